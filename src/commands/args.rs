@@ -1,0 +1,50 @@
+//! Small helpers for reading command arguments with Redis's parsing rules and error texts.
+
+use crate::error::{self, CmdError};
+use crate::util;
+
+/// Whether `arg` equals the keyword `kw`, ignoring ASCII case (`kw` is given in any case).
+pub fn is(arg: &[u8], kw: &str) -> bool {
+    arg.eq_ignore_ascii_case(kw.as_bytes())
+}
+
+/// An integer argument, or `ERR value is not an integer or out of range`.
+pub fn int(arg: &[u8]) -> Result<i64, CmdError> {
+    util::parse_i64(arg).ok_or(error::NOT_INTEGER)
+}
+
+/// An integer argument with a custom error for anything that is not one.
+pub fn int_or(arg: &[u8], err: CmdError) -> Result<i64, CmdError> {
+    util::parse_i64(arg).ok_or(err)
+}
+
+/// A non-negative integer (`ERR value is out of range, must be positive` when negative).
+pub fn uint(arg: &[u8]) -> Result<u64, CmdError> {
+    let v = int(arg)?;
+    u64::try_from(v).map_err(|_| error::POSITIVE)
+}
+
+/// A float argument, or `ERR value is not a valid float`.
+pub fn float(arg: &[u8]) -> Result<f64, CmdError> {
+    util::parse_f64(arg).ok_or(error::NOT_FLOAT)
+}
+
+/// A cursor for SCAN-family commands: an unsigned 64-bit decimal, or `ERR invalid cursor`.
+pub fn cursor(arg: &[u8]) -> Result<u64, CmdError> {
+    // Redis parses with strtoull and rejects leading spaces, signs and trailing garbage.
+    if arg.is_empty() || !arg.iter().all(u8::is_ascii_digit) {
+        return Err(error::INVALID_CURSOR);
+    }
+    std::str::from_utf8(arg)
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .ok_or(error::INVALID_CURSOR)
+}
+
+/// An argument that must fit a C `int` (SELECT, ...), with Redis's two distinct errors.
+pub fn int32(arg: &[u8]) -> Result<i32, CmdError> {
+    let v = int(arg)?;
+    i32::try_from(v).map_err(|_| {
+        CmdError::from("ERR value is out of range, value must between -2147483648 and 2147483647")
+    })
+}

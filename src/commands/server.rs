@@ -1,0 +1,6 @@
+//! The server command group.
+
+use super::CommandSpec;
+
+/// This group's commands.
+pub const COMMANDS: &[CommandSpec] = &[];

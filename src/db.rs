@@ -1,0 +1,256 @@
+//! One keyspace: keys to entries, with lazy and active expiry.
+//!
+//! Time comes from the caller (`now` in milliseconds since the Unix epoch), never from the
+//! system clock, so the same code runs natively, in WebAssembly and in deterministic tests.
+
+use hashbrown::HashMap;
+
+use crate::types::Value;
+
+/// A value with its expiry and access time.
+#[derive(Clone, Debug)]
+pub struct Entry {
+    /// What the key holds.
+    pub value: Value,
+    /// Absolute expiry time in ms, if the key is volatile.
+    pub expire_at: Option<i64>,
+    /// Last time the key was read or written (for OBJECT IDLETIME), in ms.
+    pub touched_at: i64,
+    /// Logarithmic access counter (for OBJECT FREQ), as Redis's LFU keeps it.
+    pub lfu: u8,
+}
+
+impl Entry {
+    /// A persistent entry created at `now`.
+    pub fn new(value: Value, now: i64) -> Entry {
+        Entry { value, expire_at: None, touched_at: now, lfu: LFU_INIT }
+    }
+
+    fn is_expired(&self, now: i64) -> bool {
+        matches!(self.expire_at, Some(t) if t <= now)
+    }
+}
+
+/// The counter a new key's LFU frequency starts at (Redis's LFU_INIT_VAL).
+pub const LFU_INIT: u8 = 5;
+
+/// One numbered database.
+#[derive(Default, Clone, Debug)]
+pub struct Db {
+    map: HashMap<Vec<u8>, Entry>,
+    volatile: usize,
+    /// Keys removed by expiry since start (INFO stats expired_keys).
+    pub expired_keys: u64,
+}
+
+impl Db {
+    /// An empty database.
+    pub fn new() -> Db {
+        Db::default()
+    }
+
+    /// Number of keys, counting those expired but not yet removed (as DBSIZE does).
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether the database holds no key.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Number of keys with an expiry.
+    pub fn volatile_len(&self) -> usize {
+        self.volatile
+    }
+
+    /// Removes `key` if it is expired at `now`; true when it did.
+    pub fn expire_if_needed(&mut self, key: &[u8], now: i64) -> bool {
+        match self.map.get(key) {
+            Some(e) if e.is_expired(now) => {
+                self.remove_entry(key);
+                self.expired_keys += 1;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The live entry under `key`, or None; expired keys are removed on the way.
+    pub fn get(&mut self, key: &[u8], now: i64) -> Option<&Entry> {
+        self.expire_if_needed(key, now);
+        self.map.get(key)
+    }
+
+    /// The live entry under `key` for modification.
+    pub fn get_mut(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
+        self.expire_if_needed(key, now);
+        self.map.get_mut(key)
+    }
+
+    /// Looks a key up for a command and records the access (OBJECT IDLETIME / FREQ).
+    pub fn lookup(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
+        let e = self.get_mut(key, now)?;
+        e.touched_at = now;
+        e.lfu = lfu_increment(e.lfu, now);
+        Some(e)
+    }
+
+    /// Whether `key` is live at `now`.
+    pub fn contains(&mut self, key: &[u8], now: i64) -> bool {
+        self.get(key, now).is_some()
+    }
+
+    /// Stores `value` under `key`, replacing whatever was there and dropping any expiry.
+    pub fn set(&mut self, key: &[u8], value: Value, now: i64) {
+        self.insert(key.to_vec(), Entry::new(value, now));
+    }
+
+    /// Stores `value` under `key`, keeping the current expiry of a live key.
+    pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, now: i64) {
+        match self.get_mut(key, now) {
+            Some(e) => {
+                e.value = value;
+                e.touched_at = now;
+            }
+            None => self.set(key, value, now),
+        }
+    }
+
+    /// Inserts a whole entry (expiry included), replacing any previous one.
+    pub fn insert(&mut self, key: Vec<u8>, entry: Entry) {
+        if entry.expire_at.is_some() {
+            self.volatile += 1;
+        }
+        if let Some(old) = self.map.insert(key, entry) {
+            if old.expire_at.is_some() {
+                self.volatile -= 1;
+            }
+        }
+    }
+
+    /// Removes `key` if it is live; returns its entry.
+    pub fn remove(&mut self, key: &[u8], now: i64) -> Option<Entry> {
+        if self.expire_if_needed(key, now) {
+            return None;
+        }
+        self.remove_entry(key)
+    }
+
+    fn remove_entry(&mut self, key: &[u8]) -> Option<Entry> {
+        let e = self.map.remove(key)?;
+        if e.expire_at.is_some() {
+            self.volatile -= 1;
+        }
+        Some(e)
+    }
+
+    /// Sets or clears the expiry of a live key; false when the key does not exist.
+    pub fn set_expire(&mut self, key: &[u8], at: Option<i64>, now: i64) -> bool {
+        let Some(e) = self.get_mut(key, now) else { return false };
+        let was = e.expire_at.is_some();
+        e.expire_at = at;
+        match (was, at.is_some()) {
+            (false, true) => self.volatile += 1,
+            (true, false) => self.volatile -= 1,
+            _ => {}
+        }
+        true
+    }
+
+    /// Removes every key.
+    pub fn clear(&mut self) {
+        self.map.clear();
+        self.volatile = 0;
+    }
+
+    /// Iterates over every stored key and entry, expired or not.
+    pub fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &Entry)> {
+        self.map.iter()
+    }
+
+    /// Every live key at `now` (KEYS): expired ones are skipped, not removed.
+    pub fn live_keys(&self, now: i64) -> impl Iterator<Item = &Vec<u8>> {
+        self.map.iter().filter(move |(_, e)| !e.is_expired(now)).map(|(k, _)| k)
+    }
+
+    /// The `n`-th stored key in table order (for RANDOMKEY), if any.
+    pub fn nth_key(&self, n: usize) -> Option<&Vec<u8>> {
+        self.map.keys().nth(n)
+    }
+
+    /// One active-expiry pass: removes every expired key and returns how many it removed.
+    /// A full pass (rather than Redis's random sampling) keeps the result deterministic; it
+    /// only runs when some key is volatile, and the host calls it a few times a second.
+    pub fn active_expire(&mut self, now: i64) -> usize {
+        if self.volatile == 0 {
+            return 0;
+        }
+        let before = self.map.len();
+        let mut volatile_removed = 0;
+        self.map.retain(|_, e| {
+            let keep = !e.is_expired(now);
+            if !keep {
+                volatile_removed += 1;
+            }
+            keep
+        });
+        self.volatile -= volatile_removed;
+        let removed = before - self.map.len();
+        self.expired_keys += removed as u64;
+        removed
+    }
+
+    /// Swaps contents with another database (SWAPDB), keeping each one's counters.
+    pub fn swap_contents(&mut self, other: &mut Db) {
+        std::mem::swap(&mut self.map, &mut other.map);
+        std::mem::swap(&mut self.volatile, &mut other.volatile);
+    }
+}
+
+/// Redis's logarithmic LFU counter increment (lfu-log-factor 10), deterministic here: the
+/// probability is replaced by a hash of the time so runs are repeatable.
+fn lfu_increment(counter: u8, now: i64) -> u8 {
+    if counter == 255 {
+        return 255;
+    }
+    let base = f64::from(counter.saturating_sub(LFU_INIT));
+    let p = 1.0 / (base * 10.0 + 1.0);
+    let r = (crate::rng::mix64(now as u64) >> 11) as f64 / (1u64 << 53) as f64;
+    if r < p {
+        counter + 1
+    } else {
+        counter
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lazy_expiry_removes_on_access() {
+        let mut db = Db::new();
+        db.set(b"k", Value::string(b"v".to_vec()), 0);
+        assert!(db.set_expire(b"k", Some(100), 0));
+        assert_eq!(db.volatile_len(), 1);
+        assert!(db.get(b"k", 99).is_some());
+        assert!(db.get(b"k", 100).is_none());
+        assert_eq!(db.len(), 0);
+        assert_eq!(db.volatile_len(), 0);
+        assert_eq!(db.expired_keys, 1);
+    }
+
+    #[test]
+    fn active_expiry_sweeps() {
+        let mut db = Db::new();
+        for i in 0..100 {
+            let k = format!("k{}", i).into_bytes();
+            db.set(&k, Value::string(b"v".to_vec()), 0);
+            db.set_expire(&k, Some(10), 0);
+        }
+        db.set(b"keep", Value::string(b"v".to_vec()), 0);
+        assert_eq!(db.active_expire(20), 100);
+        assert_eq!(db.len(), 1);
+    }
+}

@@ -1,0 +1,287 @@
+//! The engine: databases, clients, and the dispatch of one command.
+//!
+//! `Engine::execute(client, argv, now_ms)` runs one command for one client and returns its
+//! reply. Nothing here reads the system clock or does I/O: the host (the TCP server, the page,
+//! a test) owns time and transport.
+
+use std::collections::BTreeMap;
+
+use crate::commands::{self, CommandSpec};
+use crate::config::Config;
+use crate::db::Db;
+use crate::error::{self, CmdError};
+use crate::protocol::Reply;
+use crate::rng::Rng;
+
+/// A client's identifier, unique for the engine's lifetime (CLIENT ID).
+pub type ClientId = u64;
+
+/// One connected client's state.
+#[derive(Clone, Debug)]
+pub struct Client {
+    /// CLIENT ID.
+    pub id: ClientId,
+    /// Selected database.
+    pub db: usize,
+    /// CLIENT SETNAME.
+    pub name: Option<Vec<u8>>,
+    /// Protocol version chosen with HELLO (2 or 3).
+    pub proto: u8,
+    /// Peer address as CLIENT LIST shows it (`127.0.0.1:50312`).
+    pub addr: String,
+    /// Local address (`127.0.0.1:6379`).
+    pub laddr: String,
+    /// When the client connected, in ms.
+    pub created_ms: i64,
+    /// When the client last sent a command, in ms.
+    pub last_ms: i64,
+    /// Full name of the last command (`client|list`).
+    pub last_cmd: String,
+    /// Set by QUIT: the host closes the connection after sending the reply.
+    pub closing: bool,
+    /// Messages waiting for the host to deliver (pub/sub, unblocked replies).
+    pub outbox: Vec<Reply>,
+}
+
+/// Counters INFO reports.
+#[derive(Clone, Debug, Default)]
+pub struct Stats {
+    /// total_commands_processed
+    pub commands: u64,
+    /// total_connections_received
+    pub connections: u64,
+    /// keyspace_hits
+    pub hits: u64,
+    /// keyspace_misses
+    pub misses: u64,
+    /// total_error_replies
+    pub error_replies: u64,
+}
+
+/// Options for a new engine.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// Number of databases (`databases`, 16 by default).
+    pub databases: usize,
+    /// Seed of the random generator used by the random commands.
+    pub seed: u64,
+    /// Server start time in ms (for uptime).
+    pub now_ms: i64,
+    /// TCP port INFO reports (`tcp_port`); 6379 in the page.
+    pub port: u16,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions { databases: 16, seed: 0x5eed, now_ms: 0, port: 6379 }
+    }
+}
+
+/// Limit on databases, so a caller-supplied count cannot allocate without bound.
+pub const MAX_DATABASES: usize = 1024;
+
+/// The whole server state.
+pub struct Engine {
+    /// The numbered databases.
+    pub dbs: Vec<Db>,
+    /// Connected clients by id.
+    pub clients: BTreeMap<ClientId, Client>,
+    next_client_id: ClientId,
+    /// Configuration parameters (CONFIG GET / SET).
+    pub config: Config,
+    /// INFO counters.
+    pub stats: Stats,
+    /// Random source for RANDOMKEY, SPOP, ...
+    pub rng: Rng,
+    /// Start time in ms.
+    pub started_ms: i64,
+    /// Changes since the last snapshot (INFO rdb_changes_since_last_save).
+    pub dirty: u64,
+    /// Time of the last snapshot, in seconds (LASTSAVE).
+    pub last_save_s: i64,
+    /// The TCP port INFO reports.
+    pub port: u16,
+}
+
+/// What a handler sees: the engine, the calling client, its database, and the time.
+pub struct Ctx<'a> {
+    /// The whole engine.
+    pub eng: &'a mut Engine,
+    /// The calling client.
+    pub client: ClientId,
+    /// The calling client's selected database.
+    pub db: usize,
+    /// The time of this command, in ms since the Unix epoch.
+    pub now: i64,
+}
+
+impl Ctx<'_> {
+    /// The calling client's database.
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.eng.dbs[self.db]
+    }
+
+    /// The calling client.
+    pub fn client(&mut self) -> &mut Client {
+        self.eng
+            .clients
+            .get_mut(&self.client)
+            .expect("the calling client exists while its command runs")
+    }
+
+    /// Counts `n` changes to the dataset (for INFO and snapshot dirtiness).
+    pub fn dirty(&mut self, n: u64) {
+        self.eng.dirty += n;
+    }
+}
+
+impl Engine {
+    /// A fresh engine with empty databases and no clients.
+    pub fn new(opts: EngineOptions) -> Engine {
+        let databases = opts.databases.clamp(1, MAX_DATABASES);
+        let mut config = Config::default();
+        config.set_databases(databases);
+        Engine {
+            dbs: (0..databases).map(|_| Db::new()).collect(),
+            clients: BTreeMap::new(),
+            next_client_id: 1,
+            config,
+            stats: Stats::default(),
+            rng: Rng::new(opts.seed),
+            started_ms: opts.now_ms,
+            dirty: 0,
+            last_save_s: opts.now_ms / 1000,
+            port: opts.port,
+        }
+    }
+
+    /// Connects a client and returns its id.
+    pub fn open_client(&mut self, now_ms: i64) -> ClientId {
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        self.stats.connections += 1;
+        let laddr = format!("127.0.0.1:{}", self.port);
+        self.clients.insert(
+            id,
+            Client {
+                id,
+                db: 0,
+                name: None,
+                proto: 2,
+                addr: format!("127.0.0.1:{}", 40000 + id % 20000),
+                laddr,
+                created_ms: now_ms,
+                last_ms: now_ms,
+                last_cmd: "NULL".into(),
+                closing: false,
+                outbox: Vec::new(),
+            },
+        );
+        id
+    }
+
+    /// Disconnects a client.
+    pub fn close_client(&mut self, id: ClientId) {
+        self.clients.remove(&id);
+    }
+
+    /// Mutable access to a client, if connected.
+    pub fn client_mut(&mut self, id: ClientId) -> Option<&mut Client> {
+        self.clients.get_mut(&id)
+    }
+
+    /// The protocol version a client speaks (2 when unknown).
+    pub fn proto(&self, id: ClientId) -> u8 {
+        self.clients.get(&id).map_or(2, |c| c.proto)
+    }
+
+    /// Runs one command for `client` at time `now_ms`. Returns None when there is nothing to
+    /// reply (an empty command line, an unknown client).
+    pub fn execute(&mut self, client: ClientId, argv: &[Vec<u8>], now_ms: i64) -> Option<Reply> {
+        if argv.is_empty() {
+            return None;
+        }
+        let db = self.clients.get(&client)?.db;
+        let reply = match resolve(argv) {
+            Ok(spec) => {
+                let full = full_name(argv, spec);
+                if let Some(c) = self.clients.get_mut(&client) {
+                    c.last_ms = now_ms;
+                    c.last_cmd = full;
+                }
+                self.stats.commands += 1;
+                let mut ctx = Ctx { eng: self, client, db, now: now_ms };
+                (spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply)
+            }
+            Err(e) => error_reply(e),
+        };
+        if reply.is_error() {
+            self.stats.error_replies += 1;
+        }
+        Some(reply)
+    }
+
+    /// Background work the host runs a few times a second: active expiry.
+    pub fn tick(&mut self, now_ms: i64) {
+        for db in &mut self.dbs {
+            db.active_expire(now_ms);
+        }
+    }
+
+    /// Total keys across databases.
+    pub fn key_count(&self) -> usize {
+        self.dbs.iter().map(Db::len).sum()
+    }
+}
+
+fn error_reply(e: CmdError) -> Reply {
+    Reply::Error(e.0)
+}
+
+/// Finds the command (or subcommand) `argv` names and checks its arity, with Redis's errors.
+pub fn resolve(argv: &[Vec<u8>]) -> Result<&'static CommandSpec, CmdError> {
+    let Some(spec) = commands::lookup(&argv[0]) else {
+        return Err(unknown_command(argv));
+    };
+    if spec.subcommands.is_empty() || argv.len() == 1 {
+        // A container named alone runs itself when its arity allows (COMMAND does).
+        if !spec.arity_ok(argv.len()) {
+            return Err(error::wrong_arity(spec.name));
+        }
+        return Ok(spec);
+    }
+    let Some(sub) = spec.subcommand(&argv[1]) else {
+        return Err(error::unknown_subcommand(&argv[1], spec.name));
+    };
+    if !sub.arity_ok(argv.len()) {
+        return Err(error::wrong_arity(&format!("{}|{}", spec.name, sub.name)));
+    }
+    Ok(sub)
+}
+
+fn full_name(argv: &[Vec<u8>], spec: &CommandSpec) -> String {
+    match commands::lookup(&argv[0]) {
+        Some(parent) if !parent.subcommands.is_empty() => format!("{}|{}", parent.name, spec.name),
+        _ => spec.name.to_string(),
+    }
+}
+
+/// `ERR unknown command '<name>', with args beginning with: '<a>' '<b>' ` — the preview stops
+/// once 128 bytes of arguments are shown, as Redis's does.
+fn unknown_command(argv: &[Vec<u8>]) -> CmdError {
+    let mut args = String::new();
+    for a in &argv[1..] {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        args.push('\'');
+        args.push_str(&error::c_str_prefix(a, room));
+        args.push_str("' ");
+    }
+    CmdError::new(error::sanitize(&format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        error::c_str_prefix(&argv[0], 128),
+        args
+    )))
+}

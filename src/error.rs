@@ -1,0 +1,108 @@
+//! Every error text Redis 7.0 replies with, in one place.
+//!
+//! A handler returns `Err(CmdError)`; the dispatcher turns it into an error reply. The text is the
+//! whole error line, prefix included, exactly as `redis-server` sends it (without the leading `-`).
+
+use std::borrow::Cow;
+
+/// A command's failure, as the error line the client receives.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CmdError(pub Cow<'static, str>);
+
+impl CmdError {
+    /// An error line whose text is built at run time (it already carries its prefix).
+    pub fn new(text: impl Into<String>) -> CmdError {
+        CmdError(Cow::Owned(text.into()))
+    }
+
+    /// `ERR <text>`.
+    pub fn err(text: impl std::fmt::Display) -> CmdError {
+        CmdError(Cow::Owned(format!("ERR {}", text)))
+    }
+
+    /// The error line without the leading `-`.
+    pub fn text(&self) -> &str {
+        &self.0
+    }
+}
+
+impl From<&'static str> for CmdError {
+    fn from(s: &'static str) -> CmdError {
+        CmdError(Cow::Borrowed(s))
+    }
+}
+
+/// What a command handler returns.
+pub type CmdResult = Result<crate::protocol::Reply, CmdError>;
+
+macro_rules! errors {
+    ($($(#[$m:meta])* $name:ident = $text:expr;)*) => {
+        $( $(#[$m])* pub const $name: CmdError = CmdError(Cow::Borrowed($text)); )*
+    };
+}
+
+errors! {
+    /// Any syntax problem in a command's options.
+    SYNTAX = "ERR syntax error";
+    /// An operation against a key of another type.
+    WRONGTYPE = "WRONGTYPE Operation against a key holding the wrong kind of value";
+    /// An argument that must be an integer is not one (or is out of range).
+    NOT_INTEGER = "ERR value is not an integer or out of range";
+    /// An argument that must be a float is not one.
+    NOT_FLOAT = "ERR value is not a valid float";
+    /// The key does not exist (RENAME, LSET ...).
+    NO_SUCH_KEY = "ERR no such key";
+    /// INCR-family overflow.
+    OVERFLOW = "ERR increment or decrement would overflow";
+    /// A DB index outside 0..databases.
+    DB_INDEX = "ERR DB index is out of range";
+    /// SELECT with a non-integer.
+    INVALID_DB_INDEX = "ERR invalid DB index";
+    /// The expire argument of SET / GETEX / EXPIRE is not positive or overflows.
+    INVALID_EXPIRE_SET = "ERR invalid expire time in 'set' command";
+    /// GETEX's variant of the above.
+    INVALID_EXPIRE_GETEX = "ERR invalid expire time in 'getex' command";
+    /// A value larger than proto-max-bulk-len (512MB) would result.
+    STRING_TOO_LONG = "ERR string exceeds maximum allowed size (proto-max-bulk-len)";
+    /// An offset argument out of range (SETRANGE, SETBIT ...).
+    OFFSET_RANGE = "ERR offset is out of range";
+    /// A negative or over-large timeout.
+    TIMEOUT_NEGATIVE = "ERR timeout is negative";
+    /// RENAME / COPY / MOVE onto the same key or DB.
+    SAME_OBJECT = "ERR source and destination objects are the same";
+    /// INCRBYFLOAT / HINCRBYFLOAT producing a non-finite value.
+    NAN_OR_INF = "ERR increment would produce NaN or Infinity";
+    /// A value that must be a float is NaN.
+    NAN = "ERR value is NaN";
+    /// A count that must not be negative.
+    POSITIVE = "ERR value is out of range, must be positive";
+    /// SCAN with a cursor that is not an unsigned integer.
+    INVALID_CURSOR = "ERR invalid cursor";
+}
+
+/// `ERR wrong number of arguments for '<name>' command` (`name` is lower case, `a|b` for
+/// subcommands).
+pub fn wrong_arity(name: &str) -> CmdError {
+    CmdError::new(format!("ERR wrong number of arguments for '{}' command", name))
+}
+
+/// `ERR unknown subcommand '<sub>'. Try <CMD> HELP.`
+pub fn unknown_subcommand(sub: &[u8], cmd: &str) -> CmdError {
+    let sub = c_str_prefix(sub, 128);
+    CmdError::new(sanitize(&format!(
+        "ERR unknown subcommand '{}'. Try {} HELP.",
+        sub,
+        cmd.to_ascii_uppercase()
+    )))
+}
+
+/// Redis replaces CR and LF in error lines with spaces so they stay one line.
+pub fn sanitize(s: &str) -> String {
+    s.replace(['\r', '\n'], " ")
+}
+
+/// The first `max` bytes of `b` up to any NUL byte, as C's `%.*s` would print them.
+pub fn c_str_prefix(b: &[u8], max: usize) -> String {
+    let end = b.iter().position(|&c| c == 0).unwrap_or(b.len()).min(max);
+    String::from_utf8_lossy(&b[..end]).into_owned()
+}

@@ -1,0 +1,31 @@
+//! redis-playground: Redis 7.0 re-implemented in Rust, compiled to WebAssembly.
+//!
+//! The engine is pure Rust without I/O or clocks: a host passes each command's arguments and the
+//! current time, and receives the reply. Two hosts ship with it: the page (through `wasm.rs`)
+//! and a TCP server speaking RESP (`src/bin/redis-playground-server.rs`).
+//!
+//! # Layout
+//! - [`engine`]: clients, databases, dispatch of one command.
+//! - [`commands`]: the one command table and a file per Redis command group.
+//! - [`db`]: one keyspace with lazy and active expiry.
+//! - [`types`]: the data structures behind values.
+//! - [`protocol`]: replies, RESP encoding and parsing, redis-cli's tokenizer and renderer.
+//! - [`error`]: every Redis error text.
+//! - [`config`]: CONFIG parameters.
+//! - [`util`]: Redis's number parsing and formatting rules, glob matching.
+
+pub mod commands;
+pub mod config;
+pub mod db;
+pub mod engine;
+pub mod error;
+pub mod protocol;
+pub mod rng;
+pub mod types;
+pub mod util;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
+
+pub use engine::{ClientId, Engine, EngineOptions};
+pub use protocol::Reply;

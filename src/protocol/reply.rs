@@ -1,0 +1,200 @@
+//! The reply a command produces, and its encodings on the wire.
+//!
+//! `Reply` is a superset of RESP3. Every variant has a RESP2 form too, chosen exactly as Redis 7.0
+//! downgrades it for a client that did not say `HELLO 3`: maps flatten to arrays, sets become
+//! arrays, doubles become bulk strings, booleans become integers, the null becomes `$-1` or `*-1`.
+
+use std::borrow::Cow;
+
+/// One reply, before it is encoded for a given protocol version.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Reply {
+    /// `+OK` — a status line. Never contains `\r` or `\n`.
+    Status(Cow<'static, str>),
+    /// `-ERR ...` — the full error line, prefix included (`ERR`, `WRONGTYPE`, ...).
+    Error(Cow<'static, str>),
+    /// `:42`
+    Integer(i64),
+    /// `$3\r\nabc` — binary safe.
+    Bulk(Vec<u8>),
+    /// A missing value: `$-1` in RESP2, `_` in RESP3.
+    Nil,
+    /// A missing aggregate: `*-1` in RESP2, `_` in RESP3 (BLPOP timeout, EXEC abort ...).
+    NilArray,
+    /// `*N` followed by N replies.
+    Array(Vec<Reply>),
+    /// `%N` in RESP3, a flat array of 2N replies in RESP2.
+    Map(Vec<(Reply, Reply)>),
+    /// `~N` in RESP3, an array in RESP2.
+    Set(Vec<Reply>),
+    /// `,1.5` in RESP3, a bulk string in RESP2 (formatted as Redis formats doubles).
+    Double(f64),
+    /// `#t` in RESP3, `:1` / `:0` in RESP2.
+    Bool(bool),
+    /// `=N\r\ntxt:...` in RESP3, a bulk string in RESP2.
+    Verbatim(&'static str, Vec<u8>),
+    /// `>N` in RESP3 (out-of-band messages), an array in RESP2.
+    Push(Vec<Reply>),
+}
+
+impl Reply {
+    /// The `+OK` status.
+    pub const fn ok() -> Reply {
+        Reply::Status(Cow::Borrowed("OK"))
+    }
+
+    /// A status line from a static string (`+PONG`, `+QUEUED`, ...).
+    pub const fn status(s: &'static str) -> Reply {
+        Reply::Status(Cow::Borrowed(s))
+    }
+
+    /// A bulk string from anything byte-like.
+    pub fn bulk(b: impl AsRef<[u8]>) -> Reply {
+        Reply::Bulk(b.as_ref().to_vec())
+    }
+
+    /// An integer from any integer type that fits an i64 (lengths, counts, ...).
+    pub fn int<T: TryInto<i64>>(n: T) -> Reply {
+        Reply::Integer(n.try_into().unwrap_or(i64::MAX))
+    }
+
+    /// A bulk string or nil.
+    pub fn bulk_or_nil(b: Option<impl AsRef<[u8]>>) -> Reply {
+        match b {
+            Some(b) => Reply::bulk(b),
+            None => Reply::Nil,
+        }
+    }
+
+    /// An array of bulk strings.
+    pub fn bulks<I, B>(items: I) -> Reply
+    where
+        I: IntoIterator<Item = B>,
+        B: AsRef<[u8]>,
+    {
+        Reply::Array(items.into_iter().map(Reply::bulk).collect())
+    }
+
+    /// Whether this reply is an error.
+    pub fn is_error(&self) -> bool {
+        matches!(self, Reply::Error(_))
+    }
+
+    /// Encodes for protocol version 2 or 3 (anything but 3 is treated as 2).
+    pub fn encode(&self, proto: u8, out: &mut Vec<u8>) {
+        if proto == 3 {
+            self.encode_resp3(out)
+        } else {
+            self.encode_resp2(out)
+        }
+    }
+
+    /// Encodes into a fresh buffer.
+    pub fn to_resp(&self, proto: u8) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.encode(proto, &mut out);
+        out
+    }
+
+    fn encode_resp2(&self, out: &mut Vec<u8>) {
+        match self {
+            Reply::Status(s) => line(out, b'+', s.as_bytes()),
+            Reply::Error(s) => line(out, b'-', s.as_bytes()),
+            Reply::Integer(n) => line(out, b':', n.to_string().as_bytes()),
+            Reply::Bulk(b) => bulk(out, b'$', b),
+            Reply::Nil => out.extend_from_slice(b"$-1\r\n"),
+            Reply::NilArray => out.extend_from_slice(b"*-1\r\n"),
+            Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => {
+                header(out, b'*', items.len());
+                items.iter().for_each(|r| r.encode_resp2(out));
+            }
+            Reply::Map(pairs) => {
+                header(out, b'*', pairs.len() * 2);
+                for (k, v) in pairs {
+                    k.encode_resp2(out);
+                    v.encode_resp2(out);
+                }
+            }
+            Reply::Double(d) => bulk(out, b'$', format_double(*d).as_bytes()),
+            Reply::Bool(b) => line(out, b':', if *b { b"1" } else { b"0" }),
+            Reply::Verbatim(_, b) => bulk(out, b'$', b),
+        }
+    }
+
+    fn encode_resp3(&self, out: &mut Vec<u8>) {
+        match self {
+            Reply::Nil | Reply::NilArray => out.extend_from_slice(b"_\r\n"),
+            Reply::Array(items) => {
+                header(out, b'*', items.len());
+                items.iter().for_each(|r| r.encode_resp3(out));
+            }
+            Reply::Set(items) => {
+                header(out, b'~', items.len());
+                items.iter().for_each(|r| r.encode_resp3(out));
+            }
+            Reply::Push(items) => {
+                header(out, b'>', items.len());
+                items.iter().for_each(|r| r.encode_resp3(out));
+            }
+            Reply::Map(pairs) => {
+                header(out, b'%', pairs.len());
+                for (k, v) in pairs {
+                    k.encode_resp3(out);
+                    v.encode_resp3(out);
+                }
+            }
+            Reply::Double(d) => line(out, b',', format_double(*d).as_bytes()),
+            Reply::Bool(b) => line(out, b'#', if *b { b"t" } else { b"f" }),
+            Reply::Verbatim(fmt, b) => {
+                let mut body = Vec::with_capacity(b.len() + 4);
+                body.extend_from_slice(fmt.as_bytes());
+                body.push(b':');
+                body.extend_from_slice(b);
+                bulk(out, b'=', &body)
+            }
+            other => other.encode_resp2(out),
+        }
+    }
+}
+
+fn line(out: &mut Vec<u8>, tag: u8, body: &[u8]) {
+    out.push(tag);
+    out.extend_from_slice(body);
+    out.extend_from_slice(b"\r\n");
+}
+
+fn header(out: &mut Vec<u8>, tag: u8, len: usize) {
+    line(out, tag, len.to_string().as_bytes());
+}
+
+fn bulk(out: &mut Vec<u8>, tag: u8, body: &[u8]) {
+    header(out, tag, body.len());
+    out.extend_from_slice(body);
+    out.extend_from_slice(b"\r\n");
+}
+
+/// Formats a double as Redis 7.0 replies with it: `%.17g`, and `inf` / `-inf` / `nan`.
+pub fn format_double(d: f64) -> String {
+    crate::util::fmt_g17(d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resp2_downgrades_resp3_types() {
+        let r = Reply::Map(vec![(Reply::bulk("a"), Reply::Double(1.5))]);
+        assert_eq!(r.to_resp(2), b"*2\r\n$1\r\na\r\n$3\r\n1.5\r\n");
+        assert_eq!(r.to_resp(3), b"%1\r\n$1\r\na\r\n,1.5\r\n");
+        assert_eq!(Reply::Nil.to_resp(2), b"$-1\r\n");
+        assert_eq!(Reply::NilArray.to_resp(2), b"*-1\r\n");
+        assert_eq!(Reply::Nil.to_resp(3), b"_\r\n");
+        assert_eq!(Reply::Bool(true).to_resp(2), b":1\r\n");
+        assert_eq!(Reply::Bool(false).to_resp(3), b"#f\r\n");
+        assert_eq!(
+            Reply::Verbatim("txt", b"hi".to_vec()).to_resp(3),
+            b"=6\r\ntxt:hi\r\n"
+        );
+    }
+}

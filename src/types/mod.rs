@@ -1,0 +1,88 @@
+//! The values a key can hold. Data structures only: they know nothing of commands or replies.
+
+/// How a string value is stored, as `OBJECT ENCODING` reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StrEncoding {
+    /// A decimal integer that fits an i64 (Redis keeps it as a machine integer).
+    Int,
+    /// A short string (44 bytes or less) allocated with its header.
+    Embstr,
+    /// Anything else, and every string modified in place (APPEND, SETRANGE, SETBIT).
+    Raw,
+}
+
+/// Strings at or below this length are `embstr` when created whole.
+pub const EMBSTR_LIMIT: usize = 44;
+
+impl StrEncoding {
+    /// The encoding Redis's `tryObjectEncoding` gives a freshly created string value.
+    pub fn for_new(bytes: &[u8]) -> StrEncoding {
+        if bytes.len() <= 20 && crate::util::parse_i64(bytes).is_some() {
+            StrEncoding::Int
+        } else {
+            StrEncoding::for_created(bytes)
+        }
+    }
+
+    /// The encoding of a string created from bytes without trying integer encoding
+    /// (INCRBYFLOAT results, GETRANGE ...): embstr when short, raw otherwise.
+    pub fn for_created(bytes: &[u8]) -> StrEncoding {
+        if bytes.len() <= EMBSTR_LIMIT {
+            StrEncoding::Embstr
+        } else {
+            StrEncoding::Raw
+        }
+    }
+
+    /// The name `OBJECT ENCODING` prints.
+    pub fn name(self) -> &'static str {
+        match self {
+            StrEncoding::Int => "int",
+            StrEncoding::Embstr => "embstr",
+            StrEncoding::Raw => "raw",
+        }
+    }
+}
+
+/// A value stored under a key.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    /// A binary-safe string and the encoding Redis would report for it.
+    Str(Vec<u8>, StrEncoding),
+}
+
+impl Value {
+    /// A string value encoded as SET would encode it.
+    pub fn string(bytes: Vec<u8>) -> Value {
+        let enc = StrEncoding::for_new(&bytes);
+        Value::Str(bytes, enc)
+    }
+
+    /// The name `TYPE` prints.
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Str(..) => "string",
+        }
+    }
+
+    /// The name `OBJECT ENCODING` prints.
+    pub fn encoding_name(&self) -> &'static str {
+        match self {
+            Value::Str(_, enc) => enc.name(),
+        }
+    }
+
+    /// The string bytes, if this is a string.
+    pub fn as_str(&self) -> Option<&[u8]> {
+        match self {
+            Value::Str(b, _) => Some(b),
+        }
+    }
+
+    /// A rough count of the bytes this value occupies, for INFO memory and MEMORY USAGE.
+    pub fn approx_bytes(&self) -> usize {
+        match self {
+            Value::Str(b, _) => b.len() + 16,
+        }
+    }
+}

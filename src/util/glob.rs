@@ -1,0 +1,142 @@
+//! Glob-style matching with Redis's exact rules (KEYS, SCAN MATCH, PSUBSCRIBE, CONFIG GET ...).
+//!
+//! `*` any run, `?` one byte, `[abc]`, `[^abc]`, `[a-z]` (a reversed range is swapped), `\x`
+//! escapes. A `[` left open takes the rest of the pattern as its set. Matching is byte-wise.
+
+/// Nesting depth past which a pattern is refused (as Redis does against abusive patterns).
+const MAX_NESTING: usize = 1000;
+
+/// Whether `string` matches `pattern`; `nocase` folds ASCII case.
+pub fn glob_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
+    let mut give_up = false;
+    matches(pattern, string, nocase, &mut give_up, 0)
+}
+
+fn fold(c: u8, nocase: bool) -> u8 {
+    if nocase {
+        c.to_ascii_lowercase()
+    } else {
+        c
+    }
+}
+
+/// `give_up` is set once the rest of the pattern after a `*` failed at every position: trying
+/// an earlier `*` with a longer run can then never succeed, so the search stops early.
+fn matches(pat: &[u8], s: &[u8], nocase: bool, give_up: &mut bool, nesting: usize) -> bool {
+    if nesting > MAX_NESTING {
+        return false;
+    }
+    let at = |p: usize| pat.get(p).copied().unwrap_or(0);
+    let (mut p, mut i) = (0usize, 0usize);
+    while p < pat.len() && i < s.len() {
+        match pat[p] {
+            b'*' => {
+                while p + 1 < pat.len() && pat[p + 1] == b'*' {
+                    p += 1;
+                }
+                if p + 1 == pat.len() {
+                    return true;
+                }
+                while i < s.len() {
+                    if matches(&pat[p + 1..], &s[i..], nocase, give_up, nesting + 1) {
+                        return true;
+                    }
+                    if *give_up {
+                        return false;
+                    }
+                    i += 1;
+                }
+                *give_up = true;
+                return false;
+            }
+            b'?' => i += 1,
+            b'[' => {
+                p += 1;
+                let negate = at(p) == b'^';
+                if negate {
+                    p += 1;
+                }
+                let c = fold(s[i], nocase);
+                let mut hit = false;
+                loop {
+                    if p >= pat.len() {
+                        // An unterminated set: step back so the shared advance below ends it.
+                        p -= 1;
+                        break;
+                    }
+                    if pat[p] == b'\\' && pat.len() - p >= 2 {
+                        p += 1;
+                        if pat[p] == s[i] {
+                            hit = true;
+                        }
+                    } else if pat[p] == b']' {
+                        break;
+                    } else if pat.len() - p >= 3 && pat[p + 1] == b'-' {
+                        let (mut lo, mut hi) = (fold(pat[p], nocase), fold(pat[p + 2], nocase));
+                        if lo > hi {
+                            std::mem::swap(&mut lo, &mut hi);
+                        }
+                        p += 2;
+                        if (lo..=hi).contains(&c) {
+                            hit = true;
+                        }
+                    } else if fold(pat[p], nocase) == c {
+                        hit = true;
+                    }
+                    p += 1;
+                }
+                if hit == negate {
+                    return false;
+                }
+                i += 1;
+            }
+            ch => {
+                let ch = if ch == b'\\' && pat.len() - p >= 2 {
+                    p += 1;
+                    pat[p]
+                } else {
+                    ch
+                };
+                if fold(ch, nocase) != fold(s[i], nocase) {
+                    return false;
+                }
+                i += 1;
+            }
+        }
+        p += 1;
+        if i == s.len() {
+            while at(p) == b'*' && p < pat.len() {
+                p += 1;
+            }
+            break;
+        }
+    }
+    p >= pat.len() && i == s.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_match as m;
+
+    #[test]
+    fn redis_glob_rules() {
+        assert!(m(b"*", b"anything", false));
+        assert!(m(b"h?llo", b"hello", false));
+        assert!(m(b"h*llo", b"heeeello", false));
+        assert!(m(b"h[ae]llo", b"hallo", false));
+        assert!(!m(b"h[^e]llo", b"hello", false));
+        assert!(m(b"h[a-b]llo", b"hbllo", false));
+        assert!(m(b"h[b-a]llo", b"hbllo", false));
+        assert!(m(b"h\\*llo", b"h*llo", false));
+        assert!(!m(b"h\\*llo", b"hello", false));
+        assert!(m(b"HELLO", b"hello", true));
+        assert!(m(b"a*", b"a", false));
+        assert!(m(b"a**", b"a", false));
+        assert!(!m(b"a?", b"a", false));
+        assert!(m(b"[abc", b"c", false));
+        assert!(!m(b"", b"a", false));
+        assert!(m(b"", b"", false));
+        assert!(m(b"*a*b*c*", b"xxaxxbxxcxx", false));
+        assert!(!m(b"*a*b*c*d", b"xxaxxbxxcxx", false));
+    }
+}
