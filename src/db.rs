@@ -88,6 +88,11 @@ impl Db {
         self.map.get_mut(key)
     }
 
+    /// The stored entry under `key` without expiring it or recording an access.
+    pub fn peek(&self, key: &[u8]) -> Option<&Entry> {
+        self.map.get(key)
+    }
+
     /// Looks a key up for a command and records the access (OBJECT IDLETIME / FREQ).
     pub fn lookup(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
         let e = self.get_mut(key, now)?;

@@ -6,6 +6,10 @@
 
 use std::collections::BTreeMap;
 
+use hashbrown::HashMap;
+
+use crate::db::Entry;
+
 use crate::commands::{self, CommandSpec};
 use crate::config::Config;
 use crate::db::Db;
@@ -41,6 +45,8 @@ pub struct Client {
     pub closing: bool,
     /// Messages waiting for the host to deliver (pub/sub, unblocked replies).
     pub outbox: Vec<Reply>,
+    /// Set when a key this client WATCHes was modified: its next EXEC fails.
+    pub watch_dirty: bool,
 }
 
 /// Counters INFO reports.
@@ -101,6 +107,8 @@ pub struct Engine {
     pub last_save_s: i64,
     /// The TCP port INFO reports.
     pub port: u16,
+    /// Clients watching each (db, key), for WATCH.
+    pub watched: HashMap<(usize, Vec<u8>), Vec<ClientId>>,
 }
 
 /// What a handler sees: the engine, the calling client, its database, and the time.
@@ -133,6 +141,34 @@ impl Ctx<'_> {
     pub fn dirty(&mut self, n: u64) {
         self.eng.dirty += n;
     }
+
+    /// Looks a key up for reading: expires it if due, records the access, and counts a
+    /// keyspace hit or miss (INFO stats).
+    pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let now = self.now;
+        let db = &mut self.eng.dbs[self.db];
+        let found = db.lookup(key, now);
+        if found.is_some() {
+            self.eng.stats.hits += 1;
+        } else {
+            self.eng.stats.misses += 1;
+        }
+        found
+    }
+
+    /// Looks a key up for writing: expires it if due and records the access; no hit/miss
+    /// counting (Redis counts those for reads only).
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let now = self.now;
+        self.eng.dbs[self.db].lookup(key, now)
+    }
+
+    /// Tells the engine `key` in the current database was modified: WATCHers of it will fail
+    /// their EXEC. Every write command calls it for each key it changes.
+    pub fn signal_modified(&mut self, key: &[u8]) {
+        let db = self.db;
+        self.eng.signal_modified(db, key);
+    }
 }
 
 impl Engine {
@@ -152,6 +188,7 @@ impl Engine {
             dirty: 0,
             last_save_s: opts.now_ms / 1000,
             port: opts.port,
+            watched: HashMap::new(),
         }
     }
 
@@ -175,6 +212,7 @@ impl Engine {
                 last_cmd: "NULL".into(),
                 closing: false,
                 outbox: Vec::new(),
+                watch_dirty: false,
             },
         );
         id
@@ -219,6 +257,36 @@ impl Engine {
             self.stats.error_replies += 1;
         }
         Some(reply)
+    }
+
+    /// Marks the WATCHers of `key` in database `db` dirty.
+    pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
+        if self.watched.is_empty() {
+            return;
+        }
+        if let Some(ids) = self.watched.get(&(db, key.to_vec())) {
+            for id in ids.clone() {
+                if let Some(c) = self.clients.get_mut(&id) {
+                    c.watch_dirty = true;
+                }
+            }
+        }
+    }
+
+    /// Marks dirty every WATCHer of a key in database `db` that exists now (FLUSHDB,
+    /// FLUSHALL and SWAPDB call it before they change the database).
+    pub fn signal_flushed(&mut self, db: usize) {
+        let hit: Vec<ClientId> = self
+            .watched
+            .iter()
+            .filter(|((d, k), _)| *d == db && self.dbs[db].peek(k).is_some())
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        for id in hit {
+            if let Some(c) = self.clients.get_mut(&id) {
+                c.watch_dirty = true;
+            }
+        }
     }
 
     /// Background work the host runs a few times a second: active expiry.

@@ -8,6 +8,7 @@
 pub mod args;
 pub mod connection;
 pub mod keys;
+pub mod scan;
 pub mod server;
 pub mod strings;
 
