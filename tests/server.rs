@@ -77,7 +77,8 @@ fn argv(words: &[&str]) -> Vec<Vec<u8>> {
 /// moment. Returns what came back and whether the connection was closed.
 fn exchange(port: u16, input: &[u8]) -> (Vec<u8>, bool) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_millis(400))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_millis(400)))
+        .expect("timeout");
     s.write_all(input).expect("send");
     let mut out = Vec::new();
     let mut chunk = [0u8; 65536];
@@ -103,9 +104,8 @@ fn note(what: &str) {
 }
 
 fn which(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|d| d.join(program).is_file())
-    })
+    std::env::var_os("PATH")
+        .is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
 }
 
 #[test]
@@ -133,10 +133,13 @@ fn pipelined_requests_reply_in_order() {
     let mut c = server.conn();
     let mut many = Vec::new();
     for i in 0..10_000 {
-        many.extend_from_slice(format!("*2\r\n$4\r\nECHO\r\n${}\r\n{}\r\n", i.to_string().len(), i).as_bytes());
+        many.extend_from_slice(
+            format!("*2\r\n$4\r\nECHO\r\n${}\r\n{}\r\n", i.to_string().len(), i).as_bytes(),
+        );
     }
     let mut raw = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
-    raw.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    raw.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     let writer = {
         let mut w = raw.try_clone().expect("clone");
         std::thread::spawn(move || w.write_all(&many).expect("send"))
@@ -173,7 +176,8 @@ fn requests_split_at_every_byte() {
     }
     let want = b"$5\r\nhe\r\no\r\n$3\r\nx y\r\n+PONG\r\n";
     let mut got = vec![0u8; want.len()];
-    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     s.read_exact(&mut got).expect("replies");
     assert_eq!(escape(&got), escape(want));
 }
@@ -184,9 +188,15 @@ fn inline_commands() {
     let cases: &[(&[u8], &[u8])] = &[
         (b"PING\n", b"+PONG\r\n"),
         (b"   PING   \r\n", b"+PONG\r\n"),
-        (b"ping a b\r\n", b"-ERR wrong number of arguments for 'ping' command\r\n"),
+        (
+            b"ping a b\r\n",
+            b"-ERR wrong number of arguments for 'ping' command\r\n",
+        ),
         (b"ECHO \"a\\x41\\n\"\r\n", b"$3\r\naA\n\r\n"),
-        (b"ECHO 'it''s'\r\n", b"-ERR Protocol error: unbalanced quotes in request\r\n"),
+        (
+            b"ECHO 'it''s'\r\n",
+            b"-ERR Protocol error: unbalanced quotes in request\r\n",
+        ),
         (b"ECHO 'it\\'s'\r\n", b"$4\r\nit's\r\n"),
         (b"ECHO \"\"\r\n", b"$0\r\n\r\n"),
         // A lone \r splits words: this is PING X.
@@ -209,26 +219,78 @@ fn protocol_cases() -> Vec<(Vec<u8>, Vec<u8>, bool)> {
         (b"*x\r\n".to_vec(), e("invalid multibulk length"), true),
         (b"*1\r\nx\r\n".to_vec(), e("expected '$', got 'x'"), true),
         (b"*1\r\n*1\r\n".to_vec(), e("expected '$', got '*'"), true),
-        (b"*1\r\n\xff\r\n".to_vec(), b"-ERR Protocol error: expected '$', got '\xff'\r\n".to_vec(), true),
+        (
+            b"*1\r\n\xff\r\n".to_vec(),
+            b"-ERR Protocol error: expected '$', got '\xff'\r\n".to_vec(),
+            true,
+        ),
         (b"*1\r\n$-3\r\n".to_vec(), e("invalid bulk length"), true),
         (b"*1\r\n$-1\r\n".to_vec(), e("invalid bulk length"), true),
         (b"*1\r\n$\r\n".to_vec(), e("invalid bulk length"), true),
-        (b"*1\r\n$ 4\r\nPING\r\n".to_vec(), e("invalid bulk length"), true),
-        (b"*1\r\n$04\r\nPING\r\n".to_vec(), e("invalid bulk length"), true),
-        (b"*1\r\n$4\nPING\r\n".to_vec(), e("invalid bulk length"), true),
-        (b"*1\r\n$536870913\r\n".to_vec(), e("invalid bulk length"), true),
+        (
+            b"*1\r\n$ 4\r\nPING\r\n".to_vec(),
+            e("invalid bulk length"),
+            true,
+        ),
+        (
+            b"*1\r\n$04\r\nPING\r\n".to_vec(),
+            e("invalid bulk length"),
+            true,
+        ),
+        (
+            b"*1\r\n$4\nPING\r\n".to_vec(),
+            e("invalid bulk length"),
+            true,
+        ),
+        (
+            b"*1\r\n$536870913\r\n".to_vec(),
+            e("invalid bulk length"),
+            true,
+        ),
         (b"*1\r\n$536870912\r\n".to_vec(), b"".to_vec(), false),
-        (b"*01\r\n$4\r\nPING\r\n".to_vec(), e("invalid multibulk length"), true),
-        (b"*+1\r\n$4\r\nPING\r\n".to_vec(), e("invalid multibulk length"), true),
+        (
+            b"*01\r\n$4\r\nPING\r\n".to_vec(),
+            e("invalid multibulk length"),
+            true,
+        ),
+        (
+            b"*+1\r\n$4\r\nPING\r\n".to_vec(),
+            e("invalid multibulk length"),
+            true,
+        ),
         (b"* 1\r\n".to_vec(), e("invalid multibulk length"), true),
         (b"*\r\n".to_vec(), e("invalid multibulk length"), true),
-        (b"*1\nPING\r\n".to_vec(), e("invalid multibulk length"), true),
-        (b"*2147483648\r\n".to_vec(), e("invalid multibulk length"), true),
-        (b"*3000000000\r\n".to_vec(), e("invalid multibulk length"), true),
+        (
+            b"*1\nPING\r\n".to_vec(),
+            e("invalid multibulk length"),
+            true,
+        ),
+        (
+            b"*2147483648\r\n".to_vec(),
+            e("invalid multibulk length"),
+            true,
+        ),
+        (
+            b"*3000000000\r\n".to_vec(),
+            e("invalid multibulk length"),
+            true,
+        ),
         (b"*2147483647\r\n".to_vec(), b"".to_vec(), false),
-        (b"\"abc\r\n".to_vec(), e("unbalanced quotes in request"), true),
-        (b"ECHO 'a\r\n".to_vec(), e("unbalanced quotes in request"), true),
-        (b"ECHO \"a\"b\r\n".to_vec(), e("unbalanced quotes in request"), true),
+        (
+            b"\"abc\r\n".to_vec(),
+            e("unbalanced quotes in request"),
+            true,
+        ),
+        (
+            b"ECHO 'a\r\n".to_vec(),
+            e("unbalanced quotes in request"),
+            true,
+        ),
+        (
+            b"ECHO \"a\"b\r\n".to_vec(),
+            e("unbalanced quotes in request"),
+            true,
+        ),
         // Replies to the requests before the bad one come first.
         (
             b"*1\r\n$4\r\nPING\r\nPING\r\n*x\r\nPING\r\n".to_vec(),
@@ -236,29 +298,73 @@ fn protocol_cases() -> Vec<(Vec<u8>, Vec<u8>, bool)> {
             true,
         ),
         // Redis skips the two bytes after a bulk without looking at them.
-        (b"*1\r\n$4\r\nPINGxxPING\r\n".to_vec(), b"+PONG\r\n+PONG\r\n".to_vec(), false),
-        (b"*1\r\n$4\r\nPING\r\r\n".to_vec(), b"+PONG\r\n".to_vec(), false),
+        (
+            b"*1\r\n$4\r\nPINGxxPING\r\n".to_vec(),
+            b"+PONG\r\n+PONG\r\n".to_vec(),
+            false,
+        ),
+        (
+            b"*1\r\n$4\r\nPING\r\r\n".to_vec(),
+            b"+PONG\r\n".to_vec(),
+            false,
+        ),
         // A NUL hides a line end from Redis: the request waits, then is too big.
         (b"\x00PING\r\n".to_vec(), b"".to_vec(), false),
         (b"PI\x00NG\r\n".to_vec(), b"".to_vec(), false),
         (b"*1\x00\r\n".to_vec(), b"".to_vec(), false),
         (with_big(b"\x00PING\r\n"), e("too big inline request"), true),
-        (with_big(b"PING\r\n\x00PING\r\n"), [&b"+PONG\r\n"[..], &e("too big inline request")].concat(), true),
-        (with_big(b"*1\x00\r\n"), e("too big mbulk count string"), true),
-        (with_big(b"*1\r\n$4\x00\r\n"), e("too big bulk count string"), true),
+        (
+            with_big(b"PING\r\n\x00PING\r\n"),
+            [&b"+PONG\r\n"[..], &e("too big inline request")].concat(),
+            true,
+        ),
+        (
+            with_big(b"*1\x00\r\n"),
+            e("too big mbulk count string"),
+            true,
+        ),
+        (
+            with_big(b"*1\r\n$4\x00\r\n"),
+            e("too big bulk count string"),
+            true,
+        ),
         // The limits: more than 64 KiB without a line end.
-        ([&b"PING"[..], &vec![b'a'; 65533]].concat(), e("too big inline request"), true),
-        ([&b"PING"[..], &vec![b'a'; 65532]].concat(), b"".to_vec(), false),
-        ([&b"*"[..], &ones(65536)].concat(), e("too big mbulk count string"), true),
+        (
+            [&b"PING"[..], &vec![b'a'; 65533]].concat(),
+            e("too big inline request"),
+            true,
+        ),
+        (
+            [&b"PING"[..], &vec![b'a'; 65532]].concat(),
+            b"".to_vec(),
+            false,
+        ),
+        (
+            [&b"*"[..], &ones(65536)].concat(),
+            e("too big mbulk count string"),
+            true,
+        ),
         ([&b"*"[..], &ones(65535)].concat(), b"".to_vec(), false),
-        ([&b"*1\r\n$"[..], &ones(65536)].concat(), e("too big bulk count string"), true),
-        ([&b"*1\r\n$"[..], &ones(65535)].concat(), b"".to_vec(), false),
+        (
+            [&b"*1\r\n$"[..], &ones(65536)].concat(),
+            e("too big bulk count string"),
+            true,
+        ),
+        (
+            [&b"*1\r\n$"[..], &ones(65535)].concat(),
+            b"".to_vec(),
+            false,
+        ),
         (
             [&b"*1\r\n$4\r\nPING\r\nPING\r\nPING"[..], &vec![b'a'; 65533]].concat(),
             [&b"+PONG\r\n+PONG\r\n"[..], &e("too big inline request")].concat(),
             true,
         ),
-        (b"*1\r\n$0\r\n\r\n".to_vec(), b"-ERR unknown command '', with args beginning with: \r\n".to_vec(), false),
+        (
+            b"*1\r\n$0\r\n\r\n".to_vec(),
+            b"-ERR unknown command '', with args beginning with: \r\n".to_vec(),
+            false,
+        ),
     ]
 }
 
@@ -305,9 +411,17 @@ fn quit_closes_after_the_reply() {
         return note("QUIT");
     }
     // Nothing after QUIT runs, not even a protocol error.
-    for input in [&b"QUIT\r\nPING\r\n"[..], b"*1\r\n$4\r\nQUIT\r\n*x\r\n", b"PING\r\nQUIT\r\n"] {
+    for input in [
+        &b"QUIT\r\nPING\r\n"[..],
+        b"*1\r\n$4\r\nQUIT\r\n*x\r\n",
+        b"PING\r\nQUIT\r\n",
+    ] {
         let (out, closed) = exchange(server.port, input);
-        let want: &[u8] = if input.starts_with(b"PING") { b"+PONG\r\n+OK\r\n" } else { b"+OK\r\n" };
+        let want: &[u8] = if input.starts_with(b"PING") {
+            b"+PONG\r\n+OK\r\n"
+        } else {
+            b"+OK\r\n"
+        };
         assert_eq!(escape(&out), escape(want));
         assert!(closed);
     }
@@ -321,7 +435,11 @@ fn resp3_after_hello() {
     }
     let mut c = server.conn();
     let hello = c.call(&argv(&["HELLO", "3"])).expect("hello");
-    assert!(hello.starts_with(b"%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n"), "{}", escape(&hello));
+    assert!(
+        hello.starts_with(b"%7\r\n$6\r\nserver\r\n$5\r\nredis\r\n"),
+        "{}",
+        escape(&hello)
+    );
     assert_eq!(c.call(&argv(&["PING"])).expect("ping"), b"+PONG\r\n");
     // A null is `_` in RESP3 (GET of a missing key, when GET exists).
     if supports(&server, &["GET", "x"]) {
@@ -341,14 +459,27 @@ fn connections_share_the_data() {
     let (mut a, mut b) = (server.conn(), server.conn());
     // Each connection has its own selected database.
     assert_eq!(a.call(&argv(&["SELECT", "1"])).expect("select"), b"+OK\r\n");
-    assert_eq!(b.call(&argv(&["SELECT", "16"])).expect("select"), b"-ERR DB index is out of range\r\n");
+    assert_eq!(
+        b.call(&argv(&["SELECT", "16"])).expect("select"),
+        b"-ERR DB index is out of range\r\n"
+    );
     if !supports(&server, &["SET", "probe", "x"]) || !supports(&server, &["GET", "probe"]) {
         return note("SET/GET between connections");
     }
-    assert_eq!(a.call(&argv(&["SET", "k", "from-a"])).expect("set"), b"+OK\r\n");
-    assert_eq!(b.call(&argv(&["GET", "k"])).expect("get"), b"$-1\r\n", "b is in db 0");
+    assert_eq!(
+        a.call(&argv(&["SET", "k", "from-a"])).expect("set"),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        b.call(&argv(&["GET", "k"])).expect("get"),
+        b"$-1\r\n",
+        "b is in db 0"
+    );
     assert_eq!(b.call(&argv(&["SELECT", "1"])).expect("select"), b"+OK\r\n");
-    assert_eq!(b.call(&argv(&["GET", "k"])).expect("get"), b"$6\r\nfrom-a\r\n");
+    assert_eq!(
+        b.call(&argv(&["GET", "k"])).expect("get"),
+        b"$6\r\nfrom-a\r\n"
+    );
     // Many clients writing at once lose nothing.
     if supports(&server, &["INCR", "probe-counter"]) {
         std::thread::scope(|s| {
@@ -362,7 +493,10 @@ fn connections_share_the_data() {
             }
         });
         assert_eq!(a.call(&argv(&["SELECT", "0"])).expect("select"), b"+OK\r\n");
-        assert_eq!(a.call(&argv(&["GET", "counter"])).expect("get"), b"$4\r\n1600\r\n");
+        assert_eq!(
+            a.call(&argv(&["GET", "counter"])).expect("get"),
+            b"$4\r\n1600\r\n"
+        );
     }
 }
 
@@ -375,7 +509,8 @@ fn client_list_shows_socket_addresses() {
     let mut s = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
     let me = s.local_addr().expect("addr");
     s.write_all(b"CLIENT LIST\r\n").expect("send");
-    s.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     let mut buf = Vec::new();
     let mut chunk = [0u8; 4096];
     let reply = loop {
@@ -386,9 +521,14 @@ fn client_list_shows_socket_addresses() {
         assert!(n > 0);
         buf.extend_from_slice(&chunk[..n]);
     };
-    let redis_playground::Reply::Bulk(text) = reply else { panic!("{reply:?}") };
+    let redis_playground::Reply::Bulk(text) = reply else {
+        panic!("{reply:?}")
+    };
     let text = String::from_utf8_lossy(&text);
-    assert!(text.contains(&format!(" addr={me} laddr=127.0.0.1:{} ", server.port)), "{text}");
+    assert!(
+        text.contains(&format!(" addr={me} laddr=127.0.0.1:{} ", server.port)),
+        "{text}"
+    );
     let _ = s.shutdown(Shutdown::Both);
 }
 
@@ -402,7 +542,12 @@ fn messages_reach_an_idle_subscriber() {
     let reply = sub.call(&argv(&["SUBSCRIBE", "news"])).expect("subscribe");
     assert_eq!(reply, b"*3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
     let mut publisher = server.conn();
-    assert_eq!(publisher.call(&argv(&["PUBLISH", "news", "hi"])).expect("publish"), b":1\r\n");
+    assert_eq!(
+        publisher
+            .call(&argv(&["PUBLISH", "news", "hi"]))
+            .expect("publish"),
+        b":1\r\n"
+    );
     // The subscriber sent nothing since: the message must still arrive.
     let msg = sub.read_reply().expect("message");
     assert_eq!(msg, b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n");
@@ -416,7 +561,8 @@ fn keys_expire_in_the_background() {
     }
     let mut c = server.conn();
     for i in 0..20 {
-        c.call(&argv(&["SET", &format!("k{i}"), "v", "PX", "30"])).expect("set");
+        c.call(&argv(&["SET", &format!("k{i}"), "v", "PX", "30"]))
+            .expect("set");
     }
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
@@ -425,7 +571,11 @@ fn keys_expire_in_the_background() {
         if n == b":0\r\n" {
             break;
         }
-        assert!(Instant::now() < deadline, "expired keys were never removed: {}", escape(&n));
+        assert!(
+            Instant::now() < deadline,
+            "expired keys were never removed: {}",
+            escape(&n)
+        );
         std::thread::sleep(Duration::from_millis(50));
     }
 }
@@ -438,14 +588,27 @@ fn command_line_flags() {
     assert!(String::from_utf8_lossy(&help.stdout).starts_with("Usage: redis-playground-server"));
     let version = Command::new(bin).arg("-v").output().expect("run");
     assert!(version.status.success());
-    for bad in [&["--port", "x"][..], &["--port", "0"], &["--daemonize", "perhaps"], &["oops.conf"]] {
+    for bad in [
+        &["--port", "x"][..],
+        &["--port", "0"],
+        &["--daemonize", "perhaps"],
+        &["oops.conf"],
+    ] {
         let out = Command::new(bin).args(bad).output().expect("run");
         assert!(!out.status.success(), "{bad:?} should fail");
     }
     // Options redis-server would take, with a config file on stdin.
     let port = free_port();
     let mut child = Command::new(bin)
-        .args(["-", "--appendonly", "no", "--loglevel", "warning", "--databases", "2"])
+        .args([
+            "-",
+            "--appendonly",
+            "no",
+            "--loglevel",
+            "warning",
+            "--databases",
+            "2",
+        ])
         .stdin(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -466,7 +629,10 @@ fn command_line_flags() {
         std::thread::sleep(Duration::from_millis(20));
     };
     assert_eq!(c.call(&argv(&["SELECT", "1"])).expect("select"), b"+OK\r\n");
-    assert_eq!(c.call(&argv(&["SELECT", "2"])).expect("select"), b"-ERR DB index is out of range\r\n");
+    assert_eq!(
+        c.call(&argv(&["SELECT", "2"])).expect("select"),
+        b"-ERR DB index is out of range\r\n"
+    );
     drop(server);
 }
 
@@ -478,12 +644,22 @@ fn daemonize_returns_once_listening() {
     std::fs::create_dir_all(&dir).expect("dir");
     let pidfile = dir.join("server.pid");
     let status = Command::new(bin)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--daemonize", "yes"])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--bind",
+            "127.0.0.1",
+            "--daemonize",
+            "yes",
+        ])
         .args(["--pidfile", &pidfile.to_string_lossy()])
         .status()
         .expect("run");
     assert!(status.success());
-    let pid = std::fs::read_to_string(&pidfile).expect("pidfile").trim().to_string();
+    let pid = std::fs::read_to_string(&pidfile)
+        .expect("pidfile")
+        .trim()
+        .to_string();
     let ping = Conn::connect(port).and_then(|mut c| c.call(&argv(&["PING"])));
     let _ = Command::new("kill").arg(&pid).status();
     let _ = std::fs::remove_dir_all(&dir);
@@ -509,8 +685,14 @@ fn redis_cli_talks_to_it() {
     let real = RedisServer::start();
     let port = server.port;
     assert_eq!(redis_cli(port, &["PING"]), "PONG\n");
-    assert_eq!(redis_cli(port, &["ECHO", "caf\u{e9}\n"]), "\"caf\\xc3\\xa9\\n\"\n");
-    assert_eq!(redis_cli(port, &["PING", "a", "b"]), "(error) ERR wrong number of arguments for 'ping' command\n");
+    assert_eq!(
+        redis_cli(port, &["ECHO", "caf\u{e9}\n"]),
+        "\"caf\\xc3\\xa9\\n\"\n"
+    );
+    assert_eq!(
+        redis_cli(port, &["PING", "a", "b"]),
+        "(error) ERR wrong number of arguments for 'ping' command\n"
+    );
     // What redis-cli prints for a reply is what our renderer prints for it.
     let mut c = server.conn();
     for words in [&["ECHO", "x\ty"][..], &["NOSUCH", "a"], &["SELECT", "x"]] {
@@ -519,7 +701,12 @@ fn redis_cli_talks_to_it() {
         assert_eq!(redis_cli(port, words), render_for(&reply, 2), "{words:?}");
     }
     // Commands that work the same on real Redis print the same.
-    let same: &[&[&str]] = &[&["SET", "a", "1"], &["GET", "a"], &["GET", "nosuch"], &["INFO", "keyspace"]];
+    let same: &[&[&str]] = &[
+        &["SET", "a", "1"],
+        &["GET", "a"],
+        &["GET", "nosuch"],
+        &["INFO", "keyspace"],
+    ];
     for words in same {
         if !supports(&server, words) {
             note(&format!("redis-cli {}", words.join(" ")));
@@ -532,7 +719,10 @@ fn redis_cli_talks_to_it() {
     }
     if supports(&server, &["COMMAND", "COUNT"]) {
         let count = redis_cli(port, &["COMMAND", "COUNT"]);
-        assert!(count.starts_with("(integer) ") && count.ends_with('\n'), "{count}");
+        assert!(
+            count.starts_with("(integer) ") && count.ends_with('\n'),
+            "{count}"
+        );
     } else {
         note("redis-cli COMMAND COUNT");
     }
@@ -563,8 +753,15 @@ fn python_redis_available() -> bool {
 }
 
 fn python(script: &str) -> String {
-    let out = Command::new("python3").args(["-c", script]).output().expect("python3");
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .output()
+        .expect("python3");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 #[test]
@@ -588,7 +785,12 @@ fn redis_py_talks_to_it() {
         "True\n"
     );
     if supports(&server, &["HELLO"]) {
-        assert_eq!(python(&format!("import redis; print(redis.Redis(port={p}).ping())")), "True\n");
+        assert_eq!(
+            python(&format!(
+                "import redis; print(redis.Redis(port={p}).ping())"
+            )),
+            "True\n"
+        );
     } else {
         note("redis-py with RESP3 (its default; needs HELLO)");
     }

@@ -147,7 +147,10 @@ impl Default for Options {
 
 /// Parses redis-server's command line: an optional config file (or `-` for stdin) first, then
 /// `--name value...` groups; a value never starts with `--`.
-fn parse_args(args: &[String], read_file: &dyn Fn(&str) -> Result<String, String>) -> Result<Action, String> {
+fn parse_args(
+    args: &[String],
+    read_file: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<Action, String> {
     let mut directives: Vec<(String, Vec<String>)> = Vec::new();
     let mut rest = args;
     match args.first().map(String::as_str) {
@@ -168,7 +171,9 @@ fn parse_args(args: &[String], read_file: &dyn Fn(&str) -> Result<String, String
             continue;
         }
         let Some(name) = arg.strip_prefix("--") else {
-            return Err(format!("unexpected argument '{arg}' (options are spelled --name value)"));
+            return Err(format!(
+                "unexpected argument '{arg}' (options are spelled --name value)"
+            ));
         };
         if name == "help" {
             return Ok(Action::Help);
@@ -201,7 +206,9 @@ fn parse_config_text(text: &str) -> Result<Vec<(String, Vec<String>)>, String> {
         }
         let words = split_args(line.as_bytes())
             .map_err(|_| format!("config line {}: unbalanced quotes", n + 1))?;
-        let mut words = words.into_iter().map(|w| String::from_utf8_lossy(&w).into_owned());
+        let mut words = words
+            .into_iter()
+            .map(|w| String::from_utf8_lossy(&w).into_owned());
         if let Some(name) = words.next() {
             out.push((name.to_ascii_lowercase(), words.collect()));
         }
@@ -321,7 +328,9 @@ impl Shared {
 /// Locks the shared state, also after a panic in another connection: the engine catches
 /// handler panics itself (see [`run_batch`]), so its state stays usable.
 fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
-    shared.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn main() -> ExitCode {
@@ -334,7 +343,8 @@ fn main() -> ExitCode {
                 .map_err(|e| format!("reading the config from stdin: {e}"))?;
             Ok(s)
         } else {
-            std::fs::read_to_string(path).map_err(|e| format!("cannot open config file '{path}': {e}"))
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot open config file '{path}': {e}"))
         }
     };
     let opts = match parse_args(&args, &read_file) {
@@ -397,7 +407,13 @@ fn daemonize(args: &[String], opts: &Options) -> ExitCode {
         .iter()
         .find(|(_, optional)| !optional)
         .map_or("127.0.0.1", |(a, _)| a.as_str());
-    let probe = if probe == "0.0.0.0" { "127.0.0.1" } else if probe == "::" { "::1" } else { probe };
+    let probe = if probe == "0.0.0.0" {
+        "127.0.0.1"
+    } else if probe == "::" {
+        "::1"
+    } else {
+        probe
+    };
     for _ in 0..200 {
         if let Ok(Some(status)) = child.try_wait() {
             eprintln!("redis-playground-server: the background server exited ({status})");
@@ -424,7 +440,10 @@ fn serve(opts: Options) -> Result<(), String> {
         match TcpListener::bind((addr.as_str(), opts.port)) {
             Ok(l) => listeners.push(l),
             Err(e) if *optional => {
-                eprintln!("Warning: could not bind {addr}:{}: {e} (optional, skipped)", opts.port)
+                eprintln!(
+                    "Warning: could not bind {addr}:{}: {e} (optional, skipped)",
+                    opts.port
+                )
             }
             Err(e) => return Err(format!("could not bind {addr}:{}: {e}", opts.port)),
         }
@@ -437,7 +456,9 @@ fn serve(opts: Options) -> Result<(), String> {
         databases: opts.databases.unwrap_or(16),
         seed: SystemTime::now()
             .duration_since(UNIX_EPOCH)
-            .map_or(0x5eed, |d| d.as_nanos() as u64 ^ u64::from(std::process::id())),
+            .map_or(0x5eed, |d| {
+                d.as_nanos() as u64 ^ u64::from(std::process::id())
+            }),
         now_ms: now,
         port: opts.port,
     });
@@ -447,7 +468,10 @@ fn serve(opts: Options) -> Result<(), String> {
             eprintln!("Warning: could not write pidfile {path}: {e}");
         }
     }
-    let shared = Arc::new(Mutex::new(Shared { engine, writers: HashMap::new() }));
+    let shared = Arc::new(Mutex::new(Shared {
+        engine,
+        writers: HashMap::new(),
+    }));
     {
         let shared = Arc::clone(&shared);
         thread::spawn(move || tick_loop(&shared));
@@ -473,17 +497,24 @@ fn apply_config(engine: &mut Engine, directives: &[(String, Vec<String>)], now: 
     }
     let admin = engine.open_client(now);
     for (name, values) in directives {
-        let mut argv: Vec<Vec<u8>> = vec![b"CONFIG".to_vec(), b"SET".to_vec(), name.as_bytes().to_vec()];
+        let mut argv: Vec<Vec<u8>> = vec![
+            b"CONFIG".to_vec(),
+            b"SET".to_vec(),
+            name.as_bytes().to_vec(),
+        ];
         // CONFIG SET takes one value; redis-server joins a directive's words with spaces.
         argv.push(values.join(" ").into_bytes());
         let reply = engine.execute(admin, &argv, now);
-        let failed = reply.as_ref().map_or(true, |r| r.is_error());
+        let failed = reply.as_ref().is_none_or(|r| r.is_error());
         if failed && !IGNORED.contains(&name.as_str()) {
             let why = match reply {
                 Some(redis_playground::Reply::Error(e)) => e.into_owned(),
                 _ => "no reply".into(),
             };
-            eprintln!("Warning: ignoring option --{name} {}: {why}", values.join(" "));
+            eprintln!(
+                "Warning: ignoring option --{name} {}: {why}",
+                values.join(" ")
+            );
         }
     }
     engine.close_client(admin);
@@ -528,7 +559,9 @@ fn format_addr(a: std::io::Result<SocketAddr>) -> Option<String> {
 /// Serves one connection until the client leaves, sends QUIT, or breaks the protocol.
 fn connection(mut stream: TcpStream, shared: &Mutex<Shared>) {
     let _ = stream.set_nodelay(true);
-    let Ok(write_half) = stream.try_clone() else { return };
+    let Ok(write_half) = stream.try_clone() else {
+        return;
+    };
     let (tx, rx) = channel();
     let (id, mut max_bulk) = {
         let mut s = lock(shared);
@@ -625,7 +658,7 @@ fn run_batch(
         }
         s.deliver(Some(id), &mut out);
         // After QUIT (or a fatal error) Redis runs nothing more the client sent.
-        if closing || s.engine.clients.get(&id).map_or(true, |c| c.closing) {
+        if closing || s.engine.clients.get(&id).is_none_or(|c| c.closing) {
             closing = true;
             break;
         }
@@ -701,16 +734,33 @@ mod tests {
 
     #[test]
     fn redis_server_command_lines() {
-        let o = run(&["--port", "7000", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "no"]);
+        let o = run(&[
+            "--port",
+            "7000",
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ]);
         assert_eq!(o.port, 7000);
         assert_eq!(o.binds, vec![("127.0.0.1".to_string(), false)]);
         assert!(!o.daemonize);
         assert_eq!(
             o.rest,
-            vec![("save".to_string(), vec![String::new()]), ("appendonly".to_string(), vec!["no".to_string()])]
+            vec![
+                ("save".to_string(), vec![String::new()]),
+                ("appendonly".to_string(), vec!["no".to_string()])
+            ]
         );
         let o = run(&["--bind", "*", "-::1", "--save", "--port", "1"]);
-        assert_eq!(o.binds, vec![("0.0.0.0".to_string(), false), ("::1".to_string(), true)]);
+        assert_eq!(
+            o.binds,
+            vec![("0.0.0.0".to_string(), false), ("::1".to_string(), true)]
+        );
         assert_eq!(o.rest, vec![("save".to_string(), vec![])]);
         assert_eq!(run(&[]), Options::default());
         assert_eq!(run(&["--databases", "4"]).databases, Some(4));
@@ -734,7 +784,13 @@ mod tests {
             panic!()
         };
         assert_eq!(o.port, 7002, "the command line overrides the file");
-        assert_eq!(o.binds, vec![("127.0.0.1".to_string(), false), ("::1".to_string(), true)]);
-        assert_eq!(o.rest[1], ("maxmemory".to_string(), vec!["1mb".to_string()]));
+        assert_eq!(
+            o.binds,
+            vec![("127.0.0.1".to_string(), false), ("::1".to_string(), true)]
+        );
+        assert_eq!(
+            o.rest[1],
+            ("maxmemory".to_string(), vec!["1mb".to_string()])
+        );
     }
 }

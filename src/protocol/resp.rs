@@ -143,7 +143,8 @@ pub struct BadReply(pub String);
 /// Attributes (`|`) are skipped; big numbers come back as bulk strings.
 pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, BadReply> {
     let Some(&tag) = buf.first() else { return Ok(None) };
-    let Some(end) = line_end(buf, 0) else { return Ok(None) };
+    // The line starts after the type byte (which may itself be a `\r`).
+    let Some(end) = line_end(buf, 1) else { return Ok(None) };
     let line = &buf[1..end];
     let text = || String::from_utf8_lossy(line).into_owned();
     let num = || -> Result<i64, BadReply> {
