@@ -322,6 +322,13 @@ impl Shared {
                 let _ = w.send(Out::Bytes(bytes));
             }
         }
+        // Connections the engine ended on another client's word (CLIENT KILL) close now,
+        // even while idle; `me` closes itself once its batch is answered.
+        for (id, w) in &self.writers {
+            if Some(*id) != me && self.engine.clients.get(id).is_none_or(|c| c.closing) {
+                let _ = w.send(Out::Close);
+            }
+        }
     }
 }
 
