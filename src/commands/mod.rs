@@ -11,6 +11,7 @@ pub mod keys;
 pub mod scan;
 pub mod server;
 pub mod strings;
+pub mod transactions;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -128,6 +129,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     keys::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
+    transactions::COMMANDS,
 ];
 
 /// The command table, by lower-case name.
