@@ -95,6 +95,7 @@ impl LongDouble {
     }
 
     /// The sum, rounded to nearest-even as the x87 FPU rounds in extended precision.
+    #[allow(clippy::should_implement_trait)] // named like the C operation it mirrors
     pub fn add(self, other: LongDouble) -> LongDouble {
         use Class::*;
         match (self.class, other.class) {
