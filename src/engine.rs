@@ -271,6 +271,17 @@ impl Engine {
                 let mut ctx = Ctx { eng: self, client, db, now: now_ms };
                 (spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply)
             }
+            Err(e) if argv[0].eq_ignore_ascii_case(b"exec") => {
+                // EXEC itself refused (in a transaction or not): Redis answers EXECABORT and
+                // discards any open transaction.
+                if let Some(c) = self.clients.get_mut(&client) {
+                    c.multi = None;
+                    c.multi_error = false;
+                }
+                self.unwatch_all(client);
+                let why = e.text().strip_prefix("ERR ").unwrap_or(e.text());
+                Reply::Error(format!("EXECABORT Transaction discarded because of: {}", why).into())
+            }
             Err(e) => {
                 // A command refused before it runs makes the open transaction fail at EXEC.
                 if let Some(c) = self.clients.get_mut(&client).filter(|c| c.multi.is_some()) {
