@@ -62,6 +62,21 @@ pub struct Stats {
     pub misses: u64,
     /// total_error_replies
     pub error_replies: u64,
+    /// INFO commandstats, by full command name (`get`, `config|get`).
+    pub cmdstats: BTreeMap<String, CmdStat>,
+    /// INFO errorstats: error replies by their first word (`ERR`, `WRONGTYPE`).
+    pub errorstats: BTreeMap<String, u64>,
+}
+
+/// One command's line in INFO commandstats.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CmdStat {
+    /// Times the handler ran.
+    pub calls: u64,
+    /// Calls refused before the handler ran (wrong number of arguments).
+    pub rejected: u64,
+    /// Calls whose handler replied with an error.
+    pub failed: u64,
 }
 
 /// Options for a new engine.
@@ -245,16 +260,31 @@ impl Engine {
                 let full = full_name(argv, spec);
                 if let Some(c) = self.clients.get_mut(&client) {
                     c.last_ms = now_ms;
-                    c.last_cmd = full;
+                    c.last_cmd = full.clone();
                 }
-                self.stats.commands += 1;
                 let mut ctx = Ctx { eng: self, client, db, now: now_ms };
-                (spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply)
+                let reply = (spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply);
+                // Counted after the handler, as Redis does: INFO does not see itself, and
+                // CONFIG RESETSTAT leaves its own call counted.
+                self.stats.commands += 1;
+                let stat = self.stats.cmdstats.entry(full).or_default();
+                stat.calls += 1;
+                if reply.is_error() {
+                    stat.failed += 1;
+                }
+                reply
             }
-            Err(e) => error_reply(e),
+            Err(e) => {
+                if let Some(name) = rejected_name(argv) {
+                    self.stats.cmdstats.entry(name).or_default().rejected += 1;
+                }
+                error_reply(e)
+            }
         };
-        if reply.is_error() {
+        if let Reply::Error(text) = &reply {
             self.stats.error_replies += 1;
+            let code = text.split(' ').next().unwrap_or("ERR").to_string();
+            *self.stats.errorstats.entry(code).or_default() += 1;
         }
         Some(reply)
     }
@@ -296,6 +326,38 @@ impl Engine {
         }
     }
 
+    /// Clears the INFO counters (CONFIG RESETSTAT).
+    pub fn reset_stats(&mut self) {
+        self.stats = Stats::default();
+        for db in &mut self.dbs {
+            db.expired_keys = 0;
+        }
+    }
+
+    /// An estimate of the bytes the dataset and clients occupy (INFO used_memory): the
+    /// start-up base, each key with its value and a per-entry overhead, and a buffer per
+    /// client.
+    pub fn used_memory(&self) -> u64 {
+        const PER_KEY: u64 = 56;
+        let data: u64 = self
+            .dbs
+            .iter()
+            .flat_map(Db::iter)
+            .map(|(k, e)| k.len() as u64 + e.value.approx_bytes() as u64 + PER_KEY)
+            .sum();
+        self.used_memory_startup() + data + self.used_memory_clients()
+    }
+
+    /// The part of [`Engine::used_memory`] an empty server uses (INFO used_memory_startup).
+    pub fn used_memory_startup(&self) -> u64 {
+        850 * 1024
+    }
+
+    /// The part of [`Engine::used_memory`] attributed to client buffers (mem_clients_normal).
+    pub fn used_memory_clients(&self) -> u64 {
+        20 * 1024 * self.clients.len() as u64
+    }
+
     /// Total keys across databases.
     pub fn key_count(&self) -> usize {
         self.dbs.iter().map(Db::len).sum()
@@ -325,6 +387,17 @@ pub fn resolve(argv: &[Vec<u8>]) -> Result<&'static CommandSpec, CmdError> {
         return Err(error::wrong_arity(&format!("{}|{}", spec.name, sub.name)));
     }
     Ok(sub)
+}
+
+/// The full name of a known command (or subcommand) refused for its arity, for its
+/// `rejected_calls`; None for unknown commands and subcommands.
+fn rejected_name(argv: &[Vec<u8>]) -> Option<String> {
+    let spec = commands::lookup(&argv[0])?;
+    if spec.subcommands.is_empty() || argv.len() == 1 {
+        return Some(spec.name.to_string());
+    }
+    let sub = spec.subcommand(&argv[1])?;
+    Some(format!("{}|{}", spec.name, sub.name))
 }
 
 fn full_name(argv: &[Vec<u8>], spec: &CommandSpec) -> String {
