@@ -208,7 +208,7 @@ fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let failed = |name: &[u8], why: &str| {
         CmdError::new(error::sanitize(&format!(
             "ERR CONFIG SET failed (possibly related to argument '{}') - {}",
-            String::from_utf8_lossy(name),
+            error::c_str_prefix(name, usize::MAX),
             why
         )))
     };
@@ -218,7 +218,7 @@ fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         let Some(p) = config::lookup(name) else {
             return Err(CmdError::new(error::sanitize(&format!(
                 "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
-                String::from_utf8_lossy(name)
+                error::c_str_prefix(name, usize::MAX)
             ))));
         };
         match p.kind {
