@@ -72,17 +72,47 @@ def spec_text(ks):
     return text
 
 
-def show(info, indent=""):
+GROUP_CATEGORY = {
+    "generic": "keyspace", "string": "string", "list": "list", "hash": "hash", "set": "set",
+    "sorted_set": "sortedset", "stream": "stream", "bitmap": "bitmap",
+    "hyperloglog": "hyperloglog", "geo": "geo", "pubsub": "pubsub",
+    "connection": "connection", "transactions": "transaction", "scripting": "scripting",
+}
+
+
+def implied(flags, group, container):
+    """The categories CommandSpec::acl_categories derives without .acl(...) extras."""
+    cats = set()
+    if not container and group in GROUP_CATEGORY:
+        cats.add(GROUP_CATEGORY[group])
+    for flag, cat in [("write", "write"), ("admin", "admin"), ("admin", "dangerous"),
+                      ("pubsub", "pubsub"), ("fast", "fast"), ("blocking", "blocking")]:
+        if flag in flags:
+            cats.add(cat)
+    if "readonly" in flags:
+        cats.add("read")
+    if "fast" not in flags:
+        cats.add("slow")
+    return cats
+
+
+def show(info, group, indent=""):
     name, arity, flags, first, last, step, acl, tips, specs, subs = info
-    print('%s%s: CommandSpec::new("%s", %d, "%s", (%d, %d, %d), ...)' % (
-        indent, name, name.split("|")[-1], arity, " ".join(flags), first, last, step))
-    print("%s    acl (all): %s" % (indent, " ".join(a.lstrip("@") for a in acl)))
+    print('%s%s (group %s): CommandSpec::new("%s", %d, "%s", (%d, %d, %d), ...)' % (
+        indent, name, group, name.split("|")[-1], arity, " ".join(flags), first, last, step))
+    have = set(a.lstrip("@") for a in acl)
+    want = implied(flags, group, bool(subs))
+    if "scripting" in have:
+        want.discard("read")
+    extras = sorted(have - want) + ["-" + c for c in sorted(want - have)]
+    if extras:
+        print('%s    .acl("%s")' % (indent, " ".join(extras)))
     if tips:
         print('%s    .tips("%s")' % (indent, " ".join(tips)))
     if specs:
         print("%s    .key_specs(&[%s])" % (indent, ", ".join('"%s"' % spec_text(s) for s in specs)))
     for s in sorted(subs or [], key=lambda s: s[0]):
-        show(s, indent + "    ")
+        show(s, group, indent + "    ")
 
 
 def main():
@@ -92,10 +122,16 @@ def main():
     for name in sys.argv[2:]:
         sock.sendall(enc(["COMMAND", "INFO", name]))
         info = r.read()[0]
+        sock.sendall(enc(["COMMAND", "DOCS", name]))
+        docs = r.read()
+        group = "?"
+        if docs:
+            d = dict(zip(docs[1][0::2], docs[1][1::2]))
+            group = d.get("group", "?")
         if info is None:
             print("%s: unknown" % name)
         else:
-            show(info)
+            show(info, group)
 
 
 main()
