@@ -323,6 +323,7 @@ impl Engine {
     pub fn tick(&mut self, now_ms: i64) {
         for db in &mut self.dbs {
             db.active_expire(now_ms);
+            db.update_avg_ttl(now_ms);
         }
     }
 
