@@ -363,6 +363,39 @@ fn keys_of(line: &[Vec<u8>]) -> Result<Vec<(usize, Vec<String>)>, CmdError> {
     }
 }
 
+/// The access flags of a key whose spec says `variable_flags`: they depend on the arguments
+/// (SET with or without GET, BITFIELD with or without writing operations).
+fn variable_flags(name: &str, line: &[Vec<u8>]) -> Option<Vec<String>> {
+    let words = |w: &[&str]| Some(w.iter().map(|s| s.to_string()).collect());
+    match name {
+        "set" => {
+            if line.iter().skip(3).any(|a| args::is(a, "get")) {
+                words(&["RW", "access", "update"])
+            } else {
+                words(&["OW", "update"])
+            }
+        }
+        "bitfield" => {
+            let mut i = 2;
+            while i < line.len() {
+                let rest = line.len() - i - 1;
+                let a = &line[i];
+                if args::is(a, "get") && rest >= 2 {
+                    i += 3;
+                } else if (args::is(a, "set") || args::is(a, "incrby")) && rest >= 3 {
+                    return words(&["RW", "access", "update"]);
+                } else if args::is(a, "overflow") && rest >= 1 {
+                    i += 2;
+                } else {
+                    break;
+                }
+            }
+            words(&["RO", "access"])
+        }
+        _ => None,
+    }
+}
+
 /// Walks the key specifications (or, for entries without any, the legacy first/last/step)
 /// over `line`. None when a key count argument is not a positive number that fits the line.
 pub fn key_positions(cmd: &CommandSpec, line: &[Vec<u8>]) -> Option<Vec<(usize, Vec<String>)>> {
@@ -427,7 +460,10 @@ pub fn key_positions(cmd: &CommandSpec, line: &[Vec<u8>]) -> Option<Vec<(usize, 
             }
             Find::Unknown => continue,
         };
-        let flags: Vec<String> = spec.flags.iter().map(|f| f.to_string()).collect();
+        let mut flags: Vec<String> = spec.flags.iter().map(|f| f.to_string()).collect();
+        if spec.flags.contains(&"variable_flags") {
+            flags = variable_flags(cmd.name, line).unwrap_or(flags);
+        }
         let mut i = first;
         while i <= last {
             if i >= argc {
