@@ -453,10 +453,14 @@ pub fn key_positions(cmd: &CommandSpec, line: &[Vec<u8>]) -> Option<Vec<(usize, 
                 let n = crate::util::parse_i64(line.get(at)?)?;
                 let start = first + fk;
                 let step = step.max(1);
-                if n < 1 || start + (n - 1).checked_mul(step)? >= argc {
+                if n < 1 {
                     return None;
                 }
-                (start, start + (n - 1) * step, step)
+                let end = (n - 1).checked_mul(step).and_then(|span| start.checked_add(span));
+                match end {
+                    Some(end) if end < argc => (start, end, step),
+                    _ => return None,
+                }
             }
             Find::Unknown => continue,
         };
@@ -474,4 +478,72 @@ pub fn key_positions(cmd: &CommandSpec, line: &[Vec<u8>]) -> Option<Vec<(usize, 
         }
     }
     Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noop(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+        Ok(Reply::ok())
+    }
+
+    fn line(words: &str) -> Vec<Vec<u8>> {
+        words.split(' ').map(|w| w.as_bytes().to_vec()).collect()
+    }
+
+    fn keys(spec: &CommandSpec, words: &str) -> Option<Vec<String>> {
+        let l = line(words);
+        key_positions(spec, &l).map(|v| {
+            v.into_iter().map(|(i, _)| String::from_utf8_lossy(&l[i]).into_owned()).collect()
+        })
+    }
+
+    #[test]
+    fn keynum_specs_count_their_keys() {
+        const ZUNIONSTORE: CommandSpec =
+            CommandSpec::new("zunionstore", -4, "write denyoom movablekeys", (1, 1, 1), noop)
+                .key_specs(&["OW update / index 1 / range 0 1 0", "RO access / index 2 / keynum 0 1 1"]);
+        assert_eq!(keys(&ZUNIONSTORE, "zunionstore d 2 a b w").unwrap(), ["d", "a", "b"]);
+        assert_eq!(keys(&ZUNIONSTORE, "zunionstore d 0 a"), None);
+        assert_eq!(keys(&ZUNIONSTORE, "zunionstore d 3 a b"), None);
+        assert_eq!(keys(&ZUNIONSTORE, "zunionstore d x a b"), None);
+        assert_eq!(keys(&ZUNIONSTORE, "zunionstore d -1 a b"), None);
+        assert_eq!(keys(&ZUNIONSTORE, "zunionstore d 9223372036854775807 a"), None);
+        assert_eq!(keys(&ZUNIONSTORE, "zunionstore d -9223372036854775808 a"), None);
+    }
+
+    #[test]
+    fn keyword_specs_search_for_their_keyword() {
+        const XREAD: CommandSpec =
+            CommandSpec::new("xread", -4, "readonly blocking movablekeys", (0, 0, 0), noop)
+                .key_specs(&["RO access / keyword STREAMS 1 / range -1 1 2"]);
+        assert_eq!(keys(&XREAD, "xread streams a b 1 2").unwrap(), ["a", "b"]);
+        assert_eq!(keys(&XREAD, "xread count 1 streams a b 1").unwrap(), ["a"]);
+        assert!(keys(&XREAD, "xread count 1 block 2").unwrap().is_empty());
+        const MIGRATE: CommandSpec = CommandSpec::new("migrate", -6, "write movablekeys", (3, 3, 1), noop)
+            .key_specs(&[
+                "RW access delete / index 3 / range 0 1 0",
+                "RW access delete incomplete / keyword KEYS -2 / range -1 1 0",
+            ]);
+        assert_eq!(keys(&MIGRATE, "migrate h p  0 5 keys a b").unwrap(), ["", "a", "b"]);
+    }
+
+    #[test]
+    fn legacy_positions_without_specs() {
+        const MSET: CommandSpec = CommandSpec::new("mset", -3, "write denyoom", (1, -1, 2), noop);
+        assert_eq!(keys(&MSET, "mset a 1 b 2").unwrap(), ["a", "b"]);
+        assert_eq!(keys(&MSET, "mset a 1 b").unwrap(), ["a", "b"]);
+    }
+
+    #[test]
+    fn describe_prints_specs_like_redis() {
+        const GET: CommandSpec = CommandSpec::new("get", 2, "readonly fast", (1, 1, 1), noop)
+            .doc("string", "1.0.0", "key", "")
+            .key_specs(&["RO access / index 1 / range 0 1 0"]);
+        let r = describe("get", &GET).to_resp(2);
+        let text = String::from_utf8_lossy(&r).into_owned();
+        assert!(text.starts_with("*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*1\r\n*6\r\n$5\r\nflags\r\n*2\r\n+RO\r\n+access\r\n"), "{}", text);
+        assert!(text.ends_with("$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n"), "{}", text);
+    }
 }

@@ -4,7 +4,7 @@
 use super::introspect;
 use super::{args, CommandSpec};
 use crate::config::{self, Config};
-use crate::engine::Ctx;
+use crate::engine::{ClientId, Ctx};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::util::glob::glob_match;
@@ -130,14 +130,34 @@ fn swapdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Err(error::DB_INDEX);
     }
     if a != b {
-        ctx.eng.signal_flushed(a);
-        ctx.eng.signal_flushed(b);
+        touch_swapped(ctx, a, b);
         let (lo, hi) = (a.min(b), a.max(b));
         let (left, right) = ctx.eng.dbs.split_at_mut(hi);
         left[lo].swap_contents(&mut right[0]);
     }
     ctx.dirty(1);
     Ok(Reply::ok())
+}
+
+/// Marks dirty the WATCHers, in either database, of a key that exists in either one: its
+/// value changes (appears, disappears or is replaced) when the two databases trade places.
+fn touch_swapped(ctx: &mut Ctx, a: usize, b: usize) {
+    ctx.eng.signal_flushed(a);
+    ctx.eng.signal_flushed(b);
+    let eng = &*ctx.eng;
+    let hit: Vec<ClientId> = eng
+        .watched
+        .iter()
+        .filter(|((d, k), _)| {
+            (*d == a || *d == b) && (eng.dbs[a].peek(k).is_some() || eng.dbs[b].peek(k).is_some())
+        })
+        .flat_map(|(_, ids)| ids.iter().copied())
+        .collect();
+    for id in hit {
+        if let Some(c) = ctx.eng.client_mut(id) {
+            c.watch_dirty = true;
+        }
+    }
 }
 
 /// A database index that must fit a C int (`bad` otherwise); None when it is negative.
@@ -279,4 +299,71 @@ pub fn help_reply(cmd: &str, lines: &[&str]) -> Reply {
     out.push(Reply::status("HELP"));
     out.push(Reply::status("    Prints this help."));
     Reply::Array(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::{Engine, EngineOptions};
+    use crate::protocol::Reply;
+    use crate::types::Value;
+
+    fn run(eng: &mut Engine, client: u64, line: &str) -> Reply {
+        let argv: Vec<Vec<u8>> = line.split(' ').map(|w| w.as_bytes().to_vec()).collect();
+        eng.execute(client, &argv, 1_000).expect("a reply")
+    }
+
+    #[test]
+    fn flush_and_swap_count_changes_and_move_data() {
+        let mut eng = Engine::new(EngineOptions::default());
+        let c = eng.open_client(0);
+        for k in ["a", "b", "c"] {
+            eng.dbs[0].set(k.as_bytes(), Value::string(b"v".to_vec()), 0);
+        }
+        eng.dbs[1].set(b"x", Value::string(b"v".to_vec()), 0);
+        assert_eq!(run(&mut eng, c, "DBSIZE"), Reply::Integer(3));
+        assert_eq!(run(&mut eng, c, "SWAPDB 0 1"), Reply::ok());
+        assert_eq!(eng.dirty, 1);
+        assert_eq!(run(&mut eng, c, "DBSIZE"), Reply::Integer(1));
+        assert_eq!(run(&mut eng, c, "FLUSHALL"), Reply::ok());
+        assert_eq!(eng.dirty, 5);
+        assert_eq!(eng.key_count(), 0);
+    }
+
+    #[test]
+    fn swapdb_dirties_watchers_of_keys_in_either_db() {
+        let mut eng = Engine::new(EngineOptions::default());
+        let watcher = eng.open_client(0);
+        let other = eng.open_client(0);
+        eng.dbs[1].set(b"k", Value::string(b"v".to_vec()), 0);
+        // Watching db 0's "k", which does not exist yet: the swap makes it appear.
+        eng.watched.insert((0, b"k".to_vec()), vec![watcher]);
+        assert_eq!(run(&mut eng, other, "SWAPDB 0 1"), Reply::ok());
+        assert!(eng.clients[&watcher].watch_dirty);
+    }
+
+    #[test]
+    fn config_set_is_all_or_nothing() {
+        let mut eng = Engine::new(EngineOptions::default());
+        let c = eng.open_client(0);
+        assert!(run(&mut eng, c, "CONFIG SET hz 20 maxmemory x").is_error());
+        assert_eq!(eng.config.hz, 10);
+        assert_eq!(run(&mut eng, c, "CONFIG SET hz 20 maxmemory 1mb"), Reply::ok());
+        assert_eq!((eng.config.hz, eng.config.maxmemory), (20, 1 << 20));
+    }
+
+    #[test]
+    fn info_counts_commands_after_they_run() {
+        let mut eng = Engine::new(EngineOptions::default());
+        let c = eng.open_client(0);
+        run(&mut eng, c, "PING");
+        run(&mut eng, c, "GET");
+        let Reply::Verbatim(_, text) = run(&mut eng, c, "INFO stats") else { panic!("not text") };
+        let text = String::from_utf8_lossy(&text).into_owned();
+        assert!(text.contains("\r\ntotal_commands_processed:1\r\n"), "{}", text);
+        assert!(text.contains("\r\ntotal_error_replies:1\r\n"), "{}", text);
+        let Reply::Verbatim(_, text) = run(&mut eng, c, "INFO commandstats") else { panic!() };
+        let text = String::from_utf8_lossy(&text).into_owned();
+        assert!(text.contains("cmdstat_ping:calls=1,"), "{}", text);
+        assert!(text.contains("cmdstat_info:calls=1,"), "{}", text);
+    }
 }
