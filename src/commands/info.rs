@@ -133,7 +133,7 @@ fn hex_id(seed: i64, salt: u64) -> String {
 
 fn server(ctx: &mut Ctx, l: &mut Lines) {
     let eng = &ctx.eng;
-    let uptime = (ctx.now - eng.started_ms).max(0) / 1000;
+    let uptime = ctx.now.saturating_sub(eng.started_ms).max(0) / 1000;
     l.kv("redis_version", "7.0.15");
     l.kv("redis_git_sha1", "00000000");
     l.kv("redis_git_dirty", 0);

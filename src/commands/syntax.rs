@@ -90,8 +90,15 @@ impl Arg {
         }
     }
 
+    /// A `block` is named after its first member; a `oneof` of plain tokens after all of them
+    /// (`nx-xx`), any other `oneof` after its first member.
     fn group(kind: &'static str, children: Vec<Arg>) -> Arg {
-        let name = children.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("-");
+        let all_tokens = children.iter().all(|c| c.kind == "pure-token");
+        let name = if kind == "oneof" && all_tokens {
+            children.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("-")
+        } else {
+            children.first().map(|c| c.name.clone()).unwrap_or_default()
+        };
         Arg { name, kind, token: None, optional: false, multiple: false, children }
     }
 }
@@ -112,12 +119,25 @@ impl<'a> Parser<'a> {
         if alts.len() == 1 {
             return alts.pop().unwrap_or_default();
         }
-        let children = alts
+        // `TYPE NORMAL|MASTER|PUBSUB`: words before the first alternative's last one are a
+        // prefix shared by every alternative, not part of the first.
+        let mut prefix = Vec::new();
+        if alts[0].len() > 1 && alts[1..].iter().all(|a| a.len() == 1) {
+            let last = alts[0].pop();
+            prefix = std::mem::take(&mut alts[0]);
+            alts[0].extend(last);
+        }
+        let children: Vec<Arg> = alts
             .into_iter()
             .filter(|a| !a.is_empty())
             .map(|mut a| if a.len() == 1 { a.remove(0) } else { Arg::group("block", a) })
             .collect();
-        vec![Arg::group("oneof", children)]
+        prefix.push(Arg::group("oneof", children));
+        if prefix.len() == 1 {
+            prefix
+        } else {
+            vec![Arg::group("block", prefix)]
+        }
     }
 
     fn sequence(&mut self, depth: usize) -> Vec<Arg> {
@@ -242,7 +262,10 @@ mod tests {
         assert_eq!(set.len(), 5);
         assert_eq!(set[2], ("nx-xx".to_string(), "oneof", true, false));
         assert_eq!(set[3], ("get".to_string(), "pure-token", true, false));
-        assert_eq!(names("[ASYNC|SYNC]")[0].1, "oneof");
+        assert_eq!(names("[ASYNC|SYNC]")[0], ("async-sync".to_string(), "oneof", true, false));
+        let list = names("[TYPE NORMAL|MASTER|PUBSUB] [ID client-id [client-id ...]]");
+        assert_eq!(list[0], ("type".to_string(), "block", true, false));
+        assert_eq!(list[1], ("client-id".to_string(), "string", true, true));
         assert!(names("]]][[[|||...").len() <= 3);
     }
 }
