@@ -66,6 +66,8 @@ pub struct Stats {
     pub cmdstats: BTreeMap<String, CmdStat>,
     /// INFO errorstats: error replies by their first word (`ERR`, `WRONGTYPE`).
     pub errorstats: BTreeMap<String, u64>,
+    /// used_memory_peak: the highest used_memory INFO has measured since the last reset.
+    pub peak_memory: u64,
 }
 
 /// One command's line in INFO commandstats.

@@ -214,8 +214,11 @@ pub fn bytes_to_human(n: u64) -> String {
 }
 
 fn memory(ctx: &mut Ctx, l: &mut Lines) {
+    let used = ctx.eng.used_memory();
+    // Memory is measured only when asked, so the peak is the highest measure taken.
+    let peak = ctx.eng.stats.peak_memory.max(used);
+    ctx.eng.stats.peak_memory = peak;
     let eng = &ctx.eng;
-    let used = eng.used_memory();
     let startup = eng.used_memory_startup();
     let overhead = startup + eng.used_memory_clients();
     let dataset = used.saturating_sub(overhead);
@@ -230,9 +233,9 @@ fn memory(ctx: &mut Ctx, l: &mut Lines) {
     l.kv("used_memory_human", bytes_to_human(used));
     l.kv("used_memory_rss", used);
     l.kv("used_memory_rss_human", bytes_to_human(used));
-    l.kv("used_memory_peak", used);
-    l.kv("used_memory_peak_human", bytes_to_human(used));
-    l.kv("used_memory_peak_perc", "100.00%");
+    l.kv("used_memory_peak", peak);
+    l.kv("used_memory_peak_human", bytes_to_human(peak));
+    l.kv("used_memory_peak_perc", format!("{:.2}%", perc(used, peak)));
     l.kv("used_memory_overhead", overhead);
     l.kv("used_memory_startup", startup);
     l.kv("used_memory_dataset", dataset);
