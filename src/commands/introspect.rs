@@ -113,12 +113,17 @@ pub fn describe(full_name: &str, c: &CommandSpec) -> Reply {
         ),
         Reply::Set(c.tips.split(' ').filter(|w| !w.is_empty()).map(Reply::bulk).collect()),
         Reply::Set(c.key_specs.iter().map(|s| key_spec_reply(s)).collect()),
-        Reply::Set(
-            c.subcommands
-                .iter()
-                .map(|s| describe(&format!("{}|{}", parent, s.name), s))
-                .collect(),
-        ),
+        // Redis sends an empty set when there are no subcommands, an array otherwise.
+        if c.subcommands.is_empty() {
+            Reply::Set(Vec::new())
+        } else {
+            Reply::Array(
+                c.subcommands
+                    .iter()
+                    .map(|s| describe(&format!("{}|{}", parent, s.name), s))
+                    .collect(),
+            )
+        },
     ])
 }
 
