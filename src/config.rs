@@ -501,7 +501,7 @@ impl Config {
     fn client_output_buffer_limit(&self, raw: &[u8]) -> Result<String, String> {
         let text = String::from_utf8_lossy(raw);
         let words: Vec<&str> = text.split_whitespace().collect();
-        if words.len() % 4 != 0 {
+        if !words.len().is_multiple_of(4) {
             return Err("Wrong number of arguments in buffer limit configuration.".into());
         }
         let current = self.others.get("client-output-buffer-limit").cloned().unwrap_or_default();
@@ -590,7 +590,7 @@ fn parse_save(raw: &[u8]) -> Option<String> {
         return Some(String::new());
     }
     let words: Vec<&[u8]> = raw.split(|&c| c == b' ').collect();
-    if words.len() % 2 != 0 {
+    if !words.len().is_multiple_of(2) {
         return None;
     }
     for pair in words.chunks(2) {

@@ -90,7 +90,7 @@ fn config_get_knows_redis_parameters() {
     let client = engine.open_client(0);
     let names = |r: &Reply| -> Vec<String> {
         let mut v: Vec<String> = match r {
-            Reply::Array(items) => items.iter().step_by(2).map(|k| body_or_text(k)).collect(),
+            Reply::Array(items) => items.iter().step_by(2).map(body_or_text).collect(),
             Reply::Map(pairs) => pairs.iter().map(|(k, _)| body_or_text(k)).collect(),
             other => panic!("CONFIG GET replied {:?}", other),
         };

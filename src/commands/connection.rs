@@ -319,7 +319,7 @@ fn client_kill(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         close(ctx, id);
         return Ok(Reply::ok());
     }
-    if argv.len() % 2 != 0 {
+    if !argv.len().is_multiple_of(2) {
         return Err(error::SYNTAX);
     }
     let mut id: Option<u64> = None;

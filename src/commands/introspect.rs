@@ -268,11 +268,14 @@ fn doc_reply(full_name: &str, c: &CommandSpec) -> Reply {
     Reply::Map(pairs)
 }
 
+/// A COMMAND LIST filter over a full command name and its entry.
+type NameFilter = dyn Fn(&str, &CommandSpec) -> bool;
+
 /// `COMMAND LIST [FILTERBY MODULE m|ACLCAT c|PATTERN p]` → array of command names,
 /// subcommands included (`config|get`).
 fn list(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let names = every_name();
-    let keep: Box<dyn Fn(&str, &CommandSpec) -> bool> = match &argv[2..] {
+    let keep: Box<NameFilter> = match &argv[2..] {
         [] => Box::new(|_, _| true),
         [f, kind, value] if args::is(f, "filterby") => {
             let value = value.clone();

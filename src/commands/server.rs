@@ -222,7 +222,7 @@ fn config_get(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// (unknown, immutable, protected, repeated); then the values are applied to a copy that
 /// replaces the configuration only when all of them are valid.
 fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    if argv.len() % 2 != 0 {
+    if !argv.len().is_multiple_of(2) {
         return Err(error::SYNTAX);
     }
     let failed = |name: &[u8], why: &str| {
