@@ -371,6 +371,11 @@ impl Config {
         self.databases = n;
     }
 
+    /// The default user's password (`requirepass`); empty when none is set.
+    pub fn requirepass(&self) -> &str {
+        self.others.get("requirepass").map_or("", String::as_str)
+    }
+
     /// Whether the eviction policy is an LFU one (OBJECT FREQ needs it).
     pub fn lfu_policy(&self) -> bool {
         self.maxmemory_policy.ends_with("-lfu")

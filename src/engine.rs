@@ -47,6 +47,9 @@ pub struct Client {
     pub outbox: Vec<Reply>,
     /// Set when a key this client WATCHes was modified: its next EXEC fails.
     pub watch_dirty: bool,
+    /// Whether the client may run commands while `requirepass` is set: true for clients that
+    /// connected while there was no password, and after a successful AUTH.
+    pub authenticated: bool,
 }
 
 /// Counters INFO reports.
@@ -230,6 +233,7 @@ impl Engine {
                 closing: false,
                 outbox: Vec::new(),
                 watch_dirty: false,
+                authenticated: self.config.requirepass().is_empty(),
             },
         );
         id
@@ -258,6 +262,10 @@ impl Engine {
         }
         let db = self.clients.get(&client)?.db;
         let reply = match resolve(argv) {
+            Ok(spec) if self.auth_required(client) && !spec.has_flag("no_auth") => {
+                self.stats.cmdstats.entry(full_name(argv, spec)).or_default().rejected += 1;
+                Reply::Error(error::NOAUTH.0)
+            }
             Ok(spec) => {
                 let full = full_name(argv, spec);
                 if let Some(c) = self.clients.get_mut(&client) {
@@ -289,6 +297,13 @@ impl Engine {
             *self.stats.errorstats.entry(code).or_default() += 1;
         }
         Some(reply)
+    }
+
+    /// Whether `client` must authenticate before running commands: the default user has a
+    /// password (`requirepass`) and the client has not proven it.
+    pub fn auth_required(&self, client: ClientId) -> bool {
+        !self.config.requirepass().is_empty()
+            && !self.clients.get(&client).is_some_and(|c| c.authenticated)
     }
 
     /// Marks the WATCHers of `key` in database `db` dirty.

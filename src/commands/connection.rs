@@ -29,6 +29,9 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Chooses the protocol version (RESP2 or RESP3) and describes the server.",
         )
         .complexity("O(1)"),
+    CommandSpec::new("auth", -2, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), auth)
+        .doc("connection", "1.0.0", "[username] password", "Proves the client knows the password of a user.")
+        .complexity("O(N) where N is the number of passwords defined for the user"),
     CommandSpec::new("client", -2, "", (0, 0, 0), container)
         .doc("connection", "2.4.0", "", "Inspects and manages client connections.")
         .complexity("Depends on subcommand.")
@@ -135,12 +138,14 @@ fn hello(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         }
         proto = Some(v as u8);
     }
+    let mut authed = false;
     let mut j = 2;
     while j < argv.len() {
         let more = argv.len() - 1 - j;
         let opt = &argv[j];
         if args::is(opt, "auth") && more >= 2 {
             check_password(ctx, &argv[j + 1], &argv[j + 2])?;
+            authed = true;
             j += 3;
         } else if args::is(opt, "setname") && more >= 1 {
             if !valid_name(&argv[j + 1]) {
@@ -155,7 +160,17 @@ fn hello(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             ))));
         }
     }
+    if !authed && ctx.eng.auth_required(ctx.client) {
+        return Err(CmdError::from(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the \
+             HELLO AUTH <user> <pass> option can be used to authenticate the client and select \
+             the RESP protocol version at the same time",
+        ));
+    }
     let client = ctx.client();
+    if authed {
+        client.authenticated = true;
+    }
     if let Some(n) = name {
         client.name = if n.is_empty() { None } else { Some(n.to_vec()) };
     }
@@ -176,17 +191,33 @@ fn hello(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// Only the `default` user exists; it takes any password unless `requirepass` is set.
 fn check_password(ctx: &mut Ctx, user: &[u8], pass: &[u8]) -> Result<(), CmdError> {
-    let required = crate::config::lookup(b"requirepass")
-        .map(|p| ctx.eng.config.get(p))
-        .unwrap_or_default();
-    let ok = user == b"default" && (required.is_empty() || required.as_bytes() == pass);
-    if ok {
+    let required = ctx.eng.config.requirepass();
+    if user == b"default" && (required.is_empty() || required.as_bytes() == pass) {
         Ok(())
     } else {
-        Err(CmdError::from(
-            "WRONGPASS invalid username-password pair or user is disabled.",
-        ))
+        Err(error::WRONGPASS)
     }
+}
+
+/// `AUTH [username] password` → `+OK`, and the connection may run commands while
+/// `requirepass` is set. A wrong pair leaves the connection as it was.
+fn auth(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let (user, pass): (&[u8], &[u8]) = match argv {
+        [_, pass] => {
+            if ctx.eng.config.requirepass().is_empty() {
+                return Err(CmdError::from(
+                    "ERR AUTH <password> called without any password configured for the default \
+                     user. Are you sure your configuration is correct?",
+                ));
+            }
+            (b"default", pass)
+        }
+        [_, user, pass] => (user, pass),
+        _ => return Err(error::SYNTAX),
+    };
+    check_password(ctx, user, pass)?;
+    ctx.client().authenticated = true;
+    Ok(Reply::ok())
 }
 
 /// `CLIENT ID` → integer.

@@ -39,6 +39,10 @@ pub const COMMANDS: &[CommandSpec] = &[
         .acl("admin dangerous")
         .tips("nondeterministic_output")
         .complexity("O(1)"),
+    CommandSpec::new("role", 1, "noscript loading stale fast", (0, 0, 0), role)
+        .doc("server", "2.8.12", "", "Replies with this server's replication role: master, offset, replicas.")
+        .acl("admin dangerous")
+        .complexity("O(1)"),
     CommandSpec::new("info", -1, "loading stale", (0, 0, 0), info)
         .doc("server", "1.0.0", "[section [section ...]]", "Reports server state and counters, by section.")
         .acl("dangerous")
@@ -173,6 +177,11 @@ fn time(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     let secs = ctx.now.div_euclid(1000);
     let micros = ctx.now.rem_euclid(1000) * 1000;
     Ok(Reply::bulks([secs.to_string(), micros.to_string()]))
+}
+
+/// `ROLE` → `["master", replication offset, [replicas]]`: a server without replicas.
+fn role(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(Reply::Array(vec![Reply::bulk("master"), Reply::Integer(0), Reply::Array(Vec::new())]))
 }
 
 /// `LASTSAVE` → integer: Unix time of the last snapshot.
