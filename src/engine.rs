@@ -50,6 +50,23 @@ pub struct Client {
     /// Whether the client may run commands while `requirepass` is set: true for clients that
     /// connected while there was no password, and after a successful AUTH.
     pub authenticated: bool,
+    /// CLIENT REPLY state: which replies the host does not send.
+    pub reply_mode: ReplyMode,
+}
+
+/// CLIENT REPLY: ON sends every reply; OFF none (CLIENT REPLY OFF's own included); SKIP drops
+/// its own reply and the next command's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReplyMode {
+    /// Every reply is sent.
+    #[default]
+    On,
+    /// No reply is sent until CLIENT REPLY ON.
+    Off,
+    /// The current command's reply is dropped, then the next command's.
+    SkipThisAndNext,
+    /// The current command's reply is dropped, then replies resume.
+    SkipThis,
 }
 
 /// Counters INFO reports.
@@ -234,6 +251,7 @@ impl Engine {
                 outbox: Vec::new(),
                 watch_dirty: false,
                 authenticated: self.config.requirepass().is_empty(),
+                reply_mode: ReplyMode::On,
             },
         );
         id
@@ -255,12 +273,17 @@ impl Engine {
     }
 
     /// Runs one command for `client` at time `now_ms`. Returns None when there is nothing to
-    /// reply (an empty command line, an unknown client).
+    /// reply (an empty command line, an unknown client, replies turned off by CLIENT REPLY).
     pub fn execute(&mut self, client: ClientId, argv: &[Vec<u8>], now_ms: i64) -> Option<Reply> {
         if argv.is_empty() {
             return None;
         }
-        let db = self.clients.get(&client)?.db;
+        let c = self.clients.get_mut(&client)?;
+        let db = c.db;
+        // A SKIP from the previous command applies to this one, and to this one only.
+        if c.reply_mode == ReplyMode::SkipThisAndNext {
+            c.reply_mode = ReplyMode::SkipThis;
+        }
         let reply = match resolve(argv) {
             Ok(spec) if self.auth_required(client) && !spec.has_flag("no_auth") => {
                 self.stats.cmdstats.entry(full_name(argv, spec)).or_default().rejected += 1;
@@ -296,7 +319,15 @@ impl Engine {
             let code = text.split(' ').next().unwrap_or("ERR").to_string();
             *self.stats.errorstats.entry(code).or_default() += 1;
         }
-        Some(reply)
+        let c = self.clients.get_mut(&client)?;
+        match c.reply_mode {
+            ReplyMode::On => Some(reply),
+            ReplyMode::Off | ReplyMode::SkipThisAndNext => None,
+            ReplyMode::SkipThis => {
+                c.reply_mode = ReplyMode::On;
+                None
+            }
+        }
     }
 
     /// Whether `client` must authenticate before running commands: the default user has a

@@ -2,7 +2,7 @@
 
 use super::server::{container, help_reply};
 use super::{args, CommandSpec};
-use crate::engine::{Client, ClientId, Ctx};
+use crate::engine::{Client, ClientId, Ctx, ReplyMode};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
 
@@ -78,6 +78,9 @@ const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
             "Closes the connections that match the filters.",
         )
         .complexity("O(N) where N is the number of client connections"),
+    CommandSpec::new("reply", 3, "noscript loading stale", (0, 0, 0), client_reply)
+        .doc("connection", "3.2.0", "ON|OFF|SKIP", "Turns the server's replies to this connection off, on, or off for one command.")
+        .complexity("O(1)"),
     CommandSpec::new("help", 2, "loading stale", (0, 0, 0), client_help)
         .doc("connection", "5.0.0", "", "Lists the CLIENT subcommands.")
         .complexity("O(1)"),
@@ -316,6 +319,26 @@ fn client_line(c: &Client, now: i64, argv_mem: usize) -> String {
     )
 }
 
+/// `CLIENT REPLY ON|OFF|SKIP` → `+OK` for ON; OFF and SKIP send nothing, OFF until ON,
+/// SKIP for the next command too.
+fn client_reply(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let client = ctx.client();
+    if args::is(&argv[2], "on") {
+        client.reply_mode = ReplyMode::On;
+        Ok(Reply::ok())
+    } else if args::is(&argv[2], "off") {
+        client.reply_mode = ReplyMode::Off;
+        Ok(Reply::ok())
+    } else if args::is(&argv[2], "skip") {
+        if client.reply_mode != ReplyMode::Off {
+            client.reply_mode = ReplyMode::SkipThisAndNext;
+        }
+        Ok(Reply::ok())
+    } else {
+        Err(error::SYNTAX)
+    }
+}
+
 /// `CLIENT GETREDIR` → -1: client-side caching is never on here.
 fn client_getredir(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     Ok(Reply::Integer(-1))
@@ -467,4 +490,44 @@ fn client_help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
             "    Protect current client connection from eviction.",
         ],
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::{Engine, EngineOptions};
+    use crate::protocol::Reply;
+
+    fn run(eng: &mut Engine, client: u64, line: &str) -> Option<Reply> {
+        let argv: Vec<Vec<u8>> = line.split(' ').map(|w| w.as_bytes().to_vec()).collect();
+        eng.execute(client, &argv, 0)
+    }
+
+    #[test]
+    fn client_reply_modes() {
+        let mut eng = Engine::new(EngineOptions::default());
+        let c = eng.open_client(0);
+        assert_eq!(run(&mut eng, c, "CLIENT REPLY SKIP"), None);
+        assert_eq!(run(&mut eng, c, "PING"), None);
+        assert_eq!(run(&mut eng, c, "PING"), Some(Reply::status("PONG")));
+        assert_eq!(run(&mut eng, c, "CLIENT REPLY OFF"), None);
+        assert_eq!(run(&mut eng, c, "ECHO"), None);
+        assert_eq!(run(&mut eng, c, "CLIENT REPLY SKIP"), None);
+        assert_eq!(run(&mut eng, c, "PING"), None);
+        assert_eq!(run(&mut eng, c, "CLIENT REPLY ON"), Some(Reply::ok()));
+        assert_eq!(run(&mut eng, c, "PING"), Some(Reply::status("PONG")));
+        assert!(run(&mut eng, c, "CLIENT REPLY maybe").is_some_and(|r| r.is_error()));
+    }
+
+    #[test]
+    fn auth_gates_new_connections_while_a_password_is_set() {
+        let mut eng = Engine::new(EngineOptions::default());
+        let old = eng.open_client(0);
+        run(&mut eng, old, "CONFIG SET requirepass pw");
+        let new = eng.open_client(0);
+        assert_eq!(run(&mut eng, old, "PING"), Some(Reply::status("PONG")));
+        assert!(matches!(run(&mut eng, new, "PING"), Some(Reply::Error(e)) if e.starts_with("NOAUTH")));
+        assert!(run(&mut eng, new, "AUTH bad").is_some_and(|r| r.is_error()));
+        assert_eq!(run(&mut eng, new, "AUTH pw"), Some(Reply::ok()));
+        assert_eq!(run(&mut eng, new, "PING"), Some(Reply::status("PONG")));
+    }
 }
