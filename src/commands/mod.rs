@@ -14,6 +14,7 @@ pub mod scan;
 pub mod server;
 pub mod strings;
 pub mod syntax;
+pub mod transactions;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -248,6 +249,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     keys::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
+    transactions::COMMANDS,
 ];
 
 /// The command table, by lower-case name.

@@ -4,7 +4,7 @@
 use super::introspect;
 use super::{args, CommandSpec};
 use crate::config::{self, Config};
-use crate::engine::{ClientId, Ctx};
+use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::util::glob::glob_match;
@@ -134,34 +134,13 @@ fn swapdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Err(error::DB_INDEX);
     }
     if a != b {
-        touch_swapped(ctx, a, b);
+        ctx.eng.signal_swapped(a, b);
         let (lo, hi) = (a.min(b), a.max(b));
         let (left, right) = ctx.eng.dbs.split_at_mut(hi);
         left[lo].swap_contents(&mut right[0]);
     }
     ctx.dirty(1);
     Ok(Reply::ok())
-}
-
-/// Marks dirty the WATCHers, in either database, of a key that exists in either one: its
-/// value changes (appears, disappears or is replaced) when the two databases trade places.
-fn touch_swapped(ctx: &mut Ctx, a: usize, b: usize) {
-    ctx.eng.signal_flushed(a);
-    ctx.eng.signal_flushed(b);
-    let eng = &*ctx.eng;
-    let hit: Vec<ClientId> = eng
-        .watched
-        .iter()
-        .filter(|((d, k), _)| {
-            (*d == a || *d == b) && (eng.dbs[a].peek(k).is_some() || eng.dbs[b].peek(k).is_some())
-        })
-        .flat_map(|(_, ids)| ids.iter().copied())
-        .collect();
-    for id in hit {
-        if let Some(c) = ctx.eng.client_mut(id) {
-            c.watch_dirty = true;
-        }
-    }
 }
 
 /// A database index that must fit a C int (`bad` otherwise); None when it is negative.
