@@ -8,7 +8,7 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -36,20 +36,12 @@ impl Server {
                 .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
                 .args(extra)
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(Stdio::piped())
                 .spawn()
                 .expect("start redis-playground-server");
-            let deadline = Instant::now() + Duration::from_secs(10);
-            while Instant::now() < deadline {
-                if let Ok(Some(_)) = child.try_wait() {
-                    break; // the port was taken meanwhile: try another
-                }
-                if let Ok(mut c) = Conn::connect(port) {
-                    if c.call_bytes(b"PING\r\n").is_ok() {
-                        return Server { child, port };
-                    }
-                }
-                std::thread::sleep(Duration::from_millis(20));
+            // A failure to bind means the free port was taken meanwhile: try another.
+            if wait_ready(&mut child) {
+                return Server { child, port };
             }
             let _ = child.kill();
             let _ = child.wait();
@@ -60,6 +52,20 @@ impl Server {
     fn conn(&self) -> Conn {
         Conn::connect(self.port).expect("connect")
     }
+}
+
+/// Waits until the server says it listens (true) or exits (false). Connecting is no proof:
+/// someone else may own the port.
+fn wait_ready(child: &mut Child) -> bool {
+    let stderr = child.stderr.take().expect("stderr piped");
+    let mut lines = BufReader::new(stderr).lines();
+    let ready = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.contains("ready to accept"));
+    // Keep draining it so the server never blocks writing a warning.
+    std::thread::spawn(move || lines.for_each(drop));
+    ready
 }
 
 impl Drop for Server {
@@ -598,36 +604,35 @@ fn command_line_flags() {
         assert!(!out.status.success(), "{bad:?} should fail");
     }
     // Options redis-server would take, with a config file on stdin.
-    let port = free_port();
-    let mut child = Command::new(bin)
-        .args([
-            "-",
-            "--appendonly",
-            "no",
-            "--loglevel",
-            "warning",
-            "--databases",
-            "2",
-        ])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start");
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(format!("# test\nport {port}\nbind 127.0.0.1\nsave \"\"\n").as_bytes())
-        .expect("config");
-    let server = Server { child, port };
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut c = loop {
-        if let Ok(c) = Conn::connect(port) {
-            break c;
-        }
-        assert!(Instant::now() < deadline, "no server on {port}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let (server, mut c) = (0..5)
+        .find_map(|_| {
+            let port = free_port();
+            let mut child = Command::new(bin)
+                .args([
+                    "-",
+                    "--appendonly",
+                    "no",
+                    "--loglevel",
+                    "warning",
+                    "--databases",
+                    "2",
+                ])
+                .stdin(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start");
+            let config = format!("# test\nport {port}\nbind 127.0.0.1\nsave \"\"\n");
+            child
+                .stdin
+                .take()
+                .expect("stdin")
+                .write_all(config.as_bytes())
+                .expect("config");
+            let ready = wait_ready(&mut child);
+            let server = Server { child, port };
+            ready.then(|| (server, Conn::connect(port).expect("connect")))
+        })
+        .expect("a server configured from stdin");
     assert_eq!(c.call(&argv(&["SELECT", "1"])).expect("select"), b"+OK\r\n");
     assert_eq!(
         c.call(&argv(&["SELECT", "2"])).expect("select"),
