@@ -9,6 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use redis_playground::commands;
+use redis_playground::engine::ReplyMode;
 use redis_playground::protocol::inline::split_args;
 use redis_playground::protocol::render::{quote, render, render_for};
 use redis_playground::protocol::resp::{
@@ -503,23 +504,37 @@ const SKIP: &[&str] = &[
 ];
 
 fn random_argv(rng: &mut Rng, names: &[&'static commands::CommandSpec]) -> Vec<Vec<u8>> {
-    let mut argv: Vec<Vec<u8>> = Vec::new();
     if names.is_empty() || rng.chance(3) {
-        argv.push(random_arg(rng));
+        return (0..1 + rng.below(3)).map(|_| random_arg(rng)).collect();
+    }
+    let mut spec = *rng.pick(names);
+    let mut name = spec.name.as_bytes().to_vec();
+    if rng.chance(30) {
+        name.make_ascii_uppercase();
+    }
+    let mut argv = vec![name];
+    if !spec.subcommands.is_empty() && rng.chance(90) {
+        spec = rng.pick(spec.subcommands);
+        argv.push(spec.name.as_bytes().to_vec());
+    }
+    // Mostly a count of arguments the arity allows, so the handlers run, not the arity check.
+    let min = spec.arity.unsigned_abs() as usize;
+    let target = if spec.arity > 0 && rng.chance(90) {
+        min
+    } else if spec.arity < 0 && rng.chance(90) {
+        min + rng.below(6)
     } else {
-        let spec = *rng.pick(names);
-        let mut name = spec.name.as_bytes().to_vec();
-        if rng.chance(30) {
-            name.make_ascii_uppercase();
-        }
-        argv.push(name);
-        if !spec.subcommands.is_empty() && rng.chance(90) {
-            argv.push(rng.pick(spec.subcommands).name.as_bytes().to_vec());
-        }
-        // Enough arguments to pass the arity check most of the time.
-        let min = spec.arity.unsigned_abs() as usize;
-        let extra = rng.below(min.saturating_sub(argv.len()) + 5);
-        for _ in 0..extra {
+        rng.below(min + 4)
+    };
+    let (first, last, step) = spec.keys;
+    while argv.len() < target {
+        let pos = argv.len() as i32;
+        let last = if last < 0 { i32::MAX } else { last };
+        let is_key = first > 0 && pos >= first && pos <= last && (pos - first) % step.max(1) == 0;
+        // A few shared key names, so commands meet keys of every type other commands made.
+        if is_key && rng.chance(85) {
+            argv.push(rng.pick(&[&b"k1"[..], b"k2", b"k3", b"{t}k"]).to_vec());
+        } else {
             argv.push(random_arg(rng));
         }
     }
@@ -565,13 +580,30 @@ fn engine_survives_random_commands() {
                     if rng.chance(10) {
                         engine.tick(now);
                     }
-                    // Whatever happened, the engine still answers: PONG, or QUEUED inside a
-                    // MULTI (then the transaction is dropped, as a client would).
+                    // Whatever happened, the engine still answers PING, in whatever way the
+                    // client's state calls for; a client would then leave that state.
                     let ping = engine.execute(client, &[b"PING".to_vec()], now);
                     match &ping {
                         Some(Reply::Status(s)) if s == "PONG" => {}
+                        // Inside MULTI.
                         Some(Reply::Status(s)) if s == "QUEUED" => {
                             let _ = engine.execute(client, &[b"DISCARD".to_vec()], now);
+                        }
+                        // Subscribed (RESP2 answers PING with an array there).
+                        Some(Reply::Array(_)) | Some(Reply::Push(_)) => {
+                            let _ = engine.execute(client, &[b"RESET".to_vec()], now);
+                        }
+                        // A password was set; the engine still answers.
+                        Some(Reply::Error(e)) if e.starts_with("NOAUTH") => {}
+                        // CLIENT REPLY OFF / SKIP.
+                        None if engine
+                            .clients
+                            .get(&client)
+                            .is_some_and(|c| c.reply_mode != ReplyMode::On) =>
+                        {
+                            if let Some(c) = engine.client_mut(client) {
+                                c.reply_mode = ReplyMode::On;
+                            }
                         }
                         other => panic!("PING answered {other:?}"),
                     }
