@@ -810,3 +810,39 @@ fn redis_py_talks_to_it() {
         note("redis-py SET/GET");
     }
 }
+
+#[test]
+fn client_kill_closes_an_idle_connection() {
+    let server = Server::start();
+    if !supports(&server, &["CLIENT", "ID"]) || !supports(&server, &["CLIENT", "KILL", "ID", "0"]) {
+        return note("CLIENT ID / CLIENT KILL");
+    }
+    let mut victim = server.conn();
+    let id = victim.call(&argv(&["CLIENT", "ID"])).expect("id");
+    let id = String::from_utf8_lossy(&id[1..id.len() - 2]).into_owned();
+    let mut killer = server.conn();
+    assert_eq!(
+        killer
+            .call(&argv(&["CLIENT", "KILL", "ID", &id]))
+            .expect("kill"),
+        b":1\r\n"
+    );
+    // The victim sent nothing: its connection still ends, without a reply.
+    let r = victim.read_reply();
+    assert!(r.is_err(), "expected the connection closed, got {r:?}");
+    // Killing oneself (SKIPME no) answers, then closes; nothing after it runs (as in Redis).
+    let mut me = server.conn();
+    let my_id = me.call(&argv(&["CLIENT", "ID"])).expect("id");
+    let my_id = String::from_utf8_lossy(&my_id[1..my_id.len() - 2]).into_owned();
+    let kill = [
+        &["CLIENT", "KILL", "ID", &my_id, "SKIPME", "no"][..],
+        &["PING"],
+    ];
+    let mut req = Vec::new();
+    for words in kill {
+        req.extend_from_slice(format!("{}\r\n", words.join(" ")).as_bytes());
+    }
+    assert_eq!(me.call_bytes(&req).expect("kill"), b":1\r\n");
+    assert!(me.read_reply().is_err());
+    assert_eq!(killer.call(&argv(&["PING"])).expect("ping"), b"+PONG\r\n");
+}
