@@ -666,9 +666,10 @@ fn daemonize_returns_once_listening() {
         .trim()
         .to_string();
     let ping = Conn::connect(port).and_then(|mut c| c.call(&argv(&["PING"])));
-    let _ = Command::new("kill").arg(&pid).status();
+    let killed = Command::new("kill").arg(&pid).status();
     let _ = std::fs::remove_dir_all(&dir);
     assert_eq!(ping.expect("ping the background server"), b"+PONG\r\n");
+    assert!(killed.is_ok_and(|s| s.success()), "kill {pid}");
 }
 
 /// Runs redis-cli against a port with TTY formatting (what a person sees in a terminal).

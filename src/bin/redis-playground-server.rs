@@ -442,6 +442,12 @@ fn daemonize(args: &[String], opts: &Options) -> ExitCode {
 
 /// Binds the listeners, applies the options to a fresh engine, and serves until killed.
 fn serve(opts: Options) -> Result<(), String> {
+    // Before listening: whoever sees the port open (`--daemonize yes` waits for that) finds it.
+    if let Some(path) = &opts.pidfile {
+        if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
+            eprintln!("Warning: could not write pidfile {path}: {e}");
+        }
+    }
     let mut listeners = Vec::new();
     for (addr, optional) in &opts.binds {
         match TcpListener::bind((addr.as_str(), opts.port)) {
@@ -470,11 +476,6 @@ fn serve(opts: Options) -> Result<(), String> {
         port: opts.port,
     });
     apply_config(&mut engine, &opts.rest, now);
-    if let Some(path) = &opts.pidfile {
-        if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
-            eprintln!("Warning: could not write pidfile {path}: {e}");
-        }
-    }
     let shared = Arc::new(Mutex::new(Shared {
         engine,
         writers: HashMap::new(),
