@@ -649,8 +649,12 @@ fn run_batch(
 ) -> (bool, i64) {
     let mut s = lock(shared);
     let mut out = Vec::new();
-    let mut closing = false;
+    // Killed by another client while this input was on its way: nothing more runs.
+    let mut closing = s.engine.clients.get(&id).is_none_or(|c| c.closing);
     for argv in requests {
+        if closing {
+            break;
+        }
         let now = now_ms();
         let ran = catch_unwind(AssertUnwindSafe(|| s.engine.execute(id, &argv, now)));
         match ran {
@@ -666,10 +670,7 @@ fn run_batch(
         }
         s.deliver(Some(id), &mut out);
         // After QUIT (or a fatal error) Redis runs nothing more the client sent.
-        if closing || s.engine.clients.get(&id).is_none_or(|c| c.closing) {
-            closing = true;
-            break;
-        }
+        closing = closing || s.engine.clients.get(&id).is_none_or(|c| c.closing);
     }
     if !closing {
         if let Some(e) = error {
