@@ -8,7 +8,7 @@
 use crate::commands::{self, CommandSpec};
 use crate::engine::{ClientId, Engine, EngineOptions};
 use crate::protocol::inline::split_args;
-use crate::protocol::render::render_for;
+use crate::protocol::render::render_command;
 use crate::protocol::Reply;
 
 /// The outcome of one typed line.
@@ -44,7 +44,7 @@ impl Playground {
         }
         match self.engine.execute(client, &argv, now) {
             Some(reply) => {
-                let text = render_for(&reply, self.engine.proto(client));
+                let text = render_command(&argv, &reply, self.engine.proto(client));
                 LineOutcome { text, reply: Some(reply) }
             }
             None => LineOutcome { text: String::new(), reply: None },

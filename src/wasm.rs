@@ -18,7 +18,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::engine::EngineOptions;
 use crate::playground::{LineOutcome, Playground as Inner};
-use crate::protocol::render::render_for;
+use crate::protocol::render::{render_command, render_for};
 use crate::protocol::Reply;
 
 fn now() -> i64 {
@@ -81,7 +81,7 @@ impl Playground {
         let argv: Vec<Vec<u8>> = argv.into_iter().map(String::into_bytes).collect();
         let id = u64::from(client);
         let reply = self.inner.engine.execute(id, &argv, now());
-        let text = reply.as_ref().map(|r| render_for(r, self.inner.engine.proto(id))).unwrap_or_default();
+        let text = reply.as_ref().map(|r| render_command(&argv, r, self.inner.engine.proto(id))).unwrap_or_default();
         outcome_to_js(&LineOutcome { text, reply })
     }
 
