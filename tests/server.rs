@@ -96,6 +96,7 @@ fn exchange_within(port: u16, input: &[u8], quiet: Duration) -> (Vec<u8>, bool) 
         match s.read(&mut chunk) {
             Ok(0) => return (out, true),
             Ok(n) => out.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             // A reset after the reply is a close too (unread input makes Linux send RST).
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return (out, true),
             Err(_) => return (out, false),
@@ -166,7 +167,10 @@ fn pipelined_requests_reply_in_order() {
         if seen == 10_000 {
             break;
         }
-        let n = raw.read(&mut chunk).expect("read");
+        let n = match raw.read(&mut chunk) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => r.expect("read"),
+        };
         assert!(n > 0, "closed after {seen} replies");
         buf.extend_from_slice(&chunk[..n]);
     }
@@ -527,7 +531,10 @@ fn client_list_shows_socket_addresses() {
         if let Ok(Some((r, _))) = parse_reply(&buf) {
             break r;
         }
-        let n = s.read(&mut chunk).expect("read");
+        let n = match s.read(&mut chunk) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => r.expect("read"),
+        };
         assert!(n > 0);
         buf.extend_from_slice(&chunk[..n]);
     };

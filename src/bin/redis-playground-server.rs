@@ -591,8 +591,10 @@ fn connection(mut stream: TcpStream, shared: &Mutex<Shared>) {
     let mut chunk = vec![0u8; READ_CHUNK];
     loop {
         let n = match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
+            Ok(0) => break,
             Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
         };
         buf.extend_from_slice(&chunk[..n]);
         let (requests, used, error) = parse_all(&buf, max_bulk);
