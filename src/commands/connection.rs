@@ -298,12 +298,20 @@ fn client_info(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 }
 
 /// One CLIENT LIST line with every field Redis 7.0 prints, newline-terminated. Buffers are
-/// reported as an idle connection's; there is no socket descriptor (`fd=-1`).
+/// reported as an idle connection's; there is no socket descriptor (`fd=-1`). The flags show
+/// what the engine tracks: `x` inside MULTI, `N` otherwise.
 fn client_line(c: &Client, now: i64, argv_mem: usize) -> String {
     let name = c.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+    let (flags, multi, multi_mem) = match &c.multi {
+        Some(queue) => {
+            let mem: usize = queue.iter().flatten().map(Vec::len).sum();
+            ("x", i64::try_from(queue.len()).unwrap_or(i64::MAX), mem)
+        }
+        None => ("N", -1, 0),
+    };
     format!(
-        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 \
-         multi=-1 qbuf=0 qbuf-free=0 argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 \
+        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub=0 psub=0 ssub=0 \
+         multi={} qbuf=0 qbuf-free=0 argv-mem={} multi-mem={} rbs=1024 rbp=0 obl=0 oll=0 omem=0 \
          tot-mem={} events=r cmd={} user=default redir=-1 resp={}\n",
         c.id,
         c.addr,
@@ -311,9 +319,12 @@ fn client_line(c: &Client, now: i64, argv_mem: usize) -> String {
         name,
         now.saturating_sub(c.created_ms).max(0) / 1000,
         now.saturating_sub(c.last_ms).max(0) / 1000,
+        flags,
         c.db,
+        multi,
         argv_mem,
-        20 * 1024 + argv_mem,
+        multi_mem,
+        20 * 1024 + argv_mem + multi_mem,
         c.last_cmd,
         c.proto
     )
