@@ -10,6 +10,7 @@ use hashbrown::HashMap;
 
 use crate::db::Entry;
 
+use crate::commands::pubsub::PubSub;
 use crate::commands::{self, CommandSpec};
 use crate::config::Config;
 use crate::db::Db;
@@ -54,6 +55,12 @@ pub struct Client {
     /// Keys this client WATCHes: database, key, and whether the key was already logically
     /// expired (but not yet removed) when WATCH ran.
     pub watching: Vec<(usize, Vec<u8>, bool)>,
+    /// Channels subscribed to, in subscription order.
+    pub subs: Vec<Vec<u8>>,
+    /// Patterns subscribed to.
+    pub psubs: Vec<Vec<u8>>,
+    /// Shard channels subscribed to.
+    pub ssubs: Vec<Vec<u8>>,
     /// Whether the client may run commands while `requirepass` is set: true for clients that
     /// connected while there was no password, and after a successful AUTH.
     pub authenticated: bool,
@@ -153,6 +160,8 @@ pub struct Engine {
     pub port: u16,
     /// Clients watching each (db, key), for WATCH.
     pub watched: HashMap<(usize, Vec<u8>), Vec<ClientId>>,
+    /// Pub/sub subscriptions.
+    pub pubsub: PubSub,
 }
 
 /// What a handler sees: the engine, the calling client, its database, and the time.
@@ -233,6 +242,7 @@ impl Engine {
             last_save_s: opts.now_ms / 1000,
             port: opts.port,
             watched: HashMap::new(),
+            pubsub: PubSub::default(),
         }
     }
 
@@ -262,6 +272,9 @@ impl Engine {
                 multi: None,
                 multi_error: false,
                 watching: Vec::new(),
+                subs: Vec::new(),
+                psubs: Vec::new(),
+                ssubs: Vec::new(),
             },
         );
         id
@@ -270,6 +283,7 @@ impl Engine {
     /// Disconnects a client.
     pub fn close_client(&mut self, id: ClientId) {
         self.unwatch_all(id);
+        self.drop_subscriptions(id);
         self.clients.remove(&id);
     }
 
@@ -289,15 +303,24 @@ impl Engine {
         if argv.is_empty() {
             return None;
         }
-        let (db, in_multi) = {
+        let (db, in_multi, proto) = {
             let c = self.clients.get_mut(&client)?;
             // A SKIP from the previous command applies to this one, and to this one only.
             if c.reply_mode == ReplyMode::SkipThisAndNext {
                 c.reply_mode = ReplyMode::SkipThis;
             }
-            (c.db, c.multi.is_some())
+            (c.db, c.multi.is_some(), c.proto)
         };
-        let reply = match resolve(argv) {
+        let resolved = resolve(argv).and_then(|spec| {
+            if proto == 2 && !SUBSCRIBED_MODE.contains(&spec.name) && self.is_subscribed(client) {
+                return Err(CmdError::new(format!(
+                    "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                    full_name(argv, spec)
+                )));
+            }
+            Ok(spec)
+        });
+        let reply = match resolved {
             Ok(spec) if self.auth_required(client) && !spec.has_flag("no_auth") => {
                 self.stats.cmdstats.entry(full_name(argv, spec)).or_default().rejected += 1;
                 // Refused before queueing, so an open transaction fails at EXEC.
@@ -526,6 +549,19 @@ impl Engine {
         self.dbs.iter().map(Db::len).sum()
     }
 }
+
+/// Commands a RESP2 client may send while it holds subscriptions.
+const SUBSCRIBED_MODE: &[&str] = &[
+    "subscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "sunsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "ping",
+    "quit",
+    "reset",
+];
 
 /// Commands that run at once inside MULTI instead of being queued.
 const TX_CONTROL: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];

@@ -10,6 +10,7 @@ pub mod connection;
 pub mod info;
 pub mod introspect;
 pub mod keys;
+pub mod pubsub;
 pub mod scan;
 pub mod server;
 pub mod strings;
@@ -250,6 +251,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     connection::COMMANDS,
     server::COMMANDS,
     transactions::COMMANDS,
+    pubsub::COMMANDS,
 ];
 
 /// The command table, by lower-case name.
