@@ -21,6 +21,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("quit", -1, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), quit)
         .doc("connection", "1.0.0", "", "Closes the connection once the reply is sent.")
         .complexity("O(1)"),
+    CommandSpec::new("reset", 1, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), reset)
+        .doc("connection", "6.2.0", "", "Returns the connection to the state of a fresh one.")
+        .complexity("O(1)"),
     CommandSpec::new("hello", -1, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), hello)
         .doc(
             "connection",
@@ -123,6 +126,26 @@ fn select(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 fn quit(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     ctx.client().closing = true;
     Ok(Reply::ok())
+}
+
+/// `RESET` → `+RESET`: leaves any transaction, WATCH and subscription, selects database 0,
+/// speaks RESP2 again, drops the name, turns replies back on, and is authenticated only if no
+/// password is set — the state of a new connection.
+fn reset(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    let id = ctx.client;
+    ctx.eng.unwatch_all(id);
+    ctx.eng.drop_subscriptions(id);
+    let authenticated = ctx.eng.config.requirepass().is_empty();
+    ctx.db = 0;
+    let c = ctx.client();
+    c.multi = None;
+    c.multi_error = false;
+    c.db = 0;
+    c.proto = 2;
+    c.name = None;
+    c.reply_mode = ReplyMode::On;
+    c.authenticated = authenticated;
+    Ok(Reply::status("RESET"))
 }
 
 const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
