@@ -130,7 +130,7 @@ fn quit(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 
 /// `RESET` → `+RESET`: leaves any transaction, WATCH and subscription, selects database 0,
 /// speaks RESP2 again, drops the name, turns replies back on, and is authenticated only if no
-/// password is set — the state of a new connection.
+/// password is set — the state of a new connection (CLIENT NO-EVICT stays, as in Redis 7.0).
 fn reset(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     let id = ctx.client;
     ctx.eng.unwatch_all(id);
@@ -344,7 +344,7 @@ fn client_info(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// One CLIENT LIST line with every field Redis 7.0 prints, newline-terminated. Buffers are
 /// reported as an idle connection's; there is no socket descriptor (`fd=-1`). The flags are
 /// those the engine tracks, in Redis's order: `P` subscribed, `x` in MULTI, `d` a WATCHed key
-/// changed, `c` closing after this reply; `N` for none.
+/// changed, `c` closing after this reply, `e` no-evict; `N` for none.
 fn client_line(c: &Client, now: i64, argv_mem: usize) -> String {
     let name = c.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
     let mut flags = String::new();
@@ -353,6 +353,7 @@ fn client_line(c: &Client, now: i64, argv_mem: usize) -> String {
         (c.multi.is_some(), 'x'),
         (c.watch_dirty, 'd'),
         (c.closing, 'c'),
+        (c.no_evict, 'e'),
     ] {
         if on {
             flags.push(f);
@@ -426,13 +427,17 @@ fn client_trackinginfo(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     ]))
 }
 
-/// `CLIENT NO-EVICT ON|OFF` → `+OK` (nothing evicts clients here).
-fn client_no_evict(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    if args::is(&argv[2], "on") || args::is(&argv[2], "off") {
-        Ok(Reply::ok())
+/// `CLIENT NO-EVICT ON|OFF` → `+OK`; the setting shows as flag `e` in CLIENT LIST.
+fn client_no_evict(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let on = if args::is(&argv[2], "on") {
+        true
+    } else if args::is(&argv[2], "off") {
+        false
     } else {
-        Err(error::SYNTAX)
-    }
+        return Err(error::SYNTAX);
+    };
+    ctx.client().no_evict = on;
+    Ok(Reply::ok())
 }
 
 /// `CLIENT KILL ip:port` → `+OK`, or `CLIENT KILL <filter> <value> ...` → integer: clients
