@@ -232,6 +232,7 @@ impl Engine {
         let databases = opts.databases.clamp(1, MAX_DATABASES);
         let mut config = Config::default();
         config.set_databases(databases);
+        config.port = i64::from(opts.port);
         Engine {
             dbs: (0..databases).map(|_| Db::new()).collect(),
             clients: BTreeMap::new(),
