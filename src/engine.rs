@@ -68,6 +68,8 @@ pub struct Client {
     pub authenticated: bool,
     /// CLIENT REPLY state: which replies the host does not send.
     pub reply_mode: ReplyMode,
+    /// CLIENT NO-EVICT ON: exempt from client eviction (shown as flag `e`).
+    pub no_evict: bool,
 }
 
 /// CLIENT REPLY: ON sends every reply; OFF none (CLIENT REPLY OFF's own included); SKIP drops
@@ -275,6 +277,7 @@ impl Engine {
         let databases = opts.databases.clamp(1, MAX_DATABASES);
         let mut config = Config::default();
         config.set_databases(databases);
+        config.port = i64::from(opts.port);
         Engine {
             dbs: (0..databases).map(|_| Db::new()).collect(),
             clients: BTreeMap::new(),
@@ -317,6 +320,7 @@ impl Engine {
                 watch_dirty: false,
                 authenticated: self.config.requirepass().is_empty(),
                 reply_mode: ReplyMode::On,
+                no_evict: false,
                 multi: None,
                 multi_error: false,
                 watching: Vec::new(),
