@@ -18,12 +18,16 @@ pub struct Entry {
     pub touched_at: i64,
     /// Logarithmic access counter (for OBJECT FREQ), as Redis's LFU keeps it.
     pub lfu: u8,
+    /// The value is a private object even if it is a small integer Redis would otherwise share
+    /// (OBJECT REFCOUNT then answers 1): COPY's duplicate, or a value created while a maxmemory
+    /// LRU/LFU policy forbids shared integers. Cleared whenever the value is replaced.
+    pub unshared: bool,
 }
 
 impl Entry {
     /// A persistent entry created at `now`.
     pub fn new(value: Value, now: i64) -> Entry {
-        Entry { value, expire_at: None, touched_at: now, lfu: LFU_INIT }
+        Entry { value, expire_at: None, touched_at: now, lfu: LFU_INIT, unshared: false }
     }
 
     fn is_expired(&self, now: i64) -> bool {
@@ -117,6 +121,7 @@ impl Db {
             Some(e) => {
                 e.value = value;
                 e.touched_at = now;
+                e.unshared = false;
             }
             None => self.set(key, value, now),
         }
