@@ -393,7 +393,7 @@ impl ExpireFlags {
         if self.xx && current.is_none() {
             return false;
         }
-        if self.gt && current.map_or(true, |c| when <= c) {
+        if self.gt && current.is_none_or(|c| when <= c) {
             return false;
         }
         if self.lt && current.is_some_and(|c| when >= c) {
