@@ -572,8 +572,12 @@ fn scan_cmd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     // walk's arithmetic in range for any COUNT a user sends.
     let db_len = ctx.db().len().max(1);
     let count = usize::try_from(count).unwrap_or(usize::MAX).min(db_len);
-    let db = ctx.db();
-    let (next, visited) = scan::step(db.iter().map(|(k, _)| (k.as_slice(), k.clone())), cursor, count);
+    let (next, visited) = {
+        let db = ctx.db();
+        let (next, picked) = scan::step(db.iter().map(|(k, _)| (k.as_slice(), k)), cursor, count);
+        // Only the keys of this step are copied out, not the whole table.
+        (next, picked.into_iter().cloned().collect::<Vec<Vec<u8>>>())
+    };
     let now = ctx.now;
     let mut out = Vec::new();
     for key in visited {
@@ -911,7 +915,7 @@ mod tests {
             }
         }
         assert_eq!(seen.len(), 249);
-        assert!(!seen.contains(&b"k7".to_vec()));
+        assert!(!seen.contains(b"k7".as_slice()));
         // Everything fits in one step: cursor 0 at once.
         let r = run(&mut eng, c, T0 + 5, "SCAN 0 COUNT 9223372036854775807 MATCH k1?");
         let Reply::Array(parts) = r else { panic!("scan reply") };
@@ -920,6 +924,60 @@ mod tests {
         keys.sort_by_key(|k| format!("{:?}", k));
         let want: Vec<Reply> = (10..20).map(|i| Reply::bulk(format!("k{}", i))).collect();
         assert_eq!(keys, want);
+    }
+
+    #[test]
+    fn scan_type_none_keeps_a_key_that_expired_on_the_way() {
+        let (mut eng, c) = engine();
+        set(&mut eng, 0, "x", "v");
+        eng.dbs[0].set_expire(b"x", Some(T0 + 1), T0);
+        set(&mut eng, 0, "y", "v");
+        let r = run(&mut eng, c, T0 + 5, "SCAN 0 TYPE none");
+        assert_eq!(r, Reply::Array(vec![Reply::bulk("0"), Reply::Array(vec![Reply::bulk("x")])]));
+        assert_eq!(eng.dbs[0].len(), 1);
+        let r = run(&mut eng, c, T0 + 5, "SCAN 0 TYPE none");
+        assert_eq!(r, Reply::Array(vec![Reply::bulk("0"), Reply::Array(vec![])]));
+    }
+
+    /// Watches (db, key) for client `c` and reports whether a command made it dirty.
+    fn dirties(eng: &mut Engine, c: crate::ClientId, db: usize, key: &str, line: &str) -> bool {
+        eng.watched.insert((db, key.as_bytes().to_vec()), vec![c]);
+        if let Some(cl) = eng.client_mut(c) {
+            cl.watch_dirty = false;
+        }
+        run(eng, c, T0, line);
+        eng.watched.clear();
+        eng.client_mut(c).is_some_and(|cl| cl.watch_dirty)
+    }
+
+    #[test]
+    fn writes_signal_every_key_they_change() {
+        let (mut eng, c) = engine();
+        set(&mut eng, 0, "a", "v");
+        assert!(dirties(&mut eng, c, 0, "a", "EXPIRE a 100"));
+        assert!(!dirties(&mut eng, c, 0, "a", "EXPIRE a 100 NX"));
+        assert!(dirties(&mut eng, c, 0, "a", "PERSIST a"));
+        assert!(!dirties(&mut eng, c, 0, "a", "PERSIST a"));
+        assert!(dirties(&mut eng, c, 0, "a", "RENAME a b"));
+        set(&mut eng, 0, "a", "v");
+        assert!(dirties(&mut eng, c, 0, "b", "RENAME a b"));
+        assert!(dirties(&mut eng, c, 0, "c", "COPY b c DB 0"));
+        assert!(!dirties(&mut eng, c, 0, "c", "COPY b c"));
+        assert!(!dirties(&mut eng, c, 0, "b", "COPY b c DB 2"));
+        assert!(dirties(&mut eng, c, 2, "d", "COPY b d DB 2"));
+        assert!(dirties(&mut eng, c, 0, "c", "MOVE c 3"));
+        assert!(dirties(&mut eng, c, 3, "b", "MOVE b 3"));
+        assert!(!dirties(&mut eng, c, 0, "b", "DEL b"));
+        assert!(!dirties(&mut eng, c, 0, "d", "TOUCH d"));
+        assert!(!dirties(&mut eng, c, 3, "b", "DEL b"));
+        // The client is in db 0, where neither key is left.
+        let before = eng.dirty;
+        assert!(!dirties(&mut eng, c, 2, "d", "UNLINK c d"));
+        assert_eq!(eng.dirty, before);
+        run(&mut eng, c, T0, "SELECT 2");
+        // Both were copied into db 2 above: one change each.
+        assert!(dirties(&mut eng, c, 2, "d", "UNLINK c d"));
+        assert_eq!(eng.dirty, before + 2);
     }
 
     #[test]
