@@ -994,6 +994,41 @@ mod tests {
         }
     }
 
+    /// Random command lines from this group's vocabulary, with hostile numbers and names:
+    /// whatever the input, a reply comes back and nothing panics.
+    #[test]
+    fn random_lines_never_panic() {
+        let (mut eng, c) = engine();
+        let mut rng = crate::rng::Rng::new(7);
+        let cmds = [
+            "DEL", "UNLINK", "EXISTS", "TYPE", "RENAME", "RENAMENX", "COPY", "MOVE", "EXPIRE",
+            "PEXPIRE", "EXPIREAT", "PEXPIREAT", "EXPIRETIME", "PEXPIRETIME", "TTL", "PTTL",
+            "PERSIST", "KEYS", "SCAN", "RANDOMKEY", "TOUCH", "OBJECT", "SELECT",
+        ];
+        let words = [
+            "a", "b", "c", "", "*", "[", "[^", "\\", "a*?[b-a]", "0", "1", "-1", "15", "16",
+            "9223372036854775807", "-9223372036854775808", "18446744073709551615", "NX", "XX",
+            "GT", "LT", "DB", "REPLACE", "MATCH", "COUNT", "TYPE", "string", "none", "ENCODING",
+            "FREQ", "IDLETIME", "REFCOUNT", "HELP", "1000", "2147483648",
+        ];
+        let mut now = T0;
+        for i in 0..20_000 {
+            if i % 50 == 0 {
+                let k = words[rng.below(3) as usize];
+                set(&mut eng, rng.below(3) as usize, k, words[rng.below(words.len() as u64) as usize]);
+            }
+            now += rng.below(300) as i64;
+            let mut argv = vec![cmds[rng.below(cmds.len() as u64) as usize].as_bytes().to_vec()];
+            for _ in 0..rng.below(6) {
+                argv.push(words[rng.below(words.len() as u64) as usize].as_bytes().to_vec());
+            }
+            assert!(eng.execute(c, &argv, now).is_some());
+            if i % 1000 == 0 {
+                eng.tick(now);
+            }
+        }
+    }
+
     #[test]
     fn object_subcommands() {
         let (mut eng, c) = engine();
