@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use hashbrown::HashMap;
 
-use crate::db::Entry;
+use crate::db::{Entry, LfuParams};
 
 use crate::commands::{self, CommandSpec};
 use crate::config::Config;
@@ -146,8 +146,9 @@ impl Ctx<'_> {
     /// keyspace hit or miss (INFO stats).
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now;
+        let lfu = self.lfu_params();
         let db = &mut self.eng.dbs[self.db];
-        let found = db.lookup(key, now);
+        let found = db.lookup_lfu(key, now, lfu);
         if found.is_some() {
             self.eng.stats.hits += 1;
         } else {
@@ -160,7 +161,16 @@ impl Ctx<'_> {
     /// counting (Redis counts those for reads only).
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now;
-        self.eng.dbs[self.db].lookup(key, now)
+        let lfu = self.lfu_params();
+        self.eng.dbs[self.db].lookup_lfu(key, now, lfu)
+    }
+
+    /// The LFU parameters of the current configuration, for recording accesses.
+    pub fn lfu_params(&self) -> LfuParams {
+        LfuParams {
+            log_factor: self.eng.config.lfu_log_factor,
+            decay_time: self.eng.config.lfu_decay_time,
+        }
     }
 
     /// Tells the engine `key` in the current database was modified: WATCHers of it will fail

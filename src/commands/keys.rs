@@ -7,7 +7,7 @@
 use super::args;
 use super::scan;
 use super::CommandSpec;
-use crate::db::Entry;
+use crate::db::{lfu_decay, Entry};
 use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
@@ -311,8 +311,9 @@ fn copy(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     };
     let (value, expire_at) = (entry.value.clone(), entry.expire_at);
     let now = ctx.now;
+    let lfu = ctx.lfu_params();
     let target = &mut ctx.eng.dbs[dst_db];
-    if target.lookup(dst, now).is_some() && !replace {
+    if target.lookup_lfu(dst, now, lfu).is_some() && !replace {
         return Ok(Reply::Integer(0));
     }
     let mut copied = Entry::new(value, now);
@@ -336,7 +337,8 @@ fn move_cmd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Ok(Reply::Integer(0));
     }
     let now = ctx.now;
-    if ctx.eng.dbs[dst_db].lookup(key, now).is_some() {
+    let lfu = ctx.lfu_params();
+    if ctx.eng.dbs[dst_db].lookup_lfu(key, now, lfu).is_some() {
         return Ok(Reply::Integer(0));
     }
     let Some(entry) = ctx.db().remove(key, now) else {
@@ -663,18 +665,7 @@ fn object_freq(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if !lfu {
         return Err(error::LFU_NOT_SELECTED);
     }
-    Ok(Reply::Integer(i64::from(lfu_decayed(e, now, decay_time))))
-}
-
-/// The LFU counter as Redis reads it: lowered by one for every `decay_time` minutes since the
-/// last access (no decay when `decay_time` is 0).
-fn lfu_decayed(e: &Entry, now: i64, decay_time: i64) -> u8 {
-    if decay_time <= 0 {
-        return e.lfu;
-    }
-    let minutes = (now / 60_000).saturating_sub(e.touched_at / 60_000).max(0);
-    let periods = minutes / decay_time;
-    u8::try_from(i64::from(e.lfu).saturating_sub(periods).max(0)).unwrap_or(0)
+    Ok(Reply::Integer(i64::from(lfu_decay(e.lfu, e.touched_at, now, decay_time))))
 }
 
 /// `OBJECT IDLETIME key` → integer: whole seconds since the key was last accessed; nil if
