@@ -286,6 +286,19 @@ mod tests {
     }
 
     #[test]
+    fn active_expiry_sweeps() {
+        let mut db = Db::new();
+        for i in 0..100 {
+            let k = format!("k{}", i).into_bytes();
+            db.set(&k, Value::string(b"v".to_vec()), 0);
+            db.set_expire(&k, Some(10), 0);
+        }
+        db.set(b"keep", Value::string(b"v".to_vec()), 0);
+        assert_eq!(db.active_expire(20), 100);
+        assert_eq!(db.len(), 1);
+    }
+
+    #[test]
     fn lfu_decays_before_it_grows() {
         let mut db = Db::new();
         db.set(b"k", Value::string(b"v".to_vec()), 0);
@@ -298,18 +311,5 @@ mod tests {
         assert_eq!(lfu_decay(200, 59_999, 60_000, 1), 199);
         assert_eq!(lfu_decay(3, 0, 3_600_000, 1), 0);
         assert_eq!(lfu_decay(3, 0, 3_600_000, 0), 3);
-    }
-
-    #[test]
-    fn active_expiry_sweeps() {
-        let mut db = Db::new();
-        for i in 0..100 {
-            let k = format!("k{}", i).into_bytes();
-            db.set(&k, Value::string(b"v".to_vec()), 0);
-            db.set_expire(&k, Some(10), 0);
-        }
-        db.set(b"keep", Value::string(b"v".to_vec()), 0);
-        assert_eq!(db.active_expire(20), 100);
-        assert_eq!(db.len(), 1);
     }
 }
