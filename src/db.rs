@@ -33,7 +33,21 @@ impl Entry {
     fn is_expired(&self, now: i64) -> bool {
         matches!(self.expire_at, Some(t) if t <= now)
     }
+
+    /// The integer, when the value is one of the small integers Redis keeps a single shared
+    /// object for (an `int`-encoded string in 0..10000 that is not a private copy). Every key
+    /// holding it shares that object's reference count and access time.
+    pub fn shared_integer(&self) -> Option<u16> {
+        if self.unshared || self.value.encoding_name() != "int" {
+            return None;
+        }
+        let n = crate::util::parse_i64(self.value.as_str()?)?;
+        u16::try_from(n).ok().filter(|&n| n < SHARED_INTEGERS)
+    }
 }
+
+/// Redis keeps one shared object for each integer below this.
+pub const SHARED_INTEGERS: u16 = 10_000;
 
 /// The counter a new key's LFU frequency starts at (Redis's LFU_INIT_VAL).
 pub const LFU_INIT: u8 = 5;

@@ -109,6 +109,10 @@ pub struct Engine {
     pub port: u16,
     /// Clients watching each (db, key), for WATCH.
     pub watched: HashMap<(usize, Vec<u8>), Vec<ClientId>>,
+    /// Last access time in ms of each shared small integer that has been accessed (OBJECT
+    /// IDLETIME of a key holding one): Redis's keys share one object per such integer, so an
+    /// access through any key counts for all, and the clock starts when the server does.
+    pub shared_int_access: HashMap<u16, i64>,
 }
 
 /// What a handler sees: the engine, the calling client, its database, and the time.
@@ -147,12 +151,15 @@ impl Ctx<'_> {
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now;
         let lfu = self.lfu_params();
-        let db = &mut self.eng.dbs[self.db];
-        let found = db.lookup_lfu(key, now, lfu);
+        let eng = &mut *self.eng;
+        let found = eng.dbs[self.db].lookup_lfu(key, now, lfu);
         if found.is_some() {
-            self.eng.stats.hits += 1;
+            eng.stats.hits += 1;
         } else {
-            self.eng.stats.misses += 1;
+            eng.stats.misses += 1;
+        }
+        if let Some(n) = found.as_ref().and_then(|e| e.shared_integer()) {
+            eng.shared_int_access.insert(n, now);
         }
         found
     }
@@ -162,7 +169,12 @@ impl Ctx<'_> {
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now;
         let lfu = self.lfu_params();
-        self.eng.dbs[self.db].lookup_lfu(key, now, lfu)
+        let eng = &mut *self.eng;
+        let found = eng.dbs[self.db].lookup_lfu(key, now, lfu);
+        if let Some(n) = found.as_ref().and_then(|e| e.shared_integer()) {
+            eng.shared_int_access.insert(n, now);
+        }
+        found
     }
 
     /// The LFU parameters of the current configuration, for recording accesses.
@@ -199,6 +211,7 @@ impl Engine {
             last_save_s: opts.now_ms / 1000,
             port: opts.port,
             watched: HashMap::new(),
+            shared_int_access: HashMap::new(),
         }
     }
 

@@ -670,6 +670,8 @@ fn object_freq(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// `OBJECT IDLETIME key` → integer: whole seconds since the key was last accessed; nil if
 /// missing; an error when the maxmemory policy is an LFU one (access time is not kept then).
+/// A key holding a shared small integer reports that object's idle time: the last access
+/// through any key holding the same integer, or else the server's start.
 fn object_idletime(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let now = ctx.now;
     let lfu = ctx.eng.config.lfu_policy();
@@ -679,32 +681,22 @@ fn object_idletime(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if lfu {
         return Err(error::LFU_SELECTED);
     }
+    let last = match e.shared_integer() {
+        Some(n) => ctx.eng.shared_int_access.get(&n).copied().unwrap_or(ctx.eng.started_ms),
+        None => e.touched_at,
+    };
     // Redis's access clock ticks in whole seconds.
-    Ok(Reply::Integer((now / 1000).saturating_sub(e.touched_at / 1000).max(0)))
+    Ok(Reply::Integer((now / 1000).saturating_sub(last / 1000).max(0)))
 }
-
-/// Redis keeps one shared object for each integer below this, used by every key holding it.
-const SHARED_INTEGERS: i64 = 10_000;
 
 /// The reference count Redis reports for a shared object.
 const SHARED_REFCOUNT: i64 = i32::MAX as i64;
-
-/// Whether Redis would hold this value as one of its shared small integers.
-fn is_shared_integer(e: &Entry) -> bool {
-    if e.unshared || e.value.encoding_name() != "int" {
-        return false;
-    }
-    e.value
-        .as_str()
-        .and_then(crate::util::parse_i64)
-        .is_some_and(|n| (0..SHARED_INTEGERS).contains(&n))
-}
 
 /// `OBJECT REFCOUNT key` → integer: 2147483647 for Redis's shared small integers, else 1; nil
 /// if missing.
 fn object_refcount(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     Ok(peek_read(ctx, &argv[2]).map_or(Reply::Nil, |e| {
-        Reply::Integer(if is_shared_integer(e) { SHARED_REFCOUNT } else { 1 })
+        Reply::Integer(if e.shared_integer().is_some() { SHARED_REFCOUNT } else { 1 })
     }))
 }
 
@@ -1018,6 +1010,25 @@ mod tests {
                 eng.tick(now);
             }
         }
+    }
+
+    #[test]
+    fn shared_integers_share_their_idle_time() {
+        let mut eng = Engine::new(EngineOptions { now_ms: T0 - 60_000, ..EngineOptions::default() });
+        let c = eng.open_client(T0);
+        set(&mut eng, 0, "a", "100");
+        set(&mut eng, 0, "b", "100");
+        set(&mut eng, 0, "big", "10000");
+        // Never accessed: the shared object is as old as the server.
+        assert_eq!(run(&mut eng, c, T0, "OBJECT IDLETIME a"), int(60));
+        assert_eq!(run(&mut eng, c, T0, "OBJECT IDLETIME big"), int(0));
+        assert_eq!(run(&mut eng, c, T0 + 1000, "TOUCH a"), int(1));
+        assert_eq!(run(&mut eng, c, T0 + 4000, "OBJECT IDLETIME b"), int(3));
+        // A private copy keeps its own clock.
+        assert_eq!(run(&mut eng, c, T0 + 4000, "COPY a c"), int(1));
+        assert_eq!(run(&mut eng, c, T0 + 6000, "OBJECT IDLETIME c"), int(2));
+        assert_eq!(run(&mut eng, c, T0 + 6000, "OBJECT REFCOUNT c"), int(1));
+        assert_eq!(run(&mut eng, c, T0 + 6000, "OBJECT IDLETIME a"), int(2));
     }
 
     #[test]
