@@ -34,6 +34,14 @@ impl Entry {
         matches!(self.expire_at, Some(t) if t <= now)
     }
 
+    /// Replaces the value in place, keeping expiry and access data. The new value is a new
+    /// object as far as sharing goes: a small integer is shared again even if the old value
+    /// was a private copy (as INCR's result is in Redis).
+    pub fn replace_value(&mut self, value: Value) {
+        self.value = value;
+        self.unshared = false;
+    }
+
     /// The integer, when the value is one of the small integers Redis keeps a single shared
     /// object for (an `int`-encoded string in 0..10000 that is not a private copy). Every key
     /// holding it shares that object's reference count and access time.
@@ -144,9 +152,8 @@ impl Db {
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, now: i64) {
         match self.get_mut(key, now) {
             Some(e) => {
-                e.value = value;
+                e.replace_value(value);
                 e.touched_at = now;
-                e.unshared = false;
             }
             None => self.set(key, value, now),
         }
