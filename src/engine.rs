@@ -10,6 +10,7 @@ use hashbrown::HashMap;
 
 use crate::db::{Entry, LfuParams};
 
+use crate::commands::pubsub::PubSub;
 use crate::commands::{self, CommandSpec};
 use crate::config::Config;
 use crate::db::Db;
@@ -54,6 +55,12 @@ pub struct Client {
     /// Keys this client WATCHes: database, key, and whether the key was already logically
     /// expired (but not yet removed) when WATCH ran.
     pub watching: Vec<(usize, Vec<u8>, bool)>,
+    /// Channels subscribed to, in subscription order.
+    pub subs: Vec<Vec<u8>>,
+    /// Patterns subscribed to.
+    pub psubs: Vec<Vec<u8>>,
+    /// Shard channels subscribed to.
+    pub ssubs: Vec<Vec<u8>>,
 }
 
 /// Counters INFO reports.
@@ -106,6 +113,10 @@ pub struct Engine {
     pub stats: Stats,
     /// Random source for RANDOMKEY, SPOP, ...
     pub rng: Rng,
+    /// Last access time in ms of each shared small integer that has been accessed (OBJECT
+    /// IDLETIME of a key holding one): Redis's keys share one object per such integer, so an
+    /// access through any key counts for all, and the clock starts when the server does.
+    pub shared_int_access: HashMap<u16, i64>,
     /// Start time in ms.
     pub started_ms: i64,
     /// Changes since the last snapshot (INFO rdb_changes_since_last_save).
@@ -116,10 +127,8 @@ pub struct Engine {
     pub port: u16,
     /// Clients watching each (db, key), for WATCH.
     pub watched: HashMap<(usize, Vec<u8>), Vec<ClientId>>,
-    /// Last access time in ms of each shared small integer that has been accessed (OBJECT
-    /// IDLETIME of a key holding one): Redis's keys share one object per such integer, so an
-    /// access through any key counts for all, and the clock starts when the server does.
-    pub shared_int_access: HashMap<u16, i64>,
+    /// Pub/sub subscriptions.
+    pub pubsub: PubSub,
 }
 
 /// What a handler sees: the engine, the calling client, its database, and the time.
@@ -213,12 +222,13 @@ impl Engine {
             config,
             stats: Stats::default(),
             rng: Rng::new(opts.seed),
+            shared_int_access: HashMap::new(),
             started_ms: opts.now_ms,
             dirty: 0,
             last_save_s: opts.now_ms / 1000,
             port: opts.port,
             watched: HashMap::new(),
-            shared_int_access: HashMap::new(),
+            pubsub: PubSub::default(),
         }
     }
 
@@ -246,6 +256,9 @@ impl Engine {
                 multi: None,
                 multi_error: false,
                 watching: Vec::new(),
+                subs: Vec::new(),
+                psubs: Vec::new(),
+                ssubs: Vec::new(),
             },
         );
         id
@@ -254,6 +267,7 @@ impl Engine {
     /// Disconnects a client.
     pub fn close_client(&mut self, id: ClientId) {
         self.unwatch_all(id);
+        self.drop_subscriptions(id);
         self.clients.remove(&id);
     }
 
@@ -273,11 +287,20 @@ impl Engine {
         if argv.is_empty() {
             return None;
         }
-        let (db, in_multi) = {
+        let (db, in_multi, proto) = {
             let c = self.clients.get(&client)?;
-            (c.db, c.multi.is_some())
+            (c.db, c.multi.is_some(), c.proto)
         };
-        let reply = match resolve(argv) {
+        let resolved = resolve(argv).and_then(|spec| {
+            if proto == 2 && !SUBSCRIBED_MODE.contains(&spec.name) && self.is_subscribed(client) {
+                return Err(CmdError::new(format!(
+                    "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                    full_name(argv, spec)
+                )));
+            }
+            Ok(spec)
+        });
+        let reply = match resolved {
             Ok(spec) if in_multi && !TX_CONTROL.contains(&spec.name) => {
                 if let Some(queue) = self.clients.get_mut(&client).and_then(|c| c.multi.as_mut()) {
                     queue.push(argv.to_vec());
@@ -437,6 +460,19 @@ impl Engine {
         self.dbs.iter().map(Db::len).sum()
     }
 }
+
+/// Commands a RESP2 client may send while it holds subscriptions.
+const SUBSCRIBED_MODE: &[&str] = &[
+    "subscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "sunsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "ping",
+    "quit",
+    "reset",
+];
 
 /// Commands that run at once inside MULTI instead of being queued.
 const TX_CONTROL: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];

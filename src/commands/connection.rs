@@ -28,8 +28,15 @@ pub const COMMANDS: &[CommandSpec] = &[
     ),
 ];
 
-/// `PING [message]` → `+PONG`, or the message as a bulk string.
-fn ping(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+/// `PING [message]` → `+PONG`, or the message as a bulk string; `["pong", message]` for a
+/// subscribed RESP2 client.
+fn ping(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let id = ctx.client;
+    if ctx.eng.proto(id) == 2 && ctx.eng.is_subscribed(id) && argv.len() <= 2 {
+        // A subscribed RESP2 client gets PING's answer shaped like a message.
+        let msg = argv.get(1).cloned().unwrap_or_default();
+        return Ok(Reply::Array(vec![Reply::bulk("pong"), Reply::Bulk(msg)]));
+    }
     match argv.len() {
         1 => Ok(Reply::status("PONG")),
         2 => Ok(Reply::bulk(&argv[1])),

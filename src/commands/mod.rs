@@ -8,6 +8,7 @@
 pub mod args;
 pub mod connection;
 pub mod keys;
+pub mod pubsub;
 pub mod scan;
 pub mod server;
 pub mod strings;
@@ -130,6 +131,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     connection::COMMANDS,
     server::COMMANDS,
     transactions::COMMANDS,
+    pubsub::COMMANDS,
 ];
 
 /// The command table, by lower-case name.
