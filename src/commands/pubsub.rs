@@ -89,13 +89,17 @@ pub const COMMANDS: &[CommandSpec] = &[
         "[pattern [pattern ...]]",
         "Stops listening to these patterns (all of them when none is named).",
     ),
-    CommandSpec::new("ssubscribe", -2, SUB_FLAGS, (1, -1, 1), ssubscribe).doc(
+    CommandSpec::new("ssubscribe", -2, SUB_FLAGS, (1, -1, 1), ssubscribe)
+        .key_specs(&["not_key / index 1 / range -1 1 0"])
+        .doc(
         "pubsub",
         "7.0.0",
         "shardchannel [shardchannel ...]",
         "Listens for messages published to these shard channels.",
     ),
-    CommandSpec::new("sunsubscribe", -1, SUB_FLAGS, (1, -1, 1), sunsubscribe).doc(
+    CommandSpec::new("sunsubscribe", -1, SUB_FLAGS, (1, -1, 1), sunsubscribe)
+        .key_specs(&["not_key / index 1 / range -1 1 0"])
+        .doc(
         "pubsub",
         "7.0.0",
         "[shardchannel [shardchannel ...]]",
@@ -107,7 +111,9 @@ pub const COMMANDS: &[CommandSpec] = &[
         "channel message",
         "Sends a message to a channel; replies with the number of clients that received it.",
     ),
-    CommandSpec::new("spublish", 3, "pubsub loading stale fast", (1, 1, 1), spublish).doc(
+    CommandSpec::new("spublish", 3, "pubsub loading stale fast", (1, 1, 1), spublish)
+        .key_specs(&["not_key / index 1 / range 0 1 0"])
+        .doc(
         "pubsub",
         "7.0.0",
         "shardchannel message",
@@ -146,7 +152,7 @@ const PUBSUB_SUBS: &[CommandSpec] = &[
             "[shardchannel [shardchannel ...]]",
             "Counts the subscribers of each shard channel.",
         ),
-    CommandSpec::new("help", 2, "loading stale", (0, 0, 0), pubsub_help).doc(
+    CommandSpec::new("help", 2, "loading stale", (0, 0, 0), pubsub_help).acl("-pubsub").doc(
         "pubsub",
         "6.2.0",
         "",
