@@ -10,6 +10,7 @@ pub mod connection;
 pub mod keys;
 pub mod scan;
 pub mod server;
+pub mod sets;
 pub mod strings;
 
 use std::collections::HashMap;
@@ -128,6 +129,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     keys::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
+    sets::COMMANDS,
 ];
 
 /// The command table, by lower-case name.

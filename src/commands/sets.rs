@@ -1,0 +1,708 @@
+//! The set group: SADD, SREM, SCARD, SISMEMBER, SMISMEMBER, SMEMBERS, SMOVE, SPOP,
+//! SRANDMEMBER, SINTER, SINTERCARD, SINTERSTORE, SUNION, SUNIONSTORE, SDIFF, SDIFFSTORE, SSCAN.
+//!
+//! Replies list members in the order Redis walks the set it answers from, so intset-encoded
+//! results come out in ascending numeric order exactly as Redis sends them. Results of set
+//! algebra are built the way Redis builds them (a fresh intset that converts when it must), so
+//! both their order and the encoding a *STORE command leaves behind match.
+
+use std::borrow::Cow;
+
+use super::{args, scan, CommandSpec};
+use crate::db::{Db, Entry};
+use crate::engine::Ctx;
+use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::Reply;
+use crate::types::{Set, Value};
+use crate::util::{glob::glob_match, parse_i64};
+
+/// The set group's commands.
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("sadd", -3, "write denyoom fast", (1, 1, 1), sadd).doc(
+        "set",
+        "1.0.0",
+        "key member [member ...]",
+        "Adds members to a set, creating it if needed; replies how many were new.",
+    ),
+    CommandSpec::new("srem", -3, "write fast", (1, 1, 1), srem).doc(
+        "set",
+        "1.0.0",
+        "key member [member ...]",
+        "Removes members from a set; replies how many were there.",
+    ),
+    CommandSpec::new("scard", 2, "readonly fast", (1, 1, 1), scard).doc(
+        "set",
+        "1.0.0",
+        "key",
+        "Replies the number of members of a set.",
+    ),
+    CommandSpec::new("sismember", 3, "readonly fast", (1, 1, 1), sismember).doc(
+        "set",
+        "1.0.0",
+        "key member",
+        "Tells whether a value belongs to a set (1 or 0).",
+    ),
+    CommandSpec::new("smismember", -3, "readonly fast", (1, 1, 1), smismember).doc(
+        "set",
+        "6.2.0",
+        "key member [member ...]",
+        "Tells, for each value given, whether it belongs to a set.",
+    ),
+    CommandSpec::new("smembers", 2, "readonly", (1, 1, 1), smembers).doc(
+        "set",
+        "1.0.0",
+        "key",
+        "Lists every member of a set.",
+    ),
+    CommandSpec::new("smove", 4, "write fast", (1, 2, 1), smove).doc(
+        "set",
+        "1.0.0",
+        "source destination member",
+        "Moves a member from one set to another.",
+    ),
+    CommandSpec::new("spop", -2, "write fast", (1, 1, 1), spop).doc(
+        "set",
+        "1.0.0",
+        "key [count]",
+        "Removes and replies one or more randomly chosen members of a set.",
+    ),
+    CommandSpec::new("srandmember", -2, "readonly", (1, 1, 1), srandmember).doc(
+        "set",
+        "1.0.0",
+        "key [count]",
+        "Replies randomly chosen members of a set without removing them; a negative count \
+         allows repeats.",
+    ),
+    CommandSpec::new("sinter", -2, "readonly", (1, -1, 1), sinter).doc(
+        "set",
+        "1.0.0",
+        "key [key ...]",
+        "Lists the members common to all the given sets.",
+    ),
+    CommandSpec::new("sintercard", -3, "readonly movablekeys", (0, 0, 0), sintercard).doc(
+        "set",
+        "7.0.0",
+        "numkeys key [key ...] [LIMIT limit]",
+        "Counts the members common to all the given sets, stopping early at LIMIT.",
+    ),
+    CommandSpec::new("sinterstore", -3, "write denyoom", (1, -1, 1), sinterstore).doc(
+        "set",
+        "1.0.0",
+        "destination key [key ...]",
+        "Stores the intersection of the given sets in destination; replies its size.",
+    ),
+    CommandSpec::new("sunion", -2, "readonly", (1, -1, 1), sunion).doc(
+        "set",
+        "1.0.0",
+        "key [key ...]",
+        "Lists the members found in any of the given sets.",
+    ),
+    CommandSpec::new("sunionstore", -3, "write denyoom", (1, -1, 1), sunionstore).doc(
+        "set",
+        "1.0.0",
+        "destination key [key ...]",
+        "Stores the union of the given sets in destination; replies its size.",
+    ),
+    CommandSpec::new("sdiff", -2, "readonly", (1, -1, 1), sdiff).doc(
+        "set",
+        "1.0.0",
+        "key [key ...]",
+        "Lists the members of the first set found in none of the others.",
+    ),
+    CommandSpec::new("sdiffstore", -3, "write denyoom", (1, -1, 1), sdiffstore).doc(
+        "set",
+        "1.0.0",
+        "destination key [key ...]",
+        "Stores the difference of the first set and the others in destination; replies its \
+         size.",
+    ),
+    CommandSpec::new("sscan", -3, "readonly", (1, 1, 1), sscan).doc(
+        "set",
+        "2.8.0",
+        "key cursor [MATCH pattern] [COUNT count]",
+        "Walks the members of a set a few at a time with a cursor.",
+    ),
+];
+
+/// Longest reply SRANDMEMBER builds for a negative count. Redis has no limit and would try to
+/// build a reply of any length until it runs out of memory; the playground refuses instead.
+const MAX_RANDOM_REPLY: u64 = 1_000_000;
+
+/// SPOP switches from popping members one by one to rebuilding the set from the survivors when
+/// fewer than one in this many members would stay (Redis's SPOP_MOVE_STRATEGY_MUL). It shows,
+/// because the rebuilt set picks its encoding afresh.
+const SPOP_REBUILD_RATIO: u64 = 5;
+
+/// SRANDMEMBER samples by deletion from a copy when the count is above a third of the set.
+const SRANDMEMBER_COPY_RATIO: u64 = 3;
+
+/// The set stored in a looked-up entry: None for a missing key, WRONGTYPE for another type.
+fn set_in(entry: Option<&mut Entry>) -> Result<Option<&mut Set>, CmdError> {
+    match entry {
+        None => Ok(None),
+        Some(e) => match &mut e.value {
+            Value::Set(s) => Ok(Some(s)),
+            _ => Err(error::WRONGTYPE),
+        },
+    }
+}
+
+/// The set under `key` for modification once the command's own lookup has run (so the access
+/// is not recorded twice).
+fn stored_set_mut<'a>(db: &'a mut Db, key: &[u8], now: i64) -> Option<&'a mut Set> {
+    match db.get_mut(key, now).map(|e| &mut e.value) {
+        Some(Value::Set(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// The set under `key`, without any side effect.
+fn peek_set<'a>(db: &'a Db, key: &[u8]) -> Option<&'a Set> {
+    match db.peek(key).map(|e| &e.value) {
+        Some(Value::Set(s)) => Some(s),
+        _ => None,
+    }
+}
+
+fn bulk_cow(m: Cow<'_, [u8]>) -> Reply {
+    Reply::Bulk(m.into_owned())
+}
+
+/// A RESP3 set (an array in RESP2) of the members of `s`, in walk order.
+fn set_reply(s: &Set) -> Reply {
+    Reply::Set(s.iter().map(bulk_cow).collect())
+}
+
+/// What a key held when a command looked it up.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Missing,
+    Set,
+    Other,
+}
+
+fn kind_of(entry: Option<&mut Entry>) -> Kind {
+    match entry.map(|e| &e.value) {
+        None => Kind::Missing,
+        Some(Value::Set(_)) => Kind::Set,
+        Some(_) => Kind::Other,
+    }
+}
+
+/// `SADD key member [member ...]` → integer: how many members were added.
+fn sadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let key = &argv[1];
+    let max = ctx.eng.config.set_max_intset_entries;
+    let now = ctx.now;
+    let add_all = |set: &mut Set| argv[2..].iter().filter(|m| set.add(m, max)).count();
+    let added = match set_in(ctx.lookup_write(key))? {
+        Some(set) => add_all(set),
+        None => {
+            // A new set's encoding follows its first member, as Redis creates it.
+            let mut set = Set::for_member(&argv[2]);
+            let n = add_all(&mut set);
+            ctx.db().set(key, Value::Set(set), now);
+            n
+        }
+    };
+    if added > 0 {
+        ctx.signal_modified(key);
+    }
+    ctx.dirty(added as u64);
+    Ok(Reply::int(added))
+}
+
+/// `SREM key member [member ...]` → integer: how many members were removed. The key goes
+/// when the set empties.
+fn srem(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let key = &argv[1];
+    let now = ctx.now;
+    let Some(set) = set_in(ctx.lookup_write(key))? else {
+        return Ok(Reply::Integer(0));
+    };
+    let mut removed = 0u64;
+    for m in &argv[2..] {
+        if set.remove(m) {
+            removed += 1;
+            if set.is_empty() {
+                break;
+            }
+        }
+    }
+    if set.is_empty() {
+        ctx.db().remove(key, now);
+    }
+    if removed > 0 {
+        ctx.signal_modified(key);
+        ctx.dirty(removed);
+    }
+    Ok(Reply::int(removed))
+}
+
+/// `SCARD key` → integer: the number of members (0 for a missing key).
+fn scard(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let n = set_in(ctx.lookup_read(&argv[1]))?.map_or(0, |s| s.len());
+    Ok(Reply::int(n))
+}
+
+/// `SISMEMBER key member` → integer 1 or 0.
+fn sismember(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let found = set_in(ctx.lookup_read(&argv[1]))?.is_some_and(|s| s.contains(&argv[2]));
+    Ok(Reply::Integer(i64::from(found)))
+}
+
+/// `SMISMEMBER key member [member ...]` → array of integers 1 or 0, one per member.
+fn smismember(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let set = set_in(ctx.lookup_read(&argv[1]))?;
+    let flags = argv[2..]
+        .iter()
+        .map(|m| Reply::Integer(i64::from(set.as_ref().is_some_and(|s| s.contains(m)))))
+        .collect();
+    Ok(Reply::Array(flags))
+}
+
+/// `SMEMBERS key` → set of bulk strings (empty for a missing key).
+fn smembers(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    Ok(match set_in(ctx.lookup_read(&argv[1]))? {
+        Some(s) => set_reply(s),
+        None => Reply::Set(Vec::new()),
+    })
+}
+
+/// `SMOVE source destination member` → integer 1 when moved, 0 when `member` was not in
+/// `source` or `source` does not exist (whatever `destination` holds then).
+fn smove(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let (src, dst, member) = (&argv[1], &argv[2], &argv[3]);
+    let src_kind = kind_of(ctx.lookup_write(src));
+    let dst_kind = kind_of(ctx.lookup_write(dst));
+    if src_kind == Kind::Missing {
+        return Ok(Reply::Integer(0));
+    }
+    if src_kind == Kind::Other || dst_kind == Kind::Other {
+        return Err(error::WRONGTYPE);
+    }
+    let now = ctx.now;
+    if src == dst {
+        let found = peek_set(ctx.db(), src).is_some_and(|s| s.contains(member));
+        return Ok(Reply::Integer(i64::from(found)));
+    }
+    let max = ctx.eng.config.set_max_intset_entries;
+    let Some(source) = stored_set_mut(ctx.db(), src, now) else {
+        return Ok(Reply::Integer(0));
+    };
+    if !source.remove(member) {
+        return Ok(Reply::Integer(0));
+    }
+    if source.is_empty() {
+        ctx.db().remove(src, now);
+    }
+    if dst_kind == Kind::Missing {
+        ctx.db().set(dst, Value::Set(Set::for_member(member)), now);
+    }
+    ctx.signal_modified(src);
+    ctx.signal_modified(dst);
+    ctx.dirty(1);
+    if stored_set_mut(ctx.db(), dst, now).is_some_and(|d| d.add(member, max)) {
+        ctx.dirty(1);
+    }
+    Ok(Reply::Integer(1))
+}
+
+/// `SPOP key` → bulk string (nil for a missing key); `SPOP key count` → set of up to `count`
+/// removed members. The key goes when the set empties.
+fn spop(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    match argv.len() {
+        2 => spop_one(ctx, &argv[1]),
+        3 => spop_count(ctx, &argv[1], &argv[2]),
+        _ => Err(error::SYNTAX),
+    }
+}
+
+fn spop_one(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
+    let now = ctx.now;
+    if set_in(ctx.lookup_write(key))?.is_none() {
+        return Ok(Reply::Nil);
+    }
+    let eng = &mut *ctx.eng;
+    let Some(set) = stored_set_mut(&mut eng.dbs[ctx.db], key, now) else {
+        return Ok(Reply::Nil);
+    };
+    let popped = set.pop_random(&mut eng.rng);
+    if set.is_empty() {
+        ctx.db().remove(key, now);
+    }
+    ctx.signal_modified(key);
+    ctx.dirty(1);
+    Ok(Reply::bulk_or_nil(popped))
+}
+
+fn spop_count(ctx: &mut Ctx, key: &[u8], count_arg: &[u8]) -> CmdResult {
+    // Redis reads the count before the key, and calls anything but a count "out of range".
+    let count = parse_i64(count_arg)
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or(error::POSITIVE)?;
+    let now = ctx.now;
+    let max = ctx.eng.config.set_max_intset_entries;
+    let Some(set) = set_in(ctx.lookup_write(key))? else {
+        return Ok(Reply::Set(Vec::new()));
+    };
+    if count == 0 {
+        return Ok(Reply::Set(Vec::new()));
+    }
+    let size = set.len() as u64;
+    if count >= size {
+        // The whole set, listed as Redis lists a union of it (an intset again when it can be).
+        let all = union(&[&*set], max);
+        ctx.db().remove(key, now);
+        ctx.signal_modified(key);
+        ctx.dirty(size + 1);
+        return Ok(set_reply(&all));
+    }
+    let eng = &mut *ctx.eng;
+    let Some(set) = stored_set_mut(&mut eng.dbs[ctx.db], key, now) else {
+        return Ok(Reply::Set(Vec::new()));
+    };
+    let remaining = size - count;
+    let popped: Vec<Reply> = if remaining * SPOP_REBUILD_RATIO > count {
+        (0..count).filter_map(|_| set.pop_random(&mut eng.rng)).map(Reply::Bulk).collect()
+    } else {
+        // Few survivors: move them to a fresh set (its encoding chosen by the first one moved)
+        // and hand out what is left of the old one, in its order.
+        let mut rebuilt: Option<Set> = None;
+        for _ in 0..remaining {
+            if let Some(m) = set.pop_random(&mut eng.rng) {
+                rebuilt.get_or_insert_with(|| Set::for_member(&m)).add(&m, max);
+            }
+        }
+        let out = set.iter().map(bulk_cow).collect();
+        *set = rebuilt.unwrap_or_default();
+        out
+    };
+    ctx.signal_modified(key);
+    ctx.dirty(count + 1);
+    Ok(Reply::Set(popped))
+}
+
+/// `SRANDMEMBER key` → bulk string (nil for a missing key); `SRANDMEMBER key count` → array of
+/// up to `count` distinct members, or of exactly `-count` members with repeats when negative.
+fn srandmember(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    match argv.len() {
+        2 => {
+            let eng_rng_pick = match set_in(ctx.lookup_read(&argv[1]))? {
+                None => None,
+                Some(_) => {
+                    let eng = &mut *ctx.eng;
+                    peek_set(&eng.dbs[ctx.db], &argv[1])
+                        .and_then(|s| s.random(&mut eng.rng).map(Cow::into_owned))
+                }
+            };
+            Ok(Reply::bulk_or_nil(eng_rng_pick))
+        }
+        3 => srandmember_count(ctx, &argv[1], &argv[2]),
+        _ => Err(error::SYNTAX),
+    }
+}
+
+fn srandmember_count(ctx: &mut Ctx, key: &[u8], count_arg: &[u8]) -> CmdResult {
+    let n = args::int(count_arg)?;
+    if n == i64::MIN {
+        return Err(error::RANGE_LONG);
+    }
+    let (count, distinct) = (n.unsigned_abs(), n >= 0);
+    if set_in(ctx.lookup_read(key))?.is_none() || count == 0 {
+        return Ok(Reply::Array(Vec::new()));
+    }
+    let eng = &mut *ctx.eng;
+    let Some(set) = peek_set(&eng.dbs[ctx.db], key) else {
+        return Ok(Reply::Array(Vec::new()));
+    };
+    let rng = &mut eng.rng;
+    let size = set.len() as u64;
+    if !distinct || count == 1 {
+        if count > MAX_RANDOM_REPLY {
+            return Err(error::RANDOM_REPLY_TOO_LONG);
+        }
+        let picks = (0..count).filter_map(|_| set.random(rng)).map(bulk_cow).collect();
+        return Ok(Reply::Array(picks));
+    }
+    if count >= size {
+        return Ok(Reply::Array(set.iter().map(bulk_cow).collect()));
+    }
+    // count < size from here on, so every allocation below is bounded by the set's size.
+    let picks: Vec<Vec<u8>> = if count * SRANDMEMBER_COPY_RATIO > size {
+        let mut all: Vec<Vec<u8>> = set.iter().map(Cow::into_owned).collect();
+        while all.len() as u64 > count {
+            let i = rng.below(all.len() as u64) as usize;
+            all.swap_remove(i);
+        }
+        all
+    } else {
+        // Few wanted from many: draw until enough distinct ones turned up.
+        let mut seen = Set::new_table();
+        let mut out = Vec::with_capacity(count as usize);
+        while (out.len() as u64) < count {
+            if let Some(m) = set.random(rng) {
+                if seen.add(&m, 0) {
+                    out.push(m.into_owned());
+                }
+            }
+        }
+        out
+    };
+    Ok(Reply::bulks(picks))
+}
+
+/// Looks every source key up in order, as Redis does before set algebra (write lookups for the
+/// *STORE forms), failing with WRONGTYPE at the first key of another type. Returns whether
+/// some key is missing.
+fn check_sources(ctx: &mut Ctx, keys: &[Vec<u8>], write: bool) -> Result<bool, CmdError> {
+    let mut missing = false;
+    for k in keys {
+        let entry = if write { ctx.lookup_write(k) } else { ctx.lookup_read(k) };
+        match kind_of(entry) {
+            Kind::Missing => missing = true,
+            Kind::Set => {}
+            Kind::Other => return Err(error::WRONGTYPE),
+        }
+    }
+    Ok(missing)
+}
+
+/// Calls `found` with each member common to all `sets`, walking the smallest set in its own
+/// order, until `found` returns false.
+fn for_each_common(sets: &[&Set], mut found: impl FnMut(Cow<'_, [u8]>) -> bool) {
+    let mut order = sets.to_vec();
+    order.sort_by_key(|s| s.len());
+    let Some((first, rest)) = order.split_first() else {
+        return;
+    };
+    for m in first.iter() {
+        if rest.iter().all(|s| s.contains(&m)) && !found(m) {
+            return;
+        }
+    }
+}
+
+/// The union of `sets`, built as Redis builds it: an intset that converts when it must.
+fn union(sets: &[&Set], max: usize) -> Set {
+    let mut out = Set::new_intset();
+    for s in sets {
+        for m in s.iter() {
+            out.add(&m, max);
+        }
+    }
+    out
+}
+
+/// The members of the first set found in no other (a missing key is an empty set). Redis picks
+/// one of two algorithms by estimated work, and the choice shows in the result's encoding: the
+/// second adds the whole first set before removing, so a non-integer member removed again
+/// still leaves a hashtable.
+fn difference(sets: &[Option<&Set>], max: usize) -> Set {
+    let mut out = Set::new_intset();
+    let Some(Some(first)) = sets.first() else {
+        return out;
+    };
+    let others: Vec<&Set> = sets[1..].iter().flatten().copied().collect();
+    let first_len = first.len() as u64;
+    let scan_first_work = first_len * (others.len() as u64 + 1) / 2;
+    let scan_all_work = first_len + others.iter().map(|s| s.len() as u64).sum::<u64>();
+    if scan_first_work <= scan_all_work {
+        for m in first.iter() {
+            if !others.iter().any(|s| s.contains(&m)) {
+                out.add(&m, max);
+            }
+        }
+    } else {
+        for m in first.iter() {
+            out.add(&m, max);
+        }
+        for s in &others {
+            for m in s.iter() {
+                out.remove(&m);
+            }
+            if out.is_empty() {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// Which set-algebra operation a command performs.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Op {
+    Inter,
+    Union,
+    Diff,
+}
+
+/// The result of `op` over the sets under `keys`, as a new set (after `check_sources` ran).
+fn compute(ctx: &mut Ctx, keys: &[Vec<u8>], op: Op, any_missing: bool) -> Set {
+    let max = ctx.eng.config.set_max_intset_entries;
+    let db: &Db = ctx.db();
+    let sets: Vec<Option<&Set>> = keys.iter().map(|k| peek_set(db, k)).collect();
+    let present: Vec<&Set> = sets.iter().flatten().copied().collect();
+    match op {
+        Op::Inter => {
+            let mut out = Set::new_intset();
+            if !any_missing {
+                for_each_common(&present, |m| {
+                    out.add(&m, max);
+                    true
+                });
+            }
+            out
+        }
+        Op::Union => union(&present, max),
+        Op::Diff => difference(&sets, max),
+    }
+}
+
+/// Replies `op` over `keys` (SINTER, SUNION, SDIFF) as a set.
+fn algebra_reply(ctx: &mut Ctx, keys: &[Vec<u8>], op: Op) -> CmdResult {
+    let missing = check_sources(ctx, keys, false)?;
+    if op != Op::Inter {
+        return Ok(set_reply(&compute(ctx, keys, op, missing)));
+    }
+    if missing {
+        return Ok(Reply::Set(Vec::new()));
+    }
+    // Listed straight from the smallest set, in its own order, as Redis does.
+    let db: &Db = ctx.db();
+    let sets: Vec<&Set> = keys.iter().filter_map(|k| peek_set(db, k)).collect();
+    let mut out = Vec::new();
+    for_each_common(&sets, |m| {
+        out.push(bulk_cow(m));
+        true
+    });
+    Ok(Reply::Set(out))
+}
+
+/// Stores `op` over `keys` in `dest` (SINTERSTORE, SUNIONSTORE, SDIFFSTORE): an empty result
+/// deletes `dest`; otherwise whatever `dest` held (any type, any TTL) is replaced.
+fn algebra_store(ctx: &mut Ctx, dest: &[u8], keys: &[Vec<u8>], op: Op) -> CmdResult {
+    let missing = check_sources(ctx, keys, true)?;
+    let result = compute(ctx, keys, op, missing);
+    let now = ctx.now;
+    if result.is_empty() {
+        if ctx.db().remove(dest, now).is_some() {
+            ctx.signal_modified(dest);
+            ctx.dirty(1);
+        }
+        return Ok(Reply::Integer(0));
+    }
+    let n = result.len();
+    ctx.db().set(dest, Value::Set(result), now);
+    ctx.signal_modified(dest);
+    ctx.dirty(1);
+    Ok(Reply::int(n))
+}
+
+/// `SINTER key [key ...]` → set of the members common to all (empty if any key is missing).
+fn sinter(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    algebra_reply(ctx, &argv[1..], Op::Inter)
+}
+
+/// `SUNION key [key ...]` → set of the members of any of the sets.
+fn sunion(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    algebra_reply(ctx, &argv[1..], Op::Union)
+}
+
+/// `SDIFF key [key ...]` → set of the members of the first set in none of the others.
+fn sdiff(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    algebra_reply(ctx, &argv[1..], Op::Diff)
+}
+
+/// `SINTERSTORE destination key [key ...]` → integer: the size of the stored intersection.
+fn sinterstore(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    algebra_store(ctx, &argv[1], &argv[2..], Op::Inter)
+}
+
+/// `SUNIONSTORE destination key [key ...]` → integer: the size of the stored union.
+fn sunionstore(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    algebra_store(ctx, &argv[1], &argv[2..], Op::Union)
+}
+
+/// `SDIFFSTORE destination key [key ...]` → integer: the size of the stored difference.
+fn sdiffstore(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    algebra_store(ctx, &argv[1], &argv[2..], Op::Diff)
+}
+
+/// `SINTERCARD numkeys key [key ...] [LIMIT limit]` → integer: the size of the intersection,
+/// or `limit` when it is reached first (0 means no limit).
+fn sintercard(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let numkeys = parse_i64(&argv[1]).filter(|&n| n >= 1).ok_or(error::NUMKEYS_POSITIVE)?;
+    let numkeys = usize::try_from(numkeys)
+        .ok()
+        .filter(|&n| n <= argv.len() - 2)
+        .ok_or(error::NUMKEYS_TOO_MANY)?;
+    let keys = &argv[2..2 + numkeys];
+    let mut limit: u64 = 0;
+    let mut i = 2 + numkeys;
+    while i < argv.len() {
+        if args::is(&argv[i], "limit") && i + 1 < argv.len() {
+            limit = parse_i64(&argv[i + 1])
+                .and_then(|n| u64::try_from(n).ok())
+                .ok_or(error::LIMIT_NEGATIVE)?;
+            i += 2;
+        } else {
+            return Err(error::SYNTAX);
+        }
+    }
+    if check_sources(ctx, keys, false)? {
+        return Ok(Reply::Integer(0));
+    }
+    let db: &Db = ctx.db();
+    let sets: Vec<&Set> = keys.iter().filter_map(|k| peek_set(db, k)).collect();
+    let mut n: u64 = 0;
+    for_each_common(&sets, |_| {
+        n += 1;
+        limit == 0 || n < limit
+    });
+    Ok(Reply::int(n))
+}
+
+/// `SSCAN key cursor [MATCH pattern] [COUNT count]` → array of the next cursor (bulk) and an
+/// array of members. An intset comes back whole with cursor 0 whatever the cursor and COUNT,
+/// as in Redis.
+fn sscan(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let cursor = args::cursor(&argv[2])?;
+    let Some(set) = set_in(ctx.lookup_read(&argv[1]))? else {
+        return Ok(scan_reply(0, Vec::new()));
+    };
+    let mut count: i64 = 10;
+    let mut pattern: Option<&[u8]> = None;
+    let mut i = 3;
+    while i < argv.len() {
+        let has_value = i + 1 < argv.len();
+        if args::is(&argv[i], "count") && has_value {
+            count = args::int(&argv[i + 1])?;
+            if count < 1 {
+                return Err(error::SYNTAX);
+            }
+        } else if args::is(&argv[i], "match") && has_value {
+            pattern = Some(&argv[i + 1]);
+        } else {
+            return Err(error::SYNTAX);
+        }
+        i += 2;
+    }
+    // "*" matches everything, so Redis skips matching altogether.
+    let pattern = pattern.filter(|p| *p != b"*");
+    let keep = |m: &[u8]| pattern.map_or(true, |p| glob_match(p, m, false));
+    let (next, members): (u64, Vec<Vec<u8>>) = match set.table_members() {
+        None => (0, set.iter().filter(|m| keep(m)).map(Cow::into_owned).collect()),
+        Some(table) => {
+            // A count beyond the set's size returns the rest in one step anyway.
+            let count = usize::try_from(count).unwrap_or(usize::MAX).min(set.len().max(1));
+            let (next, got) = scan::step(table.map(|m| (m, m)), cursor, count);
+            (next, got.into_iter().filter(|m| keep(m)).map(<[u8]>::to_vec).collect())
+        }
+    };
+    Ok(scan_reply(next, members))
+}
+
+fn scan_reply(cursor: u64, members: Vec<Vec<u8>>) -> Reply {
+    Reply::Array(vec![Reply::bulk(cursor.to_string()), Reply::bulks(members)])
+}
