@@ -338,9 +338,7 @@ fn spop_one(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
 
 fn spop_count(ctx: &mut Ctx, key: &[u8], count_arg: &[u8]) -> CmdResult {
     // Redis reads the count before the key, and calls anything but a count "out of range".
-    let count = parse_i64(count_arg)
-        .and_then(|n| u64::try_from(n).ok())
-        .ok_or(error::POSITIVE)?;
+    let count = parse_i64(count_arg).and_then(|n| u64::try_from(n).ok()).ok_or(error::POSITIVE)?;
     let now = ctx.now;
     let max = ctx.eng.config.set_max_intset_entries;
     let Some(set) = set_in(ctx.lookup_write(key))? else {
@@ -690,7 +688,7 @@ fn sscan(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
     // "*" matches everything, so Redis skips matching altogether.
     let pattern = pattern.filter(|p| *p != b"*");
-    let keep = |m: &[u8]| pattern.map_or(true, |p| glob_match(p, m, false));
+    let keep = |m: &[u8]| pattern.is_none_or(|p| glob_match(p, m, false));
     let (next, members): (u64, Vec<Vec<u8>>) = match set.table_members() {
         None => (0, set.iter().filter(|m| keep(m)).map(Cow::into_owned).collect()),
         Some(table) => {
@@ -705,4 +703,168 @@ fn sscan(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 fn scan_reply(cursor: u64, members: Vec<Vec<u8>>) -> Reply {
     Reply::Array(vec![Reply::bulk(cursor.to_string()), Reply::bulks(members)])
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::protocol::Reply;
+    use crate::types::Value;
+    use crate::{Engine, EngineOptions};
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn engine() -> (Engine, u64) {
+        let mut e = Engine::new(EngineOptions::default());
+        let c = e.open_client(NOW);
+        (e, c)
+    }
+
+    fn run(e: &mut Engine, c: u64, line: &str) -> Reply {
+        let argv: Vec<Vec<u8>> = line.split(' ').map(|w| w.as_bytes().to_vec()).collect();
+        e.execute(c, &argv, NOW).expect("a reply")
+    }
+
+    fn encoding(e: &Engine, key: &str) -> &'static str {
+        e.dbs[0].peek(key.as_bytes()).map_or("none", |en| en.value.encoding_name())
+    }
+
+    fn bulks(r: Reply) -> Vec<Vec<u8>> {
+        match r {
+            Reply::Array(v) | Reply::Set(v) => v
+                .into_iter()
+                .map(|x| match x {
+                    Reply::Bulk(b) => b,
+                    other => panic!("not a bulk: {other:?}"),
+                })
+                .collect(),
+            other => panic!("not an aggregate: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn every_command_refuses_a_string_key() {
+        let (mut e, c) = engine();
+        e.dbs[0].set(b"str", Value::string(b"x".to_vec()), NOW);
+        run(&mut e, c, "SADD s 1");
+        for line in [
+            "SADD str a",
+            "SREM str a",
+            "SCARD str",
+            "SISMEMBER str a",
+            "SMISMEMBER str a",
+            "SMEMBERS str",
+            "SMOVE str s a",
+            "SMOVE s str 1",
+            "SPOP str",
+            "SPOP str 0",
+            "SRANDMEMBER str",
+            "SRANDMEMBER str -3",
+            "SINTER s str",
+            "SINTER nokey str",
+            "SINTERCARD 2 nokey str",
+            "SINTERSTORE d s str",
+            "SUNION nokey str",
+            "SUNIONSTORE d str",
+            "SDIFF nokey str",
+            "SDIFFSTORE d s str",
+            "SSCAN str 0",
+        ] {
+            assert_eq!(run(&mut e, c, line), Reply::Error(crate::error::WRONGTYPE.0), "{line}");
+        }
+        assert_eq!(run(&mut e, c, "SMOVE nokey str 1"), Reply::Integer(0));
+        // STORE forms replace a string destination.
+        assert_eq!(run(&mut e, c, "SUNIONSTORE str s"), Reply::Integer(1));
+        assert_eq!(e.dbs[0].peek(b"str").map(|en| en.value.type_name()), Some("set"));
+    }
+
+    #[test]
+    fn encodings_follow_members_and_the_threshold() {
+        let (mut e, c) = engine();
+        run(&mut e, c, "SADD s 1 2 3");
+        assert_eq!(encoding(&e, "s"), "intset");
+        run(&mut e, c, "SADD s x");
+        assert_eq!(encoding(&e, "s"), "hashtable");
+        run(&mut e, c, "SREM s x");
+        assert_eq!(encoding(&e, "s"), "hashtable");
+        run(&mut e, c, "SUNIONSTORE d s");
+        assert_eq!(encoding(&e, "d"), "intset");
+        assert_eq!(
+            bulks(run(&mut e, c, "SMEMBERS d")),
+            vec![b"1".to_vec(), b"2".to_vec(), b"3".to_vec()]
+        );
+        e.config.set_max_intset_entries = 3;
+        run(&mut e, c, "SADD d 4");
+        assert_eq!(encoding(&e, "d"), "hashtable");
+        e.config.set_max_intset_entries = 0;
+        run(&mut e, c, "SADD z 1");
+        assert_eq!(encoding(&e, "z"), "hashtable");
+    }
+
+    #[test]
+    fn spop_rebuilds_from_few_survivors() {
+        let (mut e, c) = engine();
+        run(&mut e, c, "SADD h 1 2 3 4 5 6 x");
+        run(&mut e, c, "SREM h x");
+        assert_eq!(encoding(&e, "h"), "hashtable");
+        assert_eq!(bulks(run(&mut e, c, "SPOP h 5")).len(), 5);
+        assert_eq!(encoding(&e, "h"), "intset");
+        assert_eq!(run(&mut e, c, "SCARD h"), Reply::Integer(1));
+        run(&mut e, c, "SADD g 1 2 3 4 5 6 x");
+        assert_eq!(bulks(run(&mut e, c, "SPOP g 1")).len(), 1);
+        assert_eq!(encoding(&e, "g"), "hashtable");
+        assert_eq!(bulks(run(&mut e, c, "SPOP g 100")).len(), 6);
+        assert_eq!(encoding(&e, "g"), "none");
+    }
+
+    #[test]
+    fn srandmember_samples_stay_in_the_set_and_huge_negative_counts_are_refused() {
+        let (mut e, c) = engine();
+        run(&mut e, c, "SADD s a b c d e f g h i j");
+        for count in 1..=10 {
+            let got = bulks(run(&mut e, c, &format!("SRANDMEMBER s {count}")));
+            let mut uniq = got.clone();
+            uniq.sort();
+            uniq.dedup();
+            assert_eq!(uniq.len(), count, "distinct");
+            assert!(got.iter().all(|m| m.len() == 1 && (b'a'..=b'j').contains(&m[0])));
+        }
+        assert_eq!(bulks(run(&mut e, c, "SRANDMEMBER s -25")).len(), 25);
+        assert!(run(&mut e, c, "SRANDMEMBER s -9223372036854775807").is_error());
+        assert_eq!(run(&mut e, c, "SRANDMEMBER nokey -9223372036854775807"), Reply::Array(vec![]));
+        assert_eq!(run(&mut e, c, "SCARD s"), Reply::Integer(10));
+    }
+
+    #[test]
+    fn sscan_walks_a_hashtable_completely() {
+        let (mut e, c) = engine();
+        let members: Vec<String> = (0..300).map(|i| format!("m{i}")).collect();
+        run(&mut e, c, &format!("SADD s {}", members.join(" ")));
+        let mut seen = Vec::new();
+        let mut cursor = b"0".to_vec();
+        loop {
+            let r =
+                run(&mut e, c, &format!("SSCAN s {} COUNT 7", String::from_utf8_lossy(&cursor)));
+            let Reply::Array(mut parts) = r else { panic!("array") };
+            let page = parts.pop().expect("page");
+            let Some(Reply::Bulk(next)) = parts.pop() else { panic!("cursor") };
+            seen.extend(bulks(page));
+            if next == b"0" {
+                break;
+            }
+            cursor = next;
+        }
+        seen.sort();
+        seen.dedup();
+        assert_eq!(seen.len(), 300);
+    }
+
+    #[test]
+    fn sintercard_limit_stops_counting() {
+        let (mut e, c) = engine();
+        run(&mut e, c, "SADD a 1 2 3 4 5");
+        run(&mut e, c, "SADD b 2 3 4 5 6");
+        assert_eq!(run(&mut e, c, "SINTERCARD 2 a b"), Reply::Integer(4));
+        assert_eq!(run(&mut e, c, "SINTERCARD 2 a b LIMIT 2"), Reply::Integer(2));
+        assert_eq!(run(&mut e, c, "SINTERCARD 2 a b LIMIT 0"), Reply::Integer(4));
+    }
 }
