@@ -450,14 +450,13 @@ fn srandmember_count(ctx: &mut Ctx, key: &[u8], count_arg: &[u8]) -> CmdResult {
     Ok(Reply::bulks(picks))
 }
 
-/// Looks every source key up in order, as Redis does before set algebra (write lookups for the
-/// *STORE forms), failing with WRONGTYPE at the first key of another type. Returns whether
-/// some key is missing.
-fn check_sources(ctx: &mut Ctx, keys: &[Vec<u8>], write: bool) -> Result<bool, CmdError> {
+/// Looks every source key up in order as a read (the *STORE forms too: their sources count
+/// keyspace hits and misses in Redis 7.0), failing with WRONGTYPE at the first key of another
+/// type. Returns whether some key is missing.
+fn check_sources(ctx: &mut Ctx, keys: &[Vec<u8>]) -> Result<bool, CmdError> {
     let mut missing = false;
     for k in keys {
-        let entry = if write { ctx.lookup_write(k) } else { ctx.lookup_read(k) };
-        match kind_of(entry) {
+        match kind_of(ctx.lookup_read(k)) {
             Kind::Missing => missing = true,
             Kind::Set => {}
             Kind::Other => return Err(error::WRONGTYPE),
@@ -559,7 +558,7 @@ fn compute(ctx: &mut Ctx, keys: &[Vec<u8>], op: Op, any_missing: bool) -> Set {
 
 /// Replies `op` over `keys` (SINTER, SUNION, SDIFF) as a set.
 fn algebra_reply(ctx: &mut Ctx, keys: &[Vec<u8>], op: Op) -> CmdResult {
-    let missing = check_sources(ctx, keys, false)?;
+    let missing = check_sources(ctx, keys)?;
     if op != Op::Inter {
         return Ok(set_reply(&compute(ctx, keys, op, missing)));
     }
@@ -580,7 +579,7 @@ fn algebra_reply(ctx: &mut Ctx, keys: &[Vec<u8>], op: Op) -> CmdResult {
 /// Stores `op` over `keys` in `dest` (SINTERSTORE, SUNIONSTORE, SDIFFSTORE): an empty result
 /// deletes `dest`; otherwise whatever `dest` held (any type, any TTL) is replaced.
 fn algebra_store(ctx: &mut Ctx, dest: &[u8], keys: &[Vec<u8>], op: Op) -> CmdResult {
-    let missing = check_sources(ctx, keys, true)?;
+    let missing = check_sources(ctx, keys)?;
     let result = compute(ctx, keys, op, missing);
     let now = ctx.now;
     if result.is_empty() {
@@ -648,7 +647,7 @@ fn sintercard(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             return Err(error::SYNTAX);
         }
     }
-    if check_sources(ctx, keys, false)? {
+    if check_sources(ctx, keys)? {
         return Ok(Reply::Integer(0));
     }
     let db: &Db = ctx.db();
@@ -866,5 +865,23 @@ mod tests {
         assert_eq!(run(&mut e, c, "SINTERCARD 2 a b"), Reply::Integer(4));
         assert_eq!(run(&mut e, c, "SINTERCARD 2 a b LIMIT 2"), Reply::Integer(2));
         assert_eq!(run(&mut e, c, "SINTERCARD 2 a b LIMIT 0"), Reply::Integer(4));
+    }
+
+    #[test]
+    fn keyspace_hits_count_read_lookups_only() {
+        let (mut e, c) = engine();
+        run(&mut e, c, "SADD a 1 2");
+        run(&mut e, c, "SADD b 2 3");
+        let counts = |e: &Engine| (e.stats.hits, e.stats.misses);
+        let base = counts(&e);
+        run(&mut e, c, "SINTERSTORE d a b nokey");
+        assert_eq!(counts(&e), (base.0 + 2, base.1 + 1));
+        run(&mut e, c, "SMOVE a b 1");
+        run(&mut e, c, "SPOP b 1");
+        run(&mut e, c, "SREM nokey 1");
+        assert_eq!(counts(&e), (base.0 + 2, base.1 + 1));
+        run(&mut e, c, "SSCAN nokey 0");
+        run(&mut e, c, "SRANDMEMBER a 2");
+        assert_eq!(counts(&e), (base.0 + 3, base.1 + 2));
     }
 }
