@@ -353,7 +353,7 @@ fn spop_count(ctx: &mut Ctx, key: &[u8], count_arg: &[u8]) -> CmdResult {
         let all = union(&[&*set], max);
         ctx.db().remove(key, now);
         ctx.signal_modified(key);
-        ctx.dirty(size + 1);
+        ctx.dirty(size);
         return Ok(set_reply(&all));
     }
     let eng = &mut *ctx.eng;
@@ -377,7 +377,7 @@ fn spop_count(ctx: &mut Ctx, key: &[u8], count_arg: &[u8]) -> CmdResult {
         out
     };
     ctx.signal_modified(key);
-    ctx.dirty(count + 1);
+    ctx.dirty(count);
     Ok(Reply::Set(popped))
 }
 
@@ -883,5 +883,29 @@ mod tests {
         run(&mut e, c, "SSCAN nokey 0");
         run(&mut e, c, "SRANDMEMBER a 2");
         assert_eq!(counts(&e), (base.0 + 3, base.1 + 2));
+    }
+
+    #[test]
+    fn dirty_counts_follow_redis() {
+        let (mut e, c) = engine();
+        let mut check = |e: &mut Engine, line: &str, n: u64| {
+            let before = e.dirty;
+            run(e, c, line);
+            assert_eq!(e.dirty - before, n, "{line}");
+        };
+        check(&mut e, "SADD a 1 2 3 4 5 6 7 8 9 10", 10);
+        check(&mut e, "SADD a 1 11", 1);
+        check(&mut e, "SREM a 1 2 99", 2);
+        check(&mut e, "SPOP a 0", 0);
+        check(&mut e, "SPOP a 2", 2);
+        check(&mut e, "SPOP a 100", 7);
+        check(&mut e, "SADD a 1 2", 2);
+        check(&mut e, "SMOVE a b 1", 2);
+        check(&mut e, "SMOVE a b 1", 0);
+        check(&mut e, "SADD a 1", 1);
+        check(&mut e, "SMOVE a b 1", 1);
+        check(&mut e, "SUNIONSTORE d b", 1);
+        check(&mut e, "SUNIONSTORE d nokey", 1);
+        check(&mut e, "SUNIONSTORE d nokey", 0);
     }
 }
