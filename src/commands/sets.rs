@@ -386,15 +386,13 @@ fn spop_count(ctx: &mut Ctx, key: &[u8], count_arg: &[u8]) -> CmdResult {
 fn srandmember(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     match argv.len() {
         2 => {
-            let eng_rng_pick = match set_in(ctx.lookup_read(&argv[1]))? {
-                None => None,
-                Some(_) => {
-                    let eng = &mut *ctx.eng;
-                    peek_set(&eng.dbs[ctx.db], &argv[1])
-                        .and_then(|s| s.random(&mut eng.rng).map(Cow::into_owned))
-                }
-            };
-            Ok(Reply::bulk_or_nil(eng_rng_pick))
+            if set_in(ctx.lookup_read(&argv[1]))?.is_none() {
+                return Ok(Reply::Nil);
+            }
+            // The set and the generator are separate parts of the engine: borrow both.
+            let eng = &mut *ctx.eng;
+            let set = peek_set(&eng.dbs[ctx.db], &argv[1]);
+            Ok(Reply::bulk_or_nil(set.and_then(|s| s.random(&mut eng.rng))))
         }
         3 => srandmember_count(ctx, &argv[1], &argv[2]),
         _ => Err(error::SYNTAX),
