@@ -151,6 +151,13 @@ pub fn all() -> Vec<&'static CommandSpec> {
     v
 }
 
+/// The container a subcommand belongs to, if `spec` is a subcommand.
+pub fn parent_of(spec: &CommandSpec) -> Option<&'static CommandSpec> {
+    table().values().copied().find(|c| {
+        c.subcommands.iter().any(|s| std::ptr::eq(s, spec))
+    })
+}
+
 /// Looks a command up by name, ignoring ASCII case.
 pub fn lookup(name: &[u8]) -> Option<&'static CommandSpec> {
     if name.len() > 64 {

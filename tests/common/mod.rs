@@ -40,12 +40,18 @@ pub struct RedisServer {
 impl RedisServer {
     /// Starts one, or returns None when no redis-server is installed.
     pub fn start() -> Option<RedisServer> {
+        RedisServer::start_with(&[])
+    }
+
+    /// Starts one with extra command-line arguments (`--dir`, ...).
+    pub fn start_with(extra: &[&str]) -> Option<RedisServer> {
         let bin = redis_server_path()?;
         for _ in 0..5 {
             let port = free_port();
             let child = Command::new(&bin)
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .args(extra)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
@@ -69,6 +75,28 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// A child process killed when dropped, so a failing test leaves no server behind.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until something accepts connections on `port` and returns a connection to it.
+pub fn connect_when_ready(port: u16) -> Conn {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(c) = Conn::connect(port) {
+            return c;
+        }
+        assert!(Instant::now() < deadline, "nothing listening on port {}", port);
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
