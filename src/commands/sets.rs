@@ -886,7 +886,7 @@ mod tests {
     #[test]
     fn dirty_counts_follow_redis() {
         let (mut e, c) = engine();
-        let mut check = |e: &mut Engine, line: &str, n: u64| {
+        let check = |e: &mut Engine, line: &str, n: u64| {
             let before = e.dirty;
             run(e, c, line);
             assert_eq!(e.dirty - before, n, "{line}");

@@ -26,6 +26,9 @@ use crate::util::{i64_bytes, parse_i64};
 #[derive(Clone, Debug)]
 pub struct Set {
     repr: Repr,
+    /// Bytes per integer of the intset's memory layout (2, 4 or 8). Like Redis's intset it
+    /// widens for a large member and never narrows again; snapshots (RDB) record it.
+    int_width: u8,
 }
 
 #[derive(Clone, Debug)]
@@ -126,12 +129,12 @@ impl PartialEq for Set {
 impl Set {
     /// An empty set in the `intset` encoding (where Redis starts the results of set algebra).
     pub fn new_intset() -> Set {
-        Set { repr: Repr::Ints(Vec::new()) }
+        Set { repr: Repr::Ints(Vec::new()), int_width: 2 }
     }
 
     /// An empty set in the `hashtable` encoding.
     pub fn new_table() -> Set {
-        Set { repr: Repr::Table(Table::default()) }
+        Set { repr: Repr::Table(Table::default()), int_width: 2 }
     }
 
     /// An empty set in the encoding Redis picks for a set about to receive `first`: `intset`
@@ -188,6 +191,7 @@ impl Set {
                     Ok(_) => false,
                     Err(at) => {
                         v.insert(at, n);
+                        self.int_width = self.int_width.max(int_width(n));
                         if v.len() > max_intset {
                             self.convert_to_table();
                         }
@@ -228,6 +232,29 @@ impl Set {
             }
             self.repr = Repr::Table(t);
         }
+    }
+
+    /// The members of an intset, ascending; None for a hashtable.
+    pub fn ints(&self) -> Option<&[i64]> {
+        match &self.repr {
+            Repr::Ints(v) => Some(v),
+            Repr::Table(_) => None,
+        }
+    }
+
+    /// Bytes per integer in the intset layout (2, 4 or 8): the widest member it ever held.
+    pub fn int_width(&self) -> u8 {
+        self.int_width
+    }
+
+    /// An intset from strictly ascending integers stored `width` bytes each (as a snapshot
+    /// holds one); None when they are not ascending, do not fit `width`, or `width` is not
+    /// 2, 4 or 8.
+    pub fn from_ints(values: Vec<i64>, width: u8) -> Option<Set> {
+        let ascending = values.windows(2).all(|w| w[0] < w[1]);
+        let fits = values.iter().all(|&n| int_width(n) <= width);
+        (matches!(width, 2 | 4 | 8) && ascending && fits)
+            .then_some(Set { repr: Repr::Ints(values), int_width: width })
     }
 
     /// The members in the order Redis walks them: ascending for an intset, the table's own
@@ -286,6 +313,17 @@ impl Set {
             Repr::Ints(v) => 16 + v.len() * 8,
             Repr::Table(t) => 16 + t.items.iter().map(|m| m.len() + 40).sum::<usize>(),
         }
+    }
+}
+
+/// The narrowest intset layout (2, 4 or 8 bytes) that holds `n`.
+fn int_width(n: i64) -> u8 {
+    if i16::try_from(n).is_ok() {
+        2
+    } else if i32::try_from(n).is_ok() {
+        4
+    } else {
+        8
     }
 }
 
@@ -394,6 +432,26 @@ mod tests {
             assert!(s.is_empty());
             assert!(s.random(&mut rng).is_none());
         }
+    }
+
+    #[test]
+    fn the_intset_layout_widens_and_never_narrows() {
+        let mut s = Set::new_intset();
+        s.add(b"5", 512);
+        assert_eq!(s.int_width(), 2);
+        s.add(b"40000", 512);
+        assert_eq!(s.int_width(), 4);
+        s.add(b"-9223372036854775808", 512);
+        assert_eq!(s.int_width(), 8);
+        s.remove(b"-9223372036854775808");
+        s.remove(b"40000");
+        assert_eq!(s.int_width(), 8);
+        assert_eq!(s.ints(), Some(&[5][..]));
+        assert!(Set::from_ints(vec![1, 2, 3], 2).is_some());
+        assert!(Set::from_ints(vec![1, 3, 2], 2).is_none());
+        assert!(Set::from_ints(vec![1, 1], 2).is_none());
+        assert!(Set::from_ints(vec![70000], 2).is_none());
+        assert!(Set::from_ints(vec![1], 3).is_none());
     }
 
     #[test]
