@@ -19,12 +19,16 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod engine;
+pub mod playground;
 pub mod error;
 pub mod protocol;
 pub mod rdb;
 pub mod rng;
 pub mod types;
 pub mod util;
+
+#[cfg(target_arch = "wasm32")]
+mod wasm;
 
 pub use engine::{ClientId, Engine, EngineOptions};
 pub use protocol::Reply;
