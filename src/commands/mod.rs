@@ -12,6 +12,7 @@ pub mod scan;
 pub mod server;
 pub mod sets;
 pub mod strings;
+pub mod transactions;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -130,6 +131,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     connection::COMMANDS,
     server::COMMANDS,
     sets::COMMANDS,
+    transactions::COMMANDS,
 ];
 
 /// The command table, by lower-case name.
