@@ -82,6 +82,17 @@ errors! {
     WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled.";
     /// SCAN with a cursor that is not an unsigned integer.
     INVALID_CURSOR = "ERR invalid cursor";
+    /// SINTERCARD (and other numkeys commands) with a numkeys below 1 or not a number.
+    NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0";
+    /// A numkeys larger than the arguments that follow it.
+    NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args";
+    /// SINTERCARD's LIMIT below 0 or not a number.
+    LIMIT_NEGATIVE = "ERR LIMIT can't be negative";
+    /// A count parsed as a long in [-LONG_MAX, LONG_MAX] (SRANDMEMBER, HRANDFIELD, ZRANDMEMBER).
+    RANGE_LONG = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+    /// Not Redis: a random reply with repeats (negative count) longer than the playground builds.
+    /// Redis would try to build it and run out of memory.
+    RANDOM_REPLY_TOO_LONG = "ERR count is too large: replies with repeated random elements are limited to 1000000 elements";
     /// DECRBY with -9223372036854775808, whose negation does not fit.
     DECREMENT_OVERFLOW = "ERR decrement would overflow";
     /// SETEX's variant of the invalid expire error.

@@ -13,6 +13,7 @@ pub mod keys;
 pub mod pubsub;
 pub mod scan;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod syntax;
 pub mod transactions;
@@ -250,6 +251,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     keys::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
+    sets::COMMANDS,
     transactions::COMMANDS,
     pubsub::COMMANDS,
 ];

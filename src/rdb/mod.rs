@@ -11,7 +11,7 @@ mod lzf;
 pub use crc64::crc64;
 
 use crate::db::{Db, Entry};
-use crate::types::{StrEncoding, Value};
+use crate::types::{Set, StrEncoding, Value};
 
 const MAGIC: &[u8] = b"REDIS";
 /// The RDB version written (Redis 7.0's).
@@ -29,6 +29,11 @@ const OP_FREQ: u8 = 0xF9;
 const OP_FUNCTION2: u8 = 0xF5;
 
 const TYPE_STRING: u8 = 0;
+const TYPE_SET: u8 = 2;
+const TYPE_SET_INTSET: u8 = 11;
+
+/// Redis's default `set-max-intset-entries`, which its loader applies to sets read back.
+const SET_MAX_INTSET_ENTRIES: usize = 512;
 
 /// Why a snapshot was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -200,6 +205,30 @@ impl Writer {
                 self.string(key);
                 self.string(bytes);
             }
+            Value::Set(set) => match set.ints() {
+                Some(ints) => {
+                    // An intset is saved as its memory image: width, count, then the members
+                    // little-endian and ascending.
+                    let width = set.int_width();
+                    let mut blob = Vec::with_capacity(8 + ints.len() * usize::from(width));
+                    blob.extend_from_slice(&u32::from(width).to_le_bytes());
+                    blob.extend_from_slice(&(ints.len() as u32).to_le_bytes());
+                    for &n in ints {
+                        blob.extend_from_slice(&n.to_le_bytes()[..usize::from(width)]);
+                    }
+                    self.out.push(TYPE_SET_INTSET);
+                    self.string(key);
+                    self.string(&blob);
+                }
+                None => {
+                    self.out.push(TYPE_SET);
+                    self.string(key);
+                    self.len(set.len() as u64);
+                    for m in set.iter() {
+                        self.string(&m);
+                    }
+                }
+            },
         }
     }
 }
@@ -303,9 +332,55 @@ impl Reader<'_> {
                 let enc = StrEncoding::for_new(&s);
                 Ok(Value::Str(s, enc))
             }
+            TYPE_SET => {
+                let n = self.count()?;
+                let mut set = Set::new_intset();
+                for i in 0..n {
+                    let m = self.string()?;
+                    if i == 0 && n > SET_MAX_INTSET_ENTRIES {
+                        set = Set::new_table();
+                    }
+                    if !set.add(&m, SET_MAX_INTSET_ENTRIES) {
+                        return Err(LoadError::Corrupt("duplicate set member"));
+                    }
+                }
+                if set.is_empty() {
+                    return Err(LoadError::Corrupt("empty set"));
+                }
+                Ok(Value::Set(set))
+            }
+            TYPE_SET_INTSET => {
+                let blob = self.string()?;
+                let mut set = intset_from_blob(&blob).ok_or(LoadError::Corrupt("intset"))?;
+                if set.len() > SET_MAX_INTSET_ENTRIES {
+                    set.convert_to_table();
+                }
+                Ok(Value::Set(set))
+            }
             other => Err(LoadError::UnsupportedType(other)),
         }
     }
+}
+
+/// An intset's memory image (u32 width, u32 count, members little-endian) as a set; None when
+/// malformed, unsorted or empty.
+fn intset_from_blob(blob: &[u8]) -> Option<Set> {
+    let width = u32::from_le_bytes(blob.get(0..4)?.try_into().ok()?);
+    let count = u32::from_le_bytes(blob.get(4..8)?.try_into().ok()?) as usize;
+    let width = u8::try_from(width).ok().filter(|w| matches!(w, 2 | 4 | 8))?;
+    let body = &blob[8..];
+    if count == 0 || body.len() != count.checked_mul(usize::from(width))? {
+        return None;
+    }
+    let values = body
+        .chunks_exact(usize::from(width))
+        .map(|c| match c.len() {
+            2 => i64::from(i16::from_le_bytes([c[0], c[1]])),
+            4 => i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            _ => i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
+        })
+        .collect();
+    Set::from_ints(values, width)
 }
 
 #[cfg(test)]
