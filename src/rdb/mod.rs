@@ -11,7 +11,7 @@ mod lzf;
 pub use crc64::crc64;
 
 use crate::db::{Db, Entry};
-use crate::types::{StrEncoding, Value};
+use crate::types::{Hash, List, StrEncoding, Value};
 
 const MAGIC: &[u8] = b"REDIS";
 /// The RDB version written (Redis 7.0's).
@@ -29,6 +29,12 @@ const OP_FREQ: u8 = 0xF9;
 const OP_FUNCTION2: u8 = 0xF5;
 
 const TYPE_STRING: u8 = 0;
+const TYPE_LIST: u8 = 1;
+const TYPE_HASH: u8 = 4;
+
+/// Redis's default hash listpack limits, which its loader applies to hashes read back.
+const HASH_MAX_LISTPACK_ENTRIES: usize = 128;
+const HASH_MAX_LISTPACK_VALUE: usize = 64;
 
 /// Why a snapshot was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -200,6 +206,25 @@ impl Writer {
                 self.string(key);
                 self.string(bytes);
             }
+            // Lists and hashes are written in the plain forms (a counted sequence of strings)
+            // that every Redis version still loads, converting them to its own encodings.
+            Value::List(list) => {
+                self.out.push(TYPE_LIST);
+                self.string(key);
+                self.len(list.len() as u64);
+                for e in list.iter() {
+                    self.string(e);
+                }
+            }
+            Value::Hash(hash) => {
+                self.out.push(TYPE_HASH);
+                self.string(key);
+                self.len(hash.len() as u64);
+                for (f, v) in hash.iter() {
+                    self.string(f);
+                    self.string(v);
+                }
+            }
         }
     }
 }
@@ -302,6 +327,36 @@ impl Reader<'_> {
                 let s = self.string()?;
                 let enc = StrEncoding::for_new(&s);
                 Ok(Value::Str(s, enc))
+            }
+            TYPE_LIST => {
+                let n = self.count()?;
+                let mut list = List::new();
+                for _ in 0..n {
+                    list.push(crate::types::list::End::Tail, self.string()?);
+                }
+                if list.is_empty() {
+                    return Err(LoadError::Corrupt("empty list"));
+                }
+                Ok(Value::List(list))
+            }
+            TYPE_HASH => {
+                let n = self.count()?;
+                let mut hash = Hash::new();
+                if n > HASH_MAX_LISTPACK_ENTRIES {
+                    hash.convert_to_table();
+                }
+                for _ in 0..n {
+                    let field = self.string()?;
+                    let value = self.string()?;
+                    let new = hash.set(&field, value, HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE);
+                    if !new {
+                        return Err(LoadError::Corrupt("duplicate hash field"));
+                    }
+                }
+                if hash.is_empty() {
+                    return Err(LoadError::Corrupt("empty hash"));
+                }
+                Ok(Value::Hash(hash))
             }
             other => Err(LoadError::UnsupportedType(other)),
         }

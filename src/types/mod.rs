@@ -1,5 +1,11 @@
 //! The values a key can hold. Data structures only: they know nothing of commands or replies.
 
+pub mod hash;
+pub mod list;
+
+pub use hash::Hash;
+pub use list::List;
+
 /// How a string value is stored, as `OBJECT ENCODING` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StrEncoding {
@@ -49,6 +55,10 @@ impl StrEncoding {
 pub enum Value {
     /// A binary-safe string and the encoding Redis would report for it.
     Str(Vec<u8>, StrEncoding),
+    /// A list (always `quicklist` in Redis 7.0).
+    List(List),
+    /// A hash (`listpack` or `hashtable`).
+    Hash(Hash),
 }
 
 impl Value {
@@ -62,6 +72,8 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(..) => "string",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
         }
     }
 
@@ -69,6 +81,8 @@ impl Value {
     pub fn encoding_name(&self) -> &'static str {
         match self {
             Value::Str(_, enc) => enc.name(),
+            Value::List(_) => "quicklist",
+            Value::Hash(h) => h.encoding_name(),
         }
     }
 
@@ -76,6 +90,7 @@ impl Value {
     pub fn as_str(&self) -> Option<&[u8]> {
         match self {
             Value::Str(b, _) => Some(b),
+            _ => None,
         }
     }
 
@@ -83,6 +98,8 @@ impl Value {
     pub fn approx_bytes(&self) -> usize {
         match self {
             Value::Str(b, _) => b.len() + 16,
+            Value::List(l) => l.approx_bytes(),
+            Value::Hash(h) => h.approx_bytes(),
         }
     }
 }
