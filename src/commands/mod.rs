@@ -8,6 +8,7 @@
 pub mod args;
 pub mod connection;
 pub mod keys;
+pub mod lists;
 pub mod scan;
 pub mod server;
 pub mod strings;
@@ -127,6 +128,7 @@ impl CommandSpec {
 const GROUPS: &[&[CommandSpec]] = &[
     strings::COMMANDS,
     keys::COMMANDS,
+    lists::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
     transactions::COMMANDS,
