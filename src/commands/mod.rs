@@ -7,6 +7,7 @@
 
 pub mod args;
 pub mod connection;
+pub mod hashes;
 pub mod keys;
 pub mod lists;
 pub mod scan;
@@ -129,6 +130,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     strings::COMMANDS,
     keys::COMMANDS,
     lists::COMMANDS,
+    hashes::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
     transactions::COMMANDS,
