@@ -470,3 +470,106 @@ fn hscan(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
     Ok(Reply::Array(vec![Reply::bulk(next.to_string()), Reply::Array(items)]))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Engine, EngineOptions};
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn engine() -> (Engine, u64) {
+        let mut eng = Engine::new(EngineOptions::default());
+        let c = eng.open_client(NOW);
+        (eng, c)
+    }
+
+    fn cmd(eng: &mut Engine, c: u64, line: &str) -> Reply {
+        let argv: Vec<Vec<u8>> = line.split(' ').map(|a| a.as_bytes().to_vec()).collect();
+        eng.execute(c, &argv, NOW).expect("a reply")
+    }
+
+    fn enc(eng: &Engine, key: &str) -> &'static str {
+        eng.dbs[0].peek(key.as_bytes()).expect("key exists").value.encoding_name()
+    }
+
+    #[test]
+    fn configured_limits_apply_to_later_writes() {
+        let (mut e, c) = engine();
+        e.config.hash_max_listpack_entries = 2;
+        cmd(&mut e, c, "HSET h a 1 b 2");
+        assert_eq!(enc(&e, "h"), "listpack");
+        cmd(&mut e, c, "HSET h c 3");
+        assert_eq!(enc(&e, "h"), "hashtable");
+        cmd(&mut e, c, "HDEL h b c");
+        assert_eq!(enc(&e, "h"), "hashtable");
+
+        e.config.hash_max_listpack_entries = 0;
+        cmd(&mut e, c, "HSET z a 1");
+        assert_eq!(enc(&e, "z"), "hashtable");
+
+        e.config.hash_max_listpack_entries = 128;
+        e.config.hash_max_listpack_value = 3;
+        cmd(&mut e, c, "HSET v abc 123");
+        assert_eq!(enc(&e, "v"), "listpack");
+        cmd(&mut e, c, "HINCRBY v abc 1000");
+        assert_eq!(enc(&e, "v"), "hashtable");
+        assert_eq!(cmd(&mut e, c, "HGET v abc"), Reply::bulk("1123"));
+    }
+
+    #[test]
+    fn failed_increments_create_nothing() {
+        let (mut e, c) = engine();
+        assert!(cmd(&mut e, c, "HINCRBY h f x").is_error());
+        assert!(cmd(&mut e, c, "HINCRBYFLOAT h f inf").is_error());
+        assert!(e.dbs[0].peek(b"h").is_none());
+        cmd(&mut e, c, "HSET h f 9223372036854775807");
+        assert!(cmd(&mut e, c, "HINCRBY h f 1").is_error());
+        assert_eq!(cmd(&mut e, c, "HGET h f"), Reply::bulk("9223372036854775807"));
+    }
+
+    #[test]
+    fn huge_negative_counts_are_refused_not_allocated() {
+        let (mut e, c) = engine();
+        cmd(&mut e, c, "HSET h a 1 b 2");
+        let r = cmd(&mut e, c, "HRANDFIELD h -9223372036854775807");
+        assert_eq!(r, Reply::Error(error::RANDOM_REPLY_TOO_LONG.0));
+        let r = cmd(&mut e, c, "HRANDFIELD h -4611686018427387903 WITHVALUES");
+        assert_eq!(r, Reply::Error(error::RANDOM_REPLY_TOO_LONG.0));
+        match cmd(&mut e, c, "HRANDFIELD h -1000000") {
+            Reply::Array(v) => assert_eq!(v.len(), 1_000_000),
+            other => panic!("{:?}", other),
+        }
+    }
+
+    #[test]
+    fn hscan_walks_a_hashtable_completely() {
+        let (mut e, c) = engine();
+        let mut line = String::from("HSET big");
+        for i in 0..300 {
+            line.push_str(&format!(" f{} v{}", i, i));
+        }
+        cmd(&mut e, c, &line);
+        assert_eq!(enc(&e, "big"), "hashtable");
+        let mut cursor = "0".to_string();
+        let mut seen = Vec::new();
+        loop {
+            let Reply::Array(parts) = cmd(&mut e, c, &format!("HSCAN big {} COUNT 7", cursor)) else {
+                panic!("not an array")
+            };
+            let (Reply::Bulk(next), Reply::Array(items)) = (&parts[0], &parts[1]) else {
+                panic!("bad shape")
+            };
+            for pair in items.chunks(2) {
+                seen.push(pair[0].clone());
+            }
+            cursor = String::from_utf8(next.clone()).expect("digits");
+            if cursor == "0" {
+                break;
+            }
+        }
+        seen.sort_by_key(|r| r.to_resp(2));
+        seen.dedup();
+        assert_eq!(seen.len(), 300);
+    }
+}

@@ -524,3 +524,38 @@ fn ltrim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     ctx.dirty((head + tail) as u64);
     Ok(Reply::ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Engine, EngineOptions};
+
+    const NOW: i64 = 1_700_000_000_000;
+
+    fn cmd(eng: &mut Engine, c: u64, line: &str) -> Reply {
+        let argv: Vec<Vec<u8>> = line.split(' ').map(|a| a.as_bytes().to_vec()).collect();
+        eng.execute(c, &argv, NOW).expect("a reply")
+    }
+
+    #[test]
+    fn emptied_lists_disappear_and_rotation_keeps_the_key() {
+        let mut e = Engine::new(EngineOptions::default());
+        let c = e.open_client(NOW);
+        cmd(&mut e, c, "RPUSH l a");
+        cmd(&mut e, c, "LMOVE l l LEFT RIGHT");
+        assert!(e.dbs[0].peek(b"l").is_some());
+        cmd(&mut e, c, "LMOVE l m LEFT RIGHT");
+        assert!(e.dbs[0].peek(b"l").is_none());
+        assert_eq!(e.dbs[0].peek(b"m").map(|x| x.value.encoding_name()), Some("quicklist"));
+        cmd(&mut e, c, "LTRIM m 1 0");
+        assert!(e.dbs[0].peek(b"m").is_none());
+        let dirty = e.dirty;
+        cmd(&mut e, c, "RPUSH n a b c");
+        assert_eq!(e.dirty - dirty, 3);
+        assert_eq!(
+            cmd(&mut e, c, "LPOP n 9223372036854775807"),
+            Reply::bulks(["a", "b", "c"])
+        );
+        assert!(e.dbs[0].peek(b"n").is_none());
+    }
+}
