@@ -33,7 +33,7 @@ const TYPE_LIST: u8 = 1;
 const TYPE_HASH: u8 = 4;
 
 /// Redis's default hash listpack limits, which its loader applies to hashes read back.
-const HASH_MAX_LISTPACK_ENTRIES: usize = 128;
+const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
 const HASH_MAX_LISTPACK_VALUE: usize = 64;
 
 /// Why a snapshot was refused.
