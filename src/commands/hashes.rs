@@ -567,7 +567,7 @@ mod tests {
     fn hscan_walks_a_hashtable_completely() {
         let (mut e, c) = engine();
         let mut line = String::from("HSET big");
-        for i in 0..300 {
+        for i in 0..600 {
             line.push_str(&format!(" f{} v{}", i, i));
         }
         cmd(&mut e, c, &line);
@@ -591,6 +591,6 @@ mod tests {
         }
         seen.sort_by_key(|r| r.to_resp(2));
         seen.dedup();
-        assert_eq!(seen.len(), 300);
+        assert_eq!(seen.len(), 600);
     }
 }
