@@ -7,6 +7,7 @@
 
 mod crc64;
 mod lzf;
+mod packed;
 
 pub use crc64::crc64;
 
@@ -31,6 +32,14 @@ const OP_FUNCTION2: u8 = 0xF5;
 const TYPE_STRING: u8 = 0;
 const TYPE_LIST: u8 = 1;
 const TYPE_HASH: u8 = 4;
+const TYPE_LIST_ZIPLIST: u8 = 10;
+const TYPE_HASH_ZIPLIST: u8 = 13;
+const TYPE_LIST_QUICKLIST: u8 = 14;
+const TYPE_HASH_LISTPACK: u8 = 16;
+const TYPE_LIST_QUICKLIST_2: u8 = 18;
+/// Quicklist 2 node containers: one element stored as is, or a listpack of several.
+const QUICKLIST_NODE_PLAIN: u64 = 1;
+const QUICKLIST_NODE_PACKED: u64 = 2;
 
 /// Redis's default hash listpack limits, which its loader applies to hashes read back.
 const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
@@ -229,6 +238,30 @@ impl Writer {
     }
 }
 
+/// A list value from its elements, head first (an empty list is corrupt: Redis never saves one).
+fn list_from(entries: Vec<Vec<u8>>) -> Result<Value, LoadError> {
+    if entries.is_empty() {
+        return Err(LoadError::Corrupt("empty list"));
+    }
+    Ok(Value::List(entries.into_iter().collect()))
+}
+
+/// A hash value from a packed blob's alternating fields and values, in their order; converted
+/// to a hashtable as Redis's loader does when it is past the default listpack limits.
+fn hash_from(entries: Vec<Vec<u8>>) -> Result<Value, LoadError> {
+    if entries.is_empty() || entries.len() % 2 != 0 {
+        return Err(LoadError::Corrupt("hash pairs"));
+    }
+    let mut hash = Hash::new();
+    let mut it = entries.into_iter();
+    while let (Some(field), Some(value)) = (it.next(), it.next()) {
+        if !hash.set(&field, value, HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE) {
+            return Err(LoadError::Corrupt("duplicate hash field"));
+        }
+    }
+    Ok(Value::Hash(hash))
+}
+
 struct Reader<'a> {
     buf: &'a [u8],
     pos: usize,
@@ -338,6 +371,43 @@ impl Reader<'_> {
                     return Err(LoadError::Corrupt("empty list"));
                 }
                 Ok(Value::List(list))
+            }
+            TYPE_LIST_ZIPLIST => {
+                let entries = packed::ziplist_entries(&self.string()?).ok_or(LoadError::Corrupt("ziplist"))?;
+                list_from(entries)
+            }
+            TYPE_LIST_QUICKLIST => {
+                let nodes = self.count()?;
+                let mut entries = Vec::new();
+                for _ in 0..nodes {
+                    let node = self.string()?;
+                    entries.extend(packed::ziplist_entries(&node).ok_or(LoadError::Corrupt("ziplist"))?);
+                }
+                list_from(entries)
+            }
+            TYPE_LIST_QUICKLIST_2 => {
+                let nodes = self.count()?;
+                let mut entries = Vec::new();
+                for _ in 0..nodes {
+                    let container = self.len()?;
+                    let node = self.string()?;
+                    match container {
+                        QUICKLIST_NODE_PLAIN => entries.push(node),
+                        QUICKLIST_NODE_PACKED => entries.extend(
+                            packed::listpack_entries(&node).ok_or(LoadError::Corrupt("listpack"))?,
+                        ),
+                        _ => return Err(LoadError::Corrupt("quicklist node container")),
+                    }
+                }
+                list_from(entries)
+            }
+            TYPE_HASH_ZIPLIST => {
+                let entries = packed::ziplist_entries(&self.string()?).ok_or(LoadError::Corrupt("ziplist"))?;
+                hash_from(entries)
+            }
+            TYPE_HASH_LISTPACK => {
+                let entries = packed::listpack_entries(&self.string()?).ok_or(LoadError::Corrupt("listpack"))?;
+                hash_from(entries)
             }
             TYPE_HASH => {
                 let n = self.count()?;
