@@ -44,7 +44,16 @@ fn we_load_redis_lists_and_hashes() {
     };
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
     call(s(&["FLUSHALL"]));
-    call(s(&["RPUSH", "small", "a", "7", "-300", "70000", "-9223372036854775808", ""]));
+    call(s(&[
+        "RPUSH",
+        "small",
+        "a",
+        "7",
+        "-300",
+        "70000",
+        "-9223372036854775808",
+        "",
+    ]));
     // Many nodes; then a compressed copy.
     let mut big = s(&["RPUSH", "big"]);
     big.extend((0..5000).map(|i| format!("element-{}", i)));
@@ -54,7 +63,9 @@ fn we_load_redis_lists_and_hashes() {
     zipped.extend((0..3000).map(|_| "abcabcabcabcabcabcabcabc".to_string()));
     call(zipped);
     call(s(&["CONFIG", "SET", "list-compress-depth", "0"]));
-    call(s(&["HSET", "lp", "f", "v", "n", "12", "neg", "-5000", "", "empty"]));
+    call(s(&[
+        "HSET", "lp", "f", "v", "n", "12", "neg", "-5000", "", "empty",
+    ]));
     let mut ht = s(&["HSET", "ht"]);
     ht.extend((0..600).flat_map(|i| [format!("f{}", i), i.to_string()]));
     call(ht);
@@ -64,10 +75,16 @@ fn we_load_redis_lists_and_hashes() {
     let bytes = std::fs::read(dir.join("dump.rdb")).expect("redis wrote dump.rdb");
     let dbs = rdb::load(&bytes, 16, now_ms()).expect("our loader reads redis's dump");
     let list = |k: &str| match dbs[0].peek(k.as_bytes()).map(|e| &e.value) {
-        Some(Value::List(l)) => l.iter().map(|e| String::from_utf8_lossy(e).into_owned()).collect::<Vec<_>>(),
+        Some(Value::List(l)) => l
+            .iter()
+            .map(|e| String::from_utf8_lossy(e).into_owned())
+            .collect::<Vec<_>>(),
         other => panic!("{}: {:?}", k, other.map(Value::type_name)),
     };
-    assert_eq!(list("small"), ["a", "7", "-300", "70000", "-9223372036854775808", ""]);
+    assert_eq!(
+        list("small"),
+        ["a", "7", "-300", "70000", "-9223372036854775808", ""]
+    );
     let big = list("big");
     assert_eq!(big.len(), 5000);
     assert_eq!(big[4999], "element-4999");
@@ -100,7 +117,10 @@ fn redis_server_loads_our_lists_and_hashes() {
         return;
     };
     let now = now_ms();
-    let mut eng = Engine::new(EngineOptions { now_ms: now, ..EngineOptions::default() });
+    let mut eng = Engine::new(EngineOptions {
+        now_ms: now,
+        ..EngineOptions::default()
+    });
     let mut list = List::new();
     for e in ["x", "1", "", "\u{0}bin"] {
         list.push(End::Tail, e.as_bytes().to_vec());
@@ -110,7 +130,12 @@ fn redis_server_loads_our_lists_and_hashes() {
     small.set(b"b", b"two".to_vec(), 512, 64);
     let mut large = Hash::new();
     for i in 0..700 {
-        large.set(format!("f{}", i).as_bytes(), i.to_string().into_bytes(), 512, 64);
+        large.set(
+            format!("f{}", i).as_bytes(),
+            i.to_string().into_bytes(),
+            512,
+            64,
+        );
     }
     eng.dbs[0].set(b"list", Value::List(list), now);
     eng.dbs[0].set(b"small", Value::Hash(small), now);
@@ -120,21 +145,39 @@ fn redis_server_loads_our_lists_and_hashes() {
     let port = free_port();
     let _server = KillOnDrop(
         Command::new(bin)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--appendonly", "no"])
-            .args(["--dir", dir.to_str().expect("utf-8 path"), "--dbfilename", "dump.rdb", "--save", ""])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--appendonly",
+                "no",
+            ])
+            .args([
+                "--dir",
+                dir.to_str().expect("utf-8 path"),
+                "--dbfilename",
+                "dump.rdb",
+                "--save",
+                "",
+            ])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("start redis-server"),
     );
     let mut conn = connect_when_ready(port);
-    let mut ask = |w: &[&str]| String::from_utf8_lossy(&conn.call(&argv(w)).expect("reply")).into_owned();
+    let mut ask =
+        |w: &[&str]| String::from_utf8_lossy(&conn.call(&argv(w)).expect("reply")).into_owned();
     assert_eq!(
         ask(&["LRANGE", "list", "0", "-1"]),
         "*4\r\n$1\r\nx\r\n$1\r\n1\r\n$0\r\n\r\n$4\r\n\u{0}bin\r\n"
     );
     assert_eq!(ask(&["OBJECT", "ENCODING", "list"]), "$9\r\nquicklist\r\n");
-    assert_eq!(ask(&["HGETALL", "small"]), "*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$3\r\ntwo\r\n");
+    assert_eq!(
+        ask(&["HGETALL", "small"]),
+        "*4\r\n$1\r\na\r\n$1\r\n1\r\n$1\r\nb\r\n$3\r\ntwo\r\n"
+    );
     assert_eq!(ask(&["OBJECT", "ENCODING", "small"]), "$8\r\nlistpack\r\n");
     assert_eq!(ask(&["HLEN", "large"]), ":700\r\n");
     assert_eq!(ask(&["HGET", "large", "f699"]), "$3\r\n699\r\n");

@@ -163,14 +163,20 @@ fn hash_for_write<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<&'a mut Hash, CmdE
         ctx.db().set(key, Value::Hash(Hash::new()), now);
     }
     match ctx.db().get_mut(key, now) {
-        Some(Entry { value: Value::Hash(h), .. }) => Ok(h),
+        Some(Entry {
+            value: Value::Hash(h),
+            ..
+        }) => Ok(h),
         _ => Err(error::WRONGTYPE),
     }
 }
 
 /// The configured listpack limits: (max entries, max value length).
 fn limits(ctx: &Ctx) -> (usize, usize) {
-    (ctx.eng.config.hash_max_listpack_entries, ctx.eng.config.hash_max_listpack_value)
+    (
+        ctx.eng.config.hash_max_listpack_entries,
+        ctx.eng.config.hash_max_listpack_value,
+    )
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -259,7 +265,12 @@ fn hincrby(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         None => 0,
     };
     let new = old.checked_add(incr).ok_or(error::OVERFLOW)?;
-    hash.set(&argv[2], new.to_string().into_bytes(), max_entries, max_value);
+    hash.set(
+        &argv[2],
+        new.to_string().into_bytes(),
+        max_entries,
+        max_value,
+    );
     ctx.signal_modified(key);
     ctx.dirty(1);
     Ok(Reply::Integer(new))
@@ -309,7 +320,10 @@ fn hmget(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let hash = hash_in(ctx.lookup_read(&argv[1]))?;
     let hash = hash.as_deref();
     Ok(Reply::Array(
-        argv[2..].iter().map(|f| Reply::bulk_or_nil(hash.and_then(|h| h.get(f)))).collect(),
+        argv[2..]
+            .iter()
+            .map(|f| Reply::bulk_or_nil(hash.and_then(|h| h.get(f))))
+            .collect(),
     ))
 }
 
@@ -322,25 +336,33 @@ fn hlen(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// `HSTRLEN key field` → the length of the field's value (0 when missing).
 fn hstrlen(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let hash = hash_in(ctx.lookup_read(&argv[1]))?;
-    Ok(Reply::int(hash.and_then(|h| h.get(&argv[2])).map_or(0, <[u8]>::len)))
+    Ok(Reply::int(
+        hash.and_then(|h| h.get(&argv[2])).map_or(0, <[u8]>::len),
+    ))
 }
 
 /// `HEXISTS key field` → 1 when the field exists, else 0.
 fn hexists(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let hash = hash_in(ctx.lookup_read(&argv[1]))?;
-    Ok(Reply::Integer(i64::from(hash.is_some_and(|h| h.contains(&argv[2])))))
+    Ok(Reply::Integer(i64::from(
+        hash.is_some_and(|h| h.contains(&argv[2])),
+    )))
 }
 
 /// `HKEYS key` → every field (insertion order while the hash is a listpack).
 fn hkeys(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let hash = hash_in(ctx.lookup_read(&argv[1]))?.map(|h| &*h);
-    Ok(Reply::bulks(hash.into_iter().flat_map(|h| h.iter().map(|(f, _)| f))))
+    Ok(Reply::bulks(
+        hash.into_iter().flat_map(|h| h.iter().map(|(f, _)| f)),
+    ))
 }
 
 /// `HVALS key` → every value, in the order HKEYS lists the fields.
 fn hvals(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let hash = hash_in(ctx.lookup_read(&argv[1]))?.map(|h| &*h);
-    Ok(Reply::bulks(hash.into_iter().flat_map(|h| h.iter().map(|(_, v)| v))))
+    Ok(Reply::bulks(
+        hash.into_iter().flat_map(|h| h.iter().map(|(_, v)| v)),
+    ))
 }
 
 /// `HGETALL key` → a map of every field to its value (a flat array in RESP2).
@@ -380,7 +402,10 @@ fn hrandfield(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     };
     let i = ctx.eng.rng.below(len as u64) as usize;
     match ctx.eng.dbs[ctx.db].peek(&argv[1]) {
-        Some(Entry { value: Value::Hash(h), .. }) => Ok(Reply::bulk_or_nil(h.nth(i).map(|(f, _)| f))),
+        Some(Entry {
+            value: Value::Hash(h),
+            ..
+        }) => Ok(Reply::bulk_or_nil(h.nth(i).map(|(f, _)| f))),
         _ => Ok(Reply::Nil),
     }
 }
@@ -392,7 +417,11 @@ fn hrandfield_count(ctx: &mut Ctx, key: &[u8], count: i64, withvalues: bool) -> 
         return Ok(Reply::Array(Vec::new()));
     }
     let eng = &mut *ctx.eng;
-    let Some(Entry { value: Value::Hash(hash), .. }) = eng.dbs[ctx.db].peek(key) else {
+    let Some(Entry {
+        value: Value::Hash(hash),
+        ..
+    }) = eng.dbs[ctx.db].peek(key)
+    else {
         return Ok(Reply::Array(Vec::new()));
     };
     let rng = &mut eng.rng;
@@ -401,7 +430,9 @@ fn hrandfield_count(ctx: &mut Ctx, key: &[u8], count: i64, withvalues: bool) -> 
         if wanted > MAX_RANDOM_REPLY {
             return Err(error::RANDOM_REPLY_TOO_LONG);
         }
-        (0..wanted).map(|_| rng.below(size as u64) as usize).collect()
+        (0..wanted)
+            .map(|_| rng.below(size as u64) as usize)
+            .collect()
     } else if wanted >= size as u64 {
         (0..size).collect()
     } else {
@@ -476,7 +507,8 @@ fn hscan(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         }
         i += 2;
     }
-    let (next, pairs): (u64, Vec<(&[u8], &[u8])>) = if hash.is_listpack() {
+    type Pair<'a> = (&'a [u8], &'a [u8]);
+    let (next, pairs): (u64, Vec<Pair>) = if hash.is_listpack() {
         (0, hash.iter().collect())
     } else {
         scan::step(hash.iter().map(|(f, v)| (f, (f, v))), cursor, count)
@@ -489,7 +521,10 @@ fn hscan(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         items.push(Reply::bulk(f));
         items.push(Reply::bulk(v));
     }
-    Ok(Reply::Array(vec![Reply::bulk(next.to_string()), Reply::Array(items)]))
+    Ok(Reply::Array(vec![
+        Reply::bulk(next.to_string()),
+        Reply::Array(items),
+    ]))
 }
 
 #[cfg(test)]
@@ -511,7 +546,11 @@ mod tests {
     }
 
     fn enc(eng: &Engine, key: &str) -> &'static str {
-        eng.dbs[0].peek(key.as_bytes()).expect("key exists").value.encoding_name()
+        eng.dbs[0]
+            .peek(key.as_bytes())
+            .expect("key exists")
+            .value
+            .encoding_name()
     }
 
     #[test]
@@ -546,7 +585,10 @@ mod tests {
         assert!(e.dbs[0].peek(b"h").is_none());
         cmd(&mut e, c, "HSET h f 9223372036854775807");
         assert!(cmd(&mut e, c, "HINCRBY h f 1").is_error());
-        assert_eq!(cmd(&mut e, c, "HGET h f"), Reply::bulk("9223372036854775807"));
+        assert_eq!(
+            cmd(&mut e, c, "HGET h f"),
+            Reply::bulk("9223372036854775807")
+        );
     }
 
     #[test]
@@ -575,7 +617,8 @@ mod tests {
         let mut cursor = "0".to_string();
         let mut seen = Vec::new();
         loop {
-            let Reply::Array(parts) = cmd(&mut e, c, &format!("HSCAN big {} COUNT 7", cursor)) else {
+            let Reply::Array(parts) = cmd(&mut e, c, &format!("HSCAN big {} COUNT 7", cursor))
+            else {
                 panic!("not an array")
             };
             let (Reply::Bulk(next), Reply::Array(items)) = (&parts[0], &parts[1]) else {

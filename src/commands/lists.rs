@@ -156,7 +156,10 @@ fn list_in(entry: Option<&mut Entry>) -> Result<Option<&mut List>, CmdError> {
 fn stored_list<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a mut List> {
     let now = ctx.now;
     match ctx.db().get_mut(key, now) {
-        Some(Entry { value: Value::List(l), .. }) => Some(l),
+        Some(Entry {
+            value: Value::List(l),
+            ..
+        }) => Some(l),
         _ => None,
     }
 }
@@ -328,7 +331,11 @@ fn pop(ctx: &mut Ctx, argv: &[Vec<u8>], end: End, name: &str) -> CmdResult {
     };
     let key = &argv[1];
     if list_in(ctx.lookup_write(key))?.is_none() {
-        return Ok(if count.is_some() { Reply::NilArray } else { Reply::Nil });
+        return Ok(if count.is_some() {
+            Reply::NilArray
+        } else {
+            Reply::Nil
+        });
     }
     match count {
         None => {
@@ -453,7 +460,11 @@ fn lpos(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         i += 2;
     }
     let Some(list) = list_in(ctx.lookup_read(&argv[1]))? else {
-        return Ok(if count.is_some() { Reply::Array(Vec::new()) } else { Reply::Nil });
+        return Ok(if count.is_some() {
+            Reply::Array(Vec::new())
+        } else {
+            Reply::Nil
+        });
     };
     match count {
         Some(n) => {
@@ -563,7 +574,10 @@ mod tests {
         assert!(e.dbs[0].peek(b"l").is_some());
         cmd(&mut e, c, "LMOVE l m LEFT RIGHT");
         assert!(e.dbs[0].peek(b"l").is_none());
-        assert_eq!(e.dbs[0].peek(b"m").map(|x| x.value.encoding_name()), Some("quicklist"));
+        assert_eq!(
+            e.dbs[0].peek(b"m").map(|x| x.value.encoding_name()),
+            Some("quicklist")
+        );
         cmd(&mut e, c, "LTRIM m 1 0");
         assert!(e.dbs[0].peek(b"m").is_none());
         let dirty = e.dirty;

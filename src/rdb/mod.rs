@@ -249,7 +249,7 @@ fn list_from(entries: Vec<Vec<u8>>) -> Result<Value, LoadError> {
 /// A hash value from a packed blob's alternating fields and values, in their order; converted
 /// to a hashtable as Redis's loader does when it is past the default listpack limits.
 fn hash_from(entries: Vec<Vec<u8>>) -> Result<Value, LoadError> {
-    if entries.is_empty() || entries.len() % 2 != 0 {
+    if entries.is_empty() || !entries.len().is_multiple_of(2) {
         return Err(LoadError::Corrupt("hash pairs"));
     }
     let mut hash = Hash::new();

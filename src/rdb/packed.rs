@@ -47,7 +47,10 @@ fn listpack_entry(b: &[u8]) -> Option<(Vec<u8>, usize)> {
             let v = (u64::from(first & 0x1F) << 8) | u64::from(*b.get(1)?);
             int(signed(v, 13), 2)
         }
-        0xE0..=0xEF => string(2, (usize::from(first & 0x0F) << 8) | usize::from(*b.get(1)?)),
+        0xE0..=0xEF => string(
+            2,
+            (usize::from(first & 0x0F) << 8) | usize::from(*b.get(1)?),
+        ),
         0xF0 => string(5, usize::try_from(le(4)?).ok()?),
         0xF1 => int(signed(le(2)?, 16), 3),
         0xF2 => int(signed(le(3)?, 24), 4),
@@ -107,7 +110,10 @@ fn ziplist_entry(b: &[u8]) -> Option<(Vec<u8>, usize)> {
     };
     match first >> 6 {
         0 => string(1, usize::from(first & 0x3F)),
-        1 => string(2, (usize::from(first & 0x3F) << 8) | usize::from(*b.get(1)?)),
+        1 => string(
+            2,
+            (usize::from(first & 0x3F) << 8) | usize::from(*b.get(1)?),
+        ),
         2 => {
             let n = u32::from_be_bytes(b.get(1..5)?.try_into().ok()?);
             string(5, usize::try_from(n).ok()?)
@@ -133,7 +139,10 @@ mod tests {
         let mut body = Vec::new();
         for e in entries {
             let start = body.len();
-            match std::str::from_utf8(e).ok().and_then(|s| s.parse::<u8>().ok()) {
+            match std::str::from_utf8(e)
+                .ok()
+                .and_then(|s| s.parse::<u8>().ok())
+            {
                 Some(n) if n < 128 && e.len() == n.to_string().len() => body.push(n),
                 _ => {
                     body.push(0x80 | e.len() as u8);
@@ -155,7 +164,10 @@ mod tests {
     fn listpack_strings_and_small_ints() {
         let blob = listpack(&[b"field", b"7", b"", b"value"]);
         let got = listpack_entries(&blob).expect("valid");
-        assert_eq!(got, vec![b"field".to_vec(), b"7".to_vec(), vec![], b"value".to_vec()]);
+        assert_eq!(
+            got,
+            vec![b"field".to_vec(), b"7".to_vec(), vec![], b"value".to_vec()]
+        );
     }
 
     #[test]
@@ -169,7 +181,14 @@ mod tests {
         blob.extend_from_slice(&body);
         blob.push(0xFF);
         let got = listpack_entries(&blob).expect("valid");
-        assert_eq!(got, vec![b"-1".to_vec(), b"-2".to_vec(), i64::MIN.to_string().into_bytes()]);
+        assert_eq!(
+            got,
+            vec![
+                b"-1".to_vec(),
+                b"-2".to_vec(),
+                i64::MIN.to_string().into_bytes()
+            ]
+        );
     }
 
     #[test]

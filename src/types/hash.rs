@@ -64,7 +64,9 @@ impl Hash {
             None => self.entries.iter().position(|(f, _)| f.as_slice() == field),
             Some(index) => {
                 let h = self.hasher.hash_one(field);
-                index.find(h, |&i| self.entries[i].0.as_slice() == field).copied()
+                index
+                    .find(h, |&i| self.entries[i].0.as_slice() == field)
+                    .copied()
             }
         }
     }
@@ -104,7 +106,13 @@ impl Hash {
     /// Sets a field; true when it is new. A listpack converts first when the field or the value
     /// is longer than `max_value`, and after the write when it holds more than `max_entries`
     /// fields.
-    pub fn set(&mut self, field: &[u8], value: Vec<u8>, max_entries: usize, max_value: usize) -> bool {
+    pub fn set(
+        &mut self,
+        field: &[u8],
+        value: Vec<u8>,
+        max_entries: usize,
+        max_value: usize,
+    ) -> bool {
         self.convert_for_lengths([field.len(), value.len()], max_value);
         if let Some(i) = self.find(field) {
             self.entries[i].1 = value;
@@ -125,7 +133,9 @@ impl Hash {
 
     /// Removes a field; true when it existed.
     pub fn delete(&mut self, field: &[u8]) -> bool {
-        let Some(i) = self.find(field) else { return false };
+        let Some(i) = self.find(field) else {
+            return false;
+        };
         match &mut self.index {
             // A listpack closes the gap, keeping the order of the rest.
             None => {
@@ -152,18 +162,26 @@ impl Hash {
 
     /// The pair at a position in `0..len()` (random picks for HRANDFIELD).
     pub fn nth(&self, i: usize) -> Option<(&[u8], &[u8])> {
-        self.entries.get(i).map(|(f, v)| (f.as_slice(), v.as_slice()))
+        self.entries
+            .get(i)
+            .map(|(f, v)| (f.as_slice(), v.as_slice()))
     }
 
     /// Every pair: insertion order for a listpack, the table's order otherwise.
     pub fn iter(&self) -> impl ExactSizeIterator<Item = (&[u8], &[u8])> {
-        self.entries.iter().map(|(f, v)| (f.as_slice(), v.as_slice()))
+        self.entries
+            .iter()
+            .map(|(f, v)| (f.as_slice(), v.as_slice()))
     }
 
     /// Rough memory use in bytes (MEMORY USAGE, INFO).
     pub fn approx_bytes(&self) -> usize {
         let per = if self.is_listpack() { 4 } else { 56 };
-        48 + self.entries.iter().map(|(f, v)| f.len() + v.len() + per).sum::<usize>()
+        48 + self
+            .entries
+            .iter()
+            .map(|(f, v)| f.len() + v.len() + per)
+            .sum::<usize>()
     }
 }
 
@@ -172,7 +190,9 @@ mod tests {
     use super::*;
 
     fn fields(h: &Hash) -> Vec<String> {
-        h.iter().map(|(f, _)| String::from_utf8_lossy(f).into_owned()).collect()
+        h.iter()
+            .map(|(f, _)| String::from_utf8_lossy(f).into_owned())
+            .collect()
     }
 
     #[test]
@@ -215,7 +235,12 @@ mod tests {
         let mut h = Hash::new();
         h.convert_to_table();
         for i in 0..200 {
-            h.set(format!("f{}", i).as_bytes(), i.to_string().into_bytes(), 0, 0);
+            h.set(
+                format!("f{}", i).as_bytes(),
+                i.to_string().into_bytes(),
+                0,
+                0,
+            );
         }
         for i in (0..200).step_by(3) {
             assert!(h.delete(format!("f{}", i).as_bytes()));

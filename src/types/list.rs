@@ -65,7 +65,11 @@ impl List {
     /// Maps a Redis index (negative counts from the tail, -1 the last) to a position.
     pub fn position(&self, index: i64) -> Option<usize> {
         let len = self.items.len() as i64;
-        let i = if index < 0 { len.checked_add(index)? } else { index };
+        let i = if index < 0 {
+            len.checked_add(index)?
+        } else {
+            index
+        };
         if (0..len).contains(&i) {
             usize::try_from(i).ok()
         } else {
@@ -75,7 +79,9 @@ impl List {
 
     /// The element at a Redis index.
     pub fn get(&self, index: i64) -> Option<&[u8]> {
-        self.position(index).and_then(|p| self.items.get(p)).map(Vec::as_slice)
+        self.position(index)
+            .and_then(|p| self.items.get(p))
+            .map(Vec::as_slice)
     }
 
     /// Replaces the element at a Redis index; false when the index is out of range.
@@ -224,7 +230,9 @@ impl List {
 
 impl FromIterator<Vec<u8>> for List {
     fn from_iter<I: IntoIterator<Item = Vec<u8>>>(iter: I) -> List {
-        List { items: iter.into_iter().collect() }
+        List {
+            items: iter.into_iter().collect(),
+        }
     }
 }
 
@@ -237,7 +245,9 @@ mod tests {
     }
 
     fn strs(l: &List) -> Vec<String> {
-        l.iter().map(|e| String::from_utf8_lossy(e).into_owned()).collect()
+        l.iter()
+            .map(|e| String::from_utf8_lossy(e).into_owned())
+            .collect()
     }
 
     #[test]
