@@ -105,7 +105,8 @@ impl Hash {
 
     /// Sets a field; true when it is new. A listpack converts first when the field or the value
     /// is longer than `max_value`, and after the write when it holds more than `max_entries`
-    /// fields.
+    /// fields (even when the write only updated a value: a limit lowered by CONFIG SET takes
+    /// effect on the next write of any kind).
     pub fn set(
         &mut self,
         field: &[u8],
@@ -114,21 +115,27 @@ impl Hash {
         max_value: usize,
     ) -> bool {
         self.convert_for_lengths([field.len(), value.len()], max_value);
-        if let Some(i) = self.find(field) {
-            self.entries[i].1 = value;
-            return false;
-        }
-        let i = self.entries.len();
-        self.entries.push((field.to_vec(), value));
-        if let Some(index) = &mut self.index {
-            let (entries, hasher) = (&self.entries, &self.hasher);
-            index.insert_unique(hasher.hash_one(field), i, |&j| {
-                hasher.hash_one(entries[j].0.as_slice())
-            });
-        } else if self.entries.len() > max_entries {
+        let created = match self.find(field) {
+            Some(i) => {
+                self.entries[i].1 = value;
+                false
+            }
+            None => {
+                let i = self.entries.len();
+                self.entries.push((field.to_vec(), value));
+                if let Some(index) = &mut self.index {
+                    let (entries, hasher) = (&self.entries, &self.hasher);
+                    index.insert_unique(hasher.hash_one(field), i, |&j| {
+                        hasher.hash_one(entries[j].0.as_slice())
+                    });
+                }
+                true
+            }
+        };
+        if self.is_listpack() && self.entries.len() > max_entries {
             self.convert_to_table();
         }
-        true
+        created
     }
 
     /// Removes a field; true when it existed.
@@ -227,6 +234,13 @@ mod tests {
         assert!(!h.is_listpack());
         // Never back, even when emptied down to one short pair.
         h.set(b"f", b"short".to_vec(), 128, 64);
+        assert!(!h.is_listpack());
+
+        // An update converts too once the hash is over a lowered limit.
+        let mut h = Hash::new();
+        h.set(b"a", b"1".to_vec(), 128, 64);
+        h.set(b"b", b"2".to_vec(), 128, 64);
+        h.set(b"a", b"3".to_vec(), 1, 64);
         assert!(!h.is_listpack());
     }
 
