@@ -498,7 +498,9 @@ fn hscan(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             if n < 1 {
                 return Err(error::SYNTAX);
             }
-            count = usize::try_from(n).unwrap_or(usize::MAX);
+            // Any count past the hash's size means "all of it"; the cap keeps the walk's
+            // arithmetic far from overflow on 32-bit targets.
+            count = usize::try_from(n).unwrap_or(usize::MAX).min(1 << 28);
         } else if args::is(&argv[i], "match") && more {
             // "*" matches everything: skip the matching altogether, as Redis does.
             pattern = Some(argv[i + 1].as_slice()).filter(|p| *p != b"*");
