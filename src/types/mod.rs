@@ -1,5 +1,9 @@
 //! The values a key can hold. Data structures only: they know nothing of commands or replies.
 
+pub mod zset;
+
+pub use zset::ZSet;
+
 /// How a string value is stored, as `OBJECT ENCODING` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StrEncoding {
@@ -49,6 +53,8 @@ impl StrEncoding {
 pub enum Value {
     /// A binary-safe string and the encoding Redis would report for it.
     Str(Vec<u8>, StrEncoding),
+    /// A sorted set.
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -62,6 +68,7 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(..) => "string",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -69,6 +76,7 @@ impl Value {
     pub fn encoding_name(&self) -> &'static str {
         match self {
             Value::Str(_, enc) => enc.name(),
+            Value::ZSet(z) => z.encoding_name(),
         }
     }
 
@@ -76,6 +84,7 @@ impl Value {
     pub fn as_str(&self) -> Option<&[u8]> {
         match self {
             Value::Str(b, _) => Some(b),
+            _ => None,
         }
     }
 
@@ -83,6 +92,7 @@ impl Value {
     pub fn approx_bytes(&self) -> usize {
         match self {
             Value::Str(b, _) => b.len() + 16,
+            Value::ZSet(z) => z.approx_bytes(),
         }
     }
 }
