@@ -11,6 +11,7 @@ pub mod keys;
 pub mod scan;
 pub mod server;
 pub mod strings;
+pub mod zsets;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -125,6 +126,7 @@ impl CommandSpec {
 /// Every group's commands, in the order COMMAND lists groups.
 const GROUPS: &[&[CommandSpec]] = &[
     strings::COMMANDS,
+    zsets::COMMANDS,
     keys::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
