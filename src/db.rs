@@ -41,6 +41,8 @@ pub struct Db {
     volatile: usize,
     /// Keys removed by expiry since start (INFO stats expired_keys).
     pub expired_keys: u64,
+    /// Keys removed by expiry since the engine last looked (it signals them to WATCH).
+    pub expired_log: Vec<Vec<u8>>,
 }
 
 impl Db {
@@ -70,6 +72,7 @@ impl Db {
             Some(e) if e.is_expired(now) => {
                 self.remove_entry(key);
                 self.expired_keys += 1;
+                self.expired_log.push(key.to_vec());
                 true
             }
             _ => false,
@@ -193,10 +196,12 @@ impl Db {
         }
         let before = self.map.len();
         let mut volatile_removed = 0;
-        self.map.retain(|_, e| {
+        let log = &mut self.expired_log;
+        self.map.retain(|k, e| {
             let keep = !e.is_expired(now);
             if !keep {
                 volatile_removed += 1;
+                log.push(k.clone());
             }
             keep
         });

@@ -47,6 +47,13 @@ pub struct Client {
     pub outbox: Vec<Reply>,
     /// Set when a key this client WATCHes was modified: its next EXEC fails.
     pub watch_dirty: bool,
+    /// Commands queued since MULTI; None outside a transaction.
+    pub multi: Option<Vec<Vec<Vec<u8>>>>,
+    /// A command was rejected while queueing: EXEC will answer EXECABORT.
+    pub multi_error: bool,
+    /// Keys this client WATCHes: database, key, and whether the key was already logically
+    /// expired (but not yet removed) when WATCH ran.
+    pub watching: Vec<(usize, Vec<u8>, bool)>,
 }
 
 /// Counters INFO reports.
@@ -213,6 +220,9 @@ impl Engine {
                 closing: false,
                 outbox: Vec::new(),
                 watch_dirty: false,
+                multi: None,
+                multi_error: false,
+                watching: Vec::new(),
             },
         );
         id
@@ -220,6 +230,7 @@ impl Engine {
 
     /// Disconnects a client.
     pub fn close_client(&mut self, id: ClientId) {
+        self.unwatch_all(id);
         self.clients.remove(&id);
     }
 
@@ -239,8 +250,17 @@ impl Engine {
         if argv.is_empty() {
             return None;
         }
-        let db = self.clients.get(&client)?.db;
+        let (db, in_multi) = {
+            let c = self.clients.get(&client)?;
+            (c.db, c.multi.is_some())
+        };
         let reply = match resolve(argv) {
+            Ok(spec) if in_multi && !TX_CONTROL.contains(&spec.name) => {
+                if let Some(queue) = self.clients.get_mut(&client).and_then(|c| c.multi.as_mut()) {
+                    queue.push(argv.to_vec());
+                }
+                Reply::status("QUEUED")
+            }
             Ok(spec) => {
                 let full = full_name(argv, spec);
                 if let Some(c) = self.clients.get_mut(&client) {
@@ -251,12 +271,82 @@ impl Engine {
                 let mut ctx = Ctx { eng: self, client, db, now: now_ms };
                 (spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply)
             }
-            Err(e) => error_reply(e),
+            Err(e) if argv[0].eq_ignore_ascii_case(b"exec") => {
+                // EXEC itself refused (in a transaction or not): Redis answers EXECABORT and
+                // discards any open transaction.
+                if let Some(c) = self.clients.get_mut(&client) {
+                    c.multi = None;
+                    c.multi_error = false;
+                }
+                self.unwatch_all(client);
+                let why = e.text().strip_prefix("ERR ").unwrap_or(e.text());
+                Reply::Error(format!("EXECABORT Transaction discarded because of: {}", why).into())
+            }
+            Err(e) => {
+                // A command refused before it runs makes the open transaction fail at EXEC.
+                if let Some(c) = self.clients.get_mut(&client).filter(|c| c.multi.is_some()) {
+                    c.multi_error = true;
+                }
+                error_reply(e)
+            }
         };
         if reply.is_error() {
             self.stats.error_replies += 1;
         }
+        self.after_command();
         Some(reply)
+    }
+
+    /// Work after every command: keys removed by expiry count as modified for WATCH.
+    fn after_command(&mut self) {
+        for db in 0..self.dbs.len() {
+            if self.dbs[db].expired_log.is_empty() {
+                continue;
+            }
+            let keys = std::mem::take(&mut self.dbs[db].expired_log);
+            for k in keys {
+                self.signal_modified(db, &k);
+            }
+        }
+    }
+
+    /// Starts watching `key` in `db` for `client` (WATCH).
+    pub fn watch(&mut self, client: ClientId, db: usize, key: &[u8], now: i64) {
+        let Some(c) = self.clients.get(&client) else { return };
+        if c.watching.iter().any(|(d, k, _)| *d == db && k == key) {
+            return;
+        }
+        let expired = self.dbs[db]
+            .peek(key)
+            .is_some_and(|e| e.expire_at.is_some_and(|t| t <= now));
+        if let Some(c) = self.clients.get_mut(&client) {
+            c.watching.push((db, key.to_vec(), expired));
+        }
+        self.watched.entry((db, key.to_vec())).or_default().push(client);
+    }
+
+    /// Forgets every key `client` watches and clears its dirty flag (UNWATCH, EXEC, DISCARD).
+    pub fn unwatch_all(&mut self, client: ClientId) {
+        let Some(c) = self.clients.get_mut(&client) else { return };
+        c.watch_dirty = false;
+        for (db, key, _) in std::mem::take(&mut c.watching) {
+            if let Some(ids) = self.watched.get_mut(&(db, key.clone())) {
+                ids.retain(|id| *id != client);
+                if ids.is_empty() {
+                    self.watched.remove(&(db, key));
+                }
+            }
+        }
+    }
+
+    /// Whether a key `client` watches, live when watched, has since expired (EXEC fails then).
+    pub fn watched_key_expired(&self, client: ClientId, now: i64) -> bool {
+        self.clients.get(&client).is_some_and(|c| {
+            c.watching.iter().any(|(db, key, was_expired)| {
+                !was_expired
+                    && self.dbs[*db].peek(key).is_some_and(|e| e.expire_at.is_some_and(|t| t <= now))
+            })
+        })
     }
 
     /// Marks the WATCHers of `key` in database `db` dirty.
@@ -264,11 +354,33 @@ impl Engine {
         if self.watched.is_empty() {
             return;
         }
-        if let Some(ids) = self.watched.get(&(db, key.to_vec())) {
-            for id in ids.clone() {
-                if let Some(c) = self.clients.get_mut(&id) {
-                    c.watch_dirty = true;
-                }
+        let Some(ids) = self.watched.get(&(db, key.to_vec())) else { return };
+        let gone = self.dbs[db].peek(key).is_none();
+        for id in ids.clone() {
+            let Some(c) = self.clients.get_mut(&id) else { continue };
+            let entry = c.watching.iter_mut().find(|(d, k, _)| *d == db && k == key);
+            match entry {
+                // Watched while already expired, and now removed: logically nothing changed.
+                Some((_, _, was_expired)) if *was_expired && gone => *was_expired = false,
+                _ => c.watch_dirty = true,
+            }
+        }
+    }
+
+    /// Marks dirty the WATCHers of keys affected by swapping databases `a` and `b` (SWAPDB): a
+    /// watched key changes when it exists on either side.
+    pub fn signal_swapped(&mut self, a: usize, b: usize) {
+        let hit: Vec<ClientId> = self
+            .watched
+            .iter()
+            .filter(|((d, k), _)| {
+                (*d == a || *d == b) && (self.dbs[a].peek(k).is_some() || self.dbs[b].peek(k).is_some())
+            })
+            .flat_map(|(_, ids)| ids.iter().copied())
+            .collect();
+        for id in hit {
+            if let Some(c) = self.clients.get_mut(&id) {
+                c.watch_dirty = true;
             }
         }
     }
@@ -294,6 +406,7 @@ impl Engine {
         for db in &mut self.dbs {
             db.active_expire(now_ms);
         }
+        self.after_command();
     }
 
     /// Total keys across databases.
@@ -302,7 +415,11 @@ impl Engine {
     }
 }
 
-fn error_reply(e: CmdError) -> Reply {
+/// Commands that run at once inside MULTI instead of being queued.
+const TX_CONTROL: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
+
+/// An error as a reply.
+pub fn error_reply(e: CmdError) -> Reply {
     Reply::Error(e.0)
 }
 

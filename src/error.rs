@@ -78,6 +78,23 @@ errors! {
     POSITIVE = "ERR value is out of range, must be positive";
     /// SCAN with a cursor that is not an unsigned integer.
     INVALID_CURSOR = "ERR invalid cursor";
+    /// DECRBY with -9223372036854775808, whose negation does not fit.
+    DECREMENT_OVERFLOW = "ERR decrement would overflow";
+    /// SETEX's variant of the invalid expire error.
+    INVALID_EXPIRE_SETEX = "ERR invalid expire time in 'setex' command";
+    /// PSETEX's variant of the invalid expire error.
+    INVALID_EXPIRE_PSETEX = "ERR invalid expire time in 'psetex' command";
+    /// LCS on a key that holds something other than a string.
+    LCS_NOT_STRINGS = "ERR The specified keys must contain string values";
+    /// LCS given both LEN and IDX.
+    LCS_LEN_AND_IDX = "ERR If you want both the length and indexes, please just use IDX.";
+    /// LCS whose table of (len1+1)*(len2+1) 32-bit cells would exceed proto-max-bulk-len.
+    LCS_TABLE_TOO_BIG =
+        "ERR Insufficient memory, transient memory for LCS exceeds proto-max-bulk-len";
+    /// LCS whose table could not be allocated.
+    LCS_ALLOC_FAILED = "ERR Insufficient memory, failed allocating transient memory for LCS";
+    /// A command refused for lack of memory.
+    OOM = "OOM command not allowed when used memory > 'maxmemory'.";
 }
 
 /// `ERR wrong number of arguments for '<name>' command` (`name` is lower case, `a|b` for

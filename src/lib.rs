@@ -11,6 +11,7 @@
 //! - [`types`]: the data structures behind values.
 //! - [`protocol`]: replies, RESP encoding and parsing, redis-cli's tokenizer and renderer.
 //! - [`error`]: every Redis error text.
+//! - [`rdb`]: snapshots in Redis's RDB format (CRC-64 checked).
 //! - [`config`]: CONFIG parameters.
 //! - [`util`]: Redis's number parsing and formatting rules, glob matching.
 
@@ -18,8 +19,10 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod engine;
+pub mod playground;
 pub mod error;
 pub mod protocol;
+pub mod rdb;
 pub mod rng;
 pub mod types;
 pub mod util;

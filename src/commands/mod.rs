@@ -11,6 +11,7 @@ pub mod keys;
 pub mod scan;
 pub mod server;
 pub mod strings;
+pub mod transactions;
 pub mod zsets;
 
 use std::collections::HashMap;
@@ -130,6 +131,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     keys::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
+    transactions::COMMANDS,
 ];
 
 /// The command table, by lower-case name.
@@ -149,6 +151,13 @@ pub fn all() -> Vec<&'static CommandSpec> {
     let mut v: Vec<_> = table().values().copied().collect();
     v.sort_by_key(|c| c.name);
     v
+}
+
+/// The container a subcommand belongs to, if `spec` is a subcommand.
+pub fn parent_of(spec: &CommandSpec) -> Option<&'static CommandSpec> {
+    table().values().copied().find(|c| {
+        c.subcommands.iter().any(|s| std::ptr::eq(s, spec))
+    })
 }
 
 /// Looks a command up by name, ignoring ASCII case.

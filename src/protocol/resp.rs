@@ -1,1 +1,257 @@
-//! (to be written)
+//! RESP on the wire: the request parser a server uses, and a reply reader for clients and tests.
+//!
+//! The request parser follows redis-server: a buffer starting with `*` is a multibulk request,
+//! anything else an inline command line. An incomplete request (`Ok(None)`) is kept apart from
+//! an invalid one (`Err`), after which Redis replies with the error and closes the connection.
+
+use super::inline::split_args;
+use super::Reply;
+
+/// Longest inline request or multibulk header line Redis accepts (PROTO_INLINE_MAX_SIZE).
+pub const INLINE_MAX: usize = 64 * 1024;
+/// Most arguments one multibulk request may declare (Redis checks against INT_MAX).
+pub const MAX_MULTIBULK: i64 = i32::MAX as i64;
+/// Longest bulk argument by default (proto-max-bulk-len).
+pub const MAX_BULK: i64 = 512 * 1024 * 1024;
+
+/// A request the server cannot parse: the text after `-ERR `... is `self.0` with its prefix.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProtocolError(pub String);
+
+impl ProtocolError {
+    fn new(what: impl Into<String>) -> ProtocolError {
+        ProtocolError(format!("ERR Protocol error: {}", what.into()))
+    }
+}
+
+/// A complete request: its arguments (empty for a blank line or `*0`) and the bytes it used.
+pub type Request = (Vec<Vec<u8>>, usize);
+
+/// Parses one request from the start of `buf`. `Ok(None)`: more bytes are needed.
+pub fn parse_request(buf: &[u8]) -> Result<Option<Request>, ProtocolError> {
+    parse_request_limited(buf, MAX_BULK)
+}
+
+/// [`parse_request`] with a bulk length limit (the proto-max-bulk-len setting).
+pub fn parse_request_limited(buf: &[u8], max_bulk: i64) -> Result<Option<Request>, ProtocolError> {
+    match buf.first() {
+        None => Ok(None),
+        Some(b'*') => parse_multibulk(buf, max_bulk),
+        Some(_) => parse_inline(buf),
+    }
+}
+
+fn parse_inline(buf: &[u8]) -> Result<Option<Request>, ProtocolError> {
+    let Some(nl) = buf.iter().position(|&c| c == b'\n') else {
+        if buf.len() > INLINE_MAX {
+            return Err(ProtocolError::new("too big inline request"));
+        }
+        return Ok(None);
+    };
+    let mut line = &buf[..nl];
+    if line.last() == Some(&b'\r') {
+        line = &line[..line.len() - 1];
+    }
+    let args = split_args(line).map_err(|_| ProtocolError::new("unbalanced quotes in request"))?;
+    Ok(Some((args, nl + 1)))
+}
+
+/// Finds the `\r\n`-terminated line starting at `from`; returns its end (index of `\r`).
+fn line_end(buf: &[u8], from: usize) -> Option<usize> {
+    let cr = buf[from..].iter().position(|&c| c == b'\r')? + from;
+    if cr + 1 < buf.len() {
+        Some(cr)
+    } else {
+        None
+    }
+}
+
+fn parse_multibulk(buf: &[u8], max_bulk: i64) -> Result<Option<Request>, ProtocolError> {
+    let Some(end) = line_end(buf, 0) else {
+        if buf.len() > INLINE_MAX {
+            return Err(ProtocolError::new("too big mbulk count string"));
+        }
+        return Ok(None);
+    };
+    let count = crate::util::parse_i64(&buf[1..end])
+        .filter(|n| *n <= MAX_MULTIBULK)
+        .ok_or_else(|| ProtocolError::new("invalid multibulk length"))?;
+    let mut pos = end + 2;
+    if count <= 0 {
+        return Ok(Some((Vec::new(), pos)));
+    }
+    // The declared count is bounded above, but only grow the vector as arguments arrive.
+    let mut args = Vec::with_capacity((count as usize).min(1024));
+    for _ in 0..count {
+        let Some(&tag) = buf.get(pos) else { return Ok(None) };
+        if tag != b'$' {
+            return Err(ProtocolError(format!(
+                "ERR Protocol error: expected '$', got '{}'",
+                tag as char
+            )));
+        }
+        let Some(end) = line_end(buf, pos) else {
+            if buf.len() - pos > INLINE_MAX {
+                return Err(ProtocolError::new("too big bulk count string"));
+            }
+            return Ok(None);
+        };
+        let len = crate::util::parse_i64(&buf[pos + 1..end])
+            .filter(|n| (0..=max_bulk).contains(n))
+            .ok_or_else(|| ProtocolError::new("invalid bulk length"))? as usize;
+        let start = end + 2;
+        if buf.len() < start + len + 2 {
+            return Ok(None);
+        }
+        args.push(buf[start..start + len].to_vec());
+        pos = start + len + 2;
+    }
+    Ok(Some((args, pos)))
+}
+
+/// A reply the reader could not understand.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BadReply(pub String);
+
+/// Reads one reply (RESP2 or RESP3) from the start of `buf`. `Ok(None)`: more bytes needed.
+/// Attributes (`|`) are skipped; big numbers come back as bulk strings.
+pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, BadReply> {
+    let Some(&tag) = buf.first() else { return Ok(None) };
+    let Some(end) = line_end(buf, 0) else { return Ok(None) };
+    let line = &buf[1..end];
+    let text = || String::from_utf8_lossy(line).into_owned();
+    let num = || -> Result<i64, BadReply> {
+        std::str::from_utf8(line)
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| BadReply(format!("bad number {:?}", String::from_utf8_lossy(line))))
+    };
+    let after = end + 2;
+    let reply = match tag {
+        b'+' => (Reply::Status(text().into()), after),
+        b'-' => (Reply::Error(text().into()), after),
+        b':' => (Reply::Integer(num()?), after),
+        b'(' => (Reply::Bulk(line.to_vec()), after),
+        b'_' => (Reply::Nil, after),
+        b'#' => (Reply::Bool(line == b"t"), after),
+        b',' => {
+            let d = match line {
+                b"inf" => f64::INFINITY,
+                b"-inf" => f64::NEG_INFINITY,
+                _ => text().parse().map_err(|_| BadReply(format!("bad double {}", text())))?,
+            };
+            (Reply::Double(d), after)
+        }
+        b'$' | b'=' | b'!' => {
+            let n = num()?;
+            if n < 0 {
+                (Reply::Nil, after)
+            } else {
+                let n = n as usize;
+                if buf.len() < after + n + 2 {
+                    return Ok(None);
+                }
+                let body = buf[after..after + n].to_vec();
+                let r = match tag {
+                    b'=' => Reply::Verbatim("txt", body.get(4..).unwrap_or_default().to_vec()),
+                    b'!' => Reply::Error(String::from_utf8_lossy(&body).into_owned().into()),
+                    _ => Reply::Bulk(body),
+                };
+                (r, after + n + 2)
+            }
+        }
+        b'*' | b'~' | b'>' | b'%' | b'|' => {
+            let n = num()?;
+            if n < 0 {
+                return Ok(Some((Reply::NilArray, after)));
+            }
+            let items = if matches!(tag, b'%' | b'|') { n * 2 } else { n };
+            let mut pos = after;
+            let mut out = Vec::new();
+            for _ in 0..items {
+                match parse_reply(&buf[pos..])? {
+                    Some((r, used)) => {
+                        out.push(r);
+                        pos += used;
+                    }
+                    None => return Ok(None),
+                }
+            }
+            let r = match tag {
+                b'~' => Reply::Set(out),
+                b'>' => Reply::Push(out),
+                b'%' => {
+                    let mut pairs = Vec::new();
+                    let mut it = out.into_iter();
+                    while let (Some(k), Some(v)) = (it.next(), it.next()) {
+                        pairs.push((k, v));
+                    }
+                    Reply::Map(pairs)
+                }
+                b'|' => {
+                    // An attribute precedes the real reply: skip it.
+                    return Ok(parse_reply(&buf[pos..])?.map(|(r, used)| (r, pos + used)));
+                }
+                _ => Reply::Array(out),
+            };
+            (r, pos)
+        }
+        other => return Err(BadReply(format!("unknown reply type {:?}", other as char))),
+    };
+    Ok(Some(reply))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(v: &[&str]) -> Vec<Vec<u8>> {
+        v.iter().map(|s| s.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn multibulk_and_inline() {
+        let buf = b"*2\r\n$3\r\nGET\r\n$1\r\na\r\nPING\r\n";
+        let (a, used) = parse_request(buf).unwrap().unwrap();
+        assert_eq!(a, args(&["GET", "a"]));
+        let (b, used2) = parse_request(&buf[used..]).unwrap().unwrap();
+        assert_eq!(b, args(&["PING"]));
+        assert_eq!(used + used2, buf.len());
+    }
+
+    #[test]
+    fn incomplete_is_not_an_error() {
+        let full = b"*2\r\n$3\r\nGET\r\n$1\r\na\r\n";
+        for cut in 0..full.len() {
+            assert_eq!(parse_request(&full[..cut]), Ok(None), "cut at {}", cut);
+        }
+        assert_eq!(parse_request(b"PING"), Ok(None));
+    }
+
+    #[test]
+    fn protocol_errors() {
+        let e = |b: &[u8]| parse_request(b).unwrap_err().0;
+        assert_eq!(e(b"*x\r\n"), "ERR Protocol error: invalid multibulk length");
+        assert_eq!(e(b"*1\r\nx\r\n"), "ERR Protocol error: expected '$', got 'x'");
+        assert_eq!(e(b"*1\r\n$-3\r\n"), "ERR Protocol error: invalid bulk length");
+        assert_eq!(e(b"\"abc\r\n"), "ERR Protocol error: unbalanced quotes in request");
+        assert_eq!(parse_request(b"*0\r\n"), Ok(Some((vec![], 4))));
+        assert_eq!(parse_request(b"*-1\r\n"), Ok(Some((vec![], 5))));
+    }
+
+    #[test]
+    fn replies_round_trip() {
+        let r = Reply::Array(vec![
+            Reply::bulk("a"),
+            Reply::Integer(-3),
+            Reply::Nil,
+            Reply::Map(vec![(Reply::status("k"), Reply::Double(1.5))]),
+            Reply::Set(vec![Reply::Bool(true)]),
+        ]);
+        let bytes = r.to_resp(3);
+        let (back, used) = parse_reply(&bytes).unwrap().unwrap();
+        assert_eq!(used, bytes.len());
+        assert_eq!(back, r);
+        assert_eq!(parse_reply(&bytes[..bytes.len() - 1]), Ok(None));
+    }
+}

@@ -5,6 +5,7 @@
 //! live here once.
 
 pub mod glob;
+pub mod longdouble;
 
 /// Parses a signed 64-bit integer exactly as Redis's `string2ll` does: optional `-`, digits, no
 /// leading zeros (except `0` itself), no `+`, no spaces, and no overflow.

@@ -1,0 +1,34 @@
+# redis-playground — two commands matter: `make play` and `make test`.
+SHELL := /bin/bash
+PORT ?= 8080
+WASM := target/wasm32-unknown-unknown/release/redis_playground.wasm
+
+.PHONY: play test setup build wasm serve server test-rust test-wasm-build clean
+
+## Set up everything missing, build the wasm, serve the page on 127.0.0.1 and print its address.
+play: wasm
+	@scripts/serve.sh $(PORT)
+
+## Set up everything missing, then run every test.
+test: setup test-rust test-wasm-build
+
+setup:
+	@scripts/setup.sh
+
+test-rust:
+	cargo test --all-targets
+
+# The engine must keep building for the browser.
+test-wasm-build:
+	cargo build --target wasm32-unknown-unknown --lib
+
+## The native RESP server on port 6379 (PORT=... to change).
+server:
+	cargo run --release --bin redis-playground-server -- --port $(or $(SERVER_PORT),6379)
+
+wasm: setup
+	@scripts/build-wasm.sh
+
+clean:
+	cargo clean
+	rm -rf www/pkg

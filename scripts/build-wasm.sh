@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Builds the engine for the browser into www/pkg: release wasm, wasm-bindgen glue, wasm-opt.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --target wasm32-unknown-unknown --lib
+wasm-bindgen --target web --no-typescript --out-dir www/pkg \
+  target/wasm32-unknown-unknown/release/redis_playground.wasm
+# Debian's binaryen emits modules Chromium rejects; the npm package's wasm-opt is used.
+if [ -x node_modules/.bin/wasm-opt ]; then
+  node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types \
+    www/pkg/redis_playground_bg.wasm -o www/pkg/redis_playground_bg.wasm.opt
+  mv www/pkg/redis_playground_bg.wasm.opt www/pkg/redis_playground_bg.wasm
+fi
+raw=$(stat -c %s www/pkg/redis_playground_bg.wasm)
+gz=$(gzip -9 -c www/pkg/redis_playground_bg.wasm | wc -c)
+echo "[build-wasm] www/pkg/redis_playground_bg.wasm: ${raw} bytes, ${gz} gzipped"

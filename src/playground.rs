@@ -1,0 +1,192 @@
+//! The terminal's view of the engine: lines in, redis-cli text out.
+//!
+//! Everything the page needs that is not browser-specific lives here, so it is tested natively:
+//! splitting a typed line with redis-cli's rules, running it, rendering the reply as redis-cli
+//! prints it, the prompt, argument hints, completion and `help <command>`. `wasm.rs` only
+//! converts types at the boundary.
+
+use crate::commands::{self, CommandSpec};
+use crate::engine::{ClientId, Engine, EngineOptions};
+use crate::protocol::inline::split_args;
+use crate::protocol::render::render_for;
+use crate::protocol::Reply;
+
+/// The outcome of one typed line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LineOutcome {
+    /// What redis-cli would print (may be empty: a blank line prints nothing).
+    pub text: String,
+    /// The reply, when a command ran.
+    pub reply: Option<Reply>,
+}
+
+/// An engine with the terminal's conveniences.
+pub struct Playground {
+    /// The engine itself.
+    pub engine: Engine,
+}
+
+impl Playground {
+    /// A playground over a fresh engine.
+    pub fn new(opts: EngineOptions) -> Playground {
+        Playground { engine: Engine::new(opts) }
+    }
+
+    /// Runs one typed line for `client` at `now` (ms).
+    pub fn execute_line(&mut self, client: ClientId, line: &str, now: i64) -> LineOutcome {
+        let argv = match split_args(line.as_bytes()) {
+            Ok(argv) => argv,
+            // redis-cli's own message for a line it cannot split; nothing is sent.
+            Err(_) => return LineOutcome { text: "Invalid argument(s)\n".into(), reply: None },
+        };
+        if argv.is_empty() {
+            return LineOutcome { text: String::new(), reply: None };
+        }
+        match self.engine.execute(client, &argv, now) {
+            Some(reply) => {
+                let text = render_for(&reply, self.engine.proto(client));
+                LineOutcome { text, reply: Some(reply) }
+            }
+            None => LineOutcome { text: String::new(), reply: None },
+        }
+    }
+
+    /// The prompt redis-cli shows for this client: `127.0.0.1:6379[2]> `.
+    pub fn prompt(&self, client: ClientId) -> String {
+        let db = self.engine.clients.get(&client).map_or(0, |c| c.db);
+        let mut p = format!("127.0.0.1:{}", self.engine.port);
+        if db != 0 {
+            p.push_str(&format!("[{}]", db));
+        }
+        p.push_str("> ");
+        p
+    }
+
+    /// The grey hint redis-cli shows after what is typed so far: the syntax of the arguments
+    /// not yet given, or None when there is nothing to hint.
+    pub fn hints(&self, line: &str) -> Option<String> {
+        let argv = split_args(line.as_bytes()).ok()?;
+        let name = argv.first()?;
+        let mut spec = commands::lookup(name)?;
+        let mut typed = argv.len() - 1;
+        if !spec.subcommands.is_empty() {
+            match argv.get(1).and_then(|s| spec.subcommand(s)) {
+                Some(sub) => {
+                    spec = sub;
+                    typed -= 1;
+                }
+                None if typed == 0 => {
+                    let subs: Vec<String> =
+                        spec.subcommands.iter().map(|s| s.name.to_ascii_uppercase()).collect();
+                    return Some(subs.join("|"));
+                }
+                None => return None,
+            }
+        }
+        // A trailing space means the last word is complete and the next one is hinted.
+        if !line.ends_with(' ') && typed > 0 {
+            return None;
+        }
+        let words = syntax_words(spec.syntax);
+        if typed >= words.len() {
+            // Past the fixed part: keep hinting a repeated tail such as `[key ...]`.
+            return words.last().filter(|w| w.contains("...")).cloned();
+        }
+        Some(words[typed..].join(" "))
+    }
+
+    /// Command names starting with `prefix` (case-insensitive), upper case, sorted.
+    pub fn complete(&self, prefix: &str) -> Vec<String> {
+        let p = prefix.to_ascii_lowercase();
+        commands::all()
+            .into_iter()
+            .filter(|c| c.name.starts_with(&p))
+            .map(|c| c.name.to_ascii_uppercase())
+            .collect()
+    }
+
+    /// redis-cli's `help <command>` text, or None for an unknown command.
+    pub fn help(&self, name: &str) -> Option<String> {
+        let mut words = name.split_whitespace();
+        let spec = commands::lookup(words.next()?.as_bytes())?;
+        let spec: &CommandSpec = match words.next() {
+            Some(sub) => spec.subcommand(sub.as_bytes())?,
+            None => spec,
+        };
+        let full = match commands::parent_of(spec) {
+            Some(parent) => format!("{} {}", parent.name, spec.name).to_ascii_uppercase(),
+            None => spec.name.to_ascii_uppercase(),
+        };
+        Some(format!(
+            "\n  {} {}\n  summary: {}\n  since: {}\n  group: {}\n\n",
+            full, spec.syntax, spec.summary, spec.since, spec.group
+        ))
+    }
+}
+
+/// Splits a syntax line into top-level words, keeping bracketed groups whole
+/// (`key [EX seconds|PX ms]` gives `key`, `[EX seconds|PX ms]`).
+fn syntax_words(syntax: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut depth = 0i32;
+    for ch in syntax.chars() {
+        match ch {
+            '[' | '(' => depth += 1,
+            ']' | ')' => depth -= 1,
+            _ => {}
+        }
+        if ch == ' ' && depth <= 0 {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+        } else {
+            cur.push(ch);
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pg() -> (Playground, ClientId) {
+        let mut p = Playground::new(EngineOptions::default());
+        let c = p.engine.open_client(0);
+        (p, c)
+    }
+
+    #[test]
+    fn lines_run_and_render() {
+        let (mut p, c) = pg();
+        assert_eq!(p.execute_line(c, "PING", 0).text, "PONG\n");
+        assert_eq!(p.execute_line(c, "echo \"a b\"", 0).text, "\"a b\"\n");
+        assert_eq!(p.execute_line(c, "   ", 0).text, "");
+        assert_eq!(p.execute_line(c, "echo \"x", 0).text, "Invalid argument(s)\n");
+        assert_eq!(p.prompt(c), "127.0.0.1:6379> ");
+        p.execute_line(c, "select 3", 0);
+        assert_eq!(p.prompt(c), "127.0.0.1:6379[3]> ");
+    }
+
+    #[test]
+    fn hints_follow_typed_arguments() {
+        let (p, _) = pg();
+        assert_eq!(p.hints("select "), Some("index".into()));
+        assert_eq!(p.hints("select 1 "), None);
+        assert_eq!(p.hints("nosuch "), None);
+        assert_eq!(syntax_words("key [EX s|PX ms] [GET]"), ["key", "[EX s|PX ms]", "[GET]"]);
+    }
+
+    #[test]
+    fn completion_and_help() {
+        let (p, _) = pg();
+        assert!(p.complete("pi").contains(&"PING".to_string()));
+        let h = p.help("ping").unwrap();
+        assert!(h.contains("PING [message]") && h.contains("group: connection"));
+        assert!(p.help("nosuch").is_none());
+    }
+}

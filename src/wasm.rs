@@ -1,0 +1,252 @@
+//! The WebAssembly face: the only file that touches wasm-bindgen.
+//!
+//! ```js
+//! import init, { Playground } from "./pkg/redis_playground.js";
+//! await init();
+//! const pg = new Playground({ databases: 16 });
+//! const c = pg.openClient();
+//! pg.execute(c, 'SET greeting "hello world"');   // { text: "OK\n", reply: { type: "status", value: "OK" } }
+//! pg.hints("SET greeting ");                     // "value [NX|XX] [GET] ..."
+//! const bytes = pg.snapshot();                   // Uint8Array (a Redis RDB file)
+//! pg.restore(bytes);                             // throws Error("...") if corrupt; data kept
+//! ```
+//! Time comes from `Date.now()`; everything else is the portable engine in [`crate::playground`].
+
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use wasm_bindgen::prelude::*;
+
+use crate::engine::EngineOptions;
+use crate::playground::{LineOutcome, Playground as Inner};
+use crate::protocol::render::render_for;
+use crate::protocol::Reply;
+
+fn now() -> i64 {
+    js_sys::Date::now() as i64
+}
+
+/// A playground: one engine and its clients, as the page uses it.
+#[wasm_bindgen]
+pub struct Playground {
+    inner: Inner,
+}
+
+/// Options read from the JS object given to the constructor.
+fn option_u64(options: &JsValue, name: &str) -> Option<u64> {
+    js_sys::Reflect::get(options, &JsValue::from_str(name))
+        .ok()
+        .and_then(|v| v.as_f64())
+        .filter(|v| v.is_finite() && *v >= 0.0)
+        .map(|v| v as u64)
+}
+
+#[wasm_bindgen]
+impl Playground {
+    /// `new Playground({ databases?: number, seed?: number })`
+    #[wasm_bindgen(constructor)]
+    pub fn new(options: JsValue) -> Playground {
+        console_error_panic_hook::set_once();
+        let mut opts = EngineOptions { now_ms: now(), seed: now() as u64, ..EngineOptions::default() };
+        if let Some(n) = option_u64(&options, "databases") {
+            opts.databases = n as usize;
+        }
+        if let Some(seed) = option_u64(&options, "seed") {
+            opts.seed = seed;
+        }
+        Playground { inner: Inner::new(opts) }
+    }
+
+    /// `pg.openClient()` → client id (number)
+    #[wasm_bindgen(js_name = openClient)]
+    pub fn open_client(&mut self) -> u32 {
+        self.inner.engine.open_client(now()) as u32
+    }
+
+    /// `pg.closeClient(id)`
+    #[wasm_bindgen(js_name = closeClient)]
+    pub fn close_client(&mut self, client: u32) {
+        self.inner.engine.close_client(u64::from(client));
+    }
+
+    /// `pg.execute(client, line)` → `{ text, reply }`: the redis-cli rendering and the reply
+    /// (`reply` is null when nothing ran: a blank line or unbalanced quotes).
+    pub fn execute(&mut self, client: u32, line: &str) -> JsValue {
+        let out = self.inner.execute_line(u64::from(client), line, now());
+        outcome_to_js(&out)
+    }
+
+    /// `pg.executeArgs(client, ["SET", "k", "v"])` → `{ text, reply }`, for programs.
+    #[wasm_bindgen(js_name = executeArgs)]
+    pub fn execute_args(&mut self, client: u32, argv: Vec<String>) -> JsValue {
+        let argv: Vec<Vec<u8>> = argv.into_iter().map(String::into_bytes).collect();
+        let id = u64::from(client);
+        let reply = self.inner.engine.execute(id, &argv, now());
+        let text = reply.as_ref().map(|r| render_for(r, self.inner.engine.proto(id))).unwrap_or_default();
+        outcome_to_js(&LineOutcome { text, reply })
+    }
+
+    /// `pg.hints(line)` → the grey argument hint for what is typed, or undefined.
+    pub fn hints(&self, line: &str) -> Option<String> {
+        self.inner.hints(line)
+    }
+
+    /// `pg.complete(prefix)` → command names starting with the prefix.
+    pub fn complete(&self, prefix: &str) -> Vec<String> {
+        self.inner.complete(prefix)
+    }
+
+    /// `pg.help("set")` → redis-cli's help text for a command, or undefined.
+    pub fn help(&self, command: &str) -> Option<String> {
+        self.inner.help(command)
+    }
+
+    /// `pg.prompt(client)` → `"127.0.0.1:6379[2]> "`.
+    pub fn prompt(&self, client: u32) -> String {
+        self.inner.prompt(u64::from(client))
+    }
+
+    /// `pg.snapshot()` → Uint8Array holding every database as a Redis RDB file.
+    pub fn snapshot(&self) -> Vec<u8> {
+        crate::rdb::save(&self.inner.engine.dbs, now())
+    }
+
+    /// `pg.restore(bytes)`: replaces every database with the snapshot's contents; throws an
+    /// Error saying why when the snapshot is corrupt or foreign, leaving the data as it was.
+    pub fn restore(&mut self, bytes: &[u8]) -> Result<(), JsError> {
+        let eng = &mut self.inner.engine;
+        let dbs = crate::rdb::load(bytes, eng.dbs.len(), now()).map_err(|e| JsError::new(&e.to_string()))?;
+        eng.dbs = dbs;
+        eng.dirty = 0;
+        Ok(())
+    }
+
+    /// `pg.dirty()` → number of changes since the last `markSaved()`.
+    pub fn dirty(&self) -> f64 {
+        self.inner.engine.dirty as f64
+    }
+
+    /// `pg.markSaved()`: the page stored a snapshot; resets `dirty()` and sets LASTSAVE.
+    #[wasm_bindgen(js_name = markSaved)]
+    pub fn mark_saved(&mut self) {
+        let eng = &mut self.inner.engine;
+        eng.dirty = 0;
+        eng.last_save_s = now() / 1000;
+    }
+
+    /// `pg.drain(client)` → `[{ text, reply }, ...]`: messages waiting for the client
+    /// (pub/sub messages, replies of commands that were blocked).
+    pub fn drain(&mut self, client: u32) -> JsValue {
+        let id = u64::from(client);
+        let proto = self.inner.engine.proto(id);
+        let msgs = match self.inner.engine.client_mut(id) {
+            Some(c) => std::mem::take(&mut c.outbox),
+            None => Vec::new(),
+        };
+        let arr = js_sys::Array::new();
+        for reply in msgs {
+            let text = render_for(&reply, proto);
+            arr.push(&outcome_to_js(&LineOutcome { text, reply: Some(reply) }));
+        }
+        arr.into()
+    }
+
+    /// `pg.tick()`: background work (active expiry); the page calls it a few times a second.
+    pub fn tick(&mut self) {
+        self.inner.engine.tick(now());
+    }
+
+    /// `pg.keyCounts()` → keys per database (for the status line).
+    #[wasm_bindgen(js_name = keyCounts)]
+    pub fn key_counts(&self) -> Vec<u32> {
+        self.inner.engine.dbs.iter().map(|d| d.len() as u32).collect()
+    }
+
+    /// `pg.memory()` → approximate bytes used by keys and values.
+    pub fn memory(&self) -> f64 {
+        self.inner
+            .engine
+            .dbs
+            .iter()
+            .flat_map(|d| d.iter())
+            .map(|(k, e)| k.len() + e.value.approx_bytes())
+            .sum::<usize>() as f64
+    }
+
+    /// `pg.lastSave()` → LASTSAVE, in seconds since the epoch.
+    #[wasm_bindgen(js_name = lastSave)]
+    pub fn last_save(&self) -> f64 {
+        self.inner.engine.last_save_s as f64
+    }
+}
+
+fn outcome_to_js(out: &LineOutcome) -> JsValue {
+    let obj = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&obj, &"text".into(), &JsValue::from_str(&out.text));
+    let reply = match &out.reply {
+        Some(r) => serde_wasm_bindgen::to_value(&JsReply(r)).unwrap_or(JsValue::NULL),
+        None => JsValue::NULL,
+    };
+    let _ = js_sys::Reflect::set(&obj, &"reply".into(), &reply);
+    obj.into()
+}
+
+/// A reply as a plain JS object: `{ type, value }`, aggregates holding arrays of such objects
+/// (maps: arrays of `[key, value]` pairs). Integers beyond 2^53 become strings to stay exact.
+struct JsReply<'a>(&'a Reply);
+
+impl Serialize for JsReply<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let (ty, n) = match self.0 {
+            Reply::Nil | Reply::NilArray => ("nil", 1),
+            Reply::Status(_) => ("status", 2),
+            Reply::Error(_) => ("error", 2),
+            Reply::Integer(_) => ("integer", 2),
+            Reply::Bulk(_) => ("bulk", 2),
+            Reply::Array(_) => ("array", 2),
+            Reply::Map(_) => ("map", 2),
+            Reply::Set(_) => ("set", 2),
+            Reply::Double(_) => ("double", 2),
+            Reply::Bool(_) => ("boolean", 2),
+            Reply::Verbatim(..) => ("verbatim", 2),
+            Reply::Push(_) => ("push", 2),
+        };
+        let mut m = s.serialize_map(Some(n))?;
+        m.serialize_entry("type", ty)?;
+        match self.0 {
+            Reply::Nil | Reply::NilArray => {}
+            Reply::Status(t) | Reply::Error(t) => m.serialize_entry("value", t.as_ref())?,
+            Reply::Integer(i) if i.unsigned_abs() <= (1u64 << 53) => m.serialize_entry("value", &(*i as f64))?,
+            Reply::Integer(i) => m.serialize_entry("value", &i.to_string())?,
+            Reply::Bulk(b) | Reply::Verbatim(_, b) => m.serialize_entry("value", &String::from_utf8_lossy(b))?,
+            Reply::Array(v) | Reply::Set(v) | Reply::Push(v) => m.serialize_entry("value", &Items(v))?,
+            Reply::Map(pairs) => m.serialize_entry("value", &Pairs(pairs))?,
+            Reply::Double(d) => m.serialize_entry("value", &crate::protocol::reply::format_double(*d))?,
+            Reply::Bool(b) => m.serialize_entry("value", b)?,
+        }
+        m.end()
+    }
+}
+
+struct Items<'a>(&'a [Reply]);
+
+impl Serialize for Items<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for r in self.0 {
+            seq.serialize_element(&JsReply(r))?;
+        }
+        seq.end()
+    }
+}
+
+struct Pairs<'a>(&'a [(Reply, Reply)]);
+
+impl Serialize for Pairs<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            seq.serialize_element(&(JsReply(k), JsReply(v)))?;
+        }
+        seq.end()
+    }
+}

@@ -1,0 +1,194 @@
+//! Helpers shared by the integration tests: a real redis-server to compare against.
+
+#![allow(dead_code)]
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use redis_playground::protocol::resp::parse_reply;
+
+/// The redis-server binary to compare against: `$REDIS_SERVER`, or `redis-server` on PATH.
+pub fn redis_server_path() -> Option<PathBuf> {
+    if let Ok(p) = std::env::var("REDIS_SERVER") {
+        return Some(PathBuf::from(p));
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("redis-server"))
+            .find(|p| p.is_file())
+    })
+}
+
+/// A free loopback port (the OS picks one; it is released before use, as every such scheme).
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
+}
+
+/// A redis-server of our own on a loopback port, without persistence; killed on drop.
+pub struct RedisServer {
+    child: Child,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+impl RedisServer {
+    /// Starts one, or returns None when no redis-server is installed.
+    pub fn start() -> Option<RedisServer> {
+        RedisServer::start_with(&[])
+    }
+
+    /// Starts one with extra command-line arguments (`--dir`, ...).
+    pub fn start_with(extra: &[&str]) -> Option<RedisServer> {
+        let bin = redis_server_path()?;
+        for _ in 0..5 {
+            let port = free_port();
+            let child = Command::new(&bin)
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .ok()?;
+            let server = RedisServer { child, port };
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while Instant::now() < deadline {
+                if let Ok(mut c) = Conn::connect(port) {
+                    if c.call_bytes(b"*1\r\n$4\r\nPING\r\n").is_ok() {
+                        return Some(server);
+                    }
+                }
+                std::thread::sleep(Duration::from_millis(20));
+            }
+        }
+        None
+    }
+}
+
+impl Drop for RedisServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A child process killed when dropped, so a failing test leaves no server behind.
+pub struct KillOnDrop(pub Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until something accepts connections on `port` and returns a connection to it.
+pub fn connect_when_ready(port: u16) -> Conn {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        if let Ok(c) = Conn::connect(port) {
+            return c;
+        }
+        assert!(Instant::now() < deadline, "nothing listening on port {}", port);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// A plain RESP connection.
+pub struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    /// Connects to a loopback port.
+    pub fn connect(port: u16) -> std::io::Result<Conn> {
+        let stream = TcpStream::connect(("127.0.0.1", port))?;
+        stream.set_read_timeout(Some(Duration::from_secs(10)))?;
+        stream.set_nodelay(true)?;
+        Ok(Conn { stream, buf: Vec::new() })
+    }
+
+    /// Sends a command and returns the raw bytes of its reply.
+    pub fn call(&mut self, argv: &[Vec<u8>]) -> std::io::Result<Vec<u8>> {
+        let mut req = format!("*{}\r\n", argv.len()).into_bytes();
+        for a in argv {
+            req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+            req.extend_from_slice(a);
+            req.extend_from_slice(b"\r\n");
+        }
+        self.call_bytes(&req)
+    }
+
+    /// Sends raw bytes and returns the raw bytes of one reply.
+    pub fn call_bytes(&mut self, req: &[u8]) -> std::io::Result<Vec<u8>> {
+        self.stream.write_all(req)?;
+        self.read_reply()
+    }
+
+    /// Reads the raw bytes of one reply.
+    pub fn read_reply(&mut self) -> std::io::Result<Vec<u8>> {
+        loop {
+            match parse_reply(&self.buf) {
+                Ok(Some((_, used))) => return Ok(self.buf.drain(..used).collect()),
+                Ok(None) => {}
+                Err(e) => {
+                    return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, e.0));
+                }
+            }
+            let mut chunk = [0u8; 16384];
+            let n = self.stream.read(&mut chunk)?;
+            if n == 0 {
+                return Err(std::io::ErrorKind::UnexpectedEof.into());
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+/// Bytes as one printable line: `\r`, `\n`, `\\` and non-printables escaped.
+pub fn escape(bytes: &[u8]) -> String {
+    let mut s = String::new();
+    for &b in bytes {
+        match b {
+            b'\\' => s.push_str("\\\\"),
+            b'\r' => s.push_str("\\r"),
+            b'\n' => s.push_str("\\n"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{:02x}", b)),
+        }
+    }
+    s
+}
+
+/// The inverse of [`escape`].
+pub fn unescape(s: &str) -> Vec<u8> {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            match b[i + 1] {
+                b'r' => out.push(b'\r'),
+                b'n' => out.push(b'\n'),
+                b'x' if i + 3 < b.len() => {
+                    let h = std::str::from_utf8(&b[i + 2..i + 4]).unwrap_or("00");
+                    out.push(u8::from_str_radix(h, 16).unwrap_or(0));
+                    i += 2;
+                }
+                other => out.push(other),
+            }
+            i += 2;
+        } else {
+            out.push(b[i]);
+            i += 1;
+        }
+    }
+    out
+}

@@ -1,0 +1,348 @@
+//! The compatibility proof: every script in `tests/cases/` runs against a real redis-server and
+//! against the engine, and every reply must be byte-identical (see tests/cases/README.md).
+//!
+//! With redis-server installed (the project's setup installs it) the replies are compared live,
+//! and the recorded golden replies are checked against real Redis too. Without it, the engine is
+//! compared with the golden replies alone, so `cargo test` catches regressions anywhere.
+//! `UPDATE_GOLDEN=1` rewrites the golden files from real Redis.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use common::{escape, unescape, Conn, RedisServer};
+use redis_playground::protocol::inline::split_args;
+use redis_playground::protocol::resp::parse_reply;
+use redis_playground::protocol::Reply;
+use redis_playground::{ClientId, Engine, EngineOptions};
+
+/// How a reply is compared.
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Compare {
+    Exact,
+    Unordered,
+    Shape,
+}
+
+/// One step of a script.
+#[derive(Clone, Debug)]
+enum Step {
+    Command { line_no: usize, text: String, client: u32, compare: Compare, argv: Vec<Vec<u8>> },
+    Sleep(u64),
+}
+
+fn parse_script(path: &Path) -> Vec<Step> {
+    let text = fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {}", path.display(), e));
+    let mut steps = Vec::new();
+    for (i, raw) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let mut line = raw.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if let Some(ms) = line.strip_prefix("!sleep ") {
+            let ms = ms.trim().parse().unwrap_or_else(|_| {
+                panic!("{}:{}: !sleep needs milliseconds", path.display(), line_no)
+            });
+            steps.push(Step::Sleep(ms));
+            continue;
+        }
+        let mut client = 1;
+        if let Some(rest) = line.strip_prefix('@') {
+            let (n, rest) = rest.split_once(' ').unwrap_or((rest, ""));
+            client = n.parse().unwrap_or_else(|_| {
+                panic!("{}:{}: @N needs a client number", path.display(), line_no)
+            });
+            line = rest.trim_start();
+        }
+        let mut compare = Compare::Exact;
+        if let Some(rest) = line.strip_prefix("~ ") {
+            compare = Compare::Unordered;
+            line = rest;
+        } else if let Some(rest) = line.strip_prefix("% ") {
+            compare = Compare::Shape;
+            line = rest;
+        }
+        let argv = split_args(line.as_bytes())
+            .unwrap_or_else(|_| panic!("{}:{}: unbalanced quotes", path.display(), line_no));
+        assert!(!argv.is_empty(), "{}:{}: no command", path.display(), line_no);
+        steps.push(Step::Command { line_no, text: line.to_string(), client, compare, argv });
+    }
+    steps
+}
+
+fn deep_sort(r: Reply) -> Reply {
+    fn key(r: &Reply) -> Vec<u8> {
+        r.to_resp(3)
+    }
+    match r {
+        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => {
+            let mut items: Vec<Reply> = items.into_iter().map(deep_sort).collect();
+            items.sort_by_key(key);
+            Reply::Array(items)
+        }
+        Reply::Map(pairs) => {
+            let mut items: Vec<Reply> = pairs
+                .into_iter()
+                .map(|(k, v)| Reply::Array(vec![deep_sort(k), deep_sort(v)]))
+                .collect();
+            items.sort_by_key(key);
+            Reply::Array(items)
+        }
+        other => other,
+    }
+}
+
+fn shape(r: &Reply) -> String {
+    match r {
+        Reply::Array(v) => format!("array[{}]", v.len()),
+        Reply::Set(v) => format!("set[{}]", v.len()),
+        Reply::Push(v) => format!("push[{}]", v.len()),
+        Reply::Map(v) => format!("map[{}]", v.len()),
+        Reply::Status(_) => "status".into(),
+        Reply::Error(_) => "error".into(),
+        Reply::Integer(_) => "integer".into(),
+        Reply::Bulk(_) => "bulk".into(),
+        Reply::Nil => "nil".into(),
+        Reply::NilArray => "nil-array".into(),
+        Reply::Double(_) => "double".into(),
+        Reply::Bool(_) => "bool".into(),
+        Reply::Verbatim(..) => "verbatim".into(),
+    }
+}
+
+/// Whether two raw replies agree under `compare`.
+fn same(compare: Compare, want: &[u8], got: &[u8]) -> bool {
+    if compare == Compare::Exact {
+        return want == got;
+    }
+    let (Ok(Some((w, _))), Ok(Some((g, _)))) = (parse_reply(want), parse_reply(got)) else {
+        return false;
+    };
+    match compare {
+        Compare::Unordered => deep_sort(w).to_resp(3) == deep_sort(g).to_resp(3),
+        _ => shape(&w) == shape(&g),
+    }
+}
+
+/// The engine side of a run: one engine, clients opened on first use.
+struct EngineRun {
+    engine: Engine,
+    clients: BTreeMap<u32, ClientId>,
+    /// None: wall clock (live comparison); Some: a virtual clock in ms.
+    virtual_now: Option<i64>,
+}
+
+impl EngineRun {
+    fn new(virtual_clock: bool) -> EngineRun {
+        let now = if virtual_clock { 1_700_000_000_000 } else { wall_ms() };
+        EngineRun {
+            engine: Engine::new(EngineOptions { now_ms: now, ..EngineOptions::default() }),
+            clients: BTreeMap::new(),
+            virtual_now: virtual_clock.then_some(now),
+        }
+    }
+
+    fn now(&self) -> i64 {
+        self.virtual_now.unwrap_or_else(wall_ms)
+    }
+
+    fn run(&mut self, client: u32, argv: &[Vec<u8>]) -> Vec<u8> {
+        let now = self.now();
+        let engine = &mut self.engine;
+        let id = *self.clients.entry(client).or_insert_with(|| engine.open_client(now));
+        match engine.execute(id, argv, now) {
+            Some(reply) => reply.to_resp(engine.proto(id)),
+            None => b"(no reply)".to_vec(),
+        }
+    }
+
+    fn sleep(&mut self, ms: u64) {
+        match &mut self.virtual_now {
+            Some(t) => *t += ms as i64,
+            None => std::thread::sleep(std::time::Duration::from_millis(ms)),
+        }
+        let now = self.now();
+        self.engine.tick(now);
+    }
+}
+
+fn wall_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+fn scripts() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/cases");
+    let mut v: Vec<PathBuf> = fs::read_dir(&dir)
+        .expect("tests/cases")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    v.sort();
+    v
+}
+
+fn golden_path(script: &Path) -> PathBuf {
+    let name = script.file_stem().and_then(|s| s.to_str()).unwrap_or("script");
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{}.resp", name))
+}
+
+/// Golden file: for each command, a line `> command` then a line with the escaped reply.
+fn read_golden(path: &Path) -> Option<Vec<(String, Vec<u8>)>> {
+    let text = fs::read_to_string(path).ok()?;
+    let mut out = Vec::new();
+    let mut lines = text.lines();
+    while let Some(cmd) = lines.next() {
+        let cmd = cmd.strip_prefix("> ")?.to_string();
+        out.push((cmd, unescape(lines.next()?)));
+    }
+    Some(out)
+}
+
+fn write_golden(path: &Path, entries: &[(String, Vec<u8>)]) {
+    let mut text = String::new();
+    for (cmd, reply) in entries {
+        text.push_str(&format!("> {}\n{}\n", cmd, escape(reply)));
+    }
+    fs::create_dir_all(path.parent().expect("golden dir")).expect("create tests/golden");
+    fs::write(path, text).expect("write golden file");
+}
+
+struct Report {
+    lines: usize,
+    failures: Vec<String>,
+}
+
+impl Report {
+    fn check(&mut self, file: &Path, line_no: usize, cmd: &str, cmp: Compare, want: &[u8], got: &[u8], what: &str) {
+        if !same(cmp, want, got) && self.failures.len() < 200 {
+            self.failures.push(format!(
+                "{}:{}: {}\n    {}: {}\n    engine: {}",
+                file.file_name().and_then(|s| s.to_str()).unwrap_or("?"),
+                line_no,
+                cmd,
+                what,
+                escape(want),
+                escape(got)
+            ));
+        }
+    }
+}
+
+fn run_live(server: &RedisServer, report: &mut Report) {
+    let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    for script in scripts() {
+        let steps = parse_script(&script);
+        let mut conns: BTreeMap<u32, Conn> = BTreeMap::new();
+        let mut setup = Conn::connect(server.port).expect("connect to redis-server");
+        setup.call(&[b"FLUSHALL".to_vec()]).expect("FLUSHALL");
+        let mut engine = EngineRun::new(false);
+        let mut golden = Vec::new();
+        for step in &steps {
+            match step {
+                Step::Sleep(ms) => engine.sleep(*ms),
+                Step::Command { line_no, text, client, compare, argv } => {
+                    let conn = conns
+                        .entry(*client)
+                        .or_insert_with(|| Conn::connect(server.port).expect("connect"));
+                    let want = conn.call(argv).unwrap_or_else(|e| {
+                        panic!("{}:{}: redis-server: {}", script.display(), line_no, e)
+                    });
+                    let got = engine.run(*client, argv);
+                    report.lines += 1;
+                    report.check(&script, *line_no, text, *compare, &want, &got, "redis ");
+                    golden.push((text.clone(), want));
+                }
+            }
+        }
+        let gpath = golden_path(&script);
+        if update {
+            write_golden(&gpath, &golden);
+        } else {
+            check_golden_fresh(&script, &steps, &golden, report);
+        }
+    }
+}
+
+/// The golden file must hold what real Redis answered just now.
+fn check_golden_fresh(script: &Path, steps: &[Step], live: &[(String, Vec<u8>)], report: &mut Report) {
+    let gpath = golden_path(script);
+    let Some(stored) = read_golden(&gpath) else {
+        report.failures.push(format!(
+            "{}: golden file missing or malformed; run UPDATE_GOLDEN=1 cargo test --test differential",
+            gpath.display()
+        ));
+        return;
+    };
+    let cmds = steps.iter().filter_map(|s| match s {
+        Step::Command { line_no, compare, .. } => Some((*line_no, *compare)),
+        Step::Sleep(_) => None,
+    });
+    if stored.len() != live.len() {
+        report.failures.push(format!("{}: stale golden file (regenerate it)", gpath.display()));
+        return;
+    }
+    for (((line_no, cmp), (scmd, sreply)), (lcmd, lreply)) in cmds.zip(&stored).zip(live) {
+        if scmd != lcmd {
+            report.failures.push(format!("{}: stale golden file at {:?} (regenerate it)", gpath.display(), lcmd));
+            return;
+        }
+        report.check(script, line_no, lcmd, cmp, lreply, sreply, "redis ");
+    }
+}
+
+fn run_offline(report: &mut Report) {
+    for script in scripts() {
+        let steps = parse_script(&script);
+        let gpath = golden_path(&script);
+        let Some(golden) = read_golden(&gpath) else {
+            report.failures.push(format!("{}: golden file missing", gpath.display()));
+            continue;
+        };
+        let mut engine = EngineRun::new(true);
+        let mut replies = golden.iter();
+        for step in &steps {
+            match step {
+                Step::Sleep(ms) => engine.sleep(*ms),
+                Step::Command { line_no, text, client, compare, argv } => {
+                    let Some((gcmd, want)) = replies.next().filter(|(c, _)| c == text) else {
+                        report.failures.push(format!("{}: stale golden file at line {}", gpath.display(), line_no));
+                        break;
+                    };
+                    let _ = gcmd;
+                    let got = engine.run(*client, argv);
+                    report.lines += 1;
+                    report.check(&script, *line_no, text, *compare, want, &got, "golden");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn replies_match_real_redis() {
+    let mut report = Report { lines: 0, failures: Vec::new() };
+    let offline = std::env::var_os("DIFF_OFFLINE").is_some();
+    let server = if offline { None } else { RedisServer::start() };
+    let mode = match &server {
+        Some(s) => {
+            run_live(s, &mut report);
+            "against a live redis-server"
+        }
+        None => {
+            run_offline(&mut report);
+            "against recorded golden replies (no redis-server found)"
+        }
+    };
+    println!(
+        "differential: {} command lines in {} scripts, {}: {} differences",
+        report.lines,
+        scripts().len(),
+        mode,
+        report.failures.len()
+    );
+    assert!(report.failures.is_empty(), "\n{}\n", report.failures.join("\n"));
+}

@@ -1,0 +1,100 @@
+//! Snapshots are Redis RDB files: real redis-server loads ours, and we load its own dumps.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use common::{connect_when_ready, free_port, redis_server_path, Conn, KillOnDrop, RedisServer};
+use redis_playground::types::Value;
+use redis_playground::{rdb, Engine, EngineOptions};
+
+fn argv(words: &[&str]) -> Vec<Vec<u8>> {
+    words.iter().map(|w| w.as_bytes().to_vec()).collect()
+}
+
+fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rp-snapshot-{}-{}", name, std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[test]
+fn redis_server_loads_our_snapshot() {
+    let Some(bin) = redis_server_path() else {
+        println!("redis-server not installed: skipped");
+        return;
+    };
+    let now = now_ms();
+    let mut eng = Engine::new(EngineOptions { now_ms: now, ..EngineOptions::default() });
+    let big = "x".repeat(70_000);
+    let db0 = &mut eng.dbs[0];
+    db0.set(b"greeting", Value::string(b"hello".to_vec()), now);
+    db0.set(b"n", Value::string(b"12345".to_vec()), now);
+    db0.set(b"big", Value::string(big.into_bytes()), now);
+    db0.set(b"ttl", Value::string(b"v".to_vec()), now);
+    db0.set_expire(b"ttl", Some(now + 1_000_000), now);
+    eng.dbs[5].set(b"in5", Value::string(b"five".to_vec()), now);
+    let dir = scratch_dir("ours");
+    std::fs::write(dir.join("dump.rdb"), rdb::save(&eng.dbs, now)).expect("write dump");
+    let port = free_port();
+    let _server = KillOnDrop(Command::new(bin)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--appendonly", "no"])
+        .args(["--dir", dir.to_str().expect("utf-8 path"), "--dbfilename", "dump.rdb", "--save", ""])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start redis-server"));
+    let mut conn = connect_when_ready(port);
+    let ask = |conn: &mut Conn, w: &[&str]| String::from_utf8_lossy(&conn.call(&argv(w)).expect("reply")).into_owned();
+    assert_eq!(ask(&mut conn, &["GET", "greeting"]), "$5\r\nhello\r\n");
+    assert_eq!(ask(&mut conn, &["GET", "n"]), "$5\r\n12345\r\n");
+    assert_eq!(ask(&mut conn, &["STRLEN", "big"]), ":70000\r\n");
+    assert_eq!(ask(&mut conn, &["TTL", "ttl"]), ":1000\r\n");
+    assert_eq!(ask(&mut conn, &["SELECT", "5"]), "+OK\r\n");
+    assert_eq!(ask(&mut conn, &["GET", "in5"]), "$4\r\nfive\r\n");
+}
+
+#[test]
+fn we_load_redis_servers_dump() {
+    let dir = scratch_dir("theirs");
+    let dir_s = dir.to_str().expect("utf-8 path");
+    let Some(server) = RedisServer::start_with(&["--dir", dir_s]) else {
+        println!("redis-server not installed: skipped");
+        return;
+    };
+    let mut conn = Conn::connect(server.port).expect("connect");
+    let long = "abc".repeat(1000); // compressed with LZF in the dump
+    for cmd in [
+        vec!["FLUSHALL"],
+        vec!["SET", "small", "7"],
+        vec!["SET", "neg", "-30000"],
+        vec!["SET", "i32", "1000000000"],
+        vec!["SET", "long", long.as_str()],
+        vec!["SET", "ex", "v", "EX", "500"],
+        vec!["SELECT", "2"],
+        vec!["SET", "db2", "two"],
+        vec!["SAVE"],
+    ] {
+        conn.call(&argv(&cmd)).expect("reply");
+    }
+    let bytes = std::fs::read(dir.join("dump.rdb")).expect("redis wrote dump.rdb");
+    let now = now_ms();
+    let dbs = rdb::load(&bytes, 16, now).expect("our loader reads redis's dump");
+    let get = |db: usize, k: &str| dbs[db].peek(k.as_bytes()).and_then(|e| e.value.as_str().map(<[u8]>::to_vec));
+    assert_eq!(get(0, "small").as_deref(), Some(&b"7"[..]));
+    assert_eq!(get(0, "neg").as_deref(), Some(&b"-30000"[..]));
+    assert_eq!(get(0, "i32").as_deref(), Some(&b"1000000000"[..]));
+    assert_eq!(get(0, "long").as_deref(), Some(long.as_bytes()));
+    assert_eq!(get(2, "db2").as_deref(), Some(&b"two"[..]));
+    let ttl = dbs[0].peek(b"ex").and_then(|e| e.expire_at).expect("expiry kept") - now;
+    assert!((490_000..=500_000).contains(&ttl), "ttl {}", ttl);
+}
