@@ -29,16 +29,26 @@ pub fn float(arg: &[u8]) -> Result<f64, CmdError> {
     util::parse_f64(arg).ok_or(error::NOT_FLOAT)
 }
 
-/// A cursor for SCAN-family commands: an unsigned 64-bit decimal, or `ERR invalid cursor`.
+/// A cursor for SCAN-family commands, read as C's `strtoul` reads it: an optional sign then
+/// decimal digits, a negative value wrapping around (`-1` is 2^64-1); no leading space, no
+/// trailing text, no overflow; the empty string reads as 0. Anything else is `ERR invalid cursor`.
 pub fn cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    // Redis parses with strtoull and rejects leading spaces, signs and trailing garbage.
-    if arg.is_empty() || !arg.iter().all(u8::is_ascii_digit) {
+    if arg.is_empty() {
+        return Ok(0); // strtoul reads nothing and stops at the terminator
+    }
+    let (neg, digits) = match arg.first() {
+        Some(b'-') => (true, &arg[1..]),
+        Some(b'+') => (false, &arg[1..]),
+        _ => (false, arg),
+    };
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
         return Err(error::INVALID_CURSOR);
     }
-    std::str::from_utf8(arg)
+    let v: u64 = std::str::from_utf8(digits)
         .ok()
         .and_then(|s| s.parse().ok())
-        .ok_or(error::INVALID_CURSOR)
+        .ok_or(error::INVALID_CURSOR)?;
+    Ok(if neg { v.wrapping_neg() } else { v })
 }
 
 /// An argument that must fit a C `int` (SELECT, ...), with Redis's two distinct errors.

@@ -688,7 +688,7 @@ fn range_generic(
     while j < argv.len() {
         let a = &argv[j];
         let left = argv.len() - j - 1;
-        if args::is(a, "withscores") {
+        if dst.is_none() && args::is(a, "withscores") {
             withscores = true;
         } else if args::is(a, "limit") && left >= 2 {
             offset = args::int(&argv[j + 1])?;

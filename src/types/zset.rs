@@ -277,8 +277,16 @@ impl ZSet {
     /// Sets `member`'s score, adding it when new; returns the previous score. A new member
     /// that would push a listpack past `limits` converts the set to a skiplist first.
     pub fn insert(&mut self, member: &[u8], score: f64, limits: Limits) -> Option<f64> {
+        let existing = self.find(member);
+        if existing.is_none()
+            && self.listpack
+            && (self.len + 1 > limits.entries || member.len() > limits.value)
+        {
+            self.listpack = false;
+        }
+        // A listpack stores scores as text, and `-0` comes back as `0`.
         let score = if self.listpack && score == 0.0 { 0.0 } else { score };
-        if let Some(id) = self.find(member) {
+        if let Some(id) = existing {
             let old = self.node(id).score;
             if old != score {
                 self.unlink(id);
@@ -286,9 +294,6 @@ impl ZSet {
                 self.link(id);
             }
             return Some(old);
-        }
-        if self.listpack && (self.len + 1 > limits.entries || member.len() > limits.value) {
-            self.listpack = false;
         }
         let node = Node { member: member.into(), score, back: NIL, links: Vec::new() };
         let id = match self.free.pop() {
