@@ -433,13 +433,13 @@ fn zadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         i += 1;
     }
     let rest = &argv[i..];
-    if rest.is_empty() || rest.len() % 2 != 0 {
+    if rest.is_empty() || !rest.len().is_multiple_of(2) {
         return Err(error::SYNTAX);
     }
     if f.nx && f.xx {
         return Err(CmdError::from("ERR XX and NX options at the same time are not compatible"));
     }
-    if (f.gt && f.nx) || (f.lt && f.nx) || (f.gt && f.lt) {
+    if (f.nx && (f.gt || f.lt)) || (f.gt && f.lt) {
         return Err(CmdError::from(
             "ERR GT, LT, and/or NX options at the same time are not compatible",
         ));

@@ -636,8 +636,8 @@ impl ZSet {
             p.next = id;
             p.span = (rank[0] - rank[i]) as u32 + 1;
         }
-        for i in level..self.level {
-            self.nodes[update[i] as usize].links[i].span += 1;
+        for (i, &u) in update.iter().enumerate().take(self.level).skip(level) {
+            self.nodes[u as usize].links[i].span += 1;
         }
         let back = if update[0] == HEAD { NIL } else { update[0] };
         let next0 = links[0].next;
