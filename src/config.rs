@@ -1,6 +1,247 @@
 //! Configuration parameters: what CONFIG GET reads and CONFIG SET changes.
 //!
-//! The fields the engine consults are typed; CONFIG GET/SET map parameter names onto them.
+//! The fields the engine consults are typed; every other parameter Redis 7.0 knows is kept as
+//! the text CONFIG GET prints, so clients that read settings at start-up (redis-cli, redis-py,
+//! admin tools) find each one. [`PARAMS`] is the name table: canonical name, alias, the kind of
+//! value (which decides parsing and error texts) and the default of a `redis-server` started
+//! without a config file.
+
+use std::collections::HashMap;
+
+/// How a parameter's value is parsed and validated.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind {
+    /// `yes` / `no`, any case.
+    Bool,
+    /// A decimal integer in `min..=max`.
+    Int(i64, i64),
+    /// A byte count with an optional unit (`1gb`, `100k`) in `min..=max`.
+    Mem(u64, u64),
+    /// A byte count, or a percentage of maxmemory (`10%`).
+    MemOrPercent,
+    /// One of the listed words, any case; GET prints it in lower case.
+    Enum(&'static [&'static str]),
+    /// Free text.
+    Str,
+    /// Fixed at start-up.
+    Immutable,
+    /// Only settable with enable-protected-configs, which is off.
+    Protected,
+    /// `save`: pairs of seconds and changes.
+    Save,
+    /// `notify-keyspace-events`: a set of class characters.
+    NotifyEvents,
+    /// `client-output-buffer-limit`: class hard soft seconds, repeated.
+    ClientOutputBufferLimit,
+    /// `latency-tracking-info-percentiles`: floats between 0 and 100.
+    Percentiles,
+    /// `oom-score-adj-values`: three integers between -2000 and 2000.
+    OomScoreAdjValues,
+}
+
+/// One configuration parameter.
+#[derive(Clone, Copy, Debug)]
+pub struct Param {
+    /// Canonical name.
+    pub name: &'static str,
+    /// The older name CONFIG GET/SET also accept (`hash-max-ziplist-entries`, `slaveof` ...).
+    pub alias: Option<&'static str>,
+    /// How values are parsed.
+    pub kind: Kind,
+    /// Value at start-up.
+    pub default: &'static str,
+}
+
+const I64_MAX: u64 = i64::MAX as u64;
+
+const fn p(name: &'static str, alias: Option<&'static str>, kind: Kind, default: &'static str) -> Param {
+    Param { name, alias, kind, default }
+}
+
+/// Every parameter Redis 7.0.15 lists in `CONFIG GET *`, sorted by canonical name.
+pub const PARAMS: &[Param] = &[
+    p("acl-pubsub-default", None, Kind::Enum(&["allchannels", "resetchannels"]), "resetchannels"),
+    p("aclfile", None, Kind::Immutable, ""),
+    p("acllog-max-len", None, Kind::Int(0, i64::MAX), "128"),
+    p("active-defrag-cycle-max", None, Kind::Int(1, 99), "25"),
+    p("active-defrag-cycle-min", None, Kind::Int(1, 99), "1"),
+    p("active-defrag-ignore-bytes", None, Kind::Mem(1, I64_MAX), "104857600"),
+    p("active-defrag-max-scan-fields", None, Kind::Int(1, i64::MAX), "1000"),
+    p("active-defrag-threshold-lower", None, Kind::Int(0, 1000), "10"),
+    p("active-defrag-threshold-upper", None, Kind::Int(0, 1000), "100"),
+    p("active-expire-effort", None, Kind::Int(1, 10), "1"),
+    p("activedefrag", None, Kind::Bool, "no"),
+    p("activerehashing", None, Kind::Bool, "yes"),
+    p("always-show-logo", None, Kind::Immutable, "no"),
+    p("aof-disable-auto-gc", None, Kind::Bool, "no"),
+    p("aof-load-truncated", None, Kind::Bool, "yes"),
+    p("aof-rewrite-incremental-fsync", None, Kind::Bool, "yes"),
+    p("aof-timestamp-enabled", None, Kind::Bool, "no"),
+    p("aof-use-rdb-preamble", None, Kind::Bool, "yes"),
+    p("aof_rewrite_cpulist", None, Kind::Immutable, ""),
+    p("appenddirname", None, Kind::Immutable, "appendonlydir"),
+    p("appendfilename", None, Kind::Immutable, "appendonly.aof"),
+    p("appendfsync", None, Kind::Enum(&["everysec", "always", "no"]), "everysec"),
+    p("appendonly", None, Kind::Bool, "no"),
+    p("auto-aof-rewrite-min-size", None, Kind::Mem(0, I64_MAX), "67108864"),
+    p("auto-aof-rewrite-percentage", None, Kind::Int(0, 2147483647), "100"),
+    p("bgsave_cpulist", None, Kind::Immutable, ""),
+    p("bind", None, Kind::Str, "* -::*"),
+    p("bind-source-addr", None, Kind::Str, ""),
+    p("bio_cpulist", None, Kind::Immutable, ""),
+    p("busy-reply-threshold", Some("lua-time-limit"), Kind::Int(0, i64::MAX), "5000"),
+    p("client-output-buffer-limit", None, Kind::ClientOutputBufferLimit, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
+    p("client-query-buffer-limit", None, Kind::Mem(1048576, I64_MAX), "1073741824"),
+    p("cluster-allow-pubsubshard-when-down", None, Kind::Bool, "yes"),
+    p("cluster-allow-reads-when-down", None, Kind::Bool, "no"),
+    p("cluster-allow-replica-migration", None, Kind::Bool, "yes"),
+    p("cluster-announce-bus-port", None, Kind::Int(0, 65535), "0"),
+    p("cluster-announce-hostname", None, Kind::Str, ""),
+    p("cluster-announce-ip", None, Kind::Str, ""),
+    p("cluster-announce-port", None, Kind::Int(0, 65535), "0"),
+    p("cluster-announce-tls-port", None, Kind::Int(0, 65535), "0"),
+    p("cluster-config-file", None, Kind::Immutable, "nodes.conf"),
+    p("cluster-enabled", None, Kind::Immutable, "no"),
+    p("cluster-link-sendbuf-limit", None, Kind::Mem(0, u64::MAX), "0"),
+    p("cluster-migration-barrier", None, Kind::Int(0, 2147483647), "1"),
+    p("cluster-node-timeout", None, Kind::Int(0, i64::MAX), "15000"),
+    p("cluster-port", None, Kind::Immutable, "0"),
+    p("cluster-preferred-endpoint-type", None, Kind::Enum(&["ip", "hostname", "unknown-endpoint"]), "ip"),
+    p("cluster-replica-no-failover", Some("cluster-slave-no-failover"), Kind::Bool, "no"),
+    p("cluster-replica-validity-factor", Some("cluster-slave-validity-factor"), Kind::Int(0, 2147483647), "10"),
+    p("cluster-require-full-coverage", None, Kind::Bool, "yes"),
+    p("crash-log-enabled", None, Kind::Bool, "yes"),
+    p("crash-memcheck-enabled", None, Kind::Bool, "yes"),
+    p("daemonize", None, Kind::Immutable, "no"),
+    p("databases", None, Kind::Immutable, "16"),
+    p("dbfilename", None, Kind::Protected, "dump.rdb"),
+    p("dir", None, Kind::Protected, "/data"),
+    p("disable-thp", None, Kind::Immutable, "yes"),
+    p("dynamic-hz", None, Kind::Bool, "yes"),
+    p("enable-debug-command", None, Kind::Immutable, "no"),
+    p("enable-module-command", None, Kind::Immutable, "no"),
+    p("enable-protected-configs", None, Kind::Immutable, "no"),
+    p("hash-max-listpack-entries", Some("hash-max-ziplist-entries"), Kind::Int(0, i64::MAX), "512"),
+    p("hash-max-listpack-value", Some("hash-max-ziplist-value"), Kind::Mem(0, I64_MAX), "64"),
+    p("hll-sparse-max-bytes", None, Kind::Mem(0, I64_MAX), "3000"),
+    p("hz", None, Kind::Int(0, 2147483647), "10"),
+    p("ignore-warnings", None, Kind::Str, ""),
+    p("io-threads", None, Kind::Immutable, "1"),
+    p("io-threads-do-reads", None, Kind::Immutable, "no"),
+    p("jemalloc-bg-thread", None, Kind::Bool, "yes"),
+    p("latency-monitor-threshold", None, Kind::Int(0, i64::MAX), "0"),
+    p("latency-tracking", None, Kind::Bool, "yes"),
+    p("latency-tracking-info-percentiles", None, Kind::Percentiles, "50 99 99.9"),
+    p("lazyfree-lazy-eviction", None, Kind::Bool, "no"),
+    p("lazyfree-lazy-expire", None, Kind::Bool, "no"),
+    p("lazyfree-lazy-server-del", None, Kind::Bool, "no"),
+    p("lazyfree-lazy-user-del", None, Kind::Bool, "no"),
+    p("lazyfree-lazy-user-flush", None, Kind::Bool, "no"),
+    p("lfu-decay-time", None, Kind::Int(0, 2147483647), "1"),
+    p("lfu-log-factor", None, Kind::Int(0, 2147483647), "10"),
+    p("list-compress-depth", None, Kind::Int(0, 2147483647), "0"),
+    p("list-max-listpack-size", Some("list-max-ziplist-size"), Kind::Int(-2147483648, 2147483647), "-2"),
+    p("logfile", None, Kind::Immutable, ""),
+    p("loglevel", None, Kind::Enum(&["debug", "verbose", "notice", "warning"]), "notice"),
+    p("masterauth", None, Kind::Str, ""),
+    p("masteruser", None, Kind::Str, ""),
+    p("maxclients", None, Kind::Int(1, 4294967295), "10000"),
+    p("maxmemory", None, Kind::Mem(0, u64::MAX), "0"),
+    p("maxmemory-clients", None, Kind::MemOrPercent, "0"),
+    p("maxmemory-eviction-tenacity", None, Kind::Int(0, 100), "10"),
+    p("maxmemory-policy", None, Kind::Enum(&["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]), "noeviction"),
+    p("maxmemory-samples", None, Kind::Int(1, 2147483647), "5"),
+    p("min-replicas-max-lag", Some("min-slaves-max-lag"), Kind::Int(0, 2147483647), "10"),
+    p("min-replicas-to-write", Some("min-slaves-to-write"), Kind::Int(0, 2147483647), "0"),
+    p("no-appendfsync-on-rewrite", None, Kind::Bool, "no"),
+    p("notify-keyspace-events", None, Kind::NotifyEvents, ""),
+    p("oom-score-adj", None, Kind::Enum(&["no", "yes", "relative", "absolute"]), "no"),
+    p("oom-score-adj-values", None, Kind::OomScoreAdjValues, "0 200 800"),
+    p("pidfile", None, Kind::Immutable, ""),
+    p("port", None, Kind::Int(0, 65535), "6379"),
+    p("proc-title-template", None, Kind::Str, "{title} {listen-addr} {server-mode}"),
+    p("propagation-error-behavior", None, Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore"),
+    p("protected-mode", None, Kind::Bool, "yes"),
+    p("proto-max-bulk-len", None, Kind::Mem(1048576, I64_MAX), "536870912"),
+    p("rdb-del-sync-files", None, Kind::Bool, "no"),
+    p("rdb-save-incremental-fsync", None, Kind::Bool, "yes"),
+    p("rdbchecksum", None, Kind::Immutable, "yes"),
+    p("rdbcompression", None, Kind::Bool, "yes"),
+    p("repl-backlog-size", None, Kind::Mem(1, I64_MAX), "1048576"),
+    p("repl-backlog-ttl", None, Kind::Int(0, i64::MAX), "3600"),
+    p("repl-disable-tcp-nodelay", None, Kind::Bool, "no"),
+    p("repl-diskless-load", None, Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled"),
+    p("repl-diskless-sync", None, Kind::Bool, "yes"),
+    p("repl-diskless-sync-delay", None, Kind::Int(0, 2147483647), "5"),
+    p("repl-diskless-sync-max-replicas", None, Kind::Int(0, 2147483647), "0"),
+    p("repl-ping-replica-period", Some("repl-ping-slave-period"), Kind::Int(1, 2147483647), "10"),
+    p("repl-timeout", None, Kind::Int(1, 2147483647), "60"),
+    p("replica-announce-ip", Some("slave-announce-ip"), Kind::Str, ""),
+    p("replica-announce-port", Some("slave-announce-port"), Kind::Int(0, 65535), "0"),
+    p("replica-announced", None, Kind::Bool, "yes"),
+    p("replica-ignore-disk-write-errors", None, Kind::Bool, "no"),
+    p("replica-ignore-maxmemory", Some("slave-ignore-maxmemory"), Kind::Bool, "yes"),
+    p("replica-lazy-flush", Some("slave-lazy-flush"), Kind::Bool, "no"),
+    p("replica-priority", Some("slave-priority"), Kind::Int(0, 2147483647), "100"),
+    p("replica-read-only", Some("slave-read-only"), Kind::Bool, "yes"),
+    p("replica-serve-stale-data", Some("slave-serve-stale-data"), Kind::Bool, "yes"),
+    p("replicaof", Some("slaveof"), Kind::Immutable, ""),
+    p("requirepass", None, Kind::Str, ""),
+    p("sanitize-dump-payload", None, Kind::Enum(&["no", "yes", "clients"]), "no"),
+    p("save", None, Kind::Save, ""),
+    p("server_cpulist", None, Kind::Immutable, ""),
+    p("set-max-intset-entries", None, Kind::Int(0, i64::MAX), "512"),
+    p("set-proc-title", None, Kind::Immutable, "yes"),
+    p("shutdown-on-sigint", None, Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default"),
+    p("shutdown-on-sigterm", None, Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default"),
+    p("shutdown-timeout", None, Kind::Int(0, 2147483647), "10"),
+    p("slowlog-log-slower-than", None, Kind::Int(-1, i64::MAX), "10000"),
+    p("slowlog-max-len", None, Kind::Int(0, i64::MAX), "128"),
+    p("socket-mark-id", None, Kind::Immutable, "0"),
+    p("stop-writes-on-bgsave-error", None, Kind::Bool, "yes"),
+    p("stream-node-max-bytes", None, Kind::Mem(0, I64_MAX), "4096"),
+    p("stream-node-max-entries", None, Kind::Int(0, i64::MAX), "100"),
+    p("supervised", None, Kind::Immutable, "no"),
+    p("syslog-enabled", None, Kind::Immutable, "no"),
+    p("syslog-facility", None, Kind::Immutable, "local0"),
+    p("syslog-ident", None, Kind::Immutable, "redis"),
+    p("tcp-backlog", None, Kind::Immutable, "511"),
+    p("tcp-keepalive", None, Kind::Int(0, 2147483647), "300"),
+    p("timeout", None, Kind::Int(0, 2147483647), "0"),
+    p("tls-auth-clients", None, Kind::Enum(&["no", "yes", "optional"]), "yes"),
+    p("tls-ca-cert-dir", None, Kind::Str, ""),
+    p("tls-ca-cert-file", None, Kind::Str, ""),
+    p("tls-cert-file", None, Kind::Str, ""),
+    p("tls-ciphers", None, Kind::Str, ""),
+    p("tls-ciphersuites", None, Kind::Str, ""),
+    p("tls-client-cert-file", None, Kind::Str, ""),
+    p("tls-client-key-file", None, Kind::Str, ""),
+    p("tls-client-key-file-pass", None, Kind::Str, ""),
+    p("tls-cluster", None, Kind::Bool, "no"),
+    p("tls-dh-params-file", None, Kind::Str, ""),
+    p("tls-key-file", None, Kind::Str, ""),
+    p("tls-key-file-pass", None, Kind::Str, ""),
+    p("tls-port", None, Kind::Int(0, 65535), "0"),
+    p("tls-prefer-server-ciphers", None, Kind::Bool, "no"),
+    p("tls-protocols", None, Kind::Str, ""),
+    p("tls-replication", None, Kind::Bool, "no"),
+    p("tls-session-cache-size", None, Kind::Int(0, 2147483647), "20480"),
+    p("tls-session-cache-timeout", None, Kind::Int(0, 2147483647), "300"),
+    p("tls-session-caching", None, Kind::Bool, "yes"),
+    p("tracking-table-max-keys", None, Kind::Int(0, i64::MAX), "1000000"),
+    p("unixsocket", None, Kind::Immutable, ""),
+    p("unixsocketperm", None, Kind::Immutable, "0"),
+    p("zset-max-listpack-entries", Some("zset-max-ziplist-entries"), Kind::Int(0, i64::MAX), "128"),
+    p("zset-max-listpack-value", Some("zset-max-ziplist-value"), Kind::Mem(0, I64_MAX), "64"),
+];
+
+/// Finds a parameter by canonical name or alias, ignoring case.
+pub fn lookup(name: &[u8]) -> Option<&'static Param> {
+    PARAMS.iter().find(|p| {
+        p.name.as_bytes().eq_ignore_ascii_case(name)
+            || p.alias.is_some_and(|a| a.as_bytes().eq_ignore_ascii_case(name))
+    })
+}
 
 /// The server's configuration.
 #[derive(Clone, Debug)]
@@ -35,17 +276,32 @@ pub struct Config {
     pub hz: i64,
     /// `proto-max-bulk-len`.
     pub proto_max_bulk_len: u64,
+    /// `timeout`: idle seconds before a client is closed (0: never).
+    pub timeout: i64,
+    /// `maxclients`.
+    pub maxclients: i64,
+    /// `appendonly`.
+    pub appendonly: bool,
+    /// `save`, as CONFIG GET prints it (`3600 1 300 100`, empty when off).
+    pub save: String,
+    /// `port`.
+    pub port: i64,
+    /// `bind`, space-separated addresses.
+    pub bind: String,
+    /// Every other parameter by canonical name, as CONFIG GET prints it.
+    others: HashMap<&'static str, String>,
 }
 
 impl Default for Config {
     fn default() -> Self {
+        let typed = |name: &str| TYPED.contains(&name);
         Config {
             databases: 16,
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
             list_max_listpack_size: -2,
             list_compress_depth: 0,
-            hash_max_listpack_entries: 128,
+            hash_max_listpack_entries: 512,
             hash_max_listpack_value: 64,
             set_max_intset_entries: 512,
             zset_max_listpack_entries: 128,
@@ -55,8 +311,53 @@ impl Default for Config {
             lfu_decay_time: 1,
             hz: 10,
             proto_max_bulk_len: 512 * 1024 * 1024,
+            timeout: 0,
+            maxclients: 10000,
+            appendonly: false,
+            // Nothing here snapshots on a timer, so no save points (as the oracle runs with --save '').
+            save: String::new(),
+            port: 6379,
+            bind: "* -::*".into(),
+            others: PARAMS
+                .iter()
+                .filter(|p| !typed(p.name))
+                .map(|p| (p.name, p.default.to_string()))
+                .collect(),
         }
     }
+}
+
+/// Parameters held in typed fields rather than in `others`.
+const TYPED: &[&str] = &[
+    "databases",
+    "maxmemory",
+    "maxmemory-policy",
+    "list-max-listpack-size",
+    "list-compress-depth",
+    "hash-max-listpack-entries",
+    "hash-max-listpack-value",
+    "set-max-intset-entries",
+    "zset-max-listpack-entries",
+    "zset-max-listpack-value",
+    "notify-keyspace-events",
+    "lfu-log-factor",
+    "lfu-decay-time",
+    "hz",
+    "proto-max-bulk-len",
+    "timeout",
+    "maxclients",
+    "appendonly",
+    "save",
+    "port",
+    "bind",
+];
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_string()
+}
+
+fn to_usize(v: i64) -> usize {
+    usize::try_from(v).unwrap_or(usize::MAX)
 }
 
 impl Config {
@@ -70,8 +371,379 @@ impl Config {
         self.databases = n;
     }
 
+    /// The default user's password (`requirepass`); empty when none is set.
+    pub fn requirepass(&self) -> &str {
+        self.others.get("requirepass").map_or("", String::as_str)
+    }
+
     /// Whether the eviction policy is an LFU one (OBJECT FREQ needs it).
     pub fn lfu_policy(&self) -> bool {
         self.maxmemory_policy.ends_with("-lfu")
+    }
+
+    /// Whether keyspace notifications include the class character `c` (`K`, `E`, `g`, `$`,
+    /// ...); `A` in the stored string stands for every data class.
+    pub fn notify_has(&self, c: char) -> bool {
+        parse_notify(self.notify_keyspace_events.as_bytes())
+            .zip(notify_bit(c))
+            .is_some_and(|(f, bit)| f & bit == bit)
+    }
+
+    /// The value CONFIG GET prints for `param`.
+    pub fn get(&self, param: &Param) -> String {
+        match param.name {
+            "databases" => self.databases.to_string(),
+            "maxmemory" => self.maxmemory.to_string(),
+            "maxmemory-policy" => self.maxmemory_policy.clone(),
+            "list-max-listpack-size" => self.list_max_listpack_size.to_string(),
+            "list-compress-depth" => self.list_compress_depth.to_string(),
+            "hash-max-listpack-entries" => self.hash_max_listpack_entries.to_string(),
+            "hash-max-listpack-value" => self.hash_max_listpack_value.to_string(),
+            "set-max-intset-entries" => self.set_max_intset_entries.to_string(),
+            "zset-max-listpack-entries" => self.zset_max_listpack_entries.to_string(),
+            "zset-max-listpack-value" => self.zset_max_listpack_value.to_string(),
+            "notify-keyspace-events" => self.notify_keyspace_events.clone(),
+            "lfu-log-factor" => self.lfu_log_factor.to_string(),
+            "lfu-decay-time" => self.lfu_decay_time.to_string(),
+            "hz" => self.hz.to_string(),
+            "proto-max-bulk-len" => self.proto_max_bulk_len.to_string(),
+            "timeout" => self.timeout.to_string(),
+            "maxclients" => self.maxclients.to_string(),
+            "appendonly" => yes_no(self.appendonly),
+            "save" => self.save.clone(),
+            "port" => self.port.to_string(),
+            "bind" => self.bind.clone(),
+            name => self.others.get(name).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Validates `raw` for `param` and stores it. The error is the reason CONFIG SET appends
+    /// after `CONFIG SET failed (possibly related to argument '...') - `.
+    pub fn set(&mut self, param: &Param, raw: &[u8]) -> Result<(), String> {
+        let text = String::from_utf8_lossy(raw).into_owned();
+        let canonical = match param.kind {
+            Kind::Immutable => return Err("can't set immutable config".into()),
+            Kind::Protected => return Err("can't set protected config".into()),
+            Kind::Bool => match text.to_ascii_lowercase().as_str() {
+                "yes" => "yes".to_string(),
+                "no" => "no".to_string(),
+                _ => return Err("argument must be 'yes' or 'no'".into()),
+            },
+            Kind::Int(min, max) => {
+                let v = crate::util::parse_i64(raw)
+                    .ok_or("argument couldn't be parsed into an integer")?;
+                if v < min || v > max {
+                    return Err(format!("argument must be between {} and {} inclusive", min, max));
+                }
+                v.to_string()
+            }
+            Kind::Mem(min, max) => {
+                let v = parse_memory(raw).ok_or("argument must be a memory value")?;
+                if v < min || v > max {
+                    return Err(format!("argument must be between {} and {} inclusive", min, max));
+                }
+                v.to_string()
+            }
+            Kind::MemOrPercent => parse_mem_or_percent(raw)?,
+            Kind::Enum(options) => {
+                let lower = text.to_ascii_lowercase();
+                match options.iter().find(|o| **o == lower) {
+                    Some(o) => o.to_string(),
+                    None => {
+                        return Err(format!(
+                            "argument(s) must be one of the following: {}",
+                            options.join(", ")
+                        ))
+                    }
+                }
+            }
+            Kind::Str => text,
+            Kind::Save => parse_save(raw).ok_or("Invalid save parameters")?,
+            Kind::NotifyEvents => parse_notify(raw)
+                .map(notify_string)
+                .ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?,
+            Kind::ClientOutputBufferLimit => self.client_output_buffer_limit(raw)?,
+            Kind::Percentiles => parse_percentiles(raw)?,
+            Kind::OomScoreAdjValues => parse_oom_values(raw)?,
+        };
+        self.store(param.name, canonical);
+        Ok(())
+    }
+
+    /// Puts a validated value into its typed field or the text table.
+    fn store(&mut self, name: &'static str, v: String) {
+        let int = || crate::util::parse_i64(v.as_bytes()).unwrap_or(0);
+        match name {
+            "maxmemory" => self.maxmemory = v.parse().unwrap_or(0),
+            "maxmemory-policy" => self.maxmemory_policy = v,
+            "list-max-listpack-size" => self.list_max_listpack_size = int(),
+            "list-compress-depth" => self.list_compress_depth = int(),
+            "hash-max-listpack-entries" => self.hash_max_listpack_entries = to_usize(int()),
+            "hash-max-listpack-value" => self.hash_max_listpack_value = to_usize(int()),
+            "set-max-intset-entries" => self.set_max_intset_entries = to_usize(int()),
+            "zset-max-listpack-entries" => self.zset_max_listpack_entries = to_usize(int()),
+            "zset-max-listpack-value" => self.zset_max_listpack_value = to_usize(int()),
+            "notify-keyspace-events" => self.notify_keyspace_events = v,
+            "lfu-log-factor" => self.lfu_log_factor = int(),
+            "lfu-decay-time" => self.lfu_decay_time = int(),
+            // Redis accepts any non-negative hz and then keeps it within 1..=500.
+            "hz" => self.hz = int().clamp(1, 500),
+            "proto-max-bulk-len" => self.proto_max_bulk_len = v.parse().unwrap_or(0),
+            "timeout" => self.timeout = int(),
+            "maxclients" => self.maxclients = int(),
+            "appendonly" => self.appendonly = v == "yes",
+            "save" => self.save = v,
+            "port" => self.port = int(),
+            "bind" => self.bind = v,
+            _ => {
+                self.others.insert(name, v);
+            }
+        }
+    }
+
+    /// Parses `class hard soft seconds` groups and merges them into the current limits, which
+    /// keep their value for the classes not named.
+    fn client_output_buffer_limit(&self, raw: &[u8]) -> Result<String, String> {
+        let text = String::from_utf8_lossy(raw);
+        let words: Vec<&str> = text.split_whitespace().collect();
+        if !words.len().is_multiple_of(4) {
+            return Err("Wrong number of arguments in buffer limit configuration.".into());
+        }
+        let current = self.others.get("client-output-buffer-limit").cloned().unwrap_or_default();
+        let mut classes: Vec<(String, [u64; 3])> = current
+            .split(' ')
+            .collect::<Vec<_>>()
+            .chunks(4)
+            .filter(|c| c.len() == 4)
+            .map(|c| {
+                let n = |s: &str| s.parse().unwrap_or(0);
+                (c[0].to_string(), [n(c[1]), n(c[2]), n(c[3])])
+            })
+            .collect();
+        for group in words.chunks(4) {
+            let class = match group[0].to_ascii_lowercase().as_str() {
+                "normal" => "normal",
+                "slave" | "replica" => "slave",
+                "pubsub" => "pubsub",
+                _ => {
+                    return Err(
+                        "Invalid client class specified in buffer limit configuration.".into()
+                    )
+                }
+            };
+            let hard = parse_memory(group[1].as_bytes());
+            let soft = parse_memory(group[2].as_bytes());
+            let secs = crate::util::parse_i64(group[3].as_bytes()).filter(|s| *s >= 0);
+            let (Some(hard), Some(soft), Some(secs)) = (hard, soft, secs) else {
+                return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into());
+            };
+            if let Some(slot) = classes.iter_mut().find(|(c, _)| c == class) {
+                slot.1 = [hard, soft, secs as u64];
+            }
+        }
+        Ok(classes
+            .iter()
+            .map(|(c, v)| format!("{} {} {} {}", c, v[0], v[1], v[2]))
+            .collect::<Vec<_>>()
+            .join(" "))
+    }
+}
+
+/// Redis's `memtoull`: decimal digits and an optional unit (`b`, `k`, `kb`, `m`, `mb`, `g`,
+/// `gb`, any case; `k` is 1000 and `kb` 1024). No sign, no spaces, no fraction. An empty
+/// number counts as 0, and an over-long one saturates before the unit multiplies it, as
+/// strtoull does.
+pub fn parse_memory(raw: &[u8]) -> Option<u64> {
+    let digits = raw.iter().take_while(|c| c.is_ascii_digit()).count();
+    let unit = raw[digits..].to_ascii_lowercase();
+    let mul: u64 = match unit.as_slice() {
+        b"" | b"b" => 1,
+        b"k" => 1000,
+        b"kb" => 1024,
+        b"m" => 1000 * 1000,
+        b"mb" => 1024 * 1024,
+        b"g" => 1000 * 1000 * 1000,
+        b"gb" => 1024 * 1024 * 1024,
+        _ => return None,
+    };
+    let mut v: u64 = 0;
+    for &c in &raw[..digits] {
+        v = v.checked_mul(10).and_then(|v| v.checked_add(u64::from(c - b'0'))).unwrap_or(u64::MAX);
+    }
+    Some(v.wrapping_mul(mul))
+}
+
+fn parse_mem_or_percent(raw: &[u8]) -> Result<String, String> {
+    const BAD: &str = "argument must be a memory or percent value";
+    if let Some(num) = raw.strip_suffix(b"%") {
+        let v = crate::util::parse_i64(num).filter(|v| *v >= 0).ok_or(BAD)?;
+        if v > 100 {
+            return Err("percentage argument must be less or equal to 100".into());
+        }
+        return Ok(format!("{}%", v));
+    }
+    let v = parse_memory(raw).ok_or(BAD)?;
+    if v > I64_MAX {
+        return Err(format!("argument must be between 0 and {} inclusive", I64_MAX));
+    }
+    Ok(v.to_string())
+}
+
+/// `save`: empty, or space-separated pairs `seconds changes` with seconds >= 1.
+fn parse_save(raw: &[u8]) -> Option<String> {
+    if raw.is_empty() {
+        return Some(String::new());
+    }
+    let words: Vec<&[u8]> = raw.split(|&c| c == b' ').collect();
+    if !words.len().is_multiple_of(2) {
+        return None;
+    }
+    for pair in words.chunks(2) {
+        let secs = crate::util::parse_i64(pair[0])?;
+        let changes = crate::util::parse_i64(pair[1])?;
+        if secs < 1 || changes < 0 {
+            return None;
+        }
+    }
+    Some(String::from_utf8_lossy(raw).into_owned())
+}
+
+fn parse_percentiles(raw: &[u8]) -> Result<String, String> {
+    let text = String::from_utf8_lossy(raw);
+    let mut out = Vec::new();
+    for w in text.split_whitespace() {
+        let v = crate::util::parse_f64(w.as_bytes())
+            .ok_or("Invalid latency-tracking-info-percentiles parameters")?;
+        if !(0.0..=100.0).contains(&v) {
+            return Err(
+                "latency-tracking-info-percentiles parameters should sit between [0.0,100.0]"
+                    .into(),
+            );
+        }
+        out.push(crate::util::fmt_g17(v));
+    }
+    Ok(out.join(" "))
+}
+
+fn parse_oom_values(raw: &[u8]) -> Result<String, String> {
+    let text = String::from_utf8_lossy(raw);
+    let words: Vec<&str> = text.split_whitespace().collect();
+    if words.len() != 3 {
+        return Err("wrong number of arguments".into());
+    }
+    let mut vals = Vec::new();
+    for w in words {
+        match crate::util::parse_i64(w.as_bytes()) {
+            Some(v) if (-2000..=2000).contains(&v) => vals.push(v.to_string()),
+            _ => {
+                return Err(
+                    "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
+                        .into(),
+                )
+            }
+        }
+    }
+    Ok(vals.join(" "))
+}
+
+/// Classes in the order CONFIG GET prints them, with their bits.
+const NOTIFY_CLASSES: &[(char, u32)] = &[
+    ('g', 1 << 2),
+    ('$', 1 << 3),
+    ('l', 1 << 4),
+    ('s', 1 << 5),
+    ('h', 1 << 6),
+    ('z', 1 << 7),
+    ('x', 1 << 8),
+    ('e', 1 << 9),
+    ('t', 1 << 10),
+    ('d', 1 << 13),
+    ('n', 1 << 14),
+];
+const NOTIFY_KEYSPACE: u32 = 1;
+const NOTIFY_KEYEVENT: u32 = 1 << 1;
+const NOTIFY_KEY_MISS: u32 = 1 << 11;
+/// What `A` stands for: every data class except key-miss and new-key events.
+const NOTIFY_ALL: u32 = (1 << 2)
+    | (1 << 3)
+    | (1 << 4)
+    | (1 << 5)
+    | (1 << 6)
+    | (1 << 7)
+    | (1 << 8)
+    | (1 << 9)
+    | (1 << 10)
+    | (1 << 13);
+
+fn notify_bit(c: char) -> Option<u32> {
+    match c {
+        'A' => Some(NOTIFY_ALL),
+        'K' => Some(NOTIFY_KEYSPACE),
+        'E' => Some(NOTIFY_KEYEVENT),
+        'm' => Some(NOTIFY_KEY_MISS),
+        _ => NOTIFY_CLASSES.iter().find(|(k, _)| *k == c).map(|(_, b)| *b),
+    }
+}
+
+fn parse_notify(raw: &[u8]) -> Option<u32> {
+    raw.iter().try_fold(0, |acc, &c| Some(acc | notify_bit(char::from(c))?))
+}
+
+fn notify_string(flags: u32) -> String {
+    let mut s = String::new();
+    if flags & NOTIFY_ALL == NOTIFY_ALL {
+        s.push('A');
+    } else {
+        for (c, bit) in NOTIFY_CLASSES {
+            if flags & bit != 0 {
+                s.push(*c);
+            }
+        }
+    }
+    if flags & NOTIFY_KEYSPACE != 0 {
+        s.push('K');
+    }
+    if flags & NOTIFY_KEYEVENT != 0 {
+        s.push('E');
+    }
+    if flags & NOTIFY_KEY_MISS != 0 {
+        s.push('m');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn notify_flags_normalise_as_redis() {
+        let n = |s: &str| parse_notify(s.as_bytes()).map(notify_string);
+        assert_eq!(n("KEA").as_deref(), Some("AKE"));
+        assert_eq!(n("Kx").as_deref(), Some("xK"));
+        assert_eq!(n("Am").as_deref(), Some("Am"));
+        assert_eq!(n("An").as_deref(), Some("A"));
+        assert_eq!(n("mnEK").as_deref(), Some("nKEm"));
+        assert_eq!(n("g$lshzxetd").as_deref(), Some("A"));
+        assert_eq!(n("Q"), None);
+    }
+
+    #[test]
+    fn memory_units() {
+        assert_eq!(parse_memory(b"1gb"), Some(1 << 30));
+        assert_eq!(parse_memory(b"100k"), Some(100_000));
+        assert_eq!(parse_memory(b"5B"), Some(5));
+        assert_eq!(parse_memory(b""), Some(0));
+        assert_eq!(parse_memory(b"-1"), None);
+        assert_eq!(parse_memory(b"1.5gb"), None);
+    }
+
+    #[test]
+    fn aliases_reach_the_same_field() {
+        let mut c = Config::default();
+        let p = lookup(b"HASH-MAX-ZIPLIST-ENTRIES").expect("alias known");
+        c.set(p, b"100").expect("valid");
+        assert_eq!(c.hash_max_listpack_entries, 100);
+        assert!(c.set(lookup(b"databases").expect("known"), b"3").is_err());
     }
 }

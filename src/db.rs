@@ -41,6 +41,8 @@ pub struct Db {
     volatile: usize,
     /// Keys removed by expiry since start (INFO stats expired_keys).
     pub expired_keys: u64,
+    /// Running estimate of the remaining TTL of volatile keys, in ms (INFO keyspace avg_ttl).
+    pub avg_ttl: i64,
     /// Keys removed by expiry since the engine last looked (it signals them to WATCH).
     pub expired_log: Vec<Vec<u8>>,
 }
@@ -170,6 +172,7 @@ impl Db {
     pub fn clear(&mut self) {
         self.map.clear();
         self.volatile = 0;
+        self.avg_ttl = 0;
     }
 
     /// Iterates over every stored key and entry, expired or not.
@@ -215,6 +218,34 @@ impl Db {
     pub fn swap_contents(&mut self, other: &mut Db) {
         std::mem::swap(&mut self.map, &mut other.map);
         std::mem::swap(&mut self.volatile, &mut other.volatile);
+        std::mem::swap(&mut self.avg_ttl, &mut other.avg_ttl);
+    }
+
+    /// Folds the current mean TTL of the volatile keys into [`Db::avg_ttl`] as Redis's expire
+    /// cycle does: the first measure is taken whole, later ones weigh 2% against 98% for the
+    /// estimate; no volatile key resets it to 0. Called from the engine's periodic tick.
+    pub fn update_avg_ttl(&mut self, now: i64) {
+        if self.volatile == 0 {
+            self.avg_ttl = 0;
+            return;
+        }
+        let (mut sum, mut n) = (0i128, 0i128);
+        for e in self.map.values() {
+            if let Some(at) = e.expire_at {
+                if at > now {
+                    sum += i128::from(at - now);
+                    n += 1;
+                }
+            }
+        }
+        if n == 0 {
+            return;
+        }
+        let sample = i64::try_from(sum / n).unwrap_or(i64::MAX);
+        if self.avg_ttl == 0 {
+            self.avg_ttl = sample;
+        }
+        self.avg_ttl = (self.avg_ttl / 50) * 49 + sample / 50;
     }
 }
 
@@ -249,6 +280,21 @@ mod tests {
         assert_eq!(db.len(), 0);
         assert_eq!(db.volatile_len(), 0);
         assert_eq!(db.expired_keys, 1);
+    }
+
+    #[test]
+    fn avg_ttl_is_a_running_estimate() {
+        let mut db = Db::new();
+        db.set(b"k", Value::string(b"v".to_vec()), 0);
+        db.set_expire(b"k", Some(10_000), 0);
+        assert_eq!(db.avg_ttl, 0);
+        db.update_avg_ttl(0);
+        assert_eq!(db.avg_ttl, 10_000);
+        db.update_avg_ttl(5_000);
+        assert_eq!(db.avg_ttl, 200 * 49 + 100);
+        db.set_expire(b"k", None, 5_000);
+        db.update_avg_ttl(5_000);
+        assert_eq!(db.avg_ttl, 0);
     }
 
     #[test]

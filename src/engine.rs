@@ -10,6 +10,7 @@ use hashbrown::HashMap;
 
 use crate::db::Entry;
 
+use crate::commands::pubsub::PubSub;
 use crate::commands::{self, CommandSpec};
 use crate::config::Config;
 use crate::db::Db;
@@ -54,6 +55,32 @@ pub struct Client {
     /// Keys this client WATCHes: database, key, and whether the key was already logically
     /// expired (but not yet removed) when WATCH ran.
     pub watching: Vec<(usize, Vec<u8>, bool)>,
+    /// Channels subscribed to, in subscription order.
+    pub subs: Vec<Vec<u8>>,
+    /// Patterns subscribed to.
+    pub psubs: Vec<Vec<u8>>,
+    /// Shard channels subscribed to.
+    pub ssubs: Vec<Vec<u8>>,
+    /// Whether the client may run commands while `requirepass` is set: true for clients that
+    /// connected while there was no password, and after a successful AUTH.
+    pub authenticated: bool,
+    /// CLIENT REPLY state: which replies the host does not send.
+    pub reply_mode: ReplyMode,
+}
+
+/// CLIENT REPLY: ON sends every reply; OFF none (CLIENT REPLY OFF's own included); SKIP drops
+/// its own reply and the next command's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReplyMode {
+    /// Every reply is sent.
+    #[default]
+    On,
+    /// No reply is sent until CLIENT REPLY ON.
+    Off,
+    /// The current command's reply is dropped, then the next command's.
+    SkipThisAndNext,
+    /// The current command's reply is dropped, then replies resume.
+    SkipThis,
 }
 
 /// Counters INFO reports.
@@ -69,6 +96,23 @@ pub struct Stats {
     pub misses: u64,
     /// total_error_replies
     pub error_replies: u64,
+    /// INFO commandstats, by full command name (`get`, `config|get`).
+    pub cmdstats: BTreeMap<String, CmdStat>,
+    /// INFO errorstats: error replies by their first word (`ERR`, `WRONGTYPE`).
+    pub errorstats: BTreeMap<String, u64>,
+    /// used_memory_peak: the highest used_memory INFO has measured since the last reset.
+    pub peak_memory: u64,
+}
+
+/// One command's line in INFO commandstats.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CmdStat {
+    /// Times the handler ran.
+    pub calls: u64,
+    /// Calls refused before the handler ran (wrong number of arguments).
+    pub rejected: u64,
+    /// Calls whose handler replied with an error.
+    pub failed: u64,
 }
 
 /// Options for a new engine.
@@ -116,6 +160,8 @@ pub struct Engine {
     pub port: u16,
     /// Clients watching each (db, key), for WATCH.
     pub watched: HashMap<(usize, Vec<u8>), Vec<ClientId>>,
+    /// Pub/sub subscriptions.
+    pub pubsub: PubSub,
 }
 
 /// What a handler sees: the engine, the calling client, its database, and the time.
@@ -196,6 +242,7 @@ impl Engine {
             last_save_s: opts.now_ms / 1000,
             port: opts.port,
             watched: HashMap::new(),
+            pubsub: PubSub::default(),
         }
     }
 
@@ -220,9 +267,14 @@ impl Engine {
                 closing: false,
                 outbox: Vec::new(),
                 watch_dirty: false,
+                authenticated: self.config.requirepass().is_empty(),
+                reply_mode: ReplyMode::On,
                 multi: None,
                 multi_error: false,
                 watching: Vec::new(),
+                subs: Vec::new(),
+                psubs: Vec::new(),
+                ssubs: Vec::new(),
             },
         );
         id
@@ -231,6 +283,7 @@ impl Engine {
     /// Disconnects a client.
     pub fn close_client(&mut self, id: ClientId) {
         self.unwatch_all(id);
+        self.drop_subscriptions(id);
         self.clients.remove(&id);
     }
 
@@ -245,16 +298,37 @@ impl Engine {
     }
 
     /// Runs one command for `client` at time `now_ms`. Returns None when there is nothing to
-    /// reply (an empty command line, an unknown client).
+    /// reply (an empty command line, an unknown client, replies turned off by CLIENT REPLY).
     pub fn execute(&mut self, client: ClientId, argv: &[Vec<u8>], now_ms: i64) -> Option<Reply> {
         if argv.is_empty() {
             return None;
         }
-        let (db, in_multi) = {
-            let c = self.clients.get(&client)?;
-            (c.db, c.multi.is_some())
+        let (db, in_multi, proto) = {
+            let c = self.clients.get_mut(&client)?;
+            // A SKIP from the previous command applies to this one, and to this one only.
+            if c.reply_mode == ReplyMode::SkipThisAndNext {
+                c.reply_mode = ReplyMode::SkipThis;
+            }
+            (c.db, c.multi.is_some(), c.proto)
         };
-        let reply = match resolve(argv) {
+        let resolved = resolve(argv).and_then(|spec| {
+            if proto == 2 && !SUBSCRIBED_MODE.contains(&spec.name) && self.is_subscribed(client) {
+                return Err(CmdError::new(format!(
+                    "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                    full_name(argv, spec)
+                )));
+            }
+            Ok(spec)
+        });
+        let reply = match resolved {
+            Ok(spec) if self.auth_required(client) && !spec.has_flag("no_auth") => {
+                self.stats.cmdstats.entry(full_name(argv, spec)).or_default().rejected += 1;
+                // Refused before queueing, so an open transaction fails at EXEC.
+                if let Some(c) = self.clients.get_mut(&client).filter(|c| c.multi.is_some()) {
+                    c.multi_error = true;
+                }
+                Reply::Error(error::NOAUTH.0)
+            }
             Ok(spec) if in_multi && !TX_CONTROL.contains(&spec.name) => {
                 if let Some(queue) = self.clients.get_mut(&client).and_then(|c| c.multi.as_mut()) {
                     queue.push(argv.to_vec());
@@ -265,11 +339,19 @@ impl Engine {
                 let full = full_name(argv, spec);
                 if let Some(c) = self.clients.get_mut(&client) {
                     c.last_ms = now_ms;
-                    c.last_cmd = full;
+                    c.last_cmd = full.clone();
                 }
-                self.stats.commands += 1;
                 let mut ctx = Ctx { eng: self, client, db, now: now_ms };
-                (spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply)
+                let reply = (spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply);
+                // Counted after the handler, as Redis does: INFO does not see itself, and
+                // CONFIG RESETSTAT leaves its own call counted.
+                self.stats.commands += 1;
+                let stat = self.stats.cmdstats.entry(full).or_default();
+                stat.calls += 1;
+                if reply.is_error() {
+                    stat.failed += 1;
+                }
+                reply
             }
             Err(e) if argv[0].eq_ignore_ascii_case(b"exec") => {
                 // EXEC itself refused (in a transaction or not): Redis answers EXECABORT and
@@ -283,6 +365,9 @@ impl Engine {
                 Reply::Error(format!("EXECABORT Transaction discarded because of: {}", why).into())
             }
             Err(e) => {
+                if let Some(name) = rejected_name(argv) {
+                    self.stats.cmdstats.entry(name).or_default().rejected += 1;
+                }
                 // A command refused before it runs makes the open transaction fail at EXEC.
                 if let Some(c) = self.clients.get_mut(&client).filter(|c| c.multi.is_some()) {
                     c.multi_error = true;
@@ -290,11 +375,28 @@ impl Engine {
                 error_reply(e)
             }
         };
-        if reply.is_error() {
+        if let Reply::Error(text) = &reply {
             self.stats.error_replies += 1;
+            let code = text.split(' ').next().unwrap_or("ERR").to_string();
+            *self.stats.errorstats.entry(code).or_default() += 1;
         }
         self.after_command();
-        Some(reply)
+        let c = self.clients.get_mut(&client)?;
+        match c.reply_mode {
+            ReplyMode::On => Some(reply),
+            ReplyMode::Off | ReplyMode::SkipThisAndNext => None,
+            ReplyMode::SkipThis => {
+                c.reply_mode = ReplyMode::On;
+                None
+            }
+        }
+    }
+
+    /// Whether `client` must authenticate before running commands: the default user has a
+    /// password (`requirepass`) and the client has not proven it.
+    pub fn auth_required(&self, client: ClientId) -> bool {
+        !self.config.requirepass().is_empty()
+            && !self.clients.get(&client).is_some_and(|c| c.authenticated)
     }
 
     /// Work after every command: keys removed by expiry count as modified for WATCH.
@@ -405,8 +507,41 @@ impl Engine {
     pub fn tick(&mut self, now_ms: i64) {
         for db in &mut self.dbs {
             db.active_expire(now_ms);
+            db.update_avg_ttl(now_ms);
         }
         self.after_command();
+    }
+
+    /// Clears the INFO counters (CONFIG RESETSTAT).
+    pub fn reset_stats(&mut self) {
+        self.stats = Stats::default();
+        for db in &mut self.dbs {
+            db.expired_keys = 0;
+        }
+    }
+
+    /// An estimate of the bytes the dataset and clients occupy (INFO used_memory): the
+    /// start-up base, each key with its value and a per-entry overhead, and a buffer per
+    /// client.
+    pub fn used_memory(&self) -> u64 {
+        const PER_KEY: u64 = 56;
+        let data: u64 = self
+            .dbs
+            .iter()
+            .flat_map(Db::iter)
+            .map(|(k, e)| k.len() as u64 + e.value.approx_bytes() as u64 + PER_KEY)
+            .sum();
+        self.used_memory_startup() + data + self.used_memory_clients()
+    }
+
+    /// The part of [`Engine::used_memory`] an empty server uses (INFO used_memory_startup).
+    pub fn used_memory_startup(&self) -> u64 {
+        850 * 1024
+    }
+
+    /// The part of [`Engine::used_memory`] attributed to client buffers (mem_clients_normal).
+    pub fn used_memory_clients(&self) -> u64 {
+        20 * 1024 * self.clients.len() as u64
     }
 
     /// Total keys across databases.
@@ -414,6 +549,19 @@ impl Engine {
         self.dbs.iter().map(Db::len).sum()
     }
 }
+
+/// Commands a RESP2 client may send while it holds subscriptions.
+const SUBSCRIBED_MODE: &[&str] = &[
+    "subscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "sunsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "ping",
+    "quit",
+    "reset",
+];
 
 /// Commands that run at once inside MULTI instead of being queued.
 const TX_CONTROL: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
@@ -442,6 +590,17 @@ pub fn resolve(argv: &[Vec<u8>]) -> Result<&'static CommandSpec, CmdError> {
         return Err(error::wrong_arity(&format!("{}|{}", spec.name, sub.name)));
     }
     Ok(sub)
+}
+
+/// The full name of a known command (or subcommand) refused for its arity, for its
+/// `rejected_calls`; None for unknown commands and subcommands.
+fn rejected_name(argv: &[Vec<u8>]) -> Option<String> {
+    let spec = commands::lookup(&argv[0])?;
+    if spec.subcommands.is_empty() || argv.len() == 1 {
+        return Some(spec.name.to_string());
+    }
+    let sub = spec.subcommand(&argv[1])?;
+    Some(format!("{}|{}", spec.name, sub.name))
 }
 
 fn full_name(argv: &[Vec<u8>], spec: &CommandSpec) -> String {

@@ -76,6 +76,10 @@ errors! {
     NAN = "ERR value is NaN";
     /// A count that must not be negative.
     POSITIVE = "ERR value is out of range, must be positive";
+    /// A command from a client that has not authenticated while `requirepass` is set.
+    NOAUTH = "NOAUTH Authentication required.";
+    /// AUTH or HELLO AUTH with a wrong user or password.
+    WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled.";
     /// SCAN with a cursor that is not an unsigned integer.
     INVALID_CURSOR = "ERR invalid cursor";
     /// DECRBY with -9223372036854775808, whose negation does not fit.

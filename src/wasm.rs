@@ -209,6 +209,7 @@ impl Serialize for JsReply<'_> {
             Reply::Bool(_) => ("boolean", 2),
             Reply::Verbatim(..) => ("verbatim", 2),
             Reply::Push(_) => ("push", 2),
+            Reply::Multi(_) => ("multi", 2),
         };
         let mut m = s.serialize_map(Some(n))?;
         m.serialize_entry("type", ty)?;
@@ -218,7 +219,9 @@ impl Serialize for JsReply<'_> {
             Reply::Integer(i) if i.unsigned_abs() <= (1u64 << 53) => m.serialize_entry("value", &(*i as f64))?,
             Reply::Integer(i) => m.serialize_entry("value", &i.to_string())?,
             Reply::Bulk(b) | Reply::Verbatim(_, b) => m.serialize_entry("value", &String::from_utf8_lossy(b))?,
-            Reply::Array(v) | Reply::Set(v) | Reply::Push(v) => m.serialize_entry("value", &Items(v))?,
+            Reply::Array(v) | Reply::Set(v) | Reply::Push(v) | Reply::Multi(v) => {
+                m.serialize_entry("value", &Items(v))?
+            }
             Reply::Map(pairs) => m.serialize_entry("value", &Pairs(pairs))?,
             Reply::Double(d) => m.serialize_entry("value", &crate::protocol::reply::format_double(*d))?,
             Reply::Bool(b) => m.serialize_entry("value", b)?,

@@ -79,7 +79,7 @@ fn deep_sort(r: Reply) -> Reply {
         r.to_resp(3)
     }
     match r {
-        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => {
+        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) | Reply::Multi(items) => {
             let mut items: Vec<Reply> = items.into_iter().map(deep_sort).collect();
             items.sort_by_key(key);
             Reply::Array(items)
@@ -111,6 +111,7 @@ fn shape(r: &Reply) -> String {
         Reply::Double(_) => "double".into(),
         Reply::Bool(_) => "bool".into(),
         Reply::Verbatim(..) => "verbatim".into(),
+        Reply::Multi(v) => format!("multi[{}]", v.len()),
     }
 }
 
@@ -119,13 +120,28 @@ fn same(compare: Compare, want: &[u8], got: &[u8]) -> bool {
     if compare == Compare::Exact {
         return want == got;
     }
-    let (Ok(Some((w, _))), Ok(Some((g, _)))) = (parse_reply(want), parse_reply(got)) else {
+    let (Some(w), Some(g)) = (parse_all(want), parse_all(got)) else {
         return false;
     };
     match compare {
-        Compare::Unordered => deep_sort(w).to_resp(3) == deep_sort(g).to_resp(3),
-        _ => shape(&w) == shape(&g),
+        Compare::Unordered => {
+            let sorted = |v: Vec<Reply>| deep_sort(Reply::Array(v)).to_resp(3);
+            sorted(w) == sorted(g)
+        }
+        _ => w.len() == g.len() && w.iter().zip(&g).all(|(a, b)| shape(a) == shape(b)),
     }
+}
+
+/// Every reply in a byte string (a line may be answered by several: pushed messages, then the
+/// command's own replies).
+fn parse_all(mut bytes: &[u8]) -> Option<Vec<Reply>> {
+    let mut out = Vec::new();
+    while !bytes.is_empty() {
+        let (r, used) = parse_reply(bytes).ok()??;
+        out.push(r);
+        bytes = &bytes[used..];
+    }
+    Some(out)
 }
 
 /// The engine side of a run: one engine, clients opened on first use.
@@ -150,14 +166,30 @@ impl EngineRun {
         self.virtual_now.unwrap_or_else(wall_ms)
     }
 
-    fn run(&mut self, client: u32, argv: &[Vec<u8>]) -> Vec<u8> {
+    /// Runs a command; returns what the client receives (messages that were waiting for it,
+    /// then the command's replies) and how many replies that is.
+    fn run(&mut self, client: u32, argv: &[Vec<u8>]) -> (Vec<u8>, usize) {
         let now = self.now();
         let engine = &mut self.engine;
         let id = *self.clients.entry(client).or_insert_with(|| engine.open_client(now));
-        match engine.execute(id, argv, now) {
-            Some(reply) => reply.to_resp(engine.proto(id)),
-            None => b"(no reply)".to_vec(),
+        let reply = engine.execute(id, argv, now);
+        let proto = engine.proto(id);
+        let waiting = engine.client_mut(id).map(|c| std::mem::take(&mut c.outbox)).unwrap_or_default();
+        let mut out = Vec::new();
+        for m in &waiting {
+            m.encode(proto, &mut out);
         }
+        let mut count = waiting.len();
+        if let Some(r) = reply {
+            r.encode(proto, &mut out);
+            count += r.count();
+        }
+        if engine.client_mut(id).is_some_and(|c| c.closing) {
+            // QUIT: the connection ends; a later line for this number opens a new one.
+            engine.close_client(id);
+            self.clients.remove(&client);
+        }
+        (out, count)
     }
 
     fn sleep(&mut self, ms: u64) {
@@ -248,10 +280,13 @@ fn run_live(server: &RedisServer, report: &mut Report) {
                     let conn = conns
                         .entry(*client)
                         .or_insert_with(|| Conn::connect(server.port).expect("connect"));
-                    let want = conn.call(argv).unwrap_or_else(|e| {
+                    let (got, count) = engine.run(*client, argv);
+                    let want = conn.call_n(argv, count).unwrap_or_else(|e| {
                         panic!("{}:{}: redis-server: {}", script.display(), line_no, e)
                     });
-                    let got = engine.run(*client, argv);
+                    if argv[0].eq_ignore_ascii_case(b"quit") {
+                        conns.remove(client);
+                    }
                     report.lines += 1;
                     report.check(&script, *line_no, text, *compare, &want, &got, "redis ");
                     golden.push((text.clone(), want));
@@ -313,7 +348,7 @@ fn run_offline(report: &mut Report) {
                         break;
                     };
                     let _ = gcmd;
-                    let got = engine.run(*client, argv);
+                    let (got, _) = engine.run(*client, argv);
                     report.lines += 1;
                     report.check(&script, *line_no, text, *compare, want, &got, "golden");
                 }

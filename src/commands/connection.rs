@@ -1,35 +1,100 @@
 //! The connection group: PING, ECHO, SELECT, QUIT, HELLO, CLIENT ...
 
-use super::args;
-use super::CommandSpec;
-use crate::engine::Ctx;
-use crate::error::{self, CmdResult};
+use super::server::{container, help_reply};
+use super::{args, CommandSpec};
+use crate::engine::{Client, ClientId, Ctx, ReplyMode};
+use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
 
 /// The connection group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("ping", -1, "fast", (0, 0, 0), ping).doc(
-        "connection",
-        "1.0.0",
-        "[message]",
-        "Checks the connection: replies PONG, or the message given.",
-    ),
-    CommandSpec::new("echo", 2, "fast", (0, 0, 0), echo).doc(
-        "connection",
-        "1.0.0",
-        "message",
-        "Replies with the message it was given.",
-    ),
-    CommandSpec::new("select", 2, "loading stale fast", (0, 0, 0), select).doc(
-        "connection",
-        "1.0.0",
-        "index",
-        "Switches this connection to another numbered database.",
-    ),
+    CommandSpec::new("ping", -1, "fast", (0, 0, 0), ping)
+        .doc("connection", "1.0.0", "[message]", "Checks the connection: replies PONG, or the message given.")
+        .tips("request_policy:all_shards response_policy:all_succeeded")
+        .complexity("O(1)"),
+    CommandSpec::new("echo", 2, "loading stale fast", (0, 0, 0), echo)
+        .doc("connection", "1.0.0", "message", "Replies with the message it was given.")
+        .complexity("O(1)"),
+    CommandSpec::new("select", 2, "loading stale fast", (0, 0, 0), select)
+        .doc("connection", "1.0.0", "index", "Switches this connection to another numbered database.")
+        .complexity("O(1)"),
+    CommandSpec::new("quit", -1, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), quit)
+        .doc("connection", "1.0.0", "", "Closes the connection once the reply is sent.")
+        .complexity("O(1)"),
+    CommandSpec::new("hello", -1, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), hello)
+        .doc(
+            "connection",
+            "6.0.0",
+            "[protover [AUTH username password] [SETNAME clientname]]",
+            "Chooses the protocol version (RESP2 or RESP3) and describes the server.",
+        )
+        .complexity("O(1)"),
+    CommandSpec::new("auth", -2, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), auth)
+        .doc("connection", "1.0.0", "[username] password", "Proves the client knows the password of a user.")
+        .complexity("O(N) where N is the number of passwords defined for the user"),
+    CommandSpec::new("client", -2, "", (0, 0, 0), container)
+        .doc("connection", "2.4.0", "", "Inspects and manages client connections.")
+        .complexity("Depends on subcommand.")
+        .subs(CLIENT_SUBCOMMANDS),
 ];
 
-/// `PING [message]` → `+PONG`, or the message as a bulk string.
-fn ping(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("id", 2, "noscript loading stale", (0, 0, 0), client_id)
+        .doc("connection", "5.0.0", "", "Replies with this connection's unique id.")
+        .complexity("O(1)"),
+    CommandSpec::new("getname", 2, "noscript loading stale", (0, 0, 0), client_getname)
+        .doc("connection", "2.6.9", "", "Replies with this connection's name.")
+        .complexity("O(1)"),
+    CommandSpec::new("setname", 3, "noscript loading stale", (0, 0, 0), client_setname)
+        .doc("connection", "2.6.9", "connection-name", "Names this connection (an empty name clears it).")
+        .complexity("O(1)"),
+    CommandSpec::new("list", -2, "admin noscript loading stale", (0, 0, 0), client_list)
+        .doc(
+            "connection",
+            "2.4.0",
+            "[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]",
+            "Describes the connected clients, one line each.",
+        )
+        .tips("nondeterministic_output")
+        .complexity("O(N) where N is the number of client connections"),
+    CommandSpec::new("info", 2, "noscript loading stale", (0, 0, 0), client_info)
+        .doc("connection", "6.2.0", "", "Describes this connection in CLIENT LIST's line format.")
+        .tips("nondeterministic_output")
+        .complexity("O(1)"),
+    CommandSpec::new("getredir", 2, "noscript loading stale", (0, 0, 0), client_getredir)
+        .doc("connection", "6.0.0", "", "Replies with the client tracking redirection target (-1: none).")
+        .complexity("O(1)"),
+    CommandSpec::new("trackinginfo", 2, "noscript loading stale", (0, 0, 0), client_trackinginfo)
+        .doc("connection", "6.2.0", "", "Describes this connection's client-side caching state.")
+        .complexity("O(1)"),
+    CommandSpec::new("no-evict", 3, "admin noscript loading stale", (0, 0, 0), client_no_evict)
+        .doc("connection", "7.0.0", "ON|OFF", "Exempts this connection from client eviction.")
+        .complexity("O(1)"),
+    CommandSpec::new("kill", -3, "admin noscript loading stale", (0, 0, 0), client_kill)
+        .doc(
+            "connection",
+            "2.4.0",
+            "ip:port|[ID client-id] [TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES|NO]",
+            "Closes the connections that match the filters.",
+        )
+        .complexity("O(N) where N is the number of client connections"),
+    CommandSpec::new("reply", 3, "noscript loading stale", (0, 0, 0), client_reply)
+        .doc("connection", "3.2.0", "ON|OFF|SKIP", "Turns the server's replies to this connection off, on, or off for one command.")
+        .complexity("O(1)"),
+    CommandSpec::new("help", 2, "loading stale", (0, 0, 0), client_help)
+        .doc("connection", "5.0.0", "", "Lists the CLIENT subcommands.")
+        .complexity("O(1)"),
+];
+
+/// `PING [message]` → `+PONG`, or the message as a bulk string; `["pong", message]` for a
+/// subscribed RESP2 client.
+fn ping(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let id = ctx.client;
+    if ctx.eng.proto(id) == 2 && ctx.eng.is_subscribed(id) && argv.len() <= 2 {
+        // A subscribed RESP2 client gets PING's answer shaped like a message.
+        let msg = argv.get(1).cloned().unwrap_or_default();
+        return Ok(Reply::Array(vec![Reply::bulk("pong"), Reply::Bulk(msg)]));
+    }
     match argv.len() {
         1 => Ok(Reply::status("PONG")),
         2 => Ok(Reply::bulk(&argv[1])),
@@ -52,4 +117,424 @@ fn select(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     ctx.db = idx;
     ctx.client().db = idx;
     Ok(Reply::ok())
+}
+
+/// `QUIT` → `+OK`; the host closes the connection after sending it.
+fn quit(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    ctx.client().closing = true;
+    Ok(Reply::ok())
+}
+
+const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
+
+/// Redis accepts client names made of the printable ASCII characters other than space.
+fn valid_name(name: &[u8]) -> bool {
+    name.iter().all(|c| (b'!'..=b'~').contains(c))
+}
+
+/// `HELLO [protover [AUTH username password] [SETNAME clientname]]` → map describing the
+/// server (server, version, proto, id, mode, role, modules); switches the protocol first, so
+/// `HELLO 3` already answers in RESP3.
+fn hello(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let mut proto = None;
+    let mut name: Option<&[u8]> = None;
+    if let Some(ver) = argv.get(1) {
+        let v = args::int_or(
+            ver,
+            CmdError::from("ERR Protocol version is not an integer or out of range"),
+        )?;
+        if !(2..=3).contains(&v) {
+            return Err(CmdError::from("NOPROTO unsupported protocol version"));
+        }
+        proto = Some(v as u8);
+    }
+    let mut authed = false;
+    let mut j = 2;
+    while j < argv.len() {
+        let more = argv.len() - 1 - j;
+        let opt = &argv[j];
+        if args::is(opt, "auth") && more >= 2 {
+            check_password(ctx, &argv[j + 1], &argv[j + 2])?;
+            authed = true;
+            j += 3;
+        } else if args::is(opt, "setname") && more >= 1 {
+            if !valid_name(&argv[j + 1]) {
+                return Err(CmdError::from(BAD_NAME));
+            }
+            name = Some(&argv[j + 1]);
+            j += 2;
+        } else {
+            return Err(CmdError::new(error::sanitize(&format!(
+                "ERR Syntax error in HELLO option '{}'",
+                error::c_str_prefix(opt, 128)
+            ))));
+        }
+    }
+    if !authed && ctx.eng.auth_required(ctx.client) {
+        return Err(CmdError::from(
+            "NOAUTH HELLO must be called with the client already authenticated, otherwise the \
+             HELLO AUTH <user> <pass> option can be used to authenticate the client and select \
+             the RESP protocol version at the same time",
+        ));
+    }
+    let client = ctx.client();
+    if authed {
+        client.authenticated = true;
+    }
+    if let Some(n) = name {
+        client.name = if n.is_empty() { None } else { Some(n.to_vec()) };
+    }
+    if let Some(p) = proto {
+        client.proto = p;
+    }
+    let b = |s: &str| Reply::bulk(s);
+    Ok(Reply::Map(vec![
+        (b("server"), b("redis")),
+        (b("version"), b("7.0.15")),
+        (b("proto"), Reply::Integer(i64::from(client.proto))),
+        (b("id"), Reply::int(client.id)),
+        (b("mode"), b("standalone")),
+        (b("role"), b("master")),
+        (b("modules"), Reply::Array(Vec::new())),
+    ]))
+}
+
+/// Only the `default` user exists; it takes any password unless `requirepass` is set.
+fn check_password(ctx: &mut Ctx, user: &[u8], pass: &[u8]) -> Result<(), CmdError> {
+    let required = ctx.eng.config.requirepass();
+    if user == b"default" && (required.is_empty() || required.as_bytes() == pass) {
+        Ok(())
+    } else {
+        Err(error::WRONGPASS)
+    }
+}
+
+/// `AUTH [username] password` → `+OK`, and the connection may run commands while
+/// `requirepass` is set. A wrong pair leaves the connection as it was.
+fn auth(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let (user, pass): (&[u8], &[u8]) = match argv {
+        [_, pass] => {
+            if ctx.eng.config.requirepass().is_empty() {
+                return Err(CmdError::from(
+                    "ERR AUTH <password> called without any password configured for the default \
+                     user. Are you sure your configuration is correct?",
+                ));
+            }
+            (b"default", pass)
+        }
+        [_, user, pass] => (user, pass),
+        _ => return Err(error::SYNTAX),
+    };
+    check_password(ctx, user, pass)?;
+    ctx.client().authenticated = true;
+    Ok(Reply::ok())
+}
+
+/// `CLIENT ID` → integer.
+fn client_id(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(Reply::int(ctx.client))
+}
+
+/// `CLIENT GETNAME` → the name, or nil when none is set.
+fn client_getname(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(Reply::bulk_or_nil(ctx.client().name.as_ref()))
+}
+
+/// `CLIENT SETNAME connection-name` → `+OK`; an empty name removes it.
+fn client_setname(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let name = &argv[2];
+    if !valid_name(name) {
+        return Err(CmdError::from(BAD_NAME));
+    }
+    ctx.client().name = if name.is_empty() { None } else { Some(name.clone()) };
+    Ok(Reply::ok())
+}
+
+/// Client classes CLIENT LIST TYPE and CLIENT KILL TYPE accept; every client here is a
+/// normal one (no replication links).
+fn client_type(arg: &[u8]) -> Result<&'static str, CmdError> {
+    for t in ["normal", "master", "replica", "slave", "pubsub"] {
+        if args::is(arg, t) {
+            return Ok(if t == "slave" { "replica" } else { t });
+        }
+    }
+    Err(CmdError::new(error::sanitize(&format!(
+        "ERR Unknown client type '{}'",
+        error::c_str_prefix(arg, 128)
+    ))))
+}
+
+/// `CLIENT LIST [TYPE type] [ID id ...]` → one line per client (verbatim `txt` in RESP3).
+fn client_list(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let mut ids: Option<Vec<i64>> = None;
+    let mut kind = None;
+    if argv.len() == 4 && args::is(&argv[2], "type") {
+        kind = Some(client_type(&argv[3])?);
+    } else if argv.len() > 3 && args::is(&argv[2], "id") {
+        let mut v = Vec::new();
+        for a in &argv[3..] {
+            v.push(args::int_or(a, CmdError::from("ERR Invalid client ID"))?);
+        }
+        ids = Some(v);
+    } else if argv.len() != 2 {
+        return Err(error::SYNTAX);
+    }
+    let argv_mem: usize = argv.iter().map(Vec::len).sum();
+    let mut out = String::new();
+    let me = ctx.client;
+    for c in ctx.eng.clients.values() {
+        if kind.is_some_and(|k| k != "normal") {
+            continue;
+        }
+        if let Some(ids) = &ids {
+            if !ids.iter().any(|&i| u64::try_from(i).ok() == Some(c.id)) {
+                continue;
+            }
+        }
+        out.push_str(&client_line(c, ctx.now, if c.id == me { argv_mem } else { 0 }));
+    }
+    Ok(Reply::Verbatim("txt", out.into_bytes()))
+}
+
+/// `CLIENT INFO` → this connection's line (verbatim `txt` in RESP3).
+fn client_info(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let argv_mem = argv.iter().map(Vec::len).sum();
+    let now = ctx.now;
+    let line = client_line(ctx.client(), now, argv_mem);
+    Ok(Reply::Verbatim("txt", line.into_bytes()))
+}
+
+/// One CLIENT LIST line with every field Redis 7.0 prints, newline-terminated. Buffers are
+/// reported as an idle connection's; there is no socket descriptor (`fd=-1`).
+fn client_line(c: &Client, now: i64, argv_mem: usize) -> String {
+    let name = c.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+    format!(
+        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 \
+         multi=-1 qbuf=0 qbuf-free=0 argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 \
+         tot-mem={} events=r cmd={} user=default redir=-1 resp={}\n",
+        c.id,
+        c.addr,
+        c.laddr,
+        name,
+        now.saturating_sub(c.created_ms).max(0) / 1000,
+        now.saturating_sub(c.last_ms).max(0) / 1000,
+        c.db,
+        argv_mem,
+        20 * 1024 + argv_mem,
+        c.last_cmd,
+        c.proto
+    )
+}
+
+/// `CLIENT REPLY ON|OFF|SKIP` → `+OK` for ON; OFF and SKIP send nothing, OFF until ON,
+/// SKIP for the next command too.
+fn client_reply(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let client = ctx.client();
+    if args::is(&argv[2], "on") {
+        client.reply_mode = ReplyMode::On;
+        Ok(Reply::ok())
+    } else if args::is(&argv[2], "off") {
+        client.reply_mode = ReplyMode::Off;
+        Ok(Reply::ok())
+    } else if args::is(&argv[2], "skip") {
+        if client.reply_mode != ReplyMode::Off {
+            client.reply_mode = ReplyMode::SkipThisAndNext;
+        }
+        Ok(Reply::ok())
+    } else {
+        Err(error::SYNTAX)
+    }
+}
+
+/// `CLIENT GETREDIR` → -1: client-side caching is never on here.
+fn client_getredir(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(Reply::Integer(-1))
+}
+
+/// `CLIENT TRACKINGINFO` → map: flags `[off]`, redirect -1, prefixes `[]`.
+fn client_trackinginfo(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(Reply::Map(vec![
+        (Reply::bulk("flags"), Reply::Set(vec![Reply::bulk("off")])),
+        (Reply::bulk("redirect"), Reply::Integer(-1)),
+        (Reply::bulk("prefixes"), Reply::Array(Vec::new())),
+    ]))
+}
+
+/// `CLIENT NO-EVICT ON|OFF` → `+OK` (nothing evicts clients here).
+fn client_no_evict(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    if args::is(&argv[2], "on") || args::is(&argv[2], "off") {
+        Ok(Reply::ok())
+    } else {
+        Err(error::SYNTAX)
+    }
+}
+
+/// `CLIENT KILL ip:port` → `+OK`, or `CLIENT KILL <filter> <value> ...` → integer: clients
+/// closed. The matched clients get `closing` set; the host drops them.
+fn client_kill(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let me = ctx.client;
+    if argv.len() == 3 {
+        let addr = String::from_utf8_lossy(&argv[2]);
+        let target = ctx.eng.clients.values().find(|c| c.addr == addr).map(|c| c.id);
+        let Some(id) = target else { return Err(CmdError::from("ERR No such client")) };
+        close(ctx, id);
+        return Ok(Reply::ok());
+    }
+    if !argv.len().is_multiple_of(2) {
+        return Err(error::SYNTAX);
+    }
+    let mut id: Option<u64> = None;
+    let mut kind = None;
+    let mut user: Option<&[u8]> = None;
+    let mut addr: Option<&[u8]> = None;
+    let mut laddr: Option<&[u8]> = None;
+    let mut skipme = true;
+    for pair in argv[2..].chunks(2) {
+        let (opt, val) = (&pair[0], &pair[1]);
+        if args::is(opt, "id") {
+            let v = crate::util::parse_i64(val).filter(|v| *v > 0);
+            id = Some(v.ok_or(CmdError::from("ERR client-id should be greater than 0"))? as u64);
+        } else if args::is(opt, "type") {
+            kind = Some(client_type(val)?);
+        } else if args::is(opt, "addr") {
+            addr = Some(val);
+        } else if args::is(opt, "laddr") {
+            laddr = Some(val);
+        } else if args::is(opt, "user") {
+            user = Some(val);
+        } else if args::is(opt, "skipme") {
+            skipme = if args::is(val, "yes") {
+                true
+            } else if args::is(val, "no") {
+                false
+            } else {
+                return Err(error::SYNTAX);
+            };
+        } else {
+            return Err(error::SYNTAX);
+        }
+    }
+    if let Some(u) = user {
+        if u != b"default" {
+            return Err(CmdError::new(error::sanitize(&format!(
+                "ERR No such user '{}'",
+                error::c_str_prefix(u, 128)
+            ))));
+        }
+    }
+    let victims: Vec<ClientId> = ctx
+        .eng
+        .clients
+        .values()
+        .filter(|c| id.is_none_or(|i| c.id == i))
+        .filter(|_| kind.is_none_or(|k| k == "normal"))
+        .filter(|c| addr.is_none_or(|a| c.addr.as_bytes() == a))
+        .filter(|c| laddr.is_none_or(|a| c.laddr.as_bytes() == a))
+        .filter(|c| !(skipme && c.id == me))
+        .map(|c| c.id)
+        .collect();
+    for v in &victims {
+        close(ctx, *v);
+    }
+    Ok(Reply::int(victims.len()))
+}
+
+fn close(ctx: &mut Ctx, id: ClientId) {
+    if let Some(c) = ctx.eng.client_mut(id) {
+        c.closing = true;
+    }
+}
+
+/// `CLIENT HELP` → array of help lines.
+fn client_help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(help_reply(
+        "CLIENT",
+        &[
+            "CACHING (YES|NO)",
+            "    Enable/disable tracking of the keys for next command in OPTIN/OPTOUT modes.",
+            "GETREDIR",
+            "    Return the client ID we are redirecting to when tracking is enabled.",
+            "GETNAME",
+            "    Return the name of the current connection.",
+            "ID",
+            "    Return the ID of the current connection.",
+            "INFO",
+            "    Return information about the current client connection.",
+            "KILL <ip:port>",
+            "    Kill connection made from <ip:port>.",
+            "KILL <option> <value> [<option> <value> [...]]",
+            "    Kill connections. Options are:",
+            "    * ADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made from the specified address",
+            "    * LADDR (<ip:port>|<unixsocket>:0)",
+            "      Kill connections made to specified local address",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Kill connections by type.",
+            "    * USER <username>",
+            "      Kill connections authenticated by <username>.",
+            "    * SKIPME (YES|NO)",
+            "      Skip killing current connection (default: yes).",
+            "LIST [options ...]",
+            "    Return information about client connections. Options:",
+            "    * TYPE (NORMAL|MASTER|REPLICA|PUBSUB)",
+            "      Return clients of specified type.",
+            "UNPAUSE",
+            "    Stop the current client pause, resuming traffic.",
+            "PAUSE <timeout> [WRITE|ALL]",
+            "    Suspend all, or just write, clients for <timeout> milliseconds.",
+            "REPLY (ON|OFF|SKIP)",
+            "    Control the replies sent to the current connection.",
+            "SETNAME <name>",
+            "    Assign the name <name> to the current connection.",
+            "UNBLOCK <clientid> [TIMEOUT|ERROR]",
+            "    Unblock the specified blocked client.",
+            "TRACKING (ON|OFF) [REDIRECT <id>] [BCAST] [PREFIX <prefix> [...]]",
+            "         [OPTIN] [OPTOUT] [NOLOOP]",
+            "    Control server assisted client side caching.",
+            "TRACKINGINFO",
+            "    Report tracking status for the current connection.",
+            "NO-EVICT (ON|OFF)",
+            "    Protect current client connection from eviction.",
+        ],
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::{Engine, EngineOptions};
+    use crate::protocol::Reply;
+
+    fn run(eng: &mut Engine, client: u64, line: &str) -> Option<Reply> {
+        let argv: Vec<Vec<u8>> = line.split(' ').map(|w| w.as_bytes().to_vec()).collect();
+        eng.execute(client, &argv, 0)
+    }
+
+    #[test]
+    fn client_reply_modes() {
+        let mut eng = Engine::new(EngineOptions::default());
+        let c = eng.open_client(0);
+        assert_eq!(run(&mut eng, c, "CLIENT REPLY SKIP"), None);
+        assert_eq!(run(&mut eng, c, "PING"), None);
+        assert_eq!(run(&mut eng, c, "PING"), Some(Reply::status("PONG")));
+        assert_eq!(run(&mut eng, c, "CLIENT REPLY OFF"), None);
+        assert_eq!(run(&mut eng, c, "ECHO"), None);
+        assert_eq!(run(&mut eng, c, "CLIENT REPLY SKIP"), None);
+        assert_eq!(run(&mut eng, c, "PING"), None);
+        assert_eq!(run(&mut eng, c, "CLIENT REPLY ON"), Some(Reply::ok()));
+        assert_eq!(run(&mut eng, c, "PING"), Some(Reply::status("PONG")));
+        assert!(run(&mut eng, c, "CLIENT REPLY maybe").is_some_and(|r| r.is_error()));
+    }
+
+    #[test]
+    fn auth_gates_new_connections_while_a_password_is_set() {
+        let mut eng = Engine::new(EngineOptions::default());
+        let old = eng.open_client(0);
+        run(&mut eng, old, "CONFIG SET requirepass pw");
+        let new = eng.open_client(0);
+        assert_eq!(run(&mut eng, old, "PING"), Some(Reply::status("PONG")));
+        assert!(matches!(run(&mut eng, new, "PING"), Some(Reply::Error(e)) if e.starts_with("NOAUTH")));
+        assert!(run(&mut eng, new, "AUTH bad").is_some_and(|r| r.is_error()));
+        assert_eq!(run(&mut eng, new, "AUTH pw"), Some(Reply::ok()));
+        assert_eq!(run(&mut eng, new, "PING"), Some(Reply::status("PONG")));
+    }
 }

@@ -7,10 +7,14 @@
 
 pub mod args;
 pub mod connection;
+pub mod info;
+pub mod introspect;
 pub mod keys;
+pub mod pubsub;
 pub mod scan;
 pub mod server;
 pub mod strings;
+pub mod syntax;
 pub mod transactions;
 pub mod zsets;
 
@@ -49,6 +53,16 @@ pub struct CommandSpec {
     pub handler: Handler,
     /// Subcommands of a container command (CONFIG, CLIENT, OBJECT ...).
     pub subcommands: &'static [CommandSpec],
+    /// Command tips as COMMAND INFO lists them, space separated
+    /// (`nondeterministic_output request_policy:all_shards`); empty for none.
+    pub tips: &'static str,
+    /// Key specifications, one string each, in the compact form `FLAGS / BEGIN / FIND [/ notes]`:
+    /// FLAGS as COMMAND INFO prints them (`RW access update`), BEGIN `index N`, `keyword KW
+    /// START` or `unknown`, FIND `range LASTKEY STEP LIMIT`, `keynum KEYNUMIDX FIRSTKEY STEP` or
+    /// `unknown`. `tools/command_spec.py` prints them from a running redis-server.
+    pub key_specs: &'static [&'static str],
+    /// Time complexity for COMMAND DOCS (`O(1)`); empty when not given.
+    pub complexity: &'static str,
 }
 
 impl CommandSpec {
@@ -72,7 +86,28 @@ impl CommandSpec {
             summary: "",
             handler,
             subcommands: &[],
+            tips: "",
+            key_specs: &[],
+            complexity: "",
         }
+    }
+
+    /// Sets the command tips (space separated, as COMMAND INFO prints them).
+    pub const fn tips(mut self, tips: &'static str) -> CommandSpec {
+        self.tips = tips;
+        self
+    }
+
+    /// Sets the key specifications (see [`CommandSpec::key_specs`] for the form).
+    pub const fn key_specs(mut self, specs: &'static [&'static str]) -> CommandSpec {
+        self.key_specs = specs;
+        self
+    }
+
+    /// Sets the time complexity COMMAND DOCS reports.
+    pub const fn complexity(mut self, complexity: &'static str) -> CommandSpec {
+        self.complexity = complexity;
+        self
     }
 
     /// Sets group, first version, argument syntax and summary.
@@ -90,7 +125,9 @@ impl CommandSpec {
         self
     }
 
-    /// Adds ACL categories that neither the group nor the flags imply.
+    /// Adds ACL categories that neither the group nor the flags imply (space separated); a
+    /// word with a leading `-` drops one the group would imply (SORT is in the generic group
+    /// but not in `@keyspace`).
     pub const fn acl(mut self, acl: &'static str) -> CommandSpec {
         self.acl = acl;
         self
@@ -105,6 +142,44 @@ impl CommandSpec {
     /// Whether the flags include `flag`.
     pub fn has_flag(&self, flag: &str) -> bool {
         self.flags.split(' ').any(|f| f == flag)
+    }
+
+    /// The ACL categories COMMAND INFO lists, in Redis's category order: those the flags
+    /// imply, the group's own (for a plain command or a subcommand, not for a container), and
+    /// the extras of `.acl(...)`.
+    pub fn acl_categories(&self) -> Vec<&'static str> {
+        let mut cats: Vec<&'static str> = Vec::new();
+        let extras = self.acl.split(' ').filter(|w| !w.is_empty() && !w.starts_with('-'));
+        let removed: Vec<&str> =
+            self.acl.split(' ').filter_map(|w| w.strip_prefix('-')).collect();
+        if self.subcommands.is_empty() {
+            if let Some(c) = group_category(self.group) {
+                if !removed.contains(&c) {
+                    cats.push(c);
+                }
+            }
+        }
+        cats.extend(extras);
+        let scripting = cats.contains(&"scripting");
+        for (flag, cat) in [
+            ("write", "write"),
+            ("admin", "admin"),
+            ("admin", "dangerous"),
+            ("pubsub", "pubsub"),
+            ("fast", "fast"),
+            ("blocking", "blocking"),
+        ] {
+            if self.has_flag(flag) {
+                cats.push(cat);
+            }
+        }
+        if self.has_flag("readonly") && !scripting {
+            cats.push("read");
+        }
+        if !self.has_flag("fast") {
+            cats.push("slow");
+        }
+        ACL_ORDER.iter().copied().filter(|c| cats.contains(c)).collect()
     }
 
     /// Whether `argc` arguments satisfy the arity.
@@ -124,6 +199,52 @@ impl CommandSpec {
     }
 }
 
+/// ACL categories in the order Redis prints them.
+pub const ACL_ORDER: &[&str] = &[
+    "keyspace",
+    "read",
+    "write",
+    "set",
+    "sortedset",
+    "list",
+    "hash",
+    "string",
+    "bitmap",
+    "hyperloglog",
+    "geo",
+    "stream",
+    "pubsub",
+    "admin",
+    "fast",
+    "slow",
+    "blocking",
+    "dangerous",
+    "connection",
+    "transaction",
+    "scripting",
+];
+
+/// The ACL category a command group implies for its commands.
+fn group_category(group: &str) -> Option<&'static str> {
+    Some(match group {
+        "generic" => "keyspace",
+        "string" => "string",
+        "list" => "list",
+        "hash" => "hash",
+        "set" => "set",
+        "sorted_set" => "sortedset",
+        "stream" => "stream",
+        "bitmap" => "bitmap",
+        "hyperloglog" => "hyperloglog",
+        "geo" => "geo",
+        "pubsub" => "pubsub",
+        "connection" => "connection",
+        "transactions" => "transaction",
+        "scripting" => "scripting",
+        _ => return None,
+    })
+}
+
 /// Every group's commands, in the order COMMAND lists groups.
 const GROUPS: &[&[CommandSpec]] = &[
     strings::COMMANDS,
@@ -132,6 +253,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     connection::COMMANDS,
     server::COMMANDS,
     transactions::COMMANDS,
+    pubsub::COMMANDS,
 ];
 
 /// The command table, by lower-case name.

@@ -1,6 +1,357 @@
-//! The server command group.
+//! The server command group: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME, LASTSAVE, INFO, CONFIG
+//! and COMMAND (whose handlers live in [`super::introspect`]).
 
-use super::CommandSpec;
+use super::introspect;
+use super::{args, CommandSpec};
+use crate::config::{self, Config};
+use crate::engine::Ctx;
+use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::Reply;
+use crate::util::glob::glob_match;
 
 /// This group's commands.
-pub const COMMANDS: &[CommandSpec] = &[];
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("dbsize", 1, "readonly fast", (0, 0, 0), dbsize)
+        .doc("server", "1.0.0", "", "Counts the keys in the selected database.")
+        .acl("keyspace")
+        .tips("request_policy:all_shards response_policy:agg_sum")
+        .complexity("O(1)"),
+    CommandSpec::new("flushdb", -1, "write", (0, 0, 0), flushdb)
+        .doc("server", "1.0.0", "[ASYNC|SYNC]", "Deletes every key of the selected database.")
+        .acl("keyspace dangerous")
+        .tips("request_policy:all_shards response_policy:all_succeeded")
+        .complexity("O(N) where N is the number of keys in the selected database"),
+    CommandSpec::new("flushall", -1, "write", (0, 0, 0), flushall)
+        .doc("server", "1.0.0", "[ASYNC|SYNC]", "Deletes every key of every database.")
+        .acl("keyspace dangerous")
+        .tips("request_policy:all_shards response_policy:all_succeeded")
+        .complexity("O(N) where N is the total number of keys in all databases"),
+    CommandSpec::new("swapdb", 3, "write fast", (0, 0, 0), swapdb)
+        .doc("server", "4.0.0", "index1 index2", "Exchanges the contents of two databases.")
+        .acl("keyspace dangerous")
+        .complexity("O(N) where N is the count of clients watching or blocking on keys from both databases."),
+    CommandSpec::new("time", 1, "loading stale fast", (0, 0, 0), time)
+        .doc("server", "2.6.0", "", "Replies with the server time: seconds and microseconds.")
+        .tips("nondeterministic_output")
+        .complexity("O(1)"),
+    CommandSpec::new("lastsave", 1, "loading stale fast", (0, 0, 0), lastsave)
+        .doc("server", "1.0.0", "", "Replies with the Unix time of the last successful snapshot.")
+        .acl("admin dangerous")
+        .tips("nondeterministic_output")
+        .complexity("O(1)"),
+    CommandSpec::new("role", 1, "noscript loading stale fast", (0, 0, 0), role)
+        .doc("server", "2.8.12", "", "Replies with this server's replication role: master, offset, replicas.")
+        .acl("admin dangerous")
+        .complexity("O(1)"),
+    CommandSpec::new("info", -1, "loading stale", (0, 0, 0), info)
+        .doc("server", "1.0.0", "[section [section ...]]", "Reports server state and counters, by section.")
+        .acl("dangerous")
+        .tips("nondeterministic_output request_policy:all_shards response_policy:special")
+        .complexity("O(1)"),
+    CommandSpec::new("config", -2, "", (0, 0, 0), container)
+        .doc("server", "2.0.0", "", "Reads and changes configuration parameters.")
+        .complexity("Depends on subcommand.")
+        .subs(CONFIG_SUBCOMMANDS),
+    CommandSpec::new("command", -1, "loading stale", (0, 0, 0), introspect::command)
+        .doc("server", "2.8.13", "", "Describes the commands this server knows.")
+        .acl("connection")
+        .tips("nondeterministic_output_order")
+        .complexity("O(N) where N is the total number of Redis commands")
+        .subs(introspect::SUBCOMMANDS),
+];
+
+const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("get", -3, "admin noscript loading stale", (0, 0, 0), config_get)
+        .doc("server", "2.0.0", "parameter [parameter ...]", "Reads the parameters whose names match the patterns.")
+        .complexity("O(N) when N is the number of configuration parameters provided"),
+    CommandSpec::new("set", -4, "admin noscript loading stale", (0, 0, 0), config_set)
+        .doc("server", "2.0.0", "parameter value [parameter value ...]", "Changes parameters, all of them or none.")
+        .tips("request_policy:all_nodes response_policy:all_succeeded")
+        .complexity("O(N) when N is the number of configuration parameters provided"),
+    CommandSpec::new("resetstat", 2, "admin noscript loading stale", (0, 0, 0), config_resetstat)
+        .doc("server", "2.0.0", "", "Resets the counters INFO reports.")
+        .complexity("O(1)"),
+    CommandSpec::new("rewrite", 2, "admin noscript loading stale", (0, 0, 0), config_rewrite)
+        .doc("server", "2.8.0", "", "Writes the running configuration back to the config file.")
+        .complexity("O(1)"),
+    CommandSpec::new("help", 2, "loading stale", (0, 0, 0), config_help)
+        .doc("server", "5.0.0", "", "Lists the CONFIG subcommands.")
+        .complexity("O(1)"),
+];
+
+/// A container named without a subcommand never reaches its handler (the arity of every
+/// container is at least 2); this answers like Redis if it ever does.
+pub fn container(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
+    Err(error::wrong_arity(&name))
+}
+
+/// `DBSIZE` → integer: keys in the selected database.
+fn dbsize(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(Reply::int(ctx.db().len()))
+}
+
+/// The optional `ASYNC` / `SYNC` of FLUSHDB and FLUSHALL; both empty at once here.
+fn flush_mode(argv: &[Vec<u8>]) -> Result<(), CmdError> {
+    match argv {
+        [_] => Ok(()),
+        [_, mode] if args::is(mode, "async") || args::is(mode, "sync") => Ok(()),
+        _ => Err(error::SYNTAX),
+    }
+}
+
+/// `FLUSHDB [ASYNC|SYNC]` → `+OK`.
+fn flushdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    flush_mode(argv)?;
+    let db = ctx.db;
+    ctx.eng.signal_flushed(db);
+    let removed = ctx.db().len() as u64;
+    ctx.db().clear();
+    ctx.dirty(removed);
+    Ok(Reply::ok())
+}
+
+/// `FLUSHALL [ASYNC|SYNC]` → `+OK`.
+fn flushall(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    flush_mode(argv)?;
+    let mut removed = 0;
+    for db in 0..ctx.eng.dbs.len() {
+        ctx.eng.signal_flushed(db);
+        removed += ctx.eng.dbs[db].len() as u64;
+        ctx.eng.dbs[db].clear();
+    }
+    ctx.dirty(removed);
+    Ok(Reply::ok())
+}
+
+/// `SWAPDB index1 index2` → `+OK`.
+fn swapdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let first = db_index(&argv[1], "ERR invalid first DB index")?;
+    let second = db_index(&argv[2], "ERR invalid second DB index")?;
+    let n = ctx.eng.dbs.len();
+    let (Some(a), Some(b)) = (first, second) else { return Err(error::DB_INDEX) };
+    if a >= n || b >= n {
+        return Err(error::DB_INDEX);
+    }
+    if a != b {
+        ctx.eng.signal_swapped(a, b);
+        let (lo, hi) = (a.min(b), a.max(b));
+        let (left, right) = ctx.eng.dbs.split_at_mut(hi);
+        left[lo].swap_contents(&mut right[0]);
+    }
+    ctx.dirty(1);
+    Ok(Reply::ok())
+}
+
+/// A database index that must fit a C int (`bad` otherwise); None when it is negative.
+fn db_index(arg: &[u8], bad: &'static str) -> Result<Option<usize>, CmdError> {
+    let v = crate::util::parse_i64(arg)
+        .filter(|v| i32::try_from(*v).is_ok())
+        .ok_or(CmdError::from(bad))?;
+    Ok(usize::try_from(v).ok())
+}
+
+/// `TIME` → `[seconds, microseconds]` as two bulk strings.
+fn time(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    let secs = ctx.now.div_euclid(1000);
+    let micros = ctx.now.rem_euclid(1000) * 1000;
+    Ok(Reply::bulks([secs.to_string(), micros.to_string()]))
+}
+
+/// `ROLE` → `["master", replication offset, [replicas]]`: a server without replicas.
+fn role(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(Reply::Array(vec![Reply::bulk("master"), Reply::Integer(0), Reply::Array(Vec::new())]))
+}
+
+/// `LASTSAVE` → integer: Unix time of the last snapshot.
+fn lastsave(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(Reply::Integer(ctx.eng.last_save_s))
+}
+
+/// `INFO [section ...]` → bulk string (verbatim `txt` in RESP3): `# Section` headers and
+/// `field:value` lines, CRLF-terminated, sections apart by an empty line.
+fn info(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let text = super::info::render(ctx, &argv[1..]);
+    Ok(Reply::Verbatim("txt", text.into_bytes()))
+}
+
+/// `CONFIG GET parameter [parameter ...]` → map of matching names to values. A pattern
+/// without glob characters names one parameter (echoed as typed); a glob pattern matches
+/// every name, aliases included, ignoring case.
+fn config_get(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let cfg = &ctx.eng.config;
+    let mut out: Vec<(String, String)> = Vec::new();
+    let seen = |out: &Vec<(String, String)>, name: &str| {
+        out.iter().any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    for pattern in &argv[2..] {
+        if !pattern.iter().any(|c| matches!(c, b'*' | b'?' | b'[')) {
+            let typed = String::from_utf8_lossy(pattern).into_owned();
+            if seen(&out, &typed) {
+                continue;
+            }
+            if let Some(p) = config::lookup(pattern) {
+                out.push((typed, cfg.get(p)));
+            }
+            continue;
+        }
+        for p in config::PARAMS {
+            for name in std::iter::once(p.name).chain(p.alias) {
+                if !seen(&out, name) && glob_match(pattern, name.as_bytes(), true) {
+                    out.push((name.to_string(), cfg.get(p)));
+                }
+            }
+        }
+    }
+    Ok(Reply::Map(out.into_iter().map(|(k, v)| (Reply::bulk(k), Reply::bulk(v))).collect()))
+}
+
+/// `CONFIG SET parameter value [parameter value ...]` → `+OK`. Every name is checked first
+/// (unknown, immutable, protected, repeated); then the values are applied to a copy that
+/// replaces the configuration only when all of them are valid.
+fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    if !argv.len().is_multiple_of(2) {
+        return Err(error::SYNTAX);
+    }
+    let failed = |name: &[u8], why: &str| {
+        CmdError::new(error::sanitize(&format!(
+            "ERR CONFIG SET failed (possibly related to argument '{}') - {}",
+            error::c_str_prefix(name, usize::MAX),
+            why
+        )))
+    };
+    let mut params = Vec::new();
+    for (i, pair) in argv[2..].chunks(2).enumerate() {
+        let name = &pair[0];
+        let Some(p) = config::lookup(name) else {
+            return Err(CmdError::new(error::sanitize(&format!(
+                "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+                error::c_str_prefix(name, usize::MAX)
+            ))));
+        };
+        match p.kind {
+            config::Kind::Immutable => return Err(failed(name, "can't set immutable config")),
+            config::Kind::Protected => return Err(failed(name, "can't set protected config")),
+            _ => {}
+        }
+        // A parameter and its alias are distinct names here, as in Redis.
+        if argv[2..].chunks(2).take(i).any(|prev| prev[0].eq_ignore_ascii_case(name)) {
+            return Err(failed(name, "duplicate parameter"));
+        }
+        params.push((p, name, &pair[1]));
+    }
+    let mut next: Config = ctx.eng.config.clone();
+    for (p, name, value) in params {
+        next.set(p, value).map_err(|why| failed(name, &why))?;
+    }
+    ctx.eng.config = next;
+    Ok(Reply::ok())
+}
+
+/// `CONFIG RESETSTAT` → `+OK`: clears the INFO counters.
+fn config_resetstat(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    ctx.eng.reset_stats();
+    Ok(Reply::ok())
+}
+
+/// `CONFIG REWRITE` → an error: there is no config file to write.
+fn config_rewrite(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Err(CmdError::from("ERR The server is running without a config file"))
+}
+
+/// `CONFIG HELP` → array of help lines.
+fn config_help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(help_reply(
+        "CONFIG",
+        &[
+            "GET <pattern>",
+            "    Return parameters matching the glob-like <pattern> and their values.",
+            "SET <directive> <value>",
+            "    Set the configuration <directive> to <value>.",
+            "RESETSTAT",
+            "    Reset statistics reported by the INFO command.",
+            "REWRITE",
+            "    Rewrite the configuration file.",
+        ],
+    ))
+}
+
+/// The reply of a `<CMD> HELP` subcommand: a heading, the lines given, and the HELP entry,
+/// as status strings.
+pub fn help_reply(cmd: &str, lines: &[&str]) -> Reply {
+    let mut out = Vec::with_capacity(lines.len() + 3);
+    out.push(Reply::Status(
+        format!("{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", cmd).into(),
+    ));
+    out.extend(lines.iter().map(|l| Reply::Status(l.to_string().into())));
+    out.push(Reply::status("HELP"));
+    out.push(Reply::status("    Prints this help."));
+    Reply::Array(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::engine::{Engine, EngineOptions};
+    use crate::protocol::Reply;
+    use crate::types::Value;
+
+    fn run(eng: &mut Engine, client: u64, line: &str) -> Reply {
+        let argv: Vec<Vec<u8>> = line.split(' ').map(|w| w.as_bytes().to_vec()).collect();
+        eng.execute(client, &argv, 1_000).expect("a reply")
+    }
+
+    #[test]
+    fn flush_and_swap_count_changes_and_move_data() {
+        let mut eng = Engine::new(EngineOptions::default());
+        let c = eng.open_client(0);
+        for k in ["a", "b", "c"] {
+            eng.dbs[0].set(k.as_bytes(), Value::string(b"v".to_vec()), 0);
+        }
+        eng.dbs[1].set(b"x", Value::string(b"v".to_vec()), 0);
+        assert_eq!(run(&mut eng, c, "DBSIZE"), Reply::Integer(3));
+        assert_eq!(run(&mut eng, c, "SWAPDB 0 1"), Reply::ok());
+        assert_eq!(eng.dirty, 1);
+        assert_eq!(run(&mut eng, c, "DBSIZE"), Reply::Integer(1));
+        assert_eq!(run(&mut eng, c, "FLUSHALL"), Reply::ok());
+        assert_eq!(eng.dirty, 5);
+        assert_eq!(eng.key_count(), 0);
+    }
+
+    #[test]
+    fn swapdb_dirties_watchers_of_keys_in_either_db() {
+        let mut eng = Engine::new(EngineOptions::default());
+        let watcher = eng.open_client(0);
+        let other = eng.open_client(0);
+        eng.dbs[1].set(b"k", Value::string(b"v".to_vec()), 0);
+        // Watching db 0's "k", which does not exist yet: the swap makes it appear.
+        eng.watched.insert((0, b"k".to_vec()), vec![watcher]);
+        assert_eq!(run(&mut eng, other, "SWAPDB 0 1"), Reply::ok());
+        assert!(eng.clients[&watcher].watch_dirty);
+    }
+
+    #[test]
+    fn config_set_is_all_or_nothing() {
+        let mut eng = Engine::new(EngineOptions::default());
+        let c = eng.open_client(0);
+        assert!(run(&mut eng, c, "CONFIG SET hz 20 maxmemory x").is_error());
+        assert_eq!(eng.config.hz, 10);
+        assert_eq!(run(&mut eng, c, "CONFIG SET hz 20 maxmemory 1mb"), Reply::ok());
+        assert_eq!((eng.config.hz, eng.config.maxmemory), (20, 1 << 20));
+    }
+
+    #[test]
+    fn info_counts_commands_after_they_run() {
+        let mut eng = Engine::new(EngineOptions::default());
+        let c = eng.open_client(0);
+        run(&mut eng, c, "PING");
+        run(&mut eng, c, "GET");
+        let Reply::Verbatim(_, text) = run(&mut eng, c, "INFO stats") else { panic!("not text") };
+        let text = String::from_utf8_lossy(&text).into_owned();
+        assert!(text.contains("\r\ntotal_commands_processed:1\r\n"), "{}", text);
+        assert!(text.contains("\r\ntotal_error_replies:1\r\n"), "{}", text);
+        let Reply::Verbatim(_, text) = run(&mut eng, c, "INFO commandstats") else { panic!() };
+        let text = String::from_utf8_lossy(&text).into_owned();
+        assert!(text.contains("cmdstat_ping:calls=1,"), "{}", text);
+        assert!(text.contains("cmdstat_info:calls=1,"), "{}", text);
+    }
+}

@@ -36,7 +36,8 @@ pub const COMMANDS: &[CommandSpec] = &[
         "2.2.0",
         "key [key ...]",
         "Makes the next EXEC fail if any of these keys changes before it.",
-    ),
+    )
+    .key_specs(&["RO / index 1 / range -1 1 0"]),
     CommandSpec::new("unwatch", 1, FLAGS, (0, 0, 0), unwatch).doc(
         "transactions",
         "2.2.0",

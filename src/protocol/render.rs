@@ -39,6 +39,7 @@ pub fn render(reply: &Reply) -> String {
         Reply::Push(items) if invalidated_keys(items).is_some() => {
             write_invalidate(items, &mut out);
         }
+        Reply::Multi(parts) => parts.iter().for_each(|r| out.push_str(&render(r))),
         other => write_reply(other, "", &mut out),
     }
     out
@@ -72,6 +73,7 @@ fn downgrade(reply: &Reply) -> Reply {
         Reply::Double(d) => Reply::Bulk(format_double(*d).into_bytes()),
         Reply::Bool(b) => Reply::Integer(i64::from(*b)),
         Reply::Verbatim(_, body) => Reply::Bulk(body.clone()),
+        Reply::Multi(parts) => Reply::Multi(parts.iter().map(downgrade).collect()),
         other => other.clone(),
     }
 }
@@ -147,6 +149,8 @@ fn write_reply(reply: &Reply, prefix: &str, out: &mut String) {
         Reply::Push(items) => write_list(items, ')', "(empty push)\n", prefix, out),
         Reply::Set(items) => write_list(items, '~', "(empty set)\n", prefix, out),
         Reply::Map(pairs) => write_map(pairs, prefix, out),
+        // Several replies where one was expected (SUBSCRIBE a b inside EXEC): one after another.
+        Reply::Multi(parts) => parts.iter().for_each(|r| write_reply(r, prefix, out)),
     }
 }
 

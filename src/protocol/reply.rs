@@ -35,6 +35,9 @@ pub enum Reply {
     Verbatim(&'static str, Vec<u8>),
     /// `>N` in RESP3 (out-of-band messages), an array in RESP2.
     Push(Vec<Reply>),
+    /// Several replies to one command, sent one after another (SUBSCRIBE a b answers once per
+    /// channel). Encoded as the concatenation of its parts.
+    Multi(Vec<Reply>),
 }
 
 impl Reply {
@@ -73,6 +76,14 @@ impl Reply {
         B: AsRef<[u8]>,
     {
         Reply::Array(items.into_iter().map(Reply::bulk).collect())
+    }
+
+    /// How many replies this is on the wire (a [`Reply::Multi`] counts its parts).
+    pub fn count(&self) -> usize {
+        match self {
+            Reply::Multi(parts) => parts.len(),
+            _ => 1,
+        }
     }
 
     /// Whether this reply is an error.
@@ -118,6 +129,7 @@ impl Reply {
             Reply::Double(d) => bulk(out, b'$', format_double(*d).as_bytes()),
             Reply::Bool(b) => line(out, b':', if *b { b"1" } else { b"0" }),
             Reply::Verbatim(_, b) => bulk(out, b'$', b),
+            Reply::Multi(parts) => parts.iter().for_each(|r| r.encode_resp2(out)),
         }
     }
 
@@ -136,6 +148,7 @@ impl Reply {
                 header(out, b'>', items.len());
                 items.iter().for_each(|r| r.encode_resp3(out));
             }
+            Reply::Multi(parts) => parts.iter().for_each(|r| r.encode_resp3(out)),
             Reply::Map(pairs) => {
                 header(out, b'%', pairs.len());
                 for (k, v) in pairs {

@@ -117,13 +117,24 @@ impl Conn {
 
     /// Sends a command and returns the raw bytes of its reply.
     pub fn call(&mut self, argv: &[Vec<u8>]) -> std::io::Result<Vec<u8>> {
+        self.call_n(argv, 1)
+    }
+
+    /// Sends a command and returns the raw bytes of the next `n` replies (messages pushed
+    /// before the reply, and commands answering several times, such as SUBSCRIBE a b).
+    pub fn call_n(&mut self, argv: &[Vec<u8>], n: usize) -> std::io::Result<Vec<u8>> {
         let mut req = format!("*{}\r\n", argv.len()).into_bytes();
         for a in argv {
             req.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
             req.extend_from_slice(a);
             req.extend_from_slice(b"\r\n");
         }
-        self.call_bytes(&req)
+        self.stream.write_all(&req)?;
+        let mut out = Vec::new();
+        for _ in 0..n.max(1) {
+            out.extend(self.read_reply()?);
+        }
+        Ok(out)
     }
 
     /// Sends raw bytes and returns the raw bytes of one reply.
