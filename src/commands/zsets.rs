@@ -1478,6 +1478,46 @@ fn zscan(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{Engine, EngineOptions};
+
+    fn run(eng: &mut Engine, c: crate::ClientId, line: &str) -> Reply {
+        let argv: Vec<Vec<u8>> = line.split(' ').map(|w| w.as_bytes().to_vec()).collect();
+        eng.execute(c, &argv, 0).expect("a reply")
+    }
+
+    #[test]
+    fn random_members_stay_bounded() {
+        let mut eng = Engine::new(EngineOptions::default());
+        let c = eng.open_client(0);
+        run(&mut eng, c, "zadd z 1 a 2 b 3 c");
+        // A huge positive count is the whole set, without reserving room for the count.
+        let all = run(&mut eng, c, "zrandmember z 9223372036854775807");
+        assert_eq!(all, Reply::Array(vec![Reply::bulk("c"), Reply::bulk("b"), Reply::bulk("a")]));
+        // A huge negative count is refused rather than built.
+        assert!(run(&mut eng, c, "zrandmember z -9223372036854775807").is_error());
+        match run(&mut eng, c, "zrandmember z -1000") {
+            Reply::Array(v) => assert_eq!(v.len(), 1000),
+            other => panic!("{:?}", other),
+        }
+        match run(&mut eng, c, "zrandmember z 2") {
+            Reply::Array(v) => {
+                assert_eq!(v.len(), 2);
+                assert_ne!(v[0], v[1]);
+            }
+            other => panic!("{:?}", other),
+        }
+    }
+
+    #[test]
+    fn pops_delete_the_emptied_key_and_count_changes() {
+        let mut eng = Engine::new(EngineOptions::default());
+        let c = eng.open_client(0);
+        run(&mut eng, c, "zadd z 1 a 2 b");
+        let before = eng.dirty;
+        run(&mut eng, c, "zpopmin z 5");
+        assert_eq!(eng.dirty - before, 2);
+        assert!(eng.dbs[0].peek(b"z").is_none());
+    }
 
     #[test]
     fn range_floats_follow_strtod_prefix_rules() {
