@@ -3,6 +3,8 @@
 //! The blocking BZPOPMIN / BZPOPMAX / BZMPOP are not registered yet (they need the engine's
 //! blocking support); [`pop`] is the piece they will share with ZPOPMIN / ZPOPMAX / ZMPOP.
 
+use std::borrow::Cow;
+
 use super::{args, scan, CommandSpec};
 use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
@@ -1217,11 +1219,12 @@ impl<'a> Source<'a> {
         }
     }
 
-    /// Elements in the order Redis's set-operation iterator visits them.
-    fn items(&self) -> Box<dyn Iterator<Item = (&'a [u8], f64)> + 'a> {
+    /// Elements in the order Redis's set-operation iterator visits them. Members come as
+    /// `Cow` because a plain set may hold integers that are formatted on the way out.
+    fn items(&self) -> Box<dyn Iterator<Item = (Cow<'a, [u8]>, f64)> + 'a> {
         match *self {
             Source::Missing => Box::new(std::iter::empty()),
-            Source::Sorted(z) => Box::new(z.iter_rev()),
+            Source::Sorted(z) => Box::new(z.iter_rev().map(|(m, s)| (Cow::Borrowed(m), s))),
         }
     }
 }
@@ -1321,14 +1324,14 @@ fn setop_generic(
     let mut card = 0u64;
     match op {
         SetOp::Union => {
-            let mut acc: hashbrown::HashMap<&[u8], f64> = hashbrown::HashMap::new();
+            let mut acc: hashbrown::HashMap<Cow<[u8]>, f64> = hashbrown::HashMap::new();
             for (s, w) in &srcs {
                 for (m, sc) in s.items() {
                     let mut v = w * sc;
                     if v.is_nan() {
                         v = 0.0;
                     }
-                    match acc.get_mut(m) {
+                    match acc.get_mut(&m) {
                         Some(t) => aggregate(t, v, how),
                         None => {
                             acc.insert(m, v);
@@ -1337,7 +1340,7 @@ fn setop_generic(
                 }
             }
             for (m, s) in acc {
-                out.insert(m, s, unlimited);
+                out.insert(&m, s, unlimited);
             }
         }
         SetOp::Inter => {
@@ -1349,7 +1352,7 @@ fn setop_generic(
                         t = 0.0;
                     }
                     for (s, w) in &srcs[1..] {
-                        match s.score(m) {
+                        match s.score(&m) {
                             Some(v) => aggregate(&mut t, v * w, how),
                             None => continue 'outer,
                         }
@@ -1360,7 +1363,7 @@ fn setop_generic(
                             break;
                         }
                     } else {
-                        out.insert(m, t, unlimited);
+                        out.insert(&m, t, unlimited);
                     }
                 }
             }
@@ -1368,8 +1371,8 @@ fn setop_generic(
         SetOp::Diff => {
             let (first, _) = srcs[0];
             for (m, sc) in first.items() {
-                if srcs[1..].iter().all(|(s, _)| s.score(m).is_none()) {
-                    out.insert(m, sc, unlimited);
+                if srcs[1..].iter().all(|(s, _)| s.score(&m).is_none()) {
+                    out.insert(&m, sc, unlimited);
                 }
             }
         }
