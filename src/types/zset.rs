@@ -613,11 +613,10 @@ impl ZSet {
 
     /// Puts arena node `id` into the skiplist at the place its score and member give it.
     fn link(&mut self, id: u32) {
-        let (score, member) = {
+        let (mut update, mut rank) = {
             let n = self.node(id);
-            (n.score, n.member.clone())
+            self.path(n.score, &n.member)
         };
-        let (mut update, mut rank) = self.path(score, &member);
         let level = self.random_level();
         if level > self.level {
             for i in self.level..level {
@@ -653,11 +652,10 @@ impl ZSet {
 
     /// Takes arena node `id` out of the skiplist (it stays in the arena and the index).
     fn unlink(&mut self, id: u32) {
-        let (score, member) = {
+        let (update, _) = {
             let n = self.node(id);
-            (n.score, n.member.clone())
+            self.path(n.score, &n.member)
         };
-        let (update, _) = self.path(score, &member);
         for (i, &u) in update.iter().enumerate().take(self.level) {
             let ul = self.node(u).links[i];
             if ul.next == id {
