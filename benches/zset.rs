@@ -14,7 +14,10 @@ struct Lcg(u64);
 
 impl Lcg {
     fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
         self.0 >> 17
     }
 }
@@ -28,7 +31,10 @@ fn ns_per_op(start: Instant, ops: usize) -> f64 {
 }
 
 fn main() {
-    println!("{:>10} {:>14} {:>14} {:>14}", "members", "ZADD ns/op", "ZRANK ns/op", "ZRANGE ns/op");
+    println!(
+        "{:>10} {:>14} {:>14} {:>14}",
+        "members", "ZADD ns/op", "ZRANK ns/op", "ZRANGE ns/op"
+    );
     for &n in &[1_000usize, 10_000, 100_000, 1_000_000] {
         let mut eng = Engine::new(EngineOptions::default());
         let c = eng.open_client(0);
@@ -36,7 +42,11 @@ fn main() {
         for i in 0..n {
             let score = (rng.next() % 1_000_000).to_string();
             let member = format!("member:{}", i);
-            eng.execute(c, &cmd(&[b"zadd", b"z", score.as_bytes(), member.as_bytes()]), 0);
+            eng.execute(
+                c,
+                &cmd(&[b"zadd", b"z", score.as_bytes(), member.as_bytes()]),
+                0,
+            );
         }
 
         // ZADD of new members into a set of about n members.
@@ -49,8 +59,9 @@ fn main() {
         }
         let zadd = ns_per_op(t, BATCH);
 
-        let probes: Vec<String> =
-            (0..BATCH).map(|_| format!("member:{}", rng.next() as usize % n)).collect();
+        let probes: Vec<String> = (0..BATCH)
+            .map(|_| format!("member:{}", rng.next() as usize % n))
+            .collect();
         let t = Instant::now();
         for m in &probes {
             eng.execute(c, &cmd(&[b"zrank", b"z", m.as_bytes()]), 0);

@@ -314,8 +314,9 @@ const NAN_SCORE: CmdError = CmdError(std::borrow::Cow::Borrowed(
 ));
 const NOT_FLOAT_RANGE: CmdError =
     CmdError(std::borrow::Cow::Borrowed("ERR min or max is not a float"));
-const NOT_LEX_RANGE: CmdError =
-    CmdError(std::borrow::Cow::Borrowed("ERR min or max not valid string range item"));
+const NOT_LEX_RANGE: CmdError = CmdError(std::borrow::Cow::Borrowed(
+    "ERR min or max not valid string range item",
+));
 
 /// Most elements a random reply with repetitions may hold. Redis streams any count; the
 /// playground builds replies in memory, so it refuses beyond this rather than exhaust it.
@@ -359,7 +360,8 @@ fn write_zset<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut ZSet>, 
 /// Deletes `key` when its sorted set has become empty.
 fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
     let now = ctx.now;
-    let empty = matches!(ctx.db().peek(key).map(|e| &e.value), Some(Value::ZSet(z)) if z.is_empty());
+    let empty =
+        matches!(ctx.db().peek(key).map(|e| &e.value), Some(Value::ZSet(z)) if z.is_empty());
     if empty {
         ctx.db().remove(key, now);
     }
@@ -393,9 +395,10 @@ fn range_reply(ctx: &Ctx, items: Vec<(Vec<u8>, f64)>, withscores: bool) -> Reply
     }
 }
 
-/// Parses the longest prefix of `s` that C's `strtod` would read (after skipping leading
-/// white space, stopping at a NUL as a C string does). Returns the value and whether the whole
-/// string was consumed. Score ranges are parsed this way, more loosely than scores.
+/// Reads `s` as Redis reads a score-range bound: C's `strtod` after leading white space, up to
+/// a NUL (the end of a C string), which must consume everything. Looser than a score: overflow
+/// gives an infinity and the empty string reads as 0. None when Redis would refuse it (NaN,
+/// trailing text).
 fn strtod_whole(s: &[u8]) -> Option<f64> {
     let s = &s[..s.iter().position(|&c| c == 0).unwrap_or(s.len())];
     if s.is_empty() {
@@ -417,11 +420,21 @@ fn strtod_whole(s: &[u8]) -> Option<f64> {
     }
     if lower.starts_with(b"inf") {
         let whole = lower == b"inf" || lower == b"infinity";
-        let inf = if negative { f64::NEG_INFINITY } else { f64::INFINITY };
+        let inf = if negative {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        };
         return whole.then_some(inf);
     }
     let hex = lower.starts_with(b"0x");
-    let is_digit = |c: u8| if hex { c.is_ascii_hexdigit() } else { c.is_ascii_digit() };
+    let is_digit = |c: u8| {
+        if hex {
+            c.is_ascii_hexdigit()
+        } else {
+            c.is_ascii_digit()
+        }
+    };
     let mut j = i + if hex { 2 } else { 0 };
     let mut seen = false;
     while j < s.len() && is_digit(s[j]) {
@@ -458,7 +471,11 @@ fn strtod_whole(s: &[u8]) -> Option<f64> {
     }
     let text = std::str::from_utf8(&s[start..]).ok()?;
     if hex {
-        let inf = if negative { f64::NEG_INFINITY } else { f64::INFINITY };
+        let inf = if negative {
+            f64::NEG_INFINITY
+        } else {
+            f64::INFINITY
+        };
         return Some(util::parse_f64(text.as_bytes()).unwrap_or(inf));
     }
     text.parse::<f64>().ok()
@@ -474,7 +491,12 @@ fn parse_score_range(min: &[u8], max: &[u8]) -> Result<ScoreRange, CmdError> {
     }
     let (min, minex) = end(min).ok_or(NOT_FLOAT_RANGE)?;
     let (max, maxex) = end(max).ok_or(NOT_FLOAT_RANGE)?;
-    Ok(ScoreRange { min, max, minex, maxex })
+    Ok(ScoreRange {
+        min,
+        max,
+        minex,
+        maxex,
+    })
 }
 
 /// A lex range end: `-`, `+`, `[member` or `(member`.
@@ -537,7 +559,9 @@ fn zadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Err(error::SYNTAX);
     }
     if f.nx && f.xx {
-        return Err(CmdError::from("ERR XX and NX options at the same time are not compatible"));
+        return Err(CmdError::from(
+            "ERR XX and NX options at the same time are not compatible",
+        ));
     }
     if (f.nx && (f.gt || f.lt)) || (f.gt && f.lt) {
         return Err(CmdError::from(
@@ -545,7 +569,9 @@ fn zadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         ));
     }
     if f.incr && rest.len() > 2 {
-        return Err(CmdError::from("ERR INCR option supports a single increment-element pair"));
+        return Err(CmdError::from(
+            "ERR INCR option supports a single increment-element pair",
+        ));
     }
     let mut pairs = Vec::with_capacity(rest.len() / 2);
     for p in rest.chunks(2) {
@@ -557,7 +583,10 @@ fn zadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// `ZINCRBY key increment member` → the member's new score.
 fn zincrby(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let incr = args::float(&argv[2])?;
-    let f = AddFlags { incr: true, ..AddFlags::default() };
+    let f = AddFlags {
+        incr: true,
+        ..AddFlags::default()
+    };
     add_generic(ctx, &argv[1], f, &[(incr, argv[3].as_slice())])
 }
 
@@ -566,7 +595,11 @@ fn add_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, pairs: &[(f64, &[u8])]) -
     let now = ctx.now;
     if write_zset(ctx, key)?.is_none() {
         if f.xx {
-            return Ok(if f.incr { Reply::Nil } else { Reply::Integer(0) });
+            return Ok(if f.incr {
+                Reply::Nil
+            } else {
+                Reply::Integer(0)
+            });
         }
         ctx.db().set(key, Value::ZSet(Box::default()), now);
     }
@@ -617,7 +650,11 @@ fn add_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, pairs: &[(f64, &[u8])]) -
         return Err(e);
     }
     if f.incr {
-        return Ok(if processed > 0 { Reply::Double(last) } else { Reply::Nil });
+        return Ok(if processed > 0 {
+            Reply::Double(last)
+        } else {
+            Reply::Nil
+        });
     }
     Ok(Reply::Integer(if f.ch { added + updated } else { added }))
 }
@@ -641,7 +678,11 @@ fn zmscore(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     Ok(Reply::Array(
         argv[2..]
             .iter()
-            .map(|m| z.as_ref().and_then(|z| z.score(m)).map_or(Reply::Nil, Reply::Double))
+            .map(|m| {
+                z.as_ref()
+                    .and_then(|z| z.score(m))
+                    .map_or(Reply::Nil, Reply::Double)
+            })
             .collect(),
     ))
 }
@@ -657,7 +698,9 @@ fn zrevrank(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 }
 
 fn rank_generic(ctx: &mut Ctx, argv: &[Vec<u8>], rev: bool) -> CmdResult {
-    let Some(z) = read_zset(ctx, &argv[1])? else { return Ok(Reply::Nil) };
+    let Some(z) = read_zset(ctx, &argv[1])? else {
+        return Ok(Reply::Nil);
+    };
     Ok(match z.rank(&argv[2]) {
         Some(r) if rev => Reply::int(z.len() - 1 - r),
         Some(r) => Reply::int(r),
@@ -668,13 +711,17 @@ fn rank_generic(ctx: &mut Ctx, argv: &[Vec<u8>], rev: bool) -> CmdResult {
 /// `ZCOUNT key min max` → how many members have a score in the range.
 fn zcount(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let range = parse_score_range(&argv[2], &argv[3])?;
-    Ok(Reply::int(read_zset(ctx, &argv[1])?.map_or(0, |z| z.count_in_scores(&range))))
+    Ok(Reply::int(
+        read_zset(ctx, &argv[1])?.map_or(0, |z| z.count_in_scores(&range)),
+    ))
 }
 
 /// `ZLEXCOUNT key min max` → how many members lie in the lexicographic range.
 fn zlexcount(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let range = parse_lex_range(&argv[2], &argv[3])?;
-    Ok(Reply::int(read_zset(ctx, &argv[1])?.map_or(0, |z| z.count_in_lex(&range))))
+    Ok(Reply::int(
+        read_zset(ctx, &argv[1])?.map_or(0, |z| z.count_in_lex(&range)),
+    ))
 }
 
 // ---- ranges ----
@@ -697,12 +744,24 @@ enum Selector {
 /// score and lex ranges (a negative offset selects nothing, a negative limit means all).
 fn select(z: &ZSet, sel: &Selector, rev: bool, offset: i64, limit: i64) -> Vec<(Vec<u8>, f64)> {
     let len = z.len() as i64;
-    let take = if limit < 0 { usize::MAX } else { limit as usize };
+    let take = if limit < 0 {
+        usize::MAX
+    } else {
+        limit as usize
+    };
     let own = |(m, s): (&[u8], f64)| (m.to_vec(), s);
     match sel {
         Selector::Rank(start, end) => {
-            let mut start = if *start < 0 { start.saturating_add(len) } else { *start };
-            let mut end = if *end < 0 { end.saturating_add(len) } else { *end };
+            let mut start = if *start < 0 {
+                start.saturating_add(len)
+            } else {
+                *start
+            };
+            let mut end = if *end < 0 {
+                end.saturating_add(len)
+            } else {
+                *end
+            };
             if start < 0 {
                 start = 0;
             }
@@ -714,7 +773,10 @@ fn select(z: &ZSet, sel: &Selector, rev: bool, offset: i64, limit: i64) -> Vec<(
             }
             let n = (end - start + 1) as usize;
             if rev {
-                z.iter_rev_from((len - 1 - start) as usize).take(n).map(own).collect()
+                z.iter_rev_from((len - 1 - start) as usize)
+                    .take(n)
+                    .map(own)
+                    .collect()
             } else {
                 z.iter_from(start as usize).take(n).map(own).collect()
             }
@@ -725,7 +787,9 @@ fn select(z: &ZSet, sel: &Selector, rev: bool, offset: i64, limit: i64) -> Vec<(
             }
             let offset = offset as usize;
             if rev {
-                let Some(last) = z.score_last(r) else { return Vec::new() };
+                let Some(last) = z.score_last(r) else {
+                    return Vec::new();
+                };
                 if offset > last {
                     return Vec::new();
                 }
@@ -735,7 +799,9 @@ fn select(z: &ZSet, sel: &Selector, rev: bool, offset: i64, limit: i64) -> Vec<(
                     .map(own)
                     .collect()
             } else {
-                let Some(first) = z.score_first(r) else { return Vec::new() };
+                let Some(first) = z.score_first(r) else {
+                    return Vec::new();
+                };
                 z.iter_from(first.saturating_add(offset))
                     .take_while(|(_, s)| r.lte_max(*s))
                     .take(take)
@@ -749,7 +815,9 @@ fn select(z: &ZSet, sel: &Selector, rev: bool, offset: i64, limit: i64) -> Vec<(
             }
             let offset = offset as usize;
             if rev {
-                let Some(last) = z.lex_last(r) else { return Vec::new() };
+                let Some(last) = z.lex_last(r) else {
+                    return Vec::new();
+                };
                 if offset > last {
                     return Vec::new();
                 }
@@ -759,7 +827,9 @@ fn select(z: &ZSet, sel: &Selector, rev: bool, offset: i64, limit: i64) -> Vec<(
                     .map(own)
                     .collect()
             } else {
-                let Some(first) = z.lex_first(r) else { return Vec::new() };
+                let Some(first) = z.lex_first(r) else {
+                    return Vec::new();
+                };
                 z.iter_from(first.saturating_add(offset))
                     .take_while(|(m, _)| r.lte_max(m))
                     .take(take)
@@ -911,7 +981,9 @@ fn zrevrange(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// `ZREM key member [member ...]` → the number of members removed.
 fn zrem(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let key = &argv[1];
-    let Some(z) = write_zset(ctx, key)? else { return Ok(Reply::Integer(0)) };
+    let Some(z) = write_zset(ctx, key)? else {
+        return Ok(Reply::Integer(0));
+    };
     let mut removed = 0u64;
     for m in &argv[2..] {
         if z.remove(m).is_some() {
@@ -931,7 +1003,9 @@ fn zrem(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 fn remrange_generic(ctx: &mut Ctx, argv: &[Vec<u8>], sel: Selector) -> CmdResult {
     let key = &argv[1];
-    let Some(z) = write_zset(ctx, key)? else { return Ok(Reply::Integer(0)) };
+    let Some(z) = write_zset(ctx, key)? else {
+        return Ok(Reply::Integer(0));
+    };
     let doomed = select(z, &sel, false, 0, -1);
     for (m, _) in &doomed {
         z.remove(m);
@@ -972,8 +1046,14 @@ pub fn pop(ctx: &mut Ctx, key: &[u8], max: bool, count: u64) -> Vec<(Vec<u8>, f6
     if let Ok(Some(z)) = write_zset(ctx, key) {
         let n = usize::try_from(count).unwrap_or(usize::MAX).min(z.len());
         for _ in 0..n {
-            let picked = if max { z.iter_rev().next() } else { z.iter().next() };
-            let Some((m, s)) = picked.map(|(m, s)| (m.to_vec(), s)) else { break };
+            let picked = if max {
+                z.iter_rev().next()
+            } else {
+                z.iter().next()
+            };
+            let Some((m, s)) = picked.map(|(m, s)| (m.to_vec(), s)) else {
+                break;
+            };
             z.remove(&m);
             out.push((m, s));
         }
@@ -1023,7 +1103,10 @@ fn zmpop(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     for key in keys {
         if write_zset(ctx, key)?.is_some() {
             let items = pop(ctx, key, max, count);
-            return Ok(Reply::Array(vec![Reply::bulk(key), scored_reply(items, true)]));
+            return Ok(Reply::Array(vec![
+                Reply::bulk(key),
+                scored_reply(items, true),
+            ]));
         }
     }
     Ok(Reply::NilArray)
@@ -1031,7 +1114,10 @@ fn zmpop(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// Parses `numkeys key [key ...] MIN|MAX [COUNT count]` starting at `numkeys_idx`: the keys,
 /// whether to pop from the top, and the count. BZMPOP will reuse it.
-pub fn parse_mpop(argv: &[Vec<u8>], numkeys_idx: usize) -> Result<(&[Vec<u8>], bool, u64), CmdError> {
+pub fn parse_mpop(
+    argv: &[Vec<u8>],
+    numkeys_idx: usize,
+) -> Result<(&[Vec<u8>], bool, u64), CmdError> {
     let numkeys_err = CmdError::from("ERR numkeys should be greater than 0");
     let n = args::int(&argv[numkeys_idx]).map_err(|_| numkeys_err.clone())?;
     if n < 1 {
@@ -1075,7 +1161,9 @@ fn zrandmember(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             return Ok(Reply::Nil);
         };
         let r = ctx.eng.rng.below(len as u64) as usize;
-        let m = peek_zset(ctx, &argv[1]).and_then(|z| z.at(r)).map(|(m, _)| m.to_vec());
+        let m = peek_zset(ctx, &argv[1])
+            .and_then(|z| z.at(r))
+            .map(|(m, _)| m.to_vec());
         return Ok(Reply::bulk_or_nil(m));
     }
     let count = args::int(&argv[2])?;
@@ -1115,7 +1203,9 @@ fn zrandmember(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         // The whole set, in the order Redis's set iterator walks it (highest first).
         peek_zset(ctx, &argv[1])
             .into_iter()
-            .flat_map(|z| z.iter_rev()).map(|(m, s)| (m.to_vec(), s)).collect()
+            .flat_map(|z| z.iter_rev())
+            .map(|(m, s)| (m.to_vec(), s))
+            .collect()
     } else {
         let want = count as usize;
         let ranks = distinct_ranks(ctx, len, want);
@@ -1257,7 +1347,11 @@ fn setop_generic(
     }
     let keys = &argv[numkeys_idx + 1..numkeys_idx + 1 + n];
     for k in keys {
-        let found = if dst.is_some() { ctx.lookup_write(k) } else { ctx.lookup_read(k) };
+        let found = if dst.is_some() {
+            ctx.lookup_write(k)
+        } else {
+            ctx.lookup_read(k)
+        };
         if let Some(e) = found {
             if !is_setop_input(&e.value) {
                 return Err(error::WRONGTYPE);
@@ -1320,7 +1414,10 @@ fn setop_generic(
     }
     let mut out = ZSet::new();
     out.convert_to_skiplist();
-    let unlimited = Limits { entries: usize::MAX, value: usize::MAX };
+    let unlimited = Limits {
+        entries: usize::MAX,
+        value: usize::MAX,
+    };
     let mut card = 0u64;
     match op {
         SetOp::Union => {
@@ -1455,13 +1552,17 @@ fn zscan(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             count = usize::try_from(c).unwrap_or(usize::MAX);
             j += 2;
         } else if args::is(&argv[j], "match") && left >= 2 {
-            pattern = Some(&argv[j + 1]).map(|p| p.as_slice()).filter(|p| *p != b"*");
+            pattern = Some(&argv[j + 1])
+                .map(|p| p.as_slice())
+                .filter(|p| *p != b"*");
             j += 2;
         } else {
             return Err(error::SYNTAX);
         }
     }
-    let Some(z) = peek_zset(ctx, &argv[1]) else { return Ok(empty()) };
+    let Some(z) = peek_zset(ctx, &argv[1]) else {
+        return Ok(empty());
+    };
     let (next, items): (u64, Vec<(&[u8], f64)>) = if z.is_listpack() {
         (0, z.iter().collect())
     } else {
@@ -1475,7 +1576,10 @@ fn zscan(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         out.push(Reply::bulk(m));
         out.push(Reply::bulk(util::fmt_g17(s)));
     }
-    Ok(Reply::Array(vec![Reply::bulk(next.to_string()), Reply::Array(out)]))
+    Ok(Reply::Array(vec![
+        Reply::bulk(next.to_string()),
+        Reply::Array(out),
+    ]))
 }
 
 #[cfg(test)]
@@ -1495,7 +1599,10 @@ mod tests {
         run(&mut eng, c, "zadd z 1 a 2 b 3 c");
         // A huge positive count is the whole set, without reserving room for the count.
         let all = run(&mut eng, c, "zrandmember z 9223372036854775807");
-        assert_eq!(all, Reply::Array(vec![Reply::bulk("c"), Reply::bulk("b"), Reply::bulk("a")]));
+        assert_eq!(
+            all,
+            Reply::Array(vec![Reply::bulk("c"), Reply::bulk("b"), Reply::bulk("a")])
+        );
         // A huge negative count is refused rather than built.
         assert!(run(&mut eng, c, "zrandmember z -9223372036854775807").is_error());
         match run(&mut eng, c, "zrandmember z -1000") {
@@ -1534,8 +1641,24 @@ mod tests {
         assert_eq!(strtod_whole(b"0x1p3"), Some(8.0));
         assert_eq!(strtod_whole(b"1.5e2"), Some(150.0));
         assert_eq!(strtod_whole(b"5."), Some(5.0));
-        for bad in [&b"nan"[..], b"1 ", b"1e", b"1e+", b".", b"(1", b"abc", b"0x", b"infx", b"-"] {
-            assert_eq!(strtod_whole(bad), None, "{:?}", String::from_utf8_lossy(bad));
+        for bad in [
+            &b"nan"[..],
+            b"1 ",
+            b"1e",
+            b"1e+",
+            b".",
+            b"(1",
+            b"abc",
+            b"0x",
+            b"infx",
+            b"-",
+        ] {
+            assert_eq!(
+                strtod_whole(bad),
+                None,
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
     }
 }

@@ -187,9 +187,10 @@ impl std::fmt::Debug for ZSet {
 impl PartialEq for ZSet {
     fn eq(&self, other: &ZSet) -> bool {
         self.len == other.len
-            && self.iter().zip(other.iter()).all(|((m1, s1), (m2, s2))| {
-                m1 == m2 && (s1 == s2 || (s1.is_nan() && s2.is_nan()))
-            })
+            && self
+                .iter()
+                .zip(other.iter())
+                .all(|((m1, s1), (m2, s2))| m1 == m2 && (s1 == s2 || (s1.is_nan() && s2.is_nan())))
     }
 }
 
@@ -252,8 +253,7 @@ impl ZSet {
     /// Picks the encoding a freshly computed result gets (ZUNIONSTORE and friends): listpack
     /// when it fits the limits, with `-0` scores stored as `0` as a listpack stores them.
     pub fn settle_encoding(&mut self, limits: Limits) {
-        let fits = self.len <= limits.entries
-            && self.iter().all(|(m, _)| m.len() <= limits.value);
+        let fits = self.len <= limits.entries && self.iter().all(|(m, _)| m.len() <= limits.value);
         self.listpack = fits;
         if fits {
             for n in self.nodes.iter_mut().skip(1) {
@@ -285,7 +285,11 @@ impl ZSet {
             self.listpack = false;
         }
         // A listpack stores scores as text, and `-0` comes back as `0`.
-        let score = if self.listpack && score == 0.0 { 0.0 } else { score };
+        let score = if self.listpack && score == 0.0 {
+            0.0
+        } else {
+            score
+        };
         if let Some(id) = existing {
             let old = self.node(id).score;
             if old != score {
@@ -295,7 +299,12 @@ impl ZSet {
             }
             return Some(old);
         }
-        let node = Node { member: member.into(), score, back: NIL, links: Vec::new() };
+        let node = Node {
+            member: member.into(),
+            score,
+            back: NIL,
+            links: Vec::new(),
+        };
         let id = match self.free.pop() {
             Some(id) => {
                 self.nodes[id as usize] = node;
@@ -376,23 +385,39 @@ impl ZSet {
 
     /// Members and scores in ascending order from rank `rank`.
     pub fn iter_from(&self, rank: usize) -> Iter<'_> {
-        Iter { set: self, id: self.id_at(rank).unwrap_or(NIL), forward: true }
+        Iter {
+            set: self,
+            id: self.id_at(rank).unwrap_or(NIL),
+            forward: true,
+        }
     }
 
     /// Members and scores in descending order from ascending rank `rank` down to the first.
     pub fn iter_rev_from(&self, rank: usize) -> Iter<'_> {
-        Iter { set: self, id: self.id_at(rank).unwrap_or(NIL), forward: false }
+        Iter {
+            set: self,
+            id: self.id_at(rank).unwrap_or(NIL),
+            forward: false,
+        }
     }
 
     /// Every member and score, ascending.
     pub fn iter(&self) -> Iter<'_> {
         let first = self.node(HEAD).links[0].next;
-        Iter { set: self, id: first, forward: true }
+        Iter {
+            set: self,
+            id: first,
+            forward: true,
+        }
     }
 
     /// Every member and score, descending.
     pub fn iter_rev(&self) -> Iter<'_> {
-        Iter { set: self, id: self.tail, forward: false }
+        Iter {
+            set: self,
+            id: self.tail,
+            forward: false,
+        }
     }
 
     /// The rank of the first member whose score is in `range`.
@@ -463,9 +488,14 @@ impl ZSet {
 
     /// How many members a forward lexicographic walk over `range` visits (ZLEXCOUNT).
     pub fn count_in_lex(&self, range: &LexRange) -> usize {
-        let Some(first) = self.lex_first(range) else { return 0 };
+        let Some(first) = self.lex_first(range) else {
+            return 0;
+        };
         if self.listpack {
-            return self.iter_from(first).take_while(|(m, _)| range.lte_max(m)).count();
+            return self
+                .iter_from(first)
+                .take_while(|(m, _)| range.lte_max(m))
+                .count();
         }
         match self.lex_last(range) {
             Some(last) if last >= first => last - first + 1,
@@ -695,7 +725,11 @@ impl<'a> Iterator for Iter<'a> {
             return None;
         }
         let n = self.set.node(self.id);
-        self.id = if self.forward { n.links[0].next } else { n.back };
+        self.id = if self.forward {
+            n.links[0].next
+        } else {
+            n.back
+        };
         Some((&n.member, n.score))
     }
 }
@@ -704,7 +738,10 @@ impl<'a> Iterator for Iter<'a> {
 mod tests {
     use super::*;
 
-    const BIG: Limits = Limits { entries: 128, value: 64 };
+    const BIG: Limits = Limits {
+        entries: 128,
+        value: 64,
+    };
 
     fn set(items: &[(&str, f64)]) -> ZSet {
         let mut z = ZSet::new();
@@ -715,7 +752,8 @@ mod tests {
     }
 
     fn members(it: Iter<'_>) -> Vec<String> {
-        it.map(|(m, _)| String::from_utf8_lossy(m).into_owned()).collect()
+        it.map(|(m, _)| String::from_utf8_lossy(m).into_owned())
+            .collect()
     }
 
     #[test]
@@ -773,11 +811,19 @@ mod tests {
     #[test]
     fn score_ranges() {
         let z = set(&[("a", 1.0), ("b", 2.0), ("c", 3.0), ("d", 4.0)]);
-        let r = |min, max, minex, maxex| ScoreRange { min, max, minex, maxex };
+        let r = |min, max, minex, maxex| ScoreRange {
+            min,
+            max,
+            minex,
+            maxex,
+        };
         assert_eq!(z.score_first(&r(2.0, 3.0, false, false)), Some(1));
         assert_eq!(z.score_last(&r(2.0, 3.0, false, false)), Some(2));
         assert_eq!(z.count_in_scores(&r(2.0, 3.0, true, false)), 1);
-        assert_eq!(z.count_in_scores(&r(f64::NEG_INFINITY, f64::INFINITY, false, false)), 4);
+        assert_eq!(
+            z.count_in_scores(&r(f64::NEG_INFINITY, f64::INFINITY, false, false)),
+            4
+        );
         assert_eq!(z.count_in_scores(&r(5.0, 9.0, false, false)), 0);
         assert_eq!(z.count_in_scores(&r(3.0, 3.0, true, false)), 0);
         assert_eq!(z.score_first(&r(2.5, 2.7, false, false)), None);
@@ -787,13 +833,22 @@ mod tests {
     fn lex_ranges_in_both_encodings() {
         let mut z = set(&[("a", 0.0), ("b", 0.0), ("c", 0.0), ("d", 0.0)]);
         for _ in 0..2 {
-            let range = LexRange { min: LexBound::Excl(b"a".to_vec()), max: LexBound::Incl(b"c".to_vec()) };
+            let range = LexRange {
+                min: LexBound::Excl(b"a".to_vec()),
+                max: LexBound::Incl(b"c".to_vec()),
+            };
             assert_eq!(z.lex_first(&range), Some(1));
             assert_eq!(z.lex_last(&range), Some(2));
             assert_eq!(z.count_in_lex(&range), 2);
-            let all = LexRange { min: LexBound::Min, max: LexBound::Max };
+            let all = LexRange {
+                min: LexBound::Min,
+                max: LexBound::Max,
+            };
             assert_eq!(z.count_in_lex(&all), 4);
-            let none = LexRange { min: LexBound::Max, max: LexBound::Min };
+            let none = LexRange {
+                min: LexBound::Max,
+                max: LexBound::Min,
+            };
             assert!(none.is_empty());
             assert_eq!(z.count_in_lex(&none), 0);
             z.convert_to_skiplist();
@@ -802,7 +857,10 @@ mod tests {
 
     #[test]
     fn listpack_limits_and_negative_zero() {
-        let small = Limits { entries: 2, value: 3 };
+        let small = Limits {
+            entries: 2,
+            value: 3,
+        };
         let mut z = ZSet::new();
         z.insert(b"a", -0.0, small);
         assert!(z.score(b"a").is_some_and(|s| s.is_sign_positive()));
