@@ -7,12 +7,15 @@
 
 pub mod args;
 pub mod connection;
+pub mod hashes;
 pub mod info;
 pub mod introspect;
 pub mod keys;
+pub mod lists;
 pub mod pubsub;
 pub mod scan;
 pub mod server;
+pub mod sets;
 pub mod strings;
 pub mod syntax;
 pub mod transactions;
@@ -250,8 +253,11 @@ const GROUPS: &[&[CommandSpec]] = &[
     strings::COMMANDS,
     zsets::COMMANDS,
     keys::COMMANDS,
+    lists::COMMANDS,
+    hashes::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
+    sets::COMMANDS,
     transactions::COMMANDS,
     pubsub::COMMANDS,
 ];

@@ -1,7 +1,13 @@
 //! The values a key can hold. Data structures only: they know nothing of commands or replies.
 
+pub mod hash;
+pub mod list;
+pub mod set;
 pub mod zset;
 
+pub use hash::Hash;
+pub use list::List;
+pub use set::Set;
 pub use zset::ZSet;
 
 /// How a string value is stored, as `OBJECT ENCODING` reports it.
@@ -53,6 +59,12 @@ impl StrEncoding {
 pub enum Value {
     /// A binary-safe string and the encoding Redis would report for it.
     Str(Vec<u8>, StrEncoding),
+    /// A set (`intset` or `hashtable`).
+    Set(Set),
+    /// A list (always `quicklist` in Redis 7.0).
+    List(List),
+    /// A hash (`listpack` or `hashtable`).
+    Hash(Hash),
     /// A sorted set.
     ZSet(Box<ZSet>),
 }
@@ -68,6 +80,9 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(..) => "string",
+            Value::Set(_) => "set",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
             Value::ZSet(_) => "zset",
         }
     }
@@ -76,6 +91,9 @@ impl Value {
     pub fn encoding_name(&self) -> &'static str {
         match self {
             Value::Str(_, enc) => enc.name(),
+            Value::Set(s) => s.encoding_name(),
+            Value::List(_) => "quicklist",
+            Value::Hash(h) => h.encoding_name(),
             Value::ZSet(z) => z.encoding_name(),
         }
     }
@@ -92,6 +110,9 @@ impl Value {
     pub fn approx_bytes(&self) -> usize {
         match self {
             Value::Str(b, _) => b.len() + 16,
+            Value::Set(s) => s.approx_bytes(),
+            Value::List(l) => l.approx_bytes(),
+            Value::Hash(h) => h.approx_bytes(),
             Value::ZSet(z) => z.approx_bytes(),
         }
     }
