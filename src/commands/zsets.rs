@@ -10,7 +10,7 @@ use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::types::zset::{LexBound, LexRange, Limits, ScoreRange, ZSet};
-use crate::types::Value;
+use crate::types::{Set, Value};
 use crate::util;
 
 const G: &str = "sorted-set";
@@ -1287,11 +1287,12 @@ fn aggregate(target: &mut f64, v: f64, how: Aggregate) {
     }
 }
 
-/// One input of a set operation. Plain sets (members scored 1) join when the set type lands.
+/// One input of a set operation: a sorted set, or a plain set whose members all score 1.
 #[derive(Clone, Copy)]
 enum Source<'a> {
     Missing,
     Sorted(&'a ZSet),
+    Plain(&'a Set),
 }
 
 impl<'a> Source<'a> {
@@ -1299,6 +1300,7 @@ impl<'a> Source<'a> {
         match self {
             Source::Missing => 0,
             Source::Sorted(z) => z.len(),
+            Source::Plain(s) => s.len(),
         }
     }
 
@@ -1306,6 +1308,7 @@ impl<'a> Source<'a> {
         match self {
             Source::Missing => None,
             Source::Sorted(z) => z.score(m),
+            Source::Plain(s) => s.contains(m).then_some(1.0),
         }
     }
 
@@ -1315,13 +1318,14 @@ impl<'a> Source<'a> {
         match *self {
             Source::Missing => Box::new(std::iter::empty()),
             Source::Sorted(z) => Box::new(z.iter_rev().map(|(m, s)| (Cow::Borrowed(m), s))),
+            Source::Plain(s) => Box::new(s.iter().map(|m| (m, 1.0))),
         }
     }
 }
 
 /// Whether a value may be an input of a set operation.
 fn is_setop_input(v: &Value) -> bool {
-    matches!(v, Value::ZSet(_))
+    matches!(v, Value::ZSet(_) | Value::Set(_))
 }
 
 fn setop_generic(
@@ -1403,6 +1407,7 @@ fn setop_generic(
         .map(|(k, w)| {
             let s = match db.peek(k).map(|e| &e.value) {
                 Some(Value::ZSet(z)) => Source::Sorted(z),
+                Some(Value::Set(s)) => Source::Plain(s),
                 _ => Source::Missing,
             };
             (s, *w)
