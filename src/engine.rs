@@ -556,8 +556,10 @@ impl Engine {
                 let Ok(spec) = resolve(&b.argv) else { continue };
                 let mut ctx = Ctx { eng: self, client: id, db: b.db, now, block: None, no_block: false };
                 let reply = (spec.handler)(&mut ctx, &b.argv).unwrap_or_else(error_reply);
-                if ctx.block.is_some() {
-                    continue; // still nothing for this one
+                // Still nothing for this one, or the key now holds another type: it keeps
+                // waiting (Redis 7.0 serves a blocked client only from the type it waits for).
+                if ctx.block.is_some() || reply.is_error() {
+                    continue;
                 }
                 self.unblock_client(id);
                 self.resume(id, reply, now);

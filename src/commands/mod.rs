@@ -6,6 +6,7 @@
 //! terminal's hints and tab completion.
 
 pub mod args;
+pub mod blocking;
 pub mod connection;
 pub mod hashes;
 pub mod info;
@@ -254,6 +255,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     zsets::COMMANDS,
     keys::COMMANDS,
     lists::COMMANDS,
+    blocking::COMMANDS,
     hashes::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,

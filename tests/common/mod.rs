@@ -140,7 +140,8 @@ impl Conn {
     }
 
     /// Sends a command and returns the raw bytes of the next `n` replies (messages pushed
-    /// before the reply, and commands answering several times, such as SUBSCRIBE a b).
+    /// before the reply, and commands answering several times, such as SUBSCRIBE a b); `n` may
+    /// be 0 for a command that blocks.
     pub fn call_n(&mut self, argv: &[Vec<u8>], n: usize) -> std::io::Result<Vec<u8>> {
         let mut req = format!("*{}\r\n", argv.len()).into_bytes();
         for a in argv {
@@ -150,7 +151,8 @@ impl Conn {
         }
         self.stream.write_all(&req)?;
         let mut out = Vec::new();
-        for _ in 0..n.max(1) {
+        // n = 0: the command is not answered now (a client that blocks); read nothing.
+        for _ in 0..n {
             out.extend(self.read_reply()?);
         }
         Ok(out)
