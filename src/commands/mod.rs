@@ -20,6 +20,7 @@ pub mod sets;
 pub mod strings;
 pub mod syntax;
 pub mod transactions;
+pub mod zsets;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -251,6 +252,7 @@ fn group_category(group: &str) -> Option<&'static str> {
 /// Every group's commands, in the order COMMAND lists groups.
 const GROUPS: &[&[CommandSpec]] = &[
     strings::COMMANDS,
+    zsets::COMMANDS,
     keys::COMMANDS,
     lists::COMMANDS,
     blocking::COMMANDS,
