@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use hashbrown::HashMap;
 
-use crate::db::Entry;
+use crate::db::{Entry, LfuParams};
 
 use crate::commands::pubsub::PubSub;
 use crate::commands::{self, CommandSpec};
@@ -154,6 +154,10 @@ pub struct Engine {
     pub stats: Stats,
     /// Random source for RANDOMKEY, SPOP, ...
     pub rng: Rng,
+    /// Last access time in ms of each shared small integer that has been accessed (OBJECT
+    /// IDLETIME of a key holding one): Redis's keys share one object per such integer, so an
+    /// access through any key counts for all, and the clock starts when the server does.
+    pub shared_int_access: HashMap<u16, i64>,
     /// Start time in ms.
     pub started_ms: i64,
     /// Changes since the last snapshot (INFO rdb_changes_since_last_save).
@@ -246,12 +250,16 @@ impl Ctx<'_> {
     /// keyspace hit or miss (INFO stats).
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now;
-        let db = &mut self.eng.dbs[self.db];
-        let found = db.lookup(key, now);
+        let lfu = self.lfu_params();
+        let eng = &mut *self.eng;
+        let found = eng.dbs[self.db].lookup_lfu(key, now, lfu);
         if found.is_some() {
-            self.eng.stats.hits += 1;
+            eng.stats.hits += 1;
         } else {
-            self.eng.stats.misses += 1;
+            eng.stats.misses += 1;
+        }
+        if let Some(n) = found.as_ref().and_then(|e| e.shared_integer()) {
+            eng.shared_int_access.insert(n, now);
         }
         found
     }
@@ -260,7 +268,21 @@ impl Ctx<'_> {
     /// counting (Redis counts those for reads only).
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now;
-        self.eng.dbs[self.db].lookup(key, now)
+        let lfu = self.lfu_params();
+        let eng = &mut *self.eng;
+        let found = eng.dbs[self.db].lookup_lfu(key, now, lfu);
+        if let Some(n) = found.as_ref().and_then(|e| e.shared_integer()) {
+            eng.shared_int_access.insert(n, now);
+        }
+        found
+    }
+
+    /// The LFU parameters of the current configuration, for recording accesses.
+    pub fn lfu_params(&self) -> LfuParams {
+        LfuParams {
+            log_factor: self.eng.config.lfu_log_factor,
+            decay_time: self.eng.config.lfu_decay_time,
+        }
     }
 
     /// Tells the engine `key` in the current database was modified: WATCHers of it will fail
@@ -285,6 +307,7 @@ impl Engine {
             config,
             stats: Stats::default(),
             rng: Rng::new(opts.seed),
+            shared_int_access: HashMap::new(),
             started_ms: opts.now_ms,
             dirty: 0,
             last_save_s: opts.now_ms / 1000,
@@ -533,8 +556,10 @@ impl Engine {
                 let Ok(spec) = resolve(&b.argv) else { continue };
                 let mut ctx = Ctx { eng: self, client: id, db: b.db, now, block: None, no_block: false };
                 let reply = (spec.handler)(&mut ctx, &b.argv).unwrap_or_else(error_reply);
-                if ctx.block.is_some() {
-                    continue; // still nothing for this one
+                // Still nothing for this one, or the key now holds another type: it keeps
+                // waiting (Redis 7.0 serves a blocked client only from the type it waits for).
+                if ctx.block.is_some() || reply.is_error() {
+                    continue;
                 }
                 self.unblock_client(id);
                 self.resume(id, reply, now);
