@@ -565,7 +565,7 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let reply = Reply::bulk(&text);
     let now = ctx.now;
     match ctx.lookup_write(key) {
-        Some(e) => e.value = string_value(text, enc),
+        Some(e) => e.replace_value(string_value(text, enc)),
         None => ctx.db().set(key, string_value(text, enc), now),
     }
     ctx.signal_modified(key);
