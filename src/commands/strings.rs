@@ -204,6 +204,22 @@ fn int_value(n: i64) -> Value {
     string_value(n.to_string().into_bytes(), StrEncoding::Int)
 }
 
+/// Makes the value just stored under `key` a private object when Redis would not hand out its
+/// shared small integers: with a memory limit under an LRU or LFU policy, each value needs its
+/// own access data (OBJECT REFCOUNT then answers 1).
+fn mark_fresh_value(ctx: &mut Ctx, key: &[u8]) {
+    let cfg = &ctx.eng.config;
+    let per_object_lru =
+        cfg.maxmemory_policy.ends_with("-lru") || cfg.maxmemory_policy.ends_with("-lfu");
+    if cfg.maxmemory == 0 || !per_object_lru {
+        return;
+    }
+    let now = ctx.now;
+    if let Some(e) = ctx.db().get_mut(key, now) {
+        e.unshared = true;
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // SET and its relatives
 
@@ -338,6 +354,7 @@ fn set_generic(
     if let Some(at) = when {
         ctx.db().set_expire(key, Some(at), now);
     }
+    mark_fresh_value(ctx, key);
     ctx.signal_modified(key);
     ctx.dirty(1);
     Ok((true, old))
@@ -442,6 +459,7 @@ fn getset(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let old = read_string(ctx, key)?;
     let now = ctx.now;
     ctx.db().set(key, Value::string(argv[2].clone()), now);
+    mark_fresh_value(ctx, key);
     ctx.signal_modified(key);
     ctx.dirty(1);
     Ok(Reply::bulk_or_nil(old))
@@ -463,6 +481,7 @@ fn mset_pairs(ctx: &mut Ctx, argv: &[Vec<u8>]) {
     let now = ctx.now;
     for pair in argv[1..].chunks_exact(2) {
         ctx.db().set(&pair[0], Value::string(pair[1].clone()), now);
+        mark_fresh_value(ctx, &pair[0]);
         ctx.signal_modified(&pair[0]);
     }
     ctx.dirty(((argv.len() - 1) / 2) as u64);
@@ -511,6 +530,7 @@ fn incr_generic(ctx: &mut Ctx, key: &[u8], incr: i64) -> CmdResult {
             incr
         }
     };
+    mark_fresh_value(ctx, key);
     ctx.signal_modified(key);
     ctx.dirty(1);
     Ok(Reply::Integer(result))
@@ -610,6 +630,7 @@ fn append(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         None => {
             let now = ctx.now;
             ctx.db().set(key, Value::string(add.clone()), now);
+            mark_fresh_value(ctx, key);
             add.len()
         }
     };
