@@ -204,6 +204,25 @@ fn int_value(n: i64) -> Value {
     string_value(n.to_string().into_bytes(), StrEncoding::Int)
 }
 
+/// Stores a whole new value under `key` (SET, GETSET, MSET ...), dropping its time to live
+/// unless `keep_ttl`. Under an LFU policy an overwritten key keeps its access counter and
+/// decay time, as Redis copies them from the old object to the new one.
+fn store(ctx: &mut Ctx, key: &[u8], value: Value, keep_ttl: bool) {
+    let now = ctx.now;
+    let keep_lfu = ctx.eng.config.lfu_policy();
+    let db = ctx.db();
+    let old_access = if keep_lfu { db.get(key, now).map(|e| (e.lfu, e.touched_at)) } else { None };
+    if keep_ttl {
+        db.set_keep_ttl(key, value, now);
+    } else {
+        db.set(key, value, now);
+    }
+    if let (Some((lfu, touched)), Some(e)) = (old_access, db.get_mut(key, now)) {
+        e.lfu = lfu;
+        e.touched_at = touched;
+    }
+}
+
 /// Makes the value just stored under `key` a private object when Redis would not hand out its
 /// shared small integers: with a memory limit under an LRU or LFU policy, each value needs its
 /// own access data (OBJECT REFCOUNT then answers 1).
@@ -345,12 +364,7 @@ fn set_generic(
         return Ok((false, old));
     }
     let now = ctx.now;
-    let value = Value::string(val.to_vec());
-    if opts.keepttl {
-        ctx.db().set_keep_ttl(key, value, now);
-    } else {
-        ctx.db().set(key, value, now);
-    }
+    store(ctx, key, Value::string(val.to_vec()), opts.keepttl);
     if let Some(at) = when {
         ctx.db().set_expire(key, Some(at), now);
     }
@@ -457,8 +471,9 @@ fn getex(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 fn getset(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let key = &argv[1];
     let old = read_string(ctx, key)?;
-    let now = ctx.now;
-    ctx.db().set(key, Value::string(argv[2].clone()), now);
+    // Redis's setKey looks the key up for writing again: one more access to count.
+    ctx.lookup_write(key);
+    store(ctx, key, Value::string(argv[2].clone()), false);
     mark_fresh_value(ctx, key);
     ctx.signal_modified(key);
     ctx.dirty(1);
@@ -478,9 +493,10 @@ fn mget(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// Stores every pair of `MSET`/`MSETNX` (later duplicates win), without time to live.
 fn mset_pairs(ctx: &mut Ctx, argv: &[Vec<u8>]) {
-    let now = ctx.now;
     for pair in argv[1..].chunks_exact(2) {
-        ctx.db().set(&pair[0], Value::string(pair[1].clone()), now);
+        // Each key is looked up for writing before it is replaced: an access LFU counts.
+        ctx.lookup_write(&pair[0]);
+        store(ctx, &pair[0], Value::string(pair[1].clone()), false);
         mark_fresh_value(ctx, &pair[0]);
         ctx.signal_modified(&pair[0]);
     }
@@ -584,7 +600,8 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let enc = StrEncoding::for_created(&text);
     let reply = Reply::bulk(&text);
     let now = ctx.now;
-    match ctx.lookup_write(key) {
+    // Not a second lookup_write: Redis counts one access for the command.
+    match ctx.db().get_mut(key, now) {
         Some(e) => e.replace_value(string_value(text, enc)),
         None => ctx.db().set(key, string_value(text, enc), now),
     }
@@ -1069,6 +1086,28 @@ mod tests {
         );
         assert_eq!(cmd(&mut e, c, "STRLEN k"), Reply::Integer(8));
         assert_eq!(cmd(&mut e, c, "STRLEN nokey"), Reply::Integer(0));
+    }
+
+    #[test]
+    fn overwrite_keeps_lfu_counter_under_lfu_policy() {
+        let (mut e, c) = engine();
+        cmd(&mut e, c, "SET k v");
+        e.dbs[0].peek(b"k").expect("k");
+        if let Some(en) = e.dbs[0].get_mut(b"k", NOW) {
+            en.lfu = 42;
+        }
+        cmd(&mut e, c, "SET k w");
+        assert_eq!(e.dbs[0].peek(b"k").map(|x| x.lfu), Some(crate::db::LFU_INIT));
+        e.config.maxmemory_policy = "allkeys-lfu".into();
+        if let Some(en) = e.dbs[0].get_mut(b"k", NOW) {
+            en.lfu = 42;
+        }
+        cmd(&mut e, c, "SET k x");
+        let lfu = e.dbs[0].peek(b"k").map(|x| x.lfu).unwrap_or(0);
+        assert!((42..=43).contains(&lfu), "{}", lfu);
+        cmd(&mut e, c, "MSET k y");
+        cmd(&mut e, c, "GETSET k z");
+        assert!(e.dbs[0].peek(b"k").map(|x| x.lfu).unwrap_or(0) >= 42);
     }
 
     #[test]
