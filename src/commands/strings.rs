@@ -1111,6 +1111,22 @@ mod tests {
     }
 
     #[test]
+    fn keyspace_hits_and_misses_count_reads_only() {
+        let (mut e, c) = engine();
+        for line in [
+            "GET nokey", "SET k v", "GET k", "SET k v GET", "SET n v GET", "MGET k nokey",
+            "LCS k nokey", "GETRANGE k 0 1", "STRLEN nokey", "GETEX k", "GETDEL k", "INCR x",
+            "APPEND k x", "SETNX k v", "GETSET k v", "GETSET z v", "INCRBYFLOAT x 1",
+            "SETRANGE k 0 a", "MSETNX a 1", "SET k v NX", "GETEX nokey PERSIST",
+            "SUBSTR nokey 0 1",
+        ] {
+            cmd(&mut e, c, line);
+        }
+        // The figures redis-server 7.0.15 reports for the same commands.
+        assert_eq!((e.stats.hits, e.stats.misses), (8, 8));
+    }
+
+    #[test]
     fn lcs_replies() {
         let (mut e, c) = engine();
         cmd(&mut e, c, "MSET x ohmytext y mynewtext");
