@@ -1127,6 +1127,45 @@ mod tests {
     }
 
     #[test]
+    fn dirty_counts_changes_as_redis_does() {
+        // Each case starts from `SET k v`; the counts are what redis-server 7.0.15 adds to
+        // rdb_changes_since_last_save.
+        let cases: &[(&[&str], u64)] = &[
+            (&["SET k v"], 1),
+            (&["MSET a 1 b 2 a 3"], 3),
+            (&["MSETNX a 1 b 2"], 2),
+            (&["SETRANGE k 0 "], 0),
+            (&["SETRANGE k 1 x"], 1),
+            (&["GETEX k PERSIST"], 0),
+            (&["GETEX k EX 100", "GETEX k PERSIST"], 2),
+            (&["GETEX k EXAT 1"], 1),
+            (&["GETDEL k"], 1),
+            (&["GETDEL nokey"], 0),
+            (&["SETNX k v"], 0),
+            (&["SETNX q v"], 1),
+            (&["INCR k", "INCR n"], 1),
+            (&["APPEND k "], 1),
+            (&["INCRBYFLOAT f 1"], 1),
+            (&["GETSET k x"], 1),
+            (&["SET k v NX"], 0),
+            (&["SET k v XX EX 10"], 1),
+            (&["SET k v GET"], 1),
+            (&["LCS k k"], 0),
+            (&["SETEX k 10 v"], 1),
+            (&["GETEX k"], 0),
+        ];
+        for (lines, want) in cases {
+            let (mut e, c) = engine();
+            cmd(&mut e, c, "SET k v");
+            let base = e.dirty;
+            for line in *lines {
+                cmd(&mut e, c, line);
+            }
+            assert_eq!(e.dirty - base, *want, "{:?}", lines);
+        }
+    }
+
+    #[test]
     fn lcs_replies() {
         let (mut e, c) = engine();
         cmd(&mut e, c, "MSET x ohmytext y mynewtext");
