@@ -127,8 +127,11 @@ fn parse_options(argv: &[Vec<u8>], readonly: bool) -> Result<Options<'_>, CmdErr
         } else if args::is(a, "by") && left >= 1 {
             let pattern = &argv[j + 1];
             o.by = Some(pattern);
-            // Redis looks for the `*` in a C string: a NUL byte ends the search.
-            o.dontsort = star_position(pattern).is_none();
+            // Redis looks for the `*` in a C string: a NUL byte ends the search. A BY without
+            // one turns sorting off for good, even if a later BY has a `*`.
+            if star_position(pattern).is_none() {
+                o.dontsort = true;
+            }
             j += 1;
         } else if args::is(a, "get") && left >= 1 {
             o.gets.push(&argv[j + 1]);
