@@ -226,7 +226,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[Vec<u8>], readonly: bool) -> CmdResult {
     let elements = if o.dontsort {
         elements
     } else {
-        match sort_elements(ctx, elements, by, o.alpha, o.desc, o.store.is_some()) {
+        match sort_elements(ctx, elements, by, o.alpha, o.desc, o.store.is_some(), (start, end)) {
             Some(sorted) => sorted,
             None => return Err(CmdError::from(SCORE_ERROR)),
         }
@@ -241,7 +241,9 @@ fn sort_generic(ctx: &mut Ctx, argv: &[Vec<u8>], readonly: bool) -> CmdResult {
 
     match o.store {
         None => {
-            let mut out = Vec::with_capacity(window.len() * o.gets.len().max(1));
+            // Many GETs over a long window multiply: reserve only a bounded start.
+            let wanted = window.len().saturating_mul(o.gets.len().max(1));
+            let mut out = Vec::with_capacity(wanted.min(1 << 16));
             for el in window {
                 if o.gets.is_empty() {
                     out.push(Reply::bulk(el));
@@ -330,6 +332,7 @@ fn sort_elements(
     alpha: bool,
     desc: bool,
     store: bool,
+    window: (i64, i64),
 ) -> Option<Vec<Vec<u8>>> {
     let mut bad_score = false;
     let mut weighted: Vec<(Vec<u8>, Weight)> = Vec::with_capacity(elements.len());
@@ -366,17 +369,149 @@ fn sort_elements(
     if bad_score {
         return None;
     }
-    // A stable sort, as glibc's qsort is for arrays that fit in memory: elements that compare
-    // equal (same ALPHA weight) keep their loading order, in DESC too.
-    weighted.sort_by(|a, b| {
+    let mut cmp = |a: &(Vec<u8>, Weight), b: &(Vec<u8>, Weight)| {
         let ord = compare(a, b, store);
         if desc {
             ord.reverse()
         } else {
             ord
         }
-    });
+    };
+    let last = weighted.len() as i64 - 1;
+    let (start, end) = window;
+    if by.is_some() && (start != 0 || end != last) {
+        // Redis sorts only what the window needs when it sorts BY other keys; elements with
+        // equal weights then land where that quicksort leaves them, so it is copied exactly.
+        partial_sort(&mut weighted, start, end, &mut cmp);
+    } else {
+        // A stable sort, as glibc's qsort is for arrays that fit in memory: elements that
+        // compare equal (same ALPHA weight) keep their loading order, in DESC too.
+        weighted.sort_by(cmp);
+    }
     Some(weighted.into_iter().map(|(el, _)| el).collect())
+}
+
+/// Bentley and McIlroy's quicksort ("Engineering a Sort Function", 1993), restricted to
+/// sorting the parts that overlap positions `start..=end`: the algorithm Redis uses for SORT
+/// BY with LIMIT. The positions it leaves for equal elements are part of SORT's output, so
+/// the pivot choice and partitioning follow the paper's program step by step (without the
+/// switch to insertion sort after a partition that moved nothing, which Redis's copy lacks). Sub-arrays wait on an explicit stack rather than in recursion, so a
+/// hostile input cannot exhaust the call stack (the order they are done in changes nothing,
+/// as they do not overlap).
+fn partial_sort<T>(v: &mut [T], start: i64, end: i64, cmp: &mut impl FnMut(&T, &T) -> Ordering) {
+    // Positions are compared as the C code compares byte pointers, with elements 2 bytes
+    // wide: the window ends on the last byte of element `end`.
+    const ES: i64 = 2;
+    let lrange = start.saturating_mul(ES);
+    let rrange = end.saturating_add(1).saturating_mul(ES) - 1;
+    let overlaps = |a: usize, n: usize| {
+        let l = a as i64 * ES;
+        let r = (a + n) as i64 * ES - 1;
+        !((lrange < l && rrange < l) || (lrange > r && rrange > r))
+    };
+    let mut todo = vec![(0usize, v.len())];
+    while let Some((a, n)) = todo.pop() {
+        if n < 7 {
+            insertion_sort(v, a, n, cmp);
+            continue;
+        }
+        let mut pm = a + n / 2;
+        if n > 7 {
+            let mut pl = a;
+            let mut pn = a + n - 1;
+            if n > 40 {
+                let d = n / 8;
+                pl = median3(v, pl, pl + d, pl + 2 * d, cmp);
+                pm = median3(v, pm - d, pm, pm + d, cmp);
+                pn = median3(v, pn - 2 * d, pn - d, pn, cmp);
+            }
+            pm = median3(v, pl, pm, pn, cmp);
+        }
+        v.swap(a, pm);
+        // Elements equal to the pivot gather at both ends ([a, pa) and (pd, a+n)), smaller
+        // ones after the left group, larger ones before the right group.
+        let (mut pa, mut pb) = (a + 1, a + 1);
+        let (mut pc, mut pd) = (a + n - 1, a + n - 1);
+        loop {
+            while pb <= pc {
+                let r = cmp(&v[pb], &v[a]);
+                if r == Ordering::Greater {
+                    break;
+                }
+                if r == Ordering::Equal {
+                    v.swap(pa, pb);
+                    pa += 1;
+                }
+                pb += 1;
+            }
+            while pb <= pc {
+                let r = cmp(&v[pc], &v[a]);
+                if r == Ordering::Less {
+                    break;
+                }
+                if r == Ordering::Equal {
+                    v.swap(pc, pd);
+                    pd -= 1;
+                }
+                pc -= 1;
+            }
+            if pb > pc {
+                break;
+            }
+            v.swap(pb, pc);
+            pb += 1;
+            pc -= 1;
+        }
+        let pn = a + n;
+        let r = (pa - a).min(pb - pa);
+        swap_runs(v, a, pb - r, r);
+        let r = (pd - pc).min(pn - pd - 1);
+        swap_runs(v, pb, pn - r, r);
+        let left = pb - pa;
+        if left > 1 && overlaps(a, left) {
+            todo.push((a, left));
+        }
+        let right = pd - pc;
+        if right > 1 && overlaps(pn - right, right) {
+            todo.push((pn - right, right));
+        }
+    }
+}
+
+fn insertion_sort<T>(v: &mut [T], a: usize, n: usize, cmp: &mut impl FnMut(&T, &T) -> Ordering) {
+    for m in a + 1..a + n {
+        let mut l = m;
+        while l > a && cmp(&v[l - 1], &v[l]) == Ordering::Greater {
+            v.swap(l, l - 1);
+            l -= 1;
+        }
+    }
+}
+
+/// The index of the median of three, ties resolved as the paper's `med3` resolves them.
+fn median3<T>(v: &[T], a: usize, b: usize, c: usize, cmp: &mut impl FnMut(&T, &T) -> Ordering) -> usize {
+    if cmp(&v[a], &v[b]) == Ordering::Less {
+        if cmp(&v[b], &v[c]) == Ordering::Less {
+            b
+        } else if cmp(&v[a], &v[c]) == Ordering::Less {
+            c
+        } else {
+            a
+        }
+    } else if cmp(&v[b], &v[c]) == Ordering::Greater {
+        b
+    } else if cmp(&v[a], &v[c]) == Ordering::Less {
+        a
+    } else {
+        c
+    }
+}
+
+/// Swaps the `n` elements from `a` with the `n` from `b` (the runs do not overlap).
+fn swap_runs<T>(v: &mut [T], a: usize, b: usize, n: usize) {
+    for i in 0..n {
+        v.swap(a + i, b + i);
+    }
 }
 
 /// Redis's element comparison: numeric weights, ties broken by the elements' bytes; ALPHA
@@ -473,6 +608,40 @@ mod tests {
         assert_eq!(store_key_index(&line("sort a limit store d")), None);
         assert_eq!(store_key_index(&line("sort a get store store c")), Some(5));
         assert_eq!(store_key_index(&line("sort a store b store c")), Some(5));
+    }
+
+    #[test]
+    fn partial_sort_places_ties_like_redis() {
+        // Weights of 1..=7 (0 for a missing one): Redis replies 1 7 2 3 5 6 4 to the
+        // window 0..=5 (the first element's weight missing, the fourth's larger).
+        let mut v: Vec<(u8, u8)> = vec![(1, 0), (2, 1), (3, 1), (4, 2), (5, 1), (6, 1), (7, 1)];
+        partial_sort(&mut v, 0, 5, &mut |a, b| a.1.cmp(&b.1));
+        let order: Vec<u8> = v.iter().map(|e| e.0).collect();
+        assert_eq!(order, [1, 7, 2, 3, 5, 6, 4]);
+    }
+
+    #[test]
+    fn partial_sort_sorts_the_window() {
+        let mut seed = 7u64;
+        for n in [0usize, 1, 6, 7, 8, 41, 100, 1000] {
+            let data: Vec<u64> = (0..n)
+                .map(|_| {
+                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    (seed >> 33) % 50
+                })
+                .collect();
+            let mut sorted = data.clone();
+            sorted.sort();
+            for (start, end) in [(0i64, n as i64 - 1), (3, 9), (n as i64 / 2, n as i64 / 2 + 5)] {
+                let mut v = data.clone();
+                partial_sort(&mut v, start, end, &mut |a, b| a.cmp(b));
+                let lo = (start.max(0) as usize).min(n);
+                let hi = ((end + 1).max(0) as usize).min(n);
+                if lo < hi {
+                    assert_eq!(v[lo..hi], sorted[lo..hi], "n {} window {}..={}", n, start, end);
+                }
+            }
+        }
     }
 
     #[test]
