@@ -182,6 +182,8 @@ fn limits(ctx: &Ctx) -> (usize, usize) {
 // ---------------------------------------------------------------------------------------------
 // Writes
 
+/// HSET / HMSET: stores every field/value pair and returns how many fields were new. An odd
+/// number of arguments is an arity error in the command's own name.
 fn set_pairs(ctx: &mut Ctx, argv: &[Vec<u8>], name: &str) -> Result<usize, CmdError> {
     if argv.len() % 2 == 1 {
         return Err(error::wrong_arity(name));
@@ -410,6 +412,7 @@ fn hrandfield(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
 }
 
+/// HRANDFIELD with a count (already validated): see [`hrandfield`] for the reply.
 fn hrandfield_count(ctx: &mut Ctx, key: &[u8], count: i64, withvalues: bool) -> CmdResult {
     let resp3 = ctx.eng.proto(ctx.client) == 3;
     let (wanted, distinct) = (count.unsigned_abs(), count >= 0);

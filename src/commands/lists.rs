@@ -173,7 +173,7 @@ fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
 }
 
 /// `LEFT` or `RIGHT` (any case), else a syntax error.
-fn parse_end(arg: &[u8]) -> Result<End, CmdError> {
+pub fn parse_end(arg: &[u8]) -> Result<End, CmdError> {
     if args::is(arg, "left") {
         Ok(End::Head)
     } else if args::is(arg, "right") {
@@ -269,6 +269,8 @@ pub fn mpop(ctx: &mut Ctx, keys: &[Vec<u8>], end: End, count: u64) -> CmdResult 
 // ---------------------------------------------------------------------------------------------
 // Pushes
 
+/// LPUSH / RPUSH / LPUSHX / RPUSHX: pushes `argv[2..]` in order at one end; with
+/// `only_existing` a missing key is left alone (reply 0). Replies the new length.
 fn push(ctx: &mut Ctx, argv: &[Vec<u8>], end: End, only_existing: bool) -> CmdResult {
     let key = &argv[1];
     let values = &argv[2..];
@@ -321,6 +323,8 @@ fn rpushx(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 // ---------------------------------------------------------------------------------------------
 // Pops
 
+/// LPOP / RPOP: the count is parsed before the key is looked up, as Redis does, so a bad
+/// count is reported even for a missing key or one of another type.
 fn pop(ctx: &mut Ctx, argv: &[Vec<u8>], end: End, name: &str) -> CmdResult {
     if argv.len() > 3 {
         return Err(error::wrong_arity(name));

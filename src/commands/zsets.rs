@@ -1,7 +1,8 @@
 //! The sorted-set group: ZADD, ZRANGE and its family, ZPOP*, ZMPOP, the set operations, ZSCAN.
 //!
-//! The blocking BZPOPMIN / BZPOPMAX / BZMPOP are not registered yet (they need the engine's
-//! blocking support); [`pop`] is the piece they will share with ZPOPMIN / ZPOPMAX / ZMPOP.
+//! The blocking BZPOPMIN / BZPOPMAX / BZMPOP pop at once when a key has members and otherwise
+//! block through the engine ([`Ctx::block_on`]), which runs them again when a key changes;
+//! [`pop`] is the piece they share with ZPOPMIN / ZPOPMAX / ZMPOP.
 
 use std::borrow::Cow;
 
@@ -307,6 +308,36 @@ pub const COMMANDS: &[CommandSpec] = &[
     .tips("nondeterministic_output")
     .key_specs(&["RO access / index 1 / range 0 1 0"])
     .complexity("O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),
+    CommandSpec::new("bzpopmin", -3, "write noscript blocking fast", (1, -2, 1), bzpopmin)
+        .doc(
+            G,
+            "5.0.0",
+            "key [key ...] timeout",
+            "Pops the lowest-scored member of the first non-empty sorted set, waiting for one.",
+        )
+        .acl("sortedset")
+        .key_specs(&["RW access delete / index 1 / range -2 1 0"])
+        .complexity("O(log(N)) with N being the number of elements in the sorted set."),
+    CommandSpec::new("bzpopmax", -3, "write noscript blocking fast", (1, -2, 1), bzpopmax)
+        .doc(
+            G,
+            "5.0.0",
+            "key [key ...] timeout",
+            "Pops the highest-scored member of the first non-empty sorted set, waiting for one.",
+        )
+        .acl("sortedset")
+        .key_specs(&["RW access delete / index 1 / range -2 1 0"])
+        .complexity("O(log(N)) with N being the number of elements in the sorted set."),
+    CommandSpec::new("bzmpop", -5, "write blocking movablekeys", (0, 0, 0), bzmpop)
+        .doc(
+            G,
+            "7.0.0",
+            "timeout numkeys key [key ...] MIN|MAX [COUNT count]",
+            "Pops members from the first non-empty sorted set among several, waiting for one.",
+        )
+        .acl("sortedset")
+        .key_specs(&["RW access delete / index 2 / keynum 0 1 1"])
+        .complexity("O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped."),
 ];
 
 const NAN_SCORE: CmdError = CmdError(std::borrow::Cow::Borrowed(
@@ -1149,6 +1180,73 @@ pub fn parse_mpop(
         }
     }
     Ok((keys, max, count.unwrap_or(1)))
+}
+
+/// The first of `keys` holding a non-empty sorted set; WRONGTYPE when a key before it (or it)
+/// holds another type.
+fn first_nonempty<'k>(ctx: &mut Ctx, keys: &'k [Vec<u8>]) -> Result<Option<&'k [u8]>, CmdError> {
+    for key in keys {
+        if write_zset(ctx, key)?.is_some_and(|z| !z.is_empty()) {
+            return Ok(Some(key));
+        }
+    }
+    Ok(None)
+}
+
+/// Blocks on `keys` until `deadline` when the client may block; a client that may not (inside
+/// MULTI) gets the timeout reply at once.
+fn wait_for(ctx: &mut Ctx, keys: &[Vec<u8>], deadline: Option<i64>) -> CmdResult {
+    if ctx.can_block() {
+        ctx.block_on(keys.to_vec(), deadline, Reply::NilArray);
+    }
+    Ok(Reply::NilArray)
+}
+
+/// `BZPOPMIN key [key ...] timeout` → `[key, member, score]` from the first non-empty key, or
+/// a nil array when the timeout passes.
+fn bzpopmin(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    bzpop_generic(ctx, argv, false)
+}
+
+/// `BZPOPMAX key [key ...] timeout` → `[key, member, score]`, or a nil array on timeout.
+fn bzpopmax(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    bzpop_generic(ctx, argv, true)
+}
+
+fn bzpop_generic(ctx: &mut Ctx, argv: &[Vec<u8>], max: bool) -> CmdResult {
+    let deadline = args::block_deadline(&argv[argv.len() - 1], ctx.now)?;
+    let keys = &argv[1..argv.len() - 1];
+    match first_nonempty(ctx, keys)? {
+        Some(key) => {
+            let mut items = pop(ctx, key, max, 1);
+            let Some((m, s)) = items.pop() else {
+                return Ok(Reply::NilArray);
+            };
+            Ok(Reply::Array(vec![
+                Reply::bulk(key),
+                Reply::Bulk(m),
+                Reply::Double(s),
+            ]))
+        }
+        None => wait_for(ctx, keys, deadline),
+    }
+}
+
+/// `BZMPOP timeout numkeys key [key ...] MIN|MAX [COUNT count]` → `[key, [[member, score]
+/// ...]]` from the first non-empty key, or a nil array when the timeout passes.
+fn bzmpop(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let (keys, max, count) = parse_mpop(argv, 2)?;
+    let deadline = args::block_deadline(&argv[1], ctx.now)?;
+    match first_nonempty(ctx, keys)? {
+        Some(key) => {
+            let items = pop(ctx, key, max, count);
+            Ok(Reply::Array(vec![
+                Reply::bulk(key),
+                scored_reply(items, true),
+            ]))
+        }
+        None => wait_for(ctx, keys, deadline),
+    }
 }
 
 // ---- random members ----
