@@ -17,6 +17,7 @@ pub mod pubsub;
 pub mod scan;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod syntax;
 pub mod transactions;
@@ -260,6 +261,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     connection::COMMANDS,
     server::COMMANDS,
     sets::COMMANDS,
+    sort::COMMANDS,
     transactions::COMMANDS,
     pubsub::COMMANDS,
 ];
