@@ -51,12 +51,17 @@ impl Playground {
         }
     }
 
-    /// The prompt redis-cli shows for this client: `127.0.0.1:6379[2]> `.
+    /// The prompt redis-cli shows for this client: `127.0.0.1:6379[2]> `, with `(TX)` while a
+    /// MULTI is open (`127.0.0.1:6379(TX)> `), as redis-cli 7.0 marks it.
     pub fn prompt(&self, client: ClientId) -> String {
-        let db = self.engine.clients.get(&client).map_or(0, |c| c.db);
+        let c = self.engine.clients.get(&client);
+        let db = c.map_or(0, |c| c.db);
         let mut p = format!("127.0.0.1:{}", self.engine.port);
         if db != 0 {
             p.push_str(&format!("[{}]", db));
+        }
+        if c.is_some_and(|c| c.multi.is_some()) {
+            p.push_str("(TX)");
         }
         p.push_str("> ");
         p
@@ -169,6 +174,10 @@ mod tests {
         assert_eq!(p.execute_line(c, "echo \"x", 0).text, "Invalid argument(s)\n");
         assert_eq!(p.prompt(c), "127.0.0.1:6379> ");
         p.execute_line(c, "select 3", 0);
+        assert_eq!(p.prompt(c), "127.0.0.1:6379[3]> ");
+        p.execute_line(c, "multi", 0);
+        assert_eq!(p.prompt(c), "127.0.0.1:6379[3](TX)> ");
+        p.execute_line(c, "discard", 0);
         assert_eq!(p.prompt(c), "127.0.0.1:6379[3]> ");
     }
 
