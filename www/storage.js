@@ -37,6 +37,9 @@ async function inTransaction(mode, fn) {
   return new Promise((resolve, reject) => {
     const tx = db.transaction(STORE, mode);
     const req = fn(tx.objectStore(STORE));
+    // Commit now rather than when the event loop gets back to it: a save made as the page
+    // is left must be committed before the document goes away.
+    tx.commit?.();
     tx.oncomplete = () => resolve(req ? req.result : undefined);
     tx.onerror = () => reject(tx.error ?? new Error("IndexedDB transaction failed"));
     tx.onabort = () => reject(tx.error ?? new Error("IndexedDB transaction aborted"));

@@ -97,22 +97,22 @@ export async function openPage(context, url) {
   return { page, ...seen };
 }
 
-/** The visible screen (current client tab). */
-export function screen(page) {
-  return page.locator(".rp-screen:not([hidden])");
+/** The visible screen (current client tab) of the page, or of one widget (`scope`). */
+export function screen(page, scope = page) {
+  return scope.locator(".rp-screen:not([hidden])");
 }
 
-/** Types a line into the visible terminal, presses Enter, and returns the text of the reply
- * block it produced (null when the line printed nothing). */
-export async function run(page, line) {
-  const scr = screen(page);
+/** Types a line into the visible terminal (of `scope`: a widget), presses Enter, and returns
+ * the text of the reply blocks it produced (null when the line printed nothing). */
+export async function run(page, line, scope = page) {
+  const scr = screen(page, scope);
   const before = await scr.locator(".rp-out > *").count();
   const input = scr.locator(".rp-input");
   await input.fill(line);
   await input.press("Enter");
   // The echo row appears first; the reply (if any) follows it synchronously in the same run.
   await scr.locator(".rp-out > *").nth(before).waitFor({ state: "attached" });
-  await page.locator(".rp:not([data-busy])").waitFor({ state: "attached" });
+  await scope.locator(".rp:not([data-busy])").waitFor({ state: "attached" });
   const added = await scr.locator(".rp-out > *").evaluateAll(
     (els, n) => els.slice(n).map((e) => ({ cls: e.className, text: e.textContent })),
     before,
