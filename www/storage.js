@@ -153,6 +153,7 @@ export class Persistence {
     this.blocked = null;     // { message } while a corrupt stored snapshot is protected
     this.error = null;       // the last save failure, shown in the status line
     this.timer = null;
+    this.dirtySeen = 0;
     this.firstChange = 0;
     this.chain = Promise.resolve();
     this.onHide = () => {
@@ -196,7 +197,11 @@ export class Persistence {
 
   /** Called after anything that may have written: schedules a save when there are changes. */
   changed() {
-    if (this.blocked || this.pg.dirty() === 0) return;
+    const dirty = this.pg.dirty();
+    if (this.blocked || dirty === 0) return;
+    // Only a new change restarts the wait (this is also called on every tick).
+    if (this.timer !== null && dirty === this.dirtySeen) return;
+    this.dirtySeen = dirty;
     const now = Date.now();
     if (this.timer === null) this.firstChange = now;
     clearTimeout(this.timer);
