@@ -33,6 +33,8 @@ pub fn free_port() -> u16 {
 /// A redis-server of our own on a loopback port, without persistence; killed on drop.
 pub struct RedisServer {
     child: Child,
+    /// Its working directory, removed on drop.
+    dir: PathBuf,
     /// The port it listens on.
     pub port: u16,
 }
@@ -48,20 +50,36 @@ impl RedisServer {
         let bin = redis_server_path()?;
         for _ in 0..5 {
             let port = free_port();
+            // A directory of its own: started in the crate root, redis-server would load any
+            // dump.rdb lying there and begin with keys.
+            let dir = std::env::temp_dir().join(format!("rpg-redis-{}-{port}", std::process::id()));
+            std::fs::create_dir_all(&dir).ok()?;
             let child = Command::new(&bin)
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .arg("--dir")
+                .arg(&dir)
                 .args(extra)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .ok()?;
-            let server = RedisServer { child, port };
+            let mut server = RedisServer { child, port, dir: dir.clone() };
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
+                // Exited: the port was taken (by another test's server, say). Try another.
+                if !matches!(server.child.try_wait(), Ok(None)) {
+                    break;
+                }
                 if let Ok(mut c) = Conn::connect(port) {
-                    if c.call_bytes(b"*1\r\n$4\r\nPING\r\n").is_ok() {
-                        return Some(server);
+                    // Whoever answers must be our child, not a server someone else started on
+                    // the port between our probe and our bind.
+                    if let Ok(info) = c.call(&[b"INFO".to_vec(), b"server".to_vec()]) {
+                        let ours = format!("process_id:{}\r\n", server.child.id());
+                        if String::from_utf8_lossy(&info).contains(&ours) {
+                            return Some(server);
+                        }
+                        break;
                     }
                 }
                 std::thread::sleep(Duration::from_millis(20));
@@ -75,7 +93,29 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
+}
+
+/// Words as an argument vector.
+pub fn argv(words: &[&str]) -> Vec<Vec<u8>> {
+    words.iter().map(|w| w.as_bytes().to_vec()).collect()
+}
+
+/// A fresh, empty directory under the system's temporary directory, named for the test.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rp-{}-{}", name, std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// Wall-clock time in ms since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 /// A child process killed when dropped, so a failing test leaves no server behind.
@@ -121,7 +161,8 @@ impl Conn {
     }
 
     /// Sends a command and returns the raw bytes of the next `n` replies (messages pushed
-    /// before the reply, and commands answering several times, such as SUBSCRIBE a b).
+    /// before the reply, and commands answering several times, such as SUBSCRIBE a b); `n` may
+    /// be 0 for a command that blocks.
     pub fn call_n(&mut self, argv: &[Vec<u8>], n: usize) -> std::io::Result<Vec<u8>> {
         let mut req = format!("*{}\r\n", argv.len()).into_bytes();
         for a in argv {
@@ -131,7 +172,8 @@ impl Conn {
         }
         self.stream.write_all(&req)?;
         let mut out = Vec::new();
-        for _ in 0..n.max(1) {
+        // n = 0: the command is not answered now (a client that blocks); read nothing.
+        for _ in 0..n {
             out.extend(self.read_reply()?);
         }
         Ok(out)
