@@ -555,7 +555,10 @@ export class Shell {
           this.updateStatus();
         }
       } catch (e) {
+        // The engine failed (a bug): stop calling it every 100 ms and say what to do.
+        this.stop();
         console.warn("redis-playground tick:", e);
+        this.notify(`The engine stopped after an internal error (${e?.message ?? e}). Reload the page; the last saved data is kept.`, { kind: "error", sticky: true });
       }
     }, TICK_MS));
     this.updateStatus();
