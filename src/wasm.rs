@@ -155,6 +155,19 @@ impl Playground {
         arr.into()
     }
 
+    /// `pg.isBlocked(client)` → whether the client waits in a blocking command (BLPOP ...);
+    /// its reply comes through `drain(client)`.
+    #[wasm_bindgen(js_name = isBlocked)]
+    pub fn is_blocked(&self, client: u32) -> bool {
+        self.inner.engine.is_blocked(u64::from(client))
+    }
+
+    /// `pg.unblock(client)` → whether it was blocked: ends its wait as its timeout would (the
+    /// page's Ctrl+C); the reply comes through `drain(client)`.
+    pub fn unblock(&mut self, client: u32) -> bool {
+        self.inner.engine.unblock(u64::from(client), None, now())
+    }
+
     /// `pg.tick()`: background work (active expiry); the page calls it a few times a second.
     pub fn tick(&mut self) {
         self.inner.engine.tick(now());

@@ -142,3 +142,25 @@ fn drain_hints_complete_help() {
     assert!(pg.help("get").is_some_and(|h| h.contains("GET key")));
     assert!(pg.help("nosuch").is_none());
 }
+
+#[wasm_bindgen_test]
+fn blocked_clients_are_reported_and_can_be_released() {
+    let mut pg = Playground::new(options(16));
+    let a = pg.open_client();
+    let b = pg.open_client();
+    let out = pg.execute(a, "BLPOP queue 0");
+    assert_eq!(text(&out), "");
+    assert!(get(&out, "reply").is_null());
+    assert!(pg.is_blocked(a));
+    assert_eq!(text(&pg.execute(b, "RPUSH queue job")), "(integer) 1\n");
+    assert!(!pg.is_blocked(a));
+    let msgs = js_sys::Array::from(&pg.drain(a));
+    assert_eq!(msgs.length(), 1);
+    assert_eq!(text(&msgs.get(0)), "1) \"queue\"\n2) \"job\"\n");
+
+    pg.execute(a, "BLPOP queue 0");
+    assert!(pg.unblock(a));
+    assert!(!pg.unblock(a));
+    let msgs = js_sys::Array::from(&pg.drain(a));
+    assert_eq!(text(&msgs.get(0)), "(nil)\n");
+}

@@ -94,7 +94,18 @@ export class Screen {
     this.ghost.append(this.mirror, this.hint);
     field.append(this.input, this.ghost);
     this.line.append(this.promptEl, field);
-    this.el.append(this.out, this.line);
+    // Shown instead of the input line while the client waits in BLPOP and the like.
+    this.wait = el("div", "rp-wait", "(waiting for a reply: push data from another client tab, or press Ctrl+C to stop waiting)");
+    this.wait.hidden = true;
+    this.blocked = false;
+    this.el.tabIndex = -1;
+    this.el.addEventListener("keydown", (e) => {
+      if (this.blocked && e.ctrlKey && (e.key === "c" || e.key === "C")) {
+        e.preventDefault();
+        this.shell.interrupt(this);
+      }
+    });
+    this.el.append(this.out, this.line, this.wait);
 
     this.input.addEventListener("keydown", (e) => this.onKey(e));
     this.input.addEventListener("input", () => {
@@ -112,7 +123,19 @@ export class Screen {
   }
 
   focus() {
-    this.input.focus({ preventScroll: true });
+    if (this.blocked) this.el.focus({ preventScroll: true });
+    else this.input.focus({ preventScroll: true });
+  }
+
+  /** A blocked client has no prompt, as in redis-cli, until its reply arrives. */
+  setBlocked(blocked) {
+    if (blocked === this.blocked) return;
+    const hadFocus = this.el.contains(this.el.getRootNode().activeElement);
+    this.blocked = blocked;
+    this.line.hidden = blocked;
+    this.wait.hidden = !blocked;
+    if (hadFocus) this.focus();
+    this.scrollToEnd();
   }
 
   refreshPrompt() {
@@ -529,7 +552,15 @@ export class Shell {
     for (const s of this.screens) {
       const msgs = this.pg.drain(s.client);
       for (const m of msgs) s.printOutcome(m);
+      s.setBlocked(this.pg.isBlocked(s.client));
+      if (msgs.length) s.refreshPrompt();
     }
+  }
+
+  /** Ctrl+C on a blocked client: it stops waiting, with the reply its timeout would give. */
+  interrupt(screen) {
+    this.pg.unblock(screen.client);
+    this.afterCommand();
   }
 
   markFirstReply() {

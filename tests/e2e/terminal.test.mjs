@@ -197,6 +197,26 @@ test("two clients in tabs keep their own prompt, database and screen", async () 
   assert.doesNotMatch(clients, /id=2 /);
 });
 
+test("a blocked client waits without a prompt until another tab serves it", async () => {
+  const tabs = page.locator(".rp-tab[role=tab]");
+  assert.equal(await run(page, "BLPOP jobs 0"), null);
+  const first = screen(page);
+  assert.equal(await first.locator(".rp-wait").isVisible(), true);
+  assert.equal(await first.locator(".rp-line").isVisible(), false);
+  await page.locator(".rp-new").click();
+  assert.equal(await run(page, "RPUSH jobs build"), "(integer) 1\n");
+  await tabs.first().click();
+  await page.waitForFunction(() => document.querySelector(".rp-screen:not([hidden]) .rp-out").textContent
+    .endsWith('127.0.0.1:6379> BLPOP jobs 01) "jobs"\n2) "build"\n'));
+  assert.equal(await screen(page).locator(".rp-line").isVisible(), true);
+  // Ctrl+C ends a wait as its timeout would.
+  assert.equal(await run(page, "BLPOP jobs 0"), null);
+  await screen(page).press("Control+c");
+  await page.waitForFunction(() => document.querySelector(".rp-screen:not([hidden]) .rp-out").textContent.endsWith("(nil)\n"));
+  assert.equal(await screen(page).locator(".rp-line").isVisible(), true);
+  await tabs.nth(1).locator(".rp-tab-close").click();
+});
+
 test("keys expire while the page is idle (active expiry)", async () => {
   assert.equal(await run(page, "SET temp v PX 300"), "OK\n");
   assert.equal(await run(page, "GET temp"), "\"v\"\n");
