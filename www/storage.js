@@ -271,12 +271,12 @@ export class Persistence {
     this.onChange();
   }
 
-  /** Replaces the data with an imported snapshot (throws, data kept, if it is refused). */
+  /** Replaces the data with an imported snapshot (throws, data kept, if it is refused). The
+   * caller stores it with `save({ explicit: true })`. */
   async import(bytes) {
     await this.chain;
     this.pg.restore(bytes);
     this.onChange();
-    await this.save({ explicit: true });
   }
 
   /** Drops a protected corrupt snapshot and stores the current data instead. */

@@ -19,7 +19,7 @@ const STATUS_MS = 1000;
 const MAX_ENTRIES = 3000;      // output blocks kept per screen
 const MAX_REPEAT = 10000;      // bound on redis-cli's "N command" repetition
 
-const HELP_INTRO = `redis-playground: Redis 7.0 in your browser, with redis-cli 7.0.15's commands
+const HELP_INTRO = `redis-playground: Redis 7.0 in your browser, behind a redis-cli 7.0.15 look-alike
 To get help about Redis commands type:
       "help @<group>" to get a list of commands in <group>
       "help <command>" for help on <command>
@@ -704,7 +704,14 @@ export class Shell {
     }
     this.afterCommand();
     const keys = this.pg.keyCounts().reduce((a, b) => a + b, 0);
-    this.notify(`Imported “${file.name}”: ${keys} key${keys === 1 ? "" : "s"}.`);
+    const what = `Imported “${file.name}”: ${keys} key${keys === 1 ? "" : "s"}.`;
+    try {
+      // An import is an explicit act: it is stored at once, over anything stored before.
+      await this.persistence.save({ explicit: true });
+      this.notify(what);
+    } catch (e) {
+      this.notify(`${what} Storing it in this browser failed (${e.message}); use Save to retry.`, { kind: "error" });
+    }
   }
 }
 
