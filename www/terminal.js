@@ -107,6 +107,11 @@ export class Screen {
     });
     this.el.append(this.out, this.line, this.wait);
 
+    // Whether the view follows new output: false while the user reads back up the screen.
+    this.stick = true;
+    this.el.addEventListener("scroll", () => {
+      this.stick = this.el.scrollHeight - this.el.scrollTop - this.el.clientHeight < 8;
+    });
     this.input.addEventListener("keydown", (e) => this.onKey(e));
     this.input.addEventListener("input", () => {
       this.completion = null;
@@ -144,6 +149,7 @@ export class Screen {
 
   scrollToEnd() {
     this.el.scrollTop = this.el.scrollHeight;
+    this.stick = true;
   }
 
   trim() {
@@ -361,6 +367,11 @@ export class Shell {
     this.status.append(this.statusKeys, this.statusMem, this.statusSave);
     this.el.append(bar, this.notice, this.screensEl, this.status);
     root.append(this.el);
+    // A notice appearing, or a resized window, must not push the prompt out of sight.
+    this.resizer = new ResizeObserver(() => {
+      if (this.current?.stick) this.current.scrollToEnd();
+    });
+    this.resizer.observe(this.screensEl);
   }
 
   // ---- clients and tabs -------------------------------------------------------------------
