@@ -217,6 +217,33 @@ test("a blocked client waits without a prompt until another tab serves it", asyn
   await tabs.nth(1).locator(".rp-tab-close").click();
 });
 
+test("pasting several lines runs each of them", async () => {
+  const input = screen(page).locator(".rp-input");
+  await input.fill("");
+  await input.evaluate((el) => {
+    const dt = new DataTransfer();
+    dt.setData("text/plain", "SET pasted 1\nINCR pasted\nGET pas");
+    el.dispatchEvent(new ClipboardEvent("paste", { clipboardData: dt, bubbles: true, cancelable: true }));
+  });
+  await page.locator(".rp:not([data-busy])").waitFor({ state: "attached" });
+  assert.match(await screen(page).locator(".rp-out").textContent(),
+    /127\.0\.0\.1:6379> SET pasted 1OK\n127\.0\.0\.1:6379> INCR pasted\(integer\) 2\n$/);
+  // The unfinished last line waits in the input.
+  assert.equal(await input.inputValue(), "GET pas");
+  await input.fill("");
+});
+
+test("QUIT closes a client's tab", async () => {
+  await page.locator(".rp-new").click();
+  assert.equal(await page.locator(".rp-tab[role=tab]").count(), 2);
+  const input = screen(page).locator(".rp-input");
+  await input.fill("QUIT");
+  await input.press("Enter");
+  await page.waitForFunction(() => document.querySelectorAll(".rp-tab[role=tab]").length === 1);
+  assert.equal(await page.locator(".rp-screen").count(), 1);
+  assert.equal(await run(page, "PING"), "PONG\n");
+});
+
 test("keys expire while the page is idle (active expiry)", async () => {
   assert.equal(await run(page, "SET temp v PX 300"), "OK\n");
   assert.equal(await run(page, "GET temp"), "\"v\"\n");
