@@ -96,7 +96,7 @@ impl Playground {
         if !line.ends_with(' ') && typed > 0 {
             return None;
         }
-        let words = syntax_words(spec.syntax);
+        let words = syntax_words(&cli_syntax(spec.syntax));
         if typed >= words.len() {
             // Past the fixed part: keep hinting a repeated tail such as `[key ...]`.
             return words.last().filter(|w| w.contains("...")).cloned();
@@ -128,7 +128,11 @@ impl Playground {
         };
         Some(format!(
             "\n  {} {}\n  summary: {}\n  since: {}\n  group: {}\n\n",
-            full, spec.syntax, spec.summary, spec.since, spec.group
+            full,
+            cli_syntax(spec.syntax),
+            spec.summary,
+            spec.since,
+            spec.group
         ))
     }
 }
@@ -157,6 +161,12 @@ fn render_raw(reply: &Reply) -> Option<String> {
         Reply::Error(e) => Some(format!("{}\n", e)),
         _ => None,
     }
+}
+
+/// A syntax line as redis-cli 7.0 prints it in hints and help: alternatives without spaces
+/// around the bar (`[NX|XX]`, where the documentation writes `[NX | XX]`).
+fn cli_syntax(syntax: &str) -> String {
+    syntax.replace(" | ", "|")
 }
 
 /// Splits a syntax line into top-level words, keeping bracketed groups whole
@@ -231,6 +241,11 @@ mod tests {
         assert_eq!(p.hints("select 1 "), None);
         assert_eq!(p.hints("nosuch "), None);
         assert_eq!(syntax_words("key [EX s|PX ms] [GET]"), ["key", "[EX s|PX ms]", "[GET]"]);
+        assert_eq!(
+            p.hints("set k "),
+            Some("value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]".into())
+        );
+        assert!(p.help("set").is_some_and(|h| h.starts_with("\n  SET key value [NX|XX] [GET] [EX seconds|PX")));
     }
 
     #[test]
