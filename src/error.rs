@@ -82,6 +82,17 @@ errors! {
     WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled.";
     /// SCAN with a cursor that is not an unsigned integer.
     INVALID_CURSOR = "ERR invalid cursor";
+    /// SINTERCARD (and other numkeys commands) with a numkeys below 1 or not a number.
+    NUMKEYS_POSITIVE = "ERR numkeys should be greater than 0";
+    /// A numkeys larger than the arguments that follow it.
+    NUMKEYS_TOO_MANY = "ERR Number of keys can't be greater than number of args";
+    /// SINTERCARD's LIMIT below 0 or not a number.
+    LIMIT_NEGATIVE = "ERR LIMIT can't be negative";
+    /// A count parsed as a long in [-LONG_MAX, LONG_MAX] (SRANDMEMBER, HRANDFIELD, ZRANDMEMBER).
+    RANGE_LONG = "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807";
+    /// Not Redis: a random reply with repeats (negative count) longer than the playground builds.
+    /// Redis would try to build it and run out of memory.
+    RANDOM_REPLY_TOO_LONG = "ERR count is too large: replies with repeated random elements are limited to 1000000 elements";
     /// DECRBY with -9223372036854775808, whose negation does not fit.
     DECREMENT_OVERFLOW = "ERR decrement would overflow";
     /// SETEX's variant of the invalid expire error.
@@ -99,6 +110,24 @@ errors! {
     LCS_ALLOC_FAILED = "ERR Insufficient memory, failed allocating transient memory for LCS";
     /// A command refused for lack of memory.
     OOM = "OOM command not allowed when used memory > 'maxmemory'.";
+    /// LSET past either end of the list.
+    INDEX_OUT_OF_RANGE = "ERR index out of range";
+    /// LPOS RANK 0.
+    LPOS_RANK_ZERO = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list";
+    /// LPOS COUNT below 0 or not a number.
+    LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative";
+    /// LPOS MAXLEN below 0 or not a number.
+    LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative";
+    /// LMPOP / ZMPOP COUNT below 1 or not a number.
+    COUNT_POSITIVE = "ERR count should be greater than 0";
+    /// HINCRBY on a field whose value is not an integer.
+    HASH_NOT_INTEGER = "ERR hash value is not an integer";
+    /// HINCRBYFLOAT on a field whose value is not a float.
+    HASH_NOT_FLOAT = "ERR hash value is not a float";
+    /// HINCRBYFLOAT with an infinite increment.
+    NAN_OR_INFINITY = "ERR value is NaN or Infinity";
+    /// HRANDFIELD / ZRANDMEMBER WITHVALUES / WITHSCORES with |count| above i64::MAX / 2.
+    VALUE_OUT_OF_RANGE = "ERR value is out of range";
 }
 
 /// `ERR wrong number of arguments for '<name>' command` (`name` is lower case, `a|b` for
@@ -126,4 +155,29 @@ pub fn sanitize(s: &str) -> String {
 pub fn c_str_prefix(b: &[u8], max: usize) -> String {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len()).min(max);
     String::from_utf8_lossy(&b[..end]).into_owned()
+}
+
+// The generic (keyspace) group's errors.
+errors! {
+    /// EXPIRE-family NX combined with XX, GT or LT.
+    EXPIRE_NX_CONFLICT = "ERR NX and XX, GT or LT options at the same time are not compatible";
+    /// EXPIRE-family GT combined with LT.
+    EXPIRE_GT_LT_CONFLICT = "ERR GT and LT options at the same time are not compatible";
+    /// OBJECT FREQ while the eviction policy is not an LFU one.
+    LFU_NOT_SELECTED = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+    /// OBJECT IDLETIME while the eviction policy is an LFU one.
+    LFU_SELECTED = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+}
+
+/// `ERR invalid expire time in '<cmd>' command` (`cmd` lower case: `expire`, `pexpireat` ...).
+pub fn invalid_expire_time(cmd: &str) -> CmdError {
+    CmdError::new(format!("ERR invalid expire time in '{}' command", cmd))
+}
+
+/// `ERR Unsupported option <opt>` (EXPIRE family), the option printed as C's `%s` would.
+pub fn unsupported_option(opt: &[u8]) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR Unsupported option {}",
+        c_str_prefix(opt, usize::MAX)
+    )))
 }

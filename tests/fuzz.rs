@@ -605,6 +605,11 @@ fn engine_survives_random_commands() {
                                 c.reply_mode = ReplyMode::On;
                             }
                         }
+                        // A blocking command is waiting (PING queued behind it): end the
+                        // wait as a host would (CLIENT UNBLOCK, the page's Ctrl+C).
+                        None if engine.is_blocked(client) => {
+                            engine.unblock(client, None, now);
+                        }
                         other => panic!("PING answered {other:?}"),
                     }
                     // Reconnect-like reset of what a host would act on.

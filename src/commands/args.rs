@@ -29,16 +29,37 @@ pub fn float(arg: &[u8]) -> Result<f64, CmdError> {
     util::parse_f64(arg).ok_or(error::NOT_FLOAT)
 }
 
-/// A cursor for SCAN-family commands: an unsigned 64-bit decimal, or `ERR invalid cursor`.
+/// A cursor for SCAN-family commands, read as Redis reads it with C's `strtoul`: the text up to
+/// any NUL byte, an optional sign (`-N` wraps around as unsigned arithmetic does, so `-1` is
+/// 2^64-1), decimal digits, nothing after them; the empty string is cursor 0. A leading space
+/// or an overflow gives `ERR invalid cursor`.
 pub fn cursor(arg: &[u8]) -> Result<u64, CmdError> {
-    // Redis parses with strtoull and rejects leading spaces, signs and trailing garbage.
-    if arg.is_empty() || !arg.iter().all(u8::is_ascii_digit) {
+    let text = &arg[..arg.iter().position(|&b| b == 0).unwrap_or(arg.len())];
+    if text.is_empty() {
+        return Ok(0);
+    }
+    if matches!(text[0], b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r') {
         return Err(error::INVALID_CURSOR);
     }
-    std::str::from_utf8(arg)
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .ok_or(error::INVALID_CURSOR)
+    let (negative, digits) = match text[0] {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    if digits.is_empty() {
+        return Err(error::INVALID_CURSOR);
+    }
+    let mut v: u64 = 0;
+    for &c in digits {
+        if !c.is_ascii_digit() {
+            return Err(error::INVALID_CURSOR);
+        }
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(c - b'0')))
+            .ok_or(error::INVALID_CURSOR)?;
+    }
+    Ok(if negative { v.wrapping_neg() } else { v })
 }
 
 /// An argument that must fit a C `int` (SELECT, ...), with Redis's two distinct errors.
@@ -47,4 +68,46 @@ pub fn int32(arg: &[u8]) -> Result<i32, CmdError> {
     i32::try_from(v).map_err(|_| {
         CmdError::from("ERR value is out of range, value must between -2147483648 and 2147483647")
     })
+}
+
+/// A blocking command's timeout in seconds (BLPOP ...): a float, Redis's two errors, 0 for
+/// "wait for ever". Returns the absolute deadline in ms, or None for ever.
+pub fn block_deadline(arg: &[u8], now: i64) -> Result<Option<i64>, CmdError> {
+    let secs = crate::util::longdouble::LongDouble::parse(arg)
+        .map(|v| v.to_f64())
+        .ok_or(CmdError::from("ERR timeout is not a float or out of range"))?;
+    // C's conversion of the product to long long: truncation toward zero, and (on x86-64)
+    // anything out of range, infinities included, becomes the most negative value.
+    let ms = secs * 1000.0;
+    let ms = if ms.is_finite() && ms > i64::MIN as f64 && ms < i64::MAX as f64 { ms as i64 } else { i64::MIN };
+    if ms < 0 {
+        return Err(CmdError::from("ERR timeout is negative"));
+    }
+    if ms == 0 {
+        return Ok(None);
+    }
+    if ms > i64::MAX - now {
+        return Err(CmdError::from("ERR timeout is out of range"));
+    }
+    Ok(Some(now + ms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_parse_like_strtoul() {
+        assert_eq!(cursor(b""), Ok(0));
+        assert_eq!(cursor(b"0"), Ok(0));
+        assert_eq!(cursor(b"+7"), Ok(7));
+        assert_eq!(cursor(b"007"), Ok(7));
+        assert_eq!(cursor(b"-1"), Ok(u64::MAX));
+        assert_eq!(cursor(b"-18446744073709551615"), Ok(1));
+        assert_eq!(cursor(b"18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(cursor(b"5\x00x"), Ok(5));
+        for bad in [&b"18446744073709551616"[..], b" 0", b"\t0", b"0 ", b"-", b"+", b"--1", b"1e3", b"0x1"] {
+            assert_eq!(cursor(bad), Err(error::INVALID_CURSOR), "{:?}", bad);
+        }
+    }
 }

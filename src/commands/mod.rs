@@ -6,16 +6,22 @@
 //! terminal's hints and tab completion.
 
 pub mod args;
+pub mod blocking;
 pub mod connection;
+pub mod hashes;
 pub mod info;
 pub mod introspect;
 pub mod keys;
+pub mod lists;
 pub mod pubsub;
 pub mod scan;
 pub mod server;
+pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod syntax;
 pub mod transactions;
+pub mod zsets;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -247,9 +253,15 @@ fn group_category(group: &str) -> Option<&'static str> {
 /// Every group's commands, in the order COMMAND lists groups.
 const GROUPS: &[&[CommandSpec]] = &[
     strings::COMMANDS,
+    zsets::COMMANDS,
     keys::COMMANDS,
+    lists::COMMANDS,
+    blocking::COMMANDS,
+    hashes::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
+    sets::COMMANDS,
+    sort::COMMANDS,
     transactions::COMMANDS,
     pubsub::COMMANDS,
 ];

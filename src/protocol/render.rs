@@ -87,7 +87,7 @@ pub fn prints_raw(argv: &[Vec<u8>]) -> bool {
     let argc = argv.len();
     is(cmd, "info")
         || is(cmd, "lolwut")
-        || (argc >= 2 && is(cmd, "debug") && sub(&["htstats", "htstats-key"]))
+        || (argc >= 2 && is(cmd, "debug") && sub(&["htstats", "htstats-key", "client-eviction"]))
         || (argc >= 2 && is(cmd, "memory") && sub(&["malloc-stats", "doctor"]))
         || (argc == 2 && is(cmd, "cluster") && sub(&["nodes", "info"]))
         || (argc >= 2 && is(cmd, "client") && sub(&["list", "info"]))
@@ -682,6 +682,7 @@ mod tests {
             "memory malloc-stats",
             "debug htstats 0",
             "debug htstats-key k",
+            "debug client-eviction",
             "cluster info",
             "cluster nodes",
             "latency doctor",

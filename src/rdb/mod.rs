@@ -7,11 +7,12 @@
 
 mod crc64;
 mod lzf;
+mod packed;
 
 pub use crc64::crc64;
 
 use crate::db::{Db, Entry};
-use crate::types::{StrEncoding, Value};
+use crate::types::{Hash, List, Set, StrEncoding, Value};
 
 const MAGIC: &[u8] = b"REDIS";
 /// The RDB version written (Redis 7.0's).
@@ -29,6 +30,27 @@ const OP_FREQ: u8 = 0xF9;
 const OP_FUNCTION2: u8 = 0xF5;
 
 const TYPE_STRING: u8 = 0;
+const TYPE_SET: u8 = 2;
+const TYPE_SET_INTSET: u8 = 11;
+
+/// Redis's default `set-max-intset-entries`, which its loader applies to sets read back.
+const SET_MAX_INTSET_ENTRIES: usize = 512;
+const TYPE_LIST: u8 = 1;
+const TYPE_HASH: u8 = 4;
+const TYPE_LIST_ZIPLIST: u8 = 10;
+const TYPE_HASH_ZIPLIST: u8 = 13;
+const TYPE_LIST_QUICKLIST: u8 = 14;
+const TYPE_HASH_LISTPACK: u8 = 16;
+const TYPE_LIST_QUICKLIST_2: u8 = 18;
+/// Quicklist 2 node containers: one element stored as is, or a listpack of several.
+const QUICKLIST_NODE_PLAIN: u64 = 1;
+const QUICKLIST_NODE_PACKED: u64 = 2;
+
+/// Redis's default hash listpack limits, which its loader applies to hashes read back.
+const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
+const HASH_MAX_LISTPACK_VALUE: usize = 64;
+/// A sorted set with binary doubles (RDB_TYPE_ZSET_2).
+const TYPE_ZSET_2: u8 = 5;
 
 /// Why a snapshot was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -200,8 +222,85 @@ impl Writer {
                 self.string(key);
                 self.string(bytes);
             }
+            Value::Set(set) => match set.ints() {
+                Some(ints) => {
+                    // An intset is saved as its memory image: width, count, then the members
+                    // little-endian and ascending.
+                    let width = set.int_width();
+                    let mut blob = Vec::with_capacity(8 + ints.len() * usize::from(width));
+                    blob.extend_from_slice(&u32::from(width).to_le_bytes());
+                    blob.extend_from_slice(&(ints.len() as u32).to_le_bytes());
+                    for &n in ints {
+                        blob.extend_from_slice(&n.to_le_bytes()[..usize::from(width)]);
+                    }
+                    self.out.push(TYPE_SET_INTSET);
+                    self.string(key);
+                    self.string(&blob);
+                }
+                None => {
+                    self.out.push(TYPE_SET);
+                    self.string(key);
+                    self.len(set.len() as u64);
+                    for m in set.iter() {
+                        self.string(&m);
+                    }
+                }
+            },
+            // Lists and hashes are written in the plain forms (a counted sequence of strings)
+            // that every Redis version still loads, converting them to its own encodings.
+            Value::List(list) => {
+                self.out.push(TYPE_LIST);
+                self.string(key);
+                self.len(list.len() as u64);
+                for e in list.iter() {
+                    self.string(e);
+                }
+            }
+            Value::Hash(hash) => {
+                self.out.push(TYPE_HASH);
+                self.string(key);
+                self.len(hash.len() as u64);
+                for (f, v) in hash.iter() {
+                    self.string(f);
+                    self.string(v);
+                }
+            }
+            Value::ZSet(z) => {
+                self.out.push(TYPE_ZSET_2);
+                self.string(key);
+                self.len(z.len() as u64);
+                // Highest first, as Redis writes them (loading then appends cheaply).
+                for (m, score) in z.iter_rev() {
+                    self.string(m);
+                    self.out.extend_from_slice(&score.to_le_bytes());
+                }
+            }
         }
     }
+}
+
+/// A list value from its elements, head first (an empty list is corrupt: Redis never saves one).
+fn list_from(entries: Vec<Vec<u8>>) -> Result<Value, LoadError> {
+    if entries.is_empty() {
+        return Err(LoadError::Corrupt("empty list"));
+    }
+    Ok(Value::List(entries.into_iter().collect()))
+}
+
+/// A hash value from a packed blob's alternating fields and values, in their order; converted
+/// to a hashtable as Redis's loader does when it is past the default listpack limits.
+fn hash_from(entries: Vec<Vec<u8>>) -> Result<Value, LoadError> {
+    if entries.is_empty() || !entries.len().is_multiple_of(2) {
+        return Err(LoadError::Corrupt("hash pairs"));
+    }
+    let mut hash = Hash::new();
+    let mut it = entries.into_iter();
+    while let (Some(field), Some(value)) = (it.next(), it.next()) {
+        if !hash.set(&field, value, HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE) {
+            return Err(LoadError::Corrupt("duplicate hash field"));
+        }
+    }
+    Ok(Value::Hash(hash))
 }
 
 struct Reader<'a> {
@@ -303,9 +402,147 @@ impl Reader<'_> {
                 let enc = StrEncoding::for_new(&s);
                 Ok(Value::Str(s, enc))
             }
+            TYPE_SET => {
+                let n = self.count()?;
+                let mut set = Set::new_intset();
+                for i in 0..n {
+                    let m = self.string()?;
+                    if i == 0 && n > SET_MAX_INTSET_ENTRIES {
+                        set = Set::new_table();
+                    }
+                    if !set.add(&m, SET_MAX_INTSET_ENTRIES) {
+                        return Err(LoadError::Corrupt("duplicate set member"));
+                    }
+                }
+                if set.is_empty() {
+                    return Err(LoadError::Corrupt("empty set"));
+                }
+                Ok(Value::Set(set))
+            }
+            TYPE_SET_INTSET => {
+                let blob = self.string()?;
+                let mut set = intset_from_blob(&blob).ok_or(LoadError::Corrupt("intset"))?;
+                if set.len() > SET_MAX_INTSET_ENTRIES {
+                    set.convert_to_table();
+                }
+                Ok(Value::Set(set))
+            }
+            TYPE_LIST => {
+                let n = self.count()?;
+                let mut list = List::new();
+                for _ in 0..n {
+                    list.push(crate::types::list::End::Tail, self.string()?);
+                }
+                if list.is_empty() {
+                    return Err(LoadError::Corrupt("empty list"));
+                }
+                Ok(Value::List(list))
+            }
+            TYPE_LIST_ZIPLIST => {
+                let entries = packed::ziplist_entries(&self.string()?).ok_or(LoadError::Corrupt("ziplist"))?;
+                list_from(entries)
+            }
+            TYPE_LIST_QUICKLIST => {
+                let nodes = self.count()?;
+                let mut entries = Vec::new();
+                for _ in 0..nodes {
+                    let node = self.string()?;
+                    entries.extend(packed::ziplist_entries(&node).ok_or(LoadError::Corrupt("ziplist"))?);
+                }
+                list_from(entries)
+            }
+            TYPE_LIST_QUICKLIST_2 => {
+                let nodes = self.count()?;
+                let mut entries = Vec::new();
+                for _ in 0..nodes {
+                    let container = self.len()?;
+                    let node = self.string()?;
+                    match container {
+                        QUICKLIST_NODE_PLAIN => entries.push(node),
+                        QUICKLIST_NODE_PACKED => entries.extend(
+                            packed::listpack_entries(&node).ok_or(LoadError::Corrupt("listpack"))?,
+                        ),
+                        _ => return Err(LoadError::Corrupt("quicklist node container")),
+                    }
+                }
+                list_from(entries)
+            }
+            TYPE_HASH_ZIPLIST => {
+                let entries = packed::ziplist_entries(&self.string()?).ok_or(LoadError::Corrupt("ziplist"))?;
+                hash_from(entries)
+            }
+            TYPE_HASH_LISTPACK => {
+                let entries = packed::listpack_entries(&self.string()?).ok_or(LoadError::Corrupt("listpack"))?;
+                hash_from(entries)
+            }
+            TYPE_HASH => {
+                let n = self.count()?;
+                let mut hash = Hash::new();
+                if n > HASH_MAX_LISTPACK_ENTRIES {
+                    hash.convert_to_table();
+                }
+                for _ in 0..n {
+                    let field = self.string()?;
+                    let value = self.string()?;
+                    let new = hash.set(&field, value, HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE);
+                    if !new {
+                        return Err(LoadError::Corrupt("duplicate hash field"));
+                    }
+                }
+                if hash.is_empty() {
+                    return Err(LoadError::Corrupt("empty hash"));
+                }
+                Ok(Value::Hash(hash))
+            }
+            TYPE_ZSET_2 => {
+                let n = self.count()?;
+                let mut z = crate::types::ZSet::new();
+                z.convert_to_skiplist();
+                let no_limit = crate::types::zset::Limits { entries: usize::MAX, value: usize::MAX };
+                for _ in 0..n {
+                    let m = self.string()?;
+                    let score = f64::from_le_bytes(self.array::<8>()?);
+                    if score.is_nan() {
+                        return Err(LoadError::Corrupt("sorted set score is NaN"));
+                    }
+                    if z.insert(&m, score, no_limit).is_some() {
+                        return Err(LoadError::Corrupt("duplicate sorted set member"));
+                    }
+                }
+                if z.is_empty() {
+                    return Err(LoadError::Corrupt("empty sorted set"));
+                }
+                let defaults = crate::config::Config::default();
+                z.settle_encoding(crate::types::zset::Limits {
+                    entries: defaults.zset_max_listpack_entries,
+                    value: defaults.zset_max_listpack_value,
+                });
+                Ok(Value::ZSet(Box::new(z)))
+            }
             other => Err(LoadError::UnsupportedType(other)),
         }
     }
+}
+
+/// An intset's memory image (u32 width, u32 count, members little-endian) as a set; None when
+/// malformed, unsorted or empty.
+fn intset_from_blob(blob: &[u8]) -> Option<Set> {
+    let width = u32::from_le_bytes(blob.get(0..4)?.try_into().ok()?);
+    let count = u32::from_le_bytes(blob.get(4..8)?.try_into().ok()?) as usize;
+    let width = u8::try_from(width).ok().filter(|w| matches!(w, 2 | 4 | 8))?;
+    let body = &blob[8..];
+    if count == 0 || body.len() != count.checked_mul(usize::from(width))? {
+        return None;
+    }
+    let values = body
+        .chunks_exact(usize::from(width))
+        .map(|c| match c.len() {
+            2 => i64::from(i16::from_le_bytes([c[0], c[1]])),
+            4 => i64::from(i32::from_le_bytes([c[0], c[1], c[2], c[3]])),
+            _ => i64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]),
+        })
+        .collect();
+    Set::from_ints(values, width)
 }
 
 #[cfg(test)]

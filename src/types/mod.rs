@@ -1,5 +1,15 @@
 //! The values a key can hold. Data structures only: they know nothing of commands or replies.
 
+pub mod hash;
+pub mod list;
+pub mod set;
+pub mod zset;
+
+pub use hash::Hash;
+pub use list::List;
+pub use set::Set;
+pub use zset::ZSet;
+
 /// How a string value is stored, as `OBJECT ENCODING` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum StrEncoding {
@@ -49,6 +59,14 @@ impl StrEncoding {
 pub enum Value {
     /// A binary-safe string and the encoding Redis would report for it.
     Str(Vec<u8>, StrEncoding),
+    /// A set (`intset` or `hashtable`).
+    Set(Set),
+    /// A list (always `quicklist` in Redis 7.0).
+    List(List),
+    /// A hash (`listpack` or `hashtable`).
+    Hash(Hash),
+    /// A sorted set.
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -62,6 +80,10 @@ impl Value {
     pub fn type_name(&self) -> &'static str {
         match self {
             Value::Str(..) => "string",
+            Value::Set(_) => "set",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -69,6 +91,10 @@ impl Value {
     pub fn encoding_name(&self) -> &'static str {
         match self {
             Value::Str(_, enc) => enc.name(),
+            Value::Set(s) => s.encoding_name(),
+            Value::List(_) => "quicklist",
+            Value::Hash(h) => h.encoding_name(),
+            Value::ZSet(z) => z.encoding_name(),
         }
     }
 
@@ -76,6 +102,7 @@ impl Value {
     pub fn as_str(&self) -> Option<&[u8]> {
         match self {
             Value::Str(b, _) => Some(b),
+            _ => None,
         }
     }
 
@@ -83,6 +110,10 @@ impl Value {
     pub fn approx_bytes(&self) -> usize {
         match self {
             Value::Str(b, _) => b.len() + 16,
+            Value::Set(s) => s.approx_bytes(),
+            Value::List(l) => l.approx_bytes(),
+            Value::Hash(h) => h.approx_bytes(),
+            Value::ZSet(z) => z.approx_bytes(),
         }
     }
 }

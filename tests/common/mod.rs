@@ -97,6 +97,27 @@ impl Drop for RedisServer {
     }
 }
 
+/// Words as an argument vector.
+pub fn argv(words: &[&str]) -> Vec<Vec<u8>> {
+    words.iter().map(|w| w.as_bytes().to_vec()).collect()
+}
+
+/// A fresh, empty directory under the system's temporary directory, named for the test.
+pub fn scratch_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("rp-{}-{}", name, std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// Wall-clock time in ms since the Unix epoch.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
 /// A child process killed when dropped, so a failing test leaves no server behind.
 pub struct KillOnDrop(pub Child);
 
@@ -140,7 +161,8 @@ impl Conn {
     }
 
     /// Sends a command and returns the raw bytes of the next `n` replies (messages pushed
-    /// before the reply, and commands answering several times, such as SUBSCRIBE a b).
+    /// before the reply, and commands answering several times, such as SUBSCRIBE a b); `n` may
+    /// be 0 for a command that blocks.
     pub fn call_n(&mut self, argv: &[Vec<u8>], n: usize) -> std::io::Result<Vec<u8>> {
         let mut req = format!("*{}\r\n", argv.len()).into_bytes();
         for a in argv {
@@ -150,7 +172,8 @@ impl Conn {
         }
         self.stream.write_all(&req)?;
         let mut out = Vec::new();
-        for _ in 0..n.max(1) {
+        // n = 0: the command is not answered now (a client that blocks); read nothing.
+        for _ in 0..n {
             out.extend(self.read_reply()?);
         }
         Ok(out)

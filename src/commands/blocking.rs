@@ -1,0 +1,143 @@
+//! The blocking list commands: BLPOP, BRPOP, BLMOVE, BRPOPLPUSH, BLMPOP.
+//!
+//! Each runs its non-blocking twin when there is data. Otherwise it blocks the client through
+//! the engine ([`Ctx::block_on`]), which runs the command again whenever one of its keys
+//! changes, first blocked first, and answers a nil array when the timeout passes. Inside EXEC
+//! it answers the nil array at once, as Redis does.
+
+use super::args;
+use super::lists::{move_element, mpop, parse_end, parse_mpop};
+use super::CommandSpec;
+use crate::engine::Ctx;
+use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::Reply;
+use crate::types::list::End;
+use crate::types::Value;
+
+/// The blocking list commands.
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("blpop", -3, "write noscript blocking", (1, -2, 1), blpop)
+        .key_specs(&["RW access delete / index 1 / range -2 1 0"])
+        .doc(
+            "list",
+            "2.0.0",
+            "key [key ...] timeout",
+            "Pops the head of the first non-empty list, waiting up to timeout seconds (0: for ever).",
+        ),
+    CommandSpec::new("brpop", -3, "write noscript blocking", (1, -2, 1), brpop)
+        .key_specs(&["RW access delete / index 1 / range -2 1 0"])
+        .doc(
+            "list",
+            "2.0.0",
+            "key [key ...] timeout",
+            "Pops the tail of the first non-empty list, waiting up to timeout seconds (0: for ever).",
+        ),
+    CommandSpec::new("blmove", 6, "write denyoom noscript blocking", (1, 2, 1), blmove)
+        .key_specs(&["RW access delete / index 1 / range 0 1 0", "RW insert / index 2 / range 0 1 0"])
+        .doc(
+            "list",
+            "6.2.0",
+            "source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout",
+            "Moves an element between lists, waiting for the source to have one.",
+        ),
+    CommandSpec::new("brpoplpush", 4, "write denyoom noscript blocking", (1, 2, 1), brpoplpush)
+        .key_specs(&["RW access delete / index 1 / range 0 1 0", "RW insert / index 2 / range 0 1 0"])
+        .doc(
+            "list",
+            "2.2.0",
+            "source destination timeout",
+            "Moves the source's tail to the destination's head, waiting for the source to have one.",
+        ),
+    CommandSpec::new("blmpop", -5, "write blocking movablekeys", (0, 0, 0), blmpop)
+        .key_specs(&["RW access delete / index 2 / keynum 0 1 1"])
+        .doc(
+            "list",
+            "7.0.0",
+            "timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]",
+            "Pops elements from the first non-empty list among several, waiting for one.",
+        ),
+];
+
+/// Whether `key` holds a non-empty list; WRONGTYPE for another type.
+fn has_elements(ctx: &mut Ctx, key: &[u8]) -> Result<bool, CmdError> {
+    match ctx.lookup_write(key) {
+        None => Ok(false),
+        Some(e) => match &e.value {
+            Value::List(l) => Ok(!l.is_empty()),
+            _ => Err(error::WRONGTYPE),
+        },
+    }
+}
+
+/// Blocks on `keys` until `deadline` when allowed; otherwise answers the timeout reply now.
+fn wait(ctx: &mut Ctx, keys: Vec<Vec<u8>>, deadline: Option<i64>) -> CmdResult {
+    if ctx.can_block() {
+        ctx.block_on(keys, deadline, Reply::NilArray);
+    }
+    Ok(Reply::NilArray)
+}
+
+fn pop_either(ctx: &mut Ctx, argv: &[Vec<u8>], end: End) -> CmdResult {
+    let deadline = args::block_deadline(&argv[argv.len() - 1], ctx.now)?;
+    let keys = &argv[1..argv.len() - 1];
+    for key in keys {
+        if has_elements(ctx, key)? {
+            // The one-key form of LMPOP's reply is exactly BLPOP's [key, element].
+            let reply = mpop(ctx, std::slice::from_ref(key), end, 1)?;
+            return Ok(match reply {
+                Reply::Array(mut parts) if parts.len() == 2 => match parts.pop() {
+                    Some(Reply::Array(mut elems)) if elems.len() == 1 => {
+                        Reply::Array(vec![parts.remove(0), elems.remove(0)])
+                    }
+                    _ => Reply::NilArray,
+                },
+                other => other,
+            });
+        }
+    }
+    wait(ctx, keys.to_vec(), deadline)
+}
+
+/// `BLPOP key [key ...] timeout` → `[key, element]`, or a nil array on timeout.
+fn blpop(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    pop_either(ctx, argv, End::Head)
+}
+
+/// `BRPOP key [key ...] timeout` → `[key, element]`, or a nil array on timeout.
+fn brpop(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    pop_either(ctx, argv, End::Tail)
+}
+
+fn move_blocking(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End, timeout: &[u8]) -> CmdResult {
+    let deadline = args::block_deadline(timeout, ctx.now)?;
+    if has_elements(ctx, src)? {
+        return move_element(ctx, src, dst, from, to);
+    }
+    wait(ctx, vec![src.to_vec()], deadline)
+}
+
+/// `BLMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout` → the element moved, or
+/// a nil array on timeout.
+fn blmove(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let from = parse_end(&argv[3])?;
+    let to = parse_end(&argv[4])?;
+    move_blocking(ctx, &argv[1], &argv[2], from, to, &argv[5])
+}
+
+/// `BRPOPLPUSH source destination timeout` → the element moved, or a nil array on timeout.
+fn brpoplpush(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    move_blocking(ctx, &argv[1], &argv[2], End::Tail, End::Head, &argv[3])
+}
+
+/// `BLMPOP timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]` → `[key, [elements]]`,
+/// or a nil array on timeout.
+fn blmpop(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let deadline = args::block_deadline(&argv[1], ctx.now)?;
+    let (keys, end, count) = parse_mpop(argv, 2)?;
+    for key in keys {
+        if has_elements(ctx, key)? {
+            return mpop(ctx, std::slice::from_ref(key), end, count);
+        }
+    }
+    wait(ctx, keys.to_vec(), deadline)
+}
