@@ -943,3 +943,39 @@ fn random_request_streams_match_redis() {
         }
     });
 }
+
+#[test]
+fn blocked_clients_get_their_reply_later() {
+    let server = Server::start();
+    if !supports(&server, &["BLPOP", "probe", "0.001"]) || !supports(&server, &["RPUSH", "p", "x"])
+    {
+        return note("BLPOP / RPUSH");
+    }
+    // Served by another client's push, with the commands sent meanwhile run after it, in order.
+    let mut waiter = server.conn();
+    let waiting = std::thread::spawn(move || {
+        let served = waiter
+            .call_bytes(b"BLPOP jobs 0\r\nECHO after\r\n")
+            .expect("served");
+        let queued = waiter.read_reply().expect("queued command");
+        (waiter, served, queued)
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let mut pusher = server.conn();
+    assert_eq!(
+        pusher.call(&argv(&["RPUSH", "jobs", "j1"])).expect("rpush"),
+        b":1\r\n"
+    );
+    let (mut waiter, served, queued) = waiting.join().expect("waiter");
+    assert_eq!(served, b"*2\r\n$4\r\njobs\r\n$2\r\nj1\r\n");
+    assert_eq!(queued, b"$5\r\nafter\r\n");
+    // A timeout ends the wait on its own (the ticker serves it): a null array.
+    let started = Instant::now();
+    assert_eq!(
+        waiter
+            .call(&argv(&["BLPOP", "none", "0.2"]))
+            .expect("timeout"),
+        b"*-1\r\n"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(150));
+}
