@@ -24,6 +24,11 @@
 //! a flat numbered array and a double as a quoted string. [`render_for`] takes the client's
 //! protocol; [`render`] shows the reply exactly as it is (what `redis-cli -3` shows).
 //!
+//! The command matters too: redis-cli prints the text reports (INFO, CLIENT LIST, LOLWUT,
+//! MEMORY DOCTOR ...) raw, without quotes or `(error) `. [`render_command`] knows which, and is
+//! what a terminal calls. Big numbers (RESP3 `(`) have no variant here: no Redis 7.0 command
+//! sends one outside DEBUG PROTOCOL, and redis-cli 7.0 itself exits on them.
+//!
 //! Where redis-cli 7.0 cannot print a reply, this shows something useful instead: it exits with
 //! `Error: Bad double value` on a NaN double (which no Redis 7.0 command sends); here that is
 //! `(double) nan`. Text redis-cli copies raw (status, error, verbatim) is decoded as UTF-8 with
