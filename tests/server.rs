@@ -568,6 +568,15 @@ fn messages_reach_an_idle_subscriber() {
     // The subscriber sent nothing since: the message must still arrive.
     let msg = sub.read_reply().expect("message");
     assert_eq!(msg, b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n");
+    // In RESP3 the same travel as push messages.
+    let mut sub3 = server.conn();
+    let hello = sub3.call(&argv(&["HELLO", "3"])).expect("hello");
+    assert!(hello.starts_with(b"%"));
+    let reply = sub3.call(&argv(&["SUBSCRIBE", "news"])).expect("subscribe");
+    assert_eq!(reply, b">3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
+    assert_eq!(publisher.call(&argv(&["PUBLISH", "news", "hi"])).expect("publish"), b":2\r\n");
+    let msg = sub3.read_reply().expect("message");
+    assert_eq!(msg, b">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n");
 }
 
 #[test]
