@@ -166,6 +166,8 @@ pub struct Engine {
     pub last_save_s: i64,
     /// The TCP port INFO reports.
     pub port: u16,
+    /// Set by SHUTDOWN: the host stops serving (the native server exits).
+    pub shutdown_requested: bool,
     /// Clients watching each (db, key), for WATCH.
     pub watched: HashMap<(usize, Vec<u8>), Vec<ClientId>>,
     /// Pub/sub subscriptions.
@@ -312,6 +314,7 @@ impl Engine {
             dirty: 0,
             last_save_s: opts.now_ms / 1000,
             port: opts.port,
+            shutdown_requested: false,
             watched: HashMap::new(),
             pubsub: PubSub::default(),
             blocked: BTreeMap::new(),
@@ -401,6 +404,9 @@ impl Engine {
                     "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
                     full_name(argv, spec)
                 )));
+            }
+            if in_multi && spec.has_flag("no_multi") {
+                return Err(CmdError::from("ERR Command not allowed inside a transaction"));
             }
             Ok(spec)
         });

@@ -442,6 +442,27 @@ fn quit_closes_after_the_reply() {
 }
 
 #[test]
+fn shutdown_stops_the_server() {
+    let mut server = Server::start();
+    // Refusals leave it running.
+    let mut conn = server.conn();
+    assert_eq!(conn.call(&argv(&["SHUTDOWN", "ABORT"])).expect("reply"), b"-ERR No shutdown in progress.\r\n");
+    // The connection closes without a reply, and the process ends.
+    let (out, closed) = exchange(server.port, b"SHUTDOWN NOSAVE\r\n");
+    assert!(out.is_empty(), "{}", escape(&out));
+    assert!(closed);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(status) = server.child.try_wait().expect("wait") {
+            assert!(status.success(), "{status}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "still running after SHUTDOWN");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
 fn resp3_after_hello() {
     let server = Server::start();
     if !supports(&server, &["HELLO"]) {

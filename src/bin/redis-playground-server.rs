@@ -670,6 +670,12 @@ fn run_batch(
                 closing = true;
             }
         }
+        if s.engine.shutdown_requested {
+            // SHUTDOWN: nothing is persisted by this server, so it simply stops; every
+            // connection closes with the process, as redis-server's do.
+            eprintln!("SHUTDOWN requested by client {id}: exiting");
+            std::process::exit(0);
+        }
         s.deliver(Some(id), &mut out);
         // After QUIT (or a fatal error) Redis runs nothing more the client sent.
         closing = closing || s.engine.clients.get(&id).is_none_or(|c| c.closing);

@@ -11,6 +11,14 @@ use crate::util::glob::glob_match;
 
 /// This group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("shutdown", -1, "admin noscript loading stale no_multi allow_busy", (0, 0, 0), shutdown)
+        .doc(
+            "server",
+            "1.0.0",
+            "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]",
+            "Stops the server (the page's engine has no process to stop and keeps running).",
+        )
+        .complexity("O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
     CommandSpec::new("dbsize", 1, "readonly fast", (0, 0, 0), dbsize)
         .doc("server", "1.0.0", "", "Counts the keys in the selected database.")
         .acl("keyspace")
@@ -397,4 +405,31 @@ mod fuzz {
             }
         }
     }
+}
+
+/// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]` → no reply: the host stops serving. There is
+/// never a shutdown in progress to abort, and nothing to save (persistence belongs to the host).
+fn shutdown(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let (mut nosave, mut save, mut abort, mut other) = (false, false, false, false);
+    for a in &argv[1..] {
+        if args::is(a, "nosave") {
+            nosave = true;
+        } else if args::is(a, "save") {
+            save = true;
+        } else if args::is(a, "abort") {
+            abort = true;
+        } else if args::is(a, "now") || args::is(a, "force") {
+            other = true;
+        } else {
+            return Err(error::SYNTAX);
+        }
+    }
+    if (nosave && save) || (abort && (nosave || save || other)) {
+        return Err(error::SYNTAX);
+    }
+    if abort {
+        return Err(CmdError::from("ERR No shutdown in progress."));
+    }
+    ctx.eng.shutdown_requested = true;
+    Ok(Reply::Multi(Vec::new()))
 }
