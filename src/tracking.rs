@@ -244,9 +244,13 @@ impl Engine {
     }
 
     /// Queues a message for `target`: after the reply when its own command is running, in its
-    /// outbox otherwise.
+    /// outbox otherwise; none once the connection is closing.
     pub(crate) fn send_to(&mut self, target: ClientId, msg: Reply, current: Option<ClientId>) {
         if let Some(c) = self.clients.get_mut(&target) {
+            // After QUIT (or CLIENT KILL of itself) nothing more is written to a connection.
+            if c.closing {
+                return;
+            }
             if Some(target) == current {
                 c.after_reply.push(msg);
             } else {
