@@ -464,7 +464,11 @@ impl Engine {
                 // CLIENT PAUSE: the command waits, unanswered, for the pause to end.
                 self.current = prev;
                 self.paused.push(client);
+                let full = full_name(argv, spec);
                 if let Some(c) = self.clients.get_mut(&client) {
+                    // CLIENT LIST already shows the held command as the client's last one.
+                    c.last_ms = now_ms;
+                    c.last_cmd = full;
                     c.paused = true;
                     c.pending.push_back(argv.to_vec());
                 }
@@ -611,7 +615,7 @@ impl Engine {
     /// Ends the pause when its time has come, and runs the commands it held, client by
     /// client in the order they were held.
     fn check_pause(&mut self, now: i64) {
-        if !self.pause.is_some_and(|p| p.end <= now) {
+        if self.pause.is_none_or(|p| p.end > now) {
             return;
         }
         self.pause = None;
