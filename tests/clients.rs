@@ -216,3 +216,32 @@ fn closing_clients_leave_no_trace() {
     assert!(eng.monitors.is_empty());
     assert!(eng.tracking.prefixes.is_empty());
 }
+
+#[test]
+fn info_counts_tracking_and_blocked_clients() {
+    let mut eng = engine();
+    let ids: Vec<u64> = (0..6).map(|_| eng.open_client(0)).collect();
+    wire(&mut eng, ids[0], "HELLO 3");
+    wire(&mut eng, ids[0], "CLIENT TRACKING on");
+    wire(&mut eng, ids[0], "MGET a b c");
+    wire(&mut eng, ids[1], "CLIENT TRACKING on");
+    wire(&mut eng, ids[1], "GET a");
+    wire(&mut eng, ids[2], "CLIENT TRACKING on bcast prefix x prefix y");
+    wire(&mut eng, ids[3], "CLIENT TRACKING on bcast prefix x");
+    run(&mut eng, ids[4], "BLPOP q 0");
+    run(&mut eng, ids[5], "BLPOP q2 10");
+    let info = match run(&mut eng, ids[0], "INFO") {
+        Some(Reply::Bulk(b)) | Some(Reply::Verbatim(_, b)) => String::from_utf8_lossy(&b).into_owned(),
+        other => panic!("{:?}", other),
+    };
+    for want in [
+        "blocked_clients:2\r\n",
+        "tracking_clients:4\r\n",
+        "clients_in_timeout_table:1\r\n",
+        "tracking_total_keys:3\r\n",
+        "tracking_total_items:4\r\n",
+        "tracking_total_prefixes:2\r\n",
+    ] {
+        assert!(info.contains(want), "{} missing", want);
+    }
+}
