@@ -173,7 +173,7 @@ fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
 }
 
 /// `LEFT` or `RIGHT` (any case), else a syntax error.
-fn parse_end(arg: &[u8]) -> Result<End, CmdError> {
+pub fn parse_end(arg: &[u8]) -> Result<End, CmdError> {
     if args::is(arg, "left") {
         Ok(End::Head)
     } else if args::is(arg, "right") {
