@@ -422,6 +422,12 @@ impl Engine {
             return None;
         }
         self.check_pause(now_ms);
+        if self.pause.is_some() {
+            // Databases replaced while paused (a restored snapshot) must not expire keys either.
+            for db in &mut self.dbs {
+                db.expiry_paused = true;
+            }
+        }
         if self.blocked.contains_key(&client) || self.clients.get(&client).is_some_and(|c| c.paused) {
             // Like Redis, a blocked or paused client's further commands wait until it runs again.
             if let Some(c) = self.clients.get_mut(&client) {
