@@ -444,15 +444,15 @@ impl Engine {
             (c.db, c.multi.is_some(), c.proto, c.monitor)
         };
         let resolved = resolve(argv).and_then(|spec| {
-            if monitor && touches_keyspace(spec) {
-                // A monitor is a replica to Redis, and replicas may not use the keyspace.
-                return Err(CmdError::from("ERR Replica can't interact with the keyspace"));
-            }
             if proto == 2 && !SUBSCRIBED_MODE.contains(&spec.name) && self.is_subscribed(client) {
                 return Err(CmdError::new(format!(
                     "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
                     full_name(argv, spec)
                 )));
+            }
+            if monitor && touches_keyspace(spec) {
+                // A monitor is a replica to Redis, and replicas may not use the keyspace.
+                return Err(CmdError::from("ERR Replica can't interact with the keyspace"));
             }
             Ok(spec)
         });
