@@ -1,7 +1,7 @@
 //! MONITOR: every command the server runs, shown to the monitoring clients as one status line.
 
 use crate::commands::CommandSpec;
-use crate::engine::{ClientId, Engine};
+use crate::engine::{ClientId, Engine, ReplyMode};
 use crate::protocol::Reply;
 
 /// Appends `arg` quoted the way Redis's sdscatrepr does: backslash escapes for `\\`, `"`,
@@ -90,7 +90,15 @@ impl Engine {
         let Some(addr) = self.clients.get(&client).map(|c| c.addr.clone()) else { return };
         let text = line(now, db, &addr, argv);
         for id in self.monitors.clone() {
-            self.send_to(id, Reply::Status(text.clone().into()), Some(client));
+            // MONITOR lines are ordinary replies, so CLIENT REPLY OFF (or a SKIP in effect)
+            // silences them, unlike tracking pushes.
+            let silenced = self
+                .clients
+                .get(&id)
+                .is_some_and(|c| matches!(c.reply_mode, ReplyMode::Off | ReplyMode::SkipThis));
+            if !silenced {
+                self.send_to(id, Reply::Status(text.clone().into()), Some(client));
+            }
         }
     }
 }
