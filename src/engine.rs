@@ -476,7 +476,9 @@ impl Engine {
                     c.last_ms = now_ms;
                     c.last_cmd = full;
                     c.paused = true;
-                    c.pending.push_back(argv.to_vec());
+                    // At the front: when the pause that just ended left this command in the
+                    // queue and a new pause holds it again, it stays ahead of the later ones.
+                    c.pending.push_front(argv.to_vec());
                 }
                 return None;
             }

@@ -245,3 +245,22 @@ fn info_counts_tracking_and_blocked_clients() {
         assert!(info.contains(want), "{} missing", want);
     }
 }
+
+#[test]
+fn a_new_pause_keeps_held_commands_in_order() {
+    let mut eng = engine();
+    let (a, b) = (eng.open_client(0), eng.open_client(0));
+    assert_eq!(eng.execute(a, &argv("CLIENT PAUSE 100 ALL"), 0), Some(Reply::ok()));
+    // b's commands wait; the first one starts a new WRITE pause when it finally runs.
+    assert_eq!(eng.execute(b, &argv("CLIENT PAUSE 100 WRITE"), 10), None);
+    assert_eq!(eng.execute(b, &argv("SET k 1"), 10), None);
+    assert_eq!(eng.execute(b, &argv("SET k 2"), 10), None);
+    eng.tick(100);
+    assert_eq!(eng.client_mut(b).map(|c| std::mem::take(&mut c.outbox)), Some(vec![Reply::ok()]));
+    eng.tick(200);
+    assert_eq!(
+        eng.client_mut(b).map(|c| std::mem::take(&mut c.outbox)),
+        Some(vec![Reply::ok(), Reply::ok()])
+    );
+    assert_eq!(eng.execute(a, &argv("GET k"), 200), Some(Reply::bulk("2")));
+}
