@@ -831,6 +831,30 @@ fn client_help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     ))
 }
 
+/// `CLIENT UNBLOCK client-id [TIMEOUT|ERROR]` → 1 when that client was blocked and is now
+/// answered (with its timeout reply, or `-UNBLOCKED ...`), else 0.
+fn client_unblock(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    if argv.len() > 4 {
+        return Err(CmdError::new(
+            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
+        ));
+    }
+    let as_error = match argv.get(3) {
+        None => false,
+        Some(r) if args::is(r, "timeout") => false,
+        Some(r) if args::is(r, "error") => true,
+        Some(_) => {
+            return Err(CmdError::from("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"))
+        }
+    };
+    // Redis reads the reason before the id.
+    let id = args::int(&argv[2])?;
+    let Ok(target) = u64::try_from(id) else { return Ok(Reply::Integer(0)) };
+    let error = as_error.then(|| Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into()));
+    let now = ctx.now;
+    Ok(Reply::Integer(i64::from(ctx.eng.unblock(target, error, now))))
+}
+
 #[cfg(test)]
 mod tests {
     use crate::engine::{Engine, EngineOptions};
@@ -869,28 +893,4 @@ mod tests {
         assert_eq!(run(&mut eng, new, "AUTH pw"), Some(Reply::ok()));
         assert_eq!(run(&mut eng, new, "PING"), Some(Reply::status("PONG")));
     }
-}
-
-/// `CLIENT UNBLOCK client-id [TIMEOUT|ERROR]` → 1 when that client was blocked and is now
-/// answered (with its timeout reply, or `-UNBLOCKED ...`), else 0.
-fn client_unblock(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    if argv.len() > 4 {
-        return Err(CmdError::new(
-            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
-        ));
-    }
-    let as_error = match argv.get(3) {
-        None => false,
-        Some(r) if args::is(r, "timeout") => false,
-        Some(r) if args::is(r, "error") => true,
-        Some(_) => {
-            return Err(CmdError::from("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"))
-        }
-    };
-    // Redis reads the reason before the id.
-    let id = args::int(&argv[2])?;
-    let Ok(target) = u64::try_from(id) else { return Ok(Reply::Integer(0)) };
-    let error = as_error.then(|| Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into()));
-    let now = ctx.now;
-    Ok(Reply::Integer(i64::from(ctx.eng.unblock(target, error, now))))
 }
