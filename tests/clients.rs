@@ -264,3 +264,94 @@ fn a_new_pause_keeps_held_commands_in_order() {
     );
     assert_eq!(eng.execute(a, &argv("GET k"), 200), Some(Reply::bulk("2")));
 }
+
+/// Random interleavings of the client features among a few clients: nothing panics, every
+/// queue drains once pauses end, and the engine keeps answering.
+#[test]
+fn client_features_survive_random_interleavings() {
+    let mut state: u64 = 0x5eed_c11e;
+    let mut next = move |n: u64| {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state % n
+    };
+    let lines = [
+        "MONITOR",
+        "CLIENT PAUSE 5",
+        "CLIENT PAUSE 20 WRITE",
+        "CLIENT PAUSE 0 ALL",
+        "CLIENT UNPAUSE",
+        "CLIENT TRACKING on",
+        "CLIENT TRACKING on noloop",
+        "CLIENT TRACKING on optin",
+        "CLIENT TRACKING on optout",
+        "CLIENT TRACKING on bcast",
+        "CLIENT TRACKING on bcast prefix k prefix x",
+        "CLIENT TRACKING on redirect 1",
+        "CLIENT TRACKING on redirect 2 bcast prefix k",
+        "CLIENT TRACKING off",
+        "CLIENT CACHING yes",
+        "CLIENT CACHING no",
+        "CLIENT TRACKINGINFO",
+        "CLIENT GETREDIR",
+        "CLIENT LIST",
+        "HELLO 3",
+        "HELLO 2",
+        "SUBSCRIBE __redis__:invalidate",
+        "UNSUBSCRIBE",
+        "RESET",
+        "GET k1",
+        "MGET k1 k2 x1",
+        "SET k1 v",
+        "MSET k2 a x1 b",
+        "DEL k1 k2",
+        "SET e v PX 3",
+        "GET e",
+        "FLUSHALL",
+        "FLUSHDB",
+        "MULTI",
+        "EXEC",
+        "BLPOP q 0.01",
+        "RPUSH q a",
+        "CLIENT REPLY SKIP",
+        "CLIENT REPLY ON",
+        "QUIT",
+        "INFO",
+    ];
+    let mut eng = engine();
+    let mut clients: Vec<u64> = (0..4).map(|_| eng.open_client(0)).collect();
+    let mut now = 1_000;
+    for _ in 0..20_000 {
+        now += next(4) as i64;
+        let i = next(clients.len() as u64) as usize;
+        let line = lines[next(lines.len() as u64) as usize];
+        let _ = run_at(&mut eng, clients[i], line, now);
+        if next(8) == 0 {
+            eng.tick(now);
+        }
+        for &c in &clients {
+            if let Some(cl) = eng.client_mut(c) {
+                cl.outbox.clear();
+            }
+        }
+        if eng.client_mut(clients[i]).is_some_and(|c| c.closing) {
+            eng.close_client(clients[i]);
+            clients[i] = eng.open_client(now);
+        }
+    }
+    // Once every pause and wait is over, every client answers at once again.
+    now += 1_000;
+    eng.execute(clients[0], &argv("CLIENT UNPAUSE"), now);
+    eng.tick(now);
+    for &c in &clients {
+        eng.unblock(c, None, now);
+        eng.execute(c, &argv("RESET"), now);
+        assert!(!eng.client_mut(c).is_some_and(|x| x.paused));
+        assert_eq!(eng.execute(c, &argv("PING"), now), Some(Reply::status("PONG")));
+    }
+}
+
+fn run_at(eng: &mut Engine, id: u64, line: &str, now: i64) -> Option<Reply> {
+    eng.execute(id, &argv(line), now)
+}
