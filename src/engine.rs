@@ -873,6 +873,7 @@ impl Engine {
             db.update_avg_ttl(now_ms);
         }
         self.expire_blocked(now_ms);
+        self.tracking_limit();
         self.after_command(now_ms);
     }
 

@@ -58,6 +58,9 @@ pub struct TrackingTable {
     /// Messages about the running command's own client, sent after its reply (Redis delays
     /// them so they do not split the reply): a key, or None for a flush.
     pub own: Vec<Option<Vec<u8>>>,
+    /// How far behind `tracking-table-max-keys` enforcement is: each tick that cannot get
+    /// under the limit works harder on the next.
+    pub limit_effort: usize,
 }
 
 impl Engine {
@@ -134,6 +137,11 @@ impl Engine {
                 }
             }
         }
+        self.tracking_invalidate_remembered(key, by);
+    }
+
+    /// Tells the clients that remembered `key` (default mode) that it changed, and forgets it.
+    fn tracking_invalidate_remembered(&mut self, key: &[u8], by: Option<ClientId>) {
         let Some(ids) = self.tracking.keys.remove(key) else { return };
         for id in ids {
             let Some(t) = self.clients.get(&id).and_then(|c| c.tracking.as_ref()) else { continue };
@@ -147,6 +155,32 @@ impl Engine {
                 continue;
             }
             self.send_invalidation(id, Some(vec![Reply::bulk(key)]), by);
+        }
+    }
+
+    /// Keeps the remembered keys within `tracking-table-max-keys`, as Redis's cron does:
+    /// random keys are dropped, their clients told as if the keys had changed. Each call does
+    /// a bounded amount of work and does more next time if that was not enough.
+    pub(crate) fn tracking_limit(&mut self) {
+        let max = self.config.tracking_table_max_keys();
+        if max == 0 || self.tracking.keys.len() <= max {
+            self.tracking.limit_effort = 0;
+            return;
+        }
+        let effort = 100 * (self.tracking.limit_effort + 1);
+        let mut keys: Vec<Vec<u8>> = self.tracking.keys.keys().cloned().collect();
+        for _ in 0..effort {
+            if self.tracking.keys.len() <= max || keys.is_empty() {
+                break;
+            }
+            let i = self.rng.below(keys.len() as u64) as usize;
+            let key = keys.swap_remove(i);
+            self.tracking_invalidate_remembered(&key, None);
+        }
+        if self.tracking.keys.len() > max {
+            self.tracking.limit_effort = self.tracking.limit_effort.saturating_add(1).min(1_000);
+        } else {
+            self.tracking.limit_effort = 0;
         }
     }
 

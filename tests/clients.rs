@@ -355,3 +355,24 @@ fn client_features_survive_random_interleavings() {
 fn run_at(eng: &mut Engine, id: u64, line: &str, now: i64) -> Option<Reply> {
     eng.execute(id, &argv(line), now)
 }
+
+#[test]
+fn the_tracking_table_is_kept_within_its_limit() {
+    let mut eng = engine();
+    let (a, b) = (eng.open_client(0), eng.open_client(0));
+    run(&mut eng, a, "CONFIG SET tracking-table-max-keys 2");
+    wire(&mut eng, b, "HELLO 3");
+    wire(&mut eng, b, "CLIENT TRACKING on");
+    wire(&mut eng, b, "MGET k1 k2 k3 k4 k5");
+    assert_eq!(eng.tracking.keys.len(), 5);
+    eng.tick(1_700_000_000_200);
+    assert_eq!(eng.tracking.keys.len(), 2);
+    let pushes = eng.client_mut(b).map(|c| std::mem::take(&mut c.outbox)).unwrap_or_default();
+    assert_eq!(pushes.len(), 3);
+    assert!(pushes.iter().all(|p| matches!(p, Reply::Push(v) if v.first() == Some(&Reply::bulk("invalidate")))));
+    // 0 means no limit.
+    run(&mut eng, a, "CONFIG SET tracking-table-max-keys 0");
+    wire(&mut eng, b, "MGET k1 k2 k3 k4 k5");
+    eng.tick(1_700_000_000_300);
+    assert_eq!(eng.tracking.keys.len(), 5);
+}
