@@ -510,7 +510,7 @@ impl Engine {
                 self.stats.commands += 1;
                 let stat = self.stats.cmdstats.entry(full).or_default();
                 stat.calls += 1;
-                if reply.is_error() {
+                if !error_texts(&reply).is_empty() {
                     stat.failed += 1;
                 }
                 self.after_call(client, db_after, spec, argv, now_ms);
@@ -538,7 +538,7 @@ impl Engine {
                 error_reply(e)
             }
         };
-        if let Reply::Error(text) = &reply {
+        for text in error_texts(&reply) {
             self.stats.error_replies += 1;
             let code = text.split(' ').next().unwrap_or("ERR").to_string();
             *self.stats.errorstats.entry(code).or_default() += 1;
@@ -943,6 +943,22 @@ fn touches_keyspace(spec: &CommandSpec) -> bool {
 
 /// Commands that run at once inside MULTI instead of being queued.
 const TX_CONTROL: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
+
+/// The error replies a command sent: its reply, or the errors among several replies (CLIENT
+/// TRACKING can answer an error and then +OK).
+fn error_texts(reply: &Reply) -> Vec<&str> {
+    match reply {
+        Reply::Error(t) => vec![t.as_ref()],
+        Reply::Multi(parts) => parts
+            .iter()
+            .filter_map(|r| match r {
+                Reply::Error(t) => Some(t.as_ref()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
 
 /// An error as a reply.
 pub fn error_reply(e: CmdError) -> Reply {
