@@ -8,7 +8,7 @@
 use crate::commands::{self, CommandSpec};
 use crate::engine::{ClientId, Engine, EngineOptions};
 use crate::protocol::inline::split_args;
-use crate::protocol::render::render_for;
+use crate::protocol::render::{prints_raw, render_command};
 use crate::protocol::Reply;
 
 /// The outcome of one typed line.
@@ -44,19 +44,34 @@ impl Playground {
         }
         match self.engine.execute(client, &argv, now) {
             Some(reply) => {
-                let text = render_for(&reply, self.engine.proto(client));
+                let text = self.render(client, &argv, &reply);
                 LineOutcome { text, reply: Some(reply) }
             }
             None => LineOutcome { text: String::new(), reply: None },
         }
     }
 
-    /// The prompt redis-cli shows for this client: `127.0.0.1:6379[2]> `.
+    /// The text redis-cli prints for `reply` to `argv`, in `client`'s protocol.
+    pub fn render(&self, client: ClientId, argv: &[Vec<u8>], reply: &Reply) -> String {
+        let text = render_command(argv, reply, self.engine.proto(client));
+        if prints_raw(argv) {
+            // Raw reports carry CRLF line ends; the page shows them as plain lines.
+            return text.replace("\r\n", "\n");
+        }
+        text
+    }
+
+    /// The prompt redis-cli shows for this client: `127.0.0.1:6379[2]> `, with `(TX)` while a
+    /// MULTI is open (`127.0.0.1:6379(TX)> `), as redis-cli 7.0 marks it.
     pub fn prompt(&self, client: ClientId) -> String {
-        let db = self.engine.clients.get(&client).map_or(0, |c| c.db);
+        let c = self.engine.clients.get(&client);
+        let db = c.map_or(0, |c| c.db);
         let mut p = format!("127.0.0.1:{}", self.engine.port);
         if db != 0 {
             p.push_str(&format!("[{}]", db));
+        }
+        if c.is_some_and(|c| c.multi.is_some()) {
+            p.push_str("(TX)");
         }
         p.push_str("> ");
         p
@@ -87,7 +102,7 @@ impl Playground {
         if !line.ends_with(' ') && typed > 0 {
             return None;
         }
-        let words = syntax_words(spec.syntax);
+        let words = syntax_words(&cli_syntax(spec.syntax));
         if typed >= words.len() {
             // Past the fixed part: keep hinting a repeated tail such as `[key ...]`.
             return words.last().filter(|w| w.contains("...")).cloned();
@@ -119,9 +134,19 @@ impl Playground {
         };
         Some(format!(
             "\n  {} {}\n  summary: {}\n  since: {}\n  group: {}\n\n",
-            full, spec.syntax, spec.summary, spec.since, spec.group
+            full,
+            cli_syntax(spec.syntax),
+            spec.summary,
+            spec.since,
+            spec.group
         ))
     }
+}
+
+/// A syntax line as redis-cli 7.0 prints it in hints and help: alternatives without spaces
+/// around the bar (`[NX|XX]`, where the documentation writes `[NX | XX]`).
+fn cli_syntax(syntax: &str) -> String {
+    syntax.replace(" | ", "|")
 }
 
 /// Splits a syntax line into top-level words, keeping bracketed groups whole
@@ -170,6 +195,23 @@ mod tests {
         assert_eq!(p.prompt(c), "127.0.0.1:6379> ");
         p.execute_line(c, "select 3", 0);
         assert_eq!(p.prompt(c), "127.0.0.1:6379[3]> ");
+        p.execute_line(c, "multi", 0);
+        assert_eq!(p.prompt(c), "127.0.0.1:6379[3](TX)> ");
+        p.execute_line(c, "discard", 0);
+        assert_eq!(p.prompt(c), "127.0.0.1:6379[3]> ");
+    }
+
+    #[test]
+    fn reports_print_raw_as_redis_cli_does() {
+        let (mut p, c) = pg();
+        let info = p.execute_line(c, "info keyspace", 0).text;
+        assert_eq!(info, "# Keyspace\n");
+        let list = p.execute_line(c, "client list", 0).text;
+        assert!(list.starts_with("id=") && list.ends_with(" resp=2\n"), "{list}");
+        assert_eq!(p.execute_line(c, "client list foo", 0).text, "ERR syntax error\n");
+        assert_eq!(p.execute_line(c, "info nosuchsection", 0).text, "");
+        // Other commands keep the usual quoting.
+        assert_eq!(p.execute_line(c, "echo info", 0).text, "\"info\"\n");
     }
 
     #[test]
@@ -179,6 +221,11 @@ mod tests {
         assert_eq!(p.hints("select 1 "), None);
         assert_eq!(p.hints("nosuch "), None);
         assert_eq!(syntax_words("key [EX s|PX ms] [GET]"), ["key", "[EX s|PX ms]", "[GET]"]);
+        assert_eq!(
+            p.hints("set k "),
+            Some("value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]".into())
+        );
+        assert!(p.help("set").is_some_and(|h| h.starts_with("\n  SET key value [NX|XX] [GET] [EX seconds|PX")));
     }
 
     #[test]
