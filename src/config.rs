@@ -376,6 +376,14 @@ impl Config {
         self.others.get("requirepass").map_or("", String::as_str)
     }
 
+    /// `tracking-table-max-keys`: how many keys CLIENT TRACKING may remember (0: no limit).
+    pub fn tracking_table_max_keys(&self) -> usize {
+        self.others
+            .get("tracking-table-max-keys")
+            .and_then(|v| v.parse::<u64>().ok())
+            .map_or(1_000_000, |v| usize::try_from(v).unwrap_or(usize::MAX))
+    }
+
     /// Whether the eviction policy is an LFU one (OBJECT FREQ needs it).
     pub fn lfu_policy(&self) -> bool {
         self.maxmemory_policy.ends_with("-lfu")

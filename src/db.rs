@@ -71,6 +71,8 @@ pub struct Db {
     pub avg_ttl: i64,
     /// Keys removed by expiry since the engine last looked (it signals them to WATCH).
     pub expired_log: Vec<Vec<u8>>,
+    /// Set during CLIENT PAUSE: expired keys read as missing but are not removed.
+    pub expiry_paused: bool,
 }
 
 impl Db {
@@ -94,9 +96,11 @@ impl Db {
         self.volatile
     }
 
-    /// Removes `key` if it is expired at `now`; true when it did.
+    /// Removes `key` if it is expired at `now`; true when it is expired (while expiry is
+    /// paused it stays stored, but counts as gone).
     pub fn expire_if_needed(&mut self, key: &[u8], now: i64) -> bool {
         match self.map.get(key) {
+            Some(e) if e.is_expired(now) && self.expiry_paused => true,
             Some(e) if e.is_expired(now) => {
                 self.remove_entry(key);
                 self.expired_keys += 1;
@@ -109,13 +113,17 @@ impl Db {
 
     /// The live entry under `key`, or None; expired keys are removed on the way.
     pub fn get(&mut self, key: &[u8], now: i64) -> Option<&Entry> {
-        self.expire_if_needed(key, now);
+        if self.expire_if_needed(key, now) {
+            return None;
+        }
         self.map.get(key)
     }
 
     /// The live entry under `key` for modification.
     pub fn get_mut(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
-        self.expire_if_needed(key, now);
+        if self.expire_if_needed(key, now) {
+            return None;
+        }
         self.map.get_mut(key)
     }
 

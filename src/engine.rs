@@ -17,6 +17,7 @@ use crate::db::Db;
 use crate::error::{self, CmdError};
 use crate::protocol::Reply;
 use crate::rng::Rng;
+use crate::tracking::{Tracking, TrackingTable};
 
 /// A client's identifier, unique for the engine's lifetime (CLIENT ID).
 pub type ClientId = u64;
@@ -70,6 +71,15 @@ pub struct Client {
     pub reply_mode: ReplyMode,
     /// CLIENT NO-EVICT ON: exempt from client eviction (shown as flag `e`).
     pub no_evict: bool,
+    /// MONITOR: receives a line for every command the server runs.
+    pub monitor: bool,
+    /// Held by CLIENT PAUSE: its commands wait in `pending` until the pause ends.
+    pub paused: bool,
+    /// CLIENT TRACKING settings while tracking is on.
+    pub tracking: Option<Tracking>,
+    /// Messages that follow the reply of the command running now (its own MONITOR line, its
+    /// own tracking invalidations).
+    pub after_reply: Vec<Reply>,
 }
 
 /// CLIENT REPLY: ON sends every reply; OFF none (CLIENT REPLY OFF's own included); SKIP drops
@@ -178,6 +188,25 @@ pub struct Engine {
     waiting: HashMap<(usize, Vec<u8>), Vec<ClientId>>,
     /// Keys with blocked clients that changed since they were last served.
     ready: Vec<(usize, Vec<u8>)>,
+    /// Monitoring clients, in the order they sent MONITOR.
+    pub monitors: Vec<ClientId>,
+    /// The CLIENT PAUSE in force, if any.
+    pub pause: Option<Pause>,
+    /// Clients held by the pause, first held first.
+    paused: Vec<ClientId>,
+    /// CLIENT TRACKING: remembered keys and broadcast prefixes.
+    pub tracking: TrackingTable,
+    /// The client whose command runs now (messages to it wait until after its reply).
+    pub current: Option<ClientId>,
+}
+
+/// A CLIENT PAUSE: until when, and whether it holds every command or only writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pause {
+    /// Holds every command (ALL), not only those that may change data (WRITE).
+    pub all: bool,
+    /// When it ends, in ms.
+    pub end: i64,
 }
 
 /// What a handler sees: the engine, the calling client, its database, and the time.
@@ -320,6 +349,11 @@ impl Engine {
             blocked: BTreeMap::new(),
             waiting: HashMap::new(),
             ready: Vec::new(),
+            monitors: Vec::new(),
+            pause: None,
+            paused: Vec::new(),
+            tracking: TrackingTable::default(),
+            current: None,
         }
     }
 
@@ -347,6 +381,10 @@ impl Engine {
                 authenticated: self.config.requirepass().is_empty(),
                 reply_mode: ReplyMode::On,
                 no_evict: false,
+                monitor: false,
+                paused: false,
+                tracking: None,
+                after_reply: Vec::new(),
                 multi: None,
                 multi_error: false,
                 watching: Vec::new(),
@@ -364,6 +402,9 @@ impl Engine {
         self.unwatch_all(id);
         self.drop_subscriptions(id);
         self.unblock_client(id);
+        self.disable_tracking(id);
+        self.monitors.retain(|m| *m != id);
+        self.paused.retain(|m| *m != id);
         self.clients.remove(&id);
     }
 
@@ -383,20 +424,27 @@ impl Engine {
         if argv.is_empty() {
             return None;
         }
-        if self.blocked.contains_key(&client) {
-            // Like Redis, a blocked client's further commands wait until it is served.
+        self.check_pause(now_ms);
+        if self.pause.is_some() {
+            // Databases replaced while paused (a restored snapshot) must not expire keys either.
+            for db in &mut self.dbs {
+                db.expiry_paused = true;
+            }
+        }
+        if self.blocked.contains_key(&client) || self.clients.get(&client).is_some_and(|c| c.paused) {
+            // Like Redis, a blocked or paused client's further commands wait until it runs again.
             if let Some(c) = self.clients.get_mut(&client) {
                 c.pending.push_back(argv.to_vec());
             }
             return None;
         }
-        let (db, in_multi, proto) = {
+        let (db, in_multi, proto, monitor) = {
             let c = self.clients.get_mut(&client)?;
             // A SKIP from the previous command applies to this one, and to this one only.
             if c.reply_mode == ReplyMode::SkipThisAndNext {
                 c.reply_mode = ReplyMode::SkipThis;
             }
-            (c.db, c.multi.is_some(), c.proto)
+            (c.db, c.multi.is_some(), c.proto, c.monitor)
         };
         let resolved = resolve(argv).and_then(|spec| {
             if proto == 2 && !SUBSCRIBED_MODE.contains(&spec.name) && self.is_subscribed(client) {
@@ -405,11 +453,16 @@ impl Engine {
                     full_name(argv, spec)
                 )));
             }
+            if monitor && touches_keyspace(spec) {
+                // A monitor is a replica to Redis, and replicas may not use the keyspace.
+                return Err(CmdError::from("ERR Replica can't interact with the keyspace"));
+            }
             if in_multi && spec.has_flag("no_multi") {
                 return Err(CmdError::from("ERR Command not allowed inside a transaction"));
             }
             Ok(spec)
         });
+        let prev = self.current.replace(client);
         let reply = match resolved {
             Ok(spec) if self.auth_required(client) && !spec.has_flag("no_auth") => {
                 self.stats.cmdstats.entry(full_name(argv, spec)).or_default().rejected += 1;
@@ -418,6 +471,22 @@ impl Engine {
                     c.multi_error = true;
                 }
                 Reply::Error(error::NOAUTH.0)
+            }
+            Ok(spec) if !monitor && self.pause_holds(client, spec) => {
+                // CLIENT PAUSE: the command waits, unanswered, for the pause to end.
+                self.current = prev;
+                self.paused.push(client);
+                let full = full_name(argv, spec);
+                if let Some(c) = self.clients.get_mut(&client) {
+                    // CLIENT LIST already shows the held command as the client's last one.
+                    c.last_ms = now_ms;
+                    c.last_cmd = full;
+                    c.paused = true;
+                    // At the front: when the pause that just ended left this command in the
+                    // queue and a new pause holds it again, it stays ahead of the later ones.
+                    c.pending.push_front(argv.to_vec());
+                }
+                return None;
             }
             Ok(spec) if in_multi && !TX_CONTROL.contains(&spec.name) => {
                 if let Some(queue) = self.clients.get_mut(&client).and_then(|c| c.multi.as_mut()) {
@@ -433,9 +502,12 @@ impl Engine {
                 }
                 let mut ctx = Ctx { eng: self, client, db, now: now_ms, block: None, no_block: false };
                 let reply = (spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply);
+                let db_after = ctx.db;
                 if let Some(block) = ctx.block.take() {
-                    let db = ctx.db;
-                    self.block_client(client, db, argv.to_vec(), block);
+                    self.block_client(client, db_after, argv.to_vec(), block);
+                    // Redis shows a blocking command to monitors when it blocks, not when served.
+                    self.feed_monitors(client, db_after, spec, argv, now_ms);
+                    self.current = prev;
                     self.after_command(now_ms);
                     return None;
                 }
@@ -444,9 +516,10 @@ impl Engine {
                 self.stats.commands += 1;
                 let stat = self.stats.cmdstats.entry(full).or_default();
                 stat.calls += 1;
-                if reply.is_error() {
+                if !error_texts(&reply).is_empty() {
                     stat.failed += 1;
                 }
+                self.after_call(client, db_after, spec, argv, now_ms);
                 reply
             }
             Err(e) if argv[0].eq_ignore_ascii_case(b"exec") => {
@@ -471,20 +544,103 @@ impl Engine {
                 error_reply(e)
             }
         };
-        if let Reply::Error(text) = &reply {
+        for text in error_texts(&reply) {
             self.stats.error_replies += 1;
             let code = text.split(' ').next().unwrap_or("ERR").to_string();
             *self.stats.errorstats.entry(code).or_default() += 1;
         }
+        self.tracking_own(client);
         self.after_command(now_ms);
+        self.current = prev;
         let c = self.clients.get_mut(&client)?;
-        match c.reply_mode {
+        // CLIENT CACHING covers the next command only (a whole transaction when in MULTI).
+        if c.multi.is_none() && !argv[0].eq_ignore_ascii_case(b"client") {
+            if let Some(t) = c.tracking.as_mut() {
+                t.caching = false;
+            }
+        }
+        let after = std::mem::take(&mut c.after_reply);
+        let reply = match c.reply_mode {
             ReplyMode::On => Some(reply),
             ReplyMode::Off | ReplyMode::SkipThisAndNext => None,
             ReplyMode::SkipThis => {
                 c.reply_mode = ReplyMode::On;
                 None
             }
+        };
+        if after.is_empty() {
+            return reply;
+        }
+        let mut parts = match reply {
+            Some(Reply::Multi(v)) => v,
+            Some(r) => vec![r],
+            None => Vec::new(),
+        };
+        parts.extend(after);
+        Some(Reply::Multi(parts))
+    }
+
+    /// Work after a command's handler ran (also for each command inside EXEC): remembers the
+    /// keys a tracking client read, and shows the command to monitors.
+    pub(crate) fn after_call(&mut self, client: ClientId, db: usize, spec: &CommandSpec, argv: &[Vec<u8>], now: i64) {
+        if self.clients.get(&client).is_some_and(|c| c.tracking.is_some()) {
+            self.tracking_remember(client, spec, argv);
+        }
+        self.feed_monitors(client, db, spec, argv, now);
+    }
+
+    /// Whether the CLIENT PAUSE in force holds this command of `client`: every command under
+    /// ALL; under WRITE, those that may change data or propagate (writes, PUBLISH, PFCOUNT,
+    /// scripts), and EXEC of a transaction holding one.
+    fn pause_holds(&self, client: ClientId, spec: &CommandSpec) -> bool {
+        let Some(p) = self.pause else { return false };
+        if p.all || may_replicate(spec) {
+            return true;
+        }
+        if spec.name != "exec" {
+            return false;
+        }
+        self.clients
+            .get(&client)
+            .and_then(|c| c.multi.as_ref())
+            .is_some_and(|q| q.iter().any(|argv| resolve(argv).is_ok_and(may_replicate)))
+    }
+
+    /// CLIENT PAUSE: holds commands (all, or writes only) until `end`; a pause in force is
+    /// extended, never shortened or weakened. Keys do not expire while paused.
+    pub fn pause_clients(&mut self, all: bool, end: i64) {
+        let p = match self.pause {
+            Some(p) => Pause { all: p.all || all, end: p.end.max(end) },
+            None => Pause { all, end },
+        };
+        self.pause = Some(p);
+        for db in &mut self.dbs {
+            db.expiry_paused = true;
+        }
+    }
+
+    /// CLIENT UNPAUSE: the pause ends once the running command is done.
+    pub fn unpause_clients(&mut self) {
+        if let Some(p) = self.pause.as_mut() {
+            p.end = i64::MIN;
+        }
+    }
+
+    /// Ends the pause when its time has come, and runs the commands it held, client by
+    /// client in the order they were held.
+    fn check_pause(&mut self, now: i64) {
+        if self.pause.is_none_or(|p| p.end > now) {
+            return;
+        }
+        self.pause = None;
+        for db in &mut self.dbs {
+            db.expiry_paused = false;
+        }
+        for id in std::mem::take(&mut self.paused) {
+            if let Some(c) = self.clients.get_mut(&id) {
+                c.paused = false;
+            }
+            self.run_pending(id, now);
         }
     }
 
@@ -509,6 +665,9 @@ impl Engine {
             }
         }
         self.serve_ready(now);
+        let current = self.current;
+        self.tracking_broadcast(current);
+        self.check_pause(now);
     }
 
     fn block_client(&mut self, client: ClientId, db: usize, argv: Vec<Vec<u8>>, block: Block) {
@@ -540,7 +699,13 @@ impl Engine {
     fn resume(&mut self, client: ClientId, reply: Reply, now: i64) {
         let Some(c) = self.clients.get_mut(&client) else { return };
         c.outbox.push(reply);
-        while !self.blocked.contains_key(&client) {
+        self.run_pending(client, now);
+    }
+
+    /// Runs the commands a client sent while it was blocked or paused, until it blocks or is
+    /// paused again; their replies go to its outbox.
+    fn run_pending(&mut self, client: ClientId, now: i64) {
+        while !self.blocked.contains_key(&client) && self.clients.get(&client).is_some_and(|c| !c.paused) {
             let Some(argv) = self.clients.get_mut(&client).and_then(|c| c.pending.pop_front()) else {
                 break;
             };
@@ -646,6 +811,10 @@ impl Engine {
 
     /// Marks the WATCHers of `key` in database `db` dirty.
     pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
+        if !self.tracking.keys.is_empty() || !self.tracking.prefixes.is_empty() {
+            let by = self.current;
+            self.tracking_invalidate(key, by);
+        }
         if !self.waiting.is_empty() && self.waiting.contains_key(&(db, key.to_vec())) {
             self.ready.push((db, key.to_vec()));
         }
@@ -702,11 +871,15 @@ impl Engine {
     /// Background work the host runs a few times a second: active expiry, and ending the
     /// waits of blocked clients whose timeout passed.
     pub fn tick(&mut self, now_ms: i64) {
+        self.check_pause(now_ms);
         for db in &mut self.dbs {
-            db.active_expire(now_ms);
+            if !db.expiry_paused {
+                db.active_expire(now_ms);
+            }
             db.update_avg_ttl(now_ms);
         }
         self.expire_blocked(now_ms);
+        self.tracking_limit();
         self.after_command(now_ms);
     }
 
@@ -761,8 +934,37 @@ const SUBSCRIBED_MODE: &[&str] = &[
     "reset",
 ];
 
+/// Commands Redis marks `may-replicate` besides the writes: CLIENT PAUSE WRITE holds them too.
+const MAY_REPLICATE: &[&str] = &["publish", "spublish", "pfcount", "eval", "evalsha", "fcall"];
+
+/// Whether a command may change data or be propagated (what CLIENT PAUSE WRITE holds).
+fn may_replicate(spec: &CommandSpec) -> bool {
+    spec.has_flag("write") || MAY_REPLICATE.contains(&spec.name)
+}
+
+/// Whether a command reads or writes keys (what a monitoring client may not run).
+fn touches_keyspace(spec: &CommandSpec) -> bool {
+    may_replicate(spec) || spec.has_flag("readonly")
+}
+
 /// Commands that run at once inside MULTI instead of being queued.
 const TX_CONTROL: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
+
+/// The error replies a command sent: its reply, or the errors among several replies (CLIENT
+/// TRACKING can answer an error and then +OK).
+fn error_texts(reply: &Reply) -> Vec<&str> {
+    match reply {
+        Reply::Error(t) => vec![t.as_ref()],
+        Reply::Multi(parts) => parts
+            .iter()
+            .filter_map(|r| match r {
+                Reply::Error(t) => Some(t.as_ref()),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
 
 /// An error as a reply.
 pub fn error_reply(e: CmdError) -> Reply {

@@ -6,6 +6,8 @@
 //!
 //! # Layout
 //! - [`engine`]: clients, databases, dispatch of one command.
+//! - [`monitor`]: the MONITOR feed.
+//! - [`tracking`]: CLIENT TRACKING and its invalidation messages.
 //! - [`commands`]: the one command table and a file per Redis command group.
 //! - [`db`]: one keyspace with lazy and active expiry.
 //! - [`types`]: the data structures behind values.
@@ -19,11 +21,13 @@ pub mod commands;
 pub mod config;
 pub mod db;
 pub mod engine;
+pub mod monitor;
 pub mod playground;
 pub mod error;
 pub mod protocol;
 pub mod rdb;
 pub mod rng;
+pub mod tracking;
 pub mod types;
 pub mod util;
 

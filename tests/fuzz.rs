@@ -621,6 +621,12 @@ fn engine_survives_random_commands() {
                         None if engine.is_blocked(client) => {
                             engine.unblock(client, None, now);
                         }
+                        // CLIENT PAUSE holds the client's commands: end the pause as CLIENT
+                        // UNPAUSE would.
+                        None if engine.client_mut(client).is_some_and(|c| c.paused) => {
+                            engine.unpause_clients();
+                            engine.tick(now);
+                        }
                         other => panic!("PING answered {other:?}"),
                     }
                     // Reconnect-like reset of what a host would act on.

@@ -5,6 +5,7 @@ use super::{args, CommandSpec};
 use crate::engine::{Client, ClientId, Ctx, ReplyMode};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
+use crate::tracking::Tracking;
 
 /// The connection group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
@@ -35,6 +36,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("auth", -2, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), auth)
         .doc("connection", "1.0.0", "[username] password", "Proves the client knows the password of a user.")
         .complexity("O(N) where N is the number of passwords defined for the user"),
+    CommandSpec::new("monitor", 1, "admin noscript loading stale", (0, 0, 0), monitor)
+        .doc("server", "1.0.0", "", "Streams every command the server runs to this connection.")
+        .complexity(""),
     CommandSpec::new("client", -2, "", (0, 0, 0), container)
         .doc("connection", "2.4.0", "", "Inspects and manages client connections.")
         .complexity("Depends on subcommand.")
@@ -92,6 +96,23 @@ const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
             "Ends another connection's wait in a blocking command, as a timeout or an error.",
         )
         .complexity("O(log N) where N is the number of client connections"),
+    CommandSpec::new("pause", -3, "admin noscript loading stale", (0, 0, 0), client_pause)
+        .doc("connection", "2.9.50", "timeout [WRITE|ALL]", "Holds the commands of every client (or only writes) for some milliseconds.")
+        .complexity("O(1)"),
+    CommandSpec::new("unpause", 2, "admin noscript loading stale", (0, 0, 0), client_unpause)
+        .doc("connection", "6.2.0", "", "Ends a CLIENT PAUSE at once.")
+        .complexity("O(N) Where N is the number of paused clients"),
+    CommandSpec::new("tracking", -3, "noscript loading stale", (0, 0, 0), client_tracking)
+        .doc(
+            "connection",
+            "6.0.0",
+            "ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]",
+            "Turns server-assisted client-side caching on or off for this connection.",
+        )
+        .complexity("O(1). Some options may introduce additional complexity."),
+    CommandSpec::new("caching", 3, "noscript loading stale", (0, 0, 0), client_caching)
+        .doc("connection", "6.0.0", "YES|NO", "Says whether the keys of the next command are tracked (OPTIN / OPTOUT).")
+        .complexity("O(1)"),
     CommandSpec::new("help", 2, "loading stale", (0, 0, 0), client_help)
         .doc("connection", "5.0.0", "", "Lists the CLIENT subcommands.")
         .complexity("O(1)"),
@@ -136,13 +157,17 @@ fn quit(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-/// `RESET` → `+RESET`: leaves any transaction, WATCH and subscription, selects database 0,
+/// `RESET` → `+RESET`: leaves any transaction, WATCH, subscription, tracking and MONITOR,
+/// selects database 0,
 /// speaks RESP2 again, drops the name, turns replies back on, and is authenticated only if no
 /// password is set — the state of a new connection (CLIENT NO-EVICT stays, as in Redis 7.0).
 fn reset(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     let id = ctx.client;
     ctx.eng.unwatch_all(id);
     ctx.eng.drop_subscriptions(id);
+    ctx.eng.disable_tracking(id);
+    ctx.eng.monitors.retain(|m| *m != id);
+    ctx.client().monitor = false;
     let authenticated = ctx.eng.config.requirepass().is_empty();
     ctx.db = 0;
     let c = ctx.client();
@@ -336,7 +361,8 @@ fn client_list(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
                 continue;
             }
         }
-        out.push_str(&client_line(c, ctx.now, if c.id == me { argv_mem } else { 0 }));
+        let blocked = ctx.eng.is_blocked(c.id) || c.paused;
+        out.push_str(&client_line(c, blocked, ctx.now, if c.id == me { argv_mem } else { 0 }));
     }
     Ok(Reply::Verbatim("txt", out.into_bytes()))
 }
@@ -345,20 +371,27 @@ fn client_list(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 fn client_info(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let argv_mem = argv.iter().map(Vec::len).sum();
     let now = ctx.now;
-    let line = client_line(ctx.client(), now, argv_mem);
+    let line = client_line(ctx.client(), false, now, argv_mem);
     Ok(Reply::Verbatim("txt", line.into_bytes()))
 }
 
 /// One CLIENT LIST line with every field Redis 7.0 prints, newline-terminated. Buffers are
 /// reported as an idle connection's; there is no socket descriptor (`fd=-1`). The flags are
-/// those the engine tracks, in Redis's order: `P` subscribed, `x` in MULTI, `d` a WATCHed key
-/// changed, `c` closing after this reply, `e` no-evict; `N` for none.
-fn client_line(c: &Client, now: i64, argv_mem: usize) -> String {
+/// those the engine tracks, in Redis's order: `O` monitor, `P` subscribed, `x` in MULTI, `b`
+/// blocked or paused, `t` tracking, `R` tracking redirect broken, `B` broadcast tracking, `d` a
+/// WATCHed key changed, `c` closing after this reply, `e` no-evict; `N` for none.
+fn client_line(c: &Client, blocked: bool, now: i64, argv_mem: usize) -> String {
     let name = c.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
     let mut flags = String::new();
+    let tracking = c.tracking.as_ref();
     for (on, f) in [
+        (c.monitor, 'O'),
         (is_pubsub(c), 'P'),
         (c.multi.is_some(), 'x'),
+        (blocked, 'b'),
+        (tracking.is_some(), 't'),
+        (tracking.is_some_and(|t| t.broken), 'R'),
+        (tracking.is_some_and(|t| t.bcast), 'B'),
         (c.watch_dirty, 'd'),
         (c.closing, 'c'),
         (c.no_evict, 'e'),
@@ -380,7 +413,7 @@ fn client_line(c: &Client, now: i64, argv_mem: usize) -> String {
     format!(
         "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} \
          multi={} qbuf=0 qbuf-free=0 argv-mem={} multi-mem={} rbs=1024 rbp=0 obl=0 oll=0 omem=0 \
-         tot-mem={} events=r cmd={} user=default redir=-1 resp={}\n",
+         tot-mem={} events=r cmd={} user=default redir={} resp={}\n",
         c.id,
         c.addr,
         c.laddr,
@@ -397,6 +430,7 @@ fn client_line(c: &Client, now: i64, argv_mem: usize) -> String {
         multi_mem,
         20 * 1024 + argv_mem + multi_mem,
         c.last_cmd,
+        tracking.map_or(-1, |t| t.redirect.map_or(0, |r| i64::try_from(r).unwrap_or(i64::MAX))),
         c.proto
     )
 }
@@ -421,18 +455,232 @@ fn client_reply(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
 }
 
-/// `CLIENT GETREDIR` → -1: client-side caching is never on here.
-fn client_getredir(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
-    Ok(Reply::Integer(-1))
+/// `CLIENT GETREDIR` → integer: the REDIRECT target while tracking, 0 when tracking without
+/// one, -1 when tracking is off.
+fn client_getredir(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(Reply::Integer(redirect_of(ctx.client())))
 }
 
-/// `CLIENT TRACKINGINFO` → map: flags `[off]`, redirect -1, prefixes `[]`.
-fn client_trackinginfo(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+fn redirect_of(c: &Client) -> i64 {
+    c.tracking
+        .as_ref()
+        .map_or(-1, |t| t.redirect.map_or(0, |r| i64::try_from(r).unwrap_or(i64::MAX)))
+}
+
+/// `CLIENT TRACKINGINFO` → map: `flags` (a set: `off`, or `on` and the options in force),
+/// `redirect` (as CLIENT GETREDIR), `prefixes` (the BCAST prefixes).
+fn client_trackinginfo(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    let c = ctx.client();
+    let mut flags = Vec::new();
+    let mut prefixes = Vec::new();
+    match &c.tracking {
+        None => flags.push("off"),
+        Some(t) => {
+            flags.push("on");
+            if t.bcast {
+                flags.push("bcast");
+                prefixes = t.prefixes.iter().map(Reply::bulk).collect();
+            }
+            if t.optin {
+                flags.push("optin");
+                if t.caching {
+                    flags.push("caching-yes");
+                }
+            }
+            if t.optout {
+                flags.push("optout");
+                if t.caching {
+                    flags.push("caching-no");
+                }
+            }
+            if t.noloop {
+                flags.push("noloop");
+            }
+            if t.broken {
+                flags.push("broken_redirect");
+            }
+        }
+    }
     Ok(Reply::Map(vec![
-        (Reply::bulk("flags"), Reply::Set(vec![Reply::bulk("off")])),
-        (Reply::bulk("redirect"), Reply::Integer(-1)),
-        (Reply::bulk("prefixes"), Reply::Array(Vec::new())),
+        (Reply::bulk("flags"), Reply::Set(flags.into_iter().map(Reply::bulk).collect())),
+        (Reply::bulk("redirect"), Reply::Integer(redirect_of(c))),
+        (Reply::bulk("prefixes"), Reply::Array(prefixes)),
     ]))
+}
+
+/// Whether one prefix is a prefix of the other (so one key could match both).
+fn overlap(a: &[u8], b: &[u8]) -> bool {
+    a.starts_with(b) || b.starts_with(a)
+}
+
+fn overlap_error(p: &[u8], q: &[u8], existing: bool) -> Reply {
+    Reply::Error(error::sanitize(&format!(
+        "ERR Prefix '{}' overlaps with {} prefix '{}'. Prefixes for a single client must not overlap.",
+        error::c_str_prefix(p, usize::MAX),
+        if existing { "an existing" } else { "another provided" },
+        error::c_str_prefix(q, usize::MAX)
+    )).into())
+}
+
+/// `CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]` →
+/// `+OK`. Options are read (and the REDIRECT target looked up) before ON or OFF is; ON checks
+/// them against each other and against the tracking already on.
+fn client_tracking(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let mut t = Tracking::default();
+    let mut j = 3;
+    while j < argv.len() {
+        let more = j + 1 < argv.len();
+        let opt = &argv[j];
+        if args::is(opt, "redirect") && more {
+            j += 1;
+            if t.redirect.is_some_and(|r| r != 0) {
+                return Err(CmdError::from("ERR A client can only redirect to a single other client"));
+            }
+            let id = args::int(&argv[j])?;
+            let target = u64::try_from(id).ok().filter(|id| ctx.eng.clients.contains_key(id));
+            let Some(target) = target else {
+                return Err(CmdError::from("ERR The client ID you want redirect to does not exist"));
+            };
+            t.redirect = Some(target);
+        } else if args::is(opt, "bcast") {
+            t.bcast = true;
+        } else if args::is(opt, "optin") {
+            t.optin = true;
+        } else if args::is(opt, "optout") {
+            t.optout = true;
+        } else if args::is(opt, "noloop") {
+            t.noloop = true;
+        } else if args::is(opt, "prefix") && more {
+            j += 1;
+            t.prefixes.push(argv[j].clone());
+        } else {
+            return Err(error::SYNTAX);
+        }
+        j += 1;
+    }
+    let id = ctx.client;
+    if args::is(&argv[2], "off") {
+        ctx.eng.disable_tracking(id);
+        return Ok(Reply::ok());
+    }
+    if !args::is(&argv[2], "on") {
+        return Err(error::SYNTAX);
+    }
+    if !t.bcast && !t.prefixes.is_empty() {
+        return Err(CmdError::from("ERR PREFIX option requires BCAST mode to be enabled"));
+    }
+    let old = ctx.client().tracking.clone();
+    if old.as_ref().is_some_and(|o| o.bcast != t.bcast) {
+        return Err(CmdError::from(
+            "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.",
+        ));
+    }
+    if t.bcast && (t.optin || t.optout) {
+        return Err(CmdError::from("ERR OPTIN and OPTOUT are not compatible with BCAST"));
+    }
+    if t.optin && t.optout {
+        return Err(CmdError::from("ERR You can't specify both OPTIN mode and OPTOUT mode"));
+    }
+    if old.as_ref().is_some_and(|o| (t.optin && o.optout) || (t.optout && o.optin)) {
+        return Err(CmdError::from(
+            "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.",
+        ));
+    }
+    let mut reply = Reply::ok();
+    if t.bcast {
+        let existing = old.map(|o| o.prefixes).unwrap_or_default();
+        for (i, p) in t.prefixes.iter().enumerate() {
+            if let Some(q) = existing.iter().find(|q| overlap(p, q)) {
+                return Ok(overlap_error(p, q, true));
+            }
+            if let Some(q) = t.prefixes[i + 1..].iter().find(|q| overlap(p, q)) {
+                // Redis 7.0 reports the clash, but only a clash of the first prefix stops it:
+                // otherwise tracking is turned on anyway and +OK follows the error.
+                let err = overlap_error(p, q, false);
+                if i == 0 {
+                    return Ok(err);
+                }
+                reply = Reply::Multi(vec![err, Reply::ok()]);
+                break;
+            }
+        }
+    }
+    ctx.eng.enable_tracking(id, t);
+    Ok(reply)
+}
+
+/// `CLIENT CACHING YES|NO` → `+OK`: in OPTIN mode YES tracks the keys of the next command; in
+/// OPTOUT mode NO leaves them untracked.
+fn client_caching(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let c = ctx.client();
+    let Some(t) = c.tracking.as_mut() else {
+        return Err(CmdError::from(
+            "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+        ));
+    };
+    if args::is(&argv[2], "yes") {
+        if !t.optin {
+            return Err(CmdError::from("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."));
+        }
+    } else if args::is(&argv[2], "no") {
+        if !t.optout {
+            return Err(CmdError::from("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."));
+        }
+    } else {
+        return Err(error::SYNTAX);
+    }
+    t.caching = true;
+    Ok(Reply::ok())
+}
+
+/// `CLIENT PAUSE timeout [WRITE|ALL]` → `+OK`: for `timeout` ms, every client's commands (or
+/// only those that may write, with WRITE) wait unanswered; monitors are never held.
+fn client_pause(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let all = match argv.get(3) {
+        None => true,
+        Some(m) if argv.len() == 4 && args::is(m, "all") => true,
+        Some(m) if argv.len() == 4 && args::is(m, "write") => false,
+        Some(_) if argv.len() == 4 => {
+            return Err(CmdError::from("ERR CLIENT PAUSE mode must be WRITE or ALL"))
+        }
+        Some(_) => {
+            return Err(CmdError::from(
+                "ERR unknown subcommand or wrong number of arguments for 'PAUSE'. Try CLIENT HELP.",
+            ))
+        }
+    };
+    let timeout = crate::util::parse_i64(&argv[2])
+        .ok_or(CmdError::from("ERR timeout is not an integer or out of range"))?;
+    if timeout < 0 {
+        return Err(CmdError::from("ERR timeout is negative"));
+    }
+    // Redis adds the timeout to the clock with C's wrapping arithmetic: a huge timeout ends
+    // in the past, and 0 means "until the epoch".
+    let end = if timeout > 0 { ctx.now.wrapping_add(timeout) } else { 0 };
+    ctx.eng.pause_clients(all, end);
+    Ok(Reply::ok())
+}
+
+/// `CLIENT UNPAUSE` → `+OK`; held commands run once this one is done.
+fn client_unpause(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    ctx.eng.unpause_clients();
+    Ok(Reply::ok())
+}
+
+/// `MONITOR` → `+OK`, then a status line for every command any client runs; nothing when the
+/// connection already monitors. Refused inside EXEC.
+fn monitor(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    if !ctx.can_block() {
+        return Err(CmdError::from("ERR MONITOR isn't allowed for DENY BLOCKING client"));
+    }
+    let id = ctx.client;
+    let c = ctx.client();
+    if c.monitor {
+        return Ok(Reply::Multi(Vec::new()));
+    }
+    c.monitor = true;
+    ctx.eng.monitors.push(id);
+    Ok(Reply::ok())
 }
 
 /// `CLIENT NO-EVICT ON|OFF` → `+OK`; the setting shows as flag `e` in CLIENT LIST.
@@ -583,6 +831,30 @@ fn client_help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     ))
 }
 
+/// `CLIENT UNBLOCK client-id [TIMEOUT|ERROR]` → 1 when that client was blocked and is now
+/// answered (with its timeout reply, or `-UNBLOCKED ...`), else 0.
+fn client_unblock(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    if argv.len() > 4 {
+        return Err(CmdError::new(
+            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
+        ));
+    }
+    let as_error = match argv.get(3) {
+        None => false,
+        Some(r) if args::is(r, "timeout") => false,
+        Some(r) if args::is(r, "error") => true,
+        Some(_) => {
+            return Err(CmdError::from("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"))
+        }
+    };
+    // Redis reads the reason before the id.
+    let id = args::int(&argv[2])?;
+    let Ok(target) = u64::try_from(id) else { return Ok(Reply::Integer(0)) };
+    let error = as_error.then(|| Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into()));
+    let now = ctx.now;
+    Ok(Reply::Integer(i64::from(ctx.eng.unblock(target, error, now))))
+}
+
 #[cfg(test)]
 mod tests {
     use crate::engine::{Engine, EngineOptions};
@@ -621,28 +893,4 @@ mod tests {
         assert_eq!(run(&mut eng, new, "AUTH pw"), Some(Reply::ok()));
         assert_eq!(run(&mut eng, new, "PING"), Some(Reply::status("PONG")));
     }
-}
-
-/// `CLIENT UNBLOCK client-id [TIMEOUT|ERROR]` → 1 when that client was blocked and is now
-/// answered (with its timeout reply, or `-UNBLOCKED ...`), else 0.
-fn client_unblock(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    if argv.len() > 4 {
-        return Err(CmdError::new(
-            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
-        ));
-    }
-    let as_error = match argv.get(3) {
-        None => false,
-        Some(r) if args::is(r, "timeout") => false,
-        Some(r) if args::is(r, "error") => true,
-        Some(_) => {
-            return Err(CmdError::from("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"))
-        }
-    };
-    // Redis reads the reason before the id.
-    let id = args::int(&argv[2])?;
-    let Ok(target) = u64::try_from(id) else { return Ok(Reply::Integer(0)) };
-    let error = as_error.then(|| Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into()));
-    let now = ctx.now;
-    Ok(Reply::Integer(i64::from(ctx.eng.unblock(target, error, now))))
 }

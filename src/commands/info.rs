@@ -186,9 +186,13 @@ fn clients(ctx: &mut Ctx, l: &mut Lines) {
     l.kv("maxclients", ctx.eng.config.maxclients);
     l.kv("client_recent_max_input_buffer", 0);
     l.kv("client_recent_max_output_buffer", 0);
-    l.kv("blocked_clients", 0);
-    l.kv("tracking_clients", 0);
-    l.kv("clients_in_timeout_table", 0);
+    // Clients held by CLIENT PAUSE are not counted as blocked, as in Redis.
+    l.kv("blocked_clients", ctx.eng.blocked.len());
+    l.kv("tracking_clients", ctx.eng.clients.values().filter(|c| c.tracking.is_some()).count());
+    l.kv(
+        "clients_in_timeout_table",
+        ctx.eng.blocked.values().filter(|b| b.block.deadline.is_some()).count(),
+    );
 }
 
 /// Redis's `bytesToHuman`: B below 1K, then two decimals with K, M, G, T, P.
@@ -372,13 +376,14 @@ fn stats(ctx: &mut Ctx, l: &mut Lines) {
         "active_defrag_key_misses",
         "total_active_defrag_time",
         "current_active_defrag_time",
-        "tracking_total_keys",
-        "tracking_total_items",
-        "tracking_total_prefixes",
-        "unexpected_error_replies",
     ] {
         l.kv(f, 0);
     }
+    let t = &ctx.eng.tracking;
+    l.kv("tracking_total_keys", t.keys.len());
+    l.kv("tracking_total_items", t.keys.values().map(Vec::len).sum::<usize>());
+    l.kv("tracking_total_prefixes", t.prefixes.len());
+    l.kv("unexpected_error_replies", 0);
     l.kv("total_error_replies", s.error_replies);
     l.kv("dump_payload_sanitizations", 0);
     l.kv("total_reads_processed", s.commands);

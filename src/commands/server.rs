@@ -113,6 +113,8 @@ fn flushdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     flush_mode(argv)?;
     let db = ctx.db;
     ctx.eng.signal_flushed(db);
+    let by = ctx.eng.current;
+    ctx.eng.tracking_flushed(by);
     let removed = ctx.db().len() as u64;
     ctx.db().clear();
     ctx.dirty(removed);
@@ -123,6 +125,8 @@ fn flushdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 fn flushall(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     flush_mode(argv)?;
     let mut removed = 0;
+    let by = ctx.eng.current;
+    ctx.eng.tracking_flushed(by);
     for db in 0..ctx.eng.dbs.len() {
         ctx.eng.signal_flushed(db);
         removed += ctx.eng.dbs[db].len() as u64;

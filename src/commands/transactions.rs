@@ -84,7 +84,10 @@ fn exec(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
         let reply = match resolve(argv) {
             Ok(spec) => {
                 ctx.eng.stats.commands += 1;
-                (spec.handler)(ctx, argv).unwrap_or_else(error_reply)
+                let reply = (spec.handler)(ctx, argv).unwrap_or_else(error_reply);
+                let (db, now) = (ctx.db, ctx.now);
+                ctx.eng.after_call(id, db, spec, argv, now);
+                reply
             }
             Err(e) => error_reply(e),
         };
