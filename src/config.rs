@@ -389,6 +389,15 @@ impl Config {
             .is_some_and(|(f, bit)| f & bit == bit)
     }
 
+    /// Where an event of class `c` goes: (to `__keyspace@<db>__:<key>`, to
+    /// `__keyevent@<db>__:<event>`); both false when the class is off or neither channel kind
+    /// is enabled.
+    pub fn notify_targets(&self, c: char) -> (bool, bool) {
+        let flags = parse_notify(self.notify_keyspace_events.as_bytes()).unwrap_or(0);
+        let on = notify_bit(c).is_some_and(|bit| flags & bit == bit);
+        (on && flags & NOTIFY_KEYSPACE != 0, on && flags & NOTIFY_KEYEVENT != 0)
+    }
+
     /// The value CONFIG GET prints for `param`.
     pub fn get(&self, param: &Param) -> String {
         match param.name {

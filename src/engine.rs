@@ -247,9 +247,14 @@ impl Ctx<'_> {
     }
 
     /// Looks a key up for reading: expires it if due, records the access, and counts a
-    /// keyspace hit or miss (INFO stats).
+    /// keyspace hit or miss (INFO stats). A miss is a `keymiss` keyspace event (class m).
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now;
+        if self.eng.notifications_on() && !self.eng.dbs[self.db].contains(key, now) {
+            self.eng.stats.misses += 1;
+            self.notify('m', "keymiss", key);
+            return None;
+        }
         let lfu = self.lfu_params();
         let eng = &mut *self.eng;
         let found = eng.dbs[self.db].lookup_lfu(key, now, lfu);
@@ -283,6 +288,13 @@ impl Ctx<'_> {
             log_factor: self.eng.config.lfu_log_factor,
             decay_time: self.eng.config.lfu_decay_time,
         }
+    }
+
+    /// Publishes keyspace event `event` of class `class` (a `notify-keyspace-events`
+    /// character: g $ l s h z x e t d n m) about `key` in the current database.
+    pub fn notify(&mut self, class: char, event: &str, key: &[u8]) {
+        let db = self.db;
+        self.eng.notify(db, class, event, key);
     }
 
     /// Tells the engine `key` in the current database was modified: WATCHers of it will fail
@@ -489,10 +501,13 @@ impl Engine {
             && !self.clients.get(&client).is_some_and(|c| c.authenticated)
     }
 
-    /// Work after every command: keys removed by expiry count as modified for WATCH.
-    /// Work after every command: keys removed by expiry count as modified for WATCH, and
-    /// clients blocked on keys that changed are served.
+    /// Work after every command: pending `new`/`expired` events are published, keys removed
+    /// by expiry count as modified for WATCH, and clients blocked on keys that changed are
+    /// served.
     fn after_command(&mut self, now: i64) {
+        if self.notifications_on() {
+            self.flush_db_events();
+        }
         for db in 0..self.dbs.len() {
             if self.dbs[db].expired_log.is_empty() {
                 continue;
@@ -503,6 +518,10 @@ impl Engine {
             }
         }
         self.serve_ready(now);
+        if self.notifications_on() {
+            self.flush_db_events();
+        }
+        self.sync_event_tracking();
     }
 
     fn block_client(&mut self, client: ClientId, db: usize, argv: Vec<Vec<u8>>, block: Block) {
@@ -636,6 +655,62 @@ impl Engine {
                     && self.dbs[*db].peek(key).is_some_and(|e| e.expire_at.is_some_and(|t| t <= now))
             })
         })
+    }
+
+    /// Whether any keyspace notification is enabled: the one check made on the hot path.
+    pub fn notifications_on(&self) -> bool {
+        !self.config.notify_keyspace_events.is_empty()
+    }
+
+    /// Publishes keyspace event `event` of class `class` about `key` in database `db`: to
+    /// `__keyspace@<db>__:<key>` (message: the event) when `K` is enabled, then to
+    /// `__keyevent@<db>__:<event>` (message: the key) when `E` is, as Redis does. Key creations
+    /// and expiries logged by the databases since the last event are published first, so
+    /// subscribers see events in the order they happened.
+    pub fn notify(&mut self, db: usize, class: char, event: &str, key: &[u8]) {
+        if !self.notifications_on() {
+            return;
+        }
+        self.flush_db_events();
+        self.publish_event(db, class, event, key);
+    }
+
+    fn publish_event(&mut self, db: usize, class: char, event: &str, key: &[u8]) {
+        let (keyspace, keyevent) = self.config.notify_targets(class);
+        if keyspace {
+            let mut channel = format!("__keyspace@{}__:", db).into_bytes();
+            channel.extend_from_slice(key);
+            self.publish(&channel, event.as_bytes());
+        }
+        if keyevent {
+            let channel = format!("__keyevent@{}__:{}", db, event);
+            self.publish(channel.as_bytes(), key);
+        }
+    }
+
+    /// Publishes the `new` and `expired` events the databases logged.
+    fn flush_db_events(&mut self) {
+        for db in 0..self.dbs.len() {
+            if self.dbs[db].events.is_empty() {
+                continue;
+            }
+            for (event, key) in std::mem::take(&mut self.dbs[db].events) {
+                let class = if event == "new" { 'n' } else { 'x' };
+                self.publish_event(db, class, event, &key);
+            }
+        }
+    }
+
+    /// Turns the databases' logging of `new`/`expired` events on or off to follow the
+    /// configuration, so nothing is logged while notifications are off.
+    fn sync_event_tracking(&mut self) {
+        let on = self.notifications_on();
+        for db in &mut self.dbs {
+            db.track_events = on;
+            if !on {
+                db.events.clear();
+            }
+        }
     }
 
     /// Marks the WATCHers of `key` in database `db` dirty.
