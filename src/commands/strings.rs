@@ -339,6 +339,10 @@ fn set_generic(
         ctx.db().set_expire(key, Some(at), now);
     }
     ctx.signal_modified(key);
+    ctx.notify('$', "set", key);
+    if when.is_some() {
+        ctx.notify('g', "expire", key);
+    }
     ctx.dirty(1);
     Ok((true, old))
 }
@@ -398,6 +402,7 @@ fn getdel(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let now = ctx.now;
     if ctx.db().remove(key, now).is_some() {
         ctx.signal_modified(key);
+        ctx.notify('g', "del", key);
         ctx.dirty(1);
     }
     Ok(Reply::Bulk(v))
@@ -415,12 +420,15 @@ fn getex(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     match opts.expire {
         Some((kind, arg)) => {
             let at = expire_at(kind, arg, now, error::INVALID_EXPIRE_GETEX)?;
-            if matches!(kind, ExpireKind::Exat | ExpireKind::Pxat) && at <= now {
+            let event = if matches!(kind, ExpireKind::Exat | ExpireKind::Pxat) && at <= now {
                 ctx.db().remove(key, now);
+                "del"
             } else {
                 ctx.db().set_expire(key, Some(at), now);
-            }
+                "expire"
+            };
             ctx.signal_modified(key);
+            ctx.notify('g', event, key);
             ctx.dirty(1);
         }
         None if opts.persist => {
@@ -428,6 +436,7 @@ fn getex(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             if volatile {
                 ctx.db().set_expire(key, None, now);
                 ctx.signal_modified(key);
+                ctx.notify('g', "persist", key);
                 ctx.dirty(1);
             }
         }
@@ -443,6 +452,7 @@ fn getset(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let now = ctx.now;
     ctx.db().set(key, Value::string(argv[2].clone()), now);
     ctx.signal_modified(key);
+    ctx.notify('$', "set", key);
     ctx.dirty(1);
     Ok(Reply::bulk_or_nil(old))
 }
@@ -464,6 +474,7 @@ fn mset_pairs(ctx: &mut Ctx, argv: &[Vec<u8>]) {
     for pair in argv[1..].chunks_exact(2) {
         ctx.db().set(&pair[0], Value::string(pair[1].clone()), now);
         ctx.signal_modified(&pair[0]);
+        ctx.notify('$', "set", &pair[0]);
     }
     ctx.dirty(((argv.len() - 1) / 2) as u64);
 }
@@ -512,6 +523,7 @@ fn incr_generic(ctx: &mut Ctx, key: &[u8], incr: i64) -> CmdResult {
         }
     };
     ctx.signal_modified(key);
+    ctx.notify('$', "incrby", key);
     ctx.dirty(1);
     Ok(Reply::Integer(result))
 }
@@ -569,6 +581,7 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         None => ctx.db().set(key, string_value(text, enc), now),
     }
     ctx.signal_modified(key);
+    ctx.notify('$', "incrbyfloat", key);
     ctx.dirty(1);
     Ok(reply)
 }
@@ -614,6 +627,7 @@ fn append(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         }
     };
     ctx.signal_modified(key);
+    ctx.notify('$', "append", key);
     ctx.dirty(1);
     Ok(Reply::int(total))
 }
@@ -655,6 +669,7 @@ fn setrange(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         }
     };
     ctx.signal_modified(key);
+    ctx.notify('$', "setrange", key);
     ctx.dirty(1);
     Ok(Reply::int(len))
 }
