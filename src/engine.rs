@@ -659,7 +659,7 @@ impl Engine {
 
     /// Whether any keyspace notification is enabled: the one check made on the hot path.
     pub fn notifications_on(&self) -> bool {
-        !self.config.notify_keyspace_events.is_empty()
+        self.config.notify_flags != 0
     }
 
     /// Publishes keyspace event `event` of class `class` about `key` in database `db`: to
