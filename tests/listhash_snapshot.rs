@@ -3,35 +3,21 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use common::{connect_when_ready, free_port, redis_server_path, Conn, KillOnDrop, RedisServer};
+use common::{
+    Conn, KillOnDrop, RedisServer, argv, connect_when_ready, free_port, now_ms, redis_server_path, scratch_dir,
+};
 use redis_playground::types::list::End;
 use redis_playground::types::{Hash, List, Value};
 use redis_playground::{rdb, Engine, EngineOptions};
 
-fn argv(words: &[&str]) -> Vec<Vec<u8>> {
-    words.iter().map(|w| w.as_bytes().to_vec()).collect()
-}
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rp-listhash-{}-{}", name, std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 #[test]
 fn we_load_redis_lists_and_hashes() {
-    let dir = scratch_dir("theirs");
+    let dir = scratch_dir("listhash-theirs");
     let dir_s = dir.to_str().expect("utf-8 path");
     let Some(server) = RedisServer::start_with(&["--dir", dir_s]) else {
         println!("redis-server not installed: skipped");
@@ -140,7 +126,7 @@ fn redis_server_loads_our_lists_and_hashes() {
     eng.dbs[0].set(b"list", Value::List(list), now);
     eng.dbs[0].set(b"small", Value::Hash(small), now);
     eng.dbs[0].set(b"large", Value::Hash(large), now);
-    let dir = scratch_dir("ours");
+    let dir = scratch_dir("listhash-ours");
     std::fs::write(dir.join("dump.rdb"), rdb::save(&eng.dbs, now)).expect("write dump");
     let port = free_port();
     let _server = KillOnDrop(

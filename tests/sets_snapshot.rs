@@ -4,29 +4,15 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use common::{connect_when_ready, free_port, redis_server_path, Conn, KillOnDrop, RedisServer};
+use common::{
+    Conn, KillOnDrop, RedisServer, argv, connect_when_ready, free_port, now_ms, redis_server_path, scratch_dir,
+};
 use redis_playground::{rdb, Engine, EngineOptions, Reply};
 
-fn argv(words: &[&str]) -> Vec<Vec<u8>> {
-    words.iter().map(|w| w.as_bytes().to_vec()).collect()
-}
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rp-sets-{}-{}", name, std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 /// Commands that build one set of each shape, run the same way on both sides.
 fn setup() -> Vec<Vec<&'static str>> {
@@ -58,7 +44,7 @@ fn redis_server_loads_our_sets() {
     let mut big = vec!["SADD".to_string(), "big".to_string()];
     big.extend(many);
     eng.execute(c, &big.iter().map(|w| w.as_bytes().to_vec()).collect::<Vec<_>>(), now);
-    let dir = scratch_dir("ours");
+    let dir = scratch_dir("sets-ours");
     std::fs::write(dir.join("dump.rdb"), rdb::save(&eng.dbs, now)).expect("write dump");
     let port = free_port();
     let _server = KillOnDrop(
@@ -92,7 +78,7 @@ fn redis_server_loads_our_sets() {
 
 #[test]
 fn we_load_redis_servers_sets() {
-    let dir = scratch_dir("theirs");
+    let dir = scratch_dir("sets-theirs");
     let dir_s = dir.to_str().expect("utf-8 path");
     let Some(server) = RedisServer::start_with(&["--dir", dir_s]) else {
         println!("redis-server not installed: skipped");

@@ -2,30 +2,16 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use common::{connect_when_ready, free_port, redis_server_path, Conn, KillOnDrop, RedisServer};
+use common::{
+    Conn, KillOnDrop, RedisServer, argv, connect_when_ready, free_port, now_ms, redis_server_path, scratch_dir,
+};
 use redis_playground::types::Value;
 use redis_playground::{rdb, Engine, EngineOptions};
 
-fn argv(words: &[&str]) -> Vec<Vec<u8>> {
-    words.iter().map(|w| w.as_bytes().to_vec()).collect()
-}
 
-fn scratch_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("rp-snapshot-{}-{}", name, std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("scratch dir");
-    dir
-}
 
-fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
-}
 
 #[test]
 fn redis_server_loads_our_snapshot() {
@@ -43,7 +29,7 @@ fn redis_server_loads_our_snapshot() {
     db0.set(b"ttl", Value::string(b"v".to_vec()), now);
     db0.set_expire(b"ttl", Some(now + 1_000_000), now);
     eng.dbs[5].set(b"in5", Value::string(b"five".to_vec()), now);
-    let dir = scratch_dir("ours");
+    let dir = scratch_dir("snapshot-ours");
     std::fs::write(dir.join("dump.rdb"), rdb::save(&eng.dbs, now)).expect("write dump");
     let port = free_port();
     let _server = KillOnDrop(Command::new(bin)
@@ -65,7 +51,7 @@ fn redis_server_loads_our_snapshot() {
 
 #[test]
 fn we_load_redis_servers_dump() {
-    let dir = scratch_dir("theirs");
+    let dir = scratch_dir("snapshot-theirs");
     let dir_s = dir.to_str().expect("utf-8 path");
     let Some(server) = RedisServer::start_with(&["--dir", dir_s]) else {
         println!("redis-server not installed: skipped");

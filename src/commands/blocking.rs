@@ -6,7 +6,7 @@
 //! it answers the nil array at once, as Redis does.
 
 use super::args;
-use super::lists::{move_element, mpop, parse_mpop};
+use super::lists::{move_element, mpop, parse_end, parse_mpop};
 use super::CommandSpec;
 use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
@@ -116,21 +116,11 @@ fn move_blocking(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End, time
     wait(ctx, vec![src.to_vec()], deadline)
 }
 
-fn end_of(arg: &[u8]) -> Result<End, CmdError> {
-    if args::is(arg, "left") {
-        Ok(End::Head)
-    } else if args::is(arg, "right") {
-        Ok(End::Tail)
-    } else {
-        Err(error::SYNTAX)
-    }
-}
-
 /// `BLMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout` → the element moved, or
 /// a nil array on timeout.
 fn blmove(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    let from = end_of(&argv[3])?;
-    let to = end_of(&argv[4])?;
+    let from = parse_end(&argv[3])?;
+    let to = parse_end(&argv[4])?;
     move_blocking(ctx, &argv[1], &argv[2], from, to, &argv[5])
 }
 

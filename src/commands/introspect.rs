@@ -485,6 +485,12 @@ pub fn key_positions(cmd: &CommandSpec, line: &[Vec<u8>]) -> Option<Vec<(usize, 
             i += step;
         }
     }
+    // SORT's STORE key has no fixed place: Redis finds it with a walk of the options.
+    if cmd.name == "sort" {
+        if let Some(i) = super::sort::store_key_index(line) {
+            out.push((i, vec!["OW".to_string(), "update".to_string()]));
+        }
+    }
     Some(out)
 }
 

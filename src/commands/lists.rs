@@ -191,7 +191,7 @@ fn pop_event(end: End) -> &'static str {
 }
 
 /// `LEFT` or `RIGHT` (any case), else a syntax error.
-fn parse_end(arg: &[u8]) -> Result<End, CmdError> {
+pub fn parse_end(arg: &[u8]) -> Result<End, CmdError> {
     if args::is(arg, "left") {
         Ok(End::Head)
     } else if args::is(arg, "right") {

@@ -17,9 +17,11 @@ pub mod pubsub;
 pub mod scan;
 pub mod server;
 pub mod sets;
+pub mod sort;
 pub mod strings;
 pub mod syntax;
 pub mod transactions;
+pub mod zsets;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -251,6 +253,7 @@ fn group_category(group: &str) -> Option<&'static str> {
 /// Every group's commands, in the order COMMAND lists groups.
 const GROUPS: &[&[CommandSpec]] = &[
     strings::COMMANDS,
+    zsets::COMMANDS,
     keys::COMMANDS,
     lists::COMMANDS,
     blocking::COMMANDS,
@@ -258,6 +261,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     connection::COMMANDS,
     server::COMMANDS,
     sets::COMMANDS,
+    sort::COMMANDS,
     transactions::COMMANDS,
     pubsub::COMMANDS,
 ];

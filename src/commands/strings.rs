@@ -204,6 +204,41 @@ fn int_value(n: i64) -> Value {
     string_value(n.to_string().into_bytes(), StrEncoding::Int)
 }
 
+/// Stores a whole new value under `key` (SET, GETSET, MSET ...), dropping its time to live
+/// unless `keep_ttl`. Under an LFU policy an overwritten key keeps its access counter and
+/// decay time, as Redis copies them from the old object to the new one.
+fn store(ctx: &mut Ctx, key: &[u8], value: Value, keep_ttl: bool) {
+    let now = ctx.now;
+    let keep_lfu = ctx.eng.config.lfu_policy();
+    let db = ctx.db();
+    let old_access = if keep_lfu { db.get(key, now).map(|e| (e.lfu, e.touched_at)) } else { None };
+    if keep_ttl {
+        db.set_keep_ttl(key, value, now);
+    } else {
+        db.set(key, value, now);
+    }
+    if let (Some((lfu, touched)), Some(e)) = (old_access, db.get_mut(key, now)) {
+        e.lfu = lfu;
+        e.touched_at = touched;
+    }
+}
+
+/// Makes the value just stored under `key` a private object when Redis would not hand out its
+/// shared small integers: with a memory limit under an LRU or LFU policy, each value needs its
+/// own access data (OBJECT REFCOUNT then answers 1).
+fn mark_fresh_value(ctx: &mut Ctx, key: &[u8]) {
+    let cfg = &ctx.eng.config;
+    let per_object_lru =
+        cfg.maxmemory_policy.ends_with("-lru") || cfg.maxmemory_policy.ends_with("-lfu");
+    if cfg.maxmemory == 0 || !per_object_lru {
+        return;
+    }
+    let now = ctx.now;
+    if let Some(e) = ctx.db().get_mut(key, now) {
+        e.unshared = true;
+    }
+}
+
 // ---------------------------------------------------------------------------------------------
 // SET and its relatives
 
@@ -329,15 +364,11 @@ fn set_generic(
         return Ok((false, old));
     }
     let now = ctx.now;
-    let value = Value::string(val.to_vec());
-    if opts.keepttl {
-        ctx.db().set_keep_ttl(key, value, now);
-    } else {
-        ctx.db().set(key, value, now);
-    }
+    store(ctx, key, Value::string(val.to_vec()), opts.keepttl);
     if let Some(at) = when {
         ctx.db().set_expire(key, Some(at), now);
     }
+    mark_fresh_value(ctx, key);
     ctx.signal_modified(key);
     ctx.notify('$', "set", key);
     if when.is_some() {
@@ -449,8 +480,10 @@ fn getex(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 fn getset(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let key = &argv[1];
     let old = read_string(ctx, key)?;
-    let now = ctx.now;
-    ctx.db().set(key, Value::string(argv[2].clone()), now);
+    // Redis's setKey looks the key up for writing again: one more access to count.
+    ctx.lookup_write(key);
+    store(ctx, key, Value::string(argv[2].clone()), false);
+    mark_fresh_value(ctx, key);
     ctx.signal_modified(key);
     ctx.notify('$', "set", key);
     ctx.dirty(1);
@@ -470,9 +503,11 @@ fn mget(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// Stores every pair of `MSET`/`MSETNX` (later duplicates win), without time to live.
 fn mset_pairs(ctx: &mut Ctx, argv: &[Vec<u8>]) {
-    let now = ctx.now;
     for pair in argv[1..].chunks_exact(2) {
-        ctx.db().set(&pair[0], Value::string(pair[1].clone()), now);
+        // Each key is looked up for writing before it is replaced: an access LFU counts.
+        ctx.lookup_write(&pair[0]);
+        store(ctx, &pair[0], Value::string(pair[1].clone()), false);
+        mark_fresh_value(ctx, &pair[0]);
         ctx.signal_modified(&pair[0]);
         ctx.notify('$', "set", &pair[0]);
     }
@@ -522,6 +557,7 @@ fn incr_generic(ctx: &mut Ctx, key: &[u8], incr: i64) -> CmdResult {
             incr
         }
     };
+    mark_fresh_value(ctx, key);
     ctx.signal_modified(key);
     ctx.notify('$', "incrby", key);
     ctx.dirty(1);
@@ -576,8 +612,9 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let enc = StrEncoding::for_created(&text);
     let reply = Reply::bulk(&text);
     let now = ctx.now;
-    match ctx.lookup_write(key) {
-        Some(e) => e.value = string_value(text, enc),
+    // Not a second lookup_write: Redis counts one access for the command.
+    match ctx.db().get_mut(key, now) {
+        Some(e) => e.replace_value(string_value(text, enc)),
         None => ctx.db().set(key, string_value(text, enc), now),
     }
     ctx.signal_modified(key);
@@ -623,6 +660,7 @@ fn append(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         None => {
             let now = ctx.now;
             ctx.db().set(key, Value::string(add.clone()), now);
+            mark_fresh_value(ctx, key);
             add.len()
         }
     };
@@ -1063,6 +1101,83 @@ mod tests {
         );
         assert_eq!(cmd(&mut e, c, "STRLEN k"), Reply::Integer(8));
         assert_eq!(cmd(&mut e, c, "STRLEN nokey"), Reply::Integer(0));
+    }
+
+    #[test]
+    fn overwrite_keeps_lfu_counter_under_lfu_policy() {
+        let (mut e, c) = engine();
+        cmd(&mut e, c, "SET k v");
+        e.dbs[0].peek(b"k").expect("k");
+        if let Some(en) = e.dbs[0].get_mut(b"k", NOW) {
+            en.lfu = 42;
+        }
+        cmd(&mut e, c, "SET k w");
+        assert_eq!(e.dbs[0].peek(b"k").map(|x| x.lfu), Some(crate::db::LFU_INIT));
+        e.config.maxmemory_policy = "allkeys-lfu".into();
+        if let Some(en) = e.dbs[0].get_mut(b"k", NOW) {
+            en.lfu = 42;
+        }
+        cmd(&mut e, c, "SET k x");
+        let lfu = e.dbs[0].peek(b"k").map(|x| x.lfu).unwrap_or(0);
+        assert!((42..=43).contains(&lfu), "{}", lfu);
+        cmd(&mut e, c, "MSET k y");
+        cmd(&mut e, c, "GETSET k z");
+        assert!(e.dbs[0].peek(b"k").map(|x| x.lfu).unwrap_or(0) >= 42);
+    }
+
+    #[test]
+    fn keyspace_hits_and_misses_count_reads_only() {
+        let (mut e, c) = engine();
+        for line in [
+            "GET nokey", "SET k v", "GET k", "SET k v GET", "SET n v GET", "MGET k nokey",
+            "LCS k nokey", "GETRANGE k 0 1", "STRLEN nokey", "GETEX k", "GETDEL k", "INCR x",
+            "APPEND k x", "SETNX k v", "GETSET k v", "GETSET z v", "INCRBYFLOAT x 1",
+            "SETRANGE k 0 a", "MSETNX a 1", "SET k v NX", "GETEX nokey PERSIST",
+            "SUBSTR nokey 0 1",
+        ] {
+            cmd(&mut e, c, line);
+        }
+        // The figures redis-server 7.0.15 reports for the same commands.
+        assert_eq!((e.stats.hits, e.stats.misses), (8, 8));
+    }
+
+    #[test]
+    fn dirty_counts_changes_as_redis_does() {
+        // Each case starts from `SET k v`; the counts are what redis-server 7.0.15 adds to
+        // rdb_changes_since_last_save.
+        let cases: &[(&[&str], u64)] = &[
+            (&["SET k v"], 1),
+            (&["MSET a 1 b 2 a 3"], 3),
+            (&["MSETNX a 1 b 2"], 2),
+            (&["SETRANGE k 0 "], 0),
+            (&["SETRANGE k 1 x"], 1),
+            (&["GETEX k PERSIST"], 0),
+            (&["GETEX k EX 100", "GETEX k PERSIST"], 2),
+            (&["GETEX k EXAT 1"], 1),
+            (&["GETDEL k"], 1),
+            (&["GETDEL nokey"], 0),
+            (&["SETNX k v"], 0),
+            (&["SETNX q v"], 1),
+            (&["INCR k", "INCR n"], 1),
+            (&["APPEND k "], 1),
+            (&["INCRBYFLOAT f 1"], 1),
+            (&["GETSET k x"], 1),
+            (&["SET k v NX"], 0),
+            (&["SET k v XX EX 10"], 1),
+            (&["SET k v GET"], 1),
+            (&["LCS k k"], 0),
+            (&["SETEX k 10 v"], 1),
+            (&["GETEX k"], 0),
+        ];
+        for (lines, want) in cases {
+            let (mut e, c) = engine();
+            cmd(&mut e, c, "SET k v");
+            let base = e.dirty;
+            for line in *lines {
+                cmd(&mut e, c, line);
+            }
+            assert_eq!(e.dirty - base, *want, "{:?}", lines);
+        }
     }
 
     #[test]

@@ -49,6 +49,8 @@ const QUICKLIST_NODE_PACKED: u64 = 2;
 /// Redis's default hash listpack limits, which its loader applies to hashes read back.
 const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
 const HASH_MAX_LISTPACK_VALUE: usize = 64;
+/// A sorted set with binary doubles (RDB_TYPE_ZSET_2).
+const TYPE_ZSET_2: u8 = 5;
 
 /// Why a snapshot was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -261,6 +263,16 @@ impl Writer {
                 for (f, v) in hash.iter() {
                     self.string(f);
                     self.string(v);
+                }
+            }
+            Value::ZSet(z) => {
+                self.out.push(TYPE_ZSET_2);
+                self.string(key);
+                self.len(z.len() as u64);
+                // Highest first, as Redis writes them (loading then appends cheaply).
+                for (m, score) in z.iter_rev() {
+                    self.string(m);
+                    self.out.extend_from_slice(&score.to_le_bytes());
                 }
             }
         }
@@ -481,6 +493,31 @@ impl Reader<'_> {
                     return Err(LoadError::Corrupt("empty hash"));
                 }
                 Ok(Value::Hash(hash))
+            }
+            TYPE_ZSET_2 => {
+                let n = self.count()?;
+                let mut z = crate::types::ZSet::new();
+                z.convert_to_skiplist();
+                let no_limit = crate::types::zset::Limits { entries: usize::MAX, value: usize::MAX };
+                for _ in 0..n {
+                    let m = self.string()?;
+                    let score = f64::from_le_bytes(self.array::<8>()?);
+                    if score.is_nan() {
+                        return Err(LoadError::Corrupt("sorted set score is NaN"));
+                    }
+                    if z.insert(&m, score, no_limit).is_some() {
+                        return Err(LoadError::Corrupt("duplicate sorted set member"));
+                    }
+                }
+                if z.is_empty() {
+                    return Err(LoadError::Corrupt("empty sorted set"));
+                }
+                let defaults = crate::config::Config::default();
+                z.settle_encoding(crate::types::zset::Limits {
+                    entries: defaults.zset_max_listpack_entries,
+                    value: defaults.zset_max_listpack_value,
+                });
+                Ok(Value::ZSet(Box::new(z)))
             }
             other => Err(LoadError::UnsupportedType(other)),
         }

@@ -1,13 +1,14 @@
 //! The values a key can hold. Data structures only: they know nothing of commands or replies.
 
-pub mod set;
-
-pub use set::Set;
 pub mod hash;
 pub mod list;
+pub mod set;
+pub mod zset;
 
 pub use hash::Hash;
 pub use list::List;
+pub use set::Set;
+pub use zset::ZSet;
 
 /// How a string value is stored, as `OBJECT ENCODING` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -64,6 +65,8 @@ pub enum Value {
     List(List),
     /// A hash (`listpack` or `hashtable`).
     Hash(Hash),
+    /// A sorted set.
+    ZSet(Box<ZSet>),
 }
 
 impl Value {
@@ -80,6 +83,7 @@ impl Value {
             Value::Set(_) => "set",
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
+            Value::ZSet(_) => "zset",
         }
     }
 
@@ -90,6 +94,7 @@ impl Value {
             Value::Set(s) => s.encoding_name(),
             Value::List(_) => "quicklist",
             Value::Hash(h) => h.encoding_name(),
+            Value::ZSet(z) => z.encoding_name(),
         }
     }
 
@@ -108,6 +113,7 @@ impl Value {
             Value::Set(s) => s.approx_bytes(),
             Value::List(l) => l.approx_bytes(),
             Value::Hash(h) => h.approx_bytes(),
+            Value::ZSet(z) => z.approx_bytes(),
         }
     }
 }
