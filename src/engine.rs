@@ -702,9 +702,13 @@ impl Engine {
     }
 
     /// Turns the databases' logging of `new`/`expired` events on or off to follow the
-    /// configuration, so nothing is logged while notifications are off.
-    fn sync_event_tracking(&mut self) {
+    /// configuration, so nothing is logged while notifications are off. CONFIG SET calls it;
+    /// after every command it only compares one flag.
+    pub fn sync_event_tracking(&mut self) {
         let on = self.notifications_on();
+        if self.dbs.first().is_some_and(|d| d.track_events == on) {
+            return;
+        }
         for db in &mut self.dbs {
             db.track_events = on;
             if !on {
