@@ -3,14 +3,14 @@ SHELL := /bin/bash
 PORT ?= 8080
 WASM := target/wasm32-unknown-unknown/release/redis_playground.wasm
 
-.PHONY: play test setup build wasm serve server test-rust test-wasm-build clean
+.PHONY: play test setup build wasm serve server test-rust test-wasm-build test-wasm test-e2e clean
 
 ## Set up everything missing, build the wasm, serve the page on 127.0.0.1 and print its address.
 play: wasm
 	@scripts/serve.sh $(PORT)
 
 ## Set up everything missing, then run every test.
-test: setup test-rust test-wasm-build
+test: setup test-rust test-wasm-build test-wasm test-e2e
 
 setup:
 	@scripts/setup.sh
@@ -21,6 +21,15 @@ test-rust:
 # The engine must keep building for the browser.
 test-wasm-build:
 	cargo build --target wasm32-unknown-unknown --lib
+
+# The JS boundary (tests/wasm.rs) under Node, through wasm-bindgen-test-runner (.cargo/config.toml).
+test-wasm:
+	cargo test --target wasm32-unknown-unknown --test wasm
+
+# The page in headless Chromium (tests/e2e/*.test.mjs), against a fresh build of the engine.
+test-e2e:
+	scripts/build-wasm.sh
+	npm test
 
 ## The native RESP server on port 6379 (PORT=... to change).
 server:

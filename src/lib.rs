@@ -29,6 +29,9 @@ pub mod util;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
+/// The wasm face, for the wasm-bindgen tests of the JS boundary.
+#[cfg(target_arch = "wasm32")]
+pub use wasm::Playground as WasmPlayground;
 
 pub use engine::{ClientId, Engine, EngineOptions};
 pub use protocol::Reply;

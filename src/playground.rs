@@ -44,19 +44,28 @@ impl Playground {
         }
         match self.engine.execute(client, &argv, now) {
             Some(reply) => {
-                let text = render_for(&reply, self.engine.proto(client));
+                let text = if prints_raw(&argv) {
+                    render_raw(&reply).unwrap_or_else(|| render_for(&reply, self.engine.proto(client)))
+                } else {
+                    render_for(&reply, self.engine.proto(client))
+                };
                 LineOutcome { text, reply: Some(reply) }
             }
             None => LineOutcome { text: String::new(), reply: None },
         }
     }
 
-    /// The prompt redis-cli shows for this client: `127.0.0.1:6379[2]> `.
+    /// The prompt redis-cli shows for this client: `127.0.0.1:6379[2]> `, with `(TX)` while a
+    /// MULTI is open (`127.0.0.1:6379(TX)> `), as redis-cli 7.0 marks it.
     pub fn prompt(&self, client: ClientId) -> String {
-        let db = self.engine.clients.get(&client).map_or(0, |c| c.db);
+        let c = self.engine.clients.get(&client);
+        let db = c.map_or(0, |c| c.db);
         let mut p = format!("127.0.0.1:{}", self.engine.port);
         if db != 0 {
             p.push_str(&format!("[{}]", db));
+        }
+        if c.is_some_and(|c| c.multi.is_some()) {
+            p.push_str("(TX)");
         }
         p.push_str("> ");
         p
@@ -87,7 +96,7 @@ impl Playground {
         if !line.ends_with(' ') && typed > 0 {
             return None;
         }
-        let words = syntax_words(spec.syntax);
+        let words = syntax_words(&cli_syntax(spec.syntax));
         if typed >= words.len() {
             // Past the fixed part: keep hinting a repeated tail such as `[key ...]`.
             return words.last().filter(|w| w.contains("...")).cloned();
@@ -119,9 +128,45 @@ impl Playground {
         };
         Some(format!(
             "\n  {} {}\n  summary: {}\n  since: {}\n  group: {}\n\n",
-            full, spec.syntax, spec.summary, spec.since, spec.group
+            full,
+            cli_syntax(spec.syntax),
+            spec.summary,
+            spec.since,
+            spec.group
         ))
     }
+}
+
+/// Whether redis-cli 7.0 prints this command's reply raw even on a terminal: the reports meant
+/// to be read as text (INFO, CLIENT LIST, CLIENT INFO, MEMORY DOCTOR, LATENCY DOCTOR ...).
+fn prints_raw(argv: &[Vec<u8>]) -> bool {
+    let is = |i: usize, w: &str| argv.get(i).is_some_and(|a| a.eq_ignore_ascii_case(w.as_bytes()));
+    let n = argv.len();
+    is(0, "info")
+        || is(0, "lolwut")
+        || (n >= 2 && is(0, "debug") && (is(1, "htstats") || is(1, "htstats-key") || is(1, "client-eviction")))
+        || (n >= 2 && is(0, "memory") && (is(1, "malloc-stats") || is(1, "doctor")))
+        || (n == 2 && is(0, "cluster") && (is(1, "nodes") || is(1, "info")))
+        || (n >= 2 && is(0, "client") && (is(1, "list") || is(1, "info")))
+        || (n == 3 && is(0, "latency") && is(1, "graph"))
+        || (n == 2 && is(0, "latency") && is(1, "doctor"))
+        || (n >= 2 && is(0, "proxy") && is(1, "info"))
+}
+
+/// A reply as redis-cli prints it raw: a string as its bytes (CRLF line ends shown as line
+/// ends), an error as its text without `(error) `. None for shapes printed as usual.
+fn render_raw(reply: &Reply) -> Option<String> {
+    match reply {
+        Reply::Bulk(b) | Reply::Verbatim(_, b) => Some(String::from_utf8_lossy(b).replace("\r\n", "\n")),
+        Reply::Error(e) => Some(format!("{}\n", e)),
+        _ => None,
+    }
+}
+
+/// A syntax line as redis-cli 7.0 prints it in hints and help: alternatives without spaces
+/// around the bar (`[NX|XX]`, where the documentation writes `[NX | XX]`).
+fn cli_syntax(syntax: &str) -> String {
+    syntax.replace(" | ", "|")
 }
 
 /// Splits a syntax line into top-level words, keeping bracketed groups whole
@@ -170,6 +215,23 @@ mod tests {
         assert_eq!(p.prompt(c), "127.0.0.1:6379> ");
         p.execute_line(c, "select 3", 0);
         assert_eq!(p.prompt(c), "127.0.0.1:6379[3]> ");
+        p.execute_line(c, "multi", 0);
+        assert_eq!(p.prompt(c), "127.0.0.1:6379[3](TX)> ");
+        p.execute_line(c, "discard", 0);
+        assert_eq!(p.prompt(c), "127.0.0.1:6379[3]> ");
+    }
+
+    #[test]
+    fn reports_print_raw_as_redis_cli_does() {
+        let (mut p, c) = pg();
+        let info = p.execute_line(c, "info keyspace", 0).text;
+        assert_eq!(info, "# Keyspace\n");
+        let list = p.execute_line(c, "client list", 0).text;
+        assert!(list.starts_with("id=") && list.ends_with(" resp=2\n"), "{list}");
+        assert_eq!(p.execute_line(c, "client list foo", 0).text, "ERR syntax error\n");
+        assert_eq!(p.execute_line(c, "info nosuchsection", 0).text, "");
+        // Other commands keep the usual quoting.
+        assert_eq!(p.execute_line(c, "echo info", 0).text, "\"info\"\n");
     }
 
     #[test]
@@ -179,6 +241,11 @@ mod tests {
         assert_eq!(p.hints("select 1 "), None);
         assert_eq!(p.hints("nosuch "), None);
         assert_eq!(syntax_words("key [EX s|PX ms] [GET]"), ["key", "[EX s|PX ms]", "[GET]"]);
+        assert_eq!(
+            p.hints("set k "),
+            Some("value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]".into())
+        );
+        assert!(p.help("set").is_some_and(|h| h.starts_with("\n  SET key value [NX|XX] [GET] [EX seconds|PX")));
     }
 
     #[test]

@@ -125,11 +125,16 @@ impl Playground {
         self.inner.engine.dirty as f64
     }
 
-    /// `pg.markSaved()`: the page stored a snapshot; resets `dirty()` and sets LASTSAVE.
+    /// `pg.markSaved(changes?)`: the page stored a snapshot; sets LASTSAVE and forgets the
+    /// `changes` counted when the snapshot was taken (all of them when omitted). Writes made
+    /// while the snapshot was being stored stay counted, as Redis does after a BGSAVE.
     #[wasm_bindgen(js_name = markSaved)]
-    pub fn mark_saved(&mut self) {
+    pub fn mark_saved(&mut self, changes: Option<f64>) {
         let eng = &mut self.inner.engine;
-        eng.dirty = 0;
+        eng.dirty = match changes {
+            Some(n) if n.is_finite() && n >= 0.0 => eng.dirty.saturating_sub(n as u64),
+            _ => 0,
+        };
         eng.last_save_s = now() / 1000;
     }
 
@@ -148,6 +153,19 @@ impl Playground {
             arr.push(&outcome_to_js(&LineOutcome { text, reply: Some(reply) }));
         }
         arr.into()
+    }
+
+    /// `pg.isBlocked(client)` → whether the client waits in a blocking command (BLPOP ...);
+    /// its reply comes through `drain(client)`.
+    #[wasm_bindgen(js_name = isBlocked)]
+    pub fn is_blocked(&self, client: u32) -> bool {
+        self.inner.engine.is_blocked(u64::from(client))
+    }
+
+    /// `pg.unblock(client)` → whether it was blocked: ends its wait as its timeout would (the
+    /// page's Ctrl+C); the reply comes through `drain(client)`.
+    pub fn unblock(&mut self, client: u32) -> bool {
+        self.inner.engine.unblock(u64::from(client), None, now())
     }
 
     /// `pg.tick()`: background work (active expiry); the page calls it a few times a second.
@@ -183,7 +201,11 @@ fn outcome_to_js(out: &LineOutcome) -> JsValue {
     let obj = js_sys::Object::new();
     let _ = js_sys::Reflect::set(&obj, &"text".into(), &JsValue::from_str(&out.text));
     let reply = match &out.reply {
-        Some(r) => serde_wasm_bindgen::to_value(&JsReply(r)).unwrap_or(JsValue::NULL),
+        // Plain objects, not ES Maps (serde-wasm-bindgen's default for maps), so that
+        // `reply.type` and `reply.value` read as the page expects.
+        Some(r) => JsReply(r)
+            .serialize(&serde_wasm_bindgen::Serializer::new().serialize_maps_as_objects(true))
+            .unwrap_or(JsValue::NULL),
         None => JsValue::NULL,
     };
     let _ = js_sys::Reflect::set(&obj, &"reply".into(), &reply);

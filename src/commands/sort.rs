@@ -385,7 +385,7 @@ fn sort_elements(
     let (start, end) = window;
     if by.is_some() && (start != 0 || end != last) {
         // Redis sorts only what the window needs when it sorts BY other keys; elements with
-        // equal weights then land where that quicksort leaves them, so it is copied exactly.
+        // equal weights then land where that quicksort leaves them, so its steps are reproduced.
         partial_sort(&mut weighted, start, end, &mut cmp);
     } else {
         // A stable sort, as glibc's qsort is for arrays that fit in memory: elements that
@@ -398,8 +398,9 @@ fn sort_elements(
 /// Bentley and McIlroy's quicksort ("Engineering a Sort Function", 1993), restricted to
 /// sorting the parts that overlap positions `start..=end`: the algorithm Redis uses for SORT
 /// BY with LIMIT. The positions it leaves for equal elements are part of SORT's output, so
-/// the pivot choice and partitioning follow the paper's program step by step (without the
-/// switch to insertion sort after a partition that moved nothing, which Redis's copy lacks). Sub-arrays wait on an explicit stack rather than in recursion, so a
+/// the pivot choice and partitioning follow the paper's algorithm step by step (without the
+/// switch to insertion sort after a partition that moved nothing, which Redis's variant
+/// lacks). Sub-arrays wait on an explicit stack rather than in recursion, so a
 /// hostile input cannot exhaust the call stack (the order they are done in changes nothing,
 /// as they do not overlap).
 fn partial_sort<T>(v: &mut [T], start: i64, end: i64, cmp: &mut impl FnMut(&T, &T) -> Ordering) {

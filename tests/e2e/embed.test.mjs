@@ -1,0 +1,111 @@
+// <redis-playground> on a documentation page: its own shadow DOM, preloaded commands, its own
+// storage namespace, its height, and independence from other widgets on the page.
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { startServer, startBrowser, watch, run, screen } from "./harness.mjs";
+
+const DOCS = `<!doctype html>
+<html><head><meta charset="utf-8"><link rel="icon" href="data:,">
+<title>Strings tutorial</title>
+<script type="module" src="/embed.js"></script>
+<style>.rp-screen { color: red !important }</style>
+</head><body>
+<h1>Strings</h1>
+<p>Try it:</p>
+<redis-playground id="a" namespace="strings" height="260" commands="SET greeting &quot;hello world&quot;
+GET greeting
+SET html &quot;<img src=x onerror=alert(1)>&quot;
+GET html"></redis-playground>
+<redis-playground id="b" height="12rem"></redis-playground>
+</body></html>`;
+
+let server, browser, page, seen;
+
+before(async () => {
+  server = await startServer({ "/docs/strings.html": DOCS });
+  browser = await startBrowser();
+  page = await browser.context.newPage();
+  seen = watch(page);
+  await page.goto(`${server.url}docs/strings.html`);
+  await page.locator("#a .rp[data-ready]").waitFor();
+  await page.locator("#b .rp[data-ready]").waitFor();
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+});
+
+const a = () => page.locator("#a");
+const b = () => page.locator("#b");
+
+test("the widget lives in a shadow root and runs its preloaded commands", async () => {
+  assert.equal(await page.evaluate(() => document.querySelector("#a").shadowRoot !== null), true);
+  // Page styles do not reach inside.
+  assert.equal(await page.evaluate(() => document.querySelectorAll(".rp-screen").length), 0);
+  const text = await screen(page, a()).locator(".rp-out").textContent();
+  assert.equal(
+    text,
+    '127.0.0.1:6379> SET greeting "hello world"OK\n' +
+      '127.0.0.1:6379> GET greeting"hello world"\n' +
+      '127.0.0.1:6379> SET html "<img src=x onerror=alert(1)>"OK\n' +
+      '127.0.0.1:6379> GET html"<img src=x onerror=alert(1)>"\n',
+  );
+  assert.equal(await page.evaluate(() => document.querySelector("#a").shadowRoot.querySelectorAll(".rp-out img").length), 0);
+  assert.deepEqual(seen.dialogs, []);
+});
+
+test("height is applied (bare numbers are pixels)", async () => {
+  assert.equal(Math.round((await a().boundingBox()).height), 260);
+  const rem = await page.evaluate(() => parseFloat(getComputedStyle(document.documentElement).fontSize));
+  assert.equal(Math.round((await b().boundingBox()).height), Math.round(12 * rem));
+});
+
+test("typing works, and each widget is its own server", async () => {
+  assert.equal(await run(page, "GET greeting", b()), "(nil)\n");
+  assert.equal(await run(page, "SET only-b 1", b()), "OK\n");
+  assert.equal(await run(page, "GET only-b", a()), "(nil)\n");
+  assert.equal(await run(page, "INCR counter", a()), "(integer) 1\n");
+  const input = screen(page, a()).locator(".rp-input");
+  await input.press("ArrowUp");
+  assert.equal(await input.inputValue(), "INCR counter");
+  await input.fill("SET ");
+  await input.dispatchEvent("input");
+  assert.match(await screen(page, a()).locator(".rp-hint").textContent(), /^key value/);
+  await input.fill("");
+});
+
+test("a widget with a namespace keeps its data; one without starts fresh", async () => {
+  await page.waitForFunction(() => /saved \d/.test(
+    document.querySelector("#a").shadowRoot.querySelector(".rp-status-save").textContent), null, { timeout: 10000 });
+  await page.reload();
+  await page.locator("#a .rp[data-ready]").waitFor();
+  await page.locator("#b .rp[data-ready]").waitFor();
+  assert.equal(await run(page, "GET counter", a()), "\"1\"\n");
+  assert.match(await screen(page, a()).locator(".rp-note").textContent(), /saved data was restored/);
+  assert.equal(await run(page, "GET only-b", b()), "(nil)\n");
+  // Its snapshot is stored under its own key, apart from the page's.
+  const keys = await page.evaluate(() => new Promise((ok) => {
+    const req = indexedDB.open("redis-playground", 1);
+    req.onsuccess = () => {
+      const all = req.result.transaction("snapshots").objectStore("snapshots").getAllKeys();
+      all.onsuccess = () => ok(all.result);
+    };
+  }));
+  assert.deepEqual(keys, ["embed:strings"]);
+});
+
+test("Reset starts over with the example commands", async () => {
+  const reset = a().locator(".rp-actions .rp-btn", { hasText: /Reset|Really reset\?/ });
+  await reset.click();
+  await reset.click();
+  await screen(page, a()).locator(".rp-echo", { hasText: "GET html" }).last().waitFor();
+  await page.locator("#a .rp:not([data-busy])").waitFor();
+  assert.equal(await run(page, "GET counter", a()), "(nil)\n");
+  assert.equal(await run(page, "GET greeting", a()), "\"hello world\"\n");
+});
+
+test("no console errors", () => {
+  assert.deepEqual(seen.problems, []);
+  assert.deepEqual(seen.dialogs, []);
+});

@@ -1,0 +1,146 @@
+// Shared by the end-to-end tests: a small static server for www/, headless Chromium through
+// playwright-core, and helpers that type into the terminal and read what it shows.
+import { createServer } from "node:http";
+import { readFile, mkdtemp, rm } from "node:fs/promises";
+import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { extname, join, normalize, resolve, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+
+export const WWW = resolve(fileURLToPath(new URL("../../www/", import.meta.url)));
+
+const MIME = {
+  ".html": "text/html; charset=utf-8",
+  ".js": "text/javascript; charset=utf-8",
+  ".mjs": "text/javascript; charset=utf-8",
+  ".css": "text/css; charset=utf-8",
+  ".wasm": "application/wasm",
+  ".json": "application/json",
+  ".png": "image/png",
+  ".svg": "image/svg+xml",
+};
+
+/** Serves www/ (plus extra in-memory pages) on a free loopback port. */
+export async function startServer(extra = {}) {
+  if (!existsSync(join(WWW, "pkg", "redis_playground_bg.wasm"))) {
+    throw new Error("www/pkg is missing: run scripts/build-wasm.sh first (make test-e2e does)");
+  }
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    if (extra[path] !== undefined) {
+      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
+      res.end(extra[path]);
+      return;
+    }
+    const file = normalize(join(WWW, path.endsWith("/") ? `${path}index.html` : path));
+    if (file !== WWW && !file.startsWith(WWW + sep)) {
+      res.writeHead(403).end();
+      return;
+    }
+    try {
+      const body = await readFile(file);
+      res.writeHead(200, {
+        "content-type": MIME[extname(file)] ?? "application/octet-stream",
+        "cache-control": "no-store",
+      });
+      res.end(body);
+    } catch {
+      res.writeHead(404, { "content-type": "text/plain" }).end("not found");
+    }
+  });
+  await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
+  const { port } = server.address();
+  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(ok)) };
+}
+
+/** A fresh Chromium profile (its own IndexedDB and localStorage) for one test file. */
+export async function startBrowser() {
+  const dir = await mkdtemp(join(tmpdir(), "rp-e2e-"));
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: "/usr/bin/chromium",
+    headless: true,
+    acceptDownloads: true,
+    viewport: { width: 1000, height: 640 },
+    args: [
+      "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+      "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    ],
+  });
+  return {
+    context,
+    close: async () => {
+      await context.close();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Watches a page for console errors, uncaught exceptions, failed requests and dialogs. */
+export function watch(page) {
+  const problems = [];
+  const dialogs = [];
+  page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
+  page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
+  page.on("requestfailed", (r) => problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on("response", (r) => { if (r.status() >= 400) problems.push(`http ${r.status()}: ${r.url()}`); });
+  page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
+  return { problems, dialogs };
+}
+
+/** Opens the page and waits until the terminal accepts input. */
+export async function openPage(context, url) {
+  const page = await context.newPage();
+  const seen = watch(page);
+  await page.goto(url);
+  await page.locator(".rp[data-ready]").waitFor();
+  return { page, ...seen };
+}
+
+/** The visible screen (current client tab) of the page, or of one widget (`scope`). */
+export function screen(page, scope = page) {
+  return scope.locator(".rp-screen:not([hidden])");
+}
+
+/** Types a line into the visible terminal (of `scope`: a widget), presses Enter, and returns
+ * the text of the reply blocks it produced (null when the line printed nothing). */
+export async function run(page, line, scope = page) {
+  const scr = screen(page, scope);
+  const before = await scr.locator(".rp-out > *").count();
+  const input = scr.locator(".rp-input");
+  await input.fill(line);
+  await input.press("Enter");
+  // The echo row appears first; the reply (if any) follows it synchronously in the same run.
+  await scr.locator(".rp-out > *").nth(before).waitFor({ state: "attached" });
+  await scope.locator(".rp:not([data-busy])").waitFor({ state: "attached" });
+  const added = await scr.locator(".rp-out > *").evaluateAll(
+    (els, n) => els.slice(n).map((e) => ({ cls: e.className, text: e.textContent })),
+    before,
+  );
+  const replies = added.filter((a) => a.cls.includes("rp-reply"));
+  return replies.length ? replies.map((r) => r.text).join("") : null;
+}
+
+/** The last reply block's element on the visible screen. */
+export function lastReply(page) {
+  return screen(page).locator(".rp-reply").last();
+}
+
+/** Bytes of the stored snapshot for `namespace` in IndexedDB, or null. */
+export async function storedSnapshot(page, namespace = "default") {
+  return page.evaluate((ns) => new Promise((ok, fail) => {
+    const req = indexedDB.open("redis-playground", 1);
+    req.onerror = () => fail(req.error);
+    req.onsuccess = () => {
+      const db = req.result;
+      const tx = db.transaction("snapshots", "readonly");
+      const get = tx.objectStore("snapshots").get(ns);
+      get.onsuccess = () => {
+        const rec = get.result;
+        db.close();
+        ok(rec && rec.bytes ? Array.from(new Uint8Array(rec.bytes)) : null);
+      };
+      get.onerror = () => fail(get.error);
+    };
+  }), namespace);
+}

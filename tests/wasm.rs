@@ -1,0 +1,166 @@
+//! The JS boundary of the wasm build, as the page sees it: `execute` returns `{ text, reply }`,
+//! snapshots round-trip, a corrupt snapshot is refused with a message and the data kept.
+//! Run with `cargo test --target wasm32-unknown-unknown --test wasm` (under Node).
+#![cfg(target_arch = "wasm32")]
+
+use js_sys::{Object, Reflect};
+use redis_playground::WasmPlayground as Playground;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_test::wasm_bindgen_test;
+
+fn get(v: &JsValue, name: &str) -> JsValue {
+    Reflect::get(v, &JsValue::from_str(name)).expect("property readable")
+}
+
+fn text(v: &JsValue) -> String {
+    get(v, "text").as_string().expect("text is a string")
+}
+
+fn options(databases: u32) -> JsValue {
+    let o = Object::new();
+    Reflect::set(&o, &"databases".into(), &JsValue::from(databases)).expect("set option");
+    Reflect::set(&o, &"seed".into(), &JsValue::from(7)).expect("set option");
+    o.into()
+}
+
+#[wasm_bindgen_test]
+fn execute_returns_text_and_reply() {
+    let mut pg = Playground::new(options(16));
+    let c = pg.open_client();
+    let out = pg.execute(c, "PING");
+    assert_eq!(text(&out), "PONG\n");
+    let reply = get(&out, "reply");
+    assert_eq!(get(&reply, "type").as_string().as_deref(), Some("status"));
+    assert_eq!(get(&reply, "value").as_string().as_deref(), Some("PONG"));
+
+    let out = pg.execute(c, "ECHO \"a\\nb\"");
+    assert_eq!(text(&out), "\"a\\nb\"\n");
+    assert_eq!(get(&get(&out, "reply"), "value").as_string().as_deref(), Some("a\nb"));
+
+    let out = pg.execute(c, "NOSUCH x");
+    assert_eq!(get(&get(&out, "reply"), "type").as_string().as_deref(), Some("error"));
+    assert!(text(&out).starts_with("(error) ERR unknown command 'NOSUCH'"));
+
+    // A blank line runs nothing: empty text and a null reply.
+    let out = pg.execute(c, "   ");
+    assert_eq!(text(&out), "");
+    assert!(get(&out, "reply").is_null());
+
+    let out = pg.execute(c, "SELECT 3");
+    assert_eq!(text(&out), "OK\n");
+    assert_eq!(pg.prompt(c), "127.0.0.1:6379[3]> ");
+}
+
+#[wasm_bindgen_test]
+fn execute_args_and_integer_replies() {
+    let mut pg = Playground::new(options(16));
+    let c = pg.open_client();
+    let out = pg.execute_args(c, vec!["SET".into(), "n".into(), "41".into()]);
+    assert_eq!(text(&out), "OK\n");
+    let out = pg.execute_args(c, vec!["INCR".into(), "n".into()]);
+    assert_eq!(text(&out), "(integer) 42\n");
+    let reply = get(&out, "reply");
+    assert_eq!(get(&reply, "type").as_string().as_deref(), Some("integer"));
+    assert_eq!(get(&reply, "value").as_f64(), Some(42.0));
+    let out = pg.execute_args(c, vec!["GET".into(), "missing".into()]);
+    assert_eq!(text(&out), "(nil)\n");
+    assert_eq!(get(&get(&out, "reply"), "type").as_string().as_deref(), Some("nil"));
+}
+
+#[wasm_bindgen_test]
+fn writes_count_as_dirty_until_saved() {
+    let mut pg = Playground::new(options(16));
+    let c = pg.open_client();
+    assert_eq!(pg.dirty(), 0.0);
+    pg.execute(c, "SET a 1");
+    pg.execute(c, "SET b 2");
+    assert_eq!(pg.dirty(), 2.0);
+    // Only the changes the snapshot held are forgotten.
+    pg.mark_saved(Some(1.0));
+    assert_eq!(pg.dirty(), 1.0);
+    pg.mark_saved(None);
+    assert_eq!(pg.dirty(), 0.0);
+}
+
+#[wasm_bindgen_test]
+fn snapshot_restore_round_trip() {
+    let mut pg = Playground::new(options(16));
+    let c = pg.open_client();
+    pg.execute(c, "SET greeting \"hello world\"");
+    pg.execute(c, "SELECT 2");
+    pg.execute(c, "SET bin \"\\x00\\xff\"");
+    let bytes = pg.snapshot();
+    assert_eq!(&bytes[..5], b"REDIS");
+
+    let mut other = Playground::new(options(16));
+    other.restore(&bytes).expect("a snapshot of ours restores");
+    assert_eq!(other.key_counts()[0], 1);
+    assert_eq!(other.key_counts()[2], 1);
+    let d = other.open_client();
+    assert_eq!(text(&other.execute(d, "GET greeting")), "\"hello world\"\n");
+    other.execute(d, "SELECT 2");
+    assert_eq!(text(&other.execute(d, "GET bin")), "\"\\x00\\xff\"\n");
+    assert_eq!(other.dirty(), 0.0);
+}
+
+#[wasm_bindgen_test]
+fn corrupt_restore_throws_and_keeps_data() {
+    let mut pg = Playground::new(options(16));
+    let c = pg.open_client();
+    pg.execute(c, "SET keep me");
+    let mut bytes = pg.snapshot();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55; // the CRC-64 no longer matches
+
+    for bad in [bytes.as_slice(), b"not an rdb file".as_slice(), b"".as_slice()] {
+        let err = pg.restore(bad).expect_err("a corrupt snapshot is refused");
+        let err: js_sys::Error = JsValue::from(err).unchecked_into();
+        let message = String::from(err.message());
+        assert!(!message.is_empty(), "the error says why");
+    }
+    assert_eq!(text(&pg.execute(c, "GET keep")), "\"me\"\n");
+    assert_eq!(pg.key_counts()[0], 1);
+}
+
+#[wasm_bindgen_test]
+fn drain_hints_complete_help() {
+    let mut pg = Playground::new(options(16));
+    let a = pg.open_client();
+    let b = pg.open_client();
+    pg.execute(a, "SUBSCRIBE news");
+    assert_eq!(text(&pg.execute(b, "PUBLISH news hi")), "(integer) 1\n");
+    let msgs: js_sys::Array = pg.drain(a).unchecked_into();
+    assert_eq!(msgs.length(), 1);
+    let msg = msgs.get(0);
+    // A pub/sub message is a push (printed by redis-cli as an array under RESP2).
+    assert_eq!(get(&get(&msg, "reply"), "type").as_string().as_deref(), Some("push"));
+    assert_eq!(text(&msg), "1) \"message\"\n2) \"news\"\n3) \"hi\"\n");
+    assert_eq!(js_sys::Array::from(&pg.drain(a)).length(), 0);
+
+    assert!(pg.hints("SET ").is_some());
+    assert!(pg.complete("pi").contains(&"PING".to_string()));
+    assert!(pg.help("get").is_some_and(|h| h.contains("GET key")));
+    assert!(pg.help("nosuch").is_none());
+}
+
+#[wasm_bindgen_test]
+fn blocked_clients_are_reported_and_can_be_released() {
+    let mut pg = Playground::new(options(16));
+    let a = pg.open_client();
+    let b = pg.open_client();
+    let out = pg.execute(a, "BLPOP queue 0");
+    assert_eq!(text(&out), "");
+    assert!(get(&out, "reply").is_null());
+    assert!(pg.is_blocked(a));
+    assert_eq!(text(&pg.execute(b, "RPUSH queue job")), "(integer) 1\n");
+    assert!(!pg.is_blocked(a));
+    let msgs = js_sys::Array::from(&pg.drain(a));
+    assert_eq!(msgs.length(), 1);
+    assert_eq!(text(&msgs.get(0)), "1) \"queue\"\n2) \"job\"\n");
+
+    pg.execute(a, "BLPOP queue 0");
+    assert!(pg.unblock(a));
+    assert!(!pg.unblock(a));
+    let msgs = js_sys::Array::from(&pg.drain(a));
+    assert_eq!(text(&msgs.get(0)), "(nil)\n");
+}

@@ -1,0 +1,77 @@
+// <redis-playground>: a live terminal for documentation pages.
+//
+//   <script type="module" src="/path/to/embed.js"></script>
+//   <redis-playground namespace="strings-tutorial" height="320px"
+//                     commands="SET greeting hello
+//   GET greeting"></redis-playground>
+//
+// Attributes: `commands` lines run when the terminal starts (one per line), `namespace` the
+// IndexedDB key its data is kept under (without it, nothing is stored), `height` a CSS length
+// (a bare number is pixels). Each element is its own server with its own clients; the
+// terminal code is the page's (terminal.js), inside a shadow root.
+import { createPlayground } from "./terminal.js";
+
+const STYLE_URL = new URL("./style.css", import.meta.url).href;
+
+function cssLength(v) {
+  if (v == null || v.trim() === "") return "320px";
+  return /^\d+(\.\d+)?$/.test(v.trim()) ? `${v.trim()}px` : v.trim();
+}
+
+export class RedisPlaygroundElement extends HTMLElement {
+  static get observedAttributes() {
+    return ["height"];
+  }
+
+  connectedCallback() {
+    if (this.shadowRoot) {
+      // Moved, or put back after a removal: the same server carries on.
+      this.shell?.start();
+      return;
+    }
+    const shadow = this.attachShadow({ mode: "open" });
+    const link = document.createElement("link");
+    link.rel = "stylesheet";
+    link.href = STYLE_URL;
+    const host = document.createElement("style");
+    host.textContent = ":host{display:block;height:var(--rp-height,320px)} :host([hidden]){display:none}";
+    const box = document.createElement("div");
+    box.className = "rp-host";
+    shadow.append(link, host, box);
+    this.applyHeight();
+    const commands = (this.getAttribute("commands") ?? "")
+      .split(/\r\n|\r|\n/)
+      .map((l) => l.trim())
+      .filter((l) => l !== "");
+    const namespace = this.getAttribute("namespace");
+    this.ready = createPlayground(box, {
+      namespace: namespace && namespace.trim() !== "" ? `embed:${namespace.trim()}` : null,
+      commands,
+      actions: ["reset", "export"],
+    }).then((shell) => {
+      this.shell = shell;
+      if (!this.isConnected) shell.stop();
+      return shell;
+    });
+    this.ready.catch((e) => console.warn("<redis-playground>:", e));
+  }
+
+  disconnectedCallback() {
+    // Removal for good (not a move) stops the timers and saves what is pending.
+    queueMicrotask(() => {
+      if (!this.isConnected) this.shell?.stop();
+    });
+  }
+
+  attributeChangedCallback() {
+    this.applyHeight();
+  }
+
+  applyHeight() {
+    this.style.setProperty("--rp-height", cssLength(this.getAttribute("height")));
+  }
+}
+
+if (!customElements.get("redis-playground")) {
+  customElements.define("redis-playground", RedisPlaygroundElement);
+}

@@ -1,0 +1,299 @@
+// Where the playground keeps things between visits: snapshots (Redis RDB files) in IndexedDB,
+// the command history in localStorage, and the autosave policy that ties them to the engine.
+//
+// A snapshot is one record written in one IndexedDB transaction, so a crash or a closed tab
+// leaves either the previous snapshot or the new one, never half of each.
+
+const DB_NAME = "redis-playground";
+const DB_VERSION = 1;
+const STORE = "snapshots";
+
+let dbPromise = null;
+
+function openDb() {
+  if (!dbPromise) {
+    dbPromise = new Promise((resolve, reject) => {
+      if (typeof indexedDB === "undefined") {
+        reject(new Error("IndexedDB is not available in this browser"));
+        return;
+      }
+      const req = indexedDB.open(DB_NAME, DB_VERSION);
+      req.onupgradeneeded = () => {
+        if (!req.result.objectStoreNames.contains(STORE)) req.result.createObjectStore(STORE);
+      };
+      req.onsuccess = () => resolve(req.result);
+      req.onerror = () => reject(req.error ?? new Error("IndexedDB could not be opened"));
+      req.onblocked = () => reject(new Error("IndexedDB is blocked by another tab"));
+    });
+    // A failed open may succeed later (another tab closed): do not cache the failure.
+    dbPromise.catch(() => { dbPromise = null; });
+  }
+  return dbPromise;
+}
+
+/** Runs `fn(store)` in one transaction; resolves with the request's result once committed. */
+async function inTransaction(mode, fn) {
+  const db = await openDb();
+  return new Promise((resolve, reject) => {
+    const tx = db.transaction(STORE, mode);
+    const req = fn(tx.objectStore(STORE));
+    // Commit now rather than when the event loop gets back to it: a save made as the page
+    // is left must be committed before the document goes away.
+    tx.commit?.();
+    tx.oncomplete = () => resolve(req ? req.result : undefined);
+    tx.onerror = () => reject(tx.error ?? new Error("IndexedDB transaction failed"));
+    tx.onabort = () => reject(tx.error ?? new Error("IndexedDB transaction aborted"));
+  });
+}
+
+/** Snapshots of one namespace in IndexedDB (the page uses "default"; each widget its own). */
+export class SnapshotStore {
+  constructor(namespace) {
+    this.key = String(namespace);
+  }
+
+  /** The stored record `{ bytes, savedAt }`, or null when nothing is stored. A record whose
+   * shape is wrong is returned with `bytes: null` so the caller treats it as corrupt. */
+  async load() {
+    const rec = await inTransaction("readonly", (s) => s.get(this.key));
+    if (rec === undefined) return null;
+    const bytes = rec && rec.bytes instanceof Uint8Array ? rec.bytes
+      : rec && rec.bytes instanceof ArrayBuffer ? new Uint8Array(rec.bytes) : null;
+    return { bytes, savedAt: typeof rec?.savedAt === "number" ? rec.savedAt : null, raw: rec };
+  }
+
+  /** Stores the whole snapshot in one transaction; resolves with the time once committed. */
+  async save(bytes) {
+    const savedAt = Date.now();
+    await inTransaction("readwrite", (s) => s.put({ version: 1, savedAt, bytes }, this.key));
+    return savedAt;
+  }
+
+  /** Deletes the stored snapshot. */
+  async clear() {
+    await inTransaction("readwrite", (s) => s.delete(this.key));
+  }
+}
+
+/** A store that keeps the snapshot in memory only (a widget without a namespace). */
+export class MemoryStore {
+  constructor() {
+    this.record = null;
+  }
+  async load() {
+    return this.record;
+  }
+  async save(bytes) {
+    const savedAt = Date.now();
+    this.record = { bytes, savedAt };
+    return savedAt;
+  }
+  async clear() {
+    this.record = null;
+  }
+}
+
+// Lines redis-cli keeps out of its history file because they carry passwords.
+const SECRET = /^\s*(auth\b|acl\s+setuser\b|hello\b.*\bauth\b|migrate\b.*\bauth2?\b|config\s+set\s+(masterauth|masteruser|requirepass)\b)/i;
+
+/** The typed-command history, persisted in localStorage (or memory when `key` is null). */
+export class HistoryStore {
+  constructor(key, limit = 1000) {
+    this.key = key;
+    this.limit = limit;
+    this.memory = [];
+  }
+
+  load() {
+    if (!this.key) return [...this.memory];
+    try {
+      const v = JSON.parse(localStorage.getItem(this.key) ?? "[]");
+      return Array.isArray(v) ? v.filter((l) => typeof l === "string") : [];
+    } catch {
+      return [];
+    }
+  }
+
+  /** Whether a line belongs in the history at all. */
+  static keeps(line) {
+    return line.trim() !== "" && !SECRET.test(line);
+  }
+
+  add(line) {
+    if (!HistoryStore.keeps(line)) return;
+    const lines = this.load();
+    if (lines[lines.length - 1] !== line) lines.push(line);
+    const kept = lines.slice(-this.limit);
+    if (!this.key) {
+      this.memory = kept;
+      return;
+    }
+    try {
+      localStorage.setItem(this.key, JSON.stringify(kept));
+    } catch {
+      // A full or disabled localStorage only costs the history across visits.
+    }
+  }
+}
+
+/**
+ * Keeps the engine's data in a store: restores it on start, saves it about a second after
+ * changes (and when the page is hidden or left), and carries out the explicit actions
+ * (save, reset, import). When the stored snapshot cannot be read it is never overwritten
+ * automatically: autosave stays paused until the user saves, resets, imports or discards it.
+ */
+export class Persistence {
+  constructor(pg, store, { onChange = () => {}, delayMs = 1000, maxDelayMs = 5000 } = {}) {
+    this.pg = pg;
+    this.store = store;
+    this.onChange = onChange;
+    this.delayMs = delayMs;
+    this.maxDelayMs = maxDelayMs;
+    this.savedAt = null;     // when the data last reached the store (ms), null if never
+    this.blocked = null;     // { message } while a corrupt stored snapshot is protected
+    this.error = null;       // the last save failure, shown in the status line
+    this.timer = null;
+    this.dirtySeen = 0;
+    this.firstChange = 0;
+    this.chain = Promise.resolve();
+    this.onHide = () => {
+      if (document.visibilityState === "hidden") this.flush();
+    };
+    this.onPageHide = () => this.flush();
+    document.addEventListener("visibilitychange", this.onHide);
+    window.addEventListener("pagehide", this.onPageHide);
+  }
+
+  destroy() {
+    clearTimeout(this.timer);
+    document.removeEventListener("visibilitychange", this.onHide);
+    window.removeEventListener("pagehide", this.onPageHide);
+  }
+
+  /** Restores the stored snapshot: "empty", "restored", or "corrupt" (with `message`). */
+  async restore() {
+    let rec;
+    try {
+      rec = await this.store.load();
+    } catch (e) {
+      this.error = e.message;
+      this.onChange();
+      return { status: "unavailable", message: e.message };
+    }
+    if (!rec) return { status: "empty" };
+    try {
+      if (!rec.bytes) throw new Error("the stored record holds no snapshot bytes");
+      this.pg.restore(rec.bytes);
+    } catch (e) {
+      this.blocked = { message: e.message, record: rec };
+      this.onChange();
+      return { status: "corrupt", message: e.message };
+    }
+    this.pg.markSaved();
+    this.savedAt = rec.savedAt ?? Date.now();
+    this.onChange();
+    return { status: "restored" };
+  }
+
+  /** Called after anything that may have written: schedules a save when there are changes. */
+  changed() {
+    const dirty = this.pg.dirty();
+    if (this.blocked || dirty === 0) return;
+    // Only a new change restarts the wait (this is also called on every tick).
+    if (this.timer !== null && dirty === this.dirtySeen) return;
+    this.dirtySeen = dirty;
+    const now = Date.now();
+    if (this.timer === null) this.firstChange = now;
+    clearTimeout(this.timer);
+    // Debounced, but a steady stream of writes still saves every few seconds.
+    const wait = Math.max(0, Math.min(this.delayMs, this.firstChange + this.maxDelayMs - now));
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.save().catch(() => {});
+    }, wait);
+  }
+
+  /** Saves now if there is anything unsaved (page hidden or left). */
+  flush() {
+    if (this.blocked || this.pg.dirty() === 0) return;
+    clearTimeout(this.timer);
+    this.timer = null;
+    this.save().catch(() => {});
+  }
+
+  /** Stores a snapshot now. `explicit` (SAVE, the Save button) also overwrites a protected
+   * corrupt snapshot. Saves run one after another. */
+  save({ explicit = false } = {}) {
+    const run = async () => {
+      if (this.blocked && !explicit) return;
+      const changes = this.pg.dirty();
+      const bytes = this.pg.snapshot();
+      try {
+        this.savedAt = await this.store.save(bytes);
+      } catch (e) {
+        this.error = e.message;
+        this.onChange();
+        throw e;
+      }
+      // Writes made while the record was being stored stay counted for the next save.
+      this.pg.markSaved(changes);
+      this.blocked = null;
+      this.error = null;
+      this.onChange();
+      if (this.pg.dirty() > 0) this.changed();
+    };
+    const p = this.chain.then(run);
+    this.chain = p.catch(() => {});
+    return p;
+  }
+
+  /** Empties every database and deletes the stored snapshot. */
+  async reset() {
+    clearTimeout(this.timer);
+    this.timer = null;
+    await this.chain;
+    const c = this.pg.openClient();
+    let reply;
+    try {
+      reply = this.pg.executeArgs(c, ["FLUSHALL"]).reply;
+    } finally {
+      this.pg.closeClient(c);
+    }
+    if (reply?.type !== "status") {
+      // Without FLUSHALL, an empty snapshot empties every database just as well.
+      this.pg.restore(emptySnapshot(this.pg));
+    }
+    await this.store.clear();
+    this.pg.markSaved();
+    this.savedAt = null;
+    this.blocked = null;
+    this.error = null;
+    this.onChange();
+  }
+
+  /** Replaces the data with an imported snapshot (throws, data kept, if it is refused). The
+   * caller stores it with `save({ explicit: true })`. */
+  async import(bytes) {
+    await this.chain;
+    this.pg.restore(bytes);
+    this.onChange();
+  }
+
+  /** Drops a protected corrupt snapshot and stores the current data instead. */
+  async discardStored() {
+    await this.store.clear();
+    this.blocked = null;
+    this.onChange();
+    await this.save({ explicit: true });
+  }
+}
+
+function emptySnapshot(pg) {
+  const Ctor = pg.constructor;
+  const empty = new Ctor({ databases: pg.keyCounts().length });
+  try {
+    return empty.snapshot();
+  } finally {
+    empty.free?.();
+  }
+}

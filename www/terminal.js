@@ -1,0 +1,799 @@
+// The terminal: a redis-cli look-alike over the engine, shared by the page (app.js) and the
+// embeddable widget (embed.js).
+//
+// - Screen: one client's terminal (its prompt, its output, its input line and history).
+// - Shell: the client tabs, the toolbar, notices and the status line around the screens; it
+//   runs typed lines (redis-cli's own commands here, the rest in the engine) and delivers
+//   messages waiting for each client.
+// - createPlayground(root, options): loads the engine, restores the stored snapshot and
+//   builds a Shell inside `root`.
+//
+// Everything shown comes from the engine as text and is inserted with textContent: a value
+// such as `<img src=x onerror=alert(1)>` is displayed, never interpreted.
+
+import { loadEngine } from "./engine.js";
+import { HistoryStore, MemoryStore, Persistence, SnapshotStore } from "./storage.js";
+
+const TICK_MS = 100;
+const STATUS_MS = 1000;
+const MAX_ENTRIES = 3000;      // output blocks kept per screen
+const MAX_REPEAT = 10000;      // bound on redis-cli's "N command" repetition
+
+const HELP_INTRO = `redis-playground: Redis 7.0 in your browser, behind a redis-cli 7.0.15 look-alike
+To get help about Redis commands type:
+      "help @<group>" to get a list of commands in <group>
+      "help <command>" for help on <command>
+      "help <tab>" to complete a command name
+
+In this playground:
+      "clear" or Ctrl+L clears the screen; Up/Down walk the command history
+      Tab completes command names; "+" opens another client in its own tab
+      The data is saved in this browser (SAVE saves now; LASTSAVE tells when)
+`;
+
+function el(tag, className, text) {
+  const e = document.createElement(tag);
+  if (className) e.className = className;
+  if (text !== undefined) e.textContent = text;
+  return e;
+}
+
+function button(label, title, onClick, className = "rp-btn") {
+  const b = el("button", className, label);
+  b.type = "button";
+  if (title) b.title = title;
+  b.addEventListener("click", onClick);
+  return b;
+}
+
+/** Bytes as Redis's INFO prints them (used_memory_human): 1023B, 1.50K, 2.25M ... */
+export function humanBytes(n) {
+  if (n < 1024) return `${n}B`;
+  const units = ["K", "M", "G", "T"];
+  let v = n;
+  for (const u of units) {
+    v /= 1024;
+    if (v < 1024 || u === "T") return `${v.toFixed(2)}${u}`;
+  }
+  return `${n}B`;
+}
+
+function clockTime(ms) {
+  const d = new Date(ms);
+  return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+}
+
+/** One client's terminal. */
+export class Screen {
+  constructor(shell, client, label, history) {
+    this.shell = shell;
+    this.client = client;
+    this.label = label;
+    this.history = history;          // this screen's own input history (oldest first)
+    this.histIndex = history.length; // history.length means "the line being typed"
+    this.draft = "";
+    this.completion = null;
+
+    this.el = el("div", "rp-screen");
+    this.el.setAttribute("role", "tabpanel");
+    this.out = el("div", "rp-out");
+    this.out.setAttribute("role", "log");
+    this.out.setAttribute("aria-live", "polite");
+    this.line = el("div", "rp-line");
+    this.promptEl = el("span", "rp-prompt");
+    const field = el("div", "rp-field");
+    this.input = el("input", "rp-input");
+    Object.assign(this.input, { type: "text", spellcheck: false, autocomplete: "off" });
+    this.input.setAttribute("autocapitalize", "off");
+    this.input.setAttribute("autocorrect", "off");
+    this.input.setAttribute("aria-label", `Redis command for ${label}`);
+    this.ghost = el("div", "rp-ghost");
+    this.ghost.setAttribute("aria-hidden", "true");
+    this.mirror = el("span", "rp-mirror");
+    this.hint = el("span", "rp-hint");
+    this.ghost.append(this.mirror, this.hint);
+    field.append(this.input, this.ghost);
+    this.line.append(this.promptEl, field);
+    // Shown instead of the input line while the client waits in BLPOP and the like.
+    this.wait = el("div", "rp-wait", "(waiting for a reply: push data from another client tab, or press Ctrl+C to stop waiting)");
+    this.wait.hidden = true;
+    this.blocked = false;
+    this.el.tabIndex = -1;
+    this.el.addEventListener("keydown", (e) => {
+      if (this.blocked && e.ctrlKey && (e.key === "c" || e.key === "C")) {
+        e.preventDefault();
+        this.shell.interrupt(this);
+      }
+    });
+    this.el.append(this.out, this.line, this.wait);
+
+    // Whether the view follows new output: false while the user reads back up the screen.
+    this.stick = true;
+    this.el.addEventListener("scroll", () => {
+      this.stick = this.el.scrollHeight - this.el.scrollTop - this.el.clientHeight < 8;
+    });
+    this.input.addEventListener("keydown", (e) => this.onKey(e));
+    this.input.addEventListener("input", () => {
+      this.completion = null;
+      this.updateHint();
+    });
+    this.input.addEventListener("paste", (e) => this.onPaste(e));
+    this.input.addEventListener("scroll", () => this.updateHint());
+    // A click anywhere focuses the input, unless it ended a text selection (to copy).
+    this.el.addEventListener("mouseup", () => {
+      const sel = (this.el.getRootNode().getSelection?.() ?? window.getSelection());
+      if (!sel || sel.isCollapsed) this.focus();
+    });
+    this.refreshPrompt();
+  }
+
+  focus() {
+    if (this.blocked) this.el.focus({ preventScroll: true });
+    else this.input.focus({ preventScroll: true });
+  }
+
+  /** A blocked client has no prompt, as in redis-cli, until its reply arrives. */
+  setBlocked(blocked) {
+    if (blocked === this.blocked) return;
+    const hadFocus = this.el.contains(this.el.getRootNode().activeElement);
+    this.blocked = blocked;
+    this.line.hidden = blocked;
+    this.wait.hidden = !blocked;
+    if (hadFocus) this.focus();
+    this.scrollToEnd();
+  }
+
+  refreshPrompt() {
+    this.promptEl.textContent = this.shell.pg.prompt(this.client);
+  }
+
+  scrollToEnd() {
+    this.el.scrollTop = this.el.scrollHeight;
+    this.stick = true;
+  }
+
+  trim() {
+    while (this.out.childElementCount > MAX_ENTRIES) this.out.firstElementChild.remove();
+  }
+
+  /** The prompt and the line as typed, like the line redis-cli leaves on screen. */
+  echo(line, suffix = "") {
+    const row = el("div", "rp-echo");
+    row.append(el("span", "rp-prompt", this.promptEl.textContent), el("span", "rp-cmd", line + suffix));
+    this.out.append(row);
+    this.trim();
+    this.scrollToEnd();
+  }
+
+  /** Prints a block of text exactly as given (a reply's redis-cli rendering). */
+  print(text, className = "") {
+    if (text === "") return;
+    const pre = el("pre", `rp-reply ${className}`.trim(), text);
+    this.out.append(pre);
+    this.trim();
+    this.scrollToEnd();
+    return pre;
+  }
+
+  /** Prints an engine outcome `{ text, reply }`. */
+  printOutcome(out) {
+    const pre = this.print(out.text, out.reply?.type === "error" ? "rp-error" : "");
+    if (pre && out.reply) pre.dataset.type = out.reply.type;
+    this.shell.markFirstReply();
+  }
+
+  /** A line from the page itself (not Redis output), styled apart. */
+  note(text) {
+    this.print(text, "rp-note");
+  }
+
+  clear() {
+    this.out.replaceChildren();
+  }
+
+  remember(line) {
+    if (HistoryStore.keeps(line) && this.history[this.history.length - 1] !== line) this.history.push(line);
+    this.histIndex = this.history.length;
+    this.draft = "";
+  }
+
+  setInput(value) {
+    this.input.value = value;
+    const end = value.length;
+    this.input.setSelectionRange(end, end);
+    this.updateHint();
+  }
+
+  updateHint() {
+    const v = this.input.value;
+    let h = "";
+    if (v.trim() !== "") {
+      try {
+        h = this.shell.pg.hints(v) ?? "";
+      } catch {
+        h = "";
+      }
+    }
+    this.mirror.textContent = v;
+    this.hint.textContent = h && !v.endsWith(" ") ? ` ${h}` : h;
+    // The overlay cannot follow a scrolled input: the hint is left out then.
+    this.ghost.hidden = h === "" || this.input.scrollWidth > this.input.clientWidth || this.input.scrollLeft > 0;
+  }
+
+  onKey(e) {
+    if (e.key !== "Tab" && e.key !== "Shift") {
+      if (e.key === "Escape" && this.completion) {
+        this.setInput(this.completion.original);
+      }
+      if (e.key !== "Escape" || this.completion) this.completion = null;
+    }
+    const ctrl = e.ctrlKey && !e.altKey && !e.metaKey;
+    if (e.key === "Enter") {
+      e.preventDefault();
+      const line = this.input.value;
+      this.setInput("");
+      this.shell.submit(this, line);
+    } else if (e.key === "ArrowUp" || (ctrl && e.key === "p")) {
+      e.preventDefault();
+      this.walkHistory(-1);
+    } else if (e.key === "ArrowDown" || (ctrl && e.key === "n")) {
+      e.preventDefault();
+      this.walkHistory(1);
+    } else if (e.key === "Tab" && !e.altKey && !e.ctrlKey && !e.metaKey) {
+      e.preventDefault();
+      this.complete(e.shiftKey ? -1 : 1);
+    } else if (ctrl && (e.key === "l" || e.key === "L")) {
+      e.preventDefault();
+      this.clear();
+    } else if (ctrl && (e.key === "c" || e.key === "C")) {
+      // Ctrl+C copies when something is selected; otherwise it abandons the line.
+      const sel = this.el.getRootNode().getSelection?.() ?? window.getSelection();
+      const inputSel = this.input.selectionStart !== this.input.selectionEnd;
+      if ((!sel || sel.isCollapsed) && !inputSel) {
+        e.preventDefault();
+        this.echo(this.input.value, "^C");
+        this.setInput("");
+        this.histIndex = this.history.length;
+      }
+    } else if (ctrl && (e.key === "u" || e.key === "U")) {
+      e.preventDefault();
+      this.setInput(this.input.value.slice(this.input.selectionStart ?? 0));
+      this.input.setSelectionRange(0, 0);
+    }
+  }
+
+  walkHistory(step) {
+    if (this.history.length === 0) return;
+    if (this.histIndex === this.history.length) this.draft = this.input.value;
+    const next = Math.min(this.history.length, Math.max(0, this.histIndex + step));
+    if (next === this.histIndex) return;
+    this.histIndex = next;
+    this.setInput(next === this.history.length ? this.draft : this.history[next]);
+  }
+
+  /** Tab: cycles through the command names that complete the word being typed (the command,
+   * or the argument of HELP), in the case it was typed in, then back to what was typed. */
+  complete(step) {
+    if (!this.completion) {
+      const v = this.input.value;
+      const m = /^(\s*)(\S*)$/.exec(v) ?? /^(\s*(?:help|\?)\s+)(\S*)$/i.exec(v);
+      if (!m) return;
+      const [, before, word] = m;
+      let names = [];
+      try {
+        names = this.shell.pg.complete(word);
+      } catch {
+        names = [];
+      }
+      if (names.length === 0) return;
+      const lower = /^[a-z]/.test(word) || (word === "" && /help|\?/.test(before));
+      if (lower) names = names.map((n) => n.toLowerCase());
+      this.completion = { original: v, before, names, i: -1 };
+    }
+    const c = this.completion;
+    const n = c.names.length + 1; // the last stop is what was typed
+    c.i = (((c.i + step) % n) + n) % n;
+    this.setInput(c.i === c.names.length ? c.original : c.before + c.names[c.i]);
+  }
+
+  /** Pasting several lines runs each complete line, as a terminal would. */
+  onPaste(e) {
+    const text = e.clipboardData?.getData("text/plain") ?? "";
+    if (!/[\r\n]/.test(text)) return;
+    e.preventDefault();
+    const start = this.input.selectionStart ?? this.input.value.length;
+    const end = this.input.selectionEnd ?? start;
+    const whole = this.input.value.slice(0, start) + text + this.input.value.slice(end);
+    const lines = whole.split(/\r\n|\r|\n/);
+    const rest = lines.pop();
+    this.setInput("");
+    for (const line of lines) this.shell.submit(this, line);
+    this.setInput(rest);
+  }
+}
+
+/** The client tabs, the toolbar, notices and the status line around the screens. */
+export class Shell {
+  /**
+   * @param {HTMLElement|ShadowRoot} root where to build
+   * @param {object} o  { pg, history: HistoryStore, actions: ["save","reset","export","import"],
+   *                      onReset: async () => {} }
+   */
+  constructor(root, o) {
+    this.pg = o.pg;
+    this.historyStore = o.history;
+    this.onReset = o.onReset ?? (async () => {});
+    this.persistence = null;
+    this.screens = [];
+    this.current = null;
+    this.queue = Promise.resolve();
+    this.timers = [];
+    this.firstReply = false;
+    this.resetArmed = null;
+
+    this.el = el("div", "rp");
+    const bar = el("div", "rp-bar");
+    this.tabs = el("div", "rp-tabs");
+    this.tabs.setAttribute("role", "tablist");
+    this.newTab = button("+", "Open another client (a new connection) in its own tab", () => {
+      this.addClient().focus();
+    }, "rp-tab rp-new");
+    this.newTab.setAttribute("aria-label", "New client");
+    this.tabs.append(this.newTab);
+    const actions = el("div", "rp-actions");
+    const want = new Set(o.actions ?? ["save", "reset", "export", "import"]);
+    if (want.has("save")) actions.append(button("Save", "Store a snapshot in this browser now", () => this.saveClicked()));
+    if (want.has("export")) actions.append(button("Export", "Download the data as a Redis .rdb file", () => this.exportClicked()));
+    if (want.has("import")) {
+      this.fileInput = el("input", "rp-file");
+      Object.assign(this.fileInput, { type: "file", accept: ".rdb,application/octet-stream", hidden: true });
+      this.fileInput.addEventListener("change", () => this.importChosen());
+      actions.append(button("Import", "Load a Redis .rdb file (replaces the data)", () => this.fileInput.click()), this.fileInput);
+    }
+    if (want.has("reset")) {
+      this.resetBtn = button("Reset", "Delete every key and the stored snapshot", () => this.resetClicked());
+      actions.append(this.resetBtn);
+    }
+    bar.append(this.tabs, actions);
+    this.notice = el("div", "rp-notice");
+    this.notice.setAttribute("role", "status");
+    this.notice.hidden = true;
+    this.screensEl = el("div", "rp-screens");
+    this.status = el("div", "rp-status");
+    this.status.setAttribute("aria-live", "off");
+    this.statusKeys = el("span", "rp-status-keys");
+    this.statusMem = el("span", "rp-status-mem");
+    this.statusSave = el("span", "rp-status-save");
+    this.status.append(this.statusKeys, this.statusMem, this.statusSave);
+    this.el.append(bar, this.notice, this.screensEl, this.status);
+    root.append(this.el);
+    // A notice appearing, or a resized window, must not push the prompt out of sight.
+    this.resizer = new ResizeObserver(() => {
+      if (this.current?.stick) this.current.scrollToEnd();
+    });
+    this.resizer.observe(this.screensEl);
+  }
+
+  // ---- clients and tabs -------------------------------------------------------------------
+
+  addClient() {
+    const client = this.pg.openClient();
+    const n = this.screens.length === 0 ? 1 : Math.max(...this.screens.map((s) => s.number)) + 1;
+    const screen = new Screen(this, client, `client ${n}`, this.historyStore.load());
+    screen.number = n;
+    const tab = el("div", "rp-tab");
+    tab.setAttribute("role", "tab");
+    tab.tabIndex = 0;
+    const label = el("span", "rp-tab-label", screen.label);
+    const close = button("×", `Close ${screen.label} (disconnects it)`, (e) => {
+      e.stopPropagation();
+      this.closeClient(screen);
+    }, "rp-tab-close");
+    close.setAttribute("aria-label", `Close ${screen.label}`);
+    tab.append(label, close);
+    tab.addEventListener("click", () => {
+      this.select(screen);
+      screen.focus();
+    });
+    tab.addEventListener("keydown", (e) => {
+      if (e.key === "Enter" || e.key === " ") {
+        e.preventDefault();
+        this.select(screen);
+        screen.focus();
+      }
+    });
+    screen.tab = tab;
+    this.tabs.insertBefore(tab, this.newTab);
+    this.screensEl.append(screen.el);
+    this.screens.push(screen);
+    this.select(screen);
+    this.updateTabs();
+    return screen;
+  }
+
+  select(screen) {
+    this.current = screen;
+    for (const s of this.screens) {
+      const on = s === screen;
+      s.el.hidden = !on;
+      s.tab.classList.toggle("rp-active", on);
+      s.tab.setAttribute("aria-selected", String(on));
+    }
+    screen.refreshPrompt();
+    screen.scrollToEnd();
+  }
+
+  updateTabs() {
+    const single = this.screens.length === 1;
+    for (const s of this.screens) s.tab.querySelector(".rp-tab-close").hidden = single;
+  }
+
+  closeClient(screen) {
+    this.pg.closeClient(screen.client);
+    if (this.screens.length === 1) {
+      // The last tab stays: like restarting redis-cli, a fresh connection takes its place.
+      screen.client = this.pg.openClient();
+      screen.refreshPrompt();
+      screen.note("(connection closed; a new client is connected)");
+      return;
+    }
+    const i = this.screens.indexOf(screen);
+    this.screens.splice(i, 1);
+    screen.tab.remove();
+    screen.el.remove();
+    if (this.current === screen) this.select(this.screens[Math.min(i, this.screens.length - 1)]);
+    this.updateTabs();
+    this.current.focus();
+  }
+
+  // ---- running lines -----------------------------------------------------------------------
+
+  /** Queues a typed line: lines run one after another even when a SAVE is being stored. */
+  submit(screen, line, { record = true } = {}) {
+    if (record) {
+      screen.remember(line);
+      this.historyStore.add(line);
+    }
+    // data-busy marks lines still running (a SAVE waits for storage), for tests and styles.
+    this.pending = (this.pending ?? 0) + 1;
+    this.el.dataset.busy = "true";
+    const p = this.queue.then(() => this.run(screen, line)).finally(() => {
+      if (--this.pending === 0) delete this.el.dataset.busy;
+    });
+    this.queue = p.catch(() => {});
+    return p;
+  }
+
+  async run(screen, line) {
+    if (!this.screens.includes(screen)) return;
+    screen.echo(line);
+    try {
+      await this.dispatch(screen, line);
+    } catch (e) {
+      // The engine failing is a bug, not a Redis error: say so plainly.
+      screen.print(`(page error) ${e?.message ?? e}\n`, "rp-error");
+      console.warn("redis-playground:", e);
+    }
+    this.afterCommand();
+  }
+
+  async dispatch(screen, line) {
+    let rest = line.trim();
+    if (rest === "") return;
+    // redis-cli's "N command": run the command N times.
+    let times = 1;
+    const rep = /^(\d+)\s+(\S.*)$/.exec(rest);
+    if (rep) {
+      times = Math.min(Number(rep[1]), MAX_REPEAT);
+      rest = rep[2];
+      if (Number(rep[1]) > MAX_REPEAT) screen.note(`(repeating ${MAX_REPEAT} times, the playground's limit)`);
+    }
+    const words = rest.split(/\s+/);
+    const name = words[0].toLowerCase();
+    const inTx = screen.promptEl.textContent.includes("(TX)");
+    if (name === "clear" && words.length === 1) {
+      screen.clear();
+      return;
+    }
+    if (name === "help" || name.startsWith("?")) {
+      screen.print(this.helpText(words.slice(1).join(" ")));
+      return;
+    }
+    if (name === "quit" || name === "exit") {
+      this.closeClient(screen);
+      return;
+    }
+    if ((name === "save" || name === "bgsave") && !inTx) {
+      for (let i = 0; i < times; i++) await this.saveCommand(screen, name, words);
+      return;
+    }
+    for (let i = 0; i < times; i++) {
+      const out = this.pg.execute(screen.client, rest);
+      screen.printOutcome(out);
+      screen.refreshPrompt();
+    }
+  }
+
+  /** SAVE and BGSAVE store the snapshot in this browser, with Redis's replies and errors. */
+  async saveCommand(screen, name, words) {
+    const err = (msg) => screen.printOutcome({ text: `(error) ${msg}\n`, reply: { type: "error", value: msg } });
+    if (name === "save") {
+      if (words.length !== 1) return err("ERR wrong number of arguments for 'save' command");
+      try {
+        await this.persistence.save({ explicit: true });
+      } catch (e) {
+        return err(`ERR ${e.message}`);
+      }
+      return screen.printOutcome({ text: "OK\n", reply: { type: "status", value: "OK" } });
+    }
+    if (words.length > 2 || (words.length === 2 && words[1].toLowerCase() !== "schedule")) {
+      return err("ERR syntax error");
+    }
+    screen.printOutcome({ text: "Background saving started\n", reply: { type: "status", value: "Background saving started" } });
+    this.persistence.save({ explicit: true }).catch((e) => this.notify(`Background save failed: ${e.message}`, { kind: "error" }));
+  }
+
+  /** HELP, HELP <command>, HELP @<group>, as redis-cli prints them. */
+  helpText(arg) {
+    const topic = arg.trim();
+    if (topic === "") return HELP_INTRO;
+    if (topic.startsWith("@")) {
+      const group = topic.slice(1).toLowerCase();
+      let text = "";
+      for (const name of this.pg.complete("")) {
+        const h = this.pg.help(name);
+        if (!h) continue;
+        const m = /\n {2}group: (\S+)\n/.exec(h);
+        if (m && m[1] === group) text += h.replace(/ {2}group: \S+\n/, "").replace(/\n$/, "");
+      }
+      return text === "" ? "\n" : `${text}\n`;
+    }
+    return this.pg.help(topic) ?? "\n";
+  }
+
+  /** After every command: deliver waiting messages, refresh prompts and status, autosave. */
+  afterCommand() {
+    this.drainAll();
+    for (const s of this.screens) s.refreshPrompt();
+    this.updateStatus();
+    this.persistence?.changed();
+  }
+
+  drainAll() {
+    for (const s of this.screens) {
+      const msgs = this.pg.drain(s.client);
+      for (const m of msgs) s.printOutcome(m);
+      s.setBlocked(this.pg.isBlocked(s.client));
+      if (msgs.length) s.refreshPrompt();
+    }
+  }
+
+  /** Ctrl+C on a blocked client: it stops waiting, with the reply its timeout would give. */
+  interrupt(screen) {
+    this.pg.unblock(screen.client);
+    this.afterCommand();
+  }
+
+  markFirstReply() {
+    if (this.firstReply) return;
+    this.firstReply = true;
+    performance.mark?.("redis-playground:first-reply");
+  }
+
+  // ---- background work ---------------------------------------------------------------------
+
+  start() {
+    if (this.timers.length) return;
+    let sinceStatus = 0;
+    this.timers.push(setInterval(() => {
+      try {
+        this.pg.tick();
+        this.drainAll();
+        // Active expiry deletes keys: it counts as a change to save.
+        this.persistence?.changed();
+        sinceStatus += TICK_MS;
+        if (sinceStatus >= STATUS_MS) {
+          sinceStatus = 0;
+          this.updateStatus();
+        }
+      } catch (e) {
+        // The engine failed (a bug): stop calling it every 100 ms and say what to do.
+        this.stop();
+        console.warn("redis-playground tick:", e);
+        this.notify(`The engine stopped after an internal error (${e?.message ?? e}). Reload the page; the last saved data is kept.`, { kind: "error", sticky: true });
+      }
+    }, TICK_MS));
+    this.updateStatus();
+  }
+
+  /** Stops the background work and saves what is pending (a widget removed from the page);
+   * start() resumes it. */
+  stop() {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+    this.persistence?.flush();
+  }
+
+  updateStatus() {
+    const counts = this.pg.keyCounts();
+    const parts = [];
+    counts.forEach((n, i) => { if (n > 0) parts.push(`db${i}:${n}`); });
+    this.statusKeys.textContent = parts.length ? parts.join(" ") : "no keys";
+    this.statusMem.textContent = `memory ${humanBytes(this.pg.memory())}`;
+    const p = this.persistence;
+    let save;
+    if (p?.blocked) save = "autosave paused (stored snapshot unreadable)";
+    else if (p?.error) save = `not saved: ${p.error}`;
+    else if (p?.savedAt) save = `saved ${clockTime(p.savedAt)}`;
+    else save = "not saved yet";
+    if (!p?.blocked && this.pg.dirty() > 0) save += " · unsaved changes";
+    this.statusSave.textContent = save;
+  }
+
+  // ---- notices and toolbar -----------------------------------------------------------------
+
+  /** Shows a message above the terminal; `actions` are [label, fn] buttons. */
+  notify(message, { kind = "info", actions = [], sticky = false } = {}) {
+    clearTimeout(this.noticeTimer);
+    this.notice.replaceChildren();
+    this.notice.className = `rp-notice rp-${kind}`;
+    this.notice.append(el("span", "rp-notice-text", message));
+    for (const [label, fn] of actions) this.notice.append(button(label, "", fn, "rp-btn rp-small"));
+    this.notice.append(button("×", "Dismiss", () => { this.notice.hidden = true; }, "rp-btn rp-small rp-dismiss"));
+    this.notice.hidden = false;
+    if (!sticky) this.noticeTimer = setTimeout(() => { this.notice.hidden = true; }, 8000);
+  }
+
+  async saveClicked() {
+    try {
+      await this.persistence.save({ explicit: true });
+      this.notify("Saved in this browser.");
+    } catch (e) {
+      this.notify(`Saving failed: ${e.message}`, { kind: "error" });
+    }
+  }
+
+  async resetClicked() {
+    // Two clicks, so that one stray click cannot delete everything.
+    if (!this.resetArmed) {
+      this.resetBtn.textContent = "Really reset?";
+      this.resetBtn.classList.add("rp-armed");
+      this.resetArmed = setTimeout(() => this.disarmReset(), 4000);
+      return;
+    }
+    this.disarmReset();
+    try {
+      await this.persistence.reset();
+      this.afterCommand();
+      this.notify("All data deleted, here and in this browser's storage.");
+      await this.onReset();
+    } catch (e) {
+      this.notify(`Reset failed: ${e.message}`, { kind: "error" });
+    }
+  }
+
+  disarmReset() {
+    clearTimeout(this.resetArmed);
+    this.resetArmed = null;
+    this.resetBtn.textContent = "Reset";
+    this.resetBtn.classList.remove("rp-armed");
+  }
+
+  exportClicked() {
+    this.download(this.pg.snapshot(), `redis-playground-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-")}.rdb`);
+  }
+
+  download(bytes, filename) {
+    const url = URL.createObjectURL(new Blob([bytes], { type: "application/octet-stream" }));
+    const a = el("a");
+    a.href = url;
+    a.download = filename;
+    a.hidden = true;
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10000);
+  }
+
+  async importChosen() {
+    const file = this.fileInput.files?.[0];
+    this.fileInput.value = "";
+    if (!file) return;
+    let bytes;
+    try {
+      bytes = new Uint8Array(await file.arrayBuffer());
+    } catch (e) {
+      this.notify(`Import refused: “${file.name}” could not be read (${e.message}). Your data is unchanged.`, { kind: "error" });
+      return;
+    }
+    try {
+      await this.persistence.import(bytes);
+    } catch (e) {
+      this.updateStatus();
+      this.notify(`Import refused: “${file.name}” is not a usable Redis snapshot (${e.message}). Your data is unchanged.`, { kind: "error", sticky: true });
+      return;
+    }
+    this.afterCommand();
+    const keys = this.pg.keyCounts().reduce((a, b) => a + b, 0);
+    const what = `Imported “${file.name}”: ${keys} key${keys === 1 ? "" : "s"}.`;
+    try {
+      // An import is an explicit act: it is stored at once, over anything stored before.
+      await this.persistence.save({ explicit: true });
+      this.notify(what);
+    } catch (e) {
+      this.notify(`${what} Storing it in this browser failed (${e.message}); use Save to retry.`, { kind: "error" });
+    }
+  }
+}
+
+/**
+ * Builds a playground inside `root`.
+ * Options: namespace (storage key; null keeps everything in memory), actions (toolbar buttons),
+ * commands (lines to run first), persistHistory (keep the input history in localStorage).
+ * Resolves with the Shell; on failure, shows why inside `root` and rejects.
+ */
+export async function createPlayground(root, options = {}) {
+  const { namespace = "default", actions, commands = [], persistHistory = true } = options;
+  let Playground;
+  try {
+    Playground = await loadEngine();
+  } catch (e) {
+    const msg = el("div", "rp rp-failed", `redis-playground could not start: ${e.message}`);
+    root.append(msg);
+    throw e;
+  }
+  const pg = new Playground({ databases: 16 });
+  const history = new HistoryStore(namespace && persistHistory ? `redis-playground:history:${namespace}` : null);
+  const runCommands = async (screen) => {
+    for (const line of commands) await shell.submit(screen, line, { record: false });
+  };
+  const shell = new Shell(root, {
+    pg,
+    history,
+    actions,
+    onReset: () => runCommands(shell.current),
+  });
+  const store = namespace ? new SnapshotStore(namespace) : new MemoryStore();
+  const persistence = new Persistence(pg, store, { onChange: () => shell.updateStatus() });
+  shell.persistence = persistence;
+  const restored = await persistence.restore();
+  const screen = shell.addClient();
+  // The preloaded lines are reachable with the Up arrow even when they are not run.
+  for (const line of commands) screen.remember(line);
+  if (restored.status === "corrupt") {
+    shell.notify(
+      `The snapshot stored in this browser could not be loaded (${restored.message}). ` +
+        "The playground started empty; the stored copy is kept untouched until you choose.",
+      {
+        kind: "error",
+        sticky: true,
+        actions: [
+          ["Download stored copy", () => {
+            const raw = persistence.blocked?.record?.bytes;
+            if (raw) shell.download(raw, "redis-playground-unreadable.rdb");
+            else shell.notify("The stored record holds no bytes to download.", { kind: "error" });
+          }],
+          ["Discard it", async () => {
+            try {
+              await persistence.discardStored();
+              shell.notify("The unreadable snapshot was discarded; autosave is back on.");
+            } catch (e) {
+              shell.notify(`Discarding failed: ${e.message}`, { kind: "error" });
+            }
+          }],
+        ],
+      },
+    );
+  } else if (restored.status === "unavailable") {
+    shell.notify(`Storage is unavailable (${restored.message}): data will not survive a reload.`, { kind: "error" });
+  }
+  shell.start();
+  if (restored.status === "restored" && commands.length && namespace) {
+    screen.note("(your saved data was restored; Reset starts over with the example commands)");
+  } else {
+    await runCommands(screen);
+  }
+  shell.el.dataset.ready = "true";
+  performance.mark?.("redis-playground:ready");
+  return shell;
+}
