@@ -192,6 +192,9 @@ pub struct Ctx<'a> {
     pub block: Option<Block>,
     /// Inside EXEC: blocking commands answer at once as if they had timed out.
     pub no_block: bool,
+    /// Where, in the calling client's outbox, Redis would have written this command's reply
+    /// (set by [`Ctx::reply_point`]); None: after everything the command published.
+    pub reply_at: Option<usize>,
 }
 
 /// What a blocked client waits for.
@@ -297,6 +300,17 @@ impl Ctx<'_> {
         self.eng.notify(db, class, event, key);
     }
 
+    /// Marks the moment Redis adds this command's reply, for commands that reply before they
+    /// publish (some or all of) their keyspace events: a RESP3 client subscribed to its own
+    /// events then gets the reply ahead of the pushes that follow this point.
+    pub fn reply_point(&mut self) {
+        if self.eng.notifications_on() {
+            // Keys created or expired so far were published before the reply in Redis.
+            self.eng.flush_db_events();
+            self.reply_at = self.eng.clients.get(&self.client).map(|c| c.outbox.len());
+        }
+    }
+
     /// Tells the engine `key` in the current database was modified: WATCHers of it will fail
     /// their EXEC. Every write command calls it for each key it changes.
     pub fn signal_modified(&mut self, key: &[u8]) {
@@ -387,7 +401,9 @@ impl Engine {
     }
 
     /// Runs one command for `client` at time `now_ms`. Returns None when there is nothing to
-    /// reply (an empty command line, an unknown client, replies turned off by CLIENT REPLY).
+    /// reply (an empty command line, an unknown client, replies turned off by CLIENT REPLY), or
+    /// when the reply went into the client's outbox, ahead of keyspace events it published
+    /// after replying (see [`Ctx::reply_point`]).
     pub fn execute(&mut self, client: ClientId, argv: &[Vec<u8>], now_ms: i64) -> Option<Reply> {
         if argv.is_empty() {
             return None;
@@ -416,6 +432,7 @@ impl Engine {
             }
             Ok(spec)
         });
+        let mut reply_at = None;
         let reply = match resolved {
             Ok(spec) if self.auth_required(client) && !spec.has_flag("no_auth") => {
                 self.stats.cmdstats.entry(full_name(argv, spec)).or_default().rejected += 1;
@@ -437,8 +454,13 @@ impl Engine {
                     c.last_ms = now_ms;
                     c.last_cmd = full.clone();
                 }
-                let mut ctx = Ctx { eng: self, client, db, now: now_ms, block: None, no_block: false };
+                let mut ctx =
+                    Ctx { eng: self, client, db, now: now_ms, block: None, no_block: false, reply_at: None };
                 let reply = (spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply);
+                // EXEC answers with one array after all its commands; their marks do not count.
+                if spec.name != "exec" {
+                    reply_at = ctx.reply_at;
+                }
                 if let Some(block) = ctx.block.take() {
                     let db = ctx.db;
                     self.block_client(client, db, argv.to_vec(), block);
@@ -485,7 +507,15 @@ impl Engine {
         self.after_command(now_ms);
         let c = self.clients.get_mut(&client)?;
         match c.reply_mode {
-            ReplyMode::On => Some(reply),
+            // The command replied before publishing what now follows in its own outbox: the
+            // reply takes its place there, ahead of those pushes.
+            ReplyMode::On => match reply_at.filter(|&at| at < c.outbox.len()) {
+                Some(at) => {
+                    c.outbox.insert(at, reply);
+                    None
+                }
+                None => Some(reply),
+            },
             ReplyMode::Off | ReplyMode::SkipThisAndNext => None,
             ReplyMode::SkipThis => {
                 c.reply_mode = ReplyMode::On;
@@ -573,7 +603,8 @@ impl Engine {
             for id in ids {
                 let Some(b) = self.blocked.get(&id).cloned() else { continue };
                 let Ok(spec) = resolve(&b.argv) else { continue };
-                let mut ctx = Ctx { eng: self, client: id, db: b.db, now, block: None, no_block: false };
+                let mut ctx =
+                    Ctx { eng: self, client: id, db: b.db, now, block: None, no_block: false, reply_at: None };
                 let reply = (spec.handler)(&mut ctx, &b.argv).unwrap_or_else(error_reply);
                 // Still nothing for this one, or the key now holds another type: it keeps
                 // waiting (Redis 7.0 serves a blocked client only from the type it waits for).

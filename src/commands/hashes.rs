@@ -200,6 +200,7 @@ fn set_pairs(ctx: &mut Ctx, argv: &[Vec<u8>], name: &str) -> Result<usize, CmdEr
         }
     }
     ctx.signal_modified(key);
+    ctx.reply_point();
     ctx.notify('h', "hset", key);
     ctx.dirty(((argv.len() - 2) / 2) as u64);
     Ok(created)
@@ -225,6 +226,7 @@ fn hsetnx(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
     hash.set(&argv[2], argv[3].clone(), max_entries, max_value);
     ctx.signal_modified(key);
+    ctx.reply_point();
     ctx.notify('h', "hset", key);
     ctx.dirty(1);
     Ok(Reply::Integer(1))
@@ -280,6 +282,7 @@ fn hincrby(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         max_value,
     );
     ctx.signal_modified(key);
+    ctx.reply_point();
     ctx.notify('h', "hincrby", key);
     ctx.dirty(1);
     Ok(Reply::Integer(new))
@@ -311,6 +314,7 @@ fn hincrbyfloat(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let reply = Reply::bulk(&text);
     hash.set(&argv[2], text, max_entries, max_value);
     ctx.signal_modified(key);
+    ctx.reply_point();
     ctx.notify('h', "hincrbyfloat", key);
     ctx.dirty(1);
     Ok(reply)

@@ -484,6 +484,10 @@ fn expire_generic(ctx: &mut Ctx, argv: &[Vec<u8>], seconds: bool, relative: bool
         "expire"
     };
     ctx.signal_modified(key);
+    if event == "expire" {
+        // Redis replies before publishing `expire` (but after publishing a `del`).
+        ctx.reply_point();
+    }
     ctx.notify('g', event, key);
     ctx.dirty(1);
     Ok(Reply::Integer(1))

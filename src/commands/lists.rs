@@ -234,6 +234,8 @@ pub fn pop_range(ctx: &mut Ctx, key: &[u8], end: End, count: u64) -> Vec<Vec<u8>
         }
     }
     if !out.is_empty() {
+        // Redis replies with the popped elements before it publishes.
+        ctx.reply_point();
         ctx.notify('l', pop_event(end), key);
     }
     drop_if_empty(ctx, key);
@@ -266,6 +268,7 @@ pub fn move_element(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -
     }
     ctx.signal_modified(dst);
     ctx.notify('l', push_event(to), dst);
+    ctx.reply_point();
     ctx.notify('l', pop_event(from), src);
     drop_if_empty(ctx, src);
     ctx.signal_modified(src);
@@ -317,6 +320,7 @@ fn push(ctx: &mut Ctx, argv: &[Vec<u8>], end: End, only_existing: bool) -> CmdRe
         }
     };
     ctx.signal_modified(key);
+    ctx.reply_point();
     ctx.notify('l', push_event(end), key);
     ctx.dirty(values.len() as u64);
     Ok(Reply::int(len))
@@ -521,6 +525,7 @@ fn lset(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Err(error::INDEX_OUT_OF_RANGE);
     }
     ctx.signal_modified(key);
+    ctx.reply_point();
     ctx.notify('l', "lset", key);
     ctx.dirty(1);
     Ok(Reply::ok())

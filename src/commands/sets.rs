@@ -381,6 +381,8 @@ fn spop_one(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
     let popped = set.pop_random(&mut eng.rng);
     let emptied = set.is_empty();
     ctx.notify('s', "spop", key);
+    // Redis replies between its `spop` and `del` events.
+    ctx.reply_point();
     if emptied {
         ctx.db().remove(key, now);
         ctx.notify('g', "del", key);
@@ -407,6 +409,7 @@ fn spop_count(ctx: &mut Ctx, key: &[u8], count_arg: &[u8]) -> CmdResult {
         let all = union(&[&*set], max);
         ctx.db().remove(key, now);
         ctx.notify('s', "spop", key);
+        ctx.reply_point();
         ctx.notify('g', "del", key);
         ctx.signal_modified(key);
         ctx.dirty(size);
@@ -650,6 +653,7 @@ fn algebra_store(ctx: &mut Ctx, dest: &[u8], keys: &[Vec<u8>], op: Op) -> CmdRes
     ctx.db().expire_if_needed(dest, now);
     ctx.db().set(dest, Value::Set(result), now);
     ctx.signal_modified(dest);
+    ctx.reply_point();
     ctx.notify('s', op_event(op), dest);
     ctx.dirty(1);
     Ok(Reply::int(n))

@@ -364,6 +364,10 @@ fn set_generic(
         return Ok((false, old));
     }
     let now = ctx.now;
+    if opts.get {
+        // With GET, Redis replies the old value before it writes (and publishes `new`).
+        ctx.reply_point();
+    }
     store(ctx, key, Value::string(val.to_vec()), opts.keepttl);
     if let Some(at) = when {
         ctx.db().set_expire(key, Some(at), now);
@@ -433,6 +437,7 @@ fn getdel(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let now = ctx.now;
     if ctx.db().remove(key, now).is_some() {
         ctx.signal_modified(key);
+        ctx.reply_point();
         ctx.notify('g', "del", key);
         ctx.dirty(1);
     }
@@ -459,6 +464,7 @@ fn getex(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
                 "expire"
             };
             ctx.signal_modified(key);
+            ctx.reply_point();
             ctx.notify('g', event, key);
             ctx.dirty(1);
         }
@@ -467,6 +473,7 @@ fn getex(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             if volatile {
                 ctx.db().set_expire(key, None, now);
                 ctx.signal_modified(key);
+                ctx.reply_point();
                 ctx.notify('g', "persist", key);
                 ctx.dirty(1);
             }
@@ -482,6 +489,8 @@ fn getset(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let old = read_string(ctx, key)?;
     // Redis's setKey looks the key up for writing again: one more access to count.
     ctx.lookup_write(key);
+    // Redis replies the old value before it writes (and publishes `new`).
+    ctx.reply_point();
     store(ctx, key, Value::string(argv[2].clone()), false);
     mark_fresh_value(ctx, key);
     ctx.signal_modified(key);

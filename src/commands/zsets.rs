@@ -675,6 +675,7 @@ fn add_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, pairs: &[(f64, &[u8])]) -
         }
     }
     if added + updated > 0 {
+        ctx.reply_point();
         ctx.notify('z', if f.incr { "zincr" } else { "zadd" }, key);
     }
     drop_if_empty(ctx, key);
@@ -964,6 +965,8 @@ fn store(ctx: &mut Ctx, dst: &[u8], z: ZSet, event: &str) -> usize {
     let now = ctx.now;
     let n = z.len();
     if n == 0 {
+        // Redis replies with the stored length before it deletes.
+        ctx.reply_point();
         if ctx.db().remove(dst, now).is_some() {
             ctx.signal_modified(dst);
             ctx.notify('g', "del", dst);
@@ -974,6 +977,8 @@ fn store(ctx: &mut Ctx, dst: &[u8], z: ZSet, event: &str) -> usize {
         ctx.db().expire_if_needed(dst, now);
         ctx.db().set(dst, Value::ZSet(Box::new(z)), now);
         ctx.signal_modified(dst);
+        // Redis replies after storing (a `new` key is published first), before its event.
+        ctx.reply_point();
         ctx.notify('z', event, dst);
         ctx.dirty(1);
     }
