@@ -112,3 +112,67 @@ fn a_served_blocked_client_publishes_after_the_push() {
     eng.execute(cmd, &argv(&["RPUSH", "q", "a"]), 1);
     assert_eq!(events(&take(&mut eng, sub)), ["new", "rpush", "new", "rpush", "lpop", "del"]);
 }
+
+/// Random command lines over a few shared keys, with every class enabled, a RESP3 client
+/// subscribed to its own events and a RESP2 subscriber: nothing panics, and every message
+/// published is a well-formed keyspace/keyevent pair.
+#[test]
+fn random_writes_with_every_class_enabled() {
+    use redis_playground::commands;
+    // Data commands only: the ones that would change the test clients' own state are left out.
+    const SKIP: &[&str] = &["flushall", "flushdb", "swapdb", "migrate", "publish", "spublish"];
+    const ARGS: &[&str] =
+        &["k1", "k2", "k3", "0", "1", "-1", "2", "5", "a", "b", "x", "LEFT", "RIGHT", "MIN", "MAX", "COUNT", "EX", "PX", "GET", "NX", "XX", "100", "1.5", "+inf", "-", "+", "[a", "(1", "STORE", "REPLACE", "DB"];
+    let names: Vec<_> = commands::all()
+        .into_iter()
+        .filter(|c| (c.has_flag("write") || c.has_flag("readonly")) && !SKIP.contains(&c.name))
+        .collect();
+    let (mut eng, cmd, sub) = setup("KEAnm");
+    let own = eng.open_client(0);
+    eng.execute(own, &argv(&["HELLO", "3"]), 0);
+    eng.execute(own, &argv(&["PSUBSCRIBE", "__key*__:*"]), 0);
+    let mut seed: u64 = 0x6e6f_7469_6679;
+    let mut next = |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n.max(1) as u64) as usize
+    };
+    let mut now = 1_000;
+    let mut published = 0;
+    for _ in 0..5_000 {
+        now += next(40) as i64;
+        let spec = names[next(names.len())];
+        let mut line = vec![spec.name.to_string()];
+        if !spec.subcommands.is_empty() {
+            line.push(spec.subcommands[next(spec.subcommands.len())].name.to_string());
+        }
+        for _ in 0..next(6) {
+            line.push(ARGS[next(ARGS.len())].to_string());
+        }
+        let words: Vec<&str> = line.iter().map(String::as_str).collect();
+        let client = if next(4) == 0 { own } else { cmd };
+        if eng.is_blocked(client) {
+            eng.unblock(client, None, now);
+        }
+        eng.execute(client, &argv(&words), now);
+        if next(10) == 0 {
+            eng.tick(now);
+        }
+        // Keep the test's own clients in their roles whatever the line did to them.
+        eng.execute(cmd, &argv(&["CONFIG", "SET", "notify-keyspace-events", "KEAnm"]), now);
+        for id in [cmd, own] {
+            if let Some(c) = eng.client_mut(id) {
+                c.reply_mode = redis_playground::engine::ReplyMode::On;
+                c.multi = None;
+                c.outbox.clear();
+            }
+        }
+        for (channel, message) in take(&mut eng, sub) {
+            let ok = channel.starts_with("__keyspace@") || channel.starts_with("__keyevent@");
+            assert!(ok, "{channel} {message}");
+            published += 1;
+        }
+    }
+    assert!(published > 1_000, "only {published} events: the lines hardly wrote");
+}
