@@ -408,6 +408,8 @@ impl Engine {
         if argv.is_empty() {
             return None;
         }
+        // Databases replaced from outside (a loaded snapshot) start with logging off.
+        self.sync_event_tracking();
         if self.blocked.contains_key(&client) {
             // Like Redis, a blocked client's further commands wait until it is served.
             if let Some(c) = self.clients.get_mut(&client) {
@@ -806,6 +808,7 @@ impl Engine {
     /// Background work the host runs a few times a second: active expiry, and ending the
     /// waits of blocked clients whose timeout passed.
     pub fn tick(&mut self, now_ms: i64) {
+        self.sync_event_tracking();
         for db in &mut self.dbs {
             db.active_expire(now_ms);
             db.update_avg_ttl(now_ms);
