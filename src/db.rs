@@ -250,8 +250,7 @@ impl Db {
         let before = self.map.len();
         let mut volatile_removed = 0;
         let log = &mut self.expired_log;
-        let events = self.track_events.then_some(&mut self.events);
-        let mut events = events;
+        let mut events = self.track_events.then_some(&mut self.events);
         self.map.retain(|k, e| {
             let keep = !e.is_expired(now);
             if !keep {
