@@ -27,6 +27,9 @@ pub mod rng;
 pub mod types;
 pub mod util;
 
+#[cfg(test)]
+mod testkit;
+
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 /// The wasm face, for the wasm-bindgen tests of the JS boundary.

@@ -8,7 +8,7 @@
 use crate::commands::{self, CommandSpec};
 use crate::engine::{ClientId, Engine, EngineOptions};
 use crate::protocol::inline::split_args;
-use crate::protocol::render::render_for;
+use crate::protocol::render::{prints_raw, render_command};
 use crate::protocol::Reply;
 
 /// The outcome of one typed line.
@@ -44,15 +44,21 @@ impl Playground {
         }
         match self.engine.execute(client, &argv, now) {
             Some(reply) => {
-                let text = if prints_raw(&argv) {
-                    render_raw(&reply).unwrap_or_else(|| render_for(&reply, self.engine.proto(client)))
-                } else {
-                    render_for(&reply, self.engine.proto(client))
-                };
+                let text = self.render(client, &argv, &reply);
                 LineOutcome { text, reply: Some(reply) }
             }
             None => LineOutcome { text: String::new(), reply: None },
         }
+    }
+
+    /// The text redis-cli prints for `reply` to `argv`, in `client`'s protocol.
+    pub fn render(&self, client: ClientId, argv: &[Vec<u8>], reply: &Reply) -> String {
+        let text = render_command(argv, reply, self.engine.proto(client));
+        if prints_raw(argv) {
+            // Raw reports carry CRLF line ends; the page shows them as plain lines.
+            return text.replace("\r\n", "\n");
+        }
+        text
     }
 
     /// The prompt redis-cli shows for this client: `127.0.0.1:6379[2]> `, with `(TX)` while a
@@ -134,32 +140,6 @@ impl Playground {
             spec.since,
             spec.group
         ))
-    }
-}
-
-/// Whether redis-cli 7.0 prints this command's reply raw even on a terminal: the reports meant
-/// to be read as text (INFO, CLIENT LIST, CLIENT INFO, MEMORY DOCTOR, LATENCY DOCTOR ...).
-fn prints_raw(argv: &[Vec<u8>]) -> bool {
-    let is = |i: usize, w: &str| argv.get(i).is_some_and(|a| a.eq_ignore_ascii_case(w.as_bytes()));
-    let n = argv.len();
-    is(0, "info")
-        || is(0, "lolwut")
-        || (n >= 2 && is(0, "debug") && (is(1, "htstats") || is(1, "htstats-key") || is(1, "client-eviction")))
-        || (n >= 2 && is(0, "memory") && (is(1, "malloc-stats") || is(1, "doctor")))
-        || (n == 2 && is(0, "cluster") && (is(1, "nodes") || is(1, "info")))
-        || (n >= 2 && is(0, "client") && (is(1, "list") || is(1, "info")))
-        || (n == 3 && is(0, "latency") && is(1, "graph"))
-        || (n == 2 && is(0, "latency") && is(1, "doctor"))
-        || (n >= 2 && is(0, "proxy") && is(1, "info"))
-}
-
-/// A reply as redis-cli prints it raw: a string as its bytes (CRLF line ends shown as line
-/// ends), an error as its text without `(error) `. None for shapes printed as usual.
-fn render_raw(reply: &Reply) -> Option<String> {
-    match reply {
-        Reply::Bulk(b) | Reply::Verbatim(_, b) => Some(String::from_utf8_lossy(b).replace("\r\n", "\n")),
-        Reply::Error(e) => Some(format!("{}\n", e)),
-        _ => None,
     }
 }
 

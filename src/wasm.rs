@@ -81,7 +81,7 @@ impl Playground {
         let argv: Vec<Vec<u8>> = argv.into_iter().map(String::into_bytes).collect();
         let id = u64::from(client);
         let reply = self.inner.engine.execute(id, &argv, now());
-        let text = reply.as_ref().map(|r| render_for(r, self.inner.engine.proto(id))).unwrap_or_default();
+        let text = reply.as_ref().map(|r| self.inner.render(id, &argv, r)).unwrap_or_default();
         outcome_to_js(&LineOutcome { text, reply })
     }
 

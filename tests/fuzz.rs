@@ -557,6 +557,8 @@ fn engine_survives_random_commands() {
             let mut rng = Rng(seed() ^ 4);
             let mut engine = Engine::new(EngineOptions::default());
             let clients: Vec<_> = (0..3).map(|_| engine.open_client(0)).collect();
+            // Not fuzzed: it rescues the others from blocking commands.
+            let admin = engine.open_client(0);
             let mut now: i64 = 1_700_000_000_000;
             for i in 0..iterations {
                 now += if rng.chance(5) {
@@ -595,6 +597,15 @@ fn engine_survives_random_commands() {
                         }
                         // A password was set; the engine still answers.
                         Some(Reply::Error(e)) if e.starts_with("NOAUTH") => {}
+                        // Blocked (BLPOP ...): the PING waits behind it. Another client
+                        // unblocks it, as CLIENT UNBLOCK does for a real one.
+                        None if engine.blocked.contains_key(&client) => {
+                            let id = client.to_string().into_bytes();
+                            let unblock = [b"CLIENT".to_vec(), b"UNBLOCK".to_vec(), id];
+                            let r = engine.execute(admin, &unblock, now);
+                            assert_eq!(r, Some(Reply::Integer(1)), "CLIENT UNBLOCK");
+                            assert!(!engine.blocked.contains_key(&client), "still blocked");
+                        }
                         // CLIENT REPLY OFF / SKIP.
                         None if engine
                             .clients

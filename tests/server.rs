@@ -82,9 +82,13 @@ fn argv(words: &[&str]) -> Vec<Vec<u8>> {
 /// Sends `input`, then reads until the server closes the connection or stays quiet for a
 /// moment. Returns what came back and whether the connection was closed.
 fn exchange(port: u16, input: &[u8]) -> (Vec<u8>, bool) {
+    exchange_within(port, input, Duration::from_millis(400))
+}
+
+/// [`exchange`] with the quiet time that counts as "no more replies".
+fn exchange_within(port: u16, input: &[u8], quiet: Duration) -> (Vec<u8>, bool) {
     let mut s = TcpStream::connect(("127.0.0.1", port)).expect("connect");
-    s.set_read_timeout(Some(Duration::from_millis(400)))
-        .expect("timeout");
+    s.set_read_timeout(Some(quiet)).expect("timeout");
     s.write_all(input).expect("send");
     let mut out = Vec::new();
     let mut chunk = [0u8; 65536];
@@ -92,6 +96,7 @@ fn exchange(port: u16, input: &[u8]) -> (Vec<u8>, bool) {
         match s.read(&mut chunk) {
             Ok(0) => return (out, true),
             Ok(n) => out.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             // A reset after the reply is a close too (unread input makes Linux send RST).
             Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return (out, true),
             Err(_) => return (out, false),
@@ -162,7 +167,10 @@ fn pipelined_requests_reply_in_order() {
         if seen == 10_000 {
             break;
         }
-        let n = raw.read(&mut chunk).expect("read");
+        let n = match raw.read(&mut chunk) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => r.expect("read"),
+        };
         assert!(n > 0, "closed after {seen} replies");
         buf.extend_from_slice(&chunk[..n]);
     }
@@ -523,7 +531,10 @@ fn client_list_shows_socket_addresses() {
         if let Ok(Some((r, _))) = parse_reply(&buf) {
             break r;
         }
-        let n = s.read(&mut chunk).expect("read");
+        let n = match s.read(&mut chunk) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => r.expect("read"),
+        };
         assert!(n > 0);
         buf.extend_from_slice(&chunk[..n]);
     };
@@ -557,6 +568,15 @@ fn messages_reach_an_idle_subscriber() {
     // The subscriber sent nothing since: the message must still arrive.
     let msg = sub.read_reply().expect("message");
     assert_eq!(msg, b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n");
+    // In RESP3 the same travel as push messages.
+    let mut sub3 = server.conn();
+    let hello = sub3.call(&argv(&["HELLO", "3"])).expect("hello");
+    assert!(hello.starts_with(b"%"));
+    let reply = sub3.call(&argv(&["SUBSCRIBE", "news"])).expect("subscribe");
+    assert_eq!(reply, b">3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
+    assert_eq!(publisher.call(&argv(&["PUBLISH", "news", "hi"])).expect("publish"), b":2\r\n");
+    let msg = sub3.read_reply().expect("message");
+    assert_eq!(msg, b">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n");
 }
 
 #[test]
@@ -846,4 +866,125 @@ fn client_kill_closes_an_idle_connection() {
     assert_eq!(me.call_bytes(&req).expect("kill"), b":1\r\n");
     assert!(me.read_reply().is_err());
     assert_eq!(killer.call(&argv(&["PING"])).expect("ping"), b"+PONG\r\n");
+}
+
+/// Random request streams (valid, damaged, inline, binary) sent to this server and to a live
+/// redis-server must get the same bytes back and the same close. Seeded; runs only with
+/// redis-server installed.
+#[test]
+fn random_request_streams_match_redis() {
+    let Some(real) = RedisServer::start() else {
+        return note("random protocol streams against a live redis-server");
+    };
+    let server = Server::start();
+    let mut state: u64 = std::env::var("FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x0dd_5eed);
+    let mut next = move |n: usize| -> usize {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((z ^ (z >> 31)) % n.max(1) as u64) as usize
+    };
+    const PIECES: &[&[u8]] = &[
+        b"*1\r\n$4\r\nPING\r\n",
+        b"*2\r\n$4\r\nECHO\r\n$3\r\na\x00b\r\n",
+        b"PING\r\n",
+        b"ECHO \"x\\x41\\ty\"\r\n",
+        b"ECHO 'it\\'s'\n",
+        b"ping a b\r\n",
+        b"NOSUCH \x01\r\n",
+        b"*0\r\n",
+        b"*-1\r\n",
+        b"\r\n",
+        b"*",
+        b"$",
+        b"\r",
+        b"\n",
+        b"\x00",
+        b"\"",
+        b"'",
+        b"1",
+        b"-",
+        b"12",
+        b" ",
+        b"x",
+        b"*2\r\n",
+        b"$4\r\n",
+        b"ECHO",
+        b"*1\r\n$-1\r\n",
+    ];
+    let scale: usize = std::env::var("FUZZ_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let inputs: Vec<Vec<u8>> = (0..160 * scale.max(1))
+        .map(|_| {
+            let mut v = Vec::new();
+            for _ in 0..1 + next(6) {
+                v.extend_from_slice(PIECES[next(PIECES.len())]);
+            }
+            v
+        })
+        .collect();
+    std::thread::scope(|scope| {
+        for chunk in inputs.chunks(inputs.len().div_ceil(32)) {
+            let (ours, theirs) = (server.port, real.port);
+            scope.spawn(move || {
+                for input in chunk {
+                    let quiet = Duration::from_millis(250);
+                    let b = std::thread::spawn({
+                        let input = input.clone();
+                        move || exchange_within(theirs, &input, quiet)
+                    });
+                    let a = exchange_within(ours, input, quiet);
+                    let b = b.join().expect("exchange with redis-server");
+                    assert_eq!(
+                        (escape(&a.0), a.1),
+                        (escape(&b.0), b.1),
+                        "input {}",
+                        escape(input)
+                    );
+                }
+            });
+        }
+    });
+}
+
+#[test]
+fn blocked_clients_get_their_reply_later() {
+    let server = Server::start();
+    if !supports(&server, &["BLPOP", "probe", "0.001"]) || !supports(&server, &["RPUSH", "p", "x"])
+    {
+        return note("BLPOP / RPUSH");
+    }
+    // Served by another client's push, with the commands sent meanwhile run after it, in order.
+    let mut waiter = server.conn();
+    let waiting = std::thread::spawn(move || {
+        let served = waiter
+            .call_bytes(b"BLPOP jobs 0\r\nECHO after\r\n")
+            .expect("served");
+        let queued = waiter.read_reply().expect("queued command");
+        (waiter, served, queued)
+    });
+    std::thread::sleep(Duration::from_millis(100));
+    let mut pusher = server.conn();
+    assert_eq!(
+        pusher.call(&argv(&["RPUSH", "jobs", "j1"])).expect("rpush"),
+        b":1\r\n"
+    );
+    let (mut waiter, served, queued) = waiting.join().expect("waiter");
+    assert_eq!(served, b"*2\r\n$4\r\njobs\r\n$2\r\nj1\r\n");
+    assert_eq!(queued, b"$5\r\nafter\r\n");
+    // A timeout ends the wait on its own (the ticker serves it): a null array.
+    let started = Instant::now();
+    assert_eq!(
+        waiter
+            .call(&argv(&["BLPOP", "none", "0.2"]))
+            .expect("timeout"),
+        b"*-1\r\n"
+    );
+    assert!(started.elapsed() >= Duration::from_millis(150));
 }

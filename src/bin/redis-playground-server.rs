@@ -591,8 +591,10 @@ fn connection(mut stream: TcpStream, shared: &Mutex<Shared>) {
     let mut chunk = vec![0u8; READ_CHUNK];
     loop {
         let n = match stream.read(&mut chunk) {
-            Ok(0) | Err(_) => break,
+            Ok(0) => break,
             Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
         };
         buf.extend_from_slice(&chunk[..n]);
         let (requests, used, error) = parse_all(&buf, max_bulk);
@@ -649,8 +651,12 @@ fn run_batch(
 ) -> (bool, i64) {
     let mut s = lock(shared);
     let mut out = Vec::new();
-    let mut closing = false;
+    // Killed by another client while this input was on its way: nothing more runs.
+    let mut closing = s.engine.clients.get(&id).is_none_or(|c| c.closing);
     for argv in requests {
+        if closing {
+            break;
+        }
         let now = now_ms();
         let ran = catch_unwind(AssertUnwindSafe(|| s.engine.execute(id, &argv, now)));
         match ran {
@@ -666,10 +672,7 @@ fn run_batch(
         }
         s.deliver(Some(id), &mut out);
         // After QUIT (or a fatal error) Redis runs nothing more the client sent.
-        if closing || s.engine.clients.get(&id).is_none_or(|c| c.closing) {
-            closing = true;
-            break;
-        }
+        closing = closing || s.engine.clients.get(&id).is_none_or(|c| c.closing);
     }
     if !closing {
         if let Some(e) = error {

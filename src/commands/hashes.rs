@@ -546,29 +546,8 @@ fn hscan(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
+    use crate::testkit::{encoding as enc, engine, run as cmd};
     use super::*;
-    use crate::engine::{Engine, EngineOptions};
-
-    const NOW: i64 = 1_700_000_000_000;
-
-    fn engine() -> (Engine, u64) {
-        let mut eng = Engine::new(EngineOptions::default());
-        let c = eng.open_client(NOW);
-        (eng, c)
-    }
-
-    fn cmd(eng: &mut Engine, c: u64, line: &str) -> Reply {
-        let argv: Vec<Vec<u8>> = line.split(' ').map(|a| a.as_bytes().to_vec()).collect();
-        eng.execute(c, &argv, NOW).expect("a reply")
-    }
-
-    fn enc(eng: &Engine, key: &str) -> &'static str {
-        eng.dbs[0]
-            .peek(key.as_bytes())
-            .expect("key exists")
-            .value
-            .encoding_name()
-    }
 
     #[test]
     fn configured_limits_apply_to_later_writes() {

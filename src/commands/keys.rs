@@ -781,23 +781,11 @@ fn object_help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
+    use crate::testkit::{engine, run_at as run, NOW as T0};
     use super::*;
     use crate::db::LFU_INIT;
     use crate::types::Value;
     use crate::engine::{Engine, EngineOptions};
-
-    const T0: i64 = 1_700_000_000_000;
-
-    fn engine() -> (Engine, crate::ClientId) {
-        let mut eng = Engine::new(EngineOptions::default());
-        let c = eng.open_client(T0);
-        (eng, c)
-    }
-
-    fn run(eng: &mut Engine, c: crate::ClientId, now: i64, line: &str) -> Reply {
-        let argv: Vec<Vec<u8>> = line.split(' ').map(|s| s.as_bytes().to_vec()).collect();
-        eng.execute(c, &argv, now).expect("a reply")
-    }
 
     fn set(eng: &mut Engine, db: usize, key: &str, val: &str) {
         eng.dbs[db].set(key.as_bytes(), Value::string(val.as_bytes().to_vec()), T0);

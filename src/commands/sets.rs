@@ -778,26 +778,10 @@ fn scan_reply(cursor: u64, members: Vec<Vec<u8>>) -> Reply {
 
 #[cfg(test)]
 mod tests {
+    use crate::testkit::{encoding, engine, run, NOW};
     use crate::protocol::Reply;
     use crate::types::Value;
-    use crate::{Engine, EngineOptions};
-
-    const NOW: i64 = 1_700_000_000_000;
-
-    fn engine() -> (Engine, u64) {
-        let mut e = Engine::new(EngineOptions::default());
-        let c = e.open_client(NOW);
-        (e, c)
-    }
-
-    fn run(e: &mut Engine, c: u64, line: &str) -> Reply {
-        let argv: Vec<Vec<u8>> = line.split(' ').map(|w| w.as_bytes().to_vec()).collect();
-        e.execute(c, &argv, NOW).expect("a reply")
-    }
-
-    fn encoding(e: &Engine, key: &str) -> &'static str {
-        e.dbs[0].peek(key.as_bytes()).map_or("none", |en| en.value.encoding_name())
-    }
+    use crate::Engine;
 
     fn bulks(r: Reply) -> Vec<Vec<u8>> {
         match r {

@@ -932,30 +932,8 @@ impl LcsTable {
 
 #[cfg(test)]
 mod tests {
+    use crate::testkit::{encoding as enc, engine, run as cmd, run_args as run, NOW};
     use super::*;
-    use crate::engine::{Engine, EngineOptions};
-
-    const NOW: i64 = 1_700_000_000_000;
-
-    fn engine() -> (Engine, u64) {
-        let mut eng = Engine::new(EngineOptions::default());
-        let c = eng.open_client(NOW);
-        (eng, c)
-    }
-
-    fn run(eng: &mut Engine, c: u64, line: &[&[u8]]) -> Reply {
-        let argv: Vec<Vec<u8>> = line.iter().map(|a| a.to_vec()).collect();
-        eng.execute(c, &argv, NOW).expect("a reply")
-    }
-
-    fn cmd(eng: &mut Engine, c: u64, line: &str) -> Reply {
-        let parts: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-        run(eng, c, &parts)
-    }
-
-    fn enc(eng: &Engine, key: &str) -> &'static str {
-        eng.dbs[0].peek(key.as_bytes()).expect("key exists").value.encoding_name()
-    }
 
     fn err(text: &str) -> Reply {
         Reply::Error(text.to_string().into())

@@ -24,6 +24,11 @@
 //! a flat numbered array and a double as a quoted string. [`render_for`] takes the client's
 //! protocol; [`render`] shows the reply exactly as it is (what `redis-cli -3` shows).
 //!
+//! The command matters too: redis-cli prints the text reports (INFO, CLIENT LIST, LOLWUT,
+//! MEMORY DOCTOR ...) raw, without quotes or `(error) `. [`render_command`] knows which, and is
+//! what a terminal calls. Big numbers (RESP3 `(`) have no variant here: no Redis 7.0 command
+//! sends one outside DEBUG PROTOCOL, and redis-cli 7.0 itself exits on them.
+//!
 //! Where redis-cli 7.0 cannot print a reply, this shows something useful instead: it exits with
 //! `Error: Bad double value` on a NaN double (which no Redis 7.0 command sends); here that is
 //! `(double) nan`. Text redis-cli copies raw (status, error, verbatim) is decoded as UTF-8 with
@@ -55,6 +60,81 @@ pub fn render_for(reply: &Reply, proto: u8) -> String {
         let mut out = String::new();
         write_reply(&downgrade(reply), "", &mut out);
         out
+    }
+}
+
+/// Renders the reply to `argv` as redis-cli prints it to a client speaking `proto`: like
+/// [`render_for`], except for the commands whose reports redis-cli prints raw (see
+/// [`prints_raw`]). This is what a terminal wants.
+pub fn render_command(argv: &[Vec<u8>], reply: &Reply, proto: u8) -> String {
+    if !prints_raw(argv) {
+        return render_for(reply, proto);
+    }
+    let mut out = String::new();
+    if proto == 3 {
+        write_raw(reply, &mut out);
+    } else {
+        write_raw(&downgrade(reply), &mut out);
+    }
+    out
+}
+
+/// Whether redis-cli 7.0 prints the reply to `argv` raw, the way `--raw` would: the text
+/// reports meant for reading (INFO, CLIENT LIST, CLIENT INFO, LOLWUT, MEMORY DOCTOR, LATENCY
+/// DOCTOR, ...). Strings then come out unquoted, errors without `(error) `, and nothing is added
+/// at the end (INFO's text ends with its own line break; an empty reply prints nothing).
+pub fn prints_raw(argv: &[Vec<u8>]) -> bool {
+    let Some(cmd) = argv.first() else {
+        return false;
+    };
+    let is = |a: &[u8], name: &str| a.eq_ignore_ascii_case(name.as_bytes());
+    let sub = |names: &[&str]| argv.get(1).is_some_and(|a| names.iter().any(|n| is(a, n)));
+    let argc = argv.len();
+    is(cmd, "info")
+        || is(cmd, "lolwut")
+        || (argc >= 2 && is(cmd, "debug") && sub(&["htstats", "htstats-key", "client-eviction"]))
+        || (argc >= 2 && is(cmd, "memory") && sub(&["malloc-stats", "doctor"]))
+        || (argc == 2 && is(cmd, "cluster") && sub(&["nodes", "info"]))
+        || (argc >= 2 && is(cmd, "client") && sub(&["list", "info"]))
+        || (argc == 3 && is(cmd, "latency") && sub(&["graph"]))
+        || (argc == 2 && is(cmd, "latency") && sub(&["doctor"]))
+        || (argc >= 2 && is(cmd, "proxy") && sub(&["info"]))
+}
+
+/// redis-cli's raw form: text as it is, aggregates one entry a line (a map entry as
+/// `key value`), nothing for a null.
+fn write_raw(reply: &Reply, out: &mut String) {
+    match reply {
+        Reply::Nil | Reply::NilArray => {}
+        Reply::Error(s) => {
+            out.push_str(s);
+            out.push('\n');
+        }
+        Reply::Status(s) => out.push_str(s),
+        Reply::Bulk(b) | Reply::Verbatim(_, b) => out.push_str(&String::from_utf8_lossy(b)),
+        Reply::Bool(b) => out.push_str(if *b { "(true)" } else { "(false)" }),
+        Reply::Integer(n) => out.push_str(&n.to_string()),
+        Reply::Double(d) => out.push_str(&format_double(*d)),
+        Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => {
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                }
+                write_raw(item, out);
+            }
+        }
+        // Separate replies, printed one after the other.
+        Reply::Multi(parts) => parts.iter().for_each(|r| write_raw(r, out)),
+        Reply::Map(pairs) => {
+            for (i, (k, v)) in pairs.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                }
+                write_raw(k, out);
+                out.push(' ');
+                write_raw(v, out);
+            }
+        }
     }
 }
 
@@ -588,6 +668,80 @@ mod tests {
         assert_eq!(render(&r), "-> invalidate: 'k1', 'k2'\n");
         let r = Reply::Push(vec![b("invalidate"), Reply::Nil]);
         assert_eq!(render(&r), "1) \"invalidate\"\n2) (nil)\n");
+    }
+
+    /// redis-cli prints these reports raw (captured from redis-cli 7.0.15 `--no-raw`).
+    #[test]
+    fn raw_reports() {
+        let argv =
+            |s: &str| -> Vec<Vec<u8>> { s.split(' ').map(|w| w.as_bytes().to_vec()).collect() };
+        for raw in [
+            "info",
+            "INFO keyspace",
+            "info everything x",
+            "lolwut",
+            "client list",
+            "CLIENT LIST id 1",
+            "client info x",
+            "memory doctor x",
+            "memory malloc-stats",
+            "debug htstats 0",
+            "debug htstats-key k",
+            "debug client-eviction",
+            "cluster info",
+            "cluster nodes",
+            "latency doctor",
+            "latency graph command",
+            "proxy info",
+        ] {
+            assert!(prints_raw(&argv(raw)), "{raw}");
+        }
+        for tty in [
+            "get info",
+            "client getname",
+            "client trackinginfo",
+            "cluster nodes x",
+            "latency graph",
+            "latency doctor x",
+            "debug listpack k",
+            "memory usage k",
+            "client",
+        ] {
+            assert!(!prints_raw(&argv(tty)), "{tty}");
+        }
+        let info = Reply::bulk("# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\n");
+        assert_eq!(
+            render_command(&argv("info keyspace"), &info, 2),
+            "# Keyspace\r\ndb0:keys=1,expires=0,avg_ttl=0\r\n"
+        );
+        let v = Reply::Verbatim("txt", b"id=3 addr=127.0.0.1:5 \n".to_vec());
+        assert_eq!(
+            render_command(&argv("client list"), &v, 3),
+            "id=3 addr=127.0.0.1:5 \n"
+        );
+        assert_eq!(
+            render_command(&argv("client list id 99"), &Reply::bulk(""), 2),
+            ""
+        );
+        let e = Reply::Error("ERR Unknown client type 'bad'".into());
+        assert_eq!(
+            render_command(&argv("client list type bad"), &e, 2),
+            "ERR Unknown client type 'bad'\n"
+        );
+        assert_eq!(
+            render_command(&argv("get a"), &e, 2),
+            "(error) ERR Unknown client type 'bad'\n"
+        );
+        // Raw aggregates: one entry a line, a map entry as `key value`, nothing for nulls.
+        let m = Reply::Map(vec![
+            (
+                Reply::bulk("a"),
+                Reply::Array(vec![Reply::Integer(1), Reply::Nil, Reply::Double(1.5)]),
+            ),
+            (Reply::bulk("b"), Reply::Bool(true)),
+        ]);
+        assert_eq!(render_command(&argv("info"), &m, 3), "a 1\n\n1.5\nb (true)");
+        assert_eq!(render_command(&argv("info"), &m, 2), "a\n1\n\n1.5\nb\n1");
     }
 
     #[test]

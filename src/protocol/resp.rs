@@ -29,7 +29,11 @@ impl ProtocolError {
     pub fn to_wire(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(self.0.len() + 3);
         out.push(b'-');
-        out.extend(self.0.chars().map(|c| u8::try_from(c).unwrap_or(b'?')));
+        // Redis puts no line break inside an error line: `got '\r'` goes out as `got ' '`.
+        out.extend(self.0.chars().map(|c| match c {
+            '\r' | '\n' => b' ',
+            c => u8::try_from(c).unwrap_or(b'?'),
+        }));
         out.extend_from_slice(b"\r\n");
         out
     }
@@ -109,19 +113,23 @@ fn parse_multibulk(buf: &[u8], max_bulk: i64) -> Result<Option<Request>, Protoco
     // The declared count is bounded above, but only grow the vector as arguments arrive.
     let mut args = Vec::with_capacity((count as usize).min(1024));
     for _ in 0..count {
-        let Some(&tag) = buf.get(pos) else { return Ok(None) };
-        if tag != b'$' {
-            return Err(ProtocolError(format!(
-                "ERR Protocol error: expected '$', got '{}'",
-                tag as char
-            )));
+        if pos >= buf.len() {
+            return Ok(None);
         }
+        // Redis looks at the type byte only once the whole header line is in.
         let Some(end) = request_line_end(buf, pos) else {
             if buf.len() - pos > INLINE_MAX {
                 return Err(ProtocolError::new("too big bulk count string"));
             }
             return Ok(None);
         };
+        let tag = buf[pos];
+        if tag != b'$' {
+            return Err(ProtocolError(format!(
+                "ERR Protocol error: expected '$', got '{}'",
+                tag as char
+            )));
+        }
         let len = crate::util::parse_i64(&buf[pos + 1..end])
             .filter(|n| (0..=max_bulk).contains(n))
             .ok_or_else(|| ProtocolError::new("invalid bulk length"))? as usize;
@@ -260,6 +268,8 @@ mod tests {
         let e = |b: &[u8]| parse_request(b).unwrap_err().0;
         assert_eq!(e(b"*x\r\n"), "ERR Protocol error: invalid multibulk length");
         assert_eq!(e(b"*1\r\nx\r\n"), "ERR Protocol error: expected '$', got 'x'");
+        // Not before the header line is complete.
+        assert_eq!(parse_request(b"*2\r\nECHOx"), Ok(None));
         assert_eq!(e(b"*1\r\n$-3\r\n"), "ERR Protocol error: invalid bulk length");
         assert_eq!(e(b"\"abc\r\n"), "ERR Protocol error: unbalanced quotes in request");
         assert_eq!(parse_request(b"*0\r\n"), Ok(Some((vec![], 4))));
@@ -267,6 +277,10 @@ mod tests {
         assert_eq!(
             parse_request(b"*1\r\n\xff\r\n").unwrap_err().to_wire(),
             b"-ERR Protocol error: expected '$', got '\xff'\r\n"
+        );
+        assert_eq!(
+            parse_request(b"*1\r\n\r\n").unwrap_err().to_wire(),
+            b"-ERR Protocol error: expected '$', got ' '\r\n"
         );
     }
 

@@ -196,7 +196,11 @@ impl Conn {
                 }
             }
             let mut chunk = [0u8; 16384];
-            let n = self.stream.read(&mut chunk)?;
+            // A signal (a child process of another test exiting) may interrupt the read.
+            let n = match self.stream.read(&mut chunk) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => other?,
+            };
             if n == 0 {
                 return Err(std::io::ErrorKind::UnexpectedEof.into());
             }

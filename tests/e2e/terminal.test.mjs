@@ -217,6 +217,27 @@ test("a blocked client waits without a prompt until another tab serves it", asyn
   await tabs.nth(1).locator(".rp-tab-close").click();
 });
 
+test("a write from another tab makes a WATCHed transaction fail", async () => {
+  const tabs = page.locator(".rp-tab[role=tab]");
+  assert.equal(await run(page, "SET balance 100"), "OK\n");
+  assert.equal(await run(page, "WATCH balance"), "OK\n");
+  assert.equal(await run(page, "MULTI"), "OK\n");
+  assert.equal(await screen(page).locator(".rp-line .rp-prompt").textContent(), "127.0.0.1:6379(TX)> ");
+  assert.equal(await run(page, "DECRBY balance 30"), "QUEUED\n");
+  await page.locator(".rp-new").click();
+  assert.equal(await run(page, "SET balance 0"), "OK\n");
+  await tabs.first().click();
+  // The watched key changed: EXEC answers nil and nothing queued ran.
+  assert.equal(await run(page, "EXEC"), "(nil)\n");
+  assert.equal(await run(page, "GET balance"), "\"0\"\n");
+  // Without an interfering write the same transaction goes through.
+  await run(page, "WATCH balance");
+  await run(page, "MULTI");
+  await run(page, "INCRBY balance 5");
+  assert.equal(await run(page, "EXEC"), "1) (integer) 5\n");
+  await tabs.nth(1).locator(".rp-tab-close").click();
+});
+
 test("pasting several lines runs each of them", async () => {
   const input = screen(page).locator(".rp-input");
   await input.fill("");
