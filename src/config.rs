@@ -268,6 +268,9 @@ pub struct Config {
     pub zset_max_listpack_value: usize,
     /// `notify-keyspace-events`, as the flag string CONFIG GET prints.
     pub notify_keyspace_events: String,
+    /// `notify-keyspace-events` as flag bits. Kept apart from the string because Redis's
+    /// string drops `n` when `A` is present, while the `new` events stay enabled.
+    pub notify_flags: u32,
     /// `lfu-log-factor`.
     pub lfu_log_factor: i64,
     /// `lfu-decay-time`.
@@ -307,6 +310,7 @@ impl Default for Config {
             zset_max_listpack_entries: 128,
             zset_max_listpack_value: 64,
             notify_keyspace_events: String::new(),
+            notify_flags: 0,
             lfu_log_factor: 10,
             lfu_decay_time: 1,
             hz: 10,
@@ -392,9 +396,16 @@ impl Config {
     /// Whether keyspace notifications include the class character `c` (`K`, `E`, `g`, `$`,
     /// ...); `A` in the stored string stands for every data class.
     pub fn notify_has(&self, c: char) -> bool {
-        parse_notify(self.notify_keyspace_events.as_bytes())
-            .zip(notify_bit(c))
-            .is_some_and(|(f, bit)| f & bit == bit)
+        notify_bit(c).is_some_and(|bit| self.notify_flags & bit == bit)
+    }
+
+    /// Where an event of class `c` goes: (to `__keyspace@<db>__:<key>`, to
+    /// `__keyevent@<db>__:<event>`); both false when the class is off or neither channel kind
+    /// is enabled.
+    pub fn notify_targets(&self, c: char) -> (bool, bool) {
+        let flags = self.notify_flags;
+        let on = notify_bit(c).is_some_and(|bit| flags & bit == bit);
+        (on && flags & NOTIFY_KEYSPACE != 0, on && flags & NOTIFY_KEYEVENT != 0)
     }
 
     /// The value CONFIG GET prints for `param`.
@@ -467,9 +478,12 @@ impl Config {
             }
             Kind::Str => text,
             Kind::Save => parse_save(raw).ok_or("Invalid save parameters")?,
-            Kind::NotifyEvents => parse_notify(raw)
-                .map(notify_string)
-                .ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?,
+            Kind::NotifyEvents => {
+                let flags = parse_notify(raw)
+                    .ok_or("Invalid event class character. Use 'Ag$lshzxeKEtmdn'.")?;
+                self.notify_flags = flags;
+                notify_string(flags)
+            }
             Kind::ClientOutputBufferLimit => self.client_output_buffer_limit(raw)?,
             Kind::Percentiles => parse_percentiles(raw)?,
             Kind::OomScoreAdjValues => parse_oom_values(raw)?,

@@ -73,6 +73,11 @@ pub struct Db {
     pub expired_log: Vec<Vec<u8>>,
     /// Set during CLIENT PAUSE: expired keys read as missing but are not removed.
     pub expiry_paused: bool,
+    /// Whether keyspace notifications are on: then key creations and expiries are logged in
+    /// [`Db::events`] for the engine to publish, in the order they happened.
+    pub track_events: bool,
+    /// `new` and `expired` keyspace events not yet published, oldest first.
+    pub events: Vec<(&'static str, Vec<u8>)>,
 }
 
 impl Db {
@@ -105,6 +110,9 @@ impl Db {
                 self.remove_entry(key);
                 self.expired_keys += 1;
                 self.expired_log.push(key.to_vec());
+                if self.track_events {
+                    self.events.push(("expired", key.to_vec()));
+                }
                 true
             }
             _ => false,
@@ -174,9 +182,17 @@ impl Db {
         if entry.expire_at.is_some() {
             self.volatile += 1;
         }
-        if let Some(old) = self.map.insert(key, entry) {
-            if old.expire_at.is_some() {
-                self.volatile -= 1;
+        let created = self.track_events.then(|| key.clone());
+        match self.map.insert(key, entry) {
+            Some(old) => {
+                if old.expire_at.is_some() {
+                    self.volatile -= 1;
+                }
+            }
+            None => {
+                if let Some(k) = created {
+                    self.events.push(("new", k));
+                }
             }
         }
     }
@@ -242,11 +258,15 @@ impl Db {
         let before = self.map.len();
         let mut volatile_removed = 0;
         let log = &mut self.expired_log;
+        let mut events = self.track_events.then_some(&mut self.events);
         self.map.retain(|k, e| {
             let keep = !e.is_expired(now);
             if !keep {
                 volatile_removed += 1;
                 log.push(k.clone());
+                if let Some(ev) = events.as_mut() {
+                    ev.push(("expired", k.clone()));
+                }
             }
             keep
         });

@@ -223,6 +223,9 @@ pub struct Ctx<'a> {
     pub block: Option<Block>,
     /// Inside EXEC: blocking commands answer at once as if they had timed out.
     pub no_block: bool,
+    /// Where, in the calling client's outbox, Redis would have written this command's reply
+    /// (set by [`Ctx::reply_point`]); None: after everything the command published.
+    pub reply_at: Option<usize>,
 }
 
 /// What a blocked client waits for.
@@ -278,9 +281,14 @@ impl Ctx<'_> {
     }
 
     /// Looks a key up for reading: expires it if due, records the access, and counts a
-    /// keyspace hit or miss (INFO stats).
+    /// keyspace hit or miss (INFO stats). A miss is a `keymiss` keyspace event (class m).
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now;
+        if self.eng.notifications_on() && !self.eng.dbs[self.db].contains(key, now) {
+            self.eng.stats.misses += 1;
+            self.notify('m', "keymiss", key);
+            return None;
+        }
         let lfu = self.lfu_params();
         let eng = &mut *self.eng;
         let found = eng.dbs[self.db].lookup_lfu(key, now, lfu);
@@ -313,6 +321,24 @@ impl Ctx<'_> {
         LfuParams {
             log_factor: self.eng.config.lfu_log_factor,
             decay_time: self.eng.config.lfu_decay_time,
+        }
+    }
+
+    /// Publishes keyspace event `event` of class `class` (a `notify-keyspace-events`
+    /// character: g $ l s h z x e t d n m) about `key` in the current database.
+    pub fn notify(&mut self, class: char, event: &str, key: &[u8]) {
+        let db = self.db;
+        self.eng.notify(db, class, event, key);
+    }
+
+    /// Marks the moment Redis adds this command's reply, for commands that reply before they
+    /// publish (some or all of) their keyspace events: a RESP3 client subscribed to its own
+    /// events then gets the reply ahead of the pushes that follow this point.
+    pub fn reply_point(&mut self) {
+        if self.eng.notifications_on() {
+            // Keys created or expired so far were published before the reply in Redis.
+            self.eng.flush_db_events();
+            self.reply_at = self.eng.clients.get(&self.client).map(|c| c.outbox.len());
         }
     }
 
@@ -419,7 +445,9 @@ impl Engine {
     }
 
     /// Runs one command for `client` at time `now_ms`. Returns None when there is nothing to
-    /// reply (an empty command line, an unknown client, replies turned off by CLIENT REPLY).
+    /// reply (an empty command line, an unknown client, replies turned off by CLIENT REPLY), or
+    /// when the reply went into the client's outbox, ahead of keyspace events it published
+    /// after replying (see [`Ctx::reply_point`]).
     pub fn execute(&mut self, client: ClientId, argv: &[Vec<u8>], now_ms: i64) -> Option<Reply> {
         if argv.is_empty() {
             return None;
@@ -431,6 +459,8 @@ impl Engine {
                 db.expiry_paused = true;
             }
         }
+        // Databases replaced from outside (a loaded snapshot) start with logging off.
+        self.sync_event_tracking();
         if self.blocked.contains_key(&client) || self.clients.get(&client).is_some_and(|c| c.paused) {
             // Like Redis, a blocked or paused client's further commands wait until it runs again.
             if let Some(c) = self.clients.get_mut(&client) {
@@ -463,6 +493,7 @@ impl Engine {
             Ok(spec)
         });
         let prev = self.current.replace(client);
+        let mut reply_at = None;
         let reply = match resolved {
             Ok(spec) if self.auth_required(client) && !spec.has_flag("no_auth") => {
                 self.stats.cmdstats.entry(full_name(argv, spec)).or_default().rejected += 1;
@@ -500,9 +531,14 @@ impl Engine {
                     c.last_ms = now_ms;
                     c.last_cmd = full.clone();
                 }
-                let mut ctx = Ctx { eng: self, client, db, now: now_ms, block: None, no_block: false };
+                let mut ctx =
+                    Ctx { eng: self, client, db, now: now_ms, block: None, no_block: false, reply_at: None };
                 let reply = (spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply);
                 let db_after = ctx.db;
+                // EXEC answers with one array after all its commands; their marks do not count.
+                if spec.name != "exec" {
+                    reply_at = ctx.reply_at;
+                }
                 if let Some(block) = ctx.block.take() {
                     self.block_client(client, db_after, argv.to_vec(), block);
                     // Redis shows a blocking command to monitors when it blocks, not when served.
@@ -561,7 +597,15 @@ impl Engine {
         }
         let after = std::mem::take(&mut c.after_reply);
         let reply = match c.reply_mode {
-            ReplyMode::On => Some(reply),
+            // The command replied before publishing what now follows in its own outbox: the
+            // reply takes its place there, ahead of those pushes.
+            ReplyMode::On => match reply_at.filter(|&at| at < c.outbox.len()) {
+                Some(at) => {
+                    c.outbox.insert(at, reply);
+                    None
+                }
+                None => Some(reply),
+            },
             ReplyMode::Off | ReplyMode::SkipThisAndNext => None,
             ReplyMode::SkipThis => {
                 c.reply_mode = ReplyMode::On;
@@ -651,10 +695,13 @@ impl Engine {
             && !self.clients.get(&client).is_some_and(|c| c.authenticated)
     }
 
-    /// Work after every command: keys removed by expiry count as modified for WATCH.
-    /// Work after every command: keys removed by expiry count as modified for WATCH, and
-    /// clients blocked on keys that changed are served.
+    /// Work after every command: pending `new`/`expired` events are published, keys removed
+    /// by expiry count as modified for WATCH, and clients blocked on keys that changed are
+    /// served.
     fn after_command(&mut self, now: i64) {
+        if self.notifications_on() {
+            self.flush_db_events();
+        }
         for db in 0..self.dbs.len() {
             if self.dbs[db].expired_log.is_empty() {
                 continue;
@@ -668,6 +715,10 @@ impl Engine {
         let current = self.current;
         self.tracking_broadcast(current);
         self.check_pause(now);
+        if self.notifications_on() {
+            self.flush_db_events();
+        }
+        self.sync_event_tracking();
     }
 
     fn block_client(&mut self, client: ClientId, db: usize, argv: Vec<Vec<u8>>, block: Block) {
@@ -725,7 +776,8 @@ impl Engine {
             for id in ids {
                 let Some(b) = self.blocked.get(&id).cloned() else { continue };
                 let Ok(spec) = resolve(&b.argv) else { continue };
-                let mut ctx = Ctx { eng: self, client: id, db: b.db, now, block: None, no_block: false };
+                let mut ctx =
+                    Ctx { eng: self, client: id, db: b.db, now, block: None, no_block: false, reply_at: None };
                 let reply = (spec.handler)(&mut ctx, &b.argv).unwrap_or_else(error_reply);
                 // Still nothing for this one, or the key now holds another type: it keeps
                 // waiting (Redis 7.0 serves a blocked client only from the type it waits for).
@@ -809,6 +861,66 @@ impl Engine {
         })
     }
 
+    /// Whether any keyspace notification is enabled: the one check made on the hot path.
+    pub fn notifications_on(&self) -> bool {
+        self.config.notify_flags != 0
+    }
+
+    /// Publishes keyspace event `event` of class `class` about `key` in database `db`: to
+    /// `__keyspace@<db>__:<key>` (message: the event) when `K` is enabled, then to
+    /// `__keyevent@<db>__:<event>` (message: the key) when `E` is, as Redis does. Key creations
+    /// and expiries logged by the databases since the last event are published first, so
+    /// subscribers see events in the order they happened.
+    pub fn notify(&mut self, db: usize, class: char, event: &str, key: &[u8]) {
+        if !self.notifications_on() {
+            return;
+        }
+        self.flush_db_events();
+        self.publish_event(db, class, event, key);
+    }
+
+    fn publish_event(&mut self, db: usize, class: char, event: &str, key: &[u8]) {
+        let (keyspace, keyevent) = self.config.notify_targets(class);
+        if keyspace {
+            let mut channel = format!("__keyspace@{}__:", db).into_bytes();
+            channel.extend_from_slice(key);
+            self.publish(&channel, event.as_bytes());
+        }
+        if keyevent {
+            let channel = format!("__keyevent@{}__:{}", db, event);
+            self.publish(channel.as_bytes(), key);
+        }
+    }
+
+    /// Publishes the `new` and `expired` events the databases logged.
+    fn flush_db_events(&mut self) {
+        for db in 0..self.dbs.len() {
+            if self.dbs[db].events.is_empty() {
+                continue;
+            }
+            for (event, key) in std::mem::take(&mut self.dbs[db].events) {
+                let class = if event == "new" { 'n' } else { 'x' };
+                self.publish_event(db, class, event, &key);
+            }
+        }
+    }
+
+    /// Turns the databases' logging of `new`/`expired` events on or off to follow the
+    /// configuration, so nothing is logged while notifications are off. CONFIG SET calls it;
+    /// after every command it only compares one flag.
+    pub fn sync_event_tracking(&mut self) {
+        let on = self.notifications_on();
+        if self.dbs.first().is_some_and(|d| d.track_events == on) {
+            return;
+        }
+        for db in &mut self.dbs {
+            db.track_events = on;
+            if !on {
+                db.events.clear();
+            }
+        }
+    }
+
     /// Marks the WATCHers of `key` in database `db` dirty.
     pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
         if !self.tracking.keys.is_empty() || !self.tracking.prefixes.is_empty() {
@@ -872,6 +984,7 @@ impl Engine {
     /// waits of blocked clients whose timeout passed.
     pub fn tick(&mut self, now_ms: i64) {
         self.check_pause(now_ms);
+        self.sync_event_tracking();
         for db in &mut self.dbs {
             if !db.expiry_paused {
                 db.active_expire(now_ms);

@@ -200,6 +200,8 @@ fn set_pairs(ctx: &mut Ctx, argv: &[Vec<u8>], name: &str) -> Result<usize, CmdEr
         }
     }
     ctx.signal_modified(key);
+    ctx.reply_point();
+    ctx.notify('h', "hset", key);
     ctx.dirty(((argv.len() - 2) / 2) as u64);
     Ok(created)
 }
@@ -224,6 +226,8 @@ fn hsetnx(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
     hash.set(&argv[2], argv[3].clone(), max_entries, max_value);
     ctx.signal_modified(key);
+    ctx.reply_point();
+    ctx.notify('h', "hset", key);
     ctx.dirty(1);
     Ok(Reply::Integer(1))
 }
@@ -245,9 +249,13 @@ fn hdel(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         }
     }
     let emptied = hash.is_empty();
+    if deleted > 0 {
+        ctx.notify('h', "hdel", key);
+    }
     if emptied {
         let now = ctx.now;
         ctx.db().remove(key, now);
+        ctx.notify('g', "del", key);
     }
     if deleted > 0 {
         ctx.signal_modified(key);
@@ -274,6 +282,8 @@ fn hincrby(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         max_value,
     );
     ctx.signal_modified(key);
+    ctx.reply_point();
+    ctx.notify('h', "hincrby", key);
     ctx.dirty(1);
     Ok(Reply::Integer(new))
 }
@@ -304,6 +314,8 @@ fn hincrbyfloat(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let reply = Reply::bulk(&text);
     hash.set(&argv[2], text, max_entries, max_value);
     ctx.signal_modified(key);
+    ctx.reply_point();
+    ctx.notify('h', "hincrbyfloat", key);
     ctx.dirty(1);
     Ok(reply)
 }

@@ -219,15 +219,21 @@ const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
 /// EXISTS, TTL, OBJECT ...): expired keys are removed and the keyspace hit or miss is counted,
 /// but the key's access time and LFU counter stay as they were.
 fn peek_read<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a Entry> {
+    peek_read_event(ctx, key, true)
+}
+
+/// [`peek_read`], with the `keymiss` event of a miss published or not (OBJECT does not).
+fn peek_read_event<'a>(ctx: &'a mut Ctx, key: &[u8], miss_event: bool) -> Option<&'a Entry> {
     let now = ctx.now;
-    let eng = &mut *ctx.eng;
-    let found = eng.dbs[ctx.db].get(key, now);
-    if found.is_some() {
-        eng.stats.hits += 1;
-    } else {
-        eng.stats.misses += 1;
+    if ctx.eng.dbs[ctx.db].get(key, now).is_none() {
+        ctx.eng.stats.misses += 1;
+        if miss_event {
+            ctx.notify('m', "keymiss", key);
+        }
+        return None;
     }
-    found
+    ctx.eng.stats.hits += 1;
+    ctx.eng.dbs[ctx.db].get(key, now)
 }
 
 /// Deletes each key that exists, signalling and counting each deletion.
@@ -237,6 +243,7 @@ fn delete_keys(ctx: &mut Ctx, keys: &[Vec<u8>]) -> CmdResult {
     for key in keys {
         if ctx.db().remove(key, now).is_some() {
             ctx.signal_modified(key);
+            ctx.notify('g', "del", key);
             ctx.dirty(1);
             deleted += 1;
         }
@@ -286,9 +293,13 @@ fn rename_generic(ctx: &mut Ctx, argv: &[Vec<u8>], nx: bool) -> CmdResult {
     }
     let now = ctx.now;
     let entry = ctx.db().remove(src, now).ok_or(error::NO_SUCH_KEY)?;
+    // The destination is replaced by a new key (a `new` event even when it existed).
+    ctx.db().remove(dst, now);
     ctx.db().insert(dst.clone(), entry);
     ctx.signal_modified(src);
     ctx.signal_modified(dst);
+    ctx.notify('g', "rename_from", src);
+    ctx.notify('g', "rename_to", dst);
     ctx.dirty(1);
     Ok(if nx { Reply::Integer(1) } else { Reply::ok() })
 }
@@ -350,8 +361,11 @@ fn copy(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let mut copied = Entry::new(value, now);
     copied.expire_at = expire_at;
     copied.unshared = true;
+    // A replaced destination is deleted first, so the copy is a `new` key.
+    target.remove(dst, now);
     target.insert(dst.clone(), copied);
     ctx.eng.signal_modified(dst_db, dst);
+    ctx.eng.notify(dst_db, 'g', "copy_to", dst);
     ctx.dirty(1);
     Ok(Reply::Integer(1))
 }
@@ -378,6 +392,8 @@ fn move_cmd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     ctx.eng.dbs[dst_db].insert(key.clone(), entry);
     ctx.signal_modified(key);
     ctx.eng.signal_modified(dst_db, key);
+    ctx.notify('g', "move_from", key);
+    ctx.eng.notify(dst_db, 'g', "move_to", key);
     ctx.dirty(1);
     Ok(Reply::Integer(1))
 }
@@ -459,13 +475,20 @@ fn expire_generic(ctx: &mut Ctx, argv: &[Vec<u8>], seconds: bool, relative: bool
         return Ok(Reply::Integer(0));
     }
     let now = ctx.now;
-    if when <= now {
+    let event = if when <= now {
         // A time already past deletes the key, as if it had expired this instant.
         ctx.db().remove(key, now);
+        "del"
     } else {
         ctx.db().set_expire(key, Some(when), now);
-    }
+        "expire"
+    };
     ctx.signal_modified(key);
+    if event == "expire" {
+        // Redis replies before publishing `expire` (but after publishing a `del`).
+        ctx.reply_point();
+    }
+    ctx.notify('g', event, key);
     ctx.dirty(1);
     Ok(Reply::Integer(1))
 }
@@ -554,6 +577,7 @@ fn persist(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let now = ctx.now;
     ctx.db().set_expire(key, None, now);
     ctx.signal_modified(key);
+    ctx.notify('g', "persist", key);
     ctx.dirty(1);
     Ok(Reply::Integer(1))
 }
@@ -681,7 +705,7 @@ fn object(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// `OBJECT ENCODING key` → bulk: the encoding name (`embstr`, `listpack` ...), nil if missing.
 fn object_encoding(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    Ok(peek_read(ctx, &argv[2]).map_or(Reply::Nil, |e| Reply::bulk(e.value.encoding_name())))
+    Ok(peek_read_event(ctx, &argv[2], false).map_or(Reply::Nil, |e| Reply::bulk(e.value.encoding_name())))
 }
 
 /// `OBJECT FREQ key` → integer: the LFU access counter after its time decay; nil if missing;
@@ -690,7 +714,7 @@ fn object_freq(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let now = ctx.now;
     let decay_time = ctx.eng.config.lfu_decay_time;
     let lfu = ctx.eng.config.lfu_policy();
-    let Some(e) = peek_read(ctx, &argv[2]) else {
+    let Some(e) = peek_read_event(ctx, &argv[2], false) else {
         return Ok(Reply::Nil);
     };
     if !lfu {
@@ -706,7 +730,7 @@ fn object_freq(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 fn object_idletime(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let now = ctx.now;
     let lfu = ctx.eng.config.lfu_policy();
-    let Some(e) = peek_read(ctx, &argv[2]) else {
+    let Some(e) = peek_read_event(ctx, &argv[2], false) else {
         return Ok(Reply::Nil);
     };
     if lfu {
@@ -726,7 +750,7 @@ const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 /// `OBJECT REFCOUNT key` → integer: 2147483647 for Redis's shared small integers, else 1; nil
 /// if missing.
 fn object_refcount(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    Ok(peek_read(ctx, &argv[2]).map_or(Reply::Nil, |e| {
+    Ok(peek_read_event(ctx, &argv[2], false).map_or(Reply::Nil, |e| {
         Reply::Integer(if e.shared_integer().is_some() { SHARED_REFCOUNT } else { 1 })
     }))
 }

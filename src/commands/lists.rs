@@ -164,11 +164,29 @@ fn stored_list<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a mut List> {
     }
 }
 
-/// Deletes `key` when its list has become empty: Redis never keeps an empty list.
+/// Deletes `key` when its list has become empty (Redis never keeps an empty list), with the
+/// `del` event that follows the command's own.
 fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
     if stored_list(ctx, key).is_some_and(|l| l.is_empty()) {
         let now = ctx.now;
         ctx.db().remove(key, now);
+        ctx.notify('g', "del", key);
+    }
+}
+
+/// The keyspace event of a push at `end`.
+fn push_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpush",
+        End::Tail => "rpush",
+    }
+}
+
+/// The keyspace event of a pop from `end`.
+fn pop_event(end: End) -> &'static str {
+    match end {
+        End::Head => "lpop",
+        End::Tail => "rpop",
     }
 }
 
@@ -215,6 +233,11 @@ pub fn pop_range(ctx: &mut Ctx, key: &[u8], end: End, count: u64) -> Vec<Vec<u8>
             }
         }
     }
+    if !out.is_empty() {
+        // Redis replies with the popped elements before it publishes.
+        ctx.reply_point();
+        ctx.notify('l', pop_event(end), key);
+    }
     drop_if_empty(ctx, key);
     ctx.signal_modified(key);
     ctx.dirty(out.len() as u64);
@@ -244,6 +267,9 @@ pub fn move_element(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -
         }
     }
     ctx.signal_modified(dst);
+    ctx.notify('l', push_event(to), dst);
+    ctx.reply_point();
+    ctx.notify('l', pop_event(from), src);
     drop_if_empty(ctx, src);
     ctx.signal_modified(src);
     ctx.dirty(1);
@@ -294,6 +320,8 @@ fn push(ctx: &mut Ctx, argv: &[Vec<u8>], end: End, only_existing: bool) -> CmdRe
         }
     };
     ctx.signal_modified(key);
+    ctx.reply_point();
+    ctx.notify('l', push_event(end), key);
     ctx.dirty(values.len() as u64);
     Ok(Reply::int(len))
 }
@@ -497,6 +525,8 @@ fn lset(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Err(error::INDEX_OUT_OF_RANGE);
     }
     ctx.signal_modified(key);
+    ctx.reply_point();
+    ctx.notify('l', "lset", key);
     ctx.dirty(1);
     Ok(Reply::ok())
 }
@@ -520,6 +550,7 @@ fn linsert(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
     let len = list.len();
     ctx.signal_modified(key);
+    ctx.notify('l', "linsert", key);
     ctx.dirty(1);
     Ok(Reply::int(len))
 }
@@ -535,6 +566,7 @@ fn lrem(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let removed = list.remove(count, &argv[3]);
     if removed > 0 {
         ctx.signal_modified(key);
+        ctx.notify('l', "lrem", key);
         ctx.dirty(removed as u64);
     }
     drop_if_empty(ctx, key);
@@ -551,6 +583,7 @@ fn ltrim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Ok(Reply::ok());
     };
     let (head, tail) = list.trim(start, stop);
+    ctx.notify('l', "ltrim", key);
     drop_if_empty(ctx, key);
     ctx.signal_modified(key);
     ctx.dirty((head + tail) as u64);

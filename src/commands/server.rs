@@ -257,6 +257,8 @@ fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         next.set(p, value).map_err(|why| failed(name, &why))?;
     }
     ctx.eng.config = next;
+    // A command later in the same EXEC must already see keys created and expired logged.
+    ctx.eng.sync_event_tracking();
     Ok(Reply::ok())
 }
 

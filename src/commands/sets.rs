@@ -248,6 +248,7 @@ fn sadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     };
     if added > 0 {
         ctx.signal_modified(key);
+        ctx.notify('s', "sadd", key);
     }
     ctx.dirty(added as u64);
     Ok(Reply::int(added))
@@ -270,8 +271,13 @@ fn srem(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             }
         }
     }
-    if set.is_empty() {
+    let emptied = set.is_empty();
+    if removed > 0 {
+        ctx.notify('s', "srem", key);
+    }
+    if emptied {
         ctx.db().remove(key, now);
+        ctx.notify('g', "del", key);
     }
     if removed > 0 {
         ctx.signal_modified(key);
@@ -334,8 +340,11 @@ fn smove(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if !source.remove(member) {
         return Ok(Reply::Integer(0));
     }
-    if source.is_empty() {
+    let emptied = source.is_empty();
+    ctx.notify('s', "srem", src);
+    if emptied {
         ctx.db().remove(src, now);
+        ctx.notify('g', "del", src);
     }
     if dst_kind == Kind::Missing {
         ctx.db().set(dst, Value::Set(Set::for_member(member)), now);
@@ -345,6 +354,7 @@ fn smove(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     ctx.dirty(1);
     if stored_set_mut(ctx.db(), dst, now).is_some_and(|d| d.add(member, max)) {
         ctx.dirty(1);
+        ctx.notify('s', "sadd", dst);
     }
     Ok(Reply::Integer(1))
 }
@@ -369,8 +379,13 @@ fn spop_one(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
         return Ok(Reply::Nil);
     };
     let popped = set.pop_random(&mut eng.rng);
-    if set.is_empty() {
+    let emptied = set.is_empty();
+    ctx.notify('s', "spop", key);
+    // Redis replies between its `spop` and `del` events.
+    ctx.reply_point();
+    if emptied {
         ctx.db().remove(key, now);
+        ctx.notify('g', "del", key);
     }
     ctx.signal_modified(key);
     ctx.dirty(1);
@@ -393,6 +408,9 @@ fn spop_count(ctx: &mut Ctx, key: &[u8], count_arg: &[u8]) -> CmdResult {
         // The whole set, listed as Redis lists a union of it (an intset again when it can be).
         let all = union(&[&*set], max);
         ctx.db().remove(key, now);
+        ctx.notify('s', "spop", key);
+        ctx.reply_point();
+        ctx.notify('g', "del", key);
         ctx.signal_modified(key);
         ctx.dirty(size);
         return Ok(set_reply(&all));
@@ -418,6 +436,7 @@ fn spop_count(ctx: &mut Ctx, key: &[u8], count_arg: &[u8]) -> CmdResult {
         out
     };
     ctx.signal_modified(key);
+    ctx.notify('s', "spop", key);
     ctx.dirty(count);
     Ok(Reply::Set(popped))
 }
@@ -624,15 +643,29 @@ fn algebra_store(ctx: &mut Ctx, dest: &[u8], keys: &[Vec<u8>], op: Op) -> CmdRes
     if result.is_empty() {
         if ctx.db().remove(dest, now).is_some() {
             ctx.signal_modified(dest);
+            ctx.notify('g', "del", dest);
             ctx.dirty(1);
         }
         return Ok(Reply::Integer(0));
     }
     let n = result.len();
+    // An expired destination goes first (an `expired` event), so the result is a new key.
+    ctx.db().expire_if_needed(dest, now);
     ctx.db().set(dest, Value::Set(result), now);
     ctx.signal_modified(dest);
+    ctx.reply_point();
+    ctx.notify('s', op_event(op), dest);
     ctx.dirty(1);
     Ok(Reply::int(n))
+}
+
+/// The keyspace event of storing `op`'s result.
+fn op_event(op: Op) -> &'static str {
+    match op {
+        Op::Inter => "sinterstore",
+        Op::Union => "sunionstore",
+        Op::Diff => "sdiffstore",
+    }
 }
 
 /// `SINTER key [key ...]` → set of the members common to all (empty if any key is missing).

@@ -272,11 +272,15 @@ fn sort_generic(ctx: &mut Ctx, argv: &[Vec<u8>], readonly: bool) -> CmdResult {
             let stored = list.len();
             let now = ctx.now;
             if stored > 0 {
+                // An expired destination goes first (an `expired` event): the list is new.
+                ctx.db().expire_if_needed(dst, now);
                 ctx.db().set(dst, Value::List(list), now);
                 ctx.signal_modified(dst);
+                ctx.notify('l', "sortstore", dst);
                 ctx.dirty(stored as u64);
             } else if ctx.db().remove(dst, now).is_some() {
                 ctx.signal_modified(dst);
+                ctx.notify('g', "del", dst);
                 ctx.dirty(1);
             }
             Ok(Reply::int(stored))

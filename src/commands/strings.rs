@@ -364,12 +364,20 @@ fn set_generic(
         return Ok((false, old));
     }
     let now = ctx.now;
+    if opts.get {
+        // With GET, Redis replies the old value before it writes (and publishes `new`).
+        ctx.reply_point();
+    }
     store(ctx, key, Value::string(val.to_vec()), opts.keepttl);
     if let Some(at) = when {
         ctx.db().set_expire(key, Some(at), now);
     }
     mark_fresh_value(ctx, key);
     ctx.signal_modified(key);
+    ctx.notify('$', "set", key);
+    if when.is_some() {
+        ctx.notify('g', "expire", key);
+    }
     ctx.dirty(1);
     Ok((true, old))
 }
@@ -429,6 +437,8 @@ fn getdel(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let now = ctx.now;
     if ctx.db().remove(key, now).is_some() {
         ctx.signal_modified(key);
+        ctx.reply_point();
+        ctx.notify('g', "del", key);
         ctx.dirty(1);
     }
     Ok(Reply::Bulk(v))
@@ -446,12 +456,16 @@ fn getex(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     match opts.expire {
         Some((kind, arg)) => {
             let at = expire_at(kind, arg, now, error::INVALID_EXPIRE_GETEX)?;
-            if matches!(kind, ExpireKind::Exat | ExpireKind::Pxat) && at <= now {
+            let event = if matches!(kind, ExpireKind::Exat | ExpireKind::Pxat) && at <= now {
                 ctx.db().remove(key, now);
+                "del"
             } else {
                 ctx.db().set_expire(key, Some(at), now);
-            }
+                "expire"
+            };
             ctx.signal_modified(key);
+            ctx.reply_point();
+            ctx.notify('g', event, key);
             ctx.dirty(1);
         }
         None if opts.persist => {
@@ -459,6 +473,8 @@ fn getex(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             if volatile {
                 ctx.db().set_expire(key, None, now);
                 ctx.signal_modified(key);
+                ctx.reply_point();
+                ctx.notify('g', "persist", key);
                 ctx.dirty(1);
             }
         }
@@ -473,9 +489,12 @@ fn getset(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let old = read_string(ctx, key)?;
     // Redis's setKey looks the key up for writing again: one more access to count.
     ctx.lookup_write(key);
+    // Redis replies the old value before it writes (and publishes `new`).
+    ctx.reply_point();
     store(ctx, key, Value::string(argv[2].clone()), false);
     mark_fresh_value(ctx, key);
     ctx.signal_modified(key);
+    ctx.notify('$', "set", key);
     ctx.dirty(1);
     Ok(Reply::bulk_or_nil(old))
 }
@@ -499,6 +518,7 @@ fn mset_pairs(ctx: &mut Ctx, argv: &[Vec<u8>]) {
         store(ctx, &pair[0], Value::string(pair[1].clone()), false);
         mark_fresh_value(ctx, &pair[0]);
         ctx.signal_modified(&pair[0]);
+        ctx.notify('$', "set", &pair[0]);
     }
     ctx.dirty(((argv.len() - 1) / 2) as u64);
 }
@@ -548,6 +568,7 @@ fn incr_generic(ctx: &mut Ctx, key: &[u8], incr: i64) -> CmdResult {
     };
     mark_fresh_value(ctx, key);
     ctx.signal_modified(key);
+    ctx.notify('$', "incrby", key);
     ctx.dirty(1);
     Ok(Reply::Integer(result))
 }
@@ -606,6 +627,7 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         None => ctx.db().set(key, string_value(text, enc), now),
     }
     ctx.signal_modified(key);
+    ctx.notify('$', "incrbyfloat", key);
     ctx.dirty(1);
     Ok(reply)
 }
@@ -652,6 +674,7 @@ fn append(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         }
     };
     ctx.signal_modified(key);
+    ctx.notify('$', "append", key);
     ctx.dirty(1);
     Ok(Reply::int(total))
 }
@@ -693,6 +716,7 @@ fn setrange(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         }
     };
     ctx.signal_modified(key);
+    ctx.notify('$', "setrange", key);
     ctx.dirty(1);
     Ok(Reply::int(len))
 }

@@ -388,13 +388,15 @@ fn write_zset<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut ZSet>, 
     }
 }
 
-/// Deletes `key` when its sorted set has become empty.
+/// Deletes `key` when its sorted set has become empty, with the `del` event that follows the
+/// command's own.
 fn drop_if_empty(ctx: &mut Ctx, key: &[u8]) {
     let now = ctx.now;
     let empty =
         matches!(ctx.db().peek(key).map(|e| &e.value), Some(Value::ZSet(z)) if z.is_empty());
     if empty {
         ctx.db().remove(key, now);
+        ctx.notify('g', "del", key);
     }
 }
 
@@ -672,6 +674,10 @@ fn add_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, pairs: &[(f64, &[u8])]) -
             }
         }
     }
+    if added + updated > 0 {
+        ctx.reply_point();
+        ctx.notify('z', if f.incr { "zincr" } else { "zadd" }, key);
+    }
     drop_if_empty(ctx, key);
     if added + updated > 0 {
         ctx.signal_modified(key);
@@ -946,7 +952,7 @@ fn range_generic(
             for (m, s) in &items {
                 out.insert(m, *s, lim);
             }
-            Ok(Reply::int(store(ctx, dst, out)))
+            Ok(Reply::int(store(ctx, dst, out, "zrangestore")))
         }
         None => Ok(range_reply(ctx, items, withscores)),
     }
@@ -954,17 +960,26 @@ fn range_generic(
 
 /// Writes a computed result to `dst` (replacing whatever it held), or deletes `dst` when the
 /// result is empty. Returns the stored length.
-fn store(ctx: &mut Ctx, dst: &[u8], z: ZSet) -> usize {
+/// `event` is the keyspace event of a stored result (`zunionstore`, `zrangestore` ...).
+fn store(ctx: &mut Ctx, dst: &[u8], z: ZSet, event: &str) -> usize {
     let now = ctx.now;
     let n = z.len();
     if n == 0 {
+        // Redis replies with the stored length before it deletes.
+        ctx.reply_point();
         if ctx.db().remove(dst, now).is_some() {
             ctx.signal_modified(dst);
+            ctx.notify('g', "del", dst);
             ctx.dirty(1);
         }
     } else {
+        // An expired destination goes first (an `expired` event), so the result is a new key.
+        ctx.db().expire_if_needed(dst, now);
         ctx.db().set(dst, Value::ZSet(Box::new(z)), now);
         ctx.signal_modified(dst);
+        // Redis replies after storing (a `new` key is published first), before its event.
+        ctx.reply_point();
+        ctx.notify('z', event, dst);
         ctx.dirty(1);
     }
     n
@@ -1024,6 +1039,9 @@ fn zrem(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             break;
         }
     }
+    if removed > 0 {
+        ctx.notify('z', "zrem", key);
+    }
     drop_if_empty(ctx, key);
     if removed > 0 {
         ctx.signal_modified(key);
@@ -1040,6 +1058,14 @@ fn remrange_generic(ctx: &mut Ctx, argv: &[Vec<u8>], sel: Selector) -> CmdResult
     let doomed = select(z, &sel, false, 0, -1);
     for (m, _) in &doomed {
         z.remove(m);
+    }
+    if !doomed.is_empty() {
+        let event = match sel {
+            Selector::Rank(..) => "zremrangebyrank",
+            Selector::Score(_) => "zremrangebyscore",
+            Selector::Lex(_) => "zremrangebylex",
+        };
+        ctx.notify('z', event, key);
     }
     drop_if_empty(ctx, key);
     if !doomed.is_empty() {
@@ -1088,6 +1114,9 @@ pub fn pop(ctx: &mut Ctx, key: &[u8], max: bool, count: u64) -> Vec<(Vec<u8>, f6
             z.remove(&m);
             out.push((m, s));
         }
+    }
+    if !out.is_empty() {
+        ctx.notify('z', if max { "zpopmax" } else { "zpopmin" }, key);
     }
     drop_if_empty(ctx, key);
     if !out.is_empty() {
@@ -1583,7 +1612,12 @@ fn setop_generic(
     match dst {
         Some(dst) => {
             out.settle_encoding(limits(ctx));
-            Ok(Reply::int(store(ctx, dst, out)))
+            let event = match op {
+                SetOp::Union => "zunionstore",
+                SetOp::Inter => "zinterstore",
+                SetOp::Diff => "zdiffstore",
+            };
+            Ok(Reply::int(store(ctx, dst, out, event)))
         }
         None => {
             let items = out.iter().map(|(m, s)| (m.to_vec(), s)).collect();
