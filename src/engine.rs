@@ -237,6 +237,9 @@ pub struct Block {
     pub deadline: Option<i64>,
     /// The reply sent when the deadline passes.
     pub on_timeout: Reply,
+    /// The arguments to run again instead of the command's own (XREAD fixes what `$` meant
+    /// when it blocked).
+    pub rerun: Option<Vec<Vec<u8>>>,
 }
 
 /// A client waiting in a blocking command, and the command to run again when a key is ready.
@@ -259,7 +262,12 @@ impl Ctx<'_> {
     /// Blocks the calling client on `keys` until `deadline` (None: for ever); `on_timeout` is
     /// its reply if nothing serves it in time. The handler's own return value is then ignored.
     pub fn block_on(&mut self, keys: Vec<Vec<u8>>, deadline: Option<i64>, on_timeout: Reply) {
-        self.block = Some(Block { keys, deadline, on_timeout });
+        self.block = Some(Block { keys, deadline, on_timeout, rerun: None });
+    }
+
+    /// As [`Ctx::block_on`], but the command is run again with `argv` instead of its own.
+    pub fn block_on_rerun(&mut self, keys: Vec<Vec<u8>>, deadline: Option<i64>, on_timeout: Reply, argv: Vec<Vec<u8>>) {
+        self.block = Some(Block { keys, deadline, on_timeout, rerun: Some(argv) });
     }
 
     /// The calling client's database.
@@ -721,7 +729,8 @@ impl Engine {
         self.sync_event_tracking();
     }
 
-    fn block_client(&mut self, client: ClientId, db: usize, argv: Vec<Vec<u8>>, block: Block) {
+    fn block_client(&mut self, client: ClientId, db: usize, argv: Vec<Vec<u8>>, mut block: Block) {
+        let argv = block.rerun.take().unwrap_or(argv);
         for key in &block.keys {
             let list = self.waiting.entry((db, key.clone())).or_default();
             if !list.contains(&client) {

@@ -42,6 +42,14 @@ macro_rules! errors {
 }
 
 errors! {
+    /// A stream ID argument that does not parse.
+    STREAM_ID_INVALID = "ERR Invalid stream ID specified as stream command argument";
+    /// XADD with an ID not above the stream's last.
+    STREAM_ID_SMALLER = "ERR The ID specified in XADD is equal or smaller than the target stream top item";
+    /// XADD with the explicit ID 0-0.
+    STREAM_ID_ZERO = "ERR The ID specified in XADD must be greater than 0-0";
+    /// XADD on a stream whose last ID is the largest possible.
+    STREAM_EXHAUSTED = "ERR The stream has exhausted the last possible ID, unable to add more items";
     /// Any syntax problem in a command's options.
     SYNTAX = "ERR syntax error";
     /// An operation against a key of another type.

@@ -18,6 +18,7 @@ pub mod scan;
 pub mod server;
 pub mod sets;
 pub mod sort;
+pub mod streams;
 pub mod strings;
 pub mod syntax;
 pub mod transactions;
@@ -264,6 +265,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     sort::COMMANDS,
     transactions::COMMANDS,
     pubsub::COMMANDS,
+    streams::COMMANDS,
 ];
 
 /// The command table, by lower-case name.

@@ -12,7 +12,7 @@ mod packed;
 pub use crc64::crc64;
 
 use crate::db::{Db, Entry};
-use crate::types::{Hash, List, Set, StrEncoding, Value};
+use crate::types::{Hash, List, Set, StrEncoding, Stream, Value};
 
 const MAGIC: &[u8] = b"REDIS";
 /// The RDB version written (Redis 7.0's).
@@ -51,6 +51,10 @@ const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
 const HASH_MAX_LISTPACK_VALUE: usize = 64;
 /// A sorted set with binary doubles (RDB_TYPE_ZSET_2).
 const TYPE_ZSET_2: u8 = 5;
+/// A stream as Redis 7.0 saves it: listpack nodes plus the ID bookkeeping (RDB_TYPE_STREAM_LISTPACKS_2).
+const TYPE_STREAM_LISTPACKS_2: u8 = 19;
+/// Entries per saved stream node (Redis's default `stream-node-max-entries`).
+const STREAM_NODE_ENTRIES: usize = 100;
 
 /// Why a snapshot was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -265,6 +269,7 @@ impl Writer {
                     self.string(v);
                 }
             }
+            Value::Stream(st) => self.stream(key, st),
             Value::ZSet(z) => {
                 self.out.push(TYPE_ZSET_2);
                 self.string(key);
@@ -277,6 +282,140 @@ impl Writer {
             }
         }
     }
+}
+
+impl Writer {
+    /// A stream in Redis 7.0's format: nodes of up to 100 live entries, each a listpack whose
+    /// master entry takes the node's first fields, then the length and the ID bookkeeping, and
+    /// no consumer groups (this slice has none).
+    fn stream(&mut self, key: &[u8], st: &Stream) {
+        use packed::LpItem;
+        self.out.push(TYPE_STREAM_LISTPACKS_2);
+        self.string(key);
+        let entries: Vec<_> = st.iter().collect();
+        let chunks: Vec<_> = entries.chunks(STREAM_NODE_ENTRIES).collect();
+        self.len(chunks.len() as u64);
+        for chunk in chunks {
+            let Some((master, first_fields)) = chunk.first() else { continue };
+            let mut items: Vec<LpItem> = Vec::new();
+            items.push(LpItem::Int(chunk.len() as i64));
+            items.push(LpItem::Int(0));
+            items.push(LpItem::Int(first_fields.len() as i64));
+            for (f, _) in first_fields.iter() {
+                items.push(LpItem::Str(f));
+            }
+            items.push(LpItem::Int(0));
+            for (id, fields) in chunk {
+                // Deltas from the master ID, stored as the signed 64-bit integers Redis uses.
+                items.push(LpItem::Int(0));
+                items.push(LpItem::Int(id.ms.wrapping_sub(master.ms) as i64));
+                items.push(LpItem::Int(id.seq.wrapping_sub(master.seq) as i64));
+                items.push(LpItem::Int(fields.len() as i64));
+                for (f, v) in fields.iter() {
+                    items.push(LpItem::Str(f));
+                    items.push(LpItem::Str(v));
+                }
+                items.push(LpItem::Int(fields.len() as i64 * 2 + 4));
+            }
+            let mut rax_key = Vec::with_capacity(16);
+            rax_key.extend_from_slice(&master.ms.to_be_bytes());
+            rax_key.extend_from_slice(&master.seq.to_be_bytes());
+            self.string(&rax_key);
+            self.string(&packed::listpack_build(&items));
+        }
+        self.len(st.len() as u64);
+        for n in [
+            st.last_id.ms,
+            st.last_id.seq,
+            st.first_id.ms,
+            st.first_id.seq,
+            st.max_deleted_id.ms,
+            st.max_deleted_id.seq,
+            st.entries_added,
+        ] {
+            self.len(n);
+        }
+        self.len(0);
+    }
+}
+
+/// A stream from Redis 7.0's format: every live entry of every node, then the bookkeeping.
+/// Consumer groups are refused (this implementation has none).
+fn stream_from(r: &mut Reader<'_>) -> Result<Value, LoadError> {
+    use crate::types::stream::StreamId;
+    let corrupt = || LoadError::Corrupt("stream node");
+    let mut st = Stream::new();
+    let nodes = r.len()?;
+    for _ in 0..nodes {
+        let key = r.string()?;
+        let master = match key.as_slice() {
+            a if a.len() == 16 => StreamId::new(
+                u64::from_be_bytes(a[..8].try_into().map_err(|_| corrupt())?),
+                u64::from_be_bytes(a[8..].try_into().map_err(|_| corrupt())?),
+            ),
+            _ => return Err(corrupt()),
+        };
+        let blob = r.string()?;
+        let items = packed::listpack_entries(&blob).ok_or_else(corrupt)?;
+        let mut it = items.iter();
+        let int = |it: &mut std::slice::Iter<Vec<u8>>| -> Result<i64, LoadError> {
+            it.next().and_then(|b| crate::util::parse_i64(b)).ok_or_else(corrupt)
+        };
+        let count = int(&mut it)?;
+        let deleted = int(&mut it)?;
+        let nfields = usize::try_from(int(&mut it)?).map_err(|_| corrupt())?;
+        let mut master_fields = Vec::new();
+        for _ in 0..nfields {
+            master_fields.push(it.next().ok_or_else(corrupt)?.clone());
+        }
+        if int(&mut it)? != 0 {
+            return Err(corrupt());
+        }
+        let total = count.checked_add(deleted).ok_or_else(corrupt)?;
+        for _ in 0..total {
+            let flags = int(&mut it)?;
+            let id = StreamId::new(
+                master.ms.wrapping_add(int(&mut it)? as u64),
+                master.seq.wrapping_add(int(&mut it)? as u64),
+            );
+            let mut fields = Vec::new();
+            if flags & 2 != 0 {
+                for f in &master_fields {
+                    fields.push((f.clone(), it.next().ok_or_else(corrupt)?.clone()));
+                }
+            } else {
+                let n = usize::try_from(int(&mut it)?).map_err(|_| corrupt())?;
+                for _ in 0..n {
+                    let f = it.next().ok_or_else(corrupt)?.clone();
+                    let v = it.next().ok_or_else(corrupt)?.clone();
+                    fields.push((f, v));
+                }
+            }
+            int(&mut it)?;
+            if flags & 1 == 0 {
+                if id <= st.last_id && st.entries_added > 0 {
+                    return Err(LoadError::Corrupt("stream IDs out of order"));
+                }
+                st.append(id, fields);
+            }
+        }
+    }
+    let mut n = [0u64; 7];
+    let length = r.len()?;
+    for slot in n.iter_mut() {
+        *slot = r.len()?;
+    }
+    if length != st.len() as u64 {
+        return Err(LoadError::Corrupt("stream length"));
+    }
+    st.last_id = StreamId::new(n[0], n[1]);
+    st.first_id = StreamId::new(n[2], n[3]);
+    st.max_deleted_id = StreamId::new(n[4], n[5]);
+    st.entries_added = n[6];
+    if r.len()? != 0 {
+        return Err(LoadError::UnsupportedType(TYPE_STREAM_LISTPACKS_2));
+    }
+    Ok(Value::Stream(Box::new(st)))
 }
 
 /// A list value from its elements, head first (an empty list is corrupt: Redis never saves one).
@@ -397,6 +536,7 @@ impl Reader<'_> {
 
     fn value(&mut self, ty: u8) -> Result<Value, LoadError> {
         match ty {
+            TYPE_STREAM_LISTPACKS_2 => stream_from(self),
             TYPE_STRING => {
                 let s = self.string()?;
                 let enc = StrEncoding::for_new(&s);

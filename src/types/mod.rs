@@ -3,11 +3,13 @@
 pub mod hash;
 pub mod list;
 pub mod set;
+pub mod stream;
 pub mod zset;
 
 pub use hash::Hash;
 pub use list::List;
 pub use set::Set;
+pub use stream::Stream;
 pub use zset::ZSet;
 
 /// How a string value is stored, as `OBJECT ENCODING` reports it.
@@ -67,6 +69,8 @@ pub enum Value {
     Hash(Hash),
     /// A sorted set.
     ZSet(Box<ZSet>),
+    /// A stream.
+    Stream(Box<Stream>),
 }
 
 impl Value {
@@ -84,6 +88,7 @@ impl Value {
             Value::List(_) => "list",
             Value::Hash(_) => "hash",
             Value::ZSet(_) => "zset",
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -95,6 +100,7 @@ impl Value {
             Value::List(_) => "quicklist",
             Value::Hash(h) => h.encoding_name(),
             Value::ZSet(z) => z.encoding_name(),
+            Value::Stream(_) => "stream",
         }
     }
 
@@ -114,6 +120,7 @@ impl Value {
             Value::List(l) => l.approx_bytes(),
             Value::Hash(h) => h.approx_bytes(),
             Value::ZSet(z) => z.approx_bytes(),
+            Value::Stream(s) => s.approx_bytes(),
         }
     }
 }

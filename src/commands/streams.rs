@@ -1,0 +1,521 @@
+//! The stream group, without consumer groups: XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM,
+//! XREAD (with BLOCK through the engine's blocking machinery).
+
+use super::{args, CommandSpec};
+use crate::engine::Ctx;
+use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::Reply;
+use crate::types::stream::{Fields, Stream, StreamId};
+use crate::types::Value;
+
+/// The stream group's commands.
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("xadd", -5, "write denyoom fast", (1, 1, 1), xadd)
+        .tips("nondeterministic_output")
+        .key_specs(&["RW update / index 1 / range 0 1 0 / UPDATE instead of INSERT because of the optional trimming feature"])
+        .doc(
+            "stream",
+            "5.0.0",
+            "key [NOMKSTREAM] [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]] <* | id> field value [field value ...]",
+            "Appends an entry to a stream, creating it if needed, and optionally trims it.",
+        )
+        .complexity("O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted."),
+    CommandSpec::new("xlen", 2, "readonly fast", (1, 1, 1), xlen)
+        .key_specs(&["RO / index 1 / range 0 1 0"])
+        .doc("stream", "5.0.0", "key", "Counts the entries of a stream.")
+        .complexity("O(1)"),
+    CommandSpec::new("xrange", -4, "readonly", (1, 1, 1), xrange)
+        .key_specs(&["RO access / index 1 / range 0 1 0"])
+        .doc("stream", "5.0.0", "key start end [COUNT count]", "Lists a stream's entries between two IDs, oldest first.")
+        .complexity("O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1)."),
+    CommandSpec::new("xrevrange", -4, "readonly", (1, 1, 1), xrevrange)
+        .key_specs(&["RO access / index 1 / range 0 1 0"])
+        .doc("stream", "5.0.0", "key end start [COUNT count]", "Lists a stream's entries between two IDs, newest first.")
+        .complexity("O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1)."),
+    CommandSpec::new("xdel", -3, "write fast", (1, 1, 1), xdel)
+        .key_specs(&["RW delete / index 1 / range 0 1 0"])
+        .doc("stream", "5.0.0", "key id [id ...]", "Deletes entries of a stream by ID.")
+        .complexity("O(1) for each single item to delete in the stream, regardless of the stream size."),
+    CommandSpec::new("xtrim", -4, "write", (1, 1, 1), xtrim)
+        .tips("nondeterministic_output")
+        .key_specs(&["RW delete / index 1 / range 0 1 0"])
+        .doc(
+            "stream",
+            "5.0.0",
+            "key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]",
+            "Removes a stream's oldest entries, down to a length or up to an ID.",
+        )
+        .complexity("O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation."),
+    CommandSpec::new("xread", -4, "readonly blocking movablekeys", (0, 0, 0), xread)
+        .key_specs(&["RO access / keyword STREAMS 1 / range -1 1 2"])
+        .doc(
+            "stream",
+            "5.0.0",
+            "[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]",
+            "Reads entries newer than the given IDs from one or more streams, optionally waiting for them.",
+        )
+        .complexity("For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data."),
+];
+
+/// The argument as C string functions see it: up to its first NUL byte.
+fn c_str(arg: &[u8]) -> &[u8] {
+    arg.iter().position(|b| *b == 0).map_or(arg, |p| &arg[..p])
+}
+
+/// An unsigned 64-bit number as Redis's `string2ull` reads it: a canonical integer that is
+/// not negative, or else anything `strtoull` consumes whole (spaces, a sign, leading zeros,
+/// values past i64; a '-' wraps around as strtoull does).
+fn parse_u64(s: &[u8]) -> Option<u64> {
+    if let Some(v) = crate::util::parse_i64(s) {
+        return u64::try_from(v).ok();
+    }
+    let mut p = s.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')).unwrap_or(s.len());
+    let mut neg = false;
+    match s.get(p) {
+        Some(b'-') => {
+            neg = true;
+            p += 1;
+        }
+        Some(b'+') => p += 1,
+        _ => {}
+    }
+    let digits = s.get(p..)?;
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for d in digits {
+        v = v.checked_mul(10)?.checked_add(u64::from(d - b'0'))?;
+    }
+    Some(if neg { v.wrapping_neg() } else { v })
+}
+
+/// Parses a stream ID argument: `ms-seq`, `ms` (sequence `missing_seq`), `-` and `+` unless
+/// `strict`, and `ms-*` when `star` is allowed (XADD). Returns the ID and whether the
+/// sequence was given (false only for `ms-*`).
+fn parse_id(arg: &[u8], strict: bool, missing_seq: u64, star: bool) -> Result<(StreamId, bool), CmdError> {
+    if arg.len() > 127 {
+        return Err(error::STREAM_ID_INVALID);
+    }
+    let s = c_str(arg);
+    if s == b"-" || s == b"+" {
+        if strict {
+            return Err(error::STREAM_ID_INVALID);
+        }
+        return Ok((if s == b"-" { StreamId::MIN } else { StreamId::MAX }, true));
+    }
+    match s.iter().position(|b| *b == b'-') {
+        Some(dash) => {
+            let ms = parse_u64(&s[..dash]).ok_or(error::STREAM_ID_INVALID)?;
+            let rest = &s[dash + 1..];
+            if star && rest == b"*" {
+                return Ok((StreamId::new(ms, 0), false));
+            }
+            let seq = parse_u64(rest).ok_or(error::STREAM_ID_INVALID)?;
+            Ok((StreamId::new(ms, seq), true))
+        }
+        None => {
+            let ms = parse_u64(s).ok_or(error::STREAM_ID_INVALID)?;
+            Ok((StreamId::new(ms, missing_seq), true))
+        }
+    }
+}
+
+/// A range bound: an ID, or `(ID` excluding it (not `(-` / `(+`).
+fn parse_bound(arg: &[u8], missing_seq: u64) -> Result<(StreamId, bool), CmdError> {
+    if arg.len() > 1 && arg[0] == b'(' {
+        let (id, _) = parse_id(&arg[1..], true, missing_seq, false)?;
+        Ok((id, true))
+    } else {
+        let (id, _) = parse_id(arg, false, missing_seq, false)?;
+        Ok((id, false))
+    }
+}
+
+/// One entry as replies show it: `[id, [field, value, ...]]`.
+fn entry_reply(id: StreamId, fields: &Fields) -> Reply {
+    let mut flat = Vec::with_capacity(fields.len() * 2);
+    for (f, v) in fields {
+        flat.push(Reply::Bulk(f.clone()));
+        flat.push(Reply::Bulk(v.clone()));
+    }
+    Reply::Array(vec![Reply::Bulk(id.to_bytes()), Reply::Array(flat)])
+}
+
+/// The trimming (and, for XADD, creation and ID) options shared by XADD and XTRIM.
+#[derive(Default)]
+struct AddTrim {
+    maxlen: Option<u64>,
+    minid: Option<StreamId>,
+    approx: bool,
+    /// Work cap in entries for approximate trimming (0: none).
+    limit: u64,
+    nomkstream: bool,
+    /// The explicit ID and whether its sequence was given; None for `*`.
+    id: Option<(StreamId, bool)>,
+    /// Index of the ID argument (XADD).
+    idpos: usize,
+}
+
+impl AddTrim {
+    fn trims(&self) -> bool {
+        self.maxlen.is_some() || self.minid.is_some()
+    }
+}
+
+/// Parses XADD's or XTRIM's options from argv[2] on, with Redis's checks in Redis's order.
+fn parse_add_trim(argv: &[Vec<u8>], xadd: bool) -> Result<AddTrim, CmdError> {
+    let mut a = AddTrim::default();
+    let mut limit_given = false;
+    let argc = argv.len();
+    let mut i = 2;
+    while i < argc {
+        let more = argc - 1 - i;
+        let opt = &argv[i];
+        if xadd && opt.as_slice() == b"*" {
+            break;
+        }
+        let maxlen = args::is(opt, "maxlen");
+        if (maxlen || args::is(opt, "minid")) && more > 0 {
+            if a.trims() {
+                return Err(CmdError::from("ERR syntax error, MAXLEN and MINID options at the same time are not compatible"));
+            }
+            a.approx = false;
+            let next = argv[i + 1].as_slice();
+            if more >= 2 && next == b"~" {
+                a.approx = true;
+                i += 1;
+            } else if more >= 2 && next == b"=" {
+                i += 1;
+            }
+            let val = &argv[i + 1];
+            if maxlen {
+                let n = args::int(val)?;
+                a.maxlen = Some(u64::try_from(n).map_err(|_| CmdError::from("ERR The MAXLEN argument must be >= 0."))?);
+            } else {
+                a.minid = Some(parse_id(val, true, 0, false)?.0);
+            }
+            i += 1;
+        } else if args::is(opt, "limit") && more > 0 {
+            let n = args::int(&argv[i + 1])?;
+            a.limit = u64::try_from(n).map_err(|_| CmdError::from("ERR The LIMIT argument must be >= 0."))?;
+            limit_given = true;
+            i += 1;
+        } else if xadd && args::is(opt, "nomkstream") {
+            a.nomkstream = true;
+        } else if xadd {
+            a.id = Some(parse_id(opt, true, 0, true)?);
+            break;
+        } else {
+            return Err(error::SYNTAX);
+        }
+        i += 1;
+    }
+    a.idpos = i;
+    if a.limit != 0 && !a.trims() {
+        return Err(CmdError::from("ERR syntax error, LIMIT cannot be used without specifying a trimming strategy"));
+    }
+    if !xadd && !a.trims() {
+        return Err(CmdError::from("ERR syntax error, XTRIM must be called with a trimming strategy"));
+    }
+    if limit_given {
+        if !a.approx {
+            return Err(CmdError::from("ERR syntax error, LIMIT cannot be used without the special ~ option"));
+        }
+    } else if a.approx {
+        // Redis's default work cap: 100 nodes' worth of entries.
+        a.limit = 100 * crate::types::stream::NODE_MAX_ENTRIES;
+    } else {
+        a.limit = 0;
+    }
+    Ok(a)
+}
+
+fn trim(st: &mut Stream, a: &AddTrim) -> u64 {
+    st.trim(a.maxlen, a.minid, a.approx, a.limit)
+}
+
+/// The stream at `key` for writing; WRONGTYPE for another type.
+fn stream_mut<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut Stream>, CmdError> {
+    match ctx.lookup_write(key) {
+        None => Ok(None),
+        Some(e) => match &mut e.value {
+            Value::Stream(s) => Ok(Some(s)),
+            _ => Err(error::WRONGTYPE),
+        },
+    }
+}
+
+/// `XADD key [NOMKSTREAM] [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]] <* | id> field
+/// value [field value ...]` → the new entry's ID, or nil with NOMKSTREAM on a missing key.
+fn xadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let a = parse_add_trim(argv, true)?;
+    let field_pos = a.idpos + 1;
+    let nargs = argv.len().saturating_sub(field_pos);
+    if field_pos > argv.len() || nargs < 2 || nargs % 2 == 1 {
+        return Err(error::wrong_arity("xadd"));
+    }
+    if let Some((id, true)) = a.id {
+        if id == StreamId::MIN {
+            return Err(error::STREAM_ID_ZERO);
+        }
+    }
+    let key = &argv[1];
+    let now = ctx.now;
+    if stream_mut(ctx, key)?.is_none() {
+        if a.nomkstream {
+            return Ok(Reply::Nil);
+        }
+        ctx.db().set(key, Value::Stream(Box::new(Stream::new())), now);
+    }
+    let Some(st) = stream_mut(ctx, key)? else { return Ok(Reply::Nil) };
+    let last = st.last_id;
+    if last == StreamId::MAX {
+        return Err(error::STREAM_EXHAUSTED);
+    }
+    let id = match a.id {
+        None => {
+            let ms = u64::try_from(now).unwrap_or(0);
+            if ms > last.ms {
+                StreamId::new(ms, 0)
+            } else {
+                last.incr().ok_or(error::STREAM_EXHAUSTED)?
+            }
+        }
+        Some((given, false)) if given.ms == last.ms => {
+            // Redis reports this case with its generic append failure text.
+            if last.seq == u64::MAX {
+                return Err(CmdError::from("ERR Elements are too large to be stored"));
+            }
+            StreamId::new(last.ms, last.seq + 1)
+        }
+        Some((given, _)) => given,
+    };
+    if id <= last {
+        return Err(error::STREAM_ID_SMALLER);
+    }
+    let fields: Fields = argv[field_pos..].chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect();
+    st.append(id, fields);
+    let trimmed = if a.trims() { trim(st, &a) } else { 0 };
+    ctx.signal_modified(key);
+    ctx.notify('t', "xadd", key);
+    ctx.dirty(1);
+    if trimmed > 0 {
+        ctx.notify('t', "xtrim", key);
+    }
+    Ok(Reply::Bulk(id.to_bytes()))
+}
+
+/// `XLEN key` → the number of entries (0 for a missing key).
+fn xlen(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    match ctx.lookup_read(&argv[1]) {
+        None => Ok(Reply::Integer(0)),
+        Some(e) => match &e.value {
+            Value::Stream(s) => Ok(Reply::Integer(s.len() as i64)),
+            _ => Err(error::WRONGTYPE),
+        },
+    }
+}
+
+fn range_generic(ctx: &mut Ctx, argv: &[Vec<u8>], rev: bool) -> CmdResult {
+    let (start_arg, end_arg) = if rev { (&argv[3], &argv[2]) } else { (&argv[2], &argv[3]) };
+    let (mut start, start_ex) = parse_bound(start_arg, 0)?;
+    let (mut end, end_ex) = parse_bound(end_arg, u64::MAX)?;
+    if start_ex {
+        start = start.incr().ok_or(CmdError::from("ERR invalid start ID for the interval"))?;
+    }
+    if end_ex {
+        end = end.decr().ok_or(CmdError::from("ERR invalid end ID for the interval"))?;
+    }
+    let mut count: i64 = -1;
+    let mut j = 4;
+    while j < argv.len() {
+        if args::is(&argv[j], "count") && j + 1 < argv.len() {
+            count = args::int(&argv[j + 1])?.max(0);
+            j += 2;
+        } else {
+            return Err(error::SYNTAX);
+        }
+    }
+    let st = match ctx.lookup_read(&argv[1]) {
+        None => return Ok(Reply::Array(Vec::new())),
+        Some(e) => match &e.value {
+            Value::Stream(s) => s,
+            _ => return Err(error::WRONGTYPE),
+        },
+    };
+    if count == 0 {
+        return Ok(Reply::NilArray);
+    }
+    let limit = if count < 0 { 0 } else { usize::try_from(count).unwrap_or(usize::MAX) };
+    Ok(Reply::Array(st.range(start, end, rev, limit).into_iter().map(|(id, f)| entry_reply(id, f)).collect()))
+}
+
+/// `XRANGE key start end [COUNT count]` → `[[id, [field, value, ...]], ...]` ascending; a nil
+/// array for COUNT 0 or less on an existing stream.
+fn xrange(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    range_generic(ctx, argv, false)
+}
+
+/// `XREVRANGE key end start [COUNT count]` → entries as XRANGE, descending.
+fn xrevrange(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    range_generic(ctx, argv, true)
+}
+
+/// `XDEL key id [id ...]` → the number of entries deleted.
+fn xdel(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let key = &argv[1];
+    if stream_mut(ctx, key)?.is_none() {
+        return Ok(Reply::Integer(0));
+    }
+    // Every ID is checked before anything is deleted, so a bad one changes nothing.
+    let ids = argv[2..].iter().map(|a| parse_id(a, true, 0, false).map(|p| p.0)).collect::<Result<Vec<_>, _>>()?;
+    let Some(st) = stream_mut(ctx, key)? else { return Ok(Reply::Integer(0)) };
+    let mut deleted = 0u64;
+    for id in ids {
+        if st.delete(id) {
+            if id > st.max_deleted_id {
+                st.max_deleted_id = id;
+            }
+            deleted += 1;
+        }
+    }
+    if deleted > 0 {
+        st.refresh_first();
+        ctx.signal_modified(key);
+        ctx.notify('t', "xdel", key);
+        ctx.dirty(deleted);
+    }
+    Ok(Reply::Integer(deleted as i64))
+}
+
+/// `XTRIM key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]` → the number of entries removed.
+fn xtrim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let key = &argv[1];
+    if stream_mut(ctx, key)?.is_none() {
+        return Ok(Reply::Integer(0));
+    }
+    let a = parse_add_trim(argv, false)?;
+    let Some(st) = stream_mut(ctx, key)? else { return Ok(Reply::Integer(0)) };
+    let deleted = trim(st, &a);
+    if deleted > 0 {
+        ctx.notify('t', "xtrim", key);
+        ctx.signal_modified(key);
+        ctx.dirty(deleted);
+    }
+    Ok(Reply::Integer(deleted as i64))
+}
+
+/// `XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]` → per stream
+/// with new entries, `[key, entries]` (RESP2) or a map key → entries (RESP3); a nil array when
+/// nothing is new (after BLOCK's wait when given).
+fn xread(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let argc = argv.len();
+    let mut block: Option<Option<i64>> = None;
+    let mut count: usize = 0;
+    let mut streams_arg = 0;
+    let mut i = 1;
+    while i < argc {
+        let more = argc - i - 1;
+        let o = &argv[i];
+        if args::is(o, "block") && more > 0 {
+            i += 1;
+            let ms = args::int_or(&argv[i], CmdError::from("ERR timeout is not an integer or out of range"))?;
+            if ms < 0 {
+                return Err(CmdError::from("ERR timeout is negative"));
+            }
+            // Redis 7.0 adds the current time without an overflow check; a deadline that wraps
+            // negative sorts last in its (unsigned) timeout table, so it never fires.
+            let deadline = ctx.now.wrapping_add(ms);
+            block = Some(if ms == 0 || deadline < 0 { None } else { Some(deadline) });
+        } else if args::is(o, "count") && more > 0 {
+            i += 1;
+            count = usize::try_from(args::int(&argv[i])?.max(0)).unwrap_or(usize::MAX);
+        } else if args::is(o, "streams") && more > 0 {
+            streams_arg = i + 1;
+            if (argc - streams_arg) % 2 != 0 {
+                return Err(CmdError::from(
+                    "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
+                ));
+            }
+            break;
+        } else if args::is(o, "group") && more >= 2 {
+            return Err(CmdError::from("ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead."));
+        } else if args::is(o, "noack") {
+            return Err(CmdError::from("ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead."));
+        } else {
+            return Err(error::SYNTAX);
+        }
+        i += 1;
+    }
+    if streams_arg == 0 {
+        return Err(error::SYNTAX);
+    }
+    let nkeys = (argc - streams_arg) / 2;
+    let keys = &argv[streams_arg..streams_arg + nkeys];
+    let mut ids = Vec::with_capacity(nkeys);
+    for (k, key) in keys.iter().enumerate() {
+        let last = match ctx.lookup_read(key) {
+            None => None,
+            Some(e) => match &e.value {
+                Value::Stream(s) => Some(s.last_id),
+                _ => return Err(error::WRONGTYPE),
+            },
+        };
+        let arg = &argv[streams_arg + nkeys + k];
+        if arg.as_slice() == b"$" {
+            ids.push(last.unwrap_or_default());
+        } else if arg.as_slice() == b">" {
+            return Err(CmdError::from(
+                "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
+            ));
+        } else {
+            ids.push(parse_id(arg, true, 0, false)?.0);
+        }
+    }
+    let mut served: Vec<(Reply, Reply)> = Vec::new();
+    for (key, gt) in keys.iter().zip(&ids) {
+        let Some(Value::Stream(st)) = ctx.lookup_read(key).map(|e| &e.value) else { continue };
+        if st.is_empty() || st.last_live_id() <= *gt {
+            continue;
+        }
+        let Some(start) = gt.incr() else { continue };
+        let entries = st.range(start, StreamId::MAX, false, count).into_iter().map(|(id, f)| entry_reply(id, f)).collect();
+        served.push((Reply::Bulk(key.clone()), Reply::Array(entries)));
+    }
+    if !served.is_empty() {
+        return Ok(if ctx.eng.proto(ctx.client) >= 3 {
+            Reply::Map(served)
+        } else {
+            Reply::Array(served.into_iter().map(|(k, v)| Reply::Array(vec![k, v])).collect())
+        });
+    }
+    if let Some(deadline) = block {
+        if ctx.can_block() {
+            // Run again with the IDs resolved now, so `$` keeps meaning "after what was last
+            // when the client blocked".
+            let mut rerun = argv[..streams_arg + nkeys].to_vec();
+            rerun.extend(ids.iter().map(|id| id.to_bytes()));
+            ctx.block_on_rerun(keys.to_vec(), deadline, Reply::NilArray, rerun);
+        }
+    }
+    Ok(Reply::NilArray)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_parse_like_redis() {
+        assert_eq!(parse_id(b"5", true, 0, false), Ok((StreamId::new(5, 0), true)));
+        assert_eq!(parse_id(b"5-*", true, 0, true), Ok((StreamId::new(5, 0), false)));
+        assert!(parse_id(b"5-*", true, 0, false).is_err());
+        assert!(parse_id(b"-", true, 0, false).is_err());
+        assert_eq!(parse_id(b"+", false, 0, false), Ok((StreamId::MAX, true)));
+        assert_eq!(parse_id(b"18446744073709551615-1", true, 0, false), Ok((StreamId::new(u64::MAX, 1), true)));
+        assert!(parse_id(b"18446744073709551616", true, 0, false).is_err());
+        assert!(parse_id(b"-1", true, 0, false).is_err());
+        assert_eq!(parse_u64(b" +007"), Some(7));
+    }
+}

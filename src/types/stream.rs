@@ -1,0 +1,326 @@
+//! The stream type: entries ordered by ID, each a list of field/value pairs.
+//!
+//! Redis keeps a stream in a radix tree of listpack "nodes" of up to 100 entries (or about
+//! 4096 bytes). Approximate trimming (`MAXLEN ~`, `MINID ~`) removes whole nodes only, so the
+//! node boundaries are visible through XLEN; this type models them (which entries share a node,
+//! how many each holds, a byte estimate) without storing listpacks.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+/// Entries per node before a new one starts (`stream-node-max-entries`).
+pub const NODE_MAX_ENTRIES: u64 = 100;
+/// Bytes per node before a new one starts (`stream-node-max-bytes`).
+pub const NODE_MAX_BYTES: usize = 4096;
+
+/// A stream entry ID: milliseconds, then a sequence number.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct StreamId {
+    pub ms: u64,
+    pub seq: u64,
+}
+
+impl StreamId {
+    pub const MIN: StreamId = StreamId { ms: 0, seq: 0 };
+    pub const MAX: StreamId = StreamId { ms: u64::MAX, seq: u64::MAX };
+
+    pub fn new(ms: u64, seq: u64) -> StreamId {
+        StreamId { ms, seq }
+    }
+
+    /// The next ID, or None past the largest.
+    pub fn incr(self) -> Option<StreamId> {
+        if self.seq < u64::MAX {
+            Some(StreamId::new(self.ms, self.seq + 1))
+        } else if self.ms < u64::MAX {
+            Some(StreamId::new(self.ms + 1, 0))
+        } else {
+            None
+        }
+    }
+
+    /// The previous ID, or None before 0-0.
+    pub fn decr(self) -> Option<StreamId> {
+        if self.seq > 0 {
+            Some(StreamId::new(self.ms, self.seq - 1))
+        } else if self.ms > 0 {
+            Some(StreamId::new(self.ms - 1, u64::MAX))
+        } else {
+            None
+        }
+    }
+
+    /// `ms-seq` as replies print it.
+    pub fn to_bytes(self) -> Vec<u8> {
+        format!("{}-{}", self.ms, self.seq).into_bytes()
+    }
+}
+
+/// One entry's field/value pairs, in the order given.
+pub type Fields = Vec<(Vec<u8>, Vec<u8>)>;
+
+/// What Redis's node (one listpack) holds, as far as trimming can see it.
+#[derive(Clone, Debug, PartialEq)]
+struct Node {
+    /// Fields of the node's first entry: later entries with the same fields cost less.
+    master_fields: Vec<Vec<u8>>,
+    /// Entries ever appended (deleted ones still occupy the node).
+    total: u64,
+    /// Entries not deleted.
+    live: u64,
+    /// Estimated listpack size.
+    bytes: usize,
+    /// ID of the node's last appended entry (deleted or not).
+    last: StreamId,
+}
+
+/// A stream value.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Stream {
+    entries: BTreeMap<StreamId, Fields>,
+    /// Nodes by the ID of their first entry (their "master" ID).
+    nodes: BTreeMap<StreamId, Node>,
+    /// The largest ID ever added (kept when that entry is deleted).
+    pub last_id: StreamId,
+    /// The first live entry's ID (0-0 when empty).
+    pub first_id: StreamId,
+    /// The largest ID deleted by XDEL.
+    pub max_deleted_id: StreamId,
+    /// Entries ever added.
+    pub entries_added: u64,
+}
+
+/// Bytes a listpack element of an integer takes, with its back-length byte.
+fn int_size(v: i64) -> usize {
+    let enc = if (0..=127).contains(&v) {
+        1
+    } else if (-4096..4096).contains(&v) {
+        2
+    } else if (-32768..32768).contains(&v) {
+        3
+    } else if (-8_388_608..8_388_608).contains(&v) {
+        4
+    } else if i32::try_from(v).is_ok() {
+        5
+    } else {
+        9
+    };
+    enc + 1
+}
+
+/// Bytes a listpack element for `s` takes (strings that are canonical integers are stored as
+/// integers, as listpacks do).
+fn str_size(s: &[u8]) -> usize {
+    if s.len() <= 20 {
+        if let Some(v) = crate::util::parse_i64(s) {
+            return int_size(v);
+        }
+    }
+    let enc = if s.len() < 64 {
+        1
+    } else if s.len() < 4096 {
+        2
+    } else {
+        5
+    } + s.len();
+    let back = if enc < 128 {
+        1
+    } else if enc < 16384 {
+        2
+    } else if enc < 2_097_152 {
+        3
+    } else if enc < 268_435_456 {
+        4
+    } else {
+        5
+    };
+    enc + back
+}
+
+fn sat_i64(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+impl Stream {
+    pub fn new() -> Stream {
+        Stream::default()
+    }
+
+    /// Live entries.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The last live entry's ID (0-0 when empty).
+    pub fn last_live_id(&self) -> StreamId {
+        self.entries.keys().next_back().copied().unwrap_or_default()
+    }
+
+    /// Appends an entry whose ID is larger than `last_id` (the caller checks).
+    pub fn append(&mut self, id: StreamId, fields: Fields) {
+        let payload: usize = fields.iter().map(|(f, v)| f.len() + v.len()).sum();
+        // The node to append to: the last one, unless it is full (Redis checks the bytes it
+        // has plus the new entry's raw payload, and the count of entries it ever held).
+        let reuse = self.nodes.iter().next_back().and_then(|(k, n)| {
+            (n.bytes + payload < NODE_MAX_BYTES && n.total < NODE_MAX_ENTRIES).then_some(*k)
+        });
+        let key = match reuse {
+            Some(k) => k,
+            None => {
+                let master: Vec<Vec<u8>> = fields.iter().map(|(f, _)| f.clone()).collect();
+                // Header, end byte, count, deleted, field count, fields, terminator.
+                let bytes = 7 + 2 + 2 + int_size(master.len() as i64)
+                    + master.iter().map(|f| str_size(f)).sum::<usize>()
+                    + 2;
+                self.nodes.insert(id, Node { master_fields: master, total: 0, live: 0, bytes, last: id });
+                id
+            }
+        };
+        if let Some(node) = self.nodes.get_mut(&key) {
+            let same = node.master_fields.len() == fields.len()
+                && node.master_fields.iter().zip(&fields).all(|(m, (f, _))| m == f);
+            let ms_diff = sat_i64(id.ms.wrapping_sub(key.ms));
+            let seq_diff = sat_i64(id.seq.wrapping_sub(key.seq));
+            let mut size = 2 + int_size(ms_diff) + int_size(seq_diff);
+            if same {
+                size += fields.iter().map(|(_, v)| str_size(v)).sum::<usize>();
+            } else {
+                size += int_size(fields.len() as i64)
+                    + fields.iter().map(|(f, v)| str_size(f) + str_size(v)).sum::<usize>();
+            }
+            let lp_count = if same { fields.len() + 3 } else { fields.len() * 2 + 4 };
+            size += int_size(lp_count as i64);
+            node.bytes += size;
+            node.total += 1;
+            node.live += 1;
+            node.last = id;
+        }
+        if self.entries.is_empty() {
+            self.first_id = id;
+        }
+        self.entries.insert(id, fields);
+        self.last_id = id;
+        self.entries_added += 1;
+    }
+
+    fn node_of(&self, id: StreamId) -> Option<StreamId> {
+        self.nodes.range(..=id).next_back().map(|(k, _)| *k)
+    }
+
+    /// Removes an entry; its node goes when it has no live entry left. False if absent.
+    pub fn delete(&mut self, id: StreamId) -> bool {
+        if self.entries.remove(&id).is_none() {
+            return false;
+        }
+        if let Some(k) = self.node_of(id) {
+            let gone = match self.nodes.get_mut(&k) {
+                Some(n) => {
+                    n.live = n.live.saturating_sub(1);
+                    n.live == 0
+                }
+                None => false,
+            };
+            if gone {
+                self.nodes.remove(&k);
+            }
+        }
+        true
+    }
+
+    /// XDEL's bookkeeping after deletions: first ID and the largest deleted ID.
+    pub fn refresh_first(&mut self) {
+        self.first_id = self.entries.keys().next().copied().unwrap_or_default();
+    }
+
+    /// Entries with IDs in `[start, end]`, ascending or descending, at most `count` (0: all).
+    pub fn range(&self, start: StreamId, end: StreamId, rev: bool, count: usize) -> Vec<(StreamId, &Fields)> {
+        if start > end {
+            return Vec::new();
+        }
+        let it = self.entries.range((Bound::Included(start), Bound::Included(end)));
+        let limit = if count == 0 { usize::MAX } else { count };
+        if rev {
+            it.rev().take(limit).map(|(k, v)| (*k, v)).collect()
+        } else {
+            it.take(limit).map(|(k, v)| (*k, v)).collect()
+        }
+    }
+
+    /// Trims as Redis's stream trimming does: by length (`maxlen`) or by smallest ID to keep
+    /// (`minid`); `approx` removes whole nodes only; `limit` (0: none) caps the work, counted
+    /// in entries. Returns the entries removed.
+    pub fn trim(&mut self, maxlen: Option<u64>, minid: Option<StreamId>, approx: bool, limit: u64) -> u64 {
+        let mut deleted: u64 = 0;
+        loop {
+            if limit != 0 && deleted >= limit {
+                break;
+            }
+            if let Some(m) = maxlen {
+                if self.len() as u64 <= m {
+                    break;
+                }
+            }
+            let Some((&key, node)) = self.nodes.iter().next() else { break };
+            let live = node.live;
+            let remove_node = match (maxlen, minid) {
+                (Some(m), _) => (self.len() as u64).saturating_sub(live) >= m,
+                (None, Some(id)) => node.last < id,
+                _ => false,
+            };
+            if remove_node {
+                // The work cap counts whole nodes: one that would pass it is left alone.
+                if limit != 0 && deleted + live > limit {
+                    break;
+                }
+                let end = self.nodes.range((Bound::Excluded(key), Bound::Unbounded)).next().map(|(k, _)| *k);
+                let ids: Vec<StreamId> = match end {
+                    Some(e) => self.entries.range(key..e).map(|(k, _)| *k).collect(),
+                    None => self.entries.range(key..).map(|(k, _)| *k).collect(),
+                };
+                for id in ids {
+                    self.entries.remove(&id);
+                }
+                self.nodes.remove(&key);
+                deleted += live;
+                continue;
+            }
+            if approx {
+                break;
+            }
+            // Exact: delete entries inside this first node until the condition holds; the node
+            // keeps at least one live entry (otherwise it would have gone whole above).
+            let ids: Vec<StreamId> = self.entries.range(key..).map(|(k, _)| *k).collect();
+            for id in ids {
+                match (maxlen, minid) {
+                    (Some(m), _) if self.len() as u64 <= m => break,
+                    (None, Some(min)) if id >= min => break,
+                    _ => {}
+                }
+                self.entries.remove(&id);
+                if let Some(n) = self.nodes.get_mut(&key) {
+                    n.live = n.live.saturating_sub(1);
+                }
+                deleted += 1;
+            }
+            break;
+        }
+        if deleted > 0 {
+            self.refresh_first();
+        }
+        deleted
+    }
+
+    /// All entries, ascending (for snapshots).
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&StreamId, &Fields)> {
+        self.entries.iter()
+    }
+
+    /// A rough count of the bytes this stream occupies.
+    pub fn approx_bytes(&self) -> usize {
+        self.nodes.values().map(|n| n.bytes + 32).sum::<usize>() + 64
+    }
+}
