@@ -226,6 +226,9 @@ pub struct Ctx<'a> {
     /// Where, in the calling client's outbox, Redis would have written this command's reply
     /// (set by [`Ctx::reply_point`]); None: after everything the command published.
     pub reply_at: Option<usize>,
+    /// When the engine runs a blocked command again: the key whose change woke it (XREAD
+    /// serves from that stream only, as Redis does).
+    pub ready_key: Option<Vec<u8>>,
 }
 
 /// What a blocked client waits for.
@@ -540,7 +543,7 @@ impl Engine {
                     c.last_cmd = full.clone();
                 }
                 let mut ctx =
-                    Ctx { eng: self, client, db, now: now_ms, block: None, no_block: false, reply_at: None };
+                    Ctx { eng: self, client, db, now: now_ms, block: None, no_block: false, reply_at: None, ready_key: None };
                 let reply = (spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply);
                 let db_after = ctx.db;
                 // EXEC answers with one array after all its commands; their marks do not count.
@@ -780,13 +783,24 @@ impl Engine {
     /// Serves blocked clients whose keys changed, first blocked first, until nothing more can
     /// be served (serving one may make another key ready, as BLMOVE does).
     fn serve_ready(&mut self, now: i64) {
-        while let Some((db, key)) = self.ready.pop() {
+        // First made ready, first served (Redis's ready-key list is FIFO).
+        while !self.ready.is_empty() {
+            let (db, key) = self.ready.remove(0);
             let Some(ids) = self.waiting.get(&(db, key.clone())).cloned() else { continue };
             for id in ids {
                 let Some(b) = self.blocked.get(&id).cloned() else { continue };
                 let Ok(spec) = resolve(&b.argv) else { continue };
                 let mut ctx =
-                    Ctx { eng: self, client: id, db: b.db, now, block: None, no_block: false, reply_at: None };
+                    Ctx {
+                    eng: self,
+                    client: id,
+                    db: b.db,
+                    now,
+                    block: None,
+                    no_block: false,
+                    reply_at: None,
+                    ready_key: Some(key.clone()),
+                };
                 let reply = (spec.handler)(&mut ctx, &b.argv).unwrap_or_else(error_reply);
                 // Still nothing for this one, or the key now holds another type: it keeps
                 // waiting (Redis 7.0 serves a blocked client only from the type it waits for).

@@ -69,6 +69,16 @@ fn has_elements(ctx: &mut Ctx, key: &[u8]) -> Result<bool, CmdError> {
     }
 }
 
+/// The keys to try, in order: all of them on the first run; when the engine runs a blocked
+/// command again, only the key whose change woke it (Redis serves each ready key in the order
+/// they became ready, so a later-ready key must not be taken first).
+fn serve_order<'a>(ctx: &Ctx, keys: &'a [Vec<u8>]) -> &'a [Vec<u8>] {
+    match &ctx.ready_key {
+        Some(ready) => keys.iter().position(|k| k == ready).map_or(&keys[..0], |i| &keys[i..=i]),
+        None => keys,
+    }
+}
+
 /// Blocks on `keys` until `deadline` when allowed; otherwise answers the timeout reply now.
 fn wait(ctx: &mut Ctx, keys: Vec<Vec<u8>>, deadline: Option<i64>) -> CmdResult {
     if ctx.can_block() {
@@ -80,7 +90,7 @@ fn wait(ctx: &mut Ctx, keys: Vec<Vec<u8>>, deadline: Option<i64>) -> CmdResult {
 fn pop_either(ctx: &mut Ctx, argv: &[Vec<u8>], end: End) -> CmdResult {
     let deadline = args::block_deadline(&argv[argv.len() - 1], ctx.now)?;
     let keys = &argv[1..argv.len() - 1];
-    for key in keys {
+    for key in serve_order(ctx, keys) {
         if has_elements(ctx, key)? {
             // The one-key form of LMPOP's reply is exactly BLPOP's [key, element].
             let reply = mpop(ctx, std::slice::from_ref(key), end, 1)?;
@@ -134,7 +144,7 @@ fn brpoplpush(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 fn blmpop(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let deadline = args::block_deadline(&argv[1], ctx.now)?;
     let (keys, end, count) = parse_mpop(argv, 2)?;
-    for key in keys {
+    for key in serve_order(ctx, keys) {
         if has_elements(ctx, key)? {
             return mpop(ctx, std::slice::from_ref(key), end, count);
         }

@@ -473,6 +473,10 @@ fn xread(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             ids.push(parse_id(arg, true, 0, false)?.0);
         }
     }
+    let resp3 = ctx.eng.proto(ctx.client) >= 3;
+    if let Some(ready) = ctx.ready_key.clone() {
+        return serve_blocked(ctx, argv, streams_arg, keys, &ids, &ready, count, block.flatten(), resp3);
+    }
     let mut served: Vec<(Reply, Reply)> = Vec::new();
     for (key, gt) in keys.iter().zip(&ids) {
         let Some(Value::Stream(st)) = ctx.lookup_read(key).map(|e| &e.value) else { continue };
@@ -484,7 +488,7 @@ fn xread(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         served.push((Reply::Bulk(key.clone()), Reply::Array(entries)));
     }
     if !served.is_empty() {
-        return Ok(if ctx.eng.proto(ctx.client) >= 3 {
+        return Ok(if resp3 {
             Reply::Map(served)
         } else {
             Reply::Array(served.into_iter().map(|(k, v)| Reply::Array(vec![k, v])).collect())
@@ -492,14 +496,53 @@ fn xread(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
     if let Some(deadline) = block {
         if ctx.can_block() {
-            // Run again with the IDs resolved now, so `$` keeps meaning "after what was last
-            // when the client blocked".
-            let mut rerun = argv[..streams_arg + nkeys].to_vec();
-            rerun.extend(ids.iter().map(|id| id.to_bytes()));
-            ctx.block_on_rerun(keys.to_vec(), deadline, Reply::NilArray, rerun);
+            block_again(ctx, argv, streams_arg, keys, &ids, deadline);
         }
     }
     Ok(Reply::NilArray)
+}
+
+/// Blocks the client, to be run again with the IDs resolved now, so `$` keeps meaning "after
+/// what was last when the client blocked".
+fn block_again(ctx: &mut Ctx, argv: &[Vec<u8>], streams_arg: usize, keys: &[Vec<u8>], ids: &[StreamId], deadline: Option<i64>) {
+    let mut rerun = argv[..streams_arg + keys.len()].to_vec();
+    rerun.extend(ids.iter().map(|id| id.to_bytes()));
+    ctx.block_on_rerun(keys.to_vec(), deadline, Reply::NilArray, rerun);
+}
+
+/// A blocked XREAD woken by a change to `ready`: as Redis, it is served from that stream
+/// alone, when its last ID (deleted entries included) passed the one waited after, even if
+/// every newer entry is gone by now; otherwise it keeps waiting.
+#[allow(clippy::too_many_arguments)]
+fn serve_blocked(
+    ctx: &mut Ctx,
+    argv: &[Vec<u8>],
+    streams_arg: usize,
+    keys: &[Vec<u8>],
+    ids: &[StreamId],
+    ready: &[u8],
+    count: usize,
+    deadline: Option<i64>,
+    resp3: bool,
+) -> CmdResult {
+    // A key named twice waits after the ID given with its first mention.
+    let gt = keys.iter().position(|k| k.as_slice() == ready).and_then(|i| ids.get(i).copied());
+    let entries = match (gt, ctx.lookup_read(ready).map(|e| &e.value)) {
+        (Some(gt), Some(Value::Stream(st))) if st.last_id > gt => gt.incr().map(|start| {
+            st.range(start, StreamId::MAX, false, count).into_iter().map(|(id, f)| entry_reply(id, f)).collect::<Vec<_>>()
+        }),
+        _ => None,
+    };
+    let Some(entries) = entries else {
+        block_again(ctx, argv, streams_arg, keys, ids, deadline);
+        return Ok(Reply::NilArray);
+    };
+    let key = Reply::Bulk(ready.to_vec());
+    Ok(if resp3 {
+        Reply::Map(vec![(key, Reply::Array(entries))])
+    } else {
+        Reply::Array(vec![Reply::Array(vec![key, Reply::Array(entries)])])
+    })
 }
 
 #[cfg(test)]
