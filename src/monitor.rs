@@ -4,24 +4,10 @@ use crate::commands::CommandSpec;
 use crate::engine::{ClientId, Engine, ReplyMode};
 use crate::protocol::Reply;
 
-/// Appends `arg` quoted the way Redis's sdscatrepr does: backslash escapes for `\\`, `"`,
-/// `\n`, `\r`, `\t`, `\a`, `\b`, printable ASCII as is, any other byte as `\xhh`.
+/// Appends `arg` quoted the way Redis's sdscatrepr does, which is also how redis-cli quotes a
+/// bulk string.
 pub fn push_repr(out: &mut String, arg: &[u8]) {
-    out.push('"');
-    for &b in arg {
-        match b {
-            b'\\' => out.push_str("\\\\"),
-            b'"' => out.push_str("\\\""),
-            b'\n' => out.push_str("\\n"),
-            b'\r' => out.push_str("\\r"),
-            b'\t' => out.push_str("\\t"),
-            7 => out.push_str("\\a"),
-            8 => out.push_str("\\b"),
-            0x20..=0x7e => out.push(b as char),
-            _ => out.push_str(&format!("\\x{:02x}", b)),
-        }
-    }
-    out.push('"');
+    out.push_str(&crate::protocol::render::quote(arg));
 }
 
 /// Which arguments MONITOR hides as `(redacted)`: every argument of AUTH, and the user and

@@ -249,7 +249,10 @@ struct Report {
 }
 
 impl Report {
-    fn check(&mut self, file: &Path, line_no: usize, cmd: &str, cmp: Compare, want: &[u8], got: &[u8], what: &str) {
+    /// Records a difference between `want` (from `what`) and the engine's `got` for the
+    /// script line `at` (file, line number, command text).
+    fn check(&mut self, at: (&Path, usize, &str), cmp: Compare, want: &[u8], got: &[u8], what: &str) {
+        let (file, line_no, cmd) = at;
         if !same(cmp, want, got) && self.failures.len() < 200 {
             self.failures.push(format!(
                 "{}:{}: {}\n    {}: {}\n    engine: {}",
@@ -288,7 +291,7 @@ fn run_live(server: &RedisServer, report: &mut Report) {
                         conns.remove(client);
                     }
                     report.lines += 1;
-                    report.check(&script, *line_no, text, *compare, &want, &got, "redis ");
+                    report.check((&script, *line_no, text), *compare, &want, &got, "redis ");
                     golden.push((text.clone(), want));
                 }
             }
@@ -338,7 +341,7 @@ fn check_golden_fresh(script: &Path, steps: &[Step], live: &[(String, Vec<u8>)],
             report.failures.push(format!("{}: stale golden file at {:?} (regenerate it)", gpath.display(), lcmd));
             return;
         }
-        report.check(script, line_no, lcmd, cmp, lreply, sreply, "redis ");
+        report.check((script, line_no, lcmd), cmp, lreply, sreply, "redis ");
     }
 }
 
@@ -363,7 +366,7 @@ fn run_offline(report: &mut Report) {
                     let _ = gcmd;
                     let (got, _) = engine.run(*client, argv);
                     report.lines += 1;
-                    report.check(&script, *line_no, text, *compare, want, &got, "golden");
+                    report.check((&script, *line_no, text), *compare, want, &got, "golden");
                 }
             }
         }

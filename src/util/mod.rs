@@ -59,8 +59,8 @@ pub fn parse_f64(s: &[u8]) -> Option<f64> {
     if lower == "inf" || lower == "infinity" {
         return Some(sign * f64::INFINITY);
     }
-    if lower.starts_with("0x") {
-        return parse_hex_float(&lower[2..]).map(|v| sign * v);
+    if let Some(hex) = lower.strip_prefix("0x") {
+        return parse_hex_float(hex).map(|v| sign * v);
     }
     // Rust's parser accepts exactly the decimal forms strtod does, apart from the words it
     // spells differently ("nan", "inf" handled above) and a sign repeated after the first.
