@@ -433,7 +433,7 @@ fn xread(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             count = usize::try_from(args::int(&argv[i])?.max(0)).unwrap_or(usize::MAX);
         } else if args::is(o, "streams") && more > 0 {
             streams_arg = i + 1;
-            if (argc - streams_arg) % 2 != 0 {
+            if !(argc - streams_arg).is_multiple_of(2) {
                 return Err(CmdError::from(
                     "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
                 ));

@@ -712,6 +712,28 @@ mod tests {
     }
 
     #[test]
+    fn streams_round_trip() {
+        use crate::types::stream::StreamId;
+        let mut dbs: Vec<Db> = (0..16).map(|_| Db::new()).collect();
+        let mut st = Stream::new();
+        for i in 1..=250u64 {
+            st.append(StreamId::new(i * 7, i), vec![(b"f".to_vec(), i.to_string().into_bytes())]);
+        }
+        st.append(StreamId::new(u64::MAX, 3), vec![(b"".to_vec(), b"\x00\xff".to_vec()), (b"g".to_vec(), b"-5".to_vec())]);
+        assert!(st.delete(StreamId::new(7, 1)));
+        st.max_deleted_id = StreamId::new(7, 1);
+        st.refresh_first();
+        dbs[0].set(b"s", Value::Stream(Box::new(st.clone())), 0);
+        dbs[0].set(b"empty", Value::Stream(Box::new(Stream::new())), 0);
+        let back = load(&save(&dbs, 1000), 16, 0).unwrap();
+        let Some(Value::Stream(got)) = back[0].peek(b"s").map(|e| &e.value) else { panic!("stream lost") };
+        assert_eq!(got.iter().collect::<Vec<_>>(), st.iter().collect::<Vec<_>>());
+        assert_eq!((got.last_id, got.first_id, got.max_deleted_id, got.entries_added),
+                   (st.last_id, st.first_id, st.max_deleted_id, st.entries_added));
+        assert!(matches!(back[0].peek(b"empty").map(|e| &e.value), Some(Value::Stream(e)) if e.is_empty()));
+    }
+
+    #[test]
     fn corruption_is_refused() {
         let bytes = save(&sample(), 1000);
         for i in [0, 5, 12, bytes.len() / 2, bytes.len() - 1] {

@@ -130,6 +130,83 @@ fn ziplist_entry(b: &[u8]) -> Option<(Vec<u8>, usize)> {
     }
 }
 
+/// Builds a listpack from `items` (strings, or integers given as i64), the form Redis uses
+/// inside stream nodes: 6-byte header (total bytes, element count), elements each followed by
+/// their back-length, then 0xFF.
+pub fn listpack_build(items: &[LpItem]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for item in items {
+        let start = body.len();
+        match item {
+            LpItem::Int(v) => {
+                let v = *v;
+                if (0..=127).contains(&v) {
+                    body.push(v as u8);
+                } else if (-4096..4096).contains(&v) {
+                    let u = (v as u64) & 0x1FFF;
+                    body.push(0xC0 | (u >> 8) as u8);
+                    body.push(u as u8);
+                } else if i16::try_from(v).is_ok() {
+                    body.push(0xF1);
+                    body.extend_from_slice(&(v as i16).to_le_bytes());
+                } else if (-8_388_608..8_388_608).contains(&v) {
+                    body.push(0xF2);
+                    body.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
+                } else if i32::try_from(v).is_ok() {
+                    body.push(0xF3);
+                    body.extend_from_slice(&(v as i32).to_le_bytes());
+                } else {
+                    body.push(0xF4);
+                    body.extend_from_slice(&v.to_le_bytes());
+                }
+            }
+            LpItem::Str(s) => {
+                let n = s.len();
+                if n < 64 {
+                    body.push(0x80 | n as u8);
+                } else if n < 4096 {
+                    body.push(0xE0 | (n >> 8) as u8);
+                    body.push(n as u8);
+                } else {
+                    body.push(0xF0);
+                    body.extend_from_slice(&(n as u32).to_le_bytes());
+                }
+                body.extend_from_slice(s);
+            }
+        }
+        let len = body.len() - start;
+        // The back-length: 7 bits per byte, the most significant group first and unflagged,
+        // every later byte flagged with 0x80 (listpacks read it from the right).
+        let size = backlen_size(len);
+        let mut groups = Vec::with_capacity(size);
+        let mut l = len;
+        for i in 0..size {
+            let mut b = (l & 0x7F) as u8;
+            l >>= 7;
+            if i + 1 < size {
+                b |= 0x80;
+            }
+            groups.push(b);
+        }
+        groups.reverse();
+        body.extend_from_slice(&groups);
+    }
+    let total = 6 + body.len() + 1;
+    let count = u16::try_from(items.len()).unwrap_or(u16::MAX);
+    let mut out = Vec::with_capacity(total);
+    out.extend_from_slice(&(total as u32).to_le_bytes());
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&body);
+    out.push(0xFF);
+    out
+}
+
+/// A listpack element to write.
+pub enum LpItem<'a> {
+    Int(i64),
+    Str(&'a [u8]),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -213,81 +290,4 @@ mod tests {
         let got = ziplist_entries(&blob).expect("valid");
         assert_eq!(got, vec![b"ab".to_vec(), b"5".to_vec(), b"-300".to_vec()]);
     }
-}
-
-/// Builds a listpack from `items` (strings, or integers given as i64), the form Redis uses
-/// inside stream nodes: 6-byte header (total bytes, element count), elements each followed by
-/// their back-length, then 0xFF.
-pub fn listpack_build(items: &[LpItem]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for item in items {
-        let start = body.len();
-        match item {
-            LpItem::Int(v) => {
-                let v = *v;
-                if (0..=127).contains(&v) {
-                    body.push(v as u8);
-                } else if (-4096..4096).contains(&v) {
-                    let u = (v as u64) & 0x1FFF;
-                    body.push(0xC0 | (u >> 8) as u8);
-                    body.push(u as u8);
-                } else if i16::try_from(v).is_ok() {
-                    body.push(0xF1);
-                    body.extend_from_slice(&(v as i16).to_le_bytes());
-                } else if (-8_388_608..8_388_608).contains(&v) {
-                    body.push(0xF2);
-                    body.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
-                } else if i32::try_from(v).is_ok() {
-                    body.push(0xF3);
-                    body.extend_from_slice(&(v as i32).to_le_bytes());
-                } else {
-                    body.push(0xF4);
-                    body.extend_from_slice(&v.to_le_bytes());
-                }
-            }
-            LpItem::Str(s) => {
-                let n = s.len();
-                if n < 64 {
-                    body.push(0x80 | n as u8);
-                } else if n < 4096 {
-                    body.push(0xE0 | (n >> 8) as u8);
-                    body.push(n as u8);
-                } else {
-                    body.push(0xF0);
-                    body.extend_from_slice(&(n as u32).to_le_bytes());
-                }
-                body.extend_from_slice(s);
-            }
-        }
-        let len = body.len() - start;
-        // The back-length: 7 bits per byte, the most significant group first and unflagged,
-        // every later byte flagged with 0x80 (listpacks read it from the right).
-        let size = backlen_size(len);
-        let mut groups = Vec::with_capacity(size);
-        let mut l = len;
-        for i in 0..size {
-            let mut b = (l & 0x7F) as u8;
-            l >>= 7;
-            if i + 1 < size {
-                b |= 0x80;
-            }
-            groups.push(b);
-        }
-        groups.reverse();
-        body.extend_from_slice(&groups);
-    }
-    let total = 6 + body.len() + 1;
-    let count = u16::try_from(items.len()).unwrap_or(u16::MAX);
-    let mut out = Vec::with_capacity(total);
-    out.extend_from_slice(&(total as u32).to_le_bytes());
-    out.extend_from_slice(&count.to_le_bytes());
-    out.extend_from_slice(&body);
-    out.push(0xFF);
-    out
-}
-
-/// A listpack element to write.
-pub enum LpItem<'a> {
-    Int(i64),
-    Str(&'a [u8]),
 }
