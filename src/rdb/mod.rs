@@ -286,8 +286,8 @@ impl Writer {
 
 impl Writer {
     /// A stream in Redis 7.0's format: nodes of up to 100 live entries, each a listpack whose
-    /// master entry takes the node's first fields, then the length and the ID bookkeeping, and
-    /// no consumer groups (this slice has none).
+    /// master entry takes the node's first fields, then the length and the ID bookkeeping, then
+    /// the consumer groups.
     fn stream(&mut self, key: &[u8], st: &Stream) {
         use packed::LpItem;
         self.out.push(TYPE_STREAM_LISTPACKS_2);
@@ -335,14 +335,50 @@ impl Writer {
         ] {
             self.len(n);
         }
-        self.len(0);
+        // Groups as Redis 7.0 writes them: name, last ID, entries-read (as a length, so -1
+        // becomes the 64-bit form), the group PEL with raw big-endian IDs and little-endian ms
+        // times, then each consumer with its seen time and the raw IDs of its own PEL.
+        self.len(st.groups.len() as u64);
+        for (name, g) in &st.groups {
+            self.string(name);
+            self.len(g.last_id.ms);
+            self.len(g.last_id.seq);
+            self.len(g.entries_read as u64);
+            self.len(g.pel.len() as u64);
+            for (id, pe) in &g.pel {
+                self.raw_id(*id);
+                self.out.extend_from_slice(&pe.delivery_time.to_le_bytes());
+                self.len(pe.delivery_count);
+            }
+            self.len(g.consumers.len() as u64);
+            for (cname, c) in &g.consumers {
+                self.string(cname);
+                self.out.extend_from_slice(&c.seen_time.to_le_bytes());
+                self.len(c.pel.len() as u64);
+                for id in &c.pel {
+                    self.raw_id(*id);
+                }
+            }
+        }
+    }
+
+    fn raw_id(&mut self, id: crate::types::stream::StreamId) {
+        self.out.extend_from_slice(&id.ms.to_be_bytes());
+        self.out.extend_from_slice(&id.seq.to_be_bytes());
     }
 }
 
+/// A stream ID written raw: 16 big-endian bytes.
+fn raw_id(r: &mut Reader<'_>) -> Result<crate::types::stream::StreamId, LoadError> {
+    let ms = u64::from_be_bytes(r.array::<8>()?);
+    let seq = u64::from_be_bytes(r.array::<8>()?);
+    Ok(crate::types::stream::StreamId::new(ms, seq))
+}
+
 /// A stream from Redis 7.0's format: every live entry of every node, then the bookkeeping.
-/// Consumer groups are refused (this implementation has none).
+/// Then the consumer groups with their PELs and consumers.
 fn stream_from(r: &mut Reader<'_>) -> Result<Value, LoadError> {
-    use crate::types::stream::StreamId;
+    use crate::types::stream::{Consumer, Group, PendingEntry, StreamId};
     let corrupt = || LoadError::Corrupt("stream node");
     let mut st = Stream::new();
     let nodes = r.len()?;
@@ -412,8 +448,46 @@ fn stream_from(r: &mut Reader<'_>) -> Result<Value, LoadError> {
     st.first_id = StreamId::new(n[2], n[3]);
     st.max_deleted_id = StreamId::new(n[4], n[5]);
     st.entries_added = n[6];
-    if r.len()? != 0 {
-        return Err(LoadError::UnsupportedType(TYPE_STREAM_LISTPACKS_2));
+    let ngroups = r.len()?;
+    for _ in 0..ngroups {
+        let name = r.string()?;
+        let mut g = Group {
+            last_id: StreamId::new(r.len()?, r.len()?),
+            entries_read: r.len()? as i64,
+            ..Group::default()
+        };
+        let npel = r.len()?;
+        for _ in 0..npel {
+            let id = raw_id(r)?;
+            let delivery_time = i64::from_le_bytes(r.array::<8>()?);
+            let delivery_count = r.len()?;
+            g.pel.insert(id, PendingEntry { consumer: Vec::new(), delivery_time, delivery_count });
+        }
+        let nconsumers = r.len()?;
+        for _ in 0..nconsumers {
+            let cname = r.string()?;
+            let seen_time = i64::from_le_bytes(r.array::<8>()?);
+            let mut c = Consumer { seen_time, ..Consumer::default() };
+            let n = r.len()?;
+            for _ in 0..n {
+                let id = raw_id(r)?;
+                // Every consumer-owned ID must be in the group PEL, owned by nobody else.
+                match g.pel.get_mut(&id) {
+                    Some(pe) if pe.consumer.is_empty() => pe.consumer = cname.clone(),
+                    _ => return Err(LoadError::Corrupt("stream consumer PEL")),
+                }
+                c.pel.insert(id);
+            }
+            if g.consumers.insert(cname, c).is_some() {
+                return Err(LoadError::Corrupt("duplicate stream consumer"));
+            }
+        }
+        if g.pel.values().any(|pe| pe.consumer.is_empty()) {
+            return Err(LoadError::Corrupt("stream PEL entry without consumer"));
+        }
+        if st.groups.insert(name, g).is_some() {
+            return Err(LoadError::Corrupt("duplicate stream group"));
+        }
     }
     Ok(Value::Stream(Box::new(st)))
 }

@@ -88,6 +88,41 @@ pub struct Stream {
     pub max_deleted_id: StreamId,
     /// Entries ever added.
     pub entries_added: u64,
+    /// Consumer groups by name (byte order, as Redis's rax keeps them).
+    pub groups: BTreeMap<Vec<u8>, Group>,
+}
+
+/// A delivered entry not yet acknowledged.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PendingEntry {
+    /// The consumer that owns it.
+    pub consumer: Vec<u8>,
+    /// Unix time in ms of its last delivery.
+    pub delivery_time: i64,
+    /// How many times it was delivered.
+    pub delivery_count: u64,
+}
+
+/// A consumer inside a group.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Consumer {
+    /// Unix time in ms the consumer last read (or was created).
+    pub seen_time: i64,
+    /// IDs in the group's PEL owned by this consumer.
+    pub pel: std::collections::BTreeSet<StreamId>,
+}
+
+/// A consumer group.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Group {
+    /// The last ID delivered to any consumer of the group with `>`.
+    pub last_id: StreamId,
+    /// Entries the group has read, or -1 when unknown (Redis's "invalid" counter).
+    pub entries_read: i64,
+    /// Pending entries of all consumers.
+    pub pel: BTreeMap<StreamId, PendingEntry>,
+    /// Consumers by name.
+    pub consumers: BTreeMap<Vec<u8>, Consumer>,
 }
 
 /// Bytes a listpack element of an integer takes, with its back-length byte.
