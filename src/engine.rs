@@ -353,6 +353,15 @@ impl Ctx<'_> {
         }
     }
 
+    /// Wakes the clients blocked on `key` without counting a modification (WATCH keeps
+    /// its state), as Redis does when XGROUP DESTROY removes a group readers wait on.
+    pub fn signal_ready(&mut self, key: &[u8]) {
+        let k = (self.db, key.to_vec());
+        if self.eng.waiting.contains_key(&k) {
+            self.eng.ready.push(k);
+        }
+    }
+
     /// Tells the engine `key` in the current database was modified: WATCHers of it will fail
     /// their EXEC. Every write command calls it for each key it changes.
     pub fn signal_modified(&mut self, key: &[u8]) {

@@ -216,3 +216,61 @@ fn consumer_groups_survive_both_ways() {
     let reloaded = rdb::load(&rdb::save(&dbs, now), 16, now).expect("our own dump loads");
     assert_eq!(reloaded[0].peek(b"gs").map(|e| &e.value), dbs[0].peek(b"gs").map(|e| &e.value));
 }
+
+/// Replies that do not depend on the clock: group counters, PEL summaries, histories.
+fn timeless_group_checks() -> Vec<Vec<&'static str>> {
+    vec![
+        vec!["XINFO", "GROUPS", "gs"],
+        vec!["XINFO", "GROUPS", "unk"],
+        vec!["XINFO", "GROUPS", "nogroups"],
+        vec!["XPENDING", "gs", "g1"],
+        vec!["XPENDING", "gs", "a\u{0}\u{7f}"],
+        vec!["XPENDING", "unk", "g"],
+        vec!["XREADGROUP", "GROUP", "g1", "alice", "STREAMS", "gs", "0"],
+        vec!["XREADGROUP", "GROUP", "g1", "bob", "STREAMS", "gs", "0"],
+        vec!["XREADGROUP", "GROUP", "g1", "idle\u{0}one", "STREAMS", "gs", "0"],
+        vec!["XREADGROUP", "GROUP", "g2", "zed", "STREAMS", "gs", ">"],
+        vec!["XPENDING", "gs", "g2"],
+    ]
+}
+
+/// Groups made by our own commands: redis-server loads our dump and reports the same groups
+/// as it does after running the same commands itself.
+#[test]
+fn redis_server_loads_our_consumer_groups() {
+    let Some(bin) = redis_server_path() else {
+        println!("redis-server not installed: skipped");
+        return;
+    };
+    let Some(reference) = RedisServer::start() else { return };
+    let mut conn = Conn::connect(reference.port).expect("connect");
+    conn.call(&argv(&["FLUSHALL"])).expect("reply");
+    let now = now_ms();
+    let mut eng = Engine::new(EngineOptions { now_ms: now, ..EngineOptions::default() });
+    let c = eng.open_client(now);
+    for cmd in group_setup() {
+        let theirs = conn.call(&argv(&cmd)).expect("reply");
+        let ours = eng.execute(c, &argv(&cmd), now).expect("reply").to_resp(2);
+        assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&theirs), "{:?}", cmd);
+    }
+    let expected: Vec<Vec<u8>> = timeless_group_checks().iter().map(|w| conn.call(&argv(w)).expect("reply")).collect();
+    let dir = scratch_dir("groups-ours-cmds");
+    std::fs::write(dir.join("dump.rdb"), rdb::save(&eng.dbs, now)).expect("write dump");
+    let port = free_port();
+    let _server = KillOnDrop(
+        Command::new(bin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--appendonly", "no"])
+            .args(["--dir", dir.to_str().expect("utf-8 path"), "--dbfilename", "dump.rdb"])
+            .args(["--save", "", "--sanitize-dump-payload", "yes"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server"),
+    );
+    let mut loaded = connect_when_ready(port);
+    assert_eq!(loaded.call(&argv(&["DBSIZE"])).expect("reply"), b":3\r\n");
+    for (w, want) in timeless_group_checks().iter().zip(&expected) {
+        let got = loaded.call(&argv(w)).expect("reply");
+        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want), "check {:?}", w);
+    }
+}

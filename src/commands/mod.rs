@@ -18,6 +18,7 @@ pub mod scan;
 pub mod server;
 pub mod sets;
 pub mod sort;
+pub mod stream_groups;
 pub mod streams;
 pub mod strings;
 pub mod syntax;
@@ -266,6 +267,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     transactions::COMMANDS,
     pubsub::COMMANDS,
     streams::COMMANDS,
+    stream_groups::COMMANDS,
 ];
 
 /// The command table, by lower-case name.

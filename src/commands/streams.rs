@@ -58,7 +58,7 @@ pub const COMMANDS: &[CommandSpec] = &[
 ];
 
 /// The argument as C string functions see it: up to its first NUL byte.
-fn c_str(arg: &[u8]) -> &[u8] {
+pub(super) fn c_str(arg: &[u8]) -> &[u8] {
     arg.iter().position(|b| *b == 0).map_or(arg, |p| &arg[..p])
 }
 
@@ -93,7 +93,7 @@ fn parse_u64(s: &[u8]) -> Option<u64> {
 /// Parses a stream ID argument: `ms-seq`, `ms` (sequence `missing_seq`), `-` and `+` unless
 /// `strict`, and `ms-*` when `star` is allowed (XADD). Returns the ID and whether the
 /// sequence was given (false only for `ms-*`).
-fn parse_id(arg: &[u8], strict: bool, missing_seq: u64, star: bool) -> Result<(StreamId, bool), CmdError> {
+pub(super) fn parse_id(arg: &[u8], strict: bool, missing_seq: u64, star: bool) -> Result<(StreamId, bool), CmdError> {
     if arg.len() > 127 {
         return Err(error::STREAM_ID_INVALID);
     }
@@ -122,7 +122,7 @@ fn parse_id(arg: &[u8], strict: bool, missing_seq: u64, star: bool) -> Result<(S
 }
 
 /// A range bound: an ID, or `(ID` excluding it (not `(-` / `(+`).
-fn parse_bound(arg: &[u8], missing_seq: u64) -> Result<(StreamId, bool), CmdError> {
+pub(super) fn parse_bound(arg: &[u8], missing_seq: u64) -> Result<(StreamId, bool), CmdError> {
     if arg.len() > 1 && arg[0] == b'(' {
         let (id, _) = parse_id(&arg[1..], true, missing_seq, false)?;
         Ok((id, true))
@@ -133,7 +133,7 @@ fn parse_bound(arg: &[u8], missing_seq: u64) -> Result<(StreamId, bool), CmdErro
 }
 
 /// One entry as replies show it: `[id, [field, value, ...]]`.
-fn entry_reply(id: StreamId, fields: &Fields) -> Reply {
+pub(super) fn entry_reply(id: StreamId, fields: &Fields) -> Reply {
     let mut flat = Vec::with_capacity(fields.len() * 2);
     for (f, v) in fields {
         flat.push(Reply::Bulk(f.clone()));

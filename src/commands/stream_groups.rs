@@ -1,0 +1,663 @@
+//! Stream consumer groups: XGROUP (CREATE, SETID, DESTROY, CREATECONSUMER, DELCONSUMER, HELP),
+//! XREADGROUP (with BLOCK through the engine's blocking machinery), XACK, XPENDING.
+
+use super::streams::{c_str, entry_reply, parse_bound, parse_id};
+use super::{args, CommandSpec};
+use crate::engine::Ctx;
+use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::Reply;
+use crate::types::stream::{Consumer, Fields, Group, PendingEntry, Stream, StreamId};
+use crate::types::Value;
+
+/// The consumer-group commands.
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("xgroup", -2, "", (0, 0, 0), xgroup_container)
+        .doc("stream", "5.0.0", "<subcommand> [<arg> ...]", "Manages a stream's consumer groups and their consumers.")
+        .complexity("Depends on subcommand.")
+        .subs(XGROUP_SUBCOMMANDS),
+    CommandSpec::new("xreadgroup", -7, "write blocking movablekeys", (0, 0, 0), xreadgroup)
+        .key_specs(&["RO access / keyword STREAMS 4 / range -1 1 2"])
+        .doc(
+            "stream",
+            "5.0.0",
+            "GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]",
+            "Reads entries for a consumer of a group: new ones with `>`, or its pending ones, optionally waiting.",
+        )
+        .complexity("For each stream mentioned: O(M) with M the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data."),
+    CommandSpec::new("xack", -4, "write fast", (1, 1, 1), xack)
+        .key_specs(&["RW update / index 1 / range 0 1 0"])
+        .doc("stream", "5.0.0", "key group id [id ...]", "Acknowledges entries of a group, removing them from its pending list.")
+        .complexity("O(1) for each message ID processed."),
+    CommandSpec::new("xpending", -3, "readonly", (1, 1, 1), xpending)
+        .tips("nondeterministic_output")
+        .key_specs(&["RO access / index 1 / range 0 1 0"])
+        .doc(
+            "stream",
+            "5.0.0",
+            "key group [[IDLE min-idle-time] start end count [consumer]]",
+            "Summarizes a group's pending entries, or lists them with owner, idle time and delivery count.",
+        )
+        .complexity("O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer."),
+];
+
+/// XGROUP's subcommands.
+const XGROUP_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("create", -5, "write denyoom", (2, 2, 1), xgroup)
+        .key_specs(&["RW insert / index 2 / range 0 1 0"])
+        .doc("stream", "5.0.0", "key group <id | $> [MKSTREAM] [ENTRIESREAD entries-read]", "Creates a consumer group.")
+        .complexity("O(1)"),
+    CommandSpec::new("createconsumer", 5, "write denyoom", (2, 2, 1), xgroup)
+        .key_specs(&["RW insert / index 2 / range 0 1 0"])
+        .doc("stream", "6.2.0", "key group consumer", "Adds a consumer to a group.")
+        .complexity("O(1)"),
+    CommandSpec::new("delconsumer", 5, "write", (2, 2, 1), xgroup)
+        .key_specs(&["RW delete / index 2 / range 0 1 0"])
+        .doc("stream", "5.0.0", "key group consumer", "Removes a consumer and its pending entries from a group.")
+        .complexity("O(1)"),
+    CommandSpec::new("destroy", 4, "write", (2, 2, 1), xgroup)
+        .key_specs(&["RW delete / index 2 / range 0 1 0"])
+        .doc("stream", "5.0.0", "key group", "Removes a consumer group.")
+        .complexity("O(N) where N is the number of entries in the group's pending entries list (PEL)."),
+    CommandSpec::new("help", 2, "loading stale", (0, 0, 0), xgroup)
+        .doc("stream", "5.0.0", "", "Lists XGROUP's subcommands.")
+        .complexity("O(1)"),
+    CommandSpec::new("setid", -5, "write", (2, 2, 1), xgroup)
+        .key_specs(&["RW update / index 2 / range 0 1 0"])
+        .doc("stream", "5.0.0", "key group <id | $> [ENTRIESREAD entries-read]", "Moves a group's last delivered ID.")
+        .complexity("O(1)"),
+];
+
+const KEY_MUST_EXIST: &str = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.";
+
+/// Never reached: the dispatcher resolves XGROUP's subcommands first.
+fn xgroup_container(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Err(error::SYNTAX)
+}
+
+fn subcommand_syntax(argv: &[Vec<u8>]) -> CmdError {
+    CmdError::new(error::sanitize(&format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try XGROUP HELP.",
+        error::c_str_prefix(&argv[1], 128)
+    )))
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(c_str(b)).into_owned()
+}
+
+/// Whether `arg` is `$` as C's strcmp sees it.
+fn is_dollar(arg: &[u8]) -> bool {
+    c_str(arg) == b"$"
+}
+
+/// `XGROUP CREATE key group <id | $> [MKSTREAM] [ENTRIESREAD n]` → OK;
+/// `XGROUP SETID key group <id | $> [ENTRIESREAD n]` → OK;
+/// `XGROUP DESTROY key group` → 1 or 0; `XGROUP CREATECONSUMER key group consumer` → 1 or 0;
+/// `XGROUP DELCONSUMER key group consumer` → the consumer's pending count; `XGROUP HELP`.
+/// Checks run in Redis's order: options, key type, key existence, group existence, arity.
+fn xgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let argc = argv.len();
+    let op = argv[1].to_ascii_lowercase();
+    if argc == 2 && op == b"help" {
+        return Ok(super::server::help_reply(
+            "XGROUP",
+            &[
+                "CREATE <key> <groupname> <id|$> [option]",
+                "    Create a new consumer group. Options are:",
+                "    * MKSTREAM",
+                "      Create the empty stream if it does not exist.",
+                "    * ENTRIESREAD entries_read",
+                "      Set the group's entries_read counter (internal use).",
+                "CREATECONSUMER <key> <groupname> <consumer>",
+                "    Create a new consumer in the specified group.",
+                "DELCONSUMER <key> <groupname> <consumer>",
+                "    Remove the specified consumer.",
+                "DESTROY <key> <groupname>",
+                "    Remove the specified group.",
+                "SETID <key> <groupname> <id|$> [ENTRIESREAD entries_read]",
+                "    Set the current group ID and entries_read counter.",
+            ],
+        ));
+    }
+    if argc < 4 {
+        return Err(subcommand_syntax(argv));
+    }
+    let mut mkstream = false;
+    let mut entries_read: i64 = -1;
+    if op == b"create" || op == b"setid" {
+        let mut i = 5;
+        while i < argc {
+            if op == b"create" && args::is(&argv[i], "mkstream") {
+                mkstream = true;
+                i += 1;
+            } else if args::is(&argv[i], "entriesread") && i + 1 < argc {
+                entries_read = args::int(&argv[i + 1])?;
+                if entries_read < -1 {
+                    return Err(CmdError::from("ERR value for ENTRIESREAD must be positive or -1"));
+                }
+                i += 2;
+            } else {
+                return Err(subcommand_syntax(argv));
+            }
+        }
+    }
+    let key = &argv[2];
+    let group = &argv[3];
+    let exists = match ctx.lookup_write(key).map(|e| &e.value) {
+        None => false,
+        Some(Value::Stream(_)) => true,
+        Some(_) => return Err(error::WRONGTYPE),
+    };
+    if !exists && !mkstream {
+        return Err(CmdError::from(KEY_MUST_EXIST));
+    }
+    let needs_group = op == b"setid" || op == b"createconsumer" || op == b"delconsumer";
+    if exists && needs_group {
+        let found = matches!(ctx.lookup_write(key).map(|e| &e.value), Some(Value::Stream(s)) if s.groups.contains_key(group));
+        if !found {
+            return Err(CmdError::new(error::sanitize(&format!(
+                "NOGROUP No such consumer group '{}' for key name '{}'",
+                lossy(group),
+                lossy(key)
+            ))));
+        }
+    }
+    let now = ctx.now;
+    match op.as_slice() {
+        b"create" if argc <= 8 => {
+            let id = if is_dollar(&argv[4]) {
+                stream_ref(ctx, key).map(|s| s.last_id).unwrap_or_default()
+            } else {
+                parse_id(&argv[4], true, 0, false)?.0
+            };
+            if !exists {
+                ctx.db().set(key, Value::Stream(Box::new(Stream::new())), now);
+                ctx.signal_modified(key);
+            }
+            let Some(st) = stream_ref(ctx, key) else { return Err(CmdError::from(KEY_MUST_EXIST)) };
+            if st.groups.contains_key(group) {
+                return Err(CmdError::from("BUSYGROUP Consumer Group name already exists"));
+            }
+            st.groups.insert(group.clone(), Group { last_id: id, entries_read, ..Group::default() });
+            ctx.dirty(1);
+            ctx.notify('t', "xgroup-create", key);
+            Ok(Reply::ok())
+        }
+        b"setid" if argc == 5 || argc == 7 => {
+            let id = if is_dollar(&argv[4]) {
+                stream_ref(ctx, key).map(|s| s.last_id).unwrap_or_default()
+            } else {
+                parse_id(&argv[4], false, 0, false)?.0
+            };
+            if let Some(g) = stream_ref(ctx, key).and_then(|s| s.groups.get_mut(group)) {
+                g.last_id = id;
+                g.entries_read = entries_read;
+            }
+            ctx.dirty(1);
+            ctx.notify('t', "xgroup-setid", key);
+            Ok(Reply::ok())
+        }
+        b"destroy" if argc == 4 => {
+            let removed = stream_ref(ctx, key).and_then(|s| s.groups.remove(group)).is_some();
+            if !removed {
+                return Ok(Reply::Integer(0));
+            }
+            ctx.dirty(1);
+            ctx.notify('t', "xgroup-destroy", key);
+            // Readers blocked on the group learn it is gone.
+            ctx.signal_ready(key);
+            Ok(Reply::Integer(1))
+        }
+        b"createconsumer" if argc == 5 => {
+            let Some(g) = stream_ref(ctx, key).and_then(|s| s.groups.get_mut(group)) else { return Ok(Reply::Integer(0)) };
+            if g.consumers.contains_key(&argv[4]) {
+                return Ok(Reply::Integer(0));
+            }
+            g.consumers.insert(argv[4].clone(), Consumer { seen_time: now, ..Consumer::default() });
+            ctx.dirty(1);
+            ctx.notify('t', "xgroup-createconsumer", key);
+            Ok(Reply::Integer(1))
+        }
+        b"delconsumer" if argc == 5 => {
+            let Some(g) = stream_ref(ctx, key).and_then(|s| s.groups.get_mut(group)) else { return Ok(Reply::Integer(0)) };
+            let Some(c) = g.consumers.remove(&argv[4]) else { return Ok(Reply::Integer(0)) };
+            for id in &c.pel {
+                g.pel.remove(id);
+            }
+            ctx.dirty(1);
+            ctx.notify('t', "xgroup-delconsumer", key);
+            Ok(Reply::Integer(c.pel.len() as i64))
+        }
+        _ => Err(subcommand_syntax(argv)),
+    }
+}
+
+/// The stream at `key`, without counting an access (the caller already looked it up).
+fn stream_ref<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a mut Stream> {
+    let now = ctx.now;
+    match ctx.db().get_mut(key, now).map(|e| &mut e.value) {
+        Some(Value::Stream(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// Whether the stream holds a deleted entry at or after `start` (then the group's read
+/// counter cannot simply be incremented).
+fn has_tombstones_from(st: &Stream, start: StreamId) -> bool {
+    if st.is_empty() || st.max_deleted_id == StreamId::MIN || st.first_id > st.max_deleted_id {
+        return false;
+    }
+    start <= st.max_deleted_id
+}
+
+/// How many entries precede `id` since the stream began, when that can be known; -1 if not.
+fn distance_from_first(st: &Stream, id: StreamId) -> i64 {
+    let added = i64::try_from(st.entries_added).unwrap_or(i64::MAX);
+    if st.entries_added == 0 {
+        return 0;
+    }
+    if st.is_empty() && id <= st.last_id {
+        return added;
+    }
+    if id == st.last_id {
+        return added;
+    }
+    if id > st.last_id {
+        return -1;
+    }
+    if st.max_deleted_id == StreamId::MIN || st.max_deleted_id < st.first_id {
+        let len = st.len() as i64;
+        if id < st.first_id {
+            return added - len;
+        } else if id == st.first_id {
+            return added - len + 1;
+        }
+    }
+    -1
+}
+
+/// Delivers new entries after the group's last ID to `consumer` (created when missing, its
+/// seen time refreshed): moves the group's last ID and read counter, and records each entry in
+/// the PELs unless `noack` (taking it over from another consumer if it was pending there).
+fn deliver_new(ctx: &mut Ctx, key: &[u8], group: &[u8], consumer: &[u8], count: usize, noack: bool) -> Vec<Reply> {
+    let now = ctx.now;
+    let created = {
+        let Some(g) = stream_ref(ctx, key).and_then(|s| s.groups.get_mut(group)) else { return Vec::new() };
+        touch_consumer(g, consumer, now)
+    };
+    if created {
+        ctx.dirty(1);
+        ctx.notify('t', "xgroup-createconsumer", key);
+    }
+    let Some(st) = stream_ref(ctx, key) else { return Vec::new() };
+    let Some(last) = st.groups.get(group).map(|g| g.last_id) else { return Vec::new() };
+    let Some(start) = last.incr() else { return Vec::new() };
+    let picked: Vec<(StreamId, Fields)> =
+        st.range(start, StreamId::MAX, false, count).into_iter().map(|(id, f)| (id, f.clone())).collect();
+    let mut out = Vec::with_capacity(picked.len());
+    for (id, fields) in picked {
+        let tomb = has_tombstones_from(st, id);
+        let dist = distance_from_first(st, id);
+        let added = st.entries_added;
+        let Some(g) = st.groups.get_mut(group) else { break };
+        if id > g.last_id {
+            if g.entries_read != -1 && !tomb {
+                g.entries_read += 1;
+            } else if added > 0 {
+                g.entries_read = dist;
+            }
+            g.last_id = id;
+        }
+        out.push(entry_reply(id, &fields));
+        if !noack {
+            if let Some(old) = g.pel.insert(id, PendingEntry { consumer: consumer.to_vec(), delivery_time: now, delivery_count: 1 }) {
+                if let Some(c) = g.consumers.get_mut(&old.consumer) {
+                    c.pel.remove(&id);
+                }
+            }
+            if let Some(c) = g.consumers.get_mut(consumer) {
+                c.pel.insert(id);
+            }
+        }
+    }
+    out
+}
+
+/// Looks the consumer up, refreshing its seen time, or creates it; true when created.
+fn touch_consumer(g: &mut Group, consumer: &[u8], now: i64) -> bool {
+    match g.consumers.get_mut(consumer) {
+        Some(c) => {
+            c.seen_time = now;
+            false
+        }
+        None => {
+            g.consumers.insert(consumer.to_vec(), Consumer { seen_time: now, ..Consumer::default() });
+            true
+        }
+    }
+}
+
+/// Replies the consumer's own pending entries after `after` (up to `count`, 0 for all),
+/// counting a new delivery for each still in the stream; deleted ones show a nil body.
+fn deliver_history(ctx: &mut Ctx, key: &[u8], group: &[u8], consumer: &[u8], after: StreamId, count: usize) -> Vec<Reply> {
+    let now = ctx.now;
+    let created = {
+        let Some(g) = stream_ref(ctx, key).and_then(|s| s.groups.get_mut(group)) else { return Vec::new() };
+        touch_consumer(g, consumer, now)
+    };
+    if created {
+        ctx.dirty(1);
+        ctx.notify('t', "xgroup-createconsumer", key);
+    }
+    let Some(st) = stream_ref(ctx, key) else { return Vec::new() };
+    let Some(start) = after.incr() else { return Vec::new() };
+    let ids: Vec<StreamId> = match st.groups.get(group).and_then(|g| g.consumers.get(consumer)) {
+        Some(c) => c.pel.range(start..).take(if count == 0 { usize::MAX } else { count }).copied().collect(),
+        None => Vec::new(),
+    };
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let entry = st.range(id, id, false, 1).into_iter().next().map(|(i, f)| entry_reply(i, f));
+        match entry {
+            Some(e) => {
+                out.push(e);
+                if let Some(pe) = st.groups.get_mut(group).and_then(|g| g.pel.get_mut(&id)) {
+                    pe.delivery_time = now;
+                    pe.delivery_count += 1;
+                }
+            }
+            None => out.push(Reply::Array(vec![Reply::Bulk(id.to_bytes()), Reply::NilArray])),
+        }
+    }
+    out
+}
+
+/// `XREADGROUP GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key
+/// [key ...] id [id ...]` → per stream, `[key, entries]` (RESP2) or a map (RESP3): with `>`
+/// the entries never delivered to the group, with an ID the consumer's pending entries after
+/// it (a deleted entry shows `[id, nil]`); a nil array when nothing came (after BLOCK's wait).
+fn xreadgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let argc = argv.len();
+    let mut block: Option<Option<i64>> = None;
+    let mut count: usize = 0;
+    let mut streams_arg = 0;
+    let mut group: Option<(Vec<u8>, Vec<u8>)> = None;
+    let mut noack = false;
+    let mut i = 1;
+    while i < argc {
+        let more = argc - i - 1;
+        let o = &argv[i];
+        if args::is(o, "block") && more > 0 {
+            i += 1;
+            let ms = args::int_or(&argv[i], CmdError::from("ERR timeout is not an integer or out of range"))?;
+            if ms < 0 {
+                return Err(CmdError::from("ERR timeout is negative"));
+            }
+            let deadline = ctx.now.wrapping_add(ms);
+            block = Some(if ms == 0 || deadline < 0 { None } else { Some(deadline) });
+        } else if args::is(o, "count") && more > 0 {
+            i += 1;
+            count = usize::try_from(args::int(&argv[i])?.max(0)).unwrap_or(usize::MAX);
+        } else if args::is(o, "streams") && more > 0 {
+            streams_arg = i + 1;
+            if !(argc - streams_arg).is_multiple_of(2) {
+                return Err(CmdError::from(
+                    "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
+                ));
+            }
+            break;
+        } else if args::is(o, "group") && more >= 2 {
+            group = Some((argv[i + 1].clone(), argv[i + 2].clone()));
+            i += 2;
+        } else if args::is(o, "noack") {
+            noack = true;
+        } else {
+            return Err(error::SYNTAX);
+        }
+        i += 1;
+    }
+    if streams_arg == 0 {
+        return Err(error::SYNTAX);
+    }
+    let Some((gname, cname)) = group else {
+        return Err(CmdError::from("ERR Missing GROUP option for XREADGROUP"));
+    };
+    let nkeys = (argc - streams_arg) / 2;
+    let keys = &argv[streams_arg..streams_arg + nkeys];
+    let resp3 = ctx.eng.proto(ctx.client) >= 3;
+    if let Some(ready) = ctx.ready_key.clone() {
+        return serve_blocked(ctx, argv, keys, &ready, &gname, &cname, count, noack, block.flatten(), resp3);
+    }
+    // None stands for `>`.
+    let mut ids: Vec<Option<StreamId>> = Vec::with_capacity(nkeys);
+    for (k, key) in keys.iter().enumerate() {
+        let has_group = match ctx.lookup_read(key).map(|e| &e.value) {
+            None => false,
+            Some(Value::Stream(s)) => s.groups.contains_key(&gname),
+            Some(_) => return Err(error::WRONGTYPE),
+        };
+        if !has_group {
+            return Err(CmdError::new(error::sanitize(&format!(
+                "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
+                lossy(key),
+                lossy(&gname)
+            ))));
+        }
+        let arg = &argv[streams_arg + nkeys + k];
+        if is_dollar(arg) {
+            return Err(CmdError::from("ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set."));
+        } else if c_str(arg) == b">" {
+            ids.push(None);
+        } else {
+            let id = parse_id(arg, true, 0, false)?.0;
+            // The largest ID is how Redis marks `>` internally, so it reads as `>` too.
+            ids.push(if id == StreamId::MAX { None } else { Some(id) });
+        }
+    }
+    let mut served: Vec<(Reply, Reply)> = Vec::new();
+    for (key, id) in keys.iter().zip(&ids) {
+        let entries = match id {
+            Some(after) => deliver_history(ctx, key, &gname, &cname, *after, count),
+            None => {
+                let Some(st) = stream_ref(ctx, key) else { continue };
+                let Some(g) = st.groups.get(&gname) else { continue };
+                if st.is_empty() || st.last_live_id() <= g.last_id {
+                    continue;
+                }
+                deliver_new(ctx, key, &gname, &cname, count, noack)
+            }
+        };
+        ctx.dirty(1);
+        served.push((Reply::Bulk(key.clone()), Reply::Array(entries)));
+    }
+    if !served.is_empty() {
+        return Ok(shape(served, resp3));
+    }
+    if let Some(deadline) = block {
+        if ctx.can_block() {
+            ctx.block_on_rerun(keys.to_vec(), deadline, Reply::NilArray, argv.to_vec());
+        }
+    }
+    Ok(Reply::NilArray)
+}
+
+fn shape(served: Vec<(Reply, Reply)>, resp3: bool) -> Reply {
+    if resp3 {
+        Reply::Map(served)
+    } else {
+        Reply::Array(served.into_iter().map(|(k, v)| Reply::Array(vec![k, v])).collect())
+    }
+}
+
+/// A blocked XREADGROUP woken by a change to `ready`: an error if its group is gone, served
+/// from that stream alone when it has entries past the group's last ID, else it waits on.
+#[allow(clippy::too_many_arguments)]
+fn serve_blocked(
+    ctx: &mut Ctx,
+    argv: &[Vec<u8>],
+    keys: &[Vec<u8>],
+    ready: &[u8],
+    gname: &[u8],
+    cname: &[u8],
+    count: usize,
+    noack: bool,
+    deadline: Option<i64>,
+    resp3: bool,
+) -> CmdResult {
+    let state = match ctx.lookup_read(ready).map(|e| &e.value) {
+        Some(Value::Stream(s)) => Some(s.groups.get(gname).map(|g| s.last_id > g.last_id)),
+        _ => None,
+    };
+    match state {
+        Some(None) => Err(CmdError::from("NOGROUP the consumer group this client was blocked on no longer exists")),
+        Some(Some(true)) => {
+            let entries = deliver_new(ctx, ready, gname, cname, count, noack);
+            ctx.dirty(1);
+            Ok(shape(vec![(Reply::Bulk(ready.to_vec()), Reply::Array(entries))], resp3))
+        }
+        _ => {
+            ctx.block_on_rerun(keys.to_vec(), deadline, Reply::NilArray, argv.to_vec());
+            Ok(Reply::NilArray)
+        }
+    }
+}
+
+/// `XACK key group id [id ...]` → how many of the IDs were pending and are now acknowledged
+/// (0 for a missing key or group); every ID is checked before any is acknowledged.
+fn xack(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let key = &argv[1];
+    let has_group = match ctx.lookup_read(key).map(|e| &e.value) {
+        None => false,
+        Some(Value::Stream(s)) => s.groups.contains_key(&argv[2]),
+        Some(_) => return Err(error::WRONGTYPE),
+    };
+    if !has_group {
+        return Ok(Reply::Integer(0));
+    }
+    let mut ids = Vec::with_capacity(argv.len() - 3);
+    for a in &argv[3..] {
+        ids.push(parse_id(a, true, 0, false)?.0);
+    }
+    let mut acked = 0;
+    if let Some(g) = stream_ref(ctx, key).and_then(|s| s.groups.get_mut(&argv[2])) {
+        for id in ids {
+            if let Some(pe) = g.pel.remove(&id) {
+                if let Some(c) = g.consumers.get_mut(&pe.consumer) {
+                    c.pel.remove(&id);
+                }
+                acked += 1;
+            }
+        }
+    }
+    ctx.dirty(acked);
+    Ok(Reply::Integer(acked as i64))
+}
+
+/// `XPENDING key group` → `[count, first id, last id, [[consumer, count], ...]]` (nils when
+/// nothing is pending); `XPENDING key group [IDLE ms] start end count [consumer]` →
+/// `[[id, consumer, idle ms, deliveries], ...]`.
+fn xpending(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let argc = argv.len();
+    if argc != 3 && !(6..=9).contains(&argc) {
+        return Err(error::SYNTAX);
+    }
+    let mut range = None;
+    let mut min_idle = 0i64;
+    let mut consumer = None;
+    if argc >= 6 {
+        let mut at = 3;
+        if args::is(&argv[3], "idle") {
+            min_idle = args::int(&argv[4])?;
+            if argc < 8 {
+                return Err(error::SYNTAX);
+            }
+            at += 2;
+        }
+        let count = args::int(&argv[at + 2])?.max(0);
+        let (mut start, ex) = parse_bound(&argv[at], 0)?;
+        if ex {
+            start = start.incr().ok_or_else(|| CmdError::from("ERR invalid start ID for the interval"))?;
+        }
+        let (mut end, ex) = parse_bound(&argv[at + 1], u64::MAX)?;
+        if ex {
+            end = end.decr().ok_or_else(|| CmdError::from("ERR invalid end ID for the interval"))?;
+        }
+        if at + 3 < argc {
+            consumer = Some(argv[at + 3].clone());
+        }
+        range = Some((start, end, count));
+    }
+    let now = ctx.now;
+    let g = match ctx.lookup_read(&argv[1]).map(|e| &e.value) {
+        Some(Value::Stream(s)) => s.groups.get(&argv[2]),
+        Some(_) => return Err(error::WRONGTYPE),
+        None => None,
+    };
+    let Some(g) = g else {
+        return Err(CmdError::new(error::sanitize(&format!(
+            "NOGROUP No such key '{}' or consumer group '{}'",
+            lossy(&argv[1]),
+            lossy(&argv[2])
+        ))));
+    };
+    let Some((start, end, mut count)) = range else {
+        let (Some(first), Some(last)) = (g.pel.keys().next(), g.pel.keys().next_back()) else {
+            return Ok(Reply::Array(vec![Reply::Integer(0), Reply::Nil, Reply::Nil, Reply::NilArray]));
+        };
+        let owners = g
+            .consumers
+            .iter()
+            .filter(|(_, c)| !c.pel.is_empty())
+            .map(|(n, c)| Reply::Array(vec![Reply::Bulk(n.clone()), Reply::Bulk(c.pel.len().to_string().into_bytes())]))
+            .collect();
+        return Ok(Reply::Array(vec![
+            Reply::Integer(g.pel.len() as i64),
+            Reply::Bulk(first.to_bytes()),
+            Reply::Bulk(last.to_bytes()),
+            Reply::Array(owners),
+        ]));
+    };
+    let ids: Vec<StreamId> = match &consumer {
+        Some(name) => match g.consumers.get(name) {
+            Some(c) => c.pel.iter().copied().collect(),
+            None => return Ok(Reply::Array(Vec::new())),
+        },
+        None => Vec::new(),
+    };
+    let mut out = Vec::new();
+    if start > end {
+        return Ok(Reply::Array(out));
+    }
+    let mut visit = |id: StreamId, pe: &PendingEntry| -> bool {
+        if count == 0 {
+            return false;
+        }
+        let idle = now.saturating_sub(pe.delivery_time);
+        if min_idle != 0 && idle < min_idle {
+            return true;
+        }
+        count -= 1;
+        out.push(Reply::Array(vec![
+            Reply::Bulk(id.to_bytes()),
+            Reply::Bulk(pe.consumer.clone()),
+            Reply::Integer(idle.max(0)),
+            Reply::Integer(pe.delivery_count as i64),
+        ]));
+        true
+    };
+    if consumer.is_some() {
+        for id in ids.into_iter().filter(|id| *id >= start && *id <= end) {
+            let Some(pe) = g.pel.get(&id) else { continue };
+            if !visit(id, pe) {
+                break;
+            }
+        }
+    } else {
+        for (id, pe) in g.pel.range(start..=end) {
+            if !visit(*id, pe) {
+                break;
+            }
+        }
+    }
+    Ok(Reply::Array(out))
+}
