@@ -55,6 +55,15 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Reads entries newer than the given IDs from one or more streams, optionally waiting for them.",
         )
         .complexity("For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data."),
+    CommandSpec::new("xsetid", -3, "write denyoom fast", (1, 1, 1), xsetid)
+        .key_specs(&["RW update / index 1 / range 0 1 0"])
+        .doc(
+            "stream",
+            "5.0.0",
+            "key last-id [ENTRIESADDED entries_added] [MAXDELETEDID max_deleted_entry_id]",
+            "Sets a stream's last ID and, optionally, its added-entries counter and largest deleted ID.",
+        )
+        .complexity("O(1)"),
 ];
 
 /// The argument as C string functions see it: up to its first NUL byte.
@@ -404,6 +413,56 @@ fn xtrim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         ctx.dirty(deleted);
     }
     Ok(Reply::Integer(deleted as i64))
+}
+
+/// `XSETID key last-id [ENTRIESADDED entries_added] [MAXDELETEDID max_deleted_entry_id]` → OK.
+/// Options are checked before the key, as Redis does; the last ID can never go below the top
+/// entry or the largest deleted ID.
+fn xsetid(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let id = parse_id(&argv[2], true, 0, false)?.0;
+    let mut entries_added: Option<u64> = None;
+    let mut max_deleted: StreamId = StreamId::MIN;
+    let mut i = 3;
+    while i < argv.len() {
+        let more = i + 1 < argv.len();
+        if args::is(&argv[i], "entriesadded") && more {
+            let n = args::int(&argv[i + 1])?;
+            entries_added = Some(u64::try_from(n).map_err(|_| CmdError::from("ERR entries_added must be positive"))?);
+            i += 2;
+        } else if args::is(&argv[i], "maxdeletedid") && more {
+            max_deleted = parse_id(&argv[i + 1], true, 0, false)?.0;
+            if id < max_deleted {
+                return Err(CmdError::from("ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id"));
+            }
+            i += 2;
+        } else {
+            return Err(error::SYNTAX);
+        }
+    }
+    let key = &argv[1];
+    let Some(st) = stream_mut(ctx, key)? else { return Err(error::NO_SUCH_KEY) };
+    if id < st.max_deleted_id {
+        return Err(CmdError::from("ERR The ID specified in XSETID is smaller than current max_deleted_entry_id"));
+    }
+    if !st.is_empty() {
+        if id < st.last_live_id() {
+            return Err(CmdError::from("ERR The ID specified in XSETID is smaller than the target stream top item"));
+        }
+        if entries_added.is_some_and(|n| n < st.len() as u64) {
+            return Err(CmdError::from("ERR The entries_added specified in XSETID is smaller than the target stream length"));
+        }
+    }
+    st.last_id = id;
+    if let Some(n) = entries_added {
+        st.entries_added = n;
+    }
+    if max_deleted != StreamId::MIN {
+        st.max_deleted_id = max_deleted;
+    }
+    ctx.signal_modified(key);
+    ctx.notify('t', "xsetid", key);
+    ctx.dirty(1);
+    Ok(Reply::ok())
 }
 
 /// `XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]` → per stream
