@@ -38,6 +38,16 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Summarizes a group's pending entries, or lists them with owner, idle time and delivery count.",
         )
         .complexity("O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer."),
+    CommandSpec::new("xclaim", -6, "write fast", (1, 1, 1), xclaim)
+        .tips("nondeterministic_output")
+        .key_specs(&["RW update / index 1 / range 0 1 0"])
+        .doc(
+            "stream",
+            "5.0.0",
+            "key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]",
+            "Moves pending entries idle long enough to another consumer of the group.",
+        )
+        .complexity("O(log N) with N being the number of messages in the PEL of the consumer group."),
 ];
 
 /// XGROUP's subcommands.
@@ -659,5 +669,136 @@ fn xpending(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             }
         }
     }
+    Ok(Reply::Array(out))
+}
+
+/// `XCLAIM key group consumer min-idle-time id [id ...] [IDLE ms] [TIME ms] [RETRYCOUNT n]
+/// [FORCE] [JUSTID] [LASTID id]` → the claimed entries (`[id, fields]`, or their IDs with
+/// JUSTID). Pending IDs whose entry was deleted are dropped from the PEL; with FORCE an entry
+/// not pending yet is added. All arguments are checked before anything is claimed.
+fn xclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let key = &argv[1];
+    let gname = &argv[2];
+    let cname = &argv[3];
+    let has_group = match ctx.lookup_read(key).map(|e| &e.value) {
+        Some(Value::Stream(s)) => s.groups.contains_key(gname),
+        Some(_) => return Err(error::WRONGTYPE),
+        None => false,
+    };
+    if !has_group {
+        return Err(CmdError::new(error::sanitize(&format!(
+            "NOGROUP No such key '{}' or consumer group '{}'",
+            lossy(key),
+            lossy(gname)
+        ))));
+    }
+    let min_idle = args::int_or(&argv[4], CmdError::from("ERR Invalid min-idle-time argument for XCLAIM"))?.max(0);
+    let mut ids = Vec::new();
+    let mut j = 5;
+    while j < argv.len() {
+        match parse_id(&argv[j], true, 0, false) {
+            Ok((id, _)) => ids.push(id),
+            Err(_) => break,
+        }
+        j += 1;
+    }
+    let now = ctx.now;
+    let mut force = false;
+    let mut justid = false;
+    let mut delivery: Option<i64> = None;
+    let mut retrycount: i64 = -1;
+    let mut last_id = StreamId::MIN;
+    while j < argv.len() {
+        let more = j + 1 < argv.len();
+        let opt = &argv[j];
+        if args::is(opt, "force") {
+            force = true;
+        } else if args::is(opt, "justid") {
+            justid = true;
+        } else if args::is(opt, "idle") && more {
+            j += 1;
+            let v = args::int_or(&argv[j], CmdError::from("ERR Invalid IDLE option argument for XCLAIM"))?;
+            delivery = Some(now.wrapping_sub(v));
+        } else if args::is(opt, "time") && more {
+            j += 1;
+            delivery = Some(args::int_or(&argv[j], CmdError::from("ERR Invalid TIME option argument for XCLAIM"))?);
+        } else if args::is(opt, "retrycount") && more {
+            j += 1;
+            retrycount = args::int_or(&argv[j], CmdError::from("ERR Invalid RETRYCOUNT option argument for XCLAIM"))?;
+        } else if args::is(opt, "lastid") && more {
+            j += 1;
+            last_id = parse_id(&argv[j], true, 0, false)?.0;
+        } else {
+            return Err(CmdError::new(error::sanitize(&format!("ERR Unrecognized XCLAIM option '{}'", lossy(opt)))));
+        }
+        j += 1;
+    }
+    // A bogus time (negative or in the future) means now, as in Redis.
+    let delivery = match delivery {
+        Some(t) if (0..=now).contains(&t) => t,
+        _ => now,
+    };
+    let Some(st) = stream_ref(ctx, key) else { return Ok(Reply::Array(Vec::new())) };
+    let mut dirty = 0u64;
+    if st.groups.get(gname).is_some_and(|g| last_id > g.last_id) {
+        if let Some(g) = st.groups.get_mut(gname) {
+            g.last_id = last_id;
+        }
+        dirty = 1;
+    }
+    let mut out = Vec::new();
+    let mut consumer_created = false;
+    let mut consumer_touched = false;
+    for id in ids {
+        let entry = st.range(id, id, false, 1).into_iter().next().map(|(i, f)| entry_reply(i, f));
+        let Some(g) = st.groups.get_mut(gname) else { break };
+        let Some(entry) = entry else {
+            // The entry is gone: its pending record goes too.
+            if let Some(pe) = g.pel.remove(&id) {
+                if let Some(c) = g.consumers.get_mut(&pe.consumer) {
+                    c.pel.remove(&id);
+                }
+                dirty += 1;
+            }
+            continue;
+        };
+        let forced = if force && !g.pel.contains_key(&id) {
+            g.pel.insert(id, PendingEntry { consumer: Vec::new(), delivery_time: now, delivery_count: 1 });
+            true
+        } else {
+            false
+        };
+        let Some(pe) = g.pel.get(&id) else { continue };
+        if !forced && min_idle != 0 && now.saturating_sub(pe.delivery_time) < min_idle {
+            continue;
+        }
+        if !consumer_touched {
+            consumer_touched = true;
+            consumer_created = touch_consumer(g, cname, now);
+        }
+        let Some(pe) = g.pel.get_mut(&id) else { continue };
+        let old = std::mem::replace(&mut pe.consumer, cname.clone());
+        pe.delivery_time = delivery;
+        if retrycount >= 0 {
+            pe.delivery_count = retrycount as u64;
+        } else if !justid {
+            pe.delivery_count += 1;
+        }
+        if old != *cname {
+            if let Some(c) = g.consumers.get_mut(&old) {
+                c.pel.remove(&id);
+            }
+        }
+        if let Some(c) = g.consumers.get_mut(cname) {
+            c.pel.insert(id);
+        }
+        out.push(if justid { Reply::Bulk(id.to_bytes()) } else { entry });
+        dirty += 1;
+    }
+    if consumer_created {
+        ctx.dirty(1);
+        ctx.notify('t', "xgroup-createconsumer", key);
+    }
+    ctx.dirty(dirty);
     Ok(Reply::Array(out))
 }
