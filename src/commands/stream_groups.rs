@@ -48,6 +48,16 @@ pub const COMMANDS: &[CommandSpec] = &[
             "Moves pending entries idle long enough to another consumer of the group.",
         )
         .complexity("O(log N) with N being the number of messages in the PEL of the consumer group."),
+    CommandSpec::new("xautoclaim", -6, "write fast", (1, 1, 1), xautoclaim)
+        .tips("nondeterministic_output")
+        .key_specs(&["RW delete / index 1 / range 0 1 0"])
+        .doc(
+            "stream",
+            "6.2.0",
+            "key group consumer min-idle-time start [COUNT count] [JUSTID]",
+            "Moves a batch of pending entries idle long enough to another consumer, resuming from a cursor.",
+        )
+        .complexity("O(1) if COUNT is small."),
 ];
 
 /// XGROUP's subcommands.
@@ -801,4 +811,121 @@ fn xclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
     ctx.dirty(dirty);
     Ok(Reply::Array(out))
+}
+
+/// `XAUTOCLAIM key group consumer min-idle-time start [COUNT count] [JUSTID]` →
+/// `[next cursor, claimed entries (or IDs with JUSTID), IDs dropped because their entry was
+/// deleted]`. It examines at most ten times COUNT (default 100) pending entries.
+fn xautoclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let key = &argv[1];
+    let gname = &argv[2];
+    let cname = &argv[3];
+    let min_idle = args::int_or(&argv[4], CmdError::from("ERR Invalid min-idle-time argument for XAUTOCLAIM"))?.max(0);
+    let (mut start, ex) = parse_bound(&argv[5], 0)?;
+    if ex {
+        start = start.incr().ok_or_else(|| CmdError::from("ERR invalid start ID for the interval"))?;
+    }
+    // Redis bounds COUNT so that its buffers (16 bytes an ID) and attempts (10 a claim) fit.
+    const MAX_COUNT: i64 = i64::MAX / 16;
+    let mut count: i64 = 100;
+    let mut justid = false;
+    let mut j = 6;
+    while j < argv.len() {
+        let more = j + 1 < argv.len();
+        if args::is(&argv[j], "count") && more {
+            let bad = || CmdError::from("ERR COUNT must be > 0");
+            count = args::int_or(&argv[j + 1], bad())?;
+            if !(1..=MAX_COUNT).contains(&count) {
+                return Err(bad());
+            }
+            j += 1;
+        } else if args::is(&argv[j], "justid") {
+            justid = true;
+        } else {
+            return Err(error::SYNTAX);
+        }
+        j += 1;
+    }
+    let has_group = match ctx.lookup_read(key).map(|e| &e.value) {
+        Some(Value::Stream(s)) => s.groups.contains_key(gname),
+        Some(_) => return Err(error::WRONGTYPE),
+        None => false,
+    };
+    if !has_group {
+        return Err(CmdError::new(error::sanitize(&format!(
+            "NOGROUP No such key '{}' or consumer group '{}'",
+            lossy(key),
+            lossy(gname)
+        ))));
+    }
+    // Redis allocates 16 bytes per COUNT up front; past the 128 TiB of a process's address
+    // space that allocation fails (smaller ones are only reserved, never touched).
+    if count >= 1 << 43 {
+        return Err(CmdError::from("ERR Insufficient memory, failed allocating transient memory, COUNT too high."));
+    }
+    let now = ctx.now;
+    let Some(st) = stream_ref(ctx, key) else { return Ok(Reply::Array(Vec::new())) };
+    let mut attempts = count.saturating_mul(10);
+    let mut claimed = Vec::new();
+    let mut deleted = Vec::new();
+    let mut dirty = 0u64;
+    let mut consumer_created = false;
+    let mut consumer_touched = false;
+    let mut cursor = StreamId::MIN;
+    // None once the largest possible ID was examined: nothing can follow it.
+    let mut from = Some(start);
+    loop {
+        let next = from.and_then(|f| st.groups.get(gname).and_then(|g| g.pel.range(f..).next().map(|(id, _)| *id)));
+        if attempts == 0 || count == 0 {
+            cursor = next.unwrap_or(StreamId::MIN);
+            break;
+        }
+        attempts -= 1;
+        let Some(id) = next else { break };
+        let entry = st.range(id, id, false, 1).into_iter().next().map(|(i, f)| entry_reply(i, f));
+        let Some(g) = st.groups.get_mut(gname) else { break };
+        from = id.incr();
+        let Some(entry) = entry else {
+            if let Some(pe) = g.pel.remove(&id) {
+                if let Some(c) = g.consumers.get_mut(&pe.consumer) {
+                    c.pel.remove(&id);
+                }
+            }
+            dirty += 1;
+            deleted.push(Reply::Bulk(id.to_bytes()));
+            count -= 1;
+            continue;
+        };
+        let Some(pe) = g.pel.get(&id) else { continue };
+        if min_idle != 0 && now.saturating_sub(pe.delivery_time) < min_idle {
+            continue;
+        }
+        if !consumer_touched {
+            consumer_touched = true;
+            consumer_created = touch_consumer(g, cname, now);
+        }
+        let Some(pe) = g.pel.get_mut(&id) else { continue };
+        let old = std::mem::replace(&mut pe.consumer, cname.clone());
+        pe.delivery_time = now;
+        if !justid {
+            pe.delivery_count += 1;
+        }
+        if old != *cname {
+            if let Some(c) = g.consumers.get_mut(&old) {
+                c.pel.remove(&id);
+            }
+        }
+        if let Some(c) = g.consumers.get_mut(cname) {
+            c.pel.insert(id);
+        }
+        claimed.push(if justid { Reply::Bulk(id.to_bytes()) } else { entry });
+        count -= 1;
+        dirty += 1;
+    }
+    if consumer_created {
+        ctx.dirty(1);
+        ctx.notify('t', "xgroup-createconsumer", key);
+    }
+    ctx.dirty(dirty);
+    Ok(Reply::Array(vec![Reply::Bulk(cursor.to_bytes()), Reply::Array(claimed), Reply::Array(deleted)]))
 }
