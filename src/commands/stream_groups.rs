@@ -173,7 +173,7 @@ fn xgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
     let needs_group = op == b"setid" || op == b"createconsumer" || op == b"delconsumer";
     if exists && needs_group {
-        let found = matches!(ctx.lookup_write(key).map(|e| &e.value), Some(Value::Stream(s)) if s.groups.contains_key(group));
+        let found = stream_ref(ctx, key).is_some_and(|s| s.groups.contains_key(group));
         if !found {
             return Err(CmdError::new(error::sanitize(&format!(
                 "NOGROUP No such consumer group '{}' for key name '{}'",
@@ -476,6 +476,8 @@ fn xreadgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
     let mut served: Vec<(Reply, Reply)> = Vec::new();
     for (key, id) in keys.iter().zip(&ids) {
+        // Redis looks every key up again to serve it (a second keyspace hit).
+        ctx.lookup_read(key);
         let entries = match id {
             Some(after) => deliver_history(ctx, key, &gname, &cname, *after, count),
             None => {
