@@ -1,5 +1,6 @@
-//! The stream group, without consumer groups: XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM,
-//! XREAD (with BLOCK through the engine's blocking machinery).
+//! The stream group's entry commands: XADD, XLEN, XRANGE, XREVRANGE, XDEL, XTRIM, XSETID,
+//! XREAD (with BLOCK through the engine's blocking machinery). Consumer groups live in
+//! stream_groups.rs.
 
 use super::{args, CommandSpec};
 use crate::engine::Ctx;
