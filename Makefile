@@ -3,17 +3,21 @@ SHELL := /bin/bash
 PORT ?= 8080
 WASM := target/wasm32-unknown-unknown/release/redis_playground.wasm
 
-.PHONY: play test setup build wasm serve server test-rust test-wasm-build test-wasm test-e2e clean
+.PHONY: play test setup build wasm serve server test-fmt test-rust test-wasm-build test-wasm test-e2e clean
 
 ## Set up everything missing, build the wasm, serve the page on 127.0.0.1 and print its address.
 play: wasm
 	@scripts/serve.sh $(PORT)
 
 ## Set up everything missing, then run every test.
-test: setup test-rust test-wasm-build test-wasm test-e2e
+test: setup test-fmt test-rust test-wasm-build test-wasm test-e2e
 
 setup:
 	@scripts/setup.sh
+
+# One formatting for every file, so diffs show changes, not style.
+test-fmt:
+	cargo fmt --check
 
 test-rust:
 	cargo test --all-targets

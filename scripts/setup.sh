@@ -25,6 +25,10 @@ apt_install() {
 }
 
 if want rust; then
+  if ! cargo fmt --version >/dev/null 2>&1; then
+    log "rustup component add rustfmt"
+    rustup component add rustfmt
+  fi
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     log "rustup target add wasm32-unknown-unknown"
     rustup target add wasm32-unknown-unknown

@@ -54,21 +54,56 @@ pub struct Param {
 
 const I64_MAX: u64 = i64::MAX as u64;
 
-const fn p(name: &'static str, alias: Option<&'static str>, kind: Kind, default: &'static str) -> Param {
-    Param { name, alias, kind, default }
+const fn p(
+    name: &'static str,
+    alias: Option<&'static str>,
+    kind: Kind,
+    default: &'static str,
+) -> Param {
+    Param {
+        name,
+        alias,
+        kind,
+        default,
+    }
 }
 
 /// Every parameter Redis 7.0.15 lists in `CONFIG GET *`, sorted by canonical name.
 pub const PARAMS: &[Param] = &[
-    p("acl-pubsub-default", None, Kind::Enum(&["allchannels", "resetchannels"]), "resetchannels"),
+    p(
+        "acl-pubsub-default",
+        None,
+        Kind::Enum(&["allchannels", "resetchannels"]),
+        "resetchannels",
+    ),
     p("aclfile", None, Kind::Immutable, ""),
     p("acllog-max-len", None, Kind::Int(0, i64::MAX), "128"),
     p("active-defrag-cycle-max", None, Kind::Int(1, 99), "25"),
     p("active-defrag-cycle-min", None, Kind::Int(1, 99), "1"),
-    p("active-defrag-ignore-bytes", None, Kind::Mem(1, I64_MAX), "104857600"),
-    p("active-defrag-max-scan-fields", None, Kind::Int(1, i64::MAX), "1000"),
-    p("active-defrag-threshold-lower", None, Kind::Int(0, 1000), "10"),
-    p("active-defrag-threshold-upper", None, Kind::Int(0, 1000), "100"),
+    p(
+        "active-defrag-ignore-bytes",
+        None,
+        Kind::Mem(1, I64_MAX),
+        "104857600",
+    ),
+    p(
+        "active-defrag-max-scan-fields",
+        None,
+        Kind::Int(1, i64::MAX),
+        "1000",
+    ),
+    p(
+        "active-defrag-threshold-lower",
+        None,
+        Kind::Int(0, 1000),
+        "10",
+    ),
+    p(
+        "active-defrag-threshold-upper",
+        None,
+        Kind::Int(0, 1000),
+        "100",
+    ),
     p("active-expire-effort", None, Kind::Int(1, 10), "1"),
     p("activedefrag", None, Kind::Bool, "no"),
     p("activerehashing", None, Kind::Bool, "yes"),
@@ -81,18 +116,53 @@ pub const PARAMS: &[Param] = &[
     p("aof_rewrite_cpulist", None, Kind::Immutable, ""),
     p("appenddirname", None, Kind::Immutable, "appendonlydir"),
     p("appendfilename", None, Kind::Immutable, "appendonly.aof"),
-    p("appendfsync", None, Kind::Enum(&["everysec", "always", "no"]), "everysec"),
+    p(
+        "appendfsync",
+        None,
+        Kind::Enum(&["everysec", "always", "no"]),
+        "everysec",
+    ),
     p("appendonly", None, Kind::Bool, "no"),
-    p("auto-aof-rewrite-min-size", None, Kind::Mem(0, I64_MAX), "67108864"),
-    p("auto-aof-rewrite-percentage", None, Kind::Int(0, 2147483647), "100"),
+    p(
+        "auto-aof-rewrite-min-size",
+        None,
+        Kind::Mem(0, I64_MAX),
+        "67108864",
+    ),
+    p(
+        "auto-aof-rewrite-percentage",
+        None,
+        Kind::Int(0, 2147483647),
+        "100",
+    ),
     p("bgsave_cpulist", None, Kind::Immutable, ""),
     p("bind", None, Kind::Str, "* -::*"),
     p("bind-source-addr", None, Kind::Str, ""),
     p("bio_cpulist", None, Kind::Immutable, ""),
-    p("busy-reply-threshold", Some("lua-time-limit"), Kind::Int(0, i64::MAX), "5000"),
-    p("client-output-buffer-limit", None, Kind::ClientOutputBufferLimit, "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60"),
-    p("client-query-buffer-limit", None, Kind::Mem(1048576, I64_MAX), "1073741824"),
-    p("cluster-allow-pubsubshard-when-down", None, Kind::Bool, "yes"),
+    p(
+        "busy-reply-threshold",
+        Some("lua-time-limit"),
+        Kind::Int(0, i64::MAX),
+        "5000",
+    ),
+    p(
+        "client-output-buffer-limit",
+        None,
+        Kind::ClientOutputBufferLimit,
+        "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+    ),
+    p(
+        "client-query-buffer-limit",
+        None,
+        Kind::Mem(1048576, I64_MAX),
+        "1073741824",
+    ),
+    p(
+        "cluster-allow-pubsubshard-when-down",
+        None,
+        Kind::Bool,
+        "yes",
+    ),
     p("cluster-allow-reads-when-down", None, Kind::Bool, "no"),
     p("cluster-allow-replica-migration", None, Kind::Bool, "yes"),
     p("cluster-announce-bus-port", None, Kind::Int(0, 65535), "0"),
@@ -102,13 +172,43 @@ pub const PARAMS: &[Param] = &[
     p("cluster-announce-tls-port", None, Kind::Int(0, 65535), "0"),
     p("cluster-config-file", None, Kind::Immutable, "nodes.conf"),
     p("cluster-enabled", None, Kind::Immutable, "no"),
-    p("cluster-link-sendbuf-limit", None, Kind::Mem(0, u64::MAX), "0"),
-    p("cluster-migration-barrier", None, Kind::Int(0, 2147483647), "1"),
-    p("cluster-node-timeout", None, Kind::Int(0, i64::MAX), "15000"),
+    p(
+        "cluster-link-sendbuf-limit",
+        None,
+        Kind::Mem(0, u64::MAX),
+        "0",
+    ),
+    p(
+        "cluster-migration-barrier",
+        None,
+        Kind::Int(0, 2147483647),
+        "1",
+    ),
+    p(
+        "cluster-node-timeout",
+        None,
+        Kind::Int(0, i64::MAX),
+        "15000",
+    ),
     p("cluster-port", None, Kind::Immutable, "0"),
-    p("cluster-preferred-endpoint-type", None, Kind::Enum(&["ip", "hostname", "unknown-endpoint"]), "ip"),
-    p("cluster-replica-no-failover", Some("cluster-slave-no-failover"), Kind::Bool, "no"),
-    p("cluster-replica-validity-factor", Some("cluster-slave-validity-factor"), Kind::Int(0, 2147483647), "10"),
+    p(
+        "cluster-preferred-endpoint-type",
+        None,
+        Kind::Enum(&["ip", "hostname", "unknown-endpoint"]),
+        "ip",
+    ),
+    p(
+        "cluster-replica-no-failover",
+        Some("cluster-slave-no-failover"),
+        Kind::Bool,
+        "no",
+    ),
+    p(
+        "cluster-replica-validity-factor",
+        Some("cluster-slave-validity-factor"),
+        Kind::Int(0, 2147483647),
+        "10",
+    ),
     p("cluster-require-full-coverage", None, Kind::Bool, "yes"),
     p("crash-log-enabled", None, Kind::Bool, "yes"),
     p("crash-memcheck-enabled", None, Kind::Bool, "yes"),
@@ -121,17 +221,37 @@ pub const PARAMS: &[Param] = &[
     p("enable-debug-command", None, Kind::Immutable, "no"),
     p("enable-module-command", None, Kind::Immutable, "no"),
     p("enable-protected-configs", None, Kind::Immutable, "no"),
-    p("hash-max-listpack-entries", Some("hash-max-ziplist-entries"), Kind::Int(0, i64::MAX), "512"),
-    p("hash-max-listpack-value", Some("hash-max-ziplist-value"), Kind::Mem(0, I64_MAX), "64"),
+    p(
+        "hash-max-listpack-entries",
+        Some("hash-max-ziplist-entries"),
+        Kind::Int(0, i64::MAX),
+        "512",
+    ),
+    p(
+        "hash-max-listpack-value",
+        Some("hash-max-ziplist-value"),
+        Kind::Mem(0, I64_MAX),
+        "64",
+    ),
     p("hll-sparse-max-bytes", None, Kind::Mem(0, I64_MAX), "3000"),
     p("hz", None, Kind::Int(0, 2147483647), "10"),
     p("ignore-warnings", None, Kind::Str, ""),
     p("io-threads", None, Kind::Immutable, "1"),
     p("io-threads-do-reads", None, Kind::Immutable, "no"),
     p("jemalloc-bg-thread", None, Kind::Bool, "yes"),
-    p("latency-monitor-threshold", None, Kind::Int(0, i64::MAX), "0"),
+    p(
+        "latency-monitor-threshold",
+        None,
+        Kind::Int(0, i64::MAX),
+        "0",
+    ),
     p("latency-tracking", None, Kind::Bool, "yes"),
-    p("latency-tracking-info-percentiles", None, Kind::Percentiles, "50 99 99.9"),
+    p(
+        "latency-tracking-info-percentiles",
+        None,
+        Kind::Percentiles,
+        "50 99 99.9",
+    ),
     p("lazyfree-lazy-eviction", None, Kind::Bool, "no"),
     p("lazyfree-lazy-expire", None, Kind::Bool, "no"),
     p("lazyfree-lazy-server-del", None, Kind::Bool, "no"),
@@ -140,29 +260,88 @@ pub const PARAMS: &[Param] = &[
     p("lfu-decay-time", None, Kind::Int(0, 2147483647), "1"),
     p("lfu-log-factor", None, Kind::Int(0, 2147483647), "10"),
     p("list-compress-depth", None, Kind::Int(0, 2147483647), "0"),
-    p("list-max-listpack-size", Some("list-max-ziplist-size"), Kind::Int(-2147483648, 2147483647), "-2"),
+    p(
+        "list-max-listpack-size",
+        Some("list-max-ziplist-size"),
+        Kind::Int(-2147483648, 2147483647),
+        "-2",
+    ),
     p("logfile", None, Kind::Immutable, ""),
-    p("loglevel", None, Kind::Enum(&["debug", "verbose", "notice", "warning"]), "notice"),
+    p(
+        "loglevel",
+        None,
+        Kind::Enum(&["debug", "verbose", "notice", "warning"]),
+        "notice",
+    ),
     p("masterauth", None, Kind::Str, ""),
     p("masteruser", None, Kind::Str, ""),
     p("maxclients", None, Kind::Int(1, 4294967295), "10000"),
     p("maxmemory", None, Kind::Mem(0, u64::MAX), "0"),
     p("maxmemory-clients", None, Kind::MemOrPercent, "0"),
     p("maxmemory-eviction-tenacity", None, Kind::Int(0, 100), "10"),
-    p("maxmemory-policy", None, Kind::Enum(&["volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl", "allkeys-lru", "allkeys-lfu", "allkeys-random", "noeviction"]), "noeviction"),
+    p(
+        "maxmemory-policy",
+        None,
+        Kind::Enum(&[
+            "volatile-lru",
+            "volatile-lfu",
+            "volatile-random",
+            "volatile-ttl",
+            "allkeys-lru",
+            "allkeys-lfu",
+            "allkeys-random",
+            "noeviction",
+        ]),
+        "noeviction",
+    ),
     p("maxmemory-samples", None, Kind::Int(1, 2147483647), "5"),
-    p("min-replicas-max-lag", Some("min-slaves-max-lag"), Kind::Int(0, 2147483647), "10"),
-    p("min-replicas-to-write", Some("min-slaves-to-write"), Kind::Int(0, 2147483647), "0"),
+    p(
+        "min-replicas-max-lag",
+        Some("min-slaves-max-lag"),
+        Kind::Int(0, 2147483647),
+        "10",
+    ),
+    p(
+        "min-replicas-to-write",
+        Some("min-slaves-to-write"),
+        Kind::Int(0, 2147483647),
+        "0",
+    ),
     p("no-appendfsync-on-rewrite", None, Kind::Bool, "no"),
     p("notify-keyspace-events", None, Kind::NotifyEvents, ""),
-    p("oom-score-adj", None, Kind::Enum(&["no", "yes", "relative", "absolute"]), "no"),
-    p("oom-score-adj-values", None, Kind::OomScoreAdjValues, "0 200 800"),
+    p(
+        "oom-score-adj",
+        None,
+        Kind::Enum(&["no", "yes", "relative", "absolute"]),
+        "no",
+    ),
+    p(
+        "oom-score-adj-values",
+        None,
+        Kind::OomScoreAdjValues,
+        "0 200 800",
+    ),
     p("pidfile", None, Kind::Immutable, ""),
     p("port", None, Kind::Int(0, 65535), "6379"),
-    p("proc-title-template", None, Kind::Str, "{title} {listen-addr} {server-mode}"),
-    p("propagation-error-behavior", None, Kind::Enum(&["ignore", "panic", "panic-on-replicas"]), "ignore"),
+    p(
+        "proc-title-template",
+        None,
+        Kind::Str,
+        "{title} {listen-addr} {server-mode}",
+    ),
+    p(
+        "propagation-error-behavior",
+        None,
+        Kind::Enum(&["ignore", "panic", "panic-on-replicas"]),
+        "ignore",
+    ),
     p("protected-mode", None, Kind::Bool, "yes"),
-    p("proto-max-bulk-len", None, Kind::Mem(1048576, I64_MAX), "536870912"),
+    p(
+        "proto-max-bulk-len",
+        None,
+        Kind::Mem(1048576, I64_MAX),
+        "536870912",
+    ),
     p("rdb-del-sync-files", None, Kind::Bool, "no"),
     p("rdb-save-incremental-fsync", None, Kind::Bool, "yes"),
     p("rdbchecksum", None, Kind::Immutable, "yes"),
@@ -170,37 +349,122 @@ pub const PARAMS: &[Param] = &[
     p("repl-backlog-size", None, Kind::Mem(1, I64_MAX), "1048576"),
     p("repl-backlog-ttl", None, Kind::Int(0, i64::MAX), "3600"),
     p("repl-disable-tcp-nodelay", None, Kind::Bool, "no"),
-    p("repl-diskless-load", None, Kind::Enum(&["disabled", "on-empty-db", "swapdb"]), "disabled"),
+    p(
+        "repl-diskless-load",
+        None,
+        Kind::Enum(&["disabled", "on-empty-db", "swapdb"]),
+        "disabled",
+    ),
     p("repl-diskless-sync", None, Kind::Bool, "yes"),
-    p("repl-diskless-sync-delay", None, Kind::Int(0, 2147483647), "5"),
-    p("repl-diskless-sync-max-replicas", None, Kind::Int(0, 2147483647), "0"),
-    p("repl-ping-replica-period", Some("repl-ping-slave-period"), Kind::Int(1, 2147483647), "10"),
+    p(
+        "repl-diskless-sync-delay",
+        None,
+        Kind::Int(0, 2147483647),
+        "5",
+    ),
+    p(
+        "repl-diskless-sync-max-replicas",
+        None,
+        Kind::Int(0, 2147483647),
+        "0",
+    ),
+    p(
+        "repl-ping-replica-period",
+        Some("repl-ping-slave-period"),
+        Kind::Int(1, 2147483647),
+        "10",
+    ),
     p("repl-timeout", None, Kind::Int(1, 2147483647), "60"),
-    p("replica-announce-ip", Some("slave-announce-ip"), Kind::Str, ""),
-    p("replica-announce-port", Some("slave-announce-port"), Kind::Int(0, 65535), "0"),
+    p(
+        "replica-announce-ip",
+        Some("slave-announce-ip"),
+        Kind::Str,
+        "",
+    ),
+    p(
+        "replica-announce-port",
+        Some("slave-announce-port"),
+        Kind::Int(0, 65535),
+        "0",
+    ),
     p("replica-announced", None, Kind::Bool, "yes"),
     p("replica-ignore-disk-write-errors", None, Kind::Bool, "no"),
-    p("replica-ignore-maxmemory", Some("slave-ignore-maxmemory"), Kind::Bool, "yes"),
-    p("replica-lazy-flush", Some("slave-lazy-flush"), Kind::Bool, "no"),
-    p("replica-priority", Some("slave-priority"), Kind::Int(0, 2147483647), "100"),
-    p("replica-read-only", Some("slave-read-only"), Kind::Bool, "yes"),
-    p("replica-serve-stale-data", Some("slave-serve-stale-data"), Kind::Bool, "yes"),
+    p(
+        "replica-ignore-maxmemory",
+        Some("slave-ignore-maxmemory"),
+        Kind::Bool,
+        "yes",
+    ),
+    p(
+        "replica-lazy-flush",
+        Some("slave-lazy-flush"),
+        Kind::Bool,
+        "no",
+    ),
+    p(
+        "replica-priority",
+        Some("slave-priority"),
+        Kind::Int(0, 2147483647),
+        "100",
+    ),
+    p(
+        "replica-read-only",
+        Some("slave-read-only"),
+        Kind::Bool,
+        "yes",
+    ),
+    p(
+        "replica-serve-stale-data",
+        Some("slave-serve-stale-data"),
+        Kind::Bool,
+        "yes",
+    ),
     p("replicaof", Some("slaveof"), Kind::Immutable, ""),
     p("requirepass", None, Kind::Str, ""),
-    p("sanitize-dump-payload", None, Kind::Enum(&["no", "yes", "clients"]), "no"),
+    p(
+        "sanitize-dump-payload",
+        None,
+        Kind::Enum(&["no", "yes", "clients"]),
+        "no",
+    ),
     p("save", None, Kind::Save, ""),
     p("server_cpulist", None, Kind::Immutable, ""),
-    p("set-max-intset-entries", None, Kind::Int(0, i64::MAX), "512"),
+    p(
+        "set-max-intset-entries",
+        None,
+        Kind::Int(0, i64::MAX),
+        "512",
+    ),
     p("set-proc-title", None, Kind::Immutable, "yes"),
-    p("shutdown-on-sigint", None, Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default"),
-    p("shutdown-on-sigterm", None, Kind::Enum(&["default", "save", "nosave", "now", "force"]), "default"),
+    p(
+        "shutdown-on-sigint",
+        None,
+        Kind::Enum(&["default", "save", "nosave", "now", "force"]),
+        "default",
+    ),
+    p(
+        "shutdown-on-sigterm",
+        None,
+        Kind::Enum(&["default", "save", "nosave", "now", "force"]),
+        "default",
+    ),
     p("shutdown-timeout", None, Kind::Int(0, 2147483647), "10"),
-    p("slowlog-log-slower-than", None, Kind::Int(-1, i64::MAX), "10000"),
+    p(
+        "slowlog-log-slower-than",
+        None,
+        Kind::Int(-1, i64::MAX),
+        "10000",
+    ),
     p("slowlog-max-len", None, Kind::Int(0, i64::MAX), "128"),
     p("socket-mark-id", None, Kind::Immutable, "0"),
     p("stop-writes-on-bgsave-error", None, Kind::Bool, "yes"),
     p("stream-node-max-bytes", None, Kind::Mem(0, I64_MAX), "4096"),
-    p("stream-node-max-entries", None, Kind::Int(0, i64::MAX), "100"),
+    p(
+        "stream-node-max-entries",
+        None,
+        Kind::Int(0, i64::MAX),
+        "100",
+    ),
     p("supervised", None, Kind::Immutable, "no"),
     p("syslog-enabled", None, Kind::Immutable, "no"),
     p("syslog-facility", None, Kind::Immutable, "local0"),
@@ -208,7 +472,12 @@ pub const PARAMS: &[Param] = &[
     p("tcp-backlog", None, Kind::Immutable, "511"),
     p("tcp-keepalive", None, Kind::Int(0, 2147483647), "300"),
     p("timeout", None, Kind::Int(0, 2147483647), "0"),
-    p("tls-auth-clients", None, Kind::Enum(&["no", "yes", "optional"]), "yes"),
+    p(
+        "tls-auth-clients",
+        None,
+        Kind::Enum(&["no", "yes", "optional"]),
+        "yes",
+    ),
     p("tls-ca-cert-dir", None, Kind::Str, ""),
     p("tls-ca-cert-file", None, Kind::Str, ""),
     p("tls-cert-file", None, Kind::Str, ""),
@@ -225,21 +494,47 @@ pub const PARAMS: &[Param] = &[
     p("tls-prefer-server-ciphers", None, Kind::Bool, "no"),
     p("tls-protocols", None, Kind::Str, ""),
     p("tls-replication", None, Kind::Bool, "no"),
-    p("tls-session-cache-size", None, Kind::Int(0, 2147483647), "20480"),
-    p("tls-session-cache-timeout", None, Kind::Int(0, 2147483647), "300"),
+    p(
+        "tls-session-cache-size",
+        None,
+        Kind::Int(0, 2147483647),
+        "20480",
+    ),
+    p(
+        "tls-session-cache-timeout",
+        None,
+        Kind::Int(0, 2147483647),
+        "300",
+    ),
     p("tls-session-caching", None, Kind::Bool, "yes"),
-    p("tracking-table-max-keys", None, Kind::Int(0, i64::MAX), "1000000"),
+    p(
+        "tracking-table-max-keys",
+        None,
+        Kind::Int(0, i64::MAX),
+        "1000000",
+    ),
     p("unixsocket", None, Kind::Immutable, ""),
     p("unixsocketperm", None, Kind::Immutable, "0"),
-    p("zset-max-listpack-entries", Some("zset-max-ziplist-entries"), Kind::Int(0, i64::MAX), "128"),
-    p("zset-max-listpack-value", Some("zset-max-ziplist-value"), Kind::Mem(0, I64_MAX), "64"),
+    p(
+        "zset-max-listpack-entries",
+        Some("zset-max-ziplist-entries"),
+        Kind::Int(0, i64::MAX),
+        "128",
+    ),
+    p(
+        "zset-max-listpack-value",
+        Some("zset-max-ziplist-value"),
+        Kind::Mem(0, I64_MAX),
+        "64",
+    ),
 ];
 
 /// Finds a parameter by canonical name or alias, ignoring case.
 pub fn lookup(name: &[u8]) -> Option<&'static Param> {
     PARAMS.iter().find(|p| {
         p.name.as_bytes().eq_ignore_ascii_case(name)
-            || p.alias.is_some_and(|a| a.as_bytes().eq_ignore_ascii_case(name))
+            || p.alias
+                .is_some_and(|a| a.as_bytes().eq_ignore_ascii_case(name))
     })
 }
 
@@ -405,7 +700,10 @@ impl Config {
     pub fn notify_targets(&self, c: char) -> (bool, bool) {
         let flags = self.notify_flags;
         let on = notify_bit(c).is_some_and(|bit| flags & bit == bit);
-        (on && flags & NOTIFY_KEYSPACE != 0, on && flags & NOTIFY_KEYEVENT != 0)
+        (
+            on && flags & NOTIFY_KEYSPACE != 0,
+            on && flags & NOTIFY_KEYEVENT != 0,
+        )
     }
 
     /// The value CONFIG GET prints for `param`.
@@ -452,14 +750,20 @@ impl Config {
                 let v = crate::util::parse_i64(raw)
                     .ok_or("argument couldn't be parsed into an integer")?;
                 if v < min || v > max {
-                    return Err(format!("argument must be between {} and {} inclusive", min, max));
+                    return Err(format!(
+                        "argument must be between {} and {} inclusive",
+                        min, max
+                    ));
                 }
                 v.to_string()
             }
             Kind::Mem(min, max) => {
                 let v = parse_memory(raw).ok_or("argument must be a memory value")?;
                 if v < min || v > max {
-                    return Err(format!("argument must be between {} and {} inclusive", min, max));
+                    return Err(format!(
+                        "argument must be between {} and {} inclusive",
+                        min, max
+                    ));
                 }
                 v.to_string()
             }
@@ -531,7 +835,11 @@ impl Config {
         if !words.len().is_multiple_of(4) {
             return Err("Wrong number of arguments in buffer limit configuration.".into());
         }
-        let current = self.others.get("client-output-buffer-limit").cloned().unwrap_or_default();
+        let current = self
+            .others
+            .get("client-output-buffer-limit")
+            .cloned()
+            .unwrap_or_default();
         let mut classes: Vec<(String, [u64; 3])> = current
             .split(' ')
             .collect::<Vec<_>>()
@@ -549,7 +857,7 @@ impl Config {
                 "pubsub" => "pubsub",
                 _ => {
                     return Err(
-                        "Invalid client class specified in buffer limit configuration.".into()
+                        "Invalid client class specified in buffer limit configuration.".into(),
                     )
                 }
             };
@@ -557,7 +865,10 @@ impl Config {
             let soft = parse_memory(group[2].as_bytes());
             let secs = crate::util::parse_i64(group[3].as_bytes()).filter(|s| *s >= 0);
             let (Some(hard), Some(soft), Some(secs)) = (hard, soft, secs) else {
-                return Err("Error in hard, soft or soft_seconds setting in buffer limit configuration.".into());
+                return Err(
+                    "Error in hard, soft or soft_seconds setting in buffer limit configuration."
+                        .into(),
+                );
             };
             if let Some(slot) = classes.iter_mut().find(|(c, _)| c == class) {
                 slot.1 = [hard, soft, secs as u64];
@@ -590,7 +901,10 @@ pub fn parse_memory(raw: &[u8]) -> Option<u64> {
     };
     let mut v: u64 = 0;
     for &c in &raw[..digits] {
-        v = v.checked_mul(10).and_then(|v| v.checked_add(u64::from(c - b'0'))).unwrap_or(u64::MAX);
+        v = v
+            .checked_mul(10)
+            .and_then(|v| v.checked_add(u64::from(c - b'0')))
+            .unwrap_or(u64::MAX);
     }
     Some(v.wrapping_mul(mul))
 }
@@ -606,7 +920,10 @@ fn parse_mem_or_percent(raw: &[u8]) -> Result<String, String> {
     }
     let v = parse_memory(raw).ok_or(BAD)?;
     if v > I64_MAX {
-        return Err(format!("argument must be between 0 and {} inclusive", I64_MAX));
+        return Err(format!(
+            "argument must be between 0 and {} inclusive",
+            I64_MAX
+        ));
     }
     Ok(v.to_string())
 }
@@ -659,8 +976,7 @@ fn parse_oom_values(raw: &[u8]) -> Result<String, String> {
             Some(v) if (-2000..=2000).contains(&v) => vals.push(v.to_string()),
             _ => {
                 return Err(
-                    "Invalid oom-score-adj-values, elements must be between -2000 and 2000."
-                        .into(),
+                    "Invalid oom-score-adj-values, elements must be between -2000 and 2000.".into(),
                 )
             }
         }
@@ -703,12 +1019,16 @@ fn notify_bit(c: char) -> Option<u32> {
         'K' => Some(NOTIFY_KEYSPACE),
         'E' => Some(NOTIFY_KEYEVENT),
         'm' => Some(NOTIFY_KEY_MISS),
-        _ => NOTIFY_CLASSES.iter().find(|(k, _)| *k == c).map(|(_, b)| *b),
+        _ => NOTIFY_CLASSES
+            .iter()
+            .find(|(k, _)| *k == c)
+            .map(|(_, b)| *b),
     }
 }
 
 fn parse_notify(raw: &[u8]) -> Option<u32> {
-    raw.iter().try_fold(0, |acc, &c| Some(acc | notify_bit(char::from(c))?))
+    raw.iter()
+        .try_fold(0, |acc, &c| Some(acc | notify_bit(char::from(c))?))
 }
 
 fn notify_string(flags: u32) -> String {

@@ -27,7 +27,13 @@ pub struct Entry {
 impl Entry {
     /// A persistent entry created at `now`.
     pub fn new(value: Value, now: i64) -> Entry {
-        Entry { value, expire_at: None, touched_at: now, lfu: LFU_INIT, unshared: false }
+        Entry {
+            value,
+            expire_at: None,
+            touched_at: now,
+            lfu: LFU_INIT,
+            unshared: false,
+        }
     }
 
     fn is_expired(&self, now: i64) -> bool {
@@ -215,7 +221,9 @@ impl Db {
 
     /// Sets or clears the expiry of a live key; false when the key does not exist.
     pub fn set_expire(&mut self, key: &[u8], at: Option<i64>, now: i64) -> bool {
-        let Some(e) = self.get_mut(key, now) else { return false };
+        let Some(e) = self.get_mut(key, now) else {
+            return false;
+        };
         let was = e.expire_at.is_some();
         e.expire_at = at;
         match (was, at.is_some()) {
@@ -240,7 +248,10 @@ impl Db {
 
     /// Every live key at `now` (KEYS): expired ones are skipped, not removed.
     pub fn live_keys(&self, now: i64) -> impl Iterator<Item = &Vec<u8>> {
-        self.map.iter().filter(move |(_, e)| !e.is_expired(now)).map(|(k, _)| k)
+        self.map
+            .iter()
+            .filter(move |(_, e)| !e.is_expired(now))
+            .map(|(k, _)| k)
     }
 
     /// The `n`-th stored key in table order (for RANDOMKEY), if any.
@@ -322,7 +333,10 @@ pub struct LfuParams {
 
 impl Default for LfuParams {
     fn default() -> Self {
-        LfuParams { log_factor: 10, decay_time: 1 }
+        LfuParams {
+            log_factor: 10,
+            decay_time: 1,
+        }
     }
 }
 
@@ -405,8 +419,14 @@ mod tests {
         // Three idle minutes take 5 down to 2; the increment from below LFU_INIT is certain.
         let e = db.lookup(b"k", 180_000).map(|e| e.lfu);
         assert_eq!(e, Some(3));
-        let slow = LfuParams { log_factor: 10, decay_time: 0 };
-        assert_eq!(db.lookup_lfu(b"k", 10_000_000, slow).map(|e| e.lfu), Some(4));
+        let slow = LfuParams {
+            log_factor: 10,
+            decay_time: 0,
+        };
+        assert_eq!(
+            db.lookup_lfu(b"k", 10_000_000, slow).map(|e| e.lfu),
+            Some(4)
+        );
         assert_eq!(lfu_decay(200, 0, 59_999, 1), 200);
         assert_eq!(lfu_decay(200, 59_999, 60_000, 1), 199);
         assert_eq!(lfu_decay(3, 0, 3_600_000, 1), 0);

@@ -144,7 +144,12 @@ pub struct EngineOptions {
 
 impl Default for EngineOptions {
     fn default() -> Self {
-        EngineOptions { databases: 16, seed: 0x5eed, now_ms: 0, port: 6379 }
+        EngineOptions {
+            databases: 16,
+            seed: 0x5eed,
+            now_ms: 0,
+            port: 6379,
+        }
     }
 }
 
@@ -265,12 +270,28 @@ impl Ctx<'_> {
     /// Blocks the calling client on `keys` until `deadline` (None: for ever); `on_timeout` is
     /// its reply if nothing serves it in time. The handler's own return value is then ignored.
     pub fn block_on(&mut self, keys: Vec<Vec<u8>>, deadline: Option<i64>, on_timeout: Reply) {
-        self.block = Some(Block { keys, deadline, on_timeout, rerun: None });
+        self.block = Some(Block {
+            keys,
+            deadline,
+            on_timeout,
+            rerun: None,
+        });
     }
 
     /// As [`Ctx::block_on`], but the command is run again with `argv` instead of its own.
-    pub fn block_on_rerun(&mut self, keys: Vec<Vec<u8>>, deadline: Option<i64>, on_timeout: Reply, argv: Vec<Vec<u8>>) {
-        self.block = Some(Block { keys, deadline, on_timeout, rerun: Some(argv) });
+    pub fn block_on_rerun(
+        &mut self,
+        keys: Vec<Vec<u8>>,
+        deadline: Option<i64>,
+        on_timeout: Reply,
+        argv: Vec<Vec<u8>>,
+    ) {
+        self.block = Some(Block {
+            keys,
+            deadline,
+            on_timeout,
+            rerun: Some(argv),
+        });
     }
 
     /// The calling client's database.
@@ -481,7 +502,8 @@ impl Engine {
         }
         // Databases replaced from outside (a loaded snapshot) start with logging off.
         self.sync_event_tracking();
-        if self.blocked.contains_key(&client) || self.clients.get(&client).is_some_and(|c| c.paused) {
+        if self.blocked.contains_key(&client) || self.clients.get(&client).is_some_and(|c| c.paused)
+        {
             // Like Redis, a blocked or paused client's further commands wait until it runs again.
             if let Some(c) = self.clients.get_mut(&client) {
                 c.pending.push_back(argv.to_vec());
@@ -516,7 +538,11 @@ impl Engine {
         let mut reply_at = None;
         let reply = match resolved {
             Ok(spec) if self.auth_required(client) && !spec.has_flag("no_auth") => {
-                self.stats.cmdstats.entry(full_name(argv, spec)).or_default().rejected += 1;
+                self.stats
+                    .cmdstats
+                    .entry(full_name(argv, spec))
+                    .or_default()
+                    .rejected += 1;
                 // Refused before queueing, so an open transaction fails at EXEC.
                 if let Some(c) = self.clients.get_mut(&client).filter(|c| c.multi.is_some()) {
                     c.multi_error = true;
@@ -551,8 +577,16 @@ impl Engine {
                     c.last_ms = now_ms;
                     c.last_cmd = full.clone();
                 }
-                let mut ctx =
-                    Ctx { eng: self, client, db, now: now_ms, block: None, no_block: false, reply_at: None, ready_key: None };
+                let mut ctx = Ctx {
+                    eng: self,
+                    client,
+                    db,
+                    now: now_ms,
+                    block: None,
+                    no_block: false,
+                    reply_at: None,
+                    ready_key: None,
+                };
                 let reply = (spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply);
                 let db_after = ctx.db;
                 // EXEC answers with one array after all its commands; their marks do not count.
@@ -646,8 +680,19 @@ impl Engine {
 
     /// Work after a command's handler ran (also for each command inside EXEC): remembers the
     /// keys a tracking client read, and shows the command to monitors.
-    pub(crate) fn after_call(&mut self, client: ClientId, db: usize, spec: &CommandSpec, argv: &[Vec<u8>], now: i64) {
-        if self.clients.get(&client).is_some_and(|c| c.tracking.is_some()) {
+    pub(crate) fn after_call(
+        &mut self,
+        client: ClientId,
+        db: usize,
+        spec: &CommandSpec,
+        argv: &[Vec<u8>],
+        now: i64,
+    ) {
+        if self
+            .clients
+            .get(&client)
+            .is_some_and(|c| c.tracking.is_some())
+        {
             self.tracking_remember(client, spec, argv);
         }
         self.feed_monitors(client, db, spec, argv, now);
@@ -674,7 +719,10 @@ impl Engine {
     /// extended, never shortened or weakened. Keys do not expire while paused.
     pub fn pause_clients(&mut self, all: bool, end: i64) {
         let p = match self.pause {
-            Some(p) => Pause { all: p.all || all, end: p.end.max(end) },
+            Some(p) => Pause {
+                all: p.all || all,
+                end: p.end.max(end),
+            },
             None => Pause { all, end },
         };
         self.pause = Some(p);
@@ -769,7 +817,9 @@ impl Engine {
 
     /// Hands `reply` to a client that was blocked, then runs what it sent meanwhile.
     fn resume(&mut self, client: ClientId, reply: Reply, now: i64) {
-        let Some(c) = self.clients.get_mut(&client) else { return };
+        let Some(c) = self.clients.get_mut(&client) else {
+            return;
+        };
         c.outbox.push(reply);
         self.run_pending(client, now);
     }
@@ -777,8 +827,14 @@ impl Engine {
     /// Runs the commands a client sent while it was blocked or paused, until it blocks or is
     /// paused again; their replies go to its outbox.
     fn run_pending(&mut self, client: ClientId, now: i64) {
-        while !self.blocked.contains_key(&client) && self.clients.get(&client).is_some_and(|c| !c.paused) {
-            let Some(argv) = self.clients.get_mut(&client).and_then(|c| c.pending.pop_front()) else {
+        while !self.blocked.contains_key(&client)
+            && self.clients.get(&client).is_some_and(|c| !c.paused)
+        {
+            let Some(argv) = self
+                .clients
+                .get_mut(&client)
+                .and_then(|c| c.pending.pop_front())
+            else {
                 break;
             };
             if let Some(r) = self.execute(client, &argv, now) {
@@ -795,12 +851,15 @@ impl Engine {
         // First made ready, first served (Redis's ready-key list is FIFO).
         while !self.ready.is_empty() {
             let (db, key) = self.ready.remove(0);
-            let Some(ids) = self.waiting.get(&(db, key.clone())).cloned() else { continue };
+            let Some(ids) = self.waiting.get(&(db, key.clone())).cloned() else {
+                continue;
+            };
             for id in ids {
-                let Some(b) = self.blocked.get(&id).cloned() else { continue };
+                let Some(b) = self.blocked.get(&id).cloned() else {
+                    continue;
+                };
                 let Ok(spec) = resolve(&b.argv) else { continue };
-                let mut ctx =
-                    Ctx {
+                let mut ctx = Ctx {
                     eng: self,
                     client: id,
                     db: b.db,
@@ -856,7 +915,9 @@ impl Engine {
 
     /// Starts watching `key` in `db` for `client` (WATCH).
     pub fn watch(&mut self, client: ClientId, db: usize, key: &[u8], now: i64) {
-        let Some(c) = self.clients.get(&client) else { return };
+        let Some(c) = self.clients.get(&client) else {
+            return;
+        };
         if c.watching.iter().any(|(d, k, _)| *d == db && k == key) {
             return;
         }
@@ -866,12 +927,17 @@ impl Engine {
         if let Some(c) = self.clients.get_mut(&client) {
             c.watching.push((db, key.to_vec(), expired));
         }
-        self.watched.entry((db, key.to_vec())).or_default().push(client);
+        self.watched
+            .entry((db, key.to_vec()))
+            .or_default()
+            .push(client);
     }
 
     /// Forgets every key `client` watches and clears its dirty flag (UNWATCH, EXEC, DISCARD).
     pub fn unwatch_all(&mut self, client: ClientId) {
-        let Some(c) = self.clients.get_mut(&client) else { return };
+        let Some(c) = self.clients.get_mut(&client) else {
+            return;
+        };
         c.watch_dirty = false;
         for (db, key, _) in std::mem::take(&mut c.watching) {
             if let Some(ids) = self.watched.get_mut(&(db, key.clone())) {
@@ -888,7 +954,9 @@ impl Engine {
         self.clients.get(&client).is_some_and(|c| {
             c.watching.iter().any(|(db, key, was_expired)| {
                 !was_expired
-                    && self.dbs[*db].peek(key).is_some_and(|e| e.expire_at.is_some_and(|t| t <= now))
+                    && self.dbs[*db]
+                        .peek(key)
+                        .is_some_and(|e| e.expire_at.is_some_and(|t| t <= now))
             })
         })
     }
@@ -965,10 +1033,14 @@ impl Engine {
         if self.watched.is_empty() {
             return;
         }
-        let Some(ids) = self.watched.get(&(db, key.to_vec())) else { return };
+        let Some(ids) = self.watched.get(&(db, key.to_vec())) else {
+            return;
+        };
         let gone = self.dbs[db].peek(key).is_none();
         for id in ids.clone() {
-            let Some(c) = self.clients.get_mut(&id) else { continue };
+            let Some(c) = self.clients.get_mut(&id) else {
+                continue;
+            };
             let entry = c.watching.iter_mut().find(|(d, k, _)| *d == db && k == key);
             match entry {
                 // Watched while already expired, and now removed: logically nothing changed.
@@ -985,7 +1057,8 @@ impl Engine {
             .watched
             .iter()
             .filter(|((d, k), _)| {
-                (*d == a || *d == b) && (self.dbs[a].peek(k).is_some() || self.dbs[b].peek(k).is_some())
+                (*d == a || *d == b)
+                    && (self.dbs[a].peek(k).is_some() || self.dbs[b].peek(k).is_some())
             })
             .flat_map(|(_, ids)| ids.iter().copied())
             .collect();

@@ -141,7 +141,10 @@ errors! {
 /// `ERR wrong number of arguments for '<name>' command` (`name` is lower case, `a|b` for
 /// subcommands).
 pub fn wrong_arity(name: &str) -> CmdError {
-    CmdError::new(format!("ERR wrong number of arguments for '{}' command", name))
+    CmdError::new(format!(
+        "ERR wrong number of arguments for '{}' command",
+        name
+    ))
 }
 
 /// `ERR unknown subcommand '<sub>'. Try <CMD> HELP.`

@@ -15,7 +15,9 @@ pub fn push_repr(out: &mut String, arg: &[u8]) {
 fn redacted(argv: &[Vec<u8>]) -> Vec<bool> {
     let mut hide = vec![false; argv.len()];
     let is = |a: &[u8], w: &str| a.eq_ignore_ascii_case(w.as_bytes());
-    let Some(name) = argv.first() else { return hide };
+    let Some(name) = argv.first() else {
+        return hide;
+    };
     if is(name, "auth") {
         hide.iter_mut().skip(1).for_each(|h| *h = true);
     } else if is(name, "hello") {
@@ -53,7 +55,13 @@ fn redacted(argv: &[Vec<u8>]) -> Vec<bool> {
 
 /// The MONITOR line for a command: `<secs>.<micros> [<db> <addr>] "CMD" "arg" ...`.
 pub fn line(now_ms: i64, db: usize, addr: &str, argv: &[Vec<u8>]) -> String {
-    let mut out = format!("{}.{:06} [{} {}]", now_ms.div_euclid(1000), now_ms.rem_euclid(1000) * 1000, db, addr);
+    let mut out = format!(
+        "{}.{:06} [{} {}]",
+        now_ms.div_euclid(1000),
+        now_ms.rem_euclid(1000) * 1000,
+        db,
+        addr
+    );
     for (arg, hide) in argv.iter().zip(redacted(argv)) {
         out.push(' ');
         if hide {
@@ -69,11 +77,20 @@ impl Engine {
     /// Shows a command `client` ran to every monitoring client, unless the command is one
     /// Redis keeps out of MONITOR (administrative ones, and scripts, whose inner commands are
     /// shown instead). The running client's own line follows its reply.
-    pub(crate) fn feed_monitors(&mut self, client: ClientId, db: usize, spec: &CommandSpec, argv: &[Vec<u8>], now: i64) {
+    pub(crate) fn feed_monitors(
+        &mut self,
+        client: ClientId,
+        db: usize,
+        spec: &CommandSpec,
+        argv: &[Vec<u8>],
+        now: i64,
+    ) {
         if self.monitors.is_empty() || spec.has_flag("admin") || spec.has_flag("skip_monitor") {
             return;
         }
-        let Some(addr) = self.clients.get(&client).map(|c| c.addr.clone()) else { return };
+        let Some(addr) = self.clients.get(&client).map(|c| c.addr.clone()) else {
+            return;
+        };
         let text = line(now, db, &addr, argv);
         for id in self.monitors.clone() {
             // MONITOR lines are ordinary replies, so CLIENT REPLY OFF (or a SKIP in effect)
@@ -102,12 +119,18 @@ mod tests {
 
     #[test]
     fn line_format_and_redaction() {
-        let argv: Vec<Vec<u8>> = ["HELLO", "3", "AUTH", "u", "p", "SETNAME", "n"].iter().map(|s| s.as_bytes().to_vec()).collect();
+        let argv: Vec<Vec<u8>> = ["HELLO", "3", "AUTH", "u", "p", "SETNAME", "n"]
+            .iter()
+            .map(|s| s.as_bytes().to_vec())
+            .collect();
         assert_eq!(
             line(1_700_000_000_123, 2, "127.0.0.1:5", &argv),
             r#"1700000000.123000 [2 127.0.0.1:5] "HELLO" "3" "AUTH" "(redacted)" "(redacted)" "SETNAME" "n""#
         );
         let auth: Vec<Vec<u8>> = vec![b"auth".to_vec(), b"pw".to_vec()];
-        assert_eq!(line(5, 0, "a", &auth), r#"0.005000 [0 a] "auth" "(redacted)""#);
+        assert_eq!(
+            line(5, 0, "a", &auth),
+            r#"0.005000 [0 a] "auth" "(redacted)""#
+        );
     }
 }

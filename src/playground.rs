@@ -29,7 +29,9 @@ pub struct Playground {
 impl Playground {
     /// A playground over a fresh engine.
     pub fn new(opts: EngineOptions) -> Playground {
-        Playground { engine: Engine::new(opts) }
+        Playground {
+            engine: Engine::new(opts),
+        }
     }
 
     /// Runs one typed line for `client` at `now` (ms).
@@ -37,17 +39,31 @@ impl Playground {
         let argv = match split_args(line.as_bytes()) {
             Ok(argv) => argv,
             // redis-cli's own message for a line it cannot split; nothing is sent.
-            Err(_) => return LineOutcome { text: "Invalid argument(s)\n".into(), reply: None },
+            Err(_) => {
+                return LineOutcome {
+                    text: "Invalid argument(s)\n".into(),
+                    reply: None,
+                }
+            }
         };
         if argv.is_empty() {
-            return LineOutcome { text: String::new(), reply: None };
+            return LineOutcome {
+                text: String::new(),
+                reply: None,
+            };
         }
         match self.engine.execute(client, &argv, now) {
             Some(reply) => {
                 let text = self.render(client, &argv, &reply);
-                LineOutcome { text, reply: Some(reply) }
+                LineOutcome {
+                    text,
+                    reply: Some(reply),
+                }
             }
-            None => LineOutcome { text: String::new(), reply: None },
+            None => LineOutcome {
+                text: String::new(),
+                reply: None,
+            },
         }
     }
 
@@ -91,8 +107,11 @@ impl Playground {
                     typed -= 1;
                 }
                 None if typed == 0 => {
-                    let subs: Vec<String> =
-                        spec.subcommands.iter().map(|s| s.name.to_ascii_uppercase()).collect();
+                    let subs: Vec<String> = spec
+                        .subcommands
+                        .iter()
+                        .map(|s| s.name.to_ascii_uppercase())
+                        .collect();
                     return Some(subs.join("|"));
                 }
                 None => return None,
@@ -191,7 +210,10 @@ mod tests {
         assert_eq!(p.execute_line(c, "PING", 0).text, "PONG\n");
         assert_eq!(p.execute_line(c, "echo \"a b\"", 0).text, "\"a b\"\n");
         assert_eq!(p.execute_line(c, "   ", 0).text, "");
-        assert_eq!(p.execute_line(c, "echo \"x", 0).text, "Invalid argument(s)\n");
+        assert_eq!(
+            p.execute_line(c, "echo \"x", 0).text,
+            "Invalid argument(s)\n"
+        );
         assert_eq!(p.prompt(c), "127.0.0.1:6379> ");
         p.execute_line(c, "select 3", 0);
         assert_eq!(p.prompt(c), "127.0.0.1:6379[3]> ");
@@ -207,8 +229,14 @@ mod tests {
         let info = p.execute_line(c, "info keyspace", 0).text;
         assert_eq!(info, "# Keyspace\n");
         let list = p.execute_line(c, "client list", 0).text;
-        assert!(list.starts_with("id=") && list.ends_with(" resp=2\n"), "{list}");
-        assert_eq!(p.execute_line(c, "client list foo", 0).text, "ERR syntax error\n");
+        assert!(
+            list.starts_with("id=") && list.ends_with(" resp=2\n"),
+            "{list}"
+        );
+        assert_eq!(
+            p.execute_line(c, "client list foo", 0).text,
+            "ERR syntax error\n"
+        );
         assert_eq!(p.execute_line(c, "info nosuchsection", 0).text, "");
         // Other commands keep the usual quoting.
         assert_eq!(p.execute_line(c, "echo info", 0).text, "\"info\"\n");
@@ -220,12 +248,17 @@ mod tests {
         assert_eq!(p.hints("select "), Some("index".into()));
         assert_eq!(p.hints("select 1 "), None);
         assert_eq!(p.hints("nosuch "), None);
-        assert_eq!(syntax_words("key [EX s|PX ms] [GET]"), ["key", "[EX s|PX ms]", "[GET]"]);
+        assert_eq!(
+            syntax_words("key [EX s|PX ms] [GET]"),
+            ["key", "[EX s|PX ms]", "[GET]"]
+        );
         assert_eq!(
             p.hints("set k "),
             Some("value [NX|XX] [GET] [EX seconds|PX milliseconds|EXAT unix-time-seconds|PXAT unix-time-milliseconds|KEEPTTL]".into())
         );
-        assert!(p.help("set").is_some_and(|h| h.starts_with("\n  SET key value [NX|XX] [GET] [EX seconds|PX")));
+        assert!(p
+            .help("set")
+            .is_some_and(|h| h.starts_with("\n  SET key value [NX|XX] [GET] [EX seconds|PX")));
     }
 
     #[test]

@@ -38,5 +38,7 @@ pub fn run(eng: &mut Engine, c: ClientId, line: &str) -> Reply {
 
 /// `OBJECT ENCODING` of a key in database 0, or "none" when it is missing.
 pub fn encoding(eng: &Engine, key: &str) -> &'static str {
-    eng.dbs[0].peek(key.as_bytes()).map_or("none", |e| e.value.encoding_name())
+    eng.dbs[0]
+        .peek(key.as_bytes())
+        .map_or("none", |e| e.value.encoding_name())
 }

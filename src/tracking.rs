@@ -67,9 +67,14 @@ impl Engine {
     /// Turns tracking on for `client` (CLIENT TRACKING ON), or updates its options when it is
     /// already on; BCAST prefixes add to those it has.
     pub fn enable_tracking(&mut self, client: ClientId, mut t: Tracking) {
-        let Some(c) = self.clients.get_mut(&client) else { return };
-        let (mut prefixes, caching) =
-            c.tracking.take().map(|old| (old.prefixes, old.caching)).unwrap_or_default();
+        let Some(c) = self.clients.get_mut(&client) else {
+            return;
+        };
+        let (mut prefixes, caching) = c
+            .tracking
+            .take()
+            .map(|old| (old.prefixes, old.caching))
+            .unwrap_or_default();
         t.caching = caching;
         if t.bcast {
             // BCAST without PREFIX registers the empty prefix, which every key has.
@@ -96,7 +101,13 @@ impl Engine {
 
     /// Turns tracking off for `client` (CLIENT TRACKING OFF, RESET, disconnection).
     pub fn disable_tracking(&mut self, client: ClientId) {
-        let Some(t) = self.clients.get_mut(&client).and_then(|c| c.tracking.take()) else { return };
+        let Some(t) = self
+            .clients
+            .get_mut(&client)
+            .and_then(|c| c.tracking.take())
+        else {
+            return;
+        };
         for p in &t.prefixes {
             if let Some(entry) = self.tracking.prefixes.get_mut(p) {
                 entry.clients.retain(|id| *id != client);
@@ -109,15 +120,24 @@ impl Engine {
 
     /// After a read-only command of a tracking client in default mode: remembers the keys it
     /// read, as OPTIN / OPTOUT and CLIENT CACHING allow.
-    pub(crate) fn tracking_remember(&mut self, client: ClientId, spec: &CommandSpec, argv: &[Vec<u8>]) {
+    pub(crate) fn tracking_remember(
+        &mut self,
+        client: ClientId,
+        spec: &CommandSpec,
+        argv: &[Vec<u8>],
+    ) {
         if !spec.has_flag("readonly") {
             return;
         }
-        let Some(t) = self.clients.get(&client).and_then(|c| c.tracking.as_ref()) else { return };
+        let Some(t) = self.clients.get(&client).and_then(|c| c.tracking.as_ref()) else {
+            return;
+        };
         if t.bcast || (t.optin && !t.caching) || (t.optout && t.caching) {
             return;
         }
-        let Some(positions) = key_positions(spec, argv) else { return };
+        let Some(positions) = key_positions(spec, argv) else {
+            return;
+        };
         for (i, _) in positions {
             let Some(key) = argv.get(i) else { continue };
             let ids = self.tracking.keys.entry(key.clone()).or_default();
@@ -142,9 +162,13 @@ impl Engine {
 
     /// Tells the clients that remembered `key` (default mode) that it changed, and forgets it.
     fn tracking_invalidate_remembered(&mut self, key: &[u8], by: Option<ClientId>) {
-        let Some(ids) = self.tracking.keys.remove(key) else { return };
+        let Some(ids) = self.tracking.keys.remove(key) else {
+            return;
+        };
         for id in ids {
-            let Some(t) = self.clients.get(&id).and_then(|c| c.tracking.as_ref()) else { continue };
+            let Some(t) = self.clients.get(&id).and_then(|c| c.tracking.as_ref()) else {
+                continue;
+            };
             if t.bcast {
                 continue;
             }
@@ -187,8 +211,12 @@ impl Engine {
     /// FLUSHDB / FLUSHALL: every tracking client is told that everything changed (a null key
     /// list); the remembered keys are forgotten.
     pub(crate) fn tracking_flushed(&mut self, by: Option<ClientId>) {
-        let ids: Vec<ClientId> =
-            self.clients.values().filter(|c| c.tracking.is_some()).map(|c| c.id).collect();
+        let ids: Vec<ClientId> = self
+            .clients
+            .values()
+            .filter(|c| c.tracking.is_some())
+            .map(|c| c.id)
+            .collect();
         for id in ids {
             if Some(id) == by {
                 self.tracking.own.push(None);
@@ -202,7 +230,12 @@ impl Engine {
     /// Sends the batched broadcast invalidations, one message per prefix and client (Redis
     /// does this before it sleeps, so after the command's reply).
     pub(crate) fn tracking_broadcast(&mut self, current: Option<ClientId>) {
-        if self.tracking.prefixes.values().all(|p| p.pending.is_empty()) {
+        if self
+            .tracking
+            .prefixes
+            .values()
+            .all(|p| p.pending.is_empty())
+        {
             return;
         }
         let mut out: Vec<(ClientId, Vec<Reply>)> = Vec::new();
@@ -242,26 +275,42 @@ impl Engine {
 
     /// Delivers one invalidation for tracking client `client`: `keys` None means "all keys"
     /// (a flush). Messages for `current` (the client whose command runs) go after its reply.
-    fn send_invalidation(&mut self, client: ClientId, keys: Option<Vec<Reply>>, current: Option<ClientId>) {
-        let Some(c) = self.clients.get(&client) else { return };
-        let Some(redirect) = c.tracking.as_ref().map(|t| t.redirect) else { return };
+    fn send_invalidation(
+        &mut self,
+        client: ClientId,
+        keys: Option<Vec<Reply>>,
+        current: Option<ClientId>,
+    ) {
+        let Some(c) = self.clients.get(&client) else {
+            return;
+        };
+        let Some(redirect) = c.tracking.as_ref().map(|t| t.redirect) else {
+            return;
+        };
         let own_proto = c.proto;
         let target = match redirect {
             None => client,
             Some(r) if self.clients.contains_key(&r) => r,
             Some(r) => {
                 // The target went away: a RESP3 client hears of it each time a message is lost.
-                if let Some(t) = self.clients.get_mut(&client).and_then(|c| c.tracking.as_mut()) {
+                if let Some(t) = self
+                    .clients
+                    .get_mut(&client)
+                    .and_then(|c| c.tracking.as_mut())
+                {
                     t.broken = true;
                 }
                 if own_proto == 3 {
-                    let msg = Reply::Push(vec![Reply::bulk("tracking-redir-broken"), Reply::int(r)]);
+                    let msg =
+                        Reply::Push(vec![Reply::bulk("tracking-redir-broken"), Reply::int(r)]);
                     self.send_to(client, msg, current);
                 }
                 return;
             }
         };
-        let Some(tc) = self.clients.get(&target) else { return };
+        let Some(tc) = self.clients.get(&target) else {
+            return;
+        };
         let payload = match keys {
             Some(k) => Reply::Array(k),
             None => Reply::Nil,
@@ -269,7 +318,11 @@ impl Engine {
         let msg = if tc.proto == 3 {
             Reply::Push(vec![Reply::bulk("invalidate"), payload])
         } else if redirect.is_some() && self.is_subscribed(target) {
-            Reply::Push(vec![Reply::bulk("message"), Reply::bulk(INVALIDATE_CHANNEL), payload])
+            Reply::Push(vec![
+                Reply::bulk("message"),
+                Reply::bulk(INVALIDATE_CHANNEL),
+                payload,
+            ])
         } else {
             // A RESP2 connection cannot carry a push among its replies.
             return;

@@ -46,14 +46,20 @@ impl Playground {
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Playground {
         console_error_panic_hook::set_once();
-        let mut opts = EngineOptions { now_ms: now(), seed: now() as u64, ..EngineOptions::default() };
+        let mut opts = EngineOptions {
+            now_ms: now(),
+            seed: now() as u64,
+            ..EngineOptions::default()
+        };
         if let Some(n) = option_u64(&options, "databases") {
             opts.databases = n as usize;
         }
         if let Some(seed) = option_u64(&options, "seed") {
             opts.seed = seed;
         }
-        Playground { inner: Inner::new(opts) }
+        Playground {
+            inner: Inner::new(opts),
+        }
     }
 
     /// `pg.openClient()` → client id (number)
@@ -81,7 +87,10 @@ impl Playground {
         let argv: Vec<Vec<u8>> = argv.into_iter().map(String::into_bytes).collect();
         let id = u64::from(client);
         let reply = self.inner.engine.execute(id, &argv, now());
-        let text = reply.as_ref().map(|r| self.inner.render(id, &argv, r)).unwrap_or_default();
+        let text = reply
+            .as_ref()
+            .map(|r| self.inner.render(id, &argv, r))
+            .unwrap_or_default();
         outcome_to_js(&LineOutcome { text, reply })
     }
 
@@ -114,7 +123,8 @@ impl Playground {
     /// Error saying why when the snapshot is corrupt or foreign, leaving the data as it was.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), JsError> {
         let eng = &mut self.inner.engine;
-        let dbs = crate::rdb::load(bytes, eng.dbs.len(), now()).map_err(|e| JsError::new(&e.to_string()))?;
+        let dbs = crate::rdb::load(bytes, eng.dbs.len(), now())
+            .map_err(|e| JsError::new(&e.to_string()))?;
         eng.dbs = dbs;
         eng.dirty = 0;
         Ok(())
@@ -150,7 +160,10 @@ impl Playground {
         let arr = js_sys::Array::new();
         for reply in msgs {
             let text = render_for(&reply, proto);
-            arr.push(&outcome_to_js(&LineOutcome { text, reply: Some(reply) }));
+            arr.push(&outcome_to_js(&LineOutcome {
+                text,
+                reply: Some(reply),
+            }));
         }
         arr.into()
     }
@@ -176,7 +189,12 @@ impl Playground {
     /// `pg.keyCounts()` → keys per database (for the status line).
     #[wasm_bindgen(js_name = keyCounts)]
     pub fn key_counts(&self) -> Vec<u32> {
-        self.inner.engine.dbs.iter().map(|d| d.len() as u32).collect()
+        self.inner
+            .engine
+            .dbs
+            .iter()
+            .map(|d| d.len() as u32)
+            .collect()
     }
 
     /// `pg.memory()` → approximate bytes used by keys and values.
@@ -238,14 +256,20 @@ impl Serialize for JsReply<'_> {
         match self.0 {
             Reply::Nil | Reply::NilArray => {}
             Reply::Status(t) | Reply::Error(t) => m.serialize_entry("value", t.as_ref())?,
-            Reply::Integer(i) if i.unsigned_abs() <= (1u64 << 53) => m.serialize_entry("value", &(*i as f64))?,
+            Reply::Integer(i) if i.unsigned_abs() <= (1u64 << 53) => {
+                m.serialize_entry("value", &(*i as f64))?
+            }
             Reply::Integer(i) => m.serialize_entry("value", &i.to_string())?,
-            Reply::Bulk(b) | Reply::Verbatim(_, b) => m.serialize_entry("value", &String::from_utf8_lossy(b))?,
+            Reply::Bulk(b) | Reply::Verbatim(_, b) => {
+                m.serialize_entry("value", &String::from_utf8_lossy(b))?
+            }
             Reply::Array(v) | Reply::Set(v) | Reply::Push(v) | Reply::Multi(v) => {
                 m.serialize_entry("value", &Items(v))?
             }
             Reply::Map(pairs) => m.serialize_entry("value", &Pairs(pairs))?,
-            Reply::Double(d) => m.serialize_entry("value", &crate::protocol::reply::format_double(*d))?,
+            Reply::Double(d) => {
+                m.serialize_entry("value", &crate::protocol::reply::format_double(*d))?
+            }
             Reply::Bool(b) => m.serialize_entry("value", b)?,
         }
         m.end()

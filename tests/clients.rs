@@ -17,7 +17,11 @@ fn wire(eng: &mut Engine, id: u64, line: &str) -> Vec<u8> {
     let reply = run(eng, id, line);
     let proto = eng.proto(id);
     let mut out = Vec::new();
-    for m in eng.client_mut(id).map(|c| std::mem::take(&mut c.outbox)).unwrap_or_default() {
+    for m in eng
+        .client_mut(id)
+        .map(|c| std::mem::take(&mut c.outbox))
+        .unwrap_or_default()
+    {
         m.encode(proto, &mut out);
     }
     if let Some(r) = reply {
@@ -29,7 +33,11 @@ fn wire(eng: &mut Engine, id: u64, line: &str) -> Vec<u8> {
 fn outbox_bytes(eng: &mut Engine, id: u64) -> Vec<u8> {
     let proto = eng.proto(id);
     let mut out = Vec::new();
-    for m in eng.client_mut(id).map(|c| std::mem::take(&mut c.outbox)).unwrap_or_default() {
+    for m in eng
+        .client_mut(id)
+        .map(|c| std::mem::take(&mut c.outbox))
+        .unwrap_or_default()
+    {
         m.encode(proto, &mut out);
     }
     out
@@ -44,8 +52,14 @@ fn redirect_to_a_subscribed_resp2_client() {
     let mut eng = engine();
     let (a, b, c) = (eng.open_client(0), eng.open_client(0), eng.open_client(0));
     wire(&mut eng, a, "SUBSCRIBE __redis__:invalidate");
-    assert_eq!(wire(&mut eng, b, &format!("CLIENT TRACKING on redirect {}", a)), b"+OK\r\n");
-    assert_eq!(wire(&mut eng, b, "CLIENT GETREDIR"), format!(":{}\r\n", a).into_bytes());
+    assert_eq!(
+        wire(&mut eng, b, &format!("CLIENT TRACKING on redirect {}", a)),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        wire(&mut eng, b, "CLIENT GETREDIR"),
+        format!(":{}\r\n", a).into_bytes()
+    );
     assert_eq!(
         wire(&mut eng, b, "CLIENT TRACKINGINFO"),
         format!("*6\r\n$5\r\nflags\r\n*1\r\n$2\r\non\r\n$8\r\nredirect\r\n:{}\r\n$8\r\nprefixes\r\n*0\r\n", a)
@@ -60,14 +74,21 @@ fn redirect_to_a_subscribed_resp2_client() {
     assert!(outbox_bytes(&mut eng, b).is_empty());
     // BCAST through the same redirection, and a flush (a null key list).
     wire(&mut eng, b, "CLIENT TRACKING off");
-    wire(&mut eng, b, &format!("CLIENT TRACKING on redirect {} bcast prefix p", a));
+    wire(
+        &mut eng,
+        b,
+        &format!("CLIENT TRACKING on redirect {} bcast prefix p", a),
+    );
     wire(&mut eng, c, "SET p1 1");
     assert_eq!(
         outbox_bytes(&mut eng, a),
         b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n*1\r\n$2\r\np1\r\n"
     );
     wire(&mut eng, c, "FLUSHALL");
-    assert_eq!(outbox_bytes(&mut eng, a), b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n$-1\r\n");
+    assert_eq!(
+        outbox_bytes(&mut eng, a),
+        b"*3\r\n$7\r\nmessage\r\n$20\r\n__redis__:invalidate\r\n$-1\r\n"
+    );
     // Subscribed to any channel is enough; not subscribed at all, nothing is sent.
     wire(&mut eng, a, "UNSUBSCRIBE");
     wire(&mut eng, c, "SET p2 1");
@@ -89,7 +110,10 @@ fn redirect_to_resp3_and_broken_redirects() {
     wire(&mut eng, b, &format!("CLIENT TRACKING on redirect {}", a));
     wire(&mut eng, b, "GET k");
     wire(&mut eng, c, "SET k 1");
-    assert_eq!(outbox_bytes(&mut eng, a), b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n");
+    assert_eq!(
+        outbox_bytes(&mut eng, a),
+        b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"
+    );
     assert!(outbox_bytes(&mut eng, b).is_empty());
     // The target leaves: each lost message is reported to the RESP3 tracker.
     wire(&mut eng, b, "GET k");
@@ -110,9 +134,16 @@ fn redirect_to_resp3_and_broken_redirects() {
     assert_eq!(outbox_bytes(&mut eng, b), broken);
     wire(&mut eng, c, "FLUSHALL");
     assert_eq!(outbox_bytes(&mut eng, b), broken);
-    assert_eq!(wire(&mut eng, b, "CLIENT GETREDIR"), format!(":{}\r\n", a).into_bytes());
+    assert_eq!(
+        wire(&mut eng, b, "CLIENT GETREDIR"),
+        format!(":{}\r\n", a).into_bytes()
+    );
     let list = wire(&mut eng, b, "CLIENT INFO");
-    assert!(String::from_utf8_lossy(&list).contains(" flags=tR "), "{}", String::from_utf8_lossy(&list));
+    assert!(
+        String::from_utf8_lossy(&list).contains(" flags=tR "),
+        "{}",
+        String::from_utf8_lossy(&list)
+    );
     assert_eq!(
         wire(&mut eng, b, &format!("CLIENT TRACKING on redirect {}", a)),
         b"-ERR The client ID you want redirect to does not exist\r\n"
@@ -124,15 +155,25 @@ fn redirect_options_and_self_redirect() {
     let mut eng = engine();
     let (a, b) = (eng.open_client(0), eng.open_client(0));
     assert_eq!(
-        wire(&mut eng, b, &format!("CLIENT TRACKING on redirect {} redirect {}", a, a)),
+        wire(
+            &mut eng,
+            b,
+            &format!("CLIENT TRACKING on redirect {} redirect {}", a, a)
+        ),
         b"-ERR A client can only redirect to a single other client\r\n"
     );
     // Redirecting to itself is allowed; a RESP3 client then receives its own pushes.
     wire(&mut eng, b, "HELLO 3");
-    assert_eq!(wire(&mut eng, b, &format!("CLIENT TRACKING on redirect {}", b)), b"+OK\r\n");
+    assert_eq!(
+        wire(&mut eng, b, &format!("CLIENT TRACKING on redirect {}", b)),
+        b"+OK\r\n"
+    );
     wire(&mut eng, b, "GET k");
     wire(&mut eng, a, "SET k v");
-    assert_eq!(outbox_bytes(&mut eng, b), b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n");
+    assert_eq!(
+        outbox_bytes(&mut eng, b),
+        b">2\r\n$10\r\ninvalidate\r\n*1\r\n$1\r\nk\r\n"
+    );
     let info = String::from_utf8_lossy(&wire(&mut eng, b, "CLIENT INFO")).into_owned();
     assert!(info.contains(&format!(" redir={} ", b)), "{}", info);
 }
@@ -144,7 +185,10 @@ fn monitor_lines_are_exact() {
     assert_eq!(wire(&mut eng, m, "MONITOR"), b"+OK\r\n");
     wire(&mut eng, c, "SET k v");
     wire(&mut eng, c, "SELECT 2");
-    let addr = eng.client_mut(c).map(|x| x.addr.clone()).unwrap_or_default();
+    let addr = eng
+        .client_mut(c)
+        .map(|x| x.addr.clone())
+        .unwrap_or_default();
     assert_eq!(
         outbox_bytes(&mut eng, m),
         format!(
@@ -156,7 +200,10 @@ fn monitor_lines_are_exact() {
     let info = String::from_utf8_lossy(&wire(&mut eng, c, "CLIENT LIST")).into_owned();
     assert!(info.contains(" flags=O "), "{}", info);
     // Its own commands: the line follows the reply.
-    let maddr = eng.client_mut(m).map(|x| x.addr.clone()).unwrap_or_default();
+    let maddr = eng
+        .client_mut(m)
+        .map(|x| x.addr.clone())
+        .unwrap_or_default();
     assert_eq!(
         wire(&mut eng, m, "PING"),
         format!("+PONG\r\n+1700000000.123000 [0 {}] \"PING\"\r\n", maddr).into_bytes()
@@ -169,15 +216,26 @@ fn monitor_lines_are_exact() {
 fn pause_ends_at_its_deadline_on_tick() {
     let mut eng = engine();
     let (a, b) = (eng.open_client(0), eng.open_client(0));
-    assert_eq!(eng.execute(a, &argv("CLIENT PAUSE 100 WRITE"), 1000), Some(Reply::ok()));
+    assert_eq!(
+        eng.execute(a, &argv("CLIENT PAUSE 100 WRITE"), 1000),
+        Some(Reply::ok())
+    );
     assert_eq!(eng.execute(b, &argv("SET k v"), 1010), None);
-    assert_eq!(eng.execute(b, &argv("GET k"), 1020), None, "queued behind the held write");
+    assert_eq!(
+        eng.execute(b, &argv("GET k"), 1020),
+        None,
+        "queued behind the held write"
+    );
     assert_eq!(eng.execute(a, &argv("GET k"), 1030), Some(Reply::Nil));
     let info = match eng.execute(a, &argv("CLIENT LIST"), 1040) {
         Some(Reply::Verbatim(_, text)) => String::from_utf8_lossy(&text).into_owned(),
         other => panic!("{:?}", other),
     };
-    assert!(info.contains(" flags=b ") && info.contains("cmd=set "), "{}", info);
+    assert!(
+        info.contains(" flags=b ") && info.contains("cmd=set "),
+        "{}",
+        info
+    );
     eng.tick(1099);
     assert!(eng.client_mut(b).is_some_and(|c| c.outbox.is_empty()));
     eng.tick(1100);
@@ -195,10 +253,16 @@ fn keys_do_not_expire_while_paused() {
     eng.execute(a, &argv("CLIENT PAUSE 1000 WRITE"), 0);
     eng.tick(500);
     assert_eq!(eng.execute(a, &argv("GET e"), 500), Some(Reply::Nil));
-    assert_eq!(eng.execute(a, &argv("DBSIZE"), 500), Some(Reply::Integer(1)));
+    assert_eq!(
+        eng.execute(a, &argv("DBSIZE"), 500),
+        Some(Reply::Integer(1))
+    );
     eng.tick(1000);
     assert_eq!(eng.execute(a, &argv("GET e"), 1000), Some(Reply::Nil));
-    assert_eq!(eng.execute(a, &argv("DBSIZE"), 1000), Some(Reply::Integer(0)));
+    assert_eq!(
+        eng.execute(a, &argv("DBSIZE"), 1000),
+        Some(Reply::Integer(0))
+    );
 }
 
 #[test]
@@ -226,12 +290,18 @@ fn info_counts_tracking_and_blocked_clients() {
     wire(&mut eng, ids[0], "MGET a b c");
     wire(&mut eng, ids[1], "CLIENT TRACKING on");
     wire(&mut eng, ids[1], "GET a");
-    wire(&mut eng, ids[2], "CLIENT TRACKING on bcast prefix x prefix y");
+    wire(
+        &mut eng,
+        ids[2],
+        "CLIENT TRACKING on bcast prefix x prefix y",
+    );
     wire(&mut eng, ids[3], "CLIENT TRACKING on bcast prefix x");
     run(&mut eng, ids[4], "BLPOP q 0");
     run(&mut eng, ids[5], "BLPOP q2 10");
     let info = match run(&mut eng, ids[0], "INFO") {
-        Some(Reply::Bulk(b)) | Some(Reply::Verbatim(_, b)) => String::from_utf8_lossy(&b).into_owned(),
+        Some(Reply::Bulk(b)) | Some(Reply::Verbatim(_, b)) => {
+            String::from_utf8_lossy(&b).into_owned()
+        }
         other => panic!("{:?}", other),
     };
     for want in [
@@ -250,13 +320,19 @@ fn info_counts_tracking_and_blocked_clients() {
 fn a_new_pause_keeps_held_commands_in_order() {
     let mut eng = engine();
     let (a, b) = (eng.open_client(0), eng.open_client(0));
-    assert_eq!(eng.execute(a, &argv("CLIENT PAUSE 100 ALL"), 0), Some(Reply::ok()));
+    assert_eq!(
+        eng.execute(a, &argv("CLIENT PAUSE 100 ALL"), 0),
+        Some(Reply::ok())
+    );
     // b's commands wait; the first one starts a new WRITE pause when it finally runs.
     assert_eq!(eng.execute(b, &argv("CLIENT PAUSE 100 WRITE"), 10), None);
     assert_eq!(eng.execute(b, &argv("SET k 1"), 10), None);
     assert_eq!(eng.execute(b, &argv("SET k 2"), 10), None);
     eng.tick(100);
-    assert_eq!(eng.client_mut(b).map(|c| std::mem::take(&mut c.outbox)), Some(vec![Reply::ok()]));
+    assert_eq!(
+        eng.client_mut(b).map(|c| std::mem::take(&mut c.outbox)),
+        Some(vec![Reply::ok()])
+    );
     eng.tick(200);
     assert_eq!(
         eng.client_mut(b).map(|c| std::mem::take(&mut c.outbox)),
@@ -348,7 +424,10 @@ fn client_features_survive_random_interleavings() {
         eng.unblock(c, None, now);
         eng.execute(c, &argv("RESET"), now);
         assert!(!eng.client_mut(c).is_some_and(|x| x.paused));
-        assert_eq!(eng.execute(c, &argv("PING"), now), Some(Reply::status("PONG")));
+        assert_eq!(
+            eng.execute(c, &argv("PING"), now),
+            Some(Reply::status("PONG"))
+        );
     }
 }
 
@@ -367,9 +446,14 @@ fn the_tracking_table_is_kept_within_its_limit() {
     assert_eq!(eng.tracking.keys.len(), 5);
     eng.tick(1_700_000_000_200);
     assert_eq!(eng.tracking.keys.len(), 2);
-    let pushes = eng.client_mut(b).map(|c| std::mem::take(&mut c.outbox)).unwrap_or_default();
+    let pushes = eng
+        .client_mut(b)
+        .map(|c| std::mem::take(&mut c.outbox))
+        .unwrap_or_default();
     assert_eq!(pushes.len(), 3);
-    assert!(pushes.iter().all(|p| matches!(p, Reply::Push(v) if v.first() == Some(&Reply::bulk("invalidate")))));
+    assert!(pushes
+        .iter()
+        .all(|p| matches!(p, Reply::Push(v) if v.first() == Some(&Reply::bulk("invalidate")))));
     // 0 means no limit.
     run(&mut eng, a, "CONFIG SET tracking-table-max-keys 0");
     wire(&mut eng, b, "MGET k1 k2 k3 k4 k5");

@@ -37,7 +37,10 @@ fn text(r: &Reply) -> String {
         }
         Reply::Map(v) => format!(
             "{{{}}}",
-            v.iter().map(|(k, v)| format!("{}: {}", text(k), text(v))).collect::<Vec<_>>().join(", ")
+            v.iter()
+                .map(|(k, v)| format!("{}: {}", text(k), text(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
         other => format!("{:?}", other),
     }
@@ -53,18 +56,40 @@ fn items(r: &Reply) -> &[Reply] {
 /// Compares one 10-element description, recursing into subcommands.
 /// Subcommands Redis has and the table lacks go to `missing`: not implementing one is not a
 /// mismatch of the ones that are.
-fn compare(name: &str, redis: &Reply, ours: &Reply, out: &mut Vec<String>, missing: &mut Vec<String>) {
+fn compare(
+    name: &str,
+    redis: &Reply,
+    ours: &Reply,
+    out: &mut Vec<String>,
+    missing: &mut Vec<String>,
+) {
     let (r, o) = (items(redis), items(ours));
     if r.len() != 10 || o.len() != 10 {
-        out.push(format!("{}: description: redis {} | ours {}", name, text(redis), text(ours)));
+        out.push(format!(
+            "{}: description: redis {} | ours {}",
+            name,
+            text(redis),
+            text(ours)
+        ));
         return;
     }
     for i in 0..10 {
-        let kind = |x: &Reply| if matches!(x, Reply::Set(_)) { "a set" } else { "an array" };
+        let kind = |x: &Reply| {
+            if matches!(x, Reply::Set(_)) {
+                "a set"
+            } else {
+                "an array"
+            }
+        };
         if i == 9 {
             // Compared one by one below; here only the aggregate type (RESP3 tells them apart).
             if kind(&r[9]) != kind(&o[9]) {
-                out.push(format!("{}: subcommands: redis sends {} | ours {}", name, kind(&r[9]), kind(&o[9])));
+                out.push(format!(
+                    "{}: subcommands: redis sends {} | ours {}",
+                    name,
+                    kind(&r[9]),
+                    kind(&o[9])
+                ));
             }
             continue;
         }
@@ -93,7 +118,10 @@ fn compare(name: &str, redis: &Reply, ours: &Reply, out: &mut Vec<String>, missi
     for o in &os {
         let n = sub_name(o);
         if !rs.iter().any(|s| sub_name(s) == n) {
-            out.push(format!("{}: subcommands: ours has {} | redis does not", name, n));
+            out.push(format!(
+                "{}: subcommands: ours has {} | redis does not",
+                name, n
+            ));
         }
     }
 }
@@ -101,7 +129,11 @@ fn compare(name: &str, redis: &Reply, ours: &Reply, out: &mut Vec<String>, missi
 fn parse(bytes: &[u8]) -> Reply {
     match parse_reply(bytes) {
         Ok(Some((r, _))) => r,
-        other => panic!("unparsable reply {:?}: {:?}", String::from_utf8_lossy(bytes), other.err()),
+        other => panic!(
+            "unparsable reply {:?}: {:?}",
+            String::from_utf8_lossy(bytes),
+            other.err()
+        ),
     }
 }
 
@@ -123,30 +155,54 @@ fn command_info_matches_redis() {
         conn.call(&hello).expect("HELLO on redis-server");
         engine.execute(client, &hello, 0);
         for name in &names {
-            let argv = vec![b"COMMAND".to_vec(), b"INFO".to_vec(), name.as_bytes().to_vec()];
+            let argv = vec![
+                b"COMMAND".to_vec(),
+                b"INFO".to_vec(),
+                name.as_bytes().to_vec(),
+            ];
             let redis = parse(&conn.call(&argv).expect("COMMAND INFO on redis-server"));
             let ours = engine.execute(client, &argv, 0).expect("a reply");
             let ours = parse(&ours.to_resp(engine.proto(client)));
             let (Some(r), Some(o)) = (items(&redis).first(), items(&ours).first()) else {
-                mismatches.push(format!("{}: reply: redis {} | ours {}", name, text(&redis), text(&ours)));
+                mismatches.push(format!(
+                    "{}: reply: redis {} | ours {}",
+                    name,
+                    text(&redis),
+                    text(&ours)
+                ));
                 continue;
             };
             if matches!(r, Reply::Nil | Reply::NilArray) {
                 mismatches.push(format!("{}: unknown to redis-server 7.0", name));
                 continue;
             }
-            let label = if proto == "2" { name.to_string() } else { format!("{} (RESP3)", name) };
+            let label = if proto == "2" {
+                name.to_string()
+            } else {
+                format!("{} (RESP3)", name)
+            };
             compare(&label, r, o, &mut mismatches, &mut missing);
         }
     }
     missing.sort();
     missing.dedup();
     if !missing.is_empty() {
-        println!("command_info: subcommands not implemented here: {}", missing.join(" "));
+        println!(
+            "command_info: subcommands not implemented here: {}",
+            missing.join(" ")
+        );
     }
-    println!("command_info: {} commands compared, {} mismatches", names.len(), mismatches.len());
+    println!(
+        "command_info: {} commands compared, {} mismatches",
+        names.len(),
+        mismatches.len()
+    );
     for m in &mismatches {
         println!("  {}", m);
     }
-    assert!(mismatches.is_empty(), "COMMAND INFO differs from redis-server:\n{}", mismatches.join("\n"));
+    assert!(
+        mismatches.is_empty(),
+        "COMMAND INFO differs from redis-server:\n{}",
+        mismatches.join("\n")
+    );
 }

@@ -30,7 +30,13 @@ enum Compare {
 /// One step of a script.
 #[derive(Clone, Debug)]
 enum Step {
-    Command { line_no: usize, text: String, client: u32, compare: Compare, argv: Vec<Vec<u8>> },
+    Command {
+        line_no: usize,
+        text: String,
+        client: u32,
+        compare: Compare,
+        argv: Vec<Vec<u8>>,
+    },
     Sleep(u64),
 }
 
@@ -68,8 +74,19 @@ fn parse_script(path: &Path) -> Vec<Step> {
         }
         let argv = split_args(line.as_bytes())
             .unwrap_or_else(|_| panic!("{}:{}: unbalanced quotes", path.display(), line_no));
-        assert!(!argv.is_empty(), "{}:{}: no command", path.display(), line_no);
-        steps.push(Step::Command { line_no, text: line.to_string(), client, compare, argv });
+        assert!(
+            !argv.is_empty(),
+            "{}:{}: no command",
+            path.display(),
+            line_no
+        );
+        steps.push(Step::Command {
+            line_no,
+            text: line.to_string(),
+            client,
+            compare,
+            argv,
+        });
     }
     steps
 }
@@ -154,9 +171,16 @@ struct EngineRun {
 
 impl EngineRun {
     fn new(virtual_clock: bool) -> EngineRun {
-        let now = if virtual_clock { 1_700_000_000_000 } else { wall_ms() };
+        let now = if virtual_clock {
+            1_700_000_000_000
+        } else {
+            wall_ms()
+        };
         EngineRun {
-            engine: Engine::new(EngineOptions { now_ms: now, ..EngineOptions::default() }),
+            engine: Engine::new(EngineOptions {
+                now_ms: now,
+                ..EngineOptions::default()
+            }),
             clients: BTreeMap::new(),
             virtual_now: virtual_clock.then_some(now),
         }
@@ -171,10 +195,16 @@ impl EngineRun {
     fn run(&mut self, client: u32, argv: &[Vec<u8>]) -> (Vec<u8>, usize) {
         let now = self.now();
         let engine = &mut self.engine;
-        let id = *self.clients.entry(client).or_insert_with(|| engine.open_client(now));
+        let id = *self
+            .clients
+            .entry(client)
+            .or_insert_with(|| engine.open_client(now));
         let reply = engine.execute(id, argv, now);
         let proto = engine.proto(id);
-        let waiting = engine.client_mut(id).map(|c| std::mem::take(&mut c.outbox)).unwrap_or_default();
+        let waiting = engine
+            .client_mut(id)
+            .map(|c| std::mem::take(&mut c.outbox))
+            .unwrap_or_default();
         let mut out = Vec::new();
         for m in &waiting {
             m.encode(proto, &mut out);
@@ -203,7 +233,10 @@ impl EngineRun {
 }
 
 fn wall_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
 }
 
 fn scripts() -> Vec<PathBuf> {
@@ -218,8 +251,13 @@ fn scripts() -> Vec<PathBuf> {
 }
 
 fn golden_path(script: &Path) -> PathBuf {
-    let name = script.file_stem().and_then(|s| s.to_str()).unwrap_or("script");
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(format!("{}.resp", name))
+    let name = script
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or("script");
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(format!("{}.resp", name))
 }
 
 /// Golden file: for each command, a line `> command` then a line with the escaped reply.
@@ -251,7 +289,14 @@ struct Report {
 impl Report {
     /// Records a difference between `want` (from `what`) and the engine's `got` for the
     /// script line `at` (file, line number, command text).
-    fn check(&mut self, at: (&Path, usize, &str), cmp: Compare, want: &[u8], got: &[u8], what: &str) {
+    fn check(
+        &mut self,
+        at: (&Path, usize, &str),
+        cmp: Compare,
+        want: &[u8],
+        got: &[u8],
+        what: &str,
+    ) {
         let (file, line_no, cmd) = at;
         if !same(cmp, want, got) && self.failures.len() < 200 {
             self.failures.push(format!(
@@ -279,7 +324,13 @@ fn run_live(server: &RedisServer, report: &mut Report) {
         for step in &steps {
             match step {
                 Step::Sleep(ms) => engine.sleep(*ms),
-                Step::Command { line_no, text, client, compare, argv } => {
+                Step::Command {
+                    line_no,
+                    text,
+                    client,
+                    compare,
+                    argv,
+                } => {
                     let conn = conns
                         .entry(*client)
                         .or_insert_with(|| Conn::connect(server.port).expect("connect"));
@@ -319,7 +370,12 @@ fn run_live(server: &RedisServer, report: &mut Report) {
 }
 
 /// The golden file must hold what real Redis answered just now.
-fn check_golden_fresh(script: &Path, steps: &[Step], live: &[(String, Vec<u8>)], report: &mut Report) {
+fn check_golden_fresh(
+    script: &Path,
+    steps: &[Step],
+    live: &[(String, Vec<u8>)],
+    report: &mut Report,
+) {
     let gpath = golden_path(script);
     let Some(stored) = read_golden(&gpath) else {
         report.failures.push(format!(
@@ -329,16 +385,25 @@ fn check_golden_fresh(script: &Path, steps: &[Step], live: &[(String, Vec<u8>)],
         return;
     };
     let cmds = steps.iter().filter_map(|s| match s {
-        Step::Command { line_no, compare, .. } => Some((*line_no, *compare)),
+        Step::Command {
+            line_no, compare, ..
+        } => Some((*line_no, *compare)),
         Step::Sleep(_) => None,
     });
     if stored.len() != live.len() {
-        report.failures.push(format!("{}: stale golden file (regenerate it)", gpath.display()));
+        report.failures.push(format!(
+            "{}: stale golden file (regenerate it)",
+            gpath.display()
+        ));
         return;
     }
     for (((line_no, cmp), (scmd, sreply)), (lcmd, lreply)) in cmds.zip(&stored).zip(live) {
         if scmd != lcmd {
-            report.failures.push(format!("{}: stale golden file at {:?} (regenerate it)", gpath.display(), lcmd));
+            report.failures.push(format!(
+                "{}: stale golden file at {:?} (regenerate it)",
+                gpath.display(),
+                lcmd
+            ));
             return;
         }
         report.check((script, line_no, lcmd), cmp, lreply, sreply, "redis ");
@@ -350,7 +415,9 @@ fn run_offline(report: &mut Report) {
         let steps = parse_script(&script);
         let gpath = golden_path(&script);
         let Some(golden) = read_golden(&gpath) else {
-            report.failures.push(format!("{}: golden file missing", gpath.display()));
+            report
+                .failures
+                .push(format!("{}: golden file missing", gpath.display()));
             continue;
         };
         let mut engine = EngineRun::new(true);
@@ -358,9 +425,19 @@ fn run_offline(report: &mut Report) {
         for step in &steps {
             match step {
                 Step::Sleep(ms) => engine.sleep(*ms),
-                Step::Command { line_no, text, client, compare, argv } => {
+                Step::Command {
+                    line_no,
+                    text,
+                    client,
+                    compare,
+                    argv,
+                } => {
                     let Some((gcmd, want)) = replies.next().filter(|(c, _)| c == text) else {
-                        report.failures.push(format!("{}: stale golden file at line {}", gpath.display(), line_no));
+                        report.failures.push(format!(
+                            "{}: stale golden file at line {}",
+                            gpath.display(),
+                            line_no
+                        ));
                         break;
                     };
                     let _ = gcmd;
@@ -375,7 +452,10 @@ fn run_offline(report: &mut Report) {
 
 #[test]
 fn replies_match_real_redis() {
-    let mut report = Report { lines: 0, failures: Vec::new() };
+    let mut report = Report {
+        lines: 0,
+        failures: Vec::new(),
+    };
     let offline = std::env::var_os("DIFF_OFFLINE").is_some();
     let server = if offline { None } else { RedisServer::start() };
     let mode = match &server {
@@ -395,5 +475,9 @@ fn replies_match_real_redis() {
         mode,
         report.failures.len()
     );
-    assert!(report.failures.is_empty(), "\n{}\n", report.failures.join("\n"));
+    assert!(
+        report.failures.is_empty(),
+        "\n{}\n",
+        report.failures.join("\n")
+    );
 }

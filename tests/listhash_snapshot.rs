@@ -6,14 +6,12 @@ mod common;
 use std::process::{Command, Stdio};
 
 use common::{
-    Conn, KillOnDrop, RedisServer, argv, connect_when_ready, free_port, now_ms, redis_server_path, scratch_dir,
+    argv, connect_when_ready, free_port, now_ms, redis_server_path, scratch_dir, Conn, KillOnDrop,
+    RedisServer,
 };
 use redis_playground::types::list::End;
 use redis_playground::types::{Hash, List, Value};
 use redis_playground::{rdb, Engine, EngineOptions};
-
-
-
 
 #[test]
 fn we_load_redis_lists_and_hashes() {

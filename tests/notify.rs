@@ -13,14 +13,21 @@ fn setup(flags: &str) -> (Engine, u64, u64) {
     let mut eng = Engine::new(EngineOptions::default());
     let (cmd, sub) = (eng.open_client(0), eng.open_client(0));
     eng.execute(sub, &argv(&["PSUBSCRIBE", "__key*__:*"]), 0);
-    eng.execute(cmd, &argv(&["CONFIG", "SET", "notify-keyspace-events", flags]), 0);
+    eng.execute(
+        cmd,
+        &argv(&["CONFIG", "SET", "notify-keyspace-events", flags]),
+        0,
+    );
     take(&mut eng, sub);
     (eng, cmd, sub)
 }
 
 /// The (channel, message) pairs waiting for `id`.
 fn take(eng: &mut Engine, id: u64) -> Vec<(String, String)> {
-    let msgs = eng.client_mut(id).map(|c| std::mem::take(&mut c.outbox)).unwrap_or_default();
+    let msgs = eng
+        .client_mut(id)
+        .map(|c| std::mem::take(&mut c.outbox))
+        .unwrap_or_default();
     msgs.into_iter()
         .filter_map(|m| match m {
             Reply::Push(parts) if parts.len() == 4 => {
@@ -57,7 +64,10 @@ fn lazy_expiry_then_key_miss_on_a_read() {
     let (mut eng, cmd, sub) = setup("KEAm");
     eng.execute(cmd, &argv(&["SET", "k", "v", "PX", "10"]), 0);
     take(&mut eng, sub);
-    assert_eq!(eng.execute(cmd, &argv(&["GET", "k"]), 100), Some(Reply::Nil));
+    assert_eq!(
+        eng.execute(cmd, &argv(&["GET", "k"]), 100),
+        Some(Reply::Nil)
+    );
     let got = take(&mut eng, sub);
     assert_eq!(
         got,
@@ -77,7 +87,10 @@ fn active_expiry_names_the_database() {
     eng.execute(cmd, &argv(&["SET", "k", "v", "PX", "10"]), 0);
     assert!(take(&mut eng, sub).is_empty(), "only class x is on");
     eng.tick(50);
-    assert_eq!(take(&mut eng, sub), [("__keyevent@3__:expired".to_string(), "k".to_string())]);
+    assert_eq!(
+        take(&mut eng, sub),
+        [("__keyevent@3__:expired".to_string(), "k".to_string())]
+    );
 }
 
 #[test]
@@ -88,7 +101,10 @@ fn nothing_is_logged_or_published_while_off() {
     eng.execute(cmd, &argv(&["GET", "k"]), 100);
     eng.tick(200);
     assert!(take(&mut eng, sub).is_empty());
-    assert!(eng.dbs.iter().all(|d| d.events.is_empty() && !d.track_events));
+    assert!(eng
+        .dbs
+        .iter()
+        .all(|d| d.events.is_empty() && !d.track_events));
 }
 
 #[test]
@@ -98,7 +114,11 @@ fn expiry_after_turning_off_is_silent() {
     take(&mut eng, sub);
     // Notifications go off before the active cycle removes the key: Redis checks the flags
     // when an event happens, so nothing is published and nothing stays logged.
-    eng.execute(cmd, &argv(&["CONFIG", "SET", "notify-keyspace-events", ""]), 100);
+    eng.execute(
+        cmd,
+        &argv(&["CONFIG", "SET", "notify-keyspace-events", ""]),
+        100,
+    );
     eng.tick(100);
     assert!(take(&mut eng, sub).is_empty());
     assert!(eng.dbs.iter().all(|d| d.events.is_empty()));
@@ -108,9 +128,19 @@ fn expiry_after_turning_off_is_silent() {
 fn a_served_blocked_client_publishes_after_the_push() {
     let (mut eng, cmd, sub) = setup("KEAn");
     let waiter = eng.open_client(0);
-    assert_eq!(eng.execute(waiter, &argv(&["BLMOVE", "q", "d", "LEFT", "RIGHT", "0"]), 0), None);
+    assert_eq!(
+        eng.execute(
+            waiter,
+            &argv(&["BLMOVE", "q", "d", "LEFT", "RIGHT", "0"]),
+            0
+        ),
+        None
+    );
     eng.execute(cmd, &argv(&["RPUSH", "q", "a"]), 1);
-    assert_eq!(events(&take(&mut eng, sub)), ["new", "rpush", "new", "rpush", "lpop", "del"]);
+    assert_eq!(
+        events(&take(&mut eng, sub)),
+        ["new", "rpush", "new", "rpush", "lpop", "del"]
+    );
 }
 
 /// Random command lines over a few shared keys, with every class enabled, a RESP3 client
@@ -120,9 +150,14 @@ fn a_served_blocked_client_publishes_after_the_push() {
 fn random_writes_with_every_class_enabled() {
     use redis_playground::commands;
     // Data commands only: the ones that would change the test clients' own state are left out.
-    const SKIP: &[&str] = &["flushall", "flushdb", "swapdb", "migrate", "publish", "spublish"];
-    const ARGS: &[&str] =
-        &["k1", "k2", "k3", "0", "1", "-1", "2", "5", "a", "b", "x", "LEFT", "RIGHT", "MIN", "MAX", "COUNT", "EX", "PX", "GET", "NX", "XX", "100", "1.5", "+inf", "-", "+", "[a", "(1", "STORE", "REPLACE", "DB"];
+    const SKIP: &[&str] = &[
+        "flushall", "flushdb", "swapdb", "migrate", "publish", "spublish",
+    ];
+    const ARGS: &[&str] = &[
+        "k1", "k2", "k3", "0", "1", "-1", "2", "5", "a", "b", "x", "LEFT", "RIGHT", "MIN", "MAX",
+        "COUNT", "EX", "PX", "GET", "NX", "XX", "100", "1.5", "+inf", "-", "+", "[a", "(1",
+        "STORE", "REPLACE", "DB",
+    ];
     let names: Vec<_> = commands::all()
         .into_iter()
         .filter(|c| (c.has_flag("write") || c.has_flag("readonly")) && !SKIP.contains(&c.name))
@@ -145,7 +180,11 @@ fn random_writes_with_every_class_enabled() {
         let spec = names[next(names.len())];
         let mut line = vec![spec.name.to_string()];
         if !spec.subcommands.is_empty() {
-            line.push(spec.subcommands[next(spec.subcommands.len())].name.to_string());
+            line.push(
+                spec.subcommands[next(spec.subcommands.len())]
+                    .name
+                    .to_string(),
+            );
         }
         for _ in 0..next(6) {
             line.push(ARGS[next(ARGS.len())].to_string());
@@ -160,7 +199,11 @@ fn random_writes_with_every_class_enabled() {
             eng.tick(now);
         }
         // Keep the test's own clients in their roles whatever the line did to them.
-        eng.execute(cmd, &argv(&["CONFIG", "SET", "notify-keyspace-events", "KEAnm"]), now);
+        eng.execute(
+            cmd,
+            &argv(&["CONFIG", "SET", "notify-keyspace-events", "KEAnm"]),
+            now,
+        );
         for id in [cmd, own] {
             if let Some(c) = eng.client_mut(id) {
                 c.reply_mode = redis_playground::engine::ReplyMode::On;
@@ -174,5 +217,8 @@ fn random_writes_with_every_class_enabled() {
             published += 1;
         }
     }
-    assert!(published > 1_000, "only {published} events: the lines hardly wrote");
+    assert!(
+        published > 1_000,
+        "only {published} events: the lines hardly wrote"
+    );
 }

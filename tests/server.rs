@@ -446,7 +446,10 @@ fn shutdown_stops_the_server() {
     let mut server = Server::start();
     // Refusals leave it running.
     let mut conn = server.conn();
-    assert_eq!(conn.call(&argv(&["SHUTDOWN", "ABORT"])).expect("reply"), b"-ERR No shutdown in progress.\r\n");
+    assert_eq!(
+        conn.call(&argv(&["SHUTDOWN", "ABORT"])).expect("reply"),
+        b"-ERR No shutdown in progress.\r\n"
+    );
     // The connection closes without a reply, and the process ends.
     let (out, closed) = exchange(server.port, b"SHUTDOWN NOSAVE\r\n");
     assert!(out.is_empty(), "{}", escape(&out));
@@ -457,7 +460,10 @@ fn shutdown_stops_the_server() {
             assert!(status.success(), "{status}");
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "still running after SHUTDOWN");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still running after SHUTDOWN"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -595,7 +601,12 @@ fn messages_reach_an_idle_subscriber() {
     assert!(hello.starts_with(b"%"));
     let reply = sub3.call(&argv(&["SUBSCRIBE", "news"])).expect("subscribe");
     assert_eq!(reply, b">3\r\n$9\r\nsubscribe\r\n$4\r\nnews\r\n:1\r\n");
-    assert_eq!(publisher.call(&argv(&["PUBLISH", "news", "hi"])).expect("publish"), b":2\r\n");
+    assert_eq!(
+        publisher
+            .call(&argv(&["PUBLISH", "news", "hi"]))
+            .expect("publish"),
+        b":2\r\n"
+    );
     let msg = sub3.read_reply().expect("message");
     assert_eq!(msg, b">3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$2\r\nhi\r\n");
 }

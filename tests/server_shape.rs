@@ -17,7 +17,9 @@ fn call_redis(conn: &mut Conn, args: &[&str]) -> Reply {
 
 fn call_engine(engine: &mut Engine, client: u64, args: &[&str]) -> Reply {
     let argv: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
-    engine.execute(client, &argv, 1_700_000_000_000).expect("a reply")
+    engine
+        .execute(client, &argv, 1_700_000_000_000)
+        .expect("a reply")
 }
 
 fn body(r: &Reply) -> String {
@@ -48,7 +50,10 @@ fn info_sections_have_redis_fields() {
         return;
     };
     let mut conn = Conn::connect(server.port).expect("connect");
-    let mut engine = Engine::new(EngineOptions { now_ms: 1_700_000_000_000, ..Default::default() });
+    let mut engine = Engine::new(EngineOptions {
+        now_ms: 1_700_000_000_000,
+        ..Default::default()
+    });
     let client = engine.open_client(1_700_000_000_000);
     let mut diffs = Vec::new();
     for args in [
@@ -63,7 +68,11 @@ fn info_sections_have_redis_fields() {
     ] {
         let want = outline(&body(&call_redis(&mut conn, &args)));
         let got = outline(&body(&call_engine(&mut engine, client, &args)));
-        assert!(want.len() > 1, "{}: redis-server printed no fields", args.join(" "));
+        assert!(
+            want.len() > 1,
+            "{}: redis-server printed no fields",
+            args.join(" ")
+        );
         if want != got {
             let missing: Vec<_> = want.iter().filter(|f| !got.contains(f)).collect();
             let extra: Vec<_> = got.iter().filter(|f| !want.contains(f)).collect();
@@ -76,7 +85,11 @@ fn info_sections_have_redis_fields() {
             ));
         }
     }
-    assert!(diffs.is_empty(), "INFO fields differ:\n{}", diffs.join("\n"));
+    assert!(
+        diffs.is_empty(),
+        "INFO fields differ:\n{}",
+        diffs.join("\n")
+    );
 }
 
 #[test]
@@ -99,7 +112,11 @@ fn config_get_knows_redis_parameters() {
     };
     let want = names(&call_redis(&mut conn, &["CONFIG", "GET", "*"]));
     let got = names(&call_engine(&mut engine, client, &["CONFIG", "GET", "*"]));
-    assert!(want.len() > 100, "redis-server listed only {} parameters", want.len());
+    assert!(
+        want.len() > 100,
+        "redis-server listed only {} parameters",
+        want.len()
+    );
     let missing: Vec<_> = want.iter().filter(|n| !got.contains(n)).collect();
     let extra: Vec<_> = got.iter().filter(|n| !want.contains(n)).collect();
     assert!(
@@ -133,7 +150,10 @@ fn client_info_has_redis_fields_and_state() {
         return;
     };
     let mut conn = Conn::connect(server.port).expect("connect");
-    let mut engine = Engine::new(EngineOptions { now_ms: 1_700_000_000_000, ..Default::default() });
+    let mut engine = Engine::new(EngineOptions {
+        now_ms: 1_700_000_000_000,
+        ..Default::default()
+    });
     let client = engine.open_client(1_700_000_000_000);
     // RESP3 first: a subscribed RESP2 connection could not run CLIENT INFO.
     let setup: &[&[&str]] = &[
@@ -154,15 +174,27 @@ fn client_info_has_redis_fields_and_state() {
         let want = client_fields(&body(&call_redis(conn, &["CLIENT", "INFO"])));
         let got = client_fields(&body(&call_engine(engine, client, &["CLIENT", "INFO"])));
         let names = |v: &[(String, String)]| v.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
-        assert_eq!(names(&want), names(&got), "{}: CLIENT INFO field names", what);
-        for field in ["name", "flags", "db", "sub", "psub", "ssub", "multi", "cmd", "user", "redir", "resp"] {
+        assert_eq!(
+            names(&want),
+            names(&got),
+            "{}: CLIENT INFO field names",
+            what
+        );
+        for field in [
+            "name", "flags", "db", "sub", "psub", "ssub", "multi", "cmd", "user", "redir", "resp",
+        ] {
             let w = want.iter().find(|(k, _)| k == field);
             let g = got.iter().find(|(k, _)| k == field);
             assert_eq!(w, g, "{}: CLIENT INFO {}", what, field);
         }
     };
     compare_now(&mut conn, &mut engine, "subscribed, RESP3");
-    for args in [&["UNSUBSCRIBE", "a"][..], &["UNSUBSCRIBE", "b"], &["PUNSUBSCRIBE"], &["MULTI"]] {
+    for args in [
+        &["UNSUBSCRIBE", "a"][..],
+        &["UNSUBSCRIBE", "b"],
+        &["PUNSUBSCRIBE"],
+        &["MULTI"],
+    ] {
         call_redis(&mut conn, args);
         call_engine(&mut engine, client, args);
     }

@@ -7,18 +7,23 @@ mod common;
 use std::process::{Command, Stdio};
 
 use common::{
-    Conn, KillOnDrop, RedisServer, argv, connect_when_ready, free_port, now_ms, redis_server_path, scratch_dir,
+    argv, connect_when_ready, free_port, now_ms, redis_server_path, scratch_dir, Conn, KillOnDrop,
+    RedisServer,
 };
 use redis_playground::{rdb, Engine, EngineOptions, Reply};
-
-
-
 
 /// Commands that build one set of each shape, run the same way on both sides.
 fn setup() -> Vec<Vec<&'static str>> {
     vec![
         vec!["SADD", "small", "3", "1", "2"],
-        vec!["SADD", "wide", "5", "-9223372036854775808", "9223372036854775807", "70000"],
+        vec![
+            "SADD",
+            "wide",
+            "5",
+            "-9223372036854775808",
+            "9223372036854775807",
+            "70000",
+        ],
         vec!["SADD", "widened", "1", "2", "100000"],
         vec!["SREM", "widened", "100000"],
         vec!["SADD", "words", "apple", "banana", "cherry"],
@@ -35,7 +40,10 @@ fn redis_server_loads_our_sets() {
         return;
     };
     let now = now_ms();
-    let mut eng = Engine::new(EngineOptions { now_ms: now, ..EngineOptions::default() });
+    let mut eng = Engine::new(EngineOptions {
+        now_ms: now,
+        ..EngineOptions::default()
+    });
     let c = eng.open_client(now);
     for cmd in setup() {
         eng.execute(c, &argv(&cmd), now);
@@ -43,14 +51,32 @@ fn redis_server_loads_our_sets() {
     let many: Vec<String> = (0..600).map(|i| i.to_string()).collect();
     let mut big = vec!["SADD".to_string(), "big".to_string()];
     big.extend(many);
-    eng.execute(c, &big.iter().map(|w| w.as_bytes().to_vec()).collect::<Vec<_>>(), now);
+    eng.execute(
+        c,
+        &big.iter()
+            .map(|w| w.as_bytes().to_vec())
+            .collect::<Vec<_>>(),
+        now,
+    );
     let dir = scratch_dir("sets-ours");
     std::fs::write(dir.join("dump.rdb"), rdb::save(&eng.dbs, now)).expect("write dump");
     let port = free_port();
     let _server = KillOnDrop(
         Command::new(bin)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--appendonly", "no"])
-            .args(["--dir", dir.to_str().expect("utf-8 path"), "--dbfilename", "dump.rdb"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--appendonly",
+                "no",
+            ])
+            .args([
+                "--dir",
+                dir.to_str().expect("utf-8 path"),
+                "--dbfilename",
+                "dump.rdb",
+            ])
             .args(["--save", ""])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -58,16 +84,26 @@ fn redis_server_loads_our_sets() {
             .expect("start redis-server"),
     );
     let mut conn = connect_when_ready(port);
-    let mut ask = |w: &[&str]| String::from_utf8_lossy(&conn.call(&argv(w)).expect("reply")).into_owned();
-    assert_eq!(ask(&["SMEMBERS", "small"]), "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
+    let mut ask =
+        |w: &[&str]| String::from_utf8_lossy(&conn.call(&argv(w)).expect("reply")).into_owned();
+    assert_eq!(
+        ask(&["SMEMBERS", "small"]),
+        "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
+    );
     assert_eq!(ask(&["OBJECT", "ENCODING", "small"]), "$6\r\nintset\r\n");
     assert_eq!(
         ask(&["SMEMBERS", "wide"]),
         "*4\r\n$20\r\n-9223372036854775808\r\n$1\r\n5\r\n$5\r\n70000\r\n$19\r\n9223372036854775807\r\n"
     );
-    assert_eq!(ask(&["SMEMBERS", "widened"]), "*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+    assert_eq!(
+        ask(&["SMEMBERS", "widened"]),
+        "*2\r\n$1\r\n1\r\n$1\r\n2\r\n"
+    );
     assert_eq!(ask(&["OBJECT", "ENCODING", "words"]), "$9\r\nhashtable\r\n");
-    assert_eq!(ask(&["SMISMEMBER", "words", "apple", "cherry", "x"]), "*3\r\n:1\r\n:1\r\n:0\r\n");
+    assert_eq!(
+        ask(&["SMISMEMBER", "words", "apple", "cherry", "x"]),
+        "*3\r\n:1\r\n:1\r\n:0\r\n"
+    );
     // Redis rebuilds a hashtable of few integers as an intset when it loads it.
     assert_eq!(ask(&["OBJECT", "ENCODING", "intsonly"]), "$6\r\nintset\r\n");
     assert_eq!(ask(&["SCARD", "bin"]), ":3\r\n");
@@ -91,12 +127,20 @@ fn we_load_redis_servers_sets() {
     }
     let mut big = vec!["SADD".to_string(), "big".to_string()];
     big.extend((0..600).map(|i| i.to_string()));
-    conn.call(&big.iter().map(|w| w.as_bytes().to_vec()).collect::<Vec<_>>()).expect("reply");
+    conn.call(
+        &big.iter()
+            .map(|w| w.as_bytes().to_vec())
+            .collect::<Vec<_>>(),
+    )
+    .expect("reply");
     conn.call(&argv(&["SAVE"])).expect("reply");
     let bytes = std::fs::read(dir.join("dump.rdb")).expect("redis wrote dump.rdb");
     let now = now_ms();
     let dbs = rdb::load(&bytes, 16, now).expect("our loader reads redis's dump");
-    let mut eng = Engine::new(EngineOptions { now_ms: now, ..EngineOptions::default() });
+    let mut eng = Engine::new(EngineOptions {
+        now_ms: now,
+        ..EngineOptions::default()
+    });
     eng.dbs = dbs;
     let c = eng.open_client(now);
     let mut run = |w: &[&str]| eng.execute(c, &argv(w), now).expect("reply");
@@ -110,7 +154,11 @@ fn we_load_redis_servers_sets() {
     assert_eq!(run(&["SCARD", "words"]), Reply::Integer(3));
     assert_eq!(run(&["SISMEMBER", "bin", "a\u{0}b"]), Reply::Integer(1));
     assert_eq!(run(&["SCARD", "big"]), Reply::Integer(600));
-    let encoding = |k: &str| eng.dbs[0].peek(k.as_bytes()).map(|e| e.value.encoding_name());
+    let encoding = |k: &str| {
+        eng.dbs[0]
+            .peek(k.as_bytes())
+            .map(|e| e.value.encoding_name())
+    };
     assert_eq!(encoding("small"), Some("intset"));
     assert_eq!(encoding("wide"), Some("intset"));
     assert_eq!(encoding("words"), Some("hashtable"));

@@ -5,13 +5,11 @@ mod common;
 use std::process::{Command, Stdio};
 
 use common::{
-    Conn, KillOnDrop, RedisServer, argv, connect_when_ready, free_port, now_ms, redis_server_path, scratch_dir,
+    argv, connect_when_ready, free_port, now_ms, redis_server_path, scratch_dir, Conn, KillOnDrop,
+    RedisServer,
 };
 use redis_playground::types::Value;
 use redis_playground::{rdb, Engine, EngineOptions};
-
-
-
 
 #[test]
 fn redis_server_loads_our_snapshot() {
@@ -20,7 +18,10 @@ fn redis_server_loads_our_snapshot() {
         return;
     };
     let now = now_ms();
-    let mut eng = Engine::new(EngineOptions { now_ms: now, ..EngineOptions::default() });
+    let mut eng = Engine::new(EngineOptions {
+        now_ms: now,
+        ..EngineOptions::default()
+    });
     let big = "x".repeat(70_000);
     let db0 = &mut eng.dbs[0];
     db0.set(b"greeting", Value::string(b"hello".to_vec()), now);
@@ -32,15 +33,33 @@ fn redis_server_loads_our_snapshot() {
     let dir = scratch_dir("snapshot-ours");
     std::fs::write(dir.join("dump.rdb"), rdb::save(&eng.dbs, now)).expect("write dump");
     let port = free_port();
-    let _server = KillOnDrop(Command::new(bin)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--appendonly", "no"])
-        .args(["--dir", dir.to_str().expect("utf-8 path"), "--dbfilename", "dump.rdb", "--save", ""])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start redis-server"));
+    let _server = KillOnDrop(
+        Command::new(bin)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--appendonly",
+                "no",
+            ])
+            .args([
+                "--dir",
+                dir.to_str().expect("utf-8 path"),
+                "--dbfilename",
+                "dump.rdb",
+                "--save",
+                "",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start redis-server"),
+    );
     let mut conn = connect_when_ready(port);
-    let ask = |conn: &mut Conn, w: &[&str]| String::from_utf8_lossy(&conn.call(&argv(w)).expect("reply")).into_owned();
+    let ask = |conn: &mut Conn, w: &[&str]| {
+        String::from_utf8_lossy(&conn.call(&argv(w)).expect("reply")).into_owned()
+    };
     assert_eq!(ask(&mut conn, &["GET", "greeting"]), "$5\r\nhello\r\n");
     assert_eq!(ask(&mut conn, &["GET", "n"]), "$5\r\n12345\r\n");
     assert_eq!(ask(&mut conn, &["STRLEN", "big"]), ":70000\r\n");
@@ -75,12 +94,20 @@ fn we_load_redis_servers_dump() {
     let bytes = std::fs::read(dir.join("dump.rdb")).expect("redis wrote dump.rdb");
     let now = now_ms();
     let dbs = rdb::load(&bytes, 16, now).expect("our loader reads redis's dump");
-    let get = |db: usize, k: &str| dbs[db].peek(k.as_bytes()).and_then(|e| e.value.as_str().map(<[u8]>::to_vec));
+    let get = |db: usize, k: &str| {
+        dbs[db]
+            .peek(k.as_bytes())
+            .and_then(|e| e.value.as_str().map(<[u8]>::to_vec))
+    };
     assert_eq!(get(0, "small").as_deref(), Some(&b"7"[..]));
     assert_eq!(get(0, "neg").as_deref(), Some(&b"-30000"[..]));
     assert_eq!(get(0, "i32").as_deref(), Some(&b"1000000000"[..]));
     assert_eq!(get(0, "long").as_deref(), Some(long.as_bytes()));
     assert_eq!(get(2, "db2").as_deref(), Some(&b"two"[..]));
-    let ttl = dbs[0].peek(b"ex").and_then(|e| e.expire_at).expect("expiry kept") - now;
+    let ttl = dbs[0]
+        .peek(b"ex")
+        .and_then(|e| e.expire_at)
+        .expect("expiry kept")
+        - now;
     assert!((490_000..=500_000).contains(&ttl), "ttl {}", ttl);
 }

@@ -5,7 +5,10 @@ mod common;
 
 use std::process::{Command, Stdio};
 
-use common::{argv, connect_when_ready, free_port, now_ms, redis_server_path, scratch_dir, Conn, KillOnDrop, RedisServer};
+use common::{
+    argv, connect_when_ready, free_port, now_ms, redis_server_path, scratch_dir, Conn, KillOnDrop,
+    RedisServer,
+};
 use redis_playground::{rdb, Engine, EngineOptions};
 
 /// Commands that build streams of several shapes, run the same way on both sides.
@@ -14,9 +17,23 @@ fn setup() -> Vec<Vec<String>> {
     let mut cmds = vec![
         w(&["XADD", "small", "1-1", "f", "v"]),
         w(&["XADD", "small", "1-2", "f", "w", "g", "12345"]),
-        w(&["XADD", "small", "5-0", "", "-70000", "a\u{0}b", "9223372036854775807"]),
+        w(&[
+            "XADD",
+            "small",
+            "5-0",
+            "",
+            "-70000",
+            "a\u{0}b",
+            "9223372036854775807",
+        ]),
         w(&["XADD", "gaps", "18446744073709551615-0", "k", "v"]),
-        w(&["XADD", "gaps", "18446744073709551615-18446744073709551614", "k", "v2"]),
+        w(&[
+            "XADD",
+            "gaps",
+            "18446744073709551615-18446744073709551614",
+            "k",
+            "v2",
+        ]),
         w(&["XADD", "deleted", "1-0", "a", "1"]),
         w(&["XADD", "deleted", "2-0", "a", "2"]),
         w(&["XADD", "deleted", "3-0", "a", "3"]),
@@ -25,7 +42,13 @@ fn setup() -> Vec<Vec<String>> {
     ];
     for i in 1..=250 {
         let v = "x".repeat(i % 70);
-        cmds.push(vec!["XADD".into(), "big".into(), format!("{}-{}", i * 1000, i), "field".into(), v]);
+        cmds.push(vec![
+            "XADD".into(),
+            "big".into(),
+            format!("{}-{}", i * 1000, i),
+            "field".into(),
+            v,
+        ]);
     }
     cmds.push(w(&["XDEL", "big", "5000-5", "250000-250"]));
     cmds
@@ -50,11 +73,17 @@ fn checks() -> Vec<Vec<&'static str>> {
 
 fn engine_replies(eng: &mut Engine, now: i64) -> Vec<Vec<u8>> {
     let c = eng.open_client(now);
-    checks().iter().map(|w| eng.execute(c, &argv(w), now).expect("reply").to_resp(2)).collect()
+    checks()
+        .iter()
+        .map(|w| eng.execute(c, &argv(w), now).expect("reply").to_resp(2))
+        .collect()
 }
 
 fn redis_replies(conn: &mut Conn) -> Vec<Vec<u8>> {
-    checks().iter().map(|w| conn.call(&argv(w)).expect("reply")).collect()
+    checks()
+        .iter()
+        .map(|w| conn.call(&argv(w)).expect("reply"))
+        .collect()
 }
 
 fn run_setup(mut exec: impl FnMut(Vec<Vec<u8>>)) {
@@ -70,7 +99,10 @@ fn redis_server_loads_our_streams() {
         return;
     };
     let now = now_ms();
-    let mut eng = Engine::new(EngineOptions { now_ms: now, ..EngineOptions::default() });
+    let mut eng = Engine::new(EngineOptions {
+        now_ms: now,
+        ..EngineOptions::default()
+    });
     let c = eng.open_client(now);
     run_setup(|a| {
         eng.execute(c, &a, now);
@@ -81,8 +113,20 @@ fn redis_server_loads_our_streams() {
     let port = free_port();
     let _server = KillOnDrop(
         Command::new(bin)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--appendonly", "no"])
-            .args(["--dir", dir.to_str().expect("utf-8 path"), "--dbfilename", "dump.rdb"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--appendonly",
+                "no",
+            ])
+            .args([
+                "--dir",
+                dir.to_str().expect("utf-8 path"),
+                "--dbfilename",
+                "dump.rdb",
+            ])
             .args(["--save", "", "--sanitize-dump-payload", "yes"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -93,7 +137,12 @@ fn redis_server_loads_our_streams() {
     assert_eq!(conn.call(&argv(&["DBSIZE"])).expect("reply"), b":5\r\n");
     let theirs = redis_replies(&mut conn);
     for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
-        assert_eq!(String::from_utf8_lossy(a), String::from_utf8_lossy(b), "check {}", i);
+        assert_eq!(
+            String::from_utf8_lossy(a),
+            String::from_utf8_lossy(b),
+            "check {}",
+            i
+        );
     }
 }
 
@@ -114,11 +163,19 @@ fn we_load_redis_servers_streams() {
     conn.call(&argv(&["SAVE"])).expect("reply");
     let bytes = std::fs::read(dir.join("dump.rdb")).expect("redis wrote dump.rdb");
     let now = now_ms();
-    let mut eng = Engine::new(EngineOptions { now_ms: now, ..EngineOptions::default() });
+    let mut eng = Engine::new(EngineOptions {
+        now_ms: now,
+        ..EngineOptions::default()
+    });
     eng.dbs = rdb::load(&bytes, 16, now).expect("our loader reads redis's dump");
     let ours = engine_replies(&mut eng, now);
     for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
-        assert_eq!(String::from_utf8_lossy(a), String::from_utf8_lossy(b), "check {}", i);
+        assert_eq!(
+            String::from_utf8_lossy(a),
+            String::from_utf8_lossy(b),
+            "check {}",
+            i
+        );
     }
 }
 
@@ -135,12 +192,31 @@ fn group_setup() -> Vec<Vec<&'static str>> {
         vec!["XGROUP", "CREATE", "gs", "g2", "$"],
         vec!["XGROUP", "CREATE", "gs", "a\u{0}\u{7f}", "2-1"],
         vec!["XGROUP", "SETID", "gs", "g2", "3-0", "ENTRIESREAD", "2"],
-        vec!["XREADGROUP", "GROUP", "g1", "alice", "COUNT", "2", "STREAMS", "gs", ">"],
+        vec![
+            "XREADGROUP",
+            "GROUP",
+            "g1",
+            "alice",
+            "COUNT",
+            "2",
+            "STREAMS",
+            "gs",
+            ">",
+        ],
         vec!["XREADGROUP", "GROUP", "g1", "bob", "STREAMS", "gs", ">"],
         vec!["XREADGROUP", "GROUP", "g1", "alice", "STREAMS", "gs", "0"],
         vec!["XACK", "gs", "g1", "2-1"],
         vec!["XGROUP", "CREATECONSUMER", "gs", "g1", "idle\u{0}one"],
-        vec!["XREADGROUP", "GROUP", "a\u{0}\u{7f}", "c", "NOACK", "STREAMS", "gs", ">"],
+        vec![
+            "XREADGROUP",
+            "GROUP",
+            "a\u{0}\u{7f}",
+            "c",
+            "NOACK",
+            "STREAMS",
+            "gs",
+            ">",
+        ],
         vec!["XGROUP", "CREATE", "unk", "g", "5-0", "MKSTREAM"],
         vec!["XADD", "unk", "9-9", "f", "v"],
         vec!["XREADGROUP", "GROUP", "g", "c", "STREAMS", "unk", ">"],
@@ -170,21 +246,31 @@ fn consumer_groups_survive_both_ways() {
         return;
     };
     let dir = scratch_dir("groups-theirs");
-    let Some(server) = RedisServer::start_with(&["--dir", dir.to_str().expect("utf-8 path")]) else {
+    let Some(server) = RedisServer::start_with(&["--dir", dir.to_str().expect("utf-8 path")])
+    else {
         return;
     };
     let mut conn = Conn::connect(server.port).expect("connect");
     conn.call(&argv(&["FLUSHALL"])).expect("reply");
     for cmd in group_setup() {
         let r = conn.call(&argv(&cmd)).expect("reply");
-        assert!(!r.starts_with(b"-"), "{:?}: {}", cmd, String::from_utf8_lossy(&r));
+        assert!(
+            !r.starts_with(b"-"),
+            "{:?}: {}",
+            cmd,
+            String::from_utf8_lossy(&r)
+        );
     }
-    let theirs: Vec<Vec<u8>> = group_checks().iter().map(|w| conn.call(&argv(w)).expect("reply")).collect();
+    let theirs: Vec<Vec<u8>> = group_checks()
+        .iter()
+        .map(|w| conn.call(&argv(w)).expect("reply"))
+        .collect();
     conn.call(&argv(&["SAVE"])).expect("reply");
     let bytes = std::fs::read(dir.join("dump.rdb")).expect("redis wrote dump.rdb");
     let now = now_ms();
     let dbs = rdb::load(&bytes, 16, now).expect("our loader reads redis's groups");
-    let Some(redis_playground::types::Value::Stream(st)) = dbs[0].peek(b"gs").map(|e| &e.value) else {
+    let Some(redis_playground::types::Value::Stream(st)) = dbs[0].peek(b"gs").map(|e| &e.value)
+    else {
         panic!("stream gs lost")
     };
     assert_eq!(st.groups.len(), 3);
@@ -198,8 +284,20 @@ fn consumer_groups_survive_both_ways() {
     let port = free_port();
     let _second = KillOnDrop(
         Command::new(bin)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--appendonly", "no"])
-            .args(["--dir", mine.to_str().expect("utf-8 path"), "--dbfilename", "dump.rdb"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--appendonly",
+                "no",
+            ])
+            .args([
+                "--dir",
+                mine.to_str().expect("utf-8 path"),
+                "--dbfilename",
+                "dump.rdb",
+            ])
             .args(["--save", "", "--sanitize-dump-payload", "yes"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -210,11 +308,19 @@ fn consumer_groups_survive_both_ways() {
     assert_eq!(conn2.call(&argv(&["DBSIZE"])).expect("reply"), b":3\r\n");
     for (i, w) in group_checks().iter().enumerate() {
         let again = conn2.call(&argv(w)).expect("reply");
-        assert_eq!(String::from_utf8_lossy(&again), String::from_utf8_lossy(&theirs[i]), "check {:?}", w);
+        assert_eq!(
+            String::from_utf8_lossy(&again),
+            String::from_utf8_lossy(&theirs[i]),
+            "check {:?}",
+            w
+        );
     }
     // Saving what we loaded gives back the same bytes for the stream values.
     let reloaded = rdb::load(&rdb::save(&dbs, now), 16, now).expect("our own dump loads");
-    assert_eq!(reloaded[0].peek(b"gs").map(|e| &e.value), dbs[0].peek(b"gs").map(|e| &e.value));
+    assert_eq!(
+        reloaded[0].peek(b"gs").map(|e| &e.value),
+        dbs[0].peek(b"gs").map(|e| &e.value)
+    );
 }
 
 /// Replies that do not depend on the clock: group counters, PEL summaries, histories.
@@ -228,7 +334,15 @@ fn timeless_group_checks() -> Vec<Vec<&'static str>> {
         vec!["XPENDING", "unk", "g"],
         vec!["XREADGROUP", "GROUP", "g1", "alice", "STREAMS", "gs", "0"],
         vec!["XREADGROUP", "GROUP", "g1", "bob", "STREAMS", "gs", "0"],
-        vec!["XREADGROUP", "GROUP", "g1", "idle\u{0}one", "STREAMS", "gs", "0"],
+        vec![
+            "XREADGROUP",
+            "GROUP",
+            "g1",
+            "idle\u{0}one",
+            "STREAMS",
+            "gs",
+            "0",
+        ],
         vec!["XREADGROUP", "GROUP", "g2", "zed", "STREAMS", "gs", ">"],
         vec!["XPENDING", "gs", "g2"],
     ]
@@ -242,25 +356,50 @@ fn redis_server_loads_our_consumer_groups() {
         println!("redis-server not installed: skipped");
         return;
     };
-    let Some(reference) = RedisServer::start() else { return };
+    let Some(reference) = RedisServer::start() else {
+        return;
+    };
     let mut conn = Conn::connect(reference.port).expect("connect");
     conn.call(&argv(&["FLUSHALL"])).expect("reply");
     let now = now_ms();
-    let mut eng = Engine::new(EngineOptions { now_ms: now, ..EngineOptions::default() });
+    let mut eng = Engine::new(EngineOptions {
+        now_ms: now,
+        ..EngineOptions::default()
+    });
     let c = eng.open_client(now);
     for cmd in group_setup() {
         let theirs = conn.call(&argv(&cmd)).expect("reply");
         let ours = eng.execute(c, &argv(&cmd), now).expect("reply").to_resp(2);
-        assert_eq!(String::from_utf8_lossy(&ours), String::from_utf8_lossy(&theirs), "{:?}", cmd);
+        assert_eq!(
+            String::from_utf8_lossy(&ours),
+            String::from_utf8_lossy(&theirs),
+            "{:?}",
+            cmd
+        );
     }
-    let expected: Vec<Vec<u8>> = timeless_group_checks().iter().map(|w| conn.call(&argv(w)).expect("reply")).collect();
+    let expected: Vec<Vec<u8>> = timeless_group_checks()
+        .iter()
+        .map(|w| conn.call(&argv(w)).expect("reply"))
+        .collect();
     let dir = scratch_dir("groups-ours-cmds");
     std::fs::write(dir.join("dump.rdb"), rdb::save(&eng.dbs, now)).expect("write dump");
     let port = free_port();
     let _server = KillOnDrop(
         Command::new(bin)
-            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--appendonly", "no"])
-            .args(["--dir", dir.to_str().expect("utf-8 path"), "--dbfilename", "dump.rdb"])
+            .args([
+                "--port",
+                &port.to_string(),
+                "--bind",
+                "127.0.0.1",
+                "--appendonly",
+                "no",
+            ])
+            .args([
+                "--dir",
+                dir.to_str().expect("utf-8 path"),
+                "--dbfilename",
+                "dump.rdb",
+            ])
             .args(["--save", "", "--sanitize-dump-payload", "yes"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -271,6 +410,11 @@ fn redis_server_loads_our_consumer_groups() {
     assert_eq!(loaded.call(&argv(&["DBSIZE"])).expect("reply"), b":3\r\n");
     for (w, want) in timeless_group_checks().iter().zip(&expected) {
         let got = loaded.call(&argv(w)).expect("reply");
-        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(want), "check {:?}", w);
+        assert_eq!(
+            String::from_utf8_lossy(&got),
+            String::from_utf8_lossy(want),
+            "check {:?}",
+            w
+        );
     }
 }

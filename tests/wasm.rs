@@ -35,10 +35,16 @@ fn execute_returns_text_and_reply() {
 
     let out = pg.execute(c, "ECHO \"a\\nb\"");
     assert_eq!(text(&out), "\"a\\nb\"\n");
-    assert_eq!(get(&get(&out, "reply"), "value").as_string().as_deref(), Some("a\nb"));
+    assert_eq!(
+        get(&get(&out, "reply"), "value").as_string().as_deref(),
+        Some("a\nb")
+    );
 
     let out = pg.execute(c, "NOSUCH x");
-    assert_eq!(get(&get(&out, "reply"), "type").as_string().as_deref(), Some("error"));
+    assert_eq!(
+        get(&get(&out, "reply"), "type").as_string().as_deref(),
+        Some("error")
+    );
     assert!(text(&out).starts_with("(error) ERR unknown command 'NOSUCH'"));
 
     // A blank line runs nothing: empty text and a null reply.
@@ -64,7 +70,10 @@ fn execute_args_and_integer_replies() {
     assert_eq!(get(&reply, "value").as_f64(), Some(42.0));
     let out = pg.execute_args(c, vec!["GET".into(), "missing".into()]);
     assert_eq!(text(&out), "(nil)\n");
-    assert_eq!(get(&get(&out, "reply"), "type").as_string().as_deref(), Some("nil"));
+    assert_eq!(
+        get(&get(&out, "reply"), "type").as_string().as_deref(),
+        Some("nil")
+    );
 }
 
 #[wasm_bindgen_test]
@@ -112,7 +121,11 @@ fn corrupt_restore_throws_and_keeps_data() {
     let last = bytes.len() - 1;
     bytes[last] ^= 0x55; // the CRC-64 no longer matches
 
-    for bad in [bytes.as_slice(), b"not an rdb file".as_slice(), b"".as_slice()] {
+    for bad in [
+        bytes.as_slice(),
+        b"not an rdb file".as_slice(),
+        b"".as_slice(),
+    ] {
         let err = pg.restore(bad).expect_err("a corrupt snapshot is refused");
         let err: js_sys::Error = JsValue::from(err).unchecked_into();
         let message = String::from(err.message());
@@ -133,7 +146,10 @@ fn drain_hints_complete_help() {
     assert_eq!(msgs.length(), 1);
     let msg = msgs.get(0);
     // A pub/sub message is a push (printed by redis-cli as an array under RESP2).
-    assert_eq!(get(&get(&msg, "reply"), "type").as_string().as_deref(), Some("push"));
+    assert_eq!(
+        get(&get(&msg, "reply"), "type").as_string().as_deref(),
+        Some("push")
+    );
     assert_eq!(text(&msg), "1) \"message\"\n2) \"news\"\n3) \"hi\"\n");
     assert_eq!(js_sys::Array::from(&pg.drain(a)).length(), 0);
 

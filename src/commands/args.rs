@@ -79,7 +79,11 @@ pub fn block_deadline(arg: &[u8], now: i64) -> Result<Option<i64>, CmdError> {
     // C's conversion of the product to long long: truncation toward zero, and (on x86-64)
     // anything out of range, infinities included, becomes the most negative value.
     let ms = secs * 1000.0;
-    let ms = if ms.is_finite() && ms > i64::MIN as f64 && ms < i64::MAX as f64 { ms as i64 } else { i64::MIN };
+    let ms = if ms.is_finite() && ms > i64::MIN as f64 && ms < i64::MAX as f64 {
+        ms as i64
+    } else {
+        i64::MIN
+    };
     if ms < 0 {
         return Err(CmdError::from("ERR timeout is negative"));
     }
@@ -106,7 +110,17 @@ mod tests {
         assert_eq!(cursor(b"-18446744073709551615"), Ok(1));
         assert_eq!(cursor(b"18446744073709551615"), Ok(u64::MAX));
         assert_eq!(cursor(b"5\x00x"), Ok(5));
-        for bad in [&b"18446744073709551616"[..], b" 0", b"\t0", b"0 ", b"-", b"+", b"--1", b"1e3", b"0x1"] {
+        for bad in [
+            &b"18446744073709551616"[..],
+            b" 0",
+            b"\t0",
+            b"0 ",
+            b"-",
+            b"+",
+            b"--1",
+            b"1e3",
+            b"0x1",
+        ] {
             assert_eq!(cursor(bad), Err(error::INVALID_CURSOR), "{:?}", bad);
         }
     }

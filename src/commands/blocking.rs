@@ -74,7 +74,10 @@ fn has_elements(ctx: &mut Ctx, key: &[u8]) -> Result<bool, CmdError> {
 /// they became ready, so a later-ready key must not be taken first).
 fn serve_order<'a>(ctx: &Ctx, keys: &'a [Vec<u8>]) -> &'a [Vec<u8>] {
     match &ctx.ready_key {
-        Some(ready) => keys.iter().position(|k| k == ready).map_or(&keys[..0], |i| &keys[i..=i]),
+        Some(ready) => keys
+            .iter()
+            .position(|k| k == ready)
+            .map_or(&keys[..0], |i| &keys[i..=i]),
         None => keys,
     }
 }
@@ -118,7 +121,14 @@ fn brpop(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     pop_either(ctx, argv, End::Tail)
 }
 
-fn move_blocking(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End, timeout: &[u8]) -> CmdResult {
+fn move_blocking(
+    ctx: &mut Ctx,
+    src: &[u8],
+    dst: &[u8],
+    from: End,
+    to: End,
+    timeout: &[u8],
+) -> CmdResult {
     let deadline = args::block_deadline(timeout, ctx.now)?;
     if has_elements(ctx, src)? {
         return move_element(ctx, src, dst, from, to);

@@ -10,37 +10,107 @@ use crate::tracking::Tracking;
 /// The connection group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("ping", -1, "fast", (0, 0, 0), ping)
-        .doc("connection", "1.0.0", "[message]", "Checks the connection: replies PONG, or the message given.")
+        .doc(
+            "connection",
+            "1.0.0",
+            "[message]",
+            "Checks the connection: replies PONG, or the message given.",
+        )
         .tips("request_policy:all_shards response_policy:all_succeeded")
         .complexity("O(1)"),
     CommandSpec::new("echo", 2, "loading stale fast", (0, 0, 0), echo)
-        .doc("connection", "1.0.0", "message", "Replies with the message it was given.")
-        .complexity("O(1)"),
-    CommandSpec::new("select", 2, "loading stale fast", (0, 0, 0), select)
-        .doc("connection", "1.0.0", "index", "Switches this connection to another numbered database.")
-        .complexity("O(1)"),
-    CommandSpec::new("quit", -1, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), quit)
-        .doc("connection", "1.0.0", "", "Closes the connection once the reply is sent.")
-        .complexity("O(1)"),
-    CommandSpec::new("reset", 1, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), reset)
-        .doc("connection", "6.2.0", "", "Returns the connection to the state of a fresh one.")
-        .complexity("O(1)"),
-    CommandSpec::new("hello", -1, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), hello)
         .doc(
             "connection",
-            "6.0.0",
-            "[protover [AUTH username password] [SETNAME clientname]]",
-            "Chooses the protocol version (RESP2 or RESP3) and describes the server.",
+            "1.0.0",
+            "message",
+            "Replies with the message it was given.",
         )
         .complexity("O(1)"),
-    CommandSpec::new("auth", -2, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), auth)
-        .doc("connection", "1.0.0", "[username] password", "Proves the client knows the password of a user.")
-        .complexity("O(N) where N is the number of passwords defined for the user"),
-    CommandSpec::new("monitor", 1, "admin noscript loading stale", (0, 0, 0), monitor)
-        .doc("server", "1.0.0", "", "Streams every command the server runs to this connection.")
-        .complexity(""),
+    CommandSpec::new("select", 2, "loading stale fast", (0, 0, 0), select)
+        .doc(
+            "connection",
+            "1.0.0",
+            "index",
+            "Switches this connection to another numbered database.",
+        )
+        .complexity("O(1)"),
+    CommandSpec::new(
+        "quit",
+        -1,
+        "noscript loading stale fast no_auth allow_busy",
+        (0, 0, 0),
+        quit,
+    )
+    .doc(
+        "connection",
+        "1.0.0",
+        "",
+        "Closes the connection once the reply is sent.",
+    )
+    .complexity("O(1)"),
+    CommandSpec::new(
+        "reset",
+        1,
+        "noscript loading stale fast no_auth allow_busy",
+        (0, 0, 0),
+        reset,
+    )
+    .doc(
+        "connection",
+        "6.2.0",
+        "",
+        "Returns the connection to the state of a fresh one.",
+    )
+    .complexity("O(1)"),
+    CommandSpec::new(
+        "hello",
+        -1,
+        "noscript loading stale fast no_auth allow_busy",
+        (0, 0, 0),
+        hello,
+    )
+    .doc(
+        "connection",
+        "6.0.0",
+        "[protover [AUTH username password] [SETNAME clientname]]",
+        "Chooses the protocol version (RESP2 or RESP3) and describes the server.",
+    )
+    .complexity("O(1)"),
+    CommandSpec::new(
+        "auth",
+        -2,
+        "noscript loading stale fast no_auth allow_busy",
+        (0, 0, 0),
+        auth,
+    )
+    .doc(
+        "connection",
+        "1.0.0",
+        "[username] password",
+        "Proves the client knows the password of a user.",
+    )
+    .complexity("O(N) where N is the number of passwords defined for the user"),
+    CommandSpec::new(
+        "monitor",
+        1,
+        "admin noscript loading stale",
+        (0, 0, 0),
+        monitor,
+    )
+    .doc(
+        "server",
+        "1.0.0",
+        "",
+        "Streams every command the server runs to this connection.",
+    )
+    .complexity(""),
     CommandSpec::new("client", -2, "", (0, 0, 0), container)
-        .doc("connection", "2.4.0", "", "Inspects and manages client connections.")
+        .doc(
+            "connection",
+            "2.4.0",
+            "",
+            "Inspects and manages client connections.",
+        )
         .complexity("Depends on subcommand.")
         .subs(CLIENT_SUBCOMMANDS),
 ];
@@ -302,7 +372,11 @@ fn client_setname(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if !valid_name(name) {
         return Err(CmdError::from(BAD_NAME));
     }
-    ctx.client().name = if name.is_empty() { None } else { Some(name.clone()) };
+    ctx.client().name = if name.is_empty() {
+        None
+    } else {
+        Some(name.clone())
+    };
     Ok(Reply::ok())
 }
 
@@ -362,7 +436,12 @@ fn client_list(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             }
         }
         let blocked = ctx.eng.is_blocked(c.id) || c.paused;
-        out.push_str(&client_line(c, blocked, ctx.now, if c.id == me { argv_mem } else { 0 }));
+        out.push_str(&client_line(
+            c,
+            blocked,
+            ctx.now,
+            if c.id == me { argv_mem } else { 0 },
+        ));
     }
     Ok(Reply::Verbatim("txt", out.into_bytes()))
 }
@@ -381,7 +460,11 @@ fn client_info(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// blocked or paused, `t` tracking, `R` tracking redirect broken, `B` broadcast tracking, `d` a
 /// WATCHed key changed, `c` closing after this reply, `e` no-evict; `N` for none.
 fn client_line(c: &Client, blocked: bool, now: i64, argv_mem: usize) -> String {
-    let name = c.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+    let name = c
+        .name
+        .as_deref()
+        .map(String::from_utf8_lossy)
+        .unwrap_or_default();
     let mut flags = String::new();
     let tracking = c.tracking.as_ref();
     for (on, f) in [
@@ -462,9 +545,10 @@ fn client_getredir(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 }
 
 fn redirect_of(c: &Client) -> i64 {
-    c.tracking
-        .as_ref()
-        .map_or(-1, |t| t.redirect.map_or(0, |r| i64::try_from(r).unwrap_or(i64::MAX)))
+    c.tracking.as_ref().map_or(-1, |t| {
+        t.redirect
+            .map_or(0, |r| i64::try_from(r).unwrap_or(i64::MAX))
+    })
 }
 
 /// `CLIENT TRACKINGINFO` → map: `flags` (a set: `off`, or `on` and the options in force),
@@ -502,7 +586,10 @@ fn client_trackinginfo(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
         }
     }
     Ok(Reply::Map(vec![
-        (Reply::bulk("flags"), Reply::Set(flags.into_iter().map(Reply::bulk).collect())),
+        (
+            Reply::bulk("flags"),
+            Reply::Set(flags.into_iter().map(Reply::bulk).collect()),
+        ),
         (Reply::bulk("redirect"), Reply::Integer(redirect_of(c))),
         (Reply::bulk("prefixes"), Reply::Array(prefixes)),
     ]))
@@ -534,12 +621,18 @@ fn client_tracking(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         if args::is(opt, "redirect") && more {
             j += 1;
             if t.redirect.is_some_and(|r| r != 0) {
-                return Err(CmdError::from("ERR A client can only redirect to a single other client"));
+                return Err(CmdError::from(
+                    "ERR A client can only redirect to a single other client",
+                ));
             }
             let id = args::int(&argv[j])?;
-            let target = u64::try_from(id).ok().filter(|id| ctx.eng.clients.contains_key(id));
+            let target = u64::try_from(id)
+                .ok()
+                .filter(|id| ctx.eng.clients.contains_key(id));
             let Some(target) = target else {
-                return Err(CmdError::from("ERR The client ID you want redirect to does not exist"));
+                return Err(CmdError::from(
+                    "ERR The client ID you want redirect to does not exist",
+                ));
             };
             t.redirect = Some(target);
         } else if args::is(opt, "bcast") {
@@ -567,7 +660,9 @@ fn client_tracking(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Err(error::SYNTAX);
     }
     if !t.bcast && !t.prefixes.is_empty() {
-        return Err(CmdError::from("ERR PREFIX option requires BCAST mode to be enabled"));
+        return Err(CmdError::from(
+            "ERR PREFIX option requires BCAST mode to be enabled",
+        ));
     }
     let old = ctx.client().tracking.clone();
     if old.as_ref().is_some_and(|o| o.bcast != t.bcast) {
@@ -576,12 +671,19 @@ fn client_tracking(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         ));
     }
     if t.bcast && (t.optin || t.optout) {
-        return Err(CmdError::from("ERR OPTIN and OPTOUT are not compatible with BCAST"));
+        return Err(CmdError::from(
+            "ERR OPTIN and OPTOUT are not compatible with BCAST",
+        ));
     }
     if t.optin && t.optout {
-        return Err(CmdError::from("ERR You can't specify both OPTIN mode and OPTOUT mode"));
+        return Err(CmdError::from(
+            "ERR You can't specify both OPTIN mode and OPTOUT mode",
+        ));
     }
-    if old.as_ref().is_some_and(|o| (t.optin && o.optout) || (t.optout && o.optin)) {
+    if old
+        .as_ref()
+        .is_some_and(|o| (t.optin && o.optout) || (t.optout && o.optin))
+    {
         return Err(CmdError::from(
             "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.",
         ));
@@ -620,11 +722,15 @@ fn client_caching(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     };
     if args::is(&argv[2], "yes") {
         if !t.optin {
-            return Err(CmdError::from("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode."));
+            return Err(CmdError::from(
+                "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
+            ));
         }
     } else if args::is(&argv[2], "no") {
         if !t.optout {
-            return Err(CmdError::from("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode."));
+            return Err(CmdError::from(
+                "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
+            ));
         }
     } else {
         return Err(error::SYNTAX);
@@ -636,27 +742,31 @@ fn client_caching(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// `CLIENT PAUSE timeout [WRITE|ALL]` → `+OK`: for `timeout` ms, every client's commands (or
 /// only those that may write, with WRITE) wait unanswered; monitors are never held.
 fn client_pause(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    let all = match argv.get(3) {
-        None => true,
-        Some(m) if argv.len() == 4 && args::is(m, "all") => true,
-        Some(m) if argv.len() == 4 && args::is(m, "write") => false,
-        Some(_) if argv.len() == 4 => {
-            return Err(CmdError::from("ERR CLIENT PAUSE mode must be WRITE or ALL"))
-        }
-        Some(_) => {
-            return Err(CmdError::from(
+    let all =
+        match argv.get(3) {
+            None => true,
+            Some(m) if argv.len() == 4 && args::is(m, "all") => true,
+            Some(m) if argv.len() == 4 && args::is(m, "write") => false,
+            Some(_) if argv.len() == 4 => {
+                return Err(CmdError::from("ERR CLIENT PAUSE mode must be WRITE or ALL"))
+            }
+            Some(_) => return Err(CmdError::from(
                 "ERR unknown subcommand or wrong number of arguments for 'PAUSE'. Try CLIENT HELP.",
-            ))
-        }
-    };
-    let timeout = crate::util::parse_i64(&argv[2])
-        .ok_or(CmdError::from("ERR timeout is not an integer or out of range"))?;
+            )),
+        };
+    let timeout = crate::util::parse_i64(&argv[2]).ok_or(CmdError::from(
+        "ERR timeout is not an integer or out of range",
+    ))?;
     if timeout < 0 {
         return Err(CmdError::from("ERR timeout is negative"));
     }
     // Redis adds the timeout to the clock with C's wrapping arithmetic: a huge timeout ends
     // in the past, and 0 means "until the epoch".
-    let end = if timeout > 0 { ctx.now.wrapping_add(timeout) } else { 0 };
+    let end = if timeout > 0 {
+        ctx.now.wrapping_add(timeout)
+    } else {
+        0
+    };
     ctx.eng.pause_clients(all, end);
     Ok(Reply::ok())
 }
@@ -671,7 +781,9 @@ fn client_unpause(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 /// connection already monitors. Refused inside EXEC.
 fn monitor(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     if !ctx.can_block() {
-        return Err(CmdError::from("ERR MONITOR isn't allowed for DENY BLOCKING client"));
+        return Err(CmdError::from(
+            "ERR MONITOR isn't allowed for DENY BLOCKING client",
+        ));
     }
     let id = ctx.client;
     let c = ctx.client();
@@ -702,8 +814,15 @@ fn client_kill(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let me = ctx.client;
     if argv.len() == 3 {
         let addr = String::from_utf8_lossy(&argv[2]);
-        let target = ctx.eng.clients.values().find(|c| c.addr == addr).map(|c| c.id);
-        let Some(id) = target else { return Err(CmdError::from("ERR No such client")) };
+        let target = ctx
+            .eng
+            .clients
+            .values()
+            .find(|c| c.addr == addr)
+            .map(|c| c.id);
+        let Some(id) = target else {
+            return Err(CmdError::from("ERR No such client"));
+        };
         close(ctx, id);
         return Ok(Reply::ok());
     }
@@ -844,15 +963,22 @@ fn client_unblock(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         Some(r) if args::is(r, "timeout") => false,
         Some(r) if args::is(r, "error") => true,
         Some(_) => {
-            return Err(CmdError::from("ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR"))
+            return Err(CmdError::from(
+                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
+            ))
         }
     };
     // Redis reads the reason before the id.
     let id = args::int(&argv[2])?;
-    let Ok(target) = u64::try_from(id) else { return Ok(Reply::Integer(0)) };
-    let error = as_error.then(|| Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into()));
+    let Ok(target) = u64::try_from(id) else {
+        return Ok(Reply::Integer(0));
+    };
+    let error =
+        as_error.then(|| Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into()));
     let now = ctx.now;
-    Ok(Reply::Integer(i64::from(ctx.eng.unblock(target, error, now))))
+    Ok(Reply::Integer(i64::from(
+        ctx.eng.unblock(target, error, now),
+    )))
 }
 
 #[cfg(test)]
@@ -888,7 +1014,9 @@ mod tests {
         run(&mut eng, old, "CONFIG SET requirepass pw");
         let new = eng.open_client(0);
         assert_eq!(run(&mut eng, old, "PING"), Some(Reply::status("PONG")));
-        assert!(matches!(run(&mut eng, new, "PING"), Some(Reply::Error(e)) if e.starts_with("NOAUTH")));
+        assert!(
+            matches!(run(&mut eng, new, "PING"), Some(Reply::Error(e)) if e.starts_with("NOAUTH"))
+        );
         assert!(run(&mut eng, new, "AUTH bad").is_some_and(|r| r.is_error()));
         assert_eq!(run(&mut eng, new, "AUTH pw"), Some(Reply::ok()));
         assert_eq!(run(&mut eng, new, "PING"), Some(Reply::status("PONG")));

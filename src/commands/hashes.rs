@@ -546,8 +546,8 @@ fn hscan(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 #[cfg(test)]
 mod tests {
-    use crate::testkit::{encoding as enc, engine, run as cmd};
     use super::*;
+    use crate::testkit::{encoding as enc, engine, run as cmd};
 
     #[test]
     fn configured_limits_apply_to_later_writes() {

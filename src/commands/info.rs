@@ -188,10 +188,21 @@ fn clients(ctx: &mut Ctx, l: &mut Lines) {
     l.kv("client_recent_max_output_buffer", 0);
     // Clients held by CLIENT PAUSE are not counted as blocked, as in Redis.
     l.kv("blocked_clients", ctx.eng.blocked.len());
-    l.kv("tracking_clients", ctx.eng.clients.values().filter(|c| c.tracking.is_some()).count());
+    l.kv(
+        "tracking_clients",
+        ctx.eng
+            .clients
+            .values()
+            .filter(|c| c.tracking.is_some())
+            .count(),
+    );
     l.kv(
         "clients_in_timeout_table",
-        ctx.eng.blocked.values().filter(|b| b.block.deadline.is_some()).count(),
+        ctx.eng
+            .blocked
+            .values()
+            .filter(|b| b.block.deadline.is_some())
+            .count(),
     );
 }
 
@@ -243,7 +254,10 @@ fn memory(ctx: &mut Ctx, l: &mut Lines) {
     l.kv("used_memory_overhead", overhead);
     l.kv("used_memory_startup", startup);
     l.kv("used_memory_dataset", dataset);
-    l.kv("used_memory_dataset_perc", format!("{:.2}%", perc(dataset, used)));
+    l.kv(
+        "used_memory_dataset_perc",
+        format!("{:.2}%", perc(dataset, used)),
+    );
     l.kv("allocator_allocated", used);
     l.kv("allocator_active", used);
     l.kv("allocator_resident", used);
@@ -343,7 +357,12 @@ fn stats(ctx: &mut Ctx, l: &mut Lines) {
     ] {
         l.kv(f, "0.00");
     }
-    for f in ["rejected_connections", "sync_full", "sync_partial_ok", "sync_partial_err"] {
+    for f in [
+        "rejected_connections",
+        "sync_full",
+        "sync_partial_ok",
+        "sync_partial_err",
+    ] {
         l.kv(f, 0);
     }
     l.kv("expired_keys", expired);
@@ -381,7 +400,10 @@ fn stats(ctx: &mut Ctx, l: &mut Lines) {
     }
     let t = &ctx.eng.tracking;
     l.kv("tracking_total_keys", t.keys.len());
-    l.kv("tracking_total_items", t.keys.values().map(Vec::len).sum::<usize>());
+    l.kv(
+        "tracking_total_items",
+        t.keys.values().map(Vec::len).sum::<usize>(),
+    );
     l.kv("tracking_total_prefixes", t.prefixes.len());
     l.kv("unexpected_error_replies", 0);
     l.kv("total_error_replies", s.error_replies);
@@ -413,7 +435,6 @@ fn replication(ctx: &mut Ctx, l: &mut Lines) {
     l.kv("repl_backlog_histlen", 0);
 }
 
-
 /// `db<N>:keys=K,expires=E,avg_ttl=T` for each non-empty database; avg_ttl is the running
 /// estimate the periodic tick keeps, as Redis's expire cycle does (0 until the first tick).
 fn keyspace(ctx: &mut Ctx, l: &mut Lines) {
@@ -423,7 +444,12 @@ fn keyspace(ctx: &mut Ctx, l: &mut Lines) {
         }
         l.kv(
             &format!("db{}", i),
-            format!("keys={},expires={},avg_ttl={}", db.len(), db.volatile_len(), db.avg_ttl),
+            format!(
+                "keys={},expires={},avg_ttl={}",
+                db.len(),
+                db.volatile_len(),
+                db.avg_ttl
+            ),
         );
     }
 }

@@ -11,33 +11,69 @@ use crate::util::glob::glob_match;
 /// COMMAND's subcommands.
 pub const SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new("count", 2, "loading stale", (0, 0, 0), count)
-        .doc("server", "2.8.13", "", "Counts the commands this server knows.")
+        .doc(
+            "server",
+            "2.8.13",
+            "",
+            "Counts the commands this server knows.",
+        )
         .acl("connection")
         .complexity("O(1)"),
     CommandSpec::new("docs", -2, "loading stale", (0, 0, 0), docs)
-        .doc("server", "7.0.0", "[command-name [command-name ...]]", "Describes commands for people: summary, version, arguments.")
+        .doc(
+            "server",
+            "7.0.0",
+            "[command-name [command-name ...]]",
+            "Describes commands for people: summary, version, arguments.",
+        )
         .acl("connection")
         .tips("nondeterministic_output_order")
         .complexity("O(N) where N is the number of commands to look up"),
     CommandSpec::new("getkeys", -4, "loading stale", (0, 0, 0), getkeys)
-        .doc("server", "2.8.13", "command [arg [arg ...]]", "Lists the keys a full command line names.")
+        .doc(
+            "server",
+            "2.8.13",
+            "command [arg [arg ...]]",
+            "Lists the keys a full command line names.",
+        )
         .acl("connection")
         .complexity("O(N) where N is the number of arguments to the command"),
-    CommandSpec::new("getkeysandflags", -4, "loading stale", (0, 0, 0), getkeysandflags)
-        .doc("server", "7.0.0", "command [arg [arg ...]]", "Lists the keys a full command line names, each with its access flags.")
-        .acl("connection")
-        .complexity("O(N) where N is the number of arguments to the command"),
+    CommandSpec::new(
+        "getkeysandflags",
+        -4,
+        "loading stale",
+        (0, 0, 0),
+        getkeysandflags,
+    )
+    .doc(
+        "server",
+        "7.0.0",
+        "command [arg [arg ...]]",
+        "Lists the keys a full command line names, each with its access flags.",
+    )
+    .acl("connection")
+    .complexity("O(N) where N is the number of arguments to the command"),
     CommandSpec::new("help", 2, "loading stale", (0, 0, 0), help)
         .doc("server", "5.0.0", "", "Lists the COMMAND subcommands.")
         .acl("connection")
         .complexity("O(1)"),
     CommandSpec::new("info", -2, "loading stale", (0, 0, 0), info)
-        .doc("server", "2.8.13", "[command-name [command-name ...]]", "Describes commands for clients: arity, flags, keys.")
+        .doc(
+            "server",
+            "2.8.13",
+            "[command-name [command-name ...]]",
+            "Describes commands for clients: arity, flags, keys.",
+        )
         .acl("connection")
         .tips("nondeterministic_output_order")
         .complexity("O(N) where N is the number of commands to look up"),
     CommandSpec::new("list", -2, "loading stale", (0, 0, 0), list)
-        .doc("server", "7.0.0", "[FILTERBY MODULE module-name|ACLCAT category|PATTERN pattern]", "Lists command names, optionally filtered.")
+        .doc(
+            "server",
+            "7.0.0",
+            "[FILTERBY MODULE module-name|ACLCAT category|PATTERN pattern]",
+            "Lists command names, optionally filtered.",
+        )
         .acl("connection")
         .tips("nondeterministic_output_order")
         .complexity("O(N) where N is the total number of Redis commands"),
@@ -69,7 +105,9 @@ fn find(name: &[u8]) -> Option<(String, &'static CommandSpec)> {
 
 /// `COMMAND` → array of every command's description (as COMMAND INFO gives it).
 pub fn command(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
-    Ok(Reply::Array(all().into_iter().map(|c| describe(c.name, c)).collect()))
+    Ok(Reply::Array(
+        all().into_iter().map(|c| describe(c.name, c)).collect(),
+    ))
 }
 
 /// `COMMAND COUNT` → integer: number of (top-level) commands.
@@ -95,7 +133,10 @@ fn info(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// ACL categories, tips, key specifications, subcommands.
 pub fn describe(full_name: &str, c: &CommandSpec) -> Reply {
     let words = |s: &'static str| -> Vec<Reply> {
-        s.split(' ').filter(|w| !w.is_empty()).map(|w| Reply::Status(w.into())).collect()
+        s.split(' ')
+            .filter(|w| !w.is_empty())
+            .map(|w| Reply::Status(w.into()))
+            .collect()
     };
     let parent = full_name.split('|').next().unwrap_or(full_name);
     Reply::Array(vec![
@@ -111,7 +152,13 @@ pub fn describe(full_name: &str, c: &CommandSpec) -> Reply {
                 .map(|a| Reply::Status(format!("@{}", a).into()))
                 .collect(),
         ),
-        Reply::Set(c.tips.split(' ').filter(|w| !w.is_empty()).map(Reply::bulk).collect()),
+        Reply::Set(
+            c.tips
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .map(Reply::bulk)
+                .collect(),
+        ),
         Reply::Set(c.key_specs.iter().map(|s| key_spec_reply(s)).collect()),
         // Redis sends an empty set when there are no subcommands, an array otherwise.
         if c.subcommands.is_empty() {
@@ -150,7 +197,12 @@ enum Find {
 /// Parses `FLAGS / BEGIN / FIND [/ notes]`; malformed parts read as `unknown`.
 fn parse_spec(s: &str) -> KeySpec<'_> {
     let mut parts = s.splitn(4, " / ");
-    let flags = parts.next().unwrap_or("").split(' ').filter(|w| !w.is_empty()).collect();
+    let flags = parts
+        .next()
+        .unwrap_or("")
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .collect();
     let num = |w: Option<&str>| w.and_then(|w| w.parse::<i64>().ok());
     let begin_words: Vec<&str> = parts.next().unwrap_or("").split(' ').collect();
     let begin = match begin_words.as_slice() {
@@ -170,7 +222,12 @@ fn parse_spec(s: &str) -> KeySpec<'_> {
         },
         _ => Find::Unknown,
     };
-    KeySpec { flags, begin, find, notes: parts.next() }
+    KeySpec {
+        flags,
+        begin,
+        find,
+        notes: parts.next(),
+    }
 }
 
 fn key_spec_reply(s: &str) -> Reply {
@@ -182,13 +239,21 @@ fn key_spec_reply(s: &str) -> Reply {
     }
     pairs.push((
         b("flags"),
-        Reply::Set(spec.flags.iter().map(|f| Reply::Status(f.to_string().into())).collect()),
+        Reply::Set(
+            spec.flags
+                .iter()
+                .map(|f| Reply::Status(f.to_string().into()))
+                .collect(),
+        ),
     ));
     let (btype, bspec) = match spec.begin {
         Begin::Index(i) => ("index", vec![(b("index"), Reply::Integer(i))]),
         Begin::Keyword(kw, from) => (
             "keyword",
-            vec![(b("keyword"), b(kw)), (b("startfrom"), Reply::Integer(from))],
+            vec![
+                (b("keyword"), b(kw)),
+                (b("startfrom"), Reply::Integer(from)),
+            ],
         ),
         Begin::Unknown => ("unknown", vec![]),
     };
@@ -232,7 +297,10 @@ fn docs(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         argv[2..].iter().filter_map(|n| find(n)).collect()
     };
     Ok(Reply::Map(
-        chosen.iter().map(|(name, c)| (Reply::bulk(name), doc_reply(name, c))).collect(),
+        chosen
+            .iter()
+            .map(|(name, c)| (Reply::bulk(name), doc_reply(name, c)))
+            .collect(),
     ))
 }
 
@@ -284,7 +352,9 @@ fn list(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
                 Box::new(|_, _| false)
             } else if args::is(kind, "aclcat") {
                 Box::new(move |_, c| {
-                    c.acl_categories().iter().any(|a| a.as_bytes().eq_ignore_ascii_case(&value))
+                    c.acl_categories()
+                        .iter()
+                        .any(|a| a.as_bytes().eq_ignore_ascii_case(&value))
                 })
             } else if args::is(kind, "pattern") {
                 Box::new(move |name, _| glob_match(&value, name.as_bytes(), true))
@@ -294,7 +364,12 @@ fn list(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         }
         _ => return Err(error::SYNTAX),
     };
-    Ok(Reply::bulks(names.iter().filter(|(n, c)| keep(n, c)).map(|(n, _)| n.as_bytes())))
+    Ok(Reply::bulks(
+        names
+            .iter()
+            .filter(|(n, c)| keep(n, c))
+            .map(|(n, _)| n.as_bytes()),
+    ))
 }
 
 /// `COMMAND HELP` → array of help lines.
@@ -327,7 +402,11 @@ fn help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 /// `COMMAND GETKEYS command [arg ...]` → array of the keys the command line names.
 fn getkeys(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let keys = keys_of(&argv[2..])?;
-    Ok(Reply::Array(keys.into_iter().map(|(i, _)| Reply::bulk(&argv[2 + i])).collect()))
+    Ok(Reply::Array(
+        keys.into_iter()
+            .map(|(i, _)| Reply::bulk(&argv[2 + i]))
+            .collect(),
+    ))
 }
 
 /// `COMMAND GETKEYSANDFLAGS command [arg ...]` → array of `[key, [flag ...]]`.
@@ -362,12 +441,16 @@ fn keys_of(line: &[Vec<u8>]) -> Result<Vec<(usize, Vec<String>)>, CmdError> {
         return Err(CmdError::from("ERR The command has no key arguments"));
     }
     if !cmd.arity_ok(line.len()) {
-        return Err(CmdError::from("ERR Invalid number of arguments specified for command"));
+        return Err(CmdError::from(
+            "ERR Invalid number of arguments specified for command",
+        ));
     }
     match key_positions(cmd, line) {
         Some(keys) => Ok(keys),
         None if cmd.has_flag("no_mandatory_keys") => Ok(Vec::new()),
-        None => Err(CmdError::from("ERR Invalid arguments specified for command")),
+        None => Err(CmdError::from(
+            "ERR Invalid arguments specified for command",
+        )),
     }
 }
 
@@ -436,7 +519,9 @@ pub fn key_positions(cmd: &CommandSpec, line: &[Vec<u8>]) -> Option<Vec<(usize, 
                 let found = if from >= 0 {
                     (from.max(1)..argc).find(|&i| args::is(&line[i as usize], kw))
                 } else {
-                    (1..=(argc + from)).rev().find(|&i| args::is(&line[i as usize], kw))
+                    (1..=(argc + from))
+                        .rev()
+                        .find(|&i| args::is(&line[i as usize], kw))
                 };
                 match found {
                     Some(i) => i + 1,
@@ -456,7 +541,11 @@ pub fn key_positions(cmd: &CommandSpec, line: &[Vec<u8>]) -> Option<Vec<(usize, 
                 };
                 (first, end, step.max(1))
             }
-            Find::Keynum { idx, first: fk, step } => {
+            Find::Keynum {
+                idx,
+                first: fk,
+                step,
+            } => {
                 let at = usize::try_from(first + idx).ok()?;
                 let n = crate::util::parse_i64(line.get(at)?)?;
                 let start = first + fk;
@@ -464,7 +553,9 @@ pub fn key_positions(cmd: &CommandSpec, line: &[Vec<u8>]) -> Option<Vec<(usize, 
                 if n < 1 {
                     return None;
                 }
-                let end = (n - 1).checked_mul(step).and_then(|span| start.checked_add(span));
+                let end = (n - 1)
+                    .checked_mul(step)
+                    .and_then(|span| start.checked_add(span));
                 match end {
                     Some(end) if end < argc => (start, end, step),
                     _ => return None,
@@ -509,38 +600,65 @@ mod tests {
     fn keys(spec: &CommandSpec, words: &str) -> Option<Vec<String>> {
         let l = line(words);
         key_positions(spec, &l).map(|v| {
-            v.into_iter().map(|(i, _)| String::from_utf8_lossy(&l[i]).into_owned()).collect()
+            v.into_iter()
+                .map(|(i, _)| String::from_utf8_lossy(&l[i]).into_owned())
+                .collect()
         })
     }
 
     #[test]
     fn keynum_specs_count_their_keys() {
-        const ZUNIONSTORE: CommandSpec =
-            CommandSpec::new("zunionstore", -4, "write denyoom movablekeys", (1, 1, 1), noop)
-                .key_specs(&["OW update / index 1 / range 0 1 0", "RO access / index 2 / keynum 0 1 1"]);
-        assert_eq!(keys(&ZUNIONSTORE, "zunionstore d 2 a b w").unwrap(), ["d", "a", "b"]);
+        const ZUNIONSTORE: CommandSpec = CommandSpec::new(
+            "zunionstore",
+            -4,
+            "write denyoom movablekeys",
+            (1, 1, 1),
+            noop,
+        )
+        .key_specs(&[
+            "OW update / index 1 / range 0 1 0",
+            "RO access / index 2 / keynum 0 1 1",
+        ]);
+        assert_eq!(
+            keys(&ZUNIONSTORE, "zunionstore d 2 a b w").unwrap(),
+            ["d", "a", "b"]
+        );
         assert_eq!(keys(&ZUNIONSTORE, "zunionstore d 0 a"), None);
         assert_eq!(keys(&ZUNIONSTORE, "zunionstore d 3 a b"), None);
         assert_eq!(keys(&ZUNIONSTORE, "zunionstore d x a b"), None);
         assert_eq!(keys(&ZUNIONSTORE, "zunionstore d -1 a b"), None);
-        assert_eq!(keys(&ZUNIONSTORE, "zunionstore d 9223372036854775807 a"), None);
-        assert_eq!(keys(&ZUNIONSTORE, "zunionstore d -9223372036854775808 a"), None);
+        assert_eq!(
+            keys(&ZUNIONSTORE, "zunionstore d 9223372036854775807 a"),
+            None
+        );
+        assert_eq!(
+            keys(&ZUNIONSTORE, "zunionstore d -9223372036854775808 a"),
+            None
+        );
     }
 
     #[test]
     fn keyword_specs_search_for_their_keyword() {
-        const XREAD: CommandSpec =
-            CommandSpec::new("xread", -4, "readonly blocking movablekeys", (0, 0, 0), noop)
-                .key_specs(&["RO access / keyword STREAMS 1 / range -1 1 2"]);
+        const XREAD: CommandSpec = CommandSpec::new(
+            "xread",
+            -4,
+            "readonly blocking movablekeys",
+            (0, 0, 0),
+            noop,
+        )
+        .key_specs(&["RO access / keyword STREAMS 1 / range -1 1 2"]);
         assert_eq!(keys(&XREAD, "xread streams a b 1 2").unwrap(), ["a", "b"]);
         assert_eq!(keys(&XREAD, "xread count 1 streams a b 1").unwrap(), ["a"]);
         assert!(keys(&XREAD, "xread count 1 block 2").unwrap().is_empty());
-        const MIGRATE: CommandSpec = CommandSpec::new("migrate", -6, "write movablekeys", (3, 3, 1), noop)
-            .key_specs(&[
+        const MIGRATE: CommandSpec =
+            CommandSpec::new("migrate", -6, "write movablekeys", (3, 3, 1), noop).key_specs(&[
                 "RW access delete / index 3 / range 0 1 0",
                 "RW access delete incomplete / keyword KEYS -2 / range -1 1 0",
             ]);
-        assert_eq!(keys(&MIGRATE, "migrate h p  0 5 keys a b").unwrap(), ["", "a", "b"]);
+        assert_eq!(
+            keys(&MIGRATE, "migrate h p  0 5 keys a b").unwrap(),
+            ["", "a", "b"]
+        );
     }
 
     #[test]
@@ -558,6 +676,12 @@ mod tests {
         let r = describe("get", &GET).to_resp(2);
         let text = String::from_utf8_lossy(&r).into_owned();
         assert!(text.starts_with("*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*1\r\n*6\r\n$5\r\nflags\r\n*2\r\n+RO\r\n+access\r\n"), "{}", text);
-        assert!(text.ends_with("$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n"), "{}", text);
+        assert!(
+            text.ends_with(
+                "$7\r\nlastkey\r\n:0\r\n$7\r\nkeystep\r\n:1\r\n$5\r\nlimit\r\n:0\r\n*0\r\n"
+            ),
+            "{}",
+            text
+        );
     }
 }

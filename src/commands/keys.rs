@@ -186,7 +186,12 @@ pub const COMMANDS: &[CommandSpec] = &[
 /// OBJECT's subcommands.
 const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new("encoding", 3, "readonly", (2, 2, 1), object_encoding)
-        .doc("generic", "2.2.3", "key", "Names the internal representation of a key's value.")
+        .doc(
+            "generic",
+            "2.2.3",
+            "key",
+            "Names the internal representation of a key's value.",
+        )
         .tips("nondeterministic_output")
         .key_specs(&["RO / index 2 / range 0 1 0"])
         .complexity("O(1)"),
@@ -201,12 +206,22 @@ const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         .key_specs(&["RO / index 2 / range 0 1 0"])
         .complexity("O(1)"),
     CommandSpec::new("idletime", 3, "readonly", (2, 2, 1), object_idletime)
-        .doc("generic", "2.2.3", "key", "Tells how many seconds ago a key was last accessed.")
+        .doc(
+            "generic",
+            "2.2.3",
+            "key",
+            "Tells how many seconds ago a key was last accessed.",
+        )
         .tips("nondeterministic_output")
         .key_specs(&["RO / index 2 / range 0 1 0"])
         .complexity("O(1)"),
     CommandSpec::new("refcount", 3, "readonly", (2, 2, 1), object_refcount)
-        .doc("generic", "2.2.3", "key", "Tells how many references point at a key's value.")
+        .doc(
+            "generic",
+            "2.2.3",
+            "key",
+            "Tells how many references point at a key's value.",
+        )
         .tips("nondeterministic_output")
         .key_specs(&["RO / index 2 / range 0 1 0"])
         .complexity("O(1)"),
@@ -457,13 +472,22 @@ impl ExpireFlags {
 fn expire_time(arg: &[u8], seconds: bool, base: i64, cmd: &str) -> Result<i64, CmdError> {
     let mut when = args::int(arg)?;
     if seconds {
-        when = when.checked_mul(1000).ok_or_else(|| error::invalid_expire_time(cmd))?;
+        when = when
+            .checked_mul(1000)
+            .ok_or_else(|| error::invalid_expire_time(cmd))?;
     }
-    when.checked_add(base).ok_or_else(|| error::invalid_expire_time(cmd))
+    when.checked_add(base)
+        .ok_or_else(|| error::invalid_expire_time(cmd))
 }
 
 /// The shared body of EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT.
-fn expire_generic(ctx: &mut Ctx, argv: &[Vec<u8>], seconds: bool, relative: bool, cmd: &str) -> CmdResult {
+fn expire_generic(
+    ctx: &mut Ctx,
+    argv: &[Vec<u8>],
+    seconds: bool,
+    relative: bool,
+    cmd: &str,
+) -> CmdResult {
     let key = &argv[1];
     let flags = ExpireFlags::parse(&argv[3..])?;
     let base = if relative { ctx.now } else { 0 };
@@ -656,7 +680,10 @@ fn scan_cmd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         }
         out.push(Reply::Bulk(key));
     }
-    Ok(Reply::Array(vec![Reply::bulk(next.to_string()), Reply::Array(out)]))
+    Ok(Reply::Array(vec![
+        Reply::bulk(next.to_string()),
+        Reply::Array(out),
+    ]))
 }
 
 /// `RANDOMKEY` → bulk: a random live key, or nil when the database is empty.
@@ -705,7 +732,8 @@ fn object(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// `OBJECT ENCODING key` → bulk: the encoding name (`embstr`, `listpack` ...), nil if missing.
 fn object_encoding(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    Ok(peek_read_event(ctx, &argv[2], false).map_or(Reply::Nil, |e| Reply::bulk(e.value.encoding_name())))
+    Ok(peek_read_event(ctx, &argv[2], false)
+        .map_or(Reply::Nil, |e| Reply::bulk(e.value.encoding_name())))
 }
 
 /// `OBJECT FREQ key` → integer: the LFU access counter after its time decay; nil if missing;
@@ -720,7 +748,12 @@ fn object_freq(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if !lfu {
         return Err(error::LFU_NOT_SELECTED);
     }
-    Ok(Reply::Integer(i64::from(lfu_decay(e.lfu, e.touched_at, now, decay_time))))
+    Ok(Reply::Integer(i64::from(lfu_decay(
+        e.lfu,
+        e.touched_at,
+        now,
+        decay_time,
+    ))))
 }
 
 /// `OBJECT IDLETIME key` → integer: whole seconds since the key was last accessed; nil if
@@ -737,11 +770,18 @@ fn object_idletime(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Err(error::LFU_SELECTED);
     }
     let last = match e.shared_integer() {
-        Some(n) => ctx.eng.shared_int_access.get(&n).copied().unwrap_or(ctx.eng.started_ms),
+        Some(n) => ctx
+            .eng
+            .shared_int_access
+            .get(&n)
+            .copied()
+            .unwrap_or(ctx.eng.started_ms),
         None => e.touched_at,
     };
     // Redis's access clock ticks in whole seconds.
-    Ok(Reply::Integer((now / 1000).saturating_sub(last / 1000).max(0)))
+    Ok(Reply::Integer(
+        (now / 1000).saturating_sub(last / 1000).max(0),
+    ))
 }
 
 /// The reference count Redis reports for a shared object.
@@ -750,9 +790,15 @@ const SHARED_REFCOUNT: i64 = i32::MAX as i64;
 /// `OBJECT REFCOUNT key` → integer: 2147483647 for Redis's shared small integers, else 1; nil
 /// if missing.
 fn object_refcount(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    Ok(peek_read_event(ctx, &argv[2], false).map_or(Reply::Nil, |e| {
-        Reply::Integer(if e.shared_integer().is_some() { SHARED_REFCOUNT } else { 1 })
-    }))
+    Ok(
+        peek_read_event(ctx, &argv[2], false).map_or(Reply::Nil, |e| {
+            Reply::Integer(if e.shared_integer().is_some() {
+                SHARED_REFCOUNT
+            } else {
+                1
+            })
+        }),
+    )
 }
 
 /// The lines OBJECT HELP prints, exactly as Redis 7.0 prints them (they are the reply).
@@ -776,16 +822,18 @@ const OBJECT_HELP: &[&str] = &[
 
 /// `OBJECT HELP` → array of status lines describing the subcommands.
 fn object_help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
-    Ok(Reply::Array(OBJECT_HELP.iter().map(|l| Reply::status(l)).collect()))
+    Ok(Reply::Array(
+        OBJECT_HELP.iter().map(|l| Reply::status(l)).collect(),
+    ))
 }
 
 #[cfg(test)]
 mod tests {
-    use crate::testkit::{engine, run_at as run, NOW as T0};
     use super::*;
     use crate::db::LFU_INIT;
-    use crate::types::Value;
     use crate::engine::{Engine, EngineOptions};
+    use crate::testkit::{engine, run_at as run, NOW as T0};
+    use crate::types::Value;
 
     fn set(eng: &mut Engine, db: usize, key: &str, val: &str) {
         eng.dbs[db].set(key.as_bytes(), Value::string(val.as_bytes().to_vec()), T0);
@@ -826,12 +874,21 @@ mod tests {
         assert_eq!(run(&mut eng, c, T0, "EXPIRE k 10 GT"), int(0));
         assert_eq!(run(&mut eng, c, T0, "EXPIRE k 10 XX"), int(0));
         assert_eq!(run(&mut eng, c, T0, "EXPIRE k 10 LT"), int(1));
-        assert_eq!(eng.dbs[0].peek(b"k").and_then(|e| e.expire_at), Some(T0 + 10_000));
+        assert_eq!(
+            eng.dbs[0].peek(b"k").and_then(|e| e.expire_at),
+            Some(T0 + 10_000)
+        );
         assert_eq!(run(&mut eng, c, T0, "EXPIRE k 20 NX"), int(0));
         assert_eq!(run(&mut eng, c, T0, "EXPIRE k 20 LT"), int(0));
         assert_eq!(run(&mut eng, c, T0, "EXPIRE k 20 gt xx"), int(1));
-        assert_eq!(run(&mut eng, c, T0, "EXPIRE k 20 nx xx"), err(error::EXPIRE_NX_CONFLICT));
-        assert_eq!(run(&mut eng, c, T0, "EXPIRE k 20 xx gt lt"), err(error::EXPIRE_GT_LT_CONFLICT));
+        assert_eq!(
+            run(&mut eng, c, T0, "EXPIRE k 20 nx xx"),
+            err(error::EXPIRE_NX_CONFLICT)
+        );
+        assert_eq!(
+            run(&mut eng, c, T0, "EXPIRE k 20 xx gt lt"),
+            err(error::EXPIRE_GT_LT_CONFLICT)
+        );
         assert_eq!(
             run(&mut eng, c, T0, "EXPIRE k 9223372036854775"),
             err(error::invalid_expire_time("expire"))
@@ -840,9 +897,18 @@ mod tests {
             run(&mut eng, c, T0, "PEXPIRE k 9223372036854775807"),
             err(error::invalid_expire_time("pexpire"))
         );
-        assert_eq!(run(&mut eng, c, T0, "PEXPIREAT k 9223372036854775807"), int(1));
-        assert_eq!(run(&mut eng, c, T0, "EXPIRETIME k"), int(9_223_372_036_854_776));
-        assert_eq!(run(&mut eng, c, T0, "EXPIRE k 10 foo"), err(error::unsupported_option(b"foo")));
+        assert_eq!(
+            run(&mut eng, c, T0, "PEXPIREAT k 9223372036854775807"),
+            int(1)
+        );
+        assert_eq!(
+            run(&mut eng, c, T0, "EXPIRETIME k"),
+            int(9_223_372_036_854_776)
+        );
+        assert_eq!(
+            run(&mut eng, c, T0, "EXPIRE k 10 foo"),
+            err(error::unsupported_option(b"foo"))
+        );
         // A time in the past deletes the key and counts as a change.
         let dirty = eng.dirty;
         assert_eq!(run(&mut eng, c, T0, "PEXPIREAT k 1"), int(1));
@@ -883,7 +949,10 @@ mod tests {
         let (mut eng, c) = engine();
         set(&mut eng, 0, "a", "100");
         eng.dbs[0].set_expire(b"a", Some(T0 + 60_000), T0);
-        assert_eq!(run(&mut eng, c, T0, "OBJECT REFCOUNT a"), int(SHARED_REFCOUNT));
+        assert_eq!(
+            run(&mut eng, c, T0, "OBJECT REFCOUNT a"),
+            int(SHARED_REFCOUNT)
+        );
         assert_eq!(run(&mut eng, c, T0, "COPY a a"), err(error::SAME_OBJECT));
         assert_eq!(run(&mut eng, c, T0, "COPY a a DB 3"), int(1));
         assert_eq!(run(&mut eng, c, T0, "COPY a a DB 3"), int(0));
@@ -943,10 +1012,19 @@ mod tests {
         assert_eq!(seen.len(), 249);
         assert!(!seen.contains(b"k7".as_slice()));
         // Everything fits in one step: cursor 0 at once.
-        let r = run(&mut eng, c, T0 + 5, "SCAN 0 COUNT 9223372036854775807 MATCH k1?");
-        let Reply::Array(parts) = r else { panic!("scan reply") };
+        let r = run(
+            &mut eng,
+            c,
+            T0 + 5,
+            "SCAN 0 COUNT 9223372036854775807 MATCH k1?",
+        );
+        let Reply::Array(parts) = r else {
+            panic!("scan reply")
+        };
         assert_eq!(parts[0], Reply::bulk("0"));
-        let Reply::Array(mut keys) = parts[1].clone() else { panic!("keys") };
+        let Reply::Array(mut keys) = parts[1].clone() else {
+            panic!("keys")
+        };
         keys.sort_by_key(|k| format!("{:?}", k));
         let want: Vec<Reply> = (10..20).map(|i| Reply::bulk(format!("k{}", i))).collect();
         assert_eq!(keys, want);
@@ -959,10 +1037,16 @@ mod tests {
         eng.dbs[0].set_expire(b"x", Some(T0 + 1), T0);
         set(&mut eng, 0, "y", "v");
         let r = run(&mut eng, c, T0 + 5, "SCAN 0 TYPE none");
-        assert_eq!(r, Reply::Array(vec![Reply::bulk("0"), Reply::Array(vec![Reply::bulk("x")])]));
+        assert_eq!(
+            r,
+            Reply::Array(vec![Reply::bulk("0"), Reply::Array(vec![Reply::bulk("x")])])
+        );
         assert_eq!(eng.dbs[0].len(), 1);
         let r = run(&mut eng, c, T0 + 5, "SCAN 0 TYPE none");
-        assert_eq!(r, Reply::Array(vec![Reply::bulk("0"), Reply::Array(vec![])]));
+        assert_eq!(
+            r,
+            Reply::Array(vec![Reply::bulk("0"), Reply::Array(vec![])])
+        );
     }
 
     /// Watches (db, key) for client `c` and reports whether a command made it dirty.
@@ -1027,26 +1111,88 @@ mod tests {
         let (mut eng, c) = engine();
         let mut rng = crate::rng::Rng::new(7);
         let cmds = [
-            "DEL", "UNLINK", "EXISTS", "TYPE", "RENAME", "RENAMENX", "COPY", "MOVE", "EXPIRE",
-            "PEXPIRE", "EXPIREAT", "PEXPIREAT", "EXPIRETIME", "PEXPIRETIME", "TTL", "PTTL",
-            "PERSIST", "KEYS", "SCAN", "RANDOMKEY", "TOUCH", "OBJECT", "SELECT",
+            "DEL",
+            "UNLINK",
+            "EXISTS",
+            "TYPE",
+            "RENAME",
+            "RENAMENX",
+            "COPY",
+            "MOVE",
+            "EXPIRE",
+            "PEXPIRE",
+            "EXPIREAT",
+            "PEXPIREAT",
+            "EXPIRETIME",
+            "PEXPIRETIME",
+            "TTL",
+            "PTTL",
+            "PERSIST",
+            "KEYS",
+            "SCAN",
+            "RANDOMKEY",
+            "TOUCH",
+            "OBJECT",
+            "SELECT",
         ];
         let words = [
-            "a", "b", "c", "", "*", "[", "[^", "\\", "a*?[b-a]", "0", "1", "-1", "15", "16",
-            "9223372036854775807", "-9223372036854775808", "18446744073709551615", "NX", "XX",
-            "GT", "LT", "DB", "REPLACE", "MATCH", "COUNT", "TYPE", "string", "none", "ENCODING",
-            "FREQ", "IDLETIME", "REFCOUNT", "HELP", "1000", "2147483648",
+            "a",
+            "b",
+            "c",
+            "",
+            "*",
+            "[",
+            "[^",
+            "\\",
+            "a*?[b-a]",
+            "0",
+            "1",
+            "-1",
+            "15",
+            "16",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "18446744073709551615",
+            "NX",
+            "XX",
+            "GT",
+            "LT",
+            "DB",
+            "REPLACE",
+            "MATCH",
+            "COUNT",
+            "TYPE",
+            "string",
+            "none",
+            "ENCODING",
+            "FREQ",
+            "IDLETIME",
+            "REFCOUNT",
+            "HELP",
+            "1000",
+            "2147483648",
         ];
         let mut now = T0;
         for i in 0..20_000 {
             if i % 50 == 0 {
                 let k = words[rng.below(3) as usize];
-                set(&mut eng, rng.below(3) as usize, k, words[rng.below(words.len() as u64) as usize]);
+                set(
+                    &mut eng,
+                    rng.below(3) as usize,
+                    k,
+                    words[rng.below(words.len() as u64) as usize],
+                );
             }
             now += rng.below(300) as i64;
-            let mut argv = vec![cmds[rng.below(cmds.len() as u64) as usize].as_bytes().to_vec()];
+            let mut argv = vec![cmds[rng.below(cmds.len() as u64) as usize]
+                .as_bytes()
+                .to_vec()];
             for _ in 0..rng.below(6) {
-                argv.push(words[rng.below(words.len() as u64) as usize].as_bytes().to_vec());
+                argv.push(
+                    words[rng.below(words.len() as u64) as usize]
+                        .as_bytes()
+                        .to_vec(),
+                );
             }
             assert!(eng.execute(c, &argv, now).is_some());
             if i % 1000 == 0 {
@@ -1057,7 +1203,10 @@ mod tests {
 
     #[test]
     fn shared_integers_share_their_idle_time() {
-        let mut eng = Engine::new(EngineOptions { now_ms: T0 - 60_000, ..EngineOptions::default() });
+        let mut eng = Engine::new(EngineOptions {
+            now_ms: T0 - 60_000,
+            ..EngineOptions::default()
+        });
         let c = eng.open_client(T0);
         set(&mut eng, 0, "a", "100");
         set(&mut eng, 0, "b", "100");
@@ -1079,24 +1228,44 @@ mod tests {
         let (mut eng, c) = engine();
         set(&mut eng, 0, "s", "hello");
         set(&mut eng, 0, "n", "10000");
-        assert_eq!(run(&mut eng, c, T0, "OBJECT ENCODING s"), Reply::bulk("embstr"));
-        assert_eq!(run(&mut eng, c, T0, "OBJECT ENCODING n"), Reply::bulk("int"));
+        assert_eq!(
+            run(&mut eng, c, T0, "OBJECT ENCODING s"),
+            Reply::bulk("embstr")
+        );
+        assert_eq!(
+            run(&mut eng, c, T0, "OBJECT ENCODING n"),
+            Reply::bulk("int")
+        );
         assert_eq!(run(&mut eng, c, T0, "OBJECT REFCOUNT n"), int(1));
         assert_eq!(run(&mut eng, c, T0, "OBJECT ENCODING x"), Reply::Nil);
         assert_eq!(run(&mut eng, c, T0 + 3500, "OBJECT IDLETIME s"), int(3));
         // OBJECT itself is not an access.
         assert_eq!(run(&mut eng, c, T0 + 3500, "OBJECT IDLETIME s"), int(3));
-        assert_eq!(run(&mut eng, c, T0, "OBJECT FREQ s"), err(error::LFU_NOT_SELECTED));
+        assert_eq!(
+            run(&mut eng, c, T0, "OBJECT FREQ s"),
+            err(error::LFU_NOT_SELECTED)
+        );
         eng.config.maxmemory_policy = "allkeys-lfu".into();
-        assert_eq!(run(&mut eng, c, T0, "OBJECT FREQ s"), int(i64::from(LFU_INIT)));
-        assert_eq!(run(&mut eng, c, T0, "OBJECT IDLETIME s"), err(error::LFU_SELECTED));
+        assert_eq!(
+            run(&mut eng, c, T0, "OBJECT FREQ s"),
+            int(i64::from(LFU_INIT))
+        );
+        assert_eq!(
+            run(&mut eng, c, T0, "OBJECT IDLETIME s"),
+            err(error::LFU_SELECTED)
+        );
         // Two decay periods of one minute each.
-        assert_eq!(run(&mut eng, c, T0 + 120_000, "OBJECT FREQ s"), int(i64::from(LFU_INIT) - 2));
+        assert_eq!(
+            run(&mut eng, c, T0 + 120_000, "OBJECT FREQ s"),
+            int(i64::from(LFU_INIT) - 2)
+        );
         assert_eq!(
             run(&mut eng, c, T0, "OBJECT NOPE s"),
             err(error::unknown_subcommand(b"NOPE", "object"))
         );
-        let Reply::Array(help) = run(&mut eng, c, T0, "OBJECT help") else { panic!("help") };
+        let Reply::Array(help) = run(&mut eng, c, T0, "OBJECT help") else {
+            panic!("help")
+        };
         assert_eq!(help.len(), 15);
     }
 }

@@ -156,9 +156,15 @@ impl CommandSpec {
     /// the extras of `.acl(...)`.
     pub fn acl_categories(&self) -> Vec<&'static str> {
         let mut cats: Vec<&'static str> = Vec::new();
-        let extras = self.acl.split(' ').filter(|w| !w.is_empty() && !w.starts_with('-'));
-        let removed: Vec<&str> =
-            self.acl.split(' ').filter_map(|w| w.strip_prefix('-')).collect();
+        let extras = self
+            .acl
+            .split(' ')
+            .filter(|w| !w.is_empty() && !w.starts_with('-'));
+        let removed: Vec<&str> = self
+            .acl
+            .split(' ')
+            .filter_map(|w| w.strip_prefix('-'))
+            .collect();
         if self.subcommands.is_empty() {
             if let Some(c) = group_category(self.group) {
                 if !removed.contains(&c) {
@@ -186,7 +192,11 @@ impl CommandSpec {
         if !self.has_flag("fast") {
             cats.push("slow");
         }
-        ACL_ORDER.iter().copied().filter(|c| cats.contains(c)).collect()
+        ACL_ORDER
+            .iter()
+            .copied()
+            .filter(|c| cats.contains(c))
+            .collect()
     }
 
     /// Whether `argc` arguments satisfy the arity.
@@ -202,7 +212,9 @@ impl CommandSpec {
 
     /// Finds a subcommand by name, ignoring case.
     pub fn subcommand(&self, name: &[u8]) -> Option<&'static CommandSpec> {
-        self.subcommands.iter().find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
+        self.subcommands
+            .iter()
+            .find(|s| s.name.as_bytes().eq_ignore_ascii_case(name))
     }
 }
 
@@ -291,9 +303,10 @@ pub fn all() -> Vec<&'static CommandSpec> {
 
 /// The container a subcommand belongs to, if `spec` is a subcommand.
 pub fn parent_of(spec: &CommandSpec) -> Option<&'static CommandSpec> {
-    table().values().copied().find(|c| {
-        c.subcommands.iter().any(|s| std::ptr::eq(s, spec))
-    })
+    table()
+        .values()
+        .copied()
+        .find(|c| c.subcommands.iter().any(|s| std::ptr::eq(s, spec)))
 }
 
 /// Looks a command up by name, ignoring ASCII case.

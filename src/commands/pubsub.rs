@@ -92,72 +92,125 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("ssubscribe", -2, SUB_FLAGS, (1, -1, 1), ssubscribe)
         .key_specs(&["not_key / index 1 / range -1 1 0"])
         .doc(
-        "pubsub",
-        "7.0.0",
-        "shardchannel [shardchannel ...]",
-        "Listens for messages published to these shard channels.",
-    ),
+            "pubsub",
+            "7.0.0",
+            "shardchannel [shardchannel ...]",
+            "Listens for messages published to these shard channels.",
+        ),
     CommandSpec::new("sunsubscribe", -1, SUB_FLAGS, (1, -1, 1), sunsubscribe)
         .key_specs(&["not_key / index 1 / range -1 1 0"])
         .doc(
-        "pubsub",
-        "7.0.0",
-        "[shardchannel [shardchannel ...]]",
-        "Stops listening to these shard channels (all of them when none is named).",
-    ),
-    CommandSpec::new("publish", 3, "pubsub loading stale fast", (0, 0, 0), publish).doc(
+            "pubsub",
+            "7.0.0",
+            "[shardchannel [shardchannel ...]]",
+            "Stops listening to these shard channels (all of them when none is named).",
+        ),
+    CommandSpec::new(
+        "publish",
+        3,
+        "pubsub loading stale fast",
+        (0, 0, 0),
+        publish,
+    )
+    .doc(
         "pubsub",
         "2.0.0",
         "channel message",
         "Sends a message to a channel; replies with the number of clients that received it.",
     ),
-    CommandSpec::new("spublish", 3, "pubsub loading stale fast", (1, 1, 1), spublish)
-        .key_specs(&["not_key / index 1 / range 0 1 0"])
-        .doc(
+    CommandSpec::new(
+        "spublish",
+        3,
+        "pubsub loading stale fast",
+        (1, 1, 1),
+        spublish,
+    )
+    .key_specs(&["not_key / index 1 / range 0 1 0"])
+    .doc(
         "pubsub",
         "7.0.0",
         "shardchannel message",
         "Sends a message to a shard channel; replies with the number of receivers.",
     ),
     CommandSpec::new("pubsub", -2, "", (0, 0, 0), pubsub_help)
-        .doc("pubsub", "2.8.0", "subcommand [argument ...]", "Inspects the pub/sub state.")
+        .doc(
+            "pubsub",
+            "2.8.0",
+            "subcommand [argument ...]",
+            "Inspects the pub/sub state.",
+        )
         .subs(PUBSUB_SUBS),
 ];
 
 const PUBSUB_SUBS: &[CommandSpec] = &[
-    CommandSpec::new("channels", -2, "pubsub loading stale", (0, 0, 0), pubsub_channels).doc(
+    CommandSpec::new(
+        "channels",
+        -2,
+        "pubsub loading stale",
+        (0, 0, 0),
+        pubsub_channels,
+    )
+    .doc(
         "pubsub",
         "2.8.0",
         "[pattern]",
         "Lists channels with subscribers, optionally those matching a pattern.",
     ),
-    CommandSpec::new("numsub", -2, "pubsub loading stale", (0, 0, 0), pubsub_numsub).doc(
+    CommandSpec::new(
+        "numsub",
+        -2,
+        "pubsub loading stale",
+        (0, 0, 0),
+        pubsub_numsub,
+    )
+    .doc(
         "pubsub",
         "2.8.0",
         "[channel [channel ...]]",
         "Counts the subscribers of each channel (pattern subscriptions excluded).",
     ),
-    CommandSpec::new("numpat", 2, "pubsub loading stale", (0, 0, 0), pubsub_numpat).doc(
+    CommandSpec::new(
+        "numpat",
+        2,
+        "pubsub loading stale",
+        (0, 0, 0),
+        pubsub_numpat,
+    )
+    .doc(
         "pubsub",
         "2.8.0",
         "",
         "Counts the distinct patterns subscribed to.",
     ),
-    CommandSpec::new("shardchannels", -2, "pubsub loading stale", (0, 0, 0), pubsub_shardchannels)
-        .doc("pubsub", "7.0.0", "[pattern]", "Lists shard channels with subscribers."),
-    CommandSpec::new("shardnumsub", -2, "pubsub loading stale", (0, 0, 0), pubsub_shardnumsub)
-        .doc(
-            "pubsub",
-            "7.0.0",
-            "[shardchannel [shardchannel ...]]",
-            "Counts the subscribers of each shard channel.",
-        ),
-    CommandSpec::new("help", 2, "loading stale", (0, 0, 0), pubsub_help).acl("-pubsub").doc(
+    CommandSpec::new(
+        "shardchannels",
+        -2,
+        "pubsub loading stale",
+        (0, 0, 0),
+        pubsub_shardchannels,
+    )
+    .doc(
         "pubsub",
-        "6.2.0",
-        "",
-        "Lists the PUBSUB subcommands.",
+        "7.0.0",
+        "[pattern]",
+        "Lists shard channels with subscribers.",
     ),
+    CommandSpec::new(
+        "shardnumsub",
+        -2,
+        "pubsub loading stale",
+        (0, 0, 0),
+        pubsub_shardnumsub,
+    )
+    .doc(
+        "pubsub",
+        "7.0.0",
+        "[shardchannel [shardchannel ...]]",
+        "Counts the subscribers of each shard channel.",
+    ),
+    CommandSpec::new("help", 2, "loading stale", (0, 0, 0), pubsub_help)
+        .acl("-pubsub")
+        .doc("pubsub", "6.2.0", "", "Lists the PUBSUB subcommands."),
 ];
 
 impl Engine {
@@ -184,11 +237,19 @@ impl Engine {
         if let Some(subs) = self.subs_of(client, kind) {
             if !subs.iter().any(|s| s == name) {
                 subs.push(name.to_vec());
-                self.pubsub.map(kind).entry(name.to_vec()).or_default().push(client);
+                self.pubsub
+                    .map(kind)
+                    .entry(name.to_vec())
+                    .or_default()
+                    .push(client);
             }
         }
         let count = self.subscription_count(client, kind);
-        Reply::Push(vec![Reply::bulk(kind.verbs().0), Reply::bulk(name), Reply::Integer(count)])
+        Reply::Push(vec![
+            Reply::bulk(kind.verbs().0),
+            Reply::bulk(name),
+            Reply::Integer(count),
+        ])
     }
 
     fn unsubscribe_one(&mut self, client: ClientId, kind: Kind, name: &[u8]) -> Reply {
@@ -205,18 +266,34 @@ impl Engine {
             }
         }
         let count = self.subscription_count(client, kind);
-        Reply::Push(vec![Reply::bulk(kind.verbs().1), Reply::bulk(name), Reply::Integer(count)])
+        Reply::Push(vec![
+            Reply::bulk(kind.verbs().1),
+            Reply::bulk(name),
+            Reply::Integer(count),
+        ])
     }
 
     /// Drops every subscription of `client` of `kind`, one confirmation each (or one with a
     /// nil channel when there was none).
     pub fn unsubscribe_all(&mut self, client: ClientId, kind: Kind) -> Reply {
-        let names = self.subs_of(client, kind).map(|s| s.clone()).unwrap_or_default();
+        let names = self
+            .subs_of(client, kind)
+            .map(|s| s.clone())
+            .unwrap_or_default();
         if names.is_empty() {
             let count = self.subscription_count(client, kind);
-            return Reply::Push(vec![Reply::bulk(kind.verbs().1), Reply::Nil, Reply::Integer(count)]);
+            return Reply::Push(vec![
+                Reply::bulk(kind.verbs().1),
+                Reply::Nil,
+                Reply::Integer(count),
+            ]);
         }
-        Reply::Multi(names.iter().map(|n| self.unsubscribe_one(client, kind, n)).collect())
+        Reply::Multi(
+            names
+                .iter()
+                .map(|n| self.unsubscribe_one(client, kind, n))
+                .collect(),
+        )
     }
 
     /// Whether `client` holds any subscription (RESP2 clients are then limited in commands).
@@ -232,7 +309,11 @@ impl Engine {
         let mut deliveries: Vec<(ClientId, Reply)> = Vec::new();
         if let Some(ids) = self.pubsub.channels.get(channel) {
             for id in ids {
-                let msg = vec![Reply::bulk("message"), Reply::bulk(channel), Reply::bulk(message)];
+                let msg = vec![
+                    Reply::bulk("message"),
+                    Reply::bulk(channel),
+                    Reply::bulk(message),
+                ];
                 deliveries.push((*id, Reply::Push(msg)));
             }
         }
@@ -261,8 +342,11 @@ impl Engine {
             .map(|ids| {
                 ids.iter()
                     .map(|id| {
-                        let msg =
-                            vec![Reply::bulk("smessage"), Reply::bulk(channel), Reply::bulk(message)];
+                        let msg = vec![
+                            Reply::bulk("smessage"),
+                            Reply::bulk(channel),
+                            Reply::bulk(message),
+                        ];
                         (*id, Reply::Push(msg))
                     })
                     .collect()
@@ -284,7 +368,10 @@ impl Engine {
     /// Removes every subscription of a client that is going away.
     pub fn drop_subscriptions(&mut self, client: ClientId) {
         for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
-            let names = self.subs_of(client, kind).map(|s| s.clone()).unwrap_or_default();
+            let names = self
+                .subs_of(client, kind)
+                .map(|s| s.clone())
+                .unwrap_or_default();
             for n in names {
                 self.unsubscribe_one(client, kind, &n);
             }
@@ -294,7 +381,10 @@ impl Engine {
 
 fn subscribe_family(ctx: &mut Ctx, argv: &[Vec<u8>], kind: Kind) -> CmdResult {
     let id = ctx.client;
-    let replies: Vec<Reply> = argv[1..].iter().map(|n| ctx.eng.subscribe_one(id, kind, n)).collect();
+    let replies: Vec<Reply> = argv[1..]
+        .iter()
+        .map(|n| ctx.eng.subscribe_one(id, kind, n))
+        .collect();
     Ok(Reply::Multi(replies))
 }
 
@@ -303,7 +393,10 @@ fn unsubscribe_family(ctx: &mut Ctx, argv: &[Vec<u8>], kind: Kind) -> CmdResult 
     if argv.len() == 1 {
         return Ok(ctx.eng.unsubscribe_all(id, kind));
     }
-    let replies: Vec<Reply> = argv[1..].iter().map(|n| ctx.eng.unsubscribe_one(id, kind, n)).collect();
+    let replies: Vec<Reply> = argv[1..]
+        .iter()
+        .map(|n| ctx.eng.unsubscribe_one(id, kind, n))
+        .collect();
     Ok(Reply::Multi(replies))
 }
 
@@ -359,9 +452,9 @@ fn channel_list(map: &HashMap<Vec<u8>, Vec<ClientId>>, argv: &[Vec<u8>]) -> CmdR
         return Err(subcommand_syntax_error(argv));
     }
     let pattern = argv.get(2);
-    Ok(Reply::bulks(
-        map.keys().filter(|ch| pattern.is_none_or(|p| glob_match(p, ch, false))),
-    ))
+    Ok(Reply::bulks(map.keys().filter(|ch| {
+        pattern.is_none_or(|p| glob_match(p, ch, false))
+    })))
 }
 
 fn count_list(map: &HashMap<Vec<u8>, Vec<ClientId>>, argv: &[Vec<u8>]) -> CmdResult {
@@ -416,5 +509,7 @@ fn pubsub_help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
         "HELP",
         "    Prints this help.",
     ];
-    Ok(Reply::Array(LINES.iter().map(|l| Reply::status(l)).collect()))
+    Ok(Reply::Array(
+        LINES.iter().map(|l| Reply::status(l)).collect(),
+    ))
 }

@@ -39,7 +39,10 @@ where
             // Keep the smallest positions; everything past the count-th is dropped.
             picked.sort_by_key(|(p, _)| *p);
             let cut = picked[count - 1].0;
-            let keep = picked.iter().position(|(p, _)| *p > cut).unwrap_or(picked.len());
+            let keep = picked
+                .iter()
+                .position(|(p, _)| *p > cut)
+                .unwrap_or(picked.len());
             if keep < picked.len() {
                 more = true;
                 picked.truncate(keep);
@@ -50,7 +53,10 @@ where
     picked.sort_by_key(|(p, _)| *p);
     if picked.len() > count {
         let cut = picked[count - 1].0;
-        let keep = picked.iter().position(|(p, _)| *p > cut).unwrap_or(picked.len());
+        let keep = picked
+            .iter()
+            .position(|(p, _)| *p > cut)
+            .unwrap_or(picked.len());
         if keep < picked.len() {
             more = true;
             picked.truncate(keep);

@@ -69,19 +69,58 @@ pub const COMMANDS: &[CommandSpec] = &[
 ];
 
 const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("get", -3, "admin noscript loading stale", (0, 0, 0), config_get)
-        .doc("server", "2.0.0", "parameter [parameter ...]", "Reads the parameters whose names match the patterns.")
-        .complexity("O(N) when N is the number of configuration parameters provided"),
-    CommandSpec::new("set", -4, "admin noscript loading stale", (0, 0, 0), config_set)
-        .doc("server", "2.0.0", "parameter value [parameter value ...]", "Changes parameters, all of them or none.")
-        .tips("request_policy:all_nodes response_policy:all_succeeded")
-        .complexity("O(N) when N is the number of configuration parameters provided"),
-    CommandSpec::new("resetstat", 2, "admin noscript loading stale", (0, 0, 0), config_resetstat)
-        .doc("server", "2.0.0", "", "Resets the counters INFO reports.")
-        .complexity("O(1)"),
-    CommandSpec::new("rewrite", 2, "admin noscript loading stale", (0, 0, 0), config_rewrite)
-        .doc("server", "2.8.0", "", "Writes the running configuration back to the config file.")
-        .complexity("O(1)"),
+    CommandSpec::new(
+        "get",
+        -3,
+        "admin noscript loading stale",
+        (0, 0, 0),
+        config_get,
+    )
+    .doc(
+        "server",
+        "2.0.0",
+        "parameter [parameter ...]",
+        "Reads the parameters whose names match the patterns.",
+    )
+    .complexity("O(N) when N is the number of configuration parameters provided"),
+    CommandSpec::new(
+        "set",
+        -4,
+        "admin noscript loading stale",
+        (0, 0, 0),
+        config_set,
+    )
+    .doc(
+        "server",
+        "2.0.0",
+        "parameter value [parameter value ...]",
+        "Changes parameters, all of them or none.",
+    )
+    .tips("request_policy:all_nodes response_policy:all_succeeded")
+    .complexity("O(N) when N is the number of configuration parameters provided"),
+    CommandSpec::new(
+        "resetstat",
+        2,
+        "admin noscript loading stale",
+        (0, 0, 0),
+        config_resetstat,
+    )
+    .doc("server", "2.0.0", "", "Resets the counters INFO reports.")
+    .complexity("O(1)"),
+    CommandSpec::new(
+        "rewrite",
+        2,
+        "admin noscript loading stale",
+        (0, 0, 0),
+        config_rewrite,
+    )
+    .doc(
+        "server",
+        "2.8.0",
+        "",
+        "Writes the running configuration back to the config file.",
+    )
+    .complexity("O(1)"),
     CommandSpec::new("help", 2, "loading stale", (0, 0, 0), config_help)
         .doc("server", "5.0.0", "", "Lists the CONFIG subcommands.")
         .complexity("O(1)"),
@@ -141,7 +180,9 @@ fn swapdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let first = db_index(&argv[1], "ERR invalid first DB index")?;
     let second = db_index(&argv[2], "ERR invalid second DB index")?;
     let n = ctx.eng.dbs.len();
-    let (Some(a), Some(b)) = (first, second) else { return Err(error::DB_INDEX) };
+    let (Some(a), Some(b)) = (first, second) else {
+        return Err(error::DB_INDEX);
+    };
     if a >= n || b >= n {
         return Err(error::DB_INDEX);
     }
@@ -172,7 +213,11 @@ fn time(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 
 /// `ROLE` → `["master", replication offset, [replicas]]`: a server without replicas.
 fn role(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
-    Ok(Reply::Array(vec![Reply::bulk("master"), Reply::Integer(0), Reply::Array(Vec::new())]))
+    Ok(Reply::Array(vec![
+        Reply::bulk("master"),
+        Reply::Integer(0),
+        Reply::Array(Vec::new()),
+    ]))
 }
 
 /// `LASTSAVE` → integer: Unix time of the last snapshot.
@@ -215,7 +260,11 @@ fn config_get(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             }
         }
     }
-    Ok(Reply::Map(out.into_iter().map(|(k, v)| (Reply::bulk(k), Reply::bulk(v))).collect()))
+    Ok(Reply::Map(
+        out.into_iter()
+            .map(|(k, v)| (Reply::bulk(k), Reply::bulk(v)))
+            .collect(),
+    ))
 }
 
 /// `CONFIG SET parameter value [parameter value ...]` → `+OK`. Every name is checked first
@@ -247,7 +296,11 @@ fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             _ => {}
         }
         // A parameter and its alias are distinct names here, as in Redis.
-        if argv[2..].chunks(2).take(i).any(|prev| prev[0].eq_ignore_ascii_case(name)) {
+        if argv[2..]
+            .chunks(2)
+            .take(i)
+            .any(|prev| prev[0].eq_ignore_ascii_case(name))
+        {
             return Err(failed(name, "duplicate parameter"));
         }
         params.push((p, name, &pair[1]));
@@ -270,7 +323,9 @@ fn config_resetstat(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 
 /// `CONFIG REWRITE` → an error: there is no config file to write.
 fn config_rewrite(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
-    Err(CmdError::from("ERR The server is running without a config file"))
+    Err(CmdError::from(
+        "ERR The server is running without a config file",
+    ))
 }
 
 /// `CONFIG HELP` → array of help lines.
@@ -295,7 +350,11 @@ fn config_help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 pub fn help_reply(cmd: &str, lines: &[&str]) -> Reply {
     let mut out = Vec::with_capacity(lines.len() + 3);
     out.push(Reply::Status(
-        format!("{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:", cmd).into(),
+        format!(
+            "{} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+            cmd
+        )
+        .into(),
     ));
     out.extend(lines.iter().map(|l| Reply::Status(l.to_string().into())));
     out.push(Reply::status("HELP"));
@@ -349,7 +408,10 @@ mod tests {
         let c = eng.open_client(0);
         assert!(run(&mut eng, c, "CONFIG SET hz 20 maxmemory x").is_error());
         assert_eq!(eng.config.hz, 10);
-        assert_eq!(run(&mut eng, c, "CONFIG SET hz 20 maxmemory 1mb"), Reply::ok());
+        assert_eq!(
+            run(&mut eng, c, "CONFIG SET hz 20 maxmemory 1mb"),
+            Reply::ok()
+        );
         assert_eq!((eng.config.hz, eng.config.maxmemory), (20, 1 << 20));
     }
 
@@ -359,11 +421,19 @@ mod tests {
         let c = eng.open_client(0);
         run(&mut eng, c, "PING");
         run(&mut eng, c, "GET");
-        let Reply::Verbatim(_, text) = run(&mut eng, c, "INFO stats") else { panic!("not text") };
+        let Reply::Verbatim(_, text) = run(&mut eng, c, "INFO stats") else {
+            panic!("not text")
+        };
         let text = String::from_utf8_lossy(&text).into_owned();
-        assert!(text.contains("\r\ntotal_commands_processed:1\r\n"), "{}", text);
+        assert!(
+            text.contains("\r\ntotal_commands_processed:1\r\n"),
+            "{}",
+            text
+        );
         assert!(text.contains("\r\ntotal_error_replies:1\r\n"), "{}", text);
-        let Reply::Verbatim(_, text) = run(&mut eng, c, "INFO commandstats") else { panic!() };
+        let Reply::Verbatim(_, text) = run(&mut eng, c, "INFO commandstats") else {
+            panic!()
+        };
         let text = String::from_utf8_lossy(&text).into_owned();
         assert!(text.contains("cmdstat_ping:calls=1,"), "{}", text);
         assert!(text.contains("cmdstat_info:calls=1,"), "{}", text);
@@ -384,26 +454,88 @@ mod fuzz {
             "FLUSHALL", "SWAPDB", "TIME", "LASTSAVE", "ROLE", "SELECT", "PING", "ECHO",
         ];
         const WORDS: &[&str] = &[
-            "GET", "SET", "RESETSTAT", "REWRITE", "HELP", "INFO", "DOCS", "COUNT", "LIST",
-            "GETKEYS", "GETKEYSANDFLAGS", "FILTERBY", "PATTERN", "ACLCAT", "MODULE", "ID",
-            "GETNAME", "SETNAME", "KILL", "TYPE", "SKIPME", "ADDR", "REPLY", "ON", "OFF", "SKIP",
-            "NO-EVICT", "AUTH", "default", "hz", "maxmemory", "save", "*", "?", "[", "\\", "",
-            "0", "1", "-1", "3", "16", "9223372036854775807", "-9223372036854775808",
-            "99999999999999999999", "1gb", "10%", "KEA", "x y", "\u{0}", "config|get", "set",
-            "zunionstore", "mset", "all", "everything", "keyspace", "requirepass", "yes", "no",
-            "notify-keyspace-events", "client-output-buffer-limit", "normal 1 2 3",
+            "GET",
+            "SET",
+            "RESETSTAT",
+            "REWRITE",
+            "HELP",
+            "INFO",
+            "DOCS",
+            "COUNT",
+            "LIST",
+            "GETKEYS",
+            "GETKEYSANDFLAGS",
+            "FILTERBY",
+            "PATTERN",
+            "ACLCAT",
+            "MODULE",
+            "ID",
+            "GETNAME",
+            "SETNAME",
+            "KILL",
+            "TYPE",
+            "SKIPME",
+            "ADDR",
+            "REPLY",
+            "ON",
+            "OFF",
+            "SKIP",
+            "NO-EVICT",
+            "AUTH",
+            "default",
+            "hz",
+            "maxmemory",
+            "save",
+            "*",
+            "?",
+            "[",
+            "\\",
+            "",
+            "0",
+            "1",
+            "-1",
+            "3",
+            "16",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "99999999999999999999",
+            "1gb",
+            "10%",
+            "KEA",
+            "x y",
+            "\u{0}",
+            "config|get",
+            "set",
+            "zunionstore",
+            "mset",
+            "all",
+            "everything",
+            "keyspace",
+            "requirepass",
+            "yes",
+            "no",
+            "notify-keyspace-events",
+            "client-output-buffer-limit",
+            "normal 1 2 3",
         ];
         let mut rng = Rng::new(7);
         let mut eng = Engine::new(EngineOptions::default());
         let mut client = eng.open_client(0);
         for i in 0..20_000 {
-            let mut argv = vec![CMDS[rng.below(CMDS.len() as u64) as usize].as_bytes().to_vec()];
+            let mut argv = vec![CMDS[rng.below(CMDS.len() as u64) as usize]
+                .as_bytes()
+                .to_vec()];
             for _ in 0..rng.below(6) {
-                argv.push(WORDS[rng.below(WORDS.len() as u64) as usize].as_bytes().to_vec());
+                argv.push(
+                    WORDS[rng.below(WORDS.len() as u64) as usize]
+                        .as_bytes()
+                        .to_vec(),
+                );
             }
             let _ = eng.execute(client, &argv, i);
             // Start over when a line locked the client out or closed it.
-            let stuck = eng.clients.get(&client).is_none_or(|c| c.closing) || eng.auth_required(client);
+            let stuck =
+                eng.clients.get(&client).is_none_or(|c| c.closing) || eng.auth_required(client);
             if stuck {
                 eng.config = crate::config::Config::default();
                 eng.close_client(client);

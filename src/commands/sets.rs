@@ -394,7 +394,9 @@ fn spop_one(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
 
 fn spop_count(ctx: &mut Ctx, key: &[u8], count_arg: &[u8]) -> CmdResult {
     // Redis reads the count before the key, and calls anything but a count "out of range".
-    let count = parse_i64(count_arg).and_then(|n| u64::try_from(n).ok()).ok_or(error::POSITIVE)?;
+    let count = parse_i64(count_arg)
+        .and_then(|n| u64::try_from(n).ok())
+        .ok_or(error::POSITIVE)?;
     let now = ctx.now;
     let max = ctx.eng.config.set_max_intset_entries;
     let Some(set) = set_in(ctx.lookup_write(key))? else {
@@ -421,14 +423,19 @@ fn spop_count(ctx: &mut Ctx, key: &[u8], count_arg: &[u8]) -> CmdResult {
     };
     let remaining = size - count;
     let popped: Vec<Reply> = if remaining * SPOP_REBUILD_RATIO > count {
-        (0..count).filter_map(|_| set.pop_random(&mut eng.rng)).map(Reply::Bulk).collect()
+        (0..count)
+            .filter_map(|_| set.pop_random(&mut eng.rng))
+            .map(Reply::Bulk)
+            .collect()
     } else {
         // Few survivors: move them to a fresh set (its encoding chosen by the first one moved)
         // and hand out what is left of the old one, in its order.
         let mut rebuilt: Option<Set> = None;
         for _ in 0..remaining {
             if let Some(m) = set.pop_random(&mut eng.rng) {
-                rebuilt.get_or_insert_with(|| Set::for_member(&m)).add(&m, max);
+                rebuilt
+                    .get_or_insert_with(|| Set::for_member(&m))
+                    .add(&m, max);
             }
         }
         let out = set.iter().map(bulk_cow).collect();
@@ -478,7 +485,10 @@ fn srandmember_count(ctx: &mut Ctx, key: &[u8], count_arg: &[u8]) -> CmdResult {
         if count > MAX_RANDOM_REPLY {
             return Err(error::RANDOM_REPLY_TOO_LONG);
         }
-        let picks = (0..count).filter_map(|_| set.random(rng)).map(bulk_cow).collect();
+        let picks = (0..count)
+            .filter_map(|_| set.random(rng))
+            .map(bulk_cow)
+            .collect();
         return Ok(Reply::Array(picks));
     }
     if count >= size {
@@ -701,7 +711,9 @@ fn sdiffstore(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// `SINTERCARD numkeys key [key ...] [LIMIT limit]` → integer: the size of the intersection,
 /// or `limit` when it is reached first (0 means no limit).
 fn sintercard(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    let numkeys = parse_i64(&argv[1]).filter(|&n| n >= 1).ok_or(error::NUMKEYS_POSITIVE)?;
+    let numkeys = parse_i64(&argv[1])
+        .filter(|&n| n >= 1)
+        .ok_or(error::NUMKEYS_POSITIVE)?;
     let numkeys = usize::try_from(numkeys)
         .ok()
         .filter(|&n| n <= argv.len() - 2)
@@ -761,12 +773,26 @@ fn sscan(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let pattern = pattern.filter(|p| *p != b"*");
     let keep = |m: &[u8]| pattern.is_none_or(|p| glob_match(p, m, false));
     let (next, members): (u64, Vec<Vec<u8>>) = match set.table_members() {
-        None => (0, set.iter().filter(|m| keep(m)).map(Cow::into_owned).collect()),
+        None => (
+            0,
+            set.iter()
+                .filter(|m| keep(m))
+                .map(Cow::into_owned)
+                .collect(),
+        ),
         Some(table) => {
             // A count beyond the set's size returns the rest in one step anyway.
-            let count = usize::try_from(count).unwrap_or(usize::MAX).min(set.len().max(1));
+            let count = usize::try_from(count)
+                .unwrap_or(usize::MAX)
+                .min(set.len().max(1));
             let (next, got) = scan::step(table.map(|m| (m, m)), cursor, count);
-            (next, got.into_iter().filter(|m| keep(m)).map(<[u8]>::to_vec).collect())
+            (
+                next,
+                got.into_iter()
+                    .filter(|m| keep(m))
+                    .map(<[u8]>::to_vec)
+                    .collect(),
+            )
         }
     };
     Ok(scan_reply(next, members))
@@ -778,8 +804,8 @@ fn scan_reply(cursor: u64, members: Vec<Vec<u8>>) -> Reply {
 
 #[cfg(test)]
 mod tests {
-    use crate::testkit::{encoding, engine, run, NOW};
     use crate::protocol::Reply;
+    use crate::testkit::{encoding, engine, run, NOW};
     use crate::types::Value;
     use crate::Engine;
 
@@ -824,12 +850,19 @@ mod tests {
             "SDIFFSTORE d s str",
             "SSCAN str 0",
         ] {
-            assert_eq!(run(&mut e, c, line), Reply::Error(crate::error::WRONGTYPE.0), "{line}");
+            assert_eq!(
+                run(&mut e, c, line),
+                Reply::Error(crate::error::WRONGTYPE.0),
+                "{line}"
+            );
         }
         assert_eq!(run(&mut e, c, "SMOVE nokey str 1"), Reply::Integer(0));
         // STORE forms replace a string destination.
         assert_eq!(run(&mut e, c, "SUNIONSTORE str s"), Reply::Integer(1));
-        assert_eq!(e.dbs[0].peek(b"str").map(|en| en.value.type_name()), Some("set"));
+        assert_eq!(
+            e.dbs[0].peek(b"str").map(|en| en.value.type_name()),
+            Some("set")
+        );
     }
 
     #[test]
@@ -881,11 +914,16 @@ mod tests {
             uniq.sort();
             uniq.dedup();
             assert_eq!(uniq.len(), count, "distinct");
-            assert!(got.iter().all(|m| m.len() == 1 && (b'a'..=b'j').contains(&m[0])));
+            assert!(got
+                .iter()
+                .all(|m| m.len() == 1 && (b'a'..=b'j').contains(&m[0])));
         }
         assert_eq!(bulks(run(&mut e, c, "SRANDMEMBER s -25")).len(), 25);
         assert!(run(&mut e, c, "SRANDMEMBER s -9223372036854775807").is_error());
-        assert_eq!(run(&mut e, c, "SRANDMEMBER nokey -9223372036854775807"), Reply::Array(vec![]));
+        assert_eq!(
+            run(&mut e, c, "SRANDMEMBER nokey -9223372036854775807"),
+            Reply::Array(vec![])
+        );
         assert_eq!(run(&mut e, c, "SCARD s"), Reply::Integer(10));
     }
 
@@ -897,11 +935,18 @@ mod tests {
         let mut seen = Vec::new();
         let mut cursor = b"0".to_vec();
         loop {
-            let r =
-                run(&mut e, c, &format!("SSCAN s {} COUNT 7", String::from_utf8_lossy(&cursor)));
-            let Reply::Array(mut parts) = r else { panic!("array") };
+            let r = run(
+                &mut e,
+                c,
+                &format!("SSCAN s {} COUNT 7", String::from_utf8_lossy(&cursor)),
+            );
+            let Reply::Array(mut parts) = r else {
+                panic!("array")
+            };
             let page = parts.pop().expect("page");
-            let Some(Reply::Bulk(next)) = parts.pop() else { panic!("cursor") };
+            let Some(Reply::Bulk(next)) = parts.pop() else {
+                panic!("cursor")
+            };
             seen.extend(bulks(page));
             if next == b"0" {
                 break;
@@ -919,8 +964,14 @@ mod tests {
         run(&mut e, c, "SADD a 1 2 3 4 5");
         run(&mut e, c, "SADD b 2 3 4 5 6");
         assert_eq!(run(&mut e, c, "SINTERCARD 2 a b"), Reply::Integer(4));
-        assert_eq!(run(&mut e, c, "SINTERCARD 2 a b LIMIT 2"), Reply::Integer(2));
-        assert_eq!(run(&mut e, c, "SINTERCARD 2 a b LIMIT 0"), Reply::Integer(4));
+        assert_eq!(
+            run(&mut e, c, "SINTERCARD 2 a b LIMIT 2"),
+            Reply::Integer(2)
+        );
+        assert_eq!(
+            run(&mut e, c, "SINTERCARD 2 a b LIMIT 0"),
+            Reply::Integer(4)
+        );
     }
 
     #[test]

@@ -213,7 +213,11 @@ fn sort_generic(ctx: &mut Ctx, argv: &[Vec<u8>], readonly: bool) -> CmdResult {
 
     let elements: Vec<Vec<u8>> = if o.dontsort && kind != Kind::Set {
         // Native order (reversed by DESC), and only the window: it needs no sorting.
-        let take = if end >= start { (end - start + 1) as usize } else { 0 };
+        let take = if end >= start {
+            (end - start + 1) as usize
+        } else {
+            0
+        };
         let skip = start.max(0) as usize;
         let window = load_native(ctx, key, kind, o.desc, skip, take);
         start = 0;
@@ -226,7 +230,15 @@ fn sort_generic(ctx: &mut Ctx, argv: &[Vec<u8>], readonly: bool) -> CmdResult {
     let elements = if o.dontsort {
         elements
     } else {
-        match sort_elements(ctx, elements, by, o.alpha, o.desc, o.store.is_some(), (start, end)) {
+        match sort_elements(
+            ctx,
+            elements,
+            by,
+            o.alpha,
+            o.desc,
+            o.store.is_some(),
+            (start, end),
+        ) {
             Some(sorted) => sorted,
             None => return Err(CmdError::from(SCORE_ERROR)),
         }
@@ -290,14 +302,26 @@ fn sort_generic(ctx: &mut Ctx, argv: &[Vec<u8>], readonly: bool) -> CmdResult {
 
 /// Up to `take` elements of a list or sorted set in their own order (from the end when
 /// `desc`), after skipping `skip`.
-fn load_native(ctx: &mut Ctx, key: &[u8], kind: Kind, desc: bool, skip: usize, take: usize) -> Vec<Vec<u8>> {
+fn load_native(
+    ctx: &mut Ctx,
+    key: &[u8],
+    kind: Kind,
+    desc: bool,
+    skip: usize,
+    take: usize,
+) -> Vec<Vec<u8>> {
     if take == 0 {
         return Vec::new();
     }
     match ctx.db().peek(key).map(|e| &e.value) {
         Some(Value::List(l)) if kind == Kind::List => {
             if desc {
-                l.iter().rev().skip(skip).take(take).map(|e| e.to_vec()).collect()
+                l.iter()
+                    .rev()
+                    .skip(skip)
+                    .take(take)
+                    .map(|e| e.to_vec())
+                    .collect()
             } else {
                 l.iter().skip(skip).take(take).map(|e| e.to_vec()).collect()
             }
@@ -309,9 +333,15 @@ fn load_native(ctx: &mut Ctx, key: &[u8], kind: Kind, desc: bool, skip: usize, t
                 return Vec::new();
             }
             if desc {
-                z.iter_rev_from(len - 1 - skip).take(take).map(|(m, _)| m.to_vec()).collect()
+                z.iter_rev_from(len - 1 - skip)
+                    .take(take)
+                    .map(|(m, _)| m.to_vec())
+                    .collect()
             } else {
-                z.iter_from(skip).take(take).map(|(m, _)| m.to_vec()).collect()
+                z.iter_from(skip)
+                    .take(take)
+                    .map(|(m, _)| m.to_vec())
+                    .collect()
             }
         }
         _ => Vec::new(),
@@ -494,7 +524,13 @@ fn insertion_sort<T>(v: &mut [T], a: usize, n: usize, cmp: &mut impl FnMut(&T, &
 }
 
 /// The index of the median of three, ties resolved as the paper's `med3` resolves them.
-fn median3<T>(v: &[T], a: usize, b: usize, c: usize, cmp: &mut impl FnMut(&T, &T) -> Ordering) -> usize {
+fn median3<T>(
+    v: &[T],
+    a: usize,
+    b: usize,
+    c: usize,
+    cmp: &mut impl FnMut(&T, &T) -> Ordering,
+) -> usize {
     if cmp(&v[a], &v[b]) == Ordering::Less {
         if cmp(&v[b], &v[c]) == Ordering::Less {
             b
@@ -631,19 +667,32 @@ mod tests {
         for n in [0usize, 1, 6, 7, 8, 41, 100, 1000] {
             let data: Vec<u64> = (0..n)
                 .map(|_| {
-                    seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                    seed = seed
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
                     (seed >> 33) % 50
                 })
                 .collect();
             let mut sorted = data.clone();
             sorted.sort();
-            for (start, end) in [(0i64, n as i64 - 1), (3, 9), (n as i64 / 2, n as i64 / 2 + 5)] {
+            for (start, end) in [
+                (0i64, n as i64 - 1),
+                (3, 9),
+                (n as i64 / 2, n as i64 / 2 + 5),
+            ] {
                 let mut v = data.clone();
                 partial_sort(&mut v, start, end, &mut |a, b| a.cmp(b));
                 let lo = (start.max(0) as usize).min(n);
                 let hi = ((end + 1).max(0) as usize).min(n);
                 if lo < hi {
-                    assert_eq!(v[lo..hi], sorted[lo..hi], "n {} window {}..={}", n, start, end);
+                    assert_eq!(
+                        v[lo..hi],
+                        sorted[lo..hi],
+                        "n {} window {}..={}",
+                        n,
+                        start,
+                        end
+                    );
                 }
             }
         }

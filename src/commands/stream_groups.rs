@@ -64,26 +64,48 @@ pub const COMMANDS: &[CommandSpec] = &[
 const XGROUP_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new("create", -5, "write denyoom", (2, 2, 1), xgroup)
         .key_specs(&["RW insert / index 2 / range 0 1 0"])
-        .doc("stream", "5.0.0", "key group <id | $> [MKSTREAM] [ENTRIESREAD entries-read]", "Creates a consumer group.")
+        .doc(
+            "stream",
+            "5.0.0",
+            "key group <id | $> [MKSTREAM] [ENTRIESREAD entries-read]",
+            "Creates a consumer group.",
+        )
         .complexity("O(1)"),
     CommandSpec::new("createconsumer", 5, "write denyoom", (2, 2, 1), xgroup)
         .key_specs(&["RW insert / index 2 / range 0 1 0"])
-        .doc("stream", "6.2.0", "key group consumer", "Adds a consumer to a group.")
+        .doc(
+            "stream",
+            "6.2.0",
+            "key group consumer",
+            "Adds a consumer to a group.",
+        )
         .complexity("O(1)"),
     CommandSpec::new("delconsumer", 5, "write", (2, 2, 1), xgroup)
         .key_specs(&["RW delete / index 2 / range 0 1 0"])
-        .doc("stream", "5.0.0", "key group consumer", "Removes a consumer and its pending entries from a group.")
+        .doc(
+            "stream",
+            "5.0.0",
+            "key group consumer",
+            "Removes a consumer and its pending entries from a group.",
+        )
         .complexity("O(1)"),
     CommandSpec::new("destroy", 4, "write", (2, 2, 1), xgroup)
         .key_specs(&["RW delete / index 2 / range 0 1 0"])
         .doc("stream", "5.0.0", "key group", "Removes a consumer group.")
-        .complexity("O(N) where N is the number of entries in the group's pending entries list (PEL)."),
+        .complexity(
+            "O(N) where N is the number of entries in the group's pending entries list (PEL).",
+        ),
     CommandSpec::new("help", 2, "loading stale", (0, 0, 0), xgroup)
         .doc("stream", "5.0.0", "", "Lists XGROUP's subcommands.")
         .complexity("O(1)"),
     CommandSpec::new("setid", -5, "write", (2, 2, 1), xgroup)
         .key_specs(&["RW update / index 2 / range 0 1 0"])
-        .doc("stream", "5.0.0", "key group <id | $> [ENTRIESREAD entries-read]", "Moves a group's last delivered ID.")
+        .doc(
+            "stream",
+            "5.0.0",
+            "key group <id | $> [ENTRIESREAD entries-read]",
+            "Moves a group's last delivered ID.",
+        )
         .complexity("O(1)"),
 ];
 
@@ -153,7 +175,9 @@ fn xgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             } else if args::is(&argv[i], "entriesread") && i + 1 < argc {
                 entries_read = args::int(&argv[i + 1])?;
                 if entries_read < -1 {
-                    return Err(CmdError::from("ERR value for ENTRIESREAD must be positive or -1"));
+                    return Err(CmdError::from(
+                        "ERR value for ENTRIESREAD must be positive or -1",
+                    ));
                 }
                 i += 2;
             } else {
@@ -191,14 +215,26 @@ fn xgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
                 parse_id(&argv[4], true, 0, false)?.0
             };
             if !exists {
-                ctx.db().set(key, Value::Stream(Box::new(Stream::new())), now);
+                ctx.db()
+                    .set(key, Value::Stream(Box::new(Stream::new())), now);
                 ctx.signal_modified(key);
             }
-            let Some(st) = stream_ref(ctx, key) else { return Err(CmdError::from(KEY_MUST_EXIST)) };
+            let Some(st) = stream_ref(ctx, key) else {
+                return Err(CmdError::from(KEY_MUST_EXIST));
+            };
             if st.groups.contains_key(group) {
-                return Err(CmdError::from("BUSYGROUP Consumer Group name already exists"));
+                return Err(CmdError::from(
+                    "BUSYGROUP Consumer Group name already exists",
+                ));
             }
-            st.groups.insert(group.clone(), Group { last_id: id, entries_read, ..Group::default() });
+            st.groups.insert(
+                group.clone(),
+                Group {
+                    last_id: id,
+                    entries_read,
+                    ..Group::default()
+                },
+            );
             ctx.dirty(1);
             ctx.notify('t', "xgroup-create", key);
             Ok(Reply::ok())
@@ -218,7 +254,9 @@ fn xgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             Ok(Reply::ok())
         }
         b"destroy" if argc == 4 => {
-            let removed = stream_ref(ctx, key).and_then(|s| s.groups.remove(group)).is_some();
+            let removed = stream_ref(ctx, key)
+                .and_then(|s| s.groups.remove(group))
+                .is_some();
             if !removed {
                 return Ok(Reply::Integer(0));
             }
@@ -229,18 +267,30 @@ fn xgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             Ok(Reply::Integer(1))
         }
         b"createconsumer" if argc == 5 => {
-            let Some(g) = stream_ref(ctx, key).and_then(|s| s.groups.get_mut(group)) else { return Ok(Reply::Integer(0)) };
+            let Some(g) = stream_ref(ctx, key).and_then(|s| s.groups.get_mut(group)) else {
+                return Ok(Reply::Integer(0));
+            };
             if g.consumers.contains_key(&argv[4]) {
                 return Ok(Reply::Integer(0));
             }
-            g.consumers.insert(argv[4].clone(), Consumer { seen_time: now, ..Consumer::default() });
+            g.consumers.insert(
+                argv[4].clone(),
+                Consumer {
+                    seen_time: now,
+                    ..Consumer::default()
+                },
+            );
             ctx.dirty(1);
             ctx.notify('t', "xgroup-createconsumer", key);
             Ok(Reply::Integer(1))
         }
         b"delconsumer" if argc == 5 => {
-            let Some(g) = stream_ref(ctx, key).and_then(|s| s.groups.get_mut(group)) else { return Ok(Reply::Integer(0)) };
-            let Some(c) = g.consumers.remove(&argv[4]) else { return Ok(Reply::Integer(0)) };
+            let Some(g) = stream_ref(ctx, key).and_then(|s| s.groups.get_mut(group)) else {
+                return Ok(Reply::Integer(0));
+            };
+            let Some(c) = g.consumers.remove(&argv[4]) else {
+                return Ok(Reply::Integer(0));
+            };
             for id in &c.pel {
                 g.pel.remove(id);
             }
@@ -299,27 +349,47 @@ fn distance_from_first(st: &Stream, id: StreamId) -> i64 {
 /// Delivers new entries after the group's last ID to `consumer` (created when missing, its
 /// seen time refreshed): moves the group's last ID and read counter, and records each entry in
 /// the PELs unless `noack` (taking it over from another consumer if it was pending there).
-fn deliver_new(ctx: &mut Ctx, key: &[u8], group: &[u8], consumer: &[u8], count: usize, noack: bool) -> Vec<Reply> {
+fn deliver_new(
+    ctx: &mut Ctx,
+    key: &[u8],
+    group: &[u8],
+    consumer: &[u8],
+    count: usize,
+    noack: bool,
+) -> Vec<Reply> {
     let now = ctx.now;
     let created = {
-        let Some(g) = stream_ref(ctx, key).and_then(|s| s.groups.get_mut(group)) else { return Vec::new() };
+        let Some(g) = stream_ref(ctx, key).and_then(|s| s.groups.get_mut(group)) else {
+            return Vec::new();
+        };
         touch_consumer(g, consumer, now)
     };
     if created {
         ctx.dirty(1);
         ctx.notify('t', "xgroup-createconsumer", key);
     }
-    let Some(st) = stream_ref(ctx, key) else { return Vec::new() };
-    let Some(last) = st.groups.get(group).map(|g| g.last_id) else { return Vec::new() };
-    let Some(start) = last.incr() else { return Vec::new() };
-    let picked: Vec<(StreamId, Fields)> =
-        st.range(start, StreamId::MAX, false, count).into_iter().map(|(id, f)| (id, f.clone())).collect();
+    let Some(st) = stream_ref(ctx, key) else {
+        return Vec::new();
+    };
+    let Some(last) = st.groups.get(group).map(|g| g.last_id) else {
+        return Vec::new();
+    };
+    let Some(start) = last.incr() else {
+        return Vec::new();
+    };
+    let picked: Vec<(StreamId, Fields)> = st
+        .range(start, StreamId::MAX, false, count)
+        .into_iter()
+        .map(|(id, f)| (id, f.clone()))
+        .collect();
     let mut out = Vec::with_capacity(picked.len());
     for (id, fields) in picked {
         let tomb = has_tombstones_from(st, id);
         let dist = distance_from_first(st, id);
         let added = st.entries_added;
-        let Some(g) = st.groups.get_mut(group) else { break };
+        let Some(g) = st.groups.get_mut(group) else {
+            break;
+        };
         if id > g.last_id {
             if g.entries_read != -1 && !tomb {
                 g.entries_read += 1;
@@ -330,7 +400,14 @@ fn deliver_new(ctx: &mut Ctx, key: &[u8], group: &[u8], consumer: &[u8], count: 
         }
         out.push(entry_reply(id, &fields));
         if !noack {
-            if let Some(old) = g.pel.insert(id, PendingEntry { consumer: consumer.to_vec(), delivery_time: now, delivery_count: 1 }) {
+            if let Some(old) = g.pel.insert(
+                id,
+                PendingEntry {
+                    consumer: consumer.to_vec(),
+                    delivery_time: now,
+                    delivery_count: 1,
+                },
+            ) {
                 if let Some(c) = g.consumers.get_mut(&old.consumer) {
                     c.pel.remove(&id);
                 }
@@ -351,7 +428,13 @@ fn touch_consumer(g: &mut Group, consumer: &[u8], now: i64) -> bool {
             false
         }
         None => {
-            g.consumers.insert(consumer.to_vec(), Consumer { seen_time: now, ..Consumer::default() });
+            g.consumers.insert(
+                consumer.to_vec(),
+                Consumer {
+                    seen_time: now,
+                    ..Consumer::default()
+                },
+            );
             true
         }
     }
@@ -359,25 +442,47 @@ fn touch_consumer(g: &mut Group, consumer: &[u8], now: i64) -> bool {
 
 /// Replies the consumer's own pending entries after `after` (up to `count`, 0 for all),
 /// counting a new delivery for each still in the stream; deleted ones show a nil body.
-fn deliver_history(ctx: &mut Ctx, key: &[u8], group: &[u8], consumer: &[u8], after: StreamId, count: usize) -> Vec<Reply> {
+fn deliver_history(
+    ctx: &mut Ctx,
+    key: &[u8],
+    group: &[u8],
+    consumer: &[u8],
+    after: StreamId,
+    count: usize,
+) -> Vec<Reply> {
     let now = ctx.now;
     let created = {
-        let Some(g) = stream_ref(ctx, key).and_then(|s| s.groups.get_mut(group)) else { return Vec::new() };
+        let Some(g) = stream_ref(ctx, key).and_then(|s| s.groups.get_mut(group)) else {
+            return Vec::new();
+        };
         touch_consumer(g, consumer, now)
     };
     if created {
         ctx.dirty(1);
         ctx.notify('t', "xgroup-createconsumer", key);
     }
-    let Some(st) = stream_ref(ctx, key) else { return Vec::new() };
-    let Some(start) = after.incr() else { return Vec::new() };
+    let Some(st) = stream_ref(ctx, key) else {
+        return Vec::new();
+    };
+    let Some(start) = after.incr() else {
+        return Vec::new();
+    };
     let ids: Vec<StreamId> = match st.groups.get(group).and_then(|g| g.consumers.get(consumer)) {
-        Some(c) => c.pel.range(start..).take(if count == 0 { usize::MAX } else { count }).copied().collect(),
+        Some(c) => c
+            .pel
+            .range(start..)
+            .take(if count == 0 { usize::MAX } else { count })
+            .copied()
+            .collect(),
         None => Vec::new(),
     };
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        let entry = st.range(id, id, false, 1).into_iter().next().map(|(i, f)| entry_reply(i, f));
+        let entry = st
+            .range(id, id, false, 1)
+            .into_iter()
+            .next()
+            .map(|(i, f)| entry_reply(i, f));
         match entry {
             Some(e) => {
                 out.push(e);
@@ -386,7 +491,10 @@ fn deliver_history(ctx: &mut Ctx, key: &[u8], group: &[u8], consumer: &[u8], aft
                     pe.delivery_count += 1;
                 }
             }
-            None => out.push(Reply::Array(vec![Reply::Bulk(id.to_bytes()), Reply::NilArray])),
+            None => out.push(Reply::Array(vec![
+                Reply::Bulk(id.to_bytes()),
+                Reply::NilArray,
+            ])),
         }
     }
     out
@@ -409,12 +517,19 @@ fn xreadgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         let o = &argv[i];
         if args::is(o, "block") && more > 0 {
             i += 1;
-            let ms = args::int_or(&argv[i], CmdError::from("ERR timeout is not an integer or out of range"))?;
+            let ms = args::int_or(
+                &argv[i],
+                CmdError::from("ERR timeout is not an integer or out of range"),
+            )?;
             if ms < 0 {
                 return Err(CmdError::from("ERR timeout is negative"));
             }
             let deadline = ctx.now.wrapping_add(ms);
-            block = Some(if ms == 0 || deadline < 0 { None } else { Some(deadline) });
+            block = Some(if ms == 0 || deadline < 0 {
+                None
+            } else {
+                Some(deadline)
+            });
         } else if args::is(o, "count") && more > 0 {
             i += 1;
             count = usize::try_from(args::int(&argv[i])?.max(0)).unwrap_or(usize::MAX);
@@ -446,7 +561,18 @@ fn xreadgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let keys = &argv[streams_arg..streams_arg + nkeys];
     let resp3 = ctx.eng.proto(ctx.client) >= 3;
     if let Some(ready) = ctx.ready_key.clone() {
-        return serve_blocked(ctx, argv, keys, &ready, &gname, &cname, count, noack, block.flatten(), resp3);
+        return serve_blocked(
+            ctx,
+            argv,
+            keys,
+            &ready,
+            &gname,
+            &cname,
+            count,
+            noack,
+            block.flatten(),
+            resp3,
+        );
     }
     // None stands for `>`.
     let mut ids: Vec<Option<StreamId>> = Vec::with_capacity(nkeys);
@@ -481,8 +607,12 @@ fn xreadgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         let entries = match id {
             Some(after) => deliver_history(ctx, key, &gname, &cname, *after, count),
             None => {
-                let Some(st) = stream_ref(ctx, key) else { continue };
-                let Some(g) = st.groups.get(&gname) else { continue };
+                let Some(st) = stream_ref(ctx, key) else {
+                    continue;
+                };
+                let Some(g) = st.groups.get(&gname) else {
+                    continue;
+                };
                 if st.is_empty() || st.last_live_id() <= g.last_id {
                     continue;
                 }
@@ -507,7 +637,12 @@ fn shape(served: Vec<(Reply, Reply)>, resp3: bool) -> Reply {
     if resp3 {
         Reply::Map(served)
     } else {
-        Reply::Array(served.into_iter().map(|(k, v)| Reply::Array(vec![k, v])).collect())
+        Reply::Array(
+            served
+                .into_iter()
+                .map(|(k, v)| Reply::Array(vec![k, v]))
+                .collect(),
+        )
     }
 }
 
@@ -531,11 +666,16 @@ fn serve_blocked(
         _ => None,
     };
     match state {
-        Some(None) => Err(CmdError::from("NOGROUP the consumer group this client was blocked on no longer exists")),
+        Some(None) => Err(CmdError::from(
+            "NOGROUP the consumer group this client was blocked on no longer exists",
+        )),
         Some(Some(true)) => {
             let entries = deliver_new(ctx, ready, gname, cname, count, noack);
             ctx.dirty(1);
-            Ok(shape(vec![(Reply::Bulk(ready.to_vec()), Reply::Array(entries))], resp3))
+            Ok(shape(
+                vec![(Reply::Bulk(ready.to_vec()), Reply::Array(entries))],
+                resp3,
+            ))
         }
         _ => {
             ctx.block_on_rerun(keys.to_vec(), deadline, Reply::NilArray, argv.to_vec());
@@ -598,11 +738,15 @@ fn xpending(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         let count = args::int(&argv[at + 2])?.max(0);
         let (mut start, ex) = parse_bound(&argv[at], 0)?;
         if ex {
-            start = start.incr().ok_or_else(|| CmdError::from("ERR invalid start ID for the interval"))?;
+            start = start
+                .incr()
+                .ok_or_else(|| CmdError::from("ERR invalid start ID for the interval"))?;
         }
         let (mut end, ex) = parse_bound(&argv[at + 1], u64::MAX)?;
         if ex {
-            end = end.decr().ok_or_else(|| CmdError::from("ERR invalid end ID for the interval"))?;
+            end = end
+                .decr()
+                .ok_or_else(|| CmdError::from("ERR invalid end ID for the interval"))?;
         }
         if at + 3 < argc {
             consumer = Some(argv[at + 3].clone());
@@ -624,13 +768,23 @@ fn xpending(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     };
     let Some((start, end, mut count)) = range else {
         let (Some(first), Some(last)) = (g.pel.keys().next(), g.pel.keys().next_back()) else {
-            return Ok(Reply::Array(vec![Reply::Integer(0), Reply::Nil, Reply::Nil, Reply::NilArray]));
+            return Ok(Reply::Array(vec![
+                Reply::Integer(0),
+                Reply::Nil,
+                Reply::Nil,
+                Reply::NilArray,
+            ]));
         };
         let owners = g
             .consumers
             .iter()
             .filter(|(_, c)| !c.pel.is_empty())
-            .map(|(n, c)| Reply::Array(vec![Reply::Bulk(n.clone()), Reply::Bulk(c.pel.len().to_string().into_bytes())]))
+            .map(|(n, c)| {
+                Reply::Array(vec![
+                    Reply::Bulk(n.clone()),
+                    Reply::Bulk(c.pel.len().to_string().into_bytes()),
+                ])
+            })
             .collect();
         return Ok(Reply::Array(vec![
             Reply::Integer(g.pel.len() as i64),
@@ -704,7 +858,11 @@ fn xclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             lossy(gname)
         ))));
     }
-    let min_idle = args::int_or(&argv[4], CmdError::from("ERR Invalid min-idle-time argument for XCLAIM"))?.max(0);
+    let min_idle = args::int_or(
+        &argv[4],
+        CmdError::from("ERR Invalid min-idle-time argument for XCLAIM"),
+    )?
+    .max(0);
     let mut ids = Vec::new();
     let mut j = 5;
     while j < argv.len() {
@@ -729,19 +887,31 @@ fn xclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             justid = true;
         } else if args::is(opt, "idle") && more {
             j += 1;
-            let v = args::int_or(&argv[j], CmdError::from("ERR Invalid IDLE option argument for XCLAIM"))?;
+            let v = args::int_or(
+                &argv[j],
+                CmdError::from("ERR Invalid IDLE option argument for XCLAIM"),
+            )?;
             delivery = Some(now.wrapping_sub(v));
         } else if args::is(opt, "time") && more {
             j += 1;
-            delivery = Some(args::int_or(&argv[j], CmdError::from("ERR Invalid TIME option argument for XCLAIM"))?);
+            delivery = Some(args::int_or(
+                &argv[j],
+                CmdError::from("ERR Invalid TIME option argument for XCLAIM"),
+            )?);
         } else if args::is(opt, "retrycount") && more {
             j += 1;
-            retrycount = args::int_or(&argv[j], CmdError::from("ERR Invalid RETRYCOUNT option argument for XCLAIM"))?;
+            retrycount = args::int_or(
+                &argv[j],
+                CmdError::from("ERR Invalid RETRYCOUNT option argument for XCLAIM"),
+            )?;
         } else if args::is(opt, "lastid") && more {
             j += 1;
             last_id = parse_id(&argv[j], true, 0, false)?.0;
         } else {
-            return Err(CmdError::new(error::sanitize(&format!("ERR Unrecognized XCLAIM option '{}'", lossy(opt)))));
+            return Err(CmdError::new(error::sanitize(&format!(
+                "ERR Unrecognized XCLAIM option '{}'",
+                lossy(opt)
+            ))));
         }
         j += 1;
     }
@@ -750,7 +920,9 @@ fn xclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         Some(t) if (0..=now).contains(&t) => t,
         _ => now,
     };
-    let Some(st) = stream_ref(ctx, key) else { return Ok(Reply::Array(Vec::new())) };
+    let Some(st) = stream_ref(ctx, key) else {
+        return Ok(Reply::Array(Vec::new()));
+    };
     let mut dirty = 0u64;
     if st.groups.get(gname).is_some_and(|g| last_id > g.last_id) {
         if let Some(g) = st.groups.get_mut(gname) {
@@ -762,8 +934,14 @@ fn xclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let mut consumer_created = false;
     let mut consumer_touched = false;
     for id in ids {
-        let entry = st.range(id, id, false, 1).into_iter().next().map(|(i, f)| entry_reply(i, f));
-        let Some(g) = st.groups.get_mut(gname) else { break };
+        let entry = st
+            .range(id, id, false, 1)
+            .into_iter()
+            .next()
+            .map(|(i, f)| entry_reply(i, f));
+        let Some(g) = st.groups.get_mut(gname) else {
+            break;
+        };
         let Some(entry) = entry else {
             // The entry is gone: its pending record goes too.
             if let Some(pe) = g.pel.remove(&id) {
@@ -775,7 +953,14 @@ fn xclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             continue;
         };
         let forced = if force && !g.pel.contains_key(&id) {
-            g.pel.insert(id, PendingEntry { consumer: Vec::new(), delivery_time: now, delivery_count: 1 });
+            g.pel.insert(
+                id,
+                PendingEntry {
+                    consumer: Vec::new(),
+                    delivery_time: now,
+                    delivery_count: 1,
+                },
+            );
             true
         } else {
             false
@@ -788,7 +973,9 @@ fn xclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             consumer_touched = true;
             consumer_created = touch_consumer(g, cname, now);
         }
-        let Some(pe) = g.pel.get_mut(&id) else { continue };
+        let Some(pe) = g.pel.get_mut(&id) else {
+            continue;
+        };
         let old = std::mem::replace(&mut pe.consumer, cname.clone());
         pe.delivery_time = delivery;
         if retrycount >= 0 {
@@ -804,7 +991,11 @@ fn xclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         if let Some(c) = g.consumers.get_mut(cname) {
             c.pel.insert(id);
         }
-        out.push(if justid { Reply::Bulk(id.to_bytes()) } else { entry });
+        out.push(if justid {
+            Reply::Bulk(id.to_bytes())
+        } else {
+            entry
+        });
         dirty += 1;
     }
     if consumer_created {
@@ -822,10 +1013,16 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let key = &argv[1];
     let gname = &argv[2];
     let cname = &argv[3];
-    let min_idle = args::int_or(&argv[4], CmdError::from("ERR Invalid min-idle-time argument for XAUTOCLAIM"))?.max(0);
+    let min_idle = args::int_or(
+        &argv[4],
+        CmdError::from("ERR Invalid min-idle-time argument for XAUTOCLAIM"),
+    )?
+    .max(0);
     let (mut start, ex) = parse_bound(&argv[5], 0)?;
     if ex {
-        start = start.incr().ok_or_else(|| CmdError::from("ERR invalid start ID for the interval"))?;
+        start = start
+            .incr()
+            .ok_or_else(|| CmdError::from("ERR invalid start ID for the interval"))?;
     }
     // Redis bounds COUNT so that its buffers (16 bytes an ID) and attempts (10 a claim) fit.
     const MAX_COUNT: i64 = i64::MAX / 16;
@@ -863,10 +1060,14 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     // Redis allocates 16 bytes per COUNT up front; past the 128 TiB of a process's address
     // space that allocation fails (smaller ones are only reserved, never touched).
     if count >= 1 << 43 {
-        return Err(CmdError::from("ERR Insufficient memory, failed allocating transient memory, COUNT too high."));
+        return Err(CmdError::from(
+            "ERR Insufficient memory, failed allocating transient memory, COUNT too high.",
+        ));
     }
     let now = ctx.now;
-    let Some(st) = stream_ref(ctx, key) else { return Ok(Reply::Array(Vec::new())) };
+    let Some(st) = stream_ref(ctx, key) else {
+        return Ok(Reply::Array(Vec::new()));
+    };
     let mut attempts = count.saturating_mul(10);
     let mut claimed = Vec::new();
     let mut deleted = Vec::new();
@@ -877,15 +1078,25 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     // None once the largest possible ID was examined: nothing can follow it.
     let mut from = Some(start);
     loop {
-        let next = from.and_then(|f| st.groups.get(gname).and_then(|g| g.pel.range(f..).next().map(|(id, _)| *id)));
+        let next = from.and_then(|f| {
+            st.groups
+                .get(gname)
+                .and_then(|g| g.pel.range(f..).next().map(|(id, _)| *id))
+        });
         if attempts == 0 || count == 0 {
             cursor = next.unwrap_or(StreamId::MIN);
             break;
         }
         attempts -= 1;
         let Some(id) = next else { break };
-        let entry = st.range(id, id, false, 1).into_iter().next().map(|(i, f)| entry_reply(i, f));
-        let Some(g) = st.groups.get_mut(gname) else { break };
+        let entry = st
+            .range(id, id, false, 1)
+            .into_iter()
+            .next()
+            .map(|(i, f)| entry_reply(i, f));
+        let Some(g) = st.groups.get_mut(gname) else {
+            break;
+        };
         from = id.incr();
         let Some(entry) = entry else {
             if let Some(pe) = g.pel.remove(&id) {
@@ -906,7 +1117,9 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             consumer_touched = true;
             consumer_created = touch_consumer(g, cname, now);
         }
-        let Some(pe) = g.pel.get_mut(&id) else { continue };
+        let Some(pe) = g.pel.get_mut(&id) else {
+            continue;
+        };
         let old = std::mem::replace(&mut pe.consumer, cname.clone());
         pe.delivery_time = now;
         if !justid {
@@ -920,7 +1133,11 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         if let Some(c) = g.consumers.get_mut(cname) {
             c.pel.insert(id);
         }
-        claimed.push(if justid { Reply::Bulk(id.to_bytes()) } else { entry });
+        claimed.push(if justid {
+            Reply::Bulk(id.to_bytes())
+        } else {
+            entry
+        });
         count -= 1;
         dirty += 1;
     }
@@ -929,5 +1146,9 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         ctx.notify('t', "xgroup-createconsumer", key);
     }
     ctx.dirty(dirty);
-    Ok(Reply::Array(vec![Reply::Bulk(cursor.to_bytes()), Reply::Array(claimed), Reply::Array(deleted)]))
+    Ok(Reply::Array(vec![
+        Reply::Bulk(cursor.to_bytes()),
+        Reply::Array(claimed),
+        Reply::Array(deleted),
+    ]))
 }

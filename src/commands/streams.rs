@@ -79,7 +79,10 @@ fn parse_u64(s: &[u8]) -> Option<u64> {
     if let Some(v) = crate::util::parse_i64(s) {
         return u64::try_from(v).ok();
     }
-    let mut p = s.iter().position(|b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')).unwrap_or(s.len());
+    let mut p = s
+        .iter()
+        .position(|b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
+        .unwrap_or(s.len());
     let mut neg = false;
     match s.get(p) {
         Some(b'-') => {
@@ -103,7 +106,12 @@ fn parse_u64(s: &[u8]) -> Option<u64> {
 /// Parses a stream ID argument: `ms-seq`, `ms` (sequence `missing_seq`), `-` and `+` unless
 /// `strict`, and `ms-*` when `star` is allowed (XADD). Returns the ID and whether the
 /// sequence was given (false only for `ms-*`).
-pub(super) fn parse_id(arg: &[u8], strict: bool, missing_seq: u64, star: bool) -> Result<(StreamId, bool), CmdError> {
+pub(super) fn parse_id(
+    arg: &[u8],
+    strict: bool,
+    missing_seq: u64,
+    star: bool,
+) -> Result<(StreamId, bool), CmdError> {
     if arg.len() > 127 {
         return Err(error::STREAM_ID_INVALID);
     }
@@ -112,7 +120,14 @@ pub(super) fn parse_id(arg: &[u8], strict: bool, missing_seq: u64, star: bool) -
         if strict {
             return Err(error::STREAM_ID_INVALID);
         }
-        return Ok((if s == b"-" { StreamId::MIN } else { StreamId::MAX }, true));
+        return Ok((
+            if s == b"-" {
+                StreamId::MIN
+            } else {
+                StreamId::MAX
+            },
+            true,
+        ));
     }
     match s.iter().position(|b| *b == b'-') {
         Some(dash) => {
@@ -201,14 +216,18 @@ fn parse_add_trim(argv: &[Vec<u8>], xadd: bool) -> Result<AddTrim, CmdError> {
             let val = &argv[i + 1];
             if maxlen {
                 let n = args::int(val)?;
-                a.maxlen = Some(u64::try_from(n).map_err(|_| CmdError::from("ERR The MAXLEN argument must be >= 0."))?);
+                a.maxlen = Some(
+                    u64::try_from(n)
+                        .map_err(|_| CmdError::from("ERR The MAXLEN argument must be >= 0."))?,
+                );
             } else {
                 a.minid = Some(parse_id(val, true, 0, false)?.0);
             }
             i += 1;
         } else if args::is(opt, "limit") && more > 0 {
             let n = args::int(&argv[i + 1])?;
-            a.limit = u64::try_from(n).map_err(|_| CmdError::from("ERR The LIMIT argument must be >= 0."))?;
+            a.limit = u64::try_from(n)
+                .map_err(|_| CmdError::from("ERR The LIMIT argument must be >= 0."))?;
             limit_given = true;
             i += 1;
         } else if xadd && args::is(opt, "nomkstream") {
@@ -223,14 +242,20 @@ fn parse_add_trim(argv: &[Vec<u8>], xadd: bool) -> Result<AddTrim, CmdError> {
     }
     a.idpos = i;
     if a.limit != 0 && !a.trims() {
-        return Err(CmdError::from("ERR syntax error, LIMIT cannot be used without specifying a trimming strategy"));
+        return Err(CmdError::from(
+            "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy",
+        ));
     }
     if !xadd && !a.trims() {
-        return Err(CmdError::from("ERR syntax error, XTRIM must be called with a trimming strategy"));
+        return Err(CmdError::from(
+            "ERR syntax error, XTRIM must be called with a trimming strategy",
+        ));
     }
     if limit_given {
         if !a.approx {
-            return Err(CmdError::from("ERR syntax error, LIMIT cannot be used without the special ~ option"));
+            return Err(CmdError::from(
+                "ERR syntax error, LIMIT cannot be used without the special ~ option",
+            ));
         }
     } else if a.approx {
         // Redis's default work cap: 100 nodes' worth of entries.
@@ -276,9 +301,12 @@ fn xadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         if a.nomkstream {
             return Ok(Reply::Nil);
         }
-        ctx.db().set(key, Value::Stream(Box::new(Stream::new())), now);
+        ctx.db()
+            .set(key, Value::Stream(Box::new(Stream::new())), now);
     }
-    let Some(st) = stream_mut(ctx, key)? else { return Ok(Reply::Nil) };
+    let Some(st) = stream_mut(ctx, key)? else {
+        return Ok(Reply::Nil);
+    };
     let last = st.last_id;
     if last == StreamId::MAX {
         return Err(error::STREAM_EXHAUSTED);
@@ -304,7 +332,10 @@ fn xadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if id <= last {
         return Err(error::STREAM_ID_SMALLER);
     }
-    let fields: Fields = argv[field_pos..].chunks(2).map(|p| (p[0].clone(), p[1].clone())).collect();
+    let fields: Fields = argv[field_pos..]
+        .chunks(2)
+        .map(|p| (p[0].clone(), p[1].clone()))
+        .collect();
     st.append(id, fields);
     let trimmed = if a.trims() { trim(st, &a) } else { 0 };
     ctx.signal_modified(key);
@@ -328,14 +359,22 @@ fn xlen(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 }
 
 fn range_generic(ctx: &mut Ctx, argv: &[Vec<u8>], rev: bool) -> CmdResult {
-    let (start_arg, end_arg) = if rev { (&argv[3], &argv[2]) } else { (&argv[2], &argv[3]) };
+    let (start_arg, end_arg) = if rev {
+        (&argv[3], &argv[2])
+    } else {
+        (&argv[2], &argv[3])
+    };
     let (mut start, start_ex) = parse_bound(start_arg, 0)?;
     let (mut end, end_ex) = parse_bound(end_arg, u64::MAX)?;
     if start_ex {
-        start = start.incr().ok_or(CmdError::from("ERR invalid start ID for the interval"))?;
+        start = start
+            .incr()
+            .ok_or(CmdError::from("ERR invalid start ID for the interval"))?;
     }
     if end_ex {
-        end = end.decr().ok_or(CmdError::from("ERR invalid end ID for the interval"))?;
+        end = end
+            .decr()
+            .ok_or(CmdError::from("ERR invalid end ID for the interval"))?;
     }
     let mut count: i64 = -1;
     let mut j = 4;
@@ -357,8 +396,17 @@ fn range_generic(ctx: &mut Ctx, argv: &[Vec<u8>], rev: bool) -> CmdResult {
     if count == 0 {
         return Ok(Reply::NilArray);
     }
-    let limit = if count < 0 { 0 } else { usize::try_from(count).unwrap_or(usize::MAX) };
-    Ok(Reply::Array(st.range(start, end, rev, limit).into_iter().map(|(id, f)| entry_reply(id, f)).collect()))
+    let limit = if count < 0 {
+        0
+    } else {
+        usize::try_from(count).unwrap_or(usize::MAX)
+    };
+    Ok(Reply::Array(
+        st.range(start, end, rev, limit)
+            .into_iter()
+            .map(|(id, f)| entry_reply(id, f))
+            .collect(),
+    ))
 }
 
 /// `XRANGE key start end [COUNT count]` → `[[id, [field, value, ...]], ...]` ascending; a nil
@@ -379,8 +427,13 @@ fn xdel(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Ok(Reply::Integer(0));
     }
     // Every ID is checked before anything is deleted, so a bad one changes nothing.
-    let ids = argv[2..].iter().map(|a| parse_id(a, true, 0, false).map(|p| p.0)).collect::<Result<Vec<_>, _>>()?;
-    let Some(st) = stream_mut(ctx, key)? else { return Ok(Reply::Integer(0)) };
+    let ids = argv[2..]
+        .iter()
+        .map(|a| parse_id(a, true, 0, false).map(|p| p.0))
+        .collect::<Result<Vec<_>, _>>()?;
+    let Some(st) = stream_mut(ctx, key)? else {
+        return Ok(Reply::Integer(0));
+    };
     let mut deleted = 0u64;
     for id in ids {
         if st.delete(id) {
@@ -406,7 +459,9 @@ fn xtrim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Ok(Reply::Integer(0));
     }
     let a = parse_add_trim(argv, false)?;
-    let Some(st) = stream_mut(ctx, key)? else { return Ok(Reply::Integer(0)) };
+    let Some(st) = stream_mut(ctx, key)? else {
+        return Ok(Reply::Integer(0));
+    };
     let deleted = trim(st, &a);
     if deleted > 0 {
         ctx.notify('t', "xtrim", key);
@@ -428,7 +483,10 @@ fn xsetid(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         let more = i + 1 < argv.len();
         if args::is(&argv[i], "entriesadded") && more {
             let n = args::int(&argv[i + 1])?;
-            entries_added = Some(u64::try_from(n).map_err(|_| CmdError::from("ERR entries_added must be positive"))?);
+            entries_added = Some(
+                u64::try_from(n)
+                    .map_err(|_| CmdError::from("ERR entries_added must be positive"))?,
+            );
             i += 2;
         } else if args::is(&argv[i], "maxdeletedid") && more {
             max_deleted = parse_id(&argv[i + 1], true, 0, false)?.0;
@@ -441,13 +499,19 @@ fn xsetid(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         }
     }
     let key = &argv[1];
-    let Some(st) = stream_mut(ctx, key)? else { return Err(error::NO_SUCH_KEY) };
+    let Some(st) = stream_mut(ctx, key)? else {
+        return Err(error::NO_SUCH_KEY);
+    };
     if id < st.max_deleted_id {
-        return Err(CmdError::from("ERR The ID specified in XSETID is smaller than current max_deleted_entry_id"));
+        return Err(CmdError::from(
+            "ERR The ID specified in XSETID is smaller than current max_deleted_entry_id",
+        ));
     }
     if !st.is_empty() {
         if id < st.last_live_id() {
-            return Err(CmdError::from("ERR The ID specified in XSETID is smaller than the target stream top item"));
+            return Err(CmdError::from(
+                "ERR The ID specified in XSETID is smaller than the target stream top item",
+            ));
         }
         if entries_added.is_some_and(|n| n < st.len() as u64) {
             return Err(CmdError::from("ERR The entries_added specified in XSETID is smaller than the target stream length"));
@@ -480,14 +544,21 @@ fn xread(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         let o = &argv[i];
         if args::is(o, "block") && more > 0 {
             i += 1;
-            let ms = args::int_or(&argv[i], CmdError::from("ERR timeout is not an integer or out of range"))?;
+            let ms = args::int_or(
+                &argv[i],
+                CmdError::from("ERR timeout is not an integer or out of range"),
+            )?;
             if ms < 0 {
                 return Err(CmdError::from("ERR timeout is negative"));
             }
             // Redis 7.0 adds the current time without an overflow check; a deadline that wraps
             // negative sorts last in its (unsigned) timeout table, so it never fires.
             let deadline = ctx.now.wrapping_add(ms);
-            block = Some(if ms == 0 || deadline < 0 { None } else { Some(deadline) });
+            block = Some(if ms == 0 || deadline < 0 {
+                None
+            } else {
+                Some(deadline)
+            });
         } else if args::is(o, "count") && more > 0 {
             i += 1;
             count = usize::try_from(args::int(&argv[i])?.max(0)).unwrap_or(usize::MAX);
@@ -500,9 +571,13 @@ fn xread(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             }
             break;
         } else if args::is(o, "group") && more >= 2 {
-            return Err(CmdError::from("ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead."));
+            return Err(CmdError::from(
+                "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
+            ));
         } else if args::is(o, "noack") {
-            return Err(CmdError::from("ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead."));
+            return Err(CmdError::from(
+                "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
+            ));
         } else {
             return Err(error::SYNTAX);
         }
@@ -535,23 +610,44 @@ fn xread(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
     let resp3 = ctx.eng.proto(ctx.client) >= 3;
     if let Some(ready) = ctx.ready_key.clone() {
-        return serve_blocked(ctx, argv, streams_arg, keys, &ids, &ready, count, block.flatten(), resp3);
+        return serve_blocked(
+            ctx,
+            argv,
+            streams_arg,
+            keys,
+            &ids,
+            &ready,
+            count,
+            block.flatten(),
+            resp3,
+        );
     }
     let mut served: Vec<(Reply, Reply)> = Vec::new();
     for (key, gt) in keys.iter().zip(&ids) {
-        let Some(Value::Stream(st)) = ctx.lookup_read(key).map(|e| &e.value) else { continue };
+        let Some(Value::Stream(st)) = ctx.lookup_read(key).map(|e| &e.value) else {
+            continue;
+        };
         if st.is_empty() || st.last_live_id() <= *gt {
             continue;
         }
         let Some(start) = gt.incr() else { continue };
-        let entries = st.range(start, StreamId::MAX, false, count).into_iter().map(|(id, f)| entry_reply(id, f)).collect();
+        let entries = st
+            .range(start, StreamId::MAX, false, count)
+            .into_iter()
+            .map(|(id, f)| entry_reply(id, f))
+            .collect();
         served.push((Reply::Bulk(key.clone()), Reply::Array(entries)));
     }
     if !served.is_empty() {
         return Ok(if resp3 {
             Reply::Map(served)
         } else {
-            Reply::Array(served.into_iter().map(|(k, v)| Reply::Array(vec![k, v])).collect())
+            Reply::Array(
+                served
+                    .into_iter()
+                    .map(|(k, v)| Reply::Array(vec![k, v]))
+                    .collect(),
+            )
         });
     }
     if let Some(deadline) = block {
@@ -564,7 +660,14 @@ fn xread(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// Blocks the client, to be run again with the IDs resolved now, so `$` keeps meaning "after
 /// what was last when the client blocked".
-fn block_again(ctx: &mut Ctx, argv: &[Vec<u8>], streams_arg: usize, keys: &[Vec<u8>], ids: &[StreamId], deadline: Option<i64>) {
+fn block_again(
+    ctx: &mut Ctx,
+    argv: &[Vec<u8>],
+    streams_arg: usize,
+    keys: &[Vec<u8>],
+    ids: &[StreamId],
+    deadline: Option<i64>,
+) {
     let mut rerun = argv[..streams_arg + keys.len()].to_vec();
     rerun.extend(ids.iter().map(|id| id.to_bytes()));
     ctx.block_on_rerun(keys.to_vec(), deadline, Reply::NilArray, rerun);
@@ -586,10 +689,16 @@ fn serve_blocked(
     resp3: bool,
 ) -> CmdResult {
     // A key named twice waits after the ID given with its first mention.
-    let gt = keys.iter().position(|k| k.as_slice() == ready).and_then(|i| ids.get(i).copied());
+    let gt = keys
+        .iter()
+        .position(|k| k.as_slice() == ready)
+        .and_then(|i| ids.get(i).copied());
     let entries = match (gt, ctx.lookup_read(ready).map(|e| &e.value)) {
         (Some(gt), Some(Value::Stream(st))) if st.last_id > gt => gt.incr().map(|start| {
-            st.range(start, StreamId::MAX, false, count).into_iter().map(|(id, f)| entry_reply(id, f)).collect::<Vec<_>>()
+            st.range(start, StreamId::MAX, false, count)
+                .into_iter()
+                .map(|(id, f)| entry_reply(id, f))
+                .collect::<Vec<_>>()
         }),
         _ => None,
     };
@@ -611,12 +720,21 @@ mod tests {
 
     #[test]
     fn ids_parse_like_redis() {
-        assert_eq!(parse_id(b"5", true, 0, false), Ok((StreamId::new(5, 0), true)));
-        assert_eq!(parse_id(b"5-*", true, 0, true), Ok((StreamId::new(5, 0), false)));
+        assert_eq!(
+            parse_id(b"5", true, 0, false),
+            Ok((StreamId::new(5, 0), true))
+        );
+        assert_eq!(
+            parse_id(b"5-*", true, 0, true),
+            Ok((StreamId::new(5, 0), false))
+        );
         assert!(parse_id(b"5-*", true, 0, false).is_err());
         assert!(parse_id(b"-", true, 0, false).is_err());
         assert_eq!(parse_id(b"+", false, 0, false), Ok((StreamId::MAX, true)));
-        assert_eq!(parse_id(b"18446744073709551615-1", true, 0, false), Ok((StreamId::new(u64::MAX, 1), true)));
+        assert_eq!(
+            parse_id(b"18446744073709551615-1", true, 0, false),
+            Ok((StreamId::new(u64::MAX, 1), true))
+        );
         assert!(parse_id(b"18446744073709551616", true, 0, false).is_err());
         assert!(parse_id(b"-1", true, 0, false).is_err());
         assert_eq!(parse_u64(b" +007"), Some(7));

@@ -190,7 +190,11 @@ fn opt_is(arg: &[u8], kw: &str) -> bool {
 fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, CmdError> {
     match ctx.lookup_read(key) {
         None => Ok(None),
-        Some(e) => e.value.as_str().map(|s| Some(s.to_vec())).ok_or(error::WRONGTYPE),
+        Some(e) => e
+            .value
+            .as_str()
+            .map(|s| Some(s.to_vec()))
+            .ok_or(error::WRONGTYPE),
     }
 }
 
@@ -211,7 +215,11 @@ fn store(ctx: &mut Ctx, key: &[u8], value: Value, keep_ttl: bool) {
     let now = ctx.now;
     let keep_lfu = ctx.eng.config.lfu_policy();
     let db = ctx.db();
-    let old_access = if keep_lfu { db.get(key, now).map(|e| (e.lfu, e.touched_at)) } else { None };
+    let old_access = if keep_lfu {
+        db.get(key, now).map(|e| (e.lfu, e.touched_at))
+    } else {
+        None
+    };
     if keep_ttl {
         db.set_keep_ttl(key, value, now);
     } else {
@@ -358,7 +366,11 @@ fn set_generic(
         Some((kind, arg)) => Some(expire_at(kind, arg, ctx.now, invalid_expire)?),
         None => None,
     };
-    let old = if opts.get { read_string(ctx, key)? } else { None };
+    let old = if opts.get {
+        read_string(ctx, key)?
+    } else {
+        None
+    };
     let found = ctx.lookup_write(key).is_some();
     if (opts.nx && found) || (opts.xx && !found) {
         return Ok((false, old));
@@ -406,21 +418,30 @@ fn set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// `SETNX key value` → `:1` when the key was set, `:0` when it already existed.
 fn setnx(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    let opts = StringOpts { nx: true, ..StringOpts::default() };
+    let opts = StringOpts {
+        nx: true,
+        ..StringOpts::default()
+    };
     let (done, old) = set_generic(ctx, &argv[1], &argv[2], &opts, error::INVALID_EXPIRE_SET)?;
     Ok(set_reply(false, done, old, Abort::Zero))
 }
 
 /// `SETEX key seconds value` → `+OK`.
 fn setex(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    let opts = StringOpts { expire: Some((ExpireKind::Ex, &argv[2])), ..StringOpts::default() };
+    let opts = StringOpts {
+        expire: Some((ExpireKind::Ex, &argv[2])),
+        ..StringOpts::default()
+    };
     let (done, old) = set_generic(ctx, &argv[1], &argv[3], &opts, error::INVALID_EXPIRE_SETEX)?;
     Ok(set_reply(false, done, old, Abort::Nil))
 }
 
 /// `PSETEX key milliseconds value` → `+OK`.
 fn psetex(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    let opts = StringOpts { expire: Some((ExpireKind::Px, &argv[2])), ..StringOpts::default() };
+    let opts = StringOpts {
+        expire: Some((ExpireKind::Px, &argv[2])),
+        ..StringOpts::default()
+    };
     let (done, old) = set_generic(ctx, &argv[1], &argv[3], &opts, error::INVALID_EXPIRE_PSETEX)?;
     Ok(set_reply(false, done, old, Abort::Nil))
 }
@@ -433,7 +454,9 @@ fn get(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// `GETDEL key` → the value (then the key is gone), or nil.
 fn getdel(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let key = &argv[1];
-    let Some(v) = read_string(ctx, key)? else { return Ok(Reply::Nil) };
+    let Some(v) = read_string(ctx, key)? else {
+        return Ok(Reply::Nil);
+    };
     let now = ctx.now;
     if ctx.db().remove(key, now).is_some() {
         ctx.signal_modified(key);
@@ -451,7 +474,9 @@ fn getex(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let opts = parse_opts(argv, 2, OptsFor::Getex)?;
     let key = &argv[1];
     // A missing key replies nil before the expire argument is even checked.
-    let Some(v) = read_string(ctx, key)? else { return Ok(Reply::Nil) };
+    let Some(v) = read_string(ctx, key)? else {
+        return Ok(Reply::Nil);
+    };
     let now = ctx.now;
     match opts.expire {
         Some((kind, arg)) => {
@@ -504,7 +529,9 @@ fn getset(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 fn mget(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let mut out = Vec::with_capacity(argv.len() - 1);
     for key in &argv[1..] {
-        let v = ctx.lookup_read(key).and_then(|e| e.value.as_str().map(<[u8]>::to_vec));
+        let v = ctx
+            .lookup_read(key)
+            .and_then(|e| e.value.as_str().map(<[u8]>::to_vec));
         out.push(Reply::bulk_or_nil(v));
     }
     Ok(Reply::Array(out))
@@ -602,9 +629,11 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let key = &argv[1];
     let current = match ctx.lookup_write(key) {
         Some(e) => match &e.value {
-            Value::Str(s, StrEncoding::Int) => {
-                Some(parse_i64(s).map(LongDouble::from_i64).ok_or(error::NOT_FLOAT)?)
-            }
+            Value::Str(s, StrEncoding::Int) => Some(
+                parse_i64(s)
+                    .map(LongDouble::from_i64)
+                    .ok_or(error::NOT_FLOAT)?,
+            ),
             v => {
                 let s = v.as_str().ok_or(error::WRONGTYPE)?;
                 Some(LongDouble::parse(s).ok_or(error::NOT_FLOAT)?)
@@ -739,7 +768,9 @@ fn write_at(s: &mut Vec<u8>, offset: usize, value: &[u8]) -> Result<(), CmdError
 fn getrange(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let start = args::int(&argv[2])?;
     let end = args::int(&argv[3])?;
-    let Some(s) = read_string(ctx, &argv[1])? else { return Ok(Reply::bulk(b"")) };
+    let Some(s) = read_string(ctx, &argv[1])? else {
+        return Ok(Reply::bulk(b""));
+    };
     Ok(Reply::bulk(substring(&s, start, end)))
 }
 
@@ -750,7 +781,11 @@ fn substring(s: &[u8], start: i64, end: i64) -> &[u8] {
         return b"";
     }
     let len = s.len() as i64;
-    let start = if start < 0 { (len + start).max(0) } else { start };
+    let start = if start < 0 {
+        (len + start).max(0)
+    } else {
+        start
+    };
     let end = if end < 0 { (len + end).max(0) } else { end };
     let end = end.min(len - 1);
     if len == 0 || start > end {
@@ -774,11 +809,18 @@ fn strlen(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// ranges from the end of the strings backwards. Missing keys count as empty strings.
 fn lcs(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     // Keys are read first: a key of another type is reported before any syntax error.
-    let a = ctx.lookup_read(&argv[1]).map(|e| e.value.as_str().map(<[u8]>::to_vec));
-    let b = ctx.lookup_read(&argv[2]).map(|e| e.value.as_str().map(<[u8]>::to_vec));
+    let a = ctx
+        .lookup_read(&argv[1])
+        .map(|e| e.value.as_str().map(<[u8]>::to_vec));
+    let b = ctx
+        .lookup_read(&argv[2])
+        .map(|e| e.value.as_str().map(<[u8]>::to_vec));
     let (a, b) = match (a, b) {
         (Some(None), _) | (_, Some(None)) => return Err(error::LCS_NOT_STRINGS),
-        (a, b) => (a.flatten().unwrap_or_default(), b.flatten().unwrap_or_default()),
+        (a, b) => (
+            a.flatten().unwrap_or_default(),
+            b.flatten().unwrap_or_default(),
+        ),
     };
     let (mut getlen, mut getidx, mut withmatchlen) = (false, false, false);
     let mut minmatchlen: i64 = 0;
@@ -897,7 +939,12 @@ impl LcsTable {
                 common[idx - 1] = a[i - 1];
                 let (ai, bj) = ((i - 1) as u32, (j - 1) as u32);
                 match &mut current {
-                    None => current = Some(LcsRange { a: (ai, ai), b: (bj, bj) }),
+                    None => {
+                        current = Some(LcsRange {
+                            a: (ai, ai),
+                            b: (bj, bj),
+                        })
+                    }
                     Some(r) if r.a.0 == ai + 1 && r.b.0 == bj + 1 => {
                         r.a.0 = ai;
                         r.b.0 = bj;
@@ -932,8 +979,8 @@ impl LcsTable {
 
 #[cfg(test)]
 mod tests {
-    use crate::testkit::{encoding as enc, engine, run as cmd, run_args as run, NOW};
     use super::*;
+    use crate::testkit::{encoding as enc, engine, run as cmd, run_args as run, NOW};
 
     fn err(text: &str) -> Reply {
         Reply::Error(text.to_string().into())
@@ -966,7 +1013,10 @@ mod tests {
         cmd(&mut e, c, "INCRBYFLOAT f 1");
         assert_eq!(enc(&e, "f"), "embstr");
         cmd(&mut e, c, "SET i 0100");
-        assert_eq!(cmd(&mut e, c, "INCR i"), err("ERR value is not an integer or out of range"));
+        assert_eq!(
+            cmd(&mut e, c, "INCR i"),
+            err("ERR value is not an integer or out of range")
+        );
         cmd(&mut e, c, "APPEND r 5");
         cmd(&mut e, c, "APPEND r 5");
         assert_eq!(enc(&e, "r"), "raw");
@@ -982,12 +1032,24 @@ mod tests {
     fn set_options_and_errors() {
         let (mut e, c) = engine();
         assert_eq!(cmd(&mut e, c, "SET k v NX XX"), err("ERR syntax error"));
-        assert_eq!(cmd(&mut e, c, "SET k v EX 10 PX 10"), err("ERR syntax error"));
-        assert_eq!(cmd(&mut e, c, "SET k v KEEPTTL EX 1"), err("ERR syntax error"));
+        assert_eq!(
+            cmd(&mut e, c, "SET k v EX 10 PX 10"),
+            err("ERR syntax error")
+        );
+        assert_eq!(
+            cmd(&mut e, c, "SET k v KEEPTTL EX 1"),
+            err("ERR syntax error")
+        );
         assert_eq!(cmd(&mut e, c, "SET k v PERSIST"), err("ERR syntax error"));
         assert_eq!(cmd(&mut e, c, "SET k v EX"), err("ERR syntax error"));
-        assert_eq!(cmd(&mut e, c, "SET k v EX 0"), err("ERR invalid expire time in 'set' command"));
-        assert_eq!(cmd(&mut e, c, "SET k v EX x"), err("ERR value is not an integer or out of range"));
+        assert_eq!(
+            cmd(&mut e, c, "SET k v EX 0"),
+            err("ERR invalid expire time in 'set' command")
+        );
+        assert_eq!(
+            cmd(&mut e, c, "SET k v EX x"),
+            err("ERR value is not an integer or out of range")
+        );
         assert_eq!(
             cmd(&mut e, c, "SET k v EX 9223372036854776"),
             err("ERR invalid expire time in 'set' command")
@@ -997,18 +1059,33 @@ mod tests {
             err("ERR invalid expire time in 'set' command")
         );
         assert_eq!(cmd(&mut e, c, "SET k v EX 10 EX 20"), Reply::ok());
-        assert_eq!(e.dbs[0].peek(b"k").and_then(|x| x.expire_at), Some(NOW + 20_000));
+        assert_eq!(
+            e.dbs[0].peek(b"k").and_then(|x| x.expire_at),
+            Some(NOW + 20_000)
+        );
         assert_eq!(cmd(&mut e, c, "SET k w KEEPTTL GET"), Reply::bulk("v"));
-        assert_eq!(e.dbs[0].peek(b"k").and_then(|x| x.expire_at), Some(NOW + 20_000));
+        assert_eq!(
+            e.dbs[0].peek(b"k").and_then(|x| x.expire_at),
+            Some(NOW + 20_000)
+        );
         assert_eq!(cmd(&mut e, c, "SET k x"), Reply::ok());
         assert_eq!(e.dbs[0].peek(b"k").and_then(|x| x.expire_at), None);
         assert_eq!(cmd(&mut e, c, "SET k y NX GET"), Reply::bulk("x"));
         assert_eq!(cmd(&mut e, c, "GET k"), Reply::bulk("x"));
         assert_eq!(cmd(&mut e, c, "SET q y XX"), Reply::Nil);
         assert_eq!(cmd(&mut e, c, "SET q y XX GET"), Reply::Nil);
-        assert_eq!(run(&mut e, c, &[b"SET", b"k", b"z", b"nx\0junk"]), Reply::Nil);
-        assert_eq!(cmd(&mut e, c, "SETEX k 0 v"), err("ERR invalid expire time in 'setex' command"));
-        assert_eq!(cmd(&mut e, c, "PSETEX k -1 v"), err("ERR invalid expire time in 'psetex' command"));
+        assert_eq!(
+            run(&mut e, c, &[b"SET", b"k", b"z", b"nx\0junk"]),
+            Reply::Nil
+        );
+        assert_eq!(
+            cmd(&mut e, c, "SETEX k 0 v"),
+            err("ERR invalid expire time in 'setex' command")
+        );
+        assert_eq!(
+            cmd(&mut e, c, "PSETEX k -1 v"),
+            err("ERR invalid expire time in 'psetex' command")
+        );
         assert_eq!(cmd(&mut e, c, "SETNX k v"), Reply::Integer(0));
         assert_eq!(cmd(&mut e, c, "SETNX k2 v"), Reply::Integer(1));
     }
@@ -1019,10 +1096,19 @@ mod tests {
         assert_eq!(cmd(&mut e, c, "GETEX nokey EX abc"), Reply::Nil);
         assert_eq!(cmd(&mut e, c, "GETEX nokey NX"), err("ERR syntax error"));
         cmd(&mut e, c, "SET k v");
-        assert_eq!(cmd(&mut e, c, "GETEX k EX 0"), err("ERR invalid expire time in 'getex' command"));
-        assert_eq!(cmd(&mut e, c, "GETEX k PERSIST EX 1"), err("ERR syntax error"));
+        assert_eq!(
+            cmd(&mut e, c, "GETEX k EX 0"),
+            err("ERR invalid expire time in 'getex' command")
+        );
+        assert_eq!(
+            cmd(&mut e, c, "GETEX k PERSIST EX 1"),
+            err("ERR syntax error")
+        );
         assert_eq!(cmd(&mut e, c, "GETEX k PX 500"), Reply::bulk("v"));
-        assert_eq!(e.dbs[0].peek(b"k").and_then(|x| x.expire_at), Some(NOW + 500));
+        assert_eq!(
+            e.dbs[0].peek(b"k").and_then(|x| x.expire_at),
+            Some(NOW + 500)
+        );
         assert_eq!(cmd(&mut e, c, "GETEX k PERSIST"), Reply::bulk("v"));
         assert_eq!(e.dbs[0].peek(b"k").and_then(|x| x.expire_at), None);
         assert_eq!(cmd(&mut e, c, "GETEX k EXAT 1"), Reply::bulk("v"));
@@ -1042,21 +1128,45 @@ mod tests {
             err("ERR decrement would overflow")
         );
         cmd(&mut e, c, "SET n 9223372036854775807");
-        assert_eq!(cmd(&mut e, c, "INCR n"), err("ERR increment or decrement would overflow"));
+        assert_eq!(
+            cmd(&mut e, c, "INCR n"),
+            err("ERR increment or decrement would overflow")
+        );
         cmd(&mut e, c, "SET n -9223372036854775808");
-        assert_eq!(cmd(&mut e, c, "DECR n"), err("ERR increment or decrement would overflow"));
-        assert_eq!(cmd(&mut e, c, "INCRBY n x"), err("ERR value is not an integer or out of range"));
+        assert_eq!(
+            cmd(&mut e, c, "DECR n"),
+            err("ERR increment or decrement would overflow")
+        );
+        assert_eq!(
+            cmd(&mut e, c, "INCRBY n x"),
+            err("ERR value is not an integer or out of range")
+        );
         cmd(&mut e, c, "SETEX t 100 5");
         assert_eq!(cmd(&mut e, c, "INCR t"), Reply::Integer(6));
-        assert_eq!(e.dbs[0].peek(b"t").and_then(|x| x.expire_at), Some(NOW + 100_000));
+        assert_eq!(
+            e.dbs[0].peek(b"t").and_then(|x| x.expire_at),
+            Some(NOW + 100_000)
+        );
         assert_eq!(cmd(&mut e, c, "INCRBYFLOAT f 10.5"), Reply::bulk("10.5"));
         assert_eq!(cmd(&mut e, c, "INCRBYFLOAT f 0.1"), Reply::bulk("10.6"));
-        assert_eq!(cmd(&mut e, c, "INCRBYFLOAT f inf"), err("ERR increment would produce NaN or Infinity"));
-        assert_eq!(cmd(&mut e, c, "INCRBYFLOAT f x"), err("ERR value is not a valid float"));
+        assert_eq!(
+            cmd(&mut e, c, "INCRBYFLOAT f inf"),
+            err("ERR increment would produce NaN or Infinity")
+        );
+        assert_eq!(
+            cmd(&mut e, c, "INCRBYFLOAT f x"),
+            err("ERR value is not a valid float")
+        );
         cmd(&mut e, c, "SET s abc");
-        assert_eq!(cmd(&mut e, c, "INCRBYFLOAT s 1"), err("ERR value is not a valid float"));
+        assert_eq!(
+            cmd(&mut e, c, "INCRBYFLOAT s 1"),
+            err("ERR value is not a valid float")
+        );
         assert_eq!(cmd(&mut e, c, "INCRBYFLOAT t 1.5"), Reply::bulk("7.5"));
-        assert_eq!(e.dbs[0].peek(b"t").and_then(|x| x.expire_at), Some(NOW + 100_000));
+        assert_eq!(
+            e.dbs[0].peek(b"t").and_then(|x| x.expire_at),
+            Some(NOW + 100_000)
+        );
     }
 
     #[test]
@@ -1067,11 +1177,18 @@ mod tests {
         assert_eq!(cmd(&mut e, c, "GETRANGE k 0 -100"), Reply::bulk("h"));
         assert_eq!(cmd(&mut e, c, "GETRANGE k -3 -1"), Reply::bulk("llo"));
         assert_eq!(
-            cmd(&mut e, c, "GETRANGE k -9223372036854775808 9223372036854775807"),
+            cmd(
+                &mut e,
+                c,
+                "GETRANGE k -9223372036854775808 9223372036854775807"
+            ),
             Reply::bulk("hello")
         );
         assert_eq!(cmd(&mut e, c, "SUBSTR k 1 2"), Reply::bulk("el"));
-        assert_eq!(cmd(&mut e, c, "SETRANGE k -1 x"), err("ERR offset is out of range"));
+        assert_eq!(
+            cmd(&mut e, c, "SETRANGE k -1 x"),
+            err("ERR offset is out of range")
+        );
         assert_eq!(
             cmd(&mut e, c, "SETRANGE k 536870911 xy"),
             err("ERR string exceeds maximum allowed size (proto-max-bulk-len)")
@@ -1079,7 +1196,10 @@ mod tests {
         assert_eq!(cmd(&mut e, c, "SETRANGE k 536870912 "), Reply::Integer(5));
         assert_eq!(cmd(&mut e, c, "SETRANGE k 7 !"), Reply::Integer(8));
         assert_eq!(cmd(&mut e, c, "GET k"), Reply::bulk(b"hello\0\0!"));
-        assert_eq!(cmd(&mut e, c, "SETRANGE nk 9223372036854775807 "), Reply::Integer(0));
+        assert_eq!(
+            cmd(&mut e, c, "SETRANGE nk 9223372036854775807 "),
+            Reply::Integer(0)
+        );
         assert!(e.dbs[0].peek(b"nk").is_none());
         e.config.proto_max_bulk_len = 8;
         assert_eq!(
@@ -1099,7 +1219,10 @@ mod tests {
             en.lfu = 42;
         }
         cmd(&mut e, c, "SET k w");
-        assert_eq!(e.dbs[0].peek(b"k").map(|x| x.lfu), Some(crate::db::LFU_INIT));
+        assert_eq!(
+            e.dbs[0].peek(b"k").map(|x| x.lfu),
+            Some(crate::db::LFU_INIT)
+        );
         e.config.maxmemory_policy = "allkeys-lfu".into();
         if let Some(en) = e.dbs[0].get_mut(b"k", NOW) {
             en.lfu = 42;
@@ -1116,10 +1239,27 @@ mod tests {
     fn keyspace_hits_and_misses_count_reads_only() {
         let (mut e, c) = engine();
         for line in [
-            "GET nokey", "SET k v", "GET k", "SET k v GET", "SET n v GET", "MGET k nokey",
-            "LCS k nokey", "GETRANGE k 0 1", "STRLEN nokey", "GETEX k", "GETDEL k", "INCR x",
-            "APPEND k x", "SETNX k v", "GETSET k v", "GETSET z v", "INCRBYFLOAT x 1",
-            "SETRANGE k 0 a", "MSETNX a 1", "SET k v NX", "GETEX nokey PERSIST",
+            "GET nokey",
+            "SET k v",
+            "GET k",
+            "SET k v GET",
+            "SET n v GET",
+            "MGET k nokey",
+            "LCS k nokey",
+            "GETRANGE k 0 1",
+            "STRLEN nokey",
+            "GETEX k",
+            "GETDEL k",
+            "INCR x",
+            "APPEND k x",
+            "SETNX k v",
+            "GETSET k v",
+            "GETSET z v",
+            "INCRBYFLOAT x 1",
+            "SETRANGE k 0 a",
+            "MSETNX a 1",
+            "SET k v NX",
+            "GETEX nokey PERSIST",
             "SUBSTR nokey 0 1",
         ] {
             cmd(&mut e, c, line);
@@ -1184,14 +1324,20 @@ mod tests {
         assert_eq!(
             cmd(&mut e, c, "LCS x y IDX MINMATCHLEN 4 WITHMATCHLEN"),
             Reply::Map(vec![
-                (Reply::bulk("matches"), Reply::Array(vec![m((4, 7), (5, 8), Some(4))])),
+                (
+                    Reply::bulk("matches"),
+                    Reply::Array(vec![m((4, 7), (5, 8), Some(4))])
+                ),
                 (Reply::bulk("len"), Reply::Integer(6)),
             ])
         );
         assert_eq!(
             cmd(&mut e, c, "LCS x y IDX"),
             Reply::Map(vec![
-                (Reply::bulk("matches"), Reply::Array(vec![m((4, 7), (5, 8), None), m((2, 3), (0, 1), None)])),
+                (
+                    Reply::bulk("matches"),
+                    Reply::Array(vec![m((4, 7), (5, 8), None), m((2, 3), (0, 1), None)])
+                ),
                 (Reply::bulk("len"), Reply::Integer(6)),
             ])
         );
@@ -1199,7 +1345,10 @@ mod tests {
             cmd(&mut e, c, "LCS x y LEN IDX"),
             err("ERR If you want both the length and indexes, please just use IDX.")
         );
-        assert_eq!(cmd(&mut e, c, "LCS x y MINMATCHLEN"), err("ERR syntax error"));
+        assert_eq!(
+            cmd(&mut e, c, "LCS x y MINMATCHLEN"),
+            err("ERR syntax error")
+        );
         e.config.proto_max_bulk_len = 100;
         assert_eq!(
             cmd(&mut e, c, "LCS x y"),

@@ -95,11 +95,22 @@ impl Arg {
     fn group(kind: &'static str, children: Vec<Arg>) -> Arg {
         let all_tokens = children.iter().all(|c| c.kind == "pure-token");
         let name = if kind == "oneof" && all_tokens {
-            children.iter().map(|c| c.name.as_str()).collect::<Vec<_>>().join("-")
+            children
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect::<Vec<_>>()
+                .join("-")
         } else {
             children.first().map(|c| c.name.clone()).unwrap_or_default()
         };
-        Arg { name, kind, token: None, optional: false, multiple: false, children }
+        Arg {
+            name,
+            kind,
+            token: None,
+            optional: false,
+            multiple: false,
+            children,
+        }
     }
 }
 
@@ -130,7 +141,13 @@ impl<'a> Parser<'a> {
         let children: Vec<Arg> = alts
             .into_iter()
             .filter(|a| !a.is_empty())
-            .map(|mut a| if a.len() == 1 { a.remove(0) } else { Arg::group("block", a) })
+            .map(|mut a| {
+                if a.len() == 1 {
+                    a.remove(0)
+                } else {
+                    Arg::group("block", a)
+                }
+            })
             .collect();
         prefix.push(Arg::group("oneof", children));
         if prefix.len() == 1 {
@@ -154,20 +171,32 @@ impl<'a> Parser<'a> {
                 Tok::Open => {
                     self.pos += 1;
                     // Nesting deeper than any real syntax line means a malformed one.
-                    let inner = if depth > 8 { Vec::new() } else { self.alternatives(depth + 1) };
+                    let inner = if depth > 8 {
+                        Vec::new()
+                    } else {
+                        self.alternatives(depth + 1)
+                    };
                     if self.toks.get(self.pos) == Some(&Tok::Close) {
                         self.pos += 1;
                     }
                     // `x [x ...]` and `a b [a b ...]`: the bracket repeats what precedes it.
-                    let ellipsis = matches!(self.toks.get(self.pos.wrapping_sub(2)), Some(Tok::Ellipsis));
+                    let ellipsis =
+                        matches!(self.toks.get(self.pos.wrapping_sub(2)), Some(Tok::Ellipsis));
                     let k = inner.len();
                     let repeats = ellipsis
                         && k > 0
                         && out.len() >= k
-                        && out[out.len() - k..].iter().zip(&inner).all(|(a, b)| a.name == b.name);
+                        && out[out.len() - k..]
+                            .iter()
+                            .zip(&inner)
+                            .all(|(a, b)| a.name == b.name);
                     if repeats {
                         let mut tail = out.split_off(out.len() - k);
-                        let mut arg = if k == 1 { tail.remove(0) } else { Arg::group("block", tail) };
+                        let mut arg = if k == 1 {
+                            tail.remove(0)
+                        } else {
+                            Arg::group("block", tail)
+                        };
                         for c in &mut arg.children {
                             c.multiple = false;
                         }
@@ -177,7 +206,10 @@ impl<'a> Parser<'a> {
                     }
                     let mut arg = match inner.len() {
                         0 => continue,
-                        1 => inner.into_iter().next().unwrap_or_else(|| Arg::group("block", vec![])),
+                        1 => inner
+                            .into_iter()
+                            .next()
+                            .unwrap_or_else(|| Arg::group("block", vec![])),
                         _ => Arg::group("block", inner),
                     };
                     arg.optional = true;
@@ -192,7 +224,10 @@ impl<'a> Parser<'a> {
                             let value = Arg::leaf(next);
                             if value.kind != "pure-token" {
                                 self.pos += 1;
-                                arg = Arg { token: arg.token, ..value };
+                                arg = Arg {
+                                    token: arg.token,
+                                    ..value
+                                };
                             }
                         }
                     }
@@ -225,7 +260,11 @@ fn reply(arg: &Arg, key_index: &mut i64, with_keys: bool) -> Reply {
         pairs.push((b("flags"), Reply::Set(flags)));
     }
     if !arg.children.is_empty() {
-        let children = arg.children.iter().map(|c| reply(c, key_index, with_keys)).collect();
+        let children = arg
+            .children
+            .iter()
+            .map(|c| reply(c, key_index, with_keys))
+            .collect();
         pairs.push((b("arguments"), Reply::Array(children)));
     }
     Reply::Map(pairs)
@@ -234,10 +273,15 @@ fn reply(arg: &Arg, key_index: &mut i64, with_keys: bool) -> Reply {
 /// The COMMAND DOCS `arguments` of a syntax line; `with_keys` numbers key arguments with
 /// `key_spec_index` (only meaningful when the command has key specifications).
 pub fn parse(syntax: &str, with_keys: bool) -> Vec<Reply> {
-    let mut p = Parser { toks: tokenize(syntax), pos: 0 };
+    let mut p = Parser {
+        toks: tokenize(syntax),
+        pos: 0,
+    };
     let args = p.alternatives(0);
     let mut key_index = 0;
-    args.iter().map(|a| reply(a, &mut key_index, with_keys)).collect()
+    args.iter()
+        .map(|a| reply(a, &mut key_index, with_keys))
+        .collect()
 }
 
 #[cfg(test)]
@@ -245,7 +289,10 @@ mod tests {
     use super::*;
 
     fn names(syntax: &str) -> Vec<(String, &'static str, bool, bool)> {
-        let mut p = Parser { toks: tokenize(syntax), pos: 0 };
+        let mut p = Parser {
+            toks: tokenize(syntax),
+            pos: 0,
+        };
         p.alternatives(0)
             .into_iter()
             .map(|a| (a.name, a.kind, a.optional, a.multiple))
@@ -262,7 +309,10 @@ mod tests {
         assert_eq!(set.len(), 5);
         assert_eq!(set[2], ("nx-xx".to_string(), "oneof", true, false));
         assert_eq!(set[3], ("get".to_string(), "pure-token", true, false));
-        assert_eq!(names("[ASYNC|SYNC]")[0], ("async-sync".to_string(), "oneof", true, false));
+        assert_eq!(
+            names("[ASYNC|SYNC]")[0],
+            ("async-sync".to_string(), "oneof", true, false)
+        );
         let list = names("[TYPE NORMAL|MASTER|PUBSUB] [ID client-id [client-id ...]]");
         assert_eq!(list[0], ("type".to_string(), "block", true, false));
         assert_eq!(list[1], ("client-id".to_string(), "string", true, true));
@@ -275,8 +325,9 @@ mod tests {
         let mut rng = crate::rng::Rng::new(3);
         for _ in 0..5_000 {
             let len = rng.below(24) as usize;
-            let text: String =
-                (0..len).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]).collect();
+            let text: String = (0..len)
+                .map(|_| alphabet[rng.below(alphabet.len() as u64) as usize])
+                .collect();
             let _ = parse(&text, true);
         }
     }

@@ -19,7 +19,14 @@ pub const COMMANDS: &[CommandSpec] = &[
         "",
         "Opens a transaction: later commands are queued until EXEC or DISCARD.",
     ),
-    CommandSpec::new("exec", 1, "noscript loading stale skip_slowlog", (0, 0, 0), exec).doc(
+    CommandSpec::new(
+        "exec",
+        1,
+        "noscript loading stale skip_slowlog",
+        (0, 0, 0),
+        exec,
+    )
+    .doc(
         "transactions",
         "1.2.0",
         "",
@@ -31,13 +38,14 @@ pub const COMMANDS: &[CommandSpec] = &[
         "",
         "Drops the queued commands and leaves the transaction.",
     ),
-    CommandSpec::new("watch", -2, FLAGS, (1, -1, 1), watch).doc(
-        "transactions",
-        "2.2.0",
-        "key [key ...]",
-        "Makes the next EXEC fail if any of these keys changes before it.",
-    )
-    .key_specs(&["RO / index 1 / range -1 1 0"]),
+    CommandSpec::new("watch", -2, FLAGS, (1, -1, 1), watch)
+        .doc(
+            "transactions",
+            "2.2.0",
+            "key [key ...]",
+            "Makes the next EXEC fail if any of these keys changes before it.",
+        )
+        .key_specs(&["RO / index 1 / range -1 1 0"]),
     CommandSpec::new("unwatch", 1, FLAGS, (0, 0, 0), unwatch).doc(
         "transactions",
         "2.2.0",

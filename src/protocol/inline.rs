@@ -39,10 +39,11 @@ pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
             if in_dq {
                 match c {
                     None => return Err(UnbalancedQuotes),
-                    Some(b'\\') if i + 3 < line.len()
-                        && line[i + 1] == b'x'
-                        && line[i + 2].is_ascii_hexdigit()
-                        && line[i + 3].is_ascii_hexdigit() =>
+                    Some(b'\\')
+                        if i + 3 < line.len()
+                            && line[i + 1] == b'x'
+                            && line[i + 2].is_ascii_hexdigit()
+                            && line[i + 3].is_ascii_hexdigit() =>
                     {
                         cur.push(hex(line[i + 2]) * 16 + hex(line[i + 3]));
                         i += 3;

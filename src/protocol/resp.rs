@@ -150,9 +150,13 @@ pub struct BadReply(pub String);
 /// Reads one reply (RESP2 or RESP3) from the start of `buf`. `Ok(None)`: more bytes needed.
 /// Attributes (`|`) are skipped; big numbers come back as bulk strings.
 pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, BadReply> {
-    let Some(&tag) = buf.first() else { return Ok(None) };
+    let Some(&tag) = buf.first() else {
+        return Ok(None);
+    };
     // The line starts after the type byte (which may itself be a `\r`).
-    let Some(end) = line_end(buf, 1) else { return Ok(None) };
+    let Some(end) = line_end(buf, 1) else {
+        return Ok(None);
+    };
     let line = &buf[1..end];
     let text = || String::from_utf8_lossy(line).into_owned();
     let num = || -> Result<i64, BadReply> {
@@ -173,7 +177,9 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, BadReply> {
             let d = match line {
                 b"inf" => f64::INFINITY,
                 b"-inf" => f64::NEG_INFINITY,
-                _ => text().parse().map_err(|_| BadReply(format!("bad double {}", text())))?,
+                _ => text()
+                    .parse()
+                    .map_err(|_| BadReply(format!("bad double {}", text())))?,
             };
             (Reply::Double(d), after)
         }
@@ -267,11 +273,20 @@ mod tests {
     fn protocol_errors() {
         let e = |b: &[u8]| parse_request(b).unwrap_err().0;
         assert_eq!(e(b"*x\r\n"), "ERR Protocol error: invalid multibulk length");
-        assert_eq!(e(b"*1\r\nx\r\n"), "ERR Protocol error: expected '$', got 'x'");
+        assert_eq!(
+            e(b"*1\r\nx\r\n"),
+            "ERR Protocol error: expected '$', got 'x'"
+        );
         // Not before the header line is complete.
         assert_eq!(parse_request(b"*2\r\nECHOx"), Ok(None));
-        assert_eq!(e(b"*1\r\n$-3\r\n"), "ERR Protocol error: invalid bulk length");
-        assert_eq!(e(b"\"abc\r\n"), "ERR Protocol error: unbalanced quotes in request");
+        assert_eq!(
+            e(b"*1\r\n$-3\r\n"),
+            "ERR Protocol error: invalid bulk length"
+        );
+        assert_eq!(
+            e(b"\"abc\r\n"),
+            "ERR Protocol error: unbalanced quotes in request"
+        );
         assert_eq!(parse_request(b"*0\r\n"), Ok(Some((vec![], 4))));
         assert_eq!(parse_request(b"*-1\r\n"), Ok(Some((vec![], 5))));
         assert_eq!(
@@ -295,9 +310,18 @@ mod tests {
         assert_eq!(parse_request(b"*1\x00\r\n"), Ok(None));
         assert_eq!(parse_request(b"*1\r\n$4\x00\r\nPING\r\n"), Ok(None));
         let e = |b: &[u8]| parse_request(b).unwrap_err().0;
-        assert_eq!(e(&with(b"\x00PING\r\n")), "ERR Protocol error: too big inline request");
-        assert_eq!(e(&with(b"*1\x00\r\n")), "ERR Protocol error: too big mbulk count string");
-        assert_eq!(e(&with(b"*1\r\n$4\x00\r\n")), "ERR Protocol error: too big bulk count string");
+        assert_eq!(
+            e(&with(b"\x00PING\r\n")),
+            "ERR Protocol error: too big inline request"
+        );
+        assert_eq!(
+            e(&with(b"*1\x00\r\n")),
+            "ERR Protocol error: too big mbulk count string"
+        );
+        assert_eq!(
+            e(&with(b"*1\r\n$4\x00\r\n")),
+            "ERR Protocol error: too big bulk count string"
+        );
         // A NUL inside a bulk payload is data, read by length.
         let (a, _) = parse_request(b"*1\r\n$2\r\n\x00\r\r\n").unwrap().unwrap();
         assert_eq!(a, vec![b"\x00\r".to_vec()]);

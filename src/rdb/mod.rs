@@ -83,7 +83,11 @@ impl std::fmt::Display for LoadError {
             LoadError::Truncated => write!(f, "the snapshot is truncated"),
             LoadError::Checksum => write!(f, "the snapshot is corrupt (checksum mismatch)"),
             LoadError::UnsupportedType(t) => write!(f, "unsupported value type {} in snapshot", t),
-            LoadError::DbIndex(i) => write!(f, "snapshot uses database {}, beyond the configured databases", i),
+            LoadError::DbIndex(i) => write!(
+                f,
+                "snapshot uses database {}, beyond the configured databases",
+                i
+            ),
             LoadError::Corrupt(what) => write!(f, "the snapshot is corrupt ({})", what),
         }
     }
@@ -96,14 +100,17 @@ impl std::error::Error for LoadError {}
 pub fn save(dbs: &[Db], now: i64) -> Vec<u8> {
     let mut w = Writer { out: Vec::new() };
     w.out.extend_from_slice(MAGIC);
-    w.out.extend_from_slice(format!("{:04}", VERSION).as_bytes());
+    w.out
+        .extend_from_slice(format!("{:04}", VERSION).as_bytes());
     w.aux(b"redis-ver", b"7.0.15");
     w.aux(b"redis-bits", b"64");
     w.aux(b"ctime", (now / 1000).to_string().as_bytes());
     w.aux(b"aof-base", b"0");
     for (index, db) in dbs.iter().enumerate() {
-        let live: Vec<(&Vec<u8>, &Entry)> =
-            db.iter().filter(|(_, e)| e.expire_at.is_none_or(|t| t > now)).collect();
+        let live: Vec<(&Vec<u8>, &Entry)> = db
+            .iter()
+            .filter(|(_, e)| e.expire_at.is_none_or(|t| t > now))
+            .collect();
         if live.is_empty() {
             continue;
         }
@@ -142,7 +149,8 @@ pub fn load(bytes: &[u8], databases: usize, now: i64) -> Result<Vec<Db>, LoadErr
     // Check the trailing CRC first (version 5 and later carry one; 0 means "not computed").
     if version >= 5 {
         let body = bytes.len().checked_sub(8).ok_or(LoadError::Truncated)?;
-        let stored = u64::from_le_bytes(bytes[body..].try_into().map_err(|_| LoadError::Truncated)?);
+        let stored =
+            u64::from_le_bytes(bytes[body..].try_into().map_err(|_| LoadError::Truncated)?);
         if stored != 0 && stored != crc64(0, &bytes[..body]) {
             return Err(LoadError::Checksum);
         }
@@ -157,7 +165,10 @@ pub fn load(bytes: &[u8], databases: usize, now: i64) -> Result<Vec<Db>, LoadErr
             OP_EOF => break,
             OP_SELECTDB => {
                 let i = r.len()?;
-                current = usize::try_from(i).ok().filter(|i| *i < databases).ok_or(LoadError::DbIndex(i))?;
+                current = usize::try_from(i)
+                    .ok()
+                    .filter(|i| *i < databases)
+                    .ok_or(LoadError::DbIndex(i))?;
             }
             OP_RESIZEDB => {
                 r.len()?;
@@ -296,7 +307,9 @@ impl Writer {
         let chunks: Vec<_> = entries.chunks(STREAM_NODE_ENTRIES).collect();
         self.len(chunks.len() as u64);
         for chunk in chunks {
-            let Some((master, first_fields)) = chunk.first() else { continue };
+            let Some((master, first_fields)) = chunk.first() else {
+                continue;
+            };
             let mut items: Vec<LpItem> = Vec::new();
             items.push(LpItem::Int(chunk.len() as i64));
             items.push(LpItem::Int(0));
@@ -395,7 +408,9 @@ fn stream_from(r: &mut Reader<'_>) -> Result<Value, LoadError> {
         let items = packed::listpack_entries(&blob).ok_or_else(corrupt)?;
         let mut it = items.iter();
         let int = |it: &mut std::slice::Iter<Vec<u8>>| -> Result<i64, LoadError> {
-            it.next().and_then(|b| crate::util::parse_i64(b)).ok_or_else(corrupt)
+            it.next()
+                .and_then(|b| crate::util::parse_i64(b))
+                .ok_or_else(corrupt)
         };
         let count = int(&mut it)?;
         let deleted = int(&mut it)?;
@@ -461,13 +476,23 @@ fn stream_from(r: &mut Reader<'_>) -> Result<Value, LoadError> {
             let id = raw_id(r)?;
             let delivery_time = i64::from_le_bytes(r.array::<8>()?);
             let delivery_count = r.len()?;
-            g.pel.insert(id, PendingEntry { consumer: Vec::new(), delivery_time, delivery_count });
+            g.pel.insert(
+                id,
+                PendingEntry {
+                    consumer: Vec::new(),
+                    delivery_time,
+                    delivery_count,
+                },
+            );
         }
         let nconsumers = r.len()?;
         for _ in 0..nconsumers {
             let cname = r.string()?;
             let seen_time = i64::from_le_bytes(r.array::<8>()?);
-            let mut c = Consumer { seen_time, ..Consumer::default() };
+            let mut c = Consumer {
+                seen_time,
+                ..Consumer::default()
+            };
             let n = r.len()?;
             for _ in 0..n {
                 let id = raw_id(r)?;
@@ -509,7 +534,12 @@ fn hash_from(entries: Vec<Vec<u8>>) -> Result<Value, LoadError> {
     let mut hash = Hash::new();
     let mut it = entries.into_iter();
     while let (Some(field), Some(value)) = (it.next(), it.next()) {
-        if !hash.set(&field, value, HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE) {
+        if !hash.set(
+            &field,
+            value,
+            HASH_MAX_LISTPACK_ENTRIES,
+            HASH_MAX_LISTPACK_VALUE,
+        ) {
             return Err(LoadError::Corrupt("duplicate hash field"));
         }
     }
@@ -591,8 +621,12 @@ impl Reader<'_> {
                 self.take(n)?.to_vec()
             }
             Len::Int8 => (self.byte()? as i8).to_string().into_bytes(),
-            Len::Int16 => i16::from_le_bytes(self.array::<2>()?).to_string().into_bytes(),
-            Len::Int32 => i32::from_le_bytes(self.array::<4>()?).to_string().into_bytes(),
+            Len::Int16 => i16::from_le_bytes(self.array::<2>()?)
+                .to_string()
+                .into_bytes(),
+            Len::Int32 => i32::from_le_bytes(self.array::<4>()?)
+                .to_string()
+                .into_bytes(),
             Len::Lzf => {
                 let clen = self.count()?;
                 let len = self.len()?;
@@ -653,7 +687,8 @@ impl Reader<'_> {
                 Ok(Value::List(list))
             }
             TYPE_LIST_ZIPLIST => {
-                let entries = packed::ziplist_entries(&self.string()?).ok_or(LoadError::Corrupt("ziplist"))?;
+                let entries = packed::ziplist_entries(&self.string()?)
+                    .ok_or(LoadError::Corrupt("ziplist"))?;
                 list_from(entries)
             }
             TYPE_LIST_QUICKLIST => {
@@ -661,7 +696,9 @@ impl Reader<'_> {
                 let mut entries = Vec::new();
                 for _ in 0..nodes {
                     let node = self.string()?;
-                    entries.extend(packed::ziplist_entries(&node).ok_or(LoadError::Corrupt("ziplist"))?);
+                    entries.extend(
+                        packed::ziplist_entries(&node).ok_or(LoadError::Corrupt("ziplist"))?,
+                    );
                 }
                 list_from(entries)
             }
@@ -674,7 +711,8 @@ impl Reader<'_> {
                     match container {
                         QUICKLIST_NODE_PLAIN => entries.push(node),
                         QUICKLIST_NODE_PACKED => entries.extend(
-                            packed::listpack_entries(&node).ok_or(LoadError::Corrupt("listpack"))?,
+                            packed::listpack_entries(&node)
+                                .ok_or(LoadError::Corrupt("listpack"))?,
                         ),
                         _ => return Err(LoadError::Corrupt("quicklist node container")),
                     }
@@ -682,11 +720,13 @@ impl Reader<'_> {
                 list_from(entries)
             }
             TYPE_HASH_ZIPLIST => {
-                let entries = packed::ziplist_entries(&self.string()?).ok_or(LoadError::Corrupt("ziplist"))?;
+                let entries = packed::ziplist_entries(&self.string()?)
+                    .ok_or(LoadError::Corrupt("ziplist"))?;
                 hash_from(entries)
             }
             TYPE_HASH_LISTPACK => {
-                let entries = packed::listpack_entries(&self.string()?).ok_or(LoadError::Corrupt("listpack"))?;
+                let entries = packed::listpack_entries(&self.string()?)
+                    .ok_or(LoadError::Corrupt("listpack"))?;
                 hash_from(entries)
             }
             TYPE_HASH => {
@@ -698,7 +738,12 @@ impl Reader<'_> {
                 for _ in 0..n {
                     let field = self.string()?;
                     let value = self.string()?;
-                    let new = hash.set(&field, value, HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE);
+                    let new = hash.set(
+                        &field,
+                        value,
+                        HASH_MAX_LISTPACK_ENTRIES,
+                        HASH_MAX_LISTPACK_VALUE,
+                    );
                     if !new {
                         return Err(LoadError::Corrupt("duplicate hash field"));
                     }
@@ -712,7 +757,10 @@ impl Reader<'_> {
                 let n = self.count()?;
                 let mut z = crate::types::ZSet::new();
                 z.convert_to_skiplist();
-                let no_limit = crate::types::zset::Limits { entries: usize::MAX, value: usize::MAX };
+                let no_limit = crate::types::zset::Limits {
+                    entries: usize::MAX,
+                    value: usize::MAX,
+                };
                 for _ in 0..n {
                     let m = self.string()?;
                     let score = f64::from_le_bytes(self.array::<8>()?);
@@ -743,7 +791,9 @@ impl Reader<'_> {
 fn intset_from_blob(blob: &[u8]) -> Option<Set> {
     let width = u32::from_le_bytes(blob.get(0..4)?.try_into().ok()?);
     let count = u32::from_le_bytes(blob.get(4..8)?.try_into().ok()?) as usize;
-    let width = u8::try_from(width).ok().filter(|w| matches!(w, 2 | 4 | 8))?;
+    let width = u8::try_from(width)
+        .ok()
+        .filter(|w| matches!(w, 2 | 4 | 8))?;
     let body = &blob[8..];
     if count == 0 || body.len() != count.checked_mul(usize::from(width))? {
         return None;
@@ -781,8 +831,20 @@ mod tests {
         let back = load(&bytes, 16, 0).unwrap();
         assert_eq!(back[0].len(), 2);
         assert_eq!(back[3].len(), 1, "keys expired at save time are left out");
-        assert_eq!(back[3].peek(b"t").unwrap().expire_at, Some(5_000_000_000_000));
-        assert_eq!(back[0].peek(b"bin\x00\xff").unwrap().value.as_str().unwrap().len(), 20_000);
+        assert_eq!(
+            back[3].peek(b"t").unwrap().expire_at,
+            Some(5_000_000_000_000)
+        );
+        assert_eq!(
+            back[0]
+                .peek(b"bin\x00\xff")
+                .unwrap()
+                .value
+                .as_str()
+                .unwrap()
+                .len(),
+            20_000
+        );
     }
 
     #[test]
@@ -791,20 +853,43 @@ mod tests {
         let mut dbs: Vec<Db> = (0..16).map(|_| Db::new()).collect();
         let mut st = Stream::new();
         for i in 1..=250u64 {
-            st.append(StreamId::new(i * 7, i), vec![(b"f".to_vec(), i.to_string().into_bytes())]);
+            st.append(
+                StreamId::new(i * 7, i),
+                vec![(b"f".to_vec(), i.to_string().into_bytes())],
+            );
         }
-        st.append(StreamId::new(u64::MAX, 3), vec![(b"".to_vec(), b"\x00\xff".to_vec()), (b"g".to_vec(), b"-5".to_vec())]);
+        st.append(
+            StreamId::new(u64::MAX, 3),
+            vec![
+                (b"".to_vec(), b"\x00\xff".to_vec()),
+                (b"g".to_vec(), b"-5".to_vec()),
+            ],
+        );
         assert!(st.delete(StreamId::new(7, 1)));
         st.max_deleted_id = StreamId::new(7, 1);
         st.refresh_first();
         dbs[0].set(b"s", Value::Stream(Box::new(st.clone())), 0);
         dbs[0].set(b"empty", Value::Stream(Box::new(Stream::new())), 0);
         let back = load(&save(&dbs, 1000), 16, 0).unwrap();
-        let Some(Value::Stream(got)) = back[0].peek(b"s").map(|e| &e.value) else { panic!("stream lost") };
-        assert_eq!(got.iter().collect::<Vec<_>>(), st.iter().collect::<Vec<_>>());
-        assert_eq!((got.last_id, got.first_id, got.max_deleted_id, got.entries_added),
-                   (st.last_id, st.first_id, st.max_deleted_id, st.entries_added));
-        assert!(matches!(back[0].peek(b"empty").map(|e| &e.value), Some(Value::Stream(e)) if e.is_empty()));
+        let Some(Value::Stream(got)) = back[0].peek(b"s").map(|e| &e.value) else {
+            panic!("stream lost")
+        };
+        assert_eq!(
+            got.iter().collect::<Vec<_>>(),
+            st.iter().collect::<Vec<_>>()
+        );
+        assert_eq!(
+            (
+                got.last_id,
+                got.first_id,
+                got.max_deleted_id,
+                got.entries_added
+            ),
+            (st.last_id, st.first_id, st.max_deleted_id, st.entries_added)
+        );
+        assert!(
+            matches!(back[0].peek(b"empty").map(|e| &e.value), Some(Value::Stream(e)) if e.is_empty())
+        );
     }
 
     #[test]
@@ -818,8 +903,10 @@ mod tests {
         for cut in [0, 4, 9, 20, bytes.len() - 9, bytes.len() - 1] {
             assert!(load(&bytes[..cut], 16, 0).is_err(), "cut at {}", cut);
         }
-        assert!(matches!(load(b"hello world", 16, 0), Err(LoadError::NotRdb)));
+        assert!(matches!(
+            load(b"hello world", 16, 0),
+            Err(LoadError::NotRdb)
+        ));
         assert!(matches!(load(&bytes, 2, 0), Err(LoadError::DbIndex(3))));
     }
 }
-

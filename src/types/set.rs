@@ -48,7 +48,9 @@ struct Table {
 
 impl std::fmt::Debug for Table {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_set().entries(self.items.iter().map(|m| String::from_utf8_lossy(m))).finish()
+        f.debug_set()
+            .entries(self.items.iter().map(|m| String::from_utf8_lossy(m)))
+            .finish()
     }
 }
 
@@ -76,7 +78,11 @@ impl Table {
 
     fn insert(&mut self, m: &[u8]) -> bool {
         let hash = self.hash(m);
-        let Table { items, index, hasher } = self;
+        let Table {
+            items,
+            index,
+            hasher,
+        } = self;
         match index.entry(hash, |&i| items[i] == m, |&i| hasher.hash_one(&items[i])) {
             TableEntry::Occupied(_) => false,
             TableEntry::Vacant(v) => {
@@ -89,7 +95,11 @@ impl Table {
 
     fn remove(&mut self, m: &[u8]) -> bool {
         let hash = self.hash(m);
-        let Table { items, index, hasher } = self;
+        let Table {
+            items,
+            index,
+            hasher,
+        } = self;
         let Ok(found) = index.find_entry(hash, |&i| items[i] == m) else {
             return false;
         };
@@ -129,12 +139,18 @@ impl PartialEq for Set {
 impl Set {
     /// An empty set in the `intset` encoding (where Redis starts the results of set algebra).
     pub fn new_intset() -> Set {
-        Set { repr: Repr::Ints(Vec::new()), int_width: 2 }
+        Set {
+            repr: Repr::Ints(Vec::new()),
+            int_width: 2,
+        }
     }
 
     /// An empty set in the `hashtable` encoding.
     pub fn new_table() -> Set {
-        Set { repr: Repr::Table(Table::default()), int_width: 2 }
+        Set {
+            repr: Repr::Table(Table::default()),
+            int_width: 2,
+        }
     }
 
     /// An empty set in the encoding Redis picks for a set about to receive `first`: `intset`
@@ -253,8 +269,10 @@ impl Set {
     pub fn from_ints(values: Vec<i64>, width: u8) -> Option<Set> {
         let ascending = values.windows(2).all(|w| w[0] < w[1]);
         let fits = values.iter().all(|&n| int_width(n) <= width);
-        (matches!(width, 2 | 4 | 8) && ascending && fits)
-            .then_some(Set { repr: Repr::Ints(values), int_width: width })
+        (matches!(width, 2 | 4 | 8) && ascending && fits).then_some(Set {
+            repr: Repr::Ints(values),
+            int_width: width,
+        })
     }
 
     /// The members in the order Redis walks them: ascending for an intset, the table's own
@@ -339,7 +357,14 @@ mod tests {
     fn integers_stay_an_intset_in_numeric_order() {
         let mut s = Set::for_member(b"10");
         assert!(s.is_intset());
-        for m in ["10", "-3", "2", "10", "9223372036854775807", "-9223372036854775808"] {
+        for m in [
+            "10",
+            "-3",
+            "2",
+            "10",
+            "9223372036854775807",
+            "-9223372036854775808",
+        ] {
             s.add(m.as_bytes(), 512);
         }
         assert_eq!(s.encoding_name(), "intset");

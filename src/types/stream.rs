@@ -22,7 +22,10 @@ pub struct StreamId {
 
 impl StreamId {
     pub const MIN: StreamId = StreamId { ms: 0, seq: 0 };
-    pub const MAX: StreamId = StreamId { ms: u64::MAX, seq: u64::MAX };
+    pub const MAX: StreamId = StreamId {
+        ms: u64::MAX,
+        seq: u64::MAX,
+    };
 
     pub fn new(ms: u64, seq: u64) -> StreamId {
         StreamId { ms, seq }
@@ -208,16 +211,32 @@ impl Stream {
             None => {
                 let master: Vec<Vec<u8>> = fields.iter().map(|(f, _)| f.clone()).collect();
                 // Header, end byte, count, deleted, field count, fields, terminator.
-                let bytes = 7 + 2 + 2 + int_size(master.len() as i64)
+                let bytes = 7
+                    + 2
+                    + 2
+                    + int_size(master.len() as i64)
                     + master.iter().map(|f| str_size(f)).sum::<usize>()
                     + 2;
-                self.nodes.insert(id, Node { master_fields: master, total: 0, live: 0, bytes, last: id });
+                self.nodes.insert(
+                    id,
+                    Node {
+                        master_fields: master,
+                        total: 0,
+                        live: 0,
+                        bytes,
+                        last: id,
+                    },
+                );
                 id
             }
         };
         if let Some(node) = self.nodes.get_mut(&key) {
             let same = node.master_fields.len() == fields.len()
-                && node.master_fields.iter().zip(&fields).all(|(m, (f, _))| m == f);
+                && node
+                    .master_fields
+                    .iter()
+                    .zip(&fields)
+                    .all(|(m, (f, _))| m == f);
             let ms_diff = sat_i64(id.ms.wrapping_sub(key.ms));
             let seq_diff = sat_i64(id.seq.wrapping_sub(key.seq));
             let mut size = 2 + int_size(ms_diff) + int_size(seq_diff);
@@ -225,9 +244,16 @@ impl Stream {
                 size += fields.iter().map(|(_, v)| str_size(v)).sum::<usize>();
             } else {
                 size += int_size(fields.len() as i64)
-                    + fields.iter().map(|(f, v)| str_size(f) + str_size(v)).sum::<usize>();
+                    + fields
+                        .iter()
+                        .map(|(f, v)| str_size(f) + str_size(v))
+                        .sum::<usize>();
             }
-            let lp_count = if same { fields.len() + 3 } else { fields.len() * 2 + 4 };
+            let lp_count = if same {
+                fields.len() + 3
+            } else {
+                fields.len() * 2 + 4
+            };
             size += int_size(lp_count as i64);
             node.bytes += size;
             node.total += 1;
@@ -272,11 +298,19 @@ impl Stream {
     }
 
     /// Entries with IDs in `[start, end]`, ascending or descending, at most `count` (0: all).
-    pub fn range(&self, start: StreamId, end: StreamId, rev: bool, count: usize) -> Vec<(StreamId, &Fields)> {
+    pub fn range(
+        &self,
+        start: StreamId,
+        end: StreamId,
+        rev: bool,
+        count: usize,
+    ) -> Vec<(StreamId, &Fields)> {
         if start > end {
             return Vec::new();
         }
-        let it = self.entries.range((Bound::Included(start), Bound::Included(end)));
+        let it = self
+            .entries
+            .range((Bound::Included(start), Bound::Included(end)));
         let limit = if count == 0 { usize::MAX } else { count };
         if rev {
             it.rev().take(limit).map(|(k, v)| (*k, v)).collect()
@@ -288,7 +322,13 @@ impl Stream {
     /// Trims as Redis's stream trimming does: by length (`maxlen`) or by smallest ID to keep
     /// (`minid`); `approx` removes whole nodes only; `limit` (0: none) caps the work, counted
     /// in entries. Returns the entries removed.
-    pub fn trim(&mut self, maxlen: Option<u64>, minid: Option<StreamId>, approx: bool, limit: u64) -> u64 {
+    pub fn trim(
+        &mut self,
+        maxlen: Option<u64>,
+        minid: Option<StreamId>,
+        approx: bool,
+        limit: u64,
+    ) -> u64 {
         let mut deleted: u64 = 0;
         loop {
             if limit != 0 && deleted >= limit {
@@ -299,7 +339,9 @@ impl Stream {
                     break;
                 }
             }
-            let Some((&key, node)) = self.nodes.iter().next() else { break };
+            let Some((&key, node)) = self.nodes.iter().next() else {
+                break;
+            };
             let live = node.live;
             let remove_node = match (maxlen, minid) {
                 (Some(m), _) => (self.len() as u64).saturating_sub(live) >= m,
@@ -311,7 +353,11 @@ impl Stream {
                 if limit != 0 && deleted + live > limit {
                     break;
                 }
-                let end = self.nodes.range((Bound::Excluded(key), Bound::Unbounded)).next().map(|(k, _)| *k);
+                let end = self
+                    .nodes
+                    .range((Bound::Excluded(key), Bound::Unbounded))
+                    .next()
+                    .map(|(k, _)| *k);
                 let ids: Vec<StreamId> = match end {
                     Some(e) => self.entries.range(key..e).map(|(k, _)| *k).collect(),
                     None => self.entries.range(key..).map(|(k, _)| *k).collect(),

@@ -45,7 +45,12 @@ pub struct LongDouble {
 
 impl LongDouble {
     const fn special(neg: bool, class: Class) -> LongDouble {
-        LongDouble { neg, class, mant: 0, exp: 0 }
+        LongDouble {
+            neg,
+            class,
+            mant: 0,
+            exp: 0,
+        }
     }
 
     /// Positive zero.
@@ -105,7 +110,12 @@ impl LongDouble {
         }
         let mag = v.unsigned_abs();
         let lz = i64::from(mag.leading_zeros());
-        LongDouble { neg: v < 0, class: Class::Finite, mant: mag << lz, exp: -lz }
+        LongDouble {
+            neg: v < 0,
+            class: Class::Finite,
+            mant: mag << lz,
+            exp: -lz,
+        }
     }
 
     /// Whether the value is neither infinite nor NaN.
@@ -134,8 +144,20 @@ impl LongDouble {
     /// fraction and a trailing dot removed, and `-0` shown as `0`.
     pub fn format_human(&self) -> String {
         let mut s = match self.class {
-            Class::Nan => return if self.neg { "-nan".into() } else { "nan".into() },
-            Class::Inf => return if self.neg { "-inf".into() } else { "inf".into() },
+            Class::Nan => {
+                return if self.neg {
+                    "-nan".into()
+                } else {
+                    "nan".into()
+                }
+            }
+            Class::Inf => {
+                return if self.neg {
+                    "-inf".into()
+                } else {
+                    "inf".into()
+                }
+            }
             _ => self.format_fixed17(),
         };
         // The fixed form always has a dot followed by 17 digits.
@@ -186,7 +208,11 @@ impl LongDouble {
 fn add_finite(a: LongDouble, b: LongDouble) -> LongDouble {
     // A larger exponent means a larger magnitude: only subnormals lack the top bit, and they
     // all share the smallest exponent.
-    let (big, small) = if (a.exp, a.mant) >= (b.exp, b.mant) { (a, b) } else { (b, a) };
+    let (big, small) = if (a.exp, a.mant) >= (b.exp, b.mant) {
+        (a, b)
+    } else {
+        (b, a)
+    };
     // Both mantissas are placed 62 bits up in a 128-bit frame, leaving two bits of headroom for
     // the carry and enough guard bits that the bits shifted out of the smaller operand can be
     // folded into one sticky bit at the bottom without changing the rounding.
@@ -226,7 +252,11 @@ fn round(neg: bool, q: u128, e: i64, sticky: bool) -> LongDouble {
     }
     let len = 128 - i64::from(q.leading_zeros());
     let top = e + len - 1;
-    let lsb = if top >= EMIN { top - (MANT_BITS - 1) } else { LSB_MIN };
+    let lsb = if top >= EMIN {
+        top - (MANT_BITS - 1)
+    } else {
+        LSB_MIN
+    };
     let shift = lsb - e;
     let (mut mant, mut exp) = if shift <= 0 {
         // Exact: every bit of q fits the mantissa.
@@ -264,7 +294,12 @@ fn round(neg: bool, q: u128, e: i64, sticky: bool) -> LongDouble {
         mant <<= lz;
         exp -= lz;
     }
-    LongDouble { neg, class: Class::Finite, mant, exp }
+    LongDouble {
+        neg,
+        class: Class::Finite,
+        mant,
+        exp,
+    }
 }
 
 /// Rounds `n * 2^e` for a big `n` (plus a tail below 2^e when `sticky`).
@@ -305,8 +340,15 @@ fn parse_exponent(s: &[u8]) -> Option<i64> {
 
 /// Decimal `digits[.digits][e[+-]digits]` (one digit at least in the mantissa).
 fn parse_decimal(neg: bool, s: &[u8]) -> Option<LongDouble> {
-    let mant_end = s.iter().position(|&c| c == b'e' || c == b'E').unwrap_or(s.len());
-    let exp10 = if mant_end < s.len() { parse_exponent(&s[mant_end + 1..])? } else { 0 };
+    let mant_end = s
+        .iter()
+        .position(|&c| c == b'e' || c == b'E')
+        .unwrap_or(s.len());
+    let exp10 = if mant_end < s.len() {
+        parse_exponent(&s[mant_end + 1..])?
+    } else {
+        0
+    };
     let mant = &s[..mant_end];
     let (int_part, frac_part) = match mant.iter().position(|&c| c == b'.') {
         Some(i) => (&mant[..i], &mant[i + 1..]),
@@ -363,8 +405,15 @@ fn parse_decimal(neg: bool, s: &[u8]) -> Option<LongDouble> {
 
 /// Hexadecimal after `0x`: `hexdigits[.hexdigits][p[+-]digits]`.
 fn parse_hex(neg: bool, s: &[u8]) -> Option<LongDouble> {
-    let mant_end = s.iter().position(|&c| c == b'p' || c == b'P').unwrap_or(s.len());
-    let exp2 = if mant_end < s.len() { parse_exponent(&s[mant_end + 1..])? } else { 0 };
+    let mant_end = s
+        .iter()
+        .position(|&c| c == b'p' || c == b'P')
+        .unwrap_or(s.len());
+    let exp2 = if mant_end < s.len() {
+        parse_exponent(&s[mant_end + 1..])?
+    } else {
+        0
+    };
     let mant = &s[..mant_end];
     let (int_part, frac_part) = match mant.iter().position(|&c| c == b'.') {
         Some(i) => (&mant[..i], &mant[i + 1..]),
@@ -530,7 +579,11 @@ impl Big {
         if self.0.iter().take(limbs).any(|&l| l != 0) {
             return true;
         }
-        bits != 0 && self.0.get(limbs).is_some_and(|&l| l & ((1u64 << bits) - 1) != 0)
+        bits != 0
+            && self
+                .0
+                .get(limbs)
+                .is_some_and(|&l| l & ((1u64 << bits) - 1) != 0)
     }
 
     fn low_u128(&self) -> u128 {
@@ -645,29 +698,78 @@ mod tests {
         assert!(LongDouble::parse(b"1e-4951").is_none());
         assert!(LongDouble::parse(b"0e-99999").is_some());
         for bad in [
-            &b""[..], b" 1", b"\t1", b"1 ", b"1\t", b"nan", b"-nan", b"1e", b"1e+", b"0x",
-            b"0x1p", b".", b"-", b"+", b"\x00", b"1.5\x00zz", b"abc", b"1..2", b"--1", b"+-1",
-            b"0x.p1", b"infinit", b"1e5.5",
+            &b""[..],
+            b" 1",
+            b"\t1",
+            b"1 ",
+            b"1\t",
+            b"nan",
+            b"-nan",
+            b"1e",
+            b"1e+",
+            b"0x",
+            b"0x1p",
+            b".",
+            b"-",
+            b"+",
+            b"\x00",
+            b"1.5\x00zz",
+            b"abc",
+            b"1..2",
+            b"--1",
+            b"+-1",
+            b"0x.p1",
+            b"infinit",
+            b"1e5.5",
         ] {
-            assert!(LongDouble::parse(bad).is_none(), "{:?}", String::from_utf8_lossy(bad));
+            assert!(
+                LongDouble::parse(bad).is_none(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
-        for good in [&b"+1"[..], b".5", b"5.", b"-.5e1", b"inf", b"-Infinity", b"INF", b"0x.8", b"0x1.8p1"] {
-            assert!(LongDouble::parse(good).is_some(), "{:?}", String::from_utf8_lossy(good));
+        for good in [
+            &b"+1"[..],
+            b".5",
+            b"5.",
+            b"-.5e1",
+            b"inf",
+            b"-Infinity",
+            b"INF",
+            b"0x.8",
+            b"0x1.8p1",
+        ] {
+            assert!(
+                LongDouble::parse(good).is_some(),
+                "{:?}",
+                String::from_utf8_lossy(good)
+            );
         }
         assert!(!p("inf").is_finite());
         assert!(!p("inf").add(p("-inf")).is_finite());
         let mut long = b"1.".to_vec();
         long.resize(MAX_CHARS, b'0');
         assert!(LongDouble::parse(&long).is_none());
-        assert_eq!(LongDouble::parse(&long[..MAX_CHARS - 1]).map(|v| v.format_human()), Some("1".into()));
+        assert_eq!(
+            LongDouble::parse(&long[..MAX_CHARS - 1]).map(|v| v.format_human()),
+            Some("1".into())
+        );
     }
 
     #[test]
     fn integers_are_exact() {
-        assert_eq!(LongDouble::from_i64(i64::MIN).format_human(), "-9223372036854775808");
-        assert_eq!(LongDouble::from_i64(i64::MAX).format_human(), "9223372036854775807");
         assert_eq!(
-            LongDouble::from_i64(i64::MAX).add(LongDouble::from_i64(1)).format_human(),
+            LongDouble::from_i64(i64::MIN).format_human(),
+            "-9223372036854775808"
+        );
+        assert_eq!(
+            LongDouble::from_i64(i64::MAX).format_human(),
+            "9223372036854775807"
+        );
+        assert_eq!(
+            LongDouble::from_i64(i64::MAX)
+                .add(LongDouble::from_i64(1))
+                .format_human(),
             "9223372036854775808"
         );
         // 2^64 + 1 does not fit 64 mantissa bits: the tie rounds to even.
@@ -681,7 +783,10 @@ mod tests {
         assert_eq!(sum("1.1", "2.2"), "3.3");
         assert_eq!(sum("3.0", "0.00000000000000001"), "3.00000000000000001");
         assert_eq!(sum("1", "1e-18"), "1");
-        assert_eq!(sum("123456789.123456789", "0"), "123456789.12345678899873747");
+        assert_eq!(
+            sum("123456789.123456789", "0"),
+            "123456789.12345678899873747"
+        );
     }
 
     #[test]
@@ -696,7 +801,10 @@ mod tests {
 
     impl LongDouble {
         fn neg(self) -> LongDouble {
-            LongDouble { neg: !self.neg, ..self }
+            LongDouble {
+                neg: !self.neg,
+                ..self
+            }
         }
     }
 }

@@ -125,14 +125,22 @@ pub fn fmt_g17(d: f64) -> String {
 /// `printf("%.{precision}g")`.
 pub fn fmt_g(d: f64, precision: usize) -> String {
     if d.is_nan() {
-        return if d.is_sign_negative() { "-nan".into() } else { "nan".into() };
+        return if d.is_sign_negative() {
+            "-nan".into()
+        } else {
+            "nan".into()
+        };
     }
     if d.is_infinite() {
         return if d > 0.0 { "inf".into() } else { "-inf".into() };
     }
     let p = precision.max(1);
     if d == 0.0 {
-        return if d.is_sign_negative() { "-0".into() } else { "0".into() };
+        return if d.is_sign_negative() {
+            "-0".into()
+        } else {
+            "0".into()
+        };
     }
     // Scientific form with p significant digits tells the decimal exponent after rounding.
     let sci = format!("{:.*e}", p - 1, d);
@@ -171,7 +179,17 @@ mod tests {
         assert_eq!(parse_i64(b"-1"), Some(-1));
         assert_eq!(parse_i64(b"9223372036854775807"), Some(i64::MAX));
         assert_eq!(parse_i64(b"-9223372036854775808"), Some(i64::MIN));
-        for bad in [&b"9223372036854775808"[..], b"-0", b"01", b"+1", b" 1", b"1 ", b"", b"-", b"1a"] {
+        for bad in [
+            &b"9223372036854775808"[..],
+            b"-0",
+            b"01",
+            b"+1",
+            b" 1",
+            b"1 ",
+            b"",
+            b"-",
+            b"1a",
+        ] {
             assert_eq!(parse_i64(bad), None, "{:?}", std::str::from_utf8(bad));
         }
     }
@@ -185,7 +203,16 @@ mod tests {
         assert_eq!(parse_f64(b"1e3"), Some(1000.0));
         assert_eq!(parse_f64(b".5"), Some(0.5));
         assert_eq!(parse_f64(b"5."), Some(5.0));
-        for bad in [&b"nan"[..], b" 1", b"1 ", b"", b"1e400", b"1e-400", b"abc", b"--1"] {
+        for bad in [
+            &b"nan"[..],
+            b" 1",
+            b"1 ",
+            b"",
+            b"1e400",
+            b"1e-400",
+            b"abc",
+            b"--1",
+        ] {
             assert_eq!(parse_f64(bad), None, "{:?}", std::str::from_utf8(bad));
         }
     }

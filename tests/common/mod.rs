@@ -64,7 +64,11 @@ impl RedisServer {
                 .stderr(Stdio::null())
                 .spawn()
                 .ok()?;
-            let mut server = RedisServer { child, port, dir: dir.clone() };
+            let mut server = RedisServer {
+                child,
+                port,
+                dir: dir.clone(),
+            };
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 // Exited: the port was taken (by another test's server, say). Try another.
@@ -135,7 +139,11 @@ pub fn connect_when_ready(port: u16) -> Conn {
         if let Ok(c) = Conn::connect(port) {
             return c;
         }
-        assert!(Instant::now() < deadline, "nothing listening on port {}", port);
+        assert!(
+            Instant::now() < deadline,
+            "nothing listening on port {}",
+            port
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -152,7 +160,10 @@ impl Conn {
         let stream = TcpStream::connect(("127.0.0.1", port))?;
         stream.set_read_timeout(Some(Duration::from_secs(10)))?;
         stream.set_nodelay(true)?;
-        Ok(Conn { stream, buf: Vec::new() })
+        Ok(Conn {
+            stream,
+            buf: Vec::new(),
+        })
     }
 
     /// Sends a command and returns the raw bytes of its reply.
