@@ -238,6 +238,18 @@ test("a write from another tab makes a WATCHed transaction fail", async () => {
   await tabs.nth(1).locator(".rp-tab-close").click();
 });
 
+test("MONITOR in one tab shows the commands another tab runs", async () => {
+  const tabs = page.locator(".rp-tab[role=tab]");
+  await page.locator(".rp-new").click();
+  assert.equal(await run(page, "MONITOR"), "OK\n");
+  await tabs.first().click();
+  assert.equal(await run(page, 'SET watched "a b"'), "OK\n");
+  await tabs.nth(1).click();
+  await page.waitForFunction(() => /\d+\.\d{6} \[0 127\.0\.0\.1:\d+\] "SET" "watched" "a b"/.test(
+    document.querySelector(".rp-screen:not([hidden]) .rp-out").textContent));
+  await tabs.nth(1).locator(".rp-tab-close").click();
+});
+
 test("pasting several lines runs each of them", async () => {
   const input = screen(page).locator(".rp-input");
   await input.fill("");
