@@ -193,6 +193,11 @@ impl EngineRun {
     /// Runs a command; returns what the client receives (messages that were waiting for it,
     /// then the command's replies) and how many replies that is.
     fn run(&mut self, client: u32, argv: &[Vec<u8>]) -> (Vec<u8>, usize) {
+        // A virtual millisecond passes per command, as at least that much real time passes
+        // between the commands of a live run (XPENDING IDLE 1 relies on it).
+        if let Some(t) = &mut self.virtual_now {
+            *t += 1;
+        }
         let now = self.now();
         let engine = &mut self.engine;
         let id = *self

@@ -1,7 +1,7 @@
 //! Stream consumer groups: XGROUP (CREATE, SETID, DESTROY, CREATECONSUMER, DELCONSUMER, HELP),
 //! XREADGROUP (with BLOCK through the engine's blocking machinery), XACK, XPENDING.
 
-use super::streams::{c_str, entry_reply, parse_bound, parse_id};
+use super::streams::{c_str, entry_reply, parse_bound, parse_id, read_options, ReadOptions};
 use super::{args, CommandSpec};
 use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
@@ -506,54 +506,13 @@ fn deliver_history(
 /// it (a deleted entry shows `[id, nil]`); a nil array when nothing came (after BLOCK's wait).
 fn xreadgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let argc = argv.len();
-    let mut block: Option<Option<i64>> = None;
-    let mut count: usize = 0;
-    let mut streams_arg = 0;
-    let mut group: Option<(Vec<u8>, Vec<u8>)> = None;
-    let mut noack = false;
-    let mut i = 1;
-    while i < argc {
-        let more = argc - i - 1;
-        let o = &argv[i];
-        if args::is(o, "block") && more > 0 {
-            i += 1;
-            let ms = args::int_or(
-                &argv[i],
-                CmdError::from("ERR timeout is not an integer or out of range"),
-            )?;
-            if ms < 0 {
-                return Err(CmdError::from("ERR timeout is negative"));
-            }
-            let deadline = ctx.now.wrapping_add(ms);
-            block = Some(if ms == 0 || deadline < 0 {
-                None
-            } else {
-                Some(deadline)
-            });
-        } else if args::is(o, "count") && more > 0 {
-            i += 1;
-            count = usize::try_from(args::int(&argv[i])?.max(0)).unwrap_or(usize::MAX);
-        } else if args::is(o, "streams") && more > 0 {
-            streams_arg = i + 1;
-            if !(argc - streams_arg).is_multiple_of(2) {
-                return Err(CmdError::from(
-                    "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
-                ));
-            }
-            break;
-        } else if args::is(o, "group") && more >= 2 {
-            group = Some((argv[i + 1].clone(), argv[i + 2].clone()));
-            i += 2;
-        } else if args::is(o, "noack") {
-            noack = true;
-        } else {
-            return Err(error::SYNTAX);
-        }
-        i += 1;
-    }
-    if streams_arg == 0 {
-        return Err(error::SYNTAX);
-    }
+    let ReadOptions {
+        block,
+        count,
+        streams_arg,
+        group,
+        noack,
+    } = read_options(ctx.now, argv, true)?;
     let Some((gname, cname)) = group else {
         return Err(CmdError::from("ERR Missing GROUP option for XREADGROUP"));
     };

@@ -530,14 +530,35 @@ fn xsetid(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-/// `XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]` → per stream
-/// with new entries, `[key, entries]` (RESP2) or a map key → entries (RESP3); a nil array when
-/// nothing is new (after BLOCK's wait when given).
-fn xread(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+/// What XREAD and XREADGROUP were asked for (they share one option grammar, as in Redis).
+pub(super) struct ReadOptions {
+    /// BLOCK: None when absent; Some(None) waits for ever, Some(Some(t)) until `t` (ms).
+    pub block: Option<Option<i64>>,
+    /// COUNT (0: no limit).
+    pub count: usize,
+    /// Index of the first key after STREAMS.
+    pub streams_arg: usize,
+    /// GROUP group consumer (XREADGROUP only).
+    pub group: Option<(Vec<u8>, Vec<u8>)>,
+    /// NOACK (XREADGROUP only).
+    pub noack: bool,
+}
+
+/// Parses `[COUNT n] [BLOCK ms] [GROUP g c] [NOACK] STREAMS key... id...` with Redis's errors;
+/// GROUP and NOACK are refused unless `group_command` (XREADGROUP).
+pub(super) fn read_options(
+    now: i64,
+    argv: &[Vec<u8>],
+    group_command: bool,
+) -> Result<ReadOptions, CmdError> {
     let argc = argv.len();
-    let mut block: Option<Option<i64>> = None;
-    let mut count: usize = 0;
-    let mut streams_arg = 0;
+    let mut opts = ReadOptions {
+        block: None,
+        count: 0,
+        streams_arg: 0,
+        group: None,
+        noack: false,
+    };
     let mut i = 1;
     while i < argc {
         let more = argc - i - 1;
@@ -553,39 +574,60 @@ fn xread(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             }
             // Redis 7.0 adds the current time without an overflow check; a deadline that wraps
             // negative sorts last in its (unsigned) timeout table, so it never fires.
-            let deadline = ctx.now.wrapping_add(ms);
-            block = Some(if ms == 0 || deadline < 0 {
+            let deadline = now.wrapping_add(ms);
+            opts.block = Some(if ms == 0 || deadline < 0 {
                 None
             } else {
                 Some(deadline)
             });
         } else if args::is(o, "count") && more > 0 {
             i += 1;
-            count = usize::try_from(args::int(&argv[i])?.max(0)).unwrap_or(usize::MAX);
+            opts.count = usize::try_from(args::int(&argv[i])?.max(0)).unwrap_or(usize::MAX);
         } else if args::is(o, "streams") && more > 0 {
-            streams_arg = i + 1;
-            if !(argc - streams_arg).is_multiple_of(2) {
+            opts.streams_arg = i + 1;
+            if !(argc - opts.streams_arg).is_multiple_of(2) {
                 return Err(CmdError::from(
                     "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
                 ));
             }
             break;
         } else if args::is(o, "group") && more >= 2 {
-            return Err(CmdError::from(
-                "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
-            ));
+            if !group_command {
+                return Err(CmdError::from(
+                    "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
+                ));
+            }
+            opts.group = Some((argv[i + 1].clone(), argv[i + 2].clone()));
+            i += 2;
         } else if args::is(o, "noack") {
-            return Err(CmdError::from(
-                "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
-            ));
+            if !group_command {
+                return Err(CmdError::from(
+                    "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
+                ));
+            }
+            opts.noack = true;
         } else {
             return Err(error::SYNTAX);
         }
         i += 1;
     }
-    if streams_arg == 0 {
+    if opts.streams_arg == 0 {
         return Err(error::SYNTAX);
     }
+    Ok(opts)
+}
+
+/// `XREAD [COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]` → per stream
+/// with new entries, `[key, entries]` (RESP2) or a map key → entries (RESP3); a nil array when
+/// nothing is new (after BLOCK's wait when given).
+fn xread(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let argc = argv.len();
+    let ReadOptions {
+        block,
+        count,
+        streams_arg,
+        ..
+    } = read_options(ctx.now, argv, false)?;
     let nkeys = (argc - streams_arg) / 2;
     let keys = &argv[streams_arg..streams_arg + nkeys];
     let mut ids = Vec::with_capacity(nkeys);
