@@ -18,18 +18,44 @@ pub struct Entry {
     pub touched_at: i64,
     /// Logarithmic access counter (for OBJECT FREQ), as Redis's LFU keeps it.
     pub lfu: u8,
+    /// The value is a private object even if it is a small integer Redis would otherwise share
+    /// (OBJECT REFCOUNT then answers 1): COPY's duplicate, or a value created while a maxmemory
+    /// LRU/LFU policy forbids shared integers. Cleared whenever the value is replaced.
+    pub unshared: bool,
 }
 
 impl Entry {
     /// A persistent entry created at `now`.
     pub fn new(value: Value, now: i64) -> Entry {
-        Entry { value, expire_at: None, touched_at: now, lfu: LFU_INIT }
+        Entry { value, expire_at: None, touched_at: now, lfu: LFU_INIT, unshared: false }
     }
 
     fn is_expired(&self, now: i64) -> bool {
         matches!(self.expire_at, Some(t) if t <= now)
     }
+
+    /// Replaces the value in place, keeping expiry and access data. The new value is a new
+    /// object as far as sharing goes: a small integer is shared again even if the old value
+    /// was a private copy (as INCR's result is in Redis).
+    pub fn replace_value(&mut self, value: Value) {
+        self.value = value;
+        self.unshared = false;
+    }
+
+    /// The integer, when the value is one of the small integers Redis keeps a single shared
+    /// object for (an `int`-encoded string in 0..10000 that is not a private copy). Every key
+    /// holding it shares that object's reference count and access time.
+    pub fn shared_integer(&self) -> Option<u16> {
+        if self.unshared || self.value.encoding_name() != "int" {
+            return None;
+        }
+        let n = crate::util::parse_i64(self.value.as_str()?)?;
+        u16::try_from(n).ok().filter(|&n| n < SHARED_INTEGERS)
+    }
 }
+
+/// Redis keeps one shared object for each integer below this.
+pub const SHARED_INTEGERS: u16 = 10_000;
 
 /// The counter a new key's LFU frequency starts at (Redis's LFU_INIT_VAL).
 pub const LFU_INIT: u8 = 5;
@@ -98,11 +124,19 @@ impl Db {
         self.map.get(key)
     }
 
-    /// Looks a key up for a command and records the access (OBJECT IDLETIME / FREQ).
+    /// Looks a key up for a command and records the access (OBJECT IDLETIME / FREQ), with the
+    /// default LFU parameters (lfu-log-factor 10, lfu-decay-time 1).
     pub fn lookup(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
+        self.lookup_lfu(key, now, LfuParams::default())
+    }
+
+    /// Looks a key up and records the access as Redis's LFU does: the counter first loses what
+    /// the time since the last access decays, then takes its logarithmic increment.
+    pub fn lookup_lfu(&mut self, key: &[u8], now: i64, lfu: LfuParams) -> Option<&mut Entry> {
         let e = self.get_mut(key, now)?;
+        let decayed = lfu_decay(e.lfu, e.touched_at, now, lfu.decay_time);
+        e.lfu = lfu_increment(decayed, now, lfu.log_factor);
         e.touched_at = now;
-        e.lfu = lfu_increment(e.lfu, now);
         Some(e)
     }
 
@@ -120,7 +154,7 @@ impl Db {
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, now: i64) {
         match self.get_mut(key, now) {
             Some(e) => {
-                e.value = value;
+                e.replace_value(value);
                 e.touched_at = now;
             }
             None => self.set(key, value, now),
@@ -249,14 +283,40 @@ impl Db {
     }
 }
 
-/// Redis's logarithmic LFU counter increment (lfu-log-factor 10), deterministic here: the
-/// probability is replaced by a hash of the time so runs are repeatable.
-fn lfu_increment(counter: u8, now: i64) -> u8 {
+/// The LFU tuning CONFIG exposes: `lfu-log-factor` and `lfu-decay-time` (minutes).
+#[derive(Clone, Copy, Debug)]
+pub struct LfuParams {
+    /// How slowly the counter grows (`lfu-log-factor`).
+    pub log_factor: i64,
+    /// Minutes per decay step (`lfu-decay-time`); 0 never decays.
+    pub decay_time: i64,
+}
+
+impl Default for LfuParams {
+    fn default() -> Self {
+        LfuParams { log_factor: 10, decay_time: 1 }
+    }
+}
+
+/// The counter as Redis reads it: lowered by one for every `decay_time` whole minutes between
+/// the last access and `now` (Redis keeps access time in minutes), never below 0.
+pub fn lfu_decay(counter: u8, last_access: i64, now: i64, decay_time: i64) -> u8 {
+    if decay_time <= 0 {
+        return counter;
+    }
+    let minutes = (now / 60_000).saturating_sub(last_access / 60_000).max(0);
+    let periods = minutes / decay_time;
+    u8::try_from(i64::from(counter).saturating_sub(periods).max(0)).unwrap_or(0)
+}
+
+/// Redis's logarithmic LFU counter increment, deterministic here: the probability is compared
+/// with a hash of the time instead of a random draw, so runs are repeatable.
+fn lfu_increment(counter: u8, now: i64, log_factor: i64) -> u8 {
     if counter == 255 {
         return 255;
     }
     let base = f64::from(counter.saturating_sub(LFU_INIT));
-    let p = 1.0 / (base * 10.0 + 1.0);
+    let p = 1.0 / (base * log_factor.max(0) as f64 + 1.0);
     let r = (crate::rng::mix64(now as u64) >> 11) as f64 / (1u64 << 53) as f64;
     if r < p {
         counter + 1
@@ -308,5 +368,20 @@ mod tests {
         db.set(b"keep", Value::string(b"v".to_vec()), 0);
         assert_eq!(db.active_expire(20), 100);
         assert_eq!(db.len(), 1);
+    }
+
+    #[test]
+    fn lfu_decays_before_it_grows() {
+        let mut db = Db::new();
+        db.set(b"k", Value::string(b"v".to_vec()), 0);
+        // Three idle minutes take 5 down to 2; the increment from below LFU_INIT is certain.
+        let e = db.lookup(b"k", 180_000).map(|e| e.lfu);
+        assert_eq!(e, Some(3));
+        let slow = LfuParams { log_factor: 10, decay_time: 0 };
+        assert_eq!(db.lookup_lfu(b"k", 10_000_000, slow).map(|e| e.lfu), Some(4));
+        assert_eq!(lfu_decay(200, 0, 59_999, 1), 200);
+        assert_eq!(lfu_decay(200, 59_999, 60_000, 1), 199);
+        assert_eq!(lfu_decay(3, 0, 3_600_000, 1), 0);
+        assert_eq!(lfu_decay(3, 0, 3_600_000, 0), 3);
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use hashbrown::HashMap;
 
-use crate::db::Entry;
+use crate::db::{Entry, LfuParams};
 
 use crate::commands::pubsub::PubSub;
 use crate::commands::{self, CommandSpec};
@@ -61,11 +61,15 @@ pub struct Client {
     pub psubs: Vec<Vec<u8>>,
     /// Shard channels subscribed to.
     pub ssubs: Vec<Vec<u8>>,
+    /// Commands received while the client was blocked, run once it is served.
+    pub pending: std::collections::VecDeque<Vec<Vec<u8>>>,
     /// Whether the client may run commands while `requirepass` is set: true for clients that
     /// connected while there was no password, and after a successful AUTH.
     pub authenticated: bool,
     /// CLIENT REPLY state: which replies the host does not send.
     pub reply_mode: ReplyMode,
+    /// CLIENT NO-EVICT ON: exempt from client eviction (shown as flag `e`).
+    pub no_evict: bool,
 }
 
 /// CLIENT REPLY: ON sends every reply; OFF none (CLIENT REPLY OFF's own included); SKIP drops
@@ -150,6 +154,10 @@ pub struct Engine {
     pub stats: Stats,
     /// Random source for RANDOMKEY, SPOP, ...
     pub rng: Rng,
+    /// Last access time in ms of each shared small integer that has been accessed (OBJECT
+    /// IDLETIME of a key holding one): Redis's keys share one object per such integer, so an
+    /// access through any key counts for all, and the clock starts when the server does.
+    pub shared_int_access: HashMap<u16, i64>,
     /// Start time in ms.
     pub started_ms: i64,
     /// Changes since the last snapshot (INFO rdb_changes_since_last_save).
@@ -162,6 +170,12 @@ pub struct Engine {
     pub watched: HashMap<(usize, Vec<u8>), Vec<ClientId>>,
     /// Pub/sub subscriptions.
     pub pubsub: PubSub,
+    /// Clients waiting in blocking commands.
+    pub blocked: BTreeMap<ClientId, Blocked>,
+    /// For each (db, key), the clients blocked on it, first blocked first.
+    waiting: HashMap<(usize, Vec<u8>), Vec<ClientId>>,
+    /// Keys with blocked clients that changed since they were last served.
+    ready: Vec<(usize, Vec<u8>)>,
 }
 
 /// What a handler sees: the engine, the calling client, its database, and the time.
@@ -174,9 +188,46 @@ pub struct Ctx<'a> {
     pub db: usize,
     /// The time of this command, in ms since the Unix epoch.
     pub now: i64,
+    /// Set by a blocking command that found nothing to serve: the client waits.
+    pub block: Option<Block>,
+    /// Inside EXEC: blocking commands answer at once as if they had timed out.
+    pub no_block: bool,
+}
+
+/// What a blocked client waits for.
+#[derive(Clone, Debug)]
+pub struct Block {
+    /// Keys whose change may serve it (in the client's database).
+    pub keys: Vec<Vec<u8>>,
+    /// Absolute deadline in ms; None waits for ever.
+    pub deadline: Option<i64>,
+    /// The reply sent when the deadline passes.
+    pub on_timeout: Reply,
+}
+
+/// A client waiting in a blocking command, and the command to run again when a key is ready.
+#[derive(Clone, Debug)]
+pub struct Blocked {
+    /// Database of the keys.
+    pub db: usize,
+    /// The blocking command's arguments.
+    pub argv: Vec<Vec<u8>>,
+    /// What it waits for.
+    pub block: Block,
 }
 
 impl Ctx<'_> {
+    /// Whether a blocking command may block now (not inside EXEC).
+    pub fn can_block(&self) -> bool {
+        !self.no_block
+    }
+
+    /// Blocks the calling client on `keys` until `deadline` (None: for ever); `on_timeout` is
+    /// its reply if nothing serves it in time. The handler's own return value is then ignored.
+    pub fn block_on(&mut self, keys: Vec<Vec<u8>>, deadline: Option<i64>, on_timeout: Reply) {
+        self.block = Some(Block { keys, deadline, on_timeout });
+    }
+
     /// The calling client's database.
     pub fn db(&mut self) -> &mut Db {
         &mut self.eng.dbs[self.db]
@@ -199,12 +250,16 @@ impl Ctx<'_> {
     /// keyspace hit or miss (INFO stats).
     pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now;
-        let db = &mut self.eng.dbs[self.db];
-        let found = db.lookup(key, now);
+        let lfu = self.lfu_params();
+        let eng = &mut *self.eng;
+        let found = eng.dbs[self.db].lookup_lfu(key, now, lfu);
         if found.is_some() {
-            self.eng.stats.hits += 1;
+            eng.stats.hits += 1;
         } else {
-            self.eng.stats.misses += 1;
+            eng.stats.misses += 1;
+        }
+        if let Some(n) = found.as_ref().and_then(|e| e.shared_integer()) {
+            eng.shared_int_access.insert(n, now);
         }
         found
     }
@@ -213,7 +268,21 @@ impl Ctx<'_> {
     /// counting (Redis counts those for reads only).
     pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now;
-        self.eng.dbs[self.db].lookup(key, now)
+        let lfu = self.lfu_params();
+        let eng = &mut *self.eng;
+        let found = eng.dbs[self.db].lookup_lfu(key, now, lfu);
+        if let Some(n) = found.as_ref().and_then(|e| e.shared_integer()) {
+            eng.shared_int_access.insert(n, now);
+        }
+        found
+    }
+
+    /// The LFU parameters of the current configuration, for recording accesses.
+    pub fn lfu_params(&self) -> LfuParams {
+        LfuParams {
+            log_factor: self.eng.config.lfu_log_factor,
+            decay_time: self.eng.config.lfu_decay_time,
+        }
     }
 
     /// Tells the engine `key` in the current database was modified: WATCHers of it will fail
@@ -230,6 +299,7 @@ impl Engine {
         let databases = opts.databases.clamp(1, MAX_DATABASES);
         let mut config = Config::default();
         config.set_databases(databases);
+        config.port = i64::from(opts.port);
         Engine {
             dbs: (0..databases).map(|_| Db::new()).collect(),
             clients: BTreeMap::new(),
@@ -237,12 +307,16 @@ impl Engine {
             config,
             stats: Stats::default(),
             rng: Rng::new(opts.seed),
+            shared_int_access: HashMap::new(),
             started_ms: opts.now_ms,
             dirty: 0,
             last_save_s: opts.now_ms / 1000,
             port: opts.port,
             watched: HashMap::new(),
             pubsub: PubSub::default(),
+            blocked: BTreeMap::new(),
+            waiting: HashMap::new(),
+            ready: Vec::new(),
         }
     }
 
@@ -269,12 +343,14 @@ impl Engine {
                 watch_dirty: false,
                 authenticated: self.config.requirepass().is_empty(),
                 reply_mode: ReplyMode::On,
+                no_evict: false,
                 multi: None,
                 multi_error: false,
                 watching: Vec::new(),
                 subs: Vec::new(),
                 psubs: Vec::new(),
                 ssubs: Vec::new(),
+                pending: std::collections::VecDeque::new(),
             },
         );
         id
@@ -284,6 +360,7 @@ impl Engine {
     pub fn close_client(&mut self, id: ClientId) {
         self.unwatch_all(id);
         self.drop_subscriptions(id);
+        self.unblock_client(id);
         self.clients.remove(&id);
     }
 
@@ -301,6 +378,13 @@ impl Engine {
     /// reply (an empty command line, an unknown client, replies turned off by CLIENT REPLY).
     pub fn execute(&mut self, client: ClientId, argv: &[Vec<u8>], now_ms: i64) -> Option<Reply> {
         if argv.is_empty() {
+            return None;
+        }
+        if self.blocked.contains_key(&client) {
+            // Like Redis, a blocked client's further commands wait until it is served.
+            if let Some(c) = self.clients.get_mut(&client) {
+                c.pending.push_back(argv.to_vec());
+            }
             return None;
         }
         let (db, in_multi, proto) = {
@@ -341,8 +425,14 @@ impl Engine {
                     c.last_ms = now_ms;
                     c.last_cmd = full.clone();
                 }
-                let mut ctx = Ctx { eng: self, client, db, now: now_ms };
+                let mut ctx = Ctx { eng: self, client, db, now: now_ms, block: None, no_block: false };
                 let reply = (spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply);
+                if let Some(block) = ctx.block.take() {
+                    let db = ctx.db;
+                    self.block_client(client, db, argv.to_vec(), block);
+                    self.after_command(now_ms);
+                    return None;
+                }
                 // Counted after the handler, as Redis does: INFO does not see itself, and
                 // CONFIG RESETSTAT leaves its own call counted.
                 self.stats.commands += 1;
@@ -380,7 +470,7 @@ impl Engine {
             let code = text.split(' ').next().unwrap_or("ERR").to_string();
             *self.stats.errorstats.entry(code).or_default() += 1;
         }
-        self.after_command();
+        self.after_command(now_ms);
         let c = self.clients.get_mut(&client)?;
         match c.reply_mode {
             ReplyMode::On => Some(reply),
@@ -400,7 +490,9 @@ impl Engine {
     }
 
     /// Work after every command: keys removed by expiry count as modified for WATCH.
-    fn after_command(&mut self) {
+    /// Work after every command: keys removed by expiry count as modified for WATCH, and
+    /// clients blocked on keys that changed are served.
+    fn after_command(&mut self, now: i64) {
         for db in 0..self.dbs.len() {
             if self.dbs[db].expired_log.is_empty() {
                 continue;
@@ -409,6 +501,99 @@ impl Engine {
             for k in keys {
                 self.signal_modified(db, &k);
             }
+        }
+        self.serve_ready(now);
+    }
+
+    fn block_client(&mut self, client: ClientId, db: usize, argv: Vec<Vec<u8>>, block: Block) {
+        for key in &block.keys {
+            let list = self.waiting.entry((db, key.clone())).or_default();
+            if !list.contains(&client) {
+                list.push(client);
+            }
+        }
+        self.blocked.insert(client, Blocked { db, argv, block });
+    }
+
+    /// Removes `client` from the blocked set; returns what it was waiting for.
+    fn unblock_client(&mut self, client: ClientId) -> Option<Blocked> {
+        let b = self.blocked.remove(&client)?;
+        for key in &b.block.keys {
+            let slot = (b.db, key.clone());
+            if let Some(list) = self.waiting.get_mut(&slot) {
+                list.retain(|id| *id != client);
+                if list.is_empty() {
+                    self.waiting.remove(&slot);
+                }
+            }
+        }
+        Some(b)
+    }
+
+    /// Hands `reply` to a client that was blocked, then runs what it sent meanwhile.
+    fn resume(&mut self, client: ClientId, reply: Reply, now: i64) {
+        let Some(c) = self.clients.get_mut(&client) else { return };
+        c.outbox.push(reply);
+        while !self.blocked.contains_key(&client) {
+            let Some(argv) = self.clients.get_mut(&client).and_then(|c| c.pending.pop_front()) else {
+                break;
+            };
+            if let Some(r) = self.execute(client, &argv, now) {
+                if let Some(c) = self.clients.get_mut(&client) {
+                    c.outbox.push(r);
+                }
+            }
+        }
+    }
+
+    /// Serves blocked clients whose keys changed, first blocked first, until nothing more can
+    /// be served (serving one may make another key ready, as BLMOVE does).
+    fn serve_ready(&mut self, now: i64) {
+        while let Some((db, key)) = self.ready.pop() {
+            let Some(ids) = self.waiting.get(&(db, key.clone())).cloned() else { continue };
+            for id in ids {
+                let Some(b) = self.blocked.get(&id).cloned() else { continue };
+                let Ok(spec) = resolve(&b.argv) else { continue };
+                let mut ctx = Ctx { eng: self, client: id, db: b.db, now, block: None, no_block: false };
+                let reply = (spec.handler)(&mut ctx, &b.argv).unwrap_or_else(error_reply);
+                if ctx.block.is_some() {
+                    continue; // still nothing for this one
+                }
+                self.unblock_client(id);
+                self.resume(id, reply, now);
+            }
+        }
+    }
+
+    /// Ends the waits whose deadline has passed, with each command's timeout reply.
+    fn expire_blocked(&mut self, now: i64) {
+        let due: Vec<ClientId> = self
+            .blocked
+            .iter()
+            .filter(|(_, b)| b.block.deadline.is_some_and(|t| t <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            if let Some(b) = self.unblock_client(id) {
+                self.resume(id, b.block.on_timeout, now);
+            }
+        }
+    }
+
+    /// Whether `client` is waiting in a blocking command.
+    pub fn is_blocked(&self, client: ClientId) -> bool {
+        self.blocked.contains_key(&client)
+    }
+
+    /// Ends a client's wait at once (CLIENT UNBLOCK, or the page's Ctrl+C): with its timeout
+    /// reply, or with `error` when given. Returns whether the client was blocked.
+    pub fn unblock(&mut self, client: ClientId, error: Option<Reply>, now: i64) -> bool {
+        match self.unblock_client(client) {
+            Some(b) => {
+                self.resume(client, error.unwrap_or(b.block.on_timeout), now);
+                true
+            }
+            None => false,
         }
     }
 
@@ -453,6 +638,9 @@ impl Engine {
 
     /// Marks the WATCHers of `key` in database `db` dirty.
     pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
+        if !self.waiting.is_empty() && self.waiting.contains_key(&(db, key.to_vec())) {
+            self.ready.push((db, key.to_vec()));
+        }
         if self.watched.is_empty() {
             return;
         }
@@ -503,13 +691,15 @@ impl Engine {
         }
     }
 
-    /// Background work the host runs a few times a second: active expiry.
+    /// Background work the host runs a few times a second: active expiry, and ending the
+    /// waits of blocked clients whose timeout passed.
     pub fn tick(&mut self, now_ms: i64) {
         for db in &mut self.dbs {
             db.active_expire(now_ms);
             db.update_avg_ttl(now_ms);
         }
-        self.after_command();
+        self.expire_blocked(now_ms);
+        self.after_command(now_ms);
     }
 
     /// Clears the INFO counters (CONFIG RESETSTAT).

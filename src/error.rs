@@ -138,3 +138,28 @@ pub fn c_str_prefix(b: &[u8], max: usize) -> String {
     let end = b.iter().position(|&c| c == 0).unwrap_or(b.len()).min(max);
     String::from_utf8_lossy(&b[..end]).into_owned()
 }
+
+// The generic (keyspace) group's errors.
+errors! {
+    /// EXPIRE-family NX combined with XX, GT or LT.
+    EXPIRE_NX_CONFLICT = "ERR NX and XX, GT or LT options at the same time are not compatible";
+    /// EXPIRE-family GT combined with LT.
+    EXPIRE_GT_LT_CONFLICT = "ERR GT and LT options at the same time are not compatible";
+    /// OBJECT FREQ while the eviction policy is not an LFU one.
+    LFU_NOT_SELECTED = "ERR An LFU maxmemory policy is not selected, access frequency not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+    /// OBJECT IDLETIME while the eviction policy is an LFU one.
+    LFU_SELECTED = "ERR An LFU maxmemory policy is selected, idle time not tracked. Please note that when switching between policies at runtime LRU and LFU data will take some time to adjust.";
+}
+
+/// `ERR invalid expire time in '<cmd>' command` (`cmd` lower case: `expire`, `pexpireat` ...).
+pub fn invalid_expire_time(cmd: &str) -> CmdError {
+    CmdError::new(format!("ERR invalid expire time in '{}' command", cmd))
+}
+
+/// `ERR Unsupported option <opt>` (EXPIRE family), the option printed as C's `%s` would.
+pub fn unsupported_option(opt: &[u8]) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR Unsupported option {}",
+        c_str_prefix(opt, usize::MAX)
+    )))
+}

@@ -116,3 +116,57 @@ fn body_or_text(r: &Reply) -> String {
         other => format!("{:?}", other),
     }
 }
+
+/// `field=value` pairs of a CLIENT INFO line.
+fn client_fields(line: &str) -> Vec<(String, String)> {
+    line.trim_end()
+        .split(' ')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn client_info_has_redis_fields_and_state() {
+    let Some(server) = RedisServer::start() else {
+        println!("server_shape: no redis-server on PATH, nothing to compare with");
+        return;
+    };
+    let mut conn = Conn::connect(server.port).expect("connect");
+    let mut engine = Engine::new(EngineOptions { now_ms: 1_700_000_000_000, ..Default::default() });
+    let client = engine.open_client(1_700_000_000_000);
+    // RESP3 first: a subscribed RESP2 connection could not run CLIENT INFO.
+    let setup: &[&[&str]] = &[
+        &["HELLO", "3"],
+        &["CLIENT", "SETNAME", "learner"],
+        &["SELECT", "3"],
+        &["CLIENT", "NO-EVICT", "on"],
+        // One channel per call: each confirmation is a reply of its own.
+        &["SUBSCRIBE", "a"],
+        &["SUBSCRIBE", "b"],
+        &["PSUBSCRIBE", "p*"],
+    ];
+    for args in setup {
+        call_redis(&mut conn, args);
+        call_engine(&mut engine, client, args);
+    }
+    let compare_now = |conn: &mut Conn, engine: &mut Engine, what: &str| {
+        let want = client_fields(&body(&call_redis(conn, &["CLIENT", "INFO"])));
+        let got = client_fields(&body(&call_engine(engine, client, &["CLIENT", "INFO"])));
+        let names = |v: &[(String, String)]| v.iter().map(|(k, _)| k.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&want), names(&got), "{}: CLIENT INFO field names", what);
+        for field in ["name", "flags", "db", "sub", "psub", "ssub", "multi", "cmd", "user", "redir", "resp"] {
+            let w = want.iter().find(|(k, _)| k == field);
+            let g = got.iter().find(|(k, _)| k == field);
+            assert_eq!(w, g, "{}: CLIENT INFO {}", what, field);
+        }
+    };
+    compare_now(&mut conn, &mut engine, "subscribed, RESP3");
+    for args in [&["UNSUBSCRIBE", "a"][..], &["UNSUBSCRIBE", "b"], &["PUNSUBSCRIBE"], &["MULTI"]] {
+        call_redis(&mut conn, args);
+        call_engine(&mut engine, client, args);
+    }
+    call_redis(&mut conn, &["DISCARD"]);
+    call_engine(&mut engine, client, &["DISCARD"]);
+    compare_now(&mut conn, &mut engine, "after DISCARD");
+}

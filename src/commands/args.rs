@@ -70,6 +70,28 @@ pub fn int32(arg: &[u8]) -> Result<i32, CmdError> {
     })
 }
 
+/// A blocking command's timeout in seconds (BLPOP ...): a float, Redis's two errors, 0 for
+/// "wait for ever". Returns the absolute deadline in ms, or None for ever.
+pub fn block_deadline(arg: &[u8], now: i64) -> Result<Option<i64>, CmdError> {
+    let secs = crate::util::longdouble::LongDouble::parse(arg)
+        .map(|v| v.to_f64())
+        .ok_or(CmdError::from("ERR timeout is not a float or out of range"))?;
+    // C's conversion of the product to long long: truncation toward zero, and (on x86-64)
+    // anything out of range, infinities included, becomes the most negative value.
+    let ms = secs * 1000.0;
+    let ms = if ms.is_finite() && ms > i64::MIN as f64 && ms < i64::MAX as f64 { ms as i64 } else { i64::MIN };
+    if ms < 0 {
+        return Err(CmdError::from("ERR timeout is negative"));
+    }
+    if ms == 0 {
+        return Ok(None);
+    }
+    if ms > i64::MAX - now {
+        return Err(CmdError::from("ERR timeout is out of range"));
+    }
+    Ok(Some(now + ms))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,6 +21,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("quit", -1, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), quit)
         .doc("connection", "1.0.0", "", "Closes the connection once the reply is sent.")
         .complexity("O(1)"),
+    CommandSpec::new("reset", 1, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), reset)
+        .doc("connection", "6.2.0", "", "Returns the connection to the state of a fresh one.")
+        .complexity("O(1)"),
     CommandSpec::new("hello", -1, "noscript loading stale fast no_auth allow_busy", (0, 0, 0), hello)
         .doc(
             "connection",
@@ -123,6 +126,26 @@ fn select(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 fn quit(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     ctx.client().closing = true;
     Ok(Reply::ok())
+}
+
+/// `RESET` → `+RESET`: leaves any transaction, WATCH and subscription, selects database 0,
+/// speaks RESP2 again, drops the name, turns replies back on, and is authenticated only if no
+/// password is set — the state of a new connection (CLIENT NO-EVICT stays, as in Redis 7.0).
+fn reset(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    let id = ctx.client;
+    ctx.eng.unwatch_all(id);
+    ctx.eng.drop_subscriptions(id);
+    let authenticated = ctx.eng.config.requirepass().is_empty();
+    ctx.db = 0;
+    let c = ctx.client();
+    c.multi = None;
+    c.multi_error = false;
+    c.db = 0;
+    c.proto = 2;
+    c.name = None;
+    c.reply_mode = ReplyMode::On;
+    c.authenticated = authenticated;
+    Ok(Reply::status("RESET"))
 }
 
 const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
@@ -250,8 +273,22 @@ fn client_setname(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-/// Client classes CLIENT LIST TYPE and CLIENT KILL TYPE accept; every client here is a
-/// normal one (no replication links).
+/// Whether a client is subscribed to anything (CLIENT LIST type `pubsub`, flag `P`).
+fn is_pubsub(c: &Client) -> bool {
+    !(c.subs.is_empty() && c.psubs.is_empty() && c.ssubs.is_empty())
+}
+
+/// The class CLIENT LIST TYPE and CLIENT KILL TYPE match: `pubsub` while subscribed,
+/// `normal` otherwise (there are no replication links here).
+fn class_of(c: &Client) -> &'static str {
+    if is_pubsub(c) {
+        "pubsub"
+    } else {
+        "normal"
+    }
+}
+
+/// Client classes CLIENT LIST TYPE and CLIENT KILL TYPE accept.
 fn client_type(arg: &[u8]) -> Result<&'static str, CmdError> {
     for t in ["normal", "master", "replica", "slave", "pubsub"] {
         if args::is(arg, t) {
@@ -283,7 +320,7 @@ fn client_list(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let mut out = String::new();
     let me = ctx.client;
     for c in ctx.eng.clients.values() {
-        if kind.is_some_and(|k| k != "normal") {
+        if kind.is_some_and(|k| k != class_of(c)) {
             continue;
         }
         if let Some(ids) = &ids {
@@ -305,12 +342,36 @@ fn client_info(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 }
 
 /// One CLIENT LIST line with every field Redis 7.0 prints, newline-terminated. Buffers are
-/// reported as an idle connection's; there is no socket descriptor (`fd=-1`).
+/// reported as an idle connection's; there is no socket descriptor (`fd=-1`). The flags are
+/// those the engine tracks, in Redis's order: `P` subscribed, `x` in MULTI, `d` a WATCHed key
+/// changed, `c` closing after this reply, `e` no-evict; `N` for none.
 fn client_line(c: &Client, now: i64, argv_mem: usize) -> String {
     let name = c.name.as_deref().map(String::from_utf8_lossy).unwrap_or_default();
+    let mut flags = String::new();
+    for (on, f) in [
+        (is_pubsub(c), 'P'),
+        (c.multi.is_some(), 'x'),
+        (c.watch_dirty, 'd'),
+        (c.closing, 'c'),
+        (c.no_evict, 'e'),
+    ] {
+        if on {
+            flags.push(f);
+        }
+    }
+    if flags.is_empty() {
+        flags.push('N');
+    }
+    let (multi, multi_mem) = match &c.multi {
+        Some(queue) => (
+            i64::try_from(queue.len()).unwrap_or(i64::MAX),
+            queue.iter().flatten().map(Vec::len).sum(),
+        ),
+        None => (-1, 0),
+    };
     format!(
-        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags=N db={} sub=0 psub=0 ssub=0 \
-         multi=-1 qbuf=0 qbuf-free=0 argv-mem={} multi-mem=0 rbs=1024 rbp=0 obl=0 oll=0 omem=0 \
+        "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} \
+         multi={} qbuf=0 qbuf-free=0 argv-mem={} multi-mem={} rbs=1024 rbp=0 obl=0 oll=0 omem=0 \
          tot-mem={} events=r cmd={} user=default redir=-1 resp={}\n",
         c.id,
         c.addr,
@@ -318,9 +379,15 @@ fn client_line(c: &Client, now: i64, argv_mem: usize) -> String {
         name,
         now.saturating_sub(c.created_ms).max(0) / 1000,
         now.saturating_sub(c.last_ms).max(0) / 1000,
+        flags,
         c.db,
+        c.subs.len(),
+        c.psubs.len(),
+        c.ssubs.len(),
+        multi,
         argv_mem,
-        20 * 1024 + argv_mem,
+        multi_mem,
+        20 * 1024 + argv_mem + multi_mem,
         c.last_cmd,
         c.proto
     )
@@ -360,17 +427,21 @@ fn client_trackinginfo(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     ]))
 }
 
-/// `CLIENT NO-EVICT ON|OFF` → `+OK` (nothing evicts clients here).
-fn client_no_evict(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    if args::is(&argv[2], "on") || args::is(&argv[2], "off") {
-        Ok(Reply::ok())
+/// `CLIENT NO-EVICT ON|OFF` → `+OK`; the setting shows as flag `e` in CLIENT LIST.
+fn client_no_evict(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let on = if args::is(&argv[2], "on") {
+        true
+    } else if args::is(&argv[2], "off") {
+        false
     } else {
-        Err(error::SYNTAX)
-    }
+        return Err(error::SYNTAX);
+    };
+    ctx.client().no_evict = on;
+    Ok(Reply::ok())
 }
 
 /// `CLIENT KILL ip:port` → `+OK`, or `CLIENT KILL <filter> <value> ...` → integer: clients
-/// closed. The matched clients get `closing` set; the host drops them.
+/// closed.
 fn client_kill(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let me = ctx.client;
     if argv.len() == 3 {
@@ -427,7 +498,7 @@ fn client_kill(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         .clients
         .values()
         .filter(|c| id.is_none_or(|i| c.id == i))
-        .filter(|_| kind.is_none_or(|k| k == "normal"))
+        .filter(|c| kind.is_none_or(|k| k == class_of(c)))
         .filter(|c| addr.is_none_or(|a| c.addr.as_bytes() == a))
         .filter(|c| laddr.is_none_or(|a| c.laddr.as_bytes() == a))
         .filter(|c| !(skipme && c.id == me))
@@ -439,9 +510,14 @@ fn client_kill(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     Ok(Reply::int(victims.len()))
 }
 
+/// Disconnects a killed client: the caller after its reply (`closing`), any other one at once,
+/// as Redis frees it before the next command runs. A host finds a removed client unknown to
+/// [`crate::Engine::execute`] and drops its connection.
 fn close(ctx: &mut Ctx, id: ClientId) {
-    if let Some(c) = ctx.eng.client_mut(id) {
-        c.closing = true;
+    if id == ctx.client {
+        ctx.client().closing = true;
+    } else {
+        ctx.eng.close_client(id);
     }
 }
 

@@ -356,10 +356,12 @@ fn stats(ctx: &mut Ctx, l: &mut Lines) {
     }
     l.kv("keyspace_hits", s.hits);
     l.kv("keyspace_misses", s.misses);
+    l.kv("pubsub_channels", eng.pubsub.channel_count());
+    l.kv("pubsub_patterns", eng.pubsub.pattern_count());
+    let shard_channels: std::collections::HashSet<&Vec<u8>> =
+        eng.clients.values().flat_map(|c| c.ssubs.iter()).collect();
+    l.kv("pubsubshard_channels", shard_channels.len());
     for f in [
-        "pubsub_channels",
-        "pubsub_patterns",
-        "pubsubshard_channels",
         "latest_fork_usec",
         "total_forks",
         "migrate_cached_sockets",

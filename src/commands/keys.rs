@@ -1,6 +1,1090 @@
-//! The keys command group.
+//! The generic (keyspace) command group: commands that work on keys whatever they hold.
+//!
+//! DEL, UNLINK, EXISTS, TYPE, RENAME, RENAMENX, COPY, MOVE, the EXPIRE family, EXPIRETIME,
+//! PEXPIRETIME, TTL, PTTL, PERSIST, KEYS, SCAN, RANDOMKEY, TOUCH and OBJECT. Nothing here looks
+//! inside a value beyond `Value::type_name` / `encoding_name`, so new types need no change here.
 
+use super::args;
+use super::scan;
 use super::CommandSpec;
+use crate::db::{lfu_decay, Entry};
+use crate::engine::Ctx;
+use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::Reply;
+use crate::util::glob::glob_match;
 
-/// This group's commands.
-pub const COMMANDS: &[CommandSpec] = &[];
+/// This group's commands. Arity, flags, key positions, tips and key specs are Redis 7.0.15's
+/// (`tools/command_spec.py`); complexity as COMMAND DOCS states it.
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("del", -2, "write", (1, -1, 1), del)
+        .doc("generic", "1.0.0", "key [key ...]", "Deletes keys; replies how many existed.")
+        .tips("request_policy:multi_shard response_policy:agg_sum")
+        .key_specs(&["RM delete / index 1 / range -1 1 0"])
+        .complexity("O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1)."),
+    CommandSpec::new("unlink", -2, "write fast", (1, -1, 1), unlink)
+        .doc(
+            "generic",
+            "4.0.0",
+            "key [key ...]",
+            "Deletes keys like DEL (Redis frees big values in the background).",
+        )
+        .tips("request_policy:multi_shard response_policy:agg_sum")
+        .key_specs(&["RM delete / index 1 / range -1 1 0"])
+        .complexity("O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of."),
+    CommandSpec::new("exists", -2, "readonly fast", (1, -1, 1), exists)
+        .doc(
+            "generic",
+            "1.0.0",
+            "key [key ...]",
+            "Counts how many of the given keys exist (a key named twice counts twice).",
+        )
+        .tips("request_policy:multi_shard response_policy:agg_sum")
+        .key_specs(&["RO / index 1 / range -1 1 0"])
+        .complexity("O(N) where N is the number of keys to check."),
+    CommandSpec::new("type", 2, "readonly fast", (1, 1, 1), type_cmd)
+        .doc("generic", "1.0.0", "key", "Names the type of the value at a key, or none.")
+        .key_specs(&["RO / index 1 / range 0 1 0"])
+        .complexity("O(1)"),
+    CommandSpec::new("rename", 3, "write", (1, 2, 1), rename)
+        .doc(
+            "generic",
+            "1.0.0",
+            "key newkey",
+            "Gives a key a new name, replacing any key already under that name.",
+        )
+        .key_specs(&["RW access delete / index 1 / range 0 1 0", "OW update / index 2 / range 0 1 0"])
+        .complexity("O(1)"),
+    CommandSpec::new("renamenx", 3, "write fast", (1, 2, 1), renamenx)
+        .doc(
+            "generic",
+            "1.0.0",
+            "key newkey",
+            "Gives a key a new name only if no key has that name yet.",
+        )
+        .key_specs(&["RW access delete / index 1 / range 0 1 0", "OW insert / index 2 / range 0 1 0"])
+        .complexity("O(1)"),
+    CommandSpec::new("copy", -3, "write denyoom", (1, 2, 1), copy)
+        .doc(
+            "generic",
+            "6.2.0",
+            "source destination [DB destination-db] [REPLACE]",
+            "Copies a key's value and expiry to another key, possibly in another database.",
+        )
+        .key_specs(&["RO access / index 1 / range 0 1 0", "OW update / index 2 / range 0 1 0"])
+        .complexity("O(N) worst case for collections, where N is the number of nested items. O(1) for string values."),
+    CommandSpec::new("move", 3, "write fast", (1, 1, 1), move_cmd)
+        .doc(
+            "generic",
+            "1.0.0",
+            "key db",
+            "Moves a key to another database if no key of that name is there.",
+        )
+        .key_specs(&["RW access update / index 1 / range 0 1 0"])
+        .complexity("O(1)"),
+    CommandSpec::new("expire", -3, "write fast", (1, 1, 1), expire)
+        .doc(
+            "generic",
+            "1.0.0",
+            "key seconds [NX | XX | GT | LT]",
+            "Makes a key expire after a number of seconds.",
+        )
+        .key_specs(&["RW update / index 1 / range 0 1 0"])
+        .complexity("O(1)"),
+    CommandSpec::new("pexpire", -3, "write fast", (1, 1, 1), pexpire)
+        .doc(
+            "generic",
+            "2.6.0",
+            "key milliseconds [NX | XX | GT | LT]",
+            "Makes a key expire after a number of milliseconds.",
+        )
+        .key_specs(&["RW update / index 1 / range 0 1 0"])
+        .complexity("O(1)"),
+    CommandSpec::new("expireat", -3, "write fast", (1, 1, 1), expireat)
+        .doc(
+            "generic",
+            "1.2.0",
+            "key unix-time-seconds [NX | XX | GT | LT]",
+            "Makes a key expire at a Unix time given in seconds.",
+        )
+        .key_specs(&["RW update / index 1 / range 0 1 0"])
+        .complexity("O(1)"),
+    CommandSpec::new("pexpireat", -3, "write fast", (1, 1, 1), pexpireat)
+        .doc(
+            "generic",
+            "2.6.0",
+            "key unix-time-milliseconds [NX | XX | GT | LT]",
+            "Makes a key expire at a Unix time given in milliseconds.",
+        )
+        .key_specs(&["RW update / index 1 / range 0 1 0"])
+        .complexity("O(1)"),
+    CommandSpec::new("expiretime", 2, "readonly fast", (1, 1, 1), expiretime)
+        .doc("generic", "7.0.0", "key", "Tells the Unix time in seconds at which a key expires.")
+        .key_specs(&["RO access / index 1 / range 0 1 0"])
+        .complexity("O(1)"),
+    CommandSpec::new("pexpiretime", 2, "readonly fast", (1, 1, 1), pexpiretime)
+        .doc(
+            "generic",
+            "7.0.0",
+            "key",
+            "Tells the Unix time in milliseconds at which a key expires.",
+        )
+        .key_specs(&["RO access / index 1 / range 0 1 0"])
+        .complexity("O(1)"),
+    CommandSpec::new("ttl", 2, "readonly fast", (1, 1, 1), ttl)
+        .doc("generic", "1.0.0", "key", "Tells how many seconds a key has left to live.")
+        .tips("nondeterministic_output")
+        .key_specs(&["RO access / index 1 / range 0 1 0"])
+        .complexity("O(1)"),
+    CommandSpec::new("pttl", 2, "readonly fast", (1, 1, 1), pttl)
+        .doc("generic", "2.6.0", "key", "Tells how many milliseconds a key has left to live.")
+        .tips("nondeterministic_output")
+        .key_specs(&["RO access / index 1 / range 0 1 0"])
+        .complexity("O(1)"),
+    CommandSpec::new("persist", 2, "write fast", (1, 1, 1), persist)
+        .doc("generic", "2.2.0", "key", "Removes a key's expiry so it lives until deleted.")
+        .key_specs(&["RW update / index 1 / range 0 1 0"])
+        .complexity("O(1)"),
+    CommandSpec::new("keys", 2, "readonly", (0, 0, 0), keys)
+        .doc("generic", "1.0.0", "pattern", "Lists every key whose name matches a glob pattern.")
+        .acl("dangerous")
+        .tips("request_policy:all_shards nondeterministic_output_order")
+        .complexity("O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length."),
+    CommandSpec::new("scan", -2, "readonly", (0, 0, 0), scan_cmd)
+        .doc(
+            "generic",
+            "2.8.0",
+            "cursor [MATCH pattern] [COUNT count] [TYPE type]",
+            "Walks the keyspace a few keys per call, resuming from a cursor.",
+        )
+        .tips("nondeterministic_output request_policy:special")
+        .complexity("O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection."),
+    CommandSpec::new("randomkey", 1, "readonly", (0, 0, 0), randomkey)
+        .doc("generic", "1.0.0", "", "Picks a key at random.")
+        .tips("request_policy:all_shards nondeterministic_output")
+        .complexity("O(1)"),
+    CommandSpec::new("touch", -2, "readonly fast", (1, -1, 1), touch)
+        .doc(
+            "generic",
+            "3.2.1",
+            "key [key ...]",
+            "Marks keys as just accessed; replies how many exist.",
+        )
+        .tips("request_policy:multi_shard response_policy:agg_sum")
+        .key_specs(&["RO / index 1 / range -1 1 0"])
+        .complexity("O(N) where N is the number of keys that will be touched."),
+    CommandSpec::new("object", -2, "", (0, 0, 0), object)
+        .doc(
+            "generic",
+            "2.2.3",
+            "<subcommand> [<arg> ...]",
+            "Inspects how a key's value is stored: encoding, references, idle time, frequency.",
+        )
+        .complexity("Depends on subcommand.")
+        .subs(OBJECT_SUBCOMMANDS),
+];
+
+/// OBJECT's subcommands.
+const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("encoding", 3, "readonly", (2, 2, 1), object_encoding)
+        .doc("generic", "2.2.3", "key", "Names the internal representation of a key's value.")
+        .tips("nondeterministic_output")
+        .key_specs(&["RO / index 2 / range 0 1 0"])
+        .complexity("O(1)"),
+    CommandSpec::new("freq", 3, "readonly", (2, 2, 1), object_freq)
+        .doc(
+            "generic",
+            "4.0.0",
+            "key",
+            "Tells a key's logarithmic access counter (needs an LFU maxmemory policy).",
+        )
+        .tips("nondeterministic_output")
+        .key_specs(&["RO / index 2 / range 0 1 0"])
+        .complexity("O(1)"),
+    CommandSpec::new("idletime", 3, "readonly", (2, 2, 1), object_idletime)
+        .doc("generic", "2.2.3", "key", "Tells how many seconds ago a key was last accessed.")
+        .tips("nondeterministic_output")
+        .key_specs(&["RO / index 2 / range 0 1 0"])
+        .complexity("O(1)"),
+    CommandSpec::new("refcount", 3, "readonly", (2, 2, 1), object_refcount)
+        .doc("generic", "2.2.3", "key", "Tells how many references point at a key's value.")
+        .tips("nondeterministic_output")
+        .key_specs(&["RO / index 2 / range 0 1 0"])
+        .complexity("O(1)"),
+    CommandSpec::new("help", 2, "loading stale", (0, 0, 0), object_help)
+        .doc("generic", "6.2.0", "", "Lists OBJECT's subcommands.")
+        .complexity("O(1)"),
+];
+
+/// Looks a key up the way Redis's read commands that must not count as an access do (TYPE,
+/// EXISTS, TTL, OBJECT ...): expired keys are removed and the keyspace hit or miss is counted,
+/// but the key's access time and LFU counter stay as they were.
+fn peek_read<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Option<&'a Entry> {
+    let now = ctx.now;
+    let eng = &mut *ctx.eng;
+    let found = eng.dbs[ctx.db].get(key, now);
+    if found.is_some() {
+        eng.stats.hits += 1;
+    } else {
+        eng.stats.misses += 1;
+    }
+    found
+}
+
+/// Deletes each key that exists, signalling and counting each deletion.
+fn delete_keys(ctx: &mut Ctx, keys: &[Vec<u8>]) -> CmdResult {
+    let now = ctx.now;
+    let mut deleted = 0;
+    for key in keys {
+        if ctx.db().remove(key, now).is_some() {
+            ctx.signal_modified(key);
+            ctx.dirty(1);
+            deleted += 1;
+        }
+    }
+    Ok(Reply::Integer(deleted))
+}
+
+/// `DEL key [key ...]` → integer: how many keys were removed.
+fn del(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    delete_keys(ctx, &argv[1..])
+}
+
+/// `UNLINK key [key ...]` → integer: how many keys were removed. Redis frees large values in a
+/// background thread; here there is nothing to defer, so it is DEL.
+fn unlink(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    delete_keys(ctx, &argv[1..])
+}
+
+/// `EXISTS key [key ...]` → integer: how many of the named keys exist, repeats counted.
+fn exists(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let mut n = 0;
+    for key in &argv[1..] {
+        if peek_read(ctx, key).is_some() {
+            n += 1;
+        }
+    }
+    Ok(Reply::Integer(n))
+}
+
+/// `TYPE key` → status: `string`, `list`, `set`, `zset`, `hash`, `stream`, or `none`.
+fn type_cmd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let name = peek_read(ctx, &argv[1]).map_or("none", |e| e.value.type_name());
+    Ok(Reply::status(name))
+}
+
+/// The shared body of RENAME and RENAMENX. The entry moves whole: value, expiry, access time.
+fn rename_generic(ctx: &mut Ctx, argv: &[Vec<u8>], nx: bool) -> CmdResult {
+    let (src, dst) = (&argv[1], &argv[2]);
+    if ctx.lookup_write(src).is_none() {
+        return Err(error::NO_SUCH_KEY);
+    }
+    if src == dst {
+        return Ok(if nx { Reply::Integer(0) } else { Reply::ok() });
+    }
+    if ctx.lookup_write(dst).is_some() && nx {
+        return Ok(Reply::Integer(0));
+    }
+    let now = ctx.now;
+    let entry = ctx.db().remove(src, now).ok_or(error::NO_SUCH_KEY)?;
+    ctx.db().insert(dst.clone(), entry);
+    ctx.signal_modified(src);
+    ctx.signal_modified(dst);
+    ctx.dirty(1);
+    Ok(if nx { Reply::Integer(1) } else { Reply::ok() })
+}
+
+/// `RENAME key newkey` → `+OK`; `ERR no such key` when `key` is missing. Renaming a key onto
+/// itself is OK when it exists.
+fn rename(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    rename_generic(ctx, argv, false)
+}
+
+/// `RENAMENX key newkey` → integer: 1 if renamed, 0 if `newkey` already exists (or is `key`).
+fn renamenx(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    rename_generic(ctx, argv, true)
+}
+
+/// A database index argument (COPY's DB, MOVE's db): an integer that fits a C int, then one of
+/// the configured databases.
+fn db_index(ctx: &Ctx, arg: &[u8]) -> Result<usize, CmdError> {
+    let idx = args::int32(arg)?;
+    usize::try_from(idx)
+        .ok()
+        .filter(|&i| i < ctx.eng.dbs.len())
+        .ok_or(error::DB_INDEX)
+}
+
+/// `COPY source destination [DB destination-db] [REPLACE]` → integer: 1 if copied, 0 if the
+/// source is missing or the destination exists without REPLACE. The copy keeps the source's
+/// expiry but is a new value: fresh access time and LFU counter, never a shared integer.
+fn copy(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let (src, dst) = (&argv[1], &argv[2]);
+    let mut replace = false;
+    let mut dst_db = ctx.db;
+    let mut i = 3;
+    while i < argv.len() {
+        let opt = &argv[i];
+        if args::is(opt, "replace") {
+            replace = true;
+        } else if args::is(opt, "db") && i + 1 < argv.len() {
+            dst_db = db_index(ctx, &argv[i + 1])?;
+            i += 1;
+        } else {
+            return Err(error::SYNTAX);
+        }
+        i += 1;
+    }
+    if dst_db == ctx.db && src == dst {
+        return Err(error::SAME_OBJECT);
+    }
+    let Some(entry) = ctx.lookup_read(src) else {
+        return Ok(Reply::Integer(0));
+    };
+    let (value, expire_at) = (entry.value.clone(), entry.expire_at);
+    let now = ctx.now;
+    let lfu = ctx.lfu_params();
+    let target = &mut ctx.eng.dbs[dst_db];
+    if target.lookup_lfu(dst, now, lfu).is_some() && !replace {
+        return Ok(Reply::Integer(0));
+    }
+    let mut copied = Entry::new(value, now);
+    copied.expire_at = expire_at;
+    copied.unshared = true;
+    target.insert(dst.clone(), copied);
+    ctx.eng.signal_modified(dst_db, dst);
+    ctx.dirty(1);
+    Ok(Reply::Integer(1))
+}
+
+/// `MOVE key db` → integer: 1 if moved, 0 if `key` is missing here or exists in `db`. The
+/// entry moves whole, expiry included.
+fn move_cmd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let key = &argv[1];
+    let dst_db = db_index(ctx, &argv[2])?;
+    if dst_db == ctx.db {
+        return Err(error::SAME_OBJECT);
+    }
+    if ctx.lookup_write(key).is_none() {
+        return Ok(Reply::Integer(0));
+    }
+    let now = ctx.now;
+    let lfu = ctx.lfu_params();
+    if ctx.eng.dbs[dst_db].lookup_lfu(key, now, lfu).is_some() {
+        return Ok(Reply::Integer(0));
+    }
+    let Some(entry) = ctx.db().remove(key, now) else {
+        return Ok(Reply::Integer(0));
+    };
+    ctx.eng.dbs[dst_db].insert(key.clone(), entry);
+    ctx.signal_modified(key);
+    ctx.eng.signal_modified(dst_db, key);
+    ctx.dirty(1);
+    Ok(Reply::Integer(1))
+}
+
+/// The conditions EXPIRE and friends accept after the time.
+#[derive(Default)]
+struct ExpireFlags {
+    nx: bool,
+    xx: bool,
+    gt: bool,
+    lt: bool,
+}
+
+impl ExpireFlags {
+    /// Reads NX / XX / GT / LT (each may repeat), then rejects the combinations Redis rejects.
+    fn parse(opts: &[Vec<u8>]) -> Result<ExpireFlags, CmdError> {
+        let mut f = ExpireFlags::default();
+        for opt in opts {
+            if args::is(opt, "nx") {
+                f.nx = true;
+            } else if args::is(opt, "xx") {
+                f.xx = true;
+            } else if args::is(opt, "gt") {
+                f.gt = true;
+            } else if args::is(opt, "lt") {
+                f.lt = true;
+            } else {
+                return Err(error::unsupported_option(opt));
+            }
+        }
+        if f.nx && (f.xx || f.gt || f.lt) {
+            return Err(error::EXPIRE_NX_CONFLICT);
+        }
+        if f.gt && f.lt {
+            return Err(error::EXPIRE_GT_LT_CONFLICT);
+        }
+        Ok(f)
+    }
+
+    /// Whether the new absolute expiry `when` may replace `current` (None: no expiry, which GT
+    /// and LT treat as infinite).
+    fn allow(&self, current: Option<i64>, when: i64) -> bool {
+        if self.nx && current.is_some() {
+            return false;
+        }
+        if self.xx && current.is_none() {
+            return false;
+        }
+        if self.gt && current.is_none_or(|c| when <= c) {
+            return false;
+        }
+        if self.lt && current.is_some_and(|c| when >= c) {
+            return false;
+        }
+        true
+    }
+}
+
+/// The absolute expiry, in ms, that `arg` asks for: `arg` is in seconds when `seconds`, and is
+/// relative to `base` (now, or 0 for the *AT forms). Overflow is `ERR invalid expire time`.
+fn expire_time(arg: &[u8], seconds: bool, base: i64, cmd: &str) -> Result<i64, CmdError> {
+    let mut when = args::int(arg)?;
+    if seconds {
+        when = when.checked_mul(1000).ok_or_else(|| error::invalid_expire_time(cmd))?;
+    }
+    when.checked_add(base).ok_or_else(|| error::invalid_expire_time(cmd))
+}
+
+/// The shared body of EXPIRE, PEXPIRE, EXPIREAT and PEXPIREAT.
+fn expire_generic(ctx: &mut Ctx, argv: &[Vec<u8>], seconds: bool, relative: bool, cmd: &str) -> CmdResult {
+    let key = &argv[1];
+    let flags = ExpireFlags::parse(&argv[3..])?;
+    let base = if relative { ctx.now } else { 0 };
+    let when = expire_time(&argv[2], seconds, base, cmd)?;
+    let Some(entry) = ctx.lookup_write(key) else {
+        return Ok(Reply::Integer(0));
+    };
+    if !flags.allow(entry.expire_at, when) {
+        return Ok(Reply::Integer(0));
+    }
+    let now = ctx.now;
+    if when <= now {
+        // A time already past deletes the key, as if it had expired this instant.
+        ctx.db().remove(key, now);
+    } else {
+        ctx.db().set_expire(key, Some(when), now);
+    }
+    ctx.signal_modified(key);
+    ctx.dirty(1);
+    Ok(Reply::Integer(1))
+}
+
+/// `EXPIRE key seconds [NX | XX | GT | LT]` → integer: 1 if the expiry was set (or the key
+/// deleted for a time already past), 0 if the key is missing or the condition failed.
+fn expire(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    expire_generic(ctx, argv, true, true, "expire")
+}
+
+/// `PEXPIRE key milliseconds [NX | XX | GT | LT]` → integer, as EXPIRE.
+fn pexpire(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    expire_generic(ctx, argv, false, true, "pexpire")
+}
+
+/// `EXPIREAT key unix-time-seconds [NX | XX | GT | LT]` → integer, as EXPIRE.
+fn expireat(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    expire_generic(ctx, argv, true, false, "expireat")
+}
+
+/// `PEXPIREAT key unix-time-milliseconds [NX | XX | GT | LT]` → integer, as EXPIRE.
+fn pexpireat(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    expire_generic(ctx, argv, false, false, "pexpireat")
+}
+
+/// What TTL, PTTL, EXPIRETIME and PEXPIRETIME report.
+#[derive(Clone, Copy)]
+enum TtlKind {
+    /// Time left, in ms or s.
+    Left,
+    /// Absolute Unix time, in ms or s.
+    At,
+}
+
+/// The shared body of TTL, PTTL, EXPIRETIME and PEXPIRETIME: -2 for a missing key, -1 for a
+/// key without expiry, else the time (never negative), seconds rounded to nearest.
+fn ttl_generic(ctx: &mut Ctx, key: &[u8], kind: TtlKind, ms: bool) -> CmdResult {
+    let now = ctx.now;
+    let Some(entry) = peek_read(ctx, key) else {
+        return Ok(Reply::Integer(-2));
+    };
+    let Some(at) = entry.expire_at else {
+        return Ok(Reply::Integer(-1));
+    };
+    let t = match kind {
+        TtlKind::Left => at.saturating_sub(now),
+        TtlKind::At => at,
+    }
+    .max(0);
+    if ms {
+        return Ok(Reply::Integer(t));
+    }
+    // Rounded in unsigned arithmetic so a time near i64::MAX does not wrap.
+    let secs = (t as u64 + 500) / 1000;
+    Ok(Reply::Integer(secs as i64))
+}
+
+/// `TTL key` → integer: seconds left (rounded), -1 without expiry, -2 when missing.
+fn ttl(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    ttl_generic(ctx, &argv[1], TtlKind::Left, false)
+}
+
+/// `PTTL key` → integer: milliseconds left, -1 without expiry, -2 when missing.
+fn pttl(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    ttl_generic(ctx, &argv[1], TtlKind::Left, true)
+}
+
+/// `EXPIRETIME key` → integer: Unix time of expiry in seconds, -1 without expiry, -2 when
+/// missing.
+fn expiretime(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    ttl_generic(ctx, &argv[1], TtlKind::At, false)
+}
+
+/// `PEXPIRETIME key` → integer: Unix time of expiry in ms, -1 without expiry, -2 when missing.
+fn pexpiretime(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    ttl_generic(ctx, &argv[1], TtlKind::At, true)
+}
+
+/// `PERSIST key` → integer: 1 if an expiry was removed, 0 if the key is missing or had none.
+fn persist(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let key = &argv[1];
+    match ctx.lookup_write(key) {
+        Some(e) if e.expire_at.is_some() => {}
+        _ => return Ok(Reply::Integer(0)),
+    }
+    let now = ctx.now;
+    ctx.db().set_expire(key, None, now);
+    ctx.signal_modified(key);
+    ctx.dirty(1);
+    Ok(Reply::Integer(1))
+}
+
+/// `KEYS pattern` → array of every live key matching the glob pattern, in table order.
+fn keys(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let pattern = &argv[1];
+    let all = pattern.as_slice() == b"*";
+    let now = ctx.now;
+    let found: Vec<Reply> = ctx
+        .db()
+        .live_keys(now)
+        .filter(|k| all || glob_match(pattern, k, false))
+        .map(|k| Reply::Bulk(k.clone()))
+        .collect();
+    Ok(Reply::Array(found))
+}
+
+/// `SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]` → a two-element array: the next
+/// cursor (a bulk string, `0` when the walk is over) and the keys of this step.
+///
+/// As in Redis, COUNT bounds the keys visited, and MATCH, TYPE and expiry then filter those, so
+/// a step may return fewer keys than COUNT (even none) before the walk ends.
+fn scan_cmd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let cursor = args::cursor(&argv[1])?;
+    let mut count: i64 = 10;
+    let mut pattern: Option<&[u8]> = None;
+    let mut type_name: Option<&[u8]> = None;
+    let mut i = 2;
+    while i < argv.len() {
+        let opt = &argv[i];
+        let has_value = i + 1 < argv.len();
+        if args::is(opt, "count") && has_value {
+            count = args::int(&argv[i + 1])?;
+            if count < 1 {
+                return Err(error::SYNTAX);
+            }
+        } else if args::is(opt, "match") && has_value {
+            let p = argv[i + 1].as_slice();
+            pattern = if p == b"*" { None } else { Some(p) };
+        } else if args::is(opt, "type") && has_value {
+            type_name = Some(&argv[i + 1]);
+        } else {
+            return Err(error::SYNTAX);
+        }
+        i += 2;
+    }
+    // A COUNT above the number of keys means the same as that number; capping it keeps the
+    // walk's arithmetic in range for any COUNT a user sends.
+    let db_len = ctx.db().len().max(1);
+    let count = usize::try_from(count).unwrap_or(usize::MAX).min(db_len);
+    let (next, visited) = {
+        let db = ctx.db();
+        let (next, picked) = scan::step(db.iter().map(|(k, _)| (k.as_slice(), k)), cursor, count);
+        // Only the keys of this step are copied out, not the whole table.
+        (next, picked.into_iter().cloned().collect::<Vec<Vec<u8>>>())
+    };
+    let now = ctx.now;
+    let mut out = Vec::new();
+    for key in visited {
+        if let Some(p) = pattern {
+            if !glob_match(p, &key, false) {
+                continue;
+            }
+        }
+        if let Some(want) = type_name {
+            // Redis looks the key up (expiring it) to learn its type; a key gone by then is of
+            // type "none", and is then kept when the filter asks for "none".
+            let found = peek_read(ctx, &key).map_or("none", |e| e.value.type_name());
+            if !want.eq_ignore_ascii_case(found.as_bytes()) {
+                continue;
+            }
+        }
+        if ctx.db().expire_if_needed(&key, now) {
+            continue;
+        }
+        out.push(Reply::Bulk(key));
+    }
+    Ok(Reply::Array(vec![Reply::bulk(next.to_string()), Reply::Array(out)]))
+}
+
+/// `RANDOMKEY` → bulk: a random live key, or nil when the database is empty.
+fn randomkey(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    let now = ctx.now;
+    let mut swept = false;
+    loop {
+        let len = ctx.db().len();
+        if len == 0 {
+            return Ok(Reply::Nil);
+        }
+        let n = ctx.eng.rng.below(len as u64) as usize;
+        let db = &mut ctx.eng.dbs[ctx.db];
+        let Some(key) = db.nth_key(n).cloned() else {
+            return Ok(Reply::Nil);
+        };
+        if !db.expire_if_needed(&key, now) {
+            return Ok(Reply::Bulk(key));
+        }
+        // Redis retries after deleting the expired pick. Sweeping every expired key once keeps
+        // the retries bounded when most of the table has expired.
+        if !swept {
+            db.active_expire(now);
+            swept = true;
+        }
+    }
+}
+
+/// `TOUCH key [key ...]` → integer: how many of the keys exist; each is marked as accessed.
+fn touch(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let mut n = 0;
+    for key in &argv[1..] {
+        if ctx.lookup_read(key).is_some() {
+            n += 1;
+        }
+    }
+    Ok(Reply::Integer(n))
+}
+
+/// `OBJECT <subcommand> ...`: the dispatcher routes to the subcommands; reaching the container
+/// itself means the subcommand is unknown.
+fn object(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let sub = argv.get(1).map_or(&[][..], |s| s.as_slice());
+    Err(error::unknown_subcommand(sub, "object"))
+}
+
+/// `OBJECT ENCODING key` → bulk: the encoding name (`embstr`, `listpack` ...), nil if missing.
+fn object_encoding(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    Ok(peek_read(ctx, &argv[2]).map_or(Reply::Nil, |e| Reply::bulk(e.value.encoding_name())))
+}
+
+/// `OBJECT FREQ key` → integer: the LFU access counter after its time decay; nil if missing;
+/// an error unless the maxmemory policy is an LFU one.
+fn object_freq(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let now = ctx.now;
+    let decay_time = ctx.eng.config.lfu_decay_time;
+    let lfu = ctx.eng.config.lfu_policy();
+    let Some(e) = peek_read(ctx, &argv[2]) else {
+        return Ok(Reply::Nil);
+    };
+    if !lfu {
+        return Err(error::LFU_NOT_SELECTED);
+    }
+    Ok(Reply::Integer(i64::from(lfu_decay(e.lfu, e.touched_at, now, decay_time))))
+}
+
+/// `OBJECT IDLETIME key` → integer: whole seconds since the key was last accessed; nil if
+/// missing; an error when the maxmemory policy is an LFU one (access time is not kept then).
+/// A key holding a shared small integer reports that object's idle time: the last access
+/// through any key holding the same integer, or else the server's start.
+fn object_idletime(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let now = ctx.now;
+    let lfu = ctx.eng.config.lfu_policy();
+    let Some(e) = peek_read(ctx, &argv[2]) else {
+        return Ok(Reply::Nil);
+    };
+    if lfu {
+        return Err(error::LFU_SELECTED);
+    }
+    let last = match e.shared_integer() {
+        Some(n) => ctx.eng.shared_int_access.get(&n).copied().unwrap_or(ctx.eng.started_ms),
+        None => e.touched_at,
+    };
+    // Redis's access clock ticks in whole seconds.
+    Ok(Reply::Integer((now / 1000).saturating_sub(last / 1000).max(0)))
+}
+
+/// The reference count Redis reports for a shared object.
+const SHARED_REFCOUNT: i64 = i32::MAX as i64;
+
+/// `OBJECT REFCOUNT key` → integer: 2147483647 for Redis's shared small integers, else 1; nil
+/// if missing.
+fn object_refcount(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    Ok(peek_read(ctx, &argv[2]).map_or(Reply::Nil, |e| {
+        Reply::Integer(if e.shared_integer().is_some() { SHARED_REFCOUNT } else { 1 })
+    }))
+}
+
+/// The lines OBJECT HELP prints, exactly as Redis 7.0 prints them (they are the reply).
+const OBJECT_HELP: &[&str] = &[
+    "OBJECT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:",
+    "ENCODING <key>",
+    "    Return the kind of internal representation used in order to store the value",
+    "    associated with a <key>.",
+    "FREQ <key>",
+    "    Return the access frequency index of the <key>. The returned integer is",
+    "    proportional to the logarithm of the recent access frequency of the key.",
+    "IDLETIME <key>",
+    "    Return the idle time of the <key>, that is the approximated number of",
+    "    seconds elapsed since the last access to the key.",
+    "REFCOUNT <key>",
+    "    Return the number of references of the value associated with the specified",
+    "    <key>.",
+    "HELP",
+    "    Prints this help.",
+];
+
+/// `OBJECT HELP` → array of status lines describing the subcommands.
+fn object_help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(Reply::Array(OBJECT_HELP.iter().map(|l| Reply::status(l)).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::LFU_INIT;
+    use crate::types::Value;
+    use crate::engine::{Engine, EngineOptions};
+
+    const T0: i64 = 1_700_000_000_000;
+
+    fn engine() -> (Engine, crate::ClientId) {
+        let mut eng = Engine::new(EngineOptions::default());
+        let c = eng.open_client(T0);
+        (eng, c)
+    }
+
+    fn run(eng: &mut Engine, c: crate::ClientId, now: i64, line: &str) -> Reply {
+        let argv: Vec<Vec<u8>> = line.split(' ').map(|s| s.as_bytes().to_vec()).collect();
+        eng.execute(c, &argv, now).expect("a reply")
+    }
+
+    fn set(eng: &mut Engine, db: usize, key: &str, val: &str) {
+        eng.dbs[db].set(key.as_bytes(), Value::string(val.as_bytes().to_vec()), T0);
+    }
+
+    fn int(n: i64) -> Reply {
+        Reply::Integer(n)
+    }
+
+    fn err(e: CmdError) -> Reply {
+        Reply::Error(e.0)
+    }
+
+    #[test]
+    fn del_counts_only_live_keys() {
+        let (mut eng, c) = engine();
+        set(&mut eng, 0, "a", "1");
+        set(&mut eng, 0, "b", "1");
+        eng.dbs[0].set_expire(b"b", Some(T0 + 10), T0);
+        assert_eq!(run(&mut eng, c, T0 + 10, "DEL a b a c"), int(1));
+        assert_eq!(eng.dirty, 1);
+        assert_eq!(eng.dbs[0].len(), 0);
+    }
+
+    #[test]
+    fn exists_counts_repeats_without_touching() {
+        let (mut eng, c) = engine();
+        set(&mut eng, 0, "a", "x");
+        assert_eq!(run(&mut eng, c, T0 + 5000, "EXISTS a a b"), int(2));
+        assert_eq!(eng.dbs[0].peek(b"a").map(|e| e.touched_at), Some(T0));
+        assert_eq!((eng.stats.hits, eng.stats.misses), (2, 1));
+    }
+
+    #[test]
+    fn expire_options_and_overflow() {
+        let (mut eng, c) = engine();
+        set(&mut eng, 0, "k", "v");
+        assert_eq!(run(&mut eng, c, T0, "EXPIRE k 10 GT"), int(0));
+        assert_eq!(run(&mut eng, c, T0, "EXPIRE k 10 XX"), int(0));
+        assert_eq!(run(&mut eng, c, T0, "EXPIRE k 10 LT"), int(1));
+        assert_eq!(eng.dbs[0].peek(b"k").and_then(|e| e.expire_at), Some(T0 + 10_000));
+        assert_eq!(run(&mut eng, c, T0, "EXPIRE k 20 NX"), int(0));
+        assert_eq!(run(&mut eng, c, T0, "EXPIRE k 20 LT"), int(0));
+        assert_eq!(run(&mut eng, c, T0, "EXPIRE k 20 gt xx"), int(1));
+        assert_eq!(run(&mut eng, c, T0, "EXPIRE k 20 nx xx"), err(error::EXPIRE_NX_CONFLICT));
+        assert_eq!(run(&mut eng, c, T0, "EXPIRE k 20 xx gt lt"), err(error::EXPIRE_GT_LT_CONFLICT));
+        assert_eq!(
+            run(&mut eng, c, T0, "EXPIRE k 9223372036854775"),
+            err(error::invalid_expire_time("expire"))
+        );
+        assert_eq!(
+            run(&mut eng, c, T0, "PEXPIRE k 9223372036854775807"),
+            err(error::invalid_expire_time("pexpire"))
+        );
+        assert_eq!(run(&mut eng, c, T0, "PEXPIREAT k 9223372036854775807"), int(1));
+        assert_eq!(run(&mut eng, c, T0, "EXPIRETIME k"), int(9_223_372_036_854_776));
+        assert_eq!(run(&mut eng, c, T0, "EXPIRE k 10 foo"), err(error::unsupported_option(b"foo")));
+        // A time in the past deletes the key and counts as a change.
+        let dirty = eng.dirty;
+        assert_eq!(run(&mut eng, c, T0, "PEXPIREAT k 1"), int(1));
+        assert_eq!(eng.dirty, dirty + 1);
+        assert_eq!(eng.dbs[0].len(), 0);
+        assert_eq!(run(&mut eng, c, T0, "EXPIRE k 10"), int(0));
+    }
+
+    #[test]
+    fn ttl_rounds_to_nearest_second() {
+        let (mut eng, c) = engine();
+        set(&mut eng, 0, "k", "v");
+        assert_eq!(run(&mut eng, c, T0, "TTL k"), int(-1));
+        assert_eq!(run(&mut eng, c, T0, "TTL nokey"), int(-2));
+        assert_eq!(run(&mut eng, c, T0, "PEXPIRE k 1499"), int(1));
+        assert_eq!(run(&mut eng, c, T0, "TTL k"), int(1));
+        assert_eq!(run(&mut eng, c, T0 - 1, "TTL k"), int(2));
+        assert_eq!(run(&mut eng, c, T0 + 100, "PTTL k"), int(1399));
+        assert_eq!(run(&mut eng, c, T0 + 1499, "PTTL k"), int(-2));
+    }
+
+    #[test]
+    fn rename_moves_expiry_and_access_time() {
+        let (mut eng, c) = engine();
+        set(&mut eng, 0, "a", "v");
+        eng.dbs[0].set_expire(b"a", Some(T0 + 60_000), T0);
+        assert_eq!(run(&mut eng, c, T0 + 1, "RENAME a b"), Reply::ok());
+        let e = eng.dbs[0].peek(b"b").cloned().expect("renamed");
+        assert_eq!(e.expire_at, Some(T0 + 60_000));
+        assert_eq!(e.touched_at, T0 + 1);
+        assert_eq!(run(&mut eng, c, T0, "RENAME a b"), err(error::NO_SUCH_KEY));
+        assert_eq!(run(&mut eng, c, T0, "RENAME b b"), Reply::ok());
+        assert_eq!(run(&mut eng, c, T0, "RENAMENX b b"), int(0));
+    }
+
+    #[test]
+    fn copy_to_another_db_keeps_ttl_and_unshares() {
+        let (mut eng, c) = engine();
+        set(&mut eng, 0, "a", "100");
+        eng.dbs[0].set_expire(b"a", Some(T0 + 60_000), T0);
+        assert_eq!(run(&mut eng, c, T0, "OBJECT REFCOUNT a"), int(SHARED_REFCOUNT));
+        assert_eq!(run(&mut eng, c, T0, "COPY a a"), err(error::SAME_OBJECT));
+        assert_eq!(run(&mut eng, c, T0, "COPY a a DB 3"), int(1));
+        assert_eq!(run(&mut eng, c, T0, "COPY a a DB 3"), int(0));
+        assert_eq!(run(&mut eng, c, T0, "COPY a a REPLACE DB 3"), int(1));
+        assert_eq!(run(&mut eng, c, T0, "COPY a b DB 16"), err(error::DB_INDEX));
+        assert_eq!(run(&mut eng, c, T0, "COPY a b DB"), err(error::SYNTAX));
+        let e = eng.dbs[3].peek(b"a").cloned().expect("copied");
+        assert_eq!(e.expire_at, Some(T0 + 60_000));
+        assert!(e.unshared);
+        assert_eq!(e.lfu, LFU_INIT);
+        run(&mut eng, c, T0, "SELECT 3");
+        assert_eq!(run(&mut eng, c, T0, "OBJECT REFCOUNT a"), int(1));
+    }
+
+    #[test]
+    fn move_checks_both_databases() {
+        let (mut eng, c) = engine();
+        set(&mut eng, 0, "a", "v");
+        set(&mut eng, 1, "b", "v");
+        set(&mut eng, 0, "b", "v");
+        assert_eq!(run(&mut eng, c, T0, "MOVE a 0"), err(error::SAME_OBJECT));
+        assert_eq!(run(&mut eng, c, T0, "MOVE b 1"), int(0));
+        assert_eq!(run(&mut eng, c, T0, "MOVE a 1"), int(1));
+        assert!(eng.dbs[1].peek(b"a").is_some());
+        assert!(eng.dbs[0].peek(b"a").is_none());
+        assert_eq!(run(&mut eng, c, T0, "MOVE a -1"), err(error::DB_INDEX));
+    }
+
+    #[test]
+    fn scan_walks_everything_and_skips_expired() {
+        let (mut eng, c) = engine();
+        for i in 0..250 {
+            set(&mut eng, 0, &format!("k{}", i), "v");
+        }
+        eng.dbs[0].set_expire(b"k7", Some(T0 + 1), T0);
+        let mut cursor = "0".to_string();
+        let mut seen = std::collections::BTreeSet::new();
+        loop {
+            let Reply::Array(parts) = run(&mut eng, c, T0 + 5, &format!("SCAN {} COUNT 7", cursor))
+            else {
+                panic!("scan reply")
+            };
+            let (Some(Reply::Bulk(next)), Some(Reply::Array(keys))) = (parts.first(), parts.get(1))
+            else {
+                panic!("scan reply shape")
+            };
+            for k in keys {
+                if let Reply::Bulk(k) = k {
+                    assert!(seen.insert(k.clone()), "returned twice");
+                }
+            }
+            cursor = String::from_utf8(next.clone()).expect("digits");
+            if cursor == "0" {
+                break;
+            }
+        }
+        assert_eq!(seen.len(), 249);
+        assert!(!seen.contains(b"k7".as_slice()));
+        // Everything fits in one step: cursor 0 at once.
+        let r = run(&mut eng, c, T0 + 5, "SCAN 0 COUNT 9223372036854775807 MATCH k1?");
+        let Reply::Array(parts) = r else { panic!("scan reply") };
+        assert_eq!(parts[0], Reply::bulk("0"));
+        let Reply::Array(mut keys) = parts[1].clone() else { panic!("keys") };
+        keys.sort_by_key(|k| format!("{:?}", k));
+        let want: Vec<Reply> = (10..20).map(|i| Reply::bulk(format!("k{}", i))).collect();
+        assert_eq!(keys, want);
+    }
+
+    #[test]
+    fn scan_type_none_keeps_a_key_that_expired_on_the_way() {
+        let (mut eng, c) = engine();
+        set(&mut eng, 0, "x", "v");
+        eng.dbs[0].set_expire(b"x", Some(T0 + 1), T0);
+        set(&mut eng, 0, "y", "v");
+        let r = run(&mut eng, c, T0 + 5, "SCAN 0 TYPE none");
+        assert_eq!(r, Reply::Array(vec![Reply::bulk("0"), Reply::Array(vec![Reply::bulk("x")])]));
+        assert_eq!(eng.dbs[0].len(), 1);
+        let r = run(&mut eng, c, T0 + 5, "SCAN 0 TYPE none");
+        assert_eq!(r, Reply::Array(vec![Reply::bulk("0"), Reply::Array(vec![])]));
+    }
+
+    /// Watches (db, key) for client `c` and reports whether a command made it dirty.
+    fn dirties(eng: &mut Engine, c: crate::ClientId, db: usize, key: &str, line: &str) -> bool {
+        eng.watched.insert((db, key.as_bytes().to_vec()), vec![c]);
+        if let Some(cl) = eng.client_mut(c) {
+            cl.watch_dirty = false;
+        }
+        run(eng, c, T0, line);
+        eng.watched.clear();
+        eng.client_mut(c).is_some_and(|cl| cl.watch_dirty)
+    }
+
+    #[test]
+    fn writes_signal_every_key_they_change() {
+        let (mut eng, c) = engine();
+        set(&mut eng, 0, "a", "v");
+        assert!(dirties(&mut eng, c, 0, "a", "EXPIRE a 100"));
+        assert!(!dirties(&mut eng, c, 0, "a", "EXPIRE a 100 NX"));
+        assert!(dirties(&mut eng, c, 0, "a", "PERSIST a"));
+        assert!(!dirties(&mut eng, c, 0, "a", "PERSIST a"));
+        assert!(dirties(&mut eng, c, 0, "a", "RENAME a b"));
+        set(&mut eng, 0, "a", "v");
+        assert!(dirties(&mut eng, c, 0, "b", "RENAME a b"));
+        assert!(dirties(&mut eng, c, 0, "c", "COPY b c DB 0"));
+        assert!(!dirties(&mut eng, c, 0, "c", "COPY b c"));
+        assert!(!dirties(&mut eng, c, 0, "b", "COPY b c DB 2"));
+        assert!(dirties(&mut eng, c, 2, "d", "COPY b d DB 2"));
+        assert!(dirties(&mut eng, c, 0, "c", "MOVE c 3"));
+        assert!(dirties(&mut eng, c, 3, "b", "MOVE b 3"));
+        assert!(!dirties(&mut eng, c, 0, "b", "DEL b"));
+        assert!(!dirties(&mut eng, c, 0, "d", "TOUCH d"));
+        assert!(!dirties(&mut eng, c, 3, "b", "DEL b"));
+        // The client is in db 0, where neither key is left.
+        let before = eng.dirty;
+        assert!(!dirties(&mut eng, c, 2, "d", "UNLINK c d"));
+        assert_eq!(eng.dirty, before);
+        run(&mut eng, c, T0, "SELECT 2");
+        // Both were copied into db 2 above: one change each.
+        assert!(dirties(&mut eng, c, 2, "d", "UNLINK c d"));
+        assert_eq!(eng.dirty, before + 2);
+    }
+
+    #[test]
+    fn randomkey_never_returns_expired() {
+        let (mut eng, c) = engine();
+        assert_eq!(run(&mut eng, c, T0, "RANDOMKEY"), Reply::Nil);
+        for i in 0..50 {
+            set(&mut eng, 0, &format!("gone{}", i), "v");
+            eng.dbs[0].set_expire(format!("gone{}", i).as_bytes(), Some(T0 + 1), T0);
+        }
+        set(&mut eng, 0, "live", "v");
+        for _ in 0..20 {
+            assert_eq!(run(&mut eng, c, T0 + 2, "RANDOMKEY"), Reply::bulk("live"));
+        }
+    }
+
+    /// Random command lines from this group's vocabulary, with hostile numbers and names:
+    /// whatever the input, a reply comes back and nothing panics.
+    #[test]
+    fn random_lines_never_panic() {
+        let (mut eng, c) = engine();
+        let mut rng = crate::rng::Rng::new(7);
+        let cmds = [
+            "DEL", "UNLINK", "EXISTS", "TYPE", "RENAME", "RENAMENX", "COPY", "MOVE", "EXPIRE",
+            "PEXPIRE", "EXPIREAT", "PEXPIREAT", "EXPIRETIME", "PEXPIRETIME", "TTL", "PTTL",
+            "PERSIST", "KEYS", "SCAN", "RANDOMKEY", "TOUCH", "OBJECT", "SELECT",
+        ];
+        let words = [
+            "a", "b", "c", "", "*", "[", "[^", "\\", "a*?[b-a]", "0", "1", "-1", "15", "16",
+            "9223372036854775807", "-9223372036854775808", "18446744073709551615", "NX", "XX",
+            "GT", "LT", "DB", "REPLACE", "MATCH", "COUNT", "TYPE", "string", "none", "ENCODING",
+            "FREQ", "IDLETIME", "REFCOUNT", "HELP", "1000", "2147483648",
+        ];
+        let mut now = T0;
+        for i in 0..20_000 {
+            if i % 50 == 0 {
+                let k = words[rng.below(3) as usize];
+                set(&mut eng, rng.below(3) as usize, k, words[rng.below(words.len() as u64) as usize]);
+            }
+            now += rng.below(300) as i64;
+            let mut argv = vec![cmds[rng.below(cmds.len() as u64) as usize].as_bytes().to_vec()];
+            for _ in 0..rng.below(6) {
+                argv.push(words[rng.below(words.len() as u64) as usize].as_bytes().to_vec());
+            }
+            assert!(eng.execute(c, &argv, now).is_some());
+            if i % 1000 == 0 {
+                eng.tick(now);
+            }
+        }
+    }
+
+    #[test]
+    fn shared_integers_share_their_idle_time() {
+        let mut eng = Engine::new(EngineOptions { now_ms: T0 - 60_000, ..EngineOptions::default() });
+        let c = eng.open_client(T0);
+        set(&mut eng, 0, "a", "100");
+        set(&mut eng, 0, "b", "100");
+        set(&mut eng, 0, "big", "10000");
+        // Never accessed: the shared object is as old as the server.
+        assert_eq!(run(&mut eng, c, T0, "OBJECT IDLETIME a"), int(60));
+        assert_eq!(run(&mut eng, c, T0, "OBJECT IDLETIME big"), int(0));
+        assert_eq!(run(&mut eng, c, T0 + 1000, "TOUCH a"), int(1));
+        assert_eq!(run(&mut eng, c, T0 + 4000, "OBJECT IDLETIME b"), int(3));
+        // A private copy keeps its own clock.
+        assert_eq!(run(&mut eng, c, T0 + 4000, "COPY a c"), int(1));
+        assert_eq!(run(&mut eng, c, T0 + 6000, "OBJECT IDLETIME c"), int(2));
+        assert_eq!(run(&mut eng, c, T0 + 6000, "OBJECT REFCOUNT c"), int(1));
+        assert_eq!(run(&mut eng, c, T0 + 6000, "OBJECT IDLETIME a"), int(2));
+    }
+
+    #[test]
+    fn object_subcommands() {
+        let (mut eng, c) = engine();
+        set(&mut eng, 0, "s", "hello");
+        set(&mut eng, 0, "n", "10000");
+        assert_eq!(run(&mut eng, c, T0, "OBJECT ENCODING s"), Reply::bulk("embstr"));
+        assert_eq!(run(&mut eng, c, T0, "OBJECT ENCODING n"), Reply::bulk("int"));
+        assert_eq!(run(&mut eng, c, T0, "OBJECT REFCOUNT n"), int(1));
+        assert_eq!(run(&mut eng, c, T0, "OBJECT ENCODING x"), Reply::Nil);
+        assert_eq!(run(&mut eng, c, T0 + 3500, "OBJECT IDLETIME s"), int(3));
+        // OBJECT itself is not an access.
+        assert_eq!(run(&mut eng, c, T0 + 3500, "OBJECT IDLETIME s"), int(3));
+        assert_eq!(run(&mut eng, c, T0, "OBJECT FREQ s"), err(error::LFU_NOT_SELECTED));
+        eng.config.maxmemory_policy = "allkeys-lfu".into();
+        assert_eq!(run(&mut eng, c, T0, "OBJECT FREQ s"), int(i64::from(LFU_INIT)));
+        assert_eq!(run(&mut eng, c, T0, "OBJECT IDLETIME s"), err(error::LFU_SELECTED));
+        // Two decay periods of one minute each.
+        assert_eq!(run(&mut eng, c, T0 + 120_000, "OBJECT FREQ s"), int(i64::from(LFU_INIT) - 2));
+        assert_eq!(
+            run(&mut eng, c, T0, "OBJECT NOPE s"),
+            err(error::unknown_subcommand(b"NOPE", "object"))
+        );
+        let Reply::Array(help) = run(&mut eng, c, T0, "OBJECT help") else { panic!("help") };
+        assert_eq!(help.len(), 15);
+    }
+}

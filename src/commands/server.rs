@@ -355,3 +355,46 @@ mod tests {
         assert!(text.contains("cmdstat_info:calls=1,"), "{}", text);
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    use crate::engine::{Engine, EngineOptions};
+    use crate::rng::Rng;
+
+    /// Random command lines through this group's and the connection group's commands: every
+    /// one gets a reply (or none, after CLIENT REPLY OFF/SKIP) and nothing panics.
+    #[test]
+    fn random_lines_never_panic() {
+        const CMDS: &[&str] = &[
+            "CONFIG", "COMMAND", "INFO", "CLIENT", "HELLO", "AUTH", "DBSIZE", "FLUSHDB",
+            "FLUSHALL", "SWAPDB", "TIME", "LASTSAVE", "ROLE", "SELECT", "PING", "ECHO",
+        ];
+        const WORDS: &[&str] = &[
+            "GET", "SET", "RESETSTAT", "REWRITE", "HELP", "INFO", "DOCS", "COUNT", "LIST",
+            "GETKEYS", "GETKEYSANDFLAGS", "FILTERBY", "PATTERN", "ACLCAT", "MODULE", "ID",
+            "GETNAME", "SETNAME", "KILL", "TYPE", "SKIPME", "ADDR", "REPLY", "ON", "OFF", "SKIP",
+            "NO-EVICT", "AUTH", "default", "hz", "maxmemory", "save", "*", "?", "[", "\\", "",
+            "0", "1", "-1", "3", "16", "9223372036854775807", "-9223372036854775808",
+            "99999999999999999999", "1gb", "10%", "KEA", "x y", "\u{0}", "config|get", "set",
+            "zunionstore", "mset", "all", "everything", "keyspace", "requirepass", "yes", "no",
+            "notify-keyspace-events", "client-output-buffer-limit", "normal 1 2 3",
+        ];
+        let mut rng = Rng::new(7);
+        let mut eng = Engine::new(EngineOptions::default());
+        let mut client = eng.open_client(0);
+        for i in 0..20_000 {
+            let mut argv = vec![CMDS[rng.below(CMDS.len() as u64) as usize].as_bytes().to_vec()];
+            for _ in 0..rng.below(6) {
+                argv.push(WORDS[rng.below(WORDS.len() as u64) as usize].as_bytes().to_vec());
+            }
+            let _ = eng.execute(client, &argv, i);
+            // Start over when a line locked the client out or closed it.
+            let stuck = eng.clients.get(&client).is_none_or(|c| c.closing) || eng.auth_required(client);
+            if stuck {
+                eng.config = crate::config::Config::default();
+                eng.close_client(client);
+                client = eng.open_client(i);
+            }
+        }
+    }
+}

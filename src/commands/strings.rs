@@ -502,7 +502,7 @@ fn incr_generic(ctx: &mut Ctx, key: &[u8], incr: i64) -> CmdResult {
             let s = e.value.as_str().ok_or(error::WRONGTYPE)?;
             let cur = parse_i64(s).ok_or(error::NOT_INTEGER)?;
             let new = cur.checked_add(incr).ok_or(error::OVERFLOW)?;
-            e.value = int_value(new);
+            e.replace_value(int_value(new));
             new
         }
         None => {

@@ -268,4 +268,16 @@ mod tests {
         assert_eq!(list[1], ("client-id".to_string(), "string", true, true));
         assert!(names("]]][[[|||...").len() <= 3);
     }
+
+    #[test]
+    fn any_text_parses_without_panic() {
+        let alphabet: Vec<char> = "[]|. aZk-é…".chars().collect();
+        let mut rng = crate::rng::Rng::new(3);
+        for _ in 0..5_000 {
+            let len = rng.below(24) as usize;
+            let text: String =
+                (0..len).map(|_| alphabet[rng.below(alphabet.len() as u64) as usize]).collect();
+            let _ = parse(&text, true);
+        }
+    }
 }

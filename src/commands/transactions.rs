@@ -78,6 +78,8 @@ fn exec(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
         return Ok(Reply::NilArray);
     }
     let mut replies = Vec::with_capacity(queue.len());
+    // Inside EXEC a blocking command answers at once as if it had timed out.
+    ctx.no_block = true;
     for argv in &queue {
         let reply = match resolve(argv) {
             Ok(spec) => {
@@ -88,6 +90,7 @@ fn exec(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
         };
         replies.push(reply);
     }
+    ctx.no_block = false;
     Ok(Reply::Array(replies))
 }
 

@@ -72,12 +72,15 @@ fn matches(pat: &[u8], s: &[u8], nocase: bool, give_up: &mut bool, nesting: usiz
                     } else if pat[p] == b']' {
                         break;
                     } else if pat.len() - p >= 3 && pat[p + 1] == b'-' {
-                        let (mut lo, mut hi) = (fold(pat[p], nocase), fold(pat[p + 2], nocase));
-                        if lo > hi {
+                        // Redis compares range ends as C `char`s (signed on the platforms it
+                        // ships for) and swaps a reversed range before folding case.
+                        let (mut lo, mut hi) = (pat[p], pat[p + 2]);
+                        if (lo as i8) > (hi as i8) {
                             std::mem::swap(&mut lo, &mut hi);
                         }
+                        let (lo, hi) = (fold(lo, nocase) as i8, fold(hi, nocase) as i8);
                         p += 2;
-                        if (lo..=hi).contains(&c) {
+                        if (lo..=hi).contains(&(c as i8)) {
                             hit = true;
                         }
                     } else if fold(pat[p], nocase) == c {
@@ -137,6 +140,14 @@ mod tests {
         assert!(!m(b"", b"a", false));
         assert!(m(b"", b"", false));
         assert!(m(b"*a*b*c*", b"xxaxxbxxcxx", false));
+        // Range ends compare as signed chars: \xff is -1, so [a-\xff] is [\xff-a].
+        assert!(m(b"[a-\xff]", b"\xff", false));
+        assert!(m(b"[a-\xff]", b"A", false));
+        assert!(!m(b"[a-\xff]", b"b", false));
+        assert!(m(b"[\x80-\xff]", b"\x90", false));
+        // The range is swapped before case folding, so [Z-a] folds to the empty [z-a].
+        assert!(!m(b"[Z-a]", b"z", true));
+        assert!(m(b"[Z-a]", b"_", false));
         assert!(!m(b"*a*b*c*d", b"xxaxxbxxcxx", false));
     }
 }

@@ -51,6 +51,25 @@ impl LongDouble {
     /// Positive zero.
     pub const ZERO: LongDouble = LongDouble::special(false, Class::Zero);
 
+    /// The nearest double (for uses that need no more precision, such as timeouts).
+    pub fn to_f64(&self) -> f64 {
+        let magnitude = match self.class {
+            Class::Zero => 0.0,
+            Class::Inf => f64::INFINITY,
+            Class::Nan => f64::NAN,
+            // Split the scaling so neither factor overflows before the product is formed.
+            Class::Finite => {
+                let half = (self.exp / 2) as i32;
+                (self.mant as f64) * 2f64.powi(half) * 2f64.powi(self.exp as i32 - half)
+            }
+        };
+        if self.neg {
+            -magnitude
+        } else {
+            magnitude
+        }
+    }
+
     /// Parses a value with Redis's `string2ld` rules: the whole input must be one `strtold`
     /// number (decimal, hexadecimal `0x1.8p3`, `inf` / `infinity` in any case), at most 5119
     /// bytes, without leading white space. NaN, results that overflow, and nonzero inputs that
