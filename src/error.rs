@@ -110,6 +110,24 @@ errors! {
     LCS_ALLOC_FAILED = "ERR Insufficient memory, failed allocating transient memory for LCS";
     /// A command refused for lack of memory.
     OOM = "OOM command not allowed when used memory > 'maxmemory'.";
+    /// LSET past either end of the list.
+    INDEX_OUT_OF_RANGE = "ERR index out of range";
+    /// LPOS RANK 0.
+    LPOS_RANK_ZERO = "ERR RANK can't be zero: use 1 to start from the first match, 2 from the second ... or use negative to start from the end of the list";
+    /// LPOS COUNT below 0 or not a number.
+    LPOS_COUNT_NEGATIVE = "ERR COUNT can't be negative";
+    /// LPOS MAXLEN below 0 or not a number.
+    LPOS_MAXLEN_NEGATIVE = "ERR MAXLEN can't be negative";
+    /// LMPOP / ZMPOP COUNT below 1 or not a number.
+    COUNT_POSITIVE = "ERR count should be greater than 0";
+    /// HINCRBY on a field whose value is not an integer.
+    HASH_NOT_INTEGER = "ERR hash value is not an integer";
+    /// HINCRBYFLOAT on a field whose value is not a float.
+    HASH_NOT_FLOAT = "ERR hash value is not a float";
+    /// HINCRBYFLOAT with an infinite increment.
+    NAN_OR_INFINITY = "ERR value is NaN or Infinity";
+    /// HRANDFIELD / ZRANDMEMBER WITHVALUES / WITHSCORES with |count| above i64::MAX / 2.
+    VALUE_OUT_OF_RANGE = "ERR value is out of range";
 }
 
 /// `ERR wrong number of arguments for '<name>' command` (`name` is lower case, `a|b` for

@@ -1,1 +1,804 @@
-fn main() {}
+//! `redis-playground-server`: the engine behind a TCP port, speaking RESP like redis-server.
+//!
+//! ```text
+//! redis-playground-server [/path/to/redis.conf | -] [--port 6379] [--bind 127.0.0.1 ...]
+//! ```
+//!
+//! Options are spelled as redis-server spells them (`--name value...`, or `name value` lines in a
+//! config file), so scripts written for one start the other. Persistence and process options
+//! (`--save ''`, `--appendonly no`, `--loglevel`, ...) are accepted and have no effect; any
+//! other option is tried as `CONFIG SET name value` on the engine, and reported on stderr when
+//! the engine does not know it.
+//!
+//! Threads, with std only: one per listening address accepting connections; per connection a
+//! reader (reads, parses every complete request in the buffer, runs them in order under the
+//! engine lock) and a writer (owns the socket's sending side); one ticking at `hz` for active
+//! expiry. Replies and messages for a client reach its writer through a channel, and are put
+//! there while the engine lock is held, so a client sees its replies and the messages other
+//! clients cause (pub/sub) in the order the engine produced them. No socket I/O happens under
+//! the lock: a slow reader delays only itself.
+
+use std::collections::HashMap;
+use std::io::{Read, Write};
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::process::ExitCode;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use redis_playground::protocol::inline::split_args;
+use redis_playground::protocol::resp::{parse_request_limited, ProtocolError};
+use redis_playground::{ClientId, Engine, EngineOptions};
+
+/// Redis closes a client whose unparsed input passes `client-query-buffer-limit` (1gb).
+const QUERY_BUFFER_LIMIT: usize = 1024 * 1024 * 1024;
+
+/// Bytes read from a socket at a time (Redis reads 16 KiB; larger reads help pipelines).
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Directives with no meaning here (persistence, logging, process management): accepted
+/// silently, so a redis-server command line works unchanged.
+const IGNORED: &[&str] = &[
+    "save",
+    "appendonly",
+    "appendfsync",
+    "appendfilename",
+    "appenddirname",
+    "dir",
+    "dbfilename",
+    "logfile",
+    "loglevel",
+    "syslog-enabled",
+    "syslog-ident",
+    "syslog-facility",
+    "protected-mode",
+    "supervised",
+    "tcp-backlog",
+    "tcp-keepalive",
+    "timeout",
+    "always-show-logo",
+    "set-proc-title",
+    "proc-title-template",
+    "rdbcompression",
+    "rdbchecksum",
+    "rdb-del-sync-files",
+    "stop-writes-on-bgsave-error",
+    "io-threads",
+    "io-threads-do-reads",
+    "unixsocket",
+    "unixsocketperm",
+    "enable-debug-command",
+    "enable-protected-configs",
+    "enable-module-command",
+    "aof-use-rdb-preamble",
+    "no-appendfsync-on-rewrite",
+    "auto-aof-rewrite-percentage",
+    "auto-aof-rewrite-min-size",
+    "lazyfree-lazy-eviction",
+    "lazyfree-lazy-expire",
+    "lazyfree-lazy-server-del",
+    "lazyfree-lazy-user-del",
+    "lazyfree-lazy-user-flush",
+    "jemalloc-bg-thread",
+    "crash-log-enabled",
+    "crash-memcheck-enabled",
+    "oom-score-adj",
+    "disable-thp",
+];
+
+const USAGE: &str = "\
+Usage: redis-playground-server [/path/to/redis.conf] [options] [-]
+       redis-playground-server - (read config from stdin)
+       redis-playground-server -v or --version
+       redis-playground-server -h or --help
+
+Redis 7.0 re-implemented in Rust, served over TCP. Options are redis-server's:
+  --port <port>          TCP port to listen on (default 6379)
+  --bind <addr> [...]    addresses to listen on (default 127.0.0.1 -::1; a leading '-'
+                         marks an address that may be missing; '*' is every IPv4 address)
+  --databases <n>        number of databases (default 16)
+  --daemonize yes|no     yes: start in the background and return once it listens
+  --pidfile <path>       write the process id there
+  --<name> <value...>    any other parameter is set with CONFIG SET; persistence and
+                         logging options (--save '', --appendonly no, --loglevel ...) are
+                         accepted and ignored
+
+Examples:
+       redis-playground-server --port 7777
+       redis-playground-server --port 7777 --save '' --appendonly no
+       echo 'port 7777' | redis-playground-server -
+";
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq)]
+enum Action {
+    Run(Options),
+    Help,
+    Version,
+}
+
+/// The server's settings.
+#[derive(Debug, PartialEq)]
+struct Options {
+    port: u16,
+    /// Listening addresses; `optional` ones may fail to bind (`-::1` when IPv6 is off).
+    binds: Vec<(String, bool)>,
+    databases: Option<usize>,
+    daemonize: bool,
+    pidfile: Option<String>,
+    /// Directives left for the engine (CONFIG SET) or to ignore, in the order given.
+    rest: Vec<(String, Vec<String>)>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            port: 6379,
+            binds: vec![("127.0.0.1".into(), false), ("::1".into(), true)],
+            databases: None,
+            daemonize: false,
+            pidfile: None,
+            rest: Vec::new(),
+        }
+    }
+}
+
+/// Parses redis-server's command line: an optional config file (or `-` for stdin) first, then
+/// `--name value...` groups; a value never starts with `--`.
+fn parse_args(
+    args: &[String],
+    read_file: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<Action, String> {
+    let mut directives: Vec<(String, Vec<String>)> = Vec::new();
+    let mut rest = args;
+    match args.first().map(String::as_str) {
+        Some("-h" | "--help") => return Ok(Action::Help),
+        Some("-v" | "--version") => return Ok(Action::Version),
+        Some(first) if !first.starts_with("--") => {
+            directives.extend(parse_config_text(&read_file(first)?)?);
+            rest = &args[1..];
+        }
+        _ => {}
+    }
+    let mut i = 0;
+    while i < rest.len() {
+        let arg = &rest[i];
+        if arg == "-" {
+            directives.extend(parse_config_text(&read_file("-")?)?);
+            i += 1;
+            continue;
+        }
+        let Some(name) = arg.strip_prefix("--") else {
+            return Err(format!(
+                "unexpected argument '{arg}' (options are spelled --name value)"
+            ));
+        };
+        if name == "help" {
+            return Ok(Action::Help);
+        }
+        if name == "version" {
+            return Ok(Action::Version);
+        }
+        let mut values = Vec::new();
+        i += 1;
+        while i < rest.len() && !rest[i].starts_with("--") {
+            values.push(rest[i].clone());
+            i += 1;
+        }
+        directives.push((name.to_ascii_lowercase(), values));
+    }
+    let mut opts = Options::default();
+    for (name, values) in directives {
+        apply_directive(&mut opts, name, values)?;
+    }
+    Ok(Action::Run(opts))
+}
+
+/// `name value...` lines of a redis.conf; `#` starts a comment line.
+fn parse_config_text(text: &str) -> Result<Vec<(String, Vec<String>)>, String> {
+    let mut out = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let words = split_args(line.as_bytes())
+            .map_err(|_| format!("config line {}: unbalanced quotes", n + 1))?;
+        let mut words = words
+            .into_iter()
+            .map(|w| String::from_utf8_lossy(&w).into_owned());
+        if let Some(name) = words.next() {
+            out.push((name.to_ascii_lowercase(), words.collect()));
+        }
+    }
+    Ok(out)
+}
+
+fn one_value<'a>(name: &str, values: &'a [String]) -> Result<&'a str, String> {
+    match values {
+        [v] => Ok(v),
+        _ => Err(format!("'{name}' takes exactly one value")),
+    }
+}
+
+fn apply_directive(opts: &mut Options, name: String, values: Vec<String>) -> Result<(), String> {
+    match name.as_str() {
+        "port" => {
+            let v = one_value(&name, &values)?;
+            opts.port = v
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| format!("invalid port '{v}' (1-65535)"))?;
+        }
+        "bind" => {
+            if values.is_empty() {
+                return Err("'bind' needs at least one address".into());
+            }
+            opts.binds = values
+                .iter()
+                .map(|v| match v.strip_prefix('-') {
+                    Some(addr) => (bind_address(addr), true),
+                    None => (bind_address(v), false),
+                })
+                .collect();
+        }
+        "databases" => {
+            let v = one_value(&name, &values)?;
+            let n = v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=redis_playground::engine::MAX_DATABASES).contains(n))
+                .ok_or_else(|| {
+                    format!(
+                        "invalid databases '{v}' (1-{})",
+                        redis_playground::engine::MAX_DATABASES
+                    )
+                })?;
+            opts.databases = Some(n);
+        }
+        "daemonize" => {
+            opts.daemonize = match one_value(&name, &values)?.to_ascii_lowercase().as_str() {
+                "yes" => true,
+                "no" => false,
+                other => return Err(format!("daemonize must be yes or no, not '{other}'")),
+            };
+        }
+        "pidfile" => {
+            let v = one_value(&name, &values)?;
+            opts.pidfile = (!v.is_empty()).then(|| v.to_string());
+        }
+        _ => opts.rest.push((name, values)),
+    }
+    Ok(())
+}
+
+/// redis-server's spellings of "every address".
+fn bind_address(addr: &str) -> String {
+    match addr {
+        "*" => "0.0.0.0".into(),
+        "::*" => "::".into(),
+        other => other.into(),
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+}
+
+/// What a connection's writer sends.
+enum Out {
+    Bytes(Vec<u8>),
+    /// Send what came before, then close (QUIT, protocol errors).
+    Close,
+}
+
+/// The engine and the way to each connected client's writer.
+struct Shared {
+    engine: Engine,
+    writers: HashMap<ClientId, Sender<Out>>,
+}
+
+impl Shared {
+    /// Moves messages waiting in clients' outboxes (pub/sub, unblocked replies) to their
+    /// writers; `me` gets its own into `mine`, after the replies already there.
+    fn deliver(&mut self, me: Option<ClientId>, mine: &mut Vec<u8>) {
+        for client in self.engine.clients.values_mut() {
+            if client.outbox.is_empty() {
+                continue;
+            }
+            let mut bytes = Vec::new();
+            for msg in client.outbox.drain(..) {
+                msg.encode(client.proto, &mut bytes);
+            }
+            if Some(client.id) == me {
+                mine.extend_from_slice(&bytes);
+            } else if let Some(w) = self.writers.get(&client.id) {
+                // A send fails only once the writer is gone, when nobody is listening anyway.
+                let _ = w.send(Out::Bytes(bytes));
+            }
+        }
+        // Connections the engine ended on another client's word (CLIENT KILL) close now,
+        // even while idle; `me` closes itself once its batch is answered.
+        for (id, w) in &self.writers {
+            if Some(*id) != me && self.engine.clients.get(id).is_none_or(|c| c.closing) {
+                let _ = w.send(Out::Close);
+            }
+        }
+    }
+}
+
+/// Locks the shared state, also after a panic in another connection: the engine catches
+/// handler panics itself (see [`run_batch`]), so its state stays usable.
+fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
+    shared
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let read_file = |path: &str| -> Result<String, String> {
+        if path == "-" {
+            let mut s = String::new();
+            std::io::stdin()
+                .read_to_string(&mut s)
+                .map_err(|e| format!("reading the config from stdin: {e}"))?;
+            Ok(s)
+        } else {
+            std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot open config file '{path}': {e}"))
+        }
+    };
+    let opts = match parse_args(&args, &read_file) {
+        Ok(Action::Help) => {
+            print!("{USAGE}");
+            return ExitCode::SUCCESS;
+        }
+        Ok(Action::Version) => {
+            println!(
+                "redis-playground-server v={} (speaks Redis 7.0.15)",
+                env!("CARGO_PKG_VERSION")
+            );
+            return ExitCode::SUCCESS;
+        }
+        Ok(Action::Run(opts)) => opts,
+        Err(e) => {
+            eprintln!("*** FATAL CONFIG ERROR: {e}\n\n{USAGE}");
+            return ExitCode::FAILURE;
+        }
+    };
+    if opts.daemonize {
+        return daemonize(&args, &opts);
+    }
+    match serve(opts) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("redis-playground-server: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `--daemonize yes`: std cannot fork, so start a copy of this program in the background with
+/// `--daemonize no`, and return once it accepts connections (scripts connect right after).
+fn daemonize(args: &[String], opts: &Options) -> ExitCode {
+    let exe = match std::env::current_exe() {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("redis-playground-server: cannot find own executable: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut child_args: Vec<String> = args.to_vec();
+    child_args.extend(["--daemonize".to_string(), "no".to_string()]);
+    let child = std::process::Command::new(exe)
+        .args(&child_args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn();
+    let mut child = match child {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("redis-playground-server: cannot start in the background: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let probe = opts
+        .binds
+        .iter()
+        .find(|(_, optional)| !optional)
+        .map_or("127.0.0.1", |(a, _)| a.as_str());
+    let probe = if probe == "0.0.0.0" {
+        "127.0.0.1"
+    } else if probe == "::" {
+        "::1"
+    } else {
+        probe
+    };
+    for _ in 0..200 {
+        if let Ok(Some(status)) = child.try_wait() {
+            eprintln!("redis-playground-server: the background server exited ({status})");
+            return ExitCode::FAILURE;
+        }
+        let ok = (probe, opts.port)
+            .to_socket_addrs()
+            .ok()
+            .and_then(|mut a| a.next())
+            .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_millis(100)).is_ok());
+        if ok {
+            return ExitCode::SUCCESS;
+        }
+        thread::sleep(Duration::from_millis(25));
+    }
+    eprintln!("redis-playground-server: the background server did not start listening");
+    ExitCode::FAILURE
+}
+
+/// Binds the listeners, applies the options to a fresh engine, and serves until killed.
+fn serve(opts: Options) -> Result<(), String> {
+    // Before listening: whoever sees the port open (`--daemonize yes` waits for that) finds it.
+    if let Some(path) = &opts.pidfile {
+        if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
+            eprintln!("Warning: could not write pidfile {path}: {e}");
+        }
+    }
+    let mut listeners = Vec::new();
+    for (addr, optional) in &opts.binds {
+        match TcpListener::bind((addr.as_str(), opts.port)) {
+            Ok(l) => listeners.push(l),
+            Err(e) if *optional => {
+                eprintln!(
+                    "Warning: could not bind {addr}:{}: {e} (optional, skipped)",
+                    opts.port
+                )
+            }
+            Err(e) => return Err(format!("could not bind {addr}:{}: {e}", opts.port)),
+        }
+    }
+    if listeners.is_empty() {
+        return Err("no address to listen on".into());
+    }
+    let now = now_ms();
+    let mut engine = Engine::new(EngineOptions {
+        databases: opts.databases.unwrap_or(16),
+        seed: SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0x5eed, |d| {
+                d.as_nanos() as u64 ^ u64::from(std::process::id())
+            }),
+        now_ms: now,
+        port: opts.port,
+    });
+    apply_config(&mut engine, &opts.rest, now);
+    let shared = Arc::new(Mutex::new(Shared {
+        engine,
+        writers: HashMap::new(),
+    }));
+    {
+        let shared = Arc::clone(&shared);
+        thread::spawn(move || tick_loop(&shared));
+    }
+    let mut accepters = Vec::new();
+    for listener in listeners {
+        if let Ok(a) = listener.local_addr() {
+            eprintln!("redis-playground-server: ready to accept connections on {a}");
+        }
+        let shared = Arc::clone(&shared);
+        accepters.push(thread::spawn(move || accept_loop(listener, &shared)));
+    }
+    for a in accepters {
+        let _ = a.join();
+    }
+    Ok(())
+}
+
+/// Hands the directives the server does not handle itself to the engine's CONFIG SET.
+fn apply_config(engine: &mut Engine, directives: &[(String, Vec<String>)], now: i64) {
+    if directives.is_empty() {
+        return;
+    }
+    let admin = engine.open_client(now);
+    for (name, values) in directives {
+        let mut argv: Vec<Vec<u8>> = vec![
+            b"CONFIG".to_vec(),
+            b"SET".to_vec(),
+            name.as_bytes().to_vec(),
+        ];
+        // CONFIG SET takes one value; redis-server joins a directive's words with spaces.
+        argv.push(values.join(" ").into_bytes());
+        let reply = engine.execute(admin, &argv, now);
+        let failed = reply.as_ref().is_none_or(|r| r.is_error());
+        if failed && !IGNORED.contains(&name.as_str()) {
+            let why = match reply {
+                Some(redis_playground::Reply::Error(e)) => e.into_owned(),
+                _ => "no reply".into(),
+            };
+            eprintln!(
+                "Warning: ignoring option --{name} {}: {why}",
+                values.join(" ")
+            );
+        }
+    }
+    engine.close_client(admin);
+    // Setting up is not traffic: INFO starts from zero as redis-server's does.
+    engine.stats = Default::default();
+}
+
+/// Active expiry (and whatever else the engine does in the background) at `hz` times a second.
+fn tick_loop(shared: &Mutex<Shared>) {
+    loop {
+        let hz = {
+            let mut s = lock(shared);
+            s.engine.tick(now_ms());
+            s.deliver(None, &mut Vec::new());
+            s.engine.config.hz
+        };
+        thread::sleep(Duration::from_millis(1000 / hz.clamp(1, 500) as u64));
+    }
+}
+
+fn accept_loop(listener: TcpListener, shared: &Arc<Mutex<Shared>>) {
+    for stream in listener.incoming() {
+        match stream {
+            Ok(stream) => {
+                let shared = Arc::clone(shared);
+                thread::spawn(move || connection(stream, &shared));
+            }
+            // Out of descriptors or a connection reset before accept: keep serving the others.
+            Err(e) => {
+                eprintln!("accept: {e}");
+                thread::sleep(Duration::from_millis(10));
+            }
+        }
+    }
+}
+
+/// The address as CLIENT LIST shows it: `127.0.0.1:50312`, `[::1]:50312`.
+fn format_addr(a: std::io::Result<SocketAddr>) -> Option<String> {
+    a.ok().map(|a| a.to_string())
+}
+
+/// Serves one connection until the client leaves, sends QUIT, or breaks the protocol.
+fn connection(mut stream: TcpStream, shared: &Mutex<Shared>) {
+    let _ = stream.set_nodelay(true);
+    let Ok(write_half) = stream.try_clone() else {
+        return;
+    };
+    let (tx, rx) = channel();
+    let (id, mut max_bulk) = {
+        let mut s = lock(shared);
+        let id = s.engine.open_client(now_ms());
+        if let Some(c) = s.engine.client_mut(id) {
+            if let Some(a) = format_addr(stream.peer_addr()) {
+                c.addr = a;
+            }
+            if let Some(a) = format_addr(stream.local_addr()) {
+                c.laddr = a;
+            }
+        }
+        s.writers.insert(id, tx.clone());
+        (id, bulk_limit(&s.engine))
+    };
+    let writer = thread::spawn(move || write_loop(write_half, rx));
+
+    let mut buf: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; READ_CHUNK];
+    loop {
+        let n = match stream.read(&mut chunk) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        buf.extend_from_slice(&chunk[..n]);
+        let (requests, used, error) = parse_all(&buf, max_bulk);
+        buf.drain(..used);
+        let (closing, limit) = run_batch(shared, id, &tx, requests, error);
+        max_bulk = limit;
+        if closing {
+            break;
+        }
+        if buf.len() > QUERY_BUFFER_LIMIT {
+            eprintln!("closing client {id} that reached the max query buffer length");
+            let _ = tx.send(Out::Close);
+            break;
+        }
+    }
+    {
+        let mut s = lock(shared);
+        s.writers.remove(&id);
+        s.engine.close_client(id);
+    }
+    drop(tx);
+    let _ = writer.join();
+}
+
+/// Every complete request at the front of `buf`, the bytes they span, and the protocol error
+/// that stops the parse, if any (requests before it still run, as in Redis).
+fn parse_all(buf: &[u8], max_bulk: i64) -> (Vec<Vec<Vec<u8>>>, usize, Option<ProtocolError>) {
+    let mut requests = Vec::new();
+    let mut pos = 0;
+    loop {
+        match parse_request_limited(&buf[pos..], max_bulk) {
+            Ok(Some((argv, used))) => {
+                pos += used;
+                // A blank inline line or `*0` is no command at all: no reply.
+                if !argv.is_empty() {
+                    requests.push(argv);
+                }
+            }
+            Ok(None) => return (requests, pos, None),
+            Err(e) => return (requests, pos, Some(e)),
+        }
+    }
+}
+
+/// Runs a batch of requests in order under one hold of the lock and queues every reply and
+/// message for the writers. Returns whether the connection closes and the bulk length limit
+/// for the next parse (`proto-max-bulk-len`, which CONFIG SET may change).
+fn run_batch(
+    shared: &Mutex<Shared>,
+    id: ClientId,
+    tx: &Sender<Out>,
+    requests: Vec<Vec<Vec<u8>>>,
+    error: Option<ProtocolError>,
+) -> (bool, i64) {
+    let mut s = lock(shared);
+    let mut out = Vec::new();
+    let mut closing = false;
+    for argv in requests {
+        let now = now_ms();
+        let ran = catch_unwind(AssertUnwindSafe(|| s.engine.execute(id, &argv, now)));
+        match ran {
+            Ok(Some(reply)) => reply.encode(s.engine.proto(id), &mut out),
+            Ok(None) => {}
+            Err(_) => {
+                // A bug in a handler must not take the other clients down: drop this one.
+                let name = String::from_utf8_lossy(argv.first().map_or(&[][..], |a| a.as_slice()))
+                    .into_owned();
+                eprintln!("client {id}: command '{name}' panicked; closing the connection");
+                closing = true;
+            }
+        }
+        s.deliver(Some(id), &mut out);
+        // After QUIT (or a fatal error) Redis runs nothing more the client sent.
+        if closing || s.engine.clients.get(&id).is_none_or(|c| c.closing) {
+            closing = true;
+            break;
+        }
+    }
+    if !closing {
+        if let Some(e) = error {
+            out.extend_from_slice(&e.to_wire());
+            closing = true;
+        }
+    }
+    if !out.is_empty() {
+        let _ = tx.send(Out::Bytes(out));
+    }
+    if closing {
+        let _ = tx.send(Out::Close);
+    }
+    (closing, bulk_limit(&s.engine))
+}
+
+/// The longest bulk argument a request may carry (`proto-max-bulk-len`).
+fn bulk_limit(engine: &Engine) -> i64 {
+    i64::try_from(engine.config.proto_max_bulk_len).unwrap_or(i64::MAX)
+}
+
+/// Sends what the engine queued for one client, in order; closes the socket when told to or
+/// when the peer is gone (which also wakes the reader).
+fn write_loop(mut stream: TcpStream, rx: Receiver<Out>) {
+    while let Ok(msg) = rx.recv() {
+        match msg {
+            Out::Bytes(mut bytes) => {
+                // Coalesce what is already queued into one write.
+                let mut close = false;
+                while let Ok(more) = rx.try_recv() {
+                    match more {
+                        Out::Bytes(b) => bytes.extend_from_slice(&b),
+                        Out::Close => {
+                            close = true;
+                            break;
+                        }
+                    }
+                }
+                if stream.write_all(&bytes).is_err() || close {
+                    let _ = stream.shutdown(Shutdown::Both);
+                    return;
+                }
+            }
+            Out::Close => {
+                let _ = stream.shutdown(Shutdown::Both);
+                return;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(s: &[&str]) -> Vec<String> {
+        s.iter().map(|a| a.to_string()).collect()
+    }
+
+    fn no_file(_: &str) -> Result<String, String> {
+        Err("no file".into())
+    }
+
+    fn run(s: &[&str]) -> Options {
+        match parse_args(&args(s), &no_file) {
+            Ok(Action::Run(o)) => o,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn redis_server_command_lines() {
+        let o = run(&[
+            "--port",
+            "7000",
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--daemonize",
+            "no",
+        ]);
+        assert_eq!(o.port, 7000);
+        assert_eq!(o.binds, vec![("127.0.0.1".to_string(), false)]);
+        assert!(!o.daemonize);
+        assert_eq!(
+            o.rest,
+            vec![
+                ("save".to_string(), vec![String::new()]),
+                ("appendonly".to_string(), vec!["no".to_string()])
+            ]
+        );
+        let o = run(&["--bind", "*", "-::1", "--save", "--port", "1"]);
+        assert_eq!(
+            o.binds,
+            vec![("0.0.0.0".to_string(), false), ("::1".to_string(), true)]
+        );
+        assert_eq!(o.rest, vec![("save".to_string(), vec![])]);
+        assert_eq!(run(&[]), Options::default());
+        assert_eq!(run(&["--databases", "4"]).databases, Some(4));
+        assert_eq!(parse_args(&args(&["--help"]), &no_file), Ok(Action::Help));
+        assert_eq!(parse_args(&args(&["-h"]), &no_file), Ok(Action::Help));
+        assert_eq!(parse_args(&args(&["-v"]), &no_file), Ok(Action::Version));
+        assert!(parse_args(&args(&["--port", "x"]), &no_file).is_err());
+        assert!(parse_args(&args(&["--port", "70000"]), &no_file).is_err());
+        assert!(parse_args(&args(&["--port"]), &no_file).is_err());
+        assert!(parse_args(&args(&["--databases", "0"]), &no_file).is_err());
+        assert!(parse_args(&args(&["--daemonize", "maybe"]), &no_file).is_err());
+        assert!(parse_args(&args(&["/no/such.conf"]), &no_file).is_err());
+    }
+
+    #[test]
+    fn config_files() {
+        let file = |_: &str| -> Result<String, String> {
+            Ok("# comment\nport 7001\n\n  bind 127.0.0.1 -::1\nsave \"\"\nmaxmemory 1mb\n".into())
+        };
+        let Ok(Action::Run(o)) = parse_args(&args(&["x.conf", "--port", "7002"]), &file) else {
+            panic!()
+        };
+        assert_eq!(o.port, 7002, "the command line overrides the file");
+        assert_eq!(
+            o.binds,
+            vec![("127.0.0.1".to_string(), false), ("::1".to_string(), true)]
+        );
+        assert_eq!(
+            o.rest[1],
+            ("maxmemory".to_string(), vec!["1mb".to_string()])
+        );
+    }
+}

@@ -7,9 +7,11 @@
 
 pub mod args;
 pub mod connection;
+pub mod hashes;
 pub mod info;
 pub mod introspect;
 pub mod keys;
+pub mod lists;
 pub mod pubsub;
 pub mod scan;
 pub mod server;
@@ -249,6 +251,8 @@ fn group_category(group: &str) -> Option<&'static str> {
 const GROUPS: &[&[CommandSpec]] = &[
     strings::COMMANDS,
     keys::COMMANDS,
+    lists::COMMANDS,
+    hashes::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
     sets::COMMANDS,

@@ -21,6 +21,8 @@ fn is_space(c: u8) -> bool {
 
 /// Splits a line into arguments with redis-cli's rules.
 pub fn split_args(line: &[u8]) -> Result<Vec<Vec<u8>>, UnbalancedQuotes> {
+    // Redis splits a C string: a NUL byte ends the line (inside quotes, that leaves them open).
+    let line = &line[..line.iter().position(|&b| b == 0).unwrap_or(line.len())];
     let mut args = Vec::new();
     let mut i = 0;
     loop {
@@ -125,6 +127,14 @@ mod tests {
         assert_eq!(split(r#"a"b c"d"#.replace("d", "").as_str()), ["ab c"]);
         assert_eq!(split(r#""\xZZ""#), ["xZZ"]);
         assert_eq!(split(""), Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_nul_ends_the_line() {
+        assert_eq!(split_args(b"a \x00b c"), Ok(vec![b"a".to_vec()]));
+        assert_eq!(split_args(b"a\x00"), Ok(vec![b"a".to_vec()]));
+        assert!(split_args(b"\"a\x00\"").is_err());
+        assert_eq!(split_args(br#""\x00""#), Ok(vec![vec![0]]));
     }
 
     #[test]

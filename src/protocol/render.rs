@@ -172,7 +172,7 @@ fn write_index(i: usize, width: usize, sep: char, prefix: &str, out: &mut String
 fn nested_prefix(prefix: &str, width: usize) -> String {
     let mut p = String::with_capacity(prefix.len() + width + 2);
     p.push_str(prefix);
-    p.extend(std::iter::repeat(' ').take(width + 2));
+    p.extend(std::iter::repeat_n(' ', width + 2));
     p
 }
 
@@ -278,23 +278,31 @@ mod tests {
     fn scalars() {
         assert_eq!(render(&Reply::ok()), "OK\n");
         assert_eq!(
-            render(&Reply::Error("ERR unknown command 'foo', with args beginning with: ".into())),
+            render(&Reply::Error(
+                "ERR unknown command 'foo', with args beginning with: ".into()
+            )),
             "(error) ERR unknown command 'foo', with args beginning with: \n"
         );
         assert_eq!(render(&Reply::Integer(-5)), "(integer) -5\n");
-        assert_eq!(render(&Reply::Integer(i64::MIN)), "(integer) -9223372036854775808\n");
+        assert_eq!(
+            render(&Reply::Integer(i64::MIN)),
+            "(integer) -9223372036854775808\n"
+        );
         assert_eq!(render(&b("1")), "\"1\"\n");
         assert_eq!(render(&b("")), "\"\"\n");
         assert_eq!(render(&Reply::Nil), "(nil)\n");
         assert_eq!(render(&Reply::NilArray), "(nil)\n");
         assert_eq!(render(&Reply::Double(1.5)), "(double) 1.5\n");
-        assert_eq!(render(&Reply::Double(3.141)), "(double) 3.141\n");
+        assert_eq!(render(&Reply::Double(2.75)), "(double) 2.75\n");
         assert_eq!(render(&Reply::Double(f64::INFINITY)), "(double) inf\n");
         assert_eq!(render(&Reply::Double(f64::NEG_INFINITY)), "(double) -inf\n");
         assert_eq!(render(&Reply::Bool(true)), "(true)\n");
         assert_eq!(render(&Reply::Bool(false)), "(false)\n");
         assert_eq!(
-            render(&Reply::Verbatim("txt", b"This is a verbatim\nstring".to_vec())),
+            render(&Reply::Verbatim(
+                "txt",
+                b"This is a verbatim\nstring".to_vec()
+            )),
             "This is a verbatim\nstring\n"
         );
         assert_eq!(render(&Reply::Verbatim("mkd", b"# hi".to_vec())), "# hi\n");
@@ -356,7 +364,9 @@ mod tests {
     #[test]
     fn index_alignment() {
         let r = arr((0..12).map(|k| b(&format!("v{k}"))).collect());
-        let expected: String = (0..12).map(|k| format!("{:>2}) \"v{k}\"\n", k + 1)).collect();
+        let expected: String = (0..12)
+            .map(|k| format!("{:>2}) \"v{k}\"\n", k + 1))
+            .collect();
         assert_eq!(render(&r), expected);
         assert!(expected.starts_with(" 1) \"v0\"\n"));
         let r = arr((0..10).map(|_| arr(vec![b("a"), b("b")])).collect());
@@ -438,7 +448,10 @@ mod tests {
             "         2) \"x1.0.1\"\n",
         );
         assert!(text.starts_with(expected_start), "{text}");
-        assert!(text.ends_with("        12) \"x11.10.11\"\n    12) (integer) 11\n"), "{text}");
+        assert!(
+            text.ends_with("        12) \"x11.10.11\"\n    12) (integer) 11\n"),
+            "{text}"
+        );
         assert_eq!(text.lines().count(), 12 * (3 * 12 + 9));
     }
 
@@ -449,7 +462,10 @@ mod tests {
             (b("k2"), arr(vec![b("a"), b("b")])),
             (
                 b("k3"),
-                Reply::Map(vec![(b("x"), Reply::Integer(1)), (b("y"), Reply::Map(vec![]))]),
+                Reply::Map(vec![
+                    (b("x"), Reply::Integer(1)),
+                    (b("y"), Reply::Map(vec![])),
+                ]),
             ),
         ]);
         assert_eq!(
@@ -468,7 +484,13 @@ mod tests {
             (b("a"), Reply::Set(vec![b("m"), b("n")])),
             (b("b"), Reply::Map(vec![(b("x"), Reply::Integer(1))])),
             (b("c"), arr(vec![arr(vec![b("p"), b("q")])])),
-            (b("d"), Reply::Map(vec![(b("x"), Reply::Integer(1)), (b("y"), Reply::Integer(2))])),
+            (
+                b("d"),
+                Reply::Map(vec![
+                    (b("x"), Reply::Integer(1)),
+                    (b("y"), Reply::Integer(2)),
+                ]),
+            ),
             (b("e"), Reply::Verbatim("txt", b"a\nb".to_vec())),
             (b("f"), arr(vec![Reply::Nil])),
         ]);
@@ -503,11 +525,18 @@ mod tests {
         );
         let expected: String = (0..12)
             .map(|k| {
-                format!("{:>2}# \"k{k}\" => \n    1) \"a\"\n    2) 1# \"q\" => 1) \"z\"\n", k + 1)
+                format!(
+                    "{:>2}# \"k{k}\" => \n    1) \"a\"\n    2) 1# \"q\" => 1) \"z\"\n",
+                    k + 1
+                )
             })
             .collect();
         assert_eq!(render(&r), expected);
-        let r = Reply::Map((0..12).map(|k| (b(&format!("k{k}")), Reply::Integer(k))).collect());
+        let r = Reply::Map(
+            (0..12)
+                .map(|k| (b(&format!("k{k}")), Reply::Integer(k)))
+                .collect(),
+        );
         let text = render(&r);
         assert!(text.starts_with(" 1# \"k0\" => (integer) 0\n"));
         assert!(text.ends_with("\n12# \"k11\" => (integer) 11\n"));
@@ -515,18 +544,37 @@ mod tests {
 
     #[test]
     fn sets_and_mixed() {
-        let r = Reply::Set(vec![b("a"), b("b"), Reply::Set(vec![Reply::Integer(1), Reply::Integer(2)])]);
-        assert_eq!(render(&r), "1~ \"a\"\n2~ \"b\"\n3~ 1~ (integer) 1\n   2~ (integer) 2\n");
+        let r = Reply::Set(vec![
+            b("a"),
+            b("b"),
+            Reply::Set(vec![Reply::Integer(1), Reply::Integer(2)]),
+        ]);
+        assert_eq!(
+            render(&r),
+            "1~ \"a\"\n2~ \"b\"\n3~ 1~ (integer) 1\n   2~ (integer) 2\n"
+        );
         let r = Reply::Set(vec![arr(vec![b("a"), b("b")]), arr(vec![])]);
         assert_eq!(render(&r), "1~ 1) \"a\"\n   2) \"b\"\n2~ (empty array)\n");
         let r = arr(vec![
             Reply::Map(vec![(b("k"), b("v")), (b("k2"), b("v2"))]),
             Reply::Set(vec![b("s")]),
         ]);
-        assert_eq!(render(&r), "1) 1# \"k\" => \"v\"\n   2# \"k2\" => \"v2\"\n2) 1~ \"s\"\n");
-        let r = arr(vec![Reply::Map(vec![(b("k"), arr(vec![b("a"), b("b")]))]), b("t")]);
-        assert_eq!(render(&r), "1) 1# \"k\" => \n      1) \"a\"\n      2) \"b\"\n2) \"t\"\n");
-        let r = arr(vec![Reply::Verbatim("txt", b"hello\nworld".to_vec()), b("z")]);
+        assert_eq!(
+            render(&r),
+            "1) 1# \"k\" => \"v\"\n   2# \"k2\" => \"v2\"\n2) 1~ \"s\"\n"
+        );
+        let r = arr(vec![
+            Reply::Map(vec![(b("k"), arr(vec![b("a"), b("b")]))]),
+            b("t"),
+        ]);
+        assert_eq!(
+            render(&r),
+            "1) 1# \"k\" => \n      1) \"a\"\n      2) \"b\"\n2) \"t\"\n"
+        );
+        let r = arr(vec![
+            Reply::Verbatim("txt", b"hello\nworld".to_vec()),
+            b("z"),
+        ]);
         assert_eq!(render(&r), "1) hello\nworld\n2) \"z\"\n");
     }
 
@@ -553,11 +601,17 @@ mod tests {
             render_for(&m, 2),
             "1) (integer) 0\n2) (integer) 0\n3) (integer) 1\n4) (integer) 1\n"
         );
-        assert_eq!(render_for(&m, 3), "1# (integer) 0 => (false)\n2# (integer) 1 => (true)\n");
-        assert_eq!(render_for(&Reply::Double(3.141), 2), "\"3.141\"\n");
+        assert_eq!(
+            render_for(&m, 3),
+            "1# (integer) 0 => (false)\n2# (integer) 1 => (true)\n"
+        );
+        assert_eq!(render_for(&Reply::Double(2.75), 2), "\"2.75\"\n");
         assert_eq!(render_for(&Reply::Bool(true), 2), "(integer) 1\n");
         assert_eq!(
-            render_for(&Reply::Verbatim("txt", b"This is a verbatim\nstring".to_vec()), 2),
+            render_for(
+                &Reply::Verbatim("txt", b"This is a verbatim\nstring".to_vec()),
+                2
+            ),
             "\"This is a verbatim\\nstring\"\n"
         );
         let s = Reply::Set(vec![Reply::Integer(0), Reply::Integer(1)]);

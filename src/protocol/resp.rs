@@ -22,6 +22,17 @@ impl ProtocolError {
     fn new(what: impl Into<String>) -> ProtocolError {
         ProtocolError(format!("ERR Protocol error: {}", what.into()))
     }
+
+    /// The error reply as redis-server sends it (`-ERR Protocol error: ...\r\n`). The text
+    /// quotes the offending byte in `expected '$', got 'x'`; held as the `char` of the same
+    /// number, it goes back on the wire as that one byte (Redis prints it raw, even `\xff`).
+    pub fn to_wire(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(self.0.len() + 3);
+        out.push(b'-');
+        out.extend(self.0.chars().map(|c| u8::try_from(c).unwrap_or(b'?')));
+        out.extend_from_slice(b"\r\n");
+        out
+    }
 }
 
 /// A complete request: its arguments (empty for a blank line or `*0`) and the bytes it used.
@@ -42,7 +53,7 @@ pub fn parse_request_limited(buf: &[u8], max_bulk: i64) -> Result<Option<Request
 }
 
 fn parse_inline(buf: &[u8]) -> Result<Option<Request>, ProtocolError> {
-    let Some(nl) = buf.iter().position(|&c| c == b'\n') else {
+    let Some(nl) = c_find(buf, 0, b'\n') else {
         if buf.len() > INLINE_MAX {
             return Err(ProtocolError::new("too big inline request"));
         }
@@ -56,6 +67,21 @@ fn parse_inline(buf: &[u8]) -> Result<Option<Request>, ProtocolError> {
     Ok(Some((args, nl + 1)))
 }
 
+/// Finds `c` in `buf` from `from` on as redis-server does, with C's `strchr`: a NUL byte ends
+/// the search, so a request line holding a NUL never completes (Redis waits for more input
+/// until the line is too big, then answers with a protocol error).
+fn c_find(buf: &[u8], from: usize, c: u8) -> Option<usize> {
+    let at = buf.get(from..)?.iter().position(|&b| b == c || b == 0)? + from;
+    (buf[at] == c).then_some(at)
+}
+
+/// [`line_end`] for a request header line, searched the way redis-server searches it.
+fn request_line_end(buf: &[u8], from: usize) -> Option<usize> {
+    let cr = c_find(buf, from, b'\r')?;
+    // Redis wants one byte after the `\r` (it skips two without looking at the second).
+    (cr + 1 < buf.len()).then_some(cr)
+}
+
 /// Finds the `\r\n`-terminated line starting at `from`; returns its end (index of `\r`).
 fn line_end(buf: &[u8], from: usize) -> Option<usize> {
     let cr = buf[from..].iter().position(|&c| c == b'\r')? + from;
@@ -67,7 +93,7 @@ fn line_end(buf: &[u8], from: usize) -> Option<usize> {
 }
 
 fn parse_multibulk(buf: &[u8], max_bulk: i64) -> Result<Option<Request>, ProtocolError> {
-    let Some(end) = line_end(buf, 0) else {
+    let Some(end) = request_line_end(buf, 0) else {
         if buf.len() > INLINE_MAX {
             return Err(ProtocolError::new("too big mbulk count string"));
         }
@@ -90,7 +116,7 @@ fn parse_multibulk(buf: &[u8], max_bulk: i64) -> Result<Option<Request>, Protoco
                 tag as char
             )));
         }
-        let Some(end) = line_end(buf, pos) else {
+        let Some(end) = request_line_end(buf, pos) else {
             if buf.len() - pos > INLINE_MAX {
                 return Err(ProtocolError::new("too big bulk count string"));
             }
@@ -117,7 +143,8 @@ pub struct BadReply(pub String);
 /// Attributes (`|`) are skipped; big numbers come back as bulk strings.
 pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, BadReply> {
     let Some(&tag) = buf.first() else { return Ok(None) };
-    let Some(end) = line_end(buf, 0) else { return Ok(None) };
+    // The line starts after the type byte (which may itself be a `\r`).
+    let Some(end) = line_end(buf, 1) else { return Ok(None) };
     let line = &buf[1..end];
     let text = || String::from_utf8_lossy(line).into_owned();
     let num = || -> Result<i64, BadReply> {
@@ -237,6 +264,29 @@ mod tests {
         assert_eq!(e(b"\"abc\r\n"), "ERR Protocol error: unbalanced quotes in request");
         assert_eq!(parse_request(b"*0\r\n"), Ok(Some((vec![], 4))));
         assert_eq!(parse_request(b"*-1\r\n"), Ok(Some((vec![], 5))));
+        assert_eq!(
+            parse_request(b"*1\r\n\xff\r\n").unwrap_err().to_wire(),
+            b"-ERR Protocol error: expected '$', got '\xff'\r\n"
+        );
+    }
+
+    /// redis-server looks for line ends with strchr, which a NUL byte stops: such a line waits
+    /// for more input, then fails as too big (checked against redis-server 7.0.15).
+    #[test]
+    fn nul_bytes_hide_line_ends() {
+        let big = vec![b'a'; INLINE_MAX];
+        let with = |head: &[u8]| [head, &big[..]].concat();
+        assert_eq!(parse_request(b"\x00PING\r\n"), Ok(None));
+        assert_eq!(parse_request(b"PI\x00NG\r\n"), Ok(None));
+        assert_eq!(parse_request(b"*1\x00\r\n"), Ok(None));
+        assert_eq!(parse_request(b"*1\r\n$4\x00\r\nPING\r\n"), Ok(None));
+        let e = |b: &[u8]| parse_request(b).unwrap_err().0;
+        assert_eq!(e(&with(b"\x00PING\r\n")), "ERR Protocol error: too big inline request");
+        assert_eq!(e(&with(b"*1\x00\r\n")), "ERR Protocol error: too big mbulk count string");
+        assert_eq!(e(&with(b"*1\r\n$4\x00\r\n")), "ERR Protocol error: too big bulk count string");
+        // A NUL inside a bulk payload is data, read by length.
+        let (a, _) = parse_request(b"*1\r\n$2\r\n\x00\r\r\n").unwrap().unwrap();
+        assert_eq!(a, vec![b"\x00\r".to_vec()]);
     }
 
     #[test]

@@ -7,11 +7,12 @@
 
 mod crc64;
 mod lzf;
+mod packed;
 
 pub use crc64::crc64;
 
 use crate::db::{Db, Entry};
-use crate::types::{Set, StrEncoding, Value};
+use crate::types::{Hash, List, Set, StrEncoding, Value};
 
 const MAGIC: &[u8] = b"REDIS";
 /// The RDB version written (Redis 7.0's).
@@ -34,6 +35,20 @@ const TYPE_SET_INTSET: u8 = 11;
 
 /// Redis's default `set-max-intset-entries`, which its loader applies to sets read back.
 const SET_MAX_INTSET_ENTRIES: usize = 512;
+const TYPE_LIST: u8 = 1;
+const TYPE_HASH: u8 = 4;
+const TYPE_LIST_ZIPLIST: u8 = 10;
+const TYPE_HASH_ZIPLIST: u8 = 13;
+const TYPE_LIST_QUICKLIST: u8 = 14;
+const TYPE_HASH_LISTPACK: u8 = 16;
+const TYPE_LIST_QUICKLIST_2: u8 = 18;
+/// Quicklist 2 node containers: one element stored as is, or a listpack of several.
+const QUICKLIST_NODE_PLAIN: u64 = 1;
+const QUICKLIST_NODE_PACKED: u64 = 2;
+
+/// Redis's default hash listpack limits, which its loader applies to hashes read back.
+const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
+const HASH_MAX_LISTPACK_VALUE: usize = 64;
 
 /// Why a snapshot was refused.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -229,8 +244,51 @@ impl Writer {
                     }
                 }
             },
+            // Lists and hashes are written in the plain forms (a counted sequence of strings)
+            // that every Redis version still loads, converting them to its own encodings.
+            Value::List(list) => {
+                self.out.push(TYPE_LIST);
+                self.string(key);
+                self.len(list.len() as u64);
+                for e in list.iter() {
+                    self.string(e);
+                }
+            }
+            Value::Hash(hash) => {
+                self.out.push(TYPE_HASH);
+                self.string(key);
+                self.len(hash.len() as u64);
+                for (f, v) in hash.iter() {
+                    self.string(f);
+                    self.string(v);
+                }
+            }
         }
     }
+}
+
+/// A list value from its elements, head first (an empty list is corrupt: Redis never saves one).
+fn list_from(entries: Vec<Vec<u8>>) -> Result<Value, LoadError> {
+    if entries.is_empty() {
+        return Err(LoadError::Corrupt("empty list"));
+    }
+    Ok(Value::List(entries.into_iter().collect()))
+}
+
+/// A hash value from a packed blob's alternating fields and values, in their order; converted
+/// to a hashtable as Redis's loader does when it is past the default listpack limits.
+fn hash_from(entries: Vec<Vec<u8>>) -> Result<Value, LoadError> {
+    if entries.is_empty() || !entries.len().is_multiple_of(2) {
+        return Err(LoadError::Corrupt("hash pairs"));
+    }
+    let mut hash = Hash::new();
+    let mut it = entries.into_iter();
+    while let (Some(field), Some(value)) = (it.next(), it.next()) {
+        if !hash.set(&field, value, HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE) {
+            return Err(LoadError::Corrupt("duplicate hash field"));
+        }
+    }
+    Ok(Value::Hash(hash))
 }
 
 struct Reader<'a> {
@@ -356,6 +414,73 @@ impl Reader<'_> {
                     set.convert_to_table();
                 }
                 Ok(Value::Set(set))
+            }
+            TYPE_LIST => {
+                let n = self.count()?;
+                let mut list = List::new();
+                for _ in 0..n {
+                    list.push(crate::types::list::End::Tail, self.string()?);
+                }
+                if list.is_empty() {
+                    return Err(LoadError::Corrupt("empty list"));
+                }
+                Ok(Value::List(list))
+            }
+            TYPE_LIST_ZIPLIST => {
+                let entries = packed::ziplist_entries(&self.string()?).ok_or(LoadError::Corrupt("ziplist"))?;
+                list_from(entries)
+            }
+            TYPE_LIST_QUICKLIST => {
+                let nodes = self.count()?;
+                let mut entries = Vec::new();
+                for _ in 0..nodes {
+                    let node = self.string()?;
+                    entries.extend(packed::ziplist_entries(&node).ok_or(LoadError::Corrupt("ziplist"))?);
+                }
+                list_from(entries)
+            }
+            TYPE_LIST_QUICKLIST_2 => {
+                let nodes = self.count()?;
+                let mut entries = Vec::new();
+                for _ in 0..nodes {
+                    let container = self.len()?;
+                    let node = self.string()?;
+                    match container {
+                        QUICKLIST_NODE_PLAIN => entries.push(node),
+                        QUICKLIST_NODE_PACKED => entries.extend(
+                            packed::listpack_entries(&node).ok_or(LoadError::Corrupt("listpack"))?,
+                        ),
+                        _ => return Err(LoadError::Corrupt("quicklist node container")),
+                    }
+                }
+                list_from(entries)
+            }
+            TYPE_HASH_ZIPLIST => {
+                let entries = packed::ziplist_entries(&self.string()?).ok_or(LoadError::Corrupt("ziplist"))?;
+                hash_from(entries)
+            }
+            TYPE_HASH_LISTPACK => {
+                let entries = packed::listpack_entries(&self.string()?).ok_or(LoadError::Corrupt("listpack"))?;
+                hash_from(entries)
+            }
+            TYPE_HASH => {
+                let n = self.count()?;
+                let mut hash = Hash::new();
+                if n > HASH_MAX_LISTPACK_ENTRIES {
+                    hash.convert_to_table();
+                }
+                for _ in 0..n {
+                    let field = self.string()?;
+                    let value = self.string()?;
+                    let new = hash.set(&field, value, HASH_MAX_LISTPACK_ENTRIES, HASH_MAX_LISTPACK_VALUE);
+                    if !new {
+                        return Err(LoadError::Corrupt("duplicate hash field"));
+                    }
+                }
+                if hash.is_empty() {
+                    return Err(LoadError::Corrupt("empty hash"));
+                }
+                Ok(Value::Hash(hash))
             }
             other => Err(LoadError::UnsupportedType(other)),
         }

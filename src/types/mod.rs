@@ -3,6 +3,11 @@
 pub mod set;
 
 pub use set::Set;
+pub mod hash;
+pub mod list;
+
+pub use hash::Hash;
+pub use list::List;
 
 /// How a string value is stored, as `OBJECT ENCODING` reports it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -55,6 +60,10 @@ pub enum Value {
     Str(Vec<u8>, StrEncoding),
     /// A set (`intset` or `hashtable`).
     Set(Set),
+    /// A list (always `quicklist` in Redis 7.0).
+    List(List),
+    /// A hash (`listpack` or `hashtable`).
+    Hash(Hash),
 }
 
 impl Value {
@@ -69,6 +78,8 @@ impl Value {
         match self {
             Value::Str(..) => "string",
             Value::Set(_) => "set",
+            Value::List(_) => "list",
+            Value::Hash(_) => "hash",
         }
     }
 
@@ -77,6 +88,8 @@ impl Value {
         match self {
             Value::Str(_, enc) => enc.name(),
             Value::Set(s) => s.encoding_name(),
+            Value::List(_) => "quicklist",
+            Value::Hash(h) => h.encoding_name(),
         }
     }
 
@@ -93,6 +106,8 @@ impl Value {
         match self {
             Value::Str(b, _) => b.len() + 16,
             Value::Set(s) => s.approx_bytes(),
+            Value::List(l) => l.approx_bytes(),
+            Value::Hash(h) => h.approx_bytes(),
         }
     }
 }

@@ -33,6 +33,8 @@ pub fn free_port() -> u16 {
 /// A redis-server of our own on a loopback port, without persistence; killed on drop.
 pub struct RedisServer {
     child: Child,
+    /// Its working directory, removed on drop.
+    dir: PathBuf,
     /// The port it listens on.
     pub port: u16,
 }
@@ -48,20 +50,36 @@ impl RedisServer {
         let bin = redis_server_path()?;
         for _ in 0..5 {
             let port = free_port();
+            // A directory of its own: started in the crate root, redis-server would load any
+            // dump.rdb lying there and begin with keys.
+            let dir = std::env::temp_dir().join(format!("rpg-redis-{}-{port}", std::process::id()));
+            std::fs::create_dir_all(&dir).ok()?;
             let child = Command::new(&bin)
                 .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
                 .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
+                .arg("--dir")
+                .arg(&dir)
                 .args(extra)
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
                 .ok()?;
-            let server = RedisServer { child, port };
+            let mut server = RedisServer { child, port, dir: dir.clone() };
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
+                // Exited: the port was taken (by another test's server, say). Try another.
+                if !matches!(server.child.try_wait(), Ok(None)) {
+                    break;
+                }
                 if let Ok(mut c) = Conn::connect(port) {
-                    if c.call_bytes(b"*1\r\n$4\r\nPING\r\n").is_ok() {
-                        return Some(server);
+                    // Whoever answers must be our child, not a server someone else started on
+                    // the port between our probe and our bind.
+                    if let Ok(info) = c.call(&[b"INFO".to_vec(), b"server".to_vec()]) {
+                        let ours = format!("process_id:{}\r\n", server.child.id());
+                        if String::from_utf8_lossy(&info).contains(&ours) {
+                            return Some(server);
+                        }
+                        break;
                     }
                 }
                 std::thread::sleep(Duration::from_millis(20));
@@ -75,6 +93,7 @@ impl Drop for RedisServer {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
     }
 }
 

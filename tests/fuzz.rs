@@ -1,0 +1,639 @@
+//! Deterministic fuzzing of everything that takes bytes from outside: the RESP request parser,
+//! the redis-cli tokenizer, the reply reader and renderer, and the engine itself with random
+//! command lines. Seeded (override with `FUZZ_SEED=n`, scale with `FUZZ_SCALE=n`), bounded,
+//! a few seconds in a debug build. A panic is caught and reported with the input that caused it.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use redis_playground::commands;
+use redis_playground::engine::ReplyMode;
+use redis_playground::protocol::inline::split_args;
+use redis_playground::protocol::render::{quote, render, render_for};
+use redis_playground::protocol::resp::{
+    parse_reply, parse_request, parse_request_limited, Request,
+};
+use redis_playground::{Engine, EngineOptions, Reply};
+
+/// SplitMix64: small, seedable, good enough to pick inputs.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        (self.next() % n.max(1) as u64) as usize
+    }
+
+    fn chance(&mut self, percent: usize) -> bool {
+        self.below(100) < percent
+    }
+
+    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
+}
+
+fn seed() -> u64 {
+    std::env::var("FUZZ_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0x5eed_f00d)
+}
+
+fn scale() -> usize {
+    std::env::var("FUZZ_SCALE")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
+fn show(bytes: &[u8]) -> String {
+    bytes
+        .iter()
+        .map(|&b| match b {
+            0x20..=0x7e if b != b'\\' => (b as char).to_string(),
+            _ => format!("\\x{b:02x}"),
+        })
+        .collect()
+}
+
+fn show_argv(argv: &[Vec<u8>]) -> String {
+    argv.iter()
+        .map(|a| format!("\"{}\"", show(a)))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// Runs `f`, turning a panic into a test failure that names the input.
+fn guarded<T>(what: impl Fn() -> String, f: impl FnOnce() -> T) -> T {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(v) => v,
+        Err(e) => {
+            let msg = e
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| e.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_default();
+            panic!("panic on input {}: {msg} (FUZZ_SEED={})", what(), seed());
+        }
+    }
+}
+
+/// Bytes biased towards the characters the parsers look at.
+fn protocol_bytes(rng: &mut Rng, max: usize) -> Vec<u8> {
+    const ALPHABET: &[u8] = b"*$\r\n\r\n0123456789-+ \t\"'\\xAf\x00\xff:_,#%~>=!(|PINGECHO";
+    let len = rng.below(max + 1);
+    (0..len)
+        .map(|_| {
+            if rng.chance(85) {
+                *rng.pick(ALPHABET)
+            } else {
+                rng.next() as u8
+            }
+        })
+        .collect()
+}
+
+fn random_arg(rng: &mut Rng) -> Vec<u8> {
+    match rng.below(4) {
+        0 => Vec::new(),
+        1 => (0..rng.below(8)).map(|_| rng.next() as u8).collect(),
+        2 => (0..rng.below(40))
+            .map(|_| *rng.pick(b"ab \"'\\\r\n\t"))
+            .collect(),
+        _ => INTERESTING[rng.below(INTERESTING.len())]
+            .as_bytes()
+            .to_vec(),
+    }
+}
+
+fn encode_request(argv: &[Vec<u8>]) -> Vec<u8> {
+    let mut out = format!("*{}\r\n", argv.len()).into_bytes();
+    for a in argv {
+        out.extend_from_slice(format!("${}\r\n", a.len()).as_bytes());
+        out.extend_from_slice(a);
+        out.extend_from_slice(b"\r\n");
+    }
+    out
+}
+
+/// What every answer of the request parser must satisfy.
+fn check_parse(buf: &[u8], result: &Result<Option<Request>, impl std::fmt::Debug>) {
+    if let Ok(Some((_, used))) = result {
+        assert!(
+            *used > 0 && *used <= buf.len(),
+            "consumed {used} of {} bytes",
+            buf.len()
+        );
+    }
+}
+
+#[test]
+fn request_parser_survives_random_bytes() {
+    let mut rng = Rng(seed());
+    for _ in 0..30_000 * scale() {
+        let buf = protocol_bytes(&mut rng, 48);
+        let limit = *rng.pick(&[0i64, 1, 4, 512 * 1024 * 1024]);
+        guarded(
+            || show(&buf),
+            || {
+                let r = parse_request(&buf);
+                check_parse(&buf, &r);
+                let r = parse_request_limited(&buf, limit);
+                check_parse(&buf, &r);
+                // A pipeline: keep parsing what is left, as the server does.
+                let mut pos = 0;
+                while let Ok(Some((_, used))) = parse_request(&buf[pos..]) {
+                    pos += used;
+                }
+            },
+        );
+    }
+}
+
+#[test]
+fn request_parser_round_trips_and_mutations() {
+    let mut rng = Rng(seed() ^ 1);
+    for _ in 0..3_000 * scale() {
+        let argv: Vec<Vec<u8>> = (0..1 + rng.below(5))
+            .map(|_| random_arg(&mut rng))
+            .collect();
+        // Multibulk: the exact arguments back, every prefix incomplete.
+        let bytes = encode_request(&argv);
+        guarded(
+            || show(&bytes),
+            || {
+                assert_eq!(parse_request(&bytes), Ok(Some((argv.clone(), bytes.len()))));
+                for cut in 0..bytes.len() {
+                    assert_eq!(
+                        parse_request(&bytes[..cut]),
+                        Ok(None),
+                        "prefix of {} bytes",
+                        cut
+                    );
+                }
+            },
+        );
+        // Inline, quoted as redis-cli shows strings: the same arguments back.
+        let mut line = argv
+            .iter()
+            .map(|a| quote(a))
+            .collect::<Vec<_>>()
+            .join(" ")
+            .into_bytes();
+        line.extend_from_slice(b"\r\n");
+        guarded(
+            || show(&line),
+            || {
+                assert_eq!(parse_request(&line), Ok(Some((argv.clone(), line.len()))));
+            },
+        );
+        // Damaged copies: any answer but a panic, within bounds.
+        for _ in 0..5 {
+            let mut m = if rng.chance(50) {
+                bytes.clone()
+            } else {
+                line.clone()
+            };
+            for _ in 0..1 + rng.below(3) {
+                let at = rng.below(m.len() + 1);
+                match rng.below(3) {
+                    0 if at < m.len() => m[at] = rng.next() as u8,
+                    1 => m.insert(at, *rng.pick(b"*$\r\n-0\x00\"")),
+                    _ if at < m.len() => {
+                        m.remove(at);
+                    }
+                    _ => {}
+                }
+            }
+            guarded(|| show(&m), || check_parse(&m, &parse_request(&m)));
+        }
+    }
+}
+
+#[test]
+fn tokenizer_survives_random_lines_and_round_trips() {
+    let mut rng = Rng(seed() ^ 2);
+    for _ in 0..20_000 * scale() {
+        let line = protocol_bytes(&mut rng, 40);
+        guarded(
+            || show(&line),
+            || {
+                let _ = split_args(&line);
+            },
+        );
+        let args: Vec<Vec<u8>> = (0..rng.below(4)).map(|_| random_arg(&mut rng)).collect();
+        let sep = *rng.pick(&[" ", "  ", "\t", " \r "]);
+        let joined = args.iter().map(|a| quote(a)).collect::<Vec<_>>().join(sep);
+        guarded(
+            || joined.clone(),
+            || {
+                assert_eq!(split_args(joined.as_bytes()), Ok(args.clone()));
+            },
+        );
+    }
+}
+
+fn random_reply(rng: &mut Rng, depth: usize) -> Reply {
+    let scalar = depth >= 3 || rng.chance(60);
+    if scalar {
+        match rng.below(9) {
+            0 => Reply::status("OK"),
+            1 => Reply::Error("ERR bad \u{e9}".into()),
+            2 => Reply::Integer(rng.next() as i64),
+            3 => Reply::Bulk(random_arg(rng)),
+            4 => Reply::Nil,
+            5 => Reply::NilArray,
+            6 => Reply::Double(*rng.pick(&[
+                0.0,
+                -1.5,
+                1e300,
+                f64::INFINITY,
+                f64::NEG_INFINITY,
+                f64::NAN,
+            ])),
+            7 => Reply::Bool(rng.chance(50)),
+            _ => Reply::Verbatim("txt", random_arg(rng)),
+        }
+    } else {
+        let n = *rng.pick(&[0, 1, 2, 3, 10, 12]);
+        let items = |rng: &mut Rng| (0..n).map(|_| random_reply(rng, depth + 1)).collect();
+        match rng.below(4) {
+            0 => Reply::Array(items(rng)),
+            1 => Reply::Set(items(rng)),
+            2 => Reply::Push(items(rng)),
+            _ => Reply::Map(
+                (0..n)
+                    .map(|_| (random_reply(rng, depth + 1), random_reply(rng, depth + 1)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+#[test]
+fn reply_reader_and_renderer_survive() {
+    let mut rng = Rng(seed() ^ 3);
+    for _ in 0..3_000 * scale() {
+        let reply = random_reply(&mut rng, 0);
+        for proto in [2u8, 3] {
+            let bytes = reply.to_resp(proto);
+            guarded(
+                || format!("{reply:?} (RESP{proto})"),
+                || {
+                    let (back, used) = parse_reply(&bytes).expect("valid").expect("complete");
+                    assert_eq!(used, bytes.len());
+                    // What the reader returns encodes to the same bytes.
+                    assert_eq!(show(&back.to_resp(proto)), show(&bytes));
+                    let text = render_for(&reply, proto);
+                    assert!(text.ends_with('\n'));
+                    if proto == 3 {
+                        assert_eq!(text, render(&reply));
+                    }
+                },
+            );
+        }
+    }
+    for _ in 0..20_000 * scale() {
+        let buf = protocol_bytes(&mut rng, 48);
+        guarded(
+            || show(&buf),
+            || {
+                if let Ok(Some((r, used))) = parse_reply(&buf) {
+                    assert!(used <= buf.len());
+                    let _ = render(&r);
+                }
+            },
+        );
+    }
+}
+
+/// Arguments that have found bugs in Redis ports before: empty, signs, limits, non-numbers,
+/// glob specials, binary, and the option words commands look for.
+const INTERESTING: &[&str] = &[
+    "",
+    "0",
+    "1",
+    "-1",
+    "2",
+    "3",
+    "10",
+    "-2",
+    "100",
+    "-100",
+    "9223372036854775807",
+    "-9223372036854775808",
+    "9223372036854775808",
+    "-9223372036854775809",
+    "18446744073709551615",
+    "4294967296",
+    "2147483648",
+    "nan",
+    "NaN",
+    "inf",
+    "-inf",
+    "+inf",
+    "1.5",
+    "-0",
+    "1e308",
+    "1e309",
+    "0x10",
+    " 1",
+    "1 ",
+    "01",
+    "abc",
+    "*",
+    "?",
+    "[",
+    "[a-",
+    "\\",
+    "\x00",
+    "\x00\x7f",
+    "\u{e9}",
+    "k1",
+    "k2",
+    "k3",
+    "k1",
+    "k2",
+    "field",
+    "member",
+    "NX",
+    "XX",
+    "GT",
+    "LT",
+    "CH",
+    "INCR",
+    "EX",
+    "PX",
+    "EXAT",
+    "PXAT",
+    "KEEPTTL",
+    "GET",
+    "WITHSCORES",
+    "LIMIT",
+    "COUNT",
+    "MATCH",
+    "TYPE",
+    "BY",
+    "STORE",
+    "ASC",
+    "DESC",
+    "ALPHA",
+    "REV",
+    "BYSCORE",
+    "BYLEX",
+    "(1",
+    "[a",
+    "+",
+    "-",
+    "$",
+    ">",
+    "MAXLEN",
+    "~",
+    "=",
+    "ID",
+    "LEN",
+    "IDX",
+    "MINMATCHLEN",
+    "WITHMATCHLEN",
+    "REPLACE",
+    "ABSTTL",
+    "IDLETIME",
+    "FREQ",
+    "BEFORE",
+    "AFTER",
+    "LEFT",
+    "RIGHT",
+    "AND",
+    "OR",
+    "XOR",
+    "NOT",
+    "BIT",
+    "BYTE",
+    "u8",
+    "i64",
+    "#1",
+    "OVERFLOW",
+    "WRAP",
+    "SAT",
+    "FAIL",
+    "WEIGHTS",
+    "AGGREGATE",
+    "SUM",
+    "MIN",
+    "MAX",
+    "WITHVALUES",
+    "RANK",
+    "MAXLEN",
+    "0-1",
+    "*",
+    "NOMKSTREAM",
+    "MKSTREAM",
+    "GROUP",
+    "STREAMS",
+    "BLOCK",
+    "NOACK",
+    "JUSTID",
+    "FORCE",
+    "RETRYCOUNT",
+    "IDLE",
+    "TIME",
+    "FULL",
+    "m",
+    "km",
+    "FROMMEMBER",
+    "FROMLONLAT",
+    "BYRADIUS",
+    "BYBOX",
+    "WITHCOORD",
+    "WITHDIST",
+    "WITHHASH",
+    "ANY",
+    "STOREDIST",
+    "13.361389",
+    "38.115556",
+    "-180",
+    "85.06",
+    "SCHEDULE",
+    "ASYNC",
+    "SYNC",
+    "DB",
+    "COPY",
+    "AUTH",
+    "AUTH2",
+    "KEYS",
+    "RESP",
+    "SETNAME",
+    "NOLOOP",
+    "BCAST",
+    "PREFIX",
+    "OPTIN",
+    "OPTOUT",
+    "ON",
+    "OFF",
+    "YES",
+    "NO",
+];
+
+/// Commands a fuzz must not run: they stop or stall the process, or wait on other clients by
+/// design (the engine is exercised without a host here, but a host would block on these).
+const SKIP: &[&str] = &[
+    "shutdown",
+    "debug",
+    "monitor",
+    "sync",
+    "psync",
+    "replicaof",
+    "slaveof",
+    "failover",
+    "wait",
+    "waitaof",
+    "subscribe",
+    "psubscribe",
+    "ssubscribe",
+];
+
+fn random_argv(rng: &mut Rng, names: &[&'static commands::CommandSpec]) -> Vec<Vec<u8>> {
+    if names.is_empty() || rng.chance(3) {
+        return (0..1 + rng.below(3)).map(|_| random_arg(rng)).collect();
+    }
+    let mut spec = *rng.pick(names);
+    let mut name = spec.name.as_bytes().to_vec();
+    if rng.chance(30) {
+        name.make_ascii_uppercase();
+    }
+    let mut argv = vec![name];
+    if !spec.subcommands.is_empty() && rng.chance(90) {
+        spec = rng.pick(spec.subcommands);
+        argv.push(spec.name.as_bytes().to_vec());
+    }
+    // Mostly a count of arguments the arity allows, so the handlers run, not the arity check.
+    let min = spec.arity.unsigned_abs() as usize;
+    let target = if spec.arity > 0 && rng.chance(90) {
+        min
+    } else if spec.arity < 0 && rng.chance(90) {
+        min + rng.below(6)
+    } else {
+        rng.below(min + 4)
+    };
+    let (first, last, step) = spec.keys;
+    while argv.len() < target {
+        let pos = argv.len() as i32;
+        let last = if last < 0 { i32::MAX } else { last };
+        let is_key = first > 0 && pos >= first && pos <= last && (pos - first) % step.max(1) == 0;
+        // A few shared key names, so commands meet keys of every type other commands made.
+        if is_key && rng.chance(85) {
+            argv.push(rng.pick(&[&b"k1"[..], b"k2", b"k3", b"{t}k"]).to_vec());
+        } else {
+            argv.push(random_arg(rng));
+        }
+    }
+    argv
+}
+
+#[test]
+fn engine_survives_random_commands() {
+    let names: Vec<&'static commands::CommandSpec> = commands::all()
+        .into_iter()
+        .filter(|c| !SKIP.contains(&c.name))
+        .collect();
+    let iterations = 20_000 * scale();
+    // A hang is a failure too: the fuzz runs in a thread and names the command it is stuck on.
+    let current = Arc::new(Mutex::new(String::new()));
+    let (done_tx, done_rx) = mpsc::channel();
+    let worker = {
+        let current = Arc::clone(&current);
+        std::thread::spawn(move || {
+            let mut rng = Rng(seed() ^ 4);
+            let mut engine = Engine::new(EngineOptions::default());
+            let clients: Vec<_> = (0..3).map(|_| engine.open_client(0)).collect();
+            let mut now: i64 = 1_700_000_000_000;
+            for i in 0..iterations {
+                now += if rng.chance(5) {
+                    rng.below(100_000) as i64
+                } else {
+                    rng.below(3) as i64
+                };
+                let client = *rng.pick(&clients);
+                let argv = random_argv(&mut rng, &names);
+                if let Ok(mut c) = current.lock() {
+                    *c = format!("#{i} client {client}: {}", show_argv(&argv));
+                }
+                let what = || format!("#{i} {}", show_argv(&argv));
+                guarded(what, || {
+                    let reply = engine.execute(client, &argv, now);
+                    if let Some(reply) = reply {
+                        let proto = engine.proto(client);
+                        let _ = reply.to_resp(proto);
+                        let _ = render_for(&reply, proto);
+                    }
+                    if rng.chance(10) {
+                        engine.tick(now);
+                    }
+                    // Whatever happened, the engine still answers PING, in whatever way the
+                    // client's state calls for; a client would then leave that state.
+                    let ping = engine.execute(client, &[b"PING".to_vec()], now);
+                    match &ping {
+                        Some(Reply::Status(s)) if s == "PONG" => {}
+                        // Inside MULTI.
+                        Some(Reply::Status(s)) if s == "QUEUED" => {
+                            let _ = engine.execute(client, &[b"DISCARD".to_vec()], now);
+                        }
+                        // Subscribed (RESP2 answers PING with an array there).
+                        Some(Reply::Array(_)) | Some(Reply::Push(_)) => {
+                            let _ = engine.execute(client, &[b"RESET".to_vec()], now);
+                        }
+                        // A password was set; the engine still answers.
+                        Some(Reply::Error(e)) if e.starts_with("NOAUTH") => {}
+                        // CLIENT REPLY OFF / SKIP.
+                        None if engine
+                            .clients
+                            .get(&client)
+                            .is_some_and(|c| c.reply_mode != ReplyMode::On) =>
+                        {
+                            if let Some(c) = engine.client_mut(client) {
+                                c.reply_mode = ReplyMode::On;
+                            }
+                        }
+                        other => panic!("PING answered {other:?}"),
+                    }
+                    // Reconnect-like reset of what a host would act on.
+                    if let Some(c) = engine.client_mut(client) {
+                        c.outbox.clear();
+                        c.closing = false;
+                    }
+                });
+            }
+            let _ = done_tx.send(());
+        })
+    };
+    let limit = Duration::from_secs(120 * scale() as u64);
+    match done_rx.recv_timeout(limit) {
+        Ok(()) => {}
+        Err(mpsc::RecvTimeoutError::Disconnected) => {
+            // The worker panicked: re-raise its message (it names the input).
+            if let Err(e) = worker.join() {
+                std::panic::resume_unwind(e);
+            }
+            return;
+        }
+        Err(mpsc::RecvTimeoutError::Timeout) => {
+            let stuck = current.lock().map(|c| c.clone()).unwrap_or_default();
+            panic!(
+                "no progress for {limit:?}; stuck on {stuck} (FUZZ_SEED={})",
+                seed()
+            );
+        }
+    }
+    let _ = worker.join();
+}
