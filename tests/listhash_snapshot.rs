@@ -3,12 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-
-use common::{
-    argv, connect_when_ready, free_port, now_ms, redis_server_path, scratch_dir, Conn, KillOnDrop,
-    RedisServer,
-};
+use common::{argv, now_ms, redis_server_path, scratch_dir, Conn, RedisServer};
 use redis_playground::types::list::End;
 use redis_playground::types::{Hash, List, Value};
 use redis_playground::{rdb, Engine, EngineOptions};
@@ -96,7 +91,7 @@ fn we_load_redis_lists_and_hashes() {
 
 #[test]
 fn redis_server_loads_our_lists_and_hashes() {
-    let Some(bin) = redis_server_path() else {
+    let Some(_) = redis_server_path() else {
         println!("redis-server not installed: skipped");
         return;
     };
@@ -124,33 +119,9 @@ fn redis_server_loads_our_lists_and_hashes() {
     eng.dbs[0].set(b"list", Value::List(list), now);
     eng.dbs[0].set(b"small", Value::Hash(small), now);
     eng.dbs[0].set(b"large", Value::Hash(large), now);
-    let dir = scratch_dir("listhash-ours");
-    std::fs::write(dir.join("dump.rdb"), rdb::save(&eng.dbs, now)).expect("write dump");
-    let port = free_port();
-    let _server = KillOnDrop(
-        Command::new(bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--appendonly",
-                "no",
-            ])
-            .args([
-                "--dir",
-                dir.to_str().expect("utf-8 path"),
-                "--dbfilename",
-                "dump.rdb",
-                "--save",
-                "",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server"),
-    );
-    let mut conn = connect_when_ready(port);
+    let _server = RedisServer::start_loading("listhash-ours", &rdb::save(&eng.dbs, now), &[])
+        .expect("redis-server loads the snapshot");
+    let mut conn = Conn::connect(_server.port).expect("connect");
     let mut ask =
         |w: &[&str]| String::from_utf8_lossy(&conn.call(&argv(w)).expect("reply")).into_owned();
     assert_eq!(

@@ -4,12 +4,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-
-use common::{
-    argv, connect_when_ready, free_port, now_ms, redis_server_path, scratch_dir, Conn, KillOnDrop,
-    RedisServer,
-};
+use common::{argv, now_ms, redis_server_path, scratch_dir, Conn, RedisServer};
 use redis_playground::{rdb, Engine, EngineOptions, Reply};
 
 /// Commands that build one set of each shape, run the same way on both sides.
@@ -35,7 +30,7 @@ fn setup() -> Vec<Vec<&'static str>> {
 
 #[test]
 fn redis_server_loads_our_sets() {
-    let Some(bin) = redis_server_path() else {
+    let Some(_) = redis_server_path() else {
         println!("redis-server not installed: skipped");
         return;
     };
@@ -58,32 +53,9 @@ fn redis_server_loads_our_sets() {
             .collect::<Vec<_>>(),
         now,
     );
-    let dir = scratch_dir("sets-ours");
-    std::fs::write(dir.join("dump.rdb"), rdb::save(&eng.dbs, now)).expect("write dump");
-    let port = free_port();
-    let _server = KillOnDrop(
-        Command::new(bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--appendonly",
-                "no",
-            ])
-            .args([
-                "--dir",
-                dir.to_str().expect("utf-8 path"),
-                "--dbfilename",
-                "dump.rdb",
-            ])
-            .args(["--save", ""])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server"),
-    );
-    let mut conn = connect_when_ready(port);
+    let _server = RedisServer::start_loading("sets-ours", &rdb::save(&eng.dbs, now), &[])
+        .expect("redis-server loads the snapshot");
+    let mut conn = Conn::connect(_server.port).expect("connect");
     let mut ask =
         |w: &[&str]| String::from_utf8_lossy(&conn.call(&argv(w)).expect("reply")).into_owned();
     assert_eq!(

@@ -2,18 +2,13 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-
-use common::{
-    argv, connect_when_ready, free_port, now_ms, redis_server_path, scratch_dir, Conn, KillOnDrop,
-    RedisServer,
-};
+use common::{argv, now_ms, redis_server_path, scratch_dir, Conn, RedisServer};
 use redis_playground::types::Value;
 use redis_playground::{rdb, Engine, EngineOptions};
 
 #[test]
 fn redis_server_loads_our_snapshot() {
-    let Some(bin) = redis_server_path() else {
+    let Some(_) = redis_server_path() else {
         println!("redis-server not installed: skipped");
         return;
     };
@@ -30,33 +25,9 @@ fn redis_server_loads_our_snapshot() {
     db0.set(b"ttl", Value::string(b"v".to_vec()), now);
     db0.set_expire(b"ttl", Some(now + 1_000_000), now);
     eng.dbs[5].set(b"in5", Value::string(b"five".to_vec()), now);
-    let dir = scratch_dir("snapshot-ours");
-    std::fs::write(dir.join("dump.rdb"), rdb::save(&eng.dbs, now)).expect("write dump");
-    let port = free_port();
-    let _server = KillOnDrop(
-        Command::new(bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--appendonly",
-                "no",
-            ])
-            .args([
-                "--dir",
-                dir.to_str().expect("utf-8 path"),
-                "--dbfilename",
-                "dump.rdb",
-                "--save",
-                "",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server"),
-    );
-    let mut conn = connect_when_ready(port);
+    let _server = RedisServer::start_loading("snapshot-ours", &rdb::save(&eng.dbs, now), &[])
+        .expect("redis-server loads the snapshot");
+    let mut conn = Conn::connect(_server.port).expect("connect");
     let ask = |conn: &mut Conn, w: &[&str]| {
         String::from_utf8_lossy(&conn.call(&argv(w)).expect("reply")).into_owned()
     };

@@ -3,12 +3,7 @@
 
 mod common;
 
-use std::process::{Command, Stdio};
-
-use common::{
-    argv, connect_when_ready, free_port, now_ms, redis_server_path, scratch_dir, Conn, KillOnDrop,
-    RedisServer,
-};
+use common::{argv, now_ms, redis_server_path, scratch_dir, Conn, RedisServer};
 use redis_playground::{rdb, Engine, EngineOptions};
 
 /// Commands that build streams of several shapes, run the same way on both sides.
@@ -94,7 +89,7 @@ fn run_setup(mut exec: impl FnMut(Vec<Vec<u8>>)) {
 
 #[test]
 fn redis_server_loads_our_streams() {
-    let Some(bin) = redis_server_path() else {
+    let Some(_) = redis_server_path() else {
         println!("redis-server not installed: skipped");
         return;
     };
@@ -107,33 +102,14 @@ fn redis_server_loads_our_streams() {
     run_setup(|a| {
         eng.execute(c, &a, now);
     });
-    let dir = scratch_dir("streams-ours");
-    std::fs::write(dir.join("dump.rdb"), rdb::save(&eng.dbs, now)).expect("write dump");
     let ours = engine_replies(&mut eng, now);
-    let port = free_port();
-    let _server = KillOnDrop(
-        Command::new(bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--appendonly",
-                "no",
-            ])
-            .args([
-                "--dir",
-                dir.to_str().expect("utf-8 path"),
-                "--dbfilename",
-                "dump.rdb",
-            ])
-            .args(["--save", "", "--sanitize-dump-payload", "yes"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server"),
-    );
-    let mut conn = connect_when_ready(port);
+    let _server = RedisServer::start_loading(
+        "streams-ours",
+        &rdb::save(&eng.dbs, now),
+        &["--sanitize-dump-payload", "yes"],
+    )
+    .expect("redis-server loads the snapshot");
+    let mut conn = Conn::connect(_server.port).expect("connect");
     assert_eq!(conn.call(&argv(&["DBSIZE"])).expect("reply"), b":5\r\n");
     let theirs = redis_replies(&mut conn);
     for (i, (a, b)) in ours.iter().zip(&theirs).enumerate() {
@@ -241,7 +217,7 @@ fn group_checks() -> Vec<Vec<&'static str>> {
 /// our dump and reports exactly the same groups, PELs, consumers, times and counters.
 #[test]
 fn consumer_groups_survive_both_ways() {
-    let Some(bin) = redis_server_path() else {
+    let Some(_) = redis_server_path() else {
         println!("redis-server not installed: skipped");
         return;
     };
@@ -279,32 +255,13 @@ fn consumer_groups_survive_both_ways() {
     assert_eq!(g1.consumers.len(), 3);
     assert_eq!(g1.consumers[b"alice".as_slice()].pel.len(), 1);
     assert_eq!(st.groups[b"a\x00\x7f".as_slice()].pel.len(), 0);
-    let mine = scratch_dir("groups-ours");
-    std::fs::write(mine.join("dump.rdb"), rdb::save(&dbs, now)).expect("write dump");
-    let port = free_port();
-    let _second = KillOnDrop(
-        Command::new(bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--appendonly",
-                "no",
-            ])
-            .args([
-                "--dir",
-                mine.to_str().expect("utf-8 path"),
-                "--dbfilename",
-                "dump.rdb",
-            ])
-            .args(["--save", "", "--sanitize-dump-payload", "yes"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server"),
-    );
-    let mut conn2 = connect_when_ready(port);
+    let _second = RedisServer::start_loading(
+        "groups-ours",
+        &rdb::save(&dbs, now),
+        &["--sanitize-dump-payload", "yes"],
+    )
+    .expect("redis-server loads the snapshot");
+    let mut conn2 = Conn::connect(_second.port).expect("connect");
     assert_eq!(conn2.call(&argv(&["DBSIZE"])).expect("reply"), b":3\r\n");
     for (i, w) in group_checks().iter().enumerate() {
         let again = conn2.call(&argv(w)).expect("reply");
@@ -352,7 +309,7 @@ fn timeless_group_checks() -> Vec<Vec<&'static str>> {
 /// as it does after running the same commands itself.
 #[test]
 fn redis_server_loads_our_consumer_groups() {
-    let Some(bin) = redis_server_path() else {
+    let Some(_) = redis_server_path() else {
         println!("redis-server not installed: skipped");
         return;
     };
@@ -381,32 +338,13 @@ fn redis_server_loads_our_consumer_groups() {
         .iter()
         .map(|w| conn.call(&argv(w)).expect("reply"))
         .collect();
-    let dir = scratch_dir("groups-ours-cmds");
-    std::fs::write(dir.join("dump.rdb"), rdb::save(&eng.dbs, now)).expect("write dump");
-    let port = free_port();
-    let _server = KillOnDrop(
-        Command::new(bin)
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--appendonly",
-                "no",
-            ])
-            .args([
-                "--dir",
-                dir.to_str().expect("utf-8 path"),
-                "--dbfilename",
-                "dump.rdb",
-            ])
-            .args(["--save", "", "--sanitize-dump-payload", "yes"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start redis-server"),
-    );
-    let mut loaded = connect_when_ready(port);
+    let _server = RedisServer::start_loading(
+        "groups-ours-cmds",
+        &rdb::save(&eng.dbs, now),
+        &["--sanitize-dump-payload", "yes"],
+    )
+    .expect("redis-server loads the snapshot");
+    let mut loaded = Conn::connect(_server.port).expect("connect");
     assert_eq!(loaded.call(&argv(&["DBSIZE"])).expect("reply"), b":3\r\n");
     for (w, want) in timeless_group_checks().iter().zip(&expected) {
         let got = loaded.call(&argv(w)).expect("reply");

@@ -45,6 +45,18 @@ impl RedisServer {
         RedisServer::start_with(&[])
     }
 
+    /// Starts one that loads `dump` (an RDB file) at start-up, with extra arguments; None when
+    /// no redis-server is installed.
+    pub fn start_loading(name: &str, dump: &[u8], extra: &[&str]) -> Option<RedisServer> {
+        redis_server_path()?;
+        let dir = scratch_dir(name);
+        std::fs::write(dir.join("dump.rdb"), dump).expect("write dump");
+        let dir = dir.to_str().expect("utf-8 path");
+        let mut args = vec!["--dir", dir, "--dbfilename", "dump.rdb"];
+        args.extend_from_slice(extra);
+        RedisServer::start_with(&args)
+    }
+
     /// Starts one with extra command-line arguments (`--dir`, ...).
     pub fn start_with(extra: &[&str]) -> Option<RedisServer> {
         let bin = redis_server_path()?;
