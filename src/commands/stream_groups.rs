@@ -346,6 +346,20 @@ fn distance_from_first(st: &Stream, id: StreamId) -> i64 {
     -1
 }
 
+/// Refreshes `consumer`'s seen time in `group`, creating it (a change, with its keyspace
+/// event) when missing; false when the stream or the group does not exist.
+fn enter_consumer(ctx: &mut Ctx, key: &[u8], group: &[u8], consumer: &[u8]) -> bool {
+    let now = ctx.now;
+    let Some(g) = stream_ref(ctx, key).and_then(|s| s.groups.get_mut(group)) else {
+        return false;
+    };
+    if touch_consumer(g, consumer, now) {
+        ctx.dirty(1);
+        ctx.notify('t', "xgroup-createconsumer", key);
+    }
+    true
+}
+
 /// Delivers new entries after the group's last ID to `consumer` (created when missing, its
 /// seen time refreshed): moves the group's last ID and read counter, and records each entry in
 /// the PELs unless `noack` (taking it over from another consumer if it was pending there).
@@ -358,15 +372,8 @@ fn deliver_new(
     noack: bool,
 ) -> Vec<Reply> {
     let now = ctx.now;
-    let created = {
-        let Some(g) = stream_ref(ctx, key).and_then(|s| s.groups.get_mut(group)) else {
-            return Vec::new();
-        };
-        touch_consumer(g, consumer, now)
-    };
-    if created {
-        ctx.dirty(1);
-        ctx.notify('t', "xgroup-createconsumer", key);
+    if !enter_consumer(ctx, key, group, consumer) {
+        return Vec::new();
     }
     let Some(st) = stream_ref(ctx, key) else {
         return Vec::new();
@@ -451,15 +458,8 @@ fn deliver_history(
     count: usize,
 ) -> Vec<Reply> {
     let now = ctx.now;
-    let created = {
-        let Some(g) = stream_ref(ctx, key).and_then(|s| s.groups.get_mut(group)) else {
-            return Vec::new();
-        };
-        touch_consumer(g, consumer, now)
-    };
-    if created {
-        ctx.dirty(1);
-        ctx.notify('t', "xgroup-createconsumer", key);
+    if !enter_consumer(ctx, key, group, consumer) {
+        return Vec::new();
     }
     let Some(st) = stream_ref(ctx, key) else {
         return Vec::new();
