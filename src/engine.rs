@@ -529,7 +529,7 @@ impl Engine {
                 // A monitor is a replica to Redis, and replicas may not use the keyspace.
                 return Err(CmdError::from("ERR Replica can't interact with the keyspace"));
             }
-            if in_multi && spec.has_flag("no_multi") {
+            if in_multi && spec.has(commands::NO_MULTI) {
                 return Err(CmdError::from("ERR Command not allowed inside a transaction"));
             }
             Ok(spec)
@@ -537,7 +537,7 @@ impl Engine {
         let prev = self.current.replace(client);
         let mut reply_at = None;
         let reply = match resolved {
-            Ok(spec) if self.auth_required(client) && !spec.has_flag("no_auth") => {
+            Ok(spec) if self.auth_required(client) && !spec.has(commands::NO_AUTH) => {
                 self.stats
                     .cmdstats
                     .entry(full_name(argv, spec))
@@ -1152,17 +1152,14 @@ const SUBSCRIBED_MODE: &[&str] = &[
     "reset",
 ];
 
-/// Commands Redis marks `may-replicate` besides the writes: CLIENT PAUSE WRITE holds them too.
-const MAY_REPLICATE: &[&str] = &["publish", "spublish", "pfcount", "eval", "evalsha", "fcall"];
-
 /// Whether a command may change data or be propagated (what CLIENT PAUSE WRITE holds).
 fn may_replicate(spec: &CommandSpec) -> bool {
-    spec.has_flag("write") || MAY_REPLICATE.contains(&spec.name)
+    spec.may_replicate()
 }
 
 /// Whether a command reads or writes keys (what a monitoring client may not run).
 fn touches_keyspace(spec: &CommandSpec) -> bool {
-    may_replicate(spec) || spec.has_flag("readonly")
+    may_replicate(spec) || spec.has(commands::READONLY)
 }
 
 /// Commands that run at once inside MULTI instead of being queued.

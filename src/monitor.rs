@@ -85,7 +85,10 @@ impl Engine {
         argv: &[Vec<u8>],
         now: i64,
     ) {
-        if self.monitors.is_empty() || spec.has_flag("admin") || spec.has_flag("skip_monitor") {
+        if self.monitors.is_empty()
+            || spec.has(crate::commands::ADMIN)
+            || spec.has(crate::commands::SKIP_MONITOR)
+        {
             return;
         }
         let Some(addr) = self.clients.get(&client).map(|c| c.addr.clone()) else {

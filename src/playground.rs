@@ -157,7 +157,7 @@ impl Playground {
             cli_syntax(spec.syntax),
             spec.summary,
             spec.since,
-            spec.group
+            spec.group.name()
         ))
     }
 }

@@ -9,7 +9,6 @@
 
 use std::collections::BTreeMap;
 
-use crate::commands::introspect::key_positions;
 use crate::commands::CommandSpec;
 use crate::engine::{ClientId, Engine};
 use crate::protocol::Reply;
@@ -126,7 +125,7 @@ impl Engine {
         spec: &CommandSpec,
         argv: &[Vec<u8>],
     ) {
-        if !spec.has_flag("readonly") {
+        if !spec.has(crate::commands::READONLY) {
             return;
         }
         let Some(t) = self.clients.get(&client).and_then(|c| c.tracking.as_ref()) else {
@@ -135,7 +134,7 @@ impl Engine {
         if t.bcast || (t.optin && !t.caching) || (t.optout && t.caching) {
             return;
         }
-        let Some(positions) = key_positions(spec, argv) else {
+        let Some(positions) = spec.key_positions(argv) else {
             return;
         };
         for (i, _) in positions {

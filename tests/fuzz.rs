@@ -526,7 +526,7 @@ fn random_argv(rng: &mut Rng, names: &[&'static commands::CommandSpec]) -> Vec<V
     } else {
         rng.below(min + 4)
     };
-    let (first, last, step) = spec.keys;
+    let ((first, last, step), _) = spec.legacy_range();
     while argv.len() < target {
         let pos = argv.len() as i32;
         let last = if last < 0 { i32::MAX } else { last };

@@ -160,7 +160,11 @@ fn random_writes_with_every_class_enabled() {
     ];
     let names: Vec<_> = commands::all()
         .into_iter()
-        .filter(|c| (c.has_flag("write") || c.has_flag("readonly")) && !SKIP.contains(&c.name))
+        .filter(|c| {
+            (c.has(redis_playground::commands::WRITE)
+                || c.has(redis_playground::commands::READONLY))
+                && !SKIP.contains(&c.name)
+        })
         .collect();
     let (mut eng, cmd, sub) = setup("KEAnm");
     let own = eng.open_client(0);

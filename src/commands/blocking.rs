@@ -7,7 +7,7 @@
 
 use super::args;
 use super::lists::{move_element, mpop, parse_end, parse_mpop};
-use super::CommandSpec;
+use super::spec::*;
 use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
@@ -16,46 +16,11 @@ use crate::types::Value;
 
 /// The blocking list commands.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("blpop", -3, "write noscript blocking", (1, -2, 1), blpop)
-        .key_specs(&["RW access delete / index 1 / range -2 1 0"])
-        .doc(
-            "list",
-            "2.0.0",
-            "key [key ...] timeout",
-            "Pops the head of the first non-empty list, waiting up to timeout seconds (0: for ever).",
-        ),
-    CommandSpec::new("brpop", -3, "write noscript blocking", (1, -2, 1), brpop)
-        .key_specs(&["RW access delete / index 1 / range -2 1 0"])
-        .doc(
-            "list",
-            "2.0.0",
-            "key [key ...] timeout",
-            "Pops the tail of the first non-empty list, waiting up to timeout seconds (0: for ever).",
-        ),
-    CommandSpec::new("blmove", 6, "write denyoom noscript blocking", (1, 2, 1), blmove)
-        .key_specs(&["RW access delete / index 1 / range 0 1 0", "RW insert / index 2 / range 0 1 0"])
-        .doc(
-            "list",
-            "6.2.0",
-            "source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout",
-            "Moves an element between lists, waiting for the source to have one.",
-        ),
-    CommandSpec::new("brpoplpush", 4, "write denyoom noscript blocking", (1, 2, 1), brpoplpush)
-        .key_specs(&["RW access delete / index 1 / range 0 1 0", "RW insert / index 2 / range 0 1 0"])
-        .doc(
-            "list",
-            "2.2.0",
-            "source destination timeout",
-            "Moves the source's tail to the destination's head, waiting for the source to have one.",
-        ),
-    CommandSpec::new("blmpop", -5, "write blocking movablekeys", (0, 0, 0), blmpop)
-        .key_specs(&["RW access delete / index 2 / keynum 0 1 1"])
-        .doc(
-            "list",
-            "7.0.0",
-            "timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]",
-            "Pops elements from the first non-empty list among several, waiting for one.",
-        ),
+    CommandSpec::new("blpop", -3, &[WRITE, NOSCRIPT, BLOCKING], blpop).key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(-2, 1, 0))]).doc(Group::List, "2.0.0", "key [key ...] timeout", "Pops the head of the first non-empty list, waiting up to timeout seconds (0: for ever)."),
+    CommandSpec::new("brpop", -3, &[WRITE, NOSCRIPT, BLOCKING], brpop).key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(-2, 1, 0))]).doc(Group::List, "2.0.0", "key [key ...] timeout", "Pops the tail of the first non-empty list, waiting up to timeout seconds (0: for ever)."),
+    CommandSpec::new("blmove", 6, &[WRITE, DENYOOM, NOSCRIPT, BLOCKING], blmove).key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(0, 1, 0)), KeySpec::new(&[RW, INSERT], index(2), range(0, 1, 0))]).doc(Group::List, "6.2.0", "source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout", "Moves an element between lists, waiting for the source to have one."),
+    CommandSpec::new("brpoplpush", 4, &[WRITE, DENYOOM, NOSCRIPT, BLOCKING], brpoplpush).key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(0, 1, 0)), KeySpec::new(&[RW, INSERT], index(2), range(0, 1, 0))]).doc(Group::List, "2.2.0", "source destination timeout", "Moves the source's tail to the destination's head, waiting for the source to have one."),
+    CommandSpec::new("blmpop", -5, &[WRITE, BLOCKING], blmpop).key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(2), keynum(0, 1, 1))]).doc(Group::List, "7.0.0", "timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]", "Pops elements from the first non-empty list among several, waiting for one."),
 ];
 
 /// Whether `key` holds a non-empty list; WRONGTYPE for another type.

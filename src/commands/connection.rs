@@ -1,7 +1,8 @@
 //! The connection group: PING, ECHO, SELECT, QUIT, HELLO, CLIENT ...
 
+use super::args;
 use super::server::{container, help_reply};
-use super::{args, CommandSpec};
+use super::spec::*;
 use crate::engine::{Client, ClientId, Ctx, ReplyMode};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
@@ -9,26 +10,26 @@ use crate::tracking::Tracking;
 
 /// The connection group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("ping", -1, "fast", (0, 0, 0), ping)
+    CommandSpec::new("ping", -1, &[FAST], ping)
         .doc(
-            "connection",
+            Group::Connection,
             "1.0.0",
             "[message]",
             "Checks the connection: replies PONG, or the message given.",
         )
-        .tips("request_policy:all_shards response_policy:all_succeeded")
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
         .complexity("O(1)"),
-    CommandSpec::new("echo", 2, "loading stale fast", (0, 0, 0), echo)
+    CommandSpec::new("echo", 2, &[LOADING, STALE, FAST], echo)
         .doc(
-            "connection",
+            Group::Connection,
             "1.0.0",
             "message",
             "Replies with the message it was given.",
         )
         .complexity("O(1)"),
-    CommandSpec::new("select", 2, "loading stale fast", (0, 0, 0), select)
+    CommandSpec::new("select", 2, &[LOADING, STALE, FAST], select)
         .doc(
-            "connection",
+            Group::Connection,
             "1.0.0",
             "index",
             "Switches this connection to another numbered database.",
@@ -37,12 +38,11 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "quit",
         -1,
-        "noscript loading stale fast no_auth allow_busy",
-        (0, 0, 0),
+        &[NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY],
         quit,
     )
     .doc(
-        "connection",
+        Group::Connection,
         "1.0.0",
         "",
         "Closes the connection once the reply is sent.",
@@ -51,12 +51,11 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "reset",
         1,
-        "noscript loading stale fast no_auth allow_busy",
-        (0, 0, 0),
+        &[NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY],
         reset,
     )
     .doc(
-        "connection",
+        Group::Connection,
         "6.2.0",
         "",
         "Returns the connection to the state of a fresh one.",
@@ -65,12 +64,11 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "hello",
         -1,
-        "noscript loading stale fast no_auth allow_busy",
-        (0, 0, 0),
+        &[NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY],
         hello,
     )
     .doc(
-        "connection",
+        Group::Connection,
         "6.0.0",
         "[protover [AUTH username password] [SETNAME clientname]]",
         "Chooses the protocol version (RESP2 or RESP3) and describes the server.",
@@ -79,34 +77,27 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "auth",
         -2,
-        "noscript loading stale fast no_auth allow_busy",
-        (0, 0, 0),
+        &[NOSCRIPT, LOADING, STALE, FAST, NO_AUTH, ALLOW_BUSY],
         auth,
     )
     .doc(
-        "connection",
+        Group::Connection,
         "1.0.0",
         "[username] password",
         "Proves the client knows the password of a user.",
     )
     .complexity("O(N) where N is the number of passwords defined for the user"),
-    CommandSpec::new(
-        "monitor",
-        1,
-        "admin noscript loading stale",
-        (0, 0, 0),
-        monitor,
-    )
-    .doc(
-        "server",
-        "1.0.0",
-        "",
-        "Streams every command the server runs to this connection.",
-    )
-    .complexity(""),
-    CommandSpec::new("client", -2, "", (0, 0, 0), container)
+    CommandSpec::new("monitor", 1, &[ADMIN, NOSCRIPT, LOADING, STALE], monitor)
         .doc(
-            "connection",
+            Group::Server,
+            "1.0.0",
+            "",
+            "Streams every command the server runs to this connection.",
+        )
+        .complexity(""),
+    CommandSpec::new("client", -2, &[], container)
+        .doc(
+            Group::Connection,
             "2.4.0",
             "",
             "Inspects and manages client connections.",
@@ -116,76 +107,22 @@ pub const COMMANDS: &[CommandSpec] = &[
 ];
 
 const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("id", 2, "noscript loading stale", (0, 0, 0), client_id)
-        .doc("connection", "5.0.0", "", "Replies with this connection's unique id.")
-        .complexity("O(1)"),
-    CommandSpec::new("getname", 2, "noscript loading stale", (0, 0, 0), client_getname)
-        .doc("connection", "2.6.9", "", "Replies with this connection's name.")
-        .complexity("O(1)"),
-    CommandSpec::new("setname", 3, "noscript loading stale", (0, 0, 0), client_setname)
-        .doc("connection", "2.6.9", "connection-name", "Names this connection (an empty name clears it).")
-        .complexity("O(1)"),
-    CommandSpec::new("list", -2, "admin noscript loading stale", (0, 0, 0), client_list)
-        .doc(
-            "connection",
-            "2.4.0",
-            "[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]",
-            "Describes the connected clients, one line each.",
-        )
-        .tips("nondeterministic_output")
-        .complexity("O(N) where N is the number of client connections"),
-    CommandSpec::new("info", 2, "noscript loading stale", (0, 0, 0), client_info)
-        .doc("connection", "6.2.0", "", "Describes this connection in CLIENT LIST's line format.")
-        .tips("nondeterministic_output")
-        .complexity("O(1)"),
-    CommandSpec::new("getredir", 2, "noscript loading stale", (0, 0, 0), client_getredir)
-        .doc("connection", "6.0.0", "", "Replies with the client tracking redirection target (-1: none).")
-        .complexity("O(1)"),
-    CommandSpec::new("trackinginfo", 2, "noscript loading stale", (0, 0, 0), client_trackinginfo)
-        .doc("connection", "6.2.0", "", "Describes this connection's client-side caching state.")
-        .complexity("O(1)"),
-    CommandSpec::new("no-evict", 3, "admin noscript loading stale", (0, 0, 0), client_no_evict)
-        .doc("connection", "7.0.0", "ON|OFF", "Exempts this connection from client eviction.")
-        .complexity("O(1)"),
-    CommandSpec::new("kill", -3, "admin noscript loading stale", (0, 0, 0), client_kill)
-        .doc(
-            "connection",
-            "2.4.0",
-            "ip:port|[ID client-id] [TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES|NO]",
-            "Closes the connections that match the filters.",
-        )
-        .complexity("O(N) where N is the number of client connections"),
-    CommandSpec::new("reply", 3, "noscript loading stale", (0, 0, 0), client_reply)
-        .doc("connection", "3.2.0", "ON|OFF|SKIP", "Turns the server's replies to this connection off, on, or off for one command.")
-        .complexity("O(1)"),
-    CommandSpec::new("unblock", -3, "admin noscript loading stale", (0, 0, 0), client_unblock)
-        .doc(
-            "connection",
-            "5.0.0",
-            "client-id [TIMEOUT|ERROR]",
-            "Ends another connection's wait in a blocking command, as a timeout or an error.",
-        )
-        .complexity("O(log N) where N is the number of client connections"),
-    CommandSpec::new("pause", -3, "admin noscript loading stale", (0, 0, 0), client_pause)
-        .doc("connection", "2.9.50", "timeout [WRITE|ALL]", "Holds the commands of every client (or only writes) for some milliseconds.")
-        .complexity("O(1)"),
-    CommandSpec::new("unpause", 2, "admin noscript loading stale", (0, 0, 0), client_unpause)
-        .doc("connection", "6.2.0", "", "Ends a CLIENT PAUSE at once.")
-        .complexity("O(N) Where N is the number of paused clients"),
-    CommandSpec::new("tracking", -3, "noscript loading stale", (0, 0, 0), client_tracking)
-        .doc(
-            "connection",
-            "6.0.0",
-            "ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]",
-            "Turns server-assisted client-side caching on or off for this connection.",
-        )
-        .complexity("O(1). Some options may introduce additional complexity."),
-    CommandSpec::new("caching", 3, "noscript loading stale", (0, 0, 0), client_caching)
-        .doc("connection", "6.0.0", "YES|NO", "Says whether the keys of the next command are tracked (OPTIN / OPTOUT).")
-        .complexity("O(1)"),
-    CommandSpec::new("help", 2, "loading stale", (0, 0, 0), client_help)
-        .doc("connection", "5.0.0", "", "Lists the CLIENT subcommands.")
-        .complexity("O(1)"),
+    CommandSpec::new("id", 2, &[NOSCRIPT, LOADING, STALE], client_id).doc(Group::Connection, "5.0.0", "", "Replies with this connection's unique id.").complexity("O(1)"),
+    CommandSpec::new("getname", 2, &[NOSCRIPT, LOADING, STALE], client_getname).doc(Group::Connection, "2.6.9", "", "Replies with this connection's name.").complexity("O(1)"),
+    CommandSpec::new("setname", 3, &[NOSCRIPT, LOADING, STALE], client_setname).doc(Group::Connection, "2.6.9", "connection-name", "Names this connection (an empty name clears it).").complexity("O(1)"),
+    CommandSpec::new("list", -2, &[ADMIN, NOSCRIPT, LOADING, STALE], client_list).doc(Group::Connection, "2.4.0", "[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]", "Describes the connected clients, one line each.").tips(&["nondeterministic_output"]).complexity("O(N) where N is the number of client connections"),
+    CommandSpec::new("info", 2, &[NOSCRIPT, LOADING, STALE], client_info).doc(Group::Connection, "6.2.0", "", "Describes this connection in CLIENT LIST's line format.").tips(&["nondeterministic_output"]).complexity("O(1)"),
+    CommandSpec::new("getredir", 2, &[NOSCRIPT, LOADING, STALE], client_getredir).doc(Group::Connection, "6.0.0", "", "Replies with the client tracking redirection target (-1: none).").complexity("O(1)"),
+    CommandSpec::new("trackinginfo", 2, &[NOSCRIPT, LOADING, STALE], client_trackinginfo).doc(Group::Connection, "6.2.0", "", "Describes this connection's client-side caching state.").complexity("O(1)"),
+    CommandSpec::new("no-evict", 3, &[ADMIN, NOSCRIPT, LOADING, STALE], client_no_evict).doc(Group::Connection, "7.0.0", "ON|OFF", "Exempts this connection from client eviction.").complexity("O(1)"),
+    CommandSpec::new("kill", -3, &[ADMIN, NOSCRIPT, LOADING, STALE], client_kill).doc(Group::Connection, "2.4.0", "ip:port|[ID client-id] [TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES|NO]", "Closes the connections that match the filters.").complexity("O(N) where N is the number of client connections"),
+    CommandSpec::new("reply", 3, &[NOSCRIPT, LOADING, STALE], client_reply).doc(Group::Connection, "3.2.0", "ON|OFF|SKIP", "Turns the server's replies to this connection off, on, or off for one command.").complexity("O(1)"),
+    CommandSpec::new("unblock", -3, &[ADMIN, NOSCRIPT, LOADING, STALE], client_unblock).doc(Group::Connection, "5.0.0", "client-id [TIMEOUT|ERROR]", "Ends another connection's wait in a blocking command, as a timeout or an error.").complexity("O(log N) where N is the number of client connections"),
+    CommandSpec::new("pause", -3, &[ADMIN, NOSCRIPT, LOADING, STALE], client_pause).doc(Group::Connection, "2.9.50", "timeout [WRITE|ALL]", "Holds the commands of every client (or only writes) for some milliseconds.").complexity("O(1)"),
+    CommandSpec::new("unpause", 2, &[ADMIN, NOSCRIPT, LOADING, STALE], client_unpause).doc(Group::Connection, "6.2.0", "", "Ends a CLIENT PAUSE at once.").complexity("O(N) Where N is the number of paused clients"),
+    CommandSpec::new("tracking", -3, &[NOSCRIPT, LOADING, STALE], client_tracking).doc(Group::Connection, "6.0.0", "ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]", "Turns server-assisted client-side caching on or off for this connection.").complexity("O(1). Some options may introduce additional complexity."),
+    CommandSpec::new("caching", 3, &[NOSCRIPT, LOADING, STALE], client_caching).doc(Group::Connection, "6.0.0", "YES|NO", "Says whether the keys of the next command are tracked (OPTIN / OPTOUT).").complexity("O(1)"),
+    CommandSpec::new("help", 2, &[LOADING, STALE], client_help).doc(Group::Connection, "5.0.0", "", "Lists the CLIENT subcommands.").complexity("O(1)"),
 ];
 
 /// `PING [message]` → `+PONG`, or the message as a bulk string; `["pong", message]` for a

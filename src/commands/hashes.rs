@@ -6,7 +6,7 @@
 
 use super::args;
 use super::scan;
-use super::CommandSpec;
+use super::spec::*;
 use crate::db::Entry;
 use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
@@ -18,123 +18,22 @@ use crate::util::parse_i64;
 
 /// The hash group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("hdel", -3, "write fast", (1, 1, 1), hdel).doc(
-        "hash",
-        "2.0.0",
-        "key field [field ...]",
-        "Removes fields from a hash; the key goes when the last field does.",
-    )
-    .key_specs(&["RW delete / index 1 / range 0 1 0"]),
-    CommandSpec::new("hexists", 3, "readonly fast", (1, 1, 1), hexists).doc(
-        "hash",
-        "2.0.0",
-        "key field",
-        "Tells whether a hash has a field.",
-    )
-    .key_specs(&["RO / index 1 / range 0 1 0"]),
-    CommandSpec::new("hget", 3, "readonly fast", (1, 1, 1), hget).doc(
-        "hash",
-        "2.0.0",
-        "key field",
-        "Returns the value of a field of a hash.",
-    )
-    .key_specs(&["RO access / index 1 / range 0 1 0"]),
-    CommandSpec::new("hgetall", 2, "readonly", (1, 1, 1), hgetall).doc(
-        "hash",
-        "2.0.0",
-        "key",
-        "Returns every field and value of a hash.",
-    )
-    .tips("nondeterministic_output_order")
-    .key_specs(&["RO access / index 1 / range 0 1 0"]),
-    CommandSpec::new("hincrby", 4, "write denyoom fast", (1, 1, 1), hincrby).doc(
-        "hash",
-        "2.0.0",
-        "key field increment",
-        "Adds an integer to the integer held by a field of a hash.",
-    )
-    .key_specs(&["RW access update / index 1 / range 0 1 0"]),
-    CommandSpec::new("hincrbyfloat", 4, "write denyoom fast", (1, 1, 1), hincrbyfloat).doc(
-        "hash",
-        "2.6.0",
-        "key field increment",
-        "Adds a decimal number to the number held by a field of a hash, in extended precision.",
-    )
-    .key_specs(&["RW access update / index 1 / range 0 1 0"]),
-    CommandSpec::new("hkeys", 2, "readonly", (1, 1, 1), hkeys).doc(
-        "hash",
-        "2.0.0",
-        "key",
-        "Returns every field name of a hash.",
-    )
-    .tips("nondeterministic_output_order")
-    .key_specs(&["RO access / index 1 / range 0 1 0"]),
-    CommandSpec::new("hlen", 2, "readonly fast", (1, 1, 1), hlen).doc(
-        "hash",
-        "2.0.0",
-        "key",
-        "Returns the number of fields in a hash.",
-    )
-    .key_specs(&["RO / index 1 / range 0 1 0"]),
-    CommandSpec::new("hmget", -3, "readonly fast", (1, 1, 1), hmget).doc(
-        "hash",
-        "2.0.0",
-        "key field [field ...]",
-        "Returns the values of several fields of a hash, nil for missing ones.",
-    )
-    .key_specs(&["RO access / index 1 / range 0 1 0"]),
-    CommandSpec::new("hmset", -4, "write denyoom fast", (1, 1, 1), hmset).doc(
-        "hash",
-        "2.0.0",
-        "key field value [field value ...]",
-        "Sets several fields of a hash (deprecated: HSET does the same and counts new fields).",
-    )
-    .key_specs(&["RW update / index 1 / range 0 1 0"]),
-    CommandSpec::new("hrandfield", -2, "readonly", (1, 1, 1), hrandfield).doc(
-        "hash",
-        "6.2.0",
-        "key [count [WITHVALUES]]",
-        "Returns random fields of a hash: distinct ones for a positive count, repeats allowed for a negative one.",
-    )
-    .tips("nondeterministic_output")
-    .key_specs(&["RO access / index 1 / range 0 1 0"]),
-    CommandSpec::new("hscan", -3, "readonly", (1, 1, 1), hscan).doc(
-        "hash",
-        "2.8.0",
-        "key cursor [MATCH pattern] [COUNT count]",
-        "Iterates over the fields and values of a hash, a few at a time.",
-    )
-    .tips("nondeterministic_output")
-    .key_specs(&["RO access / index 1 / range 0 1 0"]),
-    CommandSpec::new("hset", -4, "write denyoom fast", (1, 1, 1), hset).doc(
-        "hash",
-        "2.0.0",
-        "key field value [field value ...]",
-        "Sets fields of a hash, creating it if needed; counts the fields that were new.",
-    )
-    .key_specs(&["RW update / index 1 / range 0 1 0"]),
-    CommandSpec::new("hsetnx", 4, "write denyoom fast", (1, 1, 1), hsetnx).doc(
-        "hash",
-        "2.0.0",
-        "key field value",
-        "Sets a field of a hash only when the field does not exist yet.",
-    )
-    .key_specs(&["RW insert / index 1 / range 0 1 0"]),
-    CommandSpec::new("hstrlen", 3, "readonly fast", (1, 1, 1), hstrlen).doc(
-        "hash",
-        "3.2.0",
-        "key field",
-        "Returns the length of the value of a field of a hash.",
-    )
-    .key_specs(&["RO / index 1 / range 0 1 0"]),
-    CommandSpec::new("hvals", 2, "readonly", (1, 1, 1), hvals).doc(
-        "hash",
-        "2.0.0",
-        "key",
-        "Returns every value of a hash.",
-    )
-    .tips("nondeterministic_output_order")
-    .key_specs(&["RO access / index 1 / range 0 1 0"]),
+    CommandSpec::new("hdel", -3, &[WRITE, FAST], hdel).doc(Group::Hash, "2.0.0", "key field [field ...]", "Removes fields from a hash; the key goes when the last field does.").key_specs(&[KeySpec::new(&[RW, DELETE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("hexists", 3, &[READONLY, FAST], hexists).doc(Group::Hash, "2.0.0", "key field", "Tells whether a hash has a field.").key_specs(&[KeySpec::new(&[RO], index(1), range(0, 1, 0))]),
+    CommandSpec::new("hget", 3, &[READONLY, FAST], hget).doc(Group::Hash, "2.0.0", "key field", "Returns the value of a field of a hash.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]),
+    CommandSpec::new("hgetall", 2, &[READONLY], hgetall).doc(Group::Hash, "2.0.0", "key", "Returns every field and value of a hash.").tips(&["nondeterministic_output_order"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]),
+    CommandSpec::new("hincrby", 4, &[WRITE, DENYOOM, FAST], hincrby).doc(Group::Hash, "2.0.0", "key field increment", "Adds an integer to the integer held by a field of a hash.").key_specs(&[KeySpec::new(&[RW, ACCESS, UPDATE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("hincrbyfloat", 4, &[WRITE, DENYOOM, FAST], hincrbyfloat).doc(Group::Hash, "2.6.0", "key field increment", "Adds a decimal number to the number held by a field of a hash, in extended precision.").key_specs(&[KeySpec::new(&[RW, ACCESS, UPDATE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("hkeys", 2, &[READONLY], hkeys).doc(Group::Hash, "2.0.0", "key", "Returns every field name of a hash.").tips(&["nondeterministic_output_order"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]),
+    CommandSpec::new("hlen", 2, &[READONLY, FAST], hlen).doc(Group::Hash, "2.0.0", "key", "Returns the number of fields in a hash.").key_specs(&[KeySpec::new(&[RO], index(1), range(0, 1, 0))]),
+    CommandSpec::new("hmget", -3, &[READONLY, FAST], hmget).doc(Group::Hash, "2.0.0", "key field [field ...]", "Returns the values of several fields of a hash, nil for missing ones.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]),
+    CommandSpec::new("hmset", -4, &[WRITE, DENYOOM, FAST], hmset).doc(Group::Hash, "2.0.0", "key field value [field value ...]", "Sets several fields of a hash (deprecated: HSET does the same and counts new fields).").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("hrandfield", -2, &[READONLY], hrandfield).doc(Group::Hash, "6.2.0", "key [count [WITHVALUES]]", "Returns random fields of a hash: distinct ones for a positive count, repeats allowed for a negative one.").tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]),
+    CommandSpec::new("hscan", -3, &[READONLY], hscan).doc(Group::Hash, "2.8.0", "key cursor [MATCH pattern] [COUNT count]", "Iterates over the fields and values of a hash, a few at a time.").tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]),
+    CommandSpec::new("hset", -4, &[WRITE, DENYOOM, FAST], hset).doc(Group::Hash, "2.0.0", "key field value [field value ...]", "Sets fields of a hash, creating it if needed; counts the fields that were new.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("hsetnx", 4, &[WRITE, DENYOOM, FAST], hsetnx).doc(Group::Hash, "2.0.0", "key field value", "Sets a field of a hash only when the field does not exist yet.").key_specs(&[KeySpec::new(&[RW, INSERT], index(1), range(0, 1, 0))]),
+    CommandSpec::new("hstrlen", 3, &[READONLY, FAST], hstrlen).doc(Group::Hash, "3.2.0", "key field", "Returns the length of the value of a field of a hash.").key_specs(&[KeySpec::new(&[RO], index(1), range(0, 1, 0))]),
+    CommandSpec::new("hvals", 2, &[READONLY], hvals).doc(Group::Hash, "2.0.0", "key", "Returns every value of a hash.").tips(&["nondeterministic_output_order"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]),
 ];
 
 /// Longest reply with repeats (negative HRANDFIELD count) the playground builds. Redis has no

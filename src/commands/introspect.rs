@@ -2,7 +2,8 @@
 //! positions of a full command line (GETKEYS) computed from its key specifications.
 
 use super::server::help_reply;
-use super::{all, args, lookup, CommandSpec};
+use super::spec::*;
+use super::{all, args, lookup};
 use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
@@ -10,72 +11,66 @@ use crate::util::glob::glob_match;
 
 /// COMMAND's subcommands.
 pub const SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("count", 2, "loading stale", (0, 0, 0), count)
+    CommandSpec::new("count", 2, &[LOADING, STALE], count)
         .doc(
-            "server",
+            Group::Server,
             "2.8.13",
             "",
             "Counts the commands this server knows.",
         )
-        .acl("connection")
+        .acl(&[Acl::Connection])
         .complexity("O(1)"),
-    CommandSpec::new("docs", -2, "loading stale", (0, 0, 0), docs)
+    CommandSpec::new("docs", -2, &[LOADING, STALE], docs)
         .doc(
-            "server",
+            Group::Server,
             "7.0.0",
             "[command-name [command-name ...]]",
             "Describes commands for people: summary, version, arguments.",
         )
-        .acl("connection")
-        .tips("nondeterministic_output_order")
+        .acl(&[Acl::Connection])
+        .tips(&["nondeterministic_output_order"])
         .complexity("O(N) where N is the number of commands to look up"),
-    CommandSpec::new("getkeys", -4, "loading stale", (0, 0, 0), getkeys)
+    CommandSpec::new("getkeys", -4, &[LOADING, STALE], getkeys)
         .doc(
-            "server",
+            Group::Server,
             "2.8.13",
             "command [arg [arg ...]]",
             "Lists the keys a full command line names.",
         )
-        .acl("connection")
+        .acl(&[Acl::Connection])
         .complexity("O(N) where N is the number of arguments to the command"),
-    CommandSpec::new(
-        "getkeysandflags",
-        -4,
-        "loading stale",
-        (0, 0, 0),
-        getkeysandflags,
-    )
-    .doc(
-        "server",
-        "7.0.0",
-        "command [arg [arg ...]]",
-        "Lists the keys a full command line names, each with its access flags.",
-    )
-    .acl("connection")
-    .complexity("O(N) where N is the number of arguments to the command"),
-    CommandSpec::new("help", 2, "loading stale", (0, 0, 0), help)
-        .doc("server", "5.0.0", "", "Lists the COMMAND subcommands.")
-        .acl("connection")
-        .complexity("O(1)"),
-    CommandSpec::new("info", -2, "loading stale", (0, 0, 0), info)
+    CommandSpec::new("getkeysandflags", -4, &[LOADING, STALE], getkeysandflags)
         .doc(
-            "server",
+            Group::Server,
+            "7.0.0",
+            "command [arg [arg ...]]",
+            "Lists the keys a full command line names, each with its access flags.",
+        )
+        .acl(&[Acl::Connection])
+        .complexity("O(N) where N is the number of arguments to the command"),
+    CommandSpec::new("help", 2, &[LOADING, STALE], help)
+        .doc(Group::Server, "5.0.0", "", "Lists the COMMAND subcommands.")
+        .acl(&[Acl::Connection])
+        .complexity("O(1)"),
+    CommandSpec::new("info", -2, &[LOADING, STALE], info)
+        .doc(
+            Group::Server,
             "2.8.13",
             "[command-name [command-name ...]]",
             "Describes commands for clients: arity, flags, keys.",
         )
-        .acl("connection")
-        .tips("nondeterministic_output_order")
+        .acl(&[Acl::Connection])
+        .tips(&["nondeterministic_output_order"])
         .complexity("O(N) where N is the number of commands to look up"),
-    CommandSpec::new("list", -2, "loading stale", (0, 0, 0), list)
+    CommandSpec::new("list", -2, &[LOADING, STALE], list)
         .doc(
-            "server",
+            Group::Server,
             "7.0.0",
             "[FILTERBY MODULE module-name|ACLCAT category|PATTERN pattern]",
             "Lists command names, optionally filtered.",
         )
-        .acl("connection")
-        .tips("nondeterministic_output_order")
+        .acl(&[Acl::Connection])
+        .tips(&["nondeterministic_output_order"])
         .complexity("O(N) where N is the total number of Redis commands"),
 ];
 
@@ -132,34 +127,22 @@ fn info(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// The 10-element description of a command: name, arity, flags, first key, last key, step,
 /// ACL categories, tips, key specifications, subcommands.
 pub fn describe(full_name: &str, c: &CommandSpec) -> Reply {
-    let words = |s: &'static str| -> Vec<Reply> {
-        s.split(' ')
-            .filter(|w| !w.is_empty())
-            .map(|w| Reply::Status(w.into()))
-            .collect()
-    };
     let parent = full_name.split('|').next().unwrap_or(full_name);
+    let ((first, last, step), _) = c.legacy_range();
     Reply::Array(vec![
         Reply::bulk(full_name),
         Reply::Integer(i64::from(c.arity)),
-        Reply::Set(words(c.flags)),
-        Reply::Integer(i64::from(c.keys.0)),
-        Reply::Integer(i64::from(c.keys.1)),
-        Reply::Integer(i64::from(c.keys.2)),
+        Reply::Set(c.flags().names().map(|w| Reply::Status(w.into())).collect()),
+        Reply::Integer(i64::from(first)),
+        Reply::Integer(i64::from(last)),
+        Reply::Integer(i64::from(step)),
         Reply::Set(
             c.acl_categories()
-                .into_iter()
-                .map(|a| Reply::Status(format!("@{}", a).into()))
+                .map(|a| Reply::Status(format!("@{}", a.name()).into()))
                 .collect(),
         ),
-        Reply::Set(
-            c.tips
-                .split(' ')
-                .filter(|w| !w.is_empty())
-                .map(Reply::bulk)
-                .collect(),
-        ),
-        Reply::Set(c.key_specs.iter().map(|s| key_spec_reply(s)).collect()),
+        Reply::Set(c.tips.iter().map(Reply::bulk).collect()),
+        Reply::Set(c.key_specs.iter().map(key_spec_reply).collect()),
         // Redis sends an empty set when there are no subcommands, an array otherwise.
         if c.subcommands.is_empty() {
             Reply::Set(Vec::new())
@@ -174,86 +157,27 @@ pub fn describe(full_name: &str, c: &CommandSpec) -> Reply {
     ])
 }
 
-/// One key specification in its compact form, parsed.
-struct KeySpec<'a> {
-    flags: Vec<&'a str>,
-    begin: Begin<'a>,
-    find: Find,
-    notes: Option<&'a str>,
-}
-
-enum Begin<'a> {
-    Index(i64),
-    Keyword(&'a str, i64),
-    Unknown,
-}
-
-enum Find {
-    Range { last: i64, step: i64, limit: i64 },
-    Keynum { idx: i64, first: i64, step: i64 },
-    Unknown,
-}
-
-/// Parses `FLAGS / BEGIN / FIND [/ notes]`; malformed parts read as `unknown`.
-fn parse_spec(s: &str) -> KeySpec<'_> {
-    let mut parts = s.splitn(4, " / ");
-    let flags = parts
-        .next()
-        .unwrap_or("")
-        .split(' ')
-        .filter(|w| !w.is_empty())
-        .collect();
-    let num = |w: Option<&str>| w.and_then(|w| w.parse::<i64>().ok());
-    let begin_words: Vec<&str> = parts.next().unwrap_or("").split(' ').collect();
-    let begin = match begin_words.as_slice() {
-        ["index", n] => num(Some(n)).map_or(Begin::Unknown, Begin::Index),
-        ["keyword", kw, n] => num(Some(n)).map_or(Begin::Unknown, |n| Begin::Keyword(kw, n)),
-        _ => Begin::Unknown,
-    };
-    let find_words: Vec<&str> = parts.next().unwrap_or("").split(' ').collect();
-    let find = match find_words.as_slice() {
-        ["range", a, b, c] => match (num(Some(a)), num(Some(b)), num(Some(c))) {
-            (Some(last), Some(step), Some(limit)) => Find::Range { last, step, limit },
-            _ => Find::Unknown,
-        },
-        ["keynum", a, b, c] => match (num(Some(a)), num(Some(b)), num(Some(c))) {
-            (Some(idx), Some(first), Some(step)) => Find::Keynum { idx, first, step },
-            _ => Find::Unknown,
-        },
-        _ => Find::Unknown,
-    };
-    KeySpec {
-        flags,
-        begin,
-        find,
-        notes: parts.next(),
-    }
-}
-
-fn key_spec_reply(s: &str) -> Reply {
-    let spec = parse_spec(s);
+fn key_spec_reply(spec: &KeySpec) -> Reply {
     let b = |s: &str| Reply::bulk(s);
+    let int = |n: i32| Reply::Integer(i64::from(n));
     let mut pairs = Vec::new();
-    if let Some(notes) = spec.notes {
-        pairs.push((b("notes"), b(notes)));
+    if !spec.notes.is_empty() {
+        pairs.push((b("notes"), b(spec.notes)));
     }
     pairs.push((
         b("flags"),
         Reply::Set(
             spec.flags
-                .iter()
-                .map(|f| Reply::Status(f.to_string().into()))
+                .names()
+                .map(|f| Reply::Status(f.into()))
                 .collect(),
         ),
     ));
     let (btype, bspec) = match spec.begin {
-        Begin::Index(i) => ("index", vec![(b("index"), Reply::Integer(i))]),
+        Begin::Index(i) => ("index", vec![(b("index"), int(i))]),
         Begin::Keyword(kw, from) => (
             "keyword",
-            vec![
-                (b("keyword"), b(kw)),
-                (b("startfrom"), Reply::Integer(from)),
-            ],
+            vec![(b("keyword"), b(kw)), (b("startfrom"), int(from))],
         ),
         Begin::Unknown => ("unknown", vec![]),
     };
@@ -265,17 +189,17 @@ fn key_spec_reply(s: &str) -> Reply {
         Find::Range { last, step, limit } => (
             "range",
             vec![
-                (b("lastkey"), Reply::Integer(last)),
-                (b("keystep"), Reply::Integer(step)),
-                (b("limit"), Reply::Integer(limit)),
+                (b("lastkey"), int(last)),
+                (b("keystep"), int(step)),
+                (b("limit"), int(limit)),
             ],
         ),
         Find::Keynum { idx, first, step } => (
             "keynum",
             vec![
-                (b("keynumidx"), Reply::Integer(idx)),
-                (b("firstkey"), Reply::Integer(first)),
-                (b("keystep"), Reply::Integer(step)),
+                (b("keynumidx"), int(idx)),
+                (b("firstkey"), int(first)),
+                (b("keystep"), int(step)),
             ],
         ),
         Find::Unknown => ("unknown", vec![]),
@@ -309,7 +233,7 @@ fn doc_reply(full_name: &str, c: &CommandSpec) -> Reply {
     let mut pairs = vec![
         (b("summary"), b(c.summary)),
         (b("since"), b(c.since)),
-        (b("group"), b(c.group)),
+        (b("group"), b(c.group.name())),
     ];
     if !c.complexity.is_empty() {
         pairs.push((b("complexity"), b(c.complexity)));
@@ -353,8 +277,7 @@ fn list(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             } else if args::is(kind, "aclcat") {
                 Box::new(move |_, c| {
                     c.acl_categories()
-                        .iter()
-                        .any(|a| a.as_bytes().eq_ignore_ascii_case(&value))
+                        .any(|a| a.name().as_bytes().eq_ignore_ascii_case(&value))
                 })
             } else if args::is(kind, "pattern") {
                 Box::new(move |name, _| glob_match(&value, name.as_bytes(), true))
@@ -417,7 +340,7 @@ fn getkeysandflags(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             .map(|(i, flags)| {
                 Reply::Array(vec![
                     Reply::bulk(&argv[2 + i]),
-                    Reply::Set(flags.into_iter().map(|f| Reply::Status(f.into())).collect()),
+                    Reply::Set(flags.names().map(|f| Reply::Status(f.into())).collect()),
                 ])
             })
             .collect(),
@@ -426,7 +349,7 @@ fn getkeysandflags(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// Positions (in `line`, the command name at 0) and access flags of the keys of a full
 /// command line, with COMMAND GETKEYS's errors.
-fn keys_of(line: &[Vec<u8>]) -> Result<Vec<(usize, Vec<String>)>, CmdError> {
+fn keys_of(line: &[Vec<u8>]) -> Result<Vec<(usize, KeyFlags)>, CmdError> {
     const INVALID_CMD: &str = "ERR Invalid command specified";
     let top = lookup(&line[0]).ok_or(CmdError::from(INVALID_CMD))?;
     let cmd = if top.subcommands.is_empty() {
@@ -437,7 +360,7 @@ fn keys_of(line: &[Vec<u8>]) -> Result<Vec<(usize, Vec<String>)>, CmdError> {
             None => top,
         }
     };
-    if cmd.key_specs.is_empty() && cmd.keys.0 == 0 {
+    if cmd.key_specs.is_empty() {
         return Err(CmdError::from("ERR The command has no key arguments"));
     }
     if !cmd.arity_ok(line.len()) {
@@ -445,144 +368,13 @@ fn keys_of(line: &[Vec<u8>]) -> Result<Vec<(usize, Vec<String>)>, CmdError> {
             "ERR Invalid number of arguments specified for command",
         ));
     }
-    match key_positions(cmd, line) {
+    match cmd.key_positions(line) {
         Some(keys) => Ok(keys),
-        None if cmd.has_flag("no_mandatory_keys") => Ok(Vec::new()),
+        None if cmd.has(NO_MANDATORY_KEYS) => Ok(Vec::new()),
         None => Err(CmdError::from(
             "ERR Invalid arguments specified for command",
         )),
     }
-}
-
-/// The access flags of a key whose spec says `variable_flags`: they depend on the arguments
-/// (SET with or without GET, BITFIELD with or without writing operations).
-fn variable_flags(name: &str, line: &[Vec<u8>]) -> Option<Vec<String>> {
-    let words = |w: &[&str]| Some(w.iter().map(|s| s.to_string()).collect());
-    match name {
-        "set" => {
-            if line.iter().skip(3).any(|a| args::is(a, "get")) {
-                words(&["RW", "access", "update"])
-            } else {
-                words(&["OW", "update"])
-            }
-        }
-        "bitfield" => {
-            let mut i = 2;
-            while i < line.len() {
-                let rest = line.len() - i - 1;
-                let a = &line[i];
-                if args::is(a, "get") && rest >= 2 {
-                    i += 3;
-                } else if (args::is(a, "set") || args::is(a, "incrby")) && rest >= 3 {
-                    return words(&["RW", "access", "update"]);
-                } else if args::is(a, "overflow") && rest >= 1 {
-                    i += 2;
-                } else {
-                    break;
-                }
-            }
-            words(&["RO", "access"])
-        }
-        _ => None,
-    }
-}
-
-/// Walks the key specifications (or, for entries without any, the legacy first/last/step)
-/// over `line`. None when a key count argument is not a positive number that fits the line.
-pub fn key_positions(cmd: &CommandSpec, line: &[Vec<u8>]) -> Option<Vec<(usize, Vec<String>)>> {
-    let argc = line.len() as i64;
-    let mut out = Vec::new();
-    if cmd.key_specs.is_empty() {
-        let (first, last, step) = (
-            i64::from(cmd.keys.0),
-            i64::from(cmd.keys.1),
-            i64::from(cmd.keys.2).max(1),
-        );
-        let last = if last < 0 { argc + last } else { last };
-        let mut i = first;
-        while i <= last && i < argc {
-            out.push((i as usize, Vec::new()));
-            i += step;
-        }
-        return Some(out);
-    }
-    for text in cmd.key_specs {
-        let spec = parse_spec(text);
-        let first = match spec.begin {
-            Begin::Index(i) => {
-                if i >= argc {
-                    continue;
-                }
-                i
-            }
-            Begin::Keyword(kw, from) => {
-                let found = if from >= 0 {
-                    (from.max(1)..argc).find(|&i| args::is(&line[i as usize], kw))
-                } else {
-                    (1..=(argc + from))
-                        .rev()
-                        .find(|&i| args::is(&line[i as usize], kw))
-                };
-                match found {
-                    Some(i) => i + 1,
-                    None => continue,
-                }
-            }
-            Begin::Unknown => continue,
-        };
-        let (first, last, step) = match spec.find {
-            Find::Range { last, step, limit } => {
-                let end = if last >= 0 {
-                    first + last
-                } else if limit <= 1 {
-                    argc + last
-                } else {
-                    first + ((argc - first) / limit + last)
-                };
-                (first, end, step.max(1))
-            }
-            Find::Keynum {
-                idx,
-                first: fk,
-                step,
-            } => {
-                let at = usize::try_from(first + idx).ok()?;
-                let n = crate::util::parse_i64(line.get(at)?)?;
-                let start = first + fk;
-                let step = step.max(1);
-                if n < 1 {
-                    return None;
-                }
-                let end = (n - 1)
-                    .checked_mul(step)
-                    .and_then(|span| start.checked_add(span));
-                match end {
-                    Some(end) if end < argc => (start, end, step),
-                    _ => return None,
-                }
-            }
-            Find::Unknown => continue,
-        };
-        let mut flags: Vec<String> = spec.flags.iter().map(|f| f.to_string()).collect();
-        if spec.flags.contains(&"variable_flags") {
-            flags = variable_flags(cmd.name, line).unwrap_or(flags);
-        }
-        let mut i = first;
-        while i <= last {
-            if i >= argc {
-                break;
-            }
-            out.push((i as usize, flags.clone()));
-            i += step;
-        }
-    }
-    // SORT's STORE key has no fixed place: Redis finds it with a walk of the options.
-    if cmd.name == "sort" {
-        if let Some(i) = super::sort::store_key_index(line) {
-            out.push((i, vec!["OW".to_string(), "update".to_string()]));
-        }
-    }
-    Some(out)
 }
 
 #[cfg(test)]
@@ -599,7 +391,7 @@ mod tests {
 
     fn keys(spec: &CommandSpec, words: &str) -> Option<Vec<String>> {
         let l = line(words);
-        key_positions(spec, &l).map(|v| {
+        spec.key_positions(&l).map(|v| {
             v.into_iter()
                 .map(|(i, _)| String::from_utf8_lossy(&l[i]).into_owned())
                 .collect()
@@ -608,17 +400,11 @@ mod tests {
 
     #[test]
     fn keynum_specs_count_their_keys() {
-        const ZUNIONSTORE: CommandSpec = CommandSpec::new(
-            "zunionstore",
-            -4,
-            "write denyoom movablekeys",
-            (1, 1, 1),
-            noop,
-        )
-        .key_specs(&[
-            "OW update / index 1 / range 0 1 0",
-            "RO access / index 2 / keynum 0 1 1",
-        ]);
+        const ZUNIONSTORE: CommandSpec =
+            CommandSpec::new("zunionstore", -4, &[WRITE, DENYOOM], noop).key_specs(&[
+                KeySpec::new(&[OW, UPDATE], index(1), range(0, 1, 0)),
+                KeySpec::new(&[RO, ACCESS], index(2), keynum(0, 1, 1)),
+            ]);
         assert_eq!(
             keys(&ZUNIONSTORE, "zunionstore d 2 a b w").unwrap(),
             ["d", "a", "b"]
@@ -639,22 +425,23 @@ mod tests {
 
     #[test]
     fn keyword_specs_search_for_their_keyword() {
-        const XREAD: CommandSpec = CommandSpec::new(
-            "xread",
-            -4,
-            "readonly blocking movablekeys",
-            (0, 0, 0),
-            noop,
-        )
-        .key_specs(&["RO access / keyword STREAMS 1 / range -1 1 2"]);
+        const XREAD: CommandSpec = CommandSpec::new("xread", -4, &[READONLY, BLOCKING], noop)
+            .key_specs(&[KeySpec::new(
+                &[RO, ACCESS],
+                keyword("STREAMS", 1),
+                range(-1, 1, 2),
+            )]);
         assert_eq!(keys(&XREAD, "xread streams a b 1 2").unwrap(), ["a", "b"]);
         assert_eq!(keys(&XREAD, "xread count 1 streams a b 1").unwrap(), ["a"]);
         assert!(keys(&XREAD, "xread count 1 block 2").unwrap().is_empty());
-        const MIGRATE: CommandSpec =
-            CommandSpec::new("migrate", -6, "write movablekeys", (3, 3, 1), noop).key_specs(&[
-                "RW access delete / index 3 / range 0 1 0",
-                "RW access delete incomplete / keyword KEYS -2 / range -1 1 0",
-            ]);
+        const MIGRATE: CommandSpec = CommandSpec::new("migrate", -6, &[WRITE], noop).key_specs(&[
+            KeySpec::new(&[RW, ACCESS, DELETE], index(3), range(0, 1, 0)),
+            KeySpec::new(
+                &[RW, ACCESS, DELETE, INCOMPLETE],
+                keyword("KEYS", -2),
+                range(-1, 1, 0),
+            ),
+        ]);
         assert_eq!(
             keys(&MIGRATE, "migrate h p  0 5 keys a b").unwrap(),
             ["", "a", "b"]
@@ -662,17 +449,10 @@ mod tests {
     }
 
     #[test]
-    fn legacy_positions_without_specs() {
-        const MSET: CommandSpec = CommandSpec::new("mset", -3, "write denyoom", (1, -1, 2), noop);
-        assert_eq!(keys(&MSET, "mset a 1 b 2").unwrap(), ["a", "b"]);
-        assert_eq!(keys(&MSET, "mset a 1 b").unwrap(), ["a", "b"]);
-    }
-
-    #[test]
     fn describe_prints_specs_like_redis() {
-        const GET: CommandSpec = CommandSpec::new("get", 2, "readonly fast", (1, 1, 1), noop)
-            .doc("string", "1.0.0", "key", "")
-            .key_specs(&["RO access / index 1 / range 0 1 0"]);
+        const GET: CommandSpec = CommandSpec::new("get", 2, &[READONLY, FAST], noop)
+            .doc(Group::String, "1.0.0", "key", "")
+            .key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]);
         let r = describe("get", &GET).to_resp(2);
         let text = String::from_utf8_lossy(&r).into_owned();
         assert!(text.starts_with("*10\r\n$3\r\nget\r\n:2\r\n*2\r\n+readonly\r\n+fast\r\n:1\r\n:1\r\n:1\r\n*3\r\n+@read\r\n+@string\r\n+@fast\r\n*0\r\n*1\r\n*6\r\n$5\r\nflags\r\n*2\r\n+RO\r\n+access\r\n"), "{}", text);

@@ -6,7 +6,7 @@
 
 use super::args;
 use super::scan;
-use super::CommandSpec;
+use super::spec::*;
 use crate::db::{lfu_decay, Entry};
 use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
@@ -16,217 +16,74 @@ use crate::util::glob::glob_match;
 /// This group's commands. Arity, flags, key positions, tips and key specs are Redis 7.0.15's
 /// (`tools/command_spec.py`); complexity as COMMAND DOCS states it.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("del", -2, "write", (1, -1, 1), del)
-        .doc("generic", "1.0.0", "key [key ...]", "Deletes keys; replies how many existed.")
-        .tips("request_policy:multi_shard response_policy:agg_sum")
-        .key_specs(&["RM delete / index 1 / range -1 1 0"])
-        .complexity("O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1)."),
-    CommandSpec::new("unlink", -2, "write fast", (1, -1, 1), unlink)
-        .doc(
-            "generic",
-            "4.0.0",
-            "key [key ...]",
-            "Deletes keys like DEL (Redis frees big values in the background).",
-        )
-        .tips("request_policy:multi_shard response_policy:agg_sum")
-        .key_specs(&["RM delete / index 1 / range -1 1 0"])
-        .complexity("O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of."),
-    CommandSpec::new("exists", -2, "readonly fast", (1, -1, 1), exists)
-        .doc(
-            "generic",
-            "1.0.0",
-            "key [key ...]",
-            "Counts how many of the given keys exist (a key named twice counts twice).",
-        )
-        .tips("request_policy:multi_shard response_policy:agg_sum")
-        .key_specs(&["RO / index 1 / range -1 1 0"])
-        .complexity("O(N) where N is the number of keys to check."),
-    CommandSpec::new("type", 2, "readonly fast", (1, 1, 1), type_cmd)
-        .doc("generic", "1.0.0", "key", "Names the type of the value at a key, or none.")
-        .key_specs(&["RO / index 1 / range 0 1 0"])
-        .complexity("O(1)"),
-    CommandSpec::new("rename", 3, "write", (1, 2, 1), rename)
-        .doc(
-            "generic",
-            "1.0.0",
-            "key newkey",
-            "Gives a key a new name, replacing any key already under that name.",
-        )
-        .key_specs(&["RW access delete / index 1 / range 0 1 0", "OW update / index 2 / range 0 1 0"])
-        .complexity("O(1)"),
-    CommandSpec::new("renamenx", 3, "write fast", (1, 2, 1), renamenx)
-        .doc(
-            "generic",
-            "1.0.0",
-            "key newkey",
-            "Gives a key a new name only if no key has that name yet.",
-        )
-        .key_specs(&["RW access delete / index 1 / range 0 1 0", "OW insert / index 2 / range 0 1 0"])
-        .complexity("O(1)"),
-    CommandSpec::new("copy", -3, "write denyoom", (1, 2, 1), copy)
-        .doc(
-            "generic",
-            "6.2.0",
-            "source destination [DB destination-db] [REPLACE]",
-            "Copies a key's value and expiry to another key, possibly in another database.",
-        )
-        .key_specs(&["RO access / index 1 / range 0 1 0", "OW update / index 2 / range 0 1 0"])
-        .complexity("O(N) worst case for collections, where N is the number of nested items. O(1) for string values."),
-    CommandSpec::new("move", 3, "write fast", (1, 1, 1), move_cmd)
-        .doc(
-            "generic",
-            "1.0.0",
-            "key db",
-            "Moves a key to another database if no key of that name is there.",
-        )
-        .key_specs(&["RW access update / index 1 / range 0 1 0"])
-        .complexity("O(1)"),
-    CommandSpec::new("expire", -3, "write fast", (1, 1, 1), expire)
-        .doc(
-            "generic",
-            "1.0.0",
-            "key seconds [NX | XX | GT | LT]",
-            "Makes a key expire after a number of seconds.",
-        )
-        .key_specs(&["RW update / index 1 / range 0 1 0"])
-        .complexity("O(1)"),
-    CommandSpec::new("pexpire", -3, "write fast", (1, 1, 1), pexpire)
-        .doc(
-            "generic",
-            "2.6.0",
-            "key milliseconds [NX | XX | GT | LT]",
-            "Makes a key expire after a number of milliseconds.",
-        )
-        .key_specs(&["RW update / index 1 / range 0 1 0"])
-        .complexity("O(1)"),
-    CommandSpec::new("expireat", -3, "write fast", (1, 1, 1), expireat)
-        .doc(
-            "generic",
-            "1.2.0",
-            "key unix-time-seconds [NX | XX | GT | LT]",
-            "Makes a key expire at a Unix time given in seconds.",
-        )
-        .key_specs(&["RW update / index 1 / range 0 1 0"])
-        .complexity("O(1)"),
-    CommandSpec::new("pexpireat", -3, "write fast", (1, 1, 1), pexpireat)
-        .doc(
-            "generic",
-            "2.6.0",
-            "key unix-time-milliseconds [NX | XX | GT | LT]",
-            "Makes a key expire at a Unix time given in milliseconds.",
-        )
-        .key_specs(&["RW update / index 1 / range 0 1 0"])
-        .complexity("O(1)"),
-    CommandSpec::new("expiretime", 2, "readonly fast", (1, 1, 1), expiretime)
-        .doc("generic", "7.0.0", "key", "Tells the Unix time in seconds at which a key expires.")
-        .key_specs(&["RO access / index 1 / range 0 1 0"])
-        .complexity("O(1)"),
-    CommandSpec::new("pexpiretime", 2, "readonly fast", (1, 1, 1), pexpiretime)
-        .doc(
-            "generic",
-            "7.0.0",
-            "key",
-            "Tells the Unix time in milliseconds at which a key expires.",
-        )
-        .key_specs(&["RO access / index 1 / range 0 1 0"])
-        .complexity("O(1)"),
-    CommandSpec::new("ttl", 2, "readonly fast", (1, 1, 1), ttl)
-        .doc("generic", "1.0.0", "key", "Tells how many seconds a key has left to live.")
-        .tips("nondeterministic_output")
-        .key_specs(&["RO access / index 1 / range 0 1 0"])
-        .complexity("O(1)"),
-    CommandSpec::new("pttl", 2, "readonly fast", (1, 1, 1), pttl)
-        .doc("generic", "2.6.0", "key", "Tells how many milliseconds a key has left to live.")
-        .tips("nondeterministic_output")
-        .key_specs(&["RO access / index 1 / range 0 1 0"])
-        .complexity("O(1)"),
-    CommandSpec::new("persist", 2, "write fast", (1, 1, 1), persist)
-        .doc("generic", "2.2.0", "key", "Removes a key's expiry so it lives until deleted.")
-        .key_specs(&["RW update / index 1 / range 0 1 0"])
-        .complexity("O(1)"),
-    CommandSpec::new("keys", 2, "readonly", (0, 0, 0), keys)
-        .doc("generic", "1.0.0", "pattern", "Lists every key whose name matches a glob pattern.")
-        .acl("dangerous")
-        .tips("request_policy:all_shards nondeterministic_output_order")
-        .complexity("O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length."),
-    CommandSpec::new("scan", -2, "readonly", (0, 0, 0), scan_cmd)
-        .doc(
-            "generic",
-            "2.8.0",
-            "cursor [MATCH pattern] [COUNT count] [TYPE type]",
-            "Walks the keyspace a few keys per call, resuming from a cursor.",
-        )
-        .tips("nondeterministic_output request_policy:special")
-        .complexity("O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection."),
-    CommandSpec::new("randomkey", 1, "readonly", (0, 0, 0), randomkey)
-        .doc("generic", "1.0.0", "", "Picks a key at random.")
-        .tips("request_policy:all_shards nondeterministic_output")
-        .complexity("O(1)"),
-    CommandSpec::new("touch", -2, "readonly fast", (1, -1, 1), touch)
-        .doc(
-            "generic",
-            "3.2.1",
-            "key [key ...]",
-            "Marks keys as just accessed; replies how many exist.",
-        )
-        .tips("request_policy:multi_shard response_policy:agg_sum")
-        .key_specs(&["RO / index 1 / range -1 1 0"])
-        .complexity("O(N) where N is the number of keys that will be touched."),
-    CommandSpec::new("object", -2, "", (0, 0, 0), object)
-        .doc(
-            "generic",
-            "2.2.3",
-            "<subcommand> [<arg> ...]",
-            "Inspects how a key's value is stored: encoding, references, idle time, frequency.",
-        )
-        .complexity("Depends on subcommand.")
-        .subs(OBJECT_SUBCOMMANDS),
+    CommandSpec::new("del", -2, &[WRITE], del).doc(Group::Generic, "1.0.0", "key [key ...]", "Deletes keys; replies how many existed.").tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).key_specs(&[KeySpec::new(&[RM, DELETE], index(1), range(-1, 1, 0))]).complexity("O(N) where N is the number of keys that will be removed. When a key to remove holds a value other than a string, the individual complexity for this key is O(M) where M is the number of elements in the list, set, sorted set or hash. Removing a single key that holds a string value is O(1)."),
+    CommandSpec::new("unlink", -2, &[WRITE, FAST], unlink).doc(Group::Generic, "4.0.0", "key [key ...]", "Deletes keys like DEL (Redis frees big values in the background).").tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).key_specs(&[KeySpec::new(&[RM, DELETE], index(1), range(-1, 1, 0))]).complexity("O(1) for each key removed regardless of its size. Then the command does O(N) work in a different thread in order to reclaim memory, where N is the number of allocations the deleted objects where composed of."),
+    CommandSpec::new("exists", -2, &[READONLY, FAST], exists).doc(Group::Generic, "1.0.0", "key [key ...]", "Counts how many of the given keys exist (a key named twice counts twice).").tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).key_specs(&[KeySpec::new(&[RO], index(1), range(-1, 1, 0))]).complexity("O(N) where N is the number of keys to check."),
+    CommandSpec::new("type", 2, &[READONLY, FAST], type_cmd).doc(Group::Generic, "1.0.0", "key", "Names the type of the value at a key, or none.").key_specs(&[KeySpec::new(&[RO], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("rename", 3, &[WRITE], rename).doc(Group::Generic, "1.0.0", "key newkey", "Gives a key a new name, replacing any key already under that name.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(0, 1, 0)), KeySpec::new(&[OW, UPDATE], index(2), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("renamenx", 3, &[WRITE, FAST], renamenx).doc(Group::Generic, "1.0.0", "key newkey", "Gives a key a new name only if no key has that name yet.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(0, 1, 0)), KeySpec::new(&[OW, INSERT], index(2), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("copy", -3, &[WRITE, DENYOOM], copy).doc(Group::Generic, "6.2.0", "source destination [DB destination-db] [REPLACE]", "Copies a key's value and expiry to another key, possibly in another database.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0)), KeySpec::new(&[OW, UPDATE], index(2), range(0, 1, 0))]).complexity("O(N) worst case for collections, where N is the number of nested items. O(1) for string values."),
+    CommandSpec::new("move", 3, &[WRITE, FAST], move_cmd).doc(Group::Generic, "1.0.0", "key db", "Moves a key to another database if no key of that name is there.").key_specs(&[KeySpec::new(&[RW, ACCESS, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("expire", -3, &[WRITE, FAST], expire).doc(Group::Generic, "1.0.0", "key seconds [NX | XX | GT | LT]", "Makes a key expire after a number of seconds.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("pexpire", -3, &[WRITE, FAST], pexpire).doc(Group::Generic, "2.6.0", "key milliseconds [NX | XX | GT | LT]", "Makes a key expire after a number of milliseconds.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("expireat", -3, &[WRITE, FAST], expireat).doc(Group::Generic, "1.2.0", "key unix-time-seconds [NX | XX | GT | LT]", "Makes a key expire at a Unix time given in seconds.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("pexpireat", -3, &[WRITE, FAST], pexpireat).doc(Group::Generic, "2.6.0", "key unix-time-milliseconds [NX | XX | GT | LT]", "Makes a key expire at a Unix time given in milliseconds.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("expiretime", 2, &[READONLY, FAST], expiretime).doc(Group::Generic, "7.0.0", "key", "Tells the Unix time in seconds at which a key expires.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("pexpiretime", 2, &[READONLY, FAST], pexpiretime).doc(Group::Generic, "7.0.0", "key", "Tells the Unix time in milliseconds at which a key expires.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("ttl", 2, &[READONLY, FAST], ttl).doc(Group::Generic, "1.0.0", "key", "Tells how many seconds a key has left to live.").tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("pttl", 2, &[READONLY, FAST], pttl).doc(Group::Generic, "2.6.0", "key", "Tells how many milliseconds a key has left to live.").tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("persist", 2, &[WRITE, FAST], persist).doc(Group::Generic, "2.2.0", "key", "Removes a key's expiry so it lives until deleted.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("keys", 2, &[READONLY], keys).doc(Group::Generic, "1.0.0", "pattern", "Lists every key whose name matches a glob pattern.").acl(&[Acl::Dangerous]).tips(&["request_policy:all_shards", "nondeterministic_output_order"]).complexity("O(N) with N being the number of keys in the database, under the assumption that the key names in the database and the given pattern have limited length."),
+    CommandSpec::new("scan", -2, &[READONLY], scan_cmd).doc(Group::Generic, "2.8.0", "cursor [MATCH pattern] [COUNT count] [TYPE type]", "Walks the keyspace a few keys per call, resuming from a cursor.").tips(&["nondeterministic_output", "request_policy:special"]).complexity("O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection."),
+    CommandSpec::new("randomkey", 1, &[READONLY], randomkey).doc(Group::Generic, "1.0.0", "", "Picks a key at random.").tips(&["request_policy:all_shards", "nondeterministic_output"]).complexity("O(1)"),
+    CommandSpec::new("touch", -2, &[READONLY, FAST], touch).doc(Group::Generic, "3.2.1", "key [key ...]", "Marks keys as just accessed; replies how many exist.").tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).key_specs(&[KeySpec::new(&[RO], index(1), range(-1, 1, 0))]).complexity("O(N) where N is the number of keys that will be touched."),
+    CommandSpec::new("object", -2, &[], object).doc(Group::Generic, "2.2.3", "<subcommand> [<arg> ...]", "Inspects how a key's value is stored: encoding, references, idle time, frequency.").complexity("Depends on subcommand.").subs(OBJECT_SUBCOMMANDS),
 ];
 
 /// OBJECT's subcommands.
 const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("encoding", 3, "readonly", (2, 2, 1), object_encoding)
+    CommandSpec::new("encoding", 3, &[READONLY], object_encoding)
         .doc(
-            "generic",
+            Group::Generic,
             "2.2.3",
             "key",
             "Names the internal representation of a key's value.",
         )
-        .tips("nondeterministic_output")
-        .key_specs(&["RO / index 2 / range 0 1 0"])
+        .tips(&["nondeterministic_output"])
+        .key_specs(&[KeySpec::new(&[RO], index(2), range(0, 1, 0))])
         .complexity("O(1)"),
-    CommandSpec::new("freq", 3, "readonly", (2, 2, 1), object_freq)
+    CommandSpec::new("freq", 3, &[READONLY], object_freq)
         .doc(
-            "generic",
+            Group::Generic,
             "4.0.0",
             "key",
             "Tells a key's logarithmic access counter (needs an LFU maxmemory policy).",
         )
-        .tips("nondeterministic_output")
-        .key_specs(&["RO / index 2 / range 0 1 0"])
+        .tips(&["nondeterministic_output"])
+        .key_specs(&[KeySpec::new(&[RO], index(2), range(0, 1, 0))])
         .complexity("O(1)"),
-    CommandSpec::new("idletime", 3, "readonly", (2, 2, 1), object_idletime)
+    CommandSpec::new("idletime", 3, &[READONLY], object_idletime)
         .doc(
-            "generic",
+            Group::Generic,
             "2.2.3",
             "key",
             "Tells how many seconds ago a key was last accessed.",
         )
-        .tips("nondeterministic_output")
-        .key_specs(&["RO / index 2 / range 0 1 0"])
+        .tips(&["nondeterministic_output"])
+        .key_specs(&[KeySpec::new(&[RO], index(2), range(0, 1, 0))])
         .complexity("O(1)"),
-    CommandSpec::new("refcount", 3, "readonly", (2, 2, 1), object_refcount)
+    CommandSpec::new("refcount", 3, &[READONLY], object_refcount)
         .doc(
-            "generic",
+            Group::Generic,
             "2.2.3",
             "key",
             "Tells how many references point at a key's value.",
         )
-        .tips("nondeterministic_output")
-        .key_specs(&["RO / index 2 / range 0 1 0"])
+        .tips(&["nondeterministic_output"])
+        .key_specs(&[KeySpec::new(&[RO], index(2), range(0, 1, 0))])
         .complexity("O(1)"),
-    CommandSpec::new("help", 2, "loading stale", (0, 0, 0), object_help)
-        .doc("generic", "6.2.0", "", "Lists OBJECT's subcommands.")
+    CommandSpec::new("help", 2, &[LOADING, STALE], object_help)
+        .doc(Group::Generic, "6.2.0", "", "Lists OBJECT's subcommands.")
         .complexity("O(1)"),
 ];
 

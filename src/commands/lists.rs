@@ -6,7 +6,7 @@
 //! the same code once the engine can park it.
 
 use super::args;
-use super::CommandSpec;
+use super::spec::*;
 use crate::db::Entry;
 use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
@@ -16,125 +16,23 @@ use crate::types::{List, Value};
 
 /// The list group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("lindex", 3, "readonly", (1, 1, 1), lindex).doc(
-        "list",
-        "1.0.0",
-        "key index",
-        "Returns the element at an index of a list (negative indices count from the tail).",
-    )
-    .key_specs(&["RO access / index 1 / range 0 1 0"]),
-    CommandSpec::new("linsert", 5, "write denyoom", (1, 1, 1), linsert).doc(
-        "list",
-        "2.2.0",
-        "key <BEFORE | AFTER> pivot element",
-        "Inserts an element before or after the first occurrence of a pivot element.",
-    )
-    .key_specs(&["RW insert / index 1 / range 0 1 0"]),
-    CommandSpec::new("llen", 2, "readonly fast", (1, 1, 1), llen).doc(
-        "list",
-        "1.0.0",
-        "key",
-        "Returns the number of elements in a list.",
-    )
-    .key_specs(&["RO / index 1 / range 0 1 0"]),
-    CommandSpec::new("lmove", 5, "write denyoom", (1, 2, 1), lmove).doc(
-        "list",
-        "6.2.0",
-        "source destination <LEFT | RIGHT> <LEFT | RIGHT>",
-        "Pops an element from one end of a list and pushes it onto an end of another (or the same) list.",
-    )
-    .key_specs(&["RW access delete / index 1 / range 0 1 0", "RW insert / index 2 / range 0 1 0"]),
-    CommandSpec::new("lmpop", -4, "write movablekeys", (0, 0, 0), lmpop).doc(
-        "list",
-        "7.0.0",
-        "numkeys key [key ...] <LEFT | RIGHT> [COUNT count]",
-        "Pops elements from the first non-empty list among several keys.",
-    )
-    .key_specs(&["RW access delete / index 1 / keynum 0 1 1"]),
-    CommandSpec::new("lpop", -2, "write fast", (1, 1, 1), lpop).doc(
-        "list",
-        "1.0.0",
-        "key [count]",
-        "Removes and returns the first element of a list, or the first count elements.",
-    )
-    .key_specs(&["RW access delete / index 1 / range 0 1 0"]),
-    CommandSpec::new("lpos", -3, "readonly", (1, 1, 1), lpos).doc(
-        "list",
-        "6.0.6",
-        "key element [RANK rank] [COUNT num-matches] [MAXLEN len]",
-        "Returns the index of matching elements in a list.",
-    )
-    .key_specs(&["RO access / index 1 / range 0 1 0"]),
-    CommandSpec::new("lpush", -3, "write denyoom fast", (1, 1, 1), lpush).doc(
-        "list",
-        "1.0.0",
-        "key element [element ...]",
-        "Prepends elements to a list, creating it if needed.",
-    )
-    .key_specs(&["RW insert / index 1 / range 0 1 0"]),
-    CommandSpec::new("lpushx", -3, "write denyoom fast", (1, 1, 1), lpushx).doc(
-        "list",
-        "2.2.0",
-        "key element [element ...]",
-        "Prepends elements to a list only when the list exists.",
-    )
-    .key_specs(&["RW insert / index 1 / range 0 1 0"]),
-    CommandSpec::new("lrange", 4, "readonly", (1, 1, 1), lrange).doc(
-        "list",
-        "1.0.0",
-        "key start stop",
-        "Returns the elements between two indices of a list, both included.",
-    )
-    .key_specs(&["RO access / index 1 / range 0 1 0"]),
-    CommandSpec::new("lrem", 4, "write", (1, 1, 1), lrem).doc(
-        "list",
-        "1.0.0",
-        "key count element",
-        "Removes occurrences of an element from a list, from the head, the tail, or all of them.",
-    )
-    .key_specs(&["RW delete / index 1 / range 0 1 0"]),
-    CommandSpec::new("lset", 4, "write denyoom", (1, 1, 1), lset).doc(
-        "list",
-        "1.0.0",
-        "key index element",
-        "Replaces the element at an index of a list.",
-    )
-    .key_specs(&["RW update / index 1 / range 0 1 0"]),
-    CommandSpec::new("ltrim", 4, "write", (1, 1, 1), ltrim).doc(
-        "list",
-        "1.0.0",
-        "key start stop",
-        "Keeps only the elements between two indices of a list, both included.",
-    )
-    .key_specs(&["RW delete / index 1 / range 0 1 0"]),
-    CommandSpec::new("rpop", -2, "write fast", (1, 1, 1), rpop).doc(
-        "list",
-        "1.0.0",
-        "key [count]",
-        "Removes and returns the last element of a list, or the last count elements.",
-    )
-    .key_specs(&["RW access delete / index 1 / range 0 1 0"]),
-    CommandSpec::new("rpoplpush", 3, "write denyoom", (1, 2, 1), rpoplpush).doc(
-        "list",
-        "1.2.0",
-        "source destination",
-        "Pops the last element of a list and pushes it onto the head of another (or the same) list.",
-    )
-    .key_specs(&["RW access delete / index 1 / range 0 1 0", "RW insert / index 2 / range 0 1 0"]),
-    CommandSpec::new("rpush", -3, "write denyoom fast", (1, 1, 1), rpush).doc(
-        "list",
-        "1.0.0",
-        "key element [element ...]",
-        "Appends elements to a list, creating it if needed.",
-    )
-    .key_specs(&["RW insert / index 1 / range 0 1 0"]),
-    CommandSpec::new("rpushx", -3, "write denyoom fast", (1, 1, 1), rpushx).doc(
-        "list",
-        "2.2.0",
-        "key element [element ...]",
-        "Appends elements to a list only when the list exists.",
-    )
-    .key_specs(&["RW insert / index 1 / range 0 1 0"]),
+    CommandSpec::new("lindex", 3, &[READONLY], lindex).doc(Group::List, "1.0.0", "key index", "Returns the element at an index of a list (negative indices count from the tail).").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]),
+    CommandSpec::new("linsert", 5, &[WRITE, DENYOOM], linsert).doc(Group::List, "2.2.0", "key <BEFORE | AFTER> pivot element", "Inserts an element before or after the first occurrence of a pivot element.").key_specs(&[KeySpec::new(&[RW, INSERT], index(1), range(0, 1, 0))]),
+    CommandSpec::new("llen", 2, &[READONLY, FAST], llen).doc(Group::List, "1.0.0", "key", "Returns the number of elements in a list.").key_specs(&[KeySpec::new(&[RO], index(1), range(0, 1, 0))]),
+    CommandSpec::new("lmove", 5, &[WRITE, DENYOOM], lmove).doc(Group::List, "6.2.0", "source destination <LEFT | RIGHT> <LEFT | RIGHT>", "Pops an element from one end of a list and pushes it onto an end of another (or the same) list.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(0, 1, 0)), KeySpec::new(&[RW, INSERT], index(2), range(0, 1, 0))]),
+    CommandSpec::new("lmpop", -4, &[WRITE], lmpop).doc(Group::List, "7.0.0", "numkeys key [key ...] <LEFT | RIGHT> [COUNT count]", "Pops elements from the first non-empty list among several keys.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), keynum(0, 1, 1))]),
+    CommandSpec::new("lpop", -2, &[WRITE, FAST], lpop).doc(Group::List, "1.0.0", "key [count]", "Removes and returns the first element of a list, or the first count elements.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("lpos", -3, &[READONLY], lpos).doc(Group::List, "6.0.6", "key element [RANK rank] [COUNT num-matches] [MAXLEN len]", "Returns the index of matching elements in a list.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]),
+    CommandSpec::new("lpush", -3, &[WRITE, DENYOOM, FAST], lpush).doc(Group::List, "1.0.0", "key element [element ...]", "Prepends elements to a list, creating it if needed.").key_specs(&[KeySpec::new(&[RW, INSERT], index(1), range(0, 1, 0))]),
+    CommandSpec::new("lpushx", -3, &[WRITE, DENYOOM, FAST], lpushx).doc(Group::List, "2.2.0", "key element [element ...]", "Prepends elements to a list only when the list exists.").key_specs(&[KeySpec::new(&[RW, INSERT], index(1), range(0, 1, 0))]),
+    CommandSpec::new("lrange", 4, &[READONLY], lrange).doc(Group::List, "1.0.0", "key start stop", "Returns the elements between two indices of a list, both included.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]),
+    CommandSpec::new("lrem", 4, &[WRITE], lrem).doc(Group::List, "1.0.0", "key count element", "Removes occurrences of an element from a list, from the head, the tail, or all of them.").key_specs(&[KeySpec::new(&[RW, DELETE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("lset", 4, &[WRITE, DENYOOM], lset).doc(Group::List, "1.0.0", "key index element", "Replaces the element at an index of a list.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("ltrim", 4, &[WRITE], ltrim).doc(Group::List, "1.0.0", "key start stop", "Keeps only the elements between two indices of a list, both included.").key_specs(&[KeySpec::new(&[RW, DELETE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("rpop", -2, &[WRITE, FAST], rpop).doc(Group::List, "1.0.0", "key [count]", "Removes and returns the last element of a list, or the last count elements.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("rpoplpush", 3, &[WRITE, DENYOOM], rpoplpush).doc(Group::List, "1.2.0", "source destination", "Pops the last element of a list and pushes it onto the head of another (or the same) list.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(0, 1, 0)), KeySpec::new(&[RW, INSERT], index(2), range(0, 1, 0))]),
+    CommandSpec::new("rpush", -3, &[WRITE, DENYOOM, FAST], rpush).doc(Group::List, "1.0.0", "key element [element ...]", "Appends elements to a list, creating it if needed.").key_specs(&[KeySpec::new(&[RW, INSERT], index(1), range(0, 1, 0))]),
+    CommandSpec::new("rpushx", -3, &[WRITE, DENYOOM, FAST], rpushx).doc(Group::List, "2.2.0", "key element [element ...]", "Appends elements to a list only when the list exists.").key_specs(&[KeySpec::new(&[RW, INSERT], index(1), range(0, 1, 0))]),
 ];
 
 // ---------------------------------------------------------------------------------------------

@@ -6,7 +6,7 @@
 
 use hashbrown::HashMap;
 
-use super::CommandSpec;
+use super::spec::*;
 use crate::engine::{ClientId, Ctx, Engine};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
@@ -61,46 +61,46 @@ impl PubSub {
     }
 }
 
-const SUB_FLAGS: &str = "pubsub noscript loading stale";
+const SUB_FLAGS: &[Flags] = &[PUBSUB, NOSCRIPT, LOADING, STALE];
 
 /// The pub/sub group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("subscribe", -2, SUB_FLAGS, (0, 0, 0), subscribe).doc(
-        "pubsub",
+    CommandSpec::new("subscribe", -2, SUB_FLAGS, subscribe).doc(
+        Group::Pubsub,
         "2.0.0",
         "channel [channel ...]",
         "Listens for messages published to these channels.",
     ),
-    CommandSpec::new("unsubscribe", -1, SUB_FLAGS, (0, 0, 0), unsubscribe).doc(
-        "pubsub",
+    CommandSpec::new("unsubscribe", -1, SUB_FLAGS, unsubscribe).doc(
+        Group::Pubsub,
         "2.0.0",
         "[channel [channel ...]]",
         "Stops listening to these channels (all of them when none is named).",
     ),
-    CommandSpec::new("psubscribe", -2, SUB_FLAGS, (0, 0, 0), psubscribe).doc(
-        "pubsub",
+    CommandSpec::new("psubscribe", -2, SUB_FLAGS, psubscribe).doc(
+        Group::Pubsub,
         "2.0.0",
         "pattern [pattern ...]",
         "Listens for messages published to channels matching these glob patterns.",
     ),
-    CommandSpec::new("punsubscribe", -1, SUB_FLAGS, (0, 0, 0), punsubscribe).doc(
-        "pubsub",
+    CommandSpec::new("punsubscribe", -1, SUB_FLAGS, punsubscribe).doc(
+        Group::Pubsub,
         "2.0.0",
         "[pattern [pattern ...]]",
         "Stops listening to these patterns (all of them when none is named).",
     ),
-    CommandSpec::new("ssubscribe", -2, SUB_FLAGS, (1, -1, 1), ssubscribe)
-        .key_specs(&["not_key / index 1 / range -1 1 0"])
+    CommandSpec::new("ssubscribe", -2, SUB_FLAGS, ssubscribe)
+        .key_specs(&[KeySpec::new(&[NOT_KEY], index(1), range(-1, 1, 0))])
         .doc(
-            "pubsub",
+            Group::Pubsub,
             "7.0.0",
             "shardchannel [shardchannel ...]",
             "Listens for messages published to these shard channels.",
         ),
-    CommandSpec::new("sunsubscribe", -1, SUB_FLAGS, (1, -1, 1), sunsubscribe)
-        .key_specs(&["not_key / index 1 / range -1 1 0"])
+    CommandSpec::new("sunsubscribe", -1, SUB_FLAGS, sunsubscribe)
+        .key_specs(&[KeySpec::new(&[NOT_KEY], index(1), range(-1, 1, 0))])
         .doc(
-            "pubsub",
+            Group::Pubsub,
             "7.0.0",
             "[shardchannel [shardchannel ...]]",
             "Stops listening to these shard channels (all of them when none is named).",
@@ -108,12 +108,11 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "publish",
         3,
-        "pubsub loading stale fast",
-        (0, 0, 0),
+        &[PUBSUB, LOADING, STALE, FAST, MAY_REPLICATE],
         publish,
     )
     .doc(
-        "pubsub",
+        Group::Pubsub,
         "2.0.0",
         "channel message",
         "Sends a message to a channel; replies with the number of clients that received it.",
@@ -121,20 +120,19 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new(
         "spublish",
         3,
-        "pubsub loading stale fast",
-        (1, 1, 1),
+        &[PUBSUB, LOADING, STALE, FAST, MAY_REPLICATE],
         spublish,
     )
-    .key_specs(&["not_key / index 1 / range 0 1 0"])
+    .key_specs(&[KeySpec::new(&[NOT_KEY], index(1), range(0, 1, 0))])
     .doc(
-        "pubsub",
+        Group::Pubsub,
         "7.0.0",
         "shardchannel message",
         "Sends a message to a shard channel; replies with the number of receivers.",
     ),
-    CommandSpec::new("pubsub", -2, "", (0, 0, 0), pubsub_help)
+    CommandSpec::new("pubsub", -2, &[], pubsub_help)
         .doc(
-            "pubsub",
+            Group::Pubsub,
             "2.8.0",
             "subcommand [argument ...]",
             "Inspects the pub/sub state.",
@@ -143,41 +141,20 @@ pub const COMMANDS: &[CommandSpec] = &[
 ];
 
 const PUBSUB_SUBS: &[CommandSpec] = &[
-    CommandSpec::new(
-        "channels",
-        -2,
-        "pubsub loading stale",
-        (0, 0, 0),
-        pubsub_channels,
-    )
-    .doc(
-        "pubsub",
+    CommandSpec::new("channels", -2, &[PUBSUB, LOADING, STALE], pubsub_channels).doc(
+        Group::Pubsub,
         "2.8.0",
         "[pattern]",
         "Lists channels with subscribers, optionally those matching a pattern.",
     ),
-    CommandSpec::new(
-        "numsub",
-        -2,
-        "pubsub loading stale",
-        (0, 0, 0),
-        pubsub_numsub,
-    )
-    .doc(
-        "pubsub",
+    CommandSpec::new("numsub", -2, &[PUBSUB, LOADING, STALE], pubsub_numsub).doc(
+        Group::Pubsub,
         "2.8.0",
         "[channel [channel ...]]",
         "Counts the subscribers of each channel (pattern subscriptions excluded).",
     ),
-    CommandSpec::new(
-        "numpat",
-        2,
-        "pubsub loading stale",
-        (0, 0, 0),
-        pubsub_numpat,
-    )
-    .doc(
-        "pubsub",
+    CommandSpec::new("numpat", 2, &[PUBSUB, LOADING, STALE], pubsub_numpat).doc(
+        Group::Pubsub,
         "2.8.0",
         "",
         "Counts the distinct patterns subscribed to.",
@@ -185,12 +162,11 @@ const PUBSUB_SUBS: &[CommandSpec] = &[
     CommandSpec::new(
         "shardchannels",
         -2,
-        "pubsub loading stale",
-        (0, 0, 0),
+        &[PUBSUB, LOADING, STALE],
         pubsub_shardchannels,
     )
     .doc(
-        "pubsub",
+        Group::Pubsub,
         "7.0.0",
         "[pattern]",
         "Lists shard channels with subscribers.",
@@ -198,19 +174,18 @@ const PUBSUB_SUBS: &[CommandSpec] = &[
     CommandSpec::new(
         "shardnumsub",
         -2,
-        "pubsub loading stale",
-        (0, 0, 0),
+        &[PUBSUB, LOADING, STALE],
         pubsub_shardnumsub,
     )
     .doc(
-        "pubsub",
+        Group::Pubsub,
         "7.0.0",
         "[shardchannel [shardchannel ...]]",
         "Counts the subscribers of each shard channel.",
     ),
-    CommandSpec::new("help", 2, "loading stale", (0, 0, 0), pubsub_help)
-        .acl("-pubsub")
-        .doc("pubsub", "6.2.0", "", "Lists the PUBSUB subcommands."),
+    CommandSpec::new("help", 2, &[LOADING, STALE], pubsub_help)
+        .acl_not(&[Acl::Pubsub])
+        .doc(Group::Pubsub, "6.2.0", "", "Lists the PUBSUB subcommands."),
 ];
 
 impl Engine {

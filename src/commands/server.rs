@@ -1,8 +1,9 @@
 //! The server command group: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME, LASTSAVE, INFO, CONFIG
 //! and COMMAND (whose handlers live in [`super::introspect`]).
 
+use super::args;
 use super::introspect;
-use super::{args, CommandSpec};
+use super::spec::*;
 use crate::config::{self, Config};
 use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
@@ -11,118 +12,65 @@ use crate::util::glob::glob_match;
 
 /// This group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("shutdown", -1, "admin noscript loading stale no_multi allow_busy", (0, 0, 0), shutdown)
-        .doc(
-            "server",
-            "1.0.0",
-            "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]",
-            "Stops the server (the page's engine has no process to stop and keeps running).",
-        )
-        .complexity("O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
-    CommandSpec::new("dbsize", 1, "readonly fast", (0, 0, 0), dbsize)
-        .doc("server", "1.0.0", "", "Counts the keys in the selected database.")
-        .acl("keyspace")
-        .tips("request_policy:all_shards response_policy:agg_sum")
-        .complexity("O(1)"),
-    CommandSpec::new("flushdb", -1, "write", (0, 0, 0), flushdb)
-        .doc("server", "1.0.0", "[ASYNC|SYNC]", "Deletes every key of the selected database.")
-        .acl("keyspace dangerous")
-        .tips("request_policy:all_shards response_policy:all_succeeded")
-        .complexity("O(N) where N is the number of keys in the selected database"),
-    CommandSpec::new("flushall", -1, "write", (0, 0, 0), flushall)
-        .doc("server", "1.0.0", "[ASYNC|SYNC]", "Deletes every key of every database.")
-        .acl("keyspace dangerous")
-        .tips("request_policy:all_shards response_policy:all_succeeded")
-        .complexity("O(N) where N is the total number of keys in all databases"),
-    CommandSpec::new("swapdb", 3, "write fast", (0, 0, 0), swapdb)
-        .doc("server", "4.0.0", "index1 index2", "Exchanges the contents of two databases.")
-        .acl("keyspace dangerous")
-        .complexity("O(N) where N is the count of clients watching or blocking on keys from both databases."),
-    CommandSpec::new("time", 1, "loading stale fast", (0, 0, 0), time)
-        .doc("server", "2.6.0", "", "Replies with the server time: seconds and microseconds.")
-        .tips("nondeterministic_output")
-        .complexity("O(1)"),
-    CommandSpec::new("lastsave", 1, "loading stale fast", (0, 0, 0), lastsave)
-        .doc("server", "1.0.0", "", "Replies with the Unix time of the last successful snapshot.")
-        .acl("admin dangerous")
-        .tips("nondeterministic_output")
-        .complexity("O(1)"),
-    CommandSpec::new("role", 1, "noscript loading stale fast", (0, 0, 0), role)
-        .doc("server", "2.8.12", "", "Replies with this server's replication role: master, offset, replicas.")
-        .acl("admin dangerous")
-        .complexity("O(1)"),
-    CommandSpec::new("info", -1, "loading stale", (0, 0, 0), info)
-        .doc("server", "1.0.0", "[section [section ...]]", "Reports server state and counters, by section.")
-        .acl("dangerous")
-        .tips("nondeterministic_output request_policy:all_shards response_policy:special")
-        .complexity("O(1)"),
-    CommandSpec::new("config", -2, "", (0, 0, 0), container)
-        .doc("server", "2.0.0", "", "Reads and changes configuration parameters.")
-        .complexity("Depends on subcommand.")
-        .subs(CONFIG_SUBCOMMANDS),
-    CommandSpec::new("command", -1, "loading stale", (0, 0, 0), introspect::command)
-        .doc("server", "2.8.13", "", "Describes the commands this server knows.")
-        .acl("connection")
-        .tips("nondeterministic_output_order")
-        .complexity("O(N) where N is the total number of Redis commands")
-        .subs(introspect::SUBCOMMANDS),
+    CommandSpec::new("shutdown", -1, &[ADMIN, NOSCRIPT, LOADING, STALE, NO_MULTI, ALLOW_BUSY], shutdown).doc(Group::Server, "1.0.0", "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "Stops the server (the page's engine has no process to stop and keeps running).").complexity("O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
+    CommandSpec::new("dbsize", 1, &[READONLY, FAST], dbsize).doc(Group::Server, "1.0.0", "", "Counts the keys in the selected database.").acl(&[Acl::Keyspace]).tips(&["request_policy:all_shards", "response_policy:agg_sum"]).complexity("O(1)"),
+    CommandSpec::new("flushdb", -1, &[WRITE], flushdb).doc(Group::Server, "1.0.0", "[ASYNC|SYNC]", "Deletes every key of the selected database.").acl(&[Acl::Keyspace, Acl::Dangerous]).tips(&["request_policy:all_shards", "response_policy:all_succeeded"]).complexity("O(N) where N is the number of keys in the selected database"),
+    CommandSpec::new("flushall", -1, &[WRITE], flushall).doc(Group::Server, "1.0.0", "[ASYNC|SYNC]", "Deletes every key of every database.").acl(&[Acl::Keyspace, Acl::Dangerous]).tips(&["request_policy:all_shards", "response_policy:all_succeeded"]).complexity("O(N) where N is the total number of keys in all databases"),
+    CommandSpec::new("swapdb", 3, &[WRITE, FAST], swapdb).doc(Group::Server, "4.0.0", "index1 index2", "Exchanges the contents of two databases.").acl(&[Acl::Keyspace, Acl::Dangerous]).complexity("O(N) where N is the count of clients watching or blocking on keys from both databases."),
+    CommandSpec::new("time", 1, &[LOADING, STALE, FAST], time).doc(Group::Server, "2.6.0", "", "Replies with the server time: seconds and microseconds.").tips(&["nondeterministic_output"]).complexity("O(1)"),
+    CommandSpec::new("lastsave", 1, &[LOADING, STALE, FAST], lastsave).doc(Group::Server, "1.0.0", "", "Replies with the Unix time of the last successful snapshot.").acl(&[Acl::Admin, Acl::Dangerous]).tips(&["nondeterministic_output"]).complexity("O(1)"),
+    CommandSpec::new("role", 1, &[NOSCRIPT, LOADING, STALE, FAST], role).doc(Group::Server, "2.8.12", "", "Replies with this server's replication role: master, offset, replicas.").acl(&[Acl::Admin, Acl::Dangerous]).complexity("O(1)"),
+    CommandSpec::new("info", -1, &[LOADING, STALE], info).doc(Group::Server, "1.0.0", "[section [section ...]]", "Reports server state and counters, by section.").acl(&[Acl::Dangerous]).tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]).complexity("O(1)"),
+    CommandSpec::new("config", -2, &[], container).doc(Group::Server, "2.0.0", "", "Reads and changes configuration parameters.").complexity("Depends on subcommand.").subs(CONFIG_SUBCOMMANDS),
+    CommandSpec::new("command", -1, &[LOADING, STALE], introspect::command).doc(Group::Server, "2.8.13", "", "Describes the commands this server knows.").acl(&[Acl::Connection]).tips(&["nondeterministic_output_order"]).complexity("O(N) where N is the total number of Redis commands").subs(introspect::SUBCOMMANDS),
 ];
 
 const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new(
-        "get",
-        -3,
-        "admin noscript loading stale",
-        (0, 0, 0),
-        config_get,
-    )
-    .doc(
-        "server",
-        "2.0.0",
-        "parameter [parameter ...]",
-        "Reads the parameters whose names match the patterns.",
-    )
-    .complexity("O(N) when N is the number of configuration parameters provided"),
-    CommandSpec::new(
-        "set",
-        -4,
-        "admin noscript loading stale",
-        (0, 0, 0),
-        config_set,
-    )
-    .doc(
-        "server",
-        "2.0.0",
-        "parameter value [parameter value ...]",
-        "Changes parameters, all of them or none.",
-    )
-    .tips("request_policy:all_nodes response_policy:all_succeeded")
-    .complexity("O(N) when N is the number of configuration parameters provided"),
+    CommandSpec::new("get", -3, &[ADMIN, NOSCRIPT, LOADING, STALE], config_get)
+        .doc(
+            Group::Server,
+            "2.0.0",
+            "parameter [parameter ...]",
+            "Reads the parameters whose names match the patterns.",
+        )
+        .complexity("O(N) when N is the number of configuration parameters provided"),
+    CommandSpec::new("set", -4, &[ADMIN, NOSCRIPT, LOADING, STALE], config_set)
+        .doc(
+            Group::Server,
+            "2.0.0",
+            "parameter value [parameter value ...]",
+            "Changes parameters, all of them or none.",
+        )
+        .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
+        .complexity("O(N) when N is the number of configuration parameters provided"),
     CommandSpec::new(
         "resetstat",
         2,
-        "admin noscript loading stale",
-        (0, 0, 0),
+        &[ADMIN, NOSCRIPT, LOADING, STALE],
         config_resetstat,
     )
-    .doc("server", "2.0.0", "", "Resets the counters INFO reports.")
+    .doc(
+        Group::Server,
+        "2.0.0",
+        "",
+        "Resets the counters INFO reports.",
+    )
     .complexity("O(1)"),
     CommandSpec::new(
         "rewrite",
         2,
-        "admin noscript loading stale",
-        (0, 0, 0),
+        &[ADMIN, NOSCRIPT, LOADING, STALE],
         config_rewrite,
     )
     .doc(
-        "server",
+        Group::Server,
         "2.8.0",
         "",
         "Writes the running configuration back to the config file.",
     )
     .complexity("O(1)"),
-    CommandSpec::new("help", 2, "loading stale", (0, 0, 0), config_help)
-        .doc("server", "5.0.0", "", "Lists the CONFIG subcommands.")
+    CommandSpec::new("help", 2, &[LOADING, STALE], config_help)
+        .doc(Group::Server, "5.0.0", "", "Lists the CONFIG subcommands.")
         .complexity("O(1)"),
 ];
 

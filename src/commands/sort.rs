@@ -8,7 +8,8 @@
 
 use std::cmp::Ordering;
 
-use super::{args, CommandSpec};
+use super::args;
+use super::spec::*;
 use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
@@ -17,33 +18,8 @@ use crate::types::{List, Value};
 
 /// The sort group's commands (group `generic`).
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("sort", -2, "write denyoom movablekeys", (1, 1, 1), sort)
-        .doc(
-            "generic",
-            "1.0.0",
-            "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] [STORE destination]",
-            "Sorts a list, set or sorted set (numerically or by bytes), optionally storing the result in a list.",
-        )
-        .acl("dangerous list set sortedset -keyspace")
-        .key_specs(&[
-            "RO access / index 1 / range 0 1 0",
-            "RO access / unknown / unknown / For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort",
-            "OW update / unknown / unknown / For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array",
-        ])
-        .complexity("O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N)."),
-    CommandSpec::new("sort_ro", -2, "readonly movablekeys", (1, 1, 1), sort_ro)
-        .doc(
-            "generic",
-            "7.0.0",
-            "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]",
-            "Sorts a list, set or sorted set like SORT, without the STORE option (safe on replicas).",
-        )
-        .acl("dangerous list set sortedset -keyspace")
-        .key_specs(&[
-            "RO access / index 1 / range 0 1 0",
-            "RO access / unknown / unknown / For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort",
-        ])
-        .complexity("O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N)."),
+    CommandSpec::new("sort", -2, &[WRITE, DENYOOM], sort).getkeys(store_key).doc(Group::Generic, "1.0.0", "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA] [STORE destination]", "Sorts a list, set or sorted set (numerically or by bytes), optionally storing the result in a list.").acl(&[Acl::Dangerous, Acl::List, Acl::Set, Acl::Sortedset]).acl_not(&[Acl::Keyspace]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0)), KeySpec::new(&[RO, ACCESS], Begin::Unknown, Find::Unknown).notes("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort"), KeySpec::new(&[OW, UPDATE], Begin::Unknown, Find::Unknown).notes("For the optional STORE keyword. It is marked 'unknown' because the keyword can appear anywhere in the argument array")]).complexity("O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N)."),
+    CommandSpec::new("sort_ro", -2, &[READONLY], sort_ro).doc(Group::Generic, "7.0.0", "key [BY pattern] [LIMIT offset count] [GET pattern [GET pattern ...]] [ASC|DESC] [ALPHA]", "Sorts a list, set or sorted set like SORT, without the STORE option (safe on replicas).").acl(&[Acl::Dangerous, Acl::List, Acl::Set, Acl::Sortedset]).acl_not(&[Acl::Keyspace]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0)), KeySpec::new(&[RO, ACCESS], Begin::Unknown, Find::Unknown).notes("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort")]).complexity("O(N+M*log(M)) where N is the number of elements in the list or set to sort, and M the number of returned elements. When the elements are not sorted, complexity is O(N)."),
 ];
 
 const SCORE_ERROR: &str = "ERR One or more scores can't be converted into double";
@@ -67,6 +43,16 @@ pub fn store_key_index(line: &[Vec<u8>]) -> Option<usize> {
         i += 1;
     }
     found
+}
+
+/// SORT's getkeys procedure: the STORE destination, written over.
+fn store_key(line: &[Vec<u8>], out: &mut Vec<(usize, KeyFlags)>) {
+    if let Some(i) = store_key_index(line) {
+        out.push((
+            i,
+            KeySpec::new(&[OW, UPDATE], Begin::Unknown, Find::Unknown).flags,
+        ));
+    }
 }
 
 /// `SORT key [BY pattern] [LIMIT offset count] [GET pattern ...] [ASC|DESC] [ALPHA]

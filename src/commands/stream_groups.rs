@@ -1,107 +1,72 @@
 //! Stream consumer groups: XGROUP (CREATE, SETID, DESTROY, CREATECONSUMER, DELCONSUMER, HELP),
 //! XREADGROUP (with BLOCK through the engine's blocking machinery), XACK, XPENDING.
 
+use super::args;
+use super::spec::*;
 use super::streams::{c_str, entry_reply, parse_bound, parse_id, read_options, ReadOptions};
-use super::{args, CommandSpec};
 use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
-use crate::types::stream::{Consumer, Fields, Group, PendingEntry, Stream, StreamId};
+use crate::types::stream::{self, Consumer, Fields, PendingEntry, Stream, StreamId};
 use crate::types::Value;
 
 /// The consumer-group commands.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("xgroup", -2, "", (0, 0, 0), xgroup_container)
-        .doc("stream", "5.0.0", "<subcommand> [<arg> ...]", "Manages a stream's consumer groups and their consumers.")
-        .complexity("Depends on subcommand.")
-        .subs(XGROUP_SUBCOMMANDS),
-    CommandSpec::new("xreadgroup", -7, "write blocking movablekeys", (0, 0, 0), xreadgroup)
-        .key_specs(&["RO access / keyword STREAMS 4 / range -1 1 2"])
-        .doc(
-            "stream",
-            "5.0.0",
-            "GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]",
-            "Reads entries for a consumer of a group: new ones with `>`, or its pending ones, optionally waiting.",
-        )
-        .complexity("For each stream mentioned: O(M) with M the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data."),
-    CommandSpec::new("xack", -4, "write fast", (1, 1, 1), xack)
-        .key_specs(&["RW update / index 1 / range 0 1 0"])
-        .doc("stream", "5.0.0", "key group id [id ...]", "Acknowledges entries of a group, removing them from its pending list.")
-        .complexity("O(1) for each message ID processed."),
-    CommandSpec::new("xpending", -3, "readonly", (1, 1, 1), xpending)
-        .tips("nondeterministic_output")
-        .key_specs(&["RO access / index 1 / range 0 1 0"])
-        .doc(
-            "stream",
-            "5.0.0",
-            "key group [[IDLE min-idle-time] start end count [consumer]]",
-            "Summarizes a group's pending entries, or lists them with owner, idle time and delivery count.",
-        )
-        .complexity("O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer."),
-    CommandSpec::new("xclaim", -6, "write fast", (1, 1, 1), xclaim)
-        .tips("nondeterministic_output")
-        .key_specs(&["RW update / index 1 / range 0 1 0"])
-        .doc(
-            "stream",
-            "5.0.0",
-            "key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]",
-            "Moves pending entries idle long enough to another consumer of the group.",
-        )
-        .complexity("O(log N) with N being the number of messages in the PEL of the consumer group."),
-    CommandSpec::new("xautoclaim", -6, "write fast", (1, 1, 1), xautoclaim)
-        .tips("nondeterministic_output")
-        .key_specs(&["RW delete / index 1 / range 0 1 0"])
-        .doc(
-            "stream",
-            "6.2.0",
-            "key group consumer min-idle-time start [COUNT count] [JUSTID]",
-            "Moves a batch of pending entries idle long enough to another consumer, resuming from a cursor.",
-        )
-        .complexity("O(1) if COUNT is small."),
+    CommandSpec::new("xgroup", -2, &[], xgroup_container).doc(Group::Stream, "5.0.0", "<subcommand> [<arg> ...]", "Manages a stream's consumer groups and their consumers.").complexity("Depends on subcommand.").subs(XGROUP_SUBCOMMANDS),
+    CommandSpec::new("xreadgroup", -7, &[WRITE, BLOCKING], xreadgroup).key_specs(&[KeySpec::new(&[RO, ACCESS], keyword("STREAMS", 4), range(-1, 1, 2))]).doc(Group::Stream, "5.0.0", "GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]", "Reads entries for a consumer of a group: new ones with `>`, or its pending ones, optionally waiting.").complexity("For each stream mentioned: O(M) with M the number of elements returned. If M is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1). On the other side when XREADGROUP blocks, XADD will pay the O(N) time in order to serve the N clients blocked on the stream getting new data."),
+    CommandSpec::new("xack", -4, &[WRITE, FAST], xack).key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).doc(Group::Stream, "5.0.0", "key group id [id ...]", "Acknowledges entries of a group, removing them from its pending list.").complexity("O(1) for each message ID processed."),
+    CommandSpec::new("xpending", -3, &[READONLY], xpending).tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).doc(Group::Stream, "5.0.0", "key group [[IDLE min-idle-time] start end count [consumer]]", "Summarizes a group's pending entries, or lists them with owner, idle time and delivery count.").complexity("O(N) with N being the number of elements returned, so asking for a small fixed number of entries per call is O(1). O(M), where M is the total number of entries scanned when used with the IDLE filter. When the command returns just the summary and the list of consumers is small, it runs in O(1) time; otherwise, an additional O(N) time for iterating every consumer."),
+    CommandSpec::new("xclaim", -6, &[WRITE, FAST], xclaim).tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).doc(Group::Stream, "5.0.0", "key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]", "Moves pending entries idle long enough to another consumer of the group.").complexity("O(log N) with N being the number of messages in the PEL of the consumer group."),
+    CommandSpec::new("xautoclaim", -6, &[WRITE, FAST], xautoclaim).tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RW, DELETE], index(1), range(0, 1, 0))]).doc(Group::Stream, "6.2.0", "key group consumer min-idle-time start [COUNT count] [JUSTID]", "Moves a batch of pending entries idle long enough to another consumer, resuming from a cursor.").complexity("O(1) if COUNT is small."),
 ];
 
 /// XGROUP's subcommands.
 const XGROUP_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("create", -5, "write denyoom", (2, 2, 1), xgroup)
-        .key_specs(&["RW insert / index 2 / range 0 1 0"])
+    CommandSpec::new("create", -5, &[WRITE, DENYOOM], xgroup)
+        .key_specs(&[KeySpec::new(&[RW, INSERT], index(2), range(0, 1, 0))])
         .doc(
-            "stream",
+            Group::Stream,
             "5.0.0",
             "key group <id | $> [MKSTREAM] [ENTRIESREAD entries-read]",
             "Creates a consumer group.",
         )
         .complexity("O(1)"),
-    CommandSpec::new("createconsumer", 5, "write denyoom", (2, 2, 1), xgroup)
-        .key_specs(&["RW insert / index 2 / range 0 1 0"])
+    CommandSpec::new("createconsumer", 5, &[WRITE, DENYOOM], xgroup)
+        .key_specs(&[KeySpec::new(&[RW, INSERT], index(2), range(0, 1, 0))])
         .doc(
-            "stream",
+            Group::Stream,
             "6.2.0",
             "key group consumer",
             "Adds a consumer to a group.",
         )
         .complexity("O(1)"),
-    CommandSpec::new("delconsumer", 5, "write", (2, 2, 1), xgroup)
-        .key_specs(&["RW delete / index 2 / range 0 1 0"])
+    CommandSpec::new("delconsumer", 5, &[WRITE], xgroup)
+        .key_specs(&[KeySpec::new(&[RW, DELETE], index(2), range(0, 1, 0))])
         .doc(
-            "stream",
+            Group::Stream,
             "5.0.0",
             "key group consumer",
             "Removes a consumer and its pending entries from a group.",
         )
         .complexity("O(1)"),
-    CommandSpec::new("destroy", 4, "write", (2, 2, 1), xgroup)
-        .key_specs(&["RW delete / index 2 / range 0 1 0"])
-        .doc("stream", "5.0.0", "key group", "Removes a consumer group.")
+    CommandSpec::new("destroy", 4, &[WRITE], xgroup)
+        .key_specs(&[KeySpec::new(&[RW, DELETE], index(2), range(0, 1, 0))])
+        .doc(
+            Group::Stream,
+            "5.0.0",
+            "key group",
+            "Removes a consumer group.",
+        )
         .complexity(
             "O(N) where N is the number of entries in the group's pending entries list (PEL).",
         ),
-    CommandSpec::new("help", 2, "loading stale", (0, 0, 0), xgroup)
-        .doc("stream", "5.0.0", "", "Lists XGROUP's subcommands.")
+    CommandSpec::new("help", 2, &[LOADING, STALE], xgroup)
+        .doc(Group::Stream, "5.0.0", "", "Lists XGROUP's subcommands.")
         .complexity("O(1)"),
-    CommandSpec::new("setid", -5, "write", (2, 2, 1), xgroup)
-        .key_specs(&["RW update / index 2 / range 0 1 0"])
+    CommandSpec::new("setid", -5, &[WRITE], xgroup)
+        .key_specs(&[KeySpec::new(&[RW, UPDATE], index(2), range(0, 1, 0))])
         .doc(
-            "stream",
+            Group::Stream,
             "5.0.0",
             "key group <id | $> [ENTRIESREAD entries-read]",
             "Moves a group's last delivered ID.",
@@ -229,10 +194,10 @@ fn xgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             }
             st.groups.insert(
                 group.clone(),
-                Group {
+                stream::Group {
                     last_id: id,
                     entries_read,
-                    ..Group::default()
+                    ..stream::Group::default()
                 },
             );
             ctx.dirty(1);
@@ -428,7 +393,7 @@ fn deliver_new(
 }
 
 /// Looks the consumer up, refreshing its seen time, or creates it; true when created.
-fn touch_consumer(g: &mut Group, consumer: &[u8], now: i64) -> bool {
+fn touch_consumer(g: &mut stream::Group, consumer: &[u8], now: i64) -> bool {
     match g.consumers.get_mut(consumer) {
         Some(c) => {
             c.seen_time = now;

@@ -2,7 +2,8 @@
 //! XREAD (with BLOCK through the engine's blocking machinery). Consumer groups live in
 //! stream_groups.rs.
 
-use super::{args, CommandSpec};
+use super::args;
+use super::spec::*;
 use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
@@ -11,60 +12,14 @@ use crate::types::Value;
 
 /// The stream group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("xadd", -5, "write denyoom fast", (1, 1, 1), xadd)
-        .tips("nondeterministic_output")
-        .key_specs(&["RW update / index 1 / range 0 1 0 / UPDATE instead of INSERT because of the optional trimming feature"])
-        .doc(
-            "stream",
-            "5.0.0",
-            "key [NOMKSTREAM] [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]] <* | id> field value [field value ...]",
-            "Appends an entry to a stream, creating it if needed, and optionally trims it.",
-        )
-        .complexity("O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted."),
-    CommandSpec::new("xlen", 2, "readonly fast", (1, 1, 1), xlen)
-        .key_specs(&["RO / index 1 / range 0 1 0"])
-        .doc("stream", "5.0.0", "key", "Counts the entries of a stream.")
-        .complexity("O(1)"),
-    CommandSpec::new("xrange", -4, "readonly", (1, 1, 1), xrange)
-        .key_specs(&["RO access / index 1 / range 0 1 0"])
-        .doc("stream", "5.0.0", "key start end [COUNT count]", "Lists a stream's entries between two IDs, oldest first.")
-        .complexity("O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1)."),
-    CommandSpec::new("xrevrange", -4, "readonly", (1, 1, 1), xrevrange)
-        .key_specs(&["RO access / index 1 / range 0 1 0"])
-        .doc("stream", "5.0.0", "key end start [COUNT count]", "Lists a stream's entries between two IDs, newest first.")
-        .complexity("O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1)."),
-    CommandSpec::new("xdel", -3, "write fast", (1, 1, 1), xdel)
-        .key_specs(&["RW delete / index 1 / range 0 1 0"])
-        .doc("stream", "5.0.0", "key id [id ...]", "Deletes entries of a stream by ID.")
-        .complexity("O(1) for each single item to delete in the stream, regardless of the stream size."),
-    CommandSpec::new("xtrim", -4, "write", (1, 1, 1), xtrim)
-        .tips("nondeterministic_output")
-        .key_specs(&["RW delete / index 1 / range 0 1 0"])
-        .doc(
-            "stream",
-            "5.0.0",
-            "key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]",
-            "Removes a stream's oldest entries, down to a length or up to an ID.",
-        )
-        .complexity("O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation."),
-    CommandSpec::new("xread", -4, "readonly blocking movablekeys", (0, 0, 0), xread)
-        .key_specs(&["RO access / keyword STREAMS 1 / range -1 1 2"])
-        .doc(
-            "stream",
-            "5.0.0",
-            "[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]",
-            "Reads entries newer than the given IDs from one or more streams, optionally waiting for them.",
-        )
-        .complexity("For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data."),
-    CommandSpec::new("xsetid", -3, "write denyoom fast", (1, 1, 1), xsetid)
-        .key_specs(&["RW update / index 1 / range 0 1 0"])
-        .doc(
-            "stream",
-            "5.0.0",
-            "key last-id [ENTRIESADDED entries_added] [MAXDELETEDID max_deleted_entry_id]",
-            "Sets a stream's last ID and, optionally, its added-entries counter and largest deleted ID.",
-        )
-        .complexity("O(1)"),
+    CommandSpec::new("xadd", -5, &[WRITE, DENYOOM, FAST], xadd).tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0)).notes("UPDATE instead of INSERT because of the optional trimming feature")]).doc(Group::Stream, "5.0.0", "key [NOMKSTREAM] [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]] <* | id> field value [field value ...]", "Appends an entry to a stream, creating it if needed, and optionally trims it.").complexity("O(1) when adding a new entry, O(N) when trimming where N being the number of entries evicted."),
+    CommandSpec::new("xlen", 2, &[READONLY, FAST], xlen).key_specs(&[KeySpec::new(&[RO], index(1), range(0, 1, 0))]).doc(Group::Stream, "5.0.0", "key", "Counts the entries of a stream.").complexity("O(1)"),
+    CommandSpec::new("xrange", -4, &[READONLY], xrange).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).doc(Group::Stream, "5.0.0", "key start end [COUNT count]", "Lists a stream's entries between two IDs, oldest first.").complexity("O(N) with N being the number of elements being returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1)."),
+    CommandSpec::new("xrevrange", -4, &[READONLY], xrevrange).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).doc(Group::Stream, "5.0.0", "key end start [COUNT count]", "Lists a stream's entries between two IDs, newest first.").complexity("O(N) with N being the number of elements returned. If N is constant (e.g. always asking for the first 10 elements with COUNT), you can consider it O(1)."),
+    CommandSpec::new("xdel", -3, &[WRITE, FAST], xdel).key_specs(&[KeySpec::new(&[RW, DELETE], index(1), range(0, 1, 0))]).doc(Group::Stream, "5.0.0", "key id [id ...]", "Deletes entries of a stream by ID.").complexity("O(1) for each single item to delete in the stream, regardless of the stream size."),
+    CommandSpec::new("xtrim", -4, &[WRITE], xtrim).tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RW, DELETE], index(1), range(0, 1, 0))]).doc(Group::Stream, "5.0.0", "key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]", "Removes a stream's oldest entries, down to a length or up to an ID.").complexity("O(N), with N being the number of evicted entries. Constant times are very small however, since entries are organized in macro nodes containing multiple entries that can be released with a single deallocation."),
+    CommandSpec::new("xread", -4, &[READONLY, BLOCKING], xread).key_specs(&[KeySpec::new(&[RO, ACCESS], keyword("STREAMS", 1), range(-1, 1, 2))]).doc(Group::Stream, "5.0.0", "[COUNT count] [BLOCK milliseconds] STREAMS key [key ...] id [id ...]", "Reads entries newer than the given IDs from one or more streams, optionally waiting for them.").complexity("For each stream mentioned: O(N) with N being the number of elements being returned, it means that XREAD-ing with a fixed COUNT is O(1). Note that when the BLOCK option is used, XADD will pay O(M) time in order to serve the M clients blocked on the stream getting new data."),
+    CommandSpec::new("xsetid", -3, &[WRITE, DENYOOM, FAST], xsetid).key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).doc(Group::Stream, "5.0.0", "key last-id [ENTRIESADDED entries_added] [MAXDELETEDID max_deleted_entry_id]", "Sets a stream's last ID and, optionally, its added-entries counter and largest deleted ID.").complexity("O(1)"),
 ];
 
 /// The argument as C string functions see it: up to its first NUL byte.

@@ -6,7 +6,7 @@
 //! int; strings modified in place (APPEND to an existing key, SETRANGE) are raw.
 
 use super::args;
-use super::CommandSpec;
+use super::spec::*;
 use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
@@ -16,163 +16,28 @@ use crate::util::parse_i64;
 
 /// This group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("append", 3, "write denyoom fast", (1, 1, 1), append).doc(
-        "string",
-        "2.0.0",
-        "key value",
-        "Adds bytes to the end of a string, creating it when missing; replies the new length.",
-    )
-    .key_specs(&["RW insert / index 1 / range 0 1 0"]),
-    CommandSpec::new("decr", 2, "write denyoom fast", (1, 1, 1), decr).doc(
-        "string",
-        "1.0.0",
-        "key",
-        "Subtracts one from the integer held by a key (0 when missing).",
-    )
-    .key_specs(&["RW access update / index 1 / range 0 1 0"]),
-    CommandSpec::new("decrby", 3, "write denyoom fast", (1, 1, 1), decrby).doc(
-        "string",
-        "1.0.0",
-        "key decrement",
-        "Subtracts a number from the integer held by a key (0 when missing).",
-    )
-    .key_specs(&["RW access update / index 1 / range 0 1 0"]),
-    CommandSpec::new("get", 2, "readonly fast", (1, 1, 1), get).doc(
-        "string",
-        "1.0.0",
-        "key",
-        "Returns the string held by a key, or nil.",
-    )
-    .key_specs(&["RO access / index 1 / range 0 1 0"]),
-    CommandSpec::new("getdel", 2, "write fast", (1, 1, 1), getdel).doc(
-        "string",
-        "6.2.0",
-        "key",
-        "Returns the string held by a key and removes the key.",
-    )
-    .key_specs(&["RW access delete / index 1 / range 0 1 0"]),
-    CommandSpec::new("getex", -2, "write fast", (1, 1, 1), getex).doc(
-        "string",
-        "6.2.0",
-        "key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]",
-        "Returns the string held by a key and optionally changes or removes its time to live.",
-    )
-    .key_specs(&["RW access update / index 1 / range 0 1 0 / RW and UPDATE because it changes the TTL"]),
-    CommandSpec::new("getrange", 4, "readonly", (1, 1, 1), getrange).doc(
-        "string",
-        "2.4.0",
-        "key start end",
-        "Returns the bytes of a string between two offsets (negative ones count from the end).",
-    )
-    .key_specs(&["RO access / index 1 / range 0 1 0"]),
-    CommandSpec::new("getset", 3, "write denyoom fast", (1, 1, 1), getset).doc(
-        "string",
-        "1.0.0",
-        "key value",
-        "Stores a string and returns the previous one (deprecated: SET with GET).",
-    )
-    .key_specs(&["RW access update / index 1 / range 0 1 0"]),
-    CommandSpec::new("incr", 2, "write denyoom fast", (1, 1, 1), incr).doc(
-        "string",
-        "1.0.0",
-        "key",
-        "Adds one to the integer held by a key (0 when missing).",
-    )
-    .key_specs(&["RW access update / index 1 / range 0 1 0"]),
-    CommandSpec::new("incrby", 3, "write denyoom fast", (1, 1, 1), incrby).doc(
-        "string",
-        "1.0.0",
-        "key increment",
-        "Adds a number to the integer held by a key (0 when missing).",
-    )
-    .key_specs(&["RW access update / index 1 / range 0 1 0"]),
-    CommandSpec::new("incrbyfloat", 3, "write denyoom fast", (1, 1, 1), incrbyfloat).doc(
-        "string",
-        "2.6.0",
-        "key increment",
-        "Adds a decimal number to the number held by a key, in extended precision.",
-    )
-    .key_specs(&["RW access update / index 1 / range 0 1 0"]),
-    CommandSpec::new("lcs", -3, "readonly", (1, 2, 1), lcs).doc(
-        "string",
-        "7.0.0",
-        "key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]",
-        "Finds the longest common subsequence of two strings, its length or its matching ranges.",
-    )
-    .key_specs(&["RO access / index 1 / range 1 1 0"]),
-    CommandSpec::new("mget", -2, "readonly fast", (1, -1, 1), mget).doc(
-        "string",
-        "1.0.0",
-        "key [key ...]",
-        "Returns the strings held by several keys, nil for missing or non-string ones.",
-    )
-    .key_specs(&["RO access / index 1 / range -1 1 0"])
-    .tips("request_policy:multi_shard"),
-    CommandSpec::new("mset", -3, "write denyoom", (1, -1, 2), mset).doc(
-        "string",
-        "1.0.1",
-        "key value [key value ...]",
-        "Stores several strings at once.",
-    )
-    .key_specs(&["OW update / index 1 / range -1 2 0"])
-    .tips("request_policy:multi_shard response_policy:all_succeeded"),
-    CommandSpec::new("msetnx", -3, "write denyoom", (1, -1, 2), msetnx).doc(
-        "string",
-        "1.0.1",
-        "key value [key value ...]",
-        "Stores several strings at once, only when none of the keys exists.",
-    )
-    .key_specs(&["OW insert / index 1 / range -1 2 0"])
-    .tips("request_policy:multi_shard response_policy:agg_min"),
-    CommandSpec::new("psetex", 4, "write denyoom", (1, 1, 1), psetex).doc(
-        "string",
-        "2.6.0",
-        "key milliseconds value",
-        "Stores a string that expires after a number of milliseconds.",
-    )
-    .key_specs(&["OW update / index 1 / range 0 1 0"]),
-    CommandSpec::new("set", -3, "write denyoom", (1, 1, 1), set).doc(
-        "string",
-        "1.0.0",
-        "key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]",
-        "Stores a string, with conditions, a time to live, or a reply of the previous value.",
-    )
-    .key_specs(&["RW access update variable_flags / index 1 / range 0 1 0 / RW and ACCESS due to the optional `GET` argument"]),
-    CommandSpec::new("setex", 4, "write denyoom", (1, 1, 1), setex).doc(
-        "string",
-        "2.0.0",
-        "key seconds value",
-        "Stores a string that expires after a number of seconds.",
-    )
-    .key_specs(&["OW update / index 1 / range 0 1 0"]),
-    CommandSpec::new("setnx", 3, "write denyoom fast", (1, 1, 1), setnx).doc(
-        "string",
-        "1.0.0",
-        "key value",
-        "Stores a string only when the key does not exist; replies 1 when it did.",
-    )
-    .key_specs(&["OW insert / index 1 / range 0 1 0"]),
-    CommandSpec::new("setrange", 4, "write denyoom", (1, 1, 1), setrange).doc(
-        "string",
-        "2.2.0",
-        "key offset value",
-        "Overwrites bytes of a string from an offset, padding with zero bytes; replies the length.",
-    )
-    .key_specs(&["RW update / index 1 / range 0 1 0"]),
-    CommandSpec::new("strlen", 2, "readonly fast", (1, 1, 1), strlen).doc(
-        "string",
-        "2.2.0",
-        "key",
-        "Returns the length in bytes of the string held by a key (0 when missing).",
-    )
-    .key_specs(&["RO / index 1 / range 0 1 0"]),
-    CommandSpec::new("substr", 4, "readonly", (1, 1, 1), getrange).doc(
-        "string",
-        "1.0.0",
-        "key start end",
-        "Returns the bytes of a string between two offsets (deprecated: GETRANGE).",
-    )
-    .key_specs(&["RO access / index 1 / range 0 1 0"]),
+    CommandSpec::new("append", 3, &[WRITE, DENYOOM, FAST], append).doc(Group::String, "2.0.0", "key value", "Adds bytes to the end of a string, creating it when missing; replies the new length.").key_specs(&[KeySpec::new(&[RW, INSERT], index(1), range(0, 1, 0))]),
+    CommandSpec::new("decr", 2, &[WRITE, DENYOOM, FAST], decr).doc(Group::String, "1.0.0", "key", "Subtracts one from the integer held by a key (0 when missing).").key_specs(&[KeySpec::new(&[RW, ACCESS, UPDATE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("decrby", 3, &[WRITE, DENYOOM, FAST], decrby).doc(Group::String, "1.0.0", "key decrement", "Subtracts a number from the integer held by a key (0 when missing).").key_specs(&[KeySpec::new(&[RW, ACCESS, UPDATE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("get", 2, &[READONLY, FAST], get).doc(Group::String, "1.0.0", "key", "Returns the string held by a key, or nil.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]),
+    CommandSpec::new("getdel", 2, &[WRITE, FAST], getdel).doc(Group::String, "6.2.0", "key", "Returns the string held by a key and removes the key.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("getex", -2, &[WRITE, FAST], getex).doc(Group::String, "6.2.0", "key [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | PERSIST]", "Returns the string held by a key and optionally changes or removes its time to live.").key_specs(&[KeySpec::new(&[RW, ACCESS, UPDATE], index(1), range(0, 1, 0)).notes("RW and UPDATE because it changes the TTL")]),
+    CommandSpec::new("getrange", 4, &[READONLY], getrange).doc(Group::String, "2.4.0", "key start end", "Returns the bytes of a string between two offsets (negative ones count from the end).").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]),
+    CommandSpec::new("getset", 3, &[WRITE, DENYOOM, FAST], getset).doc(Group::String, "1.0.0", "key value", "Stores a string and returns the previous one (deprecated: SET with GET).").key_specs(&[KeySpec::new(&[RW, ACCESS, UPDATE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("incr", 2, &[WRITE, DENYOOM, FAST], incr).doc(Group::String, "1.0.0", "key", "Adds one to the integer held by a key (0 when missing).").key_specs(&[KeySpec::new(&[RW, ACCESS, UPDATE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("incrby", 3, &[WRITE, DENYOOM, FAST], incrby).doc(Group::String, "1.0.0", "key increment", "Adds a number to the integer held by a key (0 when missing).").key_specs(&[KeySpec::new(&[RW, ACCESS, UPDATE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("incrbyfloat", 3, &[WRITE, DENYOOM, FAST], incrbyfloat).doc(Group::String, "2.6.0", "key increment", "Adds a decimal number to the number held by a key, in extended precision.").key_specs(&[KeySpec::new(&[RW, ACCESS, UPDATE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("lcs", -3, &[READONLY], lcs).doc(Group::String, "7.0.0", "key1 key2 [LEN] [IDX] [MINMATCHLEN min-match-len] [WITHMATCHLEN]", "Finds the longest common subsequence of two strings, its length or its matching ranges.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(1, 1, 0))]),
+    CommandSpec::new("mget", -2, &[READONLY, FAST], mget).doc(Group::String, "1.0.0", "key [key ...]", "Returns the strings held by several keys, nil for missing or non-string ones.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(-1, 1, 0))]).tips(&["request_policy:multi_shard"]),
+    CommandSpec::new("mset", -3, &[WRITE, DENYOOM], mset).doc(Group::String, "1.0.1", "key value [key value ...]", "Stores several strings at once.").key_specs(&[KeySpec::new(&[OW, UPDATE], index(1), range(-1, 2, 0))]).tips(&["request_policy:multi_shard", "response_policy:all_succeeded"]),
+    CommandSpec::new("msetnx", -3, &[WRITE, DENYOOM], msetnx).doc(Group::String, "1.0.1", "key value [key value ...]", "Stores several strings at once, only when none of the keys exists.").key_specs(&[KeySpec::new(&[OW, INSERT], index(1), range(-1, 2, 0))]).tips(&["request_policy:multi_shard", "response_policy:agg_min"]),
+    CommandSpec::new("psetex", 4, &[WRITE, DENYOOM], psetex).doc(Group::String, "2.6.0", "key milliseconds value", "Stores a string that expires after a number of milliseconds.").key_specs(&[KeySpec::new(&[OW, UPDATE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("set", -3, &[WRITE, DENYOOM], set).doc(Group::String, "1.0.0", "key value [NX | XX] [GET] [EX seconds | PX milliseconds | EXAT unix-time-seconds | PXAT unix-time-milliseconds | KEEPTTL]", "Stores a string, with conditions, a time to live, or a reply of the previous value.").key_specs(&[KeySpec::new(&[RW, ACCESS, UPDATE, VARIABLE_FLAGS], index(1), range(0, 1, 0)).notes("RW and ACCESS due to the optional `GET` argument")]),
+    CommandSpec::new("setex", 4, &[WRITE, DENYOOM], setex).doc(Group::String, "2.0.0", "key seconds value", "Stores a string that expires after a number of seconds.").key_specs(&[KeySpec::new(&[OW, UPDATE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("setnx", 3, &[WRITE, DENYOOM, FAST], setnx).doc(Group::String, "1.0.0", "key value", "Stores a string only when the key does not exist; replies 1 when it did.").key_specs(&[KeySpec::new(&[OW, INSERT], index(1), range(0, 1, 0))]),
+    CommandSpec::new("setrange", 4, &[WRITE, DENYOOM], setrange).doc(Group::String, "2.2.0", "key offset value", "Overwrites bytes of a string from an offset, padding with zero bytes; replies the length.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]),
+    CommandSpec::new("strlen", 2, &[READONLY, FAST], strlen).doc(Group::String, "2.2.0", "key", "Returns the length in bytes of the string held by a key (0 when missing).").key_specs(&[KeySpec::new(&[RO], index(1), range(0, 1, 0))]),
+    CommandSpec::new("substr", 4, &[READONLY], getrange).doc(Group::String, "1.0.0", "key start end", "Returns the bytes of a string between two offsets (deprecated: GETRANGE).").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]),
 ];
 
 /// An argument as C sees it: up to its first NUL byte. Redis compares option keywords with

@@ -4,50 +4,43 @@
 //! control commands answers `+QUEUED`, and a command refused before running (unknown, wrong
 //! arity) marks the transaction so EXEC answers EXECABORT.
 
-use super::CommandSpec;
+use super::spec::*;
 use crate::engine::{error_reply, resolve, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
 
-const FLAGS: &str = "noscript loading stale fast allow_busy";
+const FLAGS: &[Flags] = &[NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY];
 
 /// The transactions group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("multi", 1, FLAGS, (0, 0, 0), multi).doc(
-        "transactions",
+    CommandSpec::new("multi", 1, FLAGS, multi).doc(
+        Group::Transactions,
         "1.2.0",
         "",
         "Opens a transaction: later commands are queued until EXEC or DISCARD.",
     ),
-    CommandSpec::new(
-        "exec",
-        1,
-        "noscript loading stale skip_slowlog",
-        (0, 0, 0),
-        exec,
-    )
-    .doc(
-        "transactions",
+    CommandSpec::new("exec", 1, &[NOSCRIPT, LOADING, STALE, SKIP_SLOWLOG], exec).doc(
+        Group::Transactions,
         "1.2.0",
         "",
         "Runs every queued command as one atomic step, unless a watched key changed.",
     ),
-    CommandSpec::new("discard", 1, FLAGS, (0, 0, 0), discard).doc(
-        "transactions",
+    CommandSpec::new("discard", 1, FLAGS, discard).doc(
+        Group::Transactions,
         "2.0.0",
         "",
         "Drops the queued commands and leaves the transaction.",
     ),
-    CommandSpec::new("watch", -2, FLAGS, (1, -1, 1), watch)
+    CommandSpec::new("watch", -2, FLAGS, watch)
         .doc(
-            "transactions",
+            Group::Transactions,
             "2.2.0",
             "key [key ...]",
             "Makes the next EXEC fail if any of these keys changes before it.",
         )
-        .key_specs(&["RO / index 1 / range -1 1 0"]),
-    CommandSpec::new("unwatch", 1, FLAGS, (0, 0, 0), unwatch).doc(
-        "transactions",
+        .key_specs(&[KeySpec::new(&[RO], index(1), range(-1, 1, 0))]),
+    CommandSpec::new("unwatch", 1, FLAGS, unwatch).doc(
+        Group::Transactions,
         "2.2.0",
         "",
         "Stops watching every key.",

@@ -6,7 +6,8 @@
 
 use std::borrow::Cow;
 
-use super::{args, scan, CommandSpec};
+use super::spec::*;
+use super::{args, scan};
 use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
@@ -14,330 +15,45 @@ use crate::types::zset::{LexBound, LexRange, Limits, ScoreRange, ZSet};
 use crate::types::{Set, Value};
 use crate::util;
 
-const G: &str = "sorted-set";
+const G: Group = Group::SortedSet;
 
 /// The sorted-set group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("zadd", -4, "write denyoom fast", (1, 1, 1), zadd).doc(
-        G,
-        "1.2.0",
-        "key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]",
-        "Adds members with scores to a sorted set, or updates the scores of existing ones.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RW update / index 1 / range 0 1 0"])
-    .complexity("O(log(N)) for each item added, where N is the number of elements in the sorted set."),
-    CommandSpec::new("zcard", 2, "readonly fast", (1, 1, 1), zcard).doc(
-        G,
-        "1.2.0",
-        "key",
-        "Counts the members of a sorted set.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RO / index 1 / range 0 1 0"])
-    .complexity("O(1)"),
-    CommandSpec::new("zcount", 4, "readonly fast", (1, 1, 1), zcount).doc(
-        G,
-        "2.0.0",
-        "key min max",
-        "Counts the members whose score lies within a range.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RO access / index 1 / range 0 1 0"])
-    .complexity("O(log(N)) with N being the number of elements in the sorted set."),
-    CommandSpec::new("zincrby", 4, "write denyoom fast", (1, 1, 1), zincrby).doc(
-        G,
-        "1.2.0",
-        "key increment member",
-        "Adds to a member's score, creating the member (and the key) when missing.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RW access update / index 1 / range 0 1 0"])
-    .complexity("O(log(N)) where N is the number of elements in the sorted set."),
-    CommandSpec::new("zscore", 3, "readonly fast", (1, 1, 1), zscore).doc(
-        G,
-        "1.2.0",
-        "key member",
-        "Returns a member's score.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RO access / index 1 / range 0 1 0"])
-    .complexity("O(1)"),
-    CommandSpec::new("zmscore", -3, "readonly fast", (1, 1, 1), zmscore).doc(
-        G,
-        "6.2.0",
-        "key member [member ...]",
-        "Returns the scores of several members, nil for those missing.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RO access / index 1 / range 0 1 0"])
-    .complexity("O(N) where N is the number of members being requested."),
-    CommandSpec::new("zrank", 3, "readonly fast", (1, 1, 1), zrank).doc(
-        G,
-        "2.0.0",
-        "key member",
-        "Returns a member's position, counting from the lowest score.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RO access / index 1 / range 0 1 0"])
-    .complexity("O(log(N))"),
-    CommandSpec::new("zrevrank", 3, "readonly fast", (1, 1, 1), zrevrank).doc(
-        G,
-        "2.0.0",
-        "key member",
-        "Returns a member's position, counting from the highest score.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RO access / index 1 / range 0 1 0"])
-    .complexity("O(log(N))"),
-    CommandSpec::new("zrange", -4, "readonly", (1, 1, 1), zrange).doc(
-        G,
-        "1.2.0",
-        "key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]",
-        "Returns members by rank, score or lexicographic range, in either direction.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RO access / index 1 / range 0 1 0"])
-    .complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned."),
-    CommandSpec::new("zrangebyscore", -4, "readonly", (1, 1, 1), zrangebyscore).doc(
-        G,
-        "1.0.5",
-        "key min max [WITHSCORES] [LIMIT offset count]",
-        "Returns members whose score lies within a range, lowest first.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RO access / index 1 / range 0 1 0"])
-    .complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N))."),
-    CommandSpec::new("zrevrangebyscore", -4, "readonly", (1, 1, 1), zrevrangebyscore).doc(
-        G,
-        "2.2.0",
-        "key max min [WITHSCORES] [LIMIT offset count]",
-        "Returns members whose score lies within a range, highest first.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RO access / index 1 / range 0 1 0"])
-    .complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N))."),
-    CommandSpec::new("zrangebylex", -4, "readonly", (1, 1, 1), zrangebylex).doc(
-        G,
-        "2.8.9",
-        "key min max [LIMIT offset count]",
-        "Returns members within a lexicographic range (for members of equal score).",
-    )
-    .acl("sortedset")
-    .key_specs(&["RO access / index 1 / range 0 1 0"])
-    .complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N))."),
-    CommandSpec::new("zrevrangebylex", -4, "readonly", (1, 1, 1), zrevrangebylex).doc(
-        G,
-        "2.8.9",
-        "key max min [LIMIT offset count]",
-        "Returns members within a lexicographic range, in reverse order.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RO access / index 1 / range 0 1 0"])
-    .complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N))."),
-    CommandSpec::new("zrevrange", -4, "readonly", (1, 1, 1), zrevrange).doc(
-        G,
-        "1.2.0",
-        "key start stop [WITHSCORES]",
-        "Returns members by rank, counting from the highest score.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RO access / index 1 / range 0 1 0"])
-    .complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned."),
-    CommandSpec::new("zrangestore", -5, "write denyoom", (1, 2, 1), zrangestore).doc(
-        G,
-        "6.2.0",
-        "dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]",
-        "Stores a range of a sorted set (as ZRANGE selects it) in another key.",
-    )
-    .acl("sortedset")
-    .key_specs(&["OW update / index 1 / range 0 1 0", "RO access / index 2 / range 0 1 0"])
-    .complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key."),
-    CommandSpec::new("zrem", -3, "write fast", (1, 1, 1), zrem).doc(
-        G,
-        "1.2.0",
-        "key member [member ...]",
-        "Removes members from a sorted set.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RW delete / index 1 / range 0 1 0"])
-    .complexity("O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed."),
-    CommandSpec::new("zremrangebyrank", 4, "write", (1, 1, 1), zremrangebyrank).doc(
-        G,
-        "2.0.0",
-        "key start stop",
-        "Removes the members within a range of ranks.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RW delete / index 1 / range 0 1 0"])
-    .complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation."),
-    CommandSpec::new("zremrangebyscore", 4, "write", (1, 1, 1), zremrangebyscore).doc(
-        G,
-        "1.2.0",
-        "key min max",
-        "Removes the members whose score lies within a range.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RW delete / index 1 / range 0 1 0"])
-    .complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation."),
-    CommandSpec::new("zremrangebylex", 4, "write", (1, 1, 1), zremrangebylex).doc(
-        G,
-        "2.8.9",
-        "key min max",
-        "Removes the members within a lexicographic range.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RW delete / index 1 / range 0 1 0"])
-    .complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation."),
-    CommandSpec::new("zlexcount", 4, "readonly fast", (1, 1, 1), zlexcount).doc(
-        G,
-        "2.8.9",
-        "key min max",
-        "Counts the members within a lexicographic range.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RO access / index 1 / range 0 1 0"])
-    .complexity("O(log(N)) with N being the number of elements in the sorted set."),
-    CommandSpec::new("zpopmin", -2, "write fast", (1, 1, 1), zpopmin).doc(
-        G,
-        "5.0.0",
-        "key [count]",
-        "Removes and returns the members with the lowest scores.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RW access delete / index 1 / range 0 1 0"])
-    .complexity("O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped."),
-    CommandSpec::new("zpopmax", -2, "write fast", (1, 1, 1), zpopmax).doc(
-        G,
-        "5.0.0",
-        "key [count]",
-        "Removes and returns the members with the highest scores.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RW access delete / index 1 / range 0 1 0"])
-    .complexity("O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped."),
-    CommandSpec::new("zmpop", -4, "write movablekeys", (0, 0, 0), zmpop).doc(
-        G,
-        "7.0.0",
-        "numkeys key [key ...] MIN|MAX [COUNT count]",
-        "Pops members from the first non-empty sorted set among the keys given.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RW access delete / index 1 / keynum 0 1 1"])
-    .complexity("O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped."),
-    CommandSpec::new("zrandmember", -2, "readonly", (1, 1, 1), zrandmember).doc(
-        G,
-        "6.2.0",
-        "key [count [WITHSCORES]]",
-        "Returns random members: distinct for a positive count, possibly repeated for a negative one.",
-    )
-    .acl("sortedset")
-    .tips("nondeterministic_output")
-    .key_specs(&["RO access / index 1 / range 0 1 0"])
-    .complexity("O(N) where N is the number of elements returned"),
-    CommandSpec::new("zunion", -3, "readonly movablekeys", (0, 0, 0), zunion).doc(
-        G,
-        "6.2.0",
-        "numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]",
-        "Returns the union of sorted sets, scores combined.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RO access / index 1 / keynum 0 1 1"])
-    .complexity("O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set."),
-    CommandSpec::new("zinter", -3, "readonly movablekeys", (0, 0, 0), zinter).doc(
-        G,
-        "6.2.0",
-        "numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]",
-        "Returns the members common to all sorted sets, scores combined.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RO access / index 1 / keynum 0 1 1"])
-    .complexity("O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set."),
-    CommandSpec::new("zdiff", -3, "readonly movablekeys", (0, 0, 0), zdiff).doc(
-        G,
-        "6.2.0",
-        "numkeys key [key ...] [WITHSCORES]",
-        "Returns the members of the first sorted set that are in none of the others.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RO access / index 1 / keynum 0 1 1"])
-    .complexity("O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set."),
-    CommandSpec::new("zunionstore", -4, "write denyoom movablekeys", (1, 1, 1), zunionstore).doc(
-        G,
-        "2.0.0",
-        "destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]",
-        "Stores the union of sorted sets in a key.",
-    )
-    .acl("sortedset")
-    .key_specs(&["OW update / index 1 / range 0 1 0", "RO access / index 2 / keynum 0 1 1"])
-    .complexity("O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set."),
-    CommandSpec::new("zinterstore", -4, "write denyoom movablekeys", (1, 1, 1), zinterstore).doc(
-        G,
-        "2.0.0",
-        "destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]",
-        "Stores the intersection of sorted sets in a key.",
-    )
-    .acl("sortedset")
-    .key_specs(&["OW update / index 1 / range 0 1 0", "RO access / index 2 / keynum 0 1 1"])
-    .complexity("O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set."),
-    CommandSpec::new("zdiffstore", -4, "write denyoom movablekeys", (1, 1, 1), zdiffstore).doc(
-        G,
-        "6.2.0",
-        "destination numkeys key [key ...]",
-        "Stores the difference of sorted sets in a key.",
-    )
-    .acl("sortedset")
-    .key_specs(&["OW update / index 1 / range 0 1 0", "RO access / index 2 / keynum 0 1 1"])
-    .complexity("O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set."),
-    CommandSpec::new("zintercard", -3, "readonly movablekeys", (0, 0, 0), zintercard).doc(
-        G,
-        "7.0.0",
-        "numkeys key [key ...] [LIMIT limit]",
-        "Counts the members common to all sorted sets, optionally stopping at a limit.",
-    )
-    .acl("sortedset")
-    .key_specs(&["RO access / index 1 / keynum 0 1 1"])
-    .complexity("O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets."),
-    CommandSpec::new("zscan", -3, "readonly", (1, 1, 1), zscan).doc(
-        G,
-        "2.8.0",
-        "key cursor [MATCH pattern] [COUNT count]",
-        "Iterates over the members and scores of a sorted set.",
-    )
-    .acl("sortedset")
-    .tips("nondeterministic_output")
-    .key_specs(&["RO access / index 1 / range 0 1 0"])
-    .complexity("O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),
-    CommandSpec::new("bzpopmin", -3, "write noscript blocking fast", (1, -2, 1), bzpopmin)
-        .doc(
-            G,
-            "5.0.0",
-            "key [key ...] timeout",
-            "Pops the lowest-scored member of the first non-empty sorted set, waiting for one.",
-        )
-        .acl("sortedset")
-        .key_specs(&["RW access delete / index 1 / range -2 1 0"])
-        .complexity("O(log(N)) with N being the number of elements in the sorted set."),
-    CommandSpec::new("bzpopmax", -3, "write noscript blocking fast", (1, -2, 1), bzpopmax)
-        .doc(
-            G,
-            "5.0.0",
-            "key [key ...] timeout",
-            "Pops the highest-scored member of the first non-empty sorted set, waiting for one.",
-        )
-        .acl("sortedset")
-        .key_specs(&["RW access delete / index 1 / range -2 1 0"])
-        .complexity("O(log(N)) with N being the number of elements in the sorted set."),
-    CommandSpec::new("bzmpop", -5, "write blocking movablekeys", (0, 0, 0), bzmpop)
-        .doc(
-            G,
-            "7.0.0",
-            "timeout numkeys key [key ...] MIN|MAX [COUNT count]",
-            "Pops members from the first non-empty sorted set among several, waiting for one.",
-        )
-        .acl("sortedset")
-        .key_specs(&["RW access delete / index 2 / keynum 0 1 1"])
-        .complexity("O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped."),
+    CommandSpec::new("zadd", -4, &[WRITE, DENYOOM, FAST], zadd).doc(G, "1.2.0", "key [NX|XX] [GT|LT] [CH] [INCR] score member [score member ...]", "Adds members with scores to a sorted set, or updates the scores of existing ones.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(log(N)) for each item added, where N is the number of elements in the sorted set."),
+    CommandSpec::new("zcard", 2, &[READONLY, FAST], zcard).doc(G, "1.2.0", "key", "Counts the members of a sorted set.").key_specs(&[KeySpec::new(&[RO], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("zcount", 4, &[READONLY, FAST], zcount).doc(G, "2.0.0", "key min max", "Counts the members whose score lies within a range.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(log(N)) with N being the number of elements in the sorted set."),
+    CommandSpec::new("zincrby", 4, &[WRITE, DENYOOM, FAST], zincrby).doc(G, "1.2.0", "key increment member", "Adds to a member's score, creating the member (and the key) when missing.").key_specs(&[KeySpec::new(&[RW, ACCESS, UPDATE], index(1), range(0, 1, 0))]).complexity("O(log(N)) where N is the number of elements in the sorted set."),
+    CommandSpec::new("zscore", 3, &[READONLY, FAST], zscore).doc(G, "1.2.0", "key member", "Returns a member's score.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("zmscore", -3, &[READONLY, FAST], zmscore).doc(G, "6.2.0", "key member [member ...]", "Returns the scores of several members, nil for those missing.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(N) where N is the number of members being requested."),
+    CommandSpec::new("zrank", 3, &[READONLY, FAST], zrank).doc(G, "2.0.0", "key member", "Returns a member's position, counting from the lowest score.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(log(N))"),
+    CommandSpec::new("zrevrank", 3, &[READONLY, FAST], zrevrank).doc(G, "2.0.0", "key member", "Returns a member's position, counting from the highest score.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(log(N))"),
+    CommandSpec::new("zrange", -4, &[READONLY], zrange).doc(G, "1.2.0", "key start stop [BYSCORE|BYLEX] [REV] [LIMIT offset count] [WITHSCORES]", "Returns members by rank, score or lexicographic range, in either direction.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned."),
+    CommandSpec::new("zrangebyscore", -4, &[READONLY], zrangebyscore).doc(G, "1.0.5", "key min max [WITHSCORES] [LIMIT offset count]", "Returns members whose score lies within a range, lowest first.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N))."),
+    CommandSpec::new("zrevrangebyscore", -4, &[READONLY], zrevrangebyscore).doc(G, "2.2.0", "key max min [WITHSCORES] [LIMIT offset count]", "Returns members whose score lies within a range, highest first.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N))."),
+    CommandSpec::new("zrangebylex", -4, &[READONLY], zrangebylex).doc(G, "2.8.9", "key min max [LIMIT offset count]", "Returns members within a lexicographic range (for members of equal score).").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N))."),
+    CommandSpec::new("zrevrangebylex", -4, &[READONLY], zrevrangebylex).doc(G, "2.8.9", "key max min [LIMIT offset count]", "Returns members within a lexicographic range, in reverse order.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements being returned. If M is constant (e.g. always asking for the first 10 elements with LIMIT), you can consider it O(log(N))."),
+    CommandSpec::new("zrevrange", -4, &[READONLY], zrevrange).doc(G, "1.2.0", "key start stop [WITHSCORES]", "Returns members by rank, counting from the highest score.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements returned."),
+    CommandSpec::new("zrangestore", -5, &[WRITE, DENYOOM], zrangestore).doc(G, "6.2.0", "dst src min max [BYSCORE|BYLEX] [REV] [LIMIT offset count]", "Stores a range of a sorted set (as ZRANGE selects it) in another key.").key_specs(&[KeySpec::new(&[OW, UPDATE], index(1), range(0, 1, 0)), KeySpec::new(&[RO, ACCESS], index(2), range(0, 1, 0))]).complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements stored into the destination key."),
+    CommandSpec::new("zrem", -3, &[WRITE, FAST], zrem).doc(G, "1.2.0", "key member [member ...]", "Removes members from a sorted set.").key_specs(&[KeySpec::new(&[RW, DELETE], index(1), range(0, 1, 0))]).complexity("O(M*log(N)) with N being the number of elements in the sorted set and M the number of elements to be removed."),
+    CommandSpec::new("zremrangebyrank", 4, &[WRITE], zremrangebyrank).doc(G, "2.0.0", "key start stop", "Removes the members within a range of ranks.").key_specs(&[KeySpec::new(&[RW, DELETE], index(1), range(0, 1, 0))]).complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation."),
+    CommandSpec::new("zremrangebyscore", 4, &[WRITE], zremrangebyscore).doc(G, "1.2.0", "key min max", "Removes the members whose score lies within a range.").key_specs(&[KeySpec::new(&[RW, DELETE], index(1), range(0, 1, 0))]).complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation."),
+    CommandSpec::new("zremrangebylex", 4, &[WRITE], zremrangebylex).doc(G, "2.8.9", "key min max", "Removes the members within a lexicographic range.").key_specs(&[KeySpec::new(&[RW, DELETE], index(1), range(0, 1, 0))]).complexity("O(log(N)+M) with N being the number of elements in the sorted set and M the number of elements removed by the operation."),
+    CommandSpec::new("zlexcount", 4, &[READONLY, FAST], zlexcount).doc(G, "2.8.9", "key min max", "Counts the members within a lexicographic range.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(log(N)) with N being the number of elements in the sorted set."),
+    CommandSpec::new("zpopmin", -2, &[WRITE, FAST], zpopmin).doc(G, "5.0.0", "key [count]", "Removes and returns the members with the lowest scores.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(0, 1, 0))]).complexity("O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped."),
+    CommandSpec::new("zpopmax", -2, &[WRITE, FAST], zpopmax).doc(G, "5.0.0", "key [count]", "Removes and returns the members with the highest scores.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(0, 1, 0))]).complexity("O(log(N)*M) with N being the number of elements in the sorted set, and M being the number of elements popped."),
+    CommandSpec::new("zmpop", -4, &[WRITE], zmpop).doc(G, "7.0.0", "numkeys key [key ...] MIN|MAX [COUNT count]", "Pops members from the first non-empty sorted set among the keys given.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), keynum(0, 1, 1))]).complexity("O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped."),
+    CommandSpec::new("zrandmember", -2, &[READONLY], zrandmember).doc(G, "6.2.0", "key [count [WITHSCORES]]", "Returns random members: distinct for a positive count, possibly repeated for a negative one.").tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(N) where N is the number of elements returned"),
+    CommandSpec::new("zunion", -3, &[READONLY], zunion).doc(G, "6.2.0", "numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]", "Returns the union of sorted sets, scores combined.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), keynum(0, 1, 1))]).complexity("O(N)+O(M*log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set."),
+    CommandSpec::new("zinter", -3, &[READONLY], zinter).doc(G, "6.2.0", "numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX] [WITHSCORES]", "Returns the members common to all sorted sets, scores combined.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), keynum(0, 1, 1))]).complexity("O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set."),
+    CommandSpec::new("zdiff", -3, &[READONLY], zdiff).doc(G, "6.2.0", "numkeys key [key ...] [WITHSCORES]", "Returns the members of the first sorted set that are in none of the others.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), keynum(0, 1, 1))]).complexity("O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set."),
+    CommandSpec::new("zunionstore", -4, &[WRITE, DENYOOM], zunionstore).doc(G, "2.0.0", "destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]", "Stores the union of sorted sets in a key.").key_specs(&[KeySpec::new(&[OW, UPDATE], index(1), range(0, 1, 0)), KeySpec::new(&[RO, ACCESS], index(2), keynum(0, 1, 1))]).complexity("O(N)+O(M log(M)) with N being the sum of the sizes of the input sorted sets, and M being the number of elements in the resulting sorted set."),
+    CommandSpec::new("zinterstore", -4, &[WRITE, DENYOOM], zinterstore).doc(G, "2.0.0", "destination numkeys key [key ...] [WEIGHTS weight [weight ...]] [AGGREGATE SUM|MIN|MAX]", "Stores the intersection of sorted sets in a key.").key_specs(&[KeySpec::new(&[OW, UPDATE], index(1), range(0, 1, 0)), KeySpec::new(&[RO, ACCESS], index(2), keynum(0, 1, 1))]).complexity("O(N*K)+O(M*log(M)) worst case with N being the smallest input sorted set, K being the number of input sorted sets and M being the number of elements in the resulting sorted set."),
+    CommandSpec::new("zdiffstore", -4, &[WRITE, DENYOOM], zdiffstore).doc(G, "6.2.0", "destination numkeys key [key ...]", "Stores the difference of sorted sets in a key.").key_specs(&[KeySpec::new(&[OW, UPDATE], index(1), range(0, 1, 0)), KeySpec::new(&[RO, ACCESS], index(2), keynum(0, 1, 1))]).complexity("O(L + (N-K)log(N)) worst case where L is the total number of elements in all the sets, N is the size of the first set, and K is the size of the result set."),
+    CommandSpec::new("zintercard", -3, &[READONLY], zintercard).doc(G, "7.0.0", "numkeys key [key ...] [LIMIT limit]", "Counts the members common to all sorted sets, optionally stopping at a limit.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), keynum(0, 1, 1))]).complexity("O(N*K) worst case with N being the smallest input sorted set, K being the number of input sorted sets."),
+    CommandSpec::new("zscan", -3, &[READONLY], zscan).doc(G, "2.8.0", "key cursor [MATCH pattern] [COUNT count]", "Iterates over the members and scores of a sorted set.").tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),
+    CommandSpec::new("bzpopmin", -3, &[WRITE, NOSCRIPT, BLOCKING, FAST], bzpopmin).doc(G, "5.0.0", "key [key ...] timeout", "Pops the lowest-scored member of the first non-empty sorted set, waiting for one.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(-2, 1, 0))]).complexity("O(log(N)) with N being the number of elements in the sorted set."),
+    CommandSpec::new("bzpopmax", -3, &[WRITE, NOSCRIPT, BLOCKING, FAST], bzpopmax).doc(G, "5.0.0", "key [key ...] timeout", "Pops the highest-scored member of the first non-empty sorted set, waiting for one.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(-2, 1, 0))]).complexity("O(log(N)) with N being the number of elements in the sorted set."),
+    CommandSpec::new("bzmpop", -5, &[WRITE, BLOCKING], bzmpop).doc(G, "7.0.0", "timeout numkeys key [key ...] MIN|MAX [COUNT count]", "Pops members from the first non-empty sorted set among several, waiting for one.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(2), keynum(0, 1, 1))]).complexity("O(K) + O(M*log(N)) where K is the number of provided keys, N being the number of elements in the sorted set, and M being the number of elements popped."),
 ];
 
 const NAN_SCORE: CmdError = CmdError(std::borrow::Cow::Borrowed(
