@@ -5,9 +5,8 @@
 //! and a TCP server speaking RESP (`src/bin/redis-playground-server.rs`).
 //!
 //! # Layout
-//! - [`engine`]: clients, databases, dispatch of one command.
-//! - [`monitor`]: the MONITOR feed.
-//! - [`tracking`]: CLIENT TRACKING and its invalidation messages.
+//! - [`engine`]: clients, databases, and the one path every command takes (`call`), with a
+//!   file per concern: transactions, blocking, pause, pub/sub, notifications, tracking, MONITOR.
 //! - [`commands`]: the one command table and a file per Redis command group.
 //! - [`db`]: one keyspace with lazy and active expiry.
 //! - [`types`]: the data structures behind values.
@@ -22,12 +21,10 @@ pub mod config;
 pub mod db;
 pub mod engine;
 pub mod error;
-pub mod monitor;
 pub mod playground;
 pub mod protocol;
 pub mod rdb;
 pub mod rng;
-pub mod tracking;
 pub mod types;
 pub mod util;
 

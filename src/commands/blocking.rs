@@ -98,18 +98,24 @@ fn move_blocking(
     if has_elements(ctx, src)? {
         return move_element(ctx, src, dst, from, to);
     }
+    if !ctx.can_block() {
+        // Inside EXEC Redis answers a nil bulk here, where a wait that times out answers a
+        // nil array.
+        return Ok(Reply::Nil);
+    }
     wait(ctx, vec![src.to_vec()], deadline)
 }
 
 /// `BLMOVE source destination <LEFT | RIGHT> <LEFT | RIGHT> timeout` → the element moved, or
-/// a nil array on timeout.
+/// a nil array on timeout (a nil bulk inside EXEC).
 fn blmove(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let from = parse_end(&argv[3])?;
     let to = parse_end(&argv[4])?;
     move_blocking(ctx, &argv[1], &argv[2], from, to, &argv[5])
 }
 
-/// `BRPOPLPUSH source destination timeout` → the element moved, or a nil array on timeout.
+/// `BRPOPLPUSH source destination timeout` → the element moved, or a nil array on timeout (a
+/// nil bulk inside EXEC).
 fn brpoplpush(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     move_blocking(ctx, &argv[1], &argv[2], End::Tail, End::Head, &argv[3])
 }

@@ -3,10 +3,10 @@
 use super::args;
 use super::server::{container, help_reply};
 use super::spec::*;
+use crate::engine::tracking::Tracking;
 use crate::engine::{Client, ClientId, Ctx, ReplyMode};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
-use crate::tracking::Tracking;
 
 /// The connection group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
@@ -426,7 +426,7 @@ fn client_line(c: &Client, blocked: bool, now: i64, argv_mem: usize) -> String {
     let (multi, multi_mem) = match &c.multi {
         Some(queue) => (
             i64::try_from(queue.len()).unwrap_or(i64::MAX),
-            queue.iter().flatten().map(Vec::len).sum(),
+            queue.iter().flat_map(|(_, argv)| argv).map(Vec::len).sum(),
         ),
         None => (-1, 0),
     };

@@ -97,10 +97,19 @@ fn section(ctx: &mut Ctx, name: &str, out: &mut String) {
             }
         }
         "commandstats" => {
-            for (cmd, s) in &ctx.eng.stats.cmdstats {
+            let mut called: Vec<_> = crate::commands::commands()
+                .iter()
+                .filter(|c| {
+                    let s = &ctx.eng.stats.cmdstats[c.id];
+                    s.calls + s.rejected + s.failed > 0
+                })
+                .collect();
+            called.sort_by_key(|c| c.full_name);
+            for cmd in called {
+                let s = ctx.eng.stats.cmdstats[cmd.id];
                 // The engine keeps no clock of its own, so no time is attributed to calls.
                 l.kv(
-                    &format!("cmdstat_{}", cmd),
+                    &format!("cmdstat_{}", cmd.full_name),
                     format!(
                         "calls={},usec=0,usec_per_call=0.00,rejected_calls={},failed_calls={}",
                         s.calls, s.rejected, s.failed

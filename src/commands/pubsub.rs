@@ -1,65 +1,17 @@
 //! The pub/sub group: SUBSCRIBE and friends, PUBLISH, SPUBLISH, PUBSUB.
 //!
-//! Subscriptions live in the engine ([`PubSub`]); a published message is pushed into each
+//! Subscriptions live in the engine (`engine::pubsub`); a published message is pushed into each
 //! receiving client's outbox, which the host delivers. Confirmations answer the subscribing
 //! client directly, one reply per channel ([`Reply::Multi`]).
 
 use hashbrown::HashMap;
 
 use super::spec::*;
-use crate::engine::{ClientId, Ctx, Engine};
+use crate::engine::pubsub::Kind;
+use crate::engine::{ClientId, Ctx};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::util::glob::glob_match;
-
-/// Which family of subscription: plain channels, patterns, or shard channels.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Kind {
-    /// SUBSCRIBE / UNSUBSCRIBE.
-    Channel,
-    /// PSUBSCRIBE / PUNSUBSCRIBE.
-    Pattern,
-    /// SSUBSCRIBE / SUNSUBSCRIBE.
-    Shard,
-}
-
-impl Kind {
-    fn verbs(self) -> (&'static str, &'static str) {
-        match self {
-            Kind::Channel => ("subscribe", "unsubscribe"),
-            Kind::Pattern => ("psubscribe", "punsubscribe"),
-            Kind::Shard => ("ssubscribe", "sunsubscribe"),
-        }
-    }
-}
-
-/// Every subscription, by channel (or pattern), with subscribers in subscription order.
-#[derive(Default, Debug)]
-pub struct PubSub {
-    channels: HashMap<Vec<u8>, Vec<ClientId>>,
-    patterns: HashMap<Vec<u8>, Vec<ClientId>>,
-    shards: HashMap<Vec<u8>, Vec<ClientId>>,
-}
-
-impl PubSub {
-    fn map(&mut self, kind: Kind) -> &mut HashMap<Vec<u8>, Vec<ClientId>> {
-        match kind {
-            Kind::Channel => &mut self.channels,
-            Kind::Pattern => &mut self.patterns,
-            Kind::Shard => &mut self.shards,
-        }
-    }
-
-    /// Number of distinct patterns subscribed to (PUBSUB NUMPAT).
-    pub fn pattern_count(&self) -> usize {
-        self.patterns.len()
-    }
-
-    /// Number of distinct channels with subscribers (INFO stats pubsub_channels).
-    pub fn channel_count(&self) -> usize {
-        self.channels.len()
-    }
-}
 
 const SUB_FLAGS: &[Flags] = &[PUBSUB, NOSCRIPT, LOADING, STALE];
 
@@ -188,172 +140,6 @@ const PUBSUB_SUBS: &[CommandSpec] = &[
         .doc(Group::Pubsub, "6.2.0", "", "Lists the PUBSUB subcommands."),
 ];
 
-impl Engine {
-    /// The subscriptions `client` holds of `kind`.
-    fn subs_of(&mut self, client: ClientId, kind: Kind) -> Option<&mut Vec<Vec<u8>>> {
-        let c = self.clients.get_mut(&client)?;
-        Some(match kind {
-            Kind::Channel => &mut c.subs,
-            Kind::Pattern => &mut c.psubs,
-            Kind::Shard => &mut c.ssubs,
-        })
-    }
-
-    /// The count a (un)subscribe confirmation reports: channels plus patterns, or shard
-    /// channels for the shard family.
-    fn subscription_count(&self, client: ClientId, kind: Kind) -> i64 {
-        self.clients.get(&client).map_or(0, |c| match kind {
-            Kind::Shard => c.ssubs.len() as i64,
-            _ => (c.subs.len() + c.psubs.len()) as i64,
-        })
-    }
-
-    fn subscribe_one(&mut self, client: ClientId, kind: Kind, name: &[u8]) -> Reply {
-        if let Some(subs) = self.subs_of(client, kind) {
-            if !subs.iter().any(|s| s == name) {
-                subs.push(name.to_vec());
-                self.pubsub
-                    .map(kind)
-                    .entry(name.to_vec())
-                    .or_default()
-                    .push(client);
-            }
-        }
-        let count = self.subscription_count(client, kind);
-        Reply::Push(vec![
-            Reply::bulk(kind.verbs().0),
-            Reply::bulk(name),
-            Reply::Integer(count),
-        ])
-    }
-
-    fn unsubscribe_one(&mut self, client: ClientId, kind: Kind, name: &[u8]) -> Reply {
-        if let Some(subs) = self.subs_of(client, kind) {
-            if let Some(i) = subs.iter().position(|s| s == name) {
-                subs.remove(i);
-                let map = self.pubsub.map(kind);
-                if let Some(ids) = map.get_mut(name) {
-                    ids.retain(|id| *id != client);
-                    if ids.is_empty() {
-                        map.remove(name);
-                    }
-                }
-            }
-        }
-        let count = self.subscription_count(client, kind);
-        Reply::Push(vec![
-            Reply::bulk(kind.verbs().1),
-            Reply::bulk(name),
-            Reply::Integer(count),
-        ])
-    }
-
-    /// Drops every subscription of `client` of `kind`, one confirmation each (or one with a
-    /// nil channel when there was none).
-    pub fn unsubscribe_all(&mut self, client: ClientId, kind: Kind) -> Reply {
-        let names = self
-            .subs_of(client, kind)
-            .map(|s| s.clone())
-            .unwrap_or_default();
-        if names.is_empty() {
-            let count = self.subscription_count(client, kind);
-            return Reply::Push(vec![
-                Reply::bulk(kind.verbs().1),
-                Reply::Nil,
-                Reply::Integer(count),
-            ]);
-        }
-        Reply::Multi(
-            names
-                .iter()
-                .map(|n| self.unsubscribe_one(client, kind, n))
-                .collect(),
-        )
-    }
-
-    /// Whether `client` holds any subscription (RESP2 clients are then limited in commands).
-    pub fn is_subscribed(&self, client: ClientId) -> bool {
-        self.clients
-            .get(&client)
-            .is_some_and(|c| !c.subs.is_empty() || !c.psubs.is_empty() || !c.ssubs.is_empty())
-    }
-
-    /// Delivers `message` on `channel` to its subscribers and matching patterns; returns how
-    /// many deliveries were made (PUBLISH's reply).
-    pub fn publish(&mut self, channel: &[u8], message: &[u8]) -> i64 {
-        let mut deliveries: Vec<(ClientId, Reply)> = Vec::new();
-        if let Some(ids) = self.pubsub.channels.get(channel) {
-            for id in ids {
-                let msg = vec![
-                    Reply::bulk("message"),
-                    Reply::bulk(channel),
-                    Reply::bulk(message),
-                ];
-                deliveries.push((*id, Reply::Push(msg)));
-            }
-        }
-        for (pattern, ids) in &self.pubsub.patterns {
-            if glob_match(pattern, channel, false) {
-                for id in ids {
-                    let msg = vec![
-                        Reply::bulk("pmessage"),
-                        Reply::bulk(pattern),
-                        Reply::bulk(channel),
-                        Reply::bulk(message),
-                    ];
-                    deliveries.push((*id, Reply::Push(msg)));
-                }
-            }
-        }
-        self.deliver(deliveries)
-    }
-
-    /// Delivers `message` to the subscribers of shard channel `channel` (SPUBLISH).
-    pub fn publish_shard(&mut self, channel: &[u8], message: &[u8]) -> i64 {
-        let deliveries = self
-            .pubsub
-            .shards
-            .get(channel)
-            .map(|ids| {
-                ids.iter()
-                    .map(|id| {
-                        let msg = vec![
-                            Reply::bulk("smessage"),
-                            Reply::bulk(channel),
-                            Reply::bulk(message),
-                        ];
-                        (*id, Reply::Push(msg))
-                    })
-                    .collect()
-            })
-            .unwrap_or_default();
-        self.deliver(deliveries)
-    }
-
-    fn deliver(&mut self, deliveries: Vec<(ClientId, Reply)>) -> i64 {
-        let n = deliveries.len() as i64;
-        for (id, msg) in deliveries {
-            if let Some(c) = self.clients.get_mut(&id) {
-                c.outbox.push(msg);
-            }
-        }
-        n
-    }
-
-    /// Removes every subscription of a client that is going away.
-    pub fn drop_subscriptions(&mut self, client: ClientId) {
-        for kind in [Kind::Channel, Kind::Pattern, Kind::Shard] {
-            let names = self
-                .subs_of(client, kind)
-                .map(|s| s.clone())
-                .unwrap_or_default();
-            for n in names {
-                self.unsubscribe_one(client, kind, &n);
-            }
-        }
-    }
-}
-
 fn subscribe_family(ctx: &mut Ctx, argv: &[Vec<u8>], kind: Kind) -> CmdResult {
     let id = ctx.client;
     let replies: Vec<Reply> = argv[1..]
@@ -443,22 +229,22 @@ fn count_list(map: &HashMap<Vec<u8>, Vec<ClientId>>, argv: &[Vec<u8>]) -> CmdRes
 
 /// `PUBSUB CHANNELS [pattern]` → the channels with subscribers.
 fn pubsub_channels(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    channel_list(&ctx.eng.pubsub.channels, argv)
+    channel_list(ctx.eng.pubsub.map(Kind::Channel), argv)
 }
 
 /// `PUBSUB SHARDCHANNELS [pattern]` → the shard channels with subscribers.
 fn pubsub_shardchannels(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    channel_list(&ctx.eng.pubsub.shards, argv)
+    channel_list(ctx.eng.pubsub.map(Kind::Shard), argv)
 }
 
 /// `PUBSUB NUMSUB [channel ...]` → channel, count, channel, count ...
 fn pubsub_numsub(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    count_list(&ctx.eng.pubsub.channels, argv)
+    count_list(ctx.eng.pubsub.map(Kind::Channel), argv)
 }
 
 /// `PUBSUB SHARDNUMSUB [shardchannel ...]` → shard channel, count, ...
 fn pubsub_shardnumsub(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    count_list(&ctx.eng.pubsub.shards, argv)
+    count_list(ctx.eng.pubsub.map(Kind::Shard), argv)
 }
 
 /// `PUBSUB NUMPAT` → the number of distinct patterns subscribed to.

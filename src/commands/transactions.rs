@@ -1,11 +1,12 @@
 //! The transactions group: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
 //!
-//! Queueing happens in the dispatcher (`Engine::execute`): inside MULTI every command but these
+//! Queueing happens in the dispatcher (`Engine::execute`) and running the queue in the engine
+//! (`Engine::exec_transaction`): inside MULTI every command but these
 //! control commands answers `+QUEUED`, and a command refused before running (unknown, wrong
 //! arity) marks the transaction so EXEC answers EXECABORT.
 
 use super::spec::*;
-use crate::engine::{error_reply, resolve, Ctx};
+use crate::engine::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
 
@@ -61,41 +62,10 @@ fn multi(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 /// `EXEC` → an array with each queued command's reply; nil when a watched key changed;
 /// `EXECABORT` when a command was refused while queueing.
 fn exec(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
-    let c = ctx.client();
-    let Some(queue) = c.multi.take() else {
-        return Err(CmdError::from("ERR EXEC without MULTI"));
-    };
-    let aborted = std::mem::take(&mut c.multi_error);
-    let dirty = c.watch_dirty;
-    let (id, now) = (ctx.client, ctx.now);
-    let dirty = dirty || ctx.eng.watched_key_expired(id, now);
-    ctx.eng.unwatch_all(id);
-    if aborted {
-        return Err(CmdError::from(
-            "EXECABORT Transaction discarded because of previous errors.",
-        ));
-    }
-    if dirty {
-        return Ok(Reply::NilArray);
-    }
-    let mut replies = Vec::with_capacity(queue.len());
-    // Inside EXEC a blocking command answers at once as if it had timed out.
-    ctx.no_block = true;
-    for argv in &queue {
-        let reply = match resolve(argv) {
-            Ok(spec) => {
-                ctx.eng.stats.commands += 1;
-                let reply = (spec.handler)(ctx, argv).unwrap_or_else(error_reply);
-                let (db, now) = (ctx.db, ctx.now);
-                ctx.eng.after_call(id, db, spec, argv, now);
-                reply
-            }
-            Err(e) => error_reply(e),
-        };
-        replies.push(reply);
-    }
-    ctx.no_block = false;
-    Ok(Reply::Array(replies))
+    let (id, db, now) = (ctx.client, ctx.db, ctx.now);
+    let (reply, db) = ctx.eng.exec_transaction(id, db, now);
+    ctx.db = db;
+    reply
 }
 
 /// `DISCARD` → `+OK`.

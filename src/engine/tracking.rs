@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
+use super::{ClientId, Engine};
 use crate::commands::CommandSpec;
-use crate::engine::{ClientId, Engine};
 use crate::protocol::Reply;
 
 /// The pub/sub channel RESP2 redirect targets receive invalidations on.

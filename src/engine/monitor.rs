@@ -1,7 +1,7 @@
 //! MONITOR: every command the server runs, shown to the monitoring clients as one status line.
 
+use super::{ClientId, Engine, ReplyMode};
 use crate::commands::CommandSpec;
-use crate::engine::{ClientId, Engine, ReplyMode};
 use crate::protocol::Reply;
 
 /// Appends `arg` quoted the way Redis's sdscatrepr does, which is also how redis-cli quotes a

@@ -1,0 +1,227 @@
+//! Clients waiting in blocking commands (BLPOP, BZPOPMIN, XREAD BLOCK ...): who waits on which
+//! key, serving them when a key changes (first blocked, first served), timeouts, CLIENT
+//! UNBLOCK, and running what a client sent while it waited.
+
+use super::call::Via;
+use super::{ClientId, Engine};
+use crate::commands::Command;
+use crate::protocol::Reply;
+
+/// What a blocked client waits for.
+#[derive(Clone, Debug)]
+pub struct Block {
+    /// Keys whose change may serve it (in the client's database).
+    pub keys: Vec<Vec<u8>>,
+    /// Absolute deadline in ms; None waits for ever.
+    pub deadline: Option<i64>,
+    /// The reply sent when the deadline passes.
+    pub on_timeout: Reply,
+    /// The arguments to run again instead of the command's own (XREAD fixes what `$` meant
+    /// when it blocked).
+    pub rerun: Option<Vec<Vec<u8>>>,
+}
+
+/// A client waiting in a blocking command, and the command to run again when a key is ready.
+#[derive(Clone, Debug)]
+pub struct Blocked {
+    /// The blocking command.
+    pub cmd: &'static Command,
+    /// Database of the keys.
+    pub db: usize,
+    /// The blocking command's arguments.
+    pub argv: Vec<Vec<u8>>,
+    /// What it waits for.
+    pub block: Block,
+}
+
+impl Engine {
+    /// Whether `client` is waiting in a blocking command.
+    pub fn is_blocked(&self, client: ClientId) -> bool {
+        self.blocked.contains_key(&client)
+    }
+
+    /// Ends a client's wait at once (CLIENT UNBLOCK, or the page's Ctrl+C): with its timeout
+    /// reply, or with `error` when given. Returns whether the client was blocked. Like Redis,
+    /// the interrupted command counts as failed.
+    pub fn unblock(&mut self, client: ClientId, error: Option<Reply>, now: i64) -> bool {
+        match self.unblock_client(client) {
+            Some(b) => {
+                self.stats.of(b.cmd).failed += 1;
+                let reply = match error {
+                    Some(e) => {
+                        if let Reply::Error(t) = &e {
+                            self.stats.count_error(t);
+                        }
+                        e
+                    }
+                    None => b.block.on_timeout,
+                };
+                self.resume(client, reply, now);
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// A key clients may be blocked on changed without being modified (WATCH keeps its
+    /// state): they are served after the running command, as XGROUP DESTROY does.
+    pub fn signal_ready(&mut self, db: usize, key: &[u8]) {
+        if self.waiting.is_empty() {
+            return;
+        }
+        let k = (db, key.to_vec());
+        if self.waiting.contains_key(&k) {
+            self.ready.push_back(k);
+        }
+    }
+
+    pub(super) fn block_client(
+        &mut self,
+        client: ClientId,
+        cmd: &'static Command,
+        db: usize,
+        argv: &[Vec<u8>],
+        mut block: super::Block,
+    ) {
+        let argv = block.rerun.take().unwrap_or_else(|| argv.to_vec());
+        for key in &block.keys {
+            let list = self.waiting.entry((db, key.clone())).or_default();
+            if !list.contains(&client) {
+                list.push(client);
+            }
+        }
+        self.blocked.insert(
+            client,
+            Blocked {
+                cmd,
+                db,
+                argv,
+                block,
+            },
+        );
+    }
+
+    /// Removes `client` from the blocked set; returns what it was waiting for.
+    pub(super) fn unblock_client(&mut self, client: ClientId) -> Option<Blocked> {
+        let b = self.blocked.remove(&client)?;
+        for key in &b.block.keys {
+            let slot = (b.db, key.clone());
+            if let Some(list) = self.waiting.get_mut(&slot) {
+                list.retain(|id| *id != client);
+                if list.is_empty() {
+                    self.waiting.remove(&slot);
+                }
+            }
+        }
+        Some(b)
+    }
+
+    /// Hands `reply` to a client that was blocked, then runs what it sent meanwhile.
+    fn resume(&mut self, client: ClientId, reply: Reply, now: i64) {
+        let Some(c) = self.clients.get_mut(&client) else {
+            return;
+        };
+        c.outbox.push(reply);
+        self.run_pending(client, now);
+    }
+
+    /// Runs the commands a client sent while it was blocked or paused, until it blocks or is
+    /// paused again; their replies go to its outbox.
+    pub(super) fn run_pending(&mut self, client: ClientId, now: i64) {
+        while !self.blocked.contains_key(&client)
+            && self.clients.get(&client).is_some_and(|c| !c.paused)
+        {
+            let Some(argv) = self
+                .clients
+                .get_mut(&client)
+                .and_then(|c| c.pending.pop_front())
+            else {
+                break;
+            };
+            if let Some(r) = self.execute(client, &argv, now) {
+                if let Some(c) = self.clients.get_mut(&client) {
+                    c.outbox.push(r);
+                }
+            }
+        }
+    }
+
+    /// Serves blocked clients whose keys changed, first blocked first, until nothing more can
+    /// be served (serving one may make another key ready, as BLMOVE does).
+    pub(super) fn serve_ready(&mut self, now: i64) {
+        // First made ready, first served (Redis's ready-key list is FIFO).
+        while let Some((db, key)) = self.ready.pop_front() {
+            let Some(ids) = self.waiting.get(&(db, key.clone())).cloned() else {
+                continue;
+            };
+            for id in ids {
+                let Some(b) = self.blocked.get(&id) else {
+                    continue;
+                };
+                let (cmd, argv) = (b.cmd, b.argv.clone());
+                let called = self.call(id, cmd, &argv, b.db, now, Via::Served(key.clone()));
+                // Still nothing for this one, or the key now holds another type: it keeps
+                // waiting (Redis 7.0 serves a blocked client only from the type it waits for).
+                if called.block.is_some() || called.reply.is_error() {
+                    continue;
+                }
+                self.count_served(cmd, &called.reply);
+                self.unblock_client(id);
+                self.resume(id, called.reply, now);
+            }
+        }
+    }
+
+    /// Ends the waits whose deadline has passed, with each command's timeout reply.
+    pub(super) fn expire_blocked(&mut self, now: i64) {
+        let due: Vec<ClientId> = self
+            .blocked
+            .iter()
+            .filter(|(_, b)| b.block.deadline.is_some_and(|t| t <= now))
+            .map(|(id, _)| *id)
+            .collect();
+        for id in due {
+            if let Some(b) = self.unblock_client(id) {
+                self.resume(id, b.block.on_timeout, now);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::testkit::{engine, run, NOW};
+
+    /// (calls, rejected, failed) of a command, by its full name.
+    fn stat(eng: &crate::Engine, name: &str) -> (u64, u64, u64) {
+        let cmd = crate::commands::commands()
+            .iter()
+            .find(|c| c.full_name == name)
+            .expect("a command of the table");
+        let s = eng.stats.cmdstats[cmd.id];
+        (s.calls, s.rejected, s.failed)
+    }
+
+    /// Checked against redis-server 7.0.15: CLIENT UNBLOCK fails the interrupted command
+    /// either way; with ERROR the error counts, and CLIENT UNBLOCK itself failed (an error
+    /// reply went out while it ran).
+    #[test]
+    fn client_unblock_counts_like_redis() {
+        let (mut eng, a) = engine();
+        let b = eng.open_client(NOW);
+        assert!(eng
+            .execute(b, &[b"BLPOP".to_vec(), b"q".to_vec(), b"0".to_vec()], NOW)
+            .is_none());
+        run(&mut eng, a, &format!("CLIENT UNBLOCK {} ERROR", b));
+        assert_eq!(stat(&eng, "blpop"), (1, 0, 1));
+        assert_eq!(stat(&eng, "client|unblock"), (1, 0, 1));
+        assert_eq!(eng.stats.errorstats.get("UNBLOCKED"), Some(&1));
+        assert!(eng
+            .execute(b, &[b"BLPOP".to_vec(), b"q".to_vec(), b"0".to_vec()], NOW)
+            .is_none());
+        run(&mut eng, a, &format!("CLIENT UNBLOCK {}", b));
+        assert_eq!(stat(&eng, "blpop"), (2, 0, 2));
+        assert_eq!(stat(&eng, "client|unblock"), (2, 0, 1));
+        assert_eq!(eng.stats.error_replies, 1);
+    }
+}

@@ -1,0 +1,425 @@
+//! The path of a command: [`Engine::execute`] takes what a client sent (held while the client
+//! is blocked or paused, checked, queued inside MULTI, answered as CLIENT REPLY allows), and
+//! [`Engine::call`] runs a resolved command, whoever asks — a client, EXEC, or the serving of
+//! a blocked client — and then counts it (INFO commandstats, errorstats), shows it to MONITOR
+//! and remembers the keys a tracking client read, as Redis's `call()` does. A feature that
+//! needs to see every command hooks in here, never in a second copy of dispatch.
+
+use super::blocking::Block;
+use super::{ClientId, Ctx, Engine, ReplyMode};
+use crate::commands::{self, Command, NO_AUTH, NO_MULTI, READONLY};
+use crate::error::{self, CmdError};
+use crate::protocol::Reply;
+
+/// Who runs a command through [`Engine::call`] (Redis's call flags).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Via {
+    /// The client sent it.
+    Client,
+    /// EXEC runs it from the client's queue: blocking commands answer at once.
+    Exec,
+    /// The client waits in it and `key` changed: the command runs again to serve it. It was
+    /// counted when it blocked, so only the outcome is counted now.
+    Served(Vec<u8>),
+}
+
+/// What one call produced.
+pub(crate) struct Called {
+    /// The reply (ignored when the command blocked).
+    pub reply: Reply,
+    /// Set when the command blocks the client.
+    pub block: Option<Block>,
+    /// The client's database after the command (SELECT changes it).
+    pub db: usize,
+    /// Where in the client's outbox the reply belongs (see [`Ctx::reply_point`]).
+    pub reply_at: Option<usize>,
+}
+
+/// A command refused before it ran: the error, and the command when it was known (its
+/// `rejected_calls` count it).
+#[derive(Debug)]
+pub struct Rejected {
+    /// The known command, if any.
+    pub cmd: Option<&'static Command>,
+    /// Redis's error.
+    pub error: CmdError,
+}
+
+impl From<CmdError> for Rejected {
+    fn from(error: CmdError) -> Self {
+        Rejected { cmd: None, error }
+    }
+}
+
+/// Commands a RESP2 client may send while it holds subscriptions.
+const SUBSCRIBED_MODE: &[&str] = &[
+    "subscribe",
+    "ssubscribe",
+    "unsubscribe",
+    "sunsubscribe",
+    "psubscribe",
+    "punsubscribe",
+    "ping",
+    "quit",
+    "reset",
+];
+
+/// Commands that run at once inside MULTI instead of being queued.
+const TX_CONTROL: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
+
+impl Engine {
+    /// Runs one command line for `client` at time `now_ms`. Returns None when there is nothing
+    /// to reply (an empty command line, an unknown client, replies turned off by CLIENT REPLY,
+    /// a client that is blocked or held by a pause), or when the reply went into the client's
+    /// outbox ahead of keyspace events it published after replying (see [`Ctx::reply_point`]).
+    pub fn execute(&mut self, client: ClientId, argv: &[Vec<u8>], now_ms: i64) -> Option<Reply> {
+        if argv.is_empty() {
+            return None;
+        }
+        self.check_pause(now_ms);
+        if self.pause.is_some() {
+            // Databases replaced while paused must not expire keys either.
+            for db in &mut self.dbs {
+                db.expiry_paused = true;
+            }
+        }
+        self.sync_event_tracking();
+        if self.blocked.contains_key(&client) || self.clients.get(&client).is_some_and(|c| c.paused)
+        {
+            // Like Redis, a blocked or paused client's further commands wait until it runs again.
+            if let Some(c) = self.clients.get_mut(&client) {
+                c.pending.push_back(argv.to_vec());
+            }
+            return None;
+        }
+        let c = self.clients.get_mut(&client)?;
+        // A SKIP from the previous command applies to this one, and to this one only.
+        if c.reply_mode == ReplyMode::SkipThisAndNext {
+            c.reply_mode = ReplyMode::SkipThis;
+        }
+        let (db, in_multi, monitor) = (c.db, c.multi.is_some(), c.monitor);
+        let prev = self.current.replace(client);
+        let mut reply_at = None;
+        let reply = match self.check(client, argv, in_multi, monitor) {
+            Ok(cmd) if !monitor && self.pause_holds(client, cmd) => {
+                // CLIENT PAUSE: the command waits, unanswered, for the pause to end.
+                self.current = prev;
+                self.paused.push(client);
+                if let Some(c) = self.clients.get_mut(&client) {
+                    // CLIENT LIST already shows the held command as the client's last one.
+                    c.last_ms = now_ms;
+                    c.last_cmd = cmd.full_name;
+                    c.paused = true;
+                    // At the front: when the pause that just ended left this command in the
+                    // queue and a new pause holds it again, it stays ahead of the later ones.
+                    c.pending.push_front(argv.to_vec());
+                }
+                return None;
+            }
+            Ok(cmd) if in_multi && !TX_CONTROL.contains(&cmd.full_name) => {
+                if let Some(queue) = self.clients.get_mut(&client).and_then(|c| c.multi.as_mut()) {
+                    queue.push((cmd, argv.to_vec()));
+                }
+                Reply::status("QUEUED")
+            }
+            Ok(cmd) => {
+                if let Some(c) = self.clients.get_mut(&client) {
+                    c.last_ms = now_ms;
+                    c.last_cmd = cmd.full_name;
+                }
+                let called = self.call(client, cmd, argv, db, now_ms, Via::Client);
+                if let Some(block) = called.block {
+                    self.block_client(client, cmd, called.db, argv, block);
+                    self.current = prev;
+                    self.after_command(now_ms);
+                    return None;
+                }
+                reply_at = called.reply_at;
+                called.reply
+            }
+            Err(rejected) => self.reject(client, argv, rejected),
+        };
+        self.tracking_own(client);
+        self.after_command(now_ms);
+        self.current = prev;
+        self.deliver_reply(client, argv, reply, reply_at)
+    }
+
+    /// Resolves a command line and applies the checks Redis makes before running it: the
+    /// client's authentication, RESP2 subscribed mode, MONITOR, commands MULTI refuses.
+    fn check(
+        &self,
+        client: ClientId,
+        argv: &[Vec<u8>],
+        in_multi: bool,
+        monitor: bool,
+    ) -> Result<&'static Command, Rejected> {
+        let cmd = resolve(argv)?;
+        let refuse = |error| {
+            Err(Rejected {
+                cmd: Some(cmd),
+                error,
+            })
+        };
+        if self.auth_required(client) && !cmd.spec.has(NO_AUTH) {
+            return refuse(error::NOAUTH);
+        }
+        let proto = self.clients.get(&client).map_or(2, |c| c.proto);
+        if proto == 2 && !SUBSCRIBED_MODE.contains(&cmd.full_name) && self.is_subscribed(client) {
+            return refuse(CmdError::new(format!(
+                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+                cmd.full_name
+            )));
+        }
+        if monitor && (cmd.spec.may_replicate() || cmd.spec.has(READONLY)) {
+            // A monitor is a replica to Redis, and replicas may not use the keyspace.
+            return refuse(CmdError::from(
+                "ERR Replica can't interact with the keyspace",
+            ));
+        }
+        if in_multi && cmd.spec.has(NO_MULTI) {
+            return refuse(CmdError::from(
+                "ERR Command not allowed inside a transaction",
+            ));
+        }
+        Ok(cmd)
+    }
+
+    /// The reply to a command refused before it ran, counted as Redis counts it: the error,
+    /// and `rejected_calls` of the command when it is known. A refusal inside MULTI makes
+    /// EXEC fail; a refused EXEC discards the transaction with EXECABORT.
+    fn reject(&mut self, client: ClientId, argv: &[Vec<u8>], rejected: Rejected) -> Reply {
+        if let Some(cmd) = rejected.cmd {
+            self.stats.of(cmd).rejected += 1;
+        }
+        let is_exec = argv[0].eq_ignore_ascii_case(b"exec");
+        let reply = if is_exec {
+            if let Some(c) = self.clients.get_mut(&client) {
+                c.multi = None;
+                c.multi_error = false;
+            }
+            self.unwatch_all(client);
+            let text = rejected.error.text();
+            let why = text.strip_prefix("ERR ").unwrap_or(text);
+            Reply::Error(format!("EXECABORT Transaction discarded because of: {}", why).into())
+        } else {
+            if let Some(c) = self.clients.get_mut(&client).filter(|c| c.multi.is_some()) {
+                c.multi_error = true;
+            }
+            error_reply(rejected.error)
+        };
+        count_errors(&mut self.stats, &reply);
+        reply
+    }
+
+    /// Runs a resolved command: the handler, then what Redis's `call()` does after it —
+    /// total_commands_processed, the command's calls and failed_calls, errorstats, MONITOR and
+    /// the keys a tracking client read. A command that blocks counts as called when it
+    /// blocks; when it is served later only a failure is counted.
+    pub(crate) fn call(
+        &mut self,
+        client: ClientId,
+        cmd: &'static Command,
+        argv: &[Vec<u8>],
+        db: usize,
+        now: i64,
+        via: Via,
+    ) -> Called {
+        // Like Redis, a call failed when any error reply was sent while it ran (its own, or
+        // one it sent another client, as CLIENT UNBLOCK ERROR does), except the errors of the
+        // calls nested in it (EXEC's commands count their own).
+        self.stats.error_mark = self.stats.error_replies;
+        let mut ctx = Ctx {
+            eng: self,
+            client,
+            db,
+            now,
+            block: None,
+            no_block: via == Via::Exec,
+            reply_at: None,
+            ready_key: None,
+        };
+        if let Via::Served(key) = &via {
+            ctx.ready_key = Some(key.clone());
+        }
+        let reply = (cmd.spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply);
+        let called = Called {
+            reply,
+            block: ctx.block.take(),
+            db: ctx.db,
+            reply_at: ctx.reply_at,
+        };
+        if let Via::Served(_) = via {
+            // Counted by the server when the reply is sent (see `serve_ready`).
+            return called;
+        }
+        self.stats.commands += 1;
+        self.stats.of(cmd).calls += 1;
+        if called.block.is_none() {
+            count_errors(&mut self.stats, &called.reply);
+        }
+        if self.stats.error_replies > self.stats.error_mark {
+            self.stats.of(cmd).failed += 1;
+        }
+        self.stats.error_mark = self.stats.error_replies;
+        if called.block.is_none()
+            && self
+                .clients
+                .get(&client)
+                .is_some_and(|c| c.tracking.is_some())
+        {
+            self.tracking_remember(client, cmd.spec, argv);
+        }
+        self.feed_monitors(client, called.db, cmd.spec, argv, now);
+        called
+    }
+
+    /// Counts the outcome of serving a blocked client: an error reply fails its command.
+    pub(crate) fn count_served(&mut self, cmd: &Command, reply: &Reply) {
+        if count_errors(&mut self.stats, reply) {
+            self.stats.of(cmd).failed += 1;
+        }
+    }
+
+    /// Hands a command's reply to the host as the client's reply mode allows: in its place in
+    /// the outbox when the command published events it had replied before, followed by what
+    /// must come after it (the client's own MONITOR line and tracking invalidations).
+    fn deliver_reply(
+        &mut self,
+        client: ClientId,
+        argv: &[Vec<u8>],
+        reply: Reply,
+        reply_at: Option<usize>,
+    ) -> Option<Reply> {
+        let c = self.clients.get_mut(&client)?;
+        // CLIENT CACHING covers the next command only (a whole transaction when in MULTI).
+        if c.multi.is_none() && !argv[0].eq_ignore_ascii_case(b"client") {
+            if let Some(t) = c.tracking.as_mut() {
+                t.caching = false;
+            }
+        }
+        let after = std::mem::take(&mut c.after_reply);
+        let reply = match c.reply_mode {
+            // The command replied before publishing what now follows in its own outbox: the
+            // reply takes its place there, ahead of those pushes.
+            ReplyMode::On => match reply_at.filter(|&at| at < c.outbox.len()) {
+                Some(at) => {
+                    c.outbox.insert(at, reply);
+                    None
+                }
+                None => Some(reply),
+            },
+            ReplyMode::Off | ReplyMode::SkipThisAndNext => None,
+            ReplyMode::SkipThis => {
+                c.reply_mode = ReplyMode::On;
+                None
+            }
+        };
+        if after.is_empty() {
+            return reply;
+        }
+        let mut parts = match reply {
+            Some(Reply::Multi(v)) => v,
+            Some(r) => vec![r],
+            None => Vec::new(),
+        };
+        parts.extend(after);
+        Some(Reply::Multi(parts))
+    }
+
+    /// Work after every command: pending `new`/`expired` events are published, keys removed
+    /// by expiry count as modified for WATCH, and clients blocked on keys that changed are
+    /// served.
+    pub(super) fn after_command(&mut self, now: i64) {
+        if self.notifications_on() {
+            self.flush_db_events();
+        }
+        for db in 0..self.dbs.len() {
+            if self.dbs[db].expired_log.is_empty() {
+                continue;
+            }
+            let keys = std::mem::take(&mut self.dbs[db].expired_log);
+            for k in keys {
+                self.signal_modified(db, &k);
+            }
+        }
+        self.serve_ready(now);
+        let current = self.current;
+        self.tracking_broadcast(current);
+        self.check_pause(now);
+        if self.notifications_on() {
+            self.flush_db_events();
+        }
+        self.sync_event_tracking();
+    }
+}
+
+/// Counts the error replies among `reply` (one, or several for a reply in parts, as CLIENT
+/// TRACKING can send) in total_error_replies and errorstats; returns whether there was one.
+fn count_errors(stats: &mut super::Stats, reply: &Reply) -> bool {
+    match reply {
+        Reply::Error(t) => {
+            stats.count_error(t);
+            true
+        }
+        Reply::Multi(parts) => {
+            let mut any = false;
+            for p in parts {
+                if let Reply::Error(t) = p {
+                    stats.count_error(t);
+                    any = true;
+                }
+            }
+            any
+        }
+        _ => false,
+    }
+}
+
+/// An error as a reply.
+pub fn error_reply(e: CmdError) -> Reply {
+    Reply::Error(e.0)
+}
+
+/// Finds the command (or subcommand) `argv` names and checks its arity, with Redis's errors.
+pub fn resolve(argv: &[Vec<u8>]) -> Result<&'static Command, Rejected> {
+    let Some(cmd) = commands::find(&argv[0]) else {
+        return Err(unknown_command(argv).into());
+    };
+    let cmd = if cmd.spec.subcommands.is_empty() || argv.len() == 1 {
+        // A container named alone runs itself when its arity allows (COMMAND does).
+        cmd
+    } else {
+        match cmd.sub(&argv[1]) {
+            Some(sub) => sub,
+            None => return Err(error::unknown_subcommand(&argv[1], cmd.full_name).into()),
+        }
+    };
+    if !cmd.spec.arity_ok(argv.len()) {
+        return Err(Rejected {
+            cmd: Some(cmd),
+            error: error::wrong_arity(cmd.full_name),
+        });
+    }
+    Ok(cmd)
+}
+
+/// `ERR unknown command '<name>', with args beginning with: '<a>' '<b>' ` — the preview stops
+/// once 128 bytes of arguments are shown, as Redis's does.
+fn unknown_command(argv: &[Vec<u8>]) -> CmdError {
+    let mut args = String::new();
+    for a in &argv[1..] {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        args.push('\'');
+        args.push_str(&error::c_str_prefix(a, room));
+        args.push_str("' ");
+    }
+    CmdError::new(error::sanitize(&format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        error::c_str_prefix(&argv[0], 128),
+        args
+    )))
+}

@@ -1,0 +1,159 @@
+//! Connected clients: their state, connecting and disconnecting.
+
+use std::collections::VecDeque;
+
+use super::tracking::Tracking;
+use super::Engine;
+use crate::commands::Command;
+use crate::protocol::Reply;
+
+/// A command queued inside MULTI: resolved when queued, run by EXEC.
+pub type Queued = (&'static Command, Vec<Vec<u8>>);
+
+/// A client's identifier, unique for the engine's lifetime (CLIENT ID).
+pub type ClientId = u64;
+
+/// One connected client's state.
+#[derive(Clone, Debug)]
+pub struct Client {
+    /// CLIENT ID.
+    pub id: ClientId,
+    /// Selected database.
+    pub db: usize,
+    /// CLIENT SETNAME.
+    pub name: Option<Vec<u8>>,
+    /// Protocol version chosen with HELLO (2 or 3).
+    pub proto: u8,
+    /// Peer address as CLIENT LIST shows it (`127.0.0.1:50312`).
+    pub addr: String,
+    /// Local address (`127.0.0.1:6379`).
+    pub laddr: String,
+    /// When the client connected, in ms.
+    pub created_ms: i64,
+    /// When the client last sent a command, in ms.
+    pub last_ms: i64,
+    /// Full name of the last command (`client|list`).
+    pub last_cmd: &'static str,
+    /// Set by QUIT: the host closes the connection after sending the reply.
+    pub closing: bool,
+    /// Messages waiting for the host to deliver (pub/sub, unblocked replies).
+    pub outbox: Vec<Reply>,
+    /// Set when a key this client WATCHes was modified: its next EXEC fails.
+    pub watch_dirty: bool,
+    /// Commands queued since MULTI, resolved when queued; None outside a transaction.
+    pub multi: Option<Vec<Queued>>,
+    /// A command was rejected while queueing: EXEC will answer EXECABORT.
+    pub multi_error: bool,
+    /// Keys this client WATCHes: database, key, and whether the key was already logically
+    /// expired (but not yet removed) when WATCH ran.
+    pub watching: Vec<(usize, Vec<u8>, bool)>,
+    /// Channels subscribed to, in subscription order.
+    pub subs: Vec<Vec<u8>>,
+    /// Patterns subscribed to.
+    pub psubs: Vec<Vec<u8>>,
+    /// Shard channels subscribed to.
+    pub ssubs: Vec<Vec<u8>>,
+    /// Commands received while the client was blocked, run once it is served.
+    pub pending: VecDeque<Vec<Vec<u8>>>,
+    /// Whether the client may run commands while `requirepass` is set: true for clients that
+    /// connected while there was no password, and after a successful AUTH.
+    pub authenticated: bool,
+    /// CLIENT REPLY state: which replies the host does not send.
+    pub reply_mode: ReplyMode,
+    /// CLIENT NO-EVICT ON: exempt from client eviction (shown as flag `e`).
+    pub no_evict: bool,
+    /// MONITOR: receives a line for every command the server runs.
+    pub monitor: bool,
+    /// Held by CLIENT PAUSE: its commands wait in `pending` until the pause ends.
+    pub paused: bool,
+    /// CLIENT TRACKING settings while tracking is on.
+    pub tracking: Option<Tracking>,
+    /// Messages that follow the reply of the command running now (its own MONITOR line, its
+    /// own tracking invalidations).
+    pub after_reply: Vec<Reply>,
+}
+
+/// CLIENT REPLY: ON sends every reply; OFF none (CLIENT REPLY OFF's own included); SKIP drops
+/// its own reply and the next command's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ReplyMode {
+    /// Every reply is sent.
+    #[default]
+    On,
+    /// No reply is sent until CLIENT REPLY ON.
+    Off,
+    /// The current command's reply is dropped, then the next command's.
+    SkipThisAndNext,
+    /// The current command's reply is dropped, then replies resume.
+    SkipThis,
+}
+
+impl Engine {
+    /// Connects a client and returns its id.
+    pub fn open_client(&mut self, now_ms: i64) -> ClientId {
+        let id = self.next_client_id;
+        self.next_client_id += 1;
+        self.stats.connections += 1;
+        let laddr = format!("127.0.0.1:{}", self.port);
+        self.clients.insert(
+            id,
+            Client {
+                id,
+                db: 0,
+                name: None,
+                proto: 2,
+                addr: format!("127.0.0.1:{}", 40000 + id % 20000),
+                laddr,
+                created_ms: now_ms,
+                last_ms: now_ms,
+                last_cmd: "NULL",
+                closing: false,
+                outbox: Vec::new(),
+                watch_dirty: false,
+                authenticated: self.config.requirepass().is_empty(),
+                reply_mode: ReplyMode::On,
+                no_evict: false,
+                monitor: false,
+                paused: false,
+                tracking: None,
+                after_reply: Vec::new(),
+                multi: None,
+                multi_error: false,
+                watching: Vec::new(),
+                subs: Vec::new(),
+                psubs: Vec::new(),
+                ssubs: Vec::new(),
+                pending: VecDeque::new(),
+            },
+        );
+        id
+    }
+
+    /// Disconnects a client.
+    pub fn close_client(&mut self, id: ClientId) {
+        self.unwatch_all(id);
+        self.drop_subscriptions(id);
+        self.unblock_client(id);
+        self.disable_tracking(id);
+        self.monitors.retain(|m| *m != id);
+        self.paused.retain(|m| *m != id);
+        self.clients.remove(&id);
+    }
+
+    /// Mutable access to a client, if connected.
+    pub fn client_mut(&mut self, id: ClientId) -> Option<&mut Client> {
+        self.clients.get_mut(&id)
+    }
+
+    /// The protocol version a client speaks (2 when unknown).
+    pub fn proto(&self, id: ClientId) -> u8 {
+        self.clients.get(&id).map_or(2, |c| c.proto)
+    }
+
+    /// Whether `client` must authenticate before running commands: the default user has a
+    /// password (`requirepass`) and the client has not proven it.
+    pub fn auth_required(&self, client: ClientId) -> bool {
+        !self.config.requirepass().is_empty()
+            && !self.clients.get(&client).is_some_and(|c| c.authenticated)
+    }
+}

@@ -1,0 +1,157 @@
+//! What a handler sees: the engine, the calling client, its database and the time, with the
+//! lookups and signals every command uses.
+
+use super::blocking::Block;
+use super::{Client, ClientId, Engine};
+use crate::db::{Db, Entry, LfuParams};
+use crate::protocol::Reply;
+
+/// What a handler sees: the engine, the calling client, its database, and the time.
+pub struct Ctx<'a> {
+    /// The whole engine.
+    pub eng: &'a mut Engine,
+    /// The calling client.
+    pub client: ClientId,
+    /// The calling client's selected database.
+    pub db: usize,
+    /// The time of this command, in ms since the Unix epoch.
+    pub now: i64,
+    /// Set by a blocking command that found nothing to serve: the client waits.
+    pub block: Option<Block>,
+    /// Inside EXEC: blocking commands answer at once as if they had timed out.
+    pub no_block: bool,
+    /// Where, in the calling client's outbox, Redis would have written this command's reply
+    /// (set by [`Ctx::reply_point`]); None: after everything the command published.
+    pub reply_at: Option<usize>,
+    /// When the engine runs a blocked command again: the key whose change woke it (XREAD
+    /// serves from that stream only, as Redis does).
+    pub ready_key: Option<Vec<u8>>,
+}
+
+impl Ctx<'_> {
+    /// Whether a blocking command may block now (not inside EXEC).
+    pub fn can_block(&self) -> bool {
+        !self.no_block
+    }
+
+    /// Blocks the calling client on `keys` until `deadline` (None: for ever); `on_timeout` is
+    /// its reply if nothing serves it in time. The handler's own return value is then ignored.
+    pub fn block_on(&mut self, keys: Vec<Vec<u8>>, deadline: Option<i64>, on_timeout: Reply) {
+        self.block = Some(Block {
+            keys,
+            deadline,
+            on_timeout,
+            rerun: None,
+        });
+    }
+
+    /// As [`Ctx::block_on`], but the command is run again with `argv` instead of its own.
+    pub fn block_on_rerun(
+        &mut self,
+        keys: Vec<Vec<u8>>,
+        deadline: Option<i64>,
+        on_timeout: Reply,
+        argv: Vec<Vec<u8>>,
+    ) {
+        self.block = Some(Block {
+            keys,
+            deadline,
+            on_timeout,
+            rerun: Some(argv),
+        });
+    }
+
+    /// The calling client's database.
+    pub fn db(&mut self) -> &mut Db {
+        &mut self.eng.dbs[self.db]
+    }
+
+    /// The calling client.
+    pub fn client(&mut self) -> &mut Client {
+        self.eng
+            .clients
+            .get_mut(&self.client)
+            .expect("the calling client exists while its command runs")
+    }
+
+    /// Counts `n` changes to the dataset (for INFO and snapshot dirtiness).
+    pub fn dirty(&mut self, n: u64) {
+        self.eng.dirty += n;
+    }
+
+    /// Looks a key up for reading: expires it if due, records the access, and counts a
+    /// keyspace hit or miss (INFO stats). A miss is a `keymiss` keyspace event (class m).
+    pub fn lookup_read(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let now = self.now;
+        if self.eng.notifications_on() && !self.eng.dbs[self.db].contains(key, now) {
+            self.eng.stats.misses += 1;
+            self.notify('m', "keymiss", key);
+            return None;
+        }
+        let lfu = self.lfu_params();
+        let eng = &mut *self.eng;
+        let found = eng.dbs[self.db].lookup_lfu(key, now, lfu);
+        if found.is_some() {
+            eng.stats.hits += 1;
+        } else {
+            eng.stats.misses += 1;
+        }
+        if let Some(n) = found.as_ref().and_then(|e| e.shared_integer()) {
+            eng.shared_int_access.insert(n, now);
+        }
+        found
+    }
+
+    /// Looks a key up for writing: expires it if due and records the access; no hit/miss
+    /// counting (Redis counts those for reads only).
+    pub fn lookup_write(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let now = self.now;
+        let lfu = self.lfu_params();
+        let eng = &mut *self.eng;
+        let found = eng.dbs[self.db].lookup_lfu(key, now, lfu);
+        if let Some(n) = found.as_ref().and_then(|e| e.shared_integer()) {
+            eng.shared_int_access.insert(n, now);
+        }
+        found
+    }
+
+    /// The LFU parameters of the current configuration, for recording accesses.
+    pub fn lfu_params(&self) -> LfuParams {
+        LfuParams {
+            log_factor: self.eng.config.lfu_log_factor,
+            decay_time: self.eng.config.lfu_decay_time,
+        }
+    }
+
+    /// Publishes keyspace event `event` of class `class` (a `notify-keyspace-events`
+    /// character: g $ l s h z x e t d n m) about `key` in the current database.
+    pub fn notify(&mut self, class: char, event: &str, key: &[u8]) {
+        let db = self.db;
+        self.eng.notify(db, class, event, key);
+    }
+
+    /// Marks the moment Redis adds this command's reply, for commands that reply before they
+    /// publish (some or all of) their keyspace events: a RESP3 client subscribed to its own
+    /// events then gets the reply ahead of the pushes that follow this point.
+    pub fn reply_point(&mut self) {
+        if self.eng.notifications_on() {
+            // Keys created or expired so far were published before the reply in Redis.
+            self.eng.flush_db_events();
+            self.reply_at = self.eng.clients.get(&self.client).map(|c| c.outbox.len());
+        }
+    }
+
+    /// Wakes the clients blocked on `key` without counting a modification (WATCH keeps
+    /// its state), as Redis does when XGROUP DESTROY removes a group readers wait on.
+    pub fn signal_ready(&mut self, key: &[u8]) {
+        let db = self.db;
+        self.eng.signal_ready(db, key);
+    }
+
+    /// Tells the engine `key` in the current database was modified: WATCHers of it will fail
+    /// their EXEC. Every write command calls it for each key it changes.
+    pub fn signal_modified(&mut self, key: &[u8]) {
+        let db = self.db;
+        self.eng.signal_modified(db, key);
+    }
+}

@@ -1,0 +1,308 @@
+//! The engine: databases, clients, and the one path every command takes.
+//!
+//! [`Engine::execute`] runs one command line for one client and returns its reply. Nothing here
+//! reads the system clock or does I/O: the host (the TCP server, the page, a test) owns time and
+//! transport. One file per concern, each an `impl Engine` block, as Redis splits server.c,
+//! multi.c, blocked.c and notify.c:
+//!
+//! - `call.rs`: [`Engine::execute`] (what a client sends: checks, queueing, replies) and
+//!   `Engine::call`, the one function that runs a handler and counts, shows and tracks it,
+//!   whoever asks (a client, EXEC, a served blocked client);
+//! - `ctx.rs`: [`Ctx`], what a handler sees;
+//! - `clients.rs`: connected clients;
+//! - `multi.rs`: running a MULTI queue, WATCH and what invalidates it;
+//! - `blocking.rs`: clients waiting in blocking commands;
+//! - `pause.rs`: CLIENT PAUSE;
+//! - `notify.rs`: keyspace notifications;
+//! - `pubsub.rs`: subscriptions and message delivery;
+//! - `tracking.rs`: CLIENT TRACKING;
+//! - `monitor.rs`: the MONITOR feed.
+
+mod blocking;
+mod call;
+mod clients;
+mod ctx;
+pub mod monitor;
+mod multi;
+mod notify;
+mod pause;
+pub mod pubsub;
+pub mod tracking;
+
+use std::collections::{BTreeMap, VecDeque};
+
+use hashbrown::HashMap;
+
+pub use blocking::{Block, Blocked};
+pub use call::{error_reply, resolve, Rejected};
+pub use clients::{Client, ClientId, ReplyMode};
+pub use ctx::Ctx;
+pub use pause::Pause;
+
+use crate::commands;
+use crate::config::Config;
+use crate::db::Db;
+use crate::rng::Rng;
+use pubsub::PubSub;
+use tracking::TrackingTable;
+
+/// Counters INFO reports.
+#[derive(Clone, Debug)]
+pub struct Stats {
+    /// total_commands_processed
+    pub commands: u64,
+    /// total_connections_received
+    pub connections: u64,
+    /// keyspace_hits
+    pub hits: u64,
+    /// keyspace_misses
+    pub misses: u64,
+    /// total_error_replies
+    pub error_replies: u64,
+    /// `error_replies` when the running call started or its last nested call ended.
+    pub error_mark: u64,
+    /// INFO commandstats, by [`commands::Command::id`].
+    pub cmdstats: Vec<CmdStat>,
+    /// INFO errorstats: error replies by their first word (`ERR`, `WRONGTYPE`).
+    pub errorstats: BTreeMap<String, u64>,
+    /// used_memory_peak: the highest used_memory INFO has measured since the last reset.
+    pub peak_memory: u64,
+}
+
+impl Default for Stats {
+    fn default() -> Self {
+        Stats {
+            commands: 0,
+            connections: 0,
+            hits: 0,
+            misses: 0,
+            error_replies: 0,
+            error_mark: 0,
+            cmdstats: vec![CmdStat::default(); commands::commands().len()],
+            errorstats: BTreeMap::new(),
+            peak_memory: 0,
+        }
+    }
+}
+
+impl Stats {
+    /// The INFO commandstats line of a command (or subcommand).
+    pub fn of(&mut self, cmd: &commands::Command) -> &mut CmdStat {
+        &mut self.cmdstats[cmd.id]
+    }
+
+    /// Counts one error reply (`ERR ...`, `WRONGTYPE ...`) in total_error_replies and
+    /// errorstats, as Redis does for every error it sends.
+    pub fn count_error(&mut self, text: &str) {
+        self.error_replies += 1;
+        let code = text.split(' ').next().unwrap_or("ERR");
+        match self.errorstats.get_mut(code) {
+            Some(n) => *n += 1,
+            None => {
+                self.errorstats.insert(code.to_string(), 1);
+            }
+        }
+    }
+}
+
+/// One command's line in INFO commandstats.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct CmdStat {
+    /// Times the handler ran (a blocking command counts once, when it blocks).
+    pub calls: u64,
+    /// Calls refused before the handler ran (wrong number of arguments, NOAUTH ...).
+    pub rejected: u64,
+    /// Calls whose handler replied with an error.
+    pub failed: u64,
+}
+
+/// Options for a new engine.
+#[derive(Clone, Debug)]
+pub struct EngineOptions {
+    /// Number of databases (`databases`, 16 by default).
+    pub databases: usize,
+    /// Seed of the random generator used by the random commands.
+    pub seed: u64,
+    /// Server start time in ms (for uptime).
+    pub now_ms: i64,
+    /// TCP port INFO reports (`tcp_port`); 6379 in the page.
+    pub port: u16,
+}
+
+impl Default for EngineOptions {
+    fn default() -> Self {
+        EngineOptions {
+            databases: 16,
+            seed: 0x5eed,
+            now_ms: 0,
+            port: 6379,
+        }
+    }
+}
+
+/// Limit on databases, so a caller-supplied count cannot allocate without bound.
+pub const MAX_DATABASES: usize = 1024;
+
+/// The whole server state.
+pub struct Engine {
+    /// The numbered databases.
+    pub dbs: Vec<Db>,
+    /// Connected clients by id.
+    pub clients: BTreeMap<ClientId, Client>,
+    next_client_id: ClientId,
+    /// Configuration parameters (CONFIG GET / SET).
+    pub config: Config,
+    /// INFO counters.
+    pub stats: Stats,
+    /// Random source for RANDOMKEY, SPOP, ...
+    pub rng: Rng,
+    /// Last access time in ms of each shared small integer that has been accessed (OBJECT
+    /// IDLETIME of a key holding one): Redis's keys share one object per such integer, so an
+    /// access through any key counts for all, and the clock starts when the server does.
+    pub shared_int_access: HashMap<u16, i64>,
+    /// Start time in ms.
+    pub started_ms: i64,
+    /// Changes since the last snapshot (INFO rdb_changes_since_last_save).
+    pub dirty: u64,
+    /// Time of the last snapshot, in seconds (LASTSAVE).
+    pub last_save_s: i64,
+    /// The TCP port INFO reports.
+    pub port: u16,
+    /// Set by SHUTDOWN: the host stops serving (the native server exits).
+    pub shutdown_requested: bool,
+    /// Clients watching each (db, key), for WATCH.
+    pub watched: HashMap<(usize, Vec<u8>), Vec<ClientId>>,
+    /// Pub/sub subscriptions.
+    pub pubsub: PubSub,
+    /// Clients waiting in blocking commands.
+    pub blocked: BTreeMap<ClientId, Blocked>,
+    /// For each (db, key), the clients blocked on it, first blocked first.
+    waiting: HashMap<(usize, Vec<u8>), Vec<ClientId>>,
+    /// Keys with blocked clients that changed since they were last served.
+    ready: VecDeque<(usize, Vec<u8>)>,
+    /// Monitoring clients, in the order they sent MONITOR.
+    pub monitors: Vec<ClientId>,
+    /// The CLIENT PAUSE in force, if any.
+    pub pause: Option<Pause>,
+    /// Clients held by the pause, first held first.
+    paused: Vec<ClientId>,
+    /// CLIENT TRACKING: remembered keys and broadcast prefixes.
+    pub tracking: TrackingTable,
+    /// The client whose command runs now (messages to it wait until after its reply).
+    pub current: Option<ClientId>,
+}
+
+impl Engine {
+    /// A fresh engine with empty databases and no clients.
+    pub fn new(opts: EngineOptions) -> Engine {
+        let databases = opts.databases.clamp(1, MAX_DATABASES);
+        let mut config = Config::default();
+        config.set_databases(databases);
+        config.port = i64::from(opts.port);
+        Engine {
+            dbs: (0..databases).map(|_| Db::new()).collect(),
+            clients: BTreeMap::new(),
+            next_client_id: 1,
+            config,
+            stats: Stats::default(),
+            rng: Rng::new(opts.seed),
+            shared_int_access: HashMap::new(),
+            started_ms: opts.now_ms,
+            dirty: 0,
+            last_save_s: opts.now_ms / 1000,
+            port: opts.port,
+            shutdown_requested: false,
+            watched: HashMap::new(),
+            pubsub: PubSub::default(),
+            blocked: BTreeMap::new(),
+            waiting: HashMap::new(),
+            ready: VecDeque::new(),
+            monitors: Vec::new(),
+            pause: None,
+            paused: Vec::new(),
+            tracking: TrackingTable::default(),
+            current: None,
+        }
+    }
+
+    /// Background work the host runs a few times a second: active expiry, and ending the
+    /// waits of blocked clients whose timeout passed.
+    pub fn tick(&mut self, now_ms: i64) {
+        self.check_pause(now_ms);
+        self.sync_event_tracking();
+        for db in &mut self.dbs {
+            if !db.expiry_paused {
+                db.active_expire(now_ms);
+            }
+            db.update_avg_ttl(now_ms);
+        }
+        self.expire_blocked(now_ms);
+        self.tracking_limit();
+        self.after_command(now_ms);
+    }
+
+    /// Replaces every database with `dbs` (a loaded snapshot), as FLUSHALL followed by a load:
+    /// WATCHers of keys that existed are invalidated, tracking clients are told to flush, and
+    /// the new databases follow the engine's expiry and notification state.
+    pub fn replace_data(&mut self, mut dbs: Vec<Db>, now_ms: i64) {
+        for db in 0..self.dbs.len() {
+            self.signal_flushed(db);
+        }
+        let by = self.current;
+        self.tracking_flushed(by);
+        dbs.resize_with(self.dbs.len(), Db::new);
+        dbs.truncate(self.dbs.len());
+        let paused = self.pause.is_some();
+        let events = self.notifications_on();
+        for db in &mut dbs {
+            db.expiry_paused = paused;
+            db.track_events = events;
+        }
+        self.dbs = dbs;
+        // Keys the new data holds may serve clients blocked on them.
+        let keys: Vec<(usize, Vec<u8>)> = self.waiting.keys().cloned().collect();
+        for (db, key) in keys {
+            if self.dbs[db].peek(&key).is_some() {
+                self.ready.push_back((db, key));
+            }
+        }
+        self.after_command(now_ms);
+    }
+
+    /// Clears the INFO counters (CONFIG RESETSTAT).
+    pub fn reset_stats(&mut self) {
+        self.stats = Stats::default();
+        for db in &mut self.dbs {
+            db.expired_keys = 0;
+        }
+    }
+
+    /// An estimate of the bytes the dataset and clients occupy (INFO used_memory): the
+    /// start-up base, each key with its value and a per-entry overhead, and a buffer per
+    /// client.
+    pub fn used_memory(&self) -> u64 {
+        const PER_KEY: u64 = 56;
+        let data: u64 = self
+            .dbs
+            .iter()
+            .flat_map(Db::iter)
+            .map(|(k, e)| k.len() as u64 + e.value.approx_bytes() as u64 + PER_KEY)
+            .sum();
+        self.used_memory_startup() + data + self.used_memory_clients()
+    }
+
+    /// The part of [`Engine::used_memory`] an empty server uses (INFO used_memory_startup).
+    pub fn used_memory_startup(&self) -> u64 {
+        850 * 1024
+    }
+
+    /// The part of [`Engine::used_memory`] attributed to client buffers (mem_clients_normal).
+    pub fn used_memory_clients(&self) -> u64 {
+        20 * 1024 * self.clients.len() as u64
+    }
+
+    /// Total keys across databases.
+    pub fn key_count(&self) -> usize {
+        self.dbs.iter().map(Db::len).sum()
+    }
+}

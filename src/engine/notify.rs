@@ -1,0 +1,65 @@
+//! Keyspace notifications: events published over pub/sub as `notify-keyspace-events` asks.
+
+use super::Engine;
+
+impl Engine {
+    /// Whether any keyspace notification is enabled: the one check made on the hot path.
+    pub fn notifications_on(&self) -> bool {
+        self.config.notify_flags != 0
+    }
+
+    /// Publishes keyspace event `event` of class `class` about `key` in database `db`: to
+    /// `__keyspace@<db>__:<key>` (message: the event) when `K` is enabled, then to
+    /// `__keyevent@<db>__:<event>` (message: the key) when `E` is, as Redis does. Key creations
+    /// and expiries logged by the databases since the last event are published first, so
+    /// subscribers see events in the order they happened.
+    pub fn notify(&mut self, db: usize, class: char, event: &str, key: &[u8]) {
+        if !self.notifications_on() {
+            return;
+        }
+        self.flush_db_events();
+        self.publish_event(db, class, event, key);
+    }
+
+    fn publish_event(&mut self, db: usize, class: char, event: &str, key: &[u8]) {
+        let (keyspace, keyevent) = self.config.notify_targets(class);
+        if keyspace {
+            let mut channel = format!("__keyspace@{}__:", db).into_bytes();
+            channel.extend_from_slice(key);
+            self.publish(&channel, event.as_bytes());
+        }
+        if keyevent {
+            let channel = format!("__keyevent@{}__:{}", db, event);
+            self.publish(channel.as_bytes(), key);
+        }
+    }
+
+    /// Publishes the `new` and `expired` events the databases logged.
+    pub(super) fn flush_db_events(&mut self) {
+        for db in 0..self.dbs.len() {
+            if self.dbs[db].events.is_empty() {
+                continue;
+            }
+            for (event, key) in std::mem::take(&mut self.dbs[db].events) {
+                let class = if event == "new" { 'n' } else { 'x' };
+                self.publish_event(db, class, event, &key);
+            }
+        }
+    }
+
+    /// Turns the databases' logging of `new`/`expired` events on or off to follow the
+    /// configuration, so nothing is logged while notifications are off. CONFIG SET calls it;
+    /// after every command it only compares one flag.
+    pub fn sync_event_tracking(&mut self) {
+        let on = self.notifications_on();
+        if self.dbs.first().is_some_and(|d| d.track_events == on) {
+            return;
+        }
+        for db in &mut self.dbs {
+            db.track_events = on;
+            if !on {
+                db.events.clear();
+            }
+        }
+    }
+}

@@ -1,0 +1,73 @@
+//! CLIENT PAUSE: holding every command, or only those that may change data, until a time.
+
+use super::{ClientId, Engine};
+use crate::commands::Command;
+
+/// A CLIENT PAUSE: until when, and whether it holds every command or only writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Pause {
+    /// Holds every command (ALL), not only those that may change data (WRITE).
+    pub all: bool,
+    /// When it ends, in ms.
+    pub end: i64,
+}
+
+impl Engine {
+    /// Whether the CLIENT PAUSE in force holds this command of `client`: every command under
+    /// ALL; under WRITE, those that may change data or propagate (writes, PUBLISH, PFCOUNT,
+    /// scripts), and EXEC of a transaction holding one.
+    pub(super) fn pause_holds(&self, client: ClientId, cmd: &Command) -> bool {
+        let Some(p) = self.pause else { return false };
+        if p.all || cmd.spec.may_replicate() {
+            return true;
+        }
+        if cmd.full_name != "exec" {
+            return false;
+        }
+        self.clients
+            .get(&client)
+            .and_then(|c| c.multi.as_ref())
+            .is_some_and(|q| q.iter().any(|(c, _)| c.spec.may_replicate()))
+    }
+
+    /// CLIENT PAUSE: holds commands (all, or writes only) until `end`; a pause in force is
+    /// extended, never shortened or weakened. Keys do not expire while paused.
+    pub fn pause_clients(&mut self, all: bool, end: i64) {
+        let p = match self.pause {
+            Some(p) => Pause {
+                all: p.all || all,
+                end: p.end.max(end),
+            },
+            None => Pause { all, end },
+        };
+        self.pause = Some(p);
+        for db in &mut self.dbs {
+            db.expiry_paused = true;
+        }
+    }
+
+    /// CLIENT UNPAUSE: the pause ends once the running command is done.
+    pub fn unpause_clients(&mut self) {
+        if let Some(p) = self.pause.as_mut() {
+            p.end = i64::MIN;
+        }
+    }
+
+    /// Ends the pause when its time has come, and runs the commands it held, client by
+    /// client in the order they were held.
+    pub(super) fn check_pause(&mut self, now: i64) {
+        if self.pause.is_none_or(|p| p.end > now) {
+            return;
+        }
+        self.pause = None;
+        for db in &mut self.dbs {
+            db.expiry_paused = false;
+        }
+        for id in std::mem::take(&mut self.paused) {
+            if let Some(c) = self.clients.get_mut(&id) {
+                c.paused = false;
+            }
+            self.run_pending(id, now);
+        }
+    }
+}
