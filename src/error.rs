@@ -192,3 +192,21 @@ pub fn unsupported_option(opt: &[u8]) -> CmdError {
         c_str_prefix(opt, usize::MAX)
     )))
 }
+
+// The bitmap group's errors.
+errors! {
+    /// A bit offset that is not a non-negative integer below proto-max-bulk-len bytes.
+    BIT_OFFSET = "ERR bit offset is not an integer or out of range";
+    /// SETBIT with a bit value other than 0 or 1.
+    BIT_VALUE = "ERR bit is not an integer or out of range";
+    /// BITPOS with a bit other than 0 or 1.
+    BIT_ARGUMENT = "ERR The bit argument must be 1 or 0.";
+    /// BITOP NOT with several sources.
+    BITOP_NOT_ONE_KEY = "ERR BITOP NOT must be called with a single source key.";
+    /// A BITFIELD type other than i1..i64 or u1..u63.
+    BITFIELD_TYPE = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+    /// BITFIELD OVERFLOW with another word than WRAP, SAT or FAIL.
+    BITFIELD_OVERFLOW_TYPE = "ERR Invalid OVERFLOW type specified";
+    /// BITFIELD_RO with SET or INCRBY.
+    BITFIELD_RO_GET_ONLY = "ERR BITFIELD_RO only supports the GET subcommand";
+}

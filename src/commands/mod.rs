@@ -6,6 +6,7 @@
 //! terminal's hints and tab completion.
 
 pub mod args;
+pub mod bitmaps;
 pub mod blocking;
 pub mod connection;
 pub mod hashes;
@@ -280,6 +281,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     pubsub::COMMANDS,
     streams::COMMANDS,
     stream_groups::COMMANDS,
+    bitmaps::COMMANDS,
 ];
 
 /// The command table, by lower-case name.
