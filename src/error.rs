@@ -210,3 +210,15 @@ errors! {
     /// BITFIELD_RO with SET or INCRBY.
     BITFIELD_RO_GET_ONLY = "ERR BITFIELD_RO only supports the GET subcommand";
 }
+
+// The HyperLogLog group's errors.
+errors! {
+    /// A string that is not a HyperLogLog sketch (bad magic, encoding or dense length).
+    HLL_WRONGTYPE = "WRONGTYPE Key is not a valid HyperLogLog string value.";
+    /// A sparse sketch whose opcodes do not cover exactly 16384 registers.
+    HLL_CORRUPT = "INVALIDOBJ Corrupted HLL object detected";
+    /// PFDEBUG on a missing key.
+    HLL_NO_KEY = "ERR The specified key does not exist";
+    /// PFDEBUG DECODE of a dense sketch.
+    HLL_NOT_SPARSE = "ERR HLL encoding is not sparse";
+}

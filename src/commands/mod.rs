@@ -10,6 +10,7 @@ pub mod bitmaps;
 pub mod blocking;
 pub mod connection;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod info;
 pub mod introspect;
 pub mod keys;
@@ -282,6 +283,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     streams::COMMANDS,
     stream_groups::COMMANDS,
     bitmaps::COMMANDS,
+    hyperloglog::COMMANDS,
 ];
 
 /// The command table, by lower-case name.
