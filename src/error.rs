@@ -222,3 +222,19 @@ errors! {
     /// PFDEBUG DECODE of a dense sketch.
     HLL_NOT_SPARSE = "ERR HLL encoding is not sparse";
 }
+
+// The geo group's errors.
+errors! {
+    /// A distance unit other than M, KM, FT or MI.
+    GEO_UNIT = "ERR unsupported unit provided. please use M, KM, FT, MI";
+    /// A negative search radius.
+    GEO_RADIUS_NEGATIVE = "ERR radius cannot be negative";
+    /// A negative box width or height.
+    GEO_BOX_NEGATIVE = "ERR height or width cannot be negative";
+    /// A search around a member the index does not hold.
+    GEO_MEMBER = "ERR could not decode requested zset member";
+    /// A search COUNT below 1.
+    GEO_COUNT = "ERR COUNT must be > 0";
+    /// ANY without COUNT.
+    GEO_ANY_NEEDS_COUNT = "ERR the ANY argument requires COUNT argument";
+}

@@ -9,6 +9,7 @@ pub mod args;
 pub mod bitmaps;
 pub mod blocking;
 pub mod connection;
+pub mod geo;
 pub mod hashes;
 pub mod hyperloglog;
 pub mod info;
@@ -284,6 +285,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     stream_groups::COMMANDS,
     bitmaps::COMMANDS,
     hyperloglog::COMMANDS,
+    geo::COMMANDS,
 ];
 
 /// The command table, by lower-case name.
