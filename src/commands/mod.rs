@@ -26,6 +26,7 @@ pub mod streams;
 pub mod strings;
 pub mod syntax;
 pub mod transactions;
+pub mod xinfo;
 pub mod zsets;
 
 use std::collections::HashMap;
@@ -286,6 +287,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     bitmaps::COMMANDS,
     hyperloglog::COMMANDS,
     geo::COMMANDS,
+    xinfo::COMMANDS,
 ];
 
 /// The command table, by lower-case name.
