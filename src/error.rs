@@ -192,3 +192,49 @@ pub fn unsupported_option(opt: &[u8]) -> CmdError {
         c_str_prefix(opt, usize::MAX)
     )))
 }
+
+// The bitmap group's errors.
+errors! {
+    /// A bit offset that is not a non-negative integer below proto-max-bulk-len bytes.
+    BIT_OFFSET = "ERR bit offset is not an integer or out of range";
+    /// SETBIT with a bit value other than 0 or 1.
+    BIT_VALUE = "ERR bit is not an integer or out of range";
+    /// BITPOS with a bit other than 0 or 1.
+    BIT_ARGUMENT = "ERR The bit argument must be 1 or 0.";
+    /// BITOP NOT with several sources.
+    BITOP_NOT_ONE_KEY = "ERR BITOP NOT must be called with a single source key.";
+    /// A BITFIELD type other than i1..i64 or u1..u63.
+    BITFIELD_TYPE = "ERR Invalid bitfield type. Use something like i16 u8. Note that u64 is not supported but i64 is.";
+    /// BITFIELD OVERFLOW with another word than WRAP, SAT or FAIL.
+    BITFIELD_OVERFLOW_TYPE = "ERR Invalid OVERFLOW type specified";
+    /// BITFIELD_RO with SET or INCRBY.
+    BITFIELD_RO_GET_ONLY = "ERR BITFIELD_RO only supports the GET subcommand";
+}
+
+// The HyperLogLog group's errors.
+errors! {
+    /// A string that is not a HyperLogLog sketch (bad magic, encoding or dense length).
+    HLL_WRONGTYPE = "WRONGTYPE Key is not a valid HyperLogLog string value.";
+    /// A sparse sketch whose opcodes do not cover exactly 16384 registers.
+    HLL_CORRUPT = "INVALIDOBJ Corrupted HLL object detected";
+    /// PFDEBUG on a missing key.
+    HLL_NO_KEY = "ERR The specified key does not exist";
+    /// PFDEBUG DECODE of a dense sketch.
+    HLL_NOT_SPARSE = "ERR HLL encoding is not sparse";
+}
+
+// The geo group's errors.
+errors! {
+    /// A distance unit other than M, KM, FT or MI.
+    GEO_UNIT = "ERR unsupported unit provided. please use M, KM, FT, MI";
+    /// A negative search radius.
+    GEO_RADIUS_NEGATIVE = "ERR radius cannot be negative";
+    /// A negative box width or height.
+    GEO_BOX_NEGATIVE = "ERR height or width cannot be negative";
+    /// A search around a member the index does not hold.
+    GEO_MEMBER = "ERR could not decode requested zset member";
+    /// A search COUNT below 1.
+    GEO_COUNT = "ERR COUNT must be > 0";
+    /// ANY without COUNT.
+    GEO_ANY_NEEDS_COUNT = "ERR the ANY argument requires COUNT argument";
+}

@@ -6,9 +6,12 @@
 //! terminal's hints and tab completion.
 
 pub mod args;
+pub mod bitmaps;
 pub mod blocking;
 pub mod connection;
+pub mod geo;
 pub mod hashes;
+pub mod hyperloglog;
 pub mod info;
 pub mod introspect;
 pub mod keys;
@@ -24,6 +27,7 @@ pub mod streams;
 pub mod strings;
 pub mod syntax;
 pub mod transactions;
+pub mod xinfo;
 pub mod zsets;
 
 use std::sync::OnceLock;
@@ -52,6 +56,10 @@ const GROUPS: &[&[CommandSpec]] = &[
     pubsub::COMMANDS,
     streams::COMMANDS,
     stream_groups::COMMANDS,
+    bitmaps::COMMANDS,
+    hyperloglog::COMMANDS,
+    geo::COMMANDS,
+    xinfo::COMMANDS,
 ];
 
 /// A command as the table knows it: its spec, its full name (`config|get` for a subcommand),

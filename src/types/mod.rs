@@ -1,6 +1,9 @@
 //! The values a key can hold. Data structures only: they know nothing of commands or replies.
 
+pub mod bitmap;
+pub mod geo;
 pub mod hash;
+pub mod hll;
 pub mod list;
 pub mod set;
 pub mod stream;
