@@ -123,9 +123,11 @@ impl Playground {
     /// Error saying why when the snapshot is corrupt or foreign, leaving the data as it was.
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), JsError> {
         let eng = &mut self.inner.engine;
-        let dbs = crate::rdb::load(bytes, eng.dbs.len(), now())
+        let now = now();
+        let dbs = crate::rdb::load(bytes, eng.dbs.len(), now)
             .map_err(|e| JsError::new(&e.to_string()))?;
-        eng.dbs = dbs;
+        // Through the engine, so WATCH, tracking and blocked clients see the change.
+        eng.replace_data(dbs, now);
         eng.dirty = 0;
         Ok(())
     }
