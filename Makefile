@@ -3,14 +3,14 @@ SHELL := /bin/bash
 PORT ?= 8080
 WASM := target/wasm32-unknown-unknown/release/redis_playground.wasm
 
-.PHONY: play test setup build wasm serve server test-fmt test-rust test-wasm-build test-wasm test-e2e clean
+.PHONY: play test setup build wasm serve server test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e clean
 
 ## Set up everything missing, build the wasm, serve the page on 127.0.0.1 and print its address.
 play: wasm
 	@scripts/serve.sh $(PORT)
 
 ## Set up everything missing, then run every test.
-test: setup test-fmt test-rust test-wasm-build test-wasm test-e2e
+test: setup test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e
 
 setup:
 	@scripts/setup.sh
@@ -19,8 +19,14 @@ setup:
 test-fmt:
 	cargo fmt --check
 
+# Lints are part of the build: a warning fails the test.
+test-clippy:
+	cargo clippy --all-targets -- -D warnings
+
+# REQUIRE_REDIS: the tests that compare with redis-server fail when it is missing, instead of
+# comparing nothing (setup installs it).
 test-rust:
-	cargo test --all-targets
+	REQUIRE_REDIS=1 cargo test --all-targets
 
 # The engine must keep building for the browser.
 test-wasm-build:

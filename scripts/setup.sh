@@ -29,6 +29,10 @@ if want rust; then
     log "rustup component add rustfmt"
     rustup component add rustfmt
   fi
+  if ! cargo clippy --version >/dev/null 2>&1; then
+    log "rustup component add clippy"
+    rustup component add clippy
+  fi
   if ! rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown; then
     log "rustup target add wasm32-unknown-unknown"
     rustup target add wasm32-unknown-unknown
