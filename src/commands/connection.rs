@@ -86,7 +86,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         "[username] password",
         "Proves the client knows the password of a user.",
     )
-    .complexity("O(N) where N is the number of passwords defined for the user"),
+    .complexity("O(N), N being the user's passwords."),
     CommandSpec::new("monitor", 1, &[ADMIN, NOSCRIPT, LOADING, STALE], monitor)
         .doc(
             Group::Server,
@@ -102,7 +102,7 @@ pub const COMMANDS: &[CommandSpec] = &[
             "",
             "Inspects and manages client connections.",
         )
-        .complexity("Depends on subcommand.")
+        .complexity("Depends on the subcommand.")
         .subs(CLIENT_SUBCOMMANDS),
 ];
 
@@ -110,17 +110,17 @@ const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new("id", 2, &[NOSCRIPT, LOADING, STALE], client_id).doc(Group::Connection, "5.0.0", "", "Replies with this connection's unique id.").complexity("O(1)"),
     CommandSpec::new("getname", 2, &[NOSCRIPT, LOADING, STALE], client_getname).doc(Group::Connection, "2.6.9", "", "Replies with this connection's name.").complexity("O(1)"),
     CommandSpec::new("setname", 3, &[NOSCRIPT, LOADING, STALE], client_setname).doc(Group::Connection, "2.6.9", "connection-name", "Names this connection (an empty name clears it).").complexity("O(1)"),
-    CommandSpec::new("list", -2, &[ADMIN, NOSCRIPT, LOADING, STALE], client_list).doc(Group::Connection, "2.4.0", "[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]", "Describes the connected clients, one line each.").tips(&["nondeterministic_output"]).complexity("O(N) where N is the number of client connections"),
+    CommandSpec::new("list", -2, &[ADMIN, NOSCRIPT, LOADING, STALE], client_list).doc(Group::Connection, "2.4.0", "[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]", "Describes the connected clients, one line each.").tips(&["nondeterministic_output"]).complexity("O(N), N being the connected clients."),
     CommandSpec::new("info", 2, &[NOSCRIPT, LOADING, STALE], client_info).doc(Group::Connection, "6.2.0", "", "Describes this connection in CLIENT LIST's line format.").tips(&["nondeterministic_output"]).complexity("O(1)"),
     CommandSpec::new("getredir", 2, &[NOSCRIPT, LOADING, STALE], client_getredir).doc(Group::Connection, "6.0.0", "", "Replies with the client tracking redirection target (-1: none).").complexity("O(1)"),
     CommandSpec::new("trackinginfo", 2, &[NOSCRIPT, LOADING, STALE], client_trackinginfo).doc(Group::Connection, "6.2.0", "", "Describes this connection's client-side caching state.").complexity("O(1)"),
     CommandSpec::new("no-evict", 3, &[ADMIN, NOSCRIPT, LOADING, STALE], client_no_evict).doc(Group::Connection, "7.0.0", "ON|OFF", "Exempts this connection from client eviction.").complexity("O(1)"),
-    CommandSpec::new("kill", -3, &[ADMIN, NOSCRIPT, LOADING, STALE], client_kill).doc(Group::Connection, "2.4.0", "ip:port|[ID client-id] [TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES|NO]", "Closes the connections that match the filters.").complexity("O(N) where N is the number of client connections"),
+    CommandSpec::new("kill", -3, &[ADMIN, NOSCRIPT, LOADING, STALE], client_kill).doc(Group::Connection, "2.4.0", "ip:port|[ID client-id] [TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES|NO]", "Closes the connections that match the filters.").complexity("O(N), N being the connected clients."),
     CommandSpec::new("reply", 3, &[NOSCRIPT, LOADING, STALE], client_reply).doc(Group::Connection, "3.2.0", "ON|OFF|SKIP", "Turns the server's replies to this connection off, on, or off for one command.").complexity("O(1)"),
-    CommandSpec::new("unblock", -3, &[ADMIN, NOSCRIPT, LOADING, STALE], client_unblock).doc(Group::Connection, "5.0.0", "client-id [TIMEOUT|ERROR]", "Ends another connection's wait in a blocking command, as a timeout or an error.").complexity("O(log N) where N is the number of client connections"),
+    CommandSpec::new("unblock", -3, &[ADMIN, NOSCRIPT, LOADING, STALE], client_unblock).doc(Group::Connection, "5.0.0", "client-id [TIMEOUT|ERROR]", "Ends another connection's wait in a blocking command, as a timeout or an error.").complexity("O(log N), N being the connected clients."),
     CommandSpec::new("pause", -3, &[ADMIN, NOSCRIPT, LOADING, STALE], client_pause).doc(Group::Connection, "2.9.50", "timeout [WRITE|ALL]", "Holds the commands of every client (or only writes) for some milliseconds.").complexity("O(1)"),
-    CommandSpec::new("unpause", 2, &[ADMIN, NOSCRIPT, LOADING, STALE], client_unpause).doc(Group::Connection, "6.2.0", "", "Ends a CLIENT PAUSE at once.").complexity("O(N) Where N is the number of paused clients"),
-    CommandSpec::new("tracking", -3, &[NOSCRIPT, LOADING, STALE], client_tracking).doc(Group::Connection, "6.0.0", "ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]", "Turns server-assisted client-side caching on or off for this connection.").complexity("O(1). Some options may introduce additional complexity."),
+    CommandSpec::new("unpause", 2, &[ADMIN, NOSCRIPT, LOADING, STALE], client_unpause).doc(Group::Connection, "6.2.0", "", "Ends a CLIENT PAUSE at once.").complexity("O(N), N being the paused clients."),
+    CommandSpec::new("tracking", -3, &[NOSCRIPT, LOADING, STALE], client_tracking).doc(Group::Connection, "6.0.0", "ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]", "Turns server-assisted client-side caching on or off for this connection.").complexity("O(1), more with some options."),
     CommandSpec::new("caching", 3, &[NOSCRIPT, LOADING, STALE], client_caching).doc(Group::Connection, "6.0.0", "YES|NO", "Says whether the keys of the next command are tracked (OPTIN / OPTOUT).").complexity("O(1)"),
     CommandSpec::new("help", 2, &[LOADING, STALE], client_help).doc(Group::Connection, "5.0.0", "", "Lists the CLIENT subcommands.").complexity("O(1)"),
 ];

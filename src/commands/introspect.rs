@@ -29,7 +29,7 @@ pub const SUBCOMMANDS: &[CommandSpec] = &[
         )
         .acl(&[Acl::Connection])
         .tips(&["nondeterministic_output_order"])
-        .complexity("O(N) where N is the number of commands to look up"),
+        .complexity("O(N), N being the commands asked about."),
     CommandSpec::new("getkeys", -4, &[LOADING, STALE], getkeys)
         .doc(
             Group::Server,
@@ -38,7 +38,7 @@ pub const SUBCOMMANDS: &[CommandSpec] = &[
             "Lists the keys a full command line names.",
         )
         .acl(&[Acl::Connection])
-        .complexity("O(N) where N is the number of arguments to the command"),
+        .complexity("O(N), N being the arguments of the command line given."),
     CommandSpec::new("getkeysandflags", -4, &[LOADING, STALE], getkeysandflags)
         .doc(
             Group::Server,
@@ -47,7 +47,7 @@ pub const SUBCOMMANDS: &[CommandSpec] = &[
             "Lists the keys a full command line names, each with its access flags.",
         )
         .acl(&[Acl::Connection])
-        .complexity("O(N) where N is the number of arguments to the command"),
+        .complexity("O(N), N being the arguments of the command line given."),
     CommandSpec::new("help", 2, &[LOADING, STALE], help)
         .doc(Group::Server, "5.0.0", "", "Lists the COMMAND subcommands.")
         .acl(&[Acl::Connection])
@@ -61,7 +61,7 @@ pub const SUBCOMMANDS: &[CommandSpec] = &[
         )
         .acl(&[Acl::Connection])
         .tips(&["nondeterministic_output_order"])
-        .complexity("O(N) where N is the number of commands to look up"),
+        .complexity("O(N), N being the commands asked about."),
     CommandSpec::new("list", -2, &[LOADING, STALE], list)
         .doc(
             Group::Server,
@@ -71,7 +71,7 @@ pub const SUBCOMMANDS: &[CommandSpec] = &[
         )
         .acl(&[Acl::Connection])
         .tips(&["nondeterministic_output_order"])
-        .complexity("O(N) where N is the total number of Redis commands"),
+        .complexity("O(N), N being the number of commands the server knows."),
 ];
 
 /// Every command with its full name (`config|get` for subcommands), containers first.

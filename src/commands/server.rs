@@ -12,17 +12,120 @@ use crate::util::glob::glob_match;
 
 /// This group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("shutdown", -1, &[ADMIN, NOSCRIPT, LOADING, STALE, NO_MULTI, ALLOW_BUSY], shutdown).doc(Group::Server, "1.0.0", "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "Stops the server (the page's engine has no process to stop and keeps running).").complexity("O(N) when saving, where N is the total number of keys in all databases when saving data, otherwise O(1)"),
-    CommandSpec::new("dbsize", 1, &[READONLY, FAST], dbsize).doc(Group::Server, "1.0.0", "", "Counts the keys in the selected database.").acl(&[Acl::Keyspace]).tips(&["request_policy:all_shards", "response_policy:agg_sum"]).complexity("O(1)"),
-    CommandSpec::new("flushdb", -1, &[WRITE], flushdb).doc(Group::Server, "1.0.0", "[ASYNC|SYNC]", "Deletes every key of the selected database.").acl(&[Acl::Keyspace, Acl::Dangerous]).tips(&["request_policy:all_shards", "response_policy:all_succeeded"]).complexity("O(N) where N is the number of keys in the selected database"),
-    CommandSpec::new("flushall", -1, &[WRITE], flushall).doc(Group::Server, "1.0.0", "[ASYNC|SYNC]", "Deletes every key of every database.").acl(&[Acl::Keyspace, Acl::Dangerous]).tips(&["request_policy:all_shards", "response_policy:all_succeeded"]).complexity("O(N) where N is the total number of keys in all databases"),
-    CommandSpec::new("swapdb", 3, &[WRITE, FAST], swapdb).doc(Group::Server, "4.0.0", "index1 index2", "Exchanges the contents of two databases.").acl(&[Acl::Keyspace, Acl::Dangerous]).complexity("O(N) where N is the count of clients watching or blocking on keys from both databases."),
-    CommandSpec::new("time", 1, &[LOADING, STALE, FAST], time).doc(Group::Server, "2.6.0", "", "Replies with the server time: seconds and microseconds.").tips(&["nondeterministic_output"]).complexity("O(1)"),
-    CommandSpec::new("lastsave", 1, &[LOADING, STALE, FAST], lastsave).doc(Group::Server, "1.0.0", "", "Replies with the Unix time of the last successful snapshot.").acl(&[Acl::Admin, Acl::Dangerous]).tips(&["nondeterministic_output"]).complexity("O(1)"),
-    CommandSpec::new("role", 1, &[NOSCRIPT, LOADING, STALE, FAST], role).doc(Group::Server, "2.8.12", "", "Replies with this server's replication role: master, offset, replicas.").acl(&[Acl::Admin, Acl::Dangerous]).complexity("O(1)"),
-    CommandSpec::new("info", -1, &[LOADING, STALE], info).doc(Group::Server, "1.0.0", "[section [section ...]]", "Reports server state and counters, by section.").acl(&[Acl::Dangerous]).tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]).complexity("O(1)"),
-    CommandSpec::new("config", -2, &[], container).doc(Group::Server, "2.0.0", "", "Reads and changes configuration parameters.").complexity("Depends on subcommand.").subs(CONFIG_SUBCOMMANDS),
-    CommandSpec::new("command", -1, &[LOADING, STALE], introspect::command).doc(Group::Server, "2.8.13", "", "Describes the commands this server knows.").acl(&[Acl::Connection]).tips(&["nondeterministic_output_order"]).complexity("O(N) where N is the total number of Redis commands").subs(introspect::SUBCOMMANDS),
+    CommandSpec::new(
+        "shutdown",
+        -1,
+        &[ADMIN, NOSCRIPT, LOADING, STALE, NO_MULTI, ALLOW_BUSY],
+        shutdown,
+    )
+    .doc(
+        Group::Server,
+        "1.0.0",
+        "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]",
+        "Stops the server (the page's engine has no process to stop and keeps running).",
+    )
+    .complexity("O(N) when it saves, N being the keys of every database; O(1) otherwise."),
+    CommandSpec::new("dbsize", 1, &[READONLY, FAST], dbsize)
+        .doc(
+            Group::Server,
+            "1.0.0",
+            "",
+            "Counts the keys in the selected database.",
+        )
+        .acl(&[Acl::Keyspace])
+        .tips(&["request_policy:all_shards", "response_policy:agg_sum"])
+        .complexity("O(1)"),
+    CommandSpec::new("flushdb", -1, &[WRITE], flushdb)
+        .doc(
+            Group::Server,
+            "1.0.0",
+            "[ASYNC|SYNC]",
+            "Deletes every key of the selected database.",
+        )
+        .acl(&[Acl::Keyspace, Acl::Dangerous])
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .complexity("O(N), N being the keys in the selected database."),
+    CommandSpec::new("flushall", -1, &[WRITE], flushall)
+        .doc(
+            Group::Server,
+            "1.0.0",
+            "[ASYNC|SYNC]",
+            "Deletes every key of every database.",
+        )
+        .acl(&[Acl::Keyspace, Acl::Dangerous])
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .complexity("O(N), N being the keys of every database."),
+    CommandSpec::new("swapdb", 3, &[WRITE, FAST], swapdb)
+        .doc(
+            Group::Server,
+            "4.0.0",
+            "index1 index2",
+            "Exchanges the contents of two databases.",
+        )
+        .acl(&[Acl::Keyspace, Acl::Dangerous])
+        .complexity("O(N), N being the clients watching or blocked on keys of either database."),
+    CommandSpec::new("time", 1, &[LOADING, STALE, FAST], time)
+        .doc(
+            Group::Server,
+            "2.6.0",
+            "",
+            "Replies with the server time: seconds and microseconds.",
+        )
+        .tips(&["nondeterministic_output"])
+        .complexity("O(1)"),
+    CommandSpec::new("lastsave", 1, &[LOADING, STALE, FAST], lastsave)
+        .doc(
+            Group::Server,
+            "1.0.0",
+            "",
+            "Replies with the Unix time of the last successful snapshot.",
+        )
+        .acl(&[Acl::Admin, Acl::Dangerous])
+        .tips(&["nondeterministic_output"])
+        .complexity("O(1)"),
+    CommandSpec::new("role", 1, &[NOSCRIPT, LOADING, STALE, FAST], role)
+        .doc(
+            Group::Server,
+            "2.8.12",
+            "",
+            "Replies with this server's replication role: master, offset, replicas.",
+        )
+        .acl(&[Acl::Admin, Acl::Dangerous])
+        .complexity("O(1)"),
+    CommandSpec::new("info", -1, &[LOADING, STALE], info)
+        .doc(
+            Group::Server,
+            "1.0.0",
+            "[section [section ...]]",
+            "Reports server state and counters, by section.",
+        )
+        .acl(&[Acl::Dangerous])
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ])
+        .complexity("O(1)"),
+    CommandSpec::new("config", -2, &[], container)
+        .doc(
+            Group::Server,
+            "2.0.0",
+            "",
+            "Reads and changes configuration parameters.",
+        )
+        .complexity("Depends on the subcommand.")
+        .subs(CONFIG_SUBCOMMANDS),
+    CommandSpec::new("command", -1, &[LOADING, STALE], introspect::command)
+        .doc(
+            Group::Server,
+            "2.8.13",
+            "",
+            "Describes the commands this server knows.",
+        )
+        .acl(&[Acl::Connection])
+        .tips(&["nondeterministic_output_order"])
+        .complexity("O(N), N being the number of commands the server knows.")
+        .subs(introspect::SUBCOMMANDS),
 ];
 
 const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
@@ -33,7 +136,7 @@ const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
             "parameter [parameter ...]",
             "Reads the parameters whose names match the patterns.",
         )
-        .complexity("O(N) when N is the number of configuration parameters provided"),
+        .complexity("O(N), N being the parameters named."),
     CommandSpec::new("set", -4, &[ADMIN, NOSCRIPT, LOADING, STALE], config_set)
         .doc(
             Group::Server,
@@ -42,7 +145,7 @@ const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
             "Changes parameters, all of them or none.",
         )
         .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
-        .complexity("O(N) when N is the number of configuration parameters provided"),
+        .complexity("O(N), N being the parameters named."),
     CommandSpec::new(
         "resetstat",
         2,

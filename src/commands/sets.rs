@@ -19,25 +19,181 @@ use crate::util::{glob::glob_match, parse_i64};
 
 /// The set group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("sadd", -3, &[WRITE, DENYOOM, FAST], sadd).doc(Group::Set, "1.0.0", "key member [member ...]", "Adds members to a set, creating it if needed; replies how many were new.").key_specs(&[KeySpec::new(&[RW, INSERT], index(1), range(0, 1, 0))]).complexity("O(1) for each element added, so O(N) to add N elements when the command is called with multiple arguments."),
-    CommandSpec::new("srem", -3, &[WRITE, FAST], srem).doc(Group::Set, "1.0.0", "key member [member ...]", "Removes members from a set; replies how many were there.").key_specs(&[KeySpec::new(&[RW, DELETE], index(1), range(0, 1, 0))]).complexity("O(N) where N is the number of members to be removed."),
-    CommandSpec::new("scard", 2, &[READONLY, FAST], scard).doc(Group::Set, "1.0.0", "key", "Replies the number of members of a set.").key_specs(&[KeySpec::new(&[RO], index(1), range(0, 1, 0))]).complexity("O(1)"),
-    CommandSpec::new("sismember", 3, &[READONLY, FAST], sismember).doc(Group::Set, "1.0.0", "key member", "Tells whether a value belongs to a set (1 or 0).").key_specs(&[KeySpec::new(&[RO], index(1), range(0, 1, 0))]).complexity("O(1)"),
-    CommandSpec::new("smismember", -3, &[READONLY, FAST], smismember).doc(Group::Set, "6.2.0", "key member [member ...]", "Tells, for each value given, whether it belongs to a set.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(N) where N is the number of elements being checked for membership"),
-    CommandSpec::new("smembers", 2, &[READONLY], smembers).doc(Group::Set, "1.0.0", "key", "Lists every member of a set.").tips(&["nondeterministic_output_order"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(N) where N is the set cardinality."),
-    CommandSpec::new("smove", 4, &[WRITE, FAST], smove).doc(Group::Set, "1.0.0", "source destination member", "Moves a member from one set to another.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(0, 1, 0)), KeySpec::new(&[RW, INSERT], index(2), range(0, 1, 0))]).complexity("O(1)"),
-    CommandSpec::new("spop", -2, &[WRITE, FAST], spop).doc(Group::Set, "1.0.0", "key [count]", "Removes and replies one or more randomly chosen members of a set.").tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(0, 1, 0))]).complexity("Without the count argument O(1), otherwise O(N) where N is the value of the passed count."),
-    CommandSpec::new("srandmember", -2, &[READONLY], srandmember).doc(Group::Set, "1.0.0", "key [count]", "Replies randomly chosen members of a set without removing them; a negative count \
-         allows repeats.").tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("Without the count argument O(1), otherwise O(N) where N is the absolute value of the passed count."),
-    CommandSpec::new("sinter", -2, &[READONLY], sinter).doc(Group::Set, "1.0.0", "key [key ...]", "Lists the members common to all the given sets.").tips(&["nondeterministic_output_order"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(-1, 1, 0))]).complexity("O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
-    CommandSpec::new("sintercard", -3, &[READONLY], sintercard).doc(Group::Set, "7.0.0", "numkeys key [key ...] [LIMIT limit]", "Counts the members common to all the given sets, stopping early at LIMIT.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), keynum(0, 1, 1))]).complexity("O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
-    CommandSpec::new("sinterstore", -3, &[WRITE, DENYOOM], sinterstore).doc(Group::Set, "1.0.0", "destination key [key ...]", "Stores the intersection of the given sets in destination; replies its size.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0)), KeySpec::new(&[RO, ACCESS], index(2), range(-1, 1, 0))]).complexity("O(N*M) worst case where N is the cardinality of the smallest set and M is the number of sets."),
-    CommandSpec::new("sunion", -2, &[READONLY], sunion).doc(Group::Set, "1.0.0", "key [key ...]", "Lists the members found in any of the given sets.").tips(&["nondeterministic_output_order"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(-1, 1, 0))]).complexity("O(N) where N is the total number of elements in all given sets."),
-    CommandSpec::new("sunionstore", -3, &[WRITE, DENYOOM], sunionstore).doc(Group::Set, "1.0.0", "destination key [key ...]", "Stores the union of the given sets in destination; replies its size.").key_specs(&[KeySpec::new(&[OW, UPDATE], index(1), range(0, 1, 0)), KeySpec::new(&[RO, ACCESS], index(2), range(-1, 1, 0))]).complexity("O(N) where N is the total number of elements in all given sets."),
-    CommandSpec::new("sdiff", -2, &[READONLY], sdiff).doc(Group::Set, "1.0.0", "key [key ...]", "Lists the members of the first set found in none of the others.").tips(&["nondeterministic_output_order"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(-1, 1, 0))]).complexity("O(N) where N is the total number of elements in all given sets."),
-    CommandSpec::new("sdiffstore", -3, &[WRITE, DENYOOM], sdiffstore).doc(Group::Set, "1.0.0", "destination key [key ...]", "Stores the difference of the first set and the others in destination; replies its \
-         size.").key_specs(&[KeySpec::new(&[OW, UPDATE], index(1), range(0, 1, 0)), KeySpec::new(&[RO, ACCESS], index(2), range(-1, 1, 0))]).complexity("O(N) where N is the total number of elements in all given sets."),
-    CommandSpec::new("sscan", -3, &[READONLY], sscan).doc(Group::Set, "2.8.0", "key cursor [MATCH pattern] [COUNT count]", "Walks the members of a set a few at a time with a cursor.").tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(1) for every call. O(N) for a complete iteration, including enough command calls for the cursor to return back to 0. N is the number of elements inside the collection.."),
+    CommandSpec::new("sadd", -3, &[WRITE, DENYOOM, FAST], sadd)
+        .doc(
+            Group::Set,
+            "1.0.0",
+            "key member [member ...]",
+            "Adds members to a set, creating it if needed; replies how many were new.",
+        )
+        .key_specs(&[KeySpec::new(&[RW, INSERT], index(1), range(0, 1, 0))])
+        .complexity("O(1) per element, O(N) for N elements."),
+    CommandSpec::new("srem", -3, &[WRITE, FAST], srem)
+        .doc(
+            Group::Set,
+            "1.0.0",
+            "key member [member ...]",
+            "Removes members from a set; replies how many were there.",
+        )
+        .key_specs(&[KeySpec::new(&[RW, DELETE], index(1), range(0, 1, 0))])
+        .complexity("O(N), N being the members named."),
+    CommandSpec::new("scard", 2, &[READONLY, FAST], scard)
+        .doc(
+            Group::Set,
+            "1.0.0",
+            "key",
+            "Replies the number of members of a set.",
+        )
+        .key_specs(&[KeySpec::new(&[RO], index(1), range(0, 1, 0))])
+        .complexity("O(1)"),
+    CommandSpec::new("sismember", 3, &[READONLY, FAST], sismember)
+        .doc(
+            Group::Set,
+            "1.0.0",
+            "key member",
+            "Tells whether a value belongs to a set (1 or 0).",
+        )
+        .key_specs(&[KeySpec::new(&[RO], index(1), range(0, 1, 0))])
+        .complexity("O(1)"),
+    CommandSpec::new("smismember", -3, &[READONLY, FAST], smismember)
+        .doc(
+            Group::Set,
+            "6.2.0",
+            "key member [member ...]",
+            "Tells, for each value given, whether it belongs to a set.",
+        )
+        .key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))])
+        .complexity("O(N), N being the members checked."),
+    CommandSpec::new("smembers", 2, &[READONLY], smembers)
+        .doc(Group::Set, "1.0.0", "key", "Lists every member of a set.")
+        .tips(&["nondeterministic_output_order"])
+        .key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))])
+        .complexity("O(N), N being the set's size."),
+    CommandSpec::new("smove", 4, &[WRITE, FAST], smove)
+        .doc(
+            Group::Set,
+            "1.0.0",
+            "source destination member",
+            "Moves a member from one set to another.",
+        )
+        .key_specs(&[
+            KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(0, 1, 0)),
+            KeySpec::new(&[RW, INSERT], index(2), range(0, 1, 0)),
+        ])
+        .complexity("O(1)"),
+    CommandSpec::new("spop", -2, &[WRITE, FAST], spop)
+        .doc(
+            Group::Set,
+            "1.0.0",
+            "key [count]",
+            "Removes and replies one or more randomly chosen members of a set.",
+        )
+        .tips(&["nondeterministic_output"])
+        .key_specs(&[KeySpec::new(
+            &[RW, ACCESS, DELETE],
+            index(1),
+            range(0, 1, 0),
+        )])
+        .complexity("O(1) without a count, O(N) with one, N being the count."),
+    CommandSpec::new("srandmember", -2, &[READONLY], srandmember)
+        .doc(
+            Group::Set,
+            "1.0.0",
+            "key [count]",
+            "Replies randomly chosen members of a set without removing them; a negative count \
+         allows repeats.",
+        )
+        .tips(&["nondeterministic_output"])
+        .key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))])
+        .complexity("O(1) without a count, O(N) with one, N being the count's absolute value."),
+    CommandSpec::new("sinter", -2, &[READONLY], sinter)
+        .doc(
+            Group::Set,
+            "1.0.0",
+            "key [key ...]",
+            "Lists the members common to all the given sets.",
+        )
+        .tips(&["nondeterministic_output_order"])
+        .key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(-1, 1, 0))])
+        .complexity("O(N*M) at worst: N the smallest set's size, M the number of sets."),
+    CommandSpec::new("sintercard", -3, &[READONLY], sintercard)
+        .doc(
+            Group::Set,
+            "7.0.0",
+            "numkeys key [key ...] [LIMIT limit]",
+            "Counts the members common to all the given sets, stopping early at LIMIT.",
+        )
+        .key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), keynum(0, 1, 1))])
+        .complexity("O(N*M) at worst: N the smallest set's size, M the number of sets."),
+    CommandSpec::new("sinterstore", -3, &[WRITE, DENYOOM], sinterstore)
+        .doc(
+            Group::Set,
+            "1.0.0",
+            "destination key [key ...]",
+            "Stores the intersection of the given sets in destination; replies its size.",
+        )
+        .key_specs(&[
+            KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0)),
+            KeySpec::new(&[RO, ACCESS], index(2), range(-1, 1, 0)),
+        ])
+        .complexity("O(N*M) at worst: N the smallest set's size, M the number of sets."),
+    CommandSpec::new("sunion", -2, &[READONLY], sunion)
+        .doc(
+            Group::Set,
+            "1.0.0",
+            "key [key ...]",
+            "Lists the members found in any of the given sets.",
+        )
+        .tips(&["nondeterministic_output_order"])
+        .key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(-1, 1, 0))])
+        .complexity("O(N), N being the members of all the sets together."),
+    CommandSpec::new("sunionstore", -3, &[WRITE, DENYOOM], sunionstore)
+        .doc(
+            Group::Set,
+            "1.0.0",
+            "destination key [key ...]",
+            "Stores the union of the given sets in destination; replies its size.",
+        )
+        .key_specs(&[
+            KeySpec::new(&[OW, UPDATE], index(1), range(0, 1, 0)),
+            KeySpec::new(&[RO, ACCESS], index(2), range(-1, 1, 0)),
+        ])
+        .complexity("O(N), N being the members of all the sets together."),
+    CommandSpec::new("sdiff", -2, &[READONLY], sdiff)
+        .doc(
+            Group::Set,
+            "1.0.0",
+            "key [key ...]",
+            "Lists the members of the first set found in none of the others.",
+        )
+        .tips(&["nondeterministic_output_order"])
+        .key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(-1, 1, 0))])
+        .complexity("O(N), N being the members of all the sets together."),
+    CommandSpec::new("sdiffstore", -3, &[WRITE, DENYOOM], sdiffstore)
+        .doc(
+            Group::Set,
+            "1.0.0",
+            "destination key [key ...]",
+            "Stores the difference of the first set and the others in destination; replies its \
+         size.",
+        )
+        .key_specs(&[
+            KeySpec::new(&[OW, UPDATE], index(1), range(0, 1, 0)),
+            KeySpec::new(&[RO, ACCESS], index(2), range(-1, 1, 0)),
+        ])
+        .complexity("O(N), N being the members of all the sets together."),
+    CommandSpec::new("sscan", -3, &[READONLY], sscan)
+        .doc(
+            Group::Set,
+            "2.8.0",
+            "key cursor [MATCH pattern] [COUNT count]",
+            "Walks the members of a set a few at a time with a cursor.",
+        )
+        .tips(&["nondeterministic_output"])
+        .key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))])
+        .complexity(
+            "O(1) per call; O(N) for a whole walk back to cursor 0, N being the collection's size.",
+        ),
 ];
 
 /// Longest reply SRANDMEMBER builds for a negative count. Redis has no limit and would try to

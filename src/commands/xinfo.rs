@@ -22,7 +22,7 @@ pub const COMMANDS: &[CommandSpec] = &[CommandSpec::new("xinfo", -2, &[], xinfo)
         "<subcommand> [<arg> ...]",
         "Describes a stream, its consumer groups, or a group's consumers.",
     )
-    .complexity("Depends on subcommand.")
+    .complexity("Depends on the subcommand.")
     .subs(SUBCOMMANDS)];
 
 const SUBCOMMANDS: &[CommandSpec] = &[
@@ -56,7 +56,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
             "Describes a stream: length, IDs, first and last entries, or everything with FULL.",
         )
         .key_specs(&[KeySpec::new(&[RO, ACCESS], index(2), range(0, 1, 0))])
-        .complexity("O(log N) with N being the number of items in the stream, or O(N) with FULL."),
+        .complexity("O(log N) for N stream entries; O(N) with FULL."),
 ];
 
 fn syntax(argv: &[Vec<u8>]) -> CmdError {
