@@ -147,6 +147,64 @@ pub fn wrong_arity(name: &str) -> CmdError {
     ))
 }
 
+/// `ERR unknown subcommand or wrong number of arguments for '<sub>'. Try <CMD> HELP.` — a
+/// container's known subcommand used with the wrong arguments.
+pub fn subcommand_syntax(sub: &[u8], cmd: &str) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        c_str_prefix(sub, 128),
+        cmd
+    )))
+}
+
+/// `NOGROUP No such consumer group '<group>' for key name '<key>'`.
+pub fn no_such_group(group: &[u8], key: &[u8]) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "NOGROUP No such consumer group '{}' for key name '{}'",
+        c_str_prefix(group, usize::MAX),
+        c_str_prefix(key, usize::MAX)
+    )))
+}
+
+/// `NOGROUP No such key '<key>' or consumer group '<group>'<rest>` (XREADGROUP adds ` in
+/// XREADGROUP with GROUP option`).
+pub fn no_key_or_group(key: &[u8], group: &[u8], rest: &str) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "NOGROUP No such key '{}' or consumer group '{}'{}",
+        c_str_prefix(key, usize::MAX),
+        c_str_prefix(group, usize::MAX),
+        rest
+    )))
+}
+
+/// `ERR Can't execute '<cmd>': ...` — a RESP2 client in subscribed mode sent another command.
+pub fn subscribed_context(cmd: &str) -> CmdError {
+    CmdError::new(format!(
+        "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+        cmd
+    ))
+}
+
+/// `ERR unknown command '<name>', with args beginning with: '<a>' '<b>' ` — the preview stops
+/// once 128 bytes of arguments are shown, as Redis's does.
+pub fn unknown_command(argv: &[Vec<u8>]) -> CmdError {
+    let mut args = String::new();
+    for a in argv.iter().skip(1) {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        args.push('\'');
+        args.push_str(&c_str_prefix(a, room));
+        args.push_str("' ");
+    }
+    let name = argv.first().map_or(String::new(), |n| c_str_prefix(n, 128));
+    CmdError::new(sanitize(&format!(
+        "ERR unknown command '{}', with args beginning with: {}",
+        name, args
+    )))
+}
+
 /// `ERR unknown subcommand '<sub>'. Try <CMD> HELP.`
 pub fn unknown_subcommand(sub: &[u8], cmd: &str) -> CmdError {
     let sub = c_str_prefix(sub, 128);
@@ -234,7 +292,154 @@ errors! {
     /// A search around a member the index does not hold.
     GEO_MEMBER = "ERR could not decode requested zset member";
     /// A search COUNT below 1.
-    GEO_COUNT = "ERR COUNT must be > 0";
+    COUNT_ABOVE_ZERO = "ERR COUNT must be > 0";
     /// ANY without COUNT.
     GEO_ANY_NEEDS_COUNT = "ERR the ANY argument requires COUNT argument";
+}
+
+errors! {
+    /// A number that must fit 32 bits (LPOS RANK ...) does not.
+    INT32_RANGE = "ERR value is out of range, value must between -2147483648 and 2147483647";
+    /// A blocking command's timeout is not a number of seconds.
+    TIMEOUT_NOT_FLOAT = "ERR timeout is not a float or out of range";
+    /// A timeout too large to be a deadline.
+    TIMEOUT_RANGE = "ERR timeout is out of range";
+    /// HELLO with a protocol version that is not a number.
+    PROTO_NOT_INTEGER = "ERR Protocol version is not an integer or out of range";
+    /// HELLO with a protocol version other than 2 or 3.
+    NOPROTO = "NOPROTO unsupported protocol version";
+    /// HELLO from a client that must authenticate first.
+    HELLO_NOAUTH = "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to authenticate the client and select the RESP protocol version at the same time";
+    /// AUTH while the default user has no password.
+    AUTH_NO_PASSWORD = "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?";
+    /// CLIENT KILL ID with an ID that is not a number.
+    INVALID_CLIENT_ID = "ERR Invalid client ID";
+    /// CLIENT TRACKING with REDIRECT given twice.
+    REDIRECT_TWICE = "ERR A client can only redirect to a single other client";
+    /// CLIENT TRACKING REDIRECT to a client that is not connected.
+    REDIRECT_MISSING = "ERR The client ID you want redirect to does not exist";
+    /// CLIENT TRACKING PREFIX without BCAST.
+    PREFIX_WITHOUT_BCAST = "ERR PREFIX option requires BCAST mode to be enabled";
+    /// CLIENT TRACKING turning BCAST on or off while tracking.
+    BCAST_SWITCH = "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.";
+    /// CLIENT TRACKING with BCAST and OPTIN or OPTOUT.
+    OPT_WITH_BCAST = "ERR OPTIN and OPTOUT are not compatible with BCAST";
+    /// CLIENT TRACKING with both OPTIN and OPTOUT.
+    OPTIN_AND_OPTOUT = "ERR You can't specify both OPTIN mode and OPTOUT mode";
+    /// CLIENT TRACKING changing OPTIN/OPTOUT while tracking.
+    OPT_SWITCH = "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.";
+    /// CLIENT CACHING without OPTIN or OPTOUT tracking.
+    CACHING_NOT_OPT = "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled";
+    /// CLIENT CACHING YES outside OPTIN mode.
+    CACHING_YES_NOT_OPTIN = "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.";
+    /// CLIENT CACHING NO outside OPTOUT mode.
+    CACHING_NO_NOT_OPTOUT = "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.";
+    /// CLIENT PAUSE with a mode other than WRITE or ALL.
+    PAUSE_MODE = "ERR CLIENT PAUSE mode must be WRITE or ALL";
+    /// CLIENT PAUSE with too many arguments.
+    PAUSE_SYNTAX = "ERR unknown subcommand or wrong number of arguments for 'PAUSE'. Try CLIENT HELP.";
+    /// A timeout in milliseconds that is not an integer.
+    TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range";
+    /// MONITOR inside MULTI.
+    MONITOR_DENY_BLOCKING = "ERR MONITOR isn't allowed for DENY BLOCKING client";
+    /// CLIENT KILL of a client that is not connected.
+    NO_SUCH_CLIENT = "ERR No such client";
+    /// CLIENT UNBLOCK with an ID below 1.
+    CLIENT_ID_NOT_POSITIVE = "ERR client-id should be greater than 0";
+    /// CLIENT UNBLOCK with a reason other than TIMEOUT or ERROR.
+    UNBLOCK_REASON = "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR";
+    /// COMMAND GETKEYS of a command without keys.
+    GETKEYS_NO_KEYS = "ERR The command has no key arguments";
+    /// COMMAND GETKEYS of a command line with the wrong number of arguments.
+    GETKEYS_ARITY = "ERR Invalid number of arguments specified for command";
+    /// COMMAND GETKEYS of a command line whose keys cannot be found.
+    GETKEYS_INVALID = "ERR Invalid arguments specified for command";
+    /// CONFIG REWRITE on a server started without a configuration file.
+    NO_CONFIG_FILE = "ERR The server is running without a config file";
+    /// SHUTDOWN ABORT with no shutdown to abort.
+    NO_SHUTDOWN = "ERR No shutdown in progress.";
+    /// XGROUP ENTRIESREAD below -1.
+    ENTRIESREAD_RANGE = "ERR value for ENTRIESREAD must be positive or -1";
+    /// XGROUP CREATE of a group that exists.
+    BUSYGROUP = "BUSYGROUP Consumer Group name already exists";
+    /// XREADGROUP without GROUP.
+    XREADGROUP_NO_GROUP = "ERR Missing GROUP option for XREADGROUP";
+    /// XREADGROUP with the `$` ID.
+    XREADGROUP_DOLLAR = "ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set.";
+    /// A blocked XREADGROUP whose group was destroyed.
+    NOGROUP_GONE = "NOGROUP the consumer group this client was blocked on no longer exists";
+    /// An exclusive range start that cannot be incremented.
+    STREAM_START_ID = "ERR invalid start ID for the interval";
+    /// An exclusive range end that cannot be decremented.
+    STREAM_END_ID = "ERR invalid end ID for the interval";
+    /// XCLAIM's min-idle-time is not a number.
+    XCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XCLAIM";
+    /// XCLAIM IDLE is not a number.
+    XCLAIM_IDLE = "ERR Invalid IDLE option argument for XCLAIM";
+    /// XCLAIM TIME is not a number.
+    XCLAIM_TIME = "ERR Invalid TIME option argument for XCLAIM";
+    /// XCLAIM RETRYCOUNT is not a number.
+    XCLAIM_RETRYCOUNT = "ERR Invalid RETRYCOUNT option argument for XCLAIM";
+    /// XAUTOCLAIM's min-idle-time is not a number.
+    XAUTOCLAIM_MIN_IDLE = "ERR Invalid min-idle-time argument for XAUTOCLAIM";
+    /// XAUTOCLAIM COUNT too large to allocate for.
+    COUNT_TOO_HIGH = "ERR Insufficient memory, failed allocating transient memory, COUNT too high.";
+    /// XADD/XTRIM with both MAXLEN and MINID.
+    MAXLEN_AND_MINID = "ERR syntax error, MAXLEN and MINID options at the same time are not compatible";
+    /// A negative MAXLEN.
+    MAXLEN_NEGATIVE = "ERR The MAXLEN argument must be >= 0.";
+    /// A negative trimming LIMIT.
+    TRIM_LIMIT_NEGATIVE = "ERR The LIMIT argument must be >= 0.";
+    /// XADD LIMIT without MAXLEN or MINID.
+    LIMIT_WITHOUT_STRATEGY = "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy";
+    /// XTRIM without MAXLEN or MINID.
+    XTRIM_NO_STRATEGY = "ERR syntax error, XTRIM must be called with a trimming strategy";
+    /// A trimming LIMIT without `~`.
+    LIMIT_WITHOUT_APPROX = "ERR syntax error, LIMIT cannot be used without the special ~ option";
+    /// XADD fields and values too large for one stream node.
+    ELEMENTS_TOO_LARGE = "ERR Elements are too large to be stored";
+    /// XSETID ENTRIESADDED below 0.
+    ENTRIES_ADDED_NEGATIVE = "ERR entries_added must be positive";
+    /// XSETID below its own MAXDELETEDID.
+    XSETID_BELOW_MAXDELETED_ARG = "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id";
+    /// XSETID below the stream's largest deleted ID.
+    XSETID_BELOW_MAXDELETED = "ERR The ID specified in XSETID is smaller than current max_deleted_entry_id";
+    /// XSETID below the stream's last entry.
+    XSETID_BELOW_TOP = "ERR The ID specified in XSETID is smaller than the target stream top item";
+    /// XSETID ENTRIESADDED below the stream's length.
+    XSETID_ENTRIES_ADDED = "ERR The entries_added specified in XSETID is smaller than the target stream length";
+    /// XREAD STREAMS with unequal keys and IDs.
+    XREAD_UNBALANCED = "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.";
+    /// XREAD with GROUP.
+    XREAD_GROUP = "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.";
+    /// XREAD with NOACK.
+    XREAD_NOACK = "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.";
+    /// XREAD with the `>` ID.
+    XREAD_GT_ID = "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.";
+    /// MULTI inside MULTI.
+    MULTI_NESTED = "ERR MULTI calls can not be nested";
+    /// DISCARD outside a transaction.
+    DISCARD_WITHOUT_MULTI = "ERR DISCARD without MULTI";
+    /// WATCH inside a transaction.
+    WATCH_INSIDE_MULTI = "ERR WATCH inside MULTI is not allowed";
+    /// ZADD with both XX and NX.
+    XX_AND_NX = "ERR XX and NX options at the same time are not compatible";
+    /// ZADD with more than one of GT, LT and NX.
+    GT_LT_NX = "ERR GT, LT, and/or NX options at the same time are not compatible";
+    /// ZADD INCR with several members.
+    INCR_SINGLE_PAIR = "ERR INCR option supports a single increment-element pair";
+    /// ZRANGE LIMIT without BYSCORE or BYLEX.
+    LIMIT_NEEDS_BY = "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX";
+    /// ZRANGE BYLEX WITHSCORES.
+    WITHSCORES_BYLEX = "ERR syntax error, WITHSCORES not supported in combination with BYLEX";
+    /// A WEIGHTS value that is not a number.
+    WEIGHT_NOT_FLOAT = "ERR weight value is not a float";
+    /// A key command from a client in MONITOR mode.
+    MONITOR_KEYSPACE = "ERR Replica can't interact with the keyspace";
+    /// A command flagged no_multi inside MULTI.
+    NOT_IN_MULTI = "ERR Command not allowed inside a transaction";
+    /// EXEC outside a transaction.
+    EXEC_WITHOUT_MULTI = "ERR EXEC without MULTI";
+    /// EXEC of a transaction a refused command spoiled.
+    EXECABORT = "EXECABORT Transaction discarded because of previous errors.";
 }

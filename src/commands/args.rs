@@ -65,9 +65,7 @@ pub fn cursor(arg: &[u8]) -> Result<u64, CmdError> {
 /// An argument that must fit a C `int` (SELECT, ...), with Redis's two distinct errors.
 pub fn int32(arg: &[u8]) -> Result<i32, CmdError> {
     let v = int(arg)?;
-    i32::try_from(v).map_err(|_| {
-        CmdError::from("ERR value is out of range, value must between -2147483648 and 2147483647")
-    })
+    i32::try_from(v).map_err(|_| error::INT32_RANGE)
 }
 
 /// A blocking command's timeout in seconds (BLPOP ...): a float, Redis's two errors, 0 for
@@ -75,7 +73,7 @@ pub fn int32(arg: &[u8]) -> Result<i32, CmdError> {
 pub fn block_deadline(arg: &[u8], now: i64) -> Result<Option<i64>, CmdError> {
     let secs = crate::util::longdouble::LongDouble::parse(arg)
         .map(|v| v.to_f64())
-        .ok_or(CmdError::from("ERR timeout is not a float or out of range"))?;
+        .ok_or(error::TIMEOUT_NOT_FLOAT)?;
     // C's conversion of the product to long long: truncation toward zero, and (on x86-64)
     // anything out of range, infinities included, becomes the most negative value.
     let ms = secs * 1000.0;
@@ -85,13 +83,13 @@ pub fn block_deadline(arg: &[u8], now: i64) -> Result<Option<i64>, CmdError> {
         i64::MIN
     };
     if ms < 0 {
-        return Err(CmdError::from("ERR timeout is negative"));
+        return Err(error::TIMEOUT_NEGATIVE);
     }
     if ms == 0 {
         return Ok(None);
     }
     if ms > i64::MAX - now {
-        return Err(CmdError::from("ERR timeout is out of range"));
+        return Err(error::TIMEOUT_RANGE);
     }
     Ok(Some(now + ms))
 }

@@ -202,12 +202,9 @@ fn hello(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let mut proto = None;
     let mut name: Option<&[u8]> = None;
     if let Some(ver) = argv.get(1) {
-        let v = args::int_or(
-            ver,
-            CmdError::from("ERR Protocol version is not an integer or out of range"),
-        )?;
+        let v = args::int_or(ver, error::PROTO_NOT_INTEGER)?;
         if !(2..=3).contains(&v) {
-            return Err(CmdError::from("NOPROTO unsupported protocol version"));
+            return Err(error::NOPROTO);
         }
         proto = Some(v as u8);
     }
@@ -234,11 +231,7 @@ fn hello(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         }
     }
     if !authed && ctx.eng.auth_required(ctx.client) {
-        return Err(CmdError::from(
-            "NOAUTH HELLO must be called with the client already authenticated, otherwise the \
-             HELLO AUTH <user> <pass> option can be used to authenticate the client and select \
-             the RESP protocol version at the same time",
-        ));
+        return Err(error::HELLO_NOAUTH);
     }
     let client = ctx.client();
     if authed {
@@ -278,10 +271,7 @@ fn auth(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let (user, pass): (&[u8], &[u8]) = match argv {
         [_, pass] => {
             if ctx.eng.config.requirepass().is_empty() {
-                return Err(CmdError::from(
-                    "ERR AUTH <password> called without any password configured for the default \
-                     user. Are you sure your configuration is correct?",
-                ));
+                return Err(error::AUTH_NO_PASSWORD);
             }
             (b"default", pass)
         }
@@ -354,7 +344,7 @@ fn client_list(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     } else if argv.len() > 3 && args::is(&argv[2], "id") {
         let mut v = Vec::new();
         for a in &argv[3..] {
-            v.push(args::int_or(a, CmdError::from("ERR Invalid client ID"))?);
+            v.push(args::int_or(a, error::INVALID_CLIENT_ID)?);
         }
         ids = Some(v);
     } else if argv.len() != 2 {
@@ -558,18 +548,14 @@ fn client_tracking(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         if args::is(opt, "redirect") && more {
             j += 1;
             if t.redirect.is_some_and(|r| r != 0) {
-                return Err(CmdError::from(
-                    "ERR A client can only redirect to a single other client",
-                ));
+                return Err(error::REDIRECT_TWICE);
             }
             let id = args::int(&argv[j])?;
             let target = u64::try_from(id)
                 .ok()
                 .filter(|id| ctx.eng.clients.contains_key(id));
             let Some(target) = target else {
-                return Err(CmdError::from(
-                    "ERR The client ID you want redirect to does not exist",
-                ));
+                return Err(error::REDIRECT_MISSING);
             };
             t.redirect = Some(target);
         } else if args::is(opt, "bcast") {
@@ -597,33 +583,23 @@ fn client_tracking(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Err(error::SYNTAX);
     }
     if !t.bcast && !t.prefixes.is_empty() {
-        return Err(CmdError::from(
-            "ERR PREFIX option requires BCAST mode to be enabled",
-        ));
+        return Err(error::PREFIX_WITHOUT_BCAST);
     }
     let old = ctx.client().tracking.clone();
     if old.as_ref().is_some_and(|o| o.bcast != t.bcast) {
-        return Err(CmdError::from(
-            "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.",
-        ));
+        return Err(error::BCAST_SWITCH);
     }
     if t.bcast && (t.optin || t.optout) {
-        return Err(CmdError::from(
-            "ERR OPTIN and OPTOUT are not compatible with BCAST",
-        ));
+        return Err(error::OPT_WITH_BCAST);
     }
     if t.optin && t.optout {
-        return Err(CmdError::from(
-            "ERR You can't specify both OPTIN mode and OPTOUT mode",
-        ));
+        return Err(error::OPTIN_AND_OPTOUT);
     }
     if old
         .as_ref()
         .is_some_and(|o| (t.optin && o.optout) || (t.optout && o.optin))
     {
-        return Err(CmdError::from(
-            "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.",
-        ));
+        return Err(error::OPT_SWITCH);
     }
     let mut reply = Reply::ok();
     if t.bcast {
@@ -653,21 +629,15 @@ fn client_tracking(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 fn client_caching(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let c = ctx.client();
     let Some(t) = c.tracking.as_mut() else {
-        return Err(CmdError::from(
-            "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
-        ));
+        return Err(error::CACHING_NOT_OPT);
     };
     if args::is(&argv[2], "yes") {
         if !t.optin {
-            return Err(CmdError::from(
-                "ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.",
-            ));
+            return Err(error::CACHING_YES_NOT_OPTIN);
         }
     } else if args::is(&argv[2], "no") {
         if !t.optout {
-            return Err(CmdError::from(
-                "ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.",
-            ));
+            return Err(error::CACHING_NO_NOT_OPTOUT);
         }
     } else {
         return Err(error::SYNTAX);
@@ -679,23 +649,16 @@ fn client_caching(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// `CLIENT PAUSE timeout [WRITE|ALL]` → `+OK`: for `timeout` ms, every client's commands (or
 /// only those that may write, with WRITE) wait unanswered; monitors are never held.
 fn client_pause(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    let all =
-        match argv.get(3) {
-            None => true,
-            Some(m) if argv.len() == 4 && args::is(m, "all") => true,
-            Some(m) if argv.len() == 4 && args::is(m, "write") => false,
-            Some(_) if argv.len() == 4 => {
-                return Err(CmdError::from("ERR CLIENT PAUSE mode must be WRITE or ALL"))
-            }
-            Some(_) => return Err(CmdError::from(
-                "ERR unknown subcommand or wrong number of arguments for 'PAUSE'. Try CLIENT HELP.",
-            )),
-        };
-    let timeout = crate::util::parse_i64(&argv[2]).ok_or(CmdError::from(
-        "ERR timeout is not an integer or out of range",
-    ))?;
+    let all = match argv.get(3) {
+        None => true,
+        Some(m) if argv.len() == 4 && args::is(m, "all") => true,
+        Some(m) if argv.len() == 4 && args::is(m, "write") => false,
+        Some(_) if argv.len() == 4 => return Err(error::PAUSE_MODE),
+        Some(_) => return Err(error::PAUSE_SYNTAX),
+    };
+    let timeout = crate::util::parse_i64(&argv[2]).ok_or(error::TIMEOUT_NOT_INTEGER)?;
     if timeout < 0 {
-        return Err(CmdError::from("ERR timeout is negative"));
+        return Err(error::TIMEOUT_NEGATIVE);
     }
     // Redis adds the timeout to the clock with C's wrapping arithmetic: a huge timeout ends
     // in the past, and 0 means "until the epoch".
@@ -718,9 +681,7 @@ fn client_unpause(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 /// connection already monitors. Refused inside EXEC.
 fn monitor(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     if !ctx.can_block() {
-        return Err(CmdError::from(
-            "ERR MONITOR isn't allowed for DENY BLOCKING client",
-        ));
+        return Err(error::MONITOR_DENY_BLOCKING);
     }
     let id = ctx.client;
     let c = ctx.client();
@@ -758,7 +719,7 @@ fn client_kill(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             .find(|c| c.addr == addr)
             .map(|c| c.id);
         let Some(id) = target else {
-            return Err(CmdError::from("ERR No such client"));
+            return Err(error::NO_SUCH_CLIENT);
         };
         close(ctx, id);
         return Ok(Reply::ok());
@@ -776,7 +737,7 @@ fn client_kill(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         let (opt, val) = (&pair[0], &pair[1]);
         if args::is(opt, "id") {
             let v = crate::util::parse_i64(val).filter(|v| *v > 0);
-            id = Some(v.ok_or(CmdError::from("ERR client-id should be greater than 0"))? as u64);
+            id = Some(v.ok_or(error::CLIENT_ID_NOT_POSITIVE)? as u64);
         } else if args::is(opt, "type") {
             kind = Some(client_type(val)?);
         } else if args::is(opt, "addr") {
@@ -899,11 +860,7 @@ fn client_unblock(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         None => false,
         Some(r) if args::is(r, "timeout") => false,
         Some(r) if args::is(r, "error") => true,
-        Some(_) => {
-            return Err(CmdError::from(
-                "ERR CLIENT UNBLOCK reason should be TIMEOUT or ERROR",
-            ))
-        }
+        Some(_) => return Err(error::UNBLOCK_REASON),
     };
     // Redis reads the reason before the id.
     let id = args::int(&argv[2])?;

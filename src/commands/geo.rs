@@ -370,7 +370,7 @@ fn search_generic(ctx: &mut Ctx, argv: &[Vec<u8>], src: usize, variant: Variant)
         } else if args::is(a, "count") && left >= 1 {
             o.count = args::int(&rest[i + 1])?;
             if o.count <= 0 {
-                return Err(error::GEO_COUNT);
+                return Err(error::COUNT_ABOVE_ZERO);
             }
             i += 1;
         } else if (args::is(a, "store") || args::is(a, "storedist")) && left >= 1 && may_store {

@@ -361,19 +361,15 @@ fn keys_of(line: &[Vec<u8>]) -> Result<Vec<(usize, KeyFlags)>, CmdError> {
         }
     };
     if cmd.key_specs.is_empty() {
-        return Err(CmdError::from("ERR The command has no key arguments"));
+        return Err(error::GETKEYS_NO_KEYS);
     }
     if !cmd.arity_ok(line.len()) {
-        return Err(CmdError::from(
-            "ERR Invalid number of arguments specified for command",
-        ));
+        return Err(error::GETKEYS_ARITY);
     }
     match cmd.key_positions(line) {
         Some(keys) => Ok(keys),
         None if cmd.has(NO_MANDATORY_KEYS) => Ok(Vec::new()),
-        None => Err(CmdError::from(
-            "ERR Invalid arguments specified for command",
-        )),
+        None => Err(error::GETKEYS_INVALID),
     }
 }
 

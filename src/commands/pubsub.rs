@@ -202,10 +202,7 @@ fn spublish(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 }
 
 fn subcommand_syntax_error(argv: &[Vec<u8>]) -> CmdError {
-    CmdError::new(crate::error::sanitize(&format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try PUBSUB HELP.",
-        crate::error::c_str_prefix(&argv[1], 128)
-    )))
+    crate::error::subcommand_syntax(&argv[1], "PUBSUB")
 }
 
 fn channel_list(map: &HashMap<Vec<u8>, Vec<ClientId>>, argv: &[Vec<u8>]) -> CmdResult {

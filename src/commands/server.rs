@@ -374,9 +374,7 @@ fn config_resetstat(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 
 /// `CONFIG REWRITE` → an error: there is no config file to write.
 fn config_rewrite(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
-    Err(CmdError::from(
-        "ERR The server is running without a config file",
-    ))
+    Err(error::NO_CONFIG_FILE)
 }
 
 /// `CONFIG HELP` → array of help lines.
@@ -617,7 +615,7 @@ fn shutdown(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Err(error::SYNTAX);
     }
     if abort {
-        return Err(CmdError::from("ERR No shutdown in progress."));
+        return Err(error::NO_SHUTDOWN);
     }
     ctx.eng.shutdown_requested = true;
     Ok(Reply::Multi(Vec::new()))

@@ -82,10 +82,7 @@ fn xgroup_container(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 }
 
 fn subcommand_syntax(argv: &[Vec<u8>]) -> CmdError {
-    CmdError::new(error::sanitize(&format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try XGROUP HELP.",
-        error::c_str_prefix(&argv[1], 128)
-    )))
+    error::subcommand_syntax(&argv[1], "XGROUP")
 }
 
 fn lossy(b: &[u8]) -> String {
@@ -140,9 +137,7 @@ fn xgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             } else if args::is(&argv[i], "entriesread") && i + 1 < argc {
                 entries_read = args::int(&argv[i + 1])?;
                 if entries_read < -1 {
-                    return Err(CmdError::from(
-                        "ERR value for ENTRIESREAD must be positive or -1",
-                    ));
+                    return Err(error::ENTRIESREAD_RANGE);
                 }
                 i += 2;
             } else {
@@ -164,11 +159,7 @@ fn xgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if exists && needs_group {
         let found = stream_ref(ctx, key).is_some_and(|s| s.groups.contains_key(group));
         if !found {
-            return Err(CmdError::new(error::sanitize(&format!(
-                "NOGROUP No such consumer group '{}' for key name '{}'",
-                lossy(group),
-                lossy(key)
-            ))));
+            return Err(error::no_such_group(group, key));
         }
     }
     let now = ctx.now;
@@ -188,9 +179,7 @@ fn xgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
                 return Err(CmdError::from(KEY_MUST_EXIST));
             };
             if st.groups.contains_key(group) {
-                return Err(CmdError::from(
-                    "BUSYGROUP Consumer Group name already exists",
-                ));
+                return Err(error::BUSYGROUP);
             }
             st.groups.insert(
                 group.clone(),
@@ -479,7 +468,7 @@ fn xreadgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         noack,
     } = read_options(ctx.now, argv, true)?;
     let Some((gname, cname)) = group else {
-        return Err(CmdError::from("ERR Missing GROUP option for XREADGROUP"));
+        return Err(error::XREADGROUP_NO_GROUP);
     };
     let nkeys = (argc - streams_arg) / 2;
     let keys = &argv[streams_arg..streams_arg + nkeys];
@@ -507,15 +496,15 @@ fn xreadgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             Some(_) => return Err(error::WRONGTYPE),
         };
         if !has_group {
-            return Err(CmdError::new(error::sanitize(&format!(
-                "NOGROUP No such key '{}' or consumer group '{}' in XREADGROUP with GROUP option",
-                lossy(key),
-                lossy(&gname)
-            ))));
+            return Err(error::no_key_or_group(
+                key,
+                &gname,
+                " in XREADGROUP with GROUP option",
+            ));
         }
         let arg = &argv[streams_arg + nkeys + k];
         if is_dollar(arg) {
-            return Err(CmdError::from("ERR The $ ID is meaningless in the context of XREADGROUP: you want to read the history of this consumer by specifying a proper ID, or use the > ID to get new messages. The $ ID would just return an empty result set."));
+            return Err(error::XREADGROUP_DOLLAR);
         } else if c_str(arg) == b">" {
             ids.push(None);
         } else {
@@ -590,9 +579,7 @@ fn serve_blocked(
         _ => None,
     };
     match state {
-        Some(None) => Err(CmdError::from(
-            "NOGROUP the consumer group this client was blocked on no longer exists",
-        )),
+        Some(None) => Err(error::NOGROUP_GONE),
         Some(Some(true)) => {
             let entries = deliver_new(ctx, ready, gname, cname, count, noack);
             ctx.dirty(1);
@@ -662,15 +649,11 @@ fn xpending(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         let count = args::int(&argv[at + 2])?.max(0);
         let (mut start, ex) = parse_bound(&argv[at], 0)?;
         if ex {
-            start = start
-                .incr()
-                .ok_or_else(|| CmdError::from("ERR invalid start ID for the interval"))?;
+            start = start.incr().ok_or(error::STREAM_START_ID)?;
         }
         let (mut end, ex) = parse_bound(&argv[at + 1], u64::MAX)?;
         if ex {
-            end = end
-                .decr()
-                .ok_or_else(|| CmdError::from("ERR invalid end ID for the interval"))?;
+            end = end.decr().ok_or(error::STREAM_END_ID)?;
         }
         if at + 3 < argc {
             consumer = Some(argv[at + 3].clone());
@@ -684,11 +667,7 @@ fn xpending(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         None => None,
     };
     let Some(g) = g else {
-        return Err(CmdError::new(error::sanitize(&format!(
-            "NOGROUP No such key '{}' or consumer group '{}'",
-            lossy(&argv[1]),
-            lossy(&argv[2])
-        ))));
+        return Err(error::no_key_or_group(&argv[1], &argv[2], ""));
     };
     let Some((start, end, mut count)) = range else {
         let (Some(first), Some(last)) = (g.pel.keys().next(), g.pel.keys().next_back()) else {
@@ -776,17 +755,9 @@ fn xclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         None => false,
     };
     if !has_group {
-        return Err(CmdError::new(error::sanitize(&format!(
-            "NOGROUP No such key '{}' or consumer group '{}'",
-            lossy(key),
-            lossy(gname)
-        ))));
+        return Err(error::no_key_or_group(key, gname, ""));
     }
-    let min_idle = args::int_or(
-        &argv[4],
-        CmdError::from("ERR Invalid min-idle-time argument for XCLAIM"),
-    )?
-    .max(0);
+    let min_idle = args::int_or(&argv[4], error::XCLAIM_MIN_IDLE)?.max(0);
     let mut ids = Vec::new();
     let mut j = 5;
     while j < argv.len() {
@@ -811,23 +782,14 @@ fn xclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             justid = true;
         } else if args::is(opt, "idle") && more {
             j += 1;
-            let v = args::int_or(
-                &argv[j],
-                CmdError::from("ERR Invalid IDLE option argument for XCLAIM"),
-            )?;
+            let v = args::int_or(&argv[j], error::XCLAIM_IDLE)?;
             delivery = Some(now.wrapping_sub(v));
         } else if args::is(opt, "time") && more {
             j += 1;
-            delivery = Some(args::int_or(
-                &argv[j],
-                CmdError::from("ERR Invalid TIME option argument for XCLAIM"),
-            )?);
+            delivery = Some(args::int_or(&argv[j], error::XCLAIM_TIME)?);
         } else if args::is(opt, "retrycount") && more {
             j += 1;
-            retrycount = args::int_or(
-                &argv[j],
-                CmdError::from("ERR Invalid RETRYCOUNT option argument for XCLAIM"),
-            )?;
+            retrycount = args::int_or(&argv[j], error::XCLAIM_RETRYCOUNT)?;
         } else if args::is(opt, "lastid") && more {
             j += 1;
             last_id = parse_id(&argv[j], true, 0, false)?.0;
@@ -937,16 +899,10 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let key = &argv[1];
     let gname = &argv[2];
     let cname = &argv[3];
-    let min_idle = args::int_or(
-        &argv[4],
-        CmdError::from("ERR Invalid min-idle-time argument for XAUTOCLAIM"),
-    )?
-    .max(0);
+    let min_idle = args::int_or(&argv[4], error::XAUTOCLAIM_MIN_IDLE)?.max(0);
     let (mut start, ex) = parse_bound(&argv[5], 0)?;
     if ex {
-        start = start
-            .incr()
-            .ok_or_else(|| CmdError::from("ERR invalid start ID for the interval"))?;
+        start = start.incr().ok_or(error::STREAM_START_ID)?;
     }
     // Redis bounds COUNT so that its buffers (16 bytes an ID) and attempts (10 a claim) fit.
     const MAX_COUNT: i64 = i64::MAX / 16;
@@ -956,7 +912,7 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     while j < argv.len() {
         let more = j + 1 < argv.len();
         if args::is(&argv[j], "count") && more {
-            let bad = || CmdError::from("ERR COUNT must be > 0");
+            let bad = || error::COUNT_ABOVE_ZERO;
             count = args::int_or(&argv[j + 1], bad())?;
             if !(1..=MAX_COUNT).contains(&count) {
                 return Err(bad());
@@ -975,18 +931,12 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         None => false,
     };
     if !has_group {
-        return Err(CmdError::new(error::sanitize(&format!(
-            "NOGROUP No such key '{}' or consumer group '{}'",
-            lossy(key),
-            lossy(gname)
-        ))));
+        return Err(error::no_key_or_group(key, gname, ""));
     }
     // Redis allocates 16 bytes per COUNT up front; past the 128 TiB of a process's address
     // space that allocation fails (smaller ones are only reserved, never touched).
     if count >= 1 << 43 {
-        return Err(CmdError::from(
-            "ERR Insufficient memory, failed allocating transient memory, COUNT too high.",
-        ));
+        return Err(error::COUNT_TOO_HIGH);
     }
     let now = ctx.now;
     let Some(st) = stream_ref(ctx, key) else {

@@ -158,7 +158,7 @@ fn parse_add_trim(argv: &[Vec<u8>], xadd: bool) -> Result<AddTrim, CmdError> {
         let maxlen = args::is(opt, "maxlen");
         if (maxlen || args::is(opt, "minid")) && more > 0 {
             if a.trims() {
-                return Err(CmdError::from("ERR syntax error, MAXLEN and MINID options at the same time are not compatible"));
+                return Err(error::MAXLEN_AND_MINID);
             }
             a.approx = false;
             let next = argv[i + 1].as_slice();
@@ -171,18 +171,14 @@ fn parse_add_trim(argv: &[Vec<u8>], xadd: bool) -> Result<AddTrim, CmdError> {
             let val = &argv[i + 1];
             if maxlen {
                 let n = args::int(val)?;
-                a.maxlen = Some(
-                    u64::try_from(n)
-                        .map_err(|_| CmdError::from("ERR The MAXLEN argument must be >= 0."))?,
-                );
+                a.maxlen = Some(u64::try_from(n).map_err(|_| error::MAXLEN_NEGATIVE)?);
             } else {
                 a.minid = Some(parse_id(val, true, 0, false)?.0);
             }
             i += 1;
         } else if args::is(opt, "limit") && more > 0 {
             let n = args::int(&argv[i + 1])?;
-            a.limit = u64::try_from(n)
-                .map_err(|_| CmdError::from("ERR The LIMIT argument must be >= 0."))?;
+            a.limit = u64::try_from(n).map_err(|_| error::TRIM_LIMIT_NEGATIVE)?;
             limit_given = true;
             i += 1;
         } else if xadd && args::is(opt, "nomkstream") {
@@ -197,20 +193,14 @@ fn parse_add_trim(argv: &[Vec<u8>], xadd: bool) -> Result<AddTrim, CmdError> {
     }
     a.idpos = i;
     if a.limit != 0 && !a.trims() {
-        return Err(CmdError::from(
-            "ERR syntax error, LIMIT cannot be used without specifying a trimming strategy",
-        ));
+        return Err(error::LIMIT_WITHOUT_STRATEGY);
     }
     if !xadd && !a.trims() {
-        return Err(CmdError::from(
-            "ERR syntax error, XTRIM must be called with a trimming strategy",
-        ));
+        return Err(error::XTRIM_NO_STRATEGY);
     }
     if limit_given {
         if !a.approx {
-            return Err(CmdError::from(
-                "ERR syntax error, LIMIT cannot be used without the special ~ option",
-            ));
+            return Err(error::LIMIT_WITHOUT_APPROX);
         }
     } else if a.approx {
         // Redis's default work cap: 100 nodes' worth of entries.
@@ -278,7 +268,7 @@ fn xadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         Some((given, false)) if given.ms == last.ms => {
             // Redis reports this case with its generic append failure text.
             if last.seq == u64::MAX {
-                return Err(CmdError::from("ERR Elements are too large to be stored"));
+                return Err(error::ELEMENTS_TOO_LARGE);
             }
             StreamId::new(last.ms, last.seq + 1)
         }
@@ -322,14 +312,10 @@ fn range_generic(ctx: &mut Ctx, argv: &[Vec<u8>], rev: bool) -> CmdResult {
     let (mut start, start_ex) = parse_bound(start_arg, 0)?;
     let (mut end, end_ex) = parse_bound(end_arg, u64::MAX)?;
     if start_ex {
-        start = start
-            .incr()
-            .ok_or(CmdError::from("ERR invalid start ID for the interval"))?;
+        start = start.incr().ok_or(error::STREAM_START_ID)?;
     }
     if end_ex {
-        end = end
-            .decr()
-            .ok_or(CmdError::from("ERR invalid end ID for the interval"))?;
+        end = end.decr().ok_or(error::STREAM_END_ID)?;
     }
     let mut count: i64 = -1;
     let mut j = 4;
@@ -438,15 +424,12 @@ fn xsetid(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         let more = i + 1 < argv.len();
         if args::is(&argv[i], "entriesadded") && more {
             let n = args::int(&argv[i + 1])?;
-            entries_added = Some(
-                u64::try_from(n)
-                    .map_err(|_| CmdError::from("ERR entries_added must be positive"))?,
-            );
+            entries_added = Some(u64::try_from(n).map_err(|_| error::ENTRIES_ADDED_NEGATIVE)?);
             i += 2;
         } else if args::is(&argv[i], "maxdeletedid") && more {
             max_deleted = parse_id(&argv[i + 1], true, 0, false)?.0;
             if id < max_deleted {
-                return Err(CmdError::from("ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id"));
+                return Err(error::XSETID_BELOW_MAXDELETED_ARG);
             }
             i += 2;
         } else {
@@ -458,18 +441,14 @@ fn xsetid(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Err(error::NO_SUCH_KEY);
     };
     if id < st.max_deleted_id {
-        return Err(CmdError::from(
-            "ERR The ID specified in XSETID is smaller than current max_deleted_entry_id",
-        ));
+        return Err(error::XSETID_BELOW_MAXDELETED);
     }
     if !st.is_empty() {
         if id < st.last_live_id() {
-            return Err(CmdError::from(
-                "ERR The ID specified in XSETID is smaller than the target stream top item",
-            ));
+            return Err(error::XSETID_BELOW_TOP);
         }
         if entries_added.is_some_and(|n| n < st.len() as u64) {
-            return Err(CmdError::from("ERR The entries_added specified in XSETID is smaller than the target stream length"));
+            return Err(error::XSETID_ENTRIES_ADDED);
         }
     }
     st.last_id = id;
@@ -520,12 +499,9 @@ pub(super) fn read_options(
         let o = &argv[i];
         if args::is(o, "block") && more > 0 {
             i += 1;
-            let ms = args::int_or(
-                &argv[i],
-                CmdError::from("ERR timeout is not an integer or out of range"),
-            )?;
+            let ms = args::int_or(&argv[i], error::TIMEOUT_NOT_INTEGER)?;
             if ms < 0 {
-                return Err(CmdError::from("ERR timeout is negative"));
+                return Err(error::TIMEOUT_NEGATIVE);
             }
             // Redis 7.0 adds the current time without an overflow check; a deadline that wraps
             // negative sorts last in its (unsigned) timeout table, so it never fires.
@@ -541,24 +517,18 @@ pub(super) fn read_options(
         } else if args::is(o, "streams") && more > 0 {
             opts.streams_arg = i + 1;
             if !(argc - opts.streams_arg).is_multiple_of(2) {
-                return Err(CmdError::from(
-                    "ERR Unbalanced XREAD list of streams: for each stream key an ID or '$' must be specified.",
-                ));
+                return Err(error::XREAD_UNBALANCED);
             }
             break;
         } else if args::is(o, "group") && more >= 2 {
             if !group_command {
-                return Err(CmdError::from(
-                    "ERR The GROUP option is only supported by XREADGROUP. You called XREAD instead.",
-                ));
+                return Err(error::XREAD_GROUP);
             }
             opts.group = Some((argv[i + 1].clone(), argv[i + 2].clone()));
             i += 2;
         } else if args::is(o, "noack") {
             if !group_command {
-                return Err(CmdError::from(
-                    "ERR The NOACK option is only supported by XREADGROUP. You called XREAD instead.",
-                ));
+                return Err(error::XREAD_NOACK);
             }
             opts.noack = true;
         } else {
@@ -598,9 +568,7 @@ fn xread(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         if arg.as_slice() == b"$" {
             ids.push(last.unwrap_or_default());
         } else if arg.as_slice() == b">" {
-            return Err(CmdError::from(
-                "ERR The > ID can be specified only when calling XREADGROUP using the GROUP <group> <consumer> option.",
-            ));
+            return Err(error::XREAD_GT_ID);
         } else {
             ids.push(parse_id(arg, true, 0, false)?.0);
         }

@@ -7,7 +7,7 @@
 
 use super::spec::*;
 use crate::engine::Ctx;
-use crate::error::{CmdError, CmdResult};
+use crate::error::{self, CmdResult};
 use crate::protocol::Reply;
 
 const FLAGS: &[Flags] = &[NOSCRIPT, LOADING, STALE, FAST, ALLOW_BUSY];
@@ -52,7 +52,7 @@ pub const COMMANDS: &[CommandSpec] = &[
 fn multi(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     let c = ctx.client();
     if c.multi.is_some() {
-        return Err(CmdError::from("ERR MULTI calls can not be nested"));
+        return Err(error::MULTI_NESTED);
     }
     c.multi = Some(Vec::new());
     c.multi_error = false;
@@ -72,7 +72,7 @@ fn exec(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 fn discard(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     let c = ctx.client();
     if c.multi.take().is_none() {
-        return Err(CmdError::from("ERR DISCARD without MULTI"));
+        return Err(error::DISCARD_WITHOUT_MULTI);
     }
     c.multi_error = false;
     let id = ctx.client;
@@ -83,7 +83,7 @@ fn discard(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 /// `WATCH key [key ...]` → `+OK`.
 fn watch(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if ctx.client().multi.is_some() {
-        return Err(CmdError::from("ERR WATCH inside MULTI is not allowed"));
+        return Err(error::WATCH_INSIDE_MULTI);
     }
     let (id, db, now) = (ctx.client, ctx.db, ctx.now);
     for key in &argv[1..] {

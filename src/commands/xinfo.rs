@@ -60,14 +60,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
 ];
 
 fn syntax(argv: &[Vec<u8>]) -> CmdError {
-    CmdError::new(error::sanitize(&format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try XINFO HELP.",
-        error::c_str_prefix(&argv[1], 128)
-    )))
-}
-
-fn lossy(b: &[u8]) -> String {
-    error::c_str_prefix(b, usize::MAX)
+    error::subcommand_syntax(&argv[1], "XINFO")
 }
 
 fn bulk(s: &str) -> Reply {
@@ -113,11 +106,7 @@ fn xinfo(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     match op.as_slice() {
         b"consumers" if argv.len() == 4 => {
             let Some(g) = st.groups.get(&argv[3]) else {
-                return Err(CmdError::new(error::sanitize(&format!(
-                    "NOGROUP No such consumer group '{}' for key name '{}'",
-                    lossy(&argv[3]),
-                    lossy(key)
-                ))));
+                return Err(error::no_such_group(&argv[3], key));
             };
             Ok(Reply::Array(
                 g.consumers

@@ -308,19 +308,13 @@ fn zadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Err(error::SYNTAX);
     }
     if f.nx && f.xx {
-        return Err(CmdError::from(
-            "ERR XX and NX options at the same time are not compatible",
-        ));
+        return Err(error::XX_AND_NX);
     }
     if (f.nx && (f.gt || f.lt)) || (f.gt && f.lt) {
-        return Err(CmdError::from(
-            "ERR GT, LT, and/or NX options at the same time are not compatible",
-        ));
+        return Err(error::GT_LT_NX);
     }
     if f.incr && rest.len() > 2 {
-        return Err(CmdError::from(
-            "ERR INCR option supports a single increment-element pair",
-        ));
+        return Err(error::INCR_SINGLE_PAIR);
     }
     let mut pairs = Vec::with_capacity(rest.len() / 2);
     for p in rest.chunks(2) {
@@ -631,14 +625,10 @@ fn range_generic(
     let rev = rev_opt.unwrap_or(false);
     let kind = kind_opt.unwrap_or(Kind::Rank);
     if limit != -1 && kind == Kind::Rank {
-        return Err(CmdError::from(
-            "ERR syntax error, LIMIT is only supported in combination with either BYSCORE or BYLEX",
-        ));
+        return Err(error::LIMIT_NEEDS_BY);
     }
     if withscores && kind == Kind::Lex {
-        return Err(CmdError::from(
-            "ERR syntax error, WITHSCORES not supported in combination with BYLEX",
-        ));
+        return Err(error::WITHSCORES_BYLEX);
     }
     let (mut lo, mut hi) = (&argv[src + 1], &argv[src + 2]);
     if rev && kind != Kind::Rank {
@@ -894,7 +884,7 @@ pub fn parse_mpop(
     argv: &[Vec<u8>],
     numkeys_idx: usize,
 ) -> Result<(&[Vec<u8>], bool, u64), CmdError> {
-    let numkeys_err = CmdError::from("ERR numkeys should be greater than 0");
+    let numkeys_err = error::NUMKEYS_POSITIVE;
     let n = args::int(&argv[numkeys_idx]).map_err(|_| numkeys_err.clone())?;
     if n < 1 {
         return Err(numkeys_err);
@@ -918,7 +908,7 @@ pub fn parse_mpop(
     while j < argv.len() {
         if count.is_none() && args::is(&argv[j], "count") && j + 1 < argv.len() {
             let c = args::int(&argv[j + 1]).ok().filter(|c| *c >= 1);
-            count = Some(c.ok_or(CmdError::from("ERR count should be greater than 0"))? as u64);
+            count = Some(c.ok_or(error::COUNT_POSITIVE)? as u64);
             j += 2;
         } else {
             return Err(error::SYNTAX);
@@ -1011,9 +1001,7 @@ fn zrandmember(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
     let count = args::int(&argv[2])?;
     if count == i64::MIN {
-        return Err(CmdError::from(
-            "ERR value is out of range, value must between -9223372036854775807 and 9223372036854775807",
-        ));
+        return Err(error::RANGE_LONG);
     }
     let withscores = match argv.len() {
         3 => false,
@@ -1021,7 +1009,7 @@ fn zrandmember(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         _ => return Err(error::SYNTAX),
     };
     if withscores && !(-(i64::MAX / 2)..=i64::MAX / 2).contains(&count) {
-        return Err(CmdError::from("ERR value is out of range"));
+        return Err(error::VALUE_OUT_OF_RANGE);
     }
     let Some(len) = read_zset(ctx, &argv[1])?.map(|z| z.len()) else {
         return Ok(Reply::Array(Vec::new()));
@@ -1032,7 +1020,7 @@ fn zrandmember(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let items: Vec<(Vec<u8>, f64)> = if count < 0 {
         let want = count.unsigned_abs();
         if want > MAX_RANDOM_REPLY {
-            return Err(CmdError::from("ERR value is out of range"));
+            return Err(error::VALUE_OUT_OF_RANGE);
         }
         let mut out = Vec::with_capacity(want as usize);
         for _ in 0..want {
@@ -1215,8 +1203,7 @@ fn setop_generic(
         let a = &argv[j];
         if op != SetOp::Diff && !card_only && remaining > n && args::is(a, "weights") {
             for (i, w) in weights.iter_mut().enumerate() {
-                *w = util::parse_f64(&argv[j + 1 + i])
-                    .ok_or(CmdError::from("ERR weight value is not a float"))?;
+                *w = util::parse_f64(&argv[j + 1 + i]).ok_or(error::WEIGHT_NOT_FLOAT)?;
             }
             j += 1 + n;
         } else if op != SetOp::Diff && !card_only && remaining >= 2 && args::is(a, "aggregate") {
@@ -1236,7 +1223,7 @@ fn setop_generic(
             j += 1;
         } else if card_only && remaining >= 2 && args::is(a, "limit") {
             let l = args::int(&argv[j + 1]).ok().filter(|l| *l >= 0);
-            limit = l.ok_or(CmdError::from("ERR LIMIT can't be negative"))? as u64;
+            limit = l.ok_or(error::LIMIT_NEGATIVE)? as u64;
             j += 2;
         } else {
             return Err(error::SYNTAX);

@@ -166,21 +166,14 @@ impl Engine {
         }
         let proto = self.clients.get(&client).map_or(2, |c| c.proto);
         if proto == 2 && !SUBSCRIBED_MODE.contains(&cmd.full_name) && self.is_subscribed(client) {
-            return refuse(CmdError::new(format!(
-                "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
-                cmd.full_name
-            )));
+            return refuse(error::subscribed_context(cmd.full_name));
         }
         if monitor && (cmd.spec.may_replicate() || cmd.spec.has(READONLY)) {
             // A monitor is a replica to Redis, and replicas may not use the keyspace.
-            return refuse(CmdError::from(
-                "ERR Replica can't interact with the keyspace",
-            ));
+            return refuse(error::MONITOR_KEYSPACE);
         }
         if in_multi && cmd.spec.has(NO_MULTI) {
-            return refuse(CmdError::from(
-                "ERR Command not allowed inside a transaction",
-            ));
+            return refuse(error::NOT_IN_MULTI);
         }
         Ok(cmd)
     }
@@ -384,7 +377,7 @@ pub fn error_reply(e: CmdError) -> Reply {
 /// Finds the command (or subcommand) `argv` names and checks its arity, with Redis's errors.
 pub fn resolve(argv: &[Vec<u8>]) -> Result<&'static Command, Rejected> {
     let Some(cmd) = commands::find(&argv[0]) else {
-        return Err(unknown_command(argv).into());
+        return Err(error::unknown_command(argv).into());
     };
     let cmd = if cmd.spec.subcommands.is_empty() || argv.len() == 1 {
         // A container named alone runs itself when its arity allows (COMMAND does).
@@ -402,24 +395,4 @@ pub fn resolve(argv: &[Vec<u8>]) -> Result<&'static Command, Rejected> {
         });
     }
     Ok(cmd)
-}
-
-/// `ERR unknown command '<name>', with args beginning with: '<a>' '<b>' ` — the preview stops
-/// once 128 bytes of arguments are shown, as Redis's does.
-fn unknown_command(argv: &[Vec<u8>]) -> CmdError {
-    let mut args = String::new();
-    for a in &argv[1..] {
-        if args.len() >= 128 {
-            break;
-        }
-        let room = 128 - args.len();
-        args.push('\'');
-        args.push_str(&error::c_str_prefix(a, room));
-        args.push_str("' ");
-    }
-    CmdError::new(error::sanitize(&format!(
-        "ERR unknown command '{}', with args beginning with: {}",
-        error::c_str_prefix(&argv[0], 128),
-        args
-    )))
 }

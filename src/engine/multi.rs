@@ -2,7 +2,7 @@
 
 use super::call::Via;
 use super::{ClientId, Engine};
-use crate::error::{CmdError, CmdResult};
+use crate::error::{self, CmdResult};
 use crate::protocol::Reply;
 
 impl Engine {
@@ -17,21 +17,16 @@ impl Engine {
         now: i64,
     ) -> (CmdResult, usize) {
         let Some(c) = self.clients.get_mut(&client) else {
-            return (Err(CmdError::from("ERR EXEC without MULTI")), db);
+            return (Err(error::EXEC_WITHOUT_MULTI), db);
         };
         let Some(queue) = c.multi.take() else {
-            return (Err(CmdError::from("ERR EXEC without MULTI")), db);
+            return (Err(error::EXEC_WITHOUT_MULTI), db);
         };
         let aborted = std::mem::take(&mut c.multi_error);
         let dirty = c.watch_dirty || self.watched_key_expired(client, now);
         self.unwatch_all(client);
         if aborted {
-            return (
-                Err(CmdError::from(
-                    "EXECABORT Transaction discarded because of previous errors.",
-                )),
-                db,
-            );
+            return (Err(error::EXECABORT), db);
         }
         if dirty {
             return (Ok(Reply::NilArray), db);
