@@ -575,15 +575,8 @@ fn sort_score(s: &[u8]) -> Option<f64> {
     if s.is_empty() {
         return Some(0.0);
     }
-    let start = s
-        .iter()
-        .position(|&b| !matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r'))
-        .unwrap_or(s.len());
-    let v = crate::util::parse_f64(&s[start..])?;
-    if v != 0.0 && v.is_finite() && v.abs() < f64::MIN_POSITIVE {
-        return None;
-    }
-    Some(v)
+    let r = crate::util::strtod::strtod(s);
+    (r.len == s.len() && !r.value.is_nan() && !r.erange).then_some(r.value)
 }
 
 /// The value a BY or GET pattern names for `element`: `#` is the element itself; otherwise

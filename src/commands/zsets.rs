@@ -154,80 +154,8 @@ fn strtod_whole(s: &[u8]) -> Option<f64> {
         // strtod reads nothing and stops at the terminator: Redis takes that as 0.
         return Some(0.0);
     }
-    let mut i = 0;
-    while i < s.len() && matches!(s[i], b' ' | b'\t' | b'\n' | b'\x0b' | b'\x0c' | b'\r') {
-        i += 1;
-    }
-    let start = i;
-    if i < s.len() && (s[i] == b'+' || s[i] == b'-') {
-        i += 1;
-    }
-    let negative = s.get(start) == Some(&b'-');
-    let lower = s[i..].to_ascii_lowercase();
-    if lower.starts_with(b"nan") {
-        return None;
-    }
-    if lower.starts_with(b"inf") {
-        let whole = lower == b"inf" || lower == b"infinity";
-        let inf = if negative {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        };
-        return whole.then_some(inf);
-    }
-    let hex = lower.starts_with(b"0x");
-    let is_digit = |c: u8| {
-        if hex {
-            c.is_ascii_hexdigit()
-        } else {
-            c.is_ascii_digit()
-        }
-    };
-    let mut j = i + if hex { 2 } else { 0 };
-    let mut seen = false;
-    while j < s.len() && is_digit(s[j]) {
-        j += 1;
-        seen = true;
-    }
-    if j < s.len() && s[j] == b'.' {
-        j += 1;
-        while j < s.len() && is_digit(s[j]) {
-            j += 1;
-            seen = true;
-        }
-    }
-    if !seen {
-        return None;
-    }
-    if j < s.len() {
-        // Only a complete exponent may follow the digits.
-        let marker = if hex { b'p' } else { b'e' };
-        if s[j].to_ascii_lowercase() != marker {
-            return None;
-        }
-        let mut k = j + 1;
-        if k < s.len() && (s[k] == b'+' || s[k] == b'-') {
-            k += 1;
-        }
-        let digits_from = k;
-        while k < s.len() && s[k].is_ascii_digit() {
-            k += 1;
-        }
-        if k == digits_from || k != s.len() {
-            return None;
-        }
-    }
-    let text = std::str::from_utf8(&s[start..]).ok()?;
-    if hex {
-        let inf = if negative {
-            f64::NEG_INFINITY
-        } else {
-            f64::INFINITY
-        };
-        return Some(util::parse_f64(text.as_bytes()).unwrap_or(inf));
-    }
-    text.parse::<f64>().ok()
+    let r = util::strtod::strtod(s);
+    (r.len == s.len() && !r.value.is_nan()).then_some(r.value)
 }
 
 /// A score range end: `1.5`, `(1.5` (exclusive), `-inf`, `+inf`.

@@ -6,6 +6,7 @@
 
 pub mod glob;
 pub mod longdouble;
+pub mod strtod;
 
 /// Parses a signed 64-bit integer exactly as Redis's `string2ll` does: optional `-`, digits, no
 /// leading zeros (except `0` itself), no `+`, no spaces, and no overflow.
@@ -42,78 +43,19 @@ pub fn parse_i64(s: &[u8]) -> Option<i64> {
     }
 }
 
-/// Parses a double as Redis's `string2d` does (C `strtod`): decimal or hex notation, `inf` and
-/// `infinity` in any case; rejects leading spaces, trailing garbage, `nan`, and results that
-/// overflow to infinity or underflow to zero.
+/// Parses a double as Redis's `string2d` does: all of `s` read by `strtod` (decimal or hex
+/// notation, `inf` and `infinity` in any case), no leading space, not NaN, and not a result
+/// that overflowed to infinity or underflowed to zero (a subnormal result is kept).
 pub fn parse_f64(s: &[u8]) -> Option<f64> {
-    let text = std::str::from_utf8(s).ok()?;
-    if text.is_empty() || text.starts_with(|c: char| c.is_ascii_whitespace()) {
+    if s.first().is_none_or(u8::is_ascii_whitespace) {
         return None;
     }
-    let (sign, body) = match text.as_bytes()[0] {
-        b'-' => (-1.0, &text[1..]),
-        b'+' => (1.0, &text[1..]),
-        _ => (1.0, text),
-    };
-    let lower = body.to_ascii_lowercase();
-    if lower == "inf" || lower == "infinity" {
-        return Some(sign * f64::INFINITY);
-    }
-    if let Some(hex) = lower.strip_prefix("0x") {
-        return parse_hex_float(hex).map(|v| sign * v);
-    }
-    // Rust's parser accepts exactly the decimal forms strtod does, apart from the words it
-    // spells differently ("nan", "inf" handled above) and a sign repeated after the first.
-    if !body.starts_with(|c: char| c.is_ascii_digit() || c == '.') || lower.contains("n") {
+    let r = strtod::strtod(s);
+    let bad_range = r.erange && (r.value.is_infinite() || r.value == 0.0);
+    if r.len != s.len() || r.value.is_nan() || bad_range {
         return None;
     }
-    let v: f64 = body.parse().ok()?;
-    if v.is_infinite() {
-        return None; // ERANGE overflow
-    }
-    if v == 0.0 && mantissa_has_nonzero_digit(body) {
-        return None; // ERANGE underflow
-    }
-    Some(sign * v)
-}
-
-fn mantissa_has_nonzero_digit(s: &str) -> bool {
-    s.bytes()
-        .take_while(|c| *c != b'e' && *c != b'E')
-        .any(|c| (b'1'..=b'9').contains(&c))
-}
-
-/// `strtod`'s hexadecimal form after the `0x`: hex digits, an optional fraction, an optional
-/// binary exponent `p[+-]N`.
-fn parse_hex_float(s: &str) -> Option<f64> {
-    let (mant, exp) = match s.find('p') {
-        Some(i) => (&s[..i], Some(&s[i + 1..])),
-        None => (s, None),
-    };
-    let (int_part, frac_part) = match mant.find('.') {
-        Some(i) => (&mant[..i], &mant[i + 1..]),
-        None => (mant, ""),
-    };
-    if int_part.is_empty() && frac_part.is_empty() {
-        return None;
-    }
-    let mut v = 0f64;
-    for c in int_part.chars() {
-        v = v * 16.0 + f64::from(c.to_digit(16)?);
-    }
-    let mut scale = 1.0 / 16.0;
-    for c in frac_part.chars() {
-        v += f64::from(c.to_digit(16)?) * scale;
-        scale /= 16.0;
-    }
-    if let Some(e) = exp {
-        let e: i32 = e.parse().ok()?;
-        v *= 2f64.powi(e);
-    }
-    if v.is_infinite() {
-        return None;
-    }
-    Some(v)
+    Some(r.value)
 }
 
 /// Formats a double like C's `printf("%.17g")`, with `inf`, `-inf` and `nan` spelled as glibc
