@@ -139,8 +139,24 @@ impl Playground {
             .collect()
     }
 
-    /// redis-cli's `help <command>` text, or None for an unknown command.
+    /// redis-cli's `help <command>` text, or None for an unknown command; `help @<group>`
+    /// lists the group's commands the same way, without their group lines (empty for an
+    /// unknown group).
     pub fn help(&self, name: &str) -> Option<String> {
+        if let Some(group) = name.trim().strip_prefix('@') {
+            let group = group.to_ascii_lowercase();
+            let mut text = String::new();
+            for spec in commands::all() {
+                if spec.group.name() != group {
+                    continue;
+                }
+                let entry = self.help(spec.name)?;
+                let group_line = format!("  group: {}\n", spec.group.name());
+                text.push_str(entry.replace(&group_line, "").trim_end_matches('\n'));
+            }
+            text.push('\n');
+            return Some(text);
+        }
         let mut words = name.split_whitespace();
         let spec = commands::lookup(words.next()?.as_bytes())?;
         let spec: &CommandSpec = match words.next() {
@@ -160,6 +176,38 @@ impl Playground {
             spec.group.name()
         ))
     }
+}
+
+/// One command of the table as the page shows it (help, hints, a command list).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CommandMeta {
+    /// Upper-case name (`CONFIG GET` for a subcommand).
+    pub name: String,
+    /// Redis's group (`sorted-set`).
+    pub group: &'static str,
+    /// First version.
+    pub since: &'static str,
+    /// Arguments, as redis-cli hints them.
+    pub syntax: String,
+    /// What it does.
+    pub summary: &'static str,
+}
+
+/// Every command and subcommand of the table, sorted by name, for the page.
+pub fn command_metadata() -> Vec<CommandMeta> {
+    let mut out: Vec<CommandMeta> = commands::commands()
+        .iter()
+        .filter(|c| c.spec.subcommands.is_empty() || c.parent.is_some())
+        .map(|c| CommandMeta {
+            name: c.full_name.replace('|', " ").to_ascii_uppercase(),
+            group: c.spec.group.name(),
+            since: c.spec.since,
+            syntax: cli_syntax(c.spec.syntax),
+            summary: c.spec.summary,
+        })
+        .collect();
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    out
 }
 
 /// A syntax line as redis-cli 7.0 prints it in hints and help: alternatives without spaces
@@ -268,5 +316,30 @@ mod tests {
         let h = p.help("ping").unwrap();
         assert!(h.contains("PING [message]") && h.contains("group: connection"));
         assert!(p.help("nosuch").is_none());
+    }
+
+    #[test]
+    fn help_for_a_group_lists_its_commands() {
+        let (p, _) = pg();
+        let h = p.help("@hyperloglog").unwrap();
+        assert!(
+            h.starts_with("\n  PFADD key [element [element ...]]\n  summary: "),
+            "{}",
+            h
+        );
+        assert!(h.contains("\n  PFCOUNT ") && !h.contains("group:"));
+        assert!(h.ends_with("\n") && !h.ends_with("\n\n\n"));
+        assert_eq!(p.help("@nosuch").unwrap(), "\n");
+        assert_eq!(p.help("@SORTED-SET"), p.help("@sorted-set"));
+    }
+
+    #[test]
+    fn metadata_covers_every_command() {
+        let meta = command_metadata();
+        assert!(meta
+            .iter()
+            .any(|m| m.name == "CONFIG GET" && m.group == "server"));
+        assert!(!meta.iter().any(|m| m.name == "CONFIG"));
+        assert!(meta.windows(2).all(|w| w[0].name < w[1].name));
     }
 }

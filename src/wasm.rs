@@ -104,9 +104,30 @@ impl Playground {
         self.inner.complete(prefix)
     }
 
-    /// `pg.help("set")` → redis-cli's help text for a command, or undefined.
+    /// `pg.help("set")` → redis-cli's help text for a command (`pg.help("@string")` for a
+    /// group), or undefined.
     pub fn help(&self, command: &str) -> Option<String> {
         self.inner.help(command)
+    }
+
+    /// `pg.commands()` → every command and subcommand of the table, sorted by name:
+    /// `[{ name: "CONFIG GET", group: "server", since: "2.0.0", syntax: "parameter ...",
+    /// summary: "..." }, ...]`, for pages that list or teach commands.
+    pub fn commands(&self) -> js_sys::Array {
+        let out = js_sys::Array::new();
+        for m in crate::playground::command_metadata() {
+            let o = js_sys::Object::new();
+            let set = |k: &str, v: &str| {
+                let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &JsValue::from_str(v));
+            };
+            set("name", &m.name);
+            set("group", m.group);
+            set("since", m.since);
+            set("syntax", &m.syntax);
+            set("summary", m.summary);
+            out.push(&o);
+        }
+        out
     }
 
     /// `pg.prompt(client)` → `"127.0.0.1:6379[2]> "`.

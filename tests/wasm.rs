@@ -180,3 +180,18 @@ fn blocked_clients_are_reported_and_can_be_released() {
     let msgs = js_sys::Array::from(&pg.drain(a));
     assert_eq!(text(&msgs.get(0)), "(nil)\n");
 }
+
+#[wasm_bindgen_test]
+fn command_metadata_in_one_call() {
+    let pg = Playground::new(options(16));
+    let all = pg.commands();
+    assert!(all.length() > 200);
+    let get_cmd = all
+        .iter()
+        .find(|m| get(m, "name").as_string().as_deref() == Some("GET"))
+        .expect("GET is listed");
+    assert_eq!(get(&get_cmd, "group").as_string().as_deref(), Some("string"));
+    assert_eq!(get(&get_cmd, "syntax").as_string().as_deref(), Some("key"));
+    let help = pg.help("@string").expect("a group's help");
+    assert!(help.contains("\n  GET key\n"));
+}

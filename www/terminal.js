@@ -537,17 +537,6 @@ export class Shell {
   helpText(arg) {
     const topic = arg.trim();
     if (topic === "") return HELP_INTRO;
-    if (topic.startsWith("@")) {
-      const group = topic.slice(1).toLowerCase();
-      let text = "";
-      for (const name of this.pg.complete("")) {
-        const h = this.pg.help(name);
-        if (!h) continue;
-        const m = /\n {2}group: (\S+)\n/.exec(h);
-        if (m && m[1] === group) text += h.replace(/ {2}group: \S+\n/, "").replace(/\n$/, "");
-      }
-      return text === "" ? "\n" : `${text}\n`;
-    }
     return this.pg.help(topic) ?? "\n";
   }
 
