@@ -190,7 +190,10 @@ fn command_metadata_in_one_call() {
         .iter()
         .find(|m| get(m, "name").as_string().as_deref() == Some("GET"))
         .expect("GET is listed");
-    assert_eq!(get(&get_cmd, "group").as_string().as_deref(), Some("string"));
+    assert_eq!(
+        get(&get_cmd, "group").as_string().as_deref(),
+        Some("string")
+    );
     assert_eq!(get(&get_cmd, "syntax").as_string().as_deref(), Some("key"));
     let help = pg.help("@string").expect("a group's help");
     assert!(help.contains("\n  GET key\n"));

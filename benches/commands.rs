@@ -1,0 +1,47 @@
+//! The cost of one command through the whole engine path (`Engine::execute`: lookup, checks,
+//! handler, stats, reply), for a few of the commonest commands on small values. Prints ns per
+//! command; nothing here asserts on time. Run with `cargo bench --bench commands`.
+
+use std::time::Instant;
+
+use redis_playground::{Engine, EngineOptions};
+
+const OPS: usize = 300_000;
+
+fn main() {
+    let mut eng = Engine::new(EngineOptions::default());
+    let c = eng.open_client(0);
+    let keys: Vec<Vec<u8>> = (0..10_000)
+        .map(|i| format!("key:{}", i).into_bytes())
+        .collect();
+    let cases: &[(&str, &[&[u8]])] = &[
+        ("SET", &[b"SET", b"", b"value"]),
+        ("GET", &[b"GET", b""]),
+        ("INCR", &[b"INCR", b"counter"]),
+        ("LPUSH", &[b"LPUSH", b"list", b"element"]),
+        ("HSET", &[b"HSET", b"hash", b"", b"v"]),
+        ("PING", &[b"PING"]),
+    ];
+    println!("{:>8} {:>10}", "command", "ns/op");
+    for (name, words) in cases {
+        let mut argv: Vec<Vec<u8>> = words.iter().map(|w| w.to_vec()).collect();
+        let t = Instant::now();
+        for i in 0..OPS {
+            // An empty word stands for a key that varies with each call.
+            let key = &keys[i % keys.len()];
+            if let Some(slot) = argv
+                .iter_mut()
+                .skip(1)
+                .find(|a| a.is_empty() || a.starts_with(b"key:"))
+            {
+                slot.clone_from(key);
+            }
+            std::hint::black_box(eng.execute(c, &argv, 0));
+        }
+        println!(
+            "{:>8} {:>10.0}",
+            name,
+            t.elapsed().as_nanos() as f64 / OPS as f64
+        );
+    }
+}
