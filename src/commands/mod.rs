@@ -203,6 +203,30 @@ mod table_tests {
         }
     }
 
+    /// Syntax lines feed hints and COMMAND DOCS; a malformed one would mislead both, so each
+    /// must be well formed: balanced brackets, no empty alternative or group.
+    #[test]
+    fn syntax_lines_are_well_formed() {
+        for c in commands() {
+            let s = c.spec.syntax;
+            let mut depth = 0i32;
+            for ch in s.chars() {
+                match ch {
+                    '[' => depth += 1,
+                    ']' => depth -= 1,
+                    _ => {}
+                }
+                assert!(depth >= 0, "{}: unbalanced: {}", c.full_name, s);
+            }
+            assert_eq!(depth, 0, "{}: unbalanced: {}", c.full_name, s);
+            let squeezed: String = s.chars().filter(|c| *c != ' ').collect();
+            for bad in ["[]", "||", "[|", "|]", "<>", "<|", "|>"] {
+                assert!(!squeezed.contains(bad), "{}: {:?} in {}", c.full_name, bad, s);
+            }
+            assert!(!s.starts_with('|') && !s.ends_with('|'), "{}: {}", c.full_name, s);
+        }
+    }
+
     #[test]
     fn lookup_ignores_case_and_long_names() {
         assert_eq!(find(b"GeT").map(|c| c.full_name), Some("get"));
