@@ -683,6 +683,11 @@ impl Config {
             .map_or(1_000_000, |v| usize::try_from(v).unwrap_or(usize::MAX))
     }
 
+    /// `rdbcompression`: whether snapshots and DUMP compress long strings with LZF.
+    pub fn rdb_compression(&self) -> bool {
+        self.others.get("rdbcompression").is_none_or(|v| v == "yes")
+    }
+
     /// Whether the eviction policy is an LFU one (OBJECT FREQ needs it).
     pub fn lfu_policy(&self) -> bool {
         self.maxmemory_policy.ends_with("-lfu")
