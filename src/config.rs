@@ -683,6 +683,23 @@ impl Config {
             .map_or(1_000_000, |v| usize::try_from(v).unwrap_or(usize::MAX))
     }
 
+    /// Sets a parameter the host decides at start-up (`dir`, `dbfilename`), which CONFIG SET
+    /// refuses to change; false for an unknown name.
+    pub fn set_at_startup(&mut self, name: &str, value: &str) -> bool {
+        match lookup(name.as_bytes()) {
+            Some(p) => {
+                self.store(p.name, value.to_string());
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// `rdbcompression`: whether snapshots and DUMP compress long strings with LZF.
+    pub fn rdb_compression(&self) -> bool {
+        self.others.get("rdbcompression").is_none_or(|v| v == "yes")
+    }
+
     /// Whether the eviction policy is an LFU one (OBJECT FREQ needs it).
     pub fn lfu_policy(&self) -> bool {
         self.maxmemory_policy.ends_with("-lfu")
@@ -1052,6 +1069,18 @@ fn notify_string(flags: u32) -> String {
         s.push('m');
     }
     s
+}
+
+/// The snapshot rules of a `save` value: (seconds, changes) pairs; none for `""`.
+pub fn save_rules(save: &str) -> Vec<(i64, u64)> {
+    let words: Vec<&str> = save.split_whitespace().collect();
+    words
+        .chunks(2)
+        .filter_map(|p| match p {
+            [s, c] => Some((s.parse().ok()?, c.parse().ok()?)),
+            _ => None,
+        })
+        .collect()
 }
 
 #[cfg(test)]

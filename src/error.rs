@@ -134,6 +134,18 @@ errors! {
     HASH_NOT_FLOAT = "ERR hash value is not a float";
     /// HINCRBYFLOAT with an infinite increment.
     NAN_OR_INFINITY = "ERR value is NaN or Infinity";
+    /// RESTORE onto an existing key without REPLACE.
+    BUSYKEY = "BUSYKEY Target key name already exists.";
+    /// RESTORE of a payload whose footer (RDB version, CRC-64) does not check out.
+    DUMP_PAYLOAD = "ERR DUMP payload version or checksum are wrong";
+    /// RESTORE of a payload whose value does not parse.
+    BAD_DATA_FORMAT = "ERR Bad data format";
+    /// RESTORE with a negative TTL.
+    RESTORE_TTL = "ERR Invalid TTL value, must be >= 0";
+    /// RESTORE with a negative IDLETIME.
+    RESTORE_IDLETIME = "ERR Invalid IDLETIME value, must be >= 0";
+    /// RESTORE with a FREQ outside 0..=255.
+    RESTORE_FREQ = "ERR Invalid FREQ value, must be >= 0 and <= 255";
     /// HRANDFIELD / ZRANDMEMBER WITHVALUES / WITHSCORES with |count| above i64::MAX / 2.
     VALUE_OUT_OF_RANGE = "ERR value is out of range";
 }

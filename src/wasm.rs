@@ -171,6 +171,28 @@ impl Playground {
         eng.last_save_s = now() / 1000;
     }
 
+    /// `pg.takeSaveRequest()` → `"save"`, `"bgsave"` or null: a snapshot the engine was asked
+    /// for (SAVE, BGSAVE, a `save` rule) that the page should store now, then report with
+    /// `saveFinished(ok)`.
+    #[wasm_bindgen(js_name = takeSaveRequest)]
+    pub fn take_save_request(&mut self) -> Option<String> {
+        use crate::engine::SaveRequest;
+        self.inner.engine.take_save_request().map(|r| match r {
+            SaveRequest::Now => "save".to_string(),
+            SaveRequest::Background => "bgsave".to_string(),
+        })
+    }
+
+    /// `pg.saveFinished(ok)`: the page stored (or failed to store) the requested snapshot.
+    /// The change counter and LASTSAVE were already moved by `markSaved`; this ends the
+    /// background save INFO shows and records its status.
+    #[wasm_bindgen(js_name = saveFinished)]
+    pub fn save_finished(&mut self, ok: bool) {
+        let p = &mut self.inner.engine.persist;
+        p.bgsave_in_progress = false;
+        p.last_failed = !ok;
+    }
+
     /// `pg.drain(client)` → `[{ text, reply }, ...]`: messages waiting for the client
     /// (pub/sub messages, replies of commands that were blocked).
     pub fn drain(&mut self, client: u32) -> JsValue {

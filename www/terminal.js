@@ -490,7 +490,6 @@ export class Shell {
     }
     const words = rest.split(/\s+/);
     const name = words[0].toLowerCase();
-    const inTx = screen.promptEl.textContent.includes("(TX)");
     if (name === "clear" && words.length === 1) {
       screen.clear();
       return;
@@ -503,34 +502,39 @@ export class Shell {
       this.closeClient(screen);
       return;
     }
-    if ((name === "save" || name === "bgsave") && !inTx) {
-      for (let i = 0; i < times; i++) await this.saveCommand(screen, name, words);
-      return;
-    }
     for (let i = 0; i < times; i++) {
-      const out = this.pg.execute(screen.client, rest);
+      let out = this.pg.execute(screen.client, rest);
+      // SAVE answers once the snapshot is stored, and fails as Redis's does if it cannot be.
+      if (this.pg.takeSaveRequest() === "save") out = await this.storeForSave(out);
       screen.printOutcome(out);
       screen.refreshPrompt();
     }
   }
 
-  /** SAVE and BGSAVE store the snapshot in this browser, with Redis's replies and errors. */
-  async saveCommand(screen, name, words) {
-    const err = (msg) => screen.printOutcome({ text: `(error) ${msg}\n`, reply: { type: "error", value: msg } });
-    if (name === "save") {
-      if (words.length !== 1) return err("ERR wrong number of arguments for 'save' command");
-      try {
-        await this.persistence.save({ explicit: true });
-      } catch (e) {
-        return err(`ERR ${e.message}`);
-      }
-      return screen.printOutcome({ text: "OK\n", reply: { type: "status", value: "OK" } });
+  /** Carries out the engine's SAVE: stores the snapshot, then answers the engine's reply, or
+   * Redis's bare error when storage refused it. */
+  async storeForSave(out) {
+    try {
+      await this.persistence.save({ explicit: true });
+      this.pg.saveFinished(true);
+      return out;
+    } catch (e) {
+      this.pg.saveFinished(false);
+      this.notify(`Save failed: ${e.message}`, { kind: "error" });
+      return { text: "(error) ERR\n", reply: { type: "error", value: "ERR" } };
     }
-    if (words.length > 2 || (words.length === 2 && words[1].toLowerCase() !== "schedule")) {
-      return err("ERR syntax error");
-    }
-    screen.printOutcome({ text: "Background saving started\n", reply: { type: "status", value: "Background saving started" } });
-    this.persistence.save({ explicit: true }).catch((e) => this.notify(`Background save failed: ${e.message}`, { kind: "error" }));
+  }
+
+  /** A background save the engine asked for (BGSAVE, a save rule): stored without waiting. */
+  serviceBackgroundSave() {
+    if (this.pg.takeSaveRequest() == null || !this.persistence) return;
+    this.persistence
+      .save({ explicit: true })
+      .then(() => this.pg.saveFinished(true))
+      .catch((e) => {
+        this.pg.saveFinished(false);
+        this.notify(`Background save failed: ${e.message}`, { kind: "error" });
+      });
   }
 
   /** HELP, HELP <command>, HELP @<group>, as redis-cli prints them. */
@@ -542,6 +546,7 @@ export class Shell {
 
   /** After every command: deliver waiting messages, refresh prompts and status, autosave. */
   afterCommand() {
+    this.serviceBackgroundSave();
     this.drainAll();
     for (const s of this.screens) s.refreshPrompt();
     this.updateStatus();
@@ -577,6 +582,7 @@ export class Shell {
     this.timers.push(setInterval(() => {
       try {
         this.pg.tick();
+        this.serviceBackgroundSave();
         this.drainAll();
         // Active expiry deletes keys: it counts as a change to save.
         this.persistence?.changed();

@@ -5,10 +5,13 @@
 //! ```
 //!
 //! Options are spelled as redis-server spells them (`--name value...`, or `name value` lines in a
-//! config file), so scripts written for one start the other. Persistence and process options
-//! (`--save ''`, `--appendonly no`, `--loglevel`, ...) are accepted and have no effect; any
-//! other option is tried as `CONFIG SET name value` on the engine, and reported on stderr when
-//! the engine does not know it.
+//! config file), so scripts written for one start the other. Snapshots work as redis-server's:
+//! `--dir` and `--dbfilename` name the RDB file, loaded at start (a file that does not load
+//! stops the start, never an empty start over it), written by SAVE, BGSAVE, the `--save`
+//! rules and SHUTDOWN, atomically (a temporary file in the same directory, fsync, rename).
+//! Process options (`--appendonly no`, `--loglevel`, ...) are accepted and have no effect;
+//! any other option is tried as `CONFIG SET name value` on the engine, and reported on stderr
+//! when the engine does not know it.
 //!
 //! Threads, with std only: one per listening address accepting connections; per connection a
 //! reader (reads, parses every complete request in the buffer, runs them in order under the
@@ -41,13 +44,10 @@ const READ_CHUNK: usize = 64 * 1024;
 /// Directives with no meaning here (persistence, logging, process management): accepted
 /// silently, so a redis-server command line works unchanged.
 const IGNORED: &[&str] = &[
-    "save",
     "appendonly",
     "appendfsync",
     "appendfilename",
     "appenddirname",
-    "dir",
-    "dbfilename",
     "logfile",
     "loglevel",
     "syslog-enabled",
@@ -61,7 +61,6 @@ const IGNORED: &[&str] = &[
     "always-show-logo",
     "set-proc-title",
     "proc-title-template",
-    "rdbcompression",
     "rdbchecksum",
     "rdb-del-sync-files",
     "stop-writes-on-bgsave-error",
@@ -100,10 +99,14 @@ Redis 7.0 re-implemented in Rust, served over TCP. Options are redis-server's:
                          marks an address that may be missing; '*' is every IPv4 address)
   --databases <n>        number of databases (default 16)
   --daemonize yes|no     yes: start in the background and return once it listens
+  --dir <path>           where the snapshot lives (default: the current directory)
+  --dbfilename <name>    the snapshot's file name (default dump.rdb), loaded at start
+  --save '<sec> <changes> ...'  snapshot rules (default '3600 1 300 100 60 10000';
+                         --save '' turns them off)
   --pidfile <path>       write the process id there
   --<name> <value...>    any other parameter is set with CONFIG SET; persistence and
-                         logging options (--save '', --appendonly no, --loglevel ...) are
-                         accepted and ignored
+                         logging options (--appendonly no, --loglevel ...) are accepted
+                         and ignored
 
 Examples:
        redis-playground-server --port 7777
@@ -128,6 +131,10 @@ struct Options {
     databases: Option<usize>,
     daemonize: bool,
     pidfile: Option<String>,
+    /// `--dir`: the directory of the snapshot file.
+    dir: Option<String>,
+    /// `--dbfilename`: the snapshot file's name.
+    dbfilename: Option<String>,
     /// Directives left for the engine (CONFIG SET) or to ignore, in the order given.
     rest: Vec<(String, Vec<String>)>,
 }
@@ -140,6 +147,8 @@ impl Default for Options {
             databases: None,
             daemonize: false,
             pidfile: None,
+            dir: None,
+            dbfilename: None,
             rest: Vec::new(),
         }
     }
@@ -244,6 +253,17 @@ fn apply_directive(opts: &mut Options, name: String, values: Vec<String>) -> Res
                     None => (bind_address(v), false),
                 })
                 .collect();
+        }
+        "dir" => opts.dir = Some(one_value(&name, &values)?.to_string()),
+        "dbfilename" => {
+            let v = one_value(&name, &values)?;
+            // As redis-server: a file name, not a path.
+            if v.contains('/') || v.is_empty() {
+                return Err(format!(
+                    "dbfilename can't be a path, just a filename ('{v}')"
+                ));
+            }
+            opts.dbfilename = Some(v.to_string());
         }
         "databases" => {
             let v = one_value(&name, &values)?;
@@ -475,7 +495,14 @@ fn serve(opts: Options) -> Result<(), String> {
         now_ms: now,
         port: opts.port,
     });
-    apply_config(&mut engine, &opts.rest, now);
+    apply_config(&mut engine, &save_rules_directive(&opts.rest), now);
+    let snapshot = snapshot_path(&opts)?;
+    load_snapshot(&mut engine, &snapshot, now)?;
+    engine
+        .config
+        .set_at_startup("dir", &snapshot.dir.to_string_lossy());
+    engine.config.set_at_startup("dbfilename", &snapshot.file);
+    engine.persist.writer = Some(snapshot_writer(snapshot));
     let shared = Arc::new(Mutex::new(Shared {
         engine,
         writers: HashMap::new(),
@@ -496,6 +523,118 @@ fn serve(opts: Options) -> Result<(), String> {
         let _ = a.join();
     }
     Ok(())
+}
+
+/// Where the snapshot lives.
+struct SnapshotPath {
+    dir: std::path::PathBuf,
+    file: String,
+}
+
+impl SnapshotPath {
+    fn full(&self) -> std::path::PathBuf {
+        self.dir.join(&self.file)
+    }
+}
+
+/// `--dir` (made absolute, as CONFIG GET dir shows it) and `--dbfilename`; a directory that
+/// does not exist stops the start, as redis-server's chdir failing does.
+fn snapshot_path(opts: &Options) -> Result<SnapshotPath, String> {
+    let dir = opts.dir.clone().unwrap_or_else(|| ".".into());
+    let dir = std::fs::canonicalize(&dir).map_err(|e| format!("Can't chdir to '{dir}': {e}"))?;
+    if !dir.is_dir() {
+        return Err(format!(
+            "Can't chdir to '{}': Not a directory",
+            dir.display()
+        ));
+    }
+    Ok(SnapshotPath {
+        dir,
+        file: opts.dbfilename.clone().unwrap_or_else(|| "dump.rdb".into()),
+    })
+}
+
+/// The `save` directives as one CONFIG SET: redis-server appends the rules of every `save`
+/// line, an empty one clearing those before it; without any, its default rules apply.
+fn save_rules_directive(directives: &[(String, Vec<String>)]) -> Vec<(String, Vec<String>)> {
+    let mut rules: Option<String> = None;
+    let mut out = Vec::new();
+    for (name, values) in directives {
+        if name == "save" {
+            let joined = values.join(" ");
+            rules = Some(match rules {
+                Some(r) if !r.is_empty() && !joined.is_empty() => format!("{r} {joined}"),
+                _ => joined,
+            });
+        } else {
+            out.push((name.clone(), values.clone()));
+        }
+    }
+    let rules = rules.unwrap_or_else(|| "3600 1 300 100 60 10000".into());
+    out.insert(0, ("save".into(), vec![rules]));
+    out
+}
+
+/// Loads the snapshot if there is one. A file that cannot be read or does not load stops the
+/// start with the reason: starting empty would lose it at the next save.
+fn load_snapshot(engine: &mut Engine, path: &SnapshotPath, now: i64) -> Result<(), String> {
+    let full = path.full();
+    let bytes = match std::fs::read(&full) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(format!(
+                "Fatal error loading the DB ({}): {e}. Exiting.",
+                full.display()
+            ))
+        }
+    };
+    let dbs = redis_playground::rdb::load(&bytes, engine.dbs.len(), now).map_err(|e| {
+        format!(
+            "Fatal error loading the DB ({}): {e}. Exiting.",
+            full.display()
+        )
+    })?;
+    let keys: usize = dbs.iter().map(|d| d.len()).sum();
+    engine.replace_data(dbs, now);
+    engine.dirty = 0;
+    engine.last_save_s = now / 1000;
+    eprintln!("redis-playground-server: DB loaded from disk: {keys} keys");
+    Ok(())
+}
+
+/// Writes snapshots as redis-server does: a temporary file in the same directory, flushed to
+/// disk, then renamed over the old one, so a crash mid-save leaves the previous file whole.
+fn snapshot_writer(path: SnapshotPath) -> redis_playground::engine::SnapshotWriter {
+    Box::new(move |bytes: &[u8]| {
+        let tmp = path.dir.join(format!("temp-{}.rdb", std::process::id()));
+        let write = || -> std::io::Result<()> {
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(bytes)?;
+            f.sync_all()?;
+            drop(f);
+            std::fs::rename(&tmp, path.full())?;
+            // The rename itself reaches the disk with the directory.
+            if let Ok(d) = std::fs::File::open(&path.dir) {
+                let _ = d.sync_all();
+            }
+            Ok(())
+        };
+        match write() {
+            Ok(()) => {
+                eprintln!("redis-playground-server: DB saved on disk");
+                Ok(())
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                eprintln!(
+                    "redis-playground-server: failed saving the DB to {}: {e}",
+                    path.full().display()
+                );
+                Err(e.to_string())
+            }
+        }
+    })
 }
 
 /// Hands the directives the server does not handle itself to the engine's CONFIG SET.
@@ -671,8 +810,8 @@ fn run_batch(
             }
         }
         if s.engine.shutdown_requested {
-            // SHUTDOWN: nothing is persisted by this server, so it simply stops; every
-            // connection closes with the process, as redis-server's do.
+            // SHUTDOWN saved first when it had to (see the command); every connection closes
+            // with the process, as redis-server's do.
             eprintln!("SHUTDOWN requested by client {id}: exiting");
             std::process::exit(0);
         }

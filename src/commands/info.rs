@@ -324,18 +324,27 @@ fn persistence(ctx: &mut Ctx, l: &mut Lines) {
     l.kv("current_save_keys_processed", 0);
     l.kv("current_save_keys_total", 0);
     l.kv("rdb_changes_since_last_save", eng.dirty);
-    l.kv("rdb_bgsave_in_progress", 0);
+    l.kv(
+        "rdb_bgsave_in_progress",
+        u8::from(eng.persist.bgsave_in_progress),
+    );
     l.kv("rdb_last_save_time", eng.last_save_s);
-    l.kv("rdb_last_bgsave_status", "ok");
+    l.kv(
+        "rdb_last_bgsave_status",
+        if eng.persist.last_failed { "err" } else { "ok" },
+    );
     l.kv("rdb_last_bgsave_time_sec", -1);
     l.kv("rdb_current_bgsave_time_sec", -1);
-    l.kv("rdb_saves", 0);
+    l.kv("rdb_saves", eng.persist.saves);
     l.kv("rdb_last_cow_size", 0);
     l.kv("rdb_last_load_keys_expired", 0);
     l.kv("rdb_last_load_keys_loaded", 0);
     l.kv("aof_enabled", u8::from(eng.config.appendonly));
     l.kv("aof_rewrite_in_progress", 0);
-    l.kv("aof_rewrite_scheduled", 0);
+    l.kv(
+        "aof_rewrite_scheduled",
+        u8::from(eng.persist.aof_rewrite_scheduled),
+    );
     l.kv("aof_last_rewrite_time_sec", -1);
     l.kv("aof_current_rewrite_time_sec", -1);
     l.kv("aof_last_bgrewrite_status", "ok");

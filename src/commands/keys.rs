@@ -37,6 +37,9 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("scan", -2, &[READONLY], scan_cmd).doc(Group::Generic, "2.8.0", "cursor [MATCH pattern] [COUNT count] [TYPE type]", "Walks the keyspace a few keys per call, resuming from a cursor.").tips(&["nondeterministic_output", "request_policy:special"]).complexity("O(1) per call; O(N) for a whole walk back to cursor 0, N being the collection's size."),
     CommandSpec::new("randomkey", 1, &[READONLY], randomkey).doc(Group::Generic, "1.0.0", "", "Picks a key at random.").tips(&["request_policy:all_shards", "nondeterministic_output"]).complexity("O(1)"),
     CommandSpec::new("touch", -2, &[READONLY, FAST], touch).doc(Group::Generic, "3.2.1", "key [key ...]", "Marks keys as just accessed; replies how many exist.").tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).key_specs(&[KeySpec::new(&[RO], index(1), range(-1, 1, 0))]).complexity("O(N), N being the keys named."),
+    CommandSpec::new("dump", 2, &[READONLY], dump).doc(Group::Generic, "2.6.0", "key", "Serializes a key's value in Redis's DUMP format (RDB encoding, version, CRC-64); nil if missing.").tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(1) to find the key, then O(N*M) to serialize N inner elements of average size M."),
+    CommandSpec::new("restore", -4, &[WRITE, DENYOOM], restore).doc(Group::Generic, "2.6.0", "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]", "Creates a key from a DUMP payload, with a TTL in ms (0: none).").acl(&[Acl::Dangerous]).key_specs(&[KeySpec::new(&[OW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1) to create the key, then O(N*M) to rebuild N inner elements of average size M (O(N*M*log(N)) for sorted sets)."),
+    CommandSpec::new("restore-asking", -4, &[WRITE, DENYOOM, ASKING], restore).doc(Group::Server, "3.0.0", "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]", "RESTORE as cluster slot migration sends it (accepted during an import); internal.").acl(&[Acl::Keyspace, Acl::Dangerous]).key_specs(&[KeySpec::new(&[OW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1) to create the key, then O(N*M) to rebuild N inner elements of average size M (O(N*M*log(N)) for sorted sets)."),
     CommandSpec::new("object", -2, &[], object).doc(Group::Generic, "2.2.3", "<subcommand> [<arg> ...]", "Inspects how a key's value is stored: encoding, references, idle time, frequency.").complexity("Depends on the subcommand.").subs(OBJECT_SUBCOMMANDS),
 ];
 
@@ -682,6 +685,103 @@ fn object_help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     Ok(Reply::Array(
         OBJECT_HELP.iter().map(|l| Reply::status(l)).collect(),
     ))
+}
+
+/// `DUMP key` → bulk string: the value serialized as Redis's DUMP does (see [`crate::rdb::dump`]),
+/// or nil when the key does not exist.
+fn dump(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let compress = ctx.eng.config.rdb_compression();
+    Ok(match ctx.lookup_read(&argv[1]) {
+        Some(e) => Reply::Bulk(crate::rdb::dump(&e.value, compress)),
+        None => Reply::Nil,
+    })
+}
+
+/// `RESTORE key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]`
+/// → `+OK`. Checks in Redis's order: options, an existing key (BUSYKEY without REPLACE), the
+/// TTL, the payload's footer, then its value. A TTL already past (with ABSTTL, or overflowing)
+/// creates nothing and only deletes a key REPLACE would have replaced. IDLETIME sets the access
+/// time under an LRU (or no) eviction policy, FREQ the counter under an LFU one; each refuses
+/// the other. Also RESTORE-ASKING, the same command as cluster migration sends it.
+fn restore(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let (mut replace, mut absttl) = (false, false);
+    let (mut idle, mut freq): (Option<i64>, Option<i64>) = (None, None);
+    let mut i = 4;
+    while i < argv.len() {
+        let opt = &argv[i];
+        let has_value = i + 1 < argv.len();
+        if args::is(opt, "replace") {
+            replace = true;
+        } else if args::is(opt, "absttl") {
+            absttl = true;
+        } else if args::is(opt, "idletime") && has_value && freq.is_none() {
+            let v = crate::util::parse_i64(&argv[i + 1]).ok_or(error::NOT_INTEGER)?;
+            if v < 0 {
+                return Err(error::RESTORE_IDLETIME);
+            }
+            idle = Some(v);
+            i += 1;
+        } else if args::is(opt, "freq") && has_value && idle.is_none() {
+            let v = crate::util::parse_i64(&argv[i + 1]).ok_or(error::NOT_INTEGER)?;
+            if !(0..=255).contains(&v) {
+                return Err(error::RESTORE_FREQ);
+            }
+            freq = Some(v);
+            i += 1;
+        } else {
+            return Err(error::SYNTAX);
+        }
+        i += 1;
+    }
+    let key = &argv[1];
+    if !replace && ctx.lookup_write(key).is_some() {
+        return Err(error::BUSYKEY);
+    }
+    let ttl = crate::util::parse_i64(&argv[2]).ok_or(error::NOT_INTEGER)?;
+    if ttl < 0 {
+        return Err(error::RESTORE_TTL);
+    }
+    let value = crate::rdb::undump(&argv[3]).map_err(|e| match e {
+        crate::rdb::PayloadError::Footer => error::DUMP_PAYLOAD,
+        crate::rdb::PayloadError::Format(_) => error::BAD_DATA_FORMAT,
+    })?;
+    let now = ctx.now;
+    let deleted = replace && ctx.db().remove(key, now).is_some();
+    // Redis adds the relative TTL to the clock in 64-bit arithmetic that wraps.
+    let expire_at = match ttl {
+        0 => None,
+        t if absttl => Some(t),
+        t => Some(t.wrapping_add(now)),
+    };
+    if expire_at.is_some_and(|at| at <= now) {
+        if deleted {
+            ctx.signal_modified(key);
+            ctx.notify('g', "del", key);
+            ctx.dirty(1);
+        }
+        return Ok(Reply::ok());
+    }
+    let mut entry = Entry::new(value, now);
+    entry.expire_at = expire_at;
+    if ctx.eng.config.lfu_policy() {
+        if let Some(f) = freq {
+            entry.lfu = f as u8;
+        }
+    } else if let Some(secs) = idle {
+        let at = now.saturating_sub(secs.saturating_mul(1000));
+        match entry.shared_integer() {
+            // The value is Redis's shared integer object: its clock is the one that moves.
+            Some(n) => {
+                ctx.eng.shared_int_access.insert(n, at);
+            }
+            None => entry.touched_at = at,
+        }
+    }
+    ctx.db().insert(key.clone(), entry);
+    ctx.signal_modified(key);
+    ctx.notify('g', "restore", key);
+    ctx.dirty(1);
+    Ok(Reply::ok())
 }
 
 #[cfg(test)]

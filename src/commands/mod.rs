@@ -221,9 +221,20 @@ mod table_tests {
             assert_eq!(depth, 0, "{}: unbalanced: {}", c.full_name, s);
             let squeezed: String = s.chars().filter(|c| *c != ' ').collect();
             for bad in ["[]", "||", "[|", "|]", "<>", "<|", "|>"] {
-                assert!(!squeezed.contains(bad), "{}: {:?} in {}", c.full_name, bad, s);
+                assert!(
+                    !squeezed.contains(bad),
+                    "{}: {:?} in {}",
+                    c.full_name,
+                    bad,
+                    s
+                );
             }
-            assert!(!s.starts_with('|') && !s.ends_with('|'), "{}: {}", c.full_name, s);
+            assert!(
+                !s.starts_with('|') && !s.ends_with('|'),
+                "{}: {}",
+                c.full_name,
+                s
+            );
         }
     }
 

@@ -1,131 +1,32 @@
-//! The server command group: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME, LASTSAVE, INFO, CONFIG
+//! The server command group: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME, SAVE, BGSAVE, LASTSAVE,
+//! BGREWRITEAOF, INFO, CONFIG
 //! and COMMAND (whose handlers live in [`super::introspect`]).
 
 use super::args;
 use super::introspect;
 use super::spec::*;
 use crate::config::{self, Config};
-use crate::engine::Ctx;
+use crate::engine::{Ctx, SaveRequest};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::util::glob::glob_match;
 
 /// This group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new(
-        "shutdown",
-        -1,
-        &[ADMIN, NOSCRIPT, LOADING, STALE, NO_MULTI, ALLOW_BUSY],
-        shutdown,
-    )
-    .doc(
-        Group::Server,
-        "1.0.0",
-        "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]",
-        "Stops the server (the page's engine has no process to stop and keeps running).",
-    )
-    .complexity("O(N) when it saves, N being the keys of every database; O(1) otherwise."),
-    CommandSpec::new("dbsize", 1, &[READONLY, FAST], dbsize)
-        .doc(
-            Group::Server,
-            "1.0.0",
-            "",
-            "Counts the keys in the selected database.",
-        )
-        .acl(&[Acl::Keyspace])
-        .tips(&["request_policy:all_shards", "response_policy:agg_sum"])
-        .complexity("O(1)"),
-    CommandSpec::new("flushdb", -1, &[WRITE], flushdb)
-        .doc(
-            Group::Server,
-            "1.0.0",
-            "[ASYNC|SYNC]",
-            "Deletes every key of the selected database.",
-        )
-        .acl(&[Acl::Keyspace, Acl::Dangerous])
-        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
-        .complexity("O(N), N being the keys in the selected database."),
-    CommandSpec::new("flushall", -1, &[WRITE], flushall)
-        .doc(
-            Group::Server,
-            "1.0.0",
-            "[ASYNC|SYNC]",
-            "Deletes every key of every database.",
-        )
-        .acl(&[Acl::Keyspace, Acl::Dangerous])
-        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
-        .complexity("O(N), N being the keys of every database."),
-    CommandSpec::new("swapdb", 3, &[WRITE, FAST], swapdb)
-        .doc(
-            Group::Server,
-            "4.0.0",
-            "index1 index2",
-            "Exchanges the contents of two databases.",
-        )
-        .acl(&[Acl::Keyspace, Acl::Dangerous])
-        .complexity("O(N), N being the clients watching or blocked on keys of either database."),
-    CommandSpec::new("time", 1, &[LOADING, STALE, FAST], time)
-        .doc(
-            Group::Server,
-            "2.6.0",
-            "",
-            "Replies with the server time: seconds and microseconds.",
-        )
-        .tips(&["nondeterministic_output"])
-        .complexity("O(1)"),
-    CommandSpec::new("lastsave", 1, &[LOADING, STALE, FAST], lastsave)
-        .doc(
-            Group::Server,
-            "1.0.0",
-            "",
-            "Replies with the Unix time of the last successful snapshot.",
-        )
-        .acl(&[Acl::Admin, Acl::Dangerous])
-        .tips(&["nondeterministic_output"])
-        .complexity("O(1)"),
-    CommandSpec::new("role", 1, &[NOSCRIPT, LOADING, STALE, FAST], role)
-        .doc(
-            Group::Server,
-            "2.8.12",
-            "",
-            "Replies with this server's replication role: master, offset, replicas.",
-        )
-        .acl(&[Acl::Admin, Acl::Dangerous])
-        .complexity("O(1)"),
-    CommandSpec::new("info", -1, &[LOADING, STALE], info)
-        .doc(
-            Group::Server,
-            "1.0.0",
-            "[section [section ...]]",
-            "Reports server state and counters, by section.",
-        )
-        .acl(&[Acl::Dangerous])
-        .tips(&[
-            "nondeterministic_output",
-            "request_policy:all_shards",
-            "response_policy:special",
-        ])
-        .complexity("O(1)"),
-    CommandSpec::new("config", -2, &[], container)
-        .doc(
-            Group::Server,
-            "2.0.0",
-            "",
-            "Reads and changes configuration parameters.",
-        )
-        .complexity("Depends on the subcommand.")
-        .subs(CONFIG_SUBCOMMANDS),
-    CommandSpec::new("command", -1, &[LOADING, STALE], introspect::command)
-        .doc(
-            Group::Server,
-            "2.8.13",
-            "",
-            "Describes the commands this server knows.",
-        )
-        .acl(&[Acl::Connection])
-        .tips(&["nondeterministic_output_order"])
-        .complexity("O(N), N being the number of commands the server knows.")
-        .subs(introspect::SUBCOMMANDS),
+    CommandSpec::new("shutdown", -1, &[ADMIN, NOSCRIPT, LOADING, STALE, NO_MULTI, ALLOW_BUSY], shutdown).doc(Group::Server, "1.0.0", "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "Stops the server (the page's engine has no process to stop and keeps running).").complexity("O(N) when it saves, N being the keys of every database; O(1) otherwise."),
+    CommandSpec::new("dbsize", 1, &[READONLY, FAST], dbsize).doc(Group::Server, "1.0.0", "", "Counts the keys in the selected database.").acl(&[Acl::Keyspace]).tips(&["request_policy:all_shards", "response_policy:agg_sum"]).complexity("O(1)"),
+    CommandSpec::new("flushdb", -1, &[WRITE], flushdb).doc(Group::Server, "1.0.0", "[ASYNC|SYNC]", "Deletes every key of the selected database.").acl(&[Acl::Keyspace, Acl::Dangerous]).tips(&["request_policy:all_shards", "response_policy:all_succeeded"]).complexity("O(N), N being the keys in the selected database."),
+    CommandSpec::new("flushall", -1, &[WRITE], flushall).doc(Group::Server, "1.0.0", "[ASYNC|SYNC]", "Deletes every key of every database.").acl(&[Acl::Keyspace, Acl::Dangerous]).tips(&["request_policy:all_shards", "response_policy:all_succeeded"]).complexity("O(N), N being the keys of every database."),
+    CommandSpec::new("swapdb", 3, &[WRITE, FAST], swapdb).doc(Group::Server, "4.0.0", "index1 index2", "Exchanges the contents of two databases.").acl(&[Acl::Keyspace, Acl::Dangerous]).complexity("O(N), N being the clients watching or blocked on keys of either database."),
+    CommandSpec::new("time", 1, &[LOADING, STALE, FAST], time).doc(Group::Server, "2.6.0", "", "Replies with the server time: seconds and microseconds.").tips(&["nondeterministic_output"]).complexity("O(1)"),
+    CommandSpec::new("lastsave", 1, &[LOADING, STALE, FAST], lastsave).doc(Group::Server, "1.0.0", "", "Replies with the Unix time of the last successful snapshot.").acl(&[Acl::Admin, Acl::Dangerous]).tips(&["nondeterministic_output"]).complexity("O(1)"),
+    CommandSpec::new("save", 1, &[NO_ASYNC_LOADING, ADMIN, NOSCRIPT, NO_MULTI], save).doc(Group::Server, "1.0.0", "", "Writes a snapshot of every database now, replying when it is stored.").complexity("O(N), N being the keys of every database."),
+    CommandSpec::new("bgsave", -1, &[NO_ASYNC_LOADING, ADMIN, NOSCRIPT], bgsave).doc(Group::Server, "1.0.0", "[SCHEDULE]", "Starts writing a snapshot of every database; SCHEDULE waits for a running save instead of failing.").complexity("O(1)"),
+    CommandSpec::new("bgrewriteaof", 1, &[NO_ASYNC_LOADING, ADMIN, NOSCRIPT], bgrewriteaof).doc(Group::Server, "1.0.0", "", "Starts rewriting the append-only file (the playground keeps no append-only file).").complexity("O(1)"),
+    CommandSpec::new("role", 1, &[NOSCRIPT, LOADING, STALE, FAST], role).doc(Group::Server, "2.8.12", "", "Replies with this server's replication role: master, offset, replicas.").acl(&[Acl::Admin, Acl::Dangerous]).complexity("O(1)"),
+    CommandSpec::new("info", -1, &[LOADING, STALE], info).doc(Group::Server, "1.0.0", "[section [section ...]]", "Reports server state and counters, by section.").acl(&[Acl::Dangerous]).tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]).complexity("O(1)"),
+    CommandSpec::new("config", -2, &[], container).doc(Group::Server, "2.0.0", "", "Reads and changes configuration parameters.").complexity("Depends on the subcommand.").subs(CONFIG_SUBCOMMANDS),
+    CommandSpec::new("command", -1, &[LOADING, STALE], introspect::command).doc(Group::Server, "2.8.13", "", "Describes the commands this server knows.").acl(&[Acl::Connection]).tips(&["nondeterministic_output_order"]).complexity("O(N), N being the number of commands the server knows.").subs(introspect::SUBCOMMANDS),
 ];
 
 const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
@@ -260,6 +161,55 @@ fn time(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     let secs = ctx.now.div_euclid(1000);
     let micros = ctx.now.rem_euclid(1000) * 1000;
     Ok(Reply::bulks([secs.to_string(), micros.to_string()]))
+}
+
+/// `SAVE` → `+OK` once the snapshot is stored (a bare `-ERR` if storing failed); an error
+/// while a background save runs.
+fn save(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    if ctx.eng.persist.bgsave_in_progress {
+        return Err(CmdError::from("ERR Background save already in progress"));
+    }
+    if ctx.eng.start_save(SaveRequest::Now, ctx.now) {
+        Ok(Reply::ok())
+    } else {
+        Err(CmdError::from("ERR"))
+    }
+}
+
+/// `BGSAVE [SCHEDULE]` → `+Background saving started`; `+Background saving scheduled` inside
+/// EXEC (the save starts after it, as Redis's cron starts it); an error while one runs.
+fn bgsave(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    match argv {
+        [_] => {}
+        [_, opt] if args::is(opt, "schedule") => {}
+        _ => return Err(error::SYNTAX),
+    }
+    if ctx.eng.persist.bgsave_in_progress {
+        return Err(CmdError::from("ERR Background save already in progress"));
+    }
+    if ctx.no_block {
+        ctx.eng.persist.bgsave_scheduled = true;
+        return Ok(Reply::status("Background saving scheduled"));
+    }
+    if ctx.eng.start_save(SaveRequest::Background, ctx.now) {
+        Ok(Reply::status("Background saving started"))
+    } else {
+        Err(CmdError::from("ERR"))
+    }
+}
+
+/// `BGREWRITEAOF` → `+Background append only file rewriting started` (`scheduled` inside
+/// EXEC). The playground keeps no append-only file, so there is nothing to rewrite.
+fn bgrewriteaof(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    if ctx.no_block {
+        ctx.eng.persist.aof_rewrite_scheduled = true;
+        return Ok(Reply::status(
+            "Background append only file rewriting scheduled",
+        ));
+    }
+    Ok(Reply::status(
+        "Background append only file rewriting started",
+    ))
 }
 
 /// `ROLE` → `["master", replication offset, [replicas]]`: a server without replicas.
@@ -597,7 +547,7 @@ mod fuzz {
 /// `SHUTDOWN [NOSAVE|SAVE] [NOW] [FORCE] [ABORT]` → no reply: the host stops serving. There is
 /// never a shutdown in progress to abort, and nothing to save (persistence belongs to the host).
 fn shutdown(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    let (mut nosave, mut save, mut abort, mut other) = (false, false, false, false);
+    let (mut nosave, mut save, mut abort, mut now, mut force) = (false, false, false, false, false);
     for a in &argv[1..] {
         if args::is(a, "nosave") {
             nosave = true;
@@ -605,17 +555,28 @@ fn shutdown(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             save = true;
         } else if args::is(a, "abort") {
             abort = true;
-        } else if args::is(a, "now") || args::is(a, "force") {
-            other = true;
+        } else if args::is(a, "now") {
+            now = true;
+        } else if args::is(a, "force") {
+            force = true;
         } else {
             return Err(error::SYNTAX);
         }
     }
-    if (nosave && save) || (abort && (nosave || save || other)) {
+    if (nosave && save) || (abort && (nosave || save || now || force)) {
         return Err(error::SYNTAX);
     }
     if abort {
         return Err(error::NO_SHUTDOWN);
+    }
+    // Like redis-server: save first when asked to, or when snapshot rules are configured and
+    // NOSAVE was not given; a failed save stops the shutdown unless FORCE.
+    let rules = !config::save_rules(&ctx.eng.config.save).is_empty();
+    if (save || (rules && !nosave)) && ctx.eng.persist.writer.is_some() {
+        let at = ctx.now;
+        if ctx.eng.save_now(at).is_err() && !force {
+            return Err(CmdError::from("ERR Errors trying to SHUTDOWN. Check logs."));
+        }
     }
     ctx.eng.shutdown_requested = true;
     Ok(Reply::Multi(Vec::new()))

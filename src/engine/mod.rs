@@ -16,7 +16,8 @@
 //! - `notify.rs`: keyspace notifications;
 //! - `pubsub.rs`: subscriptions and message delivery;
 //! - `tracking.rs`: CLIENT TRACKING;
-//! - `monitor.rs`: the MONITOR feed.
+//! - `monitor.rs`: the MONITOR feed;
+//! - `persist.rs`: SAVE, BGSAVE and the `save` rules, the host storing the snapshot.
 
 mod blocking;
 mod call;
@@ -26,6 +27,7 @@ pub mod monitor;
 mod multi;
 mod notify;
 mod pause;
+mod persist;
 pub mod pubsub;
 pub mod tracking;
 
@@ -38,6 +40,7 @@ pub use call::{error_reply, resolve, Rejected};
 pub use clients::{Client, ClientId, ReplyMode};
 pub use ctx::Ctx;
 pub use pause::Pause;
+pub use persist::{Persistence, SaveFailed, SaveRequest, SnapshotWriter};
 
 use crate::commands;
 use crate::config::Config;
@@ -190,6 +193,8 @@ pub struct Engine {
     pub tracking: TrackingTable,
     /// The client whose command runs now (messages to it wait until after its reply).
     pub current: Option<ClientId>,
+    /// Snapshot state and the host's way of storing snapshots.
+    pub persist: Persistence,
 }
 
 impl Engine {
@@ -222,6 +227,7 @@ impl Engine {
             paused: Vec::new(),
             tracking: TrackingTable::default(),
             current: None,
+            persist: Persistence::default(),
         }
     }
 
@@ -238,6 +244,7 @@ impl Engine {
         }
         self.expire_blocked(now_ms);
         self.tracking_limit();
+        self.cron_save(now_ms);
         self.after_command(now_ms);
     }
 

@@ -130,75 +130,115 @@ fn ziplist_entry(b: &[u8]) -> Option<(Vec<u8>, usize)> {
     }
 }
 
-/// Builds a listpack from `items` (strings, or integers given as i64), the form Redis uses
-/// inside stream nodes: 6-byte header (total bytes, element count), elements each followed by
-/// their back-length, then 0xFF.
-pub fn listpack_build(items: &[LpItem]) -> Vec<u8> {
-    let mut body = Vec::new();
-    for item in items {
-        let start = body.len();
-        match item {
-            LpItem::Int(v) => {
-                let v = *v;
-                if (0..=127).contains(&v) {
-                    body.push(v as u8);
-                } else if (-4096..4096).contains(&v) {
-                    let u = (v as u64) & 0x1FFF;
-                    body.push(0xC0 | (u >> 8) as u8);
-                    body.push(u as u8);
-                } else if i16::try_from(v).is_ok() {
-                    body.push(0xF1);
-                    body.extend_from_slice(&(v as i16).to_le_bytes());
-                } else if (-8_388_608..8_388_608).contains(&v) {
-                    body.push(0xF2);
-                    body.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
-                } else if i32::try_from(v).is_ok() {
-                    body.push(0xF3);
-                    body.extend_from_slice(&(v as i32).to_le_bytes());
-                } else {
-                    body.push(0xF4);
-                    body.extend_from_slice(&v.to_le_bytes());
-                }
-            }
-            LpItem::Str(s) => {
-                let n = s.len();
-                if n < 64 {
-                    body.push(0x80 | n as u8);
-                } else if n < 4096 {
-                    body.push(0xE0 | (n >> 8) as u8);
-                    body.push(n as u8);
-                } else {
-                    body.push(0xF0);
-                    body.extend_from_slice(&(n as u32).to_le_bytes());
-                }
-                body.extend_from_slice(s);
-            }
-        }
-        let len = body.len() - start;
-        // The back-length: 7 bits per byte, the most significant group first and unflagged,
-        // every later byte flagged with 0x80 (listpacks read it from the right).
-        let size = backlen_size(len);
-        let mut groups = Vec::with_capacity(size);
-        let mut l = len;
-        for i in 0..size {
-            let mut b = (l & 0x7F) as u8;
-            l >>= 7;
-            if i + 1 < size {
-                b |= 0x80;
-            }
-            groups.push(b);
-        }
-        groups.reverse();
-        body.extend_from_slice(&groups);
+/// A listpack built element by element, knowing its size as it grows (stream nodes and list
+/// nodes are cut by size, as Redis cuts them).
+#[derive(Default)]
+pub struct LpBuilder {
+    body: Vec<u8>,
+    count: usize,
+}
+
+impl LpBuilder {
+    /// Appends one element.
+    pub fn push(&mut self, item: &LpItem) {
+        encode_item(&mut self.body, item);
+        self.count += 1;
     }
-    let total = 6 + body.len() + 1;
-    let count = u16::try_from(items.len()).unwrap_or(u16::MAX);
-    let mut out = Vec::with_capacity(total);
-    out.extend_from_slice(&(total as u32).to_le_bytes());
-    out.extend_from_slice(&count.to_le_bytes());
-    out.extend_from_slice(&body);
-    out.push(0xFF);
-    out
+
+    /// Whether nothing was pushed yet.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// The size the finished listpack would have now (Redis's `lpBytes`).
+    pub fn bytes(&self) -> usize {
+        6 + self.body.len() + 1
+    }
+
+    /// The finished listpack; the header's count saturates at 65535 ("unknown") as Redis's.
+    pub fn finish(self) -> Vec<u8> {
+        let total = self.bytes();
+        let count = u16::try_from(self.count).unwrap_or(u16::MAX);
+        let mut out = Vec::with_capacity(total);
+        out.extend_from_slice(&(total as u32).to_le_bytes());
+        out.extend_from_slice(&count.to_le_bytes());
+        out.extend_from_slice(&self.body);
+        out.push(0xFF);
+        out
+    }
+}
+
+/// Writes one element and its back-length. A string that reads as a canonical 64-bit integer
+/// is stored as the integer, as Redis's `lpAppend` does.
+fn encode_item(body: &mut Vec<u8>, item: &LpItem) {
+    let start = body.len();
+    let as_int = match item {
+        LpItem::Int(v) => Some(*v),
+        LpItem::Str(s) => canonical_int(s),
+    };
+    match (as_int, item) {
+        (Some(v), _) => {
+            if (0..=127).contains(&v) {
+                body.push(v as u8);
+            } else if (-4096..4096).contains(&v) {
+                let u = (v as u64) & 0x1FFF;
+                body.push(0xC0 | (u >> 8) as u8);
+                body.push(u as u8);
+            } else if i16::try_from(v).is_ok() {
+                body.push(0xF1);
+                body.extend_from_slice(&(v as i16).to_le_bytes());
+            } else if (-8_388_608..8_388_608).contains(&v) {
+                body.push(0xF2);
+                body.extend_from_slice(&(v as i32).to_le_bytes()[..3]);
+            } else if i32::try_from(v).is_ok() {
+                body.push(0xF3);
+                body.extend_from_slice(&(v as i32).to_le_bytes());
+            } else {
+                body.push(0xF4);
+                body.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        (None, LpItem::Str(s)) => {
+            let n = s.len();
+            if n < 64 {
+                body.push(0x80 | n as u8);
+            } else if n < 4096 {
+                body.push(0xE0 | (n >> 8) as u8);
+                body.push(n as u8);
+            } else {
+                body.push(0xF0);
+                body.extend_from_slice(&(n as u32).to_le_bytes());
+            }
+            body.extend_from_slice(s);
+        }
+        (None, LpItem::Int(_)) => {}
+    }
+    let len = body.len() - start;
+    // The back-length: 7 bits per byte, the most significant group first and unflagged,
+    // every later byte flagged with 0x80 (listpacks read it from the right).
+    let size = backlen_size(len);
+    let mut groups = Vec::with_capacity(size);
+    let mut l = len;
+    for i in 0..size {
+        let mut b = (l & 0x7F) as u8;
+        l >>= 7;
+        if i + 1 < size {
+            b |= 0x80;
+        }
+        groups.push(b);
+    }
+    groups.reverse();
+    body.extend_from_slice(&groups);
+}
+
+/// The integer a string spells when it is exactly how that integer prints (no sign on zero,
+/// no leading zeros or spaces), which is when Redis stores it as an integer.
+pub fn canonical_int(s: &[u8]) -> Option<i64> {
+    if s.is_empty() || s.len() > 20 {
+        return None;
+    }
+    let v: i64 = std::str::from_utf8(s).ok()?.parse().ok()?;
+    (v.to_string().as_bytes() == s).then_some(v)
 }
 
 /// A listpack element to write.

@@ -77,6 +77,16 @@ struct Node {
     last: StreamId,
 }
 
+/// One node of a stream, as [`Stream::nodes`] shows it.
+pub struct NodeView<'a> {
+    /// The ID the node is keyed by (its first entry's, even when that entry was deleted).
+    pub master: StreamId,
+    /// The fields of the node's first entry.
+    pub master_fields: &'a [Vec<u8>],
+    /// The node's live entries, in ID order.
+    pub entries: Vec<(&'a StreamId, &'a Fields)>,
+}
+
 /// A stream value.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Stream {
@@ -266,6 +276,33 @@ impl Stream {
         self.entries.insert(id, fields);
         self.last_id = id;
         self.entries_added += 1;
+    }
+
+    /// The stream's nodes as Redis lays them out (its radix tree of listpacks): each node's
+    /// master ID and fields, and its live entries. Entries deleted from a node are not kept
+    /// here, so a node Redis would still hold them in is given without them.
+    pub fn nodes(&self) -> Vec<NodeView<'_>> {
+        let keys: Vec<StreamId> = self.nodes.keys().copied().collect();
+        let mut out = Vec::with_capacity(keys.len());
+        for (i, key) in keys.iter().enumerate() {
+            let entries: Vec<(&StreamId, &Fields)> = match keys.get(i + 1) {
+                Some(next) => self.entries.range(*key..*next).collect(),
+                None => self.entries.range(*key..).collect(),
+            };
+            if entries.is_empty() {
+                continue;
+            }
+            let master_fields = self
+                .nodes
+                .get(key)
+                .map_or(&[][..], |n| &n.master_fields[..]);
+            out.push(NodeView {
+                master: *key,
+                master_fields,
+                entries,
+            });
+        }
+        out
     }
 
     fn node_of(&self, id: StreamId) -> Option<StreamId> {

@@ -1,0 +1,146 @@
+//! Snapshots as Redis takes them (rdb.c's SAVE, BGSAVE and the `save` rules of serverCron),
+//! with the writing left to the host: the engine makes the RDB bytes and keeps the state INFO
+//! persistence reports; the host stores them.
+//!
+//! Two kinds of host:
+//! - one that can write at once (the native server) installs a [`SnapshotWriter`]: SAVE and
+//!   BGSAVE write through it before they reply, so a failure is SAVE's `-ERR`;
+//! - one whose storage is asynchronous (the page and its IndexedDB) installs none: SAVE and
+//!   BGSAVE leave a [`SaveRequest`] that the host takes with [`Engine::take_save_request`],
+//!   carries out, and reports with [`Engine::save_finished`].
+
+use super::Engine;
+
+/// Stores a snapshot (the whole RDB file) for the host; the error says why it could not.
+pub type SnapshotWriter = Box<dyn FnMut(&[u8]) -> Result<(), String> + Send>;
+
+/// What the engine asks a host without a writer to do.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SaveRequest {
+    /// SAVE: store a snapshot now (the reply already said OK).
+    Now,
+    /// BGSAVE or a `save` rule: store a snapshot; the engine reports a background save in
+    /// progress until [`Engine::save_finished`].
+    Background,
+}
+
+/// Snapshot state (INFO persistence).
+#[derive(Default)]
+pub struct Persistence {
+    /// The host's writer, if it writes synchronously.
+    pub writer: Option<SnapshotWriter>,
+    /// A request waiting for the host (hosts without a writer).
+    pub request: Option<SaveRequest>,
+    /// A background save handed to the host and not yet reported finished.
+    pub bgsave_in_progress: bool,
+    /// `dirty` when the running background save was taken: what it will have saved.
+    pub bgsave_changes: u64,
+    /// BGSAVE inside EXEC (or during a save) asked for a later save.
+    pub bgsave_scheduled: bool,
+    /// Whether the last save failed (rdb_last_bgsave_status:err).
+    pub last_failed: bool,
+    /// Time of the last attempted save in seconds, for the retry delay after a failure.
+    pub last_try_s: i64,
+    /// Saves attempted (rdb_saves).
+    pub saves: u64,
+    /// BGREWRITEAOF inside EXEC asked for a later rewrite (aof_rewrite_scheduled).
+    pub aof_rewrite_scheduled: bool,
+}
+
+/// Seconds Redis waits before retrying a failed automatic save.
+const RETRY_DELAY_S: i64 = 5;
+
+/// Why a synchronous save failed: Redis's SAVE answers a bare `-ERR`.
+#[derive(Debug)]
+pub struct SaveFailed(pub String);
+
+impl Engine {
+    /// The whole dataset as an RDB file, as of `now_ms`.
+    pub fn snapshot(&self, now_ms: i64) -> Vec<u8> {
+        crate::rdb::save(&self.dbs, now_ms)
+    }
+
+    /// Writes a snapshot through the host's writer (SAVE, SHUTDOWN, a rule with a writer).
+    /// Without a writer nothing is written and the call fails.
+    pub fn save_now(&mut self, now_ms: i64) -> Result<(), SaveFailed> {
+        let bytes = self.snapshot(now_ms);
+        let changes = self.dirty;
+        self.persist.saves += 1;
+        self.persist.last_try_s = now_ms / 1000;
+        let result = match self.persist.writer.as_mut() {
+            Some(w) => w(&bytes),
+            None => Err("no snapshot storage".to_string()),
+        };
+        self.record_save(result.is_ok(), changes, now_ms);
+        result.map_err(SaveFailed)
+    }
+
+    /// SAVE, BGSAVE and the rules end here: a host with a writer saves at once; any other is
+    /// asked to. Returns whether the save succeeded or was handed over.
+    pub(crate) fn start_save(&mut self, kind: SaveRequest, now_ms: i64) -> bool {
+        if self.persist.writer.is_some() {
+            return self.save_now(now_ms).is_ok();
+        }
+        self.persist.saves += 1;
+        self.persist.last_try_s = now_ms / 1000;
+        if kind == SaveRequest::Background {
+            self.persist.bgsave_in_progress = true;
+            self.persist.bgsave_changes = self.dirty;
+        }
+        self.persist.request = Some(kind);
+        true
+    }
+
+    /// The save the host should carry out now, if any (hosts without a writer). After
+    /// storing the snapshot ([`Engine::snapshot`]), the host calls [`Engine::save_finished`].
+    pub fn take_save_request(&mut self) -> Option<SaveRequest> {
+        let req = self.persist.request.take();
+        if req == Some(SaveRequest::Now) {
+            self.persist.bgsave_changes = self.dirty;
+        }
+        req
+    }
+
+    /// The host stored (or failed to store) the snapshot it was asked for: LASTSAVE and the
+    /// change counter move on success, rdb_last_bgsave_status says err on failure.
+    pub fn save_finished(&mut self, ok: bool, now_ms: i64) {
+        let changes = self.persist.bgsave_changes;
+        self.persist.bgsave_in_progress = false;
+        self.record_save(ok, changes, now_ms);
+    }
+
+    fn record_save(&mut self, ok: bool, changes: u64, now_ms: i64) {
+        self.persist.last_failed = !ok;
+        if ok {
+            // Writes made while a background save ran stay counted, as in Redis.
+            self.dirty = self.dirty.saturating_sub(changes);
+            self.last_save_s = now_ms / 1000;
+        }
+    }
+
+    /// serverCron's part: a scheduled BGSAVE, or the first `save` rule met (at least
+    /// `changes` changes and `seconds` since the last save; after a failure, not before the
+    /// retry delay).
+    pub(crate) fn cron_save(&mut self, now_ms: i64) {
+        if self.persist.bgsave_in_progress || self.persist.request.is_some() {
+            return;
+        }
+        let now_s = now_ms / 1000;
+        if self.persist.bgsave_scheduled {
+            self.persist.bgsave_scheduled = false;
+            self.start_save(SaveRequest::Background, now_ms);
+            return;
+        }
+        let may_retry =
+            !self.persist.last_failed || now_s - self.persist.last_try_s > RETRY_DELAY_S;
+        if !may_retry || self.dirty == 0 {
+            return;
+        }
+        let due = crate::config::save_rules(&self.config.save)
+            .into_iter()
+            .any(|(seconds, changes)| self.dirty >= changes && now_s - self.last_save_s > seconds);
+        if due {
+            self.start_save(SaveRequest::Background, now_ms);
+        }
+    }
+}
