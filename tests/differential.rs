@@ -285,6 +285,14 @@ fn scripts() -> Vec<PathBuf> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "txt"))
         .collect();
+    // DIFF_ONLY=<part of a file name> runs the matching scripts alone (while writing one).
+    if let Ok(only) = std::env::var("DIFF_ONLY") {
+        v.retain(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.contains(&only))
+        });
+    }
     v.sort();
     v
 }

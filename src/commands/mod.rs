@@ -16,6 +16,7 @@ pub mod info;
 pub mod introspect;
 pub mod keys;
 pub mod lists;
+pub mod memory;
 pub mod pubsub;
 pub mod scan;
 pub mod server;
@@ -60,6 +61,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     hyperloglog::COMMANDS,
     geo::COMMANDS,
     xinfo::COMMANDS,
+    memory::COMMANDS,
 ];
 
 /// A command as the table knows it: its spec, its full name (`config|get` for a subcommand),
