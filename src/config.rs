@@ -675,6 +675,14 @@ impl Config {
         self.others.get("requirepass").map_or("", String::as_str)
     }
 
+    /// An integer parameter kept as text (`slowlog-max-len` ...); 0 when it does not parse.
+    pub fn int_param(&self, name: &str) -> i64 {
+        self.others
+            .get(name)
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0)
+    }
+
     /// `tracking-table-max-keys`: how many keys CLIENT TRACKING may remember (0: no limit).
     pub fn tracking_table_max_keys(&self) -> usize {
         self.others

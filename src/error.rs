@@ -157,6 +157,16 @@ pub fn unknown_subcommand(sub: &[u8], cmd: &str) -> CmdError {
     )))
 }
 
+/// Redis's `addReplySubcommandSyntaxError`: a known subcommand given arguments it does not
+/// take (`sub` as typed).
+pub fn subcommand_syntax(sub: &[u8], cmd: &str) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        c_str_prefix(sub, 128),
+        cmd.to_ascii_uppercase()
+    )))
+}
+
 /// Redis replaces CR and LF in error lines with spaces so they stay one line.
 pub fn sanitize(s: &str) -> String {
     s.replace(['\r', '\n'], " ")

@@ -21,6 +21,7 @@ pub mod pubsub;
 pub mod scan;
 pub mod server;
 pub mod sets;
+pub mod slowlog;
 pub mod sort;
 pub mod spec;
 pub mod stream_groups;
@@ -62,6 +63,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     geo::COMMANDS,
     xinfo::COMMANDS,
     memory::COMMANDS,
+    slowlog::COMMANDS,
 ];
 
 /// A command as the table knows it: its spec, its full name (`config|get` for a subcommand),

@@ -242,6 +242,7 @@ impl Engine {
         if let Via::Served(key) = &via {
             ctx.ready_key = Some(key.clone());
         }
+        let started = ctx.eng.now_us();
         let reply = (cmd.spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply);
         let called = Called {
             reply,
@@ -249,9 +250,17 @@ impl Engine {
             db: ctx.db,
             reply_at: ctx.reply_at,
         };
+        let duration = self.now_us().saturating_sub(started);
         if let Via::Served(_) = via {
             // Counted by the server when the reply is sent (see `serve_ready`).
+            if called.block.is_none() && !called.reply.is_error() {
+                // Redis logs a blocking command when it is served, not when it blocks.
+                self.slowlog_consider(client, cmd, argv, duration, now);
+            }
             return called;
+        }
+        if called.block.is_none() {
+            self.slowlog_consider(client, cmd, argv, duration, now);
         }
         self.stats.commands += 1;
         self.stats.of(cmd).calls += 1;

@@ -16,7 +16,8 @@
 //! - `notify.rs`: keyspace notifications;
 //! - `pubsub.rs`: subscriptions and message delivery;
 //! - `tracking.rs`: CLIENT TRACKING;
-//! - `monitor.rs`: the MONITOR feed.
+//! - `monitor.rs`: the MONITOR feed;
+//! - `slowlog.rs`: the slow log, and the host's microsecond clock that times commands.
 
 mod blocking;
 mod call;
@@ -27,6 +28,7 @@ mod multi;
 mod notify;
 mod pause;
 pub mod pubsub;
+pub mod slowlog;
 pub mod tracking;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -190,6 +192,10 @@ pub struct Engine {
     pub tracking: TrackingTable,
     /// The client whose command runs now (messages to it wait until after its reply).
     pub current: Option<ClientId>,
+    /// The host's monotonic microsecond clock, if it supplied one.
+    clock_us: Option<slowlog::ClockUs>,
+    /// SLOWLOG.
+    pub slowlog: slowlog::SlowLog,
 }
 
 impl Engine {
@@ -222,6 +228,8 @@ impl Engine {
             paused: Vec::new(),
             tracking: TrackingTable::default(),
             current: None,
+            clock_us: None,
+            slowlog: slowlog::SlowLog::default(),
         }
     }
 
