@@ -675,6 +675,11 @@ impl Config {
         self.others.get("requirepass").map_or("", String::as_str)
     }
 
+    /// A parameter kept as text, as CONFIG GET prints it (empty when unknown).
+    pub fn get_named(&self, name: &str) -> &str {
+        self.others.get(name).map_or("", String::as_str)
+    }
+
     /// An integer parameter kept as text (`slowlog-max-len` ...); 0 when it does not parse.
     pub fn int_param(&self, name: &str) -> i64 {
         self.others

@@ -15,6 +15,7 @@ pub mod hyperloglog;
 pub mod info;
 pub mod introspect;
 pub mod keys;
+pub mod latency;
 pub mod lists;
 pub mod memory;
 pub mod pubsub;
@@ -64,6 +65,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     xinfo::COMMANDS,
     memory::COMMANDS,
     slowlog::COMMANDS,
+    latency::COMMANDS,
 ];
 
 /// A command as the table knows it: its spec, its full name (`config|get` for a subcommand),

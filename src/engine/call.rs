@@ -7,7 +7,7 @@
 
 use super::blocking::Block;
 use super::{ClientId, Ctx, Engine, ReplyMode};
-use crate::commands::{self, Command, NO_AUTH, NO_MULTI, READONLY};
+use crate::commands::{self, Command, FAST, NO_AUTH, NO_MULTI, READONLY};
 use crate::error::{self, CmdError};
 use crate::protocol::Reply;
 
@@ -256,11 +256,19 @@ impl Engine {
             if called.block.is_none() && !called.reply.is_error() {
                 // Redis logs a blocking command when it is served, not when it blocks.
                 self.slowlog_consider(client, cmd, argv, duration, now);
+                self.track_latency(cmd, duration);
             }
             return called;
         }
+        let event = if cmd.spec.has(FAST) {
+            "fast-command"
+        } else {
+            "command"
+        };
+        self.latency_sample(event, duration / 1000, now);
         if called.block.is_none() {
             self.slowlog_consider(client, cmd, argv, duration, now);
+            self.track_latency(cmd, duration);
         }
         self.stats.commands += 1;
         self.stats.of(cmd).calls += 1;
@@ -281,6 +289,13 @@ impl Engine {
         }
         self.feed_monitors(client, called.db, cmd.spec, argv, now);
         called
+    }
+
+    /// Adds a call's duration to its command's histogram when `latency-tracking` is on.
+    fn track_latency(&mut self, cmd: &Command, duration_us: u64) {
+        if self.config.get_named("latency-tracking") == "yes" {
+            self.stats.of(cmd).histogram[super::latency::bucket_of(duration_us)] += 1;
+        }
     }
 
     /// Counts the outcome of serving a blocked client: an error reply fails its command.

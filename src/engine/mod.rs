@@ -17,12 +17,14 @@
 //! - `pubsub.rs`: subscriptions and message delivery;
 //! - `tracking.rs`: CLIENT TRACKING;
 //! - `monitor.rs`: the MONITOR feed;
+//! - `latency.rs`: the latency monitor's events and per-command histograms;
 //! - `slowlog.rs`: the slow log, and the host's microsecond clock that times commands.
 
 mod blocking;
 mod call;
 mod clients;
 mod ctx;
+pub mod latency;
 pub mod monitor;
 mod multi;
 mod notify;
@@ -116,6 +118,8 @@ pub struct CmdStat {
     pub rejected: u64,
     /// Calls whose handler replied with an error.
     pub failed: u64,
+    /// Calls by duration, for LATENCY HISTOGRAM (see [`latency::bucket_of`]).
+    pub histogram: [u64; latency::HISTOGRAM_BUCKETS],
 }
 
 /// Options for a new engine.
@@ -196,6 +200,8 @@ pub struct Engine {
     clock_us: Option<slowlog::ClockUs>,
     /// SLOWLOG.
     pub slowlog: slowlog::SlowLog,
+    /// LATENCY's events.
+    pub latency: latency::LatencyMonitor,
 }
 
 impl Engine {
@@ -230,6 +236,7 @@ impl Engine {
             current: None,
             clock_us: None,
             slowlog: slowlog::SlowLog::default(),
+            latency: latency::LatencyMonitor::default(),
         }
     }
 
