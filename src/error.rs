@@ -80,6 +80,8 @@ errors! {
     SAME_OBJECT = "ERR source and destination objects are the same";
     /// INCRBYFLOAT / HINCRBYFLOAT producing a non-finite value.
     NAN_OR_INF = "ERR increment would produce NaN or Infinity";
+    /// MODULE LOAD / LOADEX / UNLOAD while `enable-module-command` is `no`.
+    MODULE_NOT_ALLOWED = "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
     /// A value that must be a float is NaN.
     NAN = "ERR value is NaN";
     /// A count that must not be negative.

@@ -18,6 +18,7 @@ pub mod keys;
 pub mod latency;
 pub mod lists;
 pub mod memory;
+pub mod module;
 pub mod pubsub;
 pub mod scan;
 pub mod server;
@@ -66,6 +67,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     memory::COMMANDS,
     slowlog::COMMANDS,
     latency::COMMANDS,
+    module::COMMANDS,
 ];
 
 /// A command as the table knows it: its spec, its full name (`config|get` for a subcommand),

@@ -7,7 +7,7 @@
 
 use super::blocking::Block;
 use super::{ClientId, Ctx, Engine, ReplyMode};
-use crate::commands::{self, Command, FAST, NO_AUTH, NO_MULTI, READONLY};
+use crate::commands::{self, Command, FAST, NO_AUTH, NO_MULTI, PROTECTED, READONLY};
 use crate::error::{self, CmdError};
 use crate::protocol::Reply;
 
@@ -163,6 +163,10 @@ impl Engine {
         };
         if self.auth_required(client) && !cmd.spec.has(NO_AUTH) {
             return refuse(error::NOAUTH);
+        }
+        if cmd.spec.has(PROTECTED) && cmd.full_name.starts_with("module|") {
+            // enable-module-command is `no` and cannot change while the server runs.
+            return refuse(error::MODULE_NOT_ALLOWED);
         }
         let proto = self.clients.get(&client).map_or(2, |c| c.proto);
         if proto == 2 && !SUBSCRIBED_MODE.contains(&cmd.full_name) && self.is_subscribed(client) {
