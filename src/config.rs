@@ -675,6 +675,19 @@ impl Config {
         self.others.get("requirepass").map_or("", String::as_str)
     }
 
+    /// A parameter kept as text, as CONFIG GET prints it (empty when unknown).
+    pub fn get_named(&self, name: &str) -> &str {
+        self.others.get(name).map_or("", String::as_str)
+    }
+
+    /// An integer parameter kept as text (`slowlog-max-len` ...); 0 when it does not parse.
+    pub fn int_param(&self, name: &str) -> i64 {
+        self.others
+            .get(name)
+            .and_then(|v| v.parse::<i64>().ok())
+            .unwrap_or(0)
+    }
+
     /// `tracking-table-max-keys`: how many keys CLIENT TRACKING may remember (0: no limit).
     pub fn tracking_table_max_keys(&self) -> usize {
         self.others

@@ -80,6 +80,8 @@ errors! {
     SAME_OBJECT = "ERR source and destination objects are the same";
     /// INCRBYFLOAT / HINCRBYFLOAT producing a non-finite value.
     NAN_OR_INF = "ERR increment would produce NaN or Infinity";
+    /// MODULE LOAD / LOADEX / UNLOAD while `enable-module-command` is `no`.
+    MODULE_NOT_ALLOWED = "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
     /// A value that must be a float is NaN.
     NAN = "ERR value is NaN";
     /// A count that must not be negative.
@@ -159,16 +161,6 @@ pub fn wrong_arity(name: &str) -> CmdError {
     ))
 }
 
-/// `ERR unknown subcommand or wrong number of arguments for '<sub>'. Try <CMD> HELP.` — a
-/// container's known subcommand used with the wrong arguments.
-pub fn subcommand_syntax(sub: &[u8], cmd: &str) -> CmdError {
-    CmdError::new(sanitize(&format!(
-        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
-        c_str_prefix(sub, 128),
-        cmd
-    )))
-}
-
 /// `NOGROUP No such consumer group '<group>' for key name '<key>'`.
 pub fn no_such_group(group: &[u8], key: &[u8]) -> CmdError {
     CmdError::new(sanitize(&format!(
@@ -223,6 +215,16 @@ pub fn unknown_subcommand(sub: &[u8], cmd: &str) -> CmdError {
     CmdError::new(sanitize(&format!(
         "ERR unknown subcommand '{}'. Try {} HELP.",
         sub,
+        cmd.to_ascii_uppercase()
+    )))
+}
+
+/// Redis's `addReplySubcommandSyntaxError`: a known subcommand given arguments it does not
+/// take (`sub` as typed).
+pub fn subcommand_syntax(sub: &[u8], cmd: &str) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try {} HELP.",
+        c_str_prefix(sub, 128),
         cmd.to_ascii_uppercase()
     )))
 }

@@ -14,6 +14,7 @@
 //! - [`error`]: every Redis error text.
 //! - [`rdb`]: snapshots in Redis's RDB format (CRC-64 checked).
 //! - [`config`]: CONFIG parameters.
+//! - [`memory`]: a model of Redis's allocations, for MEMORY USAGE.
 //! - [`util`]: Redis's number parsing and formatting rules, glob matching.
 
 pub mod commands;
@@ -21,6 +22,7 @@ pub mod config;
 pub mod db;
 pub mod engine;
 pub mod error;
+pub mod memory;
 pub mod playground;
 pub mod protocol;
 pub mod rdb;

@@ -10,7 +10,8 @@
 //! const bytes = pg.snapshot();                   // Uint8Array (a Redis RDB file)
 //! pg.restore(bytes);                             // throws Error("...") if corrupt; data kept
 //! ```
-//! Time comes from `Date.now()`; everything else is the portable engine in [`crate::playground`].
+//! Time comes from `Date.now()`, and command durations (SLOWLOG, LATENCY) from
+//! `performance.now()`; everything else is the portable engine in [`crate::playground`].
 
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
@@ -41,6 +42,18 @@ fn option_u64(options: &JsValue, name: &str) -> Option<u64> {
 }
 
 #[wasm_bindgen]
+extern "C" {
+    /// `performance.now()`: milliseconds, monotonic, with sub-millisecond precision.
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+/// The page's monotonic clock in microseconds.
+fn monotonic_us() -> u64 {
+    (performance_now() * 1000.0) as u64
+}
+
+#[wasm_bindgen]
 impl Playground {
     /// `new Playground({ databases?: number, seed?: number })`
     #[wasm_bindgen(constructor)]
@@ -57,9 +70,9 @@ impl Playground {
         if let Some(seed) = option_u64(&options, "seed") {
             opts.seed = seed;
         }
-        Playground {
-            inner: Inner::new(opts),
-        }
+        let mut inner = Inner::new(opts);
+        inner.engine.set_clock_us(Some(monotonic_us));
+        Playground { inner }
     }
 
     /// `pg.openClient()` → client id (number)

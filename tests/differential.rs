@@ -26,6 +26,7 @@ enum Compare {
     Unordered,
     Shape,
     Stats,
+    Log,
 }
 
 /// One step of a script.
@@ -74,6 +75,9 @@ fn parse_script(path: &Path) -> Vec<Step> {
             line = rest;
         } else if let Some(rest) = line.strip_prefix("$ ") {
             compare = Compare::Stats;
+            line = rest;
+        } else if let Some(rest) = line.strip_prefix("& ") {
+            compare = Compare::Log;
             line = rest;
         }
         let argv = split_args(line.as_bytes())
@@ -143,6 +147,43 @@ fn stats_text(r: Reply) -> Reply {
     Reply::Bulk(lines.join("\n").into_bytes())
 }
 
+/// SLOWLOG GET entries with what depends on the machine blanked: each entry's time,
+/// duration and client address. Ids count from the reply's last (oldest) entry, since the
+/// server's counter carries what earlier scripts logged; arguments and names are compared.
+fn log_entries(r: Reply) -> Reply {
+    let Reply::Array(entries) = r else {
+        return r;
+    };
+    let base = entries
+        .iter()
+        .filter_map(|e| match e {
+            Reply::Array(f) if f.len() == 6 => match f[0] {
+                Reply::Integer(id) => Some(id),
+                _ => None,
+            },
+            _ => None,
+        })
+        .min()
+        .unwrap_or(0);
+    Reply::Array(
+        entries
+            .into_iter()
+            .map(|e| match e {
+                Reply::Array(mut f) if f.len() == 6 => {
+                    if let Reply::Integer(id) = f[0] {
+                        f[0] = Reply::Integer(id - base);
+                    }
+                    f[1] = Reply::Nil;
+                    f[2] = Reply::Nil;
+                    f[4] = Reply::Nil;
+                    Reply::Array(f)
+                }
+                other => other,
+            })
+            .collect(),
+    )
+}
+
 fn shape(r: &Reply) -> String {
     match r {
         Reply::Array(v) => format!("array[{}]", v.len()),
@@ -177,6 +218,12 @@ fn same(compare: Compare, want: &[u8], got: &[u8]) -> bool {
         }
         Compare::Stats => {
             let norm = |v: Vec<Reply>| -> Vec<Reply> { v.into_iter().map(stats_text).collect() };
+            norm(w) == norm(g)
+        }
+        Compare::Log => {
+            let norm = |v: Vec<Reply>| -> Vec<Vec<u8>> {
+                v.into_iter().map(|r| log_entries(r).to_resp(3)).collect()
+            };
             norm(w) == norm(g)
         }
         _ => w.len() == g.len() && w.iter().zip(&g).all(|(a, b)| shape(a) == shape(b)),
@@ -288,6 +335,14 @@ fn scripts() -> Vec<PathBuf> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "txt"))
         .collect();
+    // DIFF_ONLY=<part of a file name> runs the matching scripts alone (while writing one).
+    if let Ok(only) = std::env::var("DIFF_ONLY") {
+        v.retain(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.contains(&only))
+        });
+    }
     v.sort();
     v
 }

@@ -27,9 +27,10 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::process::ExitCode;
 use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::OnceLock;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redis_playground::protocol::inline::split_args;
 use redis_playground::protocol::resp::{parse_request_limited, ProtocolError};
@@ -304,6 +305,13 @@ fn bind_address(addr: &str) -> String {
     }
 }
 
+/// Microseconds since the server started, from the monotonic clock: the engine times
+/// commands with it (SLOWLOG, LATENCY).
+fn monotonic_us() -> u64 {
+    static START: OnceLock<Instant> = OnceLock::new();
+    u64::try_from(START.get_or_init(Instant::now).elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -495,6 +503,7 @@ fn serve(opts: Options) -> Result<(), String> {
         now_ms: now,
         port: opts.port,
     });
+    engine.set_clock_us(Some(monotonic_us));
     apply_config(&mut engine, &save_rules_directive(&opts.rest), now);
     let snapshot = snapshot_path(&opts)?;
     load_snapshot(&mut engine, &snapshot, now)?;

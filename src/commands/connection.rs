@@ -200,7 +200,6 @@ fn valid_name(name: &[u8]) -> bool {
 /// `HELLO 3` already answers in RESP3.
 fn hello(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let mut proto = None;
-    let mut name: Option<&[u8]> = None;
     if let Some(ver) = argv.get(1) {
         let v = args::int_or(ver, error::PROTO_NOT_INTEGER)?;
         if !(2..=3).contains(&v) {
@@ -215,13 +214,16 @@ fn hello(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         let opt = &argv[j];
         if args::is(opt, "auth") && more >= 2 {
             check_password(ctx, &argv[j + 1], &argv[j + 2])?;
+            // Like Redis, each option takes effect as it is read, even if a later one fails.
+            ctx.client().authenticated = true;
             authed = true;
             j += 3;
         } else if args::is(opt, "setname") && more >= 1 {
             if !valid_name(&argv[j + 1]) {
                 return Err(CmdError::from(BAD_NAME));
             }
-            name = Some(&argv[j + 1]);
+            let n = &argv[j + 1];
+            ctx.client().name = if n.is_empty() { None } else { Some(n.to_vec()) };
             j += 2;
         } else {
             return Err(CmdError::new(error::sanitize(&format!(
@@ -234,12 +236,6 @@ fn hello(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Err(error::HELLO_NOAUTH);
     }
     let client = ctx.client();
-    if authed {
-        client.authenticated = true;
-    }
-    if let Some(n) = name {
-        client.name = if n.is_empty() { None } else { Some(n.to_vec()) };
-    }
     if let Some(p) = proto {
         client.proto = p;
     }

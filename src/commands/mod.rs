@@ -15,11 +15,15 @@ pub mod hyperloglog;
 pub mod info;
 pub mod introspect;
 pub mod keys;
+pub mod latency;
 pub mod lists;
+pub mod memory;
+pub mod module;
 pub mod pubsub;
 pub mod scan;
 pub mod server;
 pub mod sets;
+pub mod slowlog;
 pub mod sort;
 pub mod spec;
 pub mod stream_groups;
@@ -60,6 +64,10 @@ const GROUPS: &[&[CommandSpec]] = &[
     hyperloglog::COMMANDS,
     geo::COMMANDS,
     xinfo::COMMANDS,
+    memory::COMMANDS,
+    slowlog::COMMANDS,
+    latency::COMMANDS,
+    module::COMMANDS,
 ];
 
 /// A command as the table knows it: its spec, its full name (`config|get` for a subcommand),

@@ -47,6 +47,8 @@ impl Engine {
         match self.unblock_client(client) {
             Some(b) => {
                 self.stats.of(b.cmd).failed += 1;
+                // Redis logs a blocking command when its wait ends, however it ends.
+                self.slowlog_consider(client, b.cmd, &b.argv, 0, now);
                 let reply = match error {
                     Some(e) => {
                         if let Reply::Error(t) = &e {
@@ -182,6 +184,7 @@ impl Engine {
             .collect();
         for id in due {
             if let Some(b) = self.unblock_client(id) {
+                // Unlike a served or interrupted wait, a timeout is not logged by Redis.
                 self.resume(id, b.block.on_timeout, now);
             }
         }

@@ -7,7 +7,7 @@
 
 use super::blocking::Block;
 use super::{ClientId, Ctx, Engine, ReplyMode};
-use crate::commands::{self, Command, NO_AUTH, NO_MULTI, READONLY};
+use crate::commands::{self, Command, FAST, NO_AUTH, NO_MULTI, PROTECTED, READONLY};
 use crate::error::{self, CmdError};
 use crate::protocol::Reply;
 
@@ -164,6 +164,10 @@ impl Engine {
         if self.auth_required(client) && !cmd.spec.has(NO_AUTH) {
             return refuse(error::NOAUTH);
         }
+        if cmd.spec.has(PROTECTED) && cmd.full_name.starts_with("module|") {
+            // enable-module-command is `no` and cannot change while the server runs.
+            return refuse(error::MODULE_NOT_ALLOWED);
+        }
         let proto = self.clients.get(&client).map_or(2, |c| c.proto);
         if proto == 2 && !SUBSCRIBED_MODE.contains(&cmd.full_name) && self.is_subscribed(client) {
             return refuse(error::subscribed_context(cmd.full_name));
@@ -235,6 +239,7 @@ impl Engine {
         if let Via::Served(key) = &via {
             ctx.ready_key = Some(key.clone());
         }
+        let started = ctx.eng.now_us();
         let reply = (cmd.spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply);
         let called = Called {
             reply,
@@ -242,9 +247,25 @@ impl Engine {
             db: ctx.db,
             reply_at: ctx.reply_at,
         };
+        let duration = self.now_us().saturating_sub(started);
         if let Via::Served(_) = via {
             // Counted by the server when the reply is sent (see `serve_ready`).
+            if called.block.is_none() && !called.reply.is_error() {
+                // Redis logs a blocking command when it is served, not when it blocks.
+                self.slowlog_consider(client, cmd, argv, duration, now);
+                self.track_latency(cmd, duration);
+            }
             return called;
+        }
+        let event = if cmd.spec.has(FAST) {
+            "fast-command"
+        } else {
+            "command"
+        };
+        self.latency_sample(event, duration / 1000, now);
+        if called.block.is_none() {
+            self.slowlog_consider(client, cmd, argv, duration, now);
+            self.track_latency(cmd, duration);
         }
         self.stats.commands += 1;
         self.stats.of(cmd).calls += 1;
@@ -265,6 +286,13 @@ impl Engine {
         }
         self.feed_monitors(client, called.db, cmd.spec, argv, now);
         called
+    }
+
+    /// Adds a call's duration to its command's histogram when `latency-tracking` is on.
+    fn track_latency(&mut self, cmd: &Command, duration_us: u64) {
+        if self.config.get_named("latency-tracking") == "yes" {
+            self.stats.of(cmd).histogram[super::latency::bucket_of(duration_us)] += 1;
+        }
     }
 
     /// Counts the outcome of serving a blocked client: an error reply fails its command.

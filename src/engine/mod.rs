@@ -17,18 +17,22 @@
 //! - `pubsub.rs`: subscriptions and message delivery;
 //! - `tracking.rs`: CLIENT TRACKING;
 //! - `monitor.rs`: the MONITOR feed;
-//! - `persist.rs`: SAVE, BGSAVE and the `save` rules, the host storing the snapshot.
+//! - `persist.rs`: SAVE, BGSAVE and the `save` rules, the host storing the snapshot;
+//! - `latency.rs`: the latency monitor's events and per-command histograms;
+//! - `slowlog.rs`: the slow log, and the host's microsecond clock that times commands.
 
 mod blocking;
 mod call;
 mod clients;
 mod ctx;
+pub mod latency;
 pub mod monitor;
 mod multi;
 mod notify;
 mod pause;
 mod persist;
 pub mod pubsub;
+pub mod slowlog;
 pub mod tracking;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -117,6 +121,8 @@ pub struct CmdStat {
     pub rejected: u64,
     /// Calls whose handler replied with an error.
     pub failed: u64,
+    /// Calls by duration, for LATENCY HISTOGRAM (see [`latency::bucket_of`]).
+    pub histogram: [u64; latency::HISTOGRAM_BUCKETS],
 }
 
 /// Options for a new engine.
@@ -195,6 +201,12 @@ pub struct Engine {
     pub current: Option<ClientId>,
     /// Snapshot state and the host's way of storing snapshots.
     pub persist: Persistence,
+    /// The host's monotonic microsecond clock, if it supplied one.
+    clock_us: Option<slowlog::ClockUs>,
+    /// SLOWLOG.
+    pub slowlog: slowlog::SlowLog,
+    /// LATENCY's events.
+    pub latency: latency::LatencyMonitor,
 }
 
 impl Engine {
@@ -228,6 +240,9 @@ impl Engine {
             tracking: TrackingTable::default(),
             current: None,
             persist: Persistence::default(),
+            clock_us: None,
+            slowlog: slowlog::SlowLog::default(),
+            latency: latency::LatencyMonitor::default(),
         }
     }
 

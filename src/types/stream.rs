@@ -437,6 +437,11 @@ impl Stream {
         self.entries.iter()
     }
 
+    /// Each node's master ID and listpack size in bytes, in ID order (MEMORY USAGE).
+    pub fn node_layout(&self) -> impl Iterator<Item = (StreamId, usize)> + '_ {
+        self.nodes.iter().map(|(id, n)| (*id, n.bytes))
+    }
+
     /// A rough count of the bytes this stream occupies.
     pub fn approx_bytes(&self) -> usize {
         self.nodes.values().map(|n| n.bytes + 32).sum::<usize>() + 64

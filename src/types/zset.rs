@@ -411,6 +411,19 @@ impl ZSet {
         }
     }
 
+    /// Members in order with the number of levels of their skiplist node (MEMORY USAGE).
+    pub fn levels(&self) -> impl Iterator<Item = (&[u8], usize)> + '_ {
+        let mut id = self.node(HEAD).links[0].next;
+        std::iter::from_fn(move || {
+            if id == NIL {
+                return None;
+            }
+            let n = self.node(id);
+            id = n.links[0].next;
+            Some((&n.member[..], n.links.len()))
+        })
+    }
+
     /// Every member and score, descending.
     pub fn iter_rev(&self) -> Iter<'_> {
         Iter {
