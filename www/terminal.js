@@ -505,7 +505,9 @@ export class Shell {
     for (let i = 0; i < times; i++) {
       let out = this.pg.execute(screen.client, rest);
       // SAVE answers once the snapshot is stored, and fails as Redis's does if it cannot be.
-      if (this.pg.takeSaveRequest() === "save") out = await this.storeForSave(out);
+      const request = this.pg.takeSaveRequest();
+      if (request === "save") out = await this.storeForSave(out);
+      else if (request != null) this.storeInBackground();
       screen.printOutcome(out);
       screen.refreshPrompt();
     }
@@ -525,9 +527,17 @@ export class Shell {
     }
   }
 
-  /** A background save the engine asked for (BGSAVE, a save rule): stored without waiting. */
+  /** A background save the engine asked for from a tick (a save rule, a scheduled BGSAVE). */
   serviceBackgroundSave() {
-    if (this.pg.takeSaveRequest() == null || !this.persistence) return;
+    if (this.pg.takeSaveRequest() != null) this.storeInBackground();
+  }
+
+  /** Stores the snapshot without waiting; INFO shows the save in progress until it is done. */
+  storeInBackground() {
+    if (!this.persistence) {
+      this.pg.saveFinished(false);
+      return;
+    }
     this.persistence
       .save({ explicit: true })
       .then(() => this.pg.saveFinished(true))
