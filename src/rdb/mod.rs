@@ -132,7 +132,7 @@ pub fn save(dbs: &[Db], now: i64) -> Vec<u8> {
         }
     }
     w.out.push(OP_EOF);
-    let crc = crc64(0, &w.out);
+    let crc = crc64(&w.out);
     w.out.extend_from_slice(&crc.to_le_bytes());
     w.out
 }
@@ -155,7 +155,7 @@ pub fn load(bytes: &[u8], databases: usize, now: i64) -> Result<Vec<Db>, LoadErr
         let body = bytes.len().checked_sub(8).ok_or(LoadError::Truncated)?;
         let stored =
             u64::from_le_bytes(bytes[body..].try_into().map_err(|_| LoadError::Truncated)?);
-        if stored != 0 && stored != crc64(0, &bytes[..body]) {
+        if stored != 0 && stored != crc64(&bytes[..body]) {
             return Err(LoadError::Checksum);
         }
     }
@@ -224,7 +224,7 @@ pub fn dump(value: &Value, compress: bool) -> Vec<u8> {
     w.out.push(object_type(value));
     w.object(value);
     w.out.extend_from_slice(&(VERSION as u16).to_le_bytes());
-    let crc = crc64(0, &w.out);
+    let crc = crc64(&w.out);
     w.out.extend_from_slice(&crc.to_le_bytes());
     w.out
 }
@@ -240,7 +240,7 @@ pub fn undump(payload: &[u8]) -> Result<Value, PayloadError> {
     }
     let mut crc = [0u8; 8];
     crc.copy_from_slice(&footer[2..]);
-    if u64::from_le_bytes(crc) != crc64(0, &payload[..body_len + 2]) {
+    if u64::from_le_bytes(crc) != crc64(&payload[..body_len + 2]) {
         return Err(PayloadError::Footer);
     }
     // Like Redis, the value is read from the whole payload: a value that runs into the
@@ -1178,7 +1178,7 @@ mod tests {
             return;
         }
         let body = p.len() - 8;
-        let crc = crc64(0, &p[..body]);
+        let crc = crc64(&p[..body]);
         p[body..].copy_from_slice(&crc.to_le_bytes());
     }
 
