@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PORT ?= 8080
 WASM := target/wasm32-unknown-unknown/release/redis_playground.wasm
 
-.PHONY: play test setup build wasm serve server test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e clean
+.PHONY: play test setup build wasm serve server fuzz-diff test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e clean
 
 ## Set up everything missing, build the wasm, serve the page on 127.0.0.1 and print its address.
 play: wasm
@@ -40,6 +40,10 @@ test-wasm:
 test-e2e:
 	scripts/build-wasm.sh
 	npm test
+
+## Random differential testing for longer than CI does: SEED=1-100 (a range or a list), N commands each.
+fuzz-diff: setup
+	RANDOM_DIFF_SEEDS=$(or $(SEED),1-100) RANDOM_DIFF_N=$(or $(N),20000) REQUIRE_REDIS=1 cargo test --release --test random_diff -- --nocapture
 
 ## The native RESP server on port 6379 (PORT=... to change).
 server:

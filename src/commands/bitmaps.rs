@@ -158,7 +158,7 @@ fn bitcount(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
                 clamp_range(start, end, len * 8)
             } else {
                 let (a, b) = clamp_range(start, end, len);
-                (a * 8, b * 8 + 7)
+                (a.saturating_mul(8), b.saturating_mul(8).saturating_add(7))
             }
         }
         _ => return Err(error::SYNTAX),
@@ -205,7 +205,7 @@ fn bitpos(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
                 if a > b {
                     (1, 0)
                 } else {
-                    (a * 8, b * 8 + 7)
+                    (a.saturating_mul(8), b.saturating_mul(8).saturating_add(7))
                 }
             }
         }
