@@ -229,6 +229,108 @@ pub fn subcommand_syntax(sub: &[u8], cmd: &str) -> CmdError {
     )))
 }
 
+/// `ERR Unrecognized XCLAIM option '<opt>'`.
+pub fn xclaim_option(opt: &[u8]) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR Unrecognized XCLAIM option '{}'",
+        c_str_prefix(opt, usize::MAX)
+    )))
+}
+
+/// `ERR invalid longitude,latitude pair <lon>,<lat>` (both with six decimals).
+pub fn geo_pair(lon: f64, lat: f64) -> CmdError {
+    CmdError::new(format!(
+        "ERR invalid longitude,latitude pair {:.6},{:.6}",
+        lon, lat
+    ))
+}
+
+/// `ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for <cmd>`.
+pub fn geo_from(cmd: &str) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {}",
+        cmd
+    )))
+}
+
+/// `ERR exactly one of BYRADIUS and BYBOX can be specified for <cmd>`.
+pub fn geo_by(cmd: &str) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR exactly one of BYRADIUS and BYBOX can be specified for {}",
+        cmd
+    )))
+}
+
+/// `ERR Unknown PFDEBUG subcommand '<sub>'`.
+pub fn pfdebug_subcommand(sub: &[u8]) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR Unknown PFDEBUG subcommand '{}'",
+        c_str_prefix(sub, usize::MAX)
+    )))
+}
+
+/// PFSELFTEST's failure reports (`TESTFAILED ...`), whose text is built by the test.
+pub fn pfselftest_failed(what: &str) -> CmdError {
+    CmdError::new(format!("TESTFAILED {}", what))
+}
+
+/// `ERR No samples available for event '<event>'` (LATENCY GRAPH).
+pub fn latency_no_samples(event: &[u8]) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR No samples available for event '{}'",
+        c_str_prefix(event, usize::MAX)
+    )))
+}
+
+/// `ERR CONFIG SET failed (possibly related to argument '<name>') - <why>`.
+pub fn config_set_failed(name: &[u8], why: &str) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR CONFIG SET failed (possibly related to argument '{}') - {}",
+        c_str_prefix(name, usize::MAX),
+        why
+    )))
+}
+
+/// `ERR Unknown option or number of arguments for CONFIG SET - '<name>'`.
+pub fn config_set_unknown(name: &[u8]) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
+        c_str_prefix(name, usize::MAX)
+    )))
+}
+
+/// `ERR Syntax error in HELLO option '<opt>'`.
+pub fn hello_option(opt: &[u8]) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR Syntax error in HELLO option '{}'",
+        c_str_prefix(opt, 128)
+    )))
+}
+
+/// `ERR Unknown client type '<type>'`.
+pub fn client_type(kind: &[u8]) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR Unknown client type '{}'",
+        c_str_prefix(kind, 128)
+    )))
+}
+
+/// `ERR No such user '<user>'`.
+pub fn no_such_user(user: &[u8]) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR No such user '{}'",
+        c_str_prefix(user, 128)
+    )))
+}
+
+/// `ERR at least 1 input key is needed for '<cmd>' command`.
+pub fn needs_input_key(cmd: &[u8]) -> CmdError {
+    CmdError::new(format!(
+        "ERR at least 1 input key is needed for '{}' command",
+        String::from_utf8_lossy(cmd).to_ascii_lowercase()
+    ))
+}
+
 /// Redis replaces CR and LF in error lines with spaces so they stay one line.
 pub fn sanitize(s: &str) -> String {
     s.replace(['\r', '\n'], " ")

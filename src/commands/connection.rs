@@ -226,10 +226,7 @@ fn hello(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             ctx.client().name = if n.is_empty() { None } else { Some(n.to_vec()) };
             j += 2;
         } else {
-            return Err(CmdError::new(error::sanitize(&format!(
-                "ERR Syntax error in HELLO option '{}'",
-                error::c_str_prefix(opt, 128)
-            ))));
+            return Err(error::hello_option(opt));
         }
     }
     if !authed && ctx.eng.auth_required(ctx.client) {
@@ -325,10 +322,7 @@ fn client_type(arg: &[u8]) -> Result<&'static str, CmdError> {
             return Ok(if t == "slave" { "replica" } else { t });
         }
     }
-    Err(CmdError::new(error::sanitize(&format!(
-        "ERR Unknown client type '{}'",
-        error::c_str_prefix(arg, 128)
-    ))))
+    Err(error::client_type(arg))
 }
 
 /// `CLIENT LIST [TYPE type] [ID id ...]` → one line per client (verbatim `txt` in RESP3).
@@ -756,10 +750,7 @@ fn client_kill(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
     if let Some(u) = user {
         if u != b"default" {
-            return Err(CmdError::new(error::sanitize(&format!(
-                "ERR No such user '{}'",
-                error::c_str_prefix(u, 128)
-            ))));
+            return Err(error::no_such_user(u));
         }
     }
     let victims: Vec<ClientId> = ctx
@@ -848,9 +839,7 @@ fn client_help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 /// answered (with its timeout reply, or `-UNBLOCKED ...`), else 0.
 fn client_unblock(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if argv.len() > 4 {
-        return Err(CmdError::new(
-            "ERR unknown subcommand or wrong number of arguments for 'unblock'. Try CLIENT HELP.",
-        ));
+        return Err(error::subcommand_syntax(b"unblock", "CLIENT"));
     }
     let as_error = match argv.get(3) {
         None => false,

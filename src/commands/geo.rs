@@ -55,10 +55,7 @@ fn lonlat(lon: &[u8], lat: &[u8]) -> Result<(f64, f64), CmdError> {
     let x = args::float(lon)?;
     let y = args::float(lat)?;
     if !(geo::LON_MIN..=geo::LON_MAX).contains(&x) || !(geo::LAT_MIN..=geo::LAT_MAX).contains(&y) {
-        return Err(CmdError::new(format!(
-            "ERR invalid longitude,latitude pair {:.6},{:.6}",
-            x, y
-        )));
+        return Err(error::geo_pair(x, y));
     }
     Ok((x, y))
 }
@@ -419,16 +416,10 @@ fn search_generic(ctx: &mut Ctx, argv: &[Vec<u8>], src: usize, variant: Variant)
     }
     let name = error::c_str_prefix(&argv[0], usize::MAX);
     if searching && !(o.from_member || o.from_lonlat) {
-        return Err(CmdError::new(error::sanitize(&format!(
-            "ERR exactly one of FROMMEMBER or FROMLONLAT can be specified for {}",
-            name
-        ))));
+        return Err(error::geo_from(&name));
     }
     if searching && !(o.by_radius || o.by_box) {
-        return Err(CmdError::new(error::sanitize(&format!(
-            "ERR exactly one of BYRADIUS and BYBOX can be specified for {}",
-            name
-        ))));
+        return Err(error::geo_by(&name));
     }
     if o.any && o.count == 0 {
         return Err(error::GEO_ANY_NEEDS_COUNT);

@@ -204,10 +204,7 @@ fn pfdebug(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         }
         Ok(Reply::Integer(i64::from(converted)))
     } else {
-        Err(CmdError::new(error::sanitize(&format!(
-            "ERR Unknown PFDEBUG subcommand '{}'",
-            error::c_str_prefix(sub, usize::MAX)
-        ))))
+        Err(error::pfdebug_subcommand(sub))
     }
 }
 
@@ -230,8 +227,8 @@ fn pfselftest(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
         }
         let back = hll::dense_registers(&b);
         if let Some(i) = (0..hll::REGISTERS).find(|&i| back[i] != values[i]) {
-            return Err(CmdError::new(format!(
-                "TESTFAILED Register {} should be {} but is {}",
+            return Err(error::pfselftest_failed(&format!(
+                "Register {} should be {} but is {}",
                 i, values[i], back[i]
             )));
         }
@@ -248,11 +245,11 @@ fn pfselftest(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
             continue;
         }
         if j < limit / 2 && hll::is_dense(&sparse) {
-            return Err(CmdError::new("TESTFAILED sparse encoding not used"));
+            return Err(error::pfselftest_failed("sparse encoding not used"));
         }
         let n = hll::count(&dense).map_err(invalid)?;
         if hll::count(&sparse).map_err(invalid)? != n {
-            return Err(CmdError::new("TESTFAILED dense/sparse disagree"));
+            return Err(error::pfselftest_failed("dense/sparse disagree"));
         }
         let max_err = if j == 10 {
             1
@@ -260,8 +257,8 @@ fn pfselftest(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
             (rel_err * 6.0 * j as f64).ceil() as u64
         };
         if n.abs_diff(j) > max_err {
-            return Err(CmdError::new(format!(
-                "TESTFAILED Too big error. card:{} abserr:{}",
+            return Err(error::pfselftest_failed(&format!(
+                "Too big error. card:{} abserr:{}",
                 j,
                 n.abs_diff(j)
             )));

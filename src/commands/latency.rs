@@ -5,7 +5,7 @@ use super::server::{container, help_reply};
 use super::spec::*;
 use crate::engine::latency::{bucket_top_ns, sparkline, HISTOGRAM_BUCKETS};
 use crate::engine::Ctx;
-use crate::error::{self, CmdError, CmdResult};
+use crate::error::{self, CmdResult};
 use crate::protocol::Reply;
 
 /// This group's commands.
@@ -156,10 +156,7 @@ fn graph(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         .iter()
         .find(|(e, _)| e.as_bytes() == argv[2].as_slice())
     else {
-        return Err(CmdError::new(error::sanitize(&format!(
-            "ERR No samples available for event '{}'",
-            error::c_str_prefix(&argv[2], usize::MAX)
-        ))));
+        return Err(error::latency_no_samples(&argv[2]));
     };
     let samples: Vec<(u64, String)> = ts
         .in_order()

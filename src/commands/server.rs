@@ -275,21 +275,12 @@ fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if !argv.len().is_multiple_of(2) {
         return Err(error::SYNTAX);
     }
-    let failed = |name: &[u8], why: &str| {
-        CmdError::new(error::sanitize(&format!(
-            "ERR CONFIG SET failed (possibly related to argument '{}') - {}",
-            error::c_str_prefix(name, usize::MAX),
-            why
-        )))
-    };
+    let failed = |name: &[u8], why: &str| error::config_set_failed(name, why);
     let mut params = Vec::new();
     for (i, pair) in argv[2..].chunks(2).enumerate() {
         let name = &pair[0];
         let Some(p) = config::lookup(name) else {
-            return Err(CmdError::new(error::sanitize(&format!(
-                "ERR Unknown option or number of arguments for CONFIG SET - '{}'",
-                error::c_str_prefix(name, usize::MAX)
-            ))));
+            return Err(error::config_set_unknown(name));
         };
         match p.kind {
             config::Kind::Immutable => return Err(failed(name, "can't set immutable config")),

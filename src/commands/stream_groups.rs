@@ -85,10 +85,6 @@ fn subcommand_syntax(argv: &[Vec<u8>]) -> CmdError {
     error::subcommand_syntax(&argv[1], "XGROUP")
 }
 
-fn lossy(b: &[u8]) -> String {
-    String::from_utf8_lossy(c_str(b)).into_owned()
-}
-
 /// Whether `arg` is `$` as C's strcmp sees it.
 fn is_dollar(arg: &[u8]) -> bool {
     c_str(arg) == b"$"
@@ -794,10 +790,7 @@ fn xclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             j += 1;
             last_id = parse_id(&argv[j], true, 0, false)?.0;
         } else {
-            return Err(CmdError::new(error::sanitize(&format!(
-                "ERR Unrecognized XCLAIM option '{}'",
-                lossy(opt)
-            ))));
+            return Err(error::xclaim_option(opt));
         }
         j += 1;
     }

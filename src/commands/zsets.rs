@@ -1097,11 +1097,7 @@ fn setop_generic(
 ) -> CmdResult {
     let n = args::int(&argv[numkeys_idx])?;
     if n < 1 {
-        let name = String::from_utf8_lossy(&argv[0]).to_ascii_lowercase();
-        return Err(CmdError::new(format!(
-            "ERR at least 1 input key is needed for '{}' command",
-            name
-        )));
+        return Err(error::needs_input_key(&argv[0]));
     }
     let avail = argv.len() - numkeys_idx - 1;
     let n = usize::try_from(n).unwrap_or(usize::MAX);
