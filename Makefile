@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PORT ?= 8080
 WASM := target/wasm32-unknown-unknown/release/redis_playground.wasm
 
-.PHONY: play test setup build wasm serve server fuzz-diff test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e clean
+.PHONY: play test setup build wasm serve server fuzz fuzz-diff test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e clean
 
 ## Set up everything missing, build the wasm, serve the page on 127.0.0.1 and print its address.
 play: wasm
@@ -40,6 +40,11 @@ test-wasm:
 test-e2e:
 	scripts/build-wasm.sh
 	npm test
+
+## The parsers' fuzzers at scale (release build): FUZZ_SCALE=N multiplies every input count
+## (N=350 feeds about 10 million inputs to each), FUZZ_SEED=... picks another sequence.
+fuzz:
+	FUZZ_SCALE=$(or $(FUZZ_SCALE),350) cargo test --release --test fuzz -- --nocapture --test-threads 2
 
 ## Random differential testing for longer than CI does: SEED=1-100 (a range or a list), N commands each.
 fuzz-diff: setup
