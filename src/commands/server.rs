@@ -1,5 +1,6 @@
 //! The server command group: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME, LASTSAVE, INFO, CONFIG
-//! and COMMAND (whose handlers live in [`super::introspect`]).
+//! and COMMAND (whose handlers live in [`super::introspect`]); also FUNCTION, the scripting
+//! group's library registry, which stays empty while the engine has no script engine.
 
 use super::introspect;
 use super::{args, CommandSpec};
@@ -66,6 +67,71 @@ pub const COMMANDS: &[CommandSpec] = &[
         .tips("nondeterministic_output_order")
         .complexity("O(N) where N is the total number of Redis commands")
         .subs(introspect::SUBCOMMANDS),
+    CommandSpec::new("function", -2, "", (0, 0, 0), container)
+        .doc("scripting", "7.0.0", "", "Manages the server's function libraries.")
+        .complexity("Depends on subcommand.")
+        .subs(FUNCTION_SUBCOMMANDS),
+];
+
+/// FUNCTION's subcommands that make sense with no library ever loaded. LOAD and RESTORE need a
+/// Lua engine and are left out, so they answer as unknown subcommands.
+const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("delete", 3, "write noscript", (0, 0, 0), function_delete)
+        .doc(
+            "scripting",
+            "7.0.0",
+            "library-name",
+            "Deletes a library and its functions.",
+        )
+        .tips("request_policy:all_shards response_policy:all_succeeded")
+        .complexity("O(1)"),
+    CommandSpec::new("dump", 2, "noscript", (0, 0, 0), function_dump)
+        .doc(
+            "scripting",
+            "7.0.0",
+            "",
+            "Serializes every library into a payload.",
+        )
+        .complexity("O(N) where N is the number of functions"),
+    CommandSpec::new("flush", -2, "write noscript", (0, 0, 0), function_flush)
+        .doc(
+            "scripting",
+            "7.0.0",
+            "[ASYNC|SYNC]",
+            "Deletes every library.",
+        )
+        .tips("request_policy:all_shards response_policy:all_succeeded")
+        .complexity("O(N) where N is the number of functions deleted"),
+    CommandSpec::new("help", 2, "loading stale", (0, 0, 0), function_help)
+        .doc("scripting", "7.0.0", "", "Lists the FUNCTION subcommands.")
+        .complexity("O(1)"),
+    CommandSpec::new("kill", 2, "noscript allow_busy", (0, 0, 0), function_kill)
+        .doc(
+            "scripting",
+            "7.0.0",
+            "",
+            "Stops the function that is running.",
+        )
+        .tips("request_policy:all_shards response_policy:one_succeeded")
+        .complexity("O(1)"),
+    CommandSpec::new("list", -2, "noscript", (0, 0, 0), function_list)
+        .doc(
+            "scripting",
+            "7.0.0",
+            "[LIBRARYNAME library-name-pattern] [WITHCODE]",
+            "Describes the libraries and their functions.",
+        )
+        .tips("nondeterministic_output_order")
+        .complexity("O(N) where N is the number of functions"),
+    CommandSpec::new("stats", 2, "noscript allow_busy", (0, 0, 0), function_stats)
+        .doc(
+            "scripting",
+            "7.0.0",
+            "",
+            "Reports the running function and the engines.",
+        )
+        .tips("nondeterministic_output request_policy:all_shards response_policy:special")
+        .complexity("O(1)"),
 ];
 
 const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
@@ -570,4 +636,132 @@ fn shutdown(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
     ctx.eng.shutdown_requested = true;
     Ok(Reply::Multi(Vec::new()))
+}
+
+/// `FUNCTION FLUSH [ASYNC|SYNC]` → `+OK`: there are never libraries to delete.
+fn function_flush(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    match argv {
+        [_, _] => {}
+        [_, _, mode] if args::is(mode, "async") || args::is(mode, "sync") => {}
+        [_, _, _] => {
+            return Err(CmdError::from(
+                "ERR FUNCTION FLUSH only supports SYNC|ASYNC option",
+            ))
+        }
+        _ => {
+            return Err(CmdError::new(error::sanitize(&format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+                error::c_str_prefix(&argv[1], 128)
+            ))))
+        }
+    }
+    ctx.dirty(1);
+    Ok(Reply::ok())
+}
+
+/// `FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE]` → array of libraries: always empty, once
+/// the options parse (each may be given once, in any order).
+fn function_list(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let (mut with_code, mut pattern) = (false, false);
+    let mut i = 2;
+    while i < argv.len() {
+        let a = &argv[i];
+        if !with_code && args::is(a, "withcode") {
+            with_code = true;
+        } else if !pattern && args::is(a, "libraryname") {
+            if i + 1 >= argv.len() {
+                return Err(CmdError::from("ERR library name argument was not given"));
+            }
+            pattern = true;
+            i += 1;
+        } else {
+            return Err(CmdError::new(error::sanitize(&format!(
+                "ERR Unknown argument {}",
+                error::c_str_prefix(a, usize::MAX)
+            ))));
+        }
+        i += 1;
+    }
+    Ok(Reply::Array(Vec::new()))
+}
+
+/// `FUNCTION STATS` → map: `running_script` (nil: nothing runs) and `engines`, the Lua engine
+/// with no libraries and no functions.
+fn function_stats(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    let lua = Reply::Map(vec![
+        (Reply::bulk("libraries_count"), Reply::int(0)),
+        (Reply::bulk("functions_count"), Reply::int(0)),
+    ]);
+    Ok(Reply::Map(vec![
+        (Reply::bulk("running_script"), Reply::Nil),
+        (
+            Reply::bulk("engines"),
+            Reply::Map(vec![(Reply::bulk("LUA"), lua)]),
+        ),
+    ]))
+}
+
+/// `FUNCTION DELETE library-name` → error: no library exists.
+fn function_delete(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Err(CmdError::from("ERR Library not found"))
+}
+
+/// `FUNCTION KILL` → error: no function is ever running.
+fn function_kill(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Err(CmdError::from("NOTBUSY No scripts in execution right now."))
+}
+
+/// `FUNCTION DUMP` → bulk: the payload of no libraries, which is only the trailer every DUMP
+/// payload ends with: the RDB version (2 bytes, little endian) and the CRC64 of what precedes.
+fn function_dump(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    let mut payload = (crate::rdb::VERSION as u16).to_le_bytes().to_vec();
+    let crc = crate::rdb::crc64(0, &payload);
+    payload.extend_from_slice(&crc.to_le_bytes());
+    Ok(Reply::Bulk(payload))
+}
+
+/// `FUNCTION HELP` → the subcommands, one status line each.
+fn function_help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(help_reply(
+        "FUNCTION",
+        &[
+            "LOAD [REPLACE] <FUNCTION CODE>",
+            "    Create a new library with the given library name and code.",
+            "DELETE <LIBRARY NAME>",
+            "    Delete the given library.",
+            "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+            "    Return general information on all the libraries:",
+            "    * Library name",
+            "    * The engine used to run the Library",
+            "    * Library description",
+            "    * Functions list",
+            "    * Library code (if WITHCODE is given)",
+            "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+            "STATS",
+            "    Return information about the current function running:",
+            "    * Function name",
+            "    * Command used to run the function",
+            "    * Duration in MS that the function is running",
+            "    If no function is running, return nil",
+            "    In addition, returns a list of available engines.",
+            "KILL",
+            "    Kill the current running function.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Delete all the libraries.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the libraries.",
+            "    * SYNC: Synchronously flush the libraries.",
+            "DUMP",
+            "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+            "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+            "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+            "    control how to handle existing libraries (default APPEND):",
+            "    * FLUSH: delete all existing libraries.",
+            "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+            "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+            "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+            "      in case of functions name collision with another library).",
+        ],
+    ))
 }
