@@ -1,6 +1,7 @@
 //! The server command group: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME, LASTSAVE, INFO, CONFIG
 //! and COMMAND (whose handlers live in [`super::introspect`]); also FUNCTION, the scripting
-//! group's library registry, which stays empty while the engine has no script engine.
+//! group's library registry, which stays empty while the engine has no script engine; and
+//! MEMORY, whose sizes are estimates (there is no allocator to ask).
 
 use super::introspect;
 use super::{args, CommandSpec};
@@ -71,6 +72,39 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc("scripting", "7.0.0", "", "Manages the server's function libraries.")
         .complexity("Depends on subcommand.")
         .subs(FUNCTION_SUBCOMMANDS),
+    CommandSpec::new("memory", -2, "", (0, 0, 0), container)
+        .doc("server", "4.0.0", "", "Reports on the server's memory.")
+        .complexity("Depends on subcommand.")
+        .subs(MEMORY_SUBCOMMANDS),
+];
+
+/// MEMORY's subcommands. DOCTOR and STATS are left out: their reports describe an allocator.
+const MEMORY_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("help", 2, "loading stale", (0, 0, 0), memory_help)
+        .doc("server", "4.0.0", "", "Lists the MEMORY subcommands.")
+        .complexity("O(1)"),
+    CommandSpec::new("malloc-stats", 2, "", (0, 0, 0), memory_malloc_stats)
+        .doc("server", "4.0.0", "", "Reports the allocator's statistics.")
+        .tips("nondeterministic_output request_policy:all_shards response_policy:special")
+        .complexity("Depends on how much memory is allocated, could be slow"),
+    CommandSpec::new("purge", 2, "", (0, 0, 0), memory_purge)
+        .doc(
+            "server",
+            "4.0.0",
+            "",
+            "Asks the allocator to release memory.",
+        )
+        .tips("request_policy:all_shards response_policy:all_succeeded")
+        .complexity("Depends on how much memory is allocated, could be slow"),
+    CommandSpec::new("usage", -3, "readonly", (2, 2, 1), memory_usage)
+        .doc(
+            "server",
+            "4.0.0",
+            "key [SAMPLES count]",
+            "Estimates the bytes a key and its value take.",
+        )
+        .key_specs(&["RO / index 2 / range 0 1 0"])
+        .complexity("O(N) where N is the number of samples."),
 ];
 
 /// FUNCTION's subcommands that make sense with no library ever loaded. LOAD and RESTORE need a
@@ -762,6 +796,99 @@ fn function_help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
             "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
             "      libraries with the new libraries (notice that even on this option there is a chance of failure",
             "      in case of functions name collision with another library).",
+        ],
+    ))
+}
+
+/// `MEMORY USAGE key [SAMPLES count]` → integer: an estimate of the bytes the key, its value
+/// and its table entry take; nil if there is no such key. Like Redis, it neither expires the
+/// key nor counts a keyspace hit. Strings are sized as Redis 7.0 with jemalloc sizes them
+/// (object header, sds header, allocation size class); other values are rough estimates.
+fn memory_usage(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let mut j = 3;
+    while j < argv.len() {
+        if args::is(&argv[j], "samples") && j + 1 < argv.len() {
+            if args::int(&argv[j + 1])? < 0 {
+                return Err(error::SYNTAX);
+            }
+            j += 2;
+        } else {
+            return Err(error::SYNTAX);
+        }
+    }
+    let Some(entry) = ctx.db().peek(&argv[2]) else {
+        return Ok(Reply::Nil);
+    };
+    const OBJECT_HEADER: usize = 16;
+    const DICT_ENTRY: usize = 24;
+    let value = match &entry.value {
+        crate::types::Value::Str(_, crate::types::StrEncoding::Int) => OBJECT_HEADER,
+        // One allocation: the object, then an sds with the 3-byte header of short strings.
+        crate::types::Value::Str(b, crate::types::StrEncoding::Embstr) => {
+            alloc_size(OBJECT_HEADER + 3 + b.len() + 1)
+        }
+        crate::types::Value::Str(b, crate::types::StrEncoding::Raw) => {
+            OBJECT_HEADER + alloc_size(sds_size(b.len()))
+        }
+        other => OBJECT_HEADER + other.approx_bytes(),
+    };
+    let key = alloc_size(sds_size(argv[2].len()));
+    Ok(Reply::int(value + key + DICT_ENTRY))
+}
+
+/// The bytes an sds string of `len` bytes needs: its header (which grows with the length; an
+/// empty string never gets the 1-byte one), the bytes and the terminating NUL.
+fn sds_size(len: usize) -> usize {
+    let header = match len {
+        1..=31 => 1,
+        0..=255 => 3,
+        256..=65_535 => 5,
+        65_536..=4_294_967_295 => 9,
+        _ => 17,
+    };
+    header + len + 1
+}
+
+/// The size class jemalloc serves a request of `n` bytes from: 8, then multiples of 16 up to
+/// 128, then four classes per doubling.
+fn alloc_size(n: usize) -> usize {
+    if n <= 8 {
+        return 8;
+    }
+    if n <= 128 {
+        return n.div_ceil(16) * 16;
+    }
+    let lg = usize::BITS - 1 - (n - 1).leading_zeros();
+    let step = 1usize << (lg - 2);
+    n.div_ceil(step).saturating_mul(step)
+}
+
+/// `MEMORY PURGE` → `+OK`: there is no allocator cache to release.
+fn memory_purge(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(Reply::ok())
+}
+
+/// `MEMORY MALLOC-STATS` → bulk: what Redis says when its allocator keeps no statistics.
+fn memory_malloc_stats(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(Reply::bulk("Stats not supported for the current allocator"))
+}
+
+/// `MEMORY HELP` → the subcommands, one status line each.
+fn memory_help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(help_reply(
+        "MEMORY",
+        &[
+            "DOCTOR",
+            "    Return memory problems reports.",
+            "MALLOC-STATS",
+            "    Return internal statistics report from the memory allocator.",
+            "PURGE",
+            "    Attempt to purge dirty pages for reclamation by the allocator.",
+            "STATS",
+            "    Return information about the memory usage of the server.",
+            "USAGE <key> [SAMPLES <count>]",
+            "    Return memory in bytes used by <key> and its value. Nested values are",
+            "    sampled up to <count> times (default: 5, 0 means sample all).",
         ],
     ))
 }
