@@ -23,6 +23,7 @@ rewritten with the tests that passed in every run.
 import argparse
 import os
 import re
+import random
 import signal
 import socket
 import subprocess
@@ -158,7 +159,11 @@ def run_once(args, unit, slot, skips, log):
             return [], 0, None, ["the server did not start"], False
         cmd = ["tclsh", "tests/test_helper.tcl", "--host", "127.0.0.1", "--port", str(port)]
         cmd += ["--single", unit, "--clients", "1", "--durable", "--ignore-encoding", "--ignore-digest"]
-        cmd += ["--timeout", str(args.test_timeout), "--baseport", str(22111 + slot * 100)]
+        # The suite's own listening port comes from a range after --baseport; runs that share
+        # the machine (other units, other checkouts) must not pick the same range.
+        jobs = max(1, min(args.jobs, 80))
+        base = 21200 + (random.randrange(80 // jobs) * jobs + slot % jobs) * 100
+        cmd += ["--timeout", str(args.test_timeout), "--baseport", str(base)]
         for tag in DENIED_TAGS:
             cmd += ["--tags", "-" + tag]
         for s in skips:
@@ -184,6 +189,9 @@ def run_once(args, unit, slot, skips, log):
         with open(log, "a", encoding="utf-8") as f:
             f.write(f"### {' '.join(cmd)}\n{text}\n")
         tests, ignored, hung, problems = parse_output(text)
+        if not timed_out and hung is None and f"done]: {unit}" not in text:
+            last = [ln for ln in text.splitlines() if ln.strip()][-1:] or ["no output"]
+            problems.append(f"the suite stopped (exit {suite.returncode}): {last[0]}")
         if server.poll() is not None:
             problems.append(f"the server exited with status {server.returncode}")
         return tests, ignored, hung, problems, timed_out

@@ -316,6 +316,33 @@ fn info_counts_tracking_and_blocked_clients() {
     }
 }
 
+/// INFO's blocked_clients counts a client whose command waits for CLIENT PAUSE to end, as
+/// redis-server 7.0.15 does (Redis's suite waits on that count in its pause unit).
+#[test]
+fn info_counts_paused_clients_as_blocked() {
+    let mut eng = engine();
+    let (a, b, c) = (eng.open_client(0), eng.open_client(0), eng.open_client(0));
+    let blocked = |eng: &mut Engine| match eng.execute(a, &argv("INFO clients"), 0) {
+        Some(Reply::Bulk(b)) | Some(Reply::Verbatim(_, b)) => String::from_utf8_lossy(&b)
+            .lines()
+            .find_map(|l| l.strip_prefix("blocked_clients:").map(str::to_owned)),
+        _ => None,
+    };
+    assert_eq!(
+        eng.execute(a, &argv("CLIENT PAUSE 100000 WRITE"), 0),
+        Some(Reply::ok())
+    );
+    assert_eq!(eng.execute(b, &argv("SET k 1"), 0), None);
+    assert_eq!(eng.execute(c, &argv("BLPOP q 0"), 0), None);
+    assert_eq!(blocked(&mut eng).as_deref(), Some("2"));
+    assert_eq!(
+        eng.execute(a, &argv("CLIENT UNPAUSE"), 0),
+        Some(Reply::ok())
+    );
+    eng.tick(1);
+    assert_eq!(blocked(&mut eng).as_deref(), Some("1"));
+}
+
 #[test]
 fn a_new_pause_keeps_held_commands_in_order() {
     let mut eng = engine();
