@@ -352,7 +352,7 @@ fn config_get(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             }
             continue;
         }
-        for p in config::PARAMS {
+        for p in config::PARAMS.iter().filter(|p| !p.hidden) {
             for name in std::iter::once(p.name).chain(p.alias) {
                 if !seen(&out, name) && glob_match(pattern, name.as_bytes(), true) {
                     out.push((name.to_string(), cfg.get(p)));
