@@ -91,6 +91,28 @@ def wait_listening(port, proc, seconds=10.0):
     return False
 
 
+# Process groups of the servers and suites running now, ended if the runner itself is stopped.
+ACTIVE = set()
+ACTIVE_LOCK = threading.Lock()
+
+
+def spawn(cmd, **kw):
+    proc = subprocess.Popen(cmd, start_new_session=True, **kw)
+    with ACTIVE_LOCK:
+        ACTIVE.add(proc)
+    return proc
+
+
+def stop_all(signum, _frame):
+    with ACTIVE_LOCK:
+        for proc in list(ACTIVE):
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    sys.exit(128 + signum)
+
+
 def kill_group(proc):
     """Ends a process we started in its own session, with everything it started."""
     if proc.poll() is None:
@@ -99,6 +121,8 @@ def kill_group(proc):
         except ProcessLookupError:
             pass
     proc.wait()
+    with ACTIVE_LOCK:
+        ACTIVE.discard(proc)
 
 
 class UnitResult:
@@ -148,11 +172,10 @@ def parse_output(text):
 def run_once(args, unit, slot, skips, log):
     port = free_port()
     server_log = open(log + ".server", "ab")
-    server = subprocess.Popen(
+    server = spawn(
         [args.server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
         stdout=server_log,
         stderr=subprocess.STDOUT,
-        start_new_session=True,
     )
     try:
         if not wait_listening(port, server):
@@ -169,14 +192,13 @@ def run_once(args, unit, slot, skips, log):
         for s in skips:
             cmd += ["--skiptest", s]
         env = dict(os.environ, TERM="dumb")
-        suite = subprocess.Popen(
+        suite = spawn(
             cmd,
             cwd=args.suite,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             env=env,
-            start_new_session=True,
         )
         timed_out = False
         try:
@@ -343,6 +365,8 @@ def main():
     )
     p.add_argument("--quiet", action="store_true")
     args = p.parse_args()
+    for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, stop_all)
     args.server = os.path.abspath(args.server)
     args.logs = os.path.abspath(os.path.join(os.path.dirname(args.results) or ".", "logs"))
     os.makedirs(args.logs, exist_ok=True)
