@@ -353,7 +353,7 @@ def main():
     p.add_argument("--jobs", type=int, default=2)
     p.add_argument("--test-timeout", type=int, default=30, help="seconds without progress")
     p.add_argument("--unit-timeout", type=int, default=600)
-    p.add_argument("--max-hangs", type=int, default=4, help="reruns of a unit past hung tests")
+    p.add_argument("--max-hangs", type=int, default=10, help="reruns of a unit past hung tests")
     p.add_argument("--results", default="target/redis-suite/results.tsv")
     p.add_argument("--ratchet", default="")
     p.add_argument("--update", action="store_true")

@@ -710,6 +710,22 @@ impl Config {
             .map_or(1_000_000, |v| usize::try_from(v).unwrap_or(usize::MAX))
     }
 
+    /// `stream-node-max-bytes`: the size a stream node may reach before a new one starts.
+    pub fn stream_node_max_bytes(&self) -> u64 {
+        self.others
+            .get("stream-node-max-bytes")
+            .and_then(|v| parse_memory(v.as_bytes()))
+            .unwrap_or(4096)
+    }
+
+    /// `stream-node-max-entries`: entries (live or deleted) per stream node (0: no limit).
+    pub fn stream_node_max_entries(&self) -> u64 {
+        self.others
+            .get("stream-node-max-entries")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(100)
+    }
+
     /// Whether the eviction policy is an LFU one (OBJECT FREQ needs it).
     pub fn lfu_policy(&self) -> bool {
         self.maxmemory_policy.ends_with("-lfu")

@@ -8,10 +8,12 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-/// Entries per node before a new one starts (`stream-node-max-entries`).
+/// Entries per node before a new one starts (`stream-node-max-entries`' default).
 pub const NODE_MAX_ENTRIES: u64 = 100;
-/// Bytes per node before a new one starts (`stream-node-max-bytes`).
+/// Bytes per node before a new one starts (`stream-node-max-bytes`' default).
 pub const NODE_MAX_BYTES: usize = 4096;
+/// The largest node Redis builds whatever `stream-node-max-bytes` says (1 GB).
+const NODE_BYTES_CAP: u64 = 1 << 30;
 
 /// A stream entry ID: milliseconds, then a sequence number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -198,13 +200,33 @@ impl Stream {
         self.entries.keys().next_back().copied().unwrap_or_default()
     }
 
-    /// Appends an entry whose ID is larger than `last_id` (the caller checks).
+    /// Appends an entry whose ID is larger than `last_id` (the caller checks), with the
+    /// default node limits.
     pub fn append(&mut self, id: StreamId, fields: Fields) {
+        self.append_limited(id, fields, NODE_MAX_BYTES as u64, NODE_MAX_ENTRIES);
+    }
+
+    /// Appends an entry whose ID is larger than `last_id` (the caller checks). A new node
+    /// starts when the last one would reach `max_bytes` (0 or more than 1 GB: 1 GB) or already
+    /// holds `max_entries` entries, live or deleted (0: no count limit).
+    pub fn append_limited(
+        &mut self,
+        id: StreamId,
+        fields: Fields,
+        max_bytes: u64,
+        max_entries: u64,
+    ) {
         let payload: usize = fields.iter().map(|(f, v)| f.len() + v.len()).sum();
+        let max_bytes = if max_bytes == 0 || max_bytes > NODE_BYTES_CAP {
+            NODE_BYTES_CAP
+        } else {
+            max_bytes
+        };
         // The node to append to: the last one, unless it is full (Redis checks the bytes it
         // has plus the new entry's raw payload, and the count of entries it ever held).
         let reuse = self.nodes.iter().next_back().and_then(|(k, n)| {
-            (n.bytes + payload < NODE_MAX_BYTES && n.total < NODE_MAX_ENTRIES).then_some(*k)
+            let bytes = n.bytes.saturating_add(payload) as u64;
+            (bytes < max_bytes && (max_entries == 0 || n.total < max_entries)).then_some(*k)
         });
         let key = match reuse {
             Some(k) => k,
