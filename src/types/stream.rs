@@ -181,6 +181,34 @@ fn sat_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// Nodes of a compressed radix tree over sorted, distinct 16-byte `keys` from byte `depth` on.
+fn radix_nodes(keys: &[[u8; 16]], depth: usize) -> usize {
+    let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+        return 1;
+    };
+    if depth >= 16 {
+        return 1;
+    }
+    // Sorted keys: what the first and the last share, all of them share.
+    let shared = (depth..16).take_while(|&i| first[i] == last[i]).count();
+    if shared > 0 {
+        return 1 + radix_nodes(keys, depth + shared);
+    }
+    let mut total = 1;
+    let mut start = 0;
+    while start < keys.len() {
+        let byte = keys[start][depth];
+        let end = start
+            + keys[start..]
+                .iter()
+                .take_while(|k| k[depth] == byte)
+                .count();
+        total += radix_nodes(&keys[start..end], depth + 1);
+        start = end;
+    }
+    total
+}
+
 impl Stream {
     pub fn new() -> Stream {
         Stream::default()
@@ -193,6 +221,29 @@ impl Stream {
 
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
+    }
+
+    /// How many nodes hold the entries (Redis's radix tree keys, one per listpack).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// How many nodes the radix tree indexing the stream's nodes has, as XINFO STREAM reports
+    /// (`radix-tree-nodes`): the tree of the nodes' 16-byte big-endian master IDs, with runs
+    /// shared by every key below a point compressed into one node, a node where keys part,
+    /// and a node where each key ends; an empty tree is its root alone.
+    pub fn radix_tree_nodes(&self) -> usize {
+        let keys: Vec<[u8; 16]> = self
+            .nodes
+            .keys()
+            .map(|id| {
+                let mut k = [0u8; 16];
+                k[..8].copy_from_slice(&id.ms.to_be_bytes());
+                k[8..].copy_from_slice(&id.seq.to_be_bytes());
+                k
+            })
+            .collect();
+        radix_nodes(&keys, 0)
     }
 
     /// The last live entry's ID (0-0 when empty).
@@ -425,5 +476,27 @@ impl Stream {
     /// A rough count of the bytes this stream occupies.
     pub fn approx_bytes(&self) -> usize {
         self.nodes.values().map(|n| n.bytes + 32).sum::<usize>() + 64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> Fields {
+        vec![(b"f".to_vec(), b"v".to_vec())]
+    }
+
+    #[test]
+    fn radix_tree_nodes_follow_the_node_ids() {
+        let mut st = Stream::new();
+        // An empty tree is its root.
+        assert_eq!(st.radix_tree_nodes(), 1);
+        // One key: a compressed run of its 16 bytes, then the node where it ends.
+        st.append_limited(StreamId::new(1, 1), entry(), 4096, 1);
+        assert_eq!((st.node_count(), st.radix_tree_nodes()), (1, 2));
+        // Two keys parting at the last byte: shared run, the parting node, two ends.
+        st.append_limited(StreamId::new(1, 2), entry(), 4096, 1);
+        assert_eq!((st.node_count(), st.radix_tree_nodes()), (2, 4));
     }
 }
