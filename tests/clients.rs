@@ -487,3 +487,31 @@ fn the_tracking_table_is_kept_within_its_limit() {
     eng.tick(1_700_000_000_300);
     assert_eq!(eng.tracking.keys.len(), 5);
 }
+
+/// CLIENT LIST and CLIENT INFO show the asking client's request in its query buffer, as
+/// redis-server 7.0.15 does (`qbuf=26` for `CLIENT INFO` sent as a RESP array); other clients'
+/// buffers are empty.
+#[test]
+fn client_lines_show_the_running_request_in_the_query_buffer() {
+    let mut eng = engine();
+    let (a, b) = (eng.open_client(0), eng.open_client(0));
+    let text = |r: Option<Reply>| match r {
+        Some(Reply::Bulk(b)) | Some(Reply::Verbatim(_, b)) => {
+            String::from_utf8_lossy(&b).into_owned()
+        }
+        other => panic!("{:?}", other),
+    };
+    let info = text(eng.execute(a, &argv("CLIENT INFO"), 0));
+    assert!(info.contains(" qbuf=26 "), "{}", info);
+    let list = text(eng.execute(b, &argv("CLIENT LIST"), 0));
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2);
+    for line in lines {
+        let want = if line.starts_with(&format!("id={} ", b)) {
+            " qbuf=26 "
+        } else {
+            " qbuf=0 "
+        };
+        assert!(line.contains(want), "{}", line);
+    }
+}
