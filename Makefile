@@ -10,7 +10,7 @@ play: wasm
 	@scripts/serve.sh $(PORT)
 
 ## Set up everything missing, then run every test.
-test: setup test-fmt test-rust test-wasm-build test-wasm test-e2e
+test: setup test-fmt test-rust test-redis test-wasm-build test-wasm test-e2e
 
 setup:
 	@scripts/setup.sh

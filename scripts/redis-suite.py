@@ -385,7 +385,10 @@ def main():
         write_results(args.results, results)
         ok = {k for k, s in statuses(results).items() if s == "ok"}
         passing = ok if passing is None else passing & ok
-        hangs |= {(r.unit, one_line(n)) for r in results for n, s in r.tests if s == "hung"}
+        found = {(r.unit, one_line(n)) for r in results for n, s in r.tests if s == "hung"}
+        hangs |= found
+        # Later runs skip what already hung instead of waiting on it again.
+        args.known_hangs = sorted(set(args.known_hangs) | found)
     print(f"{time.monotonic() - started:.0f}s; per-test results in {args.results}")
 
     if not args.ratchet:
