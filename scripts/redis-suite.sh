@@ -40,8 +40,7 @@ O=(-o "Dir::State=$A/state" -o "Dir::State::status=/var/lib/dpkg/status" -o "Dir
 
 log "fetching Debian's redis source package (Redis $VERSION)"
 apt-get "${O[@]}" update -qq
-(cd "$A/out" && apt-get "${O[@]}" source --download-only -qq "redis=5:$VERSION*" >/dev/null 2>&1 ||
-  apt-get "${O[@]}" source --download-only -qq redis >/dev/null)
+(cd "$A/out" && apt-get "${O[@]}" source --download-only -qq redis >/dev/null)
 
 TARBALL="$A/out/redis_$VERSION.orig.tar.gz"
 if [ ! -f "$TARBALL" ]; then
