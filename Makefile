@@ -3,14 +3,14 @@ SHELL := /bin/bash
 PORT ?= 8080
 WASM := target/wasm32-unknown-unknown/release/redis_playground.wasm
 
-.PHONY: play test setup build wasm serve server fuzz fuzz-diff test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e clean
+.PHONY: play test setup build wasm serve server fuzz fuzz-diff test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e test-redis test-redis-update redis-suite-server clean
 
 ## Set up everything missing, build the wasm, serve the page on 127.0.0.1 and print its address.
 play: wasm
 	@scripts/serve.sh $(PORT)
 
 ## Set up everything missing, then run every test.
-test: setup test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e
+test: setup test-fmt test-clippy test-rust test-redis test-wasm-build test-wasm test-e2e
 
 setup:
 	@scripts/setup.sh
@@ -49,6 +49,28 @@ fuzz:
 ## Random differential testing for longer than CI does: SEED=1-100 (a range or a list), N commands each.
 fuzz-diff: setup
 	RANDOM_DIFF_SEEDS=$(or $(SEED),1-100) RANDOM_DIFF_N=$(or $(N),20000) REQUIRE_REDIS=1 cargo test --release --test random_diff -- --nocapture
+
+# Redis 7.0.15's own test suite (fetched by scripts/redis-suite.sh) against the native server,
+# unit by unit in external mode; fails when a test listed in tests/redis-suite/passing.txt does
+# not pass. REDIS_UNITS=unit/type/list,unit/expire runs only those; REDIS_JOBS units at a time.
+REDIS_SUITE := .cache/redis-7.0.15
+REDIS_JOBS ?= 2
+REDIS_SERVER := target/server/redis-playground-server
+REDIS_SUITE_ARGS = --server $(REDIS_SERVER) --suite $(REDIS_SUITE) --jobs $(REDIS_JOBS) \
+	--units "$(REDIS_UNITS)" --results target/redis-suite/results.tsv \
+	--ratchet tests/redis-suite/passing.txt --hangs tests/redis-suite/hangs.txt
+
+test-redis: redis-suite-server
+	scripts/redis-suite.py $(REDIS_SUITE_ARGS)
+
+## Rewrites tests/redis-suite/passing.txt with the tests that pass in each of 3 runs.
+test-redis-update: redis-suite-server
+	scripts/redis-suite.py $(REDIS_SUITE_ARGS) --update --runs 3
+
+# An optimized build that is quick to make (profile.server in Cargo.toml).
+redis-suite-server:
+	@scripts/redis-suite.sh
+	cargo build --profile server --bin redis-playground-server
 
 ## The native RESP server on port 6379 (PORT=... to change).
 server:

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what building and testing redis-playground needs, skipping whatever is present.
-# Usage: scripts/setup.sh [rust] [redis] [python] [wasm] [browser] [node]   (no argument: all)
+# Usage: scripts/setup.sh [rust] [redis] [redis-suite] [python] [wasm] [browser] [node]
+#        (no argument: all)
 # Needs a Debian machine with Rust (rustup) and Node; uses apt-get for system packages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 want() { [ $# -eq 0 ] && return 0; for w in "${ALL[@]}"; do [ "$w" = "$1" ] && return 0; done; return 1; }
 ALL=("$@")
-[ ${#ALL[@]} -eq 0 ] && ALL=(rust redis python wasm browser node)
+[ ${#ALL[@]} -eq 0 ] && ALL=(rust redis redis-suite python wasm browser node)
 
 log() { printf '[setup] %s\n' "$*"; }
 SUDO=""
@@ -46,6 +47,15 @@ if want redis; then
     # Debian starts a system service on 6379; the tests start their own instances instead.
     $SUDO systemctl stop redis-server >/dev/null 2>&1 || $SUDO service redis-server stop >/dev/null 2>&1 || true
   fi
+fi
+
+if want redis-suite; then
+  # Redis's own test suite for `make test-redis`: Tcl runs it; the suite comes from Debian's
+  # redis source package into .cache/ (skipped when already there).
+  if ! command -v tclsh >/dev/null; then
+    apt_install tcl
+  fi
+  scripts/redis-suite.sh
 fi
 
 if want python; then

@@ -50,6 +50,8 @@ pub struct Param {
     pub kind: Kind,
     /// Value at start-up.
     pub default: &'static str,
+    /// Left out of pattern matches (`CONFIG GET *`); CONFIG GET and SET by exact name only.
+    pub hidden: bool,
 }
 
 const I64_MAX: u64 = i64::MAX as u64;
@@ -65,6 +67,18 @@ const fn p(
         alias,
         kind,
         default,
+        hidden: false,
+    }
+}
+
+/// A parameter Redis keeps for its own tests: only an exact name reaches it.
+const fn hidden(name: &'static str, kind: Kind, default: &'static str) -> Param {
+    Param {
+        name,
+        alias: None,
+        kind,
+        default,
+        hidden: true,
     }
 }
 
@@ -527,6 +541,19 @@ pub const PARAMS: &[Param] = &[
         Kind::Mem(0, I64_MAX),
         "64",
     ),
+    hidden("key-load-delay", Kind::Int(-2147483648, 2147483647), "0"),
+    hidden(
+        "loading-process-events-interval-bytes",
+        Kind::Int(1024, 2147483647),
+        "2097152",
+    ),
+    hidden(
+        "rdb-key-save-delay",
+        Kind::Int(-2147483648, 2147483647),
+        "0",
+    ),
+    hidden("use-exit-on-panic", Kind::Bool, "no"),
+    hidden("watchdog-period", Kind::Int(0, 2147483647), "0"),
 ];
 
 /// Finds a parameter by canonical name or alias, ignoring case.
@@ -711,6 +738,22 @@ impl Config {
     /// `rdbcompression`: whether snapshots and DUMP compress long strings with LZF.
     pub fn rdb_compression(&self) -> bool {
         self.others.get("rdbcompression").is_none_or(|v| v == "yes")
+    }
+
+    /// `stream-node-max-bytes`: the size a stream node may reach before a new one starts.
+    pub fn stream_node_max_bytes(&self) -> u64 {
+        self.others
+            .get("stream-node-max-bytes")
+            .and_then(|v| parse_memory(v.as_bytes()))
+            .unwrap_or(4096)
+    }
+
+    /// `stream-node-max-entries`: entries (live or deleted) per stream node (0: no limit).
+    pub fn stream_node_max_entries(&self) -> u64 {
+        self.others
+            .get("stream-node-max-entries")
+            .and_then(|v| v.parse::<u64>().ok())
+            .unwrap_or(100)
     }
 
     /// Whether the eviction policy is an LFU one (OBJECT FREQ needs it).
@@ -989,9 +1032,20 @@ fn parse_percentiles(raw: &[u8]) -> Result<String, String> {
                     .into(),
             );
         }
-        out.push(crate::util::fmt_g17(v));
+        out.push(percentile_text(v));
     }
     Ok(out.join(" "))
+}
+
+/// A percentile as CONFIG GET shows it: six decimals (C's `%f`), then no trailing zeros and no
+/// trailing point (`99.9`, `50`, `33.333333`).
+fn percentile_text(v: f64) -> String {
+    let mut s = format!("{:.6}", v);
+    if s.contains('.') {
+        let keep = s.trim_end_matches('0').trim_end_matches('.').len();
+        s.truncate(keep);
+    }
+    s
 }
 
 fn parse_oom_values(raw: &[u8]) -> Result<String, String> {

@@ -316,6 +316,33 @@ fn info_counts_tracking_and_blocked_clients() {
     }
 }
 
+/// INFO's blocked_clients counts a client whose command waits for CLIENT PAUSE to end, as
+/// redis-server 7.0.15 does (Redis's suite waits on that count in its pause unit).
+#[test]
+fn info_counts_paused_clients_as_blocked() {
+    let mut eng = engine();
+    let (a, b, c) = (eng.open_client(0), eng.open_client(0), eng.open_client(0));
+    let blocked = |eng: &mut Engine| match eng.execute(a, &argv("INFO clients"), 0) {
+        Some(Reply::Bulk(b)) | Some(Reply::Verbatim(_, b)) => String::from_utf8_lossy(&b)
+            .lines()
+            .find_map(|l| l.strip_prefix("blocked_clients:").map(str::to_owned)),
+        _ => None,
+    };
+    assert_eq!(
+        eng.execute(a, &argv("CLIENT PAUSE 100000 WRITE"), 0),
+        Some(Reply::ok())
+    );
+    assert_eq!(eng.execute(b, &argv("SET k 1"), 0), None);
+    assert_eq!(eng.execute(c, &argv("BLPOP q 0"), 0), None);
+    assert_eq!(blocked(&mut eng).as_deref(), Some("2"));
+    assert_eq!(
+        eng.execute(a, &argv("CLIENT UNPAUSE"), 0),
+        Some(Reply::ok())
+    );
+    eng.tick(1);
+    assert_eq!(blocked(&mut eng).as_deref(), Some("1"));
+}
+
 #[test]
 fn a_new_pause_keeps_held_commands_in_order() {
     let mut eng = engine();
@@ -459,4 +486,32 @@ fn the_tracking_table_is_kept_within_its_limit() {
     wire(&mut eng, b, "MGET k1 k2 k3 k4 k5");
     eng.tick(1_700_000_000_300);
     assert_eq!(eng.tracking.keys.len(), 5);
+}
+
+/// CLIENT LIST and CLIENT INFO show the asking client's request in its query buffer, as
+/// redis-server 7.0.15 does (`qbuf=26` for `CLIENT INFO` sent as a RESP array); other clients'
+/// buffers are empty.
+#[test]
+fn client_lines_show_the_running_request_in_the_query_buffer() {
+    let mut eng = engine();
+    let (a, b) = (eng.open_client(0), eng.open_client(0));
+    let text = |r: Option<Reply>| match r {
+        Some(Reply::Bulk(b)) | Some(Reply::Verbatim(_, b)) => {
+            String::from_utf8_lossy(&b).into_owned()
+        }
+        other => panic!("{:?}", other),
+    };
+    let info = text(eng.execute(a, &argv("CLIENT INFO"), 0));
+    assert!(info.contains(" qbuf=26 "), "{}", info);
+    let list = text(eng.execute(b, &argv("CLIENT LIST"), 0));
+    let lines: Vec<&str> = list.lines().collect();
+    assert_eq!(lines.len(), 2);
+    for line in lines {
+        let want = if line.starts_with(&format!("id={} ", b)) {
+            " qbuf=26 "
+        } else {
+            " qbuf=0 "
+        };
+        assert!(line.contains(want), "{}", line);
+    }
 }

@@ -441,6 +441,39 @@ fn quit_closes_after_the_reply() {
     }
 }
 
+/// Once QUIT's reply has arrived, the client is gone for everyone: another connection that
+/// runs a command right after sees it neither in CLIENT LIST nor among tracking clients, and a
+/// tracking redirect to it is broken (Redis's tracking unit checks both).
+#[test]
+fn quit_client_is_gone_once_its_reply_is_read() {
+    let server = Server::start();
+    let mut other = server.conn();
+    for _ in 0..20 {
+        let mut quitter = server.conn();
+        let id = quitter.call(&common::argv(&["CLIENT", "ID"])).expect("id");
+        let id = String::from_utf8_lossy(&id[1..]).trim().to_string();
+        quitter
+            .call(&common::argv(&["CLIENT", "TRACKING", "on"]))
+            .expect("tracking");
+        assert_eq!(
+            quitter.call(&common::argv(&["QUIT"])).expect("quit"),
+            b"+OK\r\n"
+        );
+        let list = other
+            .call(&common::argv(&["CLIENT", "LIST", "ID", &id]))
+            .expect("list");
+        assert_eq!(escape(&list), escape(b"$0\r\n\r\n"));
+        let info = other
+            .call(&common::argv(&["INFO", "clients"]))
+            .expect("info");
+        assert!(
+            String::from_utf8_lossy(&info).contains("tracking_clients:0\r\n"),
+            "{}",
+            String::from_utf8_lossy(&info)
+        );
+    }
+}
+
 #[test]
 fn shutdown_stops_the_server() {
     let mut server = Server::start();

@@ -839,6 +839,11 @@ fn run_batch(
     }
     if closing {
         let _ = tx.send(Out::Close);
+        // Gone before any other client runs a command, as Redis frees a client right after
+        // writing its last reply: a command that follows QUIT elsewhere must already see it
+        // gone (a tracking redirect to it is broken, its subscriptions count no more).
+        s.writers.remove(&id);
+        s.engine.close_client(id);
     }
     (closing, bulk_limit(&s.engine))
 }

@@ -340,7 +340,6 @@ fn client_list(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     } else if argv.len() != 2 {
         return Err(error::SYNTAX);
     }
-    let argv_mem: usize = argv.iter().map(Vec::len).sum();
     let mut out = String::new();
     let me = ctx.client;
     for c in ctx.eng.clients.values() {
@@ -357,7 +356,7 @@ fn client_list(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             c,
             blocked,
             ctx.now,
-            if c.id == me { argv_mem } else { 0 },
+            (c.id == me).then_some(argv),
         ));
     }
     Ok(Reply::Verbatim("txt", out.into_bytes()))
@@ -365,9 +364,8 @@ fn client_list(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// `CLIENT INFO` → this connection's line (verbatim `txt` in RESP3).
 fn client_info(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    let argv_mem = argv.iter().map(Vec::len).sum();
     let now = ctx.now;
-    let line = client_line(ctx.client(), false, now, argv_mem);
+    let line = client_line(ctx.client(), false, now, Some(argv));
     Ok(Reply::Verbatim("txt", line.into_bytes()))
 }
 
@@ -375,8 +373,19 @@ fn client_info(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// reported as an idle connection's; there is no socket descriptor (`fd=-1`). The flags are
 /// those the engine tracks, in Redis's order: `O` monitor, `P` subscribed, `x` in MULTI, `b`
 /// blocked or paused, `t` tracking, `R` tracking redirect broken, `B` broadcast tracking, `d` a
-/// WATCHed key changed, `c` closing after this reply, `e` no-evict; `N` for none.
-fn client_line(c: &Client, blocked: bool, now: i64, argv_mem: usize) -> String {
+/// WATCHed key changed, `c` closing after this reply, `e` no-evict; `N` for none. `running` is
+/// the command the client is running now (the one asking): like Redis, its arguments count in
+/// `argv-mem`, and the request still sits in the query buffer (`qbuf`, its size as a RESP
+/// array of bulk strings).
+fn client_line(c: &Client, blocked: bool, now: i64, running: Option<&[Vec<u8>]>) -> String {
+    let argv_mem: usize = running.map_or(0, |a| a.iter().map(Vec::len).sum());
+    let qbuf: usize = running.map_or(0, |a| {
+        let header = |n: usize| n.to_string().len() + 3;
+        header(a.len())
+            + a.iter()
+                .map(|x| header(x.len()) + x.len() + 2)
+                .sum::<usize>()
+    });
     let name = c
         .name
         .as_deref()
@@ -412,7 +421,7 @@ fn client_line(c: &Client, blocked: bool, now: i64, argv_mem: usize) -> String {
     };
     format!(
         "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} \
-         multi={} qbuf=0 qbuf-free=0 argv-mem={} multi-mem={} rbs=1024 rbp=0 obl=0 oll=0 omem=0 \
+         multi={} qbuf={} qbuf-free=0 argv-mem={} multi-mem={} rbs=1024 rbp=0 obl=0 oll=0 omem=0 \
          tot-mem={} events=r cmd={} user=default redir={} resp={}\n",
         c.id,
         c.addr,
@@ -426,6 +435,7 @@ fn client_line(c: &Client, blocked: bool, now: i64, argv_mem: usize) -> String {
         c.psubs.len(),
         c.ssubs.len(),
         multi,
+        qbuf,
         argv_mem,
         multi_mem,
         20 * 1024 + argv_mem + multi_mem,

@@ -195,8 +195,9 @@ fn clients(ctx: &mut Ctx, l: &mut Lines) {
     l.kv("maxclients", ctx.eng.config.maxclients);
     l.kv("client_recent_max_input_buffer", 0);
     l.kv("client_recent_max_output_buffer", 0);
-    // Clients held by CLIENT PAUSE are not counted as blocked, as in Redis.
-    l.kv("blocked_clients", ctx.eng.blocked.len());
+    // A client whose command waits for CLIENT PAUSE to end is blocked too, as Redis counts it.
+    let paused = ctx.eng.clients.values().filter(|c| c.paused).count();
+    l.kv("blocked_clients", ctx.eng.blocked.len() + paused);
     l.kv(
         "tracking_clients",
         ctx.eng

@@ -31,7 +31,6 @@ pub mod streams;
 pub mod strings;
 pub mod syntax;
 pub mod transactions;
-pub mod xinfo;
 pub mod zsets;
 
 use std::sync::OnceLock;
@@ -63,7 +62,6 @@ const GROUPS: &[&[CommandSpec]] = &[
     bitmaps::COMMANDS,
     hyperloglog::COMMANDS,
     geo::COMMANDS,
-    xinfo::COMMANDS,
     memory::COMMANDS,
     slowlog::COMMANDS,
     latency::COMMANDS,

@@ -8,7 +8,7 @@ use hashbrown::HashMap;
 
 use super::spec::*;
 use crate::engine::pubsub::Kind;
-use crate::engine::{ClientId, Ctx};
+use crate::engine::{ClientId, Ctx, ReplyMode};
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::util::glob::glob_match;
@@ -146,19 +146,35 @@ fn subscribe_family(ctx: &mut Ctx, argv: &[Vec<u8>], kind: Kind) -> CmdResult {
         .iter()
         .map(|n| ctx.eng.subscribe_one(id, kind, n))
         .collect();
-    Ok(Reply::Multi(replies))
+    Ok(confirmations(ctx, replies))
 }
 
 fn unsubscribe_family(ctx: &mut Ctx, argv: &[Vec<u8>], kind: Kind) -> CmdResult {
     let id = ctx.client;
-    if argv.len() == 1 {
-        return Ok(ctx.eng.unsubscribe_all(id, kind));
+    let replies = if argv.len() == 1 {
+        match ctx.eng.unsubscribe_all(id, kind) {
+            Reply::Multi(v) => v,
+            other => vec![other],
+        }
+    } else {
+        argv[1..]
+            .iter()
+            .map(|n| ctx.eng.unsubscribe_one(id, kind, n))
+            .collect()
+    };
+    Ok(confirmations(ctx, replies))
+}
+
+/// The (un)subscribe confirmations as the command's reply. Like messages, Redis sends them
+/// even while CLIENT REPLY OFF or SKIP silences replies: then they go out after the (dropped)
+/// reply instead of as it.
+fn confirmations(ctx: &mut Ctx, replies: Vec<Reply>) -> Reply {
+    let client = ctx.client();
+    if client.reply_mode == ReplyMode::On {
+        return Reply::Multi(replies);
     }
-    let replies: Vec<Reply> = argv[1..]
-        .iter()
-        .map(|n| ctx.eng.unsubscribe_one(id, kind, n))
-        .collect();
-    Ok(Reply::Multi(replies))
+    client.after_reply.extend(replies);
+    Reply::Multi(Vec::new())
 }
 
 /// `SUBSCRIBE channel [channel ...]` → one `subscribe` confirmation per channel.

@@ -1,6 +1,7 @@
 //! The server command group: DBSIZE, FLUSHDB, FLUSHALL, SWAPDB, TIME, SAVE, BGSAVE, LASTSAVE,
 //! BGREWRITEAOF, INFO, CONFIG
-//! and COMMAND (whose handlers live in [`super::introspect`]).
+//! and COMMAND (whose handlers live in [`super::introspect`]); also FUNCTION, the scripting
+//! group's library registry, which stays empty while the engine has no script engine.
 
 use super::args;
 use super::introspect;
@@ -27,6 +28,77 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("info", -1, &[LOADING, STALE], info).doc(Group::Server, "1.0.0", "[section [section ...]]", "Reports server state and counters, by section.").acl(&[Acl::Dangerous]).tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]).complexity("O(1)"),
     CommandSpec::new("config", -2, &[], container).doc(Group::Server, "2.0.0", "", "Reads and changes configuration parameters.").complexity("Depends on the subcommand.").subs(CONFIG_SUBCOMMANDS),
     CommandSpec::new("command", -1, &[LOADING, STALE], introspect::command).doc(Group::Server, "2.8.13", "", "Describes the commands this server knows.").acl(&[Acl::Connection]).tips(&["nondeterministic_output_order"]).complexity("O(N), N being the number of commands the server knows.").subs(introspect::SUBCOMMANDS),
+    CommandSpec::new("function", -2, &[], container).doc(Group::Scripting, "7.0.0", "", "Manages the server's function libraries.").complexity("Depends on the subcommand.").subs(FUNCTION_SUBCOMMANDS),
+];
+
+/// FUNCTION's subcommands that make sense with no library ever loaded. LOAD and RESTORE need a
+/// Lua engine and are left out, so they answer as unknown subcommands.
+const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("delete", 3, &[WRITE, NOSCRIPT], function_delete)
+        .doc(
+            Group::Scripting,
+            "7.0.0",
+            "library-name",
+            "Deletes a library and its functions.",
+        )
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .complexity("O(1)"),
+    CommandSpec::new("dump", 2, &[NOSCRIPT], function_dump)
+        .doc(
+            Group::Scripting,
+            "7.0.0",
+            "",
+            "Serializes every library into a payload.",
+        )
+        .complexity("O(N), N being the functions loaded."),
+    CommandSpec::new("flush", -2, &[WRITE, NOSCRIPT], function_flush)
+        .doc(
+            Group::Scripting,
+            "7.0.0",
+            "[ASYNC|SYNC]",
+            "Deletes every library.",
+        )
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .complexity("O(N), N being the functions deleted."),
+    CommandSpec::new("help", 2, &[LOADING, STALE], function_help)
+        .doc(
+            Group::Scripting,
+            "7.0.0",
+            "",
+            "Lists the FUNCTION subcommands.",
+        )
+        .complexity("O(1)"),
+    CommandSpec::new("kill", 2, &[NOSCRIPT, ALLOW_BUSY], function_kill)
+        .doc(
+            Group::Scripting,
+            "7.0.0",
+            "",
+            "Stops the function that is running.",
+        )
+        .tips(&["request_policy:all_shards", "response_policy:one_succeeded"])
+        .complexity("O(1)"),
+    CommandSpec::new("list", -2, &[NOSCRIPT], function_list)
+        .doc(
+            Group::Scripting,
+            "7.0.0",
+            "[LIBRARYNAME library-name-pattern] [WITHCODE]",
+            "Describes the libraries and their functions.",
+        )
+        .tips(&["nondeterministic_output_order"])
+        .complexity("O(N), N being the functions loaded."),
+    CommandSpec::new("stats", 2, &[NOSCRIPT, ALLOW_BUSY], function_stats)
+        .doc(
+            Group::Scripting,
+            "7.0.0",
+            "",
+            "Reports the running function and the engines.",
+        )
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ])
+        .complexity("O(1)"),
 ];
 
 const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
@@ -143,9 +215,24 @@ fn swapdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         let (lo, hi) = (a.min(b), a.max(b));
         let (left, right) = ctx.eng.dbs.split_at_mut(hi);
         left[lo].swap_contents(&mut right[0]);
+        wake_swapped(ctx, a);
+        wake_swapped(ctx, b);
     }
     ctx.dirty(1);
     Ok(Reply::ok())
+}
+
+/// After SWAPDB, clients blocked on a key of database `db` that now holds that key are woken,
+/// as Redis rescans the keys its blocked clients wait on; each one's command then runs again
+/// (and keeps waiting if the key holds the wrong type or has expired).
+fn wake_swapped(ctx: &mut Ctx, db: usize) {
+    let keys: Vec<Vec<u8>> = ctx.eng.dbs[db].iter().map(|(k, _)| k.clone()).collect();
+    let current = ctx.db;
+    ctx.db = db;
+    for key in keys {
+        ctx.signal_ready(&key);
+    }
+    ctx.db = current;
 }
 
 /// A database index that must fit a C int (`bad` otherwise); None when it is negative.
@@ -253,7 +340,7 @@ fn config_get(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             }
             continue;
         }
-        for p in config::PARAMS {
+        for p in config::PARAMS.iter().filter(|p| !p.hidden) {
             for name in std::iter::once(p.name).chain(p.alias) {
                 if !seen(&out, name) && glob_match(pattern, name.as_bytes(), true) {
                     out.push((name.to_string(), cfg.get(p)));
@@ -571,4 +658,132 @@ fn shutdown(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
     ctx.eng.shutdown_requested = true;
     Ok(Reply::Multi(Vec::new()))
+}
+
+/// `FUNCTION FLUSH [ASYNC|SYNC]` → `+OK`: there are never libraries to delete.
+fn function_flush(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    match argv {
+        [_, _] => {}
+        [_, _, mode] if args::is(mode, "async") || args::is(mode, "sync") => {}
+        [_, _, _] => {
+            return Err(CmdError::from(
+                "ERR FUNCTION FLUSH only supports SYNC|ASYNC option",
+            ))
+        }
+        _ => {
+            return Err(CmdError::new(error::sanitize(&format!(
+                "ERR unknown subcommand or wrong number of arguments for '{}'. Try FUNCTION HELP.",
+                error::c_str_prefix(&argv[1], 128)
+            ))))
+        }
+    }
+    ctx.dirty(1);
+    Ok(Reply::ok())
+}
+
+/// `FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE]` → array of libraries: always empty, once
+/// the options parse (each may be given once, in any order).
+fn function_list(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let (mut with_code, mut pattern) = (false, false);
+    let mut i = 2;
+    while i < argv.len() {
+        let a = &argv[i];
+        if !with_code && args::is(a, "withcode") {
+            with_code = true;
+        } else if !pattern && args::is(a, "libraryname") {
+            if i + 1 >= argv.len() {
+                return Err(CmdError::from("ERR library name argument was not given"));
+            }
+            pattern = true;
+            i += 1;
+        } else {
+            return Err(CmdError::new(error::sanitize(&format!(
+                "ERR Unknown argument {}",
+                error::c_str_prefix(a, usize::MAX)
+            ))));
+        }
+        i += 1;
+    }
+    Ok(Reply::Array(Vec::new()))
+}
+
+/// `FUNCTION STATS` → map: `running_script` (nil: nothing runs) and `engines`, the Lua engine
+/// with no libraries and no functions.
+fn function_stats(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    let lua = Reply::Map(vec![
+        (Reply::bulk("libraries_count"), Reply::int(0)),
+        (Reply::bulk("functions_count"), Reply::int(0)),
+    ]);
+    Ok(Reply::Map(vec![
+        (Reply::bulk("running_script"), Reply::Nil),
+        (
+            Reply::bulk("engines"),
+            Reply::Map(vec![(Reply::bulk("LUA"), lua)]),
+        ),
+    ]))
+}
+
+/// `FUNCTION DELETE library-name` → error: no library exists.
+fn function_delete(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Err(CmdError::from("ERR Library not found"))
+}
+
+/// `FUNCTION KILL` → error: no function is ever running.
+fn function_kill(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Err(CmdError::from("NOTBUSY No scripts in execution right now."))
+}
+
+/// `FUNCTION DUMP` → bulk: the payload of no libraries, which is only the trailer every DUMP
+/// payload ends with: the RDB version (2 bytes, little endian) and the CRC64 of what precedes.
+fn function_dump(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    let mut payload = (crate::rdb::VERSION as u16).to_le_bytes().to_vec();
+    let crc = crate::rdb::crc64(&payload);
+    payload.extend_from_slice(&crc.to_le_bytes());
+    Ok(Reply::Bulk(payload))
+}
+
+/// `FUNCTION HELP` → the subcommands, one status line each.
+fn function_help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(help_reply(
+        "FUNCTION",
+        &[
+            "LOAD [REPLACE] <FUNCTION CODE>",
+            "    Create a new library with the given library name and code.",
+            "DELETE <LIBRARY NAME>",
+            "    Delete the given library.",
+            "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+            "    Return general information on all the libraries:",
+            "    * Library name",
+            "    * The engine used to run the Library",
+            "    * Library description",
+            "    * Functions list",
+            "    * Library code (if WITHCODE is given)",
+            "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+            "STATS",
+            "    Return information about the current function running:",
+            "    * Function name",
+            "    * Command used to run the function",
+            "    * Duration in MS that the function is running",
+            "    If no function is running, return nil",
+            "    In addition, returns a list of available engines.",
+            "KILL",
+            "    Kill the current running function.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Delete all the libraries.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the libraries.",
+            "    * SYNC: Synchronously flush the libraries.",
+            "DUMP",
+            "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+            "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+            "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+            "    control how to handle existing libraries (default APPEND):",
+            "    * FLUSH: delete all existing libraries.",
+            "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+            "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+            "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+            "      in case of functions name collision with another library).",
+        ],
+    ))
 }

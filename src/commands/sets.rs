@@ -381,10 +381,12 @@ fn smove(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         ctx.db().set(dst, Value::Set(Set::for_member(member)), now);
     }
     ctx.signal_modified(src);
-    ctx.signal_modified(dst);
     ctx.dirty(1);
+    // The destination changed only if it did not hold the member already: WATCHers of it
+    // (and tracking clients) are told only then, as Redis does.
     if stored_set_mut(ctx.db(), dst, now).is_some_and(|d| d.add(member, max)) {
         ctx.dirty(1);
+        ctx.signal_modified(dst);
         ctx.notify('s', "sadd", dst);
     }
     Ok(Reply::Integer(1))

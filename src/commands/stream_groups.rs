@@ -10,8 +10,9 @@ use crate::protocol::Reply;
 use crate::types::stream::{self, Consumer, Fields, PendingEntry, Stream, StreamId};
 use crate::types::Value;
 
-/// The consumer-group commands.
+/// The consumer-group commands, and XINFO, which reports on streams and their groups.
 pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("xinfo", -2, &[], xgroup_container).doc(Group::Stream, "5.0.0", "<subcommand> [<arg> ...]", "Describes a stream, its consumer groups or a group's consumers.").complexity("Depends on the subcommand.").subs(XINFO_SUBCOMMANDS),
     CommandSpec::new("xgroup", -2, &[], xgroup_container).doc(Group::Stream, "5.0.0", "<subcommand> [<arg> ...]", "Manages a stream's consumer groups and their consumers.").complexity("Depends on the subcommand.").subs(XGROUP_SUBCOMMANDS),
     CommandSpec::new("xreadgroup", -7, &[WRITE, BLOCKING], xreadgroup).key_specs(&[KeySpec::new(&[RO, ACCESS], keyword("STREAMS", 4), range(-1, 1, 2))]).doc(Group::Stream, "5.0.0", "GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]", "Reads entries for a consumer of a group: new ones with `>`, or its pending ones, optionally waiting.").complexity("Per stream: O(M) for M entries in the reply (O(1) for a fixed COUNT); with BLOCK, serving N waiting clients costs the writer O(N)."),
     CommandSpec::new("xack", -4, &[WRITE, FAST], xack).key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).doc(Group::Stream, "5.0.0", "key group id [id ...]", "Acknowledges entries of a group, removing them from its pending list.").complexity("O(1) per ID."),
@@ -250,6 +251,252 @@ fn xgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         }
         _ => Err(subcommand_syntax(argv)),
     }
+}
+
+/// XINFO's subcommands.
+const XINFO_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("consumers", 4, &[READONLY], xinfo_consumers)
+        .key_specs(&[KeySpec::new(&[RO, ACCESS], index(2), range(0, 1, 0))])
+        .tips(&["nondeterministic_output"])
+        .doc(
+            Group::Stream,
+            "5.0.0",
+            "key groupname",
+            "Lists a group's consumers: name, pending count, idle time.",
+        )
+        .complexity("O(1)"),
+    CommandSpec::new("groups", 3, &[READONLY], xinfo_groups)
+        .key_specs(&[KeySpec::new(&[RO, ACCESS], index(2), range(0, 1, 0))])
+        .doc(
+            Group::Stream,
+            "5.0.0",
+            "key",
+            "Lists a stream's consumer groups with their counters.",
+        )
+        .complexity("O(1)"),
+    CommandSpec::new("help", 2, &[LOADING, STALE], xinfo_help)
+        .doc(Group::Stream, "5.0.0", "", "Lists the XINFO subcommands.")
+        .complexity("O(1)"),
+    CommandSpec::new("stream", -3, &[READONLY], xinfo_stream)
+        .key_specs(&[KeySpec::new(&[RO, ACCESS], index(2), range(0, 1, 0))])
+        .doc(
+            Group::Stream,
+            "5.0.0",
+            "key [FULL [COUNT count]]",
+            "Describes a stream; FULL adds its entries, groups, consumers and pending lists.",
+        )
+        .complexity("O(log N) with N being the number of entries in the stream (O(N) with FULL)."),
+];
+
+/// The stream at `key` for XINFO: `ERR no such key` when missing, WRONGTYPE for another type.
+fn info_stream<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<&'a Stream, CmdError> {
+    match ctx.lookup_read(key).map(|e| &e.value) {
+        None => Err(error::NO_SUCH_KEY),
+        Some(Value::Stream(s)) => Ok(s),
+        Some(_) => Err(error::WRONGTYPE),
+    }
+}
+
+/// A stream ID as a bulk string.
+fn id_bulk(id: StreamId) -> Reply {
+    Reply::Bulk(id.to_bytes())
+}
+
+/// A group's lag (entries added to the stream it has not read yet); nil when unknown.
+fn group_lag(st: &Stream, g: &stream::Group) -> Reply {
+    let added = i64::try_from(st.entries_added).unwrap_or(i64::MAX);
+    if st.entries_added == 0 {
+        return Reply::Integer(0);
+    }
+    if g.entries_read != -1 && !has_tombstones_from(st, g.last_id) {
+        return Reply::Integer(added.saturating_sub(g.entries_read));
+    }
+    match distance_from_first(st, g.last_id) {
+        -1 => Reply::Nil,
+        read => Reply::Integer(added.saturating_sub(read)),
+    }
+}
+
+/// A group's read counter: nil when unknown.
+fn entries_read(g: &stream::Group) -> Reply {
+    if g.entries_read == -1 {
+        Reply::Nil
+    } else {
+        Reply::Integer(g.entries_read)
+    }
+}
+
+fn field(name: &str, value: Reply) -> (Reply, Reply) {
+    (Reply::bulk(name), value)
+}
+
+/// `XINFO STREAM key [FULL [COUNT count]]` → map: counters, ID marks and the groups' count, with
+/// the first and last entries; FULL lists entries (COUNT of them, 10 by default, 0 for all) and
+/// every group with its pending list and consumers instead.
+fn xinfo_stream(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let opts = &argv[3..];
+    let st = info_stream(ctx, &argv[2])?;
+    let syntax = || {
+        CmdError::new(error::sanitize(&format!(
+            "ERR unknown subcommand or wrong number of arguments for '{}'. Try XINFO HELP.",
+            error::c_str_prefix(&argv[1], 128)
+        )))
+    };
+    let (full, count) = match opts {
+        [] => (false, 10),
+        [f] if args::is(f, "full") => (true, 10),
+        [f, c, n] if args::is(f, "full") && args::is(c, "count") => {
+            let n = args::int(n)?;
+            (true, if n < 0 { 10 } else { n })
+        }
+        _ => return Err(syntax()),
+    };
+    let mut map = vec![
+        field("length", Reply::int(st.len())),
+        field("radix-tree-keys", Reply::int(st.node_count())),
+        field("radix-tree-nodes", Reply::int(st.radix_tree_nodes())),
+        field("last-generated-id", id_bulk(st.last_id)),
+        field("max-deleted-entry-id", id_bulk(st.max_deleted_id)),
+        field("entries-added", Reply::int(st.entries_added)),
+        field("recorded-first-entry-id", id_bulk(st.first_id)),
+    ];
+    if !full {
+        let edge =
+            |e: Option<(&StreamId, &Fields)>| e.map_or(Reply::Nil, |(id, f)| entry_reply(*id, f));
+        map.push(field("groups", Reply::int(st.groups.len())));
+        map.push(field("first-entry", edge(st.iter().next())));
+        map.push(field("last-entry", edge(st.iter().next_back())));
+        return Ok(Reply::Map(map));
+    }
+    // COUNT 0 means everything; it caps the entries and each pending list.
+    let cap = if count == 0 {
+        usize::MAX
+    } else {
+        usize::try_from(count).unwrap_or(usize::MAX)
+    };
+    let entries = st
+        .iter()
+        .take(cap)
+        .map(|(id, f)| entry_reply(*id, f))
+        .collect();
+    map.push(field("entries", Reply::Array(entries)));
+    let groups = st
+        .groups
+        .iter()
+        .map(|(name, g)| {
+            let pending = g
+                .pel
+                .iter()
+                .take(cap)
+                .map(|(id, p)| {
+                    Reply::Array(vec![
+                        id_bulk(*id),
+                        Reply::Bulk(p.consumer.clone()),
+                        Reply::Integer(p.delivery_time),
+                        Reply::int(p.delivery_count),
+                    ])
+                })
+                .collect();
+            let consumers = g
+                .consumers
+                .iter()
+                .map(|(cname, c)| {
+                    let own = c
+                        .pel
+                        .iter()
+                        .take(cap)
+                        .filter_map(|id| g.pel.get(id).map(|p| (id, p)))
+                        .map(|(id, p)| {
+                            Reply::Array(vec![
+                                id_bulk(*id),
+                                Reply::Integer(p.delivery_time),
+                                Reply::int(p.delivery_count),
+                            ])
+                        })
+                        .collect();
+                    Reply::Map(vec![
+                        field("name", Reply::Bulk(cname.clone())),
+                        field("seen-time", Reply::Integer(c.seen_time)),
+                        field("pel-count", Reply::int(c.pel.len())),
+                        field("pending", Reply::Array(own)),
+                    ])
+                })
+                .collect();
+            Reply::Map(vec![
+                field("name", Reply::Bulk(name.clone())),
+                field("last-delivered-id", id_bulk(g.last_id)),
+                field("entries-read", entries_read(g)),
+                field("lag", group_lag(st, g)),
+                field("pel-count", Reply::int(g.pel.len())),
+                field("pending", Reply::Array(pending)),
+                field("consumers", Reply::Array(consumers)),
+            ])
+        })
+        .collect();
+    map.push(field("groups", Reply::Array(groups)));
+    Ok(Reply::Map(map))
+}
+
+/// `XINFO GROUPS key` → array of maps: each group's name, consumers, pending count,
+/// last delivered ID, read counter and lag.
+fn xinfo_groups(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let st = info_stream(ctx, &argv[2])?;
+    let groups = st
+        .groups
+        .iter()
+        .map(|(name, g)| {
+            Reply::Map(vec![
+                field("name", Reply::Bulk(name.clone())),
+                field("consumers", Reply::int(g.consumers.len())),
+                field("pending", Reply::int(g.pel.len())),
+                field("last-delivered-id", id_bulk(g.last_id)),
+                field("entries-read", entries_read(g)),
+                field("lag", group_lag(st, g)),
+            ])
+        })
+        .collect();
+    Ok(Reply::Array(groups))
+}
+
+/// `XINFO CONSUMERS key group` → array of maps: each consumer's name, pending count and
+/// milliseconds since it was last seen.
+fn xinfo_consumers(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let now = ctx.now;
+    let (key, group) = (&argv[2], &argv[3]);
+    let st = info_stream(ctx, key)?;
+    let Some(g) = st.groups.get(group.as_slice()) else {
+        return Err(error::no_such_group(group, key));
+    };
+    let consumers = g
+        .consumers
+        .iter()
+        .map(|(name, c)| {
+            Reply::Map(vec![
+                field("name", Reply::Bulk(name.clone())),
+                field("pending", Reply::int(c.pel.len())),
+                field(
+                    "idle",
+                    Reply::Integer(now.saturating_sub(c.seen_time).max(0)),
+                ),
+            ])
+        })
+        .collect();
+    Ok(Reply::Array(consumers))
+}
+
+/// `XINFO HELP` → the subcommands, one status line each.
+fn xinfo_help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(super::server::help_reply(
+        "XINFO",
+        &[
+            "CONSUMERS <key> <groupname>",
+            "    Show consumers of <groupname>.",
+            "GROUPS <key>",
+            "    Show the stream consumer groups.",
+            "STREAM <key> [FULL [COUNT <count>]",
+            "    Show information about the stream.",
+        ],
+    ))
 }
 
 /// The stream at `key`, without counting an access (the caller already looked it up).

@@ -144,7 +144,12 @@ impl AddTrim {
 }
 
 /// Parses XADD's or XTRIM's options from argv[2] on, with Redis's checks in Redis's order.
-fn parse_add_trim(argv: &[Vec<u8>], xadd: bool) -> Result<AddTrim, CmdError> {
+/// `node_max_entries` is `stream-node-max-entries`, which sets the default LIMIT of `~`.
+fn parse_add_trim(
+    argv: &[Vec<u8>],
+    xadd: bool,
+    node_max_entries: u64,
+) -> Result<AddTrim, CmdError> {
     let mut a = AddTrim::default();
     let mut limit_given = false;
     let argc = argv.len();
@@ -203,8 +208,12 @@ fn parse_add_trim(argv: &[Vec<u8>], xadd: bool) -> Result<AddTrim, CmdError> {
             return Err(error::LIMIT_WITHOUT_APPROX);
         }
     } else if a.approx {
-        // Redis's default work cap: 100 nodes' worth of entries.
-        a.limit = 100 * crate::types::stream::NODE_MAX_ENTRIES;
+        // Redis's default work cap: 100 nodes' worth of entries, kept within 1..=1000000
+        // (10000 when nodes have no entry limit).
+        a.limit = match node_max_entries.saturating_mul(100) {
+            0 => 10_000,
+            n => n.min(1_000_000),
+        };
     } else {
         a.limit = 0;
     }
@@ -229,7 +238,9 @@ fn stream_mut<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut Stream>
 /// `XADD key [NOMKSTREAM] [<MAXLEN | MINID> [= | ~] threshold [LIMIT count]] <* | id> field
 /// value [field value ...]` → the new entry's ID, or nil with NOMKSTREAM on a missing key.
 fn xadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    let a = parse_add_trim(argv, true)?;
+    let max_bytes = ctx.eng.config.stream_node_max_bytes();
+    let max_entries = ctx.eng.config.stream_node_max_entries();
+    let a = parse_add_trim(argv, true, max_entries)?;
     let field_pos = a.idpos + 1;
     let nargs = argv.len().saturating_sub(field_pos);
     if field_pos > argv.len() || nargs < 2 || nargs % 2 == 1 {
@@ -281,7 +292,7 @@ fn xadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         .chunks(2)
         .map(|p| (p[0].clone(), p[1].clone()))
         .collect();
-    st.append(id, fields);
+    st.append_limited(id, fields, max_bytes, max_entries);
     let trimmed = if a.trims() { trim(st, &a) } else { 0 };
     ctx.signal_modified(key);
     ctx.notify('t', "xadd", key);
@@ -399,7 +410,7 @@ fn xtrim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if stream_mut(ctx, key)?.is_none() {
         return Ok(Reply::Integer(0));
     }
-    let a = parse_add_trim(argv, false)?;
+    let a = parse_add_trim(argv, false, ctx.eng.config.stream_node_max_entries())?;
     let Some(st) = stream_mut(ctx, key)? else {
         return Ok(Reply::Integer(0));
     };

@@ -8,10 +8,12 @@
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
-/// Entries per node before a new one starts (`stream-node-max-entries`).
+/// Entries per node before a new one starts (`stream-node-max-entries`' default).
 pub const NODE_MAX_ENTRIES: u64 = 100;
-/// Bytes per node before a new one starts (`stream-node-max-bytes`).
+/// Bytes per node before a new one starts (`stream-node-max-bytes`' default).
 pub const NODE_MAX_BYTES: usize = 4096;
+/// The largest node Redis builds whatever `stream-node-max-bytes` says (1 GB).
+const NODE_BYTES_CAP: u64 = 1 << 30;
 
 /// A stream entry ID: milliseconds, then a sequence number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
@@ -189,6 +191,34 @@ fn sat_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
 
+/// Nodes of a compressed radix tree over sorted, distinct 16-byte `keys` from byte `depth` on.
+fn radix_nodes(keys: &[[u8; 16]], depth: usize) -> usize {
+    let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+        return 1;
+    };
+    if depth >= 16 {
+        return 1;
+    }
+    // Sorted keys: what the first and the last share, all of them share.
+    let shared = (depth..16).take_while(|&i| first[i] == last[i]).count();
+    if shared > 0 {
+        return 1 + radix_nodes(keys, depth + shared);
+    }
+    let mut total = 1;
+    let mut start = 0;
+    while start < keys.len() {
+        let byte = keys[start][depth];
+        let end = start
+            + keys[start..]
+                .iter()
+                .take_while(|k| k[depth] == byte)
+                .count();
+        total += radix_nodes(&keys[start..end], depth + 1);
+        start = end;
+    }
+    total
+}
+
 impl Stream {
     pub fn new() -> Stream {
         Stream::default()
@@ -203,18 +233,61 @@ impl Stream {
         self.entries.is_empty()
     }
 
+    /// How many nodes hold the entries (Redis's radix tree keys, one per listpack).
+    pub fn node_count(&self) -> usize {
+        self.nodes.len()
+    }
+
+    /// How many nodes the radix tree indexing the stream's nodes has, as XINFO STREAM reports
+    /// (`radix-tree-nodes`): the tree of the nodes' 16-byte big-endian master IDs, with runs
+    /// shared by every key below a point compressed into one node, a node where keys part,
+    /// and a node where each key ends; an empty tree is its root alone.
+    pub fn radix_tree_nodes(&self) -> usize {
+        let keys: Vec<[u8; 16]> = self
+            .nodes
+            .keys()
+            .map(|id| {
+                let mut k = [0u8; 16];
+                k[..8].copy_from_slice(&id.ms.to_be_bytes());
+                k[8..].copy_from_slice(&id.seq.to_be_bytes());
+                k
+            })
+            .collect();
+        radix_nodes(&keys, 0)
+    }
+
     /// The last live entry's ID (0-0 when empty).
     pub fn last_live_id(&self) -> StreamId {
         self.entries.keys().next_back().copied().unwrap_or_default()
     }
 
-    /// Appends an entry whose ID is larger than `last_id` (the caller checks).
+    /// Appends an entry whose ID is larger than `last_id` (the caller checks), with the
+    /// default node limits.
     pub fn append(&mut self, id: StreamId, fields: Fields) {
+        self.append_limited(id, fields, NODE_MAX_BYTES as u64, NODE_MAX_ENTRIES);
+    }
+
+    /// Appends an entry whose ID is larger than `last_id` (the caller checks). A new node
+    /// starts when the last one would reach `max_bytes` (0 or more than 1 GB: 1 GB) or already
+    /// holds `max_entries` entries, live or deleted (0: no count limit).
+    pub fn append_limited(
+        &mut self,
+        id: StreamId,
+        fields: Fields,
+        max_bytes: u64,
+        max_entries: u64,
+    ) {
         let payload: usize = fields.iter().map(|(f, v)| f.len() + v.len()).sum();
+        let max_bytes = if max_bytes == 0 || max_bytes > NODE_BYTES_CAP {
+            NODE_BYTES_CAP
+        } else {
+            max_bytes
+        };
         // The node to append to: the last one, unless it is full (Redis checks the bytes it
         // has plus the new entry's raw payload, and the count of entries it ever held).
         let reuse = self.nodes.iter().next_back().and_then(|(k, n)| {
-            (n.bytes + payload < NODE_MAX_BYTES && n.total < NODE_MAX_ENTRIES).then_some(*k)
+            let bytes = n.bytes.saturating_add(payload) as u64;
+            (bytes < max_bytes && (max_entries == 0 || n.total < max_entries)).then_some(*k)
         });
         let key = match reuse {
             Some(k) => k,
@@ -445,5 +518,27 @@ impl Stream {
     /// A rough count of the bytes this stream occupies.
     pub fn approx_bytes(&self) -> usize {
         self.nodes.values().map(|n| n.bytes + 32).sum::<usize>() + 64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry() -> Fields {
+        vec![(b"f".to_vec(), b"v".to_vec())]
+    }
+
+    #[test]
+    fn radix_tree_nodes_follow_the_node_ids() {
+        let mut st = Stream::new();
+        // An empty tree is its root.
+        assert_eq!(st.radix_tree_nodes(), 1);
+        // One key: a compressed run of its 16 bytes, then the node where it ends.
+        st.append_limited(StreamId::new(1, 1), entry(), 4096, 1);
+        assert_eq!((st.node_count(), st.radix_tree_nodes()), (1, 2));
+        // Two keys parting at the last byte: shared run, the parting node, two ends.
+        st.append_limited(StreamId::new(1, 2), entry(), 4096, 1);
+        assert_eq!((st.node_count(), st.radix_tree_nodes()), (2, 4));
     }
 }
