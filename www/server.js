@@ -9,6 +9,10 @@
 //   SharedWorker is missing (connection.js); its pages talk to it over a BroadcastChannel;
 // - a dedicated Worker private to one page (a widget without a namespace: memory only).
 //
+// Durability: a request that changed data is answered only once the snapshot holding the change
+// is committed to IndexedDB (see Persistence in storage.js), so no tab closing, leader or not,
+// loses an acknowledged write.
+//
 // A shared or leader server also answers on the namespace's BroadcastChannel, and takes the lock
 // "redis-playground:server:<namespace>" before it reads the stored snapshot: a server starting
 // while its predecessor still lives (a page reloaded, a leader tab closing) waits until that one
@@ -99,12 +103,17 @@ class Server {
       return;
     }
     const run = async () => {
+      let answer;
       try {
-        const ok = await this.perform(conn, msg);
-        send({ re: msg.id, ok });
+        answer = { re: msg.id, ok: await this.perform(conn, msg) };
       } catch (e) {
-        send({ re: msg.id, err: e?.message ?? String(e), code: e?.code ?? "ERR" });
+        answer = { re: msg.id, err: e?.message ?? String(e), code: e?.code ?? "ERR" };
       }
+      // The durability rule: what changed data is answered once it is stored. A failed store
+      // (storage refused) is shown in the status line and the server goes on in memory.
+      if (this.pg.dirty() > 0 && !this.persistence.blocked) await this.persistence.save().catch(() => {});
+      if (answer.ok && typeof answer.ok === "object" && "status" in answer.ok) answer.ok.status = this.status();
+      send(answer);
       this.afterWork();
     };
     const p = this.queue.then(run);

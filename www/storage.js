@@ -143,12 +143,14 @@ export class HistoryStore {
  * overwritten automatically: autosave stays paused until the user saves, resets, imports or
  * discards it.
  *
- * The durability rule: a change is stored at most `delayMs` (one second) after the first
- * change not yet stored; the wait is not restarted by later changes, so a steady stream of
- * writes is stored once a second. SAVE (and the Save button) answers only once the snapshot
- * is committed. A crash (a killed tab or browser, the server's last tab closed mid-second)
- * loses at most the changes of that last second; a snapshot is one IndexedDB transaction, so
- * it never leaves half of one.
+ * The durability rule: a request that changed data is answered only once a snapshot holding
+ * the change is committed (the server calls `save()` before it answers, as Redis does with
+ * `appendfsync always`), so an acknowledged write survives any tab closing or crashing. Changes
+ * no request made (active expiry deleting keys) are stored at most `delayMs` (one second)
+ * later, through `changed()`. A snapshot is one IndexedDB transaction, so a crash leaves the
+ * previous snapshot or the new one, never half of each. When storing fails (no IndexedDB, quota
+ * exceeded), the data stays in memory, the status says why, and the stored snapshot is the
+ * last good one.
  */
 export class Persistence {
   constructor(pg, store, { onChange = () => {}, delayMs = 1000 } = {}) {

@@ -524,6 +524,7 @@ export class Shell {
       this.connectScreen(s);
       s.note("(the tab that ran the server was closed: this client reconnected to the server another tab now runs, which loaded the last saved data)");
     }
+    this.el.dataset.server = welcome.server;
     this.applyStatus(welcome.status);
   }
 

@@ -137,6 +137,10 @@ export function crossTabTests({ mode, initScript }) {
     const before = await serverOf(b.page);
     await a.page.close();
     pages.splice(pages.indexOf(a), 1);
+    if (mode === "tabs") {
+      // Page a, opened first, ran the server: page b's tab takes over from the stored data.
+      await until(async () => (await serverOf(b.page)).id !== before.id, "page b to take over the server");
+    }
     assert.equal(await run(b.page, "GET written-by-a"), "\"kept\"\n");
     assert.equal(await run(b.page, "GET written-by-b"), "\"kept\"\n");
     await until(async () => (await run(b.page, "CLIENT LIST")).trim().split("\n").length === 1, "page a's client to be disconnected");
