@@ -58,7 +58,7 @@ export class Connection {
     this.leader = false;
   }
 
-  /** Connects; resolves with the server's welcome { server, kind, first, restored, status }. */
+  /** Connects; resolves with the server's welcome { server, kind, restored, status }. */
   async open() {
     const shared = typeof SharedWorker === "function";
     const tabs = !shared && typeof BroadcastChannel === "function" && !!navigator.locks;

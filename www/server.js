@@ -63,7 +63,7 @@ class Server {
     this.queue = Promise.resolve();
     this.lastStatus = "";
     this.statusPending = false;
-    this.first = true;         // the next welcomed page is the server's first
+    this.examplesClaimed = false;
     this.started = this.start();
     this.started.catch((e) => console.warn("redis-playground server:", e));
   }
@@ -132,13 +132,10 @@ class Server {
         self.navigator.locks.request(msg.lock, () => this.drop(msg.conn));
       }
     }
-    const first = this.first;
-    this.first = false;
     this.statusChanged();
     return {
       server: this.id,
       kind: this.kind,
-      first,
       restored: this.restored,
       status: this.status(),
     };
@@ -207,6 +204,14 @@ class Server {
         } catch (e) {
           return { keys, saveError: e.message };
         }
+      }
+      case "examples": {
+        // A widget's example commands run once on a server that starts empty, however many
+        // widgets and tabs of its namespace open: the first to ask runs them.
+        const empty = pg.keyCounts().every((n) => n === 0);
+        const run = empty && !this.examplesClaimed;
+        if (run) this.examplesClaimed = true;
+        return { run, restored: this.restored.status === "restored" && !empty };
       }
       case "export":
         return pg.snapshot();

@@ -851,14 +851,14 @@ export async function createPlayground(root, options = {}) {
     shell.notify(`Storage is unavailable (${welcome.restored.message}): the data stays in memory and will not survive closing every tab.`, { kind: "error" });
   }
   shell.start();
-  const keys = welcome.status.keys.reduce((a, b) => a + b, 0);
-  if (commands.length && namespace && !(welcome.first && keys === 0)) {
-    // The server was restored, or already runs for another tab or widget: its data is kept.
-    screen.note(welcome.first
-      ? "(your saved data was restored; Reset starts over with the example commands)"
-      : "(this server is shared with your other tabs using the same data; Reset starts over with the example commands)");
-  } else {
+  const examples = commands.length ? await server.request("examples") : { run: false };
+  if (examples.run) {
     await runCommands(screen);
+  } else if (commands.length) {
+    // The server was restored, or already runs for another tab or widget: its data is kept.
+    screen.note(examples.restored
+      ? "(your saved data was restored; Reset starts over with the example commands)"
+      : "(this server is shared by every tab and widget using the same data; Reset starts over with the example commands)");
   }
   shell.el.dataset.ready = "true";
   shell.el.dataset.server = server.server;
