@@ -73,7 +73,8 @@ class Server {
     const Playground = await loadEngine();
     this.pg = new Playground({ databases: 16 });
     this.store = this.namespace !== null ? new SnapshotStore(this.namespace) : new MemoryStore();
-    this.persistence = new Persistence(this.pg, this.store, { onChange: () => this.statusChanged() });
+    this.persistence = new Persistence(this.pg, this.store, { onChange: () => this.storageChanged() });
+    this.storageError = null;
     this.restored = await this.persistence.restore();
     this.timer = setInterval(() => this.tick(), TICK_MS);
   }
@@ -317,6 +318,19 @@ class Server {
       stored: this.namespace !== null,
       pages: this.conns.size,
     };
+  }
+
+  /** Storing just started failing (quota exceeded, storage gone) or works again: every page is
+   * told plainly, once, besides its status line. */
+  storageChanged() {
+    const error = this.persistence.error;
+    if (error && !this.storageError) {
+      this.notice(`Storing the data in this browser failed (${error}). It is kept in memory, and the snapshot stored before is unchanged.`, "error", true);
+    } else if (!error && this.storageError) {
+      this.notice("The data is stored in this browser again.");
+    }
+    this.storageError = error;
+    this.statusChanged();
   }
 
   /** Sends the status to every page when it changed (once per task at most). */

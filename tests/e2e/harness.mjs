@@ -21,18 +21,23 @@ const MIME = {
   ".svg": "image/svg+xml",
 };
 
-/** Serves www/ (plus extra in-memory pages) on a free loopback port. */
-export async function startServer(extra = {}) {
+/** Serves www/ (plus extra in-memory files: HTML strings, or `{ type, body }`) on a free
+ * loopback port; www/ is also served under each prefix of `mounts` (e.g. "/faulty/"), where
+ * `extra` can replace single files. */
+export async function startServer(extra = {}, { mounts = [] } = {}) {
   if (!existsSync(join(WWW, "pkg", "redis_playground_bg.wasm"))) {
     throw new Error("www/pkg is missing: run scripts/build-wasm.sh first (make test-e2e does)");
   }
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    let path = decodeURIComponent(new URL(req.url, "http://x").pathname);
     if (extra[path] !== undefined) {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-      res.end(extra[path]);
+      const file = typeof extra[path] === "string" ? { type: MIME[".html"], body: extra[path] } : extra[path];
+      res.writeHead(200, { "content-type": file.type, "cache-control": "no-store" });
+      res.end(file.body);
       return;
     }
+    const mount = mounts.find((m) => path.startsWith(m));
+    if (mount) path = `/${path.slice(mount.length)}`;
     const file = normalize(join(WWW, path.endsWith("/") ? `${path}index.html` : path));
     if (file !== WWW && !file.startsWith(WWW + sep)) {
       res.writeHead(403).end();
