@@ -69,6 +69,7 @@ export class Connection {
     if (this.namespace !== null && shared) {
       this.mode = "shared";
       const worker = new SharedWorker(SERVER_URL, { type: "module", name: `${PREFIX}:${this.namespace}` });
+      worker.onerror = () => this.failed("the server's worker could not start");
       this.port = worker.port;
       this.port.onmessage = (e) => this.receive(e.data);
       this.port.start();
@@ -89,6 +90,7 @@ export class Connection {
       this.mode = "private";
       const worker = new Worker(SERVER_URL, { type: "module", name: `${PREFIX}:private` });
       worker.onmessage = (e) => this.receive(e.data);
+      worker.onerror = () => this.failed("the server's worker could not start");
       worker.postMessage({ op: "serve", namespace: this.namespace });
       this.post = (m) => worker.postMessage(m);
       this.worker = worker;
@@ -101,6 +103,7 @@ export class Connection {
     navigator.locks.request(`${PREFIX}:leader:${this.namespace}`, () => {
       this.leader = true;
       const worker = new Worker(SERVER_URL, { type: "module", name: `${PREFIX}:${this.namespace}` });
+      worker.onerror = () => this.failed("the server's worker could not start");
       worker.postMessage({ op: "serve", namespace: this.namespace });
       this.worker = worker;
       return new Promise(() => {});
@@ -138,6 +141,14 @@ export class Connection {
       this.pending.delete(id);
     }
     this.hello();
+  }
+
+  /** The worker failed to load: every waiting request (the hello first) fails with the reason. */
+  failed(reason) {
+    for (const [id, p] of this.pending) {
+      p.reject(new Error(reason));
+      this.pending.delete(id);
+    }
   }
 
   receive(msg) {

@@ -1,8 +1,9 @@
-// Storage that fails under the server: IndexedDB missing, or refusing a write (quota exceeded).
-// The page must say so plainly, go on in memory, and never leave less than the last complete
-// snapshot stored. The faults are made in the server's worker: under /nodb/ and /quota/ the page
-// is served with a server.js that hides IndexedDB, or whose store refuses snapshots over 2 KB,
-// before running the real one.
+// Faults under the server. Storage that fails: IndexedDB missing, or refusing a write (quota
+// exceeded); the page must say so plainly, go on in memory, and never leave less than the last
+// complete snapshot stored. And a server that cannot start at all. The faults are made in the
+// server's worker: under /nodb/ and /quota/ the page is served with a server.js that hides
+// IndexedDB, or whose store refuses snapshots over 2 KB, before running the real one; under
+// /broken/ its server.js does not even parse.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { startServer, startBrowser, openPage, run, storedSnapshot } from "./harness.mjs";
@@ -27,8 +28,9 @@ before(async () => {
       "/nodb/fault.js": { type: JS, body: NO_DB },
       "/quota/server.js": { type: JS, body: WRAPPER },
       "/quota/fault.js": { type: JS, body: QUOTA },
+      "/broken/server.js": { type: JS, body: "this is not JavaScript" },
     },
-    { mounts: ["/nodb/", "/quota/"] },
+    { mounts: ["/nodb/", "/quota/", "/broken/"] },
   );
   browser = await startBrowser();
 });
@@ -79,4 +81,14 @@ test("a refused write keeps the data in memory and the last good snapshot stored
   const after = await storedSnapshot(page);
   assert.ok(Buffer.from(after).includes("fits") && !Buffer.from(after).includes(noise.slice(0, 40)));
   assert.deepEqual(problems, []);
+});
+
+test("a server that cannot start is reported instead of a terminal that never answers", async () => {
+  const page = await browser.context.newPage();
+  await page.goto(`${server.url}broken/`);
+  const failed = page.locator(".rp-failed");
+  await failed.waitFor();
+  assert.equal(await failed.textContent(), "redis-playground could not start: the server's worker could not start");
+  assert.equal(await page.locator(".rp-screen").count(), 0);
+  await page.close();
 });
