@@ -14,6 +14,7 @@
 // too, and is granted it when the page is gone, which tells it to disconnect the page's clients.
 
 const PREFIX = "redis-playground";
+const PROTOCOL = 1; // server.js's PROTOCOL
 const SERVER_URL = new URL("./server.js", import.meta.url);
 
 /** Thrown for a request the server never answered because it stopped (its tab closed). */
@@ -114,7 +115,7 @@ export class Connection {
   hello() {
     const id = ++this.seq;
     const p = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
-    this.helloMsg = { op: "hello", id, conn: this.conn, lock: this.lock };
+    this.helloMsg = { op: "hello", id, conn: this.conn, lock: this.lock, protocol: PROTOCOL };
     this.welcomed = p.then((welcome) => {
       const previous = this.server;
       this.server = welcome.server;

@@ -20,7 +20,8 @@
 //
 // Messages (structured clones):
 //   page → server  { op, id, conn, server, ...args }   `server` is the server id the page was
-//                  welcomed by (absent in "hello"); a request meant for another server is refused
+//                  welcomed by; a request meant for another server is refused
+//                  { op: "hello", id, conn, lock, protocol }   first, and after a hand-over
 //   server → page  { re: id, ok: value } | { re: id, err: message, code }
 //                  { push: "client", client, outs, blocked, prompt }   messages for a client
 //                  { push: "status", status }                          keys, memory, saves
@@ -31,6 +32,9 @@ import { loadEngine } from "./engine.js";
 import { MemoryStore, Persistence, SnapshotStore } from "./storage.js";
 
 const PREFIX = "redis-playground";
+// The message protocol's version: a page and a server of different versions (a tab left open
+// across an update of the site) must not misread each other.
+const PROTOCOL = 1;
 const TICK_MS = 100;
 const MAX_REPEAT = 10000;
 
@@ -91,6 +95,10 @@ class Server {
       return;
     }
     if (msg.op === "hello") {
+      if (msg.protocol !== PROTOCOL) {
+        send({ re: msg.id, err: "another tab runs a different version of the playground: close every tab of it, then reload", code: "VERSION" });
+        return;
+      }
       send({ re: msg.id, ok: this.welcome(msg, send) });
       return;
     }

@@ -789,6 +789,12 @@ export async function createPlayground(root, options = {}) {
   });
   let local;
   let welcome;
+  // Shown until the server answers; a server waits for its predecessor to stop (see server.js).
+  const connecting = el("div", "rp rp-connecting", "Connecting to the Redis server…");
+  root.append(connecting);
+  const slow = setTimeout(() => {
+    connecting.textContent = "Waiting for the Redis server: the previous server of this data is still stopping (or another copy of the playground in this browser holds it: close its tabs).";
+  }, 3000);
   try {
     const [Playground, w] = await Promise.all([loadEngine(), server.open()]);
     // The page's own engine answers hints, completion and help; it holds no data.
@@ -798,6 +804,9 @@ export async function createPlayground(root, options = {}) {
     const msg = el("div", "rp rp-failed", `redis-playground could not start: ${e.message}`);
     root.append(msg);
     throw e;
+  } finally {
+    clearTimeout(slow);
+    connecting.remove();
   }
   const history = new HistoryStore(namespace && persistHistory ? `redis-playground:history:${namespace}` : null);
   const runCommands = async (screen) => {

@@ -111,6 +111,11 @@ export function crossTabTests({ mode, initScript }) {
     await screen(a.page).locator(".rp-line").waitFor({ state: "visible" });
     assert.equal(await run(b.page, "LPUSH jobs later"), "(integer) 1\n");
     assert.equal(await run(a.page, "LPOP jobs"), "\"later\"\n");
+    // A wait with a timeout ends by itself: the server's clock runs without any page's help.
+    assert.equal(await run(a.page, "BLPOP nothing 0.3"), null);
+    await a.page.waitForFunction(() => document.querySelector(".rp-screen:not([hidden]) .rp-out").textContent
+      .endsWith("127.0.0.1:6379> BLPOP nothing 0.3(nil)\n"));
+    await screen(a.page).locator(".rp-line").waitFor({ state: "visible" });
   });
 
   test("a long command shows it is running and leaves the page usable", async () => {

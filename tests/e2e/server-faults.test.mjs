@@ -3,10 +3,13 @@
 // complete snapshot stored. And a server that cannot start at all. The faults are made in the
 // server's worker: under /nodb/ and /quota/ the page is served with a server.js that hides
 // IndexedDB, or whose store refuses snapshots over 2 KB, before running the real one; under
-// /broken/ its server.js does not even parse.
+// /broken/ its server.js does not even parse. Under /newer/ the page speaks a later protocol to
+// the same shared server, as a tab of an updated site would to a server an old tab still runs.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, startBrowser, openPage, run, storedSnapshot } from "./harness.mjs";
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { startServer, startBrowser, openPage, run, storedSnapshot, WWW } from "./harness.mjs";
 
 const JS = "text/javascript; charset=utf-8";
 // The fault is its own module, so that it is in place before the real server.js runs (a
@@ -22,6 +25,10 @@ const WRAPPER = `import "./fault.js";\nimport "/server.js";\n`;
 let server, browser;
 
 before(async () => {
+  const connection = (await readFile(join(WWW, "connection.js"), "utf8"))
+    .replace("const PROTOCOL = 1;", "const PROTOCOL = 2;")
+    .replace('new URL("./server.js", import.meta.url)', 'new URL("/server.js", import.meta.url)');
+  assert.match(connection, /PROTOCOL = 2;[\s\S]*"\/server\.js"/);
   server = await startServer(
     {
       "/nodb/server.js": { type: JS, body: WRAPPER },
@@ -29,8 +36,9 @@ before(async () => {
       "/quota/server.js": { type: JS, body: WRAPPER },
       "/quota/fault.js": { type: JS, body: QUOTA },
       "/broken/server.js": { type: JS, body: "this is not JavaScript" },
+      "/newer/connection.js": { type: JS, body: connection },
     },
-    { mounts: ["/nodb/", "/quota/", "/broken/"] },
+    { mounts: ["/nodb/", "/quota/", "/broken/", "/newer/"] },
   );
   browser = await startBrowser();
 });
@@ -80,6 +88,8 @@ test("a refused write keeps the data in memory and the last good snapshot stored
   assert.match(await page.locator(".rp-status-save").textContent(), /^saved \d/);
   const after = await storedSnapshot(page);
   assert.ok(Buffer.from(after).includes("fits") && !Buffer.from(after).includes(noise.slice(0, 40)));
+  // Closed, so that its server (another script for the same namespace) lets the next one start.
+  await page.close();
   assert.deepEqual(problems, []);
 });
 
@@ -91,4 +101,19 @@ test("a server that cannot start is reported instead of a terminal that never an
   assert.equal(await failed.textContent(), "redis-playground could not start: the server's worker could not start");
   assert.equal(await page.locator(".rp-screen").count(), 0);
   await page.close();
+});
+
+test("a page and a server of different versions refuse each other plainly", async () => {
+  const old = await openPage(browser.context, server.url);
+  assert.equal(await run(old.page, "SET kept 1"), "OK\n");
+  const page = await browser.context.newPage();
+  await page.goto(`${server.url}newer/`);
+  const failed = page.locator(".rp-failed");
+  await failed.waitFor();
+  assert.equal(await failed.textContent(), "redis-playground could not start: another tab runs a different version of the playground: close every tab of it, then reload");
+  // The running server and its tab are untouched.
+  assert.equal(await run(old.page, "GET kept"), "\"1\"\n");
+  await page.close();
+  await old.page.close();
+  assert.deepEqual(old.problems, []);
 });
