@@ -17,6 +17,10 @@ test("when the leader's page closes, another page takes over with the saved data
   assert.equal(await run(leader.page, "SET from-leader 1"), "OK\n");
   assert.equal(await run(follower.page, "SET from-follower 2"), "OK\n");
   await waitSaved(follower.page);
+  // A second client of the follower waits in BLPOP while the leader goes.
+  await follower.page.locator(".rp-new").click();
+  assert.equal(await run(follower.page, "BLPOP never 0"), null);
+  await screen(follower.page).locator(".rp-wait").waitFor({ state: "visible" });
   await leader.page.close();
   t.pages.splice(t.pages.indexOf(leader), 1);
   // The follower's clients reconnect to the server its own tab now runs, and say so.
@@ -26,6 +30,10 @@ test("when the leader's page closes, another page takes over with the saved data
     return s.id !== before.id && s;
   }, "the follower to know the new server");
   assert.equal(after.mode, "tabs");
+  // The waiting client's connection ended with the old server: it has its prompt back.
+  await screen(follower.page).locator(".rp-line").waitFor({ state: "visible" });
+  assert.equal(await screen(follower.page).locator(".rp-wait").isVisible(), false);
+  await follower.page.locator(".rp-tab[role=tab]").nth(1).locator(".rp-tab-close").click();
   assert.equal(await run(follower.page, "GET from-leader"), "\"1\"\n");
   assert.equal(await run(follower.page, "GET from-follower"), "\"2\"\n");
   assert.equal((await run(follower.page, "CLIENT LIST")).trim().split("\n").length, 1);
