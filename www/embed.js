@@ -5,10 +5,11 @@
 //                     commands="SET greeting hello
 //   GET greeting"></redis-playground>
 //
-// Attributes: `commands` lines run when the terminal starts (one per line), `namespace` the
-// IndexedDB key its data is kept under (without it, nothing is stored), `height` a CSS length
-// (a bare number is pixels). Each element is its own server with its own clients; the
-// terminal code is the page's (terminal.js), inside a shadow root.
+// Attributes: `commands` lines run when a server starts empty (one per line), `namespace` the
+// server to use and the IndexedDB key its data is kept under, `height` a CSS length (a bare
+// number is pixels). Widgets with the same namespace, on this page or in other tabs, are clients
+// of one server (server.js); a widget without a namespace has a private server whose data stays
+// in memory. The terminal code is the page's (terminal.js), inside a shadow root.
 import { createPlayground } from "./terminal.js";
 
 const STYLE_URL = new URL("./style.css", import.meta.url).href;

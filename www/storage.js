@@ -137,37 +137,36 @@ export class HistoryStore {
 }
 
 /**
- * Keeps the engine's data in a store: restores it on start, saves it about a second after
- * changes (and when the page is hidden or left), and carries out the explicit actions
- * (save, reset, import). When the stored snapshot cannot be read it is never overwritten
- * automatically: autosave stays paused until the user saves, resets, imports or discards it.
+ * Keeps the engine's data in a store. It runs where the engine runs (the server worker, see
+ * server.js): restores the snapshot on start, saves after changes, and carries out the
+ * explicit actions (save, reset, import). When the stored snapshot cannot be read it is never
+ * overwritten automatically: autosave stays paused until the user saves, resets, imports or
+ * discards it.
+ *
+ * The durability rule: a request that changed data is answered only once a snapshot holding
+ * the change is committed (the server calls `save()` before it answers, as Redis does with
+ * `appendfsync always`), so an acknowledged write survives any tab closing or crashing. Changes
+ * no request made (active expiry deleting keys) are stored at most `delayMs` (one second)
+ * later, through `changed()`. A snapshot is one IndexedDB transaction, so a crash leaves the
+ * previous snapshot or the new one, never half of each. When storing fails (no IndexedDB, quota
+ * exceeded), the data stays in memory, the status says why, and the stored snapshot is the
+ * last good one.
  */
 export class Persistence {
-  constructor(pg, store, { onChange = () => {}, delayMs = 1000, maxDelayMs = 5000 } = {}) {
+  constructor(pg, store, { onChange = () => {}, delayMs = 1000 } = {}) {
     this.pg = pg;
     this.store = store;
     this.onChange = onChange;
     this.delayMs = delayMs;
-    this.maxDelayMs = maxDelayMs;
     this.savedAt = null;     // when the data last reached the store (ms), null if never
     this.blocked = null;     // { message } while a corrupt stored snapshot is protected
     this.error = null;       // the last save failure, shown in the status line
     this.timer = null;
-    this.dirtySeen = 0;
-    this.firstChange = 0;
     this.chain = Promise.resolve();
-    this.onHide = () => {
-      if (document.visibilityState === "hidden") this.flush();
-    };
-    this.onPageHide = () => this.flush();
-    document.addEventListener("visibilitychange", this.onHide);
-    window.addEventListener("pagehide", this.onPageHide);
   }
 
   destroy() {
     clearTimeout(this.timer);
-    document.removeEventListener("visibilitychange", this.onHide);
-    window.removeEventListener("pagehide", this.onPageHide);
   }
 
   /** Restores the stored snapshot: "empty", "restored", or "corrupt" (with `message`). */
@@ -195,25 +194,17 @@ export class Persistence {
     return { status: "restored" };
   }
 
-  /** Called after anything that may have written: schedules a save when there are changes. */
+  /** Called after anything that may have written (and on every tick): when there are
+   * unsaved changes and no save is scheduled, schedules one `delayMs` from now. */
   changed() {
-    const dirty = this.pg.dirty();
-    if (this.blocked || dirty === 0) return;
-    // Only a new change restarts the wait (this is also called on every tick).
-    if (this.timer !== null && dirty === this.dirtySeen) return;
-    this.dirtySeen = dirty;
-    const now = Date.now();
-    if (this.timer === null) this.firstChange = now;
-    clearTimeout(this.timer);
-    // Debounced, but a steady stream of writes still saves every few seconds.
-    const wait = Math.max(0, Math.min(this.delayMs, this.firstChange + this.maxDelayMs - now));
+    if (this.blocked || this.timer !== null || this.pg.dirty() === 0) return;
     this.timer = setTimeout(() => {
       this.timer = null;
       this.save().catch(() => {});
-    }, wait);
+    }, this.delayMs);
   }
 
-  /** Saves now if there is anything unsaved (page hidden or left). */
+  /** Saves now if there is anything unsaved (a page was hidden or left). */
   flush() {
     if (this.blocked || this.pg.dirty() === 0) return;
     clearTimeout(this.timer);

@@ -3,19 +3,24 @@
 //
 // - Screen: one client's terminal (its prompt, its output, its input line and history).
 // - Shell: the client tabs, the toolbar, notices and the status line around the screens; it
-//   runs typed lines (redis-cli's own commands here, the rest in the engine) and delivers
-//   messages waiting for each client.
-// - createPlayground(root, options): loads the engine, restores the stored snapshot and
-//   builds a Shell inside `root`.
+//   runs typed lines (redis-cli's own commands here, the rest on the server) and shows the
+//   messages the server pushes for each client.
+// - createPlayground(root, options): connects to the namespace's server (connection.js; the
+//   engine and its storage live in a worker shared by every tab, see server.js) and builds a
+//   Shell inside `root`.
+//
+// The page only renders. Hints, completion and help are stateless: a small engine of the page's
+// own answers them at once, without asking the server for every keystroke.
 //
 // Everything shown comes from the engine as text and is inserted with textContent: a value
 // such as `<img src=x onerror=alert(1)>` is displayed, never interpreted.
 
 import { loadEngine } from "./engine.js";
-import { HistoryStore, MemoryStore, Persistence, SnapshotStore } from "./storage.js";
+import { Connection } from "./connection.js";
+import { HistoryStore } from "./storage.js";
 
-const TICK_MS = 100;
-const STATUS_MS = 1000;
+const RUNNING_MS = 200;        // a command still running after this is shown as running
+const DEFAULT_PROMPT = "127.0.0.1:6379> ";
 const MAX_ENTRIES = 3000;      // output blocks kept per screen
 const MAX_REPEAT = 10000;      // bound on redis-cli's "N command" repetition
 
@@ -28,7 +33,7 @@ To get help about Redis commands type:
 In this playground:
       "clear" or Ctrl+L clears the screen; Up/Down walk the command history
       Tab completes command names; "+" opens another client in its own tab
-      The data is saved in this browser (SAVE saves now; LASTSAVE tells when)
+      The data is saved in this browser and shared by its tabs (SAVE saves now)
 `;
 
 function el(tag, className, text) {
@@ -65,9 +70,11 @@ function clockTime(ms) {
 
 /** One client's terminal. */
 export class Screen {
-  constructor(shell, client, label, history) {
+  constructor(shell, label, history) {
     this.shell = shell;
-    this.client = client;
+    this.client = null;              // the server's client id, once connected
+    this.opened = Promise.resolve(); // settles when the client is connected
+    this.prompt = DEFAULT_PROMPT;
     this.label = label;
     this.history = history;          // this screen's own input history (oldest first)
     this.histIndex = history.length; // history.length means "the line being typed"
@@ -98,6 +105,10 @@ export class Screen {
     this.wait = el("div", "rp-wait", "(waiting for a reply: push data from another client tab, or press Ctrl+C to stop waiting)");
     this.wait.hidden = true;
     this.blocked = false;
+    // Shown while a command runs long on the server: the page itself stays usable.
+    this.runningEl = el("div", "rp-running", "(running on the server…)");
+    this.runningEl.hidden = true;
+    this.runTimer = null;
     this.el.tabIndex = -1;
     this.el.addEventListener("keydown", (e) => {
       if (this.blocked && e.ctrlKey && (e.key === "c" || e.key === "C")) {
@@ -105,7 +116,7 @@ export class Screen {
         this.shell.interrupt(this);
       }
     });
-    this.el.append(this.out, this.line, this.wait);
+    this.el.append(this.out, this.runningEl, this.line, this.wait);
 
     // Whether the view follows new output: false while the user reads back up the screen.
     this.stick = true;
@@ -144,7 +155,29 @@ export class Screen {
   }
 
   refreshPrompt() {
-    this.promptEl.textContent = this.shell.pg.prompt(this.client);
+    this.promptEl.textContent = this.prompt;
+  }
+
+  setPrompt(prompt) {
+    if (typeof prompt !== "string") return;
+    this.prompt = prompt;
+    this.refreshPrompt();
+  }
+
+  /** Marks a command in flight (data-running); one still running after RUNNING_MS shows so. */
+  setRunning(on) {
+    clearTimeout(this.runTimer);
+    this.runTimer = null;
+    if (on) {
+      this.el.dataset.running = "true";
+      this.runTimer = setTimeout(() => {
+        this.runningEl.hidden = false;
+        this.scrollToEnd();
+      }, RUNNING_MS);
+    } else {
+      delete this.el.dataset.running;
+      this.runningEl.hidden = true;
+    }
   }
 
   scrollToEnd() {
@@ -177,8 +210,22 @@ export class Screen {
 
   /** Prints an engine outcome `{ text, reply }`. */
   printOutcome(out) {
-    const pre = this.print(out.text, out.reply?.type === "error" ? "rp-error" : "");
-    if (pre && out.reply) pre.dataset.type = out.reply.type;
+    this.printOutcomes([out]);
+  }
+
+  /** Prints outcomes in one go: a repeated command's thousand replies cost one layout. */
+  printOutcomes(outs) {
+    if (outs.length === 0) return;
+    const frag = document.createDocumentFragment();
+    for (const out of outs.slice(-MAX_ENTRIES)) {
+      if (out.text === "") continue;
+      const pre = el("pre", out.reply?.type === "error" ? "rp-reply rp-error" : "rp-reply", out.text);
+      if (out.reply) pre.dataset.type = out.reply.type;
+      frag.append(pre);
+    }
+    this.out.append(frag);
+    this.trim();
+    this.scrollToEnd();
     this.shell.markFirstReply();
   }
 
@@ -209,7 +256,7 @@ export class Screen {
     let h = "";
     if (v.trim() !== "") {
       try {
-        h = this.shell.pg.hints(v) ?? "";
+        h = this.shell.local.hints(v) ?? "";
       } catch {
         h = "";
       }
@@ -281,7 +328,7 @@ export class Screen {
       const [, before, word] = m;
       let names = [];
       try {
-        names = this.shell.pg.complete(word);
+        names = this.shell.local.complete(word);
       } catch {
         names = [];
       }
@@ -316,20 +363,22 @@ export class Screen {
 export class Shell {
   /**
    * @param {HTMLElement|ShadowRoot} root where to build
-   * @param {object} o  { pg, history: HistoryStore, actions: ["save","reset","export","import"],
+   * @param {object} o  { server: Connection, local: Playground (hints, completion, help),
+   *                      history: HistoryStore, actions: ["save","reset","export","import"],
    *                      onReset: async () => {} }
    */
   constructor(root, o) {
-    this.pg = o.pg;
+    this.server = o.server;
+    this.local = o.local;
     this.historyStore = o.history;
     this.onReset = o.onReset ?? (async () => {});
-    this.persistence = null;
     this.screens = [];
+    this.byClient = new Map();   // server client id → Screen
     this.current = null;
     this.queue = Promise.resolve();
-    this.timers = [];
     this.firstReply = false;
     this.resetArmed = null;
+    this.state = null;           // the server's last status
 
     this.el = el("div", "rp");
     const bar = el("div", "rp-bar");
@@ -364,7 +413,8 @@ export class Shell {
     this.statusKeys = el("span", "rp-status-keys");
     this.statusMem = el("span", "rp-status-mem");
     this.statusSave = el("span", "rp-status-save");
-    this.status.append(this.statusKeys, this.statusMem, this.statusSave);
+    this.statusShared = el("span", "rp-status-shared");
+    this.status.append(this.statusKeys, this.statusMem, this.statusSave, this.statusShared);
     this.el.append(bar, this.notice, this.screensEl, this.status);
     root.append(this.el);
     // A notice appearing, or a resized window, must not push the prompt out of sight.
@@ -376,10 +426,10 @@ export class Shell {
 
   // ---- clients and tabs -------------------------------------------------------------------
 
+  /** Opens a client tab at once; its connection follows (lines typed meanwhile wait for it). */
   addClient() {
-    const client = this.pg.openClient();
     const n = this.screens.length === 0 ? 1 : Math.max(...this.screens.map((s) => s.number)) + 1;
-    const screen = new Screen(this, client, `client ${n}`, this.historyStore.load());
+    const screen = new Screen(this, `client ${n}`, this.historyStore.load());
     screen.number = n;
     const tab = el("div", "rp-tab");
     tab.setAttribute("role", "tab");
@@ -406,9 +456,24 @@ export class Shell {
     this.tabs.insertBefore(tab, this.newTab);
     this.screensEl.append(screen.el);
     this.screens.push(screen);
+    this.connectScreen(screen);
     this.select(screen);
     this.updateTabs();
     return screen;
+  }
+
+  /** Gives the screen a new client on the server. */
+  connectScreen(screen) {
+    screen.opened = this.server.request("open").then(({ client, prompt }) => {
+      if (!this.screens.includes(screen)) {
+        this.server.request("close", { client }).catch(() => {});
+        return;
+      }
+      screen.client = client;
+      this.byClient.set(client, screen);
+      screen.setPrompt(prompt);
+    });
+    screen.opened.catch((e) => screen.note(`(could not connect: ${e.message})`));
   }
 
   select(screen) {
@@ -429,11 +494,14 @@ export class Shell {
   }
 
   closeClient(screen) {
-    this.pg.closeClient(screen.client);
+    const old = screen.client;
+    screen.client = null;
+    this.byClient.delete(old);
+    if (old !== null) this.server.request("close", { client: old }).catch(() => {});
     if (this.screens.length === 1) {
       // The last tab stays: like restarting redis-cli, a fresh connection takes its place.
-      screen.client = this.pg.openClient();
-      screen.refreshPrompt();
+      screen.setBlocked(false);
+      this.connectScreen(screen);
       screen.note("(connection closed; a new client is connected)");
       return;
     }
@@ -446,9 +514,23 @@ export class Shell {
     this.current.focus();
   }
 
+  /** The server changed (the tab that ran it closed, another tab took over with the last saved
+   * data): every screen gets a new client, and says so. */
+  serverChanged(welcome) {
+    this.byClient.clear();
+    for (const s of this.screens) {
+      s.client = null;
+      s.setBlocked(false);
+      this.connectScreen(s);
+      s.note("(the tab that ran the server was closed: this client reconnected to the server another tab now runs, which loaded the last saved data)");
+    }
+    this.el.dataset.server = welcome.server;
+    this.applyStatus(welcome.status);
+  }
+
   // ---- running lines -----------------------------------------------------------------------
 
-  /** Queues a typed line: lines run one after another even when a SAVE is being stored. */
+  /** Queues a typed line: lines run one after another, each once the previous one answered. */
   submit(screen, line, { record = true } = {}) {
     if (record) {
       screen.remember(line);
@@ -468,13 +550,18 @@ export class Shell {
     if (!this.screens.includes(screen)) return;
     screen.echo(line);
     try {
+      await screen.opened;
       await this.dispatch(screen, line);
     } catch (e) {
-      // The engine failing is a bug, not a Redis error: say so plainly.
-      screen.print(`(page error) ${e?.message ?? e}\n`, "rp-error");
-      console.warn("redis-playground:", e);
+      if (e?.code === "LOST" || e?.code === "NOCLIENT") {
+        // As redis-cli says when its server goes away: the command may or may not have run.
+        screen.print(`(error) ${e.message}: the command may not have run\n`, "rp-error");
+      } else {
+        // The server failing is a bug, not a Redis error: say so plainly.
+        screen.print(`(page error) ${e?.message ?? e}\n`, "rp-error");
+        console.warn("redis-playground:", e);
+      }
     }
-    this.afterCommand();
   }
 
   async dispatch(screen, line) {
@@ -502,80 +589,52 @@ export class Shell {
       this.closeClient(screen);
       return;
     }
-    for (let i = 0; i < times; i++) {
-      let out = this.pg.execute(screen.client, rest);
-      // SAVE answers once the snapshot is stored, and fails as Redis's does if it cannot be.
-      const request = this.pg.takeSaveRequest();
-      if (request === "save") out = await this.storeForSave(out);
-      else if (request != null) this.storeInBackground();
-      screen.printOutcome(out);
-      screen.refreshPrompt();
-    }
-  }
-
-  /** Carries out the engine's SAVE: stores the snapshot, then answers the engine's reply, or
-   * Redis's bare error when storage refused it. */
-  async storeForSave(out) {
+    if (times === 0) return;
+    screen.setRunning(true);
+    let res;
     try {
-      await this.persistence.save({ explicit: true });
-      this.pg.saveFinished(true);
-      return out;
-    } catch (e) {
-      this.pg.saveFinished(false);
-      this.notify(`Save failed: ${e.message}`, { kind: "error" });
-      return { text: "(error) ERR\n", reply: { type: "error", value: "ERR" } };
+      res = await this.server.request("exec", { client: screen.client, line: rest, times });
+    } finally {
+      screen.setRunning(false);
     }
+    this.showClient(screen, res);
+    this.applyStatus(res.status);
   }
 
-  /** A background save the engine asked for from a tick (a save rule, a scheduled BGSAVE). */
-  serviceBackgroundSave() {
-    if (this.pg.takeSaveRequest() != null) this.storeInBackground();
+  /** Prints what the server sent for a client: replies, messages, its prompt, whether it waits. */
+  showClient(screen, { outs = [], prompt, blocked = false }) {
+    screen.printOutcomes(outs);
+    screen.setPrompt(prompt);
+    screen.setBlocked(blocked);
   }
 
-  /** Stores the snapshot without waiting; INFO shows the save in progress until it is done. */
-  storeInBackground() {
-    if (!this.persistence) {
-      this.pg.saveFinished(false);
-      return;
+  /** A message the server pushed: for a client (pub/sub, a served BLPOP), the status, a notice. */
+  onPush(msg) {
+    if (msg.push === "client") {
+      const screen = this.byClient.get(msg.client);
+      if (screen) this.showClient(screen, msg);
+    } else if (msg.push === "status") {
+      this.applyStatus(msg.status);
+    } else if (msg.push === "notice") {
+      this.notify(String(msg.message), { kind: msg.kind === "error" ? "error" : "info", sticky: !!msg.sticky });
     }
-    this.persistence
-      .save({ explicit: true })
-      .then(() => this.pg.saveFinished(true))
-      .catch((e) => {
-        this.pg.saveFinished(false);
-        this.notify(`Background save failed: ${e.message}`, { kind: "error" });
-      });
   }
 
   /** HELP, HELP <command>, HELP @<group>, as redis-cli prints them. */
   helpText(arg) {
     const topic = arg.trim();
     if (topic === "") return HELP_INTRO;
-    return this.pg.help(topic) ?? "\n";
-  }
-
-  /** After every command: deliver waiting messages, refresh prompts and status, autosave. */
-  afterCommand() {
-    this.serviceBackgroundSave();
-    this.drainAll();
-    for (const s of this.screens) s.refreshPrompt();
-    this.updateStatus();
-    this.persistence?.changed();
-  }
-
-  drainAll() {
-    for (const s of this.screens) {
-      const msgs = this.pg.drain(s.client);
-      for (const m of msgs) s.printOutcome(m);
-      s.setBlocked(this.pg.isBlocked(s.client));
-      if (msgs.length) s.refreshPrompt();
-    }
+    return this.local.help(topic) ?? "\n";
   }
 
   /** Ctrl+C on a blocked client: it stops waiting, with the reply its timeout would give. */
-  interrupt(screen) {
-    this.pg.unblock(screen.client);
-    this.afterCommand();
+  async interrupt(screen) {
+    if (screen.client === null) return;
+    try {
+      this.showClient(screen, await this.server.request("unblock", { client: screen.client }));
+    } catch (e) {
+      screen.note(`(could not stop waiting: ${e.message})`);
+    }
   }
 
   markFirstReply() {
@@ -586,53 +645,39 @@ export class Shell {
 
   // ---- background work ---------------------------------------------------------------------
 
+  /** The server does the background work; a widget put back on the page has nothing to resume. */
   start() {
-    if (this.timers.length) return;
-    let sinceStatus = 0;
-    this.timers.push(setInterval(() => {
-      try {
-        this.pg.tick();
-        this.serviceBackgroundSave();
-        this.drainAll();
-        // Active expiry deletes keys: it counts as a change to save.
-        this.persistence?.changed();
-        sinceStatus += TICK_MS;
-        if (sinceStatus >= STATUS_MS) {
-          sinceStatus = 0;
-          this.updateStatus();
-        }
-      } catch (e) {
-        // The engine failed (a bug): stop calling it every 100 ms and say what to do.
-        this.stop();
-        console.warn("redis-playground tick:", e);
-        this.notify(`The engine stopped after an internal error (${e?.message ?? e}). Reload the page; the last saved data is kept.`, { kind: "error", sticky: true });
-      }
-    }, TICK_MS));
     this.updateStatus();
   }
 
-  /** Stops the background work and saves what is pending (a widget removed from the page);
-   * start() resumes it. */
+  /** A widget removed from the page: asks the server to store what is pending. */
   stop() {
-    for (const t of this.timers) clearInterval(t);
-    this.timers = [];
-    this.persistence?.flush();
+    this.server.tell("flush");
+  }
+
+  applyStatus(status) {
+    if (!status) return;
+    this.state = status;
+    this.updateStatus();
   }
 
   updateStatus() {
-    const counts = this.pg.keyCounts();
+    const st = this.state;
+    if (!st) return;
     const parts = [];
-    counts.forEach((n, i) => { if (n > 0) parts.push(`db${i}:${n}`); });
+    st.keys.forEach((n, i) => { if (n > 0) parts.push(`db${i}:${n}`); });
     this.statusKeys.textContent = parts.length ? parts.join(" ") : "no keys";
-    this.statusMem.textContent = `memory ${humanBytes(this.pg.memory())}`;
-    const p = this.persistence;
+    this.statusMem.textContent = `memory ${humanBytes(st.memory)}`;
     let save;
-    if (p?.blocked) save = "autosave paused (stored snapshot unreadable)";
-    else if (p?.error) save = `not saved: ${p.error}`;
-    else if (p?.savedAt) save = `saved ${clockTime(p.savedAt)}`;
+    if (st.blocked) save = "autosave paused (stored snapshot unreadable)";
+    else if (st.error) save = `not saved: ${st.error}`;
+    else if (st.savedAt) save = `saved ${clockTime(st.savedAt)}`;
     else save = "not saved yet";
-    if (!p?.blocked && this.pg.dirty() > 0) save += " · unsaved changes";
+    if (!st.blocked && st.dirty > 0) save += " · unsaved changes";
     this.statusSave.textContent = save;
+    const others = (st.pages ?? 1) - 1;
+    this.statusShared.textContent = st.stored && others > 0 ? `shared with ${others} other tab${others === 1 ? "" : "s"}` : "";
+    this.statusShared.hidden = this.statusShared.textContent === "";
   }
 
   // ---- notices and toolbar -----------------------------------------------------------------
@@ -651,7 +696,7 @@ export class Shell {
 
   async saveClicked() {
     try {
-      await this.persistence.save({ explicit: true });
+      this.applyStatus(await this.server.request("save"));
       this.notify("Saved in this browser.");
     } catch (e) {
       this.notify(`Saving failed: ${e.message}`, { kind: "error" });
@@ -668,8 +713,7 @@ export class Shell {
     }
     this.disarmReset();
     try {
-      await this.persistence.reset();
-      this.afterCommand();
+      this.applyStatus(await this.server.request("reset"));
       this.notify("All data deleted, here and in this browser's storage.");
       await this.onReset();
     } catch (e) {
@@ -684,8 +728,13 @@ export class Shell {
     this.resetBtn.classList.remove("rp-armed");
   }
 
-  exportClicked() {
-    this.download(this.pg.snapshot(), `redis-playground-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-")}.rdb`);
+  async exportClicked() {
+    try {
+      const bytes = await this.server.request("export");
+      this.download(bytes, `redis-playground-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-")}.rdb`);
+    } catch (e) {
+      this.notify(`Export failed: ${e.message}`, { kind: "error" });
+    }
   }
 
   download(bytes, filename) {
@@ -711,76 +760,94 @@ export class Shell {
       this.notify(`Import refused: “${file.name}” could not be read (${e.message}). Your data is unchanged.`, { kind: "error" });
       return;
     }
+    let res;
     try {
-      await this.persistence.import(bytes);
+      res = await this.server.request("import", { bytes });
     } catch (e) {
-      this.updateStatus();
       this.notify(`Import refused: “${file.name}” is not a usable Redis snapshot (${e.message}). Your data is unchanged.`, { kind: "error", sticky: true });
       return;
     }
-    this.afterCommand();
-    const keys = this.pg.keyCounts().reduce((a, b) => a + b, 0);
-    const what = `Imported “${file.name}”: ${keys} key${keys === 1 ? "" : "s"}.`;
-    try {
-      // An import is an explicit act: it is stored at once, over anything stored before.
-      await this.persistence.save({ explicit: true });
-      this.notify(what);
-    } catch (e) {
-      this.notify(`${what} Storing it in this browser failed (${e.message}); use Save to retry.`, { kind: "error" });
-    }
+    const what = `Imported “${file.name}”: ${res.keys} key${res.keys === 1 ? "" : "s"}.`;
+    if (res.saveError) this.notify(`${what} Storing it in this browser failed (${res.saveError}); use Save to retry.`, { kind: "error" });
+    else this.notify(what);
   }
 }
 
 /**
  * Builds a playground inside `root`.
- * Options: namespace (storage key; null keeps everything in memory), actions (toolbar buttons),
- * commands (lines to run first), persistHistory (keep the input history in localStorage).
+ * Options: namespace (the server to share, and its storage key; null: a private server whose
+ * data stays in memory), actions (toolbar buttons), commands (lines to run first on a new
+ * server), persistHistory (keep the input history in localStorage).
  * Resolves with the Shell; on failure, shows why inside `root` and rejects.
  */
 export async function createPlayground(root, options = {}) {
   const { namespace = "default", actions, commands = [], persistHistory = true } = options;
-  let Playground;
+  let shell = null;
+  const server = new Connection(namespace, {
+    onPush: (msg) => shell?.onPush(msg),
+    onServerChange: (welcome) => shell?.serverChanged(welcome),
+  });
+  let local;
+  let welcome;
+  // Shown until the server answers; a server waits for its predecessor to stop (see server.js).
+  const connecting = el("div", "rp rp-connecting", "Connecting to the Redis server…");
+  root.append(connecting);
+  const slow = setTimeout(() => {
+    connecting.textContent = "Waiting for the Redis server: the previous server of this data is still stopping (or another copy of the playground in this browser holds it: close its tabs).";
+  }, 3000);
   try {
-    Playground = await loadEngine();
+    const [Playground, w] = await Promise.all([loadEngine(), server.open()]);
+    // The page's own engine answers hints, completion and help; it holds no data.
+    local = new Playground({ databases: 1 });
+    welcome = w;
   } catch (e) {
     const msg = el("div", "rp rp-failed", `redis-playground could not start: ${e.message}`);
     root.append(msg);
     throw e;
+  } finally {
+    clearTimeout(slow);
+    connecting.remove();
   }
-  const pg = new Playground({ databases: 16 });
   const history = new HistoryStore(namespace && persistHistory ? `redis-playground:history:${namespace}` : null);
   const runCommands = async (screen) => {
     for (const line of commands) await shell.submit(screen, line, { record: false });
   };
-  const shell = new Shell(root, {
-    pg,
+  shell = new Shell(root, {
+    server,
+    local,
     history,
     actions,
     onReset: () => runCommands(shell.current),
   });
-  const store = namespace ? new SnapshotStore(namespace) : new MemoryStore();
-  const persistence = new Persistence(pg, store, { onChange: () => shell.updateStatus() });
-  shell.persistence = persistence;
-  const restored = await persistence.restore();
+  shell.el.dataset.mode = server.mode;
+  shell.applyStatus(welcome.status);
+  // The server stores what is pending when a page is hidden or left (it also does so within a
+  // second of any change).
+  const flush = () => server.tell("flush");
+  document.addEventListener("visibilitychange", () => {
+    if (document.visibilityState === "hidden") flush();
+  });
+  window.addEventListener("pagehide", flush);
+
   const screen = shell.addClient();
   // The preloaded lines are reachable with the Up arrow even when they are not run.
   for (const line of commands) screen.remember(line);
-  if (restored.status === "corrupt") {
+  if (welcome.status.blocked) {
     shell.notify(
-      `The snapshot stored in this browser could not be loaded (${restored.message}). ` +
+      `The snapshot stored in this browser could not be loaded (${welcome.status.blocked}). ` +
         "The playground started empty; the stored copy is kept untouched until you choose.",
       {
         kind: "error",
         sticky: true,
         actions: [
-          ["Download stored copy", () => {
-            const raw = persistence.blocked?.record?.bytes;
+          ["Download stored copy", async () => {
+            const raw = await server.request("stored").catch(() => null);
             if (raw) shell.download(raw, "redis-playground-unreadable.rdb");
             else shell.notify("The stored record holds no bytes to download.", { kind: "error" });
           }],
           ["Discard it", async () => {
             try {
-              await persistence.discardStored();
+              shell.applyStatus(await server.request("discard"));
               shell.notify("The unreadable snapshot was discarded; autosave is back on.");
             } catch (e) {
               shell.notify(`Discarding failed: ${e.message}`, { kind: "error" });
@@ -789,16 +856,21 @@ export async function createPlayground(root, options = {}) {
         ],
       },
     );
-  } else if (restored.status === "unavailable") {
-    shell.notify(`Storage is unavailable (${restored.message}): data will not survive a reload.`, { kind: "error" });
+  } else if (welcome.restored?.status === "unavailable") {
+    shell.notify(`Storage is unavailable (${welcome.restored.message}): the data stays in memory and will not survive closing every tab.`, { kind: "error" });
   }
   shell.start();
-  if (restored.status === "restored" && commands.length && namespace) {
-    screen.note("(your saved data was restored; Reset starts over with the example commands)");
-  } else {
+  const examples = commands.length ? await server.request("examples") : { run: false };
+  if (examples.run) {
     await runCommands(screen);
+  } else if (commands.length) {
+    // The server was restored, or already runs for another tab or widget: its data is kept.
+    screen.note(examples.restored
+      ? "(your saved data was restored; Reset starts over with the example commands)"
+      : "(this server is shared by every tab and widget using the same data; Reset starts over with the example commands)");
   }
   shell.el.dataset.ready = "true";
+  shell.el.dataset.server = server.server;
   performance.mark?.("redis-playground:ready");
   return shell;
 }

@@ -19,10 +19,20 @@ GET html"></redis-playground>
 <redis-playground id="b" height="12rem"></redis-playground>
 </body></html>`;
 
+// Two widgets of one namespace, as a docs page might show a publisher and a subscriber.
+const SHARED = `<!doctype html>
+<html><head><meta charset="utf-8"><link rel="icon" href="data:,">
+<title>Pub/sub tutorial</title>
+<script type="module" src="/embed.js"></script>
+</head><body>
+<redis-playground id="one" namespace="pubsub" commands="SET topic news"></redis-playground>
+<redis-playground id="two" namespace="pubsub" commands="SET topic news"></redis-playground>
+</body></html>`;
+
 let server, browser, page, seen;
 
 before(async () => {
-  server = await startServer({ "/docs/strings.html": DOCS });
+  server = await startServer({ "/docs/strings.html": DOCS, "/docs/pubsub.html": SHARED });
   browser = await startBrowser();
   page = await browser.context.newPage();
   seen = watch(page);
@@ -103,6 +113,39 @@ test("Reset starts over with the example commands", async () => {
   await page.locator("#a .rp:not([data-busy])").waitFor();
   assert.equal(await run(page, "GET counter", a()), "(nil)\n");
   assert.equal(await run(page, "GET greeting", a()), "\"hello world\"\n");
+});
+
+test("widgets with the same namespace share one server, in this page and in another tab", async () => {
+  const shared = await browser.context.newPage();
+  const problems = watch(shared);
+  await shared.goto(`${server.url}docs/pubsub.html`);
+  const one = shared.locator("#one");
+  const two = shared.locator("#two");
+  await shared.locator("#one .rp[data-ready]").waitFor();
+  await shared.locator("#two .rp[data-ready]").waitFor();
+  // The example commands ran once, in one of them; the other says it shares the data.
+  const echoes = async (w) => screen(shared, w).locator(".rp-echo", { hasText: "SET topic news" }).count();
+  assert.equal((await echoes(one)) + (await echoes(two)), 1);
+  assert.equal(await run(shared, "GET topic", two), "\"news\"\n");
+  assert.match(await run(shared, "SUBSCRIBE alerts", one), /1\) "subscribe"/);
+  assert.equal(await run(shared, "PUBLISH alerts fire", two), "(integer) 1\n");
+  await screen(shared, one).locator(".rp-reply", { hasText: '"message"' }).waitFor();
+  assert.equal((await run(shared, "CLIENT LIST", two)).trim().split("\n").length, 2);
+  // Another tab's widget of that namespace is a client of the same server too.
+  const tab = await browser.context.newPage();
+  const tabProblems = watch(tab);
+  await tab.goto(`${server.url}docs/pubsub.html`);
+  await tab.locator("#two .rp[data-ready]").waitFor();
+  await tab.locator("#one .rp[data-ready]").waitFor();
+  assert.match(await screen(tab, tab.locator("#one")).locator(".rp-note").textContent(), /shared by every tab and widget/);
+  assert.equal(await run(tab, "PUBLISH alerts again", tab.locator("#two")), "(integer) 1\n");
+  assert.equal((await run(tab, "CLIENT LIST", tab.locator("#one"))).trim().split("\n").length, 4);
+  // The strings page's widgets are not part of it.
+  assert.equal(await run(page, "GET topic", a()), "(nil)\n");
+  await tab.close();
+  await shared.close();
+  assert.deepEqual(problems.problems, []);
+  assert.deepEqual(tabProblems.problems, []);
 });
 
 test("no console errors", () => {

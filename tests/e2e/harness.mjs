@@ -21,18 +21,23 @@ const MIME = {
   ".svg": "image/svg+xml",
 };
 
-/** Serves www/ (plus extra in-memory pages) on a free loopback port. */
-export async function startServer(extra = {}) {
+/** Serves www/ (plus extra in-memory files: HTML strings, or `{ type, body }`) on a free
+ * loopback port; www/ is also served under each prefix of `mounts` (e.g. "/faulty/"), where
+ * `extra` can replace single files. */
+export async function startServer(extra = {}, { mounts = [] } = {}) {
   if (!existsSync(join(WWW, "pkg", "redis_playground_bg.wasm"))) {
     throw new Error("www/pkg is missing: run scripts/build-wasm.sh first (make test-e2e does)");
   }
   const server = createServer(async (req, res) => {
-    const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
+    let path = decodeURIComponent(new URL(req.url, "http://x").pathname);
     if (extra[path] !== undefined) {
-      res.writeHead(200, { "content-type": "text/html; charset=utf-8" });
-      res.end(extra[path]);
+      const file = typeof extra[path] === "string" ? { type: MIME[".html"], body: extra[path] } : extra[path];
+      res.writeHead(200, { "content-type": file.type, "cache-control": "no-store" });
+      res.end(file.body);
       return;
     }
+    const mount = mounts.find((m) => path.startsWith(m));
+    if (mount) path = `/${path.slice(mount.length)}`;
     const file = normalize(join(WWW, path.endsWith("/") ? `${path}index.html` : path));
     if (file !== WWW && !file.startsWith(WWW + sep)) {
       res.writeHead(403).end();
@@ -54,8 +59,9 @@ export async function startServer(extra = {}) {
   return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(ok)) };
 }
 
-/** A fresh Chromium profile (its own IndexedDB and localStorage) for one test file. */
-export async function startBrowser() {
+/** A fresh Chromium profile (its own IndexedDB and localStorage) for one test file.
+ * `initScript` runs in every page before its own scripts (e.g. to remove SharedWorker). */
+export async function startBrowser({ initScript } = {}) {
   const dir = await mkdtemp(join(tmpdir(), "rp-e2e-"));
   const context = await chromium.launchPersistentContext(dir, {
     executablePath: "/usr/bin/chromium",
@@ -67,6 +73,7 @@ export async function startBrowser() {
       "--disable-background-networking", "--disable-component-update", "--disable-sync",
     ],
   });
+  if (initScript) await context.addInitScript(initScript);
   return {
     context,
     close: async () => {
@@ -82,7 +89,13 @@ export function watch(page) {
   const dialogs = [];
   page.on("console", (m) => { if (m.type() === "error") problems.push(`console: ${m.text()}`); });
   page.on("pageerror", (e) => problems.push(`pageerror: ${e.message}`));
-  page.on("requestfailed", (r) => problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`));
+  page.on("requestfailed", (r) => {
+    // Chromium lists the shared server's script (a SharedWorker's) under the page that started
+    // the worker, and reports it aborted when that page is left, while the worker goes on
+    // serving the other pages: not a failure.
+    if (r.failure()?.errorText === "net::ERR_ABORTED" && new URL(r.url()).pathname === "/server.js") return;
+    problems.push(`requestfailed: ${r.url()} ${r.failure()?.errorText}`);
+  });
   page.on("response", (r) => { if (r.status() >= 400) problems.push(`http ${r.status()}: ${r.url()}`); });
   page.on("dialog", (d) => { dialogs.push(d.message()); d.dismiss().catch(() => {}); });
   return { problems, dialogs };

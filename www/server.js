@@ -1,0 +1,404 @@
+// The server: one engine, its clients, its storage and its clock, in a worker, so that every tab
+// of an origin talking to the same namespace talks to the same Redis, and a long command never
+// freezes a page. Pages only render (terminal.js, through connection.js).
+//
+// It runs as one of:
+// - a SharedWorker named "redis-playground:<namespace>": one per origin and namespace, whose
+//   pages connect through MessagePorts;
+// - a dedicated Worker started by the tab that holds the namespace's leader lock, where
+//   SharedWorker is missing (connection.js); its pages talk to it over a BroadcastChannel;
+// - a dedicated Worker private to one page (a widget without a namespace: memory only).
+//
+// Durability: a request that changed data is answered only once the snapshot holding the change
+// is committed to IndexedDB (see Persistence in storage.js), so no tab closing, leader or not,
+// loses an acknowledged write.
+//
+// A shared or leader server also answers on the namespace's BroadcastChannel, and takes the lock
+// "redis-playground:server:<namespace>" before it reads the stored snapshot: a server starting
+// while its predecessor still lives (a page reloaded, a leader tab closing) waits until that one
+// is gone, so one server at a time owns the stored data and nothing is written over.
+//
+// Messages (structured clones):
+//   page → server  { op, id, conn, server, ...args }   `server` is the server id the page was
+//                  welcomed by; a request meant for another server is refused
+//                  { op: "hello", id, conn, lock, protocol }   first, and after a hand-over
+//   server → page  { re: id, ok: value } | { re: id, err: message, code }
+//                  { push: "client", client, outs, blocked, prompt }   messages for a client
+//                  { push: "status", status }                          keys, memory, saves
+//                  { push: "notice", message, kind }
+//                  { push: "hello", server }                           a server started
+// Over the BroadcastChannel every message also carries `to`: "server", or the page's `conn`.
+import { loadEngine } from "./engine.js";
+import { MemoryStore, Persistence, SnapshotStore } from "./storage.js";
+
+const PREFIX = "redis-playground";
+// The message protocol's version: a page and a server of different versions (a tab left open
+// across an update of the site) must not misread each other.
+const PROTOCOL = 1;
+const TICK_MS = 100;
+const MAX_REPEAT = 10000;
+
+class RequestError extends Error {
+  constructor(message, code) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** Holds a Web Lock until the worker ends; resolves once it is held (at once without locks). */
+function holdLock(name) {
+  if (!self.navigator?.locks) return Promise.resolve();
+  return new Promise((held) => {
+    self.navigator.locks.request(name, () => {
+      held();
+      return new Promise(() => {});
+    });
+  });
+}
+
+class Server {
+  constructor(namespace, kind) {
+    this.namespace = namespace;
+    this.kind = kind;          // "shared", "leader" or "private"
+    this.id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    this.conns = new Map();    // conn id → { id, send, clients: Set }
+    this.owner = new Map();    // client id → conn
+    this.blockedSeen = new Map();
+    this.queue = Promise.resolve();
+    this.lastStatus = "";
+    this.statusPending = false;
+    this.examplesClaimed = false;
+    this.started = this.start();
+    this.started.catch((e) => console.warn("redis-playground server:", e));
+  }
+
+  async start() {
+    if (this.namespace !== null) await holdLock(`${PREFIX}:server:${this.namespace}`);
+    const Playground = await loadEngine();
+    this.pg = new Playground({ databases: 16 });
+    this.store = this.namespace !== null ? new SnapshotStore(this.namespace) : new MemoryStore();
+    this.persistence = new Persistence(this.pg, this.store, { onChange: () => this.storageChanged() });
+    this.storageError = null;
+    this.restored = await this.persistence.restore();
+    this.timer = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  // ---- connections ---------------------------------------------------------------------------
+
+  /** A message from a page: requests run one after another, as Redis runs commands. */
+  async receive(msg, send) {
+    if (!msg || typeof msg.op !== "string") return;
+    try {
+      await this.started;
+    } catch (e) {
+      send({ re: msg.id, err: `the server could not start: ${e.message}`, code: "START" });
+      return;
+    }
+    if (msg.op === "hello") {
+      if (msg.protocol !== PROTOCOL) {
+        send({ re: msg.id, err: "another tab runs a different version of the playground: close every tab of it, then reload", code: "VERSION" });
+        return;
+      }
+      send({ re: msg.id, ok: this.welcome(msg, send) });
+      return;
+    }
+    if (msg.server !== this.id) {
+      send({ re: msg.id, err: "the server this page knew has stopped", code: "LOST" });
+      return;
+    }
+    const conn = this.conns.get(msg.conn);
+    if (!conn) {
+      send({ re: msg.id, err: "this page is not connected", code: "LOST" });
+      return;
+    }
+    const run = async () => {
+      let answer;
+      try {
+        answer = { re: msg.id, ok: await this.perform(conn, msg) };
+      } catch (e) {
+        answer = { re: msg.id, err: e?.message ?? String(e), code: e?.code ?? "ERR" };
+      }
+      // The durability rule: what changed data is answered once it is stored. A failed store
+      // (storage refused) is shown in the status line and the server goes on in memory.
+      if (this.pg.dirty() > 0 && !this.persistence.blocked) await this.persistence.save().catch(() => {});
+      if (answer.ok && typeof answer.ok === "object" && "status" in answer.ok) answer.ok.status = this.status();
+      send(answer);
+      this.afterWork();
+    };
+    const p = this.queue.then(run);
+    this.queue = p.catch(() => {});
+    await p;
+  }
+
+  welcome(msg, send) {
+    let conn = this.conns.get(msg.conn);
+    if (!conn) {
+      conn = { id: msg.conn, send, clients: new Set() };
+      this.conns.set(msg.conn, conn);
+      // The page holds this lock while it lives: when it is granted here, the page is gone
+      // (closed, reloaded or crashed) and its clients are disconnected.
+      if (msg.lock && self.navigator?.locks) {
+        self.navigator.locks.request(msg.lock, () => this.drop(msg.conn));
+      }
+    }
+    this.statusChanged();
+    return {
+      server: this.id,
+      kind: this.kind,
+      restored: this.restored,
+      status: this.status(),
+    };
+  }
+
+  drop(connId) {
+    const conn = this.conns.get(connId);
+    if (!conn) return;
+    this.conns.delete(connId);
+    for (const c of conn.clients) this.closeClient(c);
+    this.afterWork();
+  }
+
+  closeClient(client) {
+    this.pg.closeClient(client);
+    this.owner.delete(client);
+    this.blockedSeen.delete(client);
+  }
+
+  ownClient(conn, client) {
+    if (this.owner.get(client) !== conn) throw new RequestError("this client is not connected", "NOCLIENT");
+    return client;
+  }
+
+  // ---- requests ------------------------------------------------------------------------------
+
+  async perform(conn, msg) {
+    const pg = this.pg;
+    switch (msg.op) {
+      case "open": {
+        const client = pg.openClient();
+        this.owner.set(client, conn);
+        conn.clients.add(client);
+        return { client, prompt: pg.prompt(client) };
+      }
+      case "close": {
+        const client = this.ownClient(conn, msg.client);
+        conn.clients.delete(client);
+        this.closeClient(client);
+        return null;
+      }
+      case "exec":
+        return this.exec(this.ownClient(conn, msg.client), String(msg.line ?? ""), msg.times);
+      case "unblock": {
+        const client = this.ownClient(conn, msg.client);
+        pg.unblock(client);
+        return this.clientState(client, []);
+      }
+      case "save":
+        await this.persistence.save({ explicit: true });
+        return this.status();
+      case "flush":
+        this.persistence.flush();
+        return null;
+      case "reset":
+        await this.persistence.reset();
+        return this.status();
+      case "import": {
+        if (!(msg.bytes instanceof Uint8Array)) throw new RequestError("no file content was sent", "ERR");
+        await this.persistence.import(msg.bytes);
+        const keys = pg.keyCounts().reduce((a, b) => a + b, 0);
+        try {
+          // An import is an explicit act: it is stored at once, over anything stored before.
+          await this.persistence.save({ explicit: true });
+          return { keys, saveError: null };
+        } catch (e) {
+          return { keys, saveError: e.message };
+        }
+      }
+      case "examples": {
+        // A widget's example commands run once on a server that starts empty, however many
+        // widgets and tabs of its namespace open: the first to ask runs them.
+        const empty = pg.keyCounts().every((n) => n === 0);
+        const run = empty && !this.examplesClaimed;
+        if (run) this.examplesClaimed = true;
+        return { run, restored: this.restored.status === "restored" && !empty };
+      }
+      case "export":
+        return pg.snapshot();
+      case "stored":
+        return this.persistence.blocked?.record?.bytes ?? null;
+      case "discard":
+        await this.persistence.discardStored();
+        return this.status();
+      case "bye":
+        this.drop(conn.id);
+        return null;
+      default:
+        throw new RequestError(`unknown request ${msg.op}`, "ERR");
+    }
+  }
+
+  /** Runs a typed line (`times` times: redis-cli's "N command"). SAVE answers once the snapshot
+   * is stored, and fails as Redis's does if it cannot be. */
+  async exec(client, line, times = 1) {
+    const pg = this.pg;
+    const n = Math.max(1, Math.min(MAX_REPEAT, Number.isFinite(times) ? Math.floor(times) : 1));
+    const outs = [];
+    for (let i = 0; i < n; i++) {
+      let out = pg.execute(client, line);
+      const request = pg.takeSaveRequest();
+      if (request === "save") out = await this.storeForSave(out);
+      else if (request != null) this.storeInBackground();
+      outs.push(out);
+      if (pg.isBlocked(client) || !this.owner.has(client)) break;
+    }
+    // Messages the command left for its own client follow its reply.
+    return this.clientState(client, outs);
+  }
+
+  clientState(client, outs) {
+    const pg = this.pg;
+    outs.push(...pg.drain(client));
+    const blocked = pg.isBlocked(client);
+    this.blockedSeen.set(client, blocked);
+    return { outs, blocked, prompt: pg.prompt(client), status: this.status() };
+  }
+
+  async storeForSave(out) {
+    try {
+      await this.persistence.save({ explicit: true });
+      this.pg.saveFinished(true);
+      return out;
+    } catch (e) {
+      this.pg.saveFinished(false);
+      this.notice(`Save failed: ${e.message}`, "error");
+      return { text: "(error) ERR\n", reply: { type: "error", value: "ERR" } };
+    }
+  }
+
+  /** BGSAVE, or a save rule: stored without making anyone wait. */
+  storeInBackground() {
+    this.persistence
+      .save({ explicit: true })
+      .then(() => this.pg.saveFinished(true))
+      .catch((e) => {
+        this.pg.saveFinished(false);
+        this.notice(`Background save failed: ${e.message}`, "error");
+      });
+  }
+
+  // ---- background work -----------------------------------------------------------------------
+
+  tick() {
+    try {
+      this.pg.tick();
+      this.afterWork();
+    } catch (e) {
+      clearInterval(this.timer);
+      console.warn("redis-playground tick:", e);
+      this.notice(`The engine stopped after an internal error (${e?.message ?? e}). Close and reopen the page; the last saved data is kept.`, "error", true);
+    }
+  }
+
+  /** After every request and tick: background saves, messages for clients, status, autosave. */
+  afterWork() {
+    const pg = this.pg;
+    if (pg.takeSaveRequest() != null) this.storeInBackground();
+    for (const [client, conn] of this.owner) {
+      const outs = pg.drain(client);
+      const blocked = pg.isBlocked(client);
+      if (outs.length === 0 && blocked === this.blockedSeen.get(client)) continue;
+      this.blockedSeen.set(client, blocked);
+      conn.send({ push: "client", client, outs, blocked, prompt: pg.prompt(client) });
+    }
+    this.persistence.changed();
+    this.statusChanged();
+  }
+
+  status() {
+    const p = this.persistence;
+    return {
+      keys: Array.from(this.pg.keyCounts()),
+      memory: this.pg.memory(),
+      dirty: this.pg.dirty(),
+      savedAt: p.savedAt,
+      error: p.error,
+      blocked: p.blocked ? p.blocked.message : null,
+      stored: this.namespace !== null,
+      pages: this.conns.size,
+    };
+  }
+
+  /** Storing just started failing (quota exceeded, storage gone) or works again: every page is
+   * told plainly, once, besides its status line. */
+  storageChanged() {
+    const error = this.persistence.error;
+    if (error && !this.storageError) {
+      this.notice(`Storing the data in this browser failed (${error}). It is kept in memory, and the snapshot stored before is unchanged.`, "error", true);
+    } else if (!error && this.storageError) {
+      this.notice("The data is stored in this browser again.");
+    }
+    this.storageError = error;
+    this.statusChanged();
+  }
+
+  /** Sends the status to every page when it changed (once per task at most). */
+  statusChanged() {
+    if (this.statusPending || !this.pg) return;
+    this.statusPending = true;
+    queueMicrotask(() => {
+      this.statusPending = false;
+      const status = this.status();
+      const text = JSON.stringify(status);
+      if (text === this.lastStatus) return;
+      this.lastStatus = text;
+      for (const conn of this.conns.values()) conn.send({ push: "status", status });
+    });
+  }
+
+  notice(message, kind = "info", sticky = false) {
+    for (const conn of this.conns.values()) conn.send({ push: "notice", message, kind, sticky });
+  }
+
+  // ---- transports ----------------------------------------------------------------------------
+
+  /** Answers on the namespace's BroadcastChannel (pages without SharedWorker), and says so. */
+  listenBroadcast() {
+    if (this.namespace === null || typeof BroadcastChannel === "undefined") return;
+    // Only once this server owns the stored data: a predecessor may still be answering.
+    this.started.then(() => {
+      const channel = new BroadcastChannel(`${PREFIX}:${this.namespace}`);
+      channel.onmessage = (e) => {
+        const msg = e.data;
+        if (msg?.to !== "server") return;
+        this.receive(msg, (reply) => channel.postMessage({ ...reply, to: msg.conn }));
+      };
+      channel.postMessage({ to: "*", push: "hello", server: this.id });
+    }, () => {});
+  }
+}
+
+let server = null;
+
+if (typeof SharedWorkerGlobalScope !== "undefined" && self instanceof SharedWorkerGlobalScope) {
+  const name = String(self.name ?? "");
+  const namespace = name.startsWith(`${PREFIX}:`) ? name.slice(PREFIX.length + 1) : "default";
+  server = new Server(namespace, "shared");
+  server.listenBroadcast();
+  self.onconnect = (e) => {
+    const port = e.ports[0];
+    port.onmessage = (m) => server.receive(m.data, (reply) => port.postMessage(reply));
+    port.start();
+  };
+} else {
+  // A dedicated worker: the page says which kind in its first message.
+  self.onmessage = (e) => {
+    const msg = e.data;
+    if (!server && msg?.op === "serve") {
+      const namespace = typeof msg.namespace === "string" ? msg.namespace : null;
+      server = new Server(namespace, namespace === null ? "private" : "leader");
+      if (namespace !== null) server.listenBroadcast();
+      return;
+    }
+    if (server?.kind === "private") server.receive(msg, (reply) => self.postMessage(reply));
+  };
+}
