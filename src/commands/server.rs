@@ -215,24 +215,9 @@ fn swapdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         let (lo, hi) = (a.min(b), a.max(b));
         let (left, right) = ctx.eng.dbs.split_at_mut(hi);
         left[lo].swap_contents(&mut right[0]);
-        wake_swapped(ctx, a);
-        wake_swapped(ctx, b);
     }
     ctx.dirty(1);
     Ok(Reply::ok())
-}
-
-/// After SWAPDB, clients blocked on a key of database `db` that now holds that key are woken,
-/// as Redis rescans the keys its blocked clients wait on; each one's command then runs again
-/// (and keeps waiting if the key holds the wrong type or has expired).
-fn wake_swapped(ctx: &mut Ctx, db: usize) {
-    let keys: Vec<Vec<u8>> = ctx.eng.dbs[db].iter().map(|(k, _)| k.clone()).collect();
-    let current = ctx.db;
-    ctx.db = db;
-    for key in keys {
-        ctx.signal_ready(&key);
-    }
-    ctx.db = current;
 }
 
 /// A database index that must fit a C int (`bad` otherwise); None when it is negative.

@@ -4,7 +4,7 @@
 
 use super::call::Via;
 use super::{ClientId, Engine};
-use crate::commands::Command;
+use crate::commands::{Command, Group};
 use crate::protocol::Reply;
 
 /// What a blocked client waits for.
@@ -32,6 +32,19 @@ pub struct Blocked {
     pub argv: Vec<Vec<u8>>,
     /// What it waits for.
     pub block: Block,
+}
+
+/// What Redis answers an XREADGROUP whose stream was deleted or replaced while it waited.
+const STREAM_GONE: &str = "UNBLOCKED the stream key no longer exists";
+
+/// The type of value a blocking command waits for.
+fn waits_for(cmd: &Command) -> Option<&'static str> {
+    match cmd.spec.group {
+        Group::List => Some("list"),
+        Group::SortedSet => Some("zset"),
+        Group::Stream => Some("stream"),
+        _ => None,
+    }
 }
 
 impl Engine {
@@ -149,7 +162,12 @@ impl Engine {
     }
 
     /// Serves blocked clients whose keys changed, first blocked first, until nothing more can
-    /// be served (serving one may make another key ready, as BLMOVE does).
+    /// be served (serving one may make another key ready, as BLMOVE does). As in Redis, a
+    /// client is served only when the key now holds the type it waits for (a list, a sorted
+    /// set, a stream), and then gets whatever its command answers, an error included (BLMOVE
+    /// to a destination of the wrong type, XREADGROUP whose group was destroyed); otherwise it
+    /// keeps waiting, except an XREADGROUP whose stream is gone, which Redis unblocks with an
+    /// error.
     pub(super) fn serve_ready(&mut self, now: i64) {
         // First made ready, first served (Redis's ready-key list is FIFO).
         while let Some((db, key)) = self.ready.pop_front() {
@@ -160,11 +178,18 @@ impl Engine {
                 let Some(b) = self.blocked.get(&id) else {
                     continue;
                 };
-                let (cmd, argv) = (b.cmd, b.argv.clone());
-                let called = self.call(id, cmd, &argv, b.db, now, Via::Served(key.clone()));
-                // Still nothing for this one, or the key now holds another type: it keeps
-                // waiting (Redis 7.0 serves a blocked client only from the type it waits for).
-                if called.block.is_some() || called.reply.is_error() {
+                let (cmd, argv, bdb) = (b.cmd, b.argv.clone(), b.db);
+                let held = self.dbs[bdb].get(&key, now).map(|e| e.value.type_name());
+                if held.is_none() || held != waits_for(cmd) {
+                    if cmd.full_name == "xreadgroup" && held != Some("stream") {
+                        let error = Reply::Error(STREAM_GONE.into());
+                        self.unblock(id, Some(error), now);
+                    }
+                    continue;
+                }
+                let called = self.call(id, cmd, &argv, bdb, now, Via::Served(key.clone()));
+                // Nothing for this one yet (XREAD woken by a change before its ID): it waits on.
+                if called.block.is_some() {
                     continue;
                 }
                 self.count_served(cmd, &called.reply);
@@ -172,6 +197,19 @@ impl Engine {
                 self.resume(id, called.reply, now);
             }
         }
+    }
+
+    /// Every key clients wait on in database `db` becomes ready, so each waiter is served,
+    /// unblocked or left waiting by what the key now holds (FLUSHDB, SWAPDB, a loaded
+    /// snapshot).
+    pub(super) fn ready_all_waiting(&mut self, db: usize) {
+        let keys: Vec<(usize, Vec<u8>)> = self
+            .waiting
+            .keys()
+            .filter(|(d, _)| *d == db)
+            .cloned()
+            .collect();
+        self.ready.extend(keys);
     }
 
     /// Ends the waits whose deadline has passed, with each command's timeout reply.

@@ -281,13 +281,6 @@ impl Engine {
             db.track_events = events;
         }
         self.dbs = dbs;
-        // Keys the new data holds may serve clients blocked on them.
-        let keys: Vec<(usize, Vec<u8>)> = self.waiting.keys().cloned().collect();
-        for (db, key) in keys {
-            if self.dbs[db].peek(&key).is_some() {
-                self.ready.push_back((db, key));
-            }
-        }
         self.after_command(now_ms);
     }
 

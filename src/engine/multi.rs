@@ -120,6 +120,8 @@ impl Engine {
     /// Marks dirty the WATCHers of keys affected by swapping databases `a` and `b` (SWAPDB): a
     /// watched key changes when it exists on either side.
     pub fn signal_swapped(&mut self, a: usize, b: usize) {
+        self.ready_all_waiting(a);
+        self.ready_all_waiting(b);
         let hit: Vec<ClientId> = self
             .watched
             .iter()
@@ -139,6 +141,7 @@ impl Engine {
     /// Marks dirty every WATCHer of a key in database `db` that exists now (FLUSHDB,
     /// FLUSHALL and SWAPDB call it before they change the database).
     pub fn signal_flushed(&mut self, db: usize) {
+        self.ready_all_waiting(db);
         let hit: Vec<ClientId> = self
             .watched
             .iter()
