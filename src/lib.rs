@@ -27,6 +27,7 @@ pub mod playground;
 pub mod protocol;
 pub mod rdb;
 pub mod rng;
+pub mod scripting;
 pub mod types;
 pub mod util;
 
