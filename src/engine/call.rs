@@ -272,10 +272,15 @@ impl Engine {
         }
         self.stats.commands += 1;
         self.stats.of(cmd).calls += 1;
-        if called.block.is_none() && !std::mem::take(&mut self.stats.uncounted_error) {
+        // A script's error that a command inside it already counted fails the script's
+        // call without being counted again.
+        let uncounted = std::mem::take(&mut self.stats.uncounted_error);
+        if called.block.is_none() && !uncounted {
             count_errors(&mut self.stats, &called.reply);
         }
-        if self.stats.error_replies > self.stats.error_mark {
+        if self.stats.error_replies > self.stats.error_mark
+            || (uncounted && called.reply.is_error())
+        {
             self.stats.of(cmd).failed += 1;
         }
         self.stats.error_mark = self.stats.error_replies;

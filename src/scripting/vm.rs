@@ -250,7 +250,18 @@ impl LuaVm {
         let ok = matches!(out.first(), Some(Val::Bool(true)));
         let value = out.get(1).copied().unwrap_or(Val::Nil);
         if ok {
-            return Ok(lua_to_reply(self.lua.state_mut(), value, resp, 0));
+            let state = self.lua.state_mut();
+            if let Val::Table(t) = value {
+                // An error table from redis.pcall, returned as it is: already counted.
+                let t = Table::from_gc_ref(t);
+                let k = Val::Str(state.gc.intern_string(b"err"));
+                let is_err = matches!(t.raw_get(state, k), Ok(Val::Str(_)));
+                let k = Val::Str(state.gc.intern_string(b"ignore_error_stats_update"));
+                if is_err && matches!(t.raw_get(state, k), Ok(Val::Bool(true))) {
+                    ctx.eng.stats.uncounted_error = true;
+                }
+            }
+            return Ok(lua_to_reply(state, value, resp, 0));
         }
         let state = self.lua.state_mut();
         let Val::Table(t) = value else {
