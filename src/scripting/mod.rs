@@ -4,12 +4,14 @@
 //! - `mod.rs`: the script cache (SHA1 → body and shebang flags) and running a script for a
 //!   client: KEYS/ARGV, the time budget, the reply;
 //! - `vm.rs`: one Lua state with Redis's sandbox (`sandbox.lua`) and the `redis` library;
-//! - `convert.rs`: replies to Lua values and Lua values to replies, by Redis's rules.
+//! - `convert.rs`: replies to Lua values and Lua values to replies, by Redis's rules;
+//! - `libs.rs`: the `bit` and `cjson` libraries Redis adds to its Lua.
 //!
 //! Like Redis, the commands a script sends run through `Engine::call` (as `Via::Script`), so
 //! stats, MONITOR, notifications and tracking see them.
 
 mod convert;
+mod libs;
 mod vm;
 
 use hashbrown::HashMap;

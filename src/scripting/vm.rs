@@ -113,6 +113,17 @@ impl LuaVm {
         let math: Table = lua.global("math")?;
         lua.table_set_function(&math, "random", math_random)?;
         lua.table_set_function(&math, "randomseed", math_randomseed)?;
+        for (name, fns) in [("bit", super::libs::BIT), ("cjson", super::libs::CJSON)] {
+            let t = lua.create_table();
+            for (fname, f) in fns {
+                lua.table_set_function(&t, fname, *f)?;
+            }
+            if name == "cjson" {
+                let k = lua.create_string(b"null");
+                lua.table_raw_set(&t, k, super::libs::JSON_NULL)?;
+            }
+            lua.set_global(name, t)?;
+        }
         let string: Table = lua.global("string")?;
         lua.table_set_function(&string, "rep", string_rep)?;
 
