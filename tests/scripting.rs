@@ -133,3 +133,43 @@ fn odd_values_never_crash() {
     }
     assert_eq!(run(&mut eng, c, &["PING"]), Reply::status("PONG"));
 }
+
+#[test]
+fn runaway_functions_end_at_load_and_at_call() {
+    let mut eng = Engine::new(EngineOptions::default());
+    eng.set_clock_us(Some(clock));
+    let c = eng.open_client(0);
+    run(
+        &mut eng,
+        c,
+        &["CONFIG", "SET", "busy-reply-threshold", "50"],
+    );
+    let r = run(
+        &mut eng,
+        c,
+        &["FUNCTION", "LOAD", "#!lua name=spin\nwhile true do end"],
+    );
+    assert!(
+        matches!(&r, Reply::Error(e) if e.contains("FUNCTION LOAD timeout")),
+        "{:?}",
+        r
+    );
+    let loaded = run(
+        &mut eng,
+        c,
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=lib\nredis.register_function('spin', function() while true do end end)\nredis.register_function('one', function() return 1 end)",
+        ],
+    );
+    assert_eq!(loaded, Reply::Bulk(b"lib".to_vec()));
+    let r = run(&mut eng, c, &["FCALL", "spin", "0"]);
+    assert!(
+        matches!(&r, Reply::Error(e) if e.contains("busy-reply-threshold")),
+        "{:?}",
+        r
+    );
+    // The functions' state is made anew with every library loaded again.
+    assert_eq!(run(&mut eng, c, &["FCALL", "one", "0"]), Reply::Integer(1));
+}

@@ -1,5 +1,5 @@
-//! Lua scripts: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT. The scripts themselves run in
-//! `crate::scripting`.
+//! Lua scripts: EVAL, EVALSHA, EVAL_RO, EVALSHA_RO and SCRIPT; FUNCTION libraries with FCALL
+//! and FCALL_RO. The scripts themselves run in `crate::scripting`.
 
 use super::server::{container, help_reply};
 use super::spec::*;
@@ -71,6 +71,33 @@ pub const COMMANDS: &[CommandSpec] = &[
         )
         .key_specs(EVALSHA_RO_KEYS)
         .complexity(COMPLEXITY),
+    CommandSpec::new("fcall", -3, EVAL_FLAGS, fcall)
+        .doc(
+            Group::Scripting,
+            "7.0.0",
+            "function numkeys [key [key ...]] [arg [arg ...]]",
+            "Runs a function of a loaded library.",
+        )
+        .key_specs(EVAL_KEYS)
+        .complexity("Depends on the function that is executed."),
+    CommandSpec::new("fcall_ro", -3, EVAL_RO_FLAGS, fcall_ro)
+        .doc(
+            Group::Scripting,
+            "7.0.0",
+            "function numkeys [key [key ...]] [arg [arg ...]]",
+            "Runs a read-only function of a loaded library.",
+        )
+        .key_specs(EVAL_RO_KEYS)
+        .complexity("Depends on the function that is executed."),
+    CommandSpec::new("function", -2, &[], container)
+        .doc(
+            Group::Scripting,
+            "7.0.0",
+            "<subcommand> [<arg> ...]",
+            "Manages libraries of Lua functions.",
+        )
+        .complexity("Depends on the subcommand.")
+        .subs(FUNCTION_SUBCOMMANDS),
     CommandSpec::new("script", -2, &[], container)
         .doc(
             Group::Scripting,
@@ -133,6 +160,70 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         )
         .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
         .complexity("O(N) with N being the length in bytes of the script body."),
+];
+
+const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("delete", 3, &[WRITE, NOSCRIPT], function_delete)
+        .doc(
+            Group::Scripting,
+            "7.0.0",
+            "library-name",
+            "Deletes a library and its functions.",
+        )
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .complexity("O(1)"),
+    CommandSpec::new("flush", -2, &[WRITE, NOSCRIPT], function_flush)
+        .doc(
+            Group::Scripting,
+            "7.0.0",
+            "[ASYNC|SYNC]",
+            "Deletes every library.",
+        )
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .complexity("O(N) where N is the number of functions deleted"),
+    CommandSpec::new("help", 2, &[LOADING, STALE], function_help)
+        .doc(
+            Group::Scripting,
+            "7.0.0",
+            "",
+            "Lists the FUNCTION subcommands.",
+        )
+        .complexity("O(1)"),
+    CommandSpec::new("kill", 2, &[NOSCRIPT, ALLOW_BUSY], kill_function)
+        .doc(Group::Scripting, "7.0.0", "", "Stops the running function.")
+        .tips(&["request_policy:all_shards", "response_policy:one_succeeded"])
+        .complexity("O(1)"),
+    CommandSpec::new("list", -2, &[NOSCRIPT], function_list)
+        .doc(
+            Group::Scripting,
+            "7.0.0",
+            "[LIBRARYNAME library-name-pattern] [WITHCODE]",
+            "Describes the loaded libraries.",
+        )
+        .tips(&["nondeterministic_output_order"])
+        .complexity("O(N) where N is the number of functions"),
+    CommandSpec::new("load", -3, &[WRITE, DENYOOM, NOSCRIPT], function_load)
+        .doc(
+            Group::Scripting,
+            "7.0.0",
+            "[REPLACE] function-code",
+            "Loads a library of functions.",
+        )
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .complexity("O(1) (considering compilation time is redundant)"),
+    CommandSpec::new("stats", 2, &[NOSCRIPT, ALLOW_BUSY], function_stats)
+        .doc(
+            Group::Scripting,
+            "7.0.0",
+            "",
+            "Tells which function runs and how many are loaded.",
+        )
+        .tips(&[
+            "nondeterministic_output",
+            "request_policy:all_shards",
+            "response_policy:special",
+        ])
+        .complexity("O(1)"),
 ];
 
 /// Shows the command to MONITOR before its script's commands, as Redis does.
@@ -276,6 +367,122 @@ fn help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
             "    Kill the currently executing Lua script.",
             "LOAD <script>",
             "    Load a script into the scripts cache without executing it.",
+        ],
+    ))
+}
+
+/// `FCALL function numkeys [key ...] [arg ...]` → what the function returns.
+fn fcall(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    monitor(ctx, argv);
+    scripting::functions::fcall(ctx, argv, false)
+}
+
+/// `FCALL_RO function numkeys [key ...] [arg ...]` → as FCALL; writes refused.
+fn fcall_ro(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    monitor(ctx, argv);
+    scripting::functions::fcall(ctx, argv, true)
+}
+
+/// `FUNCTION LOAD [REPLACE] code` → the library's name.
+fn function_load(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let mut replace = false;
+    let mut pos = 2;
+    while pos < argv.len() - 1 {
+        let a = &argv[pos];
+        pos += 1;
+        if a.eq_ignore_ascii_case(b"replace") {
+            replace = true;
+            continue;
+        }
+        return Err(CmdError(
+            format!("ERR Unknown option given: {}", String::from_utf8_lossy(a)).into(),
+        ));
+    }
+    if pos >= argv.len() {
+        return Err(CmdError("ERR Function code is missing".into()));
+    }
+    let name = scripting::functions::load(ctx, &argv[pos], replace)?;
+    Ok(Reply::Bulk(name.into_bytes()))
+}
+
+/// `FUNCTION DELETE library` → OK.
+fn function_delete(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    scripting::functions::delete(ctx, &argv[2])
+}
+
+/// `FUNCTION FLUSH [ASYNC|SYNC]` → OK.
+fn function_flush(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let ok = argv.len() == 2
+        || (argv.len() == 3
+            && (argv[2].eq_ignore_ascii_case(b"sync") || argv[2].eq_ignore_ascii_case(b"async")));
+    if !ok {
+        return Err(CmdError(
+            "ERR FUNCTION FLUSH only supports SYNC|ASYNC option".into(),
+        ));
+    }
+    scripting::functions::flush(ctx);
+    Ok(Reply::ok())
+}
+
+/// `FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE]` → one map per library.
+fn function_list(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    scripting::functions::list(ctx, argv)
+}
+
+/// `FUNCTION STATS` → the running function (never one) and the engine's counts.
+fn function_stats(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    scripting::functions::stats(ctx)
+}
+
+/// `FUNCTION KILL`: as SCRIPT KILL, there is never a function running to kill.
+fn kill_function(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Err(CmdError(
+        "NOTBUSY No scripts in execution right now.".into(),
+    ))
+}
+
+/// `FUNCTION HELP` → array of help lines.
+fn function_help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(help_reply(
+        "FUNCTION",
+        &[
+            "LOAD [REPLACE] <FUNCTION CODE>",
+            "    Create a new library with the given library name and code.",
+            "DELETE <LIBRARY NAME>",
+            "    Delete the given library.",
+            "LIST [LIBRARYNAME PATTERN] [WITHCODE]",
+            "    Return general information on all the libraries:",
+            "    * Library name",
+            "    * The engine used to run the Library",
+            "    * Library description",
+            "    * Functions list",
+            "    * Library code (if WITHCODE is given)",
+            "    It also possible to get only function that matches a pattern using LIBRARYNAME argument.",
+            "STATS",
+            "    Return information about the current function running:",
+            "    * Function name",
+            "    * Command used to run the function",
+            "    * Duration in MS that the function is running",
+            "    If no function is running, return nil",
+            "    In addition, returns a list of available engines.",
+            "KILL",
+            "    Kill the current running function.",
+            "FLUSH [ASYNC|SYNC]",
+            "    Delete all the libraries.",
+            "    When called without the optional mode argument, the behavior is determined by the",
+            "    lazyfree-lazy-user-flush configuration directive. Valid modes are:",
+            "    * ASYNC: Asynchronously flush the libraries.",
+            "    * SYNC: Synchronously flush the libraries.",
+            "DUMP",
+            "    Return a serialized payload representing the current libraries, can be restored using FUNCTION RESTORE command",
+            "RESTORE <PAYLOAD> [FLUSH|APPEND|REPLACE]",
+            "    Restore the libraries represented by the given payload, it is possible to give a restore policy to",
+            "    control how to handle existing libraries (default APPEND):",
+            "    * FLUSH: delete all existing libraries.",
+            "    * APPEND: appends the restored libraries to the existing libraries. On collision, abort.",
+            "    * REPLACE: appends the restored libraries to the existing libraries, On collision, replace the old",
+            "      libraries with the new libraries (notice that even on this option there is a chance of failure",
+            "      in case of functions name collision with another library).",
         ],
     ))
 }

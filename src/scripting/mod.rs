@@ -5,12 +5,14 @@
 //!   client: KEYS/ARGV, the time budget, the reply;
 //! - `vm.rs`: one Lua state with Redis's sandbox (`sandbox.lua`) and the `redis` library;
 //! - `convert.rs`: replies to Lua values and Lua values to replies, by Redis's rules;
-//! - `libs.rs`: the `bit` and `cjson` libraries Redis adds to its Lua.
+//! - `libs.rs`: the `bit` and `cjson` libraries Redis adds to its Lua;
+//! - `functions.rs`: FUNCTION libraries and FCALL, in a Lua state of their own.
 //!
 //! Like Redis, the commands a script sends run through `Engine::call` (as `Via::Script`), so
 //! stats, MONITOR, notifications and tracking see them.
 
 mod convert;
+pub mod functions;
 mod libs;
 mod vm;
 
@@ -20,7 +22,7 @@ use crate::engine::Ctx;
 use crate::error::{CmdError, CmdResult};
 use crate::protocol::Reply;
 
-pub use vm::LuaVm;
+pub use vm::{LuaVm, Registered, Target};
 
 /// Script flags from a `#!lua flags=...` shebang.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -56,6 +58,10 @@ pub struct Scripts {
     pub cache: HashMap<String, Script>,
     /// The Lua state, when one has been made.
     pub vm: Option<LuaVm>,
+    /// FUNCTION libraries by name.
+    pub libraries: std::collections::BTreeMap<String, functions::Library>,
+    /// The Lua state of the functions (Redis keeps them apart from EVAL's).
+    pub fvm: Option<LuaVm>,
 }
 
 impl Scripts {
@@ -149,7 +155,7 @@ pub fn load_script(ctx: &mut Ctx, body: &[u8]) -> Result<String, CmdError> {
 /// The engine's Lua state, made on first use.
 fn vm_of<'a>(ctx: &'a mut Ctx) -> Result<&'a mut LuaVm, CmdError> {
     if ctx.eng.scripts.vm.is_none() {
-        let vm = LuaVm::new()
+        let vm = LuaVm::new(false)
             .map_err(|e| CmdError(format!("ERR Lua initialization failed: {}", e).into()))?;
         ctx.eng.scripts.vm = Some(vm);
     }
@@ -196,11 +202,29 @@ pub fn run(ctx: &mut Ctx, sha: &str, argv: &[Vec<u8>], numkeys: usize, ro: bool)
         Ok(0) | Err(_) => 60_000,
         Ok(ms) => ms,
     };
-    let outcome = vm.run(ctx, sha, keys, args, read_only, limit_ms);
+    let target = Target {
+        key: format!("f_{}", sha),
+        label: sha.to_string(),
+        eval: true,
+    };
+    let outcome = vm.run(ctx, &target, keys, args, read_only, limit_ms);
     if ctx.eng.scripts.vm.is_none() && !vm.broken {
         ctx.eng.scripts.vm = Some(vm);
     }
     outcome
+}
+
+/// How long a script may run: `busy-reply-threshold`, or a minute when that is 0.
+fn budget_ms(ctx: &Ctx) -> u64 {
+    match ctx
+        .eng
+        .config
+        .get_named("busy-reply-threshold")
+        .parse::<u64>()
+    {
+        Ok(0) | Err(_) => 60_000,
+        Ok(ms) => ms,
+    }
 }
 
 /// The Redis error a failed script answers with: its message, and where it was raised.

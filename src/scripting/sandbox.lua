@@ -1,7 +1,11 @@
 -- The sandbox every script runs in, built once per Lua state before the globals are locked.
 -- It returns the locked globals (the table scripts see as their environment), the real
--- table behind them, and the function that runs a script under Redis's error handler.
+-- table behind them, the function that runs a script under Redis's error handler, and the
+-- switch FUNCTION LOAD uses: while a library loads, its code sees only `redis` with
+-- register_function, log and the version.
 local real = _G
+local register = rawget(real, "__register_function")
+local api = rawget(real, "redis")
 local rawset_, rawget_, error_, type_, tostring_ = rawset, rawget, error, type, tostring
 local setmetatable_, getmetatable_, xpcall_, pcall_, select_ = setmetatable, getmetatable, xpcall, pcall, select
 local getinfo = debug.getinfo
@@ -73,13 +77,35 @@ for _, lib in ipairs({ "string", "math", "table", "coroutine", "redis", "bit", "
   rawset_(real, lib, lock(rawget_(real, lib)))
 end
 
+local function missing(k)
+  return "Script attempted to access nonexistent global variable '" .. tostring_(k) .. "'"
+end
+
+-- What a library's code sees while it loads.
+local loadredis = { register_function = register, log = rawget_(api, "log") }
+for _, k in ipairs({ "LOG_DEBUG", "LOG_VERBOSE", "LOG_NOTICE", "LOG_WARNING", "REDIS_VERSION", "REDIS_VERSION_NUM" }) do
+  loadredis[k] = rawget_(api, k)
+end
+local loadview = {}
+locked[loadview] = true
+setmetatable_(loadview, {
+  __index = function(_, k)
+    local v = rawget_(loadredis, k)
+    if v == nil then error_(missing(k), 2) end
+    return v
+  end,
+  __newindex = readonly,
+})
+local loadapi = { redis = loadview }
+local loading = false
+
 local env = {}
 locked[env] = true
 setmetatable_(env, {
   __index = function(_, k)
-    local v = rawget_(real, k)
+    local v = rawget_(loading and loadapi or real, k)
     if v == nil then
-      error_("Script attempted to access nonexistent global variable '" .. tostring_(k) .. "'", 2)
+      error_(missing(k), 2)
     end
     return v
   end,
@@ -121,4 +147,8 @@ local function run(f, ...)
   return xpcall_(function() return f(unpack_(args, 1, n)) end, handler)
 end
 
-return env, real, run
+local function control(on)
+  loading = on
+end
+
+return env, real, run, control

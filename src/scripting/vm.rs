@@ -46,6 +46,33 @@ thread_local! {
     static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };
 }
 
+/// What to run: the registry key of the function, the name errors give it (a script's SHA1,
+/// a function's name), and whether KEYS and ARGV are globals (EVAL) or arguments (FCALL).
+pub struct Target {
+    /// `f_<sha>` or `fn:<name>`.
+    pub key: String,
+    /// The name in `script: <name>, on ...`.
+    pub label: String,
+    /// EVAL rather than FCALL.
+    pub eval: bool,
+}
+
+/// A function a library registered while it loaded.
+#[derive(Clone, Debug)]
+pub struct Registered {
+    /// Its name.
+    pub name: String,
+    /// Its description, if given.
+    pub desc: Option<Vec<u8>>,
+    /// Its flags.
+    pub flags: super::ScriptFlags,
+}
+
+thread_local! {
+    /// The functions registered so far while a library loads (None outside FUNCTION LOAD).
+    static LOADING: RefCell<Option<Vec<Registered>>> = const { RefCell::new(None) };
+}
+
 /// A Lua state with Redis's environment.
 pub struct LuaVm {
     lua: Lua,
@@ -53,6 +80,8 @@ pub struct LuaVm {
     real: Table,
     /// The sandbox's runner: calls a function under the error handler.
     runner: Function,
+    /// The sandbox's switch to what a library sees while it loads.
+    control: Function,
     /// The lrand48 state of `math.random`.
     rand: u64,
     /// Set when an error escaped the runner: the state must be made anew.
@@ -61,10 +90,12 @@ pub struct LuaVm {
 
 /// Registry keys.
 const RUNNER_KEY: &[u8] = b"__redis__runner";
+const CONTROL_KEY: &[u8] = b"__redis__control";
 
 impl LuaVm {
-    /// Builds the state: libraries, the `redis` table, the sandbox.
-    pub fn new() -> LuaResult<LuaVm> {
+    /// Builds the state: libraries, the `redis` table, the sandbox. A state for functions
+    /// also has `redis.register_function` for the code of a library while it loads.
+    pub fn new(functions: bool) -> LuaResult<LuaVm> {
         let mut lua = Lua::new_with(
             StdLib::BASE
                 | StdLib::STRING
@@ -127,18 +158,30 @@ impl LuaVm {
         let string: Table = lua.global("string")?;
         lua.table_set_function(&string, "rep", string_rep)?;
 
+        if functions {
+            lua.register_function("__register_function", register_function)?;
+        }
         let sandbox = lua.load_bytes(include_bytes!("sandbox.lua"), "=redis-sandbox")?;
         let out = lua.call_function(&sandbox, &[])?;
-        let (Some(Val::Table(env)), Some(Val::Table(real)), Some(Val::Function(runner))) = (
+        let (
+            Some(Val::Table(env)),
+            Some(Val::Table(real)),
+            Some(Val::Function(runner)),
+            Some(Val::Function(control)),
+        ) = (
             out.first().copied(),
             out.get(1).copied(),
             out.get(2).copied(),
-        ) else {
+            out.get(3).copied(),
+        )
+        else {
             return Err(rilua::runtime_error("the sandbox did not set up"));
         };
         let registry = Table::from_gc_ref(lua.state().registry);
         let k = lua.create_string(RUNNER_KEY);
         lua.table_raw_set(&registry, k, Val::Function(runner))?;
+        let k = lua.create_string(CONTROL_KEY);
+        lua.table_raw_set(&registry, k, Val::Function(control))?;
         // From now on every chunk compiled sees the locked globals.
         lua.state_mut().global = env;
         let runner = Function::from_gc_ref(runner);
@@ -146,6 +189,7 @@ impl LuaVm {
             lua,
             real: Table::from_gc_ref(real),
             runner,
+            control: Function::from_gc_ref(control),
             rand: LRAND48_INIT,
             broken: false,
         })
@@ -165,6 +209,136 @@ impl LuaVm {
             .map_err(|e| e.to_string())
     }
 
+    /// Loads a library's code (after its shebang line) as FUNCTION LOAD does: it runs with
+    /// only `redis.register_function`, `redis.log` and the version to see, within
+    /// `limit_ms`. Returns the functions it registered, kept under `pending:<name>` until
+    /// [`LuaVm::commit`]; or Redis's error.
+    pub fn load_library(
+        &mut self,
+        code: &[u8],
+        limit_ms: u64,
+        clock: Option<fn() -> u64>,
+    ) -> Result<Vec<Registered>, String> {
+        let f = self
+            .lua
+            .load_bytes(code, "@user_function")
+            .map_err(|e| format!("Error compiling function: {}", e))?;
+        LOADING.with(|l| *l.borrow_mut() = Some(Vec::new()));
+        RUN.with(|r| {
+            *r.borrow_mut() = Some(Run {
+                eng: std::ptr::null_mut(),
+                client: 0,
+                db: 0,
+                now: 0,
+                resp: 2,
+                read_only: true,
+                started_us: clock.map_or(0, |c| c()),
+                clock,
+                limit_us: limit_ms.saturating_mul(1000),
+                checks: 0,
+                killed: false,
+            })
+        });
+        let control = self.control;
+        let _ = self.lua.call_function(&control, &[Val::Bool(true)]);
+        self.set_hook(true);
+        let runner = self.runner;
+        let out = self
+            .lua
+            .call_function(&runner, &[Val::Function(f.gc_ref())]);
+        self.set_hook(false);
+        let _ = self.lua.call_function(&control, &[Val::Bool(false)]);
+        let killed = RUN
+            .with(|r| r.borrow_mut().take())
+            .is_some_and(|r| r.killed);
+        let registered = LOADING.with(|l| l.borrow_mut().take()).unwrap_or_default();
+        let failure = match out {
+            Err(e) => {
+                self.broken = true;
+                Some(if killed {
+                    "FUNCTION LOAD timeout".to_string()
+                } else {
+                    format!("ERR {}", e)
+                })
+            }
+            Ok(out) if !matches!(out.first(), Some(Val::Bool(true))) => {
+                let state = self.lua.state_mut();
+                let v = out.get(1).copied().unwrap_or(Val::Nil);
+                Some(match v {
+                    Val::Table(t) => {
+                        let t = Table::from_gc_ref(t);
+                        let k = Val::Str(state.gc.intern_string(b"err"));
+                        let e = t.raw_get(state, k).unwrap_or(Val::Nil);
+                        convert::to_bytes(state, e)
+                            .map(|b| String::from_utf8_lossy(&b).into_owned())
+                            .unwrap_or_default()
+                    }
+                    other => format!(
+                        "ERR {}",
+                        convert::to_bytes(state, other)
+                            .map(|b| String::from_utf8_lossy(&b).into_owned())
+                            .unwrap_or_default()
+                    ),
+                })
+            }
+            Ok(_) => None,
+        };
+        if let Some(msg) = failure {
+            self.forget(
+                &registered
+                    .iter()
+                    .map(|r| format!("pending:{}", r.name))
+                    .collect::<Vec<_>>(),
+            );
+            return Err(format!("Error registering functions: {}", msg));
+        }
+        Ok(registered)
+    }
+
+    /// Makes the functions of a load that succeeded callable (`fn:<name>`), after dropping
+    /// those of the library it replaces.
+    pub fn commit(&mut self, new: &[String], old: &[String]) {
+        self.forget(&old.iter().map(|n| format!("fn:{}", n)).collect::<Vec<_>>());
+        let registry = Table::from_gc_ref(self.lua.state().registry);
+        for name in new {
+            let k = self
+                .lua
+                .create_string(format!("pending:{}", name).as_bytes());
+            let f = self.lua.table_raw_get(&registry, k).unwrap_or(Val::Nil);
+            let _ = self.lua.table_raw_set(&registry, k, Val::Nil);
+            let k = self.lua.create_string(format!("fn:{}", name).as_bytes());
+            let _ = self.lua.table_raw_set(&registry, k, f);
+        }
+    }
+
+    /// Drops registry entries (functions of a library deleted, or of a load that failed).
+    pub fn forget(&mut self, keys: &[String]) {
+        let registry = Table::from_gc_ref(self.lua.state().registry);
+        for key in keys {
+            let k = self.lua.create_string(key.as_bytes());
+            let _ = self.lua.table_raw_set(&registry, k, Val::Nil);
+        }
+    }
+
+    fn set_hook(&mut self, on: bool) {
+        if on {
+            let hook = self
+                .lua
+                .state_mut()
+                .gc
+                .alloc_closure(Closure::Rust(RustClosure::new(count_hook, "hook")));
+            let h = &mut self.lua.state_mut().hook;
+            h.hook_func = Val::Function(hook);
+            h.hook_mask = MASK_COUNT;
+            h.base_hook_count = HOOK_PERIOD;
+            h.hook_count = HOOK_PERIOD;
+        } else {
+            let h = &mut self.lua.state_mut().hook;
+            h.hook_func = Val::Nil;
+            h.hook_mask = 0;
+        }
+    }
+
     /// Whether the script `sha` is compiled in this state.
     pub fn has(&mut self, sha: &str) -> bool {
         let registry = Table::from_gc_ref(self.lua.state().registry);
@@ -176,18 +350,20 @@ impl LuaVm {
     pub fn run(
         &mut self,
         ctx: &mut Ctx,
-        sha: &str,
+        target: &Target,
         keys: &[Vec<u8>],
         args: &[Vec<u8>],
         read_only: bool,
         limit_ms: u64,
     ) -> CmdResult {
+        let sha = target.label.as_str();
         let registry = Table::from_gc_ref(self.lua.state().registry);
-        let k = self.lua.create_string(format!("f_{}", sha).as_bytes());
+        let k = self.lua.create_string(target.key.as_bytes());
         let f = self.lua.table_raw_get(&registry, k).map_err(lua_failure)?;
         if !matches!(f, Val::Function(_)) {
             return Err(crate::error::NOSCRIPT);
         }
+        let mut call_args = vec![f];
         for (name, list) in [(&b"KEYS"[..], keys), (&b"ARGV"[..], args)] {
             let t = self.lua.create_table();
             for (i, item) in list.iter().enumerate() {
@@ -196,10 +372,15 @@ impl LuaVm {
                     .table_raw_set(&t, Val::Num((i + 1) as f64), v)
                     .map_err(lua_failure)?;
             }
-            let k = self.lua.create_string(name);
-            self.lua
-                .table_raw_set(&self.real, k, Val::Table(t.gc_ref()))
-                .map_err(lua_failure)?;
+            if target.eval {
+                // EVAL's KEYS and ARGV are globals; a function gets them as arguments.
+                let k = self.lua.create_string(name);
+                self.lua
+                    .table_raw_set(&self.real, k, Val::Table(t.gc_ref()))
+                    .map_err(lua_failure)?;
+            } else {
+                call_args.push(Val::Table(t.gc_ref()));
+            }
         }
         let clock = ctx.eng.clock();
         RUN.with(|r| {
@@ -218,25 +399,10 @@ impl LuaVm {
             })
         });
         RAND.with(|r| r.set(self.rand));
-        let hook = self
-            .lua
-            .state_mut()
-            .gc
-            .alloc_closure(Closure::Rust(RustClosure::new(count_hook, "hook")));
-        {
-            let h = &mut self.lua.state_mut().hook;
-            h.hook_func = Val::Function(hook);
-            h.hook_mask = MASK_COUNT;
-            h.base_hook_count = HOOK_PERIOD;
-            h.hook_count = HOOK_PERIOD;
-        }
+        self.set_hook(true);
         let runner = self.runner;
-        let out = self.lua.call_function(&runner, &[f]);
-        {
-            let h = &mut self.lua.state_mut().hook;
-            h.hook_func = Val::Nil;
-            h.hook_mask = 0;
-        }
+        let out = self.lua.call_function(&runner, &call_args);
+        self.set_hook(false);
         self.rand = RAND.with(|r| r.get());
         let run = RUN.with(|r| r.borrow_mut().take());
         let resp = run.as_ref().map_or(2, |r| r.resp);
@@ -432,6 +598,12 @@ fn command(state: &mut LuaState, raise_errors: bool) -> LuaResult<u32> {
             "redis.call/pcall can only be called inside a script invocation",
         );
     };
+    if eng.is_null() {
+        return fail(
+            state,
+            "redis.call/pcall can only be called inside a script invocation",
+        );
+    }
     // SAFETY: `eng` comes from the `&mut Engine` of the EVAL handler, which is suspended in
     // `LuaVm::run` until the script returns (and `RUN` is cleared); the Lua state is not part
     // of the engine while it runs, so nothing else reaches either.
@@ -471,6 +643,186 @@ fn command(state: &mut LuaState, raise_errors: bool) -> LuaResult<u32> {
     }
     state.push(v);
     Ok(1)
+}
+
+/// Whether a function (or library) name has only letters, digits and underscores.
+pub fn valid_name(name: &[u8]) -> bool {
+    !name.is_empty() && name.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+}
+
+/// `redis.register_function(name, callback)` or `redis.register_function{function_name=...,
+/// callback=..., flags={...}, description=...}`, while a library loads.
+fn register_function(state: &mut LuaState) -> LuaResult<u32> {
+    if LOADING.with(|l| l.borrow().is_none()) {
+        return Err(raise_text(
+            state,
+            "redis.register_function can only be called on FUNCTION LOAD command",
+        ));
+    }
+    let n = nargs(state);
+    if !(1..=2).contains(&n) {
+        return Err(raise_text(
+            state,
+            "wrong number of arguments to redis.register_function",
+        ));
+    }
+    let mut name = None;
+    let mut desc = None;
+    let mut callback = None;
+    let mut flags = super::ScriptFlags::default();
+    if n == 2 {
+        let v = arg(state, 0);
+        name = match v {
+            Val::Str(_) | Val::Num(_) => convert::to_bytes(state, v),
+            _ => None,
+        };
+        if name.is_none() {
+            return Err(raise_text(
+                state,
+                "first argument to redis.register_function must be a string",
+            ));
+        }
+        match arg(state, 1) {
+            f @ Val::Function(_) => callback = Some(f),
+            _ => {
+                return Err(raise_text(
+                    state,
+                    "second argument to redis.register_function must be a function",
+                ))
+            }
+        }
+    } else {
+        let Val::Table(t) = arg(state, 0) else {
+            return Err(raise_text(state, "calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments)."));
+        };
+        let entries: Vec<(Val, Val)> = {
+            let mut out = Vec::new();
+            if let Some(tab) = state.gc.tables.get(t) {
+                let mut key = Val::Nil;
+                while let Ok(Some((k, v))) = tab.next(key, &state.gc.string_arena) {
+                    out.push((k, v));
+                    key = k;
+                }
+            }
+            out
+        };
+        for (k, v) in entries {
+            let key = match k {
+                Val::Str(_) | Val::Num(_) => convert::to_bytes(state, k).unwrap_or_default(),
+                _ => {
+                    return Err(raise_text(
+                        state,
+                        "named argument key given to redis.register_function is not a string",
+                    ))
+                }
+            };
+            let string_of = |state: &LuaState, v: Val| match v {
+                Val::Str(_) | Val::Num(_) => convert::to_bytes(state, v),
+                _ => None,
+            };
+            if key.eq_ignore_ascii_case(b"function_name") {
+                name = string_of(state, v);
+                if name.is_none() {
+                    return Err(raise_text(
+                        state,
+                        "function_name argument given to redis.register_function must be a string",
+                    ));
+                }
+            } else if key.eq_ignore_ascii_case(b"description") {
+                desc = string_of(state, v);
+                if desc.is_none() {
+                    return Err(raise_text(
+                        state,
+                        "description argument given to redis.register_function must be a string",
+                    ));
+                }
+            } else if key.eq_ignore_ascii_case(b"callback") {
+                if !matches!(v, Val::Function(_)) {
+                    return Err(raise_text(
+                        state,
+                        "callback argument given to redis.register_function must be a function",
+                    ));
+                }
+                callback = Some(v);
+            } else if key.eq_ignore_ascii_case(b"flags") {
+                let Val::Table(ft) = v else {
+                    return Err(raise_text(state, "flags argument to redis.register_function must be a table representing function flags"));
+                };
+                let mut values = Vec::new();
+                if let Some(tab) = state.gc.tables.get(ft) {
+                    let mut key = Val::Nil;
+                    while let Ok(Some((k2, v2))) = tab.next(key, &state.gc.string_arena) {
+                        values.push(v2);
+                        key = k2;
+                    }
+                }
+                for fv in values {
+                    let flag = match fv {
+                        Val::Str(_) | Val::Num(_) => {
+                            convert::to_bytes(state, fv).unwrap_or_default()
+                        }
+                        _ => return Err(raise_text(state, "unknown flag given")),
+                    };
+                    match flag.as_slice() {
+                        b"no-writes" => flags.no_writes = true,
+                        b"allow-oom" => flags.allow_oom = true,
+                        b"allow-stale" => flags.allow_stale = true,
+                        b"no-cluster" => flags.no_cluster = true,
+                        b"allow-cross-slot-keys" => flags.allow_cross_slot = true,
+                        _ => return Err(raise_text(state, "unknown flag given")),
+                    }
+                }
+            } else {
+                return Err(raise_text(
+                    state,
+                    "unknown argument given to redis.register_function",
+                ));
+            }
+        }
+        if name.is_none() {
+            return Err(raise_text(
+                state,
+                "redis.register_function must get a function name argument",
+            ));
+        }
+        if callback.is_none() {
+            return Err(raise_text(
+                state,
+                "redis.register_function must get a callback argument",
+            ));
+        }
+    }
+    let (Some(name), Some(callback)) = (name, callback) else {
+        return Err(raise_text(
+            state,
+            "redis.register_function must get a callback argument",
+        ));
+    };
+    if !valid_name(&name) {
+        return Err(raise_text(state, "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"));
+    }
+    let name = String::from_utf8_lossy(&name).into_owned();
+    let duplicate = LOADING.with(|l| {
+        l.borrow()
+            .as_ref()
+            .is_some_and(|list| list.iter().any(|r| r.name == name))
+    });
+    if duplicate {
+        return Err(raise_text(state, "Function already exists in the library"));
+    }
+    let registry = Table::from_gc_ref(state.registry);
+    let k = Val::Str(
+        state
+            .gc
+            .intern_string(format!("pending:{}", name).as_bytes()),
+    );
+    let _ = registry.raw_set(state, k, callback);
+    LOADING.with(|l| {
+        if let Some(list) = l.borrow_mut().as_mut() {
+            list.push(Registered { name, desc, flags });
+        }
+    });
+    Ok(0)
 }
 
 /// `redis.sha1hex(s)`
