@@ -42,6 +42,10 @@ macro_rules! errors {
 }
 
 errors! {
+    /// EVALSHA of a script the cache does not hold.
+    NOSCRIPT = "NOSCRIPT No matching script. Please use EVAL.";
+    /// EVAL with a negative key count.
+    NUMKEYS_NEGATIVE = "ERR Number of keys can't be negative";
     /// A stream ID argument that does not parse.
     STREAM_ID_INVALID = "ERR Invalid stream ID specified as stream command argument";
     /// XADD with an ID not above the stream's last.

@@ -12,6 +12,8 @@
 //! - [`types`]: the data structures behind values.
 //! - [`protocol`]: replies, RESP encoding and parsing, redis-cli's tokenizer and renderer.
 //! - [`error`]: every Redis error text.
+//! - [`scripting`]: Lua scripts (EVAL) and FUNCTION libraries: the script cache, the
+//!   sandboxed Lua states, `bit` and `cjson`, reply conversion.
 //! - [`rdb`]: snapshots in Redis's RDB format (CRC-64 checked).
 //! - [`config`]: CONFIG parameters.
 //! - [`memory`]: a model of Redis's allocations, for MEMORY USAGE.
@@ -27,6 +29,7 @@ pub mod playground;
 pub mod protocol;
 pub mod rdb;
 pub mod rng;
+pub mod scripting;
 pub mod types;
 pub mod util;
 

@@ -21,6 +21,7 @@ pub mod memory;
 pub mod module;
 pub mod pubsub;
 pub mod scan;
+pub mod scripting;
 pub mod server;
 pub mod sets;
 pub mod slowlog;
@@ -66,6 +67,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     slowlog::COMMANDS,
     latency::COMMANDS,
     module::COMMANDS,
+    scripting::COMMANDS,
 ];
 
 /// A command as the table knows it: its spec, its full name (`config|get` for a subcommand),

@@ -21,6 +21,9 @@ pub(crate) enum Via {
     /// The client waits in it and `key` changed: the command runs again to serve it. It was
     /// counted when it blocked, so only the outcome is counted now.
     Served(Vec<u8>),
+    /// A Lua script runs it (`redis.call`): blocking commands answer at once, and MONITOR
+    /// shows it as coming from the `lua` client.
+    Script,
 }
 
 /// What one call produced.
@@ -232,7 +235,7 @@ impl Engine {
             db,
             now,
             block: None,
-            no_block: via == Via::Exec,
+            no_block: matches!(via, Via::Exec | Via::Script),
             reply_at: None,
             ready_key: None,
         };
@@ -269,10 +272,15 @@ impl Engine {
         }
         self.stats.commands += 1;
         self.stats.of(cmd).calls += 1;
-        if called.block.is_none() {
+        // A script's error that a command inside it already counted fails the script's
+        // call without being counted again.
+        let uncounted = std::mem::take(&mut self.stats.uncounted_error);
+        if called.block.is_none() && !uncounted {
             count_errors(&mut self.stats, &called.reply);
         }
-        if self.stats.error_replies > self.stats.error_mark {
+        if self.stats.error_replies > self.stats.error_mark
+            || (uncounted && called.reply.is_error())
+        {
             self.stats.of(cmd).failed += 1;
         }
         self.stats.error_mark = self.stats.error_replies;
@@ -284,7 +292,11 @@ impl Engine {
         {
             self.tracking_remember(client, cmd.spec, argv);
         }
-        self.feed_monitors(client, called.db, cmd.spec, argv, now);
+        if via == Via::Script {
+            self.feed_monitors_as("lua", client, called.db, cmd.spec, argv, now);
+        } else {
+            self.feed_monitors(client, called.db, cmd.spec, argv, now);
+        }
         called
     }
 

@@ -19,6 +19,7 @@
 //! - `monitor.rs`: the MONITOR feed;
 //! - `persist.rs`: SAVE, BGSAVE and the `save` rules, the host storing the snapshot;
 //! - `latency.rs`: the latency monitor's events and per-command histograms;
+//! - `script.rs`: the commands a Lua script sends (`redis.call`), through `Engine::call`;
 //! - `slowlog.rs`: the slow log, and the host's microsecond clock that times commands.
 
 mod blocking;
@@ -32,6 +33,7 @@ mod notify;
 mod pause;
 mod persist;
 pub mod pubsub;
+mod script;
 pub mod slowlog;
 pub mod tracking;
 
@@ -74,6 +76,9 @@ pub struct Stats {
     pub errorstats: BTreeMap<String, u64>,
     /// used_memory_peak: the highest used_memory INFO has measured since the last reset.
     pub peak_memory: u64,
+    /// Set by a script whose error reply was already counted when the command in it failed:
+    /// the call that returns it does not count it again.
+    pub uncounted_error: bool,
 }
 
 impl Default for Stats {
@@ -88,6 +93,7 @@ impl Default for Stats {
             cmdstats: vec![CmdStat::default(); commands::commands().len()],
             errorstats: BTreeMap::new(),
             peak_memory: 0,
+            uncounted_error: false,
         }
     }
 }
@@ -207,6 +213,8 @@ pub struct Engine {
     pub slowlog: slowlog::SlowLog,
     /// LATENCY's events.
     pub latency: latency::LatencyMonitor,
+    /// The script cache and the Lua state.
+    pub scripts: crate::scripting::Scripts,
 }
 
 impl Engine {
@@ -243,6 +251,7 @@ impl Engine {
             clock_us: None,
             slowlog: slowlog::SlowLog::default(),
             latency: latency::LatencyMonitor::default(),
+            scripts: crate::scripting::Scripts::default(),
         }
     }
 

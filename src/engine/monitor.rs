@@ -94,7 +94,43 @@ impl Engine {
         let Some(addr) = self.clients.get(&client).map(|c| c.addr.clone()) else {
             return;
         };
-        let text = line(now, db, &addr, argv);
+        self.feed_monitors_as(&addr, client, db, spec, argv, now);
+    }
+
+    /// As [`Engine::feed_monitors`], with the client shown as `addr` (`lua` for a script's
+    /// commands, as Redis shows its Lua client).
+    pub(crate) fn feed_monitors_as(
+        &mut self,
+        addr: &str,
+        client: ClientId,
+        db: usize,
+        spec: &CommandSpec,
+        argv: &[Vec<u8>],
+        now: i64,
+    ) {
+        if self.monitors.is_empty()
+            || spec.has(crate::commands::ADMIN)
+            || spec.has(crate::commands::SKIP_MONITOR)
+        {
+            return;
+        }
+        self.monitor_line(addr, client, db, argv, now);
+    }
+
+    /// Sends one MONITOR line about `argv` to every monitor; EVAL uses it before its script
+    /// runs (it is flagged skip_monitor so that its line comes ahead of its script's).
+    pub(crate) fn monitor_line(
+        &mut self,
+        addr: &str,
+        client: ClientId,
+        db: usize,
+        argv: &[Vec<u8>],
+        now: i64,
+    ) {
+        if self.monitors.is_empty() {
+            return;
+        }
+        let text = line(now, db, addr, argv);
         for id in self.monitors.clone() {
             // MONITOR lines are ordinary replies, so CLIENT REPLY OFF (or a SKIP in effect)
             // silences them, unlike tracking pushes.

@@ -145,6 +145,11 @@ impl Engine {
         self.clock_us = clock;
     }
 
+    /// The host's monotonic microsecond clock, if it gave one (scripts measure their budget).
+    pub(crate) fn clock(&self) -> Option<ClockUs> {
+        self.clock_us
+    }
+
     /// The host's monotonic clock in microseconds; 0 without one.
     pub(super) fn now_us(&self) -> u64 {
         self.clock_us.map_or(0, |f| f())

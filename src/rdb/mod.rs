@@ -229,6 +229,26 @@ pub fn dump(value: &Value, compress: bool) -> Vec<u8> {
     w.out
 }
 
+/// A function library record in a snapshot or a FUNCTION DUMP payload (Redis 7.0).
+const OPCODE_FUNCTION2: u8 = 245;
+
+/// FUNCTION DUMP's payload: each library's code as a function record (opcode 245, as Redis
+/// 7.0 writes them in snapshots), then the RDB version and the CRC-64 of it all.
+pub fn dump_functions<'a>(codes: impl Iterator<Item = &'a [u8]>, compress: bool) -> Vec<u8> {
+    let mut w = Writer {
+        out: Vec::new(),
+        compress,
+    };
+    for code in codes {
+        w.out.push(OPCODE_FUNCTION2);
+        w.string(code);
+    }
+    w.out.extend_from_slice(&(VERSION as u16).to_le_bytes());
+    let crc = crc64(&w.out);
+    w.out.extend_from_slice(&crc.to_le_bytes());
+    w.out
+}
+
 /// The value a DUMP payload holds, checked as Redis checks it: footer first (version, CRC),
 /// then the value. Nothing is allocated beyond what the payload's own length bounds.
 pub fn undump(payload: &[u8]) -> Result<Value, PayloadError> {

@@ -1,0 +1,81 @@
+//! The commands a Lua script sends with `redis.call` / `redis.pcall`: the checks Redis's
+//! `scriptCall` makes, then the one path, [`Engine::call`], as [`Via::Script`].
+
+use super::call::Via;
+use super::{ClientId, Engine};
+use crate::commands::{MAY_REPLICATE, NOSCRIPT, WRITE};
+use crate::protocol::resp::parse_reply;
+use crate::protocol::Reply;
+
+impl Engine {
+    /// Runs `argv` for a script of `client` in database `db`; `resp` is the protocol the
+    /// script reads replies in, `read_only` refuses writes (EVAL_RO, `no-writes`). Returns
+    /// the reply as the script's protocol shapes it and the database after the command, or
+    /// the text of the error that refused the command before it ran.
+    pub(crate) fn script_command(
+        &mut self,
+        client: ClientId,
+        argv: &[Vec<u8>],
+        db: usize,
+        now: i64,
+        resp: u8,
+        read_only: bool,
+    ) -> Result<(Reply, usize), String> {
+        let cmd = match super::resolve(argv) {
+            Ok(cmd) => cmd,
+            Err(rejected) => {
+                let text = match rejected.cmd {
+                    Some(_) => "Wrong number of args calling Redis command from script",
+                    None => "Unknown Redis command called from script",
+                };
+                return Err(self.script_refused(rejected.cmd, text));
+            }
+        };
+        if cmd.spec.has(NOSCRIPT) {
+            return Err(
+                self.script_refused(Some(cmd), "This Redis command is not allowed from script")
+            );
+        }
+        if read_only && (cmd.spec.has(WRITE) || cmd.spec.has(MAY_REPLICATE)) {
+            return Err(self.script_refused(
+                Some(cmd),
+                "Write commands are not allowed from read-only scripts.",
+            ));
+        }
+        // The script's commands run as a client of the script's protocol.
+        // (Its SELECT moves the script's database only, not the caller's.)
+        let (proto, caller_db) = self
+            .clients
+            .get(&client)
+            .map_or((2, db), |c| (c.proto, c.db));
+        if let Some(c) = self.clients.get_mut(&client) {
+            c.proto = resp;
+        }
+        let called = self.call(client, cmd, argv, db, now, Via::Script);
+        if let Some(c) = self.clients.get_mut(&client) {
+            c.proto = proto;
+            c.db = caller_db;
+        }
+        // What the script reads is the reply as that protocol sends it.
+        let bytes = called.reply.to_resp(resp);
+        let reply = match parse_reply(&bytes) {
+            Ok(Some((r, _))) => r,
+            _ => called.reply,
+        };
+        Ok((reply, called.db))
+    }
+
+    /// Counts a command a script sent that was refused before it ran, as Redis does, and
+    /// returns the error's text.
+    fn script_refused(
+        &mut self,
+        cmd: Option<&'static crate::commands::Command>,
+        text: &str,
+    ) -> String {
+        if let Some(cmd) = cmd {
+            self.stats.of(cmd).rejected += 1;
+        }
+        self.stats.count_error(&format!("ERR {}", text));
+        text.to_string()
+    }
+}

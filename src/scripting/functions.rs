@@ -1,0 +1,366 @@
+//! FUNCTION libraries and FCALL: a library's code runs once at FUNCTION LOAD to register its
+//! functions (`redis.register_function`), which FCALL then calls with the keys and arguments.
+//! Functions live in a Lua state of their own, as in Redis.
+
+use super::vm::valid_name;
+use super::{budget_ms, LuaVm, Registered, ScriptFlags, Target};
+use crate::engine::Ctx;
+use crate::error::{self, CmdError, CmdResult};
+use crate::protocol::Reply;
+
+/// Redis's limit on the time a library's code may take to load.
+const LOAD_TIMEOUT_MS: u64 = 500;
+
+/// One loaded library.
+#[derive(Clone, Debug)]
+pub struct Library {
+    /// Its name (from `#!lua name=...`).
+    pub name: String,
+    /// The whole code, shebang included, as FUNCTION LIST WITHCODE shows it.
+    pub code: Vec<u8>,
+    /// The functions it registered, in order.
+    pub functions: Vec<Registered>,
+}
+
+fn err(text: impl Into<String>) -> CmdError {
+    CmdError(format!("ERR {}", text.into()).into())
+}
+
+/// The library name, engine and code after the shebang line, as Redis reads them.
+fn metadata(code: &[u8]) -> Result<(String, Vec<u8>, usize), CmdError> {
+    if !code.starts_with(b"#!") {
+        return Err(err("Missing library metadata"));
+    }
+    let Some(end) = code.iter().position(|&b| b == b'\n') else {
+        return Err(err("Invalid library metadata"));
+    };
+    let parts = match crate::protocol::inline::split_args(&code[..end]) {
+        Ok(p) if !p.is_empty() => p,
+        _ => return Err(err("Invalid library metadata")),
+    };
+    let engine = parts[0][2..].to_vec();
+    let mut name: Option<Vec<u8>> = None;
+    for part in &parts[1..] {
+        if part.len() >= 5 && part[..5].eq_ignore_ascii_case(b"name=") {
+            if name.is_some() {
+                return Err(err(
+                    "Invalid metadata value, name argument was given multiple times",
+                ));
+            }
+            name = Some(part[5..].to_vec());
+            continue;
+        }
+        return Err(err(format!(
+            "Invalid metadata value given: {}",
+            String::from_utf8_lossy(part)
+        )));
+    }
+    let Some(name) = name else {
+        return Err(err("Library name was not given"));
+    };
+    if !valid_name(&name) {
+        return Err(err("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"));
+    }
+    if !engine.eq_ignore_ascii_case(b"lua") {
+        return Err(err(format!(
+            "Engine '{}' not found",
+            String::from_utf8_lossy(&engine)
+        )));
+    }
+    Ok((String::from_utf8_lossy(&name).into_owned(), engine, end))
+}
+
+/// The functions' Lua state, made on first use; a state made anew (after a library or a
+/// function overran its budget) loads every library again.
+fn fvm_of<'a>(ctx: &'a mut Ctx) -> Result<&'a mut LuaVm, CmdError> {
+    if ctx.eng.scripts.fvm.is_none() {
+        let mut vm =
+            LuaVm::new(true).map_err(|e| err(format!("Lua initialization failed: {}", e)))?;
+        let clock = ctx.eng.clock();
+        for lib in ctx.eng.scripts.libraries.values() {
+            let Some(end) = lib.code.iter().position(|&b| b == b'\n') else {
+                continue;
+            };
+            if let Ok(registered) = vm.load_library(&lib.code[end..], LOAD_TIMEOUT_MS, clock) {
+                let names: Vec<String> = registered.into_iter().map(|r| r.name).collect();
+                vm.commit(&names, &[]);
+            }
+        }
+        ctx.eng.scripts.fvm = Some(vm);
+    }
+    ctx.eng
+        .scripts
+        .fvm
+        .as_mut()
+        .ok_or_else(|| err("Lua is not available"))
+}
+
+/// FUNCTION LOAD: runs the library's code and keeps its functions; returns its name.
+pub fn load(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, CmdError> {
+    let (name, _engine, end) = metadata(code)?;
+    let old = ctx.eng.scripts.libraries.get(&name).cloned();
+    if old.is_some() && !replace {
+        return Err(err(format!("Library '{}' already exists", name)));
+    }
+    let clock = ctx.eng.clock();
+    let vm = fvm_of(ctx)?;
+    let registered = vm.load_library(&code[end..], LOAD_TIMEOUT_MS, clock);
+    let broken = vm.broken;
+    if broken {
+        ctx.eng.scripts.fvm = None;
+    }
+    let registered = registered.map_err(err)?;
+    let pending: Vec<String> = registered
+        .iter()
+        .map(|r| format!("pending:{}", r.name))
+        .collect();
+    let refuse = |ctx: &mut Ctx, e: CmdError| {
+        if let Some(vm) = ctx.eng.scripts.fvm.as_mut() {
+            vm.forget(&pending);
+        }
+        Err(e)
+    };
+    if registered.is_empty() {
+        return refuse(ctx, err("No functions registered"));
+    }
+    for r in &registered {
+        let taken = ctx
+            .eng
+            .scripts
+            .libraries
+            .values()
+            .filter(|l| l.name != name)
+            .any(|l| l.functions.iter().any(|f| f.name == r.name));
+        if taken {
+            return refuse(ctx, err(format!("Function {} already exists", r.name)));
+        }
+    }
+    let new_names: Vec<String> = registered.iter().map(|r| r.name.clone()).collect();
+    let old_names: Vec<String> = old
+        .map(|l| l.functions.into_iter().map(|f| f.name).collect())
+        .unwrap_or_default();
+    if broken {
+        // The state is made anew with every library, this one included.
+        ctx.eng.scripts.libraries.insert(
+            name.clone(),
+            Library {
+                name: name.clone(),
+                code: code.to_vec(),
+                functions: registered,
+            },
+        );
+        return Ok(name);
+    }
+    if let Some(vm) = ctx.eng.scripts.fvm.as_mut() {
+        vm.commit(&new_names, &old_names);
+    }
+    ctx.eng.scripts.libraries.insert(
+        name.clone(),
+        Library {
+            name: name.clone(),
+            code: code.to_vec(),
+            functions: registered,
+        },
+    );
+    ctx.dirty(1);
+    Ok(name)
+}
+
+/// The library and flags of function `name`.
+fn find(ctx: &Ctx, name: &[u8]) -> Option<(String, ScriptFlags)> {
+    ctx.eng.scripts.libraries.values().find_map(|l| {
+        l.functions
+            .iter()
+            .find(|f| f.name.as_bytes() == name)
+            .map(|f| (f.name.clone(), f.flags))
+    })
+}
+
+/// FCALL and FCALL_RO: `name numkeys [key ...] [arg ...]`.
+pub fn fcall(ctx: &mut Ctx, argv: &[Vec<u8>], ro: bool) -> CmdResult {
+    let Some((name, flags)) = find(ctx, &argv[1]) else {
+        return Err(err("Function not found"));
+    };
+    let numkeys = std::str::from_utf8(&argv[2])
+        .ok()
+        .and_then(|s| s.parse::<i64>().ok())
+        .ok_or_else(|| err("Bad number of keys provided"))?;
+    if numkeys > (argv.len() - 3) as i64 {
+        return Err(error::NUMKEYS_TOO_MANY);
+    }
+    if numkeys < 0 {
+        return Err(error::NUMKEYS_NEGATIVE);
+    }
+    let numkeys = numkeys as usize;
+    if !flags.no_writes && ro {
+        return Err(err(
+            "Can not execute a script with write flag using *_ro command.",
+        ));
+    }
+    let read_only = ro || flags.no_writes;
+    let limit_ms = budget_ms(ctx);
+    fvm_of(ctx)?;
+    let Some(mut vm) = ctx.eng.scripts.fvm.take() else {
+        return Err(err("Lua is not available"));
+    };
+    let target = Target {
+        key: format!("fn:{}", name),
+        label: name,
+        eval: false,
+    };
+    let outcome = vm.run(
+        ctx,
+        &target,
+        &argv[3..3 + numkeys],
+        &argv[3 + numkeys..],
+        read_only,
+        limit_ms,
+    );
+    if ctx.eng.scripts.fvm.is_none() && !vm.broken {
+        ctx.eng.scripts.fvm = Some(vm);
+    }
+    outcome
+}
+
+/// FUNCTION DELETE library.
+pub fn delete(ctx: &mut Ctx, name: &[u8]) -> CmdResult {
+    let name = String::from_utf8_lossy(name).into_owned();
+    let Some(lib) = ctx.eng.scripts.libraries.remove(&name) else {
+        return Err(err("Library not found"));
+    };
+    if let Some(vm) = ctx.eng.scripts.fvm.as_mut() {
+        let keys: Vec<String> = lib
+            .functions
+            .iter()
+            .map(|f| format!("fn:{}", f.name))
+            .collect();
+        vm.forget(&keys);
+    }
+    ctx.dirty(1);
+    Ok(Reply::ok())
+}
+
+/// FUNCTION FLUSH: every library, and their Lua state.
+pub fn flush(ctx: &mut Ctx) {
+    ctx.eng.scripts.libraries.clear();
+    ctx.eng.scripts.fvm = None;
+    ctx.dirty(1);
+}
+
+/// The flags FUNCTION LIST shows, in Redis's order.
+fn flag_names(f: &ScriptFlags) -> Vec<Reply> {
+    [
+        (f.no_writes, "no-writes"),
+        (f.allow_oom, "allow-oom"),
+        (f.allow_stale, "allow-stale"),
+        (f.no_cluster, "no-cluster"),
+        (f.allow_cross_slot, "allow-cross-slot-keys"),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, n)| Reply::status(n))
+    .collect()
+}
+
+/// FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE].
+pub fn list(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let mut with_code = false;
+    let mut pattern: Option<&[u8]> = None;
+    let mut i = 2;
+    while i < argv.len() {
+        let a = &argv[i];
+        if !with_code && a.eq_ignore_ascii_case(b"withcode") {
+            with_code = true;
+        } else if pattern.is_none() && a.eq_ignore_ascii_case(b"libraryname") {
+            if i >= argv.len() - 1 {
+                return Err(err("library name argument was not given"));
+            }
+            i += 1;
+            pattern = Some(&argv[i]);
+        } else {
+            return Err(err(format!(
+                "Unknown argument {}",
+                crate::error::c_str_prefix(a, usize::MAX)
+            )));
+        }
+        i += 1;
+    }
+    let mut out = Vec::new();
+    for lib in ctx.eng.scripts.libraries.values() {
+        if let Some(p) = pattern {
+            if !crate::util::glob::glob_match(p, lib.name.as_bytes(), true) {
+                continue;
+            }
+        }
+        let functions = lib
+            .functions
+            .iter()
+            .map(|f| {
+                Reply::Map(vec![
+                    (
+                        Reply::Bulk(b"name".to_vec()),
+                        Reply::Bulk(f.name.clone().into_bytes()),
+                    ),
+                    (
+                        Reply::Bulk(b"description".to_vec()),
+                        f.desc.clone().map_or(Reply::Nil, Reply::Bulk),
+                    ),
+                    (
+                        Reply::Bulk(b"flags".to_vec()),
+                        Reply::Set(flag_names(&f.flags)),
+                    ),
+                ])
+            })
+            .collect();
+        let mut fields = vec![
+            (
+                Reply::Bulk(b"library_name".to_vec()),
+                Reply::Bulk(lib.name.clone().into_bytes()),
+            ),
+            (
+                Reply::Bulk(b"engine".to_vec()),
+                Reply::Bulk(b"LUA".to_vec()),
+            ),
+            (Reply::Bulk(b"functions".to_vec()), Reply::Array(functions)),
+        ];
+        if with_code {
+            fields.push((
+                Reply::Bulk(b"library_code".to_vec()),
+                Reply::Bulk(lib.code.clone()),
+            ));
+        }
+        out.push(Reply::Map(fields));
+    }
+    Ok(Reply::Array(out))
+}
+
+/// FUNCTION STATS: no function is ever running when a command is served.
+pub fn stats(ctx: &mut Ctx) -> CmdResult {
+    let libs = ctx.eng.scripts.libraries.len() as i64;
+    let fns = ctx
+        .eng
+        .scripts
+        .libraries
+        .values()
+        .map(|l| l.functions.len() as i64)
+        .sum();
+    Ok(Reply::Map(vec![
+        (Reply::Bulk(b"running_script".to_vec()), Reply::Nil),
+        (
+            Reply::Bulk(b"engines".to_vec()),
+            Reply::Map(vec![(
+                Reply::Bulk(b"LUA".to_vec()),
+                Reply::Map(vec![
+                    (
+                        Reply::Bulk(b"libraries_count".to_vec()),
+                        Reply::Integer(libs),
+                    ),
+                    (
+                        Reply::Bulk(b"functions_count".to_vec()),
+                        Reply::Integer(fns),
+                    ),
+                ]),
+            )]),
+        ),
+    ]))
+}

@@ -1,0 +1,237 @@
+//! Lua scripting (EVAL and friends), on `rilua`, a Lua 5.1 interpreter written in Rust that
+//! builds for wasm32-unknown-unknown where the C Lua bindings cannot.
+//!
+//! - `mod.rs`: the script cache (SHA1 → body and shebang flags) and running a script for a
+//!   client: KEYS/ARGV, the time budget, the reply;
+//! - `vm.rs`: one Lua state with Redis's sandbox (`sandbox.lua`) and the `redis` library;
+//! - `convert.rs`: replies to Lua values and Lua values to replies, by Redis's rules;
+//! - `libs.rs`: the `bit` and `cjson` libraries Redis adds to its Lua;
+//! - `functions.rs`: FUNCTION libraries and FCALL, in a Lua state of their own.
+//!
+//! Like Redis, the commands a script sends run through `Engine::call` (as `Via::Script`), so
+//! stats, MONITOR, notifications and tracking see them.
+
+mod convert;
+pub mod functions;
+mod libs;
+mod vm;
+
+use hashbrown::HashMap;
+
+use crate::engine::Ctx;
+use crate::error::{CmdError, CmdResult};
+use crate::protocol::Reply;
+
+pub use vm::{LuaVm, Registered, Target};
+
+/// Script flags from a `#!lua flags=...` shebang.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct ScriptFlags {
+    /// No shebang: the script runs as before Redis 7 (EVAL's own flags apply).
+    pub compat: bool,
+    /// `no-writes`
+    pub no_writes: bool,
+    /// `allow-oom`
+    pub allow_oom: bool,
+    /// `allow-stale`
+    pub allow_stale: bool,
+    /// `no-cluster`
+    pub no_cluster: bool,
+    /// `allow-cross-slot-keys`
+    pub allow_cross_slot: bool,
+}
+
+/// One cached script.
+#[derive(Clone, Debug)]
+pub struct Script {
+    /// The source as sent.
+    pub body: Vec<u8>,
+    /// Its shebang flags.
+    pub flags: ScriptFlags,
+}
+
+/// The scripting state of an engine: the script cache and the Lua state (made on first use,
+/// and out of the engine while a script runs).
+#[derive(Default)]
+pub struct Scripts {
+    /// Scripts by lower-case hex SHA1.
+    pub cache: HashMap<String, Script>,
+    /// The Lua state, when one has been made.
+    pub vm: Option<LuaVm>,
+    /// FUNCTION libraries by name.
+    pub libraries: std::collections::BTreeMap<String, functions::Library>,
+    /// The Lua state of the functions (Redis keeps them apart from EVAL's).
+    pub fvm: Option<LuaVm>,
+}
+
+impl Scripts {
+    /// SCRIPT FLUSH: forgets every script and the Lua state with them.
+    pub fn flush(&mut self) {
+        self.cache.clear();
+        self.vm = None;
+    }
+}
+
+/// The lower-case hex SHA1 of `data` (script names, `redis.sha1hex`).
+pub fn sha1_hex(data: &[u8]) -> String {
+    sha1_smol::Sha1::from(data).digest().to_string()
+}
+
+/// Reads a `#!lua ...` first line as Redis does: the flags, and the length of the shebang
+/// (the line feed stays in the source so line numbers do not move).
+pub fn parse_shebang(body: &[u8]) -> Result<(ScriptFlags, usize), String> {
+    let mut flags = ScriptFlags {
+        compat: true,
+        ..ScriptFlags::default()
+    };
+    if !body.starts_with(b"#!") {
+        return Ok((flags, 0));
+    }
+    let Some(end) = body.iter().position(|&b| b == b'\n') else {
+        return Err("Invalid script shebang".into());
+    };
+    let parts = match crate::protocol::inline::split_args(&body[..end]) {
+        Ok(p) if !p.is_empty() => p,
+        _ => return Err("Invalid engine in script shebang".into()),
+    };
+    if parts[0] != b"#!lua" {
+        return Err(format!(
+            "Unexpected engine in script shebang: {}",
+            String::from_utf8_lossy(&parts[0])
+        ));
+    }
+    flags.compat = false;
+    for part in &parts[1..] {
+        let Some(list) = part.strip_prefix(b"flags=") else {
+            return Err(format!(
+                "Unknown lua shebang option: {}",
+                String::from_utf8_lossy(part)
+            ));
+        };
+        if list.is_empty() {
+            continue;
+        }
+        for name in list.split(|&b| b == b',') {
+            match name {
+                b"no-writes" => flags.no_writes = true,
+                b"allow-oom" => flags.allow_oom = true,
+                b"allow-stale" => flags.allow_stale = true,
+                b"no-cluster" => flags.no_cluster = true,
+                b"allow-cross-slot-keys" => flags.allow_cross_slot = true,
+                other => {
+                    return Err(format!(
+                        "Unexpected flag in script shebang: {}",
+                        String::from_utf8_lossy(other)
+                    ))
+                }
+            }
+        }
+    }
+    Ok((flags, end))
+}
+
+/// Makes sure `body` is in the cache and compiled (SCRIPT LOAD, EVAL); returns its SHA1.
+pub fn load_script(ctx: &mut Ctx, body: &[u8]) -> Result<String, CmdError> {
+    let sha = sha1_hex(body);
+    if ctx.eng.scripts.cache.contains_key(&sha) {
+        return Ok(sha);
+    }
+    let (flags, shebang_len) =
+        parse_shebang(body).map_err(|e| CmdError(format!("ERR {}", e).into()))?;
+    let vm = vm_of(ctx)?;
+    vm.compile(&sha, &body[shebang_len..]).map_err(|e| {
+        CmdError(format!("ERR Error compiling script (new function): {}", e).into())
+    })?;
+    ctx.eng.scripts.cache.insert(
+        sha.clone(),
+        Script {
+            body: body.to_vec(),
+            flags,
+        },
+    );
+    Ok(sha)
+}
+
+/// The engine's Lua state, made on first use.
+fn vm_of<'a>(ctx: &'a mut Ctx) -> Result<&'a mut LuaVm, CmdError> {
+    if ctx.eng.scripts.vm.is_none() {
+        let vm = LuaVm::new(false)
+            .map_err(|e| CmdError(format!("ERR Lua initialization failed: {}", e).into()))?;
+        ctx.eng.scripts.vm = Some(vm);
+    }
+    ctx.eng
+        .scripts
+        .vm
+        .as_mut()
+        .ok_or_else(|| CmdError("ERR Lua is not available".into()))
+}
+
+/// EVAL, EVALSHA and their _RO forms once the script is known: checks its flags against the
+/// command, runs it with KEYS and ARGV, and converts what it returns.
+pub fn run(ctx: &mut Ctx, sha: &str, argv: &[Vec<u8>], numkeys: usize, ro: bool) -> CmdResult {
+    let Some(script) = ctx.eng.scripts.cache.get(sha) else {
+        return Err(crate::error::NOSCRIPT);
+    };
+    let flags = script.flags;
+    if !flags.compat && !flags.no_writes && ro {
+        return Err(CmdError(
+            "ERR Can not execute a script with write flag using *_ro command.".into(),
+        ));
+    }
+    let read_only = ro || (!flags.compat && flags.no_writes);
+    let keys = &argv[3..3 + numkeys];
+    let args = &argv[3 + numkeys..];
+    let body = script.body.clone();
+    let vm = vm_of(ctx)?;
+    if !vm.has(sha) {
+        // A state made anew (after a script overran its budget) compiles on first use.
+        let (_, shebang_len) = parse_shebang(&body).unwrap_or((flags, 0));
+        vm.compile(sha, &body[shebang_len..]).map_err(|e| {
+            CmdError(format!("ERR Error compiling script (new function): {}", e).into())
+        })?;
+    }
+    let Some(mut vm) = ctx.eng.scripts.vm.take() else {
+        return Err(CmdError("ERR Lua is not available".into()));
+    };
+    let limit_ms = match ctx
+        .eng
+        .config
+        .get_named("busy-reply-threshold")
+        .parse::<u64>()
+    {
+        Ok(0) | Err(_) => 60_000,
+        Ok(ms) => ms,
+    };
+    let target = Target {
+        key: format!("f_{}", sha),
+        label: sha.to_string(),
+        eval: true,
+    };
+    let outcome = vm.run(ctx, &target, keys, args, read_only, limit_ms);
+    if ctx.eng.scripts.vm.is_none() && !vm.broken {
+        ctx.eng.scripts.vm = Some(vm);
+    }
+    outcome
+}
+
+/// How long a script may run: `busy-reply-threshold`, or a minute when that is 0.
+fn budget_ms(ctx: &Ctx) -> u64 {
+    match ctx
+        .eng
+        .config
+        .get_named("busy-reply-threshold")
+        .parse::<u64>()
+    {
+        Ok(0) | Err(_) => 60_000,
+        Ok(ms) => ms,
+    }
+}
+
+/// The Redis error a failed script answers with: its message, and where it was raised.
+fn script_error(msg: &str, sha: &str, place: Option<(String, String)>) -> Reply {
+    let mut text = msg.to_string();
+    if let Some((source, line)) = place {
+        text.push_str(&format!(" script: {}, on {}:{}.", sha, source, line));
+    }
+    Reply::Error(text.replace(['\r', '\n'], " ").into())
+}

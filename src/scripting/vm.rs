@@ -1,0 +1,1157 @@
+//! One Lua state as Redis sets it up: the libraries Redis loads, its sandbox (locked globals,
+//! Redis's `pcall`, the error handler), the `redis` library, and a deterministic
+//! `math.random`. While a script runs, the native functions reach the engine through
+//! [`RUN`], set for exactly that time.
+
+use std::cell::RefCell;
+
+use rilua::vm::closure::{Closure, RustClosure};
+use rilua::vm::state::{LuaState, MASK_COUNT};
+use rilua::{
+    Function, Lua, LuaApi, LuaApiMut, LuaError, LuaResult, RuntimeError, StdLib, Table, Val,
+};
+
+use super::convert::{self, lua_to_reply};
+use crate::engine::{ClientId, Ctx, Engine};
+use crate::error::CmdResult;
+use crate::protocol::Reply;
+
+/// Instructions between two checks of the time budget (Redis's count hook period).
+const HOOK_PERIOD: i32 = 100_000;
+
+/// Checks of the budget a script may pass without a clock to measure it (about 2·10⁹
+/// instructions), so a runaway script ends even where the host gave no clock.
+const MAX_CHECKS_WITHOUT_CLOCK: u64 = 20_000;
+
+/// What the native functions need while a script runs.
+struct Run {
+    /// The engine that runs the script. Set from the `&mut Engine` the EVAL handler holds,
+    /// which it does not touch until the script returns and this is cleared.
+    eng: *mut Engine,
+    client: ClientId,
+    db: usize,
+    now: i64,
+    /// `redis.setresp`: the protocol replies reach the script in.
+    resp: u8,
+    /// EVAL_RO or a `no-writes` script: write commands are refused.
+    read_only: bool,
+    started_us: u64,
+    clock: Option<fn() -> u64>,
+    limit_us: u64,
+    checks: u64,
+    killed: bool,
+}
+
+thread_local! {
+    static RUN: RefCell<Option<Run>> = const { RefCell::new(None) };
+}
+
+/// What to run: the registry key of the function, the name errors give it (a script's SHA1,
+/// a function's name), and whether KEYS and ARGV are globals (EVAL) or arguments (FCALL).
+pub struct Target {
+    /// `f_<sha>` or `fn:<name>`.
+    pub key: String,
+    /// The name in `script: <name>, on ...`.
+    pub label: String,
+    /// EVAL rather than FCALL.
+    pub eval: bool,
+}
+
+/// A function a library registered while it loaded.
+#[derive(Clone, Debug)]
+pub struct Registered {
+    /// Its name.
+    pub name: String,
+    /// Its description, if given.
+    pub desc: Option<Vec<u8>>,
+    /// Its flags.
+    pub flags: super::ScriptFlags,
+}
+
+thread_local! {
+    /// The functions registered so far while a library loads (None outside FUNCTION LOAD).
+    static LOADING: RefCell<Option<Vec<Registered>>> = const { RefCell::new(None) };
+}
+
+/// A Lua state with Redis's environment.
+pub struct LuaVm {
+    lua: Lua,
+    /// The table behind the locked globals (KEYS and ARGV are set there).
+    real: Table,
+    /// The sandbox's runner: calls a function under the error handler.
+    runner: Function,
+    /// The sandbox's switch to what a library sees while it loads.
+    control: Function,
+    /// The lrand48 state of `math.random`.
+    rand: u64,
+    /// Set when an error escaped the runner: the state must be made anew.
+    pub broken: bool,
+}
+
+/// Registry keys.
+const RUNNER_KEY: &[u8] = b"__redis__runner";
+const CONTROL_KEY: &[u8] = b"__redis__control";
+
+impl LuaVm {
+    /// Builds the state: libraries, the `redis` table, the sandbox. A state for functions
+    /// also has `redis.register_function` for the code of a library while it loads.
+    pub fn new(functions: bool) -> LuaResult<LuaVm> {
+        let mut lua = Lua::new_with(
+            StdLib::BASE
+                | StdLib::STRING
+                | StdLib::TABLE
+                | StdLib::MATH
+                | StdLib::DEBUG
+                | StdLib::COROUTINE,
+        )?;
+        let redis = lua.create_table();
+        for (name, f) in [
+            ("call", redis_call as rilua::RustFn),
+            ("pcall", redis_pcall),
+            ("sha1hex", redis_sha1hex),
+            ("error_reply", redis_error_reply),
+            ("status_reply", redis_status_reply),
+            ("log", redis_log),
+            ("setresp", redis_setresp),
+            ("set_repl", redis_set_repl),
+            ("replicate_commands", redis_replicate_commands),
+            ("breakpoint", redis_breakpoint),
+            ("debug", redis_debug),
+            ("acl_check_cmd", redis_acl_check_cmd),
+        ] {
+            lua.table_set_function(&redis, name, f)?;
+        }
+        let numbers: [(&str, f64); 10] = [
+            ("LOG_DEBUG", 0.0),
+            ("LOG_VERBOSE", 1.0),
+            ("LOG_NOTICE", 2.0),
+            ("LOG_WARNING", 3.0),
+            ("REPL_NONE", 0.0),
+            ("REPL_AOF", 1.0),
+            ("REPL_SLAVE", 2.0),
+            ("REPL_REPLICA", 2.0),
+            ("REPL_ALL", 3.0),
+            ("REDIS_VERSION_NUM", f64::from(0x0007_000f)),
+        ];
+        for (name, n) in numbers {
+            let k = lua.create_string(name.as_bytes());
+            lua.table_raw_set(&redis, k, Val::Num(n))?;
+        }
+        let k = lua.create_string(b"REDIS_VERSION");
+        let v = lua.create_string(b"7.0.15");
+        lua.table_raw_set(&redis, k, v)?;
+        lua.set_global("redis", redis)?;
+        let math: Table = lua.global("math")?;
+        lua.table_set_function(&math, "random", math_random)?;
+        lua.table_set_function(&math, "randomseed", math_randomseed)?;
+        for (name, fns) in [("bit", super::libs::BIT), ("cjson", super::libs::CJSON)] {
+            let t = lua.create_table();
+            for (fname, f) in fns {
+                lua.table_set_function(&t, fname, *f)?;
+            }
+            if name == "cjson" {
+                let k = lua.create_string(b"null");
+                lua.table_raw_set(&t, k, super::libs::JSON_NULL)?;
+            }
+            lua.set_global(name, t)?;
+        }
+        let string: Table = lua.global("string")?;
+        lua.table_set_function(&string, "rep", string_rep)?;
+
+        if functions {
+            lua.register_function("__register_function", register_function)?;
+        }
+        let sandbox = lua.load_bytes(include_bytes!("sandbox.lua"), "=redis-sandbox")?;
+        let out = lua.call_function(&sandbox, &[])?;
+        let (
+            Some(Val::Table(env)),
+            Some(Val::Table(real)),
+            Some(Val::Function(runner)),
+            Some(Val::Function(control)),
+        ) = (
+            out.first().copied(),
+            out.get(1).copied(),
+            out.get(2).copied(),
+            out.get(3).copied(),
+        )
+        else {
+            return Err(rilua::runtime_error("the sandbox did not set up"));
+        };
+        let registry = Table::from_gc_ref(lua.state().registry);
+        let k = lua.create_string(RUNNER_KEY);
+        lua.table_raw_set(&registry, k, Val::Function(runner))?;
+        let k = lua.create_string(CONTROL_KEY);
+        lua.table_raw_set(&registry, k, Val::Function(control))?;
+        // From now on every chunk compiled sees the locked globals.
+        lua.state_mut().global = env;
+        let runner = Function::from_gc_ref(runner);
+        Ok(LuaVm {
+            lua,
+            real: Table::from_gc_ref(real),
+            runner,
+            control: Function::from_gc_ref(control),
+            rand: LRAND48_INIT,
+            broken: false,
+        })
+    }
+
+    /// Compiles a script's body as the function `f_<sha>` in the registry, as Redis names it.
+    pub fn compile(&mut self, sha: &str, source: &[u8]) -> Result<(), String> {
+        let f = self
+            .lua
+            .load_bytes(source, "@user_script")
+            .map_err(|e| e.to_string())?;
+        let registry = Table::from_gc_ref(self.lua.state().registry);
+        let k = self.lua.create_string(format!("f_{}", sha).as_bytes());
+        let f = Val::Function(f.gc_ref());
+        self.lua
+            .table_raw_set(&registry, k, f)
+            .map_err(|e| e.to_string())
+    }
+
+    /// Loads a library's code (after its shebang line) as FUNCTION LOAD does: it runs with
+    /// only `redis.register_function`, `redis.log` and the version to see, within
+    /// `limit_ms`. Returns the functions it registered, kept under `pending:<name>` until
+    /// [`LuaVm::commit`]; or Redis's error.
+    pub fn load_library(
+        &mut self,
+        code: &[u8],
+        limit_ms: u64,
+        clock: Option<fn() -> u64>,
+    ) -> Result<Vec<Registered>, String> {
+        let f = self
+            .lua
+            .load_bytes(code, "@user_function")
+            .map_err(|e| format!("Error compiling function: {}", e))?;
+        LOADING.with(|l| *l.borrow_mut() = Some(Vec::new()));
+        RUN.with(|r| {
+            *r.borrow_mut() = Some(Run {
+                eng: std::ptr::null_mut(),
+                client: 0,
+                db: 0,
+                now: 0,
+                resp: 2,
+                read_only: true,
+                started_us: clock.map_or(0, |c| c()),
+                clock,
+                limit_us: limit_ms.saturating_mul(1000),
+                checks: 0,
+                killed: false,
+            })
+        });
+        let control = self.control;
+        let _ = self.lua.call_function(&control, &[Val::Bool(true)]);
+        self.set_hook(true);
+        let runner = self.runner;
+        let out = self
+            .lua
+            .call_function(&runner, &[Val::Function(f.gc_ref())]);
+        self.set_hook(false);
+        let _ = self.lua.call_function(&control, &[Val::Bool(false)]);
+        let killed = RUN
+            .with(|r| r.borrow_mut().take())
+            .is_some_and(|r| r.killed);
+        let registered = LOADING.with(|l| l.borrow_mut().take()).unwrap_or_default();
+        let failure = match out {
+            Err(e) => {
+                self.broken = true;
+                Some(if killed {
+                    "FUNCTION LOAD timeout".to_string()
+                } else {
+                    format!("ERR {}", e)
+                })
+            }
+            Ok(out) if !matches!(out.first(), Some(Val::Bool(true))) => {
+                let state = self.lua.state_mut();
+                let v = out.get(1).copied().unwrap_or(Val::Nil);
+                Some(match v {
+                    Val::Table(t) => {
+                        let t = Table::from_gc_ref(t);
+                        let k = Val::Str(state.gc.intern_string(b"err"));
+                        let e = t.raw_get(state, k).unwrap_or(Val::Nil);
+                        convert::to_bytes(state, e)
+                            .map(|b| String::from_utf8_lossy(&b).into_owned())
+                            .unwrap_or_default()
+                    }
+                    other => format!(
+                        "ERR {}",
+                        convert::to_bytes(state, other)
+                            .map(|b| String::from_utf8_lossy(&b).into_owned())
+                            .unwrap_or_default()
+                    ),
+                })
+            }
+            Ok(_) => None,
+        };
+        if let Some(msg) = failure {
+            self.forget(
+                &registered
+                    .iter()
+                    .map(|r| format!("pending:{}", r.name))
+                    .collect::<Vec<_>>(),
+            );
+            return Err(format!("Error registering functions: {}", msg));
+        }
+        Ok(registered)
+    }
+
+    /// Makes the functions of a load that succeeded callable (`fn:<name>`), after dropping
+    /// those of the library it replaces.
+    pub fn commit(&mut self, new: &[String], old: &[String]) {
+        self.forget(&old.iter().map(|n| format!("fn:{}", n)).collect::<Vec<_>>());
+        let registry = Table::from_gc_ref(self.lua.state().registry);
+        for name in new {
+            let k = self
+                .lua
+                .create_string(format!("pending:{}", name).as_bytes());
+            let f = self.lua.table_raw_get(&registry, k).unwrap_or(Val::Nil);
+            let _ = self.lua.table_raw_set(&registry, k, Val::Nil);
+            let k = self.lua.create_string(format!("fn:{}", name).as_bytes());
+            let _ = self.lua.table_raw_set(&registry, k, f);
+        }
+    }
+
+    /// Drops registry entries (functions of a library deleted, or of a load that failed).
+    pub fn forget(&mut self, keys: &[String]) {
+        let registry = Table::from_gc_ref(self.lua.state().registry);
+        for key in keys {
+            let k = self.lua.create_string(key.as_bytes());
+            let _ = self.lua.table_raw_set(&registry, k, Val::Nil);
+        }
+    }
+
+    fn set_hook(&mut self, on: bool) {
+        if on {
+            let hook = self
+                .lua
+                .state_mut()
+                .gc
+                .alloc_closure(Closure::Rust(RustClosure::new(count_hook, "hook")));
+            let h = &mut self.lua.state_mut().hook;
+            h.hook_func = Val::Function(hook);
+            h.hook_mask = MASK_COUNT;
+            h.base_hook_count = HOOK_PERIOD;
+            h.hook_count = HOOK_PERIOD;
+        } else {
+            let h = &mut self.lua.state_mut().hook;
+            h.hook_func = Val::Nil;
+            h.hook_mask = 0;
+        }
+    }
+
+    /// Whether the script `sha` is compiled in this state.
+    pub fn has(&mut self, sha: &str) -> bool {
+        let registry = Table::from_gc_ref(self.lua.state().registry);
+        let k = self.lua.create_string(format!("f_{}", sha).as_bytes());
+        matches!(self.lua.table_raw_get(&registry, k), Ok(Val::Function(_)))
+    }
+
+    /// Runs the compiled script `sha` for the handler's client; the reply is the script's.
+    pub fn run(
+        &mut self,
+        ctx: &mut Ctx,
+        target: &Target,
+        keys: &[Vec<u8>],
+        args: &[Vec<u8>],
+        read_only: bool,
+        limit_ms: u64,
+    ) -> CmdResult {
+        let sha = target.label.as_str();
+        let registry = Table::from_gc_ref(self.lua.state().registry);
+        let k = self.lua.create_string(target.key.as_bytes());
+        let f = self.lua.table_raw_get(&registry, k).map_err(lua_failure)?;
+        if !matches!(f, Val::Function(_)) {
+            return Err(crate::error::NOSCRIPT);
+        }
+        let mut call_args = vec![f];
+        for (name, list) in [(&b"KEYS"[..], keys), (&b"ARGV"[..], args)] {
+            let t = self.lua.create_table();
+            for (i, item) in list.iter().enumerate() {
+                let v = self.lua.create_string(item);
+                self.lua
+                    .table_raw_set(&t, Val::Num((i + 1) as f64), v)
+                    .map_err(lua_failure)?;
+            }
+            if target.eval {
+                // EVAL's KEYS and ARGV are globals; a function gets them as arguments.
+                let k = self.lua.create_string(name);
+                self.lua
+                    .table_raw_set(&self.real, k, Val::Table(t.gc_ref()))
+                    .map_err(lua_failure)?;
+            } else {
+                call_args.push(Val::Table(t.gc_ref()));
+            }
+        }
+        let clock = ctx.eng.clock();
+        RUN.with(|r| {
+            *r.borrow_mut() = Some(Run {
+                eng: &mut *ctx.eng as *mut Engine,
+                client: ctx.client,
+                db: ctx.db,
+                now: ctx.now,
+                resp: 2,
+                read_only,
+                started_us: clock.map_or(0, |c| c()),
+                clock,
+                limit_us: limit_ms.saturating_mul(1000),
+                checks: 0,
+                killed: false,
+            })
+        });
+        RAND.with(|r| r.set(self.rand));
+        self.set_hook(true);
+        let runner = self.runner;
+        let out = self.lua.call_function(&runner, &call_args);
+        self.set_hook(false);
+        self.rand = RAND.with(|r| r.get());
+        let run = RUN.with(|r| r.borrow_mut().take());
+        let resp = run.as_ref().map_or(2, |r| r.resp);
+        let out = match out {
+            Ok(out) => out,
+            Err(e) => {
+                // The runner's xpcall catches script errors; what escapes it (the budget's
+                // hook, a failure of the VM) leaves the state unusable: it is dropped.
+                self.broken = true;
+                if run.as_ref().is_some_and(|r| r.killed) {
+                    return Ok(Reply::Error(
+                        format!(
+                            "ERR Script killed after running longer than busy-reply-threshold ({} ms) script: {}",
+                            limit_ms, sha
+                        )
+                        .into(),
+                    ));
+                }
+                return Ok(super::script_error(&format!("ERR {}", e), sha, None));
+            }
+        };
+        let ok = matches!(out.first(), Some(Val::Bool(true)));
+        let value = out.get(1).copied().unwrap_or(Val::Nil);
+        if ok {
+            let state = self.lua.state_mut();
+            if let Val::Table(t) = value {
+                // An error table from redis.pcall, returned as it is: already counted.
+                let t = Table::from_gc_ref(t);
+                let k = Val::Str(state.gc.intern_string(b"err"));
+                let is_err = matches!(t.raw_get(state, k), Ok(Val::Str(_)));
+                let k = Val::Str(state.gc.intern_string(b"ignore_error_stats_update"));
+                if is_err && matches!(t.raw_get(state, k), Ok(Val::Bool(true))) {
+                    ctx.eng.stats.uncounted_error = true;
+                }
+            }
+            return Ok(lua_to_reply(state, value, resp, 0));
+        }
+        let state = self.lua.state_mut();
+        let Val::Table(t) = value else {
+            let msg = convert::to_bytes(state, value)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .unwrap_or_else(|| "execution failure".into());
+            return Ok(Reply::Error(
+                format!("ERR Error running script {}, {:.100}", sha, msg).into(),
+            ));
+        };
+        let t = Table::from_gc_ref(t);
+        let field = |state: &mut LuaState, name: &[u8]| {
+            let k = Val::Str(state.gc.intern_string(name));
+            let v = t.raw_get(state, k).unwrap_or(Val::Nil);
+            convert::to_bytes(state, v).map(|b| String::from_utf8_lossy(&b).into_owned())
+        };
+        let msg = field(state, b"err").unwrap_or_default();
+        let place = match (field(state, b"source"), field(state, b"line")) {
+            (Some(s), Some(l)) => Some((s, l)),
+            _ => None,
+        };
+        let counted = {
+            let k = Val::Str(state.gc.intern_string(b"ignore_error_stats_update"));
+            matches!(t.raw_get(state, k), Ok(Val::Bool(true)))
+        };
+        if counted {
+            ctx.eng.stats.uncounted_error = true;
+        }
+        Ok(super::script_error(&msg, sha, place))
+    }
+}
+
+/// A Lua failure outside any script (the state itself), as an error reply.
+fn lua_failure(e: LuaError) -> crate::error::CmdError {
+    crate::error::CmdError(format!("ERR {}", e).into())
+}
+
+// ---------------------------------------------------------------------------------------
+// Helpers for the native functions.
+// ---------------------------------------------------------------------------------------
+
+fn nargs(state: &LuaState) -> usize {
+    state.top.saturating_sub(state.base)
+}
+
+fn arg(state: &LuaState, i: usize) -> Val {
+    if i < nargs(state) {
+        state.stack_get(state.base + i)
+    } else {
+        Val::Nil
+    }
+}
+
+fn push_bytes(state: &mut LuaState, b: &[u8]) {
+    let r = state.gc.intern_string(b);
+    state.push(Val::Str(r));
+}
+
+/// A new table with `field` set to the string `value` (`{ok=...}`, `{err=...}`).
+fn field_table(state: &mut LuaState, field: &[u8], value: &[u8]) -> Val {
+    let t = Table::from_gc_ref(state.gc.alloc_table(rilua::vm::table::Table::new()));
+    let k = Val::Str(state.gc.intern_string(field));
+    let v = Val::Str(state.gc.intern_string(value));
+    let _ = t.raw_set(state, k, v);
+    Val::Table(t.gc_ref())
+}
+
+/// Redis's error table from an error text: `-CODE msg` keeps its code, anything else gets
+/// `ERR`; line ends are trimmed.
+fn error_table(state: &mut LuaState, text: &[u8]) -> Val {
+    let full = convert::error_text(text);
+    field_table(state, b"err", &full)
+}
+
+/// Raises `value` as the Lua error object.
+fn raise(state: &mut LuaState, value: Val) -> LuaError {
+    let message = convert::to_bytes(state, value)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_else(|| "error object".into());
+    state.error_object = Some(value);
+    LuaError::Runtime(RuntimeError {
+        message,
+        level: 0,
+        traceback: vec![],
+    })
+}
+
+/// Raises Redis's error table for `text`.
+fn raise_text(state: &mut LuaState, text: &str) -> LuaError {
+    let t = error_table(state, text.as_bytes());
+    raise(state, t)
+}
+
+fn in_script() -> bool {
+    RUN.with(|r| r.borrow().is_some())
+}
+
+// ---------------------------------------------------------------------------------------
+// The redis library.
+// ---------------------------------------------------------------------------------------
+
+/// `redis.call(cmd, ...)`: raises the command's error.
+fn redis_call(state: &mut LuaState) -> LuaResult<u32> {
+    command(state, true)
+}
+
+/// `redis.pcall(cmd, ...)`: returns the command's error as `{err=...}`.
+fn redis_pcall(state: &mut LuaState) -> LuaResult<u32> {
+    command(state, false)
+}
+
+/// Runs a command from a script through `Engine::call`, with the checks Redis's
+/// `scriptCall` makes first, and pushes its reply converted to Lua.
+fn command(state: &mut LuaState, raise_errors: bool) -> LuaResult<u32> {
+    if !in_script() {
+        return Err(raise_text(
+            state,
+            "redis.call/pcall can only be called inside a script invocation",
+        ));
+    }
+    let n = nargs(state);
+    let fail = |state: &mut LuaState, text: &str| -> LuaResult<u32> {
+        let t = error_table(state, text.as_bytes());
+        if raise_errors {
+            Err(raise(state, t))
+        } else {
+            state.push(t);
+            Ok(1)
+        }
+    };
+    if n == 0 {
+        return fail(
+            state,
+            "Please specify at least one argument for this redis lib call",
+        );
+    }
+    let mut argv = Vec::with_capacity(n);
+    for i in 0..n {
+        match arg(state, i) {
+            Val::Num(x) => argv.push(crate::util::fmt_g17(x).into_bytes()),
+            v @ Val::Str(_) => argv.push(convert::to_bytes(state, v).unwrap_or_default()),
+            _ => {
+                return fail(
+                    state,
+                    "Lua redis lib command arguments must be strings or integers",
+                )
+            }
+        }
+    }
+    let Some((eng, client, db, now, resp, read_only)) = RUN.with(|r| {
+        r.borrow()
+            .as_ref()
+            .map(|r| (r.eng, r.client, r.db, r.now, r.resp, r.read_only))
+    }) else {
+        return fail(
+            state,
+            "redis.call/pcall can only be called inside a script invocation",
+        );
+    };
+    if eng.is_null() {
+        return fail(
+            state,
+            "redis.call/pcall can only be called inside a script invocation",
+        );
+    }
+    // SAFETY: `eng` comes from the `&mut Engine` of the EVAL handler, which is suspended in
+    // `LuaVm::run` until the script returns (and `RUN` is cleared); the Lua state is not part
+    // of the engine while it runs, so nothing else reaches either.
+    let eng: &mut Engine = unsafe { &mut *eng };
+    let reply = match eng.script_command(client, &argv, db, now, resp, read_only) {
+        Ok((reply, new_db)) => {
+            RUN.with(|r| {
+                if let Some(r) = r.borrow_mut().as_mut() {
+                    r.db = new_db;
+                }
+            });
+            reply
+        }
+        Err(text) => {
+            let t = error_table(state, text.as_bytes());
+            let k = Val::Str(state.gc.intern_string(b"ignore_error_stats_update"));
+            if let Val::Table(r) = t {
+                let _ = Table::from_gc_ref(r).raw_set(state, k, Val::Bool(true));
+            }
+            if raise_errors {
+                return Err(raise(state, t));
+            }
+            state.push(t);
+            return Ok(1);
+        }
+    };
+    let is_error = matches!(reply, Reply::Error(_));
+    let v = convert::reply_to_lua(state, &reply, resp);
+    if is_error {
+        let k = Val::Str(state.gc.intern_string(b"ignore_error_stats_update"));
+        if let Val::Table(r) = v {
+            let _ = Table::from_gc_ref(r).raw_set(state, k, Val::Bool(true));
+        }
+        if raise_errors {
+            return Err(raise(state, v));
+        }
+    }
+    state.push(v);
+    Ok(1)
+}
+
+/// Whether a function (or library) name has only letters, digits and underscores.
+pub fn valid_name(name: &[u8]) -> bool {
+    !name.is_empty() && name.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'_')
+}
+
+/// `redis.register_function(name, callback)` or `redis.register_function{function_name=...,
+/// callback=..., flags={...}, description=...}`, while a library loads.
+fn register_function(state: &mut LuaState) -> LuaResult<u32> {
+    if LOADING.with(|l| l.borrow().is_none()) {
+        return Err(raise_text(
+            state,
+            "redis.register_function can only be called on FUNCTION LOAD command",
+        ));
+    }
+    let n = nargs(state);
+    if !(1..=2).contains(&n) {
+        return Err(raise_text(
+            state,
+            "wrong number of arguments to redis.register_function",
+        ));
+    }
+    let mut name = None;
+    let mut desc = None;
+    let mut callback = None;
+    let mut flags = super::ScriptFlags::default();
+    if n == 2 {
+        let v = arg(state, 0);
+        name = match v {
+            Val::Str(_) | Val::Num(_) => convert::to_bytes(state, v),
+            _ => None,
+        };
+        if name.is_none() {
+            return Err(raise_text(
+                state,
+                "first argument to redis.register_function must be a string",
+            ));
+        }
+        match arg(state, 1) {
+            f @ Val::Function(_) => callback = Some(f),
+            _ => {
+                return Err(raise_text(
+                    state,
+                    "second argument to redis.register_function must be a function",
+                ))
+            }
+        }
+    } else {
+        let Val::Table(t) = arg(state, 0) else {
+            return Err(raise_text(state, "calling redis.register_function with a single argument is only applicable to Lua table (representing named arguments)."));
+        };
+        let entries: Vec<(Val, Val)> = {
+            let mut out = Vec::new();
+            if let Some(tab) = state.gc.tables.get(t) {
+                let mut key = Val::Nil;
+                while let Ok(Some((k, v))) = tab.next(key, &state.gc.string_arena) {
+                    out.push((k, v));
+                    key = k;
+                }
+            }
+            out
+        };
+        for (k, v) in entries {
+            let key = match k {
+                Val::Str(_) | Val::Num(_) => convert::to_bytes(state, k).unwrap_or_default(),
+                _ => {
+                    return Err(raise_text(
+                        state,
+                        "named argument key given to redis.register_function is not a string",
+                    ))
+                }
+            };
+            let string_of = |state: &LuaState, v: Val| match v {
+                Val::Str(_) | Val::Num(_) => convert::to_bytes(state, v),
+                _ => None,
+            };
+            if key.eq_ignore_ascii_case(b"function_name") {
+                name = string_of(state, v);
+                if name.is_none() {
+                    return Err(raise_text(
+                        state,
+                        "function_name argument given to redis.register_function must be a string",
+                    ));
+                }
+            } else if key.eq_ignore_ascii_case(b"description") {
+                desc = string_of(state, v);
+                if desc.is_none() {
+                    return Err(raise_text(
+                        state,
+                        "description argument given to redis.register_function must be a string",
+                    ));
+                }
+            } else if key.eq_ignore_ascii_case(b"callback") {
+                if !matches!(v, Val::Function(_)) {
+                    return Err(raise_text(
+                        state,
+                        "callback argument given to redis.register_function must be a function",
+                    ));
+                }
+                callback = Some(v);
+            } else if key.eq_ignore_ascii_case(b"flags") {
+                let Val::Table(ft) = v else {
+                    return Err(raise_text(state, "flags argument to redis.register_function must be a table representing function flags"));
+                };
+                let mut values = Vec::new();
+                if let Some(tab) = state.gc.tables.get(ft) {
+                    let mut key = Val::Nil;
+                    while let Ok(Some((k2, v2))) = tab.next(key, &state.gc.string_arena) {
+                        values.push(v2);
+                        key = k2;
+                    }
+                }
+                for fv in values {
+                    let flag = match fv {
+                        Val::Str(_) | Val::Num(_) => {
+                            convert::to_bytes(state, fv).unwrap_or_default()
+                        }
+                        _ => return Err(raise_text(state, "unknown flag given")),
+                    };
+                    match flag.as_slice() {
+                        b"no-writes" => flags.no_writes = true,
+                        b"allow-oom" => flags.allow_oom = true,
+                        b"allow-stale" => flags.allow_stale = true,
+                        b"no-cluster" => flags.no_cluster = true,
+                        b"allow-cross-slot-keys" => flags.allow_cross_slot = true,
+                        _ => return Err(raise_text(state, "unknown flag given")),
+                    }
+                }
+            } else {
+                return Err(raise_text(
+                    state,
+                    "unknown argument given to redis.register_function",
+                ));
+            }
+        }
+        if name.is_none() {
+            return Err(raise_text(
+                state,
+                "redis.register_function must get a function name argument",
+            ));
+        }
+        if callback.is_none() {
+            return Err(raise_text(
+                state,
+                "redis.register_function must get a callback argument",
+            ));
+        }
+    }
+    let (Some(name), Some(callback)) = (name, callback) else {
+        return Err(raise_text(
+            state,
+            "redis.register_function must get a callback argument",
+        ));
+    };
+    if !valid_name(&name) {
+        return Err(raise_text(state, "Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"));
+    }
+    let name = String::from_utf8_lossy(&name).into_owned();
+    let duplicate = LOADING.with(|l| {
+        l.borrow()
+            .as_ref()
+            .is_some_and(|list| list.iter().any(|r| r.name == name))
+    });
+    if duplicate {
+        return Err(raise_text(state, "Function already exists in the library"));
+    }
+    let registry = Table::from_gc_ref(state.registry);
+    let k = Val::Str(
+        state
+            .gc
+            .intern_string(format!("pending:{}", name).as_bytes()),
+    );
+    let _ = registry.raw_set(state, k, callback);
+    LOADING.with(|l| {
+        if let Some(list) = l.borrow_mut().as_mut() {
+            list.push(Registered { name, desc, flags });
+        }
+    });
+    Ok(0)
+}
+
+/// `redis.sha1hex(s)`
+fn redis_sha1hex(state: &mut LuaState) -> LuaResult<u32> {
+    if nargs(state) != 1 {
+        return Err(raise_text(state, "wrong number of arguments"));
+    }
+    let v = arg(state, 0);
+    let data = convert::to_bytes(state, v).unwrap_or_default();
+    push_bytes(state, super::sha1_hex(&data).as_bytes());
+    Ok(1)
+}
+
+/// `redis.error_reply(msg)` → `{err=msg}`, with `ERR` when msg has no code.
+fn redis_error_reply(state: &mut LuaState) -> LuaResult<u32> {
+    let v = arg(state, 0);
+    if nargs(state) != 1 || !matches!(v, Val::Str(_)) {
+        let t = error_table(state, b"wrong number or type of arguments");
+        state.push(t);
+        return Ok(1);
+    }
+    let text = convert::to_bytes(state, v).unwrap_or_default();
+    let mut with_dash = text.clone();
+    if !text.starts_with(b"-") {
+        with_dash.insert(0, b'-');
+    }
+    let t = error_table(state, &with_dash);
+    state.push(t);
+    Ok(1)
+}
+
+/// `redis.status_reply(msg)` → `{ok=msg}`.
+fn redis_status_reply(state: &mut LuaState) -> LuaResult<u32> {
+    let v = arg(state, 0);
+    if nargs(state) != 1 || !matches!(v, Val::Str(_)) {
+        let t = error_table(state, b"wrong number or type of arguments");
+        state.push(t);
+        return Ok(1);
+    }
+    let text = convert::to_bytes(state, v).unwrap_or_default();
+    let t = field_table(state, b"ok", &text);
+    state.push(t);
+    Ok(1)
+}
+
+/// `redis.log(level, ...)`: checked as Redis checks it; there is no log file to write.
+fn redis_log(state: &mut LuaState) -> LuaResult<u32> {
+    let n = nargs(state);
+    if n < 2 {
+        return Err(raise_text(
+            state,
+            "redis.log() requires two arguments or more.",
+        ));
+    }
+    let level = match convert::to_number(state, arg(state, 0)) {
+        Some(l) => l,
+        None => {
+            return Err(raise_text(
+                state,
+                "First argument must be a number (log level).",
+            ))
+        }
+    };
+    if !(0.0..4.0).contains(&level.trunc()) {
+        return Err(raise_text(state, "Invalid debug level."));
+    }
+    Ok(0)
+}
+
+/// `redis.setresp(2|3)`: the protocol of the replies the script gets.
+fn redis_setresp(state: &mut LuaState) -> LuaResult<u32> {
+    if !in_script() {
+        return Err(raise_text(
+            state,
+            "redis.setresp can only be called inside a script invocation",
+        ));
+    }
+    if nargs(state) != 1 {
+        return Err(raise_text(state, "redis.setresp() requires one argument."));
+    }
+    let resp = convert::to_number(state, arg(state, 0)).unwrap_or(0.0) as i64;
+    if resp != 2 && resp != 3 {
+        return Err(raise_text(state, "RESP version must be 2 or 3."));
+    }
+    RUN.with(|r| {
+        if let Some(r) = r.borrow_mut().as_mut() {
+            r.resp = resp as u8;
+        }
+    });
+    Ok(0)
+}
+
+/// `redis.set_repl(flags)`: accepted; this server has no replicas or AOF to leave out.
+fn redis_set_repl(state: &mut LuaState) -> LuaResult<u32> {
+    if !in_script() {
+        return Err(raise_text(
+            state,
+            "redis.set_repl can only be called inside a script invocation",
+        ));
+    }
+    if nargs(state) != 1 {
+        return Err(raise_text(
+            state,
+            "redis.set_repl() requires two arguments.",
+        ));
+    }
+    let flags = convert::to_number(state, arg(state, 0)).unwrap_or(0.0) as i64;
+    if flags & !3 != 0 {
+        return Err(raise_text(
+            state,
+            "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
+        ));
+    }
+    Ok(0)
+}
+
+/// `redis.replicate_commands()`: always on in Redis 7, returns true.
+fn redis_replicate_commands(state: &mut LuaState) -> LuaResult<u32> {
+    state.push(Val::Bool(true));
+    Ok(1)
+}
+
+/// `redis.breakpoint()`: false outside the debugger.
+fn redis_breakpoint(state: &mut LuaState) -> LuaResult<u32> {
+    state.push(Val::Bool(false));
+    Ok(1)
+}
+
+/// `redis.debug(...)`: nothing outside the debugger.
+fn redis_debug(_state: &mut LuaState) -> LuaResult<u32> {
+    Ok(0)
+}
+
+/// `redis.acl_check_cmd(cmd, ...)`: the default user may run every command that exists.
+fn redis_acl_check_cmd(state: &mut LuaState) -> LuaResult<u32> {
+    if !in_script() {
+        return Err(raise_text(
+            state,
+            "redis.acl_check_cmd can only be called inside a script invocation",
+        ));
+    }
+    let n = nargs(state);
+    if n == 0 {
+        return Err(raise_text(
+            state,
+            "Please specify at least one argument for this redis lib call",
+        ));
+    }
+    let mut argv = Vec::with_capacity(n);
+    for i in 0..n {
+        match arg(state, i) {
+            Val::Num(x) => argv.push(crate::util::fmt_g17(x).into_bytes()),
+            v @ Val::Str(_) => argv.push(convert::to_bytes(state, v).unwrap_or_default()),
+            _ => {
+                return Err(raise_text(
+                    state,
+                    "Lua redis lib command arguments must be strings or integers",
+                ))
+            }
+        }
+    }
+    if crate::engine::resolve(&argv).is_err() {
+        return Err(raise_text(
+            state,
+            "Invalid command passed to redis.acl_check_cmd()",
+        ));
+    }
+    state.push(Val::Bool(true));
+    Ok(1)
+}
+
+// ---------------------------------------------------------------------------------------
+// math.random as Redis's: lrand48, the same sequence on every platform.
+// ---------------------------------------------------------------------------------------
+
+const LRAND48_INIT: u64 = 0x1234_ABCD_330E;
+const LRAND48_MAX: u64 = i32::MAX as u64;
+
+thread_local! {
+    static RAND: std::cell::Cell<u64> = const { std::cell::Cell::new(LRAND48_INIT) };
+}
+
+fn lrand48() -> u64 {
+    RAND.with(|r| {
+        let x = r.get().wrapping_mul(0x5_DEEC_E66D).wrapping_add(0xB) & 0xFFFF_FFFF_FFFF;
+        r.set(x);
+        x >> 17
+    })
+}
+
+fn check_int(state: &mut LuaState, i: usize, name: &str) -> LuaResult<i64> {
+    match convert::to_number(state, arg(state, i)) {
+        Some(n) => Ok(n as i32 as i64),
+        None => {
+            let got = arg(state, i);
+            let tn = if matches!(got, Val::Nil) && i >= nargs(state) {
+                "no value"
+            } else {
+                got.type_name()
+            };
+            Err(rilua::runtime_error(format!(
+                "bad argument #{} to '{}' (number expected, got {})",
+                i + 1,
+                name,
+                tn
+            )))
+        }
+    }
+}
+
+/// `math.random([m [, n]])`
+fn math_random(state: &mut LuaState) -> LuaResult<u32> {
+    if !in_script() {
+        return Err(rilua::runtime_error(
+            "math.random can only be called inside a script invocation",
+        ));
+    }
+    let r = (lrand48() % LRAND48_MAX) as f64 / LRAND48_MAX as f64;
+    let v = match nargs(state) {
+        0 => r,
+        1 => {
+            let u = check_int(state, 0, "random")?;
+            if u < 1 {
+                return Err(rilua::runtime_error(
+                    "bad argument #1 to 'random' (interval is empty)",
+                ));
+            }
+            (r * u as f64).floor() + 1.0
+        }
+        2 => {
+            let l = check_int(state, 0, "random")?;
+            let u = check_int(state, 1, "random")?;
+            if l > u {
+                return Err(rilua::runtime_error(
+                    "bad argument #2 to 'random' (interval is empty)",
+                ));
+            }
+            (r * (u - l + 1) as f64).floor() + l as f64
+        }
+        _ => return Err(rilua::runtime_error("wrong number of arguments")),
+    };
+    state.push(Val::Num(v));
+    Ok(1)
+}
+
+/// `math.randomseed(n)`
+fn math_randomseed(state: &mut LuaState) -> LuaResult<u32> {
+    if !in_script() {
+        return Err(rilua::runtime_error(
+            "math.randomseed can only be called inside a script invocation",
+        ));
+    }
+    let seed = check_int(state, 0, "randomseed")? as i32 as u32 as u64;
+    RAND.with(|r| r.set((seed << 16) | 0x330E));
+    Ok(0)
+}
+
+/// The longest string `string.rep` makes: the largest bulk string Redis can send
+/// (proto-max-bulk-len). It is the one library call that allocates what a number asks for.
+const MAX_REP: usize = 512 * 1024 * 1024;
+
+/// `string.rep(s, n)`, bounded by [`MAX_REP`].
+fn string_rep(state: &mut LuaState) -> LuaResult<u32> {
+    let s = arg(state, 0);
+    let Some(bytes) = convert::to_bytes(state, s) else {
+        let got = if nargs(state) == 0 {
+            "no value"
+        } else {
+            s.type_name()
+        };
+        return Err(rilua::runtime_error(format!(
+            "bad argument #1 to 'rep' (string expected, got {})",
+            got
+        )));
+    };
+    let n = arg(state, 1);
+    let Some(count) = convert::to_number(state, n) else {
+        let got = if nargs(state) < 2 {
+            "no value"
+        } else {
+            n.type_name()
+        };
+        return Err(rilua::runtime_error(format!(
+            "bad argument #2 to 'rep' (number expected, got {})",
+            got
+        )));
+    };
+    let count = if count.is_nan() { 0 } else { count as i32 };
+    let count = usize::try_from(count).unwrap_or(0);
+    if bytes.len().saturating_mul(count) > MAX_REP {
+        return Err(rilua::runtime_error("not enough memory"));
+    }
+    push_bytes(state, &bytes.repeat(count));
+    Ok(1)
+}
+
+// ---------------------------------------------------------------------------------------
+// The time budget.
+// ---------------------------------------------------------------------------------------
+
+/// The count hook: every [`HOOK_PERIOD`] instructions, ends a script past its budget
+/// (`busy-reply-threshold`) with the error Redis gives a killed script. Once it has fired it
+/// fires at every instruction, so a `pcall` in the script cannot keep it alive.
+fn count_hook(state: &mut LuaState) -> LuaResult<u32> {
+    let over = RUN.with(|r| {
+        let mut r = r.borrow_mut();
+        let Some(run) = r.as_mut() else {
+            return false;
+        };
+        if run.killed {
+            return true;
+        }
+        run.checks += 1;
+        let over = match run.clock {
+            Some(c) => c().saturating_sub(run.started_us) > run.limit_us,
+            None => run.checks > MAX_CHECKS_WITHOUT_CLOCK,
+        };
+        if over {
+            run.killed = true;
+        }
+        over
+    });
+    if over {
+        state.hook.base_hook_count = 1;
+        state.hook.hook_count = 1;
+        return Err(raise_text(
+            state,
+            "Script killed by user with SCRIPT KILL...",
+        ));
+    }
+    Ok(0)
+}

@@ -1,0 +1,175 @@
+//! Lua scripts at the engine level: what a live Redis comparison cannot show — a runaway
+//! script ended by its budget, the engine still serving after it, scripts' commands seen by
+//! MONITOR and INFO, and odd values returned without a crash.
+
+use redis_playground::{Engine, EngineOptions, Reply};
+
+fn argv(words: &[&str]) -> Vec<Vec<u8>> {
+    words.iter().map(|w| w.as_bytes().to_vec()).collect()
+}
+
+fn run(eng: &mut Engine, id: u64, words: &[&str]) -> Reply {
+    eng.execute(id, &argv(words), 0).unwrap_or(Reply::Nil)
+}
+
+fn clock() -> u64 {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_micros() as u64
+}
+
+#[test]
+fn a_runaway_script_ends_and_the_engine_goes_on() {
+    let mut eng = Engine::new(EngineOptions::default());
+    eng.set_clock_us(Some(clock));
+    let c = eng.open_client(0);
+    run(
+        &mut eng,
+        c,
+        &["CONFIG", "SET", "busy-reply-threshold", "50"],
+    );
+    let loaded = run(&mut eng, c, &["SCRIPT", "LOAD", "return 'still here'"]);
+    for script in [
+        "while true do end",
+        "while true do pcall(function() while true do end end) end",
+        "local t = {} for i = 1, 1e12 do t[i % 10] = i end",
+    ] {
+        let r = run(&mut eng, c, &["EVAL", script, "0"]);
+        match r {
+            Reply::Error(e) => assert!(e.contains("busy-reply-threshold"), "{}", e),
+            other => panic!("{:?}", other),
+        }
+    }
+    assert_eq!(run(&mut eng, c, &["PING"]), Reply::status("PONG"));
+    // The cache survives the state being made anew.
+    let Reply::Bulk(sha) = loaded else {
+        panic!("{:?}", loaded)
+    };
+    let sha = String::from_utf8(sha).unwrap();
+    assert_eq!(
+        run(&mut eng, c, &["EVALSHA", &sha, "0"]),
+        Reply::Bulk(b"still here".to_vec())
+    );
+}
+
+#[test]
+fn monitor_sees_the_script_then_its_commands_from_lua() {
+    let mut eng = Engine::new(EngineOptions::default());
+    let (c, m) = (eng.open_client(0), eng.open_client(0));
+    run(&mut eng, m, &["MONITOR"]);
+    run(
+        &mut eng,
+        c,
+        &["EVAL", "return redis.call('set', 'k', 'v')", "0"],
+    );
+    let lines: Vec<String> = eng
+        .client_mut(m)
+        .map(|cl| std::mem::take(&mut cl.outbox))
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|r| match r {
+            Reply::Status(s) => Some(s.to_string()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(lines.len(), 2, "{:?}", lines);
+    assert!(lines[0].contains("\"EVAL\""), "{}", lines[0]);
+    assert!(
+        lines[1].contains("[0 lua] \"set\" \"k\" \"v\""),
+        "{}",
+        lines[1]
+    );
+}
+
+#[test]
+fn commands_in_scripts_are_counted() {
+    let mut eng = Engine::new(EngineOptions::default());
+    let c = eng.open_client(0);
+    run(
+        &mut eng,
+        c,
+        &[
+            "EVAL",
+            "redis.call('set', 'a', 1); redis.call('incr', 'a'); return 1",
+            "0",
+        ],
+    );
+    let info = match run(&mut eng, c, &["INFO", "commandstats"]) {
+        Reply::Bulk(b) | Reply::Verbatim(_, b) => b,
+        other => panic!("{:?}", other),
+    };
+    let info = String::from_utf8(info).unwrap();
+    assert!(info.contains("cmdstat_set:calls=1"), "{}", info);
+    assert!(info.contains("cmdstat_incr:calls=1"), "{}", info);
+    assert!(info.contains("cmdstat_eval:calls=1"), "{}", info);
+}
+
+#[test]
+fn odd_values_never_crash() {
+    let mut eng = Engine::new(EngineOptions::default());
+    let c = eng.open_client(0);
+    for script in [
+        "local t = {} t[1] = t return t",
+        "return {err = {}}",
+        "error({})",
+        "error(setmetatable({}, {__tostring = function() return 'x' end}))",
+        "return coroutine.create(function() end)",
+        "return function() end",
+        "return {map = {[{}] = 1}}",
+        "return {set = 5}",
+        "return {double = 'x'}",
+        "return {verbatim_string = {format = 'txt', string = 'hi'}}",
+        "return redis.call(string.rep('x', 100))",
+        "return string.rep('x', 1e12)",
+        "return string.rep('abc', 2^40)",
+        "local co = coroutine.wrap(function() redis.call('set', 'c', 1) coroutine.yield(1) end) return co()",
+        "return redis.setresp(3) or redis.call('hello', '3')",
+        "return loadstring(string.dump(function() return 1 end))",
+    ] {
+        let r = run(&mut eng, c, &["EVAL", script, "0"]);
+        let _ = r.to_resp(2);
+        let _ = r.to_resp(3);
+    }
+    assert_eq!(run(&mut eng, c, &["PING"]), Reply::status("PONG"));
+}
+
+#[test]
+fn runaway_functions_end_at_load_and_at_call() {
+    let mut eng = Engine::new(EngineOptions::default());
+    eng.set_clock_us(Some(clock));
+    let c = eng.open_client(0);
+    run(
+        &mut eng,
+        c,
+        &["CONFIG", "SET", "busy-reply-threshold", "50"],
+    );
+    let r = run(
+        &mut eng,
+        c,
+        &["FUNCTION", "LOAD", "#!lua name=spin\nwhile true do end"],
+    );
+    assert!(
+        matches!(&r, Reply::Error(e) if e.contains("FUNCTION LOAD timeout")),
+        "{:?}",
+        r
+    );
+    let loaded = run(
+        &mut eng,
+        c,
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=lib\nredis.register_function('spin', function() while true do end end)\nredis.register_function('one', function() return 1 end)",
+        ],
+    );
+    assert_eq!(loaded, Reply::Bulk(b"lib".to_vec()));
+    let r = run(&mut eng, c, &["FCALL", "spin", "0"]);
+    assert!(
+        matches!(&r, Reply::Error(e) if e.contains("busy-reply-threshold")),
+        "{:?}",
+        r
+    );
+    // The functions' state is made anew with every library loaded again.
+    assert_eq!(run(&mut eng, c, &["FCALL", "one", "0"]), Reply::Integer(1));
+}
