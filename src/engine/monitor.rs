@@ -85,10 +85,7 @@ impl Engine {
         argv: &[Vec<u8>],
         now: i64,
     ) {
-        if self.monitors.is_empty()
-            || spec.has(crate::commands::ADMIN)
-            || spec.has(crate::commands::SKIP_MONITOR)
-        {
+        if self.monitors.is_empty() {
             return;
         }
         let Some(addr) = self.clients.get(&client).map(|c| c.addr.clone()) else {
