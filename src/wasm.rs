@@ -303,7 +303,7 @@ impl Serialize for JsReply<'_> {
             Reply::Array(_) => ("array", 2),
             Reply::Map(_) => ("map", 2),
             Reply::Set(_) => ("set", 2),
-            Reply::Double(_) => ("double", 2),
+            Reply::Double(_) | Reply::DoubleText(_) => ("double", 2),
             Reply::Bool(_) => ("boolean", 2),
             Reply::Verbatim(..) => ("verbatim", 2),
             Reply::Push(_) => ("push", 2),
@@ -328,6 +328,7 @@ impl Serialize for JsReply<'_> {
             Reply::Double(d) => {
                 m.serialize_entry("value", &crate::protocol::reply::format_double(*d))?
             }
+            Reply::DoubleText(t) => m.serialize_entry("value", t)?,
             Reply::Bool(b) => m.serialize_entry("value", b)?,
         }
         m.end()

@@ -196,7 +196,7 @@ fn shape(r: &Reply) -> String {
         Reply::Bulk(_) => "bulk".into(),
         Reply::Nil => "nil".into(),
         Reply::NilArray => "nil-array".into(),
-        Reply::Double(_) => "double".into(),
+        Reply::Double(_) | Reply::DoubleText(_) => "double".into(),
         Reply::Bool(_) => "bool".into(),
         Reply::Verbatim(..) => "verbatim".into(),
         Reply::Multi(v) => format!("multi[{}]", v.len()),

@@ -116,7 +116,7 @@ fn fmt_coord(d: f64) -> Vec<u8> {
 /// A coordinate reply: a bulk string in RESP2, a double in RESP3.
 fn coord_reply(ctx: &Ctx, d: f64) -> Reply {
     if ctx.eng.proto(ctx.client) == 3 {
-        Reply::Double(d)
+        Reply::DoubleText(String::from_utf8_lossy(&fmt_coord(d)).into_owned())
     } else {
         Reply::Bulk(fmt_coord(d))
     }

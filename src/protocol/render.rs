@@ -115,6 +115,7 @@ fn write_raw(reply: &Reply, out: &mut String) {
         Reply::Bool(b) => out.push_str(if *b { "(true)" } else { "(false)" }),
         Reply::Integer(n) => out.push_str(&n.to_string()),
         Reply::Double(d) => out.push_str(&format_double(*d)),
+        Reply::DoubleText(t) => out.push_str(t),
         Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => {
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
@@ -151,6 +152,7 @@ fn downgrade(reply: &Reply) -> Reply {
                 .collect(),
         ),
         Reply::Double(d) => Reply::Bulk(format_double(*d).into_bytes()),
+        Reply::DoubleText(t) => Reply::Bulk(t.clone().into_bytes()),
         Reply::Bool(b) => Reply::Integer(i64::from(*b)),
         Reply::Verbatim(_, body) => Reply::Bulk(body.clone()),
         Reply::Multi(parts) => Reply::Multi(parts.iter().map(downgrade).collect()),
@@ -218,6 +220,11 @@ fn write_reply(reply: &Reply, prefix: &str, out: &mut String) {
         Reply::Double(d) => {
             out.push_str("(double) ");
             out.push_str(&format_double(*d));
+            out.push('\n');
+        }
+        Reply::DoubleText(t) => {
+            out.push_str("(double) ");
+            out.push_str(t);
             out.push('\n');
         }
         Reply::Bool(b) => out.push_str(if *b { "(true)\n" } else { "(false)\n" }),

@@ -29,6 +29,9 @@ pub enum Reply {
     Set(Vec<Reply>),
     /// `,1.5` in RESP3, a bulk string in RESP2 (formatted as Redis formats doubles).
     Double(f64),
+    /// A double Redis prints in a form of its own (GEO coordinates: 17 decimals, trailing
+    /// zeros dropped): `,<text>` in RESP3, a bulk string in RESP2.
+    DoubleText(String),
     /// `#t` in RESP3, `:1` / `:0` in RESP2.
     Bool(bool),
     /// `=N\r\ntxt:...` in RESP3, a bulk string in RESP2.
@@ -127,6 +130,7 @@ impl Reply {
                 }
             }
             Reply::Double(d) => bulk(out, b'$', format_double(*d).as_bytes()),
+            Reply::DoubleText(t) => bulk(out, b'$', t.as_bytes()),
             Reply::Bool(b) => line(out, b':', if *b { b"1" } else { b"0" }),
             Reply::Verbatim(_, b) => bulk(out, b'$', b),
             Reply::Multi(parts) => parts.iter().for_each(|r| r.encode_resp2(out)),
@@ -157,6 +161,7 @@ impl Reply {
                 }
             }
             Reply::Double(d) => line(out, b',', format_double(*d).as_bytes()),
+            Reply::DoubleText(t) => line(out, b',', t.as_bytes()),
             Reply::Bool(b) => line(out, b'#', if *b { b"t" } else { b"f" }),
             Reply::Verbatim(fmt, b) => {
                 let mut body = Vec::with_capacity(b.len() + 4);

@@ -87,6 +87,7 @@ pub fn reply_to_lua(state: &mut LuaState, r: &Reply, resp: u8) -> Val {
         }
         Reply::Bool(b) => Val::Bool(*b),
         Reply::Double(d) => with_field(state, b"double", Val::Num(*d)),
+        Reply::DoubleText(t) => with_field(state, b"double", Val::Num(t.parse().unwrap_or(0.0))),
         Reply::Array(items) | Reply::Push(items) | Reply::Multi(items) => {
             let t = new_table(state);
             for (i, item) in items.iter().enumerate() {
