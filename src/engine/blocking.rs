@@ -124,6 +124,7 @@ impl Engine {
             return;
         };
         c.outbox.push(reply);
+        self.mail = true;
         self.run_pending(client, now);
     }
 
@@ -143,6 +144,7 @@ impl Engine {
             if let Some(r) = self.execute(client, &argv, now) {
                 if let Some(c) = self.clients.get_mut(&client) {
                     c.outbox.push(r);
+                    self.mail = true;
                 }
             }
         }

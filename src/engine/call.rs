@@ -326,6 +326,7 @@ impl Engine {
             ReplyMode::On => match reply_at.filter(|&at| at < c.outbox.len()) {
                 Some(at) => {
                     c.outbox.insert(at, reply);
+                    self.mail = true;
                     None
                 }
                 None => Some(reply),

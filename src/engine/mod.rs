@@ -179,6 +179,10 @@ pub struct Engine {
     pub port: u16,
     /// Set by SHUTDOWN: the host stops serving (the native server exits).
     pub shutdown_requested: bool,
+    /// Set when a message went into a client's outbox or a client was disconnected (CLIENT
+    /// KILL): a host serving many connections looks through the clients only while it is set,
+    /// and clears it once it has delivered.
+    pub mail: bool,
     /// Clients watching each (db, key), for WATCH.
     pub watched: HashMap<(usize, Vec<u8>), Vec<ClientId>>,
     /// Pub/sub subscriptions.
@@ -229,6 +233,7 @@ impl Engine {
             last_save_s: opts.now_ms / 1000,
             port: opts.port,
             shutdown_requested: false,
+            mail: false,
             watched: HashMap::new(),
             pubsub: PubSub::default(),
             blocked: BTreeMap::new(),
