@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PORT ?= 8080
 WASM := target/wasm32-unknown-unknown/release/redis_playground.wasm
 
-.PHONY: play test setup build wasm serve server test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e clean
+.PHONY: play test setup build wasm serve server bench test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e clean
 
 ## Set up everything missing, build the wasm, serve the page on 127.0.0.1 and print its address.
 play: wasm
@@ -41,9 +41,13 @@ test-e2e:
 	scripts/build-wasm.sh
 	npm test
 
-## The native RESP server on port 6379 (PORT=... to change).
+## The native RESP server on port 6379 (PORT=... to change), built for speed (profile.server).
 server:
-	cargo run --release --bin redis-playground-server -- --port $(or $(SERVER_PORT),6379)
+	cargo run --profile server --bin redis-playground-server -- --port $(or $(SERVER_PORT),6379)
+
+## redis-benchmark against redis-server and the native server: a table in bench/latest.md.
+bench:
+	scripts/bench.sh
 
 wasm: setup
 	@scripts/build-wasm.sh

@@ -326,7 +326,7 @@ impl Engine {
             ReplyMode::On => match reply_at.filter(|&at| at < c.outbox.len()) {
                 Some(at) => {
                     c.outbox.insert(at, reply);
-                    self.mail = true;
+                    self.mail.insert(client);
                     None
                 }
                 None => Some(reply),

@@ -138,7 +138,7 @@ impl Engine {
         self.monitors.retain(|m| *m != id);
         self.paused.retain(|m| *m != id);
         self.clients.remove(&id);
-        self.mail = true;
+        self.mail.remove(&id);
     }
 
     /// Mutable access to a client, if connected.

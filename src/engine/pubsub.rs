@@ -209,10 +209,10 @@ impl Engine {
 
     fn deliver(&mut self, deliveries: Vec<(ClientId, Reply)>) -> i64 {
         let n = deliveries.len() as i64;
-        self.mail |= n > 0;
         for (id, msg) in deliveries {
             if let Some(c) = self.clients.get_mut(&id) {
                 c.outbox.push(msg);
+                self.mail.insert(id);
             }
         }
         n

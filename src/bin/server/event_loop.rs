@@ -30,6 +30,9 @@ use mio::{Events, Interest, Poll, Token};
 use redis_playground::protocol::resp::parse_request_into;
 use redis_playground::{ClientId, Engine};
 
+/// redis-server's default `tcp-backlog`.
+const TCP_BACKLOG: i32 = 511;
+
 /// Bytes read from a socket at a time (Redis reads 16 KiB; larger reads help pipelines).
 const READ_CHUNK: usize = 64 * 1024;
 
@@ -159,6 +162,8 @@ struct Server {
     /// Arguments of the request being run, reused.
     argv: Vec<Vec<u8>>,
     now_ms: fn() -> i64,
+    /// Accepting failed for want of resources: retried at every tick.
+    accept_failing: bool,
 }
 
 /// Serves the listeners until SHUTDOWN (which exits the process) or a fatal poll error.
@@ -172,6 +177,7 @@ pub fn run(
     for (i, l) in listeners.into_iter().enumerate() {
         l.set_nonblocking(true)
             .map_err(|e| format!("listener: {e}"))?;
+        set_backlog(&l);
         let mut l = TcpListener::from_std(l);
         poll.registry()
             .register(&mut l, Token(i), Interest::READABLE)
@@ -193,8 +199,20 @@ pub fn run(
         scratch: vec![0; READ_CHUNK],
         argv: Vec::new(),
         now_ms,
+        accept_failing: false,
     };
     server.serve()
+}
+
+/// redis-server's `tcp-backlog` (511) instead of std's 128, so a burst of connections waits
+/// in the kernel instead of being dropped and retried a second later. Listening again on a
+/// listening socket only changes its backlog (Linux; elsewhere a failure leaves it as it was).
+fn set_backlog(l: &std::net::TcpListener) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: listen on a descriptor this listener owns; it touches no memory.
+    unsafe {
+        libc::listen(l.as_raw_fd(), TCP_BACKLOG);
+    }
 }
 
 impl Server {
@@ -231,6 +249,11 @@ impl Server {
                 }
             }
             if Instant::now() >= next_tick {
+                if self.accept_failing {
+                    for i in 0..self.listeners.len() {
+                        self.accept(i);
+                    }
+                }
                 self.engine.tick((self.now_ms)());
                 self.deliver();
                 self.check_closed_clients();
@@ -255,13 +278,27 @@ impl Server {
             let (stream, peer) = match self.listeners[index].accept() {
                 Ok(s) => s,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                // Out of descriptors, or a connection reset before accept: the others go on.
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::Interrupted
+                            | ErrorKind::ConnectionAborted
+                            | ErrorKind::ConnectionReset
+                    ) =>
+                {
+                    continue
+                }
+                // Out of descriptors or memory: the connections wait in the backlog, and the
+                // next tick tries again (no new event may come for them).
                 Err(e) => {
-                    eprintln!("accept: {e}");
+                    if !self.accept_failing {
+                        eprintln!("Error accepting a client connection: {e}");
+                    }
+                    self.accept_failing = true;
                     return;
                 }
             };
+            self.accept_failing = false;
             self.add_conn(stream, peer);
         }
     }
@@ -487,6 +524,7 @@ impl Server {
         self.trim_argv(argc);
         // The client's own messages follow its reply; others' wait in their buffers.
         self.deliver();
+        self.check_closed_clients();
         let quit = failed || self.engine.clients.get(&id).is_none_or(|c| c.closing);
         if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
             // After QUIT (or a fatal error) Redis runs nothing more the client sent.
@@ -509,12 +547,14 @@ impl Server {
     /// Moves every outbox message (pub/sub, served blocked clients, MONITOR, tracking) into
     /// its connection's output, when the engine says there is any.
     fn deliver(&mut self) {
-        if !self.engine.mail {
+        if self.engine.mail.is_empty() {
             return;
         }
-        self.engine.mail = false;
         let mut touched = Vec::new();
-        for client in self.engine.clients.values_mut() {
+        for id in std::mem::take(&mut self.engine.mail) {
+            let Some(client) = self.engine.clients.get_mut(&id) else {
+                continue;
+            };
             if client.outbox.is_empty() {
                 continue;
             }
@@ -539,12 +579,15 @@ impl Server {
             self.queue_flush(slot);
             self.check_output_limit(slot);
         }
-        self.check_closed_clients();
     }
 
     /// Connections whose client the engine ended on another client's word (CLIENT KILL)
-    /// close now, even while idle.
+    /// close now, even while idle. Every engine client has a connection, so only a count
+    /// that differs means one went.
     fn check_closed_clients(&mut self) {
+        if self.engine.clients.len() == self.by_client.len() {
+            return;
+        }
         let gone: Vec<usize> = self
             .by_client
             .iter()
