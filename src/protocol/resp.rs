@@ -303,6 +303,37 @@ mod tests {
     }
 
     #[test]
+    fn reused_argument_buffers() {
+        let mut args = Vec::new();
+        let buf =
+            b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n*1\r\n$4\r\nPING\r\nGET  a\r\n*0\r\n";
+        let (argc, used) = parse_request_into(buf, MAX_BULK, &mut args)
+            .unwrap()
+            .unwrap();
+        assert_eq!(&args[..argc], &self::args(&["SET", "k", "value"])[..]);
+        let mut pos = used;
+        let (argc, used) = parse_request_into(&buf[pos..], MAX_BULK, &mut args)
+            .unwrap()
+            .unwrap();
+        assert_eq!(&args[..argc], &self::args(&["PING"])[..]);
+        assert_eq!(args.len(), 3, "spare vectors are kept");
+        pos += used;
+        let (argc, used) = parse_request_into(&buf[pos..], MAX_BULK, &mut args)
+            .unwrap()
+            .unwrap();
+        assert_eq!(&args[..argc], &self::args(&["GET", "a"])[..]);
+        pos += used;
+        assert_eq!(
+            parse_request_into(&buf[pos..], MAX_BULK, &mut args),
+            Ok(Some((0, 4)))
+        );
+        assert_eq!(
+            parse_request_into(b"*2\r\n$3\r\nGET\r\n", MAX_BULK, &mut args),
+            Ok(None)
+        );
+    }
+
+    #[test]
     fn protocol_errors() {
         let e = |b: &[u8]| parse_request(b).unwrap_err().0;
         assert_eq!(e(b"*x\r\n"), "ERR Protocol error: invalid multibulk length");
