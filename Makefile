@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PORT ?= 8080
 WASM := target/wasm32-unknown-unknown/release/redis_playground.wasm
 
-.PHONY: play test setup build wasm serve server fuzz fuzz-diff test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e test-redis test-redis-update redis-suite-server clean
+.PHONY: play test setup build wasm serve server bench fuzz fuzz-diff test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e test-redis test-redis-update redis-suite-server clean
 
 ## Set up everything missing, build the wasm, serve the page on 127.0.0.1 and print its address.
 play: wasm
@@ -55,7 +55,7 @@ fuzz-diff: setup
 # not pass. REDIS_UNITS=unit/type/list,unit/expire runs only those; REDIS_JOBS units at a time.
 REDIS_SUITE := .cache/redis-7.0.15
 REDIS_JOBS ?= 2
-REDIS_SERVER := target/server/redis-playground-server
+REDIS_SERVER := target/suite/redis-playground-server
 REDIS_SUITE_ARGS = --server $(REDIS_SERVER) --suite $(REDIS_SUITE) --jobs $(REDIS_JOBS) \
 	--units "$(REDIS_UNITS)" --results target/redis-suite/results.tsv \
 	--ratchet tests/redis-suite/passing.txt --hangs tests/redis-suite/hangs.txt
@@ -67,14 +67,18 @@ test-redis: redis-suite-server
 test-redis-update: redis-suite-server
 	scripts/redis-suite.py $(REDIS_SUITE_ARGS) --update --runs 3
 
-# An optimized build that is quick to make (profile.server in Cargo.toml).
+# An optimized build that is quick to make (profile.suite in Cargo.toml).
 redis-suite-server:
 	@scripts/redis-suite.sh
-	cargo build --profile server --bin redis-playground-server
+	cargo build --profile suite --bin redis-playground-server
 
-## The native RESP server on port 6379 (PORT=... to change).
+## The native RESP server on port 6379 (PORT=... to change), built for speed (profile.server).
 server:
-	cargo run --release --bin redis-playground-server -- --port $(or $(SERVER_PORT),6379)
+	cargo run --profile server --bin redis-playground-server -- --port $(or $(SERVER_PORT),6379)
+
+## redis-benchmark against redis-server and the native server: a table in bench/latest.md.
+bench:
+	scripts/bench.sh
 
 wasm: setup
 	@scripts/build-wasm.sh

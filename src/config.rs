@@ -6,7 +6,9 @@
 //! value (which decides parsing and error texts) and the default of a `redis-server` started
 //! without a config file.
 
-use std::collections::HashMap;
+// hashbrown's hasher: every command reads a few parameters kept here by name (requirepass,
+// the slow log and latency thresholds), and SipHash made those lookups a hot spot.
+use hashbrown::HashMap;
 
 /// How a parameter's value is parsed and validated.
 #[derive(Clone, Copy, Debug)]

@@ -13,34 +13,21 @@
 //! any other option is tried as `CONFIG SET name value` on the engine, and reported on stderr
 //! when the engine does not know it.
 //!
-//! Threads, with std only: one per listening address accepting connections; per connection a
-//! reader (reads, parses every complete request in the buffer, runs them in order under the
-//! engine lock) and a writer (owns the socket's sending side); one ticking at `hz` for active
-//! expiry. Replies and messages for a client reach its writer through a channel, and are put
-//! there while the engine lock is held, so a client sees its replies and the messages other
-//! clients cause (pub/sub) in the order the engine produced them. No socket I/O happens under
-//! the lock: a slow reader delays only itself.
+//! One thread serves every connection: an event loop that owns the engine, as redis-server's
+//! does (see `server/event_loop.rs`).
 
-use std::collections::HashMap;
+#[path = "server/event_loop.rs"]
+mod event_loop;
+
 use std::io::{Read, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
-use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::net::{TcpListener, TcpStream, ToSocketAddrs};
 use std::process::ExitCode;
-use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::OnceLock;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redis_playground::protocol::inline::split_args;
-use redis_playground::protocol::resp::{parse_request_limited, ProtocolError};
-use redis_playground::{ClientId, Engine, EngineOptions};
-
-/// Redis closes a client whose unparsed input passes `client-query-buffer-limit` (1gb).
-const QUERY_BUFFER_LIMIT: usize = 1024 * 1024 * 1024;
-
-/// Bytes read from a socket at a time (Redis reads 16 KiB; larger reads help pipelines).
-const READ_CHUNK: usize = 64 * 1024;
+use redis_playground::{Engine, EngineOptions};
 
 /// Directives with no meaning here (persistence, logging, process management): accepted
 /// silently, so a redis-server command line works unchanged.
@@ -318,56 +305,6 @@ fn now_ms() -> i64 {
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
 }
 
-/// What a connection's writer sends.
-enum Out {
-    Bytes(Vec<u8>),
-    /// Send what came before, then close (QUIT, protocol errors).
-    Close,
-}
-
-/// The engine and the way to each connected client's writer.
-struct Shared {
-    engine: Engine,
-    writers: HashMap<ClientId, Sender<Out>>,
-}
-
-impl Shared {
-    /// Moves messages waiting in clients' outboxes (pub/sub, unblocked replies) to their
-    /// writers; `me` gets its own into `mine`, after the replies already there.
-    fn deliver(&mut self, me: Option<ClientId>, mine: &mut Vec<u8>) {
-        for client in self.engine.clients.values_mut() {
-            if client.outbox.is_empty() {
-                continue;
-            }
-            let mut bytes = Vec::new();
-            for msg in client.outbox.drain(..) {
-                msg.encode(client.proto, &mut bytes);
-            }
-            if Some(client.id) == me {
-                mine.extend_from_slice(&bytes);
-            } else if let Some(w) = self.writers.get(&client.id) {
-                // A send fails only once the writer is gone, when nobody is listening anyway.
-                let _ = w.send(Out::Bytes(bytes));
-            }
-        }
-        // Connections the engine ended on another client's word (CLIENT KILL) close now,
-        // even while idle; `me` closes itself once its batch is answered.
-        for (id, w) in &self.writers {
-            if Some(*id) != me && self.engine.clients.get(id).is_none_or(|c| c.closing) {
-                let _ = w.send(Out::Close);
-            }
-        }
-    }
-}
-
-/// Locks the shared state, also after a panic in another connection: the engine catches
-/// handler panics itself (see [`run_batch`]), so its state stays usable.
-fn lock(shared: &Mutex<Shared>) -> MutexGuard<'_, Shared> {
-    shared
-        .lock()
-        .unwrap_or_else(|poisoned| poisoned.into_inner())
-}
-
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let read_file = |path: &str| -> Result<String, String> {
@@ -512,26 +449,42 @@ fn serve(opts: Options) -> Result<(), String> {
         .set_at_startup("dir", &snapshot.dir.to_string_lossy());
     engine.config.set_at_startup("dbfilename", &snapshot.file);
     engine.persist.writer = Some(snapshot_writer(snapshot));
-    let shared = Arc::new(Mutex::new(Shared {
-        engine,
-        writers: HashMap::new(),
-    }));
-    {
-        let shared = Arc::clone(&shared);
-        thread::spawn(move || tick_loop(&shared));
-    }
-    let mut accepters = Vec::new();
-    for listener in listeners {
+    raise_fd_limit(engine.config.maxclients);
+    for listener in &listeners {
         if let Ok(a) = listener.local_addr() {
             eprintln!("redis-playground-server: ready to accept connections on {a}");
         }
-        let shared = Arc::clone(&shared);
-        accepters.push(thread::spawn(move || accept_loop(listener, &shared)));
     }
-    for a in accepters {
-        let _ = a.join();
+    event_loop::run(listeners, engine, now_ms)
+}
+
+/// Raises the open file limit towards `maxclients` plus some for the server's own files, as
+/// redis-server does at start, so thousands of clients can connect; says so when the system
+/// allows fewer.
+fn raise_fd_limit(maxclients: i64) {
+    let want = u64::try_from(maxclients).unwrap_or(0).saturating_add(32);
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 || lim.rlim_cur >= want {
+            return;
+        }
+        let old = lim.rlim_cur;
+        lim.rlim_cur = want.min(lim.rlim_max);
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+            lim.rlim_cur = old;
+        }
     }
-    Ok(())
+    if lim.rlim_cur < want {
+        eprintln!(
+            "Warning: the open file limit is {}: fewer than maxclients {maxclients} clients can \
+             connect",
+            lim.rlim_cur
+        );
+    }
 }
 
 /// Where the snapshot lives.
@@ -676,211 +629,6 @@ fn apply_config(engine: &mut Engine, directives: &[(String, Vec<String>)], now: 
     engine.close_client(admin);
     // Setting up is not traffic: INFO starts from zero as redis-server's does.
     engine.stats = Default::default();
-}
-
-/// Active expiry (and whatever else the engine does in the background) at `hz` times a second.
-fn tick_loop(shared: &Mutex<Shared>) {
-    loop {
-        let hz = {
-            let mut s = lock(shared);
-            s.engine.tick(now_ms());
-            s.deliver(None, &mut Vec::new());
-            s.engine.config.hz
-        };
-        thread::sleep(Duration::from_millis(1000 / hz.clamp(1, 500) as u64));
-    }
-}
-
-fn accept_loop(listener: TcpListener, shared: &Arc<Mutex<Shared>>) {
-    for stream in listener.incoming() {
-        match stream {
-            Ok(stream) => {
-                let shared = Arc::clone(shared);
-                thread::spawn(move || connection(stream, &shared));
-            }
-            // Out of descriptors or a connection reset before accept: keep serving the others.
-            Err(e) => {
-                eprintln!("accept: {e}");
-                thread::sleep(Duration::from_millis(10));
-            }
-        }
-    }
-}
-
-/// The address as CLIENT LIST shows it: `127.0.0.1:50312`, `[::1]:50312`.
-fn format_addr(a: std::io::Result<SocketAddr>) -> Option<String> {
-    a.ok().map(|a| a.to_string())
-}
-
-/// Serves one connection until the client leaves, sends QUIT, or breaks the protocol.
-fn connection(mut stream: TcpStream, shared: &Mutex<Shared>) {
-    let _ = stream.set_nodelay(true);
-    let Ok(write_half) = stream.try_clone() else {
-        return;
-    };
-    let (tx, rx) = channel();
-    let (id, mut max_bulk) = {
-        let mut s = lock(shared);
-        let id = s.engine.open_client(now_ms());
-        if let Some(c) = s.engine.client_mut(id) {
-            if let Some(a) = format_addr(stream.peer_addr()) {
-                c.addr = a;
-            }
-            if let Some(a) = format_addr(stream.local_addr()) {
-                c.laddr = a;
-            }
-        }
-        s.writers.insert(id, tx.clone());
-        (id, bulk_limit(&s.engine))
-    };
-    let writer = thread::spawn(move || write_loop(write_half, rx));
-
-    let mut buf: Vec<u8> = Vec::new();
-    let mut chunk = vec![0u8; READ_CHUNK];
-    loop {
-        let n = match stream.read(&mut chunk) {
-            Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(_) => break,
-        };
-        buf.extend_from_slice(&chunk[..n]);
-        let (requests, used, error) = parse_all(&buf, max_bulk);
-        buf.drain(..used);
-        let (closing, limit) = run_batch(shared, id, &tx, requests, error);
-        max_bulk = limit;
-        if closing {
-            break;
-        }
-        if buf.len() > QUERY_BUFFER_LIMIT {
-            eprintln!("closing client {id} that reached the max query buffer length");
-            let _ = tx.send(Out::Close);
-            break;
-        }
-    }
-    {
-        let mut s = lock(shared);
-        s.writers.remove(&id);
-        s.engine.close_client(id);
-    }
-    drop(tx);
-    let _ = writer.join();
-}
-
-/// Every complete request at the front of `buf`, the bytes they span, and the protocol error
-/// that stops the parse, if any (requests before it still run, as in Redis).
-fn parse_all(buf: &[u8], max_bulk: i64) -> (Vec<Vec<Vec<u8>>>, usize, Option<ProtocolError>) {
-    let mut requests = Vec::new();
-    let mut pos = 0;
-    loop {
-        match parse_request_limited(&buf[pos..], max_bulk) {
-            Ok(Some((argv, used))) => {
-                pos += used;
-                // A blank inline line or `*0` is no command at all: no reply.
-                if !argv.is_empty() {
-                    requests.push(argv);
-                }
-            }
-            Ok(None) => return (requests, pos, None),
-            Err(e) => return (requests, pos, Some(e)),
-        }
-    }
-}
-
-/// Runs a batch of requests in order under one hold of the lock and queues every reply and
-/// message for the writers. Returns whether the connection closes and the bulk length limit
-/// for the next parse (`proto-max-bulk-len`, which CONFIG SET may change).
-fn run_batch(
-    shared: &Mutex<Shared>,
-    id: ClientId,
-    tx: &Sender<Out>,
-    requests: Vec<Vec<Vec<u8>>>,
-    error: Option<ProtocolError>,
-) -> (bool, i64) {
-    let mut s = lock(shared);
-    let mut out = Vec::new();
-    // Killed by another client while this input was on its way: nothing more runs.
-    let mut closing = s.engine.clients.get(&id).is_none_or(|c| c.closing);
-    for argv in requests {
-        if closing {
-            break;
-        }
-        let now = now_ms();
-        let ran = catch_unwind(AssertUnwindSafe(|| s.engine.execute(id, &argv, now)));
-        match ran {
-            Ok(Some(reply)) => reply.encode(s.engine.proto(id), &mut out),
-            Ok(None) => {}
-            Err(_) => {
-                // A bug in a handler must not take the other clients down: drop this one.
-                let name = String::from_utf8_lossy(argv.first().map_or(&[][..], |a| a.as_slice()))
-                    .into_owned();
-                eprintln!("client {id}: command '{name}' panicked; closing the connection");
-                closing = true;
-            }
-        }
-        if s.engine.shutdown_requested {
-            // SHUTDOWN saved first when it had to (see the command); every connection closes
-            // with the process, as redis-server's do.
-            eprintln!("SHUTDOWN requested by client {id}: exiting");
-            std::process::exit(0);
-        }
-        s.deliver(Some(id), &mut out);
-        // After QUIT (or a fatal error) Redis runs nothing more the client sent.
-        closing = closing || s.engine.clients.get(&id).is_none_or(|c| c.closing);
-    }
-    if !closing {
-        if let Some(e) = error {
-            out.extend_from_slice(&e.to_wire());
-            closing = true;
-        }
-    }
-    if !out.is_empty() {
-        let _ = tx.send(Out::Bytes(out));
-    }
-    if closing {
-        let _ = tx.send(Out::Close);
-        // Gone before any other client runs a command, as Redis frees a client right after
-        // writing its last reply: a command that follows QUIT elsewhere must already see it
-        // gone (a tracking redirect to it is broken, its subscriptions count no more).
-        s.writers.remove(&id);
-        s.engine.close_client(id);
-    }
-    (closing, bulk_limit(&s.engine))
-}
-
-/// The longest bulk argument a request may carry (`proto-max-bulk-len`).
-fn bulk_limit(engine: &Engine) -> i64 {
-    i64::try_from(engine.config.proto_max_bulk_len).unwrap_or(i64::MAX)
-}
-
-/// Sends what the engine queued for one client, in order; closes the socket when told to or
-/// when the peer is gone (which also wakes the reader).
-fn write_loop(mut stream: TcpStream, rx: Receiver<Out>) {
-    while let Ok(msg) = rx.recv() {
-        match msg {
-            Out::Bytes(mut bytes) => {
-                // Coalesce what is already queued into one write.
-                let mut close = false;
-                while let Ok(more) = rx.try_recv() {
-                    match more {
-                        Out::Bytes(b) => bytes.extend_from_slice(&b),
-                        Out::Close => {
-                            close = true;
-                            break;
-                        }
-                    }
-                }
-                if stream.write_all(&bytes).is_err() || close {
-                    let _ = stream.shutdown(Shutdown::Both);
-                    return;
-                }
-            }
-            Out::Close => {
-                let _ = stream.shutdown(Shutdown::Both);
-                return;
-            }
-        }
-    }
 }
 
 #[cfg(test)]

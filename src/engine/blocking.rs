@@ -137,6 +137,7 @@ impl Engine {
             return;
         };
         c.outbox.push(reply);
+        self.mail.insert(client);
         self.run_pending(client, now);
     }
 
@@ -156,6 +157,7 @@ impl Engine {
             if let Some(r) = self.execute(client, &argv, now) {
                 if let Some(c) = self.clients.get_mut(&client) {
                     c.outbox.push(r);
+                    self.mail.insert(client);
                 }
             }
         }

@@ -172,7 +172,7 @@ impl Engine {
             return refuse(error::MODULE_NOT_ALLOWED);
         }
         let proto = self.clients.get(&client).map_or(2, |c| c.proto);
-        if proto == 2 && !SUBSCRIBED_MODE.contains(&cmd.full_name) && self.is_subscribed(client) {
+        if proto == 2 && self.is_subscribed(client) && !SUBSCRIBED_MODE.contains(&cmd.full_name) {
             return refuse(error::subscribed_context(cmd.full_name));
         }
         if monitor && (cmd.spec.may_replicate() || cmd.spec.has(READONLY)) {
@@ -338,6 +338,7 @@ impl Engine {
             ReplyMode::On => match reply_at.filter(|&at| at < c.outbox.len()) {
                 Some(at) => {
                     c.outbox.insert(at, reply);
+                    self.mail.insert(client);
                     None
                 }
                 None => Some(reply),

@@ -138,6 +138,7 @@ impl Engine {
         self.monitors.retain(|m| *m != id);
         self.paused.retain(|m| *m != id);
         self.clients.remove(&id);
+        self.mail.remove(&id);
     }
 
     /// Mutable access to a client, if connected.

@@ -39,7 +39,7 @@ pub mod tracking;
 
 use std::collections::{BTreeMap, VecDeque};
 
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashSet};
 
 pub use blocking::{Block, Blocked};
 pub use call::{error_reply, resolve, Rejected};
@@ -185,6 +185,9 @@ pub struct Engine {
     pub port: u16,
     /// Set by SHUTDOWN: the host stops serving (the native server exits).
     pub shutdown_requested: bool,
+    /// Clients whose outbox got a message since the host last took this set: a host serving
+    /// many connections delivers to these instead of looking through every client.
+    pub mail: HashSet<ClientId>,
     /// Clients watching each (db, key), for WATCH.
     pub watched: HashMap<(usize, Vec<u8>), Vec<ClientId>>,
     /// Pub/sub subscriptions.
@@ -237,6 +240,7 @@ impl Engine {
             last_save_s: opts.now_ms / 1000,
             port: opts.port,
             shutdown_requested: false,
+            mail: HashSet::new(),
             watched: HashMap::new(),
             pubsub: PubSub::default(),
             blocked: BTreeMap::new(),

@@ -212,6 +212,7 @@ impl Engine {
         for (id, msg) in deliveries {
             if let Some(c) = self.clients.get_mut(&id) {
                 c.outbox.push(msg);
+                self.mail.insert(id);
             }
         }
         n

@@ -341,6 +341,7 @@ impl Engine {
                 c.after_reply.push(msg);
             } else {
                 c.outbox.push(msg);
+                self.mail.insert(target);
             }
         }
     }

@@ -114,7 +114,7 @@ impl Reply {
         match self {
             Reply::Status(s) => line(out, b'+', s.as_bytes()),
             Reply::Error(s) => line(out, b'-', s.as_bytes()),
-            Reply::Integer(n) => line(out, b':', n.to_string().as_bytes()),
+            Reply::Integer(n) => int_line(out, b':', *n),
             Reply::Bulk(b) => bulk(out, b'$', b),
             Reply::Nil => out.extend_from_slice(b"$-1\r\n"),
             Reply::NilArray => out.extend_from_slice(b"*-1\r\n"),
@@ -182,7 +182,29 @@ fn line(out: &mut Vec<u8>, tag: u8, body: &[u8]) {
 }
 
 fn header(out: &mut Vec<u8>, tag: u8, len: usize) {
-    line(out, tag, len.to_string().as_bytes());
+    int_line(out, tag, i64::try_from(len).unwrap_or(i64::MAX));
+}
+
+/// `tag`, `n` in decimal, CRLF: every integer reply and length header, written without a
+/// temporary string (they are on the path of every reply).
+fn int_line(out: &mut Vec<u8>, tag: u8, n: i64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push(tag);
+    if n < 0 {
+        out.push(b'-');
+    }
+    out.extend_from_slice(&digits[at..]);
+    out.extend_from_slice(b"\r\n");
 }
 
 fn bulk(out: &mut Vec<u8>, tag: u8, body: &[u8]) {
@@ -214,5 +236,18 @@ mod tests {
             Reply::Verbatim("txt", b"hi".to_vec()).to_resp(3),
             b"=6\r\ntxt:hi\r\n"
         );
+    }
+
+    #[test]
+    fn integers_and_lengths() {
+        for n in [0, 7, -1, 10, -10, 1234567890, i64::MAX, i64::MIN] {
+            assert_eq!(
+                Reply::Integer(n).to_resp(2),
+                format!(":{n}\r\n").into_bytes()
+            );
+        }
+        let long = vec![b'x'; 12345];
+        assert!(Reply::Bulk(long).to_resp(2).starts_with(b"$12345\r\nxx"));
+        assert_eq!(Reply::Array(vec![]).to_resp(3), b"*0\r\n");
     }
 }

@@ -49,10 +49,31 @@ pub fn parse_request(buf: &[u8]) -> Result<Option<Request>, ProtocolError> {
 
 /// [`parse_request`] with a bulk length limit (the proto-max-bulk-len setting).
 pub fn parse_request_limited(buf: &[u8], max_bulk: i64) -> Result<Option<Request>, ProtocolError> {
+    let mut args = Vec::new();
+    Ok(
+        parse_request_into(buf, max_bulk, &mut args)?.map(|(argc, used)| {
+            args.truncate(argc);
+            (args, used)
+        }),
+    )
+}
+
+/// [`parse_request_limited`] into `args`, whose vectors are reused (a server parses every
+/// request of a connection into the same ones, so steady traffic allocates nothing). Returns
+/// the number of arguments (`args[..argc]`; any after them are spare) and the bytes used.
+pub fn parse_request_into(
+    buf: &[u8],
+    max_bulk: i64,
+    args: &mut Vec<Vec<u8>>,
+) -> Result<Option<(usize, usize)>, ProtocolError> {
     match buf.first() {
         None => Ok(None),
-        Some(b'*') => parse_multibulk(buf, max_bulk),
-        Some(_) => parse_inline(buf),
+        Some(b'*') => parse_multibulk(buf, max_bulk, args),
+        Some(_) => Ok(parse_inline(buf)?.map(|(words, used)| {
+            let argc = words.len();
+            args.splice(..argc.min(args.len()), words);
+            (argc, used)
+        })),
     }
 }
 
@@ -96,7 +117,11 @@ fn line_end(buf: &[u8], from: usize) -> Option<usize> {
     }
 }
 
-fn parse_multibulk(buf: &[u8], max_bulk: i64) -> Result<Option<Request>, ProtocolError> {
+fn parse_multibulk(
+    buf: &[u8],
+    max_bulk: i64,
+    args: &mut Vec<Vec<u8>>,
+) -> Result<Option<(usize, usize)>, ProtocolError> {
     let Some(end) = request_line_end(buf, 0) else {
         if buf.len() > INLINE_MAX {
             return Err(ProtocolError::new("too big mbulk count string"));
@@ -108,10 +133,10 @@ fn parse_multibulk(buf: &[u8], max_bulk: i64) -> Result<Option<Request>, Protoco
         .ok_or_else(|| ProtocolError::new("invalid multibulk length"))?;
     let mut pos = end + 2;
     if count <= 0 {
-        return Ok(Some((Vec::new(), pos)));
+        return Ok(Some((0, pos)));
     }
-    // The declared count is bounded above, but only grow the vector as arguments arrive.
-    let mut args = Vec::with_capacity((count as usize).min(1024));
+    // The declared count is bounded above, but `args` only grows as arguments arrive.
+    let mut argc = 0;
     for _ in 0..count {
         if pos >= buf.len() {
             return Ok(None);
@@ -137,10 +162,18 @@ fn parse_multibulk(buf: &[u8], max_bulk: i64) -> Result<Option<Request>, Protoco
         if buf.len() < start + len + 2 {
             return Ok(None);
         }
-        args.push(buf[start..start + len].to_vec());
+        let arg = &buf[start..start + len];
+        match args.get_mut(argc) {
+            Some(slot) => {
+                slot.clear();
+                slot.extend_from_slice(arg);
+            }
+            None => args.push(arg.to_vec()),
+        }
+        argc += 1;
         pos = start + len + 2;
     }
-    Ok(Some((args, pos)))
+    Ok(Some((argc, pos)))
 }
 
 /// A reply the reader could not understand.
@@ -267,6 +300,37 @@ mod tests {
             assert_eq!(parse_request(&full[..cut]), Ok(None), "cut at {}", cut);
         }
         assert_eq!(parse_request(b"PING"), Ok(None));
+    }
+
+    #[test]
+    fn reused_argument_buffers() {
+        let mut args = Vec::new();
+        let buf =
+            b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n*1\r\n$4\r\nPING\r\nGET  a\r\n*0\r\n";
+        let (argc, used) = parse_request_into(buf, MAX_BULK, &mut args)
+            .unwrap()
+            .unwrap();
+        assert_eq!(&args[..argc], &self::args(&["SET", "k", "value"])[..]);
+        let mut pos = used;
+        let (argc, used) = parse_request_into(&buf[pos..], MAX_BULK, &mut args)
+            .unwrap()
+            .unwrap();
+        assert_eq!(&args[..argc], &self::args(&["PING"])[..]);
+        assert_eq!(args.len(), 3, "spare vectors are kept");
+        pos += used;
+        let (argc, used) = parse_request_into(&buf[pos..], MAX_BULK, &mut args)
+            .unwrap()
+            .unwrap();
+        assert_eq!(&args[..argc], &self::args(&["GET", "a"])[..]);
+        pos += used;
+        assert_eq!(
+            parse_request_into(&buf[pos..], MAX_BULK, &mut args),
+            Ok(Some((0, 4)))
+        );
+        assert_eq!(
+            parse_request_into(b"*2\r\n$3\r\nGET\r\n", MAX_BULK, &mut args),
+            Ok(None)
+        );
     }
 
     #[test]

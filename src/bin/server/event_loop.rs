@@ -1,0 +1,797 @@
+//! The server's one thread: an event loop that owns the engine, as redis-server's ae loop does.
+//!
+//! Sockets are non-blocking and polled with mio (epoll on Linux). Each turn of the loop:
+//!
+//! 1. waits for readiness, at most until the next engine tick (`hz` times a second);
+//! 2. accepts new connections; reads what each readable connection has (one read into a
+//!    shared buffer, usually), parses every complete request in it (pipelining) and runs them
+//!    in order, encoding replies straight into the connection's output buffer;
+//! 3. after each command, when the engine says a message went somewhere (pub/sub, a served
+//!    blocked client, MONITOR, tracking) or a client was killed, delivers every outbox into
+//!    its connection's output buffer;
+//! 4. writes each connection's output once; what the socket does not take waits for a
+//!    writable event.
+//!
+//! Bounds: unparsed input is limited by `client-query-buffer-limit` and each bulk argument by
+//! `proto-max-bulk-len` (both as redis-server enforces them); output by
+//! `client-output-buffer-limit` for pub/sub and normal clients; a client whose replies pile
+//! up unread past [`OUTPUT_PAUSE`] is not read until it takes them, so a pipeline that never
+//! reads cannot grow the server without bound. A blocked or paused client's input waits
+//! unparsed in its buffer, as in Redis.
+
+use std::collections::HashMap;
+use std::io::{ErrorKind, Read, Write};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::{Duration, Instant};
+
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token};
+
+use redis_playground::protocol::resp::parse_request_into;
+use redis_playground::{ClientId, Engine};
+
+/// redis-server's default `tcp-backlog`.
+const TCP_BACKLOG: i32 = 511;
+
+/// Bytes read from a socket at a time (Redis reads 16 KiB; larger reads help pipelines).
+const READ_CHUNK: usize = 64 * 1024;
+
+/// Reads from one connection per turn before the others get theirs.
+const READS_PER_TURN: usize = 16;
+
+/// Unsent output past which a connection's input is left unread until the client reads.
+const OUTPUT_PAUSE: usize = 64 * 1024 * 1024;
+
+/// Buffers larger than this are given back once empty.
+const KEEP_BUFFER: usize = 1024 * 1024;
+
+/// Spare argument vectors kept between requests, and the largest one kept.
+const KEEP_ARGS: usize = 64;
+const KEEP_ARG_BYTES: usize = 64 * 1024;
+
+/// One client connection.
+struct Conn {
+    stream: TcpStream,
+    id: ClientId,
+    /// Input not parsed yet (an incomplete request, or requests left while the client is
+    /// blocked or its output is full). Empty most of the time: complete requests are parsed
+    /// straight from the shared read buffer.
+    input: Vec<u8>,
+    /// Output not written yet, from `sent` on.
+    output: Vec<u8>,
+    sent: usize,
+    /// Nothing more is read or run; the connection closes once its output is written.
+    closing: bool,
+    /// In the flush list for this turn.
+    queued: bool,
+    /// When the output first passed the soft limit of its class (reset below it).
+    soft_since: Option<Instant>,
+}
+
+impl Conn {
+    fn pending(&self) -> usize {
+        self.output.len() - self.sent
+    }
+}
+
+/// `client-output-buffer-limit` for one class: hard bytes, soft bytes, soft seconds.
+#[derive(Clone, Copy, Default, Debug, PartialEq)]
+struct ObufLimit {
+    hard: u64,
+    soft: u64,
+    soft_secs: u64,
+}
+
+/// The limits read from the configuration, refreshed after CONFIG runs.
+#[derive(Clone, Copy, Debug)]
+struct Limits {
+    query_buffer: usize,
+    max_bulk: i64,
+    normal: ObufLimit,
+    pubsub: ObufLimit,
+    /// The smallest output limit in force (0: none): less output needs no check.
+    least_obuf: u64,
+}
+
+impl Limits {
+    fn of(engine: &Engine) -> Limits {
+        let query_buffer = engine
+            .config
+            .get_named("client-query-buffer-limit")
+            .parse::<u64>()
+            .map_or(1024 * 1024 * 1024, |n| {
+                usize::try_from(n).unwrap_or(usize::MAX)
+            });
+        let (normal, pubsub) =
+            parse_obuf_limits(engine.config.get_named("client-output-buffer-limit"));
+        let least_obuf = [normal.hard, normal.soft, pubsub.hard, pubsub.soft]
+            .into_iter()
+            .filter(|&n| n > 0)
+            .min()
+            .unwrap_or(0);
+        Limits {
+            query_buffer,
+            max_bulk: i64::try_from(engine.config.proto_max_bulk_len).unwrap_or(i64::MAX),
+            normal,
+            pubsub,
+            least_obuf,
+        }
+    }
+}
+
+/// The `normal` and `pubsub` classes of `client-output-buffer-limit` as CONFIG GET prints it
+/// (`normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60`).
+fn parse_obuf_limits(text: &str) -> (ObufLimit, ObufLimit) {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    let (mut normal, mut pubsub) = (ObufLimit::default(), ObufLimit::default());
+    for group in words.chunks_exact(4) {
+        let n = |s: &str| s.parse::<u64>().unwrap_or(0);
+        let limit = ObufLimit {
+            hard: n(group[1]),
+            soft: n(group[2]),
+            soft_secs: n(group[3]),
+        };
+        match group[0] {
+            "normal" => normal = limit,
+            "pubsub" => pubsub = limit,
+            _ => {}
+        }
+    }
+    (normal, pubsub)
+}
+
+/// The event loop's state: the engine and every connection.
+struct Server {
+    poll: Poll,
+    listeners: Vec<TcpListener>,
+    /// Connections by slot; a connection's token is its slot plus the number of listeners.
+    conns: Vec<Option<Conn>>,
+    free: Vec<usize>,
+    by_client: HashMap<ClientId, usize>,
+    engine: Engine,
+    limits: Limits,
+    /// Connections with output to write at the end of this turn.
+    flush: Vec<usize>,
+    /// Connections that may have more to read than one turn takes.
+    again: Vec<usize>,
+    /// Connections holding unparsed input while their client waits (blocked, paused, or
+    /// output full): looked at again after each turn.
+    stalled: Vec<usize>,
+    /// The shared read buffer.
+    scratch: Vec<u8>,
+    /// Arguments of the request being run, reused.
+    argv: Vec<Vec<u8>>,
+    now_ms: fn() -> i64,
+    /// Accepting failed for want of resources: retried at every tick.
+    accept_failing: bool,
+}
+
+/// Serves the listeners until SHUTDOWN (which exits the process) or a fatal poll error.
+pub fn run(
+    listeners: Vec<std::net::TcpListener>,
+    engine: Engine,
+    now_ms: fn() -> i64,
+) -> Result<(), String> {
+    let poll = Poll::new().map_err(|e| format!("cannot create the event loop: {e}"))?;
+    let mut mio_listeners = Vec::new();
+    for (i, l) in listeners.into_iter().enumerate() {
+        l.set_nonblocking(true)
+            .map_err(|e| format!("listener: {e}"))?;
+        set_backlog(&l);
+        let mut l = TcpListener::from_std(l);
+        poll.registry()
+            .register(&mut l, Token(i), Interest::READABLE)
+            .map_err(|e| format!("listener: {e}"))?;
+        mio_listeners.push(l);
+    }
+    let limits = Limits::of(&engine);
+    let mut server = Server {
+        poll,
+        listeners: mio_listeners,
+        conns: Vec::new(),
+        free: Vec::new(),
+        by_client: HashMap::new(),
+        engine,
+        limits,
+        flush: Vec::new(),
+        again: Vec::new(),
+        stalled: Vec::new(),
+        scratch: vec![0; READ_CHUNK],
+        argv: Vec::new(),
+        now_ms,
+        accept_failing: false,
+    };
+    server.serve()
+}
+
+/// redis-server's `tcp-backlog` (511) instead of std's 128, so a burst of connections waits
+/// in the kernel instead of being dropped and retried a second later. Listening again on a
+/// listening socket only changes its backlog (Linux; elsewhere a failure leaves it as it was).
+fn set_backlog(l: &std::net::TcpListener) {
+    use std::os::fd::AsRawFd;
+    // SAFETY: listen on a descriptor this listener owns; it touches no memory.
+    unsafe {
+        libc::listen(l.as_raw_fd(), TCP_BACKLOG);
+    }
+}
+
+impl Server {
+    fn serve(&mut self) -> Result<(), String> {
+        let mut events = Events::with_capacity(1024);
+        let mut next_tick = Instant::now();
+        loop {
+            let now = Instant::now();
+            let timeout = if self.again.is_empty() {
+                next_tick.saturating_duration_since(now)
+            } else {
+                Duration::ZERO
+            };
+            match self.poll.poll(&mut events, Some(timeout)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(format!("event loop: {e}")),
+            }
+            for slot in std::mem::take(&mut self.again) {
+                self.read_and_run(slot);
+            }
+            for event in events.iter() {
+                let token = event.token().0;
+                if token < self.listeners.len() {
+                    self.accept(token);
+                    continue;
+                }
+                let slot = token - self.listeners.len();
+                if event.is_writable() {
+                    self.queue_flush(slot);
+                }
+                if event.is_readable() || event.is_read_closed() || event.is_error() {
+                    self.read_and_run(slot);
+                }
+            }
+            if Instant::now() >= next_tick {
+                if self.accept_failing {
+                    for i in 0..self.listeners.len() {
+                        self.accept(i);
+                    }
+                }
+                self.engine.tick((self.now_ms)());
+                self.deliver();
+                self.check_closed_clients();
+                let hz = self.engine.config.hz.clamp(1, 500) as u64;
+                next_tick = Instant::now() + Duration::from_micros(1_000_000 / hz);
+                self.check_soft_limits();
+            }
+            // Writing may end a connection, which may serve or tell others; a client that
+            // may go on runs what it kept: until nothing more is queued.
+            loop {
+                self.resume_stalled();
+                if self.flush.is_empty() {
+                    break;
+                }
+                self.flush_all();
+            }
+        }
+    }
+
+    fn accept(&mut self, index: usize) {
+        loop {
+            let (stream, peer) = match self.listeners[index].accept() {
+                Ok(s) => s,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e)
+                    if matches!(
+                        e.kind(),
+                        ErrorKind::Interrupted
+                            | ErrorKind::ConnectionAborted
+                            | ErrorKind::ConnectionReset
+                    ) =>
+                {
+                    continue
+                }
+                // Out of descriptors or memory: the connections wait in the backlog, and the
+                // next tick tries again (no new event may come for them).
+                Err(e) => {
+                    if !self.accept_failing {
+                        eprintln!("Error accepting a client connection: {e}");
+                    }
+                    self.accept_failing = true;
+                    return;
+                }
+            };
+            self.accept_failing = false;
+            self.add_conn(stream, peer);
+        }
+    }
+
+    fn add_conn(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) {
+        let _ = stream.set_nodelay(true);
+        let maxclients = usize::try_from(self.engine.config.maxclients).unwrap_or(usize::MAX);
+        if self.by_client.len() >= maxclients {
+            // As redis-server: the error, then the connection closes.
+            let _ = stream.write(b"-ERR max number of clients reached\r\n");
+            return;
+        }
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.conns.push(None);
+            self.conns.len() - 1
+        });
+        let token = Token(slot + self.listeners.len());
+        if let Err(e) = self.poll.registry().register(
+            &mut stream,
+            token,
+            Interest::READABLE | Interest::WRITABLE,
+        ) {
+            eprintln!("register: {e}");
+            self.free.push(slot);
+            return;
+        }
+        let id = self.engine.open_client((self.now_ms)());
+        if let Some(c) = self.engine.client_mut(id) {
+            c.addr = peer.to_string();
+            if let Ok(a) = stream.local_addr() {
+                c.laddr = a.to_string();
+            }
+        }
+        self.by_client.insert(id, slot);
+        self.conns[slot] = Some(Conn {
+            stream,
+            id,
+            input: Vec::new(),
+            output: Vec::new(),
+            sent: 0,
+            closing: false,
+            queued: false,
+            soft_since: None,
+        });
+    }
+
+    /// Reads what a connection has and runs every complete request in it.
+    fn read_and_run(&mut self, slot: usize) {
+        for _ in 0..READS_PER_TURN {
+            let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+                return;
+            };
+            if conn.closing || conn.pending() > OUTPUT_PAUSE {
+                // Left in the socket; a full output is looked at again once written.
+                return;
+            }
+            let n = match conn.stream.read(&mut self.scratch) {
+                Ok(0) => {
+                    // The client is gone (or only stopped sending): what it asked for is
+                    // still written, then the connection closes.
+                    conn.closing = true;
+                    self.queue_flush(slot);
+                    return;
+                }
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    self.close(slot);
+                    return;
+                }
+            };
+            let scratch = std::mem::take(&mut self.scratch);
+            self.take_input(slot, &scratch[..n]);
+            self.scratch = scratch;
+            if n < READ_CHUNK {
+                // A short read emptied the socket: the next bytes raise a new event.
+                return;
+            }
+        }
+        self.again.push(slot);
+    }
+
+    /// Runs the complete requests in `bytes` (after any input the connection kept), keeping
+    /// the rest; enforces the query buffer limit.
+    fn take_input(&mut self, slot: usize, bytes: &[u8]) {
+        let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        if conn.input.is_empty() {
+            let used = self.run_requests(slot, bytes);
+            if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+                if !conn.closing {
+                    conn.input.extend_from_slice(&bytes[used..]);
+                }
+            }
+        } else {
+            conn.input.extend_from_slice(bytes);
+            self.run_kept_input(slot);
+        }
+        let limit = self.limits.query_buffer;
+        let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        if conn.input.len() > limit {
+            let id = conn.id;
+            let head = String::from_utf8_lossy(&conn.input[..conn.input.len().min(64)])
+                .escape_debug()
+                .to_string();
+            let addr = self
+                .engine
+                .clients
+                .get(&id)
+                .map_or(String::new(), |c| c.addr.clone());
+            eprintln!(
+                "Closing client that reached max query buffer length: id={id} addr={addr} \
+                 qbuf={} (qbuf initial bytes: \"{head}\")",
+                conn.input.len()
+            );
+            self.close(slot);
+        }
+    }
+
+    /// Runs the complete requests in the input a connection kept.
+    fn run_kept_input(&mut self, slot: usize) {
+        let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        let mut input = std::mem::take(&mut conn.input);
+        let used = self.run_requests(slot, &input);
+        if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+            if !conn.closing {
+                input.drain(..used);
+                if input.is_empty() && input.capacity() > KEEP_BUFFER {
+                    input = Vec::new();
+                }
+                conn.input = input;
+            }
+        }
+    }
+
+    /// Whether a client must not run its next request yet: it is blocked, held by CLIENT
+    /// PAUSE, or has unread output past [`OUTPUT_PAUSE`].
+    fn must_wait(&self, conn: &Conn) -> bool {
+        conn.pending() > OUTPUT_PAUSE
+            || self.engine.blocked.contains_key(&conn.id)
+            || self.engine.clients.get(&conn.id).is_some_and(|c| c.paused)
+    }
+
+    /// Parses and runs requests from the start of `bytes` until the input ends, is
+    /// incomplete or invalid, or the client must wait. Returns the bytes used.
+    fn run_requests(&mut self, slot: usize, bytes: &[u8]) -> usize {
+        let mut pos = 0;
+        loop {
+            let Some(conn) = self.conns.get(slot).and_then(Option::as_ref) else {
+                return pos;
+            };
+            if conn.closing || pos == bytes.len() {
+                return pos;
+            }
+            if self.must_wait(conn) {
+                if !self.stalled.contains(&slot) {
+                    self.stalled.push(slot);
+                }
+                return pos;
+            }
+            match parse_request_into(&bytes[pos..], self.limits.max_bulk, &mut self.argv) {
+                Ok(Some((argc, used))) => {
+                    pos += used;
+                    // A blank inline line or `*0` is no command at all: no reply.
+                    if argc > 0 {
+                        self.run_one(slot, argc);
+                    }
+                }
+                Ok(None) => return pos,
+                Err(e) => {
+                    // Requests before it ran; Redis replies with the error and closes.
+                    if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+                        conn.output.extend_from_slice(&e.to_wire());
+                        conn.closing = true;
+                    }
+                    self.queue_flush(slot);
+                    return pos;
+                }
+            }
+        }
+    }
+
+    /// Runs the request in `self.argv[..argc]` for the connection in `slot`.
+    fn run_one(&mut self, slot: usize, argc: usize) {
+        let Some(id) = self.conns.get(slot).and_then(Option::as_ref).map(|c| c.id) else {
+            return;
+        };
+        let now = (self.now_ms)();
+        let argv = &self.argv[..argc];
+        let engine = &mut self.engine;
+        let ran = catch_unwind(AssertUnwindSafe(|| engine.execute(id, argv, now)));
+        let mut failed = false;
+        match ran {
+            Ok(Some(reply)) => {
+                let proto = self.engine.proto(id);
+                if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+                    reply.encode(proto, &mut conn.output);
+                }
+            }
+            Ok(None) => {}
+            Err(_) => {
+                // A bug in a handler must not take the other clients down: drop this one.
+                let name = String::from_utf8_lossy(&self.argv[0]).into_owned();
+                eprintln!("client {id}: command '{name}' panicked; closing the connection");
+                failed = true;
+            }
+        }
+        if self.engine.shutdown_requested {
+            // SHUTDOWN saved first when it had to (see the command); every connection closes
+            // with the process, as redis-server's do.
+            eprintln!("SHUTDOWN requested by client {id}: exiting");
+            std::process::exit(0);
+        }
+        if self.argv[0].eq_ignore_ascii_case(b"config") {
+            self.limits = Limits::of(&self.engine);
+        }
+        self.trim_argv(argc);
+        // The client's own messages follow its reply; others' wait in their buffers.
+        self.deliver();
+        self.check_closed_clients();
+        let quit = failed || self.engine.clients.get(&id).is_none_or(|c| c.closing);
+        if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+            // After QUIT (or a fatal error) Redis runs nothing more the client sent.
+            conn.closing |= quit;
+        }
+        self.queue_flush(slot);
+        self.check_output_limit(slot);
+    }
+
+    /// Gives back argument buffers a big request left behind.
+    fn trim_argv(&mut self, argc: usize) {
+        for a in &mut self.argv[..argc] {
+            if a.capacity() > KEEP_ARG_BYTES {
+                *a = Vec::new();
+            }
+        }
+        self.argv.truncate(KEEP_ARGS);
+    }
+
+    /// Moves every outbox message (pub/sub, served blocked clients, MONITOR, tracking) into
+    /// its connection's output, when the engine says there is any.
+    fn deliver(&mut self) {
+        if self.engine.mail.is_empty() {
+            return;
+        }
+        let mut touched = Vec::new();
+        for id in std::mem::take(&mut self.engine.mail) {
+            let Some(client) = self.engine.clients.get_mut(&id) else {
+                continue;
+            };
+            if client.outbox.is_empty() {
+                continue;
+            }
+            let Some(conn) = self
+                .by_client
+                .get(&client.id)
+                .and_then(|&slot| self.conns.get_mut(slot))
+                .and_then(Option::as_mut)
+            else {
+                // A client with no connection (the start-up one) has nobody to read.
+                client.outbox.clear();
+                continue;
+            };
+            for msg in client.outbox.drain(..) {
+                msg.encode(client.proto, &mut conn.output);
+            }
+            if let Some(&slot) = self.by_client.get(&client.id) {
+                touched.push(slot);
+            }
+        }
+        for slot in touched {
+            self.queue_flush(slot);
+            self.check_output_limit(slot);
+        }
+    }
+
+    /// Connections whose client the engine ended on another client's word (CLIENT KILL)
+    /// close now, even while idle. Every engine client has a connection, so only a count
+    /// that differs means one went.
+    fn check_closed_clients(&mut self) {
+        if self.engine.clients.len() == self.by_client.len() {
+            return;
+        }
+        let gone: Vec<usize> = self
+            .by_client
+            .iter()
+            .filter(|(id, _)| !self.engine.clients.contains_key(id))
+            .map(|(_, &slot)| slot)
+            .collect();
+        for slot in gone {
+            if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+                conn.closing = true;
+            }
+            self.queue_flush(slot);
+        }
+    }
+
+    /// The `client-output-buffer-limit` class of a connection's client (monitors count as
+    /// normal clients, as in Redis).
+    fn obuf_limit(&self, id: ClientId) -> ObufLimit {
+        let subscribed = self
+            .engine
+            .clients
+            .get(&id)
+            .is_some_and(|c| !c.subs.is_empty() || !c.psubs.is_empty() || !c.ssubs.is_empty());
+        if subscribed {
+            self.limits.pubsub
+        } else {
+            self.limits.normal
+        }
+    }
+
+    /// Closes a client whose unsent output passed its class's hard limit, or stayed over the
+    /// soft limit longer than allowed, as redis-server does.
+    fn check_output_limit(&mut self, slot: usize) {
+        let Some(conn) = self.conns.get(slot).and_then(Option::as_ref) else {
+            return;
+        };
+        let least = self.limits.least_obuf;
+        if conn.soft_since.is_none() && (least == 0 || (conn.pending() as u64) < least) {
+            return;
+        }
+        let limit = self.obuf_limit(conn.id);
+        let pending = conn.pending() as u64;
+        let now = Instant::now();
+        let hard = limit.hard > 0 && pending >= limit.hard;
+        let mut soft = false;
+        let mut soft_since = conn.soft_since;
+        if limit.soft > 0 && pending >= limit.soft {
+            match soft_since {
+                None => soft_since = Some(now),
+                Some(t) => soft = now.duration_since(t).as_secs() > limit.soft_secs,
+            }
+        } else {
+            soft_since = None;
+        }
+        let id = conn.id;
+        if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+            conn.soft_since = soft_since;
+        }
+        if hard || soft {
+            let addr = self
+                .engine
+                .clients
+                .get(&id)
+                .map_or(String::new(), |c| c.addr.clone());
+            eprintln!(
+                "Client id={id} addr={addr} scheduled to be closed ASAP for overcoming of \
+                 output buffer limits."
+            );
+            self.close(slot);
+        }
+    }
+
+    /// Soft limits also end while nothing new is queued (checked at every tick).
+    fn check_soft_limits(&mut self) {
+        let over: Vec<usize> = self
+            .conns
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, c)| c.as_ref().filter(|c| c.soft_since.is_some()).map(|_| slot))
+            .collect();
+        for slot in over {
+            self.check_output_limit(slot);
+        }
+    }
+
+    /// Runs the input kept by connections whose clients may go on now.
+    fn resume_stalled(&mut self) {
+        if self.stalled.is_empty() {
+            return;
+        }
+        let stalled = std::mem::take(&mut self.stalled);
+        for slot in stalled {
+            let Some(conn) = self.conns.get(slot).and_then(Option::as_ref) else {
+                continue;
+            };
+            if self.must_wait(conn) {
+                if !self.stalled.contains(&slot) {
+                    self.stalled.push(slot);
+                }
+                continue;
+            }
+            self.run_kept_input(slot);
+            // Input left unread in the socket while the client waited.
+            self.read_and_run(slot);
+        }
+    }
+
+    fn queue_flush(&mut self, slot: usize) {
+        if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+            if !conn.queued {
+                conn.queued = true;
+                self.flush.push(slot);
+            }
+        }
+    }
+
+    /// Writes every queued connection's output, one write each when the socket takes it all.
+    fn flush_all(&mut self) {
+        let mut list = std::mem::take(&mut self.flush);
+        for &slot in &list {
+            self.write_out(slot);
+        }
+        list.clear();
+        if self.flush.is_empty() {
+            self.flush = list;
+        }
+    }
+
+    fn write_out(&mut self, slot: usize) {
+        let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
+            return;
+        };
+        conn.queued = false;
+        let was_full = conn.pending() > OUTPUT_PAUSE;
+        while conn.sent < conn.output.len() {
+            match conn.stream.write(&conn.output[conn.sent..]) {
+                Ok(0) => {
+                    self.close(slot);
+                    return;
+                }
+                Ok(n) => conn.sent += n,
+                // The rest goes when the socket is writable again.
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    self.close(slot);
+                    return;
+                }
+            }
+        }
+        if conn.sent == conn.output.len() {
+            conn.sent = 0;
+            conn.output.clear();
+            if conn.output.capacity() > KEEP_BUFFER {
+                conn.output = Vec::new();
+            }
+            conn.soft_since = None;
+            if conn.closing {
+                self.close(slot);
+                return;
+            }
+        }
+        if was_full && conn.pending() <= OUTPUT_PAUSE && !self.stalled.contains(&slot) {
+            self.stalled.push(slot);
+        }
+    }
+
+    /// Ends a connection and its client.
+    fn close(&mut self, slot: usize) {
+        let Some(mut conn) = self.conns.get_mut(slot).and_then(Option::take) else {
+            return;
+        };
+        let _ = self.poll.registry().deregister(&mut conn.stream);
+        let _ = conn.stream.shutdown(std::net::Shutdown::Both);
+        self.by_client.remove(&conn.id);
+        if self.engine.clients.contains_key(&conn.id) {
+            self.engine.close_client(conn.id);
+            // Closing may serve others (a blocked client's key) or tell them something.
+            self.deliver();
+        }
+        self.free.push(slot);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_limits_by_class() {
+        let (normal, pubsub) = parse_obuf_limits(
+            "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
+        );
+        assert_eq!(normal, ObufLimit::default());
+        assert_eq!(
+            pubsub,
+            ObufLimit {
+                hard: 33554432,
+                soft: 8388608,
+                soft_secs: 60
+            }
+        );
+        assert_eq!(
+            parse_obuf_limits("pubsub x"),
+            (ObufLimit::default(), ObufLimit::default())
+        );
+    }
+}

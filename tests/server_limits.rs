@@ -1,0 +1,322 @@
+//! The native server's bounds, over real TCP on loopback: the query buffer limit, the bulk
+//! length limit, output buffer limits for pub/sub and normal clients, maxclients, and
+//! thousands of idle connections. Each check is bounded in count and time.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{argv, free_port, Conn};
+
+/// Our server on a free loopback port; killed on drop.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(extra: &[&str]) -> Server {
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new(env!("CARGO_BIN_EXE_redis-playground-server"))
+                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+                .args(["--save", "", "--appendonly", "no"])
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start redis-playground-server");
+            let stderr = child.stderr.take().expect("stderr piped");
+            let mut lines = BufReader::new(stderr).lines();
+            let ready = lines
+                .by_ref()
+                .map_while(Result::ok)
+                .any(|l| l.contains("ready to accept"));
+            std::thread::spawn(move || lines.for_each(drop));
+            if ready {
+                return Server { child, port };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("redis-playground-server did not start");
+    }
+
+    fn conn(&self) -> Conn {
+        Conn::connect(self.port).expect("connect")
+    }
+
+    fn call(&self, words: &[&str]) -> String {
+        String::from_utf8_lossy(&self.conn().call(&argv(words)).expect("reply")).into_owned()
+    }
+
+    /// `connected_clients` from INFO, counting the connection that asks.
+    fn connected_clients(&self) -> usize {
+        let info = self.call(&["INFO", "clients"]);
+        info.lines()
+            .find_map(|l| l.strip_prefix("connected_clients:"))
+            .and_then(|v| v.trim().parse().ok())
+            .expect("connected_clients in INFO")
+    }
+
+    /// Waits until `connected_clients` is `n`, for at most `secs` seconds.
+    fn wait_clients(&self, n: usize, secs: u64) -> usize {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let now = self.connected_clients();
+            if now == n || Instant::now() > deadline {
+                return now;
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Whether the server closed `s`: reads until EOF or reset (true) or a quiet `secs` (false).
+fn closed_within(s: &mut TcpStream, secs: u64) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    s.set_read_timeout(Some(Duration::from_millis(100)))
+        .expect("timeout");
+    let mut buf = [0u8; 65536];
+    while Instant::now() < deadline {
+        match s.read(&mut buf) {
+            Ok(0) => return true,
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::ConnectionReset => return true,
+            Err(_) => {}
+        }
+    }
+    false
+}
+
+#[test]
+fn a_query_buffer_past_its_limit_closes_the_client() {
+    let server = Server::start(&["--client-query-buffer-limit", "1mb"]);
+    let mut s = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    // A bulk argument under proto-max-bulk-len, sent in part only: 1.5 MB stay unparsed.
+    s.write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3000000\r\n")
+        .expect("send");
+    let chunk = vec![b'x'; 64 * 1024];
+    for _ in 0..24 {
+        if s.write_all(&chunk).is_err() {
+            break;
+        }
+    }
+    assert!(closed_within(&mut s, 10), "the connection stays open");
+    // The others go on.
+    assert_eq!(server.call(&["PING"]), "+PONG\r\n");
+    // Under the limit, the same request completes.
+    let mut c = server.conn();
+    let mut req = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$900000\r\n".to_vec();
+    req.extend(std::iter::repeat_n(b'y', 900_000));
+    req.extend_from_slice(b"\r\n");
+    assert_eq!(c.call_bytes(&req).expect("reply"), b"+OK\r\n");
+    assert_eq!(server.call(&["STRLEN", "k"]), ":900000\r\n");
+}
+
+#[test]
+fn a_bulk_past_proto_max_bulk_len_is_a_protocol_error() {
+    let server = Server::start(&["--proto-max-bulk-len", "1mb"]);
+    let mut s = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    s.write_all(b"*2\r\n$3\r\nGET\r\n$1048577\r\n")
+        .expect("send");
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut got = Vec::new();
+    let _ = s.read_to_end(&mut got);
+    assert_eq!(got, b"-ERR Protocol error: invalid bulk length\r\n");
+    // CONFIG SET takes effect on the next request.
+    let mut c = server.conn();
+    c.call(&argv(&["CONFIG", "SET", "proto-max-bulk-len", "2mb"]))
+        .expect("config");
+    let mut req = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048577\r\n".to_vec();
+    req.extend(std::iter::repeat_n(b'z', 1_048_577));
+    req.extend_from_slice(b"\r\n");
+    assert_eq!(c.call_bytes(&req).expect("reply"), b"+OK\r\n");
+}
+
+#[test]
+fn a_subscriber_that_stops_reading_is_disconnected() {
+    let server = Server::start(&["--client-output-buffer-limit", "pubsub", "256kb", "0", "0"]);
+    let mut sub = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    sub.write_all(b"*2\r\n$9\r\nSUBSCRIBE\r\n$2\r\nch\r\n")
+        .expect("subscribe");
+    let mut confirm = [0u8; 64];
+    sub.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let _ = sub.read(&mut confirm).expect("confirmation");
+    // The subscriber reads no more; 32 MB of messages cannot all sit in socket buffers.
+    let mut publisher = server.conn();
+    let message = "m".repeat(16 * 1024);
+    let mut receivers = String::new();
+    for _ in 0..2048 {
+        let r = publisher
+            .call(&argv(&["PUBLISH", "ch", &message]))
+            .expect("publish");
+        receivers = String::from_utf8_lossy(&r).into_owned();
+        if receivers == ":0\r\n" {
+            break;
+        }
+    }
+    assert_eq!(receivers, ":0\r\n", "the subscriber is still there");
+    assert!(closed_within(&mut sub, 10));
+    // The publisher and the connection asking.
+    assert_eq!(server.wait_clients(2, 10), 2);
+}
+
+#[test]
+fn a_normal_client_that_stops_reading_is_disconnected_when_a_limit_is_set() {
+    let server = Server::start(&["--client-output-buffer-limit", "normal", "1mb", "0", "0"]);
+    let value = "v".repeat(64 * 1024);
+    assert_eq!(server.call(&["SET", "big", &value]), "+OK\r\n");
+    let mut greedy = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    greedy
+        .set_write_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
+    let get = b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n".repeat(100);
+    // 64 MB of replies asked for, none read.
+    for _ in 0..100 {
+        if greedy.write_all(&get).is_err() {
+            break;
+        }
+    }
+    assert!(closed_within(&mut greedy, 10), "the connection stays open");
+    assert_eq!(server.wait_clients(1, 10), 1);
+}
+
+#[test]
+fn replies_left_unread_stop_reading_not_the_server() {
+    // No limit for normal clients (the default): a client that pipelines without reading is
+    // no longer read once its replies pile up, and everyone else is served meanwhile.
+    let server = Server::start(&[]);
+    let value = "v".repeat(256 * 1024);
+    assert_eq!(server.call(&["SET", "big", &value]), "+OK\r\n");
+    let mut greedy = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    greedy
+        .set_write_timeout(Some(Duration::from_millis(500)))
+        .expect("timeout");
+    let get = b"*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n".repeat(1000);
+    // Up to 256 MB of replies asked for; the writes stop when the server stops reading.
+    let mut sent = 0;
+    for _ in 0..1000 {
+        if greedy.write_all(&get).is_err() {
+            break;
+        }
+        sent += 1;
+    }
+    assert!(sent < 1000, "the server read everything");
+    assert_eq!(server.call(&["PING"]), "+PONG\r\n");
+    assert_eq!(server.connected_clients(), 2);
+}
+
+#[test]
+fn maxclients_refuses_with_redis_error() {
+    let server = Server::start(&["--maxclients", "2"]);
+    let mut a = server.conn();
+    let _b = server.conn();
+    assert_eq!(a.call(&argv(&["PING"])).expect("reply"), b"+PONG\r\n");
+    let mut c = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    c.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    let mut got = Vec::new();
+    let _ = c.read_to_end(&mut got);
+    assert_eq!(got, b"-ERR max number of clients reached\r\n");
+}
+
+/// Makes closing `s` send a reset, so the test leaves no TIME_WAIT sockets holding local
+/// ports behind it.
+fn reset_on_close(s: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt reads `linger` for the size given; the descriptor is open.
+    unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+}
+
+/// The open file limit of this process, raised to its hard limit.
+fn raise_own_fd_limit() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 1024;
+        }
+        let old = lim.rlim_cur;
+        lim.rlim_cur = lim.rlim_max;
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+            return old;
+        }
+    }
+    lim.rlim_cur
+}
+
+#[test]
+fn ten_thousand_idle_connections() {
+    const WANTED: usize = 10_000;
+    // Both ends of every connection are on this machine: the test needs a descriptor per
+    // connection, and so does the server.
+    let limit = raise_own_fd_limit();
+    let n = WANTED.min(usize::try_from(limit).unwrap_or(0).saturating_sub(200));
+    if n < WANTED {
+        eprintln!("note: the open file limit ({limit}) allows {n} idle connections, not {WANTED}");
+    }
+    let server = Server::start(&["--maxclients", "10100"]);
+    let started = Instant::now();
+    let mut idle = Vec::with_capacity(n);
+    for i in 0..n {
+        match TcpStream::connect(("127.0.0.1", server.port)) {
+            Ok(s) => {
+                reset_on_close(&s);
+                idle.push(s);
+            }
+            Err(e) => panic!("connection {i} failed: {e}"),
+        }
+        // A machine short of local ports connects slowly: test what it allows in time.
+        if started.elapsed() > Duration::from_secs(60) {
+            eprintln!("note: only {} connections in 60 s", idle.len());
+            break;
+        }
+    }
+    let n = idle.len();
+    assert_eq!(server.wait_clients(n + 1, 30), n + 1);
+    eprintln!("{n} idle connections accepted in {:?}", started.elapsed());
+    // Still serving, and a message reaches one of the idle ones.
+    let mut c = server.conn();
+    assert_eq!(
+        c.call(&argv(&["SET", "k", "v"])).expect("reply"),
+        b"+OK\r\n"
+    );
+    let last = idle.last_mut().expect("a connection");
+    last.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    last.write_all(b"GET k\r\n").expect("send");
+    let mut got = [0u8; 16];
+    let n_read = last.read(&mut got).expect("reply");
+    assert_eq!(&got[..n_read], b"$1\r\nv\r\n");
+    drop(c);
+    drop(idle);
+    assert_eq!(server.wait_clients(1, 30), 1);
+}
