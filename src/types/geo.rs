@@ -441,137 +441,19 @@ pub fn skip_cell(cells: &[Hash; 9], i: usize, last: usize) -> bool {
     cells[i].is_zero() || (last != 0 && cells[i] == cells[last])
 }
 
-/// Redis's partial quicksort (`pqsort`, after NetBSD's qsort): sorts enough of `v` that the
-/// elements at positions `lo..=hi` are the ones a full sort would put there. Its order among
-/// equal elements is its own, so it is reproduced step by step.
+/// Redis's partial quicksort (`pqsort`): sorts enough of `v` that the elements at positions
+/// `lo..=hi` are the ones a full sort would put there, leaving equal elements where Redis does.
 pub fn partial_sort<T>(
     v: &mut [T],
     cmp: &impl Fn(&T, &T) -> std::cmp::Ordering,
     lo: usize,
     hi: usize,
 ) {
-    pqsort_range(v, 0, cmp, lo, hi);
-}
-
-fn pqsort_range<T>(
-    v: &mut [T],
-    base: usize,
-    cmp: &impl Fn(&T, &T) -> std::cmp::Ordering,
-    lo: usize,
-    hi: usize,
-) {
-    use std::cmp::Ordering::{Greater, Less};
-    let c = |v: &[T], i: usize, j: usize| cmp(&v[i], &v[j]);
-    let mut start = 0usize; // offset of the current sub-array inside v
-    let mut n = v.len();
-    loop {
-        let a = start;
-        if n < 7 {
-            for m in a + 1..a + n {
-                let mut l = m;
-                while l > a && c(v, l - 1, l) == Greater {
-                    v.swap(l, l - 1);
-                    l -= 1;
-                }
-            }
-            return;
-        }
-        let med3 = |v: &[T], x: usize, y: usize, z: usize| -> usize {
-            if c(v, x, y) == Less {
-                if c(v, y, z) == Less {
-                    y
-                } else if c(v, x, z) == Less {
-                    z
-                } else {
-                    x
-                }
-            } else if c(v, y, z) == Greater {
-                y
-            } else if c(v, x, z) == Less {
-                x
-            } else {
-                z
-            }
-        };
-        let mut pm = a + n / 2;
-        if n > 7 {
-            let mut pl = a;
-            let mut pn = a + n - 1;
-            if n > 40 {
-                let d = n / 8;
-                pl = med3(v, pl, pl + d, pl + 2 * d);
-                pm = med3(v, pm - d, pm, pm + d);
-                pn = med3(v, pn - 2 * d, pn - d, pn);
-            }
-            pm = med3(v, pl, pm, pn);
-        }
-        v.swap(a, pm);
-        let (mut pa, mut pb) = (a + 1, a + 1);
-        let (mut pc, mut pd) = (a + n - 1, a + n - 1);
-        loop {
-            while pb <= pc {
-                let r = c(v, pb, a);
-                if r == Greater {
-                    break;
-                }
-                if r.is_eq() {
-                    v.swap(pa, pb);
-                    pa += 1;
-                }
-                pb += 1;
-            }
-            while pb <= pc {
-                let r = c(v, pc, a);
-                if r == Less {
-                    break;
-                }
-                if r.is_eq() {
-                    v.swap(pc, pd);
-                    pd -= 1;
-                }
-                pc -= 1;
-            }
-            if pb > pc {
-                break;
-            }
-            v.swap(pb, pc);
-            pb += 1;
-            pc -= 1;
-        }
-        let pn = a + n;
-        let r = (pa - a).min(pb - pa);
-        vecswap(v, a, pb - r, r);
-        let r = (pd - pc).min(pn - pd - 1);
-        vecswap(v, pb, pn - r, r);
-        // Recurse into the left part when the wanted range touches it.
-        let left = pb - pa;
-        if left > 1 && touches(base + a, left, lo, hi) {
-            let (head, _) = v.split_at_mut(a + left);
-            pqsort_range(&mut head[a..], base + a, cmp, lo, hi);
-        }
-        let right = pd - pc;
-        if right > 1 {
-            start = pn - right;
-            n = right;
-            if touches(base + start, n, lo, hi) {
-                continue;
-            }
-        }
-        return;
-    }
-}
-
-/// Whether elements `s..s+len` (absolute positions) overlap the wanted range `lo..=hi`, as
-/// pqsort's address comparison decides it.
-fn touches(s: usize, len: usize, lo: usize, hi: usize) -> bool {
-    !((lo < s && hi < s) || (lo >= s + len && hi >= s + len))
-}
-
-/// Swaps `n` elements starting at `i` with `n` elements starting at `j`.
-fn vecswap<T>(v: &mut [T], i: usize, j: usize, n: usize) {
-    for k in 0..n {
-        v.swap(i + k, j + k);
-    }
+    let (lo, hi) = (
+        i64::try_from(lo).unwrap_or(i64::MAX),
+        i64::try_from(hi).unwrap_or(i64::MAX),
+    );
+    crate::util::pqsort::partial_sort(v, lo, hi, &mut |a, b| cmp(a, b));
 }
 
 #[cfg(test)]

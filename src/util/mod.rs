@@ -6,6 +6,7 @@
 
 pub mod glob;
 pub mod longdouble;
+pub mod pqsort;
 pub mod strtod;
 
 /// Parses a signed 64-bit integer exactly as Redis's `string2ll` does: optional `-`, digits, no
