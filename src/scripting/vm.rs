@@ -836,15 +836,23 @@ fn redis_sha1hex(state: &mut LuaState) -> LuaResult<u32> {
     Ok(1)
 }
 
-/// `redis.error_reply(msg)` → `{err=msg}`, with `ERR` when msg has no code.
-fn redis_error_reply(state: &mut LuaState) -> LuaResult<u32> {
+/// The one string argument of `redis.error_reply` / `redis.status_reply`; None after pushing
+/// Redis's `{err=...}` for a wrong number or type of arguments.
+fn reply_text_arg(state: &mut LuaState) -> Option<Vec<u8>> {
     let v = arg(state, 0);
     if nargs(state) != 1 || !matches!(v, Val::Str(_)) {
         let t = error_table(state, b"wrong number or type of arguments");
         state.push(t);
-        return Ok(1);
+        return None;
     }
-    let text = convert::to_bytes(state, v).unwrap_or_default();
+    Some(convert::to_bytes(state, v).unwrap_or_default())
+}
+
+/// `redis.error_reply(msg)` → `{err=msg}`, with `ERR` when msg has no code.
+fn redis_error_reply(state: &mut LuaState) -> LuaResult<u32> {
+    let Some(text) = reply_text_arg(state) else {
+        return Ok(1);
+    };
     let mut with_dash = text.clone();
     if !text.starts_with(b"-") {
         with_dash.insert(0, b'-');
@@ -856,13 +864,9 @@ fn redis_error_reply(state: &mut LuaState) -> LuaResult<u32> {
 
 /// `redis.status_reply(msg)` → `{ok=msg}`.
 fn redis_status_reply(state: &mut LuaState) -> LuaResult<u32> {
-    let v = arg(state, 0);
-    if nargs(state) != 1 || !matches!(v, Val::Str(_)) {
-        let t = error_table(state, b"wrong number or type of arguments");
-        state.push(t);
+    let Some(text) = reply_text_arg(state) else {
         return Ok(1);
-    }
-    let text = convert::to_bytes(state, v).unwrap_or_default();
+    };
     let t = field_table(state, b"ok", &text);
     state.push(t);
     Ok(1)
