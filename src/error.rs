@@ -563,3 +563,30 @@ errors! {
     /// EXEC of a transaction a refused command spoiled.
     EXECABORT = "EXECABORT Transaction discarded because of previous errors.";
 }
+
+// FUNCTION LOAD and FUNCTION RESTORE.
+errors! {
+    /// FUNCTION RESTORE of a payload holding something other than function libraries.
+    RESTORE_NOT_FUNCTION = "ERR given type is not a function";
+    /// FUNCTION RESTORE of a library record that does not parse.
+    RESTORE_FUNCTION_RECORD = "ERR Failed loading library payload";
+    /// FUNCTION RESTORE with a policy other than FLUSH, APPEND or REPLACE.
+    RESTORE_POLICY = "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.";
+}
+
+/// `ERR Library '<name>' already exists` (FUNCTION LOAD without REPLACE, or twice in one
+/// payload).
+pub fn library_exists(name: &str) -> CmdError {
+    CmdError::new(format!("ERR Library '{}' already exists", name))
+}
+
+/// `ERR Library <name> already exists`: FUNCTION RESTORE APPEND onto a loaded library (here
+/// Redis prints the name without quotes).
+pub fn restore_library_exists(name: &str) -> CmdError {
+    CmdError::new(format!("ERR Library {} already exists", name))
+}
+
+/// `ERR Function <name> already exists`: a function name taken by another library.
+pub fn function_exists(name: &str) -> CmdError {
+    CmdError::new(format!("ERR Function {} already exists", name))
+}

@@ -150,7 +150,7 @@ impl Playground {
 
     /// `pg.snapshot()` → Uint8Array holding every database as a Redis RDB file.
     pub fn snapshot(&self) -> Vec<u8> {
-        crate::rdb::save(&self.inner.engine.dbs, now())
+        self.inner.engine.snapshot(now())
     }
 
     /// `pg.restore(bytes)`: replaces every database with the snapshot's contents; throws an
@@ -158,10 +158,8 @@ impl Playground {
     pub fn restore(&mut self, bytes: &[u8]) -> Result<(), JsError> {
         let eng = &mut self.inner.engine;
         let now = now();
-        let dbs = crate::rdb::load(bytes, eng.dbs.len(), now)
-            .map_err(|e| JsError::new(&e.to_string()))?;
-        // Through the engine, so WATCH, tracking and blocked clients see the change.
-        eng.replace_data(dbs, now);
+        eng.load_snapshot(bytes, now)
+            .map_err(|e| JsError::new(&e))?;
         eng.dirty = 0;
         Ok(())
     }

@@ -660,7 +660,8 @@ fn engine_survives_random_commands() {
     let _ = worker.join();
 }
 
-/// A valid snapshot and DUMP payloads of every type and encoding, to mutate.
+/// A valid snapshot (with a function library) and DUMP payloads of every type and encoding
+/// plus a FUNCTION DUMP payload, to mutate.
 fn sample_data() -> (Vec<u8>, Vec<Vec<u8>>) {
     let mut eng = Engine::new(EngineOptions::default());
     let c = eng.open_client(0);
@@ -692,11 +693,20 @@ fn sample_data() -> (Vec<u8>, Vec<Vec<u8>>) {
         ">",
     ]);
     run(&["PEXPIRE", "s", "100000"]);
-    let rdb = redis_playground::rdb::save(&eng.dbs, 0);
-    let payloads = eng.dbs[0]
+    run(&[
+        "FUNCTION",
+        "LOAD",
+        "#!lua name=lib\nredis.register_function('f', function() return 1 end)",
+    ]);
+    let rdb = eng.snapshot(0);
+    let mut payloads: Vec<Vec<u8>> = eng.dbs[0]
         .iter()
         .map(|(_, e)| redis_playground::rdb::dump(&e.value, false))
         .collect();
+    payloads.push(redis_playground::rdb::dump_functions(
+        eng.scripts.libraries.values().map(|l| l.code.as_slice()),
+        true,
+    ));
     (rdb, payloads)
 }
 
@@ -757,7 +767,7 @@ fn rdb_and_dump_readers_survive_mutations() {
         guarded(
             || show(&snap),
             || {
-                let _ = redis_playground::rdb::load(&snap, 16, 0);
+                let _ = redis_playground::rdb::load_snapshot(&snap, 16, 0);
             },
         );
         let mut p = rng.pick(&payloads).clone();
@@ -771,6 +781,7 @@ fn rdb_and_dump_readers_survive_mutations() {
             || show(&p),
             || {
                 let _ = redis_playground::rdb::undump(&p);
+                let _ = redis_playground::rdb::undump_functions(&p);
             },
         );
         count += 2;

@@ -82,3 +82,80 @@ fn we_load_redis_servers_dump() {
         - now;
     assert!((490_000..=500_000).contains(&ttl), "ttl {}", ttl);
 }
+
+/// Function libraries travel in snapshots as Redis 7.0 writes them (one record each, before
+/// the databases): Redis loads ours, we load Redis's, and a library that does not load makes
+/// the whole snapshot refused with the data kept.
+#[test]
+fn function_libraries_travel_in_snapshots() {
+    let dir = scratch_dir("snapshot-functions");
+    let dir_s = dir.to_str().expect("utf-8 path");
+    let Some(server) = RedisServer::start_with(&["--dir", dir_s]) else {
+        println!("redis-server not installed: skipped");
+        return;
+    };
+    let now = now_ms();
+    let mut eng = Engine::new(EngineOptions {
+        now_ms: now,
+        ..EngineOptions::default()
+    });
+    let client = eng.open_client(now);
+    let lib = "#!lua name=greet\nredis.register_function('hello', function(keys, args) return 'hi ' .. args[1] end)";
+    let run = |eng: &mut Engine, w: &[&str]| eng.execute(client, &argv(w), now);
+    assert_eq!(
+        run(&mut eng, &["FUNCTION", "LOAD", lib]),
+        Some(redis_playground::protocol::Reply::Bulk(b"greet".to_vec()))
+    );
+    run(&mut eng, &["SET", "k", "v"]);
+    let ours = eng.snapshot(now);
+
+    // Redis loads our snapshot, functions included.
+    let loaded = RedisServer::start_loading("snapshot-functions-ours", &ours, &[])
+        .expect("redis-server loads the snapshot");
+    let mut conn = Conn::connect(loaded.port).expect("connect");
+    let reply = conn
+        .call(&argv(&["FCALL", "hello", "0", "you"]))
+        .expect("reply");
+    assert_eq!(String::from_utf8_lossy(&reply), "$6\r\nhi you\r\n");
+
+    // We load Redis's own dump with two libraries.
+    let mut conn = Conn::connect(server.port).expect("connect");
+    for w in [
+        vec!["FUNCTION", "LOAD", lib],
+        vec![
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=other\nredis.register_function('twice', function(keys, args) return args[1] * 2 end)",
+        ],
+        vec!["SET", "theirs", "1"],
+        vec!["SAVE"],
+    ] {
+        conn.call(&argv(&w)).expect("reply");
+    }
+    let theirs = std::fs::read(dir.join("dump.rdb")).expect("redis wrote dump.rdb");
+    let mut fresh = Engine::new(EngineOptions {
+        now_ms: now,
+        ..EngineOptions::default()
+    });
+    let c = fresh.open_client(now);
+    assert_eq!(fresh.load_snapshot(&theirs, now), Ok(1));
+    let reply = fresh.execute(c, &argv(&["FCALL", "twice", "0", "21"]), now);
+    assert_eq!(reply, Some(redis_playground::protocol::Reply::Integer(42)));
+    let reply = fresh.execute(c, &argv(&["FCALL", "hello", "0", "me"]), now);
+    assert_eq!(
+        reply,
+        Some(redis_playground::protocol::Reply::Bulk(b"hi me".to_vec()))
+    );
+
+    // A snapshot whose library does not compile is refused; the data and libraries stay.
+    let broken = rdb::save_with_functions(&[], &[b"#!lua name=bad\nreturn +"], now);
+    let err = fresh.load_snapshot(&broken, now).expect_err("refused");
+    assert!(err.contains("Error compiling function"), "{err}");
+    let reply = fresh.execute(c, &argv(&["FCALL", "twice", "0", "2"]), now);
+    assert_eq!(reply, Some(redis_playground::protocol::Reply::Integer(4)));
+    let reply = fresh.execute(c, &argv(&["GET", "theirs"]), now);
+    assert_eq!(
+        reply,
+        Some(redis_playground::protocol::Reply::Bulk(b"1".to_vec()))
+    );
+}

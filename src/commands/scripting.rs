@@ -219,6 +219,15 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         )
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
         .complexity("O(1) (considering compilation time is redundant)"),
+    CommandSpec::new("restore", -3, &[WRITE, DENYOOM, NOSCRIPT], function_restore)
+        .doc(
+            Group::Scripting,
+            "7.0.0",
+            "serialized-value [FLUSH|APPEND|REPLACE]",
+            "Loads the libraries of a FUNCTION DUMP payload.",
+        )
+        .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
+        .complexity("O(N), N being the functions in the payload."),
     CommandSpec::new("stats", 2, &[NOSCRIPT, ALLOW_BUSY], function_stats)
         .doc(
             Group::Scripting,
@@ -446,6 +455,23 @@ fn function_dump(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
         libs.iter().map(|l| l.code.as_slice()),
         compress,
     )))
+}
+
+/// `FUNCTION RESTORE payload [FLUSH|APPEND|REPLACE]` → OK; all of the payload's libraries
+/// or none.
+fn function_restore(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    use scripting::functions::RestorePolicy;
+    if argv.len() > 4 {
+        return Err(crate::error::subcommand_syntax(&argv[1], "FUNCTION"));
+    }
+    let policy = match argv.get(3) {
+        None => RestorePolicy::Append,
+        Some(p) if p.eq_ignore_ascii_case(b"append") => RestorePolicy::Append,
+        Some(p) if p.eq_ignore_ascii_case(b"replace") => RestorePolicy::Replace,
+        Some(p) if p.eq_ignore_ascii_case(b"flush") => RestorePolicy::Flush,
+        Some(_) => return Err(crate::error::RESTORE_POLICY),
+    };
+    scripting::functions::restore(ctx, &argv[2], policy)
 }
 
 /// `FUNCTION LIST [LIBRARYNAME pattern] [WITHCODE]` → one map per library.

@@ -55,9 +55,32 @@ const RETRY_DELAY_S: i64 = 5;
 pub struct SaveFailed(pub String);
 
 impl Engine {
-    /// The whole dataset as an RDB file, as of `now_ms`.
+    /// The whole dataset as an RDB file, as of `now_ms`: the function libraries, then every
+    /// database.
     pub fn snapshot(&self, now_ms: i64) -> Vec<u8> {
-        crate::rdb::save(&self.dbs, now_ms)
+        let codes: Vec<&[u8]> = self
+            .scripts
+            .libraries
+            .values()
+            .map(|l| l.code.as_slice())
+            .collect();
+        crate::rdb::save_with_functions(&self.dbs, &codes, now_ms)
+    }
+
+    /// Replaces every database and function library with a snapshot's, and returns the
+    /// number of keys loaded. A snapshot that does not parse, or a library in it that does
+    /// not load, is refused with the reason and nothing changes.
+    pub fn load_snapshot(&mut self, bytes: &[u8], now_ms: i64) -> Result<usize, String> {
+        let snap =
+            crate::rdb::load_snapshot(bytes, self.dbs.len(), now_ms).map_err(|e| e.to_string())?;
+        let libraries = crate::scripting::functions::compile_all(&snap.functions, self.clock())
+            .map_err(|e| format!("a function library in the snapshot does not load: {}", e.0))?;
+        let keys = snap.dbs.iter().map(|db| db.len()).sum();
+        // Through replace_data, so WATCH, tracking and blocked clients see the change.
+        self.replace_data(snap.dbs, now_ms);
+        self.scripts.libraries = libraries;
+        self.scripts.fvm = None;
+        Ok(keys)
     }
 
     /// Writes a snapshot through the host's writer (SAVE, SHUTDOWN, a rule with a writer).

@@ -28,7 +28,11 @@ const OP_EOF: u8 = 0xFF;
 const OP_MODULE_AUX: u8 = 0xF7;
 const OP_IDLE: u8 = 0xF8;
 const OP_FREQ: u8 = 0xF9;
+/// A function library: its code (Redis 7.0).
 const OP_FUNCTION2: u8 = 0xF5;
+/// A function library as the 7.0 release candidates wrote it: name, engine, an optional
+/// description and the code without its shebang line.
+const OP_FUNCTION_PRE_GA: u8 = 0xF6;
 
 const TYPE_STRING: u8 = 0;
 const TYPE_SET: u8 = 2;
@@ -96,9 +100,15 @@ impl std::fmt::Display for LoadError {
 
 impl std::error::Error for LoadError {}
 
-/// Serialises every database. `now` (ms) is recorded as the creation time; keys already
-/// expired at `now` are left out, as Redis does.
+/// Serialises every database, with no function libraries (see [`save_with_functions`]).
 pub fn save(dbs: &[Db], now: i64) -> Vec<u8> {
+    save_with_functions(dbs, &[], now)
+}
+
+/// Serialises the function libraries' code (one record each, before the databases, where
+/// Redis 7.0 puts them) and every database. `now` (ms) is recorded as the creation time; keys
+/// already expired at `now` are left out, as Redis does.
+pub fn save_with_functions(dbs: &[Db], functions: &[&[u8]], now: i64) -> Vec<u8> {
     let mut w = Writer {
         out: Vec::new(),
         compress: true,
@@ -110,6 +120,10 @@ pub fn save(dbs: &[Db], now: i64) -> Vec<u8> {
     w.aux(b"redis-bits", b"64");
     w.aux(b"ctime", (now / 1000).to_string().as_bytes());
     w.aux(b"aof-base", b"0");
+    for code in functions {
+        w.out.push(OP_FUNCTION2);
+        w.string(code);
+    }
     for (index, db) in dbs.iter().enumerate() {
         let live: Vec<(&Vec<u8>, &Entry)> = db
             .iter()
@@ -137,9 +151,22 @@ pub fn save(dbs: &[Db], now: i64) -> Vec<u8> {
     w.out
 }
 
-/// Parses a snapshot into `databases` fresh databases; entries get `now` as access time.
-/// Nothing is returned unless the whole file is valid.
+/// What a snapshot holds: the databases and the code of each function library.
+pub struct Snapshot {
+    pub dbs: Vec<Db>,
+    /// Each library's whole code (shebang line included), in file order.
+    pub functions: Vec<Vec<u8>>,
+}
+
+/// The databases of a snapshot, for callers that have no functions to restore (tests, tools).
+/// The function records are still read and checked; [`load_snapshot`] returns them too.
 pub fn load(bytes: &[u8], databases: usize, now: i64) -> Result<Vec<Db>, LoadError> {
+    load_snapshot(bytes, databases, now).map(|s| s.dbs)
+}
+
+/// Parses a snapshot into `databases` fresh databases and its function libraries' code;
+/// entries get `now` as access time. Nothing is returned unless the whole file is valid.
+pub fn load_snapshot(bytes: &[u8], databases: usize, now: i64) -> Result<Snapshot, LoadError> {
     if bytes.len() < 9 || &bytes[..5] != MAGIC {
         return Err(LoadError::NotRdb);
     }
@@ -161,6 +188,7 @@ pub fn load(bytes: &[u8], databases: usize, now: i64) -> Result<Vec<Db>, LoadErr
     }
     let mut r = Reader { buf: bytes, pos: 9 };
     let mut dbs: Vec<Db> = (0..databases).map(|_| Db::new()).collect();
+    let mut functions = Vec::new();
     let mut current = 0usize;
     let mut expire: Option<i64> = None;
     loop {
@@ -190,7 +218,8 @@ pub fn load(bytes: &[u8], databases: usize, now: i64) -> Result<Vec<Db>, LoadErr
             OP_FREQ => {
                 r.byte()?;
             }
-            OP_MODULE_AUX | OP_FUNCTION2 => return Err(LoadError::UnsupportedType(op)),
+            OP_FUNCTION2 | OP_FUNCTION_PRE_GA => functions.push(r.function(op)?),
+            OP_MODULE_AUX => return Err(LoadError::UnsupportedType(op)),
             ty => {
                 let key = r.string()?;
                 let value = r.value(ty)?;
@@ -200,7 +229,7 @@ pub fn load(bytes: &[u8], databases: usize, now: i64) -> Result<Vec<Db>, LoadErr
             }
         }
     }
-    Ok(dbs)
+    Ok(Snapshot { dbs, functions })
 }
 
 /// Why RESTORE refused a payload.
@@ -229,9 +258,6 @@ pub fn dump(value: &Value, compress: bool) -> Vec<u8> {
     w.out
 }
 
-/// A function library record in a snapshot or a FUNCTION DUMP payload (Redis 7.0).
-const OPCODE_FUNCTION2: u8 = 245;
-
 /// FUNCTION DUMP's payload: each library's code as a function record (opcode 245, as Redis
 /// 7.0 writes them in snapshots), then the RDB version and the CRC-64 of it all.
 pub fn dump_functions<'a>(codes: impl Iterator<Item = &'a [u8]>, compress: bool) -> Vec<u8> {
@@ -240,7 +266,7 @@ pub fn dump_functions<'a>(codes: impl Iterator<Item = &'a [u8]>, compress: bool)
         compress,
     };
     for code in codes {
-        w.out.push(OPCODE_FUNCTION2);
+        w.out.push(OP_FUNCTION2);
         w.string(code);
     }
     w.out.extend_from_slice(&(VERSION as u16).to_le_bytes());
@@ -249,20 +275,55 @@ pub fn dump_functions<'a>(codes: impl Iterator<Item = &'a [u8]>, compress: bool)
     w.out
 }
 
-/// The value a DUMP payload holds, checked as Redis checks it: footer first (version, CRC),
-/// then the value. Nothing is allocated beyond what the payload's own length bounds.
-pub fn undump(payload: &[u8]) -> Result<Value, PayloadError> {
-    let body_len = payload.len().checked_sub(10).ok_or(PayloadError::Footer)?;
+/// Why FUNCTION RESTORE refused a payload.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FunctionPayloadError {
+    /// Too short, a newer RDB version, or a CRC-64 that does not match.
+    Footer,
+    /// A record that is not a function library.
+    NotFunction,
+    /// A library record that does not parse.
+    Record,
+}
+
+/// The libraries' code a FUNCTION DUMP payload holds, after the same footer check as RESTORE.
+pub fn undump_functions(payload: &[u8]) -> Result<Vec<Vec<u8>>, FunctionPayloadError> {
+    let body_len = check_footer(payload).ok_or(FunctionPayloadError::Footer)?;
+    // As in Redis, records are read while more than the footer remains, from the whole
+    // payload (a record that runs into the footer reads the footer's bytes).
+    let mut r = Reader {
+        buf: payload,
+        pos: 0,
+    };
+    let mut codes = Vec::new();
+    while r.pos < body_len {
+        let op = r.byte().map_err(|_| FunctionPayloadError::Record)?;
+        if op != OP_FUNCTION2 && op != OP_FUNCTION_PRE_GA {
+            return Err(FunctionPayloadError::NotFunction);
+        }
+        codes.push(r.function(op).map_err(|_| FunctionPayloadError::Record)?);
+    }
+    Ok(codes)
+}
+
+/// A DUMP payload's footer (RDB version, CRC-64) checked as Redis checks it; the length of
+/// what precedes it.
+fn check_footer(payload: &[u8]) -> Option<usize> {
+    let body_len = payload.len().checked_sub(10)?;
     let footer = &payload[body_len..];
     let version = u16::from_le_bytes([footer[0], footer[1]]);
     if u32::from(version) > VERSION {
-        return Err(PayloadError::Footer);
+        return None;
     }
     let mut crc = [0u8; 8];
     crc.copy_from_slice(&footer[2..]);
-    if u64::from_le_bytes(crc) != crc64(&payload[..body_len + 2]) {
-        return Err(PayloadError::Footer);
-    }
+    (u64::from_le_bytes(crc) == crc64(&payload[..body_len + 2])).then_some(body_len)
+}
+
+/// The value a DUMP payload holds, checked as Redis checks it: footer first (version, CRC),
+/// then the value. Nothing is allocated beyond what the payload's own length bounds.
+pub fn undump(payload: &[u8]) -> Result<Value, PayloadError> {
+    check_footer(payload).ok_or(PayloadError::Footer)?;
     // Like Redis, the value is read from the whole payload: a value that runs into the
     // footer takes the footer's bytes.
     let mut r = Reader {
@@ -282,6 +343,7 @@ pub fn undump(payload: &[u8]) -> Result<Value, PayloadError> {
             | OP_IDLE
             | OP_FREQ
             | OP_FUNCTION2
+            | OP_FUNCTION_PRE_GA
     ) {
         return Err(PayloadError::Format(LoadError::UnsupportedType(ty)));
     }
@@ -824,6 +886,28 @@ impl Reader<'_> {
             .ok()
             .filter(|n| *n <= self.buf.len() - self.pos)
             .ok_or(LoadError::Corrupt("length beyond the end of the file"))
+    }
+
+    /// A function library record's code, after its opcode. The release candidates' form
+    /// becomes the code Redis 7.0 keeps: `#!<engine> name=<name>` over the code.
+    fn function(&mut self, op: u8) -> Result<Vec<u8>, LoadError> {
+        if op == OP_FUNCTION2 {
+            return self.string();
+        }
+        let name = self.string()?;
+        let engine = self.string()?;
+        if self.len()? != 0 {
+            self.string()?;
+        }
+        let blob = self.string()?;
+        let mut code = Vec::with_capacity(engine.len() + name.len() + blob.len() + 9);
+        code.extend_from_slice(b"#!");
+        code.extend_from_slice(&engine);
+        code.extend_from_slice(b" name=");
+        code.extend_from_slice(&name);
+        code.push(b'\n');
+        code.extend_from_slice(&blob);
+        Ok(code)
     }
 
     fn string(&mut self) -> Result<Vec<u8>, LoadError> {

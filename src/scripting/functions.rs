@@ -7,6 +7,7 @@ use super::{budget_ms, LuaVm, Registered, ScriptFlags, Target};
 use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
+use std::collections::BTreeMap;
 
 /// Redis's limit on the time a library's code may take to load.
 const LOAD_TIMEOUT_MS: u64 = 500;
@@ -100,7 +101,7 @@ pub fn load(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, CmdErro
     let (name, _engine, end) = metadata(code)?;
     let old = ctx.eng.scripts.libraries.get(&name).cloned();
     if old.is_some() && !replace {
-        return Err(err(format!("Library '{}' already exists", name)));
+        return Err(error::library_exists(&name));
     }
     let clock = ctx.eng.clock();
     let vm = fvm_of(ctx)?;
@@ -130,9 +131,13 @@ pub fn load(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, CmdErro
             .libraries
             .values()
             .filter(|l| l.name != name)
-            .any(|l| l.functions.iter().any(|f| f.name == r.name));
+            .any(|l| {
+                l.functions
+                    .iter()
+                    .any(|f| f.name.eq_ignore_ascii_case(&r.name))
+            });
         if taken {
-            return refuse(ctx, err(format!("Function {} already exists", r.name)));
+            return refuse(ctx, error::function_exists(&r.name));
         }
     }
     let new_names: Vec<String> = registered.iter().map(|r| r.name.clone()).collect();
@@ -166,12 +171,109 @@ pub fn load(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, CmdErro
     Ok(name)
 }
 
+/// Builds libraries from their code in a Lua state of their own, as Redis builds a new set of
+/// libraries for FUNCTION RESTORE and for a snapshot's function records: every library must
+/// load, and no two may share a library or function name.
+pub fn compile_all(
+    codes: &[Vec<u8>],
+    clock: Option<fn() -> u64>,
+) -> Result<BTreeMap<String, Library>, CmdError> {
+    let mut vm = LuaVm::new(true).map_err(|e| err(format!("Lua initialization failed: {}", e)))?;
+    let mut libs: BTreeMap<String, Library> = BTreeMap::new();
+    for code in codes {
+        let (name, _engine, end) = metadata(code)?;
+        if libs.contains_key(&name) {
+            return Err(error::library_exists(&name));
+        }
+        let registered = vm
+            .load_library(&code[end..], LOAD_TIMEOUT_MS, clock)
+            .map_err(err)?;
+        if registered.is_empty() {
+            return Err(err("No functions registered"));
+        }
+        for r in &registered {
+            if libs.values().any(|l| {
+                l.functions
+                    .iter()
+                    .any(|f| f.name.eq_ignore_ascii_case(&r.name))
+            }) {
+                return Err(error::function_exists(&r.name));
+            }
+        }
+        let names: Vec<String> = registered.iter().map(|r| r.name.clone()).collect();
+        vm.commit(&names, &[]);
+        libs.insert(
+            name.clone(),
+            Library {
+                name,
+                code: code.clone(),
+                functions: registered,
+            },
+        );
+    }
+    Ok(libs)
+}
+
+/// How FUNCTION RESTORE treats the libraries already loaded.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RestorePolicy {
+    /// Add the payload's libraries; a library name already loaded fails the whole restore.
+    Append,
+    /// Add them, replacing loaded libraries of the same name.
+    Replace,
+    /// Drop every loaded library first.
+    Flush,
+}
+
+/// FUNCTION RESTORE: the payload's libraries, all or none, by `policy`.
+pub fn restore(ctx: &mut Ctx, payload: &[u8], policy: RestorePolicy) -> CmdResult {
+    use crate::rdb::FunctionPayloadError as E;
+    let codes = crate::rdb::undump_functions(payload).map_err(|e| match e {
+        E::Footer => error::DUMP_PAYLOAD,
+        E::NotFunction => error::RESTORE_NOT_FUNCTION,
+        E::Record => error::RESTORE_FUNCTION_RECORD,
+    })?;
+    let staged = compile_all(&codes, ctx.eng.clock())?;
+    let current = &ctx.eng.scripts.libraries;
+    let merged = match policy {
+        RestorePolicy::Flush => staged,
+        RestorePolicy::Append | RestorePolicy::Replace => {
+            let mut kept = current.clone();
+            for name in staged.keys() {
+                if kept.remove(name).is_some() && policy == RestorePolicy::Append {
+                    return Err(error::restore_library_exists(name));
+                }
+            }
+            for f in staged.values().flat_map(|l| &l.functions) {
+                if kept.values().any(|l| {
+                    l.functions
+                        .iter()
+                        .any(|g| g.name.eq_ignore_ascii_case(&f.name))
+                }) {
+                    return Err(error::function_exists(&f.name));
+                }
+            }
+            kept.extend(staged);
+            kept
+        }
+    };
+    install(ctx, merged);
+    ctx.dirty(1);
+    Ok(Reply::ok())
+}
+
+/// Makes `libraries` the loaded set; their Lua state is built again on first use.
+pub fn install(ctx: &mut Ctx, libraries: BTreeMap<String, Library>) {
+    ctx.eng.scripts.libraries = libraries;
+    ctx.eng.scripts.fvm = None;
+}
+
 /// The library and flags of function `name`.
 fn find(ctx: &Ctx, name: &[u8]) -> Option<(String, ScriptFlags)> {
     ctx.eng.scripts.libraries.values().find_map(|l| {
         l.functions
             .iter()
-            .find(|f| f.name.as_bytes() == name)
+            .find(|f| f.name.as_bytes().eq_ignore_ascii_case(name))
             .map(|f| (f.name.clone(), f.flags))
     })
 }

@@ -537,14 +537,12 @@ fn load_snapshot(engine: &mut Engine, path: &SnapshotPath, now: i64) -> Result<(
             ))
         }
     };
-    let dbs = redis_playground::rdb::load(&bytes, engine.dbs.len(), now).map_err(|e| {
+    let keys = engine.load_snapshot(&bytes, now).map_err(|e| {
         format!(
             "Fatal error loading the DB ({}): {e}. Exiting.",
             full.display()
         )
     })?;
-    let keys: usize = dbs.iter().map(|d| d.len()).sum();
-    engine.replace_data(dbs, now);
     engine.dirty = 0;
     engine.last_save_s = now / 1000;
     eprintln!("redis-playground-server: DB loaded from disk: {keys} keys");
