@@ -590,3 +590,15 @@ pub fn restore_library_exists(name: &str) -> CmdError {
 pub fn function_exists(name: &str) -> CmdError {
     CmdError::new(format!("ERR Function {} already exists", name))
 }
+
+// A script running past busy-reply-threshold, and SCRIPT KILL / FUNCTION KILL.
+errors! {
+    /// Any command but the few allowed while an EVAL script runs past busy-reply-threshold.
+    BUSY_EVAL = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
+    /// The same while a function runs.
+    BUSY_FUNCTION = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
+    /// SCRIPT KILL or FUNCTION KILL with no script running.
+    NOTBUSY = "NOTBUSY No scripts in execution right now.";
+    /// SCRIPT KILL or FUNCTION KILL of a script that already wrote.
+    UNKILLABLE = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
+}

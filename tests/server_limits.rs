@@ -320,3 +320,79 @@ fn ten_thousand_idle_connections() {
     drop(idle);
     assert_eq!(server.wait_clients(1, 30), 1);
 }
+
+/// A script that runs past busy-reply-threshold: the server goes on serving, answering BUSY
+/// to other clients (those connected before and after it started), SCRIPT KILL ends it with
+/// Redis's error, a script that wrote cannot be killed, and SHUTDOWN NOSAVE stops the server.
+#[test]
+fn a_long_script_leaves_the_server_answering_busy_until_killed() {
+    let mut server = Server::start(&["--busy-reply-threshold", "50"]);
+    let mut before = Conn::connect(server.port).expect("connect");
+    let mut runner = Conn::connect(server.port).expect("connect");
+    runner
+        .call_n(&argv(&["EVAL", "while true do end", "0"]), 0)
+        .expect("send");
+    let busy = |c: &mut Conn| {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let r = c.call(&argv(&["PING"])).expect("reply");
+            if r.starts_with(b"-BUSY") || Instant::now() > deadline {
+                return String::from_utf8_lossy(&r).into_owned();
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    assert_eq!(
+        busy(&mut before),
+        "-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n"
+    );
+    let mut after = Conn::connect(server.port).expect("connect during the script");
+    assert!(busy(&mut after).starts_with("-BUSY"));
+    let stats = after.call(&argv(&["FUNCTION", "KILL"])).expect("reply");
+    assert!(
+        stats.starts_with(b"-BUSY"),
+        "{}",
+        String::from_utf8_lossy(&stats)
+    );
+    assert_eq!(
+        after.call(&argv(&["SCRIPT", "KILL"])).expect("reply"),
+        b"+OK\r\n"
+    );
+    let killed = String::from_utf8_lossy(&runner.read_reply().expect("reply")).into_owned();
+    assert!(
+        killed.starts_with("-ERR Script killed by user with SCRIPT KILL... script: ")
+            && killed.ends_with(", on @user_script:1.\r\n"),
+        "{killed}"
+    );
+    assert_eq!(before.call(&argv(&["PING"])).expect("reply"), b"+PONG\r\n");
+    assert_eq!(
+        after.call(&argv(&["SCRIPT", "KILL"])).expect("reply"),
+        b"-NOTBUSY No scripts in execution right now.\r\n"
+    );
+
+    // A script that wrote cannot be killed; SHUTDOWN NOSAVE still stops the server.
+    runner
+        .call_n(
+            &argv(&["EVAL", "redis.call('set','k','v') while true do end", "0"]),
+            0,
+        )
+        .expect("send");
+    assert!(busy(&mut before).starts_with("-BUSY"));
+    assert!(before
+        .call(&argv(&["SCRIPT", "KILL"]))
+        .expect("reply")
+        .starts_with(b"-UNKILLABLE"));
+    assert!(before
+        .call(&argv(&["SHUTDOWN"]))
+        .expect("reply")
+        .starts_with(b"-BUSY"));
+    let _ = before.call(&argv(&["SHUTDOWN", "NOSAVE"]));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while server.child.try_wait().expect("wait").is_none() {
+        assert!(
+            Instant::now() < deadline,
+            "SHUTDOWN NOSAVE did not stop the server"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}

@@ -343,12 +343,11 @@ fn flush(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-/// `SCRIPT KILL`: scripts run to their end or their budget before anything else runs, so
-/// there is never one to kill.
-fn kill(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
-    Err(CmdError(
-        "NOTBUSY No scripts in execution right now.".into(),
-    ))
+/// `SCRIPT KILL`: stops the EVAL script running past busy-reply-threshold (the host serves
+/// this command while the script runs), unless it already wrote.
+fn kill(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    ctx.eng.scripts.kill(true)?;
+    Ok(Reply::ok())
 }
 
 /// `SCRIPT DEBUG YES|SYNC|NO`: the Lua debugger is not available; NO is accepted.
@@ -484,11 +483,10 @@ fn function_stats(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     scripting::functions::stats(ctx)
 }
 
-/// `FUNCTION KILL`: as SCRIPT KILL, there is never a function running to kill.
-fn kill_function(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
-    Err(CmdError(
-        "NOTBUSY No scripts in execution right now.".into(),
-    ))
+/// `FUNCTION KILL`: as SCRIPT KILL, for a function.
+fn kill_function(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    ctx.eng.scripts.kill(false)?;
+    Ok(Reply::ok())
 }
 
 /// `FUNCTION HELP` → array of help lines.

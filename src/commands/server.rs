@@ -560,6 +560,14 @@ fn shutdown(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if abort {
         return Err(error::NO_SHUTDOWN);
     }
+    // While a script runs past busy-reply-threshold only SHUTDOWN NOSAVE may stop the server.
+    if let Some(eval) = ctx.eng.scripts.busy().filter(|_| !nosave) {
+        return Err(if eval {
+            error::BUSY_EVAL
+        } else {
+            error::BUSY_FUNCTION
+        });
+    }
     // Like redis-server: save first when asked to, or when snapshot rules are configured and
     // NOSAVE was not given; a failed save stops the shutdown unless FORCE.
     let rules = !config::save_rules(&ctx.eng.config.save).is_empty();

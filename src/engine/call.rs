@@ -104,7 +104,7 @@ impl Engine {
         let prev = self.current.replace(client);
         let mut reply_at = None;
         let reply = match self.check(client, argv, in_multi, monitor) {
-            Ok(cmd) if !monitor && self.pause_holds(client, cmd) => {
+            Ok(cmd) if !monitor && self.pause_holds(client, cmd, argv) => {
                 // CLIENT PAUSE: the command waits, unanswered, for the pause to end.
                 self.current = prev;
                 self.paused.push(client);
@@ -181,6 +181,17 @@ impl Engine {
         }
         if in_multi && cmd.spec.has(NO_MULTI) {
             return refuse(error::NOT_IN_MULTI);
+        }
+        if let Some(eval) = self.scripts.busy() {
+            // A script runs past busy-reply-threshold: only the few commands that can end
+            // it, or that a pipelined transaction needs, run meanwhile.
+            if !cmd.spec.has(crate::commands::ALLOW_BUSY) {
+                return refuse(if eval {
+                    error::BUSY_EVAL
+                } else {
+                    error::BUSY_FUNCTION
+                });
+            }
         }
         Ok(cmd)
     }
@@ -284,13 +295,27 @@ impl Engine {
             self.stats.of(cmd).failed += 1;
         }
         self.stats.error_mark = self.stats.error_replies;
+        // A read remembers keys for a tracking client; a script's read remembers the keys its
+        // EVAL or FCALL declared (a script that reads nothing tracks nothing). The _RO
+        // script commands are readonly but track only through their scripts' reads.
         if called.block.is_none()
+            && cmd.spec.has(READONLY)
+            && !matches!(cmd.full_name, "eval_ro" | "evalsha_ro" | "fcall_ro")
             && self
                 .clients
                 .get(&client)
                 .is_some_and(|c| c.tracking.is_some())
         {
-            self.tracking_remember(client, cmd.spec, argv);
+            if via == Via::Script {
+                let caller = self.scripts.running.as_ref().map(|r| r.argv.clone());
+                if let Some(caller) = caller {
+                    if let Ok(caller_cmd) = resolve(&caller) {
+                        self.tracking_remember(client, caller_cmd.spec, &caller);
+                    }
+                }
+            } else {
+                self.tracking_remember(client, cmd.spec, argv);
+            }
         }
         if via == Via::Script {
             self.feed_monitors_as("lua", client, called.db, cmd.spec, argv, now);
@@ -365,6 +390,11 @@ impl Engine {
     /// by expiry count as modified for WATCH, and clients blocked on keys that changed are
     /// served.
     pub(super) fn after_command(&mut self, now: i64) {
+        if self.scripts.running.is_some() {
+            // A command served while a script runs (see `scripting::BusyHandler`): what
+            // the script changed is looked at once it has returned.
+            return;
+        }
         if self.notifications_on() {
             self.flush_db_events();
         }

@@ -16,9 +16,9 @@ impl Engine {
     /// Whether the CLIENT PAUSE in force holds this command of `client`: every command under
     /// ALL; under WRITE, those that may change data or propagate (writes, PUBLISH, PFCOUNT,
     /// scripts), and EXEC of a transaction holding one.
-    pub(super) fn pause_holds(&self, client: ClientId, cmd: &Command) -> bool {
+    pub(super) fn pause_holds(&self, client: ClientId, cmd: &Command, argv: &[Vec<u8>]) -> bool {
         let Some(p) = self.pause else { return false };
-        if p.all || cmd.spec.may_replicate() {
+        if p.all || self.may_replicate(cmd, argv) {
             return true;
         }
         if cmd.full_name != "exec" {
@@ -27,7 +27,16 @@ impl Engine {
         self.clients
             .get(&client)
             .and_then(|c| c.multi.as_ref())
-            .is_some_and(|q| q.iter().any(|(c, _)| c.spec.may_replicate()))
+            .is_some_and(|q| q.iter().any(|(c, argv)| self.may_replicate(c, argv)))
+    }
+
+    /// Whether a command line may write or propagate, as CLIENT PAUSE WRITE judges it: by
+    /// the command's flags, or for a script that declared flags, by whether it may write.
+    fn may_replicate(&self, cmd: &Command, argv: &[Vec<u8>]) -> bool {
+        match self.scripts.declared_flags(cmd.full_name, argv) {
+            Some(flags) => !flags.no_writes,
+            None => cmd.spec.may_replicate(),
+        }
     }
 
     /// CLIENT PAUSE: holds commands (all, or writes only) until `end`; a pause in force is

@@ -42,6 +42,12 @@ impl Engine {
                 "Write commands are not allowed from read-only scripts.",
             ));
         }
+        if cmd.spec.has(WRITE) {
+            // From here on SCRIPT KILL refuses to stop the script (UNKILLABLE).
+            if let Some(run) = self.scripts.running.as_mut() {
+                run.wrote = true;
+            }
+        }
         // The script's commands run as a client of the script's protocol.
         // (Its SELECT moves the script's database only, not the caller's.)
         let (proto, caller_db) = self

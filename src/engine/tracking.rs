@@ -117,17 +117,15 @@ impl Engine {
         }
     }
 
-    /// After a read-only command of a tracking client in default mode: remembers the keys it
-    /// read, as OPTIN / OPTOUT and CLIENT CACHING allow.
+    /// After a read of a tracking client in default mode: remembers the keys of `argv` (the
+    /// read itself, or the script command whose script read), as OPTIN / OPTOUT and CLIENT
+    /// CACHING allow.
     pub(crate) fn tracking_remember(
         &mut self,
         client: ClientId,
         spec: &CommandSpec,
         argv: &[Vec<u8>],
     ) {
-        if !spec.has(crate::commands::READONLY) {
-            return;
-        }
         let Some(t) = self.clients.get(&client).and_then(|c| c.tracking.as_ref()) else {
             return;
         };

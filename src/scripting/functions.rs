@@ -309,6 +309,7 @@ pub fn fcall(ctx: &mut Ctx, argv: &[Vec<u8>], ro: bool) -> CmdResult {
         key: format!("fn:{}", name),
         label: name,
         eval: false,
+        argv,
     };
     let outcome = vm.run(
         ctx,
@@ -436,8 +437,28 @@ pub fn list(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     Ok(Reply::Array(out))
 }
 
-/// FUNCTION STATS: no function is ever running when a command is served.
+/// FUNCTION STATS: the function running (when the host serves this command during a long
+/// one), and the engine's counts. During a long EVAL script it answers BUSY, as Redis does.
 pub fn stats(ctx: &mut Ctx) -> CmdResult {
+    let now_us = ctx.eng.clock().map_or(0, |c| c());
+    let running = match &ctx.eng.scripts.running {
+        None => Reply::Nil,
+        Some(r) if r.eval => return Err(error::BUSY_EVAL),
+        Some(r) => Reply::Map(vec![
+            (
+                Reply::Bulk(b"name".to_vec()),
+                Reply::Bulk(r.name.clone().into_bytes()),
+            ),
+            (
+                Reply::Bulk(b"command".to_vec()),
+                Reply::Array(r.argv.iter().cloned().map(Reply::Bulk).collect()),
+            ),
+            (
+                Reply::Bulk(b"duration_ms".to_vec()),
+                Reply::Integer((now_us.saturating_sub(r.started_us) / 1000) as i64),
+            ),
+        ]),
+    };
     let libs = ctx.eng.scripts.libraries.len() as i64;
     let fns = ctx
         .eng
@@ -447,7 +468,7 @@ pub fn stats(ctx: &mut Ctx) -> CmdResult {
         .map(|l| l.functions.len() as i64)
         .sum();
     Ok(Reply::Map(vec![
-        (Reply::Bulk(b"running_script".to_vec()), Reply::Nil),
+        (Reply::Bulk(b"running_script".to_vec()), running),
         (
             Reply::Bulk(b"engines".to_vec()),
             Reply::Map(vec![(

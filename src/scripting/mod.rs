@@ -62,6 +62,100 @@ pub struct Scripts {
     pub libraries: std::collections::BTreeMap<String, functions::Library>,
     /// The Lua state of the functions (Redis keeps them apart from EVAL's).
     pub fvm: Option<LuaVm>,
+    /// The script running now, while it runs.
+    pub running: Option<Running>,
+    /// How the host serves other clients while a script runs past `busy-reply-threshold`;
+    /// without one, such a script is ended there (see [`BusyHandler`]).
+    pub busy_handler: Option<BusyHandler>,
+}
+
+/// Serves the other clients while a script runs past `busy-reply-threshold`, as Redis's
+/// event loop does: the host reads their commands and runs them with
+/// [`crate::Engine::execute`] (which answers BUSY to all but SCRIPT KILL, FUNCTION KILL,
+/// SHUTDOWN NOSAVE and the few others Redis allows), and returns. Called again and again
+/// while the script runs; a SCRIPT KILL it runs ends the script.
+pub type BusyHandler = fn(&mut crate::Engine);
+
+/// The script running now (FUNCTION STATS, SCRIPT KILL, the BUSY replies).
+#[derive(Clone, Debug)]
+pub struct Running {
+    /// The client that runs it.
+    pub client: crate::engine::ClientId,
+    /// EVAL (or EVALSHA) rather than FCALL.
+    pub eval: bool,
+    /// The function's name, or the script's SHA1.
+    pub name: String,
+    /// The command line that runs it.
+    pub argv: Vec<Vec<u8>>,
+    /// When it started, on the host's microsecond clock.
+    pub started_us: u64,
+    /// It called a write command: it can no longer be killed.
+    pub wrote: bool,
+    /// It ran past busy-reply-threshold: other clients get BUSY.
+    pub timed_out: bool,
+    /// SCRIPT KILL or FUNCTION KILL asked it to stop.
+    pub kill: bool,
+}
+
+impl Scripts {
+    /// The flags a script declared, for the EVAL or FCALL command line `argv` (`name` is the
+    /// command's lower-case name): Redis then judges the command by them (a `no-writes`
+    /// script is no write, so CLIENT PAUSE WRITE lets it run). None for other commands, a
+    /// script without a shebang, or one not known yet that cannot be read.
+    pub fn declared_flags(&self, name: &str, argv: &[Vec<u8>]) -> Option<ScriptFlags> {
+        let first = argv.get(1)?;
+        let flags = match name {
+            "eval" | "eval_ro" => {
+                let sha = sha1_hex(first);
+                match self.cache.get(&sha) {
+                    Some(s) => s.flags,
+                    None => parse_shebang(first).ok()?.0,
+                }
+            }
+            "evalsha" | "evalsha_ro" if first.len() == 40 => {
+                let sha = String::from_utf8_lossy(first).to_ascii_lowercase();
+                self.cache.get(&sha)?.flags
+            }
+            "fcall" | "fcall_ro" => {
+                self.libraries
+                    .values()
+                    .flat_map(|l| &l.functions)
+                    .find(|f| f.name.as_bytes().eq_ignore_ascii_case(first))?
+                    .flags
+            }
+            _ => return None,
+        };
+        (!flags.compat).then_some(flags)
+    }
+
+    /// Whether a script runs past busy-reply-threshold now, and so whether it is an EVAL.
+    pub fn busy(&self) -> Option<bool> {
+        self.running
+            .as_ref()
+            .filter(|r| r.timed_out)
+            .map(|r| r.eval)
+    }
+
+    /// SCRIPT KILL (`eval`) or FUNCTION KILL: asks the running script to stop, with Redis's
+    /// refusals: nothing running, the other kind running, or a script that already wrote.
+    pub fn kill(&mut self, eval: bool) -> Result<(), crate::error::CmdError> {
+        use crate::error;
+        let Some(run) = self.running.as_mut() else {
+            return Err(error::NOTBUSY);
+        };
+        if run.eval != eval {
+            return Err(if run.eval {
+                error::BUSY_EVAL
+            } else {
+                error::BUSY_FUNCTION
+            });
+        }
+        if run.wrote {
+            return Err(error::UNKILLABLE);
+        }
+        run.kill = true;
+        Ok(())
+    }
 }
 
 impl Scripts {
@@ -206,6 +300,7 @@ pub fn run(ctx: &mut Ctx, sha: &str, argv: &[Vec<u8>], numkeys: usize, ro: bool)
         key: format!("f_{}", sha),
         label: sha.to_string(),
         eval: true,
+        argv,
     };
     let outcome = vm.run(ctx, &target, keys, args, read_only, limit_ms);
     if ctx.eng.scripts.vm.is_none() && !vm.broken {

@@ -40,6 +40,8 @@ struct Run {
     limit_us: u64,
     checks: u64,
     killed: bool,
+    /// Where SCRIPT KILL stopped the script (source, line), for its error.
+    killed_at: Option<(String, String)>,
 }
 
 thread_local! {
@@ -48,13 +50,15 @@ thread_local! {
 
 /// What to run: the registry key of the function, the name errors give it (a script's SHA1,
 /// a function's name), and whether KEYS and ARGV are globals (EVAL) or arguments (FCALL).
-pub struct Target {
+pub struct Target<'a> {
     /// `f_<sha>` or `fn:<name>`.
     pub key: String,
     /// The name in `script: <name>, on ...`.
     pub label: String,
     /// EVAL rather than FCALL.
     pub eval: bool,
+    /// The command line that runs it (FUNCTION STATS shows it).
+    pub argv: &'a [Vec<u8>],
 }
 
 /// A function a library registered while it loaded.
@@ -237,6 +241,7 @@ impl LuaVm {
                 limit_us: limit_ms.saturating_mul(1000),
                 checks: 0,
                 killed: false,
+                killed_at: None,
             })
         });
         let control = self.control;
@@ -350,7 +355,7 @@ impl LuaVm {
     pub fn run(
         &mut self,
         ctx: &mut Ctx,
-        target: &Target,
+        target: &Target<'_>,
         keys: &[Vec<u8>],
         args: &[Vec<u8>],
         read_only: bool,
@@ -383,6 +388,16 @@ impl LuaVm {
             }
         }
         let clock = ctx.eng.clock();
+        ctx.eng.scripts.running = Some(super::Running {
+            client: ctx.client,
+            eval: target.eval,
+            name: target.label.clone(),
+            argv: target.argv.to_vec(),
+            started_us: clock.map_or(0, |c| c()),
+            wrote: false,
+            timed_out: false,
+            kill: false,
+        });
         RUN.with(|r| {
             *r.borrow_mut() = Some(Run {
                 eng: &mut *ctx.eng as *mut Engine,
@@ -396,6 +411,7 @@ impl LuaVm {
                 limit_us: limit_ms.saturating_mul(1000),
                 checks: 0,
                 killed: false,
+                killed_at: None,
             })
         });
         RAND.with(|r| r.set(self.rand));
@@ -405,6 +421,7 @@ impl LuaVm {
         self.set_hook(false);
         self.rand = RAND.with(|r| r.get());
         let run = RUN.with(|r| r.borrow_mut().take());
+        let running = ctx.eng.scripts.running.take();
         let resp = run.as_ref().map_or(2, |r| r.resp);
         let out = match out {
             Ok(out) => out,
@@ -412,6 +429,14 @@ impl LuaVm {
                 // The runner's xpcall catches script errors; what escapes it (the budget's
                 // hook, a failure of the VM) leaves the state unusable: it is dropped.
                 self.broken = true;
+                if running.as_ref().is_some_and(|r| r.kill) {
+                    let place = run.as_ref().and_then(|r| r.killed_at.clone());
+                    return Ok(super::script_error(
+                        &format!("ERR {}", KILLED_BY_USER),
+                        sha,
+                        place,
+                    ));
+                }
                 if run.as_ref().is_some_and(|r| r.killed) {
                     return Ok(Reply::Error(
                         format!(
@@ -1127,35 +1152,83 @@ fn string_rep(state: &mut LuaState) -> LuaResult<u32> {
 // The time budget.
 // ---------------------------------------------------------------------------------------
 
-/// The count hook: every [`HOOK_PERIOD`] instructions, ends a script past its budget
-/// (`busy-reply-threshold`) with the error Redis gives a killed script. Once it has fired it
+/// What a script stopped by SCRIPT KILL raises.
+const KILLED_BY_USER: &str = "Script killed by user with SCRIPT KILL...";
+
+/// The count hook, every [`HOOK_PERIOD`] instructions. Past the budget
+/// (`busy-reply-threshold`) a host that can serve other clients meanwhile (a
+/// [`super::BusyHandler`]) is called, and the script goes on until SCRIPT KILL or FUNCTION
+/// KILL stops it; without one the script is ended there. Once it has been stopped the hook
 /// fires at every instruction, so a `pcall` in the script cannot keep it alive.
 fn count_hook(state: &mut LuaState) -> LuaResult<u32> {
-    let over = RUN.with(|r| {
+    let (over, eng) = RUN.with(|r| {
         let mut r = r.borrow_mut();
         let Some(run) = r.as_mut() else {
-            return false;
+            return (false, std::ptr::null_mut());
         };
         if run.killed {
-            return true;
+            return (true, std::ptr::null_mut());
         }
         run.checks += 1;
         let over = match run.clock {
             Some(c) => c().saturating_sub(run.started_us) > run.limit_us,
             None => run.checks > MAX_CHECKS_WITHOUT_CLOCK,
         };
-        if over {
-            run.killed = true;
-        }
-        over
+        (over, run.eng)
     });
-    if over {
-        state.hook.base_hook_count = 1;
-        state.hook.hook_count = 1;
-        return Err(raise_text(
-            state,
-            "Script killed by user with SCRIPT KILL...",
-        ));
+    if !over {
+        return Ok(0);
     }
-    Ok(0)
+    let mut by_user = false;
+    if !eng.is_null() {
+        // SAFETY: as in `command`: the engine's handler is suspended in `LuaVm::run` until
+        // the script returns; the host's handler reaches it only through this reference.
+        let eng: &mut Engine = unsafe { &mut *eng };
+        if let Some(handler) = eng.scripts.busy_handler {
+            if let Some(run) = eng.scripts.running.as_mut() {
+                run.timed_out = true;
+            }
+            handler(eng);
+            by_user = eng.scripts.running.as_ref().is_some_and(|r| r.kill);
+            if !by_user {
+                return Ok(0);
+            }
+        }
+    }
+    let place = if by_user { current_place(state) } else { None };
+    RUN.with(|r| {
+        if let Some(run) = r.borrow_mut().as_mut() {
+            if !run.killed {
+                run.killed = true;
+                run.killed_at = place;
+            }
+        }
+    });
+    state.hook.base_hook_count = 1;
+    state.hook.hook_count = 1;
+    Err(raise_text(state, KILLED_BY_USER))
+}
+
+/// The source and line of the user's code running now (the innermost frame of the script
+/// or library, not of the sandbox), as the error handler names them.
+fn current_place(state: &LuaState) -> Option<(String, String)> {
+    let top = state.ci.min(state.call_stack.len().checked_sub(1)?);
+    (0..=top).rev().find_map(|i| {
+        let ci = &state.call_stack[i];
+        let Val::Function(r) = state.stack_get(ci.func) else {
+            return None;
+        };
+        let Some(Closure::Lua(lcl)) = state.gc.closures.get(r) else {
+            return None;
+        };
+        if !lcl.proto.source.starts_with("@user_") {
+            return None;
+        }
+        let info = &lcl.proto.line_info;
+        let line = match ci.saved_pc {
+            pc if pc > 0 && pc <= info.len() => info[pc - 1],
+            _ => *info.first()?,
+        };
+        Some((lcl.proto.source.clone(), line.to_string()))
+    })
 }

@@ -49,6 +49,19 @@ const KEEP_BUFFER: usize = 1024 * 1024;
 const KEEP_ARGS: usize = 64;
 const KEEP_ARG_BYTES: usize = 64 * 1024;
 
+fn new_conn(stream: TcpStream, id: ClientId) -> Conn {
+    Conn {
+        stream,
+        id,
+        input: Vec::new(),
+        output: Vec::new(),
+        sent: 0,
+        closing: false,
+        queued: false,
+        soft_since: None,
+    }
+}
+
 /// One client connection.
 struct Conn {
     stream: TcpStream,
@@ -219,7 +232,10 @@ impl Server {
     fn serve(&mut self) -> Result<(), String> {
         let mut events = Events::with_capacity(1024);
         let mut next_tick = Instant::now();
+        SERVER.with(|p| p.set(self as *mut Server));
+        self.engine.scripts.busy_handler = Some(busy_turn);
         loop {
+            self.after_busy();
             let now = Instant::now();
             let timeout = if self.again.is_empty() {
                 next_tick.saturating_duration_since(now)
@@ -273,6 +289,29 @@ impl Server {
         }
     }
 
+    /// Picks up what [`busy_turn`] left for the loop: connections to read again (their
+    /// readiness was taken while a script ran), output to write, listeners to accept from.
+    fn after_busy(&mut self) {
+        let left = BUSY_LEFT.with(|b| std::mem::take(&mut *b.borrow_mut()));
+        if left.slots.is_empty() && !left.accept && left.conns.is_empty() {
+            return;
+        }
+        for conn in left.conns {
+            self.place_conn(conn);
+        }
+        for slot in left.slots {
+            if !self.again.contains(&slot) {
+                self.again.push(slot);
+            }
+            self.queue_flush(slot);
+        }
+        if left.accept {
+            for i in 0..self.listeners.len() {
+                self.accept(i);
+            }
+        }
+    }
+
     fn accept(&mut self, index: usize) {
         loop {
             let (stream, peer) = match self.listeners[index].accept() {
@@ -311,20 +350,6 @@ impl Server {
             let _ = stream.write(b"-ERR max number of clients reached\r\n");
             return;
         }
-        let slot = self.free.pop().unwrap_or_else(|| {
-            self.conns.push(None);
-            self.conns.len() - 1
-        });
-        let token = Token(slot + self.listeners.len());
-        if let Err(e) = self.poll.registry().register(
-            &mut stream,
-            token,
-            Interest::READABLE | Interest::WRITABLE,
-        ) {
-            eprintln!("register: {e}");
-            self.free.push(slot);
-            return;
-        }
         let id = self.engine.open_client((self.now_ms)());
         if let Some(c) = self.engine.client_mut(id) {
             c.addr = peer.to_string();
@@ -332,17 +357,41 @@ impl Server {
                 c.laddr = a.to_string();
             }
         }
-        self.by_client.insert(id, slot);
-        self.conns[slot] = Some(Conn {
-            stream,
-            id,
-            input: Vec::new(),
-            output: Vec::new(),
-            sent: 0,
-            closing: false,
-            queued: false,
-            soft_since: None,
+        self.place_conn(new_conn(stream, id));
+    }
+
+    /// Gives a connection a slot and registers it with the poll under that slot's token.
+    fn place_conn(&mut self, mut conn: Conn) {
+        let slot = self.free.pop().unwrap_or_else(|| {
+            self.conns.push(None);
+            self.conns.len() - 1
         });
+        let token = Token(slot + self.listeners.len());
+        // A connection accepted while a script ran is registered already (another token).
+        let registry = self.poll.registry();
+        let done = registry
+            .reregister(
+                &mut conn.stream,
+                token,
+                Interest::READABLE | Interest::WRITABLE,
+            )
+            .or_else(|_| {
+                registry.register(
+                    &mut conn.stream,
+                    token,
+                    Interest::READABLE | Interest::WRITABLE,
+                )
+            });
+        if let Err(e) = done {
+            eprintln!("register: {e}");
+            self.free.push(slot);
+            self.engine.close_client(conn.id);
+            return;
+        }
+        self.by_client.insert(conn.id, slot);
+        self.conns[slot] = Some(conn);
+        // What it sent meanwhile raised no new event.
+        self.again.push(slot);
     }
 
     /// Reads what a connection has and runs every complete request in it.
@@ -793,5 +842,195 @@ mod tests {
             parse_obuf_limits("pubsub x"),
             (ObufLimit::default(), ObufLimit::default())
         );
+    }
+}
+
+thread_local! {
+    /// The server the loop runs, for [`busy_turn`]; set once `serve` starts.
+    static SERVER: std::cell::Cell<*mut Server> = const { std::cell::Cell::new(std::ptr::null_mut()) };
+    /// What [`busy_turn`] leaves for the loop's next turn.
+    static BUSY_LEFT: std::cell::RefCell<BusyLeft> = std::cell::RefCell::new(BusyLeft::default());
+}
+
+#[derive(Default)]
+struct BusyLeft {
+    /// Connections whose readiness a busy turn took.
+    slots: Vec<usize>,
+    /// A listener was ready and was not (fully) accepted from.
+    accept: bool,
+    /// Connections accepted while the script ran, under tokens from [`BUSY_TOKENS`] by
+    /// their index here; the loop gives them slots afterwards.
+    conns: Vec<Conn>,
+    /// This script's first busy turn looked at every connection.
+    swept: bool,
+}
+
+/// Tokens of the connections accepted while a script runs (far above any slot's).
+const BUSY_TOKENS: usize = usize::MAX / 2;
+
+/// What the event loop does while a script runs past `busy-reply-threshold` (the engine
+/// calls it from the script's hook, again and again): it accepts connections and runs the
+/// other clients' requests, so they get BUSY at once and SCRIPT KILL, FUNCTION KILL and
+/// SHUTDOWN NOSAVE work, as in redis-server. The script's own client is left alone.
+fn busy_turn(engine: &mut Engine) {
+    let server = SERVER.with(|p| p.get());
+    if server.is_null() {
+        return;
+    }
+    let running = engine.scripts.running.as_ref().map(|r| r.client);
+    let mut events = Events::with_capacity(64);
+    // SAFETY: `server` is the Server whose `serve` loop is suspended in the command that runs
+    // the script; `engine` is its engine. Only the fields below, never `engine`, are reached
+    // through the pointer, and none is written: the connections' buffers live on the heap,
+    // and what the loop must learn goes through BUSY_LEFT, not the server's own lists.
+    let (poll, conns, listeners, limits, now_ms) = unsafe {
+        (
+            &mut *std::ptr::addr_of_mut!((*server).poll),
+            &mut (*server).conns,
+            &(*server).listeners,
+            (*server).limits,
+            (*server).now_ms,
+        )
+    };
+    if poll.poll(&mut events, Some(Duration::ZERO)).is_err() {
+        return;
+    }
+    let mut busy = Busy {
+        engine,
+        limits,
+        now_ms,
+        running,
+        argv: Vec::new(),
+        scratch: vec![0u8; 16 * 1024],
+    };
+    BUSY_LEFT.with(|left| {
+        let mut left = left.borrow_mut();
+        if !left.swept {
+            // Readiness the loop took before the script started (it is edge-triggered) will
+            // not be reported again: every connection and listener is looked at once.
+            left.swept = true;
+            left.accept = true;
+            for listener in listeners.iter() {
+                busy.accept(listener, poll, &mut left.conns);
+            }
+            for (slot, conn) in conns.iter_mut().enumerate() {
+                if let Some(conn) = conn.as_mut() {
+                    left.slots.push(slot);
+                    busy.serve(conn);
+                }
+            }
+        }
+        for event in events.iter() {
+            let token = event.token().0;
+            if token < listeners.len() {
+                left.accept = true;
+                busy.accept(&listeners[token], poll, &mut left.conns);
+                continue;
+            }
+            if token >= BUSY_TOKENS {
+                if let Some(conn) = left.conns.get_mut(token - BUSY_TOKENS) {
+                    busy.serve(conn);
+                }
+                continue;
+            }
+            let slot = token - listeners.len();
+            if !left.slots.contains(&slot) {
+                left.slots.push(slot);
+            }
+            if let Some(conn) = conns.get_mut(slot).and_then(Option::as_mut) {
+                busy.serve(conn);
+            }
+        }
+    });
+}
+
+/// A busy turn's state: see [`busy_turn`].
+struct Busy<'a> {
+    engine: &'a mut Engine,
+    limits: Limits,
+    now_ms: fn() -> i64,
+    running: Option<ClientId>,
+    argv: Vec<Vec<u8>>,
+    scratch: Vec<u8>,
+}
+
+impl Busy<'_> {
+    /// Accepts what waits on `listener` (up to maxclients), registered under busy tokens.
+    fn accept(&mut self, listener: &TcpListener, poll: &Poll, conns: &mut Vec<Conn>) {
+        let maxclients = usize::try_from(self.engine.config.maxclients).unwrap_or(usize::MAX);
+        while let Ok((mut stream, peer)) = listener.accept() {
+            let _ = stream.set_nodelay(true);
+            if self.engine.clients.len() >= maxclients {
+                let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                continue;
+            }
+            let token = Token(BUSY_TOKENS + conns.len());
+            if poll
+                .registry()
+                .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+                .is_err()
+            {
+                continue;
+            }
+            let id = self.engine.open_client((self.now_ms)());
+            if let Some(c) = self.engine.client_mut(id) {
+                c.addr = peer.to_string();
+                if let Ok(a) = stream.local_addr() {
+                    c.laddr = a.to_string();
+                }
+            }
+            let mut conn = new_conn(stream, id);
+            self.serve(&mut conn);
+            conns.push(conn);
+        }
+    }
+
+    /// Reads what a connection sent, runs its complete requests (BUSY for most) and writes
+    /// the replies at once: the script may run for a long time yet.
+    fn serve(&mut self, conn: &mut Conn) {
+        if Some(conn.id) == self.running || conn.closing {
+            return;
+        }
+        while conn.input.len() <= self.limits.query_buffer {
+            match conn.stream.read(&mut self.scratch) {
+                Ok(0) => {
+                    conn.closing = true;
+                    break;
+                }
+                Ok(n) => conn.input.extend_from_slice(&self.scratch[..n]),
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        let mut used = 0;
+        while let Ok(Some((argc, n))) =
+            parse_request_into(&conn.input[used..], self.limits.max_bulk, &mut self.argv)
+        {
+            used += n;
+            if argc == 0 {
+                continue;
+            }
+            let now = (self.now_ms)();
+            if let Some(reply) = self.engine.execute(conn.id, &self.argv[..argc], now) {
+                reply.encode(self.engine.proto(conn.id), &mut conn.output);
+            }
+            if self.engine.shutdown_requested {
+                eprintln!("SHUTDOWN NOSAVE while a script ran: exiting");
+                std::process::exit(0);
+            }
+        }
+        conn.input.drain(..used);
+        while conn.sent < conn.output.len() {
+            match conn.stream.write(&conn.output[conn.sent..]) {
+                Ok(0) => break,
+                Ok(n) => conn.sent += n,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            }
+        }
+        if conn.sent == conn.output.len() {
+            conn.sent = 0;
+            conn.output.clear();
+        }
     }
 }
