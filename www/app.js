@@ -3,6 +3,7 @@
 // sessions (share.js).
 import { createPlayground } from "./terminal.js";
 import { Tutorial } from "./tutorial.js";
+import { Inspector } from "./inspector.js";
 
 const PANELS_KEY = "redis-playground:panels";
 
@@ -25,11 +26,14 @@ async function main() {
   const learnBox = document.getElementById("learn");
   const learnBtn = document.getElementById("learn-toggle");
   const tutorial = new Tutorial(shell, learnBox);
+  const inspectBox = document.getElementById("inspect");
+  const inspectBtn = document.getElementById("inspect-toggle");
+  const inspector = new Inspector(shell, inspectBox);
   const wanted = panelsWanted();
 
   const remember = () => {
     try {
-      localStorage.setItem(PANELS_KEY, JSON.stringify({ learn: !learnBox.hidden }));
+      localStorage.setItem(PANELS_KEY, JSON.stringify({ learn: !learnBox.hidden, inspect: !inspectBox.hidden }));
     } catch {
       // not kept
     }
@@ -45,6 +49,18 @@ async function main() {
     remember();
   };
   learnBtn.addEventListener("click", () => showLearn(learnBox.hidden));
+  // The inspector reads the engine on a client of its own ("inspector" in CLIENT LIST), opened
+  // when the panel is first shown.
+  const showInspect = (on) => {
+    inspectBox.hidden = !on;
+    inspectBtn.setAttribute("aria-pressed", String(on));
+    if (on) inspector.start();
+    else inspector.stop();
+    remember();
+  };
+  inspectBtn.addEventListener("click", () => showInspect(inspectBox.hidden));
+  if (wanted.inspect || /(?:^#|&)inspect\b/.test(location.hash)) showInspect(true);
+  window.redisPlayground = { shell, tutorial, inspector };
   window.addEventListener("hashchange", () => {
     const l = lessonInHash();
     if (l && l !== tutorial.lesson?.id) showLearn(true, l);

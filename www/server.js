@@ -32,6 +32,8 @@
 //   { op: "query", db, cmds: [[arg, ...], ...] } runs read commands on the page's inspection
 //   client (named "inspector", opened on first use) and answers their replies: the inspector
 //   and the tutorial read the engine this way, never from the terminal's text.
+//   { op: "keys", db, pattern, type, limit } answers [[name, type, pttl, encoding, bytes], ...]
+//   for every live key matching (Playground.describeKeys: read without running commands).
 // Over the BroadcastChannel every message also carries `to`: "server", or the page's `conn`.
 import { loadEngine } from "./engine.js";
 import { MemoryStore, Persistence, SnapshotStore } from "./storage.js";
@@ -197,6 +199,12 @@ class Server {
         return this.exec(this.ownClient(conn, msg.client), String(msg.line ?? ""), msg.times);
       case "query":
         return this.query(conn, msg.db, msg.cmds);
+      case "keys": {
+        // Every live key of a db with its type, PTTL, encoding and size, read without commands.
+        const db = Math.max(0, Math.min(15, Math.floor(Number(msg.db) || 0)));
+        const limit = Math.max(0, Math.min(1000000, Math.floor(Number(msg.limit) || 0)));
+        return { rows: this.pg.describeKeys(db, String(msg.pattern ?? "*"), String(msg.type ?? ""), limit), version: this.version };
+      }
       case "unblock": {
         const client = this.ownClient(conn, msg.client);
         pg.unblock(client);
