@@ -4,6 +4,7 @@
 import { createPlayground } from "./terminal.js";
 import { Tutorial } from "./tutorial.js";
 import { Inspector } from "./inspector.js";
+import { decodeSession, encodeSession, fromRedisFile, hasSession, toRedisFile } from "./share.js";
 
 const PANELS_KEY = "redis-playground:panels";
 
@@ -22,7 +23,20 @@ function lessonInHash() {
 
 async function main() {
   const root = document.getElementById("playground");
-  const shell = await createPlayground(root, { namespace: "default" });
+  // A shared link replays on a private server in memory: the visitor's own data (the "default"
+  // namespace, its IndexedDB snapshot and its history) is never opened.
+  let shared = null;
+  if (hasSession(location.hash)) {
+    try {
+      shared = await decodeSession(location.hash);
+    } catch (e) {
+      document.getElementById("share-note").textContent = `This shared link cannot be read (${e.message}).`;
+      document.getElementById("share-note").hidden = false;
+    }
+  }
+  const shell = await createPlayground(root, shared ? { namespace: null, persistHistory: false } : { namespace: "default" });
+  if (shared) await replay(shell, shared);
+  setupSharing(shell);
   const learnBox = document.getElementById("learn");
   const learnBtn = document.getElementById("learn-toggle");
   const tutorial = new Tutorial(shell, learnBox);
@@ -69,6 +83,92 @@ async function main() {
   if (lesson || wanted.learn) await showLearn(true, lesson);
   document.body.dataset.ready = "true";
   shell.current.focus();
+}
+
+/** Runs the shared lines in the first client tab: its screen is the transcript. */
+async function replay(shell, lines) {
+  const note = document.getElementById("share-note");
+  note.replaceChildren();
+  const text = document.createElement("span");
+  text.textContent = `Replaying a shared session of ${lines.length} command${lines.length === 1 ? "" : "s"} on a separate server in memory: your own data is not used. `;
+  const mine = document.createElement("a");
+  mine.href = location.pathname;
+  mine.textContent = "Back to my playground";
+  note.append(text, mine);
+  note.hidden = false;
+  document.body.dataset.shared = "true";
+  const screen = shell.current;
+  for (const line of lines) await shell.submit(screen, line, { record: false });
+  // The replayed lines ran like typed ones: sharing again includes them.
+  document.body.dataset.replayed = String(lines.length);
+}
+
+function download(text, name) {
+  const url = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+/** The Share button, and .redis export and import. */
+function setupSharing(shell) {
+  const box = document.getElementById("share-box");
+  const url = document.getElementById("share-url");
+  const status = document.getElementById("share-status");
+  document.getElementById("share").addEventListener("click", async () => {
+    const lines = shell.session;
+    if (lines.length === 0) {
+      shell.notify("Nothing to share yet: the link holds the commands typed on this page.");
+      return;
+    }
+    const link = new URL(location.href);
+    link.hash = await encodeSession(lines);
+    url.value = link.href;
+    box.hidden = false;
+    url.focus();
+    url.select();
+    status.textContent = `A link holding ${lines.length} command${lines.length === 1 ? "" : "s"} (${link.hash.length} characters).`;
+    try {
+      await navigator.clipboard.writeText(link.href);
+      status.textContent += " Copied.";
+    } catch {
+      // no clipboard permission: the link is selected to copy by hand
+    }
+  });
+  document.getElementById("share-close").addEventListener("click", () => {
+    box.hidden = true;
+    shell.current.focus();
+  });
+  box.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      box.hidden = true;
+      shell.current.focus();
+    }
+  });
+  document.getElementById("save-redis").addEventListener("click", () => {
+    const text = toRedisFile(shell.session);
+    if (text === "") {
+      shell.notify("Nothing to save yet: the file holds the commands typed on this page.");
+      return;
+    }
+    download(text, "session.redis");
+  });
+  const file = document.getElementById("open-redis-file");
+  document.getElementById("open-redis").addEventListener("click", () => file.click());
+  file.addEventListener("change", async () => {
+    const f = file.files?.[0];
+    file.value = "";
+    if (!f) return;
+    const lines = fromRedisFile(await f.text());
+    const screen = shell.current;
+    for (const line of lines) await shell.submit(screen, line);
+    shell.notify(`Ran ${lines.length} command${lines.length === 1 ? "" : "s"} from “${f.name}”.`);
+  });
 }
 
 main().catch((e) => console.warn("redis-playground:", e));
