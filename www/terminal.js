@@ -896,7 +896,7 @@ export class Shell {
  * Resolves with the Shell; on failure, shows why inside `root` and rejects.
  */
 export async function createPlayground(root, options = {}) {
-  const { namespace = "default", actions, commands = [], persistHistory = true } = options;
+  const { namespace = "default", actions, commands = [], persistHistory = true, readAlong = false } = options;
   let shell = null;
   const server = new Connection(namespace, {
     onPush: (msg) => shell?.onPush(msg),
@@ -932,8 +932,14 @@ export async function createPlayground(root, options = {}) {
     local,
     history,
     actions,
-    onReset: () => runCommands(shell.current),
+    onReset: async () => {
+      // Read-along widgets start the reading over on a clean screen.
+      if (readAlong) shell.current.clear();
+      await runCommands(shell.current);
+      if (readAlong) shell.current.note("(your turn: type a command)");
+    },
   });
+  if (readAlong) shell.el.dataset.readalong = "true";
   shell.el.dataset.mode = server.mode;
   shell.applyStatus(welcome.status);
   // The server stores what is pending when a page is hidden or left (it also does so within a
@@ -978,6 +984,7 @@ export async function createPlayground(root, options = {}) {
   const examples = commands.length ? await server.request("examples") : { run: false };
   if (examples.run) {
     await runCommands(screen);
+    if (readAlong) screen.note("(your turn: type a command)");
   } else if (commands.length) {
     // The server was restored, or already runs for another tab or widget: its data is kept.
     screen.note(examples.restored
