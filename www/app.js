@@ -75,6 +75,21 @@ async function main() {
   inspectBtn.addEventListener("click", () => showInspect(inspectBox.hidden));
   if (wanted.inspect || /(?:^#|&)inspect\b/.test(location.hash)) showInspect(true);
   window.redisPlayground = { shell, tutorial, inspector };
+  // Tab completes inside the terminal, so F6 / Shift+F6 move between the page's regions: the
+  // toolbar, the tutorial, the terminal and the inspector.
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "F6") return;
+    e.preventDefault();
+    const regions = [
+      document.querySelector(".page-tools button"),
+      learnBox.hidden ? null : learnBox.querySelector("select"),
+      shell.current.blocked ? shell.current.el : shell.current.input,
+      inspectBox.hidden ? null : inspectBox.querySelector(".rp-ins-tree"),
+    ].filter(Boolean);
+    const at = regions.findIndex((r) => r === document.activeElement || r.closest?.("aside, nav, .page-term")?.contains(document.activeElement));
+    const next = regions[(at + (e.shiftKey ? -1 : 1) + regions.length) % regions.length];
+    next.focus();
+  });
   window.addEventListener("hashchange", () => {
     const l = lessonInHash();
     if (l && l !== tutorial.lesson?.id) showLearn(true, l);

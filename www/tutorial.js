@@ -270,7 +270,7 @@ export class Tutorial {
     mk("Restart lesson", () => this.reset(), "Forget this lesson's progress");
     if (i < this.ids.length - 1) mk(st.done ? "Next lesson →" : "Skip →", () => this.move(1), "Next lesson (Alt+→)").classList.toggle("rp-go", st.done);
     foot.append(nav);
-    foot.append(el("p", "rp-learn-keys", "Keys: Alt+↓ types the suggested command, Enter runs it; Alt+→ / Alt+← change lesson."));
+    foot.append(el("p", "rp-learn-keys", "Keys: Alt+↓ types the suggested command, Enter runs it; Alt+→ / Alt+← change lesson; F6 moves between the panels and the terminal."));
     this.live = el("div", "rp-learn-live");
     this.live.setAttribute("role", "status");
     this.live.setAttribute("aria-live", "polite");
