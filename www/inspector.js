@@ -688,7 +688,7 @@ export class Inspector {
       const gl = el("div", "rp-ins-groups");
       groups.forEach((g, i) => {
         const box = el("div", "rp-ins-group");
-        box.append(el("h4", "", `group ${g.name}`), el("p", "rp-ins-sub", `last delivered ${g["last-delivered-id"]} · ${g.consumers} consumers · ${g.pending} pending`));
+        box.append(el("h4", "", `group ${g.name}`), el("p", "rp-ins-sub", `last delivered ${g["last-delivered-id"]} · ${g.consumers} consumer${Number(g.consumers) === 1 ? "" : "s"} · ${g.pending} pending`));
         const t = el("table", "rp-ins-table");
         const hr = el("tr");
         hr.append(el("th", "", "pending id"), el("th", "", "consumer"), el("th", "", "deliveries"));

@@ -181,7 +181,7 @@ test("the docs demo page: read-along, compact, themes, each widget isolated", as
   await p.emulateMedia({ colorScheme: "dark" });
   assert.equal(await bg("hash"), "rgb(17, 21, 28)");
   assert.equal(await p.evaluate(() => getComputedStyle(document.querySelector("#hash").shadowRoot.querySelector(".rp-status")).display), "none");
-  assert.equal(await p.evaluate(() => document.querySelector("#hash").getBoundingClientRect().height), 200);
+  assert.equal(await p.evaluate(() => document.querySelector("#hash").getBoundingClientRect().height), 240);
   assert.deepEqual(problems, []);
   await p.close();
 });
