@@ -126,6 +126,7 @@ export class Tutorial {
   }
 
   open(id) {
+    if (!this.lessons.has(id)) return;
     this.lesson = this.lessons.get(id);
     this.progress.current = id;
     this.save();
