@@ -20,6 +20,7 @@ const OVERSCAN = 8;          // rows rendered beyond the view
 const MAX_KEYS = 100000;     // a bound on what the tree lists
 const SHOW_ITEMS = 200;      // elements shown of a big value
 const BIT_BYTES = 32;        // bytes of a string drawn as bits
+const LAZY_MS = 500;         // least time between re-reads no command asked for (expiry)
 
 function el(tag, className, text) {
   const e = document.createElement(tag);
@@ -144,7 +145,8 @@ export class Inspector {
     this.selected = null;         // the key shown below the tree
     this.changed = new Set();     // keys the last change touched
     this.lastDetail = null;       // signature of the shown value's parts, to mark what changed
-    this.pending = null;          // { full, keys } waiting for the next frame
+    this.pending = null;          // { full, lines } waiting for the next frame
+    this.lastFull = -Infinity;    // when everything was last re-read
     this.running = null;
     this.unsubscribe = null;
     this.build();
@@ -206,8 +208,9 @@ export class Inspector {
       if (ev.kind === "changed") {
         if (ev.db !== null && ev.db !== this.db) return;
         const args = ev.line ? splitArgs(ev.line) : null;
-        this.schedule(args ? { line: args } : { full: true });
-      } else if (ev.kind === "run" && ev.screen === this.shell.current && ev.screen.db !== this.db) {
+        // A change no command named (keys expiring) re-reads everything, at most twice a second.
+        this.schedule(args ? { line: args } : { full: true, lazy: !ev.line });
+      } else if ((ev.kind === "run" || ev.kind === "select") && ev.screen === this.shell.current && ev.screen.db !== this.db) {
         this.schedule({ full: true });
       }
     });
@@ -225,7 +228,9 @@ export class Inspector {
   schedule(what) {
     if (!this.pending) {
       this.pending = { full: false, lines: [], at: performance.now() };
-      requestAnimationFrame(() => this.flush());
+      const wait = what.lazy ? this.lastFull + LAZY_MS - performance.now() : 0;
+      if (wait > 0) setTimeout(() => requestAnimationFrame(() => this.flush()), wait);
+      else requestAnimationFrame(() => this.flush());
     }
     if (what.full) this.pending.full = true;
     if (what.line) this.pending.lines.push(what.line);
@@ -274,6 +279,7 @@ export class Inspector {
       }
     }
     if (full) {
+      this.lastFull = performance.now();
       const before = this.keys;
       this.keys = await this.readAll();
       for (const [k, info] of this.keys) {

@@ -354,9 +354,11 @@ class Server {
 
   tick() {
     try {
+      // Keys expiring on their own change the data without a command.
       const before = this.pg.dirty();
+      const keys = this.pg.keyCounts().join();
       this.pg.tick();
-      if (this.pg.dirty() !== before) this.changed(null, null);
+      if (this.pg.dirty() !== before || this.pg.keyCounts().join() !== keys) this.changed(null, null);
       this.afterWork();
     } catch (e) {
       clearInterval(this.timer);

@@ -576,6 +576,7 @@ export class Shell {
     }
     screen.refreshPrompt();
     screen.scrollToEnd();
+    this.emit({ kind: "select", screen });
   }
 
   updateTabs() {

@@ -211,3 +211,18 @@ test("10,000 keys: the tree renders only the rows in view", async () => {
   console.log(`tree layout of the opened tree: ${t0.toFixed(1)} ms`);
   assert.deepEqual(problems, []);
 });
+
+test("follows the db of the client tab shown, and expiry", async () => {
+  await run(page, "SELECT 3");
+  await run(page, "SET only:in:three 1 PX 400");
+  await page.waitForFunction(() => window.redisPlayground.inspector.db === 3 && window.redisPlayground.inspector.keys.has("only:in:three"));
+  assert.equal(await page.locator("#inspect .rp-ins-db").textContent(), "db3");
+  // The key expires on its own; the server's notice of it refreshes the tree.
+  await page.waitForFunction(() => !window.redisPlayground.inspector.keys.has("only:in:three"));
+  // A new client tab starts in db 0: the inspector follows it.
+  await page.locator(".rp-new").click();
+  await page.waitForFunction(() => window.redisPlayground.inspector.db === 0 && window.redisPlayground.inspector.keys.size > 0);
+  await page.locator(".rp-tab:not(.rp-new)").last().locator(".rp-tab-close").click();
+  await page.waitForFunction(() => window.redisPlayground.inspector.db === 3);
+  await run(page, "SELECT 0");
+});
