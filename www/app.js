@@ -4,7 +4,7 @@
 import { createPlayground } from "./terminal.js";
 import { Tutorial } from "./tutorial.js";
 import { Inspector } from "./inspector.js";
-import { decodeSession, encodeSession, fromRedisFile, hasSession, toRedisFile } from "./share.js";
+import { decodeSession, encodeSession, fromRedisFile, hasSession, parseLine, sessionLines, toRedisFile } from "./share.js";
 
 const PANELS_KEY = "redis-playground:panels";
 
@@ -112,8 +112,19 @@ async function replay(shell, lines) {
   note.append(text, mine);
   note.hidden = false;
   document.body.dataset.shared = "true";
-  const screen = shell.current;
-  for (const line of lines) await shell.submit(screen, line, { record: false });
+  // Each client tab of the session gets a tab here, opened when its first line comes.
+  const first = shell.current;
+  const screens = new Map([[1, first]]);
+  for (const text of lines) {
+    const { client, line } = parseLine(text);
+    let screen = screens.get(client);
+    if (!screen) {
+      screen = shell.addClient();
+      screens.set(client, screen);
+    }
+    await shell.submit(screen, line, { record: false });
+  }
+  shell.select(first);
   // The replayed lines ran like typed ones: sharing again includes them.
   document.body.dataset.replayed = String(lines.length);
 }
@@ -136,7 +147,7 @@ function setupSharing(shell) {
   const url = document.getElementById("share-url");
   const status = document.getElementById("share-status");
   document.getElementById("share").addEventListener("click", async () => {
-    const lines = shell.session;
+    const lines = sessionLines(shell.session);
     if (lines.length === 0) {
       shell.notify("Nothing to share yet: the link holds the commands typed on this page.");
       return;
@@ -166,7 +177,7 @@ function setupSharing(shell) {
     }
   });
   document.getElementById("save-redis").addEventListener("click", () => {
-    const text = toRedisFile(shell.session);
+    const text = toRedisFile(shell.session.map((e) => e.line));
     if (text === "") {
       shell.notify("Nothing to save yet: the file holds the commands typed on this page.");
       return;

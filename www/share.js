@@ -3,7 +3,9 @@
 // input (`redis-cli < session.redis`).
 //
 // A link is `#share=1.<data>`: the lines joined by newlines, compressed with the browser's
-// CompressionStream("deflate-raw"), in base64url. Opening one replays the lines on a private
+// CompressionStream("deflate-raw"), in base64url. A line typed in another client tab than the
+// first is written `@N line` (N: the tab's number), so pub/sub, WATCH and BLPOP between clients
+// replay as they ran; `@1 ` marks a first-tab line that itself starts with "@". Opening one replays the lines on a private
 // in-memory server (app.js), never on the visitor's stored data.
 
 const VERSION = "1";
@@ -47,6 +49,17 @@ export async function decodeSession(fragment) {
 
 export function hasSession(fragment) {
   return /(?:^#?|&)share=\d+\./.test(fragment);
+}
+
+/** Session entries ({ client, line }) as the lines of a link. */
+export function sessionLines(entries) {
+  return entries.map(({ client, line }) => (client > 1 || line.startsWith("@") ? `@${client} ${line}` : line));
+}
+
+/** A link's line as { client, line }: client 1 unless marked. */
+export function parseLine(text) {
+  const m = /^@(\d{1,2}) (.*)$/.exec(text);
+  return m ? { client: Math.max(1, Number(m[1])), line: m[2] } : { client: 1, line: text };
 }
 
 /** The lines as a `.redis` file: one command per line; redis-cli's "N command" is spelled out

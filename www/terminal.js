@@ -468,7 +468,7 @@ export class Shell {
     this.state = null;           // the server's last status
     this.listeners = new Set();  // fn(event): { kind: "run", screen, line, outs } | push messages
     this.keyHandlers = [];       // fn(keydown, screen) → true when it handled the key
-    this.session = [];           // the lines typed in this page, in order (Share, .redis export)
+    this.session = [];           // { client: tab number, line } typed in this page, in order (Share, .redis)
 
     this.el = el("div", "rp");
     const bar = el("div", "rp-bar");
@@ -709,7 +709,7 @@ export class Shell {
     } finally {
       screen.setRunning(false);
     }
-    this.session.push(times > 1 ? `${times} ${rest}` : rest);
+    this.session.push({ client: screen.number, line: times > 1 ? `${times} ${rest}` : rest });
     this.showClient(screen, res);
     this.applyStatus(res.status);
     this.emit({ kind: "run", screen, line: rest, outs: res.outs ?? [], blocked: !!res.blocked });

@@ -92,3 +92,38 @@ test("a session saved as .redis, read back as commands", async () => {
   await page.waitForFunction(() => document.querySelector(".rp-notice")?.textContent.includes("Ran 3 commands"));
   assert.equal(await run(page, "GET a"), "\"3\"\n");
 });
+
+test("a session across client tabs replays in as many tabs: pub/sub and BLPOP between clients", async () => {
+  const a = await openPage(maker.context, server.url);
+  const tab = (p, i) => p.locator(".rp-tab:not(.rp-new)").nth(i);
+  await run(a.page, "SUBSCRIBE news");
+  await a.page.locator(".rp-new").click();
+  await run(a.page, "PUBLISH news hello");
+  await run(a.page, "BLPOP jobs 0").catch(() => {});
+  await a.page.locator(".rp-new").click();
+  await run(a.page, "RPUSH jobs one");
+  await run(a.page, "@notacommand");
+  const shown = async (p) => {
+    const out = [];
+    for (let i = 0; i < 3; i++) {
+      await tab(p, i).click();
+      out.push(await transcript(p));
+    }
+    return out;
+  };
+  // Wait until the messages pushed to the first two tabs are shown.
+  await a.page.waitForFunction(() => [...document.querySelectorAll(".rp-screen")].every((s) => !s.querySelector(".rp-wait:not([hidden])")));
+  const original = await shown(a.page);
+  assert.match(original[0].map((r) => r[1]).join(""), /hello/);
+  assert.match(original[1].map((r) => r[1]).join(""), /one/);
+  await a.page.locator("#share").click();
+  await a.page.locator("#share-box:not([hidden])").waitFor();
+  const link = await a.page.locator("#share-url").inputValue();
+  const { page } = await openPage(visitor.context, link);
+  await page.locator('body[data-replayed="5"]').waitFor();
+  await page.waitForFunction(() => document.querySelectorAll(".rp-tab:not(.rp-new)").length === 3);
+  await page.waitForFunction(() => [...document.querySelectorAll(".rp-screen")].every((s) => !s.querySelector(".rp-wait:not([hidden])")));
+  assert.deepEqual(await shown(page), original);
+  await page.close();
+  await a.page.close();
+});
