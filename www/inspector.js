@@ -108,6 +108,22 @@ export function globToRegExp(glob) {
   return new RegExp(`^${re}$`);
 }
 
+/** An HLL's 16384 registers from PFDEBUG DECODE's opcodes: "z:N" and "Z:N" are runs of N zero
+ * registers, "v:V,N" a run of N registers holding V. [] if the text is not such a list. */
+export function sparseRegisters(text) {
+  if (typeof text !== "string") return [];
+  const regs = [];
+  for (const op of text.trim().split(/\s+/)) {
+    let m;
+    if ((m = /^[zZ]:(\d+)$/.exec(op))) {
+      for (let i = 0; i < Number(m[1]) && regs.length < 16384; i++) regs.push(0);
+    } else if ((m = /^v:(\d+),(\d+)$/.exec(op))) {
+      for (let i = 0; i < Number(m[2]) && regs.length < 16384; i++) regs.push(Number(m[1]));
+    } else if (op !== "") return [];
+  }
+  return regs.length === 16384 ? regs : [];
+}
+
 const val = (r) => (r && r.value !== undefined ? r.value : null);
 const items = (r) => (r && Array.isArray(r.value) ? r.value : []);
 const num = (r) => (r && (r.type === "integer" || r.type === "bulk") ? Number(r.value) : null);
@@ -621,16 +637,16 @@ export class Inspector {
     }
     if (type === "stream") return this.streamView(key, mark);
     // A string: its text, then what it also is (an HLL, a bitmap).
-    const [headR, valueR, hllR] = await this.query([
-      ["GETRANGE", key, "0", "3"],
-      ["GETRANGE", key, "0", "511"],
-      ["PFDEBUG", "GETREG", key],
-    ]);
+    const [headR, valueR] = await this.query([["GETRANGE", key, "0", "3"], ["GETRANGE", key, "0", "511"]]);
     const wrap = el("div", "rp-ins-body");
     if (val(headR) === "HYLL") {
-      const [countR] = await this.query([["PFCOUNT", key]]);
-      wrap.append(el("p", "rp-ins-sub", `HyperLogLog: PFCOUNT estimates ${num(countR)} distinct items`));
-      const regs = items(hllR).map((x) => Number(x.value));
+      const [countR, encR] = await this.query([["PFCOUNT", key], ["PFDEBUG", "ENCODING", key]]);
+      const sparse = val(encR) === "sparse";
+      wrap.append(el("p", "rp-ins-sub", `HyperLogLog (${sparse ? "sparse" : "dense"}): PFCOUNT estimates ${num(countR)} distinct items`));
+      // GETREG would convert a sparse sketch to dense (a write): a sparse one is read from its
+      // run-length opcodes (PFDEBUG DECODE) instead.
+      const [regsR] = await this.query([sparse ? ["PFDEBUG", "DECODE", key] : ["PFDEBUG", "GETREG", key]]);
+      const regs = sparse ? sparseRegisters(val(regsR)) : items(regsR).map((x) => Number(x.value));
       if (regs.length > 0) wrap.append(this.registerGrid(regs));
       else wrap.append(el("p", "rp-ins-more", "(its registers are not readable here)"));
       wrap.dataset.hll = String(num(countR));
@@ -642,7 +658,7 @@ export class Inspector {
     // The first bytes as bits (what SETBIT and GETBIT address).
     const nbytes = Math.min(strlen, BIT_BYTES);
     if (nbytes > 0) {
-      const cmd = ["BITFIELD", key];
+      const cmd = ["BITFIELD_RO", key];
       for (let i = 0; i < nbytes; i++) cmd.push("GET", "u8", String(i * 8));
       const [bitsR] = await this.query([cmd]);
       const grid = el("div", "rp-ins-bits");

@@ -133,8 +133,19 @@ test("a HyperLogLog's registers or count, and a string", async () => {
   await run(page, "PFADD bikes Hyperion Deimos Phoebe Quaoar");
   await run(page, "SET res1 'Deimos <b>bold</b>'");
   await settle();
+  const size = (await engine(["MEMORY", "USAGE", "bikes"])).value;
   let d = await show("bikes");
   assert.equal(Number(await d.locator("[data-hll]").getAttribute("data-hll")), (await engine(["PFCOUNT", "bikes"])).value);
+  // The registers are drawn from the sparse form without converting it to dense.
+  assert.equal((await engine(["PFDEBUG", "ENCODING", "bikes"])).value, "sparse");
+  assert.equal((await engine(["MEMORY", "USAGE", "bikes"])).value, size);
+  assert.match(await d.locator(".rp-ins-hll").getAttribute("aria-label"), /^16384 registers, [1-4] set/);
+  // A dense one is read with GETREG.
+  await run(page, "PFDEBUG TODENSE bikes");
+  d = await show("bikes");
+  const regs = (await engine(["PFDEBUG", "GETREG", "bikes"])).value.map((x) => x.value);
+  const set = regs.filter((r) => r > 0).length;
+  assert.match(await d.locator(".rp-ins-hll").getAttribute("aria-label"), new RegExp(`^16384 registers, ${set} set, highest ${Math.max(...regs)}$`));
   d = await show("res1");
   assert.equal(await d.locator(".rp-ins-string").textContent(), (await engine(["GET", "res1"])).value);
   assert.equal(await d.locator(".rp-ins-string b").count(), 0, "values are text, never HTML");
