@@ -213,9 +213,12 @@ export class Inspector {
 
     this.detail = el("section", "rp-ins-detail");
     this.detail.setAttribute("aria-label", "Selected key");
-    this.detail.setAttribute("aria-live", "polite");
+    // Says briefly which keys a change touched, rather than reading the whole view again.
+    this.live = el("div", "rp-learn-live");
+    this.live.setAttribute("role", "status");
+    this.live.setAttribute("aria-live", "polite");
     this.detail.append(el("p", "rp-ins-empty", "Select a key to see its value."));
-    b.append(head, filters, this.tree, this.detail);
+    b.append(head, filters, this.tree, this.detail, this.live);
   }
 
   start() {
@@ -320,6 +323,10 @@ export class Inspector {
       }
     }
     this.changed = changed;
+    if (changed.size > 0 && (lines.length > 0 || !full)) {
+      const names = [...changed].slice(0, 3).join(", ");
+      this.live.textContent = `changed: ${names}${changed.size > 3 ? ` and ${changed.size - 3} more` : ""}`;
+    }
     const t1 = performance.now();
     this.layout();
     if (this.selected !== null && (full || changed.has(this.selected))) await this.showKey(this.selected, changed.has(this.selected));

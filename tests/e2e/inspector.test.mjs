@@ -164,6 +164,9 @@ test("updates after a command in another tab, and marks what changed", async () 
   assert.deepEqual(await d.locator(".rp-ins-box.rp-changed .rp-ins-val").allTextContents(), ["bike:4"]);
   console.log(`from the other tab's change to the picture: ${await page.locator("#inspect").getAttribute("data-latency-ms")} ms`);
   assert.equal(await page.locator('#inspect .rp-ins-row.rp-changed[data-key="bikes:repairs"]').count(), 1);
+  // Screen readers hear which key changed, not the whole view again.
+  assert.equal(await page.locator('#inspect [role="status"]').textContent(), "changed: bikes:repairs");
+  assert.equal(await page.locator("#inspect .rp-ins-detail").getAttribute("aria-live"), null);
   // A key another tab deletes leaves the tree.
   await run(other.page, "DEL res1");
   await page.waitForFunction(() => !window.redisPlayground.inspector.keys.has("res1"));
