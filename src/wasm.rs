@@ -264,6 +264,52 @@ impl Playground {
             .sum::<usize>() as f64
     }
 
+    /// `pg.describeKeys(db, pattern, type, limit)` → `[[name, type, pttl, encoding, bytes],
+    /// ...]`: for the page's inspector, what `SCAN 0 MATCH pattern TYPE type`, `TYPE`, `PTTL`,
+    /// `OBJECT ENCODING` and `MEMORY USAGE` would answer for every live key (at most `limit`),
+    /// read without running commands: no key is touched, expired or counted as a hit. An empty
+    /// `type` means any type; names are shown as UTF-8 (invalid bytes replaced).
+    #[wasm_bindgen(js_name = describeKeys)]
+    pub fn describe_keys(
+        &self,
+        db: u32,
+        pattern: &str,
+        type_filter: &str,
+        limit: u32,
+    ) -> js_sys::Array {
+        let out = js_sys::Array::new();
+        let eng = &self.inner.engine;
+        let Some(d) = eng.dbs.get(db as usize) else {
+            return out;
+        };
+        let now = now();
+        let fill = eng.config.list_max_listpack_size;
+        let mut n = 0u32;
+        for (key, e) in d.iter() {
+            if n >= limit {
+                break;
+            }
+            if e.expire_at.is_some_and(|at| at <= now)
+                || (!type_filter.is_empty() && e.value.type_name() != type_filter)
+                || !crate::util::glob::glob_match(pattern.as_bytes(), key, false)
+            {
+                continue;
+            }
+            n += 1;
+            let row = js_sys::Array::new();
+            row.push(&JsValue::from_str(&String::from_utf8_lossy(key)));
+            row.push(&JsValue::from_str(e.value.type_name()));
+            row.push(&JsValue::from_f64(
+                e.expire_at.map_or(-1.0, |at| (at - now) as f64),
+            ));
+            row.push(&JsValue::from_str(e.value.encoding_name()));
+            let bytes = crate::memory::key_usage(key, &e.value, 5, fill);
+            row.push(&JsValue::from_f64(bytes as f64));
+            out.push(&row);
+        }
+        out
+    }
+
     /// `pg.lastSave()` → LASTSAVE, in seconds since the epoch.
     #[wasm_bindgen(js_name = lastSave)]
     pub fn last_save(&self) -> f64 {

@@ -198,3 +198,63 @@ fn command_metadata_in_one_call() {
     let help = pg.help("@string").expect("a group's help");
     assert!(help.contains("\n  GET key\n"));
 }
+
+#[wasm_bindgen_test]
+fn describe_keys_answers_what_the_commands_would_without_touching_keys() {
+    let mut pg = Playground::new(options(16));
+    let c = pg.open_client();
+    for line in [
+        "RPUSH bikes:repairs a b c",
+        "HSET bike:1 model Deimos",
+        "SET session:1 x PX 60000",
+        "SET gone y PX 1",
+        "SELECT 2",
+        "SET elsewhere 1",
+        "SELECT 0",
+    ] {
+        pg.execute(c, line);
+    }
+    let hits = |info: &str| {
+        info.lines()
+            .find(|l| l.starts_with("keyspace_hits:"))
+            .map(str::to_string)
+    };
+    // Wait for the PX 1 key to be past its time (the clock is the real one).
+    let start = js_sys::Date::now();
+    while js_sys::Date::now() - start < 5.0 {}
+    let rows: Vec<Vec<JsValue>> = pg
+        .describe_keys(0, "*", "", 100)
+        .iter()
+        .map(|r| js_sys::Array::from(&r).iter().collect())
+        .collect();
+    let mut names: Vec<String> = rows.iter().map(|r| r[0].as_string().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["bike:1", "bikes:repairs", "session:1"]);
+    for r in &rows {
+        let name = r[0].as_string().unwrap();
+        let typ = text(&pg.execute(c, &format!("TYPE {name}")));
+        assert_eq!(format!("{}\n", r[1].as_string().unwrap()), typ);
+        let enc = text(&pg.execute(c, &format!("OBJECT ENCODING {name}")));
+        assert_eq!(format!("\"{}\"\n", r[3].as_string().unwrap()), enc);
+        let size = text(&pg.execute(c, &format!("MEMORY USAGE {name}")));
+        assert_eq!(format!("(integer) {}\n", r[4].as_f64().unwrap()), size);
+        let pttl = r[2].as_f64().unwrap();
+        if name == "session:1" {
+            assert!(pttl > 0.0 && pttl <= 60000.0, "{pttl}");
+        } else {
+            assert_eq!(pttl, -1.0);
+        }
+    }
+    // Filters: a pattern and a type; another db.
+    assert_eq!(pg.describe_keys(0, "bike*", "hash", 100).length(), 1);
+    assert_eq!(pg.describe_keys(0, "*", "", 2).length(), 2);
+    assert_eq!(pg.describe_keys(2, "*", "", 100).length(), 1);
+    assert_eq!(pg.describe_keys(99, "*", "", 100).length(), 0);
+    // Reading keys this way counts no keyspace hit (commands would).
+    let mut pg2 = Playground::new(options(16));
+    let c2 = pg2.open_client();
+    pg2.execute(c2, "SET k v");
+    let h0 = hits(&text(&pg2.execute(c2, "INFO stats")));
+    pg2.describe_keys(0, "*", "", 100);
+    assert_eq!(hits(&text(&pg2.execute(c2, "INFO stats"))), h0);
+}

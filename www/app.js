@@ -1,7 +1,200 @@
-// The page: one full-window playground whose data lives in this browser.
+// The page: one full-window playground whose data lives in this browser, with the tutorial
+// (tutorial.js) and the inspector (inspector.js) as panels beside the terminal, and shared
+// sessions (share.js).
 import { createPlayground } from "./terminal.js";
+import { Tutorial } from "./tutorial.js";
+import { Inspector } from "./inspector.js";
+import { decodeSession, encodeSession, fromRedisFile, hasSession, parseLine, sessionLines, toRedisFile } from "./share.js";
 
-const root = document.getElementById("playground");
-createPlayground(root, { namespace: "default" })
-  .then((shell) => shell.current.focus())
-  .catch((e) => console.warn("redis-playground:", e));
+const PANELS_KEY = "redis-playground:panels";
+
+function panelsWanted() {
+  try {
+    return JSON.parse(localStorage.getItem(PANELS_KEY) ?? "{}") ?? {};
+  } catch {
+    return {};
+  }
+}
+
+function lessonInHash() {
+  const m = /(?:^#|&)lesson=([\w-]+)/.exec(location.hash);
+  return m ? m[1] : null;
+}
+
+async function main() {
+  const root = document.getElementById("playground");
+  // A shared link replays on a private server in memory: the visitor's own data (the "default"
+  // namespace, its IndexedDB snapshot and its history) is never opened.
+  let shared = null;
+  if (hasSession(location.hash)) {
+    try {
+      shared = await decodeSession(location.hash);
+    } catch (e) {
+      document.getElementById("share-note").textContent = `This shared link cannot be read (${e.message}).`;
+      document.getElementById("share-note").hidden = false;
+    }
+  }
+  const shell = await createPlayground(root, shared ? { namespace: null, persistHistory: false } : { namespace: "default" });
+  if (shared) await replay(shell, shared);
+  setupSharing(shell);
+  const learnBox = document.getElementById("learn");
+  const learnBtn = document.getElementById("learn-toggle");
+  const tutorial = new Tutorial(shell, learnBox);
+  const inspectBox = document.getElementById("inspect");
+  const inspectBtn = document.getElementById("inspect-toggle");
+  const inspector = new Inspector(shell, inspectBox);
+  const wanted = panelsWanted();
+
+  const remember = () => {
+    try {
+      localStorage.setItem(PANELS_KEY, JSON.stringify({ learn: !learnBox.hidden, inspect: !inspectBox.hidden }));
+    } catch {
+      // not kept
+    }
+  };
+  const showLearn = async (on, lesson = null) => {
+    learnBox.hidden = !on;
+    learnBtn.setAttribute("aria-pressed", String(on));
+    if (on) await tutorial.start(lesson);
+    else {
+      tutorial.stop();
+      if (/lesson=/.test(location.hash)) history.replaceState(null, "", location.pathname + location.search);
+    }
+    remember();
+  };
+  learnBtn.addEventListener("click", () => showLearn(learnBox.hidden));
+  // The inspector reads the engine on a client of its own ("inspector" in CLIENT LIST), opened
+  // when the panel is first shown.
+  const showInspect = (on) => {
+    inspectBox.hidden = !on;
+    inspectBtn.setAttribute("aria-pressed", String(on));
+    if (on) inspector.start();
+    else inspector.stop();
+    remember();
+  };
+  inspectBtn.addEventListener("click", () => showInspect(inspectBox.hidden));
+  if (wanted.inspect || /(?:^#|&)inspect\b/.test(location.hash)) showInspect(true);
+  window.redisPlayground = { shell, tutorial, inspector };
+  // Tab completes inside the terminal, so F6 / Shift+F6 move between the page's regions: the
+  // toolbar, the tutorial, the terminal and the inspector.
+  document.addEventListener("keydown", (e) => {
+    if (e.key !== "F6") return;
+    e.preventDefault();
+    const regions = [
+      document.querySelector(".page-tools button"),
+      learnBox.hidden ? null : learnBox.querySelector("select"),
+      shell.current.blocked ? shell.current.el : shell.current.input,
+      inspectBox.hidden ? null : inspectBox.querySelector(".rp-ins-tree"),
+    ].filter(Boolean);
+    const at = regions.findIndex((r) => r === document.activeElement || r.closest?.("aside, nav, .page-term")?.contains(document.activeElement));
+    const next = regions[(at + (e.shiftKey ? -1 : 1) + regions.length) % regions.length];
+    next.focus();
+  });
+  window.addEventListener("hashchange", () => {
+    const l = lessonInHash();
+    if (l && l !== tutorial.lesson?.id) showLearn(true, l);
+  });
+  const lesson = lessonInHash();
+  if (lesson || wanted.learn) await showLearn(true, lesson);
+  document.body.dataset.ready = "true";
+  shell.current.focus();
+}
+
+/** Runs the shared lines in the first client tab: its screen is the transcript. */
+async function replay(shell, lines) {
+  const note = document.getElementById("share-note");
+  note.replaceChildren();
+  const text = document.createElement("span");
+  text.textContent = `Replaying a shared session of ${lines.length} command${lines.length === 1 ? "" : "s"} on a separate server in memory: your own data is not used. `;
+  const mine = document.createElement("a");
+  mine.href = location.pathname;
+  mine.textContent = "Back to my playground";
+  note.append(text, mine);
+  note.hidden = false;
+  document.body.dataset.shared = "true";
+  // Each client tab of the session gets a tab here, opened when its first line comes.
+  const first = shell.current;
+  const screens = new Map([[1, first]]);
+  for (const text of lines) {
+    const { client, line } = parseLine(text);
+    let screen = screens.get(client);
+    if (!screen) {
+      screen = shell.addClient();
+      screens.set(client, screen);
+    }
+    await shell.submit(screen, line, { record: false });
+  }
+  shell.select(first);
+  // The replayed lines ran like typed ones: sharing again includes them.
+  document.body.dataset.replayed = String(lines.length);
+}
+
+function download(text, name) {
+  const url = URL.createObjectURL(new Blob([text], { type: "text/plain" }));
+  const a = document.createElement("a");
+  a.href = url;
+  a.download = name;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10000);
+}
+
+/** The Share button, and .redis export and import. */
+function setupSharing(shell) {
+  const box = document.getElementById("share-box");
+  const url = document.getElementById("share-url");
+  const status = document.getElementById("share-status");
+  document.getElementById("share").addEventListener("click", async () => {
+    const lines = sessionLines(shell.session);
+    if (lines.length === 0) {
+      shell.notify("Nothing to share yet: the link holds the commands typed on this page.");
+      return;
+    }
+    const link = new URL(location.href);
+    link.hash = await encodeSession(lines);
+    url.value = link.href;
+    box.hidden = false;
+    url.focus();
+    url.select();
+    status.textContent = `A link holding ${lines.length} command${lines.length === 1 ? "" : "s"} (${link.hash.length} characters).`;
+    try {
+      await navigator.clipboard.writeText(link.href);
+      status.textContent += " Copied.";
+    } catch {
+      // no clipboard permission: the link is selected to copy by hand
+    }
+  });
+  document.getElementById("share-close").addEventListener("click", () => {
+    box.hidden = true;
+    shell.current.focus();
+  });
+  box.addEventListener("keydown", (e) => {
+    if (e.key === "Escape") {
+      box.hidden = true;
+      shell.current.focus();
+    }
+  });
+  document.getElementById("save-redis").addEventListener("click", () => {
+    const text = toRedisFile(shell.session.map((e) => e.line));
+    if (text === "") {
+      shell.notify("Nothing to save yet: the file holds the commands typed on this page.");
+      return;
+    }
+    download(text, "session.redis");
+  });
+  const file = document.getElementById("open-redis-file");
+  document.getElementById("open-redis").addEventListener("click", () => file.click());
+  file.addEventListener("change", async () => {
+    const f = file.files?.[0];
+    file.value = "";
+    if (!f) return;
+    const lines = fromRedisFile(await f.text());
+    const screen = shell.current;
+    for (const line of lines) await shell.submit(screen, line);
+    shell.notify(`Ran ${lines.length} command${lines.length === 1 ? "" : "s"} from “${f.name}”.`);
+  });
+}
+
+main().catch((e) => console.warn("redis-playground:", e));

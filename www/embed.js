@@ -7,7 +7,12 @@
 //
 // Attributes: `commands` lines run when a server starts empty (one per line), `namespace` the
 // server to use and the IndexedDB key its data is kept under, `height` a CSS length (a bare
-// number is pixels). Widgets with the same namespace, on this page or in other tabs, are clients
+// number is pixels).
+//   `readalong`: the commands are shown with their replies every time the widget opens, on a
+//     private server in memory (any namespace is ignored), then the prompt is live; Reset
+//     starts the reading over.
+//   `compact`: smaller type, no status line, 200px high unless `height` says otherwise.
+//   `theme="light"|"dark"`: by default the widget follows the reader's prefers-color-scheme. Widgets with the same namespace, on this page or in other tabs, are clients
 // of one server (server.js); a widget without a namespace has a private server whose data stays
 // in memory. The terminal code is the page's (terminal.js), inside a shadow root.
 import { createPlayground } from "./terminal.js";
@@ -39,6 +44,10 @@ export class RedisPlaygroundElement extends HTMLElement {
     const box = document.createElement("div");
     box.className = "rp-host";
     shadow.append(link, host, box);
+    const readAlong = this.hasAttribute("readalong") || this.getAttribute("mode") === "read-along";
+    box.classList.toggle("rp-compact", this.hasAttribute("compact"));
+    const theme = this.getAttribute("theme");
+    if (theme === "light" || theme === "dark") box.dataset.theme = theme;
     this.applyHeight();
     const commands = (this.getAttribute("commands") ?? "")
       .split(/\r\n|\r|\n/)
@@ -46,9 +55,10 @@ export class RedisPlaygroundElement extends HTMLElement {
       .filter((l) => l !== "");
     const namespace = this.getAttribute("namespace");
     this.ready = createPlayground(box, {
-      namespace: namespace && namespace.trim() !== "" ? `embed:${namespace.trim()}` : null,
+      namespace: !readAlong && namespace && namespace.trim() !== "" ? `embed:${namespace.trim()}` : null,
       commands,
       actions: ["reset", "export"],
+      readAlong,
     }).then((shell) => {
       this.shell = shell;
       if (!this.isConnected) shell.stop();
@@ -69,7 +79,8 @@ export class RedisPlaygroundElement extends HTMLElement {
   }
 
   applyHeight() {
-    this.style.setProperty("--rp-height", cssLength(this.getAttribute("height")));
+    const h = this.getAttribute("height");
+    this.style.setProperty("--rp-height", h == null && this.hasAttribute("compact") ? "200px" : cssLength(h));
   }
 }
 

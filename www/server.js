@@ -27,6 +27,13 @@
 //                  { push: "status", status }                          keys, memory, saves
 //                  { push: "notice", message, kind }
 //                  { push: "hello", server }                           a server started
+//                  { push: "changed", version, line, db }   data changed (a command: its line
+//                                                           and the db it ran in; null: other)
+//   { op: "query", db, cmds: [[arg, ...], ...] } runs read commands on the page's inspection
+//   client (named "inspector", opened on first use) and answers their replies: the inspector
+//   and the tutorial read the engine this way, never from the terminal's text.
+//   { op: "keys", db, pattern, type, limit } answers [[name, type, pttl, encoding, bytes], ...]
+//   for every live key matching (Playground.describeKeys: read without running commands).
 // Over the BroadcastChannel every message also carries `to`: "server", or the page's `conn`.
 import { loadEngine } from "./engine.js";
 import { MemoryStore, Persistence, SnapshotStore } from "./storage.js";
@@ -68,6 +75,7 @@ class Server {
     this.lastStatus = "";
     this.statusPending = false;
     this.examplesClaimed = false;
+    this.version = 0;          // bumped whenever data changed: pages refresh what they show
     this.started = this.start();
     this.started.catch((e) => console.warn("redis-playground server:", e));
   }
@@ -155,6 +163,7 @@ class Server {
     if (!conn) return;
     this.conns.delete(connId);
     for (const c of conn.clients) this.closeClient(c);
+    if (conn.inspector != null) this.pg.closeClient(conn.inspector);
     this.afterWork();
   }
 
@@ -188,6 +197,14 @@ class Server {
       }
       case "exec":
         return this.exec(this.ownClient(conn, msg.client), String(msg.line ?? ""), msg.times);
+      case "query":
+        return this.query(conn, msg.db, msg.cmds);
+      case "keys": {
+        // Every live key of a db with its type, PTTL, encoding and size, read without commands.
+        const db = Math.max(0, Math.min(15, Math.floor(Number(msg.db) || 0)));
+        const limit = Math.max(0, Math.min(1000000, Math.floor(Number(msg.limit) || 0)));
+        return { rows: this.pg.describeKeys(db, String(msg.pattern ?? "*"), String(msg.type ?? ""), limit), version: this.version };
+      }
       case "unblock": {
         const client = this.ownClient(conn, msg.client);
         pg.unblock(client);
@@ -201,10 +218,12 @@ class Server {
         return null;
       case "reset":
         await this.persistence.reset();
+        this.changed(null, null);
         return this.status();
       case "import": {
         if (!(msg.bytes instanceof Uint8Array)) throw new RequestError("no file content was sent", "ERR");
         await this.persistence.import(msg.bytes);
+        this.changed(null, null);
         const keys = pg.keyCounts().reduce((a, b) => a + b, 0);
         try {
           // An import is an explicit act: it is stored at once, over anything stored before.
@@ -244,7 +263,9 @@ class Server {
     const n = Math.max(1, Math.min(MAX_REPEAT, Number.isFinite(times) ? Math.floor(times) : 1));
     const outs = [];
     for (let i = 0; i < n; i++) {
+      const before = pg.dirty();
       let out = pg.execute(client, line);
+      if (pg.dirty() !== before) this.changed(line, this.dbOf(client));
       const request = pg.takeSaveRequest();
       if (request === "save") out = await this.storeForSave(out);
       else if (request != null) this.storeInBackground();
@@ -253,6 +274,49 @@ class Server {
     }
     // Messages the command left for its own client follow its reply.
     return this.clientState(client, outs);
+  }
+
+  /** The db a client has selected, as its prompt shows it ("127.0.0.1:6379[2]> "). */
+  dbOf(client) {
+    const m = /\[(\d+)\]/.exec(this.pg.prompt(client));
+    return m ? Number(m[1]) : 0;
+  }
+
+  /** Read commands for the inspector and the tutorial, on the page's own inspection client. */
+  query(conn, db, cmds) {
+    const pg = this.pg;
+    if (!Array.isArray(cmds)) throw new RequestError("no commands were sent", "ERR");
+    if (conn.inspector == null) {
+      conn.inspector = pg.openClient();
+      pg.executeArgs(conn.inspector, ["CLIENT", "SETNAME", "inspector"]);
+    }
+    const c = conn.inspector;
+    const n = Math.max(0, Math.min(15, Math.floor(Number(db) || 0)));
+    pg.executeArgs(c, ["SELECT", String(n)]);
+    const replies = [];
+    for (const argv of cmds.slice(0, 200000)) {
+      if (!Array.isArray(argv) || argv.length === 0) {
+        replies.push(null);
+        continue;
+      }
+      replies.push(pg.executeArgs(c, argv.map(String)).reply);
+    }
+    return { replies, version: this.version };
+  }
+
+  /** Data changed: every page is told once per task (a repeated command is one change). */
+  changed(line, db) {
+    this.version++;
+    if (this.changePending) {
+      if (this.changePending.line !== line) this.changePending.line = null;
+      return;
+    }
+    this.changePending = { line, db };
+    queueMicrotask(() => {
+      const { line: l, db: d } = this.changePending;
+      this.changePending = null;
+      for (const conn of this.conns.values()) conn.send({ push: "changed", version: this.version, line: l, db: d });
+    });
   }
 
   clientState(client, outs) {
@@ -290,7 +354,11 @@ class Server {
 
   tick() {
     try {
+      // Keys expiring on their own change the data without a command.
+      const before = this.pg.dirty();
+      const keys = this.pg.keyCounts().join();
       this.pg.tick();
+      if (this.pg.dirty() !== before || this.pg.keyCounts().join() !== keys) this.changed(null, null);
       this.afterWork();
     } catch (e) {
       clearInterval(this.timer);

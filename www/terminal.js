@@ -100,7 +100,11 @@ export class Screen {
     this.hint = el("span", "rp-hint");
     this.ghost.append(this.mirror, this.hint);
     field.append(this.input, this.ghost);
-    this.line.append(this.promptEl, field);
+    // The line a Ctrl+R search found (the input then holds what is searched for).
+    this.searchShow = el("div", "rp-search-match");
+    this.searchShow.hidden = true;
+    this.search = null;
+    this.line.append(this.promptEl, field, this.searchShow);
     // Shown instead of the input line while the client waits in BLPOP and the like.
     this.wait = el("div", "rp-wait", "(waiting for a reply: push data from another client tab, or press Ctrl+C to stop waiting)");
     this.wait.hidden = true;
@@ -126,6 +130,7 @@ export class Screen {
     this.input.addEventListener("keydown", (e) => this.onKey(e));
     this.input.addEventListener("input", () => {
       this.completion = null;
+      if (this.search) this.searchFind(this.history.length - 1);
       this.updateHint();
     });
     this.input.addEventListener("paste", (e) => this.onPaste(e));
@@ -155,6 +160,7 @@ export class Screen {
   }
 
   refreshPrompt() {
+    if (this.search) return;
     this.promptEl.textContent = this.prompt;
   }
 
@@ -267,7 +273,23 @@ export class Screen {
     this.ghost.hidden = h === "" || this.input.scrollWidth > this.input.clientWidth || this.input.scrollLeft > 0;
   }
 
+  /** The prompt's db ("127.0.0.1:6379[2]> " is db 2). */
+  get db() {
+    const m = /\[(\d+)\]/.exec(this.prompt);
+    return m ? Number(m[1]) : 0;
+  }
+
   onKey(e) {
+    if (this.search) {
+      this.searchKey(e);
+      return;
+    }
+    for (const fn of this.shell.keyHandlers) {
+      if (fn(e, this)) {
+        e.preventDefault();
+        return;
+      }
+    }
     if (e.key !== "Tab" && e.key !== "Shift") {
       if (e.key === "Escape" && this.completion) {
         this.setInput(this.completion.original);
@@ -289,6 +311,9 @@ export class Screen {
     } else if (e.key === "Tab" && !e.altKey && !e.ctrlKey && !e.metaKey) {
       e.preventDefault();
       this.complete(e.shiftKey ? -1 : 1);
+    } else if (ctrl && (e.key === "r" || e.key === "R")) {
+      e.preventDefault();
+      this.startSearch();
     } else if (ctrl && (e.key === "l" || e.key === "L")) {
       e.preventDefault();
       this.clear();
@@ -306,6 +331,68 @@ export class Screen {
       e.preventDefault();
       this.setInput(this.input.value.slice(this.input.selectionStart ?? 0));
       this.input.setSelectionRange(0, 0);
+    }
+  }
+
+  // ---- Ctrl+R: reverse search of the history, as a readline shell has it ----------------------
+  // The prompt becomes (reverse-i-search)`query': and the input holds the query; the newest
+  // history line containing it is shown. Ctrl+R again finds an older one, Enter runs the match,
+  // Escape or Ctrl+G gives the line back as it was, an arrow or Tab keeps the match to edit.
+
+  startSearch() {
+    this.search = { original: this.input.value, at: -1, match: "" };
+    this.setInput("");
+    this.searchFind(this.history.length - 1);
+  }
+
+  searchFind(from) {
+    const s = this.search;
+    const q = this.input.value;
+    let at = -1;
+    for (let i = Math.min(from, this.history.length - 1); i >= 0; i--) {
+      if (q === "" || this.history[i].includes(q)) {
+        at = i;
+        break;
+      }
+    }
+    if (at >= 0 || q === "") {
+      s.at = at;
+      s.match = at >= 0 && q !== "" ? this.history[at] : "";
+    }
+    s.failed = at < 0 && q !== "";
+    this.promptEl.textContent = `(${s.failed ? "failed " : ""}reverse-i-search)\`${q}': `;
+    this.hint.textContent = "";
+    this.searchShow.textContent = s.match;
+    this.searchShow.hidden = s.match === "";
+    this.el.dataset.search = "true";
+  }
+
+  endSearch(value) {
+    this.search = null;
+    this.searchShow.hidden = true;
+    delete this.el.dataset.search;
+    this.refreshPrompt();
+    this.setInput(value);
+    this.histIndex = this.history.length;
+  }
+
+  searchKey(e) {
+    const s = this.search;
+    const ctrl = e.ctrlKey && !e.altKey && !e.metaKey;
+    if (ctrl && (e.key === "r" || e.key === "R")) {
+      e.preventDefault();
+      if (s.at > 0) this.searchFind(s.at - 1);
+    } else if (e.key === "Enter") {
+      e.preventDefault();
+      const line = s.match || this.input.value;
+      this.endSearch("");
+      this.shell.submit(this, line);
+    } else if (e.key === "Escape" || (ctrl && (e.key === "g" || e.key === "G"))) {
+      e.preventDefault();
+      this.endSearch(s.original);
+    } else if (["ArrowLeft", "ArrowRight", "ArrowUp", "ArrowDown", "Tab", "Home", "End"].includes(e.key)) {
+      e.preventDefault();
+      this.endSearch(s.match || this.input.value);
     }
   }
 
@@ -379,6 +466,9 @@ export class Shell {
     this.firstReply = false;
     this.resetArmed = null;
     this.state = null;           // the server's last status
+    this.listeners = new Set();  // fn(event): { kind: "run", screen, line, outs } | push messages
+    this.keyHandlers = [];       // fn(keydown, screen) → true when it handled the key
+    this.session = [];           // { client: tab number, line } typed in this page, in order (Share, .redis)
 
     this.el = el("div", "rp");
     const bar = el("div", "rp-bar");
@@ -486,6 +576,7 @@ export class Shell {
     }
     screen.refreshPrompt();
     screen.scrollToEnd();
+    this.emit({ kind: "select", screen });
   }
 
   updateTabs() {
@@ -546,6 +637,27 @@ export class Shell {
     return p;
   }
 
+  /** Calls `fn(event)` for every line run and every message pushed; returns an unsubscriber. */
+  on(fn) {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  emit(event) {
+    for (const fn of this.listeners) {
+      try {
+        fn(event);
+      } catch (e) {
+        console.warn("redis-playground:", e);
+      }
+    }
+  }
+
+  /** Read commands on this page's inspection client: resolves with their replies. */
+  query(db, cmds) {
+    return this.server.request("query", { db, cmds });
+  }
+
   async run(screen, line) {
     if (!this.screens.includes(screen)) return;
     screen.echo(line);
@@ -597,8 +709,10 @@ export class Shell {
     } finally {
       screen.setRunning(false);
     }
+    this.session.push({ client: screen.number, line: times > 1 ? `${times} ${rest}` : rest });
     this.showClient(screen, res);
     this.applyStatus(res.status);
+    this.emit({ kind: "run", screen, line: rest, outs: res.outs ?? [], blocked: !!res.blocked });
   }
 
   /** Prints what the server sent for a client: replies, messages, its prompt, whether it waits. */
@@ -615,6 +729,8 @@ export class Shell {
       if (screen) this.showClient(screen, msg);
     } else if (msg.push === "status") {
       this.applyStatus(msg.status);
+    } else if (msg.push === "changed") {
+      this.emit({ kind: "changed", version: msg.version, line: msg.line, db: msg.db });
     } else if (msg.push === "notice") {
       this.notify(String(msg.message), { kind: msg.kind === "error" ? "error" : "info", sticky: !!msg.sticky });
     }
@@ -781,7 +897,7 @@ export class Shell {
  * Resolves with the Shell; on failure, shows why inside `root` and rejects.
  */
 export async function createPlayground(root, options = {}) {
-  const { namespace = "default", actions, commands = [], persistHistory = true } = options;
+  const { namespace = "default", actions, commands = [], persistHistory = true, readAlong = false } = options;
   let shell = null;
   const server = new Connection(namespace, {
     onPush: (msg) => shell?.onPush(msg),
@@ -817,8 +933,14 @@ export async function createPlayground(root, options = {}) {
     local,
     history,
     actions,
-    onReset: () => runCommands(shell.current),
+    onReset: async () => {
+      // Read-along widgets start the reading over on a clean screen.
+      if (readAlong) shell.current.clear();
+      await runCommands(shell.current);
+      if (readAlong) shell.current.note("(your turn: type a command)");
+    },
   });
+  if (readAlong) shell.el.dataset.readalong = "true";
   shell.el.dataset.mode = server.mode;
   shell.applyStatus(welcome.status);
   // The server stores what is pending when a page is hidden or left (it also does so within a
@@ -863,6 +985,7 @@ export async function createPlayground(root, options = {}) {
   const examples = commands.length ? await server.request("examples") : { run: false };
   if (examples.run) {
     await runCommands(screen);
+    if (readAlong) screen.note("(your turn: type a command)");
   } else if (commands.length) {
     // The server was restored, or already runs for another tab or widget: its data is kept.
     screen.note(examples.restored

@@ -152,3 +152,36 @@ test("no console errors", () => {
   assert.deepEqual(seen.problems, []);
   assert.deepEqual(seen.dialogs, []);
 });
+
+test("the docs demo page: read-along, compact, themes, each widget isolated", async () => {
+  const p = await browser.context.newPage();
+  const problems = watch(p).problems;
+  await p.emulateMedia({ colorScheme: "light" });
+  await p.goto(`${server.url}docs-demo.html`);
+  for (const id of ["strings", "lists", "hash", "zset"]) await p.locator(`#${id} .rp[data-ready]`).waitFor();
+  const strings = p.locator("#strings");
+  // Read-along: the commands with their replies, then a live prompt.
+  const out = await screen(p, strings).locator(".rp-out").textContent();
+  assert.equal(out, "127.0.0.1:6379> SET bike:1 DeimosOK\n127.0.0.1:6379> GET bike:1\"Deimos\"\n127.0.0.1:6379> INCR total_rides(integer) 1\n127.0.0.1:6379> INCRBY total_rides 10(integer) 11\n(your turn: type a command)");
+  // Isolated: a key of one widget is not in another.
+  assert.equal(await run(p, "EXISTS bike:1", p.locator("#lists")), "(integer) 0\n");
+  assert.equal(await run(p, "EXISTS racer_scores", p.locator("#hash")), "(integer) 0\n");
+  // Reset plays the reading again on a clean screen.
+  await run(p, "SET extra 1", strings);
+  const reset = strings.locator(".rp-actions .rp-btn", { hasText: "Reset" });
+  await reset.click();
+  await strings.locator(".rp-actions .rp-btn", { hasText: "Really reset?" }).click();
+  await p.waitForFunction(() => document.querySelector("#strings").shadowRoot.querySelector(".rp-out")?.textContent.endsWith("(your turn: type a command)"));
+  assert.equal(await run(p, "EXISTS extra", strings), "(integer) 0\n");
+  // Light by default here (the reader's scheme), dark where the page asks for it; compact
+  // widgets have no status line.
+  const bg = (id) => p.evaluate((i) => getComputedStyle(document.querySelector(`#${i}`).shadowRoot.querySelector(".rp")).backgroundColor, id);
+  assert.equal(await bg("hash"), "rgb(255, 255, 255)");
+  assert.equal(await bg("zset"), "rgb(17, 21, 28)");
+  await p.emulateMedia({ colorScheme: "dark" });
+  assert.equal(await bg("hash"), "rgb(17, 21, 28)");
+  assert.equal(await p.evaluate(() => getComputedStyle(document.querySelector("#hash").shadowRoot.querySelector(".rp-status")).display), "none");
+  assert.equal(await p.evaluate(() => document.querySelector("#hash").getBoundingClientRect().height), 240);
+  assert.deepEqual(problems, []);
+  await p.close();
+});

@@ -1,0 +1,74 @@
+// Produces the README's pictures from the running page: docs/tutorial.png, docs/inspector.png
+// and docs/embeds.png. Run with `npm run screenshots` (after scripts/build-wasm.sh).
+import { fileURLToPath } from "node:url";
+import { startServer, startBrowser, openPage, run } from "../tests/e2e/harness.mjs";
+
+const DOCS = fileURLToPath(new URL("../docs/", import.meta.url));
+
+const server = await startServer();
+const browser = await startBrowser();
+try {
+  // The tutorial, two steps into the hashes lesson.
+  {
+    const { page } = await openPage(browser.context, `${server.url}#lesson=hashes`);
+    await page.setViewportSize({ width: 1280, height: 720 });
+    await page.locator('#learn[data-lesson="hashes"]').waitFor();
+    await run(page, "HSET bike:1 model Deimos brand Ergonom price 4972");
+    await page.locator('#learn[data-step="1"]').waitFor();
+    await run(page, "HGET bike:1 model");
+    await page.locator('#learn[data-step="2"]').waitFor();
+    await page.keyboard.press("Alt+ArrowDown");
+    await page.screenshot({ path: `${DOCS}tutorial.png` });
+    await page.locator("#learn-toggle").click();
+    await page.close();
+  }
+  // The inspector: a few of every type, a stream with a consumer group selected.
+  {
+    const { page } = await openPage(browser.context, server.url);
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await page.locator("#inspect-toggle").click();
+    await page.locator("#inspect[data-version]").waitFor();
+    for (const line of [
+      "FLUSHALL",
+      "RPUSH bikes:repairs bike:1 bike:2 bike:3",
+      "HSET bike:1 model Deimos brand Ergonom price 4972",
+      "SADD bikes:racing:france bike:1 bike:2 bike:3",
+      "ZADD racer_scores 10 Norem 12 Castilla 8 Sam-Bodden",
+      "GEOADD bikes:rentable -122.27652 37.805186 station:1 -122.2674626 37.8062344 station:2",
+      "SET session:7f3a alice EX 3600",
+      "PFADD visitors alice bob carol",
+      "SETBIT pings:today 3 1",
+      "XADD race:france * rider Castilla speed 30.2",
+      "XADD race:france * rider Norem speed 28.8",
+      "XADD race:france * rider Prickett speed 29.7",
+      "XGROUP CREATE race:france riders 0",
+      "XREADGROUP GROUP riders alice COUNT 2 STREAMS race:france >",
+    ]) await run(page, line);
+    await page.waitForFunction(() => !window.redisPlayground.inspector.pending && !window.redisPlayground.inspector.running);
+    await page.evaluate(() => {
+      const ins = window.redisPlayground.inspector;
+      for (const f of ["bike:", "bikes:", "race:", "session:"]) ins.open.add(f);
+      return ins.select("race:france");
+    });
+    await page.locator('#inspect[data-shown="race:france"]').waitFor();
+    await run(page, "XADD race:france * rider Sam-Bodden speed 31.1");
+    await page.waitForFunction(() => document.querySelector("#inspect .rp-ins-entry.rp-changed"));
+    await page.screenshot({ path: `${DOCS}inspector.png` });
+    await page.locator("#inspect-toggle").click();
+    await page.close();
+  }
+  // A docs page with widgets, in the reader's light scheme.
+  {
+    const page = await browser.context.newPage();
+    await page.setViewportSize({ width: 900, height: 1100 });
+    await page.emulateMedia({ colorScheme: "light" });
+    await page.goto(`${server.url}docs-demo.html`);
+    for (const id of ["strings", "lists", "hash", "zset"]) await page.locator(`#${id} .rp[data-ready]`).waitFor();
+    await page.screenshot({ path: `${DOCS}embeds.png`, fullPage: true });
+    await page.close();
+  }
+  console.log("docs/tutorial.png, docs/inspector.png, docs/embeds.png written");
+} finally {
+  await browser.close();
+  await server.close();
+}
