@@ -363,37 +363,13 @@ fn dryrun(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// except the default user's, are disconnected); the file's problems otherwise, with the
 /// users left as they were.
 fn load(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
-    let Some(file) = ctx.eng.acl.file.as_ref() else {
+    if ctx.eng.acl.file.is_none() {
         return Err(error::ACL_NO_FILE);
-    };
-    let path = file.path();
-    let text = match file.read() {
-        Ok(t) => t,
-        Err(why) => {
-            return Err(error::acl_load_failed(&format!(
-                "Error loading ACLs, opening file '{}': {}",
-                path, why
-            )))
-        }
-    };
-    let all_channels = ctx.eng.acl_all_channels();
-    let users = ctx
-        .eng
-        .acl
-        .parse_file(&path, &text, all_channels)
-        .map_err(|e| error::acl_load_failed(&e))?;
-    let old: Vec<Vec<u8>> = ctx
-        .eng
-        .acl
-        .users
-        .keys()
-        .filter(|n| n.as_slice() != b"default")
-        .cloned()
-        .collect();
-    ctx.eng.acl.users = users;
-    ctx.eng.acl.refresh();
+    }
     let me = ctx.client;
-    ctx.eng.acl_drop_clients_of(&old, me);
+    ctx.eng
+        .acl_load_file(me)
+        .map_err(|e| error::acl_load_failed(&e))?;
     Ok(Reply::ok())
 }
 

@@ -233,6 +233,67 @@ impl Acl {
 }
 
 impl Engine {
+    /// ACL LOAD: replaces the users with the ACL file's, or leaves them as they were and
+    /// returns every problem found. Clients of the replaced users (all but `default`'s)
+    /// are disconnected, `current` after its reply.
+    pub fn acl_load_file(&mut self, current: ClientId) -> Result<(), String> {
+        let Some(file) = self.acl.file.as_ref() else {
+            return Err(crate::error::ACL_NO_FILE
+                .text()
+                .trim_start_matches("ERR ")
+                .to_string());
+        };
+        let path = file.path();
+        let text = file
+            .read()
+            .map_err(|why| format!("Error loading ACLs, opening file '{}': {}", path, why))?;
+        let all_channels = self.acl_all_channels();
+        let users = self.acl.parse_file(&path, &text, all_channels)?;
+        let old: Vec<Vec<u8>> = self
+            .acl
+            .users
+            .keys()
+            .filter(|n| n.as_slice() != b"default")
+            .cloned()
+            .collect();
+        self.acl.users = users;
+        self.acl.refresh();
+        self.acl_drop_clients_of(&old, current);
+        Ok(())
+    }
+
+    /// A `user <name> <rules...>` line of the server's configuration: the user is created
+    /// (the default user reset first) with the rules, all valid or none.
+    pub fn acl_config_user(&mut self, name: &[u8], rules: &[Vec<u8>]) -> Result<(), String> {
+        if acl::has_spaces(name) {
+            return Err("Usernames can't contain spaces or null characters".into());
+        }
+        let all_channels = self.acl_all_channels();
+        let merged = acl::merge_selector_args(rules).map_err(|i| {
+            format!(
+                "Unmatched parenthesis in acl selector starting at '{}'.",
+                String::from_utf8_lossy(&rules[i])
+            )
+        })?;
+        let mut user = User::new(name, all_channels);
+        if name == b"default" {
+            user = self.acl.default_user().clone();
+            let _ = user.apply(b"reset", all_channels);
+        }
+        for op in &merged {
+            user.apply(op, all_channels).map_err(|e| {
+                format!(
+                    "Error in user declaration '{}': {}",
+                    String::from_utf8_lossy(op),
+                    crate::error::acl_rule_reason(e)
+                )
+            })?;
+        }
+        self.acl.users.insert(name.to_vec(), user);
+        self.acl.refresh();
+        Ok(())
+    }
+
     /// `acl-pubsub-default`: whether new users and selectors start with every channel.
     pub(crate) fn acl_all_channels(&self) -> bool {
         self.config.get_named("acl-pubsub-default") == "allchannels"

@@ -605,7 +605,10 @@ impl User {
         // Compared in time independent of where the hashes differ, as Redis does.
         self.passwords.iter().any(|p| {
             p.len() == h.len()
-                && p.bytes().zip(h.bytes()).fold(0u8, |acc, (a, b)| acc | (a ^ b)) == 0
+                && p.bytes()
+                    .zip(h.bytes())
+                    .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                    == 0
         })
     }
 
