@@ -576,7 +576,11 @@ errors! {
     ACL_SAVE_FAILED = "ERR There was an error trying to save the ACLs. Please check the server logs for more information";
     /// ACL GENPASS with a bit count out of range.
     ACL_GENPASS_BITS = "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096";
-    /// A command the user may not run.
+    /// SORT ... BY pattern from a user who may not read every key.
+    SORT_BY_NOPERM = "ERR BY option of SORT denied due to insufficient ACL permissions.";
+    /// SORT ... GET pattern from a user who may not read every key.
+    SORT_GET_NOPERM = "ERR GET option of SORT denied due to insufficient ACL permissions.";
+    /// A key the user may not use.
     NOPERM_KEY = "NOPERM this user has no permissions to access one of the keys used as arguments";
     /// A channel the user may not use.
     NOPERM_CHANNEL = "NOPERM this user has no permissions to access one of the channels used as arguments";

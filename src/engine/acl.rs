@@ -320,6 +320,35 @@ impl Engine {
         check_user(user, cmd, argv)
     }
 
+    /// Whether one of the user's selectors lets it run the command and read any key at all
+    /// (SORT's BY and GET patterns name keys nothing else checks).
+    pub(crate) fn acl_reads_every_key(
+        &self,
+        client: ClientId,
+        cmd: &Command,
+        argv: &[Vec<u8>],
+    ) -> bool {
+        if self.acl.open {
+            return true;
+        }
+        let name = self
+            .clients
+            .get(&client)
+            .map_or(&b"default"[..], |c| c.user.as_slice());
+        let Some(user) = self.acl.users.get(name) else {
+            return true;
+        };
+        let keys = acl::keys_needing(cmd, argv);
+        let channels = acl::channels_named(cmd, argv);
+        user.selectors.iter().any(|s| {
+            s.check(cmd, argv, &keys, &channels).is_ok()
+                && (s.all_keys
+                    || s.keys
+                        .iter()
+                        .any(|k| k.perm & acl::PERM_READ != 0 && k.pattern == b"*"))
+        })
+    }
+
     /// Adds an event to the ACL log, or counts it in a recent entry just like it.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn acl_log(
