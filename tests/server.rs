@@ -1221,6 +1221,33 @@ fn deleting_a_user_closes_its_connections() {
         "an idle client of the user is closed"
     );
     assert_eq!(admin.call(&argv(&["PING"])).expect("ping"), b"+PONG\r\n");
+    // A subscriber whose channel the user's new rules no longer allow is disconnected; one
+    // whose channels are still allowed stays.
+    let setuser = argv(&[
+        "ACL", "SETUSER", "sub", "on", "nopass", "+@all", "&news.*", "&sports",
+    ]);
+    assert_eq!(admin.call(&setuser).expect("setuser"), b"+OK\r\n");
+    let mut news = server.conn();
+    let mut sports = server.conn();
+    for (c, ch) in [(&mut news, "news.1"), (&mut sports, "sports")] {
+        assert_eq!(
+            c.call(&argv(&["AUTH", "sub", "x"])).expect("auth"),
+            b"+OK\r\n"
+        );
+        assert!(c
+            .call(&argv(&["SUBSCRIBE", ch]))
+            .expect("subscribe")
+            .starts_with(b"*3"));
+    }
+    let revoke = argv(&["ACL", "SETUSER", "sub", "resetchannels", "&news.*"]);
+    assert_eq!(admin.call(&revoke).expect("setuser"), b"+OK\r\n");
+    assert!(
+        sports.read_reply().is_err(),
+        "the revoked subscriber is closed"
+    );
+    let publish = argv(&["PUBLISH", "news.1", "hi"]);
+    assert_eq!(admin.call(&publish).expect("publish"), b":1\r\n");
+    assert!(news.read_reply().expect("message").starts_with(b"*3"));
 }
 
 /// redis-py's ACL methods against the server; it stays usable (no password, no users left).
