@@ -465,7 +465,13 @@ impl Server {
                 }
                 return pos;
             }
-            match parse_request_into(&bytes[pos..], self.limits.max_bulk, &mut self.argv) {
+            let unauthenticated = self.engine.auth_required(conn.id);
+            match parse_request_into(
+                &bytes[pos..],
+                self.limits.max_bulk,
+                unauthenticated,
+                &mut self.argv,
+            ) {
                 Ok(Some((argc, used))) => {
                     pos += used;
                     // A blank inline line or `*0` is no command at all: no reply.

@@ -281,6 +281,13 @@ fn apply_directive(opts: &mut Options, name: String, values: Vec<String>) -> Res
             if values.is_empty() {
                 return Err("'user' needs a user name and its rules".into());
             }
+            if opts.users.iter().any(|u| u[0] == values[0]) {
+                return Err(format!(
+                    "Error in user declaration '{}': Duplicate user found. A user can only be \
+                     defined once in config files",
+                    values[0]
+                ));
+            }
             opts.users.push(values);
         }
         _ => opts.rest.push((name, values)),
@@ -462,6 +469,14 @@ fn serve(opts: Options) -> Result<(), String> {
             eprintln!("redis-playground-server: ready to accept connections on {a}");
         }
     }
+    // On standard output, as redis-server logs with `logfile ""`: its process id and that it is
+    // ready, the lines Redis's own test suite waits for when it starts a server itself.
+    println!(
+        "redis-playground-server {} (speaks Redis 7.0.15), PID: {}",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    );
+    println!("Ready to accept connections");
     event_loop::run(listeners, engine, now_ms)
 }
 
@@ -483,7 +498,12 @@ fn load_users(engine: &mut Engine, opts: &Options) -> Result<(), String> {
     }
     if let Some(path) = &opts.aclfile {
         engine.config.set_at_startup("aclfile", path);
-        engine.acl.file = Some(Box::new(AclFilePath(PathBuf::from(path))));
+        // redis-server works in `dir`, so a relative ACL file path is found there.
+        let file = match &opts.dir {
+            Some(dir) if std::path::Path::new(path).is_relative() => PathBuf::from(dir).join(path),
+            _ => PathBuf::from(path),
+        };
+        engine.acl.file = Some(Box::new(AclFilePath(file)));
         engine
             .acl_load_file(0)
             .map_err(|e| format!("Aborting startup because of ACL errors: {e}"))?;
