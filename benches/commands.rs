@@ -11,6 +11,26 @@ const OPS: usize = 300_000;
 fn main() {
     let mut eng = Engine::new(EngineOptions::default());
     let c = eng.open_client(0);
+    // The same commands from a client of an ACL user whose rules must be checked (a key
+    // pattern, a category): the cost of the permission check beside the default user's.
+    let acl_client = eng.open_client(0);
+    let setup: &[&[&[u8]]] = &[
+        &[
+            b"ACL",
+            b"SETUSER",
+            b"bench",
+            b"on",
+            b"nopass",
+            b"~key:*",
+            b"+@string",
+            b"+@connection",
+        ],
+        &[b"AUTH", b"bench", b"x"],
+    ];
+    for words in setup {
+        let argv: Vec<Vec<u8>> = words.iter().map(|w| w.to_vec()).collect();
+        eng.execute(acl_client, &argv, 0);
+    }
     let keys: Vec<Vec<u8>> = (0..10_000)
         .map(|i| format!("key:{}", i).into_bytes())
         .collect();
@@ -23,7 +43,18 @@ fn main() {
         ("PING", &[b"PING"]),
     ];
     println!("{:>8} {:>10}", "command", "ns/op");
-    for (name, words) in cases {
+    let runs = cases
+        .iter()
+        .map(|(n, w)| (n.to_string(), *w, c))
+        .chain(
+            cases
+                .iter()
+                .filter(|(n, _)| matches!(*n, "SET" | "GET" | "PING"))
+                .map(|(n, w)| (format!("{n}/acl"), *w, acl_client)),
+        )
+        .collect::<Vec<_>>();
+    for (name, words, c) in &runs {
+        let c = *c;
         let mut argv: Vec<Vec<u8>> = words.iter().map(|w| w.to_vec()).collect();
         let t = Instant::now();
         for i in 0..OPS {

@@ -602,3 +602,120 @@ errors! {
     /// SCRIPT KILL or FUNCTION KILL of a script that already wrote.
     UNKILLABLE = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
 }
+
+// ACL: users, rules and permission checks.
+errors! {
+    /// ACL SETUSER with a user name holding whitespace or NUL.
+    ACL_BAD_USERNAME = "ERR Usernames can't contain spaces or null characters";
+    /// ACL DELUSER default.
+    ACL_DELETE_DEFAULT = "ERR The 'default' user cannot be removed";
+    /// ACL LOAD / SAVE without an ACL file.
+    ACL_NO_FILE = "ERR This Redis instance is not configured to use an ACL file. You may want to specify users via the ACL SETUSER command and then issue a CONFIG REWRITE (assuming you have a Redis configuration file set) in order to store users in the Redis configuration.";
+    /// ACL SAVE that could not write the file.
+    ACL_SAVE_FAILED = "ERR There was an error trying to save the ACLs. Please check the server logs for more information";
+    /// ACL GENPASS with a bit count out of range.
+    ACL_GENPASS_BITS = "ERR ACL GENPASS argument must be the number of bits for the output password, a positive number up to 4096";
+    /// SORT ... BY pattern from a user who may not read every key.
+    SORT_BY_NOPERM = "ERR BY option of SORT denied due to insufficient ACL permissions.";
+    /// SORT ... GET pattern from a user who may not read every key.
+    SORT_GET_NOPERM = "ERR GET option of SORT denied due to insufficient ACL permissions.";
+    /// A key the user may not use.
+    NOPERM_KEY = "NOPERM this user has no permissions to access one of the keys used as arguments";
+    /// A channel the user may not use.
+    NOPERM_CHANNEL = "NOPERM this user has no permissions to access one of the channels used as arguments";
+}
+
+/// The reason text of a refused ACL rule (Redis's `ACLSetUserStringError`).
+pub fn acl_rule_reason(e: crate::types::acl::RuleError) -> &'static str {
+    use crate::types::acl::RuleError as R;
+    match e {
+        R::UnknownName => "Unknown command or category name in ACL",
+        R::Syntax => "Syntax error",
+        R::KeyAfterAll => "Adding a pattern after the * pattern (or the 'allkeys' flag) is not valid and does not have any effect. Try 'resetkeys' to start with an empty list of patterns",
+        R::ChannelAfterAll => "Adding a pattern after the * pattern (or the 'allchannels' flag) is not valid and does not have any effect. Try 'resetchannels' to start with an empty list of channels",
+        R::NoSuchPassword => "The password you are trying to remove from the user does not exist",
+        R::BadHash => "The password hash must be exactly 64 characters and contain only lowercase hexadecimal characters",
+        R::FirstArgOfSub => "Allowing first-arg of a subcommand is not supported",
+    }
+}
+
+/// ACL SETUSER with a refused rule.
+pub fn acl_setuser_rule(op: &[u8], e: crate::types::acl::RuleError) -> CmdError {
+    CmdError::new(safe_line(&format!(
+        "ERR Error in ACL SETUSER modifier '{}': {}",
+        String::from_utf8_lossy(op),
+        acl_rule_reason(e)
+    )))
+}
+
+/// ACL SETUSER with a `(` never closed.
+pub fn acl_unmatched_paren(op: &[u8]) -> CmdError {
+    CmdError::new(safe_line(&format!(
+        "ERR Unmatched parenthesis in acl selector starting at '{}'.",
+        String::from_utf8_lossy(op)
+    )))
+}
+
+/// An error line may not hold a line break: Redis turns them into spaces.
+fn safe_line(s: &str) -> String {
+    s.replace(['\r', '\n'], " ")
+}
+
+/// A command the user may not run.
+pub fn noperm_command(full_name: &str) -> CmdError {
+    CmdError::new(format!(
+        "NOPERM this user has no permissions to run the '{}' command",
+        full_name
+    ))
+}
+
+/// A queued command that the user's rules, changed since it was queued, no longer allow.
+pub fn noperm_at_exec(denied: crate::types::acl::Denied) -> CmdError {
+    use crate::types::acl::Denied;
+    let reason = match denied {
+        Denied::Command => "no permission to execute the command or subcommand",
+        Denied::Key => "no permission to touch the specified keys",
+        Denied::Channel => "no permission to access one of the channels used as arguments",
+    };
+    CmdError::new(format!(
+        "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {}",
+        reason
+    ))
+}
+
+/// What a script's `redis.call` is told when the user may not run the command.
+pub fn noperm_script(denied: crate::types::acl::Denied) -> &'static str {
+    use crate::types::acl::Denied;
+    match denied {
+        Denied::Command => "The user executing the script can't run this command or subcommand",
+        Denied::Key => "The user executing the script can't access at least one of the keys mentioned in the command arguments",
+        Denied::Channel => "The user executing the script can't publish to the channel mentioned in the command",
+    }
+}
+
+/// ACL CAT of a category that does not exist.
+pub fn acl_unknown_category(name: &[u8]) -> CmdError {
+    let name = String::from_utf8_lossy(&name[..name.len().min(128)]).into_owned();
+    CmdError::new(format!("ERR Unknown category '{}'", name))
+}
+
+/// ACL DRYRUN of a user that does not exist.
+pub fn acl_no_such_user(name: &[u8]) -> CmdError {
+    CmdError::new(safe_line(&format!(
+        "ERR User '{}' not found",
+        String::from_utf8_lossy(name)
+    )))
+}
+
+/// ACL DRYRUN of a command that does not exist.
+pub fn acl_no_such_command(name: &[u8]) -> CmdError {
+    CmdError::new(safe_line(&format!(
+        "ERR Command '{}' not found",
+        String::from_utf8_lossy(name)
+    )))
+}
+
+/// ACL LOAD of a file with errors (the whole list of what was wrong).
+pub fn acl_load_failed(errors: &str) -> CmdError {
+    CmdError::new(safe_line(&format!("ERR {}", errors)))
+}

@@ -87,6 +87,17 @@ impl Playground {
         self.inner.engine.close_client(u64::from(client));
     }
 
+    /// `pg.isConnected(client)` → false once the server ended the client's connection
+    /// (QUIT, CLIENT KILL, its ACL user deleted): the page closes it and connects anew.
+    #[wasm_bindgen(js_name = isConnected)]
+    pub fn is_connected(&self, client: u32) -> bool {
+        self.inner
+            .engine
+            .clients
+            .get(&u64::from(client))
+            .is_some_and(|c| !c.closing)
+    }
+
     /// `pg.execute(client, line)` → `{ text, reply }`: the redis-cli rendering and the reply
     /// (`reply` is null when nothing ran: a blank line or unbalanced quotes).
     pub fn execute(&mut self, client: u32, line: &str) -> JsValue {

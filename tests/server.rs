@@ -1053,3 +1053,258 @@ fn blocked_clients_get_their_reply_later() {
     );
     assert!(started.elapsed() >= Duration::from_millis(150));
 }
+
+/// A fresh directory for one test's files.
+fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir =
+        std::env::temp_dir().join(format!("rpg-{name}-{}-{}", std::process::id(), free_port()));
+    std::fs::create_dir_all(&dir).expect("scratch dir");
+    dir
+}
+
+/// `--aclfile`: users loaded at start, ACL SAVE writing the file whole, ACL LOAD reading it
+/// back, a bad file refused with the same text as redis-server's and the users kept; compared
+/// with a redis-server started the same way when one is installed.
+#[test]
+fn acl_file_load_and_save() {
+    let dir = scratch_dir("aclfile");
+    let initial = "user default on nopass ~* &* +@all\nuser a on >p ~k* +get\n";
+    let ours_path = dir.join("ours.acl");
+    std::fs::write(&ours_path, initial).expect("write");
+    let ours_s = ours_path.to_string_lossy().into_owned();
+    let server = Server::start_with(&["--aclfile", &ours_s]);
+    let redis_path = dir.join("redis.acl");
+    std::fs::write(&redis_path, initial).expect("write");
+    let redis_s = redis_path.to_string_lossy().into_owned();
+    let redis = RedisServer::start_with(&["--aclfile", &redis_s]);
+    let steps: Vec<Vec<&str>> = vec![
+        vec!["ACL", "LIST"],
+        vec!["ACL", "SETUSER", "b", "on", ">q", "+@hash", "(~x +set)"],
+        vec!["ACL", "SAVE"],
+        vec!["!file"],
+        vec![
+            "!write",
+            "user c on\nbogus line\nuser d +nosuch\nuser e ~x allkeys\nuser e on\n",
+        ],
+        vec!["ACL", "LOAD"],
+        vec!["ACL", "USERS"],
+        vec!["!write", "user x on nopass ~* +@all\n"],
+        vec!["ACL", "LOAD"],
+        vec!["ACL", "LIST"],
+        vec!["!remove"],
+        vec!["ACL", "LOAD"],
+        vec!["ACL", "SAVE"],
+        vec!["!file"],
+    ];
+    let run = |port: u16, path: &std::path::Path| -> Vec<String> {
+        let mut c = Conn::connect(port).expect("connect");
+        let mut out = Vec::new();
+        for step in &steps {
+            match step[0] {
+                "!file" => out.push(std::fs::read_to_string(path).unwrap_or_default()),
+                "!write" => std::fs::write(path, step[1]).expect("write"),
+                "!remove" => std::fs::remove_file(path).expect("remove"),
+                _ => {
+                    let reply = c.call(&argv(step)).expect("reply");
+                    let text = String::from_utf8_lossy(&reply).into_owned();
+                    out.push(text.replace(&*path.to_string_lossy(), "FILE"));
+                }
+            }
+        }
+        out
+    };
+    let ours = run(server.port, &ours_path);
+    assert!(ours[0].contains("user a on #"), "{:?}", ours[0]);
+    assert!(ours[3].contains("user b on #"), "{:?}", ours[3]);
+    assert!(
+        ours[4].starts_with("-ERR FILE:2 should start with user"),
+        "{:?}",
+        ours[4]
+    );
+    assert_eq!(ours[6], "+OK\r\n");
+    // No temporary file is left beside the ACL file.
+    let leftovers = std::fs::read_dir(&dir)
+        .expect("dir")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".tmp-"))
+        .count();
+    assert_eq!(leftovers, 0);
+    match redis {
+        Some(redis) => assert_eq!(ours, run(redis.port, &redis_path)),
+        None => note("redis-server to compare ACL files with"),
+    }
+    // A file with errors stops the start.
+    let bad = dir.join("bad.acl");
+    std::fs::write(&bad, "user a +nosuch\n").expect("write");
+    let status = Command::new(env!("CARGO_BIN_EXE_redis-playground-server"))
+        .args(["--port", &free_port().to_string(), "--bind", "127.0.0.1"])
+        .args(["--aclfile", &bad.to_string_lossy()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("run");
+    assert!(!status.success());
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `--user` lines and `--requirepass` at start.
+#[test]
+fn users_and_password_from_the_command_line() {
+    let server = Server::start_with(&[
+        "--requirepass",
+        "topsecret",
+        "--user",
+        "app",
+        "on",
+        ">apppass",
+        "~app:*",
+        "+@string",
+    ]);
+    let mut c = server.conn();
+    assert!(c
+        .call(&argv(&["PING"]))
+        .expect("ping")
+        .starts_with(b"-NOAUTH"));
+    assert_eq!(
+        c.call(&argv(&["AUTH", "app", "apppass"])).expect("auth"),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        c.call(&argv(&["SET", "app:1", "v"])).expect("set"),
+        b"+OK\r\n"
+    );
+    assert!(c
+        .call(&argv(&["SET", "other", "v"]))
+        .expect("set")
+        .starts_with(b"-NOPERM"));
+    assert_eq!(
+        c.call(&argv(&["AUTH", "topsecret"])).expect("auth"),
+        b"+OK\r\n"
+    );
+    assert_eq!(
+        c.call(&argv(&["ACL", "WHOAMI"])).expect("whoami"),
+        b"$7\r\ndefault\r\n"
+    );
+}
+
+/// Clients of a deleted user lose their connection: others at once, the one deleting its own
+/// user right after the reply.
+#[test]
+fn deleting_a_user_closes_its_connections() {
+    let server = Server::start();
+    let mut admin = server.conn();
+    let setuser = argv(&["ACL", "SETUSER", "gone", "on", "nopass", "+@all", "~*"]);
+    assert_eq!(admin.call(&setuser).expect("setuser"), b"+OK\r\n");
+    let mut victim = server.conn();
+    assert_eq!(
+        victim.call(&argv(&["AUTH", "gone", "x"])).expect("auth"),
+        b"+OK\r\n"
+    );
+    let mut me = server.conn();
+    assert_eq!(
+        me.call(&argv(&["AUTH", "gone", "x"])).expect("auth"),
+        b"+OK\r\n"
+    );
+    let list = admin.call(&argv(&["CLIENT", "LIST"])).expect("list");
+    assert_eq!(
+        String::from_utf8_lossy(&list).matches("user=gone").count(),
+        2
+    );
+    let req = b"ACL DELUSER gone\r\nPING\r\n";
+    assert_eq!(me.call_bytes(req).expect("deluser"), b":1\r\n");
+    assert!(
+        me.read_reply().is_err(),
+        "the deleting client closes after its reply"
+    );
+    assert!(
+        victim.read_reply().is_err(),
+        "an idle client of the user is closed"
+    );
+    assert_eq!(admin.call(&argv(&["PING"])).expect("ping"), b"+PONG\r\n");
+    // A subscriber whose channel the user's new rules no longer allow is disconnected; one
+    // whose channels are still allowed stays.
+    let setuser = argv(&[
+        "ACL", "SETUSER", "sub", "on", "nopass", "+@all", "&news.*", "&sports",
+    ]);
+    assert_eq!(admin.call(&setuser).expect("setuser"), b"+OK\r\n");
+    let mut news = server.conn();
+    let mut sports = server.conn();
+    for (c, ch) in [(&mut news, "news.1"), (&mut sports, "sports")] {
+        assert_eq!(
+            c.call(&argv(&["AUTH", "sub", "x"])).expect("auth"),
+            b"+OK\r\n"
+        );
+        assert!(c
+            .call(&argv(&["SUBSCRIBE", ch]))
+            .expect("subscribe")
+            .starts_with(b"*3"));
+    }
+    let revoke = argv(&["ACL", "SETUSER", "sub", "resetchannels", "&news.*"]);
+    assert_eq!(admin.call(&revoke).expect("setuser"), b"+OK\r\n");
+    assert!(
+        sports.read_reply().is_err(),
+        "the revoked subscriber is closed"
+    );
+    let publish = argv(&["PUBLISH", "news.1", "hi"]);
+    assert_eq!(admin.call(&publish).expect("publish"), b":1\r\n");
+    assert!(news.read_reply().expect("message").starts_with(b"*3"));
+}
+
+/// redis-py's ACL methods against the server; it stays usable (no password, no users left).
+#[test]
+fn redis_py_acl_methods() {
+    if !python_redis_available() {
+        return note("redis-py is not installed (pip install redis)");
+    }
+    let server = Server::start();
+    let p = server.port;
+    let script = |p: u16| {
+        format!(
+        "import redis\n\
+         r = redis.Redis(port={p}, protocol=2, decode_responses=True)\n\
+         print(r.acl_setuser('py', enabled=True, passwords=['+pw'], keys=['py:*'], commands=['+get', '+set', '+acl|whoami']))\n\
+         u = r.acl_getuser('py')\n\
+         print(sorted(u['flags']), u['keys'], sorted(u['commands']), len(u['passwords']))\n\
+         print([l.split(' #')[0] for l in r.acl_list()])\n\
+         print(r.acl_users())\n\
+         c = redis.Redis(port={p}, protocol=2, username='py', password='pw', decode_responses=True)\n\
+         print(c.acl_whoami(), c.set('py:1', 'v'), c.get('py:1'))\n\
+         try:\n    c.get('other')\nexcept redis.exceptions.NoPermissionError as e:\n    print('NOPERM', e)\n\
+         try:\n    redis.Redis(port={p}, protocol=2, username='py', password='bad').ping()\nexcept redis.exceptions.AuthenticationError as e:\n    print('AUTHFAIL', e)\n\
+         log = r.acl_log()\n\
+         print([(e['reason'], e['object'], e['username'], e['count']) for e in log])\n\
+         print(r.acl_log_reset(), r.acl_log())\n\
+         print(len(r.acl_genpass()), r.acl_cat('geo') is not None)\n\
+         print(r.acl_dryrun('py', 'set', 'py:2', 'x'), r.acl_dryrun('py', 'hset', 'py:2', 'f', 'x'))\n\
+         print(r.acl_deluser('py'), r.acl_users())\n\
+         print(r.config_set('requirepass', 'sekret'))\n\
+         a = redis.Redis(port={p}, protocol=2, password='sekret')\n\
+         print(a.ping(), a.acl_whoami())\n\
+         print(a.config_set('requirepass', ''))\n\
+         print(redis.Redis(port={p}, protocol=2).ping())\n\
+         print(redis.Redis(port={p}).acl_whoami())\n"
+    )
+    };
+    let out = python(&script(p));
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 17, "{out}");
+    assert_eq!(lines[0], "True");
+    assert_eq!(
+        lines[2],
+        "['user default on nopass ~* &* +@all', 'user py on']"
+    );
+    assert_eq!(lines[4], "py True v");
+    assert!(lines[5].starts_with("NOPERM"), "{out}");
+    assert!(lines[6].starts_with("AUTHFAIL"), "{out}");
+    assert_eq!(lines[11], "1 ['default']");
+    assert_eq!(lines[16], "default");
+    match RedisServer::start() {
+        Some(redis) => assert_eq!(out, python(&script(redis.port))),
+        None => note("redis-server to compare redis-py's ACL calls with"),
+    }
+    // The server is left usable: a new plain connection needs no password.
+    assert_eq!(
+        server.conn().call(&argv(&["PING"])).expect("ping"),
+        b"+PONG\r\n"
+    );
+}

@@ -24,6 +24,7 @@
 //                  { op: "hello", id, conn, lock, protocol }   first, and after a hand-over
 //   server → page  { re: id, ok: value } | { re: id, err: message, code }
 //                  { push: "client", client, outs, blocked, prompt }   messages for a client
+//                  (with `closed: true` when the server ended the client's connection)
 //                  { push: "status", status }                          keys, memory, saves
 //                  { push: "notice", message, kind }
 //                  { push: "hello", server }                           a server started
@@ -324,7 +325,15 @@ class Server {
     outs.push(...pg.drain(client));
     const blocked = pg.isBlocked(client);
     this.blockedSeen.set(client, blocked);
-    return { outs, blocked, prompt: pg.prompt(client), status: this.status() };
+    const state = { outs, blocked, prompt: pg.prompt(client), status: this.status() };
+    if (!pg.isConnected(client)) {
+      // The server ended this connection (CLIENT KILL, its ACL user deleted): the page is
+      // told, after the reply, as redis-cli would see the socket close.
+      state.closed = true;
+      this.owner.get(client)?.clients.delete(client);
+      this.closeClient(client);
+    }
+    return state;
   }
 
   async storeForSave(out) {
@@ -372,6 +381,12 @@ class Server {
     const pg = this.pg;
     if (pg.takeSaveRequest() != null) this.storeInBackground();
     for (const [client, conn] of this.owner) {
+      if (!pg.isConnected(client)) {
+        conn.send({ push: "client", client, outs: pg.drain(client), blocked: false, prompt: "", closed: true });
+        conn.clients.delete(client);
+        this.closeClient(client);
+        continue;
+      }
       const outs = pg.drain(client);
       const blocked = pg.isBlocked(client);
       if (outs.length === 0 && blocked === this.blockedSeen.get(client)) continue;

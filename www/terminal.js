@@ -716,8 +716,18 @@ export class Shell {
   }
 
   /** Prints what the server sent for a client: replies, messages, its prompt, whether it waits. */
-  showClient(screen, { outs = [], prompt, blocked = false }) {
+  showClient(screen, { outs = [], prompt, blocked = false, closed = false }) {
     screen.printOutcomes(outs);
+    if (closed) {
+      // The server closed this connection (CLIENT KILL, its ACL user deleted): like
+      // redis-cli reconnecting, the tab gets a new client, which starts as the default user.
+      this.byClient.delete(screen.client);
+      screen.client = null;
+      screen.setBlocked(false);
+      this.connectScreen(screen);
+      screen.note("(the server closed the connection; a new client is connected)");
+      return;
+    }
     screen.setPrompt(prompt);
     screen.setBlocked(blocked);
   }

@@ -175,7 +175,7 @@ fn reset(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     ctx.eng.disable_tracking(id);
     ctx.eng.monitors.retain(|m| *m != id);
     ctx.client().monitor = false;
-    let authenticated = ctx.eng.config.requirepass().is_empty();
+    let authenticated = ctx.eng.acl.default_opens();
     ctx.db = 0;
     let c = ctx.client();
     c.multi = None;
@@ -185,6 +185,7 @@ fn reset(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     c.name = None;
     c.reply_mode = ReplyMode::On;
     c.authenticated = authenticated;
+    c.user = b"default".to_vec();
     Ok(Reply::status("RESET"))
 }
 
@@ -213,9 +214,7 @@ fn hello(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         let more = argv.len() - 1 - j;
         let opt = &argv[j];
         if args::is(opt, "auth") && more >= 2 {
-            check_password(ctx, &argv[j + 1], &argv[j + 2])?;
-            // Like Redis, each option takes effect as it is read, even if a later one fails.
-            ctx.client().authenticated = true;
+            authenticate(ctx, &argv[j + 1], &argv[j + 2], &argv[0])?;
             authed = true;
             j += 3;
         } else if args::is(opt, "setname") && more >= 1 {
@@ -248,22 +247,48 @@ fn hello(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     ]))
 }
 
-/// Only the `default` user exists; it takes any password unless `requirepass` is set.
-fn check_password(ctx: &mut Ctx, user: &[u8], pass: &[u8]) -> Result<(), CmdError> {
-    let required = ctx.eng.config.requirepass();
-    if user == b"default" && (required.is_empty() || required.as_bytes() == pass) {
-        Ok(())
-    } else {
-        Err(error::WRONGPASS)
+/// Authenticates the client as `user` when `pass` opens it (Redis's ACLAuthenticateUser):
+/// the client then runs as that user. A failure is logged in the ACL log (`object` is the
+/// command name as typed) and leaves the connection as it was. Like Redis, HELLO's options
+/// take effect as they are read, even if a later one fails.
+fn authenticate(ctx: &mut Ctx, user: &[u8], pass: &[u8], object: &[u8]) -> Result<(), CmdError> {
+    let ok = ctx
+        .eng
+        .acl
+        .users
+        .get(user)
+        .is_some_and(|u| u.password_ok(pass));
+    if ok {
+        let c = ctx.client();
+        c.authenticated = true;
+        c.user = user.to_vec();
+        return Ok(());
     }
+    let context = if ctx.client().multi.is_some() || !ctx.can_block() {
+        "multi"
+    } else {
+        "toplevel"
+    };
+    let (client, now) = (ctx.client, ctx.now);
+    let argv = vec![object.to_vec()];
+    ctx.eng.acl_log(
+        client,
+        crate::engine::acl::LogReason::Auth,
+        context,
+        object.to_vec(),
+        Some(user.to_vec()),
+        &argv,
+        now,
+    );
+    Err(error::WRONGPASS)
 }
 
-/// `AUTH [username] password` → `+OK`, and the connection may run commands while
-/// `requirepass` is set. A wrong pair leaves the connection as it was.
+/// `AUTH [username] password` → `+OK`, and the connection runs as that user (`default`
+/// when only a password is given). A wrong pair leaves the connection as it was.
 fn auth(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let (user, pass): (&[u8], &[u8]) = match argv {
         [_, pass] => {
-            if ctx.eng.config.requirepass().is_empty() {
+            if ctx.eng.acl.default_user().nopass() {
                 return Err(error::AUTH_NO_PASSWORD);
             }
             (b"default", pass)
@@ -271,8 +296,7 @@ fn auth(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         [_, user, pass] => (user, pass),
         _ => return Err(error::SYNTAX),
     };
-    check_password(ctx, user, pass)?;
-    ctx.client().authenticated = true;
+    authenticate(ctx, user, pass, &argv[0])?;
     Ok(Reply::ok())
 }
 
@@ -377,7 +401,12 @@ fn client_info(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// the command the client is running now (the one asking): like Redis, its arguments count in
 /// `argv-mem`, and the request still sits in the query buffer (`qbuf`, its size as a RESP
 /// array of bulk strings).
-fn client_line(c: &Client, blocked: bool, now: i64, running: Option<&[Vec<u8>]>) -> String {
+pub(crate) fn client_line(
+    c: &Client,
+    blocked: bool,
+    now: i64,
+    running: Option<&[Vec<u8>]>,
+) -> String {
     let argv_mem: usize = running.map_or(0, |a| a.iter().map(Vec::len).sum());
     let qbuf: usize = running.map_or(0, |a| {
         let header = |n: usize| n.to_string().len() + 3;
@@ -422,7 +451,7 @@ fn client_line(c: &Client, blocked: bool, now: i64, running: Option<&[Vec<u8>]>)
     format!(
         "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} \
          multi={} qbuf={} qbuf-free=0 argv-mem={} multi-mem={} rbs=1024 rbp=0 obl=0 oll=0 omem=0 \
-         tot-mem={} events=r cmd={} user=default redir={} resp={}\n",
+         tot-mem={} events=r cmd={} user={} redir={} resp={}\n",
         c.id,
         c.addr,
         c.laddr,
@@ -440,6 +469,7 @@ fn client_line(c: &Client, blocked: bool, now: i64, running: Option<&[Vec<u8>]>)
         multi_mem,
         20 * 1024 + argv_mem + multi_mem,
         c.last_cmd,
+        String::from_utf8_lossy(&c.user),
         tracking.map_or(-1, |t| t.redirect.map_or(0, |r| i64::try_from(r).unwrap_or(i64::MAX))),
         c.proto
     )
@@ -759,7 +789,7 @@ fn client_kill(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         }
     }
     if let Some(u) = user {
-        if u != b"default" {
+        if !ctx.eng.acl.users.contains_key(u) {
             return Err(error::no_such_user(u));
         }
     }
@@ -771,6 +801,7 @@ fn client_kill(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         .filter(|c| kind.is_none_or(|k| k == class_of(c)))
         .filter(|c| addr.is_none_or(|a| c.addr.as_bytes() == a))
         .filter(|c| laddr.is_none_or(|a| c.laddr.as_bytes() == a))
+        .filter(|c| user.is_none_or(|u| c.user == u))
         .filter(|c| !(skipme && c.id == me))
         .map(|c| c.id)
         .collect();

@@ -5,6 +5,7 @@
 //! handler runs, so handlers never re-check. The same table answers COMMAND, HELP, the
 //! terminal's hints and tab completion.
 
+pub mod acl;
 pub mod args;
 pub mod bitmaps;
 pub mod blocking;
@@ -68,6 +69,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     latency::COMMANDS,
     module::COMMANDS,
     scripting::COMMANDS,
+    acl::COMMANDS,
 ];
 
 /// A command as the table knows it: its spec, its full name (`config|get` for a subcommand),
@@ -94,6 +96,15 @@ impl std::fmt::Debug for CommandSpec {
 }
 
 impl Command {
+    /// The subcommands of a container (none for other commands).
+    pub fn subs(&self) -> &'static [Command] {
+        let n = self.spec.subcommands.len();
+        if n == 0 {
+            return &[];
+        }
+        &table().commands[self.first_sub..self.first_sub + n]
+    }
+
     /// The subcommand named `name` (any case) of this container.
     pub fn sub(&self, name: &[u8]) -> Option<&'static Command> {
         let i = self

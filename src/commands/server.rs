@@ -301,7 +301,14 @@ fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     for (p, name, value) in params {
         next.set(p, value).map_err(|why| failed(name, &why))?;
     }
+    let old_pass = ctx.eng.config.requirepass().to_string();
     ctx.eng.config = next;
+    if ctx.eng.config.requirepass() != old_pass {
+        // requirepass is the default user's password, as in Redis 6+.
+        let pass = ctx.eng.config.requirepass().as_bytes().to_vec();
+        ctx.eng.acl.set_default_password(&pass);
+        ctx.eng.acl.refresh();
+    }
     // A command later in the same EXEC must already see keys created and expired logged.
     ctx.eng.sync_event_tracking();
     Ok(Reply::ok())

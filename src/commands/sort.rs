@@ -83,7 +83,13 @@ struct Options<'a> {
     gets: Vec<&'a [u8]>,
 }
 
-fn parse_options(argv: &[Vec<u8>], readonly: bool) -> Result<Options<'_>, CmdError> {
+/// `full_access`: the user may read every key (BY and GET patterns name keys no ACL check
+/// saw, so Redis refuses them otherwise).
+fn parse_options(
+    argv: &[Vec<u8>],
+    readonly: bool,
+    full_access: bool,
+) -> Result<Options<'_>, CmdError> {
     let mut o = Options {
         desc: false,
         alpha: false,
@@ -118,9 +124,14 @@ fn parse_options(argv: &[Vec<u8>], readonly: bool) -> Result<Options<'_>, CmdErr
             // one turns sorting off for good, even if a later BY has a `*`.
             if star_position(pattern).is_none() {
                 o.dontsort = true;
+            } else if !full_access {
+                return Err(error::SORT_BY_NOPERM);
             }
             j += 1;
         } else if args::is(a, "get") && left >= 1 {
+            if !full_access {
+                return Err(error::SORT_GET_NOPERM);
+            }
             o.gets.push(&argv[j + 1]);
             j += 1;
         } else {
@@ -160,7 +171,9 @@ enum Weight {
 }
 
 fn sort_generic(ctx: &mut Ctx, argv: &[Vec<u8>], readonly: bool) -> CmdResult {
-    let mut o = parse_options(argv, readonly)?;
+    let full_access =
+        super::find(&argv[0]).is_none_or(|cmd| ctx.eng.acl_reads_every_key(ctx.client, cmd, argv));
+    let mut o = parse_options(argv, readonly, full_access)?;
     let key = &argv[1];
 
     // Load the elements. A missing key sorts as an empty list.

@@ -10,6 +10,7 @@ use super::{ClientId, Ctx, Engine, ReplyMode};
 use crate::commands::{self, Command, FAST, NO_AUTH, NO_MULTI, PROTECTED, READONLY};
 use crate::error::{self, CmdError};
 use crate::protocol::Reply;
+use crate::types::acl::Denied;
 
 /// Who runs a command through [`Engine::call`] (Redis's call flags).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -103,7 +104,7 @@ impl Engine {
         let (db, in_multi, monitor) = (c.db, c.multi.is_some(), c.monitor);
         let prev = self.current.replace(client);
         let mut reply_at = None;
-        let reply = match self.check(client, argv, in_multi, monitor) {
+        let reply = match self.check(client, argv, in_multi, monitor, now_ms) {
             Ok(cmd) if !monitor && self.pause_holds(client, cmd, argv) => {
                 // CLIENT PAUSE: the command waits, unanswered, for the pause to end.
                 self.current = prev;
@@ -149,27 +150,41 @@ impl Engine {
     }
 
     /// Resolves a command line and applies the checks Redis makes before running it: the
-    /// client's authentication, RESP2 subscribed mode, MONITOR, commands MULTI refuses.
+    /// client's authentication, commands MULTI refuses, the user's ACL permissions (a denial
+    /// is logged), RESP2 subscribed mode, MONITOR.
     fn check(
-        &self,
+        &mut self,
         client: ClientId,
         argv: &[Vec<u8>],
         in_multi: bool,
         monitor: bool,
+        now: i64,
     ) -> Result<&'static Command, Rejected> {
         let cmd = resolve(argv)?;
-        let refuse = |error| {
+        let refuse = |error| -> Result<&'static Command, Rejected> {
             Err(Rejected {
                 cmd: Some(cmd),
                 error,
             })
         };
-        if self.auth_required(client) && !cmd.spec.has(NO_AUTH) {
-            return refuse(error::NOAUTH);
-        }
         if cmd.spec.has(PROTECTED) && cmd.full_name.starts_with("module|") {
             // enable-module-command is `no` and cannot change while the server runs.
             return refuse(error::MODULE_NOT_ALLOWED);
+        }
+        if self.auth_required(client) && !cmd.spec.has(NO_AUTH) {
+            return refuse(error::NOAUTH);
+        }
+        if in_multi && cmd.spec.has(NO_MULTI) {
+            return refuse(error::NOT_IN_MULTI);
+        }
+        if let Err(denied) = self.acl_check(client, cmd, argv) {
+            let context = if in_multi { "multi" } else { "toplevel" };
+            self.acl_log_denied(client, cmd, argv, denied, context, now);
+            return refuse(match denied.0 {
+                Denied::Command => error::noperm_command(cmd.full_name),
+                Denied::Key => error::NOPERM_KEY,
+                Denied::Channel => error::NOPERM_CHANNEL,
+            });
         }
         let proto = self.clients.get(&client).map_or(2, |c| c.proto);
         if proto == 2 && self.is_subscribed(client) && !SUBSCRIBED_MODE.contains(&cmd.full_name) {
@@ -178,9 +193,6 @@ impl Engine {
         if monitor && (cmd.spec.may_replicate() || cmd.spec.has(READONLY)) {
             // A monitor is a replica to Redis, and replicas may not use the keyspace.
             return refuse(error::MONITOR_KEYSPACE);
-        }
-        if in_multi && cmd.spec.has(NO_MULTI) {
-            return refuse(error::NOT_IN_MULTI);
         }
         if let Some(eval) = self.scripts.busy() {
             // A script runs past busy-reply-threshold: only the few commands that can end

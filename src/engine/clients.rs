@@ -58,6 +58,8 @@ pub struct Client {
     /// Whether the client may run commands while `requirepass` is set: true for clients that
     /// connected while there was no password, and after a successful AUTH.
     pub authenticated: bool,
+    /// The ACL user the client runs as (`default` until AUTH names another).
+    pub user: Vec<u8>,
     /// CLIENT REPLY state: which replies the host does not send.
     pub reply_mode: ReplyMode,
     /// CLIENT NO-EVICT ON: exempt from client eviction (shown as flag `e`).
@@ -110,7 +112,8 @@ impl Engine {
                 closing: false,
                 outbox: Vec::new(),
                 watch_dirty: false,
-                authenticated: self.config.requirepass().is_empty(),
+                authenticated: self.acl.default_opens(),
+                user: b"default".to_vec(),
                 reply_mode: ReplyMode::On,
                 no_evict: false,
                 monitor: false,
@@ -152,9 +155,8 @@ impl Engine {
     }
 
     /// Whether `client` must authenticate before running commands: the default user has a
-    /// password (`requirepass`) and the client has not proven it.
+    /// password (`requirepass`) or is off, and the client has not authenticated.
     pub fn auth_required(&self, client: ClientId) -> bool {
-        !self.config.requirepass().is_empty()
-            && !self.clients.get(&client).is_some_and(|c| c.authenticated)
+        !self.acl.default_opens() && !self.clients.get(&client).is_some_and(|c| c.authenticated)
     }
 }

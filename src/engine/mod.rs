@@ -20,8 +20,10 @@
 //! - `persist.rs`: SAVE, BGSAVE and the `save` rules, the host storing the snapshot;
 //! - `latency.rs`: the latency monitor's events and per-command histograms;
 //! - `script.rs`: the commands a Lua script sends (`redis.call`), through `Engine::call`;
-//! - `slowlog.rs`: the slow log, and the host's microsecond clock that times commands.
+//! - `slowlog.rs`: the slow log, and the host's microsecond clock that times commands;
+//! - `acl.rs`: ACL users, the ACL log, and the permission checks made before a command runs.
 
+pub mod acl;
 mod blocking;
 mod call;
 mod clients;
@@ -218,6 +220,8 @@ pub struct Engine {
     pub latency: latency::LatencyMonitor,
     /// The script cache and the Lua state.
     pub scripts: crate::scripting::Scripts,
+    /// ACL users and the ACL log.
+    pub acl: acl::Acl,
 }
 
 impl Engine {
@@ -256,6 +260,7 @@ impl Engine {
             slowlog: slowlog::SlowLog::default(),
             latency: latency::LatencyMonitor::default(),
             scripts: crate::scripting::Scripts::default(),
+            acl: acl::Acl::default(),
         }
     }
 

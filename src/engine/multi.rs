@@ -33,6 +33,14 @@ impl Engine {
         }
         let mut replies = Vec::with_capacity(queue.len());
         for (cmd, argv) in &queue {
+            // The user's rules may have changed since the command was queued.
+            if let Err(denied) = self.acl_check(client, cmd, argv) {
+                self.acl_log_denied(client, cmd, argv, denied, "multi", now);
+                let e = error::noperm_at_exec(denied.0);
+                self.stats.count_error(e.text());
+                replies.push(Reply::Error(e.0));
+                continue;
+            }
             let called = self.call(client, cmd, argv, db, now, Via::Exec);
             db = called.db;
             replies.push(called.reply);

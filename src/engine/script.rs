@@ -36,6 +36,10 @@ impl Engine {
                 self.script_refused(Some(cmd), "This Redis command is not allowed from script")
             );
         }
+        if let Err(denied) = self.acl_check(client, cmd, argv) {
+            self.acl_log_denied(client, cmd, argv, denied, "lua", now);
+            return Err(self.script_refused(Some(cmd), crate::error::noperm_script(denied.0)));
+        }
         if read_only && (cmd.spec.has(WRITE) || cmd.spec.has(MAY_REPLICATE)) {
             return Err(self.script_refused(
                 Some(cmd),

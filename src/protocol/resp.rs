@@ -51,7 +51,7 @@ pub fn parse_request(buf: &[u8]) -> Result<Option<Request>, ProtocolError> {
 pub fn parse_request_limited(buf: &[u8], max_bulk: i64) -> Result<Option<Request>, ProtocolError> {
     let mut args = Vec::new();
     Ok(
-        parse_request_into(buf, max_bulk, &mut args)?.map(|(argc, used)| {
+        parse_request_into(buf, max_bulk, false, &mut args)?.map(|(argc, used)| {
             args.truncate(argc);
             (args, used)
         }),
@@ -61,14 +61,17 @@ pub fn parse_request_limited(buf: &[u8], max_bulk: i64) -> Result<Option<Request
 /// [`parse_request_limited`] into `args`, whose vectors are reused (a server parses every
 /// request of a connection into the same ones, so steady traffic allocates nothing). Returns
 /// the number of arguments (`args[..argc]`; any after them are spare) and the bytes used.
+/// `unauthenticated`: the client must still authenticate, so, as Redis, a request of more
+/// than 10 arguments or an argument over 16 KB is refused before it is read.
 pub fn parse_request_into(
     buf: &[u8],
     max_bulk: i64,
+    unauthenticated: bool,
     args: &mut Vec<Vec<u8>>,
 ) -> Result<Option<(usize, usize)>, ProtocolError> {
     match buf.first() {
         None => Ok(None),
-        Some(b'*') => parse_multibulk(buf, max_bulk, args),
+        Some(b'*') => parse_multibulk(buf, max_bulk, unauthenticated, args),
         Some(_) => Ok(parse_inline(buf)?.map(|(words, used)| {
             let argc = words.len();
             args.splice(..argc.min(args.len()), words);
@@ -117,9 +120,14 @@ fn line_end(buf: &[u8], from: usize) -> Option<usize> {
     }
 }
 
+/// Most arguments and longest argument a client that must still authenticate may send.
+const UNAUTH_MAX_ARGS: i64 = 10;
+const UNAUTH_MAX_BULK: i64 = 16384;
+
 fn parse_multibulk(
     buf: &[u8],
     max_bulk: i64,
+    unauthenticated: bool,
     args: &mut Vec<Vec<u8>>,
 ) -> Result<Option<(usize, usize)>, ProtocolError> {
     let Some(end) = request_line_end(buf, 0) else {
@@ -131,6 +139,9 @@ fn parse_multibulk(
     let count = crate::util::parse_i64(&buf[1..end])
         .filter(|n| *n <= MAX_MULTIBULK)
         .ok_or_else(|| ProtocolError::new("invalid multibulk length"))?;
+    if unauthenticated && count > UNAUTH_MAX_ARGS {
+        return Err(ProtocolError::new("unauthenticated multibulk length"));
+    }
     let mut pos = end + 2;
     if count <= 0 {
         return Ok(Some((0, pos)));
@@ -157,7 +168,11 @@ fn parse_multibulk(
         }
         let len = crate::util::parse_i64(&buf[pos + 1..end])
             .filter(|n| (0..=max_bulk).contains(n))
-            .ok_or_else(|| ProtocolError::new("invalid bulk length"))? as usize;
+            .ok_or_else(|| ProtocolError::new("invalid bulk length"))?;
+        if unauthenticated && len > UNAUTH_MAX_BULK {
+            return Err(ProtocolError::new("unauthenticated bulk length"));
+        }
+        let len = len as usize;
         let start = end + 2;
         if buf.len() < start + len + 2 {
             return Ok(None);
@@ -307,28 +322,28 @@ mod tests {
         let mut args = Vec::new();
         let buf =
             b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nvalue\r\n*1\r\n$4\r\nPING\r\nGET  a\r\n*0\r\n";
-        let (argc, used) = parse_request_into(buf, MAX_BULK, &mut args)
+        let (argc, used) = parse_request_into(buf, MAX_BULK, false, &mut args)
             .unwrap()
             .unwrap();
         assert_eq!(&args[..argc], &self::args(&["SET", "k", "value"])[..]);
         let mut pos = used;
-        let (argc, used) = parse_request_into(&buf[pos..], MAX_BULK, &mut args)
+        let (argc, used) = parse_request_into(&buf[pos..], MAX_BULK, false, &mut args)
             .unwrap()
             .unwrap();
         assert_eq!(&args[..argc], &self::args(&["PING"])[..]);
         assert_eq!(args.len(), 3, "spare vectors are kept");
         pos += used;
-        let (argc, used) = parse_request_into(&buf[pos..], MAX_BULK, &mut args)
+        let (argc, used) = parse_request_into(&buf[pos..], MAX_BULK, false, &mut args)
             .unwrap()
             .unwrap();
         assert_eq!(&args[..argc], &self::args(&["GET", "a"])[..]);
         pos += used;
         assert_eq!(
-            parse_request_into(&buf[pos..], MAX_BULK, &mut args),
+            parse_request_into(&buf[pos..], MAX_BULK, false, &mut args),
             Ok(Some((0, 4)))
         );
         assert_eq!(
-            parse_request_into(b"*2\r\n$3\r\nGET\r\n", MAX_BULK, &mut args),
+            parse_request_into(b"*2\r\n$3\r\nGET\r\n", MAX_BULK, false, &mut args),
             Ok(None)
         );
     }
@@ -405,5 +420,30 @@ mod tests {
         assert_eq!(used, bytes.len());
         assert_eq!(back, r);
         assert_eq!(parse_reply(&bytes[..bytes.len() - 1]), Ok(None));
+    }
+}
+
+#[cfg(test)]
+mod unauthenticated_tests {
+    use super::*;
+
+    fn parse(buf: &[u8], unauth: bool) -> Result<Option<(usize, usize)>, ProtocolError> {
+        parse_request_into(buf, MAX_BULK, unauth, &mut Vec::new())
+    }
+
+    #[test]
+    fn clients_that_must_authenticate_send_small_requests_only() {
+        let text = |r: Result<Option<(usize, usize)>, ProtocolError>| r.err().map(|e| e.0);
+        assert_eq!(
+            text(parse(b"*100\r\n", true)).as_deref(),
+            Some("ERR Protocol error: unauthenticated multibulk length")
+        );
+        assert_eq!(
+            text(parse(b"*1\r\n$100000000\r\n", true)).as_deref(),
+            Some("ERR Protocol error: unauthenticated bulk length")
+        );
+        assert!(parse(b"*10\r\n", true).is_ok());
+        assert!(parse(b"*100\r\n", false).is_ok());
+        assert!(parse(b"*1\r\n$16384\r\n", true).is_ok());
     }
 }

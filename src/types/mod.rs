@@ -1,5 +1,6 @@
 //! The values a key can hold. Data structures only: they know nothing of commands or replies.
 
+pub mod acl;
 pub mod bitmap;
 pub mod geo;
 pub mod hash;

@@ -277,6 +277,26 @@ test("QUIT closes a client's tab", async () => {
   assert.equal(await run(page, "PING"), "PONG\n");
 });
 
+test("a learner creates an ACL user and switches a tab to it; deleting it disconnects that tab", async () => {
+  const tabs = page.locator(".rp-tab[role=tab]");
+  assert.equal(await run(page, "ACL SETUSER learner on >secret ~lesson:* +get +set +acl|whoami"), "OK\n");
+  await page.locator(".rp-new").click();
+  assert.equal(await run(page, "AUTH learner wrong"), "(error) WRONGPASS invalid username-password pair or user is disabled.\n");
+  assert.equal(await run(page, "AUTH learner secret"), "OK\n");
+  assert.equal(await run(page, "ACL WHOAMI"), "\"learner\"\n");
+  assert.equal(await run(page, "SET lesson:1 done"), "OK\n");
+  assert.equal(await run(page, "SET other x"), "(error) NOPERM this user has no permissions to access one of the keys used as arguments\n");
+  assert.equal(await run(page, "DEL lesson:1"), "(error) NOPERM this user has no permissions to run the 'del' command\n");
+  await tabs.first().click();
+  assert.equal(await run(page, "ACL DELUSER learner"), "(integer) 1\n");
+  await tabs.nth(1).click();
+  await page.waitForFunction(() => document.querySelector(".rp-screen:not([hidden]) .rp-out").textContent
+    .includes("(the server closed the connection; a new client is connected)"));
+  assert.equal(await run(page, "ACL WHOAMI"), "\"default\"\n");
+  await tabs.nth(1).locator(".rp-tab-close").click();
+  assert.equal(await run(page, "DEL lesson:1"), "(integer) 1\n");
+});
+
 test("keys expire while the page is idle (active expiry)", async () => {
   // Lifetimes long enough for the reads that must still see a key on a loaded machine; the
   // expiry itself is waited for as a condition.

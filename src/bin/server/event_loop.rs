@@ -514,7 +514,13 @@ impl Server {
                 }
                 return pos;
             }
-            match parse_request_into(&bytes[pos..], self.limits.max_bulk, &mut self.argv) {
+            let unauthenticated = self.engine.auth_required(conn.id);
+            match parse_request_into(
+                &bytes[pos..],
+                self.limits.max_bulk,
+                unauthenticated,
+                &mut self.argv,
+            ) {
                 Ok(Some((argc, used))) => {
                     pos += used;
                     // A blank inline line or `*0` is no command at all: no reply.
@@ -1003,9 +1009,16 @@ impl Busy<'_> {
             }
         }
         let mut used = 0;
-        while let Ok(Some((argc, n))) =
-            parse_request_into(&conn.input[used..], self.limits.max_bulk, &mut self.argv)
-        {
+        loop {
+            let unauthenticated = self.engine.auth_required(conn.id);
+            let Ok(Some((argc, n))) = parse_request_into(
+                &conn.input[used..],
+                self.limits.max_bulk,
+                unauthenticated,
+                &mut self.argv,
+            ) else {
+                break;
+            };
             used += n;
             if argc == 0 {
                 continue;

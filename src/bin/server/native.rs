@@ -6,6 +6,7 @@ mod event_loop;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::OnceLock;
 use std::thread;
@@ -77,6 +78,9 @@ Redis 7.0 re-implemented in Rust, served over TCP. Options are redis-server's:
   --save '<sec> <changes> ...'  snapshot rules (default '3600 1 300 100 60 10000';
                          --save '' turns them off)
   --pidfile <path>       write the process id there
+  --requirepass <pass>   the default user's password
+  --aclfile <path>       ACL users, loaded at start, by ACL LOAD, written by ACL SAVE
+  --user <name> <rule...>  an ACL user (as redis.conf's user lines; not with --aclfile)
   --<name> <value...>    any other parameter is set with CONFIG SET; persistence and
                          logging options (--appendonly no, --loglevel ...) are accepted
                          and ignored
@@ -108,6 +112,10 @@ struct Options {
     dir: Option<String>,
     /// `--dbfilename`: the snapshot file's name.
     dbfilename: Option<String>,
+    /// `--aclfile`: the ACL file, loaded at start, read by ACL LOAD and written by ACL SAVE.
+    aclfile: Option<String>,
+    /// `user <name> <rules...>` lines, in the order given.
+    users: Vec<Vec<String>>,
     /// Directives left for the engine (CONFIG SET) or to ignore, in the order given.
     rest: Vec<(String, Vec<String>)>,
 }
@@ -122,6 +130,8 @@ impl Default for Options {
             pidfile: None,
             dir: None,
             dbfilename: None,
+            aclfile: None,
+            users: Vec::new(),
             rest: Vec::new(),
         }
     }
@@ -262,6 +272,23 @@ fn apply_directive(opts: &mut Options, name: String, values: Vec<String>) -> Res
         "pidfile" => {
             let v = one_value(&name, &values)?;
             opts.pidfile = (!v.is_empty()).then(|| v.to_string());
+        }
+        "aclfile" => {
+            let v = one_value(&name, &values)?;
+            opts.aclfile = (!v.is_empty()).then(|| v.to_string());
+        }
+        "user" => {
+            if values.is_empty() {
+                return Err("'user' needs a user name and its rules".into());
+            }
+            if opts.users.iter().any(|u| u[0] == values[0]) {
+                return Err(format!(
+                    "Error in user declaration '{}': Duplicate user found. A user can only be \
+                     defined once in config files",
+                    values[0]
+                ));
+            }
+            opts.users.push(values);
         }
         _ => opts.rest.push((name, values)),
     }
@@ -428,6 +455,7 @@ fn serve(opts: Options) -> Result<(), String> {
     });
     engine.set_clock_us(Some(monotonic_us));
     apply_config(&mut engine, &save_rules_directive(&opts.rest), now);
+    load_users(&mut engine, &opts)?;
     let snapshot = snapshot_path(&opts)?;
     load_snapshot(&mut engine, &snapshot, now)?;
     engine
@@ -441,7 +469,80 @@ fn serve(opts: Options) -> Result<(), String> {
             eprintln!("redis-playground-server: ready to accept connections on {a}");
         }
     }
+    // On standard output, as redis-server logs with `logfile ""`: its process id and that it is
+    // ready, the lines Redis's own test suite waits for when it starts a server itself.
+    println!(
+        "redis-playground-server {} (speaks Redis 7.0.15), PID: {}",
+        env!("CARGO_PKG_VERSION"),
+        std::process::id()
+    );
+    println!("Ready to accept connections");
     event_loop::run(listeners, engine, now_ms)
+}
+
+/// The users of `user` lines, or of the ACL file (redis-server refuses both at once); a
+/// file with errors stops the start, as it does redis-server's.
+fn load_users(engine: &mut Engine, opts: &Options) -> Result<(), String> {
+    if opts.aclfile.is_some() && !opts.users.is_empty() {
+        return Err(
+            "users are defined both in the configuration ('user' lines) and in an \
+             ACL file; use one or the other"
+                .into(),
+        );
+    }
+    for words in &opts.users {
+        let rules: Vec<Vec<u8>> = words[1..].iter().map(|w| w.as_bytes().to_vec()).collect();
+        engine
+            .acl_config_user(words[0].as_bytes(), &rules)
+            .map_err(|e| format!("Error loading ACL user '{}': {e}", words[0]))?;
+    }
+    if let Some(path) = &opts.aclfile {
+        engine.config.set_at_startup("aclfile", path);
+        // redis-server works in `dir`, so a relative ACL file path is found there.
+        let file = match &opts.dir {
+            Some(dir) if std::path::Path::new(path).is_relative() => PathBuf::from(dir).join(path),
+            _ => PathBuf::from(path),
+        };
+        engine.acl.file = Some(Box::new(AclFilePath(file)));
+        engine
+            .acl_load_file(0)
+            .map_err(|e| format!("Aborting startup because of ACL errors: {e}"))?;
+    }
+    Ok(())
+}
+
+/// The ACL file on disk: written whole to a temporary file beside it, then renamed over it,
+/// so a reader never sees half a file.
+struct AclFilePath(PathBuf);
+
+impl redis_playground::engine::acl::AclFile for AclFilePath {
+    fn path(&self) -> String {
+        self.0.display().to_string()
+    }
+
+    fn read(&self) -> Result<String, String> {
+        std::fs::read_to_string(&self.0).map_err(|e| {
+            // Redis prints strerror's text alone.
+            let text = e.to_string();
+            text.split(" (os error").next().unwrap_or(&text).to_string()
+        })
+    }
+
+    fn write(&self, text: &str) -> Result<(), String> {
+        let tmp = PathBuf::from(format!(
+            "{}.tmp-{}-{}",
+            self.0.display(),
+            std::process::id(),
+            now_ms()
+        ));
+        let written = std::fs::write(&tmp, text).and_then(|()| std::fs::rename(&tmp, &self.0));
+        if let Err(e) = written {
+            let _ = std::fs::remove_file(&tmp);
+            eprintln!("ACL SAVE: {e}");
+            return Err(e.to_string());
+        }
+        Ok(())
+    }
 }
 
 /// Raises the open file limit towards `maxclients` plus some for the server's own files, as
