@@ -441,8 +441,6 @@ fn reset(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     Ok(Reply::status("RESET"))
 }
 
-const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
-
 /// Redis accepts client names made of the printable ASCII characters other than space.
 fn valid_name(name: &[u8]) -> bool {
     name.iter().all(|c| (b'!'..=b'~').contains(c))
@@ -473,7 +471,7 @@ fn hello(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             j += 3;
         } else if args::is(opt, "setname") && more >= 1 {
             if !valid_name(&argv[j + 1]) {
-                return Err(CmdError::from(BAD_NAME));
+                return Err(error::CLIENT_NAME_INVALID);
             }
             let n = &argv[j + 1];
             ctx.client().name = if n.is_empty() { None } else { Some(n.to_vec()) };
@@ -543,7 +541,7 @@ fn client_getname(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 fn client_setname(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let name = &argv[2];
     if !valid_name(name) {
-        return Err(CmdError::from(BAD_NAME));
+        return Err(error::CLIENT_NAME_INVALID);
     }
     ctx.client().name = if name.is_empty() {
         None
@@ -781,12 +779,7 @@ fn overlap(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn overlap_error(p: &[u8], q: &[u8], existing: bool) -> Reply {
-    Reply::Error(error::sanitize(&format!(
-        "ERR Prefix '{}' overlaps with {} prefix '{}'. Prefixes for a single client must not overlap.",
-        error::c_str_prefix(p, usize::MAX),
-        if existing { "an existing" } else { "another provided" },
-        error::c_str_prefix(q, usize::MAX)
-    )).into())
+    Reply::Error(error::prefix_overlap(p, q, existing).0)
 }
 
 /// `CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]` →
@@ -1115,8 +1108,7 @@ fn client_unblock(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let Ok(target) = u64::try_from(id) else {
         return Ok(Reply::Integer(0));
     };
-    let error =
-        as_error.then(|| Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into()));
+    let error = as_error.then_some(Reply::Error(error::CLIENT_UNBLOCKED.0));
     let now = ctx.now;
     Ok(Reply::Integer(i64::from(
         ctx.eng.unblock(target, error, now),

@@ -366,13 +366,12 @@ fn getkeysandflags(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// Positions (in `line`, the command name at 0) and access flags of the keys of a full
 /// command line, with COMMAND GETKEYS's errors.
 fn keys_of(line: &[Vec<u8>]) -> Result<Vec<(usize, KeyFlags)>, CmdError> {
-    const INVALID_CMD: &str = "ERR Invalid command specified";
-    let top = lookup(&line[0]).ok_or(CmdError::from(INVALID_CMD))?;
+    let top = lookup(&line[0]).ok_or(error::INVALID_COMMAND)?;
     let cmd = if top.subcommands.is_empty() {
         top
     } else {
         match line.get(1) {
-            Some(sub) => top.subcommand(sub).ok_or(CmdError::from(INVALID_CMD))?,
+            Some(sub) => top.subcommand(sub).ok_or(error::INVALID_COMMAND)?,
             None => top,
         }
     };

@@ -383,9 +383,7 @@ fn flush(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         || (argv.len() == 3
             && (argv[2].eq_ignore_ascii_case(b"sync") || argv[2].eq_ignore_ascii_case(b"async")));
     if !ok {
-        return Err(CmdError(
-            "ERR SCRIPT FLUSH only support SYNC|ASYNC option".into(),
-        ));
+        return Err(error::SCRIPT_FLUSH_OPTION);
     }
     ctx.eng.scripts.flush();
     Ok(Reply::ok())
@@ -394,9 +392,7 @@ fn flush(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// `SCRIPT KILL`: scripts run to their end or their budget before anything else runs, so
 /// there is never one to kill.
 fn kill(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
-    Err(CmdError(
-        "NOTBUSY No scripts in execution right now.".into(),
-    ))
+    Err(error::NOTBUSY)
 }
 
 /// `SCRIPT DEBUG YES|SYNC|NO`: the Lua debugger is not available; NO is accepted.
@@ -405,11 +401,9 @@ fn debug(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if mode.eq_ignore_ascii_case(b"no") {
         Ok(Reply::ok())
     } else if mode.eq_ignore_ascii_case(b"yes") || mode.eq_ignore_ascii_case(b"sync") {
-        Err(CmdError(
-            "ERR The Lua debugger is not available on this server".into(),
-        ))
+        Err(error::LUA_DEBUGGER_UNAVAILABLE)
     } else {
-        Err(CmdError("ERR Use SCRIPT DEBUG YES/SYNC/NO".into()))
+        Err(error::SCRIPT_DEBUG_USAGE)
     }
 }
 
@@ -459,12 +453,10 @@ fn function_load(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             replace = true;
             continue;
         }
-        return Err(CmdError(
-            format!("ERR Unknown option given: {}", String::from_utf8_lossy(a)).into(),
-        ));
+        return Err(error::function_load_option(a));
     }
     if pos >= argv.len() {
-        return Err(CmdError("ERR Function code is missing".into()));
+        return Err(error::FUNCTION_CODE_MISSING);
     }
     let name = scripting::functions::load(ctx, &argv[pos], replace)?;
     Ok(Reply::Bulk(name.into_bytes()))
@@ -484,9 +476,7 @@ fn function_flush(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         || (argv.len() == 3
             && (argv[2].eq_ignore_ascii_case(b"sync") || argv[2].eq_ignore_ascii_case(b"async")));
     if !ok {
-        return Err(CmdError(
-            "ERR FUNCTION FLUSH only supports SYNC|ASYNC option".into(),
-        ));
+        return Err(error::FUNCTION_FLUSH_OPTION);
     }
     scripting::functions::flush(ctx);
     Ok(Reply::ok())
@@ -517,9 +507,7 @@ fn function_stats(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 
 /// `FUNCTION KILL`: as SCRIPT KILL, there is never a function running to kill.
 fn kill_function(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
-    Err(CmdError(
-        "NOTBUSY No scripts in execution right now.".into(),
-    ))
+    Err(error::NOTBUSY)
 }
 
 /// `FUNCTION HELP` → array of help lines.

@@ -133,8 +133,8 @@ fn flushall(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// `SWAPDB index1 index2` → `+OK`.
 fn swapdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    let first = db_index(&argv[1], "ERR invalid first DB index")?;
-    let second = db_index(&argv[2], "ERR invalid second DB index")?;
+    let first = db_index(&argv[1], error::SWAPDB_FIRST)?;
+    let second = db_index(&argv[2], error::SWAPDB_SECOND)?;
     let n = ctx.eng.dbs.len();
     let (Some(a), Some(b)) = (first, second) else {
         return Err(error::DB_INDEX);
@@ -153,10 +153,10 @@ fn swapdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 }
 
 /// A database index that must fit a C int (`bad` otherwise); None when it is negative.
-fn db_index(arg: &[u8], bad: &'static str) -> Result<Option<usize>, CmdError> {
+fn db_index(arg: &[u8], bad: CmdError) -> Result<Option<usize>, CmdError> {
     let v = crate::util::parse_i64(arg)
         .filter(|v| i32::try_from(*v).is_ok())
-        .ok_or(CmdError::from(bad))?;
+        .ok_or(bad)?;
     Ok(usize::try_from(v).ok())
 }
 
@@ -171,12 +171,12 @@ fn time(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 /// while a background save runs.
 fn save(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     if ctx.eng.persist.bgsave_in_progress {
-        return Err(CmdError::from("ERR Background save already in progress"));
+        return Err(error::BGSAVE_RUNNING);
     }
     if ctx.eng.start_save(SaveRequest::Now, ctx.now) {
         Ok(Reply::ok())
     } else {
-        Err(CmdError::from("ERR"))
+        Err(error::SAVE_FAILED)
     }
 }
 
@@ -189,7 +189,7 @@ fn bgsave(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         _ => return Err(error::SYNTAX),
     }
     if ctx.eng.persist.bgsave_in_progress {
-        return Err(CmdError::from("ERR Background save already in progress"));
+        return Err(error::BGSAVE_RUNNING);
     }
     if ctx.no_block {
         ctx.eng.persist.bgsave_scheduled = true;
@@ -198,7 +198,7 @@ fn bgsave(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if ctx.eng.start_save(SaveRequest::Background, ctx.now) {
         Ok(Reply::status("Background saving started"))
     } else {
-        Err(CmdError::from("ERR"))
+        Err(error::SAVE_FAILED)
     }
 }
 
@@ -570,7 +570,7 @@ fn shutdown(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if (save || (rules && !nosave)) && ctx.eng.persist.writer.is_some() {
         let at = ctx.now;
         if ctx.eng.save_now(at).is_err() && !force {
-            return Err(CmdError::from("ERR Errors trying to SHUTDOWN. Check logs."));
+            return Err(error::SHUTDOWN_FAILED);
         }
     }
     ctx.eng.shutdown_requested = true;

@@ -3,7 +3,7 @@
 use super::server::{container, help_reply};
 use super::spec::*;
 use crate::engine::Ctx;
-use crate::error::{self, CmdError, CmdResult};
+use crate::error::{self, CmdResult};
 use crate::protocol::Reply;
 
 /// This group's commands.
@@ -64,7 +64,7 @@ fn get(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if argv.len() > 3 {
         return Err(error::subcommand_syntax(&argv[1], "slowlog"));
     }
-    let bad = || CmdError::from("ERR count should be greater than or equal to -1");
+    let bad = || error::SLOWLOG_COUNT;
     let count = match argv.get(2) {
         None => DEFAULT_COUNT,
         Some(a) => match crate::util::parse_i64(a).ok_or_else(bad)? {

@@ -23,8 +23,6 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("sort_ro", -2, &[READONLY], sort_ro).doc(Group::Generic, "7.0.0", &[Arg::key("key", 0), Arg::pattern("pattern").with_token("BY").key_spec(1).optional(), Arg::block("offset_count", &[Arg::integer("offset"), Arg::integer("count")]).with_token("LIMIT").optional(), Arg::pattern("pattern").with_token("GET").key_spec(1).optional().multiple().multiple_token(), Arg::oneof("order", &[Arg::token("asc", "ASC"), Arg::token("desc", "DESC")]).optional(), Arg::token("sorting", "ALPHA").optional()], "Sorts a list, set or sorted set like SORT, without the STORE option (safe on replicas).").acl(&[Acl::Dangerous, Acl::List, Acl::Set, Acl::Sortedset]).acl_not(&[Acl::Keyspace]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0)), KeySpec::new(&[RO, ACCESS], Begin::Unknown, Find::Unknown).notes("For the optional BY/GET keyword. It is marked 'unknown' because the key names derive from the content of the key we sort")]).complexity("O(N+M*log(M)): N elements to sort, M elements in the reply; O(N) without sorting."),
 ];
 
-const SCORE_ERROR: &str = "ERR One or more scores can't be converted into double";
-
 /// The index of SORT's STORE destination in a full command line (`line[0]` is `sort`), as
 /// COMMAND GETKEYS finds it: LIMIT skips two words, BY and GET one, and the last STORE
 /// followed by a word wins.
@@ -227,7 +225,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[Vec<u8>], readonly: bool) -> CmdResult {
             (start, end),
         ) {
             Some(sorted) => sorted,
-            None => return Err(CmdError::from(SCORE_ERROR)),
+            None => return Err(error::SORT_NOT_DOUBLE),
         }
     };
 

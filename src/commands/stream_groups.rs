@@ -98,8 +98,6 @@ const XGROUP_SUBCOMMANDS: &[CommandSpec] = &[
         .complexity("O(1)"),
 ];
 
-const KEY_MUST_EXIST: &str = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.";
-
 /// Never reached: the dispatcher resolves XGROUP's subcommands first.
 fn xgroup_container(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     Err(error::SYNTAX)
@@ -173,7 +171,7 @@ fn xgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         Some(_) => return Err(error::WRONGTYPE),
     };
     if !exists && !mkstream {
-        return Err(CmdError::from(KEY_MUST_EXIST));
+        return Err(error::XGROUP_NO_KEY);
     }
     let needs_group = op == b"setid" || op == b"createconsumer" || op == b"delconsumer";
     if exists && needs_group {
@@ -196,7 +194,7 @@ fn xgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
                 ctx.signal_modified(key);
             }
             let Some(st) = stream_ref(ctx, key) else {
-                return Err(CmdError::from(KEY_MUST_EXIST));
+                return Err(error::XGROUP_NO_KEY);
             };
             if st.groups.contains_key(group) {
                 return Err(error::BUSYGROUP);
@@ -367,12 +365,7 @@ fn field(name: &str, value: Reply) -> (Reply, Reply) {
 fn xinfo_stream(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let opts = &argv[3..];
     let st = info_stream(ctx, &argv[2])?;
-    let syntax = || {
-        CmdError::new(error::sanitize(&format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try XINFO HELP.",
-            error::c_str_prefix(&argv[1], 128)
-        )))
-    };
+    let syntax = || error::xinfo_syntax(&argv[1]);
     let (full, count) = match opts {
         [] => (false, 10),
         [f] if args::is(f, "full") => (true, 10),

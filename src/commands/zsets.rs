@@ -56,15 +56,6 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("bzmpop", -5, &[WRITE, BLOCKING], bzmpop).doc(G, "7.0.0", &[Arg::double("timeout"), Arg::integer("numkeys"), Arg::key("key", 0).multiple(), Arg::oneof("where", &[Arg::token("min", "MIN"), Arg::token("max", "MAX")]), Arg::integer("count").with_token("COUNT").optional()], "Pops members from the first non-empty sorted set among several, waiting for one.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(2), keynum(0, 1, 1))]).complexity("O(K) + O(M*log(N)): K keys named, N members in the sorted set, M members popped."),
 ];
 
-const NAN_SCORE: CmdError = CmdError(std::borrow::Cow::Borrowed(
-    "ERR resulting score is not a number (NaN)",
-));
-const NOT_FLOAT_RANGE: CmdError =
-    CmdError(std::borrow::Cow::Borrowed("ERR min or max is not a float"));
-const NOT_LEX_RANGE: CmdError = CmdError(std::borrow::Cow::Borrowed(
-    "ERR min or max not valid string range item",
-));
-
 /// Most elements a random reply with repetitions may hold. Redis streams any count; the
 /// playground builds replies in memory, so it refuses beyond this rather than exhaust it.
 const MAX_RANDOM_REPLY: u64 = 1 << 22;
@@ -166,8 +157,8 @@ fn parse_score_range(min: &[u8], max: &[u8]) -> Result<ScoreRange, CmdError> {
             _ => strtod_whole(arg).map(|v| (v, false)),
         }
     }
-    let (min, minex) = end(min).ok_or(NOT_FLOAT_RANGE)?;
-    let (max, maxex) = end(max).ok_or(NOT_FLOAT_RANGE)?;
+    let (min, minex) = end(min).ok_or(error::MIN_MAX_NOT_FLOAT)?;
+    let (max, maxex) = end(max).ok_or(error::MIN_MAX_NOT_FLOAT)?;
     Ok(ScoreRange {
         min,
         max,
@@ -189,8 +180,8 @@ fn parse_lex_range(min: &[u8], max: &[u8]) -> Result<LexRange, CmdError> {
             _ => None,
         }
     }
-    let min = end(min).ok_or(NOT_LEX_RANGE)?;
-    let max = end(max).ok_or(NOT_LEX_RANGE)?;
+    let min = end(min).ok_or(error::MIN_MAX_NOT_LEX)?;
+    let max = end(max).ok_or(error::MIN_MAX_NOT_LEX)?;
     Ok(LexRange { min, max })
 }
 
@@ -288,7 +279,7 @@ fn add_generic(ctx: &mut Ctx, key: &[u8], f: AddFlags, pairs: &[(f64, &[u8])]) -
                 }
                 let new = if f.incr { cur + score } else { score };
                 if new.is_nan() {
-                    failure = Some(NAN_SCORE);
+                    failure = Some(error::SCORE_NAN);
                     break;
                 }
                 if (f.lt && new >= cur) || (f.gt && new <= cur) {
