@@ -266,7 +266,7 @@ pub fn lua_to_reply(state: &mut LuaState, v: Val, resp: u8, depth: usize) -> Rep
 }
 
 /// A table's entries in `next` order.
-fn entries(state: &LuaState, t: Table) -> Vec<(Val, Val)> {
+pub(super) fn entries(state: &LuaState, t: Table) -> Vec<(Val, Val)> {
     let mut out = Vec::new();
     let Some(tab) = state.gc.tables.get(t.gc_ref()) else {
         return out;

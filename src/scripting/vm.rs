@@ -477,11 +477,13 @@ fn lua_failure(e: LuaError) -> crate::error::CmdError {
 // Helpers for the native functions.
 // ---------------------------------------------------------------------------------------
 
-fn nargs(state: &LuaState) -> usize {
+/// How many arguments a native function was called with.
+pub(super) fn nargs(state: &LuaState) -> usize {
     state.top.saturating_sub(state.base)
 }
 
-fn arg(state: &LuaState, i: usize) -> Val {
+/// A native function's argument `i` (from 0), nil past the last.
+pub(super) fn arg(state: &LuaState, i: usize) -> Val {
     if i < nargs(state) {
         state.stack_get(state.base + i)
     } else {
