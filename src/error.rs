@@ -574,21 +574,10 @@ errors! {
     RESTORE_POLICY = "ERR Wrong restore policy given, value should be either FLUSH, APPEND or REPLACE.";
 }
 
-/// `ERR Library '<name>' already exists` (FUNCTION LOAD without REPLACE, or twice in one
-/// payload).
-pub fn library_exists(name: &str) -> CmdError {
-    CmdError::new(format!("ERR Library '{}' already exists", name))
-}
-
 /// `ERR Library <name> already exists`: FUNCTION RESTORE APPEND onto a loaded library (here
 /// Redis prints the name without quotes).
 pub fn restore_library_exists(name: &str) -> CmdError {
     CmdError::new(format!("ERR Library {} already exists", name))
-}
-
-/// `ERR Function <name> already exists`: a function name taken by another library.
-pub fn function_exists(name: &str) -> CmdError {
-    CmdError::new(format!("ERR Function {} already exists", name))
 }
 
 // A script running past busy-reply-threshold, and SCRIPT KILL / FUNCTION KILL.
@@ -597,8 +586,6 @@ errors! {
     BUSY_EVAL = "BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.";
     /// The same while a function runs.
     BUSY_FUNCTION = "BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.";
-    /// SCRIPT KILL or FUNCTION KILL with no script running.
-    NOTBUSY = "NOTBUSY No scripts in execution right now.";
     /// SCRIPT KILL or FUNCTION KILL of a script that already wrote.
     UNKILLABLE = "UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.";
 }
@@ -719,3 +706,231 @@ pub fn acl_no_such_command(name: &[u8]) -> CmdError {
 pub fn acl_load_failed(errors: &str) -> CmdError {
     CmdError::new(safe_line(&format!("ERR {}", errors)))
 }
+/// EXEC of a transaction a command spoiled because it was refused (`why` is that refusal).
+pub fn exec_abort(why: &CmdError) -> CmdError {
+    let text = why.text();
+    let why = text.strip_prefix("ERR ").unwrap_or(text);
+    CmdError::new(format!(
+        "EXECABORT Transaction discarded because of: {}",
+        why
+    ))
+}
+
+errors! {
+    /// ZINCRBY or ZADD INCR whose result is NaN.
+    SCORE_NAN = "ERR resulting score is not a number (NaN)";
+    /// A score range bound that is not a number.
+    MIN_MAX_NOT_FLOAT = "ERR min or max is not a float";
+    /// A lexicographic range bound without `[`, `(`, `-` or `+`.
+    MIN_MAX_NOT_LEX = "ERR min or max not valid string range item";
+    /// SORT of a value that is not a number (without ALPHA).
+    SORT_NOT_DOUBLE = "ERR One or more scores can't be converted into double";
+    /// SLOWLOG GET with a count below -1.
+    SLOWLOG_COUNT = "ERR count should be greater than or equal to -1";
+    /// An XGROUP subcommand other than CREATE ... MKSTREAM on a missing key.
+    XGROUP_NO_KEY = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.";
+    /// CLIENT SETNAME (or HELLO SETNAME) with a space or a control character.
+    CLIENT_NAME_INVALID = "ERR Client names cannot contain spaces, newlines or special characters.";
+    /// COMMAND GETKEYS of an unknown command.
+    INVALID_COMMAND = "ERR Invalid command specified";
+    /// SWAPDB's first index that is not an integer.
+    SWAPDB_FIRST = "ERR invalid first DB index";
+    /// SWAPDB's second index that is not an integer.
+    SWAPDB_SECOND = "ERR invalid second DB index";
+    /// SAVE or BGSAVE while a background save runs.
+    BGSAVE_RUNNING = "ERR Background save already in progress";
+    /// SAVE whose snapshot could not be stored: Redis says no more than this.
+    SAVE_FAILED = "ERR";
+    /// SHUTDOWN whose final save failed (without FORCE).
+    SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs.";
+    /// A blocked client ended by CLIENT UNBLOCK ... ERROR.
+    CLIENT_UNBLOCKED = "UNBLOCKED client unblocked via CLIENT UNBLOCK";
+}
+
+/// CLIENT TRACKING with prefixes that overlap (`existing`: one was already registered).
+pub fn prefix_overlap(p: &[u8], q: &[u8], existing: bool) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR Prefix '{}' overlaps with {} prefix '{}'. Prefixes for a single client must not overlap.",
+        c_str_prefix(p, usize::MAX),
+        if existing { "an existing" } else { "another provided" },
+        c_str_prefix(q, usize::MAX)
+    )))
+}
+
+/// XINFO STREAM with options it does not know.
+pub fn xinfo_syntax(sub: &[u8]) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR unknown subcommand or wrong number of arguments for '{}'. Try XINFO HELP.",
+        c_str_prefix(sub, 128)
+    )))
+}
+
+// Scripts and functions.
+errors! {
+    /// EVAL_RO/FCALL_RO of a script or function without the no-writes flag.
+    SCRIPT_WRITE_IN_RO = "ERR Can not execute a script with write flag using *_ro command.";
+    /// The Lua state could not be made.
+    LUA_UNAVAILABLE = "ERR Lua is not available";
+    /// A script's reply nested deeper than the converter goes.
+    LUA_STACK_LIMIT = "ERR reached lua stack limit";
+    /// SCRIPT FLUSH with an option other than SYNC or ASYNC.
+    SCRIPT_FLUSH_OPTION = "ERR SCRIPT FLUSH only support SYNC|ASYNC option";
+    /// FUNCTION FLUSH with an option other than SYNC or ASYNC.
+    FUNCTION_FLUSH_OPTION = "ERR FUNCTION FLUSH only supports SYNC|ASYNC option";
+    /// SCRIPT KILL or FUNCTION KILL with nothing running.
+    NOTBUSY = "NOTBUSY No scripts in execution right now.";
+    /// SCRIPT DEBUG YES or SYNC: no debugger here.
+    LUA_DEBUGGER_UNAVAILABLE = "ERR The Lua debugger is not available on this server";
+    /// SCRIPT DEBUG with another mode.
+    SCRIPT_DEBUG_USAGE = "ERR Use SCRIPT DEBUG YES/SYNC/NO";
+    /// FUNCTION LOAD [REPLACE] without the code.
+    FUNCTION_CODE_MISSING = "ERR Function code is missing";
+    /// A library without its `#!` line.
+    LIBRARY_METADATA_MISSING = "ERR Missing library metadata";
+    /// A `#!` line that does not split into words.
+    LIBRARY_METADATA_INVALID = "ERR Invalid library metadata";
+    /// `name=` twice in a `#!` line.
+    LIBRARY_NAME_TWICE = "ERR Invalid metadata value, name argument was given multiple times";
+    /// A `#!` line without `name=`.
+    LIBRARY_NAME_MISSING = "ERR Library name was not given";
+    /// A library name with other characters than letters, digits and `_`.
+    LIBRARY_NAME_INVALID = "ERR Library names can only contain letters, numbers, or underscores(_) and must be at least one character long";
+    /// A library that registers no function.
+    NO_FUNCTIONS_REGISTERED = "ERR No functions registered";
+    /// FCALL of an unknown function.
+    FUNCTION_NOT_FOUND = "ERR Function not found";
+    /// FCALL with a key count that is not a number or above the arguments.
+    BAD_NUMBER_OF_KEYS = "ERR Bad number of keys provided";
+    /// FUNCTION DELETE of an unknown library.
+    LIBRARY_NOT_FOUND = "ERR Library not found";
+    /// FUNCTION LIST LIBRARYNAME without the pattern.
+    LIBRARY_PATTERN_MISSING = "ERR library name argument was not given";
+    /// A script whose `#!` line has no end.
+    SHEBANG_INVALID = "ERR Invalid script shebang";
+    /// A script whose `#!` line does not split into words.
+    SHEBANG_ENGINE_INVALID = "ERR Invalid engine in script shebang";
+}
+
+/// A `#!` line's word other than `name=...`.
+pub fn library_metadata_value(part: &[u8]) -> CmdError {
+    CmdError::err(format_args!(
+        "Invalid metadata value given: {}",
+        String::from_utf8_lossy(part)
+    ))
+}
+
+/// A library for an engine other than Lua.
+pub fn engine_not_found(engine: &[u8]) -> CmdError {
+    CmdError::err(format_args!(
+        "Engine '{}' not found",
+        String::from_utf8_lossy(engine)
+    ))
+}
+
+/// The Lua state failed to start.
+pub fn lua_init_failed(why: impl std::fmt::Display) -> CmdError {
+    CmdError::err(format_args!("Lua initialization failed: {}", why))
+}
+
+/// FUNCTION LOAD of a library that exists, without REPLACE.
+pub fn library_exists(name: &str) -> CmdError {
+    CmdError::err(format_args!("Library '{}' already exists", name))
+}
+
+/// A library registering a function another library has.
+pub fn function_exists(name: &str) -> CmdError {
+    CmdError::err(format_args!("Function {} already exists", name))
+}
+
+/// FUNCTION LIST with an argument it does not know.
+pub fn function_list_argument(arg: &[u8]) -> CmdError {
+    CmdError::err(format_args!(
+        "Unknown argument {}",
+        c_str_prefix(arg, usize::MAX)
+    ))
+}
+
+/// FUNCTION LOAD with an option it does not know.
+pub fn function_load_option(arg: &[u8]) -> CmdError {
+    CmdError::err(format_args!(
+        "Unknown option given: {}",
+        String::from_utf8_lossy(arg)
+    ))
+}
+
+/// A script that does not compile.
+pub fn script_compile(why: impl std::fmt::Display) -> CmdError {
+    CmdError::err(format_args!(
+        "Error compiling script (new function): {}",
+        why
+    ))
+}
+
+/// A script stopped by SCRIPT KILL after the busy threshold.
+pub fn script_killed(limit_ms: u64, sha: &str) -> CmdError {
+    CmdError::err(format_args!(
+        "Script killed after running longer than busy-reply-threshold ({} ms) script: {}",
+        limit_ms, sha
+    ))
+}
+
+/// A script that raised something other than an error table.
+pub fn script_failed(sha: &str, msg: &str) -> CmdError {
+    CmdError::err(format_args!("Error running script {}, {:.100}", sha, msg))
+}
+
+/// A `#!` line naming another engine than Lua.
+pub fn shebang_engine(engine: &[u8]) -> CmdError {
+    CmdError::err(format_args!(
+        "Unexpected engine in script shebang: {}",
+        String::from_utf8_lossy(engine)
+    ))
+}
+
+/// A `#!` line word other than `flags=`.
+pub fn shebang_option(part: &[u8]) -> CmdError {
+    CmdError::err(format_args!(
+        "Unknown lua shebang option: {}",
+        String::from_utf8_lossy(part)
+    ))
+}
+
+/// A script flag Redis does not know.
+pub fn shebang_flag(flag: &[u8]) -> CmdError {
+    CmdError::err(format_args!(
+        "Unexpected flag in script shebang: {}",
+        String::from_utf8_lossy(flag)
+    ))
+}
+
+// The request parser's complaints, each sent as `ERR Protocol error: <what>`.
+/// An inline request longer than the query buffer allows.
+pub const PROTO_INLINE_TOO_BIG: &str = "too big inline request";
+/// An inline request with an unclosed quote.
+pub const PROTO_UNBALANCED_QUOTES: &str = "unbalanced quotes in request";
+/// A `*count` line without its end in reach.
+pub const PROTO_MBULK_TOO_BIG: &str = "too big mbulk count string";
+/// A `*count` that is not a number in range.
+pub const PROTO_MBULK_LENGTH: &str = "invalid multibulk length";
+/// A `$length` line without its end in reach.
+pub const PROTO_BULK_TOO_BIG: &str = "too big bulk count string";
+/// A `$length` that is not a number in range.
+pub const PROTO_BULK_LENGTH: &str = "invalid bulk length";
+/// A `*count` above what a client that has not authenticated may send.
+pub const PROTO_UNAUTH_MBULK_LENGTH: &str = "unauthenticated multibulk length";
+/// A `$length` above what a client that has not authenticated may send.
+pub const PROTO_UNAUTH_BULK_LENGTH: &str = "unauthenticated bulk length";
+
+/// The whole protocol error line for `what`.
+pub fn protocol(what: &str) -> String {
+    format!("ERR Protocol error: {}", what)
+}
+
+/// A multibulk element that does not start with `$` (the byte is quoted raw).
+pub fn protocol_expected_dollar(got: u8) -> String {
+    protocol(&format!("expected '$', got '{}'", got as char))
+}
+
+/// A blocked XREADGROUP whose stream was deleted while it waited.
+pub const STREAM_GONE: CmdError =
+    CmdError(Cow::Borrowed("UNBLOCKED the stream key no longer exists"));

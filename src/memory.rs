@@ -22,6 +22,7 @@
 //! - streams: the radix tree of nodes counted as Redis counts it, one listpack per node (the
 //!   last one pre-allocated to 4096 bytes), and the consumer groups' structures.
 
+use crate::types::listpack::{entry as lp_entry, int_entry as lp_int};
 use crate::types::{Hash, List, Set, Stream, Value, ZSet};
 
 /// `sizeof(robj)`.
@@ -90,53 +91,6 @@ fn sds_header(len: usize) -> usize {
 /// The allocation of an sds string of `len` bytes created at its exact size.
 pub fn sds_alloc(len: usize) -> usize {
     size_class(sds_header(len) + len + 1)
-}
-
-/// Bytes a listpack entry holding the integer `v` takes, back-length included.
-fn lp_int(v: i64) -> usize {
-    let enc = if (0..=127).contains(&v) {
-        1
-    } else if (-4096..4096).contains(&v) {
-        2
-    } else if (-32768..32768).contains(&v) {
-        3
-    } else if (-8_388_608..8_388_608).contains(&v) {
-        4
-    } else if i32::try_from(v).is_ok() {
-        5
-    } else {
-        9
-    };
-    enc + 1
-}
-
-/// Bytes of a listpack entry's back-length for an entry of `n` bytes.
-fn lp_backlen(n: usize) -> usize {
-    match n {
-        0..=127 => 1,
-        128..=16382 => 2,
-        16383..=2_097_150 => 3,
-        2_097_151..=268_435_454 => 4,
-        _ => 5,
-    }
-}
-
-/// Bytes a listpack entry for `s` takes: strings that read as integers are stored as such.
-pub fn lp_entry(s: &[u8]) -> usize {
-    if s.len() <= 20 {
-        if let Some(v) = crate::util::parse_i64(s) {
-            return lp_int(v);
-        }
-    }
-    let head = if s.len() < 64 {
-        1
-    } else if s.len() < 4096 {
-        2
-    } else {
-        5
-    };
-    let n = head + s.len();
-    n + lp_backlen(n)
 }
 
 /// The listpack entry of a sorted-set score: integral scores are stored as integers, others
@@ -271,46 +225,16 @@ fn zset_usage(z: &ZSet, samples: usize) -> usize {
     add_average(asize, sampled, n, z.len())
 }
 
-/// Nodes of a radix tree holding `keys` (sorted, distinct, none a prefix of another), as
-/// Redis's rax builds it: the root, every key, every branching point and each child of one.
-fn rax_nodes<'a>(keys: impl Iterator<Item = &'a [u8]>) -> usize {
-    let mut nodes: hashbrown::HashSet<&[u8]> = hashbrown::HashSet::new();
-    nodes.insert(&[]);
-    let mut prev: Option<&[u8]> = None;
-    for k in keys {
-        nodes.insert(k);
-        if let Some(p) = prev {
-            let common = p.iter().zip(k).take_while(|(a, b)| a == b).count();
-            nodes.insert(&k[..common]);
-            if common < p.len() {
-                nodes.insert(&p[..=common]);
-            }
-            if common < k.len() {
-                nodes.insert(&k[..=common]);
-            }
-        }
-        prev = Some(k);
-    }
-    nodes.len()
-}
-
 /// Redis's `streamRadixTreeMemoryUsage` for a tree of stream IDs.
 fn rax_usage(ids: &[[u8; 16]]) -> usize {
-    let nodes = rax_nodes(ids.iter().map(|k| k.as_slice()));
+    let nodes = crate::types::stream::rax_nodes(ids);
     ids.len() * 16 + nodes * 4 + nodes * 8 * 30
-}
-
-fn id_key(id: crate::types::stream::StreamId) -> [u8; 16] {
-    let mut k = [0u8; 16];
-    k[..8].copy_from_slice(&id.ms.to_be_bytes());
-    k[8..].copy_from_slice(&id.seq.to_be_bytes());
-    k
 }
 
 fn stream_usage(s: &Stream, samples: usize) -> usize {
     let nodes: Vec<([u8; 16], usize)> = s
         .node_layout()
-        .map(|(id, bytes)| (id_key(id), bytes))
+        .map(|(id, bytes)| (id.key(), bytes))
         .collect();
     let keys: Vec<[u8; 16]> = nodes.iter().map(|(k, _)| *k).collect();
     let mut asize = OBJ + STREAM + rax_usage(&keys);
@@ -336,10 +260,10 @@ fn stream_usage(s: &Stream, samples: usize) -> usize {
         asize += alloc(last, nodes[last].1);
     }
     for g in s.groups.values() {
-        let pel: Vec<[u8; 16]> = g.pel.keys().map(|id| id_key(*id)).collect();
+        let pel: Vec<[u8; 16]> = g.pel.keys().map(|id| id.key()).collect();
         asize += STREAM_CG + rax_usage(&pel) + STREAM_NACK * pel.len();
         for (name, c) in &g.consumers {
-            let cpel: Vec<[u8; 16]> = c.pel.iter().map(|id| id_key(*id)).collect();
+            let cpel: Vec<[u8; 16]> = c.pel.iter().map(|id| id.key()).collect();
             asize += STREAM_CONSUMER + name.len() + rax_usage(&cpel);
         }
     }
@@ -378,14 +302,14 @@ mod tests {
 
     #[test]
     fn radix_tree_nodes() {
-        assert_eq!(rax_nodes(std::iter::empty()), 1);
-        let one = [[0u8; 16]];
-        assert_eq!(rax_nodes(one.iter().map(|k| k.as_slice())), 2);
+        use crate::types::stream::rax_nodes;
+        assert_eq!(rax_nodes(&[]), 1);
+        assert_eq!(rax_nodes(&[[0u8; 16]]), 2);
         let mut a = [0u8; 16];
         let mut b = [0u8; 16];
         a[15] = 1;
         b[15] = 2;
         // root (compressed), the branching point, two leaves.
-        assert_eq!(rax_nodes([a, b].iter().map(|k| k.as_slice())), 4);
+        assert_eq!(rax_nodes(&[a, b]), 4);
     }
 }

@@ -121,7 +121,7 @@ impl Playground {
         if !line.ends_with(' ') && typed > 0 {
             return None;
         }
-        let words = syntax_words(&cli_syntax(spec.syntax));
+        let words = syntax_words(&cli_syntax(spec));
         if typed >= words.len() {
             // Past the fixed part: keep hinting a repeated tail such as `[key ...]`.
             return words.last().filter(|w| w.contains("...")).cloned();
@@ -170,7 +170,7 @@ impl Playground {
         Some(format!(
             "\n  {} {}\n  summary: {}\n  since: {}\n  group: {}\n\n",
             full,
-            cli_syntax(spec.syntax),
+            cli_syntax(spec),
             spec.summary,
             spec.since,
             spec.group.name()
@@ -202,7 +202,7 @@ pub fn command_metadata() -> Vec<CommandMeta> {
             name: c.full_name.replace('|', " ").to_ascii_uppercase(),
             group: c.spec.group.name(),
             since: c.spec.since,
-            syntax: cli_syntax(c.spec.syntax),
+            syntax: cli_syntax(c.spec),
             summary: c.spec.summary,
         })
         .collect();
@@ -210,10 +210,10 @@ pub fn command_metadata() -> Vec<CommandMeta> {
     out
 }
 
-/// A syntax line as redis-cli 7.0 prints it in hints and help: alternatives without spaces
-/// around the bar (`[NX|XX]`, where the documentation writes `[NX | XX]`).
-fn cli_syntax(syntax: &str) -> String {
-    syntax.replace(" | ", "|")
+/// A command's arguments as redis-cli 7.0 prints them in hints and help
+/// (`key value [NX|XX] [GET]`), rendered from the table's argument tree.
+fn cli_syntax(spec: &CommandSpec) -> String {
+    commands::arg_spec::join(spec.args, " ")
 }
 
 /// Splits a syntax line into top-level words, keeping bracketed groups whole

@@ -206,3 +206,74 @@ fn command_info_matches_redis() {
         mismatches.join("\n")
     );
 }
+
+/// The value under `key` in a RESP3 map.
+fn field<'a>(map: &'a Reply, key: &str) -> Option<&'a Reply> {
+    match map {
+        Reply::Map(pairs) => pairs.iter().find(|(k, _)| text(k) == key).map(|(_, v)| v),
+        _ => None,
+    }
+}
+
+/// Compares the `arguments` of one COMMAND DOCS entry and of its subcommands (matched by name),
+/// counting entries that match exactly and describing the ones that do not.
+fn compare_docs(name: &str, redis: &Reply, ours: &Reply, same: &mut usize, out: &mut Vec<String>) {
+    let (r, o) = (field(redis, "arguments"), field(ours, "arguments"));
+    if r == o {
+        *same += 1;
+    } else {
+        out.push(format!(
+            "{}: arguments:\n    redis {}\n    ours  {}",
+            name,
+            r.map(text).unwrap_or_default(),
+            o.map(text).unwrap_or_default()
+        ));
+    }
+    if let Some(Reply::Map(subs)) = field(redis, "subcommands") {
+        for (sub, doc) in subs {
+            let n = text(sub);
+            if let Some(o) = field(ours, "subcommands").and_then(|m| field(m, &n)) {
+                compare_docs(&n, doc, o, same, out);
+            }
+        }
+    }
+}
+
+#[test]
+fn command_docs_arguments_match_redis() {
+    let Some(server) = RedisServer::start() else {
+        println!("command_docs: no redis-server on PATH, nothing to compare with");
+        return;
+    };
+    let mut conn = Conn::connect(server.port).expect("connect to redis-server");
+    let mut engine = Engine::new(EngineOptions::default());
+    let client = engine.open_client(0);
+    let hello = vec![b"HELLO".to_vec(), b"3".to_vec()];
+    conn.call(&hello).expect("HELLO on redis-server");
+    engine.execute(client, &hello, 0);
+    let (mut same, mut mismatches) = (0, Vec::new());
+    for c in commands::all() {
+        let argv = vec![
+            b"COMMAND".to_vec(),
+            b"DOCS".to_vec(),
+            c.name.as_bytes().to_vec(),
+        ];
+        let redis = parse(&conn.call(&argv).expect("COMMAND DOCS on redis-server"));
+        let ours = engine.execute(client, &argv, 0).expect("a reply");
+        let ours = parse(&ours.to_resp(engine.proto(client)));
+        match (field(&redis, c.name), field(&ours, c.name)) {
+            (Some(r), Some(o)) => compare_docs(c.name, r, o, &mut same, &mut mismatches),
+            _ => mismatches.push(format!("{}: missing from a COMMAND DOCS reply", c.name)),
+        }
+    }
+    println!(
+        "command_docs: {} entries with the same arguments as redis-server, {} differ",
+        same,
+        mismatches.len()
+    );
+    assert!(
+        mismatches.is_empty(),
+        "COMMAND DOCS arguments differ from redis-server:\n{}",
+        mismatches.join("\n")
+    );
+}

@@ -8,70 +8,30 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{escape, free_port, Conn, RedisServer};
+use common::{escape, free_port, wait_ready, Conn, OurServer as Server, RedisServer};
 use redis_playground::protocol::render::render_for;
 use redis_playground::protocol::resp::parse_reply;
 
-/// Our server, on a free loopback port; killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-}
-
 impl Server {
-    fn start() -> Server {
-        Server::start_with(&[])
+    /// Ours without persistence, in the foreground.
+    fn launch() -> Server {
+        Server::launch_with(&[])
     }
 
-    fn start_with(extra: &[&str]) -> Server {
-        for _ in 0..5 {
-            let port = free_port();
-            let mut child = Command::new(env!("CARGO_BIN_EXE_redis-playground-server"))
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no", "--daemonize", "no"])
-                .args(extra)
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("start redis-playground-server");
-            // A failure to bind means the free port was taken meanwhile: try another.
-            if wait_ready(&mut child) {
-                return Server { child, port };
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("redis-playground-server did not start");
+    /// Ours without persistence, in the foreground, with `extra` arguments.
+    fn launch_with(extra: &[&str]) -> Server {
+        let mut args = vec!["--save", "", "--appendonly", "no", "--daemonize", "no"];
+        args.extend_from_slice(extra);
+        Server::start(&args)
     }
 
     fn conn(&self) -> Conn {
         Conn::connect(self.port).expect("connect")
-    }
-}
-
-/// Waits until the server says it listens (true) or exits (false). Connecting is no proof:
-/// someone else may own the port.
-fn wait_ready(child: &mut Child) -> bool {
-    let stderr = child.stderr.take().expect("stderr piped");
-    let mut lines = BufReader::new(stderr).lines();
-    let ready = lines
-        .by_ref()
-        .map_while(Result::ok)
-        .any(|l| l.contains("ready to accept"));
-    // Keep draining it so the server never blocks writing a warning.
-    std::thread::spawn(move || lines.for_each(drop));
-    ready
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -121,7 +81,7 @@ fn which(program: &str) -> bool {
 
 #[test]
 fn pipelined_requests_reply_in_order() {
-    let server = Server::start();
+    let server = Server::launch();
     let mut input = Vec::new();
     input.extend_from_slice(b"*1\r\n$4\r\nPING\r\n");
     input.extend_from_slice(b"*2\r\n$4\r\nECHO\r\n$3\r\na\x00b\r\n");
@@ -180,7 +140,7 @@ fn pipelined_requests_reply_in_order() {
 
 #[test]
 fn requests_split_at_every_byte() {
-    let server = Server::start();
+    let server = Server::launch();
     let input = b"*2\r\n$4\r\nECHO\r\n$5\r\nhe\r\no\r\nECHO \"x y\"\r\n*1\r\n$4\r\nPING\r\n";
     let mut s = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
     s.set_nodelay(true).expect("nodelay");
@@ -198,7 +158,7 @@ fn requests_split_at_every_byte() {
 
 #[test]
 fn inline_commands() {
-    let server = Server::start();
+    let server = Server::launch();
     let cases: &[(&[u8], &[u8])] = &[
         (b"PING\n", b"+PONG\r\n"),
         (b"   PING   \r\n", b"+PONG\r\n"),
@@ -384,7 +344,7 @@ fn protocol_cases() -> Vec<(Vec<u8>, Vec<u8>, bool)> {
 
 #[test]
 fn protocol_errors_match_redis() {
-    let server = Server::start();
+    let server = Server::launch();
     let real = RedisServer::start();
     if real.is_none() {
         note("comparison with a live redis-server (checked against recorded replies only)");
@@ -420,7 +380,7 @@ fn protocol_errors_match_redis() {
 
 #[test]
 fn quit_closes_after_the_reply() {
-    let server = Server::start();
+    let server = Server::launch();
     if !supports(&server, &["QUIT"]) {
         return note("QUIT");
     }
@@ -446,7 +406,7 @@ fn quit_closes_after_the_reply() {
 /// tracking redirect to it is broken (Redis's tracking unit checks both).
 #[test]
 fn quit_client_is_gone_once_its_reply_is_read() {
-    let server = Server::start();
+    let server = Server::launch();
     let mut other = server.conn();
     for _ in 0..20 {
         let mut quitter = server.conn();
@@ -476,7 +436,7 @@ fn quit_client_is_gone_once_its_reply_is_read() {
 
 #[test]
 fn shutdown_stops_the_server() {
-    let mut server = Server::start();
+    let mut server = Server::launch();
     // Refusals leave it running.
     let mut conn = server.conn();
     assert_eq!(
@@ -503,7 +463,7 @@ fn shutdown_stops_the_server() {
 
 #[test]
 fn resp3_after_hello() {
-    let server = Server::start();
+    let server = Server::launch();
     if !supports(&server, &["HELLO"]) {
         return note("HELLO");
     }
@@ -529,7 +489,7 @@ fn resp3_after_hello() {
 
 #[test]
 fn connections_share_the_data() {
-    let server = Server::start();
+    let server = Server::launch();
     let (mut a, mut b) = (server.conn(), server.conn());
     // Each connection has its own selected database.
     assert_eq!(a.call(&argv(&["SELECT", "1"])).expect("select"), b"+OK\r\n");
@@ -576,7 +536,7 @@ fn connections_share_the_data() {
 
 #[test]
 fn client_list_shows_socket_addresses() {
-    let server = Server::start();
+    let server = Server::launch();
     if !supports(&server, &["CLIENT", "LIST"]) {
         return note("CLIENT LIST");
     }
@@ -611,7 +571,7 @@ fn client_list_shows_socket_addresses() {
 
 #[test]
 fn messages_reach_an_idle_subscriber() {
-    let server = Server::start();
+    let server = Server::launch();
     if !supports(&server, &["PUBLISH", "probe", "x"]) {
         return note("PUBLISH/SUBSCRIBE");
     }
@@ -646,7 +606,7 @@ fn messages_reach_an_idle_subscriber() {
 
 #[test]
 fn keys_expire_in_the_background() {
-    let server = Server::start();
+    let server = Server::launch();
     if !supports(&server, &["DBSIZE"]) || !supports(&server, &["SET", "probe", "x", "PX", "1"]) {
         return note("active expiry (SET PX, DBSIZE)");
     }
@@ -772,7 +732,7 @@ fn redis_cli_talks_to_it() {
     if !which("redis-cli") {
         return note("redis-cli is not installed");
     }
-    let server = Server::start();
+    let server = Server::launch();
     let real = RedisServer::start();
     let port = server.port;
     assert_eq!(redis_cli(port, &["PING"]), "PONG\n");
@@ -860,7 +820,7 @@ fn redis_py_talks_to_it() {
     if !python_redis_available() {
         return note("redis-py is not installed (pip install redis)");
     }
-    let server = Server::start();
+    let server = Server::launch();
     let p = server.port;
     assert_eq!(
         python(&format!("import redis; r = redis.Redis(port={p}, protocol=2); print(r.ping(), r.echo(b'\\x00\\xff'))")),
@@ -899,7 +859,7 @@ fn redis_py_talks_to_it() {
 
 #[test]
 fn client_kill_closes_an_idle_connection() {
-    let server = Server::start();
+    let server = Server::launch();
     if !supports(&server, &["CLIENT", "ID"]) || !supports(&server, &["CLIENT", "KILL", "ID", "0"]) {
         return note("CLIENT ID / CLIENT KILL");
     }
@@ -941,7 +901,7 @@ fn random_request_streams_match_redis() {
     let Some(real) = RedisServer::start() else {
         return note("random protocol streams against a live redis-server");
     };
-    let server = Server::start();
+    let server = Server::launch();
     let mut state: u64 = std::env::var("FUZZ_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -1020,7 +980,7 @@ fn random_request_streams_match_redis() {
 
 #[test]
 fn blocked_clients_get_their_reply_later() {
-    let server = Server::start();
+    let server = Server::launch();
     if !supports(&server, &["BLPOP", "probe", "0.001"]) || !supports(&server, &["RPUSH", "p", "x"])
     {
         return note("BLPOP / RPUSH");
@@ -1072,7 +1032,7 @@ fn acl_file_load_and_save() {
     let ours_path = dir.join("ours.acl");
     std::fs::write(&ours_path, initial).expect("write");
     let ours_s = ours_path.to_string_lossy().into_owned();
-    let server = Server::start_with(&["--aclfile", &ours_s]);
+    let server = Server::launch_with(&["--aclfile", &ours_s]);
     let redis_path = dir.join("redis.acl");
     std::fs::write(&redis_path, initial).expect("write");
     let redis_s = redis_path.to_string_lossy().into_owned();
@@ -1150,7 +1110,7 @@ fn acl_file_load_and_save() {
 /// `--user` lines and `--requirepass` at start.
 #[test]
 fn users_and_password_from_the_command_line() {
-    let server = Server::start_with(&[
+    let server = Server::launch_with(&[
         "--requirepass",
         "topsecret",
         "--user",
@@ -1191,7 +1151,7 @@ fn users_and_password_from_the_command_line() {
 /// user right after the reply.
 #[test]
 fn deleting_a_user_closes_its_connections() {
-    let server = Server::start();
+    let server = Server::launch();
     let mut admin = server.conn();
     let setuser = argv(&["ACL", "SETUSER", "gone", "on", "nopass", "+@all", "~*"]);
     assert_eq!(admin.call(&setuser).expect("setuser"), b"+OK\r\n");
@@ -1256,7 +1216,7 @@ fn redis_py_acl_methods() {
     if !python_redis_available() {
         return note("redis-py is not installed (pip install redis)");
     }
-    let server = Server::start();
+    let server = Server::launch();
     let p = server.port;
     let script = |p: u16| {
         format!(

@@ -4,45 +4,18 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{argv, free_port, Conn};
-
-/// Our server on a free loopback port; killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-}
+use common::{argv, Conn, OurServer as Server};
 
 impl Server {
-    fn start(extra: &[&str]) -> Server {
-        for _ in 0..5 {
-            let port = free_port();
-            let mut child = Command::new(env!("CARGO_BIN_EXE_redis-playground-server"))
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(["--save", "", "--appendonly", "no"])
-                .args(extra)
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
-                .spawn()
-                .expect("start redis-playground-server");
-            let stderr = child.stderr.take().expect("stderr piped");
-            let mut lines = BufReader::new(stderr).lines();
-            let ready = lines
-                .by_ref()
-                .map_while(Result::ok)
-                .any(|l| l.contains("ready to accept"));
-            std::thread::spawn(move || lines.for_each(drop));
-            if ready {
-                return Server { child, port };
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("redis-playground-server did not start");
+    /// Ours with the arguments every check here shares, then `extra`.
+    fn launch(extra: &[&str]) -> Server {
+        let mut args = vec!["--save", "", "--appendonly", "no"];
+        args.extend_from_slice(extra);
+        Server::start(&args)
     }
 
     fn conn(&self) -> Conn {
@@ -75,13 +48,6 @@ impl Server {
     }
 }
 
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Whether the server closed `s`: reads until EOF or reset (true) or a quiet `secs` (false).
 fn closed_within(s: &mut TcpStream, secs: u64) -> bool {
     let deadline = Instant::now() + Duration::from_secs(secs);
@@ -101,7 +67,7 @@ fn closed_within(s: &mut TcpStream, secs: u64) -> bool {
 
 #[test]
 fn a_query_buffer_past_its_limit_closes_the_client() {
-    let server = Server::start(&["--client-query-buffer-limit", "1mb"]);
+    let server = Server::launch(&["--client-query-buffer-limit", "1mb"]);
     let mut s = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
     // A bulk argument under proto-max-bulk-len, sent in part only: 1.5 MB stay unparsed.
     s.write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$3000000\r\n")
@@ -126,7 +92,7 @@ fn a_query_buffer_past_its_limit_closes_the_client() {
 
 #[test]
 fn a_bulk_past_proto_max_bulk_len_is_a_protocol_error() {
-    let server = Server::start(&["--proto-max-bulk-len", "1mb"]);
+    let server = Server::launch(&["--proto-max-bulk-len", "1mb"]);
     let mut s = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
     s.write_all(b"*2\r\n$3\r\nGET\r\n$1048577\r\n")
         .expect("send");
@@ -147,7 +113,7 @@ fn a_bulk_past_proto_max_bulk_len_is_a_protocol_error() {
 
 #[test]
 fn a_subscriber_that_stops_reading_is_disconnected() {
-    let server = Server::start(&["--client-output-buffer-limit", "pubsub", "256kb", "0", "0"]);
+    let server = Server::launch(&["--client-output-buffer-limit", "pubsub", "256kb", "0", "0"]);
     let mut sub = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
     sub.write_all(b"*2\r\n$9\r\nSUBSCRIBE\r\n$2\r\nch\r\n")
         .expect("subscribe");
@@ -176,7 +142,7 @@ fn a_subscriber_that_stops_reading_is_disconnected() {
 
 #[test]
 fn a_normal_client_that_stops_reading_is_disconnected_when_a_limit_is_set() {
-    let server = Server::start(&["--client-output-buffer-limit", "normal", "1mb", "0", "0"]);
+    let server = Server::launch(&["--client-output-buffer-limit", "normal", "1mb", "0", "0"]);
     let value = "v".repeat(64 * 1024);
     assert_eq!(server.call(&["SET", "big", &value]), "+OK\r\n");
     let mut greedy = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
@@ -198,7 +164,7 @@ fn a_normal_client_that_stops_reading_is_disconnected_when_a_limit_is_set() {
 fn replies_left_unread_stop_reading_not_the_server() {
     // No limit for normal clients (the default): a client that pipelines without reading is
     // no longer read once its replies pile up, and everyone else is served meanwhile.
-    let server = Server::start(&[]);
+    let server = Server::launch(&[]);
     let value = "v".repeat(256 * 1024);
     assert_eq!(server.call(&["SET", "big", &value]), "+OK\r\n");
     let mut greedy = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
@@ -221,7 +187,7 @@ fn replies_left_unread_stop_reading_not_the_server() {
 
 #[test]
 fn maxclients_refuses_with_redis_error() {
-    let server = Server::start(&["--maxclients", "2"]);
+    let server = Server::launch(&["--maxclients", "2"]);
     let mut a = server.conn();
     let _b = server.conn();
     assert_eq!(a.call(&argv(&["PING"])).expect("reply"), b"+PONG\r\n");
@@ -283,7 +249,7 @@ fn ten_thousand_idle_connections() {
     if n < WANTED {
         eprintln!("note: the open file limit ({limit}) allows {n} idle connections, not {WANTED}");
     }
-    let server = Server::start(&["--maxclients", "10100"]);
+    let server = Server::launch(&["--maxclients", "10100"]);
     let started = Instant::now();
     let mut idle = Vec::with_capacity(n);
     for i in 0..n {

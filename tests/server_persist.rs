@@ -4,38 +4,20 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::{argv, free_port, redis_server_path, scratch_dir, Conn, RedisServer};
-
-/// Our server on a free port with its snapshot in `dir`; killed on drop.
-struct Server {
-    child: Child,
-    port: u16,
-}
+use common::{
+    argv, free_port, redis_server_path, scratch_dir, Conn, OurServer as Server, RedisServer,
+};
 
 impl Server {
-    fn start(dir: &Path, extra: &[&str]) -> Server {
-        for _ in 0..5 {
-            let port = free_port();
-            let mut child = spawn(dir, port, extra);
-            let stderr = child.stderr.take().expect("stderr piped");
-            let mut lines = BufReader::new(stderr).lines();
-            let ready = lines
-                .by_ref()
-                .map_while(Result::ok)
-                .any(|l| l.contains("ready to accept"));
-            std::thread::spawn(move || lines.for_each(drop));
-            if ready {
-                return Server { child, port };
-            }
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        panic!("redis-playground-server did not start");
+    /// Ours with its snapshot in `dir`, then `extra`.
+    fn launch(dir: &Path, extra: &[&str]) -> Server {
+        let mut args: Vec<&std::ffi::OsStr> = vec!["--dir".as_ref(), dir.as_os_str()];
+        args.extend(extra.iter().map(|a| std::ffi::OsStr::new(*a)));
+        Server::start(&args)
     }
 
     fn call(&self, words: &[&str]) -> String {
@@ -54,25 +36,6 @@ impl Server {
             std::thread::sleep(Duration::from_millis(20));
         }
     }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn spawn(dir: &Path, port: u16, extra: &[&str]) -> Child {
-    Command::new(env!("CARGO_BIN_EXE_redis-playground-server"))
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-        .arg("--dir")
-        .arg(dir)
-        .args(extra)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start redis-playground-server")
 }
 
 /// Writes one key of every type (and one in another database, one with a TTL).
@@ -125,7 +88,7 @@ fn check(port: u16) {
 fn save_then_restart_brings_the_data_back() {
     let dir = scratch_dir("persist-restart");
     {
-        let s = Server::start(&dir, &["--save", ""]);
+        let s = Server::launch(&dir, &["--save", ""]);
         let mut c = Conn::connect(s.port).expect("connect");
         fill(&mut |w| String::from_utf8_lossy(&c.call(&argv(w)).expect("reply")).into_owned());
         drop(c);
@@ -140,16 +103,16 @@ fn save_then_restart_brings_the_data_back() {
     assert!(dir.join("dump.rdb").exists());
     let entries: Vec<_> = std::fs::read_dir(&dir).unwrap().collect();
     assert_eq!(entries.len(), 1, "no temporary file is left behind");
-    let s = Server::start(&dir, &["--save", ""]);
+    let s = Server::launch(&dir, &["--save", ""]);
     check(s.port);
     // BGSAVE writes too, and a custom file name is used.
     assert_eq!(s.call(&["SET", "later", "1"]), "+OK\r\n");
     assert_eq!(s.call(&["BGSAVE"]), "+Background saving started\r\n");
     drop(s);
-    let s = Server::start(&dir, &["--save", ""]);
+    let s = Server::launch(&dir, &["--save", ""]);
     assert_eq!(s.call(&["GET", "later"]), "$1\r\n1\r\n");
     drop(s);
-    let s = Server::start(&dir, &["--save", "", "--dbfilename", "other.rdb"]);
+    let s = Server::launch(&dir, &["--save", "", "--dbfilename", "other.rdb"]);
     assert_eq!(s.call(&["DBSIZE"]), ":0\r\n");
     assert_eq!(s.call(&["SAVE"]), "+OK\r\n");
     assert!(dir.join("other.rdb").exists());
@@ -159,25 +122,25 @@ fn save_then_restart_brings_the_data_back() {
 #[test]
 fn shutdown_saves_when_rules_exist_and_nosave_does_not() {
     let dir = scratch_dir("persist-shutdown");
-    let s = Server::start(&dir, &["--save", "3600 1"]);
+    let s = Server::launch(&dir, &["--save", "3600 1"]);
     assert_eq!(s.call(&["SET", "k", "v"]), "+OK\r\n");
     let mut c = Conn::connect(s.port).expect("connect");
     let _ = c.call(&argv(&["SHUTDOWN"]));
     assert!(s.wait_exit().success());
-    let s = Server::start(&dir, &["--save", "3600 1"]);
+    let s = Server::launch(&dir, &["--save", "3600 1"]);
     assert_eq!(s.call(&["GET", "k"]), "$1\r\nv\r\n");
     assert_eq!(s.call(&["SET", "k", "changed"]), "+OK\r\n");
     let mut c = Conn::connect(s.port).expect("connect");
     let _ = c.call(&argv(&["SHUTDOWN", "NOSAVE"]));
     assert!(s.wait_exit().success());
     // Without rules, SHUTDOWN SAVE still saves.
-    let s = Server::start(&dir, &["--save", ""]);
+    let s = Server::launch(&dir, &["--save", ""]);
     assert_eq!(s.call(&["GET", "k"]), "$1\r\nv\r\n");
     assert_eq!(s.call(&["SET", "k", "third"]), "+OK\r\n");
     let mut c = Conn::connect(s.port).expect("connect");
     let _ = c.call(&argv(&["SHUTDOWN", "SAVE"]));
     assert!(s.wait_exit().success());
-    let s = Server::start(&dir, &["--save", ""]);
+    let s = Server::launch(&dir, &["--save", ""]);
     assert_eq!(s.call(&["GET", "k"]), "$5\r\nthird\r\n");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -185,7 +148,7 @@ fn shutdown_saves_when_rules_exist_and_nosave_does_not() {
 #[test]
 fn save_rules_write_in_the_background() {
     let dir = scratch_dir("persist-rules");
-    let s = Server::start(&dir, &["--save", "1 1"]);
+    let s = Server::launch(&dir, &["--save", "1 1"]);
     assert_eq!(
         s.call(&["CONFIG", "GET", "save"]),
         "*2\r\n$4\r\nsave\r\n$3\r\n1 1\r\n"
@@ -204,7 +167,7 @@ fn save_rules_write_in_the_background() {
 fn a_corrupt_snapshot_stops_the_start() {
     let dir = scratch_dir("persist-corrupt");
     {
-        let s = Server::start(&dir, &["--save", ""]);
+        let s = Server::launch(&dir, &["--save", ""]);
         assert_eq!(s.call(&["SET", "precious", "data"]), "+OK\r\n");
         assert_eq!(s.call(&["SAVE"]), "+OK\r\n");
     }
@@ -255,7 +218,7 @@ fn snapshots_interchange_with_redis_server() {
     // Ours → redis-server.
     let dir = scratch_dir("persist-to-redis");
     {
-        let s = Server::start(&dir, &["--save", ""]);
+        let s = Server::launch(&dir, &["--save", ""]);
         let mut c = Conn::connect(s.port).expect("connect");
         fill(&mut |w| String::from_utf8_lossy(&c.call(&argv(w)).expect("reply")).into_owned());
         drop(c);
@@ -274,7 +237,7 @@ fn snapshots_interchange_with_redis_server() {
         .join("dump.rdb");
     let dir2 = scratch_dir("persist-from-redis");
     std::fs::copy(&theirs_file, dir2.join("dump.rdb")).unwrap();
-    let s = Server::start(&dir2, &["--save", ""]);
+    let s = Server::launch(&dir2, &["--save", ""]);
     check(s.port);
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&dir2);

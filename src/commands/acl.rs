@@ -14,7 +14,7 @@ pub const COMMANDS: &[CommandSpec] = &[CommandSpec::new("acl", -2, &[], containe
     .doc(
         Group::Server,
         "6.0.0",
-        "<subcommand> [<arg> ...]",
+        &[],
         "Manages ACL users, their permissions and the ACL log.",
     )
     .complexity("Depends on subcommand.")
@@ -28,7 +28,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "6.0.0",
-            "[category]",
+            &[Arg::string("categoryname").optional()],
             "Lists the ACL categories, or the commands in one.",
         )
         .complexity("O(1) since the categories and commands are a fixed set."),
@@ -36,7 +36,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "6.0.0",
-            "username [username ...]",
+            &[Arg::string("username").multiple()],
             "Deletes users and disconnects their clients.",
         )
         .complexity("O(1) amortized time considering the typical user."),
@@ -44,7 +44,11 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "7.0.0",
-            "username command [arg ...]",
+            &[
+                Arg::string("username"),
+                Arg::string("command"),
+                Arg::string("arg").optional().multiple(),
+            ],
             "Tells whether a user could run a command, without running it.",
         )
         .complexity("O(1)."),
@@ -52,7 +56,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "6.0.0",
-            "[bits]",
+            &[Arg::integer("bits").optional()],
             "Makes a random password (256 bits unless told) as hex digits.",
         )
         .complexity("O(1)"),
@@ -60,20 +64,20 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "6.0.0",
-            "username",
+            &[Arg::string("username")],
             "Describes a user: flags, password hashes, commands, keys, channels, selectors.",
         )
         .complexity(
             "O(N). Where N is the number of password, command and pattern rules that the user has.",
         ),
     CommandSpec::new("help", 2, &[LOADING, STALE], help)
-        .doc(Group::Server, "6.0.0", "", "Lists the ACL subcommands.")
+        .doc(Group::Server, "6.0.0", &[], "Lists the ACL subcommands.")
         .complexity("O(1)"),
     CommandSpec::new("list", 2, ADMIN_SUB, list)
         .doc(
             Group::Server,
             "6.0.0",
-            "",
+            &[],
             "Lists every user's rules as an ACL file holds them.",
         )
         .complexity("O(N). Where N is the number of configured users."),
@@ -81,7 +85,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "6.0.0",
-            "",
+            &[],
             "Replaces the users with those of the ACL file.",
         )
         .complexity("O(N). Where N is the number of configured users."),
@@ -89,7 +93,11 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "6.0.0",
-            "[count|RESET]",
+            &[Arg::oneof(
+                "operation",
+                &[Arg::integer("count"), Arg::token("reset", "RESET")],
+            )
+            .optional()],
             "Lists the newest commands, keys, channels and logins ACLs refused, or clears them.",
         )
         .complexity("O(N) with N being the number of entries shown."),
@@ -97,7 +105,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "6.0.0",
-            "",
+            &[],
             "Writes the users to the ACL file.",
         )
         .complexity("O(N). Where N is the number of configured users."),
@@ -105,18 +113,21 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "6.0.0",
-            "username [rule [rule ...]]",
+            &[
+                Arg::string("username"),
+                Arg::string("rule").optional().multiple(),
+            ],
             "Creates a user or changes its rules; all rules apply or none.",
         )
         .complexity("O(N). Where N is the number of rules provided."),
     CommandSpec::new("users", 2, ADMIN_SUB, users)
-        .doc(Group::Server, "6.0.0", "", "Lists the user names.")
+        .doc(Group::Server, "6.0.0", &[], "Lists the user names.")
         .complexity("O(N). Where N is the number of configured users."),
     CommandSpec::new("whoami", 2, PLAIN_SUB, whoami)
         .doc(
             Group::Server,
             "6.0.0",
-            "",
+            &[],
             "Names the user this connection runs as.",
         )
         .complexity("O(1)"),

@@ -14,7 +14,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Connection,
             "1.0.0",
-            "[message]",
+            &[Arg::string("message").optional()],
             "Checks the connection: replies PONG, or the message given.",
         )
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
@@ -23,7 +23,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Connection,
             "1.0.0",
-            "message",
+            &[Arg::string("message")],
             "Replies with the message it was given.",
         )
         .complexity("O(1)"),
@@ -31,7 +31,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Connection,
             "1.0.0",
-            "index",
+            &[Arg::integer("index")],
             "Switches this connection to another numbered database.",
         )
         .complexity("O(1)"),
@@ -44,7 +44,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     .doc(
         Group::Connection,
         "1.0.0",
-        "",
+        &[],
         "Closes the connection once the reply is sent.",
     )
     .complexity("O(1)"),
@@ -57,7 +57,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     .doc(
         Group::Connection,
         "6.2.0",
-        "",
+        &[],
         "Returns the connection to the state of a fresh one.",
     )
     .complexity("O(1)"),
@@ -70,7 +70,20 @@ pub const COMMANDS: &[CommandSpec] = &[
     .doc(
         Group::Connection,
         "6.0.0",
-        "[protover [AUTH username password] [SETNAME clientname]]",
+        &[Arg::block(
+            "arguments",
+            &[
+                Arg::integer("protover"),
+                Arg::block(
+                    "username_password",
+                    &[Arg::string("username"), Arg::string("password")],
+                )
+                .with_token("AUTH")
+                .optional(),
+                Arg::string("clientname").with_token("SETNAME").optional(),
+            ],
+        )
+        .optional()],
         "Chooses the protocol version (RESP2 or RESP3) and describes the server.",
     )
     .complexity("O(1)"),
@@ -83,7 +96,10 @@ pub const COMMANDS: &[CommandSpec] = &[
     .doc(
         Group::Connection,
         "1.0.0",
-        "[username] password",
+        &[
+            Arg::string("username").optional().since("6.0.0"),
+            Arg::string("password"),
+        ],
         "Proves the client knows the password of a user.",
     )
     .complexity("O(N), N being the user's passwords."),
@@ -91,7 +107,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "1.0.0",
-            "",
+            &[],
             "Streams every command the server runs to this connection.",
         )
         .complexity(""),
@@ -99,7 +115,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Connection,
             "2.4.0",
-            "",
+            &[],
             "Inspects and manages client connections.",
         )
         .complexity("Depends on the subcommand.")
@@ -107,22 +123,259 @@ pub const COMMANDS: &[CommandSpec] = &[
 ];
 
 const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("id", 2, &[NOSCRIPT, LOADING, STALE], client_id).doc(Group::Connection, "5.0.0", "", "Replies with this connection's unique id.").complexity("O(1)"),
-    CommandSpec::new("getname", 2, &[NOSCRIPT, LOADING, STALE], client_getname).doc(Group::Connection, "2.6.9", "", "Replies with this connection's name.").complexity("O(1)"),
-    CommandSpec::new("setname", 3, &[NOSCRIPT, LOADING, STALE], client_setname).doc(Group::Connection, "2.6.9", "connection-name", "Names this connection (an empty name clears it).").complexity("O(1)"),
-    CommandSpec::new("list", -2, &[ADMIN, NOSCRIPT, LOADING, STALE], client_list).doc(Group::Connection, "2.4.0", "[TYPE NORMAL|MASTER|REPLICA|PUBSUB] [ID client-id [client-id ...]]", "Describes the connected clients, one line each.").tips(&["nondeterministic_output"]).complexity("O(N), N being the connected clients."),
-    CommandSpec::new("info", 2, &[NOSCRIPT, LOADING, STALE], client_info).doc(Group::Connection, "6.2.0", "", "Describes this connection in CLIENT LIST's line format.").tips(&["nondeterministic_output"]).complexity("O(1)"),
-    CommandSpec::new("getredir", 2, &[NOSCRIPT, LOADING, STALE], client_getredir).doc(Group::Connection, "6.0.0", "", "Replies with the client tracking redirection target (-1: none).").complexity("O(1)"),
-    CommandSpec::new("trackinginfo", 2, &[NOSCRIPT, LOADING, STALE], client_trackinginfo).doc(Group::Connection, "6.2.0", "", "Describes this connection's client-side caching state.").complexity("O(1)"),
-    CommandSpec::new("no-evict", 3, &[ADMIN, NOSCRIPT, LOADING, STALE], client_no_evict).doc(Group::Connection, "7.0.0", "ON|OFF", "Exempts this connection from client eviction.").complexity("O(1)"),
-    CommandSpec::new("kill", -3, &[ADMIN, NOSCRIPT, LOADING, STALE], client_kill).doc(Group::Connection, "2.4.0", "ip:port|[ID client-id] [TYPE NORMAL|MASTER|SLAVE|REPLICA|PUBSUB] [USER username] [ADDR ip:port] [LADDR ip:port] [SKIPME YES|NO]", "Closes the connections that match the filters.").complexity("O(N), N being the connected clients."),
-    CommandSpec::new("reply", 3, &[NOSCRIPT, LOADING, STALE], client_reply).doc(Group::Connection, "3.2.0", "ON|OFF|SKIP", "Turns the server's replies to this connection off, on, or off for one command.").complexity("O(1)"),
-    CommandSpec::new("unblock", -3, &[ADMIN, NOSCRIPT, LOADING, STALE], client_unblock).doc(Group::Connection, "5.0.0", "client-id [TIMEOUT|ERROR]", "Ends another connection's wait in a blocking command, as a timeout or an error.").complexity("O(log N), N being the connected clients."),
-    CommandSpec::new("pause", -3, &[ADMIN, NOSCRIPT, LOADING, STALE], client_pause).doc(Group::Connection, "2.9.50", "timeout [WRITE|ALL]", "Holds the commands of every client (or only writes) for some milliseconds.").complexity("O(1)"),
-    CommandSpec::new("unpause", 2, &[ADMIN, NOSCRIPT, LOADING, STALE], client_unpause).doc(Group::Connection, "6.2.0", "", "Ends a CLIENT PAUSE at once.").complexity("O(N), N being the paused clients."),
-    CommandSpec::new("tracking", -3, &[NOSCRIPT, LOADING, STALE], client_tracking).doc(Group::Connection, "6.0.0", "ON|OFF [REDIRECT client-id] [PREFIX prefix [PREFIX prefix ...]] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]", "Turns server-assisted client-side caching on or off for this connection.").complexity("O(1), more with some options."),
-    CommandSpec::new("caching", 3, &[NOSCRIPT, LOADING, STALE], client_caching).doc(Group::Connection, "6.0.0", "YES|NO", "Says whether the keys of the next command are tracked (OPTIN / OPTOUT).").complexity("O(1)"),
-    CommandSpec::new("help", 2, &[LOADING, STALE], client_help).doc(Group::Connection, "5.0.0", "", "Lists the CLIENT subcommands.").complexity("O(1)"),
+    CommandSpec::new("id", 2, &[NOSCRIPT, LOADING, STALE], client_id)
+        .doc(
+            Group::Connection,
+            "5.0.0",
+            &[],
+            "Replies with this connection's unique id.",
+        )
+        .complexity("O(1)"),
+    CommandSpec::new("getname", 2, &[NOSCRIPT, LOADING, STALE], client_getname)
+        .doc(
+            Group::Connection,
+            "2.6.9",
+            &[],
+            "Replies with this connection's name.",
+        )
+        .complexity("O(1)"),
+    CommandSpec::new("setname", 3, &[NOSCRIPT, LOADING, STALE], client_setname)
+        .doc(
+            Group::Connection,
+            "2.6.9",
+            &[Arg::string("connection-name")],
+            "Names this connection (an empty name clears it).",
+        )
+        .complexity("O(1)"),
+    CommandSpec::new("list", -2, &[ADMIN, NOSCRIPT, LOADING, STALE], client_list)
+        .doc(
+            Group::Connection,
+            "2.4.0",
+            &[
+                Arg::oneof(
+                    "normal_master_replica_pubsub",
+                    &[
+                        Arg::token("normal", "NORMAL"),
+                        Arg::token("master", "MASTER"),
+                        Arg::token("replica", "REPLICA"),
+                        Arg::token("pubsub", "PUBSUB"),
+                    ],
+                )
+                .with_token("TYPE")
+                .optional()
+                .since("5.0.0"),
+                Arg::block("id", &[Arg::integer("client-id").multiple()])
+                    .with_token("ID")
+                    .optional()
+                    .since("6.2.0"),
+            ],
+            "Describes the connected clients, one line each.",
+        )
+        .tips(&["nondeterministic_output"])
+        .complexity("O(N), N being the connected clients."),
+    CommandSpec::new("info", 2, &[NOSCRIPT, LOADING, STALE], client_info)
+        .doc(
+            Group::Connection,
+            "6.2.0",
+            &[],
+            "Describes this connection in CLIENT LIST's line format.",
+        )
+        .tips(&["nondeterministic_output"])
+        .complexity("O(1)"),
+    CommandSpec::new("getredir", 2, &[NOSCRIPT, LOADING, STALE], client_getredir)
+        .doc(
+            Group::Connection,
+            "6.0.0",
+            &[],
+            "Replies with the client tracking redirection target (-1: none).",
+        )
+        .complexity("O(1)"),
+    CommandSpec::new(
+        "trackinginfo",
+        2,
+        &[NOSCRIPT, LOADING, STALE],
+        client_trackinginfo,
+    )
+    .doc(
+        Group::Connection,
+        "6.2.0",
+        &[],
+        "Describes this connection's client-side caching state.",
+    )
+    .complexity("O(1)"),
+    CommandSpec::new(
+        "no-evict",
+        3,
+        &[ADMIN, NOSCRIPT, LOADING, STALE],
+        client_no_evict,
+    )
+    .doc(
+        Group::Connection,
+        "7.0.0",
+        &[Arg::oneof(
+            "enabled",
+            &[Arg::token("on", "ON"), Arg::token("off", "OFF")],
+        )],
+        "Exempts this connection from client eviction.",
+    )
+    .complexity("O(1)"),
+    CommandSpec::new("kill", -3, &[ADMIN, NOSCRIPT, LOADING, STALE], client_kill)
+        .doc(
+            Group::Connection,
+            "2.4.0",
+            &[Arg::oneof(
+                "filter",
+                &[
+                    Arg::string("ip:port").deprecated_since("2.8.12"),
+                    Arg::oneof(
+                        "new-format",
+                        &[
+                            Arg::integer("client-id")
+                                .with_token("ID")
+                                .optional()
+                                .since("2.8.12"),
+                            Arg::oneof(
+                                "normal_master_slave_pubsub",
+                                &[
+                                    Arg::token("normal", "NORMAL"),
+                                    Arg::token("master", "MASTER").since("3.2.0"),
+                                    Arg::token("slave", "SLAVE"),
+                                    Arg::token("replica", "REPLICA").since("5.0.0"),
+                                    Arg::token("pubsub", "PUBSUB"),
+                                ],
+                            )
+                            .with_token("TYPE")
+                            .optional()
+                            .since("2.8.12"),
+                            Arg::string("username").with_token("USER").optional(),
+                            Arg::string("ip:port").with_token("ADDR").optional(),
+                            Arg::string("ip:port")
+                                .with_token("LADDR")
+                                .optional()
+                                .since("6.2.0"),
+                            Arg::string("yes/no").with_token("SKIPME").optional(),
+                        ],
+                    )
+                    .multiple(),
+                ],
+            )],
+            "Closes the connections that match the filters.",
+        )
+        .complexity("O(N), N being the connected clients."),
+    CommandSpec::new("reply", 3, &[NOSCRIPT, LOADING, STALE], client_reply)
+        .doc(
+            Group::Connection,
+            "3.2.0",
+            &[Arg::oneof(
+                "on_off_skip",
+                &[
+                    Arg::token("on", "ON"),
+                    Arg::token("off", "OFF"),
+                    Arg::token("skip", "SKIP"),
+                ],
+            )],
+            "Turns the server's replies to this connection off, on, or off for one command.",
+        )
+        .complexity("O(1)"),
+    CommandSpec::new(
+        "unblock",
+        -3,
+        &[ADMIN, NOSCRIPT, LOADING, STALE],
+        client_unblock,
+    )
+    .doc(
+        Group::Connection,
+        "5.0.0",
+        &[
+            Arg::integer("client-id"),
+            Arg::oneof(
+                "timeout_error",
+                &[
+                    Arg::token("timeout", "TIMEOUT"),
+                    Arg::token("error", "ERROR"),
+                ],
+            )
+            .optional(),
+        ],
+        "Ends another connection's wait in a blocking command, as a timeout or an error.",
+    )
+    .complexity("O(log N), N being the connected clients."),
+    CommandSpec::new(
+        "pause",
+        -3,
+        &[ADMIN, NOSCRIPT, LOADING, STALE],
+        client_pause,
+    )
+    .doc(
+        Group::Connection,
+        "2.9.50",
+        &[
+            Arg::integer("timeout"),
+            Arg::oneof(
+                "mode",
+                &[Arg::token("write", "WRITE"), Arg::token("all", "ALL")],
+            )
+            .optional()
+            .since("6.2.0"),
+        ],
+        "Holds the commands of every client (or only writes) for some milliseconds.",
+    )
+    .complexity("O(1)"),
+    CommandSpec::new(
+        "unpause",
+        2,
+        &[ADMIN, NOSCRIPT, LOADING, STALE],
+        client_unpause,
+    )
+    .doc(
+        Group::Connection,
+        "6.2.0",
+        &[],
+        "Ends a CLIENT PAUSE at once.",
+    )
+    .complexity("O(N), N being the paused clients."),
+    CommandSpec::new("tracking", -3, &[NOSCRIPT, LOADING, STALE], client_tracking)
+        .doc(
+            Group::Connection,
+            "6.0.0",
+            &[
+                Arg::oneof(
+                    "status",
+                    &[Arg::token("on", "ON"), Arg::token("off", "OFF")],
+                ),
+                Arg::integer("client-id").with_token("REDIRECT").optional(),
+                Arg::string("prefix")
+                    .with_token("PREFIX")
+                    .optional()
+                    .multiple()
+                    .multiple_token(),
+                Arg::token("bcast", "BCAST").optional(),
+                Arg::token("optin", "OPTIN").optional(),
+                Arg::token("optout", "OPTOUT").optional(),
+                Arg::token("noloop", "NOLOOP").optional(),
+            ],
+            "Turns server-assisted client-side caching on or off for this connection.",
+        )
+        .complexity("O(1), more with some options."),
+    CommandSpec::new("caching", 3, &[NOSCRIPT, LOADING, STALE], client_caching)
+        .doc(
+            Group::Connection,
+            "6.0.0",
+            &[Arg::oneof(
+                "mode",
+                &[Arg::token("yes", "YES"), Arg::token("no", "NO")],
+            )],
+            "Says whether the keys of the next command are tracked (OPTIN / OPTOUT).",
+        )
+        .complexity("O(1)"),
+    CommandSpec::new("help", 2, &[LOADING, STALE], client_help)
+        .doc(
+            Group::Connection,
+            "5.0.0",
+            &[],
+            "Lists the CLIENT subcommands.",
+        )
+        .complexity("O(1)"),
 ];
 
 /// `PING [message]` → `+PONG`, or the message as a bulk string; `["pong", message]` for a
@@ -189,8 +442,6 @@ fn reset(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     Ok(Reply::status("RESET"))
 }
 
-const BAD_NAME: &str = "ERR Client names cannot contain spaces, newlines or special characters.";
-
 /// Redis accepts client names made of the printable ASCII characters other than space.
 fn valid_name(name: &[u8]) -> bool {
     name.iter().all(|c| (b'!'..=b'~').contains(c))
@@ -219,7 +470,7 @@ fn hello(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             j += 3;
         } else if args::is(opt, "setname") && more >= 1 {
             if !valid_name(&argv[j + 1]) {
-                return Err(CmdError::from(BAD_NAME));
+                return Err(error::CLIENT_NAME_INVALID);
             }
             let n = &argv[j + 1];
             ctx.client().name = if n.is_empty() { None } else { Some(n.to_vec()) };
@@ -314,7 +565,7 @@ fn client_getname(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 fn client_setname(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let name = &argv[2];
     if !valid_name(name) {
-        return Err(CmdError::from(BAD_NAME));
+        return Err(error::CLIENT_NAME_INVALID);
     }
     ctx.client().name = if name.is_empty() {
         None
@@ -558,12 +809,7 @@ fn overlap(a: &[u8], b: &[u8]) -> bool {
 }
 
 fn overlap_error(p: &[u8], q: &[u8], existing: bool) -> Reply {
-    Reply::Error(error::sanitize(&format!(
-        "ERR Prefix '{}' overlaps with {} prefix '{}'. Prefixes for a single client must not overlap.",
-        error::c_str_prefix(p, usize::MAX),
-        if existing { "an existing" } else { "another provided" },
-        error::c_str_prefix(q, usize::MAX)
-    )).into())
+    Reply::Error(error::prefix_overlap(p, q, existing).0)
 }
 
 /// `CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p ...] [BCAST] [OPTIN] [OPTOUT] [NOLOOP]` →
@@ -893,8 +1139,7 @@ fn client_unblock(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let Ok(target) = u64::try_from(id) else {
         return Ok(Reply::Integer(0));
     };
-    let error =
-        as_error.then(|| Reply::Error("UNBLOCKED client unblocked via CLIENT UNBLOCK".into()));
+    let error = as_error.then_some(Reply::Error(error::CLIENT_UNBLOCKED.0));
     let now = ctx.now;
     Ok(Reply::Integer(i64::from(
         ctx.eng.unblock(target, error, now),

@@ -15,7 +15,7 @@ pub const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "2.8.13",
-            "",
+            &[],
             "Counts the commands this server knows.",
         )
         .acl(&[Acl::Connection])
@@ -24,7 +24,7 @@ pub const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "7.0.0",
-            "[command-name [command-name ...]]",
+            &[Arg::string("command-name").optional().multiple()],
             "Describes commands for people: summary, version, arguments.",
         )
         .acl(&[Acl::Connection])
@@ -34,7 +34,7 @@ pub const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "2.8.13",
-            "command [arg [arg ...]]",
+            &[],
             "Lists the keys a full command line names.",
         )
         .acl(&[Acl::Connection])
@@ -43,20 +43,25 @@ pub const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "7.0.0",
-            "command [arg [arg ...]]",
+            &[],
             "Lists the keys a full command line names, each with its access flags.",
         )
         .acl(&[Acl::Connection])
         .complexity("O(N), N being the arguments of the command line given."),
     CommandSpec::new("help", 2, &[LOADING, STALE], help)
-        .doc(Group::Server, "5.0.0", "", "Lists the COMMAND subcommands.")
+        .doc(
+            Group::Server,
+            "5.0.0",
+            &[],
+            "Lists the COMMAND subcommands.",
+        )
         .acl(&[Acl::Connection])
         .complexity("O(1)"),
     CommandSpec::new("info", -2, &[LOADING, STALE], info)
         .doc(
             Group::Server,
             "2.8.13",
-            "[command-name [command-name ...]]",
+            &[Arg::string("command-name").optional().multiple()],
             "Describes commands for clients: arity, flags, keys.",
         )
         .acl(&[Acl::Connection])
@@ -66,7 +71,16 @@ pub const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "7.0.0",
-            "[FILTERBY MODULE module-name|ACLCAT category|PATTERN pattern]",
+            &[Arg::oneof(
+                "filterby",
+                &[
+                    Arg::string("module-name").with_token("MODULE"),
+                    Arg::string("category").with_token("ACLCAT"),
+                    Arg::pattern("pattern").with_token("PATTERN"),
+                ],
+            )
+            .with_token("FILTERBY")
+            .optional()],
             "Lists command names, optionally filtered.",
         )
         .acl(&[Acl::Connection])
@@ -212,7 +226,7 @@ fn key_spec_reply(spec: &KeySpec) -> Reply {
 }
 
 /// `COMMAND DOCS [command-name ...]` → map of command name to its documentation: summary,
-/// since, group, complexity, arguments (from the syntax line), subcommands. Unknown names are
+/// since, group, complexity, arguments (from the table's argument trees), subcommands. Unknown names are
 /// left out.
 fn docs(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let chosen: Vec<(String, &'static CommandSpec)> = if argv.len() == 2 {
@@ -238,9 +252,11 @@ fn doc_reply(full_name: &str, c: &CommandSpec) -> Reply {
     if !c.complexity.is_empty() {
         pairs.push((b("complexity"), b(c.complexity)));
     }
-    let args = super::syntax::parse(c.syntax, !c.key_specs.is_empty());
-    if !args.is_empty() {
-        pairs.push((b("arguments"), Reply::Array(args)));
+    if !c.args.is_empty() {
+        pairs.push((
+            b("arguments"),
+            Reply::Array(c.args.iter().map(|a| a.reply()).collect()),
+        ));
     }
     if !c.subcommands.is_empty() {
         let parent = full_name.split('|').next().unwrap_or(full_name);
@@ -350,13 +366,12 @@ fn getkeysandflags(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// Positions (in `line`, the command name at 0) and access flags of the keys of a full
 /// command line, with COMMAND GETKEYS's errors.
 fn keys_of(line: &[Vec<u8>]) -> Result<Vec<(usize, KeyFlags)>, CmdError> {
-    const INVALID_CMD: &str = "ERR Invalid command specified";
-    let top = lookup(&line[0]).ok_or(CmdError::from(INVALID_CMD))?;
+    let top = lookup(&line[0]).ok_or(error::INVALID_COMMAND)?;
     let cmd = if top.subcommands.is_empty() {
         top
     } else {
         match line.get(1) {
-            Some(sub) => top.subcommand(sub).ok_or(CmdError::from(INVALID_CMD))?,
+            Some(sub) => top.subcommand(sub).ok_or(error::INVALID_COMMAND)?,
             None => top,
         }
     };
@@ -447,7 +462,7 @@ mod tests {
     #[test]
     fn describe_prints_specs_like_redis() {
         const GET: CommandSpec = CommandSpec::new("get", 2, &[READONLY, FAST], noop)
-            .doc(Group::String, "1.0.0", "key", "")
+            .doc(Group::String, "1.0.0", &[], "")
             .key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]);
         let r = describe("get", &GET).to_resp(2);
         let text = String::from_utf8_lossy(&r).into_owned();

@@ -16,31 +16,31 @@ use crate::util::glob::glob_match;
 /// This group's commands. Arity, flags, key positions, tips and key specs are Redis 7.0.15's
 /// (`tools/command_spec.py`); complexity as COMMAND DOCS states it.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("del", -2, &[WRITE], del).doc(Group::Generic, "1.0.0", "key [key ...]", "Deletes keys; replies how many existed.").tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).key_specs(&[KeySpec::new(&[RM, DELETE], index(1), range(-1, 1, 0))]).complexity("O(N) for N keys removed; a collection of M elements costs O(M) of its own, a string O(1)."),
-    CommandSpec::new("unlink", -2, &[WRITE, FAST], unlink).doc(Group::Generic, "4.0.0", "key [key ...]", "Deletes keys like DEL (Redis frees big values in the background).").tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).key_specs(&[KeySpec::new(&[RM, DELETE], index(1), range(-1, 1, 0))]).complexity("O(1) per key, whatever its size; freeing its memory (O(N) in its allocations) happens later."),
-    CommandSpec::new("exists", -2, &[READONLY, FAST], exists).doc(Group::Generic, "1.0.0", "key [key ...]", "Counts how many of the given keys exist (a key named twice counts twice).").tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).key_specs(&[KeySpec::new(&[RO], index(1), range(-1, 1, 0))]).complexity("O(N), N being the keys named."),
-    CommandSpec::new("type", 2, &[READONLY, FAST], type_cmd).doc(Group::Generic, "1.0.0", "key", "Names the type of the value at a key, or none.").key_specs(&[KeySpec::new(&[RO], index(1), range(0, 1, 0))]).complexity("O(1)"),
-    CommandSpec::new("rename", 3, &[WRITE], rename).doc(Group::Generic, "1.0.0", "key newkey", "Gives a key a new name, replacing any key already under that name.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(0, 1, 0)), KeySpec::new(&[OW, UPDATE], index(2), range(0, 1, 0))]).complexity("O(1)"),
-    CommandSpec::new("renamenx", 3, &[WRITE, FAST], renamenx).doc(Group::Generic, "1.0.0", "key newkey", "Gives a key a new name only if no key has that name yet.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(0, 1, 0)), KeySpec::new(&[OW, INSERT], index(2), range(0, 1, 0))]).complexity("O(1)"),
-    CommandSpec::new("copy", -3, &[WRITE, DENYOOM], copy).doc(Group::Generic, "6.2.0", "source destination [DB destination-db] [REPLACE]", "Copies a key's value and expiry to another key, possibly in another database.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0)), KeySpec::new(&[OW, UPDATE], index(2), range(0, 1, 0))]).complexity("O(1) for a string; O(N) at worst for a collection of N elements."),
-    CommandSpec::new("move", 3, &[WRITE, FAST], move_cmd).doc(Group::Generic, "1.0.0", "key db", "Moves a key to another database if no key of that name is there.").key_specs(&[KeySpec::new(&[RW, ACCESS, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1)"),
-    CommandSpec::new("expire", -3, &[WRITE, FAST], expire).doc(Group::Generic, "1.0.0", "key seconds [NX | XX | GT | LT]", "Makes a key expire after a number of seconds.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1)"),
-    CommandSpec::new("pexpire", -3, &[WRITE, FAST], pexpire).doc(Group::Generic, "2.6.0", "key milliseconds [NX | XX | GT | LT]", "Makes a key expire after a number of milliseconds.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1)"),
-    CommandSpec::new("expireat", -3, &[WRITE, FAST], expireat).doc(Group::Generic, "1.2.0", "key unix-time-seconds [NX | XX | GT | LT]", "Makes a key expire at a Unix time given in seconds.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1)"),
-    CommandSpec::new("pexpireat", -3, &[WRITE, FAST], pexpireat).doc(Group::Generic, "2.6.0", "key unix-time-milliseconds [NX | XX | GT | LT]", "Makes a key expire at a Unix time given in milliseconds.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1)"),
-    CommandSpec::new("expiretime", 2, &[READONLY, FAST], expiretime).doc(Group::Generic, "7.0.0", "key", "Tells the Unix time in seconds at which a key expires.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(1)"),
-    CommandSpec::new("pexpiretime", 2, &[READONLY, FAST], pexpiretime).doc(Group::Generic, "7.0.0", "key", "Tells the Unix time in milliseconds at which a key expires.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(1)"),
-    CommandSpec::new("ttl", 2, &[READONLY, FAST], ttl).doc(Group::Generic, "1.0.0", "key", "Tells how many seconds a key has left to live.").tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(1)"),
-    CommandSpec::new("pttl", 2, &[READONLY, FAST], pttl).doc(Group::Generic, "2.6.0", "key", "Tells how many milliseconds a key has left to live.").tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(1)"),
-    CommandSpec::new("persist", 2, &[WRITE, FAST], persist).doc(Group::Generic, "2.2.0", "key", "Removes a key's expiry so it lives until deleted.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1)"),
-    CommandSpec::new("keys", 2, &[READONLY], keys).doc(Group::Generic, "1.0.0", "pattern", "Lists every key whose name matches a glob pattern.").acl(&[Acl::Dangerous]).tips(&["request_policy:all_shards", "nondeterministic_output_order"]).complexity("O(N), N being the keys in the database (for short names and patterns)."),
-    CommandSpec::new("scan", -2, &[READONLY], scan_cmd).doc(Group::Generic, "2.8.0", "cursor [MATCH pattern] [COUNT count] [TYPE type]", "Walks the keyspace a few keys per call, resuming from a cursor.").tips(&["nondeterministic_output", "request_policy:special"]).complexity("O(1) per call; O(N) for a whole walk back to cursor 0, N being the collection's size."),
-    CommandSpec::new("randomkey", 1, &[READONLY], randomkey).doc(Group::Generic, "1.0.0", "", "Picks a key at random.").tips(&["request_policy:all_shards", "nondeterministic_output"]).complexity("O(1)"),
-    CommandSpec::new("touch", -2, &[READONLY, FAST], touch).doc(Group::Generic, "3.2.1", "key [key ...]", "Marks keys as just accessed; replies how many exist.").tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).key_specs(&[KeySpec::new(&[RO], index(1), range(-1, 1, 0))]).complexity("O(N), N being the keys named."),
-    CommandSpec::new("dump", 2, &[READONLY], dump).doc(Group::Generic, "2.6.0", "key", "Serializes a key's value in Redis's DUMP format (RDB encoding, version, CRC-64); nil if missing.").tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(1) to find the key, then O(N*M) to serialize N inner elements of average size M."),
-    CommandSpec::new("restore", -4, &[WRITE, DENYOOM], restore).doc(Group::Generic, "2.6.0", "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]", "Creates a key from a DUMP payload, with a TTL in ms (0: none).").acl(&[Acl::Dangerous]).key_specs(&[KeySpec::new(&[OW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1) to create the key, then O(N*M) to rebuild N inner elements of average size M (O(N*M*log(N)) for sorted sets)."),
-    CommandSpec::new("restore-asking", -4, &[WRITE, DENYOOM, ASKING], restore).doc(Group::Server, "3.0.0", "key ttl serialized-value [REPLACE] [ABSTTL] [IDLETIME seconds] [FREQ frequency]", "RESTORE as cluster slot migration sends it (accepted during an import); internal.").acl(&[Acl::Keyspace, Acl::Dangerous]).key_specs(&[KeySpec::new(&[OW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1) to create the key, then O(N*M) to rebuild N inner elements of average size M (O(N*M*log(N)) for sorted sets)."),
-    CommandSpec::new("object", -2, &[], object).doc(Group::Generic, "2.2.3", "<subcommand> [<arg> ...]", "Inspects how a key's value is stored: encoding, references, idle time, frequency.").complexity("Depends on the subcommand.").subs(OBJECT_SUBCOMMANDS),
+    CommandSpec::new("del", -2, &[WRITE], del).doc(Group::Generic, "1.0.0", &[Arg::key("key", 0).multiple()], "Deletes keys; replies how many existed.").tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).key_specs(&[KeySpec::new(&[RM, DELETE], index(1), range(-1, 1, 0))]).complexity("O(N) for N keys removed; a collection of M elements costs O(M) of its own, a string O(1)."),
+    CommandSpec::new("unlink", -2, &[WRITE, FAST], unlink).doc(Group::Generic, "4.0.0", &[Arg::key("key", 0).multiple()], "Deletes keys like DEL (Redis frees big values in the background).").tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).key_specs(&[KeySpec::new(&[RM, DELETE], index(1), range(-1, 1, 0))]).complexity("O(1) per key, whatever its size; freeing its memory (O(N) in its allocations) happens later."),
+    CommandSpec::new("exists", -2, &[READONLY, FAST], exists).doc(Group::Generic, "1.0.0", &[Arg::key("key", 0).multiple()], "Counts how many of the given keys exist (a key named twice counts twice).").tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).key_specs(&[KeySpec::new(&[RO], index(1), range(-1, 1, 0))]).complexity("O(N), N being the keys named."),
+    CommandSpec::new("type", 2, &[READONLY, FAST], type_cmd).doc(Group::Generic, "1.0.0", &[Arg::key("key", 0)], "Names the type of the value at a key, or none.").key_specs(&[KeySpec::new(&[RO], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("rename", 3, &[WRITE], rename).doc(Group::Generic, "1.0.0", &[Arg::key("key", 0), Arg::key("newkey", 1)], "Gives a key a new name, replacing any key already under that name.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(0, 1, 0)), KeySpec::new(&[OW, UPDATE], index(2), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("renamenx", 3, &[WRITE, FAST], renamenx).doc(Group::Generic, "1.0.0", &[Arg::key("key", 0), Arg::key("newkey", 1)], "Gives a key a new name only if no key has that name yet.").key_specs(&[KeySpec::new(&[RW, ACCESS, DELETE], index(1), range(0, 1, 0)), KeySpec::new(&[OW, INSERT], index(2), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("copy", -3, &[WRITE, DENYOOM], copy).doc(Group::Generic, "6.2.0", &[Arg::key("source", 0), Arg::key("destination", 1), Arg::integer("destination-db").with_token("DB").optional(), Arg::token("replace", "REPLACE").optional()], "Copies a key's value and expiry to another key, possibly in another database.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0)), KeySpec::new(&[OW, UPDATE], index(2), range(0, 1, 0))]).complexity("O(1) for a string; O(N) at worst for a collection of N elements."),
+    CommandSpec::new("move", 3, &[WRITE, FAST], move_cmd).doc(Group::Generic, "1.0.0", &[Arg::key("key", 0), Arg::integer("db")], "Moves a key to another database if no key of that name is there.").key_specs(&[KeySpec::new(&[RW, ACCESS, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("expire", -3, &[WRITE, FAST], expire).doc(Group::Generic, "1.0.0", &[Arg::key("key", 0), Arg::integer("seconds"), Arg::oneof("condition", &[Arg::token("nx", "NX"), Arg::token("xx", "XX"), Arg::token("gt", "GT"), Arg::token("lt", "LT")]).optional().since("7.0.0")], "Makes a key expire after a number of seconds.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("pexpire", -3, &[WRITE, FAST], pexpire).doc(Group::Generic, "2.6.0", &[Arg::key("key", 0), Arg::integer("milliseconds"), Arg::oneof("condition", &[Arg::token("nx", "NX"), Arg::token("xx", "XX"), Arg::token("gt", "GT"), Arg::token("lt", "LT")]).optional().since("7.0.0")], "Makes a key expire after a number of milliseconds.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("expireat", -3, &[WRITE, FAST], expireat).doc(Group::Generic, "1.2.0", &[Arg::key("key", 0), Arg::unix_time("unix-time-seconds"), Arg::oneof("condition", &[Arg::token("nx", "NX"), Arg::token("xx", "XX"), Arg::token("gt", "GT"), Arg::token("lt", "LT")]).optional().since("7.0.0")], "Makes a key expire at a Unix time given in seconds.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("pexpireat", -3, &[WRITE, FAST], pexpireat).doc(Group::Generic, "2.6.0", &[Arg::key("key", 0), Arg::unix_time("unix-time-milliseconds"), Arg::oneof("condition", &[Arg::token("nx", "NX"), Arg::token("xx", "XX"), Arg::token("gt", "GT"), Arg::token("lt", "LT")]).optional().since("7.0.0")], "Makes a key expire at a Unix time given in milliseconds.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("expiretime", 2, &[READONLY, FAST], expiretime).doc(Group::Generic, "7.0.0", &[Arg::key("key", 0)], "Tells the Unix time in seconds at which a key expires.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("pexpiretime", 2, &[READONLY, FAST], pexpiretime).doc(Group::Generic, "7.0.0", &[Arg::key("key", 0)], "Tells the Unix time in milliseconds at which a key expires.").key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("ttl", 2, &[READONLY, FAST], ttl).doc(Group::Generic, "1.0.0", &[Arg::key("key", 0)], "Tells how many seconds a key has left to live.").tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("pttl", 2, &[READONLY, FAST], pttl).doc(Group::Generic, "2.6.0", &[Arg::key("key", 0)], "Tells how many milliseconds a key has left to live.").tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("persist", 2, &[WRITE, FAST], persist).doc(Group::Generic, "2.2.0", &[Arg::key("key", 0)], "Removes a key's expiry so it lives until deleted.").key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1)"),
+    CommandSpec::new("keys", 2, &[READONLY], keys).doc(Group::Generic, "1.0.0", &[Arg::pattern("pattern")], "Lists every key whose name matches a glob pattern.").acl(&[Acl::Dangerous]).tips(&["request_policy:all_shards", "nondeterministic_output_order"]).complexity("O(N), N being the keys in the database (for short names and patterns)."),
+    CommandSpec::new("scan", -2, &[READONLY], scan_cmd).doc(Group::Generic, "2.8.0", &[Arg::integer("cursor"), Arg::pattern("pattern").with_token("MATCH").optional(), Arg::integer("count").with_token("COUNT").optional(), Arg::string("type").with_token("TYPE").optional().since("6.0.0")], "Walks the keyspace a few keys per call, resuming from a cursor.").tips(&["nondeterministic_output", "request_policy:special"]).complexity("O(1) per call; O(N) for a whole walk back to cursor 0, N being the collection's size."),
+    CommandSpec::new("randomkey", 1, &[READONLY], randomkey).doc(Group::Generic, "1.0.0", &[], "Picks a key at random.").tips(&["request_policy:all_shards", "nondeterministic_output"]).complexity("O(1)"),
+    CommandSpec::new("touch", -2, &[READONLY, FAST], touch).doc(Group::Generic, "3.2.1", &[Arg::key("key", 0).multiple()], "Marks keys as just accessed; replies how many exist.").tips(&["request_policy:multi_shard", "response_policy:agg_sum"]).key_specs(&[KeySpec::new(&[RO], index(1), range(-1, 1, 0))]).complexity("O(N), N being the keys named."),
+    CommandSpec::new("dump", 2, &[READONLY], dump).doc(Group::Generic, "2.6.0", &[Arg::key("key", 0)], "Serializes a key's value in Redis's DUMP format (RDB encoding, version, CRC-64); nil if missing.").tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).complexity("O(1) to find the key, then O(N*M) to serialize N inner elements of average size M."),
+    CommandSpec::new("restore", -4, &[WRITE, DENYOOM], restore).doc(Group::Generic, "2.6.0", &[Arg::key("key", 0), Arg::integer("ttl"), Arg::string("serialized-value"), Arg::token("replace", "REPLACE").optional().since("3.0.0"), Arg::token("absttl", "ABSTTL").optional().since("5.0.0"), Arg::integer("seconds").with_token("IDLETIME").optional().since("5.0.0"), Arg::integer("frequency").with_token("FREQ").optional().since("5.0.0")], "Creates a key from a DUMP payload, with a TTL in ms (0: none).").acl(&[Acl::Dangerous]).key_specs(&[KeySpec::new(&[OW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1) to create the key, then O(N*M) to rebuild N inner elements of average size M (O(N*M*log(N)) for sorted sets)."),
+    CommandSpec::new("restore-asking", -4, &[WRITE, DENYOOM, ASKING], restore).doc(Group::Server, "3.0.0", &[Arg::key("key", 0), Arg::integer("ttl"), Arg::string("serialized-value"), Arg::token("replace", "REPLACE").optional().since("3.0.0"), Arg::token("absttl", "ABSTTL").optional().since("5.0.0"), Arg::integer("seconds").with_token("IDLETIME").optional().since("5.0.0"), Arg::integer("frequency").with_token("FREQ").optional().since("5.0.0")], "RESTORE as cluster slot migration sends it (accepted during an import); internal.").acl(&[Acl::Keyspace, Acl::Dangerous]).key_specs(&[KeySpec::new(&[OW, UPDATE], index(1), range(0, 1, 0))]).complexity("O(1) to create the key, then O(N*M) to rebuild N inner elements of average size M (O(N*M*log(N)) for sorted sets)."),
+    CommandSpec::new("object", -2, &[], object).doc(Group::Generic, "2.2.3", &[], "Inspects how a key's value is stored: encoding, references, idle time, frequency.").complexity("Depends on the subcommand.").subs(OBJECT_SUBCOMMANDS),
 ];
 
 /// OBJECT's subcommands.
@@ -49,7 +49,7 @@ const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Generic,
             "2.2.3",
-            "key",
+            &[Arg::key("key", 0)],
             "Names the internal representation of a key's value.",
         )
         .tips(&["nondeterministic_output"])
@@ -59,7 +59,7 @@ const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Generic,
             "4.0.0",
-            "key",
+            &[Arg::key("key", 0)],
             "Tells a key's logarithmic access counter (needs an LFU maxmemory policy).",
         )
         .tips(&["nondeterministic_output"])
@@ -69,7 +69,7 @@ const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Generic,
             "2.2.3",
-            "key",
+            &[Arg::key("key", 0)],
             "Tells how many seconds ago a key was last accessed.",
         )
         .tips(&["nondeterministic_output"])
@@ -79,14 +79,14 @@ const OBJECT_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Generic,
             "2.2.3",
-            "key",
+            &[Arg::key("key", 0)],
             "Tells how many references point at a key's value.",
         )
         .tips(&["nondeterministic_output"])
         .key_specs(&[KeySpec::new(&[RO], index(2), range(0, 1, 0))])
         .complexity("O(1)"),
     CommandSpec::new("help", 2, &[LOADING, STALE], object_help)
-        .doc(Group::Generic, "6.2.0", "", "Lists OBJECT's subcommands.")
+        .doc(Group::Generic, "6.2.0", &[], "Lists OBJECT's subcommands.")
         .complexity("O(1)"),
 ];
 

@@ -13,7 +13,7 @@ pub const COMMANDS: &[CommandSpec] = &[CommandSpec::new("latency", -2, &[], cont
     .doc(
         Group::Server,
         "2.8.13",
-        "<subcommand> [<arg> ...]",
+        &[],
         "Reads the latency monitor's events and the per-command latency histograms.",
     )
     .complexity("Depends on the subcommand.")
@@ -31,7 +31,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "2.8.13",
-            "",
+            &[],
             "Explains the latency events seen, with advice, in prose.",
         )
         .tips(REPORT_TIPS)
@@ -40,7 +40,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "2.8.13",
-            "event",
+            &[Arg::string("event")],
             "Draws an event's latency samples as ASCII art.",
         )
         .tips(REPORT_TIPS)
@@ -49,7 +49,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "2.8.13",
-            "",
+            &[],
             "Lists the LATENCY subcommands.",
         )
         .complexity("O(1)"),
@@ -57,7 +57,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "7.0.0",
-            "[command [command ...]]",
+            &[Arg::string("command").optional().multiple()],
             "Prints the cumulative latency distribution of commands.",
         )
         .tips(REPORT_TIPS)
@@ -66,7 +66,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "2.8.13",
-            "event",
+            &[Arg::string("event")],
             "Lists an event's samples: time and latency.",
         )
         .tips(REPORT_TIPS)
@@ -75,7 +75,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "2.8.13",
-            "",
+            &[],
             "Lists each event's latest and worst latency.",
         )
         .tips(REPORT_TIPS)
@@ -84,7 +84,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "2.8.13",
-            "[event [event ...]]",
+            &[Arg::string("event").optional().multiple()],
             "Forgets the samples of some events, or of all.",
         )
         .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])

@@ -16,7 +16,7 @@ pub const COMMANDS: &[CommandSpec] = &[CommandSpec::new("memory", -2, &[], conta
     .doc(
         Group::Server,
         "4.0.0",
-        "<subcommand> [<arg> ...]",
+        &[],
         "Reports on the server's memory: per key, totals, advice.",
     )
     .complexity("Depends on the subcommand.")
@@ -27,7 +27,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "4.0.0",
-            "",
+            &[],
             "Describes memory problems the server sees, in prose.",
         )
         .tips(&[
@@ -37,13 +37,13 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         ])
         .complexity("O(1)"),
     CommandSpec::new("help", 2, &[LOADING, STALE], help)
-        .doc(Group::Server, "4.0.0", "", "Lists the MEMORY subcommands.")
+        .doc(Group::Server, "4.0.0", &[], "Lists the MEMORY subcommands.")
         .complexity("O(1)"),
     CommandSpec::new("malloc-stats", 2, &[], malloc_stats)
         .doc(
             Group::Server,
             "4.0.0",
-            "",
+            &[],
             "Prints the memory allocator's own statistics.",
         )
         .tips(&[
@@ -56,7 +56,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "4.0.0",
-            "",
+            &[],
             "Asks the allocator to give dirty pages back to the system.",
         )
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
@@ -65,7 +65,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "4.0.0",
-            "",
+            &[],
             "Breaks the server's memory use down into its parts.",
         )
         .tips(&[
@@ -78,7 +78,10 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "4.0.0",
-            "key [SAMPLES count]",
+            &[
+                Arg::key("key", 0),
+                Arg::integer("count").with_token("SAMPLES").optional(),
+            ],
             "Estimates the bytes a key and its value occupy.",
         )
         .key_specs(&[KeySpec::new(&[RO], index(2), range(0, 1, 0))])

@@ -6,6 +6,7 @@
 //! terminal's hints and tab completion.
 
 pub mod acl;
+pub mod arg_spec;
 pub mod args;
 pub mod bitmaps;
 pub mod blocking;
@@ -31,7 +32,6 @@ pub mod spec;
 pub mod stream_groups;
 pub mod streams;
 pub mod strings;
-pub mod syntax;
 pub mod transactions;
 pub mod zsets;
 
@@ -222,38 +222,20 @@ mod table_tests {
         }
     }
 
-    /// Syntax lines feed hints and COMMAND DOCS; a malformed one would mislead both, so each
-    /// must be well formed: balanced brackets, no empty alternative or group.
+    /// The compile-time check of argument trees cannot see key specifications set before
+    /// the arguments; this one does: every key argument names a specification that exists.
     #[test]
-    fn syntax_lines_are_well_formed() {
-        for c in commands() {
-            let s = c.spec.syntax;
-            let mut depth = 0i32;
-            for ch in s.chars() {
-                match ch {
-                    '[' => depth += 1,
-                    ']' => depth -= 1,
-                    _ => {}
+    fn key_arguments_name_existing_key_specs() {
+        fn walk(args: &[arg_spec::Arg], specs: usize, name: &str) {
+            for a in args {
+                if let Some(i) = a.key_spec_index {
+                    assert!(usize::from(i) < specs, "{name}: {} has no key spec", a.name);
                 }
-                assert!(depth >= 0, "{}: unbalanced: {}", c.full_name, s);
+                walk(a.args, specs, name);
             }
-            assert_eq!(depth, 0, "{}: unbalanced: {}", c.full_name, s);
-            let squeezed: String = s.chars().filter(|c| *c != ' ').collect();
-            for bad in ["[]", "||", "[|", "|]", "<>", "<|", "|>"] {
-                assert!(
-                    !squeezed.contains(bad),
-                    "{}: {:?} in {}",
-                    c.full_name,
-                    bad,
-                    s
-                );
-            }
-            assert!(
-                !s.starts_with('|') && !s.ends_with('|'),
-                "{}: {}",
-                c.full_name,
-                s
-            );
+        }
+        for c in commands() {
+            walk(c.spec.args, c.spec.key_specs.len(), c.full_name);
         }
     }
 

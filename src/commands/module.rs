@@ -13,7 +13,7 @@ pub const COMMANDS: &[CommandSpec] = &[CommandSpec::new("module", -2, &[], conta
     .doc(
         Group::Server,
         "4.0.0",
-        "<subcommand> [<arg> ...]",
+        &[],
         "Loads, lists and unloads server extensions.",
     )
     .complexity("Depends on the subcommand.")
@@ -23,13 +23,13 @@ const LOADING_FLAGS: &[Flags] = &[ADMIN, NOSCRIPT, NO_ASYNC_LOADING, PROTECTED];
 
 const SUBCOMMANDS: &[CommandSpec] = &[
     CommandSpec::new("help", 2, &[LOADING, STALE], help)
-        .doc(Group::Server, "5.0.0", "", "Lists the MODULE subcommands.")
+        .doc(Group::Server, "5.0.0", &[], "Lists the MODULE subcommands.")
         .complexity("O(1)"),
     CommandSpec::new("list", 2, &[ADMIN, NOSCRIPT], list)
         .doc(
             Group::Server,
             "4.0.0",
-            "",
+            &[],
             "Lists the loaded modules (none here).",
         )
         .tips(&["nondeterministic_output_order"])
@@ -38,7 +38,10 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "4.0.0",
-            "path [arg [arg ...]]",
+            &[
+                Arg::string("path"),
+                Arg::string("arg").optional().multiple(),
+            ],
             "Loads a module from a shared library.",
         )
         .complexity("O(1)"),
@@ -46,12 +49,28 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "7.0.0",
-            "path [CONFIG name value [CONFIG name value ...]] [ARGS arg [arg ...]]",
+            &[
+                Arg::string("path"),
+                Arg::block("configs", &[Arg::string("name"), Arg::string("value")])
+                    .with_token("CONFIG")
+                    .optional()
+                    .multiple()
+                    .multiple_token(),
+                Arg::block("args", &[Arg::string("arg")])
+                    .with_token("ARGS")
+                    .optional()
+                    .multiple(),
+            ],
             "Loads a module with configuration values and arguments.",
         )
         .complexity("O(1)"),
     CommandSpec::new("unload", 3, LOADING_FLAGS, refused)
-        .doc(Group::Server, "4.0.0", "name", "Unloads a module by name.")
+        .doc(
+            Group::Server,
+            "4.0.0",
+            &[Arg::string("name")],
+            "Unloads a module by name.",
+        )
         .complexity("O(1)"),
 ];
 

@@ -20,25 +20,25 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("subscribe", -2, SUB_FLAGS, subscribe).doc(
         Group::Pubsub,
         "2.0.0",
-        "channel [channel ...]",
+        &[Arg::string("channel").multiple()],
         "Listens for messages published to these channels.",
     ),
     CommandSpec::new("unsubscribe", -1, SUB_FLAGS, unsubscribe).doc(
         Group::Pubsub,
         "2.0.0",
-        "[channel [channel ...]]",
+        &[Arg::string("channel").optional().multiple()],
         "Stops listening to these channels (all of them when none is named).",
     ),
     CommandSpec::new("psubscribe", -2, SUB_FLAGS, psubscribe).doc(
         Group::Pubsub,
         "2.0.0",
-        "pattern [pattern ...]",
+        &[Arg::block("pattern", &[Arg::pattern("pattern")]).multiple()],
         "Listens for messages published to channels matching these glob patterns.",
     ),
     CommandSpec::new("punsubscribe", -1, SUB_FLAGS, punsubscribe).doc(
         Group::Pubsub,
         "2.0.0",
-        "[pattern [pattern ...]]",
+        &[Arg::pattern("pattern").optional().multiple()],
         "Stops listening to these patterns (all of them when none is named).",
     ),
     CommandSpec::new("ssubscribe", -2, SUB_FLAGS, ssubscribe)
@@ -46,7 +46,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Pubsub,
             "7.0.0",
-            "shardchannel [shardchannel ...]",
+            &[Arg::string("shardchannel").multiple()],
             "Listens for messages published to these shard channels.",
         ),
     CommandSpec::new("sunsubscribe", -1, SUB_FLAGS, sunsubscribe)
@@ -54,7 +54,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Pubsub,
             "7.0.0",
-            "[shardchannel [shardchannel ...]]",
+            &[Arg::string("shardchannel").optional().multiple()],
             "Stops listening to these shard channels (all of them when none is named).",
         ),
     CommandSpec::new(
@@ -66,7 +66,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     .doc(
         Group::Pubsub,
         "2.0.0",
-        "channel message",
+        &[Arg::string("channel"), Arg::string("message")],
         "Sends a message to a channel; replies with the number of clients that received it.",
     ),
     CommandSpec::new(
@@ -79,16 +79,11 @@ pub const COMMANDS: &[CommandSpec] = &[
     .doc(
         Group::Pubsub,
         "7.0.0",
-        "shardchannel message",
+        &[Arg::string("shardchannel"), Arg::string("message")],
         "Sends a message to a shard channel; replies with the number of receivers.",
     ),
     CommandSpec::new("pubsub", -2, &[], pubsub_help)
-        .doc(
-            Group::Pubsub,
-            "2.8.0",
-            "subcommand [argument ...]",
-            "Inspects the pub/sub state.",
-        )
+        .doc(Group::Pubsub, "2.8.0", &[], "Inspects the pub/sub state.")
         .subs(PUBSUB_SUBS),
 ];
 
@@ -96,19 +91,19 @@ const PUBSUB_SUBS: &[CommandSpec] = &[
     CommandSpec::new("channels", -2, &[PUBSUB, LOADING, STALE], pubsub_channels).doc(
         Group::Pubsub,
         "2.8.0",
-        "[pattern]",
+        &[Arg::pattern("pattern").optional()],
         "Lists channels with subscribers, optionally those matching a pattern.",
     ),
     CommandSpec::new("numsub", -2, &[PUBSUB, LOADING, STALE], pubsub_numsub).doc(
         Group::Pubsub,
         "2.8.0",
-        "[channel [channel ...]]",
+        &[Arg::string("channel").optional().multiple()],
         "Counts the subscribers of each channel (pattern subscriptions excluded).",
     ),
     CommandSpec::new("numpat", 2, &[PUBSUB, LOADING, STALE], pubsub_numpat).doc(
         Group::Pubsub,
         "2.8.0",
-        "",
+        &[],
         "Counts the distinct patterns subscribed to.",
     ),
     CommandSpec::new(
@@ -120,7 +115,7 @@ const PUBSUB_SUBS: &[CommandSpec] = &[
     .doc(
         Group::Pubsub,
         "7.0.0",
-        "[pattern]",
+        &[Arg::pattern("pattern").optional()],
         "Lists shard channels with subscribers.",
     ),
     CommandSpec::new(
@@ -132,12 +127,12 @@ const PUBSUB_SUBS: &[CommandSpec] = &[
     .doc(
         Group::Pubsub,
         "7.0.0",
-        "[shardchannel [shardchannel ...]]",
+        &[Arg::string("shardchannel").optional().multiple()],
         "Counts the subscribers of each shard channel.",
     ),
     CommandSpec::new("help", 2, &[LOADING, STALE], pubsub_help)
         .acl_not(&[Acl::Pubsub])
-        .doc(Group::Pubsub, "6.2.0", "", "Lists the PUBSUB subcommands."),
+        .doc(Group::Pubsub, "6.2.0", &[], "Lists the PUBSUB subcommands."),
 ];
 
 fn subscribe_family(ctx: &mut Ctx, argv: &[Vec<u8>], kind: Kind) -> CmdResult {

@@ -29,8 +29,6 @@ const EVAL_FLAGS: &[Flags] = &[
     STALE,
 ];
 const EVAL_RO_FLAGS: &[Flags] = &[READONLY, NOSCRIPT, SKIP_MONITOR, NO_MANDATORY_KEYS, STALE];
-const SCRIPT_SYNTAX: &str = "script numkeys [key [key ...]] [arg [arg ...]]";
-const SHA_SYNTAX: &str = "sha1 numkeys [key [key ...]] [arg [arg ...]]";
 const COMPLEXITY: &str = "Depends on the script that is executed.";
 
 /// This group's commands.
@@ -39,7 +37,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "2.6.0",
-            SCRIPT_SYNTAX,
+            &[
+                Arg::string("script"),
+                Arg::integer("numkeys"),
+                Arg::key("key", 0).optional().multiple(),
+                Arg::string("arg").optional().multiple(),
+            ],
             "Runs a Lua script on the server.",
         )
         .key_specs(EVAL_KEYS)
@@ -48,7 +51,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "2.6.0",
-            SHA_SYNTAX,
+            &[
+                Arg::string("sha1"),
+                Arg::integer("numkeys"),
+                Arg::key("key", 0).optional().multiple(),
+                Arg::string("arg").optional().multiple(),
+            ],
             "Runs a cached Lua script by its SHA1.",
         )
         .key_specs(EVALSHA_KEYS)
@@ -57,7 +65,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "7.0.0",
-            SCRIPT_SYNTAX,
+            &[
+                Arg::string("script"),
+                Arg::integer("numkeys"),
+                Arg::key("key", 0).optional().multiple(),
+                Arg::string("arg").optional().multiple(),
+            ],
             "Runs a read-only Lua script on the server.",
         )
         .key_specs(EVAL_RO_KEYS)
@@ -66,7 +79,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "7.0.0",
-            SHA_SYNTAX,
+            &[
+                Arg::string("sha1"),
+                Arg::integer("numkeys"),
+                Arg::key("key", 0).optional().multiple(),
+                Arg::string("arg").optional().multiple(),
+            ],
             "Runs a cached read-only Lua script by its SHA1.",
         )
         .key_specs(EVALSHA_RO_KEYS)
@@ -75,7 +93,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "7.0.0",
-            "function numkeys [key [key ...]] [arg [arg ...]]",
+            &[
+                Arg::string("function"),
+                Arg::integer("numkeys"),
+                Arg::key("key", 0).optional().multiple(),
+                Arg::string("arg").optional().multiple(),
+            ],
             "Runs a function of a loaded library.",
         )
         .key_specs(EVAL_KEYS)
@@ -84,7 +107,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "7.0.0",
-            "function numkeys [key [key ...]] [arg [arg ...]]",
+            &[
+                Arg::string("function"),
+                Arg::integer("numkeys"),
+                Arg::key("key", 0).optional().multiple(),
+                Arg::string("arg").optional().multiple(),
+            ],
             "Runs a read-only function of a loaded library.",
         )
         .key_specs(EVAL_RO_KEYS)
@@ -93,7 +121,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "7.0.0",
-            "<subcommand> [<arg> ...]",
+            &[],
             "Manages libraries of Lua functions.",
         )
         .complexity("Depends on the subcommand.")
@@ -102,7 +130,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "2.6.0",
-            "<subcommand> [<arg> ...]",
+            &[],
             "Manages the Lua script cache.",
         )
         .complexity("Depends on the subcommand.")
@@ -114,7 +142,14 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "3.2.0",
-            "YES|SYNC|NO",
+            &[Arg::oneof(
+                "mode",
+                &[
+                    Arg::token("yes", "YES"),
+                    Arg::token("sync", "SYNC"),
+                    Arg::token("no", "NO"),
+                ],
+            )],
             "Sets the debug mode of later scripts.",
         )
         .complexity("O(1)"),
@@ -122,7 +157,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "2.6.0",
-            "sha1 [sha1 ...]",
+            &[Arg::string("sha1").multiple()],
             "Tells which scripts the cache holds.",
         )
         .tips(&[
@@ -134,7 +169,12 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "2.6.0",
-            "[ASYNC|SYNC]",
+            &[Arg::oneof(
+                "async",
+                &[Arg::token("async", "ASYNC"), Arg::token("sync", "SYNC")],
+            )
+            .optional()
+            .since("6.2.0")],
             "Empties the script cache.",
         )
         .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
@@ -143,19 +183,19 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "5.0.0",
-            "",
+            &[],
             "Lists the SCRIPT subcommands.",
         )
         .complexity("O(1)"),
     CommandSpec::new("kill", 2, &[NOSCRIPT, ALLOW_BUSY], kill)
-        .doc(Group::Scripting, "2.6.0", "", "Stops the running script.")
+        .doc(Group::Scripting, "2.6.0", &[], "Stops the running script.")
         .tips(&["request_policy:all_shards", "response_policy:one_succeeded"])
         .complexity("O(1)"),
     CommandSpec::new("load", 3, &[NOSCRIPT, STALE], load)
         .doc(
             Group::Scripting,
             "2.6.0",
-            "script",
+            &[Arg::string("script")],
             "Caches a Lua script without running it.",
         )
         .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
@@ -167,7 +207,7 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "7.0.0",
-            "library-name",
+            &[Arg::string("library-name")],
             "Deletes a library and its functions.",
         )
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
@@ -176,7 +216,7 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "7.0.0",
-            "",
+            &[],
             "Serializes every library into one payload (FUNCTION RESTORE takes it back).",
         )
         .complexity("O(N), N being the functions loaded."),
@@ -184,7 +224,11 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "7.0.0",
-            "[ASYNC|SYNC]",
+            &[Arg::oneof(
+                "async",
+                &[Arg::token("async", "ASYNC"), Arg::token("sync", "SYNC")],
+            )
+            .optional()],
             "Deletes every library.",
         )
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
@@ -193,19 +237,29 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "7.0.0",
-            "",
+            &[],
             "Lists the FUNCTION subcommands.",
         )
         .complexity("O(1)"),
     CommandSpec::new("kill", 2, &[NOSCRIPT, ALLOW_BUSY], kill_function)
-        .doc(Group::Scripting, "7.0.0", "", "Stops the running function.")
+        .doc(
+            Group::Scripting,
+            "7.0.0",
+            &[],
+            "Stops the running function.",
+        )
         .tips(&["request_policy:all_shards", "response_policy:one_succeeded"])
         .complexity("O(1)"),
     CommandSpec::new("list", -2, &[NOSCRIPT], function_list)
         .doc(
             Group::Scripting,
             "7.0.0",
-            "[LIBRARYNAME library-name-pattern] [WITHCODE]",
+            &[
+                Arg::string("library-name-pattern")
+                    .with_token("LIBRARYNAME")
+                    .optional(),
+                Arg::token("withcode", "WITHCODE").optional(),
+            ],
             "Describes the loaded libraries.",
         )
         .tips(&["nondeterministic_output_order"])
@@ -214,7 +268,10 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "7.0.0",
-            "[REPLACE] function-code",
+            &[
+                Arg::token("replace", "REPLACE").optional(),
+                Arg::string("function-code"),
+            ],
             "Loads a library of functions.",
         )
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
@@ -223,7 +280,18 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "7.0.0",
-            "serialized-value [FLUSH|APPEND|REPLACE]",
+            &[
+                Arg::string("serialized-value"),
+                Arg::oneof(
+                    "policy",
+                    &[
+                        Arg::token("flush", "FLUSH"),
+                        Arg::token("append", "APPEND"),
+                        Arg::token("replace", "REPLACE"),
+                    ],
+                )
+                .optional(),
+            ],
             "Loads the libraries of a FUNCTION DUMP payload.",
         )
         .tips(&["request_policy:all_shards", "response_policy:all_succeeded"])
@@ -232,7 +300,7 @@ const FUNCTION_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "7.0.0",
-            "",
+            &[],
             "Tells which function runs and how many are loaded.",
         )
         .tips(&[
@@ -335,9 +403,7 @@ fn flush(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         || (argv.len() == 3
             && (argv[2].eq_ignore_ascii_case(b"sync") || argv[2].eq_ignore_ascii_case(b"async")));
     if !ok {
-        return Err(CmdError(
-            "ERR SCRIPT FLUSH only support SYNC|ASYNC option".into(),
-        ));
+        return Err(error::SCRIPT_FLUSH_OPTION);
     }
     ctx.eng.scripts.flush();
     Ok(Reply::ok())
@@ -356,11 +422,9 @@ fn debug(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if mode.eq_ignore_ascii_case(b"no") {
         Ok(Reply::ok())
     } else if mode.eq_ignore_ascii_case(b"yes") || mode.eq_ignore_ascii_case(b"sync") {
-        Err(CmdError(
-            "ERR The Lua debugger is not available on this server".into(),
-        ))
+        Err(error::LUA_DEBUGGER_UNAVAILABLE)
     } else {
-        Err(CmdError("ERR Use SCRIPT DEBUG YES/SYNC/NO".into()))
+        Err(error::SCRIPT_DEBUG_USAGE)
     }
 }
 
@@ -410,12 +474,10 @@ fn function_load(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             replace = true;
             continue;
         }
-        return Err(CmdError(
-            format!("ERR Unknown option given: {}", String::from_utf8_lossy(a)).into(),
-        ));
+        return Err(error::function_load_option(a));
     }
     if pos >= argv.len() {
-        return Err(CmdError("ERR Function code is missing".into()));
+        return Err(error::FUNCTION_CODE_MISSING);
     }
     let name = scripting::functions::load(ctx, &argv[pos], replace)?;
     Ok(Reply::Bulk(name.into_bytes()))
@@ -435,9 +497,7 @@ fn function_flush(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         || (argv.len() == 3
             && (argv[2].eq_ignore_ascii_case(b"sync") || argv[2].eq_ignore_ascii_case(b"async")));
     if !ok {
-        return Err(CmdError(
-            "ERR FUNCTION FLUSH only supports SYNC|ASYNC option".into(),
-        ));
+        return Err(error::FUNCTION_FLUSH_OPTION);
     }
     scripting::functions::flush(ctx);
     Ok(Reply::ok())

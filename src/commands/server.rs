@@ -13,20 +13,20 @@ use crate::util::glob::glob_match;
 
 /// This group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("shutdown", -1, &[ADMIN, NOSCRIPT, LOADING, STALE, NO_MULTI, ALLOW_BUSY], shutdown).doc(Group::Server, "1.0.0", "[NOSAVE|SAVE] [NOW] [FORCE] [ABORT]", "Stops the server (the page's engine has no process to stop and keeps running).").complexity("O(N) when it saves, N being the keys of every database; O(1) otherwise."),
-    CommandSpec::new("dbsize", 1, &[READONLY, FAST], dbsize).doc(Group::Server, "1.0.0", "", "Counts the keys in the selected database.").acl(&[Acl::Keyspace]).tips(&["request_policy:all_shards", "response_policy:agg_sum"]).complexity("O(1)"),
-    CommandSpec::new("flushdb", -1, &[WRITE], flushdb).doc(Group::Server, "1.0.0", "[ASYNC|SYNC]", "Deletes every key of the selected database.").acl(&[Acl::Keyspace, Acl::Dangerous]).tips(&["request_policy:all_shards", "response_policy:all_succeeded"]).complexity("O(N), N being the keys in the selected database."),
-    CommandSpec::new("flushall", -1, &[WRITE], flushall).doc(Group::Server, "1.0.0", "[ASYNC|SYNC]", "Deletes every key of every database.").acl(&[Acl::Keyspace, Acl::Dangerous]).tips(&["request_policy:all_shards", "response_policy:all_succeeded"]).complexity("O(N), N being the keys of every database."),
-    CommandSpec::new("swapdb", 3, &[WRITE, FAST], swapdb).doc(Group::Server, "4.0.0", "index1 index2", "Exchanges the contents of two databases.").acl(&[Acl::Keyspace, Acl::Dangerous]).complexity("O(N), N being the clients watching or blocked on keys of either database."),
-    CommandSpec::new("time", 1, &[LOADING, STALE, FAST], time).doc(Group::Server, "2.6.0", "", "Replies with the server time: seconds and microseconds.").tips(&["nondeterministic_output"]).complexity("O(1)"),
-    CommandSpec::new("lastsave", 1, &[LOADING, STALE, FAST], lastsave).doc(Group::Server, "1.0.0", "", "Replies with the Unix time of the last successful snapshot.").acl(&[Acl::Admin, Acl::Dangerous]).tips(&["nondeterministic_output"]).complexity("O(1)"),
-    CommandSpec::new("save", 1, &[NO_ASYNC_LOADING, ADMIN, NOSCRIPT, NO_MULTI], save).doc(Group::Server, "1.0.0", "", "Writes a snapshot of every database now, replying when it is stored.").complexity("O(N), N being the keys of every database."),
-    CommandSpec::new("bgsave", -1, &[NO_ASYNC_LOADING, ADMIN, NOSCRIPT], bgsave).doc(Group::Server, "1.0.0", "[SCHEDULE]", "Starts writing a snapshot of every database; SCHEDULE waits for a running save instead of failing.").complexity("O(1)"),
-    CommandSpec::new("bgrewriteaof", 1, &[NO_ASYNC_LOADING, ADMIN, NOSCRIPT], bgrewriteaof).doc(Group::Server, "1.0.0", "", "Starts rewriting the append-only file (the playground keeps no append-only file).").complexity("O(1)"),
-    CommandSpec::new("role", 1, &[NOSCRIPT, LOADING, STALE, FAST], role).doc(Group::Server, "2.8.12", "", "Replies with this server's replication role: master, offset, replicas.").acl(&[Acl::Admin, Acl::Dangerous]).complexity("O(1)"),
-    CommandSpec::new("info", -1, &[LOADING, STALE], info).doc(Group::Server, "1.0.0", "[section [section ...]]", "Reports server state and counters, by section.").acl(&[Acl::Dangerous]).tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]).complexity("O(1)"),
-    CommandSpec::new("config", -2, &[], container).doc(Group::Server, "2.0.0", "", "Reads and changes configuration parameters.").complexity("Depends on the subcommand.").subs(CONFIG_SUBCOMMANDS),
-    CommandSpec::new("command", -1, &[LOADING, STALE], introspect::command).doc(Group::Server, "2.8.13", "", "Describes the commands this server knows.").acl(&[Acl::Connection]).tips(&["nondeterministic_output_order"]).complexity("O(N), N being the number of commands the server knows.").subs(introspect::SUBCOMMANDS),
+    CommandSpec::new("shutdown", -1, &[ADMIN, NOSCRIPT, LOADING, STALE, NO_MULTI, ALLOW_BUSY], shutdown).doc(Group::Server, "1.0.0", &[Arg::oneof("nosave_save", &[Arg::token("nosave", "NOSAVE"), Arg::token("save", "SAVE")]).optional(), Arg::token("now", "NOW").optional().since("7.0.0"), Arg::token("force", "FORCE").optional().since("7.0.0"), Arg::token("abort", "ABORT").optional().since("7.0.0")], "Stops the server (the page's engine has no process to stop and keeps running).").complexity("O(N) when it saves, N being the keys of every database; O(1) otherwise."),
+    CommandSpec::new("dbsize", 1, &[READONLY, FAST], dbsize).doc(Group::Server, "1.0.0", &[], "Counts the keys in the selected database.").acl(&[Acl::Keyspace]).tips(&["request_policy:all_shards", "response_policy:agg_sum"]).complexity("O(1)"),
+    CommandSpec::new("flushdb", -1, &[WRITE], flushdb).doc(Group::Server, "1.0.0", &[Arg::oneof("async", &[Arg::token("async", "ASYNC").since("4.0.0"), Arg::token("sync", "SYNC").since("6.2.0")]).optional()], "Deletes every key of the selected database.").acl(&[Acl::Keyspace, Acl::Dangerous]).tips(&["request_policy:all_shards", "response_policy:all_succeeded"]).complexity("O(N), N being the keys in the selected database."),
+    CommandSpec::new("flushall", -1, &[WRITE], flushall).doc(Group::Server, "1.0.0", &[Arg::oneof("async", &[Arg::token("async", "ASYNC").since("4.0.0"), Arg::token("sync", "SYNC").since("6.2.0")]).optional()], "Deletes every key of every database.").acl(&[Acl::Keyspace, Acl::Dangerous]).tips(&["request_policy:all_shards", "response_policy:all_succeeded"]).complexity("O(N), N being the keys of every database."),
+    CommandSpec::new("swapdb", 3, &[WRITE, FAST], swapdb).doc(Group::Server, "4.0.0", &[Arg::integer("index1"), Arg::integer("index2")], "Exchanges the contents of two databases.").acl(&[Acl::Keyspace, Acl::Dangerous]).complexity("O(N), N being the clients watching or blocked on keys of either database."),
+    CommandSpec::new("time", 1, &[LOADING, STALE, FAST], time).doc(Group::Server, "2.6.0", &[], "Replies with the server time: seconds and microseconds.").tips(&["nondeterministic_output"]).complexity("O(1)"),
+    CommandSpec::new("lastsave", 1, &[LOADING, STALE, FAST], lastsave).doc(Group::Server, "1.0.0", &[], "Replies with the Unix time of the last successful snapshot.").acl(&[Acl::Admin, Acl::Dangerous]).tips(&["nondeterministic_output"]).complexity("O(1)"),
+    CommandSpec::new("save", 1, &[NO_ASYNC_LOADING, ADMIN, NOSCRIPT, NO_MULTI], save).doc(Group::Server, "1.0.0", &[], "Writes a snapshot of every database now, replying when it is stored.").complexity("O(N), N being the keys of every database."),
+    CommandSpec::new("bgsave", -1, &[NO_ASYNC_LOADING, ADMIN, NOSCRIPT], bgsave).doc(Group::Server, "1.0.0", &[Arg::token("schedule", "SCHEDULE").optional().since("3.2.2")], "Starts writing a snapshot of every database; SCHEDULE waits for a running save instead of failing.").complexity("O(1)"),
+    CommandSpec::new("bgrewriteaof", 1, &[NO_ASYNC_LOADING, ADMIN, NOSCRIPT], bgrewriteaof).doc(Group::Server, "1.0.0", &[], "Starts rewriting the append-only file (the playground keeps no append-only file).").complexity("O(1)"),
+    CommandSpec::new("role", 1, &[NOSCRIPT, LOADING, STALE, FAST], role).doc(Group::Server, "2.8.12", &[], "Replies with this server's replication role: master, offset, replicas.").acl(&[Acl::Admin, Acl::Dangerous]).complexity("O(1)"),
+    CommandSpec::new("info", -1, &[LOADING, STALE], info).doc(Group::Server, "1.0.0", &[Arg::string("section").optional().multiple()], "Reports server state and counters, by section.").acl(&[Acl::Dangerous]).tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]).complexity("O(1)"),
+    CommandSpec::new("config", -2, &[], container).doc(Group::Server, "2.0.0", &[], "Reads and changes configuration parameters.").complexity("Depends on the subcommand.").subs(CONFIG_SUBCOMMANDS),
+    CommandSpec::new("command", -1, &[LOADING, STALE], introspect::command).doc(Group::Server, "2.8.13", &[], "Describes the commands this server knows.").acl(&[Acl::Connection]).tips(&["nondeterministic_output_order"]).complexity("O(N), N being the number of commands the server knows.").subs(introspect::SUBCOMMANDS),
 ];
 
 const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
@@ -34,7 +34,7 @@ const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "2.0.0",
-            "parameter [parameter ...]",
+            &[Arg::block("parameter", &[Arg::string("parameter")]).multiple()],
             "Reads the parameters whose names match the patterns.",
         )
         .complexity("O(N), N being the parameters named."),
@@ -42,7 +42,11 @@ const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "2.0.0",
-            "parameter value [parameter value ...]",
+            &[Arg::block(
+                "parameter_value",
+                &[Arg::string("parameter"), Arg::string("value")],
+            )
+            .multiple()],
             "Changes parameters, all of them or none.",
         )
         .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
@@ -56,7 +60,7 @@ const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
     .doc(
         Group::Server,
         "2.0.0",
-        "",
+        &[],
         "Resets the counters INFO reports.",
     )
     .complexity("O(1)"),
@@ -69,12 +73,12 @@ const CONFIG_SUBCOMMANDS: &[CommandSpec] = &[
     .doc(
         Group::Server,
         "2.8.0",
-        "",
+        &[],
         "Writes the running configuration back to the config file.",
     )
     .complexity("O(1)"),
     CommandSpec::new("help", 2, &[LOADING, STALE], config_help)
-        .doc(Group::Server, "5.0.0", "", "Lists the CONFIG subcommands.")
+        .doc(Group::Server, "5.0.0", &[], "Lists the CONFIG subcommands.")
         .complexity("O(1)"),
 ];
 
@@ -129,8 +133,8 @@ fn flushall(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// `SWAPDB index1 index2` → `+OK`.
 fn swapdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    let first = db_index(&argv[1], "ERR invalid first DB index")?;
-    let second = db_index(&argv[2], "ERR invalid second DB index")?;
+    let first = db_index(&argv[1], error::SWAPDB_FIRST)?;
+    let second = db_index(&argv[2], error::SWAPDB_SECOND)?;
     let n = ctx.eng.dbs.len();
     let (Some(a), Some(b)) = (first, second) else {
         return Err(error::DB_INDEX);
@@ -149,10 +153,10 @@ fn swapdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 }
 
 /// A database index that must fit a C int (`bad` otherwise); None when it is negative.
-fn db_index(arg: &[u8], bad: &'static str) -> Result<Option<usize>, CmdError> {
+fn db_index(arg: &[u8], bad: CmdError) -> Result<Option<usize>, CmdError> {
     let v = crate::util::parse_i64(arg)
         .filter(|v| i32::try_from(*v).is_ok())
-        .ok_or(CmdError::from(bad))?;
+        .ok_or(bad)?;
     Ok(usize::try_from(v).ok())
 }
 
@@ -167,12 +171,12 @@ fn time(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 /// while a background save runs.
 fn save(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     if ctx.eng.persist.bgsave_in_progress {
-        return Err(CmdError::from("ERR Background save already in progress"));
+        return Err(error::BGSAVE_RUNNING);
     }
     if ctx.eng.start_save(SaveRequest::Now, ctx.now) {
         Ok(Reply::ok())
     } else {
-        Err(CmdError::from("ERR"))
+        Err(error::SAVE_FAILED)
     }
 }
 
@@ -185,7 +189,7 @@ fn bgsave(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         _ => return Err(error::SYNTAX),
     }
     if ctx.eng.persist.bgsave_in_progress {
-        return Err(CmdError::from("ERR Background save already in progress"));
+        return Err(error::BGSAVE_RUNNING);
     }
     if ctx.no_block {
         ctx.eng.persist.bgsave_scheduled = true;
@@ -194,7 +198,7 @@ fn bgsave(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if ctx.eng.start_save(SaveRequest::Background, ctx.now) {
         Ok(Reply::status("Background saving started"))
     } else {
-        Err(CmdError::from("ERR"))
+        Err(error::SAVE_FAILED)
     }
 }
 
@@ -581,7 +585,7 @@ fn shutdown(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if (save || (rules && !nosave)) && ctx.eng.persist.writer.is_some() {
         let at = ctx.now;
         if ctx.eng.save_now(at).is_err() && !force {
-            return Err(CmdError::from("ERR Errors trying to SHUTDOWN. Check logs."));
+            return Err(error::SHUTDOWN_FAILED);
         }
     }
     ctx.eng.shutdown_requested = true;

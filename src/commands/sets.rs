@@ -23,7 +23,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Set,
             "1.0.0",
-            "key member [member ...]",
+            &[Arg::key("key", 0), Arg::string("member").multiple()],
             "Adds members to a set, creating it if needed; replies how many were new.",
         )
         .key_specs(&[KeySpec::new(&[RW, INSERT], index(1), range(0, 1, 0))])
@@ -32,7 +32,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Set,
             "1.0.0",
-            "key member [member ...]",
+            &[Arg::key("key", 0), Arg::string("member").multiple()],
             "Removes members from a set; replies how many were there.",
         )
         .key_specs(&[KeySpec::new(&[RW, DELETE], index(1), range(0, 1, 0))])
@@ -41,7 +41,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Set,
             "1.0.0",
-            "key",
+            &[Arg::key("key", 0)],
             "Replies the number of members of a set.",
         )
         .key_specs(&[KeySpec::new(&[RO], index(1), range(0, 1, 0))])
@@ -50,7 +50,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Set,
             "1.0.0",
-            "key member",
+            &[Arg::key("key", 0), Arg::string("member")],
             "Tells whether a value belongs to a set (1 or 0).",
         )
         .key_specs(&[KeySpec::new(&[RO], index(1), range(0, 1, 0))])
@@ -59,13 +59,18 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Set,
             "6.2.0",
-            "key member [member ...]",
+            &[Arg::key("key", 0), Arg::string("member").multiple()],
             "Tells, for each value given, whether it belongs to a set.",
         )
         .key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))])
         .complexity("O(N), N being the members checked."),
     CommandSpec::new("smembers", 2, &[READONLY], smembers)
-        .doc(Group::Set, "1.0.0", "key", "Lists every member of a set.")
+        .doc(
+            Group::Set,
+            "1.0.0",
+            &[Arg::key("key", 0)],
+            "Lists every member of a set.",
+        )
         .tips(&["nondeterministic_output_order"])
         .key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))])
         .complexity("O(N), N being the set's size."),
@@ -73,7 +78,11 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Set,
             "1.0.0",
-            "source destination member",
+            &[
+                Arg::key("source", 0),
+                Arg::key("destination", 1),
+                Arg::string("member"),
+            ],
             "Moves a member from one set to another.",
         )
         .key_specs(&[
@@ -85,7 +94,10 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Set,
             "1.0.0",
-            "key [count]",
+            &[
+                Arg::key("key", 0),
+                Arg::integer("count").optional().since("3.2.0"),
+            ],
             "Removes and replies one or more randomly chosen members of a set.",
         )
         .tips(&["nondeterministic_output"])
@@ -99,7 +111,10 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Set,
             "1.0.0",
-            "key [count]",
+            &[
+                Arg::key("key", 0),
+                Arg::integer("count").optional().since("2.6.0"),
+            ],
             "Replies randomly chosen members of a set without removing them; a negative count \
          allows repeats.",
         )
@@ -110,7 +125,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Set,
             "1.0.0",
-            "key [key ...]",
+            &[Arg::key("key", 0).multiple()],
             "Lists the members common to all the given sets.",
         )
         .tips(&["nondeterministic_output_order"])
@@ -120,7 +135,11 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Set,
             "7.0.0",
-            "numkeys key [key ...] [LIMIT limit]",
+            &[
+                Arg::integer("numkeys"),
+                Arg::key("key", 0).multiple(),
+                Arg::integer("limit").with_token("LIMIT").optional(),
+            ],
             "Counts the members common to all the given sets, stopping early at LIMIT.",
         )
         .key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), keynum(0, 1, 1))])
@@ -129,7 +148,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Set,
             "1.0.0",
-            "destination key [key ...]",
+            &[Arg::key("destination", 0), Arg::key("key", 1).multiple()],
             "Stores the intersection of the given sets in destination; replies its size.",
         )
         .key_specs(&[
@@ -141,7 +160,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Set,
             "1.0.0",
-            "key [key ...]",
+            &[Arg::key("key", 0).multiple()],
             "Lists the members found in any of the given sets.",
         )
         .tips(&["nondeterministic_output_order"])
@@ -151,7 +170,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Set,
             "1.0.0",
-            "destination key [key ...]",
+            &[Arg::key("destination", 0), Arg::key("key", 1).multiple()],
             "Stores the union of the given sets in destination; replies its size.",
         )
         .key_specs(&[
@@ -163,7 +182,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Set,
             "1.0.0",
-            "key [key ...]",
+            &[Arg::key("key", 0).multiple()],
             "Lists the members of the first set found in none of the others.",
         )
         .tips(&["nondeterministic_output_order"])
@@ -173,7 +192,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Set,
             "1.0.0",
-            "destination key [key ...]",
+            &[Arg::key("destination", 0), Arg::key("key", 1).multiple()],
             "Stores the difference of the first set and the others in destination; replies its \
          size.",
         )
@@ -186,7 +205,12 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Set,
             "2.8.0",
-            "key cursor [MATCH pattern] [COUNT count]",
+            &[
+                Arg::key("key", 0),
+                Arg::integer("cursor"),
+                Arg::pattern("pattern").with_token("MATCH").optional(),
+                Arg::integer("count").with_token("COUNT").optional(),
+            ],
             "Walks the members of a set a few at a time with a cursor.",
         )
         .tips(&["nondeterministic_output"])

@@ -3,7 +3,7 @@
 use super::server::{container, help_reply};
 use super::spec::*;
 use crate::engine::Ctx;
-use crate::error::{self, CmdError, CmdResult};
+use crate::error::{self, CmdResult};
 use crate::protocol::Reply;
 
 /// This group's commands.
@@ -11,7 +11,7 @@ pub const COMMANDS: &[CommandSpec] = &[CommandSpec::new("slowlog", -2, &[], cont
     .doc(
         Group::Server,
         "2.2.12",
-        "<subcommand> [<arg> ...]",
+        &[],
         "Reads and clears the log of slow commands.",
     )
     .complexity("Depends on the subcommand.")
@@ -22,19 +22,24 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Server,
             "2.2.12",
-            "[count]",
+            &[Arg::integer("count").optional()],
             "Lists the newest slow log entries (10 unless told; -1 for all).",
         )
         .tips(&["request_policy:all_nodes", "nondeterministic_output"])
         .complexity("O(N) in the number of entries returned"),
     CommandSpec::new("help", 2, &[LOADING, STALE], help)
-        .doc(Group::Server, "6.2.0", "", "Lists the SLOWLOG subcommands.")
+        .doc(
+            Group::Server,
+            "6.2.0",
+            &[],
+            "Lists the SLOWLOG subcommands.",
+        )
         .complexity("O(1)"),
     CommandSpec::new("len", 2, &[ADMIN, LOADING, STALE], len)
         .doc(
             Group::Server,
             "2.2.12",
-            "",
+            &[],
             "Counts the entries in the slow log.",
         )
         .tips(&[
@@ -44,7 +49,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
         ])
         .complexity("O(1)"),
     CommandSpec::new("reset", 2, &[ADMIN, LOADING, STALE], reset)
-        .doc(Group::Server, "2.2.12", "", "Empties the slow log.")
+        .doc(Group::Server, "2.2.12", &[], "Empties the slow log.")
         .tips(&["request_policy:all_nodes", "response_policy:all_succeeded"])
         .complexity("O(N) in the number of entries in the slow log"),
 ];
@@ -59,7 +64,7 @@ fn get(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if argv.len() > 3 {
         return Err(error::subcommand_syntax(&argv[1], "slowlog"));
     }
-    let bad = || CmdError::from("ERR count should be greater than or equal to -1");
+    let bad = || error::SLOWLOG_COUNT;
     let count = match argv.get(2) {
         None => DEFAULT_COUNT,
         Some(a) => match crate::util::parse_i64(a).ok_or_else(bad)? {

@@ -2,6 +2,8 @@
 //! categories, key specifications. Nothing here is parsed at run time, so a typo is a compile
 //! error instead of a command that silently loses its keys.
 
+use super::arg_spec::check_args;
+pub use super::arg_spec::Arg;
 use super::Handler;
 
 /// Command flags, as a bitset. COMMAND INFO prints them in [`Flags::NAMES`] order; some are
@@ -504,8 +506,9 @@ pub struct CommandSpec {
     pub group: Group,
     /// Redis version that introduced the command.
     pub since: &'static str,
-    /// Argument syntax after the name, as the terminal hints it (`key value [NX|XX]`).
-    pub syntax: &'static str,
+    /// The arguments after the name, as COMMAND DOCS describes them; hints and help render
+    /// them.
+    pub args: &'static [Arg],
     /// One line saying what the command does.
     pub summary: &'static str,
     /// The handler.
@@ -539,7 +542,7 @@ impl CommandSpec {
             acl_removed: 0,
             group: Group::Generic,
             since: "",
-            syntax: "",
+            args: &[],
             summary: "",
             handler,
             subcommands: &[],
@@ -559,6 +562,7 @@ impl CommandSpec {
     /// Sets the key specifications.
     pub const fn key_specs(mut self, specs: &'static [KeySpec]) -> CommandSpec {
         self.key_specs = specs;
+        check_args(self.args, specs.len());
         self
     }
 
@@ -574,17 +578,18 @@ impl CommandSpec {
         self
     }
 
-    /// Sets group, first version, argument syntax and summary.
+    /// Sets group, first version, arguments and summary.
     pub const fn doc(
         mut self,
         group: Group,
         since: &'static str,
-        syntax: &'static str,
+        args: &'static [Arg],
         summary: &'static str,
     ) -> CommandSpec {
+        check_args(args, self.key_specs.len());
         self.group = group;
         self.since = since;
-        self.syntax = syntax;
+        self.args = args;
         self.summary = summary;
         self
     }

@@ -12,13 +12,13 @@ use crate::types::Value;
 
 /// The consumer-group commands, and XINFO, which reports on streams and their groups.
 pub const COMMANDS: &[CommandSpec] = &[
-    CommandSpec::new("xinfo", -2, &[], xgroup_container).doc(Group::Stream, "5.0.0", "<subcommand> [<arg> ...]", "Describes a stream, its consumer groups or a group's consumers.").complexity("Depends on the subcommand.").subs(XINFO_SUBCOMMANDS),
-    CommandSpec::new("xgroup", -2, &[], xgroup_container).doc(Group::Stream, "5.0.0", "<subcommand> [<arg> ...]", "Manages a stream's consumer groups and their consumers.").complexity("Depends on the subcommand.").subs(XGROUP_SUBCOMMANDS),
-    CommandSpec::new("xreadgroup", -7, &[WRITE, BLOCKING], xreadgroup).key_specs(&[KeySpec::new(&[RO, ACCESS], keyword("STREAMS", 4), range(-1, 1, 2))]).doc(Group::Stream, "5.0.0", "GROUP group consumer [COUNT count] [BLOCK milliseconds] [NOACK] STREAMS key [key ...] id [id ...]", "Reads entries for a consumer of a group: new ones with `>`, or its pending ones, optionally waiting.").complexity("Per stream: O(M) for M entries in the reply (O(1) for a fixed COUNT); with BLOCK, serving N waiting clients costs the writer O(N)."),
-    CommandSpec::new("xack", -4, &[WRITE, FAST], xack).key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).doc(Group::Stream, "5.0.0", "key group id [id ...]", "Acknowledges entries of a group, removing them from its pending list.").complexity("O(1) per ID."),
-    CommandSpec::new("xpending", -3, &[READONLY], xpending).tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).doc(Group::Stream, "5.0.0", "key group [[IDLE min-idle-time] start end count [consumer]]", "Summarizes a group's pending entries, or lists them with owner, idle time and delivery count.").complexity("O(N) for N entries in the reply (O(1) for a small fixed count); O(M) for M entries scanned with IDLE; the summary form adds O(N) over N consumers."),
-    CommandSpec::new("xclaim", -6, &[WRITE, FAST], xclaim).tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).doc(Group::Stream, "5.0.0", "key group consumer min-idle-time id [id ...] [IDLE ms] [TIME unix-time-milliseconds] [RETRYCOUNT count] [FORCE] [JUSTID] [LASTID lastid]", "Moves pending entries idle long enough to another consumer of the group.").complexity("O(log N), N being the group's pending entries."),
-    CommandSpec::new("xautoclaim", -6, &[WRITE, FAST], xautoclaim).tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RW, DELETE], index(1), range(0, 1, 0))]).doc(Group::Stream, "6.2.0", "key group consumer min-idle-time start [COUNT count] [JUSTID]", "Moves a batch of pending entries idle long enough to another consumer, resuming from a cursor.").complexity("O(1) for a small COUNT."),
+    CommandSpec::new("xinfo", -2, &[], xgroup_container).doc(Group::Stream, "5.0.0", &[], "Describes a stream, its consumer groups or a group's consumers.").complexity("Depends on the subcommand.").subs(XINFO_SUBCOMMANDS),
+    CommandSpec::new("xgroup", -2, &[], xgroup_container).doc(Group::Stream, "5.0.0", &[], "Manages a stream's consumer groups and their consumers.").complexity("Depends on the subcommand.").subs(XGROUP_SUBCOMMANDS),
+    CommandSpec::new("xreadgroup", -7, &[WRITE, BLOCKING], xreadgroup).key_specs(&[KeySpec::new(&[RO, ACCESS], keyword("STREAMS", 4), range(-1, 1, 2))]).doc(Group::Stream, "5.0.0", &[Arg::block("group_consumer", &[Arg::string("group"), Arg::string("consumer")]).with_token("GROUP"), Arg::integer("count").with_token("COUNT").optional(), Arg::integer("milliseconds").with_token("BLOCK").optional(), Arg::token("noack", "NOACK").optional(), Arg::block("streams", &[Arg::key("key", 0).multiple(), Arg::string("id").multiple()]).with_token("STREAMS")], "Reads entries for a consumer of a group: new ones with `>`, or its pending ones, optionally waiting.").complexity("Per stream: O(M) for M entries in the reply (O(1) for a fixed COUNT); with BLOCK, serving N waiting clients costs the writer O(N)."),
+    CommandSpec::new("xack", -4, &[WRITE, FAST], xack).key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).doc(Group::Stream, "5.0.0", &[Arg::key("key", 0), Arg::string("group"), Arg::string("id").multiple()], "Acknowledges entries of a group, removing them from its pending list.").complexity("O(1) per ID."),
+    CommandSpec::new("xpending", -3, &[READONLY], xpending).tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RO, ACCESS], index(1), range(0, 1, 0))]).doc(Group::Stream, "5.0.0", &[Arg::key("key", 0), Arg::string("group"), Arg::block("filters", &[Arg::integer("min-idle-time").with_token("IDLE").optional().since("6.2.0"), Arg::string("start"), Arg::string("end"), Arg::integer("count"), Arg::string("consumer").optional()]).optional()], "Summarizes a group's pending entries, or lists them with owner, idle time and delivery count.").complexity("O(N) for N entries in the reply (O(1) for a small fixed count); O(M) for M entries scanned with IDLE; the summary form adds O(N) over N consumers."),
+    CommandSpec::new("xclaim", -6, &[WRITE, FAST], xclaim).tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RW, UPDATE], index(1), range(0, 1, 0))]).doc(Group::Stream, "5.0.0", &[Arg::key("key", 0), Arg::string("group"), Arg::string("consumer"), Arg::string("min-idle-time"), Arg::string("id").multiple(), Arg::integer("ms").with_token("IDLE").optional(), Arg::unix_time("unix-time-milliseconds").with_token("TIME").optional(), Arg::integer("count").with_token("RETRYCOUNT").optional(), Arg::token("force", "FORCE").optional(), Arg::token("justid", "JUSTID").optional(), Arg::string("id").with_token("LASTID").optional()], "Moves pending entries idle long enough to another consumer of the group.").complexity("O(log N), N being the group's pending entries."),
+    CommandSpec::new("xautoclaim", -6, &[WRITE, FAST], xautoclaim).tips(&["nondeterministic_output"]).key_specs(&[KeySpec::new(&[RW, DELETE], index(1), range(0, 1, 0))]).doc(Group::Stream, "6.2.0", &[Arg::key("key", 0), Arg::string("group"), Arg::string("consumer"), Arg::string("min-idle-time"), Arg::string("start"), Arg::integer("count").with_token("COUNT").optional(), Arg::token("justid", "JUSTID").optional()], "Moves a batch of pending entries idle long enough to another consumer, resuming from a cursor.").complexity("O(1) for a small COUNT."),
 ];
 
 /// XGROUP's subcommands.
@@ -28,7 +28,15 @@ const XGROUP_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Stream,
             "5.0.0",
-            "key group <id | $> [MKSTREAM] [ENTRIESREAD entries-read]",
+            &[
+                Arg::key("key", 0),
+                Arg::string("groupname"),
+                Arg::oneof("id", &[Arg::string("id"), Arg::token("new_id", "$")]),
+                Arg::token("mkstream", "MKSTREAM").optional(),
+                Arg::integer("entries_read")
+                    .with_token("ENTRIESREAD")
+                    .optional(),
+            ],
             "Creates a consumer group.",
         )
         .complexity("O(1)"),
@@ -37,7 +45,11 @@ const XGROUP_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Stream,
             "6.2.0",
-            "key group consumer",
+            &[
+                Arg::key("key", 0),
+                Arg::string("groupname"),
+                Arg::string("consumername"),
+            ],
             "Adds a consumer to a group.",
         )
         .complexity("O(1)"),
@@ -46,7 +58,11 @@ const XGROUP_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Stream,
             "5.0.0",
-            "key group consumer",
+            &[
+                Arg::key("key", 0),
+                Arg::string("groupname"),
+                Arg::string("consumername"),
+            ],
             "Removes a consumer and its pending entries from a group.",
         )
         .complexity("O(1)"),
@@ -55,27 +71,32 @@ const XGROUP_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Stream,
             "5.0.0",
-            "key group",
+            &[Arg::key("key", 0), Arg::string("groupname")],
             "Removes a consumer group.",
         )
         .complexity(
             "O(N) where N is the number of entries in the group's pending entries list (PEL).",
         ),
     CommandSpec::new("help", 2, &[LOADING, STALE], xgroup)
-        .doc(Group::Stream, "5.0.0", "", "Lists XGROUP's subcommands.")
+        .doc(Group::Stream, "5.0.0", &[], "Lists XGROUP's subcommands.")
         .complexity("O(1)"),
     CommandSpec::new("setid", -5, &[WRITE], xgroup)
         .key_specs(&[KeySpec::new(&[RW, UPDATE], index(2), range(0, 1, 0))])
         .doc(
             Group::Stream,
             "5.0.0",
-            "key group <id | $> [ENTRIESREAD entries-read]",
+            &[
+                Arg::key("key", 0),
+                Arg::string("groupname"),
+                Arg::oneof("id", &[Arg::string("id"), Arg::token("new_id", "$")]),
+                Arg::integer("entries_read")
+                    .with_token("ENTRIESREAD")
+                    .optional(),
+            ],
             "Moves a group's last delivered ID.",
         )
         .complexity("O(1)"),
 ];
-
-const KEY_MUST_EXIST: &str = "ERR The XGROUP subcommand requires the key to exist. Note that for CREATE you may want to use the MKSTREAM option to create an empty stream automatically.";
 
 /// Never reached: the dispatcher resolves XGROUP's subcommands first.
 fn xgroup_container(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
@@ -150,7 +171,7 @@ fn xgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         Some(_) => return Err(error::WRONGTYPE),
     };
     if !exists && !mkstream {
-        return Err(CmdError::from(KEY_MUST_EXIST));
+        return Err(error::XGROUP_NO_KEY);
     }
     let needs_group = op == b"setid" || op == b"createconsumer" || op == b"delconsumer";
     if exists && needs_group {
@@ -173,7 +194,7 @@ fn xgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
                 ctx.signal_modified(key);
             }
             let Some(st) = stream_ref(ctx, key) else {
-                return Err(CmdError::from(KEY_MUST_EXIST));
+                return Err(error::XGROUP_NO_KEY);
             };
             if st.groups.contains_key(group) {
                 return Err(error::BUSYGROUP);
@@ -261,7 +282,7 @@ const XINFO_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Stream,
             "5.0.0",
-            "key groupname",
+            &[Arg::key("key", 0), Arg::string("groupname")],
             "Lists a group's consumers: name, pending count, idle time.",
         )
         .complexity("O(1)"),
@@ -270,19 +291,27 @@ const XINFO_SUBCOMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Stream,
             "5.0.0",
-            "key",
+            &[Arg::key("key", 0)],
             "Lists a stream's consumer groups with their counters.",
         )
         .complexity("O(1)"),
     CommandSpec::new("help", 2, &[LOADING, STALE], xinfo_help)
-        .doc(Group::Stream, "5.0.0", "", "Lists the XINFO subcommands.")
+        .doc(Group::Stream, "5.0.0", &[], "Lists the XINFO subcommands.")
         .complexity("O(1)"),
     CommandSpec::new("stream", -3, &[READONLY], xinfo_stream)
         .key_specs(&[KeySpec::new(&[RO, ACCESS], index(2), range(0, 1, 0))])
         .doc(
             Group::Stream,
             "5.0.0",
-            "key [FULL [COUNT count]]",
+            &[
+                Arg::key("key", 0),
+                Arg::block(
+                    "full",
+                    &[Arg::integer("count").with_token("COUNT").optional()],
+                )
+                .with_token("FULL")
+                .optional(),
+            ],
             "Describes a stream; FULL adds its entries, groups, consumers and pending lists.",
         )
         .complexity("O(log N) with N being the number of entries in the stream (O(N) with FULL)."),
@@ -336,12 +365,7 @@ fn field(name: &str, value: Reply) -> (Reply, Reply) {
 fn xinfo_stream(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let opts = &argv[3..];
     let st = info_stream(ctx, &argv[2])?;
-    let syntax = || {
-        CmdError::new(error::sanitize(&format!(
-            "ERR unknown subcommand or wrong number of arguments for '{}'. Try XINFO HELP.",
-            error::c_str_prefix(&argv[1], 128)
-        )))
-    };
+    let syntax = || error::xinfo_syntax(&argv[1]);
     let (full, count) = match opts {
         [] => (false, 10),
         [f] if args::is(f, "full") => (true, 10),

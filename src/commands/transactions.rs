@@ -17,33 +17,33 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("multi", 1, FLAGS, multi).doc(
         Group::Transactions,
         "1.2.0",
-        "",
+        &[],
         "Opens a transaction: later commands are queued until EXEC or DISCARD.",
     ),
     CommandSpec::new("exec", 1, &[NOSCRIPT, LOADING, STALE, SKIP_SLOWLOG], exec).doc(
         Group::Transactions,
         "1.2.0",
-        "",
+        &[],
         "Runs every queued command as one atomic step, unless a watched key changed.",
     ),
     CommandSpec::new("discard", 1, FLAGS, discard).doc(
         Group::Transactions,
         "2.0.0",
-        "",
+        &[],
         "Drops the queued commands and leaves the transaction.",
     ),
     CommandSpec::new("watch", -2, FLAGS, watch)
         .doc(
             Group::Transactions,
             "2.2.0",
-            "key [key ...]",
+            &[Arg::key("key", 0).multiple()],
             "Makes the next EXEC fail if any of these keys changes before it.",
         )
         .key_specs(&[KeySpec::new(&[RO], index(1), range(-1, 1, 0))]),
     CommandSpec::new("unwatch", 1, FLAGS, unwatch).doc(
         Group::Transactions,
         "2.2.0",
-        "",
+        &[],
         "Stops watching every key.",
     ),
 ];

@@ -34,9 +34,6 @@ pub struct Blocked {
     pub block: Block,
 }
 
-/// What Redis answers an XREADGROUP whose stream was deleted or replaced while it waited.
-const STREAM_GONE: &str = "UNBLOCKED the stream key no longer exists";
-
 /// The type of value a blocking command waits for.
 fn waits_for(cmd: &Command) -> Option<&'static str> {
     match cmd.spec.group {
@@ -184,7 +181,7 @@ impl Engine {
                 let held = self.dbs[bdb].get(&key, now).map(|e| e.value.type_name());
                 if held.is_none() || held != waits_for(cmd) {
                     if cmd.full_name == "xreadgroup" && held != Some("stream") {
-                        let error = Reply::Error(STREAM_GONE.into());
+                        let error = Reply::Error(crate::error::STREAM_GONE.0);
                         self.unblock(id, Some(error), now);
                     }
                     continue;

@@ -222,9 +222,7 @@ impl Engine {
                 c.multi_error = false;
             }
             self.unwatch_all(client);
-            let text = rejected.error.text();
-            let why = text.strip_prefix("ERR ").unwrap_or(text);
-            Reply::Error(format!("EXECABORT Transaction discarded because of: {}", why).into())
+            Reply::Error(error::exec_abort(&rejected.error).0)
         } else {
             if let Some(c) = self.clients.get_mut(&client).filter(|c| c.multi.is_some()) {
                 c.multi_error = true;

@@ -19,8 +19,8 @@ pub const MAX_BULK: i64 = 512 * 1024 * 1024;
 pub struct ProtocolError(pub String);
 
 impl ProtocolError {
-    fn new(what: impl Into<String>) -> ProtocolError {
-        ProtocolError(format!("ERR Protocol error: {}", what.into()))
+    fn new(what: &str) -> ProtocolError {
+        ProtocolError(crate::error::protocol(what))
     }
 
     /// The error reply as redis-server sends it (`-ERR Protocol error: ...\r\n`). The text
@@ -83,7 +83,7 @@ pub fn parse_request_into(
 fn parse_inline(buf: &[u8]) -> Result<Option<Request>, ProtocolError> {
     let Some(nl) = c_find(buf, 0, b'\n') else {
         if buf.len() > INLINE_MAX {
-            return Err(ProtocolError::new("too big inline request"));
+            return Err(ProtocolError::new(crate::error::PROTO_INLINE_TOO_BIG));
         }
         return Ok(None);
     };
@@ -91,7 +91,8 @@ fn parse_inline(buf: &[u8]) -> Result<Option<Request>, ProtocolError> {
     if line.last() == Some(&b'\r') {
         line = &line[..line.len() - 1];
     }
-    let args = split_args(line).map_err(|_| ProtocolError::new("unbalanced quotes in request"))?;
+    let args =
+        split_args(line).map_err(|_| ProtocolError::new(crate::error::PROTO_UNBALANCED_QUOTES))?;
     Ok(Some((args, nl + 1)))
 }
 
@@ -132,15 +133,15 @@ fn parse_multibulk(
 ) -> Result<Option<(usize, usize)>, ProtocolError> {
     let Some(end) = request_line_end(buf, 0) else {
         if buf.len() > INLINE_MAX {
-            return Err(ProtocolError::new("too big mbulk count string"));
+            return Err(ProtocolError::new(crate::error::PROTO_MBULK_TOO_BIG));
         }
         return Ok(None);
     };
     let count = crate::util::parse_i64(&buf[1..end])
         .filter(|n| *n <= MAX_MULTIBULK)
-        .ok_or_else(|| ProtocolError::new("invalid multibulk length"))?;
+        .ok_or_else(|| ProtocolError::new(crate::error::PROTO_MBULK_LENGTH))?;
     if unauthenticated && count > UNAUTH_MAX_ARGS {
-        return Err(ProtocolError::new("unauthenticated multibulk length"));
+        return Err(ProtocolError::new(crate::error::PROTO_UNAUTH_MBULK_LENGTH));
     }
     let mut pos = end + 2;
     if count <= 0 {
@@ -155,22 +156,19 @@ fn parse_multibulk(
         // Redis looks at the type byte only once the whole header line is in.
         let Some(end) = request_line_end(buf, pos) else {
             if buf.len() - pos > INLINE_MAX {
-                return Err(ProtocolError::new("too big bulk count string"));
+                return Err(ProtocolError::new(crate::error::PROTO_BULK_TOO_BIG));
             }
             return Ok(None);
         };
         let tag = buf[pos];
         if tag != b'$' {
-            return Err(ProtocolError(format!(
-                "ERR Protocol error: expected '$', got '{}'",
-                tag as char
-            )));
+            return Err(ProtocolError(crate::error::protocol_expected_dollar(tag)));
         }
         let len = crate::util::parse_i64(&buf[pos + 1..end])
             .filter(|n| (0..=max_bulk).contains(n))
-            .ok_or_else(|| ProtocolError::new("invalid bulk length"))?;
+            .ok_or_else(|| ProtocolError::new(crate::error::PROTO_BULK_LENGTH))?;
         if unauthenticated && len > UNAUTH_MAX_BULK {
-            return Err(ProtocolError::new("unauthenticated bulk length"));
+            return Err(ProtocolError::new(crate::error::PROTO_UNAUTH_BULK_LENGTH));
         }
         let len = len as usize;
         let start = end + 2;

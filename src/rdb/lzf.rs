@@ -48,13 +48,15 @@ mod tests {
     }
 }
 
+/// The longest literal run a compressed block holds.
+const MAX_LIT: usize = 1 << 5;
+
 /// Compresses `input` as Redis's bundled liblzf does (its default "very fast" hashing, a
 /// 65536-slot table of earlier positions), so a value dumped here has the bytes Redis's DUMP
 /// gives. Returns None when the result would not be at least four bytes shorter than the
 /// input: Redis then stores the string as it is.
 pub fn compress(input: &[u8]) -> Option<Vec<u8>> {
     const HSIZE: usize = 1 << 16;
-    const MAX_LIT: usize = 1 << 5;
     const MAX_OFF: usize = 1 << 13;
     const MAX_REF: usize = (1 << 8) + (1 << 3);
     let in_len = input.len();
@@ -145,35 +147,35 @@ pub fn compress(input: &[u8]) -> Option<Vec<u8>> {
             if op >= out_len {
                 return None;
             }
-            lit += 1;
-            out[op] = input[ip];
-            op += 1;
+            push_literal(&mut out, &mut op, &mut lit, input[ip]);
             ip += 1;
-            if lit == MAX_LIT {
-                out[op - lit - 1] = (lit - 1) as u8;
-                lit = 0;
-                op += 1;
-            }
         }
     }
     if op + 3 > out_len {
         return None;
     }
     while ip < in_len {
-        lit += 1;
-        out[op] = input[ip];
-        op += 1;
+        push_literal(&mut out, &mut op, &mut lit, input[ip]);
         ip += 1;
-        if lit == MAX_LIT {
-            out[op - lit - 1] = (lit - 1) as u8;
-            lit = 0;
-            op += 1;
-        }
     }
     out[op - lit - 1] = (lit as u8).wrapping_sub(1);
     op -= usize::from(lit == 0);
     out.truncate(op);
     Some(out)
+}
+
+/// Copies one byte into the literal run being written at `op`; a run that reaches its longest
+/// gets its length byte in front, and the next one starts after a byte left for its own.
+#[inline]
+fn push_literal(out: &mut [u8], op: &mut usize, lit: &mut usize, byte: u8) {
+    *lit += 1;
+    out[*op] = byte;
+    *op += 1;
+    if *lit == MAX_LIT {
+        out[*op - *lit - 1] = (*lit - 1) as u8;
+        *lit = 0;
+        *op += 1;
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 //! every entry as bytes (integers in decimal, as Redis would reply them), or None when the blob
 //! is malformed in any way.
 
+use crate::types::listpack::backlen as backlen_size;
+
 /// The entries of a listpack: a 6-byte header (total bytes, count), the entries, then 0xFF.
 pub fn listpack_entries(blob: &[u8]) -> Option<Vec<Vec<u8>>> {
     let total = u32::from_le_bytes(blob.get(0..4)?.try_into().ok()?) as usize;
@@ -57,17 +59,6 @@ fn listpack_entry(b: &[u8]) -> Option<(Vec<u8>, usize)> {
         0xF3 => int(signed(le(4)?, 32), 5),
         0xF4 => int(le(8)? as i64, 9),
         _ => None,
-    }
-}
-
-/// Bytes a listpack uses to store an entry length after the entry.
-fn backlen_size(len: usize) -> usize {
-    match len {
-        0..=127 => 1,
-        128..=16382 => 2,
-        16383..=2_097_150 => 3,
-        2_097_151..=268_435_454 => 4,
-        _ => 5,
     }
 }
 

@@ -176,7 +176,7 @@ fn no_newlines(b: &[u8]) -> String {
 /// (`redis.setresp`), which decides how booleans are sent.
 pub fn lua_to_reply(state: &mut LuaState, v: Val, resp: u8, depth: usize) -> Reply {
     if depth > MAX_DEPTH {
-        return Reply::Error("ERR reached lua stack limit".into());
+        return Reply::Error(crate::error::LUA_STACK_LIMIT.0);
     }
     match v {
         Val::Str(_) => Reply::Bulk(to_bytes(state, v).unwrap_or_default()),
@@ -266,7 +266,7 @@ pub fn lua_to_reply(state: &mut LuaState, v: Val, resp: u8, depth: usize) -> Rep
 }
 
 /// A table's entries in `next` order.
-fn entries(state: &LuaState, t: Table) -> Vec<(Val, Val)> {
+pub(super) fn entries(state: &LuaState, t: Table) -> Vec<(Val, Val)> {
     let mut out = Vec::new();
     let Some(tab) = state.gc.tables.get(t.gc_ref()) else {
         return out;

@@ -23,50 +23,38 @@ pub struct Library {
     pub functions: Vec<Registered>,
 }
 
-fn err(text: impl Into<String>) -> CmdError {
-    CmdError(format!("ERR {}", text.into()).into())
-}
-
 /// The library name, engine and code after the shebang line, as Redis reads them.
 fn metadata(code: &[u8]) -> Result<(String, Vec<u8>, usize), CmdError> {
     if !code.starts_with(b"#!") {
-        return Err(err("Missing library metadata"));
+        return Err(error::LIBRARY_METADATA_MISSING);
     }
     let Some(end) = code.iter().position(|&b| b == b'\n') else {
-        return Err(err("Invalid library metadata"));
+        return Err(error::LIBRARY_METADATA_INVALID);
     };
     let parts = match crate::protocol::inline::split_args(&code[..end]) {
         Ok(p) if !p.is_empty() => p,
-        _ => return Err(err("Invalid library metadata")),
+        _ => return Err(error::LIBRARY_METADATA_INVALID),
     };
     let engine = parts[0][2..].to_vec();
     let mut name: Option<Vec<u8>> = None;
     for part in &parts[1..] {
         if part.len() >= 5 && part[..5].eq_ignore_ascii_case(b"name=") {
             if name.is_some() {
-                return Err(err(
-                    "Invalid metadata value, name argument was given multiple times",
-                ));
+                return Err(error::LIBRARY_NAME_TWICE);
             }
             name = Some(part[5..].to_vec());
             continue;
         }
-        return Err(err(format!(
-            "Invalid metadata value given: {}",
-            String::from_utf8_lossy(part)
-        )));
+        return Err(error::library_metadata_value(part));
     }
     let Some(name) = name else {
-        return Err(err("Library name was not given"));
+        return Err(error::LIBRARY_NAME_MISSING);
     };
     if !valid_name(&name) {
-        return Err(err("Library names can only contain letters, numbers, or underscores(_) and must be at least one character long"));
+        return Err(error::LIBRARY_NAME_INVALID);
     }
     if !engine.eq_ignore_ascii_case(b"lua") {
-        return Err(err(format!(
-            "Engine '{}' not found",
-            String::from_utf8_lossy(&engine)
-        )));
+        return Err(error::engine_not_found(&engine));
     }
     Ok((String::from_utf8_lossy(&name).into_owned(), engine, end))
 }
@@ -75,8 +63,7 @@ fn metadata(code: &[u8]) -> Result<(String, Vec<u8>, usize), CmdError> {
 /// function overran its budget) loads every library again.
 fn fvm_of<'a>(ctx: &'a mut Ctx) -> Result<&'a mut LuaVm, CmdError> {
     if ctx.eng.scripts.fvm.is_none() {
-        let mut vm =
-            LuaVm::new(true).map_err(|e| err(format!("Lua initialization failed: {}", e)))?;
+        let mut vm = LuaVm::new(true).map_err(error::lua_init_failed)?;
         let clock = ctx.eng.clock();
         for lib in ctx.eng.scripts.libraries.values() {
             let Some(end) = lib.code.iter().position(|&b| b == b'\n') else {
@@ -89,11 +76,7 @@ fn fvm_of<'a>(ctx: &'a mut Ctx) -> Result<&'a mut LuaVm, CmdError> {
         }
         ctx.eng.scripts.fvm = Some(vm);
     }
-    ctx.eng
-        .scripts
-        .fvm
-        .as_mut()
-        .ok_or_else(|| err("Lua is not available"))
+    ctx.eng.scripts.fvm.as_mut().ok_or(error::LUA_UNAVAILABLE)
 }
 
 /// FUNCTION LOAD: runs the library's code and keeps its functions; returns its name.
@@ -110,7 +93,7 @@ pub fn load(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, CmdErro
     if broken {
         ctx.eng.scripts.fvm = None;
     }
-    let registered = registered.map_err(err)?;
+    let registered = registered.map_err(CmdError::err)?;
     let pending: Vec<String> = registered
         .iter()
         .map(|r| format!("pending:{}", r.name))
@@ -122,7 +105,7 @@ pub fn load(ctx: &mut Ctx, code: &[u8], replace: bool) -> Result<String, CmdErro
         Err(e)
     };
     if registered.is_empty() {
-        return refuse(ctx, err("No functions registered"));
+        return refuse(ctx, error::NO_FUNCTIONS_REGISTERED);
     }
     for r in &registered {
         let taken = ctx
@@ -178,7 +161,7 @@ pub fn compile_all(
     codes: &[Vec<u8>],
     clock: Option<fn() -> u64>,
 ) -> Result<BTreeMap<String, Library>, CmdError> {
-    let mut vm = LuaVm::new(true).map_err(|e| err(format!("Lua initialization failed: {}", e)))?;
+    let mut vm = LuaVm::new(true).map_err(error::lua_init_failed)?;
     let mut libs: BTreeMap<String, Library> = BTreeMap::new();
     for code in codes {
         let (name, _engine, end) = metadata(code)?;
@@ -187,9 +170,9 @@ pub fn compile_all(
         }
         let registered = vm
             .load_library(&code[end..], LOAD_TIMEOUT_MS, clock)
-            .map_err(err)?;
+            .map_err(CmdError::err)?;
         if registered.is_empty() {
-            return Err(err("No functions registered"));
+            return Err(error::NO_FUNCTIONS_REGISTERED);
         }
         for r in &registered {
             if libs.values().any(|l| {
@@ -281,12 +264,12 @@ fn find(ctx: &Ctx, name: &[u8]) -> Option<(String, ScriptFlags)> {
 /// FCALL and FCALL_RO: `name numkeys [key ...] [arg ...]`.
 pub fn fcall(ctx: &mut Ctx, argv: &[Vec<u8>], ro: bool) -> CmdResult {
     let Some((name, flags)) = find(ctx, &argv[1]) else {
-        return Err(err("Function not found"));
+        return Err(error::FUNCTION_NOT_FOUND);
     };
     let numkeys = std::str::from_utf8(&argv[2])
         .ok()
         .and_then(|s| s.parse::<i64>().ok())
-        .ok_or_else(|| err("Bad number of keys provided"))?;
+        .ok_or(error::BAD_NUMBER_OF_KEYS)?;
     if numkeys > (argv.len() - 3) as i64 {
         return Err(error::NUMKEYS_TOO_MANY);
     }
@@ -295,15 +278,13 @@ pub fn fcall(ctx: &mut Ctx, argv: &[Vec<u8>], ro: bool) -> CmdResult {
     }
     let numkeys = numkeys as usize;
     if !flags.no_writes && ro {
-        return Err(err(
-            "Can not execute a script with write flag using *_ro command.",
-        ));
+        return Err(error::SCRIPT_WRITE_IN_RO);
     }
     let read_only = ro || flags.no_writes;
     let limit_ms = budget_ms(ctx);
     fvm_of(ctx)?;
     let Some(mut vm) = ctx.eng.scripts.fvm.take() else {
-        return Err(err("Lua is not available"));
+        return Err(error::LUA_UNAVAILABLE);
     };
     let target = Target {
         key: format!("fn:{}", name),
@@ -329,7 +310,7 @@ pub fn fcall(ctx: &mut Ctx, argv: &[Vec<u8>], ro: bool) -> CmdResult {
 pub fn delete(ctx: &mut Ctx, name: &[u8]) -> CmdResult {
     let name = String::from_utf8_lossy(name).into_owned();
     let Some(lib) = ctx.eng.scripts.libraries.remove(&name) else {
-        return Err(err("Library not found"));
+        return Err(error::LIBRARY_NOT_FOUND);
     };
     if let Some(vm) = ctx.eng.scripts.fvm.as_mut() {
         let keys: Vec<String> = lib
@@ -376,15 +357,12 @@ pub fn list(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             with_code = true;
         } else if pattern.is_none() && a.eq_ignore_ascii_case(b"libraryname") {
             if i >= argv.len() - 1 {
-                return Err(err("library name argument was not given"));
+                return Err(error::LIBRARY_PATTERN_MISSING);
             }
             i += 1;
             pattern = Some(&argv[i]);
         } else {
-            return Err(err(format!(
-                "Unknown argument {}",
-                crate::error::c_str_prefix(a, usize::MAX)
-            )));
+            return Err(error::function_list_argument(a));
         }
         i += 1;
     }

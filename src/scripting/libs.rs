@@ -5,19 +5,8 @@
 use rilua::vm::state::LuaState;
 use rilua::{LuaResult, Table, Val};
 
-use super::convert::{to_bytes, to_number};
-
-fn nargs(state: &LuaState) -> usize {
-    state.top.saturating_sub(state.base)
-}
-
-fn arg(state: &LuaState, i: usize) -> Val {
-    if i < nargs(state) {
-        state.stack_get(state.base + i)
-    } else {
-        Val::Nil
-    }
-}
+use super::convert::{entries, to_bytes, to_number};
+use super::vm::{arg, nargs};
 
 fn type_name(state: &LuaState, i: usize) -> &'static str {
     if i >= nargs(state) {
@@ -204,19 +193,6 @@ fn encode_string(s: &[u8], out: &mut Vec<u8>) {
         }
     }
     out.push(b'"');
-}
-
-fn entries(state: &LuaState, t: Table) -> Vec<(Val, Val)> {
-    let mut out = Vec::new();
-    let Some(tab) = state.gc.tables.get(t.gc_ref()) else {
-        return out;
-    };
-    let mut key = Val::Nil;
-    while let Ok(Some((k, v))) = tab.next(key, &state.gc.string_arena) {
-        out.push((k, v));
-        key = k;
-    }
-    out
 }
 
 /// A table being written: an array by index, or an object by its entries.

@@ -173,7 +173,7 @@ pub fn sha1_hex(data: &[u8]) -> String {
 
 /// Reads a `#!lua ...` first line as Redis does: the flags, and the length of the shebang
 /// (the line feed stays in the source so line numbers do not move).
-pub fn parse_shebang(body: &[u8]) -> Result<(ScriptFlags, usize), String> {
+pub fn parse_shebang(body: &[u8]) -> Result<(ScriptFlags, usize), CmdError> {
     let mut flags = ScriptFlags {
         compat: true,
         ..ScriptFlags::default()
@@ -182,25 +182,19 @@ pub fn parse_shebang(body: &[u8]) -> Result<(ScriptFlags, usize), String> {
         return Ok((flags, 0));
     }
     let Some(end) = body.iter().position(|&b| b == b'\n') else {
-        return Err("Invalid script shebang".into());
+        return Err(crate::error::SHEBANG_INVALID);
     };
     let parts = match crate::protocol::inline::split_args(&body[..end]) {
         Ok(p) if !p.is_empty() => p,
-        _ => return Err("Invalid engine in script shebang".into()),
+        _ => return Err(crate::error::SHEBANG_ENGINE_INVALID),
     };
     if parts[0] != b"#!lua" {
-        return Err(format!(
-            "Unexpected engine in script shebang: {}",
-            String::from_utf8_lossy(&parts[0])
-        ));
+        return Err(crate::error::shebang_engine(&parts[0]));
     }
     flags.compat = false;
     for part in &parts[1..] {
         let Some(list) = part.strip_prefix(b"flags=") else {
-            return Err(format!(
-                "Unknown lua shebang option: {}",
-                String::from_utf8_lossy(part)
-            ));
+            return Err(crate::error::shebang_option(part));
         };
         if list.is_empty() {
             continue;
@@ -212,12 +206,7 @@ pub fn parse_shebang(body: &[u8]) -> Result<(ScriptFlags, usize), String> {
                 b"allow-stale" => flags.allow_stale = true,
                 b"no-cluster" => flags.no_cluster = true,
                 b"allow-cross-slot-keys" => flags.allow_cross_slot = true,
-                other => {
-                    return Err(format!(
-                        "Unexpected flag in script shebang: {}",
-                        String::from_utf8_lossy(other)
-                    ))
-                }
+                other => return Err(crate::error::shebang_flag(other)),
             }
         }
     }
@@ -230,12 +219,10 @@ pub fn load_script(ctx: &mut Ctx, body: &[u8]) -> Result<String, CmdError> {
     if ctx.eng.scripts.cache.contains_key(&sha) {
         return Ok(sha);
     }
-    let (flags, shebang_len) =
-        parse_shebang(body).map_err(|e| CmdError(format!("ERR {}", e).into()))?;
+    let (flags, shebang_len) = parse_shebang(body)?;
     let vm = vm_of(ctx)?;
-    vm.compile(&sha, &body[shebang_len..]).map_err(|e| {
-        CmdError(format!("ERR Error compiling script (new function): {}", e).into())
-    })?;
+    vm.compile(&sha, &body[shebang_len..])
+        .map_err(crate::error::script_compile)?;
     ctx.eng.scripts.cache.insert(
         sha.clone(),
         Script {
@@ -249,15 +236,14 @@ pub fn load_script(ctx: &mut Ctx, body: &[u8]) -> Result<String, CmdError> {
 /// The engine's Lua state, made on first use.
 fn vm_of<'a>(ctx: &'a mut Ctx) -> Result<&'a mut LuaVm, CmdError> {
     if ctx.eng.scripts.vm.is_none() {
-        let vm = LuaVm::new(false)
-            .map_err(|e| CmdError(format!("ERR Lua initialization failed: {}", e).into()))?;
+        let vm = LuaVm::new(false).map_err(crate::error::lua_init_failed)?;
         ctx.eng.scripts.vm = Some(vm);
     }
     ctx.eng
         .scripts
         .vm
         .as_mut()
-        .ok_or_else(|| CmdError("ERR Lua is not available".into()))
+        .ok_or(crate::error::LUA_UNAVAILABLE)
 }
 
 /// EVAL, EVALSHA and their _RO forms once the script is known: checks its flags against the
@@ -268,9 +254,7 @@ pub fn run(ctx: &mut Ctx, sha: &str, argv: &[Vec<u8>], numkeys: usize, ro: bool)
     };
     let flags = script.flags;
     if !flags.compat && !flags.no_writes && ro {
-        return Err(CmdError(
-            "ERR Can not execute a script with write flag using *_ro command.".into(),
-        ));
+        return Err(crate::error::SCRIPT_WRITE_IN_RO);
     }
     let read_only = ro || (!flags.compat && flags.no_writes);
     let keys = &argv[3..3 + numkeys];
@@ -280,12 +264,11 @@ pub fn run(ctx: &mut Ctx, sha: &str, argv: &[Vec<u8>], numkeys: usize, ro: bool)
     if !vm.has(sha) {
         // A state made anew (after a script overran its budget) compiles on first use.
         let (_, shebang_len) = parse_shebang(&body).unwrap_or((flags, 0));
-        vm.compile(sha, &body[shebang_len..]).map_err(|e| {
-            CmdError(format!("ERR Error compiling script (new function): {}", e).into())
-        })?;
+        vm.compile(sha, &body[shebang_len..])
+            .map_err(crate::error::script_compile)?;
     }
     let Some(mut vm) = ctx.eng.scripts.vm.take() else {
-        return Err(CmdError("ERR Lua is not available".into()));
+        return Err(crate::error::LUA_UNAVAILABLE);
     };
     let limit_ms = match ctx
         .eng

@@ -263,7 +263,7 @@ impl LuaVm {
                 Some(if killed {
                     "FUNCTION LOAD timeout".to_string()
                 } else {
-                    format!("ERR {}", e)
+                    crate::error::CmdError::err(e).0.into_owned()
                 })
             }
             Ok(out) if !matches!(out.first(), Some(Val::Bool(true))) => {
@@ -278,12 +278,13 @@ impl LuaVm {
                             .map(|b| String::from_utf8_lossy(&b).into_owned())
                             .unwrap_or_default()
                     }
-                    other => format!(
-                        "ERR {}",
+                    other => crate::error::CmdError::err(
                         convert::to_bytes(state, other)
                             .map(|b| String::from_utf8_lossy(&b).into_owned())
-                            .unwrap_or_default()
-                    ),
+                            .unwrap_or_default(),
+                    )
+                    .0
+                    .into_owned(),
                 })
             }
             Ok(_) => None,
@@ -438,15 +439,13 @@ impl LuaVm {
                     ));
                 }
                 if run.as_ref().is_some_and(|r| r.killed) {
-                    return Ok(Reply::Error(
-                        format!(
-                            "ERR Script killed after running longer than busy-reply-threshold ({} ms) script: {}",
-                            limit_ms, sha
-                        )
-                        .into(),
-                    ));
+                    return Ok(Reply::Error(crate::error::script_killed(limit_ms, sha).0));
                 }
-                return Ok(super::script_error(&format!("ERR {}", e), sha, None));
+                return Ok(super::script_error(
+                    crate::error::CmdError::err(e).text(),
+                    sha,
+                    None,
+                ));
             }
         };
         let ok = matches!(out.first(), Some(Val::Bool(true)));
@@ -470,9 +469,7 @@ impl LuaVm {
             let msg = convert::to_bytes(state, value)
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_else(|| "execution failure".into());
-            return Ok(Reply::Error(
-                format!("ERR Error running script {}, {:.100}", sha, msg).into(),
-            ));
+            return Ok(Reply::Error(crate::error::script_failed(sha, &msg).0));
         };
         let t = Table::from_gc_ref(t);
         let field = |state: &mut LuaState, name: &[u8]| {
@@ -498,18 +495,20 @@ impl LuaVm {
 
 /// A Lua failure outside any script (the state itself), as an error reply.
 fn lua_failure(e: LuaError) -> crate::error::CmdError {
-    crate::error::CmdError(format!("ERR {}", e).into())
+    crate::error::CmdError::err(e)
 }
 
 // ---------------------------------------------------------------------------------------
 // Helpers for the native functions.
 // ---------------------------------------------------------------------------------------
 
-fn nargs(state: &LuaState) -> usize {
+/// How many arguments a native function was called with.
+pub(super) fn nargs(state: &LuaState) -> usize {
     state.top.saturating_sub(state.base)
 }
 
-fn arg(state: &LuaState, i: usize) -> Val {
+/// A native function's argument `i` (from 0), nil past the last.
+pub(super) fn arg(state: &LuaState, i: usize) -> Val {
     if i < nargs(state) {
         state.stack_get(state.base + i)
     } else {

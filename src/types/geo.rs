@@ -320,26 +320,20 @@ impl Search {
             area = decode(hash);
         }
         if steps >= 2 {
-            let zero = Hash::default();
-            if area.lat.min < min_lat {
-                n[2] = zero;
-                n[8] = zero;
-                n[7] = zero;
-            }
-            if area.lat.max > max_lat {
-                n[1] = zero;
-                n[5] = zero;
-                n[6] = zero;
-            }
-            if area.lon.min < min_lon {
-                n[4] = zero;
-                n[8] = zero;
-                n[6] = zero;
-            }
-            if area.lon.max > max_lon {
-                n[3] = zero;
-                n[7] = zero;
-                n[5] = zero;
+            // A side of the centre cell beyond the search area: the row or column of cells
+            // past it (S, SE, SW / N, NE, NW / W, SW, NW / E, SE, NE) holds nothing to find.
+            let sides = [
+                (area.lat.min < min_lat, [2, 8, 7]),
+                (area.lat.max > max_lat, [1, 5, 6]),
+                (area.lon.min < min_lon, [4, 8, 6]),
+                (area.lon.max > max_lon, [3, 7, 5]),
+            ];
+            for (beyond, cells) in sides {
+                if beyond {
+                    for i in cells {
+                        n[i] = Hash::default();
+                    }
+                }
             }
         }
         n[0] = hash;
@@ -377,40 +371,29 @@ fn estimate_steps(mut range_m: f64, lat: f64) -> u8 {
     step.clamp(1, 26) as u8
 }
 
-fn move_x(h: &mut Hash, d: i8) {
-    if d == 0 {
-        return;
-    }
-    let shift = 64 - u32::from(h.step) * 2;
-    let mut x = h.bits & 0xaaaa_aaaa_aaaa_aaaa;
-    let y = h.bits & 0x5555_5555_5555_5555;
-    let zz = 0x5555_5555_5555_5555u64.checked_shr(shift).unwrap_or(0);
-    if d > 0 {
-        x = x.wrapping_add(zz.wrapping_add(1));
-    } else {
-        x |= zz;
-        x = x.wrapping_sub(zz.wrapping_add(1));
-    }
-    x &= 0xaaaa_aaaa_aaaa_aaaau64.checked_shr(shift).unwrap_or(0);
-    h.bits = x | y;
-}
+/// The interleaved bits of longitude (x) and latitude (y) in a hash.
+const X_BITS: u64 = 0xaaaa_aaaa_aaaa_aaaa;
+const Y_BITS: u64 = 0x5555_5555_5555_5555;
 
-fn move_y(h: &mut Hash, d: i8) {
+/// Moves a cell `d` steps (-1, 0 or 1) along the axis whose bits are `axis`, leaving the
+/// other axis alone: the axis's bits are counted up or down as one number by filling the gaps
+/// between them with ones, then masked back.
+fn move_along(h: &mut Hash, d: i8, axis: u64) {
     if d == 0 {
         return;
     }
     let shift = 64 - u32::from(h.step) * 2;
-    let x = h.bits & 0xaaaa_aaaa_aaaa_aaaa;
-    let mut y = h.bits & 0x5555_5555_5555_5555;
-    let zz = 0xaaaa_aaaa_aaaa_aaaau64.checked_shr(shift).unwrap_or(0);
+    let mut moving = h.bits & axis;
+    let fixed = h.bits & !axis;
+    let gaps = (!axis).checked_shr(shift).unwrap_or(0);
     if d > 0 {
-        y = y.wrapping_add(zz.wrapping_add(1));
+        moving = moving.wrapping_add(gaps.wrapping_add(1));
     } else {
-        y |= zz;
-        y = y.wrapping_sub(zz.wrapping_add(1));
+        moving |= gaps;
+        moving = moving.wrapping_sub(gaps.wrapping_add(1));
     }
-    y &= 0x5555_5555_5555_5555u64.checked_shr(shift).unwrap_or(0);
-    h.bits = x | y;
+    moving &= axis.checked_shr(shift).unwrap_or(0);
+    h.bits = moving | fixed;
 }
 
 /// The eight neighbours in slots 1..=8 (N, S, E, W, NE, NW, SE, SW); slot 0 is left for the
@@ -429,8 +412,8 @@ fn neighbours(h: Hash) -> [Hash; 9] {
     ];
     moves.map(|(dx, dy)| {
         let mut n = h;
-        move_x(&mut n, dx);
-        move_y(&mut n, dy);
+        move_along(&mut n, dx, X_BITS);
+        move_along(&mut n, dy, Y_BITS);
         n
     })
 }

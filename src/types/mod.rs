@@ -6,6 +6,7 @@ pub mod geo;
 pub mod hash;
 pub mod hll;
 pub mod list;
+pub mod listpack;
 pub mod set;
 pub mod stream;
 pub mod zset;

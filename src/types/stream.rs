@@ -5,6 +5,7 @@
 //! node boundaries are visible through XLEN; this type models them (which entries share a node,
 //! how many each holds, a byte estimate) without storing listpacks.
 
+use super::listpack::{entry as str_size, int_entry as int_size};
 use std::collections::BTreeMap;
 use std::ops::Bound;
 
@@ -31,6 +32,14 @@ impl StreamId {
 
     pub fn new(ms: u64, seq: u64) -> StreamId {
         StreamId { ms, seq }
+    }
+
+    /// The 16 bytes Redis's radix trees key the ID by: milliseconds, then sequence, big-endian.
+    pub fn key(self) -> [u8; 16] {
+        let mut k = [0u8; 16];
+        k[..8].copy_from_slice(&self.ms.to_be_bytes());
+        k[8..].copy_from_slice(&self.seq.to_be_bytes());
+        k
     }
 
     /// The next ID, or None past the largest.
@@ -140,55 +149,14 @@ pub struct Group {
     pub consumers: BTreeMap<Vec<u8>, Consumer>,
 }
 
-/// Bytes a listpack element of an integer takes, with its back-length byte.
-fn int_size(v: i64) -> usize {
-    let enc = if (0..=127).contains(&v) {
-        1
-    } else if (-4096..4096).contains(&v) {
-        2
-    } else if (-32768..32768).contains(&v) {
-        3
-    } else if (-8_388_608..8_388_608).contains(&v) {
-        4
-    } else if i32::try_from(v).is_ok() {
-        5
-    } else {
-        9
-    };
-    enc + 1
-}
-
-/// Bytes a listpack element for `s` takes (strings that are canonical integers are stored as
-/// integers, as listpacks do).
-fn str_size(s: &[u8]) -> usize {
-    if s.len() <= 20 {
-        if let Some(v) = crate::util::parse_i64(s) {
-            return int_size(v);
-        }
-    }
-    let enc = if s.len() < 64 {
-        1
-    } else if s.len() < 4096 {
-        2
-    } else {
-        5
-    } + s.len();
-    let back = if enc < 128 {
-        1
-    } else if enc < 16384 {
-        2
-    } else if enc < 2_097_152 {
-        3
-    } else if enc < 268_435_456 {
-        4
-    } else {
-        5
-    };
-    enc + back
-}
-
 fn sat_i64(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// Nodes of Redis's radix tree (rax) holding sorted, distinct 16-byte `keys`: XINFO STREAM
+/// reports it for the stream's nodes, MEMORY USAGE sizes every tree of IDs with it.
+pub fn rax_nodes(keys: &[[u8; 16]]) -> usize {
+    radix_nodes(keys, 0)
 }
 
 /// Nodes of a compressed radix tree over sorted, distinct 16-byte `keys` from byte `depth` on.
@@ -243,17 +211,8 @@ impl Stream {
     /// shared by every key below a point compressed into one node, a node where keys part,
     /// and a node where each key ends; an empty tree is its root alone.
     pub fn radix_tree_nodes(&self) -> usize {
-        let keys: Vec<[u8; 16]> = self
-            .nodes
-            .keys()
-            .map(|id| {
-                let mut k = [0u8; 16];
-                k[..8].copy_from_slice(&id.ms.to_be_bytes());
-                k[8..].copy_from_slice(&id.seq.to_be_bytes());
-                k
-            })
-            .collect();
-        radix_nodes(&keys, 0)
+        let keys: Vec<[u8; 16]> = self.nodes.keys().map(|id| id.key()).collect();
+        rax_nodes(&keys)
     }
 
     /// The last live entry's ID (0-0 when empty).

@@ -2,7 +2,8 @@
 
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -293,4 +294,64 @@ pub fn unescape(s: &str) -> Vec<u8> {
         }
     }
     out
+}
+
+/// Our native server (this crate's binary) on a free loopback port; killed on drop.
+pub struct OurServer {
+    /// The server process.
+    pub child: Child,
+    /// The port it listens on.
+    pub port: u16,
+}
+
+impl OurServer {
+    /// Starts one with `--port P --bind 127.0.0.1` and then `args`. A port taken by someone
+    /// else between picking and binding makes the server exit: another port is tried then.
+    pub fn start<S: AsRef<OsStr>>(args: &[S]) -> OurServer {
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = our_server_command(port)
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start redis-playground-server");
+            if wait_ready(&mut child) {
+                return OurServer { child, port };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("redis-playground-server did not start");
+    }
+}
+
+impl Drop for OurServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The command starting our server on `port` of the loopback address, to add arguments to.
+pub fn our_server_command(port: u16) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_redis-playground-server"));
+    cmd.args(["--port", &port.to_string(), "--bind", "127.0.0.1"]);
+    cmd
+}
+
+/// Waits until a server says it listens (true) or exits (false), reading its stderr.
+/// Connecting is no proof: someone else may own the port. Its stderr is drained afterwards so
+/// the server never blocks writing a warning.
+pub fn wait_ready(child: &mut Child) -> bool {
+    let Some(stderr) = child.stderr.take() else {
+        return false;
+    };
+    let mut lines = BufReader::new(stderr).lines();
+    let ready = lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.contains("ready to accept"));
+    std::thread::spawn(move || lines.for_each(drop));
+    ready
 }
