@@ -14,6 +14,8 @@
 mod convert;
 pub mod functions;
 mod libs;
+mod msgpack;
+mod structlib;
 mod vm;
 
 use hashbrown::HashMap;
