@@ -11,6 +11,7 @@
 //! Like Redis, the commands a script sends run through `Engine::call` (as `Via::Script`), so
 //! stats, MONITOR, notifications and tracking see them.
 
+mod cjsoncfg;
 mod convert;
 pub mod functions;
 mod libs;

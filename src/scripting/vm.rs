@@ -148,17 +148,13 @@ impl LuaVm {
         let math: Table = lua.global("math")?;
         lua.table_set_function(&math, "random", math_random)?;
         lua.table_set_function(&math, "randomseed", math_randomseed)?;
-        for (name, fns) in [("bit", super::libs::BIT), ("cjson", super::libs::CJSON)] {
-            let t = lua.create_table();
-            for (fname, f) in fns {
-                lua.table_set_function(&t, fname, *f)?;
-            }
-            if name == "cjson" {
-                let k = lua.create_string(b"null");
-                lua.table_raw_set(&t, k, super::libs::JSON_NULL)?;
-            }
-            lua.set_global(name, t)?;
+        let t = lua.create_table();
+        for (fname, f) in super::libs::BIT {
+            lua.table_set_function(&t, fname, *f)?;
         }
+        lua.set_global("bit", t)?;
+        let t = super::cjsoncfg::module(lua.state_mut());
+        lua.set_global("cjson", t)?;
         for (name, fns, fields) in [
             (
                 "cmsgpack",
