@@ -790,3 +790,69 @@ fn rdb_and_dump_readers_survive_mutations() {
     }
     println!("rdb/dump fuzz: {} mutated inputs, no panic", count);
 }
+
+/// The script-side readers of outside bytes: cmsgpack's unpackers, struct's unpack/pack/size
+/// with random formats, and cjson.decode, fed mutated MessagePack, JSON and format strings.
+#[test]
+fn lua_unpackers_survive_mutations() {
+    let mut rng = Rng(seed() ^ 0x10a5);
+    let mut engine = Engine::new(EngineOptions::default());
+    let client = engine.open_client(0);
+    let now = 1_700_000_000_000;
+    let eval = |engine: &mut Engine, args: &[&[u8]]| {
+        let mut argv: Vec<Vec<u8>> = vec![b"EVAL".to_vec()];
+        argv.extend(args.iter().map(|a| a.to_vec()));
+        engine.execute(client, &argv, now)
+    };
+    // Seeds: MessagePack written by cmsgpack itself, and JSON written by cjson.
+    let mut seeds: Vec<Vec<u8>> = Vec::new();
+    for script in [
+        "return cmsgpack.pack({1, -1, 300, -300, 70000, -70000, 2^40, -2^40, 0.5, 0.1})",
+        "return cmsgpack.pack({a = 'x', b = {c = {true, false}}, [3] = string.rep('s', 40)})",
+        "return cmsgpack.pack(string.rep('y', 300), {}, {{{}}}, 1e300, -0.0)",
+        "return cmsgpack.pack(1, 2, 3, 'abc', {1, {2, {3, {4}}}})",
+        "return cjson.encode({a = {1, 2, {b = 'c'}}, d = 'e\\n', f = 1.5e10})",
+        "return struct.pack('>bBhHlLiIfdc3s', -1, 2, -3, 4, -5, 6, -7, 8, 0.5, 0.25, 'abc', 'zz')",
+    ] {
+        if let Some(Reply::Bulk(b)) = eval(&mut engine, &[script.as_bytes(), b"0"]) {
+            seeds.push(b);
+        }
+    }
+    assert!(seeds.len() >= 5, "the seed scripts ran");
+    let script: &[u8] = b"local f, d, n = ARGV[1], ARGV[2], tonumber(ARGV[3])
+        local r = {pcall(cmsgpack.unpack, d)}
+        pcall(cmsgpack.unpack_one, d, n)
+        pcall(cmsgpack.unpack_limit, d, n % 7, n)
+        pcall(struct.unpack, f, d, n)
+        pcall(struct.size, f)
+        pcall(struct.pack, f, n, d, n, d, -n, d)
+        pcall(cjson.decode, d)
+        if r[1] and #r < 100 then pcall(cmsgpack.pack, unpack(r, 2)) end
+        return #r";
+    let letters = b"<>! bBhHlLTiIfdxcsz0123456789";
+    let mut count = 0u64;
+    for _ in 0..1_500 * scale() {
+        let mut data = rng.pick(&seeds).clone();
+        for _ in 0..1 + rng.below(4) {
+            mutate(&mut rng, &mut data);
+        }
+        let fmt: Vec<u8> = (0..rng.below(12))
+            .map(|_| *rng.pick(&letters[..]))
+            .collect();
+        let n = format!("{}", rng.below(40) as i64 - 5);
+        let args: [&[u8]; 5] = [script, b"0", &fmt, &data, n.as_bytes()];
+        guarded(
+            || format!("fmt {} data {} n {}", show(&fmt), show(&data), n),
+            || {
+                let reply = eval(&mut engine, &args);
+                assert!(
+                    matches!(reply, Some(Reply::Integer(_))),
+                    "the script ran to its end: {:?}",
+                    reply
+                );
+            },
+        );
+        count += 1;
+    }
+    println!("lua unpackers fuzz: {} mutated inputs, no panic", count);
+}

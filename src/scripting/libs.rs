@@ -5,6 +5,7 @@
 use rilua::vm::state::LuaState;
 use rilua::{LuaResult, Table, Val};
 
+use super::cjsoncfg::Config;
 use super::convert::{entries, to_bytes, to_number};
 use super::vm::{arg, nargs};
 
@@ -149,7 +150,13 @@ pub const CJSON: &[(&str, rilua::RustFn)] = &[("encode", cjson_encode), ("decode
 /// `cjson.null`: a light userdata holding NULL.
 pub const JSON_NULL: Val = Val::LightUserdata(0);
 
-const MAX_DEPTH: usize = 1000;
+/// The stack slots a C function of Redis's Lua may use: deep nesting runs out of them
+/// before it reaches a large max_depth setting.
+const MAX_C_STACK: usize = 8000;
+
+/// The most bytes one encode writes (a sparse array allowed by the settings can ask for
+/// billions of nulls).
+const MAX_OUTPUT: usize = 512 * 1024 * 1024;
 
 fn cjson_encode(state: &mut LuaState) -> LuaResult<u32> {
     if nargs(state) != 1 {
@@ -158,7 +165,8 @@ fn cjson_encode(state: &mut LuaState) -> LuaResult<u32> {
         ));
     }
     let mut out = Vec::new();
-    encode_value(state, arg(state, 0), &mut out)?;
+    let cfg = super::cjsoncfg::config(state);
+    encode_value(state, arg(state, 0), &mut out, &cfg)?;
     let r = state.gc.intern_string(&out);
     state.push(Val::Str(r));
     Ok(1)
@@ -168,12 +176,49 @@ fn cannot(what: Val, reason: &str) -> rilua::LuaError {
     rilua::runtime_error(format!("Cannot serialise {}: {}", what.type_name(), reason))
 }
 
-fn encode_number(n: f64, v: Val, out: &mut Vec<u8>) -> LuaResult<()> {
+fn encode_number(n: f64, v: Val, out: &mut Vec<u8>, cfg: &Config) -> LuaResult<()> {
     if !n.is_finite() {
-        return Err(cannot(v, "must not be NaN or Inf"));
+        match cfg.encode_invalid_numbers {
+            0 => return Err(cannot(v, "must not be NaN or Inf")),
+            1 if n.is_nan() => out.extend_from_slice(b"nan"),
+            1 if n > 0.0 => out.extend_from_slice(b"inf"),
+            1 => out.extend_from_slice(b"-inf"),
+            _ => out.extend_from_slice(b"null"),
+        }
+        return Ok(());
     }
-    out.extend_from_slice(crate::util::fmt_g(n, 14).as_bytes());
+    let precision = cfg.encode_number_precision.clamp(1, 14) as usize;
+    out.extend_from_slice(crate::util::fmt_g(n, precision).as_bytes());
     Ok(())
+}
+
+/// lua-cjson's array test: the largest key when every key is a positive integer, held in a
+/// C int as the module does; 0 or less means an object. Too sparse an array is an error, or an
+/// object when the settings say so.
+fn array_length(items: &[(Val, Val)], v: Val, cfg: &Config) -> LuaResult<i32> {
+    let (mut max, mut count) = (0i32, 0i32);
+    for (k, _) in items {
+        match k {
+            Val::Num(n) if *n != 0.0 && n.floor() == *n && *n >= 1.0 => {
+                if *n > f64::from(max) {
+                    max = if *n < 2_147_483_648.0 {
+                        *n as i32
+                    } else {
+                        i32::MIN
+                    };
+                }
+                count = count.wrapping_add(1);
+            }
+            _ => return Ok(-1),
+        }
+    }
+    if cfg.sparse_ratio > 0 && max > count.wrapping_mul(cfg.sparse_ratio) && max > cfg.sparse_safe {
+        if !cfg.sparse_convert {
+            return Err(cannot(v, "excessively sparse array"));
+        }
+        return Ok(-1);
+    }
+    Ok(max)
 }
 
 fn encode_string(s: &[u8], out: &mut Vec<u8>) {
@@ -203,20 +248,28 @@ enum Open {
 
 /// Writes `root` as JSON. Tables are walked with a stack of their own, not by recursion, so
 /// the 1000 levels lua-cjson allows fit in any host's stack.
-fn encode_value(state: &LuaState, root: Val, out: &mut Vec<u8>) -> LuaResult<()> {
+fn encode_value(state: &LuaState, root: Val, out: &mut Vec<u8>, cfg: &Config) -> LuaResult<()> {
     let mut stack: Vec<Open> = Vec::new();
     let mut pending = Some(root);
     loop {
         if let Some(v) = pending.take() {
             match v {
                 Val::Str(_) => encode_string(&to_bytes(state, v).unwrap_or_default(), out),
-                Val::Num(n) => encode_number(n, v, out)?,
+                Val::Num(n) => encode_number(n, v, out, cfg)?,
                 Val::Bool(true) => out.extend_from_slice(b"true"),
                 Val::Bool(false) => out.extend_from_slice(b"false"),
                 Val::Nil | Val::LightUserdata(0) => out.extend_from_slice(b"null"),
                 Val::Table(r) => {
+                    // The C module holds one slot per array and two per object above it.
                     let depth = stack.len() + 1;
-                    if depth > MAX_DEPTH {
+                    let slots: usize = 1 + stack
+                        .iter()
+                        .map(|o| match o {
+                            Open::Array { .. } => 1,
+                            Open::Object { .. } => 2,
+                        })
+                        .sum::<usize>();
+                    if depth > cfg.encode_max_depth.max(0) as usize || slots + 3 > MAX_C_STACK {
                         return Err(rilua::runtime_error(format!(
                             "Cannot serialise, excessive nesting ({})",
                             depth
@@ -224,22 +277,8 @@ fn encode_value(state: &LuaState, root: Val, out: &mut Vec<u8>) -> LuaResult<()>
                     }
                     let t = Table::from_gc_ref(r);
                     let items = entries(state, t);
-                    let mut max = 0usize;
-                    let mut is_array = true;
-                    for (k, _) in &items {
-                        match k {
-                            Val::Num(n) if *n >= 1.0 && n.floor() == *n => {
-                                max = max.max(if *n > 1e15 { usize::MAX } else { *n as usize })
-                            }
-                            _ => {
-                                is_array = false;
-                                break;
-                            }
-                        }
-                    }
-                    if is_array && max > items.len().saturating_mul(2) && max > 10 {
-                        return Err(cannot(v, "excessively sparse array"));
-                    }
+                    let len = array_length(&items, v, cfg)?;
+                    let (is_array, max) = (len > 0, len.max(0) as usize);
                     if is_array && max > 0 {
                         out.push(b'[');
                         stack.push(Open::Array { t, next: 1, max });
@@ -256,6 +295,9 @@ fn encode_value(state: &LuaState, root: Val, out: &mut Vec<u8>) -> LuaResult<()>
         };
         match top {
             Open::Array { t, next, max } => {
+                if out.len() > MAX_OUTPUT {
+                    return Err(rilua::runtime_error("not enough memory"));
+                }
                 if *next > *max {
                     out.push(b']');
                     stack.pop();
@@ -280,7 +322,7 @@ fn encode_value(state: &LuaState, root: Val, out: &mut Vec<u8>) -> LuaResult<()>
                 match k {
                     Val::Num(n) => {
                         out.push(b'"');
-                        encode_number(n, k, out)?;
+                        encode_number(n, k, out, cfg)?;
                         out.extend_from_slice(b"\":");
                     }
                     Val::Str(_) => {
@@ -334,6 +376,9 @@ impl Token {
 struct Parser<'a> {
     data: &'a [u8],
     pos: usize,
+    max_depth: usize,
+    /// decode_invalid_numbers: Infinity, NaN, hexadecimal and the like are read as numbers.
+    invalid_numbers: bool,
 }
 
 impl Parser<'_> {
@@ -369,6 +414,9 @@ impl Parser<'_> {
             return self.string(start);
         }
         if c == b'-' || c.is_ascii_digit() {
+            if !self.invalid_numbers && super::cjsoncfg::invalid_number(rest) {
+                return (Token::Error("invalid number"), start);
+            }
             return self.number(start);
         }
         for (word, tok) in [
@@ -381,7 +429,10 @@ impl Parser<'_> {
                 return (tok, start);
             }
         }
-        if matches!(c, b'i' | b'I' | b'n' | b'N' | b'+') {
+        if self.invalid_numbers
+            && matches!(c, b'i' | b'I' | b'n' | b'N' | b'+')
+            && super::cjsoncfg::invalid_number(rest)
+        {
             return self.number(start);
         }
         (Token::Error("invalid token"), start)
@@ -576,8 +627,15 @@ fn value(state: &mut LuaState, p: &mut Parser, token: Token, at: usize) -> LuaRe
             Token::Bool(b) => Val::Bool(b),
             Token::Null => JSON_NULL,
             Token::ObjBegin | Token::ArrBegin => {
+                // The C module holds one slot per array and two per object above it, and
+                // asks for two (array) or three (object) more.
                 let depth = stack.len() + 1;
-                if depth > MAX_DEPTH {
+                let used: usize = 1 + stack
+                    .iter()
+                    .map(|f| if f.object { 2 } else { 1 })
+                    .sum::<usize>();
+                let need = if tok == Token::ObjBegin { 3 } else { 2 };
+                if depth > p.max_depth || used + need > MAX_C_STACK {
                     return Err(rilua::runtime_error(format!(
                         "Found too many nested data structures ({}) at character {}",
                         depth, p.pos
@@ -669,9 +727,12 @@ fn cjson_decode(state: &mut LuaState) -> LuaResult<u32> {
     }
     // lua-cjson reads a C string: a NUL ends the text.
     let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
+    let cfg = super::cjsoncfg::config(state);
     let mut p = Parser {
         data: &data[..end],
         pos: 0,
+        max_depth: cfg.decode_max_depth.max(0) as usize,
+        invalid_numbers: cfg.decode_invalid_numbers,
     };
     let (tok, at) = p.next();
     let out = value(state, &mut p, tok, at)?;

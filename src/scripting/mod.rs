@@ -5,15 +5,19 @@
 //!   client: KEYS/ARGV, the time budget, the reply;
 //! - `vm.rs`: one Lua state with Redis's sandbox (`sandbox.lua`) and the `redis` library;
 //! - `convert.rs`: replies to Lua values and Lua values to replies, by Redis's rules;
-//! - `libs.rs`: the `bit` and `cjson` libraries Redis adds to its Lua;
+//! - `libs.rs`: the `bit` and `cjson` libraries Redis adds to its Lua; `cjsoncfg.rs`: cjson's
+//!   settings and `cjson.new()`; `msgpack.rs`: `cmsgpack`; `structlib.rs`: `struct`;
 //! - `functions.rs`: FUNCTION libraries and FCALL, in a Lua state of their own.
 //!
 //! Like Redis, the commands a script sends run through `Engine::call` (as `Via::Script`), so
 //! stats, MONITOR, notifications and tracking see them.
 
+mod cjsoncfg;
 mod convert;
 pub mod functions;
 mod libs;
+mod msgpack;
+mod structlib;
 mod vm;
 
 use hashbrown::HashMap;

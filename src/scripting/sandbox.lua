@@ -16,6 +16,7 @@ local SELF = "=redis-sandbox"
 -- require and debug are gone; Redis's Lua has no newproxy).
 local allowed = {
   string = 1, math = 1, table = 1, redis = 1, coroutine = 1, bit = 1, cjson = 1,
+  cmsgpack = 1, struct = 1,
   xpcall = 1, tostring = 1, getfenv = 1, setmetatable = 1, next = 1, assert = 1,
   tonumber = 1, rawequal = 1, collectgarbage = 1, getmetatable = 1, rawset = 1, pcall = 1,
   type = 1, _G = 1, select = 1, unpack = 1, gcinfo = 1, pairs = 1, rawget = 1,
@@ -73,7 +74,7 @@ rawset_(real, "getmetatable", function(t)
   return getmetatable_(t)
 end)
 
-for _, lib in ipairs({ "string", "math", "table", "coroutine", "redis", "bit", "cjson" }) do
+for _, lib in ipairs({ "string", "math", "table", "coroutine", "redis", "bit", "cjson", "cmsgpack", "struct" }) do
   rawset_(real, lib, lock(rawget_(real, lib)))
 end
 

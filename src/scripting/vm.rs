@@ -148,14 +148,29 @@ impl LuaVm {
         let math: Table = lua.global("math")?;
         lua.table_set_function(&math, "random", math_random)?;
         lua.table_set_function(&math, "randomseed", math_randomseed)?;
-        for (name, fns) in [("bit", super::libs::BIT), ("cjson", super::libs::CJSON)] {
+        let t = lua.create_table();
+        for (fname, f) in super::libs::BIT {
+            lua.table_set_function(&t, fname, *f)?;
+        }
+        lua.set_global("bit", t)?;
+        let t = super::cjsoncfg::module(lua.state_mut());
+        lua.set_global("cjson", t)?;
+        for (name, fns, fields) in [
+            (
+                "cmsgpack",
+                super::msgpack::CMSGPACK,
+                super::msgpack::CMSGPACK_FIELDS,
+            ),
+            ("struct", super::structlib::STRUCT, &[][..]),
+        ] {
             let t = lua.create_table();
             for (fname, f) in fns {
                 lua.table_set_function(&t, fname, *f)?;
             }
-            if name == "cjson" {
-                let k = lua.create_string(b"null");
-                lua.table_raw_set(&t, k, super::libs::JSON_NULL)?;
+            for (k, v) in fields {
+                let k = lua.create_string(k.as_bytes());
+                let v = lua.create_string(v.as_bytes());
+                lua.table_raw_set(&t, k, v)?;
             }
             lua.set_global(name, t)?;
         }
@@ -210,7 +225,9 @@ impl LuaVm {
         let f = Val::Function(f.gc_ref());
         self.lua
             .table_raw_set(&registry, k, f)
-            .map_err(|e| e.to_string())
+            .map_err(|e| e.to_string())?;
+        barrier(self.lua.state_mut(), &registry);
+        Ok(())
     }
 
     /// Loads a library's code (after its shebang line) as FUNCTION LOAD does: it runs with
@@ -314,6 +331,7 @@ impl LuaVm {
             let _ = self.lua.table_raw_set(&registry, k, Val::Nil);
             let k = self.lua.create_string(format!("fn:{}", name).as_bytes());
             let _ = self.lua.table_raw_set(&registry, k, f);
+            barrier(self.lua.state_mut(), &registry);
         }
     }
 
@@ -384,6 +402,8 @@ impl LuaVm {
                 self.lua
                     .table_raw_set(&self.real, k, Val::Table(t.gc_ref()))
                     .map_err(lua_failure)?;
+                let real = self.real;
+                barrier(self.lua.state_mut(), &real);
             } else {
                 call_args.push(Val::Table(t.gc_ref()));
             }
@@ -535,6 +555,13 @@ fn field_table(state: &mut LuaState, field: &[u8], value: &[u8]) -> Val {
 fn error_table(state: &mut LuaState, text: &[u8]) -> Val {
     let full = convert::error_text(text);
     field_table(state, b"err", &full)
+}
+
+/// After a raw set into a table that lives across collections (the registry, the globals):
+/// the API's raw set has no write barrier, so a table the collector has already marked is
+/// queued to be traversed again, or the new value would be swept while still in use.
+fn barrier(state: &mut LuaState, t: &Table) {
+    state.gc.barrier_back(t.gc_ref());
 }
 
 /// Raises `value` as the Lua error object.
@@ -841,6 +868,7 @@ fn register_function(state: &mut LuaState) -> LuaResult<u32> {
             .intern_string(format!("pending:{}", name).as_bytes()),
     );
     let _ = registry.raw_set(state, k, callback);
+    barrier(state, &registry);
     LOADING.with(|l| {
         if let Some(list) = l.borrow_mut().as_mut() {
             list.push(Registered { name, desc, flags });
