@@ -139,7 +139,7 @@ fn swapdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Err(error::DB_INDEX);
     }
     if a != b {
-        ctx.eng.signal_swapped(a, b);
+        ctx.eng.signal_swapped(a, b, ctx.now);
         let (lo, hi) = (a.min(b), a.max(b));
         let (left, right) = ctx.eng.dbs.split_at_mut(hi);
         left[lo].swap_contents(&mut right[0]);
