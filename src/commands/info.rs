@@ -443,7 +443,7 @@ fn replication(ctx: &mut Ctx, l: &mut Lines) {
     l.kv("role", "master");
     l.kv("connected_slaves", 0);
     l.kv("master_failover_state", "no-failover");
-    l.kv("master_replid", hex_id(ctx.eng.started_ms, 0x5245_504c));
+    l.kv("master_replid", hex_id(ctx.eng.repl_id_seed, 0x5245_504c));
     l.kv("master_replid2", "0".repeat(40));
     l.kv("master_repl_offset", 0);
     l.kv("second_repl_offset", -1);

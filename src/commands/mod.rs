@@ -9,6 +9,7 @@ pub mod args;
 pub mod bitmaps;
 pub mod blocking;
 pub mod connection;
+pub mod debug;
 pub mod geo;
 pub mod hashes;
 pub mod hyperloglog;
@@ -68,6 +69,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     latency::COMMANDS,
     module::COMMANDS,
     scripting::COMMANDS,
+    debug::COMMANDS,
 ];
 
 /// A command as the table knows it: its spec, its full name (`config|get` for a subcommand),

@@ -167,9 +167,15 @@ impl Engine {
         if self.auth_required(client) && !cmd.spec.has(NO_AUTH) {
             return refuse(error::NOAUTH);
         }
-        if cmd.spec.has(PROTECTED) && cmd.full_name.starts_with("module|") {
-            // enable-module-command is `no` and cannot change while the server runs.
-            return refuse(error::MODULE_NOT_ALLOWED);
+        if cmd.spec.has(PROTECTED) {
+            if cmd.full_name == "debug" {
+                if !self.debug_allowed(client) {
+                    return refuse(error::DEBUG_NOT_ALLOWED);
+                }
+            } else {
+                // enable-module-command is `no` and cannot change while the server runs.
+                return refuse(error::MODULE_NOT_ALLOWED);
+            }
         }
         let proto = self.clients.get(&client).map_or(2, |c| c.proto);
         if proto == 2 && self.is_subscribed(client) && !SUBSCRIBED_MODE.contains(&cmd.full_name) {
@@ -183,6 +189,20 @@ impl Engine {
             return refuse(error::NOT_IN_MULTI);
         }
         Ok(cmd)
+    }
+
+    /// Whether `enable-debug-command` lets this client run DEBUG: `yes`, or `local` for a
+    /// client connected from the loopback address.
+    fn debug_allowed(&self, client: ClientId) -> bool {
+        match self.config.get_named("enable-debug-command") {
+            "yes" => true,
+            "local" => self.clients.get(&client).is_some_and(|c| {
+                c.addr.starts_with("127.")
+                    || c.addr.starts_with("[::1]")
+                    || c.addr.starts_with("::1")
+            }),
+            _ => false,
+        }
     }
 
     /// The reply to a command refused before it ran, counted as Redis counts it: the error,

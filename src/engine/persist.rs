@@ -14,6 +14,10 @@ use super::Engine;
 /// Stores a snapshot (the whole RDB file) for the host; the error says why it could not.
 pub type SnapshotWriter = Box<dyn FnMut(&[u8]) -> Result<(), String> + Send>;
 
+/// Reads the stored snapshot back for the host (DEBUG RELOAD NOSAVE); the error says why it
+/// could not.
+pub type SnapshotReader = Box<dyn FnMut() -> Result<Vec<u8>, String> + Send>;
+
 /// What the engine asks a host without a writer to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SaveRequest {
@@ -29,6 +33,11 @@ pub enum SaveRequest {
 pub struct Persistence {
     /// The host's writer, if it writes synchronously.
     pub writer: Option<SnapshotWriter>,
+    /// The host's reader of the stored snapshot, if it has one.
+    pub reader: Option<SnapshotReader>,
+    /// The last snapshot written by DEBUG RELOAD on a host without a writer, read back by a
+    /// later DEBUG RELOAD NOSAVE.
+    pub reload_copy: Option<Vec<u8>>,
     /// A request waiting for the host (hosts without a writer).
     pub request: Option<SaveRequest>,
     /// A background save handed to the host and not yet reported finished.
@@ -116,6 +125,64 @@ impl Engine {
             self.dirty = self.dirty.saturating_sub(changes);
             self.last_save_s = now_ms / 1000;
         }
+    }
+
+    /// DEBUG RELOAD: saves a snapshot (unless `save` is false: then the stored one is read),
+    /// then loads it, into emptied databases when `flush`, else beside the keys there; a key
+    /// that exists is replaced only with `merge`.
+    pub(crate) fn debug_reload(
+        &mut self,
+        save: bool,
+        flush: bool,
+        merge: bool,
+        now_ms: i64,
+    ) -> Result<(), crate::error::CmdError> {
+        use crate::error;
+        let bytes = if save {
+            let bytes = self.snapshot(now_ms);
+            if self.persist.writer.is_some() {
+                self.save_now(now_ms).map_err(|_| error::SAVE_FAILED)?;
+            } else {
+                self.record_save(true, self.dirty, now_ms);
+            }
+            if self.persist.reader.is_none() {
+                // Nothing to read the stored copy back with: keep this one for NOSAVE.
+                self.persist.reload_copy = Some(bytes.clone());
+            }
+            bytes
+        } else {
+            let read = match self.persist.reader.as_mut() {
+                Some(r) => r(),
+                None => self.persist.reload_copy.clone().ok_or_else(String::new),
+            };
+            read.map_err(|_| error::DEBUG_RELOAD_FAILED)?
+        };
+        let loaded = crate::rdb::load(&bytes, self.dbs.len(), now_ms)
+            .map_err(|_| error::DEBUG_RELOAD_FAILED)?;
+        if flush {
+            self.replace_data(loaded, now_ms);
+            return Ok(());
+        }
+        if !merge {
+            let clash = loaded.iter().enumerate().any(|(i, db)| {
+                db.iter()
+                    .any(|(k, _)| self.dbs.get(i).is_some_and(|d| d.peek(k).is_some()))
+            });
+            if clash {
+                return Err(error::DEBUG_RELOAD_DUPLICATE);
+            }
+        }
+        for (i, db) in loaded.into_iter().enumerate() {
+            let keys: Vec<Vec<u8>> = db.iter().map(|(k, _)| k.clone()).collect();
+            let mut db = db;
+            for k in keys {
+                if let Some(entry) = db.remove(&k, i64::MIN) {
+                    self.dbs[i].insert(k.clone(), entry);
+                    self.signal_modified(i, &k);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// serverCron's part: a scheduled BGSAVE, or the first `save` rule met (at least

@@ -41,7 +41,6 @@ const IGNORED: &[&str] = &[
     "io-threads-do-reads",
     "unixsocket",
     "unixsocketperm",
-    "enable-debug-command",
     "enable-protected-configs",
     "enable-module-command",
     "aof-use-rdb-preamble",
@@ -77,6 +76,8 @@ Redis 7.0 re-implemented in Rust, served over TCP. Options are redis-server's:
   --save '<sec> <changes> ...'  snapshot rules (default '3600 1 300 100 60 10000';
                          --save '' turns them off)
   --pidfile <path>       write the process id there
+  --enable-debug-command no|yes|local  allow DEBUG (default no; local: only from
+                         loopback connections)
   --<name> <value...>    any other parameter is set with CONFIG SET; persistence and
                          logging options (--appendonly no, --loglevel ...) are accepted
                          and ignored
@@ -108,6 +109,8 @@ struct Options {
     dir: Option<String>,
     /// `--dbfilename`: the snapshot file's name.
     dbfilename: Option<String>,
+    /// `--enable-debug-command no|yes|local` (fixed at start-up, as in redis-server).
+    enable_debug: Option<String>,
     /// Directives left for the engine (CONFIG SET) or to ignore, in the order given.
     rest: Vec<(String, Vec<String>)>,
 }
@@ -122,6 +125,7 @@ impl Default for Options {
             pidfile: None,
             dir: None,
             dbfilename: None,
+            enable_debug: None,
             rest: Vec::new(),
         }
     }
@@ -259,6 +263,13 @@ fn apply_directive(opts: &mut Options, name: String, values: Vec<String>) -> Res
                 other => return Err(format!("daemonize must be yes or no, not '{other}'")),
             };
         }
+        "enable-debug-command" => {
+            let v = one_value(&name, &values)?.to_ascii_lowercase();
+            if !matches!(v.as_str(), "no" | "yes" | "local") {
+                return Err("argument(s) must be one of the following: no, yes, local".into());
+            }
+            opts.enable_debug = Some(v);
+        }
         "pidfile" => {
             let v = one_value(&name, &values)?;
             opts.pidfile = (!v.is_empty()).then(|| v.to_string());
@@ -282,6 +293,11 @@ fn bind_address(addr: &str) -> String {
 fn monotonic_us() -> u64 {
     static START: OnceLock<Instant> = OnceLock::new();
     u64::try_from(START.get_or_init(Instant::now).elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+/// DEBUG SLEEP: the whole server stops, as redis-server's does.
+fn sleep_us(us: u64) {
+    thread::sleep(Duration::from_micros(us));
 }
 
 fn now_ms() -> i64 {
@@ -427,6 +443,10 @@ fn serve(opts: Options) -> Result<(), String> {
         port: opts.port,
     });
     engine.set_clock_us(Some(monotonic_us));
+    engine.sleeper = Some(sleep_us);
+    if let Some(v) = &opts.enable_debug {
+        engine.config.set_at_startup("enable-debug-command", v);
+    }
     apply_config(&mut engine, &save_rules_directive(&opts.rest), now);
     let snapshot = snapshot_path(&opts)?;
     load_snapshot(&mut engine, &snapshot, now)?;
@@ -434,6 +454,10 @@ fn serve(opts: Options) -> Result<(), String> {
         .config
         .set_at_startup("dir", &snapshot.dir.to_string_lossy());
     engine.config.set_at_startup("dbfilename", &snapshot.file);
+    let stored = snapshot.full();
+    engine.persist.reader = Some(Box::new(move || {
+        std::fs::read(&stored).map_err(|e| e.to_string())
+    }));
     engine.persist.writer = Some(snapshot_writer(snapshot));
     raise_fd_limit(engine.config.maxclients);
     for listener in &listeners {
