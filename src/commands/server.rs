@@ -109,6 +109,8 @@ fn flushdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let removed = ctx.db().len() as u64;
     ctx.db().clear();
     ctx.dirty(removed);
+    // Propagated even when there was nothing to remove.
+    ctx.force_propagate = true;
     Ok(Reply::ok())
 }
 
@@ -124,6 +126,7 @@ fn flushall(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         ctx.eng.dbs[db].clear();
     }
     ctx.dirty(removed);
+    ctx.force_propagate = true;
     Ok(Reply::ok())
 }
 

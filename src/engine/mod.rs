@@ -32,6 +32,7 @@ mod multi;
 mod notify;
 mod pause;
 mod persist;
+pub mod propagate;
 pub mod pubsub;
 mod script;
 pub mod slowlog;
@@ -218,6 +219,8 @@ pub struct Engine {
     pub latency: latency::LatencyMonitor,
     /// The script cache and the Lua state.
     pub scripts: crate::scripting::Scripts,
+    /// What executed commands propagate (the AOF and replicas read it).
+    pub propagation: propagate::Propagation,
     /// Active expiry runs in [`Engine::tick`] (DEBUG SET-ACTIVE-EXPIRE 0 turns it off).
     pub active_expire_enabled: bool,
     /// DEBUG QUICKLIST-PACKED-THRESHOLD: list elements from this size get a node of their own.
@@ -267,6 +270,7 @@ impl Engine {
             slowlog: slowlog::SlowLog::default(),
             latency: latency::LatencyMonitor::default(),
             scripts: crate::scripting::Scripts::default(),
+            propagation: propagate::Propagation::default(),
             active_expire_enabled: true,
             quicklist_packed_threshold: 1 << 30,
             skip_checksum_validation: false,
@@ -281,12 +285,18 @@ impl Engine {
         self.check_pause(now_ms);
         self.sync_event_tracking();
         let active = self.active_expire_enabled;
+        // Expiries of earlier commands are theirs; what follows is active expiry's.
+        self.propagate_new_expiries();
+        self.flush_propagation(true);
         for db in &mut self.dbs {
             if active && !db.expiry_paused {
                 db.active_expire(now_ms);
             }
             db.update_avg_ttl(now_ms);
         }
+        // Each deletion is its own unit, never a transaction (Redis's active expiry).
+        self.propagate_new_expiries();
+        self.flush_propagation(false);
         self.expire_blocked(now_ms);
         self.tracking_limit();
         self.cron_save(now_ms);
