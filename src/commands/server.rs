@@ -210,6 +210,7 @@ fn bgrewriteaof(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
             "Background append only file rewriting scheduled",
         ));
     }
+    ctx.eng.persist.aof_rewrite_requested = true;
     Ok(Reply::status(
         "Background append only file rewriting started",
     ))

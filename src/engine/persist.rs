@@ -29,7 +29,6 @@ pub enum SaveRequest {
 }
 
 /// Snapshot state (INFO persistence).
-#[derive(Default)]
 pub struct Persistence {
     /// The host's writer, if it writes synchronously.
     pub writer: Option<SnapshotWriter>,
@@ -54,6 +53,42 @@ pub struct Persistence {
     pub saves: u64,
     /// BGREWRITEAOF inside EXEC asked for a later rewrite (aof_rewrite_scheduled).
     pub aof_rewrite_scheduled: bool,
+    /// BGREWRITEAOF asked the host for a rewrite now (a host with an AOF takes it).
+    pub aof_rewrite_requested: bool,
+    /// Rewrites done (INFO aof_rewrites).
+    pub aof_rewrites: u64,
+    /// Seconds the last rewrite took, -1 before any (aof_last_rewrite_time_sec).
+    pub aof_last_rewrite_time_sec: i64,
+    /// Whether the last write to the AOF succeeded (aof_last_write_status).
+    pub aof_last_write_ok: bool,
+    /// The AOF's size in bytes, base and incremental files (aof_current_size).
+    pub aof_current_size: u64,
+    /// The base file's size at the last rewrite or start (aof_base_size).
+    pub aof_base_size: u64,
+}
+
+impl Default for Persistence {
+    fn default() -> Self {
+        Persistence {
+            writer: None,
+            reader: None,
+            reload_copy: None,
+            request: None,
+            bgsave_in_progress: false,
+            bgsave_changes: 0,
+            bgsave_scheduled: false,
+            last_failed: false,
+            last_try_s: 0,
+            saves: 0,
+            aof_rewrite_scheduled: false,
+            aof_rewrite_requested: false,
+            aof_rewrites: 0,
+            aof_last_rewrite_time_sec: -1,
+            aof_last_write_ok: true,
+            aof_current_size: 0,
+            aof_base_size: 0,
+        }
+    }
 }
 
 /// Seconds Redis waits before retrying a failed automatic save.

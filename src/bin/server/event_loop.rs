@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
+use super::aof::{Aof, AofPath};
 use redis_playground::protocol::resp::parse_request_into;
 use redis_playground::{ClientId, Engine};
 
@@ -164,6 +165,10 @@ struct Server {
     now_ms: fn() -> i64,
     /// Accepting failed for want of resources: retried at every tick.
     accept_failing: bool,
+    /// Where the append-only file lives (`dir`, `appenddirname`, `appendfilename`).
+    aof_path: AofPath,
+    /// The append-only file, while `appendonly` is yes.
+    aof: Option<Aof>,
 }
 
 /// Serves the listeners until SHUTDOWN (which exits the process) or a fatal poll error.
@@ -171,6 +176,8 @@ pub fn run(
     listeners: Vec<std::net::TcpListener>,
     engine: Engine,
     now_ms: fn() -> i64,
+    aof_path: AofPath,
+    aof: Option<Aof>,
 ) -> Result<(), String> {
     let poll = Poll::new().map_err(|e| format!("cannot create the event loop: {e}"))?;
     let mut mio_listeners = Vec::new();
@@ -200,6 +207,8 @@ pub fn run(
         argv: Vec::new(),
         now_ms,
         accept_failing: false,
+        aof_path,
+        aof,
     };
     server.serve()
 }
@@ -255,6 +264,10 @@ impl Server {
                     }
                 }
                 self.engine.tick((self.now_ms)());
+                self.aof_step();
+                if let Some(aof) = self.aof.as_mut() {
+                    aof.tick();
+                }
                 self.deliver();
                 self.check_closed_clients();
                 let hz = self.engine.config.hz.clamp(1, 500) as u64;
@@ -496,6 +509,8 @@ impl Server {
         let argv = &self.argv[..argc];
         let engine = &mut self.engine;
         let ran = catch_unwind(AssertUnwindSafe(|| engine.execute(id, argv, now)));
+        // Before the reply can leave: with appendfsync always it is on disk first.
+        self.aof_step();
         let mut failed = false;
         match ran {
             Ok(Some(reply)) => {
@@ -532,6 +547,43 @@ impl Server {
         }
         self.queue_flush(slot);
         self.check_output_limit(slot);
+    }
+
+    /// The append-only file after a command or a tick: turned on or off as `appendonly`
+    /// now says, rewritten when BGREWRITEAOF asked, and fed what the engine propagated.
+    fn aof_step(&mut self) {
+        let now = (self.now_ms)();
+        let want = self.engine.config.appendonly;
+        if want && self.aof.is_none() {
+            // CONFIG SET appendonly yes: the AOF starts from a rewrite of the data.
+            self.engine.persist.aof_rewrite_requested = false;
+            match Aof::start(self.aof_path.clone(), &mut self.engine, now) {
+                Ok(aof) => {
+                    self.aof = Some(aof);
+                    self.engine.persist.aof_rewrites += 1;
+                }
+                Err(e) => eprintln!("redis-playground-server: {e}"),
+            }
+        } else if !want {
+            if let Some(mut aof) = self.aof.take() {
+                aof.feed(&mut self.engine);
+                aof.sync();
+                self.engine.set_propagation(false);
+            }
+        }
+        let Some(aof) = self.aof.as_mut() else {
+            self.engine.persist.aof_rewrite_requested = false;
+            return;
+        };
+        aof.feed(&mut self.engine);
+        let persist = &mut self.engine.persist;
+        if persist.aof_rewrite_requested || persist.aof_rewrite_scheduled {
+            persist.aof_rewrite_requested = false;
+            persist.aof_rewrite_scheduled = false;
+            if let Err(e) = aof.rewrite(&mut self.engine, now) {
+                eprintln!("redis-playground-server: {e}");
+            }
+        }
     }
 
     /// Gives back argument buffers a big request left behind.

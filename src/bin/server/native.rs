@@ -1,6 +1,8 @@
 //! The native server itself (see the binary's documentation); compiled for every target but
 //! the browser, which has no sockets.
 
+#[path = "aof.rs"]
+mod aof;
 #[path = "event_loop.rs"]
 mod event_loop;
 
@@ -14,11 +16,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use redis_playground::protocol::inline::split_args;
 use redis_playground::{Engine, EngineOptions};
 
-/// Directives with no meaning here (persistence, logging, process management): accepted
-/// silently, so a redis-server command line works unchanged.
+/// Directives CONFIG SET refuses that the server takes itself or has no use for (logging,
+/// process management): accepted silently, so a redis-server command line works unchanged.
 const IGNORED: &[&str] = &[
-    "appendonly",
-    "appendfsync",
+    // Read from the command line before the engine starts (see `serve`).
     "appendfilename",
     "appenddirname",
     "logfile",
@@ -78,8 +79,11 @@ Redis 7.0 re-implemented in Rust, served over TCP. Options are redis-server's:
   --pidfile <path>       write the process id there
   --enable-debug-command no|yes|local  allow DEBUG (default no; local: only from
                          loopback connections)
-  --<name> <value...>    any other parameter is set with CONFIG SET; persistence and
-                         logging options (--appendonly no, --loglevel ...) are accepted
+  --appendonly yes|no    keep an append-only file (Redis 7.0's multi-part layout in
+                         --appenddirname, named after --appendfilename; --appendfsync
+                         always|everysec|no); with yes it is loaded at start, not dump.rdb
+  --<name> <value...>    any other parameter is set with CONFIG SET; logging and process
+                         options (--loglevel, --logfile ...) are accepted
                          and ignored
 
 Examples:
@@ -449,7 +453,38 @@ fn serve(opts: Options) -> Result<(), String> {
     }
     apply_config(&mut engine, &save_rules_directive(&opts.rest), now);
     let snapshot = snapshot_path(&opts)?;
-    load_snapshot(&mut engine, &snapshot, now)?;
+    let aof_path = aof::AofPath {
+        dir: snapshot
+            .dir
+            .join(last_value(&opts.rest, "appenddirname").unwrap_or("appendonlydir")),
+        name: last_value(&opts.rest, "appendfilename")
+            .unwrap_or("appendonly.aof")
+            .to_string(),
+    };
+    for (name, value) in [
+        (
+            "appenddirname",
+            aof_path.dir.file_name().and_then(|n| n.to_str()),
+        ),
+        ("appendfilename", Some(aof_path.name.as_str())),
+    ] {
+        if let Some(v) = value {
+            engine.config.set_at_startup(name, v);
+        }
+    }
+    // As redis-server: with appendonly yes the AOF is the data, and dump.rdb is not read.
+    let aof = if engine.config.appendonly {
+        if aof::load(&aof_path, &mut engine, now)? {
+            eprintln!(
+                "redis-playground-server: DB loaded from append only file: {} keys",
+                engine.key_count()
+            );
+        }
+        Some(aof::Aof::start(aof_path.clone(), &mut engine, now)?)
+    } else {
+        load_snapshot(&mut engine, &snapshot, now)?;
+        None
+    };
     engine
         .config
         .set_at_startup("dir", &snapshot.dir.to_string_lossy());
@@ -465,7 +500,18 @@ fn serve(opts: Options) -> Result<(), String> {
             eprintln!("redis-playground-server: ready to accept connections on {a}");
         }
     }
-    event_loop::run(listeners, engine, now_ms)
+    event_loop::run(listeners, engine, now_ms, aof_path, aof)
+}
+
+/// The value of the last `name` directive, if one was given (a file name for the AOF).
+fn last_value<'a>(directives: &'a [(String, Vec<String>)], name: &str) -> Option<&'a str> {
+    directives
+        .iter()
+        .rev()
+        .find(|(n, _)| n == name)
+        .and_then(|(_, v)| v.first())
+        .map(String::as_str)
+        .filter(|v| !v.is_empty() && !v.contains('/'))
 }
 
 /// Raises the open file limit towards `maxclients` plus some for the server's own files, as
