@@ -427,3 +427,37 @@ fn aof_directories_interchange_with_redis_server() {
     let _ = std::fs::remove_dir_all(&dir);
     let _ = std::fs::remove_dir_all(&dir2);
 }
+
+#[test]
+fn sigterm_saves_and_syncs_before_exiting() {
+    let dir = scratch_dir("aof-sigterm");
+    let mut s = Server::start(
+        &dir,
+        &[
+            "--save",
+            "3600 1",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "no",
+        ],
+    );
+    let mut c = s.conn();
+    assert_eq!(call(&mut c, &["SET", "k", "v"]), "+OK\r\n");
+    let want = digest(&mut c);
+    let pid = i32::try_from(s.child.id()).expect("pid");
+    // SAFETY: sends a signal to the child this test started; no memory is involved.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = s.child.wait().expect("exit");
+    assert!(status.success(), "exits 0 as redis-server does: {status}");
+    assert!(
+        dir.join("dump.rdb").exists(),
+        "the save rules asked for a snapshot"
+    );
+    let s = Server::start(&dir, AOF);
+    assert_eq!(digest(&mut s.conn()), want, "the AOF was complete on disk");
+    drop(s);
+    let s = Server::start(&dir, &[]);
+    assert_eq!(digest(&mut s.conn()), want, "and so was the snapshot");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -30,6 +30,7 @@ use mio::{Events, Interest, Poll, Token};
 use super::aof::{Aof, AofPath};
 use redis_playground::protocol::resp::parse_request_into;
 use redis_playground::{ClientId, Engine};
+use signal_hook_mio::v1_0::Signals;
 
 /// redis-server's default `tcp-backlog`.
 const TCP_BACKLOG: i32 = 511;
@@ -169,7 +170,12 @@ struct Server {
     aof_path: AofPath,
     /// The append-only file, while `appendonly` is yes.
     aof: Option<Aof>,
+    /// SIGTERM and SIGINT, delivered as events of the loop (None if they could not be hooked).
+    signals: Option<Signals>,
 }
+
+/// The event token of the signals.
+const SIGNALS: Token = Token(usize::MAX);
 
 /// Serves the listeners until SHUTDOWN (which exits the process) or a fatal poll error.
 pub fn run(
@@ -192,6 +198,22 @@ pub fn run(
         mio_listeners.push(l);
     }
     let limits = Limits::of(&engine);
+    let signals = match Signals::new([libc::SIGTERM, libc::SIGINT]) {
+        Ok(mut sig) => match poll
+            .registry()
+            .register(&mut sig, SIGNALS, Interest::READABLE)
+        {
+            Ok(()) => Some(sig),
+            Err(e) => {
+                eprintln!("Warning: signals are not handled: {e}");
+                None
+            }
+        },
+        Err(e) => {
+            eprintln!("Warning: signals are not handled: {e}");
+            None
+        }
+    };
     let mut server = Server {
         poll,
         listeners: mio_listeners,
@@ -209,6 +231,7 @@ pub fn run(
         accept_failing: false,
         aof_path,
         aof,
+        signals,
     };
     server.serve()
 }
@@ -245,6 +268,10 @@ impl Server {
             }
             for event in events.iter() {
                 let token = event.token().0;
+                if token == SIGNALS.0 {
+                    self.on_signal();
+                    continue;
+                }
                 if token < self.listeners.len() {
                     self.accept(token);
                     continue;
@@ -531,6 +558,7 @@ impl Server {
             // SHUTDOWN saved first when it had to (see the command); every connection closes
             // with the process, as redis-server's do.
             eprintln!("SHUTDOWN requested by client {id}: exiting");
+            self.sync_aof_before_exit();
             std::process::exit(0);
         }
         if self.argv[0].eq_ignore_ascii_case(b"config") {
@@ -547,6 +575,46 @@ impl Server {
         }
         self.queue_flush(slot);
         self.check_output_limit(slot);
+    }
+
+    /// SIGTERM or SIGINT: shuts down as redis-server does on them, saving a snapshot first
+    /// when `save` rules are configured and syncing the append-only file.
+    fn on_signal(&mut self) {
+        let Some(signals) = self.signals.as_mut() else {
+            return;
+        };
+        let got: Vec<i32> = signals.pending().collect();
+        let Some(&sig) = got
+            .iter()
+            .find(|&&s| s == libc::SIGTERM || s == libc::SIGINT)
+        else {
+            return;
+        };
+        let name = if sig == libc::SIGTERM {
+            "SIGTERM"
+        } else {
+            "SIGINT"
+        };
+        eprintln!("Received {name} scheduling shutdown...");
+        let rules = !redis_playground::config::save_rules(&self.engine.config.save).is_empty();
+        if rules && self.engine.persist.writer.is_some() {
+            let now = (self.now_ms)();
+            if self.engine.save_now(now).is_err() {
+                eprintln!("Error trying to save the DB, can't exit.");
+                return;
+            }
+        }
+        self.sync_aof_before_exit();
+        eprintln!("redis-playground-server is now ready to exit, bye bye...");
+        std::process::exit(0);
+    }
+
+    /// Writes and syncs what the append-only file has not yet, before the process exits.
+    fn sync_aof_before_exit(&mut self) {
+        if let Some(aof) = self.aof.as_mut() {
+            aof.feed(&mut self.engine);
+            aof.sync();
+        }
     }
 
     /// The append-only file after a command or a tick: turned on or off as `appendonly`
