@@ -461,3 +461,37 @@ fn sigterm_saves_and_syncs_before_exiting() {
     assert_eq!(digest(&mut s.conn()), want, "and so was the snapshot");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn annotations_are_skipped_and_history_files_not_loaded() {
+    let dir = scratch_dir("aof-annotations");
+    let want = {
+        let s = Server::start(&dir, AOF);
+        let mut c = s.conn();
+        assert_eq!(call(&mut c, &["SET", "a", "1"]), "+OK\r\n");
+        let d = digest(&mut c);
+        s.kill();
+        d
+    };
+    let aof_dir = dir.join("appendonlydir");
+    let incr = aof_dir.join("appendonly.aof.1.incr.aof");
+    let mut bytes = b"#TS:1700000000\r\n".to_vec();
+    bytes.extend(std::fs::read(&incr).unwrap());
+    std::fs::write(&incr, bytes).unwrap();
+    // A history file (left by a rewrite) must not be replayed.
+    std::fs::write(
+        aof_dir.join("appendonly.aof.0.incr.aof"),
+        b"*3\r\n$3\r\nSET\r\n$1\r\nz\r\n$1\r\n1\r\n",
+    )
+    .unwrap();
+    let manifest = aof_dir.join("appendonly.aof.manifest");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        format!("file appendonly.aof.0.incr.aof seq 0 type h\n{text}"),
+    )
+    .unwrap();
+    let s = Server::start(&dir, AOF);
+    assert_eq!(digest(&mut s.conn()), want);
+    let _ = std::fs::remove_dir_all(&dir);
+}

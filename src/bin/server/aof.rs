@@ -350,7 +350,8 @@ pub fn load(path: &AofPath, engine: &mut Engine, now_ms: i64) -> Result<bool, St
         // The loading client is the server itself: no password applies to it.
         c.authenticated = true;
     }
-    let incrs: Vec<&ManifestFile> = files.iter().filter(|f| f.kind != b'b').collect();
+    // History files (type h) are what a rewrite replaced: never loaded.
+    let incrs: Vec<&ManifestFile> = files.iter().filter(|f| f.kind == b'i').collect();
     let mut result = Ok(true);
     if let Some(base) = files.iter().find(|f| f.kind == b'b') {
         let full = path.dir.join(&base.name);
@@ -415,6 +416,16 @@ fn replay(
     let mut at = 0;
     let mut in_multi_since = None;
     while at < bytes.len() {
+        if bytes[at] == b'#' {
+            // An annotation (aof-timestamp-enabled writes `#TS:<unix time>`): skipped.
+            match bytes[at..].iter().position(|&b| b == b'\n') {
+                Some(end) => {
+                    at += end + 1;
+                    continue;
+                }
+                None => break,
+            }
+        }
         if bytes[at] != b'*' {
             return Err(bad());
         }
