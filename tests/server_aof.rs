@@ -175,8 +175,29 @@ fn fill(c: &mut Conn) {
 }
 
 fn digest(c: &mut Conn) -> String {
+    // redis-server answers (DEBUG included) while it still loads its files: wait for the end.
+    for _ in 0..500 {
+        if call(c, &["INFO", "persistence"]).contains("loading:0\r\n") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
     let d = call(c, &["DEBUG", "DIGEST"]);
     assert!(d.starts_with('+') && d.len() == 43, "digest {d}");
+    d
+}
+
+/// The digest of a redis-server that may still be loading its files: asked again until it
+/// equals `want` or three seconds pass (a loaded dataset no longer changes).
+fn settled_digest(c: &mut Conn, want: &str) -> String {
+    let mut d = digest(c);
+    for _ in 0..300 {
+        if d == want {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        d = digest(c);
+    }
     d
 }
 
@@ -401,7 +422,11 @@ fn aof_directories_interchange_with_redis_server() {
     {
         let theirs = RedisServer::start_with(&args).expect("redis-server loads our AOF");
         let mut c = Conn::connect(theirs.port).expect("connect");
-        assert_eq!(digest(&mut c), want, "redis-server loaded the same data");
+        assert_eq!(
+            settled_digest(&mut c, &want),
+            want,
+            "redis-server loaded the same data"
+        );
     }
     // redis-server → ours.
     let dir2 = scratch_dir("aof-from-redis");
