@@ -520,3 +520,26 @@ fn annotations_are_skipped_and_history_files_not_loaded() {
     assert_eq!(digest(&mut s.conn()), want);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn debug_loadaof_loads_the_file_back() {
+    let dir = scratch_dir("aof-loadaof");
+    let s = Server::start(&dir, &["--appendonly", "yes"]);
+    let mut c = s.conn();
+    fill(&mut c);
+    let want = digest(&mut c);
+    assert_eq!(call(&mut c, &["DEBUG", "LOADAOF"]), "+OK\r\n");
+    assert_eq!(digest(&mut c), want);
+    assert_eq!(call(&mut c, &["BGREWRITEAOF"]).chars().next(), Some('+'));
+    assert_eq!(call(&mut c, &["SET", "x", "1"]), "+OK\r\n");
+    let want = digest(&mut c);
+    assert_eq!(call(&mut c, &["DEBUG", "LOADAOF"]), "+OK\r\n");
+    assert_eq!(digest(&mut c), want);
+    assert_eq!(
+        call(&mut c, &["CONFIG", "SET", "appendonly", "no"]),
+        "+OK\r\n"
+    );
+    assert!(call(&mut c, &["DEBUG", "LOADAOF"]).starts_with("-ERR"));
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}

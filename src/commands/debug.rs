@@ -149,9 +149,18 @@ fn debug(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let ok = Ok(Reply::ok());
     match (sub.as_str(), argc) {
         ("help", 2) => Ok(super::server::help_reply("DEBUG", HELP)),
-        ("segfault" | "panic" | "assert" | "oom", _)
-        | ("restart" | "crash-and-recover", _)
-        | ("loadaof", _) => Err(error::debug_unsupported(&sub)),
+        ("segfault" | "panic" | "assert" | "oom", _) | ("restart" | "crash-and-recover", _) => {
+            Err(error::debug_unsupported(&sub))
+        }
+        ("loadaof", _) => {
+            // The host with an append-only file empties the data and loads the file back
+            // before this reply leaves; without one there is nothing to load.
+            if !ctx.eng.persist.aof_host || !ctx.eng.config.appendonly {
+                return Err(error::debug_unsupported(&sub));
+            }
+            ctx.eng.persist.aof_load_requested = true;
+            ok
+        }
         ("log" | "leak", 3) => ok,
         ("reload", _) => reload(ctx, &argv[2..]),
         ("drop-cluster-packet-filter", 3) => super::args::int(&argv[2]).and(ok),

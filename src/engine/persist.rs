@@ -55,6 +55,10 @@ pub struct Persistence {
     pub aof_rewrite_scheduled: bool,
     /// BGREWRITEAOF asked the host for a rewrite now (a host with an AOF takes it).
     pub aof_rewrite_requested: bool,
+    /// The host keeps an append-only file it can load again (DEBUG LOADAOF).
+    pub aof_host: bool,
+    /// DEBUG LOADAOF asked the host to load the append-only file again.
+    pub aof_load_requested: bool,
     /// Rewrites done (INFO aof_rewrites).
     pub aof_rewrites: u64,
     /// Seconds the last rewrite took, -1 before any (aof_last_rewrite_time_sec).
@@ -82,6 +86,8 @@ impl Default for Persistence {
             saves: 0,
             aof_rewrite_scheduled: false,
             aof_rewrite_requested: false,
+            aof_host: false,
+            aof_load_requested: false,
             aof_rewrites: 0,
             aof_last_rewrite_time_sec: -1,
             aof_last_write_ok: true,

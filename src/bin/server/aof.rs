@@ -380,8 +380,6 @@ pub fn load(path: &AofPath, engine: &mut Engine, now_ms: i64) -> Result<bool, St
     }
     engine.close_client(client);
     engine.set_propagation(was);
-    // Loading is not traffic: INFO starts from zero as redis-server's does.
-    engine.stats = Default::default();
     engine.dirty = 0;
     result
 }

@@ -644,6 +644,16 @@ impl Server {
             return;
         };
         aof.feed(&mut self.engine);
+        if std::mem::take(&mut self.engine.persist.aof_load_requested) {
+            // DEBUG LOADAOF: what was written is synced, the data emptied and loaded back.
+            aof.sync();
+            self.engine.replace_data(Vec::new(), now);
+            if let Err(e) = super::aof::load(&self.aof_path, &mut self.engine, now) {
+                // redis-server exits when the file it wrote cannot be loaded back.
+                eprintln!("redis-playground-server: {e}");
+                std::process::exit(1);
+            }
+        }
         let persist = &mut self.engine.persist;
         if persist.aof_rewrite_requested || persist.aof_rewrite_scheduled {
             persist.aof_rewrite_requested = false;

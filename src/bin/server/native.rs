@@ -474,7 +474,10 @@ fn serve(opts: Options) -> Result<(), String> {
     }
     // As redis-server: with appendonly yes the AOF is the data, and dump.rdb is not read.
     let aof = if engine.config.appendonly {
-        if aof::load(&aof_path, &mut engine, now)? {
+        let loaded = aof::load(&aof_path, &mut engine, now)?;
+        // Loading is not traffic: INFO starts from zero as redis-server's does.
+        engine.stats = Default::default();
+        if loaded {
             eprintln!(
                 "redis-playground-server: DB loaded from append only file: {} keys",
                 engine.key_count()
@@ -494,6 +497,7 @@ fn serve(opts: Options) -> Result<(), String> {
         std::fs::read(&stored).map_err(|e| e.to_string())
     }));
     engine.persist.writer = Some(snapshot_writer(snapshot));
+    engine.persist.aof_host = true;
     raise_fd_limit(engine.config.maxclients);
     for listener in &listeners {
         if let Ok(a) = listener.local_addr() {
