@@ -113,6 +113,10 @@ const CASES: &[(&str, &str)] = &[
         "streams",
         "XADD s 1-1 a 1\nXADD s * b 2\n!sleep 5\nXADD s MAXLEN 1 1-* c 3\nXTRIM s MAXLEN 0\nXADD s 5-* d 4\nXDEL s 5-0\nXDEL s 9-9",
     ),
+    (
+        "saves",
+        "SET a 1\nSAVE\nSET b 2\nDEBUG RELOAD\nSET c 3\nBGSAVE\n!sleep 200\nSET d 4",
+    ),
     ("geo", "GEOADD g 13.361389 38.115556 Palermo\nGEOADD g NX 15.087269 37.502669 Catania"),
     (
         "bitmaps-hll",

@@ -276,7 +276,8 @@ impl Engine {
         ctx.eng.propagation.depth -= 1;
         let propagate_as = ctx.propagate_as.take();
         let propagate_self = !ctx.no_propagate
-            && (ctx.force_propagate || ctx.eng.dirty != dirty_before)
+            // A save lowers the counter: only an increase is a change (as Redis's call()).
+            && (ctx.force_propagate || ctx.eng.dirty > dirty_before)
             && cmd.full_name != "exec";
         let called = Called {
             reply,
