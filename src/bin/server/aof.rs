@@ -204,8 +204,8 @@ impl Aof {
         }
     }
 
-    /// Appends what the engine propagated since the last call; with `appendfsync always`
-    /// the data is on disk when this returns (before any reply leaves).
+    /// Appends what the engine propagated since the last call. With `appendfsync always`
+    /// the host calls [`Aof::sync_if_always`] before any reply leaves.
     pub fn feed(&mut self, engine: &mut Engine) {
         let props = engine.take_propagated();
         if props.is_empty() {
@@ -223,7 +223,11 @@ impl Aof {
         engine.persist.aof_last_write_ok = ok;
         engine.persist.aof_current_size += self.buf.len() as u64;
         self.unsynced = true;
-        if self.fsync == Fsync::Always {
+    }
+
+    /// `appendfsync always`: syncs what was written since the last sync, if anything.
+    pub fn sync_if_always(&mut self) {
+        if self.fsync == Fsync::Always && self.unsynced {
             self.sync();
         }
     }

@@ -536,7 +536,7 @@ impl Server {
         let argv = &self.argv[..argc];
         let engine = &mut self.engine;
         let ran = catch_unwind(AssertUnwindSafe(|| engine.execute(id, argv, now)));
-        // Before the reply can leave: with appendfsync always it is on disk first.
+        // Written before the reply can leave (and synced then, see `flush_all`).
         self.aof_step();
         let mut failed = false;
         match ran {
@@ -835,6 +835,11 @@ impl Server {
 
     /// Writes every queued connection's output, one write each when the socket takes it all.
     fn flush_all(&mut self) {
+        // appendfsync always: what the commands answered here wrote reaches the disk before
+        // any of their replies leaves, with one fsync for all of them (Redis's beforeSleep).
+        if let Some(aof) = self.aof.as_mut() {
+            aof.sync_if_always();
+        }
         let mut list = std::mem::take(&mut self.flush);
         for &slot in &list {
             self.write_out(slot);
