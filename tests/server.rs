@@ -743,6 +743,8 @@ fn daemonize_returns_once_listening() {
             "yes",
         ])
         .args(["--pidfile", &pidfile.to_string_lossy()])
+        // SIGTERM saves under the default rules, as redis-server does: into the scratch dir.
+        .args(["--dir", &dir.to_string_lossy()])
         .status()
         .expect("run");
     assert!(status.success());
