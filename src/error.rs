@@ -84,6 +84,40 @@ errors! {
     SAME_OBJECT = "ERR source and destination objects are the same";
     /// INCRBYFLOAT / HINCRBYFLOAT producing a non-finite value.
     NAN_OR_INF = "ERR increment would produce NaN or Infinity";
+    /// DEBUG while `enable-debug-command` is `no` (or `local` for a remote client).
+    DEBUG_NOT_ALLOWED = "ERR DEBUG command not allowed. If the enable-debug-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
+    /// DEBUG LISTPACK of a value in another encoding.
+    DEBUG_NOT_LISTPACK = "ERR Not a listpack encoded object.";
+    /// DEBUG QUICKLIST of a value in another encoding.
+    DEBUG_NOT_QUICKLIST = "ERR Not a quicklist encoded object.";
+    /// DEBUG SDSLEN of a value that is not an sds string.
+    DEBUG_NOT_SDS = "ERR Not an sds encoded string.";
+    /// DEBUG HTSTATS-KEY of a value without a hash table.
+    DEBUG_NOT_HASHTABLE = "ERR The value stored at the specified key is not represented using an hash table";
+    /// DEBUG HTSTATS of a database that does not exist.
+    OUT_OF_RANGE_DB = "ERR Out of range database";
+    /// A save that failed (SAVE, DEBUG RELOAD): Redis's bare shared error.
+    SAVE_FAILED = "ERR";
+    /// DEBUG RELOAD with an unknown option.
+    DEBUG_RELOAD_OPTIONS = "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.";
+    /// DEBUG RELOAD when the snapshot cannot be read back.
+    DEBUG_RELOAD_FAILED = "ERR Error trying to load the RDB dump";
+    /// DEBUG RELOAD NOFLUSH without MERGE meeting a key that exists (Redis stops there).
+    DEBUG_RELOAD_DUPLICATE = "ERR Error trying to load the RDB dump: a loaded key already exists";
+    /// DEBUG QUICKLIST-PACKED-THRESHOLD out of range.
+    DEBUG_PACKED_THRESHOLD = "ERR argument must be a memory value bigger than 1 and smaller than 4gb";
+    /// DEBUG PROTOCOL with an unknown type.
+    DEBUG_PROTOCOL_TYPE = "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false";
+    /// A reply type a RESP2 client cannot receive (DEBUG PROTOCOL PUSH).
+    RESP2_NOT_SUPPORTED = "ERR RESP2 is not supported by this command";
+    /// DEBUG CONFIG-REWRITE-FORCE-ALL: the server was started without a config file.
+    DEBUG_REWRITE_NO_FILE = "ERR CONFIG-REWRITE-FORCE-ALL failed: Bad address";
+    /// DEBUG CLIENT-EVICTION while maxmemory-clients is 0.
+    DEBUG_NO_CLIENT_EVICTION = "ERR maxmemory-clients is disabled.";
+    /// DEBUG MALLCTL of a name the allocator does not know.
+    DEBUG_MALLCTL_UNKNOWN = "ERR No such file or directory";
+    /// DEBUG CLUSTERLINK outside cluster mode.
+    DEBUG_CLUSTER_ONLY = "ERR Debug option only available for cluster mode enabled setup!";
     /// MODULE LOAD / LOADEX / UNLOAD while `enable-module-command` is `no`.
     MODULE_NOT_ALLOWED = "ERR MODULE command not allowed. If the enable-module-command option is set to \"local\", you can run it from a local connection, otherwise you need to set this option in the configuration file, and then restart the server.";
     /// A value that must be a float is NaN.
@@ -221,6 +255,15 @@ pub fn unknown_subcommand(sub: &[u8], cmd: &str) -> CmdError {
         sub,
         cmd.to_ascii_uppercase()
     )))
+}
+
+/// A DEBUG subcommand that would crash or restart a real Redis: the engine has no process to
+/// end, so it says so instead.
+pub fn debug_unsupported(sub: &str) -> CmdError {
+    CmdError::new(format!(
+        "ERR DEBUG {} is not supported by this server",
+        sub.to_ascii_uppercase()
+    ))
 }
 
 /// Redis's `addReplySubcommandSyntaxError`: a known subcommand given arguments it does not
@@ -739,8 +782,6 @@ errors! {
     SWAPDB_SECOND = "ERR invalid second DB index";
     /// SAVE or BGSAVE while a background save runs.
     BGSAVE_RUNNING = "ERR Background save already in progress";
-    /// SAVE whose snapshot could not be stored: Redis says no more than this.
-    SAVE_FAILED = "ERR";
     /// SHUTDOWN whose final save failed (without FORCE).
     SHUTDOWN_FAILED = "ERR Errors trying to SHUTDOWN. Check logs.";
     /// A blocked client ended by CLIENT UNBLOCK ... ERROR.

@@ -29,9 +29,10 @@ pub struct Playground {
 impl Playground {
     /// A playground over a fresh engine.
     pub fn new(opts: EngineOptions) -> Playground {
-        Playground {
-            engine: Engine::new(opts),
-        }
+        let mut engine = Engine::new(opts);
+        // The page is a sandbox for learning: DEBUG (DIGEST, OBJECT, RELOAD ...) is on.
+        engine.config.set_at_startup("enable-debug-command", "yes");
+        Playground { engine }
     }
 
     /// Runs one typed line for `client` at `now` (ms).

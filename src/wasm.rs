@@ -362,6 +362,8 @@ impl Serialize for JsReply<'_> {
             Reply::Bool(_) => ("boolean", 2),
             Reply::Verbatim(..) => ("verbatim", 2),
             Reply::Push(_) => ("push", 2),
+            Reply::BigNum(_) => ("bignum", 2),
+            Reply::Attribute(_) => ("attribute", 2),
             Reply::Multi(_) => ("multi", 2),
         };
         let mut m = s.serialize_map(Some(n))?;
@@ -383,7 +385,8 @@ impl Serialize for JsReply<'_> {
             Reply::Double(d) => {
                 m.serialize_entry("value", &crate::protocol::reply::format_double(*d))?
             }
-            Reply::DoubleText(t) => m.serialize_entry("value", t)?,
+            Reply::DoubleText(t) | Reply::BigNum(t) => m.serialize_entry("value", t)?,
+            Reply::Attribute(pairs) => m.serialize_entry("value", &Pairs(pairs))?,
             Reply::Bool(b) => m.serialize_entry("value", b)?,
         }
         m.end()

@@ -240,6 +240,8 @@ fn shape(r: &Reply) -> String {
         Reply::Double(_) | Reply::DoubleText(_) => "double".into(),
         Reply::Bool(_) => "bool".into(),
         Reply::Verbatim(..) => "verbatim".into(),
+        Reply::BigNum(_) => "bignum".into(),
+        Reply::Attribute(v) => format!("attribute[{}]", v.len()),
         Reply::Multi(v) => format!("multi[{}]", v.len()),
     }
 }
@@ -312,6 +314,8 @@ impl EngineRun {
         });
         // Snapshots are stored at once and dropped, as a server with a disk stores them.
         engine.persist.writer = Some(Box::new(|_: &[u8]| Ok(())));
+        // DEBUG runs on both sides (the reference is started with it enabled).
+        engine.config.set_at_startup("enable-debug-command", "yes");
         EngineRun {
             engine,
             clients: BTreeMap::new(),
@@ -610,7 +614,11 @@ fn replies_match_real_redis() {
         failures: Vec::new(),
     };
     let offline = std::env::var_os("DIFF_OFFLINE").is_some();
-    let server = if offline { None } else { RedisServer::start() };
+    let server = if offline {
+        None
+    } else {
+        RedisServer::start_with(&["--enable-debug-command", "yes"]).or_else(RedisServer::start)
+    };
     let mode = match &server {
         Some(s) => {
             run_live(s, &mut report);

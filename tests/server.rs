@@ -703,6 +703,9 @@ fn daemonize_returns_once_listening() {
             "yes",
         ])
         .args(["--pidfile", &pidfile.to_string_lossy()])
+        // SIGTERM saves under save rules, as redis-server does: none here (the directory is
+        // removed at once), and any file would go to the scratch directory.
+        .args(["--dir", &dir.to_string_lossy(), "--save", ""])
         .status()
         .expect("run");
     assert!(status.success());

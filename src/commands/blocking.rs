@@ -62,6 +62,7 @@ fn pop_either(ctx: &mut Ctx, argv: &[Vec<u8>], end: End) -> CmdResult {
         if has_elements(ctx, key)? {
             // The one-key form of LMPOP's reply is exactly BLPOP's [key, element].
             let reply = mpop(ctx, std::slice::from_ref(key), end, 1)?;
+            ctx.propagate_as(vec![super::lists::end_pop_name(end).to_vec(), key.clone()]);
             return Ok(match reply {
                 Reply::Array(mut parts) if parts.len() == 2 => match parts.pop() {
                     Some(Reply::Array(mut elems)) if elems.len() == 1 => {
@@ -86,17 +87,40 @@ fn brpop(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     pop_either(ctx, argv, End::Tail)
 }
 
+/// BLMOVE and BRPOPLPUSH: `typed` holds BLMOVE's two end arguments as sent (None for
+/// BRPOPLPUSH).
 fn move_blocking(
     ctx: &mut Ctx,
     src: &[u8],
     dst: &[u8],
-    from: End,
-    to: End,
+    (from, to): (End, End),
+    typed: Option<(&[u8], &[u8])>,
     timeout: &[u8],
 ) -> CmdResult {
     let deadline = args::block_deadline(timeout, ctx.now)?;
     if has_elements(ctx, src)? {
-        return move_element(ctx, src, dst, from, to);
+        let reply = move_element(ctx, src, dst, from, to)?;
+        // Replayed as the non-blocking move: with the ends as sent, or, served from a wait,
+        // spelled in lower case as Redis spells them then.
+        let side = |e: End| -> Vec<u8> {
+            match e {
+                End::Head => b"left".to_vec(),
+                End::Tail => b"right".to_vec(),
+            }
+        };
+        let prop = match typed {
+            None => vec![b"RPOPLPUSH".to_vec(), src.to_vec(), dst.to_vec()],
+            Some((f, t)) => {
+                let (f, t) = if ctx.ready_key.is_some() {
+                    (side(from), side(to))
+                } else {
+                    (f.to_vec(), t.to_vec())
+                };
+                vec![b"LMOVE".to_vec(), src.to_vec(), dst.to_vec(), f, t]
+            }
+        };
+        ctx.propagate_as(prop);
+        return Ok(reply);
     }
     if !ctx.can_block() {
         // Inside EXEC Redis answers a nil bulk here, where a wait that times out answers a
@@ -111,13 +135,15 @@ fn move_blocking(
 fn blmove(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let from = parse_end(&argv[3])?;
     let to = parse_end(&argv[4])?;
-    move_blocking(ctx, &argv[1], &argv[2], from, to, &argv[5])
+    let typed = Some((argv[3].as_slice(), argv[4].as_slice()));
+    move_blocking(ctx, &argv[1], &argv[2], (from, to), typed, &argv[5])
 }
 
 /// `BRPOPLPUSH source destination timeout` → the element moved, or a nil array on timeout (a
 /// nil bulk inside EXEC).
 fn brpoplpush(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    move_blocking(ctx, &argv[1], &argv[2], End::Tail, End::Head, &argv[3])
+    let ends = (End::Tail, End::Head);
+    move_blocking(ctx, &argv[1], &argv[2], ends, None, &argv[3])
 }
 
 /// `BLMPOP timeout numkeys key [key ...] <LEFT | RIGHT> [COUNT count]` → `[key, [elements]]`,

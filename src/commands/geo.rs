@@ -162,7 +162,10 @@ fn geoadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         zadd_argv.push(point[2].clone());
     }
     let zadd = super::lookup(b"zadd").ok_or(error::SYNTAX)?;
-    (zadd.handler)(ctx, &zadd_argv)
+    let reply = (zadd.handler)(ctx, &zadd_argv)?;
+    // Redis runs (and so propagates) the ZADD it built.
+    ctx.propagate_as(zadd_argv);
+    Ok(reply)
 }
 
 /// `GEODIST key member1 member2 [unit]` → the distance as a string with four decimals, or nil.

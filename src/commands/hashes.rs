@@ -216,6 +216,15 @@ fn hincrbyfloat(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     ctx.reply_point();
     ctx.notify('h', "hincrbyfloat", key);
     ctx.dirty(1);
+    // The result, not the increment: float arithmetic may differ where it is replayed.
+    if let Reply::Bulk(text) = &reply {
+        ctx.propagate_as(vec![
+            b"HSET".to_vec(),
+            key.to_vec(),
+            argv[2].clone(),
+            text.clone(),
+        ]);
+    }
     Ok(reply)
 }
 

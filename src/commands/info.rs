@@ -346,13 +346,31 @@ fn persistence(ctx: &mut Ctx, l: &mut Lines) {
         "aof_rewrite_scheduled",
         u8::from(eng.persist.aof_rewrite_scheduled),
     );
-    l.kv("aof_last_rewrite_time_sec", -1);
+    l.kv(
+        "aof_last_rewrite_time_sec",
+        eng.persist.aof_last_rewrite_time_sec,
+    );
     l.kv("aof_current_rewrite_time_sec", -1);
     l.kv("aof_last_bgrewrite_status", "ok");
-    l.kv("aof_rewrites", 0);
+    l.kv("aof_rewrites", eng.persist.aof_rewrites);
     l.kv("aof_rewrites_consecutive_failures", 0);
-    l.kv("aof_last_write_status", "ok");
+    l.kv(
+        "aof_last_write_status",
+        if eng.persist.aof_last_write_ok {
+            "ok"
+        } else {
+            "err"
+        },
+    );
     l.kv("aof_last_cow_size", 0);
+    if eng.config.appendonly {
+        l.kv("aof_current_size", eng.persist.aof_current_size);
+        l.kv("aof_base_size", eng.persist.aof_base_size);
+        l.kv("aof_pending_rewrite", 0);
+        l.kv("aof_buffer_length", 0);
+        l.kv("aof_pending_bio_fsync", 0);
+        l.kv("aof_delayed_fsync", 0);
+    }
     l.kv("module_fork_in_progress", 0);
     l.kv("module_fork_last_cow_size", 0);
 }
@@ -443,7 +461,7 @@ fn replication(ctx: &mut Ctx, l: &mut Lines) {
     l.kv("role", "master");
     l.kv("connected_slaves", 0);
     l.kv("master_failover_state", "no-failover");
-    l.kv("master_replid", hex_id(ctx.eng.started_ms, 0x5245_504c));
+    l.kv("master_replid", hex_id(ctx.eng.repl_id_seed, 0x5245_504c));
     l.kv("master_replid2", "0".repeat(40));
     l.kv("master_repl_offset", 0);
     l.kv("second_repl_offset", -1);

@@ -362,9 +362,19 @@ fn expire_generic(
     let event = if when <= now {
         // A time already past deletes the key, as if it had expired this instant.
         ctx.db().remove(key, now);
+        let verb = ctx.del_verb("lazyfree-lazy-expire");
+        ctx.propagate_as(vec![verb, key.to_vec()]);
         "del"
     } else {
         ctx.db().set_expire(key, Some(when), now);
+        // Replayed as an absolute time, with the condition given.
+        let mut prop = vec![
+            b"PEXPIREAT".to_vec(),
+            key.to_vec(),
+            when.to_string().into_bytes(),
+        ];
+        prop.extend(argv[3..].iter().cloned());
+        ctx.propagate_as(prop);
         "expire"
     };
     ctx.signal_modified(key);
@@ -758,8 +768,16 @@ fn restore(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             ctx.signal_modified(key);
             ctx.notify('g', "del", key);
             ctx.dirty(1);
+            ctx.propagate_as(vec![b"DEL".to_vec(), key.clone()]);
         }
         return Ok(Reply::ok());
+    }
+    if let (Some(at), false) = (expire_at, absttl) {
+        // Replayed with the absolute time it got here.
+        let mut prop = argv.to_vec();
+        prop[2] = at.to_string().into_bytes();
+        prop.push(b"ABSTTL".to_vec());
+        ctx.propagate_as(prop);
     }
     let mut entry = Entry::new(value, now);
     entry.expire_at = expire_at;

@@ -177,11 +177,25 @@ pub fn move_element(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -
 /// Pops up to `count` elements from the first of `keys` holding a non-empty list and replies
 /// `[key, [elements]]`; a nil array when every key is missing. WRONGTYPE stops the search at a
 /// key of another type met before any list.
+/// The pop command of one end of a list, as propagated.
+pub fn end_pop_name(end: End) -> &'static [u8] {
+    match end {
+        End::Head => b"LPOP",
+        End::Tail => b"RPOP",
+    }
+}
+
 pub fn mpop(ctx: &mut Ctx, keys: &[Vec<u8>], end: End, count: u64) -> CmdResult {
     for key in keys {
         match list_in(ctx.lookup_write(key))? {
             Some(l) if !l.is_empty() => {
                 let popped = pop_range(ctx, key, end, count);
+                // Replayed as the plain pop of what it took (Redis's [LR]POP key count).
+                ctx.propagate_as(vec![
+                    end_pop_name(end).to_vec(),
+                    key.clone(),
+                    popped.len().to_string().into_bytes(),
+                ]);
                 return Ok(Reply::Array(vec![Reply::bulk(key), Reply::bulks(popped)]));
             }
             _ => continue,

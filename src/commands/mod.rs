@@ -11,6 +11,7 @@ pub mod args;
 pub mod bitmaps;
 pub mod blocking;
 pub mod connection;
+pub mod debug;
 pub mod geo;
 pub mod hashes;
 pub mod hyperloglog;
@@ -70,6 +71,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     module::COMMANDS,
     scripting::COMMANDS,
     acl::COMMANDS,
+    debug::COMMANDS,
 ];
 
 /// A command as the table knows it: its spec, its full name (`config|get` for a subcommand),

@@ -343,6 +343,8 @@ fn numkeys(argv: &[Vec<u8>]) -> Result<usize, CmdError> {
 
 fn eval_generic(ctx: &mut Ctx, argv: &[Vec<u8>], ro: bool) -> CmdResult {
     monitor(ctx, argv);
+    // A script propagates its effects (the writes it makes), never itself.
+    ctx.no_propagate = true;
     let n = numkeys(argv)?;
     let sha = scripting::load_script(ctx, &argv[1])?;
     scripting::run(ctx, &sha, argv, n, ro)
@@ -350,6 +352,7 @@ fn eval_generic(ctx: &mut Ctx, argv: &[Vec<u8>], ro: bool) -> CmdResult {
 
 fn evalsha_generic(ctx: &mut Ctx, argv: &[Vec<u8>], ro: bool) -> CmdResult {
     monitor(ctx, argv);
+    ctx.no_propagate = true;
     if argv[1].len() != 40 {
         return Err(error::NOSCRIPT);
     }
@@ -454,12 +457,14 @@ fn help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 /// `FCALL function numkeys [key ...] [arg ...]` → what the function returns.
 fn fcall(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     monitor(ctx, argv);
+    ctx.no_propagate = true;
     scripting::functions::fcall(ctx, argv, false)
 }
 
 /// `FCALL_RO function numkeys [key ...] [arg ...]` → as FCALL; writes refused.
 fn fcall_ro(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     monitor(ctx, argv);
+    ctx.no_propagate = true;
     scripting::functions::fcall(ctx, argv, true)
 }
 

@@ -113,6 +113,8 @@ fn flushdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let removed = ctx.db().len() as u64;
     ctx.db().clear();
     ctx.dirty(removed);
+    // Propagated even when there was nothing to remove.
+    ctx.force_propagate = true;
     Ok(Reply::ok())
 }
 
@@ -128,6 +130,7 @@ fn flushall(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         ctx.eng.dbs[db].clear();
     }
     ctx.dirty(removed);
+    ctx.force_propagate = true;
     Ok(Reply::ok())
 }
 
@@ -143,7 +146,7 @@ fn swapdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Err(error::DB_INDEX);
     }
     if a != b {
-        ctx.eng.signal_swapped(a, b);
+        ctx.eng.signal_swapped(a, b, ctx.now);
         let (lo, hi) = (a.min(b), a.max(b));
         let (left, right) = ctx.eng.dbs.split_at_mut(hi);
         left[lo].swap_contents(&mut right[0]);
@@ -211,6 +214,7 @@ fn bgrewriteaof(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
             "Background append only file rewriting scheduled",
         ));
     }
+    ctx.eng.persist.aof_rewrite_requested = true;
     Ok(Reply::status(
         "Background append only file rewriting started",
     ))

@@ -446,6 +446,10 @@ fn spop_one(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
     }
     ctx.signal_modified(key);
     ctx.dirty(1);
+    if let Some(m) = &popped {
+        // Replayed as the removal of the member drawn here.
+        ctx.propagate_as(vec![b"SREM".to_vec(), key.to_vec(), m.clone()]);
+    }
     Ok(Reply::bulk_or_nil(popped))
 }
 
@@ -472,6 +476,7 @@ fn spop_count(ctx: &mut Ctx, key: &[u8], count_arg: &[u8]) -> CmdResult {
         ctx.notify('g', "del", key);
         ctx.signal_modified(key);
         ctx.dirty(size);
+        ctx.propagate_as(vec![b"DEL".to_vec(), key.to_vec()]);
         return Ok(set_reply(&all));
     }
     let eng = &mut *ctx.eng;
@@ -502,6 +507,13 @@ fn spop_count(ctx: &mut Ctx, key: &[u8], count_arg: &[u8]) -> CmdResult {
     ctx.signal_modified(key);
     ctx.notify('s', "spop", key);
     ctx.dirty(count);
+    // Replayed as one SREM per member drawn (a transaction, being several commands).
+    ctx.no_propagate = true;
+    for m in &popped {
+        if let Reply::Bulk(m) = m {
+            ctx.also_propagate(vec![b"SREM".to_vec(), key.to_vec(), m.clone()]);
+        }
+    }
     Ok(Reply::Set(popped))
 }
 

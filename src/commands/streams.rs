@@ -300,6 +300,12 @@ fn xadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if trimmed > 0 {
         ctx.notify('t', "xtrim", key);
     }
+    if !matches!(a.id, Some((_, true))) {
+        // Replayed with the ID this server chose, not `*` or `ms-*`.
+        let mut prop = argv.to_vec();
+        prop[a.idpos] = id.to_bytes();
+        ctx.propagate_as(prop);
+    }
     Ok(Reply::Bulk(id.to_bytes()))
 }
 

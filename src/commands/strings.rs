@@ -248,6 +248,14 @@ fn set_generic(
     store(ctx, key, Value::string(val.to_vec()), opts.keepttl);
     if let Some(at) = when {
         ctx.db().set_expire(key, Some(at), now);
+        // Relative times would mean another instant when replayed.
+        ctx.propagate_as(vec![
+            b"SET".to_vec(),
+            key.to_vec(),
+            val.to_vec(),
+            b"PXAT".to_vec(),
+            at.to_string().into_bytes(),
+        ]);
     }
     mark_fresh_value(ctx, key);
     ctx.signal_modified(key);
@@ -278,6 +286,16 @@ fn set_reply(get: bool, done: bool, old: Option<Vec<u8>>, abort: Abort) -> Reply
 fn set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let opts = parse_opts(argv, 3, OptsFor::Set)?;
     let (done, old) = set_generic(ctx, &argv[1], &argv[2], &opts, error::INVALID_EXPIRE_SET)?;
+    if done && opts.get && opts.expire.is_none() {
+        // GET changes nothing to replay.
+        let kept = argv
+            .iter()
+            .enumerate()
+            .filter(|(j, a)| *j < 3 || !opt_is(a, "get"))
+            .map(|(_, a)| a.clone())
+            .collect();
+        ctx.propagate_as(kept);
+    }
     Ok(set_reply(opts.get, done, old, Abort::Nil))
 }
 
@@ -328,6 +346,8 @@ fn getdel(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         ctx.reply_point();
         ctx.notify('g', "del", key);
         ctx.dirty(1);
+        let verb = ctx.del_verb("lazyfree-lazy-user-del");
+        ctx.propagate_as(vec![verb, key.to_vec()]);
     }
     Ok(Reply::Bulk(v))
 }
@@ -348,9 +368,16 @@ fn getex(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             let at = expire_at(kind, arg, now, error::INVALID_EXPIRE_GETEX)?;
             let event = if matches!(kind, ExpireKind::Exat | ExpireKind::Pxat) && at <= now {
                 ctx.db().remove(key, now);
+                let verb = ctx.del_verb("lazyfree-lazy-expire");
+                ctx.propagate_as(vec![verb, key.to_vec()]);
                 "del"
             } else {
                 ctx.db().set_expire(key, Some(at), now);
+                ctx.propagate_as(vec![
+                    b"PEXPIREAT".to_vec(),
+                    key.to_vec(),
+                    at.to_string().into_bytes(),
+                ]);
                 "expire"
             };
             ctx.signal_modified(key);
@@ -366,6 +393,7 @@ fn getex(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
                 ctx.reply_point();
                 ctx.notify('g', "persist", key);
                 ctx.dirty(1);
+                ctx.propagate_as(vec![b"PERSIST".to_vec(), key.to_vec()]);
             }
         }
         None => {}
@@ -386,6 +414,7 @@ fn getset(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     ctx.signal_modified(key);
     ctx.notify('$', "set", key);
     ctx.dirty(1);
+    ctx.propagate_as(vec![b"SET".to_vec(), key.to_vec(), argv[2].clone()]);
     Ok(Reply::bulk_or_nil(old))
 }
 
@@ -523,6 +552,15 @@ fn incrbyfloat(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     ctx.signal_modified(key);
     ctx.notify('$', "incrbyfloat", key);
     ctx.dirty(1);
+    // The result, not the increment: float arithmetic may differ where it is replayed.
+    if let Reply::Bulk(text) = &reply {
+        ctx.propagate_as(vec![
+            b"SET".to_vec(),
+            key.to_vec(),
+            text.clone(),
+            b"KEEPTTL".to_vec(),
+        ]);
+    }
     Ok(reply)
 }
 

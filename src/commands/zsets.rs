@@ -751,6 +751,16 @@ pub fn pop(ctx: &mut Ctx, key: &[u8], max: bool, count: u64) -> Vec<(Vec<u8>, f6
     out
 }
 
+/// The pop a ZMPOP, BZMPOP or BZPOP* propagates as: ZPOPMIN/ZPOPMAX `key` [`count`].
+fn propagate_pop(ctx: &mut Ctx, key: &[u8], max: bool, count: Option<usize>) {
+    let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
+    let mut argv = vec![name.to_vec(), key.to_vec()];
+    if let Some(n) = count {
+        argv.push(n.to_string().into_bytes());
+    }
+    ctx.propagate_as(argv);
+}
+
 /// `ZPOPMIN key [count]` → [member, score] without a count; with one, the popped pairs (flat in
 /// RESP2, nested in RESP3).
 fn zpopmin(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
@@ -788,6 +798,7 @@ fn zmpop(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     for key in keys {
         if write_zset(ctx, key)?.is_some() {
             let items = pop(ctx, key, max, count);
+            propagate_pop(ctx, key, max, Some(items.len()));
             return Ok(Reply::Array(vec![
                 Reply::bulk(key),
                 scored_reply(items, true),
@@ -873,6 +884,7 @@ fn bzpop_generic(ctx: &mut Ctx, argv: &[Vec<u8>], max: bool) -> CmdResult {
     match first_nonempty(ctx, keys)? {
         Some(key) => {
             let mut items = pop(ctx, key, max, 1);
+            propagate_pop(ctx, key, max, None);
             let Some((m, s)) = items.pop() else {
                 return Ok(Reply::NilArray);
             };
@@ -894,6 +906,7 @@ fn bzmpop(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     match first_nonempty(ctx, keys)? {
         Some(key) => {
             let items = pop(ctx, key, max, count);
+            propagate_pop(ctx, key, max, Some(items.len()));
             Ok(Reply::Array(vec![
                 Reply::bulk(key),
                 scored_reply(items, true),

@@ -80,6 +80,10 @@ impl Engine {
         if argv.is_empty() {
             return None;
         }
+        if self.current.is_none() {
+            // Not inside another command (CLIENT UNBLOCK runs the commands a client queued).
+            self.propagation_top_level();
+        }
         self.check_pause(now_ms);
         if self.pause.is_some() {
             // Databases replaced while paused must not expire keys either.
@@ -167,9 +171,15 @@ impl Engine {
                 error,
             })
         };
-        if cmd.spec.has(PROTECTED) && cmd.full_name.starts_with("module|") {
-            // enable-module-command is `no` and cannot change while the server runs.
-            return refuse(error::MODULE_NOT_ALLOWED);
+        if cmd.spec.has(PROTECTED) {
+            if cmd.full_name == "debug" {
+                if !self.debug_allowed(client) {
+                    return refuse(error::DEBUG_NOT_ALLOWED);
+                }
+            } else {
+                // enable-module-command is `no` and cannot change while the server runs.
+                return refuse(error::MODULE_NOT_ALLOWED);
+            }
         }
         if self.auth_required(client) && !cmd.spec.has(NO_AUTH) {
             return refuse(error::NOAUTH);
@@ -206,6 +216,20 @@ impl Engine {
             }
         }
         Ok(cmd)
+    }
+
+    /// Whether `enable-debug-command` lets this client run DEBUG: `yes`, or `local` for a
+    /// client connected from the loopback address.
+    fn debug_allowed(&self, client: ClientId) -> bool {
+        match self.config.get_named("enable-debug-command") {
+            "yes" => true,
+            "local" => self.clients.get(&client).is_some_and(|c| {
+                c.addr.starts_with("127.")
+                    || c.addr.starts_with("[::1]")
+                    || c.addr.starts_with("::1")
+            }),
+            _ => false,
+        }
     }
 
     /// The reply to a command refused before it ran, counted as Redis counts it: the error,
@@ -259,18 +283,41 @@ impl Engine {
             no_block: matches!(via, Via::Exec | Via::Script),
             reply_at: None,
             ready_key: None,
+            propagate_as: None,
+            no_propagate: false,
+            force_propagate: false,
         };
         if let Via::Served(key) = &via {
             ctx.ready_key = Some(key.clone());
         }
+        let dirty_before = ctx.eng.dirty;
+        ctx.eng.propagation.depth += 1;
         let started = ctx.eng.now_us();
         let reply = (cmd.spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply);
+        ctx.eng.propagation.depth -= 1;
+        let propagate_as = ctx.propagate_as.take();
+        let propagate_self = !ctx.no_propagate
+            // A save lowers the counter: only an increase is a change (as Redis's call()).
+            && (ctx.force_propagate || ctx.eng.dirty > dirty_before)
+            && cmd.full_name != "exec";
         let called = Called {
             reply,
             block: ctx.block.take(),
             db: ctx.db,
             reply_at: ctx.reply_at,
         };
+        if self.propagation.enabled {
+            self.propagate_new_expiries();
+            if propagate_self && called.block.is_none() {
+                let argv = propagate_as.unwrap_or_else(|| argv.to_vec());
+                self.also_propagate(called.db, argv);
+            }
+            if self.propagation.depth == 0 {
+                // Commands that may expire any key (SCAN, RANDOMKEY) are never a transaction.
+                let arbitrary = matches!(cmd.full_name, "scan" | "randomkey");
+                self.flush_propagation(!arbitrary);
+            }
+        }
         let duration = self.now_us().saturating_sub(started);
         if let Via::Served(_) = via {
             // Counted by the server when the reply is sent (see `serve_ready`).
@@ -405,6 +452,11 @@ impl Engine {
             // the script changed is looked at once it has returned.
             return;
         }
+        if self.propagation.enabled && self.propagation.depth == 0 {
+            // Keys expired outside any command's call are deletions of their own.
+            self.propagate_new_expiries();
+            self.flush_propagation(false);
+        }
         if self.notifications_on() {
             self.flush_db_events();
         }
@@ -413,6 +465,7 @@ impl Engine {
                 continue;
             }
             let keys = std::mem::take(&mut self.dbs[db].expired_log);
+            self.expiry_log_drained(db);
             for k in keys {
                 self.signal_modified(db, &k);
             }

@@ -26,9 +26,38 @@ pub struct Ctx<'a> {
     /// When the engine runs a blocked command again: the key whose change woke it (XREAD
     /// serves from that stream only, as Redis does).
     pub ready_key: Option<Vec<u8>>,
+    /// What the command propagates instead of itself (see [`Ctx::propagate_as`]).
+    pub propagate_as: Option<Vec<Vec<u8>>>,
+    /// The command propagates nothing of itself (EVAL: its writes propagate one by one).
+    pub no_propagate: bool,
+    /// The command propagates even when it changed nothing (FLUSHALL on empty databases).
+    pub force_propagate: bool,
 }
 
 impl Ctx<'_> {
+    /// Propagates `argv` (to the AOF and replicas) in place of the command as sent, when the
+    /// command changes data: Redis's rewriteClientCommandVector.
+    pub fn propagate_as(&mut self, argv: Vec<Vec<u8>>) {
+        self.propagate_as = Some(argv);
+    }
+
+    /// The deletion command a removal propagates as: UNLINK when the lazyfree parameter
+    /// `param` is `yes`, else DEL.
+    pub fn del_verb(&self, param: &str) -> Vec<u8> {
+        if self.eng.config.get_named(param) == "yes" {
+            b"UNLINK".to_vec()
+        } else {
+            b"DEL".to_vec()
+        }
+    }
+
+    /// Propagates `argv` in the current database besides the command itself (Redis's
+    /// alsoPropagate), after what was propagated so far in this call.
+    pub fn also_propagate(&mut self, argv: Vec<Vec<u8>>) {
+        let db = self.db;
+        self.eng.also_propagate(db, argv);
+    }
+
     /// Whether a blocking command may block now (not inside EXEC).
     pub fn can_block(&self) -> bool {
         !self.no_block

@@ -34,6 +34,7 @@ mod multi;
 mod notify;
 mod pause;
 mod persist;
+pub mod propagate;
 pub mod pubsub;
 mod script;
 pub mod slowlog;
@@ -48,7 +49,7 @@ pub use call::{error_reply, resolve, Rejected};
 pub use clients::{Client, ClientId, ReplyMode};
 pub use ctx::Ctx;
 pub use pause::Pause;
-pub use persist::{Persistence, SaveFailed, SaveRequest, SnapshotWriter};
+pub use persist::{Persistence, SaveFailed, SaveRequest, SnapshotReader, SnapshotWriter};
 
 use crate::commands;
 use crate::config::Config;
@@ -222,6 +223,19 @@ pub struct Engine {
     pub scripts: crate::scripting::Scripts,
     /// ACL users and the ACL log.
     pub acl: acl::Acl,
+    /// What executed commands propagate (the AOF and replicas read it).
+    pub propagation: propagate::Propagation,
+    /// Active expiry runs in [`Engine::tick`] (DEBUG SET-ACTIVE-EXPIRE 0 turns it off).
+    pub active_expire_enabled: bool,
+    /// DEBUG QUICKLIST-PACKED-THRESHOLD: list elements from this size get a node of their own.
+    pub quicklist_packed_threshold: u64,
+    /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE and loading skip the CRC check.
+    pub skip_checksum_validation: bool,
+    /// Changed by DEBUG CHANGE-REPL-ID: the replication ID INFO reports derives from it.
+    pub repl_id_seed: i64,
+    /// The host's way of stopping the whole server for some microseconds (DEBUG SLEEP);
+    /// without one the engine waits on the host's clock, or not at all without a clock.
+    pub sleeper: Option<fn(u64)>,
 }
 
 impl Engine {
@@ -261,6 +275,12 @@ impl Engine {
             latency: latency::LatencyMonitor::default(),
             scripts: crate::scripting::Scripts::default(),
             acl: acl::Acl::default(),
+            propagation: propagate::Propagation::default(),
+            active_expire_enabled: true,
+            quicklist_packed_threshold: 1 << 30,
+            skip_checksum_validation: false,
+            repl_id_seed: opts.now_ms,
+            sleeper: None,
         }
     }
 
@@ -269,12 +289,19 @@ impl Engine {
     pub fn tick(&mut self, now_ms: i64) {
         self.check_pause(now_ms);
         self.sync_event_tracking();
+        let active = self.active_expire_enabled;
+        // Expiries of earlier commands are theirs; what follows is active expiry's.
+        self.propagate_new_expiries();
+        self.flush_propagation(true);
         for db in &mut self.dbs {
-            if !db.expiry_paused {
+            if active && !db.expiry_paused {
                 db.active_expire(now_ms);
             }
             db.update_avg_ttl(now_ms);
         }
+        // Each deletion is its own unit, never a transaction (Redis's active expiry).
+        self.propagate_new_expiries();
+        self.flush_propagation(false);
         self.expire_blocked(now_ms);
         self.tracking_limit();
         self.cron_save(now_ms);
@@ -300,6 +327,19 @@ impl Engine {
         }
         self.dbs = dbs;
         self.after_command(now_ms);
+    }
+
+    /// Stops the whole server for `us` microseconds, as Redis's DEBUG SLEEP does: through the
+    /// host's sleeper, else by waiting on the host's clock (a worker has no other way).
+    pub fn sleep_us(&mut self, us: u64) {
+        if let Some(sleep) = self.sleeper {
+            sleep(us);
+        } else if self.clock_us.is_some() {
+            let end = self.now_us().saturating_add(us);
+            while self.now_us() < end {
+                std::hint::spin_loop();
+            }
+        }
     }
 
     /// Clears the INFO counters (CONFIG RESETSTAT).

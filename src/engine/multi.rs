@@ -125,39 +125,71 @@ impl Engine {
         }
     }
 
-    /// Marks dirty the WATCHers of keys affected by swapping databases `a` and `b` (SWAPDB): a
-    /// watched key changes when it exists on either side.
-    pub fn signal_swapped(&mut self, a: usize, b: usize) {
+    /// Marks dirty the WATCHers of keys affected by swapping databases `a` and `b` (SWAPDB),
+    /// each side being emptied and replaced with the other.
+    pub fn signal_swapped(&mut self, a: usize, b: usize, now: i64) {
         self.ready_all_waiting(a);
         self.ready_all_waiting(b);
-        let hit: Vec<ClientId> = self
-            .watched
-            .iter()
-            .filter(|((d, k), _)| {
-                (*d == a || *d == b)
-                    && (self.dbs[a].peek(k).is_some() || self.dbs[b].peek(k).is_some())
-            })
-            .flat_map(|(_, ids)| ids.iter().copied())
-            .collect();
-        for id in hit {
-            if let Some(c) = self.clients.get_mut(&id) {
-                c.watch_dirty = true;
-            }
-        }
+        self.touch_watched_in_db(a, Some(b), now);
+        self.touch_watched_in_db(b, Some(a), now);
     }
 
     /// Marks dirty every WATCHer of a key in database `db` that exists now (FLUSHDB,
-    /// FLUSHALL and SWAPDB call it before they change the database).
+    /// FLUSHALL and loading data call it before they change the database).
     pub fn signal_flushed(&mut self, db: usize) {
         self.ready_all_waiting(db);
-        let hit: Vec<ClientId> = self
+        self.touch_watched_in_db(db, None, i64::MIN);
+    }
+
+    /// Redis's touchAllWatchedKeysInDb: database `emptied` loses its keys and takes those of
+    /// `replaced_with` (none for a flush). A watched key that is stored on either side counts
+    /// as changed, except that a key expired when watched and still missing or expired, or a
+    /// missing key replaced by an expired one, is no logical change.
+    fn touch_watched_in_db(&mut self, emptied: usize, replaced_with: Option<usize>, now: i64) {
+        let keys: Vec<Vec<u8>> = self
             .watched
-            .iter()
-            .filter(|((d, k), _)| *d == db && self.dbs[db].peek(k).is_some())
-            .flat_map(|(_, ids)| ids.iter().copied())
+            .keys()
+            .filter(|(d, _)| *d == emptied)
+            .map(|(_, k)| k.clone())
             .collect();
-        for id in hit {
-            if let Some(c) = self.clients.get_mut(&id) {
+        for key in keys {
+            let in_emptied = self.dbs[emptied].peek(&key).is_some();
+            let replacement = replaced_with.and_then(|r| self.dbs[r].peek(&key));
+            if !in_emptied && replacement.is_none() {
+                continue;
+            }
+            let replacement_expired =
+                replacement.is_some_and(|e| e.expire_at.is_some_and(|t| t <= now));
+            let replaced = replacement.is_some();
+            let ids = self
+                .watched
+                .get(&(emptied, key.clone()))
+                .cloned()
+                .unwrap_or_default();
+            for id in ids {
+                let Some(c) = self.clients.get_mut(&id) else {
+                    continue;
+                };
+                let Some(entry) = c
+                    .watching
+                    .iter_mut()
+                    .find(|(d, k, _)| *d == emptied && *k == key)
+                else {
+                    c.watch_dirty = true;
+                    continue;
+                };
+                if entry.2 {
+                    if !replaced {
+                        // Expired and now deleted: no logical change.
+                        entry.2 = false;
+                        continue;
+                    } else if replacement_expired {
+                        continue;
+                    }
+                } else if !in_emptied && replacement_expired {
+                    entry.2 = true;
+                    continue;
+                }
                 c.watch_dirty = true;
             }
         }

@@ -14,6 +14,10 @@ use super::Engine;
 /// Stores a snapshot (the whole RDB file) for the host; the error says why it could not.
 pub type SnapshotWriter = Box<dyn FnMut(&[u8]) -> Result<(), String> + Send>;
 
+/// Reads the stored snapshot back for the host (DEBUG RELOAD NOSAVE); the error says why it
+/// could not.
+pub type SnapshotReader = Box<dyn FnMut() -> Result<Vec<u8>, String> + Send>;
+
 /// What the engine asks a host without a writer to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SaveRequest {
@@ -25,10 +29,14 @@ pub enum SaveRequest {
 }
 
 /// Snapshot state (INFO persistence).
-#[derive(Default)]
 pub struct Persistence {
     /// The host's writer, if it writes synchronously.
     pub writer: Option<SnapshotWriter>,
+    /// The host's reader of the stored snapshot, if it has one.
+    pub reader: Option<SnapshotReader>,
+    /// The last snapshot written by DEBUG RELOAD on a host without a writer, read back by a
+    /// later DEBUG RELOAD NOSAVE.
+    pub reload_copy: Option<Vec<u8>>,
     /// A request waiting for the host (hosts without a writer).
     pub request: Option<SaveRequest>,
     /// A background save handed to the host and not yet reported finished.
@@ -45,6 +53,48 @@ pub struct Persistence {
     pub saves: u64,
     /// BGREWRITEAOF inside EXEC asked for a later rewrite (aof_rewrite_scheduled).
     pub aof_rewrite_scheduled: bool,
+    /// BGREWRITEAOF asked the host for a rewrite now (a host with an AOF takes it).
+    pub aof_rewrite_requested: bool,
+    /// The host keeps an append-only file it can load again (DEBUG LOADAOF).
+    pub aof_host: bool,
+    /// DEBUG LOADAOF asked the host to load the append-only file again.
+    pub aof_load_requested: bool,
+    /// Rewrites done (INFO aof_rewrites).
+    pub aof_rewrites: u64,
+    /// Seconds the last rewrite took, -1 before any (aof_last_rewrite_time_sec).
+    pub aof_last_rewrite_time_sec: i64,
+    /// Whether the last write to the AOF succeeded (aof_last_write_status).
+    pub aof_last_write_ok: bool,
+    /// The AOF's size in bytes, base and incremental files (aof_current_size).
+    pub aof_current_size: u64,
+    /// The base file's size at the last rewrite or start (aof_base_size).
+    pub aof_base_size: u64,
+}
+
+impl Default for Persistence {
+    fn default() -> Self {
+        Persistence {
+            writer: None,
+            reader: None,
+            reload_copy: None,
+            request: None,
+            bgsave_in_progress: false,
+            bgsave_changes: 0,
+            bgsave_scheduled: false,
+            last_failed: false,
+            last_try_s: 0,
+            saves: 0,
+            aof_rewrite_scheduled: false,
+            aof_rewrite_requested: false,
+            aof_host: false,
+            aof_load_requested: false,
+            aof_rewrites: 0,
+            aof_last_rewrite_time_sec: -1,
+            aof_last_write_ok: true,
+            aof_current_size: 0,
+            aof_base_size: 0,
+        }
+    }
 }
 
 /// Seconds Redis waits before retrying a failed automatic save.
@@ -139,6 +189,74 @@ impl Engine {
             self.dirty = self.dirty.saturating_sub(changes);
             self.last_save_s = now_ms / 1000;
         }
+    }
+
+    /// DEBUG RELOAD: saves a snapshot (unless `save` is false: then the stored one is read),
+    /// then loads it, into emptied databases when `flush`, else beside the keys there; a key
+    /// that exists is replaced only with `merge`.
+    pub(crate) fn debug_reload(
+        &mut self,
+        save: bool,
+        flush: bool,
+        merge: bool,
+        now_ms: i64,
+    ) -> Result<(), crate::error::CmdError> {
+        use crate::error;
+        let bytes = if save {
+            let bytes = self.snapshot(now_ms);
+            if self.persist.writer.is_some() {
+                self.save_now(now_ms).map_err(|_| error::SAVE_FAILED)?;
+            } else {
+                self.record_save(true, self.dirty, now_ms);
+            }
+            if self.persist.reader.is_none() {
+                // Nothing to read the stored copy back with: keep this one for NOSAVE.
+                self.persist.reload_copy = Some(bytes.clone());
+            }
+            bytes
+        } else {
+            let read = match self.persist.reader.as_mut() {
+                Some(r) => r(),
+                None => self.persist.reload_copy.clone().ok_or_else(String::new),
+            };
+            read.map_err(|_| error::DEBUG_RELOAD_FAILED)?
+        };
+        let snap = crate::rdb::load_snapshot(&bytes, self.dbs.len(), now_ms)
+            .map_err(|_| error::DEBUG_RELOAD_FAILED)?;
+        let libraries = crate::scripting::functions::compile_all(&snap.functions, self.clock())
+            .map_err(|_| error::DEBUG_RELOAD_FAILED)?;
+        let loaded = snap.dbs;
+        if flush {
+            self.replace_data(loaded, now_ms);
+            self.scripts.libraries = libraries;
+            self.scripts.fvm = None;
+            return Ok(());
+        }
+        // Without FLUSH the snapshot's libraries join those loaded, replacing namesakes.
+        if !libraries.is_empty() {
+            self.scripts.libraries.extend(libraries);
+            self.scripts.fvm = None;
+        }
+        if !merge {
+            let clash = loaded.iter().enumerate().any(|(i, db)| {
+                db.iter()
+                    .any(|(k, _)| self.dbs.get(i).is_some_and(|d| d.peek(k).is_some()))
+            });
+            if clash {
+                return Err(error::DEBUG_RELOAD_DUPLICATE);
+            }
+        }
+        for (i, db) in loaded.into_iter().enumerate() {
+            let keys: Vec<Vec<u8>> = db.iter().map(|(k, _)| k.clone()).collect();
+            let mut db = db;
+            for k in keys {
+                if let Some(entry) = db.remove(&k, i64::MIN) {
+                    self.dbs[i].insert(k.clone(), entry);
+                    self.signal_modified(i, &k);
+                }
+            }
+        }
+        Ok(())
     }
 
     /// serverCron's part: a scheduled BGSAVE, or the first `save` rule met (at least

@@ -115,7 +115,8 @@ fn write_raw(reply: &Reply, out: &mut String) {
         Reply::Bool(b) => out.push_str(if *b { "(true)" } else { "(false)" }),
         Reply::Integer(n) => out.push_str(&n.to_string()),
         Reply::Double(d) => out.push_str(&format_double(*d)),
-        Reply::DoubleText(t) => out.push_str(t),
+        Reply::DoubleText(t) | Reply::BigNum(t) => out.push_str(t),
+        Reply::Attribute(_) => {}
         Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => {
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
@@ -152,10 +153,17 @@ fn downgrade(reply: &Reply) -> Reply {
                 .collect(),
         ),
         Reply::Double(d) => Reply::Bulk(format_double(*d).into_bytes()),
-        Reply::DoubleText(t) => Reply::Bulk(t.clone().into_bytes()),
+        Reply::DoubleText(t) | Reply::BigNum(t) => Reply::Bulk(t.clone().into_bytes()),
         Reply::Bool(b) => Reply::Integer(i64::from(*b)),
         Reply::Verbatim(_, body) => Reply::Bulk(body.clone()),
-        Reply::Multi(parts) => Reply::Multi(parts.iter().map(downgrade).collect()),
+        // A RESP2 client gets no attributes.
+        Reply::Multi(parts) => Reply::Multi(
+            parts
+                .iter()
+                .filter(|p| !matches!(p, Reply::Attribute(_)))
+                .map(downgrade)
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -228,6 +236,16 @@ fn write_reply(reply: &Reply, prefix: &str, out: &mut String) {
             out.push('\n');
         }
         Reply::Bool(b) => out.push_str(if *b { "(true)\n" } else { "(false)\n" }),
+        Reply::BigNum(t) => {
+            out.push_str("(big number) ");
+            out.push_str(t);
+            out.push('\n');
+        }
+        Reply::Attribute(pairs) => {
+            // redis-cli prints attributes as a map marked with `#`, ahead of the reply.
+            out.push_str("# ");
+            write_map(pairs, prefix, out);
+        }
         Reply::Verbatim(_, body) => {
             out.push_str(&String::from_utf8_lossy(body));
             out.push('\n');

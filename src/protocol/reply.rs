@@ -38,6 +38,11 @@ pub enum Reply {
     Verbatim(&'static str, Vec<u8>),
     /// `>N` in RESP3 (out-of-band messages), an array in RESP2.
     Push(Vec<Reply>),
+    /// `(digits` in RESP3 (a big number), a bulk string in RESP2.
+    BigNum(String),
+    /// `|N` in RESP3: out-of-band attributes that precede the reply they describe (a RESP2
+    /// client gets nothing for them).
+    Attribute(Vec<(Reply, Reply)>),
     /// Several replies to one command, sent one after another (SUBSCRIBE a b answers once per
     /// channel). Encoded as the concatenation of its parts.
     Multi(Vec<Reply>),
@@ -84,7 +89,11 @@ impl Reply {
     /// How many replies this is on the wire (a [`Reply::Multi`] counts its parts).
     pub fn count(&self) -> usize {
         match self {
-            Reply::Multi(parts) => parts.len(),
+            // An attribute is part of the reply that follows it.
+            Reply::Multi(parts) => parts
+                .iter()
+                .filter(|p| !matches!(p, Reply::Attribute(_)))
+                .count(),
             _ => 1,
         }
     }
@@ -133,6 +142,8 @@ impl Reply {
             Reply::DoubleText(t) => bulk(out, b'$', t.as_bytes()),
             Reply::Bool(b) => line(out, b':', if *b { b"1" } else { b"0" }),
             Reply::Verbatim(_, b) => bulk(out, b'$', b),
+            Reply::BigNum(t) => bulk(out, b'$', t.as_bytes()),
+            Reply::Attribute(_) => {}
             Reply::Multi(parts) => parts.iter().for_each(|r| r.encode_resp2(out)),
         }
     }
@@ -160,6 +171,14 @@ impl Reply {
                     v.encode_resp3(out);
                 }
             }
+            Reply::Attribute(pairs) => {
+                header(out, b'|', pairs.len());
+                for (k, v) in pairs {
+                    k.encode_resp3(out);
+                    v.encode_resp3(out);
+                }
+            }
+            Reply::BigNum(t) => line(out, b'(', t.as_bytes()),
             Reply::Double(d) => line(out, b',', format_double(*d).as_bytes()),
             Reply::DoubleText(t) => line(out, b',', t.as_bytes()),
             Reply::Bool(b) => line(out, b'#', if *b { b"t" } else { b"f" }),

@@ -537,6 +537,14 @@ fn quicklist_nodes<'a>(elements: impl Iterator<Item = &'a [u8]>) -> Vec<Vec<u8>>
     nodes
 }
 
+/// The number of quicklist nodes and their listpacks' total bytes for a list of these
+/// elements (DEBUG OBJECT's `ql_nodes` and `ql_uncompressed_size`), laid out as
+/// [`quicklist_nodes`] lays them out.
+pub fn quicklist_shape<'a>(elements: impl Iterator<Item = &'a [u8]>) -> (usize, usize) {
+    let nodes = quicklist_nodes(elements);
+    (nodes.len(), nodes.iter().map(Vec::len).sum())
+}
+
 impl Writer {
     /// A stream in Redis 7.0's format: its nodes (a listpack each, whose master entry holds
     /// the node's first fields, entries with the same fields storing only values), then the

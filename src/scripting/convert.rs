@@ -86,6 +86,12 @@ pub fn reply_to_lua(state: &mut LuaState, r: &Reply, resp: u8) -> Val {
             }
         }
         Reply::Bool(b) => Val::Bool(*b),
+        Reply::BigNum(t) => {
+            let v = string(state, t.as_bytes());
+            with_field(state, b"big_number", v)
+        }
+        // Attributes describe the reply that follows; a script sees only that reply.
+        Reply::Attribute(_) => Val::Nil,
         Reply::Double(d) => with_field(state, b"double", Val::Num(*d)),
         Reply::DoubleText(t) => with_field(state, b"double", Val::Num(t.parse().unwrap_or(0.0))),
         Reply::Array(items) | Reply::Push(items) | Reply::Multi(items) => {

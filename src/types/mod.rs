@@ -2,6 +2,7 @@
 
 pub mod acl;
 pub mod bitmap;
+pub mod digest;
 pub mod geo;
 pub mod hash;
 pub mod hll;

@@ -27,8 +27,10 @@ use std::time::{Duration, Instant};
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
+use super::aof::{Aof, AofPath};
 use redis_playground::protocol::resp::parse_request_into;
 use redis_playground::{ClientId, Engine};
+use signal_hook_mio::v1_0::Signals;
 
 /// redis-server's default `tcp-backlog`.
 const TCP_BACKLOG: i32 = 511;
@@ -177,13 +179,24 @@ struct Server {
     now_ms: fn() -> i64,
     /// Accepting failed for want of resources: retried at every tick.
     accept_failing: bool,
+    /// Where the append-only file lives (`dir`, `appenddirname`, `appendfilename`).
+    aof_path: AofPath,
+    /// The append-only file, while `appendonly` is yes.
+    aof: Option<Aof>,
+    /// SIGTERM and SIGINT, delivered as events of the loop (None if they could not be hooked).
+    signals: Option<Signals>,
 }
+
+/// The event token of the signals.
+const SIGNALS: Token = Token(usize::MAX);
 
 /// Serves the listeners until SHUTDOWN (which exits the process) or a fatal poll error.
 pub fn run(
     listeners: Vec<std::net::TcpListener>,
     engine: Engine,
     now_ms: fn() -> i64,
+    aof_path: AofPath,
+    aof: Option<Aof>,
 ) -> Result<(), String> {
     let poll = Poll::new().map_err(|e| format!("cannot create the event loop: {e}"))?;
     let mut mio_listeners = Vec::new();
@@ -198,6 +211,22 @@ pub fn run(
         mio_listeners.push(l);
     }
     let limits = Limits::of(&engine);
+    let signals = match Signals::new([libc::SIGTERM, libc::SIGINT]) {
+        Ok(mut sig) => match poll
+            .registry()
+            .register(&mut sig, SIGNALS, Interest::READABLE)
+        {
+            Ok(()) => Some(sig),
+            Err(e) => {
+                eprintln!("Warning: signals are not handled: {e}");
+                None
+            }
+        },
+        Err(e) => {
+            eprintln!("Warning: signals are not handled: {e}");
+            None
+        }
+    };
     let mut server = Server {
         poll,
         listeners: mio_listeners,
@@ -213,6 +242,9 @@ pub fn run(
         argv: Vec::new(),
         now_ms,
         accept_failing: false,
+        aof_path,
+        aof,
+        signals,
     };
     server.serve()
 }
@@ -252,6 +284,10 @@ impl Server {
             }
             for event in events.iter() {
                 let token = event.token().0;
+                if token == SIGNALS.0 {
+                    self.on_signal();
+                    continue;
+                }
                 if token < self.listeners.len() {
                     self.accept(token);
                     continue;
@@ -271,6 +307,10 @@ impl Server {
                     }
                 }
                 self.engine.tick((self.now_ms)());
+                self.aof_step();
+                if let Some(aof) = self.aof.as_mut() {
+                    aof.tick();
+                }
                 self.deliver();
                 self.check_closed_clients();
                 let hz = self.engine.config.hz.clamp(1, 500) as u64;
@@ -551,6 +591,8 @@ impl Server {
         let argv = &self.argv[..argc];
         let engine = &mut self.engine;
         let ran = catch_unwind(AssertUnwindSafe(|| engine.execute(id, argv, now)));
+        // Written before the reply can leave (and synced then, see `flush_all`).
+        self.aof_step();
         let mut failed = false;
         match ran {
             Ok(Some(reply)) => {
@@ -571,6 +613,7 @@ impl Server {
             // SHUTDOWN saved first when it had to (see the command); every connection closes
             // with the process, as redis-server's do.
             eprintln!("SHUTDOWN requested by client {id}: exiting");
+            self.sync_aof_before_exit();
             std::process::exit(0);
         }
         if self.argv[0].eq_ignore_ascii_case(b"config") {
@@ -587,6 +630,93 @@ impl Server {
         }
         self.queue_flush(slot);
         self.check_output_limit(slot);
+    }
+
+    /// SIGTERM or SIGINT: shuts down as redis-server does on them, saving a snapshot first
+    /// when `save` rules are configured and syncing the append-only file.
+    fn on_signal(&mut self) {
+        let Some(signals) = self.signals.as_mut() else {
+            return;
+        };
+        let got: Vec<i32> = signals.pending().collect();
+        let Some(&sig) = got
+            .iter()
+            .find(|&&s| s == libc::SIGTERM || s == libc::SIGINT)
+        else {
+            return;
+        };
+        let name = if sig == libc::SIGTERM {
+            "SIGTERM"
+        } else {
+            "SIGINT"
+        };
+        eprintln!("Received {name} scheduling shutdown...");
+        let rules = !redis_playground::config::save_rules(&self.engine.config.save).is_empty();
+        if rules && self.engine.persist.writer.is_some() {
+            let now = (self.now_ms)();
+            if self.engine.save_now(now).is_err() {
+                eprintln!("Error trying to save the DB, can't exit.");
+                return;
+            }
+        }
+        self.sync_aof_before_exit();
+        eprintln!("redis-playground-server is now ready to exit, bye bye...");
+        std::process::exit(0);
+    }
+
+    /// Writes and syncs what the append-only file has not yet, before the process exits.
+    fn sync_aof_before_exit(&mut self) {
+        if let Some(aof) = self.aof.as_mut() {
+            aof.feed(&mut self.engine);
+            aof.sync();
+        }
+    }
+
+    /// The append-only file after a command or a tick: turned on or off as `appendonly`
+    /// now says, rewritten when BGREWRITEAOF asked, and fed what the engine propagated.
+    fn aof_step(&mut self) {
+        let now = (self.now_ms)();
+        let want = self.engine.config.appendonly;
+        if want && self.aof.is_none() {
+            // CONFIG SET appendonly yes: the AOF starts from a rewrite of the data.
+            self.engine.persist.aof_rewrite_requested = false;
+            match Aof::start(self.aof_path.clone(), &mut self.engine, now) {
+                Ok(aof) => {
+                    self.aof = Some(aof);
+                    self.engine.persist.aof_rewrites += 1;
+                }
+                Err(e) => eprintln!("redis-playground-server: {e}"),
+            }
+        } else if !want {
+            if let Some(mut aof) = self.aof.take() {
+                aof.feed(&mut self.engine);
+                aof.sync();
+                self.engine.set_propagation(false);
+            }
+        }
+        let Some(aof) = self.aof.as_mut() else {
+            self.engine.persist.aof_rewrite_requested = false;
+            return;
+        };
+        aof.feed(&mut self.engine);
+        if std::mem::take(&mut self.engine.persist.aof_load_requested) {
+            // DEBUG LOADAOF: what was written is synced, the data emptied and loaded back.
+            aof.sync();
+            self.engine.replace_data(Vec::new(), now);
+            if let Err(e) = super::aof::load(&self.aof_path, &mut self.engine, now) {
+                // redis-server exits when the file it wrote cannot be loaded back.
+                eprintln!("redis-playground-server: {e}");
+                std::process::exit(1);
+            }
+        }
+        let persist = &mut self.engine.persist;
+        if persist.aof_rewrite_requested || persist.aof_rewrite_scheduled {
+            persist.aof_rewrite_requested = false;
+            persist.aof_rewrite_scheduled = false;
+            if let Err(e) = aof.rewrite(&mut self.engine, now) {
+                eprintln!("redis-playground-server: {e}");
+            }
+        }
     }
 
     /// Gives back argument buffers a big request left behind.
@@ -760,6 +890,11 @@ impl Server {
 
     /// Writes every queued connection's output, one write each when the socket takes it all.
     fn flush_all(&mut self) {
+        // appendfsync always: what the commands answered here wrote reaches the disk before
+        // any of their replies leaves, with one fsync for all of them (Redis's beforeSleep).
+        if let Some(aof) = self.aof.as_mut() {
+            aof.sync_if_always();
+        }
         let mut list = std::mem::take(&mut self.flush);
         for &slot in &list {
             self.write_out(slot);

@@ -1,6 +1,8 @@
 //! The native server itself (see the binary's documentation); compiled for every target but
 //! the browser, which has no sockets.
 
+#[path = "aof.rs"]
+mod aof;
 #[path = "event_loop.rs"]
 mod event_loop;
 
@@ -15,11 +17,10 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use redis_playground::protocol::inline::split_args;
 use redis_playground::{Engine, EngineOptions};
 
-/// Directives with no meaning here (persistence, logging, process management): accepted
-/// silently, so a redis-server command line works unchanged.
+/// Directives CONFIG SET refuses that the server takes itself or has no use for (logging,
+/// process management): accepted silently, so a redis-server command line works unchanged.
 const IGNORED: &[&str] = &[
-    "appendonly",
-    "appendfsync",
+    // Read from the command line before the engine starts (see `serve`).
     "appendfilename",
     "appenddirname",
     "logfile",
@@ -42,7 +43,6 @@ const IGNORED: &[&str] = &[
     "io-threads-do-reads",
     "unixsocket",
     "unixsocketperm",
-    "enable-debug-command",
     "enable-protected-configs",
     "enable-module-command",
     "aof-use-rdb-preamble",
@@ -81,8 +81,13 @@ Redis 7.0 re-implemented in Rust, served over TCP. Options are redis-server's:
   --requirepass <pass>   the default user's password
   --aclfile <path>       ACL users, loaded at start, by ACL LOAD, written by ACL SAVE
   --user <name> <rule...>  an ACL user (as redis.conf's user lines; not with --aclfile)
-  --<name> <value...>    any other parameter is set with CONFIG SET; persistence and
-                         logging options (--appendonly no, --loglevel ...) are accepted
+  --enable-debug-command no|yes|local  allow DEBUG (default no; local: only from
+                         loopback connections)
+  --appendonly yes|no    keep an append-only file (Redis 7.0's multi-part layout in
+                         --appenddirname, named after --appendfilename; --appendfsync
+                         always|everysec|no); with yes it is loaded at start, not dump.rdb
+  --<name> <value...>    any other parameter is set with CONFIG SET; logging and process
+                         options (--loglevel, --logfile ...) are accepted
                          and ignored
 
 Examples:
@@ -94,7 +99,7 @@ Examples:
 /// What the command line asks for.
 #[derive(Debug, PartialEq)]
 enum Action {
-    Run(Options),
+    Run(Box<Options>),
     Help,
     Version,
 }
@@ -116,6 +121,8 @@ struct Options {
     aclfile: Option<String>,
     /// `user <name> <rules...>` lines, in the order given.
     users: Vec<Vec<String>>,
+    /// `--enable-debug-command no|yes|local` (fixed at start-up, as in redis-server).
+    enable_debug: Option<String>,
     /// Directives left for the engine (CONFIG SET) or to ignore, in the order given.
     rest: Vec<(String, Vec<String>)>,
 }
@@ -132,6 +139,7 @@ impl Default for Options {
             dbfilename: None,
             aclfile: None,
             users: Vec::new(),
+            enable_debug: None,
             rest: Vec::new(),
         }
     }
@@ -185,7 +193,7 @@ fn parse_args(
     for (name, values) in directives {
         apply_directive(&mut opts, name, values)?;
     }
-    Ok(Action::Run(opts))
+    Ok(Action::Run(Box::new(opts)))
 }
 
 /// `name value...` lines of a redis.conf; `#` starts a comment line.
@@ -269,6 +277,13 @@ fn apply_directive(opts: &mut Options, name: String, values: Vec<String>) -> Res
                 other => return Err(format!("daemonize must be yes or no, not '{other}'")),
             };
         }
+        "enable-debug-command" => {
+            let v = one_value(&name, &values)?.to_ascii_lowercase();
+            if !matches!(v.as_str(), "no" | "yes" | "local") {
+                return Err("argument(s) must be one of the following: no, yes, local".into());
+            }
+            opts.enable_debug = Some(v);
+        }
         "pidfile" => {
             let v = one_value(&name, &values)?;
             opts.pidfile = (!v.is_empty()).then(|| v.to_string());
@@ -311,6 +326,11 @@ fn monotonic_us() -> u64 {
     u64::try_from(START.get_or_init(Instant::now).elapsed().as_micros()).unwrap_or(u64::MAX)
 }
 
+/// DEBUG SLEEP: the whole server stops, as redis-server's does.
+fn sleep_us(us: u64) {
+    thread::sleep(Duration::from_micros(us));
+}
+
 fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -344,7 +364,7 @@ pub fn main() -> ExitCode {
             );
             return ExitCode::SUCCESS;
         }
-        Ok(Action::Run(opts)) => opts,
+        Ok(Action::Run(opts)) => *opts,
         Err(e) => {
             eprintln!("*** FATAL CONFIG ERROR: {e}\n\n{USAGE}");
             return ExitCode::FAILURE;
@@ -454,15 +474,58 @@ fn serve(opts: Options) -> Result<(), String> {
         port: opts.port,
     });
     engine.set_clock_us(Some(monotonic_us));
+    engine.sleeper = Some(sleep_us);
+    if let Some(v) = &opts.enable_debug {
+        engine.config.set_at_startup("enable-debug-command", v);
+    }
     apply_config(&mut engine, &save_rules_directive(&opts.rest), now);
     load_users(&mut engine, &opts)?;
     let snapshot = snapshot_path(&opts)?;
-    load_snapshot(&mut engine, &snapshot, now)?;
+    let aof_path = aof::AofPath {
+        dir: snapshot
+            .dir
+            .join(last_value(&opts.rest, "appenddirname").unwrap_or("appendonlydir")),
+        name: last_value(&opts.rest, "appendfilename")
+            .unwrap_or("appendonly.aof")
+            .to_string(),
+    };
+    for (name, value) in [
+        (
+            "appenddirname",
+            aof_path.dir.file_name().and_then(|n| n.to_str()),
+        ),
+        ("appendfilename", Some(aof_path.name.as_str())),
+    ] {
+        if let Some(v) = value {
+            engine.config.set_at_startup(name, v);
+        }
+    }
+    // As redis-server: with appendonly yes the AOF is the data, and dump.rdb is not read.
+    let aof = if engine.config.appendonly {
+        let loaded = aof::load(&aof_path, &mut engine, now)?;
+        // Loading is not traffic: INFO starts from zero as redis-server's does.
+        engine.stats = Default::default();
+        if loaded {
+            eprintln!(
+                "redis-playground-server: DB loaded from append only file: {} keys",
+                engine.key_count()
+            );
+        }
+        Some(aof::Aof::start(aof_path.clone(), &mut engine, now)?)
+    } else {
+        load_snapshot(&mut engine, &snapshot, now)?;
+        None
+    };
     engine
         .config
         .set_at_startup("dir", &snapshot.dir.to_string_lossy());
     engine.config.set_at_startup("dbfilename", &snapshot.file);
+    let stored = snapshot.full();
+    engine.persist.reader = Some(Box::new(move || {
+        std::fs::read(&stored).map_err(|e| e.to_string())
+    }));
     engine.persist.writer = Some(snapshot_writer(snapshot));
+    engine.persist.aof_host = true;
     raise_fd_limit(engine.config.maxclients);
     for listener in &listeners {
         if let Ok(a) = listener.local_addr() {
@@ -477,7 +540,18 @@ fn serve(opts: Options) -> Result<(), String> {
         std::process::id()
     );
     println!("Ready to accept connections");
-    event_loop::run(listeners, engine, now_ms)
+    event_loop::run(listeners, engine, now_ms, aof_path, aof)
+}
+
+/// The value of the last `name` directive, if one was given (a file name for the AOF).
+fn last_value<'a>(directives: &'a [(String, Vec<String>)], name: &str) -> Option<&'a str> {
+    directives
+        .iter()
+        .rev()
+        .find(|(n, _)| n == name)
+        .and_then(|(_, v)| v.first())
+        .map(String::as_str)
+        .filter(|v| !v.is_empty() && !v.contains('/'))
 }
 
 /// The users of `user` lines, or of the ACL file (redis-server refuses both at once); a
@@ -730,7 +804,7 @@ mod tests {
 
     fn run(s: &[&str]) -> Options {
         match parse_args(&args(s), &no_file) {
-            Ok(Action::Run(o)) => o,
+            Ok(Action::Run(o)) => *o,
             other => panic!("{other:?}"),
         }
     }

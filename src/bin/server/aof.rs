@@ -1,0 +1,493 @@
+//! The append-only file, as redis-server 7.0 keeps it: a directory (`appenddirname`) with a
+//! manifest naming a base file (an RDB snapshot, `aof-use-rdb-preamble yes`) and an
+//! incremental file of the commands propagated since (RESP, with SELECT on database changes).
+//!
+//! The engine says what each command propagates ([`Engine::take_propagated`]); this file
+//! writes it, fsyncs it by `appendfsync`, rewrites it (a new base and an empty incremental
+//! file, the manifest replaced atomically, the old files removed) and loads it at start:
+//! manifest, base, then the incremental files in order. A last command cut short is dropped
+//! (and the file truncated to the commands before it) when `aof-load-truncated` is yes; any
+//! other damage stops the start with Redis's message.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use redis_playground::engine::propagate::StreamEncoder;
+use redis_playground::protocol::inline::split_args;
+use redis_playground::protocol::resp::parse_request;
+use redis_playground::Engine;
+
+/// `appendfsync`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fsync {
+    Always,
+    EverySec,
+    No,
+}
+
+impl Fsync {
+    fn of(engine: &Engine) -> Fsync {
+        match engine.config.get_named("appendfsync") {
+            "always" => Fsync::Always,
+            "no" => Fsync::No,
+            _ => Fsync::EverySec,
+        }
+    }
+}
+
+/// Where the AOF lives: `dir/appenddirname`, files named after `appendfilename`.
+#[derive(Clone, Debug)]
+pub struct AofPath {
+    pub dir: PathBuf,
+    pub name: String,
+}
+
+impl AofPath {
+    fn manifest(&self) -> PathBuf {
+        self.dir.join(format!("{}.manifest", self.name))
+    }
+}
+
+/// One line of the manifest.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct ManifestFile {
+    name: String,
+    seq: u64,
+    kind: u8,
+}
+
+fn parse_manifest(text: &str) -> Result<Vec<ManifestFile>, String> {
+    let mut files = Vec::new();
+    for line in text.lines() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let words = split_args(line.as_bytes()).map_err(|_| "Invalid AOF manifest file format")?;
+        let mut name = None;
+        let mut seq = None;
+        let mut kind = None;
+        for pair in words.chunks(2) {
+            let [k, v] = pair else {
+                return Err("Invalid AOF manifest file format".into());
+            };
+            let v = String::from_utf8_lossy(v).into_owned();
+            match k.as_slice() {
+                b"file" => name = Some(v),
+                b"seq" => seq = v.parse::<u64>().ok(),
+                b"type" => kind = v.bytes().next(),
+                _ => {}
+            }
+        }
+        match (name, seq, kind) {
+            (Some(name), Some(seq), Some(kind @ (b'b' | b'h' | b'i'))) => {
+                if name.contains('/') {
+                    return Err("File can't be a path, just a filename".into());
+                }
+                files.push(ManifestFile { name, seq, kind })
+            }
+            _ => return Err("Invalid AOF manifest file format".into()),
+        }
+    }
+    Ok(files)
+}
+
+fn manifest_text(files: &[ManifestFile]) -> String {
+    files
+        .iter()
+        .map(|f| format!("file {} seq {} type {}\n", f.name, f.seq, f.kind as char))
+        .collect()
+}
+
+/// Writes `bytes` to `path` atomically: a temporary file in the same directory, synced, then
+/// renamed over it, the directory synced after.
+fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = dir.join(format!(
+        "temp-{}-{}",
+        std::process::id(),
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("file")
+    ));
+    let mut f = File::create(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    std::fs::rename(&tmp, path)?;
+    sync_dir(dir);
+    Ok(())
+}
+
+fn sync_dir(dir: &Path) {
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+}
+
+/// The open AOF of a running server.
+pub struct Aof {
+    path: AofPath,
+    /// Manifest sequence of the current base and incremental file.
+    seq: u64,
+    files: Vec<ManifestFile>,
+    incr: File,
+    encoder: StreamEncoder,
+    fsync: Fsync,
+    last_fsync: Instant,
+    unsynced: bool,
+    buf: Vec<u8>,
+}
+
+impl Aof {
+    /// Starts writing after a load: appends to the manifest's last incremental file, or
+    /// creates the first base and incremental file when there is no AOF yet (as Redis does
+    /// at start and on `CONFIG SET appendonly yes`).
+    pub fn start(path: AofPath, engine: &mut Engine, now_ms: i64) -> Result<Aof, String> {
+        std::fs::create_dir_all(&path.dir).map_err(|e| {
+            format!(
+                "Can't open or create append-only dir {}: {e}",
+                path.dir.display()
+            )
+        })?;
+        let existing = match std::fs::read_to_string(path.manifest()) {
+            Ok(text) => Some(parse_manifest(&text)?),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+            Err(e) => return Err(format!("Can't read the AOF manifest: {e}")),
+        };
+        engine.set_propagation(true);
+        match existing {
+            Some(files) if files.iter().any(|f| f.kind == b'i') => {
+                let last = files
+                    .iter()
+                    .rfind(|f| f.kind == b'i')
+                    .cloned()
+                    .ok_or("no incremental file")?;
+                let incr = OpenOptions::new()
+                    .append(true)
+                    .create(true)
+                    .open(path.dir.join(&last.name))
+                    .map_err(|e| format!("Can't open the append-only file {}: {e}", last.name))?;
+                let aof = Aof {
+                    seq: files.iter().map(|f| f.seq).max().unwrap_or(1),
+                    path,
+                    files,
+                    incr,
+                    encoder: StreamEncoder::default(),
+                    fsync: Fsync::of(engine),
+                    last_fsync: Instant::now(),
+                    unsynced: false,
+                    buf: Vec::new(),
+                };
+                aof.report(engine);
+                Ok(aof)
+            }
+            _ => {
+                let seq = existing
+                    .as_ref()
+                    .and_then(|f| f.iter().map(|f| f.seq).max())
+                    .unwrap_or(0);
+                let (files, incr) = write_new_generation(&path, seq + 1, engine, now_ms)?;
+                let aof = Aof {
+                    seq: seq + 1,
+                    path,
+                    files,
+                    incr,
+                    encoder: StreamEncoder::default(),
+                    fsync: Fsync::of(engine),
+                    last_fsync: Instant::now(),
+                    unsynced: false,
+                    buf: Vec::new(),
+                };
+                aof.report(engine);
+                Ok(aof)
+            }
+        }
+    }
+
+    /// Appends what the engine propagated since the last call. With `appendfsync always`
+    /// the host calls [`Aof::sync_if_always`] before any reply leaves.
+    pub fn feed(&mut self, engine: &mut Engine) {
+        let props = engine.take_propagated();
+        if props.is_empty() {
+            return;
+        }
+        self.fsync = Fsync::of(engine);
+        self.buf.clear();
+        for p in &props {
+            self.encoder.encode(p, &mut self.buf);
+        }
+        let ok = self.incr.write_all(&self.buf).is_ok();
+        if !ok {
+            eprintln!("redis-playground-server: error writing to the AOF");
+        }
+        engine.persist.aof_last_write_ok = ok;
+        engine.persist.aof_current_size += self.buf.len() as u64;
+        self.unsynced = true;
+    }
+
+    /// `appendfsync always`: syncs what was written since the last sync, if anything.
+    pub fn sync_if_always(&mut self) {
+        if self.fsync == Fsync::Always && self.unsynced {
+            self.sync();
+        }
+    }
+
+    /// `appendfsync everysec`: syncs what was written when a second has passed.
+    pub fn tick(&mut self) {
+        if self.fsync == Fsync::EverySec
+            && self.unsynced
+            && self.last_fsync.elapsed() >= Duration::from_secs(1)
+        {
+            self.sync();
+        }
+    }
+
+    /// Syncs the incremental file now.
+    pub fn sync(&mut self) {
+        let _ = self.incr.sync_data();
+        self.unsynced = false;
+        self.last_fsync = Instant::now();
+    }
+
+    /// BGREWRITEAOF (done at once here): a new base with the whole dataset and an empty
+    /// incremental file, the manifest switched to them atomically, the old files removed.
+    pub fn rewrite(&mut self, engine: &mut Engine, now_ms: i64) -> Result<(), String> {
+        // Whatever was propagated belongs in the old file, which the new base covers.
+        self.feed(engine);
+        self.sync();
+        let seq = self.seq + 1;
+        let started = Instant::now();
+        let (files, incr) = write_new_generation(&self.path, seq, engine, now_ms)?;
+        for old in &self.files {
+            let _ = std::fs::remove_file(self.path.dir.join(&old.name));
+        }
+        self.files = files;
+        self.incr = incr;
+        self.seq = seq;
+        self.encoder = StreamEncoder::default();
+        engine.persist.aof_rewrites += 1;
+        engine.persist.aof_last_rewrite_time_sec = started.elapsed().as_secs() as i64;
+        self.report(engine);
+        Ok(())
+    }
+
+    fn report(&self, engine: &mut Engine) {
+        let size = |name: &str| {
+            std::fs::metadata(self.path.dir.join(name))
+                .map(|m| m.len())
+                .unwrap_or(0)
+        };
+        let base = self
+            .files
+            .iter()
+            .filter(|f| f.kind == b'b')
+            .map(|f| size(&f.name))
+            .sum::<u64>();
+        let incr = self
+            .files
+            .iter()
+            .filter(|f| f.kind == b'i')
+            .map(|f| size(&f.name))
+            .sum::<u64>();
+        engine.persist.aof_base_size = base;
+        engine.persist.aof_current_size = base + incr;
+    }
+}
+
+/// Writes base `seq` (the dataset as an RDB file) and an empty incremental file `seq`, then
+/// the manifest naming them. Returns the manifest's files and the open incremental file.
+fn write_new_generation(
+    path: &AofPath,
+    seq: u64,
+    engine: &Engine,
+    now_ms: i64,
+) -> Result<(Vec<ManifestFile>, File), String> {
+    let base = ManifestFile {
+        name: format!("{}.{seq}.base.rdb", path.name),
+        seq,
+        kind: b'b',
+    };
+    let incr_file = ManifestFile {
+        name: format!("{}.{seq}.incr.aof", path.name),
+        seq,
+        kind: b'i',
+    };
+    let fail = |e: std::io::Error| format!("Background AOF rewrite failed: {e}");
+    write_atomic(
+        &path.dir,
+        &path.dir.join(&base.name),
+        &engine.snapshot(now_ms),
+    )
+    .map_err(fail)?;
+    let incr = OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path.dir.join(&incr_file.name))
+        .map_err(fail)?;
+    let _ = incr.set_len(0);
+    let files = vec![base, incr_file];
+    write_atomic(
+        &path.dir,
+        &path.manifest(),
+        manifest_text(&files).as_bytes(),
+    )
+    .map_err(fail)?;
+    Ok((files, incr))
+}
+
+/// Loads the AOF into `engine` if there is one. Ok(false): no AOF (the server starts empty).
+pub fn load(path: &AofPath, engine: &mut Engine, now_ms: i64) -> Result<bool, String> {
+    let text = match std::fs::read_to_string(path.manifest()) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
+        Err(e) => return Err(format!("Can't read the AOF manifest: {e}")),
+    };
+    let files = parse_manifest(&text)?;
+    if files.is_empty() {
+        return Ok(false);
+    }
+    let truncated_ok = engine.config.get_named("aof-load-truncated") != "no";
+    let was = engine.propagation.enabled;
+    engine.set_propagation(false);
+    let client = engine.open_client(now_ms);
+    if let Some(c) = engine.client_mut(client) {
+        // The loading client is the server itself: no password applies to it.
+        c.authenticated = true;
+    }
+    // History files (type h) are what a rewrite replaced: never loaded.
+    let incrs: Vec<&ManifestFile> = files.iter().filter(|f| f.kind == b'i').collect();
+    let mut result = Ok(true);
+    if let Some(base) = files.iter().find(|f| f.kind == b'b') {
+        let full = path.dir.join(&base.name);
+        let bytes = std::fs::read(&full)
+            .map_err(|e| format!("The AOF file {} doesn't exist: {e}", base.name))?;
+        if bytes.starts_with(b"REDIS") {
+            // The base's function libraries come back with its data.
+            engine.load_snapshot(&bytes, now_ms).map_err(|e| {
+                format!(
+                    "Bad file format reading the append only file {}: {e}",
+                    base.name
+                )
+            })?;
+        } else {
+            result = replay(&full, &base.name, engine, client, now_ms, false);
+        }
+    }
+    for (i, f) in incrs.iter().enumerate() {
+        if result.is_err() {
+            break;
+        }
+        let last = i + 1 == incrs.len();
+        let full = path.dir.join(&f.name);
+        result = replay(&full, &f.name, engine, client, now_ms, last && truncated_ok);
+    }
+    engine.close_client(client);
+    engine.set_propagation(was);
+    engine.dirty = 0;
+    result
+}
+
+/// Runs the commands of one AOF file. A last command cut short is dropped, and the file
+/// truncated before it, when `truncate` allows; otherwise it stops the load.
+fn replay(
+    full: &Path,
+    name: &str,
+    engine: &mut Engine,
+    client: redis_playground::engine::ClientId,
+    now_ms: i64,
+    truncate: bool,
+) -> Result<bool, String> {
+    let bytes = match std::fs::read(full) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(format!("The AOF file {name} doesn't exist"))
+        }
+        Err(e) => {
+            return Err(format!(
+                "Fatal error: can't open the append log file {name} for reading: {e}"
+            ))
+        }
+    };
+    let bad = || {
+        format!(
+            "Bad file format reading the append only file {name}: make a backup of your AOF file, \
+             then use ./redis-check-aof --fix <filename.manifest>"
+        )
+    };
+    let mut at = 0;
+    let mut in_multi_since = None;
+    while at < bytes.len() {
+        if bytes[at] == b'#' {
+            // An annotation (aof-timestamp-enabled writes `#TS:<unix time>`): skipped.
+            match bytes[at..].iter().position(|&b| b == b'\n') {
+                Some(end) => {
+                    at += end + 1;
+                    continue;
+                }
+                None => break,
+            }
+        }
+        if bytes[at] != b'*' {
+            return Err(bad());
+        }
+        match parse_request(&bytes[at..]) {
+            Ok(Some((argv, used))) => {
+                if argv.is_empty() {
+                    return Err(bad());
+                }
+                if argv[0].eq_ignore_ascii_case(b"multi") {
+                    in_multi_since = Some(at);
+                } else if argv[0].eq_ignore_ascii_case(b"exec") {
+                    in_multi_since = None;
+                }
+                engine.execute(client, &argv, now_ms);
+                at += used;
+            }
+            Ok(None) => {
+                if !truncate {
+                    return Err(format!(
+                        "Unexpected end of file reading the append only file {name}. You can: \
+                         1) Make a backup of your AOF file, then use ./redis-check-aof --fix \
+                         <filename.manifest>. 2) Alternatively you can set the \
+                         'aof-load-truncated' configuration option to yes and restart the server."
+                    ));
+                }
+                eprintln!(
+                    "redis-playground-server: !!! Warning: short read while loading the AOF file \
+                     {name}!!! AOF loaded anyway because aof-load-truncated is enabled"
+                );
+                // A transaction cut short is dropped whole, as Redis drops it.
+                let keep = in_multi_since.unwrap_or(at);
+                if in_multi_since.is_some() {
+                    engine.execute(client, &[b"DISCARD".to_vec()], now_ms);
+                }
+                if let Ok(f) = OpenOptions::new().write(true).open(full) {
+                    let _ = f.set_len(keep as u64);
+                    let _ = f.sync_all();
+                }
+                return Ok(true);
+            }
+            Err(_) => return Err(bad()),
+        }
+    }
+    if in_multi_since.is_some() {
+        // A MULTI whose EXEC never came: nothing of it applies.
+        engine.execute(client, &[b"DISCARD".to_vec()], now_ms);
+    }
+    Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_round_trip() {
+        let text = "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n";
+        let files = parse_manifest(text).expect("parses");
+        assert_eq!(files.len(), 2);
+        assert_eq!(manifest_text(&files), text);
+        assert!(parse_manifest("file a/b seq 1 type b").is_err());
+        assert!(parse_manifest("file x seq").is_err());
+    }
+}

@@ -1,0 +1,545 @@
+//! The native server's append-only file: Redis 7.0's multi-part layout (manifest, RDB base,
+//! incremental file), loading at start, BGREWRITEAOF, `CONFIG SET appendonly yes`, truncated
+//! and corrupt files, a kill -9 in the middle of writes, and AOF directories that interchange
+//! with a real redis-server both ways (compared with DEBUG DIGEST on both sides).
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{argv, free_port, redis_server_path, scratch_dir, Conn, RedisServer};
+
+/// Our server on a free port with its files in `dir`; killed on drop.
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn try_start(dir: &Path, extra: &[&str]) -> Result<Server, String> {
+        let mut last = String::new();
+        for _ in 0..5 {
+            let port = free_port();
+            let mut child = Command::new(env!("CARGO_BIN_EXE_redis-playground-server"))
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                ])
+                .args(["--enable-debug-command", "yes"])
+                .arg("--dir")
+                .arg(dir)
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .expect("start redis-playground-server");
+            let stderr = child.stderr.take().expect("stderr piped");
+            let mut lines = BufReader::new(stderr).lines();
+            let mut seen = Vec::new();
+            let ready = lines.by_ref().map_while(Result::ok).any(|l| {
+                seen.push(l.clone());
+                l.contains("ready to accept")
+            });
+            std::thread::spawn(move || lines.for_each(drop));
+            if ready {
+                return Ok(Server { child, port });
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+            last = seen.join("\n");
+            if !last.contains("could not bind") {
+                break;
+            }
+        }
+        Err(last)
+    }
+
+    fn start(dir: &Path, extra: &[&str]) -> Server {
+        Server::try_start(dir, extra).unwrap_or_else(|e| panic!("did not start: {e}"))
+    }
+
+    fn conn(&self) -> Conn {
+        Conn::connect(self.port).expect("connect")
+    }
+
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn call(c: &mut Conn, words: &[&str]) -> String {
+    String::from_utf8_lossy(&c.call(&argv(words)).expect("reply")).into_owned()
+}
+
+/// Every type on both sides of its encoding threshold, several databases, expiries, binary
+/// keys and values, written through commands that propagate rewritten (EX, INCRBYFLOAT, SPOP).
+fn fill(c: &mut Conn) {
+    let big: String = "x".repeat(100);
+    let many: Vec<String> = (0..200).map(|i| i.to_string()).collect();
+    let mut cmds: Vec<Vec<String>> = vec![
+        vec!["SET".into(), "s".into(), "hello".into()],
+        vec!["SET".into(), "n".into(), "42".into()],
+        vec!["SET".into(), "big".into(), big.clone()],
+        vec![
+            "SET".into(),
+            "ttl".into(),
+            "v".into(),
+            "EX".into(),
+            "1000".into(),
+        ],
+        vec!["INCRBYFLOAT".into(), "f".into(), "1.25".into()],
+        vec![
+            "RPUSH".into(),
+            "l".into(),
+            "a".into(),
+            "b".into(),
+            big.clone(),
+        ],
+        vec!["HSET".into(), "h".into(), "f".into(), "1".into()],
+        vec!["HSET".into(), "hbig".into(), "f".into(), big.clone()],
+        vec!["SADD".into(), "si".into(), "1".into(), "2".into()],
+        vec![
+            "SADD".into(),
+            "ss".into(),
+            "a".into(),
+            "b".into(),
+            "c".into(),
+        ],
+        vec!["SPOP".into(), "ss".into()],
+        vec!["ZADD".into(), "z".into(), "1.5".into(), "m".into()],
+        vec![
+            "XADD".into(),
+            "x".into(),
+            "1-1".into(),
+            "f".into(),
+            "v".into(),
+        ],
+        vec![
+            "XGROUP".into(),
+            "CREATE".into(),
+            "x".into(),
+            "g".into(),
+            "0".into(),
+        ],
+        vec!["PFADD".into(), "hll".into(), "a".into(), "b".into()],
+        vec!["MULTI".into()],
+        vec!["SET".into(), "in-multi".into(), "1".into()],
+        vec!["LPUSH".into(), "l".into(), "z".into()],
+        vec!["EXEC".into()],
+        vec!["SELECT".into(), "3".into()],
+        vec!["SET".into(), "in3".into(), "three".into()],
+        vec!["SELECT".into(), "0".into()],
+    ];
+    let mut lbig = vec!["RPUSH".to_string(), "lbig".into()];
+    lbig.extend(many.iter().cloned());
+    cmds.push(lbig);
+    let mut sbig = vec!["SADD".to_string(), "sbig".into()];
+    sbig.extend(many.iter().cloned());
+    cmds.push(sbig);
+    let mut zbig = vec!["ZADD".to_string(), "zbig".into()];
+    for m in &many {
+        zbig.push(m.clone());
+        zbig.push(format!("m{m}"));
+    }
+    cmds.push(zbig);
+    for cmd in cmds {
+        let words: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        let r = call(c, &words);
+        assert!(!r.starts_with('-'), "{words:?}: {r}");
+    }
+    let r = String::from_utf8_lossy(
+        &c.call(&[
+            b"SET".to_vec(),
+            b"bin\x00key".to_vec(),
+            b"\x00\xff\r\n".to_vec(),
+        ])
+        .expect("reply"),
+    )
+    .into_owned();
+    assert_eq!(r, "+OK\r\n");
+}
+
+fn digest(c: &mut Conn) -> String {
+    // redis-server answers (DEBUG included) while it still loads its files: wait for the end.
+    for _ in 0..500 {
+        if call(c, &["INFO", "persistence"]).contains("loading:0\r\n") {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let d = call(c, &["DEBUG", "DIGEST"]);
+    assert!(d.starts_with('+') && d.len() == 43, "digest {d}");
+    d
+}
+
+/// The digest of a redis-server that may still be loading its files: asked again until it
+/// equals `want` or three seconds pass (a loaded dataset no longer changes).
+fn settled_digest(c: &mut Conn, want: &str) -> String {
+    let mut d = digest(c);
+    for _ in 0..300 {
+        if d == want {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+        d = digest(c);
+    }
+    d
+}
+
+fn aof_files(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir.join("appendonlydir"))
+        .map(|it| {
+            it.filter_map(Result::ok)
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+const AOF: &[&str] = &["--appendonly", "yes", "--appendfsync", "always"];
+
+#[test]
+fn writes_loads_and_rewrites() {
+    let dir = scratch_dir("aof-cycle");
+    let want = {
+        let s = Server::start(&dir, AOF);
+        let mut c = s.conn();
+        fill(&mut c);
+        let d = digest(&mut c);
+        s.kill();
+        d
+    };
+    assert_eq!(
+        aof_files(&dir),
+        [
+            "appendonly.aof.1.base.rdb",
+            "appendonly.aof.1.incr.aof",
+            "appendonly.aof.manifest"
+        ]
+    );
+    let s = Server::start(&dir, AOF);
+    let mut c = s.conn();
+    assert_eq!(digest(&mut c), want, "the AOF brings the data back");
+    assert_eq!(
+        call(&mut c, &["BGREWRITEAOF"]),
+        "+Background append only file rewriting started\r\n"
+    );
+    assert_eq!(
+        aof_files(&dir),
+        [
+            "appendonly.aof.2.base.rdb",
+            "appendonly.aof.2.incr.aof",
+            "appendonly.aof.manifest"
+        ]
+    );
+    let manifest = std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest"))
+        .expect("manifest");
+    assert_eq!(
+        manifest,
+        "file appendonly.aof.2.base.rdb seq 2 type b\nfile appendonly.aof.2.incr.aof seq 2 type i\n"
+    );
+    assert_eq!(call(&mut c, &["SET", "after", "1"]), "+OK\r\n");
+    let want = digest(&mut c);
+    let info = call(&mut c, &["INFO", "persistence"]);
+    assert!(info.contains("aof_enabled:1\r\n") && info.contains("aof_rewrites:1\r\n"));
+    assert!(info.contains("aof_current_size:") && info.contains("aof_base_size:"));
+    s.kill();
+    let s = Server::start(&dir, AOF);
+    assert_eq!(digest(&mut s.conn()), want);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn config_set_appendonly_starts_the_file_from_the_data() {
+    let dir = scratch_dir("aof-config-set");
+    let s = Server::start(&dir, &["--appendonly", "no"]);
+    let mut c = s.conn();
+    fill(&mut c);
+    assert!(aof_files(&dir).is_empty());
+    assert_eq!(
+        call(&mut c, &["CONFIG", "SET", "appendonly", "yes"]),
+        "+OK\r\n"
+    );
+    assert_eq!(call(&mut c, &["SET", "later", "x"]), "+OK\r\n");
+    let want = digest(&mut c);
+    assert_eq!(aof_files(&dir).len(), 3);
+    s.kill();
+    let s = Server::start(&dir, AOF);
+    assert_eq!(digest(&mut s.conn()), want);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn truncated_and_corrupt_files() {
+    let dir = scratch_dir("aof-damage");
+    let want = {
+        let s = Server::start(&dir, AOF);
+        let mut c = s.conn();
+        assert_eq!(call(&mut c, &["SET", "a", "1"]), "+OK\r\n");
+        let d = digest(&mut c);
+        s.kill();
+        d
+    };
+    let incr = dir.join("appendonlydir/appendonly.aof.1.incr.aof");
+    let whole = std::fs::read(&incr).expect("incr file");
+    // A last command cut short: loaded without it (aof-load-truncated yes), the file cut back.
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(&incr)
+        .unwrap();
+    f.write_all(b"*3\r\n$3\r\nSET\r\n$1\r\nb\r\n$1").unwrap();
+    drop(f);
+    let refused = Server::try_start(&dir, &["--appendonly", "yes", "--aof-load-truncated", "no"]);
+    let err = refused
+        .err()
+        .expect("a truncated AOF stops the start with aof-load-truncated no");
+    assert!(
+        err.contains("Unexpected end of file reading the append only file"),
+        "{err}"
+    );
+    {
+        let s = Server::start(&dir, AOF);
+        assert_eq!(digest(&mut s.conn()), want);
+    }
+    assert_eq!(
+        std::fs::read(&incr).unwrap(),
+        whole,
+        "cut back to whole commands"
+    );
+    // Garbage in the middle stops the start, whatever aof-load-truncated says.
+    let mut bad = whole.clone();
+    bad.extend_from_slice(b"this is not RESP\r\n*1\r\n$4\r\nPING\r\n");
+    std::fs::write(&incr, &bad).unwrap();
+    let err = Server::try_start(&dir, AOF)
+        .err()
+        .expect("a corrupt AOF stops the start");
+    assert!(
+        err.contains("Bad file format reading the append only file"),
+        "{err}"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn kill_9_during_writes_keeps_every_acknowledged_write() {
+    let dir = scratch_dir("aof-crash");
+    let s = Server::start(&dir, AOF);
+    let port = s.port;
+    let writer = std::thread::spawn(move || {
+        let mut c = Conn::connect(port).expect("connect");
+        let mut acked = 0i64;
+        loop {
+            match c.call(&argv(&["INCR", "counter"])) {
+                Ok(r) if r.starts_with(b":") => acked += 1,
+                _ => return acked,
+            }
+        }
+    });
+    std::thread::sleep(Duration::from_millis(300));
+    s.kill();
+    let acked = writer.join().expect("writer");
+    assert!(acked > 0);
+    let s = Server::start(&dir, AOF);
+    let got = call(&mut s.conn(), &["GET", "counter"]);
+    let n: i64 = got
+        .lines()
+        .nth(1)
+        .and_then(|l| l.parse().ok())
+        .unwrap_or(-1);
+    // Every acknowledged INCR is there; at most the one in flight when the kill came too.
+    assert!(n == acked || n == acked + 1, "acked {acked}, loaded {n}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn kill_9_during_save_leaves_the_previous_snapshot() {
+    let dir = scratch_dir("rdb-crash");
+    let s = Server::start(&dir, &[]);
+    let mut c = s.conn();
+    assert_eq!(call(&mut c, &["SET", "k", "old"]), "+OK\r\n");
+    assert_eq!(call(&mut c, &["SAVE"]), "+OK\r\n");
+    let old = digest(&mut c);
+    assert_eq!(
+        call(&mut c, &["DEBUG", "POPULATE", "300000", "key", "64"]),
+        "+OK\r\n"
+    );
+    let new = digest(&mut c);
+    // SAVE in flight (a few MB), killed after a few milliseconds.
+    c.call_n(&argv(&["SAVE"]), 0).expect("send SAVE");
+    std::thread::sleep(Duration::from_millis(15));
+    s.kill();
+    let s = Server::start(&dir, &[]);
+    let d = digest(&mut s.conn());
+    assert!(d == old || d == new, "a whole snapshot, old or new");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn aof_directories_interchange_with_redis_server() {
+    if redis_server_path().is_none() {
+        assert!(
+            std::env::var_os("REQUIRE_REDIS").is_none(),
+            "REQUIRE_REDIS is set but no redis-server is installed"
+        );
+        return;
+    }
+    // Ours → redis-server.
+    let dir = scratch_dir("aof-to-redis");
+    let want = {
+        let s = Server::start(&dir, AOF);
+        let mut c = s.conn();
+        fill(&mut c);
+        let d = digest(&mut c);
+        s.kill();
+        d
+    };
+    let d = dir.to_str().expect("utf-8 path");
+    let args = [
+        "--dir",
+        d,
+        "--appendonly",
+        "yes",
+        "--enable-debug-command",
+        "yes",
+    ];
+    {
+        let theirs = RedisServer::start_with(&args).expect("redis-server loads our AOF");
+        let mut c = Conn::connect(theirs.port).expect("connect");
+        assert_eq!(
+            settled_digest(&mut c, &want),
+            want,
+            "redis-server loaded the same data"
+        );
+    }
+    // redis-server → ours.
+    let dir2 = scratch_dir("aof-from-redis");
+    let d2 = dir2.to_str().expect("utf-8 path");
+    let want = {
+        let args = [
+            "--dir",
+            d2,
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "always",
+            "--enable-debug-command",
+            "yes",
+        ];
+        let theirs = RedisServer::start_with(&args).expect("redis-server");
+        let mut c = Conn::connect(theirs.port).expect("connect");
+        fill(&mut c);
+        digest(&mut c)
+    };
+    let s = Server::start(&dir2, AOF);
+    assert_eq!(digest(&mut s.conn()), want, "we loaded redis-server's AOF");
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&dir2);
+}
+
+#[test]
+fn sigterm_saves_and_syncs_before_exiting() {
+    let dir = scratch_dir("aof-sigterm");
+    let mut s = Server::start(
+        &dir,
+        &[
+            "--save",
+            "3600 1",
+            "--appendonly",
+            "yes",
+            "--appendfsync",
+            "no",
+        ],
+    );
+    let mut c = s.conn();
+    assert_eq!(call(&mut c, &["SET", "k", "v"]), "+OK\r\n");
+    let want = digest(&mut c);
+    let pid = i32::try_from(s.child.id()).expect("pid");
+    // SAFETY: sends a signal to the child this test started; no memory is involved.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    let status = s.child.wait().expect("exit");
+    assert!(status.success(), "exits 0 as redis-server does: {status}");
+    assert!(
+        dir.join("dump.rdb").exists(),
+        "the save rules asked for a snapshot"
+    );
+    let s = Server::start(&dir, AOF);
+    assert_eq!(digest(&mut s.conn()), want, "the AOF was complete on disk");
+    drop(s);
+    let s = Server::start(&dir, &[]);
+    assert_eq!(digest(&mut s.conn()), want, "and so was the snapshot");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn annotations_are_skipped_and_history_files_not_loaded() {
+    let dir = scratch_dir("aof-annotations");
+    let want = {
+        let s = Server::start(&dir, AOF);
+        let mut c = s.conn();
+        assert_eq!(call(&mut c, &["SET", "a", "1"]), "+OK\r\n");
+        let d = digest(&mut c);
+        s.kill();
+        d
+    };
+    let aof_dir = dir.join("appendonlydir");
+    let incr = aof_dir.join("appendonly.aof.1.incr.aof");
+    let mut bytes = b"#TS:1700000000\r\n".to_vec();
+    bytes.extend(std::fs::read(&incr).unwrap());
+    std::fs::write(&incr, bytes).unwrap();
+    // A history file (left by a rewrite) must not be replayed.
+    std::fs::write(
+        aof_dir.join("appendonly.aof.0.incr.aof"),
+        b"*3\r\n$3\r\nSET\r\n$1\r\nz\r\n$1\r\n1\r\n",
+    )
+    .unwrap();
+    let manifest = aof_dir.join("appendonly.aof.manifest");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(
+        &manifest,
+        format!("file appendonly.aof.0.incr.aof seq 0 type h\n{text}"),
+    )
+    .unwrap();
+    let s = Server::start(&dir, AOF);
+    assert_eq!(digest(&mut s.conn()), want);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn debug_loadaof_loads_the_file_back() {
+    let dir = scratch_dir("aof-loadaof");
+    let s = Server::start(&dir, &["--appendonly", "yes"]);
+    let mut c = s.conn();
+    fill(&mut c);
+    let want = digest(&mut c);
+    assert_eq!(call(&mut c, &["DEBUG", "LOADAOF"]), "+OK\r\n");
+    assert_eq!(digest(&mut c), want);
+    assert_eq!(call(&mut c, &["BGREWRITEAOF"]).chars().next(), Some('+'));
+    assert_eq!(call(&mut c, &["SET", "x", "1"]), "+OK\r\n");
+    let want = digest(&mut c);
+    assert_eq!(call(&mut c, &["DEBUG", "LOADAOF"]), "+OK\r\n");
+    assert_eq!(digest(&mut c), want);
+    assert_eq!(
+        call(&mut c, &["CONFIG", "SET", "appendonly", "no"]),
+        "+OK\r\n"
+    );
+    assert!(call(&mut c, &["DEBUG", "LOADAOF"]).starts_with("-ERR"));
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+}
