@@ -485,9 +485,24 @@ fn run_live(server: &RedisServer, report: &mut Report) {
                         .entry(*client)
                         .or_insert_with(|| Conn::connect(server.port).expect("connect"));
                     let (got, count) = engine.run(*client, argv);
+                    if std::env::var_os("DIFF_TRACE").is_some() {
+                        // DIFF_TRACE=1: what the engine answered each line, to follow a case.
+                        eprintln!(
+                            "{}: @{} count={} got={:?}",
+                            line_no,
+                            client,
+                            count,
+                            String::from_utf8_lossy(&got)
+                        );
+                    }
                     let want = conn.call_n(argv, count).unwrap_or_else(|e| {
                         panic!("{}:{}: redis-server: {}", script.display(), line_no, e)
                     });
+                    if count == 0 {
+                        // Nothing to read back (the command blocks): the next line, maybe
+                        // on another connection, must not overtake it.
+                        conn.wait_read_by(server.port);
+                    }
                     if argv[0].eq_ignore_ascii_case(b"quit") {
                         conns.remove(client);
                     }

@@ -201,6 +201,27 @@ impl Conn {
         })
     }
 
+    /// The local port of this connection (the server sees it as the client's port).
+    pub fn local_port(&self) -> u16 {
+        self.stream.local_addr().map_or(0, |a| a.port())
+    }
+
+    /// Waits (at most two seconds) until the server on `server_port` has read everything sent
+    /// on this connection, as the kernel's receive queue of its socket shows (Linux). A
+    /// command that answers nothing (one that blocks) has then been run: the server runs what
+    /// it reads before it reads from anyone else. Unlike a command sent to ask, this changes
+    /// none of the server's counters.
+    pub fn wait_read_by(&self, server_port: u16) {
+        let ours = self.local_port();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline {
+            match server_rx_queue(server_port, ours) {
+                Some(0) | None => return,
+                Some(_) => std::thread::sleep(Duration::from_millis(1)),
+            }
+        }
+    }
+
     /// Sends a command and returns the raw bytes of its reply.
     pub fn call(&mut self, argv: &[Vec<u8>]) -> std::io::Result<Vec<u8>> {
         self.call_n(argv, 1)
@@ -354,4 +375,31 @@ pub fn wait_ready(child: &mut Child) -> bool {
         .any(|l| l.contains("ready to accept"));
     std::thread::spawn(move || lines.for_each(drop));
     ready
+}
+
+/// The bytes waiting in the receive queue of the server's end of a loopback connection (the
+/// socket bound to `server_port` whose peer is `client_port`), from /proc/net/tcp{,6}; None
+/// when it cannot be found.
+fn server_rx_queue(server_port: u16, client_port: u16) -> Option<u64> {
+    for table in ["/proc/net/tcp", "/proc/net/tcp6"] {
+        let Ok(text) = std::fs::read_to_string(table) else {
+            continue;
+        };
+        for line in text.lines().skip(1) {
+            let f: Vec<&str> = line.split_whitespace().collect();
+            if f.len() < 5 {
+                continue;
+            }
+            let port = |addr: &str| {
+                addr.rsplit(':')
+                    .next()
+                    .and_then(|p| u16::from_str_radix(p, 16).ok())
+            };
+            if port(f[1]) == Some(server_port) && port(f[2]) == Some(client_port) {
+                let rx = f[4].split(':').nth(1)?;
+                return u64::from_str_radix(rx, 16).ok();
+            }
+        }
+    }
+    None
 }
