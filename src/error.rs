@@ -957,6 +957,8 @@ pub const PROTO_MBULK_LENGTH: &str = "invalid multibulk length";
 pub const PROTO_BULK_TOO_BIG: &str = "too big bulk count string";
 /// A `$length` that is not a number in range.
 pub const PROTO_BULK_LENGTH: &str = "invalid bulk length";
+/// What a script stopped by SCRIPT KILL or FUNCTION KILL raises inside Lua.
+pub const LUA_KILLED_BY_USER: &str = "Script killed by user with SCRIPT KILL...";
 /// A `*count` above what a client that has not authenticated may send.
 pub const PROTO_UNAUTH_MBULK_LENGTH: &str = "unauthenticated multibulk length";
 /// A `$length` above what a client that has not authenticated may send.

@@ -453,7 +453,7 @@ impl LuaVm {
                 if running.as_ref().is_some_and(|r| r.kill) {
                     let place = run.as_ref().and_then(|r| r.killed_at.clone());
                     return Ok(super::script_error(
-                        &format!("ERR {}", KILLED_BY_USER),
+                        &format!("ERR {}", crate::error::LUA_KILLED_BY_USER),
                         sha,
                         place,
                     ));
@@ -1179,8 +1179,6 @@ fn string_rep(state: &mut LuaState) -> LuaResult<u32> {
 // The time budget.
 // ---------------------------------------------------------------------------------------
 
-/// What a script stopped by SCRIPT KILL raises.
-const KILLED_BY_USER: &str = "Script killed by user with SCRIPT KILL...";
 
 /// The count hook, every [`HOOK_PERIOD`] instructions. Past the budget
 /// (`busy-reply-threshold`) a host that can serve other clients meanwhile (a
@@ -1233,7 +1231,7 @@ fn count_hook(state: &mut LuaState) -> LuaResult<u32> {
     });
     state.hook.base_hook_count = 1;
     state.hook.hook_count = 1;
-    Err(raise_text(state, KILLED_BY_USER))
+    Err(raise_text(state, crate::error::LUA_KILLED_BY_USER))
 }
 
 /// The source and line of the user's code running now (the innermost frame of the script
