@@ -75,4 +75,12 @@ fn main() {
             t.elapsed().as_nanos() as f64 / OPS as f64
         );
     }
+    // The loop the wasm build times too (`pg.benchLoop`, make bench): SET and GET in turn.
+    let t = Instant::now();
+    redis_playground::playground::set_get_loop(&mut eng, (OPS / 2) as u32);
+    println!(
+        "{:>8} {:>10.0}",
+        "SET+GET",
+        t.elapsed().as_nanos() as f64 / OPS as f64
+    );
 }

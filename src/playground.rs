@@ -243,6 +243,26 @@ fn syntax_words(syntax: &str) -> Vec<String> {
     out
 }
 
+/// The loop `make bench` times both natively (`cargo bench --bench commands`) and inside wasm
+/// (`pg.benchLoop`), so the two figures compare the same work: `n` times a SET then a GET of
+/// one of 1,000 keys, through [`Engine::execute`], by a client of its own.
+pub fn set_get_loop(engine: &mut crate::engine::Engine, n: u32) {
+    let id = engine.open_client(0);
+    let keys: Vec<Vec<u8>> = (0..1000)
+        .map(|i| format!("bench:{i}").into_bytes())
+        .collect();
+    let mut set = vec![b"SET".to_vec(), Vec::new(), b"value".to_vec()];
+    let mut get = vec![b"GET".to_vec(), Vec::new()];
+    for i in 0..n as usize {
+        let key = &keys[i % keys.len()];
+        set[1].clone_from(key);
+        std::hint::black_box(engine.execute(id, &set, 0));
+        get[1].clone_from(key);
+        std::hint::black_box(engine.execute(id, &get, 0));
+    }
+    engine.close_client(id);
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

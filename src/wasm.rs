@@ -118,6 +118,80 @@ impl Playground {
         outcome_to_js(&LineOutcome { text, reply })
     }
 
+    /// `pg.call(client, ["SET", "k", value])` → the reply as a plain JS value, for programs:
+    /// arguments are strings, numbers or Uint8Arrays (bytes as they are); a status or bulk
+    /// string comes back as a string, an integer as a number (a BigInt beyond 2^53), nil as
+    /// null, an array as an Array (RESP3 maps as Maps, sets as Sets), and an error reply is
+    /// thrown as an Error with Redis's text. Undefined when there is no reply (a blocked
+    /// client; its reply comes through `drain`).
+    pub fn call(&mut self, client: u32, args: &js_sys::Array) -> Result<JsValue, JsValue> {
+        let reply = self.run_args(client, args)?;
+        let proto = self.inner.engine.proto(u64::from(client));
+        match reply {
+            Some(Reply::Error(e)) => Err(js_sys::Error::new(&e).into()),
+            Some(r) => Ok(reply_to_value(&r, proto, false)),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    /// `pg.callBuffer(client, args)` → as `call`, with bulk strings as Uint8Arrays: binary
+    /// safe.
+    #[wasm_bindgen(js_name = callBuffer)]
+    pub fn call_buffer(&mut self, client: u32, args: &js_sys::Array) -> Result<JsValue, JsValue> {
+        let reply = self.run_args(client, args)?;
+        let proto = self.inner.engine.proto(u64::from(client));
+        match reply {
+            Some(Reply::Error(e)) => Err(js_sys::Error::new(&e).into()),
+            Some(r) => Ok(reply_to_value(&r, proto, true)),
+            None => Ok(JsValue::UNDEFINED),
+        }
+    }
+
+    /// `pg.batch(client, [["SET", "k", "v"], ["GET", "k"]])` → one value per command, as
+    /// `call` gives them, in one crossing; an error reply is an Error object in its place.
+    pub fn batch(
+        &mut self,
+        client: u32,
+        commands: &js_sys::Array,
+    ) -> Result<js_sys::Array, JsValue> {
+        let out = js_sys::Array::new_with_length(commands.length());
+        let id = u64::from(client);
+        let now = now();
+        for (i, cmd) in commands.iter().enumerate() {
+            let args: js_sys::Array = cmd
+                .dyn_into()
+                .map_err(|_| js_sys::TypeError::new("each command must be an array"))?;
+            let argv = js_args(&args)?;
+            let value = match self.inner.engine.execute(id, &argv, now) {
+                Some(Reply::Error(e)) => js_sys::Error::new(&e).into(),
+                Some(r) => reply_to_value(&r, self.inner.engine.proto(id), false),
+                None => JsValue::UNDEFINED,
+            };
+            out.set(i as u32, value);
+        }
+        Ok(out)
+    }
+
+    /// `pg.callResp(client, args)` → Uint8Array: the reply as the client's protocol encodes
+    /// it (RESP2 or RESP3), for code that speaks RESP; empty when there is no reply.
+    #[wasm_bindgen(js_name = callResp)]
+    pub fn call_resp(&mut self, client: u32, args: &js_sys::Array) -> Result<Vec<u8>, JsValue> {
+        let reply = self.run_args(client, args)?;
+        let proto = self.inner.engine.proto(u64::from(client));
+        Ok(reply.map(|r| r.to_resp(proto)).unwrap_or_default())
+    }
+
+    /// `pg.benchLoop(n)` → nanoseconds per command of [`crate::playground::set_get_loop`]
+    /// (`n` SETs and `n` GETs with no JS in between), the loop `cargo bench --bench commands`
+    /// times natively: `make bench` compares the two.
+    #[wasm_bindgen(js_name = benchLoop)]
+    pub fn bench_loop(&mut self, n: u32) -> f64 {
+        let start = performance_now();
+        crate::playground::set_get_loop(&mut self.inner.engine, n);
+        let ms = performance_now() - start;
+        ms * 1e6 / (2.0 * f64::from(n.max(1)))
+    }
+
     /// `pg.hints(line)` → the grey argument hint for what is typed, or undefined.
     pub fn hints(&self, line: &str) -> Option<String> {
         self.inner.hints(line)
@@ -325,6 +399,103 @@ impl Playground {
     #[wasm_bindgen(js_name = lastSave)]
     pub fn last_save(&self) -> f64 {
         self.inner.engine.last_save_s as f64
+    }
+}
+
+impl Playground {
+    fn run_args(&mut self, client: u32, args: &js_sys::Array) -> Result<Option<Reply>, JsValue> {
+        let argv = js_args(args)?;
+        Ok(self.inner.engine.execute(u64::from(client), &argv, now()))
+    }
+}
+
+/// A command's arguments from JS: strings as UTF-8, Uint8Arrays as their bytes, numbers and
+/// BigInts as their decimal text.
+fn js_args(args: &js_sys::Array) -> Result<Vec<Vec<u8>>, JsValue> {
+    let mut argv = Vec::with_capacity(args.length() as usize);
+    for a in args.iter() {
+        if let Some(s) = a.as_string() {
+            argv.push(s.into_bytes());
+        } else if let Some(b) = a.dyn_ref::<js_sys::Uint8Array>() {
+            argv.push(b.to_vec());
+        } else if a.as_f64().is_some() {
+            // As JavaScript writes the number (what ioredis and node-redis send).
+            let text = a
+                .unchecked_ref::<js_sys::Number>()
+                .to_string_with_radix(10)?;
+            argv.push(String::from(text).into_bytes());
+        } else if a.is_bigint() {
+            let text = a.unchecked_ref::<js_sys::BigInt>().to_string(10)?;
+            argv.push(String::from(text).into_bytes());
+        } else {
+            return Err(js_sys::TypeError::new(
+                "arguments must be strings, numbers, bigints or Uint8Arrays",
+            )
+            .into());
+        }
+    }
+    Ok(argv)
+}
+
+/// A reply as a plain JS value, in the shape the client's protocol gives it (RESP2: maps as
+/// flat arrays, doubles as strings, booleans as 0/1). Errors inside aggregates are Error
+/// objects; `buffers` gives bulk strings as Uint8Arrays.
+fn reply_to_value(r: &Reply, proto: u8, buffers: bool) -> JsValue {
+    let bulk = |b: &[u8]| -> JsValue {
+        if buffers {
+            js_sys::Uint8Array::from(b).into()
+        } else {
+            JsValue::from_str(&String::from_utf8_lossy(b))
+        }
+    };
+    let items = |v: &[Reply]| -> js_sys::Array {
+        v.iter()
+            .map(|x| reply_to_value(x, proto, buffers))
+            .collect()
+    };
+    match r {
+        Reply::Nil | Reply::NilArray => JsValue::NULL,
+        Reply::Status(s) => JsValue::from_str(s),
+        Reply::Error(e) => js_sys::Error::new(e).into(),
+        Reply::Integer(i) if i.unsigned_abs() <= (1u64 << 53) => JsValue::from_f64(*i as f64),
+        Reply::Integer(i) => js_sys::BigInt::from(*i).into(),
+        Reply::Bulk(b) | Reply::Verbatim(_, b) => bulk(b),
+        Reply::Array(v) | Reply::Push(v) => items(v).into(),
+        Reply::Set(v) if proto >= 3 => js_sys::Set::new(&items(v)).into(),
+        Reply::Set(v) => items(v).into(),
+        Reply::Map(pairs) if proto >= 3 => {
+            let m = js_sys::Map::new();
+            for (k, v) in pairs {
+                m.set(
+                    &reply_to_value(k, proto, buffers),
+                    &reply_to_value(v, proto, buffers),
+                );
+            }
+            m.into()
+        }
+        Reply::Map(pairs) => pairs
+            .iter()
+            .flat_map(|(k, v)| [k, v])
+            .map(|x| reply_to_value(x, proto, buffers))
+            .collect::<js_sys::Array>()
+            .into(),
+        Reply::Double(d) if proto >= 3 => JsValue::from_f64(*d),
+        Reply::Double(d) => JsValue::from_str(&crate::protocol::reply::format_double(*d)),
+        Reply::DoubleText(t) if proto >= 3 => JsValue::from_f64(t.parse().unwrap_or(f64::NAN)),
+        Reply::DoubleText(t) => JsValue::from_str(t),
+        Reply::Bool(b) if proto >= 3 => JsValue::from_bool(*b),
+        Reply::Bool(b) => JsValue::from_f64(if *b { 1.0 } else { 0.0 }),
+        Reply::BigNum(t) if proto >= 3 => js_sys::BigInt::new(&JsValue::from_str(t))
+            .map_or_else(|_| JsValue::from_str(t), Into::into),
+        Reply::BigNum(t) => JsValue::from_str(t),
+        // Out-of-band data about a reply, not the reply (DEBUG PROTOCOL attrib).
+        Reply::Attribute(_) => JsValue::UNDEFINED,
+        // A reply in parts (tracking's invalidation before it): the command's own is last.
+        Reply::Multi(parts) => parts
+            .iter()
+            .rev()
+            .find(|p| !matches!(p, Reply::Attribute(_)))
+            .map_or(JsValue::UNDEFINED, |x| reply_to_value(x, proto, buffers)),
     }
 }
 

@@ -258,3 +258,99 @@ fn describe_keys_answers_what_the_commands_would_without_touching_keys() {
     pg2.describe_keys(0, "*", "", 100);
     assert_eq!(hits(&text(&pg2.execute(c2, "INFO stats"))), h0);
 }
+
+fn args(items: &[JsValue]) -> js_sys::Array {
+    items.iter().collect()
+}
+
+fn s(v: &str) -> JsValue {
+    JsValue::from_str(v)
+}
+
+/// The program API: plain JS values back, errors thrown, binary arguments and replies kept
+/// byte for byte, RESP3 shapes, a batch in one crossing, and raw RESP.
+#[wasm_bindgen_test]
+fn call_returns_plain_values() {
+    let mut pg = Playground::new(options(16));
+    let c = pg.open_client();
+    assert_eq!(
+        pg.call(c, &args(&[s("SET"), s("k"), JsValue::from_f64(1.5)]))
+            .expect("no error")
+            .as_string()
+            .as_deref(),
+        Some("OK")
+    );
+    assert_eq!(
+        pg.call(c, &args(&[s("GET"), s("k")]))
+            .expect("ok")
+            .as_string()
+            .as_deref(),
+        Some("1.5")
+    );
+    assert_eq!(
+        pg.call(c, &args(&[s("INCRBY"), s("n"), JsValue::from_f64(41.0)]))
+            .expect("ok")
+            .as_f64(),
+        Some(41.0)
+    );
+    assert!(pg
+        .call(c, &args(&[s("GET"), s("nope")]))
+        .expect("ok")
+        .is_null());
+    let err = pg
+        .call(c, &args(&[s("INCR"), s("k")]))
+        .expect_err("an error reply");
+    let msg = js_sys::Error::from(err).message();
+    assert_eq!(
+        String::from(msg),
+        "ERR value is not an integer or out of range"
+    );
+
+    // Binary safe both ways.
+    let bytes = js_sys::Uint8Array::from(&[0u8, 255, 13, 10][..]);
+    pg.call(c, &args(&[s("SET"), s("bin"), bytes.into()]))
+        .expect("ok");
+    let back = pg
+        .call_buffer(c, &args(&[s("GET"), s("bin")]))
+        .expect("ok")
+        .dyn_into::<js_sys::Uint8Array>()
+        .expect("a Uint8Array");
+    assert_eq!(back.to_vec(), vec![0u8, 255, 13, 10]);
+
+    // Arrays, and a map as RESP2 flattens it and as RESP3 keeps it.
+    pg.call(c, &args(&[s("HSET"), s("h"), s("f"), s("v")]))
+        .expect("ok");
+    let flat: js_sys::Array = pg
+        .call(c, &args(&[s("HGETALL"), s("h")]))
+        .expect("ok")
+        .dyn_into()
+        .expect("an array");
+    assert_eq!(flat.length(), 2);
+    pg.call(c, &args(&[s("HELLO"), s("3")])).expect("ok");
+    let map: js_sys::Map = pg
+        .call(c, &args(&[s("HGETALL"), s("h")]))
+        .expect("ok")
+        .dyn_into()
+        .expect("a Map");
+    assert_eq!(map.get(&s("f")).as_string().as_deref(), Some("v"));
+
+    // A batch: values in order, an error in its place.
+    let cmds: js_sys::Array = [
+        args(&[s("SET"), s("a"), s("1")]),
+        args(&[s("LPUSH"), s("a"), s("x")]),
+        args(&[s("GET"), s("a")]),
+    ]
+    .iter()
+    .collect();
+    let out = pg.batch(c, &cmds).expect("a batch");
+    assert_eq!(out.get(0).as_string().as_deref(), Some("OK"));
+    assert!(out.get(1).is_instance_of::<js_sys::Error>());
+    assert_eq!(out.get(2).as_string().as_deref(), Some("1"));
+
+    // Raw RESP in the client's protocol (RESP3 now).
+    let resp = pg.call_resp(c, &args(&[s("GET"), s("a")])).expect("ok");
+    assert_eq!(resp, b"$1\r\n1\r\n");
+    let bad = pg.call(c, &args(&[JsValue::TRUE]));
+    assert!(bad.is_err(), "a boolean argument is refused");
+    assert!(pg.bench_loop(100) > 0.0);
+}

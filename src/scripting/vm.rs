@@ -1179,7 +1179,6 @@ fn string_rep(state: &mut LuaState) -> LuaResult<u32> {
 // The time budget.
 // ---------------------------------------------------------------------------------------
 
-
 /// The count hook, every [`HOOK_PERIOD`] instructions. Past the budget
 /// (`busy-reply-threshold`) a host that can serve other clients meanwhile (a
 /// [`super::BusyHandler`]) is called, and the script goes on until SCRIPT KILL or FUNCTION

@@ -1,0 +1,132 @@
+// `make bench`, JS part: the playground's program API (pg.call, pg.batch) against
+// ioredis-mock in one Node process, and the engine inside wasm against the native engine on
+// the same command loop. Prints a Markdown table on stdout; asserts nothing.
+//
+//   node bench/js/api.mjs <native SET+GET ns/op>
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+import { performance } from "node:perf_hooks";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, "..", "..");
+const { initSync, Playground } = await import(join(root, "www/pkg/redis_playground.js"));
+initSync({ module: readFileSync(join(root, "www/pkg/redis_playground_bg.wasm")) });
+const { default: RedisMock } = await import("ioredis-mock");
+
+const scale = Number(process.env.BENCH_SCALE || 1);
+const rows = [];
+
+// Best of three runs of `fn` (which does `ops` operations): operations per second.
+async function rate(ops, fn) {
+  let best = 0;
+  for (let run = 0; run < 3; run++) {
+    const t = performance.now();
+    await fn();
+    best = Math.max(best, ops / ((performance.now() - t) / 1000));
+  }
+  return best;
+}
+
+function row(name, ours, mock) {
+  rows.push({ name, ours, mock, ratio: ours / mock });
+}
+
+const pg = new Playground({ seed: 1 });
+const c = pg.openClient();
+const mock = new RedisMock();
+const keys = Array.from({ length: 1000 }, (_, i) => `key:${i}`);
+
+// One command per call.
+const n = 50000 * scale;
+row(
+  "SET, one per call",
+  await rate(n, () => { for (let i = 0; i < n; i++) pg.call(c, ["SET", keys[i % 1000], "value"]); }),
+  await rate(n, async () => { for (let i = 0; i < n; i++) await mock.set(keys[i % 1000], "value"); }),
+);
+row(
+  "GET, one per call",
+  await rate(n, () => { for (let i = 0; i < n; i++) pg.call(c, ["GET", keys[i % 1000]]); }),
+  await rate(n, async () => { for (let i = 0; i < n; i++) await mock.get(keys[i % 1000]); }),
+);
+
+// Batches of 100: pg.batch against an ioredis-mock pipeline.
+const batch = (cmd) => Array.from({ length: 100 }, (_, i) =>
+  cmd === "SET" ? ["SET", keys[i], "value"] : ["GET", keys[i]]);
+for (const cmd of ["SET", "GET"]) {
+  const cmds = batch(cmd);
+  const rounds = n / 100;
+  row(
+    `${cmd}, batches of 100`,
+    await rate(n, () => { for (let r = 0; r < rounds; r++) pg.batch(c, cmds); }),
+    await rate(n, async () => {
+      for (let r = 0; r < rounds; r++) {
+        const p = mock.pipeline();
+        for (const a of cmds) p[a[0].toLowerCase()](...a.slice(1));
+        await p.exec();
+      }
+    }),
+  );
+}
+
+// Collections of 1k to 100k elements: building them, then reading them whole.
+for (const size of [1000, 10000, 100000]) {
+  pg.call(c, ["DEL", "z", "l"]);
+  await mock.del("z", "l");
+  const members = Array.from({ length: size }, (_, i) => `m${i}`);
+  const build = async (ours) => {
+    for (let i = 0; i < size; i++) {
+      if (ours) pg.call(c, ["ZADD", "z", i, members[i]]);
+      else await mock.zadd("z", i, members[i]);
+    }
+  };
+  if (size <= 10000) {
+    let t = performance.now();
+    await build(true);
+    const oursAdd = size / ((performance.now() - t) / 1000);
+    t = performance.now();
+    await build(false);
+    const mockAdd = size / ((performance.now() - t) / 1000);
+    row(`ZADD into a zset of ${size}`, oursAdd, mockAdd);
+  } else {
+    // One ZADD per member into ioredis-mock grows as the square of the size (minutes at
+    // 100k): the largest sets are built in one call each, untimed, and only read.
+    for (let from = 0; from < size; from += 1000) {
+      const pairs = members.slice(from, from + 1000).flatMap((m, i) => [from + i, m]);
+      pg.call(c, ["ZADD", "z", ...pairs]);
+      await mock.zadd("z", ...pairs);
+    }
+  }
+  const reads = Math.max(3, Math.floor((200000 / size) * scale));
+  row(
+    `ZRANGE 0 -1 of ${size}`,
+    await rate(reads, () => { for (let i = 0; i < reads; i++) pg.call(c, ["ZRANGE", "z", 0, -1]); }),
+    await rate(reads, async () => { for (let i = 0; i < reads; i++) await mock.zrange("z", 0, -1); }),
+  );
+  for (let from = 0; from < size; from += 1000) {
+    pg.call(c, ["RPUSH", "l", ...members.slice(from, from + 1000)]);
+    await mock.rpush("l", ...members.slice(from, from + 1000));
+  }
+  row(
+    `LRANGE 0 -1 of ${size}`,
+    await rate(reads, () => { for (let i = 0; i < reads; i++) pg.call(c, ["LRANGE", "l", 0, -1]); }),
+    await rate(reads, async () => { for (let i = 0; i < reads; i++) await mock.lrange("l", 0, -1); }),
+  );
+}
+
+const fmt = (x) => x.toLocaleString("en-US", { maximumFractionDigits: 0 });
+console.log("| JS API (Node, ops/s) | playground | ioredis-mock | ratio |");
+console.log("|---|---:|---:|---:|");
+for (const r of rows) {
+  console.log(`| ${r.name} | ${fmt(r.ours)} | ${fmt(r.mock)} | ${r.ratio.toFixed(1)} |`);
+}
+
+// The same SET/GET loop inside wasm and natively (ns per command; lower is better).
+const native = Number(process.argv[2]);
+let wasmNs = Infinity;
+for (let run = 0; run < 3; run++) wasmNs = Math.min(wasmNs, pg.benchLoop(100000 * scale));
+console.log("");
+console.log("| engine loop (SET+GET, ns/command) | wasm (Node) | native | wasm / native |");
+console.log("|---|---:|---:|---:|");
+const ratio = native > 0 ? (wasmNs / native).toFixed(2) : "n/a";
+console.log(`| ${(100000 * scale).toLocaleString("en-US")} SET + GET | ${wasmNs.toFixed(0)} | ${native > 0 ? native.toFixed(0) : "n/a"} | ${ratio} |`);
