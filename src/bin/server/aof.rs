@@ -139,6 +139,29 @@ pub struct Aof {
 }
 
 impl Aof {
+    /// The AOF at generation `seq`, appending to `incr`; INFO persistence learns of it.
+    fn opened(
+        seq: u64,
+        path: AofPath,
+        files: Vec<ManifestFile>,
+        incr: File,
+        engine: &mut Engine,
+    ) -> Aof {
+        let aof = Aof {
+            seq,
+            path,
+            files,
+            incr,
+            encoder: StreamEncoder::default(),
+            fsync: Fsync::of(engine),
+            last_fsync: Instant::now(),
+            unsynced: false,
+            buf: Vec::new(),
+        };
+        aof.report(engine);
+        aof
+    }
+
     /// Starts writing after a load: appends to the manifest's last incremental file, or
     /// creates the first base and incremental file when there is no AOF yet (as Redis does
     /// at start and on `CONFIG SET appendonly yes`).
@@ -167,19 +190,8 @@ impl Aof {
                     .create(true)
                     .open(path.dir.join(&last.name))
                     .map_err(|e| format!("Can't open the append-only file {}: {e}", last.name))?;
-                let aof = Aof {
-                    seq: files.iter().map(|f| f.seq).max().unwrap_or(1),
-                    path,
-                    files,
-                    incr,
-                    encoder: StreamEncoder::default(),
-                    fsync: Fsync::of(engine),
-                    last_fsync: Instant::now(),
-                    unsynced: false,
-                    buf: Vec::new(),
-                };
-                aof.report(engine);
-                Ok(aof)
+                let seq = files.iter().map(|f| f.seq).max().unwrap_or(1);
+                Ok(Aof::opened(seq, path, files, incr, engine))
             }
             _ => {
                 let seq = existing
@@ -187,19 +199,7 @@ impl Aof {
                     .and_then(|f| f.iter().map(|f| f.seq).max())
                     .unwrap_or(0);
                 let (files, incr) = write_new_generation(&path, seq + 1, engine, now_ms)?;
-                let aof = Aof {
-                    seq: seq + 1,
-                    path,
-                    files,
-                    incr,
-                    encoder: StreamEncoder::default(),
-                    fsync: Fsync::of(engine),
-                    last_fsync: Instant::now(),
-                    unsynced: false,
-                    buf: Vec::new(),
-                };
-                aof.report(engine);
-                Ok(aof)
+                Ok(Aof::opened(seq + 1, path, files, incr, engine))
             }
         }
     }

@@ -51,6 +51,23 @@ const KEEP_BUFFER: usize = 1024 * 1024;
 const KEEP_ARGS: usize = 64;
 const KEEP_ARG_BYTES: usize = 64 * 1024;
 
+/// The engine's client for a connection accepted from `peer` (CLIENT LIST's addr and laddr).
+fn open_client_for(
+    engine: &mut Engine,
+    stream: &TcpStream,
+    peer: std::net::SocketAddr,
+    now_ms: i64,
+) -> ClientId {
+    let id = engine.open_client(now_ms);
+    if let Some(c) = engine.client_mut(id) {
+        c.addr = peer.to_string();
+        if let Ok(a) = stream.local_addr() {
+            c.laddr = a.to_string();
+        }
+    }
+    id
+}
+
 fn new_conn(stream: TcpStream, id: ClientId) -> Conn {
     Conn {
         stream,
@@ -390,13 +407,7 @@ impl Server {
             let _ = stream.write(b"-ERR max number of clients reached\r\n");
             return;
         }
-        let id = self.engine.open_client((self.now_ms)());
-        if let Some(c) = self.engine.client_mut(id) {
-            c.addr = peer.to_string();
-            if let Ok(a) = stream.local_addr() {
-                c.laddr = a.to_string();
-            }
-        }
+        let id = open_client_for(&mut self.engine, &stream, peer, (self.now_ms)());
         self.place_conn(new_conn(stream, id));
     }
 
@@ -1113,13 +1124,7 @@ impl Busy<'_> {
             {
                 continue;
             }
-            let id = self.engine.open_client((self.now_ms)());
-            if let Some(c) = self.engine.client_mut(id) {
-                c.addr = peer.to_string();
-                if let Ok(a) = stream.local_addr() {
-                    c.laddr = a.to_string();
-                }
-            }
+            let id = open_client_for(self.engine, &stream, peer, (self.now_ms)());
             let mut conn = new_conn(stream, id);
             self.serve(&mut conn);
             conns.push(conn);
