@@ -232,10 +232,14 @@ impl Engine {
             self.scripts.fvm = None;
             return Ok(());
         }
-        // Without FLUSH the snapshot's libraries join those loaded, replacing namesakes.
-        if !libraries.is_empty() {
-            self.scripts.libraries.extend(libraries);
-            self.scripts.fvm = None;
+        // Without FLUSH the snapshot's libraries join those loaded; one already loaded fails
+        // the load unless MERGE lets it replace its namesake, as keys do.
+        if !merge
+            && libraries
+                .keys()
+                .any(|n| self.scripts.libraries.contains_key(n))
+        {
+            return Err(error::DEBUG_RELOAD_FAILED);
         }
         if !merge {
             let clash = loaded.iter().enumerate().any(|(i, db)| {
@@ -245,6 +249,10 @@ impl Engine {
             if clash {
                 return Err(error::DEBUG_RELOAD_DUPLICATE);
             }
+        }
+        if !libraries.is_empty() {
+            self.scripts.libraries.extend(libraries);
+            self.scripts.fvm = None;
         }
         for (i, db) in loaded.into_iter().enumerate() {
             let keys: Vec<Vec<u8>> = db.iter().map(|(k, _)| k.clone()).collect();
