@@ -30,6 +30,18 @@ const EVAL_FLAGS: &[Flags] = &[
 ];
 const EVAL_RO_FLAGS: &[Flags] = &[READONLY, NOSCRIPT, SKIP_MONITOR, NO_MANDATORY_KEYS, STALE];
 const COMPLEXITY: &str = "Depends on the script that is executed.";
+/// The arguments of EVAL-style commands: what to run, then numkeys, keys and arguments.
+const fn script_args(first: &'static str) -> [Arg; 4] {
+    [
+        Arg::string(first),
+        Arg::integer("numkeys"),
+        Arg::key("key", 0).optional().multiple(),
+        Arg::string("arg").optional().multiple(),
+    ]
+}
+const SCRIPT_ARGS: &[Arg] = &script_args("script");
+const SHA1_ARGS: &[Arg] = &script_args("sha1");
+const FUNCTION_ARGS: &[Arg] = &script_args("function");
 
 /// This group's commands.
 pub const COMMANDS: &[CommandSpec] = &[
@@ -37,12 +49,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "2.6.0",
-            &[
-                Arg::string("script"),
-                Arg::integer("numkeys"),
-                Arg::key("key", 0).optional().multiple(),
-                Arg::string("arg").optional().multiple(),
-            ],
+            SCRIPT_ARGS,
             "Runs a Lua script on the server.",
         )
         .key_specs(EVAL_KEYS)
@@ -51,12 +58,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "2.6.0",
-            &[
-                Arg::string("sha1"),
-                Arg::integer("numkeys"),
-                Arg::key("key", 0).optional().multiple(),
-                Arg::string("arg").optional().multiple(),
-            ],
+            SHA1_ARGS,
             "Runs a cached Lua script by its SHA1.",
         )
         .key_specs(EVALSHA_KEYS)
@@ -65,12 +67,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "7.0.0",
-            &[
-                Arg::string("script"),
-                Arg::integer("numkeys"),
-                Arg::key("key", 0).optional().multiple(),
-                Arg::string("arg").optional().multiple(),
-            ],
+            SCRIPT_ARGS,
             "Runs a read-only Lua script on the server.",
         )
         .key_specs(EVAL_RO_KEYS)
@@ -79,12 +76,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "7.0.0",
-            &[
-                Arg::string("sha1"),
-                Arg::integer("numkeys"),
-                Arg::key("key", 0).optional().multiple(),
-                Arg::string("arg").optional().multiple(),
-            ],
+            SHA1_ARGS,
             "Runs a cached read-only Lua script by its SHA1.",
         )
         .key_specs(EVALSHA_RO_KEYS)
@@ -93,12 +85,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "7.0.0",
-            &[
-                Arg::string("function"),
-                Arg::integer("numkeys"),
-                Arg::key("key", 0).optional().multiple(),
-                Arg::string("arg").optional().multiple(),
-            ],
+            FUNCTION_ARGS,
             "Runs a function of a loaded library.",
         )
         .key_specs(EVAL_KEYS)
@@ -107,12 +94,7 @@ pub const COMMANDS: &[CommandSpec] = &[
         .doc(
             Group::Scripting,
             "7.0.0",
-            &[
-                Arg::string("function"),
-                Arg::integer("numkeys"),
-                Arg::key("key", 0).optional().multiple(),
-                Arg::string("arg").optional().multiple(),
-            ],
+            FUNCTION_ARGS,
             "Runs a read-only function of a loaded library.",
         )
         .key_specs(EVAL_RO_KEYS)
