@@ -104,6 +104,21 @@ impl Conn {
     fn pending(&self) -> usize {
         self.output.len() - self.sent
     }
+
+    /// Writes what the socket takes of the output; the rest goes when it is writable again.
+    /// False when the socket is dead (the connection must close).
+    fn write_pending(&mut self) -> bool {
+        while self.sent < self.output.len() {
+            match self.stream.write(&self.output[self.sent..]) {
+                Ok(0) => return false,
+                Ok(n) => self.sent += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => return false,
+            }
+        }
+        true
+    }
 }
 
 /// `client-output-buffer-limit` for one class: hard bytes, soft bytes, soft seconds.
@@ -922,21 +937,9 @@ impl Server {
         };
         conn.queued = false;
         let was_full = conn.pending() > OUTPUT_PAUSE;
-        while conn.sent < conn.output.len() {
-            match conn.stream.write(&conn.output[conn.sent..]) {
-                Ok(0) => {
-                    self.close(slot);
-                    return;
-                }
-                Ok(n) => conn.sent += n,
-                // The rest goes when the socket is writable again.
-                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => {
-                    self.close(slot);
-                    return;
-                }
-            }
+        if !conn.write_pending() {
+            self.close(slot);
+            return;
         }
         if conn.sent == conn.output.len() {
             conn.sent = 0;
@@ -1173,14 +1176,8 @@ impl Busy<'_> {
             }
         }
         conn.input.drain(..used);
-        while conn.sent < conn.output.len() {
-            match conn.stream.write(&conn.output[conn.sent..]) {
-                Ok(0) => break,
-                Ok(n) => conn.sent += n,
-                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
-                Err(_) => break,
-            }
-        }
+        // A dead socket is the loop's to close, once the script has ended.
+        conn.write_pending();
         if conn.sent == conn.output.len() {
             conn.sent = 0;
             conn.output.clear();
