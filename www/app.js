@@ -212,4 +212,12 @@ function setupSharing(shell) {
   });
 }
 
+// After one visit the page loads with no network: sw.js keeps what it fetched (network first,
+// so a new version is used as soon as it is deployed).
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register(new URL("./sw.js", import.meta.url)).catch((e) => {
+    console.warn("redis-playground: working offline is not available:", e.message);
+  });
+}
+
 main().catch((e) => console.warn("redis-playground:", e));
