@@ -37,6 +37,7 @@ mod pause;
 mod persist;
 pub mod propagate;
 pub mod pubsub;
+mod rewrite;
 mod script;
 pub mod slowlog;
 pub mod tracking;
