@@ -1000,3 +1000,8 @@ pub fn migrate_target(error_line: &[u8]) -> CmdError {
         String::from_utf8_lossy(error_line)
     ))
 }
+
+/// CLUSTER, READONLY, READWRITE and ASKING on a server without cluster support.
+pub const CLUSTER_DISABLED: CmdError = CmdError(Cow::Borrowed(
+    "ERR This instance has cluster support disabled",
+));

@@ -10,6 +10,7 @@ pub mod arg_spec;
 pub mod args;
 pub mod bitmaps;
 pub mod blocking;
+pub mod cluster;
 pub mod connection;
 pub mod debug;
 pub mod geo;
@@ -73,6 +74,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     scripting::COMMANDS,
     acl::COMMANDS,
     debug::COMMANDS,
+    cluster::COMMANDS,
 ];
 
 /// A command as the table knows it: its spec, its full name (`config|get` for a subcommand),
