@@ -113,6 +113,18 @@ const CASES: &[(&str, &str)] = &[
         "streams",
         "XADD s 1-1 a 1\nXADD s * b 2\n!sleep 5\nXADD s MAXLEN 1 1-* c 3\nXTRIM s MAXLEN 0\nXADD s 5-* d 4\nXDEL s 5-0\nXDEL s 9-9",
     ),
+    // Approximate trimming propagates as the exact trim it came to (`=`, the resulting
+    // length or first ID); a trim that removed nothing propagates nothing.
+    (
+        "streams-approx-trim",
+        "CONFIG SET stream-node-max-entries 4\nXADD s 1-1 a 1\nXADD s 2-1 a 1\nXADD s 3-1 a 1\n\
+         XADD s 4-1 a 1\nXADD s 5-1 a 1\nXADD s 6-1 a 1\nXADD s 7-1 a 1\nXADD s 8-1 a 1\nXADD s 9-1 a 1\n\
+         XADD s 10-1 a 1\nXADD s 11-1 a 1\nXADD s 12-1 a 1\nXADD s 13-1 a 1\nXADD s 14-1 a 1\n\
+         XADD s MAXLEN ~ 9 15-1 a 1\nXTRIM s MAXLEN ~ 6\nXDEL s 9-1\nXTRIM s MINID ~ 11-0\n\
+         XADD s MINID ~ 12 16-1 a 1\nXADD s MAXLEN ~ 1 LIMIT 4 17-1 a 1\nXTRIM s MAXLEN ~ 0 LIMIT 1\n\
+         XTRIM s MAXLEN = 2\nXADD s MAXLEN ~ 100 * b 2\nXTRIM t MAXLEN ~ 0\n\
+         CONFIG SET stream-node-max-entries 100",
+    ),
     (
         "saves",
         "SET a 1\nSAVE\nSET b 2\nDEBUG RELOAD\nSET c 3\nBGSAVE\n!sleep 200\nSET d 4",

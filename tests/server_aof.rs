@@ -698,3 +698,66 @@ fn bgrewriteaof_with_appendonly_off_writes_a_base_as_redis_does() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Approximate trims are written as the exact trims they came to, LIMIT included (as Redis
+/// writes them); loading obeys them without enforcing LIMIT, here and in redis-server.
+#[test]
+fn approximate_stream_trims_load_back_exactly() {
+    let dir = scratch_dir("aof-xtrim");
+    let want = {
+        let s = Server::start(&dir, AOF);
+        let mut c = s.conn();
+        call(&mut c, &["CONFIG", "SET", "stream-node-max-entries", "4"]);
+        for i in 1..=14 {
+            call(&mut c, &["XADD", "s", &format!("{i}-1"), "a", "1"]);
+        }
+        for words in [
+            &[
+                "XADD", "s", "MAXLEN", "~", "1", "LIMIT", "4", "15-1", "a", "1",
+            ][..],
+            &["XTRIM", "s", "MINID", "~", "12", "LIMIT", "8"],
+        ] {
+            let r = call(&mut c, words);
+            assert!(!r.starts_with('-'), "{words:?}: {r}");
+        }
+        let incr =
+            std::fs::read(dir.join("appendonlydir/appendonly.aof.1.incr.aof")).expect("incr");
+        let text = String::from_utf8_lossy(&incr);
+        assert!(
+            text.contains("MAXLEN\r\n$1\r\n=\r\n$2\r\n11\r\n$5\r\nLIMIT"),
+            "{text}"
+        );
+        let d = digest(&mut c);
+        s.kill();
+        d
+    };
+    let s = Server::start(&dir, AOF);
+    assert_eq!(digest(&mut s.conn()), want, "we load the trims back");
+    drop(s);
+    if redis_server_path().is_none() {
+        assert!(
+            std::env::var_os("REQUIRE_REDIS").is_none(),
+            "REQUIRE_REDIS is set"
+        );
+        return;
+    }
+    let d = dir.to_str().expect("utf-8 path");
+    let theirs = RedisServer::start_with(&[
+        "--dir",
+        d,
+        "--appendonly",
+        "yes",
+        "--enable-debug-command",
+        "yes",
+        "--stream-node-max-entries",
+        "4",
+    ])
+    .expect("redis-server loads the file");
+    let mut c = Conn::connect(theirs.port).expect("connect");
+    assert_eq!(
+        settled_digest(&mut c, &want),
+        want,
+        "redis-server loaded the same data"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

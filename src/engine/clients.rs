@@ -73,6 +73,9 @@ pub struct Client {
     /// Messages that follow the reply of the command running now (its own MONITOR line, its
     /// own tracking invalidations).
     pub after_reply: Vec<Reply>,
+    /// The client replaying an append-only file: as for Redis's AOF client, what it runs was
+    /// already checked once, so commands obey it (XADD's trimming LIMIT is not enforced).
+    pub replaying: bool,
 }
 
 /// CLIENT REPLY: ON sends every reply; OFF none (CLIENT REPLY OFF's own included); SKIP drops
@@ -120,6 +123,7 @@ impl Engine {
                 paused: false,
                 tracking: None,
                 after_reply: Vec::new(),
+                replaying: false,
                 multi: None,
                 multi_error: false,
                 watching: Vec::new(),

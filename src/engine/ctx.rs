@@ -96,6 +96,15 @@ impl Ctx<'_> {
     }
 
     /// The calling client.
+    /// Whether the running command must be obeyed as it was written, as Redis obeys its AOF
+    /// and its primary: it was checked once already (the AOF loader's client).
+    pub fn must_obey(&self) -> bool {
+        self.eng
+            .clients
+            .get(&self.client)
+            .is_some_and(|c| c.replaying)
+    }
+
     pub fn client(&mut self) -> &mut Client {
         self.eng
             .clients

@@ -402,6 +402,7 @@ pub fn load(path: &AofPath, engine: &mut Engine, now_ms: i64) -> Result<bool, St
     if let Some(c) = engine.client_mut(client) {
         // The loading client is the server itself: no password applies to it.
         c.authenticated = true;
+        c.replaying = true;
     }
     // History files (type h) are what a rewrite replaced: never loaded.
     let incrs: Vec<&ManifestFile> = files.iter().filter(|f| f.kind == b'i').collect();
