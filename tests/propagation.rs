@@ -125,6 +125,21 @@ const CASES: &[(&str, &str)] = &[
          XTRIM s MAXLEN = 2\nXADD s MAXLEN ~ 100 * b 2\nXTRIM t MAXLEN ~ 0\n\
          CONFIG SET stream-node-max-entries 100",
     ),
+    // Reads by a group propagate as their effects: XCLAIM ... FORCE JUSTID LASTID for each
+    // delivery or claim (or entry gone), XGROUP SETID after NOACK reads, CREATECONSUMER for a
+    // consumer a NOACK read creates; history reads and reads of nothing propagate nothing.
+    (
+        "stream-groups",
+        "XADD s 1-1 a 1\nXADD s 2-1 b 2\nXADD s 3-1 c 3\nXGROUP CREATE s g 0\n\
+         XREADGROUP GROUP g alice COUNT 2 STREAMS s >\nXREADGROUP GROUP g bob NOACK STREAMS s >\n\
+         XREADGROUP GROUP g alice STREAMS s 0\nXREADGROUP GROUP g carol NOACK STREAMS s >\n\
+         XADD s 4-1 d 4\nXREADGROUP GROUP g dave NOACK STREAMS s >\nXCLAIM s g bob 0 1-1 2\n\
+         XCLAIM s g bob 0 1-1 JUSTID LASTID 9-9\nXCLAIM s g bob 0 5-5 LASTID 10-0\nXDEL s 2-1\n\
+         XCLAIM s g carol 0 2-1\nXADD s 11-1 e 5\nXREADGROUP GROUP g fay STREAMS s >\n\
+         XDEL s 11-1\nXAUTOCLAIM s g eve 0 0 COUNT 10\nXAUTOCLAIM s g eve 0 0 JUSTID\n\
+         @2 > XREADGROUP GROUP g zed BLOCK 0 STREAMS s >\nXADD s 20-1 z 1\n\
+         @3 > XREADGROUP GROUP g yan NOACK BLOCK 0 STREAMS s >\nXADD s 21-1 y 1",
+    ),
     (
         "saves",
         "SET a 1\nSAVE\nSET b 2\nDEBUG RELOAD\nSET c 3\nBGSAVE\n!sleep 200\nSET d 4",
