@@ -35,6 +35,8 @@ struct Run {
     resp: u8,
     /// EVAL_RO or a `no-writes` script: write commands are refused.
     read_only: bool,
+    /// `redis.set_repl`: where the script's writes propagate (AOF and replicas at first).
+    repl: u8,
     started_us: u64,
     clock: Option<fn() -> u64>,
     limit_us: u64,
@@ -259,6 +261,7 @@ impl LuaVm {
                 checks: 0,
                 killed: false,
                 killed_at: None,
+                repl: crate::engine::propagate::TO_ALL,
             })
         });
         let control = self.control;
@@ -433,6 +436,7 @@ impl LuaVm {
                 checks: 0,
                 killed: false,
                 killed_at: None,
+                repl: crate::engine::propagate::TO_ALL,
             })
         });
         RAND.with(|r| r.set(self.rand));
@@ -639,10 +643,10 @@ fn command(state: &mut LuaState, raise_errors: bool) -> LuaResult<u32> {
             }
         }
     }
-    let Some((eng, client, db, now, resp, read_only)) = RUN.with(|r| {
+    let Some((eng, client, db, now, resp, read_only, repl)) = RUN.with(|r| {
         r.borrow()
             .as_ref()
-            .map(|r| (r.eng, r.client, r.db, r.now, r.resp, r.read_only))
+            .map(|r| (r.eng, r.client, r.db, r.now, r.resp, r.read_only, r.repl))
     }) else {
         return fail(
             state,
@@ -659,7 +663,7 @@ fn command(state: &mut LuaState, raise_errors: bool) -> LuaResult<u32> {
     // `LuaVm::run` until the script returns (and `RUN` is cleared); the Lua state is not part
     // of the engine while it runs, so nothing else reaches either.
     let eng: &mut Engine = unsafe { &mut *eng };
-    let reply = match eng.script_command(client, &argv, db, now, resp, read_only) {
+    let reply = match eng.script_command(client, &argv, db, now, resp, read_only, repl) {
         Ok((reply, new_db)) => {
             RUN.with(|r| {
                 if let Some(r) = r.borrow_mut().as_mut() {
@@ -971,7 +975,9 @@ fn redis_setresp(state: &mut LuaState) -> LuaResult<u32> {
     Ok(0)
 }
 
-/// `redis.set_repl(flags)`: accepted; this server has no replicas or AOF to leave out.
+/// `redis.set_repl(flags)`: where the script's next writes propagate (`redis.REPL_NONE`,
+/// `REPL_AOF`, `REPL_REPLICA`/`REPL_SLAVE`, `REPL_ALL`). A number is truncated as C does; a
+/// value that is no number counts as 0.
 fn redis_set_repl(state: &mut LuaState) -> LuaResult<u32> {
     if !in_script() {
         return Err(raise_text(
@@ -985,13 +991,23 @@ fn redis_set_repl(state: &mut LuaState) -> LuaResult<u32> {
             "redis.set_repl() requires two arguments.",
         ));
     }
-    let flags = convert::to_number(state, arg(state, 0)).unwrap_or(0.0) as i64;
+    // C converts to int: NaN and numbers out of its range become INT_MIN, an invalid flag.
+    let flags = match convert::to_number(state, arg(state, 0)) {
+        Some(x) if x.is_nan() => -1,
+        Some(x) => x as i64,
+        None => 0,
+    };
     if flags & !3 != 0 {
         return Err(raise_text(
             state,
             "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
         ));
     }
+    RUN.with(|r| {
+        if let Some(r) = r.borrow_mut().as_mut() {
+            r.repl = flags as u8;
+        }
+    });
     Ok(0)
 }
 
