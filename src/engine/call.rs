@@ -286,6 +286,7 @@ impl Engine {
             propagate_as: None,
             no_propagate: false,
             force_propagate: false,
+            from_script: via == Via::Script,
         };
         if let Via::Served(key) = &via {
             ctx.ready_key = Some(key.clone());

@@ -34,7 +34,7 @@ impl Engine {
                 return Err(self.script_refused(rejected.cmd, text));
             }
         };
-        if cmd.spec.has(NOSCRIPT) {
+        if cmd.spec.has(NOSCRIPT) && !self.script_disable_deny {
             return Err(
                 self.script_refused(Some(cmd), "This Redis command is not allowed from script")
             );

@@ -178,6 +178,7 @@ impl LuaVm {
         }
         let string: Table = lua.global("string")?;
         lua.table_set_function(&string, "rep", string_rep)?;
+        lua.register_function("loadstring", text_loadstring)?;
 
         if functions {
             lua.register_function("__register_function", register_function)?;
@@ -1056,13 +1057,28 @@ fn redis_acl_check_cmd(state: &mut LuaState) -> LuaResult<u32> {
             }
         }
     }
-    if crate::engine::resolve(&argv).is_err() {
+    // The command must exist; its arity is not checked (Redis looks it up only).
+    let cmd = match crate::engine::resolve(&argv) {
+        Ok(cmd) => Some(cmd),
+        Err(rejected) => rejected.cmd,
+    };
+    let Some(cmd) = cmd else {
         return Err(raise_text(
             state,
             "Invalid command passed to redis.acl_check_cmd()",
         ));
-    }
-    state.push(Val::Bool(true));
+    };
+    let target = RUN.with(|r| r.borrow().as_ref().map(|r| (r.eng, r.client)));
+    let allowed = match target {
+        Some((eng, client)) if !eng.is_null() => {
+            // SAFETY: as in `command`: the engine is suspended in `LuaVm::run` while
+            // the script runs, and only read here.
+            let eng: &Engine = unsafe { &*eng };
+            eng.acl_check(client, cmd, &argv).is_ok()
+        }
+        _ => true,
+    };
+    state.push(Val::Bool(allowed));
     Ok(1)
 }
 
@@ -1189,6 +1205,95 @@ fn string_rep(state: &mut LuaState) -> LuaResult<u32> {
     }
     push_bytes(state, &bytes.repeat(count));
     Ok(1)
+}
+
+/// `loadstring(s [, chunkname])` for source text only: Redis's Lua reads every chunk as text,
+/// so a precompiled chunk (`string.dump`'s output, starting with ESC) fails to parse instead
+/// of loading, with the parser's error for its first byte. Numbers are accepted as strings and
+/// the name ends at a NUL byte, as C Lua reads them.
+fn text_loadstring(state: &mut LuaState) -> LuaResult<u32> {
+    let string_arg = |state: &LuaState, i: usize| -> LuaResult<Option<Vec<u8>>> {
+        match arg(state, i) {
+            Val::Nil if i > 0 => Ok(None),
+            v @ (Val::Str(_) | Val::Num(_)) => Ok(convert::to_bytes(state, v)),
+            v => {
+                let got = if i >= nargs(state) {
+                    "no value"
+                } else {
+                    v.type_name()
+                };
+                Err(rilua::runtime_error(format!(
+                    "bad argument #{} to 'loadstring' (string expected, got {})",
+                    i + 1,
+                    got
+                )))
+            }
+        }
+    };
+    let source = string_arg(state, 0)?.unwrap_or_default();
+    let name = string_arg(state, 1)?.unwrap_or_else(|| source.clone());
+    let name = match name.iter().position(|&c| c == 0) {
+        Some(n) => name[..n].to_vec(),
+        None => name,
+    };
+    let id = parser_chunkid(&name);
+    if source.first() == Some(&0x1b) {
+        state.push(Val::Nil);
+        push_bytes(
+            state,
+            format!("{id}:1: unexpected symbol near 'char(27)'").as_bytes(),
+        );
+        return Ok(2);
+    }
+    // The library's own loadstring, with both arguments as strings.
+    state.top = state.base;
+    push_bytes(state, &source);
+    push_bytes(state, &name);
+    let n = rilua::stdlib::base::lua_loadstring(state)?;
+    // A syntax error names the chunk as C Lua's parser does (it allows longer names than
+    // runtime errors; the library uses the shorter form for both).
+    if n == 2 && state.top >= 2 {
+        let at = state.top - 1;
+        if let Some(msg) = convert::to_bytes(state, state.stack_get(at)) {
+            let short = rilua::error::chunkid(&String::from_utf8_lossy(&name));
+            if let Some(rest) = msg.strip_prefix(short.as_bytes()) {
+                let mut fixed = id.into_bytes();
+                fixed.extend_from_slice(rest);
+                let r = state.gc.intern_string(&fixed);
+                state.stack_set(at, Val::Str(r));
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// How C Lua's parser names a chunk in its errors (`luaO_chunkid` with the lexer's 80-byte
+/// buffer): `=name` as is, `@file` from its end, source text as `[string "first line..."]`.
+fn parser_chunkid(name: &[u8]) -> String {
+    const MAXSRC: usize = 80;
+    let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    if let Some(rest) = name.strip_prefix(b"=") {
+        lossy(&rest[..rest.len().min(MAXSRC - 1)])
+    } else if let Some(rest) = name.strip_prefix(b"@") {
+        let room = MAXSRC - " '...' ".len() - 1;
+        if rest.len() > room {
+            format!("...{}", lossy(&rest[rest.len() - room..]))
+        } else {
+            lossy(rest)
+        }
+    } else {
+        let room = MAXSRC - " [string \"...\"] ".len() - 1;
+        let line = name
+            .iter()
+            .position(|&c| c == b'\n' || c == b'\r')
+            .unwrap_or(name.len());
+        let len = line.min(room);
+        if len < name.len() {
+            format!("[string \"{}...\"]", lossy(&name[..len]))
+        } else {
+            format!("[string \"{}\"]", lossy(name))
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------
