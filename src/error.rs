@@ -190,6 +190,14 @@ errors! {
     VALUE_OUT_OF_RANGE = "ERR value is out of range";
 }
 
+/// XREAD / XREADGROUP with BLOCK from a script (`cmd` as the script spelled it).
+pub fn block_from_script(cmd: &[u8]) -> CmdError {
+    CmdError::new(format!(
+        "ERR {} command is not allowed with BLOCK option from scripts",
+        String::from_utf8_lossy(cmd)
+    ))
+}
+
 /// `ERR wrong number of arguments for '<name>' command` (`name` is lower case, `a|b` for
 /// subcommands).
 pub fn wrong_arity(name: &str) -> CmdError {

@@ -277,9 +277,16 @@ fn memory(ctx: &mut Ctx, l: &mut Lines) {
     l.kv("used_memory_vm_eval", 0);
     l.kv("used_memory_lua_human", "0B");
     l.kv("used_memory_scripts_eval", 0);
-    l.kv("number_of_cached_scripts", 0);
-    l.kv("number_of_functions", 0);
-    l.kv("number_of_libraries", 0);
+    l.kv("number_of_cached_scripts", eng.scripts.cache.len());
+    l.kv(
+        "number_of_functions",
+        eng.scripts
+            .libraries
+            .values()
+            .map(|l| l.functions.len())
+            .sum::<usize>(),
+    );
+    l.kv("number_of_libraries", eng.scripts.libraries.len());
     l.kv("used_memory_vm_functions", 0);
     l.kv("used_memory_vm_total", 0);
     l.kv("used_memory_vm_total_human", "0B");

@@ -766,7 +766,7 @@ fn xreadgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         streams_arg,
         group,
         noack,
-    } = read_options(ctx.now, argv, true)?;
+    } = read_options(ctx, argv, true)?;
     let Some((gname, cname)) = group else {
         return Err(error::XREADGROUP_NO_GROUP);
     };

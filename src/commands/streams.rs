@@ -536,10 +536,11 @@ pub(super) struct ReadOptions {
 /// Parses `[COUNT n] [BLOCK ms] [GROUP g c] [NOACK] STREAMS key... id...` with Redis's errors;
 /// GROUP and NOACK are refused unless `group_command` (XREADGROUP).
 pub(super) fn read_options(
-    now: i64,
+    ctx: &Ctx,
     argv: &[Vec<u8>],
     group_command: bool,
 ) -> Result<ReadOptions, CmdError> {
+    let now = ctx.now;
     let argc = argv.len();
     let mut opts = ReadOptions {
         block: None,
@@ -553,6 +554,10 @@ pub(super) fn read_options(
         let more = argc - i - 1;
         let o = &argv[i];
         if args::is(o, "block") && more > 0 {
+            if ctx.from_script {
+                // Redis refuses rather than answering at once, as it does for EXEC.
+                return Err(error::block_from_script(&argv[0]));
+            }
             i += 1;
             let ms = args::int_or(&argv[i], error::TIMEOUT_NOT_INTEGER)?;
             if ms < 0 {
@@ -607,7 +612,7 @@ fn xread(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         count,
         streams_arg,
         ..
-    } = read_options(ctx.now, argv, false)?;
+    } = read_options(ctx, argv, false)?;
     let nkeys = (argc - streams_arg) / 2;
     let keys = &argv[streams_arg..streams_arg + nkeys];
     let mut ids = Vec::with_capacity(nkeys);

@@ -286,6 +286,7 @@ impl Engine {
             propagate_as: None,
             no_propagate: false,
             force_propagate: false,
+            from_script: via == Via::Script,
         };
         if let Via::Served(key) = &via {
             ctx.ready_key = Some(key.clone());
@@ -310,7 +311,14 @@ impl Engine {
             self.propagate_new_expiries();
             if propagate_self && called.block.is_none() {
                 let argv = propagate_as.unwrap_or_else(|| argv.to_vec());
-                self.also_propagate(called.db, argv);
+                // A script's command goes where its `redis.set_repl` flags say (what a
+                // handler adds with `Ctx::also_propagate` goes everywhere, as in Redis).
+                let targets = if via == Via::Script {
+                    self.propagation.script_targets
+                } else {
+                    super::propagate::TO_ALL
+                };
+                self.also_propagate_to(called.db, argv, targets);
             }
             if self.propagation.depth == 0 {
                 // Commands that may expire any key (SCAN, RANDOMKEY) are never a transaction.

@@ -32,6 +32,9 @@ pub struct Ctx<'a> {
     pub no_propagate: bool,
     /// The command propagates even when it changed nothing (FLUSHALL on empty databases).
     pub force_propagate: bool,
+    /// A Lua script sent the command (Redis's CLIENT_SCRIPT): XREAD refuses BLOCK, SORT
+    /// orders a set it was asked not to sort.
+    pub from_script: bool,
 }
 
 impl Ctx<'_> {

@@ -233,6 +233,8 @@ pub struct Engine {
     pub quicklist_packed_threshold: u64,
     /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE and loading skip the CRC check.
     pub skip_checksum_validation: bool,
+    /// `DEBUG SET-DISABLE-DENY-SCRIPTS`: scripts may call the commands flagged `noscript`.
+    pub script_disable_deny: bool,
     /// Changed by DEBUG CHANGE-REPL-ID: the replication ID INFO reports derives from it.
     pub repl_id_seed: i64,
     /// The host's way of stopping the whole server for some microseconds (DEBUG SLEEP);
@@ -283,6 +285,7 @@ impl Engine {
             active_expire_enabled: true,
             quicklist_packed_threshold: 1 << 30,
             skip_checksum_validation: false,
+            script_disable_deny: false,
             repl_id_seed: opts.now_ms,
             sleeper: None,
             migrate: None,

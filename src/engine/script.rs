@@ -11,7 +11,9 @@ impl Engine {
     /// Runs `argv` for a script of `client` in database `db`; `resp` is the protocol the
     /// script reads replies in, `read_only` refuses writes (EVAL_RO, `no-writes`). Returns
     /// the reply as the script's protocol shapes it and the database after the command, or
-    /// the text of the error that refused the command before it ran.
+    /// the text of the error that refused the command before it ran. `targets` are the
+    /// script's `redis.set_repl` flags: where the command's own propagation goes.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn script_command(
         &mut self,
         client: ClientId,
@@ -20,6 +22,7 @@ impl Engine {
         now: i64,
         resp: u8,
         read_only: bool,
+        targets: u8,
     ) -> Result<(Reply, usize), String> {
         let cmd = match super::resolve(argv) {
             Ok(cmd) => cmd,
@@ -31,7 +34,7 @@ impl Engine {
                 return Err(self.script_refused(rejected.cmd, text));
             }
         };
-        if cmd.spec.has(NOSCRIPT) {
+        if cmd.spec.has(NOSCRIPT) && !self.script_disable_deny {
             return Err(
                 self.script_refused(Some(cmd), "This Redis command is not allowed from script")
             );
@@ -61,6 +64,7 @@ impl Engine {
         if let Some(c) = self.clients.get_mut(&client) {
             c.proto = resp;
         }
+        self.propagation.script_targets = targets;
         let called = self.call(client, cmd, argv, db, now, Via::Script);
         if let Some(c) = self.clients.get_mut(&client) {
             c.proto = proto;

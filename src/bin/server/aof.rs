@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use redis_playground::engine::propagate::StreamEncoder;
+use redis_playground::engine::propagate::{StreamEncoder, TO_AOF};
 use redis_playground::protocol::inline::split_args;
 use redis_playground::protocol::resp::parse_request;
 use redis_playground::Engine;
@@ -213,8 +213,12 @@ impl Aof {
         }
         self.fsync = Fsync::of(engine);
         self.buf.clear();
-        for p in &props {
+        // A script's writes after `redis.set_repl(redis.REPL_REPLICA)` are for replicas only.
+        for p in props.iter().filter(|p| p.targets & TO_AOF != 0) {
             self.encoder.encode(p, &mut self.buf);
+        }
+        if self.buf.is_empty() {
+            return;
         }
         let ok = self.incr.write_all(&self.buf).is_ok();
         if !ok {
