@@ -22,6 +22,16 @@ use crate::playground::{LineOutcome, Playground as Inner};
 use crate::protocol::render::render_for;
 use crate::protocol::Reply;
 
+/// Every allocation of the module goes through this counter, so INFO used_memory and
+/// maxmemory see the bytes the engine really holds in the page (see `engine::evict`).
+#[global_allocator]
+static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
+
+/// The allocator's count of bytes in use, for the engine.
+fn allocated_bytes() -> u64 {
+    ALLOCATOR.allocated() as u64
+}
+
 fn now() -> i64 {
     js_sys::Date::now() as i64
 }
@@ -72,6 +82,7 @@ impl Playground {
         }
         let mut inner = Inner::new(opts);
         inner.engine.set_clock_us(Some(monotonic_us));
+        inner.engine.set_memory_counter(Some(allocated_bytes));
         Playground { inner }
     }
 
