@@ -20,6 +20,7 @@ pub mod introspect;
 pub mod keys;
 pub mod latency;
 pub mod lists;
+pub mod lolwut;
 pub mod memory;
 pub mod module;
 pub mod pubsub;
@@ -66,6 +67,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     hyperloglog::COMMANDS,
     geo::COMMANDS,
     memory::COMMANDS,
+    lolwut::COMMANDS,
     slowlog::COMMANDS,
     latency::COMMANDS,
     module::COMMANDS,
