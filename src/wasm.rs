@@ -349,15 +349,23 @@ impl Playground {
             .collect()
     }
 
-    /// `pg.memory()` → approximate bytes used by keys and values.
+    /// `pg.memory()` → bytes the engine holds (INFO used_memory: the module's allocations).
     pub fn memory(&self) -> f64 {
-        self.inner
-            .engine
-            .dbs
-            .iter()
-            .flat_map(|d| d.iter())
-            .map(|(k, e)| k.len() + e.value.approx_bytes())
-            .sum::<usize>() as f64
+        self.inner.engine.used_memory() as f64
+    }
+
+    /// `pg.maxmemory()` → `{ limit, policy, evicted }`: the maxmemory limit in bytes (0: none),
+    /// the eviction policy and the keys evicted since start, for the status line.
+    pub fn maxmemory(&self) -> JsValue {
+        let e = &self.inner.engine;
+        let o = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| {
+            let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &v);
+        };
+        set("limit", JsValue::from_f64(e.config.maxmemory as f64));
+        set("policy", JsValue::from_str(&e.config.maxmemory_policy));
+        set("evicted", JsValue::from_f64(e.memory.evicted_keys as f64));
+        o.into()
     }
 
     /// `pg.describeKeys(db, pattern, type, limit)` → `[[name, type, pttl, encoding, bytes],

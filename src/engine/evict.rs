@@ -453,6 +453,7 @@ fn estimated_entry(key: &[u8], value: &crate::types::Value) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::protocol::Reply;
 
     fn cand(score: u64) -> Candidate {
         Candidate {
@@ -464,6 +465,70 @@ mod tests {
 
     fn scores(pool: &[Option<Candidate>; POOL_SIZE]) -> Vec<u64> {
         pool.iter().flatten().map(|c| c.score).collect()
+    }
+
+    #[test]
+    fn allkeys_lru_evicts_the_idle_keys_first() {
+        use crate::testkit::{engine, run_at};
+        let (mut eng, c) = engine();
+        let value = "v".repeat(100);
+        for i in 0..100 {
+            run_at(&mut eng, c, 0, &format!("SET k{i} {value}"));
+        }
+        // Half the keys are read 100 seconds later; the other half stay idle.
+        for i in 50..100 {
+            run_at(&mut eng, c, 100_000, &format!("GET k{i}"));
+        }
+        let per_key = estimated_entry(b"k10", &eng.dbs[0].peek(b"k10").unwrap().value);
+        let limit = eng.used_memory() - 30 * per_key;
+        run_at(
+            &mut eng,
+            c,
+            100_000,
+            "CONFIG SET maxmemory-policy allkeys-lru",
+        );
+        run_at(
+            &mut eng,
+            c,
+            100_000,
+            &format!("CONFIG SET maxmemory {limit}"),
+        );
+        run_at(&mut eng, c, 100_000, "PING");
+        // Keys k0..k9 are a byte shorter than the one measured: one more goes.
+        let evicted = eng.memory.evicted_keys;
+        assert!((30..=31).contains(&evicted), "{evicted}");
+        assert_eq!(eng.dbs[0].len() as u64, 100 - evicted);
+        for i in 50..100 {
+            assert!(
+                eng.dbs[0].peek(format!("k{i}").as_bytes()).is_some(),
+                "k{i}"
+            );
+        }
+    }
+
+    static COUNTER: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+    fn counter() -> u64 {
+        COUNTER.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    #[test]
+    fn an_installed_counter_is_the_figure_and_noeviction_refuses() {
+        use crate::testkit::{engine, run};
+        use std::sync::atomic::Ordering::Relaxed;
+        let (mut eng, c) = engine();
+        COUNTER.store(1000, Relaxed);
+        eng.set_memory_counter(Some(counter));
+        assert_eq!(eng.used_memory_startup(), 1000);
+        COUNTER.store(5000, Relaxed);
+        assert_eq!(eng.used_memory(), 5000);
+        run(&mut eng, c, "CONFIG SET maxmemory 4000");
+        let oom = Reply::Error(crate::error::OOM.0.clone());
+        assert_eq!(run(&mut eng, c, "SET k v"), oom);
+        assert_eq!(run(&mut eng, c, "GET k"), Reply::Nil);
+        COUNTER.store(3000, Relaxed);
+        assert_eq!(run(&mut eng, c, "SET k v"), Reply::status("OK"));
+        assert_eq!(eng.stats.peak_memory, 5000);
     }
 
     #[test]
