@@ -343,6 +343,7 @@ impl Engine {
         }
         self.stats.commands += 1;
         self.stats.of(cmd).calls += 1;
+        self.note_peak_memory();
         // A script's error that a command inside it already counted fails the script's
         // call without being counted again.
         let uncounted = std::mem::take(&mut self.stats.uncounted_error);

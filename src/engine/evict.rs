@@ -165,6 +165,14 @@ impl Engine {
         used
     }
 
+    /// Raises the peak after a command, as Redis's call() does, when the host counts its
+    /// allocations (the estimate would cost a walk over every key per command).
+    pub(crate) fn note_peak_memory(&mut self) {
+        if let Some(f) = self.memory.counter {
+            self.stats.peak_memory = self.stats.peak_memory.max(f());
+        }
+    }
+
     /// Whether eviction may run now (Redis's isSafeToPerformEvictions): not while a script
     /// runs past its time limit and serves other clients, nor while clients are paused (the
     /// dataset stays as it is then).
