@@ -25,6 +25,16 @@ use crate::playground::{LineOutcome, Playground as Inner};
 use crate::protocol::render::render_for;
 use crate::protocol::Reply;
 
+/// Every allocation of the module goes through this counter, so INFO used_memory and
+/// maxmemory see the bytes the engine really holds in the page (see `engine::evict`).
+#[global_allocator]
+static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
+
+/// The allocator's count of bytes in use, for the engine.
+fn allocated_bytes() -> u64 {
+    ALLOCATOR.allocated() as u64
+}
+
 fn now() -> i64 {
     js_sys::Date::now() as i64
 }
@@ -77,6 +87,7 @@ impl Playground {
         }
         let mut inner = Inner::new(opts);
         inner.engine.set_clock_us(Some(monotonic_us));
+        inner.engine.set_memory_counter(Some(allocated_bytes));
         Playground {
             inner,
             connections: HashMap::new(),
@@ -346,15 +357,23 @@ impl Playground {
             .collect()
     }
 
-    /// `pg.memory()` → approximate bytes used by keys and values.
+    /// `pg.memory()` → bytes the engine holds (INFO used_memory: the module's allocations).
     pub fn memory(&self) -> f64 {
-        self.inner
-            .engine
-            .dbs
-            .iter()
-            .flat_map(|d| d.iter())
-            .map(|(k, e)| k.len() + e.value.approx_bytes())
-            .sum::<usize>() as f64
+        self.inner.engine.used_memory() as f64
+    }
+
+    /// `pg.maxmemory()` → `{ limit, policy, evicted }`: the maxmemory limit in bytes (0: none),
+    /// the eviction policy and the keys evicted since start, for the status line.
+    pub fn maxmemory(&self) -> JsValue {
+        let e = &self.inner.engine;
+        let o = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| {
+            let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &v);
+        };
+        set("limit", JsValue::from_f64(e.config.maxmemory as f64));
+        set("policy", JsValue::from_str(&e.config.maxmemory_policy));
+        set("evicted", JsValue::from_f64(e.memory.evicted_keys as f64));
+        o.into()
     }
 
     /// `pg.describeKeys(db, pattern, type, limit)` → `[[name, type, pttl, encoding, bytes],

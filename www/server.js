@@ -402,6 +402,7 @@ class Server {
     return {
       keys: Array.from(this.pg.keyCounts()),
       memory: this.pg.memory(),
+      maxmemory: this.pg.maxmemory(),
       dirty: this.pg.dirty(),
       savedAt: p.savedAt,
       error: p.error,

@@ -793,7 +793,13 @@ export class Shell {
     const parts = [];
     st.keys.forEach((n, i) => { if (n > 0) parts.push(`db${i}:${n}`); });
     this.statusKeys.textContent = parts.length ? parts.join(" ") : "no keys";
-    this.statusMem.textContent = `memory ${humanBytes(st.memory)}`;
+    let mem = `memory ${humanBytes(st.memory)}`;
+    // With a limit set, the learner sees it and the keys the policy evicted to keep under it.
+    const mm = st.maxmemory;
+    if (mm && mm.limit > 0) {
+      mem += ` of ${humanBytes(mm.limit)} max (${mm.policy}) · ${mm.evicted} evicted`;
+    }
+    this.statusMem.textContent = mem;
     let save;
     if (st.blocked) save = "autosave paused (stored snapshot unreadable)";
     else if (st.error) save = `not saved: ${st.error}`;

@@ -239,10 +239,9 @@ pub fn bytes_to_human(n: u64) -> String {
 }
 
 fn memory(ctx: &mut Ctx, l: &mut Lines) {
-    let used = ctx.eng.used_memory();
-    // Memory is measured only when asked, so the peak is the highest measure taken.
-    let peak = ctx.eng.stats.peak_memory.max(used);
-    ctx.eng.stats.peak_memory = peak;
+    // The peak is the highest measure taken (here, or before a command under maxmemory).
+    let used = ctx.eng.measure_memory();
+    let peak = ctx.eng.stats.peak_memory;
     let eng = &ctx.eng;
     let startup = eng.used_memory_startup();
     let overhead = startup + eng.used_memory_clients();
@@ -414,7 +413,11 @@ fn stats(ctx: &mut Ctx, l: &mut Lines) {
     for f in [
         "expired_time_cap_reached_count",
         "expire_cycle_cpu_milliseconds",
-        "evicted_keys",
+    ] {
+        l.kv(f, 0);
+    }
+    l.kv("evicted_keys", eng.memory.evicted_keys);
+    for f in [
         "evicted_clients",
         "total_eviction_exceeded_time",
         "current_eviction_exceeded_time",

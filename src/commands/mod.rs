@@ -21,6 +21,7 @@ pub mod introspect;
 pub mod keys;
 pub mod latency;
 pub mod lists;
+pub mod lolwut;
 pub mod memory;
 pub mod migrate;
 pub mod module;
@@ -68,6 +69,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     hyperloglog::COMMANDS,
     geo::COMMANDS,
     memory::COMMANDS,
+    lolwut::COMMANDS,
     slowlog::COMMANDS,
     latency::COMMANDS,
     module::COMMANDS,

@@ -196,6 +196,9 @@ impl Engine {
                 Denied::Channel => error::NOPERM_CHANNEL,
             });
         }
+        if let Err(e) = self.check_maxmemory(client, cmd, argv, in_multi, now) {
+            return refuse(e);
+        }
         let proto = self.clients.get(&client).map_or(2, |c| c.proto);
         if proto == 2 && self.is_subscribed(client) && !SUBSCRIBED_MODE.contains(&cmd.full_name) {
             return refuse(error::subscribed_context(cmd.full_name));
@@ -348,6 +351,7 @@ impl Engine {
         }
         self.stats.commands += 1;
         self.stats.of(cmd).calls += 1;
+        self.note_peak_memory();
         // A script's error that a command inside it already counted fails the script's
         // call without being counted again.
         let uncounted = std::mem::take(&mut self.stats.uncounted_error);

@@ -157,10 +157,11 @@ impl Ctx<'_> {
     }
 
     /// The LFU parameters of the current configuration, for recording accesses.
-    pub fn lfu_params(&self) -> LfuParams {
+    pub fn lfu_params(&mut self) -> LfuParams {
         LfuParams {
             log_factor: self.eng.config.lfu_log_factor,
             decay_time: self.eng.config.lfu_decay_time,
+            draw: self.eng.memory.rng.unit(),
         }
     }
 

@@ -21,6 +21,8 @@
 //! - `latency.rs`: the latency monitor's events and per-command histograms;
 //! - `script.rs`: the commands a Lua script sends (`redis.call`), through `Engine::call`;
 //! - `slowlog.rs`: the slow log, and the host's microsecond clock that times commands;
+//! - `evict.rs`: used memory (the host's allocation count, or an estimate) and maxmemory's
+//!   eviction;
 //! - `acl.rs`: ACL users, the ACL log, and the permission checks made before a command runs.
 
 pub mod acl;
@@ -28,6 +30,7 @@ mod blocking;
 mod call;
 mod clients;
 mod ctx;
+pub mod evict;
 pub mod latency;
 pub mod migrate;
 pub mod monitor;
@@ -225,6 +228,8 @@ pub struct Engine {
     pub scripts: crate::scripting::Scripts,
     /// ACL users and the ACL log.
     pub acl: acl::Acl,
+    /// Used memory and maxmemory eviction.
+    pub memory: evict::Memory,
     /// What executed commands propagate (the AOF and replicas read it).
     pub propagation: propagate::Propagation,
     /// Active expiry runs in [`Engine::tick`] (DEBUG SET-ACTIVE-EXPIRE 0 turns it off).
@@ -281,6 +286,7 @@ impl Engine {
             latency: latency::LatencyMonitor::default(),
             scripts: crate::scripting::Scripts::default(),
             acl: acl::Acl::default(),
+            memory: evict::Memory::new(opts.seed),
             propagation: propagate::Propagation::default(),
             active_expire_enabled: true,
             quicklist_packed_threshold: 1 << 30,
@@ -313,6 +319,9 @@ impl Engine {
         // Each deletion is its own unit, never a transaction (Redis's active expiry).
         self.propagate_new_expiries();
         self.flush_propagation(false);
+        if std::mem::take(&mut self.memory.evict_soon) {
+            self.perform_evictions(now_ms);
+        }
         self.expire_blocked(now_ms);
         self.tracking_limit();
         self.cron_save(now_ms);
@@ -356,33 +365,10 @@ impl Engine {
     /// Clears the INFO counters (CONFIG RESETSTAT).
     pub fn reset_stats(&mut self) {
         self.stats = Stats::default();
+        self.memory.evicted_keys = 0;
         for db in &mut self.dbs {
             db.expired_keys = 0;
         }
-    }
-
-    /// An estimate of the bytes the dataset and clients occupy (INFO used_memory): the
-    /// start-up base, each key with its value and a per-entry overhead, and a buffer per
-    /// client.
-    pub fn used_memory(&self) -> u64 {
-        const PER_KEY: u64 = 56;
-        let data: u64 = self
-            .dbs
-            .iter()
-            .flat_map(Db::iter)
-            .map(|(k, e)| k.len() as u64 + e.value.approx_bytes() as u64 + PER_KEY)
-            .sum();
-        self.used_memory_startup() + data + self.used_memory_clients()
-    }
-
-    /// The part of [`Engine::used_memory`] an empty server uses (INFO used_memory_startup).
-    pub fn used_memory_startup(&self) -> u64 {
-        850 * 1024
-    }
-
-    /// The part of [`Engine::used_memory`] attributed to client buffers (mem_clients_normal).
-    pub fn used_memory_clients(&self) -> u64 {
-        20 * 1024 * self.clients.len() as u64
     }
 
     /// Total keys across databases.

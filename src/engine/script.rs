@@ -49,6 +49,9 @@ impl Engine {
                 "Write commands are not allowed from read-only scripts.",
             ));
         }
+        if self.script_oom(cmd) {
+            return Err(self.script_refused(Some(cmd), &format!("-{}", crate::error::OOM.0)));
+        }
         if cmd.spec.has(WRITE) {
             // From here on SCRIPT KILL refuses to stop the script (UNKILLABLE).
             if let Some(run) = self.scripts.running.as_mut() {
@@ -89,7 +92,11 @@ impl Engine {
         if let Some(cmd) = cmd {
             self.stats.of(cmd).rejected += 1;
         }
-        self.stats.count_error(&format!("ERR {}", text));
+        match text.strip_prefix('-') {
+            // An error with its own code (`-OOM ...`): counted under that code.
+            Some(coded) => self.stats.count_error(coded),
+            None => self.stats.count_error(&format!("ERR {}", text)),
+        }
         text.to_string()
     }
 }

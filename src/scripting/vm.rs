@@ -413,6 +413,12 @@ impl LuaVm {
             }
         }
         let clock = ctx.eng.clock();
+        let name = String::from_utf8_lossy(&target.argv[0]).to_ascii_lowercase();
+        let allow_oom = ctx
+            .eng
+            .scripts
+            .declared_flags(&name, target.argv)
+            .is_some_and(|f| f.allow_oom);
         ctx.eng.scripts.running = Some(super::Running {
             client: ctx.client,
             eval: target.eval,
@@ -420,6 +426,7 @@ impl LuaVm {
             argv: target.argv.to_vec(),
             started_us: clock.map_or(0, |c| c()),
             wrote: false,
+            allow_oom,
             timed_out: false,
             kill: false,
         });

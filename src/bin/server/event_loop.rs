@@ -47,6 +47,11 @@ const OUTPUT_PAUSE: usize = 64 * 1024 * 1024;
 /// Buffers larger than this are given back once empty.
 const KEEP_BUFFER: usize = 1024 * 1024;
 
+/// An output buffer larger than this is given back once written: like Redis, which keeps a
+/// 16 KB reply buffer per client and frees the rest once sent, so memory that replies and
+/// pushes took (INFO used_memory, maxmemory) goes back when they are sent.
+const KEEP_OUTPUT: usize = 16 * 1024;
+
 /// Spare argument vectors kept between requests, and the largest one kept.
 const KEEP_ARGS: usize = 64;
 const KEEP_ARG_BYTES: usize = 64 * 1024;
@@ -953,7 +958,7 @@ impl Server {
         if conn.sent == conn.output.len() {
             conn.sent = 0;
             conn.output.clear();
-            if conn.output.capacity() > KEEP_BUFFER {
+            if conn.output.capacity() > KEEP_OUTPUT {
                 conn.output = Vec::new();
             }
             conn.soft_since = None;
