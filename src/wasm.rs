@@ -9,6 +9,7 @@
 //! pg.hints("SET greeting ");                     // "value [NX|XX] [GET] ..."
 //! const bytes = pg.snapshot();                   // Uint8Array (a Redis RDB file)
 //! pg.restore(bytes);                             // throws Error("...") if corrupt; data kept
+//! const other = new Playground({ port: 6380 });  // another server: "127.0.0.1:6380> " ...
 //! ```
 //! Time comes from `Date.now()`, and command durations (SLOWLOG, LATENCY) from
 //! `performance.now()`; everything else is the portable engine in [`crate::playground`].

@@ -180,9 +180,6 @@ class Instance {
       case "save":
         await this.persistence.save({ explicit: true });
         return this.status();
-      case "flush":
-        this.persistence.flush();
-        return null;
       case "reset":
         await this.persistence.reset();
         this.changed(null, null);
@@ -550,6 +547,10 @@ class Host {
         return this.removeServer(Number(msg.port));
       case "bye":
         this.drop(conn.id);
+        return null;
+      case "flush":
+        // A page is hidden or left: whatever any server has not stored yet is stored now.
+        for (const s of this.servers.values()) s.persistence.flush();
         return null;
       default: {
         const port = msg.port ?? FIRST_PORT;

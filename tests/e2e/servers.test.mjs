@@ -77,6 +77,12 @@ test("adding a server opens a client on it, with its own port and its own data",
   assert.equal(await run(page, "GET shared:name"), "(nil)\n");
   assert.equal(await run(page, "SET only:6380 yes"), "OK\n");
   assert.equal(await page.locator(".rp-status-keys").textContent(), "db0:1");
+  // Answered once stored: the server's own record holds the write already.
+  assert.ok(Buffer.from(await storedSnapshot(page, "default#6380")).includes("only:6380"));
+  // Its own clock: a key expiring on it goes without any command typed.
+  assert.equal(await run(page, "SET brief x PX 150"), "OK\n");
+  assert.equal(await page.locator(".rp-status-keys").textContent(), "db0:2");
+  await page.waitForFunction(() => document.querySelector(".rp-status-keys").textContent === "db0:1");
   // It answers with its own port, as another redis-server would.
   assert.equal(await run(page, "CONFIG GET port"), "1) \"port\"\n2) \"6380\"\n");
   assert.match(await run(page, "INFO server"), /\ntcp_port:6380\n/);
