@@ -658,6 +658,8 @@ export class Shell {
     for (const port of [...this.states.keys()]) if (!ports.has(port)) this.states.delete(port);
     const gone = this.screens.filter((s) => !ports.has(s.port));
     if (gone.length > 0) {
+      const names = [...new Set(gone.map((s) => `127.0.0.1:${s.port}`))].join(", ");
+      this.notify(`${names} was removed (in this tab or another): its client tabs here closed.`);
       const hadFocus = this.el.contains(this.el.getRootNode().activeElement);
       // The last tab never goes: a client on the first server takes its place.
       if (gone.length === this.screens.length) this.addClient(FIRST_PORT);
@@ -968,7 +970,11 @@ export class Shell {
   /** HELP, HELP <command>, HELP @<group>, as redis-cli prints them. */
   helpText(arg) {
     const topic = arg.trim();
-    if (topic === "") return HELP_INTRO;
+    if (topic === "") {
+      return this.menu
+        ? HELP_INTRO.replace("in its own tab\n", "in its own tab;\n      \"▾\" beside it adds servers (127.0.0.1:6380 ...) and opens clients on any of them\n")
+        : HELP_INTRO;
+    }
     return this.local.help(topic) ?? "\n";
   }
 

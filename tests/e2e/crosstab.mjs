@@ -158,6 +158,7 @@ export function crossTabTests({ mode, initScript }) {
     await a.page.locator(".rp-notice").getByRole("button", { name: "Remove", exact: true }).click();
     await b.page.waitForFunction(() => document.querySelectorAll(".rp-tab[role=tab]").length === 1);
     assert.equal(await prompt(b.page).textContent(), "127.0.0.1:6379> ");
+    assert.match(await b.page.locator(".rp-notice").textContent(), /127\.0\.0\.1:6380 was removed \(in this tab or another\): its client tabs here closed\./);
     await a.page.waitForFunction(() => document.querySelectorAll(".rp-tab[role=tab]").length === 1);
     // One more server, kept: it must outlive the pages (and, with leader election, the leader).
     await pick(b.page, "Add server 127.0.0.1:6380");

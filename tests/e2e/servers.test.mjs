@@ -59,6 +59,7 @@ test("one server at first: the status line and the menu name it", async () => {
   assert.deepEqual(items, ["New client on 127.0.0.1:6379", "Add server 127.0.0.1:6380"]);
   await page.keyboard.press("Escape");
   assert.equal(await page.locator(".rp-menu").isHidden(), true);
+  assert.match(await run(page, "help"), /"\+" opens another client in its own tab;\n {6}"▾" beside it adds servers/);
   // With one server the tabs need not say which.
   assert.equal(await tabs().first().locator(".rp-tab-port").isHidden(), true);
 });
