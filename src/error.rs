@@ -977,3 +977,26 @@ pub fn protocol_expected_dollar(got: u8) -> String {
 /// A blocked XREADGROUP whose stream was deleted while it waited.
 pub const STREAM_GONE: CmdError =
     CmdError(Cow::Borrowed("UNBLOCKED the stream key no longer exists"));
+
+/// MIGRATE with KEYS and a key argument that is not empty.
+pub const MIGRATE_KEYS_NOT_EMPTY: CmdError = CmdError(Cow::Borrowed(
+    "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string",
+));
+/// MIGRATE could not connect to the target (Redis's text, "client" included).
+pub const MIGRATE_CONNECT: CmdError = CmdError(Cow::Borrowed(
+    "IOERR error or timeout connecting to the client",
+));
+/// MIGRATE lost the target while writing (`true`) or reading (`false`).
+pub fn migrate_io(writing: bool) -> CmdError {
+    CmdError::new(format!(
+        "IOERR error or timeout {} to target instance",
+        if writing { "writing" } else { "reading" }
+    ))
+}
+/// The target answered MIGRATE's AUTH, SELECT or RESTORE with an error.
+pub fn migrate_target(error_line: &[u8]) -> CmdError {
+    CmdError::err(format!(
+        "Target instance replied with error: {}",
+        String::from_utf8_lossy(error_line)
+    ))
+}

@@ -18,6 +18,9 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use wasm_bindgen::prelude::*;
 
+use std::collections::HashMap;
+
+use crate::connection::ByteConnection;
 use crate::engine::EngineOptions;
 use crate::playground::{LineOutcome, Playground as Inner};
 use crate::protocol::render::render_for;
@@ -31,6 +34,8 @@ fn now() -> i64 {
 #[wasm_bindgen]
 pub struct Playground {
     inner: Inner,
+    /// Clients fed RESP bytes (`openConnection`), by client id.
+    connections: HashMap<u32, ByteConnection>,
 }
 
 /// The `port` option: absent or undefined gives 6379; anything but an integer from 1 to
@@ -94,7 +99,10 @@ impl Playground {
         }
         let mut inner = Inner::new(opts);
         inner.engine.set_clock_us(Some(monotonic_us));
-        Ok(Playground { inner })
+        Ok(Playground {
+            inner,
+            connections: HashMap::new(),
+        })
     }
 
     /// `pg.port` → the port of the server's address label (6379 unless given).
@@ -433,6 +441,52 @@ impl Playground {
     #[wasm_bindgen(js_name = lastSave)]
     pub fn last_save(&self) -> f64 {
         self.inner.engine.last_save_s as f64
+    }
+
+    /// `pg.openConnection()` → client id: a client that speaks RESP as bytes, for a client
+    /// library (ioredis, node-redis) connected in-process instead of through a socket.
+    #[wasm_bindgen(js_name = openConnection)]
+    pub fn open_connection(&mut self) -> u32 {
+        let conn = ByteConnection::open(&mut self.inner.engine, now());
+        let id = conn.id as u32;
+        self.connections.insert(id, conn);
+        id
+    }
+
+    /// `pg.write(connection, bytes)` → Uint8Array: runs the complete requests in what the
+    /// library sent (a partial request waits for the rest) and answers what goes back to it.
+    pub fn write(&mut self, connection: u32, bytes: &[u8]) -> Result<Vec<u8>, JsError> {
+        let Some(conn) = self.connections.get_mut(&connection) else {
+            return Err(JsError::new("no such connection"));
+        };
+        Ok(conn.write(&mut self.inner.engine, bytes, now()))
+    }
+
+    /// `pg.read(connection)` → Uint8Array: what arrived for it since (pub/sub messages, the
+    /// reply of a blocking command served by another client), and the replies of requests that
+    /// waited while it was blocked. A host calls it after other clients' commands and ticks.
+    pub fn read(&mut self, connection: u32) -> Result<Vec<u8>, JsError> {
+        let Some(conn) = self.connections.get_mut(&connection) else {
+            return Err(JsError::new("no such connection"));
+        };
+        Ok(conn.read(&mut self.inner.engine, now()))
+    }
+
+    /// `pg.connectionClosed(connection)` → whether the server ended it (QUIT, a protocol
+    /// error, CLIENT KILL): the library sees its socket close.
+    #[wasm_bindgen(js_name = connectionClosed)]
+    pub fn connection_closed(&self, connection: u32) -> bool {
+        self.connections
+            .get(&connection)
+            .is_none_or(|c| c.is_closed(&self.inner.engine))
+    }
+
+    /// `pg.closeConnection(connection)`: the library closed it.
+    #[wasm_bindgen(js_name = closeConnection)]
+    pub fn close_connection(&mut self, connection: u32) {
+        if let Some(mut conn) = self.connections.remove(&connection) {
+            conn.close(&mut self.inner.engine);
+        }
     }
 }
 

@@ -21,6 +21,7 @@ pub mod keys;
 pub mod latency;
 pub mod lists;
 pub mod memory;
+pub mod migrate;
 pub mod module;
 pub mod pubsub;
 pub mod scan;

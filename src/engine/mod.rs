@@ -29,6 +29,7 @@ mod call;
 mod clients;
 mod ctx;
 pub mod latency;
+pub mod migrate;
 pub mod monitor;
 mod multi;
 mod notify;
@@ -36,6 +37,7 @@ mod pause;
 mod persist;
 pub mod propagate;
 pub mod pubsub;
+mod rewrite;
 mod script;
 pub mod slowlog;
 pub mod tracking;
@@ -236,6 +238,8 @@ pub struct Engine {
     /// The host's way of stopping the whole server for some microseconds (DEBUG SLEEP);
     /// without one the engine waits on the host's clock, or not at all without a clock.
     pub sleeper: Option<fn(u64)>,
+    /// The host's connections to other servers, for MIGRATE (none: no server is reachable).
+    pub migrate: Option<Box<dyn migrate::MigrateHost>>,
 }
 
 impl Engine {
@@ -281,6 +285,7 @@ impl Engine {
             skip_checksum_validation: false,
             repl_id_seed: opts.now_ms,
             sleeper: None,
+            migrate: None,
         }
     }
 
@@ -288,6 +293,9 @@ impl Engine {
     /// waits of blocked clients whose timeout passed.
     pub fn tick(&mut self, now_ms: i64) {
         self.check_pause(now_ms);
+        if let Some(m) = self.migrate.as_mut() {
+            m.close_idle(now_ms);
+        }
         self.sync_event_tracking();
         let active = self.active_expire_enabled;
         // Expiries of earlier commands are theirs; what follows is active expiry's.

@@ -721,7 +721,16 @@ impl Server {
             }
         }
         let Some(aof) = self.aof.as_mut() else {
-            self.engine.persist.aof_rewrite_requested = false;
+            // BGREWRITEAOF with appendonly off still writes a base file, as Redis does.
+            let persist = &mut self.engine.persist;
+            if persist.aof_rewrite_requested || persist.aof_rewrite_scheduled {
+                persist.aof_rewrite_requested = false;
+                persist.aof_rewrite_scheduled = false;
+                if let Err(e) = super::aof::rewrite_base_only(&self.aof_path, &mut self.engine, now)
+                {
+                    eprintln!("redis-playground-server: {e}");
+                }
+            }
             return;
         };
         aof.feed(&mut self.engine);

@@ -5,6 +5,8 @@
 mod aof;
 #[path = "event_loop.rs"]
 mod event_loop;
+#[path = "migrate.rs"]
+mod migrate;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
@@ -475,6 +477,7 @@ fn serve(opts: Options) -> Result<(), String> {
     });
     engine.set_clock_us(Some(monotonic_us));
     engine.sleeper = Some(sleep_us);
+    engine.migrate = Some(Box::new(migrate::NativeMigrate::default()));
     if let Some(v) = &opts.enable_debug {
         engine.config.set_at_startup("enable-debug-command", v);
     }
