@@ -171,6 +171,22 @@ test("the inspector shows the keys of the shown tab's server", async () => {
   await page.locator("#inspect-toggle").click();
 });
 
+test("the monitor watches the shown tab's server, as redis-cli -p would", async () => {
+  await tabs().nth(1).click();
+  await page.locator("#monitor-toggle").click();
+  const mon = page.locator("#monitor");
+  await mon.locator(".rp-mon-h", { hasText: "redis-cli -p 6380 --stat" }).waitFor();
+  await page.locator('#monitor .rp-mon-btn:text-is("--bigkeys")').click();
+  await page.waitForFunction(() => document.querySelector("#monitor").dataset.tool === "--bigkeys");
+  const out = await mon.locator(".rp-mon-tool").textContent();
+  assert.match(out, /^\$ redis-cli -p 6380 --bigkeys\n/);
+  assert.match(out, /only:6380/);
+  assert.doesNotMatch(out, /shared:name/);
+  await tabs().nth(0).click();
+  await mon.locator(".rp-mon-h", { hasText: /^redis-cli --stat$/ }).waitFor();
+  await page.locator("#monitor-toggle").click();
+});
+
 test("removing a server asks first, then closes its tabs and deletes its data", async () => {
   await tabs().nth(1).click();
   await (await menuItem("Remove 127.0.0.1:6380")).click();
