@@ -37,6 +37,13 @@ export interface PlaygroundOptions {
   databases?: number;
   /** Seed of the engine's randomness (SPOP, RANDOMKEY, ...), for repeatable runs. */
   seed?: number;
+  /**
+   * The port of the server's address label, 127.0.0.1:<port> (6379 by default): its prompt,
+   * INFO server's tcp_port, CONFIG GET port and CLIENT LIST's laddr show it, so several
+   * playgrounds are told apart as several servers. An integer from 1 to 65535 (RangeError
+   * otherwise).
+   */
+  port?: number;
 }
 
 /** A command of the table, for pages that list or teach commands. */
@@ -53,6 +60,10 @@ export class Playground {
   constructor(options?: PlaygroundOptions);
   /** Frees the engine's memory. */
   free(): void;
+  /** The port of the server's address label (6379 unless given). */
+  readonly port: number;
+  /** "127.0.0.1:<port>", as the prompt and CLIENT LIST name the server. */
+  readonly address: string;
 
   /** Opens a client; its id. */
   openClient(): number;

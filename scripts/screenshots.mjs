@@ -1,5 +1,6 @@
 // Produces the README's pictures from the running page: docs/tutorial.png, docs/inspector.png,
-// docs/monitor.png and docs/embeds.png. Run with `npm run screenshots` (after scripts/build-wasm.sh).
+// docs/servers.png, docs/monitor.png and docs/embeds.png. Run with `npm run screenshots` (after
+// scripts/build-wasm.sh).
 import { fileURLToPath } from "node:url";
 import { startServer, startBrowser, openPage, run } from "../tests/e2e/harness.mjs";
 
@@ -57,6 +58,31 @@ try {
     await page.locator("#inspect-toggle").click();
     await page.close();
   }
+  // Two servers: a client on each, the same key holding different values, the servers menu open.
+  {
+    const { page } = await openPage(browser.context, server.url);
+    await page.setViewportSize({ width: 1000, height: 560 });
+    await run(page, "FLUSHALL");
+    await run(page, 'SET greeting "hello from 6379"');
+    await page.locator(".rp-servers").click();
+    await page.locator(".rp-menu-add").click();
+    await page.locator(".rp-screen:not([hidden]) .rp-line .rp-prompt", { hasText: "127.0.0.1:6380> " }).waitFor();
+    await page.locator(".rp-notice .rp-dismiss").click();
+    for (const line of [
+      // Short lines first: the open menu covers the top of the screen.
+      "CONFIG GET port",
+      "GET greeting",
+      "DBSIZE",
+      'SET greeting "hello from 6380"',
+      "GET greeting",
+      "CLIENT INFO",
+    ]) await run(page, line);
+    await page.locator(".rp-servers").click();
+    await page.locator(".rp-menu-client").first().hover();
+    await page.screenshot({ path: `${DOCS}servers.png` });
+    await page.keyboard.press("Escape");
+    await page.close();
+  }
   // The monitor: --stat running, --bigkeys over a few keys of every type.
   {
     const { page } = await openPage(browser.context, server.url);
@@ -86,7 +112,7 @@ try {
     await page.screenshot({ path: `${DOCS}embeds.png`, fullPage: true });
     await page.close();
   }
-  console.log("docs/tutorial.png, docs/inspector.png, docs/monitor.png, docs/embeds.png written");
+  console.log("docs/tutorial.png, docs/inspector.png, docs/servers.png, docs/monitor.png, docs/embeds.png written");
 } finally {
   await browser.close();
   await server.close();

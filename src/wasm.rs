@@ -9,6 +9,7 @@
 //! pg.hints("SET greeting ");                     // "value [NX|XX] [GET] ..."
 //! const bytes = pg.snapshot();                   // Uint8Array (a Redis RDB file)
 //! pg.restore(bytes);                             // throws Error("...") if corrupt; data kept
+//! const other = new Playground({ port: 6380 });  // another server: "127.0.0.1:6380> " ...
 //! ```
 //! Time comes from `Date.now()`, and command durations (SLOWLOG, LATENCY) from
 //! `performance.now()`; everything else is the portable engine in [`crate::playground`].
@@ -47,6 +48,19 @@ pub struct Playground {
     connections: HashMap<u32, ByteConnection>,
 }
 
+/// The `port` option: absent or undefined gives 6379; anything but an integer from 1 to
+/// 65535 is refused.
+fn option_port(options: &JsValue) -> Result<u16, JsValue> {
+    let v = js_sys::Reflect::get(options, &JsValue::from_str("port")).unwrap_or(JsValue::UNDEFINED);
+    if v.is_undefined() || v.is_null() {
+        return Ok(EngineOptions::default().port);
+    }
+    match v.as_f64() {
+        Some(p) if p.fract() == 0.0 && (1.0..=65535.0).contains(&p) => Ok(p as u16),
+        _ => Err(js_sys::RangeError::new("port must be an integer from 1 to 65535").into()),
+    }
+}
+
 /// Options read from the JS object given to the constructor.
 fn option_u64(options: &JsValue, name: &str) -> Option<u64> {
     js_sys::Reflect::get(options, &JsValue::from_str(name))
@@ -70,13 +84,21 @@ fn monotonic_us() -> u64 {
 
 #[wasm_bindgen]
 impl Playground {
-    /// `new Playground({ databases?: number, seed?: number })`
+    /// `new Playground({ databases?: number, seed?: number, port?: number })`
+    ///
+    /// `port` (6379 by default) is the server's address label, `127.0.0.1:<port>`: the prompt,
+    /// `INFO server` (`tcp_port`), `CONFIG GET port` and `CLIENT LIST` (`laddr`) show it, so
+    /// several playgrounds in one page are told apart as several Redis servers would be.
+    /// Throws a RangeError when `port` is not an integer from 1 to 65535.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> Playground {
+    pub fn new(options: JsValue) -> Result<Playground, JsValue> {
         console_error_panic_hook::set_once();
+        let port = option_port(&options)?;
         let mut opts = EngineOptions {
             now_ms: now(),
-            seed: now() as u64,
+            // Servers made in the same millisecond still draw different random numbers.
+            seed: (now() as u64) ^ (u64::from(port) << 40),
+            port,
             ..EngineOptions::default()
         };
         if let Some(n) = option_u64(&options, "databases") {
@@ -88,10 +110,22 @@ impl Playground {
         let mut inner = Inner::new(opts);
         inner.engine.set_clock_us(Some(monotonic_us));
         inner.engine.set_memory_counter(Some(allocated_bytes));
-        Playground {
+        Ok(Playground {
             inner,
             connections: HashMap::new(),
-        }
+        })
+    }
+
+    /// `pg.port` → the port of the server's address label (6379 unless given).
+    #[wasm_bindgen(getter)]
+    pub fn port(&self) -> u16 {
+        self.inner.engine.port
+    }
+
+    /// `pg.address` → `"127.0.0.1:6379"`: the address the server's prompt and CLIENT LIST show.
+    #[wasm_bindgen(getter)]
+    pub fn address(&self) -> String {
+        self.inner.address()
     }
 
     /// `pg.openClient()` → client id (number)

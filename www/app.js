@@ -35,7 +35,7 @@ async function main() {
       document.getElementById("share-note").hidden = false;
     }
   }
-  const shell = await createPlayground(root, shared ? { namespace: null, persistHistory: false } : { namespace: "default" });
+  const shell = await createPlayground(root, shared ? { namespace: null, persistHistory: false, servers: true } : { namespace: "default", servers: true });
   if (shared) await replay(shell, shared);
   setupSharing(shell);
   const learnBox = document.getElementById("learn");
@@ -127,14 +127,18 @@ async function replay(shell, lines) {
   note.append(text, mine);
   note.hidden = false;
   document.body.dataset.shared = "true";
-  // Each client tab of the session gets a tab here, opened when its first line comes.
+  // Each client tab of the session gets a tab here, opened when its first line comes, on the
+  // server it was a client of (servers are added until that one exists).
   const first = shell.current;
   const screens = new Map([[1, first]]);
   for (const text of lines) {
-    const { client, line } = parseLine(text);
+    const { client, port, line } = parseLine(text);
     let screen = screens.get(client);
     if (!screen) {
-      screen = shell.addClient();
+      while (!shell.servers.some((s) => s.port === port) && shell.servers.length < 16 && Math.max(...shell.servers.map((s) => s.port)) < port) {
+        await shell.addServer();
+      }
+      screen = shell.addClient(shell.servers.some((s) => s.port === port) ? port : shell.servers[0].port);
       screens.set(client, screen);
     }
     await shell.submit(screen, line, { record: false });

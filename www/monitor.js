@@ -7,7 +7,9 @@
 //   it is found and a summary;
 // - `--latency`: round trips to the server (PING) for a second: min, max and average in ms.
 // It reads through the page's inspection client (Shell.query), like the inspector, so its
-// commands count in INFO as redis-cli's would. Output is text (textContent) only.
+// commands count in INFO as redis-cli's would; it watches the server of the client tab shown
+// (`redis-cli -p 6380 ...` once that is another server than the first). Output is text
+// (textContent) only.
 
 const STAT_EVERY_MS = 1000;  // redis-cli's default interval
 const STAT_KEEP = 60;        // lines of --stat kept on screen
@@ -186,7 +188,8 @@ export class Monitor {
     const head = el("div", "rp-ins-head");
     head.append(el("h2", "rp-ins-title", "Monitor"), el("span", "rp-ins-sub", "redis-cli's views"));
     const stat = el("section", "rp-mon-part");
-    stat.append(el("h3", "rp-mon-h", "redis-cli --stat"));
+    this.statHead = el("h3", "rp-mon-h", "redis-cli --stat");
+    stat.append(this.statHead);
     this.statOut = el("pre", "rp-mon-out rp-mon-stat");
     this.statOut.setAttribute("aria-live", "off");
     stat.append(this.statOut);
@@ -218,15 +221,22 @@ export class Monitor {
     return (cmds) => this.shell.query(db, cmds).then((r) => r.replies);
   }
 
+  /** redis-cli's options naming the shown tab's server (-p, when not the first) and db (-n). */
+  cliArgs(db = 0) {
+    const port = this.shell.port ?? 6379;
+    return `${port !== 6379 ? `-p ${port} ` : ""}${db ? `-n ${db} ` : ""}`;
+  }
+
   async runTool(label, fn) {
     if (this.busy) return;
     this.busy = true;
     const db = this.shell.current?.db ?? 0;
+    const args = this.cliArgs(db);
     this.dbNote.textContent = `db${db}`;
-    this.toolOut.textContent = `redis-cli ${db ? `-n ${db} ` : ""}${label} …`;
+    this.toolOut.textContent = `redis-cli ${args}${label} …`;
     try {
       const text = await fn();
-      this.toolOut.textContent = `$ redis-cli ${db ? `-n ${db} ` : ""}${label}\n${text}`;
+      this.toolOut.textContent = `$ redis-cli ${args}${label}\n${text}`;
     } catch (e) {
       this.toolOut.textContent = `redis-cli ${label}: ${e.message}`;
     } finally {
@@ -260,10 +270,20 @@ export class Monitor {
     this.lines = [];
     this.requests = 0;
     this.printed = 0;
+    this.statPort = null;
     const tick = async () => {
       try {
+        // Another server's tab shown: its own --stat starts over, as a new redis-cli would.
+        const port = this.shell.port ?? 6379;
+        if (port !== this.statPort) {
+          this.statPort = port;
+          this.lines = [];
+          this.requests = 0;
+          this.printed = 0;
+          this.statHead.textContent = `redis-cli ${this.cliArgs()}--stat`;
+        }
         const [infoR] = await this.shell.query(0, [["INFO"]]).then((r) => r.replies);
-        if (!this.timer) return;
+        if (!this.timer || port !== this.statPort) return;
         if (this.printed++ % 20 === 0) this.lines.push(...STAT_HEADER.split("\n"));
         const { line, requests } = statLine(infoR?.value ?? "", this.requests);
         this.requests = requests;

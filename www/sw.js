@@ -33,6 +33,7 @@ const FILES = [
   "lessons/hyperloglog.json",
   "lessons/keys.json",
   "lessons/lists.json",
+  "lessons/memory.json",
   "lessons/persistence.json",
   "lessons/pubsub.json",
   "lessons/scripting.json",

@@ -53,7 +53,8 @@ test("index.d.ts declares every method the engine's Playground has, and only tho
   `);
   const dts = readFileSync(join(app, "node_modules", "redis-playground", "index.d.ts"), "utf8");
   const body = dts.slice(dts.indexOf("export class Playground {"));
-  const declared = [...body.matchAll(/^ {2}(\w+)\(/gm)].map((m) => m[1]).filter((n) => n !== "constructor");
+  // Methods, and getters (`readonly port: number`).
+  const declared = [...body.matchAll(/^ {2}(?:(\w+)\(|readonly (\w+):)/gm)].map((m) => m[1] ?? m[2]).filter((n) => n !== "constructor");
   assert.deepEqual([...new Set(declared)].sort(), JSON.parse(out));
 });
 
@@ -143,12 +144,15 @@ test("a TypeScript program using the package's types compiles with --strict", ()
     const out: Uint8Array = pg.write(pg.openConnection(), new TextEncoder().encode("PING\\r\\n"));
     const text: string = pg.execute(c, "PING").text;
     const keys: [string, string, number, string, number][] = pg.describeKeys(0, "*", "", 10);
+    const other = new Playground({ port: 6380 });
+    const where: string = other.address;
+    const port: number = other.port;
     const stream = createConnection(pg);
     stream.setNoDelay(true).end();
     const connector = new IoredisConnector({ playground: pg });
     const served: Promise<import("node:net").Server> = serve(pg, { port: 0 });
     let el: RedisPlaygroundElement | null = null;
-    export { v, all, out, text, keys, connector, served, el };
+    export { v, all, out, text, keys, where, port, connector, served, el };
   `);
   const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
   execFileSync(process.execPath, [tsc, "--noEmit", "--strict", "--target", "es2022", "--module", "nodenext",
