@@ -80,7 +80,10 @@ try {
     await page.locator(".rp-servers").click();
     await page.locator(".rp-menu-client").first().hover();
     await page.screenshot({ path: `${DOCS}servers.png` });
-    await page.keyboard.press("Escape");
+    // Removed again, so that the pictures after this one show a page with one server.
+    await page.locator(".rp-menu-remove").click();
+    await page.locator(".rp-notice").getByRole("button", { name: "Remove", exact: true }).click();
+    await page.waitForFunction(() => !document.querySelector(".rp-menu-remove") && document.querySelectorAll(".rp-tab[role=tab]").length === 1);
     await page.close();
   }
   // The monitor: --stat running, --bigkeys over a few keys of every type.
