@@ -131,8 +131,10 @@ export class Playground {
 
   /** Keys per database. */
   keyCounts(): Uint32Array;
-  /** Approximate bytes used by keys and values. */
+  /** Bytes the engine holds: INFO used_memory, the module's allocations. */
   memory(): number;
+  /** The maxmemory limit in bytes (0: none), the eviction policy and the keys evicted so far. */
+  maxmemory(): { limit: number; policy: string; evicted: number };
   /** `[name, type, pttl, encoding, bytes]` for every live key matching (at most `limit`). */
   describeKeys(db: number, pattern: string, type: string, limit: number): [string, string, number, string, number][];
 }
