@@ -218,7 +218,7 @@ impl Aof {
         }
         let ok = self.incr.write_all(&self.buf).is_ok();
         if !ok {
-            eprintln!("redis-playground-server: error writing to the AOF");
+            super::log::warning("error writing to the AOF");
         }
         engine.persist.aof_last_write_ok = ok;
         engine.persist.aof_current_size += self.buf.len() as u64;
@@ -452,10 +452,10 @@ fn replay(
                          'aof-load-truncated' configuration option to yes and restart the server."
                     ));
                 }
-                eprintln!(
-                    "redis-playground-server: !!! Warning: short read while loading the AOF file \
+                super::log::warning(&format!(
+                    "!!! Warning: short read while loading the AOF file \
                      {name}!!! AOF loaded anyway because aof-load-truncated is enabled"
-                );
+                ));
                 // A transaction cut short is dropped whole, as Redis drops it.
                 let keep = in_multi_since.unwrap_or(at);
                 if in_multi_since.is_some() {
