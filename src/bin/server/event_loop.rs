@@ -646,6 +646,7 @@ impl Server {
         }
         if self.argv[0].eq_ignore_ascii_case(b"config") {
             self.limits = Limits::of(&self.engine);
+            super::apply_oom_score_adj(&self.engine.config);
         }
         self.trim_argv(argc);
         // The client's own messages follow its reply; others' wait in their buffers.

@@ -51,9 +51,10 @@ Redis 7.0 re-implemented in Rust, served over TCP. Options are redis-server's:
   --appendonly yes|no    keep an append-only file (Redis 7.0's multi-part layout in
                          --appenddirname, named after --appendfilename; --appendfsync
                          always|everysec|no); with yes it is loaded at start, not dump.rdb
-  --<name> <value...>    any other parameter is set with CONFIG SET; logging and process
-                         options (--loglevel, --logfile ...) are accepted
-                         and ignored
+  --loglevel <level>     debug, verbose, notice (default) or warning
+  --logfile <path>       where the log goes (default: standard output)
+  --<name> <value...>    any other parameter redis-server knows, checked as it checks
+                         it (rename-command and modules are accepted and not followed)
 
 Examples:
        redis-playground-server --port 7777
@@ -435,6 +436,58 @@ fn daemonize(args: &[String], opts: &Options) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// The process's own oom_score_adj before the server changed it, once it has.
+static OOM_BASE: std::sync::Mutex<Option<i64>> = std::sync::Mutex::new(None);
+
+/// `oom-score-adj` and `oom-score-adj-values`, as redis-server applies them at start and after
+/// each CONFIG SET: the value for a master (the first of the three), added to the process's
+/// score from before (`relative`, `yes`) or alone (`absolute`), kept within -1000..=1000; `no`
+/// puts back the score from before.
+pub fn apply_oom_score_adj(config: &Config) {
+    const FILE: &str = "/proc/self/oom_score_adj";
+    let Ok(mut base) = OOM_BASE.lock() else {
+        return;
+    };
+    let mode = config.get_named("oom-score-adj");
+    let value = if mode == "no" {
+        match base.take() {
+            Some(before) => before,
+            None => return,
+        }
+    } else {
+        if base.is_none() {
+            match std::fs::read_to_string(FILE) {
+                Ok(text) => *base = Some(text.trim().parse().unwrap_or(0)),
+                Err(e) => {
+                    log::warning(&format!(
+                        "Unable to read oom_score_adj: {}",
+                        conf::os_reason(&e)
+                    ));
+                    return;
+                }
+            }
+        }
+        let master: i64 = config
+            .get_named("oom-score-adj-values")
+            .split(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let relative = if mode == "absolute" {
+            0
+        } else {
+            base.unwrap_or(0)
+        };
+        (master + relative).clamp(-1000, 1000)
+    };
+    if let Err(e) = std::fs::write(FILE, format!("{value}\n")) {
+        log::warning(&format!(
+            "Unable to write oom_score_adj: {}",
+            conf::os_reason(&e)
+        ));
+    }
+}
+
 /// The pid file this process wrote, removed when it exits.
 static PIDFILE: OnceLock<PathBuf> = OnceLock::new();
 
@@ -488,6 +541,22 @@ fn serve(opts: Options) -> Result<(), String> {
     if listeners.is_empty() {
         return Err("Configured to not listen anywhere, exiting.".into());
     }
+    // As redis-server: the banner once listening, before the data loads, so a start that
+    // then fails has shown its process id (Redis's own test suite waits for it when it starts
+    // a server itself). redis-server shows it when asked to, or on a terminal.
+    if opts.always_show_logo || std::io::stdout().is_terminal() {
+        log::notice(&format!(
+            "redis-playground-server {} (speaks Redis {}) 64 bit, standalone mode, Port: {}, \
+             PID: {}",
+            env!("CARGO_PKG_VERSION"),
+            conf::REDIS_VERSION,
+            opts.port,
+            std::process::id()
+        ));
+    } else {
+        log::notice(&format!("Running mode=standalone, port={}.", opts.port));
+    }
+    log::warning("Server initialized");
     let now = now_ms();
     let mut engine = Engine::new(EngineOptions {
         databases: opts.databases.unwrap_or(16),
@@ -505,6 +574,7 @@ fn serve(opts: Options) -> Result<(), String> {
         engine.config.set_at_startup("enable-debug-command", v);
     }
     apply_config(&mut engine, &opts);
+    apply_oom_score_adj(&engine.config);
     load_users(&mut engine, &opts)?;
     let snapshot = snapshot_path(&opts)?;
     let aof_path = aof::AofPath {
@@ -552,21 +622,6 @@ fn serve(opts: Options) -> Result<(), String> {
         engine.persist.config_file = Some(config_file(path));
     }
     raise_fd_limit(engine.config.maxclients);
-    // The process id is on the start banner, which Redis's own test suite waits for when it
-    // starts a server itself (redis-server shows it when asked to, or on a terminal).
-    if opts.always_show_logo || std::io::stdout().is_terminal() {
-        log::notice(&format!(
-            "redis-playground-server {} (speaks Redis {}) 64 bit, standalone mode, Port: {}, \
-             PID: {}",
-            env!("CARGO_PKG_VERSION"),
-            conf::REDIS_VERSION,
-            opts.port,
-            std::process::id()
-        ));
-    } else {
-        log::notice(&format!("Running mode=standalone, port={}.", opts.port));
-    }
-    log::warning("Server initialized");
     log::notice("Ready to accept connections");
     event_loop::run(listeners, engine, now_ms, aof_path, aof)
 }
