@@ -1100,13 +1100,11 @@ fn validate_startup(name: &str, kind: Kind, raw: &[u8]) -> Result<String, String
         "appendfilename" => return base_name(name, "filename"),
         "appenddirname" => return base_name(name, "dirname"),
         "unixsocketperm" => {
-            // An octal number, shown in octal.
+            // An octal number (as strtoll reads one, sign included), shown in octal.
             let text = std::str::from_utf8(raw).unwrap_or("");
-            let v = u32::from_str_radix(text, 8)
-                .ok()
-                .filter(|_| !text.is_empty() && !text.starts_with(['+', '-']))
-                .ok_or("argument couldn't be parsed into an integer")?;
-            if v > 0o777 {
+            let v = i64::from_str_radix(text, 8)
+                .map_err(|_| "argument couldn't be parsed as an octal number")?;
+            if !(0..=0o777).contains(&v) {
                 return Err("argument must be between 0 and 777 inclusive".into());
             }
             return Ok(format!("{v:o}"));
@@ -1367,6 +1365,61 @@ pub fn save_rules(save: &str) -> Vec<(i64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn load(c: &mut Config, name: &str, args: &[&str]) -> Result<String, String> {
+        let p = lookup(name.as_bytes()).expect("a parameter");
+        let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+        c.load(p, &args).map(|()| c.get(p))
+    }
+
+    #[test]
+    fn config_file_lines_read_as_redis_reads_them() {
+        let mut c = Config {
+            save: "3600 1".into(),
+            ..Config::default()
+        };
+        assert_eq!(load(&mut c, "save", &["900", "1"]).as_deref(), Ok("900 1"));
+        assert_eq!(
+            load(&mut c, "save", &["300 10"]).as_deref(),
+            Ok("900 1 300 10")
+        );
+        assert_eq!(load(&mut c, "save", &[""]).as_deref(), Ok(""));
+        assert_eq!(
+            load(&mut c, "save", &["1"]),
+            Err("Invalid save parameters".into())
+        );
+        assert_eq!(load(&mut c, "daemonize", &["YES"]).as_deref(), Ok("yes"));
+        assert_eq!(
+            load(&mut c, "daemonize", &["maybe"]),
+            Err("argument must be 'yes' or 'no'".into())
+        );
+        assert_eq!(
+            load(&mut c, "unixsocketperm", &["0700"]).as_deref(),
+            Ok("700")
+        );
+        assert_eq!(
+            load(&mut c, "unixsocketperm", &["999"]),
+            Err("argument couldn't be parsed as an octal number".into())
+        );
+        assert_eq!(
+            load(&mut c, "dbfilename", &["a/b"]),
+            Err("dbfilename can't be a path, just a filename".into())
+        );
+        assert_eq!(
+            load(&mut c, "maxmemory", &["1", "2"]),
+            Err("wrong number of arguments".into())
+        );
+        assert_eq!(
+            load(&mut c, "slaveof", &["h", "x"]),
+            Err("Invalid master port".into())
+        );
+        assert_eq!(
+            load(&mut c, "shutdown-on-sigterm", &["now", "force"]).as_deref(),
+            Ok("now force")
+        );
+        assert!(load(&mut c, "shutdown-on-sigint", &["save nosave"]).is_err());
+        assert_eq!(load(&mut c, "bind", &["a", "b"]).as_deref(), Ok("a b"));
+    }
 
     #[test]
     fn notify_flags_normalise_as_redis() {
