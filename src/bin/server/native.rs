@@ -312,6 +312,7 @@ pub fn main() -> ExitCode {
         }
     };
     let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let start_dir = cwd.clone();
     let mut opts = match parse_args(&args, &read_file, cwd) {
         Ok(Action::Help) => {
             print!("{USAGE}");
@@ -354,7 +355,15 @@ pub fn main() -> ExitCode {
         Some(opts.logfile.clone()),
     );
     if opts.daemonize {
-        return daemonize(&args, &opts);
+        if std::env::var_os(DAEMON_CHILD).is_none() {
+            return daemonize(&args, &opts, &start_dir);
+        }
+        // As redis-server: a server in the background writes a pid file, the default one
+        // unless the configuration names another.
+        if opts.pidfile.is_none() {
+            opts.pidfile = Some(DEFAULT_PIDFILE.into());
+            opts.check.set_at_startup("pidfile", DEFAULT_PIDFILE);
+        }
     }
     log::warning("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
     log::warning(&format!(
@@ -380,9 +389,16 @@ pub fn main() -> ExitCode {
     }
 }
 
-/// `--daemonize yes`: std cannot fork, so start a copy of this program in the background with
-/// `--daemonize no`, and return once it accepts connections (scripts connect right after).
-fn daemonize(args: &[String], opts: &Options) -> ExitCode {
+/// Set in the environment of the copy `daemonize` starts: it is the server in the background.
+const DAEMON_CHILD: &str = "REDIS_PLAYGROUND_DAEMON_CHILD";
+
+/// redis-server's pid file when it runs in the background without `pidfile`.
+const DEFAULT_PIDFILE: &str = "/var/run/redis.pid";
+
+/// `--daemonize yes`: std cannot fork, so start a copy of this program in the background (with
+/// the same arguments, so CONFIG GET daemonize says yes), and return once it accepts
+/// connections (scripts connect right after).
+fn daemonize(args: &[String], opts: &Options, start_dir: &Path) -> ExitCode {
     let exe = match std::env::current_exe() {
         Ok(p) => p,
         Err(e) => {
@@ -390,10 +406,10 @@ fn daemonize(args: &[String], opts: &Options) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut child_args: Vec<String> = args.to_vec();
-    child_args.extend(["--daemonize".to_string(), "no".to_string()]);
     let child = std::process::Command::new(exe)
-        .args(&child_args)
+        .args(args)
+        .current_dir(start_dir)
+        .env(DAEMON_CHILD, "1")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
