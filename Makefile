@@ -3,14 +3,14 @@ SHELL := /bin/bash
 PORT ?= 8080
 WASM := target/wasm32-unknown-unknown/release/redis_playground.wasm
 
-.PHONY: play test setup build wasm serve server bench fuzz fuzz-diff test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e test-package package test-redis test-redis-update redis-suite-server clean
+.PHONY: play test setup build wasm serve server bench fuzz fuzz-diff test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e test-package package test-redis test-redis-update test-redis-normal test-redis-normal-update redis-suite-server clean
 
 ## Set up everything missing, build the wasm, serve the page on 127.0.0.1 and print its address.
 play: wasm
 	@scripts/serve.sh $(PORT)
 
 ## Set up everything missing, then run every test.
-test: setup test-fmt test-clippy test-rust test-redis test-wasm-build test-wasm test-e2e test-package
+test: setup test-fmt test-clippy test-rust test-redis test-redis-normal test-wasm-build test-wasm test-e2e test-package
 
 setup:
 	@scripts/setup.sh
@@ -77,6 +77,23 @@ test-redis: redis-suite-server
 ## Rewrites tests/redis-suite/passing.txt with the tests that pass in each of 3 runs.
 test-redis-update: redis-suite-server
 	scripts/redis-suite.py $(REDIS_SUITE_ARGS) --update --runs 3
+
+# The same suite in normal mode: it starts the native server itself (as src/redis-server, with
+# tests/assets/default.conf and each test's overrides) for every server a test needs, so the
+# units that restart, reconfigure or kill their server run too. Without REDIS_UNITS it runs
+# NORMAL_UNITS of scripts/redis-suite.py (chosen to keep `make test` short); REDIS_UNITS=unit/x
+# runs others (replication is left out: its tests are denied by tag). Its ratchet is
+# tests/redis-suite/passing-normal.txt.
+REDIS_NORMAL_ARGS = --normal --server $(REDIS_SERVER) --suite $(REDIS_SUITE) --jobs $(REDIS_JOBS) \
+	--units "$(REDIS_UNITS)" --results target/redis-suite/results-normal.tsv \
+	--ratchet tests/redis-suite/passing-normal.txt --hangs tests/redis-suite/hangs-normal.txt
+
+test-redis-normal: redis-suite-server
+	scripts/redis-suite.py $(REDIS_NORMAL_ARGS)
+
+## Rewrites tests/redis-suite/passing-normal.txt with the tests that pass in each of 3 runs.
+test-redis-normal-update: redis-suite-server
+	scripts/redis-suite.py $(REDIS_NORMAL_ARGS) --update --runs 3
 
 # An optimized build that is quick to make (profile.suite in Cargo.toml).
 redis-suite-server:

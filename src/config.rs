@@ -10,6 +10,9 @@
 // the slow log and latency thresholds), and SipHash made those lookups a hot spot.
 use hashbrown::HashMap;
 
+#[path = "config_rewrite.rs"]
+pub mod rewrite;
+
 /// How a parameter's value is parsed and validated.
 #[derive(Clone, Copy, Debug)]
 pub enum Kind {
@@ -39,6 +42,8 @@ pub enum Kind {
     Percentiles,
     /// `oom-score-adj-values`: three integers between -2000 and 2000.
     OomScoreAdjValues,
+    /// `shutdown-on-sigint`/`-sigterm`: `default`, or any of the listed flags together.
+    ShutdownFlags,
 }
 
 /// One configuration parameter.
@@ -452,18 +457,8 @@ pub const PARAMS: &[Param] = &[
         "512",
     ),
     p("set-proc-title", None, Kind::Immutable, "yes"),
-    p(
-        "shutdown-on-sigint",
-        None,
-        Kind::Enum(&["default", "save", "nosave", "now", "force"]),
-        "default",
-    ),
-    p(
-        "shutdown-on-sigterm",
-        None,
-        Kind::Enum(&["default", "save", "nosave", "now", "force"]),
-        "default",
-    ),
+    p("shutdown-on-sigint", None, Kind::ShutdownFlags, "default"),
+    p("shutdown-on-sigterm", None, Kind::ShutdownFlags, "default"),
     p("shutdown-timeout", None, Kind::Int(0, 2147483647), "10"),
     p(
         "slowlog-log-slower-than",
@@ -615,6 +610,9 @@ pub struct Config {
     pub port: i64,
     /// `bind`, space-separated addresses.
     pub bind: String,
+    /// Whether a config file being read has had a `save` line yet: the first one replaces
+    /// the default rules, later ones add to them.
+    save_loaded: bool,
     /// Every other parameter by canonical name, as CONFIG GET prints it.
     others: HashMap<&'static str, String>,
 }
@@ -646,6 +644,7 @@ impl Default for Config {
             save: String::new(),
             port: 6379,
             bind: "* -::*".into(),
+            save_loaded: false,
             others: PARAMS
                 .iter()
                 .filter(|p| !typed(p.name))
@@ -866,9 +865,93 @@ impl Config {
             Kind::ClientOutputBufferLimit => self.client_output_buffer_limit(raw)?,
             Kind::Percentiles => parse_percentiles(raw)?,
             Kind::OomScoreAdjValues => parse_oom_values(raw)?,
+            Kind::ShutdownFlags => parse_shutdown_flags(raw)?,
         };
         self.store(param.name, canonical);
         Ok(())
+    }
+
+    /// Reads one directive of a config file (or of the command line, which redis-server
+    /// reads as more lines of it): `args` are the words after the name. Unlike CONFIG SET this
+    /// also sets the parameters fixed at start-up, takes several words for the multi-word
+    /// parameters (`save 900 1 300 10`, or all of them quoted as one word), and adds the rules
+    /// of each `save` line to those of the lines before. The error is the reason redis-server
+    /// prints under the offending line.
+    pub fn load(&mut self, param: &Param, args: &[Vec<u8>]) -> Result<(), String> {
+        const WRONG_ARITY: &str = "wrong number of arguments";
+        if !MULTI_WORD.contains(&param.name) {
+            let [value] = args else {
+                return Err(WRONG_ARITY.into());
+            };
+            return match startup_kind(param) {
+                Some(kind) => {
+                    let stored = validate_startup(param.name, kind, value)?;
+                    self.store(param.name, stored);
+                    Ok(())
+                }
+                None => self.set(param, value),
+            };
+        }
+        // One non-empty word holding them all is split as the line itself would be.
+        let split;
+        let words: &[Vec<u8>] = match args {
+            [one] if !one.is_empty() => {
+                split = crate::protocol::inline::split_args(one)
+                    .map_err(|_| "Unbalanced quotes in configuration line".to_string())?;
+                &split
+            }
+            _ => args,
+        };
+        match param.name {
+            "save" => {
+                let words: &[Vec<u8>] = match words {
+                    [one] if one.is_empty() => &[],
+                    w => w,
+                };
+                let joined = words.join(&b' ');
+                let rules = parse_save(&joined).ok_or("Invalid save parameters")?;
+                // `save ""` clears every rule; the first line replaces the default rules.
+                self.save = if self.save_loaded && !words.is_empty() && !self.save.is_empty() {
+                    format!("{} {rules}", self.save)
+                } else {
+                    rules
+                };
+                self.save_loaded = true;
+                Ok(())
+            }
+            "bind" => {
+                if words.len() > 16 {
+                    return Err("Too many bind addresses specified.".into());
+                }
+                let addrs: Vec<String> = match words {
+                    [one] if one.is_empty() => Vec::new(),
+                    w => w
+                        .iter()
+                        .map(|a| String::from_utf8_lossy(a).into_owned())
+                        .collect(),
+                };
+                self.bind = addrs.join(" ");
+                Ok(())
+            }
+            "replicaof" => {
+                let [host, port] = words else {
+                    return Err(WRONG_ARITY.into());
+                };
+                if host.eq_ignore_ascii_case(b"no") && port.eq_ignore_ascii_case(b"one") {
+                    self.store(param.name, String::new());
+                    return Ok(());
+                }
+                let port = crate::util::parse_i64(port)
+                    .filter(|p| (0..=65535).contains(p))
+                    .ok_or("Invalid master port")?;
+                self.store(
+                    param.name,
+                    format!("{} {port}", String::from_utf8_lossy(host)),
+                );
+                Ok(())
+            }
+            _ => self.set(param, &words.join(&b' ')),
+        }
     }
 
     /// Puts a validated value into its typed field or the text table.
@@ -957,6 +1040,89 @@ impl Config {
     }
 }
 
+/// Parameters a config line gives as several words (`save 900 1 300 10`, `bind a b`).
+const MULTI_WORD: &[&str] = &[
+    "save",
+    "client-output-buffer-limit",
+    "oom-score-adj-values",
+    "bind",
+    "replicaof",
+    "latency-tracking-info-percentiles",
+    "shutdown-on-sigint",
+    "shutdown-on-sigterm",
+];
+
+/// How a parameter CONFIG SET refuses to change (fixed at start-up, or protected) is read
+/// from a config file; `None` for the others, read as CONFIG SET reads them.
+fn startup_kind(param: &Param) -> Option<Kind> {
+    const ACTION: Kind = Kind::Enum(&["no", "yes", "local"]);
+    if !matches!(param.kind, Kind::Immutable | Kind::Protected) {
+        return None;
+    }
+    Some(match param.name {
+        "always-show-logo"
+        | "cluster-enabled"
+        | "daemonize"
+        | "disable-thp"
+        | "io-threads-do-reads"
+        | "rdbchecksum"
+        | "set-proc-title"
+        | "syslog-enabled" => Kind::Bool,
+        "databases" | "tcp-backlog" => {
+            Kind::Int(if param.name == "databases" { 1 } else { 0 }, 2147483647)
+        }
+        "io-threads" => Kind::Int(1, 128),
+        "cluster-port" => Kind::Int(0, 65535),
+        "socket-mark-id" => Kind::Int(0, 4294967295),
+        "enable-debug-command" | "enable-module-command" | "enable-protected-configs" => ACTION,
+        "supervised" => Kind::Enum(&["upstart", "systemd", "auto", "no"]),
+        "syslog-facility" => Kind::Enum(&[
+            "user", "local0", "local1", "local2", "local3", "local4", "local5", "local6", "local7",
+        ]),
+        _ => Kind::Str,
+    })
+}
+
+/// A value for a parameter fixed at start-up, checked as redis-server checks it when reading
+/// its config file; the text CONFIG GET then prints.
+fn validate_startup(name: &str, kind: Kind, raw: &[u8]) -> Result<String, String> {
+    let base_name = |what: &str, noun: &str| -> Result<String, String> {
+        if raw.is_empty() && what != "dbfilename" {
+            return Err(format!("{what} can't be empty"));
+        }
+        if raw.contains(&b'/') {
+            return Err(format!("{what} can't be a path, just a {noun}"));
+        }
+        Ok(String::from_utf8_lossy(raw).into_owned())
+    };
+    match name {
+        "dbfilename" => return base_name(name, "filename"),
+        "appendfilename" => return base_name(name, "filename"),
+        "appenddirname" => return base_name(name, "dirname"),
+        "unixsocketperm" => {
+            // An octal number (as strtoll reads one, sign included), shown in octal.
+            let text = std::str::from_utf8(raw).unwrap_or("");
+            let v = i64::from_str_radix(text, 8)
+                .map_err(|_| "argument couldn't be parsed as an octal number")?;
+            if !(0..=0o777).contains(&v) {
+                return Err("argument must be between 0 and 777 inclusive".into());
+            }
+            return Ok(format!("{v:o}"));
+        }
+        _ => {}
+    }
+    let mut scratch = Config::default();
+    let param = Param {
+        name: "startup",
+        alias: None,
+        kind,
+        default: "",
+        hidden: true,
+    };
+    scratch.set(&param, raw)?;
+    Ok(scratch.get(&param))
+}
+
 /// Redis's `memtoull`: decimal digits and an optional unit (`b`, `k`, `kb`, `m`, `mb`, `g`,
 /// `gb`, any case; `k` is 1000 and `kb` 1024). No sign, no spaces, no fraction. An empty
 /// number counts as 0, and an over-long one saturates before the unit multiplies it, as
@@ -1002,6 +1168,50 @@ fn parse_mem_or_percent(raw: &[u8]) -> Result<String, String> {
     }
     Ok(v.to_string())
 }
+
+/// The shutdown flags in the order CONFIG GET lists them; `default` is none of them.
+const SHUTDOWN_FLAGS: [&str; 4] = ["save", "nosave", "now", "force"];
+
+/// `default`, or flags separated by single spaces; CONFIG GET lists the flags set, in
+/// [`SHUTDOWN_FLAGS`] order.
+fn parse_shutdown_flags(raw: &[u8]) -> Result<String, String> {
+    let mut set = [false; 4];
+    let words: Vec<&[u8]> = if raw.is_empty() {
+        Vec::new()
+    } else {
+        raw.split(|&c| c == b' ').collect()
+    };
+    if words.is_empty() {
+        return Err(SHUTDOWN_FLAGS_ERR.into());
+    }
+    for w in words {
+        if w.eq_ignore_ascii_case(b"default") {
+            continue;
+        }
+        let i = SHUTDOWN_FLAGS
+            .iter()
+            .position(|f| f.as_bytes().eq_ignore_ascii_case(w))
+            .ok_or(SHUTDOWN_FLAGS_ERR)?;
+        set[i] = true;
+    }
+    if set[0] && set[1] {
+        return Err("shutdown options SAVE and NOSAVE can't be used simultaneously".into());
+    }
+    let names: Vec<&str> = SHUTDOWN_FLAGS
+        .iter()
+        .zip(set)
+        .filter(|(_, on)| *on)
+        .map(|(f, _)| *f)
+        .collect();
+    Ok(if names.is_empty() {
+        "default".into()
+    } else {
+        names.join(" ")
+    })
+}
+
+const SHUTDOWN_FLAGS_ERR: &str =
+    "argument(s) must be one of the following: default, save, nosave, now, force";
 
 /// `save`: empty, or space-separated pairs `seconds changes` with seconds >= 1.
 fn parse_save(raw: &[u8]) -> Option<String> {
@@ -1155,6 +1365,61 @@ pub fn save_rules(save: &str) -> Vec<(i64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn load(c: &mut Config, name: &str, args: &[&str]) -> Result<String, String> {
+        let p = lookup(name.as_bytes()).expect("a parameter");
+        let args: Vec<Vec<u8>> = args.iter().map(|a| a.as_bytes().to_vec()).collect();
+        c.load(p, &args).map(|()| c.get(p))
+    }
+
+    #[test]
+    fn config_file_lines_read_as_redis_reads_them() {
+        let mut c = Config {
+            save: "3600 1".into(),
+            ..Config::default()
+        };
+        assert_eq!(load(&mut c, "save", &["900", "1"]).as_deref(), Ok("900 1"));
+        assert_eq!(
+            load(&mut c, "save", &["300 10"]).as_deref(),
+            Ok("900 1 300 10")
+        );
+        assert_eq!(load(&mut c, "save", &[""]).as_deref(), Ok(""));
+        assert_eq!(
+            load(&mut c, "save", &["1"]),
+            Err("Invalid save parameters".into())
+        );
+        assert_eq!(load(&mut c, "daemonize", &["YES"]).as_deref(), Ok("yes"));
+        assert_eq!(
+            load(&mut c, "daemonize", &["maybe"]),
+            Err("argument must be 'yes' or 'no'".into())
+        );
+        assert_eq!(
+            load(&mut c, "unixsocketperm", &["0700"]).as_deref(),
+            Ok("700")
+        );
+        assert_eq!(
+            load(&mut c, "unixsocketperm", &["999"]),
+            Err("argument couldn't be parsed as an octal number".into())
+        );
+        assert_eq!(
+            load(&mut c, "dbfilename", &["a/b"]),
+            Err("dbfilename can't be a path, just a filename".into())
+        );
+        assert_eq!(
+            load(&mut c, "maxmemory", &["1", "2"]),
+            Err("wrong number of arguments".into())
+        );
+        assert_eq!(
+            load(&mut c, "slaveof", &["h", "x"]),
+            Err("Invalid master port".into())
+        );
+        assert_eq!(
+            load(&mut c, "shutdown-on-sigterm", &["now", "force"]).as_deref(),
+            Ok("now force")
+        );
+        assert!(load(&mut c, "shutdown-on-sigint", &["save nosave"]).is_err());
+        assert_eq!(load(&mut c, "bind", &["a", "b"]).as_deref(), Ok("a b"));
+    }
 
     #[test]
     fn notify_flags_normalise_as_redis() {

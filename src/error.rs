@@ -110,8 +110,6 @@ errors! {
     DEBUG_PROTOCOL_TYPE = "ERR Wrong protocol type name. Please use one of the following: string|integer|double|bignum|null|array|set|map|attrib|push|verbatim|true|false";
     /// A reply type a RESP2 client cannot receive (DEBUG PROTOCOL PUSH).
     RESP2_NOT_SUPPORTED = "ERR RESP2 is not supported by this command";
-    /// DEBUG CONFIG-REWRITE-FORCE-ALL: the server was started without a config file.
-    DEBUG_REWRITE_NO_FILE = "ERR CONFIG-REWRITE-FORCE-ALL failed: Bad address";
     /// DEBUG CLIENT-EVICTION while maxmemory-clients is 0.
     DEBUG_NO_CLIENT_EVICTION = "ERR maxmemory-clients is disabled.";
     /// DEBUG MALLCTL of a name the allocator does not know.
@@ -338,6 +336,18 @@ pub fn latency_no_samples(event: &[u8]) -> CmdError {
 }
 
 /// `ERR CONFIG SET failed (possibly related to argument '<name>') - <why>`.
+/// CONFIG REWRITE could not read or write the config file: the system's reason.
+pub fn config_rewrite_failed(why: &str) -> CmdError {
+    CmdError::new(sanitize(&format!("ERR Rewriting config file: {why}")))
+}
+
+/// DEBUG CONFIG-REWRITE-FORCE-ALL could not read or write the config file.
+pub fn debug_rewrite_failed(why: &str) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR CONFIG-REWRITE-FORCE-ALL failed: {why}"
+    )))
+}
+
 pub fn config_set_failed(name: &[u8], why: &str) -> CmdError {
     CmdError::new(sanitize(&format!(
         "ERR CONFIG SET failed (possibly related to argument '{}') - {}",

@@ -658,12 +658,12 @@ fn command_line_flags() {
                     "--appendonly",
                     "no",
                     "--loglevel",
-                    "warning",
+                    "notice",
                     "--databases",
                     "2",
                 ])
                 .stdin(Stdio::piped())
-                .stderr(Stdio::piped())
+                .stdout(Stdio::piped())
                 .spawn()
                 .expect("start");
             let config = format!("# test\nport {port}\nbind 127.0.0.1\nsave \"\"\n");

@@ -36,16 +36,16 @@ impl Server {
                 .arg("--dir")
                 .arg(dir)
                 .args(extra)
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
                 .spawn()
                 .expect("start redis-playground-server");
-            let stderr = child.stderr.take().expect("stderr piped");
-            let mut lines = BufReader::new(stderr).lines();
+            let stdout = child.stdout.take().expect("stdout piped");
+            let mut lines = BufReader::new(stdout).lines();
             let mut seen = Vec::new();
             let ready = lines.by_ref().map_while(Result::ok).any(|l| {
                 seen.push(l.clone());
-                l.contains("ready to accept")
+                l.contains("Ready to accept connections")
             });
             std::thread::spawn(move || lines.for_each(drop));
             if ready {
@@ -54,7 +54,7 @@ impl Server {
             let _ = child.kill();
             let _ = child.wait();
             last = seen.join("\n");
-            if !last.contains("could not bind") {
+            if !last.contains("Failed listening on port") {
                 break;
             }
         }

@@ -191,7 +191,7 @@ fn a_corrupt_snapshot_stops_the_start() {
             .output()
             .expect("run");
         assert!(!out.status.success(), "started over a corrupt snapshot");
-        let err = String::from_utf8_lossy(&out.stderr);
+        let err = String::from_utf8_lossy(&out.stdout);
         assert!(err.contains("Fatal error loading the DB"), "{}", err);
         assert_eq!(
             std::fs::read(&file).unwrap(),

@@ -263,7 +263,11 @@ fn debug(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             ok
         }
         ("stringmatch-test", 2) => Ok(Reply::status("Apparently Redis did not crash: test passed")),
-        ("config-rewrite-force-all", 2) => Err(error::DEBUG_REWRITE_NO_FILE),
+        ("config-rewrite-force-all", 2) => {
+            super::server::rewrite_config_file(ctx, true)
+                .map_err(|why| error::debug_rewrite_failed(&why))?;
+            ok
+        }
         ("client-eviction", 2) => Err(error::DEBUG_NO_CLIENT_EVICTION),
         ("mallctl" | "mallctl-str", 3..) => Err(error::DEBUG_MALLCTL_UNKNOWN),
         ("replybuffer", 4) => {

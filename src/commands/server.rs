@@ -331,9 +331,32 @@ fn config_resetstat(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-/// `CONFIG REWRITE` → an error: there is no config file to write.
-fn config_rewrite(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
-    Err(error::NO_CONFIG_FILE)
+/// `CONFIG REWRITE` → `+OK` once the config file the server started with holds the current
+/// configuration (see `config::rewrite`); an error when it started without one.
+fn config_rewrite(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    if ctx.eng.persist.config_file.is_none() {
+        return Err(error::NO_CONFIG_FILE);
+    }
+    rewrite_config_file(ctx, false).map_err(|why| error::config_rewrite_failed(&why))?;
+    Ok(Reply::ok())
+}
+
+/// Writes the configuration into the host's config file (every parameter with `force_all`);
+/// the error is the system's reason (`Bad address` without a file, as redis-server's).
+pub(crate) fn rewrite_config_file(ctx: &mut Ctx, force_all: bool) -> Result<(), String> {
+    let Some(file) = &ctx.eng.persist.config_file else {
+        return Err("Bad address".into());
+    };
+    let old = (file.read)()?;
+    // Users kept in an ACL file stay there; otherwise the config file holds them.
+    let users = ctx
+        .eng
+        .config
+        .get_named("aclfile")
+        .is_empty()
+        .then(|| ctx.eng.acl.list());
+    let new = config::rewrite::rewrite(&old, &ctx.eng.config, users.as_deref(), force_all);
+    (file.write)(&new)
 }
 
 /// `CONFIG HELP` → array of help lines.

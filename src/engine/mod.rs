@@ -54,7 +54,9 @@ pub use call::{error_reply, resolve, Rejected};
 pub use clients::{Client, ClientId, ReplyMode};
 pub use ctx::Ctx;
 pub use pause::Pause;
-pub use persist::{Persistence, SaveFailed, SaveRequest, SnapshotReader, SnapshotWriter};
+pub use persist::{
+    ConfigFile, Persistence, SaveFailed, SaveRequest, SnapshotReader, SnapshotWriter,
+};
 
 use crate::commands;
 use crate::config::Config;

@@ -69,6 +69,21 @@ pub struct Persistence {
     pub aof_current_size: u64,
     /// The base file's size at the last rewrite or start (aof_base_size).
     pub aof_base_size: u64,
+    /// The host's config file, for CONFIG REWRITE (none: the server started without one).
+    pub config_file: Option<ConfigFile>,
+}
+
+/// Reads a config file's current text: empty when the file is gone; the error is the
+/// system's reason.
+pub type ConfigRead = Box<dyn Fn() -> Result<String, String>>;
+
+/// Replaces a config file with a text, atomically; the error is the system's reason.
+pub type ConfigWrite = Box<dyn Fn(&str) -> Result<(), String>>;
+
+/// A config file the host reads and replaces whole (CONFIG REWRITE).
+pub struct ConfigFile {
+    pub read: ConfigRead,
+    pub write: ConfigWrite,
 }
 
 impl Default for Persistence {
@@ -93,6 +108,7 @@ impl Default for Persistence {
             aof_last_write_ok: true,
             aof_current_size: 0,
             aof_base_size: 0,
+            config_file: None,
         }
     }
 }

@@ -333,8 +333,8 @@ impl OurServer {
             let port = free_port();
             let mut child = our_server_command(port)
                 .args(args)
-                .stdout(Stdio::null())
-                .stderr(Stdio::piped())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
                 .spawn()
                 .expect("start redis-playground-server");
             if wait_ready(&mut child) {
@@ -361,18 +361,19 @@ pub fn our_server_command(port: u16) -> Command {
     cmd
 }
 
-/// Waits until a server says it listens (true) or exits (false), reading its stderr.
-/// Connecting is no proof: someone else may own the port. Its stderr is drained afterwards so
+/// Waits until a server says it listens (true) or exits (false), reading its log on standard
+/// output as redis-server writes it with `logfile ""`.
+/// Connecting is no proof: someone else may own the port. Its output is drained afterwards so
 /// the server never blocks writing a warning.
 pub fn wait_ready(child: &mut Child) -> bool {
-    let Some(stderr) = child.stderr.take() else {
+    let Some(stdout) = child.stdout.take() else {
         return false;
     };
-    let mut lines = BufReader::new(stderr).lines();
+    let mut lines = BufReader::new(stdout).lines();
     let ready = lines
         .by_ref()
         .map_while(Result::ok)
-        .any(|l| l.contains("ready to accept"));
+        .any(|l| l.contains("Ready to accept connections"));
     std::thread::spawn(move || lines.for_each(drop));
     ready
 }

@@ -222,7 +222,7 @@ impl Aof {
         }
         let ok = self.incr.write_all(&self.buf).is_ok();
         if !ok {
-            eprintln!("redis-playground-server: error writing to the AOF");
+            super::log::warning("error writing to the AOF");
         }
         engine.persist.aof_last_write_ok = ok;
         engine.persist.aof_current_size += self.buf.len() as u64;
@@ -489,6 +489,12 @@ fn replay(
                 if argv.is_empty() {
                     return Err(bad());
                 }
+                if redis_playground::commands::find(&argv[0]).is_none() {
+                    return Err(format!(
+                        "Unknown command '{}' reading the append only file {name}",
+                        String::from_utf8_lossy(&argv[0])
+                    ));
+                }
                 if argv[0].eq_ignore_ascii_case(b"multi") {
                     in_multi_since = Some(at);
                 } else if argv[0].eq_ignore_ascii_case(b"exec") {
@@ -497,37 +503,46 @@ fn replay(
                 engine.execute(client, &argv, now_ms);
                 at += used;
             }
-            Ok(None) => {
-                if !truncate {
-                    return Err(format!(
-                        "Unexpected end of file reading the append only file {name}. You can: \
-                         1) Make a backup of your AOF file, then use ./redis-check-aof --fix \
-                         <filename.manifest>. 2) Alternatively you can set the \
-                         'aof-load-truncated' configuration option to yes and restart the server."
-                    ));
-                }
-                eprintln!(
-                    "redis-playground-server: !!! Warning: short read while loading the AOF file \
-                     {name}!!! AOF loaded anyway because aof-load-truncated is enabled"
-                );
-                // A transaction cut short is dropped whole, as Redis drops it.
-                let keep = in_multi_since.unwrap_or(at);
-                if in_multi_since.is_some() {
-                    engine.execute(client, &[b"DISCARD".to_vec()], now_ms);
-                }
-                if let Ok(f) = OpenOptions::new().write(true).open(full) {
-                    let _ = f.set_len(keep as u64);
-                    let _ = f.sync_all();
-                }
-                return Ok(true);
-            }
+            Ok(None) => break,
             Err(_) => return Err(bad()),
         }
     }
-    if in_multi_since.is_some() {
-        // A MULTI whose EXEC never came: nothing of it applies.
-        engine.execute(client, &[b"DISCARD".to_vec()], now_ms);
+    if at >= bytes.len() && in_multi_since.is_none() {
+        return Ok(true);
     }
+    // The file ends inside a command, or inside a transaction whose EXEC never came: the
+    // transaction goes whole, and the file is cut there when aof-load-truncated allows.
+    let keep = match in_multi_since {
+        Some(since) => {
+            super::log::warning(&format!(
+                "Revert incomplete MULTI/EXEC transaction in AOF file {name}"
+            ));
+            engine.execute(client, &[b"DISCARD".to_vec()], now_ms);
+            since
+        }
+        None => at,
+    };
+    if !truncate {
+        return Err(format!(
+            "Unexpected end of file reading the append only file {name}. You can: \
+             1) Make a backup of your AOF file, then use ./redis-check-aof --fix \
+             <filename.manifest>. 2) Alternatively you can set the \
+             'aof-load-truncated' configuration option to yes and restart the server."
+        ));
+    }
+    super::log::warning(&format!(
+        "!!! Warning: short read while loading the AOF file {name}!!!"
+    ));
+    super::log::warning(&format!(
+        "!!! Truncating the AOF {name} at offset {keep} !!!"
+    ));
+    if let Ok(f) = OpenOptions::new().write(true).open(full) {
+        let _ = f.set_len(keep as u64);
+        let _ = f.sync_all();
+    }
+    super::log::warning(&format!(
+        "AOF {name} loaded anyway because aof-load-truncated is enabled"
+    ));
     Ok(true)
 }
 

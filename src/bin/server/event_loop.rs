@@ -255,12 +255,12 @@ pub fn run(
         {
             Ok(()) => Some(sig),
             Err(e) => {
-                eprintln!("Warning: signals are not handled: {e}");
+                super::log::warning(&format!("Warning: signals are not handled: {e}"));
                 None
             }
         },
         Err(e) => {
-            eprintln!("Warning: signals are not handled: {e}");
+            super::log::warning(&format!("Warning: signals are not handled: {e}"));
             None
         }
     };
@@ -408,7 +408,7 @@ impl Server {
                 // next tick tries again (no new event may come for them).
                 Err(e) => {
                     if !self.accept_failing {
-                        eprintln!("Error accepting a client connection: {e}");
+                        super::log::warning(&format!("Error accepting a client connection: {e}"));
                     }
                     self.accept_failing = true;
                     return;
@@ -454,7 +454,7 @@ impl Server {
                 )
             });
         if let Err(e) = done {
-            eprintln!("register: {e}");
+            super::log::warning(&format!("register: {e}"));
             self.free.push(slot);
             self.engine.close_client(conn.id);
             return;
@@ -533,11 +533,11 @@ impl Server {
                 .clients
                 .get(&id)
                 .map_or(String::new(), |c| c.addr.clone());
-            eprintln!(
+            super::log::warning(&format!(
                 "Closing client that reached max query buffer length: id={id} addr={addr} \
                  qbuf={} (qbuf initial bytes: \"{head}\")",
                 conn.input.len()
-            );
+            ));
             self.close(slot);
         }
     }
@@ -636,19 +636,22 @@ impl Server {
             Err(_) => {
                 // A bug in a handler must not take the other clients down: drop this one.
                 let name = String::from_utf8_lossy(&self.argv[0]).into_owned();
-                eprintln!("client {id}: command '{name}' panicked; closing the connection");
+                super::log::warning(&format!(
+                    "client {id}: command '{name}' panicked; closing the connection"
+                ));
                 failed = true;
             }
         }
         if self.engine.shutdown_requested {
             // SHUTDOWN saved first when it had to (see the command); every connection closes
             // with the process, as redis-server's do.
-            eprintln!("SHUTDOWN requested by client {id}: exiting");
+            super::log::warning("User requested shutdown...");
             self.sync_aof_before_exit();
-            std::process::exit(0);
+            super::exit_now(0);
         }
         if self.argv[0].eq_ignore_ascii_case(b"config") {
             self.limits = Limits::of(&self.engine);
+            super::apply_oom_score_adj(&self.engine.config);
         }
         self.trim_argv(argc);
         // The client's own messages follow its reply; others' wait in their buffers.
@@ -681,18 +684,17 @@ impl Server {
         } else {
             "SIGINT"
         };
-        eprintln!("Received {name} scheduling shutdown...");
+        super::log::warning(&format!("Received {name} scheduling shutdown..."));
         let rules = !redis_playground::config::save_rules(&self.engine.config.save).is_empty();
         if rules && self.engine.persist.writer.is_some() {
             let now = (self.now_ms)();
             if self.engine.save_now(now).is_err() {
-                eprintln!("Error trying to save the DB, can't exit.");
+                super::log::warning("Error trying to save the DB, can't exit.");
                 return;
             }
         }
         self.sync_aof_before_exit();
-        eprintln!("redis-playground-server is now ready to exit, bye bye...");
-        std::process::exit(0);
+        super::exit_now(0);
     }
 
     /// Writes and syncs what the append-only file has not yet, before the process exits.
@@ -716,7 +718,7 @@ impl Server {
                     self.aof = Some(aof);
                     self.engine.persist.aof_rewrites += 1;
                 }
-                Err(e) => eprintln!("redis-playground-server: {e}"),
+                Err(e) => super::log::warning(&e.to_string()),
             }
         } else if !want {
             if let Some(mut aof) = self.aof.take() {
@@ -745,7 +747,7 @@ impl Server {
             self.engine.replace_data(Vec::new(), now);
             if let Err(e) = super::aof::load(&self.aof_path, &mut self.engine, now) {
                 // redis-server exits when the file it wrote cannot be loaded back.
-                eprintln!("redis-playground-server: {e}");
+                super::log::warning(&e.to_string());
                 std::process::exit(1);
             }
         }
@@ -754,7 +756,7 @@ impl Server {
             persist.aof_rewrite_requested = false;
             persist.aof_rewrite_scheduled = false;
             if let Err(e) = aof.rewrite(&mut self.engine, now) {
-                eprintln!("redis-playground-server: {e}");
+                super::log::warning(&e.to_string());
             }
         }
     }
@@ -876,10 +878,10 @@ impl Server {
                 .clients
                 .get(&id)
                 .map_or(String::new(), |c| c.addr.clone());
-            eprintln!(
+            super::log::warning(&format!(
                 "Client id={id} addr={addr} scheduled to be closed ASAP for overcoming of \
                  output buffer limits."
-            );
+            ));
             self.close(slot);
         }
     }
@@ -1185,8 +1187,8 @@ impl Busy<'_> {
                 reply.encode(self.engine.proto(conn.id), &mut conn.output);
             }
             if self.engine.shutdown_requested {
-                eprintln!("SHUTDOWN NOSAVE while a script ran: exiting");
-                std::process::exit(0);
+                super::log::warning("SHUTDOWN NOSAVE while a script ran: exiting");
+                super::exit_now(0);
             }
         }
         conn.input.drain(..used);

@@ -3,20 +3,24 @@
 
 #[path = "aof.rs"]
 mod aof;
+#[path = "conf.rs"]
+mod conf;
 #[path = "event_loop.rs"]
 mod event_loop;
+#[path = "log.rs"]
+pub mod log;
 #[path = "migrate.rs"]
 mod migrate;
 
-use std::io::{Read, Write};
+use std::io::{IsTerminal, Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use redis_playground::protocol::inline::split_args;
+use redis_playground::config::Config;
 use redis_playground::{Engine, EngineOptions};
 
 /// Every allocation the process makes goes through this counter, so INFO used_memory and
@@ -30,49 +34,10 @@ fn allocated_bytes() -> u64 {
     ALLOCATOR.allocated() as u64
 }
 
-/// Directives CONFIG SET refuses that the server takes itself or has no use for (logging,
-/// process management): accepted silently, so a redis-server command line works unchanged.
-const IGNORED: &[&str] = &[
-    // Read from the command line before the engine starts (see `serve`).
-    "appendfilename",
-    "appenddirname",
-    "logfile",
-    "loglevel",
-    "syslog-enabled",
-    "syslog-ident",
-    "syslog-facility",
-    "protected-mode",
-    "supervised",
-    "tcp-backlog",
-    "tcp-keepalive",
-    "timeout",
-    "always-show-logo",
-    "set-proc-title",
-    "proc-title-template",
-    "rdbchecksum",
-    "rdb-del-sync-files",
-    "stop-writes-on-bgsave-error",
-    "io-threads",
-    "io-threads-do-reads",
-    "unixsocket",
-    "unixsocketperm",
-    "enable-protected-configs",
-    "enable-module-command",
-    "aof-use-rdb-preamble",
-    "no-appendfsync-on-rewrite",
-    "auto-aof-rewrite-percentage",
-    "auto-aof-rewrite-min-size",
-    "lazyfree-lazy-eviction",
-    "lazyfree-lazy-expire",
-    "lazyfree-lazy-server-del",
-    "lazyfree-lazy-user-del",
-    "lazyfree-lazy-user-flush",
-    "jemalloc-bg-thread",
-    "crash-log-enabled",
-    "crash-memcheck-enabled",
-    "oom-score-adj",
-    "disable-thp",
-];
+use conf::ConfigError;
+
+/// redis-server's snapshot rules when no `save` line says otherwise.
+const DEFAULT_SAVE: &str = "3600 1 300 100 60 10000";
 
 const USAGE: &str = "\
 Usage: redis-playground-server [/path/to/redis.conf] [options] [-]
@@ -99,9 +64,10 @@ Redis 7.0 re-implemented in Rust, served over TCP. Options are redis-server's:
   --appendonly yes|no    keep an append-only file (Redis 7.0's multi-part layout in
                          --appenddirname, named after --appendfilename; --appendfsync
                          always|everysec|no); with yes it is loaded at start, not dump.rdb
-  --<name> <value...>    any other parameter is set with CONFIG SET; logging and process
-                         options (--loglevel, --logfile ...) are accepted
-                         and ignored
+  --loglevel <level>     debug, verbose, notice (default) or warning
+  --logfile <path>       where the log goes (default: standard output)
+  --<name> <value...>    any other parameter redis-server knows, checked as it checks
+                         it (rename-command and modules are accepted and not followed)
 
 Examples:
        redis-playground-server --port 7777
@@ -110,7 +76,7 @@ Examples:
 ";
 
 /// What the command line asks for.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 enum Action {
     Run(Box<Options>),
     Help,
@@ -118,8 +84,19 @@ enum Action {
 }
 
 /// The server's settings.
-#[derive(Debug, PartialEq)]
+#[derive(Debug)]
 struct Options {
+    /// The config file, as an absolute path (CONFIG REWRITE writes it).
+    config_file: Option<PathBuf>,
+    /// The directory the server runs in: where it started, or the last `dir`.
+    cwd: PathBuf,
+    /// Every parameter as the configuration left it (what CONFIG GET shows at start).
+    check: Config,
+    /// `loglevel` and `logfile` (empty: standard output).
+    loglevel: String,
+    logfile: String,
+    /// `always-show-logo`: the start banner (with the process id) even when not on a terminal.
+    always_show_logo: bool,
     port: u16,
     /// Listening addresses; `optional` ones may fail to bind (`-::1` when IPv6 is off).
     binds: Vec<(String, bool)>,
@@ -137,12 +114,18 @@ struct Options {
     /// `--enable-debug-command no|yes|local` (fixed at start-up, as in redis-server).
     enable_debug: Option<String>,
     /// Directives left for the engine (CONFIG SET) or to ignore, in the order given.
-    rest: Vec<(String, Vec<String>)>,
+    rest: Vec<conf::Directive>,
 }
 
 impl Default for Options {
     fn default() -> Self {
         Options {
+            config_file: None,
+            cwd: PathBuf::from("."),
+            check: Config::default(),
+            loglevel: "notice".into(),
+            logfile: String::new(),
+            always_show_logo: false,
             port: 6379,
             binds: vec![("127.0.0.1".into(), false), ("::1".into(), true)],
             databases: None,
@@ -158,75 +141,40 @@ impl Default for Options {
     }
 }
 
-/// Parses redis-server's command line: an optional config file (or `-` for stdin) first, then
-/// `--name value...` groups; a value never starts with `--`.
+/// Parses redis-server's command line and reads its configuration: an optional config file
+/// first (or `-` for standard input), then `--name value...` options, read as more lines of
+/// the file (see `conf.rs`). `cwd` is where relative paths start.
 fn parse_args(
     args: &[String],
-    read_file: &dyn Fn(&str) -> Result<String, String>,
-) -> Result<Action, String> {
-    let mut directives: Vec<(String, Vec<String>)> = Vec::new();
-    let mut rest = args;
+    read_file: &dyn Fn(&Path) -> Result<String, String>,
+    cwd: PathBuf,
+) -> Result<Action, ConfigError> {
     match args.first().map(String::as_str) {
         Some("-h" | "--help") => return Ok(Action::Help),
         Some("-v" | "--version") => return Ok(Action::Version),
-        Some(first) if !first.starts_with("--") => {
-            directives.extend(parse_config_text(&read_file(first)?)?);
-            rest = &args[1..];
-        }
         _ => {}
     }
-    let mut i = 0;
-    while i < rest.len() {
-        let arg = &rest[i];
-        if arg == "-" {
-            directives.extend(parse_config_text(&read_file("-")?)?);
-            i += 1;
-            continue;
-        }
-        let Some(name) = arg.strip_prefix("--") else {
-            return Err(format!(
-                "unexpected argument '{arg}' (options are spelled --name value)"
-            ));
-        };
-        if name == "help" {
-            return Ok(Action::Help);
-        }
-        if name == "version" {
-            return Ok(Action::Version);
-        }
-        let mut values = Vec::new();
-        i += 1;
-        while i < rest.len() && !rest[i].starts_with("--") {
-            values.push(rest[i].clone());
-            i += 1;
-        }
-        directives.push((name.to_ascii_lowercase(), values));
+    let cl = conf::command_line(args);
+    let mut defaults = Config::default();
+    // redis-server's own default rules, replaced by the first `save` line.
+    defaults.save = DEFAULT_SAVE.into();
+    let mut reader = conf::Reader {
+        read: read_file,
+        cwd: cwd.clone(),
+        check: defaults,
+        out: Vec::new(),
+    };
+    reader.read_all(&cl)?;
+    let mut opts = Options {
+        config_file: cl.file.as_ref().map(|f| cwd.join(f)),
+        cwd: reader.cwd,
+        ..Options::default()
+    };
+    for d in reader.out {
+        apply_directive(&mut opts, d).map_err(|reason| ConfigError::Fatal { at: None, reason })?;
     }
-    let mut opts = Options::default();
-    for (name, values) in directives {
-        apply_directive(&mut opts, name, values)?;
-    }
+    opts.check = reader.check;
     Ok(Action::Run(Box::new(opts)))
-}
-
-/// `name value...` lines of a redis.conf; `#` starts a comment line.
-fn parse_config_text(text: &str) -> Result<Vec<(String, Vec<String>)>, String> {
-    let mut out = Vec::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let words = split_args(line.as_bytes())
-            .map_err(|_| format!("config line {}: unbalanced quotes", n + 1))?;
-        let mut words = words
-            .into_iter()
-            .map(|w| String::from_utf8_lossy(&w).into_owned());
-        if let Some(name) = words.next() {
-            out.push((name.to_ascii_lowercase(), words.collect()));
-        }
-    }
-    Ok(out)
 }
 
 fn one_value<'a>(name: &str, values: &'a [String]) -> Result<&'a str, String> {
@@ -236,7 +184,9 @@ fn one_value<'a>(name: &str, values: &'a [String]) -> Result<&'a str, String> {
     }
 }
 
-fn apply_directive(opts: &mut Options, name: String, values: Vec<String>) -> Result<(), String> {
+fn apply_directive(opts: &mut Options, d: conf::Directive) -> Result<(), String> {
+    let name = d.name.clone();
+    let values = d.strings();
     match name.as_str() {
         "port" => {
             let v = one_value(&name, &values)?;
@@ -247,9 +197,8 @@ fn apply_directive(opts: &mut Options, name: String, values: Vec<String>) -> Res
                 .ok_or_else(|| format!("invalid port '{v}' (1-65535)"))?;
         }
         "bind" => {
-            if values.is_empty() {
-                return Err("'bind' needs at least one address".into());
-            }
+            // One empty word, or none: listen nowhere (the start then stops, as redis-server's).
+            let values: Vec<String> = values.into_iter().filter(|v| !v.is_empty()).collect();
             opts.binds = values
                 .iter()
                 .map(|v| match v.strip_prefix('-') {
@@ -258,7 +207,8 @@ fn apply_directive(opts: &mut Options, name: String, values: Vec<String>) -> Res
                 })
                 .collect();
         }
-        "dir" => opts.dir = Some(one_value(&name, &values)?.to_string()),
+        // Already followed while reading (relative paths after it start there).
+        "dir" => {}
         "dbfilename" => {
             let v = one_value(&name, &values)?;
             // As redis-server: a file name, not a path.
@@ -318,7 +268,12 @@ fn apply_directive(opts: &mut Options, name: String, values: Vec<String>) -> Res
             }
             opts.users.push(values);
         }
-        _ => opts.rest.push((name, values)),
+        "loglevel" => opts.loglevel = one_value(&name, &values)?.to_string(),
+        "logfile" => opts.logfile = one_value(&name, &values)?.to_string(),
+        "always-show-logo" => {
+            opts.always_show_logo = one_value(&name, &values)?.eq_ignore_ascii_case("yes")
+        }
+        _ => opts.rest.push(d),
     }
     Ok(())
 }
@@ -353,51 +308,110 @@ fn now_ms() -> i64 {
 /// Runs the server with the process's arguments.
 pub fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let read_file = |path: &str| -> Result<String, String> {
-        if path == "-" {
+    let read_file = |path: &Path| -> Result<String, String> {
+        if path == Path::new("-") {
+            log::warning("Reading config from stdin");
             let mut s = String::new();
             std::io::stdin()
                 .read_to_string(&mut s)
-                .map_err(|e| format!("reading the config from stdin: {e}"))?;
+                .map_err(|e| conf::os_reason(&e))?;
             Ok(s)
         } else {
-            std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot open config file '{path}': {e}"))
+            // Bytes that are not UTF-8 stay as they are in quoted values (\x escapes aside,
+            // a config file is text).
+            std::fs::read(path)
+                .map(|b| String::from_utf8_lossy(&b).into_owned())
+                .map_err(|e| conf::os_reason(&e))
         }
     };
-    let opts = match parse_args(&args, &read_file) {
+    let cwd = std::env::current_dir().unwrap_or_else(|_| PathBuf::from("."));
+    let start_dir = cwd.clone();
+    let mut opts = match parse_args(&args, &read_file, cwd) {
         Ok(Action::Help) => {
             print!("{USAGE}");
             return ExitCode::SUCCESS;
         }
         Ok(Action::Version) => {
             println!(
-                "redis-playground-server v={} (speaks Redis 7.0.15)",
+                "Redis server v={} sha=00000000:0 malloc=libc bits=64 build=redis-playground-{}",
+                conf::REDIS_VERSION,
                 env!("CARGO_PKG_VERSION")
             );
             return ExitCode::SUCCESS;
         }
         Ok(Action::Run(opts)) => *opts,
         Err(e) => {
-            eprintln!("*** FATAL CONFIG ERROR: {e}\n\n{USAGE}");
+            match e.block() {
+                Some(block) => eprint!("{block}"),
+                None => {
+                    if let ConfigError::Open(line) = e {
+                        log::warning(&line);
+                    }
+                }
+            }
             return ExitCode::FAILURE;
         }
     };
-    if opts.daemonize {
-        return daemonize(&args, &opts);
+    // As redis-server's `dir`: the server runs there, so relative paths (pidfile, logfile,
+    // dbfilename, aclfile) are found from it.
+    if let Err(e) = std::env::set_current_dir(&opts.cwd) {
+        log::warning(&format!(
+            "Can't chdir to '{}': {}",
+            opts.cwd.display(),
+            conf::os_reason(&e)
+        ));
+        return ExitCode::FAILURE;
     }
+    opts.dir = Some(opts.cwd.display().to_string());
+    log::configure(
+        log::Level::parse(&opts.loglevel).unwrap_or(log::Level::Notice),
+        Some(opts.logfile.clone()),
+    );
+    if opts.daemonize {
+        if std::env::var_os(DAEMON_CHILD).is_none() {
+            return daemonize(&args, &opts, &start_dir);
+        }
+        // As redis-server: a server in the background writes a pid file, the default one
+        // unless the configuration names another.
+        if opts.pidfile.is_none() {
+            opts.pidfile = Some(DEFAULT_PIDFILE.into());
+            opts.check.set_at_startup("pidfile", DEFAULT_PIDFILE);
+        }
+    }
+    log::warning("oO0OoO0OoO0Oo Redis is starting oO0OoO0OoO0Oo");
+    log::warning(&format!(
+        "Redis version={}, bits=64, commit=00000000, modified=0, pid={}, just started",
+        conf::REDIS_VERSION,
+        std::process::id()
+    ));
+    if args.is_empty() {
+        log::warning(
+            "Warning: no config file specified, using the default config. In order to specify \
+             a config file use redis-playground-server /path/to/redis.conf",
+        );
+    } else {
+        log::warning("Configuration loaded");
+    }
+    log::running();
     match serve(opts) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("redis-playground-server: {e}");
+            log::warning(&e);
             ExitCode::FAILURE
         }
     }
 }
 
-/// `--daemonize yes`: std cannot fork, so start a copy of this program in the background with
-/// `--daemonize no`, and return once it accepts connections (scripts connect right after).
-fn daemonize(args: &[String], opts: &Options) -> ExitCode {
+/// Set in the environment of the copy `daemonize` starts: it is the server in the background.
+const DAEMON_CHILD: &str = "REDIS_PLAYGROUND_DAEMON_CHILD";
+
+/// redis-server's pid file when it runs in the background without `pidfile`.
+const DEFAULT_PIDFILE: &str = "/var/run/redis.pid";
+
+/// `--daemonize yes`: std cannot fork, so start a copy of this program in the background (with
+/// the same arguments, so CONFIG GET daemonize says yes), and return once it accepts
+/// connections (scripts connect right after).
+fn daemonize(args: &[String], opts: &Options, start_dir: &Path) -> ExitCode {
     let exe = match std::env::current_exe() {
         Ok(p) => p,
         Err(e) => {
@@ -405,10 +419,10 @@ fn daemonize(args: &[String], opts: &Options) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let mut child_args: Vec<String> = args.to_vec();
-    child_args.extend(["--daemonize".to_string(), "no".to_string()]);
     let child = std::process::Command::new(exe)
-        .args(&child_args)
+        .args(args)
+        .current_dir(start_dir)
+        .env(DAEMON_CHILD, "1")
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -451,30 +465,127 @@ fn daemonize(args: &[String], opts: &Options) -> ExitCode {
     ExitCode::FAILURE
 }
 
+/// The process's own oom_score_adj before the server changed it, once it has.
+static OOM_BASE: std::sync::Mutex<Option<i64>> = std::sync::Mutex::new(None);
+
+/// `oom-score-adj` and `oom-score-adj-values`, as redis-server applies them at start and after
+/// each CONFIG SET: the value for a master (the first of the three), added to the process's
+/// score from before (`relative`, `yes`) or alone (`absolute`), kept within -1000..=1000; `no`
+/// puts back the score from before.
+pub fn apply_oom_score_adj(config: &Config) {
+    const FILE: &str = "/proc/self/oom_score_adj";
+    let Ok(mut base) = OOM_BASE.lock() else {
+        return;
+    };
+    let mode = config.get_named("oom-score-adj");
+    let value = if mode == "no" {
+        match base.take() {
+            Some(before) => before,
+            None => return,
+        }
+    } else {
+        if base.is_none() {
+            match std::fs::read_to_string(FILE) {
+                Ok(text) => *base = Some(text.trim().parse().unwrap_or(0)),
+                Err(e) => {
+                    log::warning(&format!(
+                        "Unable to read oom_score_adj: {}",
+                        conf::os_reason(&e)
+                    ));
+                    return;
+                }
+            }
+        }
+        let master: i64 = config
+            .get_named("oom-score-adj-values")
+            .split(' ')
+            .next()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let relative = if mode == "absolute" {
+            0
+        } else {
+            base.unwrap_or(0)
+        };
+        (master + relative).clamp(-1000, 1000)
+    };
+    if let Err(e) = std::fs::write(FILE, format!("{value}\n")) {
+        log::warning(&format!(
+            "Unable to write oom_score_adj: {}",
+            conf::os_reason(&e)
+        ));
+    }
+}
+
+/// The pid file this process wrote, removed when it exits.
+static PIDFILE: OnceLock<PathBuf> = OnceLock::new();
+
+/// Ends the process as redis-server ends on SHUTDOWN or SIGTERM: the pid file goes, and the
+/// last line of the log says so.
+pub fn exit_now(code: i32) -> ! {
+    if let Some(path) = PIDFILE.get() {
+        log::notice("Removing the pid file.");
+        let _ = std::fs::remove_file(path);
+    }
+    log::warning("Redis is now ready to exit, bye bye...");
+    std::process::exit(code);
+}
+
 /// Binds the listeners, applies the options to a fresh engine, and serves until killed.
 fn serve(opts: Options) -> Result<(), String> {
     // Before listening: whoever sees the port open (`--daemonize yes` waits for that) finds it.
     if let Some(path) = &opts.pidfile {
+        let _ = PIDFILE.set(PathBuf::from(path));
         if let Err(e) = std::fs::write(path, format!("{}\n", std::process::id())) {
-            eprintln!("Warning: could not write pidfile {path}: {e}");
+            log::warning(&format!(
+                "Failed to write PID file: {}",
+                conf::os_reason(&e)
+            ));
         }
     }
     let mut listeners = Vec::new();
     for (addr, optional) in &opts.binds {
         match TcpListener::bind((addr.as_str(), opts.port)) {
             Ok(l) => listeners.push(l),
-            Err(e) if *optional => {
-                eprintln!(
-                    "Warning: could not bind {addr}:{}: {e} (optional, skipped)",
+            Err(e) if *optional => log::verbose(&format!(
+                "Skipping optional address {addr}:{}: {}",
+                opts.port,
+                conf::os_reason(&e)
+            )),
+            Err(e) => {
+                // The suite that starts servers itself looks for the second line to try
+                // another port.
+                log::warning(&format!(
+                    "Warning: Could not create server TCP listening socket {addr}:{}: bind: {}",
+                    opts.port,
+                    conf::os_reason(&e)
+                ));
+                return Err(format!(
+                    "Failed listening on port {} (TCP), aborting.",
                     opts.port
-                )
+                ));
             }
-            Err(e) => return Err(format!("could not bind {addr}:{}: {e}", opts.port)),
         }
     }
     if listeners.is_empty() {
-        return Err("no address to listen on".into());
+        return Err("Configured to not listen anywhere, exiting.".into());
     }
+    // As redis-server: the banner once listening, before the data loads, so a start that
+    // then fails has shown its process id (Redis's own test suite waits for it when it starts
+    // a server itself). redis-server shows it when asked to, or on a terminal.
+    if opts.always_show_logo || std::io::stdout().is_terminal() {
+        log::notice(&format!(
+            "redis-playground-server {} (speaks Redis {}) 64 bit, standalone mode, Port: {}, \
+             PID: {}",
+            env!("CARGO_PKG_VERSION"),
+            conf::REDIS_VERSION,
+            opts.port,
+            std::process::id()
+        ));
+    } else {
+        log::notice(&format!("Running mode=standalone, port={}.", opts.port));
+    }
+    log::warning("Server initialized");
     let now = now_ms();
     let mut engine = Engine::new(EngineOptions {
         databases: opts.databases.unwrap_or(16),
@@ -493,16 +604,13 @@ fn serve(opts: Options) -> Result<(), String> {
     if let Some(v) = &opts.enable_debug {
         engine.config.set_at_startup("enable-debug-command", v);
     }
-    apply_config(&mut engine, &save_rules_directive(&opts.rest), now);
+    apply_config(&mut engine, &opts);
+    apply_oom_score_adj(&engine.config);
     load_users(&mut engine, &opts)?;
     let snapshot = snapshot_path(&opts)?;
     let aof_path = aof::AofPath {
-        dir: snapshot
-            .dir
-            .join(last_value(&opts.rest, "appenddirname").unwrap_or("appendonlydir")),
-        name: last_value(&opts.rest, "appendfilename")
-            .unwrap_or("appendonly.aof")
-            .to_string(),
+        dir: snapshot.dir.join(opts.check.get_named("appenddirname")),
+        name: opts.check.get_named("appendfilename").to_string(),
     };
     for (name, value) in [
         (
@@ -521,10 +629,10 @@ fn serve(opts: Options) -> Result<(), String> {
         // Loading is not traffic: INFO starts from zero as redis-server's does.
         engine.stats = Default::default();
         if loaded {
-            eprintln!(
-                "redis-playground-server: DB loaded from append only file: {} keys",
+            log::notice(&format!(
+                "DB loaded from append only file: {} keys",
                 engine.key_count()
-            );
+            ));
         }
         Some(aof::Aof::start(aof_path.clone(), &mut engine, now)?)
     } else {
@@ -541,32 +649,12 @@ fn serve(opts: Options) -> Result<(), String> {
     }));
     engine.persist.writer = Some(snapshot_writer(snapshot));
     engine.persist.aof_host = true;
-    raise_fd_limit(engine.config.maxclients);
-    for listener in &listeners {
-        if let Ok(a) = listener.local_addr() {
-            eprintln!("redis-playground-server: ready to accept connections on {a}");
-        }
+    if let Some(path) = opts.config_file.clone() {
+        engine.persist.config_file = Some(config_file(path));
     }
-    // On standard output, as redis-server logs with `logfile ""`: its process id and that it is
-    // ready, the lines Redis's own test suite waits for when it starts a server itself.
-    println!(
-        "redis-playground-server {} (speaks Redis 7.0.15), PID: {}",
-        env!("CARGO_PKG_VERSION"),
-        std::process::id()
-    );
-    println!("Ready to accept connections");
+    raise_fd_limit(engine.config.maxclients);
+    log::notice("Ready to accept connections");
     event_loop::run(listeners, engine, now_ms, aof_path, aof)
-}
-
-/// The value of the last `name` directive, if one was given (a file name for the AOF).
-fn last_value<'a>(directives: &'a [(String, Vec<String>)], name: &str) -> Option<&'a str> {
-    directives
-        .iter()
-        .rev()
-        .find(|(n, _)| n == name)
-        .and_then(|(_, v)| v.first())
-        .map(String::as_str)
-        .filter(|v| !v.is_empty() && !v.contains('/'))
 }
 
 /// The users of `user` lines, or of the ACL file (redis-server refuses both at once); a
@@ -692,27 +780,6 @@ fn snapshot_path(opts: &Options) -> Result<SnapshotPath, String> {
     })
 }
 
-/// The `save` directives as one CONFIG SET: redis-server appends the rules of every `save`
-/// line, an empty one clearing those before it; without any, its default rules apply.
-fn save_rules_directive(directives: &[(String, Vec<String>)]) -> Vec<(String, Vec<String>)> {
-    let mut rules: Option<String> = None;
-    let mut out = Vec::new();
-    for (name, values) in directives {
-        if name == "save" {
-            let joined = values.join(" ");
-            rules = Some(match rules {
-                Some(r) if !r.is_empty() && !joined.is_empty() => format!("{r} {joined}"),
-                _ => joined,
-            });
-        } else {
-            out.push((name.clone(), values.clone()));
-        }
-    }
-    let rules = rules.unwrap_or_else(|| "3600 1 300 100 60 10000".into());
-    out.insert(0, ("save".into(), vec![rules]));
-    out
-}
-
 /// Loads the snapshot if there is one. A file that cannot be read or does not load stops the
 /// start with the reason: starting empty would lose it at the next save.
 fn load_snapshot(engine: &mut Engine, path: &SnapshotPath, now: i64) -> Result<(), String> {
@@ -735,7 +802,7 @@ fn load_snapshot(engine: &mut Engine, path: &SnapshotPath, now: i64) -> Result<(
     })?;
     engine.dirty = 0;
     engine.last_save_s = now / 1000;
-    eprintln!("redis-playground-server: DB loaded from disk: {keys} keys");
+    log::notice(&format!("DB loaded from disk: {keys} keys"));
     Ok(())
 }
 
@@ -758,51 +825,81 @@ fn snapshot_writer(path: SnapshotPath) -> redis_playground::engine::SnapshotWrit
         };
         match write() {
             Ok(()) => {
-                eprintln!("redis-playground-server: DB saved on disk");
+                log::notice("DB saved on disk");
                 Ok(())
             }
             Err(e) => {
                 let _ = std::fs::remove_file(&tmp);
-                eprintln!(
-                    "redis-playground-server: failed saving the DB to {}: {e}",
-                    path.full().display()
-                );
+                log::warning(&format!(
+                    "Failed saving the DB to {}: {}",
+                    path.full().display(),
+                    conf::os_reason(&e)
+                ));
                 Err(e.to_string())
             }
         }
     })
 }
 
-/// Hands the directives the server does not handle itself to the engine's CONFIG SET.
-fn apply_config(engine: &mut Engine, directives: &[(String, Vec<String>)], now: i64) {
-    if directives.is_empty() {
-        return;
-    }
-    let admin = engine.open_client(now);
-    for (name, values) in directives {
-        let mut argv: Vec<Vec<u8>> = vec![
-            b"CONFIG".to_vec(),
-            b"SET".to_vec(),
-            name.as_bytes().to_vec(),
-        ];
-        // CONFIG SET takes one value; redis-server joins a directive's words with spaces.
-        argv.push(values.join(" ").into_bytes());
-        let reply = engine.execute(admin, &argv, now);
-        let failed = reply.as_ref().is_none_or(|r| r.is_error());
-        if failed && !IGNORED.contains(&name.as_str()) {
-            let why = match reply {
-                Some(redis_playground::Reply::Error(e)) => e.into_owned(),
-                _ => "no reply".into(),
+/// The config file for CONFIG REWRITE: read whole (a missing file reads as empty), written
+/// to a temporary file beside it, synced, then renamed over it.
+fn config_file(path: PathBuf) -> redis_playground::engine::ConfigFile {
+    let read_path = path.clone();
+    redis_playground::engine::ConfigFile {
+        read: Box::new(move || match std::fs::read(&read_path) {
+            Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+            Err(e) => Err(conf::os_reason(&e)),
+        }),
+        write: Box::new(move |text: &str| {
+            let tmp = PathBuf::from(format!("{}.tmp-{}", path.display(), std::process::id()));
+            let write = || -> std::io::Result<()> {
+                let mut f = std::fs::File::create(&tmp)?;
+                f.write_all(text.as_bytes())?;
+                f.sync_all()?;
+                std::fs::rename(&tmp, &path)
             };
-            eprintln!(
-                "Warning: ignoring option --{name} {}: {why}",
-                values.join(" ")
-            );
+            match write() {
+                Ok(()) => {
+                    log::warning("CONFIG REWRITE executed with success.");
+                    Ok(())
+                }
+                Err(e) => {
+                    let _ = std::fs::remove_file(&tmp);
+                    log::warning(&format!("CONFIG REWRITE failed: {}", conf::os_reason(&e)));
+                    Err(conf::os_reason(&e))
+                }
+            }
+        }),
+    }
+}
+
+/// Gives the engine every parameter the configuration set (already checked while reading),
+/// and says which directives it cannot follow.
+fn apply_config(engine: &mut Engine, opts: &Options) {
+    for d in &opts.rest {
+        if redis_playground::config::lookup(d.name.as_bytes()).is_none() {
+            log::warning(&format!(
+                "Ignoring '{}': the playground server has no {}",
+                d.name,
+                if d.name == "rename-command" {
+                    "command renaming"
+                } else {
+                    "modules"
+                }
+            ));
         }
     }
-    engine.close_client(admin);
-    // Setting up is not traffic: INFO starts from zero as redis-server's does.
-    engine.stats = Default::default();
+    // Every parameter as the lines left it, the server's own ones (port, loglevel ...)
+    // included, so CONFIG GET shows them.
+    engine.config = opts.check.clone();
+    let pass = engine.config.requirepass().as_bytes().to_vec();
+    if !pass.is_empty() {
+        // requirepass is the default user's password, as in Redis 6+.
+        engine.acl.set_default_password(&pass);
+        engine.acl.refresh();
+    }
+    engine.sync_event_tracking();
 }
 
 #[cfg(test)]
@@ -813,15 +910,29 @@ mod tests {
         s.iter().map(|a| a.to_string()).collect()
     }
 
-    fn no_file(_: &str) -> Result<String, String> {
-        Err("no file".into())
+    fn no_file(_: &Path) -> Result<String, String> {
+        Err("No such file or directory".into())
+    }
+
+    fn parse(
+        s: &[&str],
+        read: &dyn Fn(&Path) -> Result<String, String>,
+    ) -> Result<Action, ConfigError> {
+        parse_args(&args(s), read, std::env::temp_dir())
     }
 
     fn run(s: &[&str]) -> Options {
-        match parse_args(&args(s), &no_file) {
+        match parse(s, &no_file) {
             Ok(Action::Run(o)) => *o,
             other => panic!("{other:?}"),
         }
+    }
+
+    fn rest(o: &Options) -> Vec<(String, Vec<String>)> {
+        o.rest
+            .iter()
+            .map(|d| (d.name.clone(), d.strings()))
+            .collect()
     }
 
     #[test]
@@ -842,37 +953,42 @@ mod tests {
         assert_eq!(o.binds, vec![("127.0.0.1".to_string(), false)]);
         assert!(!o.daemonize);
         assert_eq!(
-            o.rest,
+            rest(&o),
             vec![
                 ("save".to_string(), vec![String::new()]),
                 ("appendonly".to_string(), vec!["no".to_string()])
             ]
         );
+        assert_eq!(o.check.save, "");
         let o = run(&["--bind", "*", "-::1", "--save", "--port", "1"]);
         assert_eq!(
             o.binds,
             vec![("0.0.0.0".to_string(), false), ("::1".to_string(), true)]
         );
-        assert_eq!(o.rest, vec![("save".to_string(), vec![])]);
-        assert_eq!(run(&[]), Options::default());
+        assert_eq!(o.check.save, "");
+        assert_eq!(run(&[]).check.save, DEFAULT_SAVE);
         assert_eq!(run(&["--databases", "4"]).databases, Some(4));
-        assert_eq!(parse_args(&args(&["--help"]), &no_file), Ok(Action::Help));
-        assert_eq!(parse_args(&args(&["-h"]), &no_file), Ok(Action::Help));
-        assert_eq!(parse_args(&args(&["-v"]), &no_file), Ok(Action::Version));
-        assert!(parse_args(&args(&["--port", "x"]), &no_file).is_err());
-        assert!(parse_args(&args(&["--port", "70000"]), &no_file).is_err());
-        assert!(parse_args(&args(&["--port"]), &no_file).is_err());
-        assert!(parse_args(&args(&["--databases", "0"]), &no_file).is_err());
-        assert!(parse_args(&args(&["--daemonize", "maybe"]), &no_file).is_err());
-        assert!(parse_args(&args(&["/no/such.conf"]), &no_file).is_err());
+        assert!(matches!(parse(&["--help"], &no_file), Ok(Action::Help)));
+        assert!(matches!(parse(&["-h"], &no_file), Ok(Action::Help)));
+        assert!(matches!(parse(&["-v"], &no_file), Ok(Action::Version)));
+        for bad in [
+            &["--port", "x"][..],
+            &["--port", "70000"],
+            &["--port"],
+            &["--databases", "0"],
+            &["--daemonize", "maybe"],
+            &["/no/such.conf"],
+        ] {
+            assert!(parse(bad, &no_file).is_err(), "{bad:?}");
+        }
     }
 
     #[test]
     fn config_files() {
-        let file = |_: &str| -> Result<String, String> {
+        let file = |_: &Path| -> Result<String, String> {
             Ok("# comment\nport 7001\n\n  bind 127.0.0.1 -::1\nsave \"\"\nmaxmemory 1mb\n".into())
         };
-        let Ok(Action::Run(o)) = parse_args(&args(&["x.conf", "--port", "7002"]), &file) else {
+        let Ok(Action::Run(o)) = parse(&["x.conf", "--port", "7002"], &file) else {
             panic!()
         };
         assert_eq!(o.port, 7002, "the command line overrides the file");
@@ -880,9 +996,8 @@ mod tests {
             o.binds,
             vec![("127.0.0.1".to_string(), false), ("::1".to_string(), true)]
         );
-        assert_eq!(
-            o.rest[1],
-            ("maxmemory".to_string(), vec!["1mb".to_string()])
-        );
+        assert_eq!(o.check.maxmemory, 1 << 20);
+        assert_eq!(o.check.port, 7002);
+        assert_eq!(o.config_file, Some(std::env::temp_dir().join("x.conf")));
     }
 }
