@@ -22,6 +22,11 @@ use crate::playground::{LineOutcome, Playground as Inner};
 use crate::protocol::render::render_for;
 use crate::protocol::Reply;
 
+// Talc instead of the default dlmalloc: the engine makes many small allocations (keys,
+// values, replies), and Talc serves them faster in wasm.
+#[global_allocator]
+static ALLOCATOR: talc::wasm::WasmDynamicTalc = talc::wasm::new_wasm_dynamic_allocator();
+
 /// The JS half of the program API learns the module's memory once.
 static IO_INIT: std::sync::Once = std::sync::Once::new();
 

@@ -17,10 +17,10 @@ const { default: RedisMock } = await import("ioredis-mock");
 const scale = Number(process.env.BENCH_SCALE || 1);
 const rows = [];
 
-// Best of three runs of `fn` (which does `ops` operations): operations per second.
+// Best of five runs of `fn` (which does `ops` operations): operations per second.
 async function rate(ops, fn) {
   let best = 0;
-  for (let run = 0; run < 3; run++) {
+  for (let run = 0; run < 5; run++) {
     const t = performance.now();
     await fn();
     best = Math.max(best, ops / ((performance.now() - t) / 1000));
