@@ -504,27 +504,31 @@ extern "C" {
     /// Hands the module's memory to the JS half once.
     #[wasm_bindgen(js_name = ioInit)]
     fn io_init(memory: JsValue);
-    /// Packs one command's arguments at `ptr`: the bytes written, or minus the room needed.
-    #[wasm_bindgen(js_name = packArgs, catch)]
-    fn pack_args(args: &JsValue, ptr: u32, cap: u32) -> Result<f64, JsValue>;
+    /// Packs one command's arguments at `ptr`: the bytes written, minus the room needed, or
+    /// NaN when an argument is refused (the error from `take_error`).
+    #[wasm_bindgen(js_name = packArgs)]
+    fn pack_args(args: &JsValue, ptr: u32, cap: u32) -> f64;
     /// Packs a batch of commands at `ptr`, as `packArgs`.
-    #[wasm_bindgen(js_name = packBatch, catch)]
-    fn pack_batch(commands: &JsValue, ptr: u32, cap: u32) -> Result<f64, JsValue>;
+    #[wasm_bindgen(js_name = packBatch)]
+    fn pack_batch(commands: &JsValue, ptr: u32, cap: u32) -> f64;
+    /// The error of the packing that returned NaN.
+    #[wasm_bindgen(js_name = takeError)]
+    fn take_error() -> JsValue;
     /// The JS value of the reply [`pack_reply`] wrote at `ptr` (`len` bytes).
     #[wasm_bindgen(js_name = unpackReply)]
     fn unpack_reply(ptr: u32, len: u32, buffers: bool) -> JsValue;
 }
 
 /// Lets JS pack into `input`, growing it to the room JS asks for; the bytes written.
-fn fill(
-    input: &mut Vec<u8>,
-    pack: impl Fn(u32, u32) -> Result<f64, JsValue>,
-) -> Result<usize, JsValue> {
+fn fill(input: &mut Vec<u8>, pack: impl Fn(u32, u32) -> f64) -> Result<usize, JsValue> {
     if input.len() < 4096 {
         input.resize(4096, 0);
     }
     loop {
-        let n = pack(input.as_mut_ptr() as u32, input.len() as u32)?;
+        let n = pack(input.as_mut_ptr() as u32, input.len() as u32);
+        if n.is_nan() {
+            return Err(take_error());
+        }
         if n >= 0.0 {
             return Ok((n as usize).min(input.len()));
         }

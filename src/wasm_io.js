@@ -21,7 +21,8 @@ export function ioInit(mem) {
 
 // Views of the memory; renewed when it has grown (growing detaches the old buffer).
 function bytes() {
-  if (u8.buffer !== memory.buffer) {
+  // A grown memory detaches the old buffer, whose views then have no bytes.
+  if (u8.byteLength === 0) {
     u8 = new Uint8Array(memory.buffer);
     dv = new DataView(memory.buffer);
   }
@@ -79,11 +80,31 @@ function badArg() {
   return new TypeError(BAD_ARG);
 }
 
+// The error of the last packing that failed (NaN returned), for `takeError`. Errors are
+// returned rather than thrown: a throwing import costs every call a wrapper.
+let failure = null;
+
+/** The error the last failed packing left (a TypeError), once. */
+export function takeError() {
+  const e = failure;
+  failure = null;
+  return e;
+}
+
 /**
- * Writes `args` at `ptr` (room for `cap` bytes); returns the bytes written, or minus the
- * room needed when `cap` is too small. Throws a TypeError for an argument of another type.
+ * Writes `args` at `ptr` (room for `cap` bytes); returns the bytes written, minus the room
+ * needed when `cap` is too small, or NaN for an argument of another type (see `takeError`).
  */
 export function packArgs(args, ptr, cap) {
+  try {
+    return packArgsIn(args, ptr, cap);
+  } catch (e) {
+    failure = e;
+    return NaN;
+  }
+}
+
+function packArgsIn(args, ptr, cap) {
   const m = bytes();
   const end = ptr + cap;
   let p = ptr;
@@ -109,11 +130,19 @@ function rest(args, from) {
 }
 
 /**
- * Writes every command of `commands` (an array of argument arrays) at `ptr`, as `packArgs`
- * does; returns the bytes written, or minus the room needed. Every command is checked before
- * any runs.
+ * Writes every command of `commands` (an array of argument arrays) at `ptr`, and answers, as
+ * `packArgs` does. Every command is checked before any runs.
  */
 export function packBatch(commands, ptr, cap) {
+  try {
+    return packBatchIn(commands, ptr, cap);
+  } catch (e) {
+    failure = e;
+    return NaN;
+  }
+}
+
+function packBatchIn(commands, ptr, cap) {
   const m = bytes();
   const end = ptr + cap;
   let p = ptr;
