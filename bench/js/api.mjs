@@ -118,7 +118,7 @@ const fmt = (x) => x.toLocaleString("en-US", { maximumFractionDigits: 0 });
 console.log("| JS API (Node, ops/s) | playground | ioredis-mock | ratio |");
 console.log("|---|---:|---:|---:|");
 for (const r of rows) {
-  console.log(`| ${r.name} | ${fmt(r.ours)} | ${fmt(r.mock)} | ${r.ratio.toFixed(1)} |`);
+  console.log(`| ${r.name} | ${fmt(r.ours)} | ${fmt(r.mock)} | ${r.ratio.toFixed(r.ratio < 1 ? 2 : 1)} |`);
 }
 
 // The same SET/GET loop inside wasm and natively (ns per command; lower is better).
