@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PORT ?= 8080
 WASM := target/wasm32-unknown-unknown/release/redis_playground.wasm
 
-.PHONY: play test setup build wasm serve server bench fuzz fuzz-diff test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e test-package package test-redis test-redis-update test-redis-normal test-redis-normal-update redis-suite-server clean
+.PHONY: play test setup build wasm serve server bench bench-js fuzz fuzz-diff test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e test-package package test-redis test-redis-update test-redis-normal test-redis-normal-update redis-suite-server clean
 
 ## Set up everything missing, build the wasm, serve the page on 127.0.0.1 and print its address.
 play: wasm
@@ -104,9 +104,14 @@ redis-suite-server:
 server:
 	cargo run --profile server --bin redis-playground-server -- --port $(or $(SERVER_PORT),6379)
 
-## redis-benchmark against redis-server and the native server: a table in bench/latest.md.
+## redis-benchmark against redis-server and the native server, then the JS API against
+## ioredis-mock and the wasm engine against the native one: tables in bench/latest.md.
 bench:
 	scripts/bench.sh
+
+## Only the JS half of `make bench` (its tables replace the JS ones in bench/latest.md).
+bench-js:
+	scripts/bench-js.sh
 
 wasm: setup
 	@scripts/build-wasm.sh

@@ -114,19 +114,8 @@ mkdir -p bench
   printf '%s\n' "${rows[@]}"
 } > bench/latest.md
 
-# The JS API against ioredis-mock, and the wasm engine against the native one on the same
-# loop (`cargo bench --bench commands` prints the native figure as SET+GET).
-native_ns=$(cargo bench --bench commands 2>/dev/null | awk '$1 == "SET+GET" { print $2 }')
-[ -f www/pkg/redis_playground_bg.wasm ] || scripts/build-wasm.sh
-[ -d bench/js/node_modules/ioredis-mock ] || npm ci --prefix bench/js --no-audit --no-fund
-js=$(node bench/js/api.mjs "${native_ns:-0}")
-echo "$js"
-{
-  echo
-  echo "# The JS API (pg.call, pg.batch) vs ioredis-mock, and wasm vs native"
-  echo
-  echo "Node $(node --version), one process, best of three runs; ratio = playground / ioredis-mock."
-  echo
-  echo "$js"
-} >> bench/latest.md
 echo "bench: written to bench/latest.md (${secs}s)"
+
+# The JS API against ioredis-mock, and the wasm engine against the native one on the same
+# loop: appended to bench/latest.md.
+scripts/bench-js.sh

@@ -13,6 +13,8 @@ stage=$out/stage
 rm -rf "$stage"
 mkdir -p "$stage/pkg"
 cp www/pkg/redis_playground.js www/pkg/redis_playground_bg.wasm "$stage/pkg/"
+# Modules the glue imports (wasm-bindgen's snippets: the program API's JS half).
+[ -d www/pkg/snippets ] && cp -r www/pkg/snippets "$stage/pkg/"
 cp npm/index.js npm/node.js npm/index.d.ts npm/node.d.ts npm/element.d.ts npm/README.md "$stage/"
 cp LICENSE "$stage/"
 # The element and what it loads: the terminal, the connection to its worker, the worker.

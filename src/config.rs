@@ -615,12 +615,23 @@ pub struct Config {
     save_loaded: bool,
     /// Every other parameter by canonical name, as CONFIG GET prints it.
     others: HashMap<&'static str, String>,
+    /// Parameters every command reads, parsed from their text in `others` whenever it changes
+    /// (a lookup and a parse per command cost more than the command itself).
+    hot: Hot,
+}
+
+/// See [`Config::slowlog_log_slower_than`] and its neighbours.
+#[derive(Clone, Copy, Debug, Default)]
+struct Hot {
+    slowlog_log_slower_than: i64,
+    latency_monitor_threshold: i64,
+    latency_tracking: bool,
 }
 
 impl Default for Config {
     fn default() -> Self {
         let typed = |name: &str| TYPED.contains(&name);
-        Config {
+        let mut c = Config {
             databases: 16,
             maxmemory: 0,
             maxmemory_policy: "noeviction".into(),
@@ -650,7 +661,10 @@ impl Default for Config {
                 .filter(|p| !typed(p.name))
                 .map(|p| (p.name, p.default.to_string()))
                 .collect(),
-        }
+            hot: Hot::default(),
+        };
+        c.refresh_hot();
+        c
     }
 }
 
@@ -706,6 +720,30 @@ impl Config {
     /// A parameter kept as text, as CONFIG GET prints it (empty when unknown).
     pub fn get_named(&self, name: &str) -> &str {
         self.others.get(name).map_or("", String::as_str)
+    }
+
+    /// `slowlog-log-slower-than`, in microseconds (negative: the slow log is off).
+    pub fn slowlog_log_slower_than(&self) -> i64 {
+        self.hot.slowlog_log_slower_than
+    }
+
+    /// `latency-monitor-threshold`, in milliseconds (0: the latency monitor is off).
+    pub fn latency_monitor_threshold(&self) -> i64 {
+        self.hot.latency_monitor_threshold
+    }
+
+    /// `latency-tracking`: whether each command's latency histogram is kept.
+    pub fn latency_tracking(&self) -> bool {
+        self.hot.latency_tracking
+    }
+
+    /// Parses the parameters of [`Hot`] from their text.
+    fn refresh_hot(&mut self) {
+        self.hot = Hot {
+            slowlog_log_slower_than: self.int_param("slowlog-log-slower-than"),
+            latency_monitor_threshold: self.int_param("latency-monitor-threshold"),
+            latency_tracking: self.get_named("latency-tracking") == "yes",
+        };
     }
 
     /// An integer parameter kept as text (`slowlog-max-len` ...); 0 when it does not parse.
@@ -981,6 +1019,7 @@ impl Config {
             "bind" => self.bind = v,
             _ => {
                 self.others.insert(name, v);
+                self.refresh_hot();
             }
         }
     }

@@ -3,6 +3,7 @@
 //! Time comes from the caller (`now` in milliseconds since the Unix epoch), never from the
 //! system clock, so the same code runs natively, in WebAssembly and in deterministic tests.
 
+use hashbrown::hash_map::EntryRef;
 use hashbrown::HashMap;
 
 use crate::types::Value;
@@ -112,6 +113,10 @@ impl Db {
     /// Removes `key` if it is expired at `now`; true when it is expired (while expiry is
     /// paused it stays stored, but counts as gone).
     pub fn expire_if_needed(&mut self, key: &[u8], now: i64) -> bool {
+        if self.volatile == 0 {
+            // No key has an expiry: no second lookup.
+            return false;
+        }
         match self.map.get(key) {
             Some(e) if e.is_expired(now) && self.expiry_paused => true,
             Some(e) if e.is_expired(now) => {
@@ -171,7 +176,21 @@ impl Db {
 
     /// Stores `value` under `key`, replacing whatever was there and dropping any expiry.
     pub fn set(&mut self, key: &[u8], value: Value, now: i64) {
-        self.insert(key.to_vec(), Entry::new(value, now));
+        let entry = Box::new(Entry::new(value, now));
+        // One lookup, and the key copied only when it is new.
+        match self.map.entry_ref(key) {
+            EntryRef::Occupied(mut o) => {
+                if o.insert(entry).expire_at.is_some() {
+                    self.volatile -= 1;
+                }
+            }
+            EntryRef::Vacant(v) => {
+                v.insert(entry);
+                if self.track_events {
+                    self.events.push(("new", key.to_vec()));
+                }
+            }
+        }
     }
 
     /// Stores `value` under `key`, keeping the current expiry of a live key.

@@ -263,8 +263,10 @@ pub fn set_get_loop(engine: &mut crate::engine::Engine, n: u32) {
         let key = &keys[i % keys.len()];
         set[1].clone_from(key);
         std::hint::black_box(engine.execute(id, &set, 0));
+        engine.next_command_follows();
         get[1].clone_from(key);
         std::hint::black_box(engine.execute(id, &get, 0));
+        engine.next_command_follows();
     }
     engine.close_client(id);
 }

@@ -27,14 +27,20 @@ use crate::protocol::render::render_for;
 use crate::protocol::Reply;
 
 /// Every allocation of the module goes through this counter, so INFO used_memory and
-/// maxmemory see the bytes the engine really holds in the page (see `engine::evict`).
+/// maxmemory see the bytes the engine really holds in the page (see `engine::evict`). Under it,
+/// Talc instead of the default dlmalloc: the engine makes many small allocations (keys,
+/// values, replies), and Talc serves them faster in wasm.
 #[global_allocator]
-static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
+static ALLOCATOR: cap::Cap<talc::wasm::WasmDynamicTalc> =
+    cap::Cap::new(talc::wasm::new_wasm_dynamic_allocator(), usize::MAX);
 
 /// The allocator's count of bytes in use, for the engine.
 fn allocated_bytes() -> u64 {
     ALLOCATOR.allocated() as u64
 }
+
+/// The JS half of the program API learns the module's memory once.
+static IO_INIT: std::sync::Once = std::sync::Once::new();
 
 fn now() -> i64 {
     js_sys::Date::now() as i64
@@ -46,6 +52,7 @@ pub struct Playground {
     inner: Inner,
     /// Clients fed RESP bytes (`openConnection`), by client id.
     connections: HashMap<u32, ByteConnection>,
+    io: Io,
 }
 
 /// The `port` option: absent or undefined gives 6379; anything but an integer from 1 to
@@ -110,9 +117,11 @@ impl Playground {
         let mut inner = Inner::new(opts);
         inner.engine.set_clock_us(Some(monotonic_us));
         inner.engine.set_memory_counter(Some(allocated_bytes));
+        IO_INIT.call_once(|| io_init(wasm_bindgen::memory()));
         Ok(Playground {
             inner,
             connections: HashMap::new(),
+            io: Io::default(),
         })
     }
 
@@ -177,58 +186,57 @@ impl Playground {
     /// null, an array as an Array (RESP3 maps as Maps, sets as Sets), and an error reply is
     /// thrown as an Error with Redis's text. Undefined when there is no reply (a blocked
     /// client; its reply comes through `drain`).
-    pub fn call(&mut self, client: u32, args: &js_sys::Array) -> Result<JsValue, JsValue> {
-        let reply = self.run_args(client, args)?;
-        let proto = self.inner.engine.proto(u64::from(client));
-        match reply {
-            Some(Reply::Error(e)) => Err(js_sys::Error::new(&e).into()),
-            Some(r) => Ok(reply_to_value(&r, proto, false)),
-            None => Ok(JsValue::UNDEFINED),
-        }
+    pub fn call(&mut self, client: u32, args: &JsValue) -> Result<JsValue, JsValue> {
+        self.call_packed(client, args, false)
     }
 
     /// `pg.callBuffer(client, args)` → as `call`, with bulk strings as Uint8Arrays: binary
     /// safe.
     #[wasm_bindgen(js_name = callBuffer)]
-    pub fn call_buffer(&mut self, client: u32, args: &js_sys::Array) -> Result<JsValue, JsValue> {
-        let reply = self.run_args(client, args)?;
-        let proto = self.inner.engine.proto(u64::from(client));
-        match reply {
-            Some(Reply::Error(e)) => Err(js_sys::Error::new(&e).into()),
-            Some(r) => Ok(reply_to_value(&r, proto, true)),
-            None => Ok(JsValue::UNDEFINED),
-        }
+    pub fn call_buffer(&mut self, client: u32, args: &JsValue) -> Result<JsValue, JsValue> {
+        self.call_packed(client, args, true)
     }
 
     /// `pg.batch(client, [["SET", "k", "v"], ["GET", "k"]])` → one value per command, as
     /// `call` gives them, in one crossing; an error reply is an Error object in its place.
-    pub fn batch(
-        &mut self,
-        client: u32,
-        commands: &js_sys::Array,
-    ) -> Result<js_sys::Array, JsValue> {
-        let out = js_sys::Array::new_with_length(commands.length());
+    /// Every command's arguments are checked (a TypeError) before any command runs.
+    pub fn batch(&mut self, client: u32, commands: &JsValue) -> Result<js_sys::Array, JsValue> {
+        let io = &mut self.io;
+        let n = fill(&mut io.input, |ptr, cap| pack_batch(commands, ptr, cap))?;
         let id = u64::from(client);
         let now = now();
-        for (i, cmd) in commands.iter().enumerate() {
-            let args: js_sys::Array = cmd
-                .dyn_into()
-                .map_err(|_| js_sys::TypeError::new("each command must be an array"))?;
-            let argv = js_args(&args)?;
-            let value = match self.inner.engine.execute(id, &argv, now) {
-                Some(Reply::Error(e)) => js_sys::Error::new(&e).into(),
-                Some(r) => reply_to_value(&r, self.inner.engine.proto(id), false),
-                None => JsValue::UNDEFINED,
-            };
-            out.set(i as u32, value);
+        let engine = &mut self.inner.engine;
+        let packed = std::mem::take(&mut io.input);
+        let input = &packed[..n];
+        let mut at = 0;
+        let mut count = 0u32;
+        io.start();
+        let head = io.out.len();
+        put_head(&mut io.out, ARRAY, 0);
+        while let Some(argc) = read_u32(input, at) {
+            at = unpack_args(input, at + 4, argc as usize, &mut io.argv);
+            if count > 0 {
+                engine.next_command_follows();
+            }
+            let reply = engine.execute(id, &io.argv, now);
+            match reply {
+                Some(r) => pack_reply(&r, engine.proto(id), &mut io.out, &mut io.heap),
+                None => io.out.push(UNDEFINED),
+            }
+            count += 1;
         }
-        Ok(out)
+        io.input = packed;
+        io.out[head + 1..head + 5].copy_from_slice(&count.to_le_bytes());
+        io.finish();
+        let value = unpack_reply(io.out.as_ptr() as u32, io.out.len() as u32, false);
+        io.trim();
+        Ok(value.unchecked_into())
     }
 
     /// `pg.callResp(client, args)` → Uint8Array: the reply as the client's protocol encodes
     /// it (RESP2 or RESP3), for code that speaks RESP; empty when there is no reply.
     #[wasm_bindgen(js_name = callResp)]
-    pub fn call_resp(&mut self, client: u32, args: &js_sys::Array) -> Result<Vec<u8>, JsValue> {
+    pub fn call_resp(&mut self, client: u32, args: &JsValue) -> Result<Vec<u8>, JsValue> {
         let reply = self.run_args(client, args)?;
         let proto = self.inner.engine.proto(u64::from(client));
         Ok(reply.map(|r| r.to_resp(proto)).unwrap_or_default())
@@ -510,99 +518,252 @@ impl Playground {
 }
 
 impl Playground {
-    fn run_args(&mut self, client: u32, args: &js_sys::Array) -> Result<Option<Reply>, JsValue> {
-        let argv = js_args(args)?;
-        Ok(self.inner.engine.execute(u64::from(client), &argv, now()))
+    /// One command's arguments, packed by JS into memory, run for `client`.
+    fn run_args(&mut self, client: u32, args: &JsValue) -> Result<Option<Reply>, JsValue> {
+        let io = &mut self.io;
+        let n = fill(&mut io.input, |ptr, cap| pack_args(args, ptr, cap))?;
+        unpack_all(&io.input[..n], &mut io.argv);
+        let reply = self
+            .inner
+            .engine
+            .execute(u64::from(client), &io.argv, now());
+        Ok(reply)
     }
-}
 
-/// A command's arguments from JS: strings as UTF-8, Uint8Arrays as their bytes, numbers and
-/// BigInts as their decimal text.
-fn js_args(args: &js_sys::Array) -> Result<Vec<Vec<u8>>, JsValue> {
-    let mut argv = Vec::with_capacity(args.length() as usize);
-    for a in args.iter() {
-        if let Some(s) = a.as_string() {
-            argv.push(s.into_bytes());
-        } else if let Some(b) = a.dyn_ref::<js_sys::Uint8Array>() {
-            argv.push(b.to_vec());
-        } else if a.as_f64().is_some() {
-            // As JavaScript writes the number (what ioredis and node-redis send).
-            let text = a
-                .unchecked_ref::<js_sys::Number>()
-                .to_string_with_radix(10)?;
-            argv.push(String::from(text).into_bytes());
-        } else if a.is_bigint() {
-            let text = a.unchecked_ref::<js_sys::BigInt>().to_string(10)?;
-            argv.push(String::from(text).into_bytes());
-        } else {
-            return Err(js_sys::TypeError::new(
-                "arguments must be strings, numbers, bigints or Uint8Arrays",
-            )
-            .into());
-        }
-    }
-    Ok(argv)
-}
-
-/// A reply as a plain JS value, in the shape the client's protocol gives it (RESP2: maps as
-/// flat arrays, doubles as strings, booleans as 0/1). Errors inside aggregates are Error
-/// objects; `buffers` gives bulk strings as Uint8Arrays.
-fn reply_to_value(r: &Reply, proto: u8, buffers: bool) -> JsValue {
-    let bulk = |b: &[u8]| -> JsValue {
-        if buffers {
-            js_sys::Uint8Array::from(b).into()
-        } else {
-            JsValue::from_str(&String::from_utf8_lossy(b))
-        }
-    };
-    let items = |v: &[Reply]| -> js_sys::Array {
-        v.iter()
-            .map(|x| reply_to_value(x, proto, buffers))
-            .collect()
-    };
-    match r {
-        Reply::Nil | Reply::NilArray => JsValue::NULL,
-        Reply::Status(s) => JsValue::from_str(s),
-        Reply::Error(e) => js_sys::Error::new(e).into(),
-        Reply::Integer(i) if i.unsigned_abs() <= (1u64 << 53) => JsValue::from_f64(*i as f64),
-        Reply::Integer(i) => js_sys::BigInt::from(*i).into(),
-        Reply::Bulk(b) | Reply::Verbatim(_, b) => bulk(b),
-        Reply::Array(v) | Reply::Push(v) => items(v).into(),
-        Reply::Set(v) if proto >= 3 => js_sys::Set::new(&items(v)).into(),
-        Reply::Set(v) => items(v).into(),
-        Reply::Map(pairs) if proto >= 3 => {
-            let m = js_sys::Map::new();
-            for (k, v) in pairs {
-                m.set(
-                    &reply_to_value(k, proto, buffers),
-                    &reply_to_value(v, proto, buffers),
-                );
+    /// `call` and `callBuffer`: the reply packed, then read back as JS values by JS.
+    fn call_packed(
+        &mut self,
+        client: u32,
+        args: &JsValue,
+        buffers: bool,
+    ) -> Result<JsValue, JsValue> {
+        let reply = self.run_args(client, args)?;
+        let proto = self.inner.engine.proto(u64::from(client));
+        let value = match reply {
+            Some(Reply::Error(e)) => return Err(js_sys::Error::new(&e).into()),
+            Some(r) => {
+                let io = &mut self.io;
+                io.start();
+                pack_reply(&r, proto, &mut io.out, &mut io.heap);
+                io.finish();
+                unpack_reply(io.out.as_ptr() as u32, io.out.len() as u32, buffers)
             }
-            m.into()
+            None => JsValue::UNDEFINED,
+        };
+        self.io.trim();
+        Ok(value)
+    }
+}
+
+/// The buffers the program API reuses from one command to the next: the arguments as JS
+/// packed them, the arguments split for the engine, and the reply packed for JS.
+#[derive(Default)]
+struct Io {
+    input: Vec<u8>,
+    argv: Vec<Vec<u8>>,
+    out: Vec<u8>,
+    heap: Vec<u8>,
+}
+
+/// What the reused buffers may keep between commands; a larger command's are given back.
+const IO_KEEP: usize = 64 * 1024;
+
+impl Io {
+    /// Starts a packed reply: its header (where the strings start, whether they are all
+    /// ASCII) is written by [`Io::finish`].
+    fn start(&mut self) {
+        self.out.clear();
+        self.out.extend_from_slice(&[0; 5]);
+        self.heap.clear();
+    }
+
+    /// Ends a packed reply: the header, then the strings after the structure. JS decodes
+    /// all-ASCII strings in one call and cuts them out of the result.
+    fn finish(&mut self) {
+        let at = self.out.len() as u32;
+        self.out[..4].copy_from_slice(&at.to_le_bytes());
+        self.out[4] = u8::from(self.heap.is_ascii());
+        self.out.extend_from_slice(&self.heap);
+    }
+
+    fn trim(&mut self) {
+        if self.input.len() > IO_KEEP {
+            self.input = Vec::new();
         }
-        Reply::Map(pairs) => pairs
-            .iter()
-            .flat_map(|(k, v)| [k, v])
-            .map(|x| reply_to_value(x, proto, buffers))
-            .collect::<js_sys::Array>()
-            .into(),
-        Reply::Double(d) if proto >= 3 => JsValue::from_f64(*d),
-        Reply::Double(d) => JsValue::from_str(&crate::protocol::reply::format_double(*d)),
-        Reply::DoubleText(t) if proto >= 3 => JsValue::from_f64(t.parse().unwrap_or(f64::NAN)),
-        Reply::DoubleText(t) => JsValue::from_str(t),
-        Reply::Bool(b) if proto >= 3 => JsValue::from_bool(*b),
-        Reply::Bool(b) => JsValue::from_f64(if *b { 1.0 } else { 0.0 }),
-        Reply::BigNum(t) if proto >= 3 => js_sys::BigInt::new(&JsValue::from_str(t))
-            .map_or_else(|_| JsValue::from_str(t), Into::into),
-        Reply::BigNum(t) => JsValue::from_str(t),
+        if self.out.capacity() > IO_KEEP {
+            self.out = Vec::new();
+        }
+        if self.heap.capacity() > IO_KEEP {
+            self.heap = Vec::new();
+        }
+        if self.argv.len() > 64 || self.argv.iter().any(|a| a.capacity() > IO_KEEP) {
+            self.argv = Vec::new();
+        }
+    }
+}
+
+#[wasm_bindgen(module = "/src/wasm_io.js")]
+extern "C" {
+    /// Hands the module's memory to the JS half once.
+    #[wasm_bindgen(js_name = ioInit)]
+    fn io_init(memory: JsValue);
+    /// Packs one command's arguments at `ptr`: the bytes written, minus the room needed, or
+    /// NaN when an argument is refused (the error from `take_error`).
+    #[wasm_bindgen(js_name = packArgs)]
+    fn pack_args(args: &JsValue, ptr: u32, cap: u32) -> f64;
+    /// Packs a batch of commands at `ptr`, as `packArgs`.
+    #[wasm_bindgen(js_name = packBatch)]
+    fn pack_batch(commands: &JsValue, ptr: u32, cap: u32) -> f64;
+    /// The error of the packing that returned NaN.
+    #[wasm_bindgen(js_name = takeError)]
+    fn take_error() -> JsValue;
+    /// The JS value of the reply [`pack_reply`] wrote at `ptr` (`len` bytes).
+    #[wasm_bindgen(js_name = unpackReply)]
+    fn unpack_reply(ptr: u32, len: u32, buffers: bool) -> JsValue;
+}
+
+/// Lets JS pack into `input`, growing it to the room JS asks for; the bytes written.
+fn fill(input: &mut Vec<u8>, pack: impl Fn(u32, u32) -> f64) -> Result<usize, JsValue> {
+    if input.len() < 4096 {
+        input.resize(4096, 0);
+    }
+    loop {
+        let n = pack(input.as_mut_ptr() as u32, input.len() as u32);
+        if n.is_nan() {
+            return Err(take_error());
+        }
+        if n >= 0.0 {
+            return Ok((n as usize).min(input.len()));
+        }
+        // The room JS needs for what it holds: bounded by the arguments themselves.
+        input.resize((-n) as usize, 0);
+    }
+}
+
+fn read_u32(buf: &[u8], at: usize) -> Option<u32> {
+    let b = buf.get(at..at + 4)?;
+    Some(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+}
+
+/// Splits `count` packed arguments from `at` into `argv` (its vectors reused); returns where
+/// they end.
+fn unpack_args(buf: &[u8], mut at: usize, count: usize, argv: &mut Vec<Vec<u8>>) -> usize {
+    let mut n = 0;
+    while n < count {
+        let Some(len) = read_u32(buf, at) else { break };
+        let start = at + 4;
+        let end = (start + len as usize).min(buf.len());
+        let bytes = &buf[start.min(end)..end];
+        match argv.get_mut(n) {
+            Some(a) => {
+                a.clear();
+                a.extend_from_slice(bytes);
+            }
+            None => argv.push(bytes.to_vec()),
+        }
+        n += 1;
+        at = end;
+    }
+    argv.truncate(n);
+    at
+}
+
+/// Every packed argument of `buf` into `argv`.
+fn unpack_all(buf: &[u8], argv: &mut Vec<Vec<u8>>) {
+    unpack_args(buf, 0, usize::MAX, argv);
+}
+
+// The tags of a packed reply, read by src/wasm_io.js (same numbers there).
+const NULL: u8 = 0;
+const TEXT: u8 = 1;
+const BULK: u8 = 2;
+const ERROR: u8 = 3;
+const NUMBER: u8 = 4;
+const BIGINT: u8 = 5;
+const ARRAY: u8 = 6;
+const SET: u8 = 7;
+const MAP: u8 = 8;
+const TRUE: u8 = 9;
+const FALSE: u8 = 10;
+const BIGNUM: u8 = 11;
+const UNDEFINED: u8 = 12;
+
+fn put_bytes(out: &mut Vec<u8>, heap: &mut Vec<u8>, tag: u8, b: &[u8]) {
+    out.push(tag);
+    out.extend_from_slice(&(b.len() as u32).to_le_bytes());
+    heap.extend_from_slice(b);
+}
+
+fn put_number(out: &mut Vec<u8>, x: f64) {
+    out.push(NUMBER);
+    out.extend_from_slice(&x.to_le_bytes());
+}
+
+fn put_head(out: &mut Vec<u8>, tag: u8, n: usize) {
+    out.push(tag);
+    out.extend_from_slice(&(n as u32).to_le_bytes());
+}
+
+/// Packs a reply for `unpackReply`, in the shape the client's protocol gives it (RESP2: maps
+/// as flat arrays, doubles as strings, booleans as 0/1): a tag byte, then a u32 length and
+/// bytes for strings (the bytes go to `heap`, after the structure), a u32 count for aggregates, 8 bytes for numbers. Errors inside
+/// aggregates become Error objects; a reply in parts gives its last part (the command's own,
+/// after tracking's invalidations); attributes give undefined.
+fn pack_reply(r: &Reply, proto: u8, out: &mut Vec<u8>, heap: &mut Vec<u8>) {
+    let resp3 = proto >= 3;
+    match r {
+        Reply::Nil | Reply::NilArray => out.push(NULL),
+        Reply::Status(s) => put_bytes(out, heap, TEXT, s.as_bytes()),
+        Reply::Error(e) => put_bytes(out, heap, ERROR, e.as_bytes()),
+        Reply::Integer(i) if i.unsigned_abs() <= (1u64 << 53) => put_number(out, *i as f64),
+        Reply::Integer(i) => {
+            out.push(BIGINT);
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        Reply::Bulk(b) | Reply::Verbatim(_, b) => put_bytes(out, heap, BULK, b),
+        Reply::Array(v) | Reply::Push(v) => {
+            put_head(out, ARRAY, v.len());
+            v.iter().for_each(|x| pack_reply(x, proto, out, heap));
+        }
+        Reply::Set(v) => {
+            put_head(out, if resp3 { SET } else { ARRAY }, v.len());
+            v.iter().for_each(|x| pack_reply(x, proto, out, heap));
+        }
+        Reply::Map(pairs) => {
+            if resp3 {
+                put_head(out, MAP, pairs.len());
+            } else {
+                put_head(out, ARRAY, pairs.len() * 2);
+            }
+            for (k, v) in pairs {
+                pack_reply(k, proto, out, heap);
+                pack_reply(v, proto, out, heap);
+            }
+        }
+        Reply::Double(d) if resp3 => put_number(out, *d),
+        Reply::Double(d) => put_bytes(
+            out,
+            heap,
+            TEXT,
+            crate::protocol::reply::format_double(*d).as_bytes(),
+        ),
+        Reply::DoubleText(t) if resp3 => put_number(out, t.parse().unwrap_or(f64::NAN)),
+        Reply::DoubleText(t) => put_bytes(out, heap, TEXT, t.as_bytes()),
+        Reply::Bool(b) if resp3 => out.push(if *b { TRUE } else { FALSE }),
+        Reply::Bool(b) => put_number(out, if *b { 1.0 } else { 0.0 }),
+        Reply::BigNum(t) if resp3 => put_bytes(out, heap, BIGNUM, t.as_bytes()),
+        Reply::BigNum(t) => put_bytes(out, heap, TEXT, t.as_bytes()),
         // Out-of-band data about a reply, not the reply (DEBUG PROTOCOL attrib).
-        Reply::Attribute(_) => JsValue::UNDEFINED,
+        Reply::Attribute(_) => out.push(UNDEFINED),
         // A reply in parts (tracking's invalidation before it): the command's own is last.
-        Reply::Multi(parts) => parts
+        Reply::Multi(parts) => match parts
             .iter()
             .rev()
             .find(|p| !matches!(p, Reply::Attribute(_)))
-            .map_or(JsValue::UNDEFINED, |x| reply_to_value(x, proto, buffers)),
+        {
+            Some(x) => pack_reply(x, proto, out, heap),
+            None => out.push(UNDEFINED),
+        },
     }
 }
 

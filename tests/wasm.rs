@@ -413,3 +413,130 @@ fn a_port_out_of_range_is_refused() {
     let pg = Playground::new(options_on_port(JsValue::UNDEFINED)).expect("default port");
     assert_eq!(pg.port(), 6379);
 }
+
+/// The packed path's edges: text that is not ASCII (both ways, a BOM kept), arguments larger
+/// than the reused buffer, long replies of ASCII and of other text, BigInt arguments and
+/// replies, errors inside arrays, RESP3 sets, and a batch whose bad command stops it before
+/// any command runs.
+#[wasm_bindgen_test]
+fn call_packs_any_text_and_size() {
+    let mut pg = Playground::new(options(16)).expect("valid options");
+    let c = pg.open_client();
+    let text = "\u{feff}héllo wörld ✓ 😀";
+    pg.call(c, &args(&[s("SET"), s("t"), s(text)])).expect("ok");
+    let back = pg.call(c, &args(&[s("GET"), s("t")])).expect("ok");
+    assert_eq!(back.as_string().as_deref(), Some(text));
+    assert_eq!(
+        pg.call(c, &args(&[s("STRLEN"), s("t")]))
+            .expect("ok")
+            .as_f64(),
+        Some(text.len() as f64)
+    );
+
+    // Larger than the buffer the arguments go through (it grows), and back.
+    let big = "x".repeat(100_000) + "é";
+    pg.call(c, &args(&[s("SET"), s("big"), s(&big)]))
+        .expect("ok");
+    let back = pg.call(c, &args(&[s("GET"), s("big")])).expect("ok");
+    assert_eq!(back.as_string().as_deref(), Some(big.as_str()));
+
+    // Many strings in one reply: all ASCII, then one that is not.
+    let members: Vec<String> = (0..300).map(|i| format!("member:{i}")).collect();
+    let mut push = vec![s("RPUSH"), s("l")];
+    push.extend(members.iter().map(|m| s(m)));
+    pg.call(c, &args(&push)).expect("ok");
+    let list: js_sys::Array = pg
+        .call(
+            c,
+            &args(&[
+                s("LRANGE"),
+                s("l"),
+                JsValue::from_f64(0.0),
+                JsValue::from_f64(-1.0),
+            ]),
+        )
+        .expect("ok")
+        .dyn_into()
+        .expect("an array");
+    assert_eq!(list.length(), 300);
+    assert_eq!(list.get(299).as_string().as_deref(), Some("member:299"));
+    pg.call(c, &args(&[s("RPUSH"), s("l"), s("ünï")]))
+        .expect("ok");
+    let list: js_sys::Array = pg
+        .call(
+            c,
+            &args(&[
+                s("LRANGE"),
+                s("l"),
+                JsValue::from_f64(-2.0),
+                JsValue::from_f64(-1.0),
+            ]),
+        )
+        .expect("ok")
+        .dyn_into()
+        .expect("an array");
+    assert_eq!(list.get(0).as_string().as_deref(), Some("member:299"));
+    assert_eq!(list.get(1).as_string().as_deref(), Some("ünï"));
+
+    // Invalid UTF-8 reads as U+FFFD in strings, byte for byte in buffers.
+    let bad = js_sys::Uint8Array::from(&[b'a', 0xff, b'b'][..]);
+    pg.call(c, &args(&[s("SET"), s("bad"), bad.into()]))
+        .expect("ok");
+    let lossy = pg.call(c, &args(&[s("GET"), s("bad")])).expect("ok");
+    assert_eq!(lossy.as_string().as_deref(), Some("a\u{fffd}b"));
+
+    // BigInt arguments, and integers beyond 2^53 as BigInts.
+    let n = js_sys::BigInt::from(9_007_199_254_740_993i64);
+    pg.call(c, &args(&[s("SET"), s("n"), n.into()]))
+        .expect("ok");
+    let incr = pg.call(c, &args(&[s("INCR"), s("n")])).expect("ok");
+    assert!(incr.is_bigint());
+    assert_eq!(
+        js_sys::BigInt::from(incr)
+            .to_string(10)
+            .ok()
+            .map(String::from)
+            .as_deref(),
+        Some("9007199254740994")
+    );
+
+    // An error inside an array is an Error object in its place.
+    pg.call(c, &args(&[s("MULTI")])).expect("ok");
+    pg.call(c, &args(&[s("INCR"), s("t")])).expect("queued");
+    pg.call(c, &args(&[s("PING")])).expect("queued");
+    let exec: js_sys::Array = pg
+        .call(c, &args(&[s("EXEC")]))
+        .expect("ok")
+        .dyn_into()
+        .expect("an array");
+    assert!(exec.get(0).is_instance_of::<js_sys::Error>());
+    assert_eq!(exec.get(1).as_string().as_deref(), Some("PONG"));
+
+    // RESP3: a set as a Set, a double as a number.
+    pg.call(c, &args(&[s("HELLO"), s("3")])).expect("ok");
+    pg.call(c, &args(&[s("SADD"), s("s"), s("a"), s("b")]))
+        .expect("ok");
+    let set: js_sys::Set = pg
+        .call(c, &args(&[s("SMEMBERS"), s("s")]))
+        .expect("ok")
+        .dyn_into()
+        .expect("a Set");
+    assert_eq!(set.size(), 2);
+    let score = pg
+        .call(c, &args(&[s("ZINCRBY"), s("z"), s("1.5"), s("m")]))
+        .expect("ok");
+    assert_eq!(score.as_f64(), Some(1.5));
+
+    // A batch with a bad command runs none of its commands.
+    let cmds: js_sys::Array = [
+        args(&[s("SET"), s("never"), s("1")]),
+        args(&[s("SET"), s("k"), JsValue::NULL]),
+    ]
+    .iter()
+    .collect();
+    assert!(pg.batch(c, &cmds).is_err());
+    assert!(pg
+        .call(c, &args(&[s("GET"), s("never")]))
+        .expect("ok")
+        .is_null());
+}

@@ -6,7 +6,8 @@
 // the page can need into the cache, so one visit is enough even for what it had not opened yet
 // (the tutorial's lessons, the monitor). The data itself is in IndexedDB, not here.
 //
-// tests/e2e/offline.test.mjs checks that FILES lists every file of www/ the page uses.
+// tests/e2e/offline.test.mjs checks that FILES lists every file of www/ the page uses (the
+// engine's snippets excepted: they are read from its glue).
 const CACHE = "redis-playground";
 const FILES = [
   "./",
@@ -50,6 +51,11 @@ self.addEventListener("install", (event) => {
     // Fresh copies (not the HTTP cache's), all or nothing: a failed file fails the install and
     // the previous worker, with its complete cache, stays.
     await cache.addAll(FILES.map((f) => new Request(f, { cache: "reload" })));
+    // The engine's glue imports modules wasm-bindgen names by a hash (pkg/snippets/...):
+    // they are found in the glue itself.
+    const glue = await (await cache.match("pkg/redis_playground.js")).text();
+    const snippets = new Set([...glue.matchAll(/from\s+["'](\.\/snippets\/[^"']+)["']/g)].map((m) => new URL(m[1], new URL("pkg/", self.registration.scope)).href));
+    await cache.addAll([...snippets].map((u) => new Request(u, { cache: "reload" })));
     await self.skipWaiting();
   })());
 });

@@ -77,6 +77,7 @@ impl Engine {
     /// a client that is blocked or held by a pause), or when the reply went into the client's
     /// outbox ahead of keyspace events it published after replying (see [`Ctx::reply_point`]).
     pub fn execute(&mut self, client: ClientId, argv: &[Vec<u8>], now_ms: i64) -> Option<Reply> {
+        self.begin_timing();
         if argv.is_empty() {
             return None;
         }
@@ -296,7 +297,7 @@ impl Engine {
         }
         let dirty_before = ctx.eng.dirty;
         ctx.eng.propagation.depth += 1;
-        let started = ctx.eng.now_us();
+        let started = ctx.eng.call_started_us();
         let reply = (cmd.spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply);
         ctx.eng.propagation.depth -= 1;
         let propagate_as = ctx.propagate_as.take();
@@ -329,7 +330,7 @@ impl Engine {
                 self.flush_propagation(!arbitrary);
             }
         }
-        let duration = self.now_us().saturating_sub(started);
+        let duration = self.call_ended_us().saturating_sub(started);
         if let Via::Served(_) = via {
             // Counted by the server when the reply is sent (see `serve_ready`).
             if called.block.is_none() && !called.reply.is_error() {
@@ -396,7 +397,7 @@ impl Engine {
 
     /// Adds a call's duration to its command's histogram when `latency-tracking` is on.
     fn track_latency(&mut self, cmd: &Command, duration_us: u64) {
-        if self.config.get_named("latency-tracking") == "yes" {
+        if self.config.latency_tracking() {
             self.stats.of(cmd).histogram[super::latency::bucket_of(duration_us)] += 1;
         }
     }

@@ -71,7 +71,7 @@ impl Engine {
     /// Records a latency sample for `event` if it reaches `latency-monitor-threshold` (0
     /// disables the monitor).
     pub(super) fn latency_sample(&mut self, event: &'static str, ms: u64, now_ms: i64) {
-        let threshold = self.config.int_param("latency-monitor-threshold");
+        let threshold = self.config.latency_monitor_threshold();
         if threshold <= 0 || (ms as i128) < i128::from(threshold) {
             return;
         }

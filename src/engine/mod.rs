@@ -220,8 +220,8 @@ pub struct Engine {
     pub current: Option<ClientId>,
     /// Snapshot state and the host's way of storing snapshots.
     pub persist: Persistence,
-    /// The host's monotonic microsecond clock, if it supplied one.
-    clock_us: Option<slowlog::ClockUs>,
+    /// The host's monotonic microsecond clock, if it supplied one, as commands read it.
+    timer: slowlog::Timer,
     /// SLOWLOG.
     pub slowlog: slowlog::SlowLog,
     /// LATENCY's events.
@@ -283,7 +283,7 @@ impl Engine {
             tracking: TrackingTable::default(),
             current: None,
             persist: Persistence::default(),
-            clock_us: None,
+            timer: slowlog::Timer::default(),
             slowlog: slowlog::SlowLog::default(),
             latency: latency::LatencyMonitor::default(),
             scripts: crate::scripting::Scripts::default(),
@@ -356,7 +356,7 @@ impl Engine {
     pub fn sleep_us(&mut self, us: u64) {
         if let Some(sleep) = self.sleeper {
             sleep(us);
-        } else if self.clock_us.is_some() {
+        } else if self.timer.clock.is_some() {
             let end = self.now_us().saturating_add(us);
             while self.now_us() < end {
                 std::hint::spin_loop();

@@ -13,6 +13,22 @@ use crate::commands::{Command, SKIP_SLOWLOG};
 /// A monotonic clock in microseconds, supplied by the host.
 pub type ClockUs = fn() -> u64;
 
+/// The host's clock as commands read it: at the start and at the end of each call. A host
+/// that runs commands back to back (a batch) lets the next one start from the reading that
+/// ended the previous one, saving a reading per command where reading the clock is dear (in
+/// wasm, a call out to `performance.now()`).
+#[derive(Default)]
+pub(super) struct Timer {
+    /// The host's clock.
+    pub clock: Option<ClockUs>,
+    /// The reading that ended the last call.
+    last: u64,
+    /// A reading the next command starts from instead of reading the clock.
+    carry: Option<u64>,
+    /// The reading the command being run starts from, taken from `carry` when it began.
+    start_at: Option<u64>,
+}
+
 /// Arguments kept per entry; the last kept one says how many more there were.
 const MAX_ARGS: usize = 32;
 /// Bytes kept per argument; the rest is summarised.
@@ -142,17 +158,44 @@ impl Engine {
     /// Installs (or removes) the host's monotonic microsecond clock, which times commands
     /// for SLOWLOG, LATENCY and INFO.
     pub fn set_clock_us(&mut self, clock: Option<ClockUs>) {
-        self.clock_us = clock;
+        self.timer.clock = clock;
     }
 
     /// The host's monotonic microsecond clock, if it gave one (scripts measure their budget).
     pub(crate) fn clock(&self) -> Option<ClockUs> {
-        self.clock_us
+        self.timer.clock
     }
 
     /// The host's monotonic clock in microseconds; 0 without one.
     pub(super) fn now_us(&self) -> u64 {
-        self.clock_us.map_or(0, |f| f())
+        self.timer.clock.map_or(0, |f| f())
+    }
+
+    /// The host runs the next command right after the last one ended, with nothing worth
+    /// timing in between: that command's time starts at the reading that ended the last one.
+    pub fn next_command_follows(&mut self) {
+        self.timer.carry = Some(self.timer.last);
+    }
+
+    /// A command line begins: it may start from the reading the host carried over to it (and
+    /// only it: a carried reading never reaches a later command line).
+    pub(super) fn begin_timing(&mut self) {
+        self.timer.start_at = self.timer.carry.take();
+    }
+
+    /// The reading a call starts from.
+    pub(super) fn call_started_us(&mut self) -> u64 {
+        match self.timer.start_at.take() {
+            Some(t) => t,
+            None => self.now_us(),
+        }
+    }
+
+    /// The reading a call ends at, kept for [`Engine::next_command_follows`].
+    pub(super) fn call_ended_us(&mut self) -> u64 {
+        let t = self.now_us();
+        self.timer.last = t;
+        t
     }
 
     /// Logs a command that ran `duration_us` if the slow log wants it, as Redis does after
@@ -168,7 +211,7 @@ impl Engine {
         if cmd.spec.has(SKIP_SLOWLOG) {
             return;
         }
-        let threshold = self.config.int_param("slowlog-log-slower-than");
+        let threshold = self.config.slowlog_log_slower_than();
         if threshold < 0 || (duration_us as i128) < i128::from(threshold) {
             return;
         }
