@@ -54,6 +54,10 @@ errors! {
     STREAM_ID_ZERO = "ERR The ID specified in XADD must be greater than 0-0";
     /// XADD on a stream whose last ID is the largest possible.
     STREAM_EXHAUSTED = "ERR The stream has exhausted the last possible ID, unable to add more items";
+    /// SYNC or PSYNC sent to a replica whose own link to its primary is not up.
+    SYNC_NOT_CONNECTED = "NOMASTERLINK Can't SYNC while not connected with my master";
+    /// REPLCONF rdb-only with a value other than 0 or 1.
+    REPLCONF_RDB_ONLY_RANGE = "ERR value is out of range, value must between 0 and 1";
     /// Any syntax problem in a command's options.
     SYNTAX = "ERR syntax error";
     /// An operation against a key of another type.
@@ -977,3 +981,23 @@ pub fn protocol_expected_dollar(got: u8) -> String {
 /// A blocked XREADGROUP whose stream was deleted while it waited.
 pub const STREAM_GONE: CmdError =
     CmdError(Cow::Borrowed("UNBLOCKED the stream key no longer exists"));
+
+/// REPLCONF ip-address longer than a host name may be.
+pub fn replconf_ip_too_long(len: usize) -> CmdError {
+    CmdError::err(format_args!(
+        "REPLCONF ip-address provided by replica instance is too long: {len} bytes"
+    ))
+}
+
+/// REPLCONF rdb-filter-only naming something other than `functions`.
+pub fn replconf_filter_option(word: &str) -> CmdError {
+    CmdError::err(format_args!("Unsupported rdb-filter-only option: {word}"))
+}
+
+/// REPLCONF with an option it does not know.
+pub fn replconf_unknown(opt: &[u8]) -> CmdError {
+    CmdError::err(format_args!(
+        "Unrecognized REPLCONF option: {}",
+        String::from_utf8_lossy(opt)
+    ))
+}

@@ -23,6 +23,7 @@ pub mod lists;
 pub mod memory;
 pub mod module;
 pub mod pubsub;
+pub mod replication;
 pub mod scan;
 pub mod scripting;
 pub mod server;
@@ -56,6 +57,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     hashes::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
+    replication::COMMANDS,
     sets::COMMANDS,
     sort::COMMANDS,
     transactions::COMMANDS,

@@ -220,12 +220,26 @@ fn bgrewriteaof(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     ))
 }
 
-/// `ROLE` → `["master", replication offset, [replicas]]`: a server without replicas.
-fn role(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+/// `ROLE` → `["master", replication offset, [[ip, port, acked offset] ...]]` with the
+/// replicas in sync.
+fn role(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    let eng = &ctx.eng;
+    let replicas = eng
+        .repl
+        .attached()
+        .filter(|(_, r)| r.state == Some(crate::engine::replication::ReplicaState::Online))
+        .map(|(id, r)| {
+            Reply::Array(vec![
+                Reply::bulk(eng.replica_ip(*id, r)),
+                Reply::bulk(r.listening_port.to_string()),
+                Reply::bulk(r.ack_offset.to_string()),
+            ])
+        })
+        .collect();
     Ok(Reply::Array(vec![
         Reply::bulk("master"),
-        Reply::Integer(0),
-        Reply::Array(Vec::new()),
+        Reply::Integer(eng.repl.offset),
+        Reply::Array(replicas),
     ]))
 }
 
@@ -317,6 +331,7 @@ fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         ctx.eng.acl.set_default_password(&pass);
         ctx.eng.acl.refresh();
     }
+    ctx.eng.resize_backlog();
     // A command later in the same EXEC must already see keys created and expired logged.
     ctx.eng.sync_event_tracking();
     Ok(Reply::ok())

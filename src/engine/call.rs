@@ -306,7 +306,7 @@ impl Engine {
             db: ctx.db,
             reply_at: ctx.reply_at,
         };
-        if self.propagation.enabled {
+        if self.propagation.recording() {
             self.propagate_new_expiries();
             if propagate_self && called.block.is_none() {
                 let argv = propagate_as.unwrap_or_else(|| argv.to_vec());
@@ -452,7 +452,7 @@ impl Engine {
             // the script changed is looked at once it has returned.
             return;
         }
-        if self.propagation.enabled && self.propagation.depth == 0 {
+        if self.propagation.recording() && self.propagation.depth == 0 {
             // Keys expired outside any command's call are deletions of their own.
             self.propagate_new_expiries();
             self.flush_propagation(false);

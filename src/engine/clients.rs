@@ -73,6 +73,20 @@ pub struct Client {
     /// Messages that follow the reply of the command running now (its own MONITOR line, its
     /// own tracking invalidations).
     pub after_reply: Vec<Reply>,
+    /// What the client is to replication: a replica of ours, our primary, or neither.
+    pub link: LinkRole,
+}
+
+/// A client's part in replication (CLIENT LIST flags `S` and `M`, types `replica`, `master`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LinkRole {
+    /// An ordinary client.
+    #[default]
+    None,
+    /// A replica that asked for our stream.
+    Replica,
+    /// The link to our primary, through which its stream is applied.
+    Master,
 }
 
 /// CLIENT REPLY: ON sends every reply; OFF none (CLIENT REPLY OFF's own included); SKIP drops
@@ -127,6 +141,7 @@ impl Engine {
                 psubs: Vec::new(),
                 ssubs: Vec::new(),
                 pending: VecDeque::new(),
+                link: LinkRole::None,
             },
         );
         id
@@ -140,6 +155,7 @@ impl Engine {
         self.disable_tracking(id);
         self.monitors.retain(|m| *m != id);
         self.paused.retain(|m| *m != id);
+        self.forget_replica(id);
         self.clients.remove(&id);
         self.mail.remove(&id);
     }

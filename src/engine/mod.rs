@@ -21,6 +21,8 @@
 //! - `latency.rs`: the latency monitor's events and per-command histograms;
 //! - `script.rs`: the commands a Lua script sends (`redis.call`), through `Engine::call`;
 //! - `slowlog.rs`: the slow log, and the host's microsecond clock that times commands;
+//! - `replication.rs`: the replication stream, backlog and replicas (no I/O: the host moves
+//!   the bytes);
 //! - `acl.rs`: ACL users, the ACL log, and the permission checks made before a command runs.
 
 pub mod acl;
@@ -36,6 +38,7 @@ mod pause;
 mod persist;
 pub mod propagate;
 pub mod pubsub;
+pub mod replication;
 mod script;
 pub mod slowlog;
 pub mod tracking;
@@ -46,7 +49,7 @@ use hashbrown::{HashMap, HashSet};
 
 pub use blocking::{Block, Blocked};
 pub use call::{error_reply, resolve, Rejected};
-pub use clients::{Client, ClientId, ReplyMode};
+pub use clients::{Client, ClientId, LinkRole, ReplyMode};
 pub use ctx::Ctx;
 pub use pause::Pause;
 pub use persist::{Persistence, SaveFailed, SaveRequest, SnapshotReader, SnapshotWriter};
@@ -231,8 +234,8 @@ pub struct Engine {
     pub quicklist_packed_threshold: u64,
     /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE and loading skip the CRC check.
     pub skip_checksum_validation: bool,
-    /// Changed by DEBUG CHANGE-REPL-ID: the replication ID INFO reports derives from it.
-    pub repl_id_seed: i64,
+    /// Replication: IDs, offsets, the backlog, replicas.
+    pub repl: replication::Replication,
     /// The host's way of stopping the whole server for some microseconds (DEBUG SLEEP);
     /// without one the engine waits on the host's clock, or not at all without a clock.
     pub sleeper: Option<fn(u64)>,
@@ -279,7 +282,7 @@ impl Engine {
             active_expire_enabled: true,
             quicklist_packed_threshold: 1 << 30,
             skip_checksum_validation: false,
-            repl_id_seed: opts.now_ms,
+            repl: replication::Replication::new(opts.now_ms as u64 ^ opts.seed),
             sleeper: None,
         }
     }
@@ -303,6 +306,7 @@ impl Engine {
         self.propagate_new_expiries();
         self.flush_propagation(false);
         self.expire_blocked(now_ms);
+        self.replication_cron(now_ms);
         self.tracking_limit();
         self.cron_save(now_ms);
         self.after_command(now_ms);

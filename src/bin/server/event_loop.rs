@@ -758,6 +758,9 @@ impl Server {
     /// Moves every outbox message (pub/sub, served blocked clients, MONITOR, tracking) into
     /// its connection's output, when the engine says there is any.
     fn deliver(&mut self) {
+        if !self.engine.repl.output.is_empty() {
+            self.deliver_replication();
+        }
         if self.engine.mail.is_empty() {
             return;
         }
@@ -789,6 +792,20 @@ impl Server {
         for slot in touched {
             self.queue_flush(slot);
             self.check_output_limit(slot);
+        }
+    }
+
+    /// Moves the replication stream (and snapshots) the engine queued for replicas into
+    /// their connections' output.
+    fn deliver_replication(&mut self) {
+        for (id, bytes) in self.engine.take_replica_output() {
+            let Some(&slot) = self.by_client.get(&id) else {
+                continue;
+            };
+            if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+                conn.output.extend_from_slice(&bytes);
+            }
+            self.queue_flush(slot);
         }
     }
 

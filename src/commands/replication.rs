@@ -1,0 +1,114 @@
+//! The replication commands a replica sends its primary: SYNC, PSYNC and REPLCONF (the state
+//! they change lives in `engine/replication.rs`).
+
+use super::spec::*;
+use crate::engine::Ctx;
+use crate::error::{self, CmdResult};
+use crate::protocol::Reply;
+use crate::util::parse_i64;
+
+/// This group's commands.
+pub const COMMANDS: &[CommandSpec] = &[
+    CommandSpec::new("sync", 1, &[ADMIN, NOSCRIPT, NO_ASYNC_LOADING, NO_MULTI], sync).doc(Group::Server, "1.0.0", &[], "Asks for the replication stream, after a full snapshot (the protocol before PSYNC).").complexity("O(N), N being the keys of every database."),
+    CommandSpec::new("psync", -3, &[ADMIN, NOSCRIPT, NO_ASYNC_LOADING, NO_MULTI], psync).doc(Group::Server, "2.8.0", &[Arg::string("replicationid"), Arg::integer("offset")], "Asks for the replication stream from a point of a history: the missing part when the backlog holds it, else a full snapshot.").complexity("O(N), N being the bytes sent."),
+    CommandSpec::new("replconf", -1, &[ADMIN, NOSCRIPT, LOADING, STALE, ALLOW_BUSY], replconf).doc(Group::Server, "3.0.0", &[], "Tells the primary about a replica (its port, address, capabilities) and acknowledges offsets.").complexity("O(1)"),
+];
+
+/// No reply at all (what Redis sends a replica for its acknowledgements).
+fn silent() -> CmdResult {
+    Ok(Reply::Multi(Vec::new()))
+}
+
+/// Refusals SYNC and PSYNC share; None when the sync may go ahead.
+fn sync_refused(ctx: &Ctx) -> Option<CmdResult> {
+    if ctx.eng.is_replica(ctx.client) {
+        // A replica that asks again is ignored, as in Redis.
+        return Some(silent());
+    }
+    if ctx.eng.replica_link_blocks_sync() {
+        return Some(Err(error::SYNC_NOT_CONNECTED));
+    }
+    None
+}
+
+/// `SYNC` → the snapshot as `$<len>\r\n<rdb>`, then the replication stream (no reply of its
+/// own: the bytes go out through the replica's stream).
+fn sync(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    if let Some(r) = sync_refused(ctx) {
+        return r;
+    }
+    ctx.eng.start_sync(ctx.client, None, ctx.now);
+    silent()
+}
+
+/// `PSYNC replicationid offset` → `+CONTINUE [replid]` and the missing stream, or
+/// `+FULLRESYNC <replid> <offset>`, the snapshot and the stream.
+fn psync(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    if let Some(r) = sync_refused(ctx) {
+        return r;
+    }
+    let Some(offset) = parse_i64(&argv[2]) else {
+        return Err(error::NOT_INTEGER);
+    };
+    ctx.eng
+        .start_sync(ctx.client, Some((&argv[1], offset)), ctx.now);
+    silent()
+}
+
+/// `REPLCONF <option> <value> ...` → OK, or nothing for ACK and GETACK.
+fn replconf(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    if argv.len().is_multiple_of(2) {
+        return Err(error::SYNTAX);
+    }
+    let client = ctx.client;
+    for pair in argv[1..].chunks_exact(2) {
+        let (opt, val) = (pair[0].to_ascii_lowercase(), &pair[1]);
+        match opt.as_slice() {
+            b"listening-port" => {
+                let port = parse_i64(val).ok_or(error::NOT_INTEGER)?;
+                ctx.eng.replica_entry(client).listening_port = port;
+            }
+            b"ip-address" => {
+                if val.len() >= 256 {
+                    return Err(error::replconf_ip_too_long(val.len()));
+                }
+                ctx.eng.replica_entry(client).ip = Some(String::from_utf8_lossy(val).into());
+            }
+            b"capa" => {
+                let entry = ctx.eng.replica_entry(client);
+                if val.eq_ignore_ascii_case(b"eof") {
+                    entry.capa_eof = true;
+                } else if val.eq_ignore_ascii_case(b"psync2") {
+                    entry.capa_psync2 = true;
+                }
+            }
+            b"ack" => {
+                if ctx.eng.is_replica(client) {
+                    if let Some(offset) = parse_i64(val) {
+                        ctx.eng.replica_ack(client, offset, ctx.now);
+                    }
+                }
+                return silent();
+            }
+            b"getack" => {
+                ctx.eng.request_ack_from_link();
+                return silent();
+            }
+            b"rdb-only" => match parse_i64(val) {
+                Some(0 | 1) => {}
+                Some(_) => return Err(error::REPLCONF_RDB_ONLY_RANGE),
+                None => return Err(error::NOT_INTEGER),
+            },
+            b"rdb-filter-only" => {
+                let text = String::from_utf8_lossy(val);
+                for word in text.split_whitespace() {
+                    if !word.eq_ignore_ascii_case("functions") {
+                        return Err(error::replconf_filter_option(word));
+                    }
+                }
+            }
+            _ => return Err(error::replconf_unknown(&pair[0])),
+        }
+    }
+    Ok(Reply::ok())
+}

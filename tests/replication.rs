@@ -1,0 +1,223 @@
+//! Replication over TCP with real redis-server 7.0 processes: a real replica of our primary
+//! (full sync, the stream of writes of every type on several databases with expiries, a
+//! partial resync after the link is cut). Data is compared with DEBUG DIGEST on both sides,
+//! polled with a bounded wait.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{argv, redis_server_path, Conn, OurServer, RedisServer};
+
+/// A command's raw reply as text.
+fn call(c: &mut Conn, words: &[&str]) -> String {
+    let reply = c.call(&argv(words)).expect("reply");
+    String::from_utf8_lossy(&reply).into_owned()
+}
+
+/// A field of INFO `section`.
+fn info_field(c: &mut Conn, section: &str, field: &str) -> Option<String> {
+    let text = call(c, &["INFO", section]);
+    let prefix = format!("{field}:");
+    text.lines()
+        .find_map(|l| l.strip_prefix(&prefix).map(str::to_string))
+}
+
+/// Polls `check` every 20 ms until it holds or `secs` pass; false on time out.
+fn eventually(secs: u64, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if check() {
+            return true;
+        }
+        if Instant::now() > deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits until both servers report the same DEBUG DIGEST; panics with both when they do not.
+fn converge(a: &mut Conn, b: &mut Conn, what: &str) {
+    let mut last = (String::new(), String::new());
+    let same = eventually(20, || {
+        last = (call(a, &["DEBUG", "DIGEST"]), call(b, &["DEBUG", "DIGEST"]));
+        last.0 == last.1
+    });
+    assert!(same, "{what}: digests differ: {:?}", last);
+}
+
+/// Writes of every type, on several databases, with expiries, transactions and scripts.
+fn workload(c: &mut Conn, round: u32) {
+    let r = round.to_string();
+    let big = "x".repeat(70_000);
+    let cmds: Vec<Vec<String>> = vec![
+        vec!["SELECT", "0"],
+        vec!["SET", "s", &r],
+        vec!["APPEND", "s", "-tail"],
+        vec!["INCRBY", "counter", "7"],
+        vec!["INCRBYFLOAT", "float", "1.5"],
+        vec!["SET", "ttl", "v", "EX", "1000"],
+        vec!["SET", "short", "v", "PX", "50"],
+        vec!["SET", "big", &big],
+        vec!["HSET", "h", "f1", "v1", "f2", &r],
+        vec!["HINCRBY", "h", "n", "3"],
+        vec!["RPUSH", "l", "a", "b", "c", &r],
+        vec!["LPOP", "l"],
+        vec!["SADD", "si", "1", "2", "3"],
+        vec!["SADD", "ss", "x", "y", &r],
+        vec!["SPOP", "ss"],
+        vec!["ZADD", "z", "1", "one", "2.5", "two", "3", &r],
+        vec!["ZINCRBY", "z", "2", "one"],
+        vec!["XADD", "st", "*", "f", &r],
+        vec!["PFADD", "hll", "a", "b", "c", &r],
+        vec!["SETBIT", "bits", "77", "1"],
+        vec!["GEOADD", "geo", "13.361389", "38.115556", "Palermo"],
+        vec!["EXPIRE", "h", "5000"],
+        vec!["PEXPIRE", "l", "900000"],
+        vec!["SELECT", "5"],
+        vec!["SET", "db5", &r],
+        vec!["LPUSH", "db5list", "q", "r"],
+        vec!["COPY", "db5", "db5copy"],
+        vec!["SELECT", "9"],
+        vec!["HSET", "db9", "k", &r],
+        vec!["MOVE", "db9", "3"],
+        vec!["SELECT", "0"],
+        vec!["MULTI"],
+        vec!["INCR", "tx"],
+        vec!["SADD", "txset", &r],
+        vec!["EXEC"],
+        vec![
+            "EVAL",
+            "redis.call('SET', KEYS[1], ARGV[1]); return redis.call('INCR', KEYS[2])",
+            "2",
+            "lua1",
+            "lua2",
+            &r,
+        ],
+        vec!["DEL", "ss"],
+        vec!["RENAME", "si", "si2"],
+    ]
+    .into_iter()
+    .map(|v| v.into_iter().map(str::to_string).collect())
+    .collect();
+    for cmd in cmds {
+        let words: Vec<&str> = cmd.iter().map(String::as_str).collect();
+        let reply = call(c, &words);
+        assert!(!reply.starts_with('-'), "{:?} failed: {reply}", words);
+    }
+}
+
+fn our_primary() -> OurServer {
+    OurServer::start(&["--save", "", "--enable-debug-command", "yes"])
+}
+
+/// A real replica follows our primary: full sync, the stream, expiries, and a partial resync
+/// after its link to us is cut.
+#[test]
+fn real_replica_of_our_primary() {
+    if redis_server_path().is_none() {
+        assert!(
+            std::env::var_os("REQUIRE_REDIS").is_none(),
+            "no redis-server"
+        );
+        return;
+    }
+    let primary = our_primary();
+    let mut p = Conn::connect(primary.port).expect("connect primary");
+    // Data before the replica exists goes with the snapshot.
+    workload(&mut p, 0);
+    call(
+        &mut p,
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=lib\nredis.register_function('f', function(k, a) return redis.call('SET', k[1], a[1]) end)",
+        ],
+    );
+    let replica =
+        RedisServer::start_with(&["--enable-debug-command", "yes"]).expect("redis-server");
+    let mut r = Conn::connect(replica.port).expect("connect replica");
+    assert_eq!(
+        call(
+            &mut r,
+            &["REPLICAOF", "127.0.0.1", &primary.port.to_string()]
+        ),
+        "+OK\r\n"
+    );
+    assert!(
+        eventually(20, || info_field(
+            &mut r,
+            "replication",
+            "master_link_status"
+        )
+        .as_deref()
+            == Some("up")),
+        "the replica never synced"
+    );
+    converge(&mut p, &mut r, "after the full sync");
+    assert_eq!(
+        call(&mut r, &["FUNCTION", "LIST"]),
+        call(&mut p, &["FUNCTION", "LIST"])
+    );
+
+    // The stream: writes of every type, a function call, expiries on the primary.
+    for round in 1..4 {
+        workload(&mut p, round);
+    }
+    call(&mut p, &["FCALL", "f", "1", "fkey", "fval"]);
+    converge(&mut p, &mut r, "after the stream of writes");
+    // `short` expired on the primary: its DEL reached the replica.
+    assert!(eventually(10, || call(&mut r, &["EXISTS", "short"]) == ":0\r\n"));
+    converge(&mut p, &mut r, "after the expiries");
+
+    // The primary knows its replica, and the replica acknowledges the primary's offset.
+    let mut offset = String::new();
+    assert!(
+        eventually(10, || {
+            offset = info_field(&mut p, "replication", "master_repl_offset").unwrap_or_default();
+            let line = info_field(&mut p, "replication", "slave0").unwrap_or_default();
+            line.contains(&format!(
+                "port={},state=online,offset={offset},",
+                replica.port
+            ))
+        }),
+        "{:?}",
+        info_field(&mut p, "replication", "slave0")
+    );
+    let role = call(&mut p, &["ROLE"]);
+    assert!(
+        role.starts_with(&format!("*3\r\n$6\r\nmaster\r\n:{offset}\r\n*1\r\n*3\r\n")),
+        "{role}"
+    );
+    assert_eq!(
+        info_field(&mut p, "stats", "sync_full").as_deref(),
+        Some("1")
+    );
+
+    // Cut the link: the replica comes back with PSYNC and gets only what it missed. (Its
+    // first PSYNC, with the history it had as a primary, was refused: that counted once.)
+    let partial_err = info_field(&mut p, "stats", "sync_partial_err");
+    assert_eq!(
+        call(&mut r, &["CLIENT", "KILL", "TYPE", "master"]),
+        ":1\r\n"
+    );
+    workload(&mut p, 9);
+    assert!(eventually(20, || {
+        info_field(&mut p, "stats", "sync_partial_ok").as_deref() == Some("1")
+    }));
+    converge(&mut p, &mut r, "after the partial resync");
+    assert_eq!(
+        info_field(&mut p, "stats", "sync_full").as_deref(),
+        Some("1")
+    );
+    assert_eq!(info_field(&mut p, "stats", "sync_partial_err"), partial_err);
+    let ours = info_field(&mut p, "replication", "master_repl_offset");
+    assert!(eventually(10, || {
+        info_field(&mut r, "replication", "master_repl_offset") == ours
+    }));
+    assert_eq!(
+        info_field(&mut r, "replication", "master_replid"),
+        info_field(&mut p, "replication", "master_replid")
+    );
+}
