@@ -54,6 +54,12 @@ errors! {
     STREAM_ID_ZERO = "ERR The ID specified in XADD must be greater than 0-0";
     /// XADD on a stream whose last ID is the largest possible.
     STREAM_EXHAUSTED = "ERR The stream has exhausted the last possible ID, unable to add more items";
+    /// REPLICAOF with a port that is not a number from 0 to 65535.
+    INVALID_MASTER_PORT = "ERR Invalid master port";
+    /// REPLICAOF host port sent by a replica of ours on its replication link.
+    REPLICAOF_FROM_REPLICA = "ERR Command is not valid when client is a replica.";
+    /// A write sent by a client to a read-only replica.
+    READONLY_REPLICA = "READONLY You can't write against a read only replica.";
     /// SYNC or PSYNC sent to a replica whose own link to its primary is not up.
     SYNC_NOT_CONNECTED = "NOMASTERLINK Can't SYNC while not connected with my master";
     /// REPLCONF rdb-only with a value other than 0 or 1.

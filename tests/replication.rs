@@ -221,3 +221,158 @@ fn real_replica_of_our_primary() {
         info_field(&mut p, "replication", "master_replid")
     );
 }
+
+/// Our server as a replica of a real primary: the handshake, a full sync in either snapshot
+/// form, the stream, a partial resync after the link is cut, read-only refusals, expiry left
+/// to the primary, and REPLICAOF NO ONE.
+fn our_replica_of_real_primary(diskless: bool) {
+    if redis_server_path().is_none() {
+        assert!(
+            std::env::var_os("REQUIRE_REDIS").is_none(),
+            "no redis-server"
+        );
+        return;
+    }
+    let diskless = if diskless { "yes" } else { "no" };
+    let primary = RedisServer::start_with(&[
+        "--enable-debug-command",
+        "yes",
+        "--repl-diskless-sync",
+        diskless,
+        "--repl-diskless-sync-delay",
+        "0",
+    ])
+    .expect("redis-server");
+    let mut p = Conn::connect(primary.port).expect("connect primary");
+    workload(&mut p, 0);
+    let replica = our_primary();
+    let mut r = Conn::connect(replica.port).expect("connect replica");
+    assert_eq!(
+        call(&mut r, &["ROLE"]),
+        "*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["REPLICAOF", "127.0.0.1", "x"]),
+        "-ERR Invalid master port\r\n"
+    );
+    assert_eq!(
+        call(&mut r, &["REPLICAOF", "127.0.0.1", "65536"]),
+        "-ERR Invalid master port\r\n"
+    );
+    let port = primary.port.to_string();
+    assert_eq!(call(&mut r, &["REPLICAOF", "127.0.0.1", &port]), "+OK\r\n");
+    assert_eq!(
+        call(&mut r, &["REPLICAOF", "127.0.0.1", &port]),
+        "+OK Already connected to specified master\r\n"
+    );
+    assert!(
+        eventually(20, || info_field(
+            &mut r,
+            "replication",
+            "master_link_status"
+        )
+        .as_deref()
+            == Some("up")),
+        "never synced: {}",
+        call(&mut r, &["INFO", "replication"])
+    );
+    converge(&mut p, &mut r, "after the full sync");
+    let role = call(&mut r, &["ROLE"]);
+    let head = format!("*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:{port}\r\n$9\r\nconnected\r\n:");
+    assert!(role.starts_with(&head), "{role}");
+
+    // Clients may read, not write.
+    assert_eq!(
+        call(&mut r, &["SET", "k", "v"]),
+        "-READONLY You can't write against a read only replica.\r\n"
+    );
+    assert_eq!(call(&mut r, &["GET", "s"]), call(&mut p, &["GET", "s"]));
+
+    for round in 1..4 {
+        workload(&mut p, round);
+    }
+    converge(&mut p, &mut r, "after the stream of writes");
+
+    // Expiry is the primary's: a key past its time reads as missing on the replica, which
+    // keeps it until the primary's DEL arrives.
+    call(&mut p, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]);
+    call(&mut p, &["SET", "soon", "v", "PX", "100"]);
+    assert!(eventually(10, || call(&mut r, &["EXISTS", "soon"]) == ":1\r\n"));
+    std::thread::sleep(Duration::from_millis(150));
+    assert_eq!(call(&mut r, &["GET", "soon"]), "$-1\r\n");
+    let keys = |c: &mut Conn| call(c, &["DBSIZE"]);
+    let before = keys(&mut r);
+    assert_eq!(call(&mut p, &["GET", "soon"]), "$-1\r\n");
+    assert!(
+        eventually(10, || keys(&mut r) != before),
+        "the DEL never came"
+    );
+    converge(&mut p, &mut r, "after the expiry");
+    call(&mut p, &["DEBUG", "SET-ACTIVE-EXPIRE", "1"]);
+
+    // The replica acknowledges the primary's offset.
+    assert!(eventually(10, || {
+        let offset = info_field(&mut p, "replication", "master_repl_offset").unwrap_or_default();
+        let line = info_field(&mut p, "replication", "slave0").unwrap_or_default();
+        line.contains(&format!(
+            "port={},state=online,offset={offset},",
+            replica.port
+        ))
+    }));
+
+    // Cut the link from our side: PSYNC brings only what was missed.
+    let full = info_field(&mut p, "stats", "sync_full");
+    let partial: u64 = info_field(&mut p, "stats", "sync_partial_ok")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    assert_eq!(
+        call(&mut r, &["CLIENT", "KILL", "TYPE", "master"]),
+        ":1\r\n"
+    );
+    workload(&mut p, 7);
+    assert!(eventually(20, || {
+        info_field(&mut p, "stats", "sync_partial_ok").and_then(|v| v.parse().ok())
+            == Some(partial + 1)
+    }));
+    converge(&mut p, &mut r, "after a partial resync (our side cut)");
+    // ... and from the primary's side.
+    assert_eq!(
+        call(&mut p, &["CLIENT", "KILL", "TYPE", "replica"]),
+        ":1\r\n"
+    );
+    workload(&mut p, 8);
+    assert!(eventually(20, || {
+        info_field(&mut p, "stats", "sync_partial_ok").and_then(|v| v.parse().ok())
+            == Some(partial + 2)
+    }));
+    converge(&mut p, &mut r, "after a partial resync (their side cut)");
+    assert_eq!(info_field(&mut p, "stats", "sync_full"), full);
+    assert!(eventually(10, || {
+        info_field(&mut r, "replication", "slave_repl_offset")
+            == info_field(&mut p, "replication", "master_repl_offset")
+    }));
+    assert_eq!(
+        info_field(&mut r, "replication", "master_replid"),
+        info_field(&mut p, "replication", "master_replid")
+    );
+
+    // Promoted: writable, a new history that remembers the old one.
+    let old_id = info_field(&mut r, "replication", "master_replid");
+    assert_eq!(call(&mut r, &["REPLICAOF", "NO", "ONE"]), "+OK\r\n");
+    assert_eq!(call(&mut r, &["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(
+        info_field(&mut r, "replication", "role").as_deref(),
+        Some("master")
+    );
+    assert_eq!(info_field(&mut r, "replication", "master_replid2"), old_id);
+}
+
+#[test]
+fn our_replica_of_real_primary_disk_sync() {
+    our_replica_of_real_primary(false);
+}
+
+#[test]
+fn our_replica_of_real_primary_diskless_sync() {
+    our_replica_of_real_primary(true);
+}

@@ -457,7 +457,49 @@ fn stats(ctx: &mut Ctx, l: &mut Lines) {
 fn replication(ctx: &mut Ctx, l: &mut Lines) {
     let eng = &ctx.eng;
     let repl = &eng.repl;
-    l.kv("role", "master");
+    let secs_since = |ms: i64| (ctx.now - ms).max(0) / 1000;
+    if let Some(link) = &repl.link {
+        let up = eng.link_state_name() == "connected";
+        l.kv("role", "slave");
+        l.kv("master_host", &link.host);
+        l.kv("master_port", link.port);
+        l.kv("master_link_status", if up { "up" } else { "down" });
+        l.kv(
+            "master_last_io_seconds_ago",
+            if up { secs_since(link.last_io_ms) } else { -1 },
+        );
+        let transfer = eng.link_transfer_progress();
+        l.kv("master_sync_in_progress", u8::from(transfer.is_some()));
+        l.kv("slave_read_repl_offset", repl.offset);
+        l.kv("slave_repl_offset", repl.offset);
+        if let Some((total, read)) = transfer {
+            let perc = if total > 0 {
+                read as f64 * 100.0 / total as f64
+            } else {
+                0.0
+            };
+            l.kv("master_sync_total_bytes", total);
+            l.kv("master_sync_read_bytes", read);
+            l.kv("master_sync_left_bytes", total - read);
+            l.kv("master_sync_perc", format!("{perc:.2}"));
+            l.kv(
+                "master_sync_last_io_seconds_ago",
+                secs_since(link.last_io_ms),
+            );
+        }
+        if !up {
+            l.kv(
+                "master_link_down_since_seconds",
+                link.down_since_ms.map_or(-1, secs_since),
+            );
+        }
+        l.kv("slave_priority", eng.config.get_named("replica-priority"));
+        let yes = |name: &str| u8::from(eng.config.get_named(name) == "yes");
+        l.kv("slave_read_only", yes("replica-read-only"));
+        l.kv("replica_announced", yes("replica-announced"));
+    } else {
+        l.kv("role", "master");
+    }
     l.kv("connected_slaves", repl.attached_count());
     for (i, (id, r)) in repl.attached().enumerate() {
         let lag = match r.state {

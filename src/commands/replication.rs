@@ -11,8 +11,22 @@ use crate::util::parse_i64;
 pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("sync", 1, &[ADMIN, NOSCRIPT, NO_ASYNC_LOADING, NO_MULTI], sync).doc(Group::Server, "1.0.0", &[], "Asks for the replication stream, after a full snapshot (the protocol before PSYNC).").complexity("O(N), N being the keys of every database."),
     CommandSpec::new("psync", -3, &[ADMIN, NOSCRIPT, NO_ASYNC_LOADING, NO_MULTI], psync).doc(Group::Server, "2.8.0", &[Arg::string("replicationid"), Arg::integer("offset")], "Asks for the replication stream from a point of a history: the missing part when the backlog holds it, else a full snapshot.").complexity("O(N), N being the bytes sent."),
+    CommandSpec::new("replicaof", 3, &[ADMIN, NOSCRIPT, STALE, NO_ASYNC_LOADING], replicaof).doc(Group::Server, "5.0.0", REPLICAOF_ARGS, "Makes this server a replica of another (NO ONE: a primary again).").complexity("O(1)"),
+    CommandSpec::new("slaveof", 3, &[ADMIN, NOSCRIPT, STALE, NO_ASYNC_LOADING], replicaof).doc(Group::Server, "1.0.0", REPLICAOF_ARGS, "Makes this server a replica of another (NO ONE: a primary again); REPLICAOF's old name.").complexity("O(1)"),
     CommandSpec::new("replconf", -1, &[ADMIN, NOSCRIPT, LOADING, STALE, ALLOW_BUSY], replconf).doc(Group::Server, "3.0.0", &[], "Tells the primary about a replica (its port, address, capabilities) and acknowledges offsets.").complexity("O(1)"),
 ];
+
+/// `host port | NO ONE`.
+const REPLICAOF_ARGS: &[Arg] = &[Arg::oneof(
+    "args",
+    &[
+        Arg::block("host-port", &[Arg::string("host"), Arg::integer("port")]),
+        Arg::block(
+            "no-one",
+            &[Arg::token("no", "NO"), Arg::token("one", "ONE")],
+        ),
+    ],
+)];
 
 /// No reply at all (what Redis sends a replica for its acknowledgements).
 fn silent() -> CmdResult {
@@ -53,6 +67,29 @@ fn psync(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     ctx.eng
         .start_sync(ctx.client, Some((&argv[1], offset)), ctx.now);
     silent()
+}
+
+/// `REPLICAOF host port` | `REPLICAOF NO ONE` → OK (`+OK Already connected to specified
+/// master` when nothing changes).
+fn replicaof(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
+        ctx.eng.unset_master();
+        return Ok(Reply::ok());
+    }
+    if ctx.eng.is_replica(ctx.client) {
+        return Err(error::REPLICAOF_FROM_REPLICA);
+    }
+    let port = parse_i64(&argv[2])
+        .and_then(|p| u16::try_from(p).ok())
+        .ok_or(error::INVALID_MASTER_PORT)?;
+    let host = String::from_utf8_lossy(&argv[1]).into_owned();
+    if let Some(link) = &ctx.eng.repl.link {
+        if link.host.eq_ignore_ascii_case(&host) && link.port == port {
+            return Ok(Reply::status("OK Already connected to specified master"));
+        }
+    }
+    ctx.eng.set_master(&host, port, ctx.now);
+    Ok(Reply::ok())
 }
 
 /// `REPLCONF <option> <value> ...` → OK, or nothing for ACK and GETACK.

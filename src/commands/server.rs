@@ -221,9 +221,24 @@ fn bgrewriteaof(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 }
 
 /// `ROLE` → `["master", replication offset, [[ip, port, acked offset] ...]]` with the
-/// replicas in sync.
+/// replicas in sync; on a replica `["slave", host, port, link state, offset or -1]`.
 fn role(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     let eng = &ctx.eng;
+    if let Some(link) = &eng.repl.link {
+        let state = eng.link_state_name();
+        let offset = if state == "connected" {
+            eng.repl.offset
+        } else {
+            -1
+        };
+        return Ok(Reply::Array(vec![
+            Reply::bulk("slave"),
+            Reply::bulk(&link.host),
+            Reply::Integer(i64::from(link.port)),
+            Reply::bulk(state),
+            Reply::Integer(offset),
+        ]));
+    }
     let replicas = eng
         .repl
         .attached()

@@ -7,7 +7,7 @@
 
 use super::blocking::Block;
 use super::{ClientId, Ctx, Engine, ReplyMode};
-use crate::commands::{self, Command, FAST, NO_AUTH, NO_MULTI, PROTECTED, READONLY};
+use crate::commands::{self, Command, FAST, NO_AUTH, NO_MULTI, PROTECTED, READONLY, WRITE};
 use crate::error::{self, CmdError};
 use crate::protocol::Reply;
 use crate::types::acl::Denied;
@@ -195,6 +195,13 @@ impl Engine {
                 Denied::Key => error::NOPERM_KEY,
                 Denied::Channel => error::NOPERM_CHANNEL,
             });
+        }
+        if cmd.spec.has(WRITE)
+            && self.repl.link.is_some()
+            && self.config.get_named("replica-read-only") == "yes"
+            && !self.is_master_client(client)
+        {
+            return refuse(error::READONLY_REPLICA);
         }
         let proto = self.clients.get(&client).map_or(2, |c| c.proto);
         if proto == 2 && self.is_subscribed(client) && !SUBSCRIBED_MODE.contains(&cmd.full_name) {

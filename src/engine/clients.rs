@@ -156,7 +156,14 @@ impl Engine {
         self.monitors.retain(|m| *m != id);
         self.paused.retain(|m| *m != id);
         self.forget_replica(id);
+        let master_db = self
+            .is_master_client(id)
+            .then(|| self.clients.get(&id).map_or(0, |c| c.db));
         self.clients.remove(&id);
+        if let Some(db) = master_db {
+            // CLIENT KILL TYPE master: the link goes down and is made again.
+            self.master_client_closed(db);
+        }
         self.mail.remove(&id);
     }
 

@@ -31,6 +31,7 @@ mod call;
 mod clients;
 mod ctx;
 pub mod latency;
+pub mod master_link;
 pub mod monitor;
 mod multi;
 mod notify;
@@ -323,7 +324,7 @@ impl Engine {
         self.tracking_flushed(by);
         dbs.resize_with(self.dbs.len(), Db::new);
         dbs.truncate(self.dbs.len());
-        let paused = self.pause.is_some();
+        let paused = self.pause.is_some() || self.repl.link.is_some();
         let events = self.notifications_on();
         for db in &mut dbs {
             db.expiry_paused = paused;

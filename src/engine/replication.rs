@@ -14,6 +14,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
+use super::master_link::{LinkState, MasterLink};
 use super::propagate::{encode_command, Propagated, StreamEncoder};
 use super::{ClientId, Engine, LinkRole};
 use crate::types::backlog::Backlog;
@@ -81,6 +82,8 @@ pub struct Replication {
     pub sync_partial_err: u64,
     /// When the primary last pinged its replicas (ms).
     last_ping_ms: i64,
+    /// The link to our primary while we are a replica (REPLICAOF).
+    pub link: Option<MasterLink>,
 }
 
 /// A 40-hex-digit identifier derived from `seed`.
@@ -111,6 +114,7 @@ impl Replication {
             sync_partial_ok: 0,
             sync_partial_err: 0,
             last_ping_ms: 0,
+            link: None,
         }
     }
 
@@ -131,8 +135,13 @@ impl Replication {
             .map_or((0, 0), |b| (b.first_offset(), b.histlen()))
     }
 
+    /// The next command of the stream selects its database (a new stream begins).
+    pub(crate) fn reset_stream_db(&mut self) {
+        self.encoder.selected = None;
+    }
+
     /// Appends stream bytes to the backlog and to every attached replica's output.
-    fn push_stream(&mut self, bytes: &[u8]) {
+    pub(crate) fn push_stream(&mut self, bytes: &[u8]) {
         if bytes.is_empty() {
             return;
         }
@@ -157,6 +166,10 @@ enum Resync {
 impl Engine {
     /// Encodes a unit of propagated commands into the replication stream.
     pub(crate) fn feed_replication(&mut self, unit: &[Propagated]) {
+        if self.repl.link.is_some() {
+            // A replica passes its primary's stream on as it came (see master_link.rs).
+            return;
+        }
         let mut bytes = Vec::new();
         for p in unit {
             self.repl.encoder.encode(p, &mut bytes);
@@ -281,7 +294,7 @@ impl Engine {
                 self.repl.sync_full += 1;
                 self.ensure_backlog();
                 // What follows the snapshot starts with a SELECT.
-                self.repl.encoder.selected = None;
+                self.repl.reset_stream_db();
                 let mut out = Vec::new();
                 if psync.is_some() {
                     out.extend_from_slice(
@@ -316,11 +329,17 @@ impl Engine {
 
     /// Whether this server, a replica, may not serve SYNC now (its own link is not up).
     pub(crate) fn replica_link_blocks_sync(&self) -> bool {
-        false
+        self.repl
+            .link
+            .as_ref()
+            .is_some_and(|l| l.state != LinkState::Connected)
     }
 
-    /// `REPLCONF GETACK` from our primary: an acknowledgement goes out on the link.
-    pub(crate) fn request_ack_from_link(&mut self) {}
+    /// `REPLCONF GETACK`: a replica whose link is up acknowledges its offset at once.
+    pub(crate) fn request_ack_from_link(&mut self) {
+        let now = self.repl.link.as_ref().map_or(0, |l| l.last_io_ms);
+        self.send_ack(now);
+    }
 
     /// `REPLCONF ACK <offset>` from a replica.
     pub(crate) fn replica_ack(&mut self, client: ClientId, offset: i64, now: i64) {
@@ -335,6 +354,11 @@ impl Engine {
     /// The primary's periodic work: a PING into the stream every `repl-ping-replica-period`
     /// seconds while replicas are attached (they time out a silent primary).
     pub(crate) fn replication_cron(&mut self, now: i64) {
+        self.link_cron(now);
+        if self.repl.link.is_some() {
+            // A replica's replicas get its primary's PINGs.
+            return;
+        }
         if self.repl.attached_count() == 0 {
             self.repl.last_ping_ms = now;
             return;

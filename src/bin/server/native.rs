@@ -23,6 +23,8 @@ const IGNORED: &[&str] = &[
     // Read from the command line before the engine starts (see `serve`).
     "appendfilename",
     "appenddirname",
+    "replicaof",
+    "slaveof",
     "logfile",
     "loglevel",
     "syslog-enabled",
@@ -527,6 +529,20 @@ fn serve(opts: Options) -> Result<(), String> {
     engine.persist.writer = Some(snapshot_writer(snapshot));
     engine.persist.aof_host = true;
     raise_fd_limit(engine.config.maxclients);
+    // `replicaof <host> <port>` (or `slaveof`): a replica from the start.
+    let master = opts
+        .rest
+        .iter()
+        .rev()
+        .find(|(n, _)| n == "replicaof" || n == "slaveof")
+        .map(|(_, v)| v.clone());
+    if let Some(words) = master {
+        let port = words.get(1).and_then(|p| p.parse::<u16>().ok());
+        match (words.first(), port) {
+            (Some(host), Some(port)) => engine.set_master(host, port, now),
+            _ => return Err("Invalid master port".into()),
+        }
+    }
     for listener in &listeners {
         if let Ok(a) = listener.local_addr() {
             eprintln!("redis-playground-server: ready to accept connections on {a}");
