@@ -58,6 +58,11 @@ errors! {
     INVALID_MASTER_PORT = "ERR Invalid master port";
     /// REPLICAOF host port sent by a replica of ours on its replication link.
     REPLICAOF_FROM_REPLICA = "ERR Command is not valid when client is a replica.";
+    /// A write while fewer replicas than `min-replicas-to-write` are within
+    /// `min-replicas-max-lag`.
+    NOREPLICAS = "NOREPLICAS Not enough good replicas to write.";
+    /// WAIT sent to a replica.
+    WAIT_ON_REPLICA = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
     /// A write sent by a client to a read-only replica.
     READONLY_REPLICA = "READONLY You can't write against a read only replica.";
     /// SYNC or PSYNC sent to a replica whose own link to its primary is not up.

@@ -195,6 +195,25 @@ fn real_replica_of_our_primary() {
         Some("1")
     );
 
+    // WAIT: the replica acknowledges this client's writes when asked (GETACK in the stream).
+    call(&mut p, &["SET", "waited", "1"]);
+    assert_eq!(call(&mut p, &["WAIT", "1", "10000"]), ":1\r\n");
+    assert_eq!(call(&mut p, &["WAIT", "2", "100"]), ":1\r\n");
+    // min-replicas-to-write counts replicas whose acknowledgement is recent enough.
+    call(&mut p, &["CONFIG", "SET", "min-replicas-max-lag", "10"]);
+    call(&mut p, &["CONFIG", "SET", "min-replicas-to-write", "1"]);
+    assert_eq!(call(&mut p, &["SET", "guarded", "1"]), "+OK\r\n");
+    assert_eq!(
+        info_field(&mut p, "replication", "min_slaves_good_slaves").as_deref(),
+        Some("1")
+    );
+    call(&mut p, &["CONFIG", "SET", "min-replicas-to-write", "2"]);
+    assert_eq!(
+        call(&mut p, &["SET", "guarded", "2"]),
+        "-NOREPLICAS Not enough good replicas to write.\r\n"
+    );
+    call(&mut p, &["CONFIG", "SET", "min-replicas-to-write", "0"]);
+
     // Cut the link: the replica comes back with PSYNC and gets only what it missed. (Its
     // first PSYNC, with the history it had as a primary, was refused: that counted once.)
     let partial_err = info_field(&mut p, "stats", "sync_partial_err");
@@ -281,7 +300,8 @@ fn our_replica_of_real_primary(diskless: bool) {
     let head = format!("*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:{port}\r\n$9\r\nconnected\r\n:");
     assert!(role.starts_with(&head), "{role}");
 
-    // Clients may read, not write.
+    // Clients may read, not write; WAIT is refused.
+    assert!(call(&mut r, &["WAIT", "1", "0"]).starts_with("-ERR WAIT cannot be used with replica"));
     assert_eq!(
         call(&mut r, &["SET", "k", "v"]),
         "-READONLY You can't write against a read only replica.\r\n"
@@ -375,4 +395,67 @@ fn our_replica_of_real_primary_disk_sync() {
 #[test]
 fn our_replica_of_real_primary_diskless_sync() {
     our_replica_of_real_primary(true);
+}
+
+/// Our replica of our primary, and a real replica of that replica (a chain): the stream
+/// passes through unchanged, WAIT counts our replica's acknowledgements, and a cut link
+/// resyncs partially.
+#[test]
+fn chain_of_our_servers() {
+    let primary = our_primary();
+    let middle = our_primary();
+    let mut p = Conn::connect(primary.port).expect("connect primary");
+    let mut m = Conn::connect(middle.port).expect("connect middle");
+    workload(&mut p, 0);
+    let port = primary.port.to_string();
+    assert_eq!(call(&mut m, &["REPLICAOF", "localhost", &port]), "+OK\r\n");
+    assert!(eventually(20, || {
+        info_field(&mut m, "replication", "master_link_status").as_deref() == Some("up")
+    }));
+    converge(&mut p, &mut m, "after the full sync");
+    workload(&mut p, 1);
+    assert_eq!(call(&mut p, &["WAIT", "1", "10000"]), ":1\r\n");
+    converge(&mut p, &mut m, "after the stream");
+    let list = call(&mut m, &["CLIENT", "LIST", "TYPE", "master"]);
+    assert!(list.contains(" flags=M "), "{list}");
+    let list = call(&mut p, &["CLIENT", "LIST", "TYPE", "replica"]);
+    assert!(list.contains(" flags=S "), "{list}");
+
+    // The stream is left in database 7 when the tail attaches: the snapshot it gets from the
+    // middle says so (repl-stream-db), or the next write would land in database 0 there.
+    call(&mut p, &["SELECT", "7"]);
+    call(&mut p, &["SET", "in7", "1"]);
+    let last = if redis_server_path().is_some() {
+        let tail = RedisServer::start_with(&["--enable-debug-command", "yes"]).expect("redis");
+        let mut t = Conn::connect(tail.port).expect("connect tail");
+        let mport = middle.port.to_string();
+        call(&mut t, &["REPLICAOF", "127.0.0.1", &mport]);
+        assert!(eventually(20, || {
+            info_field(&mut t, "replication", "master_link_status").as_deref() == Some("up")
+        }));
+        call(&mut p, &["SET", "in7-after", "2"]);
+        converge(&mut p, &mut t, "at the end of the chain");
+        workload(&mut p, 2);
+        converge(&mut p, &mut t, "at the end of the chain, after more writes");
+        Some((tail, t))
+    } else {
+        None
+    };
+
+    assert_eq!(
+        call(&mut m, &["CLIENT", "KILL", "TYPE", "master"]),
+        ":1\r\n"
+    );
+    workload(&mut p, 3);
+    assert!(eventually(20, || {
+        info_field(&mut p, "stats", "sync_partial_ok").as_deref() == Some("1")
+    }));
+    converge(&mut p, &mut m, "after the partial resync");
+    assert_eq!(
+        info_field(&mut p, "stats", "sync_full").as_deref(),
+        Some("1")
+    );
+    if let Some((_tail, mut t)) = last {
+        converge(&mut p, &mut t, "at the end of the chain, after the resync");
+    }
 }

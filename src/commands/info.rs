@@ -501,6 +501,10 @@ fn replication(ctx: &mut Ctx, l: &mut Lines) {
         l.kv("role", "master");
     }
     l.kv("connected_slaves", repl.attached_count());
+    let configured = |name: &str| eng.config.get_named(name) != "0";
+    if configured("min-replicas-to-write") && configured("min-replicas-max-lag") {
+        l.kv("min_slaves_good_slaves", eng.good_replicas(ctx.now));
+    }
     for (i, (id, r)) in repl.attached().enumerate() {
         let lag = match r.state {
             Some(ReplicaState::Online) => (ctx.now - r.ack_ms).max(0) / 1000,

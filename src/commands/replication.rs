@@ -13,6 +13,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("psync", -3, &[ADMIN, NOSCRIPT, NO_ASYNC_LOADING, NO_MULTI], psync).doc(Group::Server, "2.8.0", &[Arg::string("replicationid"), Arg::integer("offset")], "Asks for the replication stream from a point of a history: the missing part when the backlog holds it, else a full snapshot.").complexity("O(N), N being the bytes sent."),
     CommandSpec::new("replicaof", 3, &[ADMIN, NOSCRIPT, STALE, NO_ASYNC_LOADING], replicaof).doc(Group::Server, "5.0.0", REPLICAOF_ARGS, "Makes this server a replica of another (NO ONE: a primary again).").complexity("O(1)"),
     CommandSpec::new("slaveof", 3, &[ADMIN, NOSCRIPT, STALE, NO_ASYNC_LOADING], replicaof).doc(Group::Server, "1.0.0", REPLICAOF_ARGS, "Makes this server a replica of another (NO ONE: a primary again); REPLICAOF's old name.").complexity("O(1)"),
+    CommandSpec::new("wait", 3, &[NOSCRIPT], wait).doc(Group::Generic, "3.0.0", &[Arg::integer("numreplicas"), Arg::integer("timeout")], "Waits until the replicas acknowledged this connection's writes, or the timeout (ms) passes.").acl(&[Acl::Connection]).acl_not(&[Acl::Keyspace]).tips(&["request_policy:all_shards", "response_policy:agg_min"]).complexity("O(1)"),
     CommandSpec::new("replconf", -1, &[ADMIN, NOSCRIPT, LOADING, STALE, ALLOW_BUSY], replconf).doc(Group::Server, "3.0.0", &[], "Tells the primary about a replica (its port, address, capabilities) and acknowledges offsets.").complexity("O(1)"),
 ];
 
@@ -90,6 +91,33 @@ fn replicaof(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
     ctx.eng.set_master(&host, port, ctx.now);
     Ok(Reply::ok())
+}
+
+/// `WAIT numreplicas timeout` → integer: the replicas that acknowledged this client's last
+/// write, once there are `numreplicas` or `timeout` ms passed (0: no limit).
+fn wait(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    if ctx.eng.repl.link.is_some() {
+        return Err(error::WAIT_ON_REPLICA);
+    }
+    let n = parse_i64(&argv[1]).ok_or(error::NOT_INTEGER)?;
+    let timeout = parse_i64(&argv[2]).ok_or(error::TIMEOUT_NOT_INTEGER)?;
+    if timeout < 0 {
+        return Err(error::TIMEOUT_NEGATIVE);
+    }
+    // Redis 7.0 adds the timeout to the clock unchecked: a huge one ends in the past.
+    let deadline = (timeout > 0).then(|| ctx.now.wrapping_add(timeout));
+    if ctx.no_block {
+        // Inside MULTI: the count now, never a wait.
+        let offset = ctx.eng.clients.get(&ctx.client).map_or(0, |c| c.woff);
+        return Ok(Reply::Integer(ctx.eng.acks_at(offset)));
+    }
+    match ctx.eng.start_wait(ctx.client, n) {
+        Some(reply) => Ok(reply),
+        None => {
+            ctx.block_on(Vec::new(), deadline, Reply::Integer(0));
+            Ok(Reply::Integer(0))
+        }
+    }
 }
 
 /// `REPLCONF <option> <value> ...` → OK, or nothing for ACK and GETACK.

@@ -136,6 +136,10 @@ impl Engine {
                     c.last_cmd = cmd.full_name;
                 }
                 let called = self.call(client, cmd, argv, db, now_ms, Via::Client);
+                let offset = self.repl.offset;
+                if let Some(c) = self.clients.get_mut(&client) {
+                    c.woff = offset;
+                }
                 if let Some(block) = called.block {
                     self.block_client(client, cmd, called.db, argv, block);
                     self.current = prev;
@@ -196,7 +200,17 @@ impl Engine {
                 Denied::Channel => error::NOPERM_CHANNEL,
             });
         }
-        if cmd.spec.has(WRITE)
+        let writes = cmd.spec.has(WRITE)
+            || (cmd.full_name == "exec"
+                && self.clients.get(&client).is_some_and(|c| {
+                    c.multi
+                        .as_ref()
+                        .is_some_and(|q| q.iter().any(|(c, _)| c.spec.has(WRITE)))
+                }));
+        if writes && !self.enough_good_replicas(now) {
+            return refuse(error::NOREPLICAS);
+        }
+        if writes
             && self.repl.link.is_some()
             && self.config.get_named("replica-read-only") == "yes"
             && !self.is_master_client(client)

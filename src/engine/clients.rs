@@ -75,6 +75,8 @@ pub struct Client {
     pub after_reply: Vec<Reply>,
     /// What the client is to replication: a replica of ours, our primary, or neither.
     pub link: LinkRole,
+    /// The replication offset after its last command: what WAIT waits for.
+    pub woff: i64,
 }
 
 /// A client's part in replication (CLIENT LIST flags `S` and `M`, types `replica`, `master`).
@@ -142,6 +144,7 @@ impl Engine {
                 ssubs: Vec::new(),
                 pending: VecDeque::new(),
                 link: LinkRole::None,
+                woff: 0,
             },
         );
         id
@@ -156,6 +159,7 @@ impl Engine {
         self.monitors.retain(|m| *m != id);
         self.paused.retain(|m| *m != id);
         self.forget_replica(id);
+        self.repl.waits.remove(&id);
         let master_db = self
             .is_master_client(id)
             .then(|| self.clients.get(&id).map_or(0, |c| c.db));

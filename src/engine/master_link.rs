@@ -94,6 +94,13 @@ pub struct MasterLink {
     last_ack_ms: i64,
 }
 
+impl MasterLink {
+    /// The database the stream had selected when the master client went.
+    pub(crate) fn stream_db(&self) -> usize {
+        self.stream_db
+    }
+}
+
 /// The largest snapshot line or handshake reply looked at before the link is given up.
 const MAX_LINE: usize = 64 * 1024;
 
@@ -459,11 +466,14 @@ impl Engine {
             return false;
         }
         let eof = matches!(t.size, Some(Payload::Mark(_)));
-        if self.load_snapshot(&t.data, now).is_err() {
-            // A snapshot we cannot read: the next attempt asks for a new one.
-            self.link_lost(now);
-            return false;
-        }
+        let stream_db = match self.load_snapshot_from_primary(&t.data, now) {
+            Ok((_, db)) => db,
+            Err(_) => {
+                // A snapshot we cannot read: the next attempt asks for a new one.
+                self.link_lost(now);
+                return false;
+            }
+        };
         self.dirty = 0;
         // A new history: the primary's, from its offset; our replicas start over.
         self.repl.replid = t.replid;
@@ -474,7 +484,7 @@ impl Engine {
         let size = self.backlog_size_config();
         self.repl.backlog = Some(Backlog::new(size, t.offset));
         if let Some(link) = self.repl.link.as_mut() {
-            link.stream_db = 0;
+            link.stream_db = stream_db.unwrap_or(0);
         }
         self.link_online(now, eof);
         true

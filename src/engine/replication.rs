@@ -17,6 +17,7 @@ use std::fmt::Write as _;
 use super::master_link::{LinkState, MasterLink};
 use super::propagate::{encode_command, Propagated, StreamEncoder};
 use super::{ClientId, Engine, LinkRole};
+use crate::protocol::Reply;
 use crate::types::backlog::Backlog;
 
 /// A replica's progress, as INFO's `slaveN` line names it.
@@ -84,6 +85,11 @@ pub struct Replication {
     last_ping_ms: i64,
     /// The link to our primary while we are a replica (REPLICAOF).
     pub link: Option<MasterLink>,
+    /// Clients blocked in WAIT: the offset they wait for and how many replicas.
+    pub waits: BTreeMap<ClientId, (i64, i64)>,
+    /// A WAIT asked for acknowledgements: REPLCONF GETACK goes into the stream before the
+    /// host next takes the output (after the command, so it is not the client's write).
+    getack: bool,
 }
 
 /// A 40-hex-digit identifier derived from `seed`.
@@ -115,6 +121,8 @@ impl Replication {
             sync_partial_err: 0,
             last_ping_ms: 0,
             link: None,
+            waits: BTreeMap::new(),
+            getack: false,
         }
     }
 
@@ -142,7 +150,8 @@ impl Replication {
 
     /// Appends stream bytes to the backlog and to every attached replica's output.
     pub(crate) fn push_stream(&mut self, bytes: &[u8]) {
-        if bytes.is_empty() {
+        // Without a backlog nobody ever asked for the stream: it does not exist yet.
+        if bytes.is_empty() || self.backlog.is_none() {
             return;
         }
         self.offset += bytes.len() as i64;
@@ -177,8 +186,18 @@ impl Engine {
         self.repl.push_stream(&bytes);
     }
 
+    /// Whether [`Engine::take_replica_output`] has anything.
+    pub fn has_replica_output(&self) -> bool {
+        self.repl.getack || !self.repl.output.is_empty()
+    }
+
     /// The bytes waiting for each replica's connection, taken: the host writes them out.
     pub fn take_replica_output(&mut self) -> Vec<(ClientId, Vec<u8>)> {
+        if std::mem::take(&mut self.repl.getack) {
+            let mut getack = Vec::new();
+            encode_command(&[b"REPLCONF".as_slice(), b"GETACK", b"*"], &mut getack);
+            self.repl.push_stream(&getack);
+        }
         std::mem::take(&mut self.repl.output).into_iter().collect()
     }
 
@@ -295,6 +314,13 @@ impl Engine {
                 self.ensure_backlog();
                 // What follows the snapshot starts with a SELECT.
                 self.repl.reset_stream_db();
+                // A replica passes its primary's stream on mid-way: the snapshot says which
+                // database that stream has selected.
+                let stream_db = self.repl.link.as_ref().map(|l| {
+                    l.client
+                        .and_then(|id| self.clients.get(&id))
+                        .map_or(l.stream_db(), |c| c.db)
+                });
                 let mut out = Vec::new();
                 if psync.is_some() {
                     out.extend_from_slice(
@@ -302,7 +328,7 @@ impl Engine {
                             .as_bytes(),
                     );
                 }
-                let rdb = self.snapshot(now);
+                let rdb = self.snapshot_for_replica(now, stream_db);
                 out.extend_from_slice(format!("${}\r\n", rdb.len()).as_bytes());
                 out.extend_from_slice(&rdb);
                 // The snapshot is whole in the output at once: the replica is in sync, and
@@ -341,7 +367,7 @@ impl Engine {
         self.send_ack(now);
     }
 
-    /// `REPLCONF ACK <offset>` from a replica.
+    /// `REPLCONF ACK <offset>` from a replica: WAITs it satisfies end.
     pub(crate) fn replica_ack(&mut self, client: ClientId, offset: i64, now: i64) {
         if let Some(r) = self.repl.replicas.get_mut(&client) {
             if offset > r.ack_offset {
@@ -349,6 +375,70 @@ impl Engine {
             }
             r.ack_ms = now;
         }
+        let done: Vec<(ClientId, i64)> = self
+            .repl
+            .waits
+            .iter()
+            .filter_map(|(id, &(off, n))| {
+                let acks = self.acks_at(off);
+                (acks >= n).then_some((*id, acks))
+            })
+            .collect();
+        for (id, acks) in done {
+            self.repl.waits.remove(&id);
+            self.finish_wait(id, Reply::Integer(acks), now);
+        }
+    }
+
+    /// Replicas in sync that acknowledged `offset` or later.
+    pub fn acks_at(&self, offset: i64) -> i64 {
+        self.repl
+            .attached()
+            .filter(|(_, r)| r.state == Some(ReplicaState::Online) && r.ack_offset >= offset)
+            .count() as i64
+    }
+
+    /// WAIT's answer when its wait ends unsatisfied (timeout, CLIENT UNBLOCK).
+    pub(crate) fn wait_timeout_reply(&mut self, client: ClientId) -> Option<Reply> {
+        let (offset, _) = self.repl.waits.remove(&client)?;
+        Some(Reply::Integer(self.acks_at(offset)))
+    }
+
+    /// WAIT numreplicas: blocks the client (its deadline is the engine's blocking machinery's)
+    /// and asks every replica for an acknowledgement, or answers at once.
+    pub(crate) fn start_wait(&mut self, client: ClientId, n: i64) -> Option<Reply> {
+        let offset = self.clients.get(&client).map_or(0, |c| c.woff);
+        let acks = self.acks_at(offset);
+        if acks >= n {
+            return Some(Reply::Integer(acks));
+        }
+        self.repl.waits.insert(client, (offset, n));
+        self.repl.getack = true;
+        None
+    }
+
+    /// Replicas in sync whose last acknowledgement is at most `min-replicas-max-lag` seconds
+    /// old (INFO min_slaves_good_slaves).
+    pub fn good_replicas(&self, now: i64) -> i64 {
+        let max_lag = self.config_int("min-replicas-max-lag");
+        self.repl
+            .attached()
+            .filter(|(_, r)| {
+                r.state == Some(ReplicaState::Online) && (now - r.ack_ms) / 1000 <= max_lag
+            })
+            .count() as i64
+    }
+
+    /// Whether writes are allowed by `min-replicas-to-write` / `min-replicas-max-lag` (always
+    /// on a replica, or when either is 0).
+    pub(crate) fn enough_good_replicas(&self, now: i64) -> bool {
+        let need = self.config_int("min-replicas-to-write");
+        let max_lag = self.config_int("min-replicas-max-lag");
+        self.repl.link.is_some() || need == 0 || max_lag == 0 || self.good_replicas(now) >= need
+    }
+
+    fn config_int(&self, name: &str) -> i64 {
+        self.config.get_named(name).parse().unwrap_or(0)
     }
 
     /// The primary's periodic work: a PING into the stream every `repl-ping-replica-period`
@@ -381,7 +471,7 @@ impl Engine {
 #[cfg(test)]
 mod tests {
     use crate::protocol::Reply;
-    use crate::testkit::{engine, run};
+    use crate::testkit::{engine, run, NOW};
 
     fn output_of(eng: &mut super::Engine, id: super::ClientId) -> Vec<u8> {
         eng.take_replica_output()
@@ -441,6 +531,41 @@ mod tests {
         assert_eq!((eng.repl.sync_full, eng.repl.sync_partial_err), (2, 1));
         eng.close_client(third);
         assert_eq!(eng.repl.attached_count(), 2);
+    }
+
+    #[test]
+    fn wait_counts_acknowledgements() {
+        let (mut eng, c) = engine();
+        let replica = eng.open_client(NOW);
+        run(&mut eng, replica, "PSYNC ? -1");
+        run(&mut eng, c, "SET k v");
+        let wait = |eng: &mut super::Engine, line: &str| {
+            let argv: Vec<Vec<u8>> = line.split(' ').map(|w| w.as_bytes().to_vec()).collect();
+            eng.execute(c, &argv, NOW)
+        };
+        // Blocks, and asks the replica for an acknowledgement through the stream.
+        assert_eq!(wait(&mut eng, "WAIT 1 1000"), None);
+        let out = output_of(&mut eng, replica);
+        assert!(out.ends_with(b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n"));
+        let woff = eng.clients[&c].woff;
+        run(&mut eng, replica, &format!("REPLCONF ACK {}", woff - 1));
+        assert!(eng.clients[&c].outbox.is_empty());
+        run(&mut eng, replica, &format!("REPLCONF ACK {woff}"));
+        assert_eq!(eng.clients[&c].outbox, vec![Reply::Integer(1)]);
+        eng.clients.get_mut(&c).unwrap().outbox.clear();
+        // Two replicas are never there: the timeout answers with the count.
+        assert_eq!(wait(&mut eng, "WAIT 2 100"), None);
+        eng.tick(NOW + 200);
+        assert_eq!(eng.clients[&c].outbox, vec![Reply::Integer(1)]);
+        // min-replicas-to-write.
+        run(&mut eng, c, "CONFIG SET min-replicas-max-lag 10");
+        run(&mut eng, c, "CONFIG SET min-replicas-to-write 2");
+        assert_eq!(
+            run(&mut eng, c, "SET k v"),
+            Reply::Error("NOREPLICAS Not enough good replicas to write.".into())
+        );
+        run(&mut eng, c, "CONFIG SET min-replicas-to-write 1");
+        assert_eq!(run(&mut eng, c, "SET k v"), Reply::ok());
     }
 
     #[test]

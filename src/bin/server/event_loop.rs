@@ -794,7 +794,7 @@ impl Server {
     /// Moves every outbox message (pub/sub, served blocked clients, MONITOR, tracking) into
     /// its connection's output, when the engine says there is any.
     fn deliver(&mut self) {
-        if !self.engine.repl.output.is_empty() {
+        if self.engine.has_replica_output() {
             self.deliver_replication();
         }
         if self.engine.mail.is_empty() {
