@@ -65,6 +65,30 @@ errors! {
     WAIT_ON_REPLICA = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
     /// A write sent by a client to a read-only replica.
     READONLY_REPLICA = "READONLY You can't write against a read only replica.";
+    /// FAILOVER ABORT with no failover under way.
+    FAILOVER_NONE = "ERR No failover in progress.";
+    /// FAILOVER while one is under way.
+    FAILOVER_RUNNING = "ERR FAILOVER already in progress.";
+    /// FAILOVER sent to a replica.
+    FAILOVER_ON_REPLICA = "ERR FAILOVER is not valid when server is a replica.";
+    /// FAILOVER on a primary without replicas.
+    FAILOVER_NO_REPLICAS = "ERR FAILOVER requires connected replicas.";
+    /// FAILOVER FORCE without both TO and TIMEOUT.
+    FAILOVER_FORCE = "ERR FAILOVER with force option requires both a timeout and target HOST and IP.";
+    /// FAILOVER TO an address that is not one of our replicas.
+    FAILOVER_NOT_REPLICA = "ERR FAILOVER target HOST and PORT is not a replica.";
+    /// FAILOVER TO a replica still syncing.
+    FAILOVER_NOT_ONLINE = "ERR FAILOVER target replica is not online.";
+    /// FAILOVER TIMEOUT 0 or less.
+    FAILOVER_TIMEOUT = "ERR FAILOVER timeout must be greater than 0";
+    /// REPLICAOF during a failover.
+    REPLICAOF_FAILING_OVER = "ERR REPLICAOF not allowed while failing over.";
+    /// SYNC or PSYNC during a failover.
+    SYNC_FAILING_OVER = "NOMASTERLINK Can't SYNC while failing over";
+    /// PSYNC ... FAILOVER sent to a primary.
+    PSYNC_FAILOVER_TO_MASTER = "ERR PSYNC FAILOVER can't be sent to a master.";
+    /// PSYNC ... FAILOVER with another history than ours.
+    PSYNC_FAILOVER_REPLID = "ERR PSYNC FAILOVER replid must match my replid.";
     /// SYNC or PSYNC sent to a replica whose own link to its primary is not up.
     SYNC_NOT_CONNECTED = "NOMASTERLINK Can't SYNC while not connected with my master";
     /// REPLCONF rdb-only with a value other than 0 or 1.

@@ -459,3 +459,92 @@ fn chain_of_our_servers() {
         converge(&mut p, &mut t, "at the end of the chain, after the resync");
     }
 }
+
+/// Waits until INFO replication's `role` is `role`.
+fn role_becomes(c: &mut Conn, role: &str) -> bool {
+    eventually(20, || {
+        info_field(c, "replication", "role").as_deref() == Some(role)
+            && info_field(c, "replication", "master_failover_state").as_deref()
+                == Some("no-failover")
+    })
+}
+
+/// FAILOVER both ways between our server and a real one, losing no acknowledged write.
+#[test]
+fn failover_between_ours_and_real() {
+    if redis_server_path().is_none() {
+        assert!(
+            std::env::var_os("REQUIRE_REDIS").is_none(),
+            "no redis-server"
+        );
+        return;
+    }
+    let ours = our_primary();
+    let mut o = Conn::connect(ours.port).expect("connect ours");
+    let real = RedisServer::start_with(&["--enable-debug-command", "yes"]).expect("redis");
+    let mut r = Conn::connect(real.port).expect("connect real");
+    assert_eq!(
+        call(&mut o, &["FAILOVER"]),
+        "-ERR FAILOVER requires connected replicas.\r\n"
+    );
+    call(&mut r, &["REPLICAOF", "127.0.0.1", &ours.port.to_string()]);
+    assert!(eventually(20, || {
+        info_field(&mut r, "replication", "master_link_status").as_deref() == Some("up")
+    }));
+    workload(&mut o, 0);
+    assert_eq!(call(&mut o, &["WAIT", "1", "10000"]), ":1\r\n");
+    assert_eq!(
+        call(&mut o, &["FAILOVER", "TO", "127.0.0.1", "1"]),
+        "-ERR FAILOVER target HOST and PORT is not a replica.\r\n"
+    );
+
+    // Ours hands over to the real replica (the first one in sync).
+    assert_eq!(call(&mut o, &["FAILOVER"]), "+OK\r\n");
+    assert!(
+        role_becomes(&mut r, "master"),
+        "{}",
+        call(&mut r, &["INFO", "replication"])
+    );
+    assert!(
+        role_becomes(&mut o, "slave"),
+        "{}",
+        call(&mut o, &["INFO", "replication"])
+    );
+    assert!(eventually(20, || {
+        info_field(&mut o, "replication", "master_link_status").as_deref() == Some("up")
+    }));
+    // The real server continued our history: a partial resync, no full one.
+    assert_eq!(
+        info_field(&mut r, "stats", "sync_partial_ok").as_deref(),
+        Some("1")
+    );
+    assert_eq!(
+        info_field(&mut r, "stats", "sync_full").as_deref(),
+        Some("0")
+    );
+    workload(&mut r, 1);
+    converge(&mut r, &mut o, "after the failover to the real server");
+
+    // And back: the real primary hands over to ours.
+    let port = ours.port.to_string();
+    assert_eq!(
+        call(&mut r, &["FAILOVER", "TO", "127.0.0.1", &port]),
+        "+OK\r\n"
+    );
+    assert!(
+        role_becomes(&mut o, "master"),
+        "{}",
+        call(&mut o, &["INFO", "replication"])
+    );
+    assert!(
+        role_becomes(&mut r, "slave"),
+        "{}",
+        call(&mut r, &["INFO", "replication"])
+    );
+    assert!(eventually(20, || {
+        info_field(&mut r, "replication", "master_link_status").as_deref() == Some("up")
+    }));
+    workload(&mut o, 2);
+    assert_eq!(call(&mut o, &["WAIT", "1", "10000"]), ":1\r\n");
+    converge(&mut o, &mut r, "after the failover back to ours");
+}

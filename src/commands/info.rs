@@ -522,7 +522,7 @@ fn replication(ctx: &mut Ctx, l: &mut Lines) {
             ),
         );
     }
-    l.kv("master_failover_state", "no-failover");
+    l.kv("master_failover_state", eng.failover_state_name());
     l.kv("master_replid", &repl.replid);
     l.kv("master_replid2", &repl.replid2);
     l.kv("master_repl_offset", repl.offset);

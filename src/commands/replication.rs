@@ -2,6 +2,7 @@
 //! they change lives in `engine/replication.rs`).
 
 use super::spec::*;
+use crate::engine::failover::Failover;
 use crate::engine::Ctx;
 use crate::error::{self, CmdResult};
 use crate::protocol::Reply;
@@ -14,6 +15,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("replicaof", 3, &[ADMIN, NOSCRIPT, STALE, NO_ASYNC_LOADING], replicaof).doc(Group::Server, "5.0.0", REPLICAOF_ARGS, "Makes this server a replica of another (NO ONE: a primary again).").complexity("O(1)"),
     CommandSpec::new("slaveof", 3, &[ADMIN, NOSCRIPT, STALE, NO_ASYNC_LOADING], replicaof).doc(Group::Server, "1.0.0", REPLICAOF_ARGS, "Makes this server a replica of another (NO ONE: a primary again); REPLICAOF's old name.").complexity("O(1)"),
     CommandSpec::new("wait", 3, &[NOSCRIPT], wait).doc(Group::Generic, "3.0.0", &[Arg::integer("numreplicas"), Arg::integer("timeout")], "Waits until the replicas acknowledged this connection's writes, or the timeout (ms) passes.").acl(&[Acl::Connection]).acl_not(&[Acl::Keyspace]).tips(&["request_policy:all_shards", "response_policy:agg_min"]).complexity("O(1)"),
+    CommandSpec::new("failover", -1, &[ADMIN, NOSCRIPT, STALE], failover).doc(Group::Server, "6.2.0", FAILOVER_ARGS, "Hands the primary's role to a replica once it has every write (TO one of them, FORCE at the TIMEOUT, ABORT).").complexity("O(1)"),
     CommandSpec::new("replconf", -1, &[ADMIN, NOSCRIPT, LOADING, STALE, ALLOW_BUSY], replconf).doc(Group::Server, "3.0.0", &[], "Tells the primary about a replica (its port, address, capabilities) and acknowledges offsets.").complexity("O(1)"),
 ];
 
@@ -29,6 +31,24 @@ const REPLICAOF_ARGS: &[Arg] = &[Arg::oneof(
     ],
 )];
 
+/// `[TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]`.
+const FAILOVER_ARGS: &[Arg] = &[
+    Arg::block(
+        "target",
+        &[
+            Arg::string("host"),
+            Arg::integer("port"),
+            Arg::token("force", "FORCE").optional(),
+        ],
+    )
+    .with_token("TO")
+    .optional(),
+    Arg::token("abort", "ABORT").optional(),
+    Arg::integer("milliseconds")
+        .with_token("TIMEOUT")
+        .optional(),
+];
+
 /// No reply at all (what Redis sends a replica for its acknowledgements).
 fn silent() -> CmdResult {
     Ok(Reply::Multi(Vec::new()))
@@ -39,6 +59,9 @@ fn sync_refused(ctx: &Ctx) -> Option<CmdResult> {
     if ctx.eng.is_replica(ctx.client) {
         // A replica that asks again is ignored, as in Redis.
         return Some(silent());
+    }
+    if ctx.eng.repl.failover.is_some() {
+        return Some(Err(error::SYNC_FAILING_OVER));
     }
     if ctx.eng.replica_link_blocks_sync() {
         return Some(Err(error::SYNC_NOT_CONNECTED));
@@ -59,6 +82,20 @@ fn sync(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 /// `PSYNC replicationid offset` → `+CONTINUE [replid]` and the missing stream, or
 /// `+FULLRESYNC <replid> <offset>`, the snapshot and the stream.
 fn psync(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    if ctx.eng.is_replica(ctx.client) {
+        return silent();
+    }
+    if argv.len() > 3 && argv[3].eq_ignore_ascii_case(b"failover") {
+        // Our primary hands its role over to us (its FAILOVER): we promote ourselves and
+        // it continues as our replica.
+        if ctx.eng.repl.link.is_none() {
+            return Err(error::PSYNC_FAILOVER_TO_MASTER);
+        }
+        if argv[1] != ctx.eng.repl.replid.as_bytes() {
+            return Err(error::PSYNC_FAILOVER_REPLID);
+        }
+        ctx.eng.unset_master();
+    }
     if let Some(r) = sync_refused(ctx) {
         return r;
     }
@@ -73,6 +110,9 @@ fn psync(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// `REPLICAOF host port` | `REPLICAOF NO ONE` → OK (`+OK Already connected to specified
 /// master` when nothing changes).
 fn replicaof(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    if ctx.eng.repl.failover.is_some() {
+        return Err(error::REPLICAOF_FAILING_OVER);
+    }
     if argv[1].eq_ignore_ascii_case(b"no") && argv[2].eq_ignore_ascii_case(b"one") {
         ctx.eng.unset_master();
         return Ok(Reply::ok());
@@ -90,6 +130,73 @@ fn replicaof(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         }
     }
     ctx.eng.set_master(&host, port, ctx.now);
+    Ok(Reply::ok())
+}
+
+/// `FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]` → OK: writes pause
+/// until a replica has everything, then it becomes the primary and this server its replica.
+fn failover(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    if argv.len() == 2 && argv[1].eq_ignore_ascii_case(b"abort") {
+        if ctx.eng.repl.failover.is_none() {
+            return Err(error::FAILOVER_NONE);
+        }
+        ctx.eng.abort_failover();
+        return Ok(Reply::ok());
+    }
+    let (mut timeout, mut force, mut target) = (0i64, false, None);
+    let mut i = 1;
+    while i < argv.len() {
+        let word = &argv[i];
+        if word.eq_ignore_ascii_case(b"timeout") && i + 1 < argv.len() && timeout == 0 {
+            timeout = parse_i64(&argv[i + 1]).ok_or(error::NOT_INTEGER)?;
+            if timeout <= 0 {
+                return Err(error::FAILOVER_TIMEOUT);
+            }
+            i += 2;
+        } else if word.eq_ignore_ascii_case(b"to") && i + 2 < argv.len() && target.is_none() {
+            let port = parse_i64(&argv[i + 2]).ok_or(error::NOT_INTEGER)?;
+            target = Some((String::from_utf8_lossy(&argv[i + 1]).into_owned(), port));
+            i += 3;
+        } else if word.eq_ignore_ascii_case(b"force") && !force {
+            force = true;
+            i += 1;
+        } else {
+            return Err(error::SYNTAX);
+        }
+    }
+    let eng = &mut ctx.eng;
+    if eng.repl.failover.is_some() {
+        return Err(error::FAILOVER_RUNNING);
+    }
+    if eng.repl.link.is_some() {
+        return Err(error::FAILOVER_ON_REPLICA);
+    }
+    if eng.repl.attached_count() == 0 {
+        return Err(error::FAILOVER_NO_REPLICAS);
+    }
+    if force && (timeout == 0 || target.is_none()) {
+        return Err(error::FAILOVER_FORCE);
+    }
+    let target = match target {
+        Some((host, port)) => {
+            let found = u16::try_from(port)
+                .ok()
+                .and_then(|p| eng.find_online_replica(&host, p).map(|online| (p, online)));
+            match found {
+                None => return Err(error::FAILOVER_NOT_REPLICA),
+                Some((_, false)) => return Err(error::FAILOVER_NOT_ONLINE),
+                Some((p, true)) => Some((host, p)),
+            }
+        }
+        None => None,
+    };
+    let end = (timeout > 0).then(|| ctx.now.saturating_add(timeout));
+    ctx.eng.start_failover(Failover {
+        target,
+        end,
+        force,
+        in_progress: false,
+    });
     Ok(Reply::ok())
 }
 

@@ -200,7 +200,13 @@ impl Engine {
                 Denied::Channel => error::NOPERM_CHANNEL,
             });
         }
+        // A script that declared its flags (a shebang, a function) writes unless `no-writes`.
+        let script_writes = self
+            .scripts
+            .declared_flags(cmd.full_name, argv)
+            .is_some_and(|f| !f.compat && !f.no_writes);
         let writes = cmd.spec.has(WRITE)
+            || script_writes
             || (cmd.full_name == "exec"
                 && self.clients.get(&client).is_some_and(|c| {
                     c.multi

@@ -374,10 +374,16 @@ impl Engine {
     fn send_psync(&mut self) {
         let replid = self.repl.replid.clone();
         let next = (self.repl.offset + 1).to_string();
+        let failover = self.failing_over();
         let Some(link) = self.repl.link.as_mut() else {
             return;
         };
-        super::propagate::encode_command(&["PSYNC", replid.as_str(), next.as_str()], &mut link.out);
+        let mut argv = vec!["PSYNC", replid.as_str(), next.as_str()];
+        if failover {
+            // The target promotes itself and continues our history.
+            argv.push("FAILOVER");
+        }
+        super::propagate::encode_command(&argv, &mut link.out);
         link.state = LinkState::Psync;
     }
 
@@ -391,6 +397,7 @@ impl Engine {
             return false;
         };
         if let Some((replid, offset)) = full_resync(&line) {
+            self.failover_psync_answered(true);
             if let Some(link) = self.repl.link.as_mut() {
                 link.state = LinkState::Transfer(Transfer {
                     replid,
@@ -402,6 +409,7 @@ impl Engine {
             return true;
         }
         if let Some(rest) = line.strip_prefix("+CONTINUE") {
+            self.failover_psync_answered(true);
             let new_id = rest.trim();
             if new_id.len() == 40 && new_id != self.repl.replid {
                 // The primary's history has a new ID from here on: ours follows it.
@@ -413,7 +421,9 @@ impl Engine {
             self.link_online(now, false);
             return true;
         }
-        // An error (the primary is loading, or not connected to its own primary): try again.
+        // An error (the primary is loading, or not connected to its own primary): try again,
+        // unless it refused a failover (then this server is a primary again).
+        self.failover_psync_answered(false);
         self.link_lost(now);
         false
     }

@@ -30,6 +30,7 @@ mod blocking;
 mod call;
 mod clients;
 mod ctx;
+pub mod failover;
 pub mod latency;
 pub mod master_link;
 pub mod monitor;

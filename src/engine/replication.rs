@@ -87,6 +87,8 @@ pub struct Replication {
     pub link: Option<MasterLink>,
     /// Clients blocked in WAIT: the offset they wait for and how many replicas.
     pub waits: BTreeMap<ClientId, (i64, i64)>,
+    /// A FAILOVER under way.
+    pub failover: Option<super::failover::Failover>,
     /// A WAIT asked for acknowledgements: REPLCONF GETACK goes into the stream before the
     /// host next takes the output (after the command, so it is not the client's write).
     getack: bool,
@@ -123,6 +125,7 @@ impl Replication {
             link: None,
             waits: BTreeMap::new(),
             getack: false,
+            failover: None,
         }
     }
 
@@ -388,6 +391,7 @@ impl Engine {
             self.repl.waits.remove(&id);
             self.finish_wait(id, Reply::Integer(acks), now);
         }
+        self.update_failover(now);
     }
 
     /// Replicas in sync that acknowledged `offset` or later.
@@ -444,6 +448,7 @@ impl Engine {
     /// The primary's periodic work: a PING into the stream every `repl-ping-replica-period`
     /// seconds while replicas are attached (they time out a silent primary).
     pub(crate) fn replication_cron(&mut self, now: i64) {
+        self.update_failover(now);
         self.link_cron(now);
         if self.repl.link.is_some() {
             // A replica's replicas get its primary's PINGs.
@@ -459,7 +464,9 @@ impl Engine {
             .parse::<i64>()
             .unwrap_or(10)
             .max(1);
-        if now - self.repl.last_ping_ms >= period * 1000 {
+        // A PING would move the offset a failover with a deadline waits for replicas to reach.
+        let failover_deadline = self.repl.failover.as_ref().is_some_and(|f| f.end.is_some());
+        if now - self.repl.last_ping_ms >= period * 1000 && !failover_deadline {
             self.repl.last_ping_ms = now;
             let mut bytes = Vec::new();
             encode_command(&[b"PING".as_slice()], &mut bytes);

@@ -46,6 +46,22 @@ impl Engine {
                 "Write commands are not allowed from read-only scripts.",
             ));
         }
+        let wrote = self.scripts.running.as_ref().is_some_and(|r| r.wrote);
+        if cmd.spec.has(WRITE) && !wrote {
+            // A script that already wrote goes on; before that, its first write meets the
+            // replication checks a client's write meets.
+            if self.repl.link.is_some()
+                && self.config.get_named("replica-read-only") == "yes"
+                && !self.is_master_client(client)
+            {
+                let text = format!("-{}", crate::error::READONLY_REPLICA.text());
+                return Err(self.script_refused(Some(cmd), &text));
+            }
+            if !self.enough_good_replicas(now) {
+                let text = format!("-{}", crate::error::NOREPLICAS.text());
+                return Err(self.script_refused(Some(cmd), &text));
+            }
+        }
         if cmd.spec.has(WRITE) {
             // From here on SCRIPT KILL refuses to stop the script (UNKILLABLE).
             if let Some(run) = self.scripts.running.as_mut() {
@@ -85,7 +101,8 @@ impl Engine {
         if let Some(cmd) = cmd {
             self.stats.of(cmd).rejected += 1;
         }
-        self.stats.count_error(&format!("ERR {}", text));
+        let line = crate::scripting::convert::error_text(text.as_bytes());
+        self.stats.count_error(&String::from_utf8_lossy(&line));
         text.to_string()
     }
 }
