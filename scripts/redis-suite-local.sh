@@ -16,6 +16,7 @@ cp -r "$suite" "$work/suite"
 mkdir -p "$work/suite/src"
 ln -sf "$PWD/target/suite/redis-playground-server" "$work/suite/src/redis-server"
 ln -sf "$(command -v redis-cli)" "$work/suite/src/redis-cli"
+ln -sf "$(command -v redis-benchmark)" "$work/suite/src/redis-benchmark"
 cd "$work/suite"
 printf '%-14s %6s %6s\n' unit passed failed
 for unit in ${units//,/ }; do

@@ -204,9 +204,10 @@ impl Engine {
     }
 
     /// The host started connecting.
-    pub fn link_connecting(&mut self) {
+    pub fn link_connecting(&mut self, now: i64) {
         if let Some(link) = self.repl.link.as_mut() {
             link.state = LinkState::Connecting;
+            link.last_io_ms = now;
         }
     }
 
@@ -597,8 +598,23 @@ impl Engine {
         }
     }
 
-    /// The replica's periodic work: an acknowledgement every second.
+    /// The replica's periodic work: an acknowledgement every second, and a link silent for
+    /// `repl-timeout` seconds (the primary pings every few seconds) given up and made again.
     pub(crate) fn link_cron(&mut self, now: i64) {
+        let timeout = self
+            .config
+            .get_named("repl-timeout")
+            .parse::<i64>()
+            .unwrap_or(60)
+            .max(1)
+            .saturating_mul(1000);
+        let silent = self.repl.link.as_ref().is_some_and(|l| {
+            !matches!(l.state, LinkState::Connect) && now.saturating_sub(l.last_io_ms) > timeout
+        });
+        if silent {
+            self.link_lost(now);
+            return;
+        }
         let due = self
             .repl
             .link
@@ -660,15 +676,15 @@ mod tests {
         run(&mut eng, c, "SET mine 1");
         assert_eq!(run(&mut eng, c, "REPLICAOF 127.0.0.1 6380"), Reply::ok());
         assert_eq!(eng.link_wanted(NOW).map(|w| w.1), Some(6380));
-        eng.link_connecting();
+        eng.link_connecting(NOW);
         assert_eq!(eng.link_state_name(), "connecting");
-        eng.link_established(0);
+        eng.link_established(NOW);
         assert_eq!(eng.take_link_output(), b"*1\r\n$4\r\nPING\r\n".to_vec());
-        eng.link_feed(b"+PONG\r\n", 0);
+        eng.link_feed(b"+PONG\r\n", NOW);
         let hello = String::from_utf8(eng.take_link_output()).unwrap();
         assert!(hello.contains("listening-port"), "{hello}");
         assert!(hello.contains("psync2"), "{hello}");
-        eng.link_feed(b"+OK\r\n+OK\r\n", 0);
+        eng.link_feed(b"+OK\r\n+OK\r\n", NOW);
         let psync = String::from_utf8(eng.take_link_output()).unwrap();
         assert!(psync.starts_with("*3\r\n$5\r\nPSYNC\r\n$40\r\n"), "{psync}");
         assert_eq!(eng.link_state_name(), "handshake");
@@ -680,7 +696,7 @@ mod tests {
         bytes.extend_from_slice(stream);
         // Byte by byte: every split of the input must work.
         for b in &bytes {
-            eng.link_feed(std::slice::from_ref(b), 0);
+            eng.link_feed(std::slice::from_ref(b), NOW);
         }
         assert_eq!(eng.link_state_name(), "connected");
         assert_eq!(run(&mut eng, c, "GET mine"), Reply::Nil);
@@ -693,24 +709,29 @@ mod tests {
             Reply::Error("READONLY You can't write against a read only replica.".into())
         );
         // A transaction counts once whole.
-        eng.link_feed(b"*1\r\n$5\r\nMULTI\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n", 0);
+        eng.link_feed(b"*1\r\n$5\r\nMULTI\r\n*2\r\n$4\r\nINCR\r\n$1\r\nn\r\n", NOW);
         assert_eq!(eng.repl.offset, 100 + stream.len() as i64);
-        eng.link_feed(b"*1\r\n$4\r\nEXEC\r\n", 0);
+        eng.link_feed(b"*1\r\n$4\r\nEXEC\r\n", NOW);
         assert_eq!(run(&mut eng, c, "GET n"), Reply::bulk("1"));
         let offset = eng.repl.offset;
         assert_eq!(offset, 100 + stream.len() as i64 + 15 + 21 + 14);
         // GETACK is answered on the link with the offset before it.
-        eng.link_feed(b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n", 0);
+        eng.link_feed(b"*3\r\n$8\r\nREPLCONF\r\n$6\r\nGETACK\r\n$1\r\n*\r\n", NOW);
         let ack = format!(
             "*3\r\n$8\r\nREPLCONF\r\n$3\r\nACK\r\n${}\r\n{offset}\r\n",
             offset.to_string().len()
         );
         assert_eq!(String::from_utf8(eng.take_link_output()).unwrap(), ack);
 
+        // A primary silent for repl-timeout is given up.
+        eng.tick(NOW + 30_000);
+        assert_eq!(eng.link_state_name(), "connected");
+        eng.tick(NOW + 61_000);
+        assert_eq!(eng.link_state_name(), "connect");
         // The link drops: the next attempt continues our history.
         eng.link_lost(NOW);
         assert_eq!(eng.link_state_name(), "connect");
-        assert!(eng.link_wanted(NOW).is_some());
+        assert!(eng.link_wanted(NOW + 1000).is_some());
         assert_eq!(run(&mut eng, c, "REPLICAOF NO ONE"), Reply::ok());
         assert_eq!(eng.repl.replid2, replid);
         assert_eq!(run(&mut eng, c, "SET x y"), Reply::ok());

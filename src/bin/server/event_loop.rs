@@ -852,7 +852,7 @@ impl Server {
                             Interest::READABLE | Interest::WRITABLE,
                         );
                         if registered.is_ok() {
-                            self.engine.link_connecting();
+                            self.engine.link_connecting(now);
                             self.master = Some(MasterConn {
                                 stream,
                                 epoch,
