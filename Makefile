@@ -3,14 +3,14 @@ SHELL := /bin/bash
 PORT ?= 8080
 WASM := target/wasm32-unknown-unknown/release/redis_playground.wasm
 
-.PHONY: play test setup build wasm serve server bench fuzz fuzz-diff test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e test-redis test-redis-update redis-suite-server clean
+.PHONY: play test setup build wasm serve server bench fuzz fuzz-diff test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e test-package package test-redis test-redis-update redis-suite-server clean
 
 ## Set up everything missing, build the wasm, serve the page on 127.0.0.1 and print its address.
 play: wasm
 	@scripts/serve.sh $(PORT)
 
 ## Set up everything missing, then run every test.
-test: setup test-fmt test-clippy test-rust test-redis test-wasm-build test-wasm test-e2e
+test: setup test-fmt test-clippy test-rust test-redis test-wasm-build test-wasm test-e2e test-package
 
 setup:
 	@scripts/setup.sh
@@ -40,6 +40,17 @@ test-wasm:
 test-e2e:
 	scripts/build-wasm.sh
 	npm test
+
+## The npm package (`npm pack`) in target/package/.
+package:
+	scripts/build-wasm.sh
+	scripts/build-package.sh
+
+# The packed package imported by name: ioredis and node-redis in process, its types under tsc.
+# It packs the wasm www/pkg holds (test-e2e built it just before; `make package` rebuilds).
+test-package:
+	scripts/build-package.sh
+	node --test tests/package/
 
 ## The parsers' fuzzers at scale (release build): FUZZ_SCALE=N multiplies every input count
 ## (N=350 feeds about 10 million inputs to each), FUZZ_SEED=... picks another sequence.

@@ -1,5 +1,6 @@
-// Produces the README's pictures from the running page: docs/tutorial.png, docs/inspector.png
-// and docs/embeds.png. Run with `npm run screenshots` (after scripts/build-wasm.sh).
+// Produces the README's pictures from the running page: docs/tutorial.png, docs/inspector.png,
+// docs/servers.png, docs/monitor.png and docs/embeds.png. Run with `npm run screenshots` (after
+// scripts/build-wasm.sh).
 import { fileURLToPath } from "node:url";
 import { startServer, startBrowser, openPage, run } from "../tests/e2e/harness.mjs";
 
@@ -57,6 +58,53 @@ try {
     await page.locator("#inspect-toggle").click();
     await page.close();
   }
+  // Two servers: a client on each, the same key holding different values, the servers menu open.
+  {
+    const { page } = await openPage(browser.context, server.url);
+    await page.setViewportSize({ width: 1000, height: 560 });
+    await run(page, "FLUSHALL");
+    await run(page, 'SET greeting "hello from 6379"');
+    await page.locator(".rp-servers").click();
+    await page.locator(".rp-menu-add").click();
+    await page.locator(".rp-screen:not([hidden]) .rp-line .rp-prompt", { hasText: "127.0.0.1:6380> " }).waitFor();
+    await page.locator(".rp-notice .rp-dismiss").click();
+    for (const line of [
+      // Short lines first: the open menu covers the top of the screen.
+      "CONFIG GET port",
+      "GET greeting",
+      "DBSIZE",
+      'SET greeting "hello from 6380"',
+      "GET greeting",
+      "CLIENT INFO",
+    ]) await run(page, line);
+    await page.locator(".rp-servers").click();
+    await page.locator(".rp-menu-client").first().hover();
+    await page.screenshot({ path: `${DOCS}servers.png` });
+    // Removed again, so that the pictures after this one show a page with one server.
+    await page.locator(".rp-menu-remove").click();
+    await page.locator(".rp-notice").getByRole("button", { name: "Remove", exact: true }).click();
+    await page.waitForFunction(() => !document.querySelector(".rp-menu-remove") && document.querySelectorAll(".rp-tab[role=tab]").length === 1);
+    await page.close();
+  }
+  // The monitor: --stat running, --bigkeys over a few keys of every type.
+  {
+    const { page } = await openPage(browser.context, server.url);
+    await page.setViewportSize({ width: 1280, height: 760 });
+    await run(page, "FLUSHALL");
+    await run(page, "MSET user:1 alice user:2 bob greeting hello-world");
+    await run(page, "RPUSH queue job:1 job:2 job:3");
+    await run(page, "HSET bike:1 model Deimos brand Ergonom price 4972");
+    await run(page, "SADD tags redis wasm rust");
+    await run(page, "ZADD board 10 Norem 12 Castilla 8 Sam-Bodden");
+    await run(page, "XADD events * kind click");
+    await page.locator("#monitor-toggle").click();
+    await page.waitForFunction(() => Number(document.querySelector("#monitor").dataset.statLines) >= 4);
+    await page.locator('#monitor .rp-mon-btn:text-is("--bigkeys")').click();
+    await page.waitForFunction(() => document.querySelector("#monitor").dataset.tool === "--bigkeys");
+    await page.screenshot({ path: `${DOCS}monitor.png` });
+    await page.locator("#monitor-toggle").click();
+    await page.close();
+  }
   // A docs page with widgets, in the reader's light scheme.
   {
     const page = await browser.context.newPage();
@@ -67,7 +115,7 @@ try {
     await page.screenshot({ path: `${DOCS}embeds.png`, fullPage: true });
     await page.close();
   }
-  console.log("docs/tutorial.png, docs/inspector.png, docs/embeds.png written");
+  console.log("docs/tutorial.png, docs/inspector.png, docs/servers.png, docs/monitor.png, docs/embeds.png written");
 } finally {
   await browser.close();
   await server.close();

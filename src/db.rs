@@ -69,7 +69,9 @@ pub const LFU_INIT: u8 = 5;
 /// One numbered database.
 #[derive(Default, Clone, Debug)]
 pub struct Db {
-    map: HashMap<Vec<u8>, Entry>,
+    /// Entries are boxed: the table's buckets then hold a key and a pointer (32 bytes), so
+    /// its growth (the table doubles) costs a quarter of what inline entries would.
+    map: HashMap<Vec<u8>, Box<Entry>>,
     volatile: usize,
     /// Keys removed by expiry since start (INFO stats expired_keys).
     pub expired_keys: u64,
@@ -135,7 +137,7 @@ impl Db {
         if self.expire_if_needed(key, now) {
             return None;
         }
-        self.map.get(key)
+        self.map.get(key).map(|e| &**e)
     }
 
     /// The live entry under `key` for modification.
@@ -143,12 +145,12 @@ impl Db {
         if self.expire_if_needed(key, now) {
             return None;
         }
-        self.map.get_mut(key)
+        self.map.get_mut(key).map(|e| &mut **e)
     }
 
     /// The stored entry under `key` without expiring it or recording an access.
     pub fn peek(&self, key: &[u8]) -> Option<&Entry> {
-        self.map.get(key)
+        self.map.get(key).map(|e| &**e)
     }
 
     /// Looks a key up for a command and records the access (OBJECT IDLETIME / FREQ), with the
@@ -162,7 +164,7 @@ impl Db {
     pub fn lookup_lfu(&mut self, key: &[u8], now: i64, lfu: LfuParams) -> Option<&mut Entry> {
         let e = self.get_mut(key, now)?;
         let decayed = lfu_decay(e.lfu, e.touched_at, now, lfu.decay_time);
-        e.lfu = lfu_increment(decayed, now, lfu.log_factor);
+        e.lfu = lfu_increment(decayed, lfu.log_factor, lfu.draw);
         e.touched_at = now;
         Some(e)
     }
@@ -194,7 +196,7 @@ impl Db {
             self.volatile += 1;
         }
         let created = self.track_events.then(|| key.clone());
-        match self.map.insert(key, entry) {
+        match self.map.insert(key, Box::new(entry)) {
             Some(old) => {
                 if old.expire_at.is_some() {
                     self.volatile -= 1;
@@ -216,8 +218,9 @@ impl Db {
         self.remove_entry(key)
     }
 
-    fn remove_entry(&mut self, key: &[u8]) -> Option<Entry> {
-        let e = self.map.remove(key)?;
+    /// Removes `key` whether or not it is expired (eviction); returns its entry.
+    pub fn remove_entry(&mut self, key: &[u8]) -> Option<Entry> {
+        let e = *self.map.remove(key)?;
         if e.expire_at.is_some() {
             self.volatile -= 1;
         }
@@ -241,14 +244,16 @@ impl Db {
 
     /// Removes every key.
     pub fn clear(&mut self) {
-        self.map.clear();
+        // A new table rather than `clear()`, which keeps the old one's capacity: FLUSHALL
+        // gives the memory back, as Redis frees its dict (INFO used_memory drops).
+        self.map = HashMap::new();
         self.volatile = 0;
         self.avg_ttl = 0;
     }
 
     /// Iterates over every stored key and entry, expired or not.
     pub fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &Entry)> {
-        self.map.iter()
+        self.map.iter().map(|(k, e)| (k, &**e))
     }
 
     /// Every live key at `now` (KEYS): expired ones are skipped, not removed.
@@ -334,6 +339,9 @@ pub struct LfuParams {
     pub log_factor: i64,
     /// Minutes per decay step (`lfu-decay-time`); 0 never decays.
     pub decay_time: i64,
+    /// A uniform draw in [0, 1) that decides whether this access grows the counter (Redis
+    /// draws it with rand(); the engine from its seeded generator).
+    pub draw: f64,
 }
 
 impl Default for LfuParams {
@@ -341,6 +349,7 @@ impl Default for LfuParams {
         LfuParams {
             log_factor: 10,
             decay_time: 1,
+            draw: 0.5,
         }
     }
 }
@@ -356,16 +365,15 @@ pub fn lfu_decay(counter: u8, last_access: i64, now: i64, decay_time: i64) -> u8
     u8::try_from(i64::from(counter).saturating_sub(periods).max(0)).unwrap_or(0)
 }
 
-/// Redis's logarithmic LFU counter increment, deterministic here: the probability is compared
-/// with a hash of the time instead of a random draw, so runs are repeatable.
-fn lfu_increment(counter: u8, now: i64, log_factor: i64) -> u8 {
+/// Redis's logarithmic LFU counter increment: the counter grows by one with probability
+/// 1 / ((counter - LFU_INIT) * log_factor + 1), decided by `draw` (uniform in [0, 1)).
+fn lfu_increment(counter: u8, log_factor: i64, draw: f64) -> u8 {
     if counter == 255 {
         return 255;
     }
     let base = f64::from(counter.saturating_sub(LFU_INIT));
     let p = 1.0 / (base * log_factor.max(0) as f64 + 1.0);
-    let r = (crate::rng::mix64(now as u64) >> 11) as f64 / (1u64 << 53) as f64;
-    if r < p {
+    if draw < p {
         counter + 1
     } else {
         counter
@@ -427,6 +435,7 @@ mod tests {
         let slow = LfuParams {
             log_factor: 10,
             decay_time: 0,
+            draw: 0.99,
         };
         assert_eq!(
             db.lookup_lfu(b"k", 10_000_000, slow).map(|e| e.lfu),
@@ -436,5 +445,15 @@ mod tests {
         assert_eq!(lfu_decay(200, 59_999, 60_000, 1), 199);
         assert_eq!(lfu_decay(3, 0, 3_600_000, 1), 0);
         assert_eq!(lfu_decay(3, 0, 3_600_000, 0), 3);
+    }
+
+    #[test]
+    fn lfu_grows_by_the_draw() {
+        // At LFU_INIT + 1 with log factor 10 the chance is 1/11: a draw below it grows.
+        assert_eq!(lfu_increment(6, 10, 0.05), 7);
+        assert_eq!(lfu_increment(6, 10, 0.5), 6);
+        assert_eq!(lfu_increment(255, 10, 0.0), 255);
+        // Log factor 0 always grows.
+        assert_eq!(lfu_increment(100, 0, 0.99), 101);
     }
 }

@@ -229,6 +229,14 @@ errors! {
     VALUE_OUT_OF_RANGE = "ERR value is out of range";
 }
 
+/// XREAD / XREADGROUP with BLOCK from a script (`cmd` as the script spelled it).
+pub fn block_from_script(cmd: &[u8]) -> CmdError {
+    CmdError::new(format!(
+        "ERR {} command is not allowed with BLOCK option from scripts",
+        String::from_utf8_lossy(cmd)
+    ))
+}
+
 /// `ERR wrong number of arguments for '<name>' command` (`name` is lower case, `a|b` for
 /// subcommands).
 pub fn wrong_arity(name: &str) -> CmdError {
@@ -1036,3 +1044,31 @@ pub fn replconf_unknown(opt: &[u8]) -> CmdError {
         String::from_utf8_lossy(opt)
     ))
 }
+
+/// MIGRATE with KEYS and a key argument that is not empty.
+pub const MIGRATE_KEYS_NOT_EMPTY: CmdError = CmdError(Cow::Borrowed(
+    "ERR When using MIGRATE KEYS option, the key argument must be set to the empty string",
+));
+/// MIGRATE could not connect to the target (Redis's text, "client" included).
+pub const MIGRATE_CONNECT: CmdError = CmdError(Cow::Borrowed(
+    "IOERR error or timeout connecting to the client",
+));
+/// MIGRATE lost the target while writing (`true`) or reading (`false`).
+pub fn migrate_io(writing: bool) -> CmdError {
+    CmdError::new(format!(
+        "IOERR error or timeout {} to target instance",
+        if writing { "writing" } else { "reading" }
+    ))
+}
+/// The target answered MIGRATE's AUTH, SELECT or RESTORE with an error.
+pub fn migrate_target(error_line: &[u8]) -> CmdError {
+    CmdError::err(format!(
+        "Target instance replied with error: {}",
+        String::from_utf8_lossy(error_line)
+    ))
+}
+
+/// CLUSTER, READONLY, READWRITE and ASKING on a server without cluster support.
+pub const CLUSTER_DISABLED: CmdError = CmdError(Cow::Borrowed(
+    "ERR This instance has cluster support disabled",
+));

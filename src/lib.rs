@@ -21,6 +21,7 @@
 
 pub mod commands;
 pub mod config;
+pub mod connection;
 pub mod db;
 pub mod engine;
 pub mod error;

@@ -83,7 +83,7 @@ impl Playground {
     pub fn prompt(&self, client: ClientId) -> String {
         let c = self.engine.clients.get(&client);
         let db = c.map_or(0, |c| c.db);
-        let mut p = format!("127.0.0.1:{}", self.engine.port);
+        let mut p = self.address();
         if db != 0 {
             p.push_str(&format!("[{}]", db));
         }
@@ -92,6 +92,12 @@ impl Playground {
         }
         p.push_str("> ");
         p
+    }
+
+    /// The server's address as redis-cli names it in its prompt: `127.0.0.1:6379`, with the
+    /// port of [`EngineOptions::port`] (several servers in one page differ by it).
+    pub fn address(&self) -> String {
+        format!("127.0.0.1:{}", self.engine.port)
     }
 
     /// The grey hint redis-cli shows after what is typed so far: the syntax of the arguments
@@ -290,6 +296,29 @@ mod tests {
         assert_eq!(p.prompt(c), "127.0.0.1:6379[3](TX)> ");
         p.execute_line(c, "discard", 0);
         assert_eq!(p.prompt(c), "127.0.0.1:6379[3]> ");
+    }
+
+    #[test]
+    fn the_port_names_the_server() {
+        let mut p = Playground::new(EngineOptions {
+            port: 6381,
+            ..EngineOptions::default()
+        });
+        let c = p.engine.open_client(0);
+        assert_eq!(p.address(), "127.0.0.1:6381");
+        assert_eq!(p.prompt(c), "127.0.0.1:6381> ");
+        assert_eq!(
+            p.execute_line(c, "config get port", 0).text,
+            "1) \"port\"\n2) \"6381\"\n"
+        );
+        assert!(p
+            .execute_line(c, "info server", 0)
+            .text
+            .contains("tcp_port:6381\n"));
+        assert!(p
+            .execute_line(c, "client info", 0)
+            .text
+            .contains(" laddr=127.0.0.1:6381 "));
     }
 
     #[test]

@@ -9,6 +9,7 @@
 //! pg.hints("SET greeting ");                     // "value [NX|XX] [GET] ..."
 //! const bytes = pg.snapshot();                   // Uint8Array (a Redis RDB file)
 //! pg.restore(bytes);                             // throws Error("...") if corrupt; data kept
+//! const other = new Playground({ port: 6380 });  // another server: "127.0.0.1:6380> " ...
 //! ```
 //! Time comes from `Date.now()`, and command durations (SLOWLOG, LATENCY) from
 //! `performance.now()`; everything else is the portable engine in [`crate::playground`].
@@ -17,10 +18,23 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use wasm_bindgen::prelude::*;
 
+use std::collections::HashMap;
+
+use crate::connection::ByteConnection;
 use crate::engine::EngineOptions;
 use crate::playground::{LineOutcome, Playground as Inner};
 use crate::protocol::render::render_for;
 use crate::protocol::Reply;
+
+/// Every allocation of the module goes through this counter, so INFO used_memory and
+/// maxmemory see the bytes the engine really holds in the page (see `engine::evict`).
+#[global_allocator]
+static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
+
+/// The allocator's count of bytes in use, for the engine.
+fn allocated_bytes() -> u64 {
+    ALLOCATOR.allocated() as u64
+}
 
 fn now() -> i64 {
     js_sys::Date::now() as i64
@@ -30,6 +44,21 @@ fn now() -> i64 {
 #[wasm_bindgen]
 pub struct Playground {
     inner: Inner,
+    /// Clients fed RESP bytes (`openConnection`), by client id.
+    connections: HashMap<u32, ByteConnection>,
+}
+
+/// The `port` option: absent or undefined gives 6379; anything but an integer from 1 to
+/// 65535 is refused.
+fn option_port(options: &JsValue) -> Result<u16, JsValue> {
+    let v = js_sys::Reflect::get(options, &JsValue::from_str("port")).unwrap_or(JsValue::UNDEFINED);
+    if v.is_undefined() || v.is_null() {
+        return Ok(EngineOptions::default().port);
+    }
+    match v.as_f64() {
+        Some(p) if p.fract() == 0.0 && (1.0..=65535.0).contains(&p) => Ok(p as u16),
+        _ => Err(js_sys::RangeError::new("port must be an integer from 1 to 65535").into()),
+    }
 }
 
 /// Options read from the JS object given to the constructor.
@@ -55,13 +84,21 @@ fn monotonic_us() -> u64 {
 
 #[wasm_bindgen]
 impl Playground {
-    /// `new Playground({ databases?: number, seed?: number })`
+    /// `new Playground({ databases?: number, seed?: number, port?: number })`
+    ///
+    /// `port` (6379 by default) is the server's address label, `127.0.0.1:<port>`: the prompt,
+    /// `INFO server` (`tcp_port`), `CONFIG GET port` and `CLIENT LIST` (`laddr`) show it, so
+    /// several playgrounds in one page are told apart as several Redis servers would be.
+    /// Throws a RangeError when `port` is not an integer from 1 to 65535.
     #[wasm_bindgen(constructor)]
-    pub fn new(options: JsValue) -> Playground {
+    pub fn new(options: JsValue) -> Result<Playground, JsValue> {
         console_error_panic_hook::set_once();
+        let port = option_port(&options)?;
         let mut opts = EngineOptions {
             now_ms: now(),
-            seed: now() as u64,
+            // Servers made in the same millisecond still draw different random numbers.
+            seed: (now() as u64) ^ (u64::from(port) << 40),
+            port,
             ..EngineOptions::default()
         };
         if let Some(n) = option_u64(&options, "databases") {
@@ -72,7 +109,23 @@ impl Playground {
         }
         let mut inner = Inner::new(opts);
         inner.engine.set_clock_us(Some(monotonic_us));
-        Playground { inner }
+        inner.engine.set_memory_counter(Some(allocated_bytes));
+        Ok(Playground {
+            inner,
+            connections: HashMap::new(),
+        })
+    }
+
+    /// `pg.port` → the port of the server's address label (6379 unless given).
+    #[wasm_bindgen(getter)]
+    pub fn port(&self) -> u16 {
+        self.inner.engine.port
+    }
+
+    /// `pg.address` → `"127.0.0.1:6379"`: the address the server's prompt and CLIENT LIST show.
+    #[wasm_bindgen(getter)]
+    pub fn address(&self) -> String {
+        self.inner.address()
     }
 
     /// `pg.openClient()` → client id (number)
@@ -338,15 +391,23 @@ impl Playground {
             .collect()
     }
 
-    /// `pg.memory()` → approximate bytes used by keys and values.
+    /// `pg.memory()` → bytes the engine holds (INFO used_memory: the module's allocations).
     pub fn memory(&self) -> f64 {
-        self.inner
-            .engine
-            .dbs
-            .iter()
-            .flat_map(|d| d.iter())
-            .map(|(k, e)| k.len() + e.value.approx_bytes())
-            .sum::<usize>() as f64
+        self.inner.engine.used_memory() as f64
+    }
+
+    /// `pg.maxmemory()` → `{ limit, policy, evicted }`: the maxmemory limit in bytes (0: none),
+    /// the eviction policy and the keys evicted since start, for the status line.
+    pub fn maxmemory(&self) -> JsValue {
+        let e = &self.inner.engine;
+        let o = js_sys::Object::new();
+        let set = |k: &str, v: JsValue| {
+            let _ = js_sys::Reflect::set(&o, &JsValue::from_str(k), &v);
+        };
+        set("limit", JsValue::from_f64(e.config.maxmemory as f64));
+        set("policy", JsValue::from_str(&e.config.maxmemory_policy));
+        set("evicted", JsValue::from_f64(e.memory.evicted_keys as f64));
+        o.into()
     }
 
     /// `pg.describeKeys(db, pattern, type, limit)` → `[[name, type, pttl, encoding, bytes],
@@ -399,6 +460,52 @@ impl Playground {
     #[wasm_bindgen(js_name = lastSave)]
     pub fn last_save(&self) -> f64 {
         self.inner.engine.last_save_s as f64
+    }
+
+    /// `pg.openConnection()` → client id: a client that speaks RESP as bytes, for a client
+    /// library (ioredis, node-redis) connected in-process instead of through a socket.
+    #[wasm_bindgen(js_name = openConnection)]
+    pub fn open_connection(&mut self) -> u32 {
+        let conn = ByteConnection::open(&mut self.inner.engine, now());
+        let id = conn.id as u32;
+        self.connections.insert(id, conn);
+        id
+    }
+
+    /// `pg.write(connection, bytes)` → Uint8Array: runs the complete requests in what the
+    /// library sent (a partial request waits for the rest) and answers what goes back to it.
+    pub fn write(&mut self, connection: u32, bytes: &[u8]) -> Result<Vec<u8>, JsError> {
+        let Some(conn) = self.connections.get_mut(&connection) else {
+            return Err(JsError::new("no such connection"));
+        };
+        Ok(conn.write(&mut self.inner.engine, bytes, now()))
+    }
+
+    /// `pg.read(connection)` → Uint8Array: what arrived for it since (pub/sub messages, the
+    /// reply of a blocking command served by another client), and the replies of requests that
+    /// waited while it was blocked. A host calls it after other clients' commands and ticks.
+    pub fn read(&mut self, connection: u32) -> Result<Vec<u8>, JsError> {
+        let Some(conn) = self.connections.get_mut(&connection) else {
+            return Err(JsError::new("no such connection"));
+        };
+        Ok(conn.read(&mut self.inner.engine, now()))
+    }
+
+    /// `pg.connectionClosed(connection)` → whether the server ended it (QUIT, a protocol
+    /// error, CLIENT KILL): the library sees its socket close.
+    #[wasm_bindgen(js_name = connectionClosed)]
+    pub fn connection_closed(&self, connection: u32) -> bool {
+        self.connections
+            .get(&connection)
+            .is_none_or(|c| c.is_closed(&self.inner.engine))
+    }
+
+    /// `pg.closeConnection(connection)`: the library closed it.
+    #[wasm_bindgen(js_name = closeConnection)]
+    pub fn close_connection(&mut self, connection: u32) {
+        if let Some(mut conn) = self.connections.remove(&connection) {
+            conn.close(&mut self.inner.engine);
+        }
     }
 }
 

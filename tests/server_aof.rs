@@ -543,3 +543,221 @@ fn debug_loadaof_loads_the_file_back() {
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Streams with consumers and pending entries, an empty stream, an expiry and a function
+/// library: what an AOF base written as commands has to rebuild besides `fill`'s data.
+fn fill_more(c: &mut Conn) {
+    let lib = "#!lua name=mylib\nredis.register_function('f', function() return 1 end)";
+    for words in [
+        &["XADD", "xs", "1-1", "a", "1"][..],
+        &["XADD", "xs", "2-1", "b", "2"],
+        &["XADD", "xs", "3-1", "c", "3"],
+        &["XDEL", "xs", "3-1"],
+        &["XGROUP", "CREATE", "xs", "g1", "0"],
+        &[
+            "XREADGROUP",
+            "GROUP",
+            "g1",
+            "alice",
+            "COUNT",
+            "1",
+            "STREAMS",
+            "xs",
+            ">",
+        ],
+        &["XGROUP", "CREATECONSUMER", "xs", "g1", "bob"],
+        &["XGROUP", "CREATE", "xs", "g2", "$"],
+        &["XADD", "empty", "MAXLEN", "0", "5-5", "x", "y"],
+        &["PEXPIREAT", "s", "99999999999999"],
+        &["FUNCTION", "LOAD", lib],
+    ] {
+        let r = call(c, words);
+        assert!(!r.starts_with('-'), "{words:?}: {r}");
+    }
+}
+
+#[test]
+fn a_base_written_as_commands_loads_here_and_in_redis_server() {
+    let dir = scratch_dir("aof-no-preamble");
+    let args = [AOF, &["--aof-use-rdb-preamble", "no"][..]].concat();
+    let (want, functions) = {
+        let s = Server::start(&dir, &args);
+        let mut c = s.conn();
+        fill(&mut c);
+        fill_more(&mut c);
+        assert_eq!(
+            call(&mut c, &["BGREWRITEAOF"]),
+            "+Background append only file rewriting started\r\n"
+        );
+        // The rewrite is done before the next command is answered.
+        call(&mut c, &["PING"]);
+        assert_eq!(
+            aof_files(&dir),
+            [
+                "appendonly.aof.2.base.aof",
+                "appendonly.aof.2.incr.aof",
+                "appendonly.aof.manifest"
+            ]
+        );
+        let base =
+            std::fs::read(dir.join("appendonlydir/appendonly.aof.2.base.aof")).expect("base");
+        assert!(
+            base.starts_with(b"*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n"),
+            "functions first"
+        );
+        let d = digest(&mut c);
+        let f = call(&mut c, &["FUNCTION", "LIST", "WITHCODE"]);
+        s.kill();
+        (d, f)
+    };
+    {
+        let s = Server::start(&dir, &args);
+        let mut c = s.conn();
+        assert_eq!(digest(&mut c), want, "we load the base back");
+        assert_eq!(call(&mut c, &["FUNCTION", "LIST", "WITHCODE"]), functions);
+    }
+    if redis_server_path().is_none() {
+        assert!(
+            std::env::var_os("REQUIRE_REDIS").is_none(),
+            "REQUIRE_REDIS is set"
+        );
+        return;
+    }
+    let d = dir.to_str().expect("utf-8 path");
+    let theirs = RedisServer::start_with(&[
+        "--dir",
+        d,
+        "--appendonly",
+        "yes",
+        "--enable-debug-command",
+        "yes",
+    ])
+    .expect("redis-server loads the base");
+    let mut c = Conn::connect(theirs.port).expect("connect");
+    assert_eq!(
+        settled_digest(&mut c, &want),
+        want,
+        "redis-server loaded the same data"
+    );
+    assert_eq!(call(&mut c, &["FUNCTION", "LIST", "WITHCODE"]), functions);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn bgrewriteaof_with_appendonly_off_writes_a_base_as_redis_does() {
+    let dir = scratch_dir("aof-off-rewrite");
+    let s = Server::start(&dir, &["--appendonly", "no"]);
+    let mut c = s.conn();
+    fill(&mut c);
+    assert_eq!(
+        call(&mut c, &["BGREWRITEAOF"]),
+        "+Background append only file rewriting started\r\n"
+    );
+    call(&mut c, &["PING"]);
+    assert_eq!(
+        aof_files(&dir),
+        ["appendonly.aof.1.base.rdb", "appendonly.aof.manifest"]
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest"))
+            .expect("manifest"),
+        "file appendonly.aof.1.base.rdb seq 1 type b\n"
+    );
+    assert!(call(&mut c, &["INFO", "persistence"]).contains("aof_rewrites:1\r\n"));
+    // A second one replaces the first.
+    call(&mut c, &["BGREWRITEAOF"]);
+    call(&mut c, &["PING"]);
+    assert_eq!(
+        aof_files(&dir),
+        ["appendonly.aof.2.base.rdb", "appendonly.aof.manifest"]
+    );
+    let want = digest(&mut c);
+    s.kill();
+    if redis_server_path().is_none() {
+        assert!(
+            std::env::var_os("REQUIRE_REDIS").is_none(),
+            "REQUIRE_REDIS is set"
+        );
+        return;
+    }
+    let d = dir.to_str().expect("utf-8 path");
+    let theirs = RedisServer::start_with(&[
+        "--dir",
+        d,
+        "--appendonly",
+        "yes",
+        "--enable-debug-command",
+        "yes",
+    ])
+    .expect("redis-server loads the base");
+    let mut c = Conn::connect(theirs.port).expect("connect");
+    assert_eq!(
+        settled_digest(&mut c, &want),
+        want,
+        "redis-server loaded the same data"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Approximate trims are written as the exact trims they came to, LIMIT included (as Redis
+/// writes them); loading obeys them without enforcing LIMIT, here and in redis-server.
+#[test]
+fn approximate_stream_trims_load_back_exactly() {
+    let dir = scratch_dir("aof-xtrim");
+    let want = {
+        let s = Server::start(&dir, AOF);
+        let mut c = s.conn();
+        call(&mut c, &["CONFIG", "SET", "stream-node-max-entries", "4"]);
+        for i in 1..=14 {
+            call(&mut c, &["XADD", "s", &format!("{i}-1"), "a", "1"]);
+        }
+        for words in [
+            &[
+                "XADD", "s", "MAXLEN", "~", "1", "LIMIT", "4", "15-1", "a", "1",
+            ][..],
+            &["XTRIM", "s", "MINID", "~", "12", "LIMIT", "8"],
+        ] {
+            let r = call(&mut c, words);
+            assert!(!r.starts_with('-'), "{words:?}: {r}");
+        }
+        let incr =
+            std::fs::read(dir.join("appendonlydir/appendonly.aof.1.incr.aof")).expect("incr");
+        let text = String::from_utf8_lossy(&incr);
+        assert!(
+            text.contains("MAXLEN\r\n$1\r\n=\r\n$2\r\n11\r\n$5\r\nLIMIT"),
+            "{text}"
+        );
+        let d = digest(&mut c);
+        s.kill();
+        d
+    };
+    let s = Server::start(&dir, AOF);
+    assert_eq!(digest(&mut s.conn()), want, "we load the trims back");
+    drop(s);
+    if redis_server_path().is_none() {
+        assert!(
+            std::env::var_os("REQUIRE_REDIS").is_none(),
+            "REQUIRE_REDIS is set"
+        );
+        return;
+    }
+    let d = dir.to_str().expect("utf-8 path");
+    let theirs = RedisServer::start_with(&[
+        "--dir",
+        d,
+        "--appendonly",
+        "yes",
+        "--enable-debug-command",
+        "yes",
+        "--stream-node-max-entries",
+        "4",
+    ])
+    .expect("redis-server loads the file");
+    let mut c = Conn::connect(theirs.port).expect("connect");
+    assert_eq!(
+        settled_digest(&mut c, &want),
+        want,
+        "redis-server loaded the same data"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}

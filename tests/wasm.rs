@@ -25,7 +25,7 @@ fn options(databases: u32) -> JsValue {
 
 #[wasm_bindgen_test]
 fn execute_returns_text_and_reply() {
-    let mut pg = Playground::new(options(16));
+    let mut pg = Playground::new(options(16)).expect("valid options");
     let c = pg.open_client();
     let out = pg.execute(c, "PING");
     assert_eq!(text(&out), "PONG\n");
@@ -59,7 +59,7 @@ fn execute_returns_text_and_reply() {
 
 #[wasm_bindgen_test]
 fn execute_args_and_integer_replies() {
-    let mut pg = Playground::new(options(16));
+    let mut pg = Playground::new(options(16)).expect("valid options");
     let c = pg.open_client();
     let out = pg.execute_args(c, vec!["SET".into(), "n".into(), "41".into()]);
     assert_eq!(text(&out), "OK\n");
@@ -78,7 +78,7 @@ fn execute_args_and_integer_replies() {
 
 #[wasm_bindgen_test]
 fn writes_count_as_dirty_until_saved() {
-    let mut pg = Playground::new(options(16));
+    let mut pg = Playground::new(options(16)).expect("valid options");
     let c = pg.open_client();
     assert_eq!(pg.dirty(), 0.0);
     pg.execute(c, "SET a 1");
@@ -93,7 +93,7 @@ fn writes_count_as_dirty_until_saved() {
 
 #[wasm_bindgen_test]
 fn snapshot_restore_round_trip() {
-    let mut pg = Playground::new(options(16));
+    let mut pg = Playground::new(options(16)).expect("valid options");
     let c = pg.open_client();
     pg.execute(c, "SET greeting \"hello world\"");
     pg.execute(c, "SELECT 2");
@@ -101,7 +101,7 @@ fn snapshot_restore_round_trip() {
     let bytes = pg.snapshot();
     assert_eq!(&bytes[..5], b"REDIS");
 
-    let mut other = Playground::new(options(16));
+    let mut other = Playground::new(options(16)).expect("valid options");
     other.restore(&bytes).expect("a snapshot of ours restores");
     assert_eq!(other.key_counts()[0], 1);
     assert_eq!(other.key_counts()[2], 1);
@@ -114,7 +114,7 @@ fn snapshot_restore_round_trip() {
 
 #[wasm_bindgen_test]
 fn corrupt_restore_throws_and_keeps_data() {
-    let mut pg = Playground::new(options(16));
+    let mut pg = Playground::new(options(16)).expect("valid options");
     let c = pg.open_client();
     pg.execute(c, "SET keep me");
     let mut bytes = pg.snapshot();
@@ -137,7 +137,7 @@ fn corrupt_restore_throws_and_keeps_data() {
 
 #[wasm_bindgen_test]
 fn drain_hints_complete_help() {
-    let mut pg = Playground::new(options(16));
+    let mut pg = Playground::new(options(16)).expect("valid options");
     let a = pg.open_client();
     let b = pg.open_client();
     pg.execute(a, "SUBSCRIBE news");
@@ -161,7 +161,7 @@ fn drain_hints_complete_help() {
 
 #[wasm_bindgen_test]
 fn blocked_clients_are_reported_and_can_be_released() {
-    let mut pg = Playground::new(options(16));
+    let mut pg = Playground::new(options(16)).expect("valid options");
     let a = pg.open_client();
     let b = pg.open_client();
     let out = pg.execute(a, "BLPOP queue 0");
@@ -183,7 +183,7 @@ fn blocked_clients_are_reported_and_can_be_released() {
 
 #[wasm_bindgen_test]
 fn command_metadata_in_one_call() {
-    let pg = Playground::new(options(16));
+    let pg = Playground::new(options(16)).expect("valid options");
     let all = pg.commands();
     assert!(all.length() > 200);
     let get_cmd = all
@@ -201,7 +201,7 @@ fn command_metadata_in_one_call() {
 
 #[wasm_bindgen_test]
 fn describe_keys_answers_what_the_commands_would_without_touching_keys() {
-    let mut pg = Playground::new(options(16));
+    let mut pg = Playground::new(options(16)).expect("valid options");
     let c = pg.open_client();
     for line in [
         "RPUSH bikes:repairs a b c",
@@ -251,7 +251,7 @@ fn describe_keys_answers_what_the_commands_would_without_touching_keys() {
     assert_eq!(pg.describe_keys(2, "*", "", 100).length(), 1);
     assert_eq!(pg.describe_keys(99, "*", "", 100).length(), 0);
     // Reading keys this way counts no keyspace hit (commands would).
-    let mut pg2 = Playground::new(options(16));
+    let mut pg2 = Playground::new(options(16)).expect("valid options");
     let c2 = pg2.open_client();
     pg2.execute(c2, "SET k v");
     let h0 = hits(&text(&pg2.execute(c2, "INFO stats")));
@@ -271,7 +271,7 @@ fn s(v: &str) -> JsValue {
 /// byte for byte, RESP3 shapes, a batch in one crossing, and raw RESP.
 #[wasm_bindgen_test]
 fn call_returns_plain_values() {
-    let mut pg = Playground::new(options(16));
+    let mut pg = Playground::new(options(16)).expect("valid options");
     let c = pg.open_client();
     assert_eq!(
         pg.call(c, &args(&[s("SET"), s("k"), JsValue::from_f64(1.5)]))
@@ -353,4 +353,63 @@ fn call_returns_plain_values() {
     let bad = pg.call(c, &args(&[JsValue::TRUE]));
     assert!(bad.is_err(), "a boolean argument is refused");
     assert!(pg.bench_loop(100) > 0.0);
+}
+
+fn options_on_port(port: JsValue) -> JsValue {
+    let o = options(16);
+    Reflect::set(&o, &"port".into(), &port).expect("set option");
+    o
+}
+
+#[wasm_bindgen_test]
+fn several_servers_each_with_its_own_port_and_data() {
+    let mut first = Playground::new(options(16)).expect("valid options");
+    let mut second = Playground::new(options_on_port(6380.into())).expect("valid options");
+    assert_eq!(first.port(), 6379);
+    assert_eq!(first.address(), "127.0.0.1:6379");
+    assert_eq!(second.port(), 6380);
+    assert_eq!(second.address(), "127.0.0.1:6380");
+
+    let a = first.open_client();
+    let b = second.open_client();
+    assert_eq!(second.prompt(b), "127.0.0.1:6380> ");
+    second.execute(b, "SELECT 2");
+    assert_eq!(second.prompt(b), "127.0.0.1:6380[2]> ");
+    second.execute(b, "SELECT 0");
+
+    // Each server answers with its own port, as two redis-server processes would.
+    assert_eq!(
+        text(&second.execute(b, "CONFIG GET port")),
+        "1) \"port\"\n2) \"6380\"\n"
+    );
+    assert_eq!(
+        text(&first.execute(a, "CONFIG GET port")),
+        "1) \"port\"\n2) \"6379\"\n"
+    );
+    assert!(text(&second.execute(b, "INFO server")).contains("tcp_port:6380\n"));
+    assert!(text(&second.execute(b, "CLIENT LIST")).contains(" laddr=127.0.0.1:6380 "));
+    assert!(text(&first.execute(a, "CLIENT INFO")).contains(" laddr=127.0.0.1:6379 "));
+
+    // And keeps its own data.
+    assert_eq!(text(&second.execute(b, "SET only:here 1")), "OK\n");
+    assert_eq!(text(&first.execute(a, "GET only:here")), "(nil)\n");
+    assert_eq!(text(&second.execute(b, "GET only:here")), "\"1\"\n");
+}
+
+#[wasm_bindgen_test]
+fn a_port_out_of_range_is_refused() {
+    for bad in [
+        JsValue::from(0),
+        JsValue::from(65536),
+        JsValue::from(6379.5),
+        JsValue::from(-1),
+        JsValue::from_str("6380"),
+    ] {
+        let err = Playground::new(options_on_port(bad))
+            .err()
+            .expect("refused");
+        assert!(err.is_instance_of::<js_sys::RangeError>());
+    }
+    let pg = Playground::new(options_on_port(JsValue::UNDEFINED)).expect("default port");
+    assert_eq!(pg.port(), 6379);
 }

@@ -1,9 +1,10 @@
 // The page: one full-window playground whose data lives in this browser, with the tutorial
-// (tutorial.js) and the inspector (inspector.js) as panels beside the terminal, and shared
-// sessions (share.js).
+// (tutorial.js), the inspector (inspector.js) and the monitor (monitor.js) as panels beside the
+// terminal, and shared sessions (share.js).
 import { createPlayground } from "./terminal.js";
 import { Tutorial } from "./tutorial.js";
 import { Inspector } from "./inspector.js";
+import { Monitor } from "./monitor.js";
 import { decodeSession, encodeSession, fromRedisFile, hasSession, parseLine, sessionLines, toRedisFile } from "./share.js";
 
 const PANELS_KEY = "redis-playground:panels";
@@ -34,7 +35,7 @@ async function main() {
       document.getElementById("share-note").hidden = false;
     }
   }
-  const shell = await createPlayground(root, shared ? { namespace: null, persistHistory: false } : { namespace: "default" });
+  const shell = await createPlayground(root, shared ? { namespace: null, persistHistory: false, servers: true } : { namespace: "default", servers: true });
   if (shared) await replay(shell, shared);
   setupSharing(shell);
   const learnBox = document.getElementById("learn");
@@ -43,11 +44,14 @@ async function main() {
   const inspectBox = document.getElementById("inspect");
   const inspectBtn = document.getElementById("inspect-toggle");
   const inspector = new Inspector(shell, inspectBox);
+  const monitorBox = document.getElementById("monitor");
+  const monitorBtn = document.getElementById("monitor-toggle");
+  const monitor = new Monitor(shell, monitorBox);
   const wanted = panelsWanted();
 
   const remember = () => {
     try {
-      localStorage.setItem(PANELS_KEY, JSON.stringify({ learn: !learnBox.hidden, inspect: !inspectBox.hidden }));
+      localStorage.setItem(PANELS_KEY, JSON.stringify({ learn: !learnBox.hidden, inspect: !inspectBox.hidden, monitor: !monitorBox.hidden }));
     } catch {
       // not kept
     }
@@ -74,7 +78,17 @@ async function main() {
   };
   inspectBtn.addEventListener("click", () => showInspect(inspectBox.hidden));
   if (wanted.inspect || /(?:^#|&)inspect\b/.test(location.hash)) showInspect(true);
-  window.redisPlayground = { shell, tutorial, inspector };
+  // The monitor polls INFO once a second while it is shown, as redis-cli --stat does.
+  const showMonitor = (on) => {
+    monitorBox.hidden = !on;
+    monitorBtn.setAttribute("aria-pressed", String(on));
+    if (on) monitor.start();
+    else monitor.stop();
+    remember();
+  };
+  monitorBtn.addEventListener("click", () => showMonitor(monitorBox.hidden));
+  if (wanted.monitor || /(?:^#|&)monitor\b/.test(location.hash)) showMonitor(true);
+  window.redisPlayground = { shell, tutorial, inspector, monitor };
   // Tab completes inside the terminal, so F6 / Shift+F6 move between the page's regions: the
   // toolbar, the tutorial, the terminal and the inspector.
   document.addEventListener("keydown", (e) => {
@@ -85,6 +99,7 @@ async function main() {
       learnBox.hidden ? null : learnBox.querySelector("select"),
       shell.current.blocked ? shell.current.el : shell.current.input,
       inspectBox.hidden ? null : inspectBox.querySelector(".rp-ins-tree"),
+      monitorBox.hidden ? null : monitorBox.querySelector("button"),
     ].filter(Boolean);
     const at = regions.findIndex((r) => r === document.activeElement || r.closest?.("aside, nav, .page-term")?.contains(document.activeElement));
     const next = regions[(at + (e.shiftKey ? -1 : 1) + regions.length) % regions.length];
@@ -112,14 +127,18 @@ async function replay(shell, lines) {
   note.append(text, mine);
   note.hidden = false;
   document.body.dataset.shared = "true";
-  // Each client tab of the session gets a tab here, opened when its first line comes.
+  // Each client tab of the session gets a tab here, opened when its first line comes, on the
+  // server it was a client of (servers are added until that one exists).
   const first = shell.current;
   const screens = new Map([[1, first]]);
   for (const text of lines) {
-    const { client, line } = parseLine(text);
+    const { client, port, line } = parseLine(text);
     let screen = screens.get(client);
     if (!screen) {
-      screen = shell.addClient();
+      while (!shell.servers.some((s) => s.port === port) && shell.servers.length < 16 && Math.max(...shell.servers.map((s) => s.port)) < port) {
+        await shell.addServer();
+      }
+      screen = shell.addClient(shell.servers.some((s) => s.port === port) ? port : shell.servers[0].port);
       screens.set(client, screen);
     }
     await shell.submit(screen, line, { record: false });
@@ -194,6 +213,14 @@ function setupSharing(shell) {
     const screen = shell.current;
     for (const line of lines) await shell.submit(screen, line);
     shell.notify(`Ran ${lines.length} command${lines.length === 1 ? "" : "s"} from “${f.name}”.`);
+  });
+}
+
+// After one visit the page loads with no network: sw.js keeps what it fetched (network first,
+// so a new version is used as soon as it is deployed).
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register(new URL("./sw.js", import.meta.url)).catch((e) => {
+    console.warn("redis-playground: working offline is not available:", e.message);
   });
 }
 

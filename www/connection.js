@@ -14,7 +14,7 @@
 // too, and is granted it when the page is gone, which tells it to disconnect the page's clients.
 
 const PREFIX = "redis-playground";
-const PROTOCOL = 1; // server.js's PROTOCOL
+const PROTOCOL = 2; // server.js's PROTOCOL
 const SERVER_URL = new URL("./server.js", import.meta.url);
 
 /** Thrown for a request the server never answered because it stopped (its tab closed). */
@@ -59,7 +59,7 @@ export class Connection {
     this.leader = false;
   }
 
-  /** Connects; resolves with the server's welcome { server, kind, restored, status }. */
+  /** Connects; resolves with the worker's welcome { server, kind, restored, status, servers }. */
   async open() {
     const shared = typeof SharedWorker === "function";
     const tabs = !shared && typeof BroadcastChannel === "function" && !!navigator.locks;

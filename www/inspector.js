@@ -152,6 +152,7 @@ export class Inspector {
     this.box = box;
     this.sep = ":";
     this.db = 0;
+    this.port = null;             // the server shown: the one the shown client tab belongs to
     this.pattern = "*";
     this.type = "";
     this.keys = new Map();        // name → { type, deadline, enc, size }
@@ -172,9 +173,10 @@ export class Inspector {
     const b = this.box;
     b.replaceChildren();
     const head = el("div", "rp-ins-head");
+    this.serverLabel = el("span", "rp-ins-server", "");
     this.dbLabel = el("span", "rp-ins-db", "db0");
     this.countLabel = el("span", "rp-ins-count", "");
-    head.append(el("h2", "rp-ins-title", "Keys"), this.dbLabel, this.countLabel);
+    head.append(el("h2", "rp-ins-title", "Keys"), this.serverLabel, this.dbLabel, this.countLabel);
     const filters = el("div", "rp-ins-filters");
     this.patternInput = el("input", "rp-ins-pattern");
     Object.assign(this.patternInput, { type: "search", placeholder: "pattern, e.g. bike:*", spellcheck: false });
@@ -225,11 +227,13 @@ export class Inspector {
     if (this.unsubscribe) return;
     this.unsubscribe = this.shell.on((ev) => {
       if (ev.kind === "changed") {
-        if (ev.db !== null && ev.db !== this.db) return;
+        if (ev.port !== this.port || (ev.db !== null && ev.db !== this.db)) return;
         const args = ev.line ? splitArgs(ev.line) : null;
         // A change no command named (keys expiring) re-reads everything, at most twice a second.
         this.schedule(args ? { line: args } : { full: true, lazy: !ev.line });
-      } else if ((ev.kind === "run" || ev.kind === "select") && ev.screen === this.shell.current && ev.screen.db !== this.db) {
+      } else if ((ev.kind === "run" || ev.kind === "select") && ev.screen === this.shell.current && (ev.screen.db !== this.db || ev.screen.port !== this.port)) {
+        this.schedule({ full: true });
+      } else if (ev.kind === "servers" && !ev.servers.some((s) => s.port === this.port)) {
         this.schedule({ full: true });
       }
     });
@@ -278,11 +282,14 @@ export class Inspector {
   async refresh({ full, lines }) {
     const t0 = performance.now();
     const db = this.shell.current?.db ?? 0;
-    if (db !== this.db) {
+    const port = this.shell.port;
+    if (db !== this.db || port !== this.port) {
       this.db = db;
+      this.port = port;
       full = true;
       this.selected = null;
     }
+    this.serverLabel.textContent = `127.0.0.1:${this.port}`;
     this.dbLabel.textContent = `db${this.db}`;
     const changed = new Set();
     let names = null;
@@ -337,7 +344,7 @@ export class Inspector {
 
   /** Every key matching the filters, with type, TTL, encoding and size, in one request. */
   async readAll() {
-    const { rows } = await this.shell.server.request("keys", { db: this.db, pattern: this.pattern, type: this.type, limit: MAX_KEYS });
+    const { rows } = await this.shell.request("keys", { db: this.db, pattern: this.pattern, type: this.type, limit: MAX_KEYS });
     const now = Date.now();
     const map = new Map();
     for (const [name, type, pttl, enc, size] of rows) {

@@ -1,6 +1,7 @@
-// The server: one engine, its clients, its storage and its clock, in a worker, so that every tab
-// of an origin talking to the same namespace talks to the same Redis, and a long command never
-// freezes a page. Pages only render (terminal.js, through connection.js).
+// The servers of one namespace: several Redis servers (engines), each with its own address
+// label (127.0.0.1:6379, 6380, ...), clients, clock and stored snapshot, in one worker, so that
+// every tab of an origin talking to the same namespace talks to the same servers, and a long
+// command never freezes a page. Pages only render (terminal.js, through connection.js).
 //
 // It runs as one of:
 // - a SharedWorker named "redis-playground:<namespace>": one per origin and namespace, whose
@@ -9,42 +10,54 @@
 //   SharedWorker is missing (connection.js); its pages talk to it over a BroadcastChannel;
 // - a dedicated Worker private to one page (a widget without a namespace: memory only).
 //
-// Durability: a request that changed data is answered only once the snapshot holding the change
-// is committed to IndexedDB (see Persistence in storage.js), so no tab closing, leader or not,
-// loses an acknowledged write.
+// Several servers: the first (port 6379) always exists; "addServer" starts the next port and
+// "removeServer" stops one and deletes its snapshot. Each server's snapshot is its own
+// IndexedDB record (storage.js serverStore), and the list of ports is one more record, so a
+// reload brings every server back with its data. The servers of a worker share nothing but the
+// worker: a later link between them (replication) is bytes moved from one to the other.
 //
-// A shared or leader server also answers on the namespace's BroadcastChannel, and takes the lock
-// "redis-playground:server:<namespace>" before it reads the stored snapshot: a server starting
-// while its predecessor still lives (a page reloaded, a leader tab closing) waits until that one
-// is gone, so one server at a time owns the stored data and nothing is written over.
+// Durability: a request that changed data is answered only once the snapshot holding the change
+// is committed to IndexedDB (see Persistence in storage.js), for every server it changed, so no
+// tab closing, leader or not, loses an acknowledged write.
+//
+// A shared or leader worker also answers on the namespace's BroadcastChannel, and takes the
+// lock "redis-playground:server:<namespace>" before it reads the stored snapshots: a worker
+// starting while its predecessor still lives (a page reloaded, a leader tab closing) waits until
+// that one is gone, so one worker at a time owns the stored data of all the namespace's servers
+// and nothing is written over.
 //
 // Messages (structured clones):
-//   page → server  { op, id, conn, server, ...args }   `server` is the server id the page was
-//                  welcomed by; a request meant for another server is refused
+//   page → server  { op, id, conn, server, port, ...args }   `server` is the worker id the page
+//                  was welcomed by (a request meant for another worker is refused); `port` the
+//                  server the request is for (6379 when absent)
 //                  { op: "hello", id, conn, lock, protocol }   first, and after a hand-over
+//                  { op: "addServer" }, { op: "removeServer", port }   answer { servers }
 //   server → page  { re: id, ok: value } | { re: id, err: message, code }
-//                  { push: "client", client, outs, blocked, prompt }   messages for a client
-//                  (with `closed: true` when the server ended the client's connection)
-//                  { push: "status", status }                          keys, memory, saves
+//                  { push: "client", port, client, outs, blocked, prompt }   messages for a
+//                  client (with `closed: true` when the server ended the client's connection)
+//                  { push: "status", port, status }                    keys, memory, saves
+//                  { push: "servers", servers }     the list of servers changed: [{ port, address }]
 //                  { push: "notice", message, kind }
-//                  { push: "hello", server }                           a server started
-//                  { push: "changed", version, line, db }   data changed (a command: its line
-//                                                           and the db it ran in; null: other)
-//   { op: "query", db, cmds: [[arg, ...], ...] } runs read commands on the page's inspection
-//   client (named "inspector", opened on first use) and answers their replies: the inspector
-//   and the tutorial read the engine this way, never from the terminal's text.
-//   { op: "keys", db, pattern, type, limit } answers [[name, type, pttl, encoding, bytes], ...]
+//                  { push: "hello", server }                           a worker started
+//                  { push: "changed", port, version, line, db }   data changed (a command: its
+//                                                           line and the db it ran in; null: other)
+//   { op: "query", port, db, cmds: [[arg, ...], ...] } runs read commands on the page's
+//   inspection client of that server (named "inspector", opened on first use) and answers their
+//   replies: the inspector and the tutorial read the engine this way, never from the terminal's text.
+//   { op: "keys", port, db, pattern, type, limit } answers [[name, type, pttl, encoding, bytes], ...]
 //   for every live key matching (Playground.describeKeys: read without running commands).
 // Over the BroadcastChannel every message also carries `to`: "server", or the page's `conn`.
 import { loadEngine } from "./engine.js";
-import { MemoryStore, Persistence, SnapshotStore } from "./storage.js";
+import { FIRST_PORT, MemoryServerList, MemoryStore, Persistence, ServerListStore, serverStore } from "./storage.js";
 
 const PREFIX = "redis-playground";
 // The message protocol's version: a page and a server of different versions (a tab left open
 // across an update of the site) must not misread each other.
-const PROTOCOL = 1;
+const PROTOCOL = 2;
 const TICK_MS = 100;
 const MAX_REPEAT = 10000;
+// A bound on the servers of one namespace: each is a whole engine in this worker's memory.
+const MAX_SERVERS = 16;
 
 class RequestError extends Error {
   constructor(message, code) {
@@ -64,114 +77,70 @@ function holdLock(name) {
   });
 }
 
-class Server {
-  constructor(namespace, kind) {
-    this.namespace = namespace;
-    this.kind = kind;          // "shared", "leader" or "private"
-    this.id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
-    this.conns = new Map();    // conn id → { id, send, clients: Set }
-    this.owner = new Map();    // client id → conn
+function addressOf(port) {
+  return `127.0.0.1:${port}`;
+}
+
+/** The ports a stored list names: valid, distinct, the first server first, within the bound. */
+function cleanPorts(stored) {
+  const ports = [FIRST_PORT];
+  for (const p of Array.isArray(stored) ? stored : []) {
+    if (Number.isInteger(p) && p > 0 && p <= 65535 && !ports.includes(p) && ports.length < MAX_SERVERS) ports.push(p);
+  }
+  return ports;
+}
+
+/** One Redis server of the worker: its engine, clients, clock and stored snapshot. */
+class Instance {
+  constructor(host, port) {
+    this.host = host;
+    this.port = port;
+    this.address = addressOf(port);
+    this.owner = new Map();      // client id → conn
+    this.inspectors = new Map(); // conn id → the conn's inspection client on this server
     this.blockedSeen = new Map();
-    this.queue = Promise.resolve();
     this.lastStatus = "";
     this.statusPending = false;
     this.examplesClaimed = false;
-    this.version = 0;          // bumped whenever data changed: pages refresh what they show
-    this.started = this.start();
-    this.started.catch((e) => console.warn("redis-playground server:", e));
+    this.version = 0;            // bumped whenever data changed: pages refresh what they show
+    this.pg = null;
   }
 
-  async start() {
-    if (this.namespace !== null) await holdLock(`${PREFIX}:server:${this.namespace}`);
-    const Playground = await loadEngine();
-    this.pg = new Playground({ databases: 16 });
-    this.store = this.namespace !== null ? new SnapshotStore(this.namespace) : new MemoryStore();
+  /** Starts the engine and loads its snapshot; `fresh` (a server just added) first deletes a
+   * snapshot a removed server of the same port may have left. */
+  async start(Playground, { fresh = false } = {}) {
+    const ns = this.host.namespace;
+    this.pg = new Playground({ databases: 16, port: this.port });
+    this.store = ns !== null ? serverStore(ns, this.port) : new MemoryStore();
+    if (fresh) await this.store.clear().catch(() => {});
     this.persistence = new Persistence(this.pg, this.store, { onChange: () => this.storageChanged() });
     this.storageError = null;
     this.restored = await this.persistence.restore();
     this.timer = setInterval(() => this.tick(), TICK_MS);
   }
 
-  // ---- connections ---------------------------------------------------------------------------
-
-  /** A message from a page: requests run one after another, as Redis runs commands. */
-  async receive(msg, send) {
-    if (!msg || typeof msg.op !== "string") return;
-    try {
-      await this.started;
-    } catch (e) {
-      send({ re: msg.id, err: `the server could not start: ${e.message}`, code: "START" });
-      return;
-    }
-    if (msg.op === "hello") {
-      if (msg.protocol !== PROTOCOL) {
-        send({ re: msg.id, err: "another tab runs a different version of the playground: close every tab of it, then reload", code: "VERSION" });
-        return;
-      }
-      send({ re: msg.id, ok: this.welcome(msg, send) });
-      return;
-    }
-    if (msg.server !== this.id) {
-      send({ re: msg.id, err: "the server this page knew has stopped", code: "LOST" });
-      return;
-    }
-    const conn = this.conns.get(msg.conn);
-    if (!conn) {
-      send({ re: msg.id, err: "this page is not connected", code: "LOST" });
-      return;
-    }
-    const run = async () => {
-      let answer;
-      try {
-        answer = { re: msg.id, ok: await this.perform(conn, msg) };
-      } catch (e) {
-        answer = { re: msg.id, err: e?.message ?? String(e), code: e?.code ?? "ERR" };
-      }
-      // The durability rule: what changed data is answered once it is stored. A failed store
-      // (storage refused) is shown in the status line and the server goes on in memory.
-      if (this.pg.dirty() > 0 && !this.persistence.blocked) await this.persistence.save().catch(() => {});
-      if (answer.ok && typeof answer.ok === "object" && "status" in answer.ok) answer.ok.status = this.status();
-      send(answer);
-      this.afterWork();
-    };
-    const p = this.queue.then(run);
-    this.queue = p.catch(() => {});
-    await p;
-  }
-
-  welcome(msg, send) {
-    let conn = this.conns.get(msg.conn);
-    if (!conn) {
-      conn = { id: msg.conn, send, clients: new Set() };
-      this.conns.set(msg.conn, conn);
-      // The page holds this lock while it lives: when it is granted here, the page is gone
-      // (closed, reloaded or crashed) and its clients are disconnected.
-      if (msg.lock && self.navigator?.locks) {
-        self.navigator.locks.request(msg.lock, () => this.drop(msg.conn));
-      }
-    }
-    this.statusChanged();
-    return {
-      server: this.id,
-      kind: this.kind,
-      restored: this.restored,
-      status: this.status(),
-    };
-  }
-
-  drop(connId) {
-    const conn = this.conns.get(connId);
-    if (!conn) return;
-    this.conns.delete(connId);
-    for (const c of conn.clients) this.closeClient(c);
-    if (conn.inspector != null) this.pg.closeClient(conn.inspector);
-    this.afterWork();
+  /** Stops the server: its clients are gone, its clock stops, its engine is freed. */
+  stop() {
+    clearInterval(this.timer);
+    this.persistence?.destroy();
+    this.owner.clear();
+    this.inspectors.clear();
+    this.pg?.free?.();
+    this.pg = null;
   }
 
   closeClient(client) {
     this.pg.closeClient(client);
     this.owner.delete(client);
     this.blockedSeen.delete(client);
+  }
+
+  /** A page went away: its clients on this server are disconnected. */
+  dropConn(conn) {
+    for (const [client, owner] of [...this.owner]) if (owner === conn) this.closeClient(client);
+    const inspector = this.inspectors.get(conn.id);
+    if (inspector != null) this.pg.closeClient(inspector);
+    this.inspectors.delete(conn.id);
   }
 
   ownClient(conn, client) {
@@ -187,13 +156,10 @@ class Server {
       case "open": {
         const client = pg.openClient();
         this.owner.set(client, conn);
-        conn.clients.add(client);
         return { client, prompt: pg.prompt(client) };
       }
       case "close": {
-        const client = this.ownClient(conn, msg.client);
-        conn.clients.delete(client);
-        this.closeClient(client);
+        this.closeClient(this.ownClient(conn, msg.client));
         return null;
       }
       case "exec":
@@ -204,7 +170,7 @@ class Server {
         // Every live key of a db with its type, PTTL, encoding and size, read without commands.
         const db = Math.max(0, Math.min(15, Math.floor(Number(msg.db) || 0)));
         const limit = Math.max(0, Math.min(1000000, Math.floor(Number(msg.limit) || 0)));
-        return { rows: this.pg.describeKeys(db, String(msg.pattern ?? "*"), String(msg.type ?? ""), limit), version: this.version };
+        return { rows: pg.describeKeys(db, String(msg.pattern ?? "*"), String(msg.type ?? ""), limit), version: this.version };
       }
       case "unblock": {
         const client = this.ownClient(conn, msg.client);
@@ -214,9 +180,6 @@ class Server {
       case "save":
         await this.persistence.save({ explicit: true });
         return this.status();
-      case "flush":
-        this.persistence.flush();
-        return null;
       case "reset":
         await this.persistence.reset();
         this.changed(null, null);
@@ -249,9 +212,6 @@ class Server {
       case "discard":
         await this.persistence.discardStored();
         return this.status();
-      case "bye":
-        this.drop(conn.id);
-        return null;
       default:
         throw new RequestError(`unknown request ${msg.op}`, "ERR");
     }
@@ -283,15 +243,16 @@ class Server {
     return m ? Number(m[1]) : 0;
   }
 
-  /** Read commands for the inspector and the tutorial, on the page's own inspection client. */
+  /** Read commands for the inspector and the tutorial, on the page's inspection client. */
   query(conn, db, cmds) {
     const pg = this.pg;
     if (!Array.isArray(cmds)) throw new RequestError("no commands were sent", "ERR");
-    if (conn.inspector == null) {
-      conn.inspector = pg.openClient();
-      pg.executeArgs(conn.inspector, ["CLIENT", "SETNAME", "inspector"]);
+    let c = this.inspectors.get(conn.id);
+    if (c == null) {
+      c = pg.openClient();
+      pg.executeArgs(c, ["CLIENT", "SETNAME", "inspector"]);
+      this.inspectors.set(conn.id, c);
     }
-    const c = conn.inspector;
     const n = Math.max(0, Math.min(15, Math.floor(Number(db) || 0)));
     pg.executeArgs(c, ["SELECT", String(n)]);
     const replies = [];
@@ -316,7 +277,7 @@ class Server {
     queueMicrotask(() => {
       const { line: l, db: d } = this.changePending;
       this.changePending = null;
-      for (const conn of this.conns.values()) conn.send({ push: "changed", version: this.version, line: l, db: d });
+      this.host.broadcast({ push: "changed", port: this.port, version: this.version, line: l, db: d });
     });
   }
 
@@ -330,7 +291,6 @@ class Server {
       // The server ended this connection (CLIENT KILL, its ACL user deleted): the page is
       // told, after the reply, as redis-cli would see the socket close.
       state.closed = true;
-      this.owner.get(client)?.clients.delete(client);
       this.closeClient(client);
     }
     return state;
@@ -352,16 +312,18 @@ class Server {
   storeInBackground() {
     this.persistence
       .save({ explicit: true })
-      .then(() => this.pg.saveFinished(true))
+      .then(() => this.pg?.saveFinished(true))
       .catch((e) => {
-        this.pg.saveFinished(false);
+        this.pg?.saveFinished(false);
         this.notice(`Background save failed: ${e.message}`, "error");
       });
   }
 
   // ---- background work -----------------------------------------------------------------------
 
+  /** This server's clock: active expiry, blocked clients' timeouts, background saves. */
   tick() {
+    if (!this.pg) return;
     try {
       // Keys expiring on their own change the data without a command.
       const before = this.pg.dirty();
@@ -379,11 +341,11 @@ class Server {
   /** After every request and tick: background saves, messages for clients, status, autosave. */
   afterWork() {
     const pg = this.pg;
+    if (!pg) return;
     if (pg.takeSaveRequest() != null) this.storeInBackground();
     for (const [client, conn] of this.owner) {
       if (!pg.isConnected(client)) {
-        conn.send({ push: "client", client, outs: pg.drain(client), blocked: false, prompt: "", closed: true });
-        conn.clients.delete(client);
+        conn.send({ push: "client", port: this.port, client, outs: pg.drain(client), blocked: false, prompt: "", closed: true });
         this.closeClient(client);
         continue;
       }
@@ -391,7 +353,7 @@ class Server {
       const blocked = pg.isBlocked(client);
       if (outs.length === 0 && blocked === this.blockedSeen.get(client)) continue;
       this.blockedSeen.set(client, blocked);
-      conn.send({ push: "client", client, outs, blocked, prompt: pg.prompt(client) });
+      conn.send({ push: "client", port: this.port, client, outs, blocked, prompt: pg.prompt(client) });
     }
     this.persistence.changed();
     this.statusChanged();
@@ -400,14 +362,17 @@ class Server {
   status() {
     const p = this.persistence;
     return {
+      port: this.port,
+      address: this.address,
       keys: Array.from(this.pg.keyCounts()),
       memory: this.pg.memory(),
+      maxmemory: this.pg.maxmemory(),
       dirty: this.pg.dirty(),
       savedAt: p.savedAt,
       error: p.error,
       blocked: p.blocked ? p.blocked.message : null,
-      stored: this.namespace !== null,
-      pages: this.conns.size,
+      stored: this.host.namespace !== null,
+      pages: this.host.conns.size,
     };
   }
 
@@ -430,16 +395,210 @@ class Server {
     this.statusPending = true;
     queueMicrotask(() => {
       this.statusPending = false;
+      if (!this.pg) return;
       const status = this.status();
       const text = JSON.stringify(status);
       if (text === this.lastStatus) return;
       this.lastStatus = text;
-      for (const conn of this.conns.values()) conn.send({ push: "status", status });
+      this.host.broadcast({ push: "status", port: this.port, status });
     });
   }
 
+  /** A notice for every page, naming this server when there are several. */
   notice(message, kind = "info", sticky = false) {
-    for (const conn of this.conns.values()) conn.send({ push: "notice", message, kind, sticky });
+    const text = this.host.servers.size > 1 ? `${this.address}: ${message}` : message;
+    this.host.notice(text, kind, sticky);
+  }
+}
+
+/** The worker's servers of one namespace, the pages connected to them, and their transports. */
+class Host {
+  constructor(namespace, kind) {
+    this.namespace = namespace;
+    this.kind = kind;          // "shared", "leader" or "private"
+    this.id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    this.conns = new Map();    // conn id → { id, send }
+    this.servers = new Map();  // port → Instance, the first server first
+    this.queue = Promise.resolve();
+    this.started = this.start();
+    this.started.catch((e) => console.warn("redis-playground server:", e));
+  }
+
+  async start() {
+    if (this.namespace !== null) await holdLock(`${PREFIX}:server:${this.namespace}`);
+    this.Playground = await loadEngine();
+    this.list = this.namespace !== null ? new ServerListStore(this.namespace) : new MemoryServerList();
+    let stored = null;
+    try {
+      stored = await this.list.load();
+    } catch {
+      // Storage unavailable: the first server says so when its snapshot cannot be read either.
+    }
+    for (const port of cleanPorts(stored)) {
+      const inst = new Instance(this, port);
+      await inst.start(this.Playground);
+      this.servers.set(port, inst);
+    }
+  }
+
+  get first() {
+    return this.servers.get(FIRST_PORT);
+  }
+
+  serverList() {
+    return [...this.servers.values()].map((s) => ({ port: s.port, address: s.address }));
+  }
+
+  broadcast(msg) {
+    for (const conn of this.conns.values()) conn.send(msg);
+  }
+
+  notice(message, kind = "info", sticky = false) {
+    this.broadcast({ push: "notice", message, kind, sticky });
+  }
+
+  // ---- connections ---------------------------------------------------------------------------
+
+  /** A message from a page: requests run one after another, as Redis runs commands. */
+  async receive(msg, send) {
+    if (!msg || typeof msg.op !== "string") return;
+    try {
+      await this.started;
+    } catch (e) {
+      send({ re: msg.id, err: `the server could not start: ${e.message}`, code: "START" });
+      return;
+    }
+    if (msg.op === "hello") {
+      if (msg.protocol !== PROTOCOL) {
+        send({ re: msg.id, err: "another tab runs a different version of the playground: close every tab of it, then reload", code: "VERSION" });
+        return;
+      }
+      send({ re: msg.id, ok: this.welcome(msg, send) });
+      return;
+    }
+    if (msg.server !== this.id) {
+      send({ re: msg.id, err: "the server this page knew has stopped", code: "LOST" });
+      return;
+    }
+    const conn = this.conns.get(msg.conn);
+    if (!conn) {
+      send({ re: msg.id, err: "this page is not connected", code: "LOST" });
+      return;
+    }
+    const run = async () => {
+      let answer;
+      let inst = null;
+      try {
+        answer = { re: msg.id, ok: await this.perform(conn, msg, (i) => { inst = i; }) };
+      } catch (e) {
+        answer = { re: msg.id, err: e?.message ?? String(e), code: e?.code ?? "ERR" };
+      }
+      // The durability rule: what changed data is answered once it is stored, on every server
+      // it changed. A failed store (storage refused) is shown in the status line and the
+      // server goes on in memory.
+      await Promise.all([...this.servers.values()].map((s) =>
+        s.pg.dirty() > 0 && !s.persistence.blocked ? s.persistence.save().catch(() => {}) : null));
+      if (inst?.pg && answer.ok && typeof answer.ok === "object" && "status" in answer.ok) answer.ok.status = inst.status();
+      send(answer);
+      for (const s of this.servers.values()) s.afterWork();
+    };
+    const p = this.queue.then(run);
+    this.queue = p.catch(() => {});
+    await p;
+  }
+
+  welcome(msg, send) {
+    let conn = this.conns.get(msg.conn);
+    if (!conn) {
+      conn = { id: msg.conn, send };
+      this.conns.set(msg.conn, conn);
+      // The page holds this lock while it lives: when it is granted here, the page is gone
+      // (closed, reloaded or crashed) and its clients are disconnected.
+      if (msg.lock && self.navigator?.locks) {
+        self.navigator.locks.request(msg.lock, () => this.drop(msg.conn));
+      }
+    }
+    for (const s of this.servers.values()) s.statusChanged();
+    const first = this.first;
+    return {
+      server: this.id,
+      kind: this.kind,
+      restored: first.restored,
+      status: first.status(),
+      servers: [...this.servers.values()].map((s) => ({ port: s.port, address: s.address, status: s.status(), restored: s.restored })),
+    };
+  }
+
+  drop(connId) {
+    const conn = this.conns.get(connId);
+    if (!conn) return;
+    this.conns.delete(connId);
+    for (const s of this.servers.values()) {
+      s.dropConn(conn);
+      s.afterWork();
+    }
+  }
+
+  /** Host-level requests (the server list, a page leaving), or a request for one server. */
+  async perform(conn, msg, target) {
+    switch (msg.op) {
+      case "addServer":
+        return this.addServer();
+      case "removeServer":
+        return this.removeServer(Number(msg.port));
+      case "bye":
+        this.drop(conn.id);
+        return null;
+      case "flush":
+        // A page is hidden or left: whatever any server has not stored yet is stored now.
+        for (const s of this.servers.values()) s.persistence.flush();
+        return null;
+      default: {
+        const port = msg.port ?? FIRST_PORT;
+        const inst = this.servers.get(port);
+        if (!inst) throw new RequestError(`there is no server at ${addressOf(port)} any more`, "NOSERVER");
+        target(inst);
+        return inst.perform(conn, msg);
+      }
+    }
+  }
+
+  /** Starts a server on the next port, empty, and stores the new list of servers. */
+  async addServer() {
+    if (this.servers.size >= MAX_SERVERS) throw new RequestError(`a playground holds at most ${MAX_SERVERS} servers`, "LIMIT");
+    const port = Math.max(...this.servers.keys()) + 1;
+    if (port > 65535) throw new RequestError("no port is left for another server", "LIMIT");
+    const inst = new Instance(this, port);
+    await inst.start(this.Playground, { fresh: true });
+    this.servers.set(port, inst);
+    await this.storeList();
+    this.broadcast({ push: "servers", servers: this.serverList() });
+    return { port, address: inst.address, servers: this.serverList(), status: inst.status() };
+  }
+
+  /** Stops a server (never the first), disconnects its clients and deletes its snapshot. The
+   * list is stored first: a crash in between leaves an unlisted snapshot, which a server added
+   * later on that port deletes before it starts. */
+  async removeServer(port) {
+    if (port === FIRST_PORT) throw new RequestError(`the first server, ${addressOf(FIRST_PORT)}, cannot be removed`, "ERR");
+    const inst = this.servers.get(port);
+    if (!inst) throw new RequestError(`there is no server at ${addressOf(port)}`, "NOSERVER");
+    this.servers.delete(port);
+    // Pages close the tabs of a server that is gone when they hear of the new list.
+    this.broadcast({ push: "servers", servers: this.serverList() });
+    await inst.persistence.chain;
+    inst.stop();
+    await this.storeList();
+    await inst.store.clear();
+    return { servers: this.serverList() };
+  }
+
+  async storeList() {
+    try {
+      await this.list.save([...this.servers.keys()]);
+    } catch (e) {
+      this.notice(`The list of servers could not be stored in this browser (${e.message}): a reload brings back only the servers stored before.`, "error");
+    }
   }
 
   // ---- transports ----------------------------------------------------------------------------
@@ -447,7 +606,7 @@ class Server {
   /** Answers on the namespace's BroadcastChannel (pages without SharedWorker), and says so. */
   listenBroadcast() {
     if (this.namespace === null || typeof BroadcastChannel === "undefined") return;
-    // Only once this server owns the stored data: a predecessor may still be answering.
+    // Only once this worker owns the stored data: a predecessor may still be answering.
     this.started.then(() => {
       const channel = new BroadcastChannel(`${PREFIX}:${this.namespace}`);
       channel.onmessage = (e) => {
@@ -460,28 +619,28 @@ class Server {
   }
 }
 
-let server = null;
+let host = null;
 
 if (typeof SharedWorkerGlobalScope !== "undefined" && self instanceof SharedWorkerGlobalScope) {
   const name = String(self.name ?? "");
   const namespace = name.startsWith(`${PREFIX}:`) ? name.slice(PREFIX.length + 1) : "default";
-  server = new Server(namespace, "shared");
-  server.listenBroadcast();
+  host = new Host(namespace, "shared");
+  host.listenBroadcast();
   self.onconnect = (e) => {
     const port = e.ports[0];
-    port.onmessage = (m) => server.receive(m.data, (reply) => port.postMessage(reply));
+    port.onmessage = (m) => host.receive(m.data, (reply) => port.postMessage(reply));
     port.start();
   };
 } else {
   // A dedicated worker: the page says which kind in its first message.
   self.onmessage = (e) => {
     const msg = e.data;
-    if (!server && msg?.op === "serve") {
+    if (!host && msg?.op === "serve") {
       const namespace = typeof msg.namespace === "string" ? msg.namespace : null;
-      server = new Server(namespace, namespace === null ? "private" : "leader");
-      if (namespace !== null) server.listenBroadcast();
+      host = new Host(namespace, namespace === null ? "private" : "leader");
+      if (namespace !== null) host.listenBroadcast();
       return;
     }
-    if (server?.kind === "private") server.receive(msg, (reply) => self.postMessage(reply));
+    if (host?.kind === "private") host.receive(msg, (reply) => self.postMessage(reply));
   };
 }

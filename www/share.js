@@ -5,7 +5,8 @@
 // A link is `#share=1.<data>`: the lines joined by newlines, compressed with the browser's
 // CompressionStream("deflate-raw"), in base64url. A line typed in another client tab than the
 // first is written `@N line` (N: the tab's number), so pub/sub, WATCH and BLPOP between clients
-// replay as they ran; `@1 ` marks a first-tab line that itself starts with "@". Opening one replays the lines on a private
+// replay as they ran, and `@N:PORT line` when the tab is a client of another server than the
+// first (127.0.0.1:6380 ...); `@1 ` marks a first-tab line that itself starts with "@". Opening one replays the lines on a private
 // in-memory server (app.js), never on the visitor's stored data.
 
 const VERSION = "1";
@@ -51,15 +52,22 @@ export function hasSession(fragment) {
   return /(?:^#?|&)share=\d+\./.test(fragment);
 }
 
-/** Session entries ({ client, line }) as the lines of a link. */
+const FIRST_PORT = 6379;
+
+/** Session entries ({ client, port, line }) as the lines of a link. */
 export function sessionLines(entries) {
-  return entries.map(({ client, line }) => (client > 1 || line.startsWith("@") ? `@${client} ${line}` : line));
+  return entries.map(({ client, port = FIRST_PORT, line }) => {
+    if (port !== FIRST_PORT) return `@${client}:${port} ${line}`;
+    return client > 1 || line.startsWith("@") ? `@${client} ${line}` : line;
+  });
 }
 
-/** A link's line as { client, line }: client 1 unless marked. */
+/** A link's line as { client, port, line }: client 1 of the first server unless marked. */
 export function parseLine(text) {
-  const m = /^@(\d{1,2}) (.*)$/.exec(text);
-  return m ? { client: Math.max(1, Number(m[1])), line: m[2] } : { client: 1, line: text };
+  const m = /^@(\d{1,2})(?::(\d{1,5}))? (.*)$/.exec(text);
+  if (!m) return { client: 1, port: FIRST_PORT, line: text };
+  const port = m[2] === undefined ? FIRST_PORT : Number(m[2]);
+  return { client: Math.max(1, Number(m[1])), port: port >= 1 && port <= 65535 ? port : FIRST_PORT, line: m[3] };
 }
 
 /** The lines as a `.redis` file: one command per line; redis-cli's "N command" is spelled out

@@ -75,6 +75,42 @@ export class SnapshotStore {
   }
 }
 
+/** The port of a namespace's first server, whose snapshot keeps the namespace's own key. */
+export const FIRST_PORT = 6379;
+
+/** The snapshot store of one server of a namespace: the first server (6379) keeps the key the
+ * namespace always had, so data stored before there were several servers is still found; the
+ * others are stored as "<namespace>#<port>". */
+export function serverStore(namespace, port) {
+  return new SnapshotStore(port === FIRST_PORT ? namespace : `${namespace}#${port}`);
+}
+
+/** Which servers a namespace has (their ports, the first one first): one small record beside
+ * the snapshots, "<namespace>#servers", so a reload brings every server back. */
+export class ServerListStore {
+  constructor(namespace) {
+    this.key = `${namespace}#servers`;
+  }
+
+  /** The stored ports, or null when none were stored (a namespace with only its first server). */
+  async load() {
+    const rec = await inTransaction("readonly", (s) => s.get(this.key));
+    return Array.isArray(rec?.ports) ? rec.ports : null;
+  }
+
+  async save(ports) {
+    await inTransaction("readwrite", (s) => s.put({ version: 1, ports: [...ports] }, this.key));
+  }
+}
+
+/** The server list of a private server: in memory only. */
+export class MemoryServerList {
+  async load() {
+    return null;
+  }
+  async save() {}
+}
+
 /** A store that keeps the snapshot in memory only (a widget without a namespace). */
 export class MemoryStore {
   constructor() {

@@ -20,7 +20,7 @@ import { Connection } from "./connection.js";
 import { HistoryStore } from "./storage.js";
 
 const RUNNING_MS = 200;        // a command still running after this is shown as running
-const DEFAULT_PROMPT = "127.0.0.1:6379> ";
+const FIRST_PORT = 6379;        // the first server's port (storage.js FIRST_PORT)
 const MAX_ENTRIES = 3000;      // output blocks kept per screen
 const MAX_REPEAT = 10000;      // bound on redis-cli's "N command" repetition
 
@@ -68,13 +68,24 @@ function clockTime(ms) {
   return d.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
 }
 
-/** One client's terminal. */
+/** The key of a client in Shell.byClient: client ids are per server. */
+function clientKey(port, client) {
+  return `${port}/${client}`;
+}
+
+/** The prompt redis-cli shows for a server before it knows the client's db. */
+function promptFor(port) {
+  return `127.0.0.1:${port}> `;
+}
+
+/** One client's terminal, connected to one server (`port`). */
 export class Screen {
-  constructor(shell, label, history) {
+  constructor(shell, label, history, port = FIRST_PORT) {
     this.shell = shell;
+    this.port = port;                // the server this client belongs to
     this.client = null;              // the server's client id, once connected
     this.opened = Promise.resolve(); // settles when the client is connected
-    this.prompt = DEFAULT_PROMPT;
+    this.prompt = promptFor(port);
     this.label = label;
     this.history = history;          // this screen's own input history (oldest first)
     this.histIndex = history.length; // history.length means "the line being typed"
@@ -452,7 +463,8 @@ export class Shell {
    * @param {HTMLElement|ShadowRoot} root where to build
    * @param {object} o  { server: Connection, local: Playground (hints, completion, help),
    *                      history: HistoryStore, actions: ["save","reset","export","import"],
-   *                      onReset: async () => {} }
+   *                      onReset: async () => {}, servers: [{ port, address }] (the worker's
+   *                      servers), serverMenu: show the menu that adds and removes servers }
    */
   constructor(root, o) {
     this.server = o.server;
@@ -460,25 +472,27 @@ export class Shell {
     this.historyStore = o.history;
     this.onReset = o.onReset ?? (async () => {});
     this.screens = [];
-    this.byClient = new Map();   // server client id → Screen
+    this.byClient = new Map();   // "port/client id" → Screen
     this.current = null;
     this.queue = Promise.resolve();
     this.firstReply = false;
     this.resetArmed = null;
-    this.state = null;           // the server's last status
+    this.servers = o.servers ?? [{ port: FIRST_PORT, address: `127.0.0.1:${FIRST_PORT}` }];
+    this.states = new Map();     // port → that server's last status
     this.listeners = new Set();  // fn(event): { kind: "run", screen, line, outs } | push messages
     this.keyHandlers = [];       // fn(keydown, screen) → true when it handled the key
-    this.session = [];           // { client: tab number, line } typed in this page, in order (Share, .redis)
+    this.session = [];           // { client: tab number, port, line } typed in this page, in order (Share, .redis)
 
     this.el = el("div", "rp");
     const bar = el("div", "rp-bar");
     this.tabs = el("div", "rp-tabs");
     this.tabs.setAttribute("role", "tablist");
-    this.newTab = button("+", "Open another client (a new connection) in its own tab", () => {
-      this.addClient().focus();
+    this.newTab = button("+", "Open another client (a new connection) to this tab's server, in its own tab", () => {
+      this.addClient(this.port).focus();
     }, "rp-tab rp-new");
     this.newTab.setAttribute("aria-label", "New client");
     this.tabs.append(this.newTab);
+    if (o.serverMenu) this.buildServerMenu();
     const actions = el("div", "rp-actions");
     const want = new Set(o.actions ?? ["save", "reset", "export", "import"]);
     if (want.has("save")) actions.append(button("Save", "Store a snapshot in this browser now", () => this.saveClicked()));
@@ -494,18 +508,22 @@ export class Shell {
       actions.append(this.resetBtn);
     }
     bar.append(this.tabs, actions);
+    this.bar = bar;
     this.notice = el("div", "rp-notice");
     this.notice.setAttribute("role", "status");
     this.notice.hidden = true;
     this.screensEl = el("div", "rp-screens");
     this.status = el("div", "rp-status");
     this.status.setAttribute("aria-live", "off");
+    // The server of the tab shown: what the keys, memory and saves beside it are about.
+    this.statusServer = el("span", "rp-status-server");
     this.statusKeys = el("span", "rp-status-keys");
     this.statusMem = el("span", "rp-status-mem");
     this.statusSave = el("span", "rp-status-save");
     this.statusShared = el("span", "rp-status-shared");
-    this.status.append(this.statusKeys, this.statusMem, this.statusSave, this.statusShared);
+    this.status.append(this.statusServer, this.statusKeys, this.statusMem, this.statusSave, this.statusShared);
     this.el.append(bar, this.notice, this.screensEl, this.status);
+    if (this.menu) this.el.append(this.menu);
     root.append(this.el);
     // A notice appearing, or a resized window, must not push the prompt out of sight.
     this.resizer = new ResizeObserver(() => {
@@ -516,15 +534,26 @@ export class Shell {
 
   // ---- clients and tabs -------------------------------------------------------------------
 
-  /** Opens a client tab at once; its connection follows (lines typed meanwhile wait for it). */
-  addClient() {
+  /** The port of the server the shown tab belongs to. */
+  get port() {
+    return this.current?.port ?? FIRST_PORT;
+  }
+
+  /** Opens a client tab at once, on the server at `port` (the first by default); its
+   * connection follows (lines typed meanwhile wait for it). */
+  addClient(port = FIRST_PORT) {
     const n = this.screens.length === 0 ? 1 : Math.max(...this.screens.map((s) => s.number)) + 1;
-    const screen = new Screen(this, `client ${n}`, this.historyStore.load());
+    const screen = new Screen(this, `client ${n}`, this.historyStore.load(), port);
     screen.number = n;
     const tab = el("div", "rp-tab");
     tab.setAttribute("role", "tab");
     tab.tabIndex = 0;
+    tab.dataset.port = String(port);
     const label = el("span", "rp-tab-label", screen.label);
+    // Which server the tab's client is on, shown once there are several servers.
+    const where = el("span", "rp-tab-port", `:${port}`);
+    where.title = `a client of 127.0.0.1:${port}`;
+    label.append(where);
     const close = button("×", `Close ${screen.label} (disconnects it)`, (e) => {
       e.stopPropagation();
       this.closeClient(screen);
@@ -552,15 +581,16 @@ export class Shell {
     return screen;
   }
 
-  /** Gives the screen a new client on the server. */
+  /** Gives the screen a new client on its server. */
   connectScreen(screen) {
-    screen.opened = this.server.request("open").then(({ client, prompt }) => {
+    const port = screen.port;
+    screen.opened = this.server.request("open", { port }).then(({ client, prompt }) => {
       if (!this.screens.includes(screen)) {
-        this.server.request("close", { client }).catch(() => {});
+        this.server.request("close", { port, client }).catch(() => {});
         return;
       }
       screen.client = client;
-      this.byClient.set(client, screen);
+      this.byClient.set(clientKey(port, client), screen);
       screen.setPrompt(prompt);
     });
     screen.opened.catch((e) => screen.note(`(could not connect: ${e.message})`));
@@ -576,19 +606,25 @@ export class Shell {
     }
     screen.refreshPrompt();
     screen.scrollToEnd();
+    this.updateStatus();
+    this.el.dataset.port = String(screen.port);
     this.emit({ kind: "select", screen });
   }
 
   updateTabs() {
     const single = this.screens.length === 1;
-    for (const s of this.screens) s.tab.querySelector(".rp-tab-close").hidden = single;
+    const several = this.servers.length > 1;
+    for (const s of this.screens) {
+      s.tab.querySelector(".rp-tab-close").hidden = single;
+      s.tab.querySelector(".rp-tab-port").hidden = !several;
+    }
   }
 
   closeClient(screen) {
     const old = screen.client;
     screen.client = null;
-    this.byClient.delete(old);
-    if (old !== null) this.server.request("close", { client: old }).catch(() => {});
+    this.byClient.delete(clientKey(screen.port, old));
+    if (old !== null) this.server.request("close", { port: screen.port, client: old }).catch(() => {});
     if (this.screens.length === 1) {
       // The last tab stays: like restarting redis-cli, a fresh connection takes its place.
       screen.setBlocked(false);
@@ -596,19 +632,197 @@ export class Shell {
       screen.note("(connection closed; a new client is connected)");
       return;
     }
+    this.removeScreen(screen);
+    this.current.focus();
+  }
+
+  /** Takes a tab off the page (its client is already closed). */
+  removeScreen(screen) {
     const i = this.screens.indexOf(screen);
+    if (i < 0) return;
     this.screens.splice(i, 1);
     screen.tab.remove();
     screen.el.remove();
     if (this.current === screen) this.select(this.screens[Math.min(i, this.screens.length - 1)]);
     this.updateTabs();
-    this.current.focus();
+  }
+
+  // ---- servers -------------------------------------------------------------------------------
+
+  /** The worker's servers changed (here or in another tab): the tabs of a server that is gone
+   * close (its clients are gone with it), and the menu and the tab labels follow. */
+  setServers(servers) {
+    if (!Array.isArray(servers) || servers.length === 0) return;
+    this.servers = servers.map(({ port, address }) => ({ port, address }));
+    const ports = new Set(this.servers.map((s) => s.port));
+    for (const port of [...this.states.keys()]) if (!ports.has(port)) this.states.delete(port);
+    const gone = this.screens.filter((s) => !ports.has(s.port));
+    if (gone.length > 0) {
+      const names = [...new Set(gone.map((s) => `127.0.0.1:${s.port}`))].join(", ");
+      this.notify(`${names} was removed (in this tab or another): its client tabs here closed.`);
+      const hadFocus = this.el.contains(this.el.getRootNode().activeElement);
+      // The last tab never goes: a client on the first server takes its place.
+      if (gone.length === this.screens.length) this.addClient(FIRST_PORT);
+      for (const s of gone) {
+        this.byClient.delete(clientKey(s.port, s.client));
+        s.client = null;
+        this.removeScreen(s);
+      }
+      if (hadFocus) this.current.focus();
+    }
+    this.updateTabs();
+    this.renderMenu();
+    this.updateStatus();
+    this.emit({ kind: "servers", servers: this.servers });
+  }
+
+  /** Starts the next server (127.0.0.1:6380, 6381, ...), empty; resolves with its port. */
+  async addServer() {
+    const res = await this.server.request("addServer");
+    this.applyStatus(res.status);
+    this.setServers(res.servers);
+    return res.port;
+  }
+
+  /** Stops a server (never the first) and deletes its data, here and in storage. */
+  async removeServer(port) {
+    const res = await this.server.request("removeServer", { port });
+    this.setServers(res.servers);
+  }
+
+  /** The ▾ beside "+": a client on any server, adding a server, removing one. */
+  buildServerMenu() {
+    this.menuBtn = button("▾", "Servers: open a client on any server, add or remove a server", () => this.toggleMenu(), "rp-servers");
+    this.menuBtn.setAttribute("aria-label", "Servers");
+    this.menuBtn.setAttribute("aria-haspopup", "menu");
+    this.menuBtn.setAttribute("aria-expanded", "false");
+    this.tabs.append(this.menuBtn);
+    this.menu = el("div", "rp-menu");
+    this.menu.setAttribute("role", "menu");
+    this.menu.setAttribute("aria-label", "Servers");
+    this.menu.hidden = true;
+    this.menu.addEventListener("keydown", (e) => {
+      const items = [...this.menu.querySelectorAll("[role=menuitem]:not([disabled])")];
+      const at = items.indexOf(e.target);
+      if (e.key === "Escape" || e.key === "Tab") {
+        if (e.key === "Escape") e.preventDefault();
+        this.toggleMenu(false);
+        this.menuBtn.focus();
+      } else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        e.preventDefault();
+        items[(at + (e.key === "ArrowDown" ? 1 : -1) + items.length) % items.length]?.focus();
+      } else if (e.key === "Home" || e.key === "End") {
+        e.preventDefault();
+        items[e.key === "Home" ? 0 : items.length - 1]?.focus();
+      }
+    });
+    this.menuBtn.addEventListener("keydown", (e) => {
+      if (e.key === "ArrowDown") {
+        e.preventDefault();
+        this.toggleMenu(true);
+      }
+    });
+    // A press anywhere else closes it.
+    document.addEventListener("pointerdown", (e) => {
+      if (this.menu.hidden) return;
+      const path = e.composedPath();
+      if (!path.includes(this.menu) && !path.includes(this.menuBtn)) this.toggleMenu(false);
+    });
+    this.renderMenu();
+  }
+
+  toggleMenu(open = this.menu.hidden) {
+    this.menu.hidden = !open;
+    this.menuBtn.setAttribute("aria-expanded", String(open));
+    if (open) {
+      this.renderMenu();
+      this.menu.style.left = `${Math.max(0, this.menuBtn.offsetLeft - this.tabs.scrollLeft)}px`;
+      this.menu.style.top = `${this.bar.offsetTop + this.bar.offsetHeight}px`;
+      this.menu.querySelector("[role=menuitem]")?.focus();
+    }
+  }
+
+  renderMenu() {
+    if (!this.menu) return;
+    const item = (text, title, fn, className = "") => {
+      const b = button(text, title, () => {
+        this.toggleMenu(false);
+        fn();
+      }, `rp-menu-item ${className}`.trim());
+      b.setAttribute("role", "menuitem");
+      b.tabIndex = -1;
+      return b;
+    };
+    const sep = () => {
+      const hr = el("div", "rp-menu-sep");
+      hr.setAttribute("role", "separator");
+      return hr;
+    };
+    const items = [];
+    for (const { port, address } of this.servers) {
+      const b = item(`New client on ${address}`, `Open a client of ${address} in its own tab`, () => this.addClient(port).focus(), "rp-menu-client");
+      b.dataset.port = String(port);
+      items.push(b);
+    }
+    items.push(sep());
+    const next = Math.max(...this.servers.map((s) => s.port)) + 1;
+    const add = item(`Add server 127.0.0.1:${next}`, "Start another Redis server in this page, with its own data, and open a client on it", () => this.addServerClicked(), "rp-menu-add");
+    add.disabled = this.servers.length >= 16;
+    items.push(add);
+    for (const { port, address } of this.servers.slice(1)) {
+      const b = item(`Remove ${address}…`, `Stop ${address} and delete its data`, () => this.removeServerClicked(port), "rp-menu-remove");
+      b.dataset.port = String(port);
+      items.push(b);
+    }
+    this.menu.replaceChildren(...items);
+  }
+
+  async addServerClicked() {
+    try {
+      const port = await this.addServer();
+      this.addClient(port).focus();
+      this.notify(`Started the server 127.0.0.1:${port}, empty, and opened a client on it. Its data is stored in this browser apart from the other servers'.`);
+    } catch (e) {
+      this.notify(`Could not add a server: ${e.message}`, { kind: "error" });
+    }
+  }
+
+  /** Removing a server deletes its data: it is asked first. */
+  removeServerClicked(port) {
+    const address = `127.0.0.1:${port}`;
+    const tabs = this.screens.filter((s) => s.port === port).length;
+    this.notify(
+      `Remove the server ${address}? Its data and its snapshot stored in this browser are deleted` +
+        (tabs > 0 ? `, and its ${tabs === 1 ? "client tab closes" : `${tabs} client tabs close`}.` : "."),
+      {
+        kind: "error",
+        sticky: true,
+        actions: [
+          ["Remove", async () => {
+            this.notice.hidden = true;
+            try {
+              await this.removeServer(port);
+              this.notify(`Removed ${address} and deleted its data.`);
+            } catch (e) {
+              this.notify(`Could not remove ${address}: ${e.message}`, { kind: "error" });
+            }
+          }],
+          ["Keep it", () => {
+            this.notice.hidden = true;
+            this.current.focus();
+          }],
+        ],
+      },
+    );
+    this.notice.querySelector("button")?.focus();
   }
 
   /** The server changed (the tab that ran it closed, another tab took over with the last saved
    * data): every screen gets a new client, and says so. */
   serverChanged(welcome) {
     this.byClient.clear();
+    for (const st of welcome.servers ?? []) this.applyStatus(st.status);
+    this.setServers(welcome.servers ?? this.servers);
     for (const s of this.screens) {
       s.client = null;
       s.setBlocked(false);
@@ -655,7 +869,12 @@ export class Shell {
 
   /** Read commands on this page's inspection client: resolves with their replies. */
   query(db, cmds) {
-    return this.server.request("query", { db, cmds });
+    return this.server.request("query", { port: this.port, db, cmds });
+  }
+
+  /** A request for the server of the tab shown (the inspector's key list). */
+  request(op, args = {}) {
+    return this.server.request(op, { port: this.port, ...args });
   }
 
   async run(screen, line) {
@@ -705,11 +924,11 @@ export class Shell {
     screen.setRunning(true);
     let res;
     try {
-      res = await this.server.request("exec", { client: screen.client, line: rest, times });
+      res = await this.server.request("exec", { port: screen.port, client: screen.client, line: rest, times });
     } finally {
       screen.setRunning(false);
     }
-    this.session.push({ client: screen.number, line: times > 1 ? `${times} ${rest}` : rest });
+    this.session.push({ client: screen.number, port: screen.port, line: times > 1 ? `${times} ${rest}` : rest });
     this.showClient(screen, res);
     this.applyStatus(res.status);
     this.emit({ kind: "run", screen, line: rest, outs: res.outs ?? [], blocked: !!res.blocked });
@@ -721,7 +940,7 @@ export class Shell {
     if (closed) {
       // The server closed this connection (CLIENT KILL, its ACL user deleted): like
       // redis-cli reconnecting, the tab gets a new client, which starts as the default user.
-      this.byClient.delete(screen.client);
+      this.byClient.delete(clientKey(screen.port, screen.client));
       screen.client = null;
       screen.setBlocked(false);
       this.connectScreen(screen);
@@ -735,12 +954,14 @@ export class Shell {
   /** A message the server pushed: for a client (pub/sub, a served BLPOP), the status, a notice. */
   onPush(msg) {
     if (msg.push === "client") {
-      const screen = this.byClient.get(msg.client);
+      const screen = this.byClient.get(clientKey(msg.port ?? FIRST_PORT, msg.client));
       if (screen) this.showClient(screen, msg);
     } else if (msg.push === "status") {
       this.applyStatus(msg.status);
+    } else if (msg.push === "servers") {
+      this.setServers(msg.servers);
     } else if (msg.push === "changed") {
-      this.emit({ kind: "changed", version: msg.version, line: msg.line, db: msg.db });
+      this.emit({ kind: "changed", port: msg.port ?? FIRST_PORT, version: msg.version, line: msg.line, db: msg.db });
     } else if (msg.push === "notice") {
       this.notify(String(msg.message), { kind: msg.kind === "error" ? "error" : "info", sticky: !!msg.sticky });
     }
@@ -749,7 +970,11 @@ export class Shell {
   /** HELP, HELP <command>, HELP @<group>, as redis-cli prints them. */
   helpText(arg) {
     const topic = arg.trim();
-    if (topic === "") return HELP_INTRO;
+    if (topic === "") {
+      return this.menu
+        ? HELP_INTRO.replace("in its own tab\n", "in its own tab;\n      \"▾\" beside it adds servers (127.0.0.1:6380 ...) and opens clients on any of them\n")
+        : HELP_INTRO;
+    }
     return this.local.help(topic) ?? "\n";
   }
 
@@ -757,7 +982,7 @@ export class Shell {
   async interrupt(screen) {
     if (screen.client === null) return;
     try {
-      this.showClient(screen, await this.server.request("unblock", { client: screen.client }));
+      this.showClient(screen, await this.server.request("unblock", { port: screen.port, client: screen.client }));
     } catch (e) {
       screen.note(`(could not stop waiting: ${e.message})`);
     }
@@ -781,19 +1006,32 @@ export class Shell {
     this.server.tell("flush");
   }
 
+  /** A server's status (every status names its server's port). */
   applyStatus(status) {
     if (!status) return;
-    this.state = status;
+    this.states.set(status.port ?? FIRST_PORT, status);
     this.updateStatus();
+  }
+
+  /** The status of the server the tab shown belongs to. */
+  get state() {
+    return this.states.get(this.port) ?? null;
   }
 
   updateStatus() {
     const st = this.state;
     if (!st) return;
+    this.statusServer.textContent = st.address ?? `127.0.0.1:${this.port}`;
     const parts = [];
     st.keys.forEach((n, i) => { if (n > 0) parts.push(`db${i}:${n}`); });
     this.statusKeys.textContent = parts.length ? parts.join(" ") : "no keys";
-    this.statusMem.textContent = `memory ${humanBytes(st.memory)}`;
+    let mem = `memory ${humanBytes(st.memory)}`;
+    // With a limit set, the learner sees it and the keys the policy evicted to keep under it.
+    const mm = st.maxmemory;
+    if (mm && mm.limit > 0) {
+      mem += ` of ${humanBytes(mm.limit)} max (${mm.policy}) · ${mm.evicted} evicted`;
+    }
+    this.statusMem.textContent = mem;
     let save;
     if (st.blocked) save = "autosave paused (stored snapshot unreadable)";
     else if (st.error) save = `not saved: ${st.error}`;
@@ -822,7 +1060,7 @@ export class Shell {
 
   async saveClicked() {
     try {
-      this.applyStatus(await this.server.request("save"));
+      this.applyStatus(await this.request("save"));
       this.notify("Saved in this browser.");
     } catch (e) {
       this.notify(`Saving failed: ${e.message}`, { kind: "error" });
@@ -839,7 +1077,7 @@ export class Shell {
     }
     this.disarmReset();
     try {
-      this.applyStatus(await this.server.request("reset"));
+      this.applyStatus(await this.request("reset"));
       this.notify("All data deleted, here and in this browser's storage.");
       await this.onReset();
     } catch (e) {
@@ -856,7 +1094,7 @@ export class Shell {
 
   async exportClicked() {
     try {
-      const bytes = await this.server.request("export");
+      const bytes = await this.request("export");
       this.download(bytes, `redis-playground-${new Date().toISOString().slice(0, 19).replace(/[-:]/g, "").replace("T", "-")}.rdb`);
     } catch (e) {
       this.notify(`Export failed: ${e.message}`, { kind: "error" });
@@ -888,7 +1126,7 @@ export class Shell {
     }
     let res;
     try {
-      res = await this.server.request("import", { bytes });
+      res = await this.request("import", { bytes });
     } catch (e) {
       this.notify(`Import refused: “${file.name}” is not a usable Redis snapshot (${e.message}). Your data is unchanged.`, { kind: "error", sticky: true });
       return;
@@ -903,11 +1141,12 @@ export class Shell {
  * Builds a playground inside `root`.
  * Options: namespace (the server to share, and its storage key; null: a private server whose
  * data stays in memory), actions (toolbar buttons), commands (lines to run first on a new
- * server), persistHistory (keep the input history in localStorage).
+ * server), persistHistory (keep the input history in localStorage), servers (show the menu
+ * that opens clients on any server of the namespace, adds servers and removes them).
  * Resolves with the Shell; on failure, shows why inside `root` and rejects.
  */
 export async function createPlayground(root, options = {}) {
-  const { namespace = "default", actions, commands = [], persistHistory = true, readAlong = false } = options;
+  const { namespace = "default", actions, commands = [], persistHistory = true, readAlong = false, servers = false } = options;
   let shell = null;
   const server = new Connection(namespace, {
     onPush: (msg) => shell?.onPush(msg),
@@ -943,6 +1182,8 @@ export async function createPlayground(root, options = {}) {
     local,
     history,
     actions,
+    servers: welcome.servers,
+    serverMenu: servers,
     onReset: async () => {
       // Read-along widgets start the reading over on a clean screen.
       if (readAlong) shell.current.clear();
@@ -952,6 +1193,7 @@ export async function createPlayground(root, options = {}) {
   });
   if (readAlong) shell.el.dataset.readalong = "true";
   shell.el.dataset.mode = server.mode;
+  for (const st of welcome.servers ?? []) shell.applyStatus(st.status);
   shell.applyStatus(welcome.status);
   // The server stores what is pending when a page is hidden or left (it also does so within a
   // second of any change).
@@ -964,22 +1206,26 @@ export async function createPlayground(root, options = {}) {
   const screen = shell.addClient();
   // The preloaded lines are reachable with the Up arrow even when they are not run.
   for (const line of commands) screen.remember(line);
-  if (welcome.status.blocked) {
+  // A server whose stored snapshot is unreadable (the first one to say so).
+  const unreadable = (welcome.servers ?? [{ port: FIRST_PORT, status: welcome.status }]).find((s) => s.status.blocked);
+  if (unreadable) {
+    const { port } = unreadable;
+    const which = port === FIRST_PORT ? "The snapshot" : `The snapshot of 127.0.0.1:${port}`;
     shell.notify(
-      `The snapshot stored in this browser could not be loaded (${welcome.status.blocked}). ` +
+      `${which} stored in this browser could not be loaded (${unreadable.status.blocked}). ` +
         "The playground started empty; the stored copy is kept untouched until you choose.",
       {
         kind: "error",
         sticky: true,
         actions: [
           ["Download stored copy", async () => {
-            const raw = await server.request("stored").catch(() => null);
+            const raw = await server.request("stored", { port }).catch(() => null);
             if (raw) shell.download(raw, "redis-playground-unreadable.rdb");
             else shell.notify("The stored record holds no bytes to download.", { kind: "error" });
           }],
           ["Discard it", async () => {
             try {
-              shell.applyStatus(await server.request("discard"));
+              shell.applyStatus(await server.request("discard", { port }));
               shell.notify("The unreadable snapshot was discarded; autosave is back on.");
             } catch (e) {
               shell.notify(`Discarding failed: ${e.message}`, { kind: "error" });

@@ -219,7 +219,11 @@ fn debug(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             ctx.eng.skip_checksum_validation = atoi(&argv[2]) != 0;
             ok
         }
-        ("aof-flush-sleep" | "set-disable-deny-scripts" | "pause-cron", 3) => ok,
+        ("set-disable-deny-scripts", 3) => {
+            ctx.eng.script_disable_deny = atoi(&argv[2]) != 0;
+            ok
+        }
+        ("aof-flush-sleep" | "pause-cron", 3) => ok,
         ("replicate", 3..) => ok,
         ("error", 3) => {
             let text: String = String::from_utf8_lossy(&argv[2])

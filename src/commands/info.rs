@@ -240,10 +240,9 @@ pub fn bytes_to_human(n: u64) -> String {
 }
 
 fn memory(ctx: &mut Ctx, l: &mut Lines) {
-    let used = ctx.eng.used_memory();
-    // Memory is measured only when asked, so the peak is the highest measure taken.
-    let peak = ctx.eng.stats.peak_memory.max(used);
-    ctx.eng.stats.peak_memory = peak;
+    // The peak is the highest measure taken (here, or before a command under maxmemory).
+    let used = ctx.eng.measure_memory();
+    let peak = ctx.eng.stats.peak_memory;
     let eng = &ctx.eng;
     let startup = eng.used_memory_startup();
     let overhead = startup + eng.used_memory_clients();
@@ -278,9 +277,16 @@ fn memory(ctx: &mut Ctx, l: &mut Lines) {
     l.kv("used_memory_vm_eval", 0);
     l.kv("used_memory_lua_human", "0B");
     l.kv("used_memory_scripts_eval", 0);
-    l.kv("number_of_cached_scripts", 0);
-    l.kv("number_of_functions", 0);
-    l.kv("number_of_libraries", 0);
+    l.kv("number_of_cached_scripts", eng.scripts.cache.len());
+    l.kv(
+        "number_of_functions",
+        eng.scripts
+            .libraries
+            .values()
+            .map(|l| l.functions.len())
+            .sum::<usize>(),
+    );
+    l.kv("number_of_libraries", eng.scripts.libraries.len());
     l.kv("used_memory_vm_functions", 0);
     l.kv("used_memory_vm_total", 0);
     l.kv("used_memory_vm_total_human", "0B");
@@ -404,7 +410,11 @@ fn stats(ctx: &mut Ctx, l: &mut Lines) {
     for f in [
         "expired_time_cap_reached_count",
         "expire_cycle_cpu_milliseconds",
-        "evicted_keys",
+    ] {
+        l.kv(f, 0);
+    }
+    l.kv("evicted_keys", eng.memory.evicted_keys);
+    for f in [
         "evicted_clients",
         "total_eviction_exceeded_time",
         "current_eviction_exceeded_time",

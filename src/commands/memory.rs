@@ -143,10 +143,9 @@ const FUNCTIONS_OVERHEAD: u64 = 200;
 
 impl Overview {
     fn measure(ctx: &mut Ctx) -> Overview {
-        let used = ctx.eng.used_memory();
-        // Memory is measured only when asked, so the peak is the highest measure taken.
-        let peak = ctx.eng.stats.peak_memory.max(used);
-        ctx.eng.stats.peak_memory = peak;
+        // The peak is the highest measure taken (here, or before a command under maxmemory).
+        let used = ctx.eng.measure_memory();
+        let peak = ctx.eng.stats.peak_memory;
         let eng = &ctx.eng;
         let dbs: Vec<(usize, u64, u64)> = eng
             .dbs

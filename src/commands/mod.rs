@@ -10,6 +10,7 @@ pub mod arg_spec;
 pub mod args;
 pub mod bitmaps;
 pub mod blocking;
+pub mod cluster;
 pub mod connection;
 pub mod debug;
 pub mod geo;
@@ -20,7 +21,9 @@ pub mod introspect;
 pub mod keys;
 pub mod latency;
 pub mod lists;
+pub mod lolwut;
 pub mod memory;
+pub mod migrate;
 pub mod module;
 pub mod pubsub;
 pub mod replication;
@@ -68,12 +71,14 @@ const GROUPS: &[&[CommandSpec]] = &[
     hyperloglog::COMMANDS,
     geo::COMMANDS,
     memory::COMMANDS,
+    lolwut::COMMANDS,
     slowlog::COMMANDS,
     latency::COMMANDS,
     module::COMMANDS,
     scripting::COMMANDS,
     acl::COMMANDS,
     debug::COMMANDS,
+    cluster::COMMANDS,
 ];
 
 /// A command as the table knows it: its spec, its full name (`config|get` for a subcommand),

@@ -339,6 +339,9 @@ fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         next.set(p, value).map_err(|why| failed(name, &why))?;
     }
     let old_pass = ctx.eng.config.requirepass().to_string();
+    // A new maxmemory is enforced right after the command, not only before the next one (as
+    // Redis starts its eviction timer).
+    ctx.eng.memory.evict_soon |= next.maxmemory != 0 && next.maxmemory != ctx.eng.config.maxmemory;
     ctx.eng.config = next;
     if ctx.eng.config.requirepass() != old_pass {
         // requirepass is the default user's password, as in Redis 6+.

@@ -188,9 +188,9 @@ fn sort_generic(ctx: &mut Ctx, argv: &[Vec<u8>], readonly: bool) -> CmdResult {
     };
 
     // An unsorted set would give an order that depends on the hash table; when the result is
-    // stored Redis sorts it by bytes instead, so replicas agree.
+    // stored or a script reads it Redis sorts it by bytes instead, so replicas agree.
     let mut by = o.by;
-    if o.dontsort && kind == Kind::Set && o.store.is_some() {
+    if o.dontsort && kind == Kind::Set && (o.store.is_some() || ctx.from_script) {
         o.dontsort = false;
         o.alpha = true;
         by = None;

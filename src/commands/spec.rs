@@ -841,6 +841,15 @@ impl CommandSpec {
                 }
                 Find::Unknown => continue,
             };
+            if spec.flags.has(INCOMPLETE) {
+                if let Some(getkeys) = self.getkeys {
+                    // A spec that found keys but cannot tell them all (MIGRATE's KEYS): the
+                    // command's own procedure names every key instead, as in Redis.
+                    out.clear();
+                    getkeys(line, &mut out);
+                    return (!out.is_empty()).then_some(out);
+                }
+            }
             let mut flags = spec.flags;
             if flags.has(VARIABLE_FLAGS) {
                 flags = variable_flags(self.name, line).unwrap_or(flags);
@@ -851,8 +860,15 @@ impl CommandSpec {
                 i += step;
             }
         }
+        // Keys the specifications leave unknown (SORT's STORE) come from the procedure.
         if let Some(getkeys) = self.getkeys {
-            getkeys(line, &mut out);
+            if self
+                .key_specs
+                .iter()
+                .any(|s| matches!(s.begin, Begin::Unknown))
+            {
+                getkeys(line, &mut out);
+            }
         }
         Some(out)
     }

@@ -611,6 +611,10 @@ fn deliver_new(
         .map(|(id, f)| (id, f.clone()))
         .collect();
     let mut out = Vec::with_capacity(picked.len());
+    // What a replica and the AOF get instead of the XREADGROUP (Redis's
+    // streamPropagateXCLAIM / streamPropagateGroupID).
+    let mut props: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut moved = false;
     for (id, fields) in picked {
         let tomb = has_tombstones_from(st, id);
         let dist = distance_from_first(st, id);
@@ -625,6 +629,7 @@ fn deliver_new(
                 g.entries_read = dist;
             }
             g.last_id = id;
+            moved = true;
         }
         out.push(entry_reply(id, &fields));
         if !noack {
@@ -643,9 +648,37 @@ fn deliver_new(
             if let Some(c) = g.consumers.get_mut(consumer) {
                 c.pel.insert(id);
             }
+            if let Some(pe) = g.pel.get(&id) {
+                props.push(claim_prop(key, group, &id.to_bytes(), pe, g.last_id));
+            }
         }
     }
+    if noack && moved {
+        if let Some(g) = st.groups.get(group) {
+            props.push(setid_prop(key, group, g));
+        }
+    }
+    for p in props {
+        ctx.also_propagate(p);
+    }
     out
+}
+
+/// With NOACK a consumer XREADGROUP creates reaches replicas as XGROUP CREATECONSUMER (without
+/// NOACK the XCLAIMs of its entries create it there).
+fn propagate_new_consumer(ctx: &mut Ctx, key: &[u8], group: &[u8], consumer: &[u8], noack: bool) {
+    let exists = stream_ref(ctx, key)
+        .and_then(|s| s.groups.get(group))
+        .is_none_or(|g| g.consumers.contains_key(consumer));
+    if noack && !exists {
+        ctx.also_propagate(vec![
+            b"XGROUP".to_vec(),
+            b"CREATECONSUMER".to_vec(),
+            key.to_vec(),
+            group.to_vec(),
+            consumer.to_vec(),
+        ]);
+    }
 }
 
 /// Looks the consumer up, refreshing its seen time, or creates it; true when created.
@@ -733,13 +766,15 @@ fn xreadgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         streams_arg,
         group,
         noack,
-    } = read_options(ctx.now, argv, true)?;
+    } = read_options(ctx, argv, true)?;
     let Some((gname, cname)) = group else {
         return Err(error::XREADGROUP_NO_GROUP);
     };
     let nkeys = (argc - streams_arg) / 2;
     let keys = &argv[streams_arg..streams_arg + nkeys];
     let resp3 = ctx.eng.proto(ctx.client) >= 3;
+    // Never propagated as sent: its effects go as XCLAIM, XGROUP SETID and CREATECONSUMER.
+    ctx.no_propagate = true;
     if let Some(ready) = ctx.ready_key.clone() {
         return serve_blocked(
             ctx,
@@ -784,6 +819,17 @@ fn xreadgroup(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     for (key, id) in keys.iter().zip(&ids) {
         // Redis looks every key up again to serve it (a second keyspace hit).
         ctx.lookup_read(key);
+        let serves = match id {
+            Some(_) => true,
+            None => stream_ref(ctx, key).is_some_and(|st| {
+                st.groups
+                    .get(&gname)
+                    .is_some_and(|g| !st.is_empty() && st.last_live_id() > g.last_id)
+            }),
+        };
+        if serves {
+            propagate_new_consumer(ctx, key, &gname, &cname, noack);
+        }
         let entries = match id {
             Some(after) => deliver_history(ctx, key, &gname, &cname, *after, count),
             None => {
@@ -848,6 +894,7 @@ fn serve_blocked(
     match state {
         Some(None) => Err(error::NOGROUP_GONE),
         Some(Some(true)) => {
+            propagate_new_consumer(ctx, ready, gname, cname, noack);
             let entries = deliver_new(ctx, ready, gname, cname, count, noack);
             ctx.dirty(1);
             Ok(shape(
@@ -1070,20 +1117,27 @@ fn xclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         Some(t) if (0..=now).contains(&t) => t,
         _ => now,
     };
+    // Never propagated as sent: each claim (or dropped entry) goes as an idempotent XCLAIM,
+    // and a LASTID that moved the group without any as XGROUP SETID.
+    ctx.no_propagate = true;
     let Some(st) = stream_ref(ctx, key) else {
         return Ok(Reply::Array(Vec::new()));
     };
     let mut dirty = 0u64;
+    let mut props: Vec<Vec<Vec<u8>>> = Vec::new();
+    let mut propagate_last_id = false;
     if st.groups.get(gname).is_some_and(|g| last_id > g.last_id) {
         if let Some(g) = st.groups.get_mut(gname) {
             g.last_id = last_id;
         }
         dirty = 1;
+        propagate_last_id = true;
     }
     let mut out = Vec::new();
     let mut consumer_created = false;
     let mut consumer_touched = false;
-    for id in ids {
+    for (k, id) in ids.into_iter().enumerate() {
+        let id_arg = &argv[5 + k];
         let entry = st
             .range(id, id, false, 1)
             .into_iter()
@@ -1095,6 +1149,8 @@ fn xclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         let Some(entry) = entry else {
             // The entry is gone: its pending record goes too.
             if let Some(pe) = g.pel.remove(&id) {
+                props.push(claim_prop(key, gname, id_arg, &pe, g.last_id));
+                propagate_last_id = false;
                 if let Some(c) = g.consumers.get_mut(&pe.consumer) {
                     c.pel.remove(&id);
                 }
@@ -1141,12 +1197,24 @@ fn xclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         if let Some(c) = g.consumers.get_mut(cname) {
             c.pel.insert(id);
         }
+        if let Some(pe) = g.pel.get(&id) {
+            props.push(claim_prop(key, gname, id_arg, pe, g.last_id));
+            propagate_last_id = false;
+        }
         out.push(if justid {
             Reply::Bulk(id.to_bytes())
         } else {
             entry
         });
         dirty += 1;
+    }
+    if propagate_last_id {
+        if let Some(g) = st.groups.get(gname) {
+            props.push(setid_prop(key, gname, g));
+        }
+    }
+    for p in props {
+        ctx.also_propagate(p);
     }
     if consumer_created {
         ctx.dirty(1);
@@ -1203,9 +1271,12 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Err(error::COUNT_TOO_HIGH);
     }
     let now = ctx.now;
+    // Never propagated as sent: each claim or dropped entry goes as an idempotent XCLAIM.
+    ctx.no_propagate = true;
     let Some(st) = stream_ref(ctx, key) else {
         return Ok(Reply::Array(Vec::new()));
     };
+    let mut props: Vec<Vec<Vec<u8>>> = Vec::new();
     let mut attempts = count.saturating_mul(10);
     let mut claimed = Vec::new();
     let mut deleted = Vec::new();
@@ -1238,6 +1309,7 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         from = id.incr();
         let Some(entry) = entry else {
             if let Some(pe) = g.pel.remove(&id) {
+                props.push(claim_prop(key, gname, &id.to_bytes(), &pe, g.last_id));
                 if let Some(c) = g.consumers.get_mut(&pe.consumer) {
                     c.pel.remove(&id);
                 }
@@ -1271,6 +1343,9 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         if let Some(c) = g.consumers.get_mut(cname) {
             c.pel.insert(id);
         }
+        if let Some(pe) = g.pel.get(&id) {
+            props.push(claim_prop(key, gname, &id.to_bytes(), pe, g.last_id));
+        }
         claimed.push(if justid {
             Reply::Bulk(id.to_bytes())
         } else {
@@ -1278,6 +1353,9 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         });
         count -= 1;
         dirty += 1;
+    }
+    for p in props {
+        ctx.also_propagate(p);
     }
     if consumer_created {
         ctx.dirty(1);
@@ -1289,4 +1367,45 @@ fn xautoclaim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         Reply::Array(claimed),
         Reply::Array(deleted),
     ]))
+}
+
+/// The idempotent XCLAIM a change to pending entry `pe` (`id_arg` as the ID) propagates as:
+/// `XCLAIM key group consumer 0 id TIME t RETRYCOUNT n FORCE JUSTID LASTID last` (Redis's
+/// streamPropagateXCLAIM); for an entry that is gone, replaying it drops it there too.
+fn claim_prop(
+    key: &[u8],
+    group: &[u8],
+    id_arg: &[u8],
+    pe: &PendingEntry,
+    last: StreamId,
+) -> Vec<Vec<u8>> {
+    vec![
+        b"XCLAIM".to_vec(),
+        key.to_vec(),
+        group.to_vec(),
+        pe.consumer.clone(),
+        b"0".to_vec(),
+        id_arg.to_vec(),
+        b"TIME".to_vec(),
+        pe.delivery_time.to_string().into_bytes(),
+        b"RETRYCOUNT".to_vec(),
+        pe.delivery_count.to_string().into_bytes(),
+        b"FORCE".to_vec(),
+        b"JUSTID".to_vec(),
+        b"LASTID".to_vec(),
+        last.to_bytes(),
+    ]
+}
+
+/// `XGROUP SETID key group last-id ENTRIESREAD n`: a group's position, as propagated.
+fn setid_prop(key: &[u8], group: &[u8], g: &stream::Group) -> Vec<Vec<u8>> {
+    vec![
+        b"XGROUP".to_vec(),
+        b"SETID".to_vec(),
+        key.to_vec(),
+        group.to_vec(),
+        g.last_id.to_bytes(),
+        b"ENTRIESREAD".to_vec(),
+        g.entries_read.to_string().into_bytes(),
+    ]
 }

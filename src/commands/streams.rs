@@ -135,6 +135,8 @@ struct AddTrim {
     id: Option<(StreamId, bool)>,
     /// Index of the ID argument (XADD).
     idpos: usize,
+    /// Index of the MAXLEN/MINID threshold argument.
+    threshold_at: usize,
 }
 
 impl AddTrim {
@@ -145,10 +147,13 @@ impl AddTrim {
 
 /// Parses XADD's or XTRIM's options from argv[2] on, with Redis's checks in Redis's order.
 /// `node_max_entries` is `stream-node-max-entries`, which sets the default LIMIT of `~`.
+/// `obey`: the command comes from an append-only file being loaded (or a primary), whose
+/// trimming was rewritten exact: LIMIT is neither checked nor enforced.
 fn parse_add_trim(
     argv: &[Vec<u8>],
     xadd: bool,
     node_max_entries: u64,
+    obey: bool,
 ) -> Result<AddTrim, CmdError> {
     let mut a = AddTrim::default();
     let mut limit_given = false;
@@ -181,6 +186,7 @@ fn parse_add_trim(
                 a.minid = Some(parse_id(val, true, 0, false)?.0);
             }
             i += 1;
+            a.threshold_at = i;
         } else if args::is(opt, "limit") && more > 0 {
             let n = args::int(&argv[i + 1])?;
             a.limit = u64::try_from(n).map_err(|_| error::TRIM_LIMIT_NEGATIVE)?;
@@ -203,7 +209,9 @@ fn parse_add_trim(
     if !xadd && !a.trims() {
         return Err(error::XTRIM_NO_STRATEGY);
     }
-    if limit_given {
+    if obey {
+        a.limit = 0;
+    } else if limit_given {
         if !a.approx {
             return Err(error::LIMIT_WITHOUT_APPROX);
         }
@@ -224,6 +232,23 @@ fn trim(st: &mut Stream, a: &AddTrim) -> u64 {
     st.trim(a.maxlen, a.minid, a.approx, a.limit)
 }
 
+/// `prop` with an approximate trim (`~`, LIMIT) rewritten as the exact one it came to, as
+/// Redis propagates it: `=` and the stream's length (MAXLEN) or its first ID, deleted entries
+/// a node still holds included (MINID), so that replaying trims exactly the same.
+fn exact_trim(prop: &mut [Vec<u8>], st: &Stream, a: &AddTrim) {
+    if !a.approx {
+        return;
+    }
+    prop[a.threshold_at - 1] = b"=".to_vec();
+    prop[a.threshold_at] = if a.maxlen.is_some() {
+        st.len().to_string().into_bytes()
+    } else {
+        st.first_node_id()
+            .unwrap_or(StreamId::new(u64::MAX, u64::MAX))
+            .to_bytes()
+    };
+}
+
 /// The stream at `key` for writing; WRONGTYPE for another type.
 fn stream_mut<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut Stream>, CmdError> {
     match ctx.lookup_write(key) {
@@ -240,7 +265,7 @@ fn stream_mut<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut Stream>
 fn xadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let max_bytes = ctx.eng.config.stream_node_max_bytes();
     let max_entries = ctx.eng.config.stream_node_max_entries();
-    let a = parse_add_trim(argv, true, max_entries)?;
+    let a = parse_add_trim(argv, true, max_entries, ctx.must_obey())?;
     let field_pos = a.idpos + 1;
     let nargs = argv.len().saturating_sub(field_pos);
     if field_pos > argv.len() || nargs < 2 || nargs % 2 == 1 {
@@ -294,17 +319,24 @@ fn xadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         .collect();
     st.append_limited(id, fields, max_bytes, max_entries);
     let trimmed = if a.trims() { trim(st, &a) } else { 0 };
+    // Replayed with the ID this server chose (not `*` or `ms-*`) and the exact trim.
+    let mut prop = None;
+    if !matches!(a.id, Some((_, true))) || (a.trims() && a.approx) {
+        let mut p = argv.to_vec();
+        p[a.idpos] = id.to_bytes();
+        if a.trims() {
+            exact_trim(&mut p, st, &a);
+        }
+        prop = Some(p);
+    }
     ctx.signal_modified(key);
     ctx.notify('t', "xadd", key);
     ctx.dirty(1);
     if trimmed > 0 {
         ctx.notify('t', "xtrim", key);
     }
-    if !matches!(a.id, Some((_, true))) {
-        // Replayed with the ID this server chose, not `*` or `ms-*`.
-        let mut prop = argv.to_vec();
-        prop[a.idpos] = id.to_bytes();
-        ctx.propagate_as(prop);
+    if let Some(p) = prop {
+        ctx.propagate_as(p);
     }
     Ok(Reply::Bulk(id.to_bytes()))
 }
@@ -416,15 +448,21 @@ fn xtrim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if stream_mut(ctx, key)?.is_none() {
         return Ok(Reply::Integer(0));
     }
-    let a = parse_add_trim(argv, false, ctx.eng.config.stream_node_max_entries())?;
+    let obey = ctx.must_obey();
+    let a = parse_add_trim(argv, false, ctx.eng.config.stream_node_max_entries(), obey)?;
     let Some(st) = stream_mut(ctx, key)? else {
         return Ok(Reply::Integer(0));
     };
     let deleted = trim(st, &a);
     if deleted > 0 {
+        let mut prop = argv.to_vec();
+        exact_trim(&mut prop, st, &a);
         ctx.notify('t', "xtrim", key);
         ctx.signal_modified(key);
         ctx.dirty(deleted);
+        if a.approx {
+            ctx.propagate_as(prop);
+        }
     }
     Ok(Reply::Integer(deleted as i64))
 }
@@ -498,10 +536,11 @@ pub(super) struct ReadOptions {
 /// Parses `[COUNT n] [BLOCK ms] [GROUP g c] [NOACK] STREAMS key... id...` with Redis's errors;
 /// GROUP and NOACK are refused unless `group_command` (XREADGROUP).
 pub(super) fn read_options(
-    now: i64,
+    ctx: &Ctx,
     argv: &[Vec<u8>],
     group_command: bool,
 ) -> Result<ReadOptions, CmdError> {
+    let now = ctx.now;
     let argc = argv.len();
     let mut opts = ReadOptions {
         block: None,
@@ -515,6 +554,10 @@ pub(super) fn read_options(
         let more = argc - i - 1;
         let o = &argv[i];
         if args::is(o, "block") && more > 0 {
+            if ctx.from_script {
+                // Redis refuses rather than answering at once, as it does for EXEC.
+                return Err(error::block_from_script(&argv[0]));
+            }
             i += 1;
             let ms = args::int_or(&argv[i], error::TIMEOUT_NOT_INTEGER)?;
             if ms < 0 {
@@ -569,7 +612,7 @@ fn xread(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         count,
         streams_arg,
         ..
-    } = read_options(ctx.now, argv, false)?;
+    } = read_options(ctx, argv, false)?;
     let nkeys = (argc - streams_arg) / 2;
     let keys = &argv[streams_arg..streams_arg + nkeys];
     let mut ids = Vec::with_capacity(nkeys);

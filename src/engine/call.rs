@@ -200,6 +200,9 @@ impl Engine {
                 Denied::Channel => error::NOPERM_CHANNEL,
             });
         }
+        if let Err(e) = self.check_maxmemory(client, cmd, argv, in_multi, now) {
+            return refuse(e);
+        }
         // A script that declared its flags (a shebang, a function) writes unless `no-writes`.
         let script_writes = self
             .scripts
@@ -313,6 +316,7 @@ impl Engine {
             propagate_as: None,
             no_propagate: false,
             force_propagate: false,
+            from_script: via == Via::Script,
         };
         if let Via::Served(key) = &via {
             ctx.ready_key = Some(key.clone());
@@ -337,7 +341,14 @@ impl Engine {
             self.propagate_new_expiries();
             if propagate_self && called.block.is_none() {
                 let argv = propagate_as.unwrap_or_else(|| argv.to_vec());
-                self.also_propagate(called.db, argv);
+                // A script's command goes where its `redis.set_repl` flags say (what a
+                // handler adds with `Ctx::also_propagate` goes everywhere, as in Redis).
+                let targets = if via == Via::Script {
+                    self.propagation.script_targets
+                } else {
+                    super::propagate::TO_ALL
+                };
+                self.also_propagate_to(called.db, argv, targets);
             }
             if self.propagation.depth == 0 {
                 // Commands that may expire any key (SCAN, RANDOMKEY) are never a transaction.
@@ -367,6 +378,7 @@ impl Engine {
         }
         self.stats.commands += 1;
         self.stats.of(cmd).calls += 1;
+        self.note_peak_memory();
         // A script's error that a command inside it already counted fails the script's
         // call without being counted again.
         let uncounted = std::mem::take(&mut self.stats.uncounted_error);

@@ -73,6 +73,9 @@ pub struct Client {
     /// Messages that follow the reply of the command running now (its own MONITOR line, its
     /// own tracking invalidations).
     pub after_reply: Vec<Reply>,
+    /// The client replaying an append-only file: as for Redis's AOF client, what it runs was
+    /// already checked once, so commands obey it (XADD's trimming LIMIT is not enforced).
+    pub replaying: bool,
     /// What the client is to replication: a replica of ours, our primary, or neither.
     pub link: LinkRole,
     /// The replication offset after its last command: what WAIT waits for.
@@ -136,6 +139,7 @@ impl Engine {
                 paused: false,
                 tracking: None,
                 after_reply: Vec::new(),
+                replaying: false,
                 multi: None,
                 multi_error: false,
                 watching: Vec::new(),

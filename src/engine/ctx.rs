@@ -32,6 +32,9 @@ pub struct Ctx<'a> {
     pub no_propagate: bool,
     /// The command propagates even when it changed nothing (FLUSHALL on empty databases).
     pub force_propagate: bool,
+    /// A Lua script sent the command (Redis's CLIENT_SCRIPT): XREAD refuses BLOCK, SORT
+    /// orders a set it was asked not to sort.
+    pub from_script: bool,
 }
 
 impl Ctx<'_> {
@@ -96,6 +99,15 @@ impl Ctx<'_> {
     }
 
     /// The calling client.
+    /// Whether the running command must be obeyed as it was written, as Redis obeys its AOF
+    /// and its primary: it was checked once already (the AOF loader's client).
+    pub fn must_obey(&self) -> bool {
+        self.eng
+            .clients
+            .get(&self.client)
+            .is_some_and(|c| c.replaying)
+    }
+
     pub fn client(&mut self) -> &mut Client {
         self.eng
             .clients
@@ -145,10 +157,11 @@ impl Ctx<'_> {
     }
 
     /// The LFU parameters of the current configuration, for recording accesses.
-    pub fn lfu_params(&self) -> LfuParams {
+    pub fn lfu_params(&mut self) -> LfuParams {
         LfuParams {
             log_factor: self.eng.config.lfu_log_factor,
             decay_time: self.eng.config.lfu_decay_time,
+            draw: self.eng.memory.rng.unit(),
         }
     }
 

@@ -21,6 +21,8 @@
 //! - `latency.rs`: the latency monitor's events and per-command histograms;
 //! - `script.rs`: the commands a Lua script sends (`redis.call`), through `Engine::call`;
 //! - `slowlog.rs`: the slow log, and the host's microsecond clock that times commands;
+//! - `evict.rs`: used memory (the host's allocation count, or an estimate) and maxmemory's
+//!   eviction;
 //! - `replication.rs`: the replication stream, backlog and replicas (no I/O: the host moves
 //!   the bytes);
 //! - `acl.rs`: ACL users, the ACL log, and the permission checks made before a command runs.
@@ -30,9 +32,11 @@ mod blocking;
 mod call;
 mod clients;
 mod ctx;
+pub mod evict;
 pub mod failover;
 pub mod latency;
 pub mod master_link;
+pub mod migrate;
 pub mod monitor;
 mod multi;
 mod notify;
@@ -41,6 +45,7 @@ mod persist;
 pub mod propagate;
 pub mod pubsub;
 pub mod replication;
+mod rewrite;
 mod script;
 pub mod slowlog;
 pub mod tracking;
@@ -228,6 +233,8 @@ pub struct Engine {
     pub scripts: crate::scripting::Scripts,
     /// ACL users and the ACL log.
     pub acl: acl::Acl,
+    /// Used memory and maxmemory eviction.
+    pub memory: evict::Memory,
     /// What executed commands propagate (the AOF and replicas read it).
     pub propagation: propagate::Propagation,
     /// Active expiry runs in [`Engine::tick`] (DEBUG SET-ACTIVE-EXPIRE 0 turns it off).
@@ -238,9 +245,13 @@ pub struct Engine {
     pub skip_checksum_validation: bool,
     /// Replication: IDs, offsets, the backlog, replicas.
     pub repl: replication::Replication,
+    /// `DEBUG SET-DISABLE-DENY-SCRIPTS`: scripts may call the commands flagged `noscript`.
+    pub script_disable_deny: bool,
     /// The host's way of stopping the whole server for some microseconds (DEBUG SLEEP);
     /// without one the engine waits on the host's clock, or not at all without a clock.
     pub sleeper: Option<fn(u64)>,
+    /// The host's connections to other servers, for MIGRATE (none: no server is reachable).
+    pub migrate: Option<Box<dyn migrate::MigrateHost>>,
 }
 
 impl Engine {
@@ -280,12 +291,15 @@ impl Engine {
             latency: latency::LatencyMonitor::default(),
             scripts: crate::scripting::Scripts::default(),
             acl: acl::Acl::default(),
+            memory: evict::Memory::new(opts.seed),
             propagation: propagate::Propagation::default(),
             active_expire_enabled: true,
             quicklist_packed_threshold: 1 << 30,
             skip_checksum_validation: false,
             repl: replication::Replication::new(opts.now_ms as u64 ^ opts.seed),
+            script_disable_deny: false,
             sleeper: None,
+            migrate: None,
         }
     }
 
@@ -293,6 +307,9 @@ impl Engine {
     /// waits of blocked clients whose timeout passed.
     pub fn tick(&mut self, now_ms: i64) {
         self.check_pause(now_ms);
+        if let Some(m) = self.migrate.as_mut() {
+            m.close_idle(now_ms);
+        }
         self.sync_event_tracking();
         let active = self.active_expire_enabled;
         // Expiries of earlier commands are theirs; what follows is active expiry's.
@@ -307,6 +324,9 @@ impl Engine {
         // Each deletion is its own unit, never a transaction (Redis's active expiry).
         self.propagate_new_expiries();
         self.flush_propagation(false);
+        if std::mem::take(&mut self.memory.evict_soon) {
+            self.perform_evictions(now_ms);
+        }
         self.expire_blocked(now_ms);
         self.replication_cron(now_ms);
         self.tracking_limit();
@@ -351,33 +371,10 @@ impl Engine {
     /// Clears the INFO counters (CONFIG RESETSTAT).
     pub fn reset_stats(&mut self) {
         self.stats = Stats::default();
+        self.memory.evicted_keys = 0;
         for db in &mut self.dbs {
             db.expired_keys = 0;
         }
-    }
-
-    /// An estimate of the bytes the dataset and clients occupy (INFO used_memory): the
-    /// start-up base, each key with its value and a per-entry overhead, and a buffer per
-    /// client.
-    pub fn used_memory(&self) -> u64 {
-        const PER_KEY: u64 = 56;
-        let data: u64 = self
-            .dbs
-            .iter()
-            .flat_map(Db::iter)
-            .map(|(k, e)| k.len() as u64 + e.value.approx_bytes() as u64 + PER_KEY)
-            .sum();
-        self.used_memory_startup() + data + self.used_memory_clients()
-    }
-
-    /// The part of [`Engine::used_memory`] an empty server uses (INFO used_memory_startup).
-    pub fn used_memory_startup(&self) -> u64 {
-        850 * 1024
-    }
-
-    /// The part of [`Engine::used_memory`] attributed to client buffers (mem_clients_normal).
-    pub fn used_memory_clients(&self) -> u64 {
-        20 * 1024 * self.clients.len() as u64
     }
 
     /// Total keys across databases.

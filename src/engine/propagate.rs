@@ -20,6 +20,13 @@
 
 use super::Engine;
 
+/// Target bit: the append-only file (Redis's `PROPAGATE_AOF`, a script's `redis.REPL_AOF`).
+pub const TO_AOF: u8 = 1;
+/// Target bit: replicas (Redis's `PROPAGATE_REPL`, a script's `redis.REPL_REPLICA`).
+pub const TO_REPLICAS: u8 = 2;
+/// Both targets: what every command propagates to unless a script's `redis.set_repl` says less.
+pub const TO_ALL: u8 = TO_AOF | TO_REPLICAS;
+
 /// One command as the AOF records it and a replica receives it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Propagated {
@@ -27,6 +34,9 @@ pub struct Propagated {
     pub db: usize,
     /// The command and its arguments.
     pub argv: Vec<Vec<u8>>,
+    /// Where it goes: [`TO_AOF`], [`TO_REPLICAS`] or both. A host writes only what carries its
+    /// bit (the AOF skips a script's writes after `redis.set_repl(redis.REPL_REPLICA)`).
+    pub targets: u8,
 }
 
 /// Propagation state.
@@ -44,6 +54,9 @@ pub struct Propagation {
     ready: Vec<Propagated>,
     /// How much of each database's expiry log has been propagated.
     expiry_seen: Vec<usize>,
+    /// The targets of the command a script is running (its `redis.set_repl` flags; all
+    /// otherwise): what [`Engine::call`] records that command's own propagation with.
+    pub(crate) script_targets: u8,
 }
 
 /// Writes propagated commands as RESP, emitting `SELECT <db>` before a command whose database
@@ -120,11 +133,33 @@ impl Engine {
         self.propagation.depth = 0;
     }
 
-    /// Records `argv` as propagated in `db` within the running call (Redis's alsoPropagate).
-    pub(crate) fn also_propagate(&mut self, db: usize, argv: Vec<Vec<u8>>) {
-        if self.propagation.recording() {
-            self.propagation.pending.push(Propagated { db, argv });
+    /// The targets a host consumes now: the AOF when recording is on, the replicas while a
+    /// backlog exists. Redis drops what goes to no live target at once, so such a command
+    /// does not make a script's writes a transaction.
+    fn live_targets(&self) -> u8 {
+        let mut targets = 0;
+        if self.propagation.enabled {
+            targets |= TO_AOF;
         }
+        if self.propagation.for_replicas {
+            targets |= TO_REPLICAS;
+        }
+        targets
+    }
+
+    /// Records `argv` as propagated in `db` to `targets` within the running call (Redis's
+    /// alsoPropagate).
+    pub(crate) fn also_propagate_to(&mut self, db: usize, argv: Vec<Vec<u8>>, targets: u8) {
+        if targets & self.live_targets() != 0 {
+            self.propagation
+                .pending
+                .push(Propagated { db, argv, targets });
+        }
+    }
+
+    /// Records `argv` as propagated in `db` to every target within the running call.
+    pub(crate) fn also_propagate(&mut self, db: usize, argv: Vec<Vec<u8>>) {
+        self.also_propagate_to(db, argv, TO_ALL);
     }
 
     /// The deletion a key removed by expiry propagates as.
@@ -180,11 +215,13 @@ impl Engine {
             unit.push(Propagated {
                 db: first,
                 argv: vec![b"MULTI".to_vec()],
+                targets: TO_ALL,
             });
             unit.extend(pending);
             unit.push(Propagated {
                 db: last,
                 argv: vec![b"EXEC".to_vec()],
+                targets: TO_ALL,
             });
         } else {
             unit = pending;

@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use super::master_link::{LinkState, MasterLink};
-use super::propagate::{encode_command, Propagated, StreamEncoder};
+use super::propagate::{encode_command, Propagated, StreamEncoder, TO_REPLICAS};
 use super::{ClientId, Engine, LinkRole};
 use crate::protocol::Reply;
 use crate::types::backlog::Backlog;
@@ -183,7 +183,7 @@ impl Engine {
             return;
         }
         let mut bytes = Vec::new();
-        for p in unit {
+        for p in unit.iter().filter(|p| p.targets & TO_REPLICAS != 0) {
             self.repl.encoder.encode(p, &mut bytes);
         }
         self.repl.push_stream(&bytes);

@@ -11,7 +11,9 @@ impl Engine {
     /// Runs `argv` for a script of `client` in database `db`; `resp` is the protocol the
     /// script reads replies in, `read_only` refuses writes (EVAL_RO, `no-writes`). Returns
     /// the reply as the script's protocol shapes it and the database after the command, or
-    /// the text of the error that refused the command before it ran.
+    /// the text of the error that refused the command before it ran. `targets` are the
+    /// script's `redis.set_repl` flags: where the command's own propagation goes.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn script_command(
         &mut self,
         client: ClientId,
@@ -20,6 +22,7 @@ impl Engine {
         now: i64,
         resp: u8,
         read_only: bool,
+        targets: u8,
     ) -> Result<(Reply, usize), String> {
         let cmd = match super::resolve(argv) {
             Ok(cmd) => cmd,
@@ -31,7 +34,7 @@ impl Engine {
                 return Err(self.script_refused(rejected.cmd, text));
             }
         };
-        if cmd.spec.has(NOSCRIPT) {
+        if cmd.spec.has(NOSCRIPT) && !self.script_disable_deny {
             return Err(
                 self.script_refused(Some(cmd), "This Redis command is not allowed from script")
             );
@@ -62,6 +65,9 @@ impl Engine {
                 return Err(self.script_refused(Some(cmd), &text));
             }
         }
+        if self.script_oom(cmd) {
+            return Err(self.script_refused(Some(cmd), &format!("-{}", crate::error::OOM.0)));
+        }
         if cmd.spec.has(WRITE) {
             // From here on SCRIPT KILL refuses to stop the script (UNKILLABLE).
             if let Some(run) = self.scripts.running.as_mut() {
@@ -77,6 +83,7 @@ impl Engine {
         if let Some(c) = self.clients.get_mut(&client) {
             c.proto = resp;
         }
+        self.propagation.script_targets = targets;
         let called = self.call(client, cmd, argv, db, now, Via::Script);
         if let Some(c) = self.clients.get_mut(&client) {
             c.proto = proto;
@@ -101,8 +108,11 @@ impl Engine {
         if let Some(cmd) = cmd {
             self.stats.of(cmd).rejected += 1;
         }
-        let line = crate::scripting::convert::error_text(text.as_bytes());
-        self.stats.count_error(&String::from_utf8_lossy(&line));
+        match text.strip_prefix('-') {
+            // An error with its own code (`-OOM ...`): counted under that code.
+            Some(coded) => self.stats.count_error(coded),
+            None => self.stats.count_error(&format!("ERR {}", text)),
+        }
         text.to_string()
     }
 }

@@ -194,7 +194,7 @@ fn parse_multibulk(
 pub struct BadReply(pub String);
 
 /// Reads one reply (RESP2 or RESP3) from the start of `buf`. `Ok(None)`: more bytes needed.
-/// Attributes (`|`) are skipped; big numbers come back as bulk strings.
+/// Attributes (`|`) are skipped.
 pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, BadReply> {
     let Some(&tag) = buf.first() else {
         return Ok(None);
@@ -216,7 +216,7 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, BadReply> {
         b'+' => (Reply::Status(text().into()), after),
         b'-' => (Reply::Error(text().into()), after),
         b':' => (Reply::Integer(num()?), after),
-        b'(' => (Reply::Bulk(line.to_vec()), after),
+        b'(' => (Reply::BigNum(text()), after),
         b'_' => (Reply::Nil, after),
         b'#' => (Reply::Bool(line == b"t"), after),
         b',' => {

@@ -216,7 +216,7 @@ pub fn lua_to_reply(state: &mut LuaState, v: Val, resp: u8, depth: usize) -> Rep
             let big = field(state, t, b"big_number");
             if let Val::Str(_) = big {
                 let text = to_bytes(state, big).unwrap_or_default();
-                return Reply::Bulk(no_newlines(&text).into_bytes());
+                return Reply::BigNum(no_newlines(&text));
             }
             if let Val::Table(vr) = field(state, t, b"verbatim_string") {
                 let vt = Table::from_gc_ref(vr);

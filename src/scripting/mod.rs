@@ -95,6 +95,8 @@ pub struct Running {
     pub started_us: u64,
     /// It called a write command: it can no longer be killed.
     pub wrote: bool,
+    /// It declared `allow-oom`: its commands run even when memory is over maxmemory.
+    pub allow_oom: bool,
     /// It ran past busy-reply-threshold: other clients get BUSY.
     pub timed_out: bool,
     /// SCRIPT KILL or FUNCTION KILL asked it to stop.

@@ -35,6 +35,8 @@ struct Run {
     resp: u8,
     /// EVAL_RO or a `no-writes` script: write commands are refused.
     read_only: bool,
+    /// `redis.set_repl`: where the script's writes propagate (AOF and replicas at first).
+    repl: u8,
     started_us: u64,
     clock: Option<fn() -> u64>,
     limit_us: u64,
@@ -176,6 +178,7 @@ impl LuaVm {
         }
         let string: Table = lua.global("string")?;
         lua.table_set_function(&string, "rep", string_rep)?;
+        lua.register_function("loadstring", text_loadstring)?;
 
         if functions {
             lua.register_function("__register_function", register_function)?;
@@ -259,6 +262,7 @@ impl LuaVm {
                 checks: 0,
                 killed: false,
                 killed_at: None,
+                repl: crate::engine::propagate::TO_ALL,
             })
         });
         let control = self.control;
@@ -409,6 +413,12 @@ impl LuaVm {
             }
         }
         let clock = ctx.eng.clock();
+        let name = String::from_utf8_lossy(&target.argv[0]).to_ascii_lowercase();
+        let allow_oom = ctx
+            .eng
+            .scripts
+            .declared_flags(&name, target.argv)
+            .is_some_and(|f| f.allow_oom);
         ctx.eng.scripts.running = Some(super::Running {
             client: ctx.client,
             eval: target.eval,
@@ -416,6 +426,7 @@ impl LuaVm {
             argv: target.argv.to_vec(),
             started_us: clock.map_or(0, |c| c()),
             wrote: false,
+            allow_oom,
             timed_out: false,
             kill: false,
         });
@@ -433,6 +444,7 @@ impl LuaVm {
                 checks: 0,
                 killed: false,
                 killed_at: None,
+                repl: crate::engine::propagate::TO_ALL,
             })
         });
         RAND.with(|r| r.set(self.rand));
@@ -639,10 +651,10 @@ fn command(state: &mut LuaState, raise_errors: bool) -> LuaResult<u32> {
             }
         }
     }
-    let Some((eng, client, db, now, resp, read_only)) = RUN.with(|r| {
+    let Some((eng, client, db, now, resp, read_only, repl)) = RUN.with(|r| {
         r.borrow()
             .as_ref()
-            .map(|r| (r.eng, r.client, r.db, r.now, r.resp, r.read_only))
+            .map(|r| (r.eng, r.client, r.db, r.now, r.resp, r.read_only, r.repl))
     }) else {
         return fail(
             state,
@@ -659,7 +671,7 @@ fn command(state: &mut LuaState, raise_errors: bool) -> LuaResult<u32> {
     // `LuaVm::run` until the script returns (and `RUN` is cleared); the Lua state is not part
     // of the engine while it runs, so nothing else reaches either.
     let eng: &mut Engine = unsafe { &mut *eng };
-    let reply = match eng.script_command(client, &argv, db, now, resp, read_only) {
+    let reply = match eng.script_command(client, &argv, db, now, resp, read_only, repl) {
         Ok((reply, new_db)) => {
             RUN.with(|r| {
                 if let Some(r) = r.borrow_mut().as_mut() {
@@ -971,7 +983,9 @@ fn redis_setresp(state: &mut LuaState) -> LuaResult<u32> {
     Ok(0)
 }
 
-/// `redis.set_repl(flags)`: accepted; this server has no replicas or AOF to leave out.
+/// `redis.set_repl(flags)`: where the script's next writes propagate (`redis.REPL_NONE`,
+/// `REPL_AOF`, `REPL_REPLICA`/`REPL_SLAVE`, `REPL_ALL`). A number is truncated as C does; a
+/// value that is no number counts as 0.
 fn redis_set_repl(state: &mut LuaState) -> LuaResult<u32> {
     if !in_script() {
         return Err(raise_text(
@@ -985,13 +999,23 @@ fn redis_set_repl(state: &mut LuaState) -> LuaResult<u32> {
             "redis.set_repl() requires two arguments.",
         ));
     }
-    let flags = convert::to_number(state, arg(state, 0)).unwrap_or(0.0) as i64;
+    // C converts to int: NaN and numbers out of its range become INT_MIN, an invalid flag.
+    let flags = match convert::to_number(state, arg(state, 0)) {
+        Some(x) if x.is_nan() => -1,
+        Some(x) => x as i64,
+        None => 0,
+    };
     if flags & !3 != 0 {
         return Err(raise_text(
             state,
             "Invalid replication flags. Use REPL_AOF, REPL_REPLICA, REPL_ALL or REPL_NONE.",
         ));
     }
+    RUN.with(|r| {
+        if let Some(r) = r.borrow_mut().as_mut() {
+            r.repl = flags as u8;
+        }
+    });
     Ok(0)
 }
 
@@ -1040,13 +1064,28 @@ fn redis_acl_check_cmd(state: &mut LuaState) -> LuaResult<u32> {
             }
         }
     }
-    if crate::engine::resolve(&argv).is_err() {
+    // The command must exist; its arity is not checked (Redis looks it up only).
+    let cmd = match crate::engine::resolve(&argv) {
+        Ok(cmd) => Some(cmd),
+        Err(rejected) => rejected.cmd,
+    };
+    let Some(cmd) = cmd else {
         return Err(raise_text(
             state,
             "Invalid command passed to redis.acl_check_cmd()",
         ));
-    }
-    state.push(Val::Bool(true));
+    };
+    let target = RUN.with(|r| r.borrow().as_ref().map(|r| (r.eng, r.client)));
+    let allowed = match target {
+        Some((eng, client)) if !eng.is_null() => {
+            // SAFETY: as in `command`: the engine is suspended in `LuaVm::run` while
+            // the script runs, and only read here.
+            let eng: &Engine = unsafe { &*eng };
+            eng.acl_check(client, cmd, &argv).is_ok()
+        }
+        _ => true,
+    };
+    state.push(Val::Bool(allowed));
     Ok(1)
 }
 
@@ -1173,6 +1212,95 @@ fn string_rep(state: &mut LuaState) -> LuaResult<u32> {
     }
     push_bytes(state, &bytes.repeat(count));
     Ok(1)
+}
+
+/// `loadstring(s [, chunkname])` for source text only: Redis's Lua reads every chunk as text,
+/// so a precompiled chunk (`string.dump`'s output, starting with ESC) fails to parse instead
+/// of loading, with the parser's error for its first byte. Numbers are accepted as strings and
+/// the name ends at a NUL byte, as C Lua reads them.
+fn text_loadstring(state: &mut LuaState) -> LuaResult<u32> {
+    let string_arg = |state: &LuaState, i: usize| -> LuaResult<Option<Vec<u8>>> {
+        match arg(state, i) {
+            Val::Nil if i > 0 => Ok(None),
+            v @ (Val::Str(_) | Val::Num(_)) => Ok(convert::to_bytes(state, v)),
+            v => {
+                let got = if i >= nargs(state) {
+                    "no value"
+                } else {
+                    v.type_name()
+                };
+                Err(rilua::runtime_error(format!(
+                    "bad argument #{} to 'loadstring' (string expected, got {})",
+                    i + 1,
+                    got
+                )))
+            }
+        }
+    };
+    let source = string_arg(state, 0)?.unwrap_or_default();
+    let name = string_arg(state, 1)?.unwrap_or_else(|| source.clone());
+    let name = match name.iter().position(|&c| c == 0) {
+        Some(n) => name[..n].to_vec(),
+        None => name,
+    };
+    let id = parser_chunkid(&name);
+    if source.first() == Some(&0x1b) {
+        state.push(Val::Nil);
+        push_bytes(
+            state,
+            format!("{id}:1: unexpected symbol near 'char(27)'").as_bytes(),
+        );
+        return Ok(2);
+    }
+    // The library's own loadstring, with both arguments as strings.
+    state.top = state.base;
+    push_bytes(state, &source);
+    push_bytes(state, &name);
+    let n = rilua::stdlib::base::lua_loadstring(state)?;
+    // A syntax error names the chunk as C Lua's parser does (it allows longer names than
+    // runtime errors; the library uses the shorter form for both).
+    if n == 2 && state.top >= 2 {
+        let at = state.top - 1;
+        if let Some(msg) = convert::to_bytes(state, state.stack_get(at)) {
+            let short = rilua::error::chunkid(&String::from_utf8_lossy(&name));
+            if let Some(rest) = msg.strip_prefix(short.as_bytes()) {
+                let mut fixed = id.into_bytes();
+                fixed.extend_from_slice(rest);
+                let r = state.gc.intern_string(&fixed);
+                state.stack_set(at, Val::Str(r));
+            }
+        }
+    }
+    Ok(n)
+}
+
+/// How C Lua's parser names a chunk in its errors (`luaO_chunkid` with the lexer's 80-byte
+/// buffer): `=name` as is, `@file` from its end, source text as `[string "first line..."]`.
+fn parser_chunkid(name: &[u8]) -> String {
+    const MAXSRC: usize = 80;
+    let lossy = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
+    if let Some(rest) = name.strip_prefix(b"=") {
+        lossy(&rest[..rest.len().min(MAXSRC - 1)])
+    } else if let Some(rest) = name.strip_prefix(b"@") {
+        let room = MAXSRC - " '...' ".len() - 1;
+        if rest.len() > room {
+            format!("...{}", lossy(&rest[rest.len() - room..]))
+        } else {
+            lossy(rest)
+        }
+    } else {
+        let room = MAXSRC - " [string \"...\"] ".len() - 1;
+        let line = name
+            .iter()
+            .position(|&c| c == b'\n' || c == b'\r')
+            .unwrap_or(name.len());
+        let len = line.min(room);
+        if len < name.len() {
+            format!("[string \"{}...\"]", lossy(&name[..len]))
+        } else {
+            format!("[string \"{}\"]", lossy(name))
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -201,6 +201,12 @@ impl Stream {
         self.entries.is_empty()
     }
 
+    /// The ID of the first entry a node still holds, deleted ones included (the first node's
+    /// master ID); None when no node is left.
+    pub fn first_node_id(&self) -> Option<StreamId> {
+        self.nodes.keys().next().copied()
+    }
+
     /// How many nodes hold the entries (Redis's radix tree keys, one per listpack).
     pub fn node_count(&self) -> usize {
         self.nodes.len()

@@ -136,6 +136,39 @@ export function crossTabTests({ mode, initScript }) {
     assert.equal(await run(a.page, "DEL big"), "(integer) 1\n");
   });
 
+  /** Clicks the servers menu's item holding `text`. */
+  async function pick(page, text) {
+    if (await page.locator(".rp-menu").isHidden()) await page.locator(".rp-servers").click();
+    await page.locator(".rp-menu [role=menuitem]", { hasText: text }).click();
+  }
+  const prompt = (page) => screen(page).locator(".rp-line .rp-prompt");
+
+  test("a server added in one page serves the other; removing it closes its tabs there", async () => {
+    await pick(a.page, "Add server 127.0.0.1:6380");
+    await prompt(a.page).filter({ hasText: "127.0.0.1:6380> " }).waitFor();
+    assert.equal(await run(a.page, "SET on:6380 \"from a\""), "OK\n");
+    await pick(b.page, "New client on 127.0.0.1:6380");
+    await prompt(b.page).filter({ hasText: "127.0.0.1:6380> " }).waitFor();
+    assert.equal(await run(b.page, "GET on:6380"), "\"from a\"\n");
+    assert.equal((await run(b.page, "CLIENT LIST")).trim().split("\n").length, 2);
+    await b.page.waitForFunction(() => document.querySelector(".rp-status-server").textContent === "127.0.0.1:6380"
+      && document.querySelector(".rp-status-keys").textContent === "db0:1");
+    // Removed in page a: page b's tab on it closes too.
+    await pick(a.page, "Remove 127.0.0.1:6380");
+    await a.page.locator(".rp-notice").getByRole("button", { name: "Remove", exact: true }).click();
+    await b.page.waitForFunction(() => document.querySelectorAll(".rp-tab[role=tab]").length === 1);
+    assert.equal(await prompt(b.page).textContent(), "127.0.0.1:6379> ");
+    assert.match(await b.page.locator(".rp-notice").textContent(), /127\.0\.0\.1:6380 was removed \(in this tab or another\): its client tabs here closed\./);
+    await a.page.waitForFunction(() => document.querySelectorAll(".rp-tab[role=tab]").length === 1);
+    // One more server, kept: it must outlive the pages (and, with leader election, the leader).
+    await pick(b.page, "Add server 127.0.0.1:6380");
+    await prompt(b.page).filter({ hasText: "127.0.0.1:6380> " }).waitFor();
+    assert.equal(await run(b.page, "GET on:6380"), "(nil)\n");
+    assert.equal(await run(b.page, "SET kept:6380 yes"), "OK\n");
+    await b.page.locator(".rp-tab[role=tab]").nth(1).locator(".rp-tab-close").click();
+    await a.page.locator(".rp-menu-client[data-port='6380']").waitFor({ state: "attached" });
+  });
+
   test("closing one page loses nothing of the other's and disconnects its clients", async () => {
     assert.equal(await run(a.page, "SET written-by-a kept"), "OK\n");
     assert.equal(await run(b.page, "SET written-by-b kept"), "OK\n");
@@ -165,6 +198,12 @@ export function crossTabTests({ mode, initScript }) {
     assert.equal(await run(a.page, "GET shared"), "\"from page a\"\n");
     b = await open();
     assert.equal(await run(b.page, "GET durable"), "\"yes\"\n");
+    // Every server came back with its data.
+    await pick(b.page, "New client on 127.0.0.1:6380");
+    await prompt(b.page).filter({ hasText: "127.0.0.1:6380> " }).waitFor();
+    assert.equal(await run(b.page, "GET kept:6380"), "\"yes\"\n");
+    await b.page.locator(".rp-tab[role=tab]").nth(1).locator(".rp-tab-close").click();
+    assert.equal(await prompt(b.page).textContent(), "127.0.0.1:6379> ");
   });
 
   test("no console errors, failed requests or dialogs", () => {

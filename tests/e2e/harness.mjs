@@ -56,7 +56,11 @@ export async function startServer(extra = {}, { mounts = [] } = {}) {
   });
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
   const { port } = server.address();
-  return { url: `http://127.0.0.1:${port}/`, close: () => new Promise((ok) => server.close(ok)) };
+  return {
+    url: `http://127.0.0.1:${port}/`,
+    // Kept-alive connections are cut too: after close() nothing is served (the offline test).
+    close: () => new Promise((ok) => { server.close(ok); server.closeAllConnections(); }),
+  };
 }
 
 /** A fresh Chromium profile (its own IndexedDB and localStorage) for one test file.

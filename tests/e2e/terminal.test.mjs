@@ -328,3 +328,22 @@ test("the status line shows keys per database and memory", async () => {
   assert.match(await page.locator(".rp-status-mem").textContent(), /^memory \d+(\.\d\d[KMG])?B?$/);
   assert.deepEqual(seen.problems, []);
 });
+
+test("with maxmemory set, the status line shows the limit, the policy and the keys evicted", async () => {
+  await run(page, "SELECT 0");
+  await run(page, "FLUSHALL");
+  await run(page, "DEBUG POPULATE 3000 k 100");
+  await run(page, "CONFIG SET maxmemory-policy allkeys-random");
+  await run(page, "CONFIG SET maxmemory 300kb");
+  const left = Number(/\d+/.exec(await run(page, "DBSIZE"))[0]);
+  assert.ok(left < 3000, `${left} keys left`);
+  await page.waitForFunction(
+    () => / of 300\.00K max \(allkeys-random\) · [1-9]\d* evicted$/.test(document.querySelector(".rp-status-mem").textContent),
+    null,
+    { timeout: 15000 },
+  );
+  await run(page, "CONFIG SET maxmemory 0");
+  await run(page, "CONFIG SET maxmemory-policy noeviction");
+  await run(page, "FLUSHALL");
+  assert.deepEqual(seen.problems, []);
+});

@@ -14,7 +14,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use redis_playground::engine::propagate::StreamEncoder;
+use redis_playground::engine::propagate::{StreamEncoder, TO_AOF};
 use redis_playground::protocol::inline::split_args;
 use redis_playground::protocol::resp::parse_request;
 use redis_playground::Engine;
@@ -213,8 +213,12 @@ impl Aof {
         }
         self.fsync = Fsync::of(engine);
         self.buf.clear();
-        for p in &props {
+        // A script's writes after `redis.set_repl(redis.REPL_REPLICA)` are for replicas only.
+        for p in props.iter().filter(|p| p.targets & TO_AOF != 0) {
             self.encoder.encode(p, &mut self.buf);
+        }
+        if self.buf.is_empty() {
+            return;
         }
         let ok = self.incr.write_all(&self.buf).is_ok();
         if !ok {
@@ -294,31 +298,80 @@ impl Aof {
     }
 }
 
-/// Writes base `seq` (the dataset as an RDB file) and an empty incremental file `seq`, then
-/// the manifest naming them. Returns the manifest's files and the open incremental file.
+/// Writes base file `seq`: the dataset as an RDB snapshot (`<name>.<seq>.base.rdb`), or with
+/// `aof-use-rdb-preamble no` as the commands that rebuild it (`<name>.<seq>.base.aof`).
+fn write_base(
+    path: &AofPath,
+    seq: u64,
+    engine: &Engine,
+    now_ms: i64,
+) -> Result<ManifestFile, String> {
+    let rdb = engine.config.get_named("aof-use-rdb-preamble") != "no";
+    let base = ManifestFile {
+        name: format!(
+            "{}.{seq}.base.{}",
+            path.name,
+            if rdb { "rdb" } else { "aof" }
+        ),
+        seq,
+        kind: b'b',
+    };
+    let bytes = if rdb {
+        engine.snapshot(now_ms)
+    } else {
+        engine.rewrite_commands()
+    };
+    write_atomic(&path.dir, &path.dir.join(&base.name), &bytes)
+        .map_err(|e| format!("Background AOF rewrite failed: {e}"))?;
+    Ok(base)
+}
+
+/// BGREWRITEAOF while `appendonly` is off, as Redis 7.0 does it: a new base file and a
+/// manifest naming only it; the files it replaces are removed.
+pub fn rewrite_base_only(path: &AofPath, engine: &mut Engine, now_ms: i64) -> Result<(), String> {
+    std::fs::create_dir_all(&path.dir).map_err(|e| {
+        format!(
+            "Can't open or create append-only dir {}: {e}",
+            path.dir.display()
+        )
+    })?;
+    let old = match std::fs::read_to_string(path.manifest()) {
+        Ok(text) => parse_manifest(&text).unwrap_or_default(),
+        Err(_) => Vec::new(),
+    };
+    let seq = old.iter().map(|f| f.seq).max().unwrap_or(0) + 1;
+    let started = Instant::now();
+    let base = write_base(path, seq, engine, now_ms)?;
+    let files = vec![base];
+    write_atomic(
+        &path.dir,
+        &path.manifest(),
+        manifest_text(&files).as_bytes(),
+    )
+    .map_err(|e| format!("Background AOF rewrite failed: {e}"))?;
+    for f in &old {
+        let _ = std::fs::remove_file(path.dir.join(&f.name));
+    }
+    engine.persist.aof_rewrites += 1;
+    engine.persist.aof_last_rewrite_time_sec = started.elapsed().as_secs() as i64;
+    Ok(())
+}
+
+/// Writes base `seq` and an empty incremental file `seq`, then the manifest naming them.
+/// Returns the manifest's files and the open incremental file.
 fn write_new_generation(
     path: &AofPath,
     seq: u64,
     engine: &Engine,
     now_ms: i64,
 ) -> Result<(Vec<ManifestFile>, File), String> {
-    let base = ManifestFile {
-        name: format!("{}.{seq}.base.rdb", path.name),
-        seq,
-        kind: b'b',
-    };
+    let base = write_base(path, seq, engine, now_ms)?;
     let incr_file = ManifestFile {
         name: format!("{}.{seq}.incr.aof", path.name),
         seq,
         kind: b'i',
     };
     let fail = |e: std::io::Error| format!("Background AOF rewrite failed: {e}");
-    write_atomic(
-        &path.dir,
-        &path.dir.join(&base.name),
-        &engine.snapshot(now_ms),
-    )
-    .map_err(fail)?;
     let incr = OpenOptions::new()
         .create(true)
         .append(true)
@@ -353,6 +406,7 @@ pub fn load(path: &AofPath, engine: &mut Engine, now_ms: i64) -> Result<bool, St
     if let Some(c) = engine.client_mut(client) {
         // The loading client is the server itself: no password applies to it.
         c.authenticated = true;
+        c.replaying = true;
     }
     // History files (type h) are what a rewrite replaced: never loaded.
     let incrs: Vec<&ManifestFile> = files.iter().filter(|f| f.kind == b'i').collect();

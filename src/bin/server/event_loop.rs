@@ -59,6 +59,11 @@ const OUTPUT_PAUSE: usize = 64 * 1024 * 1024;
 /// Buffers larger than this are given back once empty.
 const KEEP_BUFFER: usize = 1024 * 1024;
 
+/// An output buffer larger than this is given back once written: like Redis, which keeps a
+/// 16 KB reply buffer per client and frees the rest once sent, so memory that replies and
+/// pushes took (INFO used_memory, maxmemory) goes back when they are sent.
+const KEEP_OUTPUT: usize = 16 * 1024;
+
 /// Spare argument vectors kept between requests, and the largest one kept.
 const KEEP_ARGS: usize = 64;
 const KEEP_ARG_BYTES: usize = 64 * 1024;
@@ -757,7 +762,16 @@ impl Server {
             }
         }
         let Some(aof) = self.aof.as_mut() else {
-            self.engine.persist.aof_rewrite_requested = false;
+            // BGREWRITEAOF with appendonly off still writes a base file, as Redis does.
+            let persist = &mut self.engine.persist;
+            if persist.aof_rewrite_requested || persist.aof_rewrite_scheduled {
+                persist.aof_rewrite_requested = false;
+                persist.aof_rewrite_scheduled = false;
+                if let Err(e) = super::aof::rewrite_base_only(&self.aof_path, &mut self.engine, now)
+                {
+                    eprintln!("redis-playground-server: {e}");
+                }
+            }
             return;
         };
         aof.feed(&mut self.engine);
@@ -1137,7 +1151,7 @@ impl Server {
         if conn.sent == conn.output.len() {
             conn.sent = 0;
             conn.output.clear();
-            if conn.output.capacity() > KEEP_BUFFER {
+            if conn.output.capacity() > KEEP_OUTPUT {
                 conn.output = Vec::new();
             }
             conn.soft_since = None;

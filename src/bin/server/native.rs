@@ -5,6 +5,8 @@
 mod aof;
 #[path = "event_loop.rs"]
 mod event_loop;
+#[path = "migrate.rs"]
+mod migrate;
 
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream, ToSocketAddrs};
@@ -16,6 +18,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use redis_playground::protocol::inline::split_args;
 use redis_playground::{Engine, EngineOptions};
+
+/// Every allocation the process makes goes through this counter, so INFO used_memory and
+/// maxmemory see the bytes the server really holds (redis-server reads its allocator's figure
+/// the same way). `cap` wraps the system allocator with an atomic count; the limit is unused.
+#[global_allocator]
+static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
+
+/// The allocator's count of bytes in use, for the engine.
+fn allocated_bytes() -> u64 {
+    ALLOCATOR.allocated() as u64
+}
 
 /// Directives CONFIG SET refuses that the server takes itself or has no use for (logging,
 /// process management): accepted silently, so a redis-server command line works unchanged.
@@ -477,6 +490,8 @@ fn serve(opts: Options) -> Result<(), String> {
     });
     engine.set_clock_us(Some(monotonic_us));
     engine.sleeper = Some(sleep_us);
+    engine.migrate = Some(Box::new(migrate::NativeMigrate::default()));
+    engine.set_memory_counter(Some(allocated_bytes));
     if let Some(v) = &opts.enable_debug {
         engine.config.set_at_startup("enable-debug-command", v);
     }

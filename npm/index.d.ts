@@ -1,0 +1,140 @@
+// Types of redis-playground's module: the engine for programs (`Playground`).
+
+/** A reply as a plain JS value (`call`, `batch`). */
+export type Value =
+  | string
+  | number
+  | bigint
+  | boolean
+  | null
+  | Error
+  | Uint8Array
+  | Value[]
+  | Map<Value, Value>
+  | Set<Value>;
+
+/** An argument: strings as UTF-8, Uint8Arrays as their bytes, numbers and bigints as decimal text. */
+export type Arg = string | number | bigint | Uint8Array;
+
+/** A reply as an object: its RESP type and value (`execute`, `executeArgs`, `drain`). */
+export type Reply =
+  | { type: "nil" }
+  | { type: "status" | "error" | "bulk" | "verbatim" | "bignum"; value: string }
+  | { type: "integer"; value: number | string }
+  | { type: "double"; value: number | string }
+  | { type: "boolean"; value: boolean }
+  | { type: "array" | "set" | "push" | "multi"; value: Reply[] }
+  | { type: "map" | "attribute"; value: [Reply, Reply][] };
+
+/** A command's outcome: redis-cli's rendering and the reply (null when nothing ran). */
+export interface Outcome {
+  text: string;
+  reply: Reply | null;
+}
+
+export interface PlaygroundOptions {
+  /** Number of databases (`databases`), 16 by default. */
+  databases?: number;
+  /** Seed of the engine's randomness (SPOP, RANDOMKEY, ...), for repeatable runs. */
+  seed?: number;
+  /**
+   * The port of the server's address label, 127.0.0.1:<port> (6379 by default): its prompt,
+   * INFO server's tcp_port, CONFIG GET port and CLIENT LIST's laddr show it, so several
+   * playgrounds are told apart as several servers. An integer from 1 to 65535 (RangeError
+   * otherwise).
+   */
+  port?: number;
+}
+
+/** A command of the table, for pages that list or teach commands. */
+export interface CommandInfo {
+  name: string;
+  group: string;
+  since: string;
+  syntax: string;
+  summary: string;
+}
+
+/** One engine (a Redis server) and its clients. */
+export class Playground {
+  constructor(options?: PlaygroundOptions);
+  /** Frees the engine's memory. */
+  free(): void;
+  /** The port of the server's address label (6379 unless given). */
+  readonly port: number;
+  /** "127.0.0.1:<port>", as the prompt and CLIENT LIST name the server. */
+  readonly address: string;
+
+  /** Opens a client; its id. */
+  openClient(): number;
+  closeClient(client: number): void;
+  /** False once the server ended the client's connection (QUIT, CLIENT KILL, ...). */
+  isConnected(client: number): boolean;
+
+  /** Runs a line as redis-cli would (quotes, escapes). */
+  execute(client: number, line: string): Outcome;
+  /** Runs a command given as arguments. */
+  executeArgs(client: number, argv: string[]): Outcome;
+  /**
+   * Runs a command; its reply as a plain value. Error replies are thrown as Errors; undefined
+   * when the client blocked (the reply comes through `drain`).
+   */
+  call(client: number, args: Arg[]): Value | undefined;
+  /** As `call`, with bulk strings as Uint8Arrays. */
+  callBuffer(client: number, args: Arg[]): Value | undefined;
+  /** Several commands in one crossing; an error reply is an Error in its place. */
+  batch(client: number, commands: Arg[][]): (Value | undefined)[];
+  /** The reply as the client's protocol (RESP2 or RESP3) encodes it. */
+  callResp(client: number, args: Arg[]): Uint8Array;
+  /** Nanoseconds per command of a SET+GET loop inside the engine (benchmarks). */
+  benchLoop(n: number): number;
+
+  /** Messages waiting for a client: pub/sub, replies of commands that were blocked. */
+  drain(client: number): Outcome[];
+  isBlocked(client: number): boolean;
+  /** Ends a blocked client's wait as its timeout would. */
+  unblock(client: number): boolean;
+  /** Background work: active expiry, blocked clients' timeouts. Call a few times a second. */
+  tick(): void;
+
+  /** A client that speaks RESP as bytes (for client libraries); its id. */
+  openConnection(): number;
+  /** Feeds bytes a library sent; what goes back to it. */
+  write(connection: number, bytes: Uint8Array): Uint8Array;
+  /** What arrived for a connection since (messages, replies of requests that waited). */
+  read(connection: number): Uint8Array;
+  connectionClosed(connection: number): boolean;
+  closeConnection(connection: number): void;
+
+  /** redis-cli's grey argument hint for what is typed. */
+  hints(line: string): string | undefined;
+  /** Command names starting with a prefix. */
+  complete(prefix: string): string[];
+  /** redis-cli's help text for a command, or `@group`. */
+  help(command: string): string | undefined;
+  commands(): CommandInfo[];
+  /** The prompt, `127.0.0.1:6379[2]> `. */
+  prompt(client: number): string;
+
+  /** Every database as a Redis RDB file. */
+  snapshot(): Uint8Array;
+  /** Replaces every database with an RDB file's contents; throws (and keeps the data) if corrupt. */
+  restore(bytes: Uint8Array): void;
+  /** Changes since the last `markSaved`. */
+  dirty(): number;
+  markSaved(changes?: number): void;
+  /** "save" or "bgsave" when a command asked for a snapshot, else null. */
+  takeSaveRequest(): string | undefined;
+  saveFinished(ok: boolean): void;
+  /** LASTSAVE, in seconds. */
+  lastSave(): number;
+
+  /** Keys per database. */
+  keyCounts(): Uint32Array;
+  /** Bytes the engine holds: INFO used_memory, the module's allocations. */
+  memory(): number;
+  /** The maxmemory limit in bytes (0: none), the eviction policy and the keys evicted so far. */
+  maxmemory(): { limit: number; policy: string; evicted: number };
+  /** `[name, type, pttl, encoding, bytes]` for every live key matching (at most `limit`). */
+  describeKeys(db: number, pattern: string, type: string, limit: number): [string, string, number, string, number][];
+}

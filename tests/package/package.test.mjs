@@ -1,0 +1,160 @@
+// The npm package as a user gets it: `npm pack`'s tarball unpacked under node_modules, then
+// imported by name. ioredis and node-redis, unmodified, run a few hundred commands through the
+// in-process connections; a TypeScript program using the types compiles with `tsc --strict`.
+//
+//   scripts/build-package.sh && node --test tests/package/
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readdirSync, rmSync, writeFileSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+const root = resolve(fileURLToPath(new URL("../..", import.meta.url)));
+// Under target/, so that ioredis, redis and typescript resolve from the project's node_modules
+// as a user's would from theirs; redis-playground resolves from this directory's node_modules.
+const app = join(root, "target", "package-test");
+let sock;
+
+before(() => {
+  const tgz = readdirSync(join(root, "target", "package")).find((f) => /^redis-playground-.*\.tgz$/.test(f));
+  assert.ok(tgz, "run scripts/build-package.sh first");
+  rmSync(app, { recursive: true, force: true });
+  const dest = join(app, "node_modules", "redis-playground");
+  mkdirSync(dest, { recursive: true });
+  execFileSync("tar", ["-xzf", join(root, "target", "package", tgz), "-C", dest, "--strip-components=1"]);
+  sock = join(app, "playground.sock");
+});
+
+after(() => rmSync(app, { recursive: true, force: true }));
+
+/** Runs a module written into the app directory; its stdout. */
+function runModule(name, source) {
+  const file = join(app, name);
+  writeFileSync(file, source);
+  return execFileSync(process.execPath, [file], { encoding: "utf8", timeout: 60000 });
+}
+
+test("the package holds what its exports name, and no more", () => {
+  const pkg = JSON.parse(readFileSync(join(app, "node_modules", "redis-playground", "package.json"), "utf8"));
+  const files = execFileSync("tar", ["-tzf", join(root, "target", "package", readdirSync(join(root, "target", "package")).find((f) => f.endsWith(".tgz")))], { encoding: "utf8" })
+    .trim().split("\n").map((f) => f.replace(/^package\//, "")).sort();
+  assert.deepEqual(files, [...pkg.files, "package.json"].sort());
+  const cargo = readFileSync(join(root, "Cargo.toml"), "utf8");
+  assert.equal(pkg.version, /^version = "(.*)"/m.exec(cargo)[1]);
+});
+
+test("index.d.ts declares every method the engine's Playground has, and only those", () => {
+  const out = runModule("methods.mjs", `
+    import { Playground } from "redis-playground";
+    const names = Object.getOwnPropertyNames(Playground.prototype)
+      .filter((n) => n !== "constructor" && !n.startsWith("__"));
+    console.log(JSON.stringify(names.sort()));
+  `);
+  const dts = readFileSync(join(app, "node_modules", "redis-playground", "index.d.ts"), "utf8");
+  const body = dts.slice(dts.indexOf("export class Playground {"));
+  // Methods, and getters (`readonly port: number`).
+  const declared = [...body.matchAll(/^ {2}(?:(\w+)\(|readonly (\w+):)/gm)].map((m) => m[1] ?? m[2]).filter((n) => n !== "constructor");
+  assert.deepEqual([...new Set(declared)].sort(), JSON.parse(out));
+});
+
+test("Playground by name, binary-safe, errors thrown", () => {
+  const out = runModule("programs.mjs", `
+    import { Playground } from "redis-playground";
+    const pg = new Playground({ seed: 1 });
+    const c = pg.openClient();
+    const r = [];
+    r.push(pg.call(c, ["SET", "k", new Uint8Array([0, 255, 10])]));
+    r.push(Array.from(pg.callBuffer(c, ["GET", "k"])));
+    r.push(pg.call(c, ["INCRBY", "n", 5]));
+    r.push(pg.batch(c, [["RPUSH", "l", "a", "b"], ["LRANGE", "l", 0, -1], ["INCR", "l"]]).map((v) => v instanceof Error ? "E:" + v.message : v));
+    try { pg.call(c, ["LPUSH", "k", "x"]); } catch (e) { r.push(e.message); }
+    console.log(JSON.stringify(r));
+  `);
+  assert.deepEqual(JSON.parse(out), [
+    "OK",
+    [0, 255, 10],
+    5,
+    [2, ["a", "b"], "E:WRONGTYPE Operation against a key holding the wrong kind of value"],
+    "WRONGTYPE Operation against a key holding the wrong kind of value",
+  ]);
+});
+
+test("ioredis and node-redis run hundreds of commands in process, as clients of one engine", () => {
+  const out = runModule("clients.mjs", `
+    import Redis from "ioredis";
+    import { createClient } from "redis";
+    import { Playground } from "redis-playground";
+    import { IoredisConnector, serve } from "redis-playground/node";
+    import { rmSync } from "node:fs";
+    const pg = new Playground({ seed: 7 });
+    const io = new Redis({ Connector: IoredisConnector, playground: pg });
+    rmSync(${JSON.stringify(sock)}, { force: true });
+    const server = await serve(pg, ${JSON.stringify(sock)});
+    const nr = await createClient({ socket: { path: ${JSON.stringify(sock)} } }).connect();
+    const seen = {};
+    for (let i = 0; i < 150; i++) await io.set("io:" + i, String(i));
+    for (let i = 0; i < 150; i++) await nr.set("nr:" + i, String(i));
+    let sum = 0;
+    for (let i = 0; i < 150; i++) sum += Number(await nr.get("io:" + i)) + Number(await io.get("nr:" + i));
+    seen.sum = sum;
+    seen.dbsize = [await io.dbsize(), await nr.dbSize()];
+    seen.hash = await io.hgetall((await nr.hSet("h", { a: "1", b: "2" }), "h"));
+    seen.pipeline = await io.pipeline().incr("c").incr("c").get("c").exec();
+    seen.multi = await nr.multi().incr("m").incrBy("m", 10).exec();
+    const sub = io.duplicate();
+    await sub.subscribe("news");
+    const message = new Promise((res) => sub.on("message", (ch, m) => res([ch, m])));
+    seen.receivers = await nr.publish("news", "hello");
+    seen.message = await message;
+    const waiter = nr.duplicate();
+    await waiter.connect();
+    const popped = waiter.blPop("queue", 0);
+    await new Promise((r) => setTimeout(r, 20));
+    await io.rpush("queue", "job");
+    seen.popped = await popped;
+    seen.clients = (await io.client("LIST")).trim().split("\\n").length;
+    try { await io.lpush("io:1", "x"); } catch (e) { seen.error = e.message; }
+    await io.quit(); await sub.quit(); await nr.quit(); await waiter.quit();
+    server.close();
+    console.log(JSON.stringify(seen));
+  `);
+  const seen = JSON.parse(out);
+  assert.equal(seen.sum, 2 * (149 * 150) / 2);
+  assert.deepEqual(seen.dbsize, [300, 300]);
+  assert.deepEqual(seen.hash, { a: "1", b: "2" });
+  assert.deepEqual(seen.pipeline, [[null, 1], [null, 2], [null, "2"]]);
+  assert.deepEqual(seen.multi, [1, 11]);
+  assert.equal(seen.receivers, 1);
+  assert.deepEqual(seen.message, ["news", "hello"]);
+  assert.deepEqual(seen.popped, { key: "queue", element: "job" });
+  assert.equal(seen.clients, 4); // ioredis and its subscriber, node-redis and its waiter
+  assert.equal(seen.error, "WRONGTYPE Operation against a key holding the wrong kind of value");
+});
+
+test("a TypeScript program using the package's types compiles with --strict", () => {
+  writeFileSync(join(app, "use.ts"), `
+    import { Playground, type Value } from "redis-playground";
+    import { IoredisConnector, createConnection, serve } from "redis-playground/node";
+    import type { RedisPlaygroundElement } from "redis-playground/element";
+    const pg: Playground = new Playground({ databases: 4, seed: 1 });
+    const c: number = pg.openClient();
+    const v: Value | undefined = pg.call(c, ["SET", "k", new Uint8Array([1])]);
+    const all: (Value | undefined)[] = pg.batch(c, [["GET", "k"], ["INCR", "n"]]);
+    const out: Uint8Array = pg.write(pg.openConnection(), new TextEncoder().encode("PING\\r\\n"));
+    const text: string = pg.execute(c, "PING").text;
+    const keys: [string, string, number, string, number][] = pg.describeKeys(0, "*", "", 10);
+    const other = new Playground({ port: 6380 });
+    const where: string = other.address;
+    const port: number = other.port;
+    const stream = createConnection(pg);
+    stream.setNoDelay(true).end();
+    const connector = new IoredisConnector({ playground: pg });
+    const served: Promise<import("node:net").Server> = serve(pg, { port: 0 });
+    let el: RedisPlaygroundElement | null = null;
+    export { v, all, out, text, keys, where, port, connector, served, el };
+  `);
+  const tsc = join(root, "node_modules", "typescript", "bin", "tsc");
+  execFileSync(process.execPath, [tsc, "--noEmit", "--strict", "--target", "es2022", "--module", "nodenext",
+    "--moduleResolution", "nodenext", "--lib", "es2022,dom", "--types", "node", join(app, "use.ts")], { cwd: app, encoding: "utf8" });
+});
