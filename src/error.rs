@@ -54,6 +54,8 @@ errors! {
     STREAM_ID_ZERO = "ERR The ID specified in XADD must be greater than 0-0";
     /// XADD on a stream whose last ID is the largest possible.
     STREAM_EXHAUSTED = "ERR The stream has exhausted the last possible ID, unable to add more items";
+    /// A client blocked (BLPOP, WAIT ...) when its server turned replica.
+    UNBLOCKED_ROLE_CHANGE = "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)";
     /// REPLICAOF with a port that is not a number from 0 to 65535.
     INVALID_MASTER_PORT = "ERR Invalid master port";
     /// REPLICAOF host port sent by a replica of ours on its replication link.

@@ -118,6 +118,14 @@ impl Engine {
     pub fn set_master(&mut self, host: &str, port: u16, now: i64) {
         let was_master = self.repl.link.is_none();
         self.drop_master_client();
+        // Clients blocked while we were a primary would pop what the new primary's stream
+        // writes: their waits end with an error, as Redis ends them.
+        let blocked: Vec<ClientId> = self.blocked.keys().copied().collect();
+        for id in blocked {
+            self.repl.waits.remove(&id);
+            let error = crate::protocol::Reply::Error(crate::error::UNBLOCKED_ROLE_CHANGE.0);
+            self.unblock(id, Some(error), now);
+        }
         let epoch = self.repl.link.as_ref().map_or(0, |l| l.epoch + 1);
         self.repl.link = Some(MasterLink {
             host: host.to_string(),
@@ -723,6 +731,19 @@ mod tests {
         );
         assert_eq!(String::from_utf8(eng.take_link_output()).unwrap(), ack);
 
+        // A client blocked when the server turns replica is let go with an error.
+        let (mut other, oc) = engine();
+        let b = other.open_client(NOW);
+        let blpop: Vec<Vec<u8>> = vec![b"BLPOP".to_vec(), b"q".to_vec(), b"0".to_vec()];
+        assert_eq!(other.execute(b, &blpop, NOW), None);
+        run(&mut other, oc, "REPLICAOF 127.0.0.1 1");
+        assert!(!other.is_blocked(b));
+        assert_eq!(
+            other.clients[&b].outbox,
+            vec![Reply::Error(
+                "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)".into()
+            )]
+        );
         // A primary silent for repl-timeout is given up.
         eng.tick(NOW + 30_000);
         assert_eq!(eng.link_state_name(), "connected");
