@@ -80,8 +80,12 @@ pub struct Db {
     pub avg_ttl: i64,
     /// Keys removed by expiry since the engine last looked (it signals them to WATCH).
     pub expired_log: Vec<Vec<u8>>,
-    /// Set during CLIENT PAUSE: expired keys read as missing but are not removed.
+    /// Set during CLIENT PAUSE and on a replica: expired keys read as missing but are not
+    /// removed (a replica waits for its primary's DEL).
     pub expiry_paused: bool,
+    /// Set while a replica applies its primary's stream: nothing is expired at all, the
+    /// primary decides.
+    pub no_expiry: bool,
     /// Whether keyspace notifications are on: then key creations and expiries are logged in
     /// [`Db::events`] for the engine to publish, in the order they happened.
     pub track_events: bool,
@@ -118,6 +122,7 @@ impl Db {
             return false;
         }
         match self.map.get(key) {
+            _ if self.no_expiry => false,
             Some(e) if e.is_expired(now) && self.expiry_paused => true,
             Some(e) if e.is_expired(now) => {
                 self.remove_entry(key);

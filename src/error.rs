@@ -54,6 +54,47 @@ errors! {
     STREAM_ID_ZERO = "ERR The ID specified in XADD must be greater than 0-0";
     /// XADD on a stream whose last ID is the largest possible.
     STREAM_EXHAUSTED = "ERR The stream has exhausted the last possible ID, unable to add more items";
+    /// A client blocked (BLPOP, WAIT ...) when its server turned replica.
+    UNBLOCKED_ROLE_CHANGE = "UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)";
+    /// REPLICAOF with a port that is not a number from 0 to 65535.
+    INVALID_MASTER_PORT = "ERR Invalid master port";
+    /// REPLICAOF host port sent by a replica of ours on its replication link.
+    REPLICAOF_FROM_REPLICA = "ERR Command is not valid when client is a replica.";
+    /// A write while fewer replicas than `min-replicas-to-write` are within
+    /// `min-replicas-max-lag`.
+    NOREPLICAS = "NOREPLICAS Not enough good replicas to write.";
+    /// WAIT sent to a replica.
+    WAIT_ON_REPLICA = "ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.";
+    /// A write sent by a client to a read-only replica.
+    READONLY_REPLICA = "READONLY You can't write against a read only replica.";
+    /// FAILOVER ABORT with no failover under way.
+    FAILOVER_NONE = "ERR No failover in progress.";
+    /// FAILOVER while one is under way.
+    FAILOVER_RUNNING = "ERR FAILOVER already in progress.";
+    /// FAILOVER sent to a replica.
+    FAILOVER_ON_REPLICA = "ERR FAILOVER is not valid when server is a replica.";
+    /// FAILOVER on a primary without replicas.
+    FAILOVER_NO_REPLICAS = "ERR FAILOVER requires connected replicas.";
+    /// FAILOVER FORCE without both TO and TIMEOUT.
+    FAILOVER_FORCE = "ERR FAILOVER with force option requires both a timeout and target HOST and IP.";
+    /// FAILOVER TO an address that is not one of our replicas.
+    FAILOVER_NOT_REPLICA = "ERR FAILOVER target HOST and PORT is not a replica.";
+    /// FAILOVER TO a replica still syncing.
+    FAILOVER_NOT_ONLINE = "ERR FAILOVER target replica is not online.";
+    /// FAILOVER TIMEOUT 0 or less.
+    FAILOVER_TIMEOUT = "ERR FAILOVER timeout must be greater than 0";
+    /// REPLICAOF during a failover.
+    REPLICAOF_FAILING_OVER = "ERR REPLICAOF not allowed while failing over.";
+    /// SYNC or PSYNC during a failover.
+    SYNC_FAILING_OVER = "NOMASTERLINK Can't SYNC while failing over";
+    /// PSYNC ... FAILOVER sent to a primary.
+    PSYNC_FAILOVER_TO_MASTER = "ERR PSYNC FAILOVER can't be sent to a master.";
+    /// PSYNC ... FAILOVER with another history than ours.
+    PSYNC_FAILOVER_REPLID = "ERR PSYNC FAILOVER replid must match my replid.";
+    /// SYNC or PSYNC sent to a replica whose own link to its primary is not up.
+    SYNC_NOT_CONNECTED = "NOMASTERLINK Can't SYNC while not connected with my master";
+    /// REPLCONF rdb-only with a value other than 0 or 1.
+    REPLCONF_RDB_ONLY_RANGE = "ERR value is out of range, value must between 0 and 1";
     /// Any syntax problem in a command's options.
     SYNTAX = "ERR syntax error";
     /// An operation against a key of another type.
@@ -995,6 +1036,26 @@ pub fn protocol_expected_dollar(got: u8) -> String {
 /// A blocked XREADGROUP whose stream was deleted while it waited.
 pub const STREAM_GONE: CmdError =
     CmdError(Cow::Borrowed("UNBLOCKED the stream key no longer exists"));
+
+/// REPLCONF ip-address longer than a host name may be.
+pub fn replconf_ip_too_long(len: usize) -> CmdError {
+    CmdError::err(format_args!(
+        "REPLCONF ip-address provided by replica instance is too long: {len} bytes"
+    ))
+}
+
+/// REPLCONF rdb-filter-only naming something other than `functions`.
+pub fn replconf_filter_option(word: &str) -> CmdError {
+    CmdError::err(format_args!("Unsupported rdb-filter-only option: {word}"))
+}
+
+/// REPLCONF with an option it does not know.
+pub fn replconf_unknown(opt: &[u8]) -> CmdError {
+    CmdError::err(format_args!(
+        "Unrecognized REPLCONF option: {}",
+        String::from_utf8_lossy(opt)
+    ))
+}
 
 /// MIGRATE with KEYS and a key argument that is not empty.
 pub const MIGRATE_KEYS_NOT_EMPTY: CmdError = CmdError(Cow::Borrowed(

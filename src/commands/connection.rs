@@ -4,7 +4,7 @@ use super::args;
 use super::server::{container, help_reply};
 use super::spec::*;
 use crate::engine::tracking::Tracking;
-use crate::engine::{Client, ClientId, Ctx, ReplyMode};
+use crate::engine::{Client, ClientId, Ctx, LinkRole, ReplyMode};
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
 
@@ -581,9 +581,13 @@ fn is_pubsub(c: &Client) -> bool {
 }
 
 /// The class CLIENT LIST TYPE and CLIENT KILL TYPE match: `pubsub` while subscribed,
-/// `normal` otherwise (there are no replication links here).
+/// a replication link's own class, `normal` otherwise.
 fn class_of(c: &Client) -> &'static str {
-    if is_pubsub(c) {
+    if c.link == LinkRole::Replica {
+        "replica"
+    } else if c.link == LinkRole::Master {
+        "master"
+    } else if is_pubsub(c) {
         "pubsub"
     } else {
         "normal"
@@ -674,6 +678,8 @@ pub(crate) fn client_line(
     let mut flags = String::new();
     let tracking = c.tracking.as_ref();
     for (on, f) in [
+        (c.link == LinkRole::Replica, 'S'),
+        (c.link == LinkRole::Master, 'M'),
         (c.monitor, 'O'),
         (is_pubsub(c), 'P'),
         (c.multi.is_some(), 'x'),

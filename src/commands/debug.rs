@@ -259,7 +259,7 @@ fn debug(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             Ok(Reply::Verbatim("txt", table_stats(size).into_bytes()))
         }
         ("change-repl-id", 2) => {
-            ctx.eng.repl_id_seed = ctx.eng.repl_id_seed.wrapping_add(1);
+            ctx.eng.new_replication_history();
             ok
         }
         ("stringmatch-test", 2) => Ok(Reply::status("Apparently Redis did not crash: test passed")),

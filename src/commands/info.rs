@@ -5,6 +5,7 @@
 use std::fmt::Write;
 
 use crate::config;
+use crate::engine::replication::ReplicaState;
 use crate::engine::Ctx;
 
 /// Sections in the order Redis prints them, and whether `INFO` / `INFO default` includes them.
@@ -400,14 +401,10 @@ fn stats(ctx: &mut Ctx, l: &mut Lines) {
     ] {
         l.kv(f, "0.00");
     }
-    for f in [
-        "rejected_connections",
-        "sync_full",
-        "sync_partial_ok",
-        "sync_partial_err",
-    ] {
-        l.kv(f, 0);
-    }
+    l.kv("rejected_connections", 0);
+    l.kv("sync_full", ctx.eng.repl.sync_full);
+    l.kv("sync_partial_ok", ctx.eng.repl.sync_partial_ok);
+    l.kv("sync_partial_err", ctx.eng.repl.sync_partial_err);
     l.kv("expired_keys", expired);
     l.kv("expired_stale_perc", "0.00");
     for f in [
@@ -468,18 +465,84 @@ fn stats(ctx: &mut Ctx, l: &mut Lines) {
 }
 
 fn replication(ctx: &mut Ctx, l: &mut Lines) {
-    l.kv("role", "master");
-    l.kv("connected_slaves", 0);
-    l.kv("master_failover_state", "no-failover");
-    l.kv("master_replid", hex_id(ctx.eng.repl_id_seed, 0x5245_504c));
-    l.kv("master_replid2", "0".repeat(40));
-    l.kv("master_repl_offset", 0);
-    l.kv("second_repl_offset", -1);
-    l.kv("repl_backlog_active", 0);
-    let backlog = config::lookup(b"repl-backlog-size").map(|p| ctx.eng.config.get(p));
+    let eng = &ctx.eng;
+    let repl = &eng.repl;
+    let secs_since = |ms: i64| (ctx.now - ms).max(0) / 1000;
+    if let Some(link) = &repl.link {
+        let up = eng.link_state_name() == "connected";
+        l.kv("role", "slave");
+        l.kv("master_host", &link.host);
+        l.kv("master_port", link.port);
+        l.kv("master_link_status", if up { "up" } else { "down" });
+        l.kv(
+            "master_last_io_seconds_ago",
+            if up { secs_since(link.last_io_ms) } else { -1 },
+        );
+        let transfer = eng.link_transfer_progress();
+        l.kv("master_sync_in_progress", u8::from(transfer.is_some()));
+        l.kv("slave_read_repl_offset", repl.offset);
+        l.kv("slave_repl_offset", repl.offset);
+        if let Some((total, read)) = transfer {
+            let perc = if total > 0 {
+                read as f64 * 100.0 / total as f64
+            } else {
+                0.0
+            };
+            l.kv("master_sync_total_bytes", total);
+            l.kv("master_sync_read_bytes", read);
+            l.kv("master_sync_left_bytes", total - read);
+            l.kv("master_sync_perc", format!("{perc:.2}"));
+            l.kv(
+                "master_sync_last_io_seconds_ago",
+                secs_since(link.last_io_ms),
+            );
+        }
+        if !up {
+            l.kv(
+                "master_link_down_since_seconds",
+                link.down_since_ms.map_or(-1, secs_since),
+            );
+        }
+        l.kv("slave_priority", eng.config.get_named("replica-priority"));
+        let yes = |name: &str| u8::from(eng.config.get_named(name) == "yes");
+        l.kv("slave_read_only", yes("replica-read-only"));
+        l.kv("replica_announced", yes("replica-announced"));
+    } else {
+        l.kv("role", "master");
+    }
+    l.kv("connected_slaves", repl.attached_count());
+    let configured = |name: &str| eng.config.get_named(name) != "0";
+    if configured("min-replicas-to-write") && configured("min-replicas-max-lag") {
+        l.kv("min_slaves_good_slaves", eng.good_replicas(ctx.now));
+    }
+    for (i, (id, r)) in repl.attached().enumerate() {
+        let lag = match r.state {
+            Some(ReplicaState::Online) => (ctx.now - r.ack_ms).max(0) / 1000,
+            _ => 0,
+        };
+        l.kv(
+            &format!("slave{i}"),
+            format!(
+                "ip={},port={},state={},offset={},lag={}",
+                eng.replica_ip(*id, r),
+                r.listening_port,
+                r.state.map_or("", ReplicaState::name),
+                r.ack_offset,
+                lag
+            ),
+        );
+    }
+    l.kv("master_failover_state", eng.failover_state_name());
+    l.kv("master_replid", &repl.replid);
+    l.kv("master_replid2", &repl.replid2);
+    l.kv("master_repl_offset", repl.offset);
+    l.kv("second_repl_offset", repl.second_offset);
+    l.kv("repl_backlog_active", u8::from(repl.backlog.is_some()));
+    let backlog = config::lookup(b"repl-backlog-size").map(|p| eng.config.get(p));
     l.kv("repl_backlog_size", backlog.unwrap_or_default());
-    l.kv("repl_backlog_first_byte_offset", 0);
-    l.kv("repl_backlog_histlen", 0);
+    let (first, histlen) = repl.backlog_span();
+    l.kv("repl_backlog_first_byte_offset", first);
+    l.kv("repl_backlog_histlen", histlen);
 }
 
 /// `db<N>:keys=K,expires=E,avg_ttl=T` for each non-empty database; avg_ttl is the running

@@ -26,6 +26,7 @@ pub mod memory;
 pub mod migrate;
 pub mod module;
 pub mod pubsub;
+pub mod replication;
 pub mod scan;
 pub mod scripting;
 pub mod server;
@@ -59,6 +60,7 @@ const GROUPS: &[&[CommandSpec]] = &[
     hashes::COMMANDS,
     connection::COMMANDS,
     server::COMMANDS,
+    replication::COMMANDS,
     sets::COMMANDS,
     sort::COMMANDS,
     transactions::COMMANDS,

@@ -220,12 +220,41 @@ fn bgrewriteaof(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     ))
 }
 
-/// `ROLE` → `["master", replication offset, [replicas]]`: a server without replicas.
-fn role(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+/// `ROLE` → `["master", replication offset, [[ip, port, acked offset] ...]]` with the
+/// replicas in sync; on a replica `["slave", host, port, link state, offset or -1]`.
+fn role(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    let eng = &ctx.eng;
+    if let Some(link) = &eng.repl.link {
+        let state = eng.link_state_name();
+        let offset = if state == "connected" {
+            eng.repl.offset
+        } else {
+            -1
+        };
+        return Ok(Reply::Array(vec![
+            Reply::bulk("slave"),
+            Reply::bulk(&link.host),
+            Reply::Integer(i64::from(link.port)),
+            Reply::bulk(state),
+            Reply::Integer(offset),
+        ]));
+    }
+    let replicas = eng
+        .repl
+        .attached()
+        .filter(|(_, r)| r.state == Some(crate::engine::replication::ReplicaState::Online))
+        .map(|(id, r)| {
+            Reply::Array(vec![
+                Reply::bulk(eng.replica_ip(*id, r)),
+                Reply::bulk(r.listening_port.to_string()),
+                Reply::bulk(r.ack_offset.to_string()),
+            ])
+        })
+        .collect();
     Ok(Reply::Array(vec![
         Reply::bulk("master"),
-        Reply::Integer(0),
-        Reply::Array(Vec::new()),
+        Reply::Integer(eng.repl.offset),
+        Reply::Array(replicas),
     ]))
 }
 
@@ -320,6 +349,7 @@ fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         ctx.eng.acl.set_default_password(&pass);
         ctx.eng.acl.refresh();
     }
+    ctx.eng.resize_backlog();
     // A command later in the same EXEC must already see keys created and expired logged.
     ctx.eng.sync_event_tracking();
     Ok(Reply::ok())

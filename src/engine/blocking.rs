@@ -66,7 +66,9 @@ impl Engine {
                         }
                         e
                     }
-                    None => b.block.on_timeout,
+                    None => self
+                        .wait_timeout_reply(client)
+                        .unwrap_or(b.block.on_timeout),
                 };
                 self.resume(client, reply, now);
                 true
@@ -126,6 +128,13 @@ impl Engine {
             }
         }
         Some(b)
+    }
+
+    /// Ends a WAIT that its replicas satisfied.
+    pub(super) fn finish_wait(&mut self, client: ClientId, reply: Reply, now: i64) {
+        if self.unblock_client(client).is_some() {
+            self.resume(client, reply, now);
+        }
     }
 
     /// Hands `reply` to a client that was blocked, then runs what it sent meanwhile.
@@ -222,7 +231,8 @@ impl Engine {
         for id in due {
             if let Some(b) = self.unblock_client(id) {
                 // Unlike a served or interrupted wait, a timeout is not logged by Redis.
-                self.resume(id, b.block.on_timeout, now);
+                let reply = self.wait_timeout_reply(id).unwrap_or(b.block.on_timeout);
+                self.resume(id, reply, now);
             }
         }
     }

@@ -7,7 +7,7 @@
 
 use super::blocking::Block;
 use super::{ClientId, Ctx, Engine, ReplyMode};
-use crate::commands::{self, Command, FAST, NO_AUTH, NO_MULTI, PROTECTED, READONLY};
+use crate::commands::{self, Command, FAST, NO_AUTH, NO_MULTI, PROTECTED, READONLY, WRITE};
 use crate::error::{self, CmdError};
 use crate::protocol::Reply;
 use crate::types::acl::Denied;
@@ -137,6 +137,10 @@ impl Engine {
                     c.last_cmd = cmd.full_name;
                 }
                 let called = self.call(client, cmd, argv, db, now_ms, Via::Client);
+                let offset = self.repl.offset;
+                if let Some(c) = self.clients.get_mut(&client) {
+                    c.woff = offset;
+                }
                 if let Some(block) = called.block {
                     self.block_client(client, cmd, called.db, argv, block);
                     self.current = prev;
@@ -199,6 +203,29 @@ impl Engine {
         }
         if let Err(e) = self.check_maxmemory(client, cmd, argv, in_multi, now) {
             return refuse(e);
+        }
+        // A script that declared its flags (a shebang, a function) writes unless `no-writes`.
+        let script_writes = self
+            .scripts
+            .declared_flags(cmd.full_name, argv)
+            .is_some_and(|f| !f.compat && !f.no_writes);
+        let writes = cmd.spec.has(WRITE)
+            || script_writes
+            || (cmd.full_name == "exec"
+                && self.clients.get(&client).is_some_and(|c| {
+                    c.multi
+                        .as_ref()
+                        .is_some_and(|q| q.iter().any(|(c, _)| c.spec.has(WRITE)))
+                }));
+        if writes && !self.enough_good_replicas(now) {
+            return refuse(error::NOREPLICAS);
+        }
+        if writes
+            && self.repl.link.is_some()
+            && self.config.get_named("replica-read-only") == "yes"
+            && !self.is_master_client(client)
+        {
+            return refuse(error::READONLY_REPLICA);
         }
         let proto = self.clients.get(&client).map_or(2, |c| c.proto);
         if proto == 2 && self.is_subscribed(client) && !SUBSCRIBED_MODE.contains(&cmd.full_name) {
@@ -311,7 +338,7 @@ impl Engine {
             db: ctx.db,
             reply_at: ctx.reply_at,
         };
-        if self.propagation.enabled {
+        if self.propagation.recording() {
             self.propagate_new_expiries();
             if propagate_self && called.block.is_none() {
                 let argv = propagate_as.unwrap_or_else(|| argv.to_vec());
@@ -465,7 +492,7 @@ impl Engine {
             // the script changed is looked at once it has returned.
             return;
         }
-        if self.propagation.enabled && self.propagation.depth == 0 {
+        if self.propagation.recording() && self.propagation.depth == 0 {
             // Keys expired outside any command's call are deletions of their own.
             self.propagate_new_expiries();
             self.flush_propagation(false);

@@ -76,6 +76,22 @@ pub struct Client {
     /// The client replaying an append-only file: as for Redis's AOF client, what it runs was
     /// already checked once, so commands obey it (XADD's trimming LIMIT is not enforced).
     pub replaying: bool,
+    /// What the client is to replication: a replica of ours, our primary, or neither.
+    pub link: LinkRole,
+    /// The replication offset after its last command: what WAIT waits for.
+    pub woff: i64,
+}
+
+/// A client's part in replication (CLIENT LIST flags `S` and `M`, types `replica`, `master`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LinkRole {
+    /// An ordinary client.
+    #[default]
+    None,
+    /// A replica that asked for our stream.
+    Replica,
+    /// The link to our primary, through which its stream is applied.
+    Master,
 }
 
 /// CLIENT REPLY: ON sends every reply; OFF none (CLIENT REPLY OFF's own included); SKIP drops
@@ -131,6 +147,8 @@ impl Engine {
                 psubs: Vec::new(),
                 ssubs: Vec::new(),
                 pending: VecDeque::new(),
+                link: LinkRole::None,
+                woff: 0,
             },
         );
         id
@@ -144,7 +162,16 @@ impl Engine {
         self.disable_tracking(id);
         self.monitors.retain(|m| *m != id);
         self.paused.retain(|m| *m != id);
+        self.forget_replica(id);
+        self.repl.waits.remove(&id);
+        let master_db = self
+            .is_master_client(id)
+            .then(|| self.clients.get(&id).map_or(0, |c| c.db));
         self.clients.remove(&id);
+        if let Some(db) = master_db {
+            // CLIENT KILL TYPE master: the link goes down and is made again.
+            self.master_client_closed(db);
+        }
         self.mail.remove(&id);
     }
 

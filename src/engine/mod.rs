@@ -23,6 +23,8 @@
 //! - `slowlog.rs`: the slow log, and the host's microsecond clock that times commands;
 //! - `evict.rs`: used memory (the host's allocation count, or an estimate) and maxmemory's
 //!   eviction;
+//! - `replication.rs`: the replication stream, backlog and replicas (no I/O: the host moves
+//!   the bytes);
 //! - `acl.rs`: ACL users, the ACL log, and the permission checks made before a command runs.
 
 pub mod acl;
@@ -31,7 +33,9 @@ mod call;
 mod clients;
 mod ctx;
 pub mod evict;
+pub mod failover;
 pub mod latency;
+pub mod master_link;
 pub mod migrate;
 pub mod monitor;
 mod multi;
@@ -40,6 +44,7 @@ mod pause;
 mod persist;
 pub mod propagate;
 pub mod pubsub;
+pub mod replication;
 mod rewrite;
 mod script;
 pub mod slowlog;
@@ -51,7 +56,7 @@ use hashbrown::{HashMap, HashSet};
 
 pub use blocking::{Block, Blocked};
 pub use call::{error_reply, resolve, Rejected};
-pub use clients::{Client, ClientId, ReplyMode};
+pub use clients::{Client, ClientId, LinkRole, ReplyMode};
 pub use ctx::Ctx;
 pub use pause::Pause;
 pub use persist::{
@@ -240,10 +245,10 @@ pub struct Engine {
     pub quicklist_packed_threshold: u64,
     /// DEBUG SET-SKIP-CHECKSUM-VALIDATION: RESTORE and loading skip the CRC check.
     pub skip_checksum_validation: bool,
+    /// Replication: IDs, offsets, the backlog, replicas.
+    pub repl: replication::Replication,
     /// `DEBUG SET-DISABLE-DENY-SCRIPTS`: scripts may call the commands flagged `noscript`.
     pub script_disable_deny: bool,
-    /// Changed by DEBUG CHANGE-REPL-ID: the replication ID INFO reports derives from it.
-    pub repl_id_seed: i64,
     /// The host's way of stopping the whole server for some microseconds (DEBUG SLEEP);
     /// without one the engine waits on the host's clock, or not at all without a clock.
     pub sleeper: Option<fn(u64)>,
@@ -293,8 +298,8 @@ impl Engine {
             active_expire_enabled: true,
             quicklist_packed_threshold: 1 << 30,
             skip_checksum_validation: false,
+            repl: replication::Replication::new(opts.now_ms as u64 ^ opts.seed),
             script_disable_deny: false,
-            repl_id_seed: opts.now_ms,
             sleeper: None,
             migrate: None,
         }
@@ -325,6 +330,7 @@ impl Engine {
             self.perform_evictions(now_ms);
         }
         self.expire_blocked(now_ms);
+        self.replication_cron(now_ms);
         self.tracking_limit();
         self.cron_save(now_ms);
         self.after_command(now_ms);
@@ -341,7 +347,7 @@ impl Engine {
         self.tracking_flushed(by);
         dbs.resize_with(self.dbs.len(), Db::new);
         dbs.truncate(self.dbs.len());
-        let paused = self.pause.is_some();
+        let paused = self.pause.is_some() || self.repl.link.is_some();
         let events = self.notifications_on();
         for db in &mut dbs {
             db.expiry_paused = paused;

@@ -69,8 +69,10 @@ impl Engine {
             return;
         }
         self.pause = None;
+        // A replica keeps its expired keys until its primary deletes them.
+        let replica = self.repl.link.is_some();
         for db in &mut self.dbs {
-            db.expiry_paused = false;
+            db.expiry_paused = replica;
         }
         for id in std::mem::take(&mut self.paused) {
             if let Some(c) = self.clients.get_mut(&id) {

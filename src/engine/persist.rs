@@ -137,6 +137,17 @@ impl Engine {
     /// number of keys loaded. A snapshot that does not parse, or a library in it that does
     /// not load, is refused with the reason and nothing changes.
     pub fn load_snapshot(&mut self, bytes: &[u8], now_ms: i64) -> Result<usize, String> {
+        self.load_snapshot_from_primary(bytes, now_ms)
+            .map(|(keys, _)| keys)
+    }
+
+    /// As [`Engine::load_snapshot`], also returning the snapshot's `repl-stream-db`: the
+    /// database the stream after it has selected.
+    pub(crate) fn load_snapshot_from_primary(
+        &mut self,
+        bytes: &[u8],
+        now_ms: i64,
+    ) -> Result<(usize, Option<usize>), String> {
         let snap =
             crate::rdb::load_snapshot(bytes, self.dbs.len(), now_ms).map_err(|e| e.to_string())?;
         let libraries = crate::scripting::functions::compile_all(&snap.functions, self.clock())
@@ -146,7 +157,26 @@ impl Engine {
         self.replace_data(snap.dbs, now_ms);
         self.scripts.libraries = libraries;
         self.scripts.fvm = None;
-        Ok(keys)
+        Ok((keys, snap.repl_stream_db))
+    }
+
+    /// A snapshot for a replica: the data, with the replication history and the database the
+    /// stream after it has selected (`stream_db`), as Redis's replication snapshots carry.
+    pub(crate) fn snapshot_for_replica(&self, now_ms: i64, stream_db: Option<usize>) -> Vec<u8> {
+        let codes: Vec<&[u8]> = self
+            .scripts
+            .libraries
+            .values()
+            .map(|l| l.code.as_slice())
+            .collect();
+        let db = stream_db.map_or("-1".to_string(), |d| d.to_string());
+        let offset = self.repl.offset.to_string();
+        let extra: [(&[u8], &[u8]); 3] = [
+            (b"repl-stream-db", db.as_bytes()),
+            (b"repl-id", self.repl.replid.as_bytes()),
+            (b"repl-offset", offset.as_bytes()),
+        ];
+        crate::rdb::save_with_aux(&self.dbs, &codes, now_ms, &extra)
     }
 
     /// Writes a snapshot through the host's writer (SAVE, SHUTDOWN, a rule with a writer).

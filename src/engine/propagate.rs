@@ -13,7 +13,8 @@
 //!
 //! Nothing is recorded until a host turns recording on ([`Engine::set_propagation`]); the host
 //! then drains [`Engine::take_propagated`] and writes the commands out with [`StreamEncoder`],
-//! which adds `SELECT` when the database changes. The AOF uses it; replication will too.
+//! which adds `SELECT` when the database changes. The AOF uses it; the replication stream
+//! (see `replication.rs`) is fed here too, encoded once, while a backlog exists.
 //!
 //! [`Ctx::propagate_as`]: super::Ctx::propagate_as
 
@@ -41,8 +42,10 @@ pub struct Propagated {
 /// Propagation state.
 #[derive(Default)]
 pub struct Propagation {
-    /// Whether commands are recorded (a host that consumes them turned it on).
+    /// Whether commands are recorded for the host (the AOF turned it on).
     pub enabled: bool,
+    /// Whether commands are recorded for the replication stream (a backlog exists).
+    pub for_replicas: bool,
     /// What the running outermost call recorded so far.
     pending: Vec<Propagated>,
     /// How deep in nested calls (EXEC, scripts) the engine is.
@@ -62,6 +65,13 @@ pub struct Propagation {
 pub struct StreamEncoder {
     /// The database the stream is in; None at the start (the first command selects).
     pub selected: Option<usize>,
+}
+
+impl Propagation {
+    /// Whether anyone consumes what commands propagate.
+    pub fn recording(&self) -> bool {
+        self.enabled || self.for_replicas
+    }
 }
 
 impl StreamEncoder {
@@ -90,13 +100,25 @@ pub fn encode_command<A: AsRef<[u8]>>(argv: &[A], out: &mut Vec<u8>) {
 impl Engine {
     /// Turns the recording of propagated commands on or off (off drops what was not taken).
     pub fn set_propagation(&mut self, on: bool) {
+        if on && !self.propagation.recording() {
+            // Expiries before now were not this stream's to record.
+            self.propagation.expiry_seen = self.dbs.iter().map(|d| d.expired_log.len()).collect();
+        }
         self.propagation.enabled = on;
-        // Expiries before now were not this stream's to record.
-        self.propagation.expiry_seen = self.dbs.iter().map(|d| d.expired_log.len()).collect();
         if !on {
-            self.propagation.pending.clear();
+            if !self.propagation.for_replicas {
+                self.propagation.pending.clear();
+            }
             self.propagation.ready.clear();
         }
+    }
+
+    /// Turns the recording for the replication stream on (a backlog now exists).
+    pub(crate) fn record_for_replicas(&mut self) {
+        if !self.propagation.recording() {
+            self.propagation.expiry_seen = self.dbs.iter().map(|d| d.expired_log.len()).collect();
+        }
+        self.propagation.for_replicas = true;
     }
 
     /// The commands propagated since the last call, oldest first, in complete units (a
@@ -111,15 +133,18 @@ impl Engine {
         self.propagation.depth = 0;
     }
 
-    /// The targets a host consumes now: the AOF when recording is on (there are no replicas
-    /// yet). Redis drops what goes to no live target at once, so such a command does not make
-    /// a script's writes a transaction.
+    /// The targets a host consumes now: the AOF when recording is on, the replicas while a
+    /// backlog exists. Redis drops what goes to no live target at once, so such a command
+    /// does not make a script's writes a transaction.
     fn live_targets(&self) -> u8 {
+        let mut targets = 0;
         if self.propagation.enabled {
-            TO_AOF
-        } else {
-            0
+            targets |= TO_AOF;
         }
+        if self.propagation.for_replicas {
+            targets |= TO_REPLICAS;
+        }
+        targets
     }
 
     /// Records `argv` as propagated in `db` to `targets` within the running call (Redis's
@@ -150,7 +175,7 @@ impl Engine {
     /// Propagates the deletion of every key expired since the last look (lazily in a command,
     /// or by active expiry); each expiry is propagated once, however deep the call.
     pub(crate) fn propagate_new_expiries(&mut self) {
-        if !self.propagation.enabled {
+        if !self.propagation.recording() {
             return;
         }
         let n = self.dbs.len();
@@ -184,22 +209,28 @@ impl Engine {
         if pending.is_empty() {
             return;
         }
-        let ready = &mut self.propagation.ready;
+        let mut unit = Vec::with_capacity(pending.len() + 2);
         if wrap && pending.len() > 1 {
             let (first, last) = (pending[0].db, pending[pending.len() - 1].db);
-            ready.push(Propagated {
+            unit.push(Propagated {
                 db: first,
                 argv: vec![b"MULTI".to_vec()],
                 targets: TO_ALL,
             });
-            ready.extend(pending);
-            ready.push(Propagated {
+            unit.extend(pending);
+            unit.push(Propagated {
                 db: last,
                 argv: vec![b"EXEC".to_vec()],
                 targets: TO_ALL,
             });
         } else {
-            ready.extend(pending);
+            unit = pending;
+        }
+        if self.propagation.for_replicas {
+            self.feed_replication(&unit);
+        }
+        if self.propagation.enabled {
+            self.propagation.ready.extend(unit);
         }
     }
 }

@@ -49,6 +49,22 @@ impl Engine {
                 "Write commands are not allowed from read-only scripts.",
             ));
         }
+        let wrote = self.scripts.running.as_ref().is_some_and(|r| r.wrote);
+        if cmd.spec.has(WRITE) && !wrote {
+            // A script that already wrote goes on; before that, its first write meets the
+            // replication checks a client's write meets.
+            if self.repl.link.is_some()
+                && self.config.get_named("replica-read-only") == "yes"
+                && !self.is_master_client(client)
+            {
+                let text = format!("-{}", crate::error::READONLY_REPLICA.text());
+                return Err(self.script_refused(Some(cmd), &text));
+            }
+            if !self.enough_good_replicas(now) {
+                let text = format!("-{}", crate::error::NOREPLICAS.text());
+                return Err(self.script_refused(Some(cmd), &text));
+            }
+        }
         if self.script_oom(cmd) {
             return Err(self.script_refused(Some(cmd), &format!("-{}", crate::error::OOM.0)));
         }

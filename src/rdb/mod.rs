@@ -109,6 +109,17 @@ pub fn save(dbs: &[Db], now: i64) -> Vec<u8> {
 /// Redis 7.0 puts them) and every database. `now` (ms) is recorded as the creation time; keys
 /// already expired at `now` are left out, as Redis does.
 pub fn save_with_functions(dbs: &[Db], functions: &[&[u8]], now: i64) -> Vec<u8> {
+    save_with_aux(dbs, functions, now, &[])
+}
+
+/// As [`save_with_functions`], with extra auxiliary fields after the standard ones (a
+/// snapshot for a replica carries `repl-stream-db`, `repl-id` and `repl-offset`).
+pub fn save_with_aux(
+    dbs: &[Db],
+    functions: &[&[u8]],
+    now: i64,
+    extra: &[(&[u8], &[u8])],
+) -> Vec<u8> {
     let mut w = Writer {
         out: Vec::new(),
         compress: true,
@@ -120,6 +131,9 @@ pub fn save_with_functions(dbs: &[Db], functions: &[&[u8]], now: i64) -> Vec<u8>
     w.aux(b"redis-bits", b"64");
     w.aux(b"ctime", (now / 1000).to_string().as_bytes());
     w.aux(b"aof-base", b"0");
+    for (k, v) in extra {
+        w.aux(k, v);
+    }
     for code in functions {
         w.out.push(OP_FUNCTION2);
         w.string(code);
@@ -156,6 +170,9 @@ pub struct Snapshot {
     pub dbs: Vec<Db>,
     /// Each library's whole code (shebang line included), in file order.
     pub functions: Vec<Vec<u8>>,
+    /// The `repl-stream-db` auxiliary field: the database the replication stream that follows
+    /// the snapshot has selected.
+    pub repl_stream_db: Option<usize>,
 }
 
 /// The databases of a snapshot, for callers that have no functions to restore (tests, tools).
@@ -189,6 +206,7 @@ pub fn load_snapshot(bytes: &[u8], databases: usize, now: i64) -> Result<Snapsho
     let mut r = Reader { buf: bytes, pos: 9 };
     let mut dbs: Vec<Db> = (0..databases).map(|_| Db::new()).collect();
     let mut functions = Vec::new();
+    let mut repl_stream_db = None;
     let mut current = 0usize;
     let mut expire: Option<i64> = None;
     loop {
@@ -207,8 +225,11 @@ pub fn load_snapshot(bytes: &[u8], databases: usize, now: i64) -> Result<Snapsho
                 r.len()?;
             }
             OP_AUX => {
-                r.string()?;
-                r.string()?;
+                let k = r.string()?;
+                let v = r.string()?;
+                if k == b"repl-stream-db" {
+                    repl_stream_db = std::str::from_utf8(&v).ok().and_then(|v| v.parse().ok());
+                }
             }
             OP_EXPIRETIME_MS => expire = Some(i64::from_le_bytes(r.array::<8>()?)),
             OP_EXPIRETIME => expire = Some(i64::from(i32::from_le_bytes(r.array::<4>()?)) * 1000),
@@ -229,7 +250,11 @@ pub fn load_snapshot(bytes: &[u8], databases: usize, now: i64) -> Result<Snapsho
             }
         }
     }
-    Ok(Snapshot { dbs, functions })
+    Ok(Snapshot {
+        dbs,
+        functions,
+        repl_stream_db,
+    })
 }
 
 /// Why RESTORE refused a payload.

@@ -13,7 +13,7 @@
 //! stats, MONITOR, notifications and tracking see them.
 
 mod cjsoncfg;
-mod convert;
+pub(crate) mod convert;
 pub mod functions;
 mod libs;
 mod msgpack;

@@ -1,6 +1,7 @@
 //! The values a key can hold. Data structures only: they know nothing of commands or replies.
 
 pub mod acl;
+pub mod backlog;
 pub mod bitmap;
 pub mod digest;
 pub mod geo;

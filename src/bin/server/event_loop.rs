@@ -32,6 +32,18 @@ use redis_playground::protocol::resp::parse_request_into;
 use redis_playground::{ClientId, Engine};
 use signal_hook_mio::v1_0::Signals;
 
+/// Starts a non-blocking connection to `host:port` (the name resolved first).
+fn connect_to(host: &str, port: u16) -> std::io::Result<TcpStream> {
+    use std::net::ToSocketAddrs;
+    let addr = (host, port)
+        .to_socket_addrs()?
+        .next()
+        .ok_or_else(|| std::io::Error::new(ErrorKind::NotFound, "no address"))?;
+    let stream = TcpStream::connect(addr)?;
+    let _ = stream.set_nodelay(true);
+    Ok(stream)
+}
+
 /// redis-server's default `tcp-backlog`.
 const TCP_BACKLOG: i32 = 511;
 
@@ -222,7 +234,23 @@ struct Server {
     aof: Option<Aof>,
     /// SIGTERM and SIGINT, delivered as events of the loop (None if they could not be hooked).
     signals: Option<Signals>,
+    /// The connection to our primary while this server is a replica.
+    master: Option<MasterConn>,
 }
+
+/// The connection to the primary; the engine runs the protocol (see `master_link.rs`).
+struct MasterConn {
+    stream: TcpStream,
+    /// The engine's link epoch this connection serves.
+    epoch: u64,
+    /// The non-blocking connect completed.
+    connected: bool,
+    output: Vec<u8>,
+    sent: usize,
+}
+
+/// The event token of the connection to the primary.
+const MASTER: Token = Token(usize::MAX - 1);
 
 /// The event token of the signals.
 const SIGNALS: Token = Token(usize::MAX);
@@ -282,6 +310,7 @@ pub fn run(
         aof_path,
         aof,
         signals,
+        master: None,
     };
     server.serve()
 }
@@ -325,6 +354,10 @@ impl Server {
                     self.on_signal();
                     continue;
                 }
+                if token == MASTER.0 {
+                    self.master_io();
+                    continue;
+                }
                 if token < self.listeners.len() {
                     self.accept(token);
                     continue;
@@ -353,7 +386,10 @@ impl Server {
                 let hz = self.engine.config.hz.clamp(1, 500) as u64;
                 next_tick = Instant::now() + Duration::from_micros(1_000_000 / hz);
                 self.check_soft_limits();
+                // Readiness a busy script turn took is not reported again: look anyway.
+                self.master_io();
             }
+            self.master_link_step();
             // Writing may end a connection, which may serve or tell others; a client that
             // may go on runs what it kept: until nothing more is queued.
             loop {
@@ -778,6 +814,9 @@ impl Server {
     /// Moves every outbox message (pub/sub, served blocked clients, MONITOR, tracking) into
     /// its connection's output, when the engine says there is any.
     fn deliver(&mut self) {
+        if self.engine.has_replica_output() {
+            self.deliver_replication();
+        }
         if self.engine.mail.is_empty() {
             return;
         }
@@ -809,6 +848,160 @@ impl Server {
         for slot in touched {
             self.queue_flush(slot);
             self.check_output_limit(slot);
+        }
+    }
+
+    /// Opens or drops the connection to the primary as the engine's link asks, and writes
+    /// what the engine has for the primary.
+    fn master_link_step(&mut self) {
+        if self.master.is_none() && self.engine.repl.link.is_none() {
+            return;
+        }
+        let now = (self.now_ms)();
+        let want = self.engine.link_epoch();
+        if self.master.as_ref().is_some_and(|m| Some(m.epoch) != want) {
+            self.drop_master();
+        }
+        if self.master.is_none() {
+            if let Some((host, port, epoch)) = self.engine.link_wanted(now) {
+                match connect_to(&host, port) {
+                    Ok(mut stream) => {
+                        let registered = self.poll.registry().register(
+                            &mut stream,
+                            MASTER,
+                            Interest::READABLE | Interest::WRITABLE,
+                        );
+                        if registered.is_ok() {
+                            self.engine.link_connecting(now);
+                            self.master = Some(MasterConn {
+                                stream,
+                                epoch,
+                                connected: false,
+                                output: Vec::new(),
+                                sent: 0,
+                            });
+                        } else {
+                            self.engine.link_lost(now);
+                        }
+                    }
+                    Err(e) => {
+                        eprintln!("Error condition on socket for SYNC: {e}");
+                        self.engine.link_lost(now);
+                    }
+                }
+            }
+        }
+        self.master_write();
+    }
+
+    /// Reads what the primary sent and hands it to the engine (which applies it); completes
+    /// a pending connect first.
+    fn master_io(&mut self) {
+        let now = (self.now_ms)();
+        let Some(m) = self.master.as_mut() else {
+            return;
+        };
+        if !m.connected {
+            if let Ok(Some(_)) | Err(_) = m.stream.take_error() {
+                self.master_lost(now);
+                return;
+            }
+            match m.stream.peer_addr() {
+                Ok(_) => {
+                    m.connected = true;
+                    self.engine.link_established(now);
+                }
+                Err(e) if e.kind() == ErrorKind::NotConnected => return,
+                Err(_) => {
+                    self.master_lost(now);
+                    return;
+                }
+            }
+        }
+        let mut fed = false;
+        while let Some(m) = self.master.as_mut() {
+            match m.stream.read(&mut self.scratch) {
+                Ok(0) => {
+                    self.master_lost(now);
+                    break;
+                }
+                Ok(n) => {
+                    let scratch = std::mem::take(&mut self.scratch);
+                    self.engine.link_feed(&scratch[..n], now);
+                    self.scratch = scratch;
+                    fed = true;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    self.master_lost(now);
+                    break;
+                }
+            }
+        }
+        if fed {
+            // The stream changed data: the AOF, replicas of ours, blocked clients, pub/sub.
+            self.aof_step();
+            self.deliver();
+            self.check_closed_clients();
+        }
+        self.master_link_step();
+    }
+
+    /// Writes what the engine has for the primary.
+    fn master_write(&mut self) {
+        let out = self.engine.take_link_output();
+        let Some(m) = self.master.as_mut() else {
+            return;
+        };
+        m.output.extend_from_slice(&out);
+        if !m.connected {
+            return;
+        }
+        while m.sent < m.output.len() {
+            match m.stream.write(&m.output[m.sent..]) {
+                Ok(0) => break,
+                Ok(n) => m.sent += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    let now = (self.now_ms)();
+                    self.master_lost(now);
+                    return;
+                }
+            }
+        }
+        if m.sent == m.output.len() {
+            m.output.clear();
+            m.sent = 0;
+        }
+    }
+
+    /// The connection to the primary failed or closed: the engine tries again.
+    fn master_lost(&mut self, now: i64) {
+        self.drop_master();
+        self.engine.link_lost(now);
+        self.check_closed_clients();
+    }
+
+    fn drop_master(&mut self) {
+        if let Some(mut m) = self.master.take() {
+            let _ = self.poll.registry().deregister(&mut m.stream);
+            let _ = m.stream.shutdown(std::net::Shutdown::Both);
+        }
+    }
+
+    /// Moves the replication stream (and snapshots) the engine queued for replicas into
+    /// their connections' output.
+    fn deliver_replication(&mut self) {
+        for (id, bytes) in self.engine.take_replica_output() {
+            let Some(&slot) = self.by_client.get(&id) else {
+                continue;
+            };
+            if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+                conn.output.extend_from_slice(&bytes);
+            }
+            self.queue_flush(slot);
         }
     }
 

@@ -653,6 +653,12 @@ fn serve(opts: Options) -> Result<(), String> {
         engine.persist.config_file = Some(config_file(path));
     }
     raise_fd_limit(engine.config.maxclients);
+    // `replicaof <host> <port>` (or `slaveof`): a replica from the start.
+    let master = engine.config.get_named("replicaof").to_string();
+    if let Some((host, port)) = master.rsplit_once(' ') {
+        let port = port.parse::<u16>().map_err(|_| "Invalid master port")?;
+        engine.set_master(host, port, now);
+    }
     log::notice("Ready to accept connections");
     event_loop::run(listeners, engine, now_ms, aof_path, aof)
 }
