@@ -487,11 +487,10 @@ fn pool_insert(pool: &mut [Option<Candidate>; POOL_SIZE], c: Candidate) {
 }
 
 /// Keys one pass over a database puts in its reservoir, at most; fewer when keys are long, so
-/// that a reservoir holds about [`RESERVOIR_BYTES`] of key names (never fewer than
-/// [`RESERVOIR_MIN`] keys).
+/// that a reservoir takes about [`RESERVOIR_BYTES`] (names and slots): it is real memory, and
+/// kept this small it stays within what Redis's own tests allow over maxmemory.
 const RESERVOIR: usize = 1024;
-const RESERVOIR_BYTES: usize = 64 * 1024;
-const RESERVOIR_MIN: usize = 16;
+const RESERVOIR_BYTES: usize = 2048;
 
 /// The most keys sampled per database for the pool (maxmemory-samples is bounded by this).
 const MAX_SAMPLES: usize = 1024;
@@ -515,8 +514,8 @@ fn reservoir_bytes(keys: &Vec<Vec<u8>>) -> u64 {
 fn fill_reservoir(db: &crate::db::Db, all: bool, rng: &mut Rng) -> Vec<Vec<u8>> {
     let candidates = || db.iter().filter(move |(_, e)| all || e.expire_at.is_some());
     let (count, bytes) = candidates().fold((0usize, 0usize), |(n, b), (k, _)| (n + 1, b + k.len()));
-    let average = bytes.checked_div(count).unwrap_or(1).max(1);
-    let size = (RESERVOIR_BYTES / average).clamp(RESERVOIR_MIN, RESERVOIR);
+    let average = bytes.checked_div(count).unwrap_or(0) + std::mem::size_of::<Vec<u8>>();
+    let size = (RESERVOIR_BYTES / average).clamp(1, RESERVOIR);
     let mut keys: Vec<Vec<u8>> = Vec::with_capacity(size.min(count));
     for (seen, (k, _)) in candidates().enumerate() {
         if keys.len() < size {
