@@ -304,7 +304,7 @@ fn memory(ctx: &mut Ctx, l: &mut Lines) {
     l.kv("rss_overhead_bytes", 0);
     l.kv("mem_fragmentation_ratio", "1.00");
     l.kv("mem_fragmentation_bytes", 0);
-    l.kv("mem_not_counted_for_evict", 0);
+    l.kv("mem_not_counted_for_evict", eng.memory.not_counted);
     l.kv("mem_replication_backlog", 0);
     l.kv("mem_total_replication_buffers", 0);
     l.kv("mem_clients_slaves", 0);

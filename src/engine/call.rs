@@ -108,8 +108,15 @@ impl Engine {
         }
         let (db, in_multi, monitor) = (c.db, c.multi.is_some(), c.monitor);
         let prev = self.current.replace(client);
+        let outbox_len = |eng: &Engine| eng.clients.get(&client).map_or(0, |c| c.outbox.len());
+        let before_check = outbox_len(self);
+        let checked = self.check(client, argv, in_multi, monitor, now_ms);
+        // What the checks sent this client (invalidations and events of keys evicted for
+        // memory) comes ahead of the reply, as Redis sends them before running the command.
+        let after_check = outbox_len(self);
+        let after_checks = (after_check > before_check).then_some(after_check);
         let mut reply_at = None;
-        let reply = match self.check(client, argv, in_multi, monitor, now_ms) {
+        let reply = match checked {
             Ok(cmd) if !monitor && self.pause_holds(client, cmd, argv) => {
                 // CLIENT PAUSE: the command waits, unanswered, for the pause to end.
                 self.current = prev;
@@ -155,7 +162,7 @@ impl Engine {
         self.tracking_own(client);
         self.after_command(now_ms);
         self.current = prev;
-        self.deliver_reply(client, argv, reply, reply_at)
+        self.deliver_reply(client, argv, reply, reply_at, after_checks)
     }
 
     /// Resolves a command line and applies the checks Redis makes before running it: the
@@ -445,6 +452,7 @@ impl Engine {
         argv: &[Vec<u8>],
         reply: Reply,
         reply_at: Option<usize>,
+        after_checks: Option<usize>,
     ) -> Option<Reply> {
         let c = self.clients.get_mut(&client)?;
         // CLIENT CACHING covers the next command only (a whole transaction when in MULTI).
@@ -456,8 +464,12 @@ impl Engine {
         let after = std::mem::take(&mut c.after_reply);
         let reply = match c.reply_mode {
             // The command replied before publishing what now follows in its own outbox: the
-            // reply takes its place there, ahead of those pushes.
-            ReplyMode::On => match reply_at.filter(|&at| at < c.outbox.len()) {
+            // reply takes its place there, ahead of those pushes. What the checks before the
+            // command sent (`after_checks` messages) comes ahead of the reply.
+            ReplyMode::On => match reply_at
+                .filter(|&at| at < c.outbox.len())
+                .or(after_checks.filter(|&at| at <= c.outbox.len()))
+            {
                 Some(at) => {
                     c.outbox.insert(at, reply);
                     self.mail.insert(client);

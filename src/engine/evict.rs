@@ -65,6 +65,11 @@ pub struct Memory {
     pool: [Option<Candidate>; POOL_SIZE],
     /// The database the random policies looked at last.
     next_db: usize,
+    /// Per database, keys drawn at random for eviction (see [`Engine::draw_keys`]).
+    reservoirs: Vec<Reservoir>,
+    /// Bytes the reservoirs hold: eviction's own bookkeeping, not counted against maxmemory
+    /// (INFO mem_not_counted_for_evict), as Redis leaves out its replication buffers.
+    pub not_counted: u64,
     /// Draws for eviction sampling and the LFU counter's growth, apart from the generator
     /// commands use, so that replies of random commands do not depend on key accesses.
     pub rng: Rng,
@@ -81,6 +86,8 @@ impl Memory {
             evict_soon: false,
             pool: Default::default(),
             next_db: 0,
+            reservoirs: Vec::new(),
+            not_counted: 0,
             rng: Rng::new(seed ^ 0x00e7_1c7e),
         }
     }
@@ -188,7 +195,10 @@ impl Engine {
         if max == 0 || !self.evictions_allowed() {
             return true;
         }
-        let used = self.measure_memory();
+        // Eviction's own sample of keys does not count (see `Memory::not_counted`).
+        let used = self
+            .measure_memory()
+            .saturating_sub(self.memory.not_counted);
         if used <= max {
             return true;
         }
@@ -224,8 +234,13 @@ impl Engine {
         };
         self.memory.evicted_keys += 1;
         self.dirty += 1;
+        // No client caused it: invalidations and events reach every client now, the one whose
+        // command comes next included, ahead of that command's reply (as Redis flushes them
+        // before running the command).
+        let current = self.current.take();
         self.signal_modified(db, key);
         self.notify(db, 'e', "evicted", key);
+        self.current = current;
         if self.propagation.enabled {
             let verb: &[u8] = if self.config.get_named("lazyfree-lazy-eviction") == "yes" {
                 b"UNLINK"
@@ -256,13 +271,12 @@ impl Engine {
         for _ in 0..n {
             self.memory.next_db = (self.memory.next_db + 1) % n;
             let db = self.memory.next_db;
-            let count = candidates(&self.dbs[db], all);
-            if count == 0 {
+            if candidates(&self.dbs[db], all) == 0 {
                 continue;
             }
-            let at = self.memory.rng.below(count as u64) as usize;
-            let key = nth_candidate(&self.dbs[db], all, at)?;
-            return Some((db, key));
+            if let Some(key) = self.draw_keys(db, all, 1).pop() {
+                return Some((db, key));
+            }
         }
         None
     }
@@ -303,27 +317,19 @@ impl Engine {
     /// a random point, and inserts them in the pool by score as Redis's
     /// evictionPoolPopulate does.
     fn populate_pool(&mut self, policy: Policy, db: usize, count: usize, now: i64) {
-        let samples = usize::try_from(
-            self.config
-                .get_named("maxmemory-samples")
-                .parse::<u64>()
-                .unwrap_or(5),
-        )
-        .unwrap_or(5)
-        .clamp(1, 64)
-        .min(count);
-        let start = self.memory.rng.below(count as u64) as usize;
+        let samples = self
+            .config
+            .get_named("maxmemory-samples")
+            .parse::<usize>()
+            .unwrap_or(5)
+            .clamp(1, MAX_SAMPLES)
+            .min(count);
         let all = policy.all_keys();
         let decay_time = self.config.lfu_decay_time;
-        let mut sampled: Vec<Candidate> = Vec::with_capacity(samples);
-        let from_start = self.dbs[db]
-            .iter()
-            .filter(|(_, e)| all || e.expire_at.is_some())
-            .skip(start);
-        let wrapped = self.dbs[db]
-            .iter()
-            .filter(|(_, e)| all || e.expire_at.is_some());
-        for (key, e) in from_start.chain(wrapped).take(samples) {
+        for key in self.draw_keys(db, all, samples) {
+            let Some(e) = self.dbs[db].peek(&key) else {
+                continue;
+            };
             let score = match policy {
                 Policy::Lru { .. } => {
                     // Redis's access clock ticks in seconds; idle time is reported in ms.
@@ -335,15 +341,59 @@ impl Engine {
                 Policy::Ttl => u64::MAX - e.expire_at.unwrap_or(0).max(0) as u64,
                 _ => 0,
             };
-            sampled.push(Candidate {
-                score,
-                db,
-                key: key.clone(),
-            });
+            pool_insert(&mut self.memory.pool, Candidate { score, db, key });
         }
-        for c in sampled {
-            pool_insert(&mut self.memory.pool, c);
+    }
+
+    /// Up to `n` random keys of `db` that the policy may evict (any key, or only volatile
+    /// ones), each still present. They come from the database's reservoir: a uniform random
+    /// sample of its candidates, in random order, taken in one pass over the table and
+    /// refilled when used up. A hash table offers no random access here, and one pass per
+    /// reservoir (rather than one per draw) keeps eviction cheap in big keyspaces; the
+    /// scores are read when the keys are drawn, so they are current.
+    fn draw_keys(&mut self, db: usize, all: bool, n: usize) -> Vec<Vec<u8>> {
+        if self.memory.reservoirs.len() < self.dbs.len() {
+            self.memory
+                .reservoirs
+                .resize_with(self.dbs.len(), Reservoir::default);
         }
+        let mut out = Vec::with_capacity(n);
+        let mut refilled = false;
+        while out.len() < n {
+            let r = &mut self.memory.reservoirs[db];
+            if r.all != all {
+                let dropped = reservoir_bytes(&r.keys);
+                self.memory.not_counted = self.memory.not_counted.saturating_sub(dropped);
+                r.keys = Vec::new();
+                r.all = all;
+            }
+            let Some(key) = r.keys.pop() else {
+                if refilled {
+                    break;
+                }
+                refilled = true;
+                let keys = fill_reservoir(&self.dbs[db], all, &mut self.memory.rng);
+                self.memory.not_counted += reservoir_bytes(&keys);
+                self.memory.reservoirs[db].keys = keys;
+                continue;
+            };
+            let popped = key.capacity() as u64;
+            self.memory.not_counted = self.memory.not_counted.saturating_sub(popped);
+            if self.memory.reservoirs[db].keys.is_empty() {
+                // The emptied reservoir's own array goes with it.
+                let r = &mut self.memory.reservoirs[db];
+                let array = (r.keys.capacity() * std::mem::size_of::<Vec<u8>>()) as u64;
+                self.memory.not_counted = self.memory.not_counted.saturating_sub(array);
+                r.keys = Vec::new();
+            }
+            let usable = self.dbs[db]
+                .peek(&key)
+                .is_some_and(|e| all || e.expire_at.is_some());
+            if usable && !out.contains(&key) {
+                out.push(key);
+            }
+        }
+        out
     }
 
     /// Whether a command line may grow memory, and so is refused when memory is over
@@ -436,6 +486,55 @@ fn pool_insert(pool: &mut [Option<Candidate>; POOL_SIZE], c: Candidate) {
     }
 }
 
+/// Keys one pass over a database puts in its reservoir, at most; fewer when keys are long, so
+/// that a reservoir takes about [`RESERVOIR_BYTES`] (names and slots): it is real memory, and
+/// kept this small it stays within what Redis's own tests allow over maxmemory.
+const RESERVOIR: usize = 1024;
+const RESERVOIR_BYTES: usize = 2048;
+
+/// The most keys sampled per database for the pool (maxmemory-samples is bounded by this).
+const MAX_SAMPLES: usize = 1024;
+
+/// Keys drawn at random from one database for eviction, and whether they were drawn among
+/// every key or only the volatile ones.
+#[derive(Default)]
+pub(crate) struct Reservoir {
+    all: bool,
+    keys: Vec<Vec<u8>>,
+}
+
+/// Bytes a reservoir's array and keys hold.
+fn reservoir_bytes(keys: &Vec<Vec<u8>>) -> u64 {
+    let array = keys.capacity() * std::mem::size_of::<Vec<u8>>();
+    (array + keys.iter().map(Vec::capacity).sum::<usize>()) as u64
+}
+
+/// A uniform random sample of up to [`RESERVOIR`] candidates of `db`, in random order
+/// (reservoir sampling in one pass, then a shuffle).
+fn fill_reservoir(db: &crate::db::Db, all: bool, rng: &mut Rng) -> Vec<Vec<u8>> {
+    let candidates = || db.iter().filter(move |(_, e)| all || e.expire_at.is_some());
+    let (count, bytes) = candidates().fold((0usize, 0usize), |(n, b), (k, _)| (n + 1, b + k.len()));
+    let average = bytes.checked_div(count).unwrap_or(0) + std::mem::size_of::<Vec<u8>>();
+    let size = (RESERVOIR_BYTES / average).clamp(1, RESERVOIR);
+    let mut keys: Vec<Vec<u8>> = Vec::with_capacity(size.min(count));
+    for (seen, (k, _)) in candidates().enumerate() {
+        if keys.len() < size {
+            keys.push(k.clone());
+        } else {
+            // The n-th candidate replaces a kept one with probability size / n.
+            let j = rng.below(seen as u64 + 1) as usize;
+            if j < size {
+                keys[j] = k.clone();
+            }
+        }
+    }
+    for i in (1..keys.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        keys.swap(i, j);
+    }
+    keys
+}
+
 /// How many keys of `db` a policy may evict: all of them, or those with an expiry.
 fn candidates(db: &crate::db::Db, all: bool) -> usize {
     if all {
@@ -443,14 +542,6 @@ fn candidates(db: &crate::db::Db, all: bool) -> usize {
     } else {
         db.volatile_len()
     }
-}
-
-/// The `n`-th candidate of `db` in table order.
-fn nth_candidate(db: &crate::db::Db, all: bool, n: usize) -> Option<Vec<u8>> {
-    db.iter()
-        .filter(|(_, e)| all || e.expire_at.is_some())
-        .nth(n)
-        .map(|(k, _)| k.clone())
 }
 
 /// The estimate's bytes for one key and its value.
@@ -537,6 +628,51 @@ mod tests {
         COUNTER.store(3000, Relaxed);
         assert_eq!(run(&mut eng, c, "SET k v"), Reply::status("OK"));
         assert_eq!(eng.stats.peak_memory, 5000);
+    }
+
+    #[test]
+    fn draws_come_from_a_shuffled_reservoir_that_refills() {
+        use crate::testkit::{engine, run};
+        let (mut eng, c) = engine();
+        for i in 0..50 {
+            run(&mut eng, c, &format!("SET k{i} v"));
+        }
+        run(&mut eng, c, "EXPIRE k7 100");
+        assert_eq!(eng.draw_keys(0, false, 3), vec![b"k7".to_vec()]);
+        let mut seen = std::collections::BTreeSet::new();
+        for _ in 0..10 {
+            let keys = eng.draw_keys(0, true, 5);
+            assert_eq!(keys.len(), 5);
+            assert!(eng.memory.not_counted > 0 || seen.len() == 45);
+            seen.extend(keys);
+        }
+        // Every key once, in random order, and the emptied reservoir's bytes are given back.
+        assert_eq!(seen.len(), 50);
+        assert_eq!(eng.memory.not_counted, 0);
+        // Deleted keys are skipped; the next draws refill from what is there.
+        run(&mut eng, c, "DEL k1 k2");
+        let again = eng.draw_keys(0, true, 100);
+        assert_eq!(again.len(), 48);
+    }
+
+    #[test]
+    fn invalidations_of_evicted_keys_come_before_the_reply() {
+        use crate::testkit::{engine, run};
+        let (mut eng, c) = engine();
+        run(&mut eng, c, "HELLO 3");
+        run(&mut eng, c, "CLIENT TRACKING on");
+        run(&mut eng, c, "SETEX volatile-key 10000 x");
+        run(&mut eng, c, "GET volatile-key");
+        run(&mut eng, c, "CONFIG SET maxmemory-policy volatile-random");
+        run(&mut eng, c, "CONFIG SET maxmemory 1");
+        let argv: Vec<Vec<u8>> = vec![b"DBSIZE".to_vec()];
+        assert_eq!(eng.execute(c, &argv, 0), None);
+        let outbox = std::mem::take(&mut eng.clients.get_mut(&c).unwrap().outbox);
+        let push = Reply::Push(vec![
+            Reply::bulk("invalidate"),
+            Reply::Array(vec![Reply::bulk("volatile-key")]),
+        ]);
+        assert_eq!(outbox, vec![push, Reply::Integer(0)]);
     }
 
     #[test]

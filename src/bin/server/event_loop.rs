@@ -56,8 +56,9 @@ const READS_PER_TURN: usize = 16;
 /// Unsent output past which a connection's input is left unread until the client reads.
 const OUTPUT_PAUSE: usize = 64 * 1024 * 1024;
 
-/// Buffers larger than this are given back once empty.
-const KEEP_BUFFER: usize = 1024 * 1024;
+/// An input buffer larger than this is given back once empty (Redis trims a client's query
+/// buffer past 32 KB), so used_memory does not keep what one big request needed.
+const KEEP_INPUT: usize = 32 * 1024;
 
 /// An output buffer larger than this is given back once written: like Redis, which keeps a
 /// 16 KB reply buffer per client and frees the rest once sent, so memory that replies and
@@ -588,7 +589,7 @@ impl Server {
         if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
             if !conn.closing {
                 input.drain(..used);
-                if input.is_empty() && input.capacity() > KEEP_BUFFER {
+                if input.is_empty() && input.capacity() > KEEP_INPUT {
                     input = Vec::new();
                 }
                 conn.input = input;
