@@ -173,3 +173,91 @@ fn runaway_functions_end_at_load_and_at_call() {
     // The functions' state is made anew with every library loaded again.
     assert_eq!(run(&mut eng, c, &["FCALL", "one", "0"]), Reply::Integer(1));
 }
+
+/// A script that asks for more than the engine allocates at once fails with the reply Redis
+/// gives for Lua's own `not enough memory` (Redis's heap is bounded by the process's memory),
+/// and the engine keeps its data and runs the next script.
+#[test]
+fn a_script_past_the_memory_bound_fails_and_the_data_stays() {
+    let mut eng = Engine::new(EngineOptions::default());
+    eng.set_clock_us(Some(clock));
+    let c = eng.open_client(0);
+    run(
+        &mut eng,
+        c,
+        &["CONFIG", "SET", "busy-reply-threshold", "600000"],
+    );
+    run(&mut eng, c, &["SET", "k", "v"]);
+    let sha = |s: &str| redis_playground::scripting::sha1_hex(s.as_bytes());
+    for script in [
+        // string.rep past the bound: refused before it allocates.
+        "local s = string.rep('x', 1024 * 1024 * 1024 * 8) return #s",
+        "local s = string.rep('abc', 2^40) return #s",
+        "local ok, e = pcall(string.rep, 'x', 2^40) return string.rep('y', 2^40)",
+    ] {
+        let want = format!(
+            "ERR Error running script {}, not enough memory",
+            sha(script)
+        );
+        match run(&mut eng, c, &["EVAL", script, "0"]) {
+            Reply::Error(e) => assert_eq!(&*e, want, "{script}"),
+            other => panic!("{script}: {other:?}"),
+        }
+        assert_eq!(run(&mut eng, c, &["GET", "k"]), Reply::bulk("v"));
+        assert_eq!(
+            run(
+                &mut eng,
+                c,
+                &["EVAL", "return #string.rep('z', 1000000)", "0"]
+            ),
+            Reply::Integer(1_000_000)
+        );
+    }
+    // Garbage does not count: a script may make and drop far more than the limit.
+    assert_eq!(
+        run(
+            &mut eng,
+            c,
+            &[
+                "EVAL",
+                "for i = 1, 3000 do local s = i .. string.rep('x', 1000000) end return 1",
+                "0"
+            ]
+        ),
+        Reply::Integer(1)
+    );
+    // pcall catches it, as in C Lua.
+    let r = run(
+        &mut eng,
+        c,
+        &[
+            "EVAL",
+            "local ok, e = pcall(string.rep, 'x', 2^40) return {tostring(ok), e}",
+            "0",
+        ],
+    );
+    assert_eq!(
+        r,
+        Reply::Array(vec![Reply::bulk("false"), Reply::bulk("not enough memory")])
+    );
+    // A function hits the same limit, named as Redis names it.
+    run(
+        &mut eng,
+        c,
+        &[
+            "FUNCTION",
+            "LOAD",
+            "#!lua name=m\nredis.register_function('big', function() return string.rep('x', 2^40) end)",
+        ],
+    );
+    assert_eq!(
+        run(&mut eng, c, &["FCALL", "big", "0"]),
+        Reply::Error("ERR Error running script big, not enough memory".into())
+    );
+    // A script's own error of the same text stays a script error.
+    match run(&mut eng, c, &["EVAL", "error('not enough memory', 0)", "0"]) {
+        Reply::Error(e) => assert!(e.starts_with("ERR not enough memory script:"), "{e}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(run(&mut eng, c, &["GET", "k"]), Reply::bulk("v"));
+}

@@ -5,6 +5,8 @@
 -- register_function, log and the version.
 local real = _G
 local register = rawget(real, "__register_function")
+local heap_exhausted = rawget(real, "__heap_exhausted")
+local NO_MEMORY = "not enough memory"
 local api = rawget(real, "redis")
 local rawset_, rawget_, error_, type_, tostring_ = rawset, rawget, error, type, tostring
 local setmetatable_, getmetatable_, xpcall_, pcall_, select_ = setmetatable, getmetatable, xpcall, pcall, select
@@ -117,6 +119,8 @@ rawset_(real, "_G", env)
 -- As Redis's __redis__err__handler: the error becomes a table with the place it was raised
 -- (the frames of this sandbox stand in for Redis's C functions and are skipped).
 local function handler(err)
+  -- C Lua runs no handler for its own allocation failure: Redis reports the bare message.
+  if err == NO_MEMORY and heap_exhausted() then return err end
   local level = 2
   local i = getinfo(level, "nSl")
   if i and i.what == "C" then

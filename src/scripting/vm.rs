@@ -16,6 +16,22 @@ use crate::engine::{ClientId, Ctx, Engine};
 use crate::error::CmdResult;
 use crate::protocol::Reply;
 
+/// The largest single allocation a library function of the engine's makes for a script
+/// (`string.rep`). Redis's Lua has no limit of its own: the process's memory bounds it, and a
+/// script past it fails with Lua's `not enough memory` while the data stays. The engine must
+/// survive such a script, in the page too (a wasm32 memory cannot grow past 4 GB, and a tab
+/// holds much less). The interpreter's own count of its heap drifts upwards with garbage, so
+/// it cannot bound the whole heap; growth by many small allocations is bounded by time instead
+/// (`busy-reply-threshold`, SCRIPT KILL).
+pub const LUA_HEAP_LIMIT: usize = if cfg!(target_arch = "wasm32") {
+    256 << 20
+} else {
+    1 << 30
+};
+
+/// Lua's own error for an allocation past [`LUA_HEAP_LIMIT`].
+pub const LUA_NO_MEMORY: &str = "not enough memory";
+
 /// Instructions between two checks of the time budget (Redis's count hook period).
 const HOOK_PERIOD: i32 = 100_000;
 
@@ -37,6 +53,7 @@ struct Run {
     read_only: bool,
     /// `redis.set_repl`: where the script's writes propagate (AOF and replicas at first).
     repl: u8,
+
     started_us: u64,
     clock: Option<fn() -> u64>,
     limit_us: u64,
@@ -179,6 +196,7 @@ impl LuaVm {
         let string: Table = lua.global("string")?;
         lua.table_set_function(&string, "rep", string_rep)?;
         lua.register_function("loadstring", text_loadstring)?;
+        lua.register_function("__heap_exhausted", heap_exhausted)?;
 
         if functions {
             lua.register_function("__register_function", register_function)?;
@@ -448,6 +466,7 @@ impl LuaVm {
             })
         });
         RAND.with(|r| r.set(self.rand));
+        REFUSED_ALLOC.with(|r| r.set(false));
         self.set_hook(true);
         let runner = self.runner;
         let out = self.lua.call_function(&runner, &call_args);
@@ -472,6 +491,11 @@ impl LuaVm {
                 }
                 if run.as_ref().is_some_and(|r| r.killed) {
                     return Ok(Reply::Error(crate::error::script_killed(limit_ms, sha).0));
+                }
+                if matches!(e, LuaError::Memory) {
+                    return Ok(Reply::Error(
+                        crate::error::script_failed(sha, LUA_NO_MEMORY).0,
+                    ));
                 }
                 return Ok(super::script_error(
                     crate::error::CmdError::err(e).text(),
@@ -501,6 +525,10 @@ impl LuaVm {
             let msg = convert::to_bytes(state, value)
                 .map(|b| String::from_utf8_lossy(&b).into_owned())
                 .unwrap_or_else(|| "execution failure".into());
+            if msg == LUA_NO_MEMORY {
+                // What the failed script left is garbage now: the next one starts with room.
+                let _ = state.full_gc();
+            }
             return Ok(Reply::Error(crate::error::script_failed(sha, &msg).0));
         };
         let t = Table::from_gc_ref(t);
@@ -1175,11 +1203,29 @@ fn math_randomseed(state: &mut LuaState) -> LuaResult<u32> {
     Ok(0)
 }
 
-/// The longest string `string.rep` makes: the largest bulk string Redis can send
-/// (proto-max-bulk-len). It is the one library call that allocates what a number asks for.
-const MAX_REP: usize = 512 * 1024 * 1024;
+thread_local! {
+    /// Set when a library function refused an allocation the heap has no room for (before
+    /// making it, so the heap is not past its limit then).
+    static REFUSED_ALLOC: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
 
-/// `string.rep(s, n)`, bounded by [`MAX_REP`].
+/// The error of an allocation the heap has no room for, raised by a library function.
+pub(super) fn no_room() -> LuaError {
+    REFUSED_ALLOC.with(|r| r.set(true));
+    LuaError::Memory
+}
+
+/// `__heap_exhausted()`: whether a library function just refused an allocation (the sandbox's
+/// error handler asks, to tell Lua's own `not enough memory` from a script's error of the
+/// same text).
+fn heap_exhausted(state: &mut LuaState) -> LuaResult<u32> {
+    let refused = REFUSED_ALLOC.with(|r| r.replace(false));
+    state.push(Val::Bool(refused));
+    Ok(1)
+}
+
+/// `string.rep(s, n)`: a string longer than [`LUA_HEAP_LIMIT`] fails as an allocation past
+/// the process's memory does in Redis, before anything is allocated.
 fn string_rep(state: &mut LuaState) -> LuaResult<u32> {
     let s = arg(state, 0);
     let Some(bytes) = convert::to_bytes(state, s) else {
@@ -1207,8 +1253,8 @@ fn string_rep(state: &mut LuaState) -> LuaResult<u32> {
     };
     let count = if count.is_nan() { 0 } else { count as i32 };
     let count = usize::try_from(count).unwrap_or(0);
-    if bytes.len().saturating_mul(count) > MAX_REP {
-        return Err(rilua::runtime_error("not enough memory"));
+    if bytes.len().saturating_mul(count) > LUA_HEAP_LIMIT {
+        return Err(no_room());
     }
     push_bytes(state, &bytes.repeat(count));
     Ok(1)
