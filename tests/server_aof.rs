@@ -213,6 +213,37 @@ fn aof_files(dir: &Path) -> Vec<String> {
     names
 }
 
+/// A redis-server started on `dir`'s append-only files (with `extra` arguments) holds the
+/// data whose digest is `want`: the server and a connection to it. None without
+/// redis-server (a failure when REQUIRE_REDIS asks for the comparison).
+fn redis_server_loads(dir: &Path, want: &str, extra: &[&str]) -> Option<(RedisServer, Conn)> {
+    if redis_server_path().is_none() {
+        assert!(
+            std::env::var_os("REQUIRE_REDIS").is_none(),
+            "REQUIRE_REDIS is set"
+        );
+        return None;
+    }
+    let d = dir.to_str().expect("utf-8 path");
+    let mut args = vec![
+        "--dir",
+        d,
+        "--appendonly",
+        "yes",
+        "--enable-debug-command",
+        "yes",
+    ];
+    args.extend_from_slice(extra);
+    let theirs = RedisServer::start_with(&args).expect("redis-server loads the files");
+    let mut c = Conn::connect(theirs.port).expect("connect");
+    assert_eq!(
+        settled_digest(&mut c, want),
+        want,
+        "redis-server loaded the same data"
+    );
+    Some((theirs, c))
+}
+
 const AOF: &[&str] = &["--appendonly", "yes", "--appendfsync", "always"];
 
 #[test]
@@ -616,30 +647,9 @@ fn a_base_written_as_commands_loads_here_and_in_redis_server() {
         assert_eq!(digest(&mut c), want, "we load the base back");
         assert_eq!(call(&mut c, &["FUNCTION", "LIST", "WITHCODE"]), functions);
     }
-    if redis_server_path().is_none() {
-        assert!(
-            std::env::var_os("REQUIRE_REDIS").is_none(),
-            "REQUIRE_REDIS is set"
-        );
-        return;
+    if let Some((_theirs, mut c)) = redis_server_loads(&dir, &want, &[]) {
+        assert_eq!(call(&mut c, &["FUNCTION", "LIST", "WITHCODE"]), functions);
     }
-    let d = dir.to_str().expect("utf-8 path");
-    let theirs = RedisServer::start_with(&[
-        "--dir",
-        d,
-        "--appendonly",
-        "yes",
-        "--enable-debug-command",
-        "yes",
-    ])
-    .expect("redis-server loads the base");
-    let mut c = Conn::connect(theirs.port).expect("connect");
-    assert_eq!(
-        settled_digest(&mut c, &want),
-        want,
-        "redis-server loaded the same data"
-    );
-    assert_eq!(call(&mut c, &["FUNCTION", "LIST", "WITHCODE"]), functions);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -673,29 +683,7 @@ fn bgrewriteaof_with_appendonly_off_writes_a_base_as_redis_does() {
     );
     let want = digest(&mut c);
     s.kill();
-    if redis_server_path().is_none() {
-        assert!(
-            std::env::var_os("REQUIRE_REDIS").is_none(),
-            "REQUIRE_REDIS is set"
-        );
-        return;
-    }
-    let d = dir.to_str().expect("utf-8 path");
-    let theirs = RedisServer::start_with(&[
-        "--dir",
-        d,
-        "--appendonly",
-        "yes",
-        "--enable-debug-command",
-        "yes",
-    ])
-    .expect("redis-server loads the base");
-    let mut c = Conn::connect(theirs.port).expect("connect");
-    assert_eq!(
-        settled_digest(&mut c, &want),
-        want,
-        "redis-server loaded the same data"
-    );
+    redis_server_loads(&dir, &want, &[]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -734,30 +722,6 @@ fn approximate_stream_trims_load_back_exactly() {
     let s = Server::start(&dir, AOF);
     assert_eq!(digest(&mut s.conn()), want, "we load the trims back");
     drop(s);
-    if redis_server_path().is_none() {
-        assert!(
-            std::env::var_os("REQUIRE_REDIS").is_none(),
-            "REQUIRE_REDIS is set"
-        );
-        return;
-    }
-    let d = dir.to_str().expect("utf-8 path");
-    let theirs = RedisServer::start_with(&[
-        "--dir",
-        d,
-        "--appendonly",
-        "yes",
-        "--enable-debug-command",
-        "yes",
-        "--stream-node-max-entries",
-        "4",
-    ])
-    .expect("redis-server loads the file");
-    let mut c = Conn::connect(theirs.port).expect("connect");
-    assert_eq!(
-        settled_digest(&mut c, &want),
-        want,
-        "redis-server loaded the same data"
-    );
+    redis_server_loads(&dir, &want, &["--stream-node-max-entries", "4"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
