@@ -1,18 +1,21 @@
-//! MIGRATE from the native server to real redis-servers, side by side with a real redis-server
-//! doing the same: every reply byte for byte, and what the targets hold afterwards (TTLs kept,
-//! databases selected, COPY and REPLACE, the target's errors, AUTH and AUTH2, a cached
-//! connection the target closed, an unreachable target).
+//! MIGRATE both ways: from the native server to real redis-servers, and from a real
+//! redis-server to native servers, side by side with real redis-servers on both ends: every
+//! reply byte for byte, and what the targets hold afterwards (TTLs kept, databases selected,
+//! COPY and REPLACE, the target's errors, AUTH and AUTH2, a cached connection the target
+//! closed, an unreachable target).
 
 mod common;
 
 use common::{argv, Conn, OurServer, RedisServer};
 
-/// A source server and two target servers of its own (fresh, so both sides start equal).
+/// A source server and two target servers of its own (fresh, so both sides start equal); the
+/// second target wants a password.
 struct Setup {
     source: Conn,
-    target: RedisServer,
-    secured: RedisServer,
-    _source_server: Box<dyn std::any::Any>,
+    target_port: u16,
+    secured_port: u16,
+    /// The servers' processes, stopped when the setup goes.
+    _servers: Vec<Box<dyn std::any::Any>>,
 }
 
 fn call(c: &mut Conn, words: &[&str]) -> String {
@@ -21,10 +24,10 @@ fn call(c: &mut Conn, words: &[&str]) -> String {
 
 /// Runs the scenario against `s`; every reply, and what the targets hold, in order.
 fn scenario(s: &mut Setup) -> Vec<String> {
-    let t = s.target.port.to_string();
-    let sec = s.secured.port.to_string();
+    let t = s.target_port.to_string();
+    let sec = s.secured_port.to_string();
     let src = &mut s.source;
-    let mut target = Conn::connect(s.target.port).expect("target");
+    let mut target = Conn::connect(s.target_port).expect("target");
     let mut out = Vec::new();
     let mut step = |c: &mut Conn, words: &[&str]| {
         // The targets' ports differ between the two runs: named, not numbered.
@@ -190,7 +193,7 @@ fn scenario(s: &mut Setup) -> Vec<String> {
             },
         ],
     );
-    let mut secured = Conn::connect(s.secured.port).expect("secured");
+    let mut secured = Conn::connect(s.secured_port).expect("secured");
     step(&mut secured, &["AUTH", "secret"]);
     step(&mut secured, &["MGET", "c"]);
     step(&mut secured, &["SELECT", "1"]);
@@ -198,16 +201,35 @@ fn scenario(s: &mut Setup) -> Vec<String> {
     out
 }
 
-fn setup(source_port: u16, source: Box<dyn std::any::Any>) -> Option<Setup> {
-    let secured = RedisServer::start()?;
-    let mut c = Conn::connect(secured.port).expect("secured");
+/// A target server: a real redis-server, or a native one (`ours`).
+fn target(ours: bool) -> Option<(u16, Box<dyn std::any::Any>)> {
+    if ours {
+        let s = OurServer::start(&["--save", "", "--appendonly", "no", "--daemonize", "no"]);
+        Some((s.port, Box::new(s)))
+    } else {
+        let s = RedisServer::start()?;
+        Some((s.port, Box::new(s)))
+    }
+}
+
+fn setup(source_port: u16, source: Box<dyn std::any::Any>, our_targets: bool) -> Option<Setup> {
+    let (secured_port, secured) = target(our_targets)?;
+    let mut c = Conn::connect(secured_port).expect("secured");
     call(&mut c, &["CONFIG", "SET", "requirepass", "secret"]);
+    let (target_port, plain) = target(our_targets)?;
     Some(Setup {
         source: Conn::connect(source_port).expect("source"),
-        target: RedisServer::start()?,
-        secured,
-        _source_server: source,
+        target_port,
+        secured_port,
+        _servers: vec![source, secured, plain],
     })
+}
+
+fn same(got: &[String], want: &[String]) {
+    for (g, w) in got.iter().zip(want) {
+        assert_eq!(g, w);
+    }
+    assert_eq!(got.len(), want.len());
 }
 
 #[test]
@@ -217,16 +239,20 @@ fn migrate_answers_and_moves_as_redis_does() {
         return;
     };
     let real_port = real.port;
-    let Some(mut theirs) = setup(real_port, Box::new(real)) else {
+    let Some(mut theirs) = setup(real_port, Box::new(real), false) else {
         return;
     };
     let want = scenario(&mut theirs);
+    drop(theirs);
+    // From the native server to redis-servers.
     let ours = OurServer::start(&["--save", "", "--appendonly", "no", "--daemonize", "no"]);
     let port = ours.port;
-    let mut mine = setup(port, Box::new(ours)).expect("targets");
-    let got = scenario(&mut mine);
-    for (g, w) in got.iter().zip(&want) {
-        assert_eq!(g, w);
-    }
-    assert_eq!(got.len(), want.len());
+    let mut mine = setup(port, Box::new(ours), false).expect("targets");
+    same(&scenario(&mut mine), &want);
+    drop(mine);
+    // From a redis-server to native servers.
+    let real = RedisServer::start().expect("redis-server");
+    let real_port = real.port;
+    let mut reverse = setup(real_port, Box::new(real), true).expect("targets");
+    same(&scenario(&mut reverse), &want);
 }
