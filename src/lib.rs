@@ -19,6 +19,7 @@
 //! - [`memory`]: a model of Redis's allocations, for MEMORY USAGE.
 //! - [`util`]: Redis's number parsing and formatting rules, glob matching.
 
+pub mod aof;
 pub mod commands;
 pub mod config;
 pub mod connection;

@@ -14,9 +14,8 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use redis_playground::aof::{manifest_text, parse_manifest, read_aof, AofRead, ManifestFile};
 use redis_playground::engine::propagate::{StreamEncoder, TO_AOF};
-use redis_playground::protocol::inline::split_args;
-use redis_playground::protocol::resp::parse_request;
 use redis_playground::Engine;
 
 /// `appendfsync`.
@@ -48,57 +47,6 @@ impl AofPath {
     fn manifest(&self) -> PathBuf {
         self.dir.join(format!("{}.manifest", self.name))
     }
-}
-
-/// One line of the manifest.
-#[derive(Clone, Debug, PartialEq, Eq)]
-struct ManifestFile {
-    name: String,
-    seq: u64,
-    kind: u8,
-}
-
-fn parse_manifest(text: &str) -> Result<Vec<ManifestFile>, String> {
-    let mut files = Vec::new();
-    for line in text.lines() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let words = split_args(line.as_bytes()).map_err(|_| "Invalid AOF manifest file format")?;
-        let mut name = None;
-        let mut seq = None;
-        let mut kind = None;
-        for pair in words.chunks(2) {
-            let [k, v] = pair else {
-                return Err("Invalid AOF manifest file format".into());
-            };
-            let v = String::from_utf8_lossy(v).into_owned();
-            match k.as_slice() {
-                b"file" => name = Some(v),
-                b"seq" => seq = v.parse::<u64>().ok(),
-                b"type" => kind = v.bytes().next(),
-                _ => {}
-            }
-        }
-        match (name, seq, kind) {
-            (Some(name), Some(seq), Some(kind @ (b'b' | b'h' | b'i'))) => {
-                if name.contains('/') {
-                    return Err("File can't be a path, just a filename".into());
-                }
-                files.push(ManifestFile { name, seq, kind })
-            }
-            _ => return Err("Invalid AOF manifest file format".into()),
-        }
-    }
-    Ok(files)
-}
-
-fn manifest_text(files: &[ManifestFile]) -> String {
-    files
-        .iter()
-        .map(|f| format!("file {} seq {} type {}\n", f.name, f.seq, f.kind as char))
-        .collect()
 }
 
 /// Writes `bytes` to `path` atomically: a temporary file in the same directory, synced, then
@@ -468,48 +416,17 @@ fn replay(
              then use ./redis-check-aof --fix <filename.manifest>"
         )
     };
-    let mut at = 0;
-    let mut in_multi_since = None;
-    while at < bytes.len() {
-        if bytes[at] == b'#' {
-            // An annotation (aof-timestamp-enabled writes `#TS:<unix time>`): skipped.
-            match bytes[at..].iter().position(|&b| b == b'\n') {
-                Some(end) => {
-                    at += end + 1;
-                    continue;
-                }
-                None => break,
-            }
+    let (at, in_multi_since) = match read_aof(engine, client, &bytes, now_ms) {
+        AofRead::Complete => return Ok(true),
+        AofRead::Bad => return Err(bad()),
+        AofRead::UnknownCommand(cmd) => {
+            return Err(format!(
+                "Unknown command '{}' reading the append only file {name}",
+                String::from_utf8_lossy(&cmd)
+            ))
         }
-        if bytes[at] != b'*' {
-            return Err(bad());
-        }
-        match parse_request(&bytes[at..]) {
-            Ok(Some((argv, used))) => {
-                if argv.is_empty() {
-                    return Err(bad());
-                }
-                if redis_playground::commands::find(&argv[0]).is_none() {
-                    return Err(format!(
-                        "Unknown command '{}' reading the append only file {name}",
-                        String::from_utf8_lossy(&argv[0])
-                    ));
-                }
-                if argv[0].eq_ignore_ascii_case(b"multi") {
-                    in_multi_since = Some(at);
-                } else if argv[0].eq_ignore_ascii_case(b"exec") {
-                    in_multi_since = None;
-                }
-                engine.execute(client, &argv, now_ms);
-                at += used;
-            }
-            Ok(None) => break,
-            Err(_) => return Err(bad()),
-        }
-    }
-    if at >= bytes.len() && in_multi_since.is_none() {
-        return Ok(true);
-    }
+        AofRead::Cut { at, multi_since } => (at, multi_since),
+    };
     // The file ends inside a command, or inside a transaction whose EXEC never came: the
     // transaction goes whole, and the file is cut there when aof-load-truncated allows.
     let keep = match in_multi_since {
