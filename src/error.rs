@@ -1084,3 +1084,13 @@ pub fn migrate_target(error_line: &[u8]) -> CmdError {
 pub const CLUSTER_DISABLED: CmdError = CmdError(Cow::Borrowed(
     "ERR This instance has cluster support disabled",
 ));
+
+/// A command without the `stale` flag on a replica whose link is down while
+/// `replica-serve-stale-data` is `no`.
+pub const MASTERDOWN: CmdError = CmdError(Cow::Borrowed(
+    "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
+));
+/// A script with flags but not `allow-stale`, reaching the run on a stale replica.
+pub const MASTERDOWN_SCRIPT: CmdError = CmdError(Cow::Borrowed(
+    "MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.",
+));

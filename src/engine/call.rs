@@ -7,7 +7,7 @@
 
 use super::blocking::Block;
 use super::{ClientId, Ctx, Engine, ReplyMode};
-use crate::commands::{self, Command, FAST, NO_AUTH, NO_MULTI, PROTECTED, READONLY, WRITE};
+use crate::commands::{self, Command, FAST, NO_AUTH, NO_MULTI, PROTECTED, READONLY, STALE, WRITE};
 use crate::error::{self, CmdError};
 use crate::protocol::Reply;
 use crate::types::acl::Denied;
@@ -241,6 +241,23 @@ impl Engine {
         if monitor && (cmd.spec.may_replicate() || cmd.spec.has(READONLY)) {
             // A monitor is a replica to Redis, and replicas may not use the keyspace.
             return refuse(error::MONITOR_KEYSPACE);
+        }
+        if self.serves_no_stale_data() {
+            // A script that declared its flags runs on a stale replica only with `allow-stale`;
+            // EXEC only when every queued command may.
+            let stale_ok = match self.scripts.declared_flags(cmd.full_name, argv) {
+                Some(f) if !f.compat => f.allow_stale,
+                _ => cmd.spec.has(STALE),
+            };
+            let queued_deny = cmd.full_name == "exec"
+                && self.clients.get(&client).is_some_and(|c| {
+                    c.multi
+                        .as_ref()
+                        .is_some_and(|q| q.iter().any(|(c, _)| !c.spec.has(STALE)))
+                });
+            if !stale_ok || queued_deny {
+                return refuse(error::MASTERDOWN);
+            }
         }
         if let Some(eval) = self.scripts.busy() {
             // A script runs past busy-reply-threshold: only the few commands that can end

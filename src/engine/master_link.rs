@@ -641,6 +641,16 @@ impl Engine {
             .is_some_and(|l| l.client == Some(client))
     }
 
+    /// A replica whose link to its primary is not up while `replica-serve-stale-data` is
+    /// `no`: only commands flagged `stale` run (others get MASTERDOWN).
+    pub fn serves_no_stale_data(&self) -> bool {
+        self.repl
+            .link
+            .as_ref()
+            .is_some_and(|l| !matches!(l.state, LinkState::Connected))
+            && self.config.get_named("replica-serve-stale-data") == "no"
+    }
+
     /// ROLE's state of the link.
     pub fn link_state_name(&self) -> &'static str {
         match self.repl.link.as_ref().map(|l| &l.state) {

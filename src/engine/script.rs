@@ -3,7 +3,7 @@
 
 use super::call::Via;
 use super::{ClientId, Engine};
-use crate::commands::{MAY_REPLICATE, NOSCRIPT, WRITE};
+use crate::commands::{MAY_REPLICATE, NOSCRIPT, STALE, WRITE};
 use crate::protocol::resp::parse_reply;
 use crate::protocol::Reply;
 
@@ -37,6 +37,11 @@ impl Engine {
         if cmd.spec.has(NOSCRIPT) && !self.script_disable_deny {
             return Err(
                 self.script_refused(Some(cmd), "This Redis command is not allowed from script")
+            );
+        }
+        if self.serves_no_stale_data() && !cmd.spec.has(STALE) {
+            return Err(
+                self.script_refused(Some(cmd), "Can not execute the command on a stale replica")
             );
         }
         if let Err(denied) = self.acl_check(client, cmd, argv) {

@@ -277,6 +277,9 @@ pub fn fcall(ctx: &mut Ctx, argv: &[Vec<u8>], ro: bool) -> CmdResult {
         return Err(error::NUMKEYS_NEGATIVE);
     }
     let numkeys = numkeys as usize;
+    if ctx.eng.serves_no_stale_data() && !flags.allow_stale {
+        return Err(error::MASTERDOWN_SCRIPT);
+    }
     if !flags.no_writes && ro {
         return Err(error::SCRIPT_WRITE_IN_RO);
     }

@@ -259,6 +259,16 @@ pub fn run(ctx: &mut Ctx, sha: &str, argv: &[Vec<u8>], numkeys: usize, ro: bool)
         return Err(crate::error::NOSCRIPT);
     };
     let flags = script.flags;
+    if ctx.eng.serves_no_stale_data() {
+        // A script without flags (EVAL's compatibility mode) passed the command's own check,
+        // as EVAL may run on a stale replica: it is refused here.
+        if flags.compat {
+            return Err(crate::error::MASTERDOWN);
+        }
+        if !flags.allow_stale {
+            return Err(crate::error::MASTERDOWN_SCRIPT);
+        }
+    }
     if !flags.compat && !flags.no_writes && ro {
         return Err(crate::error::SCRIPT_WRITE_IN_RO);
     }
