@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 
 use redis_playground::config::{self, Config};
 use redis_playground::protocol::inline::split_args;
+use redis_playground::protocol::render::quote;
 
 /// The version redis-server names in its errors.
 pub const REDIS_VERSION: &str = "7.0.15";
@@ -124,35 +125,13 @@ pub fn command_line(args: &[String]) -> CommandLine {
                 has_value = true;
             }
         } else {
-            out.options.push_str(&quoted(arg.as_bytes()));
+            out.options.push_str(&quote(arg.as_bytes()));
             out.options.push(' ');
             has_value = true;
         }
         j += 1;
     }
     out
-}
-
-/// A value as redis-server quotes it into a config line: in double quotes, with `\\`, `\"`,
-/// control characters and bytes outside printable ASCII escaped.
-pub fn quoted(raw: &[u8]) -> String {
-    let mut s = String::with_capacity(raw.len() + 2);
-    s.push('"');
-    for &c in raw {
-        match c {
-            b'\\' => s.push_str("\\\\"),
-            b'"' => s.push_str("\\\""),
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            7 => s.push_str("\\a"),
-            8 => s.push_str("\\b"),
-            c if c.is_ascii_graphic() || c == b' ' => s.push(c as char),
-            c => s.push_str(&format!("\\x{c:02x}")),
-        }
-    }
-    s.push('"');
-    s
 }
 
 /// Reads every line, checking each parameter's value on `check` (which ends up holding what
