@@ -47,6 +47,27 @@ fn converge(a: &mut Conn, b: &mut Conn, what: &str) {
     assert!(same, "{what}: digests differ: {:?}", last);
 }
 
+/// Cuts the link between primary `p` and replica `r` (from the replica's side, or from the
+/// primary's), writes round `round`, and waits for the replica to come back with a partial
+/// resync (the primary's `sync_partial_ok` one higher) and to hold the same data.
+fn partial_resync(p: &mut Conn, r: &mut Conn, from_primary: bool, round: u32, what: &str) {
+    let partial_ok = |c: &mut Conn| -> u64 {
+        info_field(c, "stats", "sync_partial_ok")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    let before = partial_ok(p);
+    let killed = if from_primary {
+        call(p, &["CLIENT", "KILL", "TYPE", "replica"])
+    } else {
+        call(r, &["CLIENT", "KILL", "TYPE", "master"])
+    };
+    assert_eq!(killed, ":1\r\n", "{what}");
+    workload(p, round);
+    assert!(eventually(20, || partial_ok(p) == before + 1), "{what}");
+    converge(p, r, what);
+}
+
 /// Writes of every type, on several databases, with expiries, transactions and scripts.
 fn workload(c: &mut Conn, round: u32) {
     let r = round.to_string();
@@ -217,15 +238,11 @@ fn real_replica_of_our_primary() {
     // Cut the link: the replica comes back with PSYNC and gets only what it missed. (Its
     // first PSYNC, with the history it had as a primary, was refused: that counted once.)
     let partial_err = info_field(&mut p, "stats", "sync_partial_err");
+    partial_resync(&mut p, &mut r, false, 9, "after the partial resync");
     assert_eq!(
-        call(&mut r, &["CLIENT", "KILL", "TYPE", "master"]),
-        ":1\r\n"
+        info_field(&mut p, "stats", "sync_partial_ok").as_deref(),
+        Some("1")
     );
-    workload(&mut p, 9);
-    assert!(eventually(20, || {
-        info_field(&mut p, "stats", "sync_partial_ok").as_deref() == Some("1")
-    }));
-    converge(&mut p, &mut r, "after the partial resync");
     assert_eq!(
         info_field(&mut p, "stats", "sync_full").as_deref(),
         Some("1")
@@ -342,30 +359,21 @@ fn our_replica_of_real_primary(diskless: bool) {
 
     // Cut the link from our side: PSYNC brings only what was missed.
     let full = info_field(&mut p, "stats", "sync_full");
-    let partial: u64 = info_field(&mut p, "stats", "sync_partial_ok")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    assert_eq!(
-        call(&mut r, &["CLIENT", "KILL", "TYPE", "master"]),
-        ":1\r\n"
+    partial_resync(
+        &mut p,
+        &mut r,
+        false,
+        7,
+        "after a partial resync (our side cut)",
     );
-    workload(&mut p, 7);
-    assert!(eventually(20, || {
-        info_field(&mut p, "stats", "sync_partial_ok").and_then(|v| v.parse().ok())
-            == Some(partial + 1)
-    }));
-    converge(&mut p, &mut r, "after a partial resync (our side cut)");
     // ... and from the primary's side.
-    assert_eq!(
-        call(&mut p, &["CLIENT", "KILL", "TYPE", "replica"]),
-        ":1\r\n"
+    partial_resync(
+        &mut p,
+        &mut r,
+        true,
+        8,
+        "after a partial resync (their side cut)",
     );
-    workload(&mut p, 8);
-    assert!(eventually(20, || {
-        info_field(&mut p, "stats", "sync_partial_ok").and_then(|v| v.parse().ok())
-            == Some(partial + 2)
-    }));
-    converge(&mut p, &mut r, "after a partial resync (their side cut)");
     assert_eq!(info_field(&mut p, "stats", "sync_full"), full);
     assert!(eventually(10, || {
         info_field(&mut r, "replication", "slave_repl_offset")
@@ -442,15 +450,11 @@ fn chain_of_our_servers() {
         None
     };
 
+    partial_resync(&mut p, &mut m, false, 3, "after the partial resync");
     assert_eq!(
-        call(&mut m, &["CLIENT", "KILL", "TYPE", "master"]),
-        ":1\r\n"
+        info_field(&mut p, "stats", "sync_partial_ok").as_deref(),
+        Some("1")
     );
-    workload(&mut p, 3);
-    assert!(eventually(20, || {
-        info_field(&mut p, "stats", "sync_partial_ok").as_deref() == Some("1")
-    }));
-    converge(&mut p, &mut m, "after the partial resync");
     assert_eq!(
         info_field(&mut p, "stats", "sync_full").as_deref(),
         Some("1")
