@@ -441,24 +441,7 @@ fn aof_directories_interchange_with_redis_server() {
         s.kill();
         d
     };
-    let d = dir.to_str().expect("utf-8 path");
-    let args = [
-        "--dir",
-        d,
-        "--appendonly",
-        "yes",
-        "--enable-debug-command",
-        "yes",
-    ];
-    {
-        let theirs = RedisServer::start_with(&args).expect("redis-server loads our AOF");
-        let mut c = Conn::connect(theirs.port).expect("connect");
-        assert_eq!(
-            settled_digest(&mut c, &want),
-            want,
-            "redis-server loaded the same data"
-        );
-    }
+    redis_server_loads(&dir, &want, &[]);
     // redis-server → ours.
     let dir2 = scratch_dir("aof-from-redis");
     let d2 = dir2.to_str().expect("utf-8 path");
