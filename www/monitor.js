@@ -11,6 +11,8 @@
 // (`redis-cli -p 6380 ...` once that is another server than the first). Output is text
 // (textContent) only.
 
+import { humanBytes } from "./terminal.js";
+
 const STAT_EVERY_MS = 1000;  // redis-cli's default interval
 const STAT_KEEP = 60;        // lines of --stat kept on screen
 const LATENCY_MS = 1000;     // how long --latency samples
@@ -33,16 +35,6 @@ const TYPES = [
 
 const pad = (s, n) => (s.length >= n ? s : s + " ".repeat(n - s.length));
 const padLeft = (s, n) => (s.length >= n ? s : " ".repeat(n - s.length) + s);
-
-/** A byte count as redis-cli's bytesToHuman prints it: 512B, 1.50K, 2.00M, 3.00G. */
-export function bytesToHuman(n) {
-  const sign = n < 0 ? "-" : "";
-  const a = Math.abs(n);
-  if (a < 1024) return `${sign}${a}B`;
-  if (a < 1024 ** 2) return `${sign}${(a / 1024).toFixed(2)}K`;
-  if (a < 1024 ** 3) return `${sign}${(a / 1024 ** 2).toFixed(2)}M`;
-  return `${sign}${(a / 1024 ** 3).toFixed(2)}G`;
-}
 
 /** A key quoted as redis-cli quotes it (sdscatrepr): "a\"b\n\x01". */
 export function repr(s) {
@@ -94,7 +86,7 @@ export function statLine(info, prev) {
   }
   const requests = num("total_commands_processed");
   let line = pad(String(keys), 11);
-  line += pad(bytesToHuman(num("used_memory")), 8);
+  line += pad(humanBytes(num("used_memory")), 8);
   line += " " + pad(String(num("connected_clients")), 8);
   line += pad(String(num("blocked_clients")), 8);
   line += pad(`${requests} (+${prev === 0 ? 0 : requests - prev})`, 19);
