@@ -98,16 +98,16 @@ impl Ctx<'_> {
         &mut self.eng.dbs[self.db]
     }
 
-    /// The calling client.
     /// Whether the running command must be obeyed as it was written, as Redis obeys its AOF
-    /// and its primary: it was checked once already (the AOF loader's client).
+    /// and its primary (mustObeyClient): it was checked once already, where it first ran.
     pub fn must_obey(&self) -> bool {
         self.eng
             .clients
             .get(&self.client)
-            .is_some_and(|c| c.replaying)
+            .is_some_and(|c| c.replaying || c.link == super::clients::LinkRole::Master)
     }
 
+    /// The calling client.
     pub fn client(&mut self) -> &mut Client {
         self.eng
             .clients
