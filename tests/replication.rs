@@ -92,7 +92,9 @@ fn workload(c: &mut Conn, round: u32) {
         vec!["ZINCRBY", "z", "2", "one"],
         vec!["XADD", "st", "*", "f", &r],
         // Propagated as `MAXLEN = <length> LIMIT 100`, which a replica obeys as Redis does.
-        vec!["XADD", "st", "MAXLEN", "~", "1", "LIMIT", "100", "*", "g", &r],
+        vec![
+            "XADD", "st", "MAXLEN", "~", "1", "LIMIT", "100", "*", "g", &r,
+        ],
         vec!["PFADD", "hll", "a", "b", "c", &r],
         vec!["SETBIT", "bits", "77", "1"],
         vec!["GEOADD", "geo", "13.361389", "38.115556", "Palermo"],
