@@ -818,8 +818,14 @@ export class Shell {
   }
 
   /** The server changed (the tab that ran it closed, another tab took over with the last saved
-   * data): every screen gets a new client, and says so. */
+   * data; or it crashed and started again from the stored data): every screen gets a new
+   * client, and says so. */
   serverChanged(welcome) {
+    const crashed = welcome.crash != null && welcome.crash.at !== this.crashSeen;
+    if (crashed) this.crashSeen = welcome.crash.at;
+    const why = crashed
+      ? "(the server crashed and started again with the data stored before the crash: this client reconnected)"
+      : "(the tab that ran the server was closed: this client reconnected to the server another tab now runs, which loaded the last saved data)";
     this.byClient.clear();
     for (const st of welcome.servers ?? []) this.applyStatus(st.status);
     this.setServers(welcome.servers ?? this.servers);
@@ -827,7 +833,7 @@ export class Shell {
       s.client = null;
       s.setBlocked(false);
       this.connectScreen(s);
-      s.note("(the tab that ran the server was closed: this client reconnected to the server another tab now runs, which loaded the last saved data)");
+      s.note(why);
     }
     this.el.dataset.server = welcome.server;
     this.applyStatus(welcome.status);
@@ -1193,6 +1199,8 @@ export async function createPlayground(root, options = {}) {
   });
   if (readAlong) shell.el.dataset.readalong = "true";
   shell.el.dataset.mode = server.mode;
+  // A crash before this page came is not news to it.
+  shell.crashSeen = welcome.crash?.at;
   for (const st of welcome.servers ?? []) shell.applyStatus(st.status);
   shell.applyStatus(welcome.status);
   // The server stores what is pending when a page is hidden or left (it also does so within a
