@@ -447,8 +447,11 @@ class Host {
   }
 
   async start() {
+    // The engine loads (fetched and compiled) while this worker waits for its predecessor.
+    const engine = loadEngine();
+    engine.catch(() => {});
     if (this.namespace !== null) await holdLock(`${PREFIX}:server:${this.namespace}`);
-    this.Playground = await loadEngine();
+    this.Playground = await engine;
     this.list = this.namespace !== null ? new ServerListStore(this.namespace) : new MemoryServerList();
     let stored = null;
     try {
