@@ -4,7 +4,8 @@
 //! Pure data, no I/O: [`Msg`] is one message, typed; [`Msg::encode`] writes the exact bytes a
 //! Redis 7.0 node writes for it, and [`Msg::decode`] reads one whole message, refusing what a
 //! Redis 7.0 node refuses (with a [`BusError`] saying why). [`Framer`] cuts a byte stream into
-//! whole messages, as a node's read handler does.
+//! whole messages, as a node's read handler does. [`gossip`] holds the rules of gossip, failure
+//! detection and failover elections that need no cluster state beyond what the caller passes.
 //!
 //! # The wire format
 //! Every message starts with a fixed 2,256-byte header ([`HEADER_LEN`]), laid out as Redis's C
@@ -39,6 +40,7 @@
 //! disagrees with its type.
 
 mod frame;
+pub mod gossip;
 
 pub use frame::{Framer, DEFAULT_MAX_MSG_LEN};
 
