@@ -3,8 +3,10 @@
 //! real node is told to MEET them, connects to our bus port, and we decode what it sends,
 //! answer with PONGs we encode, and watch it list our nodes as connected. Then we claim one of
 //! its slots with a stale epoch (it answers with an UPDATE), send FAILs and an UPDATE of our
-//! own and watch its reaction, and finally re-encode every message it sent and compare the
-//! bytes. Skipped without redis-server unless REQUIRE_REDIS is set.
+//! own and watch its reaction, make one of our nodes its replica (PUBLISH both ways, SPUBLISH
+//! to the shard, a vote for a forced failover, MFSTART's paused PING), and finally re-encode
+//! every message it sent and compare the bytes. Skipped without redis-server unless
+//! REQUIRE_REDIS is set.
 
 mod common;
 
@@ -203,10 +205,16 @@ fn serve_link(
     Ok(())
 }
 
-/// A redis-server in cluster mode on one of [`PORTS`] whose port and bus port are free.
+/// A redis-server in cluster mode on a port whose bus port (+10000) is free too, preferably
+/// one of [`PORTS`].
 fn start_cluster_node(dir: &std::path::Path) -> Option<(KillOnDrop, u16)> {
     let bin = redis_server_path()?;
-    for port in PORTS {
+    // The usual ports first, then ports the OS finds free that leave room for the bus port.
+    let others = (0..20).filter_map(|_| {
+        let p = common::free_port();
+        (p <= u16::MAX - 10000).then_some(p)
+    });
+    for port in PORTS.into_iter().chain(others) {
         let free = |p: u16| TcpListener::bind(("127.0.0.1", p)).is_ok();
         if !free(port) || !free(port + 10000) {
             continue;
@@ -462,6 +470,101 @@ fn bus_messages_interoperate_with_redis_server() {
     );
     assert!(connected(&mut c, ID_A) && connected(&mut c, ID_B));
 
+    // B turns replica of the real node: its PONG names it as primary, with the primary's slots
+    // and config epoch, as a replica's header does.
+    {
+        let mut h = b.header.lock().unwrap();
+        h.slaveof = myid;
+        h.flags = flags::SLAVE;
+        h.myslots.insert_range(0, 99);
+        h.config_epoch = 5;
+    }
+    b.send(b.gossip_msg(MsgType::Pong, |_| {}));
+    let primary = String::from_utf8_lossy(&myid).into_owned();
+    assert!(
+        eventually(10, || node_line(&mut c, ID_B)
+            .is_some_and(|f| f[2] == "slave" && f[3] == primary)),
+        "B not a replica: {}",
+        call(&mut c, &["CLUSTER", "NODES"])
+    );
+
+    // PUBLISH both ways: ours reaches its subscriber; its own goes to every node.
+    let mut sub = Conn::connect(port).expect("subscriber");
+    sub.call(&argv(&["SUBSCRIBE", "news"])).expect("subscribed");
+    let publish = |link: &Link, channel: &[u8], message: &[u8]| {
+        let h = link.header.lock().unwrap().clone();
+        let body = Body::Publish {
+            channel: channel.to_vec(),
+            message: message.to_vec(),
+        };
+        link.send(Msg::new(h, body).encode());
+    };
+    publish(&a, b"news", b"from-a");
+    assert_eq!(
+        sub.read_reply().expect("the message"),
+        b"*3\r\n$7\r\nmessage\r\n$4\r\nnews\r\n$6\r\nfrom-a\r\n"
+    );
+    assert_eq!(call(&mut c, &["PUBLISH", "news", "hello"]), ":1\r\n");
+    let is_publish = |m: &Msg| {
+        matches!(&m.body, Body::Publish { channel, message }
+            if channel == b"news" && message == b"hello")
+    };
+    assert!(
+        eventually(10, || a.find(is_publish).is_some()
+            && b.find(is_publish).is_some()),
+        "PUBLISH not propagated to both"
+    );
+    // SPUBLISH on a channel of its slots goes to its shard only: B.
+    let channel = (0..1000)
+        .map(|i| format!("ch{i}"))
+        .find(|ch| {
+            let slot = call(&mut c, &["CLUSTER", "KEYSLOT", ch]);
+            slot.trim_start_matches(':')
+                .trim()
+                .parse::<u16>()
+                .unwrap_or(u16::MAX)
+                < 100
+        })
+        .expect("a channel in slots 0-99");
+    assert_eq!(call(&mut c, &["SPUBLISH", &channel, "sharded"]), ":0\r\n");
+    let is_shard = |m: &Msg| {
+        matches!(&m.body, Body::PublishShard { channel: ch, message }
+            if ch == channel.as_bytes() && message == b"sharded")
+    };
+    assert!(
+        eventually(10, || b.find(is_shard).is_some()),
+        "no PUBLISHSHARD"
+    );
+    assert!(a.find(is_shard).is_none(), "A is not in the shard");
+
+    // A forced FAILOVER_AUTH_REQUEST from B in epoch 6: the primary votes (ACK).
+    let mut h = b.header.lock().unwrap().clone();
+    h.current_epoch = 6;
+    h.mflags[0] |= mflags::FORCEACK;
+    b.send(Msg::new(h, Body::FailoverAuthRequest).encode());
+    assert!(
+        eventually(10, || b.count(MsgType::FailoverAuthAck) > 0),
+        "no vote"
+    );
+    let (_, ack) = b
+        .find(|m| m.msg_type() == Some(MsgType::FailoverAuthAck))
+        .unwrap();
+    assert_eq!((ack.header.sender, ack.header.current_epoch), (myid, 6));
+    assert_eq!(
+        info_field(&mut c, "cluster_stats_messages_auth-req_received").as_deref(),
+        Some("1")
+    );
+
+    // MFSTART from B: the primary pauses for a manual failover and pings B with PAUSED.
+    let h = b.header.lock().unwrap().clone();
+    b.send(Msg::new(h, Body::MfStart).encode());
+    let paused =
+        |m: &Msg| m.msg_type() == Some(MsgType::Ping) && m.header.mflags[0] & mflags::PAUSED != 0;
+    assert!(
+        eventually(10, || b.find(paused).is_some()),
+        "no paused PING"
+    );
+
     // Every message the real node sent re-encodes to the very same bytes.
     let mut seen = std::collections::BTreeMap::new();
     for (frame, msg) in a.finish().into_iter().chain(b.finish()) {
@@ -469,7 +572,15 @@ fn bus_messages_interoperate_with_redis_server() {
         *seen.entry(msg.body.code()).or_insert(0) += 1;
     }
     eprintln!("messages from redis-server re-encoded byte for byte, by type code: {seen:?}");
-    for kind in [MsgType::Meet, MsgType::Ping, MsgType::Pong, MsgType::Update] {
+    for kind in [
+        MsgType::Meet,
+        MsgType::Ping,
+        MsgType::Pong,
+        MsgType::Update,
+        MsgType::Publish,
+        MsgType::PublishShard,
+        MsgType::FailoverAuthAck,
+    ] {
         assert!(seen.contains_key(&kind.code()), "no {kind:?} in {seen:?}");
     }
     let _ = std::fs::remove_dir_all(&dir);
