@@ -29,7 +29,8 @@ const PORTS: [u16; 10] = [7231, 7232, 7233, 7234, 7235, 7236, 7237, 7238, 7239, 
 
 const ID_A: &[u8; 40] = b"aaaa0000000000000000000000000000000000a1";
 const ID_B: &[u8; 40] = b"bbbb0000000000000000000000000000000000b2";
-const ID_GHOST: &[u8; 40] = b"cccc0000000000000000000000000000000000c3";
+const ID_C: &[u8; 40] = b"cccc0000000000000000000000000000000000c3";
+const ID_GHOST: &[u8; 40] = b"dddd0000000000000000000000000000000000d4";
 
 fn call(c: &mut Conn, words: &[&str]) -> String {
     let reply = c.call(&argv(words)).expect("reply");
@@ -372,6 +373,34 @@ fn bus_messages_interoperate_with_redis_server() {
         "B not connected"
     );
 
+    // Node C joins the other way, as a node told CLUSTER MEET does: it connects to the real
+    // node's bus port and sends MEET; the real node answers PONG on that link, then connects
+    // to C's bus port with a PING of its own, which C answers.
+    let port_c = port + 3;
+    let out = TcpStream::connect(("127.0.0.1", port + 10000)).expect("the real node's bus port");
+    let c_out = Link::start(out, our_header(ID_C, port_c, cport), b"node-c.test");
+    c_out.send(c_out.gossip_msg(MsgType::Meet, |_| {}));
+    assert!(
+        eventually(10, || c_out.count(MsgType::Pong) > 0),
+        "no PONG to our MEET"
+    );
+    let (_, pong) = c_out.find(|m| m.msg_type() == Some(MsgType::Pong)).unwrap();
+    assert_eq!(pong.header.sender, myid);
+    let c_in = Link::start(
+        accept_within(&listener, 10),
+        our_header(ID_C, port_c, cport),
+        b"node-c.test",
+    );
+    assert!(
+        eventually(10, || c_in.count(MsgType::Ping) > 0),
+        "no PING back"
+    );
+    assert!(
+        eventually(10, || connected(&mut c, ID_C)),
+        "C not connected: {}",
+        call(&mut c, &["CLUSTER", "NODES"])
+    );
+
     // Its PINGs, and gossip entries about our nodes.
     let gossiped = |m: &Msg| {
         m.body
@@ -385,10 +414,10 @@ fn bus_messages_interoperate_with_redis_server() {
     );
     let (_, m) = a.find(gossiped).or_else(|| b.find(gossiped)).unwrap();
     let e = &m.body.gossip().unwrap().entries[0];
-    assert!(e.nodename == *ID_A || e.nodename == *ID_B, "{e:?}");
+    assert!([ID_A, ID_B, ID_C].contains(&&e.nodename), "{e:?}");
     assert_eq!(until_nul(&e.ip), b"127.0.0.1");
     assert_eq!(e.cport, cport);
-    assert!(e.port == port_a || e.port == port_b);
+    assert!([port_a, port_b, port_c].contains(&e.port));
     assert_eq!(e.flags & flags::MASTER, flags::MASTER);
 
     // A PING from A claiming slot 0 with config epoch 1: the node owns it with epoch 5 and
@@ -567,7 +596,8 @@ fn bus_messages_interoperate_with_redis_server() {
 
     // Every message the real node sent re-encodes to the very same bytes.
     let mut seen = std::collections::BTreeMap::new();
-    for (frame, msg) in a.finish().into_iter().chain(b.finish()) {
+    let links = [a, b, c_out, c_in];
+    for (frame, msg) in links.into_iter().flat_map(Link::finish) {
         assert_eq!(msg.encode(), frame, "round trip of {msg:?}");
         *seen.entry(msg.body.code()).or_insert(0) += 1;
     }
