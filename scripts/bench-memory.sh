@@ -49,9 +49,9 @@ used_memory() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '$1 == "use
 rss_bytes() { awk '$1 == "VmRSS:" { print $2 * 1024 }' "/proc/$1/status"; }
 
 # Starts a server (redis or ours), populates it, measures; prints
-# `used_before used_after rss_before rss_after set_per_sec`.
+# `used_before used_after rss_before rss_after set_per_sec keys_left`.
 measure() { # binary
-  local port pid u0 u1 r0 r1 rps
+  local port pid u0 u1 r0 r1 rps left
   port=$(free_port)
   "$1" --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
     --enable-debug-command yes >"$work/log.$port" 2>&1 &
@@ -67,16 +67,18 @@ measure() { # binary
   redis-cli -p "$port" config set maxmemory "$u1" >/dev/null
   rps=$(redis-benchmark -h 127.0.0.1 -p "$port" -t set -r $((keys * 4)) -c 50 -n "$n_evict" --csv 2>/dev/null |
     awk -F'","' 'NR > 1 { gsub(/"/, "", $2); print $2 }')
+  left=$(redis-cli -p "$port" dbsize)
   redis-cli -p "$port" shutdown nosave >/dev/null 2>&1 || kill "$pid" 2>/dev/null || true
   wait "$pid" 2>/dev/null || true
-  echo "$u0 $u1 $r0 $r1 ${rps:-0}"
+  echo "$u0 $u1 $r0 $r1 ${rps:-0} ${left:-0}"
 }
 
-read -r ru0 ru1 rr0 rr1 rset <<<"$(measure redis-server)"
-read -r ou0 ou1 or0 or1 oset <<<"$(measure "$OURS")"
+read -r ru0 ru1 rr0 rr1 rset rleft <<<"$(measure redis-server)"
+read -r ou0 ou1 or0 or1 oset oleft <<<"$(measure "$OURS")"
 
 table=$(awk -v k="$keys" -v ru0="$ru0" -v ru1="$ru1" -v rr0="$rr0" -v rr1="$rr1" -v rset="$rset" \
-  -v ou0="$ou0" -v ou1="$ou1" -v or0="$or0" -v or1="$or1" -v oset="$oset" 'BEGIN {
+  -v ou0="$ou0" -v ou1="$ou1" -v or0="$or0" -v or1="$or1" -v oset="$oset" \
+  -v rleft="$rleft" -v oleft="$oleft" 'BEGIN {
   rk = (ru1 - ru0) / k; ok = (ou1 - ou0) / k
   rrk = (rr1 - rr0) / k; ork = (or1 - or0) / k
   print "| figure | redis-server | playground | ratio |"
@@ -87,6 +89,7 @@ table=$(awk -v k="$keys" -v ru0="$ru0" -v ru1="$ru1" -v rr0="$rr0" -v rr1="$rr1"
   printf "| RSS growth per key (bytes) | %.1f | %.1f | %.2f |\n", rrk, ork, ork / rrk
   printf "| used_memory growth / RSS growth | %.2f | %.2f | |\n", (ru1 - ru0) / (rr1 - rr0), (ou1 - ou0) / (or1 - or0)
   printf "| SET/s at maxmemory, allkeys-lru, 50 clients | %s | %s | %.3f |\n", rset, oset, (rset > 0 ? oset / rset : 0)
+  printf "| keys left after those SETs | %d | %d | |\n", rleft, oleft
 }')
 
 section="# Memory per key and SET under eviction"
