@@ -95,7 +95,7 @@ table=$(awk -v k="$keys" -v ru0="$ru0" -v ru1="$ru1" -v rr0="$rr0" -v rr1="$rr1"
 section="# Memory per key and SET under eviction"
 body="$section
 
-$(date -u +%Y-%m-%d), $(nproc) cores, $(redis-server --version | sed 's/ sha=.*//').
+$(date -u +%Y-%m-%d), $(nproc) cores, $(redis-server --version | sed 's/ sha=.*//'), playground: $OURS.
 DEBUG POPULATE $keys (\`key:N\` → \`value:N\`) into an empty server; RSS is the process's VmRSS.
 Then maxmemory = used_memory, allkeys-lru, and \`redis-benchmark -t set -r $((keys * 4)) -c 50
 -n $n_evict\` (new keys, so each SET evicts).
