@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PORT ?= 8080
 WASM := target/wasm32-unknown-unknown/release/redis_playground.wasm
 
-.PHONY: play test setup build wasm serve server bench bench-js bench-page fuzz fuzz-diff test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e test-package package test-redis test-redis-update test-redis-normal test-redis-normal-update redis-suite-server clean
+.PHONY: play test setup build wasm serve server bench bench-js bench-memory bench-page fuzz fuzz-diff test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e test-package package test-redis test-redis-update test-redis-normal test-redis-normal-update redis-suite-server clean
 
 ## Set up everything missing, build the wasm, serve the page on 127.0.0.1 and print its address.
 play: wasm
@@ -114,6 +114,10 @@ bench:
 ## Only the JS half of `make bench` (its tables replace the JS ones in bench/latest.md).
 bench-js:
 	scripts/bench-js.sh
+
+## Only memory per key and SET under eviction (its table replaces its section of bench/latest.md).
+bench-memory:
+	scripts/bench-memory.sh
 
 ## Only the page's first reply after navigation, cold and warm (bench/page.md).
 bench-page:

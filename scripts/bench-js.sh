@@ -26,8 +26,8 @@ echo "$js"
 section="# The JS API (pg.call, pg.batch) vs ioredis-mock, and wasm vs native"
 mkdir -p bench
 touch bench/latest.md
-# Everything before this section's heading stays (the redis-benchmark table).
-kept=$(awk -v h="$section" '$0 == h { exit } { print }' bench/latest.md)
+# Every other section stays (the redis-benchmark and memory tables); this one goes last.
+kept=$(awk -v h="$section" '$0 == h { skip = 1; next } skip && /^# / { skip = 0 } !skip { print }' bench/latest.md)
 {
   if [ -n "$kept" ]; then printf '%s\n' "$kept"; else echo; fi
   echo "$section"

@@ -116,6 +116,10 @@ mkdir -p bench
 
 echo "bench: written to bench/latest.md (${secs}s)"
 
+# Memory per key (DEBUG POPULATE 1M) and SET under eviction, against redis-server: its own
+# section of bench/latest.md.
+scripts/bench-memory.sh
+
 # The JS API against ioredis-mock, and the wasm engine against the native one on the same
 # loop: appended to bench/latest.md.
 scripts/bench-js.sh

@@ -2,27 +2,41 @@
 //!
 //! Time comes from the caller (`now` in milliseconds since the Unix epoch), never from the
 //! system clock, so the same code runs natively, in WebAssembly and in deterministic tests.
+//!
+//! **Layout.** Entries (key, value, access data) sit in one dense vector of 64-byte slots; a
+//! hashbrown table of `u32` positions into it finds a key. A key leaves by swapping the last
+//! slot into its place, so the slots stay dense and a random key is one draw away (RANDOMKEY,
+//! eviction sampling). Expiry times live apart, in a table keyed by slot position as Redis's
+//! `expires` dict is keyed by the key: a persistent key pays nothing for it, and a flag in the
+//! entry says whether to look there. Keys and string values are [`CompactBytes`], inline when
+//! short. For 1M `key:N` → `value:N` keys that is no allocation per key at all: 64 bytes of
+//! slot plus about 10 of table per key, against Redis's 88 (see `make bench-memory`).
+//!
+//! Every key enters through `Db::add` and leaves through `Db::remove_at` (besides `clear` and
+//! `swap_contents`, which move whole tables): per-key bookkeeping belongs there.
 
-use hashbrown::hash_map::EntryRef;
-use hashbrown::HashMap;
+use std::hash::BuildHasher;
 
-use crate::types::Value;
+use hashbrown::{DefaultHashBuilder, HashTable};
 
-/// A value with its expiry and access time.
+use crate::types::{CompactBytes, Value};
+
+/// A value with its access data. Its expiry, if any, is kept by the [`Db`].
 #[derive(Clone, Debug)]
 pub struct Entry {
     /// What the key holds.
     pub value: Value,
-    /// Absolute expiry time in ms, if the key is volatile.
-    pub expire_at: Option<i64>,
-    /// Last time the key was read or written (for OBJECT IDLETIME), in ms.
-    pub touched_at: i64,
+    /// Last access (read or write), in whole seconds since the epoch: Redis's LRU clock also
+    /// ticks in seconds (LRU_CLOCK_RESOLUTION), so OBJECT IDLETIME reads the same.
+    touched: u32,
     /// Logarithmic access counter (for OBJECT FREQ), as Redis's LFU keeps it.
     pub lfu: u8,
     /// The value is a private object even if it is a small integer Redis would otherwise share
     /// (OBJECT REFCOUNT then answers 1): COPY's duplicate, or a value created while a maxmemory
     /// LRU/LFU policy forbids shared integers. Cleared whenever the value is replaced.
     pub unshared: bool,
+    /// The key has an entry in the database's expiry table.
+    volatile: bool,
 }
 
 impl Entry {
@@ -30,15 +44,26 @@ impl Entry {
     pub fn new(value: Value, now: i64) -> Entry {
         Entry {
             value,
-            expire_at: None,
-            touched_at: now,
+            touched: seconds(now),
             lfu: LFU_INIT,
             unshared: false,
+            volatile: false,
         }
     }
 
-    fn is_expired(&self, now: i64) -> bool {
-        matches!(self.expire_at, Some(t) if t <= now)
+    /// When the key was last accessed, in ms (a whole second: the clock's resolution).
+    pub fn touched_at(&self) -> i64 {
+        i64::from(self.touched) * 1000
+    }
+
+    /// Records an access at `now` (ms).
+    pub fn touch(&mut self, now: i64) {
+        self.touched = seconds(now);
+    }
+
+    /// Whether the key has an expiry.
+    pub fn is_volatile(&self) -> bool {
+        self.volatile
     }
 
     /// Replaces the value in place, keeping expiry and access data. The new value is a new
@@ -61,19 +86,38 @@ impl Entry {
     }
 }
 
+/// The access clock's reading for `now` (ms): whole seconds, within u32 (until 2106).
+fn seconds(now: i64) -> u32 {
+    u32::try_from(now.div_euclid(1000).max(0)).unwrap_or(u32::MAX)
+}
+
 /// Redis keeps one shared object for each integer below this.
 pub const SHARED_INTEGERS: u16 = 10_000;
 
 /// The counter a new key's LFU frequency starts at (Redis's LFU_INIT_VAL).
 pub const LFU_INIT: u8 = 5;
 
+/// One key and its entry.
+#[derive(Clone, Debug)]
+struct Slot {
+    key: CompactBytes,
+    entry: Entry,
+}
+
+/// Tables at or below this many buckets are never shrunk.
+const MIN_SHRINK: usize = 64;
+
 /// One numbered database.
-#[derive(Default, Clone, Debug)]
+#[derive(Default, Clone)]
 pub struct Db {
-    /// Entries are boxed: the table's buckets then hold a key and a pointer (32 bytes), so
-    /// its growth (the table doubles) costs a quarter of what inline entries would.
-    map: HashMap<Vec<u8>, Box<Entry>>,
-    volatile: usize,
+    /// Every key and entry, dense (see the module documentation).
+    slots: Vec<Slot>,
+    /// Positions in `slots`, found by the key's hash.
+    index: HashTable<u32>,
+    /// (position in `slots`, absolute expiry in ms) of the keys that have an expiry, found by
+    /// the position's hash.
+    expires: HashTable<(u32, i64)>,
+    hasher: DefaultHashBuilder,
     /// Keys removed by expiry since start (INFO stats expired_keys).
     pub expired_keys: u64,
     /// Running estimate of the remaining TTL of volatile keys, in ms (INFO keyspace avg_ttl).
@@ -93,6 +137,16 @@ pub struct Db {
     pub events: Vec<(&'static str, Vec<u8>)>,
 }
 
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db")
+            .field("keys", &self.slots.len())
+            .field("volatile", &self.expires.len())
+            .field("expired_keys", &self.expired_keys)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Db {
     /// An empty database.
     pub fn new() -> Db {
@@ -101,35 +155,179 @@ impl Db {
 
     /// Number of keys, counting those expired but not yet removed (as DBSIZE does).
     pub fn len(&self) -> usize {
-        self.map.len()
+        self.slots.len()
     }
 
     /// Whether the database holds no key.
     pub fn is_empty(&self) -> bool {
-        self.map.is_empty()
+        self.slots.is_empty()
     }
 
     /// Number of keys with an expiry.
     pub fn volatile_len(&self) -> usize {
-        self.volatile
+        self.expires.len()
+    }
+
+    /// Bytes of slots allocated ahead of need (the slot vector's capacity beyond its keys).
+    pub fn spare_bytes(&self) -> u64 {
+        ((self.slots.capacity() - self.slots.len()) * std::mem::size_of::<Slot>()) as u64
+    }
+
+    fn key_hash(&self, key: &[u8]) -> u64 {
+        self.hasher.hash_one(key)
+    }
+
+    fn pos_hash(&self, pos: u32) -> u64 {
+        self.hasher.hash_one(pos)
+    }
+
+    /// The slot position of `key`, expired or not.
+    fn find(&self, key: &[u8]) -> Option<usize> {
+        let slots = &self.slots;
+        self.index
+            .find(self.key_hash(key), |&i| {
+                slots[i as usize].key.as_slice() == key
+            })
+            .map(|&i| i as usize)
+    }
+
+    /// The expiry of the slot at `pos`, if it has one.
+    fn expiry_at_pos(&self, pos: usize) -> Option<i64> {
+        if !self.slots[pos].entry.volatile {
+            return None;
+        }
+        let p = pos as u32;
+        self.expires
+            .find(self.pos_hash(p), |&(q, _)| q == p)
+            .map(|&(_, at)| at)
+    }
+
+    /// Records `at` as the expiry of the slot at `pos` (which has none yet).
+    fn add_expiry(&mut self, pos: usize, at: i64) {
+        let p = pos as u32;
+        let h = self.pos_hash(p);
+        let hasher = &self.hasher;
+        self.expires
+            .insert_unique(h, (p, at), |&(q, _)| hasher.hash_one(q));
+        self.slots[pos].entry.volatile = true;
+    }
+
+    /// Drops the expiry of the slot at `pos`; returns it.
+    fn take_expiry(&mut self, pos: usize) -> Option<i64> {
+        if !self.slots[pos].entry.volatile {
+            return None;
+        }
+        self.slots[pos].entry.volatile = false;
+        let p = pos as u32;
+        let h = self.pos_hash(p);
+        let found = self.expires.find_entry(h, |&(q, _)| q == p).ok()?;
+        Some(found.remove().0 .1)
+    }
+
+    /// The one place a key enters the keyspace (it must not be present): stores it with its
+    /// expiry and logs the `new` event. Returns its slot position.
+    fn add(&mut self, key: CompactBytes, entry: Entry, expire_at: Option<i64>) -> usize {
+        let pos = self.slots.len();
+        let h = self.key_hash(&key);
+        if self.track_events {
+            self.events.push(("new", key.to_vec()));
+        }
+        self.slots.push(Slot { key, entry });
+        self.slots[pos].entry.volatile = false;
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        self.index.insert_unique(h, pos as u32, |&i| {
+            hasher.hash_one(slots[i as usize].key.as_slice())
+        });
+        if let Some(at) = expire_at {
+            self.add_expiry(pos, at);
+        }
+        pos
+    }
+
+    /// The one place a key leaves the keyspace: removes the slot at `pos` with its expiry;
+    /// the last slot moves into its place.
+    fn remove_at(&mut self, pos: usize) -> (CompactBytes, Entry, Option<i64>) {
+        let expire_at = self.take_expiry(pos);
+        let h = self.key_hash(&self.slots[pos].key);
+        let p = pos as u32;
+        if let Ok(found) = self.index.find_entry(h, |&i| i == p) {
+            found.remove();
+        }
+        let last = self.slots.len() - 1;
+        let Slot { key, entry } = self.slots.swap_remove(pos);
+        if pos != last {
+            // The last slot now sits at `pos`: its index entry and expiry follow it.
+            let moved = last as u32;
+            let h = self.key_hash(&self.slots[pos].key);
+            if let Some(i) = self.index.find_mut(h, |&i| i == moved) {
+                *i = p;
+            }
+            if self.slots[pos].entry.volatile {
+                let h = self.pos_hash(moved);
+                if let Ok(found) = self.expires.find_entry(h, |&(q, _)| q == moved) {
+                    let at = found.remove().0 .1;
+                    self.slots[pos].entry.volatile = false;
+                    self.add_expiry(pos, at);
+                }
+            }
+        }
+        self.shrink_if_sparse();
+        (key, entry, expire_at)
+    }
+
+    /// Gives memory back after many removals, as Redis shrinks a dict under 10% full; the
+    /// expiry table also stays dense enough for random draws to find keys quickly.
+    fn shrink_if_sparse(&mut self) {
+        let n = self.slots.len();
+        if self.slots.capacity() > MIN_SHRINK && n * 8 < self.slots.capacity() {
+            self.slots.shrink_to(n * 2);
+        }
+        let (slots, hasher) = (&self.slots, &self.hasher);
+        if self.index.num_buckets() > MIN_SHRINK && n * 8 < self.index.num_buckets() {
+            self.index.shrink_to(n * 2, |&i| {
+                hasher.hash_one(slots[i as usize].key.as_slice())
+            });
+        }
+        let v = self.expires.len();
+        if self.expires.num_buckets() > MIN_SHRINK && v * 8 < self.expires.num_buckets() {
+            self.expires.shrink_to(v * 2, |&(q, _)| hasher.hash_one(q));
+        }
+    }
+
+    /// Removes the expired key at `pos` as expiry does: counted, logged for WATCH, and an
+    /// `expired` event when events are tracked.
+    fn expire_at_pos(&mut self, pos: usize) {
+        let (key, _, _) = self.remove_at(pos);
+        let key = key.into_vec();
+        self.expired_keys += 1;
+        if self.track_events {
+            self.events.push(("expired", key.clone()));
+        }
+        self.expired_log.push(key);
     }
 
     /// Removes `key` if it is expired at `now`; true when it is expired (while expiry is
     /// paused it stays stored, but counts as gone).
     pub fn expire_if_needed(&mut self, key: &[u8], now: i64) -> bool {
-        if self.volatile == 0 {
+        if self.expires.is_empty() || self.no_expiry {
             // No key has an expiry: no second lookup.
             return false;
         }
-        match self.map.get(key) {
-            _ if self.no_expiry => false,
-            Some(e) if e.is_expired(now) && self.expiry_paused => true,
-            Some(e) if e.is_expired(now) => {
-                self.remove_entry(key);
-                self.expired_keys += 1;
-                self.expired_log.push(key.to_vec());
-                if self.track_events {
-                    self.events.push(("expired", key.to_vec()));
+        let Some(pos) = self.find(key) else {
+            return false;
+        };
+        self.expire_pos_if_needed(pos, now)
+    }
+
+    /// [`Db::expire_if_needed`] for the key at `pos`.
+    fn expire_pos_if_needed(&mut self, pos: usize, now: i64) -> bool {
+        if self.no_expiry {
+            return false;
+        }
+        match self.expiry_at_pos(pos) {
+            Some(at) if at <= now => {
+                if !self.expiry_paused {
+                    self.expire_at_pos(pos);
                 }
                 true
             }
@@ -137,25 +335,40 @@ impl Db {
         }
     }
 
-    /// The live entry under `key`, or None; expired keys are removed on the way.
-    pub fn get(&mut self, key: &[u8], now: i64) -> Option<&Entry> {
-        if self.expire_if_needed(key, now) {
+    /// The position of the live key `key` at `now`; an expired key is removed on the way.
+    fn find_live(&mut self, key: &[u8], now: i64) -> Option<usize> {
+        let pos = self.find(key)?;
+        if self.expire_pos_if_needed(pos, now) {
             return None;
         }
-        self.map.get(key).map(|e| &**e)
+        Some(pos)
+    }
+
+    /// The live entry under `key`, or None; expired keys are removed on the way.
+    pub fn get(&mut self, key: &[u8], now: i64) -> Option<&Entry> {
+        let pos = self.find_live(key, now)?;
+        Some(&self.slots[pos].entry)
     }
 
     /// The live entry under `key` for modification.
     pub fn get_mut(&mut self, key: &[u8], now: i64) -> Option<&mut Entry> {
-        if self.expire_if_needed(key, now) {
-            return None;
-        }
-        self.map.get_mut(key).map(|e| &mut **e)
+        let pos = self.find_live(key, now)?;
+        Some(&mut self.slots[pos].entry)
     }
 
     /// The stored entry under `key` without expiring it or recording an access.
     pub fn peek(&self, key: &[u8]) -> Option<&Entry> {
-        self.map.get(key).map(|e| &**e)
+        self.find(key).map(|pos| &self.slots[pos].entry)
+    }
+
+    /// The stored expiry of `key` (absolute, ms), whether or not it has passed.
+    pub fn expire_at(&self, key: &[u8]) -> Option<i64> {
+        self.expiry_at_pos(self.find(key)?)
+    }
+
+    /// Whether `key` is stored with an expiry that has passed at `now` (without removing it).
+    pub fn is_expired(&self, key: &[u8], now: i64) -> bool {
+        self.expire_at(key).is_some_and(|t| t <= now)
     }
 
     /// Looks a key up for a command and records the access (OBJECT IDLETIME / FREQ), with the
@@ -168,9 +381,9 @@ impl Db {
     /// the time since the last access decays, then takes its logarithmic increment.
     pub fn lookup_lfu(&mut self, key: &[u8], now: i64, lfu: LfuParams) -> Option<&mut Entry> {
         let e = self.get_mut(key, now)?;
-        let decayed = lfu_decay(e.lfu, e.touched_at, now, lfu.decay_time);
+        let decayed = lfu_decay(e.lfu, e.touched_at(), now, lfu.decay_time);
         e.lfu = lfu_increment(decayed, lfu.log_factor, lfu.draw);
-        e.touched_at = now;
+        e.touch(now);
         Some(e)
     }
 
@@ -181,19 +394,14 @@ impl Db {
 
     /// Stores `value` under `key`, replacing whatever was there and dropping any expiry.
     pub fn set(&mut self, key: &[u8], value: Value, now: i64) {
-        let entry = Box::new(Entry::new(value, now));
-        // One lookup, and the key copied only when it is new.
-        match self.map.entry_ref(key) {
-            EntryRef::Occupied(mut o) => {
-                if o.insert(entry).expire_at.is_some() {
-                    self.volatile -= 1;
-                }
+        let entry = Entry::new(value, now);
+        match self.find(key) {
+            Some(pos) => {
+                self.take_expiry(pos);
+                self.slots[pos].entry = entry;
             }
-            EntryRef::Vacant(v) => {
-                v.insert(entry);
-                if self.track_events {
-                    self.events.push(("new", key.to_vec()));
-                }
+            None => {
+                self.add(CompactBytes::new(key), entry, None);
             }
         }
     }
@@ -203,123 +411,139 @@ impl Db {
         match self.get_mut(key, now) {
             Some(e) => {
                 e.replace_value(value);
-                e.touched_at = now;
+                e.touch(now);
             }
             None => self.set(key, value, now),
         }
     }
 
-    /// Inserts a whole entry (expiry included), replacing any previous one.
-    pub fn insert(&mut self, key: Vec<u8>, entry: Entry) {
-        if entry.expire_at.is_some() {
-            self.volatile += 1;
-        }
-        let created = self.track_events.then(|| key.clone());
-        match self.map.insert(key, Box::new(entry)) {
-            Some(old) => {
-                if old.expire_at.is_some() {
-                    self.volatile -= 1;
+    /// Inserts a whole entry with its expiry, replacing any previous one.
+    pub fn insert(&mut self, key: Vec<u8>, entry: Entry, expire_at: Option<i64>) {
+        match self.find(&key) {
+            Some(pos) => {
+                self.take_expiry(pos);
+                self.slots[pos].entry = entry;
+                self.slots[pos].entry.volatile = false;
+                if let Some(at) = expire_at {
+                    self.add_expiry(pos, at);
                 }
             }
             None => {
-                if let Some(k) = created {
-                    self.events.push(("new", k));
-                }
+                self.add(CompactBytes::from_vec(key), entry, expire_at);
             }
         }
     }
 
     /// Removes `key` if it is live; returns its entry.
     pub fn remove(&mut self, key: &[u8], now: i64) -> Option<Entry> {
-        if self.expire_if_needed(key, now) {
-            return None;
-        }
-        self.remove_entry(key)
+        let pos = self.find_live(key, now)?;
+        Some(self.remove_at(pos).1)
+    }
+
+    /// Removes `key` if it is live; returns its entry and expiry (RENAME, MOVE).
+    pub fn take(&mut self, key: &[u8], now: i64) -> Option<(Entry, Option<i64>)> {
+        let pos = self.find_live(key, now)?;
+        let (_, entry, at) = self.remove_at(pos);
+        Some((entry, at))
     }
 
     /// Removes `key` whether or not it is expired (eviction); returns its entry.
     pub fn remove_entry(&mut self, key: &[u8]) -> Option<Entry> {
-        let e = *self.map.remove(key)?;
-        if e.expire_at.is_some() {
-            self.volatile -= 1;
-        }
-        Some(e)
+        let pos = self.find(key)?;
+        Some(self.remove_at(pos).1)
     }
 
     /// Sets or clears the expiry of a live key; false when the key does not exist.
     pub fn set_expire(&mut self, key: &[u8], at: Option<i64>, now: i64) -> bool {
-        let Some(e) = self.get_mut(key, now) else {
+        let Some(pos) = self.find_live(key, now) else {
             return false;
         };
-        let was = e.expire_at.is_some();
-        e.expire_at = at;
-        match (was, at.is_some()) {
-            (false, true) => self.volatile += 1,
-            (true, false) => self.volatile -= 1,
-            _ => {}
+        self.take_expiry(pos);
+        if let Some(at) = at {
+            self.add_expiry(pos, at);
         }
         true
     }
 
     /// Removes every key.
     pub fn clear(&mut self) {
-        // A new table rather than `clear()`, which keeps the old one's capacity: FLUSHALL
+        // New tables rather than `clear()`, which keeps the old ones' capacity: FLUSHALL
         // gives the memory back, as Redis frees its dict (INFO used_memory drops).
-        self.map = HashMap::new();
-        self.volatile = 0;
+        self.slots = Vec::new();
+        self.index = HashTable::new();
+        self.expires = HashTable::new();
         self.avg_ttl = 0;
     }
 
-    /// Iterates over every stored key and entry, expired or not.
-    pub fn iter(&self) -> impl Iterator<Item = (&Vec<u8>, &Entry)> {
-        self.map.iter().map(|(k, e)| (k, &**e))
+    /// Iterates over every stored key and entry, expired or not, in slot order.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], &Entry)> {
+        self.slots.iter().map(|s| (s.key.as_slice(), &s.entry))
+    }
+
+    /// Iterates over every stored key, entry and expiry, expired or not, in slot order.
+    pub fn iter_with_expiry(&self) -> impl Iterator<Item = (&[u8], &Entry, Option<i64>)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .map(|(pos, s)| (s.key.as_slice(), &s.entry, self.expiry_at_pos(pos)))
     }
 
     /// Every live key at `now` (KEYS): expired ones are skipped, not removed.
-    pub fn live_keys(&self, now: i64) -> impl Iterator<Item = &Vec<u8>> {
-        self.map
-            .iter()
-            .filter(move |(_, e)| !e.is_expired(now))
-            .map(|(k, _)| k)
+    pub fn live_keys(&self, now: i64) -> impl Iterator<Item = &[u8]> {
+        self.iter_with_expiry()
+            .filter(move |(_, _, at)| at.is_none_or(|t| t > now))
+            .map(|(k, _, _)| k)
     }
 
-    /// The `n`-th stored key in table order (for RANDOMKEY), if any.
-    pub fn nth_key(&self, n: usize) -> Option<&Vec<u8>> {
-        self.map.keys().nth(n)
+    /// The `n`-th stored key (RANDOMKEY draws `n`), if any: one step, the slots being dense.
+    pub fn nth_key(&self, n: usize) -> Option<&[u8]> {
+        self.slots.get(n).map(|s| s.key.as_slice())
+    }
+
+    /// A key with an expiry picked by `draw` (any number; eviction's volatile policies draw
+    /// it at random): the first filled bucket of the expiry table from a position the draw
+    /// gives. The table is kept at least an eighth full, so few buckets are looked at.
+    pub fn volatile_key(&self, draw: u64) -> Option<&[u8]> {
+        let n = self.expires.num_buckets();
+        if self.expires.is_empty() || n == 0 {
+            return None;
+        }
+        let start = (draw % n as u64) as usize;
+        (0..n).find_map(|k| {
+            self.expires
+                .get_bucket((start + k) % n)
+                .map(|&(pos, _)| self.slots[pos as usize].key.as_slice())
+        })
     }
 
     /// One active-expiry pass: removes every expired key and returns how many it removed.
-    /// A full pass (rather than Redis's random sampling) keeps the result deterministic; it
-    /// only runs when some key is volatile, and the host calls it a few times a second.
+    /// A full pass over the keys with an expiry (not all keys; rather than Redis's random
+    /// sampling) keeps the result deterministic; the host calls it a few times a second.
     pub fn active_expire(&mut self, now: i64) -> usize {
-        if self.volatile == 0 {
+        if self.expires.is_empty() {
             return 0;
         }
-        let before = self.map.len();
-        let mut volatile_removed = 0;
-        let log = &mut self.expired_log;
-        let mut events = self.track_events.then_some(&mut self.events);
-        self.map.retain(|k, e| {
-            let keep = !e.is_expired(now);
-            if !keep {
-                volatile_removed += 1;
-                log.push(k.clone());
-                if let Some(ev) = events.as_mut() {
-                    ev.push(("expired", k.clone()));
-                }
-            }
-            keep
-        });
-        self.volatile -= volatile_removed;
-        let removed = before - self.map.len();
-        self.expired_keys += removed as u64;
-        removed
+        let mut expired: Vec<u32> = self
+            .expires
+            .iter()
+            .filter(|&&(_, at)| at <= now)
+            .map(|&(pos, _)| pos)
+            .collect();
+        // Highest positions first: removing one moves only the last slot, which is never a
+        // lower position still to be removed.
+        expired.sort_unstable_by(|a, b| b.cmp(a));
+        for &pos in &expired {
+            self.expire_at_pos(pos as usize);
+        }
+        expired.len()
     }
 
     /// Swaps contents with another database (SWAPDB), keeping each one's counters.
     pub fn swap_contents(&mut self, other: &mut Db) {
-        std::mem::swap(&mut self.map, &mut other.map);
-        std::mem::swap(&mut self.volatile, &mut other.volatile);
+        std::mem::swap(&mut self.slots, &mut other.slots);
+        std::mem::swap(&mut self.index, &mut other.index);
+        std::mem::swap(&mut self.expires, &mut other.expires);
+        std::mem::swap(&mut self.hasher, &mut other.hasher);
         std::mem::swap(&mut self.avg_ttl, &mut other.avg_ttl);
     }
 
@@ -327,17 +551,15 @@ impl Db {
     /// cycle does: the first measure is taken whole, later ones weigh 2% against 98% for the
     /// estimate; no volatile key resets it to 0. Called from the engine's periodic tick.
     pub fn update_avg_ttl(&mut self, now: i64) {
-        if self.volatile == 0 {
+        if self.expires.is_empty() {
             self.avg_ttl = 0;
             return;
         }
         let (mut sum, mut n) = (0i128, 0i128);
-        for e in self.map.values() {
-            if let Some(at) = e.expire_at {
-                if at > now {
-                    sum += i128::from(at - now);
-                    n += 1;
-                }
+        for &(_, at) in self.expires.iter() {
+            if at > now {
+                sum += i128::from(at - now);
+                n += 1;
             }
         }
         if n == 0 {
@@ -402,6 +624,67 @@ fn lfu_increment(counter: u8, log_factor: i64, draw: f64) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(target_pointer_width = "64")]
+    #[test]
+    fn a_slot_is_64_bytes() {
+        assert_eq!(std::mem::size_of::<Value>(), 32);
+        assert_eq!(std::mem::size_of::<Entry>(), 40);
+        assert_eq!(std::mem::size_of::<Slot>(), 64);
+    }
+
+    #[test]
+    fn removals_keep_index_and_expiries_in_step() {
+        let mut db = Db::new();
+        let key = |i: usize| format!("key:{}", i).into_bytes();
+        for i in 0..2000 {
+            db.set(&key(i), Value::string(i.to_string().into_bytes()), 0);
+            if i % 3 == 0 {
+                db.set_expire(&key(i), Some(1_000_000 + i as i64), 0);
+            }
+        }
+        // Remove in an order that moves volatile and persistent slots about.
+        let mut gone = std::collections::BTreeSet::new();
+        let mut x = 7usize;
+        for _ in 0..1500 {
+            x = (x * 1103 + 17) % 2000;
+            if db.remove(&key(x), 0).is_some() {
+                gone.insert(x);
+            }
+        }
+        for i in 0..2000 {
+            let e = db.peek(&key(i));
+            if gone.contains(&i) {
+                assert!(e.is_none(), "{} removed", i);
+                continue;
+            }
+            let e = e.expect("still there");
+            assert_eq!(e.value.as_str(), Some(i.to_string().as_bytes()));
+            let want = (i % 3 == 0).then_some(1_000_000 + i as i64);
+            assert_eq!(db.expire_at(&key(i)), want, "{}", i);
+            assert_eq!(e.is_volatile(), want.is_some());
+        }
+        let volatile = (0..2000)
+            .filter(|i| i % 3 == 0 && !gone.contains(i))
+            .count();
+        assert_eq!(db.volatile_len(), volatile);
+        assert_eq!(db.len(), 2000 - gone.len());
+        // Every draw of a volatile key finds one with an expiry.
+        for d in 0..100u64 {
+            let k = db
+                .volatile_key(d.wrapping_mul(0x9e37_79b9_7f4a_7c15))
+                .expect("some");
+            assert!(db.expire_at(k).is_some());
+        }
+        // Expire the rest of the volatile keys in one pass.
+        assert_eq!(db.active_expire(i64::MAX), volatile);
+        assert_eq!(db.volatile_len(), 0);
+        assert_eq!(db.volatile_key(1), None);
+        assert_eq!(db.len(), 2000 - gone.len() - volatile);
+        for (k, _) in db.iter() {
+            assert!(db.peek(k).is_some());
+        }
+    }
 
     #[test]
     fn lazy_expiry_removes_on_access() {

@@ -472,11 +472,11 @@ impl Playground {
         let now = now();
         let fill = eng.config.list_max_listpack_size;
         let mut n = 0u32;
-        for (key, e) in d.iter() {
+        for (key, e, expire_at) in d.iter_with_expiry() {
             if n >= limit {
                 break;
             }
-            if e.expire_at.is_some_and(|at| at <= now)
+            if expire_at.is_some_and(|at| at <= now)
                 || (!type_filter.is_empty() && e.value.type_name() != type_filter)
                 || !crate::util::glob::glob_match(pattern.as_bytes(), key, false)
             {
@@ -487,7 +487,7 @@ impl Playground {
             row.push(&JsValue::from_str(&String::from_utf8_lossy(key)));
             row.push(&JsValue::from_str(e.value.type_name()));
             row.push(&JsValue::from_f64(
-                e.expire_at.map_or(-1.0, |at| (at - now) as f64),
+                expire_at.map_or(-1.0, |at| (at - now) as f64),
             ));
             row.push(&JsValue::from_str(e.value.encoding_name()));
             let bytes = crate::memory::key_usage(key, &e.value, 5, fill);

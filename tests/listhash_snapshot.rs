@@ -116,9 +116,9 @@ fn redis_server_loads_our_lists_and_hashes() {
             64,
         );
     }
-    eng.dbs[0].set(b"list", Value::List(list), now);
-    eng.dbs[0].set(b"small", Value::Hash(small), now);
-    eng.dbs[0].set(b"large", Value::Hash(large), now);
+    eng.dbs[0].set(b"list", Value::List(Box::new(list)), now);
+    eng.dbs[0].set(b"small", Value::Hash(Box::new(small)), now);
+    eng.dbs[0].set(b"large", Value::Hash(Box::new(large)), now);
     let _server = RedisServer::start_loading("listhash-ours", &rdb::save(&eng.dbs, now), &[])
         .expect("redis-server loads the snapshot");
     let mut conn = Conn::connect(_server.port).expect("connect");

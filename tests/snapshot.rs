@@ -75,11 +75,7 @@ fn we_load_redis_servers_dump() {
     assert_eq!(get(0, "i32").as_deref(), Some(&b"1000000000"[..]));
     assert_eq!(get(0, "long").as_deref(), Some(long.as_bytes()));
     assert_eq!(get(2, "db2").as_deref(), Some(&b"two"[..]));
-    let ttl = dbs[0]
-        .peek(b"ex")
-        .and_then(|e| e.expire_at)
-        .expect("expiry kept")
-        - now;
+    let ttl = dbs[0].expire_at(b"ex").expect("expiry kept") - now;
     assert!((490_000..=500_000).contains(&ttl), "ttl {}", ttl);
 }
 

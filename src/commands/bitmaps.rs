@@ -48,7 +48,7 @@ fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, CmdError> {
     match ctx.lookup_read(key) {
         None => Ok(None),
         Some(e) => match &e.value {
-            Value::Str(b, _) => Ok(Some(b.clone())),
+            Value::Str(b, _) => Ok(Some(b.to_vec())),
             _ => Err(error::WRONGTYPE),
         },
     }
@@ -73,12 +73,14 @@ fn string_for_bits<'a>(
         let mut bytes = Vec::new();
         bytes.try_reserve_exact(len).map_err(|_| error::OOM)?;
         bytes.resize(len, 0);
-        ctx.db().set(key, Value::Str(bytes, StrEncoding::Raw), now);
+        ctx.db()
+            .set(key, Value::Str(bytes.into(), StrEncoding::Raw), now);
     }
     let Some(Value::Str(bytes, enc)) = ctx.db().get_mut(key, now).map(|e| &mut e.value) else {
         return Err(error::WRONGTYPE);
     };
     *enc = StrEncoding::Raw;
+    let bytes = bytes.make_mut();
     if bytes.len() < len {
         bytes
             .try_reserve_exact(len - bytes.len())
@@ -250,7 +252,8 @@ fn bitop(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let n = result.len();
     let now = ctx.now;
     if n > 0 {
-        ctx.db().set(dst, Value::Str(result, StrEncoding::Raw), now);
+        ctx.db()
+            .set(dst, Value::Str(result.into(), StrEncoding::Raw), now);
         ctx.signal_modified(dst);
         ctx.notify('$', "set", dst);
         ctx.dirty(1);

@@ -372,7 +372,7 @@ fn object(ctx: &mut Ctx, key: &[u8]) -> CmdResult {
             .get(&n)
             .copied()
             .unwrap_or(started),
-        None => e.touched_at,
+        None => e.touched_at(),
     };
     let refcount: i64 = if shared.is_some() { i32::MAX as i64 } else { 1 };
     let serialized = crate::rdb::dump(&e.value, compress)
@@ -507,7 +507,7 @@ fn populate(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             v
         };
         let enc = crate::types::StrEncoding::for_created(&value);
-        ctx.db().set(&key, Value::Str(value, enc), now);
+        ctx.db().set(&key, Value::Str(value.into(), enc), now);
         ctx.signal_modified(&key);
     }
     Ok(Reply::ok())

@@ -59,7 +59,7 @@ fn hash_in(entry: Option<&mut Entry>) -> Result<Option<&mut Hash>, CmdError> {
 fn hash_for_write<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<&'a mut Hash, CmdError> {
     let now = ctx.now;
     if hash_in(ctx.lookup_write(key))?.is_none() {
-        ctx.db().set(key, Value::Hash(Hash::new()), now);
+        ctx.db().set(key, Value::Hash(Box::default()), now);
     }
     match ctx.db().get_mut(key, now) {
         Some(Entry {

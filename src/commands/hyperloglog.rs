@@ -53,7 +53,7 @@ fn sketch_mut<'a>(ctx: &'a mut Ctx, key: &[u8]) -> Result<Option<&'a mut Vec<u8>
     match &mut e.value {
         Value::Str(b, enc) => {
             *enc = StrEncoding::Raw;
-            Ok(Some(b))
+            Ok(Some(b.make_mut()))
         }
         _ => Err(error::WRONGTYPE),
     }
@@ -70,8 +70,11 @@ fn pfadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let now = ctx.now;
     let mut updated = 0u64;
     if sketch_mut(ctx, key)?.is_none() {
-        ctx.db()
-            .set(key, Value::Str(hll::new_sketch(), StrEncoding::Raw), now);
+        ctx.db().set(
+            key,
+            Value::Str(hll::new_sketch().into(), StrEncoding::Raw),
+            now,
+        );
         updated += 1;
     }
     let Some(b) = sketch_mut(ctx, key)? else {
@@ -145,8 +148,11 @@ fn pfmerge(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let dst = &argv[1];
     let now = ctx.now;
     if sketch_mut(ctx, dst)?.is_none() {
-        ctx.db()
-            .set(dst, Value::Str(hll::new_sketch(), StrEncoding::Raw), now);
+        ctx.db().set(
+            dst,
+            Value::Str(hll::new_sketch().into(), StrEncoding::Raw),
+            now,
+        );
     }
     let Some(b) = sketch_mut(ctx, dst)? else {
         return Err(error::NO_SUCH_KEY);

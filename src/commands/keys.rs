@@ -169,10 +169,10 @@ fn rename_generic(ctx: &mut Ctx, argv: &[Vec<u8>], nx: bool) -> CmdResult {
         return Ok(Reply::Integer(0));
     }
     let now = ctx.now;
-    let entry = ctx.db().remove(src, now).ok_or(error::NO_SUCH_KEY)?;
+    let (entry, expire_at) = ctx.db().take(src, now).ok_or(error::NO_SUCH_KEY)?;
     // The destination is replaced by a new key (a `new` event even when it existed).
     ctx.db().remove(dst, now);
-    ctx.db().insert(dst.clone(), entry);
+    ctx.db().insert(dst.clone(), entry, expire_at);
     ctx.signal_modified(src);
     ctx.signal_modified(dst);
     ctx.notify('g', "rename_from", src);
@@ -228,7 +228,8 @@ fn copy(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let Some(entry) = ctx.lookup_read(src) else {
         return Ok(Reply::Integer(0));
     };
-    let (value, expire_at) = (entry.value.clone(), entry.expire_at);
+    let value = entry.value.clone();
+    let expire_at = ctx.db().expire_at(src);
     let now = ctx.now;
     let lfu = ctx.lfu_params();
     let target = &mut ctx.eng.dbs[dst_db];
@@ -236,11 +237,10 @@ fn copy(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Ok(Reply::Integer(0));
     }
     let mut copied = Entry::new(value, now);
-    copied.expire_at = expire_at;
     copied.unshared = true;
     // A replaced destination is deleted first, so the copy is a `new` key.
     target.remove(dst, now);
-    target.insert(dst.clone(), copied);
+    target.insert(dst.clone(), copied, expire_at);
     ctx.eng.signal_modified(dst_db, dst);
     ctx.eng.notify(dst_db, 'g', "copy_to", dst);
     ctx.dirty(1);
@@ -263,10 +263,10 @@ fn move_cmd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if ctx.eng.dbs[dst_db].lookup_lfu(key, now, lfu).is_some() {
         return Ok(Reply::Integer(0));
     }
-    let Some(entry) = ctx.db().remove(key, now) else {
+    let Some((entry, expire_at)) = ctx.db().take(key, now) else {
         return Ok(Reply::Integer(0));
     };
-    ctx.eng.dbs[dst_db].insert(key.clone(), entry);
+    ctx.eng.dbs[dst_db].insert(key.clone(), entry, expire_at);
     ctx.signal_modified(key);
     ctx.eng.signal_modified(dst_db, key);
     ctx.notify('g', "move_from", key);
@@ -354,10 +354,10 @@ fn expire_generic(
     let flags = ExpireFlags::parse(&argv[3..])?;
     let base = if relative { ctx.now } else { 0 };
     let when = expire_time(&argv[2], seconds, base, cmd)?;
-    let Some(entry) = ctx.lookup_write(key) else {
+    if ctx.lookup_write(key).is_none() {
         return Ok(Reply::Integer(0));
-    };
-    if !flags.allow(entry.expire_at, when) {
+    }
+    if !flags.allow(ctx.db().expire_at(key), when) {
         return Ok(Reply::Integer(0));
     }
     let now = ctx.now;
@@ -423,10 +423,10 @@ enum TtlKind {
 /// key without expiry, else the time (never negative), seconds rounded to nearest.
 fn ttl_generic(ctx: &mut Ctx, key: &[u8], kind: TtlKind, ms: bool) -> CmdResult {
     let now = ctx.now;
-    let Some(entry) = peek_read(ctx, key) else {
+    if peek_read(ctx, key).is_none() {
         return Ok(Reply::Integer(-2));
-    };
-    let Some(at) = entry.expire_at else {
+    }
+    let Some(at) = ctx.db().expire_at(key) else {
         return Ok(Reply::Integer(-1));
     };
     let t = match kind {
@@ -467,7 +467,7 @@ fn pexpiretime(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 fn persist(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let key = &argv[1];
     match ctx.lookup_write(key) {
-        Some(e) if e.expire_at.is_some() => {}
+        Some(e) if e.is_volatile() => {}
         _ => return Ok(Reply::Integer(0)),
     }
     let now = ctx.now;
@@ -487,7 +487,7 @@ fn keys(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         .db()
         .live_keys(now)
         .filter(|k| all || glob_match(pattern, k, false))
-        .map(|k| Reply::Bulk(k.clone()))
+        .map(|k| Reply::Bulk(k.to_vec()))
         .collect();
     Ok(Reply::Array(found))
 }
@@ -527,9 +527,15 @@ fn scan_cmd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let count = usize::try_from(count).unwrap_or(usize::MAX).min(db_len);
     let (next, visited) = {
         let db = ctx.db();
-        let (next, picked) = scan::step(db.iter().map(|(k, _)| (k.as_slice(), k)), cursor, count);
+        let (next, picked) = scan::step(db.iter().map(|(k, _)| (k, k)), cursor, count);
         // Only the keys of this step are copied out, not the whole table.
-        (next, picked.into_iter().cloned().collect::<Vec<Vec<u8>>>())
+        (
+            next,
+            picked
+                .into_iter()
+                .map(<[u8]>::to_vec)
+                .collect::<Vec<Vec<u8>>>(),
+        )
     };
     let now = ctx.now;
     let mut out = Vec::new();
@@ -569,7 +575,7 @@ fn randomkey(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
         }
         let n = ctx.eng.rng.below(len as u64) as usize;
         let db = &mut ctx.eng.dbs[ctx.db];
-        let Some(key) = db.nth_key(n).cloned() else {
+        let Some(key) = db.nth_key(n).map(<[u8]>::to_vec) else {
             return Ok(Reply::Nil);
         };
         if !db.expire_if_needed(&key, now) {
@@ -622,7 +628,7 @@ fn object_freq(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
     Ok(Reply::Integer(i64::from(lfu_decay(
         e.lfu,
-        e.touched_at,
+        e.touched_at(),
         now,
         decay_time,
     ))))
@@ -648,7 +654,7 @@ fn object_idletime(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             .get(&n)
             .copied()
             .unwrap_or(ctx.eng.started_ms),
-        None => e.touched_at,
+        None => e.touched_at(),
     };
     // Redis's access clock ticks in whole seconds.
     Ok(Reply::Integer(
@@ -782,7 +788,6 @@ fn restore(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         ctx.propagate_as(prop);
     }
     let mut entry = Entry::new(value, now);
-    entry.expire_at = expire_at;
     if ctx.eng.config.lfu_policy() {
         if let Some(f) = freq {
             entry.lfu = f as u8;
@@ -794,10 +799,10 @@ fn restore(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             Some(n) => {
                 ctx.eng.shared_int_access.insert(n, at);
             }
-            None => entry.touched_at = at,
+            None => entry.touch(at),
         }
     }
-    ctx.db().insert(key.clone(), entry);
+    ctx.db().insert(key.clone(), entry, expire_at);
     ctx.signal_modified(key);
     ctx.notify('g', "restore", key);
     ctx.dirty(1);
@@ -840,7 +845,10 @@ mod tests {
         let (mut eng, c) = engine();
         set(&mut eng, 0, "a", "x");
         assert_eq!(run(&mut eng, c, T0 + 5000, "EXISTS a a b"), int(2));
-        assert_eq!(eng.dbs[0].peek(b"a").map(|e| e.touched_at), Some(T0));
+        assert_eq!(
+            eng.dbs[0].peek(b"a").map(|e| e.touched_at()),
+            Some(T0 / 1000 * 1000)
+        );
         assert_eq!((eng.stats.hits, eng.stats.misses), (2, 1));
     }
 
@@ -851,10 +859,7 @@ mod tests {
         assert_eq!(run(&mut eng, c, T0, "EXPIRE k 10 GT"), int(0));
         assert_eq!(run(&mut eng, c, T0, "EXPIRE k 10 XX"), int(0));
         assert_eq!(run(&mut eng, c, T0, "EXPIRE k 10 LT"), int(1));
-        assert_eq!(
-            eng.dbs[0].peek(b"k").and_then(|e| e.expire_at),
-            Some(T0 + 10_000)
-        );
+        assert_eq!(eng.dbs[0].expire_at(b"k"), Some(T0 + 10_000));
         assert_eq!(run(&mut eng, c, T0, "EXPIRE k 20 NX"), int(0));
         assert_eq!(run(&mut eng, c, T0, "EXPIRE k 20 LT"), int(0));
         assert_eq!(run(&mut eng, c, T0, "EXPIRE k 20 gt xx"), int(1));
@@ -914,8 +919,8 @@ mod tests {
         eng.dbs[0].set_expire(b"a", Some(T0 + 60_000), T0);
         assert_eq!(run(&mut eng, c, T0 + 1, "RENAME a b"), Reply::ok());
         let e = eng.dbs[0].peek(b"b").cloned().expect("renamed");
-        assert_eq!(e.expire_at, Some(T0 + 60_000));
-        assert_eq!(e.touched_at, T0 + 1);
+        assert_eq!(eng.dbs[0].expire_at(b"b"), Some(T0 + 60_000));
+        assert_eq!(e.touched_at(), (T0 + 1) / 1000 * 1000);
         assert_eq!(run(&mut eng, c, T0, "RENAME a b"), err(error::NO_SUCH_KEY));
         assert_eq!(run(&mut eng, c, T0, "RENAME b b"), Reply::ok());
         assert_eq!(run(&mut eng, c, T0, "RENAMENX b b"), int(0));
@@ -937,7 +942,7 @@ mod tests {
         assert_eq!(run(&mut eng, c, T0, "COPY a b DB 16"), err(error::DB_INDEX));
         assert_eq!(run(&mut eng, c, T0, "COPY a b DB"), err(error::SYNTAX));
         let e = eng.dbs[3].peek(b"a").cloned().expect("copied");
-        assert_eq!(e.expire_at, Some(T0 + 60_000));
+        assert_eq!(eng.dbs[3].expire_at(b"a"), Some(T0 + 60_000));
         assert!(e.unshared);
         assert_eq!(e.lfu, LFU_INIT);
         run(&mut eng, c, T0, "SELECT 3");
@@ -956,6 +961,50 @@ mod tests {
         assert!(eng.dbs[1].peek(b"a").is_some());
         assert!(eng.dbs[0].peek(b"a").is_none());
         assert_eq!(run(&mut eng, c, T0, "MOVE a -1"), err(error::DB_INDEX));
+    }
+
+    #[test]
+    fn scan_returns_every_lasting_key_while_others_come_and_go() {
+        // Removals move the last slot into the freed one: a cursor must not depend on slots.
+        let (mut eng, c) = engine();
+        for i in 0..300 {
+            set(&mut eng, 0, &format!("stay{}", i), "v");
+            set(&mut eng, 0, &format!("go{}", i), "v");
+        }
+        let mut cursor = "0".to_string();
+        let mut seen = std::collections::BTreeSet::new();
+        let mut step = 0;
+        loop {
+            let Reply::Array(parts) = run(&mut eng, c, T0, &format!("SCAN {} COUNT 10", cursor))
+            else {
+                panic!("scan reply")
+            };
+            let (Some(Reply::Bulk(next)), Some(Reply::Array(keys))) = (parts.first(), parts.get(1))
+            else {
+                panic!("scan reply shape")
+            };
+            for k in keys {
+                if let Reply::Bulk(k) = k {
+                    seen.insert(k.clone());
+                }
+            }
+            // Between steps: delete some of the passing keys, add new ones.
+            for j in 0..7 {
+                let n = (step * 7 + j) % 300;
+                run(&mut eng, c, T0, &format!("DEL go{}", n));
+                run(&mut eng, c, T0, &format!("SET new{}-{} v", step, j));
+            }
+            step += 1;
+            cursor = String::from_utf8(next.clone()).expect("digits");
+            if cursor == "0" {
+                break;
+            }
+            assert!(step < 10_000, "the walk ends");
+        }
+        for i in 0..300 {
+            let k = format!("stay{}", i).into_bytes();
+            assert!(seen.contains(&k), "stay{} missed", i);
+        }
     }
 
     #[test]

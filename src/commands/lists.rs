@@ -161,7 +161,7 @@ pub fn move_element(ctx: &mut Ctx, src: &[u8], dst: &[u8], from: End, to: End) -
             let now = ctx.now;
             let mut l = List::new();
             l.push(to, value);
-            ctx.db().set(dst, Value::List(l), now);
+            ctx.db().set(dst, Value::List(Box::new(l)), now);
         }
     }
     ctx.signal_modified(dst);
@@ -227,7 +227,7 @@ fn push(ctx: &mut Ctx, argv: &[Vec<u8>], end: End, only_existing: bool) -> CmdRe
             }
             let len = list.len();
             let now = ctx.now;
-            ctx.db().set(key, Value::List(list), now);
+            ctx.db().set(key, Value::List(Box::new(list)), now);
             len
         }
     };

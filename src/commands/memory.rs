@@ -153,7 +153,7 @@ impl Overview {
             .enumerate()
             .filter(|(_, db)| !db.is_empty())
             .map(|(i, db)| {
-                let expires = db.iter().filter(|(_, e)| e.expire_at.is_some()).count();
+                let expires = db.volatile_len();
                 (i, table_overhead(db.len()), table_overhead(expires))
             })
             .collect();

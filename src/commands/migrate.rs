@@ -95,8 +95,9 @@ pub(super) fn migrate(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let mut moving: Vec<(&[u8], i64, Vec<u8>)> = Vec::new();
     for key in &argv[first_key..first_key + num_keys] {
         if let Some(e) = ctx.lookup_read(key) {
-            let ttl = e.expire_at.map_or(0, |at| (at - now).max(1));
-            moving.push((key, ttl, crate::rdb::dump(&e.value, compress)));
+            let payload = crate::rdb::dump(&e.value, compress);
+            let ttl = ctx.db().expire_at(key).map_or(0, |at| (at - now).max(1));
+            moving.push((key, ttl, payload));
         }
     }
     if moving.is_empty() {

@@ -297,7 +297,7 @@ fn sadd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             // A new set's encoding follows its first member, as Redis creates it.
             let mut set = Set::for_member(&argv[2]);
             let n = add_all(&mut set);
-            ctx.db().set(key, Value::Set(set), now);
+            ctx.db().set(key, Value::Set(Box::new(set)), now);
             n
         }
     };
@@ -402,7 +402,8 @@ fn smove(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         ctx.notify('g', "del", src);
     }
     if dst_kind == Kind::Missing {
-        ctx.db().set(dst, Value::Set(Set::for_member(member)), now);
+        ctx.db()
+            .set(dst, Value::Set(Box::new(Set::for_member(member))), now);
     }
     ctx.signal_modified(src);
     ctx.dirty(1);
@@ -730,7 +731,7 @@ fn algebra_store(ctx: &mut Ctx, dest: &[u8], keys: &[Vec<u8>], op: Op) -> CmdRes
     let n = result.len();
     // An expired destination goes first (an `expired` event), so the result is a new key.
     ctx.db().expire_if_needed(dest, now);
-    ctx.db().set(dest, Value::Set(result), now);
+    ctx.db().set(dest, Value::Set(Box::new(result)), now);
     ctx.signal_modified(dest);
     ctx.reply_point();
     ctx.notify('s', op_event(op), dest);

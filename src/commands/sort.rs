@@ -284,7 +284,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[Vec<u8>], readonly: bool) -> CmdResult {
             if stored > 0 {
                 // An expired destination goes first (an `expired` event): the list is new.
                 ctx.db().expire_if_needed(dst, now);
-                ctx.db().set(dst, Value::List(list), now);
+                ctx.db().set(dst, Value::List(Box::new(list)), now);
                 ctx.signal_modified(dst);
                 ctx.notify('l', "sortstore", dst);
                 ctx.dirty(stored as u64);
@@ -488,7 +488,7 @@ fn lookup_by_pattern(ctx: &mut Ctx, pattern: &[u8], element: &[u8]) -> Option<Ve
     key.extend_from_slice(key_tail);
     let entry = ctx.lookup_read(&key)?;
     match (field, &entry.value) {
-        (None, Value::Str(v, _)) => Some(v.clone()),
+        (None, Value::Str(v, _)) => Some(v.to_vec()),
         (Some(f), Value::Hash(h)) => h.get(f).map(|v| v.to_vec()),
         _ => None,
     }

@@ -65,7 +65,7 @@ fn read_string(ctx: &mut Ctx, key: &[u8]) -> Result<Option<Vec<u8>>, CmdError> {
 
 /// A string value with the given bytes and encoding.
 fn string_value(bytes: Vec<u8>, enc: StrEncoding) -> Value {
-    Value::Str(bytes, enc)
+    Value::Str(bytes.into(), enc)
 }
 
 /// An integer result, int-encoded as Redis creates counters.
@@ -81,7 +81,7 @@ fn store(ctx: &mut Ctx, key: &[u8], value: Value, keep_ttl: bool) {
     let keep_lfu = ctx.eng.config.lfu_policy();
     let db = ctx.db();
     let old_access = if keep_lfu {
-        db.get(key, now).map(|e| (e.lfu, e.touched_at))
+        db.get(key, now).map(|e| (e.lfu, e.touched_at()))
     } else {
         None
     };
@@ -92,7 +92,7 @@ fn store(ctx: &mut Ctx, key: &[u8], value: Value, keep_ttl: bool) {
     }
     if let (Some((lfu, touched)), Some(e)) = (old_access, db.get_mut(key, now)) {
         e.lfu = lfu;
-        e.touched_at = touched;
+        e.touch(touched);
     }
 }
 
@@ -386,7 +386,7 @@ fn getex(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             ctx.dirty(1);
         }
         None if opts.persist => {
-            let volatile = ctx.db().peek(key).is_some_and(|e| e.expire_at.is_some());
+            let volatile = ctx.db().peek(key).is_some_and(|e| e.is_volatile());
             if volatile {
                 ctx.db().set_expire(key, None, now);
                 ctx.signal_modified(key);
@@ -577,7 +577,7 @@ fn fits(len: u64, extra: u64, limit: u64) -> bool {
 fn str_mut(v: &mut Value) -> Option<(&mut Vec<u8>, &mut StrEncoding)> {
     #[allow(unreachable_patterns)] // other types join Value later
     match v {
-        Value::Str(s, enc) => Some((s, enc)),
+        Value::Str(s, enc) => Some((s.make_mut(), enc)),
         _ => None,
     }
 }
@@ -962,17 +962,11 @@ mod tests {
             err("ERR invalid expire time in 'set' command")
         );
         assert_eq!(cmd(&mut e, c, "SET k v EX 10 EX 20"), Reply::ok());
-        assert_eq!(
-            e.dbs[0].peek(b"k").and_then(|x| x.expire_at),
-            Some(NOW + 20_000)
-        );
+        assert_eq!(e.dbs[0].expire_at(b"k"), Some(NOW + 20_000));
         assert_eq!(cmd(&mut e, c, "SET k w KEEPTTL GET"), Reply::bulk("v"));
-        assert_eq!(
-            e.dbs[0].peek(b"k").and_then(|x| x.expire_at),
-            Some(NOW + 20_000)
-        );
+        assert_eq!(e.dbs[0].expire_at(b"k"), Some(NOW + 20_000));
         assert_eq!(cmd(&mut e, c, "SET k x"), Reply::ok());
-        assert_eq!(e.dbs[0].peek(b"k").and_then(|x| x.expire_at), None);
+        assert_eq!(e.dbs[0].expire_at(b"k"), None);
         assert_eq!(cmd(&mut e, c, "SET k y NX GET"), Reply::bulk("x"));
         assert_eq!(cmd(&mut e, c, "GET k"), Reply::bulk("x"));
         assert_eq!(cmd(&mut e, c, "SET q y XX"), Reply::Nil);
@@ -1008,12 +1002,9 @@ mod tests {
             err("ERR syntax error")
         );
         assert_eq!(cmd(&mut e, c, "GETEX k PX 500"), Reply::bulk("v"));
-        assert_eq!(
-            e.dbs[0].peek(b"k").and_then(|x| x.expire_at),
-            Some(NOW + 500)
-        );
+        assert_eq!(e.dbs[0].expire_at(b"k"), Some(NOW + 500));
         assert_eq!(cmd(&mut e, c, "GETEX k PERSIST"), Reply::bulk("v"));
-        assert_eq!(e.dbs[0].peek(b"k").and_then(|x| x.expire_at), None);
+        assert_eq!(e.dbs[0].expire_at(b"k"), None);
         assert_eq!(cmd(&mut e, c, "GETEX k EXAT 1"), Reply::bulk("v"));
         assert!(e.dbs[0].peek(b"k").is_none());
         cmd(&mut e, c, "SET k v");
@@ -1046,10 +1037,7 @@ mod tests {
         );
         cmd(&mut e, c, "SETEX t 100 5");
         assert_eq!(cmd(&mut e, c, "INCR t"), Reply::Integer(6));
-        assert_eq!(
-            e.dbs[0].peek(b"t").and_then(|x| x.expire_at),
-            Some(NOW + 100_000)
-        );
+        assert_eq!(e.dbs[0].expire_at(b"t"), Some(NOW + 100_000));
         assert_eq!(cmd(&mut e, c, "INCRBYFLOAT f 10.5"), Reply::bulk("10.5"));
         assert_eq!(cmd(&mut e, c, "INCRBYFLOAT f 0.1"), Reply::bulk("10.6"));
         assert_eq!(
@@ -1066,10 +1054,7 @@ mod tests {
             err("ERR value is not a valid float")
         );
         assert_eq!(cmd(&mut e, c, "INCRBYFLOAT t 1.5"), Reply::bulk("7.5"));
-        assert_eq!(
-            e.dbs[0].peek(b"t").and_then(|x| x.expire_at),
-            Some(NOW + 100_000)
-        );
+        assert_eq!(e.dbs[0].expire_at(b"t"), Some(NOW + 100_000));
     }
 
     #[test]

@@ -65,10 +65,8 @@ pub struct Memory {
     pool: [Option<Candidate>; POOL_SIZE],
     /// The database the random policies looked at last.
     next_db: usize,
-    /// Per database, keys drawn at random for eviction (see [`Engine::draw_keys`]).
-    reservoirs: Vec<Reservoir>,
-    /// Bytes the reservoirs hold: eviction's own bookkeeping, not counted against maxmemory
-    /// (INFO mem_not_counted_for_evict), as Redis leaves out its replication buffers.
+    /// Bytes not counted against maxmemory (INFO mem_not_counted_for_evict): Redis leaves out
+    /// its replication and AOF buffers; eviction here keeps no buffer of its own, so 0.
     pub not_counted: u64,
     /// Draws for eviction sampling and the LFU counter's growth, apart from the generator
     /// commands use, so that replies of random commands do not depend on key accesses.
@@ -86,7 +84,6 @@ impl Memory {
             evict_soon: false,
             pool: Default::default(),
             next_db: 0,
-            reservoirs: Vec::new(),
             not_counted: 0,
             rng: Rng::new(seed ^ 0x00e7_1c7e),
         }
@@ -137,9 +134,19 @@ impl Engine {
 
     /// Bytes the server uses (INFO used_memory): the host's count when it gave one, else the
     /// engine's estimate (see the module's documentation).
+    ///
+    /// The count leaves out the keyspaces' spare slots ([`crate::db::Db::spare_bytes`]):
+    /// allocated ahead of need and holding no key, they are to the engine what free space in
+    /// its arenas is to Redis's allocator, which Redis does not count either. So a removed key
+    /// lowers used_memory by its slot at once, and eviction frees what it measures; growth
+    /// of the vector does not jump the figure ahead of the keys (pages not yet written are not
+    /// resident either).
     pub fn used_memory(&self) -> u64 {
         match self.memory.counter {
-            Some(f) => f(),
+            Some(f) => {
+                let spare: u64 = self.dbs.iter().map(crate::db::Db::spare_bytes).sum();
+                f().saturating_sub(spare)
+            }
             None => self.estimated_used_memory(),
         }
     }
@@ -175,8 +182,8 @@ impl Engine {
     /// Raises the peak after a command, as Redis's call() does, when the host counts its
     /// allocations (the estimate would cost a walk over every key per command).
     pub(crate) fn note_peak_memory(&mut self) {
-        if let Some(f) = self.memory.counter {
-            self.stats.peak_memory = self.stats.peak_memory.max(f());
+        if self.memory.counter.is_some() {
+            self.stats.peak_memory = self.stats.peak_memory.max(self.used_memory());
         }
     }
 
@@ -195,10 +202,7 @@ impl Engine {
         if max == 0 || !self.evictions_allowed() {
             return true;
         }
-        // Eviction's own sample of keys does not count (see `Memory::not_counted`).
-        let used = self
-            .measure_memory()
-            .saturating_sub(self.memory.not_counted);
+        let used = self.measure_memory();
         if used <= max {
             return true;
         }
@@ -222,14 +226,14 @@ impl Engine {
     /// modified (WATCH, tracking, blocked clients), published as an `evicted` event and
     /// propagated as a deletion. Returns the bytes that freed.
     fn evict_key(&mut self, db: usize, key: &[u8]) -> u64 {
-        let before = self.memory.counter.map(|f| f());
+        let before = self.memory.counter.map(|_| self.used_memory());
         let Some(entry) = self.dbs[db].remove_entry(key) else {
             return 0;
         };
         let estimate = estimated_entry(key, &entry.value);
         drop(entry);
         let freed = match (before, self.memory.counter) {
-            (Some(b), Some(f)) => b.saturating_sub(f()),
+            (Some(b), Some(_)) => b.saturating_sub(self.used_memory()),
             _ => estimate,
         };
         self.memory.evicted_keys += 1;
@@ -304,7 +308,7 @@ impl Engine {
                 };
                 let present = self.dbs[c.db]
                     .peek(&c.key)
-                    .is_some_and(|e| all || e.expire_at.is_some());
+                    .is_some_and(|e| all || e.is_volatile());
                 if present {
                     return Some((c.db, c.key));
                 }
@@ -333,64 +337,41 @@ impl Engine {
             let score = match policy {
                 Policy::Lru { .. } => {
                     // Redis's access clock ticks in seconds; idle time is reported in ms.
-                    ((now / 1000).saturating_sub(e.touched_at / 1000).max(0) as u64) * 1000
+                    ((now / 1000).saturating_sub(e.touched_at() / 1000).max(0) as u64) * 1000
                 }
                 Policy::Lfu { .. } => {
-                    255 - u64::from(lfu_decay(e.lfu, e.touched_at, now, decay_time))
+                    255 - u64::from(lfu_decay(e.lfu, e.touched_at(), now, decay_time))
                 }
-                Policy::Ttl => u64::MAX - e.expire_at.unwrap_or(0).max(0) as u64,
+                Policy::Ttl => u64::MAX - self.dbs[db].expire_at(&key).unwrap_or(0).max(0) as u64,
                 _ => 0,
             };
             pool_insert(&mut self.memory.pool, Candidate { score, db, key });
         }
     }
 
-    /// Up to `n` random keys of `db` that the policy may evict (any key, or only volatile
-    /// ones), each still present. They come from the database's reservoir: a uniform random
-    /// sample of its candidates, in random order, taken in one pass over the table and
-    /// refilled when used up. A hash table offers no random access here, and one pass per
-    /// reservoir (rather than one per draw) keeps eviction cheap in big keyspaces; the
-    /// scores are read when the keys are drawn, so they are current.
+    /// Up to `n` distinct random keys of `db` that the policy may evict (any key, or only
+    /// volatile ones), as Redis's dictGetSomeKeys feeds its pool. Each draw is one step (the
+    /// keyspace's slots are dense, its expiry table kept dense enough), so sampling costs the
+    /// same in a keyspace of ten keys or of ten million.
     fn draw_keys(&mut self, db: usize, all: bool, n: usize) -> Vec<Vec<u8>> {
-        if self.memory.reservoirs.len() < self.dbs.len() {
-            self.memory
-                .reservoirs
-                .resize_with(self.dbs.len(), Reservoir::default);
-        }
-        let mut out = Vec::with_capacity(n);
-        let mut refilled = false;
-        while out.len() < n {
-            let r = &mut self.memory.reservoirs[db];
-            if r.all != all {
-                let dropped = reservoir_bytes(&r.keys);
-                self.memory.not_counted = self.memory.not_counted.saturating_sub(dropped);
-                r.keys = Vec::new();
-                r.all = all;
+        let d = &self.dbs[db];
+        let want = n.min(candidates(d, all));
+        let mut out: Vec<Vec<u8>> = Vec::with_capacity(want);
+        // Repeats are skipped; a few spare draws make up for them, and bound the work.
+        for _ in 0..want.saturating_mul(4) {
+            if out.len() >= want {
+                break;
             }
-            let Some(key) = r.keys.pop() else {
-                if refilled {
-                    break;
-                }
-                refilled = true;
-                let keys = fill_reservoir(&self.dbs[db], all, &mut self.memory.rng);
-                self.memory.not_counted += reservoir_bytes(&keys);
-                self.memory.reservoirs[db].keys = keys;
-                continue;
+            let key = if all {
+                let pick = self.memory.rng.below(d.len() as u64) as usize;
+                d.nth_key(pick)
+            } else {
+                d.volatile_key(self.memory.rng.next_u64())
             };
-            let popped = key.capacity() as u64;
-            self.memory.not_counted = self.memory.not_counted.saturating_sub(popped);
-            if self.memory.reservoirs[db].keys.is_empty() {
-                // The emptied reservoir's own array goes with it.
-                let r = &mut self.memory.reservoirs[db];
-                let array = (r.keys.capacity() * std::mem::size_of::<Vec<u8>>()) as u64;
-                self.memory.not_counted = self.memory.not_counted.saturating_sub(array);
-                r.keys = Vec::new();
-            }
-            let usable = self.dbs[db]
-                .peek(&key)
-                .is_some_and(|e| all || e.expire_at.is_some());
-            if usable && !out.contains(&key) {
-                out.push(key);
+            if let Some(k) = key {
+                if !out.iter().any(|o| o.as_slice() == k) {
+                    out.push(k.to_vec());
+                }
             }
         }
         out
@@ -486,54 +467,8 @@ fn pool_insert(pool: &mut [Option<Candidate>; POOL_SIZE], c: Candidate) {
     }
 }
 
-/// Keys one pass over a database puts in its reservoir, at most; fewer when keys are long, so
-/// that a reservoir takes about [`RESERVOIR_BYTES`] (names and slots): it is real memory, and
-/// kept this small it stays within what Redis's own tests allow over maxmemory.
-const RESERVOIR: usize = 1024;
-const RESERVOIR_BYTES: usize = 2048;
-
 /// The most keys sampled per database for the pool (maxmemory-samples is bounded by this).
 const MAX_SAMPLES: usize = 1024;
-
-/// Keys drawn at random from one database for eviction, and whether they were drawn among
-/// every key or only the volatile ones.
-#[derive(Default)]
-pub(crate) struct Reservoir {
-    all: bool,
-    keys: Vec<Vec<u8>>,
-}
-
-/// Bytes a reservoir's array and keys hold.
-fn reservoir_bytes(keys: &Vec<Vec<u8>>) -> u64 {
-    let array = keys.capacity() * std::mem::size_of::<Vec<u8>>();
-    (array + keys.iter().map(Vec::capacity).sum::<usize>()) as u64
-}
-
-/// A uniform random sample of up to [`RESERVOIR`] candidates of `db`, in random order
-/// (reservoir sampling in one pass, then a shuffle).
-fn fill_reservoir(db: &crate::db::Db, all: bool, rng: &mut Rng) -> Vec<Vec<u8>> {
-    let candidates = || db.iter().filter(move |(_, e)| all || e.expire_at.is_some());
-    let (count, bytes) = candidates().fold((0usize, 0usize), |(n, b), (k, _)| (n + 1, b + k.len()));
-    let average = bytes.checked_div(count).unwrap_or(0) + std::mem::size_of::<Vec<u8>>();
-    let size = (RESERVOIR_BYTES / average).clamp(1, RESERVOIR);
-    let mut keys: Vec<Vec<u8>> = Vec::with_capacity(size.min(count));
-    for (seen, (k, _)) in candidates().enumerate() {
-        if keys.len() < size {
-            keys.push(k.clone());
-        } else {
-            // The n-th candidate replaces a kept one with probability size / n.
-            let j = rng.below(seen as u64 + 1) as usize;
-            if j < size {
-                keys[j] = k.clone();
-            }
-        }
-    }
-    for i in (1..keys.len()).rev() {
-        let j = rng.below(i as u64 + 1) as usize;
-        keys.swap(i, j);
-    }
-    keys
-}
 
 /// How many keys of `db` a policy may evict: all of them, or those with an expiry.
 fn candidates(db: &crate::db::Db, all: bool) -> usize {
@@ -631,7 +566,7 @@ mod tests {
     }
 
     #[test]
-    fn draws_come_from_a_shuffled_reservoir_that_refills() {
+    fn draws_are_distinct_candidates_still_present() {
         use crate::testkit::{engine, run};
         let (mut eng, c) = engine();
         for i in 0..50 {
@@ -640,19 +575,22 @@ mod tests {
         run(&mut eng, c, "EXPIRE k7 100");
         assert_eq!(eng.draw_keys(0, false, 3), vec![b"k7".to_vec()]);
         let mut seen = std::collections::BTreeSet::new();
-        for _ in 0..10 {
+        for _ in 0..200 {
             let keys = eng.draw_keys(0, true, 5);
             assert_eq!(keys.len(), 5);
-            assert!(eng.memory.not_counted > 0 || seen.len() == 45);
+            let distinct: std::collections::BTreeSet<_> = keys.iter().collect();
+            assert_eq!(distinct.len(), 5);
             seen.extend(keys);
         }
-        // Every key once, in random order, and the emptied reservoir's bytes are given back.
+        // Every key gets drawn sooner or later.
         assert_eq!(seen.len(), 50);
-        assert_eq!(eng.memory.not_counted, 0);
-        // Deleted keys are skipped; the next draws refill from what is there.
+        // Deleted keys are never drawn.
         run(&mut eng, c, "DEL k1 k2");
-        let again = eng.draw_keys(0, true, 100);
-        assert_eq!(again.len(), 48);
+        for _ in 0..100 {
+            for k in eng.draw_keys(0, true, 5) {
+                assert!(k != b"k1".to_vec() && k != b"k2".to_vec());
+            }
+        }
     }
 
     #[test]

@@ -56,9 +56,7 @@ impl Engine {
         if c.watching.iter().any(|(d, k, _)| *d == db && k == key) {
             return;
         }
-        let expired = self.dbs[db]
-            .peek(key)
-            .is_some_and(|e| e.expire_at.is_some_and(|t| t <= now));
+        let expired = self.dbs[db].is_expired(key, now);
         if let Some(c) = self.clients.get_mut(&client) {
             c.watching.push((db, key.to_vec(), expired));
         }
@@ -87,12 +85,9 @@ impl Engine {
     /// Whether a key `client` watches, live when watched, has since expired (EXEC fails then).
     pub fn watched_key_expired(&self, client: ClientId, now: i64) -> bool {
         self.clients.get(&client).is_some_and(|c| {
-            c.watching.iter().any(|(db, key, was_expired)| {
-                !was_expired
-                    && self.dbs[*db]
-                        .peek(key)
-                        .is_some_and(|e| e.expire_at.is_some_and(|t| t <= now))
-            })
+            c.watching
+                .iter()
+                .any(|(db, key, was_expired)| !was_expired && self.dbs[*db].is_expired(key, now))
         })
     }
 
@@ -159,7 +154,7 @@ impl Engine {
                 continue;
             }
             let replacement_expired =
-                replacement.is_some_and(|e| e.expire_at.is_some_and(|t| t <= now));
+                replaced_with.is_some_and(|r| self.dbs[r].is_expired(&key, now));
             let replaced = replacement.is_some();
             let ids = self
                 .watched

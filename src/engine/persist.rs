@@ -306,11 +306,11 @@ impl Engine {
             self.scripts.fvm = None;
         }
         for (i, db) in loaded.into_iter().enumerate() {
-            let keys: Vec<Vec<u8>> = db.iter().map(|(k, _)| k.clone()).collect();
+            let keys: Vec<Vec<u8>> = db.iter().map(|(k, _)| k.to_vec()).collect();
             let mut db = db;
             for k in keys {
-                if let Some(entry) = db.remove(&k, i64::MIN) {
-                    self.dbs[i].insert(k.clone(), entry);
+                if let Some((entry, expire_at)) = db.take(&k, i64::MIN) {
+                    self.dbs[i].insert(k.clone(), entry, expire_at);
                     self.signal_modified(i, &k);
                 }
             }

@@ -122,15 +122,15 @@ impl Engine {
             encode_command(&[&b"FUNCTION"[..], b"LOAD", &lib.code], &mut out);
         }
         for (n, db) in self.dbs.iter().enumerate() {
-            let mut keys = db.iter().peekable();
+            let mut keys = db.iter_with_expiry().peekable();
             if keys.peek().is_none() {
                 continue;
             }
             encode_command(&[b"SELECT".to_vec(), n.to_string().into_bytes()], &mut out);
-            for (key, entry) in keys {
+            for (key, entry, expire_at) in keys {
                 match &entry.value {
                     Value::Str(bytes, _) => {
-                        encode_command(&[&b"SET"[..], key, bytes], &mut out);
+                        encode_command(&[&b"SET"[..], key, bytes.as_slice()], &mut out);
                     }
                     Value::List(list) => {
                         batched(
@@ -164,11 +164,11 @@ impl Engine {
                     ),
                     Value::Stream(s) => stream(&mut out, key, s),
                 }
-                if let Some(at) = entry.expire_at {
+                if let Some(at) = expire_at {
                     encode_command(
                         &[
                             b"PEXPIREAT".to_vec(),
-                            key.clone(),
+                            key.to_vec(),
                             at.to_string().into_bytes(),
                         ],
                         &mut out,

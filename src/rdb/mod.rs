@@ -142,9 +142,9 @@ pub fn save_with_aux(
         w.string(code);
     }
     for (index, db) in dbs.iter().enumerate() {
-        let live: Vec<(&Vec<u8>, &Entry)> = db
-            .iter()
-            .filter(|(_, e)| e.expire_at.is_none_or(|t| t > now))
+        let live: Vec<(&[u8], &Entry, Option<i64>)> = db
+            .iter_with_expiry()
+            .filter(|(_, _, at)| at.is_none_or(|t| t > now))
             .collect();
         if live.is_empty() {
             continue;
@@ -153,9 +153,9 @@ pub fn save_with_aux(
         w.len(index as u64);
         w.out.push(OP_RESIZEDB);
         w.len(live.len() as u64);
-        w.len(live.iter().filter(|(_, e)| e.expire_at.is_some()).count() as u64);
-        for (key, entry) in live {
-            if let Some(t) = entry.expire_at {
+        w.len(live.iter().filter(|(_, _, at)| at.is_some()).count() as u64);
+        for (key, entry, expire_at) in live {
+            if let Some(t) = expire_at {
                 w.out.push(OP_EXPIRETIME_MS);
                 w.out.extend_from_slice(&t.to_le_bytes());
             }
@@ -247,9 +247,8 @@ pub fn load_snapshot(bytes: &[u8], databases: usize, now: i64) -> Result<Snapsho
             ty => {
                 let key = r.string()?;
                 let value = r.value(ty)?;
-                let mut entry = Entry::new(value, now);
-                entry.expire_at = expire.take();
-                dbs[current].insert(key, entry);
+                let entry = Entry::new(value, now);
+                dbs[current].insert(key, entry, expire.take());
             }
         }
     }
@@ -818,7 +817,7 @@ fn list_from(entries: Vec<Vec<u8>>) -> Result<Value, LoadError> {
     if entries.is_empty() {
         return Err(LoadError::Corrupt("empty list"));
     }
-    Ok(Value::List(entries.into_iter().collect()))
+    Ok(Value::List(Box::new(entries.into_iter().collect())))
 }
 
 /// A hash value from a packed blob's alternating fields and values, in their order; converted
@@ -839,7 +838,7 @@ fn hash_from(entries: Vec<Vec<u8>>) -> Result<Value, LoadError> {
             return Err(LoadError::Corrupt("duplicate hash field"));
         }
     }
-    Ok(Value::Hash(hash))
+    Ok(Value::Hash(Box::new(hash)))
 }
 
 /// A sorted set from a packed blob's alternating members and scores (printed doubles), in
@@ -991,7 +990,7 @@ impl Reader<'_> {
             TYPE_STRING => {
                 let s = self.string()?;
                 let enc = StrEncoding::for_new(&s);
-                Ok(Value::Str(s, enc))
+                Ok(Value::Str(s.into(), enc))
             }
             TYPE_SET => {
                 let n = self.count()?;
@@ -1008,7 +1007,7 @@ impl Reader<'_> {
                 if set.is_empty() {
                     return Err(LoadError::Corrupt("empty set"));
                 }
-                Ok(Value::Set(set))
+                Ok(Value::Set(Box::new(set)))
             }
             TYPE_SET_INTSET => {
                 let blob = self.string()?;
@@ -1016,7 +1015,7 @@ impl Reader<'_> {
                 if set.len() > SET_MAX_INTSET_ENTRIES {
                     set.convert_to_table();
                 }
-                Ok(Value::Set(set))
+                Ok(Value::Set(Box::new(set)))
             }
             TYPE_LIST => {
                 let n = self.count()?;
@@ -1027,7 +1026,7 @@ impl Reader<'_> {
                 if list.is_empty() {
                     return Err(LoadError::Corrupt("empty list"));
                 }
-                Ok(Value::List(list))
+                Ok(Value::List(Box::new(list)))
             }
             TYPE_LIST_ZIPLIST => {
                 let entries = packed::ziplist_entries(&self.string()?)
@@ -1094,7 +1093,7 @@ impl Reader<'_> {
                 if hash.is_empty() {
                     return Err(LoadError::Corrupt("empty hash"));
                 }
-                Ok(Value::Hash(hash))
+                Ok(Value::Hash(Box::new(hash)))
             }
             TYPE_ZSET_2 => {
                 let n = self.count()?;
@@ -1184,10 +1183,7 @@ mod tests {
         let back = load(&bytes, 16, 0).unwrap();
         assert_eq!(back[0].len(), 2);
         assert_eq!(back[3].len(), 1, "keys expired at save time are left out");
-        assert_eq!(
-            back[3].peek(b"t").unwrap().expire_at,
-            Some(5_000_000_000_000)
-        );
+        assert_eq!(back[3].expire_at(b"t"), Some(5_000_000_000_000));
         assert_eq!(
             back[0]
                 .peek(b"bin\x00\xff")
@@ -1278,17 +1274,17 @@ mod tests {
                 format!("e{}", i).into_bytes(),
             );
         }
-        values.push(Value::List(list));
+        values.push(Value::List(Box::new(list)));
         let mut hash = Hash::new();
         hash.set(b"f", b"1".to_vec(), 128, 64);
         hash.set(b"g", b"text".to_vec(), 128, 64);
-        values.push(Value::Hash(hash));
+        values.push(Value::Hash(Box::new(hash)));
         let mut set = Set::new_intset();
         set.add(b"5", 512);
         set.add(b"70000", 512);
-        values.push(Value::Set(set.clone()));
+        values.push(Value::Set(Box::new(set.clone())));
         set.add(b"x", 512);
-        values.push(Value::Set(set));
+        values.push(Value::Set(Box::new(set)));
         let mut z = crate::types::ZSet::new();
         let limits = crate::types::zset::Limits {
             entries: 128,

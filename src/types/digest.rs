@@ -87,7 +87,7 @@ pub fn value_into(d: &mut Digest, entry: &Entry) {
             }
         }
     }
-    if entry.expire_at.is_some() {
+    if entry.is_volatile() {
         xor_in(d, b"!!expire!!");
     }
 }

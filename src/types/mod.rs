@@ -3,6 +3,7 @@
 pub mod acl;
 pub mod backlog;
 pub mod bitmap;
+pub mod compact;
 pub mod digest;
 pub mod geo;
 pub mod hash;
@@ -13,6 +14,7 @@ pub mod set;
 pub mod stream;
 pub mod zset;
 
+pub use compact::CompactBytes;
 pub use hash::Hash;
 pub use list::List;
 pub use set::Set;
@@ -63,17 +65,19 @@ impl StrEncoding {
     }
 }
 
-/// A value stored under a key.
+/// A value stored under a key: 32 bytes. Strings are compact (short ones inline, see
+/// [`CompactBytes`]); the aggregates are boxed, so a keyspace of small strings does not pay for
+/// the size of a hash table header in every entry.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Value {
     /// A binary-safe string and the encoding Redis would report for it.
-    Str(Vec<u8>, StrEncoding),
+    Str(CompactBytes, StrEncoding),
     /// A set (`intset` or `hashtable`).
-    Set(Set),
+    Set(Box<Set>),
     /// A list (always `quicklist` in Redis 7.0).
-    List(List),
+    List(Box<List>),
     /// A hash (`listpack` or `hashtable`).
-    Hash(Hash),
+    Hash(Box<Hash>),
     /// A sorted set.
     ZSet(Box<ZSet>),
     /// A stream.
@@ -84,7 +88,7 @@ impl Value {
     /// A string value encoded as SET would encode it.
     pub fn string(bytes: Vec<u8>) -> Value {
         let enc = StrEncoding::for_new(&bytes);
-        Value::Str(bytes, enc)
+        Value::Str(CompactBytes::from_vec(bytes), enc)
     }
 
     /// The name `TYPE` prints.
