@@ -18,16 +18,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::OnceLock;
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis_playground::config::Config;
 use redis_playground::{Engine, EngineOptions};
 
 /// Every allocation the process makes goes through this counter, so INFO used_memory and
 /// maxmemory see the bytes the server really holds (redis-server reads its allocator's figure
-/// the same way). `cap` wraps the system allocator with an atomic count; the limit is unused.
+/// the same way). `cap` wraps the allocator with an atomic count; the limit is unused. The
+/// allocator is mimalloc, as redis-server's is jemalloc: a command's small allocations (its
+/// reply's elements) cost a fraction of what they cost with glibc's malloc.
 #[global_allocator]
-static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
+static ALLOCATOR: cap::Cap<mimalloc::MiMalloc> = cap::Cap::new(mimalloc::MiMalloc, usize::MAX);
 
 /// The allocator's count of bytes in use, for the engine.
 fn allocated_bytes() -> u64 {
@@ -288,10 +290,27 @@ fn bind_address(addr: &str) -> String {
 }
 
 /// Microseconds since the server started, from the monotonic clock: the engine times
-/// commands with it (SLOWLOG, LATENCY).
+/// commands with it (SLOWLOG, LATENCY), twice a command.
 fn monotonic_us() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    u64::try_from(START.get_or_init(Instant::now).elapsed().as_micros()).unwrap_or(u64::MAX)
+    static START: OnceLock<u64> = OnceLock::new();
+    let now = clock_us(libc::CLOCK_MONOTONIC);
+    now.saturating_sub(*START.get_or_init(|| now))
+}
+
+/// A clock's reading in microseconds, read directly (std's `Instant` and `SystemTime` go
+/// through checked 128-bit arithmetic that shows on a path taken several times a command).
+fn clock_us(clock: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the struct it is given and nothing else.
+    if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
+        return 0;
+    }
+    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+    let micros = u64::try_from(ts.tv_nsec).unwrap_or(0) / 1000;
+    secs.saturating_mul(1_000_000).saturating_add(micros)
 }
 
 /// DEBUG SLEEP: the whole server stops, as redis-server's does.
@@ -299,10 +318,10 @@ fn sleep_us(us: u64) {
     thread::sleep(Duration::from_micros(us));
 }
 
+/// The wall clock in milliseconds since the epoch (the engine's `now_ms`, read for every
+/// command).
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    i64::try_from(clock_us(libc::CLOCK_REALTIME) / 1000).unwrap_or(i64::MAX)
 }
 
 /// Runs the server with the process's arguments.
