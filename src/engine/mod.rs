@@ -77,6 +77,8 @@ pub struct Stats {
     pub commands: u64,
     /// total_connections_received
     pub connections: u64,
+    /// rejected_connections: connections refused at `maxclients`.
+    pub rejected_connections: u64,
     /// keyspace_hits
     pub hits: u64,
     /// keyspace_misses
@@ -101,6 +103,7 @@ impl Default for Stats {
         Stats {
             commands: 0,
             connections: 0,
+            rejected_connections: 0,
             hits: 0,
             misses: 0,
             error_replies: 0,
@@ -252,6 +255,10 @@ pub struct Engine {
     /// The host's way of stopping the whole server for some microseconds (DEBUG SLEEP);
     /// without one the engine waits on the host's clock, or not at all without a clock.
     pub sleeper: Option<fn(u64)>,
+    /// The host's way of making room for `maxclients` connections (the open file limit, as
+    /// redis-server raises it): given the wanted number, it returns how many the process can
+    /// hold. CONFIG SET maxclients fails when that is fewer. None: no limit to raise.
+    pub room_for_clients: Option<fn(u64) -> u64>,
     /// The host's connections to other servers, for MIGRATE (none: no server is reachable).
     pub migrate: Option<Box<dyn migrate::MigrateHost>>,
 }
@@ -301,6 +308,7 @@ impl Engine {
             repl: replication::Replication::new(opts.now_ms as u64 ^ opts.seed),
             script_disable_deny: false,
             sleeper: None,
+            room_for_clients: None,
             migrate: None,
         }
     }

@@ -75,6 +75,16 @@ const KEEP_OUTPUT_BUSY: usize = 64 * 1024;
 const KEEP_ARGS: usize = 64;
 const KEEP_ARG_BYTES: usize = 64 * 1024;
 
+/// Tells a connection past `maxclients` why it is closed, as redis-server does (one write,
+/// whatever the socket takes of it; the connection closes right after).
+fn refuse_client(stream: &mut TcpStream) {
+    let line = format!(
+        "-{}\r\n",
+        redis_playground::error::MAX_CLIENTS_REACHED.text()
+    );
+    let _ = stream.write(line.as_bytes());
+}
+
 /// The engine's client for a connection accepted from `peer` (CLIENT LIST's addr and laddr).
 fn open_client_for(
     engine: &mut Engine,
@@ -468,7 +478,8 @@ impl Server {
         let maxclients = usize::try_from(self.engine.config.maxclients).unwrap_or(usize::MAX);
         if self.by_client.len() >= maxclients {
             // As redis-server: the error, then the connection closes.
-            let _ = stream.write(b"-ERR max number of clients reached\r\n");
+            refuse_client(&mut stream);
+            self.engine.stats.rejected_connections += 1;
             return;
         }
         let id = open_client_for(&mut self.engine, &stream, peer, (self.now_ms)());
@@ -1348,7 +1359,8 @@ impl Busy<'_> {
         while let Ok((mut stream, peer)) = listener.accept() {
             let _ = stream.set_nodelay(true);
             if self.engine.clients.len() >= maxclients {
-                let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                refuse_client(&mut stream);
+                self.engine.stats.rejected_connections += 1;
                 continue;
             }
             let token = Token(BUSY_TOKENS + conns.len());
