@@ -165,6 +165,8 @@ errors! {
     POSITIVE = "ERR value is out of range, must be positive";
     /// A command from a client that has not authenticated while `requirepass` is set.
     NOAUTH = "NOAUTH Authentication required.";
+    /// What a connection past `maxclients` receives before the server closes it.
+    MAX_CLIENTS_REACHED = "ERR max number of clients reached";
     /// AUTH or HELLO AUTH with a wrong user or password.
     WRONGPASS = "WRONGPASS invalid username-password pair or user is disabled.";
     /// SCAN with a cursor that is not an unsigned integer.
@@ -395,6 +397,11 @@ pub fn config_set_failed(name: &[u8], why: &str) -> CmdError {
         c_str_prefix(name, usize::MAX),
         why
     )))
+}
+
+/// Why CONFIG SET maxclients failed: the open file limit holds only `allowed` clients.
+pub fn os_cannot_hold_clients(allowed: u64) -> String {
+    format!("The operating system is not able to handle the specified number of clients, try with {allowed}")
 }
 
 /// `ERR Unknown option or number of arguments for CONFIG SET - '<name>'`.

@@ -197,6 +197,104 @@ fn maxclients_refuses_with_redis_error() {
     let mut got = Vec::new();
     let _ = c.read_to_end(&mut got);
     assert_eq!(got, b"-ERR max number of clients reached\r\n");
+    let stats =
+        String::from_utf8_lossy(&a.call(&argv(&["INFO", "stats"])).expect("info")).into_owned();
+    assert!(
+        stats.contains("rejected_connections:1\r\n"),
+        "INFO stats does not count the refused connection: {stats}"
+    );
+}
+
+/// A server that listens: the process, its port and its log up to "Ready to accept
+/// connections".
+type Started = (common::KillOnDrop, u16, Vec<String>);
+
+/// A server that exited instead: its log and exit code.
+type Exited = (Vec<String>, Option<i32>);
+
+/// A server started by `sh` under `ulimit -n fds` (soft and hard), its log on standard
+/// output.
+fn start_limited(bin: &std::path::Path, fds: u32) -> Result<Started, Exited> {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let port = common::free_port();
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -n {fds} && exec \"$0\" \"$@\""))
+        .arg(bin)
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
+        .args(["--save", "", "--appendonly", "no", "--dir", "/tmp"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start");
+    let out = child.stdout.take().expect("stdout");
+    let mut lines = std::io::BufReader::new(out).lines();
+    let mut log = Vec::new();
+    for line in lines.by_ref().map_while(Result::ok) {
+        let ready = line.contains("Ready to accept connections");
+        log.push(line);
+        if ready {
+            std::thread::spawn(move || lines.for_each(drop));
+            return Ok((common::KillOnDrop(child), port, log));
+        }
+    }
+    let code = child.wait().ok().and_then(|s| s.code());
+    Err((log, code))
+}
+
+/// The level mark and text of the log lines about the open file limit (without the
+/// process id and time, which differ).
+fn fd_lines(log: &[String]) -> Vec<String> {
+    log.iter()
+        .filter(|l| l.contains("open files") || l.contains("ulimit") || l.contains("max file"))
+        .map(|l| l.splitn(6, ' ').nth(5).unwrap_or(l).to_string())
+        .collect()
+}
+
+/// Under a low open file limit both servers lower maxclients alike, log the same lines,
+/// refuse CONFIG SET maxclients above what the limit holds with the same error, and refuse
+/// to start when not even one client fits. Whatever this machine lets a process raise its
+/// limit to, both are compared under the same one.
+#[test]
+fn the_open_file_limit_bounds_maxclients_as_redis_server_does() {
+    let Some(redis) = common::redis_server_path() else {
+        assert!(
+            std::env::var_os("REQUIRE_REDIS").is_none(),
+            "REQUIRE_REDIS is set but no redis-server is installed"
+        );
+        return;
+    };
+    let ours = std::path::PathBuf::from(env!("CARGO_BIN_EXE_redis-playground-server"));
+    let mut seen = Vec::new();
+    for bin in [&redis, &ours] {
+        let (_server, port, log) = start_limited(bin, 64).unwrap_or_else(|(log, code)| {
+            panic!("{} did not start ({code:?}): {log:?}", bin.display())
+        });
+        let mut c = Conn::connect(port).expect("connect");
+        let mut replies = Vec::new();
+        for words in [
+            &["CONFIG", "GET", "maxclients"][..],
+            &["CONFIG", "SET", "maxclients", "100000"],
+            &["CONFIG", "GET", "maxclients"],
+            &["CONFIG", "SET", "maxclients", "10"],
+            &["CONFIG", "GET", "maxclients"],
+        ] {
+            replies
+                .push(String::from_utf8_lossy(&c.call(&argv(words)).expect("reply")).into_owned());
+        }
+        seen.push((fd_lines(&log), replies));
+    }
+    assert_eq!(seen[0], seen[1], "redis-server, then ours");
+    let mut refused = Vec::new();
+    for bin in [&redis, &ours] {
+        match start_limited(bin, 30) {
+            Ok(_) => panic!("{} started with 30 descriptors", bin.display()),
+            Err((log, code)) => refused.push((fd_lines(&log), code)),
+        }
+    }
+    assert_eq!(refused[0], refused[1], "redis-server, then ours");
 }
 
 /// Makes closing `s` send a reset, so the test leaves no TIME_WAIT sockets holding local
@@ -247,7 +345,11 @@ fn ten_thousand_idle_connections() {
     let limit = raise_own_fd_limit();
     let n = WANTED.min(usize::try_from(limit).unwrap_or(0).saturating_sub(200));
     if n < WANTED {
-        eprintln!("note: the open file limit ({limit}) allows {n} idle connections, not {WANTED}");
+        eprintln!(
+            "skipped: the open file limit ({limit}) allows {n} idle connections, not {WANTED} \
+             (raise `ulimit -Hn`)"
+        );
+        return;
     }
     let server = Server::launch(&["--maxclients", "10100"]);
     let started = Instant::now();
@@ -269,6 +371,15 @@ fn ten_thousand_idle_connections() {
     let n = idle.len();
     assert_eq!(server.wait_clients(n + 1, 30), n + 1);
     eprintln!("{n} idle connections accepted in {:?}", started.elapsed());
+    // A sample of them, spread over the whole range, is served.
+    for s in idle.iter_mut().step_by(997) {
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        s.write_all(b"PING\r\n").expect("send");
+        let mut got = [0u8; 7];
+        s.read_exact(&mut got).expect("reply");
+        assert_eq!(&got, b"+PONG\r\n");
+    }
     // Still serving, and a message reaches one of the idle ones.
     let mut c = server.conn();
     assert_eq!(

@@ -427,7 +427,7 @@ fn stats(ctx: &mut Ctx, l: &mut Lines) {
     ] {
         l.kv(f, "0.00");
     }
-    l.kv("rejected_connections", 0);
+    l.kv("rejected_connections", ctx.eng.stats.rejected_connections);
     l.kv("sync_full", ctx.eng.repl.sync_full);
     l.kv("sync_partial_ok", ctx.eng.repl.sync_partial_ok);
     l.kv("sync_partial_err", ctx.eng.repl.sync_partial_err);

@@ -344,6 +344,20 @@ fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     for (p, name, value) in params {
         next.set(p, value).map_err(|why| failed(name, &why))?;
     }
+    if next.maxclients != ctx.eng.config.maxclients {
+        // As redis-server: more clients may need a higher open file limit; when the system
+        // refuses it, nothing of this CONFIG SET applies.
+        if let Some(room) = ctx.eng.room_for_clients {
+            let want = u64::try_from(next.maxclients).unwrap_or(0);
+            let allowed = room(want);
+            if allowed < want {
+                return Err(failed(
+                    b"maxclients",
+                    &error::os_cannot_hold_clients(allowed),
+                ));
+            }
+        }
+    }
     let old_pass = ctx.eng.config.requirepass().to_string();
     // A new maxmemory is enforced right after the command, not only before the next one (as
     // Redis starts its eviction timer).

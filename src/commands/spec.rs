@@ -622,9 +622,14 @@ impl CommandSpec {
         }
     }
 
-    /// Whether the command has flag `f`.
+    /// Whether the command has flag `f`. Only `movablekeys` is derived (from the key
+    /// specifications, which takes a walk over them): the declared flags answer the rest, on
+    /// the path of every command.
     pub const fn has(&self, f: Flags) -> bool {
-        self.flags().has(f)
+        if self.declared_flags.has(f) {
+            return true;
+        }
+        f.0 & MOVABLEKEYS.0 != 0 && self.flags().has(f)
     }
 
     /// Whether the command may change data or propagate: a write, or flagged

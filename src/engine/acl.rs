@@ -87,6 +87,9 @@ pub struct Acl {
     pub log: VecDeque<LogEntry>,
     /// Every user may run everything: no check is needed.
     pub open: bool,
+    /// [`Acl::default_opens`], kept by [`Acl::refresh`]: every command of a client that has
+    /// not authenticated asks.
+    default_open: bool,
     /// The ACL file, when the host has one.
     pub file: Option<Box<dyn AclFile>>,
 }
@@ -99,6 +102,7 @@ impl Default for Acl {
             users,
             log: VecDeque::new(),
             open: true,
+            default_open: true,
             file: None,
         }
     }
@@ -115,13 +119,14 @@ impl Acl {
     /// Whether a new connection is authenticated at once: the default user is on and needs
     /// no password.
     pub fn default_opens(&self) -> bool {
-        let d = self.default_user();
-        d.nopass() && d.flags & acl::FLAG_OFF == 0
+        self.default_open
     }
 
-    /// Recomputes [`Acl::open`] after users changed.
+    /// Recomputes [`Acl::open`] and [`Acl::default_opens`] after users changed.
     pub fn refresh(&mut self) {
         self.open = self.users.values().all(User::unrestricted);
+        let d = self.default_user();
+        self.default_open = d.nopass() && d.flags & acl::FLAG_OFF == 0;
     }
 
     /// `requirepass`: the default user's only password, or none at all (nopass).

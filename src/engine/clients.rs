@@ -188,7 +188,7 @@ impl Engine {
     /// Whether `client` must authenticate before running commands: the default user has a
     /// password (`requirepass`) or is off, and the client has not authenticated.
     pub fn auth_required(&self, client: ClientId) -> bool {
-        // The client's own flag first: it is cheaper than finding the default user.
-        !self.clients.get(&client).is_some_and(|c| c.authenticated) && !self.acl.default_opens()
+        // The default user's openness first: it is kept as a flag, the client needs a lookup.
+        !self.acl.default_opens() && !self.clients.get(&client).is_some_and(|c| c.authenticated)
     }
 }

@@ -77,6 +77,8 @@ pub struct Stats {
     pub commands: u64,
     /// total_connections_received
     pub connections: u64,
+    /// rejected_connections: connections refused at `maxclients`.
+    pub rejected_connections: u64,
     /// keyspace_hits
     pub hits: u64,
     /// keyspace_misses
@@ -101,6 +103,7 @@ impl Default for Stats {
         Stats {
             commands: 0,
             connections: 0,
+            rejected_connections: 0,
             hits: 0,
             misses: 0,
             error_replies: 0,
@@ -258,6 +261,10 @@ pub struct Engine {
     /// Microseconds the current command slept (DEBUG SLEEP): the host's `now` is its start
     /// time, and what follows the command (serving blocked clients) sees the time after.
     pub slept_us: u64,
+    /// The host's way of making room for `maxclients` connections (the open file limit, as
+    /// redis-server raises it): given the wanted number, it returns how many the process can
+    /// hold. CONFIG SET maxclients fails when that is fewer. None: no limit to raise.
+    pub room_for_clients: Option<fn(u64) -> u64>,
     /// The host's connections to other servers, for MIGRATE (none: no server is reachable).
     pub migrate: Option<Box<dyn migrate::MigrateHost>>,
 }
@@ -308,6 +315,7 @@ impl Engine {
             script_disable_deny: false,
             sleeper: None,
             slept_us: 0,
+            room_for_clients: None,
             migrate: None,
         }
     }

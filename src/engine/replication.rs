@@ -424,7 +424,7 @@ impl Engine {
     /// Replicas in sync whose last acknowledgement is at most `min-replicas-max-lag` seconds
     /// old (INFO min_slaves_good_slaves).
     pub fn good_replicas(&self, now: i64) -> i64 {
-        let max_lag = self.config_int("min-replicas-max-lag");
+        let max_lag = self.config.min_replicas_max_lag();
         self.repl
             .attached()
             .filter(|(_, r)| {
@@ -436,13 +436,9 @@ impl Engine {
     /// Whether writes are allowed by `min-replicas-to-write` / `min-replicas-max-lag` (always
     /// on a replica, or when either is 0).
     pub(crate) fn enough_good_replicas(&self, now: i64) -> bool {
-        let need = self.config_int("min-replicas-to-write");
-        let max_lag = self.config_int("min-replicas-max-lag");
+        let need = self.config.min_replicas_to_write();
+        let max_lag = self.config.min_replicas_max_lag();
         self.repl.link.is_some() || need == 0 || max_lag == 0 || self.good_replicas(now) >= need
-    }
-
-    fn config_int(&self, name: &str) -> i64 {
-        self.config.get_named(name).parse().unwrap_or(0)
     }
 
     /// The primary's periodic work: a PING into the stream every `repl-ping-replica-period`

@@ -195,6 +195,7 @@ impl Reply {
 }
 
 fn line(out: &mut Vec<u8>, tag: u8, body: &[u8]) {
+    out.reserve(body.len() + 3);
     out.push(tag);
     out.extend_from_slice(body);
     out.extend_from_slice(b"\r\n");
@@ -205,28 +206,34 @@ fn header(out: &mut Vec<u8>, tag: u8, len: usize) {
 }
 
 /// `tag`, `n` in decimal, CRLF: every integer reply and length header, written without a
-/// temporary string (they are on the path of every reply).
+/// temporary string and with one copy (they are on the path of every reply; an array of a
+/// hundred elements writes a hundred of them).
 fn int_line(out: &mut Vec<u8>, tag: u8, n: i64) {
-    let mut digits = [0u8; 20];
-    let mut at = digits.len();
+    // Tag, sign, at most 20 digits, CRLF.
+    let mut line = [0u8; 24];
+    let mut at = line.len() - 2;
+    line[at..].copy_from_slice(b"\r\n");
     let mut v = n.unsigned_abs();
     loop {
         at -= 1;
-        digits[at] = b'0' + (v % 10) as u8;
+        line[at] = b'0' + (v % 10) as u8;
         v /= 10;
         if v == 0 {
             break;
         }
     }
-    out.push(tag);
     if n < 0 {
-        out.push(b'-');
+        at -= 1;
+        line[at] = b'-';
     }
-    out.extend_from_slice(&digits[at..]);
-    out.extend_from_slice(b"\r\n");
+    at -= 1;
+    line[at] = tag;
+    out.extend_from_slice(&line[at..]);
 }
 
+/// A bulk string: its header, the body and CRLF, with room made once.
 fn bulk(out: &mut Vec<u8>, tag: u8, body: &[u8]) {
+    out.reserve(body.len() + 16);
     header(out, tag, body.len());
     out.extend_from_slice(body);
     out.extend_from_slice(b"\r\n");

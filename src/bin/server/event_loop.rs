@@ -60,14 +60,30 @@ const OUTPUT_PAUSE: usize = 64 * 1024 * 1024;
 /// buffer past 32 KB), so used_memory does not keep what one big request needed.
 const KEEP_INPUT: usize = 32 * 1024;
 
-/// An output buffer larger than this is given back once written: like Redis, which keeps a
-/// 16 KB reply buffer per client and frees the rest once sent, so memory that replies and
-/// pushes took (INFO used_memory, maxmemory) goes back when they are sent.
+/// An output buffer up to this size is kept for good: like Redis, which keeps a 16 KB reply
+/// buffer per client and frees the rest once sent, so memory that replies and pushes took
+/// (INFO used_memory, maxmemory) goes back when they are sent.
 const KEEP_OUTPUT: usize = 16 * 1024;
+
+/// An output buffer up to this size is kept until the next tick rather than given back as
+/// soon as it is written: a pipeline of a few dozen replies (16 LRANGEs of 100 elements)
+/// needs more than [`KEEP_OUTPUT`] at every turn, and freeing and growing it again each time
+/// costs more than the replies. Larger ones go at once; idle ones at the tick.
+const KEEP_OUTPUT_BUSY: usize = 64 * 1024;
 
 /// Spare argument vectors kept between requests, and the largest one kept.
 const KEEP_ARGS: usize = 64;
 const KEEP_ARG_BYTES: usize = 64 * 1024;
+
+/// Tells a connection past `maxclients` why it is closed, as redis-server does (one write,
+/// whatever the socket takes of it; the connection closes right after).
+fn refuse_client(stream: &mut TcpStream) {
+    let line = format!(
+        "-{}\r\n",
+        redis_playground::error::MAX_CLIENTS_REACHED.text()
+    );
+    let _ = stream.write(line.as_bytes());
+}
 
 /// The engine's client for a connection accepted from `peer` (CLIENT LIST's addr and laddr).
 fn open_client_for(
@@ -387,6 +403,7 @@ impl Server {
                 let hz = self.engine.config.hz.clamp(1, 500) as u64;
                 next_tick = Instant::now() + Duration::from_micros(1_000_000 / hz);
                 self.check_soft_limits();
+                self.trim_idle_output();
                 // Readiness a busy script turn took is not reported again: look anyway.
                 self.master_io();
             }
@@ -461,7 +478,8 @@ impl Server {
         let maxclients = usize::try_from(self.engine.config.maxclients).unwrap_or(usize::MAX);
         if self.by_client.len() >= maxclients {
             // As redis-server: the error, then the connection closes.
-            let _ = stream.write(b"-ERR max number of clients reached\r\n");
+            refuse_client(&mut stream);
+            self.engine.stats.rejected_connections += 1;
             return;
         }
         let id = open_client_for(&mut self.engine, &stream, peer, (self.now_ms)());
@@ -1097,6 +1115,17 @@ impl Server {
         }
     }
 
+    /// Gives back the output buffers larger than [`KEEP_OUTPUT`] that wait empty (see
+    /// [`KEEP_OUTPUT_BUSY`]), as Redis's client cron trims what a client does not use.
+    fn trim_idle_output(&mut self) {
+        for conn in self.conns.iter_mut().flatten() {
+            if conn.pending() == 0 && conn.output.capacity() > KEEP_OUTPUT {
+                conn.sent = 0;
+                conn.output = Vec::new();
+            }
+        }
+    }
+
     /// Runs the input kept by connections whose clients may go on now.
     fn resume_stalled(&mut self) {
         if self.stalled.is_empty() {
@@ -1158,7 +1187,7 @@ impl Server {
         if conn.sent == conn.output.len() {
             conn.sent = 0;
             conn.output.clear();
-            if conn.output.capacity() > KEEP_OUTPUT {
+            if conn.output.capacity() > KEEP_OUTPUT_BUSY {
                 conn.output = Vec::new();
             }
             conn.soft_since = None;
@@ -1330,7 +1359,8 @@ impl Busy<'_> {
         while let Ok((mut stream, peer)) = listener.accept() {
             let _ = stream.set_nodelay(true);
             if self.engine.clients.len() >= maxclients {
-                let _ = stream.write(b"-ERR max number of clients reached\r\n");
+                refuse_client(&mut stream);
+                self.engine.stats.rejected_connections += 1;
                 continue;
             }
             let token = Token(BUSY_TOKENS + conns.len());

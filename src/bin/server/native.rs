@@ -18,16 +18,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::OnceLock;
 use std::thread;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use redis_playground::config::Config;
 use redis_playground::{Engine, EngineOptions};
 
 /// Every allocation the process makes goes through this counter, so INFO used_memory and
 /// maxmemory see the bytes the server really holds (redis-server reads its allocator's figure
-/// the same way). `cap` wraps the system allocator with an atomic count; the limit is unused.
+/// the same way). `cap` wraps the allocator with an atomic count; the limit is unused. The
+/// allocator is mimalloc, as redis-server's is jemalloc: a command's small allocations (its
+/// reply's elements) cost a fraction of what they cost with glibc's malloc.
 #[global_allocator]
-static ALLOCATOR: cap::Cap<std::alloc::System> = cap::Cap::new(std::alloc::System, usize::MAX);
+static ALLOCATOR: cap::Cap<mimalloc::MiMalloc> = cap::Cap::new(mimalloc::MiMalloc, usize::MAX);
 
 /// The allocator's count of bytes in use, for the engine.
 fn allocated_bytes() -> u64 {
@@ -288,10 +290,27 @@ fn bind_address(addr: &str) -> String {
 }
 
 /// Microseconds since the server started, from the monotonic clock: the engine times
-/// commands with it (SLOWLOG, LATENCY).
+/// commands with it (SLOWLOG, LATENCY), twice a command.
 fn monotonic_us() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    u64::try_from(START.get_or_init(Instant::now).elapsed().as_micros()).unwrap_or(u64::MAX)
+    static START: OnceLock<u64> = OnceLock::new();
+    let now = clock_us(libc::CLOCK_MONOTONIC);
+    now.saturating_sub(*START.get_or_init(|| now))
+}
+
+/// A clock's reading in microseconds, read directly (std's `Instant` and `SystemTime` go
+/// through checked 128-bit arithmetic that shows on a path taken several times a command).
+fn clock_us(clock: libc::clockid_t) -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes the struct it is given and nothing else.
+    if unsafe { libc::clock_gettime(clock, &mut ts) } != 0 {
+        return 0;
+    }
+    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+    let micros = u64::try_from(ts.tv_nsec).unwrap_or(0) / 1000;
+    secs.saturating_mul(1_000_000).saturating_add(micros)
 }
 
 /// DEBUG SLEEP: the whole server stops, as redis-server's does.
@@ -299,10 +318,10 @@ fn sleep_us(us: u64) {
     thread::sleep(Duration::from_micros(us));
 }
 
+/// The wall clock in milliseconds since the epoch (the engine's `now_ms`, read for every
+/// command).
 fn now_ms() -> i64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+    i64::try_from(clock_us(libc::CLOCK_REALTIME) / 1000).unwrap_or(i64::MAX)
 }
 
 /// Runs the server with the process's arguments.
@@ -532,7 +551,11 @@ pub fn exit_now(code: i32) -> ! {
 }
 
 /// Binds the listeners, applies the options to a fresh engine, and serves until killed.
-fn serve(opts: Options) -> Result<(), String> {
+fn serve(mut opts: Options) -> Result<(), String> {
+    // As redis-server, first of all: the open file limit for maxclients, or fewer clients.
+    let maxclients = u64::try_from(opts.check.maxclients).unwrap_or(0);
+    let allowed = adjust_open_files_limit(maxclients)?;
+    opts.check.maxclients = i64::try_from(allowed).unwrap_or(i64::MAX);
     // Before listening: whoever sees the port open (`--daemonize yes` waits for that) finds it.
     if let Some(path) = &opts.pidfile {
         let _ = PIDFILE.set(PathBuf::from(path));
@@ -599,6 +622,7 @@ fn serve(opts: Options) -> Result<(), String> {
     });
     engine.set_clock_us(Some(monotonic_us));
     engine.sleeper = Some(sleep_us);
+    engine.room_for_clients = Some(room_for_clients);
     engine.migrate = Some(Box::new(migrate::NativeMigrate::default()));
     engine.set_memory_counter(Some(allocated_bytes));
     if let Some(v) = &opts.enable_debug {
@@ -652,7 +676,6 @@ fn serve(opts: Options) -> Result<(), String> {
     if let Some(path) = opts.config_file.clone() {
         engine.persist.config_file = Some(config_file(path));
     }
-    raise_fd_limit(engine.config.maxclients);
     // `replicaof <host> <port>` (or `slaveof`): a replica from the start.
     let master = engine.config.get_named("replicaof").to_string();
     if let Some((host, port)) = master.rsplit_once(' ') {
@@ -728,33 +751,92 @@ impl redis_playground::engine::acl::AclFile for AclFilePath {
     }
 }
 
-/// Raises the open file limit towards `maxclients` plus some for the server's own files, as
-/// redis-server does at start, so thousands of clients can connect; says so when the system
-/// allows fewer.
-fn raise_fd_limit(maxclients: i64) {
-    let want = u64::try_from(maxclients).unwrap_or(0).saturating_add(32);
+/// Descriptors kept for the server's own files beyond one per client (redis-server's
+/// CONFIG_MIN_RESERVED_FDS).
+const RESERVED_FDS: u64 = 32;
+
+/// Makes the open file limit (soft and hard) room for `maxclients` clients plus
+/// [`RESERVED_FDS`], as redis-server does at start and when CONFIG SET raises maxclients:
+/// when the system refuses, it tries 16 descriptors less at a time, and returns the
+/// maxclients the limit it got allows, logging redis-server's lines. An error when not even
+/// one client would fit (redis-server exits then).
+fn adjust_open_files_limit(maxclients: u64) -> Result<u64, String> {
+    let want = maxclients.saturating_add(RESERVED_FDS);
     let mut lim = libc::rlimit {
         rlim_cur: 0,
         rlim_max: 0,
     };
-    // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 || lim.rlim_cur >= want {
-            return;
-        }
-        let old = lim.rlim_cur;
-        lim.rlim_cur = want.min(lim.rlim_max);
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-            lim.rlim_cur = old;
-        }
+    // SAFETY: getrlimit writes the struct it is given and nothing else.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        let e = std::io::Error::last_os_error();
+        log::warning(&format!(
+            "Unable to obtain the current NOFILE limit ({}), assuming 1024 and setting the max \
+             clients configuration accordingly.",
+            conf::os_reason(&e)
+        ));
+        return Ok(1024 - RESERVED_FDS);
     }
-    if lim.rlim_cur < want {
-        eprintln!(
-            "Warning: the open file limit is {}: fewer than maxclients {maxclients} clients can \
-             connect",
-            lim.rlim_cur
+    let old = lim.rlim_cur;
+    if old >= want {
+        return Ok(maxclients);
+    }
+    let mut best = want;
+    let mut refused = None;
+    while best > old {
+        let tried = libc::rlimit {
+            rlim_cur: best,
+            rlim_max: best,
+        };
+        // SAFETY: setrlimit reads the struct it is given and nothing else.
+        if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &tried) } == 0 {
+            break;
+        }
+        refused = Some(std::io::Error::last_os_error());
+        if best < 16 {
+            best = old;
+            break;
+        }
+        best -= 16;
+    }
+    let best = best.max(old);
+    if best >= want {
+        log::notice(&format!(
+            "Increased maximum number of open files to {want} (it was originally set to {old})."
+        ));
+        return Ok(maxclients);
+    }
+    if best <= RESERVED_FDS {
+        return Err(format!(
+            "Your current 'ulimit -n' of {old} is not enough for the server to start. Please \
+             increase your open file limit to at least {want}. Exiting."
+        ));
+    }
+    let reduced = best - RESERVED_FDS;
+    let why = refused.map_or_else(String::new, |e| conf::os_reason(&e));
+    log::warning(&format!(
+        "You requested maxclients of {maxclients} requiring at least {want} max file descriptors."
+    ));
+    log::warning(&format!(
+        "Server can't set maximum open files to {want} because of OS error: {why}."
+    ));
+    log::warning(&format!(
+        "Current maximum open files is {best}. maxclients has been reduced to {reduced} to \
+         compensate for low ulimit. If you need higher maxclients increase 'ulimit -n'."
+    ));
+    Ok(reduced)
+}
+
+/// CONFIG SET maxclients: [`adjust_open_files_limit`], and redis-server's line when the
+/// new value cannot be had (the command then fails and changes nothing).
+fn room_for_clients(maxclients: u64) -> u64 {
+    let allowed = adjust_open_files_limit(maxclients).unwrap_or(0);
+    if allowed < maxclients {
+        log::warning(
+            "Failed applying new configuration. Possibly related to new maxclients setting. \
+             Restoring previous settings.",
         );
     }
+    allowed
 }
 
 /// Where the snapshot lives.
