@@ -245,7 +245,7 @@ impl Engine {
         self.signal_modified(db, key);
         self.notify(db, 'e', "evicted", key);
         self.current = current;
-        if self.propagation.enabled {
+        if self.propagation.recording() {
             let verb: &[u8] = if self.config.get_named("lazyfree-lazy-eviction") == "yes" {
                 b"UNLINK"
             } else {
@@ -499,6 +499,29 @@ mod tests {
 
     fn scores(pool: &[Option<Candidate>; POOL_SIZE]) -> Vec<u64> {
         pool.iter().flatten().map(|c| c.score).collect()
+    }
+
+    #[test]
+    fn evictions_reach_the_replication_stream() {
+        use crate::testkit::{engine, run_at};
+        let (mut eng, c) = engine();
+        eng.record_for_replicas();
+        eng.repl.backlog = Some(crate::types::backlog::Backlog::new(1 << 20, 0));
+        for i in 0..3 {
+            run_at(&mut eng, c, 0, &format!("SET asdf{i} {i}"));
+        }
+        run_at(&mut eng, c, 0, "CONFIG SET maxmemory-policy allkeys-lru");
+        run_at(&mut eng, c, 0, "CONFIG SET maxmemory 1");
+        eng.tick(0);
+        assert_eq!(eng.dbs[0].len(), 0);
+        let stream = eng
+            .repl
+            .backlog
+            .as_ref()
+            .and_then(|b| b.since(1))
+            .unwrap_or_default();
+        let text = String::from_utf8_lossy(&stream);
+        assert_eq!(text.matches("$3\r\nDEL\r\n").count(), 3, "{text}");
     }
 
     #[test]
