@@ -91,6 +91,9 @@ pub struct Db {
     pub track_events: bool,
     /// `new` and `expired` keyspace events not yet published, oldest first.
     pub events: Vec<(&'static str, Vec<u8>)>,
+    /// CLUSTER HOOK: on a cluster node, database 0's keys by hash slot. Kept in step by
+    /// [`Db::key_added`] and [`Db::key_removed`], the only two calls the table makes.
+    pub slot_index: Option<Box<crate::cluster::slots::SlotIndex>>,
 }
 
 impl Db {
@@ -191,6 +194,7 @@ impl Db {
             }
             EntryRef::Vacant(v) => {
                 v.insert(entry);
+                self.key_added(key);
                 if self.track_events {
                     self.events.push(("new", key.to_vec()));
                 }
@@ -215,6 +219,11 @@ impl Db {
             self.volatile += 1;
         }
         let created = self.track_events.then(|| key.clone());
+        let k_for_index = if self.slot_index.is_some() {
+            key.clone()
+        } else {
+            Vec::new()
+        };
         match self.map.insert(key, Box::new(entry)) {
             Some(old) => {
                 if old.expire_at.is_some() {
@@ -222,6 +231,9 @@ impl Db {
                 }
             }
             None => {
+                if let Some(ix) = self.slot_index.as_mut() {
+                    ix.added(&k_for_index);
+                }
                 if let Some(k) = created {
                     self.events.push(("new", k));
                 }
@@ -240,6 +252,7 @@ impl Db {
     /// Removes `key` whether or not it is expired (eviction); returns its entry.
     pub fn remove_entry(&mut self, key: &[u8]) -> Option<Entry> {
         let e = *self.map.remove(key)?;
+        self.key_removed(key);
         if e.expire_at.is_some() {
             self.volatile -= 1;
         }
@@ -266,6 +279,9 @@ impl Db {
         // A new table rather than `clear()`, which keeps the old one's capacity: FLUSHALL
         // gives the memory back, as Redis frees its dict (INFO used_memory drops).
         self.map = HashMap::new();
+        if let Some(ix) = self.slot_index.as_mut() {
+            ix.clear();
+        }
         self.volatile = 0;
         self.avg_ttl = 0;
     }
@@ -299,10 +315,14 @@ impl Db {
         let mut volatile_removed = 0;
         let log = &mut self.expired_log;
         let mut events = self.track_events.then_some(&mut self.events);
+        let mut index = self.slot_index.as_mut();
         self.map.retain(|k, e| {
             let keep = !e.is_expired(now);
             if !keep {
                 volatile_removed += 1;
+                if let Some(ix) = index.as_mut() {
+                    ix.removed(k);
+                }
                 log.push(k.clone());
                 if let Some(ev) = events.as_mut() {
                     ev.push(("expired", k.clone()));
@@ -319,9 +339,35 @@ impl Db {
     /// Swaps contents with another database (SWAPDB), keeping each one's counters.
     pub fn swap_contents(&mut self, other: &mut Db) {
         std::mem::swap(&mut self.map, &mut other.map);
+        std::mem::swap(&mut self.slot_index, &mut other.slot_index);
         std::mem::swap(&mut self.volatile, &mut other.volatile);
         std::mem::swap(&mut self.avg_ttl, &mut other.avg_ttl);
     }
+
+    // ---- CLUSTER HOOK: the per-slot key index (only on a cluster node's database 0) ----
+
+    /// Starts (or rebuilds) the per-slot key index from the keys stored now.
+    pub fn index_slots(&mut self) {
+        let mut ix = crate::cluster::slots::SlotIndex::new();
+        for k in self.map.keys() {
+            ix.added(k);
+        }
+        self.slot_index = Some(Box::new(ix));
+    }
+
+    fn key_added(&mut self, key: &[u8]) {
+        if let Some(ix) = self.slot_index.as_mut() {
+            ix.added(key);
+        }
+    }
+
+    fn key_removed(&mut self, key: &[u8]) {
+        if let Some(ix) = self.slot_index.as_mut() {
+            ix.removed(key);
+        }
+    }
+
+    // ---- end of the CLUSTER HOOK ----
 
     /// Folds the current mean TTL of the volatile keys into [`Db::avg_ttl`] as Redis's expire
     /// cycle does: the first measure is taken whole, later ones weigh 2% against 98% for the

@@ -402,6 +402,9 @@ fn echo(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// `SELECT index` → `+OK`.
 fn select(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let idx = args::int32(&argv[1])?;
+    if idx != 0 && ctx.eng.cluster_enabled() {
+        return Err(error::SELECT_CLUSTER);
+    }
     let idx = usize::try_from(idx).map_err(|_| error::DB_INDEX)?;
     if idx >= ctx.eng.dbs.len() {
         return Err(error::DB_INDEX);

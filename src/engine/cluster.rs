@@ -1,0 +1,175 @@
+//! The engine as a cluster node: turning cluster mode on at start (nodes.conf read or
+//! created), keeping the state current from the periodic tick, saving nodes.conf after a
+//! change, and routing each command (Redis's processCommand redirection, before it runs).
+
+use super::{ClientId, ConfigFile, Engine};
+use crate::cluster::redirect::{self, Endpoint, Query, Route};
+use crate::cluster::state::{parse_config, random_id, ClusterState, BUS_PORT_OFFSET};
+use crate::cluster::Cluster;
+use crate::commands::{Command, ASKING, WRITE};
+use crate::error::{self, CmdError};
+
+impl Engine {
+    /// Makes this engine a cluster node (`cluster-enabled yes`), once, at start: the state
+    /// comes from `file` (nodes.conf) when it holds one, else this node is new, takes a
+    /// random ID, and the file is written. The error is why the start must stop (a corrupt
+    /// or unwritable nodes.conf, as redis-server exits on them).
+    pub fn enable_cluster(&mut self, file: Option<ConfigFile>, now: i64) -> Result<(), String> {
+        let text = match &file {
+            Some(f) => (f.read)()?,
+            None => String::new(),
+        };
+        let loaded = parse_config(&text).map_err(|e| {
+            format!(
+                "Unrecoverable error: corrupted cluster config file ({}).",
+                e.0
+            )
+        })?;
+        let fresh = loaded.is_none();
+        let state = match loaded {
+            Some(s) => s,
+            None => {
+                let rng = &mut self.rng;
+                ClusterState::new(random_id(|| rng.next_u64()), 0, 0)
+            }
+        };
+        // The ports this node announces: cluster-announce-(bus-)port when set, else the
+        // ports it listens on.
+        let port = match self.config.int_param("cluster-announce-port") {
+            0 => self.port,
+            p => u16::try_from(p).unwrap_or(self.port),
+        };
+        let cport = match (
+            self.config.int_param("cluster-announce-bus-port"),
+            self.config.int_param("cluster-port"),
+        ) {
+            (0, 0) => (u32::from(self.port) + BUS_PORT_OFFSET).min(65535) as u16,
+            (0, p) | (p, _) => u16::try_from(p).unwrap_or(0),
+        };
+        let announced_ip = self.config.get_named("cluster-announce-ip").to_string();
+        let mut cluster = Cluster { state, file };
+        if fresh {
+            // Redis writes the new node's file before it knows its ports.
+            cluster.save()?;
+        }
+        let hostname = self
+            .config
+            .get_named("cluster-announce-hostname")
+            .to_string();
+        let me = cluster.state.myself.clone();
+        if let Some(n) = cluster.state.nodes.iter_mut().find(|n| n.id == me) {
+            n.port = port;
+            n.cport = cport;
+            n.hostname = hostname;
+            if !announced_ip.is_empty() {
+                n.ip = announced_ip;
+            }
+        }
+        self.cluster = Some(Box::new(cluster));
+        self.dbs[0].index_slots();
+        self.cluster_update_state(now);
+        Ok(())
+    }
+
+    /// Whether this engine is a cluster node.
+    pub fn cluster_enabled(&self) -> bool {
+        self.cluster.is_some()
+    }
+
+    /// Re-evaluates the cluster's ok/fail state (the tick and every change call it).
+    pub fn cluster_update_state(&mut self, now: i64) {
+        let full = self.config.get_named("cluster-require-full-coverage") != "no";
+        let timeout = self.config.int_param("cluster-node-timeout");
+        if let Some(c) = self.cluster.as_mut() {
+            c.state.expire_handshakes(now, timeout);
+            c.state.update_state(now, full, timeout);
+        }
+    }
+
+    /// After a CLUSTER command changed the state: nodes.conf rewritten and the state
+    /// evaluated again, as Redis does before its next sleep.
+    pub fn cluster_changed(&mut self, now: i64) -> Result<(), String> {
+        self.cluster_update_state(now);
+        match &self.cluster {
+            Some(c) => c.save(),
+            None => Ok(()),
+        }
+    }
+
+    /// The endpoint type redirections and CLUSTER SLOTS use.
+    pub fn cluster_endpoint(&self) -> Endpoint {
+        Endpoint::from_config(self.config.get_named("cluster-preferred-endpoint-type"))
+    }
+
+    /// Where a command a client sent must run: Ok when here, else the redirection or refusal
+    /// the client gets. EXEC is routed by the commands it queued. Commands without keys, and
+    /// those from this node's primary, always run here.
+    pub(crate) fn cluster_route(
+        &mut self,
+        client: ClientId,
+        cmd: &'static Command,
+        argv: &[Vec<u8>],
+        now: i64,
+    ) -> Result<(), CmdError> {
+        if self.cluster.is_none() || self.is_master_client(client) {
+            return Ok(());
+        }
+        let is_exec = cmd.full_name == "exec";
+        let keyless = cmd.spec.key_specs.is_empty() && cmd.spec.getkeys.is_none();
+        if keyless && !is_exec {
+            return Ok(());
+        }
+        let Some(c) = self.clients.get(&client) else {
+            return Ok(());
+        };
+        let mut lines: Vec<(&'static Command, Vec<Vec<u8>>)> = Vec::new();
+        if is_exec {
+            match &c.multi {
+                Some(q) => lines.extend(q.iter().map(|(c, a)| (*c, a.clone()))),
+                None => return Ok(()),
+            }
+        } else {
+            lines.push((cmd, argv.to_vec()));
+        }
+        let mut keys: Vec<Vec<u8>> = Vec::new();
+        let mut any_write = cmd.spec.has(WRITE);
+        for (c, a) in &lines {
+            any_write |= c.spec.has(WRITE);
+            if let Some(found) = c.spec.key_positions(a) {
+                keys.extend(found.into_iter().filter_map(|(i, _)| a.get(i).cloned()));
+            }
+        }
+        let name = cmd.full_name;
+        let q = Query {
+            write: cmd.spec.has(WRITE),
+            any_write,
+            asking: c.cluster_asking || cmd.spec.has(ASKING),
+            readonly: c.cluster_readonly,
+            pubsub_shard: matches!(name, "ssubscribe" | "sunsubscribe" | "spublish"),
+            migrate: name == "migrate",
+            reads_when_down: self.config.get_named("cluster-allow-reads-when-down") == "yes",
+            pubsub_when_down: self.config.get_named("cluster-allow-pubsubshard-when-down") != "no",
+        };
+        let endpoint = self.cluster_endpoint();
+        let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        let (dbs, cluster) = (&self.dbs, &self.cluster);
+        let Some(cl) = cluster.as_ref() else {
+            return Ok(());
+        };
+        let exists = |k: &[u8]| {
+            dbs[0]
+                .peek(k)
+                .is_some_and(|e| e.expire_at.is_none_or(|t| t > now))
+        };
+        match redirect::route(&cl.state, &refs, q, endpoint, exists) {
+            Route::Serve => Ok(()),
+            Route::Moved(slot, host, port) => Err(error::moved(slot, &host, port)),
+            Route::Ask(slot, host, port) => Err(error::ask(slot, &host, port)),
+            Route::CrossSlot => Err(error::CROSSSLOT),
+            Route::TryAgain => Err(error::TRYAGAIN),
+            Route::Unbound => Err(error::CLUSTERDOWN_UNBOUND),
+            Route::Down => Err(error::CLUSTERDOWN),
+            Route::DownReadOnly => Err(error::CLUSTERDOWN_READONLY),
+        }
+    }
+}
