@@ -92,7 +92,8 @@ pub struct Node {
 }
 
 impl Node {
-    fn new(id: String, flags: u16) -> Node {
+    /// A node known by its ID only, with these [`flag`] bits.
+    pub fn new(id: String, flags: u16) -> Node {
         Node {
             id,
             flags,
@@ -543,14 +544,11 @@ impl ClusterState {
         }
         let mut new_ok = true;
         if full_coverage {
-            for s in 0..SLOTS as u16 {
-                match self.owner_node(s) {
-                    Some(n) if !n.failed() => {}
-                    _ => {
-                        new_ok = false;
-                        break;
-                    }
-                }
+            // Every slot has an owner, and no owner is failing: counted by node.
+            let owners = self.nodes.iter().filter(|n| n.numslots > 0);
+            let assigned: usize = owners.clone().map(|n| n.numslots).sum();
+            if assigned < SLOTS || owners.clone().any(Node::failed) {
+                new_ok = false;
             }
         }
         let serving = self

@@ -214,9 +214,14 @@ impl Engine {
                 Denied::Channel => error::NOPERM_CHANNEL,
             });
         }
-        if let Err(e) = self.cluster_route(client, cmd, argv, now) {
+        match self.cluster_route(client, cmd, argv, now) {
             // A cluster node redirects before anything else checks the command.
-            return refuse(e);
+            Err(e) => return refuse(e),
+            Ok(slot) => {
+                if let Some(c) = self.clients.get_mut(&client) {
+                    c.cluster_slot = slot;
+                }
+            }
         }
         if let Err(e) = self.check_maxmemory(client, cmd, argv, in_multi, now) {
             return refuse(e);

@@ -84,6 +84,9 @@ pub struct Client {
     pub cluster_asking: bool,
     /// READONLY: reads of the primary's slots are served on this replica.
     pub cluster_readonly: bool,
+    /// The hash slot of the keys the running command named (a script's later commands must
+    /// stay in it).
+    pub cluster_slot: Option<u16>,
 }
 
 /// A client's part in replication (CLIENT LIST flags `S` and `M`, types `replica`, `master`).
@@ -155,6 +158,7 @@ impl Engine {
                 woff: 0,
                 cluster_asking: false,
                 cluster_readonly: false,
+                cluster_slot: None,
             },
         );
         id

@@ -4,6 +4,7 @@
 
 use super::{ClientId, ConfigFile, Engine};
 use crate::cluster::redirect::{self, Endpoint, Query, Route};
+use crate::cluster::slots::key_slot;
 use crate::cluster::state::{parse_config, random_id, ClusterState, BUS_PORT_OFFSET};
 use crate::cluster::Cluster;
 use crate::commands::{Command, ASKING, WRITE};
@@ -101,32 +102,33 @@ impl Engine {
         Endpoint::from_config(self.config.get_named("cluster-preferred-endpoint-type"))
     }
 
-    /// Where a command a client sent must run: Ok when here, else the redirection or refusal
-    /// the client gets. EXEC is routed by the commands it queued. Commands without keys, and
-    /// those from this node's primary, always run here.
+    /// Where a command a client sent must run: Ok when here (with the slot of its keys, if
+    /// it names any), else the redirection or refusal the client gets. EXEC is routed by
+    /// the commands it queued. Commands without keys, and those from this node's primary,
+    /// always run here.
     pub(crate) fn cluster_route(
         &mut self,
         client: ClientId,
         cmd: &'static Command,
         argv: &[Vec<u8>],
         now: i64,
-    ) -> Result<(), CmdError> {
+    ) -> Result<Option<u16>, CmdError> {
         if self.cluster.is_none() || self.is_master_client(client) {
-            return Ok(());
+            return Ok(None);
         }
         let is_exec = cmd.full_name == "exec";
         let keyless = cmd.spec.key_specs.is_empty() && cmd.spec.getkeys.is_none();
         if keyless && !is_exec {
-            return Ok(());
+            return Ok(None);
         }
         let Some(c) = self.clients.get(&client) else {
-            return Ok(());
+            return Ok(None);
         };
         let mut lines: Vec<(&'static Command, Vec<Vec<u8>>)> = Vec::new();
         if is_exec {
             match &c.multi {
                 Some(q) => lines.extend(q.iter().map(|(c, a)| (*c, a.clone()))),
-                None => return Ok(()),
+                None => return Ok(None),
             }
         } else {
             lines.push((cmd, argv.to_vec()));
@@ -154,7 +156,7 @@ impl Engine {
         let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
         let (dbs, cluster) = (&self.dbs, &self.cluster);
         let Some(cl) = cluster.as_ref() else {
-            return Ok(());
+            return Ok(None);
         };
         let exists = |k: &[u8]| {
             dbs[0]
@@ -162,7 +164,7 @@ impl Engine {
                 .is_some_and(|e| e.expire_at.is_none_or(|t| t > now))
         };
         match redirect::route(&cl.state, &refs, q, endpoint, exists) {
-            Route::Serve => Ok(()),
+            Route::Serve => Ok(refs.first().map(|k| key_slot(k))),
             Route::Moved(slot, host, port) => Err(error::moved(slot, &host, port)),
             Route::Ask(slot, host, port) => Err(error::ask(slot, &host, port)),
             Route::CrossSlot => Err(error::CROSSSLOT),
@@ -170,6 +172,54 @@ impl Engine {
             Route::Unbound => Err(error::CLUSTERDOWN_UNBOUND),
             Route::Down => Err(error::CLUSTERDOWN),
             Route::DownReadOnly => Err(error::CLUSTERDOWN_READONLY),
+        }
+    }
+
+    /// The cluster check of a command a script sends (Redis's scriptVerifyClusterState): its
+    /// keys must be served here, and, unless the script is an old-style EVAL or declared
+    /// `allow-cross-slot-keys`, in the slot of the keys the script used before. The error is
+    /// the script's error text.
+    pub(crate) fn cluster_check_script(
+        &mut self,
+        client: ClientId,
+        cmd: &'static Command,
+        argv: &[Vec<u8>],
+        now: i64,
+    ) -> Result<(), &'static str> {
+        if self.cluster.is_none() || self.is_master_client(client) {
+            return Ok(());
+        }
+        let slot = match self.cluster_route(client, cmd, argv, now) {
+            Ok(slot) => slot,
+            Err(e) if e == error::CLUSTERDOWN_READONLY => {
+                return Err(error::SCRIPT_CLUSTER_DOWN_READONLY)
+            }
+            Err(e) if e == error::CLUSTERDOWN => return Err(error::SCRIPT_CLUSTER_DOWN),
+            Err(_) => return Err(error::SCRIPT_NON_LOCAL_KEY),
+        };
+        let cross_ok = self.scripts.running.as_ref().is_none_or(|r| {
+            let name = r
+                .argv
+                .first()
+                .map(|n| String::from_utf8_lossy(n).to_ascii_lowercase())
+                .unwrap_or_default();
+            self.scripts
+                .declared_flags(&name, &r.argv)
+                .is_none_or(|f| f.compat || f.allow_cross_slot)
+        });
+        let (Some(slot), false) = (slot, cross_ok) else {
+            return Ok(());
+        };
+        let Some(c) = self.clients.get_mut(&client) else {
+            return Ok(());
+        };
+        match c.cluster_slot {
+            None => {
+                c.cluster_slot = Some(slot);
+                Ok(())
+            }
+            Some(s) if s == slot => Ok(()),
+            Some(_) => Err(error::SCRIPT_CROSS_SLOT),
         }
     }
 }
