@@ -1182,6 +1182,13 @@ pub const SELECT_CLUSTER: CmdError =
 /// MOVE on a cluster node.
 pub const MOVE_CLUSTER: CmdError =
     CmdError(Cow::Borrowed("ERR MOVE is not allowed in cluster mode"));
+/// REPLICAOF on a cluster node.
+pub const REPLICAOF_CLUSTER: CmdError =
+    CmdError(Cow::Borrowed("ERR REPLICAOF not allowed in cluster mode."));
+/// FAILOVER on a cluster node.
+pub const FAILOVER_CLUSTER: CmdError = CmdError(Cow::Borrowed(
+    "ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead.",
+));
 /// SWAPDB on a cluster node.
 pub const SWAPDB_CLUSTER: CmdError =
     CmdError(Cow::Borrowed("ERR SWAPDB is not allowed in cluster mode"));

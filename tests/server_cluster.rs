@@ -127,3 +127,27 @@ fn a_corrupt_nodes_conf_stops_the_start() {
     );
     assert!(all.contains("corrupted cluster config file"), "{all}");
 }
+
+#[test]
+fn keys_loaded_claim_their_slots() {
+    let dir = scratch_dir("cluster-claim");
+    let server = node(&dir);
+    let mut c = Conn::connect(server.port).expect("connect");
+    assert_eq!(
+        call(&mut c, &["CLUSTER", "ADDSLOTSRANGE", "0", "16383"]),
+        "+OK\r\n"
+    );
+    wait_ok(&mut c);
+    assert_eq!(call(&mut c, &["SET", "foo", "1"]), "+OK\r\n");
+    assert_eq!(call(&mut c, &["SAVE"]), "+OK\r\n");
+    assert_eq!(call(&mut c, &["CLUSTER", "DELSLOTS", "12182"]), "+OK\r\n");
+    drop(c);
+    drop(server);
+    // The snapshot holds a key of slot 12182, which nodes.conf gives nobody: the node
+    // takes the slot back at start.
+    let server = node(&dir);
+    let mut c = Conn::connect(server.port).expect("connect");
+    let nodes = call(&mut c, &["CLUSTER", "NODES"]);
+    assert!(nodes.contains("connected 0-16383"), "{nodes}");
+    assert!(call(&mut c, &["CLUSTER", "COUNTKEYSINSLOT", "12182"]).contains(":1"));
+}

@@ -23,6 +23,8 @@ pub struct Cluster {
     /// The host's nodes.conf (read once at start, replaced whole on every change); none in a
     /// host without files.
     pub file: Option<ConfigFile>,
+    /// The `cluster-announce-ip` last applied to this node's address.
+    pub announced_ip: String,
 }
 
 impl Cluster {

@@ -365,6 +365,7 @@ const SUBCOMMANDS: &[CommandSpec] = &[
 
 /// This node's cluster, or the error of a server without cluster support.
 fn cluster<'a>(ctx: &'a mut Ctx) -> Result<&'a mut Cluster, CmdError> {
+    ctx.eng.cluster_refresh_myself();
     ctx.eng
         .cluster
         .as_deref_mut()

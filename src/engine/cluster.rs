@@ -34,8 +34,27 @@ impl Engine {
                 ClusterState::new(random_id(|| rng.next_u64()), 0, 0)
             }
         };
-        // The ports this node announces: cluster-announce-(bus-)port when set, else the
-        // ports it listens on.
+        let cluster = Cluster {
+            state,
+            file,
+            announced_ip: String::new(),
+        };
+        if fresh {
+            // Redis writes the new node's file before it knows its ports.
+            cluster.save()?;
+        }
+        self.cluster = Some(Box::new(cluster));
+        self.cluster_refresh_myself();
+        self.dbs[0].index_slots();
+        self.cluster_update_state(now);
+        Ok(())
+    }
+
+    /// Brings this node's own address up to date with the configuration: the ports it
+    /// listens on or `cluster-announce-port` / `cluster-announce-bus-port` / `cluster-port`,
+    /// `cluster-announce-hostname`, and `cluster-announce-ip` (cleared when the setting is,
+    /// for the bus to learn the address again), as CONFIG SET of them does in Redis.
+    pub fn cluster_refresh_myself(&mut self) {
         let port = match self.config.int_param("cluster-announce-port") {
             0 => self.port,
             p => u16::try_from(p).unwrap_or(self.port),
@@ -47,29 +66,75 @@ impl Engine {
             (0, 0) => (u32::from(self.port) + BUS_PORT_OFFSET).min(65535) as u16,
             (0, p) | (p, _) => u16::try_from(p).unwrap_or(0),
         };
-        let announced_ip = self.config.get_named("cluster-announce-ip").to_string();
-        let mut cluster = Cluster { state, file };
-        if fresh {
-            // Redis writes the new node's file before it knows its ports.
-            cluster.save()?;
+        let hostname = self.config.get_named("cluster-announce-hostname");
+        let ip = self.config.get_named("cluster-announce-ip");
+        let Some(c) = self.cluster.as_deref_mut() else {
+            return;
+        };
+        let ip_changed = c.announced_ip != ip;
+        if ip_changed {
+            c.announced_ip = ip.to_string();
         }
-        let hostname = self
-            .config
-            .get_named("cluster-announce-hostname")
-            .to_string();
-        let me = cluster.state.myself.clone();
-        if let Some(n) = cluster.state.nodes.iter_mut().find(|n| n.id == me) {
+        let me = c.state.myself.clone();
+        if let Some(n) = c.state.nodes.iter_mut().find(|n| n.id == me) {
             n.port = port;
             n.cport = cport;
-            n.hostname = hostname;
-            if !announced_ip.is_empty() {
-                n.ip = announced_ip;
+            if n.hostname != hostname {
+                n.hostname = hostname.to_string();
+            }
+            if ip_changed {
+                n.ip = ip.to_string();
             }
         }
-        self.cluster = Some(Box::new(cluster));
-        self.dbs[0].index_slots();
-        self.cluster_update_state(now);
-        Ok(())
+    }
+
+    /// After the data loaded at start, makes the slot table agree with it, as Redis's
+    /// verifyClusterConfigWithData does on a primary: a slot with keys and no owner becomes
+    /// this node's, a slot with keys owned by another node becomes imported from it. Returns
+    /// what it changed (for the log); the error when a database other than 0 holds keys.
+    pub fn cluster_verify_data(&mut self, now: i64) -> Result<Vec<String>, String> {
+        let Some(cl) = self.cluster.as_deref_mut() else {
+            return Ok(Vec::new());
+        };
+        if cl.state.me().is_replica() {
+            return Ok(Vec::new());
+        }
+        if self.dbs.iter().skip(1).any(|db| !db.is_empty()) {
+            return Err(
+                "You can't have keys in a DB different than DB 0 when in Cluster mode. Exiting."
+                    .into(),
+            );
+        }
+        let Some(ix) = self.dbs[0].slot_index.as_deref() else {
+            return Ok(Vec::new());
+        };
+        let me = cl.state.myself.clone();
+        let mut log = Vec::new();
+        for slot in 0..crate::cluster::slots::SLOTS as u16 {
+            if ix.count(slot) == 0 || cl.state.importing.contains_key(&slot) {
+                continue;
+            }
+            match cl.state.owner(slot).map(str::to_string) {
+                Some(o) if o == me => {}
+                None => {
+                    log.push(format!(
+                        "I have keys for unassigned slot {slot}. Taking responsibility for it."
+                    ));
+                    cl.state.add_slot(slot, &me);
+                }
+                Some(o) => {
+                    log.push(format!(
+                        "I have keys for slot {slot}, but the slot is assigned to another \
+                         node. Setting it to importing state."
+                    ));
+                    cl.state.importing.insert(slot, o);
+                }
+            }
+        }
+        if !log.is_empty() {
+            self.cluster_changed(now)?;
+        }
+        Ok(log)
     }
 
     /// Whether this engine is a cluster node.
@@ -79,6 +144,7 @@ impl Engine {
 
     /// Re-evaluates the cluster's ok/fail state (the tick and every change call it).
     pub fn cluster_update_state(&mut self, now: i64) {
+        self.cluster_refresh_myself();
         let full = self.config.get_named("cluster-require-full-coverage") != "no";
         let timeout = self.config.int_param("cluster-node-timeout");
         if let Some(c) = self.cluster.as_mut() {

@@ -660,6 +660,9 @@ fn serve(opts: Options) -> Result<(), String> {
                 c.state.myself
             ));
         }
+        for line in engine.cluster_verify_data(now)? {
+            log::warning(&line);
+        }
     }
     engine.persist.reader = Some(Box::new(move || {
         std::fs::read(&stored).map_err(|e| e.to_string())
