@@ -360,3 +360,40 @@ fn nodes_conf_round_trips_through_the_host() {
     let err = bad.enable_cluster(Some(file(&stored)), T0).unwrap_err();
     assert!(err.contains("corrupted cluster config file"), "{err}");
 }
+
+#[test]
+fn blocked_clients_follow_their_slot() {
+    let mut c = two_primaries();
+    let b = c.id(1);
+    let waiter = c.engines[0].open_client(c.now);
+    let now = c.now;
+    // bar is node 0's slot 5061: BLPOP waits there.
+    let r = c.engines[0].execute(waiter, &words("BLPOP bar 0"), now);
+    assert!(r.is_none(), "blocked");
+    c.wait(200);
+    assert!(c.engines[0].is_blocked(waiter));
+    // The slot goes to node 1: the waiter is sent there.
+    assert_eq!(c.run(0, &format!("CLUSTER SETSLOT 5061 NODE {b}")), "OK");
+    c.wait(200);
+    assert!(!c.engines[0].is_blocked(waiter));
+    let out = std::mem::take(&mut c.engines[0].client_mut(waiter).unwrap().outbox);
+    let shown: Vec<String> = out.iter().map(render).collect();
+    assert_eq!(
+        shown,
+        vec!["(error) MOVED 5061 127.0.0.1:7002\n".to_string()]
+    );
+    // A cluster that goes down ends the waits too.
+    let now = c.now;
+    let r = c.engines[1].execute(c.clients[1], &words("BLPOP foo 0"), now);
+    assert!(r.is_none());
+    assert_eq!(c.run(0, "PING"), "PONG");
+    let other = c.engines[1].open_client(now);
+    c.engines[1].execute(other, &words("CLUSTER DELSLOTS 0"), now);
+    c.wait(200);
+    let out = std::mem::take(&mut c.engines[1].client_mut(c.clients[1]).unwrap().outbox);
+    let shown: Vec<String> = out.iter().map(render).collect();
+    assert_eq!(
+        shown,
+        vec!["(error) CLUSTERDOWN The cluster is down\n".to_string()]
+    );
+}

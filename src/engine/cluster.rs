@@ -137,6 +137,63 @@ impl Engine {
         Ok(log)
     }
 
+    /// Ends the waits that can no longer be served here, as Redis's cron does for clients
+    /// blocked on lists, sorted sets and streams: with the cluster down, or when the key's
+    /// slot moved to another node (MOVED) or to none, unless this node imports it (or
+    /// serves it to a READONLY client as a replica of its owner).
+    pub(crate) fn cluster_redirect_blocked(&mut self, now: i64) {
+        let Some(cl) = self.cluster.as_deref() else {
+            return;
+        };
+        let st = &cl.state;
+        let endpoint = self.cluster_endpoint();
+        let mut ends: Vec<(ClientId, CmdError)> = Vec::new();
+        for (&client, b) in &self.blocked {
+            use crate::commands::Group;
+            if !matches!(
+                b.cmd.spec.group,
+                Group::List | Group::SortedSet | Group::Stream
+            ) {
+                continue;
+            }
+            if !st.ok {
+                ends.push((client, error::CLUSTERDOWN));
+                continue;
+            }
+            let first = b
+                .cmd
+                .spec
+                .key_positions(&b.argv)
+                .and_then(|k| k.first().and_then(|(i, _)| b.argv.get(*i)));
+            let Some(key) = first else { continue };
+            let slot = key_slot(key);
+            let owner = st.owner_node(slot);
+            let me = st.me();
+            let readonly = self
+                .clients
+                .get(&client)
+                .is_some_and(|c| c.cluster_readonly);
+            let replica_read = readonly
+                && !b.cmd.spec.has(WRITE)
+                && me.is_replica()
+                && owner.is_some_and(|o| me.master.as_deref() == Some(o.id.as_str()));
+            if replica_read || st.importing.contains_key(&slot) {
+                continue;
+            }
+            match owner {
+                None => ends.push((client, error::CLUSTERDOWN_UNBOUND)),
+                Some(o) if o.id != st.myself => ends.push((
+                    client,
+                    error::moved(slot, endpoint.of(&o.ip, &o.hostname), o.port),
+                )),
+                Some(_) => {}
+            }
+        }
+        for (client, e) in ends {
+            self.unblock(client, Some(crate::protocol::Reply::Error(e.0)), now);
+        }
+    }
+
     /// Whether this engine is a cluster node.
     pub fn cluster_enabled(&self) -> bool {
         self.cluster.is_some()

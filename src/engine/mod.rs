@@ -338,6 +338,7 @@ impl Engine {
         self.expire_blocked(now_ms);
         self.replication_cron(now_ms);
         self.cluster_update_state(now_ms);
+        self.cluster_redirect_blocked(now_ms);
         self.tracking_limit();
         self.cron_save(now_ms);
         self.after_command(now_ms);
