@@ -251,6 +251,8 @@ fn replica_reads_with_readonly() {
     assert!(nodes.contains(&format!("myself,slave {a}")), "{nodes}");
     assert_eq!(c.run(1, "GET bar"), "(error) MOVED 5061 127.0.0.1:7001");
     assert_eq!(c.run(1, "READONLY"), "OK");
+    let info = c.run(1, "CLIENT INFO");
+    assert!(info.contains(" flags=r "), "{info}");
     assert_eq!(c.run(1, "GET bar"), "(nil)");
     assert_eq!(c.run(1, "SET bar 1"), "(error) MOVED 5061 127.0.0.1:7001");
     assert_eq!(c.run(1, "READWRITE"), "OK");

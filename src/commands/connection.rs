@@ -699,6 +699,7 @@ pub(crate) fn client_line(
         (tracking.is_some_and(|t| t.bcast), 'B'),
         (c.watch_dirty, 'd'),
         (c.closing, 'c'),
+        (c.cluster_readonly, 'r'),
         (c.no_evict, 'e'),
     ] {
         if on {
