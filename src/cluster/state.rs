@@ -201,6 +201,9 @@ pub struct ClusterState {
     minority_ms: i64,
     /// Forgotten nodes and when they may be learned again (CLUSTER FORGET's minute).
     pub blacklist: Vec<(String, i64)>,
+    /// Slots this node (or its primary) stopped serving since the engine last looked: their
+    /// shard channels lose their subscribers.
+    pub lost_slots: Vec<u16>,
 }
 
 impl ClusterState {
@@ -223,6 +226,7 @@ impl ClusterState {
             first_update_ms: None,
             minority_ms: 0,
             blacklist: Vec::new(),
+            lost_slots: Vec::new(),
         }
     }
 
@@ -308,6 +312,9 @@ impl ClusterState {
         self.slots[usize::from(slot)] = None;
         if let Some(n) = self.node_mut(&id) {
             n.numslots = n.numslots.saturating_sub(1);
+        }
+        if id == self.myself || self.me().master.as_deref() == Some(id.as_str()) {
+            self.lost_slots.push(slot);
         }
         true
     }

@@ -194,6 +194,34 @@ impl Engine {
         }
     }
 
+    /// Unsubscribes every client from the shard channels of the slots this node stopped
+    /// serving, each told with a `sunsubscribe` message, as Redis does when it deletes a slot.
+    fn cluster_drop_lost_channels(&mut self) {
+        let Some(c) = self.cluster.as_deref_mut() else {
+            return;
+        };
+        if c.state.lost_slots.is_empty() {
+            return;
+        }
+        let lost: hashbrown::HashSet<u16> = c.state.lost_slots.drain(..).collect();
+        let map = self.pubsub.map(super::pubsub::Kind::Shard);
+        let mut gone: Vec<(Vec<u8>, Vec<ClientId>)> = map
+            .iter()
+            .filter(|(ch, _)| lost.contains(&key_slot(ch)))
+            .map(|(ch, ids)| (ch.clone(), ids.clone()))
+            .collect();
+        gone.sort();
+        for (channel, ids) in gone {
+            for id in ids {
+                let msg = self.unsubscribe_one(id, super::pubsub::Kind::Shard, &channel);
+                if let Some(c) = self.clients.get_mut(&id) {
+                    c.outbox.push(msg);
+                    self.mail.insert(id);
+                }
+            }
+        }
+    }
+
     /// Whether this engine is a cluster node.
     pub fn cluster_enabled(&self) -> bool {
         self.cluster.is_some()
@@ -214,6 +242,7 @@ impl Engine {
     /// evaluated again, as Redis does before its next sleep.
     pub fn cluster_changed(&mut self, now: i64) -> Result<(), String> {
         self.cluster_update_state(now);
+        self.cluster_drop_lost_channels();
         match &self.cluster {
             Some(c) => c.save(),
             None => Ok(()),
