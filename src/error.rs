@@ -1292,6 +1292,14 @@ pub fn cluster_meet_address(ip: &[u8], port: &[u8]) -> CmdError {
     )))
 }
 
+/// DEBUG CLUSTERLINK KILL with a direction other than from, to or all.
+pub fn cluster_link_direction(dir: &[u8]) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR Unknown direction {}",
+        c_str_prefix(dir, usize::MAX)
+    )))
+}
+
 /// `MOVED slot endpoint:port`.
 pub fn moved(slot: u16, endpoint: &str, port: u16) -> CmdError {
     CmdError::new(format!("MOVED {slot} {endpoint}:{port}"))
