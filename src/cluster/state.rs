@@ -248,7 +248,8 @@ impl ClusterState {
         self.nodes.iter().find(|n| n.id.as_bytes() == id)
     }
 
-    fn node_mut(&mut self, id: &str) -> Option<&mut Node> {
+    /// The node with this ID, to change (the bus updates what it learns through it).
+    pub fn node_mut(&mut self, id: &str) -> Option<&mut Node> {
         self.nodes.iter_mut().find(|n| n.id == id)
     }
 
@@ -663,26 +664,18 @@ impl ClusterState {
     }
 
     /// CLUSTER INFO's text.
-    pub fn info_text(&self, node_timeout: i64, now: i64) -> String {
+    pub fn info_text(&self) -> String {
         let (mut assigned, mut ok, mut pfail, mut fail) = (0, 0, 0, 0);
-        for s in 0..SLOTS as u16 {
-            let Some(n) = self.owner_node(s) else {
-                if self.owner(s).is_some() {
-                    assigned += 1;
-                    ok += 1;
-                }
-                continue;
-            };
-            assigned += 1;
+        for n in self.nodes.iter().filter(|n| n.numslots > 0) {
+            assigned += n.numslots;
             if n.failed() {
-                fail += 1;
+                fail += n.numslots;
             } else if n.flags & flag::PFAIL != 0 {
-                pfail += 1;
+                pfail += n.numslots;
             } else {
-                ok += 1;
+                ok += n.numslots;
             }
         }
-        let _ = (node_timeout, now);
         format!(
             "cluster_state:{}\r\ncluster_slots_assigned:{}\r\ncluster_slots_ok:{}\r\n\
              cluster_slots_pfail:{}\r\ncluster_slots_fail:{}\r\ncluster_known_nodes:{}\r\n\

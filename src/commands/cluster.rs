@@ -582,7 +582,7 @@ fn c_slots(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 }
 
 /// One node as CLUSTER SHARDS lists it.
-fn shard_node(st: &ClusterState, n: &Node, endpoint: Endpoint, own: i64) -> Reply {
+fn shard_node(n: &Node, endpoint: Endpoint, own: i64) -> Reply {
     let mut m = vec![(Reply::bulk("id"), Reply::bulk(n.id.as_bytes()))];
     if n.port != 0 {
         m.push((Reply::bulk("port"), Reply::int(n.port)));
@@ -609,7 +609,6 @@ fn shard_node(st: &ClusterState, n: &Node, endpoint: Endpoint, own: i64) -> Repl
         "online"
     };
     m.push((Reply::bulk("health"), Reply::bulk(health)));
-    let _ = st;
     Reply::Map(m)
 }
 
@@ -628,11 +627,11 @@ fn c_shards(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
             .filter(|r| r.2 == n.id)
             .flat_map(|&(a, b, _)| [Reply::int(a), Reply::int(b)])
             .collect();
-        let mut nodes = vec![shard_node(st, n, endpoint, own)];
+        let mut nodes = vec![shard_node(n, endpoint, own)];
         nodes.extend(
             st.replicas_of(&n.id)
                 .into_iter()
-                .map(|r| shard_node(st, r, endpoint, own)),
+                .map(|r| shard_node(r, endpoint, own)),
         );
         out.push(Reply::Map(vec![
             (Reply::bulk("slots"), Reply::Array(slots)),
@@ -800,12 +799,8 @@ fn c_bumpepoch(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 fn c_info(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     let now = ctx.now;
     ctx.eng.cluster_update_state(now);
-    let timeout = ctx.eng.config.int_param("cluster-node-timeout");
     let cl = cluster(ctx)?;
-    Ok(Reply::Verbatim(
-        "txt",
-        cl.state.info_text(timeout, now).into_bytes(),
-    ))
+    Ok(Reply::Verbatim("txt", cl.state.info_text().into_bytes()))
 }
 
 /// `CLUSTER SAVECONFIG` → `+OK` once nodes.conf is written.
