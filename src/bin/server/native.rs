@@ -165,6 +165,16 @@ fn parse_args(
         out: Vec::new(),
     };
     reader.read_all(&cl)?;
+    // redis-server's sanity check once every line is read: a cluster node's primary is
+    // the one CLUSTER REPLICATE names.
+    if reader.check.get_named("cluster-enabled") == "yes"
+        && !reader.check.get_named("replicaof").is_empty()
+    {
+        return Err(ConfigError::Fatal {
+            at: None,
+            reason: "replicaof directive not allowed in cluster mode".into(),
+        });
+    }
     let mut opts = Options {
         config_file: cl.file.as_ref().map(|f| cwd.join(f)),
         cwd: reader.cwd,
@@ -981,6 +991,30 @@ mod tests {
         read: &dyn Fn(&Path) -> Result<String, String>,
     ) -> Result<Action, ConfigError> {
         parse_args(&args(s), read, std::env::temp_dir())
+    }
+
+    #[test]
+    fn cluster_mode_refuses_replicaof() {
+        let Err(e) = parse(
+            &[
+                "--cluster-enabled",
+                "yes",
+                "--replicaof",
+                "127.0.0.1",
+                "6379",
+            ],
+            &no_file,
+        ) else {
+            panic!("accepted")
+        };
+        assert_eq!(
+            e.block().as_deref(),
+            Some(
+                "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nreplicaof directive not \
+                 allowed in cluster mode\n"
+            )
+        );
+        run(&["--cluster-enabled", "yes", "--replicaof", "no", "one"]);
     }
 
     fn run(s: &[&str]) -> Options {
