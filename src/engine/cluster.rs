@@ -276,21 +276,29 @@ impl Engine {
         let Some(c) = self.clients.get(&client) else {
             return Ok(None);
         };
-        let mut lines: Vec<(&'static Command, Vec<Vec<u8>>)> = Vec::new();
-        if is_exec {
+        let mut keys: Vec<&[u8]> = Vec::new();
+        let mut any_write = cmd.spec.has(WRITE);
+        let single = [(cmd, argv)];
+        let queued: Vec<(&'static Command, &[Vec<u8>])>;
+        let lines: &[(&'static Command, &[Vec<u8>])] = if is_exec {
             match &c.multi {
-                Some(q) => lines.extend(q.iter().map(|(c, a)| (*c, a.clone()))),
+                Some(q) => {
+                    queued = q.iter().map(|(c, a)| (*c, a.as_slice())).collect();
+                    &queued
+                }
                 None => return Ok(None),
             }
         } else {
-            lines.push((cmd, argv.to_vec()));
-        }
-        let mut keys: Vec<Vec<u8>> = Vec::new();
-        let mut any_write = cmd.spec.has(WRITE);
-        for (c, a) in &lines {
+            &single
+        };
+        for &(c, a) in lines {
             any_write |= c.spec.has(WRITE);
             if let Some(found) = c.spec.key_positions(a) {
-                keys.extend(found.into_iter().filter_map(|(i, _)| a.get(i).cloned()));
+                keys.extend(
+                    found
+                        .into_iter()
+                        .filter_map(|(i, _)| a.get(i).map(Vec::as_slice)),
+                );
             }
         }
         let name = cmd.full_name;
@@ -305,7 +313,7 @@ impl Engine {
             pubsub_when_down: self.config.get_named("cluster-allow-pubsubshard-when-down") != "no",
         };
         let endpoint = self.cluster_endpoint();
-        let refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+        let refs = keys;
         let (dbs, cluster) = (&self.dbs, &self.cluster);
         let Some(cl) = cluster.as_ref() else {
             return Ok(None);
