@@ -135,6 +135,10 @@ pub struct Db {
     pub track_events: bool,
     /// `new` and `expired` keyspace events not yet published, oldest first.
     pub events: Vec<(&'static str, Vec<u8>)>,
+    /// CLUSTER HOOK: on a cluster node, database 0's keys by hash slot. Kept in step by
+    /// [`Db::key_added`] and [`Db::key_removed`], called from [`Db::add`] and
+    /// [`Db::remove_at`] (and cleared or swapped with the whole table).
+    pub slot_index: Option<Box<crate::cluster::slots::SlotIndex>>,
 }
 
 impl std::fmt::Debug for Db {
@@ -232,6 +236,7 @@ impl Db {
         if self.track_events {
             self.events.push(("new", key.to_vec()));
         }
+        self.key_added(&key);
         self.slots.push(Slot { key, entry });
         self.slots[pos].entry.volatile = false;
         let (slots, hasher) = (&self.slots, &self.hasher);
@@ -255,6 +260,7 @@ impl Db {
         }
         let last = self.slots.len() - 1;
         let Slot { key, entry } = self.slots.swap_remove(pos);
+        self.key_removed(&key);
         if pos != last {
             // The last slot now sits at `pos`: its index entry and expiry follow it.
             let moved = last as u32;
@@ -472,6 +478,9 @@ impl Db {
         self.slots = Vec::new();
         self.index = HashTable::new();
         self.expires = HashTable::new();
+        if let Some(ix) = self.slot_index.as_mut() {
+            ix.clear();
+        }
         self.avg_ttl = 0;
     }
 
@@ -544,8 +553,34 @@ impl Db {
         std::mem::swap(&mut self.index, &mut other.index);
         std::mem::swap(&mut self.expires, &mut other.expires);
         std::mem::swap(&mut self.hasher, &mut other.hasher);
+        std::mem::swap(&mut self.slot_index, &mut other.slot_index);
         std::mem::swap(&mut self.avg_ttl, &mut other.avg_ttl);
     }
+
+    // ---- CLUSTER HOOK: the per-slot key index (only on a cluster node's database 0) ----
+
+    /// Starts (or rebuilds) the per-slot key index from the keys stored now.
+    pub fn index_slots(&mut self) {
+        let mut ix = crate::cluster::slots::SlotIndex::new();
+        for s in &self.slots {
+            ix.added(s.key.as_slice());
+        }
+        self.slot_index = Some(Box::new(ix));
+    }
+
+    fn key_added(&mut self, key: &[u8]) {
+        if let Some(ix) = self.slot_index.as_mut() {
+            ix.added(key);
+        }
+    }
+
+    fn key_removed(&mut self, key: &[u8]) {
+        if let Some(ix) = self.slot_index.as_mut() {
+            ix.removed(key);
+        }
+    }
+
+    // ---- end of the CLUSTER HOOK ----
 
     /// Folds the current mean TTL of the volatile keys into [`Db::avg_ttl`] as Redis's expire
     /// cycle does: the first measure is taken whole, later ones weigh 2% against 98% for the

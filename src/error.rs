@@ -1101,3 +1101,226 @@ pub const MASTERDOWN: CmdError = CmdError(Cow::Borrowed(
 pub const MASTERDOWN_SCRIPT: CmdError = CmdError(Cow::Borrowed(
     "MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.",
 ));
+
+/// CLUSTER ... with a slot that is not an integer from 0 to 16383.
+pub const CLUSTER_BAD_SLOT: CmdError = CmdError(Cow::Borrowed("ERR Invalid or out of range slot"));
+/// CLUSTER COUNTKEYSINSLOT with a slot out of range.
+pub const CLUSTER_INVALID_SLOT: CmdError = CmdError(Cow::Borrowed("ERR Invalid slot"));
+/// CLUSTER GETKEYSINSLOT with a slot out of range or a negative count.
+pub const CLUSTER_SLOT_OR_COUNT: CmdError =
+    CmdError(Cow::Borrowed("ERR Invalid slot or number of keys"));
+/// CLUSTER FLUSHSLOTS with keys in database 0.
+pub const CLUSTER_FLUSHSLOTS_KEYS: CmdError = CmdError(Cow::Borrowed(
+    "ERR DB must be empty to perform CLUSTER FLUSHSLOTS.",
+));
+/// CLUSTER SETSLOT on a replica.
+pub const CLUSTER_SETSLOT_REPLICA: CmdError =
+    CmdError(Cow::Borrowed("ERR Please use SETSLOT only with masters."));
+/// CLUSTER SETSLOT ... naming a replica.
+pub const CLUSTER_TARGET_NOT_MASTER: CmdError =
+    CmdError(Cow::Borrowed("ERR Target node is not a master"));
+/// CLUSTER SETSLOT with an unknown action or the wrong arguments for it.
+pub const CLUSTER_SETSLOT_SYNTAX: CmdError = CmdError(Cow::Borrowed(
+    "ERR Invalid CLUSTER SETSLOT action or number of arguments. Try CLUSTER HELP",
+));
+/// CLUSTER FORGET of this node.
+pub const CLUSTER_FORGET_MYSELF: CmdError = CmdError(Cow::Borrowed(
+    "ERR I tried hard but I can't forget myself...",
+));
+/// CLUSTER FORGET of this replica's primary.
+pub const CLUSTER_FORGET_MASTER: CmdError = CmdError(Cow::Borrowed("ERR Can't forget my master!"));
+/// CLUSTER REPLICATE of this node.
+pub const CLUSTER_REPLICATE_MYSELF: CmdError =
+    CmdError(Cow::Borrowed("ERR Can't replicate myself"));
+/// CLUSTER REPLICATE of a replica.
+pub const CLUSTER_REPLICATE_REPLICA: CmdError = CmdError(Cow::Borrowed(
+    "ERR I can only replicate a master, not a replica.",
+));
+/// CLUSTER REPLICATE on a primary with slots or keys.
+pub const CLUSTER_REPLICATE_NOT_EMPTY: CmdError = CmdError(Cow::Borrowed(
+    "ERR To set a master the node must be empty and without assigned slots.",
+));
+/// CLUSTER REPLICAS of a replica.
+pub const CLUSTER_NOT_A_MASTER: CmdError =
+    CmdError(Cow::Borrowed("ERR The specified node is not a master"));
+/// CLUSTER FAILOVER on a primary.
+pub const CLUSTER_FAILOVER_MASTER: CmdError = CmdError(Cow::Borrowed(
+    "ERR You should send CLUSTER FAILOVER to a replica",
+));
+/// CLUSTER FAILOVER on a replica whose primary it does not know.
+pub const CLUSTER_FAILOVER_NO_MASTER: CmdError = CmdError(Cow::Borrowed(
+    "ERR I'm a replica but my master is unknown to me",
+));
+/// CLUSTER FAILOVER without FORCE while the primary is down.
+pub const CLUSTER_FAILOVER_MASTER_DOWN: CmdError = CmdError(Cow::Borrowed(
+    "ERR Master is down or failed, please use CLUSTER FAILOVER FORCE",
+));
+/// CLUSTER SET-CONFIG-EPOCH once other nodes are known.
+pub const CLUSTER_EPOCH_NOT_ALONE: CmdError = CmdError(Cow::Borrowed(
+    "ERR The user can assign a config epoch only when the node does not know any other node.",
+));
+/// CLUSTER SET-CONFIG-EPOCH when the node has an epoch already.
+pub const CLUSTER_EPOCH_SET: CmdError =
+    CmdError(Cow::Borrowed("ERR Node config epoch is already non-zero"));
+/// CLUSTER RESET of a primary holding keys.
+pub const CLUSTER_RESET_KEYS: CmdError = CmdError(Cow::Borrowed(
+    "ERR CLUSTER RESET can't be called with master nodes containing keys",
+));
+/// A command naming keys of different slots.
+pub const CROSSSLOT: CmdError = CmdError(Cow::Borrowed(
+    "CROSSSLOT Keys in request don't hash to the same slot",
+));
+/// Several keys of a slot that is being migrated or imported, not all of them here.
+pub const TRYAGAIN: CmdError = CmdError(Cow::Borrowed(
+    "TRYAGAIN Multiple keys request during rehashing of slot",
+));
+/// A key command while the cluster is down.
+pub const CLUSTERDOWN: CmdError = CmdError(Cow::Borrowed("CLUSTERDOWN The cluster is down"));
+/// A write while the cluster is down and `cluster-allow-reads-when-down` is yes.
+pub const CLUSTERDOWN_READONLY: CmdError = CmdError(Cow::Borrowed(
+    "CLUSTERDOWN The cluster is down and only accepts read commands",
+));
+/// A key of a slot no node serves.
+pub const CLUSTERDOWN_UNBOUND: CmdError =
+    CmdError(Cow::Borrowed("CLUSTERDOWN Hash slot not served"));
+/// SELECT of a database other than 0 on a cluster node.
+pub const SELECT_CLUSTER: CmdError =
+    CmdError(Cow::Borrowed("ERR SELECT is not allowed in cluster mode"));
+/// MOVE on a cluster node.
+pub const MOVE_CLUSTER: CmdError =
+    CmdError(Cow::Borrowed("ERR MOVE is not allowed in cluster mode"));
+/// REPLICAOF on a cluster node.
+pub const REPLICAOF_CLUSTER: CmdError =
+    CmdError(Cow::Borrowed("ERR REPLICAOF not allowed in cluster mode."));
+/// FAILOVER on a cluster node.
+pub const FAILOVER_CLUSTER: CmdError = CmdError(Cow::Borrowed(
+    "ERR FAILOVER not allowed in cluster mode. Use CLUSTER FAILOVER command instead.",
+));
+/// SWAPDB on a cluster node.
+pub const SWAPDB_CLUSTER: CmdError =
+    CmdError(Cow::Borrowed("ERR SWAPDB is not allowed in cluster mode"));
+/// COPY ... DB on a cluster node.
+pub const COPY_CLUSTER: CmdError = CmdError(Cow::Borrowed(
+    "ERR Copying to another database is not allowed in cluster mode",
+));
+/// A script's command on a key this node does not serve.
+pub const SCRIPT_NON_LOCAL_KEY: &str =
+    "Script attempted to access a non local key in a cluster node";
+/// A script's command while the cluster is down.
+pub const SCRIPT_CLUSTER_DOWN: &str =
+    "Script attempted to execute a command while the cluster is down";
+/// A script's write while the cluster is down and only reads are allowed.
+pub const SCRIPT_CLUSTER_DOWN_READONLY: &str =
+    "Script attempted to execute a write command while the cluster is down and readonly";
+/// A script's commands on keys of different slots.
+pub const SCRIPT_CROSS_SLOT: &str =
+    "Script attempted to access keys that do not hash to the same slot";
+
+/// ADDSLOTS of a slot that has an owner.
+pub fn cluster_slot_busy(slot: u16) -> CmdError {
+    CmdError::err(format!("Slot {slot} is already busy"))
+}
+
+/// DELSLOTS of a slot without an owner.
+pub fn cluster_slot_unassigned(slot: u16) -> CmdError {
+    CmdError::err(format!("Slot {slot} is already unassigned"))
+}
+
+/// ADDSLOTS / DELSLOTS naming a slot twice.
+pub fn cluster_slot_repeated(slot: u16) -> CmdError {
+    CmdError::err(format!("Slot {slot} specified multiple times"))
+}
+
+/// ADDSLOTSRANGE / DELSLOTSRANGE with a range backwards.
+pub fn cluster_range_backwards(start: u16, end: u16) -> CmdError {
+    CmdError::err(format!(
+        "start slot number {start} is greater than end slot number {end}"
+    ))
+}
+
+/// SETSLOT MIGRATING of a slot this node does not own.
+pub fn cluster_not_owner(slot: u16) -> CmdError {
+    CmdError::err(format!("I'm not the owner of hash slot {slot}"))
+}
+
+/// SETSLOT IMPORTING of a slot this node owns.
+pub fn cluster_already_owner(slot: u16) -> CmdError {
+    CmdError::err(format!("I'm already the owner of hash slot {slot}"))
+}
+
+/// SETSLOT MIGRATING / IMPORTING naming an unknown node.
+pub fn cluster_dont_know(id: &[u8]) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR I don't know about node {}",
+        c_str_prefix(id, usize::MAX)
+    )))
+}
+
+/// A CLUSTER subcommand naming an unknown node.
+pub fn cluster_unknown_node(id: &[u8]) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR Unknown node {}",
+        c_str_prefix(id, usize::MAX)
+    )))
+}
+
+/// SETSLOT NODE giving away a slot that still has keys here.
+pub fn cluster_slot_has_keys(slot: u16) -> CmdError {
+    CmdError::err(format!(
+        "Can't assign hashslot {slot} to a different node while I still hold keys for this hash slot."
+    ))
+}
+
+/// CLUSTER SAVECONFIG failed.
+pub fn cluster_save_failed(why: &str) -> CmdError {
+    CmdError::err(format!("error saving the cluster node config: {why}"))
+}
+
+/// CLUSTER SET-CONFIG-EPOCH with a negative epoch.
+pub fn cluster_bad_epoch(epoch: i64) -> CmdError {
+    CmdError::err(format!("Invalid config epoch specified: {epoch}"))
+}
+
+/// CLUSTER MEET with a port that is not a number.
+pub fn cluster_meet_port(port: &[u8], bus: bool) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR Invalid TCP {} port specified: {}",
+        if bus { "bus" } else { "base" },
+        c_str_prefix(port, usize::MAX)
+    )))
+}
+
+/// CLUSTER MEET with an address or port out of range.
+pub fn cluster_meet_address(ip: &[u8], port: &[u8]) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR Invalid node address specified: {}:{}",
+        c_str_prefix(ip, usize::MAX),
+        c_str_prefix(port, usize::MAX)
+    )))
+}
+
+/// DEBUG CLUSTERLINK KILL with a direction other than from, to or all.
+pub fn cluster_link_direction(dir: &[u8]) -> CmdError {
+    CmdError::new(sanitize(&format!(
+        "ERR Unknown direction {}",
+        c_str_prefix(dir, usize::MAX)
+    )))
+}
+
+/// `MOVED slot endpoint:port`.
+pub fn moved(slot: u16, endpoint: &str, port: u16) -> CmdError {
+    CmdError::new(format!("MOVED {slot} {endpoint}:{port}"))
+}
+
+/// `ASK slot endpoint:port`.
+pub fn ask(slot: u16, endpoint: &str, port: u16) -> CmdError {
+    CmdError::new(format!("ASK {slot} {endpoint}:{port}"))
+}
+
+/// Whether an error is a cluster redirection or refusal (EXEC sends it as it is, not as
+/// EXECABORT).
+pub fn is_cluster_redirection(e: &CmdError) -> bool {
+    ["MOVED ", "ASK ", "CROSSSLOT ", "TRYAGAIN ", "CLUSTERDOWN "]
+        .iter()
+        .any(|p| e.0.starts_with(p))
+}

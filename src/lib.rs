@@ -16,6 +16,8 @@
 //! - [`scripting`]: Lua scripts (EVAL) and FUNCTION libraries: the script cache, the
 //!   sandboxed Lua states, `bit` and `cjson`, reply conversion.
 //! - [`rdb`]: snapshots in Redis's RDB format (CRC-64 checked).
+//! - [`cluster`]: Redis Cluster's node side: hash slots, the cluster state, nodes.conf,
+//!   redirections.
 //! - [`config`]: CONFIG parameters.
 //! - [`memory`]: a model of Redis's allocations, for MEMORY USAGE.
 //! - [`util`]: Redis's number parsing and formatting rules, glob matching.

@@ -332,6 +332,30 @@ impl EngineRun {
         }
     }
 
+    /// An engine that is a cluster node, set as the reference cluster node is started
+    /// (see [`cluster_server`]).
+    fn new_cluster(virtual_clock: bool) -> EngineRun {
+        let mut run = EngineRun::new(virtual_clock);
+        let now = run.now();
+        let e = &mut run.engine;
+        e.config.set_at_startup("cluster-enabled", "yes");
+        e.config.set_at_startup("cluster-node-timeout", "1000");
+        e.config.set_at_startup("cluster-announce-port", "7000");
+        e.config
+            .set_at_startup("cluster-announce-bus-port", "17000");
+        e.enable_cluster(None, now).expect("cluster mode");
+        run
+    }
+
+    /// This engine's cluster node ID (empty when not a cluster node).
+    fn id(&self) -> Vec<u8> {
+        self.engine
+            .cluster
+            .as_ref()
+            .map(|c| c.state.myself.as_bytes().to_vec())
+            .unwrap_or_default()
+    }
+
     fn now(&self) -> i64 {
         self.virtual_now.unwrap_or_else(wall_ms)
     }
@@ -380,6 +404,54 @@ impl EngineRun {
         }
         let now = self.now();
         self.engine.tick(now);
+    }
+}
+
+/// Whether a script runs against cluster nodes: its first line is `#! cluster`.
+fn is_cluster_script(path: &Path) -> bool {
+    fs::read_to_string(path)
+        .ok()
+        .and_then(|t| t.lines().next().map(|l| l.trim() == "#! cluster"))
+        .unwrap_or(false)
+}
+
+/// What stands for a node's own ID in a cluster script: `@MYID` in a command is replaced by
+/// each side's ID, and each side's ID in a reply by [`MYID_SHOWN`] (the same length, so the
+/// RESP framing stays right).
+const MYID_ARG: &[u8] = b"@MYID";
+const MYID_SHOWN: &[u8] = b"<myid>----------------------------------";
+
+fn replace_all(hay: &[u8], from: &[u8], to: &[u8]) -> Vec<u8> {
+    if from.is_empty() {
+        return hay.to_vec();
+    }
+    let mut out = Vec::with_capacity(hay.len());
+    let mut i = 0;
+    while i < hay.len() {
+        if hay[i..].starts_with(from) {
+            out.extend_from_slice(to);
+            i += from.len();
+        } else {
+            out.push(hay[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
+/// A command line with `@MYID` replaced by `id`.
+fn with_id(argv: &[Vec<u8>], id: &[u8]) -> Vec<Vec<u8>> {
+    argv.iter().map(|a| replace_all(a, MYID_ARG, id)).collect()
+}
+
+/// The cluster node ID of the live server (empty when it is not a cluster node).
+fn live_id(conn: &mut Conn) -> Vec<u8> {
+    let r = conn
+        .call(&[b"CLUSTER".to_vec(), b"MYID".to_vec()])
+        .unwrap_or_default();
+    match parse_reply(&r) {
+        Ok(Some((Reply::Bulk(b), _))) => b,
+        _ => Vec::new(),
     }
 }
 
@@ -471,14 +543,58 @@ impl Report {
     }
 }
 
-fn run_live(server: &RedisServer, report: &mut Report) {
+/// The cluster-enabled reference for `#! cluster` scripts: started on first use, with the
+/// node timeout the engine side gets, so the waits in the scripts suit both.
+fn cluster_server(slot: &mut Option<Option<RedisServer>>) -> Option<&RedisServer> {
+    slot.get_or_insert_with(|| {
+        RedisServer::start_with(&[
+            "--enable-debug-command",
+            "yes",
+            "--cluster-enabled",
+            "yes",
+            "--cluster-config-file",
+            "nodes.conf",
+            "--cluster-node-timeout",
+            "1000",
+            // Fixed announced ports, so CLUSTER NODES, SLOTS, MOVED and ASK read the same
+            // on both sides.
+            "--cluster-announce-port",
+            "7000",
+            "--cluster-announce-bus-port",
+            "17000",
+        ])
+    })
+    .as_ref()
+}
+
+fn run_live(plain: &RedisServer, report: &mut Report) {
     let update = std::env::var_os("UPDATE_GOLDEN").is_some();
+    let mut clustered: Option<Option<RedisServer>> = None;
     for script in scripts() {
         let steps = parse_script(&script);
+        let cluster = is_cluster_script(&script);
+        let server = if cluster {
+            match cluster_server(&mut clustered) {
+                Some(s) => s,
+                None => continue,
+            }
+        } else {
+            plain
+        };
         let mut conns: BTreeMap<u32, Conn> = BTreeMap::new();
         let mut setup = Conn::connect(server.port).expect("connect to redis-server");
         setup.call(&[b"FLUSHALL".to_vec()]).expect("FLUSHALL");
-        let mut engine = EngineRun::new(false);
+        if cluster {
+            // Each script starts from a node alone, without slots, at epoch 0.
+            setup
+                .call(&[b"CLUSTER".to_vec(), b"RESET".to_vec(), b"HARD".to_vec()])
+                .expect("CLUSTER RESET");
+        }
+        let mut engine = if cluster {
+            EngineRun::new_cluster(false)
+        } else {
+            EngineRun::new(false)
+        };
         let mut golden = Vec::new();
         for step in &steps {
             match step {
@@ -493,7 +609,13 @@ fn run_live(server: &RedisServer, report: &mut Report) {
                     let conn = conns
                         .entry(*client)
                         .or_insert_with(|| Conn::connect(server.port).expect("connect"));
-                    let (got, count) = engine.run(*client, argv);
+                    let (ours, theirs) = if cluster {
+                        (engine.id(), live_id(&mut setup))
+                    } else {
+                        (Vec::new(), Vec::new())
+                    };
+                    let (got, count) = engine.run(*client, &with_id(argv, &ours));
+                    let got = replace_all(&got, &ours, MYID_SHOWN);
                     if std::env::var_os("DIFF_TRACE").is_some() {
                         // DIFF_TRACE=1: what the engine answered each line, to follow a case.
                         eprintln!(
@@ -504,9 +626,12 @@ fn run_live(server: &RedisServer, report: &mut Report) {
                             String::from_utf8_lossy(&got)
                         );
                     }
-                    let want = conn.call_n(argv, count).unwrap_or_else(|e| {
-                        panic!("{}:{}: redis-server: {}", script.display(), line_no, e)
-                    });
+                    let want = conn
+                        .call_n(&with_id(argv, &theirs), count)
+                        .unwrap_or_else(|e| {
+                            panic!("{}:{}: redis-server: {}", script.display(), line_no, e)
+                        });
+                    let want = replace_all(&want, &theirs, MYID_SHOWN);
                     if count == 0 {
                         // Nothing to read back (the command blocks): the next line, maybe
                         // on another connection, must not overtake it.
@@ -594,7 +719,12 @@ fn run_offline(report: &mut Report) {
                 .push(format!("{}: golden file missing", gpath.display()));
             continue;
         };
-        let mut engine = EngineRun::new(true);
+        let cluster = is_cluster_script(&script);
+        let mut engine = if cluster {
+            EngineRun::new_cluster(true)
+        } else {
+            EngineRun::new(true)
+        };
         let mut replies = golden.iter();
         for step in &steps {
             match step {
@@ -615,7 +745,9 @@ fn run_offline(report: &mut Report) {
                         break;
                     };
                     let _ = gcmd;
-                    let (got, _) = engine.run(*client, argv);
+                    let ours = engine.id();
+                    let (got, _) = engine.run(*client, &with_id(argv, &ours));
+                    let got = replace_all(&got, &ours, MYID_SHOWN);
                     report.lines += 1;
                     report.check((&script, *line_no, text), *compare, want, &got, "golden");
                 }

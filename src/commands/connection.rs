@@ -402,6 +402,9 @@ fn echo(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// `SELECT index` → `+OK`.
 fn select(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let idx = args::int32(&argv[1])?;
+    if idx != 0 && ctx.eng.cluster_enabled() {
+        return Err(error::SELECT_CLUSTER);
+    }
     let idx = usize::try_from(idx).map_err(|_| error::DB_INDEX)?;
     if idx >= ctx.eng.dbs.len() {
         return Err(error::DB_INDEX);
@@ -439,6 +442,8 @@ fn reset(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     c.reply_mode = ReplyMode::On;
     c.authenticated = authenticated;
     c.user = b"default".to_vec();
+    c.cluster_readonly = false;
+    c.cluster_asking = false;
     Ok(Reply::status("RESET"))
 }
 
@@ -482,6 +487,11 @@ fn hello(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if !authed && ctx.eng.auth_required(ctx.client) {
         return Err(error::HELLO_NOAUTH);
     }
+    let mode = if ctx.eng.cluster_enabled() {
+        "cluster"
+    } else {
+        "standalone"
+    };
     let client = ctx.client();
     if let Some(p) = proto {
         client.proto = p;
@@ -492,7 +502,7 @@ fn hello(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         (b("version"), b("7.0.15")),
         (b("proto"), Reply::Integer(i64::from(client.proto))),
         (b("id"), Reply::int(client.id)),
-        (b("mode"), b("standalone")),
+        (b("mode"), b(mode)),
         (b("role"), b("master")),
         (b("modules"), Reply::Array(Vec::new())),
     ]))
@@ -689,6 +699,7 @@ pub(crate) fn client_line(
         (tracking.is_some_and(|t| t.bcast), 'B'),
         (c.watch_dirty, 'd'),
         (c.closing, 'c'),
+        (c.cluster_readonly, 'r'),
         (c.no_evict, 'e'),
     ] {
         if on {

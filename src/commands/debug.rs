@@ -293,7 +293,7 @@ fn debug(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
                 Err(error::subcommand_syntax(&argv[1], "debug"))
             }
         }
-        ("clusterlink", 5) if super::args::is(&argv[2], "kill") => Err(error::DEBUG_CLUSTER_ONLY),
+        ("clusterlink", 5) if super::args::is(&argv[2], "kill") => clusterlink_kill(ctx, argv),
         _ => Err(error::subcommand_syntax(&argv[1], "debug")),
     }
 }
@@ -578,6 +578,31 @@ fn protocol(ctx: &mut Ctx, name: &[u8]) -> CmdResult {
     } else {
         return Err(error::DEBUG_PROTOCOL_TYPE);
     })
+}
+
+/// `DEBUG CLUSTERLINK KILL to|from|all node-id` → `+OK`: drops this node's bus links with
+/// that node (the bus reconnects). An unknown direction is answered, as Redis 7.0 answers
+/// it, with its error followed by `+OK`.
+fn clusterlink_kill(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let Some(cl) = ctx.eng.cluster.as_deref() else {
+        return Err(error::DEBUG_CLUSTER_ONLY);
+    };
+    if cl.state.node(&argv[4]).is_none() {
+        return Err(error::cluster_unknown_node(&argv[4]));
+    }
+    let dir = &argv[3];
+    if ["from", "to", "all"]
+        .iter()
+        .any(|d| super::args::is(dir, d))
+    {
+        // The links belong to the cluster bus; without one there is nothing to drop.
+        Ok(Reply::ok())
+    } else {
+        Ok(Reply::Multi(vec![
+            Reply::Error(error::cluster_link_direction(dir).0),
+            Reply::ok(),
+        ]))
+    }
 }
 
 #[cfg(test)]

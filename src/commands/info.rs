@@ -149,7 +149,7 @@ fn section(ctx: &mut Ctx, name: &str, out: &mut String) {
                 l.kv(&format!("errorstat_{}", code), format!("count={}", n));
             }
         }
-        "cluster" => l.kv("cluster_enabled", 0),
+        "cluster" => l.kv("cluster_enabled", u8::from(ctx.eng.cluster_enabled())),
         "keyspace" => keyspace(ctx, &mut l),
         _ => {}
     }
@@ -174,7 +174,14 @@ fn server(ctx: &mut Ctx, l: &mut Lines) {
     l.kv("redis_git_sha1", "00000000");
     l.kv("redis_git_dirty", 0);
     l.kv("redis_build_id", &hex_id(0, 0x7015)[..15]);
-    l.kv("redis_mode", "standalone");
+    l.kv(
+        "redis_mode",
+        if eng.cluster_enabled() {
+            "cluster"
+        } else {
+            "standalone"
+        },
+    );
     l.kv("os", format!("{} {}", os_name(), std::env::consts::ARCH));
     l.kv("arch_bits", usize::BITS);
     l.kv("monotonic_clock", "host clock");

@@ -215,6 +215,12 @@ fn copy(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         if args::is(opt, "replace") {
             replace = true;
         } else if args::is(opt, "db") && i + 1 < argv.len() {
+            if ctx.eng.cluster_enabled() {
+                // A cluster node has database 0 only.
+                if args::int32(&argv[i + 1])? != 0 {
+                    return Err(error::COPY_CLUSTER);
+                }
+            }
             dst_db = db_index(ctx, &argv[i + 1])?;
             i += 1;
         } else {
@@ -250,6 +256,9 @@ fn copy(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// `MOVE key db` → integer: 1 if moved, 0 if `key` is missing here or exists in `db`. The
 /// entry moves whole, expiry included.
 fn move_cmd(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    if ctx.eng.cluster_enabled() {
+        return Err(error::MOVE_CLUSTER);
+    }
     let key = &argv[1];
     let dst_db = db_index(ctx, &argv[2])?;
     if dst_db == ctx.db {

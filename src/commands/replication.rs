@@ -110,6 +110,10 @@ fn psync(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// `REPLICAOF host port` | `REPLICAOF NO ONE` → OK (`+OK Already connected to specified
 /// master` when nothing changes).
 fn replicaof(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    if ctx.eng.cluster_enabled() {
+        // A cluster node follows the primary CLUSTER REPLICATE names.
+        return Err(error::REPLICAOF_CLUSTER);
+    }
     if ctx.eng.repl.failover.is_some() {
         return Err(error::REPLICAOF_FAILING_OVER);
     }
@@ -136,6 +140,9 @@ fn replicaof(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// `FAILOVER [TO host port [FORCE]] [ABORT] [TIMEOUT milliseconds]` → OK: writes pause
 /// until a replica has everything, then it becomes the primary and this server its replica.
 fn failover(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    if ctx.eng.cluster_enabled() {
+        return Err(error::FAILOVER_CLUSTER);
+    }
     if argv.len() == 2 && argv[1].eq_ignore_ascii_case(b"abort") {
         if ctx.eng.repl.failover.is_none() {
             return Err(error::FAILOVER_NONE);

@@ -142,6 +142,9 @@ fn flushall(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// `SWAPDB index1 index2` → `+OK`.
 fn swapdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    if ctx.eng.cluster_enabled() {
+        return Err(error::SWAPDB_CLUSTER);
+    }
     let first = db_index(&argv[1], error::SWAPDB_FIRST)?;
     let second = db_index(&argv[2], error::SWAPDB_SECOND)?;
     let n = ctx.eng.dbs.len();

@@ -162,6 +162,12 @@ impl Engine {
         self.tracking_own(client);
         self.after_command(now_ms);
         self.current = prev;
+        if let Some(c) = self.clients.get_mut(&client) {
+            // ASKING covers the next command only (a whole transaction inside MULTI).
+            if c.multi.is_none() && !argv[0].eq_ignore_ascii_case(b"asking") {
+                c.cluster_asking = false;
+            }
+        }
         self.deliver_reply(client, argv, reply, reply_at, after_checks)
     }
 
@@ -207,6 +213,15 @@ impl Engine {
                 Denied::Key => error::NOPERM_KEY,
                 Denied::Channel => error::NOPERM_CHANNEL,
             });
+        }
+        match self.cluster_route(client, cmd, argv, now) {
+            // A cluster node redirects before anything else checks the command.
+            Err(e) => return refuse(e),
+            Ok(slot) => {
+                if let Some(c) = self.clients.get_mut(&client) {
+                    c.cluster_slot = slot;
+                }
+            }
         }
         if let Err(e) = self.check_maxmemory(client, cmd, argv, in_multi, now) {
             return refuse(e);
@@ -301,7 +316,12 @@ impl Engine {
                 c.multi_error = false;
             }
             self.unwatch_all(client);
-            Reply::Error(error::exec_abort(&rejected.error).0)
+            if error::is_cluster_redirection(&rejected.error) {
+                // Redis discards the transaction and sends the redirection as it is.
+                error_reply(rejected.error)
+            } else {
+                Reply::Error(error::exec_abort(&rejected.error).0)
+            }
         } else {
             if let Some(c) = self.clients.get_mut(&client).filter(|c| c.multi.is_some()) {
                 c.multi_error = true;

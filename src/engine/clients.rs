@@ -80,6 +80,13 @@ pub struct Client {
     pub link: LinkRole,
     /// The replication offset after its last command: what WAIT waits for.
     pub woff: i64,
+    /// ASKING: the next command may use a slot this node imports.
+    pub cluster_asking: bool,
+    /// READONLY: reads of the primary's slots are served on this replica.
+    pub cluster_readonly: bool,
+    /// The hash slot of the keys the running command named (a script's later commands must
+    /// stay in it).
+    pub cluster_slot: Option<u16>,
 }
 
 /// A client's part in replication (CLIENT LIST flags `S` and `M`, types `replica`, `master`).
@@ -149,6 +156,9 @@ impl Engine {
                 pending: VecDeque::new(),
                 link: LinkRole::None,
                 woff: 0,
+                cluster_asking: false,
+                cluster_readonly: false,
+                cluster_slot: None,
             },
         );
         id

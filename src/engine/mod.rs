@@ -25,12 +25,15 @@
 //!   eviction;
 //! - `replication.rs`: the replication stream, backlog and replicas (no I/O: the host moves
 //!   the bytes);
+//! - `cluster.rs`: the engine as a cluster node: nodes.conf, the state's upkeep, and the
+//!   redirection of each command (the state itself is in [`crate::cluster`]);
 //! - `acl.rs`: ACL users, the ACL log, and the permission checks made before a command runs.
 
 pub mod acl;
 mod blocking;
 mod call;
 mod clients;
+mod cluster;
 mod ctx;
 pub mod evict;
 pub mod failover;
@@ -267,6 +270,8 @@ pub struct Engine {
     pub room_for_clients: Option<fn(u64) -> u64>,
     /// The host's connections to other servers, for MIGRATE (none: no server is reachable).
     pub migrate: Option<Box<dyn migrate::MigrateHost>>,
+    /// The cluster state, on a cluster node (`cluster-enabled yes`).
+    pub cluster: Option<Box<crate::cluster::Cluster>>,
 }
 
 impl Engine {
@@ -317,6 +322,7 @@ impl Engine {
             slept_us: 0,
             room_for_clients: None,
             migrate: None,
+            cluster: None,
         }
     }
 
@@ -351,6 +357,8 @@ impl Engine {
         }
         self.expire_blocked(now_ms);
         self.replication_cron(now_ms);
+        self.cluster_update_state(now_ms);
+        self.cluster_redirect_blocked(now_ms);
         self.tracking_limit();
         self.cron_save(now_ms);
         self.after_command(now_ms);
@@ -374,6 +382,9 @@ impl Engine {
             db.track_events = events;
         }
         self.dbs = dbs;
+        if self.cluster.is_some() {
+            self.dbs[0].index_slots();
+        }
         self.after_command(now_ms);
     }
 

@@ -79,6 +79,9 @@ impl Engine {
                 run.wrote = true;
             }
         }
+        if let Err(text) = self.cluster_check_script(client, cmd, argv, now) {
+            return Err(self.script_refused(Some(cmd), text));
+        }
         // The script's commands run as a client of the script's protocol.
         // (Its SELECT moves the script's database only, not the caller's.)
         let (proto, caller_db) = self

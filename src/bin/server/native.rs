@@ -167,6 +167,16 @@ fn parse_args(
         out: Vec::new(),
     };
     reader.read_all(&cl)?;
+    // redis-server's sanity check once every line is read: a cluster node's primary is
+    // the one CLUSTER REPLICATE names.
+    if reader.check.get_named("cluster-enabled") == "yes"
+        && !reader.check.get_named("replicaof").is_empty()
+    {
+        return Err(ConfigError::Fatal {
+            at: None,
+            reason: "replicaof directive not allowed in cluster mode".into(),
+        });
+    }
     let mut opts = Options {
         config_file: cl.file.as_ref().map(|f| cwd.join(f)),
         cwd: reader.cwd,
@@ -596,9 +606,14 @@ fn serve(mut opts: Options) -> Result<(), String> {
     // As redis-server: the banner once listening, before the data loads, so a start that
     // then fails has shown its process id (Redis's own test suite waits for it when it starts
     // a server itself). redis-server shows it when asked to, or on a terminal.
+    let mode = if opts.check.get_named("cluster-enabled") == "yes" {
+        "cluster"
+    } else {
+        "standalone"
+    };
     if opts.always_show_logo || std::io::stdout().is_terminal() {
         log::notice(&format!(
-            "redis-playground-server {} (speaks Redis {}) 64 bit, standalone mode, Port: {}, \
+            "redis-playground-server {} (speaks Redis {}) 64 bit, {mode} mode, Port: {}, \
              PID: {}",
             env!("CARGO_PKG_VERSION"),
             conf::REDIS_VERSION,
@@ -606,7 +621,7 @@ fn serve(mut opts: Options) -> Result<(), String> {
             std::process::id()
         ));
     } else {
-        log::notice(&format!("Running mode=standalone, port={}.", opts.port));
+        log::notice(&format!("Running mode={mode}, port={}.", opts.port));
     }
     log::warning("Server initialized");
     let now = now_ms();
@@ -668,6 +683,21 @@ fn serve(mut opts: Options) -> Result<(), String> {
         .set_at_startup("dir", &snapshot.dir.to_string_lossy());
     engine.config.set_at_startup("dbfilename", &snapshot.file);
     let stored = snapshot.full();
+    if engine.config.get_named("cluster-enabled") == "yes" {
+        // nodes.conf, relative to `dir` as redis-server (which works in `dir`) finds it.
+        let name = engine.config.get_named("cluster-config-file").to_string();
+        let path = snapshot.dir.join(name);
+        engine.enable_cluster(Some(nodes_conf(path)), now)?;
+        if let Some(c) = &engine.cluster {
+            log::notice(&format!(
+                "Cluster node configuration ready, I'm {}",
+                c.state.myself
+            ));
+        }
+        for line in engine.cluster_verify_data(now)? {
+            log::warning(&line);
+        }
+    }
     engine.persist.reader = Some(Box::new(move || {
         std::fs::read(&stored).map_err(|e| e.to_string())
     }));
@@ -962,6 +992,42 @@ fn config_file(path: PathBuf) -> redis_playground::engine::ConfigFile {
     }
 }
 
+/// A cluster node's nodes.conf: read whole at start (empty when missing), replaced whole on
+/// every change by a temporary file beside it, synced, then renamed over it, so the file is
+/// always either the old configuration or the new one.
+fn nodes_conf(path: PathBuf) -> redis_playground::engine::ConfigFile {
+    let read_path = path.clone();
+    redis_playground::engine::ConfigFile {
+        read: Box::new(move || match std::fs::read(&read_path) {
+            Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+            Err(e) => Err(format!(
+                "Loading the cluster node config from {}: {}",
+                read_path.display(),
+                conf::os_reason(&e)
+            )),
+        }),
+        write: Box::new(move |text: &str| {
+            let tmp = PathBuf::from(format!("{}.tmp-{}", path.display(), std::process::id()));
+            let write = || -> std::io::Result<()> {
+                let mut f = std::fs::File::create(&tmp)?;
+                f.write_all(text.as_bytes())?;
+                f.sync_all()?;
+                std::fs::rename(&tmp, &path)?;
+                // The rename itself reaches the disk with the directory.
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::File::open(dir)?.sync_all()?;
+                }
+                Ok(())
+            };
+            write().map_err(|e| {
+                let _ = std::fs::remove_file(&tmp);
+                conf::os_reason(&e)
+            })
+        }),
+    }
+}
+
 /// Gives the engine every parameter the configuration set (already checked while reading),
 /// and says which directives it cannot follow.
 fn apply_config(engine: &mut Engine, opts: &Options) {
@@ -1007,6 +1073,30 @@ mod tests {
         read: &dyn Fn(&Path) -> Result<String, String>,
     ) -> Result<Action, ConfigError> {
         parse_args(&args(s), read, std::env::temp_dir())
+    }
+
+    #[test]
+    fn cluster_mode_refuses_replicaof() {
+        let Err(e) = parse(
+            &[
+                "--cluster-enabled",
+                "yes",
+                "--replicaof",
+                "127.0.0.1",
+                "6379",
+            ],
+            &no_file,
+        ) else {
+            panic!("accepted")
+        };
+        assert_eq!(
+            e.block().as_deref(),
+            Some(
+                "\n*** FATAL CONFIG FILE ERROR (Redis 7.0.15) ***\nreplicaof directive not \
+                 allowed in cluster mode\n"
+            )
+        );
+        run(&["--cluster-enabled", "yes", "--replicaof", "no", "one"]);
     }
 
     fn run(s: &[&str]) -> Options {
