@@ -626,6 +626,8 @@ struct Hot {
     slowlog_log_slower_than: i64,
     latency_monitor_threshold: i64,
     latency_tracking: bool,
+    min_replicas_to_write: i64,
+    min_replicas_max_lag: i64,
 }
 
 impl Default for Config {
@@ -737,12 +739,24 @@ impl Config {
         self.hot.latency_tracking
     }
 
+    /// `min-replicas-to-write`: how many good replicas a write needs (0: none).
+    pub fn min_replicas_to_write(&self) -> i64 {
+        self.hot.min_replicas_to_write
+    }
+
+    /// `min-replicas-max-lag`: the most seconds since a good replica's last ack.
+    pub fn min_replicas_max_lag(&self) -> i64 {
+        self.hot.min_replicas_max_lag
+    }
+
     /// Parses the parameters of [`Hot`] from their text.
     fn refresh_hot(&mut self) {
         self.hot = Hot {
             slowlog_log_slower_than: self.int_param("slowlog-log-slower-than"),
             latency_monitor_threshold: self.int_param("latency-monitor-threshold"),
             latency_tracking: self.get_named("latency-tracking") == "yes",
+            min_replicas_to_write: self.int_param("min-replicas-to-write"),
+            min_replicas_max_lag: self.int_param("min-replicas-max-lag"),
         };
     }
 

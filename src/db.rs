@@ -3,6 +3,8 @@
 //! Time comes from the caller (`now` in milliseconds since the Unix epoch), never from the
 //! system clock, so the same code runs natively, in WebAssembly and in deterministic tests.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use hashbrown::hash_map::EntryRef;
 use hashbrown::HashMap;
 
@@ -67,6 +69,20 @@ pub const SHARED_INTEGERS: u16 = 10_000;
 /// The counter a new key's LFU frequency starts at (Redis's LFU_INIT_VAL).
 pub const LFU_INIT: u8 = 5;
 
+/// Keys pushed onto any database's [`Db::expired_log`], counted across the process: after
+/// each command the engine looks through its databases' logs only when this has moved, not
+/// through all of them every time.
+static EXPIRY_LOGGED: AtomicU64 = AtomicU64::new(0);
+
+/// The count of keys ever pushed onto an `expired_log` (by any engine of the process).
+pub fn expiry_log_count() -> u64 {
+    EXPIRY_LOGGED.load(Ordering::Relaxed)
+}
+
+fn note_expiry_logged() {
+    EXPIRY_LOGGED.fetch_add(1, Ordering::Relaxed);
+}
+
 /// One numbered database.
 #[derive(Default, Clone, Debug)]
 pub struct Db {
@@ -128,6 +144,7 @@ impl Db {
                 self.remove_entry(key);
                 self.expired_keys += 1;
                 self.expired_log.push(key.to_vec());
+                note_expiry_logged();
                 if self.track_events {
                     self.events.push(("expired", key.to_vec()));
                 }
@@ -304,6 +321,7 @@ impl Db {
             if !keep {
                 volatile_removed += 1;
                 log.push(k.clone());
+                note_expiry_logged();
                 if let Some(ev) = events.as_mut() {
                     ev.push(("expired", k.clone()));
                 }

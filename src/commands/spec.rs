@@ -622,9 +622,13 @@ impl CommandSpec {
         }
     }
 
-    /// Whether the command has flag `f`.
+    /// Whether the command has flag `f`. Only `movablekeys` is derived (from the key
+    /// specifications): every command asks for other flags, and they are read as declared.
     pub const fn has(&self, f: Flags) -> bool {
-        self.flags().has(f)
+        if self.declared_flags.has(f) {
+            return true;
+        }
+        f.0 & MOVABLEKEYS.0 != 0 && self.flags().has(f)
     }
 
     /// Whether the command may change data or propagate: a write, or flagged

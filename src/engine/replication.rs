@@ -436,8 +436,9 @@ impl Engine {
     /// Whether writes are allowed by `min-replicas-to-write` / `min-replicas-max-lag` (always
     /// on a replica, or when either is 0).
     pub(crate) fn enough_good_replicas(&self, now: i64) -> bool {
-        let need = self.config_int("min-replicas-to-write");
-        let max_lag = self.config_int("min-replicas-max-lag");
+        // Read on every write: the parsed values, not the parameters' text.
+        let need = self.config.min_replicas_to_write();
+        let max_lag = self.config.min_replicas_max_lag();
         self.repl.link.is_some() || need == 0 || max_lag == 0 || self.good_replicas(now) >= need
     }
 
