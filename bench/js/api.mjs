@@ -10,8 +10,10 @@ import { performance } from "node:perf_hooks";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, "..", "..");
-const { initSync, Playground } = await import(join(root, "www/pkg/redis_playground.js"));
+const { initSync, installFastCalls, Playground } = await import(join(root, "www/pkg/redis_playground.js"));
 initSync({ module: readFileSync(join(root, "www/pkg/redis_playground_bg.wasm")) });
+// As the package and the page load it (npm/index.js, www/engine.js).
+installFastCalls(Playground);
 const { default: RedisMock } = await import("ioredis-mock");
 
 const scale = Number(process.env.BENCH_SCALE || 1);
