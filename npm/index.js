@@ -9,7 +9,7 @@
 //
 // `redis-playground/node` adds in-process connections for ioredis and node-redis, and
 // `redis-playground/element` defines the <redis-playground> terminal element for pages.
-import init, { initSync, Playground } from "./pkg/redis_playground.js";
+import init, { initSync, installFastCalls, Playground } from "./pkg/redis_playground.js";
 
 const wasmUrl = new URL("./pkg/redis_playground_bg.wasm", import.meta.url);
 
@@ -19,5 +19,7 @@ if (typeof process !== "undefined" && process.versions?.node && wasmUrl.protocol
 } else {
   await init({ module_or_path: wasmUrl });
 }
+// `call`, `callBuffer` and `batch` in JS, with one crossing into the module each.
+installFastCalls(Playground);
 
 export { Playground };

@@ -32,7 +32,8 @@ kept=$(awk -v h="$section" '$0 == h { skip = 1; next } skip && /^# / { skip = 0 
   if [ -n "$kept" ]; then printf '%s\n' "$kept"; else echo; fi
   echo "$section"
   echo
-  echo "$(date -u +%Y-%m-%d), $(nproc) cores, Node $(node --version), one process, best of five runs;"
+  echo "$(date -u +%Y-%m-%d), $(nproc) cores, Node $(node --version), one process, best of five runs"
+  echo "in CPU time (the machine is shared: wall time stretches with the neighbours' load);"
   echo "ratio = playground / ioredis-mock (above 1: the playground is faster)."
   echo
   echo "$js"

@@ -5,9 +5,11 @@ cd "$(dirname "$0")/.."
 cargo build --release --target wasm32-unknown-unknown --lib
 wasm-bindgen --target web --no-typescript --out-dir www/pkg \
   target/wasm32-unknown-unknown/release/redis_playground.wasm
-# Debian's binaryen emits modules Chromium rejects; the npm package's wasm-opt is used.
+# Debian's binaryen emits modules Chromium rejects; the npm package's wasm-opt is used. -O3
+# rather than -Oz: on the opt-level 2 build both give the same size within 0.1% gzipped,
+# and -O3 runs the engine loop about 5% faster (see bench/latest.md).
 if [ -x node_modules/.bin/wasm-opt ]; then
-  node_modules/.bin/wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
+  node_modules/.bin/wasm-opt -O3 --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-reference-types \
     www/pkg/redis_playground_bg.wasm -o www/pkg/redis_playground_bg.wasm.opt
   mv www/pkg/redis_playground_bg.wasm.opt www/pkg/redis_playground_bg.wasm

@@ -16,6 +16,7 @@
 //! `swap_contents`, which move whole tables): per-key bookkeeping belongs there.
 
 use std::hash::BuildHasher;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 
@@ -106,6 +107,20 @@ struct Slot {
 
 /// Tables at or below this many buckets are never shrunk.
 const MIN_SHRINK: usize = 64;
+
+/// Keys pushed onto any database's [`Db::expired_log`], counted across the process: after
+/// each command the engine looks through its databases' logs only when this has moved, not
+/// through all of them every time.
+static EXPIRY_LOGGED: AtomicU64 = AtomicU64::new(0);
+
+/// The count of keys ever pushed onto an `expired_log` (by any engine of the process).
+pub fn expiry_log_count() -> u64 {
+    EXPIRY_LOGGED.load(Ordering::Relaxed)
+}
+
+fn note_expiry_logged() {
+    EXPIRY_LOGGED.fetch_add(1, Ordering::Relaxed);
+}
 
 /// One numbered database.
 #[derive(Default, Clone)]
@@ -310,6 +325,7 @@ impl Db {
             self.events.push(("expired", key.clone()));
         }
         self.expired_log.push(key);
+        note_expiry_logged();
     }
 
     /// Removes `key` if it is expired at `now`; true when it is expired (while expiry is

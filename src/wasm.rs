@@ -236,31 +236,10 @@ impl Playground {
     pub fn batch(&mut self, client: u32, commands: &JsValue) -> Result<js_sys::Array, JsValue> {
         let io = &mut self.io;
         let n = fill(&mut io.input, |ptr, cap| pack_batch(commands, ptr, cap))?;
-        let id = u64::from(client);
-        let now = now();
-        let engine = &mut self.inner.engine;
         let packed = std::mem::take(&mut io.input);
-        let input = &packed[..n];
-        let mut at = 0;
-        let mut count = 0u32;
-        io.start();
-        let head = io.out.len();
-        put_head(&mut io.out, ARRAY, 0);
-        while let Some(argc) = read_u32(input, at) {
-            at = unpack_args(input, at + 4, argc as usize, &mut io.argv);
-            if count > 0 {
-                engine.next_command_follows();
-            }
-            let reply = engine.execute(id, &io.argv, now);
-            match reply {
-                Some(r) => pack_reply(&r, engine.proto(id), &mut io.out, &mut io.heap),
-                None => io.out.push(UNDEFINED),
-            }
-            count += 1;
-        }
+        self.run_batch_packed(u64::from(client), &packed[..n], now());
+        let io = &mut self.io;
         io.input = packed;
-        io.out[head + 1..head + 5].copy_from_slice(&count.to_le_bytes());
-        io.finish();
         let value = unpack_reply(io.out.as_ptr() as u32, io.out.len() as u32, false);
         io.trim();
         Ok(value.unchecked_into())
@@ -273,6 +252,67 @@ impl Playground {
         let reply = self.run_args(client, args)?;
         let proto = self.inner.engine.proto(u64::from(client));
         Ok(reply.map(|r| r.to_resp(proto)).unwrap_or_default())
+    }
+
+    /// `pg.__ioMailbox()` → the address of four u32s through which the JS fast path of
+    /// `call`, `callBuffer` and `batch` (src/wasm_io.js, installed by `installFastCalls`)
+    /// talks to this playground: where JS packs arguments and how much room there is, then
+    /// where the last reply was packed and its length. Rewritten by every call below.
+    #[wasm_bindgen(js_name = __ioMailbox)]
+    pub fn io_mailbox(&mut self) -> u32 {
+        self.io.reserve(IO_START);
+        self.io.post();
+        self.io.mailbox.as_ptr() as u32
+    }
+
+    /// `pg.__ioReserve(bytes)` → the input buffer's new address, with room for `bytes` (what
+    /// JS asked for, bounded by the arguments it holds).
+    #[wasm_bindgen(js_name = __ioReserve)]
+    pub fn io_reserve(&mut self, bytes: u32) -> u32 {
+        self.io.reserve(bytes as usize);
+        self.io.post();
+        self.io.input.as_ptr() as u32
+    }
+
+    /// `pg.__runPacked(client, len, nowMs)` → the length of the packed reply (0: no reply):
+    /// runs the command whose arguments JS packed into the input buffer (`len` bytes), the
+    /// one crossing of the JS fast path of `call`.
+    #[wasm_bindgen(js_name = __runPacked)]
+    pub fn run_packed(&mut self, client: u32, len: u32, now_ms: f64) -> u32 {
+        let io = &mut self.io;
+        let len = (len as usize).min(io.input.len());
+        unpack_all(&io.input[..len], &mut io.argv);
+        let id = u64::from(client);
+        let reply = self.inner.engine.execute(id, &self.io.argv, now_ms as i64);
+        let proto = self.inner.engine.proto(id);
+        let io = &mut self.io;
+        // The previous reply was read by now, and the arguments were split out.
+        io.trim();
+        let n = match reply {
+            Some(r) => {
+                io.start();
+                pack_reply(&r, proto, &mut io.out, &mut io.heap);
+                io.finish();
+                io.out.len() as u32
+            }
+            None => 0,
+        };
+        io.post();
+        n
+    }
+
+    /// `pg.__runBatch(client, len, nowMs)` → the length of the packed array of replies: the
+    /// one crossing of the JS fast path of `batch` (commands packed as `packBatch` does).
+    #[wasm_bindgen(js_name = __runBatch)]
+    pub fn run_batch(&mut self, client: u32, len: u32, now_ms: f64) -> u32 {
+        let packed = std::mem::take(&mut self.io.input);
+        let n = (len as usize).min(packed.len());
+        self.io.trim();
+        self.run_batch_packed(u64::from(client), &packed[..n], now_ms as i64);
+        self.io.input = packed;
+        self.io.trim_input();
+        self.io.post();
+        self.io.out.len() as u32
     }
 
     /// `pg.benchLoop(n)` → nanoseconds per command of [`crate::playground::set_get_loop`]
@@ -551,6 +591,32 @@ impl Playground {
 }
 
 impl Playground {
+    /// Runs the commands packed in `input` (as `packBatch` writes them) one after the other,
+    /// packing their replies as one array into the output buffer.
+    fn run_batch_packed(&mut self, id: u64, input: &[u8], now: i64) {
+        let io = &mut self.io;
+        let engine = &mut self.inner.engine;
+        let mut at = 0;
+        let mut count = 0u32;
+        io.start();
+        let head = io.out.len();
+        put_head(&mut io.out, ARRAY, 0);
+        while let Some(argc) = read_u32(input, at) {
+            at = unpack_args(input, at + 4, argc as usize, &mut io.argv);
+            if count > 0 {
+                engine.next_command_follows();
+            }
+            let reply = engine.execute(id, &io.argv, now);
+            match reply {
+                Some(r) => pack_reply(&r, engine.proto(id), &mut io.out, &mut io.heap),
+                None => io.out.push(UNDEFINED),
+            }
+            count += 1;
+        }
+        io.out[head + 1..head + 5].copy_from_slice(&count.to_le_bytes());
+        io.finish();
+    }
+
     /// One command's arguments, packed by JS into memory, run for `client`.
     fn run_args(&mut self, client: u32, args: &JsValue) -> Result<Option<Reply>, JsValue> {
         let io = &mut self.io;
@@ -596,12 +662,41 @@ struct Io {
     argv: Vec<Vec<u8>>,
     out: Vec<u8>,
     heap: Vec<u8>,
+    /// For the JS fast path: the input's address and length, the packed reply's address and
+    /// length (see [`Playground::io_mailbox`]). Boxed, so its address stays put.
+    mailbox: Box<[u32; 4]>,
 }
 
 /// What the reused buffers may keep between commands; a larger command's are given back.
 const IO_KEEP: usize = 64 * 1024;
 
+/// The input buffer's size to start with.
+const IO_START: usize = 4096;
+
 impl Io {
+    /// Makes the input buffer at least `bytes` long.
+    fn reserve(&mut self, bytes: usize) {
+        if self.input.len() < bytes {
+            self.input.resize(bytes, 0);
+        }
+    }
+
+    /// Tells the JS fast path where the buffers are now.
+    fn post(&mut self) {
+        self.reserve(IO_START);
+        self.mailbox[0] = self.input.as_ptr() as u32;
+        self.mailbox[1] = self.input.len() as u32;
+        self.mailbox[2] = self.out.as_ptr() as u32;
+        self.mailbox[3] = self.out.len() as u32;
+    }
+
+    /// Gives back a large input buffer (its arguments were split out).
+    fn trim_input(&mut self) {
+        if self.input.len() > IO_KEEP {
+            self.input = Vec::new();
+        }
+    }
+
     /// Starts a packed reply: its header (where the strings start, whether they are all
     /// ASCII) is written by [`Io::finish`].
     fn start(&mut self) {
@@ -620,9 +715,7 @@ impl Io {
     }
 
     fn trim(&mut self) {
-        if self.input.len() > IO_KEEP {
-            self.input = Vec::new();
-        }
+        self.trim_input();
         if self.out.capacity() > IO_KEEP {
             self.out = Vec::new();
         }
@@ -650,9 +743,21 @@ extern "C" {
     /// The error of the packing that returned NaN.
     #[wasm_bindgen(js_name = takeError)]
     fn take_error() -> JsValue;
+    /// Puts the fast path's `call`, `callBuffer` and `batch` on the class's prototype.
+    #[wasm_bindgen(js_name = ioInstall)]
+    fn io_install(class: &JsValue);
     /// The JS value of the reply [`pack_reply`] wrote at `ptr` (`len` bytes).
     #[wasm_bindgen(js_name = unpackReply)]
     fn unpack_reply(ptr: u32, len: u32, buffers: bool) -> JsValue;
+}
+
+/// `installFastCalls(Playground)`: gives the class JS versions of `call`, `callBuffer` and
+/// `batch` with the same results and errors, which cross into the module once per command
+/// (or batch) with numbers only: JS packs the arguments straight into the module's memory
+/// and reads the reply from it (src/wasm_io.js). The Rust methods stay for callers in Rust.
+#[wasm_bindgen(js_name = installFastCalls)]
+pub fn install_fast_calls(class: &JsValue) {
+    io_install(class);
 }
 
 /// Lets JS pack into `input`, growing it to the room JS asks for; the bytes written.

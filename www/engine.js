@@ -26,6 +26,8 @@ export function loadEngine({ fresh = false } = {}) {
         throw new Error(`the engine is not built (www/pkg is missing): run \`make play\` (${e.message})`);
       }
       await mod.default();
+      // `call`, `callBuffer` and `batch` in JS, with one crossing into the module each.
+      mod.installFastCalls(mod.Playground);
       return mod.Playground;
     })();
     loading.catch(() => { loading = null; });

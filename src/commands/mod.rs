@@ -133,17 +133,72 @@ impl Command {
 /// Every command and subcommand, and the names of the top-level ones.
 struct Table {
     commands: Vec<Command>,
-    by_name: hashbrown::HashMap<&'static str, usize>,
+    by_name: NameIndex,
+}
+
+/// The top-level commands by name, for [`find`], which every command line goes through: an
+/// open-addressing table hashed on the name's lower-case bytes as they are read, so a lookup
+/// neither copies the name nor checks it is UTF-8.
+struct NameIndex {
+    /// Command ids (`EMPTY` for none), a power of two of them.
+    slots: Vec<u16>,
+}
+
+impl NameIndex {
+    const EMPTY: u16 = u16::MAX;
+
+    /// FNV-1a over the ASCII-lower-cased bytes.
+    fn hash(name: &[u8]) -> usize {
+        let mut h: u32 = 0x811c_9dc5;
+        for &b in name {
+            h = (h ^ u32::from(b.to_ascii_lowercase())).wrapping_mul(0x0100_0193);
+        }
+        h as usize
+    }
+
+    fn build(names: &[(&'static str, usize)]) -> NameIndex {
+        let size = (names.len() * 4).next_power_of_two();
+        let mut slots = vec![Self::EMPTY; size];
+        for &(name, id) in names {
+            let mut i = Self::hash(name.as_bytes()) & (size - 1);
+            while slots[i] != Self::EMPTY {
+                i = (i + 1) & (size - 1);
+            }
+            slots[i] = id as u16;
+        }
+        NameIndex { slots }
+    }
+
+    fn get(&self, commands: &[Command], name: &[u8]) -> Option<usize> {
+        let mask = self.slots.len() - 1;
+        let mut i = Self::hash(name) & mask;
+        loop {
+            let id = self.slots[i];
+            if id == Self::EMPTY {
+                return None;
+            }
+            // Names in the table are lower case.
+            if commands[id as usize]
+                .spec
+                .name
+                .as_bytes()
+                .eq_ignore_ascii_case(name)
+            {
+                return Some(id as usize);
+            }
+            i = (i + 1) & mask;
+        }
+    }
 }
 
 fn table() -> &'static Table {
     static TABLE: OnceLock<Table> = OnceLock::new();
     TABLE.get_or_init(|| {
         let mut commands = Vec::new();
-        let mut by_name = hashbrown::HashMap::new();
+        let mut names = Vec::new();
         for spec in GROUPS.iter().flat_map(|g| g.iter()) {
             let id = commands.len();
-            by_name.insert(spec.name, id);
+            names.push((spec.name, id));
             commands.push(Command {
                 spec,
                 full_name: spec.name,
@@ -170,6 +225,8 @@ fn table() -> &'static Table {
                 });
             }
         }
+        assert!(commands.len() < usize::from(NameIndex::EMPTY));
+        let by_name = NameIndex::build(&names);
         Table { commands, by_name }
     })
 }
@@ -181,14 +238,8 @@ pub fn commands() -> &'static [Command] {
 
 /// Looks a top-level command up by name, ignoring ASCII case, without allocating.
 pub fn find(name: &[u8]) -> Option<&'static Command> {
-    let mut buf = [0u8; 32];
-    let lower = buf.get_mut(..name.len())?;
-    for (d, s) in lower.iter_mut().zip(name) {
-        *d = s.to_ascii_lowercase();
-    }
-    let name = std::str::from_utf8(lower).ok()?;
     let t = table();
-    t.by_name.get(name).map(|&i| &t.commands[i])
+    t.by_name.get(&t.commands, name).map(|i| &t.commands[i])
 }
 
 /// Looks a command up by name, ignoring ASCII case.

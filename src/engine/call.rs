@@ -93,15 +93,13 @@ impl Engine {
             }
         }
         self.sync_event_tracking();
-        if self.blocked.contains_key(&client) || self.clients.get(&client).is_some_and(|c| c.paused)
-        {
+        let blocked = self.blocked.contains_key(&client);
+        let c = self.clients.get_mut(&client)?;
+        if blocked || c.paused {
             // Like Redis, a blocked or paused client's further commands wait until it runs again.
-            if let Some(c) = self.clients.get_mut(&client) {
-                c.pending.push_back(argv.to_vec());
-            }
+            c.pending.push_back(argv.to_vec());
             return None;
         }
-        let c = self.clients.get_mut(&client)?;
         // A SKIP from the previous command applies to this one, and to this one only.
         if c.reply_mode == ReplyMode::SkipThisAndNext {
             c.reply_mode = ReplyMode::SkipThis;
@@ -183,6 +181,12 @@ impl Engine {
         now: i64,
     ) -> Result<&'static Command, Rejected> {
         let cmd = resolve(argv)?;
+        // What the checks need of the client, looked up once (none of them changes it).
+        let (authenticated, proto, subscribed) =
+            self.clients.get(&client).map_or((false, 2, false), |c| {
+                let subscribed = !c.subs.is_empty() || !c.psubs.is_empty() || !c.ssubs.is_empty();
+                (c.authenticated, c.proto, subscribed)
+            });
         let refuse = |error| -> Result<&'static Command, Rejected> {
             Err(Rejected {
                 cmd: Some(cmd),
@@ -199,7 +203,8 @@ impl Engine {
                 return refuse(error::MODULE_NOT_ALLOWED);
             }
         }
-        if self.auth_required(client) && !cmd.spec.has(NO_AUTH) {
+        // As `auth_required`, with the client's flag already at hand.
+        if !authenticated && !self.acl.default_opens() && !cmd.spec.has(NO_AUTH) {
             return refuse(error::NOAUTH);
         }
         if in_multi && cmd.spec.has(NO_MULTI) {
@@ -249,8 +254,7 @@ impl Engine {
         {
             return refuse(error::READONLY_REPLICA);
         }
-        let proto = self.clients.get(&client).map_or(2, |c| c.proto);
-        if proto == 2 && self.is_subscribed(client) && !SUBSCRIBED_MODE.contains(&cmd.full_name) {
+        if proto == 2 && subscribed && !SUBSCRIBED_MODE.contains(&cmd.full_name) {
             return refuse(error::subscribed_context(cmd.full_name));
         }
         if monitor && (cmd.spec.may_replicate() || cmd.spec.has(READONLY)) {
@@ -555,7 +559,12 @@ impl Engine {
         if self.notifications_on() {
             self.flush_db_events();
         }
-        for db in 0..self.dbs.len() {
+        // Looking at every database's log after every command costs more than most
+        // commands: only when some key was logged since the last look.
+        let logged = crate::db::expiry_log_count();
+        let any_logged = logged != self.expiry_log_seen;
+        self.expiry_log_seen = logged;
+        for db in 0..if any_logged { self.dbs.len() } else { 0 } {
             if self.dbs[db].expired_log.is_empty() {
                 continue;
             }

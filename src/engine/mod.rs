@@ -212,6 +212,8 @@ pub struct Engine {
     /// Clients whose outbox got a message since the host last took this set: a host serving
     /// many connections delivers to these instead of looking through every client.
     pub mail: HashSet<ClientId>,
+    /// [`crate::db::expiry_log_count`] when the databases' expiry logs were last drained.
+    expiry_log_seen: u64,
     /// Clients watching each (db, key), for WATCH.
     pub watched: HashMap<(usize, Vec<u8>), Vec<ClientId>>,
     /// Pub/sub subscriptions.
@@ -295,6 +297,7 @@ impl Engine {
             port: opts.port,
             shutdown_requested: false,
             mail: HashSet::new(),
+            expiry_log_seen: 0,
             watched: HashMap::new(),
             pubsub: PubSub::default(),
             blocked: BTreeMap::new(),

@@ -63,6 +63,64 @@ test("index.d.ts declares every method the engine's Playground has, and only tho
   assert.deepEqual([...new Set(declared)].sort(), JSON.parse(out));
 });
 
+test("call, callBuffer and batch answer in JS as the Rust methods do", () => {
+  const out = runModule("fastpath.mjs", `
+    import { Playground } from "redis-playground";
+    const rust = Playground.prototype.__rustCalls;
+    // A value as text: Errors by class and message, bytes, BigInts, Maps and Sets spelled out.
+    const show = (v) => JSON.stringify(v, (k, x) =>
+      x instanceof Error ? x.constructor.name + ": " + x.message
+      : x instanceof Uint8Array ? "bytes:" + Array.from(x).join(",")
+      : typeof x === "bigint" ? "bigint:" + x
+      : x instanceof Map ? { map: [...x] }
+      : x instanceof Set ? { set: [...x] }
+      : x === undefined ? "undefined" : x);
+    const outcome = (f) => { try { return show(f()); } catch (e) { return "thrown " + show(e); } };
+    // Two playgrounds fed the same commands, one through each path.
+    const fast = new Playground({ seed: 7 }), slow = new Playground({ seed: 7 });
+    const fc = fast.openClient(), sc = slow.openClient();
+    const big = "x".repeat(100000) + "é";
+    const cases = [
+      ["SET", "k", "v"], ["GET", "k"], ["GET", "missing"], ["INCRBY", "n", 5], ["INCRBY", "n", 9007199254740990],
+      ["INCRBY", "n", 10], ["SET", "b", new Uint8Array([0, 255, 10, 128])], ["GET", "b"],
+      ["SET", "u", "héllo \\u{1F600} \\uD800"], ["GET", "u"], ["SET", "big", big], ["STRLEN", "big"], ["GET", "big"],
+      ["RPUSH", "l", ...Array.from({ length: 3000 }, (_, i) => "m" + i)], ["LRANGE", "l", 0, 5], ["LRANGE", "l", 0, -1],
+      ["ZADD", "z", 1, "a", 2.5, "b"], ["ZRANGE", "z", 0, -1, "WITHSCORES"], ["HSET", "h", "f", "v", "g", "w"],
+      ["HGETALL", "h"], ["SMEMBERS", "nosuch"], ["LPUSH", "k", "x"], ["NOSUCH"], ["GET"], [], ["PING", 1n],
+      ["SET", "k", { no: 1 }], ["SET", "k", null], ["SET", "k", ["nested"]], ["SET", "k", 1.5], ["GET", "k"],
+      ["MULTI"], ["INCR", "n"], ["GET", "l"], ["EXEC"], ["CLIENT", "REPLY", "SKIP"], ["PING"], ["PING"],
+      ["HELLO", "3"], ["HGETALL", "h"], ["SMEMBERS", "nosuch"], ["ZSCORE", "z", "b"], ["ZRANGE", "z", 0, -1, "WITHSCORES"],
+      ["DEBUG", "PROTOCOL", "bignum"], ["DEBUG", "PROTOCOL", "true"], ["DEBUG", "PROTOCOL", "attrib"],
+      ["EVAL", "return {1, 'a', {err='bad'}}", 0], ["BLPOP", "empty", 0],
+    ];
+    const lines = [];
+    for (const args of cases) {
+      for (const buffers of [false, true]) {
+        const a = outcome(() => buffers ? fast.callBuffer(fc, args) : fast.call(fc, args));
+        const b = outcome(() => buffers ? rust.callBuffer.call(slow, sc, args) : rust.call.call(slow, sc, args));
+        if (a !== b) lines.push("differs: " + show(args).slice(0, 80) + " " + a.slice(0, 200) + " <> " + b.slice(0, 200));
+        if (args[0] === "BLPOP") break;
+      }
+    }
+    const batches = [
+      [["SET", "x", "1"], ["INCR", "x"], ["LPUSH", "x", "y"], ["GET", "x"]],
+      [["SET", "x", big], ["GET", "x"]],
+      [["GET", "x"], "not an array"],
+      [["GET", "x"], ["SET", "x", Symbol("s")]],
+      [],
+    ];
+    const f2 = fast.openClient(), s2 = slow.openClient();
+    for (const cmds of batches) {
+      const a = outcome(() => fast.batch(f2, cmds)), b = outcome(() => rust.batch.call(slow, s2, cmds));
+      if (a !== b) lines.push("batch differs: " + a.slice(0, 200) + " <> " + b.slice(0, 200));
+    }
+    fast.free();
+    lines.push(outcome(() => fast.call(fc, ["PING"])));
+    console.log(lines.join("\\n"));
+  `);
+  assert.match(out.trim(), /^thrown "Error: null pointer passed to rust"$/);
+});
+
 test("Playground by name, binary-safe, errors thrown", () => {
   const out = runModule("programs.mjs", `
     import { Playground } from "redis-playground";
