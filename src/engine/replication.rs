@@ -146,6 +146,11 @@ impl Replication {
             .map_or((0, 0), |b| (b.first_offset(), b.histlen()))
     }
 
+    /// The database the stream has selected (None: the next command selects one).
+    pub(crate) fn stream_db(&self) -> Option<usize> {
+        self.encoder.selected
+    }
+
     /// The next command of the stream selects its database (a new stream begins).
     pub(crate) fn reset_stream_db(&mut self) {
         self.encoder.selected = None;
