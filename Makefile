@@ -3,7 +3,7 @@ SHELL := /bin/bash
 PORT ?= 8080
 WASM := target/wasm32-unknown-unknown/release/redis_playground.wasm
 
-.PHONY: play test setup build wasm serve server bench bench-js fuzz fuzz-diff test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e test-package package test-redis test-redis-update test-redis-normal test-redis-normal-update redis-suite-server clean
+.PHONY: play test setup build wasm serve server bench bench-js bench-page fuzz fuzz-diff test-fmt test-clippy test-rust test-wasm-build test-wasm test-e2e test-package package test-redis test-redis-update test-redis-normal test-redis-normal-update redis-suite-server clean
 
 ## Set up everything missing, build the wasm, serve the page on 127.0.0.1 and print its address.
 play: wasm
@@ -105,13 +105,19 @@ server:
 	cargo run --profile server --bin redis-playground-server -- --port $(or $(SERVER_PORT),6379)
 
 ## redis-benchmark against redis-server and the native server, then the JS API against
-## ioredis-mock and the wasm engine against the native one: tables in bench/latest.md.
+## ioredis-mock and the wasm engine against the native one: tables in bench/latest.md; then
+## the page's first reply after navigation (bench/page.md).
 bench:
 	scripts/bench.sh
+	scripts/bench-page.sh
 
 ## Only the JS half of `make bench` (its tables replace the JS ones in bench/latest.md).
 bench-js:
 	scripts/bench-js.sh
+
+## Only the page's first reply after navigation, cold and warm (bench/page.md).
+bench-page:
+	scripts/bench-page.sh
 
 wasm: setup
 	@scripts/build-wasm.sh

@@ -44,6 +44,13 @@ export interface PlaygroundOptions {
    * otherwise).
    */
   port?: number;
+  /**
+   * The caller replaces the engine, loaded from its last durable state, when a call throws a
+   * `WebAssembly.RuntimeError` (a panic: the instance's memory can no longer be trusted). DEBUG
+   * SEGFAULT, PANIC, ASSERT, OOM and CRASH-AND-RECOVER then crash the engine as they crash
+   * redis-server, instead of being refused. False by default.
+   */
+  restartsOnCrash?: boolean;
 }
 
 /** A command of the table, for pages that list or teach commands. */

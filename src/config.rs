@@ -737,6 +737,15 @@ impl Config {
         self.hot.latency_tracking
     }
 
+    /// `latency-tracking-info-percentiles`: each percentile as CONFIG GET shows it (which is
+    /// how INFO latencystats labels it) with its value.
+    pub fn latency_percentiles(&self) -> Vec<(String, f64)> {
+        self.get_named("latency-tracking-info-percentiles")
+            .split_whitespace()
+            .filter_map(|w| Some((w.to_string(), crate::util::parse_f64(w.as_bytes())?)))
+            .collect()
+    }
+
     /// Parses the parameters of [`Hot`] from their text.
     fn refresh_hot(&mut self) {
         self.hot = Hot {

@@ -5,6 +5,7 @@
 //! and a TCP server speaking RESP (`src/bin/redis-playground-server.rs`).
 //!
 //! # Layout
+//! - [`cluster`]: Redis Cluster; so far the cluster bus's messages ([`cluster::bus`]).
 //! - [`engine`]: clients, databases, and the one path every command takes (`call`), with a
 //!   file per concern: transactions, blocking, pause, pub/sub, notifications, tracking, MONITOR.
 //! - [`commands`]: the one command table and a file per Redis command group.
@@ -20,6 +21,7 @@
 //! - [`util`]: Redis's number parsing and formatting rules, glob matching.
 
 pub mod aof;
+pub mod cluster;
 pub mod commands;
 pub mod config;
 pub mod connection;

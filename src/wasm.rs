@@ -77,6 +77,32 @@ fn option_u64(options: &JsValue, name: &str) -> Option<u64> {
         .map(|v| v as u64)
 }
 
+/// Whether a boolean option is `true`.
+fn option_bool(options: &JsValue, name: &str) -> bool {
+    js_sys::Reflect::get(options, &JsValue::from_str(name)).is_ok_and(|v| v.as_bool() == Some(true))
+}
+
+static PANIC_HOOK: std::sync::Once = std::sync::Once::new();
+
+/// The global property holding the last panic's message, for the host that restarts a crashed
+/// engine to say what happened (the trap itself only says "unreachable").
+const PANIC_PROPERTY: &str = "__redisPlaygroundPanic";
+
+/// Logs a panic to the console with its stack, and keeps its message in [`PANIC_PROPERTY`].
+fn report_panic(info: &std::panic::PanicHookInfo) {
+    console_error_panic_hook::hook(info);
+    let what = info.payload_as_str().unwrap_or("a panic");
+    let message = match info.location() {
+        Some(at) => format!("{what}, at {}:{}", at.file(), at.line()),
+        None => what.to_string(),
+    };
+    let _ = js_sys::Reflect::set(
+        &js_sys::global(),
+        &JsValue::from_str(PANIC_PROPERTY),
+        &JsValue::from_str(&message),
+    );
+}
+
 #[wasm_bindgen]
 extern "C" {
     /// `performance.now()`: milliseconds, monotonic, with sub-millisecond precision.
@@ -91,15 +117,21 @@ fn monotonic_us() -> u64 {
 
 #[wasm_bindgen]
 impl Playground {
-    /// `new Playground({ databases?: number, seed?: number, port?: number })`
+    /// `new Playground({ databases?: number, seed?: number, port?: number,
+    /// restartsOnCrash?: boolean })`
     ///
     /// `port` (6379 by default) is the server's address label, `127.0.0.1:<port>`: the prompt,
     /// `INFO server` (`tcp_port`), `CONFIG GET port` and `CLIENT LIST` (`laddr`) show it, so
     /// several playgrounds in one page are told apart as several Redis servers would be.
     /// Throws a RangeError when `port` is not an integer from 1 to 65535.
+    ///
+    /// `restartsOnCrash`: the caller replaces this module instance with a fresh one, loaded
+    /// from its last durable state, when a call traps (a panic is a bug: the instance's memory
+    /// can no longer be trusted). DEBUG SEGFAULT, PANIC, ASSERT, OOM and CRASH-AND-RECOVER then
+    /// crash the engine as they crash redis-server, instead of being refused.
     #[wasm_bindgen(constructor)]
     pub fn new(options: JsValue) -> Result<Playground, JsValue> {
-        console_error_panic_hook::set_once();
+        PANIC_HOOK.call_once(|| std::panic::set_hook(Box::new(report_panic)));
         let port = option_port(&options)?;
         let mut opts = EngineOptions {
             now_ms: now(),
@@ -115,6 +147,7 @@ impl Playground {
             opts.seed = seed;
         }
         let mut inner = Inner::new(opts);
+        inner.engine.persist.crash_host = option_bool(&options, "restartsOnCrash");
         inner.engine.set_clock_us(Some(monotonic_us));
         inner.engine.set_memory_counter(Some(allocated_bytes));
         IO_INIT.call_once(|| io_init(wasm_bindgen::memory()));

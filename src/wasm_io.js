@@ -14,9 +14,11 @@ const encoder = new TextEncoder();
 // ignoreBOM: a leading U+FEFF is part of the value (Rust's from_utf8_lossy keeps it too).
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
 
-/** Called once with the module's `WebAssembly.Memory`. */
+/** Called with the module's `WebAssembly.Memory`: once per instance of the module (a host
+ * that restarts a crashed engine loads a fresh instance, with a memory of its own). */
 export function ioInit(mem) {
   memory = mem;
+  u8 = new Uint8Array(0);
 }
 
 // Views of the memory; renewed when it has grown (growing detaches the old buffer).

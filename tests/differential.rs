@@ -127,7 +127,7 @@ fn deep_sort(r: Reply) -> Reply {
 
 /// An INFO section with what depends on the machine taken out: lines sorted (Redis prints
 /// commandstats in hash order) and the time spent in commands (`usec=...`,
-/// `usec_per_call=...`) blanked.
+/// `usec_per_call=...`, latencystats' `p50=...`) blanked.
 fn stats_text(r: Reply) -> Reply {
     let b = match r {
         Reply::Bulk(b) => b,
@@ -141,6 +141,9 @@ fn stats_text(r: Reply) -> Reply {
             l.split(',')
                 .map(|f| match f.split_once('=') {
                     Some((k, _)) if k == "usec" || k == "usec_per_call" => format!("{}=*", k),
+                    Some((k, _)) if is_percentile(k.rsplit(':').next().unwrap_or(k)) => {
+                        format!("{}=*", k)
+                    }
                     _ => f.to_string(),
                 })
                 .collect::<Vec<_>>()
@@ -149,6 +152,12 @@ fn stats_text(r: Reply) -> Reply {
         .collect();
     lines.sort();
     Reply::Bulk(lines.join("\n").into_bytes())
+}
+
+/// A latencystats field name: `p` and a percentile (`p50`, `p99.9`).
+fn is_percentile(k: &str) -> bool {
+    k.strip_prefix('p')
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
 }
 
 /// SLOWLOG GET entries with what depends on the machine blanked: each entry's time,

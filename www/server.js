@@ -32,6 +32,14 @@
 // is committed to IndexedDB (see Persistence in storage.js), for every server it changed, so no
 // tab closing, leader or not, loses an acknowledged write.
 //
+// A crash: a call into the engine that traps (a Rust panic: a bug, or DEBUG PANIC/SEGFAULT,
+// which crash this engine as they crash redis-server) leaves the module instance's memory
+// untrusted, and every server of the worker shares it. The worker then drops them all, loads a
+// fresh instance of the module, starts each server again from its stored snapshot (by the
+// rule above: every acknowledged write), tells the pages, and announces itself under a new id,
+// so that every page reconnects its clients as after a hand-over. The request that crashed it
+// fails as a closed connection would.
+//
 // A shared or leader worker also answers on the namespace's BroadcastChannel, and takes the
 // lock "redis-playground:server:<namespace>" before it reads the stored snapshots: a worker
 // starting while its predecessor still lives (a page reloaded, a leader tab closing) waits until
@@ -99,6 +107,12 @@ function addressOf(port) {
   return `127.0.0.1:${port}`;
 }
 
+/** `host:port` as { host, port }, or null. */
+function parseAddress(text) {
+  const m = /^(.*):(\d+)$/.exec(text ?? "");
+  return m ? { host: m[1], port: Number(m[2]) } : null;
+}
+
 /** Whether a REPLICAOF host names this machine, where the page's servers listen. */
 function isLocalHost(host) {
   return host === "127.0.0.1" || host === "localhost" || host === "::1";
@@ -130,11 +144,13 @@ class Instance {
   }
 
   /** Starts the engine and loads its snapshot; `fresh` (a server just added) first deletes a
-   * snapshot a removed server of the same port may have left. */
-  async start(Playground, { fresh = false, primary = null } = {}) {
+   * snapshot a removed server of the same port may have left; `store` is the store of the
+   * server this one replaces after a crash (a memory-only server's data lives there);
+   * `primary` ({ host, port }) the server it is a replica of. */
+  async start(Playground, { fresh = false, store = null, primary = null } = {}) {
     const ns = this.host.namespace;
-    this.pg = new Playground({ databases: 16, port: this.port });
-    this.store = ns !== null ? serverStore(ns, this.port) : new MemoryStore();
+    this.pg = new Playground({ databases: 16, port: this.port, restartsOnCrash: true });
+    this.store = store ?? (ns !== null ? serverStore(ns, this.port) : new MemoryStore());
     if (fresh) await this.store.clear().catch(() => {});
     // A replica's snapshot is loaded as a replica's: it continues its primary's stream from
     // the offset the snapshot was taken at.
@@ -151,6 +167,16 @@ class Instance {
     }
     this.primaryStored = primary ? `${primary.host}:${primary.port}` : null;
     this.timer = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  /** The engine crashed: the server stops without calling into it again (its memory is not to
+   * be trusted: nothing more is saved from it); resolves once a save already under way ended. */
+  abandon() {
+    clearInterval(this.timer);
+    this.persistence.destroy();
+    this.persistence.onChange = () => {};
+    this.pg = null;
+    return this.persistence.chain;
   }
 
   /** Stops the server: its clients are gone, its clock stops, its engine is freed. */
@@ -371,6 +397,7 @@ class Instance {
       this.afterWork();
     } catch (e) {
       clearInterval(this.timer);
+      if (this.host.crashed(e)) return;
       console.warn("redis-playground tick:", e);
       this.notice(`The engine stopped after an internal error (${e?.message ?? e}). Close and reopen the page; the last saved data is kept.`, "error", true);
     }
@@ -476,13 +503,18 @@ class Host {
     this.logSeq = 0;
     this.shownOffset = new Map(); // primary port → the stream offset already in the log
     this.queue = Promise.resolve();
+    this.crash = null;         // the last crash: { message, at }, told in every welcome after it
+    this.restarting = null;    // the restart under way after a crash
     this.started = this.start();
     this.started.catch((e) => console.warn("redis-playground server:", e));
   }
 
   async start() {
+    // The engine loads (fetched and compiled) while this worker waits for its predecessor.
+    const engine = loadEngine();
+    engine.catch(() => {});
     if (this.namespace !== null) await holdLock(`${PREFIX}:server:${this.namespace}`);
-    this.Playground = await loadEngine();
+    this.Playground = await engine;
     this.list = this.namespace !== null ? new ServerListStore(this.namespace) : new MemoryServerList();
     let stored = null;
     try {
@@ -550,12 +582,17 @@ class Host {
       let inst = null;
       try {
         answer = { re: msg.id, ok: await this.perform(conn, msg, (i) => { inst = i; }) };
+        // Replicas receive what the command wrote before anything is stored or answered.
+        this.pumpLinks();
+        await this.storePrimaries();
       } catch (e) {
+        if (this.crashed(e)) {
+          // As redis-cli sees a server that crashed under its command.
+          send({ re: msg.id, err: "Server closed the connection (the server crashed)", code: "LOST" });
+          return;
+        }
         answer = { re: msg.id, err: e?.message ?? String(e), code: e?.code ?? "ERR" };
       }
-      // Replicas receive what the command wrote before anything is stored or answered.
-      this.pumpLinks();
-      await this.storePrimaries();
       // The durability rule: what changed data is answered once it is stored, on every server
       // it changed. A failed store (storage refused) is shown in the status line and the
       // server goes on in memory.
@@ -568,6 +605,50 @@ class Host {
     const p = this.queue.then(run);
     this.queue = p.catch(() => {});
     await p;
+  }
+
+  /** Whether `e` is the engine trapping; if so, the restart from stored data begins (once). */
+  crashed(e) {
+    if (!(e instanceof WebAssembly.RuntimeError)) return false;
+    if (!this.restarting) {
+      this.restarting = this.restart(e);
+      // Requests wait for the new servers; those sent to the old id are refused as lost.
+      this.queue = this.queue.then(() => this.restarting).catch(() => {});
+    }
+    return true;
+  }
+
+  /** Replaces every server with a new one on a fresh instance of the engine, loaded from the
+   * stored snapshots, then has every page reconnect. */
+  async restart(error) {
+    const message = String(self.__redisPlaygroundPanic ?? error?.message ?? error);
+    delete self.__redisPlaygroundPanic;
+    console.warn("redis-playground: the engine crashed; restarting it from the stored data:", error);
+    this.crash = { message, at: Date.now() };
+    const old = [...this.servers.values()];
+    // A save under way when it crashed completes first: the new servers load what it stored.
+    await Promise.all(old.map((s) => s.abandon().catch(() => {})));
+    this.servers = new Map();
+    // The links were connections of the old engines: the new ones make theirs again.
+    this.links.clear();
+    this.shownOffset.clear();
+    try {
+      this.Playground = await loadEngine({ fresh: true });
+      for (const s of old) {
+        const inst = new Instance(this, s.port);
+        await inst.start(this.Playground, { store: s.store, primary: parseAddress(s.primaryStored) });
+        this.servers.set(s.port, inst);
+      }
+      this.pumpLinks();
+    } catch (e) {
+      this.notice(`The server crashed (${message}) and could not be started again (${e?.message ?? e}). Reload the page: the stored data is kept.`, "error", true);
+      throw e;
+    } finally {
+      this.restarting = null;
+    }
+    this.id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
+    this.notice(`The server crashed (${message}). It was started again with the data stored before the crash: every acknowledged write.`, "error", true);
+    this.broadcast({ push: "hello", server: this.id });
   }
 
   welcome(msg, send) {
@@ -586,6 +667,7 @@ class Host {
     return {
       server: this.id,
       kind: this.kind,
+      crash: this.crash,
       restored: first.restored,
       status: first.status(),
       servers: [...this.servers.values()].map((s) => ({ port: s.port, address: s.address, status: s.status(), restored: s.restored })),

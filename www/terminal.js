@@ -273,7 +273,7 @@ export class Screen {
     let h = "";
     if (v.trim() !== "") {
       try {
-        h = this.shell.local.hints(v) ?? "";
+        h = this.shell.local?.hints(v) ?? "";
       } catch {
         h = "";
       }
@@ -426,7 +426,7 @@ export class Screen {
       const [, before, word] = m;
       let names = [];
       try {
-        names = this.shell.local.complete(word);
+        names = this.shell.local?.complete(word) ?? [];
       } catch {
         names = [];
       }
@@ -461,14 +461,21 @@ export class Screen {
 export class Shell {
   /**
    * @param {HTMLElement|ShadowRoot} root where to build
-   * @param {object} o  { server: Connection, local: Playground (hints, completion, help),
+   * @param {object} o  { server: Connection, local: promise of a Playground (hints,
+   *                      completion, help),
    *                      history: HistoryStore, actions: ["save","reset","export","import"],
    *                      onReset: async () => {}, servers: [{ port, address }] (the worker's
    *                      servers), serverMenu: show the menu that adds and removes servers }
    */
   constructor(root, o) {
     this.server = o.server;
-    this.local = o.local;
+    this.local = null;
+    this.localLoading = Promise.resolve(o.local);
+    this.localLoading.then((pg) => {
+      this.local = pg;
+      this.el.dataset.hints = "ready";
+      for (const s of this.screens) s.updateHint();
+    }, (e) => console.warn("redis-playground: hints are unavailable:", e));
     this.historyStore = o.history;
     this.onReset = o.onReset ?? (async () => {});
     this.screens = [];
@@ -819,8 +826,14 @@ export class Shell {
   }
 
   /** The server changed (the tab that ran it closed, another tab took over with the last saved
-   * data): every screen gets a new client, and says so. */
+   * data; or it crashed and started again from the stored data): every screen gets a new
+   * client, and says so. */
   serverChanged(welcome) {
+    const crashed = welcome.crash != null && welcome.crash.at !== this.crashSeen;
+    if (crashed) this.crashSeen = welcome.crash.at;
+    const why = crashed
+      ? "(the server crashed and started again with the data stored before the crash: this client reconnected)"
+      : "(the tab that ran the server was closed: this client reconnected to the server another tab now runs, which loaded the last saved data)";
     this.byClient.clear();
     for (const st of welcome.servers ?? []) this.applyStatus(st.status);
     this.setServers(welcome.servers ?? this.servers);
@@ -828,7 +841,7 @@ export class Shell {
       s.client = null;
       s.setBlocked(false);
       this.connectScreen(s);
-      s.note("(the tab that ran the server was closed: this client reconnected to the server another tab now runs, which loaded the last saved data)");
+      s.note(why);
     }
     this.el.dataset.server = welcome.server;
     this.applyStatus(welcome.status);
@@ -914,6 +927,7 @@ export class Shell {
       return;
     }
     if (name === "help" || name.startsWith("?")) {
+      await this.localEngine();
       screen.print(this.helpText(words.slice(1).join(" ")));
       return;
     }
@@ -977,6 +991,13 @@ export class Shell {
         : HELP_INTRO;
     }
     return this.local.help(topic) ?? "\n";
+  }
+
+  /** The page's own engine (hints, completion, help): loaded beside the terminal, not before
+   * it, so the first command need not wait for it. */
+  async localEngine() {
+    if (!this.local) this.local = await this.localLoading;
+    return this.local;
   }
 
   /** Ctrl+C on a blocked client: it stops waiting, with the reply its timeout would give. */
@@ -1164,11 +1185,12 @@ export async function createPlayground(root, options = {}) {
   const slow = setTimeout(() => {
     connecting.textContent = "Waiting for the Redis server: the previous server of this data is still stopping (or another copy of the playground in this browser holds it: close its tabs).";
   }, 3000);
+  // The page's own engine answers hints, completion and help; it holds no data. It loads
+  // while the server starts, and the terminal does not wait for it.
+  local = loadEngine().then((Playground) => new Playground({ databases: 1 }));
+  local.catch(() => {});
   try {
-    const [Playground, w] = await Promise.all([loadEngine(), server.open()]);
-    // The page's own engine answers hints, completion and help; it holds no data.
-    local = new Playground({ databases: 1 });
-    welcome = w;
+    welcome = await server.open();
   } catch (e) {
     const msg = el("div", "rp rp-failed", `redis-playground could not start: ${e.message}`);
     root.append(msg);
@@ -1197,6 +1219,8 @@ export async function createPlayground(root, options = {}) {
   });
   if (readAlong) shell.el.dataset.readalong = "true";
   shell.el.dataset.mode = server.mode;
+  // A crash before this page came is not news to it.
+  shell.crashSeen = welcome.crash?.at;
   for (const st of welcome.servers ?? []) shell.applyStatus(st.status);
   shell.applyStatus(welcome.status);
   // The server stores what is pending when a page is hidden or left (it also does so within a

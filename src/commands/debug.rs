@@ -5,7 +5,9 @@
 //! follows its command line, `no` by default as in redis-server.
 //!
 //! Subcommands that crash or restart a real Redis (SEGFAULT, PANIC, ASSERT, OOM, RESTART,
-//! CRASH-AND-RECOVER) are refused here: the engine has no process of its own to end.
+//! CRASH-AND-RECOVER) are refused, unless the host restarts a crashed engine from its last
+//! durable state (the page's worker): there the crashing ones crash the engine for real, so a
+//! learner sees what a crash keeps and what it loses, as a redis-server restarting would.
 
 use super::spec::*;
 use crate::engine::Ctx;
@@ -149,6 +151,15 @@ fn debug(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let ok = Ok(Reply::ok());
     match (sub.as_str(), argc) {
         ("help", 2) => Ok(super::server::help_reply("DEBUG", HELP)),
+        ("segfault" | "panic" | "assert" | "oom" | "crash-and-recover", _)
+            if ctx.eng.persist.crash_host =>
+        {
+            // Deliberate: this host catches the trap, reports it and restarts the engine.
+            panic!(
+                "DEBUG {} crashed the server as asked",
+                sub.to_ascii_uppercase()
+            )
+        }
         ("segfault" | "panic" | "assert" | "oom", _) | ("restart" | "crash-and-recover", _) => {
             Err(error::debug_unsupported(&sub))
         }

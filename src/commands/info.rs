@@ -107,14 +107,40 @@ fn section(ctx: &mut Ctx, name: &str, out: &mut String) {
                 .collect();
             called.sort_by_key(|c| c.full_name);
             for cmd in called {
-                let s = ctx.eng.stats.cmdstats[cmd.id];
-                // The engine keeps no clock of its own, so no time is attributed to calls.
+                let s = &ctx.eng.stats.cmdstats[cmd.id];
+                let per_call = if s.calls == 0 {
+                    0.0
+                } else {
+                    s.usec as f32 / s.calls as f32
+                };
                 l.kv(
                     &format!("cmdstat_{}", cmd.full_name),
                     format!(
-                        "calls={},usec=0,usec_per_call=0.00,rejected_calls={},failed_calls={}",
-                        s.calls, s.rejected, s.failed
+                        "calls={},usec={},usec_per_call={:.2},rejected_calls={},failed_calls={}",
+                        s.calls, s.usec, per_call, s.rejected, s.failed
                     ),
+                );
+            }
+        }
+        // Listed only while latency-tracking is on (the histograms are kept meanwhile).
+        "latencystats" if ctx.eng.config.latency_tracking() => {
+            let percentiles = ctx.eng.config.latency_percentiles();
+            let mut tracked: Vec<_> = crate::commands::commands()
+                .iter()
+                .filter_map(|c| Some((c, ctx.eng.stats.cmdstats[c.id].latency.as_deref()?)))
+                .collect();
+            tracked.sort_by_key(|(c, _)| c.full_name);
+            for (cmd, h) in tracked {
+                let values: Vec<String> = percentiles
+                    .iter()
+                    .map(|(label, p)| {
+                        let ns = crate::engine::latency::value_at_percentile(h, *p);
+                        format!("p{}={:.3}", label, ns as f64 / 1000.0)
+                    })
+                    .collect();
+                l.kv(
+                    &format!("latency_percentiles_usec_{}", cmd.full_name),
+                    values.join(","),
                 );
             }
         }

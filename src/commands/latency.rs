@@ -3,7 +3,7 @@
 
 use super::server::{container, help_reply};
 use super::spec::*;
-use crate::engine::latency::{bucket_top_ns, sparkline, HISTOGRAM_BUCKETS};
+use crate::engine::latency::{bucket_top_ns, cumulative_buckets, sparkline, Histogram};
 use crate::engine::Ctx;
 use crate::error::{self, CmdResult};
 use crate::protocol::Reply;
@@ -189,17 +189,17 @@ fn graph(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 }
 
 /// One command's `{calls, histogram_usec: {bucket µs: cumulative calls}}`.
-fn command_histogram(counts: &[u64; HISTOGRAM_BUCKETS]) -> Reply {
-    let mut cumulative = 0;
+fn command_histogram(h: &Histogram) -> Reply {
+    let mut previous = 0;
     let mut buckets = Vec::new();
-    for (k, n) in counts.iter().enumerate() {
-        if *n > 0 {
-            cumulative += n;
+    for (k, cumulative) in cumulative_buckets(h).into_iter().enumerate() {
+        if cumulative > previous {
             buckets.push((Reply::int(bucket_top_ns(k) / 1000), Reply::int(cumulative)));
         }
+        previous = cumulative;
     }
     Reply::Map(vec![
-        (Reply::bulk("calls"), Reply::int(cumulative)),
+        (Reply::bulk("calls"), Reply::int(h.len())),
         (Reply::bulk("histogram_usec"), Reply::Map(buckets)),
     ])
 }
@@ -210,7 +210,7 @@ fn command_histogram(counts: &[u64; HISTOGRAM_BUCKETS]) -> Reply {
 fn histogram(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let all = super::commands();
     let stats = &ctx.eng.stats.cmdstats;
-    let has_data = |id: usize| stats[id].histogram.iter().any(|n| *n > 0);
+    let has_data = |id: usize| stats[id].latency.is_some();
     let mut ids: Vec<usize> = Vec::new();
     if argv.len() == 2 {
         ids.extend(all.iter().filter(|c| has_data(c.id)).map(|c| c.id));
@@ -235,11 +235,9 @@ fn histogram(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
     Ok(Reply::Map(
         ids.into_iter()
-            .map(|id| {
-                (
-                    Reply::bulk(all[id].full_name),
-                    command_histogram(&stats[id].histogram),
-                )
+            .filter_map(|id| {
+                let h = stats[id].latency.as_deref()?;
+                Some((Reply::bulk(all[id].full_name), command_histogram(h)))
             })
             .collect(),
     ))
@@ -260,6 +258,7 @@ fn doctor(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     let slower_than = eng.config.int_param("slowlog-log-slower-than");
     let (mut slowlog_enable, mut slowlog_tune, mut inspect, mut scheduler) =
         (false, false, false, false);
+    let (mut hz, mut large_objects) = (false, false);
     let mut advices = 0;
     for (n, (event, ts)) in events.iter().enumerate() {
         if n == 0 {
@@ -300,11 +299,17 @@ fn doctor(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
                 advices += 1;
             }
             inspect = true;
+            large_objects = true;
             advices += 2;
         }
         if *event == "fast-command" {
             scheduler = true;
             advices += 1;
+        }
+        if *event == "expire-cycle" {
+            hz = true;
+            large_objects = true;
+            advices += 2;
         }
         report.push('\n');
     }
@@ -327,7 +332,10 @@ fn doctor(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
         if scheduler {
             report.push_str("- The system is slow to execute Redis code paths not containing system calls. This usually means the system does not provide Redis CPU time to run for long periods. You should try to:\n  1) Lower the system load.\n  2) Use a computer / VM just for Redis if you are running other software in the same system.\n  3) Check if you have a \"noisy neighbour\" problem.\n  4) Check with 'redis-cli --intrinsic-latency 100' what is the intrinsic latency in your system.\n  5) Check if the problem is allocator-related by recompiling Redis with MALLOC=libc, if you are using Jemalloc. However this may create fragmentation problems.\n");
         }
-        if inspect {
+        if hz && eng.config.int_param("hz") < 100 {
+            report.push_str("- In order to make the Redis keys expiring process more incremental, try to set the 'hz' configuration parameter to 100 using 'CONFIG SET hz 100'.\n");
+        }
+        if large_objects {
             report.push_str("- Deleting, expiring or evicting (because of maxmemory policy) large objects is a blocking operation. If you have very large objects that are often deleted, expired, or evicted, try to fragment those objects into multiple smaller objects.\n");
         }
     }

@@ -248,7 +248,7 @@ mod tests {
             .iter()
             .find(|c| c.full_name == name)
             .expect("a command of the table");
-        let s = eng.stats.cmdstats[cmd.id];
+        let s = &eng.stats.cmdstats[cmd.id];
         (s.calls, s.rejected, s.failed)
     }
 

@@ -388,6 +388,7 @@ impl Engine {
                 // Redis logs a blocking command when it is served, not when it blocks.
                 self.slowlog_consider(client, cmd, argv, duration, now);
                 self.track_latency(cmd, duration);
+                self.stats.of(cmd).usec += duration;
             }
             return called;
         }
@@ -403,6 +404,7 @@ impl Engine {
         }
         self.stats.commands += 1;
         self.stats.of(cmd).calls += 1;
+        self.stats.of(cmd).usec += duration;
         self.note_peak_memory();
         // A script's error that a command inside it already counted fails the script's
         // call without being counted again.
@@ -449,7 +451,7 @@ impl Engine {
     /// Adds a call's duration to its command's histogram when `latency-tracking` is on.
     fn track_latency(&mut self, cmd: &Command, duration_us: u64) {
         if self.config.latency_tracking() {
-            self.stats.of(cmd).histogram[super::latency::bucket_of(duration_us)] += 1;
+            super::latency::record(&mut self.stats.of(cmd).latency, duration_us);
         }
     }
 

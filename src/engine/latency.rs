@@ -1,8 +1,60 @@
 //! The latency monitor (Redis's latency.c): per event (`command`, `fast-command`), one sample
 //! per second of the worst latency in milliseconds at or above `latency-monitor-threshold`,
-//! the last 160 seconds that had one; and per command, the histogram LATENCY HISTOGRAM prints.
+//! the last 160 seconds that had one; and per command, the latency histogram LATENCY
+//! HISTOGRAM and INFO latencystats print.
 
 use super::Engine;
+
+/// A command's calls by duration in nanoseconds: an HDR histogram from 1 ns to one second
+/// with two significant digits, as Redis keeps one per command.
+pub type Histogram = hdrhistogram::Histogram<u64>;
+
+/// Records a call of `duration_us` microseconds, making the histogram on the first call.
+pub fn record(histogram: &mut Option<Box<Histogram>>, duration_us: u64) {
+    const LOWEST_NS: u64 = 1;
+    const HIGHEST_NS: u64 = 1_000_000_000;
+    let h = histogram.get_or_insert_with(|| {
+        Box::new(Histogram::new_with_bounds(LOWEST_NS, HIGHEST_NS, 2).expect("valid bounds"))
+    });
+    // Redis records at least 1 ns and at most one second.
+    h.saturating_record(
+        duration_us
+            .saturating_mul(1000)
+            .clamp(LOWEST_NS, HIGHEST_NS),
+    );
+}
+
+/// The duration (ns) at `percentile` (0 to 100) of the calls, as Redis's INFO latencystats
+/// reads it: the highest value equivalent to the one the rounded count of calls reaches (the
+/// lowest one for the 0th percentile).
+pub fn value_at_percentile(h: &Histogram, percentile: f64) -> u64 {
+    let wanted = ((percentile.min(100.0) / 100.0) * h.len() as f64 + 0.5) as u64;
+    let wanted = wanted.max(1);
+    let mut seen = 0;
+    for v in h.iter_recorded() {
+        seen += v.count_since_last_iteration();
+        if seen >= wanted {
+            let value = v.value_iterated_to();
+            return if percentile == 0.0 {
+                h.lowest_equivalent(value)
+            } else {
+                value
+            };
+        }
+    }
+    0
+}
+
+/// Calls at most `bucket_top_ns(k)` long, for each reporting level `k` of LATENCY HISTOGRAM.
+pub fn cumulative_buckets(h: &Histogram) -> [u64; HISTOGRAM_BUCKETS] {
+    let mut out = [0; HISTOGRAM_BUCKETS];
+    for (k, n) in out.iter_mut().enumerate() {
+        *n = h.count_between(0, bucket_top_ns(k));
+    }
+    // The last level holds every call, up to the one-second bound.
+    out[HISTOGRAM_BUCKETS - 1] = h.len();
+    out
+}
 
 /// Samples kept per event.
 pub const HISTORY_LEN: usize = 160;
@@ -56,15 +108,6 @@ pub struct LatencyMonitor {
 pub fn bucket_top_ns(k: usize) -> u64 {
     let level = 1024u64 << k;
     level + level / 128 - 1
-}
-
-/// The histogram bucket of a duration in microseconds.
-pub fn bucket_of(duration_us: u64) -> usize {
-    // Redis records at least 1 ns and at most one second.
-    let ns = duration_us.saturating_mul(1000).clamp(1, 1_000_000_000);
-    (0..HISTOGRAM_BUCKETS)
-        .find(|&k| ns <= bucket_top_ns(k))
-        .unwrap_or(HISTOGRAM_BUCKETS - 1)
 }
 
 impl Engine {
@@ -163,10 +206,39 @@ mod tests {
         assert_eq!(bucket_top_ns(2) / 1000, 4);
         assert_eq!(bucket_top_ns(5) / 1000, 33);
         assert_eq!(bucket_top_ns(6) / 1000, 66);
-        assert_eq!(bucket_of(0), 0);
-        assert_eq!(bucket_of(1), 0);
-        assert_eq!(bucket_of(2), 1);
-        assert_eq!(bucket_of(u64::MAX), HISTOGRAM_BUCKETS - 1);
+        let mut h = None;
+        for us in [0, 1, 2, 2, u64::MAX] {
+            record(&mut h, us);
+        }
+        let h = h.expect("made by the first call");
+        let b = cumulative_buckets(&h);
+        assert_eq!(
+            (
+                b[0],
+                b[1],
+                b[HISTOGRAM_BUCKETS - 2],
+                b[HISTOGRAM_BUCKETS - 1]
+            ),
+            (2, 4, 4, 5)
+        );
+    }
+
+    #[test]
+    fn percentiles_as_redis_reads_them() {
+        let mut h = None;
+        for us in 1..=100 {
+            record(&mut h, us);
+        }
+        let h = h.expect("made");
+        // Two significant digits: a value's equivalents reach up to its sub-bucket's top.
+        assert_eq!(value_at_percentile(&h, 0.0), 1_000);
+        assert_eq!(value_at_percentile(&h, 1.0), h.highest_equivalent(1_000));
+        assert_eq!(value_at_percentile(&h, 50.0), h.highest_equivalent(50_000));
+        assert_eq!(value_at_percentile(&h, 99.9), h.highest_equivalent(100_000));
+        assert_eq!(
+            value_at_percentile(&h, 100.0),
+            h.highest_equivalent(100_000)
+        );
     }
 
     #[test]

@@ -134,7 +134,7 @@ impl Stats {
 }
 
 /// One command's line in INFO commandstats.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Debug, Default)]
 pub struct CmdStat {
     /// Times the handler ran (a blocking command counts once, when it blocks).
     pub calls: u64,
@@ -142,8 +142,11 @@ pub struct CmdStat {
     pub rejected: u64,
     /// Calls whose handler replied with an error.
     pub failed: u64,
-    /// Calls by duration, for LATENCY HISTOGRAM (see [`latency::bucket_of`]).
-    pub histogram: [u64; latency::HISTOGRAM_BUCKETS],
+    /// Microseconds spent in the handler (a served blocked command adds its serving time).
+    pub usec: u64,
+    /// Calls by duration in nanoseconds, for LATENCY HISTOGRAM and INFO latencystats: made
+    /// by the first call `latency-tracking` sees, as Redis makes its histogram.
+    pub latency: Option<Box<latency::Histogram>>,
 }
 
 /// Options for a new engine.
@@ -317,11 +320,16 @@ impl Engine {
         // Expiries of earlier commands are theirs; what follows is active expiry's.
         self.propagate_new_expiries();
         self.flush_propagation(true);
+        let started = self.now_us();
         for db in &mut self.dbs {
             if active && !db.expiry_paused {
                 db.active_expire(now_ms);
             }
             db.update_avg_ttl(now_ms);
+        }
+        if active {
+            let ms = self.now_us().saturating_sub(started) / 1000;
+            self.latency_sample("expire-cycle", ms, now_ms);
         }
         // Each deletion is its own unit, never a transaction (Redis's active expiry).
         self.propagate_new_expiries();

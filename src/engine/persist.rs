@@ -59,6 +59,10 @@ pub struct Persistence {
     pub aof_host: bool,
     /// DEBUG LOADAOF asked the host to load the append-only file again.
     pub aof_load_requested: bool,
+    /// The host restarts the engine from its last durable state when it crashes (the page's
+    /// worker does): DEBUG SEGFAULT, PANIC, ASSERT, OOM and CRASH-AND-RECOVER then crash it for
+    /// real, as they crash redis-server. Other hosts refuse them.
+    pub crash_host: bool,
     /// Rewrites done (INFO aof_rewrites).
     pub aof_rewrites: u64,
     /// Seconds the last rewrite took, -1 before any (aof_last_rewrite_time_sec).
@@ -103,6 +107,7 @@ impl Default for Persistence {
             aof_rewrite_requested: false,
             aof_host: false,
             aof_load_requested: false,
+            crash_host: false,
             aof_rewrites: 0,
             aof_last_rewrite_time_sec: -1,
             aof_last_write_ok: true,

@@ -125,6 +125,7 @@ export function crossTabTests({ mode, initScript }) {
     await input.press("Enter");
     await screen(a.page).locator(".rp-running").waitFor({ state: "visible" });
     // The page still answers while the server works: hints come from the page's own engine.
+    await a.page.locator(".rp[data-hints]").waitFor();
     await input.fill("SET ");
     await input.dispatchEvent("input");
     assert.match(await screen(a.page).locator(".rp-hint").textContent(), /^key value/);

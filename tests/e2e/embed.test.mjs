@@ -79,6 +79,7 @@ test("typing works, and each widget is its own server", async () => {
   const input = screen(page, a()).locator(".rp-input");
   await input.press("ArrowUp");
   assert.equal(await input.inputValue(), "INCR counter");
+  await a().locator(".rp[data-hints]").waitFor();
   await input.fill("SET ");
   await input.dispatchEvent("input");
   assert.match(await screen(page, a()).locator(".rp-hint").textContent(), /^key value/);

@@ -99,6 +99,8 @@ test("Up and Down walk the history", async () => {
 });
 
 test("argument hints appear in grey while typing", async () => {
+  // Hints come from the page's own engine, which loads beside the terminal.
+  await page.locator(".rp[data-hints]").waitFor();
   const scr = screen(page);
   const input = scr.locator(".rp-input");
   await input.fill("");
