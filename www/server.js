@@ -66,6 +66,9 @@
 //   replies: the inspector and the tutorial read the engine this way, never from the terminal's text.
 //   { op: "keys", port, db, pattern, type, limit } answers [[name, type, pttl, encoding, bytes], ...]
 //   for every live key matching (Playground.describeKeys: read without running commands).
+//   { op: "replication", since } answers { servers: [{ port, address, role, replid, offset,
+//   link, replicas }], log: [entries after `since`], seq } for the replication panel;
+//   { op: "cutLink", port } ends that replica's connection to its primary (it reconnects).
 // Over the BroadcastChannel every message also carries `to`: "server", or the page's `conn`.
 import { loadEngine } from "./engine.js";
 import { FIRST_PORT, MemoryServerList, MemoryStore, Persistence, ServerListStore, serverStore } from "./storage.js";

@@ -191,6 +191,18 @@ test("a reload brings the roles back, and the replicas continue", async () => {
   assert.equal(await run(page, "GET before:failover"), "\"1\"\n");
 });
 
+test("after an engine crash the servers come back with their roles, and replicate", async () => {
+  await (await menuItem("New client on 127.0.0.1:6380")).click();
+  await screen(page).locator(".rp-line .rp-prompt", { hasText: "127.0.0.1:6380> " }).waitFor();
+  assert.match(await run(page, "DEBUG PANIC"), /^\(error\) Server closed the connection \(the server crashed\)/);
+  await page.locator(".rp-notice.rp-error:not([hidden])").waitFor();
+  await topology("6379:replica-of-6380:connected 6380:primary:1 6381:replica-of-6379:connected");
+  await screen(page).locator(".rp-note", { hasText: "the server crashed and started again" }).waitFor();
+  assert.equal(await run(page, "SET after:crash 4"), "OK\n");
+  assert.equal(await until(6381, "GET after:crash", "\"4\"\n"), "\"4\"\n");
+  assert.equal(await on(6381, "GET after:reload"), "\"3\"\n");
+});
+
 test("user text in the stream stays text", async () => {
   await (await menuItem("New client on 127.0.0.1:6380")).click();
   await screen(page).locator(".rp-line .rp-prompt", { hasText: "127.0.0.1:6380> " }).waitFor();
