@@ -1185,10 +1185,6 @@ export async function createPlayground(root, options = {}) {
   const slow = setTimeout(() => {
     connecting.textContent = "Waiting for the Redis server: the previous server of this data is still stopping (or another copy of the playground in this browser holds it: close its tabs).";
   }, 3000);
-  // The page's own engine answers hints, completion and help; it holds no data. It loads
-  // while the server starts, and the terminal does not wait for it.
-  local = loadEngine().then((Playground) => new Playground({ databases: 1 }));
-  local.catch(() => {});
   try {
     welcome = await server.open();
   } catch (e) {
@@ -1199,6 +1195,11 @@ export async function createPlayground(root, options = {}) {
     clearTimeout(slow);
     connecting.remove();
   }
+  // The page's own engine answers hints, completion and help; it holds no data. It loads once
+  // the server answered (not to compete with the worker compiling its own engine), and the
+  // terminal does not wait for it.
+  local = loadEngine().then((Playground) => new Playground({ databases: 1 }));
+  local.catch(() => {});
   const history = new HistoryStore(namespace && persistHistory ? `redis-playground:history:${namespace}` : null);
   const runCommands = async (screen) => {
     for (const line of commands) await shell.submit(screen, line, { record: false });

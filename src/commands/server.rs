@@ -130,6 +130,12 @@ fn flushall(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         ctx.eng.dbs[db].clear();
     }
     ctx.dirty(removed);
+    // With save points configured Redis saves the empty data set at once, so that a restart
+    // does not bring the flushed keys back (and the change counter starts again from 0); a
+    // failed save does not fail the FLUSHALL.
+    if !config::save_rules(&ctx.eng.config.save).is_empty() {
+        ctx.eng.start_save(SaveRequest::Now, ctx.now);
+    }
     ctx.force_propagate = true;
     Ok(Reply::ok())
 }

@@ -518,6 +518,10 @@ impl Engine {
     /// by expiry count as modified for WATCH, and clients blocked on keys that changed are
     /// served.
     pub(super) fn after_command(&mut self, now: i64) {
+        // A command that slept ends later than it started: blocked clients are served at the
+        // time it ended, as Redis serves them on the real clock (a key may have expired).
+        let slept_ms = i64::try_from(std::mem::take(&mut self.slept_us) / 1000).unwrap_or(i64::MAX);
+        let now = now.saturating_add(slept_ms);
         if self.scripts.running.is_some() {
             // A command served while a script runs (see `scripting::BusyHandler`): what
             // the script changed is looked at once it has returned.

@@ -255,6 +255,9 @@ pub struct Engine {
     /// The host's way of stopping the whole server for some microseconds (DEBUG SLEEP);
     /// without one the engine waits on the host's clock, or not at all without a clock.
     pub sleeper: Option<fn(u64)>,
+    /// Microseconds the current command slept (DEBUG SLEEP): the host's `now` is its start
+    /// time, and what follows the command (serving blocked clients) sees the time after.
+    pub slept_us: u64,
     /// The host's connections to other servers, for MIGRATE (none: no server is reachable).
     pub migrate: Option<Box<dyn migrate::MigrateHost>>,
 }
@@ -304,6 +307,7 @@ impl Engine {
             repl: replication::Replication::new(opts.now_ms as u64 ^ opts.seed),
             script_disable_deny: false,
             sleeper: None,
+            slept_us: 0,
             migrate: None,
         }
     }
@@ -368,6 +372,7 @@ impl Engine {
     /// Stops the whole server for `us` microseconds, as Redis's DEBUG SLEEP does: through the
     /// host's sleeper, else by waiting on the host's clock (a worker has no other way).
     pub fn sleep_us(&mut self, us: u64) {
+        self.slept_us = self.slept_us.saturating_add(us);
         if let Some(sleep) = self.sleeper {
             sleep(us);
         } else if self.timer.clock.is_some() {

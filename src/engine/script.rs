@@ -118,6 +118,9 @@ impl Engine {
             Some(coded) => self.stats.count_error(coded),
             None => self.stats.count_error(&format!("ERR {}", text)),
         }
+        // The refusal is this nested command's error, not the script's: a script that catches
+        // it with redis.pcall and goes on has not failed (Redis moves its error mark here too).
+        self.stats.error_mark = self.stats.error_replies;
         text.to_string()
     }
 }

@@ -58,6 +58,9 @@ const HASH_MAX_LISTPACK_ENTRIES: usize = 512;
 const HASH_MAX_LISTPACK_VALUE: usize = 64;
 /// A sorted set with binary doubles (RDB_TYPE_ZSET_2).
 const TYPE_ZSET_2: u8 = 5;
+/// A stream as Redis 5 to 6.2 saved it: no first ID, deletion mark or counters, which a load
+/// derives as Redis 7.0 does (RDB_TYPE_STREAM_LISTPACKS).
+const TYPE_STREAM_LISTPACKS: u8 = 15;
 /// A stream as Redis 7.0 saves it: listpack nodes plus the ID bookkeeping (RDB_TYPE_STREAM_LISTPACKS_2).
 const TYPE_STREAM_LISTPACKS_2: u8 = 19;
 
@@ -686,7 +689,7 @@ fn raw_id(r: &mut Reader<'_>) -> Result<crate::types::stream::StreamId, LoadErro
 
 /// A stream from Redis 7.0's format: every live entry of every node, then the bookkeeping.
 /// Then the consumer groups with their PELs and consumers.
-fn stream_from(r: &mut Reader<'_>) -> Result<Value, LoadError> {
+fn stream_from(r: &mut Reader<'_>, ty: u8) -> Result<Value, LoadError> {
     use crate::types::stream::{Consumer, Group, PendingEntry, StreamId};
     let corrupt = || LoadError::Corrupt("stream node");
     let mut st = Stream::new();
@@ -747,24 +750,35 @@ fn stream_from(r: &mut Reader<'_>) -> Result<Value, LoadError> {
             }
         }
     }
-    let mut n = [0u64; 7];
+    let v2 = ty == TYPE_STREAM_LISTPACKS_2;
     let length = r.len()?;
-    for slot in n.iter_mut() {
-        *slot = r.len()?;
-    }
     if length != st.len() as u64 {
         return Err(LoadError::Corrupt("stream length"));
     }
-    st.last_id = StreamId::new(n[0], n[1]);
-    st.first_id = StreamId::new(n[2], n[3]);
-    st.max_deleted_id = StreamId::new(n[4], n[5]);
-    st.entries_added = n[6];
+    st.last_id = StreamId::new(r.len()?, r.len()?);
+    if v2 {
+        st.first_id = StreamId::new(r.len()?, r.len()?);
+        st.max_deleted_id = StreamId::new(r.len()?, r.len()?);
+        st.entries_added = r.len()?;
+    } else {
+        // As Redis 7.0 migrates an older stream: every entry counts as added, no deletion
+        // is known, and the first ID is the first live entry's (the largest ID if none).
+        st.first_id = st.first_entry_id().unwrap_or(StreamId::MAX);
+        st.max_deleted_id = StreamId::MIN;
+        st.entries_added = length;
+    }
     let ngroups = r.len()?;
     for _ in 0..ngroups {
         let name = r.string()?;
+        let last_id = StreamId::new(r.len()?, r.len()?);
+        let entries_read = if v2 {
+            r.len()? as i64
+        } else {
+            st.estimate_entries_read(last_id)
+        };
         let mut g = Group {
-            last_id: StreamId::new(r.len()?, r.len()?),
-            entries_read: r.len()? as i64,
+            last_id,
+            entries_read,
             ..Group::default()
         };
         let npel = r.len()?;
@@ -987,7 +1001,7 @@ impl Reader<'_> {
 
     fn value(&mut self, ty: u8) -> Result<Value, LoadError> {
         match ty {
-            TYPE_STREAM_LISTPACKS_2 => stream_from(self),
+            TYPE_STREAM_LISTPACKS | TYPE_STREAM_LISTPACKS_2 => stream_from(self, ty),
             TYPE_STRING => {
                 let s = self.string()?;
                 let enc = StrEncoding::for_new(&s);

@@ -192,6 +192,36 @@ impl Stream {
         Stream::default()
     }
 
+    /// The first live entry's ID, or None when the stream is empty.
+    pub fn first_entry_id(&self) -> Option<StreamId> {
+        self.entries.keys().next().copied()
+    }
+
+    /// How many entries a group whose last delivered ID is `id` has read, when it can be told
+    /// from the stream's counters alone (Redis's streamEstimateDistanceFromFirstEverEntry);
+    /// -1 when it cannot (an ID beyond the last, or one before a deletion's gap).
+    pub fn estimate_entries_read(&self, id: StreamId) -> i64 {
+        let added = i64::try_from(self.entries_added).unwrap_or(i64::MAX);
+        if self.entries_added == 0 {
+            return 0;
+        }
+        if self.is_empty() && id <= self.last_id {
+            return added;
+        }
+        match id.cmp(&self.last_id) {
+            std::cmp::Ordering::Equal => return added,
+            std::cmp::Ordering::Greater => return -1,
+            std::cmp::Ordering::Less => {}
+        }
+        let no_gap = self.max_deleted_id == StreamId::MIN || self.max_deleted_id < self.first_id;
+        let before_first = added - self.len() as i64;
+        match id.cmp(&self.first_id) {
+            std::cmp::Ordering::Less if no_gap => before_first,
+            std::cmp::Ordering::Equal if no_gap => before_first + 1,
+            _ => -1,
+        }
+    }
+
     /// Live entries.
     pub fn len(&self) -> usize {
         self.entries.len()
