@@ -144,4 +144,32 @@ export class Playground {
   maxmemory(): { limit: number; policy: string; evicted: number };
   /** `[name, type, pttl, encoding, bytes]` for every live key matching (at most `limit`). */
   describeKeys(db: number, pattern: string, type: string, limit: number): [string, string, number, string, number][];
+
+  /** Loads the stored snapshot at start; with a primary's host and port, as its replica
+   * continuing from the snapshot's replication offset. */
+  restoreStored(bytes: Uint8Array, host?: string, port?: number): void;
+  /** Replication between servers of one program: the host moves the bytes. A replica wants a
+   * connection to its primary (`linkWanted`), is told it is connecting, up or lost, is fed
+   * what the primary sends (`linkFeed`) and gives what it sends (`takeLinkOutput`); the
+   * primary sees the replica as a connection (`openConnection`, `write`) and gives what it
+   * streams to each (`takeReplicaOutput`). */
+  linkWanted(): { host: string; port: number; epoch: number } | undefined;
+  linkEpoch(): number | undefined;
+  linkConnecting(): void;
+  linkEstablished(): void;
+  linkLost(): void;
+  linkFeed(bytes: Uint8Array): void;
+  takeLinkOutput(): Uint8Array;
+  takeReplicaOutput(): [number, Uint8Array][];
+  /** What ROLE and INFO replication say, read without running a command. */
+  replication(): ReplicationState;
+}
+
+export interface ReplicationState {
+  role: "master" | "slave";
+  replid: string;
+  offset: number;
+  failover: string;
+  link: { host: string; port: number; state: string; lastIo: number; downSince: number } | null;
+  replicas: { connection: number; ip: string; port: number; state: string; ack: number; lag: number }[];
 }

@@ -19,7 +19,7 @@ cp npm/index.js npm/node.js npm/index.d.ts npm/node.d.ts npm/element.d.ts npm/RE
 cp LICENSE "$stage/"
 # The element and what it loads: the terminal, the connection to its worker, the worker.
 cp www/embed.js www/terminal.js www/connection.js www/server.js www/engine.js www/storage.js \
-  www/style.css "$stage/"
+  www/replstream.js www/style.css "$stage/"
 sed "s/\"version\": \"0.0.0\"/\"version\": \"$version\"/" npm/package.json >"$stage/package.json"
 rm -f "$out"/redis-playground-*.tgz
 (cd "$stage" && npm pack --silent --pack-destination .. >/dev/null)

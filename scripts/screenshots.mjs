@@ -1,5 +1,5 @@
 // Produces the README's pictures from the running page: docs/tutorial.png, docs/inspector.png,
-// docs/servers.png, docs/monitor.png and docs/embeds.png. Run with `npm run screenshots` (after
+// docs/servers.png, docs/replication.png, docs/monitor.png and docs/embeds.png. Run with `npm run screenshots` (after
 // scripts/build-wasm.sh).
 import { fileURLToPath } from "node:url";
 import { startServer, startBrowser, openPage, run } from "../tests/e2e/harness.mjs";
@@ -86,6 +86,39 @@ try {
     await page.waitForFunction(() => !document.querySelector(".rp-menu-remove") && document.querySelectorAll(".rp-tab[role=tab]").length === 1);
     await page.close();
   }
+  // Replication: two replicas of the first server made with REPLICAOF in their terminals,
+  // writes on the primary read on a replica, the panel showing the topology and the stream.
+  {
+    const { page } = await openPage(browser.context, server.url);
+    const prompt = (port) => page.locator(".rp-screen:not([hidden]) .rp-line .rp-prompt", { hasText: `127.0.0.1:${port}> ` });
+    await page.setViewportSize({ width: 1280, height: 760 });
+    await run(page, "FLUSHALL");
+    await run(page, "SET greeting hello");
+    for (const port of [6380, 6381]) {
+      await page.locator(".rp-servers").click();
+      await page.locator(".rp-menu-add").click();
+      await prompt(port).waitFor();
+      await run(page, "REPLICAOF 127.0.0.1 6379");
+    }
+    await page.locator(".rp-notice .rp-dismiss").click();
+    await page.locator("#repl-toggle").click();
+    await page.waitForFunction(() => document.querySelector("#repl").dataset.topology === "6379:primary:2 6380:replica-of-6379:connected 6381:replica-of-6379:connected");
+    await page.locator(".rp-tab[role=tab][data-port='6379']").click();
+    for (const line of ["HSET user:1 name Ada lang Rust", "INCR visits", "WAIT 2 1000"]) await run(page, line);
+    await page.locator(".rp-tab[role=tab][data-port='6380']").click();
+    for (const line of ["HGETALL user:1", "GET visits", "SET visits 0", "ROLE"]) await run(page, line);
+    await page.waitForFunction(() => /"INCR" "visits"/.test(document.querySelector(".rp-repl-stream").textContent));
+    await page.screenshot({ path: `${DOCS}replication.png` });
+    await page.locator("#repl-toggle").click();
+    // Removed again, so that the pictures after this one show a page with one server.
+    for (const port of [6381, 6380]) {
+      await page.locator(".rp-servers").click();
+      await page.locator(`.rp-menu-remove:has-text("${port}")`).click();
+      await page.locator(".rp-notice").getByRole("button", { name: "Remove", exact: true }).click();
+      await page.waitForFunction((p) => !document.querySelector(`.rp-tab[role=tab][data-port='${p}']`), port);
+    }
+    await page.close();
+  }
   // The monitor: --stat running, --bigkeys over a few keys of every type.
   {
     const { page } = await openPage(browser.context, server.url);
@@ -115,7 +148,7 @@ try {
     await page.screenshot({ path: `${DOCS}embeds.png`, fullPage: true });
     await page.close();
   }
-  console.log("docs/tutorial.png, docs/inspector.png, docs/servers.png, docs/monitor.png, docs/embeds.png written");
+  console.log("docs/tutorial.png, docs/inspector.png, docs/servers.png, docs/replication.png, docs/monitor.png, docs/embeds.png written");
 } finally {
   await browser.close();
   await server.close();

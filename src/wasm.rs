@@ -367,9 +367,31 @@ impl Playground {
         self.inner.prompt(u64::from(client))
     }
 
-    /// `pg.snapshot()` → Uint8Array holding every database as a Redis RDB file.
+    /// `pg.snapshot()` → Uint8Array holding every database as a Redis RDB file, with the
+    /// replication history (`repl-id`, `repl-offset`) when the server is in one, as Redis's
+    /// saves carry it.
     pub fn snapshot(&self) -> Vec<u8> {
-        self.inner.engine.snapshot(now())
+        self.inner.engine.stored_snapshot(now())
+    }
+
+    /// `pg.restoreStored(bytes, host?, port?)`: loads the server's stored snapshot as it
+    /// starts, as `restore` does; with a primary's `host` and `port` the server is its replica
+    /// and asks it to continue from the snapshot's replication offset (a partial resync when
+    /// the primary still holds it), and without them a primary keeps the snapshot's history
+    /// for its replicas to continue. Throws as `restore` does.
+    #[wasm_bindgen(js_name = restoreStored)]
+    pub fn restore_stored(
+        &mut self,
+        bytes: &[u8],
+        host: Option<String>,
+        port: Option<u16>,
+    ) -> Result<(), JsError> {
+        let eng = &mut self.inner.engine;
+        let primary = host.as_deref().zip(port);
+        eng.load_stored_snapshot(bytes, primary, now())
+            .map_err(|e| JsError::new(&e))?;
+        eng.dirty = 0;
+        Ok(())
     }
 
     /// `pg.restore(bytes)`: replaces every database with the snapshot's contents; throws an
@@ -587,6 +609,142 @@ impl Playground {
         if let Some(mut conn) = self.connections.remove(&connection) {
             conn.close(&mut self.inner.engine);
         }
+    }
+}
+
+/// Replication links between servers of one page: the host (the worker) moves the bytes.
+#[wasm_bindgen]
+impl Playground {
+    /// `pg.linkWanted()` → `{ host, port, epoch }` when this server, a replica, wants a new
+    /// connection to its primary now; undefined otherwise.
+    #[wasm_bindgen(js_name = linkWanted)]
+    pub fn link_wanted(&self) -> JsValue {
+        match self.inner.engine.link_wanted(now()) {
+            Some((host, port, epoch)) => {
+                let o = js_sys::Object::new();
+                let _ = js_sys::Reflect::set(&o, &"host".into(), &JsValue::from_str(&host));
+                let _ = js_sys::Reflect::set(&o, &"port".into(), &JsValue::from(port));
+                let _ = js_sys::Reflect::set(&o, &"epoch".into(), &JsValue::from_f64(epoch as f64));
+                o.into()
+            }
+            None => JsValue::UNDEFINED,
+        }
+    }
+
+    /// `pg.linkEpoch()` → the epoch of the connection to the primary the host should keep, or
+    /// undefined: no link any more (REPLICAOF NO ONE), or a new connection is wanted.
+    #[wasm_bindgen(js_name = linkEpoch)]
+    pub fn link_epoch(&self) -> Option<f64> {
+        self.inner.engine.link_epoch().map(|e| e as f64)
+    }
+
+    /// `pg.linkConnecting()`: the host started connecting to the primary.
+    #[wasm_bindgen(js_name = linkConnecting)]
+    pub fn link_connecting(&mut self) {
+        self.inner.engine.link_connecting(now());
+    }
+
+    /// `pg.linkEstablished()`: the connection to the primary is up (the handshake starts).
+    #[wasm_bindgen(js_name = linkEstablished)]
+    pub fn link_established(&mut self) {
+        self.inner.engine.link_established(now());
+    }
+
+    /// `pg.linkLost()`: the connection to the primary closed; another is wanted later.
+    #[wasm_bindgen(js_name = linkLost)]
+    pub fn link_lost(&mut self) {
+        self.inner.engine.link_lost(now());
+    }
+
+    /// `pg.linkFeed(bytes)`: bytes the primary sent on the link.
+    #[wasm_bindgen(js_name = linkFeed)]
+    pub fn link_feed(&mut self, bytes: &[u8]) {
+        self.inner.engine.link_feed(bytes, now());
+    }
+
+    /// `pg.takeLinkOutput()` → Uint8Array: bytes this replica sends its primary.
+    #[wasm_bindgen(js_name = takeLinkOutput)]
+    pub fn take_link_output(&mut self) -> Vec<u8> {
+        self.inner.engine.take_link_output()
+    }
+
+    /// `pg.takeReplicaOutput()` → `[[connection, Uint8Array], ...]`: what this server, a
+    /// primary, sends each replica connected through `openConnection` (the resync answer, the
+    /// snapshot, then the stream).
+    #[wasm_bindgen(js_name = takeReplicaOutput)]
+    pub fn take_replica_output(&mut self) -> js_sys::Array {
+        let out = js_sys::Array::new();
+        if !self.inner.engine.has_replica_output() {
+            return out;
+        }
+        for (id, bytes) in self.inner.engine.take_replica_output() {
+            let pair = js_sys::Array::new();
+            pair.push(&JsValue::from_f64(id as f64));
+            pair.push(&js_sys::Uint8Array::from(bytes.as_slice()));
+            out.push(&pair);
+        }
+        out
+    }
+
+    /// `pg.replication()` → what ROLE and INFO replication say, read without running a
+    /// command: `{ role, replid, offset, failover, link, replicas }`; `link` (a replica's) is
+    /// `{ host, port, state, lastIo, downSince }` (seconds; -1 when never) or null, `replicas`
+    /// `[{ connection, ip, port, state, ack, lag }]`.
+    pub fn replication(&self) -> JsValue {
+        let eng = &self.inner.engine;
+        let now = now();
+        let o = js_sys::Object::new();
+        let set = |o: &js_sys::Object, k: &str, v: JsValue| {
+            let _ = js_sys::Reflect::set(o, &JsValue::from_str(k), &v);
+        };
+        let role = if eng.repl.link.is_some() {
+            "slave"
+        } else {
+            "master"
+        };
+        set(&o, "role", JsValue::from_str(role));
+        set(&o, "replid", JsValue::from_str(&eng.repl.replid));
+        set(&o, "offset", JsValue::from_f64(eng.repl.offset as f64));
+        set(&o, "failover", JsValue::from_str(eng.failover_state_name()));
+        let link = match eng.repl.link.as_ref() {
+            Some(l) => {
+                let lo = js_sys::Object::new();
+                set(&lo, "host", JsValue::from_str(&l.host));
+                set(&lo, "port", JsValue::from(l.port));
+                set(&lo, "state", JsValue::from_str(eng.link_state_name()));
+                set(
+                    &lo,
+                    "lastIo",
+                    JsValue::from_f64(((now - l.last_io_ms) / 1000) as f64),
+                );
+                let down = l.down_since_ms.map_or(-1, |d| (now - d) / 1000);
+                set(&lo, "downSince", JsValue::from_f64(down as f64));
+                lo.into()
+            }
+            None => JsValue::NULL,
+        };
+        set(&o, "link", link);
+        let replicas = js_sys::Array::new();
+        for (id, r) in eng.repl.attached() {
+            let ro = js_sys::Object::new();
+            set(&ro, "connection", JsValue::from_f64(*id as f64));
+            set(&ro, "ip", JsValue::from_str(&eng.replica_ip(*id, r)));
+            set(&ro, "port", JsValue::from_f64(r.listening_port as f64));
+            set(
+                &ro,
+                "state",
+                JsValue::from_str(r.state.map_or("wait_bgsave", |s| s.name())),
+            );
+            set(&ro, "ack", JsValue::from_f64(r.ack_offset as f64));
+            set(
+                &ro,
+                "lag",
+                JsValue::from_f64(((now - r.ack_ms) / 1000) as f64),
+            );
+            replicas.push(&ro);
+        }
+        set(&o, "replicas", replicas.into());
+        o.into()
     }
 }
 

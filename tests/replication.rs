@@ -556,3 +556,96 @@ fn failover_between_ours_and_real() {
     assert_eq!(call(&mut o, &["WAIT", "1", "10000"]), ":1\r\n");
     converge(&mut o, &mut r, "after the failover back to ours");
 }
+
+/// A replica that asked for the stream and stays silent: PSYNC sent over a raw connection,
+/// nothing read or acknowledged afterwards.
+fn silent_replica(port: u16) -> Conn {
+    let mut r = Conn::connect(port).expect("connect replica");
+    assert_eq!(call(&mut r, &["REPLCONF", "capa", "psync2"]), "+OK\r\n");
+    r.call_n(&argv(&["PSYNC", "?", "-1"]), 0).expect("psync");
+    r
+}
+
+/// The primary's view of its replicas.
+fn connected_replicas(p: &mut Conn) -> Option<String> {
+    info_field(p, "replication", "connected_slaves")
+}
+
+/// A replica that stops acknowledging is disconnected after `repl-timeout`, as Redis's
+/// replicationCron does; one that acknowledges stays.
+#[test]
+fn primary_drops_a_replica_silent_for_repl_timeout() {
+    let primary = OurServer::start(&["--save", "", "--repl-timeout", "2"]);
+    let mut p = Conn::connect(primary.port).expect("connect primary");
+    let _quiet = silent_replica(primary.port);
+    let mut acking = silent_replica(primary.port);
+    assert!(eventually(5, || connected_replicas(&mut p).as_deref() == Some("2")));
+    // The acknowledging one says where it is every half second; the other says nothing.
+    let dropped = eventually(10, || {
+        acking
+            .call_n(&argv(&["REPLCONF", "ACK", "0"]), 0)
+            .expect("ack");
+        std::thread::sleep(Duration::from_millis(500));
+        connected_replicas(&mut p).as_deref() == Some("1")
+    });
+    assert!(dropped, "{:?}", call(&mut p, &["INFO", "replication"]));
+    // More than two seconds later the acknowledging replica is still there.
+    for _ in 0..6 {
+        acking
+            .call_n(&argv(&["REPLCONF", "ACK", "0"]), 0)
+            .expect("ack");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert_eq!(connected_replicas(&mut p).as_deref(), Some("1"));
+}
+
+/// `client-output-buffer-limit replica ...` applies to replicas: one that does not read its
+/// stream is dropped when its buffer passes the hard limit, while its snapshot, bigger than the
+/// limit, did not count (Redis sends the snapshot apart from the buffer).
+#[test]
+fn replica_output_buffer_limit() {
+    let primary = OurServer::start(&["--save", ""]);
+    let mut p = Conn::connect(primary.port).expect("connect primary");
+    assert_eq!(
+        call(
+            &mut p,
+            &[
+                "CONFIG",
+                "SET",
+                "client-output-buffer-limit",
+                "replica 1mb 0 0"
+            ]
+        ),
+        "+OK\r\n"
+    );
+    // A snapshot of about 24 MB that does not compress: far more than the kernel's buffers
+    // take from a replica that reads nothing.
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    for i in 0..24 {
+        let value: String = (0..1_000_000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                char::from(b'!' + (x % 90) as u8)
+            })
+            .collect();
+        let key = format!("big{i}");
+        assert_eq!(call(&mut p, &["SET", &key, &value]), "+OK\r\n");
+    }
+    let _replica = silent_replica(primary.port);
+    assert!(eventually(5, || connected_replicas(&mut p).as_deref() == Some("1")));
+    std::thread::sleep(Duration::from_millis(300));
+    assert_eq!(connected_replicas(&mut p).as_deref(), Some("1"));
+    // Two megabytes of stream it does not read: over the limit.
+    let value = "x".repeat(100_000);
+    for i in 0..20 {
+        let key = format!("k{i}");
+        assert_eq!(call(&mut p, &["SET", &key, &value]), "+OK\r\n");
+    }
+    assert!(
+        eventually(5, || connected_replicas(&mut p).as_deref() == Some("0")),
+        "{:?}",
+        call(&mut p, &["INFO", "replication"])
+    );
+}

@@ -5,6 +5,7 @@ import { createPlayground } from "./terminal.js";
 import { Tutorial } from "./tutorial.js";
 import { Inspector } from "./inspector.js";
 import { Monitor } from "./monitor.js";
+import { Replication } from "./replication.js";
 import { decodeSession, encodeSession, fromRedisFile, hasSession, parseLine, sessionLines, toRedisFile } from "./share.js";
 
 const PANELS_KEY = "redis-playground:panels";
@@ -47,11 +48,14 @@ async function main() {
   const monitorBox = document.getElementById("monitor");
   const monitorBtn = document.getElementById("monitor-toggle");
   const monitor = new Monitor(shell, monitorBox);
+  const replBox = document.getElementById("repl");
+  const replBtn = document.getElementById("repl-toggle");
+  const replication = new Replication(shell, replBox);
   const wanted = panelsWanted();
 
   const remember = () => {
     try {
-      localStorage.setItem(PANELS_KEY, JSON.stringify({ learn: !learnBox.hidden, inspect: !inspectBox.hidden, monitor: !monitorBox.hidden }));
+      localStorage.setItem(PANELS_KEY, JSON.stringify({ learn: !learnBox.hidden, inspect: !inspectBox.hidden, monitor: !monitorBox.hidden, repl: !replBox.hidden }));
     } catch {
       // not kept
     }
@@ -88,7 +92,17 @@ async function main() {
   };
   monitorBtn.addEventListener("click", () => showMonitor(monitorBox.hidden));
   if (wanted.monitor || /(?:^#|&)monitor\b/.test(location.hash)) showMonitor(true);
-  window.redisPlayground = { shell, tutorial, inspector, monitor };
+  // The replication view reads the worker's topology and link log a few times a second while shown.
+  const showRepl = (on) => {
+    replBox.hidden = !on;
+    replBtn.setAttribute("aria-pressed", String(on));
+    if (on) replication.start();
+    else replication.stop();
+    remember();
+  };
+  replBtn.addEventListener("click", () => showRepl(replBox.hidden));
+  if (wanted.repl || /(?:^#|&)replication\b/.test(location.hash)) showRepl(true);
+  window.redisPlayground = { shell, tutorial, inspector, monitor, replication };
   // Tab completes inside the terminal, so F6 / Shift+F6 move between the page's regions: the
   // toolbar, the tutorial, the terminal and the inspector.
   document.addEventListener("keydown", (e) => {
@@ -100,6 +114,7 @@ async function main() {
       shell.current.blocked ? shell.current.el : shell.current.input,
       inspectBox.hidden ? null : inspectBox.querySelector(".rp-ins-tree"),
       monitorBox.hidden ? null : monitorBox.querySelector("button"),
+      replBox.hidden ? null : replBox.querySelector("input"),
     ].filter(Boolean);
     const at = regions.findIndex((r) => r === document.activeElement || r.closest?.("aside, nav, .page-term")?.contains(document.activeElement));
     const next = regions[(at + (e.shiftKey ? -1 : 1) + regions.length) % regions.length];

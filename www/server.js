@@ -14,7 +14,19 @@
 // "removeServer" stops one and deletes its snapshot. Each server's snapshot is its own
 // IndexedDB record (storage.js serverStore), and the list of ports is one more record, so a
 // reload brings every server back with its data. The servers of a worker share nothing but the
-// worker: a later link between them (replication) is bytes moved from one to the other.
+// worker: a replication link between them is bytes moved from one engine to the other.
+//
+// Replication: a server told `REPLICAOF 127.0.0.1 <port>` of a server of this worker gets a
+// connection to it, a client like any other of that server (Playground.openConnection): what
+// the replica's engine sends (its handshake, PSYNC, acknowledgements) is written to that
+// connection, and what the primary answers and streams (Playground.takeReplicaOutput) is fed
+// to the replica's engine (linkFeed), after every request and every tick, until REPLICAOF NO
+// ONE, another REPLICAOF or the removal of either server. Any other address is not reachable
+// from a page: the link stays "connecting", as redis-server's does towards a host that never
+// answers. Each server's primary is stored with the list of servers, and its snapshot carries
+// its replication offset, so after a reload a replica continues with a partial resync when its
+// primary still holds the bytes it lacks. The page's replication view reads the topology and
+// the bytes exchanged ({ op: "replication", since }).
 //
 // Durability: a request that changed data is answered only once the snapshot holding the change
 // is committed to IndexedDB (see Persistence in storage.js), for every server it changed, so no
@@ -54,9 +66,13 @@
 //   replies: the inspector and the tutorial read the engine this way, never from the terminal's text.
 //   { op: "keys", port, db, pattern, type, limit } answers [[name, type, pttl, encoding, bytes], ...]
 //   for every live key matching (Playground.describeKeys: read without running commands).
+//   { op: "replication", since } answers { servers: [{ port, address, role, replid, offset,
+//   link, replicas }], log: [entries after `since`], seq } for the replication panel;
+//   { op: "cutLink", port } ends that replica's connection to its primary (it reconnects).
 // Over the BroadcastChannel every message also carries `to`: "server", or the page's `conn`.
 import { loadEngine } from "./engine.js";
 import { FIRST_PORT, MemoryServerList, MemoryStore, Persistence, ServerListStore, serverStore } from "./storage.js";
+import { LinkReader, argText, commandHead } from "./replstream.js";
 
 const PREFIX = "redis-playground";
 // The message protocol's version: a page and a server of different versions (a tab left open
@@ -66,6 +82,11 @@ const TICK_MS = 100;
 const MAX_REPEAT = 10000;
 // A bound on the servers of one namespace: each is a whole engine in this worker's memory.
 const MAX_SERVERS = 16;
+// Rounds of byte moving between linked servers per request or tick (a chain of replicas
+// passes the stream on one hop per round).
+const LINK_ROUNDS = 32;
+// What the replication view can read back of the bytes the links carried.
+const LOG_KEEP = 500;
 
 class RequestError extends Error {
   constructor(message, code) {
@@ -87,6 +108,17 @@ function holdLock(name) {
 
 function addressOf(port) {
   return `127.0.0.1:${port}`;
+}
+
+/** `host:port` as { host, port }, or null. */
+function parseAddress(text) {
+  const m = /^(.*):(\d+)$/.exec(text ?? "");
+  return m ? { host: m[1], port: Number(m[2]) } : null;
+}
+
+/** Whether a REPLICAOF host names this machine, where the page's servers listen. */
+function isLocalHost(host) {
+  return host === "127.0.0.1" || host === "localhost" || host === "::1";
 }
 
 /** The ports a stored list names: valid, distinct, the first server first, within the bound. */
@@ -116,15 +148,27 @@ class Instance {
 
   /** Starts the engine and loads its snapshot; `fresh` (a server just added) first deletes a
    * snapshot a removed server of the same port may have left; `store` is the store of the
-   * server this one replaces after a crash (a memory-only server's data lives there). */
-  async start(Playground, { fresh = false, store = null } = {}) {
+   * server this one replaces after a crash (a memory-only server's data lives there);
+   * `primary` ({ host, port }) the server it is a replica of. */
+  async start(Playground, { fresh = false, store = null, primary = null } = {}) {
     const ns = this.host.namespace;
     this.pg = new Playground({ databases: 16, port: this.port, restartsOnCrash: true });
     this.store = store ?? (ns !== null ? serverStore(ns, this.port) : new MemoryStore());
     if (fresh) await this.store.clear().catch(() => {});
-    this.persistence = new Persistence(this.pg, this.store, { onChange: () => this.storageChanged() });
+    // A replica's snapshot is loaded as a replica's: it continues its primary's stream from
+    // the offset the snapshot was taken at.
+    const load = (bytes) => this.pg.restoreStored(bytes, primary?.host, primary?.port);
+    this.persistence = new Persistence(this.pg, this.store, { onChange: () => this.storageChanged(), load });
     this.storageError = null;
     this.restored = await this.persistence.restore();
+    if (primary && this.pg.replication().link === null) {
+      // Nothing stored to continue from: a replica all the same, which syncs in full.
+      const c = this.pg.openClient();
+      this.pg.executeArgs(c, ["REPLICAOF", primary.host, String(primary.port)]);
+      this.pg.closeClient(c);
+      this.pg.markSaved();
+    }
+    this.primaryStored = primary ? `${primary.host}:${primary.port}` : null;
     this.timer = setInterval(() => this.tick(), TICK_MS);
   }
 
@@ -349,6 +393,10 @@ class Instance {
       const keys = this.pg.keyCounts().join();
       this.pg.tick();
       if (this.pg.dirty() !== before || this.pg.keyCounts().join() !== keys) this.changed(null, null);
+      // What the tick queued (a replica's acknowledgement, the primary's PING) moves on, and
+      // every server it reached tells its clients (a WAIT answered).
+      if (this.host.pumpLinks()) for (const s of this.host.servers.values()) if (s !== this) s.afterWork();
+      this.host.storePrimaries().catch(() => {});
       this.afterWork();
     } catch (e) {
       clearInterval(this.timer);
@@ -393,7 +441,17 @@ class Instance {
       blocked: p.blocked ? p.blocked.message : null,
       stored: this.host.namespace !== null,
       pages: this.host.conns.size,
+      role: this.roleText(),
     };
+  }
+
+  /** The server's place in replication, for the status line: "" for a primary with no
+   * replicas. */
+  roleText() {
+    const r = this.pg.replication();
+    if (r.link) return `replica of ${r.link.host}:${r.link.port} (${r.link.state === "connected" ? "link up" : r.link.state})`;
+    if (r.replicas.length) return `primary of ${r.replicas.length} replica${r.replicas.length === 1 ? "" : "s"}`;
+    return "";
   }
 
   /** Storing just started failing (quota exceeded, storage gone) or works again: every page is
@@ -439,6 +497,14 @@ class Host {
     this.id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
     this.conns = new Map();    // conn id → { id, send }
     this.servers = new Map();  // port → Instance, the first server first
+    // Replication links, by the replica's port: { host, port, epoch, primary (the primary's
+    // port once connected, null while the address is no server of this page), conn (the
+    // replica's connection on the primary), up/down (LinkReaders), offset (where the stream
+    // read from the primary is) }.
+    this.links = new Map();
+    this.log = [];             // what the links carried, for the replication view
+    this.logSeq = 0;
+    this.shownOffset = new Map(); // primary port → the stream offset already in the log
     this.queue = Promise.resolve();
     this.crash = null;         // the last crash: { message, at }, told in every welcome after it
     this.restarting = null;    // the restart under way after a crash
@@ -459,11 +525,15 @@ class Host {
     } catch {
       // Storage unavailable: the first server says so when its snapshot cannot be read either.
     }
+    const primaries = this.list.primaries ?? {};
     for (const port of cleanPorts(stored)) {
       const inst = new Instance(this, port);
-      await inst.start(this.Playground);
+      const p = primaries[port];
+      const primary = Array.isArray(p) && typeof p[0] === "string" && Number.isInteger(p[1]) ? { host: p[0], port: p[1] } : null;
+      await inst.start(this.Playground, { primary });
       this.servers.set(port, inst);
     }
+    this.pumpLinks();
   }
 
   get first() {
@@ -515,6 +585,9 @@ class Host {
       let inst = null;
       try {
         answer = { re: msg.id, ok: await this.perform(conn, msg, (i) => { inst = i; }) };
+        // Replicas receive what the command wrote before anything is stored or answered.
+        this.pumpLinks();
+        await this.storePrimaries();
       } catch (e) {
         if (this.crashed(e)) {
           // As redis-cli sees a server that crashed under its command.
@@ -559,13 +632,17 @@ class Host {
     // A save under way when it crashed completes first: the new servers load what it stored.
     await Promise.all(old.map((s) => s.abandon().catch(() => {})));
     this.servers = new Map();
+    // The links were connections of the old engines: the new ones make theirs again.
+    this.links.clear();
+    this.shownOffset.clear();
     try {
       this.Playground = await loadEngine({ fresh: true });
       for (const s of old) {
         const inst = new Instance(this, s.port);
-        await inst.start(this.Playground, { store: s.store });
+        await inst.start(this.Playground, { store: s.store, primary: parseAddress(s.primaryStored) });
         this.servers.set(s.port, inst);
       }
+      this.pumpLinks();
     } catch (e) {
       this.notice(`The server crashed (${message}) and could not be started again (${e?.message ?? e}). Reload the page: the stored data is kept.`, "error", true);
       throw e;
@@ -620,6 +697,10 @@ class Host {
       case "bye":
         this.drop(conn.id);
         return null;
+      case "replication":
+        return this.replicationView(Number(msg.since) || 0);
+      case "cutLink":
+        return this.cutLink(Number(msg.port));
       case "flush":
         // A page is hidden or left: whatever any server has not stored yet is stored now.
         for (const s of this.servers.values()) s.persistence.flush();
@@ -655,6 +736,7 @@ class Host {
     const inst = this.servers.get(port);
     if (!inst) throw new RequestError(`there is no server at ${addressOf(port)}`, "NOSERVER");
     this.servers.delete(port);
+    this.unlinkServer(port);
     // Pages close the tabs of a server that is gone when they hear of the new list.
     this.broadcast({ push: "servers", servers: this.serverList() });
     await inst.persistence.chain;
@@ -666,10 +748,205 @@ class Host {
 
   async storeList() {
     try {
-      await this.list.save([...this.servers.keys()]);
+      const primaries = {};
+      for (const s of this.servers.values()) {
+        const link = s.pg?.replication().link;
+        if (link) primaries[s.port] = [link.host, link.port];
+        if (s.pg) s.primaryStored = link ? `${link.host}:${link.port}` : null;
+      }
+      await this.list.save([...this.servers.keys()], primaries);
     } catch (e) {
       this.notice(`The list of servers could not be stored in this browser (${e.message}): a reload brings back only the servers stored before.`, "error");
     }
+  }
+
+  // ---- replication links ---------------------------------------------------------------------
+
+  /** Moves bytes along every link until none are waiting: a replica's handshake and
+   * acknowledgements to its primary, the primary's answers and stream to the replica. */
+  pumpLinks() {
+    let any = false;
+    for (let round = 0; round < LINK_ROUNDS; round++) {
+      let moved = false;
+      for (const inst of this.servers.values()) {
+        if (inst.pg) moved = this.linkStep(inst) || moved;
+      }
+      for (const inst of this.servers.values()) {
+        if (inst.pg) moved = this.deliverStream(inst) || moved;
+      }
+      if (!moved) break;
+      any = true;
+    }
+    return any;
+  }
+
+  /** One replica's link: opened, dropped or fed as its engine asks. Whether bytes moved. */
+  linkStep(inst) {
+    const pg = inst.pg;
+    let link = this.links.get(inst.port);
+    const epoch = pg.linkEpoch();
+    if (link && epoch !== link.epoch) {
+      // REPLICAOF NO ONE or another primary, or the engine gave the connection up.
+      this.closeLink(inst.port, link);
+      link = null;
+    }
+    if (!link) {
+      const want = pg.linkWanted();
+      if (!want) return false;
+      pg.linkConnecting();
+      link = { host: want.host, port: want.port, epoch: want.epoch, primary: null, conn: null };
+      this.links.set(inst.port, link);
+    }
+    if (link.primary === null) {
+      const target = isLocalHost(link.host) ? this.servers.get(link.port) : null;
+      if (!target?.pg) return false;
+      link.primary = target.port;
+      link.conn = target.pg.openConnection();
+      link.up = new LinkReader(false);
+      link.down = new LinkReader(true);
+      link.offset = null;
+      link.psync = null;
+      pg.linkEstablished();
+    }
+    const primary = this.servers.get(link.primary);
+    if (!primary?.pg) {
+      this.links.delete(inst.port);
+      pg.linkLost();
+      return true;
+    }
+    let moved = false;
+    const out = pg.takeLinkOutput();
+    if (out.length > 0) {
+      moved = true;
+      this.logUp(inst, link, out);
+      const answer = primary.pg.write(link.conn, out);
+      if (answer.length > 0) this.feed(inst, link, answer);
+    }
+    const late = primary.pg.read(link.conn);
+    if (late.length > 0) {
+      moved = true;
+      this.feed(inst, link, late);
+    }
+    if (primary.pg.connectionClosed(link.conn)) {
+      // The primary ended the connection (CLIENT KILL, a replica it lost patience with).
+      primary.pg.closeConnection(link.conn);
+      this.links.delete(inst.port);
+      this.record(primary.port, inst.port, "down", "connection closed by the primary");
+      pg.linkLost();
+      moved = true;
+    }
+    return moved;
+  }
+
+  /** What a primary queued for its replicas, to each replica's engine. */
+  deliverStream(inst) {
+    const pairs = inst.pg.takeReplicaOutput();
+    if (pairs.length === 0) return false;
+    for (const [conn, bytes] of pairs) {
+      for (const [port, link] of this.links) {
+        if (link.primary === inst.port && link.conn === conn) {
+          const replica = this.servers.get(port);
+          if (replica?.pg) this.feed(replica, link, bytes);
+        }
+      }
+    }
+    return true;
+  }
+
+  /** Bytes from the primary into a replica's engine, read for the log on the way. */
+  feed(inst, link, bytes) {
+    const before = inst.pg.dirty();
+    const keys = inst.pg.keyCounts().join();
+    inst.pg.linkFeed(bytes);
+    if (inst.pg.dirty() !== before || inst.pg.keyCounts().join() !== keys) inst.changed(null, null);
+    for (const e of link.down.push(bytes)) {
+      if (e.kind === "reply") {
+        const m = /^\+(FULLRESYNC) \S+ (\d+)|^\+(CONTINUE)/.exec(e.text);
+        if (m?.[1]) link.offset = Number(m[2]);
+        else if (m?.[3]) link.offset = link.psync;
+        this.record(link.primary, inst.port, "down", e.text, { kind: "reply" });
+      } else if (e.kind === "snapshot") {
+        this.record(link.primary, inst.port, "down", `RDB snapshot, ${e.size} bytes`, { kind: "snapshot" });
+      } else {
+        // The stream: each command once per primary, however many replicas it went to.
+        const end = link.offset === null ? null : link.offset + e.size;
+        if (end !== null) link.offset = end;
+        const shown = this.shownOffset.get(link.primary) ?? -1;
+        if (end !== null && end <= shown) continue;
+        if (end !== null) this.shownOffset.set(link.primary, end);
+        this.record(link.primary, null, "stream", e.text, { kind: "command", resp: e.resp, offset: end });
+      }
+    }
+  }
+
+  /** Bytes from a replica to its primary, read for the log (acknowledgements are not kept:
+   * one a second per replica would bury the rest). */
+  logUp(inst, link, bytes) {
+    for (const e of link.up.push(bytes)) {
+      const head = commandHead(e);
+      if (head.startsWith("PSYNC")) {
+        const next = Number(argText(e, 2));
+        link.psync = Number.isFinite(next) ? next - 1 : null;
+      }
+      if (head === "REPLCONF ACK") continue;
+      this.record(link.primary, inst.port, "up", e.text, { kind: "command", resp: e.resp });
+    }
+  }
+
+  record(primary, replica, dir, text, extra = {}) {
+    this.log.push({ seq: ++this.logSeq, time: Date.now(), primary, replica, dir, text, ...extra });
+    if (this.log.length > LOG_KEEP) this.log.splice(0, this.log.length - LOG_KEEP);
+  }
+
+  /** Ends a replica's connection on its primary (the replica's engine already moved on). */
+  closeLink(port, link) {
+    this.links.delete(port);
+    if (link.primary === null) return;
+    const primary = this.servers.get(link.primary);
+    if (primary?.pg) {
+      primary.pg.closeConnection(link.conn);
+      primary.afterWork();
+    }
+  }
+
+  /** The page's "Cut link": a replica's connection ends as on a network failure; the replica
+   * reconnects and asks to continue where it stopped. */
+  cutLink(port) {
+    const link = this.links.get(port);
+    const replica = this.servers.get(port);
+    if (!link || link.primary === null || !replica?.pg) throw new RequestError(`${addressOf(port)} has no link up to cut`, "ERR");
+    this.closeLink(port, link);
+    this.record(link.primary, port, "down", "link cut (connection closed)");
+    replica.pg.linkLost();
+    this.pumpLinks();
+    return null;
+  }
+
+  /** A server is going: its own link closes, and its replicas lose theirs. */
+  unlinkServer(port) {
+    const own = this.links.get(port);
+    if (own) this.closeLink(port, own);
+    for (const [replicaPort, link] of [...this.links]) {
+      if (link.primary !== port) continue;
+      this.links.delete(replicaPort);
+      this.servers.get(replicaPort)?.pg?.linkLost();
+    }
+    this.pumpLinks();
+  }
+
+  /** A server whose primary changed (REPLICAOF, FAILOVER) has it stored with the list. */
+  async storePrimaries() {
+    const changed = [...this.servers.values()].some((s) => {
+      const link = s.pg?.replication().link;
+      return s.pg && (link ? `${link.host}:${link.port}` : null) !== s.primaryStored;
+    });
+    if (changed) await this.storeList();
+  }
+
+  /** The replication view: every server's role, links and offsets, and the log after `since`. */
+  replicationView(since) {
+    const servers = [...this.servers.values()].map((s) => ({ port: s.port, address: s.address, ...s.pg.replication() }));
+    return { servers, log: this.log.filter((e) => e.seq > since), seq: this.logSeq };
   }
 
   // ---- transports ----------------------------------------------------------------------------

@@ -92,14 +92,16 @@ export class ServerListStore {
     this.key = `${namespace}#servers`;
   }
 
-  /** The stored ports, or null when none were stored (a namespace with only its first server). */
+  /** The stored ports, or null when none were stored (a namespace with only its first server).
+   * The servers' primaries (`{ port: [host, primaryPort] }`) are then in `primaries`. */
   async load() {
     const rec = await inTransaction("readonly", (s) => s.get(this.key));
+    this.primaries = rec?.primaries && typeof rec.primaries === "object" ? rec.primaries : {};
     return Array.isArray(rec?.ports) ? rec.ports : null;
   }
 
-  async save(ports) {
-    await inTransaction("readwrite", (s) => s.put({ version: 1, ports: [...ports] }, this.key));
+  async save(ports, primaries = {}) {
+    await inTransaction("readwrite", (s) => s.put({ version: 1, ports: [...ports], primaries }, this.key));
   }
 }
 
@@ -189,8 +191,10 @@ export class HistoryStore {
  * last good one.
  */
 export class Persistence {
-  constructor(pg, store, { onChange = () => {}, delayMs = 1000 } = {}) {
+  constructor(pg, store, { onChange = () => {}, delayMs = 1000, load = null } = {}) {
     this.pg = pg;
+    // How the stored snapshot is loaded at start (a replica's differs: see server.js).
+    this.load = load ?? ((bytes) => pg.restore(bytes));
     this.store = store;
     this.onChange = onChange;
     this.delayMs = delayMs;
@@ -218,7 +222,7 @@ export class Persistence {
     if (!rec) return { status: "empty" };
     try {
       if (!rec.bytes) throw new Error("the stored record holds no snapshot bytes");
-      this.pg.restore(rec.bytes);
+      this.load(rec.bytes);
     } catch (e) {
       this.blocked = { message: e.message, record: rec };
       this.onChange();

@@ -19,6 +19,8 @@ const FILES = [
   "engine.js",
   "inspector.js",
   "monitor.js",
+  "replication.js",
+  "replstream.js",
   "server.js",
   "share.js",
   "storage.js",

@@ -528,7 +528,8 @@ export class Shell {
     this.statusMem = el("span", "rp-status-mem");
     this.statusSave = el("span", "rp-status-save");
     this.statusShared = el("span", "rp-status-shared");
-    this.status.append(this.statusServer, this.statusKeys, this.statusMem, this.statusSave, this.statusShared);
+    this.statusRole = el("span", "rp-status-role");
+    this.status.append(this.statusServer, this.statusRole, this.statusKeys, this.statusMem, this.statusSave, this.statusShared);
     this.el.append(bar, this.notice, this.screensEl, this.status);
     if (this.menu) this.el.append(this.menu);
     root.append(this.el);
@@ -1043,6 +1044,9 @@ export class Shell {
     const st = this.state;
     if (!st) return;
     this.statusServer.textContent = st.address ?? `127.0.0.1:${this.port}`;
+    // Its place in replication: "replica of 127.0.0.1:6379 (link up)", "primary of 2 replicas".
+    this.statusRole.textContent = st.role ?? "";
+    this.statusRole.hidden = this.statusRole.textContent === "";
     const parts = [];
     st.keys.forEach((n, i) => { if (n > 0) parts.push(`db${i}:${n}`); });
     this.statusKeys.textContent = parts.length ? parts.join(" ") : "no keys";

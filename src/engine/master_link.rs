@@ -99,6 +99,11 @@ impl MasterLink {
     pub(crate) fn stream_db(&self) -> usize {
         self.stream_db
     }
+
+    /// The database a stream continued after a restart has selected.
+    pub(crate) fn set_stream_db(&mut self, db: usize) {
+        self.stream_db = db;
+    }
 }
 
 /// The largest snapshot line or handshake reply looked at before the link is given up.
@@ -680,6 +685,7 @@ impl Engine {
 
 #[cfg(test)]
 mod tests {
+    use crate::connection::ByteConnection;
     use crate::protocol::Reply;
     use crate::testkit::{engine, run, NOW};
 
@@ -766,5 +772,85 @@ mod tests {
         assert_eq!(run(&mut eng, c, "REPLICAOF NO ONE"), Reply::ok());
         assert_eq!(eng.repl.replid2, replid);
         assert_eq!(run(&mut eng, c, "SET x y"), Reply::ok());
+    }
+
+    /// Moves bytes both ways between a replica and its primary (through `conn`, the replica's
+    /// connection on the primary) until none are left.
+    fn pump(replica: &mut super::Engine, primary: &mut super::Engine, conn: &mut ByteConnection) {
+        for _ in 0..16 {
+            let out = replica.take_link_output();
+            let answer = conn.write(primary, &out, NOW);
+            replica.link_feed(&answer, NOW);
+            let stream: Vec<u8> = primary
+                .take_replica_output()
+                .into_iter()
+                .filter(|(id, _)| *id == conn.id)
+                .flat_map(|(_, b)| b)
+                .collect();
+            if out.is_empty() && answer.is_empty() && stream.is_empty() {
+                return;
+            }
+            replica.link_feed(&stream, NOW);
+        }
+    }
+
+    fn connect(replica: &mut super::Engine, primary: &mut super::Engine) -> ByteConnection {
+        assert!(replica.link_wanted(NOW + 1000).is_some());
+        replica.link_connecting(NOW);
+        let mut conn = ByteConnection::open(primary, NOW);
+        replica.link_established(NOW);
+        pump(replica, primary, &mut conn);
+        assert_eq!(replica.link_state_name(), "connected");
+        conn
+    }
+
+    #[test]
+    fn stored_snapshots_carry_the_history_for_a_partial_resync_after_a_restart() {
+        let (mut primary, pc) = engine();
+        let (mut replica, rc) = engine();
+        run(&mut replica, rc, "REPLICAOF 127.0.0.1 6379");
+        let mut conn = connect(&mut replica, &mut primary);
+        run(&mut primary, pc, "SELECT 3");
+        run(&mut primary, pc, "SET k v");
+        pump(&mut replica, &mut primary, &mut conn);
+        let (replid, offset) = (primary.repl.replid.clone(), primary.repl.offset);
+        assert_eq!(replica.repl.offset, offset);
+        // A server in no replication saves the plain snapshot.
+        let (plain, _) = engine();
+        assert_eq!(plain.stored_snapshot(NOW), plain.snapshot(NOW));
+
+        // Both restart from what they stored.
+        let primary_rdb = primary.stored_snapshot(NOW);
+        let replica_rdb = replica.stored_snapshot(NOW);
+        let (mut primary, pc) = engine();
+        primary
+            .load_stored_snapshot(&primary_rdb, None, NOW)
+            .unwrap();
+        assert_eq!(primary.repl.replid2, replid);
+        assert_eq!(primary.repl.second_offset, offset + 1);
+        assert_eq!(primary.repl.offset, offset);
+        let (mut replica, rc) = engine();
+        replica
+            .load_stored_snapshot(&replica_rdb, Some(("127.0.0.1", 6379)), NOW)
+            .unwrap();
+        assert_eq!(replica.link_state_name(), "connect");
+        assert_eq!(
+            (replica.repl.replid.as_str(), replica.repl.offset),
+            (replid.as_str(), offset)
+        );
+        let mut conn = connect(&mut replica, &mut primary);
+        assert_eq!(
+            (primary.repl.sync_partial_ok, primary.repl.sync_full),
+            (1, 0)
+        );
+        // The stream goes on in the database it had selected.
+        run(&mut primary, pc, "SET k2 v2");
+        pump(&mut replica, &mut primary, &mut conn);
+        run(&mut replica, rc, "SELECT 3");
+        assert_eq!(run(&mut replica, rc, "GET k"), Reply::bulk("v"));
+        assert_eq!(run(&mut replica, rc, "GET k2"), Reply::Nil);
+        run(&mut replica, rc, "SELECT 0");
+        assert_eq!(run(&mut replica, rc, "GET k2"), Reply::bulk("v2"));
+        assert_eq!(replica.repl.offset, primary.repl.offset);
     }
 }

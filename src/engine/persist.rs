@@ -184,6 +184,76 @@ impl Engine {
         crate::rdb::save_with_aux(&self.dbs, &codes, now_ms, &extra)
     }
 
+    /// The snapshot a host stores for this server: the data and, as Redis's own saves carry
+    /// them, the replication history it is at (a primary with a backlog, or a replica), so a
+    /// server loaded from it can go on replicating where it stopped
+    /// ([`Engine::load_stored_snapshot`]).
+    pub fn stored_snapshot(&self, now_ms: i64) -> Vec<u8> {
+        let stream_db = match self.repl.link.as_ref() {
+            Some(link) => Some(
+                link.client
+                    .and_then(|id| self.clients.get(&id))
+                    .map_or(link.stream_db(), |c| c.db),
+            ),
+            // A primary that wrote nothing since its replicas synced selects before its next
+            // write: 0 is as good as any.
+            None if self.repl.backlog.is_some() => Some(self.repl.stream_db().unwrap_or(0)),
+            None => None,
+        };
+        match stream_db {
+            Some(db) => self.snapshot_for_replica(now_ms, Some(db)),
+            None => self.snapshot(now_ms),
+        }
+    }
+
+    /// Loads a stored snapshot when a server starts, `primary` being where it replicates
+    /// from (None: it is a primary). With the replication history the snapshot carries, a
+    /// replica asks its primary to continue from the snapshot's offset (a partial resync if
+    /// the primary still has those bytes), and a primary keeps the history as its previous
+    /// one, so its replicas can continue too, as Redis does when it starts from its RDB file.
+    pub fn load_stored_snapshot(
+        &mut self,
+        bytes: &[u8],
+        primary: Option<(&str, u16)>,
+        now_ms: i64,
+    ) -> Result<usize, String> {
+        let snap =
+            crate::rdb::load_snapshot(bytes, self.dbs.len(), now_ms).map_err(|e| e.to_string())?;
+        let libraries = crate::scripting::functions::compile_all(&snap.functions, self.clock())
+            .map_err(|e| format!("a function library in the snapshot does not load: {}", e.0))?;
+        let keys = snap.dbs.iter().map(|db| db.len()).sum();
+        self.replace_data(snap.dbs, now_ms);
+        self.scripts.libraries = libraries;
+        self.scripts.fvm = None;
+        let history = match (snap.repl_id, snap.repl_offset, snap.repl_stream_db) {
+            (Some(id), Some(offset), Some(db)) if offset >= 0 => Some((id, offset, db)),
+            _ => None,
+        };
+        match (primary, history) {
+            (Some((host, port)), history) => {
+                if let Some((id, offset, _)) = &history {
+                    self.repl.replid = id.clone();
+                    self.repl.offset = *offset;
+                    self.repl.backlog = None;
+                }
+                self.set_master(host, port, now_ms);
+                if let (Some((_, _, db)), Some(link)) = (history, self.repl.link.as_mut()) {
+                    link.set_stream_db(db);
+                }
+            }
+            (None, Some((id, offset, _))) => {
+                self.repl.replid2 = id;
+                self.repl.second_offset = offset + 1;
+                self.repl.offset = offset;
+                let size = self.backlog_size_config();
+                self.repl.backlog = Some(crate::types::backlog::Backlog::new(size, offset));
+                self.record_for_replicas();
+            }
+            (None, None) => {}
+        }
+        Ok(keys)
+    }
+
     /// Writes a snapshot through the host's writer (SAVE, SHUTDOWN, a rule with a writer).
     /// Without a writer nothing is written and the call fails.
     pub fn save_now(&mut self, now_ms: i64) -> Result<(), SaveFailed> {

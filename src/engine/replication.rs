@@ -56,6 +56,8 @@ pub struct Replica {
     pub capa_eof: bool,
     /// `REPLCONF capa psync2`.
     pub capa_psync2: bool,
+    /// It asked with SYNC: a replica that old never acknowledges, so silence is no timeout.
+    pub pre_psync: bool,
 }
 
 /// Replication state: this server's history (IDs, offsets, backlog) and its replicas.
@@ -77,6 +79,10 @@ pub struct Replication {
     pub replicas: BTreeMap<ClientId, Replica>,
     /// Bytes waiting to be written to each replica's connection.
     pub output: BTreeMap<ClientId, Vec<u8>>,
+    /// How many bytes at the start of a replica's output are its full sync's snapshot (with
+    /// the +FULLRESYNC line): a host leaves them out of the replica's output-buffer limit, as
+    /// Redis sends the snapshot apart from the buffer.
+    pub snapshot_len: BTreeMap<ClientId, usize>,
     /// INFO stats: sync_full, sync_partial_ok, sync_partial_err.
     pub sync_full: u64,
     pub sync_partial_ok: u64,
@@ -118,6 +124,7 @@ impl Replication {
             encoder: StreamEncoder::default(),
             replicas: BTreeMap::new(),
             output: BTreeMap::new(),
+            snapshot_len: BTreeMap::new(),
             sync_full: 0,
             sync_partial_ok: 0,
             sync_partial_err: 0,
@@ -144,6 +151,11 @@ impl Replication {
         self.backlog
             .as_ref()
             .map_or((0, 0), |b| (b.first_offset(), b.histlen()))
+    }
+
+    /// The database the stream has selected (None: the next command selects one).
+    pub(crate) fn stream_db(&self) -> Option<usize> {
+        self.encoder.selected
     }
 
     /// The next command of the stream selects its database (a new stream begins).
@@ -231,6 +243,7 @@ impl Engine {
     pub(crate) fn forget_replica(&mut self, client: ClientId) {
         self.repl.replicas.remove(&client);
         self.repl.output.remove(&client);
+        self.repl.snapshot_len.remove(&client);
     }
 
     /// The record REPLCONF fills for `client`.
@@ -294,6 +307,7 @@ impl Engine {
         let entry = self.replica_entry(client);
         let psync2 = entry.capa_psync2;
         entry.ack_ms = now;
+        entry.pre_psync = psync.is_none();
         match resync {
             Resync::Partial(missing) => {
                 self.repl.sync_partial_ok += 1;
@@ -337,6 +351,7 @@ impl Engine {
                 // The snapshot is whole in the output at once: the replica is in sync, and
                 // the stream follows it in the same buffer.
                 self.replica_entry(client).state = Some(ReplicaState::Online);
+                self.repl.snapshot_len.insert(client, out.len());
                 self.repl.output.entry(client).or_default().extend(out);
             }
         }
@@ -441,11 +456,37 @@ impl Engine {
         self.repl.link.is_some() || need == 0 || max_lag == 0 || self.good_replicas(now) >= need
     }
 
+    fn config_int(&self, name: &str) -> i64 {
+        self.config.get_named(name).parse().unwrap_or(0)
+    }
+
+    /// Replicas in sync that acknowledged nothing for more than `repl-timeout` seconds are
+    /// disconnected, as Redis's replicationCron does: a replica that stopped reading would
+    /// otherwise hold its stream and count for WAIT and min-replicas forever. They reconnect
+    /// and resync if they are alive.
+    fn drop_silent_replicas(&mut self, now: i64) {
+        let timeout = self.config_int("repl-timeout").max(1);
+        let silent: Vec<ClientId> = self
+            .repl
+            .attached()
+            .filter(|(_, r)| {
+                r.state == Some(ReplicaState::Online)
+                    && !r.pre_psync
+                    && now / 1000 - r.ack_ms / 1000 > timeout
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in silent {
+            self.close_client(id);
+        }
+    }
+
     /// The primary's periodic work: a PING into the stream every `repl-ping-replica-period`
     /// seconds while replicas are attached (they time out a silent primary).
     pub(crate) fn replication_cron(&mut self, now: i64) {
         self.update_failover(now);
         self.link_cron(now);
+        self.drop_silent_replicas(now);
         if self.repl.link.is_some() {
             // A replica's replicas get its primary's PINGs.
             return;
@@ -569,6 +610,33 @@ mod tests {
         );
         run(&mut eng, c, "CONFIG SET min-replicas-to-write 1");
         assert_eq!(run(&mut eng, c, "SET k v"), Reply::ok());
+    }
+
+    #[test]
+    fn replicas_silent_for_repl_timeout_are_dropped() {
+        let (mut eng, c) = engine();
+        run(&mut eng, c, "CONFIG SET repl-timeout 5");
+        let quiet = eng.open_client(NOW);
+        run(&mut eng, quiet, "PSYNC ? -1");
+        let acking = eng.open_client(NOW);
+        run(&mut eng, acking, "PSYNC ? -1");
+        // SYNC: a replica that never acknowledges, kept however long it is silent.
+        let old = eng.open_client(NOW);
+        run(&mut eng, old, "SYNC");
+        eng.take_replica_output();
+        assert_eq!(eng.repl.attached_count(), 3);
+        eng.tick(NOW + 3_000);
+        crate::testkit::run_at(&mut eng, acking, NOW + 3_000, "REPLCONF ACK 0");
+        eng.tick(NOW + 5_000);
+        assert_eq!(eng.repl.attached_count(), 3);
+        // More than five whole seconds since the last acknowledgement.
+        eng.tick(NOW + 6_000);
+        assert!(!eng.clients.contains_key(&quiet));
+        assert_eq!(eng.repl.attached_count(), 2);
+        eng.tick(NOW + 9_000);
+        assert!(!eng.clients.contains_key(&acking));
+        assert!(eng.clients.contains_key(&old));
+        assert_eq!(eng.repl.attached_count(), 1);
     }
 
     #[test]

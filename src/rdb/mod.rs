@@ -176,6 +176,10 @@ pub struct Snapshot {
     /// The `repl-stream-db` auxiliary field: the database the replication stream that follows
     /// the snapshot has selected.
     pub repl_stream_db: Option<usize>,
+    /// The `repl-id` and `repl-offset` auxiliary fields: the replication history the data is
+    /// at, when the server that saved it was in one.
+    pub repl_id: Option<String>,
+    pub repl_offset: Option<i64>,
 }
 
 /// The databases of a snapshot, for callers that have no functions to restore (tests, tools).
@@ -210,6 +214,8 @@ pub fn load_snapshot(bytes: &[u8], databases: usize, now: i64) -> Result<Snapsho
     let mut dbs: Vec<Db> = (0..databases).map(|_| Db::new()).collect();
     let mut functions = Vec::new();
     let mut repl_stream_db = None;
+    let mut repl_id = None;
+    let mut repl_offset = None;
     let mut current = 0usize;
     let mut expire: Option<i64> = None;
     loop {
@@ -230,8 +236,14 @@ pub fn load_snapshot(bytes: &[u8], databases: usize, now: i64) -> Result<Snapsho
             OP_AUX => {
                 let k = r.string()?;
                 let v = r.string()?;
-                if k == b"repl-stream-db" {
-                    repl_stream_db = std::str::from_utf8(&v).ok().and_then(|v| v.parse().ok());
+                let text = std::str::from_utf8(&v).ok();
+                match k.as_slice() {
+                    b"repl-stream-db" => repl_stream_db = text.and_then(|v| v.parse().ok()),
+                    b"repl-id" => {
+                        repl_id = text.filter(|v| v.len() == 40).map(str::to_string);
+                    }
+                    b"repl-offset" => repl_offset = text.and_then(|v| v.parse().ok()),
+                    _ => {}
                 }
             }
             OP_EXPIRETIME_MS => expire = Some(i64::from_le_bytes(r.array::<8>()?)),
@@ -256,6 +268,8 @@ pub fn load_snapshot(bytes: &[u8], databases: usize, now: i64) -> Result<Snapsho
         dbs,
         functions,
         repl_stream_db,
+        repl_id,
+        repl_offset,
     })
 }
 

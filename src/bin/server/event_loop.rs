@@ -112,6 +112,7 @@ fn new_conn(stream: TcpStream, id: ClientId) -> Conn {
         closing: false,
         queued: false,
         soft_since: None,
+        snapshot_end: 0,
     }
 }
 
@@ -132,11 +133,19 @@ struct Conn {
     queued: bool,
     /// When the output first passed the soft limit of its class (reset below it).
     soft_since: Option<Instant>,
+    /// The output before this index is a replica's snapshot, which its output-buffer limit
+    /// does not count (0: none).
+    snapshot_end: usize,
 }
 
 impl Conn {
     fn pending(&self) -> usize {
         self.output.len() - self.sent
+    }
+
+    /// What the output-buffer limit counts: the pending output but a snapshot's bytes.
+    fn limited(&self) -> usize {
+        self.output.len() - self.sent.max(self.snapshot_end).min(self.output.len())
     }
 
     /// Writes what the socket takes of the output; the rest goes when it is writable again.
@@ -169,6 +178,7 @@ struct Limits {
     query_buffer: usize,
     max_bulk: i64,
     normal: ObufLimit,
+    replica: ObufLimit,
     pubsub: ObufLimit,
     /// The smallest output limit in force (0: none): less output needs no check.
     least_obuf: u64,
@@ -183,28 +193,36 @@ impl Limits {
             .map_or(1024 * 1024 * 1024, |n| {
                 usize::try_from(n).unwrap_or(usize::MAX)
             });
-        let (normal, pubsub) =
+        let (normal, replica, pubsub) =
             parse_obuf_limits(engine.config.get_named("client-output-buffer-limit"));
-        let least_obuf = [normal.hard, normal.soft, pubsub.hard, pubsub.soft]
-            .into_iter()
-            .filter(|&n| n > 0)
-            .min()
-            .unwrap_or(0);
+        let least_obuf = [
+            normal.hard,
+            normal.soft,
+            replica.hard,
+            replica.soft,
+            pubsub.hard,
+            pubsub.soft,
+        ]
+        .into_iter()
+        .filter(|&n| n > 0)
+        .min()
+        .unwrap_or(0);
         Limits {
             query_buffer,
             max_bulk: i64::try_from(engine.config.proto_max_bulk_len).unwrap_or(i64::MAX),
             normal,
+            replica,
             pubsub,
             least_obuf,
         }
     }
 }
 
-/// The `normal` and `pubsub` classes of `client-output-buffer-limit` as CONFIG GET prints it
-/// (`normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60`).
-fn parse_obuf_limits(text: &str) -> (ObufLimit, ObufLimit) {
+/// The `normal`, `replica` and `pubsub` classes of `client-output-buffer-limit` as CONFIG GET
+/// prints it (`normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60`).
+fn parse_obuf_limits(text: &str) -> (ObufLimit, ObufLimit, ObufLimit) {
     let words: Vec<&str> = text.split_whitespace().collect();
-    let (mut normal, mut pubsub) = (ObufLimit::default(), ObufLimit::default());
+    let (mut normal, mut replica, mut pubsub) = Default::default();
     for group in words.chunks_exact(4) {
         let n = |s: &str| s.parse::<u64>().unwrap_or(0);
         let limit = ObufLimit {
@@ -214,11 +232,12 @@ fn parse_obuf_limits(text: &str) -> (ObufLimit, ObufLimit) {
         };
         match group[0] {
             "normal" => normal = limit,
+            "slave" | "replica" => replica = limit,
             "pubsub" => pubsub = limit,
             _ => {}
         }
     }
-    (normal, pubsub)
+    (normal, replica, pubsub)
 }
 
 /// The event loop's state: the engine and every connection.
@@ -1017,10 +1036,16 @@ impl Server {
             let Some(&slot) = self.by_client.get(&id) else {
                 continue;
             };
+            let snapshot = self.engine.repl.snapshot_len.remove(&id).unwrap_or(0);
             if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
+                if snapshot > 0 {
+                    conn.snapshot_end = conn.output.len() + snapshot;
+                }
                 conn.output.extend_from_slice(&bytes);
             }
             self.queue_flush(slot);
+            // A replica that does not read its stream is dropped at its class's limit.
+            self.check_output_limit(slot);
         }
     }
 
@@ -1048,6 +1073,9 @@ impl Server {
     /// The `client-output-buffer-limit` class of a connection's client (monitors count as
     /// normal clients, as in Redis).
     fn obuf_limit(&self, id: ClientId) -> ObufLimit {
+        if self.engine.is_replica(id) {
+            return self.limits.replica;
+        }
         let subscribed = self
             .engine
             .clients
@@ -1067,11 +1095,11 @@ impl Server {
             return;
         };
         let least = self.limits.least_obuf;
-        if conn.soft_since.is_none() && (least == 0 || (conn.pending() as u64) < least) {
+        if conn.soft_since.is_none() && (least == 0 || (conn.limited() as u64) < least) {
             return;
         }
         let limit = self.obuf_limit(conn.id);
-        let pending = conn.pending() as u64;
+        let pending = conn.limited() as u64;
         let now = Instant::now();
         let hard = limit.hard > 0 && pending >= limit.hard;
         let mut soft = false;
@@ -1186,6 +1214,7 @@ impl Server {
         }
         if conn.sent == conn.output.len() {
             conn.sent = 0;
+            conn.snapshot_end = 0;
             conn.output.clear();
             if conn.output.capacity() > KEEP_OUTPUT_BUSY {
                 conn.output = Vec::new();
@@ -1224,10 +1253,18 @@ mod tests {
 
     #[test]
     fn output_limits_by_class() {
-        let (normal, pubsub) = parse_obuf_limits(
+        let (normal, replica, pubsub) = parse_obuf_limits(
             "normal 0 0 0 slave 268435456 67108864 60 pubsub 33554432 8388608 60",
         );
         assert_eq!(normal, ObufLimit::default());
+        assert_eq!(
+            replica,
+            ObufLimit {
+                hard: 268435456,
+                soft: 67108864,
+                soft_secs: 60
+            }
+        );
         assert_eq!(
             pubsub,
             ObufLimit {
@@ -1236,10 +1273,7 @@ mod tests {
                 soft_secs: 60
             }
         );
-        assert_eq!(
-            parse_obuf_limits("pubsub x"),
-            (ObufLimit::default(), ObufLimit::default())
-        );
+        assert_eq!(parse_obuf_limits("pubsub x"), Default::default());
     }
 }
 
@@ -1424,6 +1458,7 @@ impl Busy<'_> {
         conn.write_pending();
         if conn.sent == conn.output.len() {
             conn.sent = 0;
+            conn.snapshot_end = 0;
             conn.output.clear();
         }
     }
