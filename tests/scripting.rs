@@ -442,3 +442,23 @@ fn a_sliced_script_keeps_its_values_across_slices() {
         .sum();
     assert_eq!(reply, Some(Reply::Integer(want)), "after {turns} slices");
 }
+
+/// A script that reads globals (through the sandbox's `__index`, a Lua function the hook
+/// often lands in) and allocates is still suspended between slices, and ends with its reply.
+#[test]
+fn a_sliced_script_reading_globals_is_suspended() {
+    let mut eng = Engine::new(EngineOptions::default());
+    eng.set_clock_us(Some(clock));
+    eng.scripts.sliced = true;
+    let a = eng.open_client(0);
+    run(
+        &mut eng,
+        a,
+        &["CONFIG", "SET", "busy-reply-threshold", "20"],
+    );
+    let script =
+        "local t = {} for i = 1, 300 do t[#t + 1] = string.rep('x', 1e6) .. #t end return #t";
+    assert_eq!(eng.execute(a, &argv(&["EVAL", script, "0"]), 0), None);
+    while eng.run_script_slice(0) {}
+    assert_eq!(outbox(&mut eng, a), vec![Reply::Integer(300)]);
+}

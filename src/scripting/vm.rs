@@ -44,6 +44,11 @@ const HOOK_PERIOD: i32 = 1_000;
 /// runs it in slices (the page: see [`super::Scripts::sliced`]).
 const SLICE_US: u64 = 20_000;
 
+/// How long at least a script due to be suspended may go on where it cannot stop (inside a
+/// `pcall`, say) before it is ended as where no host can serve others meanwhile (the
+/// threshold when that is longer).
+const STUCK_GRACE_US: u64 = 1_000_000;
+
 /// Checks of the budget a script may pass without a clock to measure it (about 2·10⁹
 /// instructions), so a runaway script ends even where the host gave no clock.
 const MAX_CHECKS_WITHOUT_CLOCK: u64 = 2_000_000;
@@ -81,6 +86,8 @@ struct Run {
     yielding: bool,
     /// The host's allocation count when the script started, if the host counts.
     heap_from: Option<u64>,
+    /// Since when the hook has found the script, due to be suspended, where it cannot stop.
+    stuck_since: Option<u64>,
 }
 
 thread_local! {
@@ -356,6 +363,7 @@ impl LuaVm {
                 slice_from_us: 0,
                 yielding: false,
                 heap_from: None,
+                stuck_since: None,
             })
         });
         let control = self.control;
@@ -564,6 +572,7 @@ impl LuaVm {
                 slice_from_us: started_us,
                 yielding: false,
                 heap_from: ctx.eng.memory_counter().map(|f| f()),
+                stuck_since: None,
             })
         });
         RAND.with(|r| r.set(self.rand));
@@ -594,6 +603,7 @@ impl LuaVm {
         run.eng = &mut *ctx.eng as *mut Engine;
         run.slice_from_us = run.clock.map_or(0, |c| c());
         run.yielding = false;
+        run.stuck_since = None;
         RUN.with(|r| *r.borrow_mut() = Some(run));
         RAND.with(|r| r.set(self.rand));
         // The values of the frame it stopped in go back in as the resume's arguments: the
@@ -1640,8 +1650,8 @@ fn parser_chunkid(name: &[u8]) -> String {
 /// [`super::BusyHandler`]) is called, and the script goes on until SCRIPT KILL or FUNCTION
 /// KILL stops it; a host that runs scripts in slices (the page) gets the script suspended
 /// every [`SLICE_US`], at the first instruction where its coroutine can stop (not inside a
-/// `pcall` or a metamethod: if none comes for another threshold, the script is ended as
-/// where neither is possible). Once it has been stopped the hook fires at every instruction,
+/// `pcall` or a metamethod: if none comes for another threshold, or [`STUCK_GRACE_US`], the
+/// script is ended as where neither is possible). Once it has been stopped the hook fires at every instruction,
 /// so a `pcall` in the script cannot keep it alive.
 fn count_hook(state: &mut LuaState) -> LuaResult<u32> {
     let heap = RUN.with(|r| {
@@ -1708,6 +1718,11 @@ fn count_hook(state: &mut LuaState) -> LuaResult<u32> {
                     && state.current_thread == thread
                     && state.n_ccalls == 1;
                 if yieldable {
+                    RUN.with(|r| {
+                        if let Some(run) = r.borrow_mut().as_mut() {
+                            run.stuck_since = None;
+                        }
+                    });
                     if now.saturating_sub(slice_from) >= SLICE_US {
                         state.hook.yield_on_hook = true;
                         state.hook.hook_count = 1;
@@ -1719,7 +1734,15 @@ fn count_hook(state: &mut LuaState) -> LuaResult<u32> {
                     }
                     return Ok(0);
                 }
-                if now.saturating_sub(slice_from) <= limit {
+                // Look again soon, at another point of the loop (a global read runs the
+                // sandbox's __index, a Lua function called as a metamethod).
+                state.hook.hook_count = 1 + (now % 97) as i32;
+                let since = RUN.with(|r| {
+                    r.borrow_mut()
+                        .as_mut()
+                        .map_or(now, |run| *run.stuck_since.get_or_insert(now))
+                });
+                if now.saturating_sub(since) <= limit.max(STUCK_GRACE_US) {
                     return Ok(0);
                 }
             }
