@@ -103,6 +103,15 @@ export class Playground {
   unblock(client: number): boolean;
   /** Background work: active expiry, blocked clients' timeouts. Call a few times a second. */
   tick(): void;
+  /** With true, a script past busy-reply-threshold is suspended every few milliseconds
+   * (other clients get BUSY, SCRIPT KILL runs) instead of being ended there; the host then
+   * calls runScriptSlice() until it returns false, and the script's client gets its reply
+   * through drain(). */
+  sliceScripts(on: boolean): void;
+  /** Whether a script waits for runScriptSlice(). */
+  scriptSuspended(): boolean;
+  /** Runs the suspended script for one more slice; whether it is still suspended. */
+  runScriptSlice(): boolean;
 
   /** A client that speaks RESP as bytes (for client libraries); its id. */
   openConnection(): number;

@@ -465,11 +465,36 @@ impl Playground {
         arr.into()
     }
 
-    /// `pg.isBlocked(client)` → whether the client waits in a blocking command (BLPOP ...);
-    /// its reply comes through `drain(client)`.
+    /// `pg.isBlocked(client)` → whether the client waits in a blocking command (BLPOP ...),
+    /// or for a script suspended between slices; its reply comes through `drain(client)`.
     #[wasm_bindgen(js_name = isBlocked)]
     pub fn is_blocked(&self, client: u32) -> bool {
-        self.inner.engine.is_blocked(u64::from(client))
+        let id = u64::from(client);
+        self.inner.engine.is_blocked(id) || self.inner.engine.script_slice_client() == Some(id)
+    }
+
+    /// `pg.sliceScripts(on)`: with `true`, a script that runs past `busy-reply-threshold` is
+    /// suspended every few milliseconds instead of holding the caller until it ends (then it
+    /// ends there with an error): `execute` returns, other clients get BUSY (SCRIPT KILL,
+    /// FUNCTION KILL and SHUTDOWN NOSAVE run), and the host calls `runScriptSlice()` until it
+    /// returns false; the script's client gets its reply through `drain(client)`. The
+    /// page's worker turns it on, so a second tab can kill a runaway script.
+    #[wasm_bindgen(js_name = sliceScripts)]
+    pub fn slice_scripts(&mut self, on: bool) {
+        self.inner.engine.scripts.sliced = on;
+    }
+
+    /// `pg.scriptSuspended()` → whether a script waits for `runScriptSlice()`.
+    #[wasm_bindgen(js_name = scriptSuspended)]
+    pub fn script_suspended(&self) -> bool {
+        self.inner.engine.script_slice_client().is_some()
+    }
+
+    /// `pg.runScriptSlice()` → whether the script is still suspended after running for one
+    /// more slice (see `sliceScripts`).
+    #[wasm_bindgen(js_name = runScriptSlice)]
+    pub fn run_script_slice(&mut self) -> bool {
+        self.inner.engine.run_script_slice(now())
     }
 
     /// `pg.unblock(client)` → whether it was blocked: ends its wait as its timeout would (the

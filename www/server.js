@@ -153,6 +153,9 @@ class Instance {
   async start(Playground, { fresh = false, store = null, primary = null } = {}) {
     const ns = this.host.namespace;
     this.pg = new Playground({ databases: 16, port: this.port, restartsOnCrash: true });
+    // A script past busy-reply-threshold is suspended every few milliseconds, so that this
+    // worker hears the other tabs (BUSY, SCRIPT KILL) while it runs: see runSlices().
+    this.pg.sliceScripts(true);
     this.store = store ?? (ns !== null ? serverStore(ns, this.port) : new MemoryStore());
     if (fresh) await this.store.clear().catch(() => {});
     // A replica's snapshot is loaded as a replica's: it continues its primary's stream from
@@ -406,10 +409,38 @@ class Instance {
     }
   }
 
+  /** A script suspended between slices runs on in a task of its own, so that what other tabs
+   * sent meanwhile is served between two slices, as redis-server serves other clients while
+   * a script runs past busy-reply-threshold. Its client's reply goes out with afterWork(). */
+  runSlices() {
+    if (this.slicePending || !this.pg?.scriptSuspended()) return;
+    this.slicePending = true;
+    setTimeout(async () => {
+      this.slicePending = false;
+      const pg = this.pg;
+      if (!pg) return;
+      try {
+        const before = pg.dirty();
+        const suspended = pg.runScriptSlice();
+        if (pg.dirty() !== before) this.changed(null, null);
+        // The durability rule: the script's reply goes out once what it wrote is stored.
+        if (!suspended && pg.dirty() > 0 && !this.persistence.blocked) {
+          await this.persistence.save().catch(() => {});
+        }
+      } catch (e) {
+        console.warn("redis-playground script:", e);
+        this.notice(`The engine stopped after an internal error (${e?.message ?? e}). Close and reopen the page; the last saved data is kept.`, "error", true);
+        return;
+      }
+      this.afterWork();
+    }, 0);
+  }
+
   /** After every request and tick: background saves, messages for clients, status, autosave. */
   afterWork() {
     const pg = this.pg;
     if (!pg) return;
+    this.runSlices();
     if (pg.takeSaveRequest() != null) this.storeInBackground();
     for (const [client, conn] of this.owner) {
       if (!pg.isConnected(client)) {

@@ -257,6 +257,9 @@ export class Persistence {
   save({ explicit = false } = {}) {
     const run = async () => {
       if (this.blocked && !explicit) return;
+      // A script suspended between slices has written only part of what it will: its
+      // writes are stored once it has ended (the server saves then).
+      if (this.pg.scriptSuspended?.()) return;
       const changes = this.pg.dirty();
       const bytes = this.pg.snapshot();
       try {

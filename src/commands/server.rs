@@ -655,6 +655,13 @@ fn shutdown(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Err(error::NO_SHUTDOWN);
     }
     // While a script runs past busy-reply-threshold only SHUTDOWN NOSAVE may stop the server.
+    // A host that runs scripts in slices has no process to stop (the page): the script is
+    // ended instead, written or not, as the server's end would end it.
+    if nosave && ctx.eng.scripts.sliced {
+        if let Some(run) = ctx.eng.scripts.running.as_mut().filter(|r| r.timed_out) {
+            run.kill = true;
+        }
+    }
     if let Some(eval) = ctx.eng.scripts.busy().filter(|_| !nosave) {
         return Err(if eval {
             error::BUSY_EVAL

@@ -152,6 +152,11 @@ impl Engine {
     pub(super) fn run_pending(&mut self, client: ClientId, now: i64) {
         while !self.blocked.contains_key(&client)
             && self.clients.get(&client).is_some_and(|c| !c.paused)
+            && self
+                .scripts
+                .slice
+                .as_ref()
+                .is_none_or(|s| s.client != client)
         {
             let Some(argv) = self
                 .clients

@@ -25,6 +25,9 @@ pub(crate) enum Via {
     /// A Lua script runs it (`redis.call`): blocking commands answer at once, and MONITOR
     /// shows it as coming from the `lua` client.
     Script,
+    /// An EVAL or FCALL whose script was suspended between slices (the page) runs on: its
+    /// script is resumed instead of the handler running again.
+    Slice,
 }
 
 /// What one call produced.
@@ -35,6 +38,8 @@ pub(crate) struct Called {
     pub block: Option<Block>,
     /// The client's database after the command (SELECT changes it).
     pub db: usize,
+    /// Its script was suspended between slices: nothing is counted or replied yet.
+    pub suspended: bool,
     /// Where in the client's outbox the reply belongs (see [`Ctx::reply_point`]).
     pub reply_at: Option<usize>,
 }
@@ -93,7 +98,12 @@ impl Engine {
             }
         }
         self.sync_event_tracking();
-        let blocked = self.blocked.contains_key(&client);
+        let blocked = self.blocked.contains_key(&client)
+            || self
+                .scripts
+                .slice
+                .as_ref()
+                .is_some_and(|s| s.client == client);
         let c = self.clients.get_mut(&client)?;
         if blocked || c.paused {
             // Like Redis, a blocked or paused client's further commands wait until it runs again.
@@ -142,6 +152,11 @@ impl Engine {
                     c.last_cmd = cmd.full_name;
                 }
                 let called = self.call(client, cmd, argv, db, now_ms, Via::Client);
+                if called.suspended {
+                    // Its reply comes with the slice its script ends in.
+                    self.current = prev;
+                    return None;
+                }
                 let offset = self.repl.offset;
                 if let Some(c) = self.clients.get_mut(&client) {
                     c.woff = offset;
@@ -167,6 +182,46 @@ impl Engine {
             }
         }
         self.deliver_reply(client, argv, reply, reply_at, after_checks)
+    }
+
+    /// Runs the script suspended between slices (see `scripting::Scripts::sliced`) for one
+    /// more slice. When it ends, its client gets the reply in its outbox, as a blocked
+    /// client does, and the commands it sent meanwhile run. Returns whether a script is
+    /// still suspended.
+    pub fn run_script_slice(&mut self, now_ms: i64) -> bool {
+        let Some(s) = self.scripts.slice.take() else {
+            return false;
+        };
+        self.begin_timing();
+        let prev = self.current.replace(s.client);
+        let called = self.call(s.client, s.cmd, &s.argv, s.db, now_ms, Via::Slice);
+        if called.suspended {
+            self.current = prev;
+            return true;
+        }
+        let offset = self.repl.offset;
+        if let Some(c) = self.clients.get_mut(&s.client) {
+            c.woff = offset;
+        }
+        self.tracking_own(s.client);
+        self.after_command(now_ms);
+        self.current = prev;
+        if let Some(reply) =
+            self.deliver_reply(s.client, &s.argv, called.reply, called.reply_at, None)
+        {
+            if let Some(c) = self.clients.get_mut(&s.client) {
+                c.outbox.push(reply);
+                self.mail.insert(s.client);
+            }
+        }
+        self.run_pending(s.client, now_ms);
+        self.scripts.slice.is_some()
+    }
+
+    /// Whether a script is suspended between slices, waiting for
+    /// [`Engine::run_script_slice`]; and for which client.
+    pub fn script_slice_client(&self) -> Option<ClientId> {
+        self.scripts.slice.as_ref().map(|s| s.client)
     }
 
     /// Resolves a command line and applies the checks Redis makes before running it: the
@@ -373,8 +428,31 @@ impl Engine {
         let dirty_before = ctx.eng.dirty;
         ctx.eng.propagation.depth += 1;
         let started = ctx.eng.call_started_us();
-        let reply = (cmd.spec.handler)(&mut ctx, argv).unwrap_or_else(error_reply);
+        let reply = if via == Via::Slice {
+            crate::scripting::resume(&mut ctx)
+        } else {
+            (cmd.spec.handler)(&mut ctx, argv)
+        }
+        .unwrap_or_else(error_reply);
         ctx.eng.propagation.depth -= 1;
+        if std::mem::take(&mut ctx.eng.scripts.yielded) {
+            // The script goes on later (`run_script_slice`): what it wrote is propagated,
+            // and the command counted, once it has ended.
+            let db = ctx.db;
+            self.scripts.slice = Some(crate::scripting::SliceCall {
+                client,
+                cmd,
+                argv: argv.to_vec(),
+                db,
+            });
+            return Called {
+                reply,
+                block: None,
+                db,
+                reply_at: None,
+                suspended: true,
+            };
+        }
         let propagate_as = ctx.propagate_as.take();
         let propagate_self = !ctx.no_propagate
             // A save lowers the counter: only an increase is a change (as Redis's call()).
@@ -385,6 +463,7 @@ impl Engine {
             block: ctx.block.take(),
             db: ctx.db,
             reply_at: ctx.reply_at,
+            suspended: false,
         };
         if self.propagation.recording() {
             self.propagate_new_expiries();
@@ -399,7 +478,7 @@ impl Engine {
                 };
                 self.also_propagate_to(called.db, argv, targets);
             }
-            if self.propagation.depth == 0 {
+            if self.propagation.depth == 0 && self.scripts.slice.is_none() {
                 // Commands that may expire any key (SCAN, RANDOMKEY) are never a transaction.
                 let arbitrary = matches!(cmd.full_name, "scan" | "randomkey");
                 self.flush_propagation(!arbitrary);

@@ -132,6 +132,11 @@ impl Engine {
         self.memory.startup = counter.map_or(ESTIMATED_STARTUP, |f| f());
     }
 
+    /// The host's count of allocated bytes, when it installed one.
+    pub fn memory_counter(&self) -> Option<MemoryCounter> {
+        self.memory.counter
+    }
+
     /// Bytes the server uses (INFO used_memory): the host's count when it gave one, else the
     /// engine's estimate (see the module's documentation).
     ///

@@ -332,6 +332,11 @@ impl Engine {
     /// Background work the host runs a few times a second: active expiry, and ending the
     /// waits of blocked clients whose timeout passed.
     pub fn tick(&mut self, now_ms: i64) {
+        if self.scripts.slice.is_some() {
+            // As redis-server's timers, which wait while a script runs: the script's writes
+            // so far are neither propagated nor joined by expiries until it ends.
+            return;
+        }
         self.check_pause(now_ms);
         if let Some(m) = self.migrate.as_mut() {
             m.close_idle(now_ms);

@@ -71,6 +71,30 @@ pub struct Scripts {
     /// How the host serves other clients while a script runs past `busy-reply-threshold`;
     /// without one, such a script is ended there (see [`BusyHandler`]).
     pub busy_handler: Option<BusyHandler>,
+    /// The host runs scripts in slices (the page, whose worker must go back to its event
+    /// loop to hear from other tabs): a script past `busy-reply-threshold` is suspended every
+    /// few milliseconds, other clients are served (BUSY but for SCRIPT KILL and the like),
+    /// and the host calls [`crate::Engine::run_script_slice`] to go on.
+    pub sliced: bool,
+    /// Set by a script that was just suspended; `Engine::call` takes it.
+    pub yielded: bool,
+    /// The command of the script suspended between slices, run on by
+    /// [`crate::Engine::run_script_slice`].
+    pub slice: Option<SliceCall>,
+}
+
+/// The EVAL or FCALL whose script is suspended between slices: its client waits for the
+/// reply, and its later commands wait behind it.
+#[derive(Clone, Debug)]
+pub struct SliceCall {
+    /// The client that sent it.
+    pub client: crate::engine::ClientId,
+    /// The command (EVAL, FCALL ... as resolved).
+    pub cmd: &'static crate::commands::Command,
+    /// Its arguments.
+    pub argv: Vec<Vec<u8>>,
+    /// The client's database when it ran.
+    pub db: usize,
 }
 
 /// Serves the other clients while a script runs past `busy-reply-threshold`, as Redis's
@@ -306,6 +330,39 @@ pub fn run(ctx: &mut Ctx, sha: &str, argv: &[Vec<u8>], numkeys: usize, ro: bool)
         ctx.eng.scripts.vm = Some(vm);
     }
     outcome
+}
+
+/// Runs the script suspended between slices for another slice (see [`Scripts::sliced`]).
+pub fn resume(ctx: &mut Ctx) -> CmdResult {
+    let eval = ctx.eng.scripts.running.as_ref().is_some_and(|r| r.eval);
+    let taken = if eval {
+        ctx.eng.scripts.vm.take()
+    } else {
+        ctx.eng.scripts.fvm.take()
+    };
+    let outcome = match taken {
+        Some(mut vm) if vm.is_suspended() => {
+            let outcome = vm.resume_script(ctx);
+            if !vm.broken {
+                let slot = if eval {
+                    &mut ctx.eng.scripts.vm
+                } else {
+                    &mut ctx.eng.scripts.fvm
+                };
+                slot.get_or_insert(vm);
+            }
+            return outcome;
+        }
+        other => other,
+    };
+    // Nothing to resume (the state was replaced meanwhile): the script is gone.
+    if eval {
+        ctx.eng.scripts.vm = outcome;
+    } else {
+        ctx.eng.scripts.fvm = outcome;
+    }
+    ctx.eng.scripts.running = None;
+    Err(crate::error::LUA_UNAVAILABLE)
 }
 
 /// How long a script may run: `busy-reply-threshold`, or a minute when that is 0.

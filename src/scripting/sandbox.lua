@@ -116,23 +116,36 @@ setmetatable_(env, {
 })
 rawset_(real, "_G", env)
 
+-- The frame `level` of the stack an error was raised on, counted as `handler` below counts
+-- (2 is the function that raised it): the live stack under xpcall, or the frames a dead
+-- script coroutine `co` kept (its frame 0 raised the error).
+local function frame(co, level)
+  local i
+  if co then
+    i = getinfo(co, level - 2, "nSl")
+  else
+    i = getinfo(level + 2, "nSl")
+  end
+  return i
+end
+
 -- As Redis's __redis__err__handler: the error becomes a table with the place it was raised
 -- (the frames of this sandbox stand in for Redis's C functions and are skipped).
-local function handler(err)
+local function describe(co, err)
   -- C Lua runs no handler for its own allocation failure: Redis reports the bare message.
   if err == NO_MEMORY and heap_exhausted() then return err end
   local level = 2
-  local i = getinfo(level, "nSl")
+  local i = frame(co, level)
   if i and i.what == "C" then
     level = level + 1
-    i = getinfo(level, "nSl")
+    i = frame(co, level)
   end
   while i and i.source == SELF do
     level = level + 1
-    i = getinfo(level, "nSl")
+    i = frame(co, level)
     if i and i.what == "C" then
       level = level + 1
-      i = getinfo(level, "nSl")
+      i = frame(co, level)
     end
   end
   if type_(err) ~= "table" then
@@ -143,6 +156,18 @@ local function handler(err)
     err["line"] = i.currentline
   end
   return err
+end
+
+local function handler(err)
+  local e = describe(nil, err)
+  return e
+end
+
+-- The same for a script run as a coroutine (so that it can be suspended between slices):
+-- called once the error has ended it, on the frames it kept.
+local function thread_handler(co, err)
+  local e = describe(co, err)
+  return e
 end
 
 local function run(f, ...)
@@ -156,4 +181,4 @@ local function control(on)
   loading = on
 end
 
-return env, real, run, control
+return env, real, run, control, thread_handler

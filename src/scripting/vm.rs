@@ -6,7 +6,8 @@
 use std::cell::RefCell;
 
 use rilua::vm::closure::{Closure, RustClosure};
-use rilua::vm::state::{LuaState, MASK_COUNT};
+use rilua::vm::gc::arena::GcRef;
+use rilua::vm::state::{LuaState, LuaThread, ThreadStatus, MASK_COUNT};
 use rilua::{
     Function, Lua, LuaApi, LuaApiMut, LuaError, LuaResult, RuntimeError, StdLib, Table, Val,
 };
@@ -16,13 +17,16 @@ use crate::engine::{ClientId, Ctx, Engine};
 use crate::error::CmdResult;
 use crate::protocol::Reply;
 
-/// The largest single allocation a library function of the engine's makes for a script
-/// (`string.rep`). Redis's Lua has no limit of its own: the process's memory bounds it, and a
-/// script past it fails with Lua's `not enough memory` while the data stays. The engine must
-/// survive such a script, in the page too (a wasm32 memory cannot grow past 4 GB, and a tab
-/// holds much less). The interpreter's own count of its heap drifts upwards with garbage, so
-/// it cannot bound the whole heap; growth by many small allocations is bounded by time instead
-/// (`busy-reply-threshold`, SCRIPT KILL).
+/// The bound on what a running script may allocate. Redis's Lua has no limit of its own: the
+/// process's memory bounds it, and a script past it fails with Lua's `not enough memory`
+/// while the data stays. The engine must survive such a script, in the page too (a wasm32
+/// memory cannot grow past 4 GB, and a tab holds much less). The count hook (every
+/// [`HOOK_PERIOD`] instructions) measures what the host's allocator holds beyond what it held
+/// when the script started (the interpreter's own count where the host has no counter:
+/// unit tests); past the bound it collects the garbage, measures again, and if the script
+/// still holds too much the allocation fails as Lua's does, inside the script (a `pcall`
+/// sees it), and a script it ends answers Redis's error for it. Library functions that make
+/// one big string (`string.rep`, `table.concat`) refuse before allocating it.
 pub const LUA_HEAP_LIMIT: usize = if cfg!(target_arch = "wasm32") {
     256 << 20
 } else {
@@ -32,12 +36,22 @@ pub const LUA_HEAP_LIMIT: usize = if cfg!(target_arch = "wasm32") {
 /// Lua's own error for an allocation past [`LUA_HEAP_LIMIT`].
 pub const LUA_NO_MEMORY: &str = "not enough memory";
 
-/// Instructions between two checks of the time budget (Redis's count hook period).
-const HOOK_PERIOD: i32 = 100_000;
+/// Instructions between two checks of the time budget and the heap: few enough that a loop
+/// making a large string at each turn stays near [`LUA_HEAP_LIMIT`].
+const HOOK_PERIOD: i32 = 1_000;
+
+/// How long a script past `busy-reply-threshold` runs before it is suspended, where the host
+/// runs it in slices (the page: see [`super::Scripts::sliced`]).
+const SLICE_US: u64 = 20_000;
+
+/// How long at least a script due to be suspended may go on where it cannot stop (inside a
+/// `pcall`, say) before it is ended as where no host can serve others meanwhile (the
+/// threshold when that is longer).
+const STUCK_GRACE_US: u64 = 1_000_000;
 
 /// Checks of the budget a script may pass without a clock to measure it (about 2·10⁹
 /// instructions), so a runaway script ends even where the host gave no clock.
-const MAX_CHECKS_WITHOUT_CLOCK: u64 = 20_000;
+const MAX_CHECKS_WITHOUT_CLOCK: u64 = 2_000_000;
 
 /// What the native functions need while a script runs.
 struct Run {
@@ -61,6 +75,19 @@ struct Run {
     killed: bool,
     /// Where SCRIPT KILL stopped the script (source, line), for its error.
     killed_at: Option<(String, String)>,
+    /// The coroutine the script runs in (EVAL and FCALL; not a library while it loads).
+    thread: Option<GcRef<LuaThread>>,
+    /// The host resumes a suspended script later: past the threshold the script is
+    /// suspended every [`SLICE_US`] instead of holding the host.
+    may_yield: bool,
+    /// When the script was last resumed (or started).
+    slice_from_us: u64,
+    /// The hook asked the script to stop at its next instruction, to be resumed later.
+    yielding: bool,
+    /// The host's allocation count when the script started, if the host counts.
+    heap_from: Option<u64>,
+    /// Since when the hook has found the script, due to be suspended, where it cannot stop.
+    stuck_since: Option<u64>,
 }
 
 thread_local! {
@@ -105,15 +132,37 @@ pub struct LuaVm {
     runner: Function,
     /// The sandbox's switch to what a library sees while it loads.
     control: Function,
+    /// The sandbox's error handler for a script whose coroutine an error ended.
+    thread_handler: Function,
+    /// Lua's own `coroutine.create` and `coroutine.resume`: a script runs as a coroutine so
+    /// that the page can suspend it between slices.
+    create: Function,
+    resume: Function,
+    /// The script suspended between two slices, when one is.
+    suspended: Option<Suspended>,
     /// The lrand48 state of `math.random`.
     rand: u64,
     /// Set when an error escaped the runner: the state must be made anew.
     pub broken: bool,
 }
 
+/// A script suspended between two slices: what its native functions need (set again when it
+/// is resumed) and how its outcome is reported.
+struct Suspended {
+    run: Run,
+    thread: GcRef<LuaThread>,
+    label: String,
+    limit_ms: u64,
+}
+
 /// Registry keys.
 const RUNNER_KEY: &[u8] = b"__redis__runner";
 const CONTROL_KEY: &[u8] = b"__redis__control";
+const THREAD_HANDLER_KEY: &[u8] = b"__redis__thread_handler";
+const CREATE_KEY: &[u8] = b"__redis__create";
+const RESUME_KEY: &[u8] = b"__redis__resume";
+/// The running script's coroutine, kept from the collector while it is suspended.
+const THREAD_KEY: &[u8] = b"__redis__thread";
 
 impl LuaVm {
     /// Builds the state: libraries, the `redis` table, the sandbox. A state for functions
@@ -193,8 +242,20 @@ impl LuaVm {
             }
             lua.set_global(name, t)?;
         }
+        let coroutine: Table = lua.global("coroutine")?;
+        let lib_fn = |lua: &mut Lua, name: &str| -> LuaResult<Val> {
+            let k = lua.create_string(name.as_bytes());
+            lua.table_raw_get(&coroutine, k)
+        };
+        let create = lib_fn(&mut lua, "create")?;
+        let resume = lib_fn(&mut lua, "resume")?;
+        lua.table_set_function(&coroutine, "yield", script_yield)?;
+        lua.table_set_function(&coroutine, "running", script_running)?;
+        lua.table_set_function(&coroutine, "create", script_create)?;
         let string: Table = lua.global("string")?;
         lua.table_set_function(&string, "rep", string_rep)?;
+        let table: Table = lua.global("table")?;
+        lua.table_set_function(&table, "concat", table_concat)?;
         lua.register_function("loadstring", text_loadstring)?;
         lua.register_function("__heap_exhausted", heap_exhausted)?;
 
@@ -208,20 +269,32 @@ impl LuaVm {
             Some(Val::Table(real)),
             Some(Val::Function(runner)),
             Some(Val::Function(control)),
+            Some(Val::Function(thread_handler)),
+            Val::Function(create),
+            Val::Function(resume),
         ) = (
             out.first().copied(),
             out.get(1).copied(),
             out.get(2).copied(),
             out.get(3).copied(),
+            out.get(4).copied(),
+            create,
+            resume,
         )
         else {
             return Err(rilua::runtime_error("the sandbox did not set up"));
         };
         let registry = Table::from_gc_ref(lua.state().registry);
-        let k = lua.create_string(RUNNER_KEY);
-        lua.table_raw_set(&registry, k, Val::Function(runner))?;
-        let k = lua.create_string(CONTROL_KEY);
-        lua.table_raw_set(&registry, k, Val::Function(control))?;
+        for (key, f) in [
+            (RUNNER_KEY, runner),
+            (CONTROL_KEY, control),
+            (THREAD_HANDLER_KEY, thread_handler),
+            (CREATE_KEY, create),
+            (RESUME_KEY, resume),
+        ] {
+            let k = lua.create_string(key);
+            lua.table_raw_set(&registry, k, Val::Function(f))?;
+        }
         // From now on every chunk compiled sees the locked globals.
         lua.state_mut().global = env;
         let runner = Function::from_gc_ref(runner);
@@ -230,6 +303,10 @@ impl LuaVm {
             real: Table::from_gc_ref(real),
             runner,
             control: Function::from_gc_ref(control),
+            thread_handler: Function::from_gc_ref(thread_handler),
+            create: Function::from_gc_ref(create),
+            resume: Function::from_gc_ref(resume),
+            suspended: None,
             rand: LRAND48_INIT,
             broken: false,
         })
@@ -281,6 +358,12 @@ impl LuaVm {
                 killed: false,
                 killed_at: None,
                 repl: crate::engine::propagate::TO_ALL,
+                thread: None,
+                may_yield: false,
+                slice_from_us: 0,
+                yielding: false,
+                heap_from: None,
+                stuck_since: None,
             })
         });
         let control = self.control;
@@ -448,6 +531,27 @@ impl LuaVm {
             timed_out: false,
             kill: false,
         });
+        let may_yield = ctx.eng.scripts.sliced && ctx.can_block() && !ctx.from_script;
+        let started_us = clock.map_or(0, |c| c());
+        let Ok(Val::Thread(thread)) = self
+            .lua
+            .call_function(&self.create, &[f])
+            .map(|out| out.first().copied().unwrap_or(Val::Nil))
+        else {
+            ctx.eng.scripts.running = None;
+            return Err(crate::error::LUA_UNAVAILABLE);
+        };
+        let registry = Table::from_gc_ref(self.lua.state().registry);
+        let k = self.lua.create_string(THREAD_KEY);
+        let _ = self.lua.table_raw_set(&registry, k, Val::Thread(thread));
+        barrier(self.lua.state_mut(), &registry);
+        // The hook is the script's coroutine's own (the state's stays off).
+        self.set_hook(true);
+        let hook = self.lua.state().hook.clone();
+        self.set_hook(false);
+        if let Some(t) = self.lua.state_mut().gc.threads.get_mut(thread) {
+            t.hook = hook;
+        }
         RUN.with(|r| {
             *r.borrow_mut() = Some(Run {
                 eng: &mut *ctx.eng as *mut Engine,
@@ -456,42 +560,161 @@ impl LuaVm {
                 now: ctx.now,
                 resp: 2,
                 read_only,
-                started_us: clock.map_or(0, |c| c()),
+                started_us,
                 clock,
                 limit_us: limit_ms.saturating_mul(1000),
                 checks: 0,
                 killed: false,
                 killed_at: None,
                 repl: crate::engine::propagate::TO_ALL,
+                thread: Some(thread),
+                may_yield,
+                slice_from_us: started_us,
+                yielding: false,
+                heap_from: ctx.eng.memory_counter().map(|f| f()),
+                stuck_since: None,
             })
         });
         RAND.with(|r| r.set(self.rand));
         REFUSED_ALLOC.with(|r| r.set(false));
-        self.set_hook(true);
-        let runner = self.runner;
-        let out = self.lua.call_function(&runner, &call_args);
-        self.set_hook(false);
+        let mut resume_args = vec![Val::Thread(thread)];
+        resume_args.extend_from_slice(&call_args[1..]);
+        self.step(ctx, thread, &resume_args, sha, limit_ms)
+    }
+
+    /// Whether a script is suspended in this state, waiting for [`LuaVm::resume_script`].
+    pub fn is_suspended(&self) -> bool {
+        self.suspended.is_some()
+    }
+
+    /// Runs the suspended script for another slice, for the same client as when it started.
+    /// Its reply, once it ends, is the one [`LuaVm::run`] would have given.
+    pub fn resume_script(&mut self, ctx: &mut Ctx) -> CmdResult {
+        let Some(Suspended {
+            mut run,
+            thread,
+            label,
+            limit_ms,
+        }) = self.suspended.take()
+        else {
+            ctx.eng.scripts.running = None;
+            return Err(crate::error::LUA_UNAVAILABLE);
+        };
+        run.eng = &mut *ctx.eng as *mut Engine;
+        run.slice_from_us = run.clock.map_or(0, |c| c());
+        run.yielding = false;
+        run.stuck_since = None;
+        RUN.with(|r| *r.borrow_mut() = Some(run));
+        RAND.with(|r| r.set(self.rand));
+        // The values of the frame it stopped in go back in as the resume's arguments: the
+        // interpreter writes those over the frame's first slots and ends the stack after
+        // them, so the whole frame stays below the top (which the collector marks up to)
+        // instead of the top falling to the frame's base.
+        let mut args = vec![Val::Thread(thread)];
+        if let Some(t) = self.lua.state_mut().gc.threads.get_mut(thread) {
+            t.hook.yield_on_hook = false;
+            let top = t
+                .call_stack
+                .get(t.ci)
+                .map_or(t.base, |c| c.top)
+                .min(t.stack.len());
+            if let Some(frame) = t.stack.get(t.base..top) {
+                args.extend_from_slice(frame);
+            }
+        }
+        self.step(ctx, thread, &args, &label, limit_ms)
+    }
+
+    /// Resumes the script's coroutine until it ends or the hook suspends it (then it is kept
+    /// for [`LuaVm::resume_script`] and the reply is Nil, to be ignored: see
+    /// [`super::Scripts::yielded`]).
+    fn step(
+        &mut self,
+        ctx: &mut Ctx,
+        thread: GcRef<LuaThread>,
+        resume_args: &[Val],
+        sha: &str,
+        limit_ms: u64,
+    ) -> CmdResult {
+        let resume = self.resume;
+        let out = self.lua.call_function(&resume, resume_args);
+        let status = self
+            .lua
+            .state()
+            .gc
+            .threads
+            .get(thread)
+            .map_or(ThreadStatus::Dead, |t| t.status);
+        let yielding = RUN.with(|r| r.borrow().as_ref().is_some_and(|r| r.yielding));
+        if yielding && status == ThreadStatus::Suspended && out.is_ok() {
+            if let Some(run) = RUN.with(|r| r.borrow_mut().take()) {
+                self.rand = RAND.with(|r| r.get());
+                self.suspended = Some(Suspended {
+                    run,
+                    thread,
+                    label: sha.to_string(),
+                    limit_ms,
+                });
+                ctx.eng.scripts.yielded = true;
+                return Ok(Reply::Nil);
+            }
+        }
         self.rand = RAND.with(|r| r.get());
+        let registry = Table::from_gc_ref(self.lua.state().registry);
+        let k = self.lua.create_string(THREAD_KEY);
+        let _ = self.lua.table_raw_set(&registry, k, Val::Nil);
         let run = RUN.with(|r| r.borrow_mut().take());
         let running = ctx.eng.scripts.running.take();
         let resp = run.as_ref().map_or(2, |r| r.resp);
+        if running.as_ref().is_some_and(|r| r.kill) {
+            let place = run.as_ref().and_then(|r| r.killed_at.clone());
+            return Ok(super::script_error(
+                &format!("ERR {}", crate::error::LUA_KILLED_BY_USER),
+                sha,
+                place,
+            ));
+        }
+        if run.as_ref().is_some_and(|r| r.killed) {
+            return Ok(Reply::Error(crate::error::script_killed(limit_ms, sha).0));
+        }
         let out = match out {
-            Ok(out) => out,
-            Err(e) => {
-                // The runner's xpcall catches script errors; what escapes it (the budget's
-                // hook, a failure of the VM) leaves the state unusable: it is dropped.
+            // The coroutine ended: `true` and what the script returned, or `false` and its
+            // error, which the sandbox's handler places as Redis's handler does.
+            Ok(out) if status == ThreadStatus::Dead => match out.first() {
+                Some(Val::Bool(true)) => out,
+                _ => {
+                    let err = out.get(1).copied().unwrap_or(Val::Nil);
+                    let state = self.lua.state();
+                    if state.gc.total_alloc() > LUA_HEAP_LIMIT
+                        && convert::to_bytes(state, err).as_deref()
+                            == Some(LUA_NO_MEMORY.as_bytes())
+                    {
+                        // The interpreter's own allocation failure: no handler runs for it.
+                        REFUSED_ALLOC.with(|r| r.set(true));
+                    }
+                    let handler = self.thread_handler;
+                    let handled = self
+                        .lua
+                        .call_function(&handler, &[Val::Thread(thread), err])
+                        .ok()
+                        .and_then(|v| v.first().copied())
+                        .unwrap_or(err);
+                    vec![Val::Bool(false), handled]
+                }
+            },
+            // A yield the hook did not ask for: `coroutine.yield` refuses the script's own
+            // coroutine, so only a failure of the VM gets here.
+            Ok(_) => {
                 self.broken = true;
-                if running.as_ref().is_some_and(|r| r.kill) {
-                    let place = run.as_ref().and_then(|r| r.killed_at.clone());
-                    return Ok(super::script_error(
-                        &format!("ERR {}", crate::error::LUA_KILLED_BY_USER),
-                        sha,
-                        place,
-                    ));
-                }
-                if run.as_ref().is_some_and(|r| r.killed) {
-                    return Ok(Reply::Error(crate::error::script_killed(limit_ms, sha).0));
-                }
+                return Ok(super::script_error(
+                    "ERR attempt to yield across metamethod/C-call boundary",
+                    sha,
+                    None,
+                ));
+            }
+            Err(e) => {
+                // What escapes the coroutine is a failure of the VM: the state is dropped.
+                self.broken = true;
                 if matches!(e, LuaError::Memory) {
                     return Ok(Reply::Error(
                         crate::error::script_failed(sha, LUA_NO_MEMORY).0,
@@ -1224,7 +1447,76 @@ fn heap_exhausted(state: &mut LuaState) -> LuaResult<u32> {
     Ok(1)
 }
 
-/// `string.rep(s, n)`: a string longer than [`LUA_HEAP_LIMIT`] fails as an allocation past
+/// Whether the heap has room for `bytes` more within [`LUA_HEAP_LIMIT`], by the interpreter's
+/// count (after collecting the garbage, when that count says no).
+fn has_room(state: &mut LuaState, bytes: usize) -> bool {
+    if bytes > LUA_HEAP_LIMIT {
+        return false;
+    }
+    let fits = |state: &LuaState| state.gc.total_alloc().saturating_add(bytes) <= LUA_HEAP_LIMIT;
+    fits(state) || (state.full_gc().is_ok() && fits(state))
+}
+
+/// What the running script holds now: the host's allocations beyond those when it started,
+/// or the interpreter's count.
+fn heap_in_use(state: &LuaState, counter: Option<(fn() -> u64, u64)>) -> usize {
+    match counter {
+        Some((f, from)) => usize::try_from(f().saturating_sub(from)).unwrap_or(usize::MAX),
+        None => state.gc.total_alloc(),
+    }
+}
+
+/// The heap check of the count hook: past [`LUA_HEAP_LIMIT`] the garbage is collected, and
+/// if the script still holds too much, Lua's allocation failure is raised.
+fn check_heap(state: &mut LuaState, counter: Option<(fn() -> u64, u64)>) -> LuaResult<()> {
+    if heap_in_use(state, counter) <= LUA_HEAP_LIMIT {
+        return Ok(());
+    }
+    let _ = state.full_gc();
+    if heap_in_use(state, counter) <= LUA_HEAP_LIMIT {
+        return Ok(());
+    }
+    Err(no_room())
+}
+
+/// `table.concat(t [, sep [, i [, j]]])`: Lua's, after making sure the string it would make
+/// fits in the heap (a separator repeated over a long table could ask for far more than the
+/// heap holds). The length is counted over the values from `i` that are strings or numbers:
+/// the library itself then raises the errors for bad arguments.
+fn table_concat(state: &mut LuaState) -> LuaResult<u32> {
+    if let Val::Table(t) = arg(state, 0) {
+        let t = Table::from_gc_ref(t);
+        let sep = match arg(state, 1) {
+            v @ (Val::Str(_) | Val::Num(_)) => convert::to_bytes(state, v).map_or(0, |b| b.len()),
+            _ => 0,
+        };
+        let from = match arg(state, 2) {
+            Val::Num(n) => n as i64,
+            _ => 1,
+        };
+        let to = match arg(state, 3) {
+            Val::Num(n) => n as i64,
+            _ => t.raw_len(state),
+        };
+        let mut total = 0usize;
+        let mut i = from;
+        while i <= to {
+            let len = match t.raw_get(state, Val::Num(i as f64)) {
+                Ok(Val::Str(r)) => state.gc.string_arena.get(r).map_or(0, |s| s.data().len()),
+                Ok(Val::Num(_)) => 24,
+                _ => break,
+            };
+            total = total.saturating_add(len).saturating_add(sep);
+            if !has_room(state, total) {
+                return Err(no_room());
+            }
+            i += 1;
+        }
+    }
+    rilua::stdlib::table::tab_concat(state)
+}
+
+/// `string.rep(s, n)`: a string longer than the heap has room for fails as an allocation past
 /// the process's memory does in Redis, before anything is allocated.
 fn string_rep(state: &mut LuaState) -> LuaResult<u32> {
     let s = arg(state, 0);
@@ -1253,7 +1545,7 @@ fn string_rep(state: &mut LuaState) -> LuaResult<u32> {
     };
     let count = if count.is_nan() { 0 } else { count as i32 };
     let count = usize::try_from(count).unwrap_or(0);
-    if bytes.len().saturating_mul(count) > LUA_HEAP_LIMIT {
+    if !has_room(state, bytes.len().saturating_mul(count)) {
         return Err(no_room());
     }
     push_bytes(state, &bytes.repeat(count));
@@ -1356,40 +1648,103 @@ fn parser_chunkid(name: &[u8]) -> String {
 /// The count hook, every [`HOOK_PERIOD`] instructions. Past the budget
 /// (`busy-reply-threshold`) a host that can serve other clients meanwhile (a
 /// [`super::BusyHandler`]) is called, and the script goes on until SCRIPT KILL or FUNCTION
-/// KILL stops it; without one the script is ended there. Once it has been stopped the hook
-/// fires at every instruction, so a `pcall` in the script cannot keep it alive.
+/// KILL stops it; a host that runs scripts in slices (the page) gets the script suspended
+/// every [`SLICE_US`], at the first instruction where its coroutine can stop (not inside a
+/// `pcall` or a metamethod: if none comes for another threshold, or [`STUCK_GRACE_US`], the
+/// script is ended as where neither is possible). Once it has been stopped the hook fires at every instruction,
+/// so a `pcall` in the script cannot keep it alive.
 fn count_hook(state: &mut LuaState) -> LuaResult<u32> {
-    let (over, eng) = RUN.with(|r| {
+    let heap = RUN.with(|r| {
+        let r = r.borrow();
+        let run = r.as_ref()?;
+        if run.eng.is_null() || run.killed {
+            return None;
+        }
+        // SAFETY: as in `command`; only read.
+        let eng: &Engine = unsafe { &*run.eng };
+        Some((eng.memory_counter()?, run.heap_from?))
+    });
+    if heap.is_some() || RUN.with(|r| r.borrow().as_ref().is_some_and(|r| !r.killed)) {
+        check_heap(state, heap)?;
+    }
+    let (over, eng, now, may_yield, thread, slice_from, limit) = RUN.with(|r| {
         let mut r = r.borrow_mut();
         let Some(run) = r.as_mut() else {
-            return (false, std::ptr::null_mut());
+            return (false, std::ptr::null_mut(), 0, false, None, 0, 0);
         };
         if run.killed {
-            return (true, std::ptr::null_mut());
+            return (true, std::ptr::null_mut(), 0, false, None, 0, 0);
         }
         run.checks += 1;
+        let now = run.clock.map_or(0, |c| c());
         let over = match run.clock {
-            Some(c) => c().saturating_sub(run.started_us) > run.limit_us,
+            Some(_) => now.saturating_sub(run.started_us) > run.limit_us,
             None => run.checks > MAX_CHECKS_WITHOUT_CLOCK,
         };
-        (over, run.eng)
+        (
+            over,
+            run.eng,
+            now,
+            run.may_yield && run.clock.is_some(),
+            run.thread,
+            run.slice_from_us,
+            run.limit_us,
+        )
     });
     if !over {
         return Ok(0);
     }
     let mut by_user = false;
     if !eng.is_null() {
-        // SAFETY: as in `command`: the engine's handler is suspended in `LuaVm::run` until
-        // the script returns; the host's handler reaches it only through this reference.
+        // SAFETY: as in `command`: the engine's handler is suspended in `LuaVm::run` (or
+        // `resume_script`) until the coroutine yields or returns; the host's handler reaches
+        // it only through this reference.
         let eng: &mut Engine = unsafe { &mut *eng };
-        if let Some(handler) = eng.scripts.busy_handler {
-            if let Some(run) = eng.scripts.running.as_mut() {
-                run.timed_out = true;
-            }
-            handler(eng);
-            by_user = eng.scripts.running.as_ref().is_some_and(|r| r.kill);
-            if !by_user {
-                return Ok(0);
+        if let Some(run) = eng.scripts.running.as_mut() {
+            run.timed_out = true;
+            by_user = run.kill;
+        }
+        if !by_user {
+            if let Some(handler) = eng.scripts.busy_handler {
+                handler(eng);
+                by_user = eng.scripts.running.as_ref().is_some_and(|r| r.kill);
+                if !by_user {
+                    return Ok(0);
+                }
+            } else if may_yield {
+                // Inside the hook the call to it is the one C call: any other is a pcall, a
+                // metamethod or a library function running Lua, which a yield cannot cross.
+                let yieldable = state.current_thread.is_some()
+                    && state.current_thread == thread
+                    && state.n_ccalls == 1;
+                if yieldable {
+                    RUN.with(|r| {
+                        if let Some(run) = r.borrow_mut().as_mut() {
+                            run.stuck_since = None;
+                        }
+                    });
+                    if now.saturating_sub(slice_from) >= SLICE_US {
+                        state.hook.yield_on_hook = true;
+                        state.hook.hook_count = 1;
+                        RUN.with(|r| {
+                            if let Some(run) = r.borrow_mut().as_mut() {
+                                run.yielding = true;
+                            }
+                        });
+                    }
+                    return Ok(0);
+                }
+                // Look again soon, at another point of the loop (a global read runs the
+                // sandbox's __index, a Lua function called as a metamethod).
+                state.hook.hook_count = 1 + (now % 97) as i32;
+                let since = RUN.with(|r| {
+                    r.borrow_mut()
+                        .as_mut()
+                        .map_or(now, |run| *run.stuck_since.get_or_insert(now))
+                });
+                if now.saturating_sub(since) <= limit.max(STUCK_GRACE_US) {
+                    return Ok(0);
+                }
             }
         }
     }
@@ -1405,6 +1760,42 @@ fn count_hook(state: &mut LuaState) -> LuaResult<u32> {
     state.hook.base_hook_count = 1;
     state.hook.hook_count = 1;
     Err(raise_text(state, crate::error::LUA_KILLED_BY_USER))
+}
+
+/// `coroutine.yield(...)`: as Lua's, except in the script's own coroutine, which stands for
+/// the main thread Redis runs scripts in and so cannot yield.
+fn script_yield(state: &mut LuaState) -> LuaResult<u32> {
+    let own = RUN.with(|r| r.borrow().as_ref().and_then(|r| r.thread));
+    if own.is_some() && state.current_thread == own {
+        return Err(rilua::runtime_error(
+            "attempt to yield across metamethod/C-call boundary",
+        ));
+    }
+    rilua::stdlib::coroutine::co_yield(state)
+}
+
+/// `coroutine.running()`: nil in the script's own coroutine, as in Redis's main thread.
+fn script_running(state: &mut LuaState) -> LuaResult<u32> {
+    let own = RUN.with(|r| r.borrow().as_ref().and_then(|r| r.thread));
+    match state.current_thread {
+        Some(t) if Some(t) != own => state.push(Val::Thread(t)),
+        _ => state.push(Val::Nil),
+    }
+    Ok(1)
+}
+
+/// `coroutine.create(f)`: the new coroutine gets the creator's hook, as a thread made with
+/// `lua_newthread` does in C Lua, so the time budget reaches a loop inside it.
+fn script_create(state: &mut LuaState) -> LuaResult<u32> {
+    let n = rilua::stdlib::coroutine::co_create(state)?;
+    if let Some(Val::Thread(t)) = state.top.checked_sub(1).map(|i| state.stack_get(i)) {
+        let mut hook = state.hook.clone();
+        hook.yield_on_hook = false;
+        if let Some(th) = state.gc.threads.get_mut(t) {
+            th.hook = hook;
+        }
+    }
+    Ok(n)
 }
 
 /// The source and line of the user's code running now (the innermost frame of the script

@@ -5,7 +5,12 @@
 // SharedWorker, tabs-fallback.test.mjs without it (leader election).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { fileURLToPath } from "node:url";
 import { startServer, startBrowser, openPage, run, screen } from "./harness.mjs";
+
+const SHOTS = fileURLToPath(new URL("../../target/e2e-shots/", import.meta.url));
 
 /** Waits until `check()` (async) returns something truthy, and returns it. */
 export async function until(check, what, timeoutMs = 15000) {
@@ -135,6 +140,78 @@ export function crossTabTests({ mode, initScript }) {
     assert.equal(await screen(a.page).locator(".rp-running").isVisible(), false);
     assert.match(await output(a.page), /200 BITCOUNT big(\(integer\) 4\n){200}$/);
     assert.equal(await run(a.page, "DEL big"), "(integer) 1\n");
+  });
+
+  test("a runaway script in one page is killed from the other; a script's heap is bounded", async () => {
+    const BUSY = "(error) BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\n";
+    const BUSY_FN = "(error) BUSY Redis is busy running a script. You can only call FUNCTION KILL or SHUTDOWN NOSAVE.\n";
+    const killed = (name, where, line = 1) =>
+      `(error) ERR Script killed by user with SCRIPT KILL... script: ${name}, on @${where}:${line}.\n`;
+    const last = (page) => page.evaluate(() => {
+      const replies = document.querySelectorAll(".rp-screen:not([hidden]) .rp-out .rp-reply");
+      return replies.length ? replies[replies.length - 1].textContent : null;
+    });
+    const waitReply = (page, text) => page.waitForFunction((t) => {
+      const replies = document.querySelectorAll(".rp-screen:not([hidden]) .rp-out .rp-reply");
+      return replies.length > 0 && replies[replies.length - 1].textContent === t;
+    }, text, { timeout: 20000 });
+    assert.equal(await run(b.page, "CONFIG SET busy-reply-threshold 200"), "OK\n");
+    assert.equal(await run(a.page, "EVAL \"return redis.call('get', KEYS[1])\" 1 shared"), "\"from page a\"\n");
+
+    // A script that never ends: page a waits for it, page b is told BUSY, SCRIPT KILL ends it.
+    const spin = "while true do end";
+    assert.equal(await run(a.page, `EVAL "${spin}" 0`), null);
+    await screen(a.page).locator(".rp-wait").waitFor({ state: "visible" });
+    assert.equal(await run(b.page, "GET shared"), BUSY);
+    assert.equal(await run(b.page, "FUNCTION KILL"), BUSY);
+    // Page a's own terminal still answers while its script runs: another client there.
+    await a.page.locator(".rp-new").click();
+    assert.equal(await run(a.page, "PING"), BUSY);
+    await mkdir(SHOTS, { recursive: true });
+    await b.page.screenshot({ path: `${SHOTS}script-busy-${mode}.png` });
+    assert.equal(await run(b.page, "SCRIPT KILL"), "OK\n");
+    await a.page.locator(".rp-tab[role=tab]").nth(1).locator(".rp-tab-close").click();
+    const sha = createHash("sha1").update(spin).digest("hex");
+    await waitReply(a.page, killed(sha, "user_script"));
+    await screen(a.page).locator(".rp-line").waitFor({ state: "visible" });
+    await a.page.screenshot({ path: `${SHOTS}script-killed-${mode}.png` });
+    assert.equal(await run(b.page, "GET shared"), "\"from page a\"\n");
+    assert.equal(await run(b.page, "SCRIPT KILL"), "(error) NOTBUSY No scripts in execution right now.\n");
+
+    // A function likewise, with FUNCTION KILL.
+    assert.equal(await run(b.page, "FUNCTION LOAD REPLACE \"#!lua name=spinlib\\nredis.register_function('spin', function() while true do end end)\""), "\"spinlib\"\n");
+    assert.equal(await run(a.page, "FCALL spin 0"), null);
+    assert.equal(await run(b.page, "GET shared"), BUSY_FN);
+    assert.equal(await run(b.page, "SCRIPT KILL"), BUSY_FN);
+    assert.equal(await run(b.page, "FUNCTION KILL"), "OK\n");
+    // As redis-server 7.0.15 answers: the function is on the library's second line.
+    await waitReply(a.page, killed("spin", "user_function", 2));
+
+    // A script that wrote cannot be killed; SHUTDOWN NOSAVE ends it (the page has no
+    // process to stop).
+    assert.equal(await run(a.page, "EVAL \"redis.call('incr', 'runs') while true do end\" 0"), null);
+    assert.equal(await run(b.page, "SCRIPT KILL"),
+      "(error) UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.\n");
+    assert.equal(await run(b.page, "GET runs"), BUSY);
+    await run(b.page, "SHUTDOWN NOSAVE");
+    await screen(a.page).locator(".rp-line").waitFor({ state: "visible", timeout: 20000 });
+    assert.match(await last(a.page), /^\(error\) ERR Script killed by user with SCRIPT KILL\.\.\. script: [0-9a-f]{40}, on @user_script:1\.\n$/);
+    assert.equal(await run(b.page, "GET runs"), "\"1\"\n");
+    assert.equal(await run(b.page, "DEL runs"), "(integer) 1\n");
+    assert.equal(await run(b.page, "FUNCTION DELETE spinlib"), "OK\n");
+
+    // A script that allocates without end fails as Redis's does when Lua runs out of memory
+    // (the page's bound is 256 MB), and the server goes on with its data.
+    const hog = "local t = {} while true do t[#t + 1] = string.rep('x', 1e6) .. #t end";
+    const noMemory = (script) => `(error) ERR Error running script ${createHash("sha1").update(script).digest("hex")}, not enough memory\n`;
+    const hogReply = await run(a.page, `EVAL "${hog}" 0`);
+    if (hogReply === null) await waitReply(a.page, noMemory(hog));
+    else assert.equal(hogReply, noMemory(hog));
+    const rep = "return #string.rep('x', 2^31)";
+    assert.equal(await run(a.page, `EVAL "${rep}" 0`), noMemory(rep));
+    assert.equal(await run(b.page, "GET shared"), "\"from page a\"\n");
+    assert.equal(await run(a.page, "EVAL \"return #table.concat({string.rep('y', 1e6), 'z'})\" 0"), "(integer) 1000001\n");
+    assert.equal(await run(b.page, "CONFIG SET busy-reply-threshold 5000"), "OK\n");
   });
 
   /** Clicks the servers menu's item holding `text`. */
