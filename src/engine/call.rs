@@ -133,8 +133,11 @@ impl Engine {
                 return None;
             }
             Ok(cmd) if in_multi && !TX_CONTROL.contains(&cmd.full_name) => {
-                if let Some(queue) = self.clients.get_mut(&client).and_then(|c| c.multi.as_mut()) {
-                    queue.push((cmd, argv.to_vec()));
+                if let Some(c) = self.clients.get_mut(&client) {
+                    if let Some(queue) = c.multi.as_mut() {
+                        queue.push((cmd, argv.to_vec()));
+                        c.mem.multi_bytes += argv.iter().map(Vec::len).sum::<usize>();
+                    }
                 }
                 Reply::status("QUEUED")
             }
@@ -162,6 +165,8 @@ impl Engine {
         self.tracking_own(client);
         self.after_command(now_ms);
         self.current = prev;
+        // What the command changed of the client (subscriptions, WATCH, MULTI) counts now.
+        self.refresh_client_mem(client);
         self.deliver_reply(client, argv, reply, reply_at, after_checks)
     }
 

@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 
+pub use super::client_mem::ClientMem;
 use super::tracking::Tracking;
 use super::Engine;
 use crate::commands::Command;
@@ -80,6 +81,8 @@ pub struct Client {
     pub link: LinkRole,
     /// The replication offset after its last command: what WAIT waits for.
     pub woff: i64,
+    /// Its buffers and memory (CLIENT LIST qbuf, omem, tot-mem; client eviction).
+    pub mem: ClientMem,
 }
 
 /// A client's part in replication (CLIENT LIST flags `S` and `M`, types `replica`, `master`).
@@ -149,8 +152,10 @@ impl Engine {
                 pending: VecDeque::new(),
                 link: LinkRole::None,
                 woff: 0,
+                mem: ClientMem::default(),
             },
         );
+        self.refresh_client_mem(id);
         id
     }
 
@@ -167,7 +172,9 @@ impl Engine {
         let master_db = self
             .is_master_client(id)
             .then(|| self.clients.get(&id).map_or(0, |c| c.db));
-        self.clients.remove(&id);
+        if let Some(c) = self.clients.remove(&id) {
+            self.forget_client_mem(&c);
+        }
         if let Some(db) = master_db {
             // CLIENT KILL TYPE master: the link goes down and is made again.
             self.master_client_closed(db);

@@ -30,6 +30,7 @@
 pub mod acl;
 mod blocking;
 mod call;
+pub mod client_mem;
 mod clients;
 mod ctx;
 pub mod evict;
@@ -56,6 +57,7 @@ use hashbrown::{HashMap, HashSet};
 
 pub use blocking::{Block, Blocked};
 pub use call::{error_reply, resolve, Rejected};
+pub use client_mem::Evicted;
 pub use clients::{Client, ClientId, LinkRole, ReplyMode};
 pub use ctx::Ctx;
 pub use pause::Pause;
@@ -91,6 +93,8 @@ pub struct Stats {
     pub errorstats: BTreeMap<String, u64>,
     /// used_memory_peak: the highest used_memory INFO has measured since the last reset.
     pub peak_memory: u64,
+    /// evicted_clients: clients disconnected by `maxmemory-clients`.
+    pub evicted_clients: u64,
     /// Set by a script whose error reply was already counted when the command in it failed:
     /// the call that returns it does not count it again.
     pub uncounted_error: bool,
@@ -108,6 +112,7 @@ impl Default for Stats {
             cmdstats: vec![CmdStat::default(); commands::commands().len()],
             errorstats: BTreeMap::new(),
             peak_memory: 0,
+            evicted_clients: 0,
             uncounted_error: false,
         }
     }
@@ -240,6 +245,8 @@ pub struct Engine {
     pub acl: acl::Acl,
     /// Used memory and maxmemory eviction.
     pub memory: evict::Memory,
+    /// Clients' memory and client eviction (see `client_mem.rs`).
+    pub client_mem: client_mem::ClientMemory,
     /// What executed commands propagate (the AOF and replicas read it).
     pub propagation: propagate::Propagation,
     /// Active expiry runs in [`Engine::tick`] (DEBUG SET-ACTIVE-EXPIRE 0 turns it off).
@@ -297,6 +304,7 @@ impl Engine {
             scripts: crate::scripting::Scripts::default(),
             acl: acl::Acl::default(),
             memory: evict::Memory::new(opts.seed),
+            client_mem: client_mem::ClientMemory::default(),
             propagation: propagate::Propagation::default(),
             active_expire_enabled: true,
             quicklist_packed_threshold: 1 << 30,

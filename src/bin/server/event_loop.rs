@@ -28,7 +28,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
 use super::aof::{Aof, AofPath};
-use redis_playground::protocol::resp::parse_request_into;
+use redis_playground::protocol::resp::{parse_request_into, pending_request_memory};
 use redis_playground::{ClientId, Engine};
 use signal_hook_mio::v1_0::Signals;
 
@@ -156,6 +156,8 @@ struct Limits {
     pubsub: ObufLimit,
     /// The smallest output limit in force (0: none): less output needs no check.
     least_obuf: u64,
+    /// `maxmemory-clients` in bytes (0: no client eviction).
+    clients_mem: u64,
 }
 
 impl Limits {
@@ -180,6 +182,7 @@ impl Limits {
             normal,
             pubsub,
             least_obuf,
+            clients_mem: engine.client_eviction_limit(),
         }
     }
 }
@@ -384,6 +387,7 @@ impl Server {
                 }
                 self.deliver();
                 self.check_closed_clients();
+                self.evict_clients();
                 let hz = self.engine.config.hz.clamp(1, 500) as u64;
                 next_tick = Instant::now() + Duration::from_micros(1_000_000 / hz);
                 self.check_soft_limits();
@@ -576,7 +580,10 @@ impl Server {
                 conn.input.len()
             ));
             self.close(slot);
+            return;
         }
+        self.report_buffers(slot);
+        self.evict_clients();
     }
 
     /// Runs the complete requests in the input a connection kept.
@@ -701,6 +708,8 @@ impl Server {
         }
         self.queue_flush(slot);
         self.check_output_limit(slot);
+        self.report_buffers(slot);
+        self.evict_clients();
     }
 
     /// SIGTERM or SIGINT: shuts down as redis-server does on them, saving a snapshot first
@@ -849,6 +858,7 @@ impl Server {
         for slot in touched {
             self.queue_flush(slot);
             self.check_output_limit(slot);
+            self.report_buffers(slot);
         }
     }
 
@@ -1170,6 +1180,46 @@ impl Server {
         if was_full && conn.pending() <= OUTPUT_PAUSE && !self.stalled.contains(&slot) {
             self.stalled.push(slot);
         }
+        self.report_buffers(slot);
+    }
+
+    /// Tells the engine the sizes of a connection's buffers (CLIENT LIST, client eviction).
+    fn report_buffers(&mut self, slot: usize) {
+        let Some(conn) = self.conns.get(slot).and_then(Option::as_ref) else {
+            return;
+        };
+        let (qbuf, qbuf_mem) = if conn.input.is_empty() {
+            (0, 0)
+        } else {
+            pending_request_memory(&conn.input)
+        };
+        let (pending, held) = (conn.pending(), conn.output.capacity());
+        self.engine
+            .set_client_buffers(conn.id, qbuf, qbuf_mem, pending, held);
+    }
+
+    /// Disconnects clients, largest first, while the clients' memory is at or over
+    /// `maxmemory-clients` (Redis's evictClients).
+    fn evict_clients(&mut self) {
+        let limit = self.limits.clients_mem;
+        if limit == 0 || self.engine.client_mem.total < limit {
+            return;
+        }
+        let evicted = self.engine.evict_clients(limit, (self.now_ms)());
+        if evicted.is_empty() {
+            return;
+        }
+        for (id, line) in evicted {
+            super::log::notice(&format!("Evicting client: {line}"));
+            if let Some(&slot) = self.by_client.get(&id) {
+                self.close(slot);
+            }
+        }
+        if self.engine.client_mem.total >= limit {
+            super::log::warning("Over client maxmemory after evicting all evictable clients");
+        }
+        // Closing clients may serve others or tell them something.
+        self.deliver();
     }
 
     /// Ends a connection and its client.
