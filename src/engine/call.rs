@@ -281,7 +281,14 @@ impl Engine {
     /// Whether `enable-debug-command` lets this client run DEBUG: `yes`, or `local` for a
     /// client connected from the loopback address.
     fn debug_allowed(&self, client: ClientId) -> bool {
-        match self.config.get_named("enable-debug-command") {
+        self.protected_action_allowed("enable-debug-command", client)
+    }
+
+    /// Whether a protected action (`setting`: enable-debug-command, enable-module-command,
+    /// enable-protected-configs) is allowed to this client: `yes`, or `local` for a client
+    /// connected from the loopback address (Redis's allowProtectedAction).
+    pub(crate) fn protected_action_allowed(&self, setting: &str, client: ClientId) -> bool {
+        match self.config.get_named(setting) {
             "yes" => true,
             "local" => self.clients.get(&client).is_some_and(|c| {
                 c.addr.starts_with("127.")

@@ -178,6 +178,12 @@ impl Default for EngineOptions {
     }
 }
 
+/// Applies one parameter CONFIG SET changed, in the host: `(name, old, new)` with the
+/// configuration before and after the command. `Ok(Some(v))` stores `v` as the value CONFIG
+/// GET shows (the directory made absolute); `Err(why)` fails the command with Redis's reason,
+/// and the engine applies the old configuration again for what it had applied.
+pub type ConfigHook = fn(&str, &Config, &Config) -> Result<Option<String>, String>;
+
 /// Limit on databases, so a caller-supplied count cannot allocate without bound.
 pub const MAX_DATABASES: usize = 1024;
 
@@ -262,6 +268,10 @@ pub struct Engine {
     /// The host's way of stopping the whole server for some microseconds (DEBUG SLEEP);
     /// without one the engine waits on the host's clock, or not at all without a clock.
     pub sleeper: Option<fn(u64)>,
+    /// The host's part of CONFIG SET for what lives outside the engine (listening sockets for
+    /// `port` and `bind`, the working directory for `dir`, the snapshot's name): see
+    /// [`ConfigHook`]. Without one those parameters are only stored.
+    pub config_hook: Option<ConfigHook>,
     /// The host's connections to other servers, for MIGRATE (none: no server is reachable).
     pub migrate: Option<Box<dyn migrate::MigrateHost>>,
 }
@@ -312,6 +322,7 @@ impl Engine {
             repl: replication::Replication::new(opts.now_ms as u64 ^ opts.seed),
             script_disable_deny: false,
             sleeper: None,
+            config_hook: None,
             migrate: None,
         }
     }

@@ -212,7 +212,8 @@ fn parse_obuf_limits(text: &str) -> (ObufLimit, ObufLimit) {
 struct Server {
     poll: Poll,
     listeners: Vec<TcpListener>,
-    /// Connections by slot; a connection's token is its slot plus the number of listeners.
+    /// Connections by slot; a connection's token is its slot (listeners have tokens of their
+    /// own, see [`listener_token`], so CONFIG SET bind can change how many there are).
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
     by_client: HashMap<ClientId, usize>,
@@ -259,6 +260,59 @@ const MASTER: Token = Token(usize::MAX - 1);
 /// The event token of the signals.
 const SIGNALS: Token = Token(usize::MAX);
 
+/// Listeners' tokens: a range of their own below the primary's and the signals'.
+const LISTENERS: usize = usize::MAX - 2 - MAX_LISTENERS;
+
+/// Redis listens on 16 addresses at most.
+const MAX_LISTENERS: usize = 16;
+
+fn listener_token(i: usize) -> Token {
+    Token(LISTENERS + i)
+}
+
+fn listener_index(token: usize) -> Option<usize> {
+    (LISTENERS..LISTENERS + MAX_LISTENERS)
+        .contains(&token)
+        .then(|| token - LISTENERS)
+}
+
+/// CONFIG SET port or bind: the listeners close and the server listens as `binds` and
+/// `port` say (nowhere for port 0), as redis-server's changeListenPort and changeBindAddr
+/// do. When an address cannot be bound (one marked optional may be missing) nothing listens
+/// and the error is returned: the caller applies the old values again.
+pub fn rebind(binds: &[(String, bool)], port: u16) -> Result<(), String> {
+    let server = SERVER.with(|p| p.get());
+    if server.is_null() {
+        return Err("not serving".into());
+    }
+    // SAFETY: `server` is the Server whose `serve` loop is suspended in the CONFIG SET that
+    // calls this (from the engine's hook, in this thread); only its poll and listeners are
+    // reached, never the engine the command borrows.
+    let (poll, listeners) = unsafe {
+        (
+            &*std::ptr::addr_of!((*server).poll),
+            &mut *std::ptr::addr_of_mut!((*server).listeners),
+        )
+    };
+    for mut l in listeners.drain(..) {
+        let _ = poll.registry().deregister(&mut l);
+    }
+    if port == 0 {
+        return Ok(());
+    }
+    let bound = super::listen::bind_all(binds, port)?;
+    for (i, l) in bound.into_iter().take(MAX_LISTENERS).enumerate() {
+        let _ = l.set_nonblocking(true);
+        set_backlog(&l);
+        let mut l = TcpListener::from_std(l);
+        poll.registry()
+            .register(&mut l, listener_token(i), Interest::READABLE)
+            .map_err(|e| e.to_string())?;
+        listeners.push(l);
+    }
+    Ok(())
+}
+
 /// Serves the listeners until SHUTDOWN (which exits the process) or a fatal poll error.
 pub fn run(
     listeners: Vec<std::net::TcpListener>,
@@ -275,7 +329,7 @@ pub fn run(
         set_backlog(&l);
         let mut l = TcpListener::from_std(l);
         poll.registry()
-            .register(&mut l, Token(i), Interest::READABLE)
+            .register(&mut l, listener_token(i), Interest::READABLE)
             .map_err(|e| format!("listener: {e}"))?;
         mio_listeners.push(l);
     }
@@ -362,11 +416,11 @@ impl Server {
                     self.master_io();
                     continue;
                 }
-                if token < self.listeners.len() {
-                    self.accept(token);
+                if let Some(i) = listener_index(token) {
+                    self.accept(i);
                     continue;
                 }
-                let slot = token - self.listeners.len();
+                let slot = token;
                 if event.is_writable() {
                     self.queue_flush(slot);
                 }
@@ -478,7 +532,7 @@ impl Server {
             self.conns.push(None);
             self.conns.len() - 1
         });
-        let token = Token(slot + self.listeners.len());
+        let token = Token(slot);
         // A connection accepted while a script ran is registered already (another token).
         let registry = self.poll.registry();
         let done = registry
@@ -1341,9 +1395,11 @@ fn busy_turn(engine: &mut Engine) {
         }
         for event in events.iter() {
             let token = event.token().0;
-            if token < listeners.len() {
+            if let Some(i) = listener_index(token) {
                 left.accept = true;
-                busy.accept(&listeners[token], poll, &mut left.conns);
+                if let Some(listener) = listeners.get(i) {
+                    busy.accept(listener, poll, &mut left.conns);
+                }
                 continue;
             }
             if token >= BUSY_TOKENS {
@@ -1352,7 +1408,7 @@ fn busy_turn(engine: &mut Engine) {
                 }
                 continue;
             }
-            let slot = token - listeners.len();
+            let slot = token;
             if !left.slots.contains(&slot) {
                 left.slots.push(slot);
             }
