@@ -55,8 +55,8 @@ DENIED_TAGS_NORMAL = ["needs:repl", "repl"]
 
 # The units normal mode runs when none are named (its ratchet's units): those that need no
 # replication and run in seconds, so `make test` stays short. The others run with
-# REDIS_UNITS (geo, hyperloglog, list-3, set, stream, multi, maxmemory, tracking, pubsub,
-# client-eviction ...), each taking a minute or more or hanging somewhere.
+# REDIS_UNITS (geo, hyperloglog, list-3, set, stream, multi, maxmemory, tracking, pubsub
+# ...), each taking a minute or more or hanging somewhere.
 NORMAL_UNITS = {
     "integration/aof",
     "integration/convert-ziplist-hash-on-load",
@@ -69,6 +69,7 @@ NORMAL_UNITS = {
     "unit/auth",
     "unit/bitfield",
     "unit/bitops",
+    "unit/client-eviction",
     "unit/dump",
     "unit/expire",
     "unit/functions",

@@ -30,7 +30,7 @@ pub enum Kind {
     Str,
     /// Fixed at start-up.
     Immutable,
-    /// Only settable with enable-protected-configs, which is off.
+    /// Settable only where `enable-protected-configs` allows it.
     Protected,
     /// `save`: pairs of seconds and changes.
     Save,
@@ -875,7 +875,13 @@ impl Config {
         let text = String::from_utf8_lossy(raw).into_owned();
         let canonical = match param.kind {
             Kind::Immutable => return Err("can't set immutable config".into()),
-            Kind::Protected => return Err("can't set protected config".into()),
+            // CONFIG SET checked that protected parameters may change (see the command).
+            Kind::Protected => {
+                if param.name == "dbfilename" && (text.contains('/') || text.contains('\\')) {
+                    return Err("dbfilename can't be a path, just a filename".into());
+                }
+                text
+            }
             Kind::Bool => match text.to_ascii_lowercase().as_str() {
                 "yes" => "yes".to_string(),
                 "no" => "no".to_string(),
@@ -914,6 +920,9 @@ impl Config {
                         ))
                     }
                 }
+            }
+            Kind::Str if param.name == "bind" && text.split(' ').count() > 16 => {
+                return Err("Too many bind addresses specified.".into())
             }
             Kind::Str => text,
             Kind::Save => parse_save(raw).ok_or("Invalid save parameters")?,

@@ -3,6 +3,7 @@
 use super::args;
 use super::server::{container, help_reply};
 use super::spec::*;
+use crate::engine::client_mem::{client_memory, request_size, QUERY_BUF, REPLY_BUF};
 use crate::engine::tracking::Tracking;
 use crate::engine::{Client, ClientId, Ctx, LinkRole, ReplyMode};
 use crate::error::{self, CmdError, CmdResult};
@@ -659,7 +660,8 @@ fn client_info(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 }
 
 /// One CLIENT LIST line with every field Redis 7.0 prints, newline-terminated. Buffers are
-/// reported as an idle connection's; there is no socket descriptor (`fd=-1`). The flags are
+/// those the host reported (see `engine/client_mem.rs`; none in the page); there is no socket
+/// descriptor (`fd=-1`). The flags are
 /// those the engine tracks, in Redis's order: `O` monitor, `P` subscribed, `x` in MULTI, `b`
 /// blocked or paused, `t` tracking, `R` tracking redirect broken, `B` broadcast tracking, `d` a
 /// WATCHed key changed, `c` closing after this reply, `e` no-evict; `N` for none. `running` is
@@ -673,13 +675,13 @@ pub(crate) fn client_line(
     running: Option<&[Vec<u8>]>,
 ) -> String {
     let argv_mem: usize = running.map_or(0, |a| a.iter().map(Vec::len).sum());
-    let qbuf: usize = running.map_or(0, |a| {
-        let header = |n: usize| n.to_string().len() + 3;
-        header(a.len())
-            + a.iter()
-                .map(|x| header(x.len()) + x.len() + 2)
-                .sum::<usize>()
-    });
+    let qbuf: usize = running.map_or(c.mem.qbuf, request_size);
+    let qbuf_free = QUERY_BUF.saturating_sub(qbuf);
+    // The first 16 KB of output are Redis's reply buffer (`obl`), the rest its reply list
+    // (`oll` blocks of 16 KB, `omem` bytes).
+    let obl = c.mem.obuf.min(16 * 1024);
+    let omem = c.mem.obuf - obl;
+    let oll = omem.div_ceil(16 * 1024);
     let name = c
         .name
         .as_deref()
@@ -712,14 +714,14 @@ pub(crate) fn client_line(
     let (multi, multi_mem) = match &c.multi {
         Some(queue) => (
             i64::try_from(queue.len()).unwrap_or(i64::MAX),
-            queue.iter().flat_map(|(_, argv)| argv).map(Vec::len).sum(),
+            c.mem.multi_bytes,
         ),
         None => (-1, 0),
     };
     format!(
         "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} \
-         multi={} qbuf={} qbuf-free=0 argv-mem={} multi-mem={} rbs=1024 rbp=0 obl=0 oll=0 omem=0 \
-         tot-mem={} events=r cmd={} user={} redir={} resp={}\n",
+         multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl={} oll={} \
+         omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}\n",
         c.id,
         c.addr,
         c.laddr,
@@ -733,9 +735,14 @@ pub(crate) fn client_line(
         c.ssubs.len(),
         multi,
         qbuf,
+        qbuf_free,
         argv_mem,
         multi_mem,
-        20 * 1024 + argv_mem + multi_mem,
+        REPLY_BUF,
+        obl,
+        oll,
+        omem,
+        client_memory(c, running),
         c.last_cmd,
         String::from_utf8_lossy(&c.user),
         tracking.map_or(-1, |t| t.redirect.map_or(0, |r| i64::try_from(r).unwrap_or(i64::MAX))),

@@ -279,7 +279,13 @@ fn debug(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
                 .map_err(|why| error::debug_rewrite_failed(&why))?;
             ok
         }
-        ("client-eviction", 2) => Err(error::DEBUG_NO_CLIENT_EVICTION),
+        ("client-eviction", 2) => {
+            if ctx.eng.client_eviction_limit() == 0 {
+                return Err(error::DEBUG_NO_CLIENT_EVICTION);
+            }
+            let text = ctx.eng.client_eviction_buckets();
+            Ok(Reply::Verbatim("txt", text.into_bytes()))
+        }
         ("mallctl" | "mallctl-str", 3..) => Err(error::DEBUG_MALLCTL_UNKNOWN),
         ("replybuffer", 4) => {
             if super::args::is(&argv[2], "peak-reset-time") {

@@ -447,8 +447,8 @@ fn stats(ctx: &mut Ctx, l: &mut Lines) {
         l.kv(f, 0);
     }
     l.kv("evicted_keys", eng.memory.evicted_keys);
+    l.kv("evicted_clients", s.evicted_clients);
     for f in [
-        "evicted_clients",
         "total_eviction_exceeded_time",
         "current_eviction_exceeded_time",
     ] {

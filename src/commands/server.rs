@@ -330,7 +330,13 @@ fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         };
         match p.kind {
             config::Kind::Immutable => return Err(failed(name, "can't set immutable config")),
-            config::Kind::Protected => return Err(failed(name, "can't set protected config")),
+            config::Kind::Protected
+                if !ctx
+                    .eng
+                    .protected_action_allowed("enable-protected-configs", ctx.client) =>
+            {
+                return Err(failed(name, "can't set protected config"))
+            }
             _ => {}
         }
         // A parameter and its alias are distinct names here, as in Redis.
@@ -344,7 +350,7 @@ fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         params.push((p, name, &pair[1]));
     }
     let mut next: Config = ctx.eng.config.clone();
-    for (p, name, value) in params {
+    for &(p, name, value) in &params {
         next.set(p, value).map_err(|why| failed(name, &why))?;
     }
     if next.maxclients != ctx.eng.config.maxclients {
@@ -361,6 +367,9 @@ fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             }
         }
     }
+    if let Some(hook) = ctx.eng.config_hook {
+        apply_in_host(hook, &ctx.eng.config, &mut next, &params)?;
+    }
     let old_pass = ctx.eng.config.requirepass().to_string();
     // A new maxmemory is enforced right after the command, not only before the next one (as
     // Redis starts its eviction timer).
@@ -376,6 +385,41 @@ fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     // A command later in the same EXEC must already see keys created and expired logged.
     ctx.eng.sync_event_tracking();
     Ok(Reply::ok())
+}
+
+/// The parameters whose change the host applies (see [`crate::engine::ConfigHook`]).
+const HOST_APPLIED: &[&str] = &["port", "bind", "dir", "dbfilename"];
+
+/// Has the host apply, in the order given, the parameters of a CONFIG SET it is in charge of
+/// and that changed. When one fails, what was applied (the failed one included) is applied
+/// again from the old configuration, and the command fails naming it, as Redis rolls back.
+fn apply_in_host(
+    hook: crate::engine::ConfigHook,
+    old: &Config,
+    next: &mut Config,
+    params: &[(&'static config::Param, &Vec<u8>, &Vec<u8>)],
+) -> Result<(), CmdError> {
+    let mut applied: Vec<&str> = Vec::new();
+    for &(p, name, _) in params {
+        if !HOST_APPLIED.contains(&p.name) || old.get(p) == next.get(p) || applied.contains(&p.name)
+        {
+            continue;
+        }
+        applied.push(p.name);
+        match hook(p.name, old, next) {
+            Ok(Some(shown)) => {
+                next.set_at_startup(p.name, &shown);
+            }
+            Ok(None) => {}
+            Err(why) => {
+                for undo in applied.iter().rev() {
+                    let _ = hook(undo, next, old);
+                }
+                return Err(error::config_set_failed(name, &why));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `CONFIG RESETSTAT` → `+OK`: clears the INFO counters.

@@ -55,6 +55,7 @@ fn multi(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
         return Err(error::MULTI_NESTED);
     }
     c.multi = Some(Vec::new());
+    c.mem.multi_bytes = 0;
     c.multi_error = false;
     Ok(Reply::ok())
 }

@@ -141,8 +141,11 @@ impl Engine {
                 return None;
             }
             Ok(cmd) if in_multi && !TX_CONTROL.contains(&cmd.full_name) => {
-                if let Some(queue) = self.clients.get_mut(&client).and_then(|c| c.multi.as_mut()) {
-                    queue.push((cmd, argv.to_vec()));
+                if let Some(c) = self.clients.get_mut(&client) {
+                    if let Some(queue) = c.multi.as_mut() {
+                        queue.push((cmd, argv.to_vec()));
+                        c.mem.multi_bytes += argv.iter().map(Vec::len).sum::<usize>();
+                    }
                 }
                 Reply::status("QUEUED")
             }
@@ -181,6 +184,8 @@ impl Engine {
                 c.cluster_asking = false;
             }
         }
+        // What the command changed of the client (subscriptions, WATCH, MULTI) counts now.
+        self.refresh_client_mem(client);
         self.deliver_reply(client, argv, reply, reply_at, after_checks)
     }
 
@@ -350,7 +355,14 @@ impl Engine {
     /// Whether `enable-debug-command` lets this client run DEBUG: `yes`, or `local` for a
     /// client connected from the loopback address.
     fn debug_allowed(&self, client: ClientId) -> bool {
-        match self.config.get_named("enable-debug-command") {
+        self.protected_action_allowed("enable-debug-command", client)
+    }
+
+    /// Whether a protected action (`setting`: enable-debug-command, enable-module-command,
+    /// enable-protected-configs) is allowed to this client: `yes`, or `local` for a client
+    /// connected from the loopback address (Redis's allowProtectedAction).
+    pub(crate) fn protected_action_allowed(&self, setting: &str, client: ClientId) -> bool {
+        match self.config.get_named(setting) {
             "yes" => true,
             "local" => self.clients.get(&client).is_some_and(|c| {
                 c.addr.starts_with("127.")

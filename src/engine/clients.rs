@@ -2,6 +2,7 @@
 
 use std::collections::VecDeque;
 
+pub use super::client_mem::ClientMem;
 use super::tracking::Tracking;
 use super::Engine;
 use crate::commands::Command;
@@ -87,6 +88,8 @@ pub struct Client {
     /// The hash slot of the keys the running command named (a script's later commands must
     /// stay in it).
     pub cluster_slot: Option<u16>,
+    /// Its buffers and memory (CLIENT LIST qbuf, omem, tot-mem; client eviction).
+    pub mem: ClientMem,
 }
 
 /// A client's part in replication (CLIENT LIST flags `S` and `M`, types `replica`, `master`).
@@ -159,8 +162,10 @@ impl Engine {
                 cluster_asking: false,
                 cluster_readonly: false,
                 cluster_slot: None,
+                mem: ClientMem::default(),
             },
         );
+        self.refresh_client_mem(id);
         id
     }
 
@@ -177,7 +182,9 @@ impl Engine {
         let master_db = self
             .is_master_client(id)
             .then(|| self.clients.get(&id).map_or(0, |c| c.db));
-        self.clients.remove(&id);
+        if let Some(c) = self.clients.remove(&id) {
+            self.forget_client_mem(&c);
+        }
         if let Some(db) = master_db {
             // CLIENT KILL TYPE master: the link goes down and is made again.
             self.master_client_closed(db);

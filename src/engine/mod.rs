@@ -32,6 +32,7 @@
 pub mod acl;
 mod blocking;
 mod call;
+pub mod client_mem;
 mod clients;
 mod cluster;
 mod ctx;
@@ -59,6 +60,7 @@ use hashbrown::{HashMap, HashSet};
 
 pub use blocking::{Block, Blocked};
 pub use call::{error_reply, resolve, Rejected};
+pub use client_mem::Evicted;
 pub use clients::{Client, ClientId, LinkRole, ReplyMode};
 pub use ctx::Ctx;
 pub use pause::Pause;
@@ -96,6 +98,8 @@ pub struct Stats {
     pub errorstats: BTreeMap<String, u64>,
     /// used_memory_peak: the highest used_memory INFO has measured since the last reset.
     pub peak_memory: u64,
+    /// evicted_clients: clients disconnected by `maxmemory-clients`.
+    pub evicted_clients: u64,
     /// Set by a script whose error reply was already counted when the command in it failed:
     /// the call that returns it does not count it again.
     pub uncounted_error: bool,
@@ -114,6 +118,7 @@ impl Default for Stats {
             cmdstats: vec![CmdStat::default(); commands::commands().len()],
             errorstats: BTreeMap::new(),
             peak_memory: 0,
+            evicted_clients: 0,
             uncounted_error: false,
         }
     }
@@ -178,6 +183,12 @@ impl Default for EngineOptions {
         }
     }
 }
+
+/// Applies one parameter CONFIG SET changed, in the host: `(name, old, new)` with the
+/// configuration before and after the command. `Ok(Some(v))` stores `v` as the value CONFIG
+/// GET shows (the directory made absolute); `Err(why)` fails the command with Redis's reason,
+/// and the engine applies the old configuration again for what it had applied.
+pub type ConfigHook = fn(&str, &Config, &Config) -> Result<Option<String>, String>;
 
 /// Limit on databases, so a caller-supplied count cannot allocate without bound.
 pub const MAX_DATABASES: usize = 1024;
@@ -248,6 +259,8 @@ pub struct Engine {
     pub acl: acl::Acl,
     /// Used memory and maxmemory eviction.
     pub memory: evict::Memory,
+    /// Clients' memory and client eviction (see `client_mem.rs`).
+    pub client_mem: client_mem::ClientMemory,
     /// What executed commands propagate (the AOF and replicas read it).
     pub propagation: propagate::Propagation,
     /// Active expiry runs in [`Engine::tick`] (DEBUG SET-ACTIVE-EXPIRE 0 turns it off).
@@ -270,6 +283,10 @@ pub struct Engine {
     /// redis-server raises it): given the wanted number, it returns how many the process can
     /// hold. CONFIG SET maxclients fails when that is fewer. None: no limit to raise.
     pub room_for_clients: Option<fn(u64) -> u64>,
+    /// The host's part of CONFIG SET for what lives outside the engine (listening sockets for
+    /// `port` and `bind`, the working directory for `dir`, the snapshot's name): see
+    /// [`ConfigHook`]. Without one those parameters are only stored.
+    pub config_hook: Option<ConfigHook>,
     /// The host's connections to other servers, for MIGRATE (none: no server is reachable).
     pub migrate: Option<Box<dyn migrate::MigrateHost>>,
     /// The cluster state, on a cluster node (`cluster-enabled yes`).
@@ -315,6 +332,7 @@ impl Engine {
             scripts: crate::scripting::Scripts::default(),
             acl: acl::Acl::default(),
             memory: evict::Memory::new(opts.seed),
+            client_mem: client_mem::ClientMemory::default(),
             propagation: propagate::Propagation::default(),
             active_expire_enabled: true,
             quicklist_packed_threshold: 1 << 30,
@@ -324,6 +342,7 @@ impl Engine {
             sleeper: None,
             slept_us: 0,
             room_for_clients: None,
+            config_hook: None,
             migrate: None,
             cluster: None,
         }

@@ -121,6 +121,54 @@ fn line_end(buf: &[u8], from: usize) -> Option<usize> {
     }
 }
 
+/// A bulk argument at least this long gets a buffer of its own in Redis, allocated whole once
+/// its length is known (PROTO_MBULK_BIG_ARG).
+const BIG_ARG: usize = 32 * 1024;
+
+/// How an incomplete request at the start of `buf` sits in Redis's query buffer: the bytes
+/// CLIENT LIST shows as `qbuf`, and the bytes held. Redis moves complete arguments out of
+/// the buffer as they arrive, and once the header of a big bulk argument is in it allocates
+/// the whole argument and shows only the part received; otherwise both are `buf`'s length.
+/// Looks at the headers of the first 1024 arguments at most.
+pub fn pending_request_memory(buf: &[u8]) -> (usize, usize) {
+    let whole = (buf.len(), buf.len());
+    if buf.first() != Some(&b'*') {
+        return whole;
+    }
+    let Some(end) = line_end(buf, 0) else {
+        return whole;
+    };
+    let Some(count) = crate::util::parse_i64(&buf[1..end]) else {
+        return whole;
+    };
+    let mut pos = end + 2;
+    for _ in 0..count.clamp(0, 1024) {
+        if pos >= buf.len() || buf[pos] != b'$' {
+            return whole;
+        }
+        let Some(end) = line_end(buf, pos) else {
+            return whole;
+        };
+        let Some(len) =
+            crate::util::parse_i64(&buf[pos + 1..end]).and_then(|n| usize::try_from(n).ok())
+        else {
+            return whole;
+        };
+        let start = end + 2;
+        if buf.len() < start.saturating_add(len).saturating_add(2) {
+            if len < BIG_ARG {
+                return whole;
+            }
+            return (
+                buf.len() - start,
+                start.saturating_add(len).saturating_add(2),
+            );
+        }
+        pos = start + len + 2;
+    }
+    whole
+}
+
 /// Most arguments and longest argument a client that must still authenticate may send.
 const UNAUTH_MAX_ARGS: i64 = 10;
 const UNAUTH_MAX_BULK: i64 = 16384;
@@ -294,6 +342,18 @@ mod tests {
 
     fn args(v: &[&str]) -> Vec<Vec<u8>> {
         v.iter().map(|s| s.as_bytes().to_vec()).collect()
+    }
+
+    #[test]
+    fn pending_request_as_redis_buffers_it() {
+        assert_eq!(pending_request_memory(b"*2\r\n$3\r\nfoo"), (11, 11));
+        assert_eq!(pending_request_memory(b"PING"), (4, 4));
+        // A big argument counts whole once its header is in; only its bytes show.
+        let mut big = b"*2\r\n$3\r\nset\r\n$40000\r\n".to_vec();
+        let header = big.len();
+        big.extend_from_slice(&[b'v'; 100]);
+        assert_eq!(pending_request_memory(&big), (100, header + 40002));
+        assert_eq!(pending_request_memory(b"*1\r\n$-5\r\n"), (9, 9));
     }
 
     #[test]

@@ -28,7 +28,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
 use super::aof::{Aof, AofPath};
-use redis_playground::protocol::resp::parse_request_into;
+use redis_playground::protocol::resp::{parse_request_into, pending_request_memory};
 use redis_playground::{ClientId, Engine};
 use signal_hook_mio::v1_0::Signals;
 
@@ -182,6 +182,8 @@ struct Limits {
     pubsub: ObufLimit,
     /// The smallest output limit in force (0: none): less output needs no check.
     least_obuf: u64,
+    /// `maxmemory-clients` in bytes (0: no client eviction).
+    clients_mem: u64,
 }
 
 impl Limits {
@@ -214,6 +216,7 @@ impl Limits {
             replica,
             pubsub,
             least_obuf,
+            clients_mem: engine.client_eviction_limit(),
         }
     }
 }
@@ -244,7 +247,8 @@ fn parse_obuf_limits(text: &str) -> (ObufLimit, ObufLimit, ObufLimit) {
 struct Server {
     poll: Poll,
     listeners: Vec<TcpListener>,
-    /// Connections by slot; a connection's token is its slot plus the number of listeners.
+    /// Connections by slot; a connection's token is its slot (listeners have tokens of their
+    /// own, see [`listener_token`], so CONFIG SET bind can change how many there are).
     conns: Vec<Option<Conn>>,
     free: Vec<usize>,
     by_client: HashMap<ClientId, usize>,
@@ -291,6 +295,59 @@ const MASTER: Token = Token(usize::MAX - 1);
 /// The event token of the signals.
 const SIGNALS: Token = Token(usize::MAX);
 
+/// Listeners' tokens: a range of their own below the primary's and the signals'.
+const LISTENERS: usize = usize::MAX - 2 - MAX_LISTENERS;
+
+/// Redis listens on 16 addresses at most.
+const MAX_LISTENERS: usize = 16;
+
+fn listener_token(i: usize) -> Token {
+    Token(LISTENERS + i)
+}
+
+fn listener_index(token: usize) -> Option<usize> {
+    (LISTENERS..LISTENERS + MAX_LISTENERS)
+        .contains(&token)
+        .then(|| token - LISTENERS)
+}
+
+/// CONFIG SET port or bind: the listeners close and the server listens as `binds` and
+/// `port` say (nowhere for port 0), as redis-server's changeListenPort and changeBindAddr
+/// do. When an address cannot be bound (one marked optional may be missing) nothing listens
+/// and the error is returned: the caller applies the old values again.
+pub fn rebind(binds: &[(String, bool)], port: u16) -> Result<(), String> {
+    let server = SERVER.with(|p| p.get());
+    if server.is_null() {
+        return Err("not serving".into());
+    }
+    // SAFETY: `server` is the Server whose `serve` loop is suspended in the CONFIG SET that
+    // calls this (from the engine's hook, in this thread); only its poll and listeners are
+    // reached, never the engine the command borrows.
+    let (poll, listeners) = unsafe {
+        (
+            &*std::ptr::addr_of!((*server).poll),
+            &mut *std::ptr::addr_of_mut!((*server).listeners),
+        )
+    };
+    for mut l in listeners.drain(..) {
+        let _ = poll.registry().deregister(&mut l);
+    }
+    if port == 0 {
+        return Ok(());
+    }
+    let bound = super::listen::bind_all(binds, port)?;
+    for (i, l) in bound.into_iter().take(MAX_LISTENERS).enumerate() {
+        let _ = l.set_nonblocking(true);
+        set_backlog(&l);
+        let mut l = TcpListener::from_std(l);
+        poll.registry()
+            .register(&mut l, listener_token(i), Interest::READABLE)
+            .map_err(|e| e.to_string())?;
+        listeners.push(l);
+    }
+    Ok(())
+}
+
 /// Serves the listeners until SHUTDOWN (which exits the process) or a fatal poll error.
 pub fn run(
     listeners: Vec<std::net::TcpListener>,
@@ -307,7 +364,7 @@ pub fn run(
         set_backlog(&l);
         let mut l = TcpListener::from_std(l);
         poll.registry()
-            .register(&mut l, Token(i), Interest::READABLE)
+            .register(&mut l, listener_token(i), Interest::READABLE)
             .map_err(|e| format!("listener: {e}"))?;
         mio_listeners.push(l);
     }
@@ -394,11 +451,11 @@ impl Server {
                     self.master_io();
                     continue;
                 }
-                if token < self.listeners.len() {
-                    self.accept(token);
+                if let Some(i) = listener_index(token) {
+                    self.accept(i);
                     continue;
                 }
-                let slot = token - self.listeners.len();
+                let slot = token;
                 if event.is_writable() {
                     self.queue_flush(slot);
                 }
@@ -419,6 +476,7 @@ impl Server {
                 }
                 self.deliver();
                 self.check_closed_clients();
+                self.evict_clients();
                 let hz = self.engine.config.hz.clamp(1, 500) as u64;
                 next_tick = Instant::now() + Duration::from_micros(1_000_000 / hz);
                 self.check_soft_limits();
@@ -511,7 +569,7 @@ impl Server {
             self.conns.push(None);
             self.conns.len() - 1
         });
-        let token = Token(slot + self.listeners.len());
+        let token = Token(slot);
         // A connection accepted while a script ran is registered already (another token).
         let registry = self.poll.registry();
         let done = registry
@@ -613,7 +671,10 @@ impl Server {
                 conn.input.len()
             ));
             self.close(slot);
+            return;
         }
+        self.report_buffers(slot);
+        self.evict_clients();
     }
 
     /// Runs the complete requests in the input a connection kept.
@@ -738,6 +799,8 @@ impl Server {
         }
         self.queue_flush(slot);
         self.check_output_limit(slot);
+        self.report_buffers(slot);
+        self.evict_clients();
     }
 
     /// SIGTERM or SIGINT: shuts down as redis-server does on them, saving a snapshot first
@@ -886,6 +949,7 @@ impl Server {
         for slot in touched {
             self.queue_flush(slot);
             self.check_output_limit(slot);
+            self.report_buffers(slot);
         }
     }
 
@@ -1228,6 +1292,46 @@ impl Server {
         if was_full && conn.pending() <= OUTPUT_PAUSE && !self.stalled.contains(&slot) {
             self.stalled.push(slot);
         }
+        self.report_buffers(slot);
+    }
+
+    /// Tells the engine the sizes of a connection's buffers (CLIENT LIST, client eviction).
+    fn report_buffers(&mut self, slot: usize) {
+        let Some(conn) = self.conns.get(slot).and_then(Option::as_ref) else {
+            return;
+        };
+        let (qbuf, qbuf_mem) = if conn.input.is_empty() {
+            (0, 0)
+        } else {
+            pending_request_memory(&conn.input)
+        };
+        let (pending, held) = (conn.pending(), conn.output.capacity());
+        self.engine
+            .set_client_buffers(conn.id, qbuf, qbuf_mem, pending, held);
+    }
+
+    /// Disconnects clients, largest first, while the clients' memory is at or over
+    /// `maxmemory-clients` (Redis's evictClients).
+    fn evict_clients(&mut self) {
+        let limit = self.limits.clients_mem;
+        if limit == 0 || self.engine.client_mem.total < limit {
+            return;
+        }
+        let evicted = self.engine.evict_clients(limit, (self.now_ms)());
+        if evicted.is_empty() {
+            return;
+        }
+        for (id, line) in evicted {
+            super::log::notice(&format!("Evicting client: {line}"));
+            if let Some(&slot) = self.by_client.get(&id) {
+                self.close(slot);
+            }
+        }
+        if self.engine.client_mem.total >= limit {
+            super::log::warning("Over client maxmemory after evicting all evictable clients");
+        }
+        // Closing clients may serve others or tell them something.
+        self.deliver();
     }
 
     /// Ends a connection and its client.
@@ -1354,9 +1458,11 @@ fn busy_turn(engine: &mut Engine) {
         }
         for event in events.iter() {
             let token = event.token().0;
-            if token < listeners.len() {
+            if let Some(i) = listener_index(token) {
                 left.accept = true;
-                busy.accept(&listeners[token], poll, &mut left.conns);
+                if let Some(listener) = listeners.get(i) {
+                    busy.accept(listener, poll, &mut left.conns);
+                }
                 continue;
             }
             if token >= BUSY_TOKENS {
@@ -1365,7 +1471,7 @@ fn busy_turn(engine: &mut Engine) {
                 }
                 continue;
             }
-            let slot = token - listeners.len();
+            let slot = token;
             if !left.slots.contains(&slot) {
                 left.slots.push(slot);
             }

@@ -7,6 +7,8 @@ mod aof;
 mod conf;
 #[path = "event_loop.rs"]
 mod event_loop;
+#[path = "listen.rs"]
+mod listen;
 #[path = "log.rs"]
 pub mod log;
 #[path = "migrate.rs"]
@@ -640,10 +642,16 @@ fn serve(mut opts: Options) -> Result<(), String> {
     engine.room_for_clients = Some(room_for_clients);
     engine.migrate = Some(Box::new(migrate::NativeMigrate::default()));
     engine.set_memory_counter(Some(allocated_bytes));
+    engine.config_hook = Some(apply_in_host);
     if let Some(v) = &opts.enable_debug {
         engine.config.set_at_startup("enable-debug-command", v);
     }
     apply_config(&mut engine, &opts);
+    if opts.binds == Options::default().binds {
+        // CONFIG GET bind shows where this server listens without a `bind` option (not
+        // redis-server's every address), and CONFIG SET port listens there again.
+        engine.config.set_at_startup("bind", "127.0.0.1 -::1");
+    }
     apply_oom_score_adj(&engine.config);
     load_users(&mut engine, &opts)?;
     let snapshot = snapshot_path(&opts)?;
@@ -682,7 +690,6 @@ fn serve(mut opts: Options) -> Result<(), String> {
         .config
         .set_at_startup("dir", &snapshot.dir.to_string_lossy());
     engine.config.set_at_startup("dbfilename", &snapshot.file);
-    let stored = snapshot.full();
     if engine.config.get_named("cluster-enabled") == "yes" {
         // nodes.conf, relative to `dir` as redis-server (which works in `dir`) finds it.
         let name = engine.config.get_named("cluster-config-file").to_string();
@@ -698,8 +705,12 @@ fn serve(mut opts: Options) -> Result<(), String> {
             log::warning(&line);
         }
     }
+    if let Ok(mut now) = SNAPSHOT.lock() {
+        *now = Some(snapshot.clone());
+    }
+    let stored = snapshot.clone();
     engine.persist.reader = Some(Box::new(move || {
-        std::fs::read(&stored).map_err(|e| e.to_string())
+        std::fs::read(current_snapshot(&stored).full()).map_err(|e| e.to_string())
     }));
     engine.persist.writer = Some(snapshot_writer(snapshot));
     engine.persist.aof_host = true;
@@ -869,7 +880,62 @@ fn room_for_clients(maxclients: u64) -> u64 {
     allowed
 }
 
+/// Where the snapshot lives now: CONFIG SET dir and dbfilename change it.
+static SNAPSHOT: std::sync::Mutex<Option<SnapshotPath>> = std::sync::Mutex::new(None);
+
+/// The snapshot's place now (`start` until the server runs).
+fn current_snapshot(start: &SnapshotPath) -> SnapshotPath {
+    SNAPSHOT
+        .lock()
+        .ok()
+        .and_then(|s| s.clone())
+        .unwrap_or_else(|| start.clone())
+}
+
+/// The host's part of CONFIG SET (see `ConfigHook`): `port` and `bind` listen again, `dir`
+/// changes the working directory (CONFIG GET shows it absolute), and the snapshot follows
+/// `dir` and `dbfilename`. The errors are redis-server's.
+fn apply_in_host(
+    name: &str,
+    _old: &redis_playground::config::Config,
+    new: &redis_playground::config::Config,
+) -> Result<Option<String>, String> {
+    match name {
+        "port" | "bind" => {
+            let port = u16::try_from(new.port).unwrap_or(0);
+            event_loop::rebind(&listen::parse_binds(&new.bind), port).map_err(|_| {
+                if name == "port" {
+                    "Unable to listen on this port. Check server logs.".to_string()
+                } else {
+                    "Failed to bind to specified addresses.".to_string()
+                }
+            })?;
+            Ok(None)
+        }
+        "dir" => {
+            std::env::set_current_dir(new.get_named("dir")).map_err(|e| conf::os_reason(&e))?;
+            let dir = std::env::current_dir().map_err(|e| conf::os_reason(&e))?;
+            if let Ok(mut s) = SNAPSHOT.lock() {
+                if let Some(s) = s.as_mut() {
+                    s.dir = dir.clone();
+                }
+            }
+            Ok(Some(dir.to_string_lossy().into_owned()))
+        }
+        "dbfilename" => {
+            if let Ok(mut s) = SNAPSHOT.lock() {
+                if let Some(s) = s.as_mut() {
+                    s.file = new.get_named("dbfilename").to_string();
+                }
+            }
+            Ok(None)
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Where the snapshot lives.
+#[derive(Clone)]
 struct SnapshotPath {
     dir: std::path::PathBuf,
     file: String,
@@ -926,8 +992,9 @@ fn load_snapshot(engine: &mut Engine, path: &SnapshotPath, now: i64) -> Result<(
 
 /// Writes snapshots as redis-server does: a temporary file in the same directory, flushed to
 /// disk, then renamed over the old one, so a crash mid-save leaves the previous file whole.
-fn snapshot_writer(path: SnapshotPath) -> redis_playground::engine::SnapshotWriter {
+fn snapshot_writer(start: SnapshotPath) -> redis_playground::engine::SnapshotWriter {
     Box::new(move |bytes: &[u8]| {
+        let path = current_snapshot(&start);
         let tmp = path.dir.join(format!("temp-{}.rdb", std::process::id()));
         let write = || -> std::io::Result<()> {
             let mut f = std::fs::File::create(&tmp)?;
