@@ -153,16 +153,28 @@ impl Engine {
         bytes: &[u8],
         now_ms: i64,
     ) -> Result<(usize, Option<usize>), String> {
-        let snap =
+        let (keys, snap) = self.install_snapshot(bytes, now_ms)?;
+        Ok((keys, snap.repl_stream_db))
+    }
+
+    /// Parses a snapshot and, when it and its function libraries load, makes its data and
+    /// libraries the engine's (through replace_data, so WATCH, tracking and blocked clients
+    /// see the change). Returns the keys loaded and the rest of the snapshot (its auxiliary
+    /// fields); on error nothing changes.
+    fn install_snapshot(
+        &mut self,
+        bytes: &[u8],
+        now_ms: i64,
+    ) -> Result<(usize, crate::rdb::Snapshot), String> {
+        let mut snap =
             crate::rdb::load_snapshot(bytes, self.dbs.len(), now_ms).map_err(|e| e.to_string())?;
         let libraries = crate::scripting::functions::compile_all(&snap.functions, self.clock())
             .map_err(|e| format!("a function library in the snapshot does not load: {}", e.0))?;
         let keys = snap.dbs.iter().map(|db| db.len()).sum();
-        // Through replace_data, so WATCH, tracking and blocked clients see the change.
-        self.replace_data(snap.dbs, now_ms);
+        self.replace_data(std::mem::take(&mut snap.dbs), now_ms);
         self.scripts.libraries = libraries;
         self.scripts.fvm = None;
-        Ok((keys, snap.repl_stream_db))
+        Ok((keys, snap))
     }
 
     /// A snapshot for a replica: the data, with the replication history and the database the
@@ -217,14 +229,7 @@ impl Engine {
         primary: Option<(&str, u16)>,
         now_ms: i64,
     ) -> Result<usize, String> {
-        let snap =
-            crate::rdb::load_snapshot(bytes, self.dbs.len(), now_ms).map_err(|e| e.to_string())?;
-        let libraries = crate::scripting::functions::compile_all(&snap.functions, self.clock())
-            .map_err(|e| format!("a function library in the snapshot does not load: {}", e.0))?;
-        let keys = snap.dbs.iter().map(|db| db.len()).sum();
-        self.replace_data(snap.dbs, now_ms);
-        self.scripts.libraries = libraries;
-        self.scripts.fvm = None;
+        let (keys, snap) = self.install_snapshot(bytes, now_ms)?;
         let history = match (snap.repl_id, snap.repl_offset, snap.repl_stream_db) {
             (Some(id), Some(offset), Some(db)) if offset >= 0 => Some((id, offset, db)),
             _ => None,

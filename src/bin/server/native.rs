@@ -1026,71 +1026,69 @@ fn snapshot_writer(start: SnapshotPath) -> redis_playground::engine::SnapshotWri
     })
 }
 
-/// The config file for CONFIG REWRITE: read whole (a missing file reads as empty), written
-/// to a temporary file beside it, synced, then renamed over it.
+/// Reads a whole text file; a missing file reads as empty.
+fn read_whole(path: &Path) -> std::io::Result<String> {
+    match std::fs::read(path) {
+        Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
+        Err(e) => Err(e),
+    }
+}
+
+/// Replaces a file with `text` whole or not at all: written to a temporary file beside it,
+/// synced, renamed over it, and the rename synced with the directory. On failure the
+/// temporary file is removed and the old file stays.
+fn replace_whole(path: &Path, text: &str) -> std::io::Result<()> {
+    let tmp = PathBuf::from(format!("{}.tmp-{}", path.display(), std::process::id()));
+    let write = || -> std::io::Result<()> {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(text.as_bytes())?;
+        f.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::File::open(dir)?.sync_all()?;
+        }
+        Ok(())
+    };
+    write().inspect_err(|_| {
+        let _ = std::fs::remove_file(&tmp);
+    })
+}
+
+/// The config file for CONFIG REWRITE, read and replaced whole.
 fn config_file(path: PathBuf) -> redis_playground::engine::ConfigFile {
     let read_path = path.clone();
     redis_playground::engine::ConfigFile {
-        read: Box::new(move || match std::fs::read(&read_path) {
-            Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-            Err(e) => Err(conf::os_reason(&e)),
-        }),
-        write: Box::new(move |text: &str| {
-            let tmp = PathBuf::from(format!("{}.tmp-{}", path.display(), std::process::id()));
-            let write = || -> std::io::Result<()> {
-                let mut f = std::fs::File::create(&tmp)?;
-                f.write_all(text.as_bytes())?;
-                f.sync_all()?;
-                std::fs::rename(&tmp, &path)
-            };
-            match write() {
-                Ok(()) => {
-                    log::warning("CONFIG REWRITE executed with success.");
-                    Ok(())
-                }
-                Err(e) => {
-                    let _ = std::fs::remove_file(&tmp);
-                    log::warning(&format!("CONFIG REWRITE failed: {}", conf::os_reason(&e)));
-                    Err(conf::os_reason(&e))
-                }
+        read: Box::new(move || read_whole(&read_path).map_err(|e| conf::os_reason(&e))),
+        write: Box::new(move |text: &str| match replace_whole(&path, text) {
+            Ok(()) => {
+                log::warning("CONFIG REWRITE executed with success.");
+                Ok(())
+            }
+            Err(e) => {
+                log::warning(&format!("CONFIG REWRITE failed: {}", conf::os_reason(&e)));
+                Err(conf::os_reason(&e))
             }
         }),
     }
 }
 
-/// A cluster node's nodes.conf: read whole at start (empty when missing), replaced whole on
-/// every change by a temporary file beside it, synced, then renamed over it, so the file is
-/// always either the old configuration or the new one.
+/// A cluster node's nodes.conf, read whole at start and replaced whole on every change, so
+/// the file is always either the old configuration or the new one.
 fn nodes_conf(path: PathBuf) -> redis_playground::engine::ConfigFile {
     let read_path = path.clone();
     redis_playground::engine::ConfigFile {
-        read: Box::new(move || match std::fs::read(&read_path) {
-            Ok(b) => Ok(String::from_utf8_lossy(&b).into_owned()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(String::new()),
-            Err(e) => Err(format!(
-                "Loading the cluster node config from {}: {}",
-                read_path.display(),
-                conf::os_reason(&e)
-            )),
+        read: Box::new(move || {
+            read_whole(&read_path).map_err(|e| {
+                format!(
+                    "Loading the cluster node config from {}: {}",
+                    read_path.display(),
+                    conf::os_reason(&e)
+                )
+            })
         }),
         write: Box::new(move |text: &str| {
-            let tmp = PathBuf::from(format!("{}.tmp-{}", path.display(), std::process::id()));
-            let write = || -> std::io::Result<()> {
-                let mut f = std::fs::File::create(&tmp)?;
-                f.write_all(text.as_bytes())?;
-                f.sync_all()?;
-                std::fs::rename(&tmp, &path)?;
-                // The rename itself reaches the disk with the directory.
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::File::open(dir)?.sync_all()?;
-                }
-                Ok(())
-            };
-            write().map_err(|e| {
-                let _ = std::fs::remove_file(&tmp);
-                conf::os_reason(&e)
-            })
+            replace_whole(&path, text).map_err(|e| conf::os_reason(&e))
         }),
     }
 }
