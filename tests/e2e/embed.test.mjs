@@ -37,8 +37,8 @@ before(async () => {
   page = await browser.context.newPage();
   seen = watch(page);
   await page.goto(`${server.url}docs/strings.html`);
-  await page.locator("#a .rp[data-ready]").waitFor();
-  await page.locator("#b .rp[data-ready]").waitFor();
+  await page.locator("#a .rp[data-ready][data-hints]").waitFor();
+  await page.locator("#b .rp[data-ready][data-hints]").waitFor();
 });
 
 after(async () => {
@@ -90,8 +90,8 @@ test("a widget with a namespace keeps its data; one without starts fresh", async
   await page.waitForFunction(() => /saved \d/.test(
     document.querySelector("#a").shadowRoot.querySelector(".rp-status-save").textContent), null, { timeout: 10000 });
   await page.reload();
-  await page.locator("#a .rp[data-ready]").waitFor();
-  await page.locator("#b .rp[data-ready]").waitFor();
+  await page.locator("#a .rp[data-ready][data-hints]").waitFor();
+  await page.locator("#b .rp[data-ready][data-hints]").waitFor();
   assert.equal(await run(page, "GET counter", a()), "\"1\"\n");
   assert.match(await screen(page, a()).locator(".rp-note").textContent(), /saved data was restored/);
   assert.equal(await run(page, "GET only-b", b()), "(nil)\n");
@@ -122,8 +122,8 @@ test("widgets with the same namespace share one server, in this page and in anot
   await shared.goto(`${server.url}docs/pubsub.html`);
   const one = shared.locator("#one");
   const two = shared.locator("#two");
-  await shared.locator("#one .rp[data-ready]").waitFor();
-  await shared.locator("#two .rp[data-ready]").waitFor();
+  await shared.locator("#one .rp[data-ready][data-hints]").waitFor();
+  await shared.locator("#two .rp[data-ready][data-hints]").waitFor();
   // The example commands ran once, in one of them; the other says it shares the data.
   const echoes = async (w) => screen(shared, w).locator(".rp-echo", { hasText: "SET topic news" }).count();
   assert.equal((await echoes(one)) + (await echoes(two)), 1);
@@ -136,8 +136,8 @@ test("widgets with the same namespace share one server, in this page and in anot
   const tab = await browser.context.newPage();
   const tabProblems = watch(tab);
   await tab.goto(`${server.url}docs/pubsub.html`);
-  await tab.locator("#two .rp[data-ready]").waitFor();
-  await tab.locator("#one .rp[data-ready]").waitFor();
+  await tab.locator("#two .rp[data-ready][data-hints]").waitFor();
+  await tab.locator("#one .rp[data-ready][data-hints]").waitFor();
   assert.match(await screen(tab, tab.locator("#one")).locator(".rp-note").textContent(), /shared by every tab and widget/);
   assert.equal(await run(tab, "PUBLISH alerts again", tab.locator("#two")), "(integer) 1\n");
   assert.equal((await run(tab, "CLIENT LIST", tab.locator("#one"))).trim().split("\n").length, 4);
@@ -159,7 +159,7 @@ test("the docs demo page: read-along, compact, themes, each widget isolated", as
   const problems = watch(p).problems;
   await p.emulateMedia({ colorScheme: "light" });
   await p.goto(`${server.url}docs-demo.html`);
-  for (const id of ["strings", "lists", "hash", "zset"]) await p.locator(`#${id} .rp[data-ready]`).waitFor();
+  for (const id of ["strings", "lists", "hash", "zset"]) await p.locator(`#${id} .rp[data-ready][data-hints]`).waitFor();
   const strings = p.locator("#strings");
   // Read-along: the commands with their replies, then a live prompt.
   const out = await screen(p, strings).locator(".rp-out").textContent();

@@ -110,7 +110,7 @@ export async function openPage(context, url) {
   const page = await context.newPage();
   const seen = watch(page);
   await page.goto(url);
-  await page.locator(".rp[data-ready]").waitFor();
+  await page.locator(".rp[data-ready][data-hints]").waitFor();
   return { page, ...seen };
 }
 

@@ -44,13 +44,13 @@ test("after one visit the page works with the web server gone", async () => {
   });
   // The worker is installed (its cache complete) once it is active and controls a page.
   await page.reload();
-  await page.locator(".rp[data-ready]").waitFor();
+  await page.locator(".rp[data-ready][data-hints]").waitFor();
   assert.ok(await page.evaluate(() => navigator.serviceWorker.controller !== null));
   assert.equal(await run(page, "SET offline:key kept"), "OK\n");
   await server.close();
   server = null;
   await page.reload();
-  await page.locator(".rp[data-ready]").waitFor();
+  await page.locator(".rp[data-ready][data-hints]").waitFor();
   assert.equal(await run(page, "GET offline:key"), '"kept"\n');
   assert.equal(await run(page, "INCR offline:n"), "(integer) 1\n");
   // The tutorial's lessons come from the cache too.

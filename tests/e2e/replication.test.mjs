@@ -173,7 +173,7 @@ test("REPLICAOF NO ONE promotes a replica; FAILOVER swaps primary and replica", 
 
 test("a reload brings the roles back, and the replicas continue", async () => {
   await page.reload();
-  await page.locator(".rp[data-ready]").waitFor();
+  await page.locator(".rp[data-ready][data-hints]").waitFor();
   await page.locator("#repl:not([hidden])").waitFor();
   await topology("6379:replica-of-6380:connected 6380:primary:1 6381:replica-of-6379:connected");
   await (await menuItem("New client on 127.0.0.1:6380")).click();

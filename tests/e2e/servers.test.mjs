@@ -33,7 +33,7 @@ async function menuItem(text) {
 
 async function reload() {
   await page.reload();
-  await page.locator(".rp[data-ready]").waitFor();
+  await page.locator(".rp[data-ready][data-hints]").waitFor();
 }
 
 /** The stored list of servers ("default#servers"), or null. */

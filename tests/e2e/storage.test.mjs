@@ -25,7 +25,7 @@ after(async () => {
 
 async function reload() {
   await page.reload();
-  await page.locator(".rp[data-ready]").waitFor();
+  await page.locator(".rp[data-ready][data-hints]").waitFor();
 }
 
 async function waitSaved() {
@@ -179,7 +179,7 @@ test("an unreadable stored snapshot is reported and kept until the user decides"
   }), garbage);
   // Leaving must not overwrite it: nothing changed since the last save.
   await page.reload();
-  await page.locator(".rp[data-ready]").waitFor();
+  await page.locator(".rp[data-ready][data-hints]").waitFor();
   const notice = page.locator(".rp-notice.rp-error:not([hidden])");
   await notice.waitFor();
   assert.match(await notice.textContent(), /could not be loaded \(.+\)\. The playground started empty; the stored copy is kept untouched/);

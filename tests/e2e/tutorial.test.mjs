@@ -88,7 +88,7 @@ test("three lessons with the keyboard only; wrong commands do not advance; progr
 
   // Progress survives a reload: the lesson opened last is shown done, and the list marks all three.
   await page.reload();
-  await page.locator(".rp[data-ready]").waitFor();
+  await page.locator(".rp[data-ready][data-hints]").waitFor();
   await page.locator('#learn[data-lesson="lists"][data-done]').waitFor();
   const options = await page.locator("#learn select option").allTextContents();
   assert.deepEqual(options.slice(0, 3).map((o) => o.endsWith("✓")), [true, true, true]);
