@@ -26,6 +26,11 @@ apt_install() {
 }
 
 if want rust; then
+  # A C compiler: the linker of native builds, and the native server's allocator (mimalloc)
+  # is C compiled by its crate.
+  if ! command -v cc >/dev/null 2>&1; then
+    apt_install gcc libc6-dev
+  fi
   if ! cargo fmt --version >/dev/null 2>&1; then
     log "rustup component add rustfmt"
     rustup component add rustfmt
