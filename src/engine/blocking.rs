@@ -144,6 +144,7 @@ impl Engine {
         };
         c.outbox.push(reply);
         self.mail.insert(client);
+        self.tracking_own_sent(client);
         self.run_pending(client, now);
     }
 
@@ -200,9 +201,14 @@ impl Engine {
                     }
                     continue;
                 }
+                // As Redis does, the served client is the current one while its command runs:
+                // what it invalidates in its own cache reaches it after its reply.
+                let prev = self.current.replace(id);
                 let called = self.call(id, cmd, &argv, bdb, now, Via::Served(key.clone()));
+                self.current = prev;
                 // Nothing for this one yet (XREAD woken by a change before its ID): it waits on.
                 if called.block.is_some() {
+                    self.tracking_own_sent(id);
                     continue;
                 }
                 self.count_served(cmd, &called.reply);

@@ -291,6 +291,9 @@ impl Engine {
         if let Err(e) = self.check_maxmemory(client, cmd, argv, in_multi, now) {
             return refuse(e);
         }
+        // Like Redis, the tracking table is brought within tracking-table-max-keys before every
+        // command (a queued one too); what that tells this client comes ahead of its reply.
+        self.tracking_limit();
         // A script that declared its flags (a shebang, a function) writes unless `no-writes`.
         let script_writes = self
             .scripts
@@ -663,6 +666,12 @@ impl Engine {
             self.expiry_log_drained(db);
             for k in keys {
                 self.signal_modified(db, &k);
+            }
+        }
+        // Keys the command expired lazily invalidate its own client's cache after its reply.
+        if let Some(client) = self.current {
+            if !self.tracking.own.is_empty() {
+                self.tracking_own(client);
             }
         }
         self.serve_ready(now);

@@ -270,6 +270,15 @@ impl Engine {
         }
     }
 
+    /// Sends the messages about a blocked client's own command straight to its outbox, which
+    /// already holds the reply it was served.
+    pub(crate) fn tracking_own_sent(&mut self, client: ClientId) {
+        for key in std::mem::take(&mut self.tracking.own) {
+            let keys = key.map(|k| vec![Reply::bulk(k)]);
+            self.send_invalidation(client, keys, None);
+        }
+    }
+
     /// Delivers one invalidation for tracking client `client`: `keys` None means "all keys"
     /// (a flush). Messages for `current` (the client whose command runs) go after its reply.
     fn send_invalidation(
