@@ -553,7 +553,19 @@ fn debug_loadaof_loads_the_file_back() {
         call(&mut c, &["CONFIG", "SET", "appendonly", "no"]),
         "+OK\r\n"
     );
+    // With appendonly off, as in Redis, the files on disk are loaded: what was written.
+    assert_eq!(call(&mut c, &["DEBUG", "LOADAOF"]), "+OK\r\n");
+    assert_eq!(digest(&mut c), want);
+    drop(s);
+    let _ = std::fs::remove_dir_all(&dir);
+    // With no file at all there is nothing to load: refused, the data kept.
+    let dir = scratch_dir("aof-loadaof-none");
+    let s = Server::start(&dir, &["--appendonly", "no"]);
+    let mut c = s.conn();
+    fill(&mut c);
+    let want = digest(&mut c);
     assert!(call(&mut c, &["DEBUG", "LOADAOF"]).starts_with("-ERR"));
+    assert_eq!(digest(&mut c), want);
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -166,7 +166,8 @@ fn debug(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         ("loadaof", _) => {
             // The host with an append-only file empties the data and loads the file back
             // before this reply leaves; without one there is nothing to load.
-            if !ctx.eng.persist.aof_host || !ctx.eng.config.appendonly {
+            let aof = ctx.eng.config.appendonly || ctx.eng.persist.aof_on_disk;
+            if !ctx.eng.persist.aof_host || !aof {
                 return Err(error::debug_unsupported(&sub));
             }
             ctx.eng.persist.aof_load_requested = true;

@@ -370,7 +370,10 @@ fn expire_generic(
         return Ok(Reply::Integer(0));
     }
     let now = ctx.now;
-    let event = if when <= now {
+    // Loading an AOF, obeying a primary, or as any replica, a time already past is stored as
+    // given: the deletion is the primary's to send (Redis's checkAlreadyExpired).
+    let keep_past = ctx.must_obey() || ctx.eng.repl.link.is_some();
+    let event = if when <= now && !keep_past {
         // A time already past deletes the key, as if it had expired this instant.
         ctx.db().remove(key, now);
         let verb = ctx.del_verb("lazyfree-lazy-expire");

@@ -335,6 +335,13 @@ impl Engine {
             Step::Replconf => true,
         };
         if !ok {
+            if step == Step::Auth {
+                // The primary's error reply as it came, its `-` included.
+                self.server_log(
+                    super::log::LogLevel::Warning,
+                    format!("Unable to AUTH to MASTER: {line}"),
+                );
+            }
             self.link_lost(now);
             return false;
         }

@@ -39,6 +39,7 @@ mod ctx;
 pub mod evict;
 pub mod failover;
 pub mod latency;
+pub mod log;
 pub mod master_link;
 pub mod migrate;
 pub mod monitor;
@@ -271,6 +272,8 @@ pub struct Engine {
     pub skip_checksum_validation: bool,
     /// Replication: IDs, offsets, the backlog, replicas.
     pub repl: replication::Replication,
+    /// Lines for the server's log, until the host takes them (see [`log`]).
+    logs: Vec<(log::LogLevel, String)>,
     /// `DEBUG SET-DISABLE-DENY-SCRIPTS`: scripts may call the commands flagged `noscript`.
     pub script_disable_deny: bool,
     /// The host's way of stopping the whole server for some microseconds (DEBUG SLEEP);
@@ -338,6 +341,7 @@ impl Engine {
             quicklist_packed_threshold: 1 << 30,
             skip_checksum_validation: false,
             repl: replication::Replication::new(opts.now_ms as u64 ^ opts.seed),
+            logs: Vec::new(),
             script_disable_deny: false,
             sleeper: None,
             slept_us: 0,

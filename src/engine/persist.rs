@@ -57,6 +57,9 @@ pub struct Persistence {
     pub aof_rewrite_requested: bool,
     /// The host keeps an append-only file it can load again (DEBUG LOADAOF).
     pub aof_host: bool,
+    /// The host holds an append-only file on disk even with appendonly off (BGREWRITEAOF
+    /// writes one): DEBUG LOADAOF can load it.
+    pub aof_on_disk: bool,
     /// DEBUG LOADAOF asked the host to load the append-only file again.
     pub aof_load_requested: bool,
     /// The host restarts the engine from its last durable state when it crashes (the page's
@@ -106,6 +109,7 @@ impl Default for Persistence {
             aof_rewrite_scheduled: false,
             aof_rewrite_requested: false,
             aof_host: false,
+            aof_on_disk: false,
             aof_load_requested: false,
             crash_host: false,
             aof_rewrites: 0,

@@ -44,7 +44,7 @@ pub struct AofPath {
 }
 
 impl AofPath {
-    fn manifest(&self) -> PathBuf {
+    pub fn manifest(&self) -> PathBuf {
         self.dir.join(format!("{}.manifest", self.name))
     }
 }
@@ -84,6 +84,8 @@ pub struct Aof {
     last_fsync: Instant,
     unsynced: bool,
     buf: Vec<u8>,
+    /// The second of the last `#TS:` annotation written (`aof-timestamp-enabled`).
+    annotated_s: i64,
 }
 
 impl Aof {
@@ -105,6 +107,7 @@ impl Aof {
             last_fsync: Instant::now(),
             unsynced: false,
             buf: Vec::new(),
+            annotated_s: 0,
         };
         aof.report(engine);
         aof
@@ -161,11 +164,25 @@ impl Aof {
         }
         self.fsync = Fsync::of(engine);
         self.buf.clear();
+        if engine.config.get_named("aof-timestamp-enabled") == "yes" {
+            // As Redis does: the time, when a new second began, ahead of what follows.
+            let now_s = unix_seconds();
+            if now_s > self.annotated_s {
+                self.buf
+                    .extend_from_slice(format!("#TS:{now_s}\r\n").as_bytes());
+                self.annotated_s = now_s;
+            }
+        }
+        let annotation = self.buf.len();
         // A script's writes after `redis.set_repl(redis.REPL_REPLICA)` are for replicas only.
         for p in props.iter().filter(|p| p.targets & TO_AOF != 0) {
             self.encoder.encode(p, &mut self.buf);
         }
-        if self.buf.is_empty() {
+        if self.buf.len() == annotation {
+            // Nothing for the AOF: the annotation waits for what it would stamp.
+            if annotation > 0 {
+                self.annotated_s = 0;
+            }
             return;
         }
         let ok = self.incr.write_all(&self.buf).is_ok();
@@ -266,6 +283,11 @@ fn write_base(
     };
     let bytes = if rdb {
         engine.snapshot(now_ms)
+    } else if engine.config.get_named("aof-timestamp-enabled") == "yes" {
+        // A rewritten file starts with the time of the rewrite.
+        let mut b = format!("#TS:{}\r\n", unix_seconds()).into_bytes();
+        b.extend(engine.rewrite_commands());
+        b
     } else {
         engine.rewrite_commands()
     };
@@ -416,7 +438,16 @@ fn replay(
              then use ./redis-check-aof --fix <filename.manifest>"
         )
     };
-    let (at, in_multi_since) = match read_aof(engine, client, &bytes, now_ms) {
+    // While loading, no key expires (as in Redis): a command the log holds after an expiry
+    // that has passed since still finds its key, which expires once loaded.
+    for db in &mut engine.dbs {
+        db.no_expiry = true;
+    }
+    let read = read_aof(engine, client, &bytes, now_ms);
+    for db in &mut engine.dbs {
+        db.no_expiry = false;
+    }
+    let (at, in_multi_since) = match read {
         AofRead::Complete => return Ok(true),
         AofRead::Bad => return Err(bad()),
         AofRead::UnknownCommand(cmd) => {
@@ -461,6 +492,13 @@ fn replay(
         "AOF {name} loaded anyway because aof-load-truncated is enabled"
     ));
     Ok(true)
+}
+
+/// The wall clock in seconds since the epoch, for `#TS:` annotations.
+fn unix_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX))
 }
 
 #[cfg(test)]

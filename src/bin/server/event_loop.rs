@@ -408,6 +408,19 @@ pub fn run(
     server.serve()
 }
 
+/// DEBUG LOADAOF: the data emptied and the append-only file loaded back.
+fn load_aof_again(engine: &mut Engine, path: &super::aof::AofPath, now: i64) {
+    engine.replace_data(Vec::new(), now);
+    match super::aof::load(path, engine, now) {
+        Ok(_) => super::log::warning("Append Only File loaded by DEBUG LOADAOF"),
+        Err(e) => {
+            // redis-server exits when the file it wrote cannot be loaded back.
+            super::log::warning(&e.to_string());
+            std::process::exit(1);
+        }
+    }
+}
+
 /// redis-server's `tcp-backlog` (511) instead of std's 128, so a burst of connections waits
 /// in the kernel instead of being dropped and retried a second later. Listening again on a
 /// listening socket only changes its backlog (Linux; elsewhere a failure leaves it as it was).
@@ -420,6 +433,20 @@ fn set_backlog(l: &std::net::TcpListener) {
 }
 
 impl Server {
+    /// Writes what the engine queued for the log.
+    fn write_engine_logs(&mut self) {
+        use redis_playground::engine::log::LogLevel;
+        for (level, line) in self.engine.take_logs() {
+            let level = match level {
+                LogLevel::Debug => super::log::Level::Debug,
+                LogLevel::Verbose => super::log::Level::Verbose,
+                LogLevel::Notice => super::log::Level::Notice,
+                LogLevel::Warning => super::log::Level::Warning,
+            };
+            super::log::log(level, &line);
+        }
+    }
+
     fn serve(&mut self) -> Result<(), String> {
         let mut events = Events::with_capacity(1024);
         let mut next_tick = Instant::now();
@@ -485,6 +512,7 @@ impl Server {
                 self.master_io();
             }
             self.master_link_step();
+            self.write_engine_logs();
             // Writing may end a connection, which may serve or tell others; a client that
             // may go on runs what it kept: until nothing more is queued.
             loop {
@@ -874,6 +902,11 @@ impl Server {
                 {
                     eprintln!("redis-playground-server: {e}");
                 }
+                self.engine.persist.aof_on_disk = self.aof_path.manifest().exists();
+            }
+            if std::mem::take(&mut self.engine.persist.aof_load_requested) {
+                // DEBUG LOADAOF with appendonly off loads what BGREWRITEAOF wrote.
+                load_aof_again(&mut self.engine, &self.aof_path, now);
             }
             return;
         };
@@ -881,12 +914,7 @@ impl Server {
         if std::mem::take(&mut self.engine.persist.aof_load_requested) {
             // DEBUG LOADAOF: what was written is synced, the data emptied and loaded back.
             aof.sync();
-            self.engine.replace_data(Vec::new(), now);
-            if let Err(e) = super::aof::load(&self.aof_path, &mut self.engine, now) {
-                // redis-server exits when the file it wrote cannot be loaded back.
-                super::log::warning(&e.to_string());
-                std::process::exit(1);
-            }
+            load_aof_again(&mut self.engine, &self.aof_path, now);
         }
         let persist = &mut self.engine.persist;
         if persist.aof_rewrite_requested || persist.aof_rewrite_scheduled {

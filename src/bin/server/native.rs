@@ -714,6 +714,7 @@ fn serve(mut opts: Options) -> Result<(), String> {
     }));
     engine.persist.writer = Some(snapshot_writer(snapshot));
     engine.persist.aof_host = true;
+    engine.persist.aof_on_disk = aof_path.manifest().exists();
     if let Some(path) = opts.config_file.clone() {
         engine.persist.config_file = Some(config_file(path));
     }
