@@ -114,11 +114,14 @@ fn peek_read_event<'a>(ctx: &'a mut Ctx, key: &[u8], miss_event: bool) -> Option
 }
 
 /// Deletes each key that exists, signalling and counting each deletion.
-fn delete_keys(ctx: &mut Ctx, keys: &[Vec<u8>]) -> CmdResult {
+fn delete_keys(ctx: &mut Ctx, keys: &[Vec<u8>], lazy: bool) -> CmdResult {
     let now = ctx.now;
     let mut deleted = 0;
     for key in keys {
-        if ctx.db().remove(key, now).is_some() {
+        if let Some(e) = ctx.db().remove(key, now) {
+            if lazy {
+                ctx.eng.lazy_freed(&e.value);
+            }
             ctx.signal_modified(key);
             ctx.notify('g', "del", key);
             ctx.dirty(1);
@@ -130,13 +133,15 @@ fn delete_keys(ctx: &mut Ctx, keys: &[Vec<u8>]) -> CmdResult {
 
 /// `DEL key [key ...]` → integer: how many keys were removed.
 fn del(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    delete_keys(ctx, &argv[1..])
+    let lazy = ctx.eng.config.get_named("lazyfree-lazy-user-del") == "yes";
+    delete_keys(ctx, &argv[1..], lazy)
 }
 
 /// `UNLINK key [key ...]` → integer: how many keys were removed. Redis frees large values in a
-/// background thread; here there is nothing to defer, so it is DEL.
+/// background thread; here the memory is freed at once, and lazyfreed_objects counts the
+/// values Redis would have handed to that thread.
 fn unlink(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    delete_keys(ctx, &argv[1..])
+    delete_keys(ctx, &argv[1..], true)
 }
 
 /// `EXISTS key [key ...]` → integer: how many of the named keys exist, repeats counted.
@@ -831,6 +836,35 @@ mod tests {
 
     fn set(eng: &mut Engine, db: usize, key: &str, val: &str) {
         eng.dbs[db].set(key.as_bytes(), Value::string(val.as_bytes().to_vec()), T0);
+    }
+
+    #[test]
+    fn unlink_and_async_flushes_count_what_redis_frees_in_the_background() {
+        let (mut eng, c) = engine();
+        let members: Vec<String> = (0..100).map(|i| format!("m{i}")).collect();
+        run(&mut eng, c, T0, &format!("SADD big {}", members.join(" ")));
+        run(&mut eng, c, T0, "SADD small a b c");
+        run(&mut eng, c, T0, "SET s v");
+        // A set of 100 in a hash table is above the threshold of 64; the others are not.
+        assert_eq!(run(&mut eng, c, T0, "UNLINK small s big"), int(3));
+        assert_eq!(eng.stats.lazyfreed_objects, 1);
+        // DEL is synchronous unless lazyfree-lazy-user-del says otherwise.
+        run(&mut eng, c, T0, &format!("SADD big {}", members.join(" ")));
+        run(&mut eng, c, T0, "DEL big");
+        assert_eq!(eng.stats.lazyfreed_objects, 1);
+        run(&mut eng, c, T0, "CONFIG SET lazyfree-lazy-user-del yes");
+        run(&mut eng, c, T0, &format!("SADD big {}", members.join(" ")));
+        run(&mut eng, c, T0, "DEL big");
+        assert_eq!(eng.stats.lazyfreed_objects, 2);
+        // An asynchronous flush counts every key it drops.
+        run(&mut eng, c, T0, "MSET a 1 b 2 c 3");
+        run(&mut eng, c, T0, "FLUSHDB SYNC");
+        assert_eq!(eng.stats.lazyfreed_objects, 2);
+        run(&mut eng, c, T0, "MSET a 1 b 2 c 3");
+        run(&mut eng, c, T0, "FLUSHALL ASYNC");
+        assert_eq!(eng.stats.lazyfreed_objects, 5);
+        run(&mut eng, c, T0, "CONFIG RESETSTAT");
+        assert_eq!(eng.stats.lazyfreed_objects, 0);
     }
 
     fn int(n: i64) -> Reply {

@@ -94,24 +94,30 @@ fn dbsize(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     Ok(Reply::int(ctx.db().len()))
 }
 
-/// The optional `ASYNC` / `SYNC` of FLUSHDB and FLUSHALL; both empty at once here.
-fn flush_mode(argv: &[Vec<u8>]) -> Result<(), CmdError> {
+/// The optional `ASYNC` / `SYNC` of FLUSHDB and FLUSHALL (none: `lazyfree-lazy-user-flush`
+/// decides): whether the flush is asynchronous. Both empty at once here; an asynchronous one
+/// counts its keys in lazyfreed_objects, as Redis's background thread does.
+fn flush_mode(ctx: &Ctx, argv: &[Vec<u8>]) -> Result<bool, CmdError> {
     match argv {
-        [_] => Ok(()),
-        [_, mode] if args::is(mode, "async") || args::is(mode, "sync") => Ok(()),
+        [_] => Ok(ctx.eng.config.get_named("lazyfree-lazy-user-flush") == "yes"),
+        [_, mode] if args::is(mode, "async") => Ok(true),
+        [_, mode] if args::is(mode, "sync") => Ok(false),
         _ => Err(error::SYNTAX),
     }
 }
 
 /// `FLUSHDB [ASYNC|SYNC]` → `+OK`.
 fn flushdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    flush_mode(argv)?;
+    let lazy = flush_mode(ctx, argv)?;
     let db = ctx.db;
     ctx.eng.signal_flushed(db);
     let by = ctx.eng.current;
     ctx.eng.tracking_flushed(by);
     let removed = ctx.db().len() as u64;
     ctx.db().clear();
+    if lazy {
+        ctx.eng.stats.lazyfreed_objects += removed;
+    }
     ctx.dirty(removed);
     // Propagated even when there was nothing to remove.
     ctx.force_propagate = true;
@@ -120,7 +126,7 @@ fn flushdb(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// `FLUSHALL [ASYNC|SYNC]` → `+OK`.
 fn flushall(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    flush_mode(argv)?;
+    let lazy = flush_mode(ctx, argv)?;
     let mut removed = 0;
     let by = ctx.eng.current;
     ctx.eng.tracking_flushed(by);
@@ -128,6 +134,9 @@ fn flushall(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         ctx.eng.signal_flushed(db);
         removed += ctx.eng.dbs[db].len() as u64;
         ctx.eng.dbs[db].clear();
+    }
+    if lazy {
+        ctx.eng.stats.lazyfreed_objects += removed;
     }
     ctx.dirty(removed);
     // With save points configured Redis saves the empty data set at once, so that a restart

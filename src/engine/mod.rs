@@ -81,6 +81,8 @@ use tracking::TrackingTable;
 pub struct Stats {
     /// total_commands_processed
     pub commands: u64,
+    /// lazyfreed_objects: values (and keys of flushed databases) freed "in the background".
+    pub lazyfreed_objects: u64,
     /// total_connections_received
     pub connections: u64,
     /// rejected_connections: connections refused at `maxclients`.
@@ -110,6 +112,7 @@ impl Default for Stats {
     fn default() -> Self {
         Stats {
             commands: 0,
+            lazyfreed_objects: 0,
             connections: 0,
             rejected_connections: 0,
             hits: 0,
@@ -439,6 +442,15 @@ impl Engine {
         self.memory.evicted_keys = 0;
         for db in &mut self.dbs {
             db.expired_keys = 0;
+        }
+    }
+
+    /// A value deleted the lazy way (UNLINK, a lazy-free setting): counted in
+    /// lazyfreed_objects when Redis would have freed it in the background.
+    pub(crate) fn lazy_freed(&mut self, value: &crate::types::Value) {
+        let fill = self.config.list_max_listpack_size;
+        if value.free_effort(fill) > crate::types::LAZYFREE_THRESHOLD {
+            self.stats.lazyfreed_objects += 1;
         }
     }
 

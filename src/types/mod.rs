@@ -84,6 +84,9 @@ pub enum Value {
     Stream(Box<Stream>),
 }
 
+/// The free effort above which Redis frees a value in the background (LAZYFREE_THRESHOLD).
+pub const LAZYFREE_THRESHOLD: usize = 64;
+
 impl Value {
     /// A string value encoded as SET would encode it.
     pub fn string(bytes: Vec<u8>) -> Value {
@@ -100,6 +103,37 @@ impl Value {
             Value::Hash(_) => "hash",
             Value::ZSet(_) => "zset",
             Value::Stream(_) => "stream",
+        }
+    }
+
+    /// How much work freeing this value is, as Redis estimates it to decide whether UNLINK and
+    /// the lazy-free settings free it in the background (above [`LAZYFREE_THRESHOLD`]): one
+    /// per element of a hash table or skip list, one per quicklist node of a list (nodes as
+    /// `list-max-listpack-size` sizes them), a stream's radix tree nodes plus its consumer
+    /// groups times the first group's pending entries, and 1 for anything in one allocation.
+    pub fn free_effort(&self, list_max_listpack_size: i64) -> usize {
+        match self {
+            Value::Str(..) => 1,
+            Value::List(l) => {
+                if list_max_listpack_size > 0 {
+                    let per = usize::try_from(list_max_listpack_size).unwrap_or(usize::MAX);
+                    return l.len().div_ceil(per).max(1);
+                }
+                let class = list_max_listpack_size.clamp(-5, -1).unsigned_abs() as u32;
+                let node_bytes = 4096usize << (class - 1);
+                // An element's listpack header and back-length: a few bytes besides its own.
+                let bytes: usize = l.iter().map(|e| e.len() + 3).sum();
+                bytes.div_ceil(node_bytes).max(1)
+            }
+            Value::Set(s) if s.encoding_name() == "hashtable" => s.len(),
+            Value::Hash(h) if h.encoding_name() == "hashtable" => h.len(),
+            Value::ZSet(z) if z.encoding_name() == "skiplist" => z.len(),
+            Value::Stream(st) => {
+                let groups = st.groups.len();
+                let pel = st.groups.values().next().map_or(0, |g| g.pel.len());
+                st.radix_tree_nodes() + groups * (1 + pel)
+            }
+            _ => 1,
         }
     }
 
