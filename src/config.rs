@@ -720,6 +720,17 @@ impl Config {
     }
 
     /// A parameter kept as text, as CONFIG GET prints it (empty when unknown).
+    /// The hard output-buffer limit of normal clients in bytes (0: none).
+    pub fn normal_obuf_hard_limit(&self) -> u64 {
+        let text = self.get_named("client-output-buffer-limit");
+        let words: Vec<&str> = text.split_whitespace().collect();
+        words
+            .chunks_exact(4)
+            .find(|c| c[0] == "normal")
+            .and_then(|c| c[1].parse().ok())
+            .unwrap_or(0)
+    }
+
     pub fn get_named(&self, name: &str) -> &str {
         self.others.get(name).map_or("", String::as_str)
     }

@@ -339,6 +339,11 @@ fn hrandfield_count(ctx: &mut Ctx, key: &[u8], count: i64, withvalues: bool) -> 
     if hash_in(ctx.lookup_read(key))?.is_none() || wanted == 0 {
         return Ok(Reply::Array(Vec::new()));
     }
+    if !distinct && wanted > MAX_RANDOM_REPLY {
+        // Each element at least an empty bulk string (two with values).
+        let min_bytes = if withvalues { 12 } else { 6 };
+        return ctx.reply_too_long(wanted, min_bytes, error::RANDOM_REPLY_TOO_LONG);
+    }
     let eng = &mut *ctx.eng;
     let Some(Entry {
         value: Value::Hash(hash),
@@ -350,9 +355,6 @@ fn hrandfield_count(ctx: &mut Ctx, key: &[u8], count: i64, withvalues: bool) -> 
     let rng = &mut eng.rng;
     let size = hash.len();
     let picks: Vec<usize> = if !distinct || wanted == 1 {
-        if wanted > MAX_RANDOM_REPLY {
-            return Err(error::RANDOM_REPLY_TOO_LONG);
-        }
         (0..wanted)
             .map(|_| rng.below(size as u64) as usize)
             .collect()
@@ -507,6 +509,20 @@ mod tests {
             Reply::Array(v) => assert_eq!(v.len(), 1_000_000),
             other => panic!("{:?}", other),
         }
+        // With a hard output-buffer limit the reply would pass, the connection closes the way
+        // Redis's limit closes it partway through such a reply: nothing is written.
+        let set: [&[u8]; 4] = [
+            b"CONFIG",
+            b"SET",
+            b"client-output-buffer-limit",
+            b"normal 1000000 0 0",
+        ];
+        crate::testkit::run_args(&mut e, c, &set);
+        assert_eq!(
+            cmd(&mut e, c, "HRANDFIELD h -999999999"),
+            Reply::Multi(Vec::new())
+        );
+        assert!(e.clients[&c].closing);
     }
 
     #[test]

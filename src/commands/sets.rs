@@ -545,6 +545,10 @@ fn srandmember_count(ctx: &mut Ctx, key: &[u8], count_arg: &[u8]) -> CmdResult {
     if set_in(ctx.lookup_read(key))?.is_none() || count == 0 {
         return Ok(Reply::Array(Vec::new()));
     }
+    if !distinct && count > MAX_RANDOM_REPLY {
+        // Each element at least an empty bulk string.
+        return ctx.reply_too_long(count, 6, error::RANDOM_REPLY_TOO_LONG);
+    }
     let eng = &mut *ctx.eng;
     let Some(set) = peek_set(&eng.dbs[ctx.db], key) else {
         return Ok(Reply::Array(Vec::new()));
@@ -552,9 +556,6 @@ fn srandmember_count(ctx: &mut Ctx, key: &[u8], count_arg: &[u8]) -> CmdResult {
     let rng = &mut eng.rng;
     let size = set.len() as u64;
     if !distinct || count == 1 {
-        if count > MAX_RANDOM_REPLY {
-            return Err(error::RANDOM_REPLY_TOO_LONG);
-        }
         let picks = (0..count)
             .filter_map(|_| set.random(rng))
             .map(bulk_cow)

@@ -952,7 +952,9 @@ fn zrandmember(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let items: Vec<(Vec<u8>, f64)> = if count < 0 {
         let want = count.unsigned_abs();
         if want > MAX_RANDOM_REPLY {
-            return Err(error::VALUE_OUT_OF_RANGE);
+            // Each element at least an empty bulk string (and a score of 1 byte).
+            let min_bytes = if withscores { 13 } else { 6 };
+            return ctx.reply_too_long(want, min_bytes, error::VALUE_OUT_OF_RANGE);
         }
         let mut out = Vec::with_capacity(want as usize);
         for _ in 0..want {

@@ -4,6 +4,7 @@
 use super::blocking::Block;
 use super::{Client, ClientId, Engine};
 use crate::db::{Db, Entry, LfuParams};
+use crate::error::CmdError;
 use crate::protocol::Reply;
 
 /// What a handler sees: the engine, the calling client, its database, and the time.
@@ -105,6 +106,34 @@ impl Ctx<'_> {
             .clients
             .get(&self.client)
             .is_some_and(|c| c.replaying || c.link == super::clients::LinkRole::Master)
+    }
+
+    /// The answer to a command whose reply would have `elements` elements of `min_bytes`
+    /// bytes at least, more than the engine builds (HRANDFIELD and SRANDMEMBER with a huge
+    /// negative count). Redis writes such a reply as it goes, and a normal client's hard
+    /// output-buffer limit closes the connection partway: when the reply would pass that
+    /// limit, the connection closes the same way, with nothing written. Otherwise (no limit,
+    /// or one it might not reach) the command is refused with `too_long`.
+    pub fn reply_too_long(
+        &mut self,
+        elements: u64,
+        min_bytes: u64,
+        too_long: CmdError,
+    ) -> Result<Reply, CmdError> {
+        let limit = self.eng.config.normal_obuf_hard_limit();
+        if limit == 0 || elements.saturating_mul(min_bytes) <= limit {
+            return Err(too_long);
+        }
+        let id = self.client;
+        self.eng.server_log(
+            super::log::LogLevel::Warning,
+            format!(
+                "Client id={id} scheduled to be closed ASAP for overcoming of output buffer limits."
+            ),
+        );
+        self.client().closing = true;
+        // A reply of no parts writes nothing before the connection closes.
+        Ok(Reply::Multi(Vec::new()))
     }
 
     /// The calling client.
