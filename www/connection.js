@@ -69,7 +69,17 @@ export class Connection {
     }
     if (this.namespace !== null && shared) {
       this.mode = "shared";
-      const worker = new SharedWorker(SERVER_URL, { type: "module", name: `${PREFIX}:${this.namespace}` });
+      const name = `${PREFIX}:${this.namespace}`;
+      // The page may have started this very worker already (index.html): its port is taken over.
+      const early = globalThis.redisPlaygroundEarlyWorker;
+      let worker;
+      if (early?.url === SERVER_URL.href && early.name === name) {
+        delete globalThis.redisPlaygroundEarlyWorker;
+        worker = early.worker;
+        if (early.failed) queueMicrotask(() => this.failed("the server's worker could not start"));
+      } else {
+        worker = new SharedWorker(SERVER_URL, { type: "module", name });
+      }
       worker.onerror = () => this.failed("the server's worker could not start");
       this.port = worker.port;
       this.port.onmessage = (e) => this.receive(e.data);

@@ -70,8 +70,8 @@
 //   link, replicas }], log: [entries after `since`], seq } for the replication panel;
 //   { op: "cutLink", port } ends that replica's connection to its primary (it reconnects).
 // Over the BroadcastChannel every message also carries `to`: "server", or the page's `conn`.
-import { loadEngine } from "./engine.js";
-import { FIRST_PORT, MemoryServerList, MemoryStore, Persistence, ServerListStore, serverStore } from "./storage.js";
+import { loadEngine, mark, marksSinceEpoch } from "./engine.js";
+import { FIRST_PORT, MemoryServerList, MemoryStore, Persistence, ServerListStore, openStorage, serverStore } from "./storage.js";
 import { LinkReader, argText, commandHead } from "./replstream.js";
 
 const PREFIX = "redis-playground";
@@ -544,11 +544,15 @@ class Host {
   }
 
   async start() {
-    // The engine loads (fetched and compiled) while this worker waits for its predecessor.
+    mark("rp:worker-start");
+    // The engine loads (fetched and compiled) and the stored data is opened while this worker
+    // waits for its predecessor; what is stored is read once the lock is held, while the
+    // engine may still be compiling.
     const engine = loadEngine();
     engine.catch(() => {});
+    if (this.namespace !== null) openStorage();
     if (this.namespace !== null) await holdLock(`${PREFIX}:server:${this.namespace}`);
-    this.Playground = await engine;
+    mark("rp:server-lock");
     this.list = this.namespace !== null ? new ServerListStore(this.namespace) : new MemoryServerList();
     let stored = null;
     try {
@@ -556,6 +560,8 @@ class Host {
     } catch {
       // Storage unavailable: the first server says so when its snapshot cannot be read either.
     }
+    mark("rp:list");
+    this.Playground = await engine;
     const primaries = this.list.primaries ?? {};
     for (const port of cleanPorts(stored)) {
       const inst = new Instance(this, port);
@@ -564,6 +570,7 @@ class Host {
       await inst.start(this.Playground, { primary });
       this.servers.set(port, inst);
     }
+    mark("rp:restored");
     this.pumpLinks();
   }
 
@@ -705,6 +712,8 @@ class Host {
       restored: first.restored,
       status: first.status(),
       servers: [...this.servers.values()].map((s) => ({ port: s.port, address: s.address, status: s.status(), restored: s.restored })),
+      // How this worker's start went (see bench/page.mjs).
+      marks: marksSinceEpoch(),
     };
   }
 
