@@ -15,7 +15,7 @@ echo "$table"
   echo "# The page: first reply after navigation"
   echo
   echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(/usr/bin/chromium --version 2>/dev/null | head -1), headless,"
-  echo "served by python3 -m http.server on 127.0.0.1 (as \`make play\` serves it). Milliseconds"
+  echo "served by scripts/serve.mjs on 127.0.0.1 (as \`make play\` serves it). Milliseconds"
   echo "from the start of navigation until the terminal is ready, and until it shows the reply to"
   echo "a first PING entered the moment it is ready. See bench/page.mjs for what each row is."
   echo
