@@ -59,8 +59,10 @@ export class Connection {
     this.leader = false;
   }
 
-  /** Connects; resolves with the worker's welcome { server, kind, restored, status, servers }. */
-  async open() {
+  /** Connects; resolves with the worker's welcome { server, kind, restored, status, servers }.
+   * `client`: the port of a server on which the welcome also opens a client for this page
+   * (welcome.client: { port, client, prompt }), one round trip sooner than asking after it. */
+  async open({ client = null } = {}) {
     const shared = typeof SharedWorker === "function";
     const tabs = !shared && typeof BroadcastChannel === "function" && !!navigator.locks;
     if (this.namespace !== null && navigator.locks) {
@@ -106,7 +108,8 @@ export class Connection {
       this.post = (m) => worker.postMessage(m);
       this.worker = worker;
     }
-    return this.hello();
+    // Not over the channel: a hello said again there may be answered twice.
+    return this.hello(this.mode === "tabs" ? null : client);
   }
 
   /** Waits for the namespace's leader lock; holding it, runs the server in a Worker. */
@@ -122,10 +125,11 @@ export class Connection {
   }
 
   /** Says hello to whichever server answers; resolves with its welcome. */
-  hello() {
+  hello(client = null) {
     const id = ++this.seq;
     const p = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
     this.helloMsg = { op: "hello", id, conn: this.conn, lock: this.lock, protocol: PROTOCOL };
+    if (client !== null) this.helloMsg.open = client;
     this.welcomed = p.then((welcome) => {
       const previous = this.server;
       this.server = welcome.server;

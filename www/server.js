@@ -50,7 +50,8 @@
 //   page → server  { op, id, conn, server, port, ...args }   `server` is the worker id the page
 //                  was welcomed by (a request meant for another worker is refused); `port` the
 //                  server the request is for (6379 when absent)
-//                  { op: "hello", id, conn, lock, protocol }   first, and after a hand-over
+//                  { op: "hello", id, conn, lock, protocol, open }   first, and after a
+//                  hand-over; `open` (a port) also opens a client there: welcome.client
 //                  { op: "addServer" }, { op: "removeServer", port }   answer { servers }
 //   server → page  { re: id, ok: value } | { re: id, err: message, code }
 //                  { push: "client", port, client, outs, blocked, prompt }   messages for a
@@ -703,9 +704,23 @@ class Host {
         self.navigator.locks.request(msg.lock, () => this.drop(msg.conn));
       }
     }
+    // The page's first client, opened with the welcome rather than one request later.
+    let client = null;
+    const inst = msg.open != null && !this.restarting ? this.servers.get(Number(msg.open)) : null;
+    if (inst?.pg) {
+      try {
+        const id = inst.pg.openClient();
+        inst.owner.set(id, conn);
+        client = { port: inst.port, client: id, prompt: inst.pg.prompt(id) };
+      } catch (e) {
+        // An engine that trapped is restarted; the page's clients then reconnect.
+        if (!this.crashed(e)) throw e;
+      }
+    }
     for (const s of this.servers.values()) s.statusChanged();
     const first = this.first;
     return {
+      client,
       server: this.id,
       kind: this.kind,
       crash: this.crash,

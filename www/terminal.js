@@ -548,7 +548,7 @@ export class Shell {
 
   /** Opens a client tab at once, on the server at `port` (the first by default); its
    * connection follows (lines typed meanwhile wait for it). */
-  addClient(port = FIRST_PORT) {
+  addClient(port = FIRST_PORT, opened = null) {
     const n = this.screens.length === 0 ? 1 : Math.max(...this.screens.map((s) => s.number)) + 1;
     const screen = new Screen(this, `client ${n}`, this.historyStore.load(), port);
     screen.number = n;
@@ -582,16 +582,18 @@ export class Shell {
     this.tabs.insertBefore(tab, this.newTab);
     this.screensEl.append(screen.el);
     this.screens.push(screen);
-    this.connectScreen(screen);
+    this.connectScreen(screen, opened?.port === port ? opened : null);
     this.select(screen);
     this.updateTabs();
     return screen;
   }
 
-  /** Gives the screen a new client on its server. */
-  connectScreen(screen) {
+  /** Gives the screen a new client on its server (`opened`: one the server already opened for
+   * it, { client, prompt }). */
+  connectScreen(screen, opened = null) {
     const port = screen.port;
-    screen.opened = this.server.request("open", { port }).then(({ client, prompt }) => {
+    const open = opened ? Promise.resolve(opened) : this.server.request("open", { port });
+    screen.opened = open.then(({ client, prompt }) => {
       if (!this.screens.includes(screen)) {
         this.server.request("close", { port, client }).catch(() => {});
         return;
@@ -1201,7 +1203,7 @@ export async function createPlayground(root, options = {}) {
   }, 3000);
   mark("rp:connect");
   try {
-    welcome = await server.open();
+    welcome = await server.open({ client: FIRST_PORT });
   } catch (e) {
     const msg = el("div", "rp rp-failed", `redis-playground could not start: ${e.message}`);
     root.append(msg);
@@ -1247,7 +1249,7 @@ export async function createPlayground(root, options = {}) {
   });
   window.addEventListener("pagehide", flush);
 
-  const screen = shell.addClient();
+  const screen = shell.addClient(FIRST_PORT, welcome.client);
   // The preloaded lines are reachable with the Up arrow even when they are not run.
   for (const line of commands) screen.remember(line);
   // A server whose stored snapshot is unreadable (the first one to say so).
