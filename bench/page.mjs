@@ -77,6 +77,7 @@ const STAGES = [
   ["page's client open", "rp:client-open"],
   ["terminal ready", "ready"],
   ["first reply shown", "reply"],
+  ["panels ready (tutorial, inspector, monitor, replication)", "rp:panels"],
   ["page's own engine (hints) ready", "rp:engine-ready"],
 ];
 

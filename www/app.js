@@ -107,6 +107,7 @@ async function main() {
   replBtn.addEventListener("click", () => showRepl(replBox.hidden));
   if (wanted.repl || /(?:^#|&)replication\b/.test(location.hash)) showRepl(true);
   window.redisPlayground = { shell, tutorial, inspector, monitor, replication };
+  performance.mark?.("rp:panels");
   // Tab completes inside the terminal, so F6 / Shift+F6 move between the page's regions: the
   // toolbar, the tutorial, the terminal and the inspector.
   document.addEventListener("keydown", (e) => {
@@ -244,6 +245,9 @@ function registerServiceWorker() {
   navigator.serviceWorker.register(new URL("./sw.js", import.meta.url)).catch((e) => {
     console.warn("redis-playground: working offline is not available:", e.message);
   });
+  // The files of this visit may have come from the browser's copy without the worker seeing
+  // the request: it is told that a visit happened, to look for a new version in the background.
+  navigator.serviceWorker.controller?.postMessage("check");
 }
 
 main().catch((e) => console.warn("redis-playground:", e)).finally(() => {

@@ -5,11 +5,14 @@
 // and the engine's snippets) into a cache of their own, so one visit is enough even for what it
 // had not opened yet (the tutorial's lessons, the monitor). Those files are then served from
 // that cache without asking the network, so a visit starts as fast as the browser can read
-// them. After a visit the worker asks the network, in the background, whether any of them
-// changed; if one did, it fetches them all into a new cache and serves that one from the next
-// visit on: the page and its engine always come from one version of the site, never half of
-// each (the engine's glue and wasm must match). Anything else is fetched from the network, with
-// the cache as the fallback. The data itself is in IndexedDB, not here.
+// them: where the browser can route requests itself (InstallEvent.addRoutes), it reads them
+// from the cache without even starting this worker. After a visit (the page says when) the
+// worker asks the network, in the background, whether any of them changed; if one did, it
+// fetches them all into a new cache and serves that one from the next visit on: the page and
+// its engine always come from one version of the site, never half of each (the engine's glue
+// and wasm must match; the older copy is deleted once the new one is complete, and the browser's
+// routing reads the older one first while both exist). Anything else is fetched from the
+// network, with the cache as the fallback. The data itself is in IndexedDB, not here.
 //
 // tests/e2e/offline.test.mjs checks that FILES lists every file of www/ the page uses (the
 // engine's snippets excepted: they are read from its glue).
@@ -109,11 +112,29 @@ async function prune(keep) {
   await Promise.all([...old, LEGACY].map((n) => caches.delete(n)));
 }
 
+/** Has the browser answer the page's own files from the caches without starting this worker:
+ * one route per file, for its URL without a query (anything else comes to the fetch handler). */
+async function addRoutes(event, name) {
+  if (typeof event.addRoutes !== "function" || typeof URLPattern !== "function") return;
+  const urls = (await (await caches.open(name)).keys()).map((r) => r.url).filter((u) => u !== DONE);
+  const routes = urls.map((u) => ({
+    condition: { urlPattern: new URLPattern({ pathname: new URL(u).pathname, search: "" }), requestMethod: "GET" },
+    source: "cache",
+  }));
+  try {
+    await event.addRoutes(routes);
+  } catch (e) {
+    // A browser without this kind of route: the fetch handler serves them all.
+    console.warn("redis-playground: the service worker serves every file itself:", e.message);
+  }
+}
+
 self.addEventListener("install", (event) => {
   event.waitUntil((async () => {
     // A failed install leaves the previous worker, with its complete cache, in place.
     const name = await fill();
     serving = Promise.resolve(name);
+    await addRoutes(event, name);
     await self.skipWaiting();
   })());
 });
@@ -147,7 +168,8 @@ async function differs(kept, fresh) {
 
 let lastCheck = -Infinity;
 
-/** A while after a visit: if any kept file changed on the network, the whole page is fetched
+/** A while after a visit (the page posts "check" once it is ready, and a navigation this worker
+ * serves itself also counts): if any kept file changed on the network, the whole page is fetched
  * into a new cache, which serves from the next visit on. Offline, nothing happens. */
 async function checkForUpdate() {
   if (Date.now() - lastCheck < CHECK_EVERY_MS) return;
@@ -176,6 +198,10 @@ async function checkForUpdate() {
   serving = Promise.resolve(next);
   await prune(next);
 }
+
+self.addEventListener("message", (event) => {
+  if (event.data === "check") event.waitUntil(checkForUpdate().catch(() => {}));
+});
 
 self.addEventListener("fetch", (event) => {
   const req = event.request;
