@@ -9,7 +9,9 @@ command -v node >/dev/null || { echo "bench-page: node is missing" >&2; exit 1; 
 [ -x /usr/bin/chromium ] || { echo "bench-page: chromium is missing (scripts/setup.sh installs it)" >&2; exit 1; }
 [ -d node_modules/playwright-core ] || npm ci --no-audit --no-fund --loglevel=error
 scripts/build-wasm.sh
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 table=$(node bench/page.mjs "${BENCH_PAGE_RUNS:-5}")
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 echo "$table"
 {
   echo "# The page: first reply after navigation"
@@ -18,6 +20,7 @@ echo "$table"
   echo "served by scripts/serve.mjs on 127.0.0.1 (as \`make play\` serves it). Milliseconds"
   echo "from the start of navigation until the terminal is ready, and until it shows the reply to"
   echo "a first PING entered the moment it is ready. See bench/page.mjs for what each row is."
+  echo "Load average (1, 5, 15 min) before the runs: ${load_before}; after: ${load_after}."
   echo
   echo "$table"
 } > bench/page.md
