@@ -6,6 +6,12 @@
 // closed (HTTP cache, the service worker and V8's compiled code in place; a new server starts).
 // Also: a second tab while the first is open (the server already runs). Prints a markdown
 // table. Usage: node bench/page.mjs [runs]
+//
+// BENCH_PAGE_BASE=<another copy of www/> also measures that copy (say, the page before a
+// change, with the same www/pkg), run for run in turn with this one so that both see the same
+// load, and prints the two side by side. BENCH_PAGE_DETAIL=1 prints each visit's resource
+// timings; BENCH_PAGE_WWW measures another copy instead of www/; BENCH_PAGE_NO_SW blocks
+// service workers.
 import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -16,8 +22,8 @@ import { chromium } from "playwright-core";
 const runs = Number(process.argv[2] ?? 5);
 const www = process.env.BENCH_PAGE_WWW ?? fileURLToPath(new URL("../www/", import.meta.url));
 
-async function serve() {
-  const child = spawn(process.execPath, [fileURLToPath(new URL("../scripts/serve.mjs", import.meta.url)), "--dir", www, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+async function serve(dir = www) {
+  const child = spawn(process.execPath, [fileURLToPath(new URL("../scripts/serve.mjs", import.meta.url)), "--dir", dir, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
   const url = await new Promise((ok, fail) => {
     let out = "";
     child.stdout.on("data", (d) => {
@@ -118,31 +124,42 @@ async function profile() {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
+/** One run in a new profile: a first visit (cold), a second tab, then a visit after both closed. */
+async function measure(url, rows) {
+  const p = await profile();
+  try {
+    const cold = await visit(p.context, url);
+    rows.cold.push(cold.t);
+    // The service worker has cached the files once it is ready.
+    if (!process.env.BENCH_PAGE_NO_SW) await cold.page.evaluate(() => navigator.serviceWorker?.ready);
+    const second = await visit(p.context, url);
+    rows.second.push(second.t);
+    await second.page.close();
+    await cold.page.close();
+    // Every tab closed: the shared server stops; the next visit starts a new one.
+    await new Promise((ok) => setTimeout(ok, 500));
+    const warm = await visit(p.context, url);
+    rows.warm.push(warm.t);
+    await warm.page.close();
+  } finally {
+    await p.close();
+  }
+}
+
+const baseDir = process.env.BENCH_PAGE_BASE;
+const baseName = process.env.BENCH_PAGE_BASE_NAME ?? baseDir;
 const server = await serve();
+const base = baseDir ? await serve(baseDir) : null;
 const rows = { cold: [], warm: [], second: [] };
+const baseRows = { cold: [], warm: [], second: [] };
 try {
   for (let i = 0; i < runs; i++) {
-    const p = await profile();
-    try {
-      const cold = await visit(p.context, server.url);
-      rows.cold.push(cold.t);
-      // The service worker has cached the files once it is ready.
-      if (!process.env.BENCH_PAGE_NO_SW) await cold.page.evaluate(() => navigator.serviceWorker?.ready);
-      const second = await visit(p.context, server.url);
-      rows.second.push(second.t);
-      await second.page.close();
-      await cold.page.close();
-      // Every tab closed: the shared server stops; the next visit starts a new one.
-      await new Promise((ok) => setTimeout(ok, 500));
-      const warm = await visit(p.context, server.url);
-      rows.warm.push(warm.t);
-      await warm.page.close();
-    } finally {
-      await p.close();
-    }
+    if (base) await measure(base.url, baseRows);
+    await measure(server.url, rows);
   }
 } finally {
   server.stop();
+  base?.stop();
 }
 
 const line = (name, ts) => {
@@ -155,6 +172,16 @@ console.log("|---|---:|---:|---:|");
 console.log(line("cold: new browser profile", rows.cold));
 console.log(line("warm: visited before, no tab open", rows.warm));
 console.log(line("a second tab, the server running", rows.second));
+if (base) {
+  const med = (ts) => Math.round(median(ts.map((t) => t.reply)));
+  console.log();
+  console.log(`| first reply, ms (median of ${runs}, the two copies run in turn) | ${baseName} | this www/ | ratio |`);
+  console.log("|---|---:|---:|---:|");
+  for (const [name, key] of [["cold", "cold"], ["warm", "warm"], ["a second tab", "second"]]) {
+    const [b, n] = [med(baseRows[key]), med(rows[key])];
+    console.log(`| ${name} | ${b} | ${n} | ${(n / b).toFixed(2)} |`);
+  }
+}
 console.log();
 console.log(`| where the time goes: ms since navigation started (median of ${runs}) | cold | warm | second tab |`);
 console.log("|---|---:|---:|---:|");
