@@ -1,11 +1,10 @@
 // The page: one full-window playground whose data lives in this browser, with the tutorial
-// (tutorial.js), the inspector (inspector.js) and the monitor (monitor.js) as panels beside the
-// terminal, and shared sessions (share.js).
+// (tutorial.js), the inspector (inspector.js), the monitor (monitor.js) and the replication view
+// (replication.js) as panels beside the terminal, and shared sessions (share.js).
+//
+// The panels' modules are imported apart, not before the terminal: the terminal, and the first
+// reply, need only terminal.js and what it imports.
 import { createPlayground } from "./terminal.js";
-import { Tutorial } from "./tutorial.js";
-import { Inspector } from "./inspector.js";
-import { Monitor } from "./monitor.js";
-import { Replication } from "./replication.js";
 import { decodeSession, encodeSession, fromRedisFile, hasSession, parseLine, sessionLines, toRedisFile } from "./share.js";
 
 const PANELS_KEY = "redis-playground:panels";
@@ -24,7 +23,11 @@ function lessonInHash() {
 }
 
 async function main() {
+  performance.mark?.("rp:app");
   const root = document.getElementById("playground");
+  // Loaded while the terminal connects (the page mostly waits for its server then).
+  const panels = Promise.all([import("./tutorial.js"), import("./inspector.js"), import("./monitor.js"), import("./replication.js")]);
+  panels.catch(() => {});
   // A shared link replays on a private server in memory: the visitor's own data (the "default"
   // namespace, its IndexedDB snapshot and its history) is never opened.
   let shared = null;
@@ -39,6 +42,7 @@ async function main() {
   const shell = await createPlayground(root, shared ? { namespace: null, persistHistory: false, servers: true } : { namespace: "default", servers: true });
   if (shared) await replay(shell, shared);
   setupSharing(shell);
+  const [{ Tutorial }, { Inspector }, { Monitor }, { Replication }] = await panels;
   const learnBox = document.getElementById("learn");
   const learnBtn = document.getElementById("learn-toggle");
   const tutorial = new Tutorial(shell, learnBox);
@@ -103,6 +107,7 @@ async function main() {
   replBtn.addEventListener("click", () => showRepl(replBox.hidden));
   if (wanted.repl || /(?:^#|&)replication\b/.test(location.hash)) showRepl(true);
   window.redisPlayground = { shell, tutorial, inspector, monitor, replication };
+  performance.mark?.("rp:panels");
   // Tab completes inside the terminal, so F6 / Shift+F6 move between the page's regions: the
   // toolbar, the tutorial, the terminal and the inspector.
   document.addEventListener("keydown", (e) => {
@@ -231,12 +236,21 @@ function setupSharing(shell) {
   });
 }
 
-// After one visit the page loads with no network: sw.js keeps what it fetched (network first,
-// so a new version is used as soon as it is deployed).
-if ("serviceWorker" in navigator) {
+// After one visit the page loads from the browser's own copy, and with no network: sw.js keeps
+// every file of the page (and takes a new version of the site from the visit after it is
+// deployed). It is registered once the terminal is ready: installing it fetches every file,
+// the engine included, which the first visit's start need not share the machine with.
+function registerServiceWorker() {
+  if (!("serviceWorker" in navigator)) return;
   navigator.serviceWorker.register(new URL("./sw.js", import.meta.url)).catch((e) => {
     console.warn("redis-playground: working offline is not available:", e.message);
   });
+  // The files of this visit may have come from the browser's copy without the worker seeing
+  // the request: it is told that a visit happened, to look for a new version in the background.
+  navigator.serviceWorker.controller?.postMessage("check");
 }
 
-main().catch((e) => console.warn("redis-playground:", e));
+main().catch((e) => console.warn("redis-playground:", e)).finally(() => {
+  if (typeof requestIdleCallback === "function") requestIdleCallback(registerServiceWorker, { timeout: 2000 });
+  else setTimeout(registerServiceWorker, 0);
+});

@@ -59,8 +59,10 @@ export class Connection {
     this.leader = false;
   }
 
-  /** Connects; resolves with the worker's welcome { server, kind, restored, status, servers }. */
-  async open() {
+  /** Connects; resolves with the worker's welcome { server, kind, restored, status, servers }.
+   * `client`: the port of a server on which the welcome also opens a client for this page
+   * (welcome.client: { port, client, prompt }), one round trip sooner than asking after it. */
+  async open({ client = null } = {}) {
     const shared = typeof SharedWorker === "function";
     const tabs = !shared && typeof BroadcastChannel === "function" && !!navigator.locks;
     if (this.namespace !== null && navigator.locks) {
@@ -69,7 +71,17 @@ export class Connection {
     }
     if (this.namespace !== null && shared) {
       this.mode = "shared";
-      const worker = new SharedWorker(SERVER_URL, { type: "module", name: `${PREFIX}:${this.namespace}` });
+      const name = `${PREFIX}:${this.namespace}`;
+      // The page may have started this very worker already (index.html): its port is taken over.
+      const early = globalThis.redisPlaygroundEarlyWorker;
+      let worker;
+      if (early?.url === SERVER_URL.href && early.name === name) {
+        delete globalThis.redisPlaygroundEarlyWorker;
+        worker = early.worker;
+        if (early.failed) queueMicrotask(() => this.failed("the server's worker could not start"));
+      } else {
+        worker = new SharedWorker(SERVER_URL, { type: "module", name });
+      }
       worker.onerror = () => this.failed("the server's worker could not start");
       this.port = worker.port;
       this.port.onmessage = (e) => this.receive(e.data);
@@ -96,7 +108,8 @@ export class Connection {
       this.post = (m) => worker.postMessage(m);
       this.worker = worker;
     }
-    return this.hello();
+    // Not over the channel: a hello said again there may be answered twice.
+    return this.hello(this.mode === "tabs" ? null : client);
   }
 
   /** Waits for the namespace's leader lock; holding it, runs the server in a Worker. */
@@ -112,10 +125,11 @@ export class Connection {
   }
 
   /** Says hello to whichever server answers; resolves with its welcome. */
-  hello() {
+  hello(client = null) {
     const id = ++this.seq;
     const p = new Promise((resolve, reject) => this.pending.set(id, { resolve, reject }));
     this.helloMsg = { op: "hello", id, conn: this.conn, lock: this.lock, protocol: PROTOCOL };
+    if (client !== null) this.helloMsg.open = client;
     this.welcomed = p.then((welcome) => {
       const previous = this.server;
       this.server = welcome.server;

@@ -50,7 +50,8 @@
 //   page → server  { op, id, conn, server, port, ...args }   `server` is the worker id the page
 //                  was welcomed by (a request meant for another worker is refused); `port` the
 //                  server the request is for (6379 when absent)
-//                  { op: "hello", id, conn, lock, protocol }   first, and after a hand-over
+//                  { op: "hello", id, conn, lock, protocol, open }   first, and after a
+//                  hand-over; `open` (a port) also opens a client there: welcome.client
 //                  { op: "addServer" }, { op: "removeServer", port }   answer { servers }
 //   server → page  { re: id, ok: value } | { re: id, err: message, code }
 //                  { push: "client", port, client, outs, blocked, prompt }   messages for a
@@ -70,8 +71,8 @@
 //   link, replicas }], log: [entries after `since`], seq } for the replication panel;
 //   { op: "cutLink", port } ends that replica's connection to its primary (it reconnects).
 // Over the BroadcastChannel every message also carries `to`: "server", or the page's `conn`.
-import { loadEngine } from "./engine.js";
-import { FIRST_PORT, MemoryServerList, MemoryStore, Persistence, ServerListStore, serverStore } from "./storage.js";
+import { loadEngine, mark, marksSinceEpoch } from "./engine.js";
+import { FIRST_PORT, MemoryServerList, MemoryStore, Persistence, ServerListStore, openStorage, serverStore } from "./storage.js";
 import { LinkReader, argText, commandHead } from "./replstream.js";
 
 const PREFIX = "redis-playground";
@@ -544,11 +545,15 @@ class Host {
   }
 
   async start() {
-    // The engine loads (fetched and compiled) while this worker waits for its predecessor.
+    mark("rp:worker-start");
+    // The engine loads (fetched and compiled) and the stored data is opened while this worker
+    // waits for its predecessor; what is stored is read once the lock is held, while the
+    // engine may still be compiling.
     const engine = loadEngine();
     engine.catch(() => {});
+    if (this.namespace !== null) openStorage();
     if (this.namespace !== null) await holdLock(`${PREFIX}:server:${this.namespace}`);
-    this.Playground = await engine;
+    mark("rp:server-lock");
     this.list = this.namespace !== null ? new ServerListStore(this.namespace) : new MemoryServerList();
     let stored = null;
     try {
@@ -556,6 +561,8 @@ class Host {
     } catch {
       // Storage unavailable: the first server says so when its snapshot cannot be read either.
     }
+    mark("rp:list");
+    this.Playground = await engine;
     const primaries = this.list.primaries ?? {};
     for (const port of cleanPorts(stored)) {
       const inst = new Instance(this, port);
@@ -564,6 +571,7 @@ class Host {
       await inst.start(this.Playground, { primary });
       this.servers.set(port, inst);
     }
+    mark("rp:restored");
     this.pumpLinks();
   }
 
@@ -696,15 +704,31 @@ class Host {
         self.navigator.locks.request(msg.lock, () => this.drop(msg.conn));
       }
     }
+    // The page's first client, opened with the welcome rather than one request later.
+    let client = null;
+    const inst = msg.open != null && !this.restarting ? this.servers.get(Number(msg.open)) : null;
+    if (inst?.pg) {
+      try {
+        const id = inst.pg.openClient();
+        inst.owner.set(id, conn);
+        client = { port: inst.port, client: id, prompt: inst.pg.prompt(id) };
+      } catch (e) {
+        // An engine that trapped is restarted; the page's clients then reconnect.
+        if (!this.crashed(e)) throw e;
+      }
+    }
     for (const s of this.servers.values()) s.statusChanged();
     const first = this.first;
     return {
+      client,
       server: this.id,
       kind: this.kind,
       crash: this.crash,
       restored: first.restored,
       status: first.status(),
       servers: [...this.servers.values()].map((s) => ({ port: s.port, address: s.address, status: s.status(), restored: s.restored })),
+      // How this worker's start went (see bench/page.mjs).
+      marks: marksSinceEpoch(),
     };
   }
 

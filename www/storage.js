@@ -31,6 +31,12 @@ function openDb() {
   return dbPromise;
 }
 
+/** Opens the database ahead of its first use (a new profile's first open takes a while):
+ * reading nothing, it is safe before the namespace's lock is held. */
+export function openStorage() {
+  openDb().catch(() => {});
+}
+
 /** Runs `fn(store)` in one transaction; resolves with the request's result once committed. */
 async function inTransaction(mode, fn) {
   const db = await openDb();

@@ -15,7 +15,7 @@
 // Everything shown comes from the engine as text and is inserted with textContent: a value
 // such as `<img src=x onerror=alert(1)>` is displayed, never interpreted.
 
-import { loadEngine } from "./engine.js";
+import { importMarks, loadEngine, mark } from "./engine.js";
 import { Connection } from "./connection.js";
 import { HistoryStore } from "./storage.js";
 
@@ -138,7 +138,10 @@ export class Screen {
     this.el.addEventListener("scroll", () => {
       this.stick = this.el.scrollHeight - this.el.scrollTop - this.el.clientHeight < 8;
     });
-    this.input.addEventListener("keydown", (e) => this.onKey(e));
+    this.input.addEventListener("keydown", (e) => {
+      this.shell.wantLocal();
+      this.onKey(e);
+    });
     this.input.addEventListener("input", () => {
       this.completion = null;
       if (this.search) this.searchFind(this.history.length - 1);
@@ -461,8 +464,8 @@ export class Screen {
 export class Shell {
   /**
    * @param {HTMLElement|ShadowRoot} root where to build
-   * @param {object} o  { server: Connection, local: promise of a Playground (hints,
-   *                      completion, help),
+   * @param {object} o  { server: Connection, local: () => promise of a Playground (hints,
+   *                      completion, help), called once they are first wanted,
    *                      history: HistoryStore, actions: ["save","reset","export","import"],
    *                      onReset: async () => {}, servers: [{ port, address }] (the worker's
    *                      servers), serverMenu: show the menu that adds and removes servers }
@@ -470,12 +473,8 @@ export class Shell {
   constructor(root, o) {
     this.server = o.server;
     this.local = null;
-    this.localLoading = Promise.resolve(o.local);
-    this.localLoading.then((pg) => {
-      this.local = pg;
-      this.el.dataset.hints = "ready";
-      for (const s of this.screens) s.updateHint();
-    }, (e) => console.warn("redis-playground: hints are unavailable:", e));
+    this.loadLocal = o.local;
+    this.localLoading = null;
     this.historyStore = o.history;
     this.onReset = o.onReset ?? (async () => {});
     this.screens = [];
@@ -549,7 +548,7 @@ export class Shell {
 
   /** Opens a client tab at once, on the server at `port` (the first by default); its
    * connection follows (lines typed meanwhile wait for it). */
-  addClient(port = FIRST_PORT) {
+  addClient(port = FIRST_PORT, opened = null) {
     const n = this.screens.length === 0 ? 1 : Math.max(...this.screens.map((s) => s.number)) + 1;
     const screen = new Screen(this, `client ${n}`, this.historyStore.load(), port);
     screen.number = n;
@@ -583,20 +582,23 @@ export class Shell {
     this.tabs.insertBefore(tab, this.newTab);
     this.screensEl.append(screen.el);
     this.screens.push(screen);
-    this.connectScreen(screen);
+    this.connectScreen(screen, opened?.port === port ? opened : null);
     this.select(screen);
     this.updateTabs();
     return screen;
   }
 
-  /** Gives the screen a new client on its server. */
-  connectScreen(screen) {
+  /** Gives the screen a new client on its server (`opened`: one the server already opened for
+   * it, { client, prompt }). */
+  connectScreen(screen, opened = null) {
     const port = screen.port;
-    screen.opened = this.server.request("open", { port }).then(({ client, prompt }) => {
+    const open = opened ? Promise.resolve(opened) : this.server.request("open", { port });
+    screen.opened = open.then(({ client, prompt }) => {
       if (!this.screens.includes(screen)) {
         this.server.request("close", { port, client }).catch(() => {});
         return;
       }
+      mark("rp:client-open");
       screen.client = client;
       this.byClient.set(clientKey(port, client), screen);
       screen.setPrompt(prompt);
@@ -993,10 +995,24 @@ export class Shell {
     return this.local.help(topic) ?? "\n";
   }
 
-  /** The page's own engine (hints, completion, help): loaded beside the terminal, not before
-   * it, so the first command need not wait for it. */
+  /** The page's own engine (hints, completion, help): loaded after the terminal, not before
+   * it, so that neither the server's start nor the first command waits for it or shares the
+   * machine with its compilation. It loads on the first key typed, the first reply, the help
+   * command, or once the page is idle after the terminal is ready, whichever comes first. */
+  wantLocal() {
+    if (!this.localLoading) {
+      this.localLoading = Promise.resolve().then(() => this.loadLocal());
+      this.localLoading.then((pg) => {
+        this.local = pg;
+        this.el.dataset.hints = "ready";
+        for (const s of this.screens) s.updateHint();
+      }, (e) => console.warn("redis-playground: hints are unavailable:", e));
+    }
+    return this.localLoading;
+  }
+
   async localEngine() {
-    if (!this.local) this.local = await this.localLoading;
+    if (!this.local) this.local = await this.wantLocal();
     return this.local;
   }
 
@@ -1014,6 +1030,7 @@ export class Shell {
     if (this.firstReply) return;
     this.firstReply = true;
     performance.mark?.("redis-playground:first-reply");
+    this.wantLocal();
   }
 
   // ---- background work ---------------------------------------------------------------------
@@ -1177,7 +1194,6 @@ export async function createPlayground(root, options = {}) {
     onPush: (msg) => shell?.onPush(msg),
     onServerChange: (welcome) => shell?.serverChanged(welcome),
   });
-  let local;
   let welcome;
   // Shown until the server answers; a server waits for its predecessor to stop (see server.js).
   const connecting = el("div", "rp rp-connecting", "Connecting to the Redis server…");
@@ -1185,8 +1201,9 @@ export async function createPlayground(root, options = {}) {
   const slow = setTimeout(() => {
     connecting.textContent = "Waiting for the Redis server: the previous server of this data is still stopping (or another copy of the playground in this browser holds it: close its tabs).";
   }, 3000);
+  mark("rp:connect");
   try {
-    welcome = await server.open();
+    welcome = await server.open({ client: FIRST_PORT });
   } catch (e) {
     const msg = el("div", "rp rp-failed", `redis-playground could not start: ${e.message}`);
     root.append(msg);
@@ -1195,11 +1212,11 @@ export async function createPlayground(root, options = {}) {
     clearTimeout(slow);
     connecting.remove();
   }
+  mark("rp:welcome");
+  importMarks(welcome.marks, "worker:");
   // The page's own engine answers hints, completion and help; it holds no data. It loads once
-  // the server answered (not to compete with the worker compiling its own engine), and the
-  // terminal does not wait for it.
-  local = loadEngine().then((Playground) => new Playground({ databases: 1 }));
-  local.catch(() => {});
+  // wanted (Shell.wantLocal), and the terminal does not wait for it.
+  const local = () => loadEngine().then((Playground) => new Playground({ databases: 1 }));
   const history = new HistoryStore(namespace && persistHistory ? `redis-playground:history:${namespace}` : null);
   const runCommands = async (screen) => {
     for (const line of commands) await shell.submit(screen, line, { record: false });
@@ -1232,7 +1249,7 @@ export async function createPlayground(root, options = {}) {
   });
   window.addEventListener("pagehide", flush);
 
-  const screen = shell.addClient();
+  const screen = shell.addClient(FIRST_PORT, welcome.client);
   // The preloaded lines are reachable with the Up arrow even when they are not run.
   for (const line of commands) screen.remember(line);
   // A server whose stored snapshot is unreadable (the first one to say so).
@@ -1280,5 +1297,8 @@ export async function createPlayground(root, options = {}) {
   shell.el.dataset.ready = "true";
   shell.el.dataset.server = server.server;
   performance.mark?.("redis-playground:ready");
+  // Hints, completion and help once the page has a moment, if nothing asked for them before.
+  if (typeof requestIdleCallback === "function") requestIdleCallback(() => shell.wantLocal(), { timeout: 1000 });
+  else setTimeout(() => shell.wantLocal(), 200);
   return shell;
 }

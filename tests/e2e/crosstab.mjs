@@ -37,6 +37,20 @@ export async function waitSaved(page) {
   }, null, { timeout: 10000 });
 }
 
+/** Waits until no worker of the origin holds the namespace's server lock: once every page is
+ * closed the server's worker ends, but a moment later (a page opened before that would find
+ * the same server still running). Asked from a page of the origin that runs no playground. */
+export async function serverStopped(context, url, namespace = "default") {
+  const page = await context.newPage();
+  try {
+    await page.goto(`${url}lessons/index.json`);
+    await until(() => page.evaluate(async (name) => !(await navigator.locks.query()).held.some((l) => l.name === name),
+      `redis-playground:server:${namespace}`), "the server's worker to end");
+  } finally {
+    await page.close();
+  }
+}
+
 /** Text of the visible screen's output. */
 export function output(page) {
   return screen(page).locator(".rp-out").textContent();
@@ -268,6 +282,7 @@ export function crossTabTests({ mode, initScript }) {
     await waitSaved(b.page);
     const old = await serverOf(b.page);
     for (const p of pages.splice(0)) await p.page.close();
+    await serverStopped(browser.context, server.url);
     a = await open();
     const fresh = await serverOf(a.page);
     assert.notEqual(fresh.id, old.id, "a new server started");
