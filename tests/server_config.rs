@@ -71,6 +71,8 @@ fn bad_files_and_options_are_refused_as_redis_refuses_them() {
         ("maxmemory 1 2\n", &[]),
         ("  dir sub\n\t include inc.conf\n", &[]),
         ("rename-command nosuch x\n", &[]),
+        ("rename-command flushdb get\n", &[]),
+        ("rename-command flushdb x\nrename-command flushdb y\n", &[]),
         ("sentinel monitor x\n", &[]),
         ("x.y\n", &[]),
         ("dbfilename a/b\n", &[]),
@@ -136,6 +138,40 @@ fn started(bin: &Path, dir: &Path, conf: &str) -> (KillOnDrop, Conn) {
             "{conf} did not start"
         );
         std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn renamed_commands_answer_to_their_new_names_as_in_redis() {
+    let Some(redis) = redis() else { return };
+    let dir = scratch_dir("config-rename");
+    let conf = "rename-command flushdb badger\nrename-command config \"\"\n\
+                rename-command set x\nrename-command x y\nsave \"\"\n";
+    std::fs::write(dir.join("r.conf"), conf).expect("write");
+    let script = "return redis.call('badger')";
+    let lines: &[&[&str]] = &[
+        &["FLUSHDB"],
+        &["BADGER"],
+        &["CONFIG", "GET", "port"],
+        &["SET", "k", "v"],
+        &["X", "k", "v"],
+        &["Y", "k", "v"],
+        &["GET", "k"],
+        &["EVAL", script, "0"],
+        &["EVAL", "return redis.call('flushdb')", "0"],
+        &["MULTI"],
+        &["flushdb"],
+        &["Badger"],
+        &["EXEC"],
+    ];
+    let replies = |bin: &Path| -> Vec<Reply> {
+        let (_server, mut c) = started(bin, &dir, "r.conf");
+        lines.iter().map(|l| call(&mut c, l)).collect()
+    };
+    let theirs = replies(&redis);
+    let ours = replies(Path::new(OURS));
+    for ((line, t), o) in lines.iter().zip(&theirs).zip(&ours) {
+        assert_eq!(o, t, "{line:?}");
     }
 }
 

@@ -240,7 +240,7 @@ impl Engine {
         monitor: bool,
         now: i64,
     ) -> Result<&'static Command, Rejected> {
-        let cmd = resolve(argv)?;
+        let cmd = self.resolve(argv)?;
         // What the checks need of the client, looked up once (none of them changes it).
         let (authenticated, proto, subscribed) =
             self.clients.get(&client).map_or((false, 2, false), |c| {
@@ -550,7 +550,7 @@ impl Engine {
             if via == Via::Script {
                 let caller = self.scripts.running.as_ref().map(|r| r.argv.clone());
                 if let Some(caller) = caller {
-                    if let Ok(caller_cmd) = resolve(&caller) {
+                    if let Ok(caller_cmd) = self.resolve(&caller) {
                         self.tracking_remember(client, caller_cmd.spec, &caller);
                     }
                 }
@@ -713,8 +713,17 @@ pub fn error_reply(e: CmdError) -> Reply {
 }
 
 /// Finds the command (or subcommand) `argv` names and checks its arity, with Redis's errors.
+/// (A server's `rename-command` names go through [`Engine::resolve`].)
 pub fn resolve(argv: &[Vec<u8>]) -> Result<&'static Command, Rejected> {
-    let Some(cmd) = commands::find(&argv[0]) else {
+    resolve_found(commands::find(&argv[0]), argv)
+}
+
+/// [`resolve`] once the command `argv[0]` names is looked up (None: no such command).
+fn resolve_found(
+    found: Option<&'static Command>,
+    argv: &[Vec<u8>],
+) -> Result<&'static Command, Rejected> {
+    let Some(cmd) = found else {
         return Err(error::unknown_command(argv).into());
     };
     let cmd = if cmd.spec.subcommands.is_empty() || argv.len() == 1 {
@@ -733,4 +742,50 @@ pub fn resolve(argv: &[Vec<u8>]) -> Result<&'static Command, Rejected> {
         });
     }
     Ok(cmd)
+}
+
+/// A server's `rename-command` directives: each renamed command under its new lowercase name
+/// ("" for none). A renamed command answers to its new name only, and one renamed to "" to
+/// none; it keeps its own name everywhere else (COMMAND, ACL, stats), as in Redis.
+#[derive(Clone, Debug, Default)]
+pub struct Renames(Vec<(Vec<u8>, &'static Command)>);
+
+impl Renames {
+    /// Adds `rename-command <name> <new name>`, refused with redis-server's reasons.
+    pub fn add(&mut self, name: &[u8], new_name: &[u8]) -> Result<(), &'static str> {
+        const NO_SUCH: &str = "No such command in rename-command";
+        let cmd = self.find(name).ok_or(NO_SUCH)?;
+        let new_name = new_name.to_ascii_lowercase();
+        if !new_name.is_empty() && self.find(&new_name).is_some() {
+            return Err("Target command name already exists");
+        }
+        // A command renamed twice answers to the last name only.
+        self.0.retain(|(_, c)| !std::ptr::eq(*c, cmd));
+        self.0.push((new_name, cmd));
+        Ok(())
+    }
+
+    /// The command `name` names under these renames.
+    fn find(&self, name: &[u8]) -> Option<&'static Command> {
+        let name = name.to_ascii_lowercase();
+        if let Some((_, cmd)) = self.0.iter().find(|(n, _)| !n.is_empty() && *n == name) {
+            return Some(cmd);
+        }
+        commands::find(&name).filter(|cmd| !self.0.iter().any(|(_, c)| std::ptr::eq(*c, *cmd)))
+    }
+
+    /// [`resolve`] under these renames.
+    pub fn resolve(&self, argv: &[Vec<u8>]) -> Result<&'static Command, Rejected> {
+        if self.0.is_empty() {
+            return resolve(argv);
+        }
+        resolve_found(self.find(&argv[0]), argv)
+    }
+}
+
+impl Engine {
+    /// [`resolve`] under this server's `rename-command` directives (see [`Renames`]).
+    pub fn resolve(&self, argv: &[Vec<u8>]) -> Result<&'static Command, Rejected> {
+        self.renames.resolve(argv)
+    }
 }

@@ -60,7 +60,7 @@ use std::collections::{BTreeMap, VecDeque};
 use hashbrown::{HashMap, HashSet};
 
 pub use blocking::{Block, Blocked};
-pub use call::{error_reply, resolve, Rejected};
+pub use call::{error_reply, resolve, Rejected, Renames};
 pub use client_mem::Evicted;
 pub use clients::{Client, ClientId, LinkRole, ReplyMode};
 pub use ctx::Ctx;
@@ -277,6 +277,8 @@ pub struct Engine {
     pub repl: replication::Replication,
     /// Lines for the server's log, until the host takes them (see [`log`]).
     logs: Vec<(log::LogLevel, String)>,
+    /// `rename-command`: the commands that answer to another name, or to none.
+    pub renames: call::Renames,
     /// `DEBUG SET-DISABLE-DENY-SCRIPTS`: scripts may call the commands flagged `noscript`.
     pub script_disable_deny: bool,
     /// The host's way of stopping the whole server for some microseconds (DEBUG SLEEP);
@@ -345,6 +347,7 @@ impl Engine {
             skip_checksum_validation: false,
             repl: replication::Replication::new(opts.now_ms as u64 ^ opts.seed),
             logs: Vec::new(),
+            renames: call::Renames::default(),
             script_disable_deny: false,
             sleeper: None,
             slept_us: 0,

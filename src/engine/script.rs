@@ -24,7 +24,7 @@ impl Engine {
         read_only: bool,
         targets: u8,
     ) -> Result<(Reply, usize), String> {
-        let cmd = match super::resolve(argv) {
+        let cmd = match self.resolve(argv) {
             Ok(cmd) => cmd,
             Err(rejected) => {
                 let text = match rejected.cmd {

@@ -1316,7 +1316,14 @@ fn redis_acl_check_cmd(state: &mut LuaState) -> LuaResult<u32> {
         }
     }
     // The command must exist; its arity is not checked (Redis looks it up only).
-    let cmd = match crate::engine::resolve(&argv) {
+    let target = RUN.with(|r| r.borrow().as_ref().map(|r| (r.eng, r.client)));
+    let resolved = match target {
+        // SAFETY: as in `command`: the engine is suspended in `LuaVm::run` while the script
+        // runs, and only read here.
+        Some((eng, _)) if !eng.is_null() => unsafe { &*eng }.resolve(&argv),
+        _ => crate::engine::resolve(&argv),
+    };
+    let cmd = match resolved {
         Ok(cmd) => Some(cmd),
         Err(rejected) => rejected.cmd,
     };
@@ -1326,7 +1333,6 @@ fn redis_acl_check_cmd(state: &mut LuaState) -> LuaResult<u32> {
             "Invalid command passed to redis.acl_check_cmd()",
         ));
     };
-    let target = RUN.with(|r| r.borrow().as_ref().map(|r| (r.eng, r.client)));
     let allowed = match target {
         Some((eng, client)) if !eng.is_null() => {
             // SAFETY: as in `command`: the engine is suspended in `LuaVm::run` while

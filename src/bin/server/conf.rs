@@ -144,6 +144,8 @@ pub struct Reader<'a> {
     pub cwd: PathBuf,
     pub check: Config,
     pub out: Vec<Directive>,
+    /// The `rename-command` lines so far, checked as redis-server checks them.
+    pub renames: redis_playground::engine::Renames,
 }
 
 impl Reader<'_> {
@@ -249,9 +251,7 @@ impl Reader<'_> {
                 }
             }
             ("rename-command", 2) => {
-                if redis_playground::commands::find(&args[0]).is_none() {
-                    return Err(fatal("No such command in rename-command"));
-                }
+                self.renames.add(&args[0], &args[1]).map_err(fatal)?;
                 self.out.push(Directive { name, args });
             }
             ("user", n) if n >= 1 => self.out.push(Directive { name, args }),
@@ -362,6 +362,7 @@ mod tests {
             cwd: PathBuf::from("/"),
             check: Config::default(),
             out: Vec::new(),
+            renames: Default::default(),
         };
         r.read_all(cl)?;
         Ok(r.out)

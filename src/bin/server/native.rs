@@ -71,7 +71,7 @@ Redis 7.0 re-implemented in Rust, served over TCP. Options are redis-server's:
   --loglevel <level>     debug, verbose, notice (default) or warning
   --logfile <path>       where the log goes (default: standard output)
   --<name> <value...>    any other parameter redis-server knows, checked as it checks
-                         it (rename-command and modules are accepted and not followed)
+                         it (rename-command too; modules are accepted and not loaded)
 
 Examples:
        redis-playground-server --port 7777
@@ -119,6 +119,8 @@ struct Options {
     enable_debug: Option<String>,
     /// Directives left for the engine (CONFIG SET) or to ignore, in the order given.
     rest: Vec<conf::Directive>,
+    /// `rename-command` lines, checked.
+    renames: redis_playground::engine::Renames,
 }
 
 impl Default for Options {
@@ -141,6 +143,7 @@ impl Default for Options {
             users: Vec::new(),
             enable_debug: None,
             rest: Vec::new(),
+            renames: Default::default(),
         }
     }
 }
@@ -167,6 +170,7 @@ fn parse_args(
         cwd: cwd.clone(),
         check: defaults,
         out: Vec::new(),
+        renames: Default::default(),
     };
     reader.read_all(&cl)?;
     // redis-server's sanity check once every line is read: a cluster node's primary is
@@ -182,6 +186,7 @@ fn parse_args(
     let mut opts = Options {
         config_file: cl.file.as_ref().map(|f| cwd.join(f)),
         cwd: reader.cwd,
+        renames: reader.renames,
         ..Options::default()
     };
     for d in reader.out {
@@ -1098,21 +1103,20 @@ fn nodes_conf(path: PathBuf) -> redis_playground::engine::ConfigFile {
 /// and says which directives it cannot follow.
 fn apply_config(engine: &mut Engine, opts: &Options) {
     for d in &opts.rest {
-        if redis_playground::config::lookup(d.name.as_bytes()).is_none() {
-            log::warning(&format!(
-                "Ignoring '{}': the playground server has no {}",
-                d.name,
-                if d.name == "rename-command" {
-                    "command renaming"
-                } else {
-                    "modules"
-                }
-            ));
+        if d.name == "rename-command"
+            || redis_playground::config::lookup(d.name.as_bytes()).is_some()
+        {
+            continue;
         }
+        log::warning(&format!(
+            "Ignoring '{}': the playground server has no modules",
+            d.name
+        ));
     }
     // Every parameter as the lines left it, the server's own ones (port, loglevel ...)
     // included, so CONFIG GET shows them.
     engine.config = opts.check.clone();
+    engine.renames = opts.renames.clone();
     let pass = engine.config.requirepass().as_bytes().to_vec();
     if !pass.is_empty() {
         // requirepass is the default user's password, as in Redis 6+.
