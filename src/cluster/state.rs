@@ -718,8 +718,8 @@ impl ClusterState {
         out
     }
 
-    /// CLUSTER INFO's text.
-    pub fn info_text(&self) -> String {
+    /// CLUSTER INFO's text; `sent` and `received` count the bus messages by type code.
+    pub fn info_text(&self, sent: &[u64], received: &[u64]) -> String {
         let (mut assigned, mut ok, mut pfail, mut fail) = (0, 0, 0, 0);
         for n in self.nodes.iter().filter(|n| n.numslots > 0) {
             assigned += n.numslots;
@@ -731,12 +731,10 @@ impl ClusterState {
                 ok += n.numslots;
             }
         }
-        format!(
+        let mut out = format!(
             "cluster_state:{}\r\ncluster_slots_assigned:{}\r\ncluster_slots_ok:{}\r\n\
              cluster_slots_pfail:{}\r\ncluster_slots_fail:{}\r\ncluster_known_nodes:{}\r\n\
-             cluster_size:{}\r\ncluster_current_epoch:{}\r\ncluster_my_epoch:{}\r\n\
-             cluster_stats_messages_sent:0\r\ncluster_stats_messages_received:0\r\n\
-             total_cluster_links_buffer_limit_exceeded:0\r\n",
+             cluster_size:{}\r\ncluster_current_epoch:{}\r\ncluster_my_epoch:{}\r\n",
             if self.ok { "ok" } else { "fail" },
             assigned,
             ok,
@@ -746,7 +744,21 @@ impl ClusterState {
             self.size,
             self.current_epoch,
             self.shown_epoch(self.me()),
-        )
+        );
+        for (counts, dir) in [(sent, "sent"), (received, "received")] {
+            let mut total = 0;
+            for (code, &n) in counts.iter().enumerate() {
+                if n == 0 {
+                    continue;
+                }
+                total += n;
+                let name = crate::cluster::bus::type_name(code as u16);
+                out.push_str(&format!("cluster_stats_messages_{name}_{dir}:{n}\r\n"));
+            }
+            out.push_str(&format!("cluster_stats_messages_{dir}:{total}\r\n"));
+        }
+        out.push_str("total_cluster_links_buffer_limit_exceeded:0\r\n");
+        out
     }
 }
 
