@@ -89,6 +89,12 @@ pub struct Node {
     pub numslots: usize,
     /// When this node learned it (ms): a handshake that takes too long is dropped.
     pub created_ms: i64,
+    /// Its plaintext client port when its client port is TLS (else 0), as it announces it.
+    pub pport: u16,
+    /// When the bus last received anything from it (ms).
+    pub data_received: i64,
+    /// When it was flagged FAIL (ms).
+    pub fail_time: i64,
 }
 
 impl Node {
@@ -110,6 +116,9 @@ impl Node {
             repl_offset: 0,
             numslots: 0,
             created_ms: 0,
+            pport: 0,
+            data_received: 0,
+            fail_time: 0,
         }
     }
 
@@ -276,6 +285,52 @@ impl ClusterState {
     pub fn owner_node(&self, slot: u16) -> Option<&Node> {
         let id = self.owner(slot)?;
         self.nodes.iter().find(|n| n.id == id)
+    }
+
+    /// The slots the node `id` owns, ascending.
+    pub fn slots_of(&self, id: &str) -> Vec<u16> {
+        let Some(h) = self.handles.iter().position(|x| x == id) else {
+            return Vec::new();
+        };
+        let h = h as u32;
+        (0..SLOTS as u16)
+            .filter(|&s| self.slots[usize::from(s)] == Some(h))
+            .collect()
+    }
+
+    /// Gives a node a new ID (a handshake node learning the real one): its slots, its place
+    /// in migrations and its replicas follow it.
+    pub fn rename_node(&mut self, old: &str, new: &str) {
+        if !self.handles.iter().any(|h| h == new) {
+            if let Some(h) = self.handles.iter_mut().find(|h| *h == old) {
+                *h = new.to_string();
+            }
+        }
+        for n in &mut self.nodes {
+            if n.id == old {
+                n.id = new.to_string();
+            }
+            if n.master.as_deref() == Some(old) {
+                n.master = Some(new.to_string());
+            }
+            for r in &mut n.fail_reports {
+                if r.0 == old {
+                    r.0 = new.to_string();
+                }
+            }
+        }
+        for v in self
+            .migrating
+            .values_mut()
+            .chain(self.importing.values_mut())
+        {
+            if v == old {
+                *v = new.to_string();
+            }
+        }
+        if self.myself == old {
+            self.myself = new.to_string();
+        }
     }
 
     /// Whether this node owns `slot`.
@@ -582,15 +637,20 @@ impl ClusterState {
 
     /// Slot ranges as runs of one owner: (start, end, owner ID), in slot order.
     pub fn slot_runs(&self) -> Vec<(u16, u16, &str)> {
-        let mut out: Vec<(u16, u16, &str)> = Vec::new();
-        for s in 0..SLOTS as u16 {
-            let Some(id) = self.owner(s) else { continue };
-            match out.last_mut() {
-                Some(last) if last.1 + 1 == s && last.2 == id => last.1 = s,
-                _ => out.push((s, s, id)),
+        // By handle first (a number compared per slot), named at the end.
+        let mut runs: Vec<(u16, u16, u32)> = Vec::new();
+        for (s, h) in self.slots.iter().enumerate() {
+            let (Some(h), s) = (*h, s as u16) else {
+                continue;
+            };
+            match runs.last_mut() {
+                Some(last) if last.1 + 1 == s && last.2 == h => last.1 = s,
+                _ => runs.push((s, s, h)),
             }
         }
-        out
+        runs.into_iter()
+            .filter_map(|(a, b, h)| Some((a, b, self.handles.get(h as usize)?.as_str())))
+            .collect()
     }
 
     /// One node's line of CLUSTER NODES and nodes.conf (without the newline). `runs` are
@@ -627,7 +687,13 @@ impl ClusterState {
             }
         }
         if n.flags & flag::MYSELF != 0 {
-            for s in 0..SLOTS as u16 {
+            let open: std::collections::BTreeSet<u16> = self
+                .migrating
+                .keys()
+                .chain(self.importing.keys())
+                .copied()
+                .collect();
+            for s in open {
                 if let Some(to) = self.migrating.get(&s) {
                     line.push_str(&format!(" [{s}->-{to}]"));
                 } else if let Some(from) = self.importing.get(&s) {
@@ -663,8 +729,8 @@ impl ClusterState {
         out
     }
 
-    /// CLUSTER INFO's text.
-    pub fn info_text(&self) -> String {
+    /// CLUSTER INFO's text; `sent` and `received` count the bus messages by type code.
+    pub fn info_text(&self, sent: &[u64], received: &[u64]) -> String {
         let (mut assigned, mut ok, mut pfail, mut fail) = (0, 0, 0, 0);
         for n in self.nodes.iter().filter(|n| n.numslots > 0) {
             assigned += n.numslots;
@@ -676,12 +742,10 @@ impl ClusterState {
                 ok += n.numslots;
             }
         }
-        format!(
+        let mut out = format!(
             "cluster_state:{}\r\ncluster_slots_assigned:{}\r\ncluster_slots_ok:{}\r\n\
              cluster_slots_pfail:{}\r\ncluster_slots_fail:{}\r\ncluster_known_nodes:{}\r\n\
-             cluster_size:{}\r\ncluster_current_epoch:{}\r\ncluster_my_epoch:{}\r\n\
-             cluster_stats_messages_sent:0\r\ncluster_stats_messages_received:0\r\n\
-             total_cluster_links_buffer_limit_exceeded:0\r\n",
+             cluster_size:{}\r\ncluster_current_epoch:{}\r\ncluster_my_epoch:{}\r\n",
             if self.ok { "ok" } else { "fail" },
             assigned,
             ok,
@@ -691,7 +755,21 @@ impl ClusterState {
             self.size,
             self.current_epoch,
             self.shown_epoch(self.me()),
-        )
+        );
+        for (counts, dir) in [(sent, "sent"), (received, "received")] {
+            let mut total = 0;
+            for (code, &n) in counts.iter().enumerate() {
+                if n == 0 {
+                    continue;
+                }
+                total += n;
+                let name = crate::cluster::bus::type_name(code as u16);
+                out.push_str(&format!("cluster_stats_messages_{name}_{dir}:{n}\r\n"));
+            }
+            out.push_str(&format!("cluster_stats_messages_{dir}:{total}\r\n"));
+        }
+        out.push_str("total_cluster_links_buffer_limit_exceeded:0\r\n");
+        out
     }
 }
 
