@@ -26,7 +26,7 @@ export function loadEngine({ fresh = false } = {}) {
         throw new Error(`the engine is not built (www/pkg is missing): run \`make play\` (${e.message})`);
       }
       await mod.default();
-      // `call`, `callBuffer` and `batch` in JS, with one crossing into the module each.
+      // The program calls (`call`, `batch` ...) in JS, with one crossing into the module each.
       mod.installFastCalls(mod.Playground);
       return mod.Playground;
     })();
