@@ -326,7 +326,8 @@ impl Playground {
     }
 
     /// `pg.__runBatch(client, len, nowMs)` → the length of the packed array of replies: the
-    /// one crossing of the JS fast path of `batch` (commands packed as `packBatch` does).
+    /// one crossing of the JS fast path of `batch` and `batchBuffer` (commands packed as
+    /// `packBatch` does).
     #[wasm_bindgen(js_name = __runBatch)]
     pub fn run_batch(&mut self, client: u32, len: u32, now_ms: f64) -> u32 {
         let packed = std::mem::take(&mut self.io.input);
