@@ -91,6 +91,8 @@ export class Playground {
   callBuffer(client: number, args: Arg[]): Value | undefined;
   /** Several commands in one crossing; an error reply is an Error in its place. */
   batch(client: number, commands: Arg[][]): (Value | undefined)[];
+  /** As `batch`, with bulk strings as Uint8Arrays. */
+  batchBuffer(client: number, commands: Arg[][]): (Value | undefined)[];
   /** The reply as the client's protocol (RESP2 or RESP3) encodes it. */
   callResp(client: number, args: Arg[]): Uint8Array;
   /** Nanoseconds per command of a SET+GET loop inside the engine (benchmarks). */

@@ -18,9 +18,14 @@ size=$(scripts/build-wasm.sh | sed -n 's/.*: \([0-9]*\) bytes, \([0-9]*\) gzippe
 native_ns=$(cargo bench --bench commands 2>/dev/null | awk '$1 == "SET+GET" { print $2 }')
 js=$(node bench/js/api.mjs "${native_ns:-0}")
 read -r raw gz <<<"${size:-0 0}"
+stages=$(node bench/js/stages.mjs)
 js="$js
 
-Wasm as the page loads it (www/pkg, after wasm-opt): $raw bytes, $gz gzipped."
+Wasm as the page loads it (www/pkg, after wasm-opt): $raw bytes, $gz gzipped.
+
+Where one call's time goes (bench/js/stages.mjs; each stage timed in a loop of its own):
+
+$stages"
 echo "$js"
 
 section="# The JS API (pg.call, pg.batch) vs ioredis-mock, and wasm vs native"

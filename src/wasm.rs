@@ -234,15 +234,18 @@ impl Playground {
     /// `call` gives them, in one crossing; an error reply is an Error object in its place.
     /// Every command's arguments are checked (a TypeError) before any command runs.
     pub fn batch(&mut self, client: u32, commands: &JsValue) -> Result<js_sys::Array, JsValue> {
-        let io = &mut self.io;
-        let n = fill(&mut io.input, |ptr, cap| pack_batch(commands, ptr, cap))?;
-        let packed = std::mem::take(&mut io.input);
-        self.run_batch_packed(u64::from(client), &packed[..n], now());
-        let io = &mut self.io;
-        io.input = packed;
-        let value = unpack_reply(io.out.as_ptr() as u32, io.out.len() as u32, false);
-        io.trim();
-        Ok(value.unchecked_into())
+        self.batch_packed(client, commands, false)
+    }
+
+    /// `pg.batchBuffer(client, commands)` → as `batch`, with bulk strings as Uint8Arrays
+    /// (as `callBuffer` gives them): binary safe.
+    #[wasm_bindgen(js_name = batchBuffer)]
+    pub fn batch_buffer(
+        &mut self,
+        client: u32,
+        commands: &JsValue,
+    ) -> Result<js_sys::Array, JsValue> {
+        self.batch_packed(client, commands, true)
     }
 
     /// `pg.callResp(client, args)` → Uint8Array: the reply as the client's protocol encodes
@@ -255,7 +258,7 @@ impl Playground {
     }
 
     /// `pg.__ioMailbox()` → the address of four u32s through which the JS fast path of
-    /// `call`, `callBuffer` and `batch` (src/wasm_io.js, installed by `installFastCalls`)
+    /// `call`, `callBuffer`, `callResp`, `batch` and `batchBuffer` (src/wasm_io.js, installed by `installFastCalls`)
     /// talks to this playground: where JS packs arguments and how much room there is, then
     /// where the last reply was packed and its length. Rewritten by every call below.
     #[wasm_bindgen(js_name = __ioMailbox)]
@@ -301,8 +304,30 @@ impl Playground {
         n
     }
 
+    /// `pg.__runResp(client, len, nowMs)` → the length of the reply encoded as the client's
+    /// protocol encodes it (0: no reply), left where the mailbox says: the one crossing of the
+    /// JS fast path of `callResp`.
+    #[wasm_bindgen(js_name = __runResp)]
+    pub fn run_resp(&mut self, client: u32, len: u32, now_ms: f64) -> u32 {
+        let io = &mut self.io;
+        let len = (len as usize).min(io.input.len());
+        unpack_all(&io.input[..len], &mut io.argv);
+        let id = u64::from(client);
+        let reply = self.inner.engine.execute(id, &self.io.argv, now_ms as i64);
+        let proto = self.inner.engine.proto(id);
+        let io = &mut self.io;
+        io.trim();
+        io.out.clear();
+        if let Some(r) = reply {
+            r.encode(proto, &mut io.out);
+        }
+        io.post();
+        io.out.len() as u32
+    }
+
     /// `pg.__runBatch(client, len, nowMs)` → the length of the packed array of replies: the
-    /// one crossing of the JS fast path of `batch` (commands packed as `packBatch` does).
+    /// one crossing of the JS fast path of `batch` and `batchBuffer` (commands packed as
+    /// `packBatch` does).
     #[wasm_bindgen(js_name = __runBatch)]
     pub fn run_batch(&mut self, client: u32, len: u32, now_ms: f64) -> u32 {
         let packed = std::mem::take(&mut self.io.input);
@@ -800,6 +825,25 @@ impl Playground {
         io.finish();
     }
 
+    /// `batch` and `batchBuffer`: every command run, the replies packed as one array, then
+    /// read back as JS values by JS.
+    fn batch_packed(
+        &mut self,
+        client: u32,
+        commands: &JsValue,
+        buffers: bool,
+    ) -> Result<js_sys::Array, JsValue> {
+        let io = &mut self.io;
+        let n = fill(&mut io.input, |ptr, cap| pack_batch(commands, ptr, cap))?;
+        let packed = std::mem::take(&mut io.input);
+        self.run_batch_packed(u64::from(client), &packed[..n], now());
+        let io = &mut self.io;
+        io.input = packed;
+        let value = unpack_reply(io.out.as_ptr() as u32, io.out.len() as u32, buffers);
+        io.trim();
+        Ok(value.unchecked_into())
+    }
+
     /// One command's arguments, packed by JS into memory, run for `client`.
     fn run_args(&mut self, client: u32, args: &JsValue) -> Result<Option<Reply>, JsValue> {
         let io = &mut self.io;
@@ -934,8 +978,8 @@ extern "C" {
     fn unpack_reply(ptr: u32, len: u32, buffers: bool) -> JsValue;
 }
 
-/// `installFastCalls(Playground)`: gives the class JS versions of `call`, `callBuffer` and
-/// `batch` with the same results and errors, which cross into the module once per command
+/// `installFastCalls(Playground)`: gives the class JS versions of `call`, `callBuffer`,
+/// `callResp`, `batch` and `batchBuffer` with the same results and errors, which cross into the module once per command
 /// (or batch) with numbers only: JS packs the arguments straight into the module's memory
 /// and reads the reply from it (src/wasm_io.js). The Rust methods stay for callers in Rust.
 #[wasm_bindgen(js_name = installFastCalls)]

@@ -10,6 +10,8 @@
 let memory = null;
 let u8 = new Uint8Array(0);
 let dv = new DataView(u8.buffer);
+// The memory as u32s, for the mailbox (four aligned u32s).
+let w32 = new Uint32Array(0);
 const encoder = new TextEncoder();
 // ignoreBOM: a leading U+FEFF is part of the value (Rust's from_utf8_lossy keeps it too).
 const decoder = new TextDecoder("utf-8", { ignoreBOM: true });
@@ -27,6 +29,7 @@ function bytes() {
   if (u8.byteLength === 0) {
     u8 = new Uint8Array(memory.buffer);
     dv = new DataView(memory.buffer);
+    w32 = new Uint32Array(memory.buffer);
   }
   return u8;
 }
@@ -107,16 +110,20 @@ export function packArgs(args, ptr, cap) {
 }
 
 function packArgsIn(args, ptr, cap) {
-  const m = bytes();
-  const end = ptr + cap;
-  let p = ptr;
+  const p = packList(bytes(), args, ptr, ptr + cap);
+  return p < 0 ? -rest(args, 0) : p - ptr;
+}
+
+// Writes the arguments `args` from `p` on, up to `end`; the position after them, or -1 when
+// they do not fit. Throws a TypeError for an argument of another type.
+function packList(m, args, p, end) {
   const n = args.length;
   for (let i = 0; i < n; i++) {
     const a = args[i];
     // Strings, the common case, checked and written in one step (see `bound` and `put`).
     if (typeof a === "string" && a.length <= 64) {
       const sl = a.length;
-      if (p + 4 + sl * 3 > end) return -(p - ptr + rest(args, i));
+      if (p + 4 + sl * 3 > end) return -1;
       const at = p + 4;
       let len = 0;
       while (len < sl) {
@@ -129,19 +136,19 @@ function packArgsIn(args, ptr, cap) {
         const w = at + len;
         len += encoder.encodeInto(a.slice(len), m.subarray(w, w + (sl - len) * 3)).written;
       }
-      m[p] = len & 0xff;
-      m[p + 1] = (len >>> 8) & 0xff;
-      m[p + 2] = (len >>> 16) & 0xff;
-      m[p + 3] = len >>> 24;
+      m[p] = len;
+      m[p + 1] = 0;
+      m[p + 2] = 0;
+      m[p + 3] = 0;
       p = at + len;
       continue;
     }
     const b = bound(a);
     if (b < 0) throw badArg();
-    if (p + b > end) return -(p - ptr + rest(args, i));
+    if (p + b > end) return -1;
     p = put(m, p, a);
   }
-  return p - ptr;
+  return p;
 }
 
 function rest(args, from) {
@@ -175,20 +182,14 @@ function packBatchIn(commands, ptr, cap) {
   for (let c = 0; c < n; c++) {
     const args = commands[c];
     if (!Array.isArray(args)) throw new TypeError("each command must be an array");
-    if (p + 4 > end) return -(p - ptr + batchRest(commands, c));
+    if (p + 4 > end) return -batchRest(commands, 0);
     const argc = args.length;
     m[p] = argc & 0xff;
     m[p + 1] = (argc >>> 8) & 0xff;
     m[p + 2] = (argc >>> 16) & 0xff;
     m[p + 3] = argc >>> 24;
-    p += 4;
-    for (let i = 0; i < argc; i++) {
-      const a = args[i];
-      const b = bound(a);
-      if (b < 0) throw badArg();
-      if (p + b > end) return -(p - ptr + rest(args, i) + batchRest(commands, c + 1));
-      p = put(m, p, a);
-    }
+    p = packList(m, args, p + 4, end);
+    if (p < 0) return -batchRest(commands, 0);
   }
   return p - ptr;
 }
@@ -231,17 +232,41 @@ function u32(m, p) {
   return (m[p] | (m[p + 1] << 8) | (m[p + 2] << 16) | (m[p + 3] << 24)) >>> 0;
 }
 
+const fc = String.fromCharCode;
+
+// `len` ASCII bytes at `p` as a string, for short ones: String.fromCharCode with the bytes as
+// arguments costs less than a TextDecoder call or building the string a character at a time.
+function ascii(m, p, len) {
+  let s = "";
+  while (len > 8) {
+    s += fc(m[p], m[p + 1], m[p + 2], m[p + 3], m[p + 4], m[p + 5], m[p + 6], m[p + 7]);
+    p += 8;
+    len -= 8;
+  }
+  switch (len) {
+    case 1: return s + fc(m[p]);
+    case 2: return s + fc(m[p], m[p + 1]);
+    case 3: return s + fc(m[p], m[p + 1], m[p + 2]);
+    case 4: return s + fc(m[p], m[p + 1], m[p + 2], m[p + 3]);
+    case 5: return s + fc(m[p], m[p + 1], m[p + 2], m[p + 3], m[p + 4]);
+    case 6: return s + fc(m[p], m[p + 1], m[p + 2], m[p + 3], m[p + 4], m[p + 5]);
+    case 7: return s + fc(m[p], m[p + 1], m[p + 2], m[p + 3], m[p + 4], m[p + 5], m[p + 6]);
+    case 8: return s + fc(m[p], m[p + 1], m[p + 2], m[p + 3], m[p + 4], m[p + 5], m[p + 6], m[p + 7]);
+    default: return s;
+  }
+}
+
+// The longest string `ascii` makes; longer ones go through the TextDecoder.
+const SHORT = 32;
+
 // A string from `len` bytes at `p`: short ASCII ones by hand (cheaper than the decoder's
 // call), anything else through TextDecoder (invalid UTF-8 as U+FFFD, as from_utf8_lossy).
 function text(m, p, len) {
-  if (len <= 32) {
-    let s = "";
+  if (len <= SHORT) {
     for (let i = 0; i < len; i++) {
-      const c = m[p + i];
-      if (c >= 0x80) return decoder.decode(m.subarray(p, p + len));
-      s += String.fromCharCode(c);
+      if (m[p + i] >= 0x80) return decoder.decode(m.subarray(p, p + len));
     }
-    return s;
+    return ascii(m, p, len);
   }
   return decoder.decode(m.subarray(p, p + len));
 }
@@ -251,9 +276,12 @@ function text(m, p, len) {
 function str(m, len) {
   const p = hp;
   hp += len;
-  if (heapAscii && heapEnd - heapStart > 64) {
-    if (heapText === null) heapText = decoder.decode(m.subarray(heapStart, heapEnd));
-    return heapText.substring(p - heapStart, p - heapStart + len);
+  if (heapAscii) {
+    if (heapEnd - heapStart > 64) {
+      if (heapText === null) heapText = decoder.decode(m.subarray(heapStart, heapEnd));
+      return heapText.substring(p - heapStart, p - heapStart + len);
+    }
+    if (len <= SHORT) return ascii(m, p, len);
   }
   return text(m, p, len);
 }
@@ -300,7 +328,27 @@ function value(m) {
       const n = u32(m, at);
       at += 4;
       const out = new Array(n);
-      for (let i = 0; i < n; i++) {
+      let i = 0;
+      if (heapAscii && heapEnd - heapStart > 64) {
+        // All strings ASCII: cut out of the heap decoded once, in one tight loop while the
+        // elements are strings (a flat LRANGE, ZRANGE, MGET, HGETALL walks it to the end).
+        if (heapText === null) heapText = decoder.decode(m.subarray(heapStart, heapEnd));
+        const whole = heapText;
+        const bulk = asBuffers ? TEXT : BULK;
+        let a = at;
+        let q = hp - heapStart;
+        for (; i < n; i++) {
+          const t = m[a];
+          if (t !== TEXT && t !== bulk) break;
+          const len = (m[a + 1] | (m[a + 2] << 8) | (m[a + 3] << 16) | (m[a + 4] << 24)) >>> 0;
+          out[i] = whole.substring(q, q + len);
+          q += len;
+          a += 5;
+        }
+        at = a;
+        hp = heapStart + q;
+      }
+      for (; i < n; i++) {
         // Strings, the common element (LRANGE, ZRANGE, MGET ...), without the call.
         const t = m[at];
         if (t === TEXT || (t === BULK && !asBuffers)) {
@@ -373,65 +421,109 @@ function mailbox(pg) {
 // Packs with `pack` (packArgsIn or packBatchIn) into the input buffer, growing it once when
 // JS needs more room; the bytes written.
 function packInto(pg, box, pack, what) {
-  let m = bytes();
-  let n = pack(what, u32(m, box), u32(m, box + 4));
+  let m = u8;
+  if (m.byteLength === 0) m = bytes();
+  const i = box >>> 2;
+  let n = pack(what, w32[i], w32[i + 1]);
   if (n < 0) {
     const ptr = pg.__ioReserve(-n);
-    m = bytes();
-    n = pack(what, ptr, u32(m, box + 4));
+    bytes();
+    n = pack(what, ptr, w32[i + 1]);
   }
   return n;
 }
 
+// The reply packed at `ptr` (`len` bytes), an error reply thrown. A lone string, number or
+// nil (most commands' reply) is read here without the walk of `unpackReply`.
+function reply(m, ptr, len, buffers) {
+  const tag = m[ptr + 5];
+  if (tag === TEXT || tag === ERROR || (tag === BULK && !buffers)) {
+    const heap = ptr + u32(m, ptr);
+    const n = u32(m, ptr + 6);
+    const s = m[ptr + 4] === 1 && n <= SHORT ? ascii(m, heap, n) : text(m, heap, n);
+    if (tag === ERROR) throw new Error(s);
+    return s;
+  }
+  if (tag === NUMBER) return dv.getFloat64(ptr + 6, true);
+  if (tag === NULL) return null;
+  return unpackReply(ptr, len, buffers);
+}
+
 function fastCall(pg, client, args, buffers) {
-  const box = mailbox(pg);
+  let box = pg[MAILBOX];
+  if (box === undefined) box = mailbox(pg);
   const n = packInto(pg, box, packArgsIn, args);
   const len = pg.__runPacked(client, n, Date.now());
   if (len === 0) return undefined;
+  // Fresh views: the memory may have grown during the command.
   const m = bytes();
-  const ptr = u32(m, box + 8);
-  const v = unpackReply(ptr, len, buffers);
-  // An error reply is thrown (inside an array it is an Error object in its place). The
-  // structure starts after the 5-byte header.
-  if (m[ptr + 5] === ERROR) throw v;
-  return v;
+  return reply(m, w32[(box >>> 2) + 2], len, buffers);
 }
 
-/** Gives `cls` (the Playground class) the fast path's `call`, `callBuffer` and `batch`. */
+// The fast path of `callResp`: the reply's RESP bytes, copied out of the module's memory.
+function fastResp(pg, client, args) {
+  let box = pg[MAILBOX];
+  if (box === undefined) box = mailbox(pg);
+  const n = packInto(pg, box, packArgsIn, args);
+  const len = pg.__runResp(client, n, Date.now());
+  const m = bytes();
+  const ptr = w32[(box >>> 2) + 2];
+  return m.slice(ptr, ptr + len);
+}
+
+// The fast path of `batch` and `batchBuffer`.
+function fastBatch(pg, client, commands, buffers) {
+  let box = pg[MAILBOX];
+  if (box === undefined) box = mailbox(pg);
+  const n = packInto(pg, box, packBatchIn, commands);
+  const len = pg.__runBatch(client, n, Date.now());
+  bytes();
+  return unpackReply(w32[(box >>> 2) + 2], len, buffers);
+}
+
+/**
+ * Gives `cls` (the Playground class) the fast path's `call`, `callBuffer`, `callResp`,
+ * `batch` and `batchBuffer`.
+ */
 export function ioInstall(cls) {
   const proto = cls.prototype;
   if (proto.__fastCalls) return;
-  const slow = { call: proto.call, callBuffer: proto.callBuffer, batch: proto.batch };
-  // A freed playground (no pointer any more) goes the Rust way, which says so.
-  const live = (pg) => pg.__wbg_ptr !== 0 && pg.__wbg_ptr !== undefined;
-  Object.defineProperties(proto, {
+  const names = ["call", "callBuffer", "callResp", "batch", "batchBuffer"];
+  const slow = Object.fromEntries(names.map((n) => [n, proto[n]]));
+  const fast = {
+    call(client, args) {
+      return fastCall(this, client, args, false);
+    },
+    callBuffer(client, args) {
+      return fastCall(this, client, args, true);
+    },
+    callResp(client, args) {
+      return fastResp(this, client, args);
+    },
+    batch(client, commands) {
+      return fastBatch(this, client, commands, false);
+    },
+    batchBuffer(client, commands) {
+      return fastBatch(this, client, commands, true);
+    },
+  };
+  const props = {
     __fastCalls: { value: true },
     // The Rust methods, which the package's tests compare the fast path with.
     __rustCalls: { value: slow },
-    call: {
-      value(client, args) {
-        return live(this) ? fastCall(this, client, args, false) : slow.call.call(this, client, args);
+  };
+  for (const name of names) {
+    const f = fast[name];
+    const s = slow[name];
+    props[name] = {
+      // A freed playground (no pointer any more) goes the Rust way, which says so.
+      value(client, what) {
+        const p = this.__wbg_ptr;
+        return p !== 0 && p !== undefined ? f.call(this, client, what) : s.call(this, client, what);
       },
       writable: true,
       configurable: true,
-    },
-    callBuffer: {
-      value(client, args) {
-        return live(this) ? fastCall(this, client, args, true) : slow.callBuffer.call(this, client, args);
-      },
-      writable: true,
-      configurable: true,
-    },
-    batch: {
-      value(client, commands) {
-        if (!live(this)) return slow.batch.call(this, client, commands);
-        const box = mailbox(this);
-        const n = packInto(this, box, packBatchIn, commands);
-        const len = this.__runBatch(client, n, Date.now());
-        return unpackReply(u32(bytes(), box + 8), len, false);
-      },
-      writable: true,
-      configurable: true,
-    },
-  });
+    };
+  }
+  Object.defineProperties(proto, props);
 }

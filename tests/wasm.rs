@@ -346,6 +346,12 @@ fn call_returns_plain_values() {
     assert_eq!(out.get(0).as_string().as_deref(), Some("OK"));
     assert!(out.get(1).is_instance_of::<js_sys::Error>());
     assert_eq!(out.get(2).as_string().as_deref(), Some("1"));
+    // The same with bulk strings as bytes.
+    let out = pg.batch_buffer(c, &cmds).expect("a batch");
+    assert_eq!(out.get(0).as_string().as_deref(), Some("OK"));
+    assert!(out.get(1).is_instance_of::<js_sys::Error>());
+    let bytes: js_sys::Uint8Array = out.get(2).dyn_into().expect("bytes");
+    assert_eq!(bytes.to_vec(), b"1");
 
     // Raw RESP in the client's protocol (RESP3 now).
     let resp = pg.call_resp(c, &args(&[s("GET"), s("a")])).expect("ok");

@@ -70,7 +70,7 @@ export function loadEngine({ fresh = false } = {}) {
         throw new Error(`the engine is not built (www/pkg is missing): run \`make play\` (${e.message})`);
       }
       await mod.default({ module_or_path: await compiled });
-      // `call`, `callBuffer` and `batch` in JS, with one crossing into the module each.
+      // The program calls (`call`, `batch` ...) in JS, with one crossing into the module each.
       mod.installFastCalls(mod.Playground);
       mark("rp:engine-ready");
       return mod.Playground;

@@ -91,7 +91,11 @@ test("call, callBuffer and batch answer in JS as the Rust methods do", () => {
       ["MULTI"], ["INCR", "n"], ["GET", "l"], ["EXEC"], ["CLIENT", "REPLY", "SKIP"], ["PING"], ["PING"],
       ["HELLO", "3"], ["HGETALL", "h"], ["SMEMBERS", "nosuch"], ["ZSCORE", "z", "b"], ["ZRANGE", "z", 0, -1, "WITHSCORES"],
       ["DEBUG", "PROTOCOL", "bignum"], ["DEBUG", "PROTOCOL", "true"], ["DEBUG", "PROTOCOL", "attrib"],
-      ["EVAL", "return {1, 'a', {err='bad'}}", 0], ["BLPOP", "empty", 0],
+      ["EVAL", "return {1, 'a', {err='bad'}}", 0],
+      ["MSET", "a1", "x".repeat(70), "a2", "y", "a3", "\u00e9t\u00e9", "a4", new Uint8Array([255, 0])],
+      ["MGET", "a1", "missing", "a2", "n"], ["MGET", "a1", "a3", "a2"], ["MGET", "a2", "a4", "a1"],
+      ["EVAL", "return {'short', 7, 'a longer status text, to pass sixty-four bytes in all', {ok='fine'}}", 0],
+      ["BLPOP", "empty", 0],
     ];
     const lines = [];
     for (const args of cases) {
@@ -101,6 +105,10 @@ test("call, callBuffer and batch answer in JS as the Rust methods do", () => {
         if (a !== b) lines.push("differs: " + show(args).slice(0, 80) + " " + a.slice(0, 200) + " <> " + b.slice(0, 200));
         if (args[0] === "BLPOP") break;
       }
+      if (args[0] === "BLPOP") continue;
+      const a = outcome(() => fast.callResp(fc, args));
+      const b = outcome(() => rust.callResp.call(slow, sc, args));
+      if (a !== b) lines.push("callResp differs: " + show(args).slice(0, 80) + " " + a.slice(0, 200) + " <> " + b.slice(0, 200));
     }
     const batches = [
       [["SET", "x", "1"], ["INCR", "x"], ["LPUSH", "x", "y"], ["GET", "x"]],
@@ -113,6 +121,8 @@ test("call, callBuffer and batch answer in JS as the Rust methods do", () => {
     for (const cmds of batches) {
       const a = outcome(() => fast.batch(f2, cmds)), b = outcome(() => rust.batch.call(slow, s2, cmds));
       if (a !== b) lines.push("batch differs: " + a.slice(0, 200) + " <> " + b.slice(0, 200));
+      const c = outcome(() => fast.batchBuffer(f2, cmds)), d = outcome(() => rust.batchBuffer.call(slow, s2, cmds));
+      if (c !== d) lines.push("batchBuffer differs: " + c.slice(0, 200) + " <> " + d.slice(0, 200));
     }
     fast.free();
     lines.push(outcome(() => fast.call(fc, ["PING"])));

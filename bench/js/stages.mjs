@@ -1,0 +1,78 @@
+// `make bench-js`, second part: where the time of one `pg.call` goes, stage by stage (ns per
+// call, CPU time, best of seven runs). Prints a Markdown table; asserts nothing.
+//
+//   node bench/js/stages.mjs
+//
+// The stages are timed apart, each in a loop of its own: packing the arguments into the
+// module's memory (src/wasm_io.js), reading the clock, the crossing with the command run and
+// its reply packed (`__runPacked`, arguments packed beforehand), and reading the reply back
+// into JS values. The engine's own loop (`benchLoop`, the same SET+GET with no JS) is the
+// floor of the middle stage.
+import { readFileSync, readdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { dirname, join } from "node:path";
+
+const pkg = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "www", "pkg");
+const mod = await import(join(pkg, "redis_playground.js"));
+const wasm = mod.initSync({ module: readFileSync(join(pkg, "redis_playground_bg.wasm")) });
+mod.installFastCalls(mod.Playground);
+// The JS half of the fast path, as wasm-bindgen copied it next to the glue.
+const io = await import(join(pkg, "snippets", readdirSync(join(pkg, "snippets"))[0], "src", "wasm_io.js"));
+
+const pg = new mod.Playground({ seed: 1 });
+const c = pg.openClient();
+const keys = Array.from({ length: 1000 }, (_, i) => `key:${i}`);
+
+function cpuMs() {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+// ns per operation of `fn(n)`, which does n operations: the best of seven runs.
+function ns(n, fn) {
+  let best = Infinity;
+  for (let r = 0; r < 7; r++) {
+    const t = cpuMs();
+    fn(n);
+    best = Math.min(best, ((cpuMs() - t) * 1e6) / n);
+  }
+  return best;
+}
+
+const box = pg.__ioMailbox();
+const mailbox = () => new Uint32Array(wasm.memory.buffer, box, 4);
+
+// The stages of one command (`args`), read `reps` times each.
+function stages(name, args, reps) {
+  const whole = ns(reps, (n) => { for (let i = 0; i < n; i++) pg.call(c, args); });
+  const pack = ns(reps, (n) => {
+    const [ptr, cap] = mailbox();
+    for (let i = 0; i < n; i++) io.packArgs(args, ptr, cap);
+  });
+  const clock = ns(reps, (n) => { let x = 0; for (let i = 0; i < n; i++) x += Date.now(); return x; });
+  const [ptr, cap] = mailbox();
+  const len = io.packArgs(args, ptr, cap);
+  const run = ns(reps, (n) => { for (let i = 0; i < n; i++) pg.__runPacked(c, len, Date.now()); });
+  const replyLen = pg.__runPacked(c, len, Date.now());
+  const at = mailbox()[2];
+  const read = ns(reps, (n) => { for (let i = 0; i < n; i++) io.unpackReply(at, replyLen, false); });
+  return { name, whole, pack, clock, run, read };
+}
+
+const rows = [];
+const n = 100000;
+rows.push(stages("SET k value", ["SET", keys[1], "value"], n));
+rows.push(stages("GET k", ["GET", keys[1]], n));
+rows.push(stages("PING", ["PING"], n));
+pg.call(c, ["RPUSH", "l", ...Array.from({ length: 1000 }, (_, i) => `m${i}`)]);
+rows.push(stages("LRANGE l 0 -1 (1000 elements)", ["LRANGE", "l", "0", "-1"], 200));
+const engine = ns(n, (k) => pg.benchLoop(k / 2));
+
+const f = (x) => x.toLocaleString("en-US", { maximumFractionDigits: 0 });
+console.log("| one pg.call, ns | whole call | pack arguments | Date.now | cross + run + pack reply | read reply |");
+console.log("|---|---:|---:|---:|---:|---:|");
+for (const r of rows) {
+  console.log(`| ${r.name} | ${f(r.whole)} | ${f(r.pack)} | ${f(r.clock)} | ${f(r.run)} | ${f(r.read)} |`);
+}
+console.log("");
+console.log(`The engine alone (benchLoop: SET and GET with no JS around them): ${f(engine)} ns per command.`);
