@@ -18,10 +18,12 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use wasm_bindgen::prelude::*;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use crate::connection::ByteConnection;
-use crate::engine::EngineOptions;
+use crate::engine::{ConfigFile, EngineOptions};
 use crate::playground::{LineOutcome, Playground as Inner};
 use crate::protocol::render::render_for;
 use crate::protocol::Reply;
@@ -53,6 +55,8 @@ pub struct Playground {
     /// Clients fed RESP bytes (`openConnection`), by client id.
     connections: HashMap<u32, ByteConnection>,
     io: Io,
+    /// The nodes.conf text a cluster node last wrote, until the host takes it to store it.
+    nodes_conf: Rc<RefCell<Option<String>>>,
 }
 
 /// The `port` option: absent or undefined gives 6379; anything but an integer from 1 to
@@ -155,6 +159,7 @@ impl Playground {
             inner,
             connections: HashMap::new(),
             io: Io::default(),
+            nodes_conf: Rc::default(),
         })
     }
 
@@ -634,6 +639,58 @@ impl Playground {
         if let Some(mut conn) = self.connections.remove(&connection) {
             conn.close(&mut self.inner.engine);
         }
+    }
+}
+
+/// Cluster mode (`cluster-enabled yes`) for a server of the page, whose host keeps its
+/// nodes.conf as text.
+#[wasm_bindgen]
+impl Playground {
+    /// `pg.enableCluster(nodesConf?)` → the lines redis-server would log about the data
+    /// loaded: makes this server a cluster node, once, after its snapshot is loaded (as
+    /// redis-server reads nodes.conf after the data). `nodesConf` is the text stored last
+    /// (absent: a new node with a new ID). Throws when the text is corrupt, as redis-server
+    /// refuses to start on it.
+    #[wasm_bindgen(js_name = enableCluster)]
+    pub fn enable_cluster(&mut self, nodes_conf: Option<String>) -> Result<Vec<String>, JsError> {
+        let eng = &mut self.inner.engine;
+        if eng.cluster.is_some() {
+            return Ok(Vec::new());
+        }
+        let out = Rc::clone(&self.nodes_conf);
+        let text = nodes_conf.unwrap_or_default();
+        let file = ConfigFile {
+            read: Box::new(move || Ok(text.clone())),
+            write: Box::new(move |t: &str| {
+                *out.borrow_mut() = Some(t.to_string());
+                Ok(())
+            }),
+        };
+        eng.config.set_at_startup("cluster-enabled", "yes");
+        let now = now();
+        eng.enable_cluster(Some(file), now)
+            .map_err(|e| JsError::new(&e))?;
+        eng.cluster_verify_data(now).map_err(|e| JsError::new(&e))
+    }
+
+    /// `pg.takeNodesConf()` → the nodes.conf text written since the last call (the host
+    /// stores it before it answers the command that changed it), or undefined.
+    #[wasm_bindgen(js_name = takeNodesConf)]
+    pub fn take_nodes_conf(&mut self) -> Option<String> {
+        self.nodes_conf.borrow_mut().take()
+    }
+
+    /// `pg.clusterView()` → `{ nodes, info }`, the texts of CLUSTER NODES and CLUSTER INFO,
+    /// read without running a command; null when the server is no cluster node.
+    #[wasm_bindgen(js_name = clusterView)]
+    pub fn cluster_view(&self) -> JsValue {
+        let Some(c) = self.inner.engine.cluster.as_deref() else {
+            return JsValue::NULL;
+        };
+        let o = js_sys::Object::new();
+        let _ = js_sys::Reflect::set(&o, &"nodes".into(), &c.state.nodes_text(false).into());
+        let _ = js_sys::Reflect::set(&o, &"info".into(), &c.state.info_text().into());
+        o.into()
     }
 }
 

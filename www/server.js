@@ -71,7 +71,7 @@
 //   { op: "cutLink", port } ends that replica's connection to its primary (it reconnects).
 // Over the BroadcastChannel every message also carries `to`: "server", or the page's `conn`.
 import { loadEngine } from "./engine.js";
-import { FIRST_PORT, MemoryServerList, MemoryStore, Persistence, ServerListStore, serverStore } from "./storage.js";
+import { FIRST_PORT, MemoryNodesConf, MemoryServerList, MemoryStore, NodesConfStore, Persistence, ServerListStore, serverStore } from "./storage.js";
 import { LinkReader, argText, commandHead } from "./replstream.js";
 
 const PREFIX = "redis-playground";
@@ -87,6 +87,10 @@ const MAX_SERVERS = 16;
 const LINK_ROUNDS = 32;
 // What the replication view can read back of the bytes the links carried.
 const LOG_KEEP = 500;
+// Cluster nodes added from the menu take ports from here up (the ports of Redis's cluster
+// tutorial); their bus port is the port + 10000, so it must stay a port.
+const CLUSTER_FIRST_PORT = 7000;
+const CLUSTER_LAST_PORT = 65535 - 10000;
 
 class RequestError extends Error {
   constructor(message, code) {
@@ -132,9 +136,10 @@ function cleanPorts(stored) {
 
 /** One Redis server of the worker: its engine, clients, clock and stored snapshot. */
 class Instance {
-  constructor(host, port) {
+  constructor(host, port, { cluster = false } = {}) {
     this.host = host;
     this.port = port;
+    this.cluster = cluster;      // a cluster node (cluster-enabled yes), with its nodes.conf
     this.address = addressOf(port);
     this.owner = new Map();      // client id → conn
     this.inspectors = new Map(); // conn id → the conn's inspection client on this server
@@ -150,7 +155,7 @@ class Instance {
    * snapshot a removed server of the same port may have left; `store` is the store of the
    * server this one replaces after a crash (a memory-only server's data lives there);
    * `primary` ({ host, port }) the server it is a replica of. */
-  async start(Playground, { fresh = false, store = null, primary = null } = {}) {
+  async start(Playground, { fresh = false, store = null, primary = null, confStore = null } = {}) {
     const ns = this.host.namespace;
     this.pg = new Playground({ databases: 16, port: this.port, restartsOnCrash: true });
     // A script past busy-reply-threshold is suspended every few milliseconds, so that this
@@ -164,6 +169,11 @@ class Instance {
     this.persistence = new Persistence(this.pg, this.store, { onChange: () => this.storageChanged(), load });
     this.storageError = null;
     this.restored = await this.persistence.restore();
+    if (this.cluster) {
+      await this.startCluster(confStore, fresh);
+      // A cluster node's primary is in its nodes.conf, not in the list of servers.
+      primary = null;
+    }
     if (primary && this.pg.replication().link === null) {
       // Nothing stored to continue from: a replica all the same, which syncs in full.
       const c = this.pg.openClient();
@@ -173,6 +183,45 @@ class Instance {
     }
     this.primaryStored = primary ? `${primary.host}:${primary.port}` : null;
     this.timer = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  /** Cluster mode, once the data is loaded (as redis-server reads nodes.conf after it): the
+   * node comes back with its ID, the nodes it knew, its slots and epochs. A stored nodes.conf
+   * that cannot be read is said, kept aside, and the node starts as a new one. */
+  async startCluster(confStore, fresh) {
+    const ns = this.host.namespace;
+    this.confStore = confStore ?? (ns !== null ? new NodesConfStore(ns, this.port) : new MemoryNodesConf());
+    this.confChain = Promise.resolve();
+    if (fresh) await this.confStore.clear().catch(() => {});
+    let text = null;
+    try {
+      text = await this.confStore.load();
+    } catch {
+      // storage unavailable: a new node, said by the snapshot's own notice
+    }
+    let log;
+    try {
+      log = this.pg.enableCluster(text ?? undefined);
+    } catch (e) {
+      this.notice(`The stored nodes.conf could not be read (${e.message}): the node starts as a new one.`, "error", true);
+      this.confStore = new MemoryNodesConf();
+      log = this.pg.enableCluster(undefined);
+    }
+    for (const line of log) this.notice(line);
+    await this.storeNodesConf();
+  }
+
+  /** Stores the nodes.conf the node wrote last, if it wrote one (one write at a time, in
+   * order); resolves once it is stored. Redis writes the file before it answers the command
+   * that changed it, and so does the worker. */
+  storeNodesConf() {
+    if (!this.cluster || !this.pg) return this.confChain ?? Promise.resolve();
+    const text = this.pg.takeNodesConf();
+    if (text == null) return this.confChain;
+    this.confChain = this.confChain.then(() => this.confStore.save(text)).catch((e) => {
+      this.notice(`nodes.conf could not be stored in this browser (${e.message}).`, "error");
+    });
+    return this.confChain;
   }
 
   /** The engine crashed: the server stops without calling into it again (its memory is not to
@@ -229,7 +278,7 @@ class Instance {
         return null;
       }
       case "exec":
-        return this.exec(this.ownClient(conn, msg.client), String(msg.line ?? ""), msg.times);
+        return this.exec(this.ownClient(conn, msg.client), String(msg.line ?? ""), msg.times, !!msg.follow);
       case "query":
         return this.query(conn, msg.db, msg.cmds);
       case "keys": {
@@ -285,7 +334,7 @@ class Instance {
 
   /** Runs a typed line (`times` times: redis-cli's "N command"). SAVE answers once the snapshot
    * is stored, and fails as Redis's does if it cannot be. */
-  async exec(client, line, times = 1) {
+  async exec(client, line, times = 1, follow = false) {
     const pg = this.pg;
     const n = Math.max(1, Math.min(MAX_REPEAT, Number.isFinite(times) ? Math.floor(times) : 1));
     const outs = [];
@@ -298,6 +347,8 @@ class Instance {
       else if (request != null) this.storeInBackground();
       outs.push(out);
       if (pg.isBlocked(client) || !this.owner.has(client)) break;
+      // redis-cli -c stops repeating at a redirection, to send the command again there.
+      if (follow && out.reply?.type === "error" && /^(MOVED|ASK) /.test(out.reply.value)) break;
     }
     // Messages the command left for its own client follow its reply.
     return this.clientState(client, outs);
@@ -400,6 +451,7 @@ class Instance {
       // every server it reached tells its clients (a WAIT answered).
       if (this.host.pumpLinks()) for (const s of this.host.servers.values()) if (s !== this) s.afterWork();
       this.host.storePrimaries().catch(() => {});
+      for (const s of this.host.servers.values()) s.storeNodesConf();
       this.afterWork();
     } catch (e) {
       clearInterval(this.timer);
@@ -473,6 +525,7 @@ class Instance {
       stored: this.host.namespace !== null,
       pages: this.host.conns.size,
       role: this.roleText(),
+      cluster: this.cluster,
     };
   }
 
@@ -480,6 +533,11 @@ class Instance {
    * replicas. */
   roleText() {
     const r = this.pg.replication();
+    if (this.cluster) {
+      const info = /cluster_state:(\w+)/.exec(this.pg.clusterView()?.info ?? "");
+      const where = r.link ? `replica of ${r.link.host}:${r.link.port} (${r.link.state === "connected" ? "link up" : r.link.state})` : "primary";
+      return `cluster node, ${where}, cluster_state:${info ? info[1] : "?"}`;
+    }
     if (r.link) return `replica of ${r.link.host}:${r.link.port} (${r.link.state === "connected" ? "link up" : r.link.state})`;
     if (r.replicas.length) return `primary of ${r.replicas.length} replica${r.replicas.length === 1 ? "" : "s"}`;
     return "";
@@ -557,8 +615,9 @@ class Host {
       // Storage unavailable: the first server says so when its snapshot cannot be read either.
     }
     const primaries = this.list.primaries ?? {};
+    const cluster = new Set(this.list.cluster ?? []);
     for (const port of cleanPorts(stored)) {
-      const inst = new Instance(this, port);
+      const inst = new Instance(this, port, { cluster: cluster.has(port) && port !== FIRST_PORT });
       const p = primaries[port];
       const primary = Array.isArray(p) && typeof p[0] === "string" && Number.isInteger(p[1]) ? { host: p[0], port: p[1] } : null;
       await inst.start(this.Playground, { primary });
@@ -572,7 +631,7 @@ class Host {
   }
 
   serverList() {
-    return [...this.servers.values()].map((s) => ({ port: s.port, address: s.address }));
+    return [...this.servers.values()].map((s) => ({ port: s.port, address: s.address, cluster: s.cluster }));
   }
 
   broadcast(msg) {
@@ -619,6 +678,8 @@ class Host {
         // Replicas receive what the command wrote before anything is stored or answered.
         this.pumpLinks();
         await this.storePrimaries();
+        // As redis-server saves nodes.conf before it answers (CLUSTER ADDSLOTS, MEET ...).
+        await Promise.all([...this.servers.values()].map((s) => s.storeNodesConf()));
       } catch (e) {
         if (this.crashed(e)) {
           // As redis-cli sees a server that crashed under its command.
@@ -669,8 +730,8 @@ class Host {
     try {
       this.Playground = await loadEngine({ fresh: true });
       for (const s of old) {
-        const inst = new Instance(this, s.port);
-        await inst.start(this.Playground, { store: s.store, primary: parseAddress(s.primaryStored) });
+        const inst = new Instance(this, s.port, { cluster: s.cluster });
+        await inst.start(this.Playground, { store: s.store, primary: parseAddress(s.primaryStored), confStore: s.confStore });
         this.servers.set(s.port, inst);
       }
       this.pumpLinks();
@@ -704,7 +765,7 @@ class Host {
       crash: this.crash,
       restored: first.restored,
       status: first.status(),
-      servers: [...this.servers.values()].map((s) => ({ port: s.port, address: s.address, status: s.status(), restored: s.restored })),
+      servers: [...this.servers.values()].map((s) => ({ port: s.port, address: s.address, cluster: s.cluster, status: s.status(), restored: s.restored })),
     };
   }
 
@@ -722,7 +783,9 @@ class Host {
   async perform(conn, msg, target) {
     switch (msg.op) {
       case "addServer":
-        return this.addServer();
+        return this.addServer({ cluster: !!msg.cluster });
+      case "cluster":
+        return this.clusterView();
       case "removeServer":
         return this.removeServer(Number(msg.port));
       case "bye":
@@ -747,16 +810,34 @@ class Host {
   }
 
   /** Starts a server on the next port, empty, and stores the new list of servers. */
-  async addServer() {
+  async addServer({ cluster = false } = {}) {
     if (this.servers.size >= MAX_SERVERS) throw new RequestError(`a playground holds at most ${MAX_SERVERS} servers`, "LIMIT");
-    const port = Math.max(...this.servers.keys()) + 1;
-    if (port > 65535) throw new RequestError("no port is left for another server", "LIMIT");
-    const inst = new Instance(this, port);
+    const port = cluster ? this.freeClusterPort() : Math.max(...this.servers.keys()) + 1;
+    if (port > 65535 || port === null) throw new RequestError("no port is left for another server", "LIMIT");
+    const inst = new Instance(this, port, { cluster });
     await inst.start(this.Playground, { fresh: true });
     this.servers.set(port, inst);
     await this.storeList();
     this.broadcast({ push: "servers", servers: this.serverList() });
     return { port, address: inst.address, servers: this.serverList(), status: inst.status() };
+  }
+
+  /** The first port from 7000 up that no server has, its bus port a port too; or null. */
+  freeClusterPort() {
+    for (let p = CLUSTER_FIRST_PORT; p <= CLUSTER_LAST_PORT; p++) if (!this.servers.has(p)) return p;
+    return null;
+  }
+
+  /** What the cluster view shows: each cluster node's CLUSTER NODES and CLUSTER INFO as it
+   * sees them, and its keys, read without running commands. */
+  clusterView() {
+    const nodes = [];
+    for (const s of this.servers.values()) {
+      if (!s.cluster || !s.pg) continue;
+      const view = s.pg.clusterView();
+      if (view) nodes.push({ port: s.port, address: s.address, keys: s.pg.keyCounts()[0] ?? 0, ...view });
+    }
+    return { nodes, at: Date.now() };
   }
 
   /** Stops a server (never the first), disconnects its clients and deletes its snapshot. The
@@ -774,6 +855,7 @@ class Host {
     inst.stop();
     await this.storeList();
     await inst.store.clear();
+    await inst.confStore?.clear().catch(() => {});
     return { servers: this.serverList() };
   }
 
@@ -781,11 +863,13 @@ class Host {
     try {
       const primaries = {};
       for (const s of this.servers.values()) {
+        if (s.cluster) continue;
         const link = s.pg?.replication().link;
         if (link) primaries[s.port] = [link.host, link.port];
         if (s.pg) s.primaryStored = link ? `${link.host}:${link.port}` : null;
       }
-      await this.list.save([...this.servers.keys()], primaries);
+      const cluster = [...this.servers.values()].filter((s) => s.cluster).map((s) => s.port);
+      await this.list.save([...this.servers.keys()], primaries, cluster);
     } catch (e) {
       this.notice(`The list of servers could not be stored in this browser (${e.message}): a reload brings back only the servers stored before.`, "error");
     }
@@ -968,6 +1052,7 @@ class Host {
   /** A server whose primary changed (REPLICAOF, FAILOVER) has it stored with the list. */
   async storePrimaries() {
     const changed = [...this.servers.values()].some((s) => {
+      if (s.cluster) return false;
       const link = s.pg?.replication().link;
       return s.pg && (link ? `${link.host}:${link.port}` : null) !== s.primaryStored;
     });
