@@ -89,6 +89,12 @@ pub struct Node {
     pub numslots: usize,
     /// When this node learned it (ms): a handshake that takes too long is dropped.
     pub created_ms: i64,
+    /// Its plaintext client port when its client port is TLS (else 0), as it announces it.
+    pub pport: u16,
+    /// When the bus last received anything from it (ms).
+    pub data_received: i64,
+    /// When it was flagged FAIL (ms).
+    pub fail_time: i64,
 }
 
 impl Node {
@@ -110,6 +116,9 @@ impl Node {
             repl_offset: 0,
             numslots: 0,
             created_ms: 0,
+            pport: 0,
+            data_received: 0,
+            fail_time: 0,
         }
     }
 
@@ -276,6 +285,52 @@ impl ClusterState {
     pub fn owner_node(&self, slot: u16) -> Option<&Node> {
         let id = self.owner(slot)?;
         self.nodes.iter().find(|n| n.id == id)
+    }
+
+    /// The slots the node `id` owns, ascending.
+    pub fn slots_of(&self, id: &str) -> Vec<u16> {
+        let Some(h) = self.handles.iter().position(|x| x == id) else {
+            return Vec::new();
+        };
+        let h = h as u32;
+        (0..SLOTS as u16)
+            .filter(|&s| self.slots[usize::from(s)] == Some(h))
+            .collect()
+    }
+
+    /// Gives a node a new ID (a handshake node learning the real one): its slots, its place
+    /// in migrations and its replicas follow it.
+    pub fn rename_node(&mut self, old: &str, new: &str) {
+        if !self.handles.iter().any(|h| h == new) {
+            if let Some(h) = self.handles.iter_mut().find(|h| *h == old) {
+                *h = new.to_string();
+            }
+        }
+        for n in &mut self.nodes {
+            if n.id == old {
+                n.id = new.to_string();
+            }
+            if n.master.as_deref() == Some(old) {
+                n.master = Some(new.to_string());
+            }
+            for r in &mut n.fail_reports {
+                if r.0 == old {
+                    r.0 = new.to_string();
+                }
+            }
+        }
+        for v in self
+            .migrating
+            .values_mut()
+            .chain(self.importing.values_mut())
+        {
+            if v == old {
+                *v = new.to_string();
+            }
+        }
+        if self.myself == old {
+            self.myself = new.to_string();
+        }
     }
 
     /// Whether this node owns `slot`.

@@ -769,12 +769,19 @@ fn c_setslot(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             cl.state.set_master(&id);
             follow = cl.state.node(id.as_bytes()).map(|n| (n.ip.clone(), n.port));
         }
-        if id == me && cl.state.importing.remove(&slot).is_some() {
+        let imported = id == me && cl.state.importing.remove(&slot).is_some();
+        if imported {
             cl.state.bump_epoch();
         }
         if let Some((ip, port)) = follow.filter(|(ip, _)| !ip.is_empty()) {
             let now = ctx.now;
             ctx.eng.set_master(&ip, port, now);
+        }
+        if imported {
+            // The other nodes learn the new owner (and its epoch) at once.
+            changed(ctx);
+            let now = ctx.now;
+            ctx.eng.cluster_bus_broadcast_pong(now);
         }
     } else {
         return Err(error::CLUSTER_SETSLOT_SYNTAX);

@@ -705,6 +705,21 @@ fn serve(mut opts: Options) -> Result<(), String> {
             log::warning(&line);
         }
     }
+    // A cluster node listens on its bus port too (`cluster-port`, else port + 10000), on the
+    // same addresses as its clients' port.
+    let mut bus_listeners = Vec::new();
+    if engine.cluster_enabled() {
+        let cport = match engine.config.int_param("cluster-port") {
+            0 => u32::from(opts.port) + 10000,
+            p => u32::try_from(p).unwrap_or(0),
+        };
+        let cport = u16::try_from(cport)
+            .ok()
+            .filter(|&p| p != 0)
+            .ok_or("Port number too high. Cluster communication port is 10,000 port numbers higher than your Redis port. Your Redis port number must be 55535 or less.")?;
+        bus_listeners = listen::bind_all(&opts.binds, cport)
+            .map_err(|_| format!("Failed listening on port {cport} (cluster), aborting."))?;
+    }
     if let Ok(mut now) = SNAPSHOT.lock() {
         *now = Some(snapshot.clone());
     }
@@ -724,7 +739,7 @@ fn serve(mut opts: Options) -> Result<(), String> {
         engine.set_master(host, port, now);
     }
     log::notice("Ready to accept connections");
-    event_loop::run(listeners, engine, now_ms, aof_path, aof)
+    event_loop::run(listeners, bus_listeners, engine, now_ms, aof_path, aof)
 }
 
 /// The users of `user` lines, or of the ACL file (redis-server refuses both at once); a
