@@ -22,6 +22,7 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::rc::Rc;
 
+use crate::cluster::node::{BusAction, LinkId};
 use crate::connection::ByteConnection;
 use crate::engine::{ConfigFile, EngineOptions};
 use crate::playground::{LineOutcome, Playground as Inner};
@@ -680,17 +681,90 @@ impl Playground {
         self.nodes_conf.borrow_mut().take()
     }
 
-    /// `pg.clusterView()` → `{ nodes, info }`, the texts of CLUSTER NODES and CLUSTER INFO,
-    /// read without running a command; null when the server is no cluster node.
+    /// `pg.clusterView(withNodes)` → `{ info, nodes? }`, the texts of CLUSTER INFO and (with
+    /// `withNodes`) CLUSTER NODES, read without running a command; null when the server is
+    /// no cluster node.
     #[wasm_bindgen(js_name = clusterView)]
-    pub fn cluster_view(&self) -> JsValue {
+    pub fn cluster_view(&self, with_nodes: bool) -> JsValue {
         let Some(c) = self.inner.engine.cluster.as_deref() else {
             return JsValue::NULL;
         };
         let o = js_sys::Object::new();
-        let _ = js_sys::Reflect::set(&o, &"nodes".into(), &c.state.nodes_text(false).into());
+        if with_nodes {
+            let nodes = c.state.nodes_text(false);
+            let _ = js_sys::Reflect::set(&o, &"nodes".into(), &nodes.into());
+        }
         let _ = js_sys::Reflect::set(&o, &"info".into(), &c.state.info_text().into());
         o.into()
+    }
+}
+
+/// The cluster bus between the nodes of one page: the host (the worker) connects links and
+/// moves their bytes, as the native server does with sockets (see `crate::cluster::node`).
+#[wasm_bindgen]
+impl Playground {
+    /// `pg.busAccepted(peerIp, localIp)` → the new link's id: a node connected to this
+    /// node's bus port; undefined when this server is no cluster node (the host closes it).
+    #[wasm_bindgen(js_name = busAccepted)]
+    pub fn bus_accepted(&mut self, peer_ip: &str, local_ip: &str) -> Option<f64> {
+        let eng = &mut self.inner.engine;
+        eng.cluster_bus_accepted(peer_ip, local_ip, now())
+            .map(|l| l as f64)
+    }
+
+    /// `pg.busConnected(link)`: the connection a `connect` action asked for is up.
+    #[wasm_bindgen(js_name = busConnected)]
+    pub fn bus_connected(&mut self, link: f64) {
+        self.inner
+            .engine
+            .cluster_bus_connected(link as LinkId, now());
+    }
+
+    /// `pg.busRead(link, bytes)`: bytes arrived on a link.
+    #[wasm_bindgen(js_name = busRead)]
+    pub fn bus_read(&mut self, link: f64, bytes: &[u8]) {
+        self.inner
+            .engine
+            .cluster_bus_read(link as LinkId, bytes, now());
+    }
+
+    /// `pg.busClosed(link)`: a link ended (the connection failed or the other side closed).
+    #[wasm_bindgen(js_name = busClosed)]
+    pub fn bus_closed(&mut self, link: f64) {
+        self.inner.engine.cluster_bus_closed(link as LinkId, now());
+    }
+
+    /// `pg.busCron()`: the bus's periodic work, every 100 ms (pings, timeouts, failover).
+    #[wasm_bindgen(js_name = busCron)]
+    pub fn bus_cron(&mut self) {
+        self.inner.engine.cluster_bus_cron(now());
+    }
+
+    /// `pg.busActions()` → what the host must do now, in order: `["connect", link, ip,
+    /// port]`, `["write", link, Uint8Array]`, `["close", link]`.
+    #[wasm_bindgen(js_name = busActions)]
+    pub fn bus_actions(&mut self) -> js_sys::Array {
+        let out = js_sys::Array::new();
+        for a in self.inner.engine.cluster_bus_actions() {
+            let item = match a {
+                BusAction::Connect { link, ip, port } => js_sys::Array::of4(
+                    &"connect".into(),
+                    &JsValue::from_f64(link as f64),
+                    &JsValue::from_str(&ip),
+                    &JsValue::from(port),
+                ),
+                BusAction::Write { link, bytes } => js_sys::Array::of3(
+                    &"write".into(),
+                    &JsValue::from_f64(link as f64),
+                    &js_sys::Uint8Array::from(bytes.as_slice()),
+                ),
+                BusAction::Close { link } => {
+                    js_sys::Array::of2(&"close".into(), &JsValue::from_f64(link as f64))
+                }
+            };
+            out.push(&item);
+        }
+        out
     }
 }
 

@@ -6,6 +6,7 @@ import { Tutorial } from "./tutorial.js";
 import { Inspector } from "./inspector.js";
 import { Monitor } from "./monitor.js";
 import { Replication } from "./replication.js";
+import { ClusterPanel } from "./cluster.js";
 import { decodeSession, encodeSession, fromRedisFile, hasSession, parseLine, sessionLines, toRedisFile } from "./share.js";
 
 const PANELS_KEY = "redis-playground:panels";
@@ -51,11 +52,14 @@ async function main() {
   const replBox = document.getElementById("repl");
   const replBtn = document.getElementById("repl-toggle");
   const replication = new Replication(shell, replBox);
+  const clusterBox = document.getElementById("cluster");
+  const clusterBtn = document.getElementById("cluster-toggle");
+  const cluster = new ClusterPanel(shell, clusterBox);
   const wanted = panelsWanted();
 
   const remember = () => {
     try {
-      localStorage.setItem(PANELS_KEY, JSON.stringify({ learn: !learnBox.hidden, inspect: !inspectBox.hidden, monitor: !monitorBox.hidden, repl: !replBox.hidden }));
+      localStorage.setItem(PANELS_KEY, JSON.stringify({ learn: !learnBox.hidden, inspect: !inspectBox.hidden, monitor: !monitorBox.hidden, repl: !replBox.hidden, cluster: !clusterBox.hidden }));
     } catch {
       // not kept
     }
@@ -102,7 +106,17 @@ async function main() {
   };
   replBtn.addEventListener("click", () => showRepl(replBox.hidden));
   if (wanted.repl || /(?:^#|&)replication\b/.test(location.hash)) showRepl(true);
-  window.redisPlayground = { shell, tutorial, inspector, monitor, replication };
+  // The cluster view reads each cluster node's CLUSTER NODES a few times a second while shown.
+  const showCluster = (on) => {
+    clusterBox.hidden = !on;
+    clusterBtn.setAttribute("aria-pressed", String(on));
+    if (on) cluster.start();
+    else cluster.stop();
+    remember();
+  };
+  clusterBtn.addEventListener("click", () => showCluster(clusterBox.hidden));
+  if (wanted.cluster || /(?:^#|&)cluster\b/.test(location.hash)) showCluster(true);
+  window.redisPlayground = { shell, tutorial, inspector, monitor, replication, cluster };
   // Tab completes inside the terminal, so F6 / Shift+F6 move between the page's regions: the
   // toolbar, the tutorial, the terminal and the inspector.
   document.addEventListener("keydown", (e) => {
@@ -115,6 +129,7 @@ async function main() {
       inspectBox.hidden ? null : inspectBox.querySelector(".rp-ins-tree"),
       monitorBox.hidden ? null : monitorBox.querySelector("button"),
       replBox.hidden ? null : replBox.querySelector("input"),
+      clusterBox.hidden ? null : clusterBox.querySelector("button"),
     ].filter(Boolean);
     const at = regions.findIndex((r) => r === document.activeElement || r.closest?.("aside, nav, .page-term")?.contains(document.activeElement));
     const next = regions[(at + (e.shiftKey ? -1 : 1) + regions.length) % regions.length];

@@ -91,6 +91,13 @@ const LOG_KEEP = 500;
 // tutorial); their bus port is the port + 10000, so it must stay a port.
 const CLUSTER_FIRST_PORT = 7000;
 const CLUSTER_LAST_PORT = 65535 - 10000;
+// Rounds of cluster bus delivery per request or tick (a message answered by another, ...).
+const BUS_ROUNDS = 64;
+// Hash slots, and what redis-cli --cluster create needs at least.
+const SLOTS = 16384;
+const MIN_PRIMARIES = 3;
+// How long the one-click cluster waits for its nodes to agree (redis-cli waits as long as it takes).
+const JOIN_WAIT_MS = 20000;
 
 class RequestError extends Error {
   constructor(message, code) {
@@ -446,10 +453,13 @@ class Instance {
       const before = this.pg.dirty();
       const keys = this.pg.keyCounts().join();
       this.pg.tick();
+      // The cluster bus's cron (Redis's clusterCron, every 100 ms): pings, timeouts, failover.
+      if (this.cluster) this.pg.busCron();
       if (this.pg.dirty() !== before || this.pg.keyCounts().join() !== keys) this.changed(null, null);
-      // What the tick queued (a replica's acknowledgement, the primary's PING) moves on, and
-      // every server it reached tells its clients (a WAIT answered).
-      if (this.host.pumpLinks()) for (const s of this.host.servers.values()) if (s !== this) s.afterWork();
+      // What the tick queued (a replica's acknowledgement, the primary's PING, the bus's
+      // messages) moves on, and every server it reached tells its clients (a WAIT answered).
+      const bus = this.host.pumpBus();
+      if (this.host.pumpLinks() || bus) for (const s of this.host.servers.values()) if (s !== this) s.afterWork();
       this.host.storePrimaries().catch(() => {});
       for (const s of this.host.servers.values()) s.storeNodesConf();
       this.afterWork();
@@ -534,7 +544,7 @@ class Instance {
   roleText() {
     const r = this.pg.replication();
     if (this.cluster) {
-      const info = /cluster_state:(\w+)/.exec(this.pg.clusterView()?.info ?? "");
+      const info = /cluster_state:(\w+)/.exec(this.pg.clusterView(false)?.info ?? "");
       const where = r.link ? `replica of ${r.link.host}:${r.link.port} (${r.link.state === "connected" ? "link up" : r.link.state})` : "primary";
       return `cluster node, ${where}, cluster_state:${info ? info[1] : "?"}`;
     }
@@ -591,6 +601,12 @@ class Host {
     // replica's connection on the primary), up/down (LinkReaders), offset (where the stream
     // read from the primary is) }.
     this.links = new Map();
+    // The cluster bus: each link's far end, by "port/link" of either end ({ port, link }),
+    // and the deliveries in flight, in order ({ port, link, bytes } or a close without bytes).
+    this.bus = new Map();
+    this.busQueue = [];
+    // The one-click cluster under way or done: { lines, done, error }, for the cluster view.
+    this.clusterJob = null;
     this.log = [];             // what the links carried, for the replication view
     this.logSeq = 0;
     this.shownOffset = new Map(); // primary port → the stream offset already in the log
@@ -675,7 +691,9 @@ class Host {
       let inst = null;
       try {
         answer = { re: msg.id, ok: await this.perform(conn, msg, (i) => { inst = i; }) };
-        // Replicas receive what the command wrote before anything is stored or answered.
+        // Replicas receive what the command wrote before anything is stored or answered, and
+        // the bus carries what it asked for (CLUSTER MEET's handshake, a PONG after ADDSLOTS).
+        this.pumpBus();
         this.pumpLinks();
         await this.storePrimaries();
         // As redis-server saves nodes.conf before it answers (CLUSTER ADDSLOTS, MEET ...).
@@ -727,6 +745,8 @@ class Host {
     // The links were connections of the old engines: the new ones make theirs again.
     this.links.clear();
     this.shownOffset.clear();
+    this.bus.clear();
+    this.busQueue = [];
     try {
       this.Playground = await loadEngine({ fresh: true });
       for (const s of old) {
@@ -786,6 +806,8 @@ class Host {
         return this.addServer({ cluster: !!msg.cluster });
       case "cluster":
         return this.clusterView();
+      case "createCluster":
+        return this.createCluster(Number(msg.primaries), Number(msg.replicas));
       case "removeServer":
         return this.removeServer(Number(msg.port));
       case "bye":
@@ -834,10 +856,188 @@ class Host {
     const nodes = [];
     for (const s of this.servers.values()) {
       if (!s.cluster || !s.pg) continue;
-      const view = s.pg.clusterView();
+      const view = s.pg.clusterView(true);
       if (view) nodes.push({ port: s.port, address: s.address, keys: s.pg.keyCounts()[0] ?? 0, ...view });
     }
-    return { nodes, at: Date.now() };
+    return { nodes, at: Date.now(), job: this.clusterJob };
+  }
+
+  // ---- the cluster bus -----------------------------------------------------------------------
+
+  /** Does what every cluster node's bus asks (connect, write, close) and delivers the bytes
+   * and closes in flight, until nothing moves. A node's bus address 127.0.0.1:<port+10000>
+   * is the server of this worker on <port>; any other address refuses the connection. */
+  pumpBus() {
+    let any = false;
+    for (let round = 0; round < BUS_ROUNDS; round++) {
+      let moved = false;
+      for (const inst of this.servers.values()) {
+        if (!inst.cluster || !inst.pg) continue;
+        for (const action of inst.pg.busActions()) {
+          moved = true;
+          this.busAct(inst, action);
+        }
+      }
+      for (const ev of this.busQueue.splice(0)) {
+        const inst = this.servers.get(ev.port);
+        if (!inst?.pg) continue;
+        moved = true;
+        if (ev.bytes) inst.pg.busRead(ev.link, ev.bytes);
+        else inst.pg.busClosed(ev.link);
+      }
+      if (!moved) break;
+      any = true;
+    }
+    return any;
+  }
+
+  /** One bus action of a node: ["connect", link, ip, port], ["write", link, bytes] or
+   * ["close", link]. */
+  busAct(inst, [kind, link, a, b]) {
+    const mine = `${inst.port}/${link}`;
+    if (kind === "connect") {
+      const target = isLocalHost(a) ? this.servers.get(b - 10000) : null;
+      const theirs = target?.cluster && target.pg ? target.pg.busAccepted("127.0.0.1", "127.0.0.1") : undefined;
+      if (theirs === undefined || theirs === null) {
+        // Connection refused: no node listens there.
+        this.busQueue.push({ port: inst.port, link });
+        return;
+      }
+      this.bus.set(mine, { port: target.port, link: theirs });
+      this.bus.set(`${target.port}/${theirs}`, { port: inst.port, link });
+      inst.pg.busConnected(link);
+    } else if (kind === "write") {
+      const peer = this.bus.get(mine);
+      if (peer) this.busQueue.push({ port: peer.port, link: peer.link, bytes: a });
+    } else if (kind === "close") {
+      const peer = this.bus.get(mine);
+      this.bus.delete(mine);
+      if (peer) {
+        this.bus.delete(`${peer.port}/${peer.link}`);
+        this.busQueue.push({ port: peer.port, link: peer.link });
+      }
+    }
+  }
+
+  /** A node is going: every bus link it had closes at the other end. */
+  unbusServer(port) {
+    for (const [key, peer] of [...this.bus]) {
+      if (!key.startsWith(`${port}/`)) continue;
+      this.bus.delete(key);
+      this.bus.delete(`${peer.port}/${peer.link}`);
+      this.busQueue.push({ port: peer.port, link: peer.link });
+    }
+    this.busQueue = this.busQueue.filter((ev) => ev.port !== port);
+    this.pumpBus();
+  }
+
+  // ---- the one-click cluster ------------------------------------------------------------------
+
+  /** Builds a cluster of `primaries` primaries with `replicas` replicas each on new cluster
+   * nodes, with the commands redis-cli --cluster create sends, and its messages; answers at
+   * once (the cluster view follows the work in `clusterJob`). */
+  createCluster(primaries, replicas) {
+    if (this.clusterJob && !this.clusterJob.done) throw new RequestError("a cluster is being created already", "ERR");
+    if (!Number.isInteger(primaries) || primaries < MIN_PRIMARIES) throw new RequestError(`a cluster needs at least ${MIN_PRIMARIES} primaries`, "ERR");
+    if (!Number.isInteger(replicas) || replicas < 0) throw new RequestError("replicas must be 0 or more", "ERR");
+    const total = primaries * (1 + replicas);
+    if (this.servers.size + total > MAX_SERVERS) {
+      throw new RequestError(`a playground holds at most ${MAX_SERVERS} servers: ${total} more do not fit beside the ${this.servers.size} it has`, "LIMIT");
+    }
+    const job = { lines: [], done: false, error: null, ports: [] };
+    this.clusterJob = job;
+    this.buildCluster(job, primaries, replicas).catch((e) => {
+      job.error = e?.message ?? String(e);
+      job.lines.push(`[ERR] ${job.error}`);
+    }).finally(() => {
+      job.done = true;
+    });
+    return { started: true };
+  }
+
+  async buildCluster(job, primaries, replicas) {
+    const say = (line) => job.lines.push(line);
+    const nodes = [];
+    for (let i = 0; i < primaries * (1 + replicas); i++) {
+      const { port } = await this.addServer({ cluster: true });
+      nodes.push(this.servers.get(port));
+      job.ports.push(port);
+    }
+    // A client of each node, as redis-cli has a connection to each.
+    const clients = new Map(nodes.map((n) => [n.port, n.pg.openClient()]));
+    const send = (node, argv, shown = argv.join(" ")) => {
+      if (!node.pg) throw new Error(`${node.address} stopped`);
+      say(`${node.address}> ${shown}`);
+      const out = node.pg.executeArgs(clients.get(node.port), argv);
+      if (out.reply?.type === "error") say(`(error) ${out.reply.value}`);
+      node.changed(null, null);
+      this.pumpBus();
+      this.pumpLinks();
+      return out.reply;
+    };
+    const masters = nodes.slice(0, primaries);
+    say(`>>> Performing hash slots allocation on ${nodes.length} nodes...`);
+    // redis-cli's split: a float cursor, each range's end rounded.
+    const per = Math.fround(SLOTS / primaries);
+    let first = 0;
+    let cursor = 0;
+    const ranges = [];
+    for (let i = 0; i < primaries; i++) {
+      let last = Math.round(Math.fround(cursor + per - 1));
+      if (last > SLOTS || i === primaries - 1) last = SLOTS - 1;
+      if (last < first) last = first;
+      say(`Master[${i}] -> Slots ${first} - ${last}`);
+      ranges.push([first, last]);
+      first = last + 1;
+      cursor = Math.fround(cursor + per);
+    }
+    const replicaOf = new Map();
+    for (let r = 0; r < replicas; r++) {
+      for (let i = 0; i < primaries; i++) {
+        const replica = nodes[primaries + r * primaries + i];
+        replicaOf.set(replica, masters[i]);
+        say(`Adding replica ${replica.address} to ${masters[i].address}`);
+      }
+    }
+    for (let i = 0; i < primaries; i++) {
+      const [a, b] = ranges[i];
+      const slots = [];
+      for (let s = a; s <= b; s++) slots.push(String(s));
+      send(masters[i], ["CLUSTER", "ADDSLOTS", ...slots], `CLUSTER ADDSLOTS ${a} ${a + 1} … ${b} (${b - a + 1} slots)`);
+    }
+    say(">>> Nodes configuration updated");
+    say(">>> Assign a different config epoch to each node");
+    nodes.forEach((n, i) => send(n, ["CLUSTER", "SET-CONFIG-EPOCH", String(i + 1)]));
+    say(">>> Sending CLUSTER MEET messages to join the cluster");
+    for (const n of nodes.slice(1)) send(n, ["CLUSTER", "MEET", "127.0.0.1", String(nodes[0].port)]);
+    say("Waiting for the cluster to join");
+    const ids = nodes.map((n) => /^(\S+) .*\bmyself\b/m.exec(n.pg.clusterView(true).nodes)?.[1]);
+    const joined = () => nodes.every((n) => {
+      const text = n.pg?.clusterView(true)?.nodes ?? "";
+      return ids.every((id) => text.includes(id)) && !/handshake|noaddr/.test(text);
+    });
+    await this.until(joined, JOIN_WAIT_MS, () => say("."));
+    for (const [replica, master] of replicaOf) {
+      send(replica, ["CLUSTER", "REPLICATE", ids[nodes.indexOf(master)]]);
+    }
+    say(">>> Performing Cluster Check (using node " + nodes[0].address + ")");
+    const covered = () => nodes.every((n) => /cluster_state:ok/.test(n.pg?.clusterView(false)?.info ?? ""));
+    await this.until(covered, JOIN_WAIT_MS);
+    say("[OK] All nodes agree about slots configuration.");
+    say("[OK] All 16384 slots covered.");
+    for (const n of nodes) n.pg?.closeClient(clients.get(n.port));
+  }
+
+  /** Resolves once `ok()` holds, checking every 100 ms (the bus moves on the servers' ticks);
+   * fails after `ms`. */
+  async until(ok, ms, waiting = () => {}) {
+    const end = Date.now() + ms;
+    let tick = 0;
+    while (!ok()) {
+      if (Date.now() > end) throw new Error("the nodes did not agree in time");
+      await new Promise((r) => setTimeout(r, 100));
+      if (++tick % 10 === 0) waiting();
+    }
   }
 
   /** Stops a server (never the first), disconnects its clients and deletes its snapshot. The
@@ -849,6 +1049,7 @@ class Host {
     if (!inst) throw new RequestError(`there is no server at ${addressOf(port)}`, "NOSERVER");
     this.servers.delete(port);
     this.unlinkServer(port);
+    this.unbusServer(port);
     // Pages close the tabs of a server that is gone when they hear of the new list.
     this.broadcast({ push: "servers", servers: this.serverList() });
     await inst.persistence.chain;

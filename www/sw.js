@@ -14,6 +14,7 @@ const FILES = [
   "index.html",
   "style.css",
   "app.js",
+  "cluster.js",
   "connection.js",
   "embed.js",
   "engine.js",
