@@ -768,6 +768,176 @@ impl Playground {
     }
 }
 
+/// MIGRATE between servers of one page: a connection to the target is a client of its engine,
+/// which answers at once, so MIGRATE stays synchronous as in Redis. `host(op, a, b)` is the
+/// worker's: `("connect", host, port)` → a handle (a number; negative: nothing listens
+/// there), `("write", handle, Uint8Array)` → the target's reply bytes (null: gone),
+/// `("close", handle)`.
+struct PageMigrate {
+    host: js_sys::Function,
+    conns: HashMap<String, PageConn>,
+}
+
+/// One cached connection to a target server of the page.
+struct PageConn {
+    host: js_sys::Function,
+    handle: f64,
+    input: Vec<u8>,
+    last_dbid: i64,
+    last_use_ms: i64,
+}
+
+/// Redis caches at most this many MIGRATE connections.
+const MIGRATE_CACHED: usize = 64;
+/// And closes those unused this long.
+const MIGRATE_IDLE_MS: i64 = 10_000;
+
+impl crate::engine::migrate::MigrateConn for PageConn {
+    fn last_dbid(&self) -> i64 {
+        self.last_dbid
+    }
+
+    fn set_last_dbid(&mut self, db: i64) {
+        self.last_dbid = db;
+    }
+
+    fn write_all(
+        &mut self,
+        bytes: &[u8],
+        _timeout_ms: u64,
+    ) -> Result<(), crate::engine::migrate::IoFailure> {
+        use crate::engine::migrate::IoFailure;
+        let data = js_sys::Uint8Array::from(bytes);
+        let answer = self
+            .host
+            .call3(
+                &JsValue::NULL,
+                &"write".into(),
+                &JsValue::from_f64(self.handle),
+                &data,
+            )
+            .map_err(|_| IoFailure::Broken)?;
+        if answer.is_null() || answer.is_undefined() {
+            return Err(IoFailure::Broken);
+        }
+        self.input
+            .extend_from_slice(&js_sys::Uint8Array::new(&answer).to_vec());
+        self.last_use_ms = now();
+        Ok(())
+    }
+
+    fn read_line(
+        &mut self,
+        _timeout_ms: u64,
+    ) -> Result<Vec<u8>, crate::engine::migrate::IoFailure> {
+        // The target answered synchronously: a line not there now never comes.
+        match self.input.windows(2).position(|w| w == b"\r\n") {
+            Some(i) => {
+                let line = self.input[..i].to_vec();
+                self.input.drain(..i + 2);
+                Ok(line)
+            }
+            None => Err(crate::engine::migrate::IoFailure::TimedOut),
+        }
+    }
+}
+
+impl PageMigrate {
+    fn drop_conn(&self, c: &PageConn) {
+        let _ = self.host.call2(
+            &JsValue::NULL,
+            &"close".into(),
+            &JsValue::from_f64(c.handle),
+        );
+    }
+}
+
+impl crate::engine::migrate::MigrateHost for PageMigrate {
+    fn connect(
+        &mut self,
+        host: &[u8],
+        port: &[u8],
+        _timeout_ms: u64,
+    ) -> Option<&mut dyn crate::engine::migrate::MigrateConn> {
+        let host = String::from_utf8_lossy(host).into_owned();
+        let port = String::from_utf8_lossy(port).into_owned();
+        let key = format!("{host}:{port}");
+        if !self.conns.contains_key(&key) {
+            if self.conns.len() >= MIGRATE_CACHED {
+                if let Some(k) = self.conns.keys().next().cloned() {
+                    if let Some(c) = self.conns.remove(&k) {
+                        self.drop_conn(&c);
+                    }
+                }
+            }
+            let handle = self
+                .host
+                .call3(
+                    &JsValue::NULL,
+                    &"connect".into(),
+                    &JsValue::from_str(&host),
+                    &JsValue::from_str(&port),
+                )
+                .ok()?
+                .as_f64()?;
+            if handle < 0.0 {
+                return None;
+            }
+            self.conns.insert(
+                key.clone(),
+                PageConn {
+                    host: self.host.clone(),
+                    handle,
+                    input: Vec::new(),
+                    last_dbid: -1,
+                    last_use_ms: now(),
+                },
+            );
+        }
+        let c = self.conns.get_mut(&key)?;
+        c.last_use_ms = now();
+        Some(c)
+    }
+
+    fn close(&mut self, host: &[u8], port: &[u8]) {
+        let key = format!(
+            "{}:{}",
+            String::from_utf8_lossy(host),
+            String::from_utf8_lossy(port)
+        );
+        if let Some(c) = self.conns.remove(&key) {
+            self.drop_conn(&c);
+        }
+    }
+
+    fn close_idle(&mut self, now_ms: i64) {
+        let idle: Vec<String> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| now_ms - c.last_use_ms > MIGRATE_IDLE_MS)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in idle {
+            if let Some(c) = self.conns.remove(&k) {
+                self.drop_conn(&c);
+            }
+        }
+    }
+}
+
+#[wasm_bindgen]
+impl Playground {
+    /// `pg.setMigrateHost(host)`: MIGRATE reaches other servers through `host(op, a, b)` (see
+    /// [`PageMigrate`]); without it every target is unreachable.
+    #[wasm_bindgen(js_name = setMigrateHost)]
+    pub fn set_migrate_host(&mut self, host: js_sys::Function) {
+        self.inner.engine.migrate = Some(Box::new(PageMigrate {
+            host,
+            conns: HashMap::new(),
+        }));
+    }
+}
+
 /// Replication links between servers of one page: the host (the worker) moves the bytes.
 #[wasm_bindgen]
 impl Playground {

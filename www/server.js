@@ -168,6 +168,8 @@ class Instance {
     // A script past busy-reply-threshold is suspended every few milliseconds, so that this
     // worker hears the other tabs (BUSY, SCRIPT KILL) while it runs: see runSlices().
     this.pg.sliceScripts(true);
+    // MIGRATE reaches the other servers of this worker (a client of the target's engine).
+    this.pg.setMigrateHost((op, a, b) => this.host.migrateOp(this, op, a, b));
     this.store = store ?? (ns !== null ? serverStore(ns, this.port) : new MemoryStore());
     if (fresh) await this.store.clear().catch(() => {});
     // A replica's snapshot is loaded as a replica's: it continues its primary's stream from
@@ -605,6 +607,9 @@ class Host {
     // and the deliveries in flight, in order ({ port, link, bytes } or a close without bytes).
     this.bus = new Map();
     this.busQueue = [];
+    // MIGRATE's connections to target servers, by handle: { port, pg, conn }.
+    this.migrateConns = new Map();
+    this.migrateSeq = 0;
     // The one-click cluster under way or done: { lines, done, error }, for the cluster view.
     this.clusterJob = null;
     this.log = [];             // what the links carried, for the replication view
@@ -747,6 +752,7 @@ class Host {
     this.shownOffset.clear();
     this.bus.clear();
     this.busQueue = [];
+    this.migrateConns.clear();
     try {
       this.Playground = await loadEngine({ fresh: true });
       for (const s of old) {
@@ -929,6 +935,41 @@ class Host {
     }
     this.busQueue = this.busQueue.filter((ev) => ev.port !== port);
     this.pumpBus();
+  }
+
+  // ---- MIGRATE between servers ----------------------------------------------------------------
+
+  /** MIGRATE's I/O for the server `from`, synchronous as Redis's: "connect" (host, port) → a
+   * handle, or -1 when no server of this worker is there (or it is `from` itself, which
+   * could not answer while it migrates); "write" (handle, bytes) → what the target answered,
+   * or null when it is gone; "close" (handle). */
+  migrateOp(from, op, a, b) {
+    if (op === "connect") {
+      const target = isLocalHost(a) ? this.servers.get(Number(b)) : null;
+      if (!target?.pg || target === from) return -1;
+      const handle = ++this.migrateSeq;
+      this.migrateConns.set(handle, { port: target.port, pg: target.pg, conn: target.pg.openConnection() });
+      return handle;
+    }
+    const c = this.migrateConns.get(a);
+    const target = c ? this.servers.get(c.port) : null;
+    const alive = target?.pg && target.pg === c.pg;
+    if (op === "write") {
+      if (!alive) return null;
+      try {
+        const before = target.pg.dirty();
+        const out = target.pg.write(c.conn, b);
+        if (target.pg.dirty() !== before) target.changed(null, null);
+        return out;
+      } catch {
+        return null;
+      }
+    }
+    if (op === "close" && c) {
+      this.migrateConns.delete(a);
+      if (alive) target.pg.closeConnection(c.conn);
+    }
+    return null;
   }
 
   // ---- the one-click cluster ------------------------------------------------------------------
