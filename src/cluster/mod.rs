@@ -7,12 +7,15 @@
 //!
 //! - [`slots`]: CRC16 key slots with hash tags, and the per-slot key index;
 //! - [`state`]: nodes, slot owners, open slots, epochs, ok/fail, nodes.conf text;
+//! - [`failover`]: failure detection (PFAIL, reports, FAIL), elections, manual failover and
+//!   replica migration;
 //! - [`redirect`]: which node serves a command (Redis's getNodeByQuery);
 //! - [`bus`]: the cluster bus's binary messages (port+10000), as pure data: typed messages,
 //!   their byte-exact encoding and decoding, a stream framer, and the gossip rules that need no
 //!   cluster state beyond a small trait.
 
 pub mod bus;
+pub mod failover;
 pub mod redirect;
 pub mod slots;
 pub mod state;

@@ -89,6 +89,14 @@ pub struct Node {
     pub numslots: usize,
     /// When this node learned it (ms): a handshake that takes too long is dropped.
     pub created_ms: i64,
+    /// When any message from it last arrived (ms): traffic is proof of life too.
+    pub data_received: i64,
+    /// When it was marked FAIL (ms).
+    pub fail_time: i64,
+    /// When this node last voted for one of its replicas (ms).
+    pub voted_time: i64,
+    /// Since when it is a primary without working replicas (ms), 0 when it is not.
+    pub orphaned_time: i64,
 }
 
 impl Node {
@@ -110,6 +118,10 @@ impl Node {
             repl_offset: 0,
             numslots: 0,
             created_ms: 0,
+            data_received: 0,
+            fail_time: 0,
+            voted_time: 0,
+            orphaned_time: 0,
         }
     }
 
@@ -204,6 +216,8 @@ pub struct ClusterState {
     /// Slots this node (or its primary) stopped serving since the engine last looked: their
     /// shard channels lose their subscribers.
     pub lost_slots: Vec<u16>,
+    /// This node's failover election and manual failover, if any.
+    pub election: super::failover::Election,
 }
 
 impl ClusterState {
@@ -227,6 +241,7 @@ impl ClusterState {
             minority_ms: 0,
             blacklist: Vec::new(),
             lost_slots: Vec::new(),
+            election: super::failover::Election::default(),
         }
     }
 
