@@ -32,6 +32,8 @@ pub struct Cluster {
     pub file: Option<ConfigFile>,
     /// The `cluster-announce-ip` last applied to this node's address.
     pub announced_ip: String,
+    /// Failure-detection and failover messages waiting for the bus to send them.
+    pub bus_out: Vec<failover::Out>,
 }
 
 impl Cluster {
