@@ -101,6 +101,10 @@ pub struct Election {
     pub mf_replica: Option<String>,
     /// The replica: the primary's offset once it paused; -1 until known.
     pub mf_master_offset: i64,
+    /// Outcomes of messages for the engine (replication, pause) not yet carried out.
+    pub engine_out: Vec<Out>,
+    /// A vote or the primary's paused offset arrived: run the election step at once.
+    pub step_soon: bool,
 }
 
 impl Default for Election {
@@ -116,6 +120,8 @@ impl Default for Election {
             mf_can_start: false,
             mf_replica: None,
             mf_master_offset: -1,
+            engine_out: Vec::new(),
+            step_soon: false,
         }
     }
 }
@@ -759,7 +765,9 @@ mod tests {
         assert_eq!(st.node(a.as_bytes()).unwrap().flag_names(), "master,fail");
         st.update_state(2300, true, T);
         assert!(!st.ok, "a's slots are served by a FAIL node");
-        assert!(st.info_text().contains("cluster_slots_fail:5461\r\n"));
+        assert!(st
+            .info_text(&Default::default())
+            .contains("cluster_slots_fail:5461\r\n"));
     }
 
     #[test]

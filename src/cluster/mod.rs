@@ -12,10 +12,13 @@
 //! - [`redirect`]: which node serves a command (Redis's getNodeByQuery);
 //! - [`bus`]: the cluster bus's binary messages (port+10000), as pure data: typed messages,
 //!   their byte-exact encoding and decoding, a stream framer, and the gossip rules that need no
-//!   cluster state beyond a small trait.
+//!   cluster state beyond a small trait;
+//! - [`node`]: the bus protocol itself (handshakes, gossip, slot claims, failure detection)
+//!   as a sans-IO state machine the engine drives and a host feeds with bytes.
 
 pub mod bus;
 pub mod failover;
+pub mod node;
 pub mod redirect;
 pub mod slots;
 pub mod state;
@@ -32,8 +35,8 @@ pub struct Cluster {
     pub file: Option<ConfigFile>,
     /// The `cluster-announce-ip` last applied to this node's address.
     pub announced_ip: String,
-    /// Failure-detection and failover messages waiting for the bus to send them.
-    pub bus_out: Vec<failover::Out>,
+    /// The cluster bus: links to the other nodes and what waits for the host.
+    pub bus: node::Bus,
 }
 
 impl Cluster {

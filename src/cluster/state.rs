@@ -89,9 +89,11 @@ pub struct Node {
     pub numslots: usize,
     /// When this node learned it (ms): a handshake that takes too long is dropped.
     pub created_ms: i64,
-    /// When any message from it last arrived (ms): traffic is proof of life too.
+    /// Its plaintext client port when its client port is TLS (else 0), as it announces it.
+    pub pport: u16,
+    /// When the bus last received anything from it (ms).
     pub data_received: i64,
-    /// When it was marked FAIL (ms).
+    /// When it was flagged FAIL (ms).
     pub fail_time: i64,
     /// When this node last voted for one of its replicas (ms).
     pub voted_time: i64,
@@ -118,6 +120,7 @@ impl Node {
             repl_offset: 0,
             numslots: 0,
             created_ms: 0,
+            pport: 0,
             data_received: 0,
             fail_time: 0,
             voted_time: 0,
@@ -218,8 +221,6 @@ pub struct ClusterState {
     pub lost_slots: Vec<u16>,
     /// This node's failover election and manual failover, if any.
     pub election: super::failover::Election,
-    /// Bus messages sent and received, by type (CLUSTER INFO's `cluster_stats_messages_*`).
-    pub stats: MsgStats,
 }
 
 /// Cluster bus messages counted by type code, as CLUSTER INFO shows them.
@@ -287,7 +288,6 @@ impl ClusterState {
             blacklist: Vec::new(),
             lost_slots: Vec::new(),
             election: super::failover::Election::default(),
-            stats: MsgStats::default(),
         }
     }
 
@@ -337,6 +337,52 @@ impl ClusterState {
     pub fn owner_node(&self, slot: u16) -> Option<&Node> {
         let id = self.owner(slot)?;
         self.nodes.iter().find(|n| n.id == id)
+    }
+
+    /// The slots the node `id` owns, ascending.
+    pub fn slots_of(&self, id: &str) -> Vec<u16> {
+        let Some(h) = self.handles.iter().position(|x| x == id) else {
+            return Vec::new();
+        };
+        let h = h as u32;
+        (0..SLOTS as u16)
+            .filter(|&s| self.slots[usize::from(s)] == Some(h))
+            .collect()
+    }
+
+    /// Gives a node a new ID (a handshake node learning the real one): its slots, its place
+    /// in migrations and its replicas follow it.
+    pub fn rename_node(&mut self, old: &str, new: &str) {
+        if !self.handles.iter().any(|h| h == new) {
+            if let Some(h) = self.handles.iter_mut().find(|h| *h == old) {
+                *h = new.to_string();
+            }
+        }
+        for n in &mut self.nodes {
+            if n.id == old {
+                n.id = new.to_string();
+            }
+            if n.master.as_deref() == Some(old) {
+                n.master = Some(new.to_string());
+            }
+            for r in &mut n.fail_reports {
+                if r.0 == old {
+                    r.0 = new.to_string();
+                }
+            }
+        }
+        for v in self
+            .migrating
+            .values_mut()
+            .chain(self.importing.values_mut())
+        {
+            if v == old {
+                *v = new.to_string();
+            }
+        }
+        if self.myself == old {
+            self.myself = new.to_string();
+        }
     }
 
     /// Whether this node owns `slot`.
@@ -724,8 +770,8 @@ impl ClusterState {
         out
     }
 
-    /// CLUSTER INFO's text.
-    pub fn info_text(&self) -> String {
+    /// CLUSTER INFO's text, with the bus's message counts.
+    pub fn info_text(&self, stats: &MsgStats) -> String {
         let (mut assigned, mut ok, mut pfail, mut fail) = (0, 0, 0, 0);
         for n in self.nodes.iter().filter(|n| n.numslots > 0) {
             assigned += n.numslots;
@@ -751,7 +797,7 @@ impl ClusterState {
             self.size,
             self.current_epoch,
             self.shown_epoch(self.me()),
-            self.stats.info_lines(),
+            stats.info_lines(),
         )
     }
 }
@@ -989,18 +1035,19 @@ mod tests {
 
     #[test]
     fn info_counts_messages_by_type() {
-        let mut st = ClusterState::new(A.into(), 1, 2);
-        assert!(st.info_text().contains(
+        let st = ClusterState::new(A.into(), 1, 2);
+        let mut stats = MsgStats::default();
+        assert!(st.info_text(&stats).contains(
             "cluster_stats_messages_sent:0\r\ncluster_stats_messages_received:0\r\n\
              total_cluster_links_buffer_limit_exceeded:0\r\n"
         ));
-        st.stats.count_sent(0);
-        st.stats.count_sent(0);
-        st.stats.count_sent(5);
-        st.stats.count_received(1);
-        st.stats.count_received(99);
+        stats.count_sent(0);
+        stats.count_sent(0);
+        stats.count_sent(5);
+        stats.count_received(1);
+        stats.count_received(99);
         assert_eq!(
-            st.stats.info_lines(),
+            stats.info_lines(),
             "cluster_stats_messages_ping_sent:2\r\ncluster_stats_messages_auth-req_sent:1\r\n\
              cluster_stats_messages_sent:3\r\ncluster_stats_messages_pong_received:1\r\n\
              cluster_stats_messages_received:1\r\n"

@@ -7,7 +7,9 @@ use super::args;
 use super::spec::*;
 use crate::cluster::redirect::Endpoint;
 use crate::cluster::slots::{key_slot, SLOTS};
-use crate::cluster::state::{flag, random_id, ClusterState, Node, SlotsRefused, BUS_PORT_OFFSET};
+use crate::cluster::state::{
+    flag, random_id, ClusterState, MsgStats, Node, SlotsRefused, BUS_PORT_OFFSET,
+};
 use crate::cluster::Cluster;
 use crate::db::Db;
 use crate::engine::Ctx;
@@ -769,12 +771,19 @@ fn c_setslot(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
             cl.state.set_master(&id);
             follow = cl.state.node(id.as_bytes()).map(|n| (n.ip.clone(), n.port));
         }
-        if id == me && cl.state.importing.remove(&slot).is_some() {
+        let imported = id == me && cl.state.importing.remove(&slot).is_some();
+        if imported {
             cl.state.bump_epoch();
         }
         if let Some((ip, port)) = follow.filter(|(ip, _)| !ip.is_empty()) {
             let now = ctx.now;
             ctx.eng.set_master(&ip, port, now);
+        }
+        if imported {
+            // The other nodes learn the new owner (and its epoch) at once.
+            changed(ctx);
+            let now = ctx.now;
+            ctx.eng.cluster_bus_broadcast_pong(now);
         }
     } else {
         return Err(error::CLUSTER_SETSLOT_SYNTAX);
@@ -800,7 +809,14 @@ fn c_info(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     let now = ctx.now;
     ctx.eng.cluster_update_state(now);
     let cl = cluster(ctx)?;
-    Ok(Reply::Verbatim("txt", cl.state.info_text().into_bytes()))
+    let stats = MsgStats {
+        sent: cl.bus.stats_sent,
+        received: cl.bus.stats_received,
+    };
+    Ok(Reply::Verbatim(
+        "txt",
+        cl.state.info_text(&stats).into_bytes(),
+    ))
 }
 
 /// `CLUSTER SAVECONFIG` → `+OK` once nodes.conf is written.

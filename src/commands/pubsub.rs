@@ -204,12 +204,20 @@ fn sunsubscribe(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// `PUBLISH channel message` → the number of clients that received it.
 fn publish(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    Ok(Reply::Integer(ctx.eng.publish(&argv[1], &argv[2])))
+    let n = ctx.eng.publish(&argv[1], &argv[2]);
+    let now = ctx.now;
+    ctx.eng
+        .cluster_propagate_publish(&argv[1], &argv[2], false, now);
+    Ok(Reply::Integer(n))
 }
 
 /// `SPUBLISH shardchannel message` → the number of clients that received it.
 fn spublish(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    Ok(Reply::Integer(ctx.eng.publish_shard(&argv[1], &argv[2])))
+    let n = ctx.eng.publish_shard(&argv[1], &argv[2]);
+    let now = ctx.now;
+    ctx.eng
+        .cluster_propagate_publish(&argv[1], &argv[2], true, now);
+    Ok(Reply::Integer(n))
 }
 
 fn subcommand_syntax_error(argv: &[Vec<u8>]) -> CmdError {

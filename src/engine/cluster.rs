@@ -38,7 +38,7 @@ impl Engine {
             state,
             file,
             announced_ip: String::new(),
-            bus_out: Vec::new(),
+            bus: crate::cluster::node::Bus::new(),
         };
         if fresh {
             // Redis writes the new node's file before it knows its ports.

@@ -1,7 +1,6 @@
 //! The engine's side of cluster failover: the settings and replication facts the rules in
 //! [`crate::cluster::failover`] read, and what their outcome changes here (replication, the
-//! failover's write pause, nodes.conf). What must go over the cluster bus waits in
-//! [`crate::cluster::Cluster::bus_out`] for the bus to send.
+//! failover's write pause, nodes.conf); what must go over the cluster bus is handed to it.
 
 use super::master_link::LinkState;
 use super::Engine;
@@ -77,11 +76,17 @@ impl Engine {
         }
     }
 
-    /// Carries out what a failover step decided: replication and pauses change here, the
-    /// config is saved, and messages wait for the bus.
+    /// Carries out what a failover step decided: messages go to the bus, replication and
+    /// pauses change here, and the config is saved.
     pub fn cluster_apply(&mut self, out: Vec<Out>, now: i64) {
+        if out.is_empty() {
+            return;
+        }
+        let rest = self
+            .with_bus(now, |bus, st, env| bus.send_failover(st, out, env))
+            .unwrap_or_default();
         let mut changed = false;
-        for o in out {
+        for o in rest {
             match o {
                 Out::BecamePrimary => {
                     self.unset_master();
@@ -102,15 +107,26 @@ impl Engine {
                 Out::PauseWrites(until) => self.pause_clients(false, until),
                 Out::Unpause => self.unpause_clients(),
                 Out::Changed => changed = true,
-                bus => {
-                    if let Some(c) = self.cluster.as_deref_mut() {
-                        c.bus_out.push(bus);
-                    }
-                }
+                // The bus took the others.
+                _ => {}
             }
         }
         if changed {
             let _ = self.cluster_changed(now);
+        }
+    }
+
+    /// After the bus handled messages: the outcomes of votes and MFSTARTs are carried out,
+    /// and a replica that got a vote or its primary's paused offset moves its election on.
+    pub(super) fn cluster_failover_after(&mut self, now: i64) {
+        let Some(c) = self.cluster.as_deref_mut() else {
+            return;
+        };
+        let out = std::mem::take(&mut c.state.election.engine_out);
+        let step = std::mem::take(&mut c.state.election.step_soon);
+        self.cluster_apply(out, now);
+        if step {
+            self.cluster_failover_step(now);
         }
     }
 }

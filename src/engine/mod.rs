@@ -35,6 +35,7 @@ mod call;
 pub mod client_mem;
 mod clients;
 mod cluster;
+mod cluster_bus;
 mod cluster_failover;
 mod ctx;
 pub mod evict;
