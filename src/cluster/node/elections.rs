@@ -89,7 +89,7 @@ impl Bus {
             _ => Vec::new(),
         };
         let rest = self.send_failover(st, out, env);
-        if rest.iter().any(|o| *o == Out::Changed) {
+        if rest.contains(&Out::Changed) {
             self.todo_save = true;
             self.todo_update_state = true;
         }
