@@ -1130,6 +1130,9 @@ impl Bus {
             return;
         }
         st.set_master(id);
+        // A manual failover this node took part in is over (a primary lifts its pause).
+        let ended = st.reset_manual_failover();
+        st.election.engine_out.extend(ended);
         if let Some(n) = st.nodes.iter().find(|n| n.id == id) {
             if !n.ip.is_empty() {
                 self.effects.push(Effect::SetMaster {
