@@ -1,11 +1,6 @@
-//! Failure detection and failover, as Redis 7.0's cluster does them, over [`ClusterState`]:
+//! Failover, as Redis 7.0's cluster does it, over [`ClusterState`] (failure detection, PFAIL
+//! and FAIL, is the bus's: [`super::node`]):
 //!
-//! - a node that does not answer a PING within the node timeout is PFAIL (this node's view);
-//! - primaries report PFAIL/FAIL nodes in their gossip; with a majority of the primaries
-//!   serving slots agreeing (this node included when it is one), the node is FAIL and a FAIL
-//!   message tells every node; a FAIL is cleared when the node answers again (at once for a
-//!   replica or a primary without slots, after two node timeouts for a primary nobody
-//!   failed over);
 //! - a replica of a FAIL primary waits (500 ms, a random 0-499 ms, a second per rank), asks
 //!   for votes in a new epoch, and with a majority of the primaries' votes takes the epoch as
 //!   its config epoch, takes its primary's slots and becomes a primary;
@@ -19,7 +14,7 @@
 //! ([`Out`]): messages for the cluster bus, changes of the engine's replication, the config
 //! to save. The pure rules (quorum, votes, rank, delays) are in [`super::bus::gossip`].
 
-use super::bus::{flags as wire, gossip, mflags, Header};
+use super::bus::{gossip, mflags, Header};
 use super::state::{flag, ClusterState, Node};
 
 /// How long a manual failover may take (ms).
@@ -183,123 +178,6 @@ impl ClusterState {
             }
             None => 0,
         }
-    }
-
-    /// The cron's failure detection: a node with a PING pending for more than the node timeout,
-    /// and no data from it meanwhile, becomes PFAIL. Returns whether one did.
-    pub fn detect_pfail(&mut self, now: i64, node_timeout: i64) -> bool {
-        let mut any = false;
-        for n in &mut self.nodes {
-            if n.flags & (flag::MYSELF | flag::NOADDR | flag::HANDSHAKE) != 0 || n.ping_sent == 0 {
-                continue;
-            }
-            let ping_delay = now.saturating_sub(n.ping_sent);
-            let data_delay = now.saturating_sub(n.data_received);
-            if ping_delay.min(data_delay) > node_timeout
-                && n.flags & (flag::PFAIL | flag::FAIL) == 0
-            {
-                n.flags |= flag::PFAIL;
-                any = true;
-            }
-        }
-        any
-    }
-
-    /// A gossip entry from `sender` about `about`, with the entry's flags as the wire carries
-    /// them ([`wire`]): a primary reporting the node PFAIL or FAIL adds (or refreshes) its
-    /// report, which may make the node FAIL; one reporting it healthy drops its report.
-    pub fn failure_gossip(
-        &mut self,
-        sender: &str,
-        about: &str,
-        wire_flags: u16,
-        now: i64,
-        node_timeout: i64,
-    ) -> Vec<Out> {
-        let sender_primary = self.node(sender.as_bytes()).is_some_and(|s| s.is_master());
-        if !sender_primary || about == self.myself || sender == about {
-            return Vec::new();
-        }
-        let Some(n) = self.node_mut(about) else {
-            return Vec::new();
-        };
-        if wire_flags & (wire::PFAIL | wire::FAIL) != 0 {
-            match n.fail_reports.iter_mut().find(|(by, _)| by == sender) {
-                Some(r) => r.1 = now,
-                None => n.fail_reports.push((sender.to_string(), now)),
-            }
-            self.mark_failing_if_needed(about, now, node_timeout)
-        } else {
-            let had = n.fail_reports.iter().position(|(by, _)| by == sender);
-            if let Some(i) = had {
-                n.fail_reports.remove(i);
-                self.failure_report_count(about, now, node_timeout);
-            }
-            Vec::new()
-        }
-    }
-
-    /// Turns a PFAIL node into FAIL when the primaries' reports (and this node's own view, when
-    /// it is a primary) reach the quorum, and says so to every node.
-    pub fn mark_failing_if_needed(&mut self, id: &str, now: i64, node_timeout: i64) -> Vec<Out> {
-        let me_primary = self.me().is_master();
-        let size = self.size;
-        let Some(flags) = self.node(id.as_bytes()).map(|n| n.flags) else {
-            return Vec::new();
-        };
-        if flags & flag::PFAIL == 0 || flags & flag::FAIL != 0 {
-            return Vec::new();
-        }
-        let votes = self.failure_report_count(id, now, node_timeout) + usize::from(me_primary);
-        if votes < gossip::quorum(size) {
-            return Vec::new();
-        }
-        if let Some(n) = self.node_mut(id) {
-            n.flags &= !flag::PFAIL;
-            n.flags |= flag::FAIL;
-            n.fail_time = now;
-        }
-        vec![Out::BroadcastFail(id.to_string()), Out::Changed]
-    }
-
-    /// A node answered (its PONG came on our link): PFAIL is dropped at once, FAIL when
-    /// Redis's rules allow. Returns whether the flags changed.
-    pub fn node_reachable(&mut self, id: &str, now: i64, node_timeout: i64) -> bool {
-        let Some(n) = self.node_mut(id) else {
-            return false;
-        };
-        if n.flags & flag::PFAIL != 0 {
-            n.flags &= !flag::PFAIL;
-            return true;
-        }
-        if n.flags & flag::FAIL != 0
-            && gossip::should_clear_failure(
-                n.is_replica(),
-                n.numslots,
-                n.fail_time,
-                now,
-                node_timeout,
-            )
-        {
-            n.flags &= !flag::FAIL;
-            return true;
-        }
-        false
-    }
-
-    /// A FAIL message from a known node about `about`: it is FAIL here too. Returns whether
-    /// that changed anything.
-    pub fn fail_received(&mut self, about: &str, now: i64) -> bool {
-        let Some(n) = self.node_mut(about) else {
-            return false;
-        };
-        if n.flags & (flag::FAIL | flag::MYSELF) != 0 {
-            return false;
-        }
-        n.flags |= flag::FAIL;
-        n.flags &= !flag::PFAIL;
-        n.fail_time = now;
-        true
     }
 
     /// A FAILOVER_AUTH_REQUEST from `sender` (its header `req`, after this node took its
@@ -668,9 +546,9 @@ impl ClusterState {
         out
     }
 
-    /// The failure-detection and failover part of the cluster cron (every 100 ms): PFAIL
-    /// marking, the manual failover's timeout and progress, the replica's election, replica
-    /// migration, and the pings a primary owes a replica taking over.
+    /// The failover part of the cluster cron (every 100 ms, after the bus's own): the manual
+    /// failover's timeout and progress, the replica's election, replica migration, and the
+    /// pings a primary owes a replica taking over.
     pub fn failover_cron(
         &mut self,
         now: i64,
@@ -679,9 +557,6 @@ impl ClusterState {
         random_ms: u64,
     ) -> Vec<Out> {
         let mut out = Vec::new();
-        if self.detect_pfail(now, s.node_timeout_ms) {
-            out.push(Out::Changed);
-        }
         if self.me().is_master() {
             if let Some(rep) = self.election.mf_replica.clone() {
                 if self.election.mf_end != 0 && self.node(rep.as_bytes()).is_some_and(|n| n.link) {
@@ -748,62 +623,12 @@ mod tests {
 
     const T: i64 = 1000;
 
-    #[test]
-    fn pfail_after_the_timeout_then_fail_with_a_quorum() {
-        let mut st = cluster('b');
-        let a = id('a');
-        st.node_mut(&a).unwrap().ping_sent = 1000;
-        assert!(!st.detect_pfail(2000, T), "exactly the timeout: not yet");
-        assert!(st.detect_pfail(2001, T));
-        assert_eq!(st.node(a.as_bytes()).unwrap().flag_names(), "master,fail?");
-        // A replica's report does not count; c's does, and with b's own view makes 2 of 3.
-        assert!(st
-            .failure_gossip(&id('d'), &a, wire::PFAIL, 2100, T)
-            .is_empty());
-        let out = st.failure_gossip(&id('c'), &a, wire::PFAIL, 2200, T);
-        assert_eq!(out, vec![Out::BroadcastFail(a.clone()), Out::Changed]);
-        assert_eq!(st.node(a.as_bytes()).unwrap().flag_names(), "master,fail");
-        st.update_state(2300, true, T);
-        assert!(!st.ok, "a's slots are served by a FAIL node");
-        assert!(st
-            .info_text(&Default::default())
-            .contains("cluster_slots_fail:5461\r\n"));
-    }
-
-    #[test]
-    fn reports_expire_and_a_healthy_gossip_withdraws_one() {
-        let mut st = cluster('d');
-        let a = id('a');
-        st.node_mut(&a).unwrap().flags |= flag::PFAIL;
-        // d is a replica: only b's and c's reports count.
-        assert!(st.failure_gossip(&id('b'), &a, wire::FAIL, 0, T).is_empty());
-        assert_eq!(st.failure_report_count(&a, 2 * T, T), 1);
-        assert_eq!(st.failure_report_count(&a, 2 * T + 1, T), 0, "expired");
-        st.failure_gossip(&id('b'), &a, wire::PFAIL, 5000, T);
-        st.failure_gossip(&id('b'), &a, wire::MASTER, 5100, T);
-        assert_eq!(st.failure_report_count(&a, 5200, T), 0);
-        st.failure_gossip(&id('b'), &a, wire::PFAIL, 5300, T);
-        let out = st.failure_gossip(&id('c'), &a, wire::PFAIL, 5400, T);
-        assert_eq!(out[0], Out::BroadcastFail(a.clone()));
-    }
-
-    #[test]
-    fn fail_is_cleared_as_redis_clears_it() {
-        let mut st = cluster('b');
-        let (a, d) = (id('a'), id('d'));
-        assert!(st.fail_received(&a, 100));
-        assert!(!st.fail_received(&a, 200), "already FAIL");
-        assert!(!st.fail_received(&id('b'), 200), "never myself");
-        assert!(st.fail_received(&d, 100));
-        assert!(st.node_reachable(&d, 150, T), "a replica at once");
-        assert!(
-            !st.node_reachable(&a, 100 + 2 * T, T),
-            "a primary with slots waits"
-        );
-        assert!(st.node_reachable(&a, 101 + 2 * T, T));
-        st.node_mut(&a).unwrap().flags |= flag::PFAIL;
-        assert!(st.node_reachable(&a, 0, T));
-        assert_eq!(st.node(a.as_bytes()).unwrap().flag_names(), "master");
+    /// A FAIL message from another node about `about`, as the bus takes it.
+    fn fail_received(st: &mut ClusterState, about: &str, now: i64) {
+        let n = st.node_mut(about).unwrap();
+        n.flags |= flag::FAIL;
+        n.flags &= !flag::PFAIL;
+        n.fail_time = now;
     }
 
     fn request_from(st: &ClusterState, replica: char) -> Header {
@@ -832,7 +657,7 @@ mod tests {
             st.auth_requested(&id('d'), &req, 10_000, T),
             Err(gossip::VoteDenied::PrimaryUp)
         );
-        st.fail_received(&id('a'), 10_000);
+        fail_received(&mut st, &id('a'), 10_000);
         st.current_epoch = 4;
         let mut req = request_from(&st, 'd');
         req.current_epoch = 4;
@@ -866,7 +691,7 @@ mod tests {
         };
         let now = 100_000;
         assert!(st.replica_failover(now, &s, &r, 7).is_empty(), "primary up");
-        st.fail_received(&id('a'), now);
+        fail_received(&mut st, &id('a'), now);
         let out = st.replica_failover(now, &s, &r, 7);
         assert_eq!(
             out,
@@ -906,7 +731,7 @@ mod tests {
     #[test]
     fn stale_data_and_no_failover_keep_a_replica_out() {
         let mut st = cluster('d');
-        st.fail_received(&id('a'), 0);
+        fail_received(&mut st, &id('a'), 0);
         let mut s = Settings {
             node_timeout_ms: T,
             ..Settings::default()
@@ -1016,7 +841,7 @@ mod tests {
         let mut g = Node::new(id('g'), flag::SLAVE);
         g.master = Some(id('a'));
         st.add_node(g);
-        st.fail_received(&id('f'), 0);
+        fail_received(&mut st, &id('f'), 0);
         let s = Settings::default();
         assert!(
             st.replica_migration(1000, &s).is_empty(),
@@ -1040,7 +865,7 @@ mod tests {
             }
         });
         st.myself = id('g');
-        st.fail_received(&id('f'), 0);
+        fail_received(&mut st, &id('f'), 0);
         st.replica_migration(1000, &s);
         assert!(st.replica_migration(9000, &s).is_empty());
         // Not with the barrier at 2, nor with migration off.
@@ -1048,7 +873,7 @@ mod tests {
         let mut g = Node::new(id('g'), flag::SLAVE);
         g.master = Some(id('a'));
         st.add_node(g);
-        st.fail_received(&id('f'), 0);
+        fail_received(&mut st, &id('f'), 0);
         let barrier = Settings {
             migration_barrier: 2,
             ..Settings::default()

@@ -5,6 +5,7 @@
 use super::master_link::LinkState;
 use super::Engine;
 use crate::cluster::failover::{Out, ReplicaView, Settings};
+use crate::cluster::state::flag;
 
 impl Engine {
     /// The failover settings, from the configuration.
@@ -35,8 +36,11 @@ impl Engine {
         }
     }
 
-    /// The failover part of the cluster cron (the bus calls it every 100 ms).
+    /// The failover part of the cluster cron (after the bus's, every 100 ms).
     pub fn cluster_failover_cron(&mut self, now: i64) {
+        if self.cluster_update_myself_flags() {
+            let _ = self.cluster_changed(now);
+        }
         let settings = self.cluster_failover_settings();
         let view = self.cluster_replica_view(now);
         let random = self.rng.next_u64();
@@ -45,6 +49,26 @@ impl Engine {
         };
         let out = c.state.failover_cron(now, &settings, &view, random);
         self.cluster_apply(out, now);
+    }
+
+    /// This node's NOFAILOVER flag follows `cluster-replica-no-failover` (the other nodes
+    /// learn it from our headers). Returns whether it changed.
+    pub fn cluster_update_myself_flags(&mut self) -> bool {
+        let want = self.config.get_named("cluster-replica-no-failover") == "yes";
+        let Some(c) = self.cluster.as_deref_mut() else {
+            return false;
+        };
+        let myself = c.state.myself.clone();
+        let Some(me) = c.state.node_mut(&myself) else {
+            return false;
+        };
+        let old = me.flags;
+        if want {
+            me.flags |= flag::NOFAILOVER;
+        } else {
+            me.flags &= !flag::NOFAILOVER;
+        }
+        me.flags != old
     }
 
     /// Runs the replica's failover step at once (votes arrived, a manual failover may start),
