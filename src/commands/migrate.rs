@@ -107,6 +107,7 @@ pub(super) fn migrate(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let Some(mut hosts) = ctx.eng.migrate.take() else {
         return Err(error::MIGRATE_CONNECT);
     };
+    let cluster = ctx.eng.cluster_enabled();
     let outcome = migrate_exchange(
         hosts.as_mut(),
         (host, port),
@@ -114,7 +115,7 @@ pub(super) fn migrate(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         dbid,
         (username, password),
         &moving,
-        replace,
+        (replace, cluster),
     );
     ctx.eng.migrate = Some(hosts);
     let (acked, result) = match outcome {
@@ -165,7 +166,7 @@ fn migrate_exchange(
     dbid: i64,
     (username, password): (Option<&[u8]>, Option<&[u8]>),
     moving: &[(&[u8], i64, Vec<u8>)],
-    replace: bool,
+    (replace, cluster): (bool, bool),
 ) -> Result<Vec<usize>, (Vec<usize>, MigrateFailure)> {
     use crate::engine::migrate::IoFailure;
     use crate::engine::propagate::encode_command;
@@ -188,9 +189,16 @@ fn migrate_exchange(
                 &mut cmd,
             );
         }
+        // A cluster node restores with RESTORE-ASKING, which a target importing the slot
+        // accepts (a plain RESTORE would be redirected back here).
+        let restore_cmd: &[u8] = if cluster {
+            b"RESTORE-ASKING"
+        } else {
+            b"RESTORE"
+        };
         for (key, ttl, payload) in moving {
             let ttl = ttl.to_string();
-            let mut restore: Vec<&[u8]> = vec![b"RESTORE", key, ttl.as_bytes(), payload];
+            let mut restore: Vec<&[u8]> = vec![restore_cmd, key, ttl.as_bytes(), payload];
             if replace {
                 restore.push(b"REPLACE");
             }

@@ -28,6 +28,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
 use super::aof::{Aof, AofPath};
+use redis_playground::cluster::node::{BusAction, LinkId};
 use redis_playground::protocol::resp::{parse_request_into, pending_request_memory};
 use redis_playground::{ClientId, Engine};
 use signal_hook_mio::v1_0::Signals;
@@ -276,6 +277,44 @@ struct Server {
     signals: Option<Signals>,
     /// The connection to our primary while this server is a replica.
     master: Option<MasterConn>,
+    /// The cluster bus port's listeners (a cluster node only).
+    bus_listeners: Vec<TcpListener>,
+    /// The cluster bus links, by the engine's link id.
+    bus_links: HashMap<LinkId, BusConn>,
+    /// When the cluster bus's cron runs next (every 100 ms).
+    next_bus_cron: Instant,
+}
+
+/// One cluster bus link's connection; the engine runs the protocol (see
+/// `redis_playground::cluster::node`).
+struct BusConn {
+    stream: TcpStream,
+    /// The non-blocking connect completed (accepted links are connected).
+    connected: bool,
+    output: Vec<u8>,
+    sent: usize,
+}
+
+/// The cluster bus's cron period, as Redis's clusterCron.
+const BUS_CRON: Duration = Duration::from_millis(100);
+
+/// Tokens of the cluster bus links: this plus the link id (far above any slot, below the
+/// busy turn's tokens).
+const BUS_LINKS: usize = usize::MAX / 4;
+
+/// Tokens of the cluster bus listeners: a range below the client listeners'.
+const BUS_LISTENERS: usize = LISTENERS - MAX_LISTENERS;
+
+fn bus_link_of(token: usize) -> Option<LinkId> {
+    (BUS_LINKS..BUSY_TOKENS)
+        .contains(&token)
+        .then(|| (token - BUS_LINKS) as LinkId)
+}
+
+fn bus_listener_index(token: usize) -> Option<usize> {
+    (BUS_LISTENERS..BUS_LISTENERS + MAX_LISTENERS)
+        .contains(&token)
+        .then(|| token - BUS_LISTENERS)
 }
 
 /// The connection to the primary; the engine runs the protocol (see `master_link.rs`).
@@ -351,6 +390,7 @@ pub fn rebind(binds: &[(String, bool)], port: u16) -> Result<(), String> {
 /// Serves the listeners until SHUTDOWN (which exits the process) or a fatal poll error.
 pub fn run(
     listeners: Vec<std::net::TcpListener>,
+    bus_listeners: Vec<std::net::TcpListener>,
     engine: Engine,
     now_ms: fn() -> i64,
     aof_path: AofPath,
@@ -367,6 +407,17 @@ pub fn run(
             .register(&mut l, listener_token(i), Interest::READABLE)
             .map_err(|e| format!("listener: {e}"))?;
         mio_listeners.push(l);
+    }
+    let mut mio_bus = Vec::new();
+    for (i, l) in bus_listeners.into_iter().take(MAX_LISTENERS).enumerate() {
+        l.set_nonblocking(true)
+            .map_err(|e| format!("cluster bus listener: {e}"))?;
+        set_backlog(&l);
+        let mut l = TcpListener::from_std(l);
+        poll.registry()
+            .register(&mut l, Token(BUS_LISTENERS + i), Interest::READABLE)
+            .map_err(|e| format!("cluster bus listener: {e}"))?;
+        mio_bus.push(l);
     }
     let limits = Limits::of(&engine);
     let signals = match Signals::new([libc::SIGTERM, libc::SIGINT]) {
@@ -404,6 +455,9 @@ pub fn run(
         aof,
         signals,
         master: None,
+        bus_listeners: mio_bus,
+        bus_links: HashMap::new(),
+        next_bus_cron: Instant::now(),
     };
     server.serve()
 }
@@ -429,7 +483,12 @@ impl Server {
             self.after_busy();
             let now = Instant::now();
             let timeout = if self.again.is_empty() {
-                next_tick.saturating_duration_since(now)
+                let next = if self.bus_listeners.is_empty() {
+                    next_tick
+                } else {
+                    next_tick.min(self.next_bus_cron)
+                };
+                next.saturating_duration_since(now)
             } else {
                 Duration::ZERO
             };
@@ -453,6 +512,14 @@ impl Server {
                 }
                 if let Some(i) = listener_index(token) {
                     self.accept(i);
+                    continue;
+                }
+                if let Some(i) = bus_listener_index(token) {
+                    self.bus_accept(i);
+                    continue;
+                }
+                if let Some(link) = bus_link_of(token) {
+                    self.bus_io(link);
                     continue;
                 }
                 let slot = token;
@@ -484,6 +551,17 @@ impl Server {
                 // Readiness a busy script turn took is not reported again: look anyway.
                 self.master_io();
             }
+            if !self.bus_listeners.is_empty() && Instant::now() >= self.next_bus_cron {
+                self.next_bus_cron = Instant::now() + BUS_CRON;
+                let now = (self.now_ms)();
+                self.engine.cluster_bus_cron(now);
+                // Readiness a busy script turn took is not reported again: look anyway.
+                let links: Vec<LinkId> = self.bus_links.keys().copied().collect();
+                for link in links {
+                    self.bus_io(link);
+                }
+            }
+            self.bus_step();
             self.master_link_step();
             // Writing may end a connection, which may serve or tell others; a client that
             // may go on runs what it kept: until nothing more is queued.
@@ -950,6 +1028,196 @@ impl Server {
             self.queue_flush(slot);
             self.check_output_limit(slot);
             self.report_buffers(slot);
+        }
+    }
+
+    /// Accepts the nodes connecting to the cluster bus port.
+    fn bus_accept(&mut self, index: usize) {
+        loop {
+            let Some(listener) = self.bus_listeners.get(index) else {
+                return;
+            };
+            let (mut stream, peer) = match listener.accept() {
+                Ok(s) => s,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => return,
+            };
+            let _ = stream.set_nodelay(true);
+            let local = stream
+                .local_addr()
+                .map(|a| a.ip().to_string())
+                .unwrap_or_default();
+            let now = (self.now_ms)();
+            let Some(link) = self
+                .engine
+                .cluster_bus_accepted(&peer.ip().to_string(), &local, now)
+            else {
+                continue;
+            };
+            let token = Token(BUS_LINKS.saturating_add(link as usize));
+            if self
+                .poll
+                .registry()
+                .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+                .is_err()
+            {
+                self.engine.cluster_bus_closed(link, now);
+                continue;
+            }
+            self.bus_links.insert(
+                link,
+                BusConn {
+                    stream,
+                    connected: true,
+                    output: Vec::new(),
+                    sent: 0,
+                },
+            );
+        }
+    }
+
+    /// Does what the cluster bus asks (connect, write, close) until it asks nothing more.
+    fn bus_step(&mut self) {
+        for _ in 0..16 {
+            let actions = self.engine.cluster_bus_actions();
+            if actions.is_empty() {
+                return;
+            }
+            let now = (self.now_ms)();
+            for a in actions {
+                match a {
+                    BusAction::Connect { link, ip, port } => match connect_to(&ip, port) {
+                        Ok(mut stream) => {
+                            let token = Token(BUS_LINKS.saturating_add(link as usize));
+                            let registered = self.poll.registry().register(
+                                &mut stream,
+                                token,
+                                Interest::READABLE | Interest::WRITABLE,
+                            );
+                            if registered.is_ok() {
+                                self.bus_links.insert(
+                                    link,
+                                    BusConn {
+                                        stream,
+                                        connected: false,
+                                        output: Vec::new(),
+                                        sent: 0,
+                                    },
+                                );
+                            } else {
+                                self.engine.cluster_bus_closed(link, now);
+                            }
+                        }
+                        Err(_) => self.engine.cluster_bus_closed(link, now),
+                    },
+                    BusAction::Write { link, bytes } => {
+                        if let Some(c) = self.bus_links.get_mut(&link) {
+                            c.output.extend_from_slice(&bytes);
+                        }
+                        self.bus_write(link);
+                    }
+                    BusAction::Close { link } => self.bus_drop(link),
+                }
+            }
+        }
+    }
+
+    /// Reads what a bus link has (completing a pending connect first) and writes what it
+    /// holds.
+    fn bus_io(&mut self, link: LinkId) {
+        let now = (self.now_ms)();
+        let Some(c) = self.bus_links.get_mut(&link) else {
+            return;
+        };
+        if !c.connected {
+            if let Ok(Some(_)) | Err(_) = c.stream.take_error() {
+                self.bus_lost(link, now);
+                return;
+            }
+            match c.stream.peer_addr() {
+                Ok(_) => {
+                    c.connected = true;
+                    self.engine.cluster_bus_connected(link, now);
+                    self.bus_step();
+                }
+                Err(e) if e.kind() == ErrorKind::NotConnected => return,
+                Err(_) => {
+                    self.bus_lost(link, now);
+                    return;
+                }
+            }
+        }
+        let mut fed = false;
+        for _ in 0..READS_PER_TURN {
+            let Some(c) = self.bus_links.get_mut(&link) else {
+                break;
+            };
+            match c.stream.read(&mut self.scratch) {
+                Ok(0) => {
+                    self.bus_lost(link, now);
+                    break;
+                }
+                Ok(n) => {
+                    let scratch = std::mem::take(&mut self.scratch);
+                    self.engine.cluster_bus_read(link, &scratch[..n], now);
+                    self.scratch = scratch;
+                    fed = true;
+                }
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    self.bus_lost(link, now);
+                    break;
+                }
+            }
+        }
+        self.bus_write(link);
+        if fed {
+            // What the bus learned may have changed data or told clients something.
+            self.aof_step();
+            self.deliver();
+            self.check_closed_clients();
+            self.bus_step();
+        }
+    }
+
+    /// Writes what a connected bus link holds, as much as the socket takes.
+    fn bus_write(&mut self, link: LinkId) {
+        let Some(c) = self.bus_links.get_mut(&link) else {
+            return;
+        };
+        if !c.connected {
+            return;
+        }
+        while c.sent < c.output.len() {
+            match c.stream.write(&c.output[c.sent..]) {
+                Ok(0) => break,
+                Ok(n) => c.sent += n,
+                Err(e) if e.kind() == ErrorKind::WouldBlock => break,
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(_) => {
+                    let now = (self.now_ms)();
+                    self.bus_lost(link, now);
+                    return;
+                }
+            }
+        }
+        if c.sent == c.output.len() {
+            c.output.clear();
+            c.sent = 0;
+        }
+    }
+
+    /// A bus link failed or closed: the engine forgets it (and reconnects later).
+    fn bus_lost(&mut self, link: LinkId, now: i64) {
+        self.bus_drop(link);
+        self.engine.cluster_bus_closed(link, now);
+    }
+
+    fn bus_drop(&mut self, link: LinkId) {
+        if let Some(mut c) = self.bus_links.remove(&link) {
+            let _ = self.poll.registry().deregister(&mut c.stream);
+            let _ = c.stream.shutdown(std::net::Shutdown::Both);
         }
     }
 
@@ -1463,6 +1731,10 @@ fn busy_turn(engine: &mut Engine) {
                 if let Some(listener) = listeners.get(i) {
                     busy.accept(listener, poll, &mut left.conns);
                 }
+                continue;
+            }
+            if bus_link_of(token).is_some() || bus_listener_index(token).is_some() {
+                // The loop looks at every bus link at its next cron.
                 continue;
             }
             if token >= BUSY_TOKENS {

@@ -705,6 +705,21 @@ fn serve(mut opts: Options) -> Result<(), String> {
             log::warning(&line);
         }
     }
+    // A cluster node listens on its bus port too (`cluster-port`, else port + 10000), on the
+    // same addresses as its clients' port.
+    let mut bus_listeners = Vec::new();
+    if engine.cluster_enabled() {
+        let cport = match engine.config.int_param("cluster-port") {
+            0 => u32::from(opts.port) + 10000,
+            p => u32::try_from(p).unwrap_or(0),
+        };
+        let cport = u16::try_from(cport)
+            .ok()
+            .filter(|&p| p != 0)
+            .ok_or("Port number too high. Cluster communication port is 10,000 port numbers higher than your Redis port. Your Redis port number must be 55535 or less.")?;
+        bus_listeners = listen::bind_all(&opts.binds, cport)
+            .map_err(|_| format!("Failed listening on port {cport} (cluster), aborting."))?;
+    }
     if let Ok(mut now) = SNAPSHOT.lock() {
         *now = Some(snapshot.clone());
     }
@@ -724,7 +739,7 @@ fn serve(mut opts: Options) -> Result<(), String> {
         engine.set_master(host, port, now);
     }
     log::notice("Ready to accept connections");
-    event_loop::run(listeners, engine, now_ms, aof_path, aof)
+    event_loop::run(listeners, bus_listeners, engine, now_ms, aof_path, aof)
 }
 
 /// The users of `user` lines, or of the ACL file (redis-server refuses both at once); a
@@ -1039,13 +1054,25 @@ fn read_whole(path: &Path) -> std::io::Result<String> {
 /// synced, renamed over it, and the rename synced with the directory. On failure the
 /// temporary file is removed and the old file stays.
 fn replace_whole(path: &Path, text: &str) -> std::io::Result<()> {
+    replace_file(path, text, true)
+}
+
+/// [`replace_whole`], synced to disk only when `durable`: nodes.conf changes many times a
+/// second while a cluster changes shape (redis-server syncs it only for some changes), and
+/// two syncs per change made each CLUSTER SETSLOT take tens of milliseconds.
+fn replace_file(path: &Path, text: &str, durable: bool) -> std::io::Result<()> {
     let tmp = PathBuf::from(format!("{}.tmp-{}", path.display(), std::process::id()));
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(text.as_bytes())?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, path)?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| durable && !d.as_os_str().is_empty())
+        {
             std::fs::File::open(dir)?.sync_all()?;
         }
         Ok(())
@@ -1088,7 +1115,7 @@ fn nodes_conf(path: PathBuf) -> redis_playground::engine::ConfigFile {
             })
         }),
         write: Box::new(move |text: &str| {
-            replace_whole(&path, text).map_err(|e| conf::os_reason(&e))
+            replace_file(&path, text, false).map_err(|e| conf::os_reason(&e))
         }),
     }
 }
