@@ -1054,13 +1054,25 @@ fn read_whole(path: &Path) -> std::io::Result<String> {
 /// synced, renamed over it, and the rename synced with the directory. On failure the
 /// temporary file is removed and the old file stays.
 fn replace_whole(path: &Path, text: &str) -> std::io::Result<()> {
+    replace_file(path, text, true)
+}
+
+/// [`replace_whole`], synced to disk only when `durable`: nodes.conf changes many times a
+/// second while a cluster changes shape (redis-server syncs it only for some changes), and
+/// two syncs per change made each CLUSTER SETSLOT take tens of milliseconds.
+fn replace_file(path: &Path, text: &str, durable: bool) -> std::io::Result<()> {
     let tmp = PathBuf::from(format!("{}.tmp-{}", path.display(), std::process::id()));
     let write = || -> std::io::Result<()> {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(text.as_bytes())?;
-        f.sync_all()?;
+        if durable {
+            f.sync_all()?;
+        }
         std::fs::rename(&tmp, path)?;
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = path
+            .parent()
+            .filter(|d| durable && !d.as_os_str().is_empty())
+        {
             std::fs::File::open(dir)?.sync_all()?;
         }
         Ok(())
@@ -1103,7 +1115,7 @@ fn nodes_conf(path: PathBuf) -> redis_playground::engine::ConfigFile {
             })
         }),
         write: Box::new(move |text: &str| {
-            replace_whole(&path, text).map_err(|e| conf::os_reason(&e))
+            replace_file(&path, text, false).map_err(|e| conf::os_reason(&e))
         }),
     }
 }
