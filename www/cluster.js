@@ -235,10 +235,11 @@ export class ClusterPanel {
       }
       this.box.dataset.job = view.job.done ? (view.job.error ? "failed" : "done") : "running";
     }
-    const text = JSON.stringify(view.nodes);
+    const text = JSON.stringify([view.nodes, view.stopped]);
     if (text === this.viewText) return;
     this.viewText = text;
     const sum = summarize(view.nodes);
+    sum.stopped = view.stopped ?? [];
     this.renderMap(sum);
     this.renderNodes(sum);
     if (this.prev) this.diff(this.prev, sum);
@@ -307,6 +308,8 @@ export class ClusterPanel {
       else line += "  not running";
       const text = el("span", "rp-cl-line", line);
       li.append(sw, text);
+      if (!n.ghost) li.append(" ", this.serverButton("Stop", n.port, "stopServer", `Stop ${n.address} as a killed redis-server stops (its data and nodes.conf are kept): the others mark it failing, and a replica of a primary takes over`));
+      else if (sum.stopped.includes(n.port)) li.append(" ", this.serverButton("Start", n.port, "startServer", `Start ${n.address} again from its stored data and nodes.conf`));
       li.dataset.flags = flags;
       for (const o of n.open) {
         li.append(el("div", "rp-cl-open", o.dir === "migrating" ? `slot ${o.slot} migrating to ${addr(o.peer)}` : `slot ${o.slot} importing from ${addr(o.peer)}`));
@@ -316,9 +319,43 @@ export class ClusterPanel {
       if (!n.ghost && n.known < sum.nodes.length + sum.ghosts.length) li.append(el("div", "rp-cl-open", `knows ${n.known} node${n.known === 1 ? "" : "s"}`));
       rows.push(li);
     }
+    for (const port of sum.stopped) {
+      if ([...ordered, ...sum.ghosts].some((n) => n.port === port)) continue;
+      const li = el("li", "rp-cl-node");
+      li.dataset.port = String(port);
+      li.dataset.ghost = "true";
+      li.append(el("span", "rp-cl-swatch"), el("span", "rp-cl-line", `127.0.0.1:${port}  not running`), " ",
+        this.serverButton("Start", port, "startServer", `Start 127.0.0.1:${port} again from its stored data and nodes.conf`));
+      rows.push(li);
+    }
     this.nodesEl.replaceChildren(...rows);
     this.hint.hidden = sum.nodes.length > 1 && sum.nodes.every((n) => n.state === "ok");
     this.box.dataset.nodes = ordered.map((n) => `${n.port}:${n.flags.includes("master") ? "primary" : "replica"}:${rangesText(n.slots) || "-"}`).join(" ");
+  }
+
+  /** A button that stops or starts a node. */
+  serverButton(label, port, op, title) {
+    const b = el("button", `page-btn rp-mon-btn rp-cl-${label.toLowerCase()}`, label);
+    b.type = "button";
+    b.title = title;
+    b.dataset.port = String(port);
+    b.addEventListener("click", async () => {
+      b.disabled = true;
+      try {
+        const res = await this.shell.server.request(op, { port });
+        if (res.status) this.shell.applyStatus(res.status);
+        this.shell.setServers(res.servers);
+        this.shell.notify(op === "stopServer"
+          ? `Stopped 127.0.0.1:${port} (its data and nodes.conf are kept; Start brings it back). The other nodes mark it failing after cluster-node-timeout.`
+          : `Started 127.0.0.1:${port} again from its stored data: it rejoins the cluster over the bus.`);
+      } catch (e) {
+        this.shell.notify(`Could not ${label.toLowerCase()} 127.0.0.1:${port}: ${e.message}`, { kind: "error" });
+      } finally {
+        b.disabled = false;
+        this.poll?.();
+      }
+    });
+    return b;
   }
 
   event(text) {

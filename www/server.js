@@ -610,6 +610,9 @@ class Host {
     // MIGRATE's connections to target servers, by handle: { port, pg, conn }.
     this.migrateConns = new Map();
     this.migrateSeq = 0;
+    // Servers stopped (as a killed redis-server is) and not removed, by port: { port,
+    // cluster, store, confStore }; "startServer" starts them again from their stored data.
+    this.stopped = new Map();
     // The one-click cluster under way or done: { lines, done, error }, for the cluster view.
     this.clusterJob = null;
     this.log = [];             // what the links carried, for the replication view
@@ -812,6 +815,10 @@ class Host {
         return this.addServer({ cluster: !!msg.cluster });
       case "cluster":
         return this.clusterView();
+      case "stopServer":
+        return this.stopServer(Number(msg.port));
+      case "startServer":
+        return this.startServer(Number(msg.port));
       case "createCluster":
         return this.createCluster(Number(msg.primaries), Number(msg.replicas));
       case "removeServer":
@@ -840,7 +847,7 @@ class Host {
   /** Starts a server on the next port, empty, and stores the new list of servers. */
   async addServer({ cluster = false } = {}) {
     if (this.servers.size >= MAX_SERVERS) throw new RequestError(`a playground holds at most ${MAX_SERVERS} servers`, "LIMIT");
-    const port = cluster ? this.freeClusterPort() : Math.max(...this.servers.keys()) + 1;
+    const port = cluster ? this.freeClusterPort() : Math.max(...this.servers.keys(), ...this.stopped.keys()) + 1;
     if (port > 65535 || port === null) throw new RequestError("no port is left for another server", "LIMIT");
     const inst = new Instance(this, port, { cluster });
     await inst.start(this.Playground, { fresh: true });
@@ -850,9 +857,41 @@ class Host {
     return { port, address: inst.address, servers: this.serverList(), status: inst.status() };
   }
 
+  /** Stops a server (never the first) as a killed redis-server stops: its clients, links and
+   * bus links are gone, its stored data and nodes.conf stay, and it is still listed (a reload
+   * or "startServer" starts it again). */
+  async stopServer(port) {
+    if (port === FIRST_PORT) throw new RequestError(`the first server, ${addressOf(FIRST_PORT)}, cannot be stopped`, "ERR");
+    const inst = this.servers.get(port);
+    if (!inst) throw new RequestError(`there is no server running at ${addressOf(port)}`, "NOSERVER");
+    this.servers.delete(port);
+    this.unlinkServer(port);
+    this.unbusServer(port);
+    this.stopped.set(port, { port, cluster: inst.cluster, store: inst.store, confStore: inst.confStore });
+    this.broadcast({ push: "servers", servers: this.serverList() });
+    await inst.persistence.chain;
+    await inst.storeNodesConf();
+    inst.stop();
+    return { servers: this.serverList() };
+  }
+
+  /** Starts a stopped server again from its stored snapshot (and nodes.conf). */
+  async startServer(port) {
+    const was = this.stopped.get(port);
+    if (!was) throw new RequestError(`${addressOf(port)} is not stopped`, "ERR");
+    const inst = new Instance(this, port, { cluster: was.cluster });
+    await inst.start(this.Playground, { store: was.store, confStore: was.confStore });
+    this.stopped.delete(port);
+    this.servers.set(port, inst);
+    this.pumpBus();
+    this.pumpLinks();
+    this.broadcast({ push: "servers", servers: this.serverList() });
+    return { port, servers: this.serverList(), status: inst.status() };
+  }
+
   /** The first port from 7000 up that no server has, its bus port a port too; or null. */
   freeClusterPort() {
-    for (let p = CLUSTER_FIRST_PORT; p <= CLUSTER_LAST_PORT; p++) if (!this.servers.has(p)) return p;
+    for (let p = CLUSTER_FIRST_PORT; p <= CLUSTER_LAST_PORT; p++) if (!this.servers.has(p) && !this.stopped.has(p)) return p;
     return null;
   }
 
@@ -865,7 +904,8 @@ class Host {
       const view = s.pg.clusterView(true);
       if (view) nodes.push({ port: s.port, address: s.address, keys: s.pg.keyCounts()[0] ?? 0, ...view });
     }
-    return { nodes, at: Date.now(), job: this.clusterJob };
+    const stopped = [...this.stopped.values()].filter((s) => s.cluster).map((s) => s.port);
+    return { nodes, stopped, at: Date.now(), job: this.clusterJob };
   }
 
   // ---- the cluster bus -----------------------------------------------------------------------
@@ -1110,8 +1150,8 @@ class Host {
         if (link) primaries[s.port] = [link.host, link.port];
         if (s.pg) s.primaryStored = link ? `${link.host}:${link.port}` : null;
       }
-      const cluster = [...this.servers.values()].filter((s) => s.cluster).map((s) => s.port);
-      await this.list.save([...this.servers.keys()], primaries, cluster);
+      const cluster = [...this.servers.values(), ...this.stopped.values()].filter((s) => s.cluster).map((s) => s.port);
+      await this.list.save([...this.servers.keys(), ...this.stopped.keys()], primaries, cluster);
     } catch (e) {
       this.notice(`The list of servers could not be stored in this browser (${e.message}): a reload brings back only the servers stored before.`, "error");
     }

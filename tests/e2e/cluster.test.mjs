@@ -164,3 +164,79 @@ test("CLUSTER replies and redis-cli -c sessions match a real Redis cluster of th
   await page.screenshot({ path: `${SHOTS}cluster-redirects.png` });
   assert.deepEqual(seen.problems, []);
 });
+
+/** Waits until the panel's `data-<name>` attribute satisfies `ok`. */
+async function panelUntil(name, ok, timeout = 30000) {
+  await page.waitForFunction(({ name, src }) => {
+    const v = document.querySelector("#cluster")?.dataset[name];
+    return v !== undefined && new Function("v", `return (${src})(v)`)(v);
+  }, { name, src: ok.toString() }, { timeout, polling: 100 });
+}
+
+test("a migration shows in the panel as it happens: the open slot, then the slot changing hands", async () => {
+  assert.ok(nodes, "the cluster was created");
+  const { P0, P2 } = nodes;
+  // slot 3300 moved to P1 in the fixture's steps, with MIGRATE.
+  await panelUntil("slots", (v) => v.startsWith("0-3299:7000 3300-3300:7001 3301-5460:7000 "));
+  assert.equal(await plain(P2.port, `CLUSTER SETSLOT 866 IMPORTING ${P0.id}`), "OK\n");
+  assert.equal(await plain(P0.port, `CLUSTER SETSLOT 866 MIGRATING ${P2.id}`), "OK\n");
+  const open = panel().locator(".rp-cl-node[data-port='7000'] .rp-cl-open");
+  await open.filter({ hasText: "slot 866 migrating to 127.0.0.1:7002" }).waitFor();
+  await panel().locator(".rp-cl-node[data-port='7002'] .rp-cl-open", { hasText: "slot 866 importing from 127.0.0.1:7000" }).waitFor();
+  assert.equal(await panel().locator(".rp-cl-mark").count(), 1);
+  await page.screenshot({ path: `${SHOTS}cluster-migrating.png` });
+  assert.equal(await plain(P0.port, `MIGRATE 127.0.0.1 ${P2.port} "" 0 5000 KEYS hello`), "OK\n");
+  assert.equal(await plain(P2.port, `CLUSTER SETSLOT 866 NODE ${P2.id}`), "OK\n");
+  assert.equal(await plain(P0.port, `CLUSTER SETSLOT 866 NODE ${P2.id}`), "OK\n");
+  await panelUntil("slots", (v) => v.startsWith("0-865:7000 866-866:7002 867-3299:7000 3300-3300:7001 "));
+  await open.first().waitFor({ state: "detached" });
+  const events = await panel().locator(".rp-cl-events").textContent();
+  assert.match(events, /127\.0\.0\.1:7000: slot 866 migrating to 127\.0\.0\.1:7002/);
+  assert.match(events, /slot 866: 127\.0\.0\.1:7000 → 127\.0\.0\.1:7002/);
+  assert.equal(await plain(P2.port, "GET hello"), '"world"\n');
+});
+
+test("stopping a primary: the others mark it failing, its replica takes over its slots, and the terminal follows", async () => {
+  assert.ok(nodes, "the cluster was created");
+  const { P0, R0 } = nodes;
+  // A short node timeout (Redis's default is 15 s), typed as a learner would.
+  for (const { port } of Object.values(nodes)) assert.equal(await plain(port, "CONFIG SET cluster-node-timeout 2000"), "OK\n");
+  await panel().locator(`.rp-cl-node[data-port='${P0.port}'] .rp-cl-stop`).click();
+  await panelUntil("nodes", (v) => v.includes("7003:primary:0-865 867-3299 3301-5460"), 60000);
+  const events = await panel().locator(".rp-cl-events").textContent();
+  assert.match(events, /127\.0\.0\.1:7000 stopped/);
+  assert.match(events, /127\.0\.0\.1:7000 marked fail \(by /);
+  assert.match(events, /127\.0\.0\.1:7003 is now a primary \(it was a replica of 127\.0\.0\.1:7000\)/);
+  assert.match(events, /slots 0-865: 127\.0\.0\.1:7000 → 127\.0\.0\.1:7003/);
+  await page.locator(".rp-cl-node[data-ghost] .rp-cl-line", { hasText: "127.0.0.1:7000" }).waitFor();
+  await page.screenshot({ path: `${SHOTS}cluster-failover.png` });
+  // The data written to the old primary is on the new one, and the terminal goes there.
+  await openClientOn(7001);
+  assert.equal(await typed("get {b}old"), "127.0.0.1:7001> get {b}old\n\"1\"\n");
+  assert.equal(await typed("get {user1000}.following"), "127.0.0.1:7001> get {user1000}.following\n-> Redirected to slot [3443] located at 127.0.0.1:7003\n(nil)\n");
+  assert.equal((await plain(R0.port, "ROLE")).split("\n")[0], '1) "master"');
+  // Started again, the old primary learns it lost its slots and follows the new one.
+  await panel().locator(`.rp-cl-node[data-port='${P0.port}'] .rp-cl-start`).click();
+  await panelUntil("nodes", (v) => v.includes("7000:replica:-"), 60000);
+  assert.match(await panel().locator(".rp-cl-node[data-port='7000'] .rp-cl-line").textContent(), /replica of 127\.0\.0\.1:7003/);
+  assert.deepEqual(seen.problems, []);
+});
+
+test("a reload brings every cluster node back with its ID, slots and epochs (nodes.conf is stored)", async () => {
+  assert.ok(nodes, "the cluster was created");
+  const before = await Promise.all([7000, 7001, 7002, 7003, 7004, 7005].map((p) => plain(p, "CLUSTER MYID")));
+  const slots = await panel().getAttribute("data-slots");
+  await page.reload();
+  await page.locator(".rp[data-ready][data-hints]").waitFor();
+  const after = await Promise.all([7000, 7001, 7002, 7003, 7004, 7005].map((p) => plain(p, "CLUSTER MYID")));
+  assert.deepEqual(after, before);
+  await panelUntil("slots", (v) => v.length > 0);
+  assert.equal(await panel().getAttribute("data-slots"), slots);
+  for (let i = 0; i < 100; i++) {
+    if (/cluster_state:ok/.test(await plain(7001, "CLUSTER INFO"))) break;
+    await page.waitForTimeout(100);
+  }
+  assert.match(await plain(7001, "CLUSTER INFO"), /^cluster_state:ok\n/);
+  assert.equal(await plain(7003, "GET {b}old"), "(error) MOVED 3300 127.0.0.1:7001\n");
+  assert.deepEqual(seen.problems, []);
+});
