@@ -165,9 +165,14 @@ export class ClusterPanel {
     tools.append(this.createBtn, pl, rl, this.addBtn);
     this.hint = el("p", "rp-ins-sub rp-cl-hint",
       "Or by hand, as redis-cli --cluster create does: add cluster nodes, then in their tabs CLUSTER ADDSLOTSRANGE 0 5460 (and the other ranges on the others), CLUSTER MEET 127.0.0.1 7000, and CLUSTER REPLICATE <primary id> on the replicas. Tabs on cluster nodes follow MOVED and ASK as redis-cli -c does.");
+    // What the one-click cluster sent and printed, as redis-cli --cluster create prints it:
+    // open while it runs, folded once it is done.
+    this.job = el("details", "rp-cl-jobbox");
+    this.job.append(el("summary", "rp-ins-sub", "redis-cli --cluster create, step by step"));
     this.jobOut = el("pre", "rp-mon-out rp-cl-job");
-    this.jobOut.hidden = true;
-    make.append(tools, this.hint, this.jobOut);
+    this.job.append(this.jobOut);
+    this.job.hidden = true;
+    make.append(tools, this.hint, this.job);
 
     const map = el("section", "rp-mon-part");
     this.bar = el("div", "rp-cl-bar");
@@ -213,7 +218,8 @@ export class ClusterPanel {
     const replicas = Number(this.replicas.value);
     try {
       await this.shell.server.request("createCluster", { primaries, replicas });
-      this.jobOut.hidden = false;
+      this.job.hidden = false;
+      this.job.open = true;
       this.poll?.();
     } catch (e) {
       this.shell.notify(`Could not create a cluster: ${e.message}`, { kind: "error" });
@@ -227,13 +233,18 @@ export class ClusterPanel {
 
   render(view) {
     if (view.job) {
-      this.jobOut.hidden = false;
+      this.job.hidden = false;
       const text = view.job.lines.join("\n");
       if (this.jobOut.textContent !== text) {
         this.jobOut.textContent = text;
         this.jobOut.scrollTop = this.jobOut.scrollHeight;
       }
-      this.box.dataset.job = view.job.done ? (view.job.error ? "failed" : "done") : "running";
+      const state = view.job.done ? (view.job.error ? "failed" : "done") : "running";
+      if (state !== this.box.dataset.job) {
+        if (state === "running") this.job.open = true;
+        else if (state === "done") this.job.open = false;
+      }
+      this.box.dataset.job = state;
     }
     const text = JSON.stringify([view.nodes, view.stopped]);
     if (text === this.viewText) return;
@@ -301,15 +312,17 @@ export class ClusterPanel {
       if (primary && slotCount(n.slots)) sw.style.background = this.colorOf(n.id);
       const flags = n.flags.filter((f) => f !== "myself").join(",");
       let line = `${n.address}  ${n.id.slice(0, 8)}…  ${primary ? "primary" : `replica of ${n.master ? addr(n.master) : "?"}`}`;
-      if (primary) line += `  slots ${slotCount(n.slots) ? `${rangesText(n.slots)} (${slotCount(n.slots)})` : "none"}`;
-      if (n.keys !== null) line += `  keys ${n.keys}`;
-      line += `  epoch ${n.epoch}`;
-      if (!n.ghost) line += `  cluster_state:${n.state}`;
-      else line += "  not running";
+      line += n.ghost ? "  not running" : `  ${n.state === "ok" ? "ok" : `cluster_state:${n.state}`}`;
       const text = el("span", "rp-cl-line", line);
       li.append(sw, text);
+      let more = primary ? `slots ${slotCount(n.slots) ? `${rangesText(n.slots)} (${slotCount(n.slots)})` : "none"}` : "";
+      if (n.keys !== null) more += `${more ? " · " : ""}keys ${n.keys}`;
+      more += `${more ? " · " : ""}config epoch ${n.epoch}`;
+      if (!n.ghost) more += ` · current epoch ${n.current}`;
+      const detail = el("div", "rp-cl-detail", more);
       if (!n.ghost) li.append(" ", this.serverButton("Stop", n.port, "stopServer", `Stop ${n.address} as a killed redis-server stops (its data and nodes.conf are kept): the others mark it failing, and a replica of a primary takes over`));
       else if (sum.stopped.includes(n.port)) li.append(" ", this.serverButton("Start", n.port, "startServer", `Start ${n.address} again from its stored data and nodes.conf`));
+      li.append(detail);
       li.dataset.flags = flags;
       for (const o of n.open) {
         li.append(el("div", "rp-cl-open", o.dir === "migrating" ? `slot ${o.slot} migrating to ${addr(o.peer)}` : `slot ${o.slot} importing from ${addr(o.peer)}`));
@@ -369,6 +382,13 @@ export class ClusterPanel {
   /** What changed between two looks: roles, slot owners, open slots, failure flags, states. */
   diff(a, b) {
     const name = (sum, id) => sum.byId.get(id)?.address ?? (id ? `${id.slice(0, 8)}…` : "no node");
+    // cluster_state changes, one line per new state.
+    const states = new Map();
+    for (const n of b.nodes) {
+      const o = a.byId.get(n.id);
+      if (o && !o.ghost && o.state !== n.state) states.set(n.state, [...(states.get(n.state) ?? []), n.address]);
+    }
+    for (const [state, who] of states) this.event(`cluster_state:${state} on ${who.join(", ")}`);
     for (const n of b.nodes) {
       const o = a.byId.get(n.id);
       if (!o) {
@@ -379,7 +399,6 @@ export class ClusterPanel {
       const is = n.flags.includes("master");
       if (was !== is) this.event(is ? `${n.address} is now a primary (it was a replica of ${name(a, o.master)})` : `${n.address} is now a replica of ${name(b, n.master)}`);
       else if (!is && o.master !== n.master) this.event(`${n.address} now replicates ${name(b, n.master)}`);
-      if (o.state !== n.state && o.state !== undefined) this.event(`${n.address} cluster_state:${n.state}`);
       const key = (x) => `${x.dir} ${x.slot} ${x.peer}`;
       const before = new Set((o.open ?? []).map(key));
       const after = new Set(n.open.map(key));
