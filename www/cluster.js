@@ -357,7 +357,7 @@ export class ClusterPanel {
       try {
         const res = await this.shell.server.request(op, { port });
         if (res.status) this.shell.applyStatus(res.status);
-        this.shell.setServers(res.servers);
+        this.shell.setServers(res.servers, res.stopped);
         this.shell.notify(op === "stopServer"
           ? `Stopped 127.0.0.1:${port} (its data and nodes.conf are kept; Start brings it back). The other nodes mark it failing after cluster-node-timeout.`
           : `Started 127.0.0.1:${port} again from its stored data: it rejoins the cluster over the bus.`);

@@ -56,7 +56,9 @@
 //                  { push: "client", port, client, outs, blocked, prompt }   messages for a
 //                  client (with `closed: true` when the server ended the client's connection)
 //                  { push: "status", port, status }                    keys, memory, saves
-//                  { push: "servers", servers }     the list of servers changed: [{ port, address }]
+//                  { push: "servers", servers, stopped }   the list of servers changed:
+//                                                   [{ port, address, cluster }], and the
+//                                                   ports of the servers stopped (not removed)
 //                  { push: "notice", message, kind }
 //                  { push: "hello", server }                           a worker started
 //                  { push: "changed", port, version, line, db }   data changed (a command: its
@@ -460,8 +462,9 @@ class Instance {
       if (this.pg.dirty() !== before || this.pg.keyCounts().join() !== keys) this.changed(null, null);
       // What the tick queued (a replica's acknowledgement, the primary's PING, the bus's
       // messages) moves on, and every server it reached tells its clients (a WAIT answered).
-      const bus = this.host.pumpBus();
-      if (this.host.pumpLinks() || bus) for (const s of this.host.servers.values()) if (s !== this) s.afterWork();
+      const reached = this.host.pumpBus();
+      const links = this.host.pumpLinks();
+      for (const s of this.host.servers.values()) if (s !== this && (links || reached.has(s.port))) s.afterWork();
       this.host.storePrimaries().catch(() => {});
       for (const s of this.host.servers.values()) s.storeNodesConf();
       this.afterWork();
@@ -853,7 +856,7 @@ class Host {
     await inst.start(this.Playground, { fresh: true });
     this.servers.set(port, inst);
     await this.storeList();
-    this.broadcast({ push: "servers", servers: this.serverList() });
+    this.broadcast({ push: "servers", servers: this.serverList(), stopped: [...this.stopped.keys()] });
     return { port, address: inst.address, servers: this.serverList(), status: inst.status() };
   }
 
@@ -868,11 +871,11 @@ class Host {
     this.unlinkServer(port);
     this.unbusServer(port);
     this.stopped.set(port, { port, cluster: inst.cluster, store: inst.store, confStore: inst.confStore });
-    this.broadcast({ push: "servers", servers: this.serverList() });
+    this.broadcast({ push: "servers", servers: this.serverList(), stopped: [...this.stopped.keys()] });
     await inst.persistence.chain;
     await inst.storeNodesConf();
     inst.stop();
-    return { servers: this.serverList() };
+    return { servers: this.serverList(), stopped: [...this.stopped.keys()] };
   }
 
   /** Starts a stopped server again from its stored snapshot (and nodes.conf). */
@@ -885,8 +888,8 @@ class Host {
     this.servers.set(port, inst);
     this.pumpBus();
     this.pumpLinks();
-    this.broadcast({ push: "servers", servers: this.serverList() });
-    return { port, servers: this.serverList(), status: inst.status() };
+    this.broadcast({ push: "servers", servers: this.serverList(), stopped: [...this.stopped.keys()] });
+    return { port, servers: this.serverList(), stopped: [...this.stopped.keys()], status: inst.status() };
   }
 
   /** The first port from 7000 up that no server has, its bus port a port too; or null. */
@@ -911,10 +914,11 @@ class Host {
   // ---- the cluster bus -----------------------------------------------------------------------
 
   /** Does what every cluster node's bus asks (connect, write, close) and delivers the bytes
-   * and closes in flight, until nothing moves. A node's bus address 127.0.0.1:<port+10000>
+   * and closes in flight, until nothing moves; returns the ports of the servers it delivered
+   * to (their clients may have news: a message published on another node). A node's bus address 127.0.0.1:<port+10000>
    * is the server of this worker on <port>; any other address refuses the connection. */
   pumpBus() {
-    let any = false;
+    const reached = new Set();
     for (let round = 0; round < BUS_ROUNDS; round++) {
       let moved = false;
       for (const inst of this.servers.values()) {
@@ -928,13 +932,13 @@ class Host {
         const inst = this.servers.get(ev.port);
         if (!inst?.pg) continue;
         moved = true;
+        reached.add(ev.port);
         if (ev.bytes) inst.pg.busRead(ev.link, ev.bytes);
         else inst.pg.busClosed(ev.link);
       }
       if (!moved) break;
-      any = true;
     }
-    return any;
+    return reached;
   }
 
   /** One bus action of a node: ["connect", link, ip, port], ["write", link, bytes] or
@@ -1132,7 +1136,7 @@ class Host {
     this.unlinkServer(port);
     this.unbusServer(port);
     // Pages close the tabs of a server that is gone when they hear of the new list.
-    this.broadcast({ push: "servers", servers: this.serverList() });
+    this.broadcast({ push: "servers", servers: this.serverList(), stopped: [...this.stopped.keys()] });
     await inst.persistence.chain;
     inst.stop();
     await this.storeList();

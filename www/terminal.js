@@ -706,7 +706,7 @@ export class Shell {
 
   /** The worker's servers changed (here or in another tab): the tabs of a server that is gone
    * close (its clients are gone with it), and the menu and the tab labels follow. */
-  setServers(servers) {
+  setServers(servers, stopped = []) {
     if (!Array.isArray(servers) || servers.length === 0) return;
     this.servers = servers.map(({ port, address, cluster }) => ({ port, address, cluster: !!cluster }));
     const ports = new Set(this.servers.map((s) => s.port));
@@ -714,7 +714,10 @@ export class Shell {
     const gone = this.screens.filter((s) => !ports.has(s.port));
     if (gone.length > 0) {
       const names = [...new Set(gone.map((s) => `127.0.0.1:${s.port}`))].join(", ");
-      this.notify(`${names} was removed (in this tab or another): its client tabs here closed.`);
+      const all = gone.every((s) => Array.isArray(stopped) && stopped.includes(s.port));
+      this.notify(all
+        ? `${names} was stopped (in this tab or another): its client tabs here closed, as redis-cli loses its connection.`
+        : `${names} was removed (in this tab or another): its client tabs here closed.`);
       const hadFocus = this.el.contains(this.el.getRootNode().activeElement);
       // The last tab never goes: a client on the first server takes its place.
       if (gone.length === this.screens.length) this.addClient(FIRST_PORT);
@@ -1044,7 +1047,7 @@ export class Shell {
     } else if (msg.push === "status") {
       this.applyStatus(msg.status);
     } else if (msg.push === "servers") {
-      this.setServers(msg.servers);
+      this.setServers(msg.servers, msg.stopped);
     } else if (msg.push === "changed") {
       this.emit({ kind: "changed", port: msg.port ?? FIRST_PORT, version: msg.version, line: msg.line, db: msg.db });
     } else if (msg.push === "notice") {
