@@ -53,6 +53,15 @@ STEPS = [
         "cluster countkeysinslot 12182",
         "mget foo {foo}n",
     ]),
+    # READONLY on a replica serves reads of its primary's slots; a redirection is a new
+    # connection, without it.
+    ("session", "R0", [
+        "readonly",
+        "get hello",
+        "get foo",
+        "get foo",
+        "get hello",
+    ]),
     # A migration of slot 3300 ("b") from P0 to P1, as redis-cli --cluster reshard makes one.
     ("cmd", "P0", "SET {b}old 1"),
     ("cmd", "P1", "CLUSTER SETSLOT 3300 IMPORTING {P0}"),
