@@ -176,10 +176,10 @@ impl Client {
                     self.seeds[self.next_seed]
                 }
             };
-            if !self.conns.contains_key(&port) {
+            if let std::collections::hash_map::Entry::Vacant(e) = self.conns.entry(port) {
                 match Conn::connect(port) {
                     Ok(c) => {
-                        self.conns.insert(port, c);
+                        e.insert(c);
                     }
                     Err(_) => {
                         self.owners.remove(&slot);
