@@ -162,6 +162,8 @@ pub struct Bus {
     pub todo_save: bool,
     /// The cluster state must be evaluated again.
     pub todo_update_state: bool,
+    /// Messages of this type are dropped on arrival (DEBUG DROP-CLUSTER-PACKET-FILTER).
+    pub drop_filter: Option<u16>,
 }
 
 /// A node's [`flag`] bits as the wire carries them ([`wire`]).
@@ -662,6 +664,12 @@ impl Bus {
             let code = u16::from_be_bytes([frame[12], frame[13]]);
             if let Some(c) = self.stats_received.get_mut(usize::from(code)) {
                 *c += 1;
+            }
+        }
+        if frame.len() >= 14 {
+            let code = u16::from_be_bytes([frame[12], frame[13]]);
+            if self.drop_filter == Some(code) {
+                return true;
             }
         }
         let Ok(msg) = Msg::decode(frame) else {

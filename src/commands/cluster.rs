@@ -7,9 +7,7 @@ use super::args;
 use super::spec::*;
 use crate::cluster::redirect::Endpoint;
 use crate::cluster::slots::{key_slot, SLOTS};
-use crate::cluster::state::{
-    flag, random_id, ClusterState, MsgStats, Node, SlotsRefused, BUS_PORT_OFFSET,
-};
+use crate::cluster::state::{flag, random_id, ClusterState, Node, SlotsRefused, BUS_PORT_OFFSET};
 use crate::cluster::Cluster;
 use crate::db::Db;
 use crate::engine::Ctx;
@@ -809,14 +807,10 @@ fn c_info(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     let now = ctx.now;
     ctx.eng.cluster_update_state(now);
     let cl = cluster(ctx)?;
-    let stats = MsgStats {
-        sent: cl.bus.stats_sent,
-        received: cl.bus.stats_received,
-    };
-    Ok(Reply::Verbatim(
-        "txt",
-        cl.state.info_text(&stats).into_bytes(),
-    ))
+    let text = cl
+        .state
+        .info_text(&cl.bus.stats_sent, &cl.bus.stats_received);
+    Ok(Reply::Verbatim("txt", text.into_bytes()))
 }
 
 /// `CLUSTER SAVECONFIG` → `+OK` once nodes.conf is written.
@@ -1034,8 +1028,34 @@ fn c_reset(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     Ok(Reply::ok())
 }
 
-/// `CLUSTER LINKS` → the bus links (none until the bus connects this node to others).
+/// `CLUSTER LINKS` → this node's bus links that belong to a known node, by node: the link
+/// to it, then the link from it. The send buffer is the host's, shown as empty.
 fn c_links(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
-    cluster(ctx)?;
-    Ok(Reply::Array(Vec::new()))
+    let cl = cluster(ctx)?;
+    let mut out = Vec::new();
+    for n in &cl.state.nodes {
+        for link in [cl.bus.out_link(&n.id), cl.bus.in_link(&n.id)]
+            .into_iter()
+            .flatten()
+        {
+            let Some(l) = cl.bus.links.get(&link) else {
+                continue;
+            };
+            out.push(Reply::Map(vec![
+                (
+                    Reply::bulk("direction"),
+                    Reply::bulk(if l.inbound { "from" } else { "to" }),
+                ),
+                (Reply::bulk("node"), Reply::bulk(n.id.as_bytes())),
+                (Reply::bulk("create-time"), Reply::int(l.ctime)),
+                (
+                    Reply::bulk("events"),
+                    Reply::bulk(if l.connected { "r" } else { "" }),
+                ),
+                (Reply::bulk("send-buffer-allocated"), Reply::int(0)),
+                (Reply::bulk("send-buffer-used"), Reply::int(0)),
+            ]));
+        }
+    }
+    Ok(Reply::Array(out))
 }

@@ -174,7 +174,13 @@ fn debug(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         }
         ("log" | "leak", 3) => ok,
         ("reload", _) => reload(ctx, &argv[2..]),
-        ("drop-cluster-packet-filter", 3) => super::args::int(&argv[2]).and(ok),
+        ("drop-cluster-packet-filter", 3) => {
+            let kind = super::args::int(&argv[2])?;
+            if let Some(cl) = ctx.eng.cluster.as_deref_mut() {
+                cl.bus.drop_filter = u16::try_from(kind).ok();
+            }
+            ok
+        }
         ("object", 3) => object(ctx, &argv[2]),
         ("sdslen", 3) => sdslen(ctx, &argv[2]),
         ("listpack", 3) => {
@@ -590,18 +596,27 @@ fn protocol(ctx: &mut Ctx, name: &[u8]) -> CmdResult {
 /// that node (the bus reconnects). An unknown direction is answered, as Redis 7.0 answers
 /// it, with its error followed by `+OK`.
 fn clusterlink_kill(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    let Some(cl) = ctx.eng.cluster.as_deref() else {
+    let Some(cl) = ctx.eng.cluster.as_deref_mut() else {
         return Err(error::DEBUG_CLUSTER_ONLY);
     };
-    if cl.state.node(&argv[4]).is_none() {
+    let Some(id) = cl.state.node(&argv[4]).map(|n| n.id.clone()) else {
         return Err(error::cluster_unknown_node(&argv[4]));
-    }
+    };
     let dir = &argv[3];
-    if ["from", "to", "all"]
-        .iter()
-        .any(|d| super::args::is(dir, d))
-    {
-        // The links belong to the cluster bus; without one there is nothing to drop.
+    let (to, from) = (super::args::is(dir, "to"), super::args::is(dir, "from"));
+    let all = super::args::is(dir, "all");
+    if to || from || all {
+        let (bus, st) = (&mut cl.bus, &mut cl.state);
+        if to || all {
+            if let Some(l) = bus.out_link(&id) {
+                bus.free_link(st, l);
+            }
+        }
+        if from || all {
+            if let Some(l) = bus.in_link(&id) {
+                bus.free_link(st, l);
+            }
+        }
         Ok(Reply::ok())
     } else {
         Ok(Reply::Multi(vec![
