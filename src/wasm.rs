@@ -694,11 +694,7 @@ impl Playground {
             let nodes = c.state.nodes_text(false);
             let _ = js_sys::Reflect::set(&o, &"nodes".into(), &nodes.into());
         }
-        let stats = crate::cluster::state::MsgStats {
-            sent: c.bus.stats_sent,
-            received: c.bus.stats_received,
-        };
-        let info = c.state.info_text(&stats);
+        let info = c.state.info_text(&c.bus.stats_sent, &c.bus.stats_received);
         let _ = js_sys::Reflect::set(&o, &"info".into(), &info.into());
         o.into()
     }
