@@ -167,10 +167,16 @@ test("CLUSTER replies and redis-cli -c sessions match a real Redis cluster of th
 
 /** Waits until the panel's `data-<name>` attribute satisfies `ok`. */
 async function panelUntil(name, ok, timeout = 30000) {
-  await page.waitForFunction(({ name, src }) => {
-    const v = document.querySelector("#cluster")?.dataset[name];
-    return v !== undefined && new Function("v", `return (${src})(v)`)(v);
-  }, { name, src: ok.toString() }, { timeout, polling: 100 });
+  try {
+    await page.waitForFunction(({ name, src }) => {
+      const v = document.querySelector("#cluster")?.dataset[name];
+      return v !== undefined && new Function("v", `return (${src})(v)`)(v);
+    }, { name, src: ok.toString() }, { timeout, polling: 100 });
+  } catch (e) {
+    // What the panel showed instead, to tell a slow cluster from a wrong one.
+    const shown = await panel().evaluate((b) => ({ ...b.dataset, nodes: b.querySelector(".rp-cl-nodes")?.innerText, events: b.querySelector(".rp-cl-events")?.textContent }));
+    throw new Error(`${e.message}\n${JSON.stringify(shown, null, 1)}`);
+  }
 }
 
 test("a migration shows in the panel as it happens: the open slot, then the slot changing hands", async () => {
