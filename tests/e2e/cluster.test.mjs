@@ -238,8 +238,10 @@ test("a reload brings every cluster node back with its ID, slots and epochs (nod
   assert.deepEqual(after, before);
   await panelUntil("slots", (v) => v.length > 0);
   assert.equal(await panel().getAttribute("data-slots"), slots);
-  for (let i = 0; i < 100; i++) {
-    if (/cluster_state:ok/.test(await plain(7001, "CLUSTER INFO"))) break;
+  // Each node answers once its own view is ok again (after a rejoin delay of up to 5 s).
+  for (let i = 0; i < 200; i++) {
+    const infos = await Promise.all([7000, 7001, 7002, 7003, 7004, 7005].map((p) => plain(p, "CLUSTER INFO")));
+    if (infos.every((t) => /^cluster_state:ok/.test(t))) break;
     await page.waitForTimeout(100);
   }
   assert.match(await plain(7001, "CLUSTER INFO"), /^cluster_state:ok\n/);
