@@ -20,7 +20,7 @@ use common::{argv, free_port, our_server_command, redis_server_path, scratch_dir
 
 /// The node timeout the nodes run with: small, so the test is quick, and not so small that a
 /// loaded machine sees failures.
-const NODE_TIMEOUT: &str = "3000";
+const NODE_TIMEOUT: &str = "5000";
 
 /// One node: its process (killed on drop), its client port and its kind.
 struct Node {
@@ -170,7 +170,13 @@ impl ClusterClient {
     fn call(&mut self, slot: u16, words: &[&str]) -> Vec<u8> {
         let mut port = *self.owners.get(&slot).unwrap_or(&self.seed);
         let mut asking = false;
-        for _ in 0..50 {
+        // Redirections are followed at once; a slot being closed (TRYAGAIN) or a cluster
+        // not ok yet (CLUSTERDOWN) is waited for, up to about 20 s.
+        for attempt in 0..1000 {
+            if attempt > 5 {
+                // Nodes still disagree about the slot: give them a moment.
+                std::thread::sleep(Duration::from_millis(20));
+            }
             let c = self.conn(port);
             if asking {
                 let r = c.call(&argv(&["ASKING"])).expect("ASKING");
@@ -318,15 +324,23 @@ fn native_and_redis_nodes_form_one_cluster() {
                 && !t.contains("handshake")
         });
     }
+    // Replicas learn a moved slot from the next PING: the check passes once they have.
     let check = |port: u16| {
-        let (ok, out) = redis_cli(&["--cluster", "check", &format!("127.0.0.1:{port}")]);
-        assert!(
-            ok && out.contains("[OK] All nodes agree about slots configuration.")
+        let passes = |out: &str| {
+            out.contains("[OK] All nodes agree about slots configuration.")
                 && out.contains("[OK] All 16384 slots covered.")
                 && !out.contains("[ERR]")
-                && !out.contains("[WARNING]"),
-            "{out}"
-        );
+                && !out.contains("[WARNING]")
+        };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let (ok, out) = redis_cli(&["--cluster", "check", &format!("127.0.0.1:{port}")]);
+            if ok && passes(&out) {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{out}");
+            std::thread::sleep(Duration::from_millis(500));
+        }
     };
     check(nodes[0].port);
     check(nodes[1].port);

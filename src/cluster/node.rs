@@ -680,7 +680,7 @@ impl Bus {
         let Some(kind) = msg.msg_type() else {
             return true;
         };
-        let mut sender = self.sender_of(st, link, h);
+        let sender = self.sender_of(st, link, h);
         if let Some(n) = sender.as_deref().and_then(|id| st.node_mut(id)) {
             n.data_received = now;
         }
@@ -776,9 +776,9 @@ impl Bus {
                         n.flags &= !flag::HANDSHAKE;
                         n.flags |= flags_from_wire(h.flags) & (flag::MASTER | flag::SLAVE);
                     }
+                    // As in Redis, the rest of this first PONG is read as from an unknown
+                    // sender: its epochs, role and slots come with the next message.
                     self.todo_save = true;
-                    // The sender is the node this link reached: it is now known.
-                    sender = Some(real);
                 } else if node_id.as_bytes() != h.sender {
                     // The node at this address is another one now.
                     if let Some(n) = st.node_mut(&node_id) {
