@@ -1029,10 +1029,11 @@ impl Bus {
         if let Some(m) = master {
             if let Some(n) = st.node_mut(id) {
                 if n.master.as_deref() != Some(m.as_str()) {
-                    n.master = Some(m);
+                    n.master = Some(m.clone());
                     self.todo_save = true;
                 }
             }
+            st.mark_migrate_to(&m);
         }
     }
 

@@ -472,6 +472,15 @@ impl ClusterState {
             self.importing.clear();
         }
         self.me_mut().master = Some(id.to_string());
+        self.mark_migrate_to(id);
+    }
+
+    /// A primary that has (or had) a replica may receive a migrating replica once it has
+    /// none left (Redis sets MIGRATE_TO whenever a replica attaches).
+    pub fn mark_migrate_to(&mut self, master: &str) {
+        if let Some(m) = self.node_mut(master) {
+            m.flags |= flag::MIGRATE_TO;
+        }
     }
 
     /// Makes this node a primary again (CLUSTER RESET of a replica).
@@ -939,6 +948,10 @@ pub fn parse_config(text: &str) -> Result<Option<ClusterState>, CorruptConfig> {
         for s in a..=b {
             st.add_slot(s, &id);
         }
+    }
+    let primaries: Vec<String> = st.nodes.iter().filter_map(|n| n.master.clone()).collect();
+    for m in primaries {
+        st.mark_migrate_to(&m);
     }
     let max = st.max_epoch();
     if max > st.current_epoch {

@@ -198,3 +198,47 @@ fn failure_reports_are_counted() {
     let n = net.run(3, &format!("CLUSTER COUNT-FAILURE-REPORTS {gone}"));
     assert!(matches!(n, Reply::Integer(1..=2)), "{n:?}");
 }
+
+#[test]
+fn a_spare_replica_moves_to_an_orphaned_primary() {
+    // Two primaries: 0 with replicas 2 and 3, 1 with replica 4.
+    let mut net = Net::new(5, "1000");
+    assert_eq!(net.run(0, "CLUSTER ADDSLOTSRANGE 0 8191"), Reply::ok());
+    assert_eq!(net.run(1, "CLUSTER ADDSLOTSRANGE 8192 16383"), Reply::ok());
+    assert_eq!(net.run(1, "CLUSTER SET-CONFIG-EPOCH 1"), Reply::ok());
+    for j in 1..5 {
+        let (ip, port) = (net.hosts[j].ip.clone(), net.hosts[j].port);
+        net.run(0, &format!("CLUSTER MEET {ip} {port}"));
+    }
+    net.advance(2000);
+    assert!(net.converged());
+    for (r, p) in [(2, 0), (3, 0), (4, 1)] {
+        let primary = net.myid(p);
+        assert_eq!(
+            net.run(r, &format!("CLUSTER REPLICATE {primary}")),
+            Reply::ok()
+        );
+    }
+    net.advance(3000);
+    let lone = net.myid(1);
+    cut(&mut net, 4);
+    // Replica 4 fails; primary 1 is orphaned; after five seconds the replica of 0 with the
+    // smaller ID moves over, the other stays.
+    net.advance(10_000);
+    let (a, b) = (net.myid(2), net.myid(3));
+    let (mover, stayer) = if a < b { (2, 3) } else { (3, 2) };
+    let now_of_mover = net.state(mover).me().master.clone();
+    assert_eq!(
+        now_of_mover.as_deref(),
+        Some(lone.as_str()),
+        "{}",
+        net.text(mover, "CLUSTER NODES")
+    );
+    assert_eq!(
+        net.state(stayer).me().master.as_deref(),
+        Some(net.myid(0).as_str())
+    );
+    net.advance(2000);
+    let replicas = net.text(0, &format!("CLUSTER REPLICAS {lone}"));
+    assert!(replicas.contains(&net.myid(mover)), "{replicas}");
+}
