@@ -1,5 +1,5 @@
 // Produces the README's pictures from the running page: docs/tutorial.png, docs/inspector.png,
-// docs/servers.png, docs/replication.png, docs/monitor.png and docs/embeds.png. Run with `npm run screenshots` (after
+// docs/servers.png, docs/replication.png, docs/monitor.png, docs/embeds.png and docs/cluster.png. Run with `npm run screenshots` (after
 // scripts/build-wasm.sh).
 import { fileURLToPath } from "node:url";
 import { startServer, startBrowser, openPage, run } from "../tests/e2e/harness.mjs";
@@ -148,7 +148,38 @@ try {
     await page.screenshot({ path: `${DOCS}embeds.png`, fullPage: true });
     await page.close();
   }
-  console.log("docs/tutorial.png, docs/inspector.png, docs/servers.png, docs/replication.png, docs/monitor.png, docs/embeds.png written");
+  // A cluster: made with Create cluster, a tab following redirections as redis-cli -c does,
+  // a primary stopped and its replica elected in its place, as the panel shows it.
+  {
+    const { page } = await openPage(browser.context, server.url);
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await page.locator("#cluster-toggle").click();
+    await page.locator(".rp-cl-create").click();
+    await page.locator('#cluster[data-job="done"]').waitFor({ timeout: 60000 });
+    await page.waitForFunction(() => / 7005:replica:-$/.test(document.querySelector("#cluster").dataset.nodes ?? ""), null, { timeout: 30000 });
+    const plain = (port, line) => page.evaluate(async ({ port, line }) => {
+      const s = window.redisPlayground.shell.server;
+      const { client } = await s.request("open", { port });
+      await s.request("exec", { port, client, line });
+      await s.request("close", { port, client });
+    }, { port, line });
+    for (const port of [7000, 7001, 7002, 7003, 7004, 7005]) await plain(port, "CONFIG SET cluster-node-timeout 2000");
+    await page.locator(".rp-servers").click();
+    await page.locator(".rp-menu [role=menuitem]", { hasText: "New client on 127.0.0.1:7000" }).click();
+    await page.locator(".rp-screen:not([hidden]) .rp-line .rp-prompt", { hasText: "127.0.0.1:7000> " }).waitFor();
+    for (const line of ["SET hello world", "SET user:1 Ada", "SET session:7f3a alice", "INCR visits"]) await run(page, line);
+    await page.locator(".rp-cl-node[data-port='7000'] .rp-cl-stop").click();
+    await page.waitForFunction(() => /7003:primary:0-5460/.test(document.querySelector("#cluster").dataset.nodes ?? ""), null, { timeout: 60000 });
+    await page.locator(".rp-servers").click();
+    await page.locator(".rp-menu [role=menuitem]", { hasText: "New client on 127.0.0.1:7001" }).click();
+    await page.locator(".rp-screen:not([hidden]) .rp-line .rp-prompt", { hasText: "127.0.0.1:7001> " }).waitFor();
+    for (const line of ["GET hello", "GET session:7f3a", "CLUSTER NODES"]) await run(page, line);
+    await page.locator(".rp-notice .rp-dismiss").click();
+    await page.waitForTimeout(600);
+    await page.screenshot({ path: `${DOCS}cluster.png` });
+    await page.close();
+  }
+  console.log("docs/tutorial.png, docs/inspector.png, docs/servers.png, docs/replication.png, docs/monitor.png, docs/embeds.png, docs/cluster.png written");
 } finally {
   await browser.close();
   await server.close();

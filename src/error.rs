@@ -1102,6 +1102,11 @@ pub const MASTERDOWN_SCRIPT: CmdError = CmdError(Cow::Borrowed(
     "MASTERDOWN Link with MASTER is down, replica-serve-stale-data is set to 'no' and 'allow-stale' flag is not set on the script.",
 ));
 
+/// A script declaring `no-cluster` on a cluster node.
+pub const SCRIPT_NO_CLUSTER: CmdError = CmdError(Cow::Borrowed(
+    "ERR Can not run script on cluster, 'no-cluster' flag is set.",
+));
+
 /// CLUSTER ... with a slot that is not an integer from 0 to 16383.
 pub const CLUSTER_BAD_SLOT: CmdError = CmdError(Cow::Borrowed("ERR Invalid or out of range slot"));
 /// CLUSTER COUNTKEYSINSLOT with a slot out of range.

@@ -18,10 +18,13 @@ use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 use wasm_bindgen::prelude::*;
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
+use crate::cluster::node::{BusAction, LinkId};
 use crate::connection::ByteConnection;
-use crate::engine::EngineOptions;
+use crate::engine::{ConfigFile, EngineOptions};
 use crate::playground::{LineOutcome, Playground as Inner};
 use crate::protocol::render::render_for;
 use crate::protocol::Reply;
@@ -53,6 +56,8 @@ pub struct Playground {
     /// Clients fed RESP bytes (`openConnection`), by client id.
     connections: HashMap<u32, ByteConnection>,
     io: Io,
+    /// The nodes.conf text a cluster node last wrote, until the host takes it to store it.
+    nodes_conf: Rc<RefCell<Option<String>>>,
 }
 
 /// The `port` option: absent or undefined gives 6379; anything but an integer from 1 to
@@ -155,6 +160,7 @@ impl Playground {
             inner,
             connections: HashMap::new(),
             io: Io::default(),
+            nodes_conf: Rc::default(),
         })
     }
 
@@ -659,6 +665,302 @@ impl Playground {
         if let Some(mut conn) = self.connections.remove(&connection) {
             conn.close(&mut self.inner.engine);
         }
+    }
+}
+
+/// Cluster mode (`cluster-enabled yes`) for a server of the page, whose host keeps its
+/// nodes.conf as text.
+#[wasm_bindgen]
+impl Playground {
+    /// `pg.enableCluster(nodesConf?)` → the lines redis-server would log about the data
+    /// loaded: makes this server a cluster node, once, after its snapshot is loaded (as
+    /// redis-server reads nodes.conf after the data). `nodesConf` is the text stored last
+    /// (absent: a new node with a new ID). Throws when the text is corrupt, as redis-server
+    /// refuses to start on it.
+    #[wasm_bindgen(js_name = enableCluster)]
+    pub fn enable_cluster(&mut self, nodes_conf: Option<String>) -> Result<Vec<String>, JsError> {
+        let eng = &mut self.inner.engine;
+        if eng.cluster.is_some() {
+            return Ok(Vec::new());
+        }
+        let out = Rc::clone(&self.nodes_conf);
+        let text = nodes_conf.unwrap_or_default();
+        let file = ConfigFile {
+            read: Box::new(move || Ok(text.clone())),
+            write: Box::new(move |t: &str| {
+                *out.borrow_mut() = Some(t.to_string());
+                Ok(())
+            }),
+        };
+        eng.config.set_at_startup("cluster-enabled", "yes");
+        let now = now();
+        eng.enable_cluster(Some(file), now)
+            .map_err(|e| JsError::new(&e))?;
+        eng.cluster_verify_data(now).map_err(|e| JsError::new(&e))
+    }
+
+    /// `pg.takeNodesConf()` → the nodes.conf text written since the last call (the host
+    /// stores it before it answers the command that changed it), or undefined.
+    #[wasm_bindgen(js_name = takeNodesConf)]
+    pub fn take_nodes_conf(&mut self) -> Option<String> {
+        self.nodes_conf.borrow_mut().take()
+    }
+
+    /// `pg.clusterView(withNodes)` → `{ info, nodes? }`, the texts of CLUSTER INFO and (with
+    /// `withNodes`) CLUSTER NODES, read without running a command; null when the server is
+    /// no cluster node.
+    #[wasm_bindgen(js_name = clusterView)]
+    pub fn cluster_view(&self, with_nodes: bool) -> JsValue {
+        let Some(c) = self.inner.engine.cluster.as_deref() else {
+            return JsValue::NULL;
+        };
+        let o = js_sys::Object::new();
+        if with_nodes {
+            let nodes = c.state.nodes_text(false);
+            let _ = js_sys::Reflect::set(&o, &"nodes".into(), &nodes.into());
+        }
+        let info = c.state.info_text(&c.bus.stats_sent, &c.bus.stats_received);
+        let _ = js_sys::Reflect::set(&o, &"info".into(), &info.into());
+        o.into()
+    }
+}
+
+/// The cluster bus between the nodes of one page: the host (the worker) connects links and
+/// moves their bytes, as the native server does with sockets (see `crate::cluster::node`).
+#[wasm_bindgen]
+impl Playground {
+    /// `pg.busAccepted(peerIp, localIp)` → the new link's id: a node connected to this
+    /// node's bus port; undefined when this server is no cluster node (the host closes it).
+    #[wasm_bindgen(js_name = busAccepted)]
+    pub fn bus_accepted(&mut self, peer_ip: &str, local_ip: &str) -> Option<f64> {
+        let eng = &mut self.inner.engine;
+        eng.cluster_bus_accepted(peer_ip, local_ip, now())
+            .map(|l| l as f64)
+    }
+
+    /// `pg.busConnected(link)`: the connection a `connect` action asked for is up.
+    #[wasm_bindgen(js_name = busConnected)]
+    pub fn bus_connected(&mut self, link: f64) {
+        self.inner
+            .engine
+            .cluster_bus_connected(link as LinkId, now());
+    }
+
+    /// `pg.busRead(link, bytes)`: bytes arrived on a link.
+    #[wasm_bindgen(js_name = busRead)]
+    pub fn bus_read(&mut self, link: f64, bytes: &[u8]) {
+        self.inner
+            .engine
+            .cluster_bus_read(link as LinkId, bytes, now());
+    }
+
+    /// `pg.busClosed(link)`: a link ended (the connection failed or the other side closed).
+    #[wasm_bindgen(js_name = busClosed)]
+    pub fn bus_closed(&mut self, link: f64) {
+        self.inner.engine.cluster_bus_closed(link as LinkId, now());
+    }
+
+    /// `pg.busCron()`: the bus's periodic work, every 100 ms (pings, timeouts, failover).
+    #[wasm_bindgen(js_name = busCron)]
+    pub fn bus_cron(&mut self) {
+        self.inner.engine.cluster_bus_cron(now());
+    }
+
+    /// `pg.busActions()` → what the host must do now, in order: `["connect", link, ip,
+    /// port]`, `["write", link, Uint8Array]`, `["close", link]`.
+    #[wasm_bindgen(js_name = busActions)]
+    pub fn bus_actions(&mut self) -> js_sys::Array {
+        let out = js_sys::Array::new();
+        for a in self.inner.engine.cluster_bus_actions() {
+            let item = match a {
+                BusAction::Connect { link, ip, port } => js_sys::Array::of4(
+                    &"connect".into(),
+                    &JsValue::from_f64(link as f64),
+                    &JsValue::from_str(&ip),
+                    &JsValue::from(port),
+                ),
+                BusAction::Write { link, bytes } => js_sys::Array::of3(
+                    &"write".into(),
+                    &JsValue::from_f64(link as f64),
+                    &js_sys::Uint8Array::from(bytes.as_slice()),
+                ),
+                BusAction::Close { link } => {
+                    js_sys::Array::of2(&"close".into(), &JsValue::from_f64(link as f64))
+                }
+            };
+            out.push(&item);
+        }
+        out
+    }
+}
+
+/// MIGRATE between servers of one page: a connection to the target is a client of its engine,
+/// which answers at once, so MIGRATE stays synchronous as in Redis. `host(op, a, b)` is the
+/// worker's: `("connect", host, port)` → a handle (a number; negative: nothing listens
+/// there), `("write", handle, Uint8Array)` → the target's reply bytes (null: gone),
+/// `("close", handle)`.
+struct PageMigrate {
+    host: js_sys::Function,
+    conns: HashMap<String, PageConn>,
+}
+
+/// One cached connection to a target server of the page.
+struct PageConn {
+    host: js_sys::Function,
+    handle: f64,
+    input: Vec<u8>,
+    last_dbid: i64,
+    last_use_ms: i64,
+}
+
+/// Redis caches at most this many MIGRATE connections.
+const MIGRATE_CACHED: usize = 64;
+/// And closes those unused this long.
+const MIGRATE_IDLE_MS: i64 = 10_000;
+
+impl crate::engine::migrate::MigrateConn for PageConn {
+    fn last_dbid(&self) -> i64 {
+        self.last_dbid
+    }
+
+    fn set_last_dbid(&mut self, db: i64) {
+        self.last_dbid = db;
+    }
+
+    fn write_all(
+        &mut self,
+        bytes: &[u8],
+        _timeout_ms: u64,
+    ) -> Result<(), crate::engine::migrate::IoFailure> {
+        use crate::engine::migrate::IoFailure;
+        let data = js_sys::Uint8Array::from(bytes);
+        let answer = self
+            .host
+            .call3(
+                &JsValue::NULL,
+                &"write".into(),
+                &JsValue::from_f64(self.handle),
+                &data,
+            )
+            .map_err(|_| IoFailure::Broken)?;
+        if answer.is_null() || answer.is_undefined() {
+            return Err(IoFailure::Broken);
+        }
+        self.input
+            .extend_from_slice(&js_sys::Uint8Array::new(&answer).to_vec());
+        self.last_use_ms = now();
+        Ok(())
+    }
+
+    fn read_line(
+        &mut self,
+        _timeout_ms: u64,
+    ) -> Result<Vec<u8>, crate::engine::migrate::IoFailure> {
+        // The target answered synchronously: a line not there now never comes.
+        match self.input.windows(2).position(|w| w == b"\r\n") {
+            Some(i) => {
+                let line = self.input[..i].to_vec();
+                self.input.drain(..i + 2);
+                Ok(line)
+            }
+            None => Err(crate::engine::migrate::IoFailure::TimedOut),
+        }
+    }
+}
+
+impl PageMigrate {
+    fn drop_conn(&self, c: &PageConn) {
+        let _ = self.host.call2(
+            &JsValue::NULL,
+            &"close".into(),
+            &JsValue::from_f64(c.handle),
+        );
+    }
+}
+
+impl crate::engine::migrate::MigrateHost for PageMigrate {
+    fn connect(
+        &mut self,
+        host: &[u8],
+        port: &[u8],
+        _timeout_ms: u64,
+    ) -> Option<&mut dyn crate::engine::migrate::MigrateConn> {
+        let host = String::from_utf8_lossy(host).into_owned();
+        let port = String::from_utf8_lossy(port).into_owned();
+        let key = format!("{host}:{port}");
+        if !self.conns.contains_key(&key) {
+            if self.conns.len() >= MIGRATE_CACHED {
+                if let Some(k) = self.conns.keys().next().cloned() {
+                    if let Some(c) = self.conns.remove(&k) {
+                        self.drop_conn(&c);
+                    }
+                }
+            }
+            let handle = self
+                .host
+                .call3(
+                    &JsValue::NULL,
+                    &"connect".into(),
+                    &JsValue::from_str(&host),
+                    &JsValue::from_str(&port),
+                )
+                .ok()?
+                .as_f64()?;
+            if handle < 0.0 {
+                return None;
+            }
+            self.conns.insert(
+                key.clone(),
+                PageConn {
+                    host: self.host.clone(),
+                    handle,
+                    input: Vec::new(),
+                    last_dbid: -1,
+                    last_use_ms: now(),
+                },
+            );
+        }
+        let c = self.conns.get_mut(&key)?;
+        c.last_use_ms = now();
+        Some(c)
+    }
+
+    fn close(&mut self, host: &[u8], port: &[u8]) {
+        let key = format!(
+            "{}:{}",
+            String::from_utf8_lossy(host),
+            String::from_utf8_lossy(port)
+        );
+        if let Some(c) = self.conns.remove(&key) {
+            self.drop_conn(&c);
+        }
+    }
+
+    fn close_idle(&mut self, now_ms: i64) {
+        let idle: Vec<String> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| now_ms - c.last_use_ms > MIGRATE_IDLE_MS)
+            .map(|(k, _)| k.clone())
+            .collect();
+        for k in idle {
+            if let Some(c) = self.conns.remove(&k) {
+                self.drop_conn(&c);
+            }
+        }
+    }
+}
+
+#[wasm_bindgen]
+impl Playground {
+    /// `pg.setMigrateHost(host)`: MIGRATE reaches other servers through `host(op, a, b)` (see
+    /// [`PageMigrate`]); without it every target is unreachable.
+    #[wasm_bindgen(js_name = setMigrateHost)]
+    pub fn set_migrate_host(&mut self, host: js_sys::Function) {
+        self.inner.engine.migrate = Some(Box::new(PageMigrate {
+            host,
+            conns: HashMap::new(),
+        }));
     }
 }
 

@@ -399,3 +399,22 @@ fn blocked_clients_follow_their_slot() {
         vec!["(error) CLUSTERDOWN The cluster is down\n".to_string()]
     );
 }
+
+#[test]
+fn scripts_declaring_no_cluster_are_refused() {
+    let mut c = Nodes::new(1);
+    let body = "#!lua name=lib\nredis.register_function{function_name='f1', \
+                callback=function() return 'hello' end, flags={'no-cluster'}}";
+    let load: Vec<Vec<u8>> = vec![b"FUNCTION".to_vec(), b"LOAD".to_vec(), body.into()];
+    assert_eq!(c.run_argv(0, &load), "\"lib\"");
+    let refused = "(error) ERR Can not run script on cluster, 'no-cluster' flag is set.";
+    assert_eq!(c.run(0, "FCALL f1 0"), refused);
+    let eval: Vec<Vec<u8>> = vec![
+        b"EVAL".to_vec(),
+        b"#!lua flags=no-cluster\nreturn 1".to_vec(),
+        b"0".to_vec(),
+    ];
+    assert_eq!(c.run_argv(0, &eval), refused);
+    let compat: Vec<Vec<u8>> = vec![b"EVAL".to_vec(), b"return 1".to_vec(), b"0".to_vec()];
+    assert_eq!(c.run_argv(0, &compat), "(integer) 1");
+}

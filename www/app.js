@@ -26,7 +26,7 @@ async function main() {
   performance.mark?.("rp:app");
   const root = document.getElementById("playground");
   // Loaded while the terminal connects (the page mostly waits for its server then).
-  const panels = Promise.all([import("./tutorial.js"), import("./inspector.js"), import("./monitor.js"), import("./replication.js")]);
+  const panels = Promise.all([import("./tutorial.js"), import("./inspector.js"), import("./monitor.js"), import("./replication.js"), import("./cluster.js")]);
   panels.catch(() => {});
   // A shared link replays on a private server in memory: the visitor's own data (the "default"
   // namespace, its IndexedDB snapshot and its history) is never opened.
@@ -42,7 +42,7 @@ async function main() {
   const shell = await createPlayground(root, shared ? { namespace: null, persistHistory: false, servers: true } : { namespace: "default", servers: true });
   if (shared) await replay(shell, shared);
   setupSharing(shell);
-  const [{ Tutorial }, { Inspector }, { Monitor }, { Replication }] = await panels;
+  const [{ Tutorial }, { Inspector }, { Monitor }, { Replication }, { ClusterPanel }] = await panels;
   const learnBox = document.getElementById("learn");
   const learnBtn = document.getElementById("learn-toggle");
   const tutorial = new Tutorial(shell, learnBox);
@@ -55,11 +55,14 @@ async function main() {
   const replBox = document.getElementById("repl");
   const replBtn = document.getElementById("repl-toggle");
   const replication = new Replication(shell, replBox);
+  const clusterBox = document.getElementById("cluster");
+  const clusterBtn = document.getElementById("cluster-toggle");
+  const cluster = new ClusterPanel(shell, clusterBox);
   const wanted = panelsWanted();
 
   const remember = () => {
     try {
-      localStorage.setItem(PANELS_KEY, JSON.stringify({ learn: !learnBox.hidden, inspect: !inspectBox.hidden, monitor: !monitorBox.hidden, repl: !replBox.hidden }));
+      localStorage.setItem(PANELS_KEY, JSON.stringify({ learn: !learnBox.hidden, inspect: !inspectBox.hidden, monitor: !monitorBox.hidden, repl: !replBox.hidden, cluster: !clusterBox.hidden }));
     } catch {
       // not kept
     }
@@ -106,7 +109,17 @@ async function main() {
   };
   replBtn.addEventListener("click", () => showRepl(replBox.hidden));
   if (wanted.repl || /(?:^#|&)replication\b/.test(location.hash)) showRepl(true);
-  window.redisPlayground = { shell, tutorial, inspector, monitor, replication };
+  // The cluster view reads each cluster node's CLUSTER NODES a few times a second while shown.
+  const showCluster = (on) => {
+    clusterBox.hidden = !on;
+    clusterBtn.setAttribute("aria-pressed", String(on));
+    if (on) cluster.start();
+    else cluster.stop();
+    remember();
+  };
+  clusterBtn.addEventListener("click", () => showCluster(clusterBox.hidden));
+  if (wanted.cluster || /(?:^#|&)cluster\b/.test(location.hash)) showCluster(true);
+  window.redisPlayground = { shell, tutorial, inspector, monitor, replication, cluster };
   performance.mark?.("rp:panels");
   // Tab completes inside the terminal, so F6 / Shift+F6 move between the page's regions: the
   // toolbar, the tutorial, the terminal and the inspector.
@@ -120,6 +133,7 @@ async function main() {
       inspectBox.hidden ? null : inspectBox.querySelector(".rp-ins-tree"),
       monitorBox.hidden ? null : monitorBox.querySelector("button"),
       replBox.hidden ? null : replBox.querySelector("input"),
+      clusterBox.hidden ? null : clusterBox.querySelector("button"),
     ].filter(Boolean);
     const at = regions.findIndex((r) => r === document.activeElement || r.closest?.("aside, nav, .page-term")?.contains(document.activeElement));
     const next = regions[(at + (e.shiftKey ? -1 : 1) + regions.length) % regions.length];

@@ -57,7 +57,9 @@
 //                  { push: "client", port, client, outs, blocked, prompt }   messages for a
 //                  client (with `closed: true` when the server ended the client's connection)
 //                  { push: "status", port, status }                    keys, memory, saves
-//                  { push: "servers", servers }     the list of servers changed: [{ port, address }]
+//                  { push: "servers", servers, stopped }   the list of servers changed:
+//                                                   [{ port, address, cluster }], and the
+//                                                   ports of the servers stopped (not removed)
 //                  { push: "notice", message, kind }
 //                  { push: "hello", server }                           a worker started
 //                  { push: "changed", port, version, line, db }   data changed (a command: its
@@ -72,7 +74,7 @@
 //   { op: "cutLink", port } ends that replica's connection to its primary (it reconnects).
 // Over the BroadcastChannel every message also carries `to`: "server", or the page's `conn`.
 import { loadEngine, mark, marksSinceEpoch } from "./engine.js";
-import { FIRST_PORT, MemoryServerList, MemoryStore, Persistence, ServerListStore, openStorage, serverStore } from "./storage.js";
+import { FIRST_PORT, MemoryNodesConf, MemoryServerList, MemoryStore, NodesConfStore, Persistence, ServerListStore, openStorage, serverStore } from "./storage.js";
 import { LinkReader, argText, commandHead } from "./replstream.js";
 
 const PREFIX = "redis-playground";
@@ -88,6 +90,17 @@ const MAX_SERVERS = 16;
 const LINK_ROUNDS = 32;
 // What the replication view can read back of the bytes the links carried.
 const LOG_KEEP = 500;
+// Cluster nodes added from the menu take ports from here up (the ports of Redis's cluster
+// tutorial); their bus port is the port + 10000, so it must stay a port.
+const CLUSTER_FIRST_PORT = 7000;
+const CLUSTER_LAST_PORT = 65535 - 10000;
+// Rounds of cluster bus delivery per request or tick (a message answered by another, ...).
+const BUS_ROUNDS = 64;
+// Hash slots, and what redis-cli --cluster create needs at least.
+const SLOTS = 16384;
+const MIN_PRIMARIES = 3;
+// How long the one-click cluster waits for its nodes to agree (redis-cli waits as long as it takes).
+const JOIN_WAIT_MS = 20000;
 
 class RequestError extends Error {
   constructor(message, code) {
@@ -133,9 +146,10 @@ function cleanPorts(stored) {
 
 /** One Redis server of the worker: its engine, clients, clock and stored snapshot. */
 class Instance {
-  constructor(host, port) {
+  constructor(host, port, { cluster = false } = {}) {
     this.host = host;
     this.port = port;
+    this.cluster = cluster;      // a cluster node (cluster-enabled yes), with its nodes.conf
     this.address = addressOf(port);
     this.owner = new Map();      // client id → conn
     this.inspectors = new Map(); // conn id → the conn's inspection client on this server
@@ -151,12 +165,14 @@ class Instance {
    * snapshot a removed server of the same port may have left; `store` is the store of the
    * server this one replaces after a crash (a memory-only server's data lives there);
    * `primary` ({ host, port }) the server it is a replica of. */
-  async start(Playground, { fresh = false, store = null, primary = null } = {}) {
+  async start(Playground, { fresh = false, store = null, primary = null, confStore = null } = {}) {
     const ns = this.host.namespace;
     this.pg = new Playground({ databases: 16, port: this.port, restartsOnCrash: true });
     // A script past busy-reply-threshold is suspended every few milliseconds, so that this
     // worker hears the other tabs (BUSY, SCRIPT KILL) while it runs: see runSlices().
     this.pg.sliceScripts(true);
+    // MIGRATE reaches the other servers of this worker (a client of the target's engine).
+    this.pg.setMigrateHost((op, a, b) => this.host.migrateOp(this, op, a, b));
     this.store = store ?? (ns !== null ? serverStore(ns, this.port) : new MemoryStore());
     if (fresh) await this.store.clear().catch(() => {});
     // A replica's snapshot is loaded as a replica's: it continues its primary's stream from
@@ -165,6 +181,11 @@ class Instance {
     this.persistence = new Persistence(this.pg, this.store, { onChange: () => this.storageChanged(), load });
     this.storageError = null;
     this.restored = await this.persistence.restore();
+    if (this.cluster) {
+      await this.startCluster(confStore, fresh);
+      // A cluster node's primary is in its nodes.conf, not in the list of servers.
+      primary = null;
+    }
     if (primary && this.pg.replication().link === null) {
       // Nothing stored to continue from: a replica all the same, which syncs in full.
       const c = this.pg.openClient();
@@ -174,6 +195,45 @@ class Instance {
     }
     this.primaryStored = primary ? `${primary.host}:${primary.port}` : null;
     this.timer = setInterval(() => this.tick(), TICK_MS);
+  }
+
+  /** Cluster mode, once the data is loaded (as redis-server reads nodes.conf after it): the
+   * node comes back with its ID, the nodes it knew, its slots and epochs. A stored nodes.conf
+   * that cannot be read is said, kept aside, and the node starts as a new one. */
+  async startCluster(confStore, fresh) {
+    const ns = this.host.namespace;
+    this.confStore = confStore ?? (ns !== null ? new NodesConfStore(ns, this.port) : new MemoryNodesConf());
+    this.confChain = Promise.resolve();
+    if (fresh) await this.confStore.clear().catch(() => {});
+    let text = null;
+    try {
+      text = await this.confStore.load();
+    } catch {
+      // storage unavailable: a new node, said by the snapshot's own notice
+    }
+    let log;
+    try {
+      log = this.pg.enableCluster(text ?? undefined);
+    } catch (e) {
+      this.notice(`The stored nodes.conf could not be read (${e.message}): the node starts as a new one.`, "error", true);
+      this.confStore = new MemoryNodesConf();
+      log = this.pg.enableCluster(undefined);
+    }
+    for (const line of log) this.notice(line);
+    await this.storeNodesConf();
+  }
+
+  /** Stores the nodes.conf the node wrote last, if it wrote one (one write at a time, in
+   * order); resolves once it is stored. Redis writes the file before it answers the command
+   * that changed it, and so does the worker. */
+  storeNodesConf() {
+    if (!this.cluster || !this.pg) return this.confChain ?? Promise.resolve();
+    const text = this.pg.takeNodesConf();
+    if (text == null) return this.confChain;
+    this.confChain = this.confChain.then(() => this.confStore.save(text)).catch((e) => {
+      this.notice(`nodes.conf could not be stored in this browser (${e.message}).`, "error");
+    });
+    return this.confChain;
   }
 
   /** The engine crashed: the server stops without calling into it again (its memory is not to
@@ -230,7 +290,7 @@ class Instance {
         return null;
       }
       case "exec":
-        return this.exec(this.ownClient(conn, msg.client), String(msg.line ?? ""), msg.times);
+        return this.exec(this.ownClient(conn, msg.client), String(msg.line ?? ""), msg.times, !!msg.follow);
       case "query":
         return this.query(conn, msg.db, msg.cmds);
       case "keys": {
@@ -286,7 +346,7 @@ class Instance {
 
   /** Runs a typed line (`times` times: redis-cli's "N command"). SAVE answers once the snapshot
    * is stored, and fails as Redis's does if it cannot be. */
-  async exec(client, line, times = 1) {
+  async exec(client, line, times = 1, follow = false) {
     const pg = this.pg;
     const n = Math.max(1, Math.min(MAX_REPEAT, Number.isFinite(times) ? Math.floor(times) : 1));
     const outs = [];
@@ -299,6 +359,8 @@ class Instance {
       else if (request != null) this.storeInBackground();
       outs.push(out);
       if (pg.isBlocked(client) || !this.owner.has(client)) break;
+      // redis-cli -c stops repeating at a redirection, to send the command again there.
+      if (follow && out.reply?.type === "error" && /^(MOVED|ASK) /.test(out.reply.value)) break;
     }
     // Messages the command left for its own client follow its reply.
     return this.clientState(client, outs);
@@ -396,11 +458,16 @@ class Instance {
       const before = this.pg.dirty();
       const keys = this.pg.keyCounts().join();
       this.pg.tick();
+      // The cluster bus's cron (Redis's clusterCron, every 100 ms): pings, timeouts, failover.
+      if (this.cluster) this.pg.busCron();
       if (this.pg.dirty() !== before || this.pg.keyCounts().join() !== keys) this.changed(null, null);
-      // What the tick queued (a replica's acknowledgement, the primary's PING) moves on, and
-      // every server it reached tells its clients (a WAIT answered).
-      if (this.host.pumpLinks()) for (const s of this.host.servers.values()) if (s !== this) s.afterWork();
+      // What the tick queued (a replica's acknowledgement, the primary's PING, the bus's
+      // messages) moves on, and every server it reached tells its clients (a WAIT answered).
+      const reached = this.host.pumpBus();
+      const links = this.host.pumpLinks();
+      for (const s of this.host.servers.values()) if (s !== this && (links || reached.has(s.port))) s.afterWork();
       this.host.storePrimaries().catch(() => {});
+      for (const s of this.host.servers.values()) s.storeNodesConf();
       this.afterWork();
     } catch (e) {
       clearInterval(this.timer);
@@ -474,6 +541,7 @@ class Instance {
       stored: this.host.namespace !== null,
       pages: this.host.conns.size,
       role: this.roleText(),
+      cluster: this.cluster,
     };
   }
 
@@ -481,6 +549,11 @@ class Instance {
    * replicas. */
   roleText() {
     const r = this.pg.replication();
+    if (this.cluster) {
+      const info = /cluster_state:(\w+)/.exec(this.pg.clusterView(false)?.info ?? "");
+      const where = r.link ? `replica of ${r.link.host}:${r.link.port} (${r.link.state === "connected" ? "link up" : r.link.state})` : "primary";
+      return `cluster node, ${where}, cluster_state:${info ? info[1] : "?"}`;
+    }
     if (r.link) return `replica of ${r.link.host}:${r.link.port} (${r.link.state === "connected" ? "link up" : r.link.state})`;
     if (r.replicas.length) return `primary of ${r.replicas.length} replica${r.replicas.length === 1 ? "" : "s"}`;
     return "";
@@ -534,6 +607,18 @@ class Host {
     // replica's connection on the primary), up/down (LinkReaders), offset (where the stream
     // read from the primary is) }.
     this.links = new Map();
+    // The cluster bus: each link's far end, by "port/link" of either end ({ port, link }),
+    // and the deliveries in flight, in order ({ port, link, bytes } or a close without bytes).
+    this.bus = new Map();
+    this.busQueue = [];
+    // MIGRATE's connections to target servers, by handle: { port, pg, conn }.
+    this.migrateConns = new Map();
+    this.migrateSeq = 0;
+    // Servers stopped (as a killed redis-server is) and not removed, by port: { port,
+    // cluster, store, confStore }; "startServer" starts them again from their stored data.
+    this.stopped = new Map();
+    // The one-click cluster under way or done: { lines, done, error }, for the cluster view.
+    this.clusterJob = null;
     this.log = [];             // what the links carried, for the replication view
     this.logSeq = 0;
     this.shownOffset = new Map(); // primary port → the stream offset already in the log
@@ -564,8 +649,9 @@ class Host {
     mark("rp:list");
     this.Playground = await engine;
     const primaries = this.list.primaries ?? {};
+    const cluster = new Set(this.list.cluster ?? []);
     for (const port of cleanPorts(stored)) {
-      const inst = new Instance(this, port);
+      const inst = new Instance(this, port, { cluster: cluster.has(port) && port !== FIRST_PORT });
       const p = primaries[port];
       const primary = Array.isArray(p) && typeof p[0] === "string" && Number.isInteger(p[1]) ? { host: p[0], port: p[1] } : null;
       await inst.start(this.Playground, { primary });
@@ -580,7 +666,7 @@ class Host {
   }
 
   serverList() {
-    return [...this.servers.values()].map((s) => ({ port: s.port, address: s.address }));
+    return [...this.servers.values()].map((s) => ({ port: s.port, address: s.address, cluster: s.cluster }));
   }
 
   broadcast(msg) {
@@ -624,9 +710,13 @@ class Host {
       let inst = null;
       try {
         answer = { re: msg.id, ok: await this.perform(conn, msg, (i) => { inst = i; }) };
-        // Replicas receive what the command wrote before anything is stored or answered.
+        // Replicas receive what the command wrote before anything is stored or answered, and
+        // the bus carries what it asked for (CLUSTER MEET's handshake, a PONG after ADDSLOTS).
+        this.pumpBus();
         this.pumpLinks();
         await this.storePrimaries();
+        // As redis-server saves nodes.conf before it answers (CLUSTER ADDSLOTS, MEET ...).
+        await Promise.all([...this.servers.values()].map((s) => s.storeNodesConf()));
       } catch (e) {
         if (this.crashed(e)) {
           // As redis-cli sees a server that crashed under its command.
@@ -674,11 +764,14 @@ class Host {
     // The links were connections of the old engines: the new ones make theirs again.
     this.links.clear();
     this.shownOffset.clear();
+    this.bus.clear();
+    this.busQueue = [];
+    this.migrateConns.clear();
     try {
       this.Playground = await loadEngine({ fresh: true });
       for (const s of old) {
-        const inst = new Instance(this, s.port);
-        await inst.start(this.Playground, { store: s.store, primary: parseAddress(s.primaryStored) });
+        const inst = new Instance(this, s.port, { cluster: s.cluster });
+        await inst.start(this.Playground, { store: s.store, primary: parseAddress(s.primaryStored), confStore: s.confStore });
         this.servers.set(s.port, inst);
       }
       this.pumpLinks();
@@ -726,7 +819,7 @@ class Host {
       crash: this.crash,
       restored: first.restored,
       status: first.status(),
-      servers: [...this.servers.values()].map((s) => ({ port: s.port, address: s.address, status: s.status(), restored: s.restored })),
+      servers: [...this.servers.values()].map((s) => ({ port: s.port, address: s.address, cluster: s.cluster, status: s.status(), restored: s.restored })),
       // How this worker's start went (see bench/page.mjs).
       marks: marksSinceEpoch(),
     };
@@ -746,7 +839,15 @@ class Host {
   async perform(conn, msg, target) {
     switch (msg.op) {
       case "addServer":
-        return this.addServer();
+        return this.addServer({ cluster: !!msg.cluster });
+      case "cluster":
+        return this.clusterView();
+      case "stopServer":
+        return this.stopServer(Number(msg.port));
+      case "startServer":
+        return this.startServer(Number(msg.port));
+      case "createCluster":
+        return this.createCluster(Number(msg.primaries), Number(msg.replicas));
       case "removeServer":
         return this.removeServer(Number(msg.port));
       case "bye":
@@ -771,16 +872,281 @@ class Host {
   }
 
   /** Starts a server on the next port, empty, and stores the new list of servers. */
-  async addServer() {
+  async addServer({ cluster = false } = {}) {
     if (this.servers.size >= MAX_SERVERS) throw new RequestError(`a playground holds at most ${MAX_SERVERS} servers`, "LIMIT");
-    const port = Math.max(...this.servers.keys()) + 1;
-    if (port > 65535) throw new RequestError("no port is left for another server", "LIMIT");
-    const inst = new Instance(this, port);
+    const port = cluster ? this.freeClusterPort() : Math.max(...this.servers.keys(), ...this.stopped.keys()) + 1;
+    if (port > 65535 || port === null) throw new RequestError("no port is left for another server", "LIMIT");
+    const inst = new Instance(this, port, { cluster });
     await inst.start(this.Playground, { fresh: true });
     this.servers.set(port, inst);
     await this.storeList();
-    this.broadcast({ push: "servers", servers: this.serverList() });
+    this.broadcast({ push: "servers", servers: this.serverList(), stopped: [...this.stopped.keys()] });
     return { port, address: inst.address, servers: this.serverList(), status: inst.status() };
+  }
+
+  /** Stops a server (never the first) as a killed redis-server stops: its clients, links and
+   * bus links are gone, its stored data and nodes.conf stay, and it is still listed (a reload
+   * or "startServer" starts it again). */
+  async stopServer(port) {
+    if (port === FIRST_PORT) throw new RequestError(`the first server, ${addressOf(FIRST_PORT)}, cannot be stopped`, "ERR");
+    const inst = this.servers.get(port);
+    if (!inst) throw new RequestError(`there is no server running at ${addressOf(port)}`, "NOSERVER");
+    this.servers.delete(port);
+    this.unlinkServer(port);
+    this.unbusServer(port);
+    this.stopped.set(port, { port, cluster: inst.cluster, store: inst.store, confStore: inst.confStore });
+    this.broadcast({ push: "servers", servers: this.serverList(), stopped: [...this.stopped.keys()] });
+    await inst.persistence.chain;
+    await inst.storeNodesConf();
+    inst.stop();
+    return { servers: this.serverList(), stopped: [...this.stopped.keys()] };
+  }
+
+  /** Starts a stopped server again from its stored snapshot (and nodes.conf). */
+  async startServer(port) {
+    const was = this.stopped.get(port);
+    if (!was) throw new RequestError(`${addressOf(port)} is not stopped`, "ERR");
+    const inst = new Instance(this, port, { cluster: was.cluster });
+    await inst.start(this.Playground, { store: was.store, confStore: was.confStore });
+    this.stopped.delete(port);
+    this.servers.set(port, inst);
+    this.pumpBus();
+    this.pumpLinks();
+    this.broadcast({ push: "servers", servers: this.serverList(), stopped: [...this.stopped.keys()] });
+    return { port, servers: this.serverList(), stopped: [...this.stopped.keys()], status: inst.status() };
+  }
+
+  /** The first port from 7000 up that no server has, its bus port a port too; or null. */
+  freeClusterPort() {
+    for (let p = CLUSTER_FIRST_PORT; p <= CLUSTER_LAST_PORT; p++) if (!this.servers.has(p) && !this.stopped.has(p)) return p;
+    return null;
+  }
+
+  /** What the cluster view shows: each cluster node's CLUSTER NODES and CLUSTER INFO as it
+   * sees them, and its keys, read without running commands. */
+  clusterView() {
+    const nodes = [];
+    for (const s of this.servers.values()) {
+      if (!s.cluster || !s.pg) continue;
+      const view = s.pg.clusterView(true);
+      if (view) nodes.push({ port: s.port, address: s.address, keys: s.pg.keyCounts()[0] ?? 0, ...view });
+    }
+    const stopped = [...this.stopped.values()].filter((s) => s.cluster).map((s) => s.port);
+    return { nodes, stopped, at: Date.now(), job: this.clusterJob };
+  }
+
+  // ---- the cluster bus -----------------------------------------------------------------------
+
+  /** Does what every cluster node's bus asks (connect, write, close) and delivers the bytes
+   * and closes in flight, until nothing moves; returns the ports of the servers it delivered
+   * to (their clients may have news: a message published on another node). A node's bus address 127.0.0.1:<port+10000>
+   * is the server of this worker on <port>; any other address refuses the connection. */
+  pumpBus() {
+    const reached = new Set();
+    for (let round = 0; round < BUS_ROUNDS; round++) {
+      let moved = false;
+      for (const inst of this.servers.values()) {
+        if (!inst.cluster || !inst.pg) continue;
+        for (const action of inst.pg.busActions()) {
+          moved = true;
+          this.busAct(inst, action);
+        }
+      }
+      for (const ev of this.busQueue.splice(0)) {
+        const inst = this.servers.get(ev.port);
+        if (!inst?.pg) continue;
+        moved = true;
+        reached.add(ev.port);
+        if (ev.bytes) inst.pg.busRead(ev.link, ev.bytes);
+        else inst.pg.busClosed(ev.link);
+      }
+      if (!moved) break;
+    }
+    return reached;
+  }
+
+  /** One bus action of a node: ["connect", link, ip, port], ["write", link, bytes] or
+   * ["close", link]. */
+  busAct(inst, [kind, link, a, b]) {
+    const mine = `${inst.port}/${link}`;
+    if (kind === "connect") {
+      const target = isLocalHost(a) ? this.servers.get(b - 10000) : null;
+      const theirs = target?.cluster && target.pg ? target.pg.busAccepted("127.0.0.1", "127.0.0.1") : undefined;
+      if (theirs === undefined || theirs === null) {
+        // Connection refused: no node listens there.
+        this.busQueue.push({ port: inst.port, link });
+        return;
+      }
+      this.bus.set(mine, { port: target.port, link: theirs });
+      this.bus.set(`${target.port}/${theirs}`, { port: inst.port, link });
+      inst.pg.busConnected(link);
+    } else if (kind === "write") {
+      const peer = this.bus.get(mine);
+      if (peer) this.busQueue.push({ port: peer.port, link: peer.link, bytes: a });
+    } else if (kind === "close") {
+      const peer = this.bus.get(mine);
+      this.bus.delete(mine);
+      if (peer) {
+        this.bus.delete(`${peer.port}/${peer.link}`);
+        this.busQueue.push({ port: peer.port, link: peer.link });
+      }
+    }
+  }
+
+  /** A node is going: every bus link it had closes at the other end. */
+  unbusServer(port) {
+    for (const [key, peer] of [...this.bus]) {
+      if (!key.startsWith(`${port}/`)) continue;
+      this.bus.delete(key);
+      this.bus.delete(`${peer.port}/${peer.link}`);
+      this.busQueue.push({ port: peer.port, link: peer.link });
+    }
+    this.busQueue = this.busQueue.filter((ev) => ev.port !== port);
+    this.pumpBus();
+  }
+
+  // ---- MIGRATE between servers ----------------------------------------------------------------
+
+  /** MIGRATE's I/O for the server `from`, synchronous as Redis's: "connect" (host, port) → a
+   * handle, or -1 when no server of this worker is there (or it is `from` itself, which
+   * could not answer while it migrates); "write" (handle, bytes) → what the target answered,
+   * or null when it is gone; "close" (handle). */
+  migrateOp(from, op, a, b) {
+    if (op === "connect") {
+      const target = isLocalHost(a) ? this.servers.get(Number(b)) : null;
+      if (!target?.pg || target === from) return -1;
+      const handle = ++this.migrateSeq;
+      this.migrateConns.set(handle, { port: target.port, pg: target.pg, conn: target.pg.openConnection() });
+      return handle;
+    }
+    const c = this.migrateConns.get(a);
+    const target = c ? this.servers.get(c.port) : null;
+    const alive = target?.pg && target.pg === c.pg;
+    if (op === "write") {
+      if (!alive) return null;
+      try {
+        const before = target.pg.dirty();
+        const out = target.pg.write(c.conn, b);
+        if (target.pg.dirty() !== before) target.changed(null, null);
+        return out;
+      } catch {
+        return null;
+      }
+    }
+    if (op === "close" && c) {
+      this.migrateConns.delete(a);
+      if (alive) target.pg.closeConnection(c.conn);
+    }
+    return null;
+  }
+
+  // ---- the one-click cluster ------------------------------------------------------------------
+
+  /** Builds a cluster of `primaries` primaries with `replicas` replicas each on new cluster
+   * nodes, with the commands redis-cli --cluster create sends, and its messages; answers at
+   * once (the cluster view follows the work in `clusterJob`). */
+  createCluster(primaries, replicas) {
+    if (this.clusterJob && !this.clusterJob.done) throw new RequestError("a cluster is being created already", "ERR");
+    if (!Number.isInteger(primaries) || primaries < MIN_PRIMARIES) throw new RequestError(`a cluster needs at least ${MIN_PRIMARIES} primaries`, "ERR");
+    if (!Number.isInteger(replicas) || replicas < 0) throw new RequestError("replicas must be 0 or more", "ERR");
+    const total = primaries * (1 + replicas);
+    if (this.servers.size + total > MAX_SERVERS) {
+      throw new RequestError(`a playground holds at most ${MAX_SERVERS} servers: ${total} more do not fit beside the ${this.servers.size} it has`, "LIMIT");
+    }
+    const job = { lines: [], done: false, error: null, ports: [] };
+    this.clusterJob = job;
+    this.buildCluster(job, primaries, replicas).catch((e) => {
+      job.error = e?.message ?? String(e);
+      job.lines.push(`[ERR] ${job.error}`);
+    }).finally(() => {
+      job.done = true;
+    });
+    return { started: true };
+  }
+
+  async buildCluster(job, primaries, replicas) {
+    const say = (line) => job.lines.push(line);
+    const nodes = [];
+    for (let i = 0; i < primaries * (1 + replicas); i++) {
+      const { port } = await this.addServer({ cluster: true });
+      nodes.push(this.servers.get(port));
+      job.ports.push(port);
+    }
+    // A client of each node, as redis-cli has a connection to each.
+    const clients = new Map(nodes.map((n) => [n.port, n.pg.openClient()]));
+    const send = (node, argv, shown = argv.join(" ")) => {
+      if (!node.pg) throw new Error(`${node.address} stopped`);
+      say(`${node.address}> ${shown}`);
+      const out = node.pg.executeArgs(clients.get(node.port), argv);
+      if (out.reply?.type === "error") say(`(error) ${out.reply.value}`);
+      node.changed(null, null);
+      this.pumpBus();
+      this.pumpLinks();
+      return out.reply;
+    };
+    const masters = nodes.slice(0, primaries);
+    say(`>>> Performing hash slots allocation on ${nodes.length} nodes...`);
+    // redis-cli's split: a float cursor, each range's end rounded.
+    const per = Math.fround(SLOTS / primaries);
+    let first = 0;
+    let cursor = 0;
+    const ranges = [];
+    for (let i = 0; i < primaries; i++) {
+      let last = Math.round(Math.fround(cursor + per - 1));
+      if (last > SLOTS || i === primaries - 1) last = SLOTS - 1;
+      if (last < first) last = first;
+      say(`Master[${i}] -> Slots ${first} - ${last}`);
+      ranges.push([first, last]);
+      first = last + 1;
+      cursor = Math.fround(cursor + per);
+    }
+    const replicaOf = new Map();
+    for (let r = 0; r < replicas; r++) {
+      for (let i = 0; i < primaries; i++) {
+        const replica = nodes[primaries + r * primaries + i];
+        replicaOf.set(replica, masters[i]);
+        say(`Adding replica ${replica.address} to ${masters[i].address}`);
+      }
+    }
+    for (let i = 0; i < primaries; i++) {
+      const [a, b] = ranges[i];
+      const slots = [];
+      for (let s = a; s <= b; s++) slots.push(String(s));
+      send(masters[i], ["CLUSTER", "ADDSLOTS", ...slots], `CLUSTER ADDSLOTS ${a} ${a + 1} … ${b} (${b - a + 1} slots)`);
+    }
+    say(">>> Nodes configuration updated");
+    say(">>> Assign a different config epoch to each node");
+    nodes.forEach((n, i) => send(n, ["CLUSTER", "SET-CONFIG-EPOCH", String(i + 1)]));
+    say(">>> Sending CLUSTER MEET messages to join the cluster");
+    for (const n of nodes.slice(1)) send(n, ["CLUSTER", "MEET", "127.0.0.1", String(nodes[0].port)]);
+    say("Waiting for the cluster to join");
+    const ids = nodes.map((n) => /^(\S+) .*\bmyself\b/m.exec(n.pg.clusterView(true).nodes)?.[1]);
+    const joined = () => nodes.every((n) => {
+      const text = n.pg?.clusterView(true)?.nodes ?? "";
+      return ids.every((id) => text.includes(id)) && !/handshake|noaddr/.test(text);
+    });
+    await this.until(joined, JOIN_WAIT_MS, () => say("."));
+    for (const [replica, master] of replicaOf) {
+      send(replica, ["CLUSTER", "REPLICATE", ids[nodes.indexOf(master)]]);
+    }
+    say(">>> Performing Cluster Check (using node " + nodes[0].address + ")");
+    const covered = () => nodes.every((n) => /cluster_state:ok/.test(n.pg?.clusterView(false)?.info ?? ""));
+    await this.until(covered, JOIN_WAIT_MS);
+    say("[OK] All nodes agree about slots configuration.");
+    say("[OK] All 16384 slots covered.");
+    for (const n of nodes) n.pg?.closeClient(clients.get(n.port));
+  }
+
+  /** Resolves once `ok()` holds, checking every 100 ms (the bus moves on the servers' ticks);
+   * fails after `ms`. */
+  async until(ok, ms, waiting = () => {}) {
+    const end = Date.now() + ms;
+    let tick = 0;
+    while (!ok()) {
+      if (Date.now() > end) throw new Error("the nodes did not agree in time");
+      await new Promise((r) => setTimeout(r, 100));
+      if (++tick % 10 === 0) waiting();
+    }
   }
 
   /** Stops a server (never the first), disconnects its clients and deletes its snapshot. The
@@ -792,12 +1158,14 @@ class Host {
     if (!inst) throw new RequestError(`there is no server at ${addressOf(port)}`, "NOSERVER");
     this.servers.delete(port);
     this.unlinkServer(port);
+    this.unbusServer(port);
     // Pages close the tabs of a server that is gone when they hear of the new list.
-    this.broadcast({ push: "servers", servers: this.serverList() });
+    this.broadcast({ push: "servers", servers: this.serverList(), stopped: [...this.stopped.keys()] });
     await inst.persistence.chain;
     inst.stop();
     await this.storeList();
     await inst.store.clear();
+    await inst.confStore?.clear().catch(() => {});
     return { servers: this.serverList() };
   }
 
@@ -805,11 +1173,13 @@ class Host {
     try {
       const primaries = {};
       for (const s of this.servers.values()) {
+        if (s.cluster) continue;
         const link = s.pg?.replication().link;
         if (link) primaries[s.port] = [link.host, link.port];
         if (s.pg) s.primaryStored = link ? `${link.host}:${link.port}` : null;
       }
-      await this.list.save([...this.servers.keys()], primaries);
+      const cluster = [...this.servers.values(), ...this.stopped.values()].filter((s) => s.cluster).map((s) => s.port);
+      await this.list.save([...this.servers.keys(), ...this.stopped.keys()], primaries, cluster);
     } catch (e) {
       this.notice(`The list of servers could not be stored in this browser (${e.message}): a reload brings back only the servers stored before.`, "error");
     }
@@ -992,6 +1362,7 @@ class Host {
   /** A server whose primary changed (REPLICAOF, FAILOVER) has it stored with the list. */
   async storePrimaries() {
     const changed = [...this.servers.values()].some((s) => {
+      if (s.cluster) return false;
       const link = s.pg?.replication().link;
       return s.pg && (link ? `${link.host}:${link.port}` : null) !== s.primaryStored;
     });

@@ -91,6 +91,45 @@ export function serverStore(namespace, port) {
   return new SnapshotStore(port === FIRST_PORT ? namespace : `${namespace}#${port}`);
 }
 
+/** A cluster node's nodes.conf (its ID, the nodes it knows, the slots, the epochs), as text in
+ * one record beside its snapshot, "<namespace>#<port>#nodes.conf": redis-server keeps the
+ * file apart from the data too, and rewrites it whole on every change. */
+export class NodesConfStore {
+  constructor(namespace, port) {
+    this.key = `${namespace}#${port}#nodes.conf`;
+  }
+
+  /** The stored text, or null. */
+  async load() {
+    const rec = await inTransaction("readonly", (s) => s.get(this.key));
+    return typeof rec?.text === "string" ? rec.text : null;
+  }
+
+  async save(text) {
+    await inTransaction("readwrite", (s) => s.put({ version: 1, text }, this.key));
+  }
+
+  async clear() {
+    await inTransaction("readwrite", (s) => s.delete(this.key));
+  }
+}
+
+/** A nodes.conf kept in memory only (a private server). */
+export class MemoryNodesConf {
+  constructor() {
+    this.text = null;
+  }
+  async load() {
+    return this.text;
+  }
+  async save(text) {
+    this.text = text;
+  }
+  async clear() {
+    this.text = null;
+  }
+}
+
 /** Which servers a namespace has (their ports, the first one first): one small record beside
  * the snapshots, "<namespace>#servers", so a reload brings every server back. */
 export class ServerListStore {
@@ -99,15 +138,17 @@ export class ServerListStore {
   }
 
   /** The stored ports, or null when none were stored (a namespace with only its first server).
-   * The servers' primaries (`{ port: [host, primaryPort] }`) are then in `primaries`. */
+   * The servers' primaries (`{ port: [host, primaryPort] }`) are then in `primaries`, and
+   * the ports of the cluster nodes (`cluster-enabled yes`) in `cluster`. */
   async load() {
     const rec = await inTransaction("readonly", (s) => s.get(this.key));
     this.primaries = rec?.primaries && typeof rec.primaries === "object" ? rec.primaries : {};
+    this.cluster = Array.isArray(rec?.cluster) ? rec.cluster : [];
     return Array.isArray(rec?.ports) ? rec.ports : null;
   }
 
-  async save(ports, primaries = {}) {
-    await inTransaction("readwrite", (s) => s.put({ version: 1, ports: [...ports], primaries }, this.key));
+  async save(ports, primaries = {}, cluster = []) {
+    await inTransaction("readwrite", (s) => s.put({ version: 1, ports: [...ports], primaries, cluster: [...cluster] }, this.key));
   }
 }
 

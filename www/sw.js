@@ -32,6 +32,7 @@ const FILES = [
   "index.html",
   "style.css",
   "app.js",
+  "cluster.js",
   "connection.js",
   "embed.js",
   "engine.js",

@@ -23,6 +23,7 @@ const RUNNING_MS = 200;        // a command still running after this is shown as
 const FIRST_PORT = 6379;        // the first server's port (storage.js FIRST_PORT)
 const MAX_ENTRIES = 3000;      // output blocks kept per screen
 const MAX_REPEAT = 10000;      // bound on redis-cli's "N command" repetition
+const MAX_REDIRECTS = 16;      // MOVED/ASK followed in a row for one line (redis-cli has no bound)
 
 const HELP_INTRO = `redis-playground: Redis 7.0 in your browser, behind a redis-cli 7.0.15 look-alike
 To get help about Redis commands type:
@@ -71,6 +72,24 @@ function clockTime(ms) {
 /** The key of a client in Shell.byClient: client ids are per server. */
 function clientKey(port, client) {
   return `${port}/${client}`;
+}
+
+/** A MOVED or ASK error among a command's outcomes, as redis-cli -c reads it: its index, the
+ * slot, the host (empty in `MOVED 3999 :6381`, when the node's address is unknown), the port
+ * and whether it is ASK. */
+export function redirectOf(outs) {
+  for (let i = 0; i < outs.length; i++) {
+    const r = outs[i]?.reply;
+    if (r?.type !== "error" || typeof r.value !== "string") continue;
+    const m = /^(MOVED|ASK) (\d+) (.*):(\d+)$/.exec(r.value);
+    if (m) return { index: i, slot: Number(m[2]), host: m[3], port: Number(m[4]), ask: m[1] === "ASK" };
+  }
+  return null;
+}
+
+/** Whether a redirection's host is this machine, where the page's servers listen. */
+function isLocalHost(host) {
+  return host === "" || host === "127.0.0.1" || host === "localhost" || host === "::1";
 }
 
 /** The prompt redis-cli shows for a server before it knows the client's db. */
@@ -561,6 +580,7 @@ export class Shell {
     const where = el("span", "rp-tab-port", `:${port}`);
     where.title = `a client of 127.0.0.1:${port}`;
     label.append(where);
+    screen.where = where;
     const close = button("×", `Close ${screen.label} (disconnects it)`, (e) => {
       e.stopPropagation();
       this.closeClient(screen);
@@ -604,6 +624,33 @@ export class Shell {
       screen.setPrompt(prompt);
     });
     screen.opened.catch((e) => screen.note(`(could not connect: ${e.message})`));
+  }
+
+  /** redis-cli -c following a redirection: the tab's connection closes and a new one opens to
+   * the node at `port`, whose prompt the tab then shows. Resolves once it is connected. */
+  moveScreen(screen, port) {
+    const old = screen.client;
+    this.byClient.delete(clientKey(screen.port, old));
+    if (old !== null) this.server.request("close", { port: screen.port, client: old }).catch(() => {});
+    screen.client = null;
+    screen.port = port;
+    screen.tab.dataset.port = String(port);
+    screen.where.textContent = `:${port}`;
+    screen.where.title = `a client of 127.0.0.1:${port}`;
+    screen.setPrompt(promptFor(port));
+    this.connectScreen(screen);
+    if (this.current === screen) {
+      this.el.dataset.port = String(port);
+      this.updateStatus();
+      this.emit({ kind: "select", screen });
+    }
+    this.updateTabs();
+    return screen.opened;
+  }
+
+  /** Whether the server at `port` is a cluster node: its tabs follow redirections. */
+  isCluster(port) {
+    return this.servers.some((s) => s.port === port && s.cluster);
   }
 
   select(screen) {
@@ -661,15 +708,18 @@ export class Shell {
 
   /** The worker's servers changed (here or in another tab): the tabs of a server that is gone
    * close (its clients are gone with it), and the menu and the tab labels follow. */
-  setServers(servers) {
+  setServers(servers, stopped = []) {
     if (!Array.isArray(servers) || servers.length === 0) return;
-    this.servers = servers.map(({ port, address }) => ({ port, address }));
+    this.servers = servers.map(({ port, address, cluster }) => ({ port, address, cluster: !!cluster }));
     const ports = new Set(this.servers.map((s) => s.port));
     for (const port of [...this.states.keys()]) if (!ports.has(port)) this.states.delete(port);
     const gone = this.screens.filter((s) => !ports.has(s.port));
     if (gone.length > 0) {
       const names = [...new Set(gone.map((s) => `127.0.0.1:${s.port}`))].join(", ");
-      this.notify(`${names} was removed (in this tab or another): its client tabs here closed.`);
+      const all = gone.every((s) => Array.isArray(stopped) && stopped.includes(s.port));
+      this.notify(all
+        ? `${names} was stopped (in this tab or another): its client tabs here closed, as redis-cli loses its connection.`
+        : `${names} was removed (in this tab or another): its client tabs here closed.`);
       const hadFocus = this.el.contains(this.el.getRootNode().activeElement);
       // The last tab never goes: a client on the first server takes its place.
       if (gone.length === this.screens.length) this.addClient(FIRST_PORT);
@@ -687,8 +737,8 @@ export class Shell {
   }
 
   /** Starts the next server (127.0.0.1:6380, 6381, ...), empty; resolves with its port. */
-  async addServer() {
-    const res = await this.server.request("addServer");
+  async addServer({ cluster = false } = {}) {
+    const res = await this.server.request("addServer", { cluster });
     this.applyStatus(res.status);
     this.setServers(res.servers);
     return res.port;
@@ -787,11 +837,13 @@ export class Shell {
     this.menu.replaceChildren(...items);
   }
 
-  async addServerClicked() {
+  async addServerClicked({ cluster = false } = {}) {
     try {
-      const port = await this.addServer();
+      const port = await this.addServer({ cluster });
       this.addClient(port).focus();
-      this.notify(`Started the server 127.0.0.1:${port}, empty, and opened a client on it. Its data is stored in this browser apart from the other servers'.`);
+      this.notify(cluster
+        ? `Started the cluster node 127.0.0.1:${port} (cluster-enabled yes, bus port ${port + 10000}), empty, and opened a client on it: it follows redirections as redis-cli -c does.`
+        : `Started the server 127.0.0.1:${port}, empty, and opened a client on it. Its data is stored in this browser apart from the other servers'.`);
     } catch (e) {
       this.notify(`Could not add a server: ${e.message}`, { kind: "error" });
     }
@@ -938,14 +990,35 @@ export class Shell {
       return;
     }
     if (times === 0) return;
-    screen.setRunning(true);
-    let res;
-    try {
-      res = await this.server.request("exec", { port: screen.port, client: screen.client, line: rest, times });
-    } finally {
-      screen.setRunning(false);
-    }
     this.session.push({ client: screen.number, port: screen.port, line: times > 1 ? `${times} ${rest}` : rest });
+    let res;
+    let asking = false;
+    for (let hop = 0; ; hop++) {
+      const follow = this.isCluster(screen.port) && hop < MAX_REDIRECTS;
+      screen.setRunning(true);
+      try {
+        // After ASK, redis-cli sends ASKING on the new connection first, its reply unread.
+        if (asking) await this.server.request("exec", { port: screen.port, client: screen.client, line: "ASKING" });
+        res = await this.server.request("exec", { port: screen.port, client: screen.client, line: rest, times, follow });
+      } finally {
+        screen.setRunning(false);
+      }
+      const to = follow && !res.closed ? redirectOf(res.outs ?? []) : null;
+      if (!to) break;
+      // redis-cli -c prints where it goes instead of the error, and sends the command there.
+      const outs = res.outs.slice();
+      outs.splice(to.index, 1);
+      screen.printOutcomes(outs);
+      const host = to.host === "" ? "127.0.0.1" : to.host;
+      screen.print(`-> Redirected to slot [${to.slot}] located at ${host}:${to.port}\n`, "rp-redirect");
+      if (!isLocalHost(to.host) || !this.servers.some((s) => s.port === to.port)) {
+        screen.print(`Could not connect to Redis at ${host}:${to.port}: Connection refused\n`, "rp-error");
+        this.emit({ kind: "run", screen, line: rest, outs: [], blocked: false });
+        return;
+      }
+      await this.moveScreen(screen, to.port);
+      asking = to.ask;
+    }
     this.showClient(screen, res);
     this.applyStatus(res.status);
     this.emit({ kind: "run", screen, line: rest, outs: res.outs ?? [], blocked: !!res.blocked });
@@ -976,7 +1049,7 @@ export class Shell {
     } else if (msg.push === "status") {
       this.applyStatus(msg.status);
     } else if (msg.push === "servers") {
-      this.setServers(msg.servers);
+      this.setServers(msg.servers, msg.stopped);
     } else if (msg.push === "changed") {
       this.emit({ kind: "changed", port: msg.port ?? FIRST_PORT, version: msg.version, line: msg.line, db: msg.db });
     } else if (msg.push === "notice") {

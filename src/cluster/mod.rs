@@ -7,6 +7,8 @@
 //!
 //! - [`slots`]: CRC16 key slots with hash tags, and the per-slot key index;
 //! - [`state`]: nodes, slot owners, open slots, epochs, ok/fail, nodes.conf text;
+//! - [`failover`]: failure detection (PFAIL, reports, FAIL), elections, manual failover and
+//!   replica migration;
 //! - [`redirect`]: which node serves a command (Redis's getNodeByQuery);
 //! - [`bus`]: the cluster bus's binary messages (port+10000), as pure data: typed messages,
 //!   their byte-exact encoding and decoding, a stream framer, and the gossip rules that need no
@@ -15,6 +17,7 @@
 //!   as a sans-IO state machine the engine drives and a host feeds with bytes.
 
 pub mod bus;
+pub mod failover;
 pub mod node;
 pub mod redirect;
 pub mod slots;

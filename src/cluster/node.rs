@@ -473,7 +473,7 @@ impl Bus {
             cport: me.cport,
             flags: flags_to_wire(me.flags),
             state: if st.ok { 0 } else { 1 },
-            mflags: [0; 3],
+            mflags: [elections::own_mflags(st), 0, 0],
         }
     }
 
@@ -701,6 +701,7 @@ impl Bus {
                     }
                     n.repl_offset = h.offset.min(i64::MAX as u64) as i64;
                 }
+                self.election_header(st, &id, h.mflags[0]);
             }
         }
         let (inbound, link_node) = match self.links.get(&link) {
@@ -1029,10 +1030,11 @@ impl Bus {
         if let Some(m) = master {
             if let Some(n) = st.node_mut(id) {
                 if n.master.as_deref() != Some(m.as_str()) {
-                    n.master = Some(m);
+                    n.master = Some(m.clone());
                     self.todo_save = true;
                 }
             }
+            st.mark_migrate_to(&m);
         }
     }
 
@@ -1145,6 +1147,9 @@ impl Bus {
             return;
         }
         st.set_master(id);
+        // A manual failover this node took part in is over (a primary lifts its pause).
+        let ended = st.reset_manual_failover();
+        st.election.engine_out.extend(ended);
         if let Some(n) = st.nodes.iter().find(|n| n.id == id) {
             if !n.ip.is_empty() {
                 self.effects.push(Effect::SetMaster {
@@ -1452,8 +1457,8 @@ impl Bus {
         self.reconcile(st);
     }
 
-    /// Hook for elections: FAILOVER_AUTH_REQUEST, FAILOVER_AUTH_ACK and MFSTART from a known
-    /// node. Nothing yet: this node neither votes nor runs elections.
+    /// Elections: FAILOVER_AUTH_REQUEST, FAILOVER_AUTH_ACK and MFSTART from a known node
+    /// (see `node/elections.rs`).
     pub fn failover_message(
         &mut self,
         st: &mut ClusterState,
@@ -1462,15 +1467,17 @@ impl Bus {
         msg: &Msg,
         env: &mut Env,
     ) {
-        let _ = (st, link, sender, msg, env);
+        let _ = link;
+        self.election_message(st, sender, msg, env);
     }
 
-    /// Hook for elections in the cron (replica failover, manual failover, replica
-    /// migration). Nothing yet.
+    /// Hook for elections in the cron: nothing here, the engine runs the failover cron after
+    /// the bus's (it reads the replication state the bus does not see).
     pub fn failover_cron(&mut self, st: &mut ClusterState, env: &mut Env) {
         let _ = (st, env);
     }
 }
 
+mod elections;
 #[cfg(test)]
 mod tests;

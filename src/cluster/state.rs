@@ -95,6 +95,10 @@ pub struct Node {
     pub data_received: i64,
     /// When it was flagged FAIL (ms).
     pub fail_time: i64,
+    /// When this node last voted for one of its replicas (ms).
+    pub voted_time: i64,
+    /// Since when it is a primary without working replicas (ms), 0 when it is not.
+    pub orphaned_time: i64,
 }
 
 impl Node {
@@ -119,6 +123,8 @@ impl Node {
             pport: 0,
             data_received: 0,
             fail_time: 0,
+            voted_time: 0,
+            orphaned_time: 0,
         }
     }
 
@@ -213,6 +219,8 @@ pub struct ClusterState {
     /// Slots this node (or its primary) stopped serving since the engine last looked: their
     /// shard channels lose their subscribers.
     pub lost_slots: Vec<u16>,
+    /// This node's failover election and manual failover, if any.
+    pub election: super::failover::Election,
 }
 
 impl ClusterState {
@@ -236,6 +244,7 @@ impl ClusterState {
             minority_ms: 0,
             blacklist: Vec::new(),
             lost_slots: Vec::new(),
+            election: super::failover::Election::default(),
         }
     }
 
@@ -463,6 +472,15 @@ impl ClusterState {
             self.importing.clear();
         }
         self.me_mut().master = Some(id.to_string());
+        self.mark_migrate_to(id);
+    }
+
+    /// A primary that has (or had) a replica may receive a migrating replica once it has
+    /// none left (Redis sets MIGRATE_TO whenever a replica attaches).
+    pub fn mark_migrate_to(&mut self, master: &str) {
+        if let Some(m) = self.node_mut(master) {
+            m.flags |= flag::MIGRATE_TO;
+        }
     }
 
     /// Makes this node a primary again (CLUSTER RESET of a replica).
@@ -941,6 +959,10 @@ pub fn parse_config(text: &str) -> Result<Option<ClusterState>, CorruptConfig> {
         for s in a..=b {
             st.add_slot(s, &id);
         }
+    }
+    let primaries: Vec<String> = st.nodes.iter().filter_map(|n| n.master.clone()).collect();
+    for m in primaries {
+        st.mark_migrate_to(&m);
     }
     let max = st.max_epoch();
     if max > st.current_epoch {

@@ -926,15 +926,20 @@ fn c_replicas(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// `CLUSTER COUNT-FAILURE-REPORTS id` → how many nodes report that node failing.
 fn c_count_failure_reports(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let now = ctx.now;
+    let timeout = ctx.eng.config.int_param("cluster-node-timeout");
     let cl = cluster(ctx)?;
     let Some(n) = cl.state.node(&argv[2]) else {
         return Err(error::cluster_unknown_node(&argv[2]));
     };
-    Ok(Reply::int(n.fail_reports.len() as i64))
+    let id = n.id.clone();
+    let count = cl.state.failure_report_count(&id, now, timeout);
+    Ok(Reply::int(count as i64))
 }
 
-/// `CLUSTER FAILOVER [FORCE|TAKEOVER]` → `+OK` once a replica accepted it. TAKEOVER takes
-/// the primary's slots at once with a new epoch; the others need the cluster bus.
+/// `CLUSTER FAILOVER [FORCE|TAKEOVER]` → `+OK` once the failover started: TAKEOVER takes the
+/// primary's slots at once with a new epoch, FORCE starts an election, the default first asks
+/// the primary to pause its writes until this replica caught up.
 fn c_failover(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if argv.len() > 3 {
         cluster(ctx)?;
@@ -965,12 +970,8 @@ fn c_failover(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if !force && (master.failed() || !master.link) {
         return Err(error::CLUSTER_FAILOVER_MASTER_DOWN);
     }
-    if takeover {
-        cl.state.bump_epoch();
-        cl.state.take_over_master();
-        ctx.eng.unset_master();
-        changed(ctx);
-    }
+    let now = ctx.now;
+    ctx.eng.cluster_manual_failover(force, takeover, now);
     Ok(Reply::ok())
 }
 

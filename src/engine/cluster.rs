@@ -56,6 +56,7 @@ impl Engine {
     /// `cluster-announce-hostname`, and `cluster-announce-ip` (cleared when the setting is,
     /// for the bus to learn the address again), as CONFIG SET of them does in Redis.
     pub fn cluster_refresh_myself(&mut self) {
+        self.cluster_update_myself_flags();
         let port = match self.config.int_param("cluster-announce-port") {
             0 => self.port,
             p => u16::try_from(p).unwrap_or(self.port),

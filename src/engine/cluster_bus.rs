@@ -10,7 +10,7 @@ use crate::cluster::state::ClusterState;
 impl Engine {
     /// Runs `f` on the bus with the environment it reads, then applies what it left for the
     /// engine. Nothing (None) on an engine that is not a cluster node.
-    fn with_bus<R>(
+    pub(super) fn with_bus<R>(
         &mut self,
         now: i64,
         f: impl FnOnce(&mut Bus, &mut ClusterState, &mut Env) -> R,
@@ -41,6 +41,7 @@ impl Engine {
 
     /// Applies the bus's effects and saves nodes.conf when it changed.
     fn cluster_bus_after(&mut self, now: i64) {
+        self.cluster_failover_after(now);
         let Some(cl) = self.cluster.as_deref_mut() else {
             return;
         };
@@ -118,6 +119,7 @@ impl Engine {
     /// has an address and that does not replicate yet starts replicating.
     pub fn cluster_bus_cron(&mut self, now: i64) {
         self.with_bus(now, |bus, st, env| bus.cron(st, env));
+        self.cluster_failover_cron(now);
         let Some(cl) = self.cluster.as_deref() else {
             return;
         };

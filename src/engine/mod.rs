@@ -36,6 +36,7 @@ pub mod client_mem;
 mod clients;
 mod cluster;
 mod cluster_bus;
+mod cluster_failover;
 mod ctx;
 pub mod evict;
 pub mod failover;

@@ -277,6 +277,9 @@ pub fn fcall(ctx: &mut Ctx, argv: &[Vec<u8>], ro: bool) -> CmdResult {
         return Err(error::NUMKEYS_NEGATIVE);
     }
     let numkeys = numkeys as usize;
+    if flags.no_cluster && ctx.eng.cluster_enabled() {
+        return Err(error::SCRIPT_NO_CLUSTER);
+    }
     if ctx.eng.serves_no_stale_data() && !flags.allow_stale {
         return Err(error::MASTERDOWN_SCRIPT);
     }

@@ -283,6 +283,9 @@ pub fn run(ctx: &mut Ctx, sha: &str, argv: &[Vec<u8>], numkeys: usize, ro: bool)
         return Err(crate::error::NOSCRIPT);
     };
     let flags = script.flags;
+    if !flags.compat && flags.no_cluster && ctx.eng.cluster_enabled() {
+        return Err(crate::error::SCRIPT_NO_CLUSTER);
+    }
     if ctx.eng.serves_no_stale_data() {
         // A script without flags (EVAL's compatibility mode) passed the command's own check,
         // as EVAL may run on a stale replica: it is refused here.

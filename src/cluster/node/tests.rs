@@ -8,6 +8,8 @@ use crate::engine::{ClientId, Engine, EngineOptions};
 use crate::protocol::Reply;
 use crate::testkit::{run_at, NOW};
 
+mod failover;
+
 /// One engine on the fake network, at 10.0.0.<index+1>:<7000+index>.
 struct Host {
     eng: Engine,
