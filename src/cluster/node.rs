@@ -858,12 +858,13 @@ impl Bus {
                     if !h.myslots.contains(slot) {
                         continue;
                     }
+                    match st.owner(slot) {
+                        Some(o) if o != id => {}
+                        _ => continue,
+                    }
                     let Some(owner) = st.owner_node(slot) else {
                         continue;
                     };
-                    if owner.id == id {
-                        continue;
-                    }
                     if owner.config_epoch > sender_config {
                         let owner = owner.id.clone();
                         self.send_update(st, &id, &owner, env);
@@ -1078,12 +1079,19 @@ impl Bus {
         let mut dirty: Vec<u16> = Vec::new();
         let (mut sender_slots, mut migrated) = (0usize, 0usize);
         let mut new_master = false;
+        let epochs: std::collections::HashMap<String, u64> = st
+            .nodes
+            .iter()
+            .map(|n| (n.id.clone(), n.config_epoch))
+            .collect();
         for slot in 0..bus::SLOTS as u16 {
             if !slots.contains(slot) {
                 continue;
             }
             sender_slots += 1;
-            let owner = st.owner_node(slot).map(|o| (o.id.clone(), o.config_epoch));
+            let owner = st
+                .owner(slot)
+                .and_then(|o| Some((o.to_string(), *epochs.get(o)?)));
             if owner.as_ref().is_some_and(|(o, _)| o == sender) {
                 continue;
             }

@@ -655,15 +655,20 @@ impl ClusterState {
 
     /// Slot ranges as runs of one owner: (start, end, owner ID), in slot order.
     pub fn slot_runs(&self) -> Vec<(u16, u16, &str)> {
-        let mut out: Vec<(u16, u16, &str)> = Vec::new();
-        for s in 0..SLOTS as u16 {
-            let Some(id) = self.owner(s) else { continue };
-            match out.last_mut() {
-                Some(last) if last.1 + 1 == s && last.2 == id => last.1 = s,
-                _ => out.push((s, s, id)),
+        // By handle first (a number compared per slot), named at the end.
+        let mut runs: Vec<(u16, u16, u32)> = Vec::new();
+        for (s, h) in self.slots.iter().enumerate() {
+            let (Some(h), s) = (*h, s as u16) else {
+                continue;
+            };
+            match runs.last_mut() {
+                Some(last) if last.1 + 1 == s && last.2 == h => last.1 = s,
+                _ => runs.push((s, s, h)),
             }
         }
-        out
+        runs.into_iter()
+            .filter_map(|(a, b, h)| Some((a, b, self.handles.get(h as usize)?.as_str())))
+            .collect()
     }
 
     /// One node's line of CLUSTER NODES and nodes.conf (without the newline). `runs` are
@@ -700,7 +705,13 @@ impl ClusterState {
             }
         }
         if n.flags & flag::MYSELF != 0 {
-            for s in 0..SLOTS as u16 {
+            let open: std::collections::BTreeSet<u16> = self
+                .migrating
+                .keys()
+                .chain(self.importing.keys())
+                .copied()
+                .collect();
+            for s in open {
                 if let Some(to) = self.migrating.get(&s) {
                     line.push_str(&format!(" [{s}->-{to}]"));
                 } else if let Some(from) = self.importing.get(&s) {
