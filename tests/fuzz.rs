@@ -1,7 +1,12 @@
 //! Deterministic fuzzing of everything that takes bytes from outside: the RESP request parser,
 //! the redis-cli tokenizer, the reply reader and renderer, the cluster bus decoder and framer,
-//! and the engine itself with random command lines. Seeded (override with `FUZZ_SEED=n`, scale with `FUZZ_SCALE=n`), bounded,
-//! a few seconds in a debug build. A panic is caught and reported with the input that caused it.
+//! the engine itself with random command lines, the RDB, DUMP and AOF readers (with the AOF
+//! manifest) and the Lua unpackers. Seeded (override with `FUZZ_SEED=n`, scale with
+//! `FUZZ_SCALE=n`; `make fuzz` runs FUZZ_SCALE=350, at least 10 million inputs to each
+//! parser), bounded, a few seconds in a debug build. A panic is caught and reported with the
+//! input that caused it; the parsers are also checked for allocations their input cannot
+//! justify. Every fuzzer prints how many inputs it fed. Counts of the recorded runs:
+//! tests/FUZZING.md.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::mpsc;
@@ -90,6 +95,78 @@ fn guarded<T>(what: impl Fn() -> String, f: impl FnOnce() -> T) -> T {
     }
 }
 
+/// The system allocator, noting the largest single allocation each thread asks for, so a
+/// fuzzer can check that no input makes a parser allocate more than its size justifies (a
+/// length field claiming gigabytes must be refused, not believed).
+struct Tracking;
+
+thread_local! {
+    static LARGEST: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+fn note_size(size: usize) {
+    let _ = LARGEST.try_with(|l| {
+        if size > l.get() {
+            l.set(size);
+        }
+    });
+}
+
+unsafe impl std::alloc::GlobalAlloc for Tracking {
+    unsafe fn alloc(&self, layout: std::alloc::Layout) -> *mut u8 {
+        note_size(layout.size());
+        unsafe { std::alloc::System.alloc(layout) }
+    }
+    unsafe fn alloc_zeroed(&self, layout: std::alloc::Layout) -> *mut u8 {
+        note_size(layout.size());
+        unsafe { std::alloc::System.alloc_zeroed(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: std::alloc::Layout) {
+        unsafe { std::alloc::System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: std::alloc::Layout, new_size: usize) -> *mut u8 {
+        note_size(new_size);
+        unsafe { std::alloc::System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Tracking = Tracking;
+
+/// The largest single allocation an input of `len` bytes may cause: a fixed allowance for a
+/// parser's own tables (a dense HyperLogLog is 12 KB whatever its encoding) plus a multiple
+/// of the input (listpacks and intsets expand into vectors of larger items).
+fn justified(len: usize) -> usize {
+    64 * 1024 + 64 * len
+}
+
+/// [`guarded`], and also fails when `f` made an allocation larger than an input of
+/// `input_len` bytes justifies.
+fn guarded_bounded<T>(what: impl Fn() -> String, input_len: usize, f: impl FnOnce() -> T) -> T {
+    LARGEST.with(|l| l.set(0));
+    let v = guarded(&what, f);
+    let largest = LARGEST.with(|l| l.get());
+    assert!(
+        largest <= justified(input_len),
+        "an allocation of {largest} bytes for an input of {input_len} bytes: {} (FUZZ_SEED={})",
+        what(),
+        seed()
+    );
+    v
+}
+
+/// The allocation check works: an allocation past the bound fails, one within it passes.
+#[test]
+fn allocation_check_catches_a_large_allocation() {
+    let small = guarded_bounded(|| "small".into(), 10, || vec![0u8; 1000].len());
+    assert_eq!(small, 1000);
+    let big = catch_unwind(|| guarded_bounded(|| "big".into(), 10, || vec![1u8; 1 << 20].len()));
+    assert!(
+        big.is_err(),
+        "a 1 MB allocation for 10 bytes of input is reported"
+    );
+}
+
 /// Bytes biased towards the characters the parsers look at.
 fn protocol_bytes(rng: &mut Rng, max: usize) -> Vec<u8> {
     const ALPHABET: &[u8] = b"*$\r\n\r\n0123456789-+ \t\"'\\xAf\x00\xff:_,#%~>=!(|PINGECHO";
@@ -142,11 +219,24 @@ fn check_parse(buf: &[u8], result: &Result<Option<Request>, impl std::fmt::Debug
 #[test]
 fn request_parser_survives_random_bytes() {
     let mut rng = Rng(seed());
+    let mut count = 0u64;
     for _ in 0..30_000 * scale() {
-        let buf = protocol_bytes(&mut rng, 48);
+        let buf = if rng.chance(20) {
+            // A valid request with a length field set to an edge value.
+            let argv: Vec<Vec<u8>> = (0..1 + rng.below(3))
+                .map(|_| random_arg(&mut rng))
+                .collect();
+            let mut b = encode_request(&argv);
+            set_huge_number(&mut rng, &mut b);
+            b
+        } else {
+            protocol_bytes(&mut rng, 48)
+        };
         let limit = *rng.pick(&[0i64, 1, 4, 512 * 1024 * 1024]);
-        guarded(
+        count += 1;
+        guarded_bounded(
             || show(&buf),
+            buf.len(),
             || {
                 let r = parse_request(&buf);
                 check_parse(&buf, &r);
@@ -160,17 +250,20 @@ fn request_parser_survives_random_bytes() {
             },
         );
     }
+    println!("request parser fuzz (random bytes): {count} inputs, no panic");
 }
 
 #[test]
 fn request_parser_round_trips_and_mutations() {
     let mut rng = Rng(seed() ^ 1);
+    let (mut count, mut mutated) = (0u64, 0u64);
     for _ in 0..3_000 * scale() {
         let argv: Vec<Vec<u8>> = (0..1 + rng.below(5))
             .map(|_| random_arg(&mut rng))
             .collect();
         // Multibulk: the exact arguments back, every prefix incomplete.
         let bytes = encode_request(&argv);
+        count += 1 + bytes.len() as u64;
         guarded(
             || show(&bytes),
             || {
@@ -193,6 +286,7 @@ fn request_parser_round_trips_and_mutations() {
             .join(" ")
             .into_bytes();
         line.extend_from_slice(b"\r\n");
+        count += 1;
         guarded(
             || show(&line),
             || {
@@ -200,7 +294,7 @@ fn request_parser_round_trips_and_mutations() {
             },
         );
         // Damaged copies: any answer but a panic, within bounds.
-        for _ in 0..5 {
+        for _ in 0..10 {
             let mut m = if rng.chance(50) {
                 bytes.clone()
             } else {
@@ -208,27 +302,37 @@ fn request_parser_round_trips_and_mutations() {
             };
             for _ in 0..1 + rng.below(3) {
                 let at = rng.below(m.len() + 1);
-                match rng.below(3) {
+                match rng.below(5) {
                     0 if at < m.len() => m[at] = rng.next() as u8,
                     1 => m.insert(at, *rng.pick(b"*$\r\n-0\x00\"")),
+                    2 => set_huge_number(&mut rng, &mut m),
+                    3 => mutate(&mut rng, &mut m),
                     _ if at < m.len() => {
                         m.remove(at);
                     }
                     _ => {}
                 }
             }
-            guarded(|| show(&m), || check_parse(&m, &parse_request(&m)));
+            count += 1;
+            mutated += 1;
+            guarded_bounded(|| show(&m), m.len(), || check_parse(&m, &parse_request(&m)));
         }
     }
+    println!(
+        "request parser fuzz (round trips, prefixes, damaged copies): {count} inputs \
+         ({mutated} damaged), no panic"
+    );
 }
 
 #[test]
 fn tokenizer_survives_random_lines_and_round_trips() {
     let mut rng = Rng(seed() ^ 2);
+    let mut count = 0u64;
     for _ in 0..20_000 * scale() {
         let line = protocol_bytes(&mut rng, 40);
-        guarded(
+        guarded_bounded(
             || show(&line),
+            line.len(),
             || {
                 let _ = split_args(&line);
             },
@@ -242,7 +346,9 @@ fn tokenizer_survives_random_lines_and_round_trips() {
                 assert_eq!(split_args(joined.as_bytes()), Ok(args.clone()));
             },
         );
+        count += 2;
     }
+    println!("inline tokenizer fuzz: {count} inputs, no panic");
 }
 
 fn random_reply(rng: &mut Rng, depth: usize) -> Reply {
@@ -285,8 +391,10 @@ fn random_reply(rng: &mut Rng, depth: usize) -> Reply {
 #[test]
 fn reply_reader_and_renderer_survive() {
     let mut rng = Rng(seed() ^ 3);
+    let mut count = 0u64;
     for _ in 0..3_000 * scale() {
         let reply = random_reply(&mut rng, 0);
+        count += 2;
         for proto in [2u8, 3] {
             let bytes = reply.to_resp(proto);
             guarded(
@@ -305,10 +413,18 @@ fn reply_reader_and_renderer_survive() {
             );
         }
     }
-    for _ in 0..20_000 * scale() {
-        let buf = protocol_bytes(&mut rng, 48);
-        guarded(
+    for _ in 0..25_000 * scale() {
+        let buf = if rng.chance(20) {
+            let mut b = random_reply(&mut rng, 1).to_resp(3);
+            set_huge_number(&mut rng, &mut b);
+            b
+        } else {
+            protocol_bytes(&mut rng, 48)
+        };
+        count += 1;
+        guarded_bounded(
             || show(&buf),
+            buf.len(),
             || {
                 if let Ok(Some((r, used))) = parse_reply(&buf) {
                     assert!(used <= buf.len());
@@ -317,6 +433,7 @@ fn reply_reader_and_renderer_survive() {
             },
         );
     }
+    println!("reply reader/renderer fuzz: {count} inputs, no panic");
 }
 
 /// Arguments that have found bugs in Redis ports before: empty, signs, limits, non-numbers,
@@ -548,7 +665,7 @@ fn engine_survives_random_commands() {
         .into_iter()
         .filter(|c| !SKIP.contains(&c.name))
         .collect();
-    let iterations = 20_000 * scale();
+    let iterations = 30_000 * scale();
     // A hang is a failure too: the fuzz runs in a thread and names the command it is stuck on.
     let current = Arc::new(Mutex::new(String::new()));
     let (done_tx, done_rx) = mpsc::channel();
@@ -639,12 +756,12 @@ fn engine_survives_random_commands() {
                     }
                 });
             }
-            let _ = done_tx.send(());
+            let _ = done_tx.send(iterations);
         })
     };
     let limit = Duration::from_secs(120 * scale() as u64);
     match done_rx.recv_timeout(limit) {
-        Ok(()) => {}
+        Ok(n) => println!("engine fuzz: {n} random command lines, no panic"),
         Err(mpsc::RecvTimeoutError::Disconnected) => {
             // The worker panicked: re-raise its message (it names the input).
             if let Err(e) = worker.join() {
@@ -739,6 +856,70 @@ fn mutate(rng: &mut Rng, data: &mut Vec<u8>) {
     }
 }
 
+/// Huge and edge values a length field may be set to, as decimal text.
+const HUGE_NUMBERS: &[&[u8]] = &[
+    b"0",
+    b"-1",
+    b"-2",
+    b"1048576",
+    b"536870912",
+    b"536870913",
+    b"2147483647",
+    b"2147483648",
+    b"4294967295",
+    b"4294967296",
+    b"9223372036854775807",
+    b"9223372036854775808",
+    b"-9223372036854775808",
+    b"18446744073709551615",
+    b"99999999999999999999999",
+];
+
+/// Sets a decimal number in text (a RESP length after `*`, `$` and the RESP3 aggregates, a
+/// manifest's `seq`, an AOF argument) to a huge or edge value; when there is none, inserts one.
+fn set_huge_number(rng: &mut Rng, data: &mut Vec<u8>) {
+    let starts: Vec<usize> = (0..data.len())
+        .filter(|&i| {
+            data[i].is_ascii_digit() && (i == 0 || !data[i - 1].is_ascii_digit())
+                || (i > 0 && data[i] == b'-' && b"*$%~>=!:".contains(&data[i - 1]))
+        })
+        .collect();
+    let value = *rng.pick(HUGE_NUMBERS);
+    if starts.is_empty() {
+        let at = rng.below(data.len() + 1);
+        data.splice(at..at, value.iter().copied());
+        return;
+    }
+    let from = *rng.pick(&starts);
+    let mut to = from + 1;
+    while to < data.len() && data[to].is_ascii_digit() {
+        to += 1;
+    }
+    data.splice(from..to, value.iter().copied());
+}
+
+/// Overwrites the bytes at a random place with a huge length in one of the binary forms the
+/// RDB format and its embedded encodings use: an RDB 14-, 32- or 64-bit length, and little-
+/// or big-endian 16-, 32- and 64-bit integers (listpack, ziplist and intset headers).
+fn set_huge_length(rng: &mut Rng, data: &mut Vec<u8>) {
+    let field: Vec<u8> = match rng.below(8) {
+        0 => vec![0x7f, 0xff],
+        1 => [&[0x80u8][..], &u32::MAX.to_be_bytes()].concat(),
+        2 => [&[0x80u8][..], &(1u32 << 30).to_be_bytes()].concat(),
+        3 => [&[0x81u8][..], &u64::MAX.to_be_bytes()].concat(),
+        4 => [&[0x81u8][..], &(1u64 << 40).to_be_bytes()].concat(),
+        5 => u16::MAX.to_le_bytes().to_vec(),
+        6 => u32::MAX.to_le_bytes().to_vec(),
+        _ => (1u32 << 31).to_le_bytes().to_vec(),
+    };
+    if data.len() < field.len() {
+        data.extend_from_slice(&field);
+        return;
+    }
+    let at = rng.below(data.len() - field.len() + 1);
+    data[at..at + field.len()].copy_from_slice(&field);
+}
+
 /// Rewrites a DUMP payload's trailing CRC-64 so the mutated body is parsed, not refused at
 /// the checksum.
 fn fix_dump_crc(p: &mut [u8]) {
@@ -758,38 +939,50 @@ fn fix_rdb_crc(p: &mut [u8]) {
 fn rdb_and_dump_readers_survive_mutations() {
     let mut rng = Rng(seed() ^ 0xd0d0);
     let (rdb, payloads) = sample_data();
-    let mut count = 0u64;
-    for _ in 0..10_000 * scale() {
+    let (mut rdb_count, mut dump_count) = (0u64, 0u64);
+    for _ in 0..30_000 * scale() {
         let mut snap = rdb.clone();
         for _ in 0..1 + rng.below(4) {
-            mutate(&mut rng, &mut snap);
+            if rng.chance(25) {
+                set_huge_length(&mut rng, &mut snap);
+            } else {
+                mutate(&mut rng, &mut snap);
+            }
         }
         if rng.chance(80) {
             fix_rdb_crc(&mut snap);
         }
-        guarded(
+        guarded_bounded(
             || show(&snap),
+            snap.len(),
             || {
                 let _ = redis_playground::rdb::load_snapshot(&snap, 16, 0);
             },
         );
+        rdb_count += 1;
         let mut p = rng.pick(&payloads).clone();
         for _ in 0..1 + rng.below(4) {
-            mutate(&mut rng, &mut p);
+            if rng.chance(25) {
+                set_huge_length(&mut rng, &mut p);
+            } else {
+                mutate(&mut rng, &mut p);
+            }
         }
         if rng.chance(80) {
             fix_dump_crc(&mut p);
         }
-        guarded(
+        guarded_bounded(
             || show(&p),
+            p.len(),
             || {
                 let _ = redis_playground::rdb::undump(&p);
                 let _ = redis_playground::rdb::undump_functions(&p);
             },
         );
-        count += 2;
+        dump_count += 1;
     }
-    println!("rdb/dump fuzz: {} mutated inputs, no panic", count);
+    println!("rdb fuzz: {rdb_count} mutated snapshots, no panic");
+    println!("dump fuzz: {dump_count} mutated DUMP payloads, no panic");
 }
 
 /// The script-side readers of outside bytes: cmsgpack's unpackers, struct's unpack/pack/size
@@ -859,8 +1052,9 @@ fn lua_unpackers_survive_mutations() {
 }
 
 /// An append-only file of every kind of entry a server writes: SELECTs, writes of each type,
-/// a transaction, an annotation, expiries.
-fn sample_aof() -> Vec<u8> {
+/// a transaction, an annotation, expiries; with a function library when `with_function`
+/// (which costs a Lua interpreter per file read, so most files go without).
+fn sample_aof(with_function: bool) -> Vec<u8> {
     let mut out = Vec::new();
     for line in [
         "SELECT 0",
@@ -882,6 +1076,9 @@ fn sample_aof() -> Vec<u8> {
         "SETBIT b 7 1",
         "FUNCTION LOAD \"#!lua name=lib\nredis.register_function('f', function() return 1 end)\"",
     ] {
+        if line.starts_with("FUNCTION") && !with_function {
+            continue;
+        }
         let argv = split_args(line.as_bytes()).expect("a line");
         out.extend_from_slice(&encode_request(&argv));
         if line == "EXEC" {
@@ -897,37 +1094,53 @@ fn sample_aof() -> Vec<u8> {
 fn aof_reader_and_manifest_survive_mutations() {
     use redis_playground::aof::{parse_manifest, read_aof};
     let mut rng = Rng(seed() ^ 0xa0f);
-    let aof = sample_aof();
+    let (aof, aof_with_function) = (sample_aof(false), sample_aof(true));
     let manifest =
         b"file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"
             .to_vec();
-    let mut count = 0u64;
-    for _ in 0..10_000 * scale() {
-        let mut file = aof.clone();
+    let (mut aof_count, mut manifest_count) = (0u64, 0u64);
+    for _ in 0..30_000 * scale() {
+        let mut file = if rng.chance(10) {
+            aof_with_function.clone()
+        } else {
+            aof.clone()
+        };
         for _ in 0..1 + rng.below(4) {
-            mutate(&mut rng, &mut file);
+            if rng.chance(25) {
+                set_huge_number(&mut rng, &mut file);
+            } else {
+                mutate(&mut rng, &mut file);
+            }
         }
-        guarded(
+        let mut engine = Engine::new(EngineOptions::default());
+        let client = engine.open_client(0);
+        guarded_bounded(
             || show(&file),
+            file.len(),
             || {
-                let mut engine = Engine::new(EngineOptions::default());
-                let client = engine.open_client(0);
                 let _ = read_aof(&mut engine, client, &file, 1_700_000_000_000);
             },
         );
+        aof_count += 1;
         let mut m = manifest.clone();
         for _ in 0..1 + rng.below(4) {
-            mutate(&mut rng, &mut m);
+            if rng.chance(20) {
+                set_huge_number(&mut rng, &mut m);
+            } else {
+                mutate(&mut rng, &mut m);
+            }
         }
-        guarded(
+        guarded_bounded(
             || show(&m),
+            m.len(),
             || {
                 let _ = parse_manifest(&String::from_utf8_lossy(&m));
             },
         );
-        count += 2;
+        manifest_count += 1;
     }
-    println!("aof/manifest fuzz: {count} mutated inputs, no panic");
+    println!("aof fuzz: {aof_count} mutated files, no panic");
+    println!("aof manifest fuzz: {manifest_count} mutated manifests, no panic");
 }
 
 /// A random, valid cluster bus message of any type.
@@ -1094,8 +1307,9 @@ fn cluster_bus_decoder_survives_mutations() {
             let len = (m.len() as u32).to_be_bytes();
             m[4..8].copy_from_slice(&len);
         }
-        guarded(
+        guarded_bounded(
             || show(&m),
+            good.len() + m.len(),
             || {
                 if let Ok(back) = bus::Msg::decode(&m) {
                     accepted += 1;

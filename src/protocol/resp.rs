@@ -300,7 +300,12 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, BadReply> {
             if n < 0 {
                 return Ok(Some((Reply::NilArray, after)));
             }
-            let items = if matches!(tag, b'%' | b'|') { n * 2 } else { n };
+            // A map's count is of pairs; a count too large to double can never complete.
+            let items = if matches!(tag, b'%' | b'|') {
+                n.saturating_mul(2)
+            } else {
+                n
+            };
             let mut pos = after;
             let mut out = Vec::new();
             for _ in 0..items {
@@ -478,6 +483,24 @@ mod tests {
         assert_eq!(used, bytes.len());
         assert_eq!(back, r);
         assert_eq!(parse_reply(&bytes[..bytes.len() - 1]), Ok(None));
+    }
+
+    /// Found by the fuzzer: a map or attribute count too large to double overflowed.
+    #[test]
+    fn huge_map_counts_wait_for_more() {
+        for buf in [
+            &b"%9223372036854775807\r\n"[..],
+            b"|9223372036854775807\r\n",
+            b"%4611686018427387904\r\n+a\r\n",
+            b"*9223372036854775807\r\n:1\r\n",
+        ] {
+            assert_eq!(
+                parse_reply(buf),
+                Ok(None),
+                "{:?}",
+                String::from_utf8_lossy(buf)
+            );
+        }
     }
 }
 
