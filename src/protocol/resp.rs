@@ -244,6 +244,18 @@ pub struct BadReply(pub String);
 /// Reads one reply (RESP2 or RESP3) from the start of `buf`. `Ok(None)`: more bytes needed.
 /// Attributes (`|`) are skipped.
 pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, BadReply> {
+    parse_nested(buf, 0)
+}
+
+/// Aggregates nested deeper than this are refused: no server sends them, and reading them
+/// would take stack in proportion to what a hostile peer sends.
+const MAX_REPLY_DEPTH: usize = 128;
+
+/// [`parse_reply`] of a reply nested `depth` aggregates deep.
+fn parse_nested(buf: &[u8], depth: usize) -> Result<Option<(Reply, usize)>, BadReply> {
+    if depth > MAX_REPLY_DEPTH {
+        return Err(BadReply("reply nested too deeply".into()));
+    }
     let Some(&tag) = buf.first() else {
         return Ok(None);
     };
@@ -309,7 +321,7 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, BadReply> {
             let mut pos = after;
             let mut out = Vec::new();
             for _ in 0..items {
-                match parse_reply(&buf[pos..])? {
+                match parse_nested(&buf[pos..], depth + 1)? {
                     Some((r, used)) => {
                         out.push(r);
                         pos += used;
@@ -330,7 +342,7 @@ pub fn parse_reply(buf: &[u8]) -> Result<Option<(Reply, usize)>, BadReply> {
                 }
                 b'|' => {
                     // An attribute precedes the real reply: skip it.
-                    return Ok(parse_reply(&buf[pos..])?.map(|(r, used)| (r, pos + used)));
+                    return Ok(parse_nested(&buf[pos..], depth)?.map(|(r, used)| (r, pos + used)));
                 }
                 _ => Reply::Array(out),
             };
@@ -486,6 +498,16 @@ mod tests {
     }
 
     /// Found by the fuzzer: a map or attribute count too large to double overflowed.
+    #[test]
+    fn deeply_nested_replies_are_refused_not_recursed_into() {
+        let mut deep = b"*1\r\n".repeat(100_000);
+        deep.extend_from_slice(b":1\r\n");
+        assert!(parse_reply(&deep).is_err());
+        let mut fine = b"*1\r\n".repeat(MAX_REPLY_DEPTH);
+        fine.extend_from_slice(b":1\r\n");
+        assert!(matches!(parse_reply(&fine), Ok(Some((_, n))) if n == fine.len()));
+    }
+
     #[test]
     fn huge_map_counts_wait_for_more() {
         for buf in [
