@@ -55,7 +55,7 @@ DENIED_TAGS_NORMAL = ["needs:repl", "repl"]
 
 # The units normal mode runs when none are named (its ratchet's units): those that need no
 # replication and run in seconds, so `make test` stays short. The others run with
-# REDIS_UNITS (geo, hyperloglog, list-3, set, stream, multi, maxmemory, tracking, pubsub
+# REDIS_UNITS (geo, hyperloglog, list-3, set, stream, multi, maxmemory, pubsub
 # ...), each taking a minute or more or hanging somewhere.
 NORMAL_UNITS = {
     "integration/aof",
@@ -70,6 +70,9 @@ NORMAL_UNITS = {
     "unit/bitfield",
     "unit/bitops",
     "unit/client-eviction",
+    "unit/cluster/announced-endpoints",
+    "unit/cluster/links",
+    "unit/cluster/misc",
     "unit/dump",
     "unit/expire",
     "unit/functions",
@@ -94,6 +97,7 @@ NORMAL_UNITS = {
     "unit/shutdown",
     "unit/slowlog",
     "unit/sort",
+    "unit/tracking",
     "unit/type/hash",
     "unit/type/incr",
     "unit/type/list",
