@@ -163,7 +163,9 @@ echo "$idle_row"
 
 mkdir -p bench
 js_section="# The JS API (pg.call, pg.batch) vs ioredis-mock, and wasm vs native"
-js_kept=$(awk -v h="$js_section" '$0 == h { f = 1 } f' bench/latest.md 2>/dev/null || true)
+# That section only, up to the next one (bench-memory.sh writes its own again below).
+js_kept=$(awk -v h="$js_section" '$0 == h { f = 1; print; next } f && /^# / { f = 0 } f' \
+  bench/latest.md 2>/dev/null || true)
 {
   echo "# redis-benchmark: redis-server vs redis-playground-server"
   echo
