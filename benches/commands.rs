@@ -7,9 +7,24 @@ use std::time::Instant;
 
 use redis_playground::{Engine, EngineOptions};
 
+/// The native server's allocator (src/bin/server/native.rs), counted as it counts it: the
+/// engine is timed here as the server runs it.
+#[global_allocator]
+static ALLOCATOR: cap::Cap<mimalloc::MiMalloc> = cap::Cap::new(mimalloc::MiMalloc, usize::MAX);
+
+/// The allocator's count of bytes in use, for the engine (INFO used_memory).
+fn allocated_bytes() -> u64 {
+    ALLOCATOR.allocated() as u64
+}
+
+/// Commands per timed run; `BENCH_OPS` changes it (a profiler's run wants fewer).
 const OPS: usize = 300_000;
 
 fn main() {
+    let ops: usize = std::env::var("BENCH_OPS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(OPS);
     let mut eng = Engine::new(EngineOptions::default());
     // Commands timed as the server times them (SLOWLOG, LATENCY), and as the wasm build does
     // with `performance.now()`: the SET+GET loop below is compared with the wasm one.
@@ -61,7 +76,7 @@ fn main() {
         let c = *c;
         let mut argv: Vec<Vec<u8>> = words.iter().map(|w| w.to_vec()).collect();
         let t = cpu_ns();
-        for i in 0..OPS {
+        for i in 0..ops {
             // An empty word stands for a key that varies with each call.
             let key = &keys[i % keys.len()];
             if let Some(slot) = argv
@@ -76,20 +91,25 @@ fn main() {
         println!(
             "{:>8} {:>10.0}",
             name,
-            cpu_ns().saturating_sub(t) as f64 / OPS as f64
+            cpu_ns().saturating_sub(t) as f64 / ops as f64
         );
     }
     // The loop the wasm build times too (`pg.benchLoop`, make bench): SET and GET in turn,
-    // best of three as bench/js/api.mjs takes it.
+    // best of three as bench/js/api.mjs takes it, on an engine set up as the page's is (a
+    // fresh one, with the host's clock and allocation count; src/wasm.rs) and as the
+    // server's is (src/bin/server/native.rs), so that the two figures compare the same work.
+    let mut fresh = Engine::new(EngineOptions::default());
+    fresh.set_clock_us(Some(monotonic_us));
+    fresh.set_memory_counter(Some(allocated_bytes));
     let best = (0..3)
         .map(|_| {
             let t = cpu_ns();
-            redis_playground::playground::set_get_loop(&mut eng, (OPS / 2) as u32);
+            redis_playground::playground::set_get_loop(&mut fresh, (ops / 2) as u32);
             cpu_ns().saturating_sub(t)
         })
         .min()
         .unwrap_or(0);
-    println!("{:>8} {:>10.0}", "SET+GET", best as f64 / OPS as f64);
+    println!("{:>8} {:>10.0}", "SET+GET", best as f64 / ops as f64);
 }
 
 /// The CPU time the process has used, in ns: what the figures are taken in rather than wall

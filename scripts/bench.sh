@@ -1,14 +1,21 @@
 #!/usr/bin/env bash
 # `make bench`: redis-benchmark against redis-server 7.0.15 and the native server, with the
-# same settings. The machine is shared and noisy: each test runs six times back to back in
-# the order redis, ours, ours, redis, redis, ours, and each server's best run counts; compare
-# ratios, not absolute figures. Beside requests per second, each server's own CPU time per
-# request (from /proc/PID/schedstat, its least over the runs), which another process's load
-# moves far less. Then 10,000 idle connections to each: resident memory per connection.
+# same settings. The machine is shared and noisy: each test runs BENCH_ROUNDS times (5) per
+# server, alternating redis, ours, ours, redis, redis, ours ..., and each server's best run
+# counts; compare ratios, not absolute figures. With two cores or more, each server runs
+# pinned to one core and redis-benchmark to another (taskset), the same cores for both
+# servers: otherwise the client and the server take turns on the same core as the scheduler
+# pleases, and the ratios swing with that rather than with the servers. Beside requests per
+# second, each server's own CPU time per request (from /proc/PID/schedstat, its least over
+# the runs), which another process's load moves far less. The load average before and after
+# is written with the figures. Then 10,000 idle connections to each: resident memory per
+# connection.
 # Prints the tables and writes them to bench/latest.md. Loopback only; every run is bounded
 # by its request count. Never part of the tests.
 #
 #   BENCH_SCALE=2 make bench     # twice the requests per run (less noise, twice the time)
+#   BENCH_ROUNDS=3 make bench    # three runs per server and test instead of five
+#   BENCH_PIN=0 make bench       # no pinning to cores
 #   BENCH_JS=0 scripts/bench.sh  # the servers only; the JS tables of bench/latest.md are kept
 #
 # Then the JS API against ioredis-mock (bench/js, installed here only) and the wasm engine
@@ -29,6 +36,16 @@ n_piped=$((400000 * scale))   # -P 16, 50 clients
 n_plain=$((80000 * scale))    # unpipelined, 50 clients
 n_one=$((25000 * scale))      # one client, GET
 tests=(set get incr lpush rpop sadd hset zadd lrange_100)
+rounds=${BENCH_ROUNDS:-5}
+
+# The servers on the first core, redis-benchmark on the second (when there are two).
+server_cpu=() client_cpu=()
+if [ "${BENCH_PIN:-1}" != 0 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
+  server_cpu=(taskset -c 0)
+  client_cpu=(taskset -c 1)
+fi
+pinning=$([ ${#server_cpu[@]} -gt 0 ] && echo "servers pinned to CPU 0, redis-benchmark to CPU 1" || echo "no pinning")
+load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -50,13 +67,13 @@ wait_ping() {
 }
 
 p_redis=$(free_port)
-redis-server --port "$p_redis" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+"${server_cpu[@]}" redis-server --port "$p_redis" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
   --logfile "$work/redis.log" &
 pid_redis=$!
 pids+=($pid_redis)
 p_ours=$(free_port)
 while [ "$p_ours" = "$p_redis" ]; do p_ours=$(free_port); done
-"$OURS" --port "$p_ours" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+"${server_cpu[@]}" "$OURS" --port "$p_ours" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
   2>"$work/ours.log" &
 pid_ours=$!
 pids+=($pid_ours)
@@ -65,7 +82,7 @@ wait_ping "$p_ours"
 
 # One redis-benchmark run: prints `name<TAB>req/s` per test it reports (CSV output).
 run() { # port test clients pipeline requests
-  redis-benchmark -h 127.0.0.1 -p "$1" -t "$2" -c "$3" -P "$4" -n "$5" --csv 2>/dev/null |
+  "${client_cpu[@]}" redis-benchmark -h 127.0.0.1 -p "$1" -t "$2" -c "$3" -P "$4" -n "$5" --csv 2>/dev/null |
     awk -F'","' 'NR > 1 { gsub(/"/, "", $1); print $1 "\t" $2 }'
 }
 
@@ -99,8 +116,12 @@ rows=()
 bench_one() { # label test clients pipeline requests
   redis-cli -p "$p_redis" flushall >/dev/null
   redis-cli -p "$p_ours" flushall >/dev/null
-  local ra=() rb=() ca=() cb=() m who
-  for who in redis ours ours redis redis ours; do
+  local ra=() rb=() ca=() cb=() m who order=() i
+  # redis, ours, ours, redis, redis, ours ...: neither server always goes first.
+  for ((i = 0; i < rounds; i++)); do
+    if ((i % 2 == 0)); then order+=(redis ours); else order+=(ours redis); fi
+  done
+  for who in "${order[@]}"; do
     if [ "$who" = redis ]; then
       m=$(measure "$pid_redis" "$p_redis" "$2" "$3" "$4" "$5")
       ra+=("${m%%$'\t'*}"); ca+=("${m##*$'\t'}")
@@ -129,6 +150,7 @@ for t in "${tests[@]}"; do bench_one "50 clients, -P 16" "$t" 50 16 "$n_piped"; 
 for t in "${tests[@]}"; do bench_one "50 clients" "$t" 50 1 "$n_plain"; done
 bench_one "1 client" get 1 1 "$n_one"
 secs=$(( $(date +%s) - start ))
+load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # 10,000 idle connections to each server: does it hold them, and what do they cost?
 redis-cli -p "$p_redis" config set maxclients 10100 >/dev/null
@@ -141,15 +163,18 @@ echo "$idle_row"
 
 mkdir -p bench
 js_section="# The JS API (pg.call, pg.batch) vs ioredis-mock, and wasm vs native"
-js_kept=$(awk -v h="$js_section" '$0 == h { f = 1 } f' bench/latest.md 2>/dev/null || true)
+# That section only, up to the next one (bench-memory.sh writes its own again below).
+js_kept=$(awk -v h="$js_section" '$0 == h { f = 1; print; next } f && /^# / { f = 0 } f' \
+  bench/latest.md 2>/dev/null || true)
 {
   echo "# redis-benchmark: redis-server vs redis-playground-server"
   echo
   echo "$(date -u +%Y-%m-%d), $(nproc) cores, $(redis-server --version | sed 's/ sha=.*//'), requests/s"
-  echo "(-n $n_piped pipelined, $n_plain unpipelined, $n_one one client; ${secs}s in all)."
-  echo "ratio = playground / redis-server; best of three runs each, in the order redis, ours,"
-  echo "ours, redis, redis, ours. The machine is shared: ratios move by ±0.2 from one run to the"
-  echo "next. CPU µs/req: the server's own CPU time per request, the least of its three runs"
+  echo "(-n $n_piped pipelined, $n_plain unpipelined, $n_one one client; ${secs}s in all);"
+  echo "$pinning; load average $load_before before, $load_after after (1, 5, 15 minutes)."
+  echo "ratio = playground / redis-server; best of $rounds runs each, alternating redis, ours,"
+  echo "ours, redis ... The machine is shared: other processes' load still moves the ratios."
+  echo "CPU µs/req: the server's own CPU time per request, the least of its $rounds runs"
   echo "(for lrange_100 averaged with the LPUSH run that fills the list)."
   echo
   echo "$header"

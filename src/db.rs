@@ -87,6 +87,24 @@ impl Entry {
     }
 }
 
+/// Whether two keys are the same bytes, compared eight bytes at a time: what a key lookup
+/// does once its hash matched. The same answer as `==`, without the call to `memcmp` that
+/// `==` makes, which in wasm is a byte-by-byte loop.
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut wa, mut wb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let word = |c: &[u8]| c.try_into().map_or(0, u64::from_ne_bytes);
+    if !(&mut wa).zip(&mut wb).all(|(x, y)| word(x) == word(y)) {
+        return false;
+    }
+    wa.remainder()
+        .iter()
+        .zip(wb.remainder())
+        .all(|(x, y)| x == y)
+}
+
 /// The access clock's reading for `now` (ms): whole seconds, within u32 (until 2106).
 fn seconds(now: i64) -> u32 {
     u32::try_from(now.div_euclid(1000).max(0)).unwrap_or(u32::MAX)
@@ -205,7 +223,7 @@ impl Db {
         let slots = &self.slots;
         self.index
             .find(self.key_hash(key), |&i| {
-                slots[i as usize].key.as_slice() == key
+                same_key(slots[i as usize].key.as_slice(), key)
             })
             .map(|&i| i as usize)
     }
@@ -675,6 +693,21 @@ fn lfu_increment(counter: u8, log_factor: i64, draw: f64) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_key_is_slice_equality() {
+        let base: Vec<u8> = (0..40u8).map(|i| b'a' + i % 26).collect();
+        for n in 0..base.len() {
+            let a = &base[..n];
+            assert!(same_key(a, a));
+            assert!(!same_key(a, &base[..n + 1]));
+            for at in 0..n {
+                let mut b = a.to_vec();
+                b[at] ^= 0x20;
+                assert!(!same_key(a, &b), "length {n}, differing at {at}");
+            }
+        }
+    }
 
     #[cfg(target_pointer_width = "64")]
     #[test]

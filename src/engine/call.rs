@@ -60,6 +60,20 @@ impl From<CmdError> for Rejected {
     }
 }
 
+/// What the checks before a command need of the client that sent it.
+struct Caller {
+    /// It is inside MULTI.
+    in_multi: bool,
+    /// It is a MONITOR.
+    monitor: bool,
+    /// It has authenticated.
+    authenticated: bool,
+    /// Its protocol (2 or 3).
+    proto: u8,
+    /// It holds a subscription (channels, patterns or shard channels).
+    subscribed: bool,
+}
+
 /// Commands a RESP2 client may send while it holds subscriptions.
 const SUBSCRIBED_MODE: &[&str] = &[
     "subscribe",
@@ -114,14 +128,22 @@ impl Engine {
         if c.reply_mode == ReplyMode::SkipThisAndNext {
             c.reply_mode = ReplyMode::SkipThis;
         }
-        let (db, in_multi, monitor) = (c.db, c.multi.is_some(), c.monitor);
+        // What the checks need of the client, looked up once with the rest: none of them
+        // changes it.
+        let caller = Caller {
+            in_multi: c.multi.is_some(),
+            monitor: c.monitor,
+            authenticated: c.authenticated,
+            proto: c.proto,
+            subscribed: !c.subs.is_empty() || !c.psubs.is_empty() || !c.ssubs.is_empty(),
+        };
+        let (db, in_multi, monitor) = (c.db, caller.in_multi, caller.monitor);
+        let before_check = c.outbox.len();
         let prev = self.current.replace(client);
-        let outbox_len = |eng: &Engine| eng.clients.get(&client).map_or(0, |c| c.outbox.len());
-        let before_check = outbox_len(self);
-        let checked = self.check(client, argv, in_multi, monitor, now_ms);
+        let checked = self.check(client, argv, &caller, now_ms);
         // What the checks sent this client (invalidations and events of keys evicted for
         // memory) comes ahead of the reply, as Redis sends them before running the command.
-        let after_check = outbox_len(self);
+        let after_check = self.clients.get(&client).map_or(0, |c| c.outbox.len());
         let after_checks = (after_check > before_check).then_some(after_check);
         let mut reply_at = None;
         let reply = match checked {
@@ -236,17 +258,17 @@ impl Engine {
         &mut self,
         client: ClientId,
         argv: &[Vec<u8>],
-        in_multi: bool,
-        monitor: bool,
+        caller: &Caller,
         now: i64,
     ) -> Result<&'static Command, Rejected> {
         let cmd = self.resolve(argv)?;
-        // What the checks need of the client, looked up once (none of them changes it).
-        let (authenticated, proto, subscribed) =
-            self.clients.get(&client).map_or((false, 2, false), |c| {
-                let subscribed = !c.subs.is_empty() || !c.psubs.is_empty() || !c.ssubs.is_empty();
-                (c.authenticated, c.proto, subscribed)
-            });
+        let &Caller {
+            in_multi,
+            monitor,
+            authenticated,
+            proto,
+            subscribed,
+        } = caller;
         let refuse = |error| -> Result<&'static Command, Rejected> {
             Err(Rejected {
                 cmd: Some(cmd),

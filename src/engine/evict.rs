@@ -187,8 +187,16 @@ impl Engine {
     /// Raises the peak after a command, as Redis's call() does, when the host counts its
     /// allocations (the estimate would cost a walk over every key per command).
     pub(crate) fn note_peak_memory(&mut self) {
-        if self.memory.counter.is_some() {
-            self.stats.peak_memory = self.stats.peak_memory.max(self.used_memory());
+        let Some(count) = self.memory.counter else {
+            return;
+        };
+        // used_memory is the count less the databases' spare slots: at most the count, so
+        // while the count is under the peak the spare slots need not be added up (a walk
+        // over every database, per command).
+        let allocated = count();
+        if allocated > self.stats.peak_memory {
+            let spare: u64 = self.dbs.iter().map(crate::db::Db::spare_bytes).sum();
+            self.stats.peak_memory = self.stats.peak_memory.max(allocated.saturating_sub(spare));
         }
     }
 

@@ -133,6 +133,10 @@ impl Scripts {
     /// script is no write, so CLIENT PAUSE WRITE lets it run). None for other commands, a
     /// script without a shebang, or one not known yet that cannot be read.
     pub fn declared_flags(&self, name: &str, argv: &[Vec<u8>]) -> Option<ScriptFlags> {
+        // Every command asks: one byte spares all but EVAL* and FCALL* the name comparisons.
+        if !matches!(name.as_bytes().first(), Some(b'e' | b'f')) {
+            return None;
+        }
         let first = argv.get(1)?;
         let flags = match name {
             "eval" | "eval_ro" => {
