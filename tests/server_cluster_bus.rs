@@ -393,6 +393,12 @@ fn native_and_redis_nodes_form_one_cluster() {
         (&native_primary, &redis_primary),
         (&redis_primary, &native_primary),
     ] {
+        // redis-cli refuses to reshard until every node agrees on the slots, which takes the
+        // gossip a moment after the previous move: wait for that, as a user would.
+        wait_for("the nodes to agree on the slots", 60, || {
+            let (ok, out) = redis_cli(&["--cluster", "check", &addrs[0]]);
+            ok && !out.contains("[ERR]")
+        });
         let started = Instant::now();
         let (ok, out) = redis_cli(&[
             "--cluster",
