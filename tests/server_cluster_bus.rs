@@ -10,139 +10,18 @@ mod common;
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::{argv, free_port, our_server_command, redis_server_path, scratch_dir, Conn};
+use common::cluster::{key_slot, redis_cli, redis_cli_present, start_node, text, wait_for, Node};
+use common::{argv, redis_server_path, scratch_dir, Conn};
 
 /// The node timeout the nodes run with: small, so the test is quick, and not so small that a
 /// loaded machine sees failures.
 const NODE_TIMEOUT: &str = "5000";
-
-/// One node: its process (killed on drop), its client port and its kind.
-struct Node {
-    child: Child,
-    port: u16,
-    native: bool,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn redis_cli_present() -> bool {
-    Command::new("redis-cli")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// Whatever answers PING on `port` within 15 s.
-fn wait_ping(port: u16, child: &mut Child) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if !matches!(child.try_wait(), Ok(None)) {
-            return false;
-        }
-        if let Ok(mut c) = Conn::connect(port) {
-            if c.call(&argv(&["PING"])).is_ok_and(|r| r == b"+PONG\r\n") {
-                return true;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
-
-/// Starts a cluster node of either kind in `dir`, on a free port with a free bus port
-/// (`cluster-port`); another pair of ports is tried when one was taken meanwhile.
-fn start_node(native: bool, dir: &Path) -> Node {
-    for _ in 0..5 {
-        let (port, cport) = (free_port(), free_port());
-        if port == cport {
-            continue;
-        }
-        let cluster = [
-            "--cluster-enabled",
-            "yes",
-            "--cluster-port",
-            &cport.to_string(),
-            "--cluster-node-timeout",
-            NODE_TIMEOUT,
-            "--cluster-config-file",
-            "nodes.conf",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            dir.to_str().expect("utf-8 dir"),
-        ]
-        .map(str::to_string);
-        let mut child = if native {
-            our_server_command(port)
-                .args(&cluster)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start redis-playground-server")
-        } else {
-            Command::new(redis_server_path().expect("redis-server"))
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(&cluster)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start redis-server")
-        };
-        if wait_ping(port, &mut child) {
-            return Node {
-                child,
-                port,
-                native,
-            };
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!("a cluster node did not start");
-}
-
-fn text(port: u16, words: &[&str]) -> String {
-    let mut c = Conn::connect(port).expect("connect");
-    let r = c.call(&argv(words)).expect("reply");
-    String::from_utf8_lossy(&r).into_owned()
-}
-
-fn redis_cli(args: &[&str]) -> (bool, String) {
-    let out = Command::new("redis-cli")
-        .args(args)
-        .output()
-        .expect("run redis-cli");
-    (
-        out.status.success(),
-        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr),
-    )
-}
-
-fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(secs);
-    while Instant::now() < deadline {
-        if ok() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("timed out waiting for {what}");
-}
 
 /// A client that follows MOVED and ASK as `redis-cli -c` does, learning slot owners.
 struct ClusterClient {
@@ -218,30 +97,6 @@ impl ClusterClient {
     }
 }
 
-/// CRC16 (XMODEM) of the key, or of its hash tag, mod 16384.
-fn key_slot(key: &str) -> u16 {
-    let b = key.as_bytes();
-    let hashed = match b.iter().position(|&c| c == b'{') {
-        Some(open) => match b[open + 1..].iter().position(|&c| c == b'}') {
-            Some(len) if len > 0 => &b[open + 1..open + 1 + len],
-            _ => b,
-        },
-        None => b,
-    };
-    let mut crc: u16 = 0;
-    for &byte in hashed {
-        crc ^= u16::from(byte) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc % 16384
-}
-
 /// The ID of the node on `port`.
 fn myid(port: u16) -> String {
     let r = text(port, &["CLUSTER", "MYID"]);
@@ -294,7 +149,7 @@ fn native_and_redis_nodes_form_one_cluster() {
     let nodes: Vec<Node> = kinds
         .iter()
         .zip(&dirs)
-        .map(|(&native, d)| start_node(native, d))
+        .map(|(&native, d)| start_node(native, d, NODE_TIMEOUT))
         .collect();
     let addrs: Vec<String> = nodes
         .iter()

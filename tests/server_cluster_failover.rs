@@ -9,143 +9,17 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::PathBuf;
+use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use common::{argv, free_port, our_server_command, redis_server_path, scratch_dir, Conn};
+use common::cluster::{key_slot, redis_cli_present, start_node, text, wait_for, Node};
+use common::{argv, redis_server_path, scratch_dir, Conn};
 
 /// Small, so the failovers are quick; not so small that a loaded machine sees false failures.
 const NODE_TIMEOUT: &str = "3000";
-
-/// One node: its process (killed on drop), its client port and its kind.
-struct Node {
-    child: Child,
-    port: u16,
-    native: bool,
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn redis_cli_present() -> bool {
-    Command::new("redis-cli")
-        .arg("--version")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-fn wait_ping(port: u16, child: &mut Child) -> bool {
-    let deadline = Instant::now() + Duration::from_secs(15);
-    while Instant::now() < deadline {
-        if !matches!(child.try_wait(), Ok(None)) {
-            return false;
-        }
-        if let Ok(mut c) = Conn::connect(port) {
-            if c.call(&argv(&["PING"])).is_ok_and(|r| r == b"+PONG\r\n") {
-                return true;
-            }
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    false
-}
-
-/// A cluster node of either kind in `dir`, on free ports.
-fn start_node(native: bool, dir: &Path) -> Node {
-    for _ in 0..5 {
-        let (port, cport) = (free_port(), free_port());
-        if port == cport {
-            continue;
-        }
-        let cluster = [
-            "--cluster-enabled",
-            "yes",
-            "--cluster-port",
-            &cport.to_string(),
-            "--cluster-node-timeout",
-            NODE_TIMEOUT,
-            "--cluster-config-file",
-            "nodes.conf",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            dir.to_str().expect("utf-8 dir"),
-        ]
-        .map(str::to_string);
-        let mut child = if native {
-            our_server_command(port)
-                .args(&cluster)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start redis-playground-server")
-        } else {
-            Command::new(redis_server_path().expect("redis-server"))
-                .args(["--port", &port.to_string(), "--bind", "127.0.0.1"])
-                .args(&cluster)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("start redis-server")
-        };
-        if wait_ping(port, &mut child) {
-            return Node {
-                child,
-                port,
-                native,
-            };
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    panic!("a cluster node did not start");
-}
-
-/// A command's reply as text, or the connection error's.
-fn text(port: u16, words: &[&str]) -> String {
-    match Conn::connect(port).and_then(|mut c| c.call(&argv(words))) {
-        Ok(r) => String::from_utf8_lossy(&r).into_owned(),
-        Err(e) => format!("-connection: {e}"),
-    }
-}
-
-fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) -> Duration {
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_secs(secs) {
-        if ok() {
-            return started.elapsed();
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!("timed out waiting for {what}");
-}
-
-/// CRC16 (XMODEM) of the key mod 16384 (the keys here have no hash tags).
-fn key_slot(key: &str) -> u16 {
-    let mut crc: u16 = 0;
-    for &byte in key.as_bytes() {
-        crc ^= u16::from(byte) << 8;
-        for _ in 0..8 {
-            crc = if crc & 0x8000 != 0 {
-                (crc << 1) ^ 0x1021
-            } else {
-                crc << 1
-            };
-        }
-    }
-    crc % 16384
-}
 
 /// A client that follows MOVED, and rides out a dead node by asking the others.
 struct Client {
@@ -385,7 +259,7 @@ fn a_killed_primary_is_replaced_and_no_acknowledged_write_is_lost() {
     let mut nodes: Vec<Node> = kinds
         .iter()
         .zip(&dirs)
-        .map(|(&native, d)| start_node(native, d))
+        .map(|(&native, d)| start_node(native, d, NODE_TIMEOUT))
         .collect();
     let addrs: Vec<String> = nodes
         .iter()
