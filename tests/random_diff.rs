@@ -124,6 +124,26 @@ fn key(r: &mut Rng) -> Vec<u8> {
     r.pick(KEYS).as_bytes().to_vec()
 }
 
+/// A key of a group's own most of the time (so its commands mostly meet their type and build
+/// up state), one of the shared keys otherwise (wrong types, keys other groups rename ...).
+fn own_key(r: &mut Rng, own: &[&str]) -> Vec<u8> {
+    if r.chance(80) {
+        w(r.pick(own))
+    } else {
+        key(r)
+    }
+}
+
+/// One of `good` most of the time, one of the invalid `bad` now and then: enough errors to
+/// compare, not so many that state never builds up.
+fn mostly(r: &mut Rng, good: &[&str], bad: &[&str]) -> Vec<u8> {
+    if r.chance(10) {
+        w(r.pick(bad))
+    } else {
+        w(r.pick(good))
+    }
+}
+
 fn value(r: &mut Rng) -> Vec<u8> {
     if r.chance(3) {
         // A long value, past the small-encoding limits.
@@ -489,23 +509,18 @@ fn hll(r: &mut Rng) -> Line {
 const AUTO_STREAM: &str = "{t}auto";
 
 fn stream_id(r: &mut Rng) -> Vec<u8> {
-    w(r.pick(&[
-        "0-1",
-        "1-1",
-        "1-2",
-        "2-0",
-        "2-5",
-        "3-*",
-        "5-0",
-        "5-*",
-        "7",
-        "10-1",
-        "0-0",
-        "1-1",
-        "x",
-        "-1",
-        "18446744073709551615-18446744073709551615",
-    ]))
+    mostly(
+        r,
+        &[
+            "0-1", "1-1", "1-2", "2-0", "2-5", "3-*", "5-0", "5-*", "7", "10-1", "11-0", "12-*",
+        ],
+        &[
+            "0-0",
+            "x",
+            "-1",
+            "18446744073709551615-18446744073709551615",
+        ],
+    )
 }
 
 fn range_bound(r: &mut Rng) -> Vec<u8> {
@@ -515,7 +530,7 @@ fn range_bound(r: &mut Rng) -> Vec<u8> {
 }
 
 fn group(r: &mut Rng) -> Vec<u8> {
-    w(r.pick(&["g", "g", "h", "nogroup"]))
+    mostly(r, &["g", "g", "h"], &["nogroup"])
 }
 
 fn consumer(r: &mut Rng) -> Vec<u8> {
@@ -530,18 +545,18 @@ fn trim_opts(r: &mut Rng, v: &mut Vec<Vec<u8>>) {
         if r.chance(30) {
             v.push(w("="));
         }
-        v.push(w(r.pick(&["0", "1", "2", "5", "-1", "x"])));
+        v.push(mostly(r, &["0", "1", "2", "5"], &["-1", "x"]));
     } else {
         v.push(w("MINID"));
         if r.chance(30) {
             v.push(w("="));
         }
-        v.push(w(r.pick(&["0", "1-2", "2", "5-0", "x"])));
+        v.push(mostly(r, &["0", "1-2", "2", "5-0"], &["x"]));
     }
 }
 
 fn streams(r: &mut Rng) -> Line {
-    let k = key(r);
+    let k = own_key(r, &["{t}s1", "{t}s2"]);
     let field = |r: &mut Rng| w(r.pick(&["f", "g", "", "0"]));
     match r.below(22) {
         0 | 1 => {
@@ -593,7 +608,7 @@ fn streams(r: &mut Rng) -> Line {
             };
             if r.chance(30) {
                 v.push(w("COUNT"));
-                v.push(w(r.pick(&["0", "1", "2", "-1", "x"])));
+                v.push(mostly(r, &["0", "1", "2"], &["-1", "x"]));
             }
             line(v)
         }
@@ -610,18 +625,27 @@ fn streams(r: &mut Rng) -> Line {
                 w("CREATE"),
                 k,
                 group(r),
-                w(r.pick(&["0", "$", "1-1", "2", "x"])),
+                mostly(r, &["0", "0", "$", "1-1", "2"], &["x"]),
             ];
-            if r.chance(40) {
+            if r.chance(60) {
                 v.push(w("MKSTREAM"));
             }
             if r.chance(20) {
                 v.push(w("ENTRIESREAD"));
-                v.push(w(r.pick(&["0", "1", "3", "-1", "x"])));
+                v.push(mostly(r, &["0", "1", "3"], &["-1", "x"]));
             }
             line(v)
         }
-        10 => line(vec![w("XGROUP"), w("DESTROY"), k, group(r)]),
+        // Groups are made more often than destroyed, so reads through them happen.
+        10 if r.chance(30) => line(vec![w("XGROUP"), w("DESTROY"), k, group(r)]),
+        10 => line(vec![
+            w("XGROUP"),
+            w("CREATE"),
+            k,
+            group(r),
+            w(r.pick(&["0", "1-1"])),
+            w("MKSTREAM"),
+        ]),
         11 => {
             let mut v = vec![
                 w("XGROUP"),
@@ -647,14 +671,14 @@ fn streams(r: &mut Rng) -> Line {
             let mut v = vec![w("XREADGROUP"), w("GROUP"), group(r), consumer(r)];
             if r.chance(50) {
                 v.push(w("COUNT"));
-                v.push(w(r.pick(&["1", "2", "0", "-1"])));
+                v.push(mostly(r, &["1", "2"], &["0", "-1"]));
             }
             if r.chance(15) {
                 v.push(w("NOACK"));
             }
             v.push(w("STREAMS"));
             v.push(k);
-            v.push(w(r.pick(&[">", ">", "0", "1-1", "x"])));
+            v.push(mostly(r, &[">", ">", "0", "1-1"], &["x"]));
             line(v)
         }
         15 => line(vec![w("XACK"), k, group(r), stream_id(r), stream_id(r)]),
@@ -683,7 +707,7 @@ fn streams(r: &mut Rng) -> Line {
                 k,
                 group(r),
                 consumer(r),
-                w(r.pick(&["0", "0", "3600000", "-1", "x"])),
+                mostly(r, &["0", "0", "3600000"], &["-1", "x"]),
                 stream_id(r),
                 stream_id(r),
             ];
@@ -704,12 +728,12 @@ fn streams(r: &mut Rng) -> Line {
                 k,
                 group(r),
                 consumer(r),
-                w(r.pick(&["0", "0", "3600000", "x"])),
-                w(r.pick(&["0", "0-0", "1-2", "5", "x"])),
+                mostly(r, &["0", "0", "3600000"], &["x"]),
+                mostly(r, &["0", "0-0", "1-2", "5"], &["x"]),
             ];
             if r.chance(40) {
                 v.push(w("COUNT"));
-                v.push(w(r.pick(&["1", "2", "100", "0", "-1"])));
+                v.push(mostly(r, &["1", "2", "100"], &["0", "-1"]));
             }
             if r.chance(25) {
                 v.push(w("JUSTID"));
@@ -738,6 +762,134 @@ fn streams(r: &mut Rng) -> Line {
     }
 }
 
+fn geo(r: &mut Rng) -> Line {
+    let k = own_key(r, &["{t}g1", "{t}g2"]);
+    let m = |r: &mut Rng| mostly(r, &["p", "q", "r", "s"], &["", "a"]);
+    // Fixed places: near one another, on the edges of the valid range, and invalid ones.
+    let lonlat = |r: &mut Rng| {
+        r.pick(&[
+            ("13.361389", "38.115556"),
+            ("15.087269", "37.502669"),
+            ("13.5", "38.0"),
+            ("0", "0"),
+            ("-180", "-85.05112878"),
+            ("180", "85.05112878"),
+            ("-122.4194", "37.7749"),
+            ("13.361389", "38.115556"),
+            ("13.4", "38.1"),
+            ("15.1", "37.5"),
+            ("2.3522", "48.8566"),
+        ])
+    };
+    let lonlat = |r: &mut Rng| {
+        if r.chance(8) {
+            r.pick(&[("181", "0"), ("0", "86"), ("x", "1"), ("nan", "0")])
+        } else {
+            lonlat(r)
+        }
+    };
+    let unit = |r: &mut Rng| mostly(r, &["m", "km", "mi", "ft", "M"], &["yd"]);
+    let radius = |r: &mut Rng| mostly(r, &["0", "1", "100", "200", "5000", "1e10"], &["-1", "x"]);
+    let opts = |r: &mut Rng, v: &mut Vec<Vec<u8>>| {
+        for opt in ["WITHCOORD", "WITHDIST", "WITHHASH"] {
+            if r.chance(30) {
+                v.push(w(opt));
+            }
+        }
+        if r.chance(50) {
+            v.push(w(r.pick(&["ASC", "DESC"])));
+        }
+        if r.chance(30) {
+            v.push(w("COUNT"));
+            v.push(mostly(r, &["1", "2"], &["0", "-1"]));
+            if r.chance(20) {
+                v.push(w("ANY"));
+            }
+        }
+    };
+    match r.below(9) {
+        0 | 1 => {
+            let mut v = vec![w("GEOADD"), k];
+            for opt in ["NX", "XX", "CH"] {
+                if r.chance(10) {
+                    v.push(w(opt));
+                }
+            }
+            for _ in 0..1 + r.below(2) {
+                let (lon, lat) = lonlat(r);
+                v.extend([w(lon), w(lat), m(r)]);
+            }
+            line(v)
+        }
+        2 => line(vec![w("GEOPOS"), k, m(r), m(r)]),
+        3 => {
+            let mut v = vec![w("GEODIST"), k, m(r), m(r)];
+            if r.chance(50) {
+                v.push(unit(r));
+            }
+            line(v)
+        }
+        4 => line(vec![w("GEOHASH"), k, m(r), m(r)]),
+        5 | 6 => {
+            let store = r.chance(25);
+            let mut v = if store {
+                vec![w("GEOSEARCHSTORE"), own_key(r, &["{t}g1", "{t}g2"]), k]
+            } else {
+                vec![w("GEOSEARCH"), k]
+            };
+            if r.chance(50) {
+                v.extend([w("FROMMEMBER"), m(r)]);
+            } else {
+                let (lon, lat) = lonlat(r);
+                v.extend([w("FROMLONLAT"), w(lon), w(lat)]);
+            }
+            if r.chance(50) {
+                v.extend([w("BYRADIUS"), radius(r), unit(r)]);
+            } else {
+                v.extend([w("BYBOX"), radius(r), radius(r), unit(r)]);
+            }
+            if store {
+                if r.chance(40) {
+                    v.push(w("STOREDIST"));
+                }
+                if r.chance(50) {
+                    v.push(w(r.pick(&["ASC", "DESC"])));
+                }
+                if r.chance(30) {
+                    v.extend([w("COUNT"), w(r.pick(&["1", "2", "0"]))]);
+                }
+            } else {
+                opts(r, &mut v);
+            }
+            line(v)
+        }
+        7 => {
+            let (lon, lat) = lonlat(r);
+            let mut v = vec![
+                w(r.pick(&["GEORADIUS", "GEORADIUS_RO"])),
+                k,
+                w(lon),
+                w(lat),
+                radius(r),
+                unit(r),
+            ];
+            opts(r, &mut v);
+            line(v)
+        }
+        _ => {
+            let mut v = vec![
+                w(r.pick(&["GEORADIUSBYMEMBER", "GEORADIUSBYMEMBER_RO"])),
+                k,
+                m(r),
+                radius(r),
+                unit(r),
+            ];
+            opts(r, &mut v);
+            line(v)
+        }
+    }
+}
+
 /// A group's generator of one command line.
 type Gen = fn(&mut Rng) -> Line;
 
@@ -751,6 +903,7 @@ const GROUPS: &[(&str, Gen)] = &[
     ("bitmaps", bitmaps),
     ("hyperloglog", hll),
     ("streams", streams),
+    ("geo", geo),
 ];
 
 /// Replies in canonical form for comparison under `cmp`.
