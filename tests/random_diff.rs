@@ -1,8 +1,10 @@
 //! Random differential testing: seeded sequences of valid-looking commands for every data
-//! group, weighted towards the edges (empty and missing keys, wrong types, huge, negative and
-//! non-numeric numbers, binary data, expiries), sent to a real redis-server and to the engine;
-//! every reply must be byte-identical, or — for replies Redis leaves unordered or random —
-//! identical in content or in shape.
+//! group (strings, keys, lists, hashes, sets, sorted sets, bitmaps, HyperLogLog, streams, geo,
+//! transactions), weighted towards the edges (empty and missing keys, wrong types, huge,
+//! negative and non-numeric numbers, binary data, expiries), sent from two or three
+//! interleaved clients to a real redis-server and to the engine; every reply must be
+//! byte-identical, or — for replies Redis leaves unordered or random, or that depend on the
+//! clock — identical in content or in shape.
 //!
 //! CI runs a fixed budget over a fixed list of seeds. Longer runs:
 //! `RANDOM_DIFF_SEEDS=1-50 RANDOM_DIFF_N=20000 cargo test --test random_diff -- --nocapture`
@@ -890,6 +892,28 @@ fn geo(r: &mut Rng) -> Line {
     }
 }
 
+/// Transactions and databases, which matter with several clients: MULTI/EXEC/DISCARD on one
+/// connection while others write, WATCH broken (or not) by them, SELECT per connection.
+fn transactions(r: &mut Rng) -> Line {
+    match r.below(20) {
+        0..=4 => line(vec![w("MULTI")]),
+        5..=10 => line(vec![w("EXEC")]),
+        11 => line(vec![w("DISCARD")]),
+        12..=15 => {
+            let mut v = vec![w("WATCH"), key(r)];
+            if r.chance(30) {
+                v.push(key(r));
+            }
+            line(v)
+        }
+        16 => line(vec![w("UNWATCH")]),
+        _ => line(vec![
+            w("SELECT"),
+            mostly(r, &["0", "0", "1"], &["16", "-1", "x"]),
+        ]),
+    }
+}
+
 /// A group's generator of one command line.
 type Gen = fn(&mut Rng) -> Line;
 
@@ -904,6 +928,7 @@ const GROUPS: &[(&str, Gen)] = &[
     ("hyperloglog", hll),
     ("streams", streams),
     ("geo", geo),
+    ("transactions", transactions),
 ];
 
 /// Replies in canonical form for comparison under `cmp`.
@@ -917,6 +942,34 @@ fn canonical(cmp: Cmp, bytes: &[u8]) -> Vec<u8> {
         Cmp::Unordered => sorted(reply).to_resp(3),
         Cmp::Shape => shape_of(&reply).into_bytes(),
     }
+}
+
+/// An EXEC reply in canonical form: each element under the comparison of the command queued
+/// for it (`cmps`, in order), so a KEYS or an `XADD *` inside a transaction compares as it
+/// would outside one. Anything but an array of that many elements compares exactly.
+fn canonical_exec(cmps: &[Cmp], bytes: &[u8]) -> Vec<u8> {
+    let header_end = bytes.windows(2).position(|p| p == b"\r\n");
+    let (Some(b'*'), Some(end)) = (bytes.first(), header_end) else {
+        return bytes.to_vec();
+    };
+    let count = std::str::from_utf8(&bytes[1..end])
+        .ok()
+        .and_then(|n| n.parse::<usize>().ok());
+    if count != Some(cmps.len()) {
+        return bytes.to_vec();
+    }
+    let mut out = bytes[..end + 2].to_vec();
+    let mut pos = end + 2;
+    for &cmp in cmps {
+        let Ok(Some((_, used))) = parse_reply(&bytes[pos..]) else {
+            return bytes.to_vec();
+        };
+        out.extend(canonical(cmp, &bytes[pos..pos + used]));
+        out.push(b'|');
+        pos += used;
+    }
+    out.extend(&bytes[pos..]);
+    out
 }
 
 fn sorted(r: Reply) -> Reply {
@@ -955,8 +1008,11 @@ fn printable(argv: &[Vec<u8>]) -> String {
         .join(" ")
 }
 
-/// Runs `n` commands of seed `seed` against both; returns the first divergence.
-fn run_seed(redis: &mut Conn, seed: u64, n: usize) -> Result<(), String> {
+/// Runs `n` commands of seed `seed` against both; returns the first divergence. Each seed
+/// speaks through two or three connections on each side, interleaved: a command goes to the
+/// same client as the one before it most of the time, to another one otherwise, so
+/// transactions, WATCH and SELECT meet other clients' writes.
+fn run_seed(port: u16, seed: u64, n: usize) -> Result<(), String> {
     let mut now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_millis() as i64);
@@ -964,20 +1020,33 @@ fn run_seed(redis: &mut Conn, seed: u64, n: usize) -> Result<(), String> {
         now_ms: now,
         ..EngineOptions::default()
     });
-    let client = engine.open_client(now);
     let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
     let mut history: Vec<String> = Vec::new();
-    let flush = vec![w("FLUSHALL")];
-    redis.call(&flush).map_err(|e| e.to_string())?;
-    engine.execute(client, &flush, now);
     // Every third seed speaks RESP3, the others RESP2.
     let proto: u8 = if seed.is_multiple_of(3) { 3 } else { 2 };
     let hello = vec![w("HELLO"), w(&proto.to_string())];
-    redis.call(&hello).map_err(|e| e.to_string())?;
-    engine.execute(client, &hello, now);
+    let mut clients = Vec::new();
+    for _ in 0..2 + seed % 2 {
+        let mut conn = Conn::connect(port).map_err(|e| e.to_string())?;
+        let id = engine.open_client(now);
+        conn.call(&hello).map_err(|e| e.to_string())?;
+        engine.execute(id, &hello, now);
+        clients.push((conn, id, None));
+    }
+    let flush = vec![w("FLUSHALL")];
+    clients[0].0.call(&flush).map_err(|e| e.to_string())?;
+    engine.execute(clients[0].1, &flush, now);
+    let mut current = 0;
     for i in 0..n {
+        if rng.chance(20) {
+            current = rng.below(clients.len());
+        }
         let (_, gen) = rng.pick(GROUPS);
-        let l = gen(&mut rng);
+        let mut l = gen(&mut rng);
+        if clients[current].2.is_some() && rng.chance(8) {
+            // Transactions end after about a dozen commands rather than when EXEC comes up.
+            l = line(vec![w(if rng.chance(85) { "EXEC" } else { "DISCARD" })]);
+        }
         let mut lines = vec![l];
         if lines[0].argv[0] == b"DBSIZE" {
             // DBSIZE counts keys whose time has passed until something deletes them; Redis
@@ -987,18 +1056,30 @@ fn run_seed(redis: &mut Conn, seed: u64, n: usize) -> Result<(), String> {
             exists.extend(KEYS.iter().map(|k| w(k)));
             lines.insert(0, line(exists));
         }
+        let (conn, client, queued) = &mut clients[current];
         for l in lines {
-            step(
-                redis,
+            history.push(format!("[c{}] {}", current + 1, printable(&l.argv)));
+            let want = step(
+                conn,
                 &mut engine,
-                client,
+                *client,
                 proto,
                 &mut now,
-                &mut history,
+                &history,
                 seed,
                 i,
                 &l,
+                queued.as_deref(),
             )?;
+            // Follow each client's transaction by Redis's replies: the comparisons of the
+            // commands it queued apply to the elements of EXEC's reply.
+            let name = l.argv[0].to_ascii_uppercase();
+            match queued {
+                None if name == b"MULTI" && want == b"+OK\r\n" => *queued = Some(Vec::new()),
+                Some(_) if name == b"EXEC" || name == b"DISCARD" => *queued = None,
+                Some(q) if want == b"+QUEUED\r\n" => q.push(l.cmp),
+                _ => {}
+            }
         }
     }
     Ok(())
@@ -1012,12 +1093,12 @@ fn step(
     client: redis_playground::ClientId,
     proto: u8,
     now: &mut i64,
-    history: &mut Vec<String>,
+    history: &[String],
     seed: u64,
     i: usize,
     l: &Line,
-) -> Result<(), String> {
-    history.push(printable(&l.argv));
+    queued: Option<&[Cmp]>,
+) -> Result<Vec<u8>, String> {
     let want = redis.call(&l.argv).map_err(|e| e.to_string())?;
     let mut got = engine
         .execute(client, &l.argv, *now)
@@ -1034,7 +1115,13 @@ fn step(
             }
         }
     }
-    if canonical(l.cmp, &want) != canonical(l.cmp, &got) {
+    let same = match queued {
+        Some(cmps) if l.argv[0].eq_ignore_ascii_case(b"EXEC") => {
+            canonical_exec(cmps, &want) == canonical_exec(cmps, &got)
+        }
+        _ => canonical(l.cmp, &want) == canonical(l.cmp, &got),
+    };
+    if !same {
         let from = history.len().saturating_sub(40);
         return Err(format!(
             "seed {} command {}: {}\n  redis : {:?}\n  engine: {:?}\n  the commands before it (last 40):\n    {}",
@@ -1046,7 +1133,7 @@ fn step(
             history[from..].join("\n    ")
         ));
     }
-    Ok(())
+    Ok(want)
 }
 
 fn seeds() -> Vec<u64> {
@@ -1068,7 +1155,6 @@ fn random_commands_match_real_redis() {
         println!("random differential test: no redis-server installed, nothing to compare");
         return;
     };
-    let mut redis = Conn::connect(server.port).expect("connect to redis-server");
     let n: usize = std::env::var("RANDOM_DIFF_N")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -1076,7 +1162,7 @@ fn random_commands_match_real_redis() {
     let seeds = seeds();
     let mut failures = Vec::new();
     for &seed in &seeds {
-        if let Err(e) = run_seed(&mut redis, seed, n) {
+        if let Err(e) = run_seed(server.port, seed, n) {
             failures.push(e);
         }
     }
