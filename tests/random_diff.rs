@@ -1,13 +1,14 @@
 //! Random differential testing: seeded sequences of valid-looking commands for every data
 //! group (strings, keys, lists, hashes, sets, sorted sets, bitmaps, HyperLogLog, streams, geo,
-//! transactions), weighted towards the edges (empty and missing keys, wrong types, huge,
-//! negative and non-numeric numbers, binary data, expiries), sent from two or three
-//! interleaved clients to a real redis-server and to the engine; every reply must be
+//! transactions, scripts and functions), weighted towards the edges (empty and missing keys,
+//! wrong types, huge, negative and non-numeric numbers, binary data, expiries), sent from two
+//! or three interleaved clients to a real redis-server and to the engine; every reply must be
 //! byte-identical, or — for replies Redis leaves unordered or random, or that depend on the
 //! clock — identical in content or in shape.
 //!
 //! CI runs a fixed budget over a fixed list of seeds. Longer runs:
-//! `RANDOM_DIFF_SEEDS=1-50 RANDOM_DIFF_N=20000 cargo test --test random_diff -- --nocapture`
+//! `RANDOM_DIFF_SEEDS=1-100 RANDOM_DIFF_N=20000 REQUIRE_REDIS=1 \
+//!  cargo test --release --test random_diff -- --nocapture`
 //! (`make fuzz-diff SEED=... N=...`). A divergence prints the seed and the commands that led
 //! to it, ready to become a case script in tests/cases/.
 
@@ -914,6 +915,107 @@ fn transactions(r: &mut Rng) -> Line {
     }
 }
 
+/// The scripts EVAL runs: reads, writes, errors raised and caught, every Lua-to-RESP
+/// conversion, RESP3 inside a script, and a script that EVAL_RO must refuse.
+const SCRIPTS: &[&str] = &[
+    "return redis.call('GET', KEYS[1])",
+    "return redis.call('SET', KEYS[1], ARGV[1])",
+    "return redis.pcall('INCRBY', KEYS[1], ARGV[1])",
+    "return redis.call('INCRBY', KEYS[1], ARGV[1])",
+    "return {KEYS[1], ARGV[1], #KEYS, #ARGV}",
+    "return redis.call('LRANGE', KEYS[1], 0, -1)",
+    "return redis.call('TYPE', KEYS[1])",
+    "return tonumber(ARGV[1])",
+    "return {1, 2.5, 'x', false, true, nil, 3}",
+    "return redis.status_reply('FINE')",
+    "return redis.error_reply('MY failure')",
+    "return redis.pcall('NOPE')",
+    "return redis.call('LPUSH', KEYS[1], ARGV[1], ARGV[1])",
+    "return redis.call('EXPIRE', KEYS[1], 100000)",
+    "return redis.sha1hex(ARGV[1] or '')",
+    "redis.setresp(3); return redis.call('ZRANGE', KEYS[1], 0, -1, 'WITHSCORES')",
+    "local t = redis.call('EXISTS', KEYS[1]) if t == 1 then return redis.call('DEL', KEYS[1]) end return 'none'",
+    "return redis.call('XLEN', KEYS[1])",
+    "error('raised')",
+];
+
+/// A library FUNCTION LOAD loads and FCALL calls, one function flagged read-only.
+const LIBRARY: &str = "#!lua name=difflib\n\
+    redis.register_function('get', function(keys, args) return redis.call('GET', keys[1]) end)\n\
+    redis.register_function('incr', function(keys, args) return redis.call('INCRBY', keys[1], args[1]) end)\n\
+    redis.register_function{function_name='exists', callback=function(keys, args) return redis.call('EXISTS', keys[1]) end, flags={'no-writes'}}\n";
+
+fn scripting(r: &mut Rng) -> Line {
+    let script_args = |r: &mut Rng, v: &mut Vec<Vec<u8>>| {
+        let keys = r.pick(&[0usize, 1, 1, 1, 2]);
+        if r.chance(5) {
+            v.push(w(r.pick(&["-1", "x", "5"])));
+        } else {
+            v.push(w(&keys.to_string()));
+        }
+        for _ in 0..keys {
+            v.push(key(r));
+        }
+        for _ in 0..r.below(3) {
+            v.push(if r.chance(50) { int(r) } else { value(r) });
+        }
+    };
+    match r.below(10) {
+        0..=3 => {
+            let mut v = vec![w("EVAL"), w(r.pick(SCRIPTS))];
+            script_args(r, &mut v);
+            line(v)
+        }
+        4 => {
+            let mut v = vec![w("EVAL_RO"), w(r.pick(SCRIPTS))];
+            script_args(r, &mut v);
+            line(v)
+        }
+        5 => {
+            // The SHA of a script EVAL ran (or SCRIPT LOAD loaded), or of none.
+            let sha = if r.chance(80) {
+                let script = r.pick(SCRIPTS);
+                redis_playground::scripting::sha1_hex(script.as_bytes())
+            } else {
+                "ffffffffffffffffffffffffffffffffffffffff".to_string()
+            };
+            let mut v = vec![w("EVALSHA"), w(&sha)];
+            script_args(r, &mut v);
+            line(v)
+        }
+        6 => line(vec![w("SCRIPT"), w("LOAD"), w(r.pick(SCRIPTS))]),
+        7 => {
+            let mut v = vec![w("FUNCTION"), w("LOAD")];
+            if r.chance(50) {
+                v.push(w("REPLACE"));
+            }
+            v.push(w(LIBRARY));
+            line(v)
+        }
+        8 => {
+            let mut v = vec![
+                w(r.pick(&["FCALL", "FCALL", "FCALL_RO"])),
+                w(r.pick(&["get", "incr", "exists", "nofunc"])),
+            ];
+            script_args(r, &mut v);
+            line(v)
+        }
+        _ => match r.below(3) {
+            0 => line(vec![w("FUNCTION"), w("DELETE"), w("difflib")]),
+            // Redis lists a library's functions in the order of a hash table seeded at
+            // random on each start.
+            1 => unordered(vec![w("FUNCTION"), w("LIST")]),
+            _ => line(vec![
+                w("SCRIPT"),
+                w("EXISTS"),
+                w(&redis_playground::scripting::sha1_hex(
+                    r.pick(SCRIPTS).as_bytes(),
+                )),
+            ]),
+        },
+    }
+}
+
 /// A group's generator of one command line.
 type Gen = fn(&mut Rng) -> Line;
 
@@ -929,6 +1031,7 @@ const GROUPS: &[(&str, Gen)] = &[
     ("streams", streams),
     ("geo", geo),
     ("transactions", transactions),
+    ("scripting", scripting),
 ];
 
 /// Replies in canonical form for comparison under `cmp`.
@@ -1033,9 +1136,15 @@ fn run_seed(port: u16, seed: u64, n: usize) -> Result<(), String> {
         engine.execute(id, &hello, now);
         clients.push((conn, id, None));
     }
-    let flush = vec![w("FLUSHALL")];
-    clients[0].0.call(&flush).map_err(|e| e.to_string())?;
-    engine.execute(clients[0].1, &flush, now);
+    // Scripts and functions outlive FLUSHALL: flush them too.
+    for flush in [
+        vec![w("FLUSHALL")],
+        vec![w("SCRIPT"), w("FLUSH")],
+        vec![w("FUNCTION"), w("FLUSH")],
+    ] {
+        clients[0].0.call(&flush).map_err(|e| e.to_string())?;
+        engine.execute(clients[0].1, &flush, now);
+    }
     let mut current = 0;
     for i in 0..n {
         if rng.chance(20) {
