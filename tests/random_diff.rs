@@ -27,6 +27,10 @@ enum Cmp {
     Unordered,
     /// Type and length only (random picks).
     Shape,
+    /// Exactly, but for the times a stream's consumer group keeps, which follow each side's
+    /// own clock: a pending entry's idle or delivery time (the third of `[id, consumer, time,
+    /// count]`, the second of `[id, time, count]`) and a consumer's `seen-time`.
+    StreamTimes,
 }
 
 /// A small deterministic generator (the same sequence for a seed on every machine).
@@ -178,6 +182,13 @@ fn unordered(argv: Vec<Vec<u8>>) -> Line {
     Line {
         argv,
         cmp: Cmp::Unordered,
+    }
+}
+
+fn stream_times(argv: Vec<Vec<u8>>) -> Line {
+    Line {
+        argv,
+        cmp: Cmp::StreamTimes,
     }
 }
 
@@ -516,6 +527,7 @@ fn stream_id(r: &mut Rng) -> Vec<u8> {
         r,
         &[
             "0-1", "1-1", "1-2", "2-0", "2-5", "3-*", "5-0", "5-*", "7", "10-1", "11-0", "12-*",
+            "12-1", "12-2", "12-4",
         ],
         &[
             "0-0",
@@ -570,7 +582,12 @@ fn streams(r: &mut Rng) -> Line {
             if r.chance(15) {
                 trim_opts(r, &mut v);
             }
-            v.push(stream_id(r));
+            // Explicit IDs soon fall below the top entry; `12-*` keeps appending after it.
+            v.push(if r.chance(40) {
+                w("12-*")
+            } else {
+                stream_id(r)
+            });
             v.push(field(r));
             v.push(value(r));
             if r.chance(30) {
@@ -689,18 +706,22 @@ fn streams(r: &mut Rng) -> Line {
             if r.chance(50) {
                 line(vec![w("XPENDING"), k, group(r)])
             } else {
-                // The extended form reports idle times: compare by shape.
+                // The extended form reports idle times: compared without them.
                 let mut v = vec![w("XPENDING"), k, group(r)];
                 if r.chance(30) {
                     // An idle floor no entry reaches during a run: empty on both sides.
                     v.push(w("IDLE"));
                     v.push(w("3600000"));
                 }
-                v.extend([range_bound(r), range_bound(r), w(r.pick(&["10", "1", "0"]))]);
+                v.extend([
+                    mostly(r, &["-", "-", "1-1", "(5-0"], &["x", "(-"]),
+                    mostly(r, &["+", "+", "12-2"], &["(+"]),
+                    mostly(r, &["10", "1"], &["0", "-1"]),
+                ]);
                 if r.chance(40) {
                     v.push(consumer(r));
                 }
-                shape(v)
+                stream_times(v)
             }
         }
         17 => {
@@ -722,6 +743,17 @@ fn streams(r: &mut Rng) -> Line {
             if r.chance(20) {
                 v.push(w("RETRYCOUNT"));
                 v.push(w(r.pick(&["0", "5", "-1"])));
+            }
+            if r.chance(20) {
+                // Fixed times: idle for a day, or delivered at a moment long past, both past
+                // the hour XCLAIM and XAUTOCLAIM may ask for on both sides' clocks.
+                if r.chance(50) {
+                    v.push(w("IDLE"));
+                    v.push(w(r.pick(&["0", "86400000", "-5"])));
+                } else {
+                    v.push(w("TIME"));
+                    v.push(w(r.pick(&["1000", "0", "x"])));
+                }
             }
             line(v)
         }
@@ -748,7 +780,7 @@ fn streams(r: &mut Rng) -> Line {
             if r.chance(30) {
                 v.push(w("FULL"));
                 // FULL lists consumers' seen-times and deliveries' times.
-                return shape(v);
+                return stream_times(v);
             }
             line(v)
         }
@@ -1044,6 +1076,7 @@ fn canonical(cmp: Cmp, bytes: &[u8]) -> Vec<u8> {
         Cmp::Exact => bytes.to_vec(),
         Cmp::Unordered => sorted(reply).to_resp(3),
         Cmp::Shape => shape_of(&reply).into_bytes(),
+        Cmp::StreamTimes => without_stream_times(reply).to_resp(3),
     }
 }
 
@@ -1073,6 +1106,43 @@ fn canonical_exec(cmps: &[Cmp], bytes: &[u8]) -> Vec<u8> {
     }
     out.extend(&bytes[pos..]);
     out
+}
+
+fn without_stream_times(r: Reply) -> Reply {
+    let time = || Reply::Status("time".into());
+    let is_time_key = |r: &Reply| matches!(r, Reply::Bulk(b) if b == b"seen-time");
+    match r {
+        Reply::Array(v) => {
+            let mut v: Vec<Reply> = v.into_iter().map(without_stream_times).collect();
+            match v.as_slice() {
+                [Reply::Bulk(_), Reply::Bulk(_), Reply::Integer(_), Reply::Integer(_)] => {
+                    v[2] = time()
+                }
+                [Reply::Bulk(_), Reply::Integer(_), Reply::Integer(_)] => v[1] = time(),
+                _ => {}
+            }
+            for i in 1..v.len() {
+                if is_time_key(&v[i - 1]) {
+                    v[i] = time();
+                }
+            }
+            Reply::Array(v)
+        }
+        Reply::Map(pairs) => Reply::Map(
+            pairs
+                .into_iter()
+                .map(|(k, v)| {
+                    let v = if is_time_key(&k) {
+                        time()
+                    } else {
+                        without_stream_times(v)
+                    };
+                    (k, v)
+                })
+                .collect(),
+        ),
+        other => other,
+    }
 }
 
 fn sorted(r: Reply) -> Reply {
