@@ -443,11 +443,10 @@ fn xdel(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 }
 
 /// `XTRIM key <MAXLEN | MINID> [= | ~] threshold [LIMIT count]` → the number of entries removed.
+/// The arguments are checked before the key, as Redis does: a bad threshold is an error
+/// even on a missing key or one of another type.
 fn xtrim(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let key = &argv[1];
-    if stream_mut(ctx, key)?.is_none() {
-        return Ok(Reply::Integer(0));
-    }
     let obey = ctx.must_obey();
     let a = parse_add_trim(argv, false, ctx.eng.config.stream_node_max_entries(), obey)?;
     let Some(st) = stream_mut(ctx, key)? else {
