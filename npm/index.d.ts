@@ -174,6 +174,34 @@ export class Playground {
   takeReplicaOutput(): [number, Uint8Array][];
   /** What ROLE and INFO replication say, read without running a command. */
   replication(): ReplicationState;
+
+  /** Cluster mode (`cluster-enabled yes`), once, after the snapshot is loaded: `nodesConf` is
+   * the nodes.conf text stored last (absent: a new node). Returns the lines redis-server would
+   * log; throws on a corrupt text, as redis-server refuses to start on it. */
+  enableCluster(nodesConf?: string): string[];
+  /** The nodes.conf text written since the last call, to store before the reply leaves. */
+  takeNodesConf(): string | undefined;
+  /** CLUSTER INFO (and with `withNodes` CLUSTER NODES) as text, without running a command;
+   * null on a server that is no cluster node. */
+  clusterView(withNodes: boolean): { info: string; nodes?: string } | null;
+  /** The cluster bus between nodes of one program: the host connects links and moves their
+   * bytes. A node connected to this node's bus port (→ the link's id; undefined when this
+   * server is no cluster node). */
+  busAccepted(peerIp: string, localIp: string): number | undefined;
+  /** The connection a `connect` action asked for is up. */
+  busConnected(link: number): void;
+  /** Bytes arrived on a link. */
+  busRead(link: number, bytes: Uint8Array): void;
+  /** A link ended. */
+  busClosed(link: number): void;
+  /** The bus's periodic work, every 100 ms (pings, timeouts, failover). */
+  busCron(): void;
+  /** What the host must do now, in order. */
+  busActions(): (["connect", number, string, number] | ["write", number, Uint8Array] | ["close", number])[];
+  /** MIGRATE reaches other servers through `host(op, a, b)`: `("connect", host, port)` → a
+   * handle (negative: nothing listens there), `("write", handle, bytes)` → the target's reply
+   * bytes (null: gone), `("close", handle)`. Without it every target is unreachable. */
+  setMigrateHost(host: (op: string, a: unknown, b?: unknown) => unknown): void;
 }
 
 export interface ReplicationState {
