@@ -183,6 +183,11 @@ impl Engine {
     /// random keys are dropped, their clients told as if the keys had changed. Each call does
     /// a bounded amount of work and does more next time if that was not enough.
     pub(crate) fn tracking_limit(&mut self) {
+        // Before every command: nothing remembered (the usual case) costs no config lookup.
+        if self.tracking.keys.is_empty() {
+            self.tracking.limit_effort = 0;
+            return;
+        }
         let max = self.config.tracking_table_max_keys();
         if max == 0 || self.tracking.keys.len() <= max {
             self.tracking.limit_effort = 0;
