@@ -519,8 +519,14 @@ impl Bus {
 
     /// Sends a message to every node with a link, handshakes apart (clusterBroadcastMessage).
     pub fn broadcast(&mut self, st: &ClusterState, body: Body, env: &Env) {
+        let header = self.header(st, env);
+        self.broadcast_with(st, header, body);
+    }
+
+    /// [`Bus::broadcast`] with a header the caller prepared (a flag of its own set).
+    pub(super) fn broadcast_with(&mut self, st: &ClusterState, header: Header, body: Body) {
         let code = body.code();
-        let bytes = Msg::new(self.header(st, env), body).encode();
+        let bytes = Msg::new(header, body).encode();
         let targets: Vec<LinkId> = st
             .nodes
             .iter()

@@ -3,10 +3,10 @@
 //! [`crate::cluster::failover`] ask for, sent. What the engine must do (replication, the
 //! failover's write pause) waits in the state's [`crate::cluster::failover::Election`] queue.
 
-use super::{Bus, Env, LinkId};
+use super::{Bus, Env};
 use crate::cluster::bus::{mflags, Body, Msg, MsgType};
 use crate::cluster::failover::Out;
-use crate::cluster::state::{flag, ClusterState};
+use crate::cluster::state::ClusterState;
 
 impl Bus {
     /// Sends what failover asked of the bus; returns the outcomes for the engine.
@@ -52,18 +52,7 @@ impl Bus {
         if force {
             header.mflags[0] |= mflags::FORCEACK;
         }
-        let body = Body::FailoverAuthRequest;
-        let code = body.code();
-        let bytes = Msg::new(header, body).encode();
-        let targets: Vec<LinkId> = st
-            .nodes
-            .iter()
-            .filter(|n| n.flags & (flag::MYSELF | flag::HANDSHAKE) == 0)
-            .filter_map(|n| self.out_link(&n.id))
-            .collect();
-        for link in targets {
-            self.send(link, bytes.clone(), code);
-        }
+        self.broadcast_with(st, header, Body::FailoverAuthRequest);
     }
 
     /// FAILOVER_AUTH_REQUEST, FAILOVER_AUTH_ACK or MFSTART from the known node `sender`.
