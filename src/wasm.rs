@@ -120,6 +120,19 @@ fn monotonic_us() -> u64 {
     (performance_now() * 1000.0) as u64
 }
 
+impl Playground {
+    /// Runs the command whose arguments JS packed into the input buffer (`len` bytes) for
+    /// `client`: the reply and the client's protocol (the fast paths' shared first half).
+    fn run_input(&mut self, client: u32, len: u32, now_ms: f64) -> (Option<Reply>, u8) {
+        let io = &mut self.io;
+        let len = (len as usize).min(io.input.len());
+        unpack_all(&io.input[..len], &mut io.argv);
+        let id = u64::from(client);
+        let reply = self.inner.engine.execute(id, &self.io.argv, now_ms as i64);
+        (reply, self.inner.engine.proto(id))
+    }
+}
+
 #[wasm_bindgen]
 impl Playground {
     /// `new Playground({ databases?: number, seed?: number, port?: number,
@@ -288,12 +301,7 @@ impl Playground {
     /// one crossing of the JS fast path of `call`.
     #[wasm_bindgen(js_name = __runPacked)]
     pub fn run_packed(&mut self, client: u32, len: u32, now_ms: f64) -> u32 {
-        let io = &mut self.io;
-        let len = (len as usize).min(io.input.len());
-        unpack_all(&io.input[..len], &mut io.argv);
-        let id = u64::from(client);
-        let reply = self.inner.engine.execute(id, &self.io.argv, now_ms as i64);
-        let proto = self.inner.engine.proto(id);
+        let (reply, proto) = self.run_input(client, len, now_ms);
         let io = &mut self.io;
         // The previous reply was read by now, and the arguments were split out.
         io.trim();
@@ -315,12 +323,7 @@ impl Playground {
     /// JS fast path of `callResp`.
     #[wasm_bindgen(js_name = __runResp)]
     pub fn run_resp(&mut self, client: u32, len: u32, now_ms: f64) -> u32 {
-        let io = &mut self.io;
-        let len = (len as usize).min(io.input.len());
-        unpack_all(&io.input[..len], &mut io.argv);
-        let id = u64::from(client);
-        let reply = self.inner.engine.execute(id, &self.io.argv, now_ms as i64);
-        let proto = self.inner.engine.proto(id);
+        let (reply, proto) = self.run_input(client, len, now_ms);
         let io = &mut self.io;
         io.trim();
         io.out.clear();
