@@ -10,14 +10,13 @@ mod common;
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use common::cluster::{key_slot, redis_cli, redis_cli_present, start_node, text, wait_for, Node};
-use common::{argv, redis_server_path, scratch_dir, Conn};
+use common::cluster::{key_slot, redis_cli, six_node_dirs, start_node, text, wait_for, Node};
+use common::{argv, Conn};
 
 /// The node timeout the nodes run with: small, so the test is quick, and not so small that a
 /// loaded machine sees failures.
@@ -131,18 +130,9 @@ fn read_back(port: u16, keys: &[String]) -> Vec<String> {
 
 #[test]
 fn native_and_redis_nodes_form_one_cluster() {
-    if redis_server_path().is_none() || !redis_cli_present() {
-        assert!(
-            std::env::var_os("REQUIRE_REDIS").is_none(),
-            "REQUIRE_REDIS is set but redis-server or redis-cli is missing"
-        );
+    let Some((base, dirs)) = six_node_dirs("cluster-bus") else {
         return;
-    }
-    let base = scratch_dir("cluster-bus");
-    let dirs: Vec<PathBuf> = (0..6).map(|i| base.join(format!("n{i}"))).collect();
-    for d in &dirs {
-        std::fs::create_dir_all(d).expect("node dir");
-    }
+    };
     // The order redis-cli is given: the first three become primaries (native, redis,
     // native); the replicas are of both kinds too.
     let kinds = [true, false, true, false, false, true];

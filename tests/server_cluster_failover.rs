@@ -9,14 +9,13 @@
 mod common;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::process::Command;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use common::cluster::{key_slot, redis_cli_present, start_node, text, wait_for, Node};
-use common::{argv, redis_server_path, scratch_dir, Conn};
+use common::cluster::{key_slot, six_node_dirs, start_node, text, wait_for, Node};
+use common::{argv, Conn};
 
 /// Small, so the failovers are quick; not so small that a loaded machine sees false failures.
 const NODE_TIMEOUT: &str = "3000";
@@ -242,18 +241,9 @@ fn fail_over(nodes: &mut Vec<Node>, victim: u16, replica_port: u16, round: u32) 
 
 #[test]
 fn a_killed_primary_is_replaced_and_no_acknowledged_write_is_lost() {
-    if redis_server_path().is_none() || !redis_cli_present() {
-        assert!(
-            std::env::var_os("REQUIRE_REDIS").is_none(),
-            "REQUIRE_REDIS is set but redis-server or redis-cli is missing"
-        );
+    let Some((base, dirs)) = six_node_dirs("cluster-failover") else {
         return;
-    }
-    let base = scratch_dir("cluster-failover");
-    let dirs: Vec<PathBuf> = (0..6).map(|i| base.join(format!("n{i}"))).collect();
-    for d in &dirs {
-        std::fs::create_dir_all(d).expect("node dir");
-    }
+    };
     // Primaries: native, redis-server, native; replicas: redis-server, redis-server, native.
     let kinds = [true, false, true, false, false, true];
     let mut nodes: Vec<Node> = kinds

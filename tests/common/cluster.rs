@@ -1,7 +1,7 @@
 //! Cluster nodes of both kinds (the native server and redis-server) for the cluster tests,
 //! and the small tools they share: redis-cli, a reply as text, waiting for a condition.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -134,4 +134,22 @@ pub fn wait_for(what: &str, secs: u64, mut ok: impl FnMut() -> bool) -> Duration
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("timed out waiting for {what}");
+}
+
+/// A scratch directory named `name` with six empty node directories in it, or None when
+/// redis-server or redis-cli is missing (a failure instead when `REQUIRE_REDIS` is set).
+pub fn six_node_dirs(name: &str) -> Option<(PathBuf, Vec<PathBuf>)> {
+    if redis_server_path().is_none() || !redis_cli_present() {
+        assert!(
+            std::env::var_os("REQUIRE_REDIS").is_none(),
+            "REQUIRE_REDIS is set but redis-server or redis-cli is missing"
+        );
+        return None;
+    }
+    let base = super::scratch_dir(name);
+    let dirs: Vec<PathBuf> = (0..6).map(|i| base.join(format!("n{i}"))).collect();
+    for d in &dirs {
+        std::fs::create_dir_all(d).expect("node dir");
+    }
+    Some((base, dirs))
 }
