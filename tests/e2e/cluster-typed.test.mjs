@@ -4,7 +4,7 @@
 // redirection to the node that holds the key.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, startBrowser, openPage, run, screen } from "./harness.mjs";
+import { startServer, startBrowser, openPage, run, runOnServer, screen } from "./harness.mjs";
 
 let server, browser, page, seen;
 
@@ -21,19 +21,8 @@ after(async () => {
 
 const prompt = () => screen(page).locator(".rp-line .rp-prompt");
 
-/** A line run on a client of its own, as `redis-cli -p <port> <line>` runs it. */
-function plain(port, line) {
-  return page.evaluate(async ({ port, line }) => {
-    const s = window.redisPlayground.shell.server;
-    const { client } = await s.request("open", { port });
-    try {
-      const res = await s.request("exec", { port, client, line });
-      return res.outs.map((o) => o.text).join("");
-    } finally {
-      await s.request("close", { port, client });
-    }
-  }, { port, line });
-}
+/** A line run as `redis-cli -p <port> <line>` runs it (see harness.mjs). */
+const plain = (port, line) => runOnServer(page, port, line);
 
 async function onTab(port) {
   await page.locator(`.rp-tab[role=tab][data-port='${port}']`).first().click();

@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { startServer, startBrowser, openPage, run, screen } from "./harness.mjs";
+import { startServer, startBrowser, openPage, run, runOnServer, screen } from "./harness.mjs";
 
 const SHOTS = fileURLToPath(new URL("../../target/e2e-shots/", import.meta.url));
 const FIXTURE = JSON.parse(readFileSync(new URL("./cluster.fixture.json", import.meta.url), "utf8"));
@@ -91,20 +91,8 @@ async function typed(line) {
   return rows.join("");
 }
 
-/** A line run as `redis-cli -p <port> <line>` runs it (no -c: a redirection is printed as the
- * error it is): on a client of its own, opened and closed around it. */
-function plain(port, line) {
-  return page.evaluate(async ({ port, line }) => {
-    const s = window.redisPlayground.shell.server;
-    const { client } = await s.request("open", { port });
-    try {
-      const res = await s.request("exec", { port, client, line });
-      return res.outs.map((o) => o.text).join("");
-    } finally {
-      await s.request("close", { port, client });
-    }
-  }, { port, line });
-}
+/** A line run as `redis-cli -p <port> <line>` runs it (see harness.mjs). */
+const plain = (port, line) => runOnServer(page, port, line);
 
 async function openClientOn(port) {
   await page.locator(".rp-servers").click();

@@ -138,6 +138,22 @@ export async function run(page, line, scope = page) {
   return replies.length ? replies.map((r) => r.text).join("") : null;
 }
 
+/** Runs `line` on the page's server at `port` on a client of its own, opened and closed
+ * around it, as `redis-cli -p <port> <line>` runs it (no -c: a redirection is printed as the
+ * error it is); returns the text redis-cli would print. */
+export function runOnServer(page, port, line) {
+  return page.evaluate(async ({ port, line }) => {
+    const s = window.redisPlayground.shell.server;
+    const { client } = await s.request("open", { port });
+    try {
+      const res = await s.request("exec", { port, client, line });
+      return res.outs.map((o) => o.text).join("");
+    } finally {
+      await s.request("close", { port, client });
+    }
+  }, { port, line });
+}
+
 /** The last reply block's element on the visible screen. */
 export function lastReply(page) {
   return screen(page).locator(".rp-reply").last();
