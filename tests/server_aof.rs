@@ -566,6 +566,17 @@ fn debug_loadaof_loads_the_file_back() {
     let want = digest(&mut c);
     assert!(call(&mut c, &["DEBUG", "LOADAOF"]).starts_with("-ERR"));
     assert_eq!(digest(&mut c), want);
+    // An AOF turned on and off again at runtime leaves its files: those load.
+    assert_eq!(
+        call(&mut c, &["CONFIG", "SET", "appendonly", "yes"]),
+        "+OK\r\n"
+    );
+    assert_eq!(
+        call(&mut c, &["CONFIG", "SET", "appendonly", "no"]),
+        "+OK\r\n"
+    );
+    assert_eq!(call(&mut c, &["DEBUG", "LOADAOF"]), "+OK\r\n");
+    assert_eq!(digest(&mut c), want);
     drop(s);
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -959,6 +959,8 @@ impl Server {
             match Aof::start(self.aof_path.clone(), &mut self.engine, now) {
                 Ok(aof) => {
                     self.aof = Some(aof);
+                    // Its files stay on disk once appendonly is off again (DEBUG LOADAOF).
+                    self.engine.persist.aof_on_disk = true;
                     self.engine.persist.aof_rewrites += 1;
                 }
                 Err(e) => super::log::warning(&e.to_string()),
