@@ -523,6 +523,18 @@ mod tests {
             Reply::Multi(Vec::new())
         );
         assert!(e.clients[&c].closing);
+        // A script's call is under no output limit: refused, its caller kept.
+        let (mut e, c) = engine();
+        cmd(&mut e, c, "HSET h a 1");
+        crate::testkit::run_args(&mut e, c, &set);
+        let script: [&[u8]; 3] = [
+            b"EVAL",
+            b"return redis.pcall('hrandfield', 'h', -999999999)",
+            b"0",
+        ];
+        let r = crate::testkit::run_args(&mut e, c, &script);
+        assert!(matches!(r, Reply::Error(_)), "{r:?}");
+        assert!(!e.clients[&c].closing);
     }
 
     #[test]

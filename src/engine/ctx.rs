@@ -113,13 +113,19 @@ impl Ctx<'_> {
     /// negative count). Redis writes such a reply as it goes, and a normal client's hard
     /// output-buffer limit closes the connection partway: when the reply would pass that
     /// limit, the connection closes the same way, with nothing written. Otherwise (no limit,
-    /// or one it might not reach) the command is refused with `too_long`.
+    /// one it might not reach, or a caller without a connection: a script, the primary, the
+    /// AOF) the command is refused with `too_long`.
     pub fn reply_too_long(
         &mut self,
         elements: u64,
         min_bytes: u64,
         too_long: CmdError,
     ) -> Result<Reply, CmdError> {
+        // A script's replies and those to a primary or the AOF loader are under no output
+        // limit in Redis (no connection of their own): those are refused as before.
+        if self.from_script || self.must_obey() {
+            return Err(too_long);
+        }
         let limit = self.eng.config.normal_obuf_hard_limit();
         if limit == 0 || elements.saturating_mul(min_bytes) <= limit {
             return Err(too_long);
