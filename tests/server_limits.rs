@@ -8,7 +8,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use common::{argv, Conn, OurServer as Server};
+use common::{argv, raise_own_fd_limit, reset_on_close, Conn, OurServer as Server};
 
 impl Server {
     /// Ours with the arguments every check here shares, then `extra`.
@@ -295,46 +295,6 @@ fn the_open_file_limit_bounds_maxclients_as_redis_server_does() {
         }
     }
     assert_eq!(refused[0], refused[1], "redis-server, then ours");
-}
-
-/// Makes closing `s` send a reset, so the test leaves no TIME_WAIT sockets holding local
-/// ports behind it.
-fn reset_on_close(s: &TcpStream) {
-    use std::os::fd::AsRawFd;
-    let linger = libc::linger {
-        l_onoff: 1,
-        l_linger: 0,
-    };
-    // SAFETY: setsockopt reads `linger` for the size given; the descriptor is open.
-    unsafe {
-        libc::setsockopt(
-            s.as_raw_fd(),
-            libc::SOL_SOCKET,
-            libc::SO_LINGER,
-            (&linger as *const libc::linger).cast(),
-            std::mem::size_of::<libc::linger>() as libc::socklen_t,
-        );
-    }
-}
-
-/// The open file limit of this process, raised to its hard limit.
-fn raise_own_fd_limit() -> u64 {
-    let mut lim = libc::rlimit {
-        rlim_cur: 0,
-        rlim_max: 0,
-    };
-    // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
-    unsafe {
-        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
-            return 1024;
-        }
-        let old = lim.rlim_cur;
-        lim.rlim_cur = lim.rlim_max;
-        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
-            return old;
-        }
-    }
-    lim.rlim_cur
 }
 
 #[test]

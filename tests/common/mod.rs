@@ -203,6 +203,19 @@ impl Conn {
         })
     }
 
+    /// A connection over a stream already connected.
+    pub fn from_stream(stream: TcpStream) -> Conn {
+        Conn {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    /// The socket itself, cloned: another thread can write while this one reads.
+    pub fn try_clone_stream(&self) -> std::io::Result<TcpStream> {
+        self.stream.try_clone()
+    }
+
     /// The local port of this connection (the server sees it as the client's port).
     pub fn local_port(&self) -> u16 {
         self.stream.local_addr().map_or(0, |a| a.port())
@@ -246,6 +259,11 @@ impl Conn {
             out.extend(self.read_reply()?);
         }
         Ok(out)
+    }
+
+    /// Sends raw bytes and reads nothing.
+    pub fn send(&mut self, bytes: &[u8]) -> std::io::Result<()> {
+        self.stream.write_all(bytes)
     }
 
     /// Sends raw bytes and returns the raw bytes of one reply.
@@ -405,4 +423,44 @@ fn server_rx_queue(server_port: u16, client_port: u16) -> Option<u64> {
         }
     }
     None
+}
+
+/// Makes closing `s` send a reset, so the test leaves no TIME_WAIT sockets holding local
+/// ports behind it.
+pub fn reset_on_close(s: &TcpStream) {
+    use std::os::fd::AsRawFd;
+    let linger = libc::linger {
+        l_onoff: 1,
+        l_linger: 0,
+    };
+    // SAFETY: setsockopt reads `linger` for the size given; the descriptor is open.
+    unsafe {
+        libc::setsockopt(
+            s.as_raw_fd(),
+            libc::SOL_SOCKET,
+            libc::SO_LINGER,
+            (&linger as *const libc::linger).cast(),
+            std::mem::size_of::<libc::linger>() as libc::socklen_t,
+        );
+    }
+}
+
+/// The open file limit of this process, raised to its hard limit.
+pub fn raise_own_fd_limit() -> u64 {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit only read and write the struct passed to them.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) != 0 {
+            return 1024;
+        }
+        let old = lim.rlim_cur;
+        lim.rlim_cur = lim.rlim_max;
+        if libc::setrlimit(libc::RLIMIT_NOFILE, &lim) != 0 {
+            return old;
+        }
+    }
+    lim.rlim_cur
 }
