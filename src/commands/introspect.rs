@@ -3,8 +3,9 @@
 
 use super::server::help_reply;
 use super::spec::*;
-use super::{all, args, lookup};
+use super::{all, args};
 use crate::engine::Ctx;
+use crate::engine::Renames;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::util::glob::glob_match;
@@ -88,10 +89,23 @@ pub const SUBCOMMANDS: &[CommandSpec] = &[
         .complexity("O(N), N being the number of commands the server knows."),
 ];
 
+/// Every top-level command the server has: those renamed to "" are gone, those renamed to
+/// another name keep their own (Redis lists `cmd->fullname`).
+fn present(renames: &Renames) -> Vec<&'static CommandSpec> {
+    let mut v = all();
+    v.retain(|c| !renames.removed(c));
+    v
+}
+
+/// A top-level command by the name clients call it by (a renamed one by its new name only).
+fn lookup(renames: &Renames, name: &[u8]) -> Option<&'static CommandSpec> {
+    renames.find(name).map(|c| c.spec)
+}
+
 /// Every command with its full name (`config|get` for subcommands), containers first.
-fn every_name() -> Vec<(String, &'static CommandSpec)> {
+fn every_name(renames: &Renames) -> Vec<(String, &'static CommandSpec)> {
     let mut out = Vec::new();
-    for c in all() {
+    for c in present(renames) {
         out.push((c.name.to_string(), c));
         for s in c.subcommands {
             out.push((format!("{}|{}", c.name, s.name), s));
@@ -101,11 +115,11 @@ fn every_name() -> Vec<(String, &'static CommandSpec)> {
 }
 
 /// Finds a command by name or `container|sub`, ignoring case.
-fn find(name: &[u8]) -> Option<(String, &'static CommandSpec)> {
+fn find(renames: &Renames, name: &[u8]) -> Option<(String, &'static CommandSpec)> {
     match name.iter().position(|&c| c == b'|') {
-        None => lookup(name).map(|c| (c.name.to_string(), c)),
+        None => lookup(renames, name).map(|c| (c.name.to_string(), c)),
         Some(i) => {
-            let parent = lookup(&name[..i])?;
+            let parent = lookup(renames, &name[..i])?;
             let sub = parent.subcommand(&name[i + 1..])?;
             Some((format!("{}|{}", parent.name, sub.name), sub))
         }
@@ -113,27 +127,30 @@ fn find(name: &[u8]) -> Option<(String, &'static CommandSpec)> {
 }
 
 /// `COMMAND` → array of every command's description (as COMMAND INFO gives it).
-pub fn command(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+pub fn command(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     Ok(Reply::Array(
-        all().into_iter().map(|c| describe(c.name, c)).collect(),
+        present(&ctx.eng.renames)
+            .into_iter()
+            .map(|c| describe(c.name, c))
+            .collect(),
     ))
 }
 
 /// `COMMAND COUNT` → integer: number of (top-level) commands.
-fn count(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
-    Ok(Reply::int(all().len()))
+fn count(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
+    Ok(Reply::int(present(&ctx.eng.renames).len()))
 }
 
 /// `COMMAND INFO [command-name ...]` → array with one description per name (nil for unknown
 /// names); every command when no name is given.
-fn info(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+fn info(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if argv.len() == 2 {
-        return command(_ctx, argv);
+        return command(ctx, argv);
     }
     Ok(Reply::Array(
         argv[2..]
             .iter()
-            .map(|n| find(n).map_or(Reply::Nil, |(full, c)| describe(&full, c)))
+            .map(|n| find(&ctx.eng.renames, n).map_or(Reply::Nil, |(full, c)| describe(&full, c)))
             .collect(),
     ))
 }
@@ -228,11 +245,15 @@ fn key_spec_reply(spec: &KeySpec) -> Reply {
 /// `COMMAND DOCS [command-name ...]` → map of command name to its documentation: summary,
 /// since, group, complexity, arguments (from the table's argument trees), subcommands. Unknown names are
 /// left out.
-fn docs(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+fn docs(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let renames = &ctx.eng.renames;
     let chosen: Vec<(String, &'static CommandSpec)> = if argv.len() == 2 {
-        all().into_iter().map(|c| (c.name.to_string(), c)).collect()
+        present(renames)
+            .into_iter()
+            .map(|c| (c.name.to_string(), c))
+            .collect()
     } else {
-        argv[2..].iter().filter_map(|n| find(n)).collect()
+        argv[2..].iter().filter_map(|n| find(renames, n)).collect()
     };
     Ok(Reply::Map(
         chosen
@@ -281,8 +302,8 @@ type NameFilter = dyn Fn(&str, &CommandSpec) -> bool;
 
 /// `COMMAND LIST [FILTERBY MODULE m|ACLCAT c|PATTERN p]` → array of command names,
 /// subcommands included (`config|get`).
-fn list(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    let names = every_name();
+fn list(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let names = every_name(&ctx.eng.renames);
     let keep: Box<NameFilter> = match &argv[2..] {
         [] => Box::new(|_, _| true),
         [f, kind, value] if args::is(f, "filterby") => {
@@ -339,8 +360,8 @@ fn help(_ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
 }
 
 /// `COMMAND GETKEYS command [arg ...]` → array of the keys the command line names.
-fn getkeys(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    let keys = keys_of(&argv[2..])?;
+fn getkeys(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let keys = keys_of(&ctx.eng.renames, &argv[2..])?;
     Ok(Reply::Array(
         keys.into_iter()
             .map(|(i, _)| Reply::bulk(&argv[2 + i]))
@@ -349,8 +370,8 @@ fn getkeys(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 }
 
 /// `COMMAND GETKEYSANDFLAGS command [arg ...]` → array of `[key, [flag ...]]`.
-fn getkeysandflags(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    let keys = keys_of(&argv[2..])?;
+fn getkeysandflags(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    let keys = keys_of(&ctx.eng.renames, &argv[2..])?;
     Ok(Reply::Array(
         keys.into_iter()
             .map(|(i, flags)| {
@@ -365,8 +386,8 @@ fn getkeysandflags(_ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// Positions (in `line`, the command name at 0) and access flags of the keys of a full
 /// command line, with COMMAND GETKEYS's errors.
-fn keys_of(line: &[Vec<u8>]) -> Result<Vec<(usize, KeyFlags)>, CmdError> {
-    let top = lookup(&line[0]).ok_or(error::INVALID_COMMAND)?;
+fn keys_of(renames: &Renames, line: &[Vec<u8>]) -> Result<Vec<(usize, KeyFlags)>, CmdError> {
+    let top = lookup(renames, &line[0]).ok_or(error::INVALID_COMMAND)?;
     let cmd = if top.subcommands.is_empty() {
         top
     } else {

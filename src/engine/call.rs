@@ -788,12 +788,23 @@ impl Renames {
     }
 
     /// The command `name` names under these renames.
-    fn find(&self, name: &[u8]) -> Option<&'static Command> {
+    pub fn find(&self, name: &[u8]) -> Option<&'static Command> {
+        if self.0.is_empty() {
+            return commands::find(name);
+        }
         let name = name.to_ascii_lowercase();
         if let Some((_, cmd)) = self.0.iter().find(|(n, _)| !n.is_empty() && *n == name) {
             return Some(cmd);
         }
         commands::find(&name).filter(|cmd| !self.0.iter().any(|(_, c)| std::ptr::eq(*c, *cmd)))
+    }
+
+    /// Whether `spec` was renamed to "" (Redis then drops it from its command table: COMMAND,
+    /// COMMAND COUNT and COMMAND LIST leave it out).
+    pub fn removed(&self, spec: &commands::CommandSpec) -> bool {
+        self.0
+            .iter()
+            .any(|(n, c)| n.is_empty() && std::ptr::eq(c.spec, spec))
     }
 
     /// [`resolve`] under these renames.
