@@ -731,3 +731,94 @@ fn approximate_stream_trims_load_back_exactly() {
     redis_server_loads(&dir, &want, &["--stream-node-max-entries", "4"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The page keeps its append-only file in memory (src/memory_aof.rs) from the same
+/// propagation: for the same commands it holds the bytes this server writes to its files,
+/// manifest, base (as commands) and incremental file alike, before and after BGREWRITEAOF.
+#[test]
+fn the_pages_log_holds_the_bytes_this_server_writes() {
+    use redis_playground::playground::Playground;
+    use redis_playground::EngineOptions;
+
+    let dir = scratch_dir("aof-page");
+    let s = Server::start(&dir, &["--appendonly", "no"]);
+    let mut c = s.conn();
+    let mut page = Playground::new(EngineOptions::default());
+    let pc = page.engine.open_client(0);
+    let wall = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    };
+    let soon = (wall() + 300).to_string();
+    let script = "redis.call('SET', KEYS[1], 'x'); redis.call('INCR', 'counter'); return 1";
+    let before: Vec<Vec<&str>> = vec![
+        vec!["SET", "kept", "1"],
+        vec!["RPUSH", "list", "a", "b"],
+        vec!["CONFIG", "SET", "aof-use-rdb-preamble", "no"],
+        vec!["CONFIG", "SET", "appendonly", "yes"],
+    ];
+    let during: Vec<Vec<&str>> = vec![
+        vec!["SET", "k", "v", "PXAT", "99999999999999"],
+        vec!["SET", "soon", "v", "PXAT", &soon],
+        vec!["SELECT", "3"],
+        vec!["INCRBYFLOAT", "f", "1.5"],
+        vec!["MULTI"],
+        vec!["HSET", "h", "a", "1"],
+        vec!["SADD", "s", "m"],
+        vec!["EXEC"],
+        vec!["EVAL", script, "1", "e"],
+        vec!["SELECT", "0"],
+        vec!["PEXPIREAT", "kept", "1"],
+        vec!["LPOP", "list"],
+    ];
+    let run = |c: &mut Conn, page: &mut Playground, cmds: &[Vec<&str>]| {
+        for cmd in cmds {
+            let mine = call(c, cmd);
+            let line: Vec<String> = cmd.iter().map(|w| format!("\"{w}\"")).collect();
+            page.execute_line(pc, &line.join(" "), wall());
+            assert!(!mine.starts_with('-'), "{cmd:?}: {mine}");
+        }
+    };
+    run(&mut c, &mut page, &before);
+    run(&mut c, &mut page, &during);
+    // A key that expired is deleted by the next command that meets it: DEL in both logs.
+    std::thread::sleep(Duration::from_millis(400));
+    run(&mut c, &mut page, &[vec!["GET", "soon"]]);
+    call(&mut c, &["PING"]);
+    let read = |name: &str| std::fs::read(dir.join("appendonlydir").join(name)).expect(name);
+    assert_eq!(
+        String::from_utf8(read("appendonly.aof.manifest")).expect("text"),
+        page.aof.manifest()
+    );
+    assert_eq!(read("appendonly.aof.1.base.aof"), page.aof.base());
+    let incr = read("appendonly.aof.1.incr.aof");
+    assert_eq!(
+        String::from_utf8_lossy(&incr),
+        String::from_utf8_lossy(page.aof.incremental())
+    );
+    let text = String::from_utf8_lossy(&incr);
+    assert!(text.contains("$3\r\nDEL\r\n$4\r\nsoon\r\n"), "{text}");
+    assert!(text.contains("$5\r\nMULTI\r\n"), "{text}");
+    // BGREWRITEAOF: the same new base, an empty incremental file.
+    run(&mut c, &mut page, &[vec!["BGREWRITEAOF"]]);
+    call(&mut c, &["PING"]);
+    assert_eq!(
+        String::from_utf8(read("appendonly.aof.manifest")).expect("text"),
+        page.aof.manifest()
+    );
+    assert_eq!(read("appendonly.aof.2.base.aof"), page.aof.base());
+    assert!(read("appendonly.aof.2.incr.aof").is_empty() && page.aof.incremental().is_empty());
+    let sizes = |info: &str| -> Vec<String> {
+        info.lines()
+            .filter(|l| l.starts_with("aof_current_size:") || l.starts_with("aof_base_size:"))
+            .map(|l| l.trim_end().to_string())
+            .collect()
+    };
+    let theirs = call(&mut c, &["INFO", "persistence"]);
+    let ours = page.execute_line(pc, "INFO persistence", wall()).text;
+    assert_eq!(sizes(&theirs), sizes(&ours));
+    s.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+}

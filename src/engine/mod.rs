@@ -222,6 +222,9 @@ pub struct Engine {
     pub dirty: u64,
     /// Time of the last snapshot, in seconds (LASTSAVE).
     pub last_save_s: i64,
+    /// How many times the whole data was replaced (a snapshot or a primary's sync loaded,
+    /// DEBUG RELOAD): an append-only file kept since no longer describes the data.
+    pub data_replaced: u64,
     /// The TCP port INFO reports.
     pub port: u16,
     /// Set by SHUTDOWN: the host stops serving (the native server exits).
@@ -321,6 +324,7 @@ impl Engine {
             started_ms: opts.now_ms,
             dirty: 0,
             last_save_s: opts.now_ms / 1000,
+            data_replaced: 0,
             port: opts.port,
             shutdown_requested: false,
             mail: HashSet::new(),
@@ -421,6 +425,7 @@ impl Engine {
             db.track_events = events;
         }
         self.dbs = dbs;
+        self.data_replaced += 1;
         if self.cluster.is_some() {
             self.dbs[0].index_slots();
         }
