@@ -582,6 +582,14 @@ mod tests {
             "1",
             "no rewrite after a load"
         );
+        // DEBUG RELOAD loads back what it saved: the log still describes the data.
+        assert_eq!(run(&mut p, c, "DEBUG RELOAD"), "OK\n");
+        assert_eq!(
+            info(&mut p, c, "aof_rewrites"),
+            "1",
+            "no rewrite after DEBUG RELOAD"
+        );
+        assert!(!p.aof.incremental().is_empty());
         run(&mut p, c, "CONFIG SET appendonly no");
         run(&mut p, c, "SET b 2");
         assert!(!p.aof.active());

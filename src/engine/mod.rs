@@ -222,8 +222,9 @@ pub struct Engine {
     pub dirty: u64,
     /// Time of the last snapshot, in seconds (LASTSAVE).
     pub last_save_s: i64,
-    /// How many times the whole data was replaced (a snapshot or a primary's sync loaded,
-    /// DEBUG RELOAD): an append-only file kept since no longer describes the data.
+    /// How many times the data was replaced by a snapshot's (one loaded by the host, a
+    /// primary's full sync): an append-only file kept since no longer describes the data.
+    /// DEBUG RELOAD loads back the data it saved, and is not counted.
     pub data_replaced: u64,
     /// The TCP port INFO reports.
     pub port: u16,
@@ -425,7 +426,6 @@ impl Engine {
             db.track_events = events;
         }
         self.dbs = dbs;
-        self.data_replaced += 1;
         if self.cluster.is_some() {
             self.dbs[0].index_slots();
         }
