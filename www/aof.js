@@ -132,6 +132,7 @@ export class AofPanel {
     this.toggleBtn.textContent = `CONFIG SET appendonly ${this.enabled ? "no" : "yes"}`;
     this.showMode();
     this.box.dataset.enabled = String(this.enabled);
+    this.modeBtn.hidden = !view;
     const body = [];
     if (!view) {
       this.status.textContent = "appendonly is no: this server keeps no append-only file. Turn it on and every write is logged here as Redis appends it, in RESP.";
@@ -146,7 +147,8 @@ export class AofPanel {
     if (view.loadError) body.push(el("p", "rp-aof-error", `DEBUG LOADAOF failed: ${view.loadError}`));
     if (view.lastRewrite) {
       const r = view.lastRewrite;
-      body.push(el("p", "rp-aof-note", `Rewrite ${view.rewrites} (${r.reason}): ${size(r.before)} of files became a base of ${size(r.after)}.`));
+      const from = r.before > 0 ? `${size(r.before)} of files` : "the data";
+      body.push(el("p", "rp-aof-note", `Rewrite ${view.rewrites} (${r.reason}): ${from} became a base of ${size(r.after)}.`));
     }
     const dir = el("section", "rp-aof-file");
     dir.append(el("h3", "rp-mon-h", `${view.dir}/${view.manifestName}`));
