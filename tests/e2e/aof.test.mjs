@@ -133,6 +133,15 @@ test("BGREWRITEAOF from the panel: a new base of commands, an empty incremental 
   assert.deepEqual((await incrCommands()).length, 2);
 });
 
+test("another tab's writes show up live in the panel", async () => {
+  const { page: other, problems: otherProblems } = await openPage(browser.context, server.url);
+  await run(other, "SET from:other:tab 1");
+  await panelShows("from:other:tab");
+  assert.match((await incrCommands()).at(-1), /^\*3\\r\\n\$3\\r\\nSET\\r\\n\$14\\r\\nfrom:other:tab\\r\\n/);
+  await other.close();
+  assert.deepEqual(otherProblems, []);
+});
+
 test("CONFIG SET appendonly no: nothing more is appended", async () => {
   await page.locator("#aof button", { hasText: "CONFIG SET appendonly no" }).click();
   await panelShows("appendonly no: nothing is appended");
