@@ -176,6 +176,10 @@ export class AofPanel {
       part.append(el("p", "rp-aof-summary", f.type === "incr" ? "Empty: the next write is appended here." : "Empty: there was no data to write."));
       return part;
     }
+    if (f.omitted > 0 && f.entries.length === 0) {
+      part.append(el("p", "rp-aof-note", `The ${f.type === "incr" ? "last" : "first"} command of this ${size(f.size)} file alone is larger than the ${size(SHOW_BYTES)} the panel shows; the file itself is whole.`));
+      return part;
+    }
     if (f.omitted > 0) {
       const where = f.type === "incr" ? `the last ${size(f.size - f.omitted)}` : `the first ${size(f.size - f.omitted)}`;
       part.append(el("p", "rp-aof-note", `Showing ${where} of ${size(f.size)}; the file itself is whole.`));

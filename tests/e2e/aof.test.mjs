@@ -133,10 +133,21 @@ test("BGREWRITEAOF from the panel: a new base of commands, an empty incremental 
   assert.deepEqual((await incrCommands()).length, 2);
 });
 
+test("a log longer than the panel shows: the last commands, and a note saying so", async () => {
+  await run(page, `SET big ${"x".repeat(70000)}`);
+  await panelShows("alone is larger than the 64.00KB (65,536 bytes) the panel shows; the file itself is whole.");
+  assert.equal(await incr().locator(".rp-aof-cmd").count(), 0);
+  const info = await run(page, "INFO persistence");
+  const current = Number(/aof_current_size:(\d+)/.exec(info)[1]);
+  assert.ok(current > 70000, info);
+});
+
 test("another tab's writes show up live in the panel", async () => {
   const { page: other, problems: otherProblems } = await openPage(browser.context, server.url);
   await run(other, "SET from:other:tab 1");
   await panelShows("from:other:tab");
+  // The big command is left out, the note says how much is shown of how much.
+  assert.match(await incr().innerText(), /Showing the last \d+ bytes of 68\.\d\dKB \([\d,]+ bytes\); the file itself is whole\./);
   assert.match((await incrCommands()).at(-1), /^\*3\\r\\n\$3\\r\\nSET\\r\\n\$14\\r\\nfrom:other:tab\\r\\n/);
   await other.close();
   assert.deepEqual(otherProblems, []);
