@@ -62,6 +62,49 @@ export interface CommandInfo {
   summary: string;
 }
 
+/** One command of an append-only file: its RESP lines (each ends with CRLF in the file:
+ * `*3`, `$3`, `SET` ...; bytes outside printable ASCII written `\xHH`) and the command on one
+ * line, quoted as MONITOR quotes it. */
+export interface AofEntry {
+  resp: string[];
+  command: string;
+}
+
+/** One file of the append-only file: its base (an RDB preamble summarised by its keys and
+ * function libraries, or commands) or its incremental file. */
+export interface AofFile {
+  name: string;
+  type: "base" | "incr";
+  rdb: boolean;
+  /** Bytes in the file. */
+  size: number;
+  keys: number;
+  functions: number;
+  /** Bytes of the file that `entries` leave out (before them in an incremental file). */
+  omitted: number;
+  entries: AofEntry[];
+}
+
+/** The engine's append-only file: Redis 7.0's manifest (`appendonlydir/appendonly.aof.manifest`)
+ * and the files it names. */
+export interface AofState {
+  /** `appendonly yes`: writes are appended now. */
+  enabled: boolean;
+  dir: string;
+  manifestName: string;
+  manifest: string;
+  /** INFO persistence's aof_rewrites. */
+  rewrites: number;
+  /** The incremental file's size past which the engine rewrites on its own (memory bound). */
+  cap: number;
+  /** The last rewrite: why (BGREWRITEAOF, appendonly turned on, the bound, a load) and the
+   * sizes before and after, in bytes. */
+  lastRewrite: { reason: string; before: number; after: number } | null;
+  /** Why the last DEBUG LOADAOF failed, if it did. */
+  loadError: string | null;
+  files: AofFile[];
+}
+
 /** One engine (a Redis server) and its clients. */
 export class Playground {
   constructor(options?: PlaygroundOptions);
@@ -146,6 +189,11 @@ export class Playground {
   saveFinished(ok: boolean): void;
   /** LASTSAVE, in seconds. */
   lastSave(): number;
+  /** The append-only file the engine keeps in memory once `CONFIG SET appendonly yes` ran
+   * (and keeps after `appendonly no`), as Redis 7.0 writes it; null before it ever had one.
+   * Each file shows at most `limit` bytes (65,536 by default) of its commands: the last ones
+   * of the incremental file, the first ones of a base. */
+  aof(limit?: number): AofState | null;
 
   /** Keys per database. */
   keyCounts(): Uint32Array;

@@ -1,16 +1,20 @@
 // Produces the README's pictures from the running page: docs/tutorial.png, docs/inspector.png,
-// docs/servers.png, docs/replication.png, docs/monitor.png, docs/embeds.png and docs/cluster.png. Run with `npm run screenshots` (after
-// scripts/build-wasm.sh).
+// docs/servers.png, docs/replication.png, docs/monitor.png, docs/embeds.png, docs/cluster.png and
+// docs/aof.png. Run with `npm run screenshots` (after scripts/build-wasm.sh); `npm run
+// screenshots -- aof monitor` makes only those.
 import { fileURLToPath } from "node:url";
 import { startServer, startBrowser, openPage, run } from "../tests/e2e/harness.mjs";
 
 const DOCS = fileURLToPath(new URL("../docs/", import.meta.url));
 
+const only = process.argv.slice(2);
+const want = (name) => only.length === 0 || only.includes(name);
+
 const server = await startServer();
 const browser = await startBrowser();
 try {
   // The tutorial, two steps into the hashes lesson.
-  {
+  if (want("tutorial")) {
     const { page } = await openPage(browser.context, `${server.url}#lesson=hashes`);
     await page.setViewportSize({ width: 1280, height: 720 });
     await page.locator('#learn[data-lesson="hashes"]').waitFor();
@@ -24,7 +28,7 @@ try {
     await page.close();
   }
   // The inspector: a few of every type, a stream with a consumer group selected.
-  {
+  if (want("inspector")) {
     const { page } = await openPage(browser.context, server.url);
     await page.setViewportSize({ width: 1280, height: 860 });
     await page.locator("#inspect-toggle").click();
@@ -59,7 +63,7 @@ try {
     await page.close();
   }
   // Two servers: a client on each, the same key holding different values, the servers menu open.
-  {
+  if (want("servers")) {
     const { page } = await openPage(browser.context, server.url);
     await page.setViewportSize({ width: 1000, height: 560 });
     await run(page, "FLUSHALL");
@@ -88,7 +92,7 @@ try {
   }
   // Replication: two replicas of the first server made with REPLICAOF in their terminals,
   // writes on the primary read on a replica, the panel showing the topology and the stream.
-  {
+  if (want("replication")) {
     const { page } = await openPage(browser.context, server.url);
     const prompt = (port) => page.locator(".rp-screen:not([hidden]) .rp-line .rp-prompt", { hasText: `127.0.0.1:${port}> ` });
     await page.setViewportSize({ width: 1280, height: 760 });
@@ -120,7 +124,7 @@ try {
     await page.close();
   }
   // The monitor: --stat running, --bigkeys over a few keys of every type.
-  {
+  if (want("monitor")) {
     const { page } = await openPage(browser.context, server.url);
     await page.setViewportSize({ width: 1280, height: 760 });
     await run(page, "FLUSHALL");
@@ -139,7 +143,7 @@ try {
     await page.close();
   }
   // A docs page with widgets, in the reader's light scheme.
-  {
+  if (want("embeds")) {
     const page = await browser.context.newPage();
     await page.setViewportSize({ width: 900, height: 1100 });
     await page.emulateMedia({ colorScheme: "light" });
@@ -150,7 +154,7 @@ try {
   }
   // A cluster: made with Create cluster, a tab following redirections as redis-cli -c does,
   // a primary stopped and its replica elected in its place, as the panel shows it.
-  {
+  if (want("cluster")) {
     const { page } = await openPage(browser.context, server.url);
     await page.setViewportSize({ width: 1280, height: 860 });
     await page.locator("#cluster-toggle").click();
@@ -179,7 +183,36 @@ try {
     await page.screenshot({ path: `${DOCS}cluster.png` });
     await page.close();
   }
-  console.log("docs/tutorial.png, docs/inspector.png, docs/servers.png, docs/replication.png, docs/monitor.png, docs/embeds.png, docs/cluster.png written");
+  // The append-only file: a few writes logged as RESP, then BGREWRITEAOF's compaction into a
+  // base of commands (aof-use-rdb-preamble no) and the writes after it.
+  if (want("aof")) {
+    const { page } = await openPage(browser.context, server.url);
+    await page.setViewportSize({ width: 1280, height: 860 });
+    await page.locator("#aof-toggle").click();
+    await page.locator("#aof[data-version]").waitFor();
+    for (const line of [
+      "FLUSHALL",
+      "CONFIG SET appendonly yes",
+      "CONFIG SET aof-use-rdb-preamble no",
+      "SET bike:1 Deimos",
+      "INCR visits",
+      "INCR visits",
+      "SET session:7f3a alice EX 3600",
+      "RPUSH queue job:1 job:2",
+      "LPOP queue",
+      "BGREWRITEAOF",
+      "INCR visits",
+      "MULTI",
+      "HSET bike:1:stats rides 1",
+      "SADD riders alice",
+      "EXEC",
+    ]) await run(page, line);
+    await page.waitForFunction(() => document.querySelectorAll('#aof .rp-aof-file[data-type="incr"] .rp-aof-cmd').length === 6);
+    await page.screenshot({ path: `${DOCS}aof.png` });
+    await page.locator("#aof-toggle").click();
+    await page.close();
+  }
+  console.log(`${only.length ? only.join(", ") : "all pictures"} written in docs/`);
 } finally {
   await browser.close();
   await server.close();

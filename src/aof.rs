@@ -2,6 +2,7 @@
 //! commands of one file run through the engine. The native server does the file work around
 //! these (src/bin/server/aof.rs); they are here, free of I/O, so that they can be fuzzed.
 
+use crate::engine::propagate::{Propagated, StreamEncoder, TO_AOF};
 use crate::engine::ClientId;
 use crate::protocol::inline::split_args;
 use crate::protocol::resp::parse_request;
@@ -123,4 +124,84 @@ pub fn read_aof(engine: &mut Engine, client: ClientId, bytes: &[u8], now_ms: i64
     } else {
         AofRead::Cut { at, multi_since }
     }
+}
+
+/// Writes what the engine propagated into an incremental file, as Redis appends it: the
+/// commands meant for the AOF (not a script's writes after `redis.set_repl(redis.REPL_REPLICA)`),
+/// a `SELECT` whenever the database changes, and with `aof-timestamp-enabled yes` a `#TS:`
+/// annotation when a new second began. The native server and the page both write through it.
+#[derive(Clone, Debug, Default)]
+pub struct AofWriter {
+    encoder: StreamEncoder,
+    /// The second of the last `#TS:` annotation written.
+    annotated_s: i64,
+}
+
+impl AofWriter {
+    /// A new incremental file begins: its first command selects its database again.
+    pub fn new_file(&mut self) {
+        self.encoder = StreamEncoder::default();
+    }
+
+    /// Appends to `out` what `props` records in the AOF at `now_s` (seconds since the epoch);
+    /// returns how many bytes that was (0: nothing for the AOF, `out` unchanged).
+    pub fn append(
+        &mut self,
+        engine: &Engine,
+        props: &[Propagated],
+        now_s: i64,
+        out: &mut Vec<u8>,
+    ) -> usize {
+        let start = out.len();
+        if engine.config.get_named("aof-timestamp-enabled") == "yes" && now_s > self.annotated_s {
+            out.extend_from_slice(format!("#TS:{now_s}\r\n").as_bytes());
+            self.annotated_s = now_s;
+        }
+        let annotated = out.len();
+        for p in props.iter().filter(|p| p.targets & TO_AOF != 0) {
+            self.encoder.encode(p, out);
+        }
+        if out.len() == annotated {
+            // Nothing for the AOF: the annotation waits for what it would stamp.
+            if annotated > start {
+                self.annotated_s = 0;
+            }
+            out.truncate(start);
+        }
+        out.len() - start
+    }
+}
+
+/// The name of base file `seq` of the AOF named `name`: `<name>.<seq>.base.rdb`, or
+/// `.base.aof` when the base is commands.
+pub fn base_file(name: &str, seq: u64, rdb: bool) -> ManifestFile {
+    ManifestFile {
+        name: format!("{name}.{seq}.base.{}", if rdb { "rdb" } else { "aof" }),
+        seq,
+        kind: b'b',
+    }
+}
+
+/// Incremental file `seq` of the AOF named `name`: `<name>.<seq>.incr.aof`.
+pub fn incr_file(name: &str, seq: u64) -> ManifestFile {
+    ManifestFile {
+        name: format!("{name}.{seq}.incr.aof"),
+        seq,
+        kind: b'i',
+    }
+}
+
+/// The contents of a rewrite's base file at `now_ms`: the dataset as an RDB snapshot, or with
+/// `aof-use-rdb-preamble no` as the commands that rebuild it (after a `#TS:` annotation with
+/// `aof-timestamp-enabled yes`). Returns whether it is an RDB file, and its bytes.
+pub fn base_bytes(engine: &Engine, now_ms: i64) -> (bool, Vec<u8>) {
+    if engine.config.get_named("aof-use-rdb-preamble") != "no" {
+        return (true, engine.snapshot(now_ms));
+    }
+    let mut bytes = Vec::new();
+    if engine.config.get_named("aof-timestamp-enabled") == "yes" {
+        bytes.extend_from_slice(format!("#TS:{}\r\n", now_ms.div_euclid(1000)).as_bytes());
+    }
+    bytes.extend(engine.rewrite_commands());
+    (false, bytes)
 }

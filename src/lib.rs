@@ -16,6 +16,8 @@
 //! - [`scripting`]: Lua scripts (EVAL) and FUNCTION libraries: the script cache, the
 //!   sandboxed Lua states, `bit` and `cjson`, reply conversion.
 //! - [`rdb`]: snapshots in Redis's RDB format (CRC-64 checked).
+//! - [`aof`]: the append-only file's manifest, reading and writing, shared by both hosts;
+//!   [`memory_aof`]: the page's AOF, kept in memory for its panel.
 //! - [`cluster`]: Redis Cluster's node side: hash slots, the cluster state, nodes.conf,
 //!   redirections.
 //! - [`config`]: CONFIG parameters.
@@ -31,6 +33,7 @@ pub mod db;
 pub mod engine;
 pub mod error;
 pub mod memory;
+pub mod memory_aof;
 pub mod playground;
 pub mod protocol;
 pub mod rdb;

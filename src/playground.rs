@@ -7,6 +7,7 @@
 
 use crate::commands::{self, CommandSpec};
 use crate::engine::{ClientId, Engine, EngineOptions};
+use crate::memory_aof::MemoryAof;
 use crate::protocol::inline::split_args;
 use crate::protocol::render::{prints_raw, render_command};
 use crate::protocol::Reply;
@@ -24,6 +25,8 @@ pub struct LineOutcome {
 pub struct Playground {
     /// The engine itself.
     pub engine: Engine,
+    /// The append-only file, kept in memory while `appendonly` is yes.
+    pub aof: MemoryAof,
 }
 
 impl Playground {
@@ -32,7 +35,17 @@ impl Playground {
         let mut engine = Engine::new(opts);
         // The page is a sandbox for learning: DEBUG (DIGEST, OBJECT, RELOAD ...) is on.
         engine.config.set_at_startup("enable-debug-command", "yes");
-        Playground { engine }
+        engine.persist.aof_host = true;
+        Playground {
+            engine,
+            aof: MemoryAof::default(),
+        }
+    }
+
+    /// After every command and tick: the append-only file follows `appendonly`, records what
+    /// the engine propagated, and carries out BGREWRITEAOF and DEBUG LOADAOF.
+    pub fn aof_step(&mut self, now: i64) {
+        self.aof.step(&mut self.engine, now);
     }
 
     /// Runs one typed line for `client` at `now` (ms).
@@ -53,7 +66,9 @@ impl Playground {
                 reply: None,
             };
         }
-        match self.engine.execute(client, &argv, now) {
+        let reply = self.engine.execute(client, &argv, now);
+        self.aof_step(now);
+        match reply {
             Some(reply) => {
                 let text = self.render(client, &argv, &reply);
                 LineOutcome {

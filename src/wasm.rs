@@ -129,6 +129,7 @@ impl Playground {
         unpack_all(&io.input[..len], &mut io.argv);
         let id = u64::from(client);
         let reply = self.inner.engine.execute(id, &self.io.argv, now_ms as i64);
+        self.inner.aof_step(now_ms as i64);
         (reply, self.inner.engine.proto(id))
     }
 }
@@ -224,7 +225,9 @@ impl Playground {
     pub fn execute_args(&mut self, client: u32, argv: Vec<String>) -> JsValue {
         let argv: Vec<Vec<u8>> = argv.into_iter().map(String::into_bytes).collect();
         let id = u64::from(client);
-        let reply = self.inner.engine.execute(id, &argv, now());
+        let now = now();
+        let reply = self.inner.engine.execute(id, &argv, now);
+        self.inner.aof_step(now);
         let text = reply
             .as_ref()
             .map(|r| self.inner.render(id, &argv, r))
@@ -528,18 +531,26 @@ impl Playground {
     /// more slice (see `sliceScripts`).
     #[wasm_bindgen(js_name = runScriptSlice)]
     pub fn run_script_slice(&mut self) -> bool {
-        self.inner.engine.run_script_slice(now())
+        let now = now();
+        let suspended = self.inner.engine.run_script_slice(now);
+        self.inner.aof_step(now);
+        suspended
     }
 
     /// `pg.unblock(client)` → whether it was blocked: ends its wait as its timeout would (the
     /// page's Ctrl+C); the reply comes through `drain(client)`.
     pub fn unblock(&mut self, client: u32) -> bool {
-        self.inner.engine.unblock(u64::from(client), None, now())
+        let now = now();
+        let was = self.inner.engine.unblock(u64::from(client), None, now);
+        self.inner.aof_step(now);
+        was
     }
 
     /// `pg.tick()`: background work (active expiry); the page calls it a few times a second.
     pub fn tick(&mut self) {
-        self.inner.engine.tick(now());
+        let now = now();
+        self.inner.engine.tick(now);
+        self.inner.aof_step(now);
     }
 
     /// `pg.keyCounts()` → keys per database (for the status line).
@@ -618,6 +629,77 @@ impl Playground {
         out
     }
 
+    /// `pg.aof(limit?)` → the append-only file the server keeps in memory while `appendonly`
+    /// is yes (and keeps after it is turned off), or null before it ever had one:
+    /// `{ enabled, dir, manifestName, manifest, rewrites, cap, lastRewrite, loadError, files }`.
+    /// `lastRewrite` is `{ reason, before, after }` (sizes in bytes) or null; each file is
+    /// `{ name, type: "base" | "incr", rdb, size, keys, functions, omitted, entries }`, an RDB
+    /// base summarised by `keys` and `functions`, the others by their commands: the last ones
+    /// of an incremental file (the first ones of a base) that fit in `limit` bytes (65,536
+    /// unless given), `omitted` bytes left out; an entry is `{ resp: [line, ...], command }`,
+    /// the RESP lines as the file holds them (each ends with CRLF there) and the command
+    /// quoted on one line.
+    pub fn aof(&self, limit: Option<u32>) -> JsValue {
+        let limit = limit.map_or(65_536, |n| n as usize);
+        let Some(view) = self.inner.aof.view(&self.inner.engine, limit) else {
+            return JsValue::NULL;
+        };
+        let set = |o: &js_sys::Object, k: &str, v: JsValue| {
+            let _ = js_sys::Reflect::set(o, &JsValue::from_str(k), &v);
+        };
+        let num = |n: usize| JsValue::from_f64(n as f64);
+        let o = js_sys::Object::new();
+        set(&o, "enabled", view.enabled.into());
+        set(&o, "dir", view.dir.into());
+        set(&o, "manifestName", view.manifest_name.into());
+        set(&o, "manifest", view.manifest.into());
+        set(&o, "rewrites", JsValue::from_f64(view.rewrites as f64));
+        set(&o, "cap", num(view.cap));
+        set(
+            &o,
+            "loadError",
+            view.load_error.map_or(JsValue::NULL, JsValue::from),
+        );
+        let last = match view.last_rewrite {
+            Some(r) => {
+                let l = js_sys::Object::new();
+                set(&l, "reason", r.reason.into());
+                set(&l, "before", num(r.before));
+                set(&l, "after", num(r.after));
+                l.into()
+            }
+            None => JsValue::NULL,
+        };
+        set(&o, "lastRewrite", last);
+        let files = js_sys::Array::new();
+        for f in view.files {
+            let fo = js_sys::Object::new();
+            set(&fo, "name", f.name.into());
+            set(
+                &fo,
+                "type",
+                (if f.kind == b'b' { "base" } else { "incr" }).into(),
+            );
+            set(&fo, "rdb", f.rdb.into());
+            set(&fo, "size", num(f.size));
+            set(&fo, "keys", JsValue::from_f64(f.keys as f64));
+            set(&fo, "functions", num(f.functions));
+            set(&fo, "omitted", num(f.omitted));
+            let entries = js_sys::Array::new();
+            for e in f.entries {
+                let eo = js_sys::Object::new();
+                let resp: js_sys::Array = e.resp.into_iter().map(JsValue::from).collect();
+                set(&eo, "resp", resp.into());
+                set(&eo, "command", e.command.into());
+                entries.push(&eo);
+            }
+            set(&fo, "entries", entries.into());
+            files.push(&fo);
+        }
+        set(&o, "files", files.into());
+        o.into()
+    }
+
     /// `pg.lastSave()` → LASTSAVE, in seconds since the epoch.
     #[wasm_bindgen(js_name = lastSave)]
     pub fn last_save(&self) -> f64 {
@@ -640,7 +722,10 @@ impl Playground {
         let Some(conn) = self.connections.get_mut(&connection) else {
             return Err(JsError::new("no such connection"));
         };
-        Ok(conn.write(&mut self.inner.engine, bytes, now()))
+        let now = now();
+        let out = conn.write(&mut self.inner.engine, bytes, now);
+        self.inner.aof_step(now);
+        Ok(out)
     }
 
     /// `pg.read(connection)` → Uint8Array: what arrived for it since (pub/sub messages, the
@@ -1014,7 +1099,9 @@ impl Playground {
     /// `pg.linkFeed(bytes)`: bytes the primary sent on the link.
     #[wasm_bindgen(js_name = linkFeed)]
     pub fn link_feed(&mut self, bytes: &[u8]) {
-        self.inner.engine.link_feed(bytes, now());
+        let now = now();
+        self.inner.engine.link_feed(bytes, now);
+        self.inner.aof_step(now);
     }
 
     /// `pg.takeLinkOutput()` → Uint8Array: bytes this replica sends its primary.
@@ -1128,6 +1215,7 @@ impl Playground {
         }
         io.out[head + 1..head + 5].copy_from_slice(&count.to_le_bytes());
         io.finish();
+        self.inner.aof_step(now);
     }
 
     /// `batch` and `batchBuffer`: every command run, the replies packed as one array, then
@@ -1154,10 +1242,9 @@ impl Playground {
         let io = &mut self.io;
         let n = fill(&mut io.input, |ptr, cap| pack_args(args, ptr, cap))?;
         unpack_all(&io.input[..n], &mut io.argv);
-        let reply = self
-            .inner
-            .engine
-            .execute(u64::from(client), &io.argv, now());
+        let now = now();
+        let reply = self.inner.engine.execute(u64::from(client), &io.argv, now);
+        self.inner.aof_step(now);
         Ok(reply)
     }
 

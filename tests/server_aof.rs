@@ -731,3 +731,172 @@ fn approximate_stream_trims_load_back_exactly() {
     redis_server_loads(&dir, &want, &["--stream-node-max-entries", "4"]);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The commands of an AOF file, each as its RESP bytes, in order.
+fn resp_commands(bytes: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < bytes.len() {
+        match redis_playground::protocol::resp::parse_request(&bytes[at..]) {
+            Ok(Some((_, used))) if used > 0 => {
+                out.push(bytes[at..at + used].to_vec());
+                at += used;
+            }
+            _ => panic!("not RESP at byte {at}"),
+        }
+    }
+    out
+}
+
+/// Waits until a server's rewrite in the background has ended (redis-server forks for it).
+fn rewritten(c: &mut Conn) {
+    for _ in 0..200 {
+        let info = call(c, &["INFO", "persistence"]);
+        if info.contains("aof_rewrite_in_progress:0\r\n")
+            && info.contains("aof_rewrite_scheduled:0\r\n")
+        {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("the rewrite never ended");
+}
+
+/// The page keeps its append-only file in memory (src/memory_aof.rs) from the same
+/// propagation: for the same commands it holds the bytes this server writes to its files,
+/// and those redis-server 7.0.15 writes (when installed): the manifest, the incremental file,
+/// and a base of the same commands (in its own key order: Redis's follows its hash), before
+/// and after BGREWRITEAOF.
+#[test]
+fn the_pages_log_holds_the_bytes_this_server_and_redis_write() {
+    use redis_playground::playground::Playground;
+    use redis_playground::EngineOptions;
+
+    let dir = scratch_dir("aof-page");
+    let s = Server::start(&dir, &["--appendonly", "no"]);
+    let mut c = s.conn();
+    let theirs_dir = scratch_dir("aof-page-redis");
+    let theirs = if redis_server_path().is_some() {
+        RedisServer::start_with(&["--dir", theirs_dir.to_str().expect("utf-8 path")])
+    } else {
+        assert!(
+            std::env::var_os("REQUIRE_REDIS").is_none(),
+            "REQUIRE_REDIS is set"
+        );
+        None
+    };
+    let mut tc = theirs
+        .as_ref()
+        .map(|t| Conn::connect(t.port).expect("connect"));
+    let mut page = Playground::new(EngineOptions::default());
+    let pc = page.engine.open_client(0);
+    let wall = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_millis() as i64)
+            .unwrap_or(0)
+    };
+    let soon = (wall() + 300).to_string();
+    let script = "redis.call('SET', KEYS[1], 'x'); redis.call('INCR', 'counter'); return 1";
+    let before: Vec<Vec<&str>> = vec![
+        vec!["SET", "kept", "1"],
+        vec!["RPUSH", "list", "a", "b"],
+        vec!["SADD", "set", "3", "1", "2"],
+        vec!["CONFIG", "SET", "aof-use-rdb-preamble", "no"],
+        vec!["CONFIG", "SET", "appendonly", "yes"],
+    ];
+    let during: Vec<Vec<&str>> = vec![
+        vec!["SET", "k", "v", "PXAT", "99999999999999"],
+        vec!["SET", "soon", "v", "PXAT", &soon],
+        vec!["SELECT", "3"],
+        vec!["INCRBYFLOAT", "f", "1.5"],
+        vec!["MULTI"],
+        vec!["HSET", "h", "a", "1"],
+        vec!["SADD", "s", "m"],
+        vec!["EXEC"],
+        vec!["EVAL", script, "1", "e"],
+        vec!["SELECT", "0"],
+        vec!["PEXPIREAT", "kept", "1"],
+        vec!["LPOP", "list"],
+        vec!["ZADD", "z", "1.5", "a", "2", "b"],
+    ];
+    let run = |c: &mut Conn, tc: &mut Option<Conn>, page: &mut Playground, cmds: &[Vec<&str>]| {
+        for cmd in cmds {
+            let mine = call(c, cmd);
+            assert!(!mine.starts_with('-'), "{cmd:?}: {mine}");
+            if let Some(tc) = tc.as_mut() {
+                assert_eq!(call(tc, cmd), mine, "{cmd:?}");
+                if cmd[0] == "CONFIG" || cmd[0] == "BGREWRITEAOF" {
+                    rewritten(tc);
+                }
+            }
+            let line: Vec<String> = cmd.iter().map(|w| format!("\"{w}\"")).collect();
+            page.execute_line(pc, &line.join(" "), wall());
+        }
+    };
+    run(&mut c, &mut tc, &mut page, &before);
+    run(&mut c, &mut tc, &mut page, &during);
+    // A key that expired is deleted by the next command that meets it: DEL in every log.
+    std::thread::sleep(Duration::from_millis(400));
+    run(&mut c, &mut tc, &mut page, &[vec!["GET", "soon"]]);
+    call(&mut c, &["PING"]);
+    let read = |dir: &Path, name: &str| {
+        std::fs::read(dir.join("appendonlydir").join(name))
+            .unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let sorted = |bytes: &[u8]| {
+        let mut cmds = resp_commands(bytes);
+        cmds.sort();
+        cmds
+    };
+    let check = |page: &Playground, dir: &Path, seq: u64, who: &str| {
+        assert_eq!(
+            String::from_utf8(read(dir, "appendonly.aof.manifest")).expect("text"),
+            page.aof.manifest(),
+            "{who}'s manifest"
+        );
+        let base = read(dir, &format!("appendonly.aof.{seq}.base.aof"));
+        if who == "redis-server" {
+            assert_eq!(sorted(&base), sorted(page.aof.base()), "{who}'s base");
+        } else {
+            assert_eq!(base, page.aof.base(), "{who}'s base");
+        }
+        let incr = read(dir, &format!("appendonly.aof.{seq}.incr.aof"));
+        assert_eq!(
+            String::from_utf8_lossy(&incr),
+            String::from_utf8_lossy(page.aof.incremental()),
+            "{who}'s incremental file"
+        );
+    };
+    check(&page, &dir, 1, "this server");
+    if tc.is_some() {
+        check(&page, &theirs_dir, 1, "redis-server");
+    }
+    let text = String::from_utf8_lossy(page.aof.incremental()).into_owned();
+    assert!(text.contains("$3\r\nDEL\r\n$4\r\nsoon\r\n"), "{text}");
+    assert!(text.contains("$5\r\nMULTI\r\n"), "{text}");
+    // BGREWRITEAOF: the same new base, an empty incremental file.
+    run(&mut c, &mut tc, &mut page, &[vec!["BGREWRITEAOF"]]);
+    call(&mut c, &["PING"]);
+    assert!(page.aof.incremental().is_empty());
+    check(&page, &dir, 2, "this server");
+    if tc.is_some() {
+        check(&page, &theirs_dir, 2, "redis-server");
+    }
+    let sizes = |info: &str| -> Vec<String> {
+        info.lines()
+            .filter(|l| l.starts_with("aof_current_size:") || l.starts_with("aof_base_size:"))
+            .map(|l| l.trim_end().to_string())
+            .collect()
+    };
+    let ours = page.execute_line(pc, "INFO persistence", wall()).text;
+    assert_eq!(sizes(&call(&mut c, &["INFO", "persistence"])), sizes(&ours));
+    if let Some(tc) = tc.as_mut() {
+        assert_eq!(sizes(&call(tc, &["INFO", "persistence"])), sizes(&ours));
+    }
+    drop(tc);
+    drop(theirs);
+    s.kill();
+    let _ = std::fs::remove_dir_all(&dir);
+    let _ = std::fs::remove_dir_all(&theirs_dir);
+}

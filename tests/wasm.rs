@@ -546,3 +546,48 @@ fn call_packs_any_text_and_size() {
         .expect("ok")
         .is_null());
 }
+
+/// `pg.aof(limit)`: null until `appendonly yes`, then the manifest and the files, the
+/// incremental one as Redis appends it, whichever call ran the command (`execute`,
+/// `executeArgs`).
+#[wasm_bindgen_test]
+fn aof_shows_the_log_once_appendonly_is_on() {
+    let mut pg = Playground::new(options(16)).expect("valid options");
+    let c = pg.open_client();
+    assert!(pg.aof(None).is_null());
+    pg.execute(c, "CONFIG SET appendonly yes");
+    pg.execute(c, "SET k v");
+    pg.execute_args(c, vec!["RPUSH".into(), "l".into(), "a".into()]);
+    let view = pg.aof(None);
+    assert_eq!(get(&view, "enabled").as_bool(), Some(true));
+    assert_eq!(
+        get(&view, "manifest").as_string().as_deref(),
+        Some("file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n")
+    );
+    let files = js_sys::Array::from(&get(&view, "files"));
+    assert_eq!(files.length(), 2);
+    assert_eq!(get(&files.get(0), "rdb").as_bool(), Some(true));
+    let incr = files.get(1);
+    assert_eq!(get(&incr, "type").as_string().as_deref(), Some("incr"));
+    let entries = js_sys::Array::from(&get(&incr, "entries"));
+    let commands: Vec<String> = entries
+        .iter()
+        .map(|e| get(&e, "command").as_string().expect("a string"))
+        .collect();
+    assert_eq!(
+        commands,
+        [
+            "\"SELECT\" \"0\"",
+            "\"SET\" \"k\" \"v\"",
+            "\"RPUSH\" \"l\" \"a\""
+        ]
+    );
+    let resp = js_sys::Array::from(&get(&entries.get(1), "resp"));
+    assert_eq!(resp.length(), 7);
+    assert_eq!(resp.get(0).as_string().as_deref(), Some("*3"));
+    // A limit shows the last commands that fit, and says how much is left out.
+    let view = pg.aof(Some(29));
+    let incr = js_sys::Array::from(&get(&view, "files")).get(1);
+    assert_eq!(js_sys::Array::from(&get(&incr, "entries")).length(), 1);
+    assert_eq!(get(&incr, "omitted").as_f64(), Some(50.0));
+}

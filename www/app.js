@@ -1,6 +1,7 @@
 // The page: one full-window playground whose data lives in this browser, with the tutorial
-// (tutorial.js), the inspector (inspector.js), the monitor (monitor.js) and the replication view
-// (replication.js) as panels beside the terminal, and shared sessions (share.js).
+// (tutorial.js), the inspector (inspector.js), the monitor (monitor.js), the replication view
+// (replication.js), the cluster view (cluster.js) and the append-only file (aof.js) as panels
+// beside the terminal, and shared sessions (share.js).
 //
 // The panels' modules are imported apart, not before the terminal: the terminal, and the first
 // reply, need only terminal.js and what it imports.
@@ -26,7 +27,7 @@ async function main() {
   performance.mark?.("rp:app");
   const root = document.getElementById("playground");
   // Loaded while the terminal connects (the page mostly waits for its server then).
-  const panels = Promise.all([import("./tutorial.js"), import("./inspector.js"), import("./monitor.js"), import("./replication.js"), import("./cluster.js")]);
+  const panels = Promise.all([import("./tutorial.js"), import("./inspector.js"), import("./monitor.js"), import("./replication.js"), import("./cluster.js"), import("./aof.js")]);
   panels.catch(() => {});
   // A shared link replays on a private server in memory: the visitor's own data (the "default"
   // namespace, its IndexedDB snapshot and its history) is never opened.
@@ -42,7 +43,7 @@ async function main() {
   const shell = await createPlayground(root, shared ? { namespace: null, persistHistory: false, servers: true } : { namespace: "default", servers: true });
   if (shared) await replay(shell, shared);
   setupSharing(shell);
-  const [{ Tutorial }, { Inspector }, { Monitor }, { Replication }, { ClusterPanel }] = await panels;
+  const [{ Tutorial }, { Inspector }, { Monitor }, { Replication }, { ClusterPanel }, { AofPanel }] = await panels;
   const learnBox = document.getElementById("learn");
   const learnBtn = document.getElementById("learn-toggle");
   const tutorial = new Tutorial(shell, learnBox);
@@ -58,11 +59,14 @@ async function main() {
   const clusterBox = document.getElementById("cluster");
   const clusterBtn = document.getElementById("cluster-toggle");
   const cluster = new ClusterPanel(shell, clusterBox);
+  const aofBox = document.getElementById("aof");
+  const aofBtn = document.getElementById("aof-toggle");
+  const aof = new AofPanel(shell, aofBox);
   const wanted = panelsWanted();
 
   const remember = () => {
     try {
-      localStorage.setItem(PANELS_KEY, JSON.stringify({ learn: !learnBox.hidden, inspect: !inspectBox.hidden, monitor: !monitorBox.hidden, repl: !replBox.hidden, cluster: !clusterBox.hidden }));
+      localStorage.setItem(PANELS_KEY, JSON.stringify({ learn: !learnBox.hidden, inspect: !inspectBox.hidden, monitor: !monitorBox.hidden, repl: !replBox.hidden, cluster: !clusterBox.hidden, aof: !aofBox.hidden }));
     } catch {
       // not kept
     }
@@ -119,7 +123,17 @@ async function main() {
   };
   clusterBtn.addEventListener("click", () => showCluster(clusterBox.hidden));
   if (wanted.cluster || /(?:^#|&)cluster\b/.test(location.hash)) showCluster(true);
-  window.redisPlayground = { shell, tutorial, inspector, monitor, replication, cluster };
+  // The append-only file reads the server's log when a command ran, and once a second while shown.
+  const showAof = (on) => {
+    aofBox.hidden = !on;
+    aofBtn.setAttribute("aria-pressed", String(on));
+    if (on) aof.start();
+    else aof.stop();
+    remember();
+  };
+  aofBtn.addEventListener("click", () => showAof(aofBox.hidden));
+  if (wanted.aof || /(?:^#|&)aof\b/.test(location.hash)) showAof(true);
+  window.redisPlayground = { shell, tutorial, inspector, monitor, replication, cluster, aof };
   performance.mark?.("rp:panels");
   // Tab completes inside the terminal, so F6 / Shift+F6 move between the page's regions: the
   // toolbar, the tutorial, the terminal and the inspector.
@@ -134,6 +148,7 @@ async function main() {
       monitorBox.hidden ? null : monitorBox.querySelector("button"),
       replBox.hidden ? null : replBox.querySelector("input"),
       clusterBox.hidden ? null : clusterBox.querySelector("button"),
+      aofBox.hidden ? null : aofBox.querySelector("button"),
     ].filter(Boolean);
     const at = regions.findIndex((r) => r === document.activeElement || r.closest?.("aside, nav, .page-term")?.contains(document.activeElement));
     const next = regions[(at + (e.shiftKey ? -1 : 1) + regions.length) % regions.length];

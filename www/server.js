@@ -69,6 +69,8 @@
 //   replies: the inspector and the tutorial read the engine this way, never from the terminal's text.
 //   { op: "keys", port, db, pattern, type, limit } answers [[name, type, pttl, encoding, bytes], ...]
 //   for every live key matching (Playground.describeKeys: read without running commands).
+//   { op: "aof", port, limit } answers the server's append-only file (Playground.aof): its
+//   manifest and files, or null while it never had one (appendonly no).
 //   { op: "replication", since } answers { servers: [{ port, address, role, replid, offset,
 //   link, replicas }], log: [entries after `since`], seq } for the replication panel;
 //   { op: "cutLink", port } ends that replica's connection to its primary (it reconnects).
@@ -331,6 +333,11 @@ class Instance {
         const run = empty && !this.examplesClaimed;
         if (run) this.examplesClaimed = true;
         return { run, restored: this.restored.status === "restored" && !empty };
+      }
+      case "aof": {
+        // At most 1 MB of each file's commands goes to the page; 64 KB unless asked.
+        const limit = Math.max(0, Math.min(1 << 20, Math.floor(Number(msg.limit) || 65536)));
+        return pg.aof(limit);
       }
       case "export":
         return pg.snapshot();

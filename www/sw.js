@@ -31,6 +31,7 @@ const FILES = [
   "./",
   "index.html",
   "style.css",
+  "aof.js",
   "app.js",
   "cluster.js",
   "connection.js",

@@ -22,7 +22,7 @@ pub const COMMANDS: &[CommandSpec] = &[
     CommandSpec::new("lastsave", 1, &[LOADING, STALE, FAST], lastsave).doc(Group::Server, "1.0.0", &[], "Replies with the Unix time of the last successful snapshot.").acl(&[Acl::Admin, Acl::Dangerous]).tips(&["nondeterministic_output"]).complexity("O(1)"),
     CommandSpec::new("save", 1, &[NO_ASYNC_LOADING, ADMIN, NOSCRIPT, NO_MULTI], save).doc(Group::Server, "1.0.0", &[], "Writes a snapshot of every database now, replying when it is stored.").complexity("O(N), N being the keys of every database."),
     CommandSpec::new("bgsave", -1, &[NO_ASYNC_LOADING, ADMIN, NOSCRIPT], bgsave).doc(Group::Server, "1.0.0", &[Arg::token("schedule", "SCHEDULE").optional().since("3.2.2")], "Starts writing a snapshot of every database; SCHEDULE waits for a running save instead of failing.").complexity("O(1)"),
-    CommandSpec::new("bgrewriteaof", 1, &[NO_ASYNC_LOADING, ADMIN, NOSCRIPT], bgrewriteaof).doc(Group::Server, "1.0.0", &[], "Starts rewriting the append-only file (the playground keeps no append-only file).").complexity("O(1)"),
+    CommandSpec::new("bgrewriteaof", 1, &[NO_ASYNC_LOADING, ADMIN, NOSCRIPT], bgrewriteaof).doc(Group::Server, "1.0.0", &[], "Starts rewriting the append-only file.").complexity("O(1)"),
     CommandSpec::new("role", 1, &[NOSCRIPT, LOADING, STALE, FAST], role).doc(Group::Server, "2.8.12", &[], "Replies with this server's replication role: master, offset, replicas.").acl(&[Acl::Admin, Acl::Dangerous]).complexity("O(1)"),
     CommandSpec::new("info", -1, &[LOADING, STALE], info).doc(Group::Server, "1.0.0", &[Arg::string("section").optional().multiple()], "Reports server state and counters, by section.").acl(&[Acl::Dangerous]).tips(&["nondeterministic_output", "request_policy:all_shards", "response_policy:special"]).complexity("O(1)"),
     CommandSpec::new("config", -2, &[], container).doc(Group::Server, "2.0.0", &[], "Reads and changes configuration parameters.").complexity("Depends on the subcommand.").subs(CONFIG_SUBCOMMANDS),
@@ -224,7 +224,8 @@ fn bgsave(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 }
 
 /// `BGREWRITEAOF` → `+Background append only file rewriting started` (`scheduled` inside
-/// EXEC). The playground keeps no append-only file, so there is nothing to rewrite.
+/// EXEC). The host rewrites its append-only file (the server's files, the page's log in
+/// memory) when the command has run.
 fn bgrewriteaof(ctx: &mut Ctx, _argv: &[Vec<u8>]) -> CmdResult {
     if ctx.no_block {
         ctx.eng.persist.aof_rewrite_scheduled = true;

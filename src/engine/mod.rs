@@ -222,6 +222,10 @@ pub struct Engine {
     pub dirty: u64,
     /// Time of the last snapshot, in seconds (LASTSAVE).
     pub last_save_s: i64,
+    /// How many times the data was replaced by a snapshot's (one loaded by the host, a
+    /// primary's full sync): an append-only file kept since no longer describes the data.
+    /// DEBUG RELOAD loads back the data it saved, and is not counted.
+    pub data_replaced: u64,
     /// The TCP port INFO reports.
     pub port: u16,
     /// Set by SHUTDOWN: the host stops serving (the native server exits).
@@ -321,6 +325,7 @@ impl Engine {
             started_ms: opts.now_ms,
             dirty: 0,
             last_save_s: opts.now_ms / 1000,
+            data_replaced: 0,
             port: opts.port,
             shutdown_requested: false,
             mail: HashSet::new(),

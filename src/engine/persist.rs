@@ -176,6 +176,7 @@ impl Engine {
             .map_err(|e| format!("a function library in the snapshot does not load: {}", e.0))?;
         let keys = snap.dbs.iter().map(|db| db.len()).sum();
         self.replace_data(std::mem::take(&mut snap.dbs), now_ms);
+        self.data_replaced += 1;
         self.scripts.libraries = libraries;
         self.scripts.fvm = None;
         Ok((keys, snap))

@@ -14,8 +14,10 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use redis_playground::aof::{manifest_text, parse_manifest, read_aof, AofRead, ManifestFile};
-use redis_playground::engine::propagate::{StreamEncoder, TO_AOF};
+use redis_playground::aof::{
+    base_bytes, base_file, incr_file, manifest_text, parse_manifest, read_aof, AofRead, AofWriter,
+    ManifestFile,
+};
 use redis_playground::Engine;
 
 /// `appendfsync`.
@@ -79,13 +81,11 @@ pub struct Aof {
     seq: u64,
     files: Vec<ManifestFile>,
     incr: File,
-    encoder: StreamEncoder,
+    writer: AofWriter,
     fsync: Fsync,
     last_fsync: Instant,
     unsynced: bool,
     buf: Vec<u8>,
-    /// The second of the last `#TS:` annotation written (`aof-timestamp-enabled`).
-    annotated_s: i64,
 }
 
 impl Aof {
@@ -102,12 +102,11 @@ impl Aof {
             path,
             files,
             incr,
-            encoder: StreamEncoder::default(),
+            writer: AofWriter::default(),
             fsync: Fsync::of(engine),
             last_fsync: Instant::now(),
             unsynced: false,
             buf: Vec::new(),
-            annotated_s: 0,
         };
         aof.report(engine);
         aof
@@ -164,25 +163,11 @@ impl Aof {
         }
         self.fsync = Fsync::of(engine);
         self.buf.clear();
-        if engine.config.get_named("aof-timestamp-enabled") == "yes" {
-            // As Redis does: the time, when a new second began, ahead of what follows.
-            let now_s = unix_seconds();
-            if now_s > self.annotated_s {
-                self.buf
-                    .extend_from_slice(format!("#TS:{now_s}\r\n").as_bytes());
-                self.annotated_s = now_s;
-            }
-        }
-        let annotation = self.buf.len();
-        // A script's writes after `redis.set_repl(redis.REPL_REPLICA)` are for replicas only.
-        for p in props.iter().filter(|p| p.targets & TO_AOF != 0) {
-            self.encoder.encode(p, &mut self.buf);
-        }
-        if self.buf.len() == annotation {
-            // Nothing for the AOF: the annotation waits for what it would stamp.
-            if annotation > 0 {
-                self.annotated_s = 0;
-            }
+        if self
+            .writer
+            .append(engine, &props, unix_seconds(), &mut self.buf)
+            == 0
+        {
             return;
         }
         let ok = self.incr.write_all(&self.buf).is_ok();
@@ -233,7 +218,7 @@ impl Aof {
         self.files = files;
         self.incr = incr;
         self.seq = seq;
-        self.encoder = StreamEncoder::default();
+        self.writer.new_file();
         engine.persist.aof_rewrites += 1;
         engine.persist.aof_last_rewrite_time_sec = started.elapsed().as_secs() as i64;
         self.report(engine);
@@ -271,26 +256,8 @@ fn write_base(
     engine: &Engine,
     now_ms: i64,
 ) -> Result<ManifestFile, String> {
-    let rdb = engine.config.get_named("aof-use-rdb-preamble") != "no";
-    let base = ManifestFile {
-        name: format!(
-            "{}.{seq}.base.{}",
-            path.name,
-            if rdb { "rdb" } else { "aof" }
-        ),
-        seq,
-        kind: b'b',
-    };
-    let bytes = if rdb {
-        engine.snapshot(now_ms)
-    } else if engine.config.get_named("aof-timestamp-enabled") == "yes" {
-        // A rewritten file starts with the time of the rewrite.
-        let mut b = format!("#TS:{}\r\n", unix_seconds()).into_bytes();
-        b.extend(engine.rewrite_commands());
-        b
-    } else {
-        engine.rewrite_commands()
-    };
+    let (rdb, bytes) = base_bytes(engine, now_ms);
+    let base = base_file(&path.name, seq, rdb);
     write_atomic(&path.dir, &path.dir.join(&base.name), &bytes)
         .map_err(|e| format!("Background AOF rewrite failed: {e}"))?;
     Ok(base)
@@ -336,11 +303,7 @@ fn write_new_generation(
     now_ms: i64,
 ) -> Result<(Vec<ManifestFile>, File), String> {
     let base = write_base(path, seq, engine, now_ms)?;
-    let incr_file = ManifestFile {
-        name: format!("{}.{seq}.incr.aof", path.name),
-        seq,
-        kind: b'i',
-    };
+    let incr_file = incr_file(&path.name, seq);
     let fail = |e: std::io::Error| format!("Background AOF rewrite failed: {e}");
     let incr = OpenOptions::new()
         .create(true)
