@@ -86,7 +86,10 @@ pub enum AofRead {
 pub fn read_aof(engine: &mut Engine, client: ClientId, bytes: &[u8], now_ms: i64) -> AofRead {
     let mut at = 0;
     let mut multi_since = None;
+    let mut commands = 0u64;
     while at < bytes.len() {
+        engine.loading_commands(commands, at as u64);
+        commands += 1;
         if bytes[at] == b'#' {
             match bytes[at..].iter().position(|&b| b == b'\n') {
                 Some(end) => {

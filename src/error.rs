@@ -1094,6 +1094,11 @@ pub const CLUSTER_DISABLED: CmdError = CmdError(Cow::Borrowed(
 
 /// A command without the `stale` flag on a replica whose link is down while
 /// `replica-serve-stale-data` is `no`.
+/// A command refused while the server loads its data (Redis's `shared.loadingerr`).
+pub const LOADING: CmdError = CmdError(Cow::Borrowed(
+    "LOADING Redis is loading the dataset in memory",
+));
+
 pub const MASTERDOWN: CmdError = CmdError(Cow::Borrowed(
     "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.",
 ));

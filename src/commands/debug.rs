@@ -171,6 +171,7 @@ fn debug(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
                 return Err(error::debug_unsupported(&sub));
             }
             ctx.eng.persist.aof_load_requested = true;
+            ctx.eng.persist.aof_load_caller = Some(ctx.client);
             ok
         }
         ("log" | "leak", 3) => ok,

@@ -352,8 +352,8 @@ fn memory(ctx: &mut Ctx, l: &mut Lines) {
 
 fn persistence(ctx: &mut Ctx, l: &mut Lines) {
     let eng = &ctx.eng;
+    l.kv("loading", u8::from(eng.loading.is_some()));
     for f in [
-        "loading",
         "async_loading",
         "current_cow_peak",
         "current_cow_size",
@@ -403,6 +403,8 @@ fn persistence(ctx: &mut Ctx, l: &mut Lines) {
         },
     );
     l.kv("aof_last_cow_size", 0);
+    l.kv("module_fork_in_progress", 0);
+    l.kv("module_fork_last_cow_size", 0);
     if eng.config.appendonly {
         l.kv("aof_current_size", eng.persist.aof_current_size);
         l.kv("aof_base_size", eng.persist.aof_base_size);
@@ -411,8 +413,27 @@ fn persistence(ctx: &mut Ctx, l: &mut Lines) {
         l.kv("aof_pending_bio_fsync", 0);
         l.kv("aof_delayed_fsync", 0);
     }
-    l.kv("module_fork_in_progress", 0);
-    l.kv("module_fork_last_cow_size", 0);
+    if let Some(load) = &eng.loading {
+        // Redis's estimate: the rest at the pace so far, or a made-up second at first.
+        let (perc, remaining) = match load.total_bytes {
+            0 => (0.0, 1),
+            total => (
+                load.loaded_bytes as f64 / total as f64 * 100.0,
+                total.saturating_sub(load.loaded_bytes),
+            ),
+        };
+        let elapsed = u64::try_from(ctx.now.div_euclid(1000) - load.start_s).unwrap_or(0);
+        let eta = match elapsed {
+            0 => 1,
+            e => e.saturating_mul(remaining) / (load.loaded_bytes + 1),
+        };
+        l.kv("loading_start_time", load.start_s);
+        l.kv("loading_total_bytes", load.total_bytes);
+        l.kv("loading_rdb_used_mem", load.rdb_used_mem);
+        l.kv("loading_loaded_bytes", load.loaded_bytes);
+        l.kv("loading_loaded_perc", format!("{perc:.2}"));
+        l.kv("loading_eta_seconds", eta);
+    }
 }
 
 fn stats(ctx: &mut Ctx, l: &mut Lines) {

@@ -333,6 +333,7 @@ fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     }
     let failed = |name: &[u8], why: &str| error::config_set_failed(name, why);
     let mut params = Vec::new();
+    let mut deny_loading = false;
     for (i, pair) in argv[2..].chunks(2).enumerate() {
         let name = &pair[0];
         let Some(p) = config::lookup(name) else {
@@ -357,7 +358,14 @@ fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         {
             return Err(failed(name, "duplicate parameter"));
         }
+        if ctx.eng.loading.is_some() && matches!(p.name, "dir" | "appendonly") {
+            // Redis's DENY_LOADING_CONFIG: these wait until the data has loaded.
+            deny_loading = true;
+        }
         params.push((p, name, &pair[1]));
+    }
+    if deny_loading {
+        return Err(error::LOADING);
     }
     let mut next: Config = ctx.eng.config.clone();
     for &(p, name, value) in &params {

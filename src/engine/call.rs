@@ -363,6 +363,16 @@ impl Engine {
                 return refuse(error::MASTERDOWN);
             }
         }
+        if self
+            .loading
+            .as_ref()
+            .is_some_and(|l| l.client != Some(client))
+            && !cmd.spec.has(crate::commands::LOADING)
+        {
+            // The data is loading: only commands marked for it run meanwhile (INFO, CONFIG,
+            // DEBUG ...), ahead of the BUSY check as in Redis's processCommand.
+            return refuse(error::LOADING);
+        }
         if let Some(eval) = self.scripts.busy() {
             // A script runs past busy-reply-threshold: only the few commands that can end
             // it, or that a pipelined transaction needs, run meanwhile.

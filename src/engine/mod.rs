@@ -257,6 +257,8 @@ pub struct Engine {
     pub current: Option<ClientId>,
     /// Snapshot state and the host's way of storing snapshots.
     pub persist: Persistence,
+    /// The data is loading (INFO's `loading:1`): other clients get LOADING meanwhile.
+    pub loading: Option<persist::Loading>,
     /// The host's monotonic microsecond clock, if it supplied one, as commands read it.
     timer: slowlog::Timer,
     /// SLOWLOG.
@@ -355,6 +357,7 @@ impl Engine {
             repl: replication::Replication::new(opts.now_ms as u64 ^ opts.seed),
             logs: Vec::new(),
             renames: call::Renames::default(),
+            loading: None,
             script_disable_deny: false,
             sleeper: None,
             slept_us: 0,

@@ -28,6 +28,39 @@ pub enum SaveRequest {
     Background,
 }
 
+/// A load in progress (Redis's `server.loading` and its `loading_*` figures), set while a
+/// host loads its data at start, for DEBUG RELOAD or DEBUG LOADAOF. Meanwhile the host's
+/// event handler (`Scripts::busy_handler`) is called every
+/// `loading-process-events-interval-bytes` so other clients are answered, with LOADING for
+/// what may not run during a load.
+#[derive(Clone, Debug, Default)]
+pub struct Loading {
+    /// The client whose commands are the load (the AOF's), exempt from LOADING.
+    pub client: Option<super::ClientId>,
+    /// The client whose command asked for the load (DEBUG LOADAOF): it is answered once the
+    /// load is over, and nothing else of it is read meanwhile.
+    pub caller: Option<super::ClientId>,
+    /// When it began, in seconds (loading_start_time).
+    pub start_s: i64,
+    /// Bytes to load (loading_total_bytes).
+    pub total_bytes: u64,
+    /// Bytes loaded so far (loading_loaded_bytes).
+    pub loaded_bytes: u64,
+    /// Where the file being read starts among all the load's bytes (an AOF's later parts).
+    pub file_base: u64,
+    /// The used memory the snapshot says its writer had (loading_rdb_used_mem).
+    pub rdb_used_mem: u64,
+    /// `loaded_bytes` when the host last handled events.
+    events_at: u64,
+    /// `loading-process-events-interval-bytes` as the load began.
+    interval: u64,
+    /// `key-load-delay` as the load began: microseconds to sleep after each key (negative:
+    /// one microsecond once in that many keys).
+    key_delay: i64,
+    /// Keys loaded, for a negative `key_delay`.
+    keys: u64,
+}
+
 /// Snapshot state (INFO persistence).
 pub struct Persistence {
     /// The host's writer, if it writes synchronously.
@@ -53,6 +86,8 @@ pub struct Persistence {
     pub saves: u64,
     /// BGREWRITEAOF inside EXEC asked for a later rewrite (aof_rewrite_scheduled).
     pub aof_rewrite_scheduled: bool,
+    /// The client whose DEBUG LOADAOF asked the host to load its AOF again.
+    pub aof_load_caller: Option<super::ClientId>,
     /// BGREWRITEAOF asked the host for a rewrite now (a host with an AOF takes it).
     pub aof_rewrite_requested: bool,
     /// The host keeps an append-only file it can load again (DEBUG LOADAOF).
@@ -111,6 +146,7 @@ impl Default for Persistence {
             aof_host: false,
             aof_on_disk: false,
             aof_load_requested: false,
+            aof_load_caller: None,
             crash_host: false,
             aof_rewrites: 0,
             aof_last_rewrite_time_sec: -1,
@@ -130,6 +166,82 @@ const RETRY_DELAY_S: i64 = 5;
 pub struct SaveFailed(pub String);
 
 impl Engine {
+    /// A load of `total_bytes` begins (see [`Loading`]); `client` runs its commands, if any.
+    pub fn begin_loading(
+        &mut self,
+        total_bytes: u64,
+        client: Option<super::ClientId>,
+        caller: Option<super::ClientId>,
+        now_ms: i64,
+    ) {
+        let interval = u64::try_from(
+            self.config
+                .int_param("loading-process-events-interval-bytes"),
+        )
+        .unwrap_or(0)
+        .max(1024);
+        self.loading = Some(Loading {
+            client,
+            caller,
+            start_s: now_ms.div_euclid(1000),
+            total_bytes,
+            interval,
+            key_delay: self.config.int_param("key-load-delay"),
+            ..Loading::default()
+        });
+    }
+
+    /// The load has read `loaded` bytes (one more key, for a snapshot: `key` says so): the
+    /// host handles events when another interval has passed, and `key-load-delay` sleeps.
+    pub fn loading_progress(&mut self, loaded: u64, key: bool) {
+        let Some(l) = self.loading.as_mut() else {
+            return;
+        };
+        l.loaded_bytes = loaded;
+        let mut sleep = 0;
+        if key && l.key_delay != 0 {
+            l.keys += 1;
+            sleep = match l.key_delay {
+                d if d > 0 => d.unsigned_abs(),
+                d => u64::from(l.keys.is_multiple_of(d.unsigned_abs())),
+            };
+        }
+        let events = loaded.saturating_sub(l.events_at) >= l.interval;
+        if events {
+            l.events_at = loaded;
+        }
+        if sleep > 0 {
+            if let Some(sleeper) = self.sleeper {
+                sleeper(sleep);
+            }
+        }
+        if events {
+            if let Some(handler) = self.scripts.busy_handler {
+                handler(self);
+            }
+        }
+    }
+
+    /// An AOF's load has run `commands` commands and read `at` bytes of its current file:
+    /// every 1024 commands (the first included) the host handles events, as Redis's AOF
+    /// loader does.
+    pub fn loading_commands(&mut self, commands: u64, at: u64) {
+        let Some(l) = self.loading.as_mut() else {
+            return;
+        };
+        l.loaded_bytes = l.file_base.saturating_add(at);
+        if commands.is_multiple_of(1024) {
+            if let Some(handler) = self.scripts.busy_handler {
+                handler(self);
+            }
+        }
+    }
+
+    /// The load is over.
+    pub fn end_loading(&mut self) {
+        self.loading = None;
+    }
+
     /// The whole dataset as an RDB file, as of `now_ms`: the function libraries, then every
     /// database.
     pub fn snapshot(&self, now_ms: i64) -> Vec<u8> {
@@ -139,7 +251,13 @@ impl Engine {
             .values()
             .map(|l| l.code.as_slice())
             .collect();
-        crate::rdb::save_with_functions(&self.dbs, &codes, now_ms)
+        crate::rdb::save_with_aux(
+            &self.dbs,
+            &codes,
+            now_ms,
+            &[],
+            self.config.rdb_compression(),
+        )
     }
 
     /// Replaces every database and function library with a snapshot's, and returns the
@@ -170,8 +288,12 @@ impl Engine {
         bytes: &[u8],
         now_ms: i64,
     ) -> Result<(usize, crate::rdb::Snapshot), String> {
+        let databases = self.dbs.len();
         let mut snap =
-            crate::rdb::load_snapshot(bytes, self.dbs.len(), now_ms).map_err(|e| e.to_string())?;
+            crate::rdb::load_snapshot_with_progress(bytes, databases, now_ms, &mut |at| {
+                self.loading_progress(at as u64, true)
+            })
+            .map_err(|e| e.to_string())?;
         let libraries = crate::scripting::functions::compile_all(&snap.functions, self.clock())
             .map_err(|e| format!("a function library in the snapshot does not load: {}", e.0))?;
         let keys = snap.dbs.iter().map(|db| db.len()).sum();
@@ -198,7 +320,13 @@ impl Engine {
             (b"repl-id", self.repl.replid.as_bytes()),
             (b"repl-offset", offset.as_bytes()),
         ];
-        crate::rdb::save_with_aux(&self.dbs, &codes, now_ms, &extra)
+        crate::rdb::save_with_aux(
+            &self.dbs,
+            &codes,
+            now_ms,
+            &extra,
+            self.config.rdb_compression(),
+        )
     }
 
     /// The snapshot a host stores for this server: the data and, as Redis's own saves carry

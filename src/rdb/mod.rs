@@ -112,20 +112,22 @@ pub fn save(dbs: &[Db], now: i64) -> Vec<u8> {
 /// Redis 7.0 puts them) and every database. `now` (ms) is recorded as the creation time; keys
 /// already expired at `now` are left out, as Redis does.
 pub fn save_with_functions(dbs: &[Db], functions: &[&[u8]], now: i64) -> Vec<u8> {
-    save_with_aux(dbs, functions, now, &[])
+    save_with_aux(dbs, functions, now, &[], true)
 }
 
 /// As [`save_with_functions`], with extra auxiliary fields after the standard ones (a
-/// snapshot for a replica carries `repl-stream-db`, `repl-id` and `repl-offset`).
+/// snapshot for a replica carries `repl-stream-db`, `repl-id` and `repl-offset`); `compress`
+/// is `rdbcompression` (strings LZF-compressed where that saves space).
 pub fn save_with_aux(
     dbs: &[Db],
     functions: &[&[u8]],
     now: i64,
     extra: &[(&[u8], &[u8])],
+    compress: bool,
 ) -> Vec<u8> {
     let mut w = Writer {
         out: Vec::new(),
-        compress: true,
+        compress,
     };
     w.out.extend_from_slice(MAGIC);
     w.out
@@ -191,6 +193,16 @@ pub fn load(bytes: &[u8], databases: usize, now: i64) -> Result<Vec<Db>, LoadErr
 /// Parses a snapshot into `databases` fresh databases and its function libraries' code;
 /// entries get `now` as access time. Nothing is returned unless the whole file is valid.
 pub fn load_snapshot(bytes: &[u8], databases: usize, now: i64) -> Result<Snapshot, LoadError> {
+    load_snapshot_with_progress(bytes, databases, now, &mut |_| {})
+}
+
+/// [`load_snapshot`], calling `progress` with the bytes read so far after each key.
+pub fn load_snapshot_with_progress(
+    bytes: &[u8],
+    databases: usize,
+    now: i64,
+    progress: &mut dyn FnMut(usize),
+) -> Result<Snapshot, LoadError> {
     if bytes.len() < 9 || &bytes[..5] != MAGIC {
         return Err(LoadError::NotRdb);
     }
@@ -261,6 +273,7 @@ pub fn load_snapshot(bytes: &[u8], databases: usize, now: i64) -> Result<Snapsho
                 let value = r.value(ty)?;
                 let entry = Entry::new(value, now);
                 dbs[current].insert(key, entry, expire.take());
+                progress(r.pos);
             }
         }
     }

@@ -1706,9 +1706,26 @@ fn count_hook(state: &mut LuaState) -> LuaResult<u32> {
         // `resume_script`) until the coroutine yields or returns; the host's handler reaches
         // it only through this reference.
         let eng: &mut Engine = unsafe { &mut *eng };
+        let mut slow = None;
         if let Some(run) = eng.scripts.running.as_mut() {
+            if !run.timed_out {
+                let elapsed_ms = now.saturating_sub(run.started_us) / 1000;
+                let kill = if run.eval {
+                    "SCRIPT KILL"
+                } else {
+                    "FUNCTION KILL"
+                };
+                slow = Some(format!(
+                    "Slow script detected: still in execution after {elapsed_ms} milliseconds. \
+                     You can try killing the script using the {kill} command. Script name is: {}.",
+                    run.name
+                ));
+            }
             run.timed_out = true;
             by_user = run.kill;
+        }
+        if let Some(line) = slow {
+            eng.server_log(crate::engine::log::LogLevel::Warning, line);
         }
         if !by_user {
             if let Some(handler) = eng.scripts.busy_handler {

@@ -322,7 +322,26 @@ fn write_new_generation(
 }
 
 /// Loads the AOF into `engine` if there is one. Ok(false): no AOF (the server starts empty).
-pub fn load(path: &AofPath, engine: &mut Engine, now_ms: i64) -> Result<bool, String> {
+/// Meanwhile the engine is loading (INFO's `loading:1`, LOADING for other clients, whose
+/// requests the event loop's handler serves); `caller` is the client that asked for the
+/// load (DEBUG LOADAOF), if any.
+pub fn load(
+    path: &AofPath,
+    engine: &mut Engine,
+    caller: Option<redis_playground::engine::ClientId>,
+    now_ms: i64,
+) -> Result<bool, String> {
+    let result = load_files(path, engine, caller, now_ms);
+    engine.end_loading();
+    result
+}
+
+fn load_files(
+    path: &AofPath,
+    engine: &mut Engine,
+    caller: Option<redis_playground::engine::ClientId>,
+    now_ms: i64,
+) -> Result<bool, String> {
     let text = match std::fs::read_to_string(path.manifest()) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
@@ -343,8 +362,16 @@ pub fn load(path: &AofPath, engine: &mut Engine, now_ms: i64) -> Result<bool, St
     }
     // History files (type h) are what a rewrite replaced: never loaded.
     let incrs: Vec<&ManifestFile> = files.iter().filter(|f| f.kind == b'i').collect();
+    let base = files.iter().find(|f| f.kind == b'b');
+    let size = |f: &ManifestFile| std::fs::metadata(path.dir.join(&f.name)).map_or(0, |m| m.len());
+    let total = base
+        .into_iter()
+        .chain(incrs.iter().copied())
+        .map(size)
+        .sum();
+    engine.begin_loading(total, Some(client), caller, now_ms);
     let mut result = Ok(true);
-    if let Some(base) = files.iter().find(|f| f.kind == b'b') {
+    if let Some(base) = base {
         let full = path.dir.join(&base.name);
         let bytes = std::fs::read(&full)
             .map_err(|e| format!("The AOF file {} doesn't exist: {e}", base.name))?;
@@ -366,6 +393,14 @@ pub fn load(path: &AofPath, engine: &mut Engine, now_ms: i64) -> Result<bool, St
         }
         let last = i + 1 == incrs.len();
         let full = path.dir.join(&f.name);
+        let before: u64 = base
+            .into_iter()
+            .chain(incrs[..i].iter().copied())
+            .map(size)
+            .sum();
+        if let Some(l) = engine.loading.as_mut() {
+            l.file_base = before;
+        }
         result = replay(&full, &f.name, engine, client, now_ms, last && truncated_ok);
     }
     engine.close_client(client);

@@ -387,14 +387,27 @@ pub fn rebind(binds: &[(String, bool)], port: u16) -> Result<(), String> {
     Ok(())
 }
 
-/// Serves the listeners until SHUTDOWN (which exits the process) or a fatal poll error.
+/// What the server's start does once it listens: loads the data (while the loop's handler
+/// answers the clients that connect meanwhile, LOADING for most commands) and readies what
+/// depends on it. Its error stops the start.
+pub type Start = Box<dyn FnOnce(&mut Engine) -> Result<Started, String>>;
+
+/// What [`Start`] leaves to the loop.
+pub struct Started {
+    /// The append-only file, with appendonly yes.
+    pub aof: Option<Aof>,
+    /// The cluster bus port's listeners (a cluster node only).
+    pub bus_listeners: Vec<std::net::TcpListener>,
+}
+
+/// Runs `start`, then serves the listeners until SHUTDOWN (which exits the process) or a
+/// fatal poll error.
 pub fn run(
     listeners: Vec<std::net::TcpListener>,
-    bus_listeners: Vec<std::net::TcpListener>,
     engine: Engine,
     now_ms: fn() -> i64,
     aof_path: AofPath,
-    aof: Option<Aof>,
+    start: Start,
 ) -> Result<(), String> {
     let poll = Poll::new().map_err(|e| format!("cannot create the event loop: {e}"))?;
     let mut mio_listeners = Vec::new();
@@ -407,17 +420,6 @@ pub fn run(
             .register(&mut l, listener_token(i), Interest::READABLE)
             .map_err(|e| format!("listener: {e}"))?;
         mio_listeners.push(l);
-    }
-    let mut mio_bus = Vec::new();
-    for (i, l) in bus_listeners.into_iter().take(MAX_LISTENERS).enumerate() {
-        l.set_nonblocking(true)
-            .map_err(|e| format!("cluster bus listener: {e}"))?;
-        set_backlog(&l);
-        let mut l = TcpListener::from_std(l);
-        poll.registry()
-            .register(&mut l, Token(BUS_LISTENERS + i), Interest::READABLE)
-            .map_err(|e| format!("cluster bus listener: {e}"))?;
-        mio_bus.push(l);
     }
     let limits = Limits::of(&engine);
     let signals = match Signals::new([libc::SIGTERM, libc::SIGINT]) {
@@ -452,20 +454,22 @@ pub fn run(
         now_ms,
         accept_failing: false,
         aof_path,
-        aof,
+        aof: None,
         signals,
         master: None,
-        bus_listeners: mio_bus,
+        bus_listeners: Vec::new(),
         bus_links: HashMap::new(),
         next_bus_cron: Instant::now(),
     };
+    server.start(start)?;
     server.serve()
 }
 
 /// DEBUG LOADAOF: the data emptied and the append-only file loaded back.
 fn load_aof_again(engine: &mut Engine, path: &super::aof::AofPath, now: i64) {
     engine.replace_data(Vec::new(), now);
-    match super::aof::load(path, engine, now) {
+    let caller = engine.persist.aof_load_caller.take();
+    match super::aof::load(path, engine, caller, now) {
         Ok(_) => super::log::warning("Append Only File loaded by DEBUG LOADAOF"),
         Err(e) => {
             // redis-server exits when the file it wrote cannot be loaded back.
@@ -486,19 +490,50 @@ fn set_backlog(l: &std::net::TcpListener) {
     }
 }
 
+/// Writes what the engine queued for the log.
+fn write_engine_logs(engine: &mut Engine) {
+    use redis_playground::engine::log::LogLevel;
+    for (level, line) in engine.take_logs() {
+        let level = match level {
+            LogLevel::Debug => super::log::Level::Debug,
+            LogLevel::Verbose => super::log::Level::Verbose,
+            LogLevel::Notice => super::log::Level::Notice,
+            LogLevel::Warning => super::log::Level::Warning,
+        };
+        super::log::log(level, &line);
+    }
+}
+
 impl Server {
     /// Writes what the engine queued for the log.
     fn write_engine_logs(&mut self) {
-        use redis_playground::engine::log::LogLevel;
-        for (level, line) in self.engine.take_logs() {
-            let level = match level {
-                LogLevel::Debug => super::log::Level::Debug,
-                LogLevel::Verbose => super::log::Level::Verbose,
-                LogLevel::Notice => super::log::Level::Notice,
-                LogLevel::Warning => super::log::Level::Warning,
-            };
-            super::log::log(level, &line);
+        write_engine_logs(&mut self.engine);
+    }
+
+    /// Runs the start (see [`Start`]) with the busy handler installed, so clients that
+    /// connect while the data loads are answered, then takes what it readied.
+    fn start(&mut self, start: Start) -> Result<(), String> {
+        SERVER.with(|p| p.set(self as *mut Server));
+        self.engine.scripts.busy_handler = Some(busy_turn);
+        let started = start(&mut self.engine)?;
+        self.aof = started.aof;
+        for (i, l) in started
+            .bus_listeners
+            .into_iter()
+            .take(MAX_LISTENERS)
+            .enumerate()
+        {
+            l.set_nonblocking(true)
+                .map_err(|e| format!("cluster bus listener: {e}"))?;
+            set_backlog(&l);
+            let mut l = TcpListener::from_std(l);
+            self.poll
+                .registry()
+                .register(&mut l, Token(BUS_LISTENERS + i), Interest::READABLE)
+                .map_err(|e| format!("cluster bus listener: {e}"))?;
+            self.bus_listeners.push(l);
         }
+        Ok(())
     }
 
     fn serve(&mut self) -> Result<(), String> {
@@ -709,7 +744,13 @@ impl Server {
             let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
                 return;
             };
-            if conn.closing || conn.pending() > OUTPUT_PAUSE {
+            if conn.closing {
+                // Its client is gone (it may have left while a script ran or the data
+                // loaded): what is left to write goes, then the connection closes.
+                self.queue_flush(slot);
+                return;
+            }
+            if conn.pending() > OUTPUT_PAUSE {
                 // Left in the socket; a full output is looked at again once written.
                 return;
             }
@@ -1711,7 +1752,14 @@ fn busy_turn(engine: &mut Engine) {
     if server.is_null() {
         return;
     }
-    let running = engine.scripts.running.as_ref().map(|r| r.client);
+    // The script's client, the loading client and the one whose command asked for the load
+    // are in the middle of a command: nothing more of theirs is read or written.
+    let running = [
+        engine.scripts.running.as_ref().map(|r| r.client),
+        engine.loading.as_ref().and_then(|l| l.client),
+        engine.loading.as_ref().and_then(|l| l.caller),
+    ];
+    write_engine_logs(engine);
     let mut events = Events::with_capacity(64);
     // SAFETY: `server` is the Server whose `serve` loop is suspended in the command that runs
     // the script; `engine` is its engine. Only the fields below, never `engine`, are reached
@@ -1789,7 +1837,7 @@ struct Busy<'a> {
     engine: &'a mut Engine,
     limits: Limits,
     now_ms: fn() -> i64,
-    running: Option<ClientId>,
+    running: [Option<ClientId>; 3],
     argv: Vec<Vec<u8>>,
     scratch: Vec<u8>,
 }
@@ -1823,13 +1871,20 @@ impl Busy<'_> {
     /// Reads what a connection sent, runs its complete requests (BUSY for most) and writes
     /// the replies at once: the script may run for a long time yet.
     fn serve(&mut self, conn: &mut Conn) {
-        if Some(conn.id) == self.running || conn.closing {
+        if self.running.contains(&Some(conn.id)) || conn.closing {
             return;
         }
         while conn.input.len() <= self.limits.query_buffer {
             match conn.stream.read(&mut self.scratch) {
                 Ok(0) => {
                     conn.closing = true;
+                    if self.engine.loading.is_some() {
+                        // As Redis frees a client that left while the data loads (the loop
+                        // closes the socket afterwards).
+                        self.engine.close_client(conn.id);
+                        conn.input.clear();
+                        return;
+                    }
                     break;
                 }
                 Ok(n) => conn.input.extend_from_slice(&self.scratch[..n]),

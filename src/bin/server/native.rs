@@ -675,77 +675,86 @@ fn serve(mut opts: Options) -> Result<(), String> {
             engine.config.set_at_startup(name, v);
         }
     }
-    // As redis-server: with appendonly yes the AOF is the data, and dump.rdb is not read.
-    let aof = if engine.config.appendonly {
-        let loaded = aof::load(&aof_path, &mut engine, now)?;
-        // Loading is not traffic: INFO starts from zero as redis-server's does.
-        engine.stats = Default::default();
-        if loaded {
-            log::notice(&format!(
-                "DB loaded from append only file: {} keys",
-                engine.key_count()
-            ));
-        }
-        Some(aof::Aof::start(aof_path.clone(), &mut engine, now)?)
-    } else {
-        load_snapshot(&mut engine, &snapshot, now)?;
-        None
-    };
-    engine
-        .config
-        .set_at_startup("dir", &snapshot.dir.to_string_lossy());
-    engine.config.set_at_startup("dbfilename", &snapshot.file);
-    if engine.config.get_named("cluster-enabled") == "yes" {
-        // nodes.conf, relative to `dir` as redis-server (which works in `dir`) finds it.
-        let name = engine.config.get_named("cluster-config-file").to_string();
-        let path = snapshot.dir.join(name);
-        engine.enable_cluster(Some(nodes_conf(path)), now)?;
-        if let Some(c) = &engine.cluster {
-            log::notice(&format!(
-                "Cluster node configuration ready, I'm {}",
-                c.state.myself
-            ));
-        }
-        for line in engine.cluster_verify_data(now)? {
-            log::warning(&line);
-        }
-    }
-    // A cluster node listens on its bus port too (`cluster-port`, else port + 10000), on the
-    // same addresses as its clients' port.
-    let mut bus_listeners = Vec::new();
-    if engine.cluster_enabled() {
-        let cport = match engine.config.int_param("cluster-port") {
-            0 => u32::from(opts.port) + 10000,
-            p => u32::try_from(p).unwrap_or(0),
+    // The data loads once the event loop runs, so clients that connect meanwhile are answered
+    // (LOADING for most commands, as redis-server answers them).
+    let binds = opts.binds.clone();
+    let port = opts.port;
+    let conf_path = opts.config_file.clone();
+    let loop_aof_path = aof_path.clone();
+    let start: event_loop::Start = Box::new(move |engine: &mut Engine| {
+        // As redis-server: with appendonly yes the AOF is the data, and dump.rdb is not read.
+        let aof = if engine.config.appendonly {
+            let loaded = aof::load(&aof_path, engine, None, now)?;
+            // Loading is not traffic: INFO starts from zero as redis-server's does.
+            engine.stats = Default::default();
+            if loaded {
+                log::notice(&format!(
+                    "DB loaded from append only file: {} keys",
+                    engine.key_count()
+                ));
+            }
+            Some(aof::Aof::start(aof_path.clone(), engine, now)?)
+        } else {
+            load_snapshot(engine, &snapshot, now)?;
+            None
         };
-        let cport = u16::try_from(cport)
-            .ok()
-            .filter(|&p| p != 0)
-            .ok_or("Port number too high. Cluster communication port is 10,000 port numbers higher than your Redis port. Your Redis port number must be 55535 or less.")?;
-        bus_listeners = listen::bind_all(&opts.binds, cport)
-            .map_err(|_| format!("Failed listening on port {cport} (cluster), aborting."))?;
-    }
-    if let Ok(mut now) = SNAPSHOT.lock() {
-        *now = Some(snapshot.clone());
-    }
-    let stored = snapshot.clone();
-    engine.persist.reader = Some(Box::new(move || {
-        std::fs::read(current_snapshot(&stored).full()).map_err(|e| e.to_string())
-    }));
-    engine.persist.writer = Some(snapshot_writer(snapshot));
-    engine.persist.aof_host = true;
-    engine.persist.aof_on_disk = aof_path.manifest().exists();
-    if let Some(path) = opts.config_file.clone() {
-        engine.persist.config_file = Some(config_file(path));
-    }
-    // `replicaof <host> <port>` (or `slaveof`): a replica from the start.
-    let master = engine.config.get_named("replicaof").to_string();
-    if let Some((host, port)) = master.rsplit_once(' ') {
-        let port = port.parse::<u16>().map_err(|_| "Invalid master port")?;
-        engine.set_master(host, port, now);
-    }
-    log::notice("Ready to accept connections");
-    event_loop::run(listeners, bus_listeners, engine, now_ms, aof_path, aof)
+        engine
+            .config
+            .set_at_startup("dir", &snapshot.dir.to_string_lossy());
+        engine.config.set_at_startup("dbfilename", &snapshot.file);
+        if engine.config.get_named("cluster-enabled") == "yes" {
+            // nodes.conf, relative to `dir` as redis-server (which works in `dir`) finds it.
+            let name = engine.config.get_named("cluster-config-file").to_string();
+            let path = snapshot.dir.join(name);
+            engine.enable_cluster(Some(nodes_conf(path)), now)?;
+            if let Some(c) = &engine.cluster {
+                log::notice(&format!(
+                    "Cluster node configuration ready, I'm {}",
+                    c.state.myself
+                ));
+            }
+            for line in engine.cluster_verify_data(now)? {
+                log::warning(&line);
+            }
+        }
+        // A cluster node listens on its bus port too (`cluster-port`, else port + 10000), on the
+        // same addresses as its clients' port.
+        let mut bus_listeners = Vec::new();
+        if engine.cluster_enabled() {
+            let cport = match engine.config.int_param("cluster-port") {
+                0 => u32::from(port) + 10000,
+                p => u32::try_from(p).unwrap_or(0),
+            };
+            let cport = u16::try_from(cport)
+                .ok()
+                .filter(|&p| p != 0)
+                .ok_or("Port number too high. Cluster communication port is 10,000 port numbers higher than your Redis port. Your Redis port number must be 55535 or less.")?;
+            bus_listeners = listen::bind_all(&binds, cport)
+                .map_err(|_| format!("Failed listening on port {cport} (cluster), aborting."))?;
+        }
+        if let Ok(mut now) = SNAPSHOT.lock() {
+            *now = Some(snapshot.clone());
+        }
+        let stored = snapshot.clone();
+        engine.persist.reader = Some(Box::new(move || {
+            std::fs::read(current_snapshot(&stored).full()).map_err(|e| e.to_string())
+        }));
+        engine.persist.writer = Some(snapshot_writer(snapshot));
+        engine.persist.aof_host = true;
+        engine.persist.aof_on_disk = aof_path.manifest().exists();
+        if let Some(path) = conf_path {
+            engine.persist.config_file = Some(config_file(path));
+        }
+        // `replicaof <host> <port>` (or `slaveof`): a replica from the start.
+        let master = engine.config.get_named("replicaof").to_string();
+        if let Some((host, port)) = master.rsplit_once(' ') {
+            let port = port.parse::<u16>().map_err(|_| "Invalid master port")?;
+            engine.set_master(host, port, now);
+        }
+        log::notice("Ready to accept connections");
+        Ok(event_loop::Started { aof, bus_listeners })
+    });
+    event_loop::run(listeners, engine, now_ms, loop_aof_path, start)
 }
 
 /// The users of `user` lines, or of the ACL file (redis-server refuses both at once); a
@@ -999,7 +1008,10 @@ fn load_snapshot(engine: &mut Engine, path: &SnapshotPath, now: i64) -> Result<(
             ))
         }
     };
-    let keys = engine.load_snapshot(&bytes, now).map_err(|e| {
+    engine.begin_loading(bytes.len() as u64, None, None, now);
+    let loaded = engine.load_snapshot(&bytes, now);
+    engine.end_loading();
+    let keys = loaded.map_err(|e| {
         format!(
             "Fatal error loading the DB ({}): {e}. Exiting.",
             full.display()
