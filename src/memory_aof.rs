@@ -274,7 +274,7 @@ impl MemoryAof {
     fn load_into(&self, engine: &mut Engine, now_ms: i64) -> Result<(), String> {
         let base_name = self.files.first().map_or("", |f| f.name.as_str());
         if self.base_rdb {
-            engine.load_snapshot(&self.base, now_ms).map_err(|e| {
+            engine.load_aof_preamble(&self.base, now_ms).map_err(|e| {
                 format!("Bad file format reading the append only file {base_name}: {e}")
             })?;
         } else {

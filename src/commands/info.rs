@@ -378,8 +378,8 @@ fn persistence(ctx: &mut Ctx, l: &mut Lines) {
     l.kv("rdb_current_bgsave_time_sec", -1);
     l.kv("rdb_saves", eng.persist.saves);
     l.kv("rdb_last_cow_size", 0);
-    l.kv("rdb_last_load_keys_expired", 0);
-    l.kv("rdb_last_load_keys_loaded", 0);
+    l.kv("rdb_last_load_keys_expired", eng.persist.last_load_keys.1);
+    l.kv("rdb_last_load_keys_loaded", eng.persist.last_load_keys.0);
     l.kv("aof_enabled", u8::from(eng.config.appendonly));
     l.kv("aof_rewrite_in_progress", 0);
     l.kv(

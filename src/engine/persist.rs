@@ -86,6 +86,9 @@ pub struct Persistence {
     pub saves: u64,
     /// BGREWRITEAOF inside EXEC asked for a later rewrite (aof_rewrite_scheduled).
     pub aof_rewrite_scheduled: bool,
+    /// Keys the last snapshot load loaded and dropped as expired (INFO's
+    /// rdb_last_load_keys_loaded and rdb_last_load_keys_expired).
+    pub last_load_keys: (u64, u64),
     /// The client whose DEBUG LOADAOF asked the host to load its AOF again.
     pub aof_load_caller: Option<super::ClientId>,
     /// BGREWRITEAOF asked the host for a rewrite now (a host with an AOF takes it).
@@ -147,6 +150,7 @@ impl Default for Persistence {
             aof_on_disk: false,
             aof_load_requested: false,
             aof_load_caller: None,
+            last_load_keys: (0, 0),
             crash_host: false,
             aof_rewrites: 0,
             aof_last_rewrite_time_sec: -1,
@@ -263,8 +267,18 @@ impl Engine {
     /// Replaces every database and function library with a snapshot's, and returns the
     /// number of keys loaded. A snapshot that does not parse, or a library in it that does
     /// not load, is refused with the reason and nothing changes.
+    /// Keys whose expiry has passed are dropped unless this server is a replica (Redis's
+    /// rdbLoad on a primary).
     pub fn load_snapshot(&mut self, bytes: &[u8], now_ms: i64) -> Result<usize, String> {
-        self.load_snapshot_from_primary(bytes, now_ms)
+        let drop_expired = self.repl.link.is_none();
+        self.install_snapshot(bytes, now_ms, drop_expired)
+            .map(|(keys, _)| keys)
+    }
+
+    /// An AOF's RDB base: as [`Engine::load_snapshot`], keeping every key (the commands
+    /// after it may still find a key whose expiry passed, as in Redis).
+    pub fn load_aof_preamble(&mut self, bytes: &[u8], now_ms: i64) -> Result<usize, String> {
+        self.install_snapshot(bytes, now_ms, false)
             .map(|(keys, _)| keys)
     }
 
@@ -275,7 +289,7 @@ impl Engine {
         bytes: &[u8],
         now_ms: i64,
     ) -> Result<(usize, Option<usize>), String> {
-        let (keys, snap) = self.install_snapshot(bytes, now_ms)?;
+        let (keys, snap) = self.install_snapshot(bytes, now_ms, false)?;
         Ok((keys, snap.repl_stream_db))
     }
 
@@ -287,13 +301,18 @@ impl Engine {
         &mut self,
         bytes: &[u8],
         now_ms: i64,
+        drop_expired: bool,
     ) -> Result<(usize, crate::rdb::Snapshot), String> {
         let databases = self.dbs.len();
-        let mut snap =
-            crate::rdb::load_snapshot_with_progress(bytes, databases, now_ms, &mut |at| {
-                self.loading_progress(at as u64, true)
-            })
-            .map_err(|e| e.to_string())?;
+        let mut snap = crate::rdb::load_snapshot_with_progress(
+            bytes,
+            databases,
+            now_ms,
+            drop_expired,
+            &mut |at| self.loading_progress(at as u64, true),
+        )
+        .map_err(|e| e.to_string())?;
+        self.persist.last_load_keys = (snap.keys_loaded, snap.keys_expired);
         let libraries = crate::scripting::functions::compile_all(&snap.functions, self.clock())
             .map_err(|e| format!("a function library in the snapshot does not load: {}", e.0))?;
         let keys = snap.dbs.iter().map(|db| db.len()).sum();
@@ -362,7 +381,7 @@ impl Engine {
         primary: Option<(&str, u16)>,
         now_ms: i64,
     ) -> Result<usize, String> {
-        let (keys, snap) = self.install_snapshot(bytes, now_ms)?;
+        let (keys, snap) = self.install_snapshot(bytes, now_ms, primary.is_none())?;
         let history = match (snap.repl_id, snap.repl_offset, snap.repl_stream_db) {
             (Some(id), Some(offset), Some(db)) if offset >= 0 => Some((id, offset, db)),
             _ => None,
@@ -480,8 +499,16 @@ impl Engine {
             };
             read.map_err(|_| error::DEBUG_RELOAD_FAILED)?
         };
-        let snap = crate::rdb::load_snapshot(&bytes, self.dbs.len(), now_ms)
-            .map_err(|_| error::DEBUG_RELOAD_FAILED)?;
+        let drop_expired = self.repl.link.is_none();
+        let snap = crate::rdb::load_snapshot_with_progress(
+            &bytes,
+            self.dbs.len(),
+            now_ms,
+            drop_expired,
+            &mut |_| {},
+        )
+        .map_err(|_| error::DEBUG_RELOAD_FAILED)?;
+        self.persist.last_load_keys = (snap.keys_loaded, snap.keys_expired);
         let libraries = crate::scripting::functions::compile_all(&snap.functions, self.clock())
             .map_err(|_| error::DEBUG_RELOAD_FAILED)?;
         let loaded = snap.dbs;

@@ -109,8 +109,7 @@ pub fn save(dbs: &[Db], now: i64) -> Vec<u8> {
 }
 
 /// Serialises the function libraries' code (one record each, before the databases, where
-/// Redis 7.0 puts them) and every database. `now` (ms) is recorded as the creation time; keys
-/// already expired at `now` are left out, as Redis does.
+/// Redis 7.0 puts them) and every database. `now` (ms) is recorded as the creation time.
 pub fn save_with_functions(dbs: &[Db], functions: &[&[u8]], now: i64) -> Vec<u8> {
     save_with_aux(dbs, functions, now, &[], true)
 }
@@ -144,10 +143,9 @@ pub fn save_with_aux(
         w.string(code);
     }
     for (index, db) in dbs.iter().enumerate() {
-        let live: Vec<(&[u8], &Entry, Option<i64>)> = db
-            .iter_with_expiry()
-            .filter(|(_, _, at)| at.is_none_or(|t| t > now))
-            .collect();
+        // Keys past their expiry but not yet removed are saved too, as Redis saves them: a
+        // primary that loads the file drops them (see `load_snapshot_with_progress`).
+        let live: Vec<(&[u8], &Entry, Option<i64>)> = db.iter_with_expiry().collect();
         if live.is_empty() {
             continue;
         }
@@ -182,6 +180,10 @@ pub struct Snapshot {
     /// at, when the server that saved it was in one.
     pub repl_id: Option<String>,
     pub repl_offset: Option<i64>,
+    /// Keys loaded (INFO's rdb_last_load_keys_loaded).
+    pub keys_loaded: u64,
+    /// Keys dropped because their expiry had passed (rdb_last_load_keys_expired).
+    pub keys_expired: u64,
 }
 
 /// The databases of a snapshot, for callers that have no functions to restore (tests, tools).
@@ -192,15 +194,19 @@ pub fn load(bytes: &[u8], databases: usize, now: i64) -> Result<Vec<Db>, LoadErr
 
 /// Parses a snapshot into `databases` fresh databases and its function libraries' code;
 /// entries get `now` as access time. Nothing is returned unless the whole file is valid.
+/// Keys whose expiry has passed are kept (a replica's and an AOF base's load).
 pub fn load_snapshot(bytes: &[u8], databases: usize, now: i64) -> Result<Snapshot, LoadError> {
-    load_snapshot_with_progress(bytes, databases, now, &mut |_| {})
+    load_snapshot_with_progress(bytes, databases, now, false, &mut |_| {})
 }
 
-/// [`load_snapshot`], calling `progress` with the bytes read so far after each key.
+/// [`load_snapshot`], calling `progress` with the bytes read so far after each key. With
+/// `drop_expired` (a primary loading its snapshot, as Redis's rdbLoad does) keys whose expiry
+/// is before `now` are left out and counted.
 pub fn load_snapshot_with_progress(
     bytes: &[u8],
     databases: usize,
     now: i64,
+    drop_expired: bool,
     progress: &mut dyn FnMut(usize),
 ) -> Result<Snapshot, LoadError> {
     if bytes.len() < 9 || &bytes[..5] != MAGIC {
@@ -230,6 +236,7 @@ pub fn load_snapshot_with_progress(
     let mut repl_offset = None;
     let mut current = 0usize;
     let mut expire: Option<i64> = None;
+    let (mut keys_loaded, mut keys_expired) = (0u64, 0u64);
     loop {
         let op = r.byte()?;
         match op {
@@ -271,8 +278,13 @@ pub fn load_snapshot_with_progress(
             ty => {
                 let key = r.string()?;
                 let value = r.value(ty)?;
-                let entry = Entry::new(value, now);
-                dbs[current].insert(key, entry, expire.take());
+                let expire_at = expire.take();
+                if drop_expired && expire_at.is_some_and(|t| t < now) {
+                    keys_expired += 1;
+                } else {
+                    dbs[current].insert(key, Entry::new(value, now), expire_at);
+                    keys_loaded += 1;
+                }
                 progress(r.pos);
             }
         }
@@ -283,6 +295,8 @@ pub fn load_snapshot_with_progress(
         repl_stream_db,
         repl_id,
         repl_offset,
+        keys_loaded,
+        keys_expired,
     })
 }
 
@@ -1209,7 +1223,14 @@ mod tests {
         assert!(bytes.starts_with(b"REDIS0010"));
         let back = load(&bytes, 16, 0).unwrap();
         assert_eq!(back[0].len(), 2);
-        assert_eq!(back[3].len(), 1, "keys expired at save time are left out");
+        assert_eq!(
+            back[3].len(),
+            2,
+            "keys past their expiry are saved, as Redis saves them"
+        );
+        let primary = load_snapshot_with_progress(&bytes, 16, 1000, true, &mut |_| {}).unwrap();
+        assert_eq!(primary.dbs[3].len(), 1, "a primary's load drops them");
+        assert_eq!((primary.keys_loaded, primary.keys_expired), (3, 1));
         assert_eq!(back[3].expire_at(b"t"), Some(5_000_000_000_000));
         assert_eq!(
             back[0]

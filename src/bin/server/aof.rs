@@ -377,7 +377,7 @@ fn load_files(
             .map_err(|e| format!("The AOF file {} doesn't exist: {e}", base.name))?;
         if bytes.starts_with(b"REDIS") {
             // The base's function libraries come back with its data.
-            engine.load_snapshot(&bytes, now_ms).map_err(|e| {
+            engine.load_aof_preamble(&bytes, now_ms).map_err(|e| {
                 format!(
                     "Bad file format reading the append only file {}: {e}",
                     base.name
