@@ -1395,6 +1395,16 @@ fn pack_reply(r: &Reply, proto: u8, out: &mut Vec<u8>, heap: &mut Vec<u8>) {
             put_head(out, ARRAY, v.len());
             v.iter().for_each(|x| pack_reply(x, proto, out, heap));
         }
+        // As an array of bulk strings, the bytes copied to the strings at once.
+        Reply::Bulks(b) => {
+            put_head(out, ARRAY, b.len());
+            out.reserve(5 * b.len());
+            for e in b.iter() {
+                out.push(BULK);
+                out.extend_from_slice(&(e.len() as u32).to_le_bytes());
+            }
+            heap.extend_from_slice(b.bytes());
+        }
         Reply::Set(v) => {
             put_head(out, if resp3 { SET } else { ARRAY }, v.len());
             v.iter().for_each(|x| pack_reply(x, proto, out, heap));
@@ -1464,7 +1474,7 @@ impl Serialize for JsReply<'_> {
             Reply::Error(_) => ("error", 2),
             Reply::Integer(_) => ("integer", 2),
             Reply::Bulk(_) => ("bulk", 2),
-            Reply::Array(_) => ("array", 2),
+            Reply::Array(_) | Reply::Bulks(_) => ("array", 2),
             Reply::Map(_) => ("map", 2),
             Reply::Set(_) => ("set", 2),
             Reply::Double(_) | Reply::DoubleText(_) => ("double", 2),
@@ -1490,6 +1500,7 @@ impl Serialize for JsReply<'_> {
             Reply::Array(v) | Reply::Set(v) | Reply::Push(v) | Reply::Multi(v) => {
                 m.serialize_entry("value", &Items(v))?
             }
+            Reply::Bulks(b) => m.serialize_entry("value", &Items(&b.to_replies()))?,
             Reply::Map(pairs) => m.serialize_entry("value", &Pairs(pairs))?,
             Reply::Double(d) => {
                 m.serialize_entry("value", &crate::protocol::reply::format_double(*d))?
