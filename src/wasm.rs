@@ -1238,11 +1238,18 @@ impl Io {
     }
 
     /// Ends a packed reply: the header, then the strings after the structure. JS decodes
-    /// all-ASCII strings in one call and cuts them out of the result.
+    /// the strings in one call and cuts them out of the result when they are all ASCII, or
+    /// all valid UTF-8 each on its own (then the text of all is the texts of each in a row).
     fn finish(&mut self) {
         let at = self.out.len() as u32;
         self.out[..4].copy_from_slice(&at.to_le_bytes());
-        self.out[4] = u8::from(self.heap.is_ascii());
+        self.out[4] = if self.heap.is_ascii() {
+            HEAP_ASCII
+        } else if strings_utf8(&self.out[5..], &self.heap) {
+            HEAP_UTF8
+        } else {
+            0
+        };
         self.out.extend_from_slice(&self.heap);
     }
 
@@ -1357,6 +1364,36 @@ const TRUE: u8 = 9;
 const FALSE: u8 = 10;
 const BIGNUM: u8 = 11;
 const UNDEFINED: u8 = 12;
+
+// What a packed reply's header says of its strings (src/wasm_io.js reads the same numbers).
+const HEAP_ASCII: u8 = 1;
+const HEAP_UTF8: u8 = 2;
+
+/// Whether every string of the packed structure `s` (its bytes one after another in `heap`)
+/// is valid UTF-8 by itself.
+fn strings_utf8(s: &[u8], heap: &[u8]) -> bool {
+    let (mut at, mut hp) = (0, 0);
+    while let Some(&tag) = s.get(at) {
+        at += 1;
+        match tag {
+            TEXT | BULK | ERROR | BIGNUM => {
+                let Some(len) = read_u32(s, at) else {
+                    return false;
+                };
+                at += 4;
+                let end = hp + len as usize;
+                match heap.get(hp..end) {
+                    Some(b) if std::str::from_utf8(b).is_ok() => hp = end,
+                    _ => return false,
+                }
+            }
+            NUMBER | BIGINT => at += 8,
+            ARRAY | SET | MAP => at += 4,
+            _ => {}
+        }
+    }
+    true
+}
 
 fn put_bytes(out: &mut Vec<u8>, heap: &mut Vec<u8>, tag: u8, b: &[u8]) {
     out.push(tag);
