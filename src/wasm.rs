@@ -122,15 +122,39 @@ fn monotonic_us() -> u64 {
 
 impl Playground {
     /// Runs the command whose arguments JS packed into the input buffer (`len` bytes) for
-    /// `client`: the reply and the client's protocol (the fast paths' shared first half).
-    fn run_input(&mut self, client: u32, len: u32, now_ms: f64) -> (Option<Reply>, u8) {
+    /// `client`: its reply (the fast paths' shared first half).
+    fn run_input(&mut self, client: u32, len: u32, now_ms: f64) -> Option<Reply> {
         let io = &mut self.io;
         let len = (len as usize).min(io.input.len());
         unpack_all(&io.input[..len], &mut io.argv);
-        let id = u64::from(client);
-        let reply = self.inner.engine.execute(id, &self.io.argv, now_ms as i64);
-        (reply, self.inner.engine.proto(id))
+        self.inner
+            .engine
+            .execute(u64::from(client), &self.io.argv, now_ms as i64)
     }
+
+    /// The protocol to pack `reply` for: the client's, looked up only when it matters (a
+    /// status, an integer or a string is packed the same for both).
+    fn packing_proto(&self, client: u32, reply: &Reply) -> u8 {
+        if same_in_both(reply) {
+            2
+        } else {
+            self.inner.engine.proto(u64::from(client))
+        }
+    }
+}
+
+/// Whether `r` is packed the same for RESP2 and RESP3 clients (see [`pack_reply`]).
+fn same_in_both(r: &Reply) -> bool {
+    matches!(
+        r,
+        Reply::Status(_)
+            | Reply::Error(_)
+            | Reply::Integer(_)
+            | Reply::Bulk(_)
+            | Reply::Bulks(_)
+            | Reply::Nil
+            | Reply::NilArray
+    )
 }
 
 #[wasm_bindgen]
@@ -301,7 +325,8 @@ impl Playground {
     /// one crossing of the JS fast path of `call`.
     #[wasm_bindgen(js_name = __runPacked)]
     pub fn run_packed(&mut self, client: u32, len: u32, now_ms: f64) -> u32 {
-        let (reply, proto) = self.run_input(client, len, now_ms);
+        let reply = self.run_input(client, len, now_ms);
+        let proto = reply.as_ref().map_or(2, |r| self.packing_proto(client, r));
         let io = &mut self.io;
         // The previous reply was read by now, and the arguments were split out.
         io.trim();
@@ -323,7 +348,8 @@ impl Playground {
     /// JS fast path of `callResp`.
     #[wasm_bindgen(js_name = __runResp)]
     pub fn run_resp(&mut self, client: u32, len: u32, now_ms: f64) -> u32 {
-        let (reply, proto) = self.run_input(client, len, now_ms);
+        let reply = self.run_input(client, len, now_ms);
+        let proto = self.inner.engine.proto(u64::from(client));
         let io = &mut self.io;
         io.trim();
         io.out.clear();
