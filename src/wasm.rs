@@ -122,16 +122,42 @@ fn monotonic_us() -> u64 {
 
 impl Playground {
     /// Runs the command whose arguments JS packed into the input buffer (`len` bytes) for
-    /// `client`: the reply and the client's protocol (the fast paths' shared first half).
-    fn run_input(&mut self, client: u32, len: u32, now_ms: f64) -> (Option<Reply>, u8) {
+    /// `client`: its reply (the fast paths' shared first half).
+    fn run_input(&mut self, client: u32, len: u32, now_ms: f64) -> Option<Reply> {
         let io = &mut self.io;
         let len = (len as usize).min(io.input.len());
         unpack_all(&io.input[..len], &mut io.argv);
-        let id = u64::from(client);
-        let reply = self.inner.engine.execute(id, &self.io.argv, now_ms as i64);
+        let reply = self
+            .inner
+            .engine
+            .execute(u64::from(client), &self.io.argv, now_ms as i64);
         self.inner.aof_step(now_ms as i64);
-        (reply, self.inner.engine.proto(id))
+        reply
     }
+
+    /// The protocol to pack `reply` for: the client's, looked up only when it matters (a
+    /// status, an integer or a string is packed the same for both).
+    fn packing_proto(&self, client: u32, reply: &Reply) -> u8 {
+        if same_in_both(reply) {
+            2
+        } else {
+            self.inner.engine.proto(u64::from(client))
+        }
+    }
+}
+
+/// Whether `r` is packed the same for RESP2 and RESP3 clients (see [`pack_reply`]).
+fn same_in_both(r: &Reply) -> bool {
+    matches!(
+        r,
+        Reply::Status(_)
+            | Reply::Error(_)
+            | Reply::Integer(_)
+            | Reply::Bulk(_)
+            | Reply::Bulks(_)
+            | Reply::Nil
+            | Reply::NilArray
+    )
 }
 
 #[wasm_bindgen]
@@ -304,7 +330,8 @@ impl Playground {
     /// one crossing of the JS fast path of `call`.
     #[wasm_bindgen(js_name = __runPacked)]
     pub fn run_packed(&mut self, client: u32, len: u32, now_ms: f64) -> u32 {
-        let (reply, proto) = self.run_input(client, len, now_ms);
+        let reply = self.run_input(client, len, now_ms);
+        let proto = reply.as_ref().map_or(2, |r| self.packing_proto(client, r));
         let io = &mut self.io;
         // The previous reply was read by now, and the arguments were split out.
         io.trim();
@@ -326,7 +353,8 @@ impl Playground {
     /// JS fast path of `callResp`.
     #[wasm_bindgen(js_name = __runResp)]
     pub fn run_resp(&mut self, client: u32, len: u32, now_ms: f64) -> u32 {
-        let (reply, proto) = self.run_input(client, len, now_ms);
+        let reply = self.run_input(client, len, now_ms);
+        let proto = self.inner.engine.proto(u64::from(client));
         let io = &mut self.io;
         io.trim();
         io.out.clear();
@@ -1325,11 +1353,18 @@ impl Io {
     }
 
     /// Ends a packed reply: the header, then the strings after the structure. JS decodes
-    /// all-ASCII strings in one call and cuts them out of the result.
+    /// the strings in one call and cuts them out of the result when they are all ASCII, or
+    /// all valid UTF-8 each on its own (then the text of all is the texts of each in a row).
     fn finish(&mut self) {
         let at = self.out.len() as u32;
         self.out[..4].copy_from_slice(&at.to_le_bytes());
-        self.out[4] = u8::from(self.heap.is_ascii());
+        self.out[4] = if self.heap.is_ascii() {
+            HEAP_ASCII
+        } else if strings_utf8(&self.out[5..], &self.heap) {
+            HEAP_UTF8
+        } else {
+            0
+        };
         self.out.extend_from_slice(&self.heap);
     }
 
@@ -1445,6 +1480,36 @@ const FALSE: u8 = 10;
 const BIGNUM: u8 = 11;
 const UNDEFINED: u8 = 12;
 
+// What a packed reply's header says of its strings (src/wasm_io.js reads the same numbers).
+const HEAP_ASCII: u8 = 1;
+const HEAP_UTF8: u8 = 2;
+
+/// Whether every string of the packed structure `s` (its bytes one after another in `heap`)
+/// is valid UTF-8 by itself.
+fn strings_utf8(s: &[u8], heap: &[u8]) -> bool {
+    let (mut at, mut hp) = (0, 0);
+    while let Some(&tag) = s.get(at) {
+        at += 1;
+        match tag {
+            TEXT | BULK | ERROR | BIGNUM => {
+                let Some(len) = read_u32(s, at) else {
+                    return false;
+                };
+                at += 4;
+                let end = hp + len as usize;
+                match heap.get(hp..end) {
+                    Some(b) if std::str::from_utf8(b).is_ok() => hp = end,
+                    _ => return false,
+                }
+            }
+            NUMBER | BIGINT => at += 8,
+            ARRAY | SET | MAP => at += 4,
+            _ => {}
+        }
+    }
+    true
+}
+
 fn put_bytes(out: &mut Vec<u8>, heap: &mut Vec<u8>, tag: u8, b: &[u8]) {
     out.push(tag);
     out.extend_from_slice(&(b.len() as u32).to_le_bytes());
@@ -1481,6 +1546,16 @@ fn pack_reply(r: &Reply, proto: u8, out: &mut Vec<u8>, heap: &mut Vec<u8>) {
         Reply::Array(v) | Reply::Push(v) => {
             put_head(out, ARRAY, v.len());
             v.iter().for_each(|x| pack_reply(x, proto, out, heap));
+        }
+        // As an array of bulk strings, the bytes copied to the strings at once.
+        Reply::Bulks(b) => {
+            put_head(out, ARRAY, b.len());
+            out.reserve(5 * b.len());
+            for e in b.iter() {
+                out.push(BULK);
+                out.extend_from_slice(&(e.len() as u32).to_le_bytes());
+            }
+            heap.extend_from_slice(b.bytes());
         }
         Reply::Set(v) => {
             put_head(out, if resp3 { SET } else { ARRAY }, v.len());
@@ -1551,7 +1626,7 @@ impl Serialize for JsReply<'_> {
             Reply::Error(_) => ("error", 2),
             Reply::Integer(_) => ("integer", 2),
             Reply::Bulk(_) => ("bulk", 2),
-            Reply::Array(_) => ("array", 2),
+            Reply::Array(_) | Reply::Bulks(_) => ("array", 2),
             Reply::Map(_) => ("map", 2),
             Reply::Set(_) => ("set", 2),
             Reply::Double(_) | Reply::DoubleText(_) => ("double", 2),
@@ -1577,6 +1652,7 @@ impl Serialize for JsReply<'_> {
             Reply::Array(v) | Reply::Set(v) | Reply::Push(v) | Reply::Multi(v) => {
                 m.serialize_entry("value", &Items(v))?
             }
+            Reply::Bulks(b) => m.serialize_entry("value", &Items(&b.to_replies()))?,
             Reply::Map(pairs) => m.serialize_entry("value", &Pairs(pairs))?,
             Reply::Double(d) => {
                 m.serialize_entry("value", &crate::protocol::reply::format_double(*d))?

@@ -219,12 +219,20 @@ const FALSE = 10;
 const BIGNUM = 11;
 const UNDEFINED = 12;
 
+// What a packed reply's header says of its strings: all ASCII, or all valid UTF-8.
+const HEAP_ASCII = 1;
+const HEAP_UTF8 = 2;
+
 // The reply being read: `at` walks the structure, `hp` the strings after it.
 let at = 0;
 let hp = 0;
 let heapStart = 0;
 let heapEnd = 0;
 let heapAscii = false;
+// Every string valid UTF-8 by itself (and not read as bytes): decoded at once too, and cut out
+// by their lengths in UTF-16 units, `hq` walking the text as `hp` walks the bytes.
+let heapUtf8 = false;
+let hq = 0;
 let heapText = null;
 let asBuffers = false;
 
@@ -271,8 +279,25 @@ function text(m, p, len) {
   return decoder.decode(m.subarray(p, p + len));
 }
 
-// The next string of the reply. When every string is ASCII and there are enough of them,
-// they are decoded in one call and cut out of the result (a character per byte).
+// The length in UTF-16 units of the valid UTF-8 at `p` (`len` bytes): a unit for each
+// character but those of four bytes, which take two.
+function utf16Length(m, p, len) {
+  let n = len;
+  for (let i = p, end = p + len; i < end; i++) {
+    const b = m[i];
+    if (b >= 0x80) {
+      if (b < 0xc0) n--;
+      else if (b >= 0xf0) n++;
+    }
+  }
+  return n;
+}
+
+// Longer strings of a UTF-8 reply are decoded by themselves rather than counted byte by byte.
+const COUNTED = 256;
+
+// The next string of the reply. When every string is ASCII, or every one valid UTF-8, and
+// there are enough of them, they are decoded in one call and cut out of the result.
 function str(m, len) {
   const p = hp;
   hp += len;
@@ -282,6 +307,16 @@ function str(m, len) {
       return heapText.substring(p - heapStart, p - heapStart + len);
     }
     if (len <= SHORT) return ascii(m, p, len);
+  } else if (heapUtf8) {
+    if (len > COUNTED) {
+      const s = decoder.decode(m.subarray(p, p + len));
+      hq += s.length;
+      return s;
+    }
+    if (heapText === null) heapText = decoder.decode(m.subarray(heapStart, heapEnd));
+    const q = hq;
+    hq += utf16Length(m, p, len);
+    return heapText.substring(q, hq);
   }
   return text(m, p, len);
 }
@@ -382,16 +417,19 @@ function value(m) {
 
 /**
  * The reply packed at `ptr` (`len` bytes): a header (u32: where the strings start, relative
- * to `ptr`; u8: whether they are all ASCII), the structure, then the strings' bytes. Bulk
- * strings come as Uint8Arrays when `buffers`.
+ * to `ptr`; u8: HEAP_ASCII when they are all ASCII, HEAP_UTF8 when each is valid UTF-8), the
+ * structure, then the strings' bytes. Bulk strings come as Uint8Arrays when `buffers`.
  */
 export function unpackReply(ptr, len, buffers) {
   const m = bytes();
   heapStart = ptr + u32(m, ptr);
   heapEnd = ptr + len;
-  heapAscii = m[ptr + 4] === 1;
+  heapAscii = m[ptr + 4] === HEAP_ASCII;
+  // Not for buffers: their bytes are not read as text, and `hq` would lose step.
+  heapUtf8 = m[ptr + 4] === HEAP_UTF8 && !buffers && heapEnd - heapStart > 64;
   heapText = null;
   hp = heapStart;
+  hq = 0;
   at = ptr + 5;
   asBuffers = buffers;
   const v = value(m);
@@ -440,7 +478,7 @@ function reply(m, ptr, len, buffers) {
   if (tag === TEXT || tag === ERROR || (tag === BULK && !buffers)) {
     const heap = ptr + u32(m, ptr);
     const n = u32(m, ptr + 6);
-    const s = m[ptr + 4] === 1 && n <= SHORT ? ascii(m, heap, n) : text(m, heap, n);
+    const s = m[ptr + 4] === HEAP_ASCII && n <= SHORT ? ascii(m, heap, n) : text(m, heap, n);
     if (tag === ERROR) throw new Error(s);
     return s;
   }

@@ -237,6 +237,7 @@ fn acl_log_entries(r: Reply) -> Reply {
 fn shape(r: &Reply) -> String {
     match r {
         Reply::Array(v) => format!("array[{}]", v.len()),
+        Reply::Bulks(v) => format!("array[{}]", v.len()),
         Reply::Set(v) => format!("set[{}]", v.len()),
         Reply::Push(v) => format!("push[{}]", v.len()),
         Reply::Map(v) => format!("map[{}]", v.len()),

@@ -66,6 +66,9 @@ rows.push(stages("GET k", ["GET", keys[1]], n));
 rows.push(stages("PING", ["PING"], n));
 pg.call(c, ["RPUSH", "l", ...Array.from({ length: 1000 }, (_, i) => `m${i}`)]);
 rows.push(stages("LRANGE l 0 -1 (1000 elements)", ["LRANGE", "l", "0", "-1"], 200));
+// The same with a non-ASCII character in each element (decoded at once as UTF-8).
+pg.call(c, ["RPUSH", "u", ...Array.from({ length: 1000 }, (_, i) => `m\u00e9${i}`)]);
+rows.push(stages("LRANGE u 0 -1 (1000 UTF-8 elements)", ["LRANGE", "u", "0", "-1"], 200));
 const engine = ns(n, (k) => pg.benchLoop(k / 2));
 
 const f = (x) => x.toLocaleString("en-US", { maximumFractionDigits: 0 });

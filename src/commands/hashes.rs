@@ -274,16 +274,20 @@ fn hexists(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 /// `HKEYS key` → every field (insertion order while the hash is a listpack).
 fn hkeys(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let hash = hash_in(ctx.lookup_read(&argv[1]))?.map(|h| &*h);
-    Ok(Reply::bulks(
-        hash.into_iter().flat_map(|h| h.iter().map(|(f, _)| f)),
+    Ok(Reply::Bulks(
+        hash.into_iter()
+            .flat_map(|h| h.iter().map(|(f, _)| f))
+            .collect(),
     ))
 }
 
 /// `HVALS key` → every value, in the order HKEYS lists the fields.
 fn hvals(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let hash = hash_in(ctx.lookup_read(&argv[1]))?.map(|h| &*h);
-    Ok(Reply::bulks(
-        hash.into_iter().flat_map(|h| h.iter().map(|(_, v)| v)),
+    Ok(Reply::Bulks(
+        hash.into_iter()
+            .flat_map(|h| h.iter().map(|(_, v)| v))
+            .collect(),
     ))
 }
 

@@ -500,13 +500,12 @@ fn keys(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let pattern = &argv[1];
     let all = pattern.as_slice() == b"*";
     let now = ctx.now;
-    let found: Vec<Reply> = ctx
-        .db()
-        .live_keys(now)
-        .filter(|k| all || glob_match(pattern, k, false))
-        .map(|k| Reply::Bulk(k.to_vec()))
-        .collect();
-    Ok(Reply::Array(found))
+    Ok(Reply::Bulks(
+        ctx.db()
+            .live_keys(now)
+            .filter(|k| all || glob_match(pattern, k, false))
+            .collect(),
+    ))
 }
 
 /// `SCAN cursor [MATCH pattern] [COUNT count] [TYPE type]` → a two-element array: the next

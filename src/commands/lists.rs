@@ -10,7 +10,7 @@ use super::spec::*;
 use crate::db::Entry;
 use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
-use crate::protocol::Reply;
+use crate::protocol::{Bulks, Reply};
 use crate::types::list::{End, Side};
 use crate::types::{List, Value};
 
@@ -377,7 +377,7 @@ fn lrange(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let Some(list) = list_in(ctx.lookup_read(&argv[1]))? else {
         return Ok(Reply::Array(Vec::new()));
     };
-    Ok(Reply::bulks(list.range(start, stop)))
+    Ok(Reply::Bulks(Bulks::from_slices(list.range(start, stop))))
 }
 
 /// `LPOS key element [RANK rank] [COUNT num-matches] [MAXLEN len]` → the index of the first

@@ -6,4 +6,4 @@ pub mod render;
 pub mod reply;
 pub mod resp;
 
-pub use reply::Reply;
+pub use reply::{Bulks, Reply};

@@ -117,6 +117,14 @@ fn write_raw(reply: &Reply, out: &mut String) {
         Reply::Double(d) => out.push_str(&format_double(*d)),
         Reply::DoubleText(t) | Reply::BigNum(t) => out.push_str(t),
         Reply::Attribute(_) => {}
+        Reply::Bulks(b) => {
+            for (i, item) in b.iter().enumerate() {
+                if i > 0 {
+                    out.push('\n');
+                }
+                out.push_str(&String::from_utf8_lossy(item));
+            }
+        }
         Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => {
             for (i, item) in items.iter().enumerate() {
                 if i > 0 {
@@ -251,6 +259,7 @@ fn write_reply(reply: &Reply, prefix: &str, out: &mut String) {
             out.push('\n');
         }
         Reply::Array(items) => write_list(items, ')', "(empty array)\n", prefix, out),
+        Reply::Bulks(b) => write_list(&b.to_replies(), ')', "(empty array)\n", prefix, out),
         Reply::Push(items) => write_list(items, ')', "(empty push)\n", prefix, out),
         Reply::Set(items) => write_list(items, '~', "(empty set)\n", prefix, out),
         Reply::Map(pairs) => write_map(pairs, prefix, out),
@@ -330,6 +339,7 @@ fn spans_lines(reply: &Reply) -> bool {
             [(_, v)] => spans_lines(v),
             _ => true,
         },
+        Reply::Bulks(b) => b.len() > 1,
         _ => false,
     }
 }

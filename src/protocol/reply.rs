@@ -7,7 +7,10 @@
 use std::borrow::Cow;
 
 /// One reply, before it is encoded for a given protocol version.
-#[derive(Clone, Debug, PartialEq)]
+///
+/// Equality sees through [`Reply::Bulks`]: it equals the [`Reply::Array`] of the same bulk
+/// strings, since both are the same reply on the wire.
+#[derive(Clone, Debug)]
 pub enum Reply {
     /// `+OK` — a status line. Never contains `\r` or `\n`.
     Status(Cow<'static, str>),
@@ -23,6 +26,9 @@ pub enum Reply {
     NilArray,
     /// `*N` followed by N replies.
     Array(Vec<Reply>),
+    /// `*N` followed by N bulk strings, kept in one buffer: a long array of elements (LRANGE)
+    /// without an allocation for each.
+    Bulks(Bulks),
     /// `%N` in RESP3, a flat array of 2N replies in RESP2.
     Map(Vec<(Reply, Reply)>),
     /// `~N` in RESP3, an array in RESP2.
@@ -46,6 +52,104 @@ pub enum Reply {
     /// Several replies to one command, sent one after another (SUBSCRIBE a b answers once per
     /// channel). Encoded as the concatenation of its parts.
     Multi(Vec<Reply>),
+}
+
+/// The elements of a [`Reply::Bulks`]: their bytes one after another, and where each ends.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Bulks {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+}
+
+impl Bulks {
+    /// Room for `count` elements of `bytes` bytes in all, bounded by what the caller holds.
+    pub fn with_capacity(count: usize, bytes: usize) -> Bulks {
+        Bulks {
+            bytes: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(count),
+        }
+    }
+
+    /// The elements of `items`, walked twice: their sizes first, so that each buffer is
+    /// allocated once.
+    pub fn from_slices<'a, I>(items: I) -> Bulks
+    where
+        I: Iterator<Item = &'a [u8]> + Clone,
+    {
+        let (count, bytes) = items.clone().fold((0, 0), |(n, b), e| (n + 1, b + e.len()));
+        let mut out = Bulks::with_capacity(count, bytes);
+        items.for_each(|e| out.push(e));
+        out
+    }
+
+    /// Appends one element.
+    pub fn push(&mut self, b: &[u8]) {
+        self.bytes.extend_from_slice(b);
+        self.ends.push(self.bytes.len());
+    }
+
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Every element's bytes, one after another.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The elements in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = &[u8]> + '_ {
+        let mut start = 0;
+        self.ends.iter().map(move |&end| {
+            let b = &self.bytes[start..end];
+            start = end;
+            b
+        })
+    }
+
+    /// The same reply as an array of [`Reply::Bulk`]s, for code that walks replies.
+    pub fn to_replies(&self) -> Vec<Reply> {
+        self.iter().map(Reply::bulk).collect()
+    }
+}
+
+impl<B: AsRef<[u8]>> FromIterator<B> for Bulks {
+    fn from_iter<I: IntoIterator<Item = B>>(items: I) -> Bulks {
+        let mut out = Bulks::default();
+        for b in items {
+            out.push(b.as_ref());
+        }
+        out
+    }
+}
+
+impl PartialEq for Reply {
+    fn eq(&self, other: &Reply) -> bool {
+        use Reply::*;
+        match (self, other) {
+            (Status(a), Status(b)) | (Error(a), Error(b)) => a == b,
+            (Integer(a), Integer(b)) => a == b,
+            (Bulk(a), Bulk(b)) => a == b,
+            (Nil, Nil) | (NilArray, NilArray) => true,
+            (Array(a), Array(b)) | (Set(a), Set(b)) | (Push(a), Push(b)) | (Multi(a), Multi(b)) => {
+                a == b
+            }
+            (Bulks(a), Bulks(b)) => a == b,
+            (Bulks(a), Array(b)) | (Array(b), Bulks(a)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(x, y)| matches!(y, Bulk(v) if v == x))
+            }
+            (Map(a), Map(b)) | (Attribute(a), Attribute(b)) => a == b,
+            (Double(a), Double(b)) => a == b,
+            (DoubleText(a), DoubleText(b)) | (BigNum(a), BigNum(b)) => a == b,
+            (Bool(a), Bool(b)) => a == b,
+            (Verbatim(f, a), Verbatim(g, b)) => f == g && a == b,
+            _ => false,
+        }
+    }
 }
 
 impl Reply {
@@ -84,6 +188,15 @@ impl Reply {
         B: AsRef<[u8]>,
     {
         Reply::Array(items.into_iter().map(Reply::bulk).collect())
+    }
+
+    /// An array of bulk strings in one buffer ([`Reply::Bulks`]): for long arrays of elements.
+    pub fn bulk_array<I, B>(items: I) -> Reply
+    where
+        I: IntoIterator<Item = B>,
+        B: AsRef<[u8]>,
+    {
+        Reply::Bulks(items.into_iter().collect())
     }
 
     /// How many replies this is on the wire (a [`Reply::Multi`] counts its parts).
@@ -127,6 +240,7 @@ impl Reply {
             Reply::Bulk(b) => bulk(out, b'$', b),
             Reply::Nil => out.extend_from_slice(b"$-1\r\n"),
             Reply::NilArray => out.extend_from_slice(b"*-1\r\n"),
+            Reply::Bulks(b) => bulks(out, b),
             Reply::Array(items) | Reply::Set(items) | Reply::Push(items) => {
                 header(out, b'*', items.len());
                 items.iter().for_each(|r| r.encode_resp2(out));
@@ -239,6 +353,17 @@ fn bulk(out: &mut Vec<u8>, tag: u8, body: &[u8]) {
     out.extend_from_slice(b"\r\n");
 }
 
+/// An array of bulk strings from one buffer, with room made once for all of it.
+fn bulks(out: &mut Vec<u8>, b: &Bulks) {
+    out.reserve(b.bytes().len() + 16 * (b.len() + 1));
+    header(out, b'*', b.len());
+    for e in b.iter() {
+        header(out, b'$', e.len());
+        out.extend_from_slice(e);
+        out.extend_from_slice(b"\r\n");
+    }
+}
+
 /// Formats a double as Redis 7.0 replies with it: `%.17g`, and `inf` / `-inf` / `nan`.
 pub fn format_double(d: f64) -> String {
     crate::util::fmt_g17(d)
@@ -247,6 +372,39 @@ pub fn format_double(d: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bulks_are_an_array_of_bulk_strings() {
+        let items = ["a", "", "h\u{e9}llo", "x\r\ny"];
+        let flat = Reply::Bulks(items.iter().collect());
+        let array = Reply::bulks(items);
+        assert_eq!(flat, array);
+        assert_eq!(array, flat);
+        assert_ne!(flat, Reply::bulks(["a"]));
+        assert_ne!(flat, Reply::Set(array_items(&array)));
+        for proto in [2, 3] {
+            assert_eq!(flat.to_resp(proto), array.to_resp(proto));
+            assert_eq!(
+                crate::protocol::render::render_for(&flat, proto),
+                crate::protocol::render::render_for(&array, proto)
+            );
+        }
+        let Reply::Bulks(b) = &flat else {
+            unreachable!()
+        };
+        assert_eq!(b.iter().collect::<Vec<_>>(), items.map(str::as_bytes));
+        assert_eq!(Bulks::from_slices(items.iter().map(|s| s.as_bytes())), *b);
+        let empty = Reply::Bulks(Bulks::default());
+        assert_eq!(empty.to_resp(2), b"*0\r\n");
+        assert_eq!(empty, Reply::Array(Vec::new()));
+    }
+
+    fn array_items(r: &Reply) -> Vec<Reply> {
+        match r {
+            Reply::Array(v) => v.clone(),
+            _ => Vec::new(),
+        }
+    }
 
     #[test]
     fn resp2_downgrades_resp3_types() {

@@ -94,6 +94,14 @@ pub fn reply_to_lua(state: &mut LuaState, r: &Reply, resp: u8) -> Val {
         Reply::Attribute(_) => Val::Nil,
         Reply::Double(d) => with_field(state, b"double", Val::Num(*d)),
         Reply::DoubleText(t) => with_field(state, b"double", Val::Num(t.parse().unwrap_or(0.0))),
+        Reply::Bulks(b) => {
+            let t = new_table(state);
+            for (i, item) in b.iter().enumerate() {
+                let v = string(state, item);
+                set(state, t, Val::Num((i + 1) as f64), v);
+            }
+            Val::Table(t.gc_ref())
+        }
         Reply::Array(items) | Reply::Push(items) | Reply::Multi(items) => {
             let t = new_table(state);
             for (i, item) in items.iter().enumerate() {

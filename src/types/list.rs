@@ -115,7 +115,7 @@ impl List {
     }
 
     /// The elements in `start..=end` (Redis indices, as LRANGE reads them).
-    pub fn range(&self, start: i64, end: i64) -> impl Iterator<Item = &[u8]> {
+    pub fn range(&self, start: i64, end: i64) -> impl Iterator<Item = &[u8]> + Clone {
         let (from, count) = match self.range_positions(start, end) {
             Some((s, e)) => (s, e - s + 1),
             None => (0, 0),

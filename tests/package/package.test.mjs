@@ -131,6 +131,44 @@ test("call, callBuffer and batch answer in JS as the Rust methods do", () => {
   assert.match(out.trim(), /^thrown "Error: null pointer passed to rust"$/);
 });
 
+test("each string of a reply reads as its own bytes decode, whatever the others hold", () => {
+  const out = runModule("texts.mjs", `
+    import { Playground } from "redis-playground";
+    const pg = new Playground({ seed: 1 });
+    const c = pg.openClient();
+    const enc = new TextEncoder(), dec = new TextDecoder("utf-8", { ignoreBOM: true });
+    const bytes = (e) => (e instanceof Uint8Array ? e : enc.encode(e));
+    const words = Array.from({ length: 40 }, (_, i) => "w" + i);
+    const lists = {
+      ascii: words,
+      utf8: [...words, "\u00e9", "\u{1F600}x", "\uFEFFbom", "\u65e5\u672c", "", "a".repeat(300) + "\u00e9", "\uD800", "z"],
+      // Characters cut between elements: each element is invalid alone.
+      split: [...words, new Uint8Array([0xc3]), new Uint8Array([0xa9]), "\u00e9", new Uint8Array([0xf0, 0x9f]), new Uint8Array([0x98, 0x80]), "q"],
+      latin1: [...words, new Uint8Array([0xe9, 0x74, 0xe9]), "\u00e9t\u00e9", new Uint8Array([0xff])],
+    };
+    const bad = [];
+    const check = (what, got, want) => {
+      if (JSON.stringify(got) !== JSON.stringify(want)) bad.push(what + ": " + JSON.stringify(got).slice(0, 300));
+    };
+    for (const [name, items] of Object.entries(lists)) {
+      pg.call(c, ["RPUSH", name, ...items]);
+      const want = items.map((e) => dec.decode(bytes(e)));
+      check(name, pg.call(c, ["LRANGE", name, 0, -1]), want);
+      check(name + " buffers", pg.callBuffer(c, ["LRANGE", name, 0, -1]).map((b) => Array.from(b)), items.map((e) => Array.from(bytes(e))));
+      check(name + " in a batch", pg.batch(c, [["LRANGE", name, 0, -1], ["LINDEX", name, -1]]), [want, want.at(-1)]);
+      // Strings of other kinds in the same reply: statuses, errors, nested arrays.
+      const nested = pg.call(c, ["EVAL", "local l = redis.call('LRANGE', KEYS[1], 0, -1); return {{ok='\u00e9'}, l, {err='b\u00e4d'}, l[#l]}", 1, name]);
+      check(name + " nested", [nested[0], nested[1], nested[2].message, nested[3]], ["\u00e9", want, "b\u00e4d", want.at(-1)]);
+    }
+    pg.call(c, ["HELLO", "3"]);
+    pg.call(c, ["HSET", "h", ...lists.utf8.flatMap((e, i) => ["f\u00e9" + i, e])]);
+    const map = pg.call(c, ["HGETALL", "h"]);
+    check("map", [...map].sort(), lists.utf8.map((e, i) => ["f\u00e9" + i, e]).sort());
+    console.log(JSON.stringify(bad));
+  `);
+  assert.deepEqual(JSON.parse(out), []);
+});
+
 test("Playground by name, binary-safe, errors thrown", () => {
   const out = runModule("programs.mjs", `
     import { Playground } from "redis-playground";
