@@ -1065,6 +1065,9 @@ impl crate::engine::migrate::MigrateHost for PageMigrate {
             }
         }
     }
+    fn cached(&self) -> usize {
+        self.conns.len()
+    }
 }
 
 #[wasm_bindgen]

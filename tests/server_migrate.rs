@@ -198,6 +198,14 @@ fn scenario(s: &mut Setup) -> Vec<String> {
     step(&mut secured, &["MGET", "c"]);
     step(&mut secured, &["SELECT", "1"]);
     step(&mut secured, &["GET", "c"]);
+    // Both targets' connections are still cached (INFO's migrate_cached_sockets).
+    let info = call(src, &["INFO", "stats"]);
+    let cached = info
+        .lines()
+        .find(|l| l.starts_with("migrate_cached_sockets:"))
+        .unwrap_or("no migrate_cached_sockets")
+        .to_string();
+    out.push(cached);
     out
 }
 

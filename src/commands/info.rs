@@ -482,10 +482,13 @@ fn stats(ctx: &mut Ctx, l: &mut Lines) {
     let shard_channels: std::collections::HashSet<&Vec<u8>> =
         eng.clients.values().flat_map(|c| c.ssubs.iter()).collect();
     l.kv("pubsubshard_channels", shard_channels.len());
-    for f in [
-        "latest_fork_usec",
-        "total_forks",
+    l.kv("latest_fork_usec", 0);
+    l.kv("total_forks", 0);
+    l.kv(
         "migrate_cached_sockets",
+        eng.migrate.as_ref().map_or(0, |m| m.cached()),
+    );
+    for f in [
         "slave_expires_tracked_keys",
         "active_defrag_hits",
         "active_defrag_misses",

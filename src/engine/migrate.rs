@@ -43,4 +43,6 @@ pub trait MigrateHost {
     fn close(&mut self, host: &[u8], port: &[u8]);
     /// Closes the connections unused for 10 seconds.
     fn close_idle(&mut self, now_ms: i64);
+    /// How many connections are open (INFO's migrate_cached_sockets).
+    fn cached(&self) -> usize;
 }

@@ -147,6 +147,10 @@ impl MigrateHost for NativeMigrate {
     fn close_idle(&mut self, _now_ms: i64) {
         self.cached.retain(|_, c| c.last_use.elapsed() <= IDLE);
     }
+
+    fn cached(&self) -> usize {
+        self.cached.len()
+    }
 }
 
 #[cfg(test)]
