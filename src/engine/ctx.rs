@@ -3,7 +3,7 @@
 
 use super::blocking::Block;
 use super::{Client, ClientId, Engine};
-use crate::db::{Db, Entry, LfuParams};
+use crate::db::{Db, Entry, KeyPos, LfuParams};
 use crate::error::CmdError;
 use crate::protocol::Reply;
 
@@ -190,6 +190,20 @@ impl Ctx<'_> {
             eng.shared_int_access.insert(n, now);
         }
         found
+    }
+
+    /// [`Ctx::lookup_write`], answering where the key is (see [`Db::lookup_lfu_at`]): SET
+    /// replaces the value there without looking the key up a second time.
+    pub fn lookup_write_at(&mut self, key: &[u8]) -> Option<KeyPos> {
+        let now = self.now;
+        let lfu = self.lfu_params();
+        let eng = &mut *self.eng;
+        let db = &mut eng.dbs[self.db];
+        let pos = db.lookup_lfu_at(key, now, lfu)?;
+        if let Some(n) = db.entry_at(pos).shared_integer() {
+            eng.shared_int_access.insert(n, now);
+        }
+        Some(pos)
     }
 
     /// The LFU parameters of the current configuration, for recording accesses.
