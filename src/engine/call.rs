@@ -99,6 +99,13 @@ impl Engine {
     /// outbox ahead of keyspace events it published after replying (see [`Ctx::reply_point`]).
     pub fn execute(&mut self, client: ClientId, argv: &[Vec<u8>], now_ms: i64) -> Option<Reply> {
         self.begin_timing();
+        let reply = self.execute_timed(client, argv, now_ms);
+        self.end_timing();
+        reply
+    }
+
+    /// [`Engine::execute`] once the command line's timing has begun.
+    fn execute_timed(&mut self, client: ClientId, argv: &[Vec<u8>], now_ms: i64) -> Option<Reply> {
         if argv.is_empty() {
             return None;
         }
