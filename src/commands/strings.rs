@@ -272,7 +272,7 @@ fn set_generic(
         // The position is used only when nothing ran since the lookup: look again.
         at = None;
     }
-    store_at(ctx, key, at, Value::string(val.to_vec()), opts.keepttl);
+    store_at(ctx, key, at, Value::string_from(val), opts.keepttl);
     if let Some(at) = when {
         ctx.db().set_expire(key, Some(at), now);
         // Relative times would mean another instant when replayed.
