@@ -110,6 +110,11 @@ fn seconds(now: i64) -> u32 {
     u32::try_from(now.div_euclid(1000).max(0)).unwrap_or(u32::MAX)
 }
 
+/// Where a live key sits in its database, as [`Db::lookup_lfu_at`] found it: valid until the
+/// keyspace next changes (a key added or removed moves others), so it is used at once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeyPos(usize);
+
 /// Redis keeps one shared object for each integer below this.
 pub const SHARED_INTEGERS: u16 = 10_000;
 
@@ -420,11 +425,27 @@ impl Db {
     /// Looks a key up and records the access as Redis's LFU does: the counter first loses what
     /// the time since the last access decays, then takes its logarithmic increment.
     pub fn lookup_lfu(&mut self, key: &[u8], now: i64, lfu: LfuParams) -> Option<&mut Entry> {
-        let e = self.get_mut(key, now)?;
-        let decayed = lfu_decay(e.lfu, e.touched_at(), now, lfu.decay_time);
+        let pos = self.lookup_lfu_at(key, now, lfu)?;
+        Some(&mut self.slots[pos.0].entry)
+    }
+
+    /// [`Db::lookup_lfu`], answering where the key is: a command that replaces the value
+    /// next (SET) stores it there with [`Db::set_at`] instead of looking the key up again.
+    pub fn lookup_lfu_at(&mut self, key: &[u8], now: i64, lfu: LfuParams) -> Option<KeyPos> {
+        let pos = self.find_live(key, now)?;
+        let e = &mut self.slots[pos].entry;
+        // In whole seconds, as the entry keeps it: one 64-bit division per lookup (in wasm a
+        // call that multiplies in 128 bits) where `lfu_decay` on milliseconds makes three.
+        let now_s = seconds(now);
+        let decayed = decay_by_minutes(e.lfu, e.touched / 60, now_s / 60, lfu.decay_time);
         e.lfu = lfu_increment(decayed, lfu.log_factor, lfu.draw);
-        e.touch(now);
-        Some(e)
+        e.touched = now_s;
+        Some(KeyPos(pos))
+    }
+
+    /// The entry at `pos` (from [`Db::lookup_lfu_at`], the keyspace unchanged since).
+    pub fn entry_at(&mut self, pos: KeyPos) -> &mut Entry {
+        &mut self.slots[pos.0].entry
     }
 
     /// Whether `key` is live at `now`.
@@ -444,6 +465,13 @@ impl Db {
                 self.add(CompactBytes::new(key), entry, None);
             }
         }
+    }
+
+    /// [`Db::set`] for the live key at `pos` (from [`Db::lookup_lfu_at`], the keyspace
+    /// unchanged since): the value replaced and any expiry dropped, without a second lookup.
+    pub fn set_at(&mut self, pos: KeyPos, value: Value, now: i64) {
+        self.take_expiry(pos.0);
+        self.slots[pos.0].entry = Entry::new(value, now);
     }
 
     /// Stores `value` under `key`, keeping the current expiry of a live key.
@@ -675,14 +703,28 @@ pub fn lfu_decay(counter: u8, last_access: i64, now: i64, decay_time: i64) -> u8
     u8::try_from(i64::from(counter).saturating_sub(periods).max(0)).unwrap_or(0)
 }
 
+/// [`lfu_decay`] between two readings of the minute clock (`seconds(ms) / 60`): the same
+/// count of whole minutes for an access at or after the epoch.
+fn decay_by_minutes(counter: u8, last_min: u32, now_min: u32, decay_time: i64) -> u8 {
+    if decay_time <= 0 || now_min <= last_min {
+        return counter;
+    }
+    let periods = i64::from(now_min - last_min) / decay_time;
+    u8::try_from(i64::from(counter).saturating_sub(periods).max(0)).unwrap_or(0)
+}
+
 /// Redis's logarithmic LFU counter increment: the counter grows by one with probability
 /// 1 / ((counter - LFU_INIT) * log_factor + 1), decided by `draw` (uniform in [0, 1)).
 fn lfu_increment(counter: u8, log_factor: i64, draw: f64) -> u8 {
     if counter == 255 {
         return 255;
     }
-    let base = f64::from(counter.saturating_sub(LFU_INIT));
-    let p = 1.0 / (base * log_factor.max(0) as f64 + 1.0);
+    let base = counter.saturating_sub(LFU_INIT);
+    if base == 0 {
+        // The chance is 1: every draw in [0, 1) grows the counter.
+        return counter + 1;
+    }
+    let p = 1.0 / (f64::from(base) * log_factor.max(0) as f64 + 1.0);
     if draw < p {
         counter + 1
     } else {

@@ -7,6 +7,7 @@
 
 use super::args;
 use super::spec::*;
+use crate::db::KeyPos;
 use crate::engine::Ctx;
 use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
@@ -77,9 +78,31 @@ fn int_value(n: i64) -> Value {
 /// unless `keep_ttl`. Under an LFU policy an overwritten key keeps its access counter and
 /// decay time, as Redis copies them from the old object to the new one.
 fn store(ctx: &mut Ctx, key: &[u8], value: Value, keep_ttl: bool) {
+    store_at(ctx, key, None, value, keep_ttl);
+}
+
+/// [`store`], where `at` is where the key is live when the caller just looked it up (with
+/// nothing changed since): the value goes there without a second lookup.
+fn store_at(ctx: &mut Ctx, key: &[u8], at: Option<KeyPos>, value: Value, keep_ttl: bool) {
     let now = ctx.now;
     let keep_lfu = ctx.eng.config.lfu_policy();
     let db = ctx.db();
+    if let Some(pos) = at {
+        let e = db.entry_at(pos);
+        if keep_ttl {
+            e.replace_value(value);
+            e.touch(now);
+        } else if keep_lfu {
+            let (lfu, touched) = (e.lfu, e.touched_at());
+            db.set_at(pos, value, now);
+            let e = db.entry_at(pos);
+            e.lfu = lfu;
+            e.touch(touched);
+        } else {
+            db.set_at(pos, value, now);
+        }
+        return;
+    }
     let old_access = if keep_lfu {
         db.get(key, now).map(|e| (e.lfu, e.touched_at()))
     } else {
@@ -236,16 +259,20 @@ fn set_generic(
     } else {
         None
     };
-    let found = ctx.lookup_write(key).is_some();
+    let at = ctx.lookup_write_at(key);
+    let found = at.is_some();
     if (opts.nx && found) || (opts.xx && !found) {
         return Ok((false, old));
     }
     let now = ctx.now;
+    let mut at = at;
     if opts.get {
         // With GET, Redis replies the old value before it writes (and publishes `new`).
         ctx.reply_point();
+        // The position is used only when nothing ran since the lookup: look again.
+        at = None;
     }
-    store(ctx, key, Value::string(val.to_vec()), opts.keepttl);
+    store_at(ctx, key, at, Value::string_from(val), opts.keepttl);
     if let Some(at) = when {
         ctx.db().set_expire(key, Some(at), now);
         // Relative times would mean another instant when replayed.

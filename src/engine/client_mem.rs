@@ -180,22 +180,7 @@ impl Engine {
         let Some(c) = self.clients.get_mut(&id) else {
             return;
         };
-        let mem = client_memory(c, None);
-        let totals = &mut self.client_mem;
-        if c.mem.in_total {
-            totals.total = totals.total.saturating_sub(c.mem.counted as u64);
-        }
-        c.mem.in_total = counts(c);
-        c.mem.counted = mem;
-        if c.mem.in_total {
-            totals.total += mem as u64;
-        }
-        let bucket = bucket_of(mem);
-        if bucket != c.mem.bucket || c.mem.entered == 0 {
-            totals.seq += 1;
-            c.mem.bucket = bucket;
-            c.mem.entered = totals.seq;
-        }
+        refresh_memory_of(c, &mut self.client_mem);
     }
 
     /// Takes a departing client out of the total.
@@ -288,6 +273,26 @@ impl Engine {
             out.push_str(&format!("tot-mem: {mem:>10}, clients: {clients}\n"));
         }
         out
+    }
+}
+
+/// [`Engine::refresh_client_mem`] for a client already at hand (the engine looks it up once
+/// after a command for this and the rest).
+pub(crate) fn refresh_memory_of(c: &mut Client, totals: &mut ClientMemory) {
+    let mem = client_memory(c, None);
+    if c.mem.in_total {
+        totals.total = totals.total.saturating_sub(c.mem.counted as u64);
+    }
+    c.mem.in_total = counts(c);
+    c.mem.counted = mem;
+    if c.mem.in_total {
+        totals.total += mem as u64;
+    }
+    let bucket = bucket_of(mem);
+    if bucket != c.mem.bucket || c.mem.entered == 0 {
+        totals.seq += 1;
+        c.mem.bucket = bucket;
+        c.mem.entered = totals.seq;
     }
 }
 

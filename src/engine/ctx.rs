@@ -3,7 +3,7 @@
 
 use super::blocking::Block;
 use super::{Client, ClientId, Engine};
-use crate::db::{Db, Entry, LfuParams};
+use crate::db::{Db, Entry, KeyPos, LfuParams};
 use crate::error::CmdError;
 use crate::protocol::Reply;
 
@@ -17,8 +17,9 @@ pub struct Ctx<'a> {
     pub db: usize,
     /// The time of this command, in ms since the Unix epoch.
     pub now: i64,
-    /// Set by a blocking command that found nothing to serve: the client waits.
-    pub block: Option<Block>,
+    /// Set by a blocking command that found nothing to serve: the client waits. Boxed: a
+    /// command rarely blocks, and every call moves what it produced (see `Called`).
+    pub block: Option<Box<Block>>,
     /// Inside EXEC: blocking commands answer at once as if they had timed out.
     pub no_block: bool,
     /// Where, in the calling client's outbox, Redis would have written this command's reply
@@ -70,12 +71,12 @@ impl Ctx<'_> {
     /// Blocks the calling client on `keys` until `deadline` (None: for ever); `on_timeout` is
     /// its reply if nothing serves it in time. The handler's own return value is then ignored.
     pub fn block_on(&mut self, keys: Vec<Vec<u8>>, deadline: Option<i64>, on_timeout: Reply) {
-        self.block = Some(Block {
+        self.block = Some(Box::new(Block {
             keys,
             deadline,
             on_timeout,
             rerun: None,
-        });
+        }));
     }
 
     /// As [`Ctx::block_on`], but the command is run again with `argv` instead of its own.
@@ -86,12 +87,12 @@ impl Ctx<'_> {
         on_timeout: Reply,
         argv: Vec<Vec<u8>>,
     ) {
-        self.block = Some(Block {
+        self.block = Some(Box::new(Block {
             keys,
             deadline,
             on_timeout,
             rerun: Some(argv),
-        });
+        }));
     }
 
     /// The calling client's database.
@@ -189,6 +190,20 @@ impl Ctx<'_> {
             eng.shared_int_access.insert(n, now);
         }
         found
+    }
+
+    /// [`Ctx::lookup_write`], answering where the key is (see [`Db::lookup_lfu_at`]): SET
+    /// replaces the value there without looking the key up a second time.
+    pub fn lookup_write_at(&mut self, key: &[u8]) -> Option<KeyPos> {
+        let now = self.now;
+        let lfu = self.lfu_params();
+        let eng = &mut *self.eng;
+        let db = &mut eng.dbs[self.db];
+        let pos = db.lookup_lfu_at(key, now, lfu)?;
+        if let Some(n) = db.entry_at(pos).shared_integer() {
+            eng.shared_int_access.insert(n, now);
+        }
+        Some(pos)
     }
 
     /// The LFU parameters of the current configuration, for recording accesses.

@@ -23,6 +23,9 @@ pub(super) struct Timer {
     pub clock: Option<ClockUs>,
     /// The reading that ended the last call.
     last: u64,
+    /// `last` was read by a call of the current (or just finished) command line: a command
+    /// that never reached its call (refused, queued) has nothing a next one may start from.
+    last_fresh: bool,
     /// A reading the next command starts from instead of reading the clock.
     carry: Option<u64>,
     /// The reading the command being run starts from, taken from `carry` when it began.
@@ -174,13 +177,20 @@ impl Engine {
     /// The host runs the next command right after the last one ended, with nothing worth
     /// timing in between: that command's time starts at the reading that ended the last one.
     pub fn next_command_follows(&mut self) {
-        self.timer.carry = Some(self.timer.last);
+        self.timer.carry = self.timer.last_fresh.then_some(self.timer.last);
     }
 
     /// A command line begins: it may start from the reading the host carried over to it (and
     /// only it: a carried reading never reaches a later command line).
     pub(super) fn begin_timing(&mut self) {
         self.timer.start_at = self.timer.carry.take();
+        self.timer.last_fresh = false;
+    }
+
+    /// A command line ended: a carried reading its call did not take (it never ran) is not
+    /// left for a call that runs later (a blocked client served by the cron).
+    pub(super) fn end_timing(&mut self) {
+        self.timer.start_at = None;
     }
 
     /// The reading a call starts from.
@@ -195,6 +205,7 @@ impl Engine {
     pub(super) fn call_ended_us(&mut self) -> u64 {
         let t = self.now_us();
         self.timer.last = t;
+        self.timer.last_fresh = true;
         t
     }
 
@@ -271,6 +282,37 @@ mod tests {
         };
         assert_eq!(newest[2], Reply::Integer(500));
         assert_eq!(newest[3], Reply::bulks(["SET", "a", "1"]));
+    }
+
+    thread_local! {
+        static SET_CLOCK: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
+    }
+
+    /// A clock that reads what the test set.
+    fn set_clock() -> u64 {
+        SET_CLOCK.with(|t| t.get())
+    }
+
+    #[test]
+    fn a_command_that_never_ran_carries_no_reading() {
+        let (mut eng, c) = engine();
+        eng.set_clock_us(Some(set_clock));
+        run(&mut eng, c, "CONFIG SET slowlog-log-slower-than 1000");
+        run(&mut eng, c, "SET a 1");
+        // Long after, a batch: a refused command, then one the host says follows it.
+        SET_CLOCK.with(|t| t.set(5_000_000));
+        let argv = |s: &str| -> Vec<Vec<u8>> { s.split(' ').map(|w| w.into()).collect() };
+        eng.execute(c, &argv("NOSUCHCOMMAND x"), 0);
+        eng.next_command_follows();
+        eng.execute(c, &argv("GET a"), 0);
+        // GET took no time: it started from a reading of its own, not from SET's end.
+        assert_eq!(run(&mut eng, c, "SLOWLOG LEN"), Reply::Integer(0));
+        // After a command that ran, the next one does start where it ended.
+        eng.execute(c, &argv("GET a"), 0);
+        SET_CLOCK.with(|t| t.set(5_002_000));
+        eng.next_command_follows();
+        eng.execute(c, &argv("GET a"), 0);
+        assert_eq!(run(&mut eng, c, "SLOWLOG LEN"), Reply::Integer(1));
     }
 
     #[test]

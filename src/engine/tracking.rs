@@ -269,6 +269,10 @@ impl Engine {
 
     /// Sends the messages about the running command's own client, after its reply.
     pub(crate) fn tracking_own(&mut self, client: ClientId) {
+        if self.tracking.own.is_empty() {
+            // After nearly every command: nothing taken, nothing to free.
+            return;
+        }
         for key in std::mem::take(&mut self.tracking.own) {
             let keys = key.map(|k| vec![Reply::bulk(k)]);
             self.send_invalidation(client, keys, Some(client));

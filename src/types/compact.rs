@@ -63,6 +63,29 @@ enum Repr {
     Grown(Box<Vec<u8>>),
 }
 
+/// Copies `src` (at most [`CompactBytes::INLINE`] bytes) to the start of `dst` with two
+/// copies of a fixed size that overlap, as memcpy implementations do for short lengths: the
+/// same bytes as `copy_from_slice`, which for a length known only at run time calls memcpy
+/// (in wasm a `memory.copy`, about 10 ns in V8 for a few bytes).
+fn copy_short(dst: &mut [u8; CompactBytes::INLINE], src: &[u8]) {
+    fn two<const N: usize>(dst: &mut [u8], src: &[u8]) {
+        let n = src.len();
+        let (head, tail) = (&src[..N], &src[n - N..]);
+        dst[..N].copy_from_slice(head);
+        dst[n - N..n].copy_from_slice(tail);
+    }
+    match src.len() {
+        0 => {}
+        1 => dst[0] = src[0],
+        2..=3 => two::<2>(dst, src),
+        4..=7 => two::<4>(dst, src),
+        8..=15 => two::<8>(dst, src),
+        16..=CompactBytes::INLINE => two::<16>(dst, src),
+        // Longer strings are never inline.
+        _ => {}
+    }
+}
+
 /// A compact, binary-safe byte string (see the module documentation).
 #[derive(Clone)]
 pub struct CompactBytes(Repr);
@@ -75,7 +98,7 @@ impl CompactBytes {
     pub fn new(bytes: &[u8]) -> CompactBytes {
         if bytes.len() <= Self::INLINE {
             let mut buf = [0u8; Self::INLINE];
-            buf[..bytes.len()].copy_from_slice(bytes);
+            copy_short(&mut buf, bytes);
             CompactBytes(Repr::Inline {
                 len: LENS[bytes.len()],
                 buf,
@@ -218,6 +241,19 @@ impl From<&[u8]> for CompactBytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn short_copies_are_slice_copies() {
+        let src: Vec<u8> = (1..=CompactBytes::INLINE as u8).collect();
+        for n in 0..=CompactBytes::INLINE {
+            let mut dst = [0u8; CompactBytes::INLINE];
+            copy_short(&mut dst, &src[..n]);
+            let mut want = [0u8; CompactBytes::INLINE];
+            want[..n].copy_from_slice(&src[..n]);
+            assert_eq!(dst, want, "length {n}");
+            assert_eq!(CompactBytes::new(&src[..n]).as_slice(), &src[..n]);
+        }
+    }
 
     #[test]
     fn twenty_four_bytes_and_short_strings_inline() {

@@ -94,6 +94,12 @@ impl Value {
         Value::Str(CompactBytes::from_vec(bytes), enc)
     }
 
+    /// [`Value::string`] of a copy of `bytes`: a short one goes inline with no vector made
+    /// and freed on the way.
+    pub fn string_from(bytes: &[u8]) -> Value {
+        Value::Str(CompactBytes::new(bytes), StrEncoding::for_new(bytes))
+    }
+
     /// The name `TYPE` prints.
     pub fn type_name(&self) -> &'static str {
         match self {
