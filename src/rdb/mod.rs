@@ -89,7 +89,10 @@ impl std::fmt::Display for LoadError {
             LoadError::NotRdb => write!(f, "not a Redis snapshot (RDB) file"),
             LoadError::Version(v) => write!(f, "RDB version {} is newer than supported", v),
             LoadError::Truncated => write!(f, "the snapshot is truncated"),
-            LoadError::Checksum => write!(f, "the snapshot is corrupt (checksum mismatch)"),
+            LoadError::Checksum => write!(
+                f,
+                "the snapshot is corrupt (RDB CRC error: checksum mismatch)"
+            ),
             LoadError::UnsupportedType(t) => write!(f, "unsupported value type {} in snapshot", t),
             LoadError::DbIndex(i) => write!(
                 f,
