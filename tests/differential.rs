@@ -386,8 +386,17 @@ impl EngineRun {
         }
         let mut count = waiting.len();
         if let Some(r) = reply {
+            let start = out.len();
             r.encode(proto, &mut out);
-            count += r.count();
+            // Messages a transaction sent its own client sit inside EXEC's reply, past the
+            // count its header gives: on the wire they read as replies of their own.
+            let mut rest = &out[start..];
+            let mut on_wire = 0;
+            while let Ok(Some((_, used))) = parse_reply(rest) {
+                rest = &rest[used..];
+                on_wire += 1;
+            }
+            count += r.count().max(on_wire);
         }
         if engine.client_mut(id).is_some_and(|c| c.closing) {
             // QUIT: the connection ends; a later line for this number opens a new one.
