@@ -631,8 +631,6 @@ errors! {
     ENTRIES_ADDED_NEGATIVE = "ERR entries_added must be positive";
     /// XSETID below its own MAXDELETEDID.
     XSETID_BELOW_MAXDELETED_ARG = "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id";
-    /// XSETID below the stream's largest deleted ID.
-    XSETID_BELOW_MAXDELETED = "ERR The ID specified in XSETID is smaller than current max_deleted_entry_id";
     /// XSETID below the stream's last entry.
     XSETID_BELOW_TOP = "ERR The ID specified in XSETID is smaller than the target stream top item";
     /// XSETID ENTRIESADDED below the stream's length.

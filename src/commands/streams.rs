@@ -494,9 +494,8 @@ fn xsetid(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let Some(st) = stream_mut(ctx, key)? else {
         return Err(error::NO_SUCH_KEY);
     };
-    if id < st.max_deleted_id {
-        return Err(error::XSETID_BELOW_MAXDELETED);
-    }
+    // Redis 7.0 checks the new ID against the last entry only, not against the stream's
+    // largest deleted ID.
     if !st.is_empty() {
         if id < st.last_live_id() {
             return Err(error::XSETID_BELOW_TOP);
