@@ -38,6 +38,10 @@ enum Cmp {
     /// Exactly: a (P)SUBSCRIBE or (P)UNSUBSCRIBE naming its channels, which answers once per
     /// channel (so inside EXEC's reply it may take several replies).
     PubSub,
+    /// Replies with pub/sub messages among them: a message matching several patterns comes
+    /// once per pattern, in the order of a hash table Redis seeds at random, so each run of
+    /// `pmessage`s compares sorted.
+    Messages,
 }
 
 /// A small deterministic generator (the same sequence for a seed on every machine).
@@ -1306,7 +1310,10 @@ fn pubsub(r: &mut Rng) -> Line {
         2 if r.chance(40) => pubsub_line(vec![w("UNSUBSCRIBE"), ch(r)]),
         3 if r.chance(40) => pubsub_line(vec![w("PUNSUBSCRIBE"), pat(r)]),
         2 | 3 => all_channels(vec![w(r.pick(&["UNSUBSCRIBE", "PUNSUBSCRIBE"]))]),
-        4..=6 => line(vec![w("PUBLISH"), ch(r), value(r)]),
+        4..=6 => Line {
+            cmp: Cmp::Messages,
+            ..line(vec![w("PUBLISH"), ch(r), value(r)])
+        },
         7 => match r.below(3) {
             0 => line(vec![w("PUBSUB"), w("NUMSUB"), ch(r), ch(r)]),
             1 => unordered(vec![w("PUBSUB"), w("CHANNELS"), pat(r)]),
@@ -1356,7 +1363,31 @@ fn canonical(cmp: Cmp, bytes: &[u8]) -> Vec<u8> {
         Cmp::StreamTimes => without_stream_times(reply).to_resp(3),
         Cmp::Channels => channels(bytes),
         Cmp::PubSub => bytes.to_vec(),
+        Cmp::Messages => pmessages_sorted(bytes),
     }
+}
+
+/// Replies one after another, each run of `pmessage`s sorted.
+fn pmessages_sorted(mut bytes: &[u8]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut run: Vec<&[u8]> = Vec::new();
+    while let Ok(Some((reply, used))) = parse_reply(bytes) {
+        let this = &bytes[..used];
+        bytes = &bytes[used..];
+        let pmessage = matches!(&reply, Reply::Array(v) | Reply::Push(v)
+            if matches!(v.first(), Some(Reply::Bulk(k)) if k == b"pmessage"));
+        if pmessage {
+            run.push(this);
+            continue;
+        }
+        run.sort();
+        out.extend(run.drain(..).flatten());
+        out.extend(this);
+    }
+    run.sort();
+    out.extend(run.drain(..).flatten());
+    out.extend(bytes);
+    out
 }
 
 /// Replies `[kind, name, count]` one after another, with the names sorted apart.
@@ -1409,10 +1440,11 @@ fn canonical_exec(cmps: &[Cmp], bytes: &[u8]) -> Vec<u8> {
     let confirmations = ["subscribe", "psubscribe", "unsubscribe", "punsubscribe"];
     for &cmp in cmps {
         // Messages a command sent its own client come in the middle of EXEC's reply.
+        let start = pos;
         while let Some(used) = pubsub_at(pos, &messages) {
-            out.extend(&bytes[pos..pos + used]);
             pos += used;
         }
+        out.extend(pmessages_sorted(&bytes[start..pos]));
         if cmp == Cmp::PubSub {
             // One confirmation per channel.
             while let Some(used) = pubsub_at(pos, &confirmations) {
@@ -1632,7 +1664,7 @@ impl Run {
                     cmp
                 }
                 None if parts.is_empty() => continue,
-                None => Cmp::Exact,
+                None => Cmp::Messages,
             };
             let proto = self.engine.proto(cl.id);
             let got: Vec<u8> = parts.iter().flat_map(|r| r.to_resp(proto)).collect();
