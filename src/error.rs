@@ -571,6 +571,8 @@ errors! {
     TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range";
     /// MONITOR inside MULTI.
     MONITOR_DENY_BLOCKING = "ERR MONITOR isn't allowed for DENY BLOCKING client";
+    /// SSUBSCRIBE inside MULTI (SUBSCRIBE and PSUBSCRIBE are let through there).
+    SSUBSCRIBE_DENY_BLOCKING = "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client";
     /// CLIENT KILL of a client that is not connected.
     NO_SUCH_CLIENT = "ERR No such client";
     /// CLIENT UNBLOCK with an ID below 1.
