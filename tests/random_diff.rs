@@ -1394,6 +1394,12 @@ fn keyspace(r: &mut Rng) -> Line {
             if v[0] == b"SORT" && r.chance(20) {
                 v.extend([w("STORE"), key(r)]);
             }
+            if v.iter().any(|a| a == b"BY") {
+                // Elements of equal weight (missing keys, BY nosort on a set) come in an order
+                // Redis's sort leaves to its algorithm and to a set's hash table: compared as a
+                // multiset.
+                return unordered(v);
+            }
             line(v)
         }
         // The keys SORT's patterns read.
@@ -1714,7 +1720,14 @@ fn canonical_exec(cmps: &[Cmp], bytes: &[u8]) -> Vec<u8> {
         _ => None,
     };
     let messages = ["message", "pmessage", "smessage"];
-    let confirmations = ["subscribe", "psubscribe", "unsubscribe", "punsubscribe"];
+    let confirmations = [
+        "subscribe",
+        "psubscribe",
+        "ssubscribe",
+        "unsubscribe",
+        "punsubscribe",
+        "sunsubscribe",
+    ];
     for &cmp in cmps {
         // Messages a command sent its own client come in the middle of EXEC's reply.
         let start = pos;
@@ -1722,8 +1735,8 @@ fn canonical_exec(cmps: &[Cmp], bytes: &[u8]) -> Vec<u8> {
             pos += used;
         }
         out.extend(pmessages_sorted(&bytes[start..pos]));
-        if cmp == Cmp::PubSub {
-            // One confirmation per channel.
+        if cmp == Cmp::PubSub && pubsub_at(pos, &confirmations).is_some() {
+            // One confirmation per channel (or one error, taken below).
             while let Some(used) = pubsub_at(pos, &confirmations) {
                 out.extend(&bytes[pos..pos + used]);
                 pos += used;
@@ -1846,9 +1859,14 @@ struct Run {
 impl Run {
     /// A divergence (or a connection that failed) with the commands that led to it.
     fn fail(&self, i: usize, what: &str, want: &[u8], got: &[u8]) -> String {
-        let from = self.history.len().saturating_sub(40);
+        // RANDOM_DIFF_HISTORY=N shows more of what came before.
+        let shown = std::env::var("RANDOM_DIFF_HISTORY")
+            .ok()
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(40);
+        let from = self.history.len().saturating_sub(shown);
         format!(
-            "seed {} command {}: {}\n  redis : {:?}\n  engine: {:?}\n  the commands before it (last 40):\n    {}",
+            "seed {} command {}: {}\n  redis : {:?}\n  engine: {:?}\n  the commands before it (last {shown}):\n    {}",
             self.seed,
             i,
             what,
