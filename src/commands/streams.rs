@@ -511,7 +511,8 @@ fn xsetid(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if max_deleted != StreamId::MIN {
         st.max_deleted_id = max_deleted;
     }
-    ctx.signal_modified(key);
+    // No new entry: readers blocked on the stream keep waiting.
+    ctx.signal_modified_no_wake(key);
     ctx.notify('t', "xsetid", key);
     ctx.dirty(1);
     Ok(Reply::ok())

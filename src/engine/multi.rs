@@ -137,14 +137,21 @@ impl Engine {
         })
     }
 
-    /// Marks the WATCHers of `key` in database `db` dirty.
+    /// Marks the WATCHers of `key` in database `db` dirty, and wakes the clients blocked on it.
     pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
+        if !self.waiting.is_empty() && self.waiting.contains_key(&(db, key.to_vec())) {
+            self.ready.push_back((db, key.to_vec()));
+        }
+        self.signal_modified_no_wake(db, key);
+    }
+
+    /// Marks the WATCHers of `key` in database `db` dirty (and invalidates it for tracking)
+    /// without waking the clients blocked on it: Redis wakes a stream's readers on new
+    /// entries, not when XSETID moves its last ID.
+    pub fn signal_modified_no_wake(&mut self, db: usize, key: &[u8]) {
         if !self.tracking.keys.is_empty() || !self.tracking.prefixes.is_empty() {
             let by = self.current;
             self.tracking_invalidate(key, by);
-        }
-        if !self.waiting.is_empty() && self.waiting.contains_key(&(db, key.to_vec())) {
-            self.ready.push_back((db, key.to_vec()));
         }
         if self.watched.is_empty() {
             return;
