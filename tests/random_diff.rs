@@ -1388,10 +1388,14 @@ fn keyspace(r: &mut Rng) -> Line {
             if r.chance(40) {
                 v.push(w(r.pick(&["ASC", "DESC"])));
             }
-            // Always ALPHA: Redis 7.0 reads numeric weights with strtod and then tests errno
-            // without clearing it first, so a numeric SORT fails or not by what an earlier
-            // command left in errno (an ERANGE from `1e400` elsewhere, say).
-            v.push(w("ALPHA"));
+            // ALPHA never with BY: equal ALPHA weights (missing keys) leave the order, and so
+            // what a LIMIT window holds, to Redis's sort algorithm, while numeric ties fall
+            // back to comparing the elements. (Redis 7.0 tests errno after strtod without
+            // clearing it, so a numeric SORT may now and then fail by what an earlier command
+            // left in errno; seen once in 2,000,000 commands.)
+            if !v.iter().any(|a| a == b"BY") && r.chance(40) {
+                v.push(w("ALPHA"));
+            }
             let by = v.iter().any(|a| a == b"BY");
             if v[0] == b"SORT" && !by && r.chance(20) {
                 // Not with BY: a stored order of equal weights would differ from then on.
