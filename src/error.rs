@@ -571,6 +571,8 @@ errors! {
     TIMEOUT_NOT_INTEGER = "ERR timeout is not an integer or out of range";
     /// MONITOR inside MULTI.
     MONITOR_DENY_BLOCKING = "ERR MONITOR isn't allowed for DENY BLOCKING client";
+    /// SSUBSCRIBE inside MULTI (SUBSCRIBE and PSUBSCRIBE are let through there).
+    SSUBSCRIBE_DENY_BLOCKING = "ERR SSUBSCRIBE isn't allowed for a DENY BLOCKING client";
     /// CLIENT KILL of a client that is not connected.
     NO_SUCH_CLIENT = "ERR No such client";
     /// CLIENT UNBLOCK with an ID below 1.
@@ -631,8 +633,6 @@ errors! {
     ENTRIES_ADDED_NEGATIVE = "ERR entries_added must be positive";
     /// XSETID below its own MAXDELETEDID.
     XSETID_BELOW_MAXDELETED_ARG = "ERR The ID specified in XSETID is smaller than the provided max_deleted_entry_id";
-    /// XSETID below the stream's largest deleted ID.
-    XSETID_BELOW_MAXDELETED = "ERR The ID specified in XSETID is smaller than current max_deleted_entry_id";
     /// XSETID below the stream's last entry.
     XSETID_BELOW_TOP = "ERR The ID specified in XSETID is smaller than the target stream top item";
     /// XSETID ENTRIESADDED below the stream's length.

@@ -375,20 +375,39 @@ impl EngineRun {
             .clients
             .entry(client)
             .or_insert_with(|| engine.open_client(now));
-        let reply = engine.execute(id, argv, now);
-        let proto = engine.proto(id);
+        // As the native server sends them: messages that were waiting, the reply, then what
+        // the command left in the outbox.
         let waiting = engine
             .client_mut(id)
             .map(|c| std::mem::take(&mut c.outbox))
             .unwrap_or_default();
+        let proto = engine.proto(id);
         let mut out = Vec::new();
         for m in &waiting {
             m.encode(proto, &mut out);
         }
-        let mut count = waiting.len();
+        let reply = engine.execute(id, argv, now);
+        let proto = engine.proto(id);
+        let left = engine
+            .client_mut(id)
+            .map(|c| std::mem::take(&mut c.outbox))
+            .unwrap_or_default();
+        let mut count = waiting.len() + left.len();
         if let Some(r) = reply {
+            let start = out.len();
             r.encode(proto, &mut out);
-            count += r.count();
+            // Messages a transaction sent its own client sit inside EXEC's reply, past the
+            // count its header gives: on the wire they read as replies of their own.
+            let mut rest = &out[start..];
+            let mut on_wire = 0;
+            while let Ok(Some((_, used))) = parse_reply(rest) {
+                rest = &rest[used..];
+                on_wire += 1;
+            }
+            count += r.count().max(on_wire);
+        }
+        for m in &left {
+            m.encode(proto, &mut out);
         }
         if engine.client_mut(id).is_some_and(|c| c.closing) {
             // QUIT: the connection ends; a later line for this number opens a new one.

@@ -37,7 +37,7 @@ fn has_elements(ctx: &mut Ctx, key: &[u8]) -> Result<bool, CmdError> {
 /// The keys to try, in order: all of them on the first run; when the engine runs a blocked
 /// command again, only the key whose change woke it (Redis serves each ready key in the order
 /// they became ready, so a later-ready key must not be taken first).
-fn serve_order<'a>(ctx: &Ctx, keys: &'a [Vec<u8>]) -> &'a [Vec<u8>] {
+pub(super) fn serve_order<'a>(ctx: &Ctx, keys: &'a [Vec<u8>]) -> &'a [Vec<u8>] {
     match &ctx.ready_key {
         Some(ready) => keys
             .iter()

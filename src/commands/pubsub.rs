@@ -9,7 +9,7 @@ use hashbrown::HashMap;
 use super::spec::*;
 use crate::engine::pubsub::Kind;
 use crate::engine::{ClientId, Ctx, ReplyMode};
-use crate::error::{CmdError, CmdResult};
+use crate::error::{self, CmdError, CmdResult};
 use crate::protocol::Reply;
 use crate::util::glob::glob_match;
 
@@ -192,8 +192,13 @@ fn punsubscribe(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     unsubscribe_family(ctx, argv, Kind::Pattern)
 }
 
-/// `SSUBSCRIBE shardchannel [shardchannel ...]` → one `ssubscribe` confirmation each.
+/// `SSUBSCRIBE shardchannel [shardchannel ...]` → one `ssubscribe` confirmation each;
+/// refused inside EXEC.
 fn ssubscribe(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
+    // Unlike SUBSCRIBE, which Redis lets run inside a transaction for old clients' sake.
+    if !ctx.can_block() {
+        return Err(error::SSUBSCRIBE_DENY_BLOCKING);
+    }
     subscribe_family(ctx, argv, Kind::Shard)
 }
 

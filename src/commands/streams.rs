@@ -494,9 +494,8 @@ fn xsetid(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let Some(st) = stream_mut(ctx, key)? else {
         return Err(error::NO_SUCH_KEY);
     };
-    if id < st.max_deleted_id {
-        return Err(error::XSETID_BELOW_MAXDELETED);
-    }
+    // Redis 7.0 checks the new ID against the last entry only, not against the stream's
+    // largest deleted ID.
     if !st.is_empty() {
         if id < st.last_live_id() {
             return Err(error::XSETID_BELOW_TOP);
@@ -512,7 +511,8 @@ fn xsetid(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     if max_deleted != StreamId::MIN {
         st.max_deleted_id = max_deleted;
     }
-    ctx.signal_modified(key);
+    // No new entry: readers blocked on the stream keep waiting.
+    ctx.signal_modified_no_wake(key);
     ctx.notify('t', "xsetid", key);
     ctx.dirty(1);
     Ok(Reply::ok())

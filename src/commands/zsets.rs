@@ -881,7 +881,9 @@ fn bzpopmax(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 fn bzpop_generic(ctx: &mut Ctx, argv: &[Vec<u8>], max: bool) -> CmdResult {
     let deadline = args::block_deadline(&argv[argv.len() - 1], ctx.now)?;
     let keys = &argv[1..argv.len() - 1];
-    match first_nonempty(ctx, keys)? {
+    // Served from a wait: the key that became ready only, whatever the others hold.
+    let tried = super::blocking::serve_order(ctx, keys);
+    match first_nonempty(ctx, tried)? {
         Some(key) => {
             let mut items = pop(ctx, key, max, 1);
             propagate_pop(ctx, key, max, None);
@@ -903,7 +905,9 @@ fn bzpop_generic(ctx: &mut Ctx, argv: &[Vec<u8>], max: bool) -> CmdResult {
 fn bzmpop(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let (keys, max, count) = parse_mpop(argv, 2)?;
     let deadline = args::block_deadline(&argv[1], ctx.now)?;
-    match first_nonempty(ctx, keys)? {
+    // Served from a wait: the key that became ready only, whatever the others hold.
+    let tried = super::blocking::serve_order(ctx, keys);
+    match first_nonempty(ctx, tried)? {
         Some(key) => {
             let items = pop(ctx, key, max, count);
             propagate_pop(ctx, key, max, Some(items.len()));

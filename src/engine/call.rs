@@ -147,13 +147,11 @@ impl Engine {
             subscribed: !c.subs.is_empty() || !c.psubs.is_empty() || !c.ssubs.is_empty(),
         };
         let (db, in_multi, monitor) = (c.db, caller.in_multi, caller.monitor);
+        // What the checks send this client (invalidations and events of keys evicted for
+        // memory) and what the command publishes to it come ahead of the reply.
         let before_check = c.outbox.len();
         let prev = self.current.replace(client);
         let checked = self.check(client, argv, &caller, now_ms);
-        // What the checks sent this client (invalidations and events of keys evicted for
-        // memory) comes ahead of the reply, as Redis sends them before running the command.
-        let after_check = self.clients.get(&client).map_or(0, |c| c.outbox.len());
-        let after_checks = (after_check > before_check).then_some(after_check);
         let mut reply_at = None;
         let reply = match checked {
             Ok(cmd) if !monitor && self.pause_holds(client, cmd, argv) => {
@@ -217,7 +215,7 @@ impl Engine {
             // What the command changed of the client (subscriptions, WATCH, MULTI) counts now.
             super::client_mem::refresh_memory_of(c, &mut self.client_mem);
         }
-        self.deliver_reply(client, argv, reply, reply_at, after_checks)
+        self.deliver_reply(client, argv, reply, reply_at, Some(before_check))
     }
 
     /// Runs the script suspended between slices (see `scripting::Scripts::sliced`) for one
@@ -637,7 +635,7 @@ impl Engine {
         argv: &[Vec<u8>],
         reply: Reply,
         reply_at: Option<usize>,
-        after_checks: Option<usize>,
+        own_from: Option<usize>,
     ) -> Option<Reply> {
         let c = self.clients.get_mut(&client)?;
         // CLIENT CACHING covers the next command only (a whole transaction when in MULTI).
@@ -649,18 +647,28 @@ impl Engine {
         let after = std::mem::take(&mut c.after_reply);
         let reply = match c.reply_mode {
             // The command replied before publishing what now follows in its own outbox: the
-            // reply takes its place there, ahead of those pushes. What the checks before the
-            // command sent (`after_checks` messages) comes ahead of the reply.
-            ReplyMode::On => match reply_at
-                .filter(|&at| at < c.outbox.len())
-                .or(after_checks.filter(|&at| at <= c.outbox.len()))
-            {
+            // reply takes its place there, ahead of those pushes.
+            ReplyMode::On => match reply_at.filter(|&at| at < c.outbox.len()) {
                 Some(at) => {
                     c.outbox.insert(at, reply);
                     self.mail.insert(client);
                     None
                 }
-                None => Some(reply),
+                // Otherwise what the checks and the command sent this client (messages it
+                // published to itself, its own keyspace events) comes ahead of the reply, as
+                // Redis writes them into the client's output while the command runs: they
+                // leave the outbox for the reply's own parts, so every host sends them first.
+                None => match own_from.filter(|&at| at < c.outbox.len()) {
+                    Some(at) => {
+                        let mut parts: Vec<Reply> = c.outbox.drain(at..).collect();
+                        match reply {
+                            Reply::Multi(v) => parts.extend(v),
+                            r => parts.push(r),
+                        }
+                        Some(Reply::Multi(parts))
+                    }
+                    None => Some(reply),
+                },
             },
             ReplyMode::Off | ReplyMode::SkipThisAndNext => None,
             ReplyMode::SkipThis => {

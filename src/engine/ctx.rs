@@ -246,4 +246,10 @@ impl Ctx<'_> {
         let db = self.db;
         self.eng.signal_modified(db, key);
     }
+
+    /// As [`Ctx::signal_modified`], without waking the clients blocked on `key`.
+    pub fn signal_modified_no_wake(&mut self, key: &[u8]) {
+        let db = self.db;
+        self.eng.signal_modified_no_wake(db, key);
+    }
 }

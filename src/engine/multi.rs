@@ -41,11 +41,57 @@ impl Engine {
                 replies.push(Reply::Error(e.0));
                 continue;
             }
+            let before = self.clients.get(&client).map_or(0, |c| c.outbox.len());
             let called = self.call(client, cmd, argv, db, now, Via::Exec);
             db = called.db;
-            replies.push(called.reply);
+            let reply = self.inline_own_messages(client, before, called.reply_at, called.reply);
+            replies.push(reply);
         }
         (Ok(Reply::Array(replies)), db)
+    }
+
+    /// A queued command's reply with the pub/sub messages it sent to its own client (a
+    /// client subscribed to a channel it publishes to, or to its own keyspace events) taken
+    /// from the outbox and put around it: Redis writes them into the client's output while
+    /// EXEC runs, in the middle of EXEC's reply, where the array's length does not count
+    /// them. Messages before the point the command replied at (`reply_at`) come first.
+    fn inline_own_messages(
+        &mut self,
+        client: ClientId,
+        before: usize,
+        reply_at: Option<usize>,
+        reply: Reply,
+    ) -> Reply {
+        let Some(c) = self.clients.get_mut(&client) else {
+            return reply;
+        };
+        let is_message = |r: &Reply| match r {
+            Reply::Push(v) | Reply::Array(v) => matches!(
+                v.first(),
+                Some(Reply::Bulk(k)) if k == b"message" || k == b"pmessage" || k == b"smessage"
+            ),
+            _ => false,
+        };
+        if c.outbox.len() <= before || !c.outbox[before..].iter().any(is_message) {
+            return reply;
+        }
+        let at = reply_at
+            .unwrap_or(c.outbox.len())
+            .clamp(before, c.outbox.len());
+        let (mut first, mut then, mut kept) = (Vec::new(), Vec::new(), Vec::new());
+        for (i, r) in c.outbox.drain(before..).enumerate() {
+            if !is_message(&r) {
+                kept.push(r);
+            } else if before + i < at {
+                first.push(r);
+            } else {
+                then.push(r);
+            }
+        }
+        c.outbox.extend(kept);
+        first.push(reply);
+        first.extend(then);
+        Reply::Multi(first)
     }
 
     /// Starts watching `key` in `db` for `client` (WATCH).
@@ -91,14 +137,21 @@ impl Engine {
         })
     }
 
-    /// Marks the WATCHers of `key` in database `db` dirty.
+    /// Marks the WATCHers of `key` in database `db` dirty, and wakes the clients blocked on it.
     pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
+        if !self.waiting.is_empty() && self.waiting.contains_key(&(db, key.to_vec())) {
+            self.ready.push_back((db, key.to_vec()));
+        }
+        self.signal_modified_no_wake(db, key);
+    }
+
+    /// Marks the WATCHers of `key` in database `db` dirty (and invalidates it for tracking)
+    /// without waking the clients blocked on it: Redis wakes a stream's readers on new
+    /// entries, not when XSETID moves its last ID.
+    pub fn signal_modified_no_wake(&mut self, db: usize, key: &[u8]) {
         if !self.tracking.keys.is_empty() || !self.tracking.prefixes.is_empty() {
             let by = self.current;
             self.tracking_invalidate(key, by);
-        }
-        if !self.waiting.is_empty() && self.waiting.contains_key(&(db, key.to_vec())) {
-            self.ready.push_back((db, key.to_vec()));
         }
         if self.watched.is_empty() {
             return;

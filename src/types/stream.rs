@@ -149,8 +149,10 @@ pub struct Group {
     pub consumers: BTreeMap<Vec<u8>, Consumer>,
 }
 
-fn sat_i64(v: u64) -> i64 {
-    i64::try_from(v).unwrap_or(i64::MAX)
+/// An ID part's difference from the node's master ID as Redis stores it: the unsigned
+/// difference read as a signed 64-bit integer (a sequence below the master's is negative).
+fn diff_i64(v: u64) -> i64 {
+    i64::from_ne_bytes(v.to_ne_bytes())
 }
 
 /// Nodes of Redis's radix tree (rax) holding sorted, distinct 16-byte `keys`: XINFO STREAM
@@ -315,8 +317,8 @@ impl Stream {
                     .iter()
                     .zip(&fields)
                     .all(|(m, (f, _))| m == f);
-            let ms_diff = sat_i64(id.ms.wrapping_sub(key.ms));
-            let seq_diff = sat_i64(id.seq.wrapping_sub(key.seq));
+            let ms_diff = diff_i64(id.ms.wrapping_sub(key.ms));
+            let seq_diff = diff_i64(id.seq.wrapping_sub(key.seq));
             let mut size = 2 + int_size(ms_diff) + int_size(seq_diff);
             if same {
                 size += fields.iter().map(|(_, v)| str_size(v)).sum::<usize>();
