@@ -363,12 +363,12 @@ fn load_files(
     // History files (type h) are what a rewrite replaced: never loaded.
     let incrs: Vec<&ManifestFile> = files.iter().filter(|f| f.kind == b'i').collect();
     let base = files.iter().find(|f| f.kind == b'b');
+    // Each file's size, once: their sum is the load's total, and the sizes of those before
+    // it are where each incremental file starts among the load's bytes.
     let size = |f: &ManifestFile| std::fs::metadata(path.dir.join(&f.name)).map_or(0, |m| m.len());
-    let total = base
-        .into_iter()
-        .chain(incrs.iter().copied())
-        .map(size)
-        .sum();
+    let base_size = base.map_or(0, size);
+    let incr_sizes: Vec<u64> = incrs.iter().map(|f| size(f)).collect();
+    let total = base_size + incr_sizes.iter().sum::<u64>();
     engine.begin_loading(total, Some(client), caller, now_ms);
     let mut result = Ok(true);
     if let Some(base) = base {
@@ -387,21 +387,18 @@ fn load_files(
             result = replay(&full, &base.name, engine, client, now_ms, false);
         }
     }
-    for (i, f) in incrs.iter().enumerate() {
+    let mut file_base = base_size;
+    for (i, (f, file_size)) in incrs.iter().zip(&incr_sizes).enumerate() {
         if result.is_err() {
             break;
         }
         let last = i + 1 == incrs.len();
         let full = path.dir.join(&f.name);
-        let before: u64 = base
-            .into_iter()
-            .chain(incrs[..i].iter().copied())
-            .map(size)
-            .sum();
         if let Some(l) = engine.loading.as_mut() {
-            l.file_base = before;
+            l.file_base = file_base;
         }
         result = replay(&full, &f.name, engine, client, now_ms, last && truncated_ok);
+        file_base += file_size;
     }
     engine.close_client(client);
     engine.set_propagation(was);
