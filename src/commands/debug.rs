@@ -660,6 +660,23 @@ mod tests {
     }
 
     #[test]
+    fn snapshots_follow_rdbcompression() {
+        let (mut eng, c) = engine();
+        let value = "a".repeat(1000);
+        run(&mut eng, c, &format!("SET k {value}"));
+        let now = crate::testkit::NOW;
+        let compressed = eng.snapshot(now);
+        assert_eq!(
+            run(&mut eng, c, "CONFIG SET rdbcompression no"),
+            Reply::ok()
+        );
+        let raw = eng.snapshot(now);
+        let holds = |b: &[u8]| b.windows(value.len()).any(|w| w == value.as_bytes());
+        assert!(!holds(&compressed) && compressed.len() < 200);
+        assert!(holds(&raw) && raw.len() > 1000);
+    }
+
+    #[test]
     fn reload_keeps_the_data_and_set_active_expire_stops_the_sweep() {
         let (mut eng, c) = engine();
         eng.config.set_at_startup("enable-debug-command", "yes");
