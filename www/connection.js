@@ -16,6 +16,10 @@
 const PREFIX = "redis-playground";
 const PROTOCOL = 2; // server.js's PROTOCOL
 const SERVER_URL = new URL("./server.js", import.meta.url);
+// The worker says { push: "alive" } as soon as its script runs. Chromium does not always fire
+// `error` on a SharedWorker whose script fails to parse (about one page in fifty here): a worker
+// that has not said a word by then is reported as one that could not start.
+const ALIVE_MS = 10_000;
 
 /** Thrown for a request the server never answered because it stopped (its tab closed). */
 export class ConnectionLost extends Error {
@@ -57,6 +61,7 @@ export class Connection {
     this.helloMsg = null;      // the hello waiting for an answer
     this.mode = null;          // "shared", "tabs" (leader election) or "private"
     this.leader = false;
+    this.aliveTimer = null;    // set until the worker's first message (shared, private)
   }
 
   /** Connects; resolves with the worker's welcome { server, kind, restored, status, servers }.
@@ -107,6 +112,9 @@ export class Connection {
       worker.postMessage({ op: "serve", namespace: this.namespace });
       this.post = (m) => worker.postMessage(m);
       this.worker = worker;
+    }
+    if (this.mode !== "tabs") {
+      this.aliveTimer = setTimeout(() => this.failed("the server's worker could not start"), ALIVE_MS);
     }
     // Not over the channel: a hello said again there may be answered twice.
     return this.hello(this.mode === "tabs" ? null : client);
@@ -167,7 +175,11 @@ export class Connection {
   }
 
   receive(msg) {
-    if (!msg) return;
+    if (this.aliveTimer !== null) {
+      clearTimeout(this.aliveTimer);
+      this.aliveTimer = null;
+    }
+    if (!msg || msg.push === "alive") return;
     if (msg.push !== undefined) {
       if (msg.push === "hello") this.serverStarted(msg.server);
       else this.onPush(msg);

@@ -62,6 +62,8 @@
 //                                                   ports of the servers stopped (not removed)
 //                  { push: "notice", message, kind }
 //                  { push: "hello", server }                           a worker started
+//                  { push: "alive" }   first thing on a connection (shared, private): the
+//                                      worker's script runs, whatever it still waits for
 //                  { push: "changed", port, version, line, db }   data changed (a command: its
 //                                                           line and the db it ran in; null: other)
 //   { op: "query", port, db, cmds: [[arg, ...], ...] } runs read commands on the page's
@@ -1411,6 +1413,7 @@ if (typeof SharedWorkerGlobalScope !== "undefined" && self instanceof SharedWork
     const port = e.ports[0];
     port.onmessage = (m) => host.receive(m.data, (reply) => port.postMessage(reply));
     port.start();
+    port.postMessage({ push: "alive" });
   };
 } else {
   // A dedicated worker: the page says which kind in its first message.
@@ -1420,6 +1423,7 @@ if (typeof SharedWorkerGlobalScope !== "undefined" && self instanceof SharedWork
       const namespace = typeof msg.namespace === "string" ? msg.namespace : null;
       host = new Host(namespace, namespace === null ? "private" : "leader");
       if (namespace !== null) host.listenBroadcast();
+      else self.postMessage({ push: "alive" });
       return;
     }
     if (host?.kind === "private") host.receive(msg, (reply) => self.postMessage(reply));
