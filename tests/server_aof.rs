@@ -317,6 +317,66 @@ fn config_set_appendonly_starts_the_file_from_the_data() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// On, off, on again: the writes made while the AOF was off are in the new one (Redis starts
+/// it from a rewrite of the data), and the files are those redis-server leaves.
+#[test]
+fn appendonly_turned_on_again_keeps_the_writes_made_while_off() {
+    let run = |c: &mut Conn| {
+        assert_eq!(call(c, &["SET", "a", "1"]), "+OK\r\n");
+        assert_eq!(call(c, &["CONFIG", "SET", "appendonly", "no"]), "+OK\r\n");
+        assert_eq!(call(c, &["SET", "b", "2"]), "+OK\r\n");
+        assert_eq!(call(c, &["CONFIG", "SET", "appendonly", "yes"]), "+OK\r\n");
+    };
+    let dir = scratch_dir("aof-on-off-on");
+    let s = Server::start(&dir, AOF);
+    let mut c = s.conn();
+    run(&mut c);
+    assert_eq!(call(&mut c, &["SET", "c", "3"]), "+OK\r\n");
+    let info = call(&mut c, &["INFO", "persistence"]);
+    assert!(info.contains("aof_rewrites:1\r\n"), "{info}");
+    let want = digest(&mut c);
+    s.kill();
+    let ours = aof_files(&dir);
+    assert_eq!(
+        ours,
+        [
+            "appendonly.aof.2.base.rdb",
+            "appendonly.aof.2.incr.aof",
+            "appendonly.aof.manifest"
+        ]
+    );
+    let s = Server::start(&dir, AOF);
+    let mut c = s.conn();
+    assert_eq!(digest(&mut c), want, "a, b and c come back");
+    assert_eq!(
+        call(&mut c, &["MGET", "a", "b", "c"]),
+        "*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n"
+    );
+    drop(s);
+    if redis_server_path().is_some() {
+        // redis-server, the same steps (its rewrite runs in a child: wait for it to finish).
+        let theirs_dir = scratch_dir("aof-on-off-on-redis");
+        let d = theirs_dir.to_str().expect("utf-8 path");
+        let theirs =
+            RedisServer::start_with(&["--dir", d, "--appendonly", "yes"]).expect("redis-server");
+        let mut t = Conn::connect(theirs.port).expect("connect");
+        run(&mut t);
+        for _ in 0..500 {
+            let info = call(&mut t, &["INFO", "persistence"]);
+            if info.contains("aof_rewrite_in_progress:0\r\n")
+                && info.contains("aof_rewrite_scheduled:0\r\n")
+                && info.contains("aof_rewrites:1\r\n")
+            {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        assert_eq!(aof_files(&theirs_dir), ours);
+        let _ = std::fs::remove_dir_all(&theirs_dir);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn truncated_and_corrupt_files() {
     let dir = scratch_dir("aof-damage");

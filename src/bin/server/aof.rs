@@ -112,21 +112,10 @@ impl Aof {
         aof
     }
 
-    /// Starts writing after a load: appends to the manifest's last incremental file, or
-    /// creates the first base and incremental file when there is no AOF yet (as Redis does
-    /// at start and on `CONFIG SET appendonly yes`).
+    /// Starts writing after a load at startup: appends to the manifest's last incremental
+    /// file, or creates the first base and incremental file when there is no AOF yet.
     pub fn start(path: AofPath, engine: &mut Engine, now_ms: i64) -> Result<Aof, String> {
-        std::fs::create_dir_all(&path.dir).map_err(|e| {
-            format!(
-                "Can't open or create append-only dir {}: {e}",
-                path.dir.display()
-            )
-        })?;
-        let existing = match std::fs::read_to_string(path.manifest()) {
-            Ok(text) => Some(parse_manifest(&text)?),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-            Err(e) => return Err(format!("Can't read the AOF manifest: {e}")),
-        };
+        let existing = existing_manifest(&path)?;
         engine.set_propagation(true);
         match existing {
             Some(files) if files.iter().any(|f| f.kind == b'i') => {
@@ -152,6 +141,24 @@ impl Aof {
                 Ok(Aof::opened(seq + 1, path, files, incr, engine))
             }
         }
+    }
+
+    /// `CONFIG SET appendonly yes` on a running server: as Redis 7.0 does, the AOF starts
+    /// from a rewrite of the data, a new base and incremental file, and the files of an
+    /// earlier AOF (from before `appendonly no`) are removed. Appending to the old incremental
+    /// file instead would leave out every write made while the AOF was off.
+    pub fn turn_on(path: AofPath, engine: &mut Engine, now_ms: i64) -> Result<Aof, String> {
+        let old = existing_manifest(&path)?.unwrap_or_default();
+        let seq = old.iter().map(|f| f.seq).max().unwrap_or(0) + 1;
+        engine.set_propagation(true);
+        let (files, incr) = write_new_generation(&path, seq, engine, now_ms)?;
+        for f in old
+            .iter()
+            .filter(|f| !files.iter().any(|n| n.name == f.name))
+        {
+            let _ = std::fs::remove_file(path.dir.join(&f.name));
+        }
+        Ok(Aof::opened(seq, path, files, incr, engine))
     }
 
     /// Appends what the engine propagated since the last call. With `appendfsync always`
@@ -296,6 +303,21 @@ pub fn rewrite_base_only(path: &AofPath, engine: &mut Engine, now_ms: i64) -> Re
 
 /// Writes base `seq` and an empty incremental file `seq`, then the manifest naming them.
 /// Returns the manifest's files and the open incremental file.
+/// The AOF directory, created if missing, and its manifest's files (None: no manifest yet).
+fn existing_manifest(path: &AofPath) -> Result<Option<Vec<ManifestFile>>, String> {
+    std::fs::create_dir_all(&path.dir).map_err(|e| {
+        format!(
+            "Can't open or create append-only dir {}: {e}",
+            path.dir.display()
+        )
+    })?;
+    match std::fs::read_to_string(path.manifest()) {
+        Ok(text) => Ok(Some(parse_manifest(&text)?)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(format!("Can't read the AOF manifest: {e}")),
+    }
+}
+
 fn write_new_generation(
     path: &AofPath,
     seq: u64,

@@ -1006,7 +1006,7 @@ impl Server {
         if want && self.aof.is_none() {
             // CONFIG SET appendonly yes: the AOF starts from a rewrite of the data.
             self.engine.persist.aof_rewrite_requested = false;
-            match Aof::start(self.aof_path.clone(), &mut self.engine, now()) {
+            match Aof::turn_on(self.aof_path.clone(), &mut self.engine, now()) {
                 Ok(aof) => {
                     self.aof = Some(aof);
                     // Its files stay on disk once appendonly is off again (DEBUG LOADAOF).
