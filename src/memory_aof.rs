@@ -237,7 +237,7 @@ impl MemoryAof {
             self.files.push(incr_file(&name, self.seq));
         }
         self.data_replaced = engine.data_replaced;
-        engine.persist.aof_rewrites += 1;
+        engine.persist.aof_rewrite_finished(true);
         engine.persist.aof_last_rewrite_time_sec = 0;
         self.last_rewrite = Some(RewriteNote {
             reason,

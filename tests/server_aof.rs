@@ -377,6 +377,54 @@ fn appendonly_turned_on_again_keeps_the_writes_made_while_off() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// A rewrite that cannot write its files (the AOF directory replaced by a file) is counted
+/// and reported as failed in INFO until one succeeds, as Redis reports a failed child.
+#[test]
+fn a_failed_rewrite_shows_in_info() {
+    let dir = scratch_dir("aof-rewrite-fails");
+    let s = Server::start(&dir, AOF);
+    let mut c = s.conn();
+    assert_eq!(call(&mut c, &["SET", "k", "v"]), "+OK\r\n");
+    let aofdir = dir.join("appendonlydir");
+    let field = |c: &mut Conn, name: &str| {
+        let info = call(c, &["INFO", "persistence"]);
+        info.lines()
+            .find_map(|l| l.strip_prefix(&format!("{name}:")).map(str::to_string))
+            .unwrap_or_default()
+    };
+    assert_eq!(field(&mut c, "aof_last_bgrewrite_status"), "ok");
+    std::fs::remove_dir_all(&aofdir).expect("remove the AOF directory");
+    std::fs::write(&aofdir, b"not a directory").expect("a file in its place");
+    for failures in ["1", "2"] {
+        assert_eq!(
+            call(&mut c, &["BGREWRITEAOF"]),
+            "+Background append only file rewriting started\r\n"
+        );
+        assert_eq!(field(&mut c, "aof_last_bgrewrite_status"), "err");
+        assert_eq!(field(&mut c, "aof_rewrites_consecutive_failures"), failures);
+    }
+    assert_eq!(field(&mut c, "aof_rewrites"), "2");
+    std::fs::remove_file(&aofdir).expect("remove the file");
+    std::fs::create_dir(&aofdir).expect("the directory back");
+    assert_eq!(
+        call(&mut c, &["BGREWRITEAOF"]),
+        "+Background append only file rewriting started\r\n"
+    );
+    assert_eq!(field(&mut c, "aof_last_bgrewrite_status"), "ok");
+    assert_eq!(field(&mut c, "aof_rewrites_consecutive_failures"), "0");
+    assert_eq!(field(&mut c, "aof_rewrites"), "3");
+    assert_eq!(call(&mut c, &["SET", "after", "1"]), "+OK\r\n");
+    let want = digest(&mut c);
+    s.kill();
+    let s = Server::start(&dir, AOF);
+    assert_eq!(
+        digest(&mut s.conn()),
+        want,
+        "the rewrite that succeeded holds the data"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn truncated_and_corrupt_files() {
     let dir = scratch_dir("aof-damage");

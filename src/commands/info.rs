@@ -391,9 +391,19 @@ fn persistence(ctx: &mut Ctx, l: &mut Lines) {
         eng.persist.aof_last_rewrite_time_sec,
     );
     l.kv("aof_current_rewrite_time_sec", -1);
-    l.kv("aof_last_bgrewrite_status", "ok");
+    l.kv(
+        "aof_last_bgrewrite_status",
+        if eng.persist.aof_last_rewrite_ok {
+            "ok"
+        } else {
+            "err"
+        },
+    );
     l.kv("aof_rewrites", eng.persist.aof_rewrites);
-    l.kv("aof_rewrites_consecutive_failures", 0);
+    l.kv(
+        "aof_rewrites_consecutive_failures",
+        eng.persist.aof_rewrite_failures,
+    );
     l.kv(
         "aof_last_write_status",
         if eng.persist.aof_last_write_ok {

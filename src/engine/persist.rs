@@ -108,6 +108,11 @@ pub struct Persistence {
     pub aof_rewrites: u64,
     /// Seconds the last rewrite took, -1 before any (aof_last_rewrite_time_sec).
     pub aof_last_rewrite_time_sec: i64,
+    /// Whether the last rewrite succeeded (aof_last_bgrewrite_status).
+    pub aof_last_rewrite_ok: bool,
+    /// Rewrites that failed since the last one that succeeded
+    /// (aof_rewrites_consecutive_failures).
+    pub aof_rewrite_failures: u64,
     /// Whether the last write to the AOF succeeded (aof_last_write_status).
     pub aof_last_write_ok: bool,
     /// The AOF's size in bytes, base and incremental files (aof_current_size).
@@ -116,6 +121,16 @@ pub struct Persistence {
     pub aof_base_size: u64,
     /// The host's config file, for CONFIG REWRITE (none: the server started without one).
     pub config_file: Option<ConfigFile>,
+}
+
+impl Persistence {
+    /// A rewrite of the AOF ended (BGREWRITEAOF, `appendonly` turned on): counted either
+    /// way, as Redis counts every rewrite it starts, and its outcome kept for INFO.
+    pub fn aof_rewrite_finished(&mut self, ok: bool) {
+        self.aof_rewrites += 1;
+        self.aof_last_rewrite_ok = ok;
+        self.aof_rewrite_failures = if ok { 0 } else { self.aof_rewrite_failures + 1 };
+    }
 }
 
 /// Reads a config file's current text: empty when the file is gone; the error is the
@@ -155,6 +170,8 @@ impl Default for Persistence {
             aof_rewrites: 0,
             aof_last_rewrite_time_sec: -1,
             aof_last_write_ok: true,
+            aof_last_rewrite_ok: true,
+            aof_rewrite_failures: 0,
             aof_current_size: 0,
             aof_base_size: 0,
             config_file: None,

@@ -218,7 +218,8 @@ impl Aof {
         self.sync();
         let seq = self.seq + 1;
         let started = Instant::now();
-        let (files, incr) = write_new_generation(&self.path, seq, engine, now_ms)?;
+        let (files, incr) = write_new_generation(&self.path, seq, engine, now_ms)
+            .inspect_err(|_| engine.persist.aof_rewrite_finished(false))?;
         for old in &self.files {
             let _ = std::fs::remove_file(self.path.dir.join(&old.name));
         }
@@ -226,7 +227,7 @@ impl Aof {
         self.incr = incr;
         self.seq = seq;
         self.writer.new_file();
-        engine.persist.aof_rewrites += 1;
+        engine.persist.aof_rewrite_finished(true);
         engine.persist.aof_last_rewrite_time_sec = started.elapsed().as_secs() as i64;
         self.report(engine);
         Ok(())
@@ -285,24 +286,24 @@ pub fn rewrite_base_only(path: &AofPath, engine: &mut Engine, now_ms: i64) -> Re
     };
     let seq = old.iter().map(|f| f.seq).max().unwrap_or(0) + 1;
     let started = Instant::now();
-    let base = write_base(path, seq, engine, now_ms)?;
-    let files = vec![base];
-    write_atomic(
-        &path.dir,
-        &path.manifest(),
-        manifest_text(&files).as_bytes(),
-    )
-    .map_err(|e| format!("Background AOF rewrite failed: {e}"))?;
+    let written = write_base(path, seq, engine, now_ms).and_then(|base| {
+        let files = vec![base];
+        write_atomic(
+            &path.dir,
+            &path.manifest(),
+            manifest_text(&files).as_bytes(),
+        )
+        .map_err(|e| format!("Background AOF rewrite failed: {e}"))
+    });
+    engine.persist.aof_rewrite_finished(written.is_ok());
+    written?;
     for f in &old {
         let _ = std::fs::remove_file(path.dir.join(&f.name));
     }
-    engine.persist.aof_rewrites += 1;
     engine.persist.aof_last_rewrite_time_sec = started.elapsed().as_secs() as i64;
     Ok(())
 }
 
-/// Writes base `seq` and an empty incremental file `seq`, then the manifest naming them.
-/// Returns the manifest's files and the open incremental file.
 /// The AOF directory, created if missing, and its manifest's files (None: no manifest yet).
 fn existing_manifest(path: &AofPath) -> Result<Option<Vec<ManifestFile>>, String> {
     std::fs::create_dir_all(&path.dir).map_err(|e| {
@@ -318,6 +319,8 @@ fn existing_manifest(path: &AofPath) -> Result<Option<Vec<ManifestFile>>, String
     }
 }
 
+/// Writes base `seq` and an empty incremental file `seq`, then the manifest naming them.
+/// Returns the manifest's files and the open incremental file.
 fn write_new_generation(
     path: &AofPath,
     seq: u64,

@@ -1011,9 +1011,12 @@ impl Server {
                     self.aof = Some(aof);
                     // Its files stay on disk once appendonly is off again (DEBUG LOADAOF).
                     self.engine.persist.aof_on_disk = true;
-                    self.engine.persist.aof_rewrites += 1;
+                    self.engine.persist.aof_rewrite_finished(true);
                 }
-                Err(e) => super::log::warning(&e.to_string()),
+                Err(e) => {
+                    super::log::warning(&e.to_string());
+                    self.engine.persist.aof_rewrite_finished(false);
+                }
             }
         } else if !want {
             if let Some(mut aof) = self.aof.take() {
