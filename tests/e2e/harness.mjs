@@ -117,10 +117,10 @@ export async function openPage(context, url) {
 }
 
 /** What one test file drives: the static server (startServer), a fresh browser profile
- * (startBrowser, with `initScript`) and the page open on the server (openPage, at `path`),
- * with `panel` open and ready (openPanel) when one is named. Returns `{ server, browser, page,
- * problems, dialogs, close }`; `close()`, for `after`, ends the browser, then the server. */
-export async function openPlayground({ panel, path = "", initScript } = {}) {
+ * (startBrowser) and the page open on the server (openPage), with `panel` open and ready
+ * (openPanel) when one is named. Returns `{ server, browser, page, problems, dialogs, close }`;
+ * `close()`, for `after`, ends the browser, then the server. */
+export async function openPlayground({ panel } = {}) {
   const server = await startServer();
   let browser = null;
   const close = async () => {
@@ -128,8 +128,8 @@ export async function openPlayground({ panel, path = "", initScript } = {}) {
     await server.close();
   };
   try {
-    browser = await startBrowser({ initScript });
-    const opened = await openPage(browser.context, server.url + path);
+    browser = await startBrowser();
+    const opened = await openPage(browser.context, server.url);
     if (panel) await openPanel(opened.page, panel);
     return { server, browser, ...opened, close };
   } catch (e) {
