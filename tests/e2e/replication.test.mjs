@@ -10,7 +10,9 @@ import { fileURLToPath } from "node:url";
 import { openPlayground, openPanel, run, screen, until as eventually } from "./harness.mjs";
 
 const SHOTS = fileURLToPath(new URL("../../target/e2e-shots/", import.meta.url));
-const WAIT_MS = 10000;
+// How long a state may take to come (replication is asynchronous); only a failing run waits it
+// out, so it is generous for a loaded machine.
+const WAIT_MS = 30000;
 
 let app, page, seen;
 
