@@ -4,39 +4,31 @@
 // BGREWRITEAOF compacts the log into. Typed values are shown as text, never as HTML.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, startBrowser, openPage, run } from "./harness.mjs";
+import { openPlayground, openPage, run } from "./harness.mjs";
 
-let server;
-let browser;
-let page;
-let problems;
+let app, page, problems;
 
 before(async () => {
-  server = await startServer();
-  browser = await startBrowser();
-  ({ page, problems } = await openPage(browser.context, server.url));
-  await page.locator("#aof-toggle").click();
-  await page.locator("#aof[data-version]").waitFor();
+  app = await openPlayground({ panel: "aof" });
+  ({ page, problems } = app);
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+after(() => app?.close());
 
 const panel = () => page.locator("#aof");
 const incr = () => panel().locator('.rp-aof-file[data-type="incr"]');
 
-/** The panel's text once it shows `want` (a string it contains, or a predicate). */
-async function panelShows(want) {
-  const ok = typeof want === "string" ? (t) => t.includes(want) : want;
-  let text = "";
-  for (let i = 0; i < 100; i++) {
-    text = await panel().innerText();
-    if (ok(text)) return text;
-    await new Promise((r) => setTimeout(r, 50));
+/** The panel's text once it contains `want`, or (with `gone`) once it no longer contains it. */
+async function panelShows(want, { gone = false } = {}) {
+  try {
+    const text = await page.waitForFunction(({ want, gone }) => {
+      const t = document.getElementById("aof").innerText;
+      return t.includes(want) !== gone && t;
+    }, { want, gone });
+    return await text.jsonValue();
+  } catch {
+    assert.fail(`the panel never showed what was expected; it shows:\n${await panel().innerText()}`);
   }
-  assert.fail(`the panel never showed what was expected; it shows:\n${text}`);
 }
 
 /** A size as the panel writes it. */
@@ -129,7 +121,7 @@ test("BGREWRITEAOF from the panel: a new base of commands, an empty incremental 
   assert.ok(joined.includes("$3\\r\\nSET\\r\\n$1\\r\\nn\\r\\n$1\\r\\n1"), joined);
   assert.match(await incr().innerText(), /Empty: the next write is appended here/);
   await run(page, "SET after 1");
-  await panelShows((t) => !t.includes("Empty: the next write"));
+  await panelShows("Empty: the next write", { gone: true });
   assert.deepEqual((await incrCommands()).length, 2);
 });
 
@@ -143,7 +135,7 @@ test("a log longer than the panel shows: the last commands, and a note saying so
 });
 
 test("another tab's writes show up live in the panel", async () => {
-  const { page: other, problems: otherProblems } = await openPage(browser.context, server.url);
+  const { page: other, problems: otherProblems } = await openPage(app.browser.context, app.server.url);
   await run(other, "SET from:other:tab 1");
   await panelShows("from:other:tab");
   // The big command is left out, the note says how much is shown of how much.
@@ -158,7 +150,9 @@ test("CONFIG SET appendonly no: nothing more is appended", async () => {
   await panelShows("appendonly no: nothing is appended");
   const n = (await incrCommands()).length;
   await run(page, "SET later 1");
-  await new Promise((r) => setTimeout(r, 300));
+  // The panel reads the log again now, after the write: had anything been appended, it would
+  // be drawn once this read returns.
+  await page.evaluate(() => window.redisPlayground.aof.refresh());
   assert.equal((await incrCommands()).length, n);
   assert.match(await run(page, "INFO persistence"), /aof_enabled:0/);
   assert.deepEqual(problems, []);

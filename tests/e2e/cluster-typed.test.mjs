@@ -4,20 +4,16 @@
 // redirection to the node that holds the key.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, startBrowser, openPage, run, runOnServer, screen } from "./harness.mjs";
+import { openPlayground, run, runOnServer, screen, until } from "./harness.mjs";
 
-let server, browser, page, seen;
+let app, page, seen;
 
 before(async () => {
-  server = await startServer();
-  browser = await startBrowser();
-  ({ page, ...seen } = await openPage(browser.context, server.url));
+  app = await openPlayground({ panel: "cluster" });
+  ({ page, ...seen } = app);
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+after(() => app?.close());
 
 const prompt = () => screen(page).locator(".rp-line .rp-prompt");
 
@@ -30,7 +26,6 @@ async function onTab(port) {
 }
 
 test("cluster nodes joined with CLUSTER ADDSLOTSRANGE, MEET and REPLICATE typed in their tabs", async () => {
-  await page.locator("#cluster-toggle").click();
   for (const port of [7000, 7001, 7002]) {
     await page.locator(".rp-cl-add").click();
     await prompt().filter({ hasText: `127.0.0.1:${port}> ` }).waitFor();
@@ -47,20 +42,16 @@ test("cluster nodes joined with CLUSTER ADDSLOTSRANGE, MEET and REPLICATE typed 
   await onTab(7002);
   assert.equal(await run(page, "CLUSTER MEET 127.0.0.1 7000"), "OK\n");
   // The handshake completes over the bus; then 7002 knows 7000 and may replicate it.
-  for (let i = 0; i < 100; i++) {
-    if (/cluster_known_nodes:3/.test(await run(page, "CLUSTER INFO"))) break;
-    await page.waitForTimeout(100);
-  }
+  await until(async () => /cluster_known_nodes:3/.test(await run(page, "CLUSTER INFO")), "7002 to know 3 nodes", 30000);
   assert.equal(await run(page, `CLUSTER REPLICATE ${id}`), "OK\n");
   await page.waitForFunction(() => document.querySelector("#cluster")?.dataset.nodes === "7000:primary:0-8191 7001:primary:8192-16383 7002:replica:-", null, { timeout: 30000 });
   await page.waitForFunction(() => document.querySelector("#cluster")?.dataset.slots === "0-8191:7000 8192-16383:7001");
   // Every primary serves once its own view is ok: a node whose cluster was down waits a
   // rejoin delay first (Redis's, up to 5 s), so the three are asked, not only this one.
-  for (let i = 0; i < 200; i++) {
+  await until(async () => {
     const infos = await Promise.all([7000, 7001, 7002].map((p) => plain(p, "CLUSTER INFO")));
-    if (infos.every((t) => /^cluster_state:ok/.test(t))) break;
-    await page.waitForTimeout(100);
-  }
+    return infos.every((t) => /^cluster_state:ok/.test(t));
+  }, "every node's cluster_state:ok", 30000);
   assert.match(await run(page, "CLUSTER INFO"), /^cluster_state:ok\ncluster_slots_assigned:16384\ncluster_slots_ok:16384\ncluster_slots_pfail:0\ncluster_slots_fail:0\ncluster_known_nodes:3\ncluster_size:2\n/);
   // The replica's tab follows the key to its primary, as redis-cli -c does.
   assert.equal(await run(page, "SET foo bar"), "-> Redirected to slot [12182] located at 127.0.0.1:7001\nOK\n");

@@ -12,26 +12,22 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { startServer, startBrowser, openPage, run, runOnServer, screen } from "./harness.mjs";
+import { openPlayground, openPanel, run, runOnServer, screen, until } from "./harness.mjs";
 
 const SHOTS = fileURLToPath(new URL("../../target/e2e-shots/", import.meta.url));
 const FIXTURE = JSON.parse(readFileSync(new URL("./cluster.fixture.json", import.meta.url), "utf8"));
 
-let server, browser, page, seen;
+let app, page, seen;
 // The page's nodes by label: { id, port }.
 let nodes = null;
 
 before(async () => {
-  server = await startServer();
-  browser = await startBrowser();
-  ({ page, ...seen } = await openPage(browser.context, server.url));
+  app = await openPlayground();
+  ({ page, ...seen } = app);
   await mkdir(SHOTS, { recursive: true });
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+after(() => app?.close());
 
 const panel = () => page.locator("#cluster");
 const prompt = () => screen(page).locator(".rp-line .rp-prompt");
@@ -101,7 +97,7 @@ async function openClientOn(port) {
 }
 
 test("Create cluster builds 3 primaries and 3 replicas over the in-page bus, as redis-cli --cluster create does", async () => {
-  await page.locator("#cluster-toggle").click();
+  await openPanel(page, "cluster");
   await panel().locator(".rp-cl-create").click();
   await page.locator('#cluster[data-job="done"]').waitFor({ timeout: 60000 });
   const log = await panel().locator(".rp-cl-job").textContent();
@@ -116,19 +112,14 @@ test("Create cluster builds 3 primaries and 3 replicas over the in-page bus, as 
   assert.match(lines[3], /^127\.0\.0\.1:7003  [0-9a-f]{8}…  replica of 127\.0\.0\.1:7000/);
   // Every replica synced with its primary.
   await openClientOn(7003);
-  for (let i = 0; i < 100; i++) {
-    const info = await plain(7003, "INFO replication");
-    if (/master_link_status:up/.test(info)) break;
-    await page.waitForTimeout(100);
-  }
+  await until(async () => /master_link_status:up/.test(await plain(7003, "INFO replication")), "7003's link to its primary", 30000);
   // Every node knows every replica's primary (gossip brings the news within a few pings).
-  for (let i = 0; i < 100; i++) {
+  await until(async () => {
     const views = await Promise.all([7000, 7001, 7002, 7003, 7004, 7005].map((p) => plain(p, "CLUSTER NODES")));
     const labels = views.map((v) => JSON.stringify(labelsOf(v)));
     nodes = labelsOf(views[0]);
-    if (labels.every((l) => l === labels[0]) && Object.keys(nodes).length === 6) break;
-    await page.waitForTimeout(100);
-  }
+    return labels.every((l) => l === labels[0]) && Object.keys(nodes).length === 6;
+  }, () => `every node to know the same primaries and replicas; 7000 knows ${JSON.stringify(nodes)}`, 30000);
   assert.deepEqual(Object.keys(nodes).sort(), ["P0", "P1", "P2", "R0", "R1", "R2"]);
   await page.screenshot({ path: `${SHOTS}cluster-created.png` });
 });
@@ -227,11 +218,10 @@ test("a reload brings every cluster node back with its ID, slots and epochs (nod
   await panelUntil("slots", (v) => v.length > 0);
   assert.equal(await panel().getAttribute("data-slots"), slots);
   // Each node answers once its own view is ok again (after a rejoin delay of up to 5 s).
-  for (let i = 0; i < 200; i++) {
+  await until(async () => {
     const infos = await Promise.all([7000, 7001, 7002, 7003, 7004, 7005].map((p) => plain(p, "CLUSTER INFO")));
-    if (infos.every((t) => /^cluster_state:ok/.test(t))) break;
-    await page.waitForTimeout(100);
-  }
+    return infos.every((t) => /^cluster_state:ok/.test(t));
+  }, "every node's cluster_state:ok", 30000);
   assert.match(await plain(7001, "CLUSTER INFO"), /^cluster_state:ok\n/);
   assert.equal(await plain(7003, "GET {b}old"), "(error) MOVED 3300 127.0.0.1:7001\n");
   assert.deepEqual(seen.problems, []);

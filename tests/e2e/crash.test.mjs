@@ -5,8 +5,8 @@
 // SharedWorker, and the leader tab's dedicated Worker (pages without SharedWorker).
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, startBrowser, openPage, run, screen } from "./harness.mjs";
-import { serverOf, until } from "./crosstab.mjs";
+import { startServer, startBrowser, openPage, run, screen, until } from "./harness.mjs";
+import { serverOf } from "./crosstab.mjs";
 
 // What the crashing command's client prints (the reconnection note may follow it at once).
 const CLOSED = /^\(error\) Server closed the connection \(the server crashed\): the command may not have run\n/;

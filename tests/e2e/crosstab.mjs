@@ -8,20 +8,9 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { startServer, startBrowser, openPage, run, screen } from "./harness.mjs";
+import { startServer, startBrowser, openPage, run, screen, until } from "./harness.mjs";
 
 const SHOTS = fileURLToPath(new URL("../../target/e2e-shots/", import.meta.url));
-
-/** Waits until `check()` (async) returns something truthy, and returns it. */
-export async function until(check, what, timeoutMs = 15000) {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await check();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((ok) => setTimeout(ok, 25));
-  }
-}
 
 /** The server a page talks to (its id) and how (shared, tabs, private). */
 export async function serverOf(page) {

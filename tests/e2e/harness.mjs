@@ -56,10 +56,12 @@ export async function startServer(extra = {}, { mounts = [] } = {}) {
   });
   await new Promise((ok) => server.listen(0, "127.0.0.1", ok));
   const { port } = server.address();
+  let closed = null;
   return {
     url: `http://127.0.0.1:${port}/`,
     // Kept-alive connections are cut too: after close() nothing is served (the offline test).
-    close: () => new Promise((ok) => { server.close(ok); server.closeAllConnections(); }),
+    // A second close() (a test closed it, then `after` does) waits for the first.
+    close: () => (closed ??= new Promise((ok) => { server.close(() => ok()); server.closeAllConnections(); })),
   };
 }
 
@@ -112,6 +114,64 @@ export async function openPage(context, url) {
   await page.goto(url);
   await page.locator(".rp[data-ready][data-hints]").waitFor();
   return { page, ...seen };
+}
+
+/** What one test file drives: the static server (startServer), a fresh browser profile
+ * (startBrowser) and the page open on the server (openPage), with `panel` open and ready
+ * (openPanel) when one is named. Returns `{ server, browser, page, problems, dialogs, close }`;
+ * `close()`, for `after`, ends the browser, then the server. */
+export async function openPlayground({ panel } = {}) {
+  const server = await startServer();
+  let browser = null;
+  const close = async () => {
+    await browser?.close();
+    await server.close();
+  };
+  try {
+    browser = await startBrowser();
+    const opened = await openPage(browser.context, server.url);
+    if (panel) await openPanel(opened.page, panel);
+    return { server, browser, ...opened, close };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+// What "the panel is ready" means: it is shown and it has drawn a view read from the server,
+// which each panel marks with a data attribute of its box (kept while the panel is hidden).
+const PANEL_DRAWN = {
+  learn: "data-lesson", // the tutorial: a lesson is shown
+  inspect: "data-version", // the inspector: the key tree has been read and drawn
+  monitor: "data-stat-lines", // the monitor: --stat printed its first line
+  repl: "data-topology", // replication: the servers' roles drawn
+  cluster: "data-slots", // the cluster: the slot map drawn (no node yet is a map too)
+  aof: "data-version", // the append-only file: the server's log (or its absence) drawn
+};
+
+/** Opens one of the page's panels with its toolbar button (`#<name>-toggle`: clicked, or
+ * `key` pressed on it) and waits until the panel is ready (PANEL_DRAWN). */
+export async function openPanel(page, name, { key } = {}) {
+  const drawn = PANEL_DRAWN[name];
+  if (!drawn) throw new Error(`no panel named ${name}`);
+  const toggle = page.locator(`#${name}-toggle`);
+  if (key) await toggle.press(key);
+  else await toggle.click();
+  await page.locator(`#${name}:not([hidden])[${drawn}]`).waitFor();
+}
+
+/** Waits until `check()` (async: it may run commands) returns something truthy, and returns
+ * it. For a state that has to be asked for rather than watched in the page (a reply, a lock);
+ * it fails with `what` (a text, or a function giving one) after `timeoutMs`. The pause between
+ * two asks only spaces them: the wait ends on the state, never on a time. */
+export async function until(check, what, timeoutMs = 15000) {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${typeof what === "function" ? what() : what}`);
+    await new Promise((ok) => setTimeout(ok, 25));
+  }
 }
 
 /** The visible screen (current client tab) of the page, or of one widget (`scope`). */

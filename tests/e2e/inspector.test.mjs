@@ -2,25 +2,16 @@
 // examples; live updates from another tab; the tree stays light with 10,000 keys.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, startBrowser, openPage, run } from "./harness.mjs";
+import { openPlayground, openPage, run } from "./harness.mjs";
 
-let server;
-let browser;
-let page;
-let problems;
+let app, page, problems;
 
 before(async () => {
-  server = await startServer();
-  browser = await startBrowser();
-  ({ page, problems } = await openPage(browser.context, server.url));
-  await page.locator("#inspect-toggle").click();
-  await page.locator("#inspect[data-version]").waitFor();
+  app = await openPlayground({ panel: "inspect" });
+  ({ page, problems } = app);
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+after(() => app?.close());
 
 /** The engine's reply to a read command (through the page's API, not the terminal). */
 function engine(argv) {
@@ -153,7 +144,7 @@ test("a HyperLogLog's registers or count, and a string", async () => {
 
 test("updates after a command in another tab, and marks what changed", async () => {
   await show("bikes:repairs");
-  const other = await openPage(browser.context, server.url);
+  const other = await openPage(app.browser.context, app.server.url);
   const before = await page.locator("#inspect").getAttribute("data-version");
   await run(other.page, "RPUSH bikes:repairs bike:4");
   await page.waitForFunction((v) => document.getElementById("inspect").dataset.version !== v, before);
@@ -228,10 +219,12 @@ test("10,000 keys: the tree renders only the rows in view", async () => {
 
 test("follows the db of the client tab shown, and expiry", async () => {
   await run(page, "SELECT 3");
-  await run(page, "SET only:in:three 1 PX 400");
+  await run(page, "SET only:in:three 1");
   await page.waitForFunction(() => window.redisPlayground.inspector.db === 3 && window.redisPlayground.inspector.keys.has("only:in:three"));
   assert.equal(await page.locator("#inspect .rp-ins-db").textContent(), "db3");
-  // The key expires on its own; the server's notice of it refreshes the tree.
+  // The key expires on its own; the server's notice of it refreshes the tree. (Its lifetime
+  // starts once the tree shows it: a loaded machine may take longer than that to draw it.)
+  await run(page, "PEXPIRE only:in:three 400");
   await page.waitForFunction(() => !window.redisPlayground.inspector.keys.has("only:in:three"));
   // A new client tab starts in db 0: the inspector follows it.
   await page.locator(".rp-new").click();

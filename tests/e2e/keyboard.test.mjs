@@ -1,7 +1,7 @@
 // Keyboard and screen: Ctrl+R reverse history search, ARIA roles, the phone layout.
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
-import { startServer, startBrowser, openPage, run, screen } from "./harness.mjs";
+import { startServer, startBrowser, openPage, openPanel, run, screen } from "./harness.mjs";
 
 let server;
 let browser;
@@ -53,8 +53,7 @@ test("Ctrl+R searches the history backwards; Enter runs the match, Escape gives 
 
 test("roles for screen readers: the log, the tree, the tabs", async () => {
   const { page } = await openPage(browser.context, server.url);
-  await page.locator("#inspect-toggle").press("Enter");
-  await page.locator("#inspect[data-version]").waitFor();
+  await openPanel(page, "inspect", { key: "Enter" });
   await run(page, "SET a:b 1");
   await page.locator('#inspect [role="treeitem"]').first().waitFor();
   assert.equal(await page.locator('[role="log"]').count(), 1);

@@ -8,11 +8,9 @@ import { createServer } from "node:net";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServer, startBrowser, openPage, run } from "./harness.mjs";
+import { openPlayground, run } from "./harness.mjs";
 
-let server;
-let browser;
-let page;
+let app, page;
 let redis = null;
 
 const has = (cmd) => spawnSync("sh", ["-c", `command -v ${cmd}`]).status === 0;
@@ -34,11 +32,16 @@ async function startRedis() {
   }
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), "rpg-monitor-"));
-  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: "ignore" });
-  for (let i = 0; i < 200; i++) {
-    if (spawnSync("redis-cli", ["-p", String(port), "PING"]).stdout?.toString().trim() === "PONG") break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  const child = spawn("redis-server", ["--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir], { stdio: ["ignore", "pipe", "ignore"] });
+  // It logs to its standard output; this line comes once it listens.
+  await new Promise((ready, fail) => {
+    let log = "";
+    child.stdout.on("data", (d) => {
+      log += d;
+      if (log.includes("Ready to accept connections")) ready();
+    });
+    child.on("exit", (code) => fail(new Error(`redis-server exited (${code}):\n${log}`)));
+  });
   return { port, stop: () => { child.kill(); rmSync(dir, { recursive: true, force: true }); } };
 }
 
@@ -62,16 +65,12 @@ const summary = (text) => text.slice(text.indexOf("-------- summary -------"));
 
 before(async () => {
   redis = await startRedis();
-  server = await startServer();
-  browser = await startBrowser();
-  ({ page } = await openPage(browser.context, server.url));
-  await page.locator("#monitor-toggle").click();
-  await page.locator("#monitor[data-stat-lines]").waitFor();
+  app = await openPlayground({ panel: "monitor" });
+  ({ page } = app);
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
+  await app?.close();
   redis?.stop();
 });
 

@@ -6,20 +6,15 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { startServer, startBrowser, openPage, run, screen, WWW } from "./harness.mjs";
+import { openPlayground, openPanel, openPage, run, screen, WWW } from "./harness.mjs";
 
-let server;
-let browser;
+let app;
 
 before(async () => {
-  server = await startServer();
-  browser = await startBrowser();
+  app = await openPlayground();
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+after(() => app?.close());
 
 function filesUnder(dir) {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
@@ -37,7 +32,7 @@ test("the service worker keeps every file the page uses", () => {
 });
 
 test("after one visit the page works with the web server gone", async () => {
-  const { page, problems } = await openPage(browser.context, server.url);
+  const { page, problems } = app;
   await page.evaluate(async () => {
     const reg = await navigator.serviceWorker.ready;
     return reg.active.state;
@@ -47,25 +42,22 @@ test("after one visit the page works with the web server gone", async () => {
   await page.locator(".rp[data-ready][data-hints]").waitFor();
   assert.ok(await page.evaluate(() => navigator.serviceWorker.controller !== null));
   assert.equal(await run(page, "SET offline:key kept"), "OK\n");
-  await server.close();
-  server = null;
+  await app.server.close();
   await page.reload();
   await page.locator(".rp[data-ready][data-hints]").waitFor();
   assert.equal(await run(page, "GET offline:key"), '"kept"\n');
   assert.equal(await run(page, "INCR offline:n"), "(integer) 1\n");
   // The tutorial's lessons come from the cache too.
-  await page.locator("#learn-toggle").click();
-  await page.locator("#learn[data-lesson]").waitFor();
+  await openPanel(page, "learn");
   assert.deepEqual(problems.filter((p) => !p.includes("sw.js")), []);
   await page.close();
 });
 
 test("a tab keeps typing and rendering while another tab's DEBUG SLEEP holds the server", async () => {
-  const srv = await startServer();
-  const other = await startBrowser();
+  const other = await openPlayground();
   try {
-    const { page: a } = await openPage(other.context, srv.url);
-    const { page: b } = await openPage(other.context, srv.url);
+    const { page: a } = other;
+    const { page: b } = await openPage(other.browser.context, other.server.url);
     await run(a, "SET before sleep");
     const input = screen(a).locator(".rp-input");
     await input.fill("DEBUG SLEEP 3");
@@ -98,6 +90,5 @@ test("a tab keeps typing and rendering while another tab's DEBUG SLEEP holds the
     assert.match(await screen(a).locator(".rp-reply").last().textContent(), /^OK/);
   } finally {
     await other.close();
-    await srv.close();
   }
 });

@@ -7,24 +7,22 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { startServer, startBrowser, openPage, run, screen } from "./harness.mjs";
+import { openPlayground, openPanel, run, screen, until as eventually } from "./harness.mjs";
 
 const SHOTS = fileURLToPath(new URL("../../target/e2e-shots/", import.meta.url));
-const WAIT_MS = 10000;
+// How long a state may take to come (replication is asynchronous); only a failing run waits it
+// out, so it is generous for a loaded machine.
+const WAIT_MS = 30000;
 
-let server, browser, page, seen;
+let app, page, seen;
 
 before(async () => {
-  server = await startServer();
-  browser = await startBrowser();
-  ({ page, ...seen } = await openPage(browser.context, server.url));
+  app = await openPlayground();
+  ({ page, ...seen } = app);
   await mkdir(SHOTS, { recursive: true });
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+after(() => app?.close());
 
 const tab = (port) => page.locator(`.rp-tab[role=tab][data-port='${port}']`).first();
 const repl = () => page.locator("#repl");
@@ -48,14 +46,12 @@ async function on(port, line) {
 
 /** Runs `line` on the server's tab until its reply is `want` (replication is asynchronous). */
 async function until(port, line, want) {
-  const end = Date.now() + WAIT_MS;
   let got;
-  do {
+  await eventually(async () => {
     got = await on(port, line);
-    if (typeof want === "string" ? got === want : want.test(got ?? "")) return got;
-    await page.waitForTimeout(50);
-  } while (Date.now() < end);
-  assert.fail(`${line} on ${port}: still ${JSON.stringify(got)}`);
+    return typeof want === "string" ? got === want : want.test(got ?? "");
+  }, () => `${line} on ${port} to answer ${want}: still ${JSON.stringify(got)}`, WAIT_MS);
+  return got;
 }
 
 /** Waits until the replication panel's topology reads `want` (its data-topology). */
@@ -75,7 +71,7 @@ test("two replicas of the first server, made with REPLICAOF in their terminals",
   assert.equal(await run(page, "SET before:sync 1"), "OK\n");
   await addServer(6380);
   await addServer(6381);
-  await page.locator("#repl-toggle").click();
+  await openPanel(page, "repl");
   await topology("6379:primary:0 6380:primary:0 6381:primary:0");
   assert.equal(await on(6380, "REPLICAOF 127.0.0.1 6379"), "OK\n");
   assert.equal(await on(6381, "REPLICAOF 127.0.0.1 6379"), "OK\n");

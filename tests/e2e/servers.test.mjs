@@ -5,23 +5,19 @@ import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
 import { mkdir } from "node:fs/promises";
 import { fileURLToPath } from "node:url";
-import { startServer, startBrowser, openPage, run, screen, storedSnapshot } from "./harness.mjs";
+import { openPlayground, openPanel, openPage, run, screen, storedSnapshot } from "./harness.mjs";
 
 const SHOTS = fileURLToPath(new URL("../../target/e2e-shots/", import.meta.url));
 
-let server, browser, page, seen;
+let app, page, seen;
 
 before(async () => {
-  server = await startServer();
-  browser = await startBrowser();
-  ({ page, ...seen } = await openPage(browser.context, server.url));
+  app = await openPlayground();
+  ({ page, ...seen } = app);
   await mkdir(SHOTS, { recursive: true });
 });
 
-after(async () => {
-  await browser?.close();
-  await server?.close();
-});
+after(() => app?.close());
 
 const tabs = () => page.locator(".rp-tab[role=tab]");
 const prompt = () => screen(page).locator(".rp-line .rp-prompt");
@@ -157,7 +153,7 @@ test("user text on a server stays text", async () => {
 });
 
 test("the inspector shows the keys of the shown tab's server", async () => {
-  await page.locator("#inspect-toggle").click();
+  await openPanel(page, "inspect");
   const ins = page.locator("#inspect");
   await ins.locator(".rp-ins-server", { hasText: "127.0.0.1:6380" }).waitFor();
   // Keys are a tree split on ":": "only:6380" is under the folder "only".
@@ -173,7 +169,7 @@ test("the inspector shows the keys of the shown tab's server", async () => {
 
 test("the monitor watches the shown tab's server, as redis-cli -p would", async () => {
   await tabs().nth(1).click();
-  await page.locator("#monitor-toggle").click();
+  await openPanel(page, "monitor");
   const mon = page.locator("#monitor");
   await mon.locator(".rp-mon-h", { hasText: "redis-cli -p 6380 --stat" }).waitFor();
   await page.locator('#monitor .rp-mon-btn:text-is("--bigkeys")').click();
@@ -235,7 +231,7 @@ test("a shared link replays each line on the server it ran on", async () => {
   await page.locator("#share-box:not([hidden])").waitFor();
   const link = await page.locator("#share-url").inputValue();
   await page.locator("#share-close").click();
-  const visitor = await openPage(browser.context, link);
+  const visitor = await openPage(app.browser.context, link);
   const v = visitor.page;
   await v.locator("body[data-replayed]").waitFor();
   // The replay runs on a private server in memory, which got its own 127.0.0.1:6380.

@@ -6,20 +6,18 @@ import assert from "node:assert/strict";
 import { readFile, writeFile, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startServer, startBrowser, openPage, run, storedSnapshot } from "./harness.mjs";
+import { openPlayground, run, storedSnapshot, until } from "./harness.mjs";
 
-let server, browser, page, seen, files;
+let app, page, seen, files;
 
 before(async () => {
-  server = await startServer();
-  browser = await startBrowser();
   files = await mkdtemp(join(tmpdir(), "rp-files-"));
-  ({ page, ...seen } = await openPage(browser.context, server.url));
+  app = await openPlayground();
+  ({ page, ...seen } = app);
 });
 
 after(async () => {
-  await browser?.close();
-  await server?.close();
+  await app?.close();
   await rm(files, { recursive: true, force: true });
 });
 
@@ -65,18 +63,15 @@ test("a write just before leaving the page is saved on pagehide", async () => {
 
 /** Waits until INFO says no background save is being stored. */
 async function bgsaveDone() {
-  for (let i = 0; i < 200; i++) {
-    if (/rdb_bgsave_in_progress:0/.test(await run(page, "INFO persistence"))) return;
-    await page.waitForTimeout(25);
-  }
-  throw new Error("the background save did not finish");
+  await until(async () => /rdb_bgsave_in_progress:0/.test(await run(page, "INFO persistence")), "the background save to finish");
 }
 
 test("SAVE, BGSAVE and LASTSAVE use the browser's storage", async () => {
   await run(page, "SET via-save 1");
   const before = await run(page, "LASTSAVE");
   assert.match(before, /^\(integer\) \d+\n$/);
-  await page.waitForTimeout(1100); // LASTSAVE has a resolution of one second
+  // LASTSAVE counts seconds: wait until the clock (the engine's, the page's) is past that one.
+  await page.waitForFunction((t) => Date.now() >= (t + 1) * 1000, Number(before.match(/\d+/)[0]));
   assert.equal(await run(page, "SAVE"), "OK\n");
   const afterSave = await run(page, "LASTSAVE");
   assert.ok(Number(afterSave.match(/\d+/)[0]) > Number(before.match(/\d+/)[0]), `${before} -> ${afterSave}`);
@@ -187,6 +182,8 @@ test("an unreadable stored snapshot is reported and kept until the user decides"
   assert.equal(await page.locator(".rp-status-keys").textContent(), "no keys");
 
   // Writing does not trigger an autosave over it, even across a page hide.
+  // Waits that prove an absence: the autosave comes within a second of a write, and a save
+  // on pagehide within moments; none may come, so nothing the page shows can be waited for.
   await run(page, "SET new-work 1");
   await page.waitForTimeout(2000);
   await page.evaluate(() => window.dispatchEvent(new PageTransitionEvent("pagehide")));

@@ -4,8 +4,8 @@
 // leader's page closes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { run, screen } from "./harness.mjs";
-import { crossTabTests, serverOf, waitSaved, until } from "./crosstab.mjs";
+import { run, screen, until } from "./harness.mjs";
+import { crossTabTests, serverOf, waitSaved } from "./crosstab.mjs";
 
 const t = crossTabTests({ mode: "tabs", initScript: () => { delete window.SharedWorker; } });
 

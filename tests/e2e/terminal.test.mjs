@@ -76,6 +76,7 @@ test("a value that looks like HTML is shown as text, never run", async () => {
   assert.equal(await run(page, "GET html"), `"${evil}"\n`);
   assert.equal(await run(page, `ECHO "<script>alert(2)</script>"`), "\"<script>alert(2)</script>\"\n");
   assert.equal(await page.locator(".rp-out img, .rp-out script").count(), 0);
+  // A wait that proves an absence: a broken image's onerror would have run by now.
   await page.waitForTimeout(200);
   assert.deepEqual(seen.dialogs, []);
 });
@@ -303,8 +304,9 @@ test("keys expire while the page is idle (active expiry)", async () => {
   // Lifetimes long enough for the reads that must still see a key on a loaded machine; the
   // expiry itself is waited for as a condition.
   assert.equal(await run(page, "SET temp v PX 1500"), "OK\n");
+  const set = Date.now(); // the engine's clock (Date.now in its worker) read the SET before this
   assert.equal(await run(page, "GET temp"), "\"v\"\n");
-  await page.waitForTimeout(1600);
+  await page.waitForFunction((deadline) => Date.now() > deadline, set + 1500);
   assert.equal(await run(page, "GET temp"), "(nil)\n");
   // Active expiry (the server's tick) deletes a key nobody reads: DBSIZE counts keys that are
   // still stored, expired or not, so 0 means the key was removed in the background.
