@@ -604,6 +604,14 @@ pub struct Config {
     pub maxclients: i64,
     /// `appendonly`.
     pub appendonly: bool,
+    /// `lazyfree-lazy-eviction`.
+    pub lazyfree_lazy_eviction: bool,
+    /// `lazyfree-lazy-expire`.
+    pub lazyfree_lazy_expire: bool,
+    /// `lazyfree-lazy-server-del`.
+    pub lazyfree_lazy_server_del: bool,
+    /// `lazyfree-lazy-user-del`.
+    pub lazyfree_lazy_user_del: bool,
     /// `save`, as CONFIG GET prints it (`3600 1 300 100`, empty when off).
     pub save: String,
     /// `port`.
@@ -653,6 +661,10 @@ impl Default for Config {
             timeout: 0,
             maxclients: 10000,
             appendonly: false,
+            lazyfree_lazy_eviction: false,
+            lazyfree_lazy_expire: false,
+            lazyfree_lazy_server_del: false,
+            lazyfree_lazy_user_del: false,
             // Nothing here snapshots on a timer, so no save points (as the oracle runs with --save '').
             save: String::new(),
             port: 6379,
@@ -690,6 +702,10 @@ const TYPED: &[&str] = &[
     "timeout",
     "maxclients",
     "appendonly",
+    "lazyfree-lazy-eviction",
+    "lazyfree-lazy-expire",
+    "lazyfree-lazy-server-del",
+    "lazyfree-lazy-user-del",
     "save",
     "port",
     "bind",
@@ -873,6 +889,10 @@ impl Config {
             "timeout" => self.timeout.to_string(),
             "maxclients" => self.maxclients.to_string(),
             "appendonly" => yes_no(self.appendonly),
+            "lazyfree-lazy-eviction" => yes_no(self.lazyfree_lazy_eviction),
+            "lazyfree-lazy-expire" => yes_no(self.lazyfree_lazy_expire),
+            "lazyfree-lazy-server-del" => yes_no(self.lazyfree_lazy_server_del),
+            "lazyfree-lazy-user-del" => yes_no(self.lazyfree_lazy_user_del),
             "save" => self.save.clone(),
             "port" => self.port.to_string(),
             "bind" => self.bind.clone(),
@@ -1057,6 +1077,10 @@ impl Config {
             "timeout" => self.timeout = int(),
             "maxclients" => self.maxclients = int(),
             "appendonly" => self.appendonly = v == "yes",
+            "lazyfree-lazy-eviction" => self.lazyfree_lazy_eviction = v == "yes",
+            "lazyfree-lazy-expire" => self.lazyfree_lazy_expire = v == "yes",
+            "lazyfree-lazy-server-del" => self.lazyfree_lazy_server_del = v == "yes",
+            "lazyfree-lazy-user-del" => self.lazyfree_lazy_user_del = v == "yes",
             "save" => self.save = v,
             "port" => self.port = int(),
             "bind" => self.bind = v,

@@ -177,6 +177,23 @@ pub struct Db {
     /// [`Db::key_added`] and [`Db::key_removed`], called from [`Db::add`] and
     /// [`Db::remove_at`] (and cleared or swapped with the whole table).
     pub slot_index: Option<Box<crate::cluster::slots::SlotIndex>>,
+    /// How Redis would free the values this database drops by itself; the engine keeps it in
+    /// step with the configuration.
+    pub lazy: LazyFree,
+    /// Values dropped by expiry or overwritten that Redis would have freed in the background
+    /// (part of INFO's lazyfreed_objects).
+    pub lazy_freed: u64,
+}
+
+/// `lazyfree-lazy-expire` and `lazyfree-lazy-server-del` as a database needs them: values it
+/// removes by expiry, or replaces, are freed "in the background" when one says so and the
+/// value is big enough for Redis to hand it to its lazy-free thread.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct LazyFree {
+    pub expire: bool,
+    pub server_del: bool,
+    /// `list-max-listpack-size`, which a list's free effort depends on.
+    pub list_fill: i64,
 }
 
 impl std::fmt::Debug for Db {
@@ -341,7 +358,10 @@ impl Db {
     /// Removes the expired key at `pos` as expiry does: counted, logged for WATCH, and an
     /// `expired` event when events are tracked.
     fn expire_at_pos(&mut self, pos: usize) {
-        let (key, _, _) = self.remove_at(pos);
+        let (key, entry, _) = self.remove_at(pos);
+        if self.lazy.expire {
+            self.count_lazy_free(&entry.value);
+        }
         let key = key.into_vec();
         self.expired_keys += 1;
         if self.track_events {
@@ -459,7 +479,7 @@ impl Db {
         match self.find(key) {
             Some(pos) => {
                 self.take_expiry(pos);
-                self.slots[pos].entry = entry;
+                self.overwrite(pos, entry);
             }
             None => {
                 self.add(CompactBytes::new(key), entry, None);
@@ -471,15 +491,36 @@ impl Db {
     /// unchanged since): the value replaced and any expiry dropped, without a second lookup.
     pub fn set_at(&mut self, pos: KeyPos, value: Value, now: i64) {
         self.take_expiry(pos.0);
-        self.slots[pos.0].entry = Entry::new(value, now);
+        self.overwrite(pos.0, Entry::new(value, now));
+    }
+
+    /// Puts `entry` in place of the one at `pos`, counting the old value when Redis would
+    /// free it in the background (`lazyfree-lazy-server-del`).
+    fn overwrite(&mut self, pos: usize, entry: Entry) {
+        let old = std::mem::replace(&mut self.slots[pos].entry, entry);
+        if self.lazy.server_del {
+            self.count_lazy_free(&old.value);
+        }
+    }
+
+    /// Counts `value` in lazy_freed when Redis's lazy-free thread would have taken it.
+    fn count_lazy_free(&mut self, value: &Value) {
+        if value.free_effort(self.lazy.list_fill) > crate::types::LAZYFREE_THRESHOLD {
+            self.lazy_freed += 1;
+        }
     }
 
     /// Stores `value` under `key`, keeping the current expiry of a live key.
     pub fn set_keep_ttl(&mut self, key: &[u8], value: Value, now: i64) {
+        let server_del = self.lazy.server_del;
         match self.get_mut(key, now) {
             Some(e) => {
-                e.replace_value(value);
+                let old = std::mem::replace(&mut e.value, value);
+                e.unshared = false;
                 e.touch(now);
+                if server_del {
+                    self.count_lazy_free(&old);
+                }
             }
             None => self.set(key, value, now),
         }
@@ -490,7 +531,7 @@ impl Db {
         match self.find(&key) {
             Some(pos) => {
                 self.take_expiry(pos);
-                self.slots[pos].entry = entry;
+                self.overwrite(pos, entry);
                 self.slots[pos].entry.volatile = false;
                 if let Some(at) = expire_at {
                     self.add_expiry(pos, at);
@@ -506,6 +547,27 @@ impl Db {
     pub fn remove(&mut self, key: &[u8], now: i64) -> Option<Entry> {
         let pos = self.find_live(key, now)?;
         Some(self.remove_at(pos).1)
+    }
+
+    /// Removes `key` if it is live as Redis's internal deletions do (RENAME's destination,
+    /// an empty *STORE result, GETDEL, RESTORE REPLACE, MIGRATE): the value counted as freed
+    /// in the background under `lazyfree-lazy-server-del`.
+    pub fn delete(&mut self, key: &[u8], now: i64) -> Option<Entry> {
+        let e = self.remove(key, now)?;
+        if self.lazy.server_del {
+            self.count_lazy_free(&e.value);
+        }
+        Some(e)
+    }
+
+    /// Removes `key` if it is live because a command gave it an expiry in the past (EXPIRE,
+    /// GETEX): counted under `lazyfree-lazy-expire`, as an expiry is.
+    pub fn delete_expired(&mut self, key: &[u8], now: i64) -> Option<Entry> {
+        let e = self.remove(key, now)?;
+        if self.lazy.expire {
+            self.count_lazy_free(&e.value);
+        }
+        Some(e)
     }
 
     /// Removes `key` if it is live; returns its entry and expiry (RENAME, MOVE).

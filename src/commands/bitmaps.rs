@@ -257,7 +257,7 @@ fn bitop(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         ctx.signal_modified(dst);
         ctx.notify('$', "set", dst);
         ctx.dirty(1);
-    } else if ctx.db().remove(dst, now).is_some() {
+    } else if ctx.db().delete(dst, now).is_some() {
         ctx.signal_modified(dst);
         ctx.notify('g', "del", dst);
         ctx.dirty(1);

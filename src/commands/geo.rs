@@ -431,7 +431,7 @@ fn search_generic(ctx: &mut Ctx, argv: &[Vec<u8>], src: usize, variant: Variant)
         return Ok(match o.store {
             Some(dst) => {
                 let now = ctx.now;
-                if ctx.db().remove(dst, now).is_some() {
+                if ctx.db().delete(dst, now).is_some() {
                     ctx.signal_modified(dst);
                     ctx.notify('g', "del", dst);
                     ctx.dirty(1);
@@ -524,7 +524,7 @@ fn store_results(ctx: &mut Ctx, dst: &[u8], found: Vec<Found>, o: &Options, v: V
     let n = found.len();
     let now = ctx.now;
     if n == 0 {
-        if ctx.db().remove(dst, now).is_some() {
+        if ctx.db().delete(dst, now).is_some() {
             ctx.signal_modified(dst);
             ctx.notify('g', "del", dst);
             ctx.dirty(1);

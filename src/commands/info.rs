@@ -347,7 +347,7 @@ fn memory(ctx: &mut Ctx, l: &mut Lines) {
     l.kv("mem_allocator", "libc");
     l.kv("active_defrag_running", 0);
     l.kv("lazyfree_pending_objects", 0);
-    l.kv("lazyfreed_objects", eng.stats.lazyfreed_objects);
+    l.kv("lazyfreed_objects", eng.lazyfreed_objects());
 }
 
 fn persistence(ctx: &mut Ctx, l: &mut Lines) {

@@ -133,7 +133,7 @@ fn delete_keys(ctx: &mut Ctx, keys: &[Vec<u8>], lazy: bool) -> CmdResult {
 
 /// `DEL key [key ...]` → integer: how many keys were removed.
 fn del(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    let lazy = ctx.eng.config.get_named("lazyfree-lazy-user-del") == "yes";
+    let lazy = ctx.eng.config.lazyfree_lazy_user_del;
     delete_keys(ctx, &argv[1..], lazy)
 }
 
@@ -176,7 +176,7 @@ fn rename_generic(ctx: &mut Ctx, argv: &[Vec<u8>], nx: bool) -> CmdResult {
     let now = ctx.now;
     let (entry, expire_at) = ctx.db().take(src, now).ok_or(error::NO_SUCH_KEY)?;
     // The destination is replaced by a new key (a `new` event even when it existed).
-    ctx.db().remove(dst, now);
+    ctx.db().delete(dst, now);
     ctx.db().insert(dst.clone(), entry, expire_at);
     ctx.signal_modified(src);
     ctx.signal_modified(dst);
@@ -250,7 +250,7 @@ fn copy(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     let mut copied = Entry::new(value, now);
     copied.unshared = true;
     // A replaced destination is deleted first, so the copy is a `new` key.
-    target.remove(dst, now);
+    target.delete(dst, now);
     target.insert(dst.clone(), copied, expire_at);
     ctx.eng.signal_modified(dst_db, dst);
     ctx.eng.notify(dst_db, 'g', "copy_to", dst);
@@ -380,7 +380,7 @@ fn expire_generic(
     let keep_past = ctx.must_obey() || ctx.eng.repl.link.is_some();
     let event = if when <= now && !keep_past {
         // A time already past deletes the key, as if it had expired this instant.
-        ctx.db().remove(key, now);
+        ctx.db().delete_expired(key, now);
         let verb = ctx.del_verb("lazyfree-lazy-expire");
         ctx.propagate_as(vec![verb, key.to_vec()]);
         "del"
@@ -780,7 +780,7 @@ fn restore(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         crate::rdb::PayloadError::Format(_) => error::BAD_DATA_FORMAT,
     })?;
     let now = ctx.now;
-    let deleted = replace && ctx.db().remove(key, now).is_some();
+    let deleted = replace && ctx.db().delete(key, now).is_some();
     // Redis adds the relative TTL to the clock in 64-bit arithmetic that wraps.
     let expire_at = match ttl {
         0 => None,
@@ -864,6 +864,76 @@ mod tests {
         assert_eq!(eng.stats.lazyfreed_objects, 5);
         run(&mut eng, c, T0, "CONFIG RESETSTAT");
         assert_eq!(eng.stats.lazyfreed_objects, 0);
+    }
+
+    /// The values the databases drop by themselves, counted as redis-server 7.0.15 counts
+    /// them after the same steps (1 to 7, then no more once the settings are off): an expiry
+    /// under lazyfree-lazy-expire (active, lazy, or a time in the past), an overwrite (SET,
+    /// a *STORE result, COPY REPLACE) or an internal deletion (RENAME's destination, an empty
+    /// *STORE result) under lazyfree-lazy-server-del. A DEBUG RELOAD keeps the count.
+    #[test]
+    fn expiries_and_overwrites_count_what_redis_frees_in_the_background() {
+        let (mut eng, c) = engine();
+        let big = |key: &str| {
+            let fields: Vec<String> = (0..600).map(|i| format!("f{i} v")).collect();
+            format!("HSET {key} {}", fields.join(" "))
+        };
+        let mut t = T0;
+        let mut step = |eng: &mut Engine, cmds: &[String], want: u64| {
+            for cmd in cmds {
+                run(eng, c, t, cmd);
+            }
+            t += 10;
+            // Active expiry runs in the cron; INFO's figure is the total.
+            eng.tick(t);
+            assert_eq!(eng.lazyfreed_objects(), want, "after {cmds:?}");
+        };
+        let s = |x: &str| x.to_string();
+        step(
+            &mut eng,
+            &[
+                s("CONFIG SET lazyfree-lazy-expire yes"),
+                s("CONFIG SET lazyfree-lazy-server-del yes"),
+            ],
+            0,
+        );
+        step(&mut eng, &[big("e"), s("PEXPIRE e 1")], 1);
+        step(&mut eng, &[big("s"), s("SET s x")], 2);
+        step(&mut eng, &[big("r"), big("r2"), s("RENAME r r2")], 3);
+        let members: Vec<String> = (1..=600).map(|i| i.to_string()).collect();
+        step(
+            &mut eng,
+            &[
+                format!("SADD st {}", members.join(" ")),
+                s("SUNIONSTORE st2 st"),
+                s("SUNIONSTORE st2 st"),
+            ],
+            4,
+        );
+        step(&mut eng, &[s("SUNIONSTORE st2 nothing")], 5);
+        step(&mut eng, &[big("x"), s("EXPIRE x -1")], 6);
+        step(&mut eng, &[big("z"), big("z2"), s("COPY z z2 REPLACE")], 7);
+        step(
+            &mut eng,
+            &[
+                s("CONFIG SET lazyfree-lazy-server-del no"),
+                s("CONFIG SET lazyfree-lazy-expire no"),
+                big("s"),
+                s("SET s x"),
+                big("e"),
+                s("PEXPIRE e 1"),
+            ],
+            7,
+        );
+        let expired: u64 = eng.dbs.iter().map(|d| d.expired_keys).sum();
+        assert!(expired >= 2);
+        let fresh = (0..eng.dbs.len()).map(|_| crate::db::Db::new()).collect();
+        eng.replace_data(fresh, t);
+        assert_eq!(eng.lazyfreed_objects(), 7, "a reload keeps the figure");
+        let after: u64 = eng.dbs.iter().map(|d| d.expired_keys).sum();
+        assert_eq!(after, expired, "and expired_keys");
+        run(&mut eng, c, t, "CONFIG RESETSTAT");
+        assert_eq!(eng.lazyfreed_objects(), 0);
     }
 
     fn int(n: i64) -> Reply {

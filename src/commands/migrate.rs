@@ -133,7 +133,7 @@ pub(super) fn migrate(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         let mut del = vec![b"DEL".to_vec()];
         for &i in &acked {
             let key = moving[i].0;
-            if ctx.db().remove(key, now).is_some() {
+            if ctx.db().delete(key, now).is_some() {
                 ctx.signal_modified(key);
                 ctx.notify('g', "del", key);
                 ctx.dirty(1);

@@ -722,7 +722,7 @@ fn algebra_store(ctx: &mut Ctx, dest: &[u8], keys: &[Vec<u8>], op: Op) -> CmdRes
     let result = compute(ctx, keys, op, missing);
     let now = ctx.now;
     if result.is_empty() {
-        if ctx.db().remove(dest, now).is_some() {
+        if ctx.db().delete(dest, now).is_some() {
             ctx.signal_modified(dest);
             ctx.notify('g', "del", dest);
             ctx.dirty(1);

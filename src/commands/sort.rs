@@ -288,7 +288,7 @@ fn sort_generic(ctx: &mut Ctx, argv: &[Vec<u8>], readonly: bool) -> CmdResult {
                 ctx.signal_modified(dst);
                 ctx.notify('l', "sortstore", dst);
                 ctx.dirty(stored as u64);
-            } else if ctx.db().remove(dst, now).is_some() {
+            } else if ctx.db().delete(dst, now).is_some() {
                 ctx.signal_modified(dst);
                 ctx.notify('g', "del", dst);
                 ctx.dirty(1);

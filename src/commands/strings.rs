@@ -368,7 +368,7 @@ fn getdel(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         return Ok(Reply::Nil);
     };
     let now = ctx.now;
-    if ctx.db().remove(key, now).is_some() {
+    if ctx.db().delete(key, now).is_some() {
         ctx.signal_modified(key);
         ctx.reply_point();
         ctx.notify('g', "del", key);
@@ -394,7 +394,7 @@ fn getex(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         Some((kind, arg)) => {
             let at = expire_at(kind, arg, now, error::INVALID_EXPIRE_GETEX)?;
             let event = if matches!(kind, ExpireKind::Exat | ExpireKind::Pxat) && at <= now {
-                ctx.db().remove(key, now);
+                ctx.db().delete_expired(key, now);
                 let verb = ctx.del_verb("lazyfree-lazy-expire");
                 ctx.propagate_as(vec![verb, key.to_vec()]);
                 "del"

@@ -592,7 +592,7 @@ fn store(ctx: &mut Ctx, dst: &[u8], z: ZSet, event: &str) -> usize {
     if n == 0 {
         // Redis replies with the stored length before it deletes.
         ctx.reply_point();
-        if ctx.db().remove(dst, now).is_some() {
+        if ctx.db().delete(dst, now).is_some() {
             ctx.signal_modified(dst);
             ctx.notify('g', "del", dst);
             ctx.dirty(1);

@@ -80,7 +80,7 @@ impl Engine {
             .as_ref()
             .map_or_else(Vec::new, |ix| ix.keys_in_slot(slot, usize::MAX));
         for key in keys {
-            if self.dbs[0].remove(&key, now).is_some() {
+            if self.dbs[0].delete(&key, now).is_some() {
                 self.signal_modified(0, &key);
                 self.notify(0, 'g', "del", &key);
                 self.also_propagate(0, vec![b"DEL".to_vec(), key]);

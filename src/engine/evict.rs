@@ -244,6 +244,9 @@ impl Engine {
             return 0;
         };
         let estimate = estimated_entry(key, &entry.value);
+        if self.config.lazyfree_lazy_eviction {
+            self.lazy_freed(&entry.value);
+        }
         drop(entry);
         let freed = match (before, self.memory.counter) {
             (Some(b), Some(_)) => b.saturating_sub(self.used_memory()),
@@ -259,7 +262,7 @@ impl Engine {
         self.notify(db, 'e', "evicted", key);
         self.current = current;
         if self.propagation.recording() {
-            let verb: &[u8] = if self.config.get_named("lazyfree-lazy-eviction") == "yes" {
+            let verb: &[u8] = if self.config.lazyfree_lazy_eviction {
                 b"UNLINK"
             } else {
                 b"DEL"

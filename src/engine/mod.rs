@@ -424,9 +424,14 @@ impl Engine {
         dbs.truncate(self.dbs.len());
         let paused = self.pause.is_some() || self.repl.link.is_some();
         let events = self.notifications_on();
-        for db in &mut dbs {
+        let lazy = self.lazy_free();
+        for (db, old) in dbs.iter_mut().zip(&self.dbs) {
             db.expiry_paused = paused;
             db.track_events = events;
+            db.lazy = lazy;
+            // Statistics are the server's, not the data's: a reload keeps them.
+            db.expired_keys += old.expired_keys;
+            db.lazy_freed += old.lazy_freed;
         }
         self.dbs = dbs;
         if self.cluster.is_some() {
@@ -455,7 +460,22 @@ impl Engine {
         self.memory.evicted_keys = 0;
         for db in &mut self.dbs {
             db.expired_keys = 0;
+            db.lazy_freed = 0;
         }
+    }
+
+    /// The lazy-free settings the databases apply to what they drop by themselves.
+    pub(crate) fn lazy_free(&self) -> crate::db::LazyFree {
+        crate::db::LazyFree {
+            expire: self.config.lazyfree_lazy_expire,
+            server_del: self.config.lazyfree_lazy_server_del,
+            list_fill: self.config.list_max_listpack_size,
+        }
+    }
+
+    /// lazyfreed_objects: values freed "in the background" by commands and by the databases.
+    pub fn lazyfreed_objects(&self) -> u64 {
+        self.stats.lazyfreed_objects + self.dbs.iter().map(|d| d.lazy_freed).sum::<u64>()
     }
 
     /// A value deleted the lazy way (UNLINK, a lazy-free setting): counted in

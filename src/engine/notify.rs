@@ -48,9 +48,15 @@ impl Engine {
     }
 
     /// Turns the databases' logging of `new`/`expired` events on or off to follow the
-    /// configuration, so nothing is logged while notifications are off. CONFIG SET calls it;
-    /// after every command it only compares one flag.
+    /// configuration, so nothing is logged while notifications are off, and gives them the
+    /// lazy-free settings. CONFIG SET calls it; after every command it only compares flags.
     pub fn sync_event_tracking(&mut self) {
+        let lazy = self.lazy_free();
+        if self.dbs.first().is_some_and(|d| d.lazy != lazy) {
+            for db in &mut self.dbs {
+                db.lazy = lazy;
+            }
+        }
         let on = self.notifications_on();
         if self.dbs.first().is_some_and(|d| d.track_events == on) {
             return;

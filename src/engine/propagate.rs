@@ -164,7 +164,7 @@ impl Engine {
 
     /// The deletion a key removed by expiry propagates as.
     pub(crate) fn propagate_expired(&mut self, db: usize, key: Vec<u8>) {
-        let verb: &[u8] = if self.config.get_named("lazyfree-lazy-expire") == "yes" {
+        let verb: &[u8] = if self.config.lazyfree_lazy_expire {
             b"UNLINK"
         } else {
             b"DEL"
