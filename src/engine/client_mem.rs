@@ -71,6 +71,9 @@ pub struct ClientMem {
     pub obuf_mem: usize,
     /// Bytes of the commands queued since MULTI (their arguments).
     pub multi_bytes: usize,
+    /// The sizes the host gives its buffers as redis-server would (CLIENT LIST `qbuf-free`,
+    /// `rbs`, `rbp`); None where it reports none (the page), which shows the usual sizes.
+    pub sizes: Option<BufferSizes>,
     /// The figure in [`ClientMemory::total`] for this client.
     counted: usize,
     /// Whether it is in the total (ordinary and pub/sub clients).
@@ -79,6 +82,36 @@ pub struct ClientMem {
     bucket: u32,
     entered: u64,
 }
+
+/// A client's buffers as redis-server would size them: the query buffer's usable bytes, the
+/// reply buffer's size and its recent peak.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BufferSizes {
+    pub query: usize,
+    pub reply: usize,
+    pub reply_peak: usize,
+}
+
+/// DEBUG REPLYBUFFER's settings for the host's reply buffers (redis-server's client cron).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplyBufferSettings {
+    /// Milliseconds between resets of a reply buffer's peak; negative: never.
+    pub peak_reset_ms: i64,
+    /// Whether reply buffers are resized at all.
+    pub resizing: bool,
+}
+
+impl Default for ReplyBufferSettings {
+    fn default() -> Self {
+        ReplyBufferSettings {
+            peak_reset_ms: REPLY_PEAK_RESET_MS,
+            resizing: true,
+        }
+    }
+}
+
+/// The default time between reply buffer peak resets.
+pub const REPLY_PEAK_RESET_MS: i64 = 5000;
 
 /// The sum over clients, and what eviction needs.
 #[derive(Clone, Debug, Default)]
@@ -173,6 +206,24 @@ impl Engine {
             c.mem.obuf_mem = obuf_mem;
         }
         self.refresh_client_mem(id);
+    }
+
+    /// Records the sizes the host gives a client's buffers as redis-server would (CLIENT LIST
+    /// `qbuf-free`, `rbs`, `rbp`).
+    pub fn set_client_buffer_sizes(
+        &mut self,
+        id: ClientId,
+        query: usize,
+        reply: usize,
+        reply_peak: usize,
+    ) {
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.mem.sizes = Some(BufferSizes {
+                query,
+                reply,
+                reply_peak,
+            });
+        }
     }
 
     /// Recomputes a client's figure and the total (a few additions).

@@ -289,6 +289,8 @@ pub struct Engine {
     pub renames: call::Renames,
     /// `DEBUG SET-DISABLE-DENY-SCRIPTS`: scripts may call the commands flagged `noscript`.
     pub script_disable_deny: bool,
+    /// `DEBUG REPLYBUFFER`: how the host resizes its clients' reply buffers.
+    pub reply_buffer: client_mem::ReplyBufferSettings,
     /// The host's way of stopping the whole server for some microseconds (DEBUG SLEEP);
     /// without one the engine waits on the host's clock, or not at all without a clock.
     pub sleeper: Option<fn(u64)>,
@@ -359,6 +361,7 @@ impl Engine {
             renames: call::Renames::default(),
             loading: None,
             script_disable_deny: false,
+            reply_buffer: client_mem::ReplyBufferSettings::default(),
             sleeper: None,
             slept_us: 0,
             room_for_clients: None,
