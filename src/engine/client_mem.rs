@@ -141,6 +141,17 @@ pub(crate) fn request_size(argv: &[Vec<u8>]) -> usize {
             .sum::<usize>()
 }
 
+/// The allocation behind an sds string with `usable` bytes of room (its header and
+/// terminator included, as jemalloc rounds it).
+fn sds_allocation(usable: usize) -> usize {
+    let header = match usable {
+        0..256 => 3,
+        256..65536 => 5,
+        _ => 9,
+    };
+    crate::memory::size_class(usable + header + 1)
+}
+
 /// The memory a client uses. `running` is the command it runs now, counted as Redis counts
 /// it (its arguments, and the request still in the query buffer).
 pub(crate) fn client_memory(c: &Client, running: Option<&[Vec<u8>]>) -> usize {
@@ -166,9 +177,14 @@ pub(crate) fn client_memory(c: &Client, running: Option<&[Vec<u8>]>) -> usize {
         .tracking
         .as_ref()
         .map_or(0, |t| t.prefixes.len() * 2 * PER_PREFIX_NODE);
+    // The host's sizes when it reports them (an idle client's buffers shrink), else those
+    // of a client that has been idle a while.
+    let (reply_buf, query_buf) = c.mem.sizes.map_or((REPLY_BUF, QUERY_BUF_ALLOC), |s| {
+        (s.reply, sds_allocation(s.query))
+    });
     CLIENT_STRUCT
-        + c.mem.obuf_mem.max(REPLY_BUF)
-        + qbuf_mem.max(QUERY_BUF_ALLOC)
+        + c.mem.obuf_mem.max(reply_buf)
+        + qbuf_mem.max(query_buf)
         + argv_mem
         + multi
         + c.watching.len() * PER_WATCHED_KEY
@@ -218,12 +234,17 @@ impl Engine {
         reply_peak: usize,
     ) {
         if let Some(c) = self.clients.get_mut(&id) {
-            c.mem.sizes = Some(BufferSizes {
+            let sizes = Some(BufferSizes {
                 query,
                 reply,
                 reply_peak,
             });
+            if c.mem.sizes == sizes {
+                return;
+            }
+            c.mem.sizes = sizes;
         }
+        self.refresh_client_mem(id);
     }
 
     /// Recomputes a client's figure and the total (a few additions).

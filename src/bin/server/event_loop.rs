@@ -840,6 +840,10 @@ impl Server {
             conn.pending_bulk,
             (self.now_ms)(),
         );
+        let b = &conn.bufs;
+        // Its commands see the buffer this read made (CLIENT LIST of itself).
+        self.engine
+            .set_client_buffer_sizes(conn.id, b.query_alloc, b.reply_size, b.reply_peak);
         if conn.input.is_empty() {
             let used = self.run_requests(slot, bytes);
             if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
