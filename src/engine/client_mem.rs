@@ -149,7 +149,7 @@ fn sds_allocation(usable: usize) -> usize {
         256..65536 => 5,
         _ => 9,
     };
-    crate::memory::size_class(usable + header + 1)
+    crate::memory::size_class(usable.saturating_add(header + 1))
 }
 
 /// The memory a client uses. `running` is the command it runs now, counted as Redis counts

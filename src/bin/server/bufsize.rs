@@ -41,7 +41,7 @@ fn sds_usable(len: usize) -> usize {
         256..65536 => 5,
         _ => 9,
     };
-    size_class(len + header + 1) - header - 1
+    size_class(len.saturating_add(header + 1)) - header - 1
 }
 
 /// One client's buffer sizes as redis-server would have them.
@@ -138,6 +138,8 @@ impl BufSizes {
         resizing: bool,
     ) {
         let idle = now_ms.div_euclid(1000) - self.last_interaction;
+        // Redis keeps a bulk's length without its CRLF.
+        let bulk = bulk.map(|b| b.saturating_sub(2));
         if self.query_alloc.saturating_sub(pending) > SHRINK_SLACK {
             if idle > 2 {
                 self.query_alloc = pending;
@@ -203,6 +205,18 @@ mod tests {
         assert_eq!(b.query_alloc, 128);
         b.on_read(0, 128, None, 14_250);
         assert_eq!(b.query_alloc, 20474);
+    }
+
+    #[test]
+    fn a_big_argument_still_arriving_keeps_its_room() {
+        let mut b = BufSizes::new(0);
+        b.on_read(0, 44, None, 0);
+        b.on_big_bulk(536_870_914);
+        assert_eq!(b.query_alloc, 671_088_630);
+        // Far above the recent peak, trimmed to the argument's length, not below it.
+        b.cron(100, 3, Some(536_870_914), PEAK_RESET_MS, true);
+        b.cron(200, 3, Some(536_870_914), PEAK_RESET_MS, true);
+        assert_eq!(b.query_alloc, 536_870_912);
     }
 
     #[test]
