@@ -148,6 +148,11 @@ fn note_expiry_logged() {
 /// One numbered database.
 #[derive(Default, Clone)]
 pub struct Db {
+    /// The host's microsecond clock, timing each expired key's removal (Redis's `expire-del`
+    /// latency event); None: not timed.
+    pub expire_clock: Option<fn() -> u64>,
+    /// The longest removal of an expired key (µs) since the engine last looked.
+    pub slowest_expire_us: u64,
     /// Every key and entry, dense (see the module documentation).
     slots: Vec<Slot>,
     /// Positions in `slots`, found by the key's hash.
@@ -341,7 +346,12 @@ impl Db {
     /// Removes the expired key at `pos` as expiry does: counted, logged for WATCH, and an
     /// `expired` event when events are tracked.
     fn expire_at_pos(&mut self, pos: usize) {
+        let started = self.expire_clock.map(|clock| clock());
         let (key, _, _) = self.remove_at(pos);
+        if let (Some(clock), Some(started)) = (self.expire_clock, started) {
+            let us = clock().saturating_sub(started);
+            self.slowest_expire_us = self.slowest_expire_us.max(us);
+        }
         let key = key.into_vec();
         self.expired_keys += 1;
         if self.track_events {
@@ -591,15 +601,8 @@ impl Db {
     /// A full pass over the keys with an expiry (not all keys; rather than Redis's random
     /// sampling) keeps the result deterministic; the host calls it a few times a second.
     pub fn active_expire(&mut self, now: i64) -> usize {
-        self.active_expire_timed(now, None).0
-    }
-
-    /// [`Db::active_expire`], timing each key's removal with `clock` (microseconds) when there
-    /// is one: the keys removed and the longest removal in microseconds (Redis's `expire-del`
-    /// latency event).
-    pub fn active_expire_timed(&mut self, now: i64, clock: Option<fn() -> u64>) -> (usize, u64) {
         if self.expires.is_empty() {
-            return (0, 0);
+            return 0;
         }
         let mut expired: Vec<u32> = self
             .expires
@@ -610,18 +613,10 @@ impl Db {
         // Highest positions first: removing one moves only the last slot, which is never a
         // lower position still to be removed.
         expired.sort_unstable_by(|a, b| b.cmp(a));
-        let mut longest = 0;
         for &pos in &expired {
-            match clock {
-                Some(clock) => {
-                    let started = clock();
-                    self.expire_at_pos(pos as usize);
-                    longest = longest.max(clock().saturating_sub(started));
-                }
-                None => self.expire_at_pos(pos as usize),
-            }
+            self.expire_at_pos(pos as usize);
         }
-        (expired.len(), longest)
+        expired.len()
     }
 
     /// Swaps contents with another database (SWAPDB), keeping each one's counters.

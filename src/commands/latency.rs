@@ -417,7 +417,8 @@ mod tests {
     }
 
     #[test]
-    fn active_expiry_samples_each_deletion_and_the_cycle() {
+    fn expiry_samples_each_deletion_and_the_cycle() {
+        use crate::testkit::{run_at, NOW};
         let (mut eng, c) = engine();
         run(&mut eng, c, "CONFIG SET latency-monitor-threshold 20");
         run(&mut eng, c, "SADD big a b c");
@@ -463,5 +464,12 @@ mod tests {
         let after = events(&mut eng);
         assert!(after.contains(&b"expire-cycle".to_vec()), "{after:?}");
         assert!(!after.contains(&b"expire-del".to_vec()), "{after:?}");
+        // A key found expired by a command is removed, and timed, the same way.
+        eng.active_expire_enabled = false;
+        run_at(&mut eng, c, NOW + 3000, "SET lazy v PX 10");
+        run(&mut eng, c, "LATENCY RESET");
+        assert_eq!(run_at(&mut eng, c, NOW + 4000, "GET lazy"), Reply::Nil);
+        let after = events(&mut eng);
+        assert!(after.contains(&b"expire-del".to_vec()), "{after:?}");
     }
 }

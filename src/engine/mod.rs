@@ -389,18 +389,13 @@ impl Engine {
         self.propagate_new_expiries();
         self.flush_propagation(true);
         let started = self.now_us();
-        let clock = self.timer.clock;
-        let mut longest_del = 0;
         for db in &mut self.dbs {
             if active && !db.expiry_paused {
-                let (_, us) = db.active_expire_timed(now_ms, clock);
-                longest_del = longest_del.max(us);
+                db.active_expire(now_ms);
             }
             db.update_avg_ttl(now_ms);
         }
         if active {
-            // Each key's removal (`expire-del`), then the whole cycle, as Redis samples them.
-            self.latency_sample("expire-del", longest_del / 1000, now_ms);
             let ms = self.now_us().saturating_sub(started) / 1000;
             self.latency_sample("expire-cycle", ms, now_ms);
         }
@@ -435,6 +430,7 @@ impl Engine {
         for db in &mut dbs {
             db.expiry_paused = paused;
             db.track_events = events;
+            db.expire_clock = self.timer.clock;
         }
         self.dbs = dbs;
         if self.cluster.is_some() {

@@ -162,6 +162,9 @@ impl Engine {
     /// for SLOWLOG, LATENCY and INFO.
     pub fn set_clock_us(&mut self, clock: Option<ClockUs>) {
         self.timer.clock = clock;
+        for db in &mut self.dbs {
+            db.expire_clock = clock;
+        }
     }
 
     /// The host's monotonic microsecond clock, if it gave one (scripts measure their budget).
