@@ -148,6 +148,11 @@ fn note_expiry_logged() {
 /// One numbered database.
 #[derive(Default, Clone)]
 pub struct Db {
+    /// The host's microsecond clock, timing each expired key's removal (Redis's `expire-del`
+    /// latency event); None: not timed.
+    pub expire_clock: Option<fn() -> u64>,
+    /// The longest removal of an expired key (µs) since the engine last looked.
+    pub slowest_expire_us: u64,
     /// Every key and entry, dense (see the module documentation).
     slots: Vec<Slot>,
     /// Positions in `slots`, found by the key's hash.
@@ -358,9 +363,16 @@ impl Db {
     /// Removes the expired key at `pos` as expiry does: counted, logged for WATCH, and an
     /// `expired` event when events are tracked.
     fn expire_at_pos(&mut self, pos: usize) {
+        let started = self.expire_clock.map(|clock| clock());
         let (key, entry, _) = self.remove_at(pos);
         if self.lazy.expire {
             self.count_lazy_free(&entry.value);
+        }
+        // Freeing the value is part of the deletion the latency monitor times.
+        drop(entry);
+        if let (Some(clock), Some(started)) = (self.expire_clock, started) {
+            let us = clock().saturating_sub(started);
+            self.slowest_expire_us = self.slowest_expire_us.max(us);
         }
         let key = key.into_vec();
         self.expired_keys += 1;

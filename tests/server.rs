@@ -1271,3 +1271,189 @@ fn redis_py_acl_methods() {
         b"+PONG\r\n"
     );
 }
+
+/// The CLIENT LIST line of the client named `name`, as another connection sees it.
+fn client_line_of(conn: &mut Conn, name: &str) -> String {
+    let reply = conn.call(&argv(&["CLIENT", "LIST"])).expect("reply");
+    let text = String::from_utf8_lossy(&reply).into_owned();
+    text.lines()
+        .find(|l| l.contains(&format!(" name={name} ")))
+        .unwrap_or_else(|| panic!("no client {name} in {text}"))
+        .to_string()
+}
+
+/// A numeric field of a CLIENT LIST line.
+fn client_field(line: &str, field: &str) -> usize {
+    line.split(' ')
+        .find_map(|kv| kv.strip_prefix(&format!("{field}=")))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {field} in {line}"))
+}
+
+/// Polls `check` (every 50 ms, for at most `secs` seconds) until it holds.
+fn eventually(secs: u64, mut check: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    while Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+/// The query and reply buffer sizes CLIENT LIST shows follow a client's use as redis-server
+/// 7.0.15 sizes them (the figures are the ones it showed for the same steps): 16 KB of room
+/// (20,474 usable bytes) after the first read, nothing after two idle seconds, a buffer as
+/// large as a 400,000-byte argument (458,742 usable) and then one as large as the last small
+/// command; a 16 KB reply buffer shrinking to 1 KB when idle, doubling back to 16 KB while
+/// 32 KB replies fill it (DEBUG REPLYBUFFER sets its peak's reset time).
+#[test]
+fn client_list_sizes_buffers_as_redis() {
+    let server = Server::launch_with(&["--enable-debug-command", "yes"]);
+    let mut admin = server.conn();
+    let mut tc = server.conn();
+    tc.call(&argv(&["CLIENT", "SETNAME", "tc"])).expect("reply");
+    let line = client_line_of(&mut admin, "tc");
+    assert_eq!(
+        (
+            client_field(&line, "qbuf"),
+            client_field(&line, "qbuf-free")
+        ),
+        (0, 20474),
+        "{line}"
+    );
+    assert_eq!(
+        (client_field(&line, "rbs"), client_field(&line, "rbp")),
+        (16384, 16384),
+        "{line}"
+    );
+    assert!(
+        eventually(10, || client_field(
+            &client_line_of(&mut admin, "tc"),
+            "qbuf-free"
+        ) == 0),
+        "the idle client's query buffer was not given back"
+    );
+
+    let big = vec![b'A'; 400_000];
+    let set = vec![b"SET".to_vec(), b"x".to_vec(), big];
+    assert_eq!(tc.call(&set).expect("reply"), b"+OK\r\n");
+    let line = client_line_of(&mut admin, "tc");
+    assert_eq!(client_field(&line, "qbuf-free"), 458742, "{line}");
+    let mut seen = Vec::new();
+    assert!(
+        eventually(10, || {
+            tc.call(&argv(&["SET", "x", &"A".repeat(100)]))
+                .expect("reply");
+            let free = client_field(&client_line_of(&mut admin, "tc"), "qbuf-free");
+            seen.push(free);
+            free < 458742
+        }),
+        "the query buffer never shrank"
+    );
+    // Trimmed to the last command's 128 bytes, or already grown back to 16 KB of room.
+    let last = *seen.last().expect("seen");
+    assert!(last == 128 || last == 20474, "{seen:?}");
+
+    assert_eq!(
+        admin
+            .call(&argv(&["DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "100"]))
+            .expect("reply"),
+        b"+OK\r\n"
+    );
+    assert!(
+        eventually(10, || client_field(
+            &client_line_of(&mut admin, "tc"),
+            "rbs"
+        ) == 1024),
+        "the idle client's reply buffer did not shrink"
+    );
+    admin
+        .call(&argv(&["SET", "bigval", &"x".repeat(32768)]))
+        .expect("reply");
+    admin
+        .call(&argv(&["DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "NEVER"]))
+        .expect("reply");
+    let mut sizes = Vec::new();
+    assert!(
+        eventually(10, || {
+            tc.call(&argv(&["GET", "bigval"])).expect("reply");
+            let rbs = client_field(&client_line_of(&mut admin, "tc"), "rbs");
+            if sizes.last() != Some(&rbs) {
+                sizes.push(rbs);
+            }
+            rbs == 16384
+        }),
+        "{sizes:?}"
+    );
+    // Each step doubles (the cron may run more than once between two looks).
+    assert!(
+        sizes.windows(2).all(|w| w[1] > w[0] && w[1] % w[0] == 0),
+        "{sizes:?}"
+    );
+    // Resizing off: an idle client's buffer keeps its size.
+    admin
+        .call(&argv(&["DEBUG", "REPLYBUFFER", "RESIZING", "0"]))
+        .expect("reply");
+    admin
+        .call(&argv(&["DEBUG", "REPLYBUFFER", "PEAK-RESET-TIME", "100"]))
+        .expect("reply");
+    std::thread::sleep(Duration::from_millis(300));
+    let line = client_line_of(&mut admin, "tc");
+    assert_eq!(client_field(&line, "rbs"), 16384, "{line}");
+}
+
+/// SHUTDOWN NOSAVE while a script is busy: once the asking client's connection ends, the
+/// server no longer accepts connections (it stops listening before anything else closes).
+#[test]
+fn shutdown_during_a_busy_script_stops_listening_first() {
+    let mut server = Server::launch_with(&["--lua-time-limit", "10"]);
+    let mut script = server.conn();
+    script
+        .send(b"*3\r\n$4\r\nEVAL\r\n$43\r\nredis.call('set','x','y') while true do end\r\n$1\r\n0\r\n")
+        .expect("send");
+    let mut asker = server.conn();
+    assert!(
+        eventually(10, || asker
+            .call(&argv(&["PING"]))
+            .expect("reply")
+            .starts_with(b"-BUSY")),
+        "the script never became busy"
+    );
+    asker.send(b"SHUTDOWN NOSAVE\r\n").expect("send");
+    assert!(asker.read_reply().is_err(), "SHUTDOWN NOSAVE answered");
+    assert!(
+        TcpStream::connect(("127.0.0.1", server.port)).is_err(),
+        "a connection was accepted after the shutdown"
+    );
+    let status = server.child.wait().expect("wait");
+    assert!(status.success(), "{status}");
+}
+
+/// With `oom-score-adj`, the process's score follows its class: the first value for a master,
+/// the second once it is a replica, the first again after REPLICAOF NO ONE.
+#[test]
+fn oom_score_follows_the_replica_class() {
+    let server = Server::launch();
+    let path = format!("/proc/{}/oom_score_adj", server.child.id());
+    let read = || -> Option<i64> { std::fs::read_to_string(&path).ok()?.trim().parse().ok() };
+    let Some(base) = read() else {
+        return note("oom_score_adj");
+    };
+    let mut c = server.conn();
+    let mut call = |words: &[&str]| c.call(&argv(words)).expect("reply");
+    assert_eq!(
+        call(&["CONFIG", "SET", "oom-score-adj-values", "10 20 30"]),
+        b"+OK\r\n"
+    );
+    assert_eq!(call(&["CONFIG", "SET", "oom-score-adj", "yes"]), b"+OK\r\n");
+    assert_eq!(read(), Some(base + 10));
+    let port = free_port().to_string();
+    assert_eq!(call(&["REPLICAOF", "127.0.0.1", &port]), b"+OK\r\n");
+    assert_eq!(read(), Some(base + 20));
+    assert_eq!(call(&["REPLICAOF", "NO", "ONE"]), b"+OK\r\n");
+    assert_eq!(read(), Some(base + 10));
+    assert_eq!(call(&["CONFIG", "SET", "oom-score-adj", "no"]), b"+OK\r\n");
+    assert_eq!(read(), Some(base));
+}

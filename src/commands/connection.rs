@@ -676,7 +676,10 @@ pub(crate) fn client_line(
 ) -> String {
     let argv_mem: usize = running.map_or(0, |a| a.iter().map(Vec::len).sum());
     let qbuf: usize = running.map_or(c.mem.qbuf, request_size);
-    let qbuf_free = QUERY_BUF.saturating_sub(qbuf);
+    let (query_alloc, rbs, rbp) = c.mem.sizes.map_or((QUERY_BUF, REPLY_BUF, 0), |s| {
+        (s.query, s.reply, s.reply_peak)
+    });
+    let qbuf_free = query_alloc.saturating_sub(qbuf);
     // The first 16 KB of output are Redis's reply buffer (`obl`), the rest its reply list
     // (`oll` blocks of 16 KB, `omem` bytes).
     let obl = c.mem.obuf.min(16 * 1024);
@@ -720,7 +723,7 @@ pub(crate) fn client_line(
     };
     format!(
         "id={} addr={} laddr={} fd=-1 name={} age={} idle={} flags={} db={} sub={} psub={} ssub={} \
-         multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp=0 obl={} oll={} \
+         multi={} qbuf={} qbuf-free={} argv-mem={} multi-mem={} rbs={} rbp={} obl={} oll={} \
          omem={} tot-mem={} events=r cmd={} user={} redir={} resp={}\n",
         c.id,
         c.addr,
@@ -738,7 +741,8 @@ pub(crate) fn client_line(
         qbuf_free,
         argv_mem,
         multi_mem,
-        REPLY_BUF,
+        rbs,
+        rbp,
         obl,
         oll,
         omem,

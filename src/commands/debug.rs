@@ -296,12 +296,18 @@ fn debug(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         }
         ("mallctl" | "mallctl-str", 3..) => Err(error::DEBUG_MALLCTL_UNKNOWN),
         ("replybuffer", 4) => {
+            let settings = &mut ctx.eng.reply_buffer;
             if super::args::is(&argv[2], "peak-reset-time") {
-                if !super::args::is(&argv[3], "never") && !super::args::is(&argv[3], "reset") {
-                    super::args::int(&argv[3])?;
-                }
+                settings.peak_reset_ms = if super::args::is(&argv[3], "never") {
+                    -1
+                } else if super::args::is(&argv[3], "reset") {
+                    crate::engine::client_mem::REPLY_PEAK_RESET_MS
+                } else {
+                    super::args::int(&argv[3])?
+                };
                 ok
             } else if super::args::is(&argv[2], "resizing") {
+                settings.resizing = atoi(&argv[3]) != 0;
                 ok
             } else {
                 Err(error::subcommand_syntax(&argv[1], "debug"))

@@ -409,4 +409,67 @@ mod tests {
             Reply::Integer(1)
         );
     }
+
+    /// A fake clock that advances 25 ms each time it is read.
+    fn slower() -> u64 {
+        static T: AtomicU64 = AtomicU64::new(0);
+        T.fetch_add(25_000, Ordering::Relaxed)
+    }
+
+    #[test]
+    fn expiry_samples_each_deletion_and_the_cycle() {
+        use crate::testkit::{run_at, NOW};
+        let (mut eng, c) = engine();
+        run(&mut eng, c, "CONFIG SET latency-monitor-threshold 20");
+        run(&mut eng, c, "SADD big a b c");
+        run(&mut eng, c, "PEXPIRE big 10");
+        eng.set_clock_us(Some(slower));
+        eng.tick(crate::testkit::NOW + 1000);
+        let events = |eng: &mut crate::Engine| {
+            let Reply::Array(latest) = run(eng, c, "LATENCY LATEST") else {
+                panic!("an array");
+            };
+            let mut names: Vec<Vec<u8>> = latest
+                .into_iter()
+                .filter_map(|e| match e {
+                    Reply::Array(fields) => match fields.into_iter().next() {
+                        Some(Reply::Bulk(name)) => Some(name),
+                        _ => None,
+                    },
+                    _ => None,
+                })
+                .collect();
+            names.sort();
+            names
+        };
+        // The deletion read the clock twice (25 ms), the cycle around it more.
+        assert_eq!(
+            events(&mut eng),
+            vec![b"expire-cycle".to_vec(), b"expire-del".to_vec()]
+        );
+        let Reply::Array(history) = run(&mut eng, c, "LATENCY HISTORY expire-del") else {
+            panic!("an array");
+        };
+        assert_eq!(
+            history,
+            vec![Reply::Array(vec![
+                Reply::Integer((crate::testkit::NOW + 1000) / 1000),
+                Reply::Integer(25)
+            ])]
+        );
+        // Nothing expires: no deletion is sampled (the slow clock makes LATENCY RESET a
+        // `command` event of its own).
+        run(&mut eng, c, "LATENCY RESET");
+        eng.tick(crate::testkit::NOW + 2000);
+        let after = events(&mut eng);
+        assert!(after.contains(&b"expire-cycle".to_vec()), "{after:?}");
+        assert!(!after.contains(&b"expire-del".to_vec()), "{after:?}");
+        // A key found expired by a command is removed, and timed, the same way.
+        eng.active_expire_enabled = false;
+        run_at(&mut eng, c, NOW + 3000, "SET lazy v PX 10");
+        run(&mut eng, c, "LATENCY RESET");
+        assert_eq!(run_at(&mut eng, c, NOW + 4000, "GET lazy"), Reply::Nil);
+        let after = events(&mut eng);
+        assert!(after.contains(&b"expire-del".to_vec()), "{after:?}");
+    }
 }

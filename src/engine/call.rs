@@ -719,7 +719,9 @@ impl Engine {
         let logged = crate::db::expiry_log_count();
         let any_logged = logged != self.expiry_log_seen;
         self.expiry_log_seen = logged;
+        let mut slowest_us = 0;
         for db in 0..if any_logged { self.dbs.len() } else { 0 } {
+            slowest_us = slowest_us.max(std::mem::take(&mut self.dbs[db].slowest_expire_us));
             if self.dbs[db].expired_log.is_empty() {
                 continue;
             }
@@ -728,6 +730,10 @@ impl Engine {
             for k in keys {
                 self.signal_modified(db, &k);
             }
+        }
+        if any_logged {
+            // The longest removal of an expired key, lazy or active (Redis's `expire-del`).
+            self.latency_sample("expire-del", slowest_us / 1000, now);
         }
         // Keys the command expired lazily invalidate its own client's cache after its reply.
         if let Some(client) = self.current {

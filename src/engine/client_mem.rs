@@ -71,6 +71,9 @@ pub struct ClientMem {
     pub obuf_mem: usize,
     /// Bytes of the commands queued since MULTI (their arguments).
     pub multi_bytes: usize,
+    /// The sizes the host gives its buffers as redis-server would (CLIENT LIST `qbuf-free`,
+    /// `rbs`, `rbp`); None where it reports none (the page), which shows the usual sizes.
+    pub sizes: Option<BufferSizes>,
     /// The figure in [`ClientMemory::total`] for this client.
     counted: usize,
     /// Whether it is in the total (ordinary and pub/sub clients).
@@ -79,6 +82,36 @@ pub struct ClientMem {
     bucket: u32,
     entered: u64,
 }
+
+/// A client's buffers as redis-server would size them: the query buffer's usable bytes, the
+/// reply buffer's size and its recent peak.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BufferSizes {
+    pub query: usize,
+    pub reply: usize,
+    pub reply_peak: usize,
+}
+
+/// DEBUG REPLYBUFFER's settings for the host's reply buffers (redis-server's client cron).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReplyBufferSettings {
+    /// Milliseconds between resets of a reply buffer's peak; negative: never.
+    pub peak_reset_ms: i64,
+    /// Whether reply buffers are resized at all.
+    pub resizing: bool,
+}
+
+impl Default for ReplyBufferSettings {
+    fn default() -> Self {
+        ReplyBufferSettings {
+            peak_reset_ms: REPLY_PEAK_RESET_MS,
+            resizing: true,
+        }
+    }
+}
+
+/// The default time between reply buffer peak resets.
+pub const REPLY_PEAK_RESET_MS: i64 = 5000;
 
 /// The sum over clients, and what eviction needs.
 #[derive(Clone, Debug, Default)]
@@ -108,6 +141,17 @@ pub(crate) fn request_size(argv: &[Vec<u8>]) -> usize {
             .sum::<usize>()
 }
 
+/// The allocation behind an sds string with `usable` bytes of room (its header and
+/// terminator included, as jemalloc rounds it).
+fn sds_allocation(usable: usize) -> usize {
+    let header = match usable {
+        0..256 => 3,
+        256..65536 => 5,
+        _ => 9,
+    };
+    crate::memory::size_class(usable.saturating_add(header + 1))
+}
+
 /// The memory a client uses. `running` is the command it runs now, counted as Redis counts
 /// it (its arguments, and the request still in the query buffer).
 pub(crate) fn client_memory(c: &Client, running: Option<&[Vec<u8>]>) -> usize {
@@ -133,9 +177,14 @@ pub(crate) fn client_memory(c: &Client, running: Option<&[Vec<u8>]>) -> usize {
         .tracking
         .as_ref()
         .map_or(0, |t| t.prefixes.len() * 2 * PER_PREFIX_NODE);
+    // The host's sizes when it reports them (an idle client's buffers shrink), else those
+    // of a client that has been idle a while.
+    let (reply_buf, query_buf) = c.mem.sizes.map_or((REPLY_BUF, QUERY_BUF_ALLOC), |s| {
+        (s.reply, sds_allocation(s.query))
+    });
     CLIENT_STRUCT
-        + c.mem.obuf_mem.max(REPLY_BUF)
-        + qbuf_mem.max(QUERY_BUF_ALLOC)
+        + c.mem.obuf_mem.max(reply_buf)
+        + qbuf_mem.max(query_buf)
         + argv_mem
         + multi
         + c.watching.len() * PER_WATCHED_KEY
@@ -171,6 +220,29 @@ impl Engine {
             c.mem.qbuf_mem = qbuf_mem;
             c.mem.obuf = obuf;
             c.mem.obuf_mem = obuf_mem;
+        }
+        self.refresh_client_mem(id);
+    }
+
+    /// Records the sizes the host gives a client's buffers as redis-server would (CLIENT LIST
+    /// `qbuf-free`, `rbs`, `rbp`).
+    pub fn set_client_buffer_sizes(
+        &mut self,
+        id: ClientId,
+        query: usize,
+        reply: usize,
+        reply_peak: usize,
+    ) {
+        if let Some(c) = self.clients.get_mut(&id) {
+            let sizes = Some(BufferSizes {
+                query,
+                reply,
+                reply_peak,
+            });
+            if c.mem.sizes == sizes {
+                return;
+            }
+            c.mem.sizes = sizes;
         }
         self.refresh_client_mem(id);
     }

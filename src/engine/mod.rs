@@ -289,6 +289,8 @@ pub struct Engine {
     pub renames: call::Renames,
     /// `DEBUG SET-DISABLE-DENY-SCRIPTS`: scripts may call the commands flagged `noscript`.
     pub script_disable_deny: bool,
+    /// `DEBUG REPLYBUFFER`: how the host resizes its clients' reply buffers.
+    pub reply_buffer: client_mem::ReplyBufferSettings,
     /// The host's way of stopping the whole server for some microseconds (DEBUG SLEEP);
     /// without one the engine waits on the host's clock, or not at all without a clock.
     pub sleeper: Option<fn(u64)>,
@@ -359,6 +361,7 @@ impl Engine {
             renames: call::Renames::default(),
             loading: None,
             script_disable_deny: false,
+            reply_buffer: client_mem::ReplyBufferSettings::default(),
             sleeper: None,
             slept_us: 0,
             room_for_clients: None,
@@ -425,10 +428,12 @@ impl Engine {
         let paused = self.pause.is_some() || self.repl.link.is_some();
         let events = self.notifications_on();
         let lazy = self.lazy_free();
+        let expire_clock = self.expire_clock();
         for (db, old) in dbs.iter_mut().zip(&self.dbs) {
             db.expiry_paused = paused;
             db.track_events = events;
             db.lazy = lazy;
+            db.expire_clock = expire_clock;
             // Statistics are the server's, not the data's: a reload keeps them.
             db.expired_keys += old.expired_keys;
             db.lazy_freed += old.lazy_freed;

@@ -49,12 +49,18 @@ impl Engine {
 
     /// Turns the databases' logging of `new`/`expired` events on or off to follow the
     /// configuration, so nothing is logged while notifications are off, and gives them the
-    /// lazy-free settings. CONFIG SET calls it; after every command it only compares flags.
+    /// lazy-free settings and the clock that times expiries while the latency monitor is on. CONFIG SET calls it; after every command it only compares flags.
     pub fn sync_event_tracking(&mut self) {
         let lazy = self.lazy_free();
-        if self.dbs.first().is_some_and(|d| d.lazy != lazy) {
+        let expire_clock = self.expire_clock();
+        if self
+            .dbs
+            .first()
+            .is_some_and(|d| d.lazy != lazy || d.expire_clock.is_some() != expire_clock.is_some())
+        {
             for db in &mut self.dbs {
                 db.lazy = lazy;
+                db.expire_clock = expire_clock;
             }
         }
         let on = self.notifications_on();

@@ -162,6 +162,18 @@ impl Engine {
     /// for SLOWLOG, LATENCY and INFO.
     pub fn set_clock_us(&mut self, clock: Option<ClockUs>) {
         self.timer.clock = clock;
+        let expire_clock = self.expire_clock();
+        for db in &mut self.dbs {
+            db.expire_clock = expire_clock;
+        }
+    }
+
+    /// The clock the databases time each expiry with: only while the latency monitor is on
+    /// (`latency-monitor-threshold` above 0), as Redis measures only then.
+    pub(crate) fn expire_clock(&self) -> Option<ClockUs> {
+        self.timer
+            .clock
+            .filter(|_| self.config.latency_monitor_threshold() > 0)
     }
 
     /// The host's monotonic microsecond clock, if it gave one (scripts measure their budget).

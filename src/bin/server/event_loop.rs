@@ -28,6 +28,7 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token};
 
 use super::aof::{Aof, AofPath};
+use super::bufsize::{self, BufSizes};
 use redis_playground::cluster::node::{BusAction, LinkId};
 use redis_playground::protocol::resp::{parse_request_into, pending_request_memory};
 use redis_playground::{ClientId, Engine};
@@ -103,10 +104,12 @@ fn open_client_for(
     id
 }
 
-fn new_conn(stream: TcpStream, id: ClientId) -> Conn {
+fn new_conn(stream: TcpStream, id: ClientId, now_ms: i64) -> Conn {
     Conn {
         stream,
         id,
+        bufs: BufSizes::new(now_ms),
+        pending_bulk: None,
         input: Vec::new(),
         output: Vec::new(),
         sent: 0,
@@ -137,6 +140,11 @@ struct Conn {
     /// The output before this index is a replica's snapshot, which its output-buffer limit
     /// does not count (0: none).
     snapshot_end: usize,
+    /// The sizes redis-server's buffers would have (CLIENT LIST `qbuf-free`, `rbs`, `rbp`).
+    bufs: BufSizes,
+    /// A big bulk argument (its CRLF included) whose header arrived and whose bytes are still
+    /// arriving.
+    pending_bulk: Option<usize>,
 }
 
 impl Conn {
@@ -283,6 +291,8 @@ struct Server {
     bus_links: HashMap<LinkId, BusConn>,
     /// When the cluster bus's cron runs next (every 100 ms).
     next_bus_cron: Instant,
+    /// Whether the oom score last applied was a replica's (see `apply_oom_score_adj`).
+    oom_replica: bool,
 }
 
 /// One cluster bus link's connection; the engine runs the protocol (see
@@ -387,6 +397,38 @@ pub fn rebind(binds: &[(String, bool)], port: u16) -> Result<(), String> {
     Ok(())
 }
 
+/// Stops listening before the process exits, as redis-server closes its listening sockets
+/// first when it shuts down: a client that saw its connection end (SHUTDOWN, SIGTERM) is then
+/// refused if it connects again at once, even while the exit is still closing what the busy
+/// turns accepted. The sockets stay open (the process ends right after); they only stop
+/// accepting.
+pub fn stop_listening() {
+    use std::os::fd::AsRawFd;
+    let server = SERVER.with(|p| p.get());
+    if server.is_null() {
+        return;
+    }
+    // SAFETY: `server` is the Server whose loop runs in this thread (possibly suspended in the
+    // command or busy turn that exits); its listeners are only read, to learn their
+    // descriptors.
+    let (listeners, bus) = unsafe {
+        (
+            &*std::ptr::addr_of!((*server).listeners),
+            &*std::ptr::addr_of!((*server).bus_listeners),
+        )
+    };
+    for fd in listeners
+        .iter()
+        .map(AsRawFd::as_raw_fd)
+        .chain(bus.iter().map(AsRawFd::as_raw_fd))
+    {
+        // SAFETY: shutdown(2) on a descriptor this process owns; it frees nothing.
+        unsafe {
+            libc::shutdown(fd, libc::SHUT_RDWR);
+        }
+    }
+}
+
 /// What the server's start does once it listens: loads the data (while the loop's handler
 /// answers the clients that connect meanwhile, LOADING for most commands) and readies what
 /// depends on it. Its error stops the start.
@@ -438,6 +480,7 @@ pub fn run(
             None
         }
     };
+    let oom_replica = engine.repl.link.is_some();
     let mut server = Server {
         poll,
         listeners: mio_listeners,
@@ -460,6 +503,7 @@ pub fn run(
         bus_listeners: Vec::new(),
         bus_links: HashMap::new(),
         next_bus_cron: Instant::now(),
+        oom_replica,
     };
     server.start(start)?;
     server.serve()
@@ -599,6 +643,7 @@ impl Server {
                     }
                 }
                 self.engine.tick((self.now_ms)());
+                self.follow_oom_class(false);
                 self.aof_step();
                 if let Some(aof) = self.aof.as_mut() {
                     aof.tick();
@@ -610,6 +655,7 @@ impl Server {
                 next_tick = Instant::now() + Duration::from_micros(1_000_000 / hz);
                 self.check_soft_limits();
                 self.trim_idle_output();
+                self.resize_buffers();
                 // Readiness a busy script turn took is not reported again: look anyway.
                 self.master_io();
             }
@@ -701,7 +747,7 @@ impl Server {
             return;
         }
         let id = open_client_for(&mut self.engine, &stream, peer, (self.now_ms)());
-        self.place_conn(new_conn(stream, id));
+        self.place_conn(new_conn(stream, id, (self.now_ms)()));
     }
 
     /// Gives a connection a slot and registers it with the poll under that slot's token.
@@ -787,6 +833,17 @@ impl Server {
         let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
+        let before = conn.input.len();
+        conn.bufs.on_read(
+            before,
+            before + bytes.len(),
+            conn.pending_bulk,
+            (self.now_ms)(),
+        );
+        let b = &conn.bufs;
+        // Its commands see the buffer this read made (CLIENT LIST of itself).
+        self.engine
+            .set_client_buffer_sizes(conn.id, b.query_alloc, b.reply_size, b.reply_peak);
         if conn.input.is_empty() {
             let used = self.run_requests(slot, bytes);
             if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
@@ -939,10 +996,21 @@ impl Server {
             self.sync_aof_before_exit();
             super::exit_now(0);
         }
-        if self.argv[0].eq_ignore_ascii_case(b"config") {
-            self.limits = Limits::of(&self.engine);
-            super::apply_oom_score_adj(&self.engine.config);
+        let big_arg = self.argv[..argc]
+            .iter()
+            .rev()
+            .map(Vec::len)
+            .find(|&len| len >= bufsize::BIG_ARG);
+        if let (Some(len), Some(conn)) =
+            (big_arg, self.conns.get_mut(slot).and_then(Option::as_mut))
+        {
+            conn.bufs.on_big_arg(len);
         }
+        let config = self.argv[0].eq_ignore_ascii_case(b"config");
+        if config {
+            self.limits = Limits::of(&self.engine);
+        }
+        self.follow_oom_class(config);
         self.trim_argv(argc);
         // The client's own messages follow its reply; others' wait in their buffers.
         self.deliver();
@@ -956,6 +1024,16 @@ impl Server {
         self.check_output_limit(slot);
         self.report_buffers(slot);
         self.evict_clients();
+    }
+
+    /// Applies the oom score again after a CONFIG command (`config`) or when the server became
+    /// a replica or a master since it was last applied (the class's value differs).
+    fn follow_oom_class(&mut self, config: bool) {
+        let replica = self.engine.repl.link.is_some();
+        if config || replica != self.oom_replica {
+            self.oom_replica = replica;
+            super::apply_oom_score_adj(&self.engine.config, replica);
+        }
     }
 
     /// SIGTERM or SIGINT: shuts down as redis-server does on them, saving a snapshot first
@@ -1649,7 +1727,7 @@ impl Server {
 
     /// Tells the engine the sizes of a connection's buffers (CLIENT LIST, client eviction).
     fn report_buffers(&mut self, slot: usize) {
-        let Some(conn) = self.conns.get(slot).and_then(Option::as_ref) else {
+        let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) else {
             return;
         };
         let (qbuf, qbuf_mem) = if conn.input.is_empty() {
@@ -1657,9 +1735,38 @@ impl Server {
         } else {
             pending_request_memory(&conn.input)
         };
+        // A big argument still arriving: the part received shows, all of it is held.
+        conn.pending_bulk = (qbuf_mem > conn.input.len() || qbuf < conn.input.len())
+            .then(|| qbuf_mem - (conn.input.len() - qbuf));
+        if let Some(size) = conn.pending_bulk {
+            conn.bufs.on_big_bulk(size);
+        }
         let (pending, held) = (conn.pending(), conn.output.capacity());
+        conn.bufs.on_output(pending);
+        let id = conn.id;
+        let b = &conn.bufs;
+        let sizes = (b.query_alloc, b.reply_size, b.reply_peak);
         self.engine
-            .set_client_buffers(conn.id, qbuf, qbuf_mem, pending, held);
+            .set_client_buffers(id, qbuf, qbuf_mem, pending, held);
+        self.engine
+            .set_client_buffer_sizes(id, sizes.0, sizes.1, sizes.2);
+    }
+
+    /// Redis's client cron for the buffers: each connection's query and reply buffer sizes
+    /// follow its use (see `bufsize`), and CLIENT LIST shows them.
+    fn resize_buffers(&mut self) {
+        let now = (self.now_ms)();
+        let (reset, resizing) = (
+            self.engine.reply_buffer.peak_reset_ms,
+            self.engine.reply_buffer.resizing,
+        );
+        for conn in self.conns.iter_mut().flatten() {
+            conn.bufs
+                .cron(now, conn.input.len(), conn.pending_bulk, reset, resizing);
+            let b = &conn.bufs;
+            self.engine
+                .set_client_buffer_sizes(conn.id, b.query_alloc, b.reply_size, b.reply_peak);
+        }
     }
 
     /// Disconnects clients, largest first, while the clients' memory is at or over
@@ -1875,7 +1982,7 @@ impl Busy<'_> {
                 continue;
             }
             let id = open_client_for(self.engine, &stream, peer, (self.now_ms)());
-            let mut conn = new_conn(stream, id);
+            let mut conn = new_conn(stream, id, (self.now_ms)());
             self.serve(&mut conn);
             conns.push(conn);
         }

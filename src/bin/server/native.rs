@@ -3,6 +3,8 @@
 
 #[path = "aof.rs"]
 mod aof;
+#[path = "bufsize.rs"]
+mod bufsize;
 #[path = "conf.rs"]
 mod conf;
 #[path = "event_loop.rs"]
@@ -504,11 +506,13 @@ fn daemonize(args: &[String], opts: &Options, start_dir: &Path) -> ExitCode {
 /// The process's own oom_score_adj before the server changed it, once it has.
 static OOM_BASE: std::sync::Mutex<Option<i64>> = std::sync::Mutex::new(None);
 
-/// `oom-score-adj` and `oom-score-adj-values`, as redis-server applies them at start and after
-/// each CONFIG SET: the value for a master (the first of the three), added to the process's
-/// score from before (`relative`, `yes`) or alone (`absolute`), kept within -1000..=1000; `no`
-/// puts back the score from before.
-pub fn apply_oom_score_adj(config: &Config) {
+/// `oom-score-adj` and `oom-score-adj-values`, as redis-server applies them at start, after
+/// each CONFIG SET and when the server becomes a replica or a master again: the value for its
+/// class (the first of the three for a master, the second for a replica; the third is a
+/// forked child's, and this server forks none), added to the process's score from before
+/// (`relative`, `yes`) or alone (`absolute`), kept within -1000..=1000; `no` puts back the
+/// score from before.
+pub fn apply_oom_score_adj(config: &Config, replica: bool) {
     const FILE: &str = "/proc/self/oom_score_adj";
     let Ok(mut base) = OOM_BASE.lock() else {
         return;
@@ -532,10 +536,10 @@ pub fn apply_oom_score_adj(config: &Config) {
                 }
             }
         }
-        let master: i64 = config
+        let class: i64 = config
             .get_named("oom-score-adj-values")
             .split(' ')
-            .next()
+            .nth(usize::from(replica))
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
         let relative = if mode == "absolute" {
@@ -543,7 +547,7 @@ pub fn apply_oom_score_adj(config: &Config) {
         } else {
             base.unwrap_or(0)
         };
-        (master + relative).clamp(-1000, 1000)
+        (class + relative).clamp(-1000, 1000)
     };
     if let Err(e) = std::fs::write(FILE, format!("{value}\n")) {
         log::warning(&format!(
@@ -559,6 +563,7 @@ static PIDFILE: OnceLock<PathBuf> = OnceLock::new();
 /// Ends the process as redis-server ends on SHUTDOWN or SIGTERM: the pid file goes, and the
 /// last line of the log says so.
 pub fn exit_now(code: i32) -> ! {
+    event_loop::stop_listening();
     if let Some(path) = PIDFILE.get() {
         log::notice("Removing the pid file.");
         let _ = std::fs::remove_file(path);
@@ -657,7 +662,7 @@ fn serve(mut opts: Options) -> Result<(), String> {
         // redis-server's every address), and CONFIG SET port listens there again.
         engine.config.set_at_startup("bind", "127.0.0.1 -::1");
     }
-    apply_oom_score_adj(&engine.config);
+    apply_oom_score_adj(&engine.config, engine.repl.link.is_some());
     load_users(&mut engine, &opts)?;
     let snapshot = snapshot_path(&opts)?;
     let aof_path = aof::AofPath {
