@@ -79,3 +79,36 @@ for (const r of rows) {
 }
 console.log("");
 console.log(`The engine alone (benchLoop: SET and GET with no JS around them): ${f(engine)} ns per command.`);
+
+// How often a command reads the clock, counted last (the counting wrappers would slow the
+// timed loops): each read is a call into the host (Date.now in JS for the command's time,
+// performance.now from inside the module for its duration).
+const clockReads = { perf: 0, date: 0 };
+const perfNow = performance.now.bind(performance);
+const dateNow = Date.now;
+performance.now = () => (clockReads.perf++, perfNow());
+Date.now = () => (clockReads.date++, dateNow());
+function reads(name, commands, fn) {
+  clockReads.perf = clockReads.date = 0;
+  fn();
+  const r = (x) => (x / commands).toFixed(2);
+  return `| ${name} | ${r(clockReads.perf)} | ${r(clockReads.date)} |`;
+}
+const clockRows = [
+  reads("pg.call (SET, then GET)", 2000, () => {
+    for (let i = 0; i < 1000; i++) {
+      pg.call(c, ["SET", keys[i], "value"]);
+      pg.call(c, ["GET", keys[i]]);
+    }
+  }),
+  reads("pg.batch of 100 GETs", 1000, () => {
+    for (let r = 0; r < 10; r++) pg.batch(c, keys.slice(0, 100).map((k) => ["GET", k]));
+  }),
+  reads("benchLoop (SET+GET in the module)", 2000, () => pg.benchLoop(1000)),
+];
+performance.now = perfNow;
+Date.now = dateNow;
+console.log("");
+console.log("| clock reads per command | performance.now | Date.now |");
+console.log("|---|---:|---:|");
+for (const line of clockRows) console.log(line);

@@ -297,7 +297,7 @@ fn set_generic(
 /// Builds the reply of a SET-like command from what [`set_generic`] did.
 fn set_reply(get: bool, done: bool, old: Option<Vec<u8>>, abort: Abort) -> Reply {
     if get {
-        return Reply::bulk_or_nil(old);
+        return old.map_or(Reply::Nil, Reply::Bulk);
     }
     match (done, abort) {
         (true, Abort::Zero) => Reply::Integer(1),
@@ -358,7 +358,8 @@ fn psetex(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 
 /// `GET key` → the value as a bulk string, or nil.
 fn get(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    Ok(Reply::bulk_or_nil(read_string(ctx, &argv[1])?))
+    // The value read is already a copy: it becomes the reply as it is.
+    Ok(read_string(ctx, &argv[1])?.map_or(Reply::Nil, Reply::Bulk))
 }
 
 /// `GETDEL key` → the value (then the key is gone), or nil.
@@ -442,7 +443,7 @@ fn getset(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
     ctx.notify('$', "set", key);
     ctx.dirty(1);
     ctx.propagate_as(vec![b"SET".to_vec(), key.to_vec(), argv[2].clone()]);
-    Ok(Reply::bulk_or_nil(old))
+    Ok(old.map_or(Reply::Nil, Reply::Bulk))
 }
 
 /// `MGET key [key ...]` → an array with each key's string, nil where a key is missing or
