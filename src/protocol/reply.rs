@@ -163,9 +163,9 @@ impl Reply {
         Reply::Status(Cow::Borrowed(s))
     }
 
-    /// A bulk string from anything byte-like.
-    pub fn bulk(b: impl AsRef<[u8]>) -> Reply {
-        Reply::Bulk(b.as_ref().to_vec())
+    /// A bulk string from anything byte-like: an owned buffer is moved in, not copied.
+    pub fn bulk(b: impl IntoBulk) -> Reply {
+        Reply::Bulk(b.into_bulk())
     }
 
     /// An integer from any integer type that fits an i64 (lengths, counts, ...).
@@ -174,7 +174,7 @@ impl Reply {
     }
 
     /// A bulk string or nil.
-    pub fn bulk_or_nil(b: Option<impl AsRef<[u8]>>) -> Reply {
+    pub fn bulk_or_nil(b: Option<impl IntoBulk>) -> Reply {
         match b {
             Some(b) => Reply::bulk(b),
             None => Reply::Nil,
@@ -185,7 +185,7 @@ impl Reply {
     pub fn bulks<I, B>(items: I) -> Reply
     where
         I: IntoIterator<Item = B>,
-        B: AsRef<[u8]>,
+        B: IntoBulk,
     {
         Reply::Array(items.into_iter().map(Reply::bulk).collect())
     }
@@ -367,6 +367,36 @@ fn bulks(out: &mut Vec<u8>, b: &Bulks) {
 /// Formats a double as Redis 7.0 replies with it: `%.17g`, and `inf` / `-inf` / `nan`.
 pub fn format_double(d: f64) -> String {
     crate::util::fmt_g17(d)
+}
+
+/// Bytes a bulk string reply is made of: owned buffers (`Vec<u8>`, `String`) are moved, the
+/// rest copied.
+pub trait IntoBulk {
+    fn into_bulk(self) -> Vec<u8>;
+}
+
+impl IntoBulk for Vec<u8> {
+    fn into_bulk(self) -> Vec<u8> {
+        self
+    }
+}
+
+impl IntoBulk for String {
+    fn into_bulk(self) -> Vec<u8> {
+        self.into_bytes()
+    }
+}
+
+impl IntoBulk for Cow<'_, [u8]> {
+    fn into_bulk(self) -> Vec<u8> {
+        self.into_owned()
+    }
+}
+
+impl<T: AsRef<[u8]> + ?Sized> IntoBulk for &T {
+    fn into_bulk(self) -> Vec<u8> {
+        self.as_ref().to_vec()
+    }
 }
 
 #[cfg(test)]
