@@ -1457,3 +1457,96 @@ fn oom_score_follows_the_replica_class() {
     assert_eq!(call(&["CONFIG", "SET", "oom-score-adj", "no"]), b"+OK\r\n");
     assert_eq!(read(), Some(base));
 }
+
+/// A connection to 127.0.0.1:`port` from `127.0.0.2`: a peer that is not 127.0.0.1 or ::1,
+/// which is what protected mode looks at (std cannot choose a client socket's address).
+fn connect_from_127_0_0_2(port: u16) -> TcpStream {
+    use std::os::fd::FromRawFd;
+    let addr = |ip: [u8; 4], port: u16| libc::sockaddr_in {
+        sin_family: libc::AF_INET as libc::sa_family_t,
+        sin_port: port.to_be(),
+        sin_addr: libc::in_addr {
+            s_addr: u32::from_ne_bytes(ip),
+        },
+        sin_zero: [0; 8],
+    };
+    let len = std::mem::size_of::<libc::sockaddr_in>() as libc::socklen_t;
+    // SAFETY: a fresh socket, bound and connected with valid sockaddr_in values of the given
+    // length; the descriptor is handed to the TcpStream, which owns and closes it.
+    unsafe {
+        let fd = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
+        assert!(fd >= 0, "socket");
+        let local = addr([127, 0, 0, 2], 0);
+        let bound = libc::bind(fd, (&local as *const libc::sockaddr_in).cast(), len);
+        assert_eq!(bound, 0, "bind 127.0.0.2");
+        let remote = addr([127, 0, 0, 1], port);
+        let connected = libc::connect(fd, (&remote as *const libc::sockaddr_in).cast(), len);
+        assert_eq!(connected, 0, "connect");
+        TcpStream::from_raw_fd(fd)
+    }
+}
+
+/// What a connection from `127.0.0.2` that sends `request` receives before it is closed.
+fn from_another_host(port: u16, request: &[u8]) -> Vec<u8> {
+    let mut s = connect_from_127_0_0_2(port);
+    s.set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
+    s.write_all(request).expect("write");
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    out
+}
+
+/// Protected mode, as redis-server 7.0.15 applies it: with no password for the default user a
+/// peer that is not 127.0.0.1 or ::1 gets the DENIED text and is closed (counted in
+/// rejected_connections, not in total_connections_received), whatever `bind` says; a password
+/// or `protected-mode no` lets it in.
+#[test]
+fn protected_mode_refuses_other_hosts_without_a_password() {
+    let run = |port: u16| -> Vec<String> {
+        let mut c = Conn::connect(port).expect("connect");
+        let mut call = |words: &[&str]| c.call(&argv(words)).expect("reply");
+        let counts = |call: &mut dyn FnMut(&[&str]) -> Vec<u8>| -> (i64, i64) {
+            let stats = String::from_utf8_lossy(&call(&["INFO", "stats"])).into_owned();
+            let field = |name: &str| {
+                stats
+                    .lines()
+                    .find_map(|l| l.strip_prefix(name)?.parse().ok())
+                    .unwrap_or(-1)
+            };
+            (
+                field("total_connections_received:"),
+                field("rejected_connections:"),
+            )
+        };
+        let before = counts(&mut call);
+        // Nothing sent: the refusal comes unasked, and a request left unread when the server
+        // closes could turn the close into a reset that loses it.
+        let denied = String::from_utf8_lossy(&from_another_host(port, b"")).into_owned();
+        let after = counts(&mut call);
+        let counts = format!(
+            "{} more received, {} more rejected",
+            after.0 - before.0,
+            after.1 - before.1
+        );
+        call(&["CONFIG", "SET", "requirepass", "pw"]);
+        // QUIT closes a connection that is let in, so reading to the end does not wait.
+        let ping = b"PING\r\nQUIT\r\n";
+        let with_password = String::from_utf8_lossy(&from_another_host(port, ping)).into_owned();
+        call(&["AUTH", "pw"]);
+        call(&["CONFIG", "SET", "requirepass", ""]);
+        call(&["CONFIG", "SET", "protected-mode", "no"]);
+        let unprotected = String::from_utf8_lossy(&from_another_host(port, ping)).into_owned();
+        vec![denied, counts, with_password, unprotected]
+    };
+    let ours = Server::launch();
+    let got = run(ours.port);
+    assert!(got[0].starts_with("-DENIED Redis is running in protected mode"));
+    assert!(got[0].ends_with("accepting connections from the outside.\r\n"));
+    assert_eq!(got[1], "0 more received, 1 more rejected");
+    assert_eq!(got[2], "-NOAUTH Authentication required.\r\n+OK\r\n");
+    assert_eq!(got[3], "+PONG\r\n+OK\r\n");
+    if let Some(theirs) = RedisServer::start() {
+        assert_eq!(run(theirs.port), got, "redis-server answers the same");
+    }
+}

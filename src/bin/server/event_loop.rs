@@ -80,11 +80,26 @@ const KEEP_ARG_BYTES: usize = 64 * 1024;
 /// Tells a connection past `maxclients` why it is closed, as redis-server does (one write,
 /// whatever the socket takes of it; the connection closes right after).
 fn refuse_client(stream: &mut TcpStream) {
-    let line = format!(
-        "-{}\r\n",
-        redis_playground::error::MAX_CLIENTS_REACHED.text()
-    );
+    refuse_with(stream, redis_playground::error::MAX_CLIENTS_REACHED);
+}
+
+/// Writes `error` to a connection the server is about to close without serving it.
+fn refuse_with(stream: &mut TcpStream, error: redis_playground::error::CmdError) {
+    let line = format!("-{}\r\n", error.text());
     let _ = stream.write(line.as_bytes());
+}
+
+/// Whether a connection from `peer` is refused by protected mode, as redis-server refuses it:
+/// `protected-mode yes`, a default user without a password, and a peer that is not
+/// 127.0.0.1 or ::1 (whatever `bind` says).
+fn protected_mode_refuses(engine: &Engine, peer: &std::net::SocketAddr) -> bool {
+    let local = match peer.ip() {
+        std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
+        std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
+    };
+    !local
+        && engine.acl.default_user().nopass()
+        && engine.config.get_named("protected-mode") == "yes"
 }
 
 /// The engine's client for a connection accepted from `peer` (CLIENT LIST's addr and laddr).
@@ -743,6 +758,11 @@ impl Server {
         if self.by_client.len() >= maxclients {
             // As redis-server: the error, then the connection closes.
             refuse_client(&mut stream);
+            self.engine.stats.rejected_connections += 1;
+            return;
+        }
+        if protected_mode_refuses(&self.engine, &peer) {
+            refuse_with(&mut stream, redis_playground::error::PROTECTED_MODE);
             self.engine.stats.rejected_connections += 1;
             return;
         }
@@ -1970,6 +1990,11 @@ impl Busy<'_> {
             let _ = stream.set_nodelay(true);
             if self.engine.clients.len() >= maxclients {
                 refuse_client(&mut stream);
+                self.engine.stats.rejected_connections += 1;
+                continue;
+            }
+            if protected_mode_refuses(self.engine, &peer) {
+                refuse_with(&mut stream, redis_playground::error::PROTECTED_MODE);
                 self.engine.stats.rejected_connections += 1;
                 continue;
             }

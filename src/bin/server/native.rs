@@ -17,7 +17,7 @@ pub mod log;
 mod migrate;
 
 use std::io::{IsTerminal, Read, Write};
-use std::net::{TcpListener, TcpStream, ToSocketAddrs};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::OnceLock;
@@ -407,7 +407,7 @@ pub fn main() -> ExitCode {
     );
     if opts.daemonize {
         if std::env::var_os(DAEMON_CHILD).is_none() {
-            return daemonize(&args, &opts, &start_dir);
+            return daemonize(&args, &start_dir);
         }
         // As redis-server: a server in the background writes a pid file, the default one
         // unless the configuration names another.
@@ -443,13 +443,17 @@ pub fn main() -> ExitCode {
 /// Set in the environment of the copy `daemonize` starts: it is the server in the background.
 const DAEMON_CHILD: &str = "REDIS_PLAYGROUND_DAEMON_CHILD";
 
+/// Set in the same environment: a file the copy creates once it listens, which the
+/// foreground process waits for (a connection to find out would count as a client).
+const DAEMON_READY: &str = "REDIS_PLAYGROUND_DAEMON_READY";
+
 /// redis-server's pid file when it runs in the background without `pidfile`.
 const DEFAULT_PIDFILE: &str = "/var/run/redis.pid";
 
 /// `--daemonize yes`: std cannot fork, so start a copy of this program in the background (with
-/// the same arguments, so CONFIG GET daemonize says yes), and return once it accepts
-/// connections (scripts connect right after).
-fn daemonize(args: &[String], opts: &Options, start_dir: &Path) -> ExitCode {
+/// the same arguments, so CONFIG GET daemonize says yes), and return once it listens
+/// (scripts connect right after).
+fn daemonize(args: &[String], start_dir: &Path) -> ExitCode {
     let exe = match std::env::current_exe() {
         Ok(p) => p,
         Err(e) => {
@@ -457,10 +461,18 @@ fn daemonize(args: &[String], opts: &Options, start_dir: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let ready = std::env::temp_dir().join(format!(
+        "redis-playground-server-ready-{}-{nanos}",
+        std::process::id()
+    ));
     let child = std::process::Command::new(exe)
         .args(args)
         .current_dir(start_dir)
         .env(DAEMON_CHILD, "1")
+        .env(DAEMON_READY, &ready)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -472,30 +484,14 @@ fn daemonize(args: &[String], opts: &Options, start_dir: &Path) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    let probe = opts
-        .binds
-        .iter()
-        .find(|(_, optional)| !optional)
-        .map_or("127.0.0.1", |(a, _)| a.as_str());
-    let probe = if probe == "0.0.0.0" {
-        "127.0.0.1"
-    } else if probe == "::" {
-        "::1"
-    } else {
-        probe
-    };
-    for _ in 0..200 {
+    for _ in 0..400 {
+        if ready.exists() {
+            let _ = std::fs::remove_file(&ready);
+            return ExitCode::SUCCESS;
+        }
         if let Ok(Some(status)) = child.try_wait() {
             eprintln!("redis-playground-server: the background server exited ({status})");
             return ExitCode::FAILURE;
-        }
-        let ok = (probe, opts.port)
-            .to_socket_addrs()
-            .ok()
-            .and_then(|mut a| a.next())
-            .is_some_and(|a| TcpStream::connect_timeout(&a, Duration::from_millis(100)).is_ok());
-        if ok {
-            return ExitCode::SUCCESS;
         }
         thread::sleep(Duration::from_millis(25));
     }
@@ -614,6 +610,10 @@ fn serve(mut opts: Options) -> Result<(), String> {
     }
     if listeners.is_empty() {
         return Err("Configured to not listen anywhere, exiting.".into());
+    }
+    if let Some(ready) = std::env::var_os(DAEMON_READY) {
+        // The foreground process that started this one returns now (see `daemonize`).
+        let _ = std::fs::write(ready, b"");
     }
     // As redis-server: the banner once listening, before the data loads, so a start that
     // then fails has shown its process id (Redis's own test suite waits for it when it starts
