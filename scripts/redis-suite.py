@@ -55,7 +55,7 @@ DENIED_TAGS_NORMAL = ["needs:repl", "repl"]
 
 # The units normal mode runs when none are named (its ratchet's units): those that need no
 # replication and run in seconds, so `make test` stays short. The others run with
-# REDIS_UNITS (geo, hyperloglog, list-3, set, stream, multi, maxmemory, pubsub
+# REDIS_UNITS (geo, hyperloglog, list-3, set, stream, maxmemory, pubsub
 # ...), each taking a minute or more or hanging somewhere.
 NORMAL_UNITS = {
     "integration/aof",
@@ -85,6 +85,8 @@ NORMAL_UNITS = {
     "unit/lazyfree",
     "unit/limits",
     "unit/memefficiency",
+    "unit/multi",
+    "unit/networking",
     "unit/obuf-limits",
     "unit/oom-score-adj",
     "unit/other",
@@ -588,11 +590,22 @@ def check(args):
     if fresh:
         print(f"{fresh} passing tests are not in {args.ratchet} yet (make test-redis-update)")
     if lost:
-        # The server serves each connection on its own thread, so a test that writes on one
-        # connection and at once acts on another can, rarely, see them run in the other order.
         # Units with a listed test that did not pass run once more; a test passing then is
-        # reported as flaky rather than failed.
+        # reported as flaky rather than failed. What the first run said of each failure is
+        # printed and its log kept beside the retry's (UNIT.first.log), so a flaky test can be
+        # understood from the CI log alone.
         again = sorted({u for u, _ in lost})
+        for u in again:
+            log = os.path.join(args.logs, u.replace("/", "_") + ".log")
+            try:
+                with open(log, errors="replace") as f:
+                    lines = f.read().splitlines()
+            except OSError:
+                continue
+            for i, line in enumerate(lines):
+                if line.startswith(("[err]", "[exception]", "[TIMEOUT]")):
+                    print("  " + "\n  ".join(lines[i : i + 6]))
+            os.replace(log, log[: -len(".log")] + ".first.log")
         print(f"{len(lost)} listed tests did not pass; running {', '.join(again)} once more")
         retry = statuses(run_suite(args, again))
         flaky = [(u, n) for u, n in lost if retry.get((u, n)) == "ok"]

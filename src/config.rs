@@ -720,6 +720,55 @@ fn to_usize(v: i64) -> usize {
 }
 
 impl Config {
+    /// `template` (proc-title-template) expanded as redis-server expands it: `{title}` (the
+    /// program as it was started), `{listen-addr}`, `{server-mode}`, `{port}`, `{tls-port}`,
+    /// `{unixsocket}`, `{config-file}` (`-` without one); `{{` is a literal brace. None when
+    /// a variable is unknown or a brace is left open. Spaces around the result are trimmed.
+    pub fn proc_title(
+        &self,
+        template: &str,
+        title: &str,
+        config_file: Option<&str>,
+    ) -> Option<String> {
+        let unixsocket = self.get_named("unixsocket");
+        let value = |name: &str| -> Option<String> {
+            Some(match name {
+                "title" => title.to_string(),
+                "listen-addr" if self.port != 0 => {
+                    let first = self.bind.split(' ').find(|w| !w.is_empty()).unwrap_or("*");
+                    format!("{first}:{}", self.port)
+                }
+                "listen-addr" => format!("unixsocket:{unixsocket}"),
+                "server-mode" if self.get_named("cluster-enabled") == "yes" => "[cluster]".into(),
+                "server-mode" => String::new(),
+                "config-file" => config_file.unwrap_or("-").to_string(),
+                "port" => self.port.to_string(),
+                "tls-port" => "0".to_string(),
+                "unixsocket" => unixsocket.to_string(),
+                _ => return None,
+            })
+        };
+        let mut out = String::new();
+        let mut rest = template;
+        while let Some(open) = rest.find('{') {
+            out.push_str(&rest[..open]);
+            let after = &rest[open + 1..];
+            if let Some(quoted) = after.strip_prefix('{') {
+                out.push('{');
+                rest = quoted;
+                continue;
+            }
+            if after.is_empty() {
+                return None;
+            }
+            let close = after.find('}')?;
+            out.push_str(&value(&after[..close])?);
+            rest = &after[close + 1..];
+        }
+        out.push_str(rest);
+        Some(out.trim_matches(' ').to_string())
+    }
+
     /// Number of databases.
     pub fn databases(&self) -> usize {
         self.databases
@@ -954,6 +1003,16 @@ impl Config {
             }
             Kind::Str if param.name == "bind" && text.split(' ').count() > 16 => {
                 return Err("Too many bind addresses specified.".into())
+            }
+            // As redis-server: every variable known, and something left once expanded with
+            // an empty title.
+            Kind::Str
+                if param.name == "proc-title-template"
+                    && self
+                        .proc_title(&text, "", None)
+                        .is_none_or(|t| t.is_empty()) =>
+            {
+                return Err("template format is invalid or contains unknown variables".into())
             }
             Kind::Str => text,
             Kind::Save => parse_save(raw).ok_or("Invalid save parameters")?,
@@ -1471,6 +1530,43 @@ pub fn save_rules(save: &str) -> Vec<(i64, u64)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proc_title_templates_expand_as_redis_expands_them() {
+        let mut c = Config {
+            port: 7000,
+            ..Config::default()
+        };
+        let t = |c: &Config, s: &str| c.proc_title(s, "/bin/rs", Some("/etc/r.conf"));
+        assert_eq!(
+            t(&c, "{title} {listen-addr} {server-mode}").as_deref(),
+            Some("/bin/rs *:7000")
+        );
+        assert_eq!(
+            t(&c, "x {{ }} {port} {tls-port} {config-file}").as_deref(),
+            Some("x { }} 7000 0 /etc/r.conf")
+        );
+        assert_eq!(t(&c, "{config-file}").as_deref(), Some("/etc/r.conf"));
+        assert_eq!(
+            c.proc_title("{config-file}", "", None).as_deref(),
+            Some("-")
+        );
+        for bad in ["{invalid-var}", "{title", "x {"] {
+            assert_eq!(t(&c, bad), None, "{bad}");
+        }
+        let param = lookup(b"proc-title-template").expect("known");
+        for refused in ["{invalid-var}", "", " ", "{title}", "{server-mode}"] {
+            assert_eq!(
+                c.set(param, refused.as_bytes()).map_err(|e| e.to_string()),
+                Err("template format is invalid or contains unknown variables".to_string()),
+                "{refused:?}"
+            );
+        }
+        assert!(c.set(param, b"{title}}").is_ok());
+        c.bind = "127.0.0.1 -::1".into();
+        c.port = 0;
+        assert_eq!(t(&c, "{listen-addr}").as_deref(), Some("unixsocket:"));
+    }
 
     fn load(c: &mut Config, name: &str, args: &[&str]) -> Result<String, String> {
         let p = lookup(name.as_bytes()).expect("a parameter");

@@ -649,3 +649,30 @@ fn replica_output_buffer_limit() {
         call(&mut p, &["INFO", "replication"])
     );
 }
+
+/// `bind-source-addr`: a replica connects to its primary from that address (the primary
+/// lists it under it), as redis-server's replicas do.
+#[test]
+fn a_replica_connects_from_bind_source_addr() {
+    let primary = OurServer::start(&["--save", "", "--protected-mode", "no"]);
+    let replica = OurServer::start(&["--save", ""]);
+    let mut p = Conn::connect(primary.port).expect("connect");
+    let mut r = Conn::connect(replica.port).expect("connect");
+    assert_eq!(
+        call(&mut r, &["CONFIG", "SET", "bind-source-addr", "127.0.0.2"]),
+        "+OK\r\n"
+    );
+    let port = primary.port.to_string();
+    assert_eq!(call(&mut r, &["REPLICAOF", "127.0.0.1", &port]), "+OK\r\n");
+    assert!(
+        eventually(10, || info_field(
+            &mut r,
+            "replication",
+            "master_link_status"
+        )
+        .is_some_and(|s| s == "up")),
+        "the link came up"
+    );
+    let slave0 = info_field(&mut p, "replication", "slave0").unwrap_or_default();
+    assert!(slave0.starts_with("ip=127.0.0.2,"), "{slave0}");
+}

@@ -1550,3 +1550,92 @@ fn protected_mode_refuses_other_hosts_without_a_password() {
         assert_eq!(run(theirs.port), got, "redis-server answers the same");
     }
 }
+
+/// `unixsocket`: clients connect through the socket file (CLIENT LIST shows its path and the
+/// flag U, protected mode lets them in), TCP keeps working beside it, `unixsocketperm` sets
+/// the file's mode, and SHUTDOWN removes the file; the same lines as redis-server's.
+#[test]
+fn unix_socket_serves_clients_as_redis_server_does() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::net::UnixStream;
+    let dir = common::scratch_dir("unixsocket");
+    // What one client sees through the socket: CLIENT LIST's own line without the fields
+    // that differ between runs, the file's mode, then the file gone after SHUTDOWN.
+    let look = |path: &std::path::Path, tcp_port: u16| -> Vec<String> {
+        let mut seen = Vec::new();
+        for _ in 0..200 {
+            if path.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let mode = std::fs::metadata(path)
+            .expect("socket file")
+            .permissions()
+            .mode()
+            & 0o777;
+        seen.push(format!("mode {mode:o}"));
+        let mut s = UnixStream::connect(path).expect("connect to the socket");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let ask = |s: &mut UnixStream, req: &[u8]| -> Vec<u8> {
+            s.write_all(req).expect("send");
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 4096];
+            loop {
+                if let Ok(Some((_, n))) = parse_reply(&buf) {
+                    return buf[..n].to_vec();
+                }
+                let n = s.read(&mut chunk).expect("read");
+                assert!(n > 0, "closed");
+                buf.extend_from_slice(&chunk[..n]);
+            }
+        };
+        let list = String::from_utf8_lossy(&ask(&mut s, b"CLIENT LIST\r\n")).into_owned();
+        let keep = ["addr=", "laddr=", "flags=", "db="];
+        let line: Vec<&str> = list
+            .split(' ')
+            .filter(|f| keep.iter().any(|k| f.starts_with(k)))
+            .collect();
+        seen.push(line.join(" "));
+        seen.push(String::from_utf8_lossy(&ask(&mut s, b"SET k v\r\n")).into_owned());
+        let mut tcp = Conn::connect(tcp_port).expect("tcp beside the socket");
+        let got = tcp.call(&argv(&["GET", "k"])).expect("reply");
+        seen.push(String::from_utf8_lossy(&got).into_owned());
+        let _ = s.write_all(b"SHUTDOWN NOSAVE\r\n");
+        let mut rest = Vec::new();
+        let _ = s.read_to_end(&mut rest);
+        for _ in 0..200 {
+            if !path.exists() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        seen.push(format!("file left: {}", path.exists()));
+        seen
+    };
+    let ours_path = dir.join("ours.sock");
+    let p = ours_path.to_str().expect("utf-8 path");
+    let ours = Server::launch_with(&["--unixsocket", p, "--unixsocketperm", "700"]);
+    let seen = look(&ours_path, ours.port);
+    let shown = ours_path.display();
+    assert_eq!(
+        seen,
+        [
+            "mode 700".to_string(),
+            format!("addr={shown}:0 laddr={shown}:0 flags=U db=0"),
+            "+OK\r\n".to_string(),
+            "$1\r\nv\r\n".to_string(),
+            "file left: false".to_string(),
+        ]
+    );
+    let theirs_path = dir.join("theirs.sock");
+    let t = theirs_path.to_str().expect("utf-8 path");
+    if let Some(theirs) = RedisServer::start_with(&["--unixsocket", t, "--unixsocketperm", "700"]) {
+        let mut want = look(&theirs_path, theirs.port);
+        let shown = theirs_path.display().to_string();
+        want[1] = want[1].replace(&shown, &ours_path.display().to_string());
+        assert_eq!(seen, want, "redis-server");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -704,6 +704,7 @@ pub(crate) fn client_line(
         (tracking.is_some_and(|t| t.bcast), 'B'),
         (c.watch_dirty, 'd'),
         (c.closing, 'c'),
+        (c.unix_socket, 'U'),
         (c.cluster_readonly, 'r'),
         (c.no_evict, 'e'),
     ] {

@@ -198,8 +198,8 @@ fn server(ctx: &mut Ctx, l: &mut Lines) {
     l.kv("hz", eng.config.hz);
     l.kv("configured_hz", eng.config.hz);
     l.kv("lru_clock", (ctx.now / 1000) & ((1 << 24) - 1));
-    l.kv("executable", "");
-    l.kv("config_file", "");
+    l.kv("executable", &eng.executable);
+    l.kv("config_file", &eng.config_path);
     l.kv("io_threads_active", 0);
 }
 
@@ -493,7 +493,7 @@ fn stats(ctx: &mut Ctx, l: &mut Lines) {
         eng.clients.values().flat_map(|c| c.ssubs.iter()).collect();
     l.kv("pubsubshard_channels", shard_channels.len());
     l.kv("latest_fork_usec", 0);
-    l.kv("total_forks", 0);
+    l.kv("total_forks", eng.persist.forks);
     l.kv(
         "migrate_cached_sockets",
         eng.migrate.as_ref().map_or(0, |m| m.cached()),

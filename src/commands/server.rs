@@ -389,6 +389,15 @@ fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
         apply_in_host(hook, &ctx.eng.config, &mut next, &params)?;
     }
     let old_pass = ctx.eng.config.requirepass().to_string();
+    if next.appendonly && !ctx.eng.config.appendonly && ctx.no_block {
+        // The host starts the file's first rewrite once EXEC is over.
+        ctx.eng.server_log(
+            crate::engine::log::LogLevel::Warning,
+            "AOF was enabled during a transaction. An AOF background was scheduled to start \
+             when possible."
+                .to_string(),
+        );
+    }
     // A new maxmemory is enforced right after the command, not only before the next one (as
     // Redis starts its eviction timer).
     ctx.eng.memory.evict_soon |= next.maxmemory != 0 && next.maxmemory != ctx.eng.config.maxmemory;
@@ -406,7 +415,7 @@ fn config_set(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
 }
 
 /// The parameters whose change the host applies (see [`crate::engine::ConfigHook`]).
-const HOST_APPLIED: &[&str] = &["port", "bind", "dir", "dbfilename"];
+const HOST_APPLIED: &[&str] = &["port", "bind", "dir", "dbfilename", "proc-title-template"];
 
 /// Has the host apply, in the order given, the parameters of a CONFIG SET it is in charge of
 /// and that changed. When one fails, what was applied (the failed one included) is applied

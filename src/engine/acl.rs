@@ -315,10 +315,12 @@ impl Engine {
         if self.acl.open {
             return Ok(());
         }
-        let name = self
-            .clients
-            .get(&client)
-            .map_or(&b"default"[..], |c| c.user.as_slice());
+        let c = self.clients.get(&client);
+        // The AOF's client and the primary's link run as no user at all, as in Redis.
+        if c.is_some_and(super::clients::Client::obeyed) {
+            return Ok(());
+        }
+        let name = c.map_or(&b"default"[..], |c| c.user.as_slice());
         let Some(user) = self.acl.users.get(name) else {
             return Ok(());
         };

@@ -220,8 +220,8 @@ impl Engine {
             c.mem.qbuf_mem = qbuf_mem;
             c.mem.obuf = obuf;
             c.mem.obuf_mem = obuf_mem;
+            refresh_memory_of(c, &mut self.client_mem);
         }
-        self.refresh_client_mem(id);
     }
 
     /// Records the sizes the host gives a client's buffers as redis-server would (CLIENT LIST

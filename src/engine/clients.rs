@@ -14,6 +14,77 @@ pub type Queued = (&'static Command, Vec<Vec<u8>>);
 /// A client's identifier, unique for the engine's lifetime (CLIENT ID).
 pub type ClientId = u64;
 
+/// The connected clients by id. A command looks its client up several times (the checks,
+/// the call, the reply, the host's buffers), so they are hashed rather than kept in an ordered
+/// map; only the rare listings (CLIENT LIST, eviction, INFO) want them in id order, which is
+/// the order they connected in, as Redis lists them.
+#[derive(Clone, Debug, Default)]
+pub struct ClientTable {
+    map: hashbrown::HashMap<ClientId, Client>,
+}
+
+impl ClientTable {
+    /// No client.
+    pub fn new() -> ClientTable {
+        ClientTable::default()
+    }
+
+    /// The client `id`, if connected.
+    #[inline]
+    pub fn get(&self, id: &ClientId) -> Option<&Client> {
+        self.map.get(id)
+    }
+
+    /// The client `id`, if connected, to change.
+    #[inline]
+    pub fn get_mut(&mut self, id: &ClientId) -> Option<&mut Client> {
+        self.map.get_mut(id)
+    }
+
+    /// Whether `id` is connected.
+    #[inline]
+    pub fn contains_key(&self, id: &ClientId) -> bool {
+        self.map.contains_key(id)
+    }
+
+    /// Adds a client (returns one it replaced under the same id).
+    pub fn insert(&mut self, id: ClientId, client: Client) -> Option<Client> {
+        self.map.insert(id, client)
+    }
+
+    /// Takes a client out.
+    pub fn remove(&mut self, id: &ClientId) -> Option<Client> {
+        self.map.remove(id)
+    }
+
+    /// How many clients are connected.
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// Whether no client is connected.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    /// Every client, in id order (the order they connected in).
+    pub fn values(&self) -> impl Iterator<Item = &Client> {
+        let mut all: Vec<&Client> = self.map.values().collect();
+        all.sort_unstable_by_key(|c| c.id);
+        all.into_iter()
+    }
+}
+
+impl std::ops::Index<&ClientId> for ClientTable {
+    type Output = Client;
+
+    /// The client `id`; panics when it is not connected (as a map's index does).
+    fn index(&self, id: &ClientId) -> &Client {
+        &self.map[id]
+    }
+}
+
 /// One connected client's state.
 #[derive(Clone, Debug)]
 pub struct Client {
@@ -29,6 +100,8 @@ pub struct Client {
     pub addr: String,
     /// Local address (`127.0.0.1:6379`).
     pub laddr: String,
+    /// Connected through the Unix socket (CLIENT LIST flag U).
+    pub unix_socket: bool,
     /// When the client connected, in ms.
     pub created_ms: i64,
     /// When the client last sent a command, in ms.
@@ -92,6 +165,15 @@ pub struct Client {
     pub mem: ClientMem,
 }
 
+impl Client {
+    /// What it sends is obeyed as written, as Redis obeys its AOF and its primary
+    /// (mustObeyClient): it replays the append-only file or is the link to the primary, so it
+    /// was checked once already, where it first ran.
+    pub fn obeyed(&self) -> bool {
+        self.replaying || self.link == LinkRole::Master
+    }
+}
+
 /// A client's part in replication (CLIENT LIST flags `S` and `M`, types `replica`, `master`).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LinkRole {
@@ -135,6 +217,7 @@ impl Engine {
                 proto: 2,
                 addr: format!("127.0.0.1:{}", 40000 + id % 20000),
                 laddr,
+                unix_socket: false,
                 created_ms: now_ms,
                 last_ms: now_ms,
                 last_cmd: "NULL",

@@ -106,7 +106,7 @@ impl Ctx<'_> {
         self.eng
             .clients
             .get(&self.client)
-            .is_some_and(|c| c.replaying || c.link == super::clients::LinkRole::Master)
+            .is_some_and(super::clients::Client::obeyed)
     }
 
     /// The answer to a command whose reply would have `elements` elements of `min_bytes`

@@ -64,7 +64,7 @@ use hashbrown::{HashMap, HashSet};
 pub use blocking::{Block, Blocked};
 pub use call::{error_reply, resolve, Rejected, Renames};
 pub use client_mem::Evicted;
-pub use clients::{Client, ClientId, LinkRole, ReplyMode};
+pub use clients::{Client, ClientId, ClientTable, LinkRole, ReplyMode};
 pub use ctx::Ctx;
 pub use pause::Pause;
 pub use persist::{
@@ -204,7 +204,7 @@ pub struct Engine {
     /// The numbered databases.
     pub dbs: Vec<Db>,
     /// Connected clients by id.
-    pub clients: BTreeMap<ClientId, Client>,
+    pub clients: ClientTable,
     next_client_id: ClientId,
     /// Configuration parameters (CONFIG GET / SET).
     pub config: Config,
@@ -301,6 +301,10 @@ pub struct Engine {
     /// redis-server raises it): given the wanted number, it returns how many the process can
     /// hold. CONFIG SET maxclients fails when that is fewer. None: no limit to raise.
     pub room_for_clients: Option<fn(u64) -> u64>,
+    /// The host program's absolute path and the config file it read, for INFO's
+    /// `executable` and `config_file` (empty: none, as in the page).
+    pub executable: String,
+    pub config_path: String,
     /// The host's part of CONFIG SET for what lives outside the engine (listening sockets for
     /// `port` and `bind`, the working directory for `dir`, the snapshot's name): see
     /// [`ConfigHook`]. Without one those parameters are only stored.
@@ -320,7 +324,7 @@ impl Engine {
         config.port = i64::from(opts.port);
         Engine {
             dbs: (0..databases).map(|_| Db::new()).collect(),
-            clients: BTreeMap::new(),
+            clients: ClientTable::new(),
             next_client_id: 1,
             config,
             stats: Stats::default(),
@@ -365,6 +369,8 @@ impl Engine {
             sleeper: None,
             slept_us: 0,
             room_for_clients: None,
+            executable: String::new(),
+            config_path: String::new(),
             config_hook: None,
             migrate: None,
             cluster: None,
@@ -463,6 +469,7 @@ impl Engine {
     pub fn reset_stats(&mut self) {
         self.stats = Stats::default();
         self.memory.evicted_keys = 0;
+        self.persist.forks = 0;
         for db in &mut self.dbs {
             db.expired_keys = 0;
             db.lazy_freed = 0;

@@ -106,6 +106,9 @@ pub struct Persistence {
     pub crash_host: bool,
     /// Rewrites done (INFO aof_rewrites).
     pub aof_rewrites: u64,
+    /// Background jobs started where Redis forks a child: BGSAVE (asked for, scheduled or
+    /// by a save point), every AOF rewrite, the snapshot of a full resync (INFO total_forks).
+    pub forks: u64,
     /// Seconds the last rewrite took, -1 before any (aof_last_rewrite_time_sec).
     pub aof_last_rewrite_time_sec: i64,
     /// Whether the last rewrite succeeded (aof_last_bgrewrite_status).
@@ -128,6 +131,7 @@ impl Persistence {
     /// way, as Redis counts every rewrite it starts, and its outcome kept for INFO.
     pub fn aof_rewrite_finished(&mut self, ok: bool) {
         self.aof_rewrites += 1;
+        self.forks += 1;
         self.aof_last_rewrite_ok = ok;
         self.aof_rewrite_failures = if ok { 0 } else { self.aof_rewrite_failures + 1 };
     }
@@ -168,6 +172,7 @@ impl Default for Persistence {
             last_load_keys: (0, 0),
             crash_host: false,
             aof_rewrites: 0,
+            forks: 0,
             aof_last_rewrite_time_sec: -1,
             aof_last_write_ok: true,
             aof_last_rewrite_ok: true,
@@ -446,6 +451,9 @@ impl Engine {
     /// SAVE, BGSAVE and the rules end here: a host with a writer saves at once; any other is
     /// asked to. Returns whether the save succeeded or was handed over.
     pub(crate) fn start_save(&mut self, kind: SaveRequest, now_ms: i64) -> bool {
+        if kind == SaveRequest::Background {
+            self.persist.forks += 1;
+        }
         if self.persist.writer.is_some() {
             return self.save_now(now_ms).is_ok();
         }

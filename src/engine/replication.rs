@@ -328,6 +328,8 @@ impl Engine {
                     }
                 }
                 self.repl.sync_full += 1;
+                // Redis forks to write the snapshot a full resync sends.
+                self.persist.forks += 1;
                 self.ensure_backlog();
                 // What follows the snapshot starts with a SELECT.
                 self.repl.reset_stream_db();

@@ -323,6 +323,11 @@ fn header(out: &mut Vec<u8>, tag: u8, len: usize) {
 /// temporary string and with one copy (they are on the path of every reply; an array of a
 /// hundred elements writes a hundred of them).
 fn int_line(out: &mut Vec<u8>, tag: u8, n: i64) {
+    if (0..10).contains(&n) {
+        // The common case (short elements, small counts): no digit loop.
+        out.extend_from_slice(&[tag, b'0' + n as u8, b'\r', b'\n']);
+        return;
+    }
     // Tag, sign, at most 20 digits, CRLF.
     let mut line = [0u8; 24];
     let mut at = line.len() - 2;

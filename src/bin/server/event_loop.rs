@@ -29,19 +29,22 @@ use mio::{Events, Interest, Poll, Token};
 
 use super::aof::{Aof, AofPath};
 use super::bufsize::{self, BufSizes};
+use super::stream::{Accepted, Listener, Stream};
 use redis_playground::cluster::node::{BusAction, LinkId};
 use redis_playground::protocol::resp::{parse_request_into, pending_request_memory};
 use redis_playground::{ClientId, Engine};
 use signal_hook_mio::v1_0::Signals;
 
-/// Starts a non-blocking connection to `host:port` (the name resolved first).
-fn connect_to(host: &str, port: u16) -> std::io::Result<TcpStream> {
+/// Starts a non-blocking connection to `host:port` (the name resolved first), from
+/// `bind-source-addr` when it names an address.
+fn connect_to(engine: &Engine, host: &str, port: u16) -> std::io::Result<TcpStream> {
     use std::net::ToSocketAddrs;
     let addr = (host, port)
         .to_socket_addrs()?
         .next()
         .ok_or_else(|| std::io::Error::new(ErrorKind::NotFound, "no address"))?;
-    let stream = TcpStream::connect(addr)?;
+    let source = engine.config.get_named("bind-source-addr").parse().ok();
+    let stream = TcpStream::from_std(super::listen::connect_from(addr, source)?);
     let _ = stream.set_nodelay(true);
     Ok(stream)
 }
@@ -79,47 +82,38 @@ const KEEP_ARG_BYTES: usize = 64 * 1024;
 
 /// Tells a connection past `maxclients` why it is closed, as redis-server does (one write,
 /// whatever the socket takes of it; the connection closes right after).
-fn refuse_client(stream: &mut TcpStream) {
+fn refuse_client(stream: &mut Stream) {
     refuse_with(stream, redis_playground::error::MAX_CLIENTS_REACHED);
 }
 
 /// Writes `error` to a connection the server is about to close without serving it.
-fn refuse_with(stream: &mut TcpStream, error: redis_playground::error::CmdError) {
+fn refuse_with(stream: &mut Stream, error: redis_playground::error::CmdError) {
     let line = format!("-{}\r\n", error.text());
     let _ = stream.write(line.as_bytes());
 }
 
-/// Whether a connection from `peer` is refused by protected mode, as redis-server refuses it:
+/// Whether a connection is refused by protected mode, as redis-server refuses it:
 /// `protected-mode yes`, a default user without a password, and a peer that is not
-/// 127.0.0.1 or ::1 (whatever `bind` says).
-fn protected_mode_refuses(engine: &Engine, peer: &std::net::SocketAddr) -> bool {
-    let local = match peer.ip() {
-        std::net::IpAddr::V4(ip) => ip == std::net::Ipv4Addr::LOCALHOST,
-        std::net::IpAddr::V6(ip) => ip == std::net::Ipv6Addr::LOCALHOST,
-    };
-    !local
+/// 127.0.0.1, ::1 or the Unix socket (whatever `bind` says).
+fn protected_mode_refuses(engine: &Engine, accepted: &Accepted) -> bool {
+    !accepted.loopback
         && engine.acl.default_user().nopass()
         && engine.config.get_named("protected-mode") == "yes"
 }
 
-/// The engine's client for a connection accepted from `peer` (CLIENT LIST's addr and laddr).
-fn open_client_for(
-    engine: &mut Engine,
-    stream: &TcpStream,
-    peer: std::net::SocketAddr,
-    now_ms: i64,
-) -> ClientId {
+/// The engine's client for a connection just accepted (CLIENT LIST's addr, laddr and flag U),
+/// and the connection.
+fn open_client_for(engine: &mut Engine, accepted: Accepted, now_ms: i64) -> Conn {
     let id = engine.open_client(now_ms);
     if let Some(c) = engine.client_mut(id) {
-        c.addr = peer.to_string();
-        if let Ok(a) = stream.local_addr() {
-            c.laddr = a.to_string();
-        }
+        c.addr = accepted.addr;
+        c.laddr = accepted.laddr;
+        c.unix_socket = accepted.unix;
     }
-    id
+    new_conn(accepted.stream, id, now_ms)
 }
 
-fn new_conn(stream: TcpStream, id: ClientId, now_ms: i64) -> Conn {
+fn new_conn(stream: Stream, id: ClientId, now_ms: i64) -> Conn {
     Conn {
         stream,
         id,
@@ -137,7 +131,7 @@ fn new_conn(stream: TcpStream, id: ClientId, now_ms: i64) -> Conn {
 
 /// One client connection.
 struct Conn {
-    stream: TcpStream,
+    stream: Stream,
     id: ClientId,
     /// Input not parsed yet (an incomplete request, or requests left while the client is
     /// blocked or its output is full). Empty most of the time: complete requests are parsed
@@ -270,7 +264,8 @@ fn parse_obuf_limits(text: &str) -> (ObufLimit, ObufLimit, ObufLimit) {
 /// The event loop's state: the engine and every connection.
 struct Server {
     poll: Poll,
-    listeners: Vec<TcpListener>,
+    /// The `bind` addresses' listeners, then the Unix socket's if `unixsocket` names one.
+    listeners: Vec<Listener>,
     /// Connections by slot; a connection's token is its slot (listeners have tokens of their
     /// own, see [`listener_token`], so CONFIG SET bind can change how many there are).
     conns: Vec<Option<Conn>>,
@@ -393,21 +388,29 @@ pub fn rebind(binds: &[(String, bool)], port: u16) -> Result<(), String> {
             &mut *std::ptr::addr_of_mut!((*server).listeners),
         )
     };
+    // The Unix socket stays as it is.
+    let mut kept = Vec::new();
     for mut l in listeners.drain(..) {
         let _ = poll.registry().deregister(&mut l);
+        if l.is_unix() {
+            kept.push(l);
+        }
     }
-    if port == 0 {
-        return Ok(());
-    }
-    let bound = super::listen::bind_all(binds, port)?;
-    for (i, l) in bound.into_iter().take(MAX_LISTENERS).enumerate() {
+    let bound = if port == 0 {
+        Vec::new()
+    } else {
+        super::listen::bind_all(binds, port)?
+    };
+    for l in bound.into_iter().take(MAX_LISTENERS - 1) {
         let _ = l.set_nonblocking(true);
         set_backlog(&l);
-        let mut l = TcpListener::from_std(l);
+        listeners.push(Listener::Tcp(TcpListener::from_std(l)));
+    }
+    listeners.extend(kept);
+    for (i, l) in listeners.iter_mut().enumerate() {
         poll.registry()
-            .register(&mut l, listener_token(i), Interest::READABLE)
+            .register(l, listener_token(i), Interest::READABLE)
             .map_err(|e| e.to_string())?;
-        listeners.push(l);
     }
     Ok(())
 }
@@ -461,6 +464,7 @@ pub struct Started {
 /// fatal poll error.
 pub fn run(
     listeners: Vec<std::net::TcpListener>,
+    unix: Option<(std::os::unix::net::UnixListener, String)>,
     engine: Engine,
     now_ms: fn() -> i64,
     aof_path: AofPath,
@@ -472,9 +476,24 @@ pub fn run(
         l.set_nonblocking(true)
             .map_err(|e| format!("listener: {e}"))?;
         set_backlog(&l);
-        let mut l = TcpListener::from_std(l);
+        let mut l = Listener::Tcp(TcpListener::from_std(l));
         poll.registry()
             .register(&mut l, listener_token(i), Interest::READABLE)
+            .map_err(|e| format!("listener: {e}"))?;
+        mio_listeners.push(l);
+    }
+    if let Some((l, path)) = unix {
+        set_backlog(&l);
+        let mut l = Listener::Unix {
+            listener: mio::net::UnixListener::from_std(l),
+            path,
+        };
+        poll.registry()
+            .register(
+                &mut l,
+                listener_token(mio_listeners.len()),
+                Interest::READABLE,
+            )
             .map_err(|e| format!("listener: {e}"))?;
         mio_listeners.push(l);
     }
@@ -541,8 +560,7 @@ fn load_aof_again(engine: &mut Engine, path: &super::aof::AofPath, now: i64) {
 /// redis-server's `tcp-backlog` (511) instead of std's 128, so a burst of connections waits
 /// in the kernel instead of being dropped and retried a second later. Listening again on a
 /// listening socket only changes its backlog (Linux; elsewhere a failure leaves it as it was).
-fn set_backlog(l: &std::net::TcpListener) {
-    use std::os::fd::AsRawFd;
+fn set_backlog(l: &impl std::os::fd::AsRawFd) {
     // SAFETY: listen on a descriptor this listener owns; it touches no memory.
     unsafe {
         libc::listen(l.as_raw_fd(), TCP_BACKLOG);
@@ -724,7 +742,7 @@ impl Server {
 
     fn accept(&mut self, index: usize) {
         loop {
-            let (stream, peer) = match self.listeners[index].accept() {
+            let accepted = match self.listeners[index].accept() {
                 Ok(s) => s,
                 Err(e) if e.kind() == ErrorKind::WouldBlock => return,
                 Err(e)
@@ -748,26 +766,28 @@ impl Server {
                 }
             };
             self.accept_failing = false;
-            self.add_conn(stream, peer);
+            self.add_conn(accepted);
         }
     }
 
-    fn add_conn(&mut self, mut stream: TcpStream, peer: std::net::SocketAddr) {
-        let _ = stream.set_nodelay(true);
+    fn add_conn(&mut self, mut accepted: Accepted) {
         let maxclients = usize::try_from(self.engine.config.maxclients).unwrap_or(usize::MAX);
         if self.by_client.len() >= maxclients {
             // As redis-server: the error, then the connection closes.
-            refuse_client(&mut stream);
+            refuse_client(&mut accepted.stream);
             self.engine.stats.rejected_connections += 1;
             return;
         }
-        if protected_mode_refuses(&self.engine, &peer) {
-            refuse_with(&mut stream, redis_playground::error::PROTECTED_MODE);
+        if protected_mode_refuses(&self.engine, &accepted) {
+            refuse_with(
+                &mut accepted.stream,
+                redis_playground::error::PROTECTED_MODE,
+            );
             self.engine.stats.rejected_connections += 1;
             return;
         }
-        let id = open_client_for(&mut self.engine, &stream, peer, (self.now_ms)());
-        self.place_conn(new_conn(stream, id, (self.now_ms)()));
+        let conn = open_client_for(&mut self.engine, accepted, (self.now_ms)());
+        self.place_conn(conn);
     }
 
     /// Gives a connection a slot and registers it with the poll under that slot's token.
@@ -1268,30 +1288,32 @@ impl Server {
             let now = (self.now_ms)();
             for a in actions {
                 match a {
-                    BusAction::Connect { link, ip, port } => match connect_to(&ip, port) {
-                        Ok(mut stream) => {
-                            let token = Token(BUS_LINKS.saturating_add(link as usize));
-                            let registered = self.poll.registry().register(
-                                &mut stream,
-                                token,
-                                Interest::READABLE | Interest::WRITABLE,
-                            );
-                            if registered.is_ok() {
-                                self.bus_links.insert(
-                                    link,
-                                    BusConn {
-                                        stream,
-                                        connected: false,
-                                        output: Vec::new(),
-                                        sent: 0,
-                                    },
+                    BusAction::Connect { link, ip, port } => {
+                        match connect_to(&self.engine, &ip, port) {
+                            Ok(mut stream) => {
+                                let token = Token(BUS_LINKS.saturating_add(link as usize));
+                                let registered = self.poll.registry().register(
+                                    &mut stream,
+                                    token,
+                                    Interest::READABLE | Interest::WRITABLE,
                                 );
-                            } else {
-                                self.engine.cluster_bus_closed(link, now);
+                                if registered.is_ok() {
+                                    self.bus_links.insert(
+                                        link,
+                                        BusConn {
+                                            stream,
+                                            connected: false,
+                                            output: Vec::new(),
+                                            sent: 0,
+                                        },
+                                    );
+                                } else {
+                                    self.engine.cluster_bus_closed(link, now);
+                                }
                             }
+                            Err(_) => self.engine.cluster_bus_closed(link, now),
                         }
-                        Err(_) => self.engine.cluster_bus_closed(link, now),
-                    },
+                    }
                     BusAction::Write { link, bytes } => {
                         if let Some(c) = self.bus_links.get_mut(&link) {
                             c.output.extend_from_slice(&bytes);
@@ -1416,7 +1438,7 @@ impl Server {
         }
         if self.master.is_none() {
             if let Some((host, port, epoch)) = self.engine.link_wanted(now) {
-                match connect_to(&host, port) {
+                match connect_to(&self.engine, &host, port) {
                     Ok(mut stream) => {
                         let registered = self.poll.registry().register(
                             &mut stream,
@@ -1984,30 +2006,35 @@ struct Busy<'a> {
 
 impl Busy<'_> {
     /// Accepts what waits on `listener` (up to maxclients), registered under busy tokens.
-    fn accept(&mut self, listener: &TcpListener, poll: &Poll, conns: &mut Vec<Conn>) {
+    fn accept(&mut self, listener: &Listener, poll: &Poll, conns: &mut Vec<Conn>) {
         let maxclients = usize::try_from(self.engine.config.maxclients).unwrap_or(usize::MAX);
-        while let Ok((mut stream, peer)) = listener.accept() {
-            let _ = stream.set_nodelay(true);
+        while let Ok(mut accepted) = listener.accept() {
             if self.engine.clients.len() >= maxclients {
-                refuse_client(&mut stream);
+                refuse_client(&mut accepted.stream);
                 self.engine.stats.rejected_connections += 1;
                 continue;
             }
-            if protected_mode_refuses(self.engine, &peer) {
-                refuse_with(&mut stream, redis_playground::error::PROTECTED_MODE);
+            if protected_mode_refuses(self.engine, &accepted) {
+                refuse_with(
+                    &mut accepted.stream,
+                    redis_playground::error::PROTECTED_MODE,
+                );
                 self.engine.stats.rejected_connections += 1;
                 continue;
             }
             let token = Token(BUSY_TOKENS + conns.len());
             if poll
                 .registry()
-                .register(&mut stream, token, Interest::READABLE | Interest::WRITABLE)
+                .register(
+                    &mut accepted.stream,
+                    token,
+                    Interest::READABLE | Interest::WRITABLE,
+                )
                 .is_err()
             {
                 continue;
             }
-            let id = open_client_for(self.engine, &stream, peer, (self.now_ms)());
-            let mut conn = new_conn(stream, id, (self.now_ms)());
+            let mut conn = open_client_for(self.engine, accepted, (self.now_ms)());
             self.serve(&mut conn);
             conns.push(conn);
         }

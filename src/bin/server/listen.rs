@@ -56,7 +56,7 @@ pub fn bind_all(binds: &[(String, bool)], port: u16) -> Result<Vec<TcpListener>,
 
 /// Binds one address. An IPv6 socket takes IPv6 only (as redis-server's do), so `::` and
 /// `0.0.0.0` can share a port.
-fn bind_one(addr: &str, port: u16) -> std::io::Result<TcpListener> {
+pub fn bind_one(addr: &str, port: u16) -> std::io::Result<TcpListener> {
     use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
     let target: SocketAddr = match addr.parse::<IpAddr>() {
         Ok(ip) => SocketAddr::new(ip, port),
@@ -73,46 +73,34 @@ fn bind_one(addr: &str, port: u16) -> std::io::Result<TcpListener> {
 
 /// A listening IPv6 socket with IPV6_V6ONLY and SO_REUSEADDR set before it binds.
 fn v6_only_listener(addr: std::net::SocketAddrV6) -> std::io::Result<TcpListener> {
-    use std::os::fd::FromRawFd;
-    let last_error = std::io::Error::last_os_error;
-    // SAFETY: plain socket calls on a descriptor created here; the address structure is
-    // fully initialised before it is passed with its size. On any failure the descriptor is
-    // closed before returning; on success it is handed to the TcpListener, which owns it.
-    unsafe {
-        let fd = libc::socket(libc::AF_INET6, libc::SOCK_STREAM | libc::SOCK_CLOEXEC, 0);
-        if fd < 0 {
-            return Err(last_error());
-        }
-        let one: libc::c_int = 1;
-        let opt = |level, name| {
-            libc::setsockopt(
-                fd,
-                level,
-                name,
-                std::ptr::addr_of!(one).cast(),
-                std::mem::size_of::<libc::c_int>() as libc::socklen_t,
-            )
-        };
-        let mut sa: libc::sockaddr_in6 = std::mem::zeroed();
-        sa.sin6_family = libc::AF_INET6 as libc::sa_family_t;
-        sa.sin6_port = addr.port().to_be();
-        sa.sin6_addr.s6_addr = addr.ip().octets();
-        sa.sin6_scope_id = addr.scope_id();
-        let failed = opt(libc::IPPROTO_IPV6, libc::IPV6_V6ONLY) < 0
-            || opt(libc::SOL_SOCKET, libc::SO_REUSEADDR) < 0
-            || libc::bind(
-                fd,
-                std::ptr::addr_of!(sa).cast(),
-                std::mem::size_of::<libc::sockaddr_in6>() as libc::socklen_t,
-            ) < 0
-            || libc::listen(fd, 511) < 0;
-        if failed {
-            let e = last_error();
-            libc::close(fd);
-            return Err(e);
-        }
-        Ok(TcpListener::from_raw_fd(fd))
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::IPV6, Type::STREAM, None)?;
+    socket.set_only_v6(true)?;
+    socket.set_reuse_address(true)?;
+    socket.bind(&std::net::SocketAddr::V6(addr).into())?;
+    socket.listen(511)?;
+    Ok(socket.into())
+}
+
+/// Starts a non-blocking connection to `addr` from `source` when one is given (Redis's
+/// `bind-source-addr`), best effort as redis-server's: a source address that cannot be bound
+/// leaves the choice to the system.
+pub fn connect_from(
+    addr: std::net::SocketAddr,
+    source: Option<std::net::IpAddr>,
+) -> std::io::Result<std::net::TcpStream> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_nonblocking(true)?;
+    if let Some(ip) = source.filter(|ip| ip.is_ipv4() == addr.is_ipv4()) {
+        let _ = socket.bind(&std::net::SocketAddr::new(ip, 0).into());
     }
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {}
+        Err(e) => return Err(e),
+    }
+    Ok(socket.into())
 }
 
 #[cfg(test)]

@@ -15,9 +15,12 @@ mod listen;
 pub mod log;
 #[path = "migrate.rs"]
 mod migrate;
+#[path = "stream.rs"]
+mod stream;
+#[path = "title.rs"]
+mod title;
 
 use std::io::{IsTerminal, Read, Write};
-use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::OnceLock;
@@ -53,8 +56,10 @@ Usage: redis-playground-server [/path/to/redis.conf] [options] [-]
 
 Redis 7.0 re-implemented in Rust, served over TCP. Options are redis-server's:
   --port <port>          TCP port to listen on (default 6379)
-  --bind <addr> [...]    addresses to listen on (default 127.0.0.1 -::1; a leading '-'
-                         marks an address that may be missing; '*' is every IPv4 address)
+  --bind <addr> [...]    addresses to listen on (default '* -::*', every address; a
+                         leading '-' marks one that may be missing; '*' is every IPv4
+                         address, '::*' every IPv6 one)
+  --unixsocket <path>    also listen on a Unix socket (--unixsocketperm <octal> its mode)
   --databases <n>        number of databases (default 16)
   --daemonize yes|no     yes: start in the background and return once it listens
   --dir <path>           where the snapshot lives (default: the current directory)
@@ -73,7 +78,8 @@ Redis 7.0 re-implemented in Rust, served over TCP. Options are redis-server's:
   --loglevel <level>     debug, verbose, notice (default) or warning
   --logfile <path>       where the log goes (default: standard output)
   --<name> <value...>    any other parameter redis-server knows, checked as it checks
-                         it (rename-command too; modules are accepted and not loaded)
+                         it (rename-command too; loadmodule stops the start, as a
+                         module redis-server cannot load does)
 
 Examples:
        redis-playground-server --port 7777
@@ -135,7 +141,9 @@ impl Default for Options {
             logfile: String::new(),
             always_show_logo: false,
             port: 6379,
-            binds: vec![("127.0.0.1".into(), false), ("::1".into(), true)],
+            // redis-server's default, `* -::*`: every address (protected mode keeps clients
+            // from elsewhere out while the default user has no password).
+            binds: vec![("0.0.0.0".into(), false), ("::".into(), true)],
             databases: None,
             daemonize: false,
             pidfile: None,
@@ -345,6 +353,7 @@ fn now_ms() -> i64 {
 
 /// Runs the server with the process's arguments.
 pub fn main() -> ExitCode {
+    title::remember_program();
     let args: Vec<String> = std::env::args().skip(1).collect();
     let read_file = |path: &Path| -> Result<String, String> {
         if path == Path::new("-") {
@@ -556,13 +565,25 @@ pub fn apply_oom_score_adj(config: &Config, replica: bool) {
 /// The pid file this process wrote, removed when it exits.
 static PIDFILE: OnceLock<PathBuf> = OnceLock::new();
 
-/// Ends the process as redis-server ends on SHUTDOWN or SIGTERM: the pid file goes, and the
-/// last line of the log says so.
+/// The Unix socket this process listens on, removed when it exits.
+static UNIXSOCKET: OnceLock<PathBuf> = OnceLock::new();
+
+/// Ends the process as redis-server ends on SHUTDOWN or SIGTERM: the pid file and the Unix
+/// socket go, and the last line of the log says so.
 pub fn exit_now(code: i32) -> ! {
     event_loop::stop_listening();
     if let Some(path) = PIDFILE.get() {
         log::notice("Removing the pid file.");
         let _ = std::fs::remove_file(path);
+    }
+    if let Some(path) = UNIXSOCKET.get() {
+        log::notice("Removing the unix socket file.");
+        if let Err(e) = std::fs::remove_file(path) {
+            log::warning(&format!(
+                "Error removing the unix socket file: {}",
+                conf::os_reason(&e)
+            ));
+        }
     }
     log::warning("Redis is now ready to exit, bye bye...");
     std::process::exit(code);
@@ -570,6 +591,15 @@ pub fn exit_now(code: i32) -> ! {
 
 /// Binds the listeners, applies the options to a fresh engine, and serves until killed.
 fn serve(mut opts: Options) -> Result<(), String> {
+    // The arguments were read: their bytes (and the environment's) may now hold the title.
+    let config_path = opts
+        .config_file
+        .as_ref()
+        .map(|p| p.to_string_lossy().into_owned());
+    if let Some(path) = &config_path {
+        title::remember_config_file(path.clone());
+    }
+    title::init();
     // As redis-server, first of all: the open file limit for maxclients, or fewer clients.
     let maxclients = u64::try_from(opts.check.maxclients).unwrap_or(0);
     let allowed = adjust_open_files_limit(maxclients)?;
@@ -586,7 +616,7 @@ fn serve(mut opts: Options) -> Result<(), String> {
     }
     let mut listeners = Vec::new();
     for (addr, optional) in &opts.binds {
-        match TcpListener::bind((addr.as_str(), opts.port)) {
+        match listen::bind_one(addr, opts.port) {
             Ok(l) => listeners.push(l),
             Err(e) if *optional => log::verbose(&format!(
                 "Skipping optional address {addr}:{}: {}",
@@ -608,9 +638,28 @@ fn serve(mut opts: Options) -> Result<(), String> {
             }
         }
     }
-    if listeners.is_empty() {
+    let unixsocket = opts.check.get_named("unixsocket").to_string();
+    let unix = if unixsocket.is_empty() {
+        None
+    } else {
+        let perm = u32::from_str_radix(opts.check.get_named("unixsocketperm"), 8).unwrap_or(0);
+        match stream::unix_listener(&unixsocket, perm) {
+            Ok(l) => {
+                let _ = UNIXSOCKET.set(PathBuf::from(&unixsocket));
+                Some((l, unixsocket.clone()))
+            }
+            Err(e) => {
+                return Err(format!(
+                    "Failed opening Unix socket: {}",
+                    conf::os_reason(&e)
+                ))
+            }
+        }
+    };
+    if listeners.is_empty() && unix.is_none() {
         return Err("Configured to not listen anywhere, exiting.".into());
     }
+    let has_tcp = !listeners.is_empty();
     if let Some(ready) = std::env::var_os(DAEMON_READY) {
         // The foreground process that started this one returns now (see `daemonize`).
         let _ = std::fs::write(ready, b"");
@@ -656,12 +705,10 @@ fn serve(mut opts: Options) -> Result<(), String> {
     if let Some(v) = &opts.enable_debug {
         engine.config.set_at_startup("enable-debug-command", v);
     }
-    apply_config(&mut engine, &opts);
-    if opts.binds == Options::default().binds {
-        // CONFIG GET bind shows where this server listens without a `bind` option (not
-        // redis-server's every address), and CONFIG SET port listens there again.
-        engine.config.set_at_startup("bind", "127.0.0.1 -::1");
-    }
+    apply_config(&mut engine, &opts)?;
+    engine.executable = title::executable();
+    engine.config_path = config_path.unwrap_or_default();
+    title::apply(&engine.config);
     apply_oom_score_adj(&engine.config, engine.repl.link.is_some());
     load_users(&mut engine, &opts)?;
     let snapshot = snapshot_path(&opts)?;
@@ -756,10 +803,17 @@ fn serve(mut opts: Options) -> Result<(), String> {
             let port = port.parse::<u16>().map_err(|_| "Invalid master port")?;
             engine.set_master(host, port, now);
         }
-        log::notice("Ready to accept connections");
+        if has_tcp {
+            log::notice("Ready to accept connections");
+        }
+        if !unixsocket.is_empty() {
+            log::notice(&format!(
+                "The server is now ready to accept connections at {unixsocket}"
+            ));
+        }
         Ok(event_loop::Started { aof, bus_listeners })
     });
-    event_loop::run(listeners, engine, now_ms, loop_aof_path, start)
+    event_loop::run(listeners, unix, engine, now_ms, loop_aof_path, start)
 }
 
 /// The users of `user` lines, or of the ACL file (redis-server refuses both at once); a
@@ -957,6 +1011,10 @@ fn apply_in_host(
             }
             Ok(Some(dir.to_string_lossy().into_owned()))
         }
+        "proc-title-template" => {
+            title::apply(new);
+            Ok(None)
+        }
         "dbfilename" => {
             if let Ok(mut s) = SNAPSHOT.lock() {
                 if let Some(s) = s.as_mut() {
@@ -1143,19 +1201,20 @@ fn nodes_conf(path: PathBuf) -> redis_playground::engine::ConfigFile {
     }
 }
 
-/// Gives the engine every parameter the configuration set (already checked while reading),
-/// and says which directives it cannot follow.
-fn apply_config(engine: &mut Engine, opts: &Options) {
-    for d in &opts.rest {
-        if d.name == "rename-command"
-            || redis_playground::config::lookup(d.name.as_bytes()).is_some()
-        {
-            continue;
-        }
+/// Gives the engine every parameter the configuration set (already checked while reading).
+/// A module to load stops the start, as redis-server stops when it cannot load one: this
+/// server loads none.
+fn apply_config(engine: &mut Engine, opts: &Options) -> Result<(), String> {
+    if let Some(d) = opts.rest.iter().find(|d| d.name == "loadmodule") {
+        let path = d
+            .args
+            .first()
+            .map(|p| String::from_utf8_lossy(p))
+            .unwrap_or_default();
         log::warning(&format!(
-            "Ignoring '{}': the playground server has no modules",
-            d.name
+            "Module {path} failed to load: this server does not load modules"
         ));
+        return Err(format!("Can't load module from {path}: server aborting"));
     }
     // Every parameter as the lines left it, the server's own ones (port, loglevel ...)
     // included, so CONFIG GET shows them.
@@ -1168,6 +1227,7 @@ fn apply_config(engine: &mut Engine, opts: &Options) {
         engine.acl.refresh();
     }
     engine.sync_event_tracking();
+    Ok(())
 }
 
 #[cfg(test)]
