@@ -37,6 +37,7 @@ const FILES = [
   "connection.js",
   "embed.js",
   "engine.js",
+  "host.js",
   "inspector.js",
   "monitor.js",
   "replication.js",
