@@ -222,7 +222,9 @@ export class Screen {
   }
 
   scrollToEnd() {
-    this.el.scrollTop = this.el.scrollHeight;
+    // A screen with nothing printed has nothing to scroll to: its height is not read then (a
+    // read lays the page out at once, as the terminal is being built before its first reply).
+    if (this.out.childElementCount > 0) this.el.scrollTop = this.el.scrollHeight;
     this.stick = true;
   }
 
@@ -1300,8 +1302,13 @@ export async function createPlayground(root, options = {}) {
     connecting.textContent = "Waiting for the Redis server: the previous server of this data is still stopping (or another copy of the playground in this browser holds it: close its tabs).";
   }, 3000);
   mark("rp:connect");
+  const history = new HistoryStore(namespace && persistHistory ? `redis-playground:history:${namespace}` : null);
+  const opening = server.open({ client: FIRST_PORT });
+  // The history is read while the server answers, once the hello is sent: a page's first read
+  // of localStorage loads all of it at once, and the terminal would wait for that after.
+  setTimeout(() => history.load(), 0);
   try {
-    welcome = await server.open({ client: FIRST_PORT });
+    welcome = await opening;
   } catch (e) {
     const msg = el("div", "rp rp-failed", `redis-playground could not start: ${e.message}`);
     root.append(msg);
@@ -1315,7 +1322,6 @@ export async function createPlayground(root, options = {}) {
   // The page's own engine answers hints, completion and help; it holds no data. It loads once
   // wanted (Shell.wantLocal), and the terminal does not wait for it.
   const local = () => loadEngine().then((Playground) => new Playground({ databases: 1 }));
-  const history = new HistoryStore(namespace && persistHistory ? `redis-playground:history:${namespace}` : null);
   const runCommands = async (screen) => {
     for (const line of commands) await shell.submit(screen, line, { record: false });
   };
