@@ -18,7 +18,7 @@ cp www/pkg/redis_playground.js www/pkg/redis_playground_bg.wasm "$stage/pkg/"
 cp npm/index.js npm/node.js npm/index.d.ts npm/node.d.ts npm/element.d.ts npm/README.md "$stage/"
 cp LICENSE "$stage/"
 # The element and what it loads: the terminal, the connection to its worker, the worker.
-cp www/embed.js www/terminal.js www/connection.js www/server.js www/engine.js www/storage.js \
+cp www/embed.js www/terminal.js www/connection.js www/server.js www/host.js www/engine.js www/storage.js \
   www/replstream.js www/style.css "$stage/"
 sed "s/\"version\": \"0.0.0\"/\"version\": \"$version\"/" npm/package.json >"$stage/package.json"
 rm -f "$out"/redis-playground-*.tgz

@@ -3,8 +3,8 @@
 // (replication.js), the cluster view (cluster.js) and the append-only file (aof.js) as panels
 // beside the terminal, and shared sessions (share.js).
 //
-// The panels' modules are imported apart, not before the terminal: the terminal, and the first
-// reply, need only terminal.js and what it imports.
+// The panels' modules are imported apart, after the terminal's first reply: the terminal, and
+// the first reply, need only terminal.js and what it imports.
 import { createPlayground } from "./terminal.js";
 import { decodeSession, encodeSession, fromRedisFile, hasSession, parseLine, sessionLines, toRedisFile } from "./share.js";
 
@@ -26,9 +26,6 @@ function lessonInHash() {
 async function main() {
   performance.mark?.("rp:app");
   const root = document.getElementById("playground");
-  // Loaded while the terminal connects (the page mostly waits for its server then).
-  const panels = Promise.all([import("./tutorial.js"), import("./inspector.js"), import("./monitor.js"), import("./replication.js"), import("./cluster.js"), import("./aof.js")]);
-  panels.catch(() => {});
   // A shared link replays on a private server in memory: the visitor's own data (the "default"
   // namespace, its IndexedDB snapshot and its history) is never opened.
   let shared = null;
@@ -41,9 +38,27 @@ async function main() {
     }
   }
   const shell = await createPlayground(root, shared ? { namespace: null, persistHistory: false, servers: true } : { namespace: "default", servers: true });
+  shell.current.focus();
+  // The panels' buttons work at once; the panels themselves (their modules and their setup)
+  // are made once the terminal has settled (its first reply shown, or the page idle), not on
+  // the way to the first reply. A click before then is served once they are made.
+  const panels = shell.settled.then(() => makePanels(shell));
+  for (const name of ["learn", "inspect", "monitor", "repl", "cluster", "aof"]) {
+    document.getElementById(`${name}-toggle`).addEventListener("click", () => {
+      panels.then((p) => p.toggle(name), () => {});
+    });
+  }
   if (shared) await replay(shell, shared);
   setupSharing(shell);
-  const [{ Tutorial }, { Inspector }, { Monitor }, { Replication }, { ClusterPanel }, { AofPanel }] = await panels;
+  await panels;
+  document.body.dataset.ready = "true";
+  if (document.activeElement === document.body) shell.current.focus();
+}
+
+/** The panels beside the terminal, shown as they were left (or as the address asks):
+ * resolves with `toggle(name)`, which shows or hides one. */
+async function makePanels(shell) {
+  const [{ Tutorial }, { Inspector }, { Monitor }, { Replication }, { ClusterPanel }, { AofPanel }] = await Promise.all([import("./tutorial.js"), import("./inspector.js"), import("./monitor.js"), import("./replication.js"), import("./cluster.js"), import("./aof.js")]);
   const learnBox = document.getElementById("learn");
   const learnBtn = document.getElementById("learn-toggle");
   const tutorial = new Tutorial(shell, learnBox);
@@ -81,7 +96,6 @@ async function main() {
     }
     remember();
   };
-  learnBtn.addEventListener("click", () => showLearn(learnBox.hidden));
   // The inspector reads the engine on a client of its own ("inspector" in CLIENT LIST), opened
   // when the panel is first shown.
   const showInspect = (on) => {
@@ -91,7 +105,6 @@ async function main() {
     else inspector.stop();
     remember();
   };
-  inspectBtn.addEventListener("click", () => showInspect(inspectBox.hidden));
   if (wanted.inspect || /(?:^#|&)inspect\b/.test(location.hash)) showInspect(true);
   // The monitor polls INFO once a second while it is shown, as redis-cli --stat does.
   const showMonitor = (on) => {
@@ -101,7 +114,6 @@ async function main() {
     else monitor.stop();
     remember();
   };
-  monitorBtn.addEventListener("click", () => showMonitor(monitorBox.hidden));
   if (wanted.monitor || /(?:^#|&)monitor\b/.test(location.hash)) showMonitor(true);
   // The replication view reads the worker's topology and link log a few times a second while shown.
   const showRepl = (on) => {
@@ -111,7 +123,6 @@ async function main() {
     else replication.stop();
     remember();
   };
-  replBtn.addEventListener("click", () => showRepl(replBox.hidden));
   if (wanted.repl || /(?:^#|&)replication\b/.test(location.hash)) showRepl(true);
   // The cluster view reads each cluster node's CLUSTER NODES a few times a second while shown.
   const showCluster = (on) => {
@@ -121,7 +132,6 @@ async function main() {
     else cluster.stop();
     remember();
   };
-  clusterBtn.addEventListener("click", () => showCluster(clusterBox.hidden));
   if (wanted.cluster || /(?:^#|&)cluster\b/.test(location.hash)) showCluster(true);
   // The append-only file reads the server's log when a command ran, and once a second while shown.
   const showAof = (on) => {
@@ -131,7 +141,6 @@ async function main() {
     else aof.stop();
     remember();
   };
-  aofBtn.addEventListener("click", () => showAof(aofBox.hidden));
   if (wanted.aof || /(?:^#|&)aof\b/.test(location.hash)) showAof(true);
   window.redisPlayground = { shell, tutorial, inspector, monitor, replication, cluster, aof };
   performance.mark?.("rp:panels");
@@ -160,8 +169,15 @@ async function main() {
   });
   const lesson = lessonInHash();
   if (lesson || wanted.learn) await showLearn(true, lesson);
-  document.body.dataset.ready = "true";
-  shell.current.focus();
+  const toggles = {
+    learn: () => showLearn(learnBox.hidden),
+    inspect: () => showInspect(inspectBox.hidden),
+    monitor: () => showMonitor(monitorBox.hidden),
+    repl: () => showRepl(replBox.hidden),
+    cluster: () => showCluster(clusterBox.hidden),
+    aof: () => showAof(aofBox.hidden),
+  };
+  return { toggle: (name) => toggles[name]() };
 }
 
 /** Runs the shared lines in the first client tab: its screen is the transcript. */

@@ -14,7 +14,7 @@
 // too, and is granted it when the page is gone, which tells it to disconnect the page's clients.
 
 const PREFIX = "redis-playground";
-const PROTOCOL = 2; // server.js's PROTOCOL
+const PROTOCOL = 2; // host.js's PROTOCOL
 const SERVER_URL = new URL("./server.js", import.meta.url);
 // The worker says { push: "alive" } as soon as its script runs. Chromium does not always fire
 // `error` on a SharedWorker whose script fails to parse (about one page in fifty here): a worker
@@ -70,18 +70,26 @@ export class Connection {
   async open({ client = null } = {}) {
     const shared = typeof SharedWorker === "function";
     const tabs = !shared && typeof BroadcastChannel === "function" && !!navigator.locks;
+    // The page may have asked for its lock and started this very worker already (index.html):
+    // both are taken over.
+    const early = this.namespace === "default" ? globalThis.redisPlaygroundEarlyWorker : null;
+    if (early) delete globalThis.redisPlaygroundEarlyWorker;
     if (this.namespace !== null && navigator.locks) {
-      this.lock = `${PREFIX}:conn:${this.conn}`;
-      await holdLock(this.lock);
+      if (early?.lock) {
+        this.conn = early.conn;
+        this.lock = early.lock;
+        await early.held;
+      } else {
+        this.lock = `${PREFIX}:conn:${this.conn}`;
+        await holdLock(this.lock);
+      }
+      globalThis.performance?.mark?.("rp:conn-lock");
     }
     if (this.namespace !== null && shared) {
       this.mode = "shared";
       const name = `${PREFIX}:${this.namespace}`;
-      // The page may have started this very worker already (index.html): its port is taken over.
-      const early = globalThis.redisPlaygroundEarlyWorker;
       let worker;
-      if (early?.url === SERVER_URL.href && early.name === name) {
-        delete globalThis.redisPlaygroundEarlyWorker;
+      if (early?.worker && early.url === SERVER_URL.href && early.name === name) {
         worker = early.worker;
         if (early.failed) queueMicrotask(() => this.failed("the server's worker could not start"));
       } else {

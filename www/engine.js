@@ -41,10 +41,11 @@ function compileWasm() {
   return compiling;
 }
 
-/** Starts fetching and compiling the engine without waiting for it, so that a later
- * loadEngine() finds it under way or done. */
+/** Starts fetching and compiling the engine, and importing its glue, without waiting for
+ * either, so that a later loadEngine() finds them under way or done. */
 export function preloadEngine() {
   compileWasm().catch(() => {});
+  if (instances === 0) import(GLUE_URL.href).catch(() => {});
 }
 
 /** Resolves with the `Playground` class once the wasm module is ready. `fresh` loads a new

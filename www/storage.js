@@ -56,11 +56,24 @@ async function inTransaction(mode, fn) {
 export class SnapshotStore {
   constructor(namespace) {
     this.key = String(namespace);
+    this.early = null; // the read preload() started, for the next load()
+  }
+
+  /** Starts reading the record now (alongside other reads), for the next load() to answer. */
+  preload() {
+    this.early = this.read();
+    this.early.catch(() => {});
   }
 
   /** The stored record `{ bytes, savedAt }`, or null when nothing is stored. A record whose
    * shape is wrong is returned with `bytes: null` so the caller treats it as corrupt. */
-  async load() {
+  load() {
+    const early = this.early;
+    this.early = null;
+    return early ?? this.read();
+  }
+
+  async read() {
     const rec = await inTransaction("readonly", (s) => s.get(this.key));
     if (rec === undefined) return null;
     const bytes = rec && rec.bytes instanceof Uint8Array ? rec.bytes
@@ -135,13 +148,22 @@ export class MemoryNodesConf {
 export class ServerListStore {
   constructor(namespace) {
     this.key = `${namespace}#servers`;
+    this.early = null; // the read preload() started, for the next load()
+  }
+
+  /** Starts reading the record now (alongside other reads), for the next load() to use. */
+  preload() {
+    this.early = inTransaction("readonly", (s) => s.get(this.key));
+    this.early.catch(() => {});
   }
 
   /** The stored ports, or null when none were stored (a namespace with only its first server).
    * The servers' primaries (`{ port: [host, primaryPort] }`) are then in `primaries`, and
    * the ports of the cluster nodes (`cluster-enabled yes`) in `cluster`. */
   async load() {
-    const rec = await inTransaction("readonly", (s) => s.get(this.key));
+    const early = this.early;
+    this.early = null;
+    const rec = await (early ?? inTransaction("readonly", (s) => s.get(this.key)));
     this.primaries = rec?.primaries && typeof rec.primaries === "object" ? rec.primaries : {};
     this.cluster = Array.isArray(rec?.cluster) ? rec.cluster : [];
     return Array.isArray(rec?.ports) ? rec.ports : null;
@@ -150,6 +172,17 @@ export class ServerListStore {
   async save(ports, primaries = {}, cluster = []) {
     await inTransaction("readwrite", (s) => s.put({ version: 1, ports: [...ports], primaries, cluster: [...cluster] }, this.key));
   }
+}
+
+/** What a worker reads first once it holds the namespace's lock, read at once and together:
+ * the list of servers and the first server's snapshot (there always is a first server).
+ * Resolves with the stores, whose next load() answers with what was read. */
+export function preloadStored(namespace) {
+  const list = new ServerListStore(namespace);
+  list.preload();
+  const first = serverStore(namespace, FIRST_PORT);
+  first.preload();
+  return { list, first };
 }
 
 /** The server list of a private server: in memory only. */
@@ -223,7 +256,7 @@ export class HistoryStore {
 
 /**
  * Keeps the engine's data in a store. It runs where the engine runs (the server worker, see
- * server.js): restores the snapshot on start, saves after changes, and carries out the
+ * host.js): restores the snapshot on start, saves after changes, and carries out the
  * explicit actions (save, reset, import). When the stored snapshot cannot be read it is never
  * overwritten automatically: autosave stays paused until the user saves, resets, imports or
  * discards it.
@@ -240,7 +273,7 @@ export class HistoryStore {
 export class Persistence {
   constructor(pg, store, { onChange = () => {}, delayMs = 1000, load = null } = {}) {
     this.pg = pg;
-    // How the stored snapshot is loaded at start (a replica's differs: see server.js).
+    // How the stored snapshot is loaded at start (a replica's differs: see host.js).
     this.load = load ?? ((bytes) => pg.restore(bytes));
     this.store = store;
     this.onChange = onChange;

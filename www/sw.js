@@ -37,6 +37,7 @@ const FILES = [
   "connection.js",
   "embed.js",
   "engine.js",
+  "host.js",
   "inspector.js",
   "monitor.js",
   "replication.js",
@@ -94,6 +95,7 @@ async function versions() {
 }
 
 let serving = null; // promise of the name of the cache that serves (null: none complete)
+let opened = null;  // { name, cache: promise of that cache, opened once }
 
 function servingCache() {
   if (!serving) {
@@ -106,6 +108,25 @@ function servingCache() {
     serving.catch(() => { serving = null; });
   }
   return serving;
+}
+
+/** The cache that serves, opened once for every request (null: none complete). */
+async function servingStore() {
+  const name = await servingCache();
+  if (name === null) return null;
+  if (opened?.name !== name) {
+    opened = { name, cache: caches.open(name) };
+    opened.cache.catch(() => { opened = null; });
+  }
+  return opened.cache;
+}
+
+/** The kept copy of a file of the page: matched exactly (one lookup); a URL with a query (a
+ * second instance of the engine's glue, say) is the file without it. */
+async function keptCopy(cache, req) {
+  const kept = await cache.match(req);
+  if (kept || !new URL(req.url).search) return kept;
+  return cache.match(req, { ignoreSearch: true });
 }
 
 /** Deletes this scope's caches other than `keep`, and the one of the versions before. */
@@ -209,9 +230,9 @@ self.addEventListener("fetch", (event) => {
   const req = event.request;
   if (req.method !== "GET" || new URL(req.url).origin !== self.location.origin) return;
   event.respondWith((async () => {
-    const name = await servingCache().catch(() => null);
-    if (name) {
-      const kept = await (await caches.open(name)).match(req, { ignoreSearch: true });
+    const cache = await servingStore().catch(() => null);
+    if (cache) {
+      const kept = await keptCopy(cache, req);
       if (kept) {
         if (req.mode === "navigate") event.waitUntil(checkForUpdate().catch(() => {}));
         return kept;

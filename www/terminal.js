@@ -158,7 +158,9 @@ export class Screen {
       this.stick = this.el.scrollHeight - this.el.scrollTop - this.el.clientHeight < 8;
     });
     this.input.addEventListener("keydown", (e) => {
-      this.shell.wantLocal();
+      // A line being typed wants hints; Enter on its own (a line pasted, or sent by a program)
+      // does not, and its reply is not kept waiting by the engine's loading.
+      if (e.key !== "Enter") this.shell.wantLocal();
       this.onKey(e);
     });
     this.input.addEventListener("input", () => {
@@ -220,7 +222,9 @@ export class Screen {
   }
 
   scrollToEnd() {
-    this.el.scrollTop = this.el.scrollHeight;
+    // A screen with nothing printed has nothing to scroll to: its height is not read then (a
+    // read lays the page out at once, as the terminal is being built before its first reply).
+    if (this.out.childElementCount > 0) this.el.scrollTop = this.el.scrollHeight;
     this.stick = true;
   }
 
@@ -501,6 +505,10 @@ export class Shell {
     this.current = null;
     this.queue = Promise.resolve();
     this.firstReply = false;
+    // Resolves once the terminal has shown its first reply, or sat idle with no line running
+    // since it was ready (settleWhenIdle): what the first reply does not need (the page's own
+    // engine, the page's panels) waits for it instead of sharing the machine with it.
+    this.settled = new Promise((resolve) => { this.settle = resolve; });
     this.resetArmed = null;
     this.servers = o.servers ?? [{ port: FIRST_PORT, address: `127.0.0.1:${FIRST_PORT}` }];
     this.states = new Map();     // port → that server's last status
@@ -1070,8 +1078,9 @@ export class Shell {
 
   /** The page's own engine (hints, completion, help): loaded after the terminal, not before
    * it, so that neither the server's start nor the first command waits for it or shares the
-   * machine with its compilation. It loads on the first key typed, the first reply, the help
-   * command, or once the page is idle after the terminal is ready, whichever comes first. */
+   * machine with its compilation. It loads on the first key typed (Enter excepted), the help
+   * command, or once the terminal settled (its first reply painted, or the page idle after
+   * the terminal is ready), whichever comes first. */
   wantLocal() {
     if (!this.localLoading) {
       this.localLoading = Promise.resolve().then(() => this.loadLocal());
@@ -1103,7 +1112,25 @@ export class Shell {
     if (this.firstReply) return;
     this.firstReply = true;
     performance.mark?.("redis-playground:first-reply");
-    this.wantLocal();
+    // Once the reply is painted (rAF, then a task), or soon if the page is not being drawn.
+    let done = false;
+    const settle = () => {
+      if (done) return;
+      done = true;
+      this.settle();
+    };
+    requestAnimationFrame(() => setTimeout(settle, 0));
+    setTimeout(settle, 100);
+  }
+
+  /** Settles once the page is idle with no line running (the first reply may come first). */
+  settleWhenIdle() {
+    const idle = (fn) => (typeof requestIdleCallback === "function" ? requestIdleCallback(fn, { timeout: 1000 }) : setTimeout(fn, 200));
+    const check = () => {
+      if (this.pending) this.queue.then(() => idle(check));
+      else this.settle();
+    };
+    idle(check);
   }
 
   // ---- background work ---------------------------------------------------------------------
@@ -1268,15 +1295,20 @@ export async function createPlayground(root, options = {}) {
     onServerChange: (welcome) => shell?.serverChanged(welcome),
   });
   let welcome;
-  // Shown until the server answers; a server waits for its predecessor to stop (see server.js).
+  // Shown until the server answers; a server waits for its predecessor to stop (see host.js).
   const connecting = el("div", "rp rp-connecting", "Connecting to the Redis server…");
   root.append(connecting);
   const slow = setTimeout(() => {
     connecting.textContent = "Waiting for the Redis server: the previous server of this data is still stopping (or another copy of the playground in this browser holds it: close its tabs).";
   }, 3000);
   mark("rp:connect");
+  const history = new HistoryStore(namespace && persistHistory ? `redis-playground:history:${namespace}` : null);
+  const opening = server.open({ client: FIRST_PORT });
+  // The history is read while the server answers, once the hello is sent: a page's first read
+  // of localStorage loads all of it at once, and the terminal would wait for that after.
+  setTimeout(() => history.load(), 0);
   try {
-    welcome = await server.open({ client: FIRST_PORT });
+    welcome = await opening;
   } catch (e) {
     const msg = el("div", "rp rp-failed", `redis-playground could not start: ${e.message}`);
     root.append(msg);
@@ -1290,7 +1322,6 @@ export async function createPlayground(root, options = {}) {
   // The page's own engine answers hints, completion and help; it holds no data. It loads once
   // wanted (Shell.wantLocal), and the terminal does not wait for it.
   const local = () => loadEngine().then((Playground) => new Playground({ databases: 1 }));
-  const history = new HistoryStore(namespace && persistHistory ? `redis-playground:history:${namespace}` : null);
   const runCommands = async (screen) => {
     for (const line of commands) await shell.submit(screen, line, { record: false });
   };
@@ -1370,8 +1401,9 @@ export async function createPlayground(root, options = {}) {
   shell.el.dataset.ready = "true";
   shell.el.dataset.server = server.server;
   performance.mark?.("redis-playground:ready");
-  // Hints, completion and help once the page has a moment, if nothing asked for them before.
-  if (typeof requestIdleCallback === "function") requestIdleCallback(() => shell.wantLocal(), { timeout: 1000 });
-  else setTimeout(() => shell.wantLocal(), 200);
+  // Hints, completion and help after the first reply or once the page has a moment, if
+  // nothing asked for them before.
+  shell.settleWhenIdle();
+  shell.settled.then(() => shell.wantLocal());
   return shell;
 }
