@@ -224,6 +224,27 @@ impl Engine {
         }
     }
 
+    /// [`Engine::set_client_buffers`] and [`Engine::set_client_buffer_sizes`] at once: one
+    /// look-up of the client and one recount (the host reports both after every command).
+    pub fn set_client_buffers_sized(
+        &mut self,
+        id: ClientId,
+        qbuf: usize,
+        qbuf_mem: usize,
+        obuf: usize,
+        obuf_mem: usize,
+        sizes: BufferSizes,
+    ) {
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.mem.qbuf = qbuf;
+            c.mem.qbuf_mem = qbuf_mem;
+            c.mem.obuf = obuf;
+            c.mem.obuf_mem = obuf_mem;
+            c.mem.sizes = Some(sizes);
+            refresh_memory_of(c, &mut self.client_mem);
+        }
+    }
+
     /// Records the sizes the host gives a client's buffers as redis-server would (CLIENT LIST
     /// `qbuf-free`, `rbs`, `rbp`).
     pub fn set_client_buffer_sizes(
