@@ -886,10 +886,14 @@ impl Server {
             (self.now_ms)(),
         );
         let b = &conn.bufs;
-        // Its commands see the buffer this read made (CLIENT LIST of itself).
-        self.engine
-            .set_client_buffer_sizes(conn.id, b.query_alloc, b.reply_size, b.reply_peak);
-        conn.reported = None;
+        let sizes = [b.query_alloc, b.reply_size, b.reply_peak];
+        // Its commands see the buffer this read made (CLIENT LIST of itself), which is most
+        // often the one last reported.
+        if conn.reported.is_none_or(|r| r[4..] != sizes) {
+            self.engine
+                .set_client_buffer_sizes(conn.id, sizes[0], sizes[1], sizes[2]);
+            conn.reported = None;
+        }
         if conn.input.is_empty() {
             let used = self.run_requests(slot, bytes);
             if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
