@@ -20,7 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use hashbrown::{DefaultHashBuilder, HashTable};
 
-use crate::types::{CompactBytes, Value};
+use crate::types::{CompactBytes, StrEncoding, Value};
 
 /// A value with its access data. Its expiry, if any, is kept by the [`Db`].
 #[derive(Clone, Debug)]
@@ -79,10 +79,14 @@ impl Entry {
     /// object for (an `int`-encoded string in 0..10000 that is not a private copy). Every key
     /// holding it shares that object's reference count and access time.
     pub fn shared_integer(&self) -> Option<u16> {
-        if self.unshared || self.value.encoding_name() != "int" {
+        let Value::Str(s, StrEncoding::Int) = &self.value else {
+            return None;
+        };
+        // 0..10000 has four digits at most and no sign: a longer text is none of them.
+        if self.unshared || s.len() > 4 {
             return None;
         }
-        let n = crate::util::parse_i64(self.value.as_str()?)?;
+        let n = crate::util::parse_i64(s)?;
         u16::try_from(n).ok().filter(|&n| n < SHARED_INTEGERS)
     }
 }

@@ -69,8 +69,9 @@ pub fn size_class(n: usize) -> usize {
         return (n + 15) & !15;
     }
     let lg = usize::BITS - 1 - (n - 1).leading_zeros();
-    let spacing = 1usize << (lg - 2);
-    n.div_ceil(spacing).saturating_mul(spacing)
+    // The spacing is a power of two: a shift where a division would be.
+    let shift = lg - 2;
+    (((n - 1) >> shift) + 1).saturating_mul(1 << shift)
 }
 
 /// Bytes of the header sds picks for a string of `len` bytes.
@@ -273,6 +274,19 @@ fn stream_usage(s: &Stream, samples: usize) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn size_class_rounds_up_as_a_division_would() {
+        for n in (129..70_000).chain([usize::MAX / 2, usize::MAX - 1, usize::MAX]) {
+            let lg = usize::BITS - 1 - (n - 1).leading_zeros();
+            let spacing = 1usize << (lg - 2);
+            assert_eq!(
+                size_class(n),
+                n.div_ceil(spacing).saturating_mul(spacing),
+                "{n}"
+            );
+        }
+    }
 
     #[test]
     fn jemalloc_classes() {

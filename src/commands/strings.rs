@@ -71,7 +71,11 @@ fn string_value(bytes: Vec<u8>, enc: StrEncoding) -> Value {
 
 /// An integer result, int-encoded as Redis creates counters.
 fn int_value(n: i64) -> Value {
-    string_value(n.to_string().into_bytes(), StrEncoding::Int)
+    let mut buf = [0u8; crate::util::I64_DIGITS];
+    Value::Str(
+        crate::types::CompactBytes::new(crate::util::i64_digits(n, &mut buf)),
+        StrEncoding::Int,
+    )
 }
 
 /// Stores a whole new value under `key` (SET, GETSET, MSET ...), dropping its time to live

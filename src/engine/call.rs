@@ -271,7 +271,7 @@ impl Engine {
         caller: &Caller,
         now: i64,
     ) -> Result<&'static Command, Rejected> {
-        let cmd = self.resolve(argv)?;
+        let cmd = self.resolve_again(argv)?;
         let &Caller {
             in_multi,
             monitor,
@@ -876,5 +876,51 @@ impl Engine {
     /// [`resolve`] under this server's `rename-command` directives (see [`Renames`]).
     pub fn resolve(&self, argv: &[Vec<u8>]) -> Result<&'static Command, Rejected> {
         self.renames.resolve(argv)
+    }
+
+    /// [`Engine::resolve`] for a client's command line: a name spelled as the one before
+    /// it (a pipeline, or clients sending the same command) is not looked up again.
+    fn resolve_again(&mut self, argv: &[Vec<u8>]) -> Result<&'static Command, Rejected> {
+        if !self.renames.0.is_empty() {
+            return self.resolve(argv);
+        }
+        let found = match self.last_name.get(&argv[0]) {
+            Some(cmd) => Some(cmd),
+            None => {
+                let found = commands::find(&argv[0]);
+                if let Some(cmd) = found {
+                    self.last_name.set(&argv[0], cmd);
+                }
+                found
+            }
+        };
+        resolve_found(found, argv)
+    }
+}
+
+/// The last command name [`Engine::resolve_again`] looked up, byte for byte as sent (short
+/// names only), with the table entry it named.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct LastName {
+    len: usize,
+    name: [u8; LastName::MAX],
+    cmd: Option<&'static Command>,
+}
+
+impl LastName {
+    const MAX: usize = 24;
+
+    fn get(&self, name: &[u8]) -> Option<&'static Command> {
+        (name.len() == self.len && name == &self.name[..self.len])
+            .then_some(self.cmd)
+            .flatten()
+    }
+
+    fn set(&mut self, name: &[u8], cmd: &'static Command) {
+        if name.len() <= Self::MAX {
+            self.name[..name.len()].copy_from_slice(name);
+            self.len = name.len();
+            self.cmd = Some(cmd);
+        }
     }
 }

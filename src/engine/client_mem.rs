@@ -76,11 +76,22 @@ pub struct ClientMem {
     pub sizes: Option<BufferSizes>,
     /// The figure in [`ClientMemory::total`] for this client.
     counted: usize,
+    /// The part of `counted` that is not the host's buffers (see [`fixed_part`]), as the
+    /// last full recount found it; None before the first.
+    fixed: Option<usize>,
     /// Whether it is in the total (ordinary and pub/sub clients).
     in_total: bool,
     /// Its bucket, and when it entered it.
     bucket: u32,
     entered: u64,
+}
+
+impl ClientMem {
+    /// The client's subscriptions or other state changed outside its own command (a shard
+    /// channel's slot went away): the next report of its buffers recounts everything.
+    pub(crate) fn state_changed(&mut self) {
+        self.fixed = None;
+    }
 }
 
 /// A client's buffers as redis-server would size them: the query buffer's usable bytes, the
@@ -162,6 +173,23 @@ pub(crate) fn client_memory(c: &Client, running: Option<&[Vec<u8>]>) -> usize {
         ),
         None => (c.mem.qbuf_mem, 0),
     };
+    fixed_part(c) + buffer_part(c, qbuf_mem) + argv_mem
+}
+
+/// What a client's buffers cost: the output and the query buffer (holding `qbuf_mem`).
+fn buffer_part(c: &Client, qbuf_mem: usize) -> usize {
+    // The host's sizes when it reports them (an idle client's buffers shrink), else those
+    // of a client that has been idle a while.
+    let (reply_buf, query_buf) = c.mem.sizes.map_or((REPLY_BUF, QUERY_BUF_ALLOC), |s| {
+        (s.reply, sds_allocation(s.query))
+    });
+    c.mem.obuf_mem.max(reply_buf) + qbuf_mem.max(query_buf)
+}
+
+/// What a client costs apart from its buffers: its state, MULTI queue, WATCHed keys,
+/// subscriptions and tracking prefixes. Only its own commands change these (and its
+/// departure), so the host's frequent buffer reports reuse the figure its last command left.
+fn fixed_part(c: &Client) -> usize {
     let multi = c
         .multi
         .as_ref()
@@ -177,15 +205,7 @@ pub(crate) fn client_memory(c: &Client, running: Option<&[Vec<u8>]>) -> usize {
         .tracking
         .as_ref()
         .map_or(0, |t| t.prefixes.len() * 2 * PER_PREFIX_NODE);
-    // The host's sizes when it reports them (an idle client's buffers shrink), else those
-    // of a client that has been idle a while.
-    let (reply_buf, query_buf) = c.mem.sizes.map_or((REPLY_BUF, QUERY_BUF_ALLOC), |s| {
-        (s.reply, sds_allocation(s.query))
-    });
     CLIENT_STRUCT
-        + c.mem.obuf_mem.max(reply_buf)
-        + qbuf_mem.max(query_buf)
-        + argv_mem
         + multi
         + c.watching.len() * PER_WATCHED_KEY
         + channels(c.subs.len())
@@ -221,6 +241,33 @@ impl Engine {
             c.mem.obuf = obuf;
             c.mem.obuf_mem = obuf_mem;
             refresh_memory_of(c, &mut self.client_mem);
+        }
+    }
+
+    /// [`Engine::set_client_buffers`] and [`Engine::set_client_buffer_sizes`] at once: one
+    /// look-up of the client and one recount (the host reports both after every command).
+    pub fn set_client_buffers_sized(
+        &mut self,
+        id: ClientId,
+        qbuf: usize,
+        qbuf_mem: usize,
+        obuf: usize,
+        obuf_mem: usize,
+        sizes: BufferSizes,
+    ) {
+        if let Some(c) = self.clients.get_mut(&id) {
+            c.mem.qbuf = qbuf;
+            c.mem.qbuf_mem = qbuf_mem;
+            c.mem.obuf = obuf;
+            c.mem.obuf_mem = obuf_mem;
+            c.mem.sizes = Some(sizes);
+            match c.mem.fixed {
+                Some(fixed) => {
+                    let mem = fixed + buffer_part(c, qbuf_mem);
+                    count_memory_of(c, mem, &mut self.client_mem);
+                }
+                None => refresh_memory_of(c, &mut self.client_mem),
+            }
         }
     }
 
@@ -351,7 +398,14 @@ impl Engine {
 /// [`Engine::refresh_client_mem`] for a client already at hand (the engine looks it up once
 /// after a command for this and the rest).
 pub(crate) fn refresh_memory_of(c: &mut Client, totals: &mut ClientMemory) {
-    let mem = client_memory(c, None);
+    let fixed = fixed_part(c);
+    c.mem.fixed = Some(fixed);
+    let mem = fixed + buffer_part(c, c.mem.qbuf_mem);
+    count_memory_of(c, mem, totals);
+}
+
+/// Records `mem` as a client's figure: the total, its bucket.
+fn count_memory_of(c: &mut Client, mem: usize, totals: &mut ClientMemory) {
     if c.mem.in_total {
         totals.total = totals.total.saturating_sub(c.mem.counted as u64);
     }

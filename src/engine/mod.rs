@@ -287,6 +287,8 @@ pub struct Engine {
     logs: Vec<(log::LogLevel, String)>,
     /// `rename-command`: the commands that answer to another name, or to none.
     pub renames: call::Renames,
+    /// The command name a client sent last and what it named (see [`call::LastName`]).
+    last_name: call::LastName,
     /// `DEBUG SET-DISABLE-DENY-SCRIPTS`: scripts may call the commands flagged `noscript`.
     pub script_disable_deny: bool,
     /// `DEBUG REPLYBUFFER`: how the host resizes its clients' reply buffers.
@@ -363,6 +365,7 @@ impl Engine {
             repl: replication::Replication::new(opts.now_ms as u64 ^ opts.seed),
             logs: Vec::new(),
             renames: call::Renames::default(),
+            last_name: call::LastName::default(),
             loading: None,
             script_disable_deny: false,
             reply_buffer: client_mem::ReplyBufferSettings::default(),

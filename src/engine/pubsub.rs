@@ -69,6 +69,9 @@ impl Engine {
     /// The subscriptions `client` holds of `kind`.
     fn subs_of(&mut self, client: ClientId, kind: Kind) -> Option<&mut Vec<Vec<u8>>> {
         let c = self.clients.get_mut(&client)?;
+        // Whoever changes them (another client's command may), the client's memory
+        // figure is recounted whole at its next buffer report.
+        c.mem.state_changed();
         Some(match kind {
             Kind::Channel => &mut c.subs,
             Kind::Pattern => &mut c.psubs,

@@ -173,21 +173,55 @@ pub fn pending_request_memory(buf: &[u8]) -> (usize, usize) {
 const UNAUTH_MAX_ARGS: i64 = 10;
 const UNAUTH_MAX_BULK: i64 = 16384;
 
+/// The header line almost every request is made of: `tag`, one to four digits without a
+/// leading zero (or a lone `0`), then `\r` and at least one byte more, read in one pass.
+/// Returns the number and the index of the `\r`; None for anything else, which the general
+/// path (line search, then [`crate::util::parse_i64`]) reads, with the same result for
+/// these lines.
+#[inline]
+fn short_header(buf: &[u8], pos: usize, tag: u8) -> Option<(i64, usize)> {
+    let line = buf.get(pos..)?;
+    if line.first() != Some(&tag) {
+        return None;
+    }
+    let mut n = 0i64;
+    let mut i = 1;
+    loop {
+        let &c = line.get(i)?;
+        if c == b'\r' {
+            break;
+        }
+        // A fifth digit, or a digit after a leading zero: the general path decides.
+        if !c.is_ascii_digit() || i == 5 || (i > 1 && n == 0) {
+            return None;
+        }
+        n = n * 10 + i64::from(c - b'0');
+        i += 1;
+    }
+    (i > 1 && i + 1 < line.len()).then_some((n, pos + i))
+}
+
 fn parse_multibulk(
     buf: &[u8],
     max_bulk: i64,
     unauthenticated: bool,
     args: &mut Vec<Vec<u8>>,
 ) -> Result<Option<(usize, usize)>, ProtocolError> {
-    let Some(end) = request_line_end(buf, 0) else {
-        if buf.len() > INLINE_MAX {
-            return Err(ProtocolError::new(crate::error::PROTO_MBULK_TOO_BIG));
+    let (count, end) = match short_header(buf, 0, b'*') {
+        Some(header) => header,
+        None => {
+            let Some(end) = request_line_end(buf, 0) else {
+                if buf.len() > INLINE_MAX {
+                    return Err(ProtocolError::new(crate::error::PROTO_MBULK_TOO_BIG));
+                }
+                return Ok(None);
+            };
+            let count = crate::util::parse_i64(&buf[1..end])
+                .filter(|n| *n <= MAX_MULTIBULK)
+                .ok_or_else(|| ProtocolError::new(crate::error::PROTO_MBULK_LENGTH))?;
+            (count, end)
         }
-        return Ok(None);
     };
-    let count = crate::util::parse_i64(&buf[1..end])
-        .filter(|n| *n <= MAX_MULTIBULK)
-        .ok_or_else(|| ProtocolError::new(crate::error::PROTO_MBULK_LENGTH))?;
     if unauthenticated && count > UNAUTH_MAX_ARGS {
         return Err(ProtocolError::new(crate::error::PROTO_UNAUTH_MBULK_LENGTH));
     }
@@ -201,20 +235,13 @@ fn parse_multibulk(
         if pos >= buf.len() {
             return Ok(None);
         }
-        // Redis looks at the type byte only once the whole header line is in.
-        let Some(end) = request_line_end(buf, pos) else {
-            if buf.len() - pos > INLINE_MAX {
-                return Err(ProtocolError::new(crate::error::PROTO_BULK_TOO_BIG));
-            }
-            return Ok(None);
+        let (len, end) = match short_header(buf, pos, b'$') {
+            Some((len, end)) if len <= max_bulk => (len, end),
+            _ => match bulk_header(buf, pos, max_bulk)? {
+                Some(header) => header,
+                None => return Ok(None),
+            },
         };
-        let tag = buf[pos];
-        if tag != b'$' {
-            return Err(ProtocolError(crate::error::protocol_expected_dollar(tag)));
-        }
-        let len = crate::util::parse_i64(&buf[pos + 1..end])
-            .filter(|n| (0..=max_bulk).contains(n))
-            .ok_or_else(|| ProtocolError::new(crate::error::PROTO_BULK_LENGTH))?;
         if unauthenticated && len > UNAUTH_MAX_BULK {
             return Err(ProtocolError::new(crate::error::PROTO_UNAUTH_BULK_LENGTH));
         }
@@ -235,6 +262,30 @@ fn parse_multibulk(
         pos = start + len + 2;
     }
     Ok(Some((argc, pos)))
+}
+
+/// A bulk argument's header line at `pos` read the general way: its length and the index of
+/// its `\r`; None while the line is not complete.
+fn bulk_header(
+    buf: &[u8],
+    pos: usize,
+    max_bulk: i64,
+) -> Result<Option<(i64, usize)>, ProtocolError> {
+    // Redis looks at the type byte only once the whole header line is in.
+    let Some(end) = request_line_end(buf, pos) else {
+        if buf.len() - pos > INLINE_MAX {
+            return Err(ProtocolError::new(crate::error::PROTO_BULK_TOO_BIG));
+        }
+        return Ok(None);
+    };
+    let tag = buf[pos];
+    if tag != b'$' {
+        return Err(ProtocolError(crate::error::protocol_expected_dollar(tag)));
+    }
+    let len = crate::util::parse_i64(&buf[pos + 1..end])
+        .filter(|n| (0..=max_bulk).contains(n))
+        .ok_or_else(|| ProtocolError::new(crate::error::PROTO_BULK_LENGTH))?;
+    Ok(Some((len, end)))
 }
 
 /// A reply the reader could not understand.
@@ -359,6 +410,40 @@ mod tests {
 
     fn args(v: &[&str]) -> Vec<Vec<u8>> {
         v.iter().map(|s| s.as_bytes().to_vec()).collect()
+    }
+
+    /// Every line the one-pass header reader accepts, the general reading (line search, then
+    /// the strict integer parse) reads the same: all strings of up to six bytes over an
+    /// alphabet of digits, signs, line ends and a NUL.
+    #[test]
+    fn short_header_agrees_with_the_general_path() {
+        let alphabet = b"$*019-\r\n\0x";
+        let mut line = Vec::new();
+        let mut accepted = 0;
+        for len in 1..=6u32 {
+            for mut code in 0..alphabet.len().pow(len) {
+                line.clear();
+                for _ in 0..len {
+                    line.push(alphabet[code % alphabet.len()]);
+                    code /= alphabet.len();
+                }
+                for tag in [b'$', b'*'] {
+                    let Some((n, end)) = short_header(&line, 0, tag) else {
+                        continue;
+                    };
+                    accepted += 1;
+                    assert_eq!(request_line_end(&line, 0), Some(end), "{line:?}");
+                    assert_eq!(line[0], tag);
+                    assert_eq!(crate::util::parse_i64(&line[1..end]), Some(n), "{line:?}");
+                }
+            }
+        }
+        assert!(accepted > 1000);
+        // Five digits and leading zeros go the general way.
+        assert_eq!(short_header(b"$12345\r\n", 0, b'$'), None);
+        assert_eq!(short_header(b"$01\r\n", 0, b'$'), None);
+        assert_eq!(short_header(b"$0\r\n", 0, b'$'), Some((0, 2)));
+        assert_eq!(short_header(b"$9999\r", 0, b'$'), None);
     }
 
     #[test]

@@ -109,12 +109,45 @@ fn trim_fraction_zeros(s: &str) -> &str {
 
 /// Formats an i64 into its decimal bytes (a tiny helper for replies built from integers).
 pub fn i64_bytes(n: i64) -> Vec<u8> {
-    n.to_string().into_bytes()
+    let mut buf = [0u8; I64_DIGITS];
+    i64_digits(n, &mut buf).to_vec()
+}
+
+/// Room for any i64 in decimal: a sign and 19 digits.
+pub const I64_DIGITS: usize = 20;
+
+/// Writes `n` in decimal at the end of `buf` and returns those bytes: the same text as
+/// `n.to_string()` without going through the formatter or allocating (INCR's new value).
+pub fn i64_digits(n: i64, buf: &mut [u8; I64_DIGITS]) -> &[u8] {
+    let mut at = buf.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    if n < 0 {
+        at -= 1;
+        buf[at] = b'-';
+    }
+    &buf[at..]
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn i64_digits_as_to_string() {
+        let mut buf = [0u8; I64_DIGITS];
+        for n in [0, 1, -1, 9, 10, 99, 100, 12345, -98765, i64::MAX, i64::MIN] {
+            assert_eq!(i64_digits(n, &mut buf), n.to_string().as_bytes());
+            assert_eq!(i64_bytes(n), n.to_string().into_bytes());
+        }
+    }
 
     #[test]
     fn parse_i64_is_strict() {

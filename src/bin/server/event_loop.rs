@@ -31,6 +31,7 @@ use super::aof::{Aof, AofPath};
 use super::bufsize::{self, BufSizes};
 use super::stream::{Accepted, Listener, Stream};
 use redis_playground::cluster::node::{BusAction, LinkId};
+use redis_playground::engine::client_mem::BufferSizes;
 use redis_playground::protocol::resp::{parse_request_into, pending_request_memory};
 use redis_playground::{ClientId, Engine};
 use signal_hook_mio::v1_0::Signals;
@@ -126,6 +127,7 @@ fn new_conn(stream: Stream, id: ClientId, now_ms: i64) -> Conn {
         queued: false,
         soft_since: None,
         snapshot_end: 0,
+        reported: None,
     }
 }
 
@@ -154,6 +156,9 @@ struct Conn {
     /// A big bulk argument (its CRLF included) whose header arrived and whose bytes are still
     /// arriving.
     pending_bulk: Option<usize>,
+    /// What [`Server::report_buffers`] last told the engine (query buffer, output, sizes):
+    /// the same figures again need no telling. None once the sizes went by another way.
+    reported: Option<[usize; 7]>,
 }
 
 impl Conn {
@@ -881,9 +886,14 @@ impl Server {
             (self.now_ms)(),
         );
         let b = &conn.bufs;
-        // Its commands see the buffer this read made (CLIENT LIST of itself).
-        self.engine
-            .set_client_buffer_sizes(conn.id, b.query_alloc, b.reply_size, b.reply_peak);
+        let sizes = [b.query_alloc, b.reply_size, b.reply_peak];
+        // Its commands see the buffer this read made (CLIENT LIST of itself), which is most
+        // often the one last reported.
+        if conn.reported.is_none_or(|r| r[4..] != sizes) {
+            self.engine
+                .set_client_buffer_sizes(conn.id, sizes[0], sizes[1], sizes[2]);
+            conn.reported = None;
+        }
         if conn.input.is_empty() {
             let used = self.run_requests(slot, bytes);
             if let Some(conn) = self.conns.get_mut(slot).and_then(Option::as_mut) {
@@ -1788,10 +1798,19 @@ impl Server {
         let id = conn.id;
         let b = &conn.bufs;
         let sizes = (b.query_alloc, b.reply_size, b.reply_peak);
+        let report = [qbuf, qbuf_mem, pending, held, sizes.0, sizes.1, sizes.2];
+        if conn.reported == Some(report) {
+            // Told already (the read's report after its last request's): nothing changed.
+            return;
+        }
+        conn.reported = Some(report);
+        let sizes = BufferSizes {
+            query: sizes.0,
+            reply: sizes.1,
+            reply_peak: sizes.2,
+        };
         self.engine
-            .set_client_buffers(id, qbuf, qbuf_mem, pending, held);
-        self.engine
-            .set_client_buffer_sizes(id, sizes.0, sizes.1, sizes.2);
+            .set_client_buffers_sized(id, qbuf, qbuf_mem, pending, held, sizes);
     }
 
     /// Redis's client cron for the buffers: each connection's query and reply buffer sizes
@@ -1805,6 +1824,7 @@ impl Server {
         for conn in self.conns.iter_mut().flatten() {
             conn.bufs
                 .cron(now, conn.input.len(), conn.pending_bulk, reset, resizing);
+            conn.reported = None;
             let b = &conn.bufs;
             self.engine
                 .set_client_buffer_sizes(conn.id, b.query_alloc, b.reply_size, b.reply_peak);
