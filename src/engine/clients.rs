@@ -23,52 +23,6 @@ pub struct ClientTable {
     map: hashbrown::HashMap<ClientId, Client, IdHash>,
 }
 
-/// Hashes a client id with one multiplication. Ids are small integers the engine hands out
-/// in order (no client chooses one), so the rounds a general hasher adds against crafted keys
-/// buy nothing here, and each lookup of a command's client would pay for them (in wasm, with
-/// no 64-bit widening multiply, several multiplications each).
-#[derive(Clone, Copy, Debug, Default)]
-pub struct IdHash;
-
-impl std::hash::BuildHasher for IdHash {
-    type Hasher = IdHasher;
-
-    #[inline(always)]
-    fn build_hasher(&self) -> IdHasher {
-        IdHasher(0)
-    }
-}
-
-/// The hasher of [`IdHash`]. An odd multiplier keeps consecutive ids in distinct buckets (the
-/// low bits) and spreads them over the high bits the table's tag is taken from.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct IdHasher(u64);
-
-impl IdHasher {
-    const MULTIPLIER: u64 = 0x9e37_79b9_7f4a_7c15;
-}
-
-impl std::hash::Hasher for IdHasher {
-    #[inline(always)]
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0 ^ n).wrapping_mul(Self::MULTIPLIER);
-    }
-
-    /// Only `write_u64` is used (an id is a u64); bytes are folded in eight at a time.
-    fn write(&mut self, bytes: &[u8]) {
-        for chunk in bytes.chunks(8) {
-            let mut word = [0u8; 8];
-            word[..chunk.len()].copy_from_slice(chunk);
-            self.write_u64(u64::from_le_bytes(word));
-        }
-    }
-
-    #[inline(always)]
-    fn finish(&self) -> u64 {
-        self.0
-    }
-}
-
 impl ClientTable {
     /// No client.
     pub fn new() -> ClientTable {
@@ -76,19 +30,19 @@ impl ClientTable {
     }
 
     /// The client `id`, if connected.
-    #[inline(always)]
+    #[inline]
     pub fn get(&self, id: &ClientId) -> Option<&Client> {
         self.map.get(id)
     }
 
     /// The client `id`, if connected, to change.
-    #[inline(always)]
+    #[inline]
     pub fn get_mut(&mut self, id: &ClientId) -> Option<&mut Client> {
         self.map.get_mut(id)
     }
 
     /// Whether `id` is connected.
-    #[inline(always)]
+    #[inline]
     pub fn contains_key(&self, id: &ClientId) -> bool {
         self.map.contains_key(id)
     }
@@ -336,5 +290,51 @@ impl Engine {
     pub fn auth_required(&self, client: ClientId) -> bool {
         // The default user's openness first: it is kept as a flag, the client needs a lookup.
         !self.acl.default_opens() && !self.clients.get(&client).is_some_and(|c| c.authenticated)
+    }
+}
+
+/// Hashes a client id with one multiplication. Ids are small integers the engine hands out
+/// in order (no client chooses one), so the rounds a general hasher adds against crafted keys
+/// buy nothing here, and each lookup of a command's client would pay for them (in wasm, with
+/// no 64-bit widening multiply, several multiplications each).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IdHash;
+
+impl std::hash::BuildHasher for IdHash {
+    type Hasher = IdHasher;
+
+    #[inline(always)]
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(0)
+    }
+}
+
+/// The hasher of [`IdHash`]. An odd multiplier keeps consecutive ids in distinct buckets (the
+/// low bits) and spreads them over the high bits the table's tag is taken from.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IdHasher(u64);
+
+impl IdHasher {
+    const MULTIPLIER: u64 = 0x9e37_79b9_7f4a_7c15;
+}
+
+impl std::hash::Hasher for IdHasher {
+    #[inline(always)]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(Self::MULTIPLIER);
+    }
+
+    /// Only `write_u64` is used (an id is a u64); bytes are folded in eight at a time.
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    #[inline(always)]
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
