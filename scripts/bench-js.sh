@@ -12,6 +12,7 @@ command -v node >/dev/null || { echo "bench-js: node is missing" >&2; exit 1; }
 # wasm-opt (npm's binaryen) shrinks the wasm as the page gets it: measure that build.
 [ -x node_modules/.bin/wasm-opt ] || npm ci --no-audit --no-fund --loglevel=error
 [ -d bench/js/node_modules/ioredis-mock ] || npm ci --prefix bench/js --no-audit --no-fund --loglevel=error
+load_before=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 size=$(scripts/build-wasm.sh | sed -n 's/.*: \([0-9]*\) bytes, \([0-9]*\) gzipped/\1 \2/p')
 
 # The same SET/GET loop natively (`cargo bench --bench commands` prints it as SET+GET).
@@ -19,6 +20,7 @@ native_ns=$(cargo bench --bench commands 2>/dev/null | awk '$1 == "SET+GET" { pr
 js=$(node bench/js/api.mjs "${native_ns:-0}")
 read -r raw gz <<<"${size:-0 0}"
 stages=$(node bench/js/stages.mjs)
+load_after=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
 js="$js
 
 Wasm as the page loads it (www/pkg, after wasm-opt): $raw bytes, $gz gzipped.
@@ -39,7 +41,8 @@ kept=$(awk -v h="$section" '$0 == h { skip = 1; next } skip && /^# / { skip = 0 
   echo
   echo "$(date -u +%Y-%m-%d), $(nproc) cores, Node $(node --version), one process, best of five runs"
   echo "in CPU time (the machine is shared: wall time stretches with the neighbours' load);"
-  echo "ratio = playground / ioredis-mock (above 1: the playground is faster)."
+  echo "ratio = playground / ioredis-mock (above 1: the playground is faster);"
+  echo "load average $load_before before, $load_after after (1, 5, 15 minutes)."
   echo
   echo "$js"
 } > bench/latest.md.new

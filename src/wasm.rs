@@ -11,7 +11,8 @@
 //! pg.restore(bytes);                             // throws Error("...") if corrupt; data kept
 //! const other = new Playground({ port: 6380 });  // another server: "127.0.0.1:6380> " ...
 //! ```
-//! Time comes from `Date.now()`, and command durations (SLOWLOG, LATENCY) from
+//! Time comes from `Date.now()` (derived from the monotonic clock between readings of it on
+//! the JS fast path, see `WallClock`), and command durations (SLOWLOG, LATENCY) from
 //! `performance.now()`; everything else is the portable engine in [`crate::playground`].
 
 use serde::ser::{SerializeMap, SerializeSeq};
@@ -58,6 +59,8 @@ pub struct Playground {
     io: Io,
     /// The nodes.conf text a cluster node last wrote, until the host takes it to store it.
     nodes_conf: Rc<RefCell<Option<String>>>,
+    /// The wall clock of the JS fast path's calls.
+    wall: WallClock,
 }
 
 /// The `port` option: absent or undefined gives 6379; anything but an integer from 1 to
@@ -108,31 +111,67 @@ fn report_panic(info: &std::panic::PanicHookInfo) {
     );
 }
 
-#[wasm_bindgen]
-extern "C" {
-    /// `performance.now()`: milliseconds, monotonic, with sub-millisecond precision.
-    #[wasm_bindgen(js_namespace = performance, js_name = now)]
-    fn performance_now() -> f64;
-}
-
 /// The page's monotonic clock in microseconds.
 fn monotonic_us() -> u64 {
-    (performance_now() * 1000.0) as u64
+    (clock_ms() * 1000.0) as u64
+}
+
+/// Wall-clock milliseconds for the JS fast path, derived from the monotonic reading JS
+/// passes with each call (which also starts the command's timing): one clock read per call
+/// instead of `Date.now()` and `performance.now()` both. `Date.now()` is read again whenever
+/// [`WallClock::RESYNC_MS`] of monotonic time have passed since the last time, or the
+/// reading goes back, so a change of the system clock (or a monotonic clock that stood still
+/// while the machine slept) shows within that much time; in between, the two clocks advance
+/// together, to within a millisecond.
+#[derive(Default)]
+struct WallClock {
+    /// `Date.now()` at the last reading of it.
+    wall_ms: f64,
+    /// The monotonic reading (ms) it was taken at; None before the first.
+    mono_ms: Option<f64>,
+}
+
+impl WallClock {
+    const RESYNC_MS: f64 = 50.0;
+
+    /// The wall clock (ms since the epoch) at the monotonic reading `mono_ms`.
+    fn at(&mut self, mono_ms: f64) -> i64 {
+        match self.mono_ms {
+            Some(base) if (0.0..Self::RESYNC_MS).contains(&(mono_ms - base)) => {
+                (self.wall_ms + (mono_ms - base)) as i64
+            }
+            _ => {
+                self.wall_ms = js_sys::Date::now();
+                self.mono_ms = Some(mono_ms);
+                self.wall_ms as i64
+            }
+        }
+    }
 }
 
 impl Playground {
     /// Runs the command whose arguments JS packed into the input buffer (`len` bytes) for
     /// `client`: its reply (the fast paths' shared first half).
-    fn run_input(&mut self, client: u32, len: u32, now_ms: f64) -> Option<Reply> {
+    fn run_input(&mut self, client: u32, len: u32, clock_ms: f64) -> Option<Reply> {
+        let now_ms = self.start_call(clock_ms);
         let io = &mut self.io;
         let len = (len as usize).min(io.input.len());
         unpack_all(&io.input[..len], &mut io.argv);
         let reply = self
             .inner
             .engine
-            .execute(u64::from(client), &self.io.argv, now_ms as i64);
-        self.inner.aof_step(now_ms as i64);
+            .execute(u64::from(client), &self.io.argv, now_ms);
+        self.inner.aof_step(now_ms);
         reply
+    }
+
+    /// A fast-path call begins at `clock_ms`, the monotonic reading JS took as it made the
+    /// call: the next command's timing starts from it. Returns the wall clock (ms) to run at.
+    fn start_call(&mut self, clock_ms: f64) -> i64 {
+        self.inner
+            .engine
+            .next_command_starts_at((clock_ms * 1000.0) as u64);
+        self.wall.at(clock_ms)
     }
 
     /// The protocol to pack `reply` for: the client's, looked up only when it matters (a
@@ -201,6 +240,7 @@ impl Playground {
             connections: HashMap::new(),
             io: Io::default(),
             nodes_conf: Rc::default(),
+            wall: WallClock::default(),
         })
     }
 
@@ -325,12 +365,13 @@ impl Playground {
         self.io.input.as_ptr() as u32
     }
 
-    /// `pg.__runPacked(client, len, nowMs)` → the length of the packed reply (0: no reply):
-    /// runs the command whose arguments JS packed into the input buffer (`len` bytes), the
-    /// one crossing of the JS fast path of `call`.
+    /// `pg.__runPacked(client, len, clockMs)` → the length of the packed reply (0: no
+    /// reply): runs the command whose arguments JS packed into the input buffer (`len`
+    /// bytes), the one crossing of the JS fast path of `call`. `clockMs` is the monotonic
+    /// clock (`clockMs` of src/wasm_io.js) read as the call began (see [`WallClock`]).
     #[wasm_bindgen(js_name = __runPacked)]
-    pub fn run_packed(&mut self, client: u32, len: u32, now_ms: f64) -> u32 {
-        let reply = self.run_input(client, len, now_ms);
+    pub fn run_packed(&mut self, client: u32, len: u32, clock_ms: f64) -> u32 {
+        let reply = self.run_input(client, len, clock_ms);
         let proto = reply.as_ref().map_or(2, |r| self.packing_proto(client, r));
         let io = &mut self.io;
         // The previous reply was read by now, and the arguments were split out.
@@ -348,12 +389,12 @@ impl Playground {
         n
     }
 
-    /// `pg.__runResp(client, len, nowMs)` → the length of the reply encoded as the client's
+    /// `pg.__runResp(client, len, clockMs)` → the length of the reply encoded as the client's
     /// protocol encodes it (0: no reply), left where the mailbox says: the one crossing of the
-    /// JS fast path of `callResp`.
+    /// JS fast path of `callResp` (`clockMs` as for `__runPacked`).
     #[wasm_bindgen(js_name = __runResp)]
-    pub fn run_resp(&mut self, client: u32, len: u32, now_ms: f64) -> u32 {
-        let reply = self.run_input(client, len, now_ms);
+    pub fn run_resp(&mut self, client: u32, len: u32, clock_ms: f64) -> u32 {
+        let reply = self.run_input(client, len, clock_ms);
         let proto = self.inner.engine.proto(u64::from(client));
         let io = &mut self.io;
         io.trim();
@@ -365,15 +406,16 @@ impl Playground {
         io.out.len() as u32
     }
 
-    /// `pg.__runBatch(client, len, nowMs)` → the length of the packed array of replies: the
+    /// `pg.__runBatch(client, len, clockMs)` → the length of the packed array of replies: the
     /// one crossing of the JS fast path of `batch` and `batchBuffer` (commands packed as
-    /// `packBatch` does).
+    /// `packBatch` does; `clockMs` as for `__runPacked`).
     #[wasm_bindgen(js_name = __runBatch)]
-    pub fn run_batch(&mut self, client: u32, len: u32, now_ms: f64) -> u32 {
+    pub fn run_batch(&mut self, client: u32, len: u32, clock_ms: f64) -> u32 {
+        let now_ms = self.start_call(clock_ms);
         let packed = std::mem::take(&mut self.io.input);
         let n = (len as usize).min(packed.len());
         self.io.trim();
-        self.run_batch_packed(u64::from(client), &packed[..n], now_ms as i64);
+        self.run_batch_packed(u64::from(client), &packed[..n], now_ms);
         self.io.input = packed;
         self.io.trim_input();
         self.io.post();
@@ -385,9 +427,9 @@ impl Playground {
     /// times natively: `make bench` compares the two.
     #[wasm_bindgen(js_name = benchLoop)]
     pub fn bench_loop(&mut self, n: u32) -> f64 {
-        let start = performance_now();
+        let start = clock_ms();
         crate::playground::set_get_loop(&mut self.inner.engine, n);
-        let ms = performance_now() - start;
+        let ms = clock_ms() - start;
         ms * 1e6 / (2.0 * f64::from(n.max(1)))
     }
 
@@ -1406,6 +1448,10 @@ extern "C" {
     /// The JS value of the reply [`pack_reply`] wrote at `ptr` (`len` bytes).
     #[wasm_bindgen(js_name = unpackReply)]
     fn unpack_reply(ptr: u32, len: u32, buffers: bool) -> JsValue;
+    /// `performance.now()`: milliseconds, monotonic, with sub-millisecond precision (the
+    /// module's one clock for timing commands).
+    #[wasm_bindgen(js_name = clockMs)]
+    fn clock_ms() -> f64;
 }
 
 /// `installFastCalls(Playground)`: gives the class JS versions of `call`, `callBuffer`,

@@ -20,7 +20,7 @@ pub type ClientId = u64;
 /// the order they connected in, as Redis lists them.
 #[derive(Clone, Debug, Default)]
 pub struct ClientTable {
-    map: hashbrown::HashMap<ClientId, Client>,
+    map: hashbrown::HashMap<ClientId, Client, IdHash>,
 }
 
 impl ClientTable {
@@ -290,5 +290,51 @@ impl Engine {
     pub fn auth_required(&self, client: ClientId) -> bool {
         // The default user's openness first: it is kept as a flag, the client needs a lookup.
         !self.acl.default_opens() && !self.clients.get(&client).is_some_and(|c| c.authenticated)
+    }
+}
+
+/// Hashes a client id with one multiplication. Ids are small integers the engine hands out
+/// in order (no client chooses one), so the rounds a general hasher adds against crafted keys
+/// buy nothing here, and each lookup of a command's client would pay for them (in wasm, with
+/// no 64-bit widening multiply, several multiplications each).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IdHash;
+
+impl std::hash::BuildHasher for IdHash {
+    type Hasher = IdHasher;
+
+    #[inline(always)]
+    fn build_hasher(&self) -> IdHasher {
+        IdHasher(0)
+    }
+}
+
+/// The hasher of [`IdHash`]. An odd multiplier keeps consecutive ids in distinct buckets (the
+/// low bits) and spreads them over the high bits the table's tag is taken from.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct IdHasher(u64);
+
+impl IdHasher {
+    const MULTIPLIER: u64 = 0x9e37_79b9_7f4a_7c15;
+}
+
+impl std::hash::Hasher for IdHasher {
+    #[inline(always)]
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0 ^ n).wrapping_mul(Self::MULTIPLIER);
+    }
+
+    /// Only `write_u64` is used (an id is a u64); bytes are folded in eight at a time.
+    fn write(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(8) {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            self.write_u64(u64::from_le_bytes(word));
+        }
+    }
+
+    #[inline(always)]
+    fn finish(&self) -> u64 {
+        self.0
     }
 }

@@ -16,12 +16,15 @@ pub fn record(histogram: &mut Option<Box<Histogram>>, duration_us: u64) {
     let h = histogram.get_or_insert_with(|| {
         Box::new(Histogram::new_with_bounds(LOWEST_NS, HIGHEST_NS, 2).expect("valid bounds"))
     });
-    // Redis records at least 1 ns and at most one second.
-    h.saturating_record(
-        duration_us
-            .saturating_mul(1000)
-            .clamp(LOWEST_NS, HIGHEST_NS),
-    );
+    // Redis records at least 1 ns and at most one second. Compared before multiplying rather
+    // than with `saturating_mul`: in wasm a 64-bit multiplication that checks for overflow is
+    // a 128-bit one, a call to a helper.
+    let ns = if duration_us >= HIGHEST_NS / 1000 {
+        HIGHEST_NS
+    } else {
+        (duration_us * 1000).max(LOWEST_NS)
+    };
+    h.saturating_record(ns);
 }
 
 /// The duration (ns) at `percentile` (0 to 100) of the calls, as Redis's INFO latencystats

@@ -192,6 +192,13 @@ impl Engine {
         self.timer.carry = self.timer.last_fresh.then_some(self.timer.last);
     }
 
+    /// The host read its clock (`reading_us`, the installed clock's scale) just before it
+    /// runs the next command line: that command's time starts there instead of at a reading
+    /// of its own (a host whose clock costs a call into JS saves one per command).
+    pub fn next_command_starts_at(&mut self, reading_us: u64) {
+        self.timer.carry = Some(reading_us);
+    }
+
     /// A command line begins: it may start from the reading the host carried over to it (and
     /// only it: a carried reading never reaches a later command line).
     pub(super) fn begin_timing(&mut self) {
