@@ -61,6 +61,10 @@ measure() { # binary
   u0=$(used_memory "$port")
   r0=$(rss_bytes "$pid")
   redis-cli -p "$port" debug populate "$keys" >/dev/null
+  # Both allocators hand pages freed while the table grew back to the system a moment
+  # later (jemalloc's background decay, mimalloc's purge the server asks for each second):
+  # RSS is read once they have, as a server that keeps running would show it.
+  sleep 2
   u1=$(used_memory "$port")
   r1=$(rss_bytes "$pid")
   redis-cli -p "$port" config set maxmemory-policy allkeys-lru >/dev/null

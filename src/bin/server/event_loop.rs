@@ -320,6 +320,19 @@ struct BusConn {
     sent: usize,
 }
 
+/// How often the allocator is asked to give back the memory it holds free.
+const PURGE_EVERY: Duration = Duration::from_secs(1);
+
+/// Has the allocator return to the system the pages freed since it last looked (after a
+/// large table was resized, a big reply sent, many keys deleted or connections closed), as
+/// redis-server's jemalloc does from its background thread. mimalloc purges such pages only
+/// when it is next called into: a server gone quiet would keep them resident indefinitely.
+fn release_free_pages() {
+    // SAFETY: mi_collect takes no pointer and may be called at any time from the thread
+    // that allocates; `false` asks for the regular, not the forced, collection.
+    unsafe { libmimalloc_sys::mi_collect(false) };
+}
+
 /// The cluster bus's cron period, as Redis's clusterCron.
 const BUS_CRON: Duration = Duration::from_millis(100);
 
@@ -621,6 +634,7 @@ impl Server {
     fn serve(&mut self) -> Result<(), String> {
         let mut events = Events::with_capacity(1024);
         let mut next_tick = Instant::now();
+        let mut next_purge = Instant::now() + PURGE_EVERY;
         SERVER.with(|p| p.set(self as *mut Server));
         self.engine.scripts.busy_handler = Some(busy_turn);
         loop {
@@ -694,6 +708,10 @@ impl Server {
                 self.check_soft_limits();
                 self.trim_idle_output();
                 self.resize_buffers();
+                if Instant::now() >= next_purge {
+                    next_purge = Instant::now() + PURGE_EVERY;
+                    release_free_pages();
+                }
                 // Readiness a busy script turn took is not reported again: look anyway.
                 self.master_io();
             }
