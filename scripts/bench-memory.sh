@@ -26,24 +26,8 @@ fi
 keys=${BENCH_KEYS:-1000000}
 n_evict=${BENCH_EVICT_REQUESTS:-5000}
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-wait_ping() {
-  for _ in $(seq 100); do
-    redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0
-    sleep 0.1
-  done
-  echo "bench-memory: server on port $1 did not answer" >&2
-  exit 1
-}
+BENCH_NAME=bench-memory
+. scripts/bench-common.sh
 
 used_memory() { redis-cli -p "$1" info memory | tr -d '\r' | awk -F: '$1 == "used_memory" { print $2 }'; }
 rss_bytes() { awk '$1 == "VmRSS:" { print $2 * 1024 }' "/proc/$1/status"; }

@@ -47,24 +47,8 @@ fi
 pinning=$([ ${#server_cpu[@]} -gt 0 ] && echo "servers pinned to CPU 0, redis-benchmark to CPU 1" || echo "no pinning")
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-wait_ping() {
-  for _ in $(seq 100); do
-    redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0
-    sleep 0.1
-  done
-  echo "bench: server on port $1 did not answer" >&2
-  exit 1
-}
+BENCH_NAME=bench
+. scripts/bench-common.sh
 
 p_redis=$(free_port)
 "${server_cpu[@]}" redis-server --port "$p_redis" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \

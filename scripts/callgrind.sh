@@ -35,24 +35,9 @@ with_redis=${CG_REDIS:-1}
 tests=("$@")
 [ ${#tests[@]} -gt 0 ] || tests=(set get incr lpush rpop sadd hset zadd lrange_100)
 
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-wait_ping() {
-  for _ in $(seq 300); do
-    redis-cli -p "$1" ping 2>/dev/null | grep -q PONG && return 0
-    sleep 0.1
-  done
-  echo "callgrind: server on port $1 did not answer" >&2
-  exit 1
-}
+BENCH_NAME=callgrind
+BENCH_WAIT_TRIES=300
+. scripts/bench-common.sh
 
 # Starts a server under callgrind: sets started_pid and started_port.
 start() { # ours|redis

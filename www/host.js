@@ -116,17 +116,6 @@ class RequestError extends Error {
   }
 }
 
-/** Holds a Web Lock until the worker ends; resolves once it is held (at once without locks). */
-function holdLock(name) {
-  if (!self.navigator?.locks) return Promise.resolve();
-  return new Promise((held) => {
-    self.navigator.locks.request(name, () => {
-      held();
-      return new Promise(() => {});
-    });
-  });
-}
-
 function addressOf(port) {
   return `127.0.0.1:${port}`;
 }
@@ -607,8 +596,8 @@ class Instance {
 }
 
 /** The worker's servers of one namespace, the pages connected to them, and their transports.
- * `locked`: the namespace's lock, when server.js asked for it before this module loaded (a
- * promise resolved once it is held); else the Host asks for it itself. `stored`: what
+ * `locked`: with a namespace, the namespace's lock that server.js asked for as the worker
+ * started (a promise resolved once it is held). `stored`: what
  * server.js read once it held it (a promise of preloadStored's stores), else read here. */
 export class Host {
   constructor(namespace, kind, { locked = null, stored = null } = {}) {
@@ -652,7 +641,8 @@ export class Host {
     const engine = loadEngine();
     engine.catch(() => {});
     if (this.namespace !== null) openStorage();
-    if (this.namespace !== null) await (locked ?? holdLock(`${PREFIX}:server:${this.namespace}`));
+    // The namespace's lock: server.js asks for it as the worker starts.
+    if (this.namespace !== null) await locked;
     mark("rp:server-lock");
     // The list of servers and the first server's snapshot, read together.
     const reads = this.namespace !== null ? await (early ?? preloadStored(this.namespace)) : null;

@@ -78,7 +78,8 @@ if (typeof SharedWorkerGlobalScope !== "undefined" && self instanceof SharedWork
       const namespace = typeof msg.namespace === "string" ? msg.namespace : null;
       kind = namespace === null ? "private" : "leader";
       hosting = loaded.then(({ Host }) => {
-        const host = new Host(namespace, kind);
+        const locked = namespace === null ? null : holdLock(`${PREFIX}:server:${namespace}`);
+        const host = new Host(namespace, kind, { locked });
         if (namespace !== null) host.listenBroadcast();
         return host;
       });

@@ -225,27 +225,10 @@ fn evictable(c: &Client) -> bool {
 }
 
 impl Engine {
-    /// Records the sizes of a client's buffers, as the host holds them: the query buffer
-    /// (`qbuf` bytes shown, `qbuf_mem` held) and the output (`obuf` unsent, `obuf_mem` held).
-    pub fn set_client_buffers(
-        &mut self,
-        id: ClientId,
-        qbuf: usize,
-        qbuf_mem: usize,
-        obuf: usize,
-        obuf_mem: usize,
-    ) {
-        if let Some(c) = self.clients.get_mut(&id) {
-            c.mem.qbuf = qbuf;
-            c.mem.qbuf_mem = qbuf_mem;
-            c.mem.obuf = obuf;
-            c.mem.obuf_mem = obuf_mem;
-            refresh_memory_of(c, &mut self.client_mem);
-        }
-    }
-
-    /// [`Engine::set_client_buffers`] and [`Engine::set_client_buffer_sizes`] at once: one
-    /// look-up of the client and one recount (the host reports both after every command).
+    /// Records a client's buffers as the host holds them: the query buffer (`qbuf` bytes
+    /// shown, `qbuf_mem` held), the output (`obuf` unsent, `obuf_mem` held) and the sizes
+    /// redis-server would give them ([`Engine::set_client_buffer_sizes`]), with one look-up
+    /// of the client and one recount (the host reports them after every command).
     pub fn set_client_buffers_sized(
         &mut self,
         id: ClientId,
