@@ -320,7 +320,7 @@ fn header(out: &mut Vec<u8>, tag: u8, len: usize) {
 }
 
 /// `tag`, `n` in decimal, CRLF: every integer reply and length header, written without a
-/// temporary string and with one copy (they are on the path of every reply; an array of a
+/// formatter or a temporary string (they are on the path of every reply; an array of a
 /// hundred elements writes a hundred of them).
 fn int_line(out: &mut Vec<u8>, tag: u8, n: i64) {
     if (0..10).contains(&n) {
@@ -328,26 +328,12 @@ fn int_line(out: &mut Vec<u8>, tag: u8, n: i64) {
         out.extend_from_slice(&[tag, b'0' + n as u8, b'\r', b'\n']);
         return;
     }
-    // Tag, sign, at most 20 digits, CRLF.
-    let mut line = [0u8; 24];
-    let mut at = line.len() - 2;
-    line[at..].copy_from_slice(b"\r\n");
-    let mut v = n.unsigned_abs();
-    loop {
-        at -= 1;
-        line[at] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    if n < 0 {
-        at -= 1;
-        line[at] = b'-';
-    }
-    at -= 1;
-    line[at] = tag;
-    out.extend_from_slice(&line[at..]);
+    let mut digits = [0u8; crate::util::I64_DIGITS];
+    let digits = crate::util::i64_digits(n, &mut digits);
+    out.reserve(digits.len() + 3);
+    out.push(tag);
+    out.extend_from_slice(digits);
+    out.extend_from_slice(b"\r\n");
 }
 
 /// A bulk string: its header, the body and CRLF, with room made once.

@@ -81,16 +81,23 @@ const KEEP_OUTPUT_BUSY: usize = 64 * 1024;
 const KEEP_ARGS: usize = 64;
 const KEEP_ARG_BYTES: usize = 64 * 1024;
 
-/// Tells a connection past `maxclients` why it is closed, as redis-server does (one write,
-/// whatever the socket takes of it; the connection closes right after).
-fn refuse_client(stream: &mut Stream) {
-    refuse_with(stream, redis_playground::error::MAX_CLIENTS_REACHED);
-}
-
-/// Writes `error` to a connection the server is about to close without serving it.
-fn refuse_with(stream: &mut Stream, error: redis_playground::error::CmdError) {
+/// Whether a connection just accepted, with `connected` clients already served, is turned
+/// away as redis-server turns it away: past `maxclients`, or by protected mode. It is told
+/// why (one write, whatever the socket takes of it; the connection closes right after) and
+/// counted in `rejected_connections`.
+fn turned_away(engine: &mut Engine, connected: usize, accepted: &mut Accepted) -> bool {
+    let maxclients = usize::try_from(engine.config.maxclients).unwrap_or(usize::MAX);
+    let error = if connected >= maxclients {
+        redis_playground::error::MAX_CLIENTS_REACHED
+    } else if protected_mode_refuses(engine, accepted) {
+        redis_playground::error::PROTECTED_MODE
+    } else {
+        return false;
+    };
     let line = format!("-{}\r\n", error.text());
-    let _ = stream.write(line.as_bytes());
+    let _ = accepted.stream.write(line.as_bytes());
+    engine.stats.rejected_connections += 1;
+    true
 }
 
 /// Whether a connection is refused by protected mode, as redis-server refuses it:
@@ -794,19 +801,7 @@ impl Server {
     }
 
     fn add_conn(&mut self, mut accepted: Accepted) {
-        let maxclients = usize::try_from(self.engine.config.maxclients).unwrap_or(usize::MAX);
-        if self.by_client.len() >= maxclients {
-            // As redis-server: the error, then the connection closes.
-            refuse_client(&mut accepted.stream);
-            self.engine.stats.rejected_connections += 1;
-            return;
-        }
-        if protected_mode_refuses(&self.engine, &accepted) {
-            refuse_with(
-                &mut accepted.stream,
-                redis_playground::error::PROTECTED_MODE,
-            );
-            self.engine.stats.rejected_connections += 1;
+        if turned_away(&mut self.engine, self.by_client.len(), &mut accepted) {
             return;
         }
         let conn = open_client_for(&mut self.engine, accepted, (self.now_ms)());
@@ -2045,19 +2040,9 @@ struct Busy<'a> {
 impl Busy<'_> {
     /// Accepts what waits on `listener` (up to maxclients), registered under busy tokens.
     fn accept(&mut self, listener: &Listener, poll: &Poll, conns: &mut Vec<Conn>) {
-        let maxclients = usize::try_from(self.engine.config.maxclients).unwrap_or(usize::MAX);
         while let Ok(mut accepted) = listener.accept() {
-            if self.engine.clients.len() >= maxclients {
-                refuse_client(&mut accepted.stream);
-                self.engine.stats.rejected_connections += 1;
-                continue;
-            }
-            if protected_mode_refuses(self.engine, &accepted) {
-                refuse_with(
-                    &mut accepted.stream,
-                    redis_playground::error::PROTECTED_MODE,
-                );
-                self.engine.stats.rejected_connections += 1;
+            let connected = self.engine.clients.len();
+            if turned_away(self.engine, connected, &mut accepted) {
                 continue;
             }
             let token = Token(BUSY_TOKENS + conns.len());
