@@ -43,7 +43,19 @@ function compileWasm() {
 
 /** Starts fetching and compiling the engine, and importing its glue, without waiting for
  * either, so that a later loadEngine() finds them under way or done. */
-export function preloadEngine() {
+export function preloadEngine(early = null) {
+  if (early && !compiling) {
+    // Compiled from the network here after all if that one failed (a server that does not
+    // say application/wasm, or no engine built: compileWasm says which).
+    compiling = early.then((module) => {
+      mark("rp:wasm-compiled");
+      return module;
+    }, () => {
+      compiling = null;
+      return compileWasm();
+    });
+    compiling.catch(() => { compiling = null; });
+  }
   compileWasm().catch(() => {});
   if (instances === 0) import(GLUE_URL.href).catch(() => {});
 }

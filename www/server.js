@@ -10,6 +10,8 @@
 // exists. The connect handler is installed now: one installed after the script's first run
 // would miss the connections made before.
 const PREFIX = "redis-playground";
+// storage.js's database (opened early here: see openExisting).
+const DB_NAME = "redis-playground";
 
 try {
   performance.mark("rp:worker-script");
@@ -17,7 +19,14 @@ try {
   // marks are only for measuring
 }
 
-import("./engine.js").then((m) => m.preloadEngine(), () => {});
+// The two longest waits on the way to the first reply begin before any import: the engine's
+// compilation, and (in a SharedWorker) the opening of IndexedDB. engine.js and storage.js take
+// them over once loaded.
+const earlyModule = typeof WebAssembly.compileStreaming === "function"
+  ? WebAssembly.compileStreaming(fetch(new URL("./pkg/redis_playground_bg.wasm", self.location.href)))
+  : null;
+earlyModule?.catch(() => {});
+import("./engine.js").then((m) => m.preloadEngine(earlyModule), () => {});
 const loaded = import("./host.js");
 loaded.catch(() => {});
 // host.js's own imports, fetched now with it rather than once it is read.
@@ -36,6 +45,23 @@ function holdLock(name) {
   });
 }
 
+/** Opens the IndexedDB database `name` if it exists (resolves with it; storage.js checks it is
+ * the version it wants), without creating it: a new one is storage.js's to create with its
+ * stores, so an open that would create it is aborted (and rejects). */
+function openExisting(name) {
+  return new Promise((resolve, reject) => {
+    if (typeof indexedDB === "undefined") {
+      reject(new Error("no IndexedDB"));
+      return;
+    }
+    const req = indexedDB.open(name);
+    req.onupgradeneeded = () => req.transaction.abort();
+    req.onsuccess = () => resolve(req.result);
+    req.onerror = () => reject(req.error);
+    req.onblocked = () => reject(new Error("blocked"));
+  });
+}
+
 let hosting = null; // promise of the Host, once the kind of worker is known
 
 /** A page's message, handed to the Host once it exists (in the order they came). */
@@ -51,7 +77,8 @@ if (typeof SharedWorkerGlobalScope !== "undefined" && self instanceof SharedWork
   const name = String(self.name ?? "");
   const namespace = name.startsWith(`${PREFIX}:`) ? name.slice(PREFIX.length + 1) : "default";
   const locked = holdLock(`${PREFIX}:server:${namespace}`);
-  storage.then((m) => m.openStorage(), () => {});
+  const earlyDb = openExisting(DB_NAME);
+  storage.then((m) => m.openStorage(earlyDb), () => {});
   // Once the lock is held, what is stored is read while host.js loads.
   const stored = Promise.all([storage, locked]).then(([m]) => m.preloadStored(namespace));
   stored.catch(() => {});

@@ -32,8 +32,22 @@ function openDb() {
 }
 
 /** Opens the database ahead of its first use (a new profile's first open takes a while):
- * reading nothing, it is safe before the namespace's lock is held. */
-export function openStorage() {
+ * reading nothing, it is safe before the namespace's lock is held. `early`: the promise of a
+ * connection opened before this module loaded (server.js), used when it is the version and
+ * has the store this module wants; otherwise closed, and the database opened here. */
+export function openStorage(early = null) {
+  if (early && !dbPromise) {
+    dbPromise = early.then((db) => {
+      if (db.version === DB_VERSION && db.objectStoreNames.contains(STORE)) return db;
+      db.close();
+      return null;
+    }, () => null).then((db) => {
+      if (db) return db;
+      dbPromise = null;
+      return openDb();
+    });
+    dbPromise.catch(() => { dbPromise = null; });
+  }
   openDb().catch(() => {});
 }
 
