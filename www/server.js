@@ -2,10 +2,11 @@
 // the kinds of worker and the messages). It imports nothing statically, so that it runs as
 // soon as this one file is fetched, and starts at once what the first reply waits for anyway,
 // while host.js and the modules it imports load:
-// - the engine's fetch and compilation, and its glue's import (engine.js, a small module);
+// - the engine's fetch and compilation, and its glue's import (engine.js adopts them);
 // - in a SharedWorker, the namespace's lock (its name says the namespace), which a worker
-//   starting while its predecessor still lives waits for; the opening of IndexedDB; and once
-//   the lock is held, the reading of what is stored (storage.js preloadStored).
+//   starting while its predecessor still lives waits for; the opening of IndexedDB (storage.js
+//   adopts it); and once the lock is held, the reading of what is stored (storage.js
+//   preloadStored).
 // The pages' connections and messages arriving meanwhile are answered in order once the Host
 // exists. The connect handler is installed now: one installed after the script's first run
 // would miss the connections made before.
@@ -27,6 +28,9 @@ const earlyModule = typeof WebAssembly.compileStreaming === "function"
   : null;
 earlyModule?.catch(() => {});
 import("./engine.js").then((m) => m.preloadEngine(earlyModule), () => {});
+// The engine's glue too (engine.js imports it by the same URL, so it is this one module), rather
+// than once engine.js has loaded.
+import("./pkg/redis_playground.js").catch(() => {});
 const loaded = import("./host.js");
 loaded.catch(() => {});
 // host.js's own imports, fetched now with it rather than once it is read.
