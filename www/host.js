@@ -606,6 +606,7 @@ export class Host {
     this.id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
     this.conns = new Map();    // conn id → { id, send }
     this.servers = new Map();  // port → Instance, the first server first
+    this.warmed = null;        // the engine class warmUp() ran a command of
     // Replication links, by the replica's port: { host, port, epoch, primary (the primary's
     // port once connected, null while the address is no server of this page), conn (the
     // replica's connection on the primary), up/down (LinkReaders), offset (where the stream
@@ -702,6 +703,7 @@ export class Host {
         return;
       }
       send({ re: msg.id, ok: this.welcome(msg, send) });
+      this.warmUp();
       return;
     }
     if (msg.server !== this.id) {
@@ -792,6 +794,28 @@ export class Host {
     this.id = `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}`;
     this.notice(`The server crashed (${message}). It was started again with the data stored before the crash: every acknowledged write.`, "error", true);
     this.broadcast({ push: "hello", server: this.id });
+  }
+
+  /** Once per engine module, just after a page is welcomed (while it makes its terminal ready):
+   * a command run on a scratch engine, with data and counters of its own, and dropped. The
+   * browser compiles the engine's functions on their first call, a few milliseconds for the
+   * command path that the page's first command would otherwise wait for. */
+  warmUp() {
+    if (this.warmed === this.Playground || !this.Playground) return;
+    this.warmed = this.Playground;
+    setTimeout(() => {
+      let pg = null;
+      try {
+        pg = new this.warmed({ databases: 1 });
+        const client = pg.openClient();
+        pg.execute(client, "PING");
+        pg.prompt(client);
+      } catch {
+        // only ever a head start
+      } finally {
+        pg?.free();
+      }
+    }, 0);
   }
 
   welcome(msg, send) {
