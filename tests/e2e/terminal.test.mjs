@@ -34,6 +34,15 @@ test("no console errors, failed requests or dialogs on load", async () => {
   assert.equal(await screen(page).locator(".rp-prompt").last().textContent(), "127.0.0.1:6379> ");
 });
 
+test("the server counts only the commands its clients sent", async () => {
+  // The worker runs a command on a scratch engine of its own as the page starts (host.js
+  // warmUp): nothing of it shows in this server's counters, which hold before()'s PING only.
+  assert.match(await run(page, "INFO commandstats"), /^# Commandstats\ncmdstat_ping:calls=1,usec=\d+,usec_per_call=[\d.]+,rejected_calls=0,failed_calls=0\n$/);
+  assert.match(await run(page, "INFO stats"), /\ntotal_commands_processed:2\n/);
+  // The page's client is the server's first.
+  assert.equal(await run(page, "CLIENT ID"), "(integer) 1\n");
+});
+
 test("strings, integers, nil and errors render exactly as redis-cli prints them", async () => {
   assert.equal(await run(page, "SET greeting \"hello world\""), "OK\n");
   assert.equal(await run(page, "GET greeting"), "\"hello world\"\n");
