@@ -508,7 +508,7 @@ impl Engine {
             propagate_as: None,
             no_propagate: false,
             force_propagate: false,
-            from_script: via == Via::Script,
+            from_script: matches!(via, Via::Script),
         };
         if let Via::Served(key) = &via {
             ctx.ready_key = Some(key.clone());
@@ -516,7 +516,7 @@ impl Engine {
         let dirty_before = ctx.eng.dirty;
         ctx.eng.propagation.depth += 1;
         let started = ctx.eng.call_started_us();
-        let reply = if via == Via::Slice {
+        let reply = if matches!(via, Via::Slice) {
             crate::scripting::resume(&mut ctx)
         } else {
             (cmd.spec.handler)(&mut ctx, argv)
@@ -571,7 +571,7 @@ impl Engine {
                 let argv = propagate_as.unwrap_or_else(|| argv.to_vec());
                 // A script's command goes where its `redis.set_repl` flags say (what a
                 // handler adds with `Ctx::also_propagate` goes everywhere, as in Redis).
-                let targets = if via == Via::Script {
+                let targets = if matches!(via, Via::Script) {
                     self.propagation.script_targets
                 } else {
                     super::propagate::TO_ALL
@@ -637,7 +637,7 @@ impl Engine {
                 .get(&client)
                 .is_some_and(|c| c.tracking.is_some())
         {
-            if via == Via::Script {
+            if matches!(via, Via::Script) {
                 let caller = self.scripts.running.as_ref().map(|r| r.argv.clone());
                 if let Some(caller) = caller {
                     if let Ok(caller_cmd) = self.resolve(&caller) {
@@ -648,7 +648,7 @@ impl Engine {
                 self.tracking_remember(client, cmd.spec, argv);
             }
         }
-        if via == Via::Script {
+        if matches!(via, Via::Script) {
             self.feed_monitors_as("lua", client, called.db, cmd.spec, argv, now);
         } else {
             self.feed_monitors(client, called.db, cmd.spec, argv, now);
@@ -737,6 +737,7 @@ impl Engine {
 /// Hands a command's reply for client `c` to the host as its reply mode allows: in its place in
 /// the outbox when the command published events it had replied before, followed by what
 /// must come after it (the client's own MONITOR line and tracking invalidations).
+#[inline]
 fn deliver_reply(
     c: &mut Client,
     mail: &mut HashSet<ClientId>,
@@ -829,6 +830,7 @@ pub fn resolve(argv: &[Vec<u8>]) -> Result<&'static Command, Rejected> {
 }
 
 /// [`resolve`] once the command `argv[0]` names is looked up (None: no such command).
+#[inline]
 fn resolve_found(
     found: Option<&'static Command>,
     argv: &[Vec<u8>],
