@@ -752,7 +752,6 @@ fn deliver_reply(
             t.caching = false;
         }
     }
-    let after = std::mem::take(&mut c.after_reply);
     let reply = match c.reply_mode {
         // The command replied before publishing what now follows in its own outbox: the
         // reply takes its place there, ahead of those pushes.
@@ -784,9 +783,10 @@ fn deliver_reply(
             None
         }
     };
-    if after.is_empty() {
+    if c.after_reply.is_empty() {
         return reply;
     }
+    let after = std::mem::take(&mut c.after_reply);
     let mut parts = match reply {
         Some(Reply::Multi(v)) => v,
         Some(r) => vec![r],

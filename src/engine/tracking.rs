@@ -239,7 +239,17 @@ impl Engine {
 
     /// Sends the batched broadcast invalidations, one message per prefix and client (Redis
     /// does this before it sleeps, so after the command's reply).
+    #[inline]
     pub(crate) fn tracking_broadcast(&mut self, current: Option<ClientId>) {
+        // After every command: with no BCAST client (the usual case) that costs a test.
+        if !self.tracking.prefixes.is_empty() {
+            self.tracking_broadcast_pending(current);
+        }
+    }
+
+    /// [`Engine::tracking_broadcast`] once some client tracks prefixes.
+    #[inline(never)]
+    fn tracking_broadcast_pending(&mut self, current: Option<ClientId>) {
         if self
             .tracking
             .prefixes
