@@ -1,9 +1,11 @@
 //! The cost of one command through the whole engine path (`Engine::execute`: lookup, checks,
 //! handler, stats, reply), for a few of the commonest commands on small values. Prints ns per
 //! command, in CPU time; nothing here asserts on time. Run with `cargo bench --bench commands`.
+//! `BENCH_ONLY=GET` times one case alone (`GET/acl` its ACL variant, `SET+GET` the loop), so
+//! that a profiler (callgrind) counts one command's instructions: the difference between two
+//! runs with different `BENCH_OPS`, divided by the difference in ops.
 
 use std::sync::OnceLock;
-use std::time::Instant;
 
 use redis_playground::{Engine, EngineOptions};
 
@@ -25,6 +27,7 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(OPS);
+    let only = std::env::var("BENCH_ONLY").ok();
     let mut eng = Engine::new(EngineOptions::default());
     // Commands timed as the server times them (SLOWLOG, LATENCY), and as the wasm build does
     // with `performance.now()`: the SET+GET loop below is compared with the wasm one.
@@ -72,11 +75,26 @@ fn main() {
                 .map(|(n, w)| (format!("{n}/acl"), *w, acl_client)),
         )
         .collect::<Vec<_>>();
-    for (name, words, c) in &runs {
+    // With BENCH_ONLY, the cases before the chosen one still run, untimed and a fixed number
+    // of times (GET finds the keys SET wrote): two profiles with different BENCH_OPS then
+    // differ by the chosen command's work alone.
+    let chosen = only.as_deref().map(|o| {
+        runs.iter()
+            .position(|(n, _, _)| o.eq_ignore_ascii_case(n))
+            .unwrap_or(runs.len())
+    });
+    for (i, (name, words, c)) in runs.iter().enumerate() {
+        let runs_for = match chosen {
+            None => ops,
+            Some(k) if k == runs.len() => break,
+            Some(k) if i < k => keys.len(),
+            Some(k) if i == k => ops,
+            Some(_) => break,
+        };
         let c = *c;
         let mut argv: Vec<Vec<u8>> = words.iter().map(|w| w.to_vec()).collect();
         let t = cpu_ns();
-        for i in 0..ops {
+        for i in 0..runs_for {
             // An empty word stands for a key that varies with each call.
             let key = &keys[i % keys.len()];
             if let Some(slot) = argv
@@ -88,11 +106,19 @@ fn main() {
             }
             std::hint::black_box(eng.execute(c, &argv, 0));
         }
-        println!(
-            "{:>8} {:>10.0}",
-            name,
-            cpu_ns().saturating_sub(t) as f64 / ops as f64
-        );
+        if chosen.is_none_or(|k| k == i) {
+            println!(
+                "{:>8} {:>10.0}",
+                name,
+                cpu_ns().saturating_sub(t) as f64 / ops as f64
+            );
+        }
+    }
+    if only
+        .as_deref()
+        .is_some_and(|o| !o.eq_ignore_ascii_case("SET+GET"))
+    {
+        return;
     }
     // The loop the wasm build times too (`pg.benchLoop`, make bench): SET and GET in turn,
     // best of three as bench/js/api.mjs takes it, on an engine set up as the page's is (a
@@ -125,8 +151,21 @@ fn cpu_ns() -> u64 {
     (ts.tv_sec as u64) * 1_000_000_000 + ts.tv_nsec as u64
 }
 
-/// Microseconds from a monotonic clock, as the native server gives the engine.
+/// Microseconds from a monotonic clock, read as the native server reads it for the engine
+/// (src/bin/server/native.rs): `clock_gettime` directly, since std's `Instant` goes through
+/// checked 128-bit arithmetic that would add its own cost to every command timed here.
 fn monotonic_us() -> u64 {
-    static START: OnceLock<Instant> = OnceLock::new();
-    u64::try_from(START.get_or_init(Instant::now).elapsed().as_micros()).unwrap_or(u64::MAX)
+    static START: OnceLock<u64> = OnceLock::new();
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: clock_gettime writes one timespec through a valid pointer.
+    if unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) } != 0 {
+        return 0;
+    }
+    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+    let micros = u64::try_from(ts.tv_nsec).unwrap_or(0) / 1000;
+    let now = secs.saturating_mul(1_000_000).saturating_add(micros);
+    now.saturating_sub(*START.get_or_init(|| now))
 }

@@ -382,8 +382,13 @@ const CLIENT_SUBCOMMANDS: &[CommandSpec] = &[
 /// `PING [message]` → `+PONG`, or the message as a bulk string; `["pong", message]` for a
 /// subscribed RESP2 client.
 fn ping(ctx: &mut Ctx, argv: &[Vec<u8>]) -> CmdResult {
-    let id = ctx.client;
-    if ctx.eng.proto(id) == 2 && ctx.eng.is_subscribed(id) && argv.len() <= 2 {
+    // One look at the client for both questions.
+    let subscribed_resp2 = ctx
+        .eng
+        .clients
+        .get(&ctx.client)
+        .is_some_and(|c| c.proto == 2 && c.subscribed());
+    if subscribed_resp2 && argv.len() <= 2 {
         // A subscribed RESP2 client gets PING's answer shaped like a message.
         let msg = argv.get(1).cloned().unwrap_or_default();
         return Ok(Reply::Array(vec![Reply::bulk("pong"), Reply::Bulk(msg)]));

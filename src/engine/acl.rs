@@ -87,6 +87,9 @@ pub struct Acl {
     pub log: VecDeque<LogEntry>,
     /// Every user may run everything: no check is needed.
     pub open: bool,
+    /// The default user may run everything (Redis's `allcommands`, `allkeys`, `allchannels`):
+    /// its clients' commands need no check, whatever other users may not do.
+    pub default_all: bool,
     /// [`Acl::default_opens`], kept by [`Acl::refresh`]: every command of a client that has
     /// not authenticated asks.
     default_open: bool,
@@ -102,6 +105,7 @@ impl Default for Acl {
             users,
             log: VecDeque::new(),
             open: true,
+            default_all: true,
             default_open: true,
             file: None,
         }
@@ -122,11 +126,21 @@ impl Acl {
         self.default_open
     }
 
+    /// Whether client `c`'s commands need no check at all, as Redis's
+    /// ACLCheckAllUserCommandPerm decides before looking at the command: every user may run
+    /// everything, or `c` runs as the default user while that one may, or it runs as no user
+    /// (the AOF's client and the primary's link, as in Redis).
+    pub(crate) fn exempts(&self, c: &super::Client) -> bool {
+        self.open || c.obeyed() || (self.default_all && c.user == b"default")
+    }
+
     /// Recomputes [`Acl::open`] and [`Acl::default_opens`] after users changed.
     pub fn refresh(&mut self) {
         self.open = self.users.values().all(User::unrestricted);
         let d = self.default_user();
-        self.default_open = d.nopass() && d.flags & acl::FLAG_OFF == 0;
+        let (open, all) = (d.nopass() && d.flags & acl::FLAG_OFF == 0, d.unrestricted());
+        self.default_open = open;
+        self.default_all = all;
     }
 
     /// `requirepass`: the default user's only password, or none at all (nopass).
@@ -316,8 +330,7 @@ impl Engine {
             return Ok(());
         }
         let c = self.clients.get(&client);
-        // The AOF's client and the primary's link run as no user at all, as in Redis.
-        if c.is_some_and(super::clients::Client::obeyed) {
+        if c.is_some_and(|c| self.acl.exempts(c)) {
             return Ok(());
         }
         let name = c.map_or(&b"default"[..], |c| c.user.as_slice());

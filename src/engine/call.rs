@@ -6,11 +6,12 @@
 //! needs to see every command hooks in here, never in a second copy of dispatch.
 
 use super::blocking::Block;
-use super::{ClientId, Ctx, Engine, ReplyMode};
+use super::{Client, ClientId, Ctx, Engine, ReplyMode};
 use crate::commands::{self, Command, FAST, NO_AUTH, NO_MULTI, PROTECTED, READONLY, STALE, WRITE};
 use crate::error::{self, CmdError};
 use crate::protocol::Reply;
 use crate::types::acl::Denied;
+use hashbrown::HashSet;
 
 /// Who runs a command through [`Engine::call`] (Redis's call flags).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -76,6 +77,8 @@ struct Caller {
     subscribed: bool,
     /// It replays an append-only file.
     replaying: bool,
+    /// Its commands need no ACL check (see `Acl::exempts`).
+    acl_exempt: bool,
 }
 
 /// Commands a RESP2 client may send while it holds subscriptions.
@@ -122,7 +125,9 @@ impl Engine {
                 db.expiry_paused = true;
             }
         }
-        self.sync_event_tracking();
+        // The databases' event logging follows the configuration from the end of the last
+        // command (`after_command`), and from whatever changed it since (CONFIG SET, a new
+        // clock, replaced databases): nothing to bring in line here.
         let blocked = self.blocked.contains_key(&client)
             || self
                 .scripts
@@ -146,8 +151,9 @@ impl Engine {
             monitor: c.monitor,
             authenticated: c.authenticated,
             proto: c.proto,
-            subscribed: !c.subs.is_empty() || !c.psubs.is_empty() || !c.ssubs.is_empty(),
+            subscribed: c.subscribed(),
             replaying: c.replaying,
+            acl_exempt: self.acl.exempts(c),
         };
         let (db, in_multi, monitor) = (c.db, caller.in_multi, caller.monitor);
         // What the checks send this client (invalidations and events of keys evicted for
@@ -156,6 +162,7 @@ impl Engine {
         let prev = self.current.replace(client);
         let checked = self.check(client, argv, &caller, now_ms);
         let mut reply_at = None;
+        let mut woff = None;
         let reply = match checked {
             Ok(cmd) if !monitor && self.pause_holds(client, cmd, argv) => {
                 // CLIENT PAUSE: the command waits, unanswered, for the pause to end.
@@ -192,11 +199,13 @@ impl Engine {
                     self.current = prev;
                     return None;
                 }
-                let offset = self.repl.offset;
-                if let Some(c) = self.clients.get_mut(&client) {
-                    c.woff = offset;
-                }
+                // The offset the command's writes reach (WAIT waits for it), set below with
+                // the rest of what the command leaves in its client.
+                woff = Some(self.repl.offset);
                 if let Some(block) = called.block {
+                    if let Some(c) = self.clients.get_mut(&client) {
+                        c.woff = self.repl.offset;
+                    }
                     self.block_client(client, cmd, called.db, argv, *block);
                     self.current = prev;
                     self.after_command(now_ms);
@@ -210,15 +219,18 @@ impl Engine {
         self.tracking_own(client);
         self.after_command(now_ms);
         self.current = prev;
-        if let Some(c) = self.clients.get_mut(&client) {
-            // ASKING covers the next command only (a whole transaction inside MULTI).
-            if c.multi.is_none() && !argv[0].eq_ignore_ascii_case(b"asking") {
-                c.cluster_asking = false;
-            }
-            // What the command changed of the client (subscriptions, WATCH, MULTI) counts now.
-            super::client_mem::refresh_memory_of(c, &mut self.client_mem);
+        // The client is looked up once for all that the command leaves in it.
+        let c = self.clients.get_mut(&client)?;
+        if let Some(offset) = woff {
+            c.woff = offset;
         }
-        self.deliver_reply(client, argv, reply, reply_at, Some(before_check))
+        // ASKING covers the next command only (a whole transaction inside MULTI).
+        if c.multi.is_none() && !argv[0].eq_ignore_ascii_case(b"asking") {
+            c.cluster_asking = false;
+        }
+        // What the command changed of the client (subscriptions, WATCH, MULTI) counts now.
+        super::client_mem::refresh_memory_of(c, &mut self.client_mem);
+        deliver_reply(c, &mut self.mail, argv, reply, reply_at, Some(before_check))
     }
 
     /// Runs the script suspended between slices (see `scripting::Scripts::sliced`) for one
@@ -243,10 +255,11 @@ impl Engine {
         self.tracking_own(s.client);
         self.after_command(now_ms);
         self.current = prev;
-        if let Some(reply) =
-            self.deliver_reply(s.client, &s.argv, called.reply, called.reply_at, None)
-        {
-            if let Some(c) = self.clients.get_mut(&s.client) {
+        if let Some(c) = self.clients.get_mut(&s.client) {
+            let reply = called.reply;
+            if let Some(reply) =
+                deliver_reply(c, &mut self.mail, &s.argv, reply, called.reply_at, None)
+            {
                 c.outbox.push(reply);
                 self.mail.insert(s.client);
             }
@@ -279,6 +292,7 @@ impl Engine {
             proto,
             subscribed,
             replaying,
+            acl_exempt,
         } = caller;
         // Redis's loader runs what an append-only file holds without the checks below: each
         // command passed them when it first ran, and a log replayed on a read-only replica,
@@ -310,7 +324,12 @@ impl Engine {
         if in_multi && cmd.spec.has(NO_MULTI) {
             return refuse(error::NOT_IN_MULTI);
         }
-        if let Err(denied) = self.acl_check(client, cmd, argv) {
+        let permitted = if acl_exempt {
+            Ok(())
+        } else {
+            self.acl_check(client, cmd, argv)
+        };
+        if let Err(denied) = permitted {
             let context = if in_multi { "multi" } else { "toplevel" };
             self.acl_log_denied(client, cmd, argv, denied, context, now);
             return refuse(match denied.0 {
@@ -319,17 +338,18 @@ impl Engine {
                 Denied::Channel => error::NOPERM_CHANNEL,
             });
         }
-        match self.cluster_route(client, cmd, argv, now) {
-            // A cluster node redirects before anything else checks the command.
-            Err(e) => return refuse(e),
-            // Only a cluster node routes (and reads the slot): elsewhere it stays None, and
-            // the client is not looked up again for it.
-            Ok(slot) if self.cluster.is_some() => {
-                if let Some(c) = self.clients.get_mut(&client) {
-                    c.cluster_slot = slot;
+        // Only a cluster node routes (and reads the slot): elsewhere the slot stays None, and
+        // the client is not looked up again for it.
+        if self.cluster.is_some() {
+            match self.cluster_route(client, cmd, argv, now) {
+                // A cluster node redirects before anything else checks the command.
+                Err(e) => return refuse(e),
+                Ok(slot) => {
+                    if let Some(c) = self.clients.get_mut(&client) {
+                        c.cluster_slot = slot;
+                    }
                 }
             }
-            Ok(_) => {}
         }
         if let Err(e) = self.check_maxmemory(client, cmd, argv, in_multi, now) {
             return refuse(e);
@@ -488,7 +508,7 @@ impl Engine {
             propagate_as: None,
             no_propagate: false,
             force_propagate: false,
-            from_script: via == Via::Script,
+            from_script: matches!(via, Via::Script),
         };
         if let Via::Served(key) = &via {
             ctx.ready_key = Some(key.clone());
@@ -496,7 +516,7 @@ impl Engine {
         let dirty_before = ctx.eng.dirty;
         ctx.eng.propagation.depth += 1;
         let started = ctx.eng.call_started_us();
-        let reply = if via == Via::Slice {
+        let reply = if matches!(via, Via::Slice) {
             crate::scripting::resume(&mut ctx)
         } else {
             (cmd.spec.handler)(&mut ctx, argv)
@@ -521,16 +541,28 @@ impl Engine {
                 suspended: true,
             };
         }
-        let propagate_as = ctx.propagate_as.take();
-        let propagate_self = !ctx.no_propagate
+        // `ctx` taken apart: what the handler left in it is used or dropped field by field,
+        // with no call to drop the whole.
+        let Ctx {
+            db,
+            block,
+            reply_at,
+            ready_key,
+            propagate_as,
+            no_propagate,
+            force_propagate,
+            ..
+        } = ctx;
+        drop(ready_key);
+        let propagate_self = !no_propagate
             // A save lowers the counter: only an increase is a change (as Redis's call()).
-            && (ctx.force_propagate || ctx.eng.dirty > dirty_before)
+            && (force_propagate || self.dirty > dirty_before)
             && cmd.full_name != "exec";
         let called = Called {
             reply,
-            block: ctx.block.take(),
-            db: ctx.db,
-            reply_at: ctx.reply_at,
+            block,
+            db,
+            reply_at,
             suspended: false,
         };
         if self.propagation.recording() {
@@ -539,7 +571,7 @@ impl Engine {
                 let argv = propagate_as.unwrap_or_else(|| argv.to_vec());
                 // A script's command goes where its `redis.set_repl` flags say (what a
                 // handler adds with `Ctx::also_propagate` goes everywhere, as in Redis).
-                let targets = if via == Via::Script {
+                let targets = if matches!(via, Via::Script) {
                     self.propagation.script_targets
                 } else {
                     super::propagate::TO_ALL
@@ -578,8 +610,9 @@ impl Engine {
             self.track_latency(cmd, duration);
         }
         self.stats.commands += 1;
-        self.stats.of(cmd).calls += 1;
-        self.stats.of(cmd).usec += duration;
+        let stat = self.stats.of(cmd);
+        stat.calls += 1;
+        stat.usec += duration;
         self.note_peak_memory();
         // A script's error that a command inside it already counted fails the script's
         // call without being counted again.
@@ -604,7 +637,7 @@ impl Engine {
                 .get(&client)
                 .is_some_and(|c| c.tracking.is_some())
         {
-            if via == Via::Script {
+            if matches!(via, Via::Script) {
                 let caller = self.scripts.running.as_ref().map(|r| r.argv.clone());
                 if let Some(caller) = caller {
                     if let Ok(caller_cmd) = self.resolve(&caller) {
@@ -615,7 +648,7 @@ impl Engine {
                 self.tracking_remember(client, cmd.spec, argv);
             }
         }
-        if via == Via::Script {
+        if matches!(via, Via::Script) {
             self.feed_monitors_as("lua", client, called.db, cmd.spec, argv, now);
         } else {
             self.feed_monitors(client, called.db, cmd.spec, argv, now);
@@ -635,68 +668,6 @@ impl Engine {
         if count_errors(&mut self.stats, reply) {
             self.stats.of(cmd).failed += 1;
         }
-    }
-
-    /// Hands a command's reply to the host as the client's reply mode allows: in its place in
-    /// the outbox when the command published events it had replied before, followed by what
-    /// must come after it (the client's own MONITOR line and tracking invalidations).
-    fn deliver_reply(
-        &mut self,
-        client: ClientId,
-        argv: &[Vec<u8>],
-        reply: Reply,
-        reply_at: Option<usize>,
-        own_from: Option<usize>,
-    ) -> Option<Reply> {
-        let c = self.clients.get_mut(&client)?;
-        // CLIENT CACHING covers the next command only (a whole transaction when in MULTI).
-        if c.multi.is_none() && !argv[0].eq_ignore_ascii_case(b"client") {
-            if let Some(t) = c.tracking.as_mut() {
-                t.caching = false;
-            }
-        }
-        let after = std::mem::take(&mut c.after_reply);
-        let reply = match c.reply_mode {
-            // The command replied before publishing what now follows in its own outbox: the
-            // reply takes its place there, ahead of those pushes.
-            ReplyMode::On => match reply_at.filter(|&at| at < c.outbox.len()) {
-                Some(at) => {
-                    c.outbox.insert(at, reply);
-                    self.mail.insert(client);
-                    None
-                }
-                // Otherwise what the checks and the command sent this client (messages it
-                // published to itself, its own keyspace events) comes ahead of the reply, as
-                // Redis writes them into the client's output while the command runs: they
-                // leave the outbox for the reply's own parts, so every host sends them first.
-                None => match own_from.filter(|&at| at < c.outbox.len()) {
-                    Some(at) => {
-                        let mut parts: Vec<Reply> = c.outbox.drain(at..).collect();
-                        match reply {
-                            Reply::Multi(v) => parts.extend(v),
-                            r => parts.push(r),
-                        }
-                        Some(Reply::Multi(parts))
-                    }
-                    None => Some(reply),
-                },
-            },
-            ReplyMode::Off | ReplyMode::SkipThisAndNext => None,
-            ReplyMode::SkipThis => {
-                c.reply_mode = ReplyMode::On;
-                None
-            }
-        };
-        if after.is_empty() {
-            return reply;
-        }
-        let mut parts = match reply {
-            Some(Reply::Multi(v)) => v,
-            Some(r) => vec![r],
-            None => Vec::new(),
-        };
-        parts.extend(after);
-        Some(Reply::Multi(parts))
     }
 
     /// Work after every command: pending `new`/`expired` events are published, keys removed
@@ -763,6 +734,68 @@ impl Engine {
     }
 }
 
+/// Hands a command's reply for client `c` to the host as its reply mode allows: in its place in
+/// the outbox when the command published events it had replied before, followed by what
+/// must come after it (the client's own MONITOR line and tracking invalidations).
+#[inline]
+fn deliver_reply(
+    c: &mut Client,
+    mail: &mut HashSet<ClientId>,
+    argv: &[Vec<u8>],
+    reply: Reply,
+    reply_at: Option<usize>,
+    own_from: Option<usize>,
+) -> Option<Reply> {
+    // CLIENT CACHING covers the next command only (a whole transaction when in MULTI).
+    if c.multi.is_none() && !argv[0].eq_ignore_ascii_case(b"client") {
+        if let Some(t) = c.tracking.as_mut() {
+            t.caching = false;
+        }
+    }
+    let reply = match c.reply_mode {
+        // The command replied before publishing what now follows in its own outbox: the
+        // reply takes its place there, ahead of those pushes.
+        ReplyMode::On => match reply_at.filter(|&at| at < c.outbox.len()) {
+            Some(at) => {
+                c.outbox.insert(at, reply);
+                mail.insert(c.id);
+                None
+            }
+            // Otherwise what the checks and the command sent this client (messages it
+            // published to itself, its own keyspace events) comes ahead of the reply, as
+            // Redis writes them into the client's output while the command runs: they
+            // leave the outbox for the reply's own parts, so every host sends them first.
+            None => match own_from.filter(|&at| at < c.outbox.len()) {
+                Some(at) => {
+                    let mut parts: Vec<Reply> = c.outbox.drain(at..).collect();
+                    match reply {
+                        Reply::Multi(v) => parts.extend(v),
+                        r => parts.push(r),
+                    }
+                    Some(Reply::Multi(parts))
+                }
+                None => Some(reply),
+            },
+        },
+        ReplyMode::Off | ReplyMode::SkipThisAndNext => None,
+        ReplyMode::SkipThis => {
+            c.reply_mode = ReplyMode::On;
+            None
+        }
+    };
+    if c.after_reply.is_empty() {
+        return reply;
+    }
+    let after = std::mem::take(&mut c.after_reply);
+    let mut parts = match reply {
+        Some(Reply::Multi(v)) => v,
+        Some(r) => vec![r],
+        None => Vec::new(),
+    };
+    parts.extend(after);
+    Some(Reply::Multi(parts))
+}
+
 /// Counts the error replies among `reply` (one, or several for a reply in parts, as CLIENT
 /// TRACKING can send) in total_error_replies and errorstats; returns whether there was one.
 fn count_errors(stats: &mut super::Stats, reply: &Reply) -> bool {
@@ -797,6 +830,7 @@ pub fn resolve(argv: &[Vec<u8>]) -> Result<&'static Command, Rejected> {
 }
 
 /// [`resolve`] once the command `argv[0]` names is looked up (None: no such command).
+#[inline]
 fn resolve_found(
     found: Option<&'static Command>,
     argv: &[Vec<u8>],

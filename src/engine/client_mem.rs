@@ -389,6 +389,11 @@ pub(crate) fn refresh_memory_of(c: &mut Client, totals: &mut ClientMemory) {
 
 /// Records `mem` as a client's figure: the total, its bucket.
 fn count_memory_of(c: &mut Client, mem: usize, totals: &mut ClientMemory) {
+    // The usual case after a command: the same figure, counted the same way, in the same
+    // bucket it entered already.
+    if mem == c.mem.counted && c.mem.entered != 0 && c.mem.in_total == counts(c) {
+        return;
+    }
     if c.mem.in_total {
         totals.total = totals.total.saturating_sub(c.mem.counted as u64);
     }

@@ -172,6 +172,11 @@ impl Client {
     pub fn obeyed(&self) -> bool {
         self.replaying || self.link == LinkRole::Master
     }
+
+    /// Whether it holds a subscription (channels, patterns or shard channels).
+    pub fn subscribed(&self) -> bool {
+        !self.subs.is_empty() || !self.psubs.is_empty() || !self.ssubs.is_empty()
+    }
 }
 
 /// A client's part in replication (CLIENT LIST flags `S` and `M`, types `replica`, `master`).

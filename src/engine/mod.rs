@@ -324,7 +324,7 @@ impl Engine {
         let mut config = Config::default();
         config.set_databases(databases);
         config.port = i64::from(opts.port);
-        Engine {
+        let mut engine = Engine {
             dbs: (0..databases).map(|_| Db::new()).collect(),
             clients: ClientTable::new(),
             next_client_id: 1,
@@ -377,7 +377,11 @@ impl Engine {
             config_hook: None,
             migrate: None,
             cluster: None,
-        }
+        };
+        // The databases log and free as the configuration says from the first command on
+        // (after that, every command's end keeps them in line).
+        engine.sync_event_tracking();
+        engine
     }
 
     /// Background work the host runs a few times a second: active expiry, and ending the

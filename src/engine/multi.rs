@@ -138,17 +138,40 @@ impl Engine {
     }
 
     /// Marks the WATCHers of `key` in database `db` dirty, and wakes the clients blocked on it.
+    #[inline]
     pub fn signal_modified(&mut self, db: usize, key: &[u8]) {
+        // Every write signals: with no client blocked, watching or tracking (the usual case)
+        // that costs a few tests and no call.
+        if self.waiting.is_empty() && !self.keys_observed() {
+            return;
+        }
         if !self.waiting.is_empty() && self.waiting.contains_key(&(db, key.to_vec())) {
             self.ready.push_back((db, key.to_vec()));
         }
         self.signal_modified_no_wake(db, key);
     }
 
+    /// Whether some client watches keys or tracks them (a change must be told to it).
+    #[inline]
+    fn keys_observed(&self) -> bool {
+        !self.watched.is_empty()
+            || !self.tracking.keys.is_empty()
+            || !self.tracking.prefixes.is_empty()
+    }
+
     /// Marks the WATCHers of `key` in database `db` dirty (and invalidates it for tracking)
     /// without waking the clients blocked on it: Redis wakes a stream's readers on new
     /// entries, not when XSETID moves its last ID.
+    #[inline]
     pub fn signal_modified_no_wake(&mut self, db: usize, key: &[u8]) {
+        if self.keys_observed() {
+            self.signal_observers(db, key);
+        }
+    }
+
+    /// [`Engine::signal_modified_no_wake`] once some client watches or tracks keys.
+    #[inline(never)]
+    fn signal_observers(&mut self, db: usize, key: &[u8]) {
         if !self.tracking.keys.is_empty() || !self.tracking.prefixes.is_empty() {
             let by = self.current;
             self.tracking_invalidate(key, by);

@@ -50,7 +50,25 @@ impl Engine {
     /// Turns the databases' logging of `new`/`expired` events on or off to follow the
     /// configuration, so nothing is logged while notifications are off, and gives them the
     /// lazy-free settings and the clock that times expiries while the latency monitor is on. CONFIG SET calls it; after every command it only compares flags.
+    #[inline]
     pub fn sync_event_tracking(&mut self) {
+        // After every command: the usual case, nothing changed, is a few comparisons here.
+        let (lazy, clock, on) = (
+            self.lazy_free(),
+            self.expire_clock().is_some(),
+            self.notifications_on(),
+        );
+        if self.dbs.first().is_none_or(|d| {
+            d.lazy == lazy && d.expire_clock.is_some() == clock && d.track_events == on
+        }) {
+            return;
+        }
+        self.sync_event_tracking_dbs();
+    }
+
+    /// [`Engine::sync_event_tracking`] once the databases differ from the configuration.
+    #[inline(never)]
+    fn sync_event_tracking_dbs(&mut self) {
         let lazy = self.lazy_free();
         let expire_clock = self.expire_clock();
         if self

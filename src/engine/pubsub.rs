@@ -3,7 +3,7 @@
 
 use hashbrown::HashMap;
 
-use super::{ClientId, Engine};
+use super::{Client, ClientId, Engine};
 use crate::protocol::Reply;
 use crate::util::glob::glob_match;
 
@@ -153,9 +153,7 @@ impl Engine {
 
     /// Whether `client` holds any subscription (RESP2 clients are then limited in commands).
     pub fn is_subscribed(&self, client: ClientId) -> bool {
-        self.clients
-            .get(&client)
-            .is_some_and(|c| !c.subs.is_empty() || !c.psubs.is_empty() || !c.ssubs.is_empty())
+        self.clients.get(&client).is_some_and(Client::subscribed)
     }
 
     /// Delivers `message` on `channel` to its subscribers and matching patterns; returns how

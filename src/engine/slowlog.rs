@@ -230,6 +230,7 @@ impl Engine {
 
     /// Logs a command that ran `duration_us` if the slow log wants it, as Redis does after
     /// each call: commands flagged `skip_slowlog` (AUTH, EXEC ...) never are.
+    #[inline]
     pub(super) fn slowlog_consider(
         &mut self,
         client: ClientId,
@@ -238,13 +239,25 @@ impl Engine {
         duration_us: u64,
         now_ms: i64,
     ) {
-        if cmd.spec.has(SKIP_SLOWLOG) {
-            return;
-        }
+        // After every command: the threshold is compared where it is asked, the rest is out
+        // of line.
         let threshold = self.config.slowlog_log_slower_than();
-        if threshold < 0 || (duration_us as i128) < i128::from(threshold) {
+        if threshold < 0 || duration_us < threshold.unsigned_abs() || cmd.spec.has(SKIP_SLOWLOG) {
             return;
         }
+        self.slowlog_add(client, cmd, argv, duration_us, now_ms);
+    }
+
+    /// Adds a slow log entry for a call [`Engine::slowlog_consider`] found slow.
+    #[inline(never)]
+    fn slowlog_add(
+        &mut self,
+        client: ClientId,
+        cmd: &Command,
+        argv: &[Vec<u8>],
+        duration_us: u64,
+        now_ms: i64,
+    ) {
         let (peer, name) = match self.clients.get(&client) {
             Some(c) => (c.addr.clone(), c.name.clone().unwrap_or_default()),
             None => (String::new(), Vec::new()),

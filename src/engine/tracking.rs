@@ -182,12 +182,20 @@ impl Engine {
     /// Keeps the remembered keys within `tracking-table-max-keys`, as Redis's cron does:
     /// random keys are dropped, their clients told as if the keys had changed. Each call does
     /// a bounded amount of work and does more next time if that was not enough.
+    #[inline]
     pub(crate) fn tracking_limit(&mut self) {
-        // Before every command: nothing remembered (the usual case) costs no config lookup.
+        // Before every command: nothing remembered (the usual case) costs no call and no
+        // config lookup.
         if self.tracking.keys.is_empty() {
             self.tracking.limit_effort = 0;
-            return;
+        } else {
+            self.tracking_limit_remembered();
         }
+    }
+
+    /// [`Engine::tracking_limit`] once some keys are remembered.
+    #[inline(never)]
+    fn tracking_limit_remembered(&mut self) {
         let max = self.config.tracking_table_max_keys();
         if max == 0 || self.tracking.keys.len() <= max {
             self.tracking.limit_effort = 0;
@@ -231,7 +239,17 @@ impl Engine {
 
     /// Sends the batched broadcast invalidations, one message per prefix and client (Redis
     /// does this before it sleeps, so after the command's reply).
+    #[inline]
     pub(crate) fn tracking_broadcast(&mut self, current: Option<ClientId>) {
+        // After every command: with no BCAST client (the usual case) that costs a test.
+        if !self.tracking.prefixes.is_empty() {
+            self.tracking_broadcast_pending(current);
+        }
+    }
+
+    /// [`Engine::tracking_broadcast`] once some client tracks prefixes.
+    #[inline(never)]
+    fn tracking_broadcast_pending(&mut self, current: Option<ClientId>) {
         if self
             .tracking
             .prefixes
@@ -268,11 +286,17 @@ impl Engine {
     }
 
     /// Sends the messages about the running command's own client, after its reply.
+    #[inline]
     pub(crate) fn tracking_own(&mut self, client: ClientId) {
-        if self.tracking.own.is_empty() {
-            // After nearly every command: nothing taken, nothing to free.
-            return;
+        // After nearly every command: nothing taken, nothing to free, no call.
+        if !self.tracking.own.is_empty() {
+            self.tracking_own_send(client);
         }
+    }
+
+    /// [`Engine::tracking_own`] once there are messages to send.
+    #[inline(never)]
+    fn tracking_own_send(&mut self, client: ClientId) {
         for key in std::mem::take(&mut self.tracking.own) {
             let keys = key.map(|k| vec![Reply::bulk(k)]);
             self.send_invalidation(client, keys, Some(client));

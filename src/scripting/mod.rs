@@ -132,11 +132,19 @@ impl Scripts {
     /// command's lower-case name): Redis then judges the command by them (a `no-writes`
     /// script is no write, so CLIENT PAUSE WRITE lets it run). None for other commands, a
     /// script without a shebang, or one not known yet that cannot be read.
+    #[inline]
     pub fn declared_flags(&self, name: &str, argv: &[Vec<u8>]) -> Option<ScriptFlags> {
-        // Every command asks: one byte spares all but EVAL* and FCALL* the name comparisons.
+        // Every command asks: one byte, looked at where it asks, spares all but EVAL* and
+        // FCALL* the call and the name comparisons.
         if !matches!(name.as_bytes().first(), Some(b'e' | b'f')) {
             return None;
         }
+        self.declared_flags_of(name, argv)
+    }
+
+    /// [`Scripts::declared_flags`] for a command whose name may be EVAL* or FCALL*.
+    #[inline(never)]
+    fn declared_flags_of(&self, name: &str, argv: &[Vec<u8>]) -> Option<ScriptFlags> {
         let first = argv.get(1)?;
         let flags = match name {
             "eval" | "eval_ro" => {

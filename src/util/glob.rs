@@ -8,6 +8,23 @@ const MAX_NESTING: usize = 1000;
 
 /// Whether `string` matches `pattern`; `nocase` folds ASCII case.
 pub fn glob_match(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
+    // The commonest pattern, a plain prefix and a star (`user:*`, as ACL key patterns and
+    // PSUBSCRIBE usually are, checked on every command), is a prefix comparison. As in
+    // Redis, no pattern matches the empty string but the empty pattern.
+    let stem_len = pattern
+        .iter()
+        .rposition(|&c| c != b'*')
+        .map_or(0, |i| i + 1);
+    let stem = &pattern[..stem_len];
+    let plain = |c: &u8| !matches!(c, b'*' | b'?' | b'[' | b'\\');
+    if stem_len < pattern.len() && stem.iter().all(plain) {
+        return match string.get(..stem.len()) {
+            _ if string.is_empty() => false,
+            Some(head) if nocase => head.eq_ignore_ascii_case(stem),
+            Some(head) => head == stem,
+            None => false,
+        };
+    }
     let mut give_up = false;
     matches(pattern, string, nocase, &mut give_up, 0)
 }
@@ -120,6 +137,30 @@ fn matches(pat: &[u8], s: &[u8], nocase: bool, give_up: &mut bool, nesting: usiz
 #[cfg(test)]
 mod tests {
     use super::glob_match as m;
+
+    /// The general matcher, without the prefix shortcut.
+    fn general(pattern: &[u8], string: &[u8], nocase: bool) -> bool {
+        super::matches(pattern, string, nocase, &mut false, 0)
+    }
+
+    #[test]
+    fn a_prefix_and_a_star_match_as_the_general_rules_do() {
+        let patterns: [&[u8]; 9] = [
+            b"*", b"**", b"key:*", b"key:**", b"Key:*", b"k\\*", b"k?*", b"k[e]*", b"key:",
+        ];
+        let strings: [&[u8]; 7] = [b"", b"k", b"key:", b"key:1", b"KEY:1", b"k*", b"ke"];
+        for p in patterns {
+            for s in strings {
+                for nocase in [false, true] {
+                    assert_eq!(
+                        m(p, s, nocase),
+                        general(p, s, nocase),
+                        "{p:?} {s:?} {nocase}"
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn redis_glob_rules() {
