@@ -17,7 +17,11 @@ size=$(scripts/build-wasm.sh | sed -n 's/.*: \([0-9]*\) bytes, \([0-9]*\) gzippe
 
 # The same SET/GET loop natively (`cargo bench --bench commands` prints it as SET+GET).
 native_ns=$(cargo bench --bench commands 2>/dev/null | awk '$1 == "SET+GET" { print $2 }')
-js=$(node bench/js/api.mjs "${native_ns:-0}")
+# The same loop in wasm, in Node and in headless Chromium (where the page runs the engine;
+# empty without a browser), each in a process of its own.
+wasm_ns=$(node bench/js/loop.mjs)
+browser_ns=$(node bench/js/browser-loop.mjs 2>/dev/null || true)
+js=$(node bench/js/api.mjs "${native_ns:-0}" "${wasm_ns:-0}" "${browser_ns:-0}")
 read -r raw gz <<<"${size:-0 0}"
 stages=$(node bench/js/stages.mjs)
 load_after=$(cut -d' ' -f1-3 /proc/loadavg 2>/dev/null || echo "?")
