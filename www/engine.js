@@ -20,18 +20,23 @@ export function mark(name) {
 
 /** The compiled module, once per global scope: a fresh instance after a crash reuses it. It is
  * compiled while the bytes arrive (and Chromium keeps the compiled code of a response it has
- * seen before in its cache, which a streamed compile of the same URL reuses). */
-function compileWasm() {
+ * seen before in its cache, which a streamed compile of the same URL reuses). `early`: a
+ * compilation begun before this module loaded (server.js), taken when it succeeded; when it
+ * failed, the engine is compiled here, which says why it cannot be (no engine built, a server
+ * that does not say application/wasm). */
+function compileWasm(early = null) {
   if (!compiling) {
     compiling = (async () => {
-      const res = await fetch(WASM_URL);
-      if (!res.ok) throw new Error(`the engine is not built (www/pkg is missing): run \`make play\` (${res.status} fetching ${WASM_URL.pathname})`);
-      let module;
-      if (typeof WebAssembly.compileStreaming === "function" && res.headers.get("Content-Type")?.startsWith("application/wasm")) {
-        module = await WebAssembly.compileStreaming(res);
-      } else {
-        // A server that does not say application/wasm: compiled once the bytes are all in.
-        module = await WebAssembly.compile(await res.arrayBuffer());
+      let module = early ? await early.catch(() => null) : null;
+      if (!module) {
+        const res = await fetch(WASM_URL);
+        if (!res.ok) throw new Error(`the engine is not built (www/pkg is missing): run \`make play\` (${res.status} fetching ${WASM_URL.pathname})`);
+        if (typeof WebAssembly.compileStreaming === "function" && res.headers.get("Content-Type")?.startsWith("application/wasm")) {
+          module = await WebAssembly.compileStreaming(res);
+        } else {
+          // A server that does not say application/wasm: compiled once the bytes are all in.
+          module = await WebAssembly.compile(await res.arrayBuffer());
+        }
       }
       mark("rp:wasm-compiled");
       return module;
@@ -41,23 +46,11 @@ function compileWasm() {
   return compiling;
 }
 
-/** Starts fetching and compiling the engine, and importing its glue, without waiting for
- * either, so that a later loadEngine() finds them under way or done. */
+/** Starts compiling the engine (or takes over `early`, a compilation server.js began) without
+ * waiting for it, so that a later loadEngine() finds it under way or done. (server.js imports
+ * the engine's glue itself.) */
 export function preloadEngine(early = null) {
-  if (early && !compiling) {
-    // Compiled from the network here after all if that one failed (a server that does not
-    // say application/wasm, or no engine built: compileWasm says which).
-    compiling = early.then((module) => {
-      mark("rp:wasm-compiled");
-      return module;
-    }, () => {
-      compiling = null;
-      return compileWasm();
-    });
-    compiling.catch(() => { compiling = null; });
-  }
-  compileWasm().catch(() => {});
-  if (instances === 0) import(GLUE_URL.href).catch(() => {});
+  compileWasm(early).catch(() => {});
 }
 
 /** Resolves with the `Playground` class once the wasm module is ready. `fresh` loads a new

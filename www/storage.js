@@ -10,21 +10,28 @@ const STORE = "snapshots";
 
 let dbPromise = null;
 
-function openDb() {
+function openDb(early = null) {
   if (!dbPromise) {
-    dbPromise = new Promise((resolve, reject) => {
-      if (typeof indexedDB === "undefined") {
-        reject(new Error("IndexedDB is not available in this browser"));
-        return;
-      }
-      const req = indexedDB.open(DB_NAME, DB_VERSION);
-      req.onupgradeneeded = () => {
-        if (!req.result.objectStoreNames.contains(STORE)) req.result.createObjectStore(STORE);
-      };
-      req.onsuccess = () => resolve(req.result);
-      req.onerror = () => reject(req.error ?? new Error("IndexedDB could not be opened"));
-      req.onblocked = () => reject(new Error("IndexedDB is blocked by another tab"));
-    });
+    dbPromise = (async () => {
+      // A connection opened before this module loaded (server.js), when it is the version and
+      // has the store this module wants; otherwise closed, and the database opened here.
+      const db = early ? await early.catch(() => null) : null;
+      if (db?.version === DB_VERSION && db.objectStoreNames.contains(STORE)) return db;
+      db?.close();
+      return new Promise((resolve, reject) => {
+        if (typeof indexedDB === "undefined") {
+          reject(new Error("IndexedDB is not available in this browser"));
+          return;
+        }
+        const req = indexedDB.open(DB_NAME, DB_VERSION);
+        req.onupgradeneeded = () => {
+          if (!req.result.objectStoreNames.contains(STORE)) req.result.createObjectStore(STORE);
+        };
+        req.onsuccess = () => resolve(req.result);
+        req.onerror = () => reject(req.error ?? new Error("IndexedDB could not be opened"));
+        req.onblocked = () => reject(new Error("IndexedDB is blocked by another tab"));
+      });
+    })();
     // A failed open may succeed later (another tab closed): do not cache the failure.
     dbPromise.catch(() => { dbPromise = null; });
   }
@@ -33,22 +40,9 @@ function openDb() {
 
 /** Opens the database ahead of its first use (a new profile's first open takes a while):
  * reading nothing, it is safe before the namespace's lock is held. `early`: the promise of a
- * connection opened before this module loaded (server.js), used when it is the version and
- * has the store this module wants; otherwise closed, and the database opened here. */
+ * connection opened before this module loaded (server.js; see openDb). */
 export function openStorage(early = null) {
-  if (early && !dbPromise) {
-    dbPromise = early.then((db) => {
-      if (db.version === DB_VERSION && db.objectStoreNames.contains(STORE)) return db;
-      db.close();
-      return null;
-    }, () => null).then((db) => {
-      if (db) return db;
-      dbPromise = null;
-      return openDb();
-    });
-    dbPromise.catch(() => { dbPromise = null; });
-  }
-  openDb().catch(() => {});
+  openDb(early).catch(() => {});
 }
 
 /** Runs `fn(store)` in one transaction; resolves with the request's result once committed. */
