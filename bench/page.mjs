@@ -12,29 +12,15 @@
 // load, and prints the two side by side. BENCH_PAGE_DETAIL=1 prints each visit's resource
 // timings; BENCH_PAGE_WWW measures another copy instead of www/; BENCH_PAGE_NO_SW blocks
 // service workers.
-import { spawn } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
+import { serve } from "./serve.mjs";
 
 const runs = Number(process.argv[2] ?? 5);
 const www = process.env.BENCH_PAGE_WWW ?? fileURLToPath(new URL("../www/", import.meta.url));
-
-async function serve(dir = www) {
-  const child = spawn(process.execPath, [fileURLToPath(new URL("../scripts/serve.mjs", import.meta.url)), "--dir", dir, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
-  const url = await new Promise((ok, fail) => {
-    let out = "";
-    child.stdout.on("data", (d) => {
-      out += d;
-      const m = /(http:\/\/\S+)/.exec(out);
-      if (m) ok(m[1]);
-    });
-    child.once("exit", () => fail(new Error("the static server did not start")));
-  });
-  return { url, stop: () => child.kill() };
-}
 
 // Runs in every page before its scripts: enters PING once the terminal is ready and records
 // when its reply shows, in milliseconds since navigation started.
@@ -150,7 +136,7 @@ async function measure(url, rows) {
 
 const baseDir = process.env.BENCH_PAGE_BASE;
 const baseName = process.env.BENCH_PAGE_BASE_NAME ?? baseDir;
-const server = await serve();
+const server = await serve(www);
 const base = baseDir ? await serve(baseDir) : null;
 const rows = { cold: [], warm: [], second: [] };
 const baseRows = { cold: [], warm: [], second: [] };

@@ -1,30 +1,19 @@
-// `make bench`, JS part: the engine's SET/GET loop (pg.benchLoop, as bench/js/api.mjs runs it
+// `make bench`, JS part: the engine's SET/GET loop (pg.benchLoop, as bench/js/loop.mjs runs it
 // in Node) inside headless Chromium, where the page runs it. Prints ns per command, the best
 // of nine runs in wall time (a page has no CPU clock), or nothing when no browser is found.
 // Asserts nothing.
 //
 //   node bench/js/browser-loop.mjs
-import { spawn } from "node:child_process";
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { serve } from "../serve.mjs";
 
 const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
 if (!existsSync(CHROMIUM)) process.exit(0);
 const { chromium } = await import("playwright-core");
 
-const www = fileURLToPath(new URL("../../www/", import.meta.url));
-const serve = fileURLToPath(new URL("../../scripts/serve.mjs", import.meta.url));
-const server = spawn(process.execPath, [serve, "--dir", www, "--port", "0"], { stdio: ["ignore", "pipe", "inherit"] });
+const { url, stop } = await serve(fileURLToPath(new URL("../../www/", import.meta.url)));
 try {
-  const url = await new Promise((ok, fail) => {
-    let out = "";
-    server.stdout.on("data", (d) => {
-      out += d;
-      const m = /(http:\/\/\S+)/.exec(out);
-      if (m) ok(m[1]);
-    });
-    server.once("exit", () => fail(new Error("the static server did not start")));
-  });
   const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ["--no-sandbox", "--disable-gpu"] });
   try {
     const page = await browser.newPage();
@@ -48,5 +37,5 @@ try {
     await browser.close();
   }
 } finally {
-  server.kill();
+  stop();
 }
