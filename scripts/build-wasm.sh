@@ -6,7 +6,7 @@ cargo build --release --target wasm32-unknown-unknown --lib
 wasm-bindgen --target web --no-typescript --out-dir www/pkg \
   target/wasm32-unknown-unknown/release/redis_playground.wasm
 # Debian's binaryen emits modules Chromium rejects; the npm package's wasm-opt is used. -O3
-# rather than -Oz: on the opt-level 2 build both give the same size within 0.1% gzipped,
+# rather than -Oz: on an opt-level 2 build both gave the same size within 0.1% gzipped,
 # and -O3 runs the engine loop about 5% faster (see bench/latest.md). -O4, or -O3 with more
 # inlining (--flexible-inline-max-function-size 50 or 100, -ifwl), were no faster above the
 # noise in Node (2026-12-02), for up to 4.7% more wasm gzipped.
