@@ -49,43 +49,38 @@ impl Engine {
 
     /// Turns the databases' logging of `new`/`expired` events on or off to follow the
     /// configuration, so nothing is logged while notifications are off, and gives them the
-    /// lazy-free settings and the clock that times expiries while the latency monitor is on. CONFIG SET calls it; after every command it only compares flags.
+    /// lazy-free settings and the clock that times expiries while the latency monitor is on.
+    /// CONFIG SET calls it; after every command it only compares flags.
     #[inline]
     pub fn sync_event_tracking(&mut self) {
         // After every command: the usual case, nothing changed, is a few comparisons here.
-        let (lazy, clock, on) = (
+        let (lazy, expire_clock, on) = (
             self.lazy_free(),
-            self.expire_clock().is_some(),
+            self.expire_clock(),
             self.notifications_on(),
         );
         if self.dbs.first().is_none_or(|d| {
-            d.lazy == lazy && d.expire_clock.is_some() == clock && d.track_events == on
+            d.lazy == lazy
+                && d.expire_clock.is_some() == expire_clock.is_some()
+                && d.track_events == on
         }) {
             return;
         }
-        self.sync_event_tracking_dbs();
+        self.set_event_tracking(lazy, expire_clock, on);
     }
 
-    /// [`Engine::sync_event_tracking`] once the databases differ from the configuration.
+    /// Gives every database the settings [`Engine::sync_event_tracking`] found they differ
+    /// from; events already logged are dropped when logging turns off.
     #[inline(never)]
-    fn sync_event_tracking_dbs(&mut self) {
-        let lazy = self.lazy_free();
-        let expire_clock = self.expire_clock();
-        if self
-            .dbs
-            .first()
-            .is_some_and(|d| d.lazy != lazy || d.expire_clock.is_some() != expire_clock.is_some())
-        {
-            for db in &mut self.dbs {
-                db.lazy = lazy;
-                db.expire_clock = expire_clock;
-            }
-        }
-        let on = self.notifications_on();
-        if self.dbs.first().is_some_and(|d| d.track_events == on) {
-            return;
-        }
+    fn set_event_tracking(
+        &mut self,
+        lazy: crate::db::LazyFree,
+        expire_clock: Option<super::slowlog::ClockUs>,
+        on: bool,
+    ) {
         for db in &mut self.dbs {
+            db.lazy = lazy;
+            db.expire_clock = expire_clock;
             db.track_events = on;
             if !on {
                 db.events.clear();
